@@ -1,0 +1,547 @@
+//! Demo data: realistic files in the built-in layouts (Colombia and Peru,
+//! Efecty and PagoEfectivo, Spanish names with accents, UTF-8 with and without
+//! BOM, Windows-1252, comma, semicolon and tab) with a known share of every
+//! exception kind, so the expected reconciliation counts are known exactly.
+
+use crate::exceptions::ExceptionKind;
+use crate::money::{Currency, format_minor};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Most orders one demo run writes.
+pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
+/// The reconciliation date the demo data is built for.
+pub const DEMO_AS_OF: (i32, u32, u32) = (2026, 3, 20);
+pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("--orders must be between 1 and {DEMO_ORDERS_MAX}")]
+    BadCount,
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// What the files contain and what reconciling them must find.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DemoManifest {
+    pub seed: u64,
+    pub as_of: String,
+    pub settlement_lag_days: i64,
+    pub files: Vec<DemoFile>,
+    pub expected: ExpectedCounts,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DemoFile {
+    pub kind: &'static str,
+    pub profile: &'static str,
+    pub path: PathBuf,
+    pub rows: u64,
+    pub encoding: &'static str,
+    pub delimiter: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ExpectedCounts {
+    pub orders: u64,
+    pub payments: u64,
+    pub settlements: u64,
+    pub matched: u64,
+    pub exceptions: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    PaidSettled,
+    PaidRecentUnsettled,
+    PendingUnpaid,
+    ExpiredUnpaid,
+    Cancelled,
+    Anomaly(ExceptionKind),
+}
+
+/// Scenario weights per 10,000 orders; the rest are paid and settled.
+const SCENARIO_WEIGHTS: &[(Scenario, u32)] = &[
+    (Scenario::PaidRecentUnsettled, 200),
+    (Scenario::PendingUnpaid, 500),
+    (Scenario::ExpiredUnpaid, 400),
+    (Scenario::Cancelled, 100),
+    (Scenario::Anomaly(ExceptionKind::PaidNotRecorded), 80),
+    (Scenario::Anomaly(ExceptionKind::RecordedNotPaid), 60),
+    (Scenario::Anomaly(ExceptionKind::DuplicatePayment), 40),
+    (Scenario::Anomaly(ExceptionKind::CurrencyMismatch), 20),
+    (Scenario::Anomaly(ExceptionKind::AmountMismatch), 50),
+    (Scenario::Anomaly(ExceptionKind::PaidAfterExpiry), 50),
+    (Scenario::Anomaly(ExceptionKind::UnknownOrder), 30),
+    (Scenario::Anomaly(ExceptionKind::NotSettled), 60),
+    (Scenario::Anomaly(ExceptionKind::SettlementMismatch), 40),
+    (Scenario::Anomaly(ExceptionKind::UnknownSettlement), 30),
+];
+
+const FIRST_NAMES: &[&str] = &[
+    "José", "María", "Sofía", "Andrés", "Julián", "Ángela", "Lucía", "Martín", "Camila", "Valentina", "Sebastián",
+    "Mónica", "Iñaki", "Raúl", "Inés", "Óscar", "Nicolás", "Daniela", "Tomás", "Verónica",
+];
+const LAST_NAMES: &[&str] = &[
+    "Núñez", "Peña", "Muñoz", "Gómez", "Rodríguez", "Ibáñez", "Hernández", "Pérez", "Ramírez", "Córdoba", "Díaz",
+    "Jiménez", "Fernández", "Álvarez", "Castañeda", "Zúñiga", "Londoño", "Quiñónez", "Cárdenas", "Salazar",
+];
+const STORES: &[&str] = &["Tienda Ñandú, S.A.S.", "Moda Andina", "ElectroHogar \"Express\"", "Librería Cóndor"];
+
+fn ascii_fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'á' | 'Á' => 'a',
+            'é' | 'É' => 'e',
+            'í' | 'Í' => 'i',
+            'ó' | 'Ó' => 'o',
+            'ú' | 'Ú' => 'u',
+            'ñ' | 'Ñ' => 'n',
+            other => other.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+struct Files {
+    orders_co: csv::Writer<Vec<u8>>,
+    orders_pe: csv::Writer<Vec<u8>>,
+    dlocal: csv::Writer<Vec<u8>>,
+    dlocal_early: csv::Writer<Vec<u8>>,
+    pagoefectivo: csv::Writer<Vec<u8>>,
+    dlocal_settlement: csv::Writer<Vec<u8>>,
+    pagoefectivo_settlement: csv::Writer<Vec<u8>>,
+}
+
+fn writer(delimiter: u8) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::with_capacity(1 << 20))
+}
+
+#[derive(Clone)]
+struct Payment<'a> {
+    id: String,
+    order_id: &'a str,
+    country: &'a str,
+    currency: Currency,
+    amount_minor: i64,
+    status_dlocal: &'a str,
+    created: DateTime<Utc>,
+    paid: Option<DateTime<Utc>>,
+    expires: DateTime<Utc>,
+    ticket: String,
+}
+
+fn dlocal_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+fn lima_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz::America::Lima).format("%d/%m/%Y %H:%M:%S").to_string()
+}
+
+/// Major-unit text as dLocal writes it: COP without decimals.
+fn dlocal_amount(minor: i64, currency: Currency) -> String {
+    match currency {
+        Currency::Cop if minor % 100 == 0 => (minor / 100).to_string(),
+        Currency::Cop | Currency::Pen | Currency::Usd => format_minor(minor, currency),
+    }
+}
+
+/// `1,234.50`, as PagoEfectivo exports write amounts.
+fn grouped_amount(minor: i64, currency: Currency) -> String {
+    let plain = format_minor(minor, currency);
+    let (int, frac) = plain.split_once('.').unwrap_or((&plain, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}.{frac}")
+}
+
+fn fx_rate(currency: Currency) -> Decimal {
+    match currency {
+        Currency::Cop => Decimal::new(41_255, 1),
+        Currency::Pen => Decimal::new(3_745, 3),
+        Currency::Usd => Decimal::ONE,
+    }
+}
+
+/// Writes the demo files into `dir` and returns what they hold.
+pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, DemoError> {
+    if orders == 0 || orders > DEMO_ORDERS_MAX {
+        return Err(DemoError::BadCount);
+    }
+    let write_err = |path: &Path, e: &dyn std::fmt::Display| DemoError::Write { path: path.display().to_string(), reason: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(|e| write_err(dir, &e))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut files = Files {
+        orders_co: writer(b','),
+        orders_pe: writer(b';'),
+        dlocal: writer(b','),
+        dlocal_early: writer(b','),
+        pagoefectivo: writer(b';'),
+        dlocal_settlement: writer(b'\t'),
+        pagoefectivo_settlement: writer(b';'),
+    };
+    let shop_header = [
+        "order_id", "store", "created_at", "buyer_name", "buyer_email", "buyer_phone", "buyer_document", "country",
+        "amount", "currency", "status", "psp", "psp_payment_id", "voucher_code", "voucher_expires_at",
+    ];
+    let dlocal_header = [
+        "PAYMENT_ID", "ORDER_ID", "COUNTRY", "PAYMENT_METHOD_ID", "CURRENCY", "AMOUNT", "STATUS", "STATUS_CODE",
+        "CREATED_DATE", "APPROVED_DATE", "EXPIRATION_DATE", "TICKET_NUMBER",
+    ];
+    let csv_err = |e: csv::Error| DemoError::Write { path: dir.display().to_string(), reason: e.to_string() };
+    files.orders_co.write_record(shop_header).map_err(csv_err)?;
+    // Peru's shop export puts columns in another order: headers are matched by name.
+    let mut pe_header = shop_header;
+    pe_header.reverse();
+    files.orders_pe.write_record(pe_header).map_err(csv_err)?;
+    files.dlocal.write_record(dlocal_header).map_err(csv_err)?;
+    files.dlocal_early.write_record(dlocal_header).map_err(csv_err)?;
+    files
+        .pagoefectivo
+        .write_record([
+            "CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO", "ESTADO", "FECHA_CREACION", "FECHA_EXPIRACION",
+            "FECHA_PAGO", "NRO_OPERACION",
+        ])
+        .map_err(csv_err)?;
+    files
+        .dlocal_settlement
+        .write_record([
+            "TRANSACTION_ID", "DLOCAL_TRANSACTION_ID", "ROW_TYPE", "CREATION_DATE", "TRANSFER_DATE", "LOCAL_AMOUNT",
+            "LOCAL_CURRENCY", "FX_RATE", "SETTLEMENT_CURRENCY", "GROSS_AMOUNT", "NET_AMOUNT", "FEE_AMOUNT",
+        ])
+        .map_err(csv_err)?;
+    files
+        .pagoefectivo_settlement
+        .write_record(["CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO_BRUTO", "COMISION", "MONTO_NETO", "FECHA_LIQUIDACION"])
+        .map_err(csv_err)?;
+
+    let (y, m, d) = DEMO_AS_OF;
+    let as_of = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let period_start = Utc.with_ymd_and_hms(2026, 3, 1, 5, 0, 0).single().unwrap_or_default();
+    let mut expected = ExpectedCounts {
+        exceptions: ExceptionKind::ALL.iter().map(|k| (k.as_str(), 0)).collect(),
+        ..ExpectedCounts::default()
+    };
+    let mut rows = BTreeMap::<&str, u64>::new();
+    let total_weight = 10_000u32;
+
+    for n in 1..=orders {
+        let pick = rng.gen_range(0..total_weight);
+        let mut acc = 0;
+        let mut scenario = Scenario::PaidSettled;
+        for (s, w) in SCENARIO_WEIGHTS {
+            acc += w;
+            if pick < acc {
+                scenario = *s;
+                break;
+            }
+        }
+        let peru = rng.gen_bool(0.5);
+        let (country, currency, prefix) = if peru { ("PE", Currency::Pen, "PE") } else { ("CO", Currency::Cop, "CO") };
+        // Peru: half through dLocal (EF), half PagoEfectivo directly.
+        let via_pagoefectivo = peru && rng.gen_bool(0.5);
+        // Currency mismatches need dLocal's USD option.
+        let via_pagoefectivo = via_pagoefectivo && scenario != Scenario::Anomaly(ExceptionKind::CurrencyMismatch);
+        let order_id = format!("{prefix}-{n:07}");
+        let amount_minor = match currency {
+            Currency::Cop => rng.gen_range(200..20_000) * 10_000,
+            Currency::Pen | Currency::Usd => rng.gen_range(2_000..300_000),
+        };
+        let recent = scenario == Scenario::PaidRecentUnsettled;
+        let not_settled = scenario == Scenario::Anomaly(ExceptionKind::NotSettled);
+        let created = if not_settled {
+            // Paid early enough that the settlement lag has certainly passed by the as-of date.
+            period_start + Duration::minutes(rng.gen_range(0..10 * 24 * 60))
+        } else if recent {
+            Utc.with_ymd_and_hms(2026, 3, 18, 14, 0, 0).single().unwrap_or_default() + Duration::minutes(rng.gen_range(0..600))
+        } else {
+            period_start + Duration::minutes(rng.gen_range(0..14 * 24 * 60))
+        };
+        let expires = created + Duration::hours(if peru { 24 } else { 72 });
+        let paid_at = match scenario {
+            Scenario::Anomaly(ExceptionKind::PaidAfterExpiry) => Some(expires + Duration::minutes(rng.gen_range(5..600))),
+            Scenario::PendingUnpaid | Scenario::ExpiredUnpaid | Scenario::Cancelled => None,
+            Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => None,
+            _ if recent => Some(created + Duration::minutes(rng.gen_range(10..600))),
+            _ => Some(created + Duration::minutes(rng.gen_range(10..(if peru { 23 * 60 } else { 70 * 60 })))),
+        };
+        let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
+        let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
+        let buyer_name = format!("{first} {last}");
+        let email = format!("{}.{}{}@correo.example", ascii_fold(first), ascii_fold(last), n % 1000);
+        let phone = if peru {
+            format!("+51 9{:02} {:03} {:03}", rng.gen_range(0..100), rng.gen_range(0..1000), rng.gen_range(0..1000))
+        } else {
+            format!("+57 3{:02} {:03} {:04}", rng.gen_range(0..100), rng.gen_range(0..1000), rng.gen_range(0..10000))
+        };
+        let document = if peru { format!("{:08}", rng.gen_range(10_000_000..99_999_999u64)) } else { format!("{}", rng.gen_range(10_000_000..1_999_999_999u64)) };
+        let store = STORES[rng.gen_range(0..STORES.len())];
+        let shop_status = match scenario {
+            Scenario::PaidSettled | Scenario::PaidRecentUnsettled => {
+                if rng.gen_bool(0.5) { "fulfilled" } else { "paid" }
+            }
+            Scenario::PendingUnpaid => "pending_payment",
+            Scenario::ExpiredUnpaid => "expired",
+            Scenario::Cancelled => "cancelled",
+            Scenario::Anomaly(ExceptionKind::PaidNotRecorded) => "pending_payment",
+            Scenario::Anomaly(_) => "paid",
+        };
+        let psp = if via_pagoefectivo { "pagoefectivo" } else { "dlocal" };
+        let payment_id = if via_pagoefectivo { format!("{}", 10_000_000 + n) } else { format!("D-{n:08}") };
+        let ticket = if via_pagoefectivo { payment_id.clone() } else { format!("{}", 4_000_000_000u64 + n) };
+        let created_text = created.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+        let expires_text = expires.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+        let amount_text = format_minor(amount_minor, currency);
+        let unknown_order = scenario == Scenario::Anomaly(ExceptionKind::UnknownOrder);
+        if !unknown_order {
+            let record = [
+                order_id.as_str(), store, &created_text, &buyer_name, &email, &phone, &document, country, &amount_text,
+                currency.code(), shop_status, psp, &payment_id, &ticket, &expires_text,
+            ];
+            if peru {
+                let mut reversed = record;
+                reversed.reverse();
+                files.orders_pe.write_record(reversed).map_err(csv_err)?;
+                *rows.entry("orders_pe").or_default() += 1;
+            } else {
+                files.orders_co.write_record(record).map_err(csv_err)?;
+                *rows.entry("orders_co").or_default() += 1;
+            }
+            expected.orders += 1;
+        }
+        let payment_order_id = if unknown_order { format!("{prefix}-X{n:07}") } else { order_id.clone() };
+        let status_dlocal = match scenario {
+            Scenario::PendingUnpaid | Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => "PENDING",
+            Scenario::ExpiredUnpaid => "EXPIRED",
+            Scenario::Cancelled => "CANCELLED",
+            _ => "PAID",
+        };
+        let (pay_currency, pay_amount) = match scenario {
+            Scenario::Anomaly(ExceptionKind::CurrencyMismatch) => (Currency::Usd, rng.gen_range(1_000..50_000)),
+            Scenario::Anomaly(ExceptionKind::AmountMismatch) => {
+                (currency, amount_minor - if currency == Currency::Cop { 1_000_000 } else { 1_000 })
+            }
+            _ => (currency, amount_minor),
+        };
+        let payment = Payment {
+            id: payment_id.clone(),
+            order_id: &payment_order_id,
+            country,
+            currency: pay_currency,
+            amount_minor: pay_amount,
+            status_dlocal,
+            created,
+            paid: paid_at,
+            expires,
+            ticket: ticket.clone(),
+        };
+        let write_payment = |files: &mut Files, p: &Payment<'_>, rows: &mut BTreeMap<&str, u64>| -> Result<(), csv::Error> {
+            if via_pagoefectivo {
+                let estado = match p.status_dlocal {
+                    "PENDING" => "Pendiente",
+                    "EXPIRED" => "Expirado",
+                    "CANCELLED" => "Anulado",
+                    _ => "Pagado",
+                };
+                files.pagoefectivo.write_record([
+                    p.id.as_str(),
+                    p.order_id,
+                    p.currency.code(),
+                    &grouped_amount(p.amount_minor, p.currency),
+                    estado,
+                    &lima_time(p.created),
+                    &lima_time(p.expires),
+                    &p.paid.map(lima_time).unwrap_or_default(),
+                    &p.paid.map(|_| format!("OP{}", p.id)).unwrap_or_default(),
+                ])?;
+                *rows.entry("pagoefectivo").or_default() += 1;
+            } else {
+                let code = match p.status_dlocal {
+                    "PENDING" => "100",
+                    "PAID" => "200",
+                    "CANCELLED" => "400",
+                    _ => "",
+                };
+                files.dlocal.write_record([
+                    p.id.as_str(),
+                    p.order_id,
+                    p.country,
+                    if p.country == "PE" { "EF" } else { "EY" },
+                    p.currency.code(),
+                    &dlocal_amount(p.amount_minor, p.currency),
+                    p.status_dlocal,
+                    code,
+                    &dlocal_time(p.created),
+                    &p.paid.map(dlocal_time).unwrap_or_default(),
+                    &dlocal_time(p.expires),
+                    &p.ticket,
+                ])?;
+                *rows.entry("dlocal").or_default() += 1;
+            }
+            Ok(())
+        };
+        write_payment(&mut files, &payment, &mut rows).map_err(csv_err)?;
+        expected.payments += 1;
+        // An earlier dLocal report saw some paid vouchers still pending: the
+        // history keeps both, the status stays paid.
+        if !via_pagoefectivo && payment.paid.is_some() && n % 50 == 0 {
+            files
+                .dlocal_early
+                .write_record([
+                    payment.id.as_str(),
+                    payment.order_id,
+                    country,
+                    if peru { "EF" } else { "EY" },
+                    pay_currency.code(),
+                    &dlocal_amount(pay_amount, pay_currency),
+                    "PENDING",
+                    "100",
+                    &dlocal_time(created),
+                    "",
+                    &dlocal_time(expires),
+                    &ticket,
+                ])
+                .map_err(csv_err)?;
+            *rows.entry("dlocal_early").or_default() += 1;
+        }
+        let settle = |files: &mut Files, p: &Payment<'_>, local_minor: i64, rows: &mut BTreeMap<&str, u64>| -> Result<(), csv::Error> {
+            let paid = p.paid.unwrap_or(p.created);
+            let settled_on = (paid + Duration::days(2)).with_timezone(&chrono_tz::America::Bogota).date_naive();
+            if via_pagoefectivo {
+                let fee = local_minor * 3 / 100;
+                files.pagoefectivo_settlement.write_record([
+                    p.id.as_str(),
+                    p.order_id,
+                    p.currency.code(),
+                    &grouped_amount(local_minor, p.currency),
+                    &grouped_amount(fee, p.currency),
+                    &grouped_amount(local_minor - fee, p.currency),
+                    &settled_on.format("%d/%m/%Y").to_string(),
+                ])?;
+                *rows.entry("pagoefectivo_settlement").or_default() += 1;
+            } else {
+                let rate = fx_rate(p.currency);
+                let gross = (Decimal::new(local_minor, 2) / rate).round_dp(2);
+                let fee = (gross * Decimal::new(3, 2)).round_dp(2);
+                files.dlocal_settlement.write_record([
+                    p.order_id,
+                    p.id.as_str(),
+                    "PAYMENT",
+                    &dlocal_time(paid + Duration::hours(1)),
+                    &settled_on.to_string(),
+                    &dlocal_amount(local_minor, p.currency),
+                    p.currency.code(),
+                    &rate.to_string(),
+                    "USD",
+                    &gross.to_string(),
+                    &(gross - fee).to_string(),
+                    &fee.to_string(),
+                ])?;
+                *rows.entry("dlocal_settlement").or_default() += 1;
+            }
+            Ok(())
+        };
+        let paid = payment.paid.is_some();
+        let settled = paid
+            && !matches!(scenario, Scenario::PaidRecentUnsettled | Scenario::Anomaly(ExceptionKind::NotSettled));
+        if settled {
+            let local = if scenario == Scenario::Anomaly(ExceptionKind::SettlementMismatch) {
+                payment.amount_minor - if currency == Currency::Cop { 500_000 } else { 500 }
+            } else {
+                payment.amount_minor
+            };
+            settle(&mut files, &payment, local, &mut rows).map_err(csv_err)?;
+            expected.settlements += 1;
+        }
+        if scenario == Scenario::Anomaly(ExceptionKind::DuplicatePayment) {
+            let second = Payment { id: format!("{}-2", payment.id), ticket: format!("{}-2", payment.ticket), ..payment.clone() };
+            let second = Payment { paid: second.paid.map(|t| t + Duration::minutes(30)), ..second };
+            let second = if via_pagoefectivo { Payment { id: format!("{}", 50_000_000 + n), ..second } } else { second };
+            write_payment(&mut files, &second, &mut rows).map_err(csv_err)?;
+            settle(&mut files, &second, second.amount_minor, &mut rows).map_err(csv_err)?;
+            expected.payments += 1;
+            expected.settlements += 1;
+        }
+        if scenario == Scenario::Anomaly(ExceptionKind::UnknownSettlement) {
+            // A settlement row for a payment (and order) nobody knows.
+            let ghost_order = format!("{prefix}-Z{n:07}");
+            let ghost = Payment {
+                id: if via_pagoefectivo { format!("{}", 90_000_000 + n) } else { format!("D-X{n:08}") },
+                order_id: &ghost_order,
+                ..payment.clone()
+            };
+            settle(&mut files, &ghost, ghost.amount_minor, &mut rows).map_err(csv_err)?;
+            expected.settlements += 1;
+        }
+        match scenario {
+            Scenario::PaidSettled | Scenario::PaidRecentUnsettled => expected.matched += 1,
+            // The stray settlement row refers to nobody's order: this one still matches.
+            Scenario::Anomaly(ExceptionKind::UnknownSettlement) => {
+                expected.matched += 1;
+                *expected.exceptions.entry(ExceptionKind::UnknownSettlement.as_str()).or_default() += 1;
+            }
+            Scenario::Anomaly(kind) => *expected.exceptions.entry(kind.as_str()).or_default() += 1,
+            Scenario::PendingUnpaid | Scenario::ExpiredUnpaid | Scenario::Cancelled => {}
+        }
+    }
+
+    let specs: [(&str, &'static str, &'static str, &str, Vec<u8>, &'static str, &'static str); 7] = [
+        ("orders_co", "orders", "shop", "orders-co.csv", take(files.orders_co), "UTF-8 (BOM)", "comma"),
+        ("orders_pe", "orders", "shop", "orders-pe.csv", take(files.orders_pe), "Windows-1252", "semicolon"),
+        ("dlocal_early", "payments", "dlocal", "dlocal-payments-early.csv", take(files.dlocal_early), "UTF-8", "comma"),
+        ("dlocal", "payments", "dlocal", "dlocal-payments.csv", take(files.dlocal), "UTF-8", "comma"),
+        ("pagoefectivo", "payments", "pagoefectivo", "pagoefectivo-payments.csv", take(files.pagoefectivo), "Windows-1252", "semicolon"),
+        ("dlocal_settlement", "settlements", "dlocal-settlement", "dlocal-settlement.tsv", take(files.dlocal_settlement), "UTF-8", "tab"),
+        (
+            "pagoefectivo_settlement",
+            "settlements",
+            "pagoefectivo-settlement",
+            "pagoefectivo-settlement.csv",
+            take(files.pagoefectivo_settlement),
+            "Windows-1252",
+            "semicolon",
+        ),
+    ];
+    let mut out_files = Vec::new();
+    for (key, kind, profile, name, bytes, encoding, delimiter) in specs {
+        let path = dir.join(name);
+        let body: Vec<u8> = match encoding {
+            "Windows-1252" => {
+                let text = String::from_utf8_lossy(&bytes);
+                encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+            }
+            "UTF-8 (BOM)" => [&[0xEF, 0xBB, 0xBF][..], &bytes].concat(),
+            _ => bytes,
+        };
+        let mut f = std::fs::File::create(&path).map_err(|e| write_err(&path, &e))?;
+        f.write_all(&body).map_err(|e| write_err(&path, &e))?;
+        out_files.push(DemoFile { kind, profile, path, rows: rows.get(key).copied().unwrap_or(0), encoding, delimiter });
+    }
+    let manifest = DemoManifest {
+        seed,
+        as_of: as_of.to_string(),
+        settlement_lag_days: DEMO_SETTLEMENT_LAG_DAYS,
+        files: out_files,
+        expected,
+    };
+    let manifest_path = dir.join("expected.json");
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest).unwrap_or_default())
+        .map_err(|e| write_err(&manifest_path, &e))?;
+    Ok(manifest)
+}
+
+fn take(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    w.into_inner().unwrap_or_default()
+}

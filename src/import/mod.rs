@@ -1,0 +1,339 @@
+//! Importing shop and PSP report files: atomic (a file with one bad row imports
+//! nothing), idempotent (the same bytes twice change nothing), and fast (one
+//! thread parses and validates while the other writes).
+
+pub mod decode;
+pub mod profile;
+pub mod rows;
+
+use crate::audit::audit_entry;
+use crate::store::{NewBatch, RowCounts, RowOutcome, Store, StoreError};
+use chrono::Utc;
+use decode::{DecodeError, decode, delimiter_name, detect_delimiter};
+use profile::{ImportKind, Profile};
+use rows::{ColumnIndex, Parsed, parse_record};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::time::Instant;
+
+/// Bad rows listed in an error message; the count covers them all.
+pub const ROW_ERRORS_SHOWN_MAX: usize = 50;
+/// Rows handed from the parsing thread to the writer at a time.
+const PIPELINE_CHUNK_ROWS: usize = 4_096;
+/// Chunks in flight between the two threads (bounds memory).
+const PIPELINE_CHUNKS_IN_FLIGHT: usize = 8;
+/// Rows a file may hold.
+pub const IMPORT_FILE_ROWS_MAX: u64 = 20_000_000;
+
+/// One bad cell (or row), located as `FILE:LINE: column: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowIssue {
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: cannot read: {reason}")]
+    Read { file: String, reason: String },
+    #[error("{file}: {source}")]
+    Decode { file: String, source: DecodeError },
+    #[error("{file}: profile {profile:?} imports {profile_kind}, not {requested}")]
+    WrongKind { file: String, profile: String, profile_kind: &'static str, requested: &'static str },
+    #[error("{file}:1: missing required column(s) {} for profile {profile:?} (found: {})", quote_list(.missing), quote_list(.found))]
+    MissingColumns { file: String, profile: String, missing: Vec<String>, found: Vec<String> },
+    #[error("{file}: the file has a header but no data rows")]
+    NoRows { file: String },
+    #[error("{file}: more than {IMPORT_FILE_ROWS_MAX} rows; split the file")]
+    TooManyRows { file: String },
+    #[error("{}", RejectedRows { file, issues, bad_rows: *bad_rows })]
+    Rejected { file: String, issues: Vec<RowIssue>, bad_rows: u64 },
+    #[error("{file}: {source}")]
+    Store { file: String, source: StoreError },
+}
+
+impl ImportError {
+    /// A stable code for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Read { .. } => "import.read",
+            ImportError::Decode { .. } => "import.encoding",
+            ImportError::WrongKind { .. } => "import.profile_kind",
+            ImportError::MissingColumns { .. } => "import.missing_columns",
+            ImportError::NoRows { .. } => "import.no_rows",
+            ImportError::TooManyRows { .. } => "import.too_many_rows",
+            ImportError::Rejected { .. } => "import.bad_rows",
+            ImportError::Store { .. } => "store",
+        }
+    }
+
+    /// Errors caused by the input (exit code 2), as opposed to the machine.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, ImportError::Store { .. } | ImportError::Read { .. })
+    }
+}
+
+fn quote_list(items: &[String]) -> String {
+    items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+}
+
+struct RejectedRows<'a> {
+    file: &'a str,
+    issues: &'a [RowIssue],
+    bad_rows: u64,
+}
+
+impl fmt::Display for RejectedRows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.bad_rows == 1 { "" } else { "s" };
+        write!(f, "{}: {} bad row{plural}; nothing was imported", self.file, self.bad_rows)?;
+        for issue in self.issues.iter().take(ROW_ERRORS_SHOWN_MAX) {
+            write!(f, "\n{}:{}: {}: {}", self.file, issue.line, issue.column, issue.reason)?;
+        }
+        if self.issues.len() >= ROW_ERRORS_SHOWN_MAX {
+            write!(f, "\n(only the first {ROW_ERRORS_SHOWN_MAX} problems are listed)")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub kind: &'static str,
+    pub profile: String,
+    pub batch_id: i64,
+    pub sha256: String,
+    pub encoding: &'static str,
+    pub delimiter: &'static str,
+    pub rows: RowCounts,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Imported(ImportReport),
+    /// The same bytes were imported before; nothing changed.
+    AlreadyImported { file: String, batch_id: i64, imported_at: String, operator: String },
+}
+
+impl fmt::Display for ImportOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportOutcome::Imported(r) => {
+                let rate = if r.elapsed_ms > 0 { r.rows.total as u64 * 1000 / r.elapsed_ms } else { 0 };
+                write!(
+                    f,
+                    "{}: imported {} {} rows as batch {} ({} new, {} updated, {} unchanged, {} repeated in the file; {}, {}) in {} ms ({} rows/s)",
+                    r.file,
+                    r.rows.total,
+                    r.kind,
+                    r.batch_id,
+                    r.rows.new,
+                    r.rows.updated,
+                    r.rows.unchanged,
+                    r.rows.duplicate,
+                    r.encoding,
+                    r.delimiter,
+                    r.elapsed_ms,
+                    rate
+                )
+            }
+            ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator } => write!(
+                f,
+                "{file}: already imported as batch {batch_id} on {imported_at} by {operator}; nothing changed"
+            ),
+        }
+    }
+}
+
+pub struct ImportRequest<'a> {
+    pub kind: ImportKind,
+    pub profile: &'a Profile,
+    pub path: &'a Path,
+    pub operator: &'a str,
+}
+
+/// Imports one file, atomically.
+pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
+    let started = Instant::now();
+    let file = request.path.display().to_string();
+    let profile = request.profile;
+    if profile.kind != request.kind {
+        return Err(ImportError::WrongKind {
+            file,
+            profile: profile.name.clone(),
+            profile_kind: profile.kind.as_str(),
+            requested: request.kind.as_str(),
+        });
+    }
+    let bytes = std::fs::read(request.path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let store_err = |source| ImportError::Store { file: file.clone(), source };
+    if let Some(done) = store.batch_by_sha256(&sha256).map_err(store_err)? {
+        return Ok(ImportOutcome::AlreadyImported {
+            file,
+            batch_id: done.id,
+            imported_at: done.imported_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            operator: done.operator,
+        });
+    }
+    let decoded = decode(&bytes).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let delimiter = detect_delimiter(&decoded.text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(decoded.text.as_bytes());
+    let mut header = csv::StringRecord::new();
+    let has_header = reader
+        .read_record(&mut header)
+        .map_err(|e| ImportError::Decode { file: file.clone(), source: DecodeError::Malformed(e.to_string()) })?;
+    if !has_header {
+        return Err(ImportError::Decode { file, source: DecodeError::Empty });
+    }
+    let columns = ColumnIndex::locate(profile, &header).map_err(|missing| ImportError::MissingColumns {
+        file: file.clone(),
+        profile: profile.name.clone(),
+        missing,
+        found: header.iter().map(|h| h.trim().to_string()).collect(),
+    })?;
+    let header_json = serde_json::to_string(columns.headers()).unwrap_or_default();
+    let batch = NewBatch {
+        kind: profile.kind.as_str(),
+        profile: &profile.name,
+        file_name: &file,
+        sha256: &sha256,
+        encoding: decoded.encoding.as_str(),
+        delimiter: delimiter_name(delimiter),
+        header_json: &header_json,
+        operator: request.operator,
+        imported_at: Utc::now(),
+    };
+    let mut tx = store.begin_import(&batch).map_err(store_err)?;
+    let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, u64, String)>>(PIPELINE_CHUNKS_IN_FLIGHT);
+    let mut counts = RowCounts::default();
+    // Parse on a second thread; write here. The parser keeps validating after
+    // the first bad row (to list them all) but stops sending rows.
+    let file_name: &str = &file;
+    let (parse_result, write_result) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || -> Result<(Vec<RowIssue>, u64, u64), ImportError> {
+            let mut issues = Vec::new();
+            let mut bad_rows = 0u64;
+            let mut rows = 0u64;
+            let mut chunk = Vec::with_capacity(PIPELINE_CHUNK_ROWS);
+            let mut record = csv::StringRecord::new();
+            loop {
+                let line = reader.position().line() + 1;
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        bad_rows += 1;
+                        issues.push(RowIssue { line, column: "(row)".into(), reason: e.to_string() });
+                        break;
+                    }
+                }
+                if record.iter().all(|f| f.trim().is_empty()) {
+                    continue; // blank line, or a line of bare delimiters
+                }
+                rows += 1;
+                if rows > IMPORT_FILE_ROWS_MAX {
+                    return Err(ImportError::TooManyRows { file: file_name.to_string() });
+                }
+                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                match parse_record(profile, &columns, &record) {
+                    Ok(parsed) if bad_rows == 0 => {
+                        let raw = serde_json::to_string(&record.iter().collect::<Vec<_>>()).unwrap_or_default();
+                        chunk.push((parsed, line, raw));
+                        if chunk.len() == PIPELINE_CHUNK_ROWS {
+                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(PIPELINE_CHUNK_ROWS));
+                            if sender.send(full).is_err() {
+                                break; // the writer failed; its error is reported
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(problems) => {
+                        bad_rows += 1;
+                        chunk.clear();
+                        for p in problems {
+                            if issues.len() < ROW_ERRORS_SHOWN_MAX {
+                                issues.push(RowIssue { line, column: p.column, reason: p.reason });
+                            }
+                        }
+                    }
+                }
+            }
+            if bad_rows == 0 && !chunk.is_empty() {
+                let _ = sender.send(chunk);
+            }
+            Ok((issues, bad_rows, rows))
+        });
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut write_result: Result<(), StoreError> = Ok(());
+        for chunk in receiver.iter() {
+            if write_result.is_err() {
+                break;
+            }
+            for (parsed, line, raw) in chunk {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                parsed.key().hash(&mut hasher);
+                let repeated = !seen.insert(hasher.finish());
+                let outcome = match &parsed {
+                    Parsed::Order(o) => tx.put_order(o, line, &raw),
+                    Parsed::Payment(p) => tx.put_payment(p, line, &raw),
+                    Parsed::Settlement(s) => tx.put_settlement(s, line, &raw),
+                };
+                match outcome {
+                    Err(e) => {
+                        write_result = Err(e);
+                        break;
+                    }
+                    Ok(_) if repeated => counts.duplicate += 1,
+                    Ok(RowOutcome::New) => counts.new += 1,
+                    Ok(RowOutcome::Updated) => counts.updated += 1,
+                    Ok(RowOutcome::Unchanged) => counts.unchanged += 1,
+                }
+            }
+        }
+        drop(receiver);
+        let parse_result = parser.join().unwrap_or_else(|_| {
+            Err(ImportError::Read { file: file_name.to_string(), reason: "the parser thread stopped unexpectedly".into() })
+        });
+        (parse_result, write_result)
+    });
+    let (issues, bad_rows, rows) = parse_result?;
+    if bad_rows > 0 {
+        return Err(ImportError::Rejected { file, issues, bad_rows });
+    }
+    write_result.map_err(store_err)?;
+    if rows == 0 {
+        return Err(ImportError::NoRows { file });
+    }
+    counts.total = rows as i64;
+    let entry = audit_entry(
+        request.operator,
+        "import",
+        &format!("{} file {}", profile.kind.as_str(), file),
+        "",
+        &serde_json::json!({"profile": profile.name, "sha256": sha256, "rows": counts}).to_string(),
+    );
+    let batch_id = tx.finish(&counts, &entry).map_err(store_err)?;
+    Ok(ImportOutcome::Imported(ImportReport {
+        file,
+        kind: profile.kind.as_str(),
+        profile: profile.name.clone(),
+        batch_id,
+        sha256,
+        encoding: decoded.encoding.as_str(),
+        delimiter: delimiter_name(delimiter),
+        rows: counts,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }))
+}

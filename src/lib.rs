@@ -1,0 +1,19 @@
+//! VoucherDesk core: a local ledger of shop orders, PSP payments and
+//! settlements for cash vouchers (Efecty, PagoEfectivo), the importers for the
+//! files shops and PSPs produce, the reconciliation engine and its exception
+//! queue, and case-file lookup. The CLI and the desktop app are thin faces of
+//! this library.
+
+pub mod audit;
+pub mod demo;
+pub mod exceptions;
+pub mod import;
+pub mod lookup;
+pub mod market;
+pub mod money;
+pub mod orders;
+pub mod payments;
+pub mod psp;
+pub mod reconcile;
+pub mod settlements;
+pub mod store;

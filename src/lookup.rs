@@ -1,0 +1,240 @@
+//! Support's question, "I paid but my order never came": find the order by
+//! whatever the buyer quotes, and lay out its case file with a verdict.
+
+use crate::exceptions::ExceptionStatus;
+use crate::market::Country;
+use crate::orders::ShopStatus;
+use crate::store::{ExceptionFilter, ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Case files returned for one query.
+pub const LOOKUP_RESULTS_MAX: u32 = 20;
+/// Longest query accepted.
+pub const QUERY_CHARS_MAX: usize = 200;
+/// Exceptions shown in one case file.
+const CASE_EXCEPTIONS_MAX: u32 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("the search text is empty")]
+    Empty,
+    #[error("the search text is longer than {QUERY_CHARS_MAX} characters")]
+    TooLong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl LookupError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookupError::Empty | LookupError::TooLong => "errors.validation",
+            LookupError::Store(_) => "store",
+        }
+    }
+}
+
+/// What support should do, in one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictCode {
+    DeliverOrder,
+    AllGood,
+    AwaitingPayment,
+    ExpiredUnpaid,
+    NotPaidDoNotShip,
+    PaidTwice,
+    CheckAmounts,
+    UnknownOrder,
+    NoPayment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub code: VerdictCode,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseFile {
+    pub order_id: String,
+    /// Empty when the order is unknown to the shop.
+    pub buyer_name: String,
+    pub order: Option<OrderRecord>,
+    pub payments: Vec<PaymentRecord>,
+    pub settlements: Vec<SettlementRecord>,
+    pub exceptions: Vec<ExceptionRecord>,
+    pub verdict: Verdict,
+}
+
+/// The national part of a phone number in digits: `573001234567` → `3001234567`.
+pub fn national_number(digits: &str) -> &str {
+    match digits {
+        d if d.len() == 12 && d.starts_with("57") => &d[2..],
+        d if d.len() == 11 && d.starts_with("51") => &d[2..],
+        d => d,
+    }
+}
+
+/// Turns free text into an FTS5 query: every word must match as a prefix.
+/// Phone-like input (digits, spaces, `+`, `-`, parentheses) becomes one number.
+pub fn fts_query(query: &str) -> Option<String> {
+    let phone_like = query.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    if phone_like && digits.len() >= 6 {
+        return Some(format!("\"{}\"*", national_number(&digits)));
+    }
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "")))
+        .collect();
+    if words.is_empty() { None } else { Some(words.join(" ")) }
+}
+
+/// Finds case files by order id, payment id, voucher code/CIP, email, phone,
+/// document or name (accent- and case-insensitive).
+pub fn lookup(store: &mut Store, query: &str) -> Result<Vec<CaseFile>, LookupError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(LookupError::Empty);
+    }
+    if query.chars().count() > QUERY_CHARS_MAX {
+        return Err(LookupError::TooLong);
+    }
+    let mut order_ids = store.order_ids_by_code(query, LOOKUP_RESULTS_MAX)?;
+    if order_ids.is_empty()
+        && let Some(fts) = fts_query(query)
+    {
+        order_ids = store.order_ids_by_terms(&fts, LOOKUP_RESULTS_MAX)?;
+    }
+    order_ids.into_iter().map(|id| case_file(store, &id)).collect()
+}
+
+pub fn case_file(store: &Store, order_id: &str) -> Result<CaseFile, LookupError> {
+    let order = store.order(order_id)?;
+    let payments = store.payments_of_order(order_id)?;
+    let mut settlements = Vec::new();
+    for p in &payments {
+        settlements.extend(store.settlements_of_payment(&p.psp, &p.payment_id)?);
+    }
+    let exceptions = store.exceptions(&ExceptionFilter {
+        order_id: Some(order_id.to_string()),
+        limit: CASE_EXCEPTIONS_MAX,
+        ..ExceptionFilter::default()
+    })?;
+    let verdict = verdict(order.as_ref(), &payments, &exceptions, Utc::now());
+    Ok(CaseFile {
+        order_id: order_id.to_string(),
+        buyer_name: order.as_ref().map(|o| o.buyer_name.clone()).unwrap_or_default(),
+        order,
+        payments,
+        settlements,
+        exceptions,
+        verdict,
+    })
+}
+
+fn network_name(network: &str) -> &str {
+    match network {
+        "efecty" => "Efecty",
+        "pagoefectivo" => "PagoEfectivo",
+        _ => "the counter",
+    }
+}
+
+fn market_time(at: DateTime<Utc>, country: &str) -> String {
+    let country = Country::parse(country).unwrap_or(Country::Colombia);
+    format!("{} {}", at.with_timezone(&country.zone()).format("%-d %b %H:%M"), country.city())
+}
+
+/// The one line support reads first.
+pub fn verdict(
+    order: Option<&OrderRecord>,
+    payments: &[PaymentRecord],
+    exceptions: &[ExceptionRecord],
+    now: DateTime<Utc>,
+) -> Verdict {
+    let paid: Vec<&PaymentRecord> = payments.iter().filter(|p| p.status == "paid").collect();
+    let paid_text = |p: &PaymentRecord| match p.paid_at {
+        Some(at) => format!("Paid at {} on {}", network_name(&p.network), market_time(at, &p.country)),
+        None => format!("Paid at {}", network_name(&p.network)),
+    };
+    let Some(order) = order else {
+        return Verdict {
+            code: VerdictCode::UnknownOrder,
+            text: match paid.first() {
+                Some(p) => format!("{}, but the shop has no such order → find the buyer's order and link it", paid_text(p)),
+                None => "The shop has no such order".to_string(),
+            },
+        };
+    };
+    let status = ShopStatus::parse(&order.status);
+    let open_kinds: Vec<&str> =
+        exceptions.iter().filter(|e| e.status == ExceptionStatus::Open).map(|e| e.kind.as_str()).collect();
+    if paid.len() >= 2 {
+        return Verdict {
+            code: VerdictCode::PaidTwice,
+            text: format!("{}, and paid {} times in all → ship once and refund the extra payment", paid_text(paid[0]), paid.len()),
+        };
+    }
+    if let Some(p) = paid.first() {
+        if status.is_some_and(ShopStatus::awaits_payment) {
+            return Verdict {
+                code: VerdictCode::DeliverOrder,
+                text: format!("{}; the shop still says {} → deliver the order", paid_text(p), order.status),
+            };
+        }
+        if open_kinds.iter().any(|k| matches!(*k, "amount_mismatch" | "currency_mismatch")) {
+            return Verdict {
+                code: VerdictCode::CheckAmounts,
+                text: format!("{}, but not the amount the order asks → check before shipping", paid_text(p)),
+            };
+        }
+        return Verdict { code: VerdictCode::AllGood, text: format!("{}; the shop says {}", paid_text(p), order.status) };
+    }
+    if status.is_some_and(ShopStatus::counts_as_paid) {
+        return Verdict {
+            code: VerdictCode::NotPaidDoNotShip,
+            text: format!("No PSP reports a payment, but the shop says {} → do not ship until the money is confirmed", order.status),
+        };
+    }
+    let expiry = payments.iter().filter_map(|p| p.expires_at).max().or(order.voucher_expires_at);
+    match (payments.is_empty(), expiry) {
+        (_, Some(at)) if at < now => Verdict {
+            code: VerdictCode::ExpiredUnpaid,
+            text: format!("Not paid; the voucher expired {} → issue a new voucher if the buyer still wants it", ago(now - at)),
+        },
+        (false, expiry) => Verdict {
+            code: VerdictCode::AwaitingPayment,
+            text: match expiry {
+                Some(at) => format!("Not paid yet; the voucher expires in {}", ago(at - now)),
+                None => "Not paid yet".to_string(),
+            },
+        },
+        (true, _) => Verdict { code: VerdictCode::NoPayment, text: "No payment has been reported for this order".to_string() },
+    }
+}
+
+fn ago(span: chrono::TimeDelta) -> String {
+    let minutes = span.num_minutes().abs();
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_prefix_queries_and_phone_numbers() {
+        assert_eq!(fts_query("Núñez").as_deref(), Some("\"Núñez\"*"));
+        assert_eq!(fts_query("ana.nunez@mail.com").as_deref(), Some("\"ana\"* \"nunez\"* \"mail\"* \"com\"*"));
+        assert_eq!(fts_query("+57 300 123 4567").as_deref(), Some("\"3001234567\"*"));
+        assert_eq!(fts_query("\"*()").as_deref(), None);
+        assert_eq!(national_number("51987654321"), "987654321");
+    }
+}

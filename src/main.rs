@@ -1,0 +1,545 @@
+//! `voucherdesk`: the command-line face of the VoucherDesk library. Each
+//! subcommand parses its flags, calls the library, and prints; no rules here.
+//! Exit codes: 0 done, 2 the input was refused (nothing written), 1 anything else.
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use voucherdesk::exceptions::{self, ExceptionKind, ExceptionStatus, LinkTarget, Resolution, ResolutionAction};
+use voucherdesk::import::profile::{self, ImportKind, Profile};
+use voucherdesk::import::{ImportOutcome, ImportRequest, import_file};
+use voucherdesk::money::{Currency, format_minor};
+use voucherdesk::reconcile::{ReconcileOptions, reconcile};
+use voucherdesk::store::{ExceptionFilter, Store};
+use voucherdesk::{audit, demo, lookup};
+
+#[derive(Parser)]
+#[command(name = "voucherdesk", version, about = "Cash-voucher reconciliation for Efecty and PagoEfectivo")]
+struct Cli {
+    /// The database file (default: voucherdesk.sqlite in the OS data directory).
+    #[arg(long, global = true, env = "VOUCHERDESK_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import shop orders, PSP payments or settlement reports (each file atomically).
+    Import(ImportArgs),
+    /// Match orders, payments and settlements and update the exception queue.
+    Reconcile(ReconcileArgs),
+    /// List and resolve reconciliation exceptions.
+    #[command(subcommand)]
+    Exceptions(ExceptionsCommand),
+    /// Find case files by order id, payment id, voucher code/CIP, email, phone, document or name.
+    Lookup {
+        query: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Row counts of the ledger.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write demo files (and import + reconcile them when --db is given).
+    Demo(DemoArgs),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// List the built-in import profiles and the headers each needs.
+    Profiles,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Orders,
+    Payments,
+    Settlements,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[arg(value_enum)]
+    kind: KindArg,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// A built-in profile: shop, dlocal, dlocal-settlement, pagoefectivo, pagoefectivo-settlement.
+    #[arg(long, conflicts_with = "profile_file", required_unless_present = "profile_file")]
+    profile: Option<String>,
+    /// A custom profile in TOML (see assets/profiles/payu-colombia.toml).
+    #[arg(long)]
+    profile_file: Option<PathBuf>,
+    #[arg(long)]
+    operator: Option<String>,
+    /// Leave the buyer search index for later (the first lookup builds it).
+    #[arg(long)]
+    no_index: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ReconcileArgs {
+    /// Business date to reconcile as of (market calendar); default today in Bogotá/Lima.
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    #[arg(long, default_value_t = voucherdesk::reconcile::SETTLEMENT_LAG_DAYS_DEFAULT)]
+    settlement_lag_days: i64,
+    /// Largest amount difference, in minor units (cents), still counted as equal.
+    #[arg(long, default_value_t = 0)]
+    amount_tolerance_minor: i64,
+    #[arg(long)]
+    operator: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Open,
+    Resolved,
+    Cleared,
+    All,
+}
+
+#[derive(Subcommand)]
+enum ExceptionsCommand {
+    /// List exceptions (ordered by id; page with --after).
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, value_enum, default_value = "open")]
+        status: StatusArg,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Only ids after this one (the last id of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One exception with its history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve an open exception by hand.
+    Resolve {
+        id: String,
+        /// mark_received, accept, write_off, link or escalate.
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        operator: String,
+        /// With link: the order this payment belongs to.
+        #[arg(long, conflicts_with = "payment")]
+        order: Option<String>,
+        /// With link: the payment (id or voucher code) that paid this order.
+        #[arg(long)]
+        payment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where to write the files (default: demo-files next to the database).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 2000)]
+    orders: u64,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and report the first broken link.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// An error with its exit code.
+struct Failure {
+    message: String,
+    exit: u8,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Failure {
+        Failure { message: message.to_string(), exit: 2 }
+    }
+    fn other(message: impl ToString) -> Failure {
+        Failure { message: message.to_string(), exit: 1 }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.exit)
+        }
+    }
+}
+
+fn default_db_path() -> PathBuf {
+    directories::ProjectDirs::from("com", "VoucherDesk", "VoucherDesk")
+        .map(|d| d.data_dir().join("voucherdesk.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("voucherdesk.sqlite"))
+}
+
+fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
+    let path = db.clone().unwrap_or_else(default_db_path);
+    Store::open(&path).map_err(|e| match e {
+        voucherdesk::store::StoreError::TooNew { .. } => Failure::input(e),
+        _ => Failure::other(e),
+    })
+}
+
+fn cli_operator(given: &Option<String>) -> String {
+    given.clone().unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())))
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string(value).map_err(Failure::other)?);
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Import(args) => run_import(&cli.db, args),
+        Command::Reconcile(args) => run_reconcile(&cli.db, args),
+        Command::Exceptions(cmd) => run_exceptions(&cli.db, cmd),
+        Command::Lookup { query, json } => {
+            let mut store = open(&cli.db)?;
+            let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
+                lookup::LookupError::Store(_) => Failure::other(e),
+                _ => Failure::input(e),
+            })?;
+            if json {
+                return print_json(&cases);
+            }
+            if cases.is_empty() {
+                println!("nothing found for {query:?}");
+            }
+            for case in &cases {
+                print_case(case);
+            }
+            Ok(())
+        }
+        Command::Stats { json } => {
+            let counts = open(&cli.db)?.counts().map_err(Failure::other)?;
+            if json {
+                return print_json(&counts);
+            }
+            println!(
+                "orders {}  payments {}  settlements {}  open exceptions {}",
+                counts.orders, counts.payments, counts.settlements, counts.open_exceptions
+            );
+            Ok(())
+        }
+        Command::Demo(args) => run_demo(&cli.db, args),
+        Command::Audit(AuditCommand::Verify { json }) => {
+            let store = open(&cli.db)?;
+            let report = audit::verify(&store).map_err(Failure::other)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                match &report.first_broken {
+                    None => println!("audit log intact: {} entries verified", report.entries),
+                    Some(b) => println!("audit log BROKEN at entry {}: {}", b.id, b.reason),
+                }
+            }
+            match report.first_broken {
+                None => Ok(()),
+                Some(_) => Err(Failure { message: "the audit log has been tampered with".into(), exit: 3 }),
+            }
+        }
+        Command::Profiles => {
+            for name in profile::BUILT_IN_PROFILE_NAMES {
+                if let Some(p) = profile::built_in(name) {
+                    println!("{name:<24} {:<12} {}", p.kind.as_str(), p.required_headers().join(", "));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
+    match (&args.profile, &args.profile_file) {
+        (_, Some(path)) => profile::load_profile_file(path).map_err(Failure::input),
+        (Some(name), None) => {
+            profile::built_in(name).ok_or_else(|| Failure::input(profile::ProfileError::Unknown { name: name.clone() }))
+        }
+        (None, None) => Err(Failure::input("give --profile NAME or --profile-file PATH")),
+    }
+}
+
+fn run_import(db: &Option<PathBuf>, args: ImportArgs) -> Result<(), Failure> {
+    let profile = load_profile(&args)?;
+    let kind = match args.kind {
+        KindArg::Orders => ImportKind::Orders,
+        KindArg::Payments => ImportKind::Payments,
+        KindArg::Settlements => ImportKind::Settlements,
+    };
+    let mut store = open(db)?;
+    let operator = cli_operator(&args.operator);
+    let mut outcomes = Vec::new();
+    let mut failures = Vec::new();
+    for path in &args.files {
+        let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
+        match import_file(&mut store, &request) {
+            Ok(outcome) => {
+                if !args.json {
+                    println!("{outcome}");
+                }
+                outcomes.push(outcome);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failures.push(e);
+            }
+        }
+    }
+    if !args.no_index && outcomes.iter().any(|o| matches!(o, ImportOutcome::Imported(_))) {
+        let started = std::time::Instant::now();
+        let indexed = store.search_catch_up().map_err(Failure::other)?;
+        eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
+    }
+    if args.json {
+        let errors: Vec<_> = failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();
+        print_json(&serde_json::json!({"imported": outcomes, "errors": errors}))?;
+    }
+    match failures.iter().find(|e| !e.is_bad_input()) {
+        Some(e) => Err(Failure::other(format!("import failed: {}", e.code()))),
+        None if !failures.is_empty() => Err(Failure::input(format!(
+            "{} of {} file(s) refused; those files imported nothing",
+            failures.len(),
+            args.files.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn run_reconcile(db: &Option<PathBuf>, args: ReconcileArgs) -> Result<(), Failure> {
+    let mut store = open(db)?;
+    let mut options = ReconcileOptions::today();
+    if let Some(date) = args.as_of {
+        options.as_of = date;
+    }
+    options.settlement_lag_days = args.settlement_lag_days;
+    options.amount_tolerance_minor = args.amount_tolerance_minor;
+    let summary = reconcile(&mut store, &options, &cli_operator(&args.operator)).map_err(|e| match e {
+        voucherdesk::reconcile::ReconcileError::Store(_) => Failure::other(e),
+        _ => Failure::input(e),
+    })?;
+    eprintln!(
+        "reconciled in {} ms: {} new or reopened, {} cleared by data",
+        summary.elapsed_ms, summary.newly_opened, summary.cleared
+    );
+    if args.json {
+        return print_json(&summary);
+    }
+    println!(
+        "as of {}: {} orders, {} payments, {} settlement rows; {} matched",
+        summary.as_of, summary.orders, summary.payments, summary.settlements, summary.matched
+    );
+    for (kind, count) in &summary.exceptions {
+        println!("  {kind:<20} {count}");
+    }
+    println!("open exceptions: {}", summary.open_exceptions);
+    Ok(())
+}
+
+fn amount_text(minor: Option<i64>, currency: &str) -> String {
+    match (minor, Currency::parse(currency)) {
+        (Some(m), Ok(c)) => format!("{} {}", format_minor(m, c), c),
+        _ => String::new(),
+    }
+}
+
+fn run_exceptions(db: &Option<PathBuf>, cmd: ExceptionsCommand) -> Result<(), Failure> {
+    match cmd {
+        ExceptionsCommand::List { kind, status, limit, after, json } => {
+            if let Some(k) = &kind
+                && ExceptionKind::parse(k).is_none()
+            {
+                let known: Vec<_> = ExceptionKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(Failure::input(format!("unknown kind {k:?} (expected one of {})", known.join(", "))));
+            }
+            if limit == 0 || limit > exceptions::EXCEPTIONS_PAGE_ROWS_MAX {
+                return Err(Failure::input(format!("--limit must be 1..={}", exceptions::EXCEPTIONS_PAGE_ROWS_MAX)));
+            }
+            let store = open(db)?;
+            let filter = ExceptionFilter {
+                kind,
+                status: match status {
+                    StatusArg::Open => Some(ExceptionStatus::Open),
+                    StatusArg::Resolved => Some(ExceptionStatus::Resolved),
+                    StatusArg::Cleared => Some(ExceptionStatus::Cleared),
+                    StatusArg::All => None,
+                },
+                order_id: None,
+                after_id: after,
+                limit,
+            };
+            let rows = exceptions::list(&store, &filter).map_err(Failure::other)?;
+            if json {
+                return print_json(&rows);
+            }
+            for e in &rows {
+                println!(
+                    "{}  {:<8} {:<19} {:<14} {:<18} {:>20}  {}d  {}",
+                    e.id,
+                    e.status.as_str(),
+                    e.kind,
+                    e.order_id,
+                    e.payment_id,
+                    amount_text(e.amount_minor, &e.currency),
+                    e.age_days,
+                    e.detail
+                );
+            }
+            eprintln!("{} exception(s)", rows.len());
+            Ok(())
+        }
+        ExceptionsCommand::Show { id, json } => {
+            let store = open(db)?;
+            let record = store
+                .exception(&id)
+                .map_err(Failure::other)?
+                .ok_or_else(|| Failure::input(exceptions::ExceptionError::NotFound(id.clone())))?;
+            let history = exceptions::history(&store, &id).map_err(Failure::other)?;
+            if json {
+                return print_json(&serde_json::json!({"exception": record, "history": history}));
+            }
+            println!("{} {} ({}) order {} payment {}", record.id, record.kind, record.status.as_str(), record.order_id, record.payment_id);
+            println!("  {}", record.detail);
+            for h in history {
+                println!("  {} {:<24} {} → {}  by {}: {}", h.at.format("%Y-%m-%d %H:%M UTC"), h.event, h.from_status.unwrap_or_default(), h.to_status, h.operator, h.note);
+            }
+            Ok(())
+        }
+        ExceptionsCommand::Resolve { id, action, note, operator, order, payment, json } => {
+            let action = ResolutionAction::parse(&action)
+                .ok_or_else(|| Failure::input(exceptions::ExceptionError::UnknownAction(action.clone())))?;
+            let link = order.map(LinkTarget::Order).or(payment.map(LinkTarget::Payment));
+            let mut store = open(db)?;
+            let resolution = Resolution { exception_id: &id, action, note: &note, operator: &operator, link };
+            let record = exceptions::resolve(&mut store, &resolution).map_err(|e| match e.code() {
+                "store" => Failure::other(e),
+                _ => Failure::input(e),
+            })?;
+            if json {
+                return print_json(&record);
+            }
+            println!("{} resolved ({}) by {}", record.id, action.as_str(), operator);
+            Ok(())
+        }
+    }
+}
+
+fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
+    let out = match (&args.out, db) {
+        (Some(out), _) => out.clone(),
+        (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),
+        (None, None) => return Err(Failure::input("give --out DIR (files only) or --db PATH (files, imported)")),
+    };
+    let manifest = demo::generate(&out, args.orders, args.seed).map_err(|e| match e {
+        demo::DemoError::BadCount => Failure::input(e),
+        demo::DemoError::Write { .. } => Failure::other(e),
+    })?;
+    for f in &manifest.files {
+        eprintln!("wrote {} ({} rows, {}, {})", f.path.display(), f.rows, f.encoding, f.delimiter);
+    }
+    if db.is_some() {
+        let mut store = open(db)?;
+        for f in &manifest.files {
+            let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
+            let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: "demo" };
+            let outcome = import_file(&mut store, &request).map_err(Failure::other)?;
+            eprintln!("{outcome}");
+        }
+        store.search_catch_up().map_err(Failure::other)?;
+        let options = ReconcileOptions {
+            as_of: manifest.as_of.parse().map_err(Failure::other)?,
+            settlement_lag_days: manifest.settlement_lag_days,
+            amount_tolerance_minor: 0,
+        };
+        let summary = reconcile(&mut store, &options, "demo").map_err(Failure::other)?;
+        eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
+    }
+    if args.json {
+        return print_json(&manifest);
+    }
+    println!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
+    println!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    Ok(())
+}
+
+fn print_case(case: &lookup::CaseFile) {
+    println!("── order {} ─ {}", case.order_id, if case.buyer_name.is_empty() { "(not in the shop's files)" } else { &case.buyer_name });
+    println!("   verdict: {}", case.verdict.text);
+    if let Some(o) = &case.order {
+        println!(
+            "   shop: {} {} | {} | {} {} {} | created {} | from {}",
+            o.status,
+            amount_text(Some(o.amount_minor), &o.currency),
+            o.store,
+            o.buyer_email,
+            o.buyer_phone,
+            o.buyer_document,
+            o.created_at.format("%Y-%m-%d %H:%M UTC"),
+            o.source
+        );
+    }
+    for p in &case.payments {
+        println!(
+            "   payment {} {} ({}) {} {} voucher {}",
+            p.psp,
+            p.payment_id,
+            p.network,
+            p.status,
+            amount_text(Some(p.amount_minor), &p.currency),
+            p.voucher_code
+        );
+        for h in &p.history {
+            println!(
+                "      {:<9} ({}) at {} — {} {}:{}",
+                h.status,
+                h.psp_status,
+                h.status_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "?".into()),
+                h.source,
+                h.file.clone().unwrap_or_default(),
+                h.line.unwrap_or_default()
+            );
+        }
+    }
+    for s in &case.settlements {
+        println!(
+            "   settlement {} {} on {} ({})",
+            s.row_type,
+            amount_text(Some(s.local_amount_minor), &s.local_currency),
+            s.settled_on.clone().unwrap_or_default(),
+            s.source
+        );
+    }
+    for e in &case.exceptions {
+        println!("   exception {} {} [{}]: {}", e.id, e.kind, e.status.as_str(), e.detail);
+    }
+}

@@ -1,0 +1,6 @@
+//! dLocal (Payins API v2.1 and its reports).
+
+pub mod transformers;
+pub mod wire;
+
+pub const PSP_NAME: &str = "dlocal";

@@ -1,0 +1,6 @@
+//! PagoEfectivo (CIP API and its reports).
+
+pub mod transformers;
+pub mod wire;
+
+pub const PSP_NAME: &str = "pagoefectivo";

@@ -1,0 +1,340 @@
+//! The reconciliation engine: orders × paid payments × settlement rows →
+//! findings, one per (kind, subject). Each rule runs on its own; the rules
+//! are plain functions over in-memory facts so they can be tested directly.
+
+use crate::audit::audit_entry;
+use crate::exceptions::ExceptionKind;
+use crate::market::Country;
+use crate::money::{Currency, format_minor};
+use crate::orders::ShopStatus;
+use crate::store::{OrderFacts, PaymentFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 3;
+pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileOptions {
+    pub as_of: NaiveDate,
+    pub settlement_lag_days: i64,
+    /// Largest difference (minor units) still counted as the same amount.
+    pub amount_tolerance_minor: i64,
+}
+
+impl ReconcileOptions {
+    /// Today in the markets' calendar (Bogotá and Lima share UTC−5).
+    pub fn today() -> ReconcileOptions {
+        ReconcileOptions {
+            as_of: Country::Colombia.business_date(Utc::now()),
+            settlement_lag_days: SETTLEMENT_LAG_DAYS_DEFAULT,
+            amount_tolerance_minor: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("settlement lag must be between 0 and {SETTLEMENT_LAG_DAYS_MAX} days, not {0}")]
+    BadLag(i64),
+    #[error("the amount tolerance cannot be negative")]
+    BadTolerance,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ReconcileError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReconcileError::BadLag(_) | ReconcileError::BadTolerance => "errors.validation",
+            ReconcileError::Store(_) => "store",
+        }
+    }
+}
+
+/// The `--json` summary: every kind present, even at zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileSummary {
+    pub as_of: String,
+    pub orders: u64,
+    pub payments: u64,
+    pub settlements: u64,
+    pub matched: u64,
+    pub exceptions: BTreeMap<&'static str, u64>,
+    pub open_exceptions: u64,
+    #[serde(skip)]
+    pub newly_opened: u64,
+    #[serde(skip)]
+    pub cleared: u64,
+    #[serde(skip)]
+    pub elapsed_ms: u64,
+}
+
+pub struct Findings {
+    pub items: Vec<StoredFinding>,
+    pub matched: u64,
+}
+
+fn money_text(minor: i64, currency: &str) -> String {
+    match Currency::parse(currency) {
+        Ok(c) => format!("{} {}", format_minor(minor, c), c),
+        Err(_) => format!("{minor} (minor units) {currency}"),
+    }
+}
+
+fn business_date(country: &str, at: i64) -> Option<NaiveDate> {
+    let country = Country::parse(country).ok()?;
+    Some(country.business_date(DateTime::from_timestamp(at, 0)?))
+}
+
+fn utc_text(at: i64) -> String {
+    DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+}
+
+/// Applies every rule to the facts. Pure: no I/O.
+pub fn find(
+    orders: &[OrderFacts],
+    paid: &[PaymentFacts],
+    settlements: &[SettlementFacts],
+    options: &ReconcileOptions,
+) -> Findings {
+    let order_index: HashMap<&str, usize> = orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    let mut paid_by_order: HashMap<&str, Vec<usize>> = HashMap::with_capacity(paid.len());
+    let mut paid_by_key: HashMap<(&str, &str), usize> = HashMap::with_capacity(paid.len());
+    for (i, p) in paid.iter().enumerate() {
+        paid_by_order.entry(p.order_id.as_str()).or_default().push(i);
+        paid_by_key.insert((p.psp.as_str(), p.payment_id.as_str()), i);
+    }
+    let settled: HashSet<(&str, &str)> = settlements.iter().map(|s| (s.psp.as_str(), s.payment_id.as_str())).collect();
+    let mut items = Vec::new();
+    let mut flagged_orders: HashSet<&str> = HashSet::new();
+
+    let order_finding = |kind: ExceptionKind, o: &OrderFacts, facts: String, detail: String| StoredFinding {
+        id: kind.exception_id(&[&o.order_id]),
+        kind: kind.as_str(),
+        order_id: o.order_id.clone(),
+        psp: String::new(),
+        payment_id: String::new(),
+        settlement: None,
+        country: o.country.clone(),
+        store: o.store.clone(),
+        amount_minor: Some(o.amount_minor),
+        currency: o.currency.clone(),
+        facts,
+        detail,
+    };
+    for o in orders {
+        let pays = paid_by_order.get(o.order_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let status = ShopStatus::parse(&o.status);
+        let ids = || pays.iter().map(|i| format!("{}:{}", paid[*i].psp, paid[*i].payment_id)).collect::<Vec<_>>().join(",");
+        if !pays.is_empty() && status.is_some_and(ShopStatus::awaits_payment) {
+            let facts = format!("shop={};paid={}", o.status, ids());
+            let detail = format!(
+                "paid at the PSP ({}) but the shop still says {}: deliver the order",
+                ids(),
+                o.status
+            );
+            items.push(order_finding(ExceptionKind::PaidNotRecorded, o, facts, detail));
+        }
+        if pays.is_empty() && status.is_some_and(ShopStatus::counts_as_paid) {
+            let facts = format!("shop={}", o.status);
+            let detail = format!("the shop says {} but no PSP reports a paid payment for it", o.status);
+            items.push(order_finding(ExceptionKind::RecordedNotPaid, o, facts, detail));
+        }
+        if pays.len() >= 2 {
+            let facts = format!("paid={}", ids());
+            let detail = format!("{} paid payments for one order: {}", pays.len(), ids());
+            items.push(order_finding(ExceptionKind::DuplicatePayment, o, facts, detail));
+        }
+    }
+
+    for p in paid {
+        let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
+        let payment_finding = |kind: ExceptionKind, facts: String, detail: String| StoredFinding {
+            id: kind.exception_id(&[&p.psp, &p.payment_id]),
+            kind: kind.as_str(),
+            order_id: p.order_id.clone(),
+            psp: p.psp.clone(),
+            payment_id: p.payment_id.clone(),
+            settlement: None,
+            country: p.country.clone(),
+            store: order.map(|o| o.store.clone()).unwrap_or_default(),
+            amount_minor: Some(p.amount_minor),
+            currency: p.currency.clone(),
+            facts,
+            detail,
+        };
+        match order {
+            None => items.push(payment_finding(
+                ExceptionKind::UnknownOrder,
+                format!("order={}", p.order_id),
+                format!("paid {} for order {:?}, which the shop does not know", money_text(p.amount_minor, &p.currency), p.order_id),
+            )),
+            Some(o) if o.currency != p.currency => items.push(payment_finding(
+                ExceptionKind::CurrencyMismatch,
+                format!("order={};payment={}", o.currency, p.currency),
+                format!("paid in {} but the order is priced in {}", p.currency, o.currency),
+            )),
+            Some(o) if (o.amount_minor - p.amount_minor).abs() > options.amount_tolerance_minor => {
+                items.push(payment_finding(
+                    ExceptionKind::AmountMismatch,
+                    format!("order={};payment={}", o.amount_minor, p.amount_minor),
+                    format!(
+                        "paid {} but the order is for {}",
+                        money_text(p.amount_minor, &p.currency),
+                        money_text(o.amount_minor, &o.currency)
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+        let expiry = p.expires_at.or_else(|| order.and_then(|o| o.voucher_expires_at));
+        if let (Some(paid_at), Some(expiry)) = (p.paid_at, expiry)
+            && paid_at > expiry
+        {
+            items.push(payment_finding(
+                ExceptionKind::PaidAfterExpiry,
+                format!("paid={paid_at};expired={expiry}"),
+                format!(
+                    "paid at {} after the voucher expired at {} ({} min late)",
+                    utc_text(paid_at),
+                    utc_text(expiry),
+                    (paid_at - expiry) / 60
+                ),
+            ));
+        }
+        if !settled.contains(&(p.psp.as_str(), p.payment_id.as_str()))
+            && let Some(paid_on) = p.paid_at.and_then(|t| business_date(&p.country, t))
+        {
+            let days = (options.as_of - paid_on).num_days();
+            if days > options.settlement_lag_days {
+                items.push(payment_finding(
+                    ExceptionKind::NotSettled,
+                    format!("paid_on={paid_on}"),
+                    format!("paid on {paid_on} (market date), no settlement after {days} days"),
+                ));
+            }
+        }
+    }
+
+    for s in settlements {
+        let settlement_finding = |kind: ExceptionKind, p: Option<&PaymentFacts>, facts: String, detail: String| {
+            StoredFinding {
+                id: kind.exception_id(&[&s.psp, &s.payment_id, "PAYMENT"]),
+                kind: kind.as_str(),
+                order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
+                psp: s.psp.clone(),
+                payment_id: s.payment_id.clone(),
+                settlement: Some(s.id),
+                country: p.map(|p| p.country.clone()).unwrap_or_default(),
+                store: String::new(),
+                amount_minor: Some(s.local_amount_minor),
+                currency: s.local_currency.clone(),
+                facts,
+                detail,
+            }
+        };
+        match paid_by_key.get(&(s.psp.as_str(), s.payment_id.as_str())).map(|i| &paid[*i]) {
+            None => items.push(settlement_finding(
+                ExceptionKind::UnknownSettlement,
+                None,
+                format!("amount={};{}", s.local_amount_minor, s.local_currency),
+                format!(
+                    "settlement of {} for payment {:?}, which is not a paid payment",
+                    money_text(s.local_amount_minor, &s.local_currency),
+                    s.payment_id
+                ),
+            )),
+            Some(p) => {
+                let mut problems = Vec::new();
+                if s.local_currency != p.currency {
+                    problems.push(format!("settled in {} but paid in {}", s.local_currency, p.currency));
+                } else if s.local_amount_minor != p.amount_minor {
+                    problems.push(format!(
+                        "settled {} but paid {}",
+                        money_text(s.local_amount_minor, &s.local_currency),
+                        money_text(p.amount_minor, &p.currency)
+                    ));
+                }
+                if s.gross_minor.checked_sub(s.fee_minor) != Some(s.net_minor) {
+                    problems.push(format!(
+                        "net {} ≠ gross {} − fee {}",
+                        s.net_minor, s.gross_minor, s.fee_minor
+                    ));
+                }
+                if !problems.is_empty() {
+                    items.push(settlement_finding(
+                        ExceptionKind::SettlementMismatch,
+                        Some(p),
+                        format!(
+                            "local={}{};paid={}{};g={};n={};f={}",
+                            s.local_amount_minor, s.local_currency, p.amount_minor, p.currency, s.gross_minor, s.net_minor, s.fee_minor
+                        ),
+                        problems.join("; "),
+                    ));
+                }
+            }
+        }
+    }
+
+    for f in &items {
+        flagged_orders.insert(f.order_id.as_str());
+    }
+    let matched = orders
+        .iter()
+        .filter(|o| paid_by_order.contains_key(o.order_id.as_str()) && !flagged_orders.contains(o.order_id.as_str()))
+        .count() as u64;
+    Findings { items, matched }
+}
+
+/// Runs reconciliation over the whole store and persists the exception queue.
+pub fn reconcile(store: &mut Store, options: &ReconcileOptions, operator: &str) -> Result<ReconcileSummary, ReconcileError> {
+    if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
+        return Err(ReconcileError::BadLag(options.settlement_lag_days));
+    }
+    if options.amount_tolerance_minor < 0 {
+        return Err(ReconcileError::BadTolerance);
+    }
+    let started = std::time::Instant::now();
+    let started_at = Utc::now().timestamp();
+    let orders = store.orders_for_reconcile()?;
+    let paid = store.paid_payments_for_reconcile()?;
+    let settlements = store.settlements_for_reconcile()?;
+    let payments = store.payment_count()? as u64;
+    let settlement_rows = store.counts()?.settlements as u64;
+    let findings = find(&orders, &paid, &settlements, options);
+    let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
+    for f in &findings.items {
+        *per_kind.entry(f.kind).or_default() += 1;
+    }
+    let mut summary = ReconcileSummary {
+        as_of: options.as_of.to_string(),
+        orders: orders.len() as u64,
+        payments,
+        settlements: settlement_rows,
+        matched: findings.matched,
+        exceptions: per_kind,
+        open_exceptions: 0,
+        newly_opened: 0,
+        cleared: 0,
+        elapsed_ms: 0,
+    };
+    drop((orders, paid, settlements));
+    let summary_json = serde_json::to_string(&summary).unwrap_or_default();
+    let managed: Vec<&str> = ExceptionKind::ALL.iter().map(|k| k.as_str()).collect();
+    let run = RunRecord {
+        as_of: &summary.as_of,
+        settlement_lag_days: options.settlement_lag_days,
+        amount_tolerance_minor: options.amount_tolerance_minor,
+        started_at,
+        summary_json: &summary_json,
+    };
+    let entry = audit_entry(operator, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
+    let (_, applied) = store.apply_findings(&findings.items, &managed, Utc::now().timestamp(), operator, &run, &entry)?;
+    summary.open_exceptions = store.open_exception_count()? as u64;
+    summary.newly_opened = applied.opened + applied.reopened;
+    summary.cleared = applied.cleared;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}

@@ -1,0 +1,60 @@
+//! Settlement rows: what the PSP actually transferred for a payment.
+
+use crate::money::Currency;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Which kind of movement a settlement row records. Only `Payment` rows are
+/// reconciled against payments; the others are kept for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowType {
+    Payment,
+    Refund,
+    Chargeback,
+    Fee,
+}
+
+impl RowType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowType::Payment => "PAYMENT",
+            RowType::Refund => "REFUND",
+            RowType::Chargeback => "CHARGEBACK",
+            RowType::Fee => "FEE",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RowType> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "PAYMENT" | "PAYIN" | "PAGO" => Some(RowType::Payment),
+            "REFUND" | "DEVOLUCION" | "EXTORNO" => Some(RowType::Refund),
+            "CHARGEBACK" => Some(RowType::Chargeback),
+            "FEE" | "COMISION" => Some(RowType::Fee),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub psp: String,
+    pub order_id: String,
+    pub payment_id: String,
+    pub row_type: RowType,
+    pub created_at: Option<DateTime<Utc>>,
+    pub settled_on: Option<NaiveDate>,
+    pub local_amount_minor: i64,
+    pub local_currency: Currency,
+    /// Kept as the PSP wrote it: a rate is not money and is never summed.
+    pub fx_rate: String,
+    pub settlement_currency: Currency,
+    pub gross_minor: i64,
+    pub net_minor: i64,
+    pub fee_minor: i64,
+}
+
+impl SettlementRow {
+    /// The PSP's own arithmetic holds.
+    pub fn net_is_consistent(&self) -> bool {
+        self.gross_minor.checked_sub(self.fee_minor) == Some(self.net_minor)
+    }
+}

@@ -1,0 +1,98 @@
+//! The append-only, hash-chained audit log.
+
+use super::{Store, StoreResult};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+/// The hash that precedes the first entry.
+pub const AUDIT_GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredAuditEntry {
+    pub id: i64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Hash of an entry: every field, length-prefixed so no two entries can
+/// serialise to the same bytes, chained to the previous hash.
+pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev_hash,
+        &e.at.timestamp().to_string(),
+        &e.operator,
+        &e.action,
+        &e.subject,
+        &e.before,
+        &e.after,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends inside the caller's transaction, so the change and its record
+/// commit together.
+pub(crate) fn append(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
+    let prev: Option<String> = conn
+        .prepare_cached("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let prev = prev.unwrap_or_else(|| AUDIT_GENESIS_HASH.to_string());
+    let hash = entry_hash(&prev, e);
+    conn.prepare_cached(
+        "INSERT INTO audit_log(at, operator, action, subject, before, after, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![e.at.timestamp(), e.operator, e.action, e.subject, e.before, e.after, prev, hash])?;
+    Ok(())
+}
+
+impl Store {
+    /// Entries after `after_id`, oldest first, at most `limit`.
+    pub fn audit_entries(&self, after_id: i64, limit: u32) -> StoreResult<Vec<StoredAuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at, operator, action, subject, before, after, prev_hash, hash FROM audit_log
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_id, limit], |r| {
+            Ok(StoredAuditEntry {
+                id: r.get(0)?,
+                entry: AuditEntry {
+                    at: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+                    operator: r.get(2)?,
+                    action: r.get(3)?,
+                    subject: r.get(4)?,
+                    before: r.get(5)?,
+                    after: r.get(6)?,
+                },
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Appends an entry on its own (for events with no other write, e.g. sign-in).
+    pub fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        append(&tx, e)?;
+        tx.commit()?;
+        Ok(())
+    }
+}

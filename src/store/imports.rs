@@ -1,0 +1,361 @@
+//! Writing imported rows: one IMMEDIATE transaction per file, so a rejected
+//! file leaves the database exactly as it was.
+
+use super::audit::{self, AuditEntry};
+use super::{Store, StoreResult};
+use crate::orders::Order;
+use crate::payments::{PaymentObservation, PaymentStatus};
+use crate::settlements::SettlementRow;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+/// What writing one row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    New,
+    Updated,
+    Unchanged,
+}
+
+pub struct NewBatch<'a> {
+    pub kind: &'a str,
+    pub profile: &'a str,
+    pub file_name: &'a str,
+    pub sha256: &'a str,
+    pub encoding: &'a str,
+    pub delimiter: &'a str,
+    pub header_json: &'a str,
+    pub operator: &'a str,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// A previously imported file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchInfo {
+    pub id: i64,
+    pub kind: String,
+    pub profile: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub encoding: String,
+    pub rows_total: i64,
+    pub rows_new: i64,
+    pub rows_updated: i64,
+    pub rows_unchanged: i64,
+    pub rows_duplicate: i64,
+    pub operator: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RowCounts {
+    pub total: i64,
+    pub new: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub duplicate: i64,
+}
+
+pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp())
+}
+
+impl Store {
+    pub fn batch_by_sha256(&self, sha256: &str) -> StoreResult<Option<BatchInfo>> {
+        let mut stmt = self.conn.prepare_cached(&format!("{BATCH_SELECT} WHERE sha256 = ?1"))?;
+        Ok(stmt.query_row([sha256], batch_from_row).optional()?)
+    }
+
+    /// Newest first, at most `limit`.
+    pub fn import_history(&self, limit: u32) -> StoreResult<Vec<BatchInfo>> {
+        let mut stmt = self.conn.prepare_cached(&format!("{BATCH_SELECT} ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], batch_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Starts writing one file. Nothing is visible to others until `finish`;
+    /// dropping the `ImportTx` rolls everything back.
+    pub fn begin_import(&mut self, batch: &NewBatch<'_>) -> StoreResult<ImportTx<'_>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO import_batches(kind, profile, file_name, sha256, encoding, delimiter, header_json, operator, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                batch.kind,
+                batch.profile,
+                batch.file_name,
+                batch.sha256,
+                batch.encoding,
+                batch.delimiter,
+                batch.header_json,
+                batch.operator,
+                batch.imported_at.timestamp()
+            ],
+        )?;
+        let batch_id = tx.last_insert_rowid();
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), touched_orders: Vec::new() })
+    }
+}
+
+const BATCH_SELECT: &str = "SELECT id, kind, profile, file_name, sha256, encoding, rows_total, rows_new, rows_updated,
+        rows_unchanged, rows_duplicate, operator, imported_at FROM import_batches";
+
+fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
+    Ok(BatchInfo {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        profile: r.get(2)?,
+        file_name: r.get(3)?,
+        sha256: r.get(4)?,
+        encoding: r.get(5)?,
+        rows_total: r.get(6)?,
+        rows_new: r.get(7)?,
+        rows_updated: r.get(8)?,
+        rows_unchanged: r.get(9)?,
+        rows_duplicate: r.get(10)?,
+        operator: r.get(11)?,
+        imported_at: DateTime::from_timestamp(r.get(12)?, 0).unwrap_or_default(),
+    })
+}
+
+pub struct ImportTx<'c> {
+    tx: Transaction<'c>,
+    batch_id: i64,
+    imported_at: i64,
+    /// Orders updated in place: their search terms are refreshed at commit.
+    touched_orders: Vec<i64>,
+}
+
+impl ImportTx<'_> {
+    pub fn batch_id(&self) -> i64 {
+        self.batch_id
+    }
+
+    /// Upserts an order; the latest file is the shop's latest word on it.
+    pub fn put_order(&mut self, o: &Order, line: u64, raw: &str) -> StoreResult<RowOutcome> {
+        let values = params![
+            o.order_id,
+            o.store,
+            o.created_at.timestamp(),
+            o.buyer_name,
+            o.buyer_email,
+            o.buyer_phone,
+            o.buyer_document,
+            o.country.code(),
+            o.amount_minor,
+            o.currency.code(),
+            o.status.as_str(),
+            o.psp,
+            o.psp_payment_id,
+            o.voucher_code,
+            ts(o.voucher_expires_at),
+            self.batch_id,
+            line as i64,
+            raw
+        ];
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO orders(order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document,
+                     country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at,
+                     batch_id, line, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ON CONFLICT(order_id) DO NOTHING",
+            )?
+            .execute(values)?;
+        if inserted == 1 {
+            return Ok(RowOutcome::New);
+        }
+        let updated: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "UPDATE orders SET store = ?2, created_at = ?3, buyer_name = ?4, buyer_email = ?5, buyer_phone = ?6,
+                     buyer_document = ?7, country = ?8, amount_minor = ?9, currency = ?10, status = ?11, psp = ?12,
+                     psp_payment_id = ?13, voucher_code = ?14, voucher_expires_at = ?15, batch_id = ?16, line = ?17,
+                     raw = ?18
+                 WHERE order_id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
+                     OR buyer_email IS NOT ?5 OR buyer_phone IS NOT ?6 OR buyer_document IS NOT ?7 OR country IS NOT ?8
+                     OR amount_minor IS NOT ?9 OR currency IS NOT ?10 OR status IS NOT ?11 OR psp IS NOT ?12
+                     OR psp_payment_id IS NOT ?13 OR voucher_code IS NOT ?14 OR voucher_expires_at IS NOT ?15)
+                 RETURNING id",
+            )?
+            .query_row(values, |r| r.get(0))
+            .optional()?;
+        Ok(match updated {
+            None => RowOutcome::Unchanged,
+            Some(id) => {
+                self.touched_orders.push(id);
+                RowOutcome::Updated
+            }
+        })
+    }
+
+    /// Records one observation of a payment. The payment's status only moves
+    /// forward (see [`PaymentStatus::rank`]); every distinct observation is kept
+    /// in its history with the file line and raw row.
+    pub fn put_payment(&mut self, p: &PaymentObservation, line: u64, raw: &str) -> StoreResult<RowOutcome> {
+        let existing = {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT id, status, last_seen_status FROM payments WHERE payment_id = ?1 AND psp = ?2",
+            )?;
+            stmt.query_row(params![p.payment_id, p.psp], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .optional()?
+        };
+        let status_at = match p.status {
+            PaymentStatus::Paid => p.paid_at,
+            PaymentStatus::Expired => p.expires_at,
+            PaymentStatus::Pending
+            | PaymentStatus::Rejected
+            | PaymentStatus::Cancelled
+            | PaymentStatus::Refunded => None,
+        }
+        .or(p.created_at);
+        let (payment_row, outcome) = match existing {
+            None => {
+                let mut stmt = self.tx.prepare_cached(
+                    "INSERT INTO payments(psp, payment_id, order_id, country, network, currency, amount_minor, status,
+                         status_rank, psp_status, status_code, created_at, paid_at, expires_at, voucher_code, last_seen_status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?8)",
+                )?;
+                stmt.execute(params![
+                    p.psp,
+                    p.payment_id,
+                    p.order_id,
+                    p.country.code(),
+                    p.network.as_str(),
+                    p.currency.code(),
+                    p.amount_minor,
+                    p.status.as_str(),
+                    p.status.rank(),
+                    p.psp_status,
+                    p.status_code,
+                    ts(p.created_at),
+                    ts(p.paid_at),
+                    ts(p.expires_at),
+                    p.voucher_code
+                ])?;
+                (self.tx.last_insert_rowid(), RowOutcome::New)
+            }
+            Some((id, current, last_seen)) => {
+                let current = PaymentStatus::parse(&current)
+                    .ok_or_else(|| super::StoreError::Corrupt(format!("payment {id} has status {current:?}")))?;
+                // The same status as the last report said: nothing new was observed.
+                if last_seen == p.status.as_str() {
+                    return Ok(RowOutcome::Unchanged);
+                }
+                let next = current.advanced_by(p.status);
+                if next != current {
+                    // The advancing report is the PSP's latest word on the payment.
+                    let mut stmt = self.tx.prepare_cached(
+                        "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5, amount_minor = ?6,
+                             status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
+                             created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
+                             expires_at = coalesce(?13, expires_at),
+                             voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
+                             last_seen_status = ?7
+                         WHERE id = ?1",
+                    )?;
+                    stmt.execute(params![
+                        id,
+                        p.order_id,
+                        p.country.code(),
+                        p.network.as_str(),
+                        p.currency.code(),
+                        p.amount_minor,
+                        next.as_str(),
+                        next.rank(),
+                        p.psp_status,
+                        p.status_code,
+                        ts(p.created_at),
+                        ts(p.paid_at),
+                        ts(p.expires_at),
+                        p.voucher_code
+                    ])?;
+                } else {
+                    let mut stmt = self.tx.prepare_cached(
+                        "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
+                             created_at = coalesce(created_at, ?4) WHERE id = ?1",
+                    )?;
+                    stmt.execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
+                }
+                (id, RowOutcome::Updated)
+            }
+        };
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source, batch_id, line, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8)",
+        )?;
+        stmt.execute(params![
+            payment_row,
+            p.status.as_str(),
+            p.psp_status,
+            ts(status_at),
+            self.imported_at,
+            self.batch_id,
+            line as i64,
+            raw
+        ])?;
+        Ok(outcome)
+    }
+
+    pub fn put_settlement(&mut self, s: &SettlementRow, line: u64, raw: &str) -> StoreResult<RowOutcome> {
+        let values = params![
+            s.psp,
+            s.order_id,
+            s.payment_id,
+            s.row_type.as_str(),
+            ts(s.created_at),
+            s.settled_on.map(|d| d.to_string()),
+            s.local_amount_minor,
+            s.local_currency.code(),
+            s.fx_rate,
+            s.settlement_currency.code(),
+            s.gross_minor,
+            s.net_minor,
+            s.fee_minor,
+            self.batch_id,
+            line as i64,
+            raw
+        ];
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO settlements(psp, order_id, payment_id, row_type, created_at, settled_on, local_amount_minor,
+                     local_currency, fx_rate, settlement_currency, gross_minor, net_minor, fee_minor, batch_id, line, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT(payment_id, psp, row_type) DO NOTHING",
+            )?
+            .execute(values)?;
+        if inserted == 1 {
+            return Ok(RowOutcome::New);
+        }
+        let updated = self
+            .tx
+            .prepare_cached(
+                "UPDATE settlements SET order_id = ?2, created_at = ?5, settled_on = ?6, local_amount_minor = ?7,
+                     local_currency = ?8, fx_rate = ?9, settlement_currency = ?10, gross_minor = ?11, net_minor = ?12,
+                     fee_minor = ?13, batch_id = ?14, line = ?15, raw = ?16
+                 WHERE payment_id = ?3 AND psp = ?1 AND row_type = ?4 AND (order_id IS NOT ?2 OR settled_on IS NOT ?6
+                     OR local_amount_minor IS NOT ?7 OR local_currency IS NOT ?8 OR fx_rate IS NOT ?9
+                     OR settlement_currency IS NOT ?10 OR gross_minor IS NOT ?11 OR net_minor IS NOT ?12
+                     OR fee_minor IS NOT ?13)",
+            )?
+            .execute(values)?;
+        Ok(if updated == 1 { RowOutcome::Updated } else { RowOutcome::Unchanged })
+    }
+
+    /// Records the counts, the audit entry, and commits.
+    pub fn finish(self, counts: &RowCounts, audit_entry: &AuditEntry) -> StoreResult<i64> {
+        self.tx.execute(
+            "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,
+                 rows_duplicate = ?6 WHERE id = ?1",
+            params![self.batch_id, counts.total, counts.new, counts.updated, counts.unchanged, counts.duplicate],
+        )?;
+        super::search::forget_orders(&self.tx, &self.touched_orders)?;
+        audit::append(&self.tx, audit_entry)?;
+        self.tx.commit()?;
+        Ok(self.batch_id)
+    }
+}

@@ -1,0 +1,190 @@
+//! The store: every line of SQL in VoucherDesk lives under this module, so a
+//! second backend (PostgreSQL for team mode) is a new module, not a rewrite.
+//!
+//! One place opens the database, sets the pragmas and runs the embedded,
+//! numbered migrations inside one IMMEDIATE transaction; a database written by
+//! a newer VoucherDesk is refused.
+
+mod audit;
+mod exceptions;
+mod imports;
+mod lookup;
+mod reconcile;
+mod search;
+
+pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
+pub use exceptions::{ExceptionFilter, ExceptionRecord, HistoryRecord};
+pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome};
+pub use lookup::{OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another writer before giving up.
+pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// Embedded migrations, applied in order; never edit a shipped one, add a new one.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_ledger.sql"))];
+
+pub fn schema_version_latest() -> u32 {
+    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "database {path} was written by a newer VoucherDesk (schema version {found}, this build knows up to {known}); upgrade VoucherDesk to open it"
+    )]
+    TooNew { path: PathBuf, found: u32, known: u32 },
+    #[error("database migration to version {version} failed: {source}")]
+    Migration { version: u32, source: rusqlite::Error },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An open VoucherDesk database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // A missing data directory is created; a failure surfaces as Open below.
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        Self::prepare(conn, path.to_path_buf())
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> StoreResult<Store> {
+        let conn = Connection::open_in_memory()?;
+        Self::prepare(conn, PathBuf::from(":memory:"))
+    }
+
+    fn prepare(mut conn: Connection, path: PathBuf) -> StoreResult<Store> {
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        let check_file = |e: rusqlite::Error| StoreError::Open { path: path.clone(), source: e };
+        // Fails here, with the path in the message, when the file is not a database.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(check_file)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache
+        migrate(&mut conn, &path)?;
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> StoreResult<u32> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Counts of the main tables, for `stats`.
+    pub fn counts(&self) -> StoreResult<TableCounts> {
+        let count = |table: &str| -> StoreResult<i64> {
+            Ok(self.conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let open_exceptions: i64 =
+            self.conn.query_row("SELECT count(*) FROM exceptions WHERE status = 'open'", [], |r| r.get(0))?;
+        Ok(TableCounts {
+            orders: count("orders")?,
+            payments: count("payments")?,
+            settlements: count("settlements")?,
+            open_exceptions,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TableCounts {
+    pub orders: i64,
+    pub payments: i64,
+    pub settlements: i64,
+    pub open_exceptions: i64,
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = schema_version_latest();
+    if found > known {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+    }
+    if found == known {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        tx.execute_batch(sql).map_err(|source| StoreError::Migration { version: *version, source })?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(|source| StoreError::Migration { version: *version, source })?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_database_from_a_newer_version_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vd.sqlite");
+        drop(Store::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(err.to_string().contains("newer VoucherDesk (schema version 99"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, 99);
+    }
+
+    #[test]
+    fn opening_twice_keeps_one_schema_and_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vd.sqlite");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema_version_latest());
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "hello, this is not sqlite at all, just some text to fill a page").unwrap();
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Streaming the columns reconciliation needs, and writing its findings.
+//! Matching happens in memory (hash maps), not as SQL joins: at a million
+//! orders that is several times faster on this kind of machine.
+
+use super::audit::{self, AuditEntry};
+use super::{Store, StoreError, StoreResult};
+use crate::exceptions::{ExceptionStatus, Observation, after_run};
+use rusqlite::{TransactionBehavior, params};
+use std::collections::HashMap;
+
+pub struct OrderFacts {
+    pub order_id: String,
+    pub store: String,
+    pub country: String,
+    pub status: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub voucher_expires_at: Option<i64>,
+}
+
+/// A paid payment, with the order it belongs to (a manual link wins over the
+/// file's order-id column).
+pub struct PaymentFacts {
+    pub psp: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub country: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub paid_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+pub struct SettlementFacts {
+    pub id: i64,
+    pub psp: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub local_currency: String,
+    pub local_amount_minor: i64,
+    pub gross_minor: i64,
+    pub net_minor: i64,
+    pub fee_minor: i64,
+}
+
+/// One finding as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct StoredFinding {
+    pub id: String,
+    pub kind: &'static str,
+    pub order_id: String,
+    pub psp: String,
+    pub payment_id: String,
+    pub settlement: Option<i64>,
+    pub country: String,
+    pub store: String,
+    pub amount_minor: Option<i64>,
+    pub currency: String,
+    pub facts: String,
+    pub detail: String,
+}
+
+pub struct ExceptionState {
+    pub status: ExceptionStatus,
+    pub facts: String,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ApplyCounts {
+    pub opened: u64,
+    pub reopened: u64,
+    pub cleared: u64,
+    pub updated: u64,
+}
+
+impl Store {
+    pub fn orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT order_id, store, country, status, currency, amount_minor, voucher_expires_at FROM orders",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OrderFacts {
+                order_id: r.get(0)?,
+                store: r.get(1)?,
+                country: r.get(2)?,
+                status: r.get(3)?,
+                currency: r.get(4)?,
+                amount_minor: r.get(5)?,
+                voucher_expires_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn paid_payments_for_reconcile(&self) -> StoreResult<Vec<PaymentFacts>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.currency, p.amount_minor,
+                    p.paid_at, p.expires_at
+             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
+             WHERE p.status = 'paid'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PaymentFacts {
+                psp: r.get(0)?,
+                payment_id: r.get(1)?,
+                order_id: r.get(2)?,
+                country: r.get(3)?,
+                currency: r.get(4)?,
+                amount_minor: r.get(5)?,
+                paid_at: r.get(6)?,
+                expires_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Settlement rows that record a payment (refund and fee rows are not matched).
+    pub fn settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor
+             FROM settlements WHERE row_type = 'PAYMENT'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SettlementFacts {
+                id: r.get(0)?,
+                psp: r.get(1)?,
+                payment_id: r.get(2)?,
+                order_id: r.get(3)?,
+                local_currency: r.get(4)?,
+                local_amount_minor: r.get(5)?,
+                gross_minor: r.get(6)?,
+                net_minor: r.get(7)?,
+                fee_minor: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn payment_count(&self) -> StoreResult<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM payments", [], |r| r.get(0))?)
+    }
+
+    /// Writes a run's findings: new exceptions open, vanished ones clear,
+    /// resolved ones stay resolved unless their facts changed. Everything in
+    /// one transaction with the run record and its audit entry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_findings(
+        &mut self,
+        findings: &[StoredFinding],
+        managed_kinds: &[&str],
+        now: i64,
+        operator: &str,
+        run: &RunRecord<'_>,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<(i64, ApplyCounts)> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO reconcile_runs(as_of, settlement_lag_days, amount_tolerance, started_at, finished_at, operator, summary_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![run.as_of, run.settlement_lag_days, run.amount_tolerance_minor, run.started_at, now, operator, run.summary_json],
+        )?;
+        let run_id = tx.last_insert_rowid();
+        let mut existing: HashMap<String, ExceptionState> = HashMap::new();
+        {
+            let mut stmt = tx.prepare("SELECT id, kind, status, facts FROM exceptions")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(1)?;
+                if !managed_kinds.contains(&kind.as_str()) {
+                    continue;
+                }
+                let status: String = r.get(2)?;
+                let status = ExceptionStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("exception status {status:?}")))?;
+                existing.insert(r.get(0)?, ExceptionState { status, facts: r.get(3)? });
+            }
+        }
+        let mut counts = ApplyCounts::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO exceptions(id, kind, status, order_id, psp, payment_id, settlement, country, store,
+                     amount_minor, currency, facts, detail, detected_at, updated_at, last_run)
+                 VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+            )?;
+            let mut set_status = tx.prepare_cached(
+                "UPDATE exceptions SET status = ?2, facts = ?3, detail = ?4, updated_at = ?5, last_run = ?6,
+                     resolution = CASE WHEN ?2 = 'open' THEN NULL ELSE resolution END
+                 WHERE id = ?1",
+            )?;
+            let mut history = tx.prepare_cached(
+                "INSERT INTO exception_history(exception_id, at, event, from_status, to_status, operator, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for f in findings {
+                match existing.remove(&f.id) {
+                    None => {
+                        insert.execute(params![
+                            f.id,
+                            f.kind,
+                            f.order_id,
+                            f.psp,
+                            f.payment_id,
+                            f.settlement,
+                            f.country,
+                            f.store,
+                            f.amount_minor,
+                            f.currency,
+                            f.facts,
+                            f.detail,
+                            now,
+                            run_id
+                        ])?;
+                        history.execute(params![f.id, now, "detected", None::<String>, "open", operator, f.detail])?;
+                        counts.opened += 1;
+                    }
+                    Some(state) => {
+                        let seen =
+                            if state.facts == f.facts { Observation::Unchanged } else { Observation::FactsChanged };
+                        match after_run(state.status, seen) {
+                            Some(next) => {
+                                set_status.execute(params![f.id, next.as_str(), f.facts, f.detail, now, run_id])?;
+                                let event = match state.status {
+                                    ExceptionStatus::Cleared => "reappeared",
+                                    ExceptionStatus::Resolved | ExceptionStatus::Open => "reopened: facts changed",
+                                };
+                                history.execute(params![
+                                    f.id,
+                                    now,
+                                    event,
+                                    state.status.as_str(),
+                                    next.as_str(),
+                                    operator,
+                                    f.detail
+                                ])?;
+                                counts.reopened += 1;
+                            }
+                            None if seen == Observation::FactsChanged => {
+                                set_status.execute(params![f.id, state.status.as_str(), f.facts, f.detail, now, run_id])?;
+                                history.execute(params![
+                                    f.id,
+                                    now,
+                                    "facts changed",
+                                    state.status.as_str(),
+                                    state.status.as_str(),
+                                    operator,
+                                    f.detail
+                                ])?;
+                                counts.updated += 1;
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+            for (id, state) in existing {
+                if let Some(next) = after_run(state.status, Observation::Gone) {
+                    tx.execute(
+                        "UPDATE exceptions SET status = ?2, updated_at = ?3, last_run = ?4 WHERE id = ?1",
+                        params![id, next.as_str(), now, run_id],
+                    )?;
+                    history.execute(params![
+                        id,
+                        now,
+                        "cleared by data",
+                        state.status.as_str(),
+                        next.as_str(),
+                        operator,
+                        "the condition no longer holds"
+                    ])?;
+                    counts.cleared += 1;
+                }
+            }
+        }
+        audit::append(&tx, audit_entry)?;
+        tx.commit()?;
+        Ok((run_id, counts))
+    }
+
+    pub fn open_exception_count(&self) -> StoreResult<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM exceptions WHERE status = 'open'", [], |r| r.get(0))?)
+    }
+}
+
+pub struct RunRecord<'a> {
+    pub as_of: &'a str,
+    pub settlement_lag_days: i64,
+    pub amount_tolerance_minor: i64,
+    pub started_at: i64,
+    pub summary_json: &'a str,
+}
