@@ -203,7 +203,7 @@ pub fn verdict(
     match (payments.is_empty(), expiry) {
         (_, Some(at)) if at < now => Verdict {
             code: VerdictCode::ExpiredUnpaid,
-            text: format!("Not paid; the voucher expired {} → issue a new voucher if the buyer still wants it", ago(now - at)),
+            text: format!("Not paid; the voucher expired {} ago → issue a new voucher if the buyer still wants it", ago(now - at)),
         },
         (false, expiry) => Verdict {
             code: VerdictCode::AwaitingPayment,

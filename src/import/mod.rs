@@ -7,7 +7,7 @@ pub mod profile;
 pub mod rows;
 
 use crate::audit::audit_entry;
-use crate::store::{NewBatch, RowCounts, RowOutcome, Store, StoreError};
+use crate::store::{NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter, Store, StoreError};
 use chrono::Utc;
 use decode::{DecodeError, decode, delimiter_name, detect_delimiter};
 use profile::{ImportKind, Profile};
@@ -159,6 +159,35 @@ pub struct ImportRequest<'a> {
     pub operator: &'a str,
 }
 
+/// Writes every row the parser sends; stops at the first store error (the
+/// caller then rolls the file back).
+fn write_rows(
+    mut writer: RowWriter<'_>,
+    receiver: &crossbeam_channel::Receiver<Vec<(Parsed, RowSpan)>>,
+    seen: &mut HashSet<u64>,
+    counts: &mut RowCounts,
+) -> Result<Vec<i64>, StoreError> {
+    for chunk in receiver.iter() {
+        for (parsed, at) in chunk {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            parsed.key().hash(&mut hasher);
+            let repeated = !seen.insert(hasher.finish());
+            let outcome = match &parsed {
+                Parsed::Order(o) => writer.put_order(o, at)?,
+                Parsed::Payment(p) => writer.put_payment(p, at)?,
+                Parsed::Settlement(s) => writer.put_settlement(s, at)?,
+            };
+            match outcome {
+                _ if repeated => counts.duplicate += 1,
+                RowOutcome::New => counts.new += 1,
+                RowOutcome::Updated => counts.updated += 1,
+                RowOutcome::Unchanged => counts.unchanged += 1,
+            }
+        }
+    }
+    Ok(writer.into_touched_orders())
+}
+
 /// Imports one file, atomically.
 pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
@@ -214,9 +243,10 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         header_json: &header_json,
         operator: request.operator,
         imported_at: Utc::now(),
+        text: &decoded.text,
     };
     let mut tx = store.begin_import(&batch).map_err(store_err)?;
-    let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, u64, String)>>(PIPELINE_CHUNKS_IN_FLIGHT);
+    let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, RowSpan)>>(PIPELINE_CHUNKS_IN_FLIGHT);
     let mut counts = RowCounts::default();
     // Parse on a second thread; write here. The parser keeps validating after
     // the first bad row (to list them all) but stops sending rows.
@@ -246,11 +276,11 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
                 if rows > IMPORT_FILE_ROWS_MAX {
                     return Err(ImportError::TooManyRows { file: file_name.to_string() });
                 }
-                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                let (line, offset) = record.position().map(|p| (p.line(), p.byte())).unwrap_or((line, 0));
+                let end = reader.position().byte();
                 match parse_record(profile, &columns, &record) {
                     Ok(parsed) if bad_rows == 0 => {
-                        let raw = serde_json::to_string(&record.iter().collect::<Vec<_>>()).unwrap_or_default();
-                        chunk.push((parsed, line, raw));
+                        chunk.push((parsed, RowSpan { line, offset, len: end.saturating_sub(offset) }));
                         if chunk.len() == PIPELINE_CHUNK_ROWS {
                             let full = std::mem::replace(&mut chunk, Vec::with_capacity(PIPELINE_CHUNK_ROWS));
                             if sender.send(full).is_err() {
@@ -276,32 +306,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
             Ok((issues, bad_rows, rows))
         });
         let mut seen: HashSet<u64> = HashSet::new();
-        let mut write_result: Result<(), StoreError> = Ok(());
-        for chunk in receiver.iter() {
-            if write_result.is_err() {
-                break;
-            }
-            for (parsed, line, raw) in chunk {
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                parsed.key().hash(&mut hasher);
-                let repeated = !seen.insert(hasher.finish());
-                let outcome = match &parsed {
-                    Parsed::Order(o) => tx.put_order(o, line, &raw),
-                    Parsed::Payment(p) => tx.put_payment(p, line, &raw),
-                    Parsed::Settlement(s) => tx.put_settlement(s, line, &raw),
-                };
-                match outcome {
-                    Err(e) => {
-                        write_result = Err(e);
-                        break;
-                    }
-                    Ok(_) if repeated => counts.duplicate += 1,
-                    Ok(RowOutcome::New) => counts.new += 1,
-                    Ok(RowOutcome::Updated) => counts.updated += 1,
-                    Ok(RowOutcome::Unchanged) => counts.unchanged += 1,
-                }
-            }
-        }
+        let write_result = tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts));
         drop(receiver);
         let parse_result = parser.join().unwrap_or_else(|_| {
             Err(ImportError::Read { file: file_name.to_string(), reason: "the parser thread stopped unexpectedly".into() })
@@ -312,7 +317,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
     if bad_rows > 0 {
         return Err(ImportError::Rejected { file, issues, bad_rows });
     }
-    write_result.map_err(store_err)?;
+    let touched = write_result.map_err(store_err)?;
     if rows == 0 {
         return Err(ImportError::NoRows { file });
     }
@@ -324,7 +329,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         "",
         &serde_json::json!({"profile": profile.name, "sha256": sha256, "rows": counts}).to_string(),
     );
-    let batch_id = tx.finish(&counts, &entry).map_err(store_err)?;
+    let batch_id = tx.finish(&counts, &touched, &entry).map_err(store_err)?;
     Ok(ImportOutcome::Imported(ImportReport {
         file,
         kind: profile.kind.as_str(),

@@ -97,7 +97,7 @@ impl<'a> Row<'a> {
             Some(i) => self.record.get(i).unwrap_or("").trim(),
             None => self.profile.constants.get(&field).map(|s| s.trim()).unwrap_or(""),
         };
-        if value.chars().count() > FIELD_CHARS_MAX {
+        if value.len() > FIELD_CHARS_MAX && value.chars().count() > FIELD_CHARS_MAX {
             self.problem(field, format!("longer than {FIELD_CHARS_MAX} characters"));
             return "";
         }

@@ -9,12 +9,22 @@ use crate::settlements::SettlementRow;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
+
 /// What writing one row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowOutcome {
     New,
     Updated,
     Unchanged,
+}
+
+/// Where a row sits in its file: the line (header = 1) and its bytes in the
+/// archived, decoded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSpan {
+    pub line: u64,
+    pub offset: u64,
+    pub len: u64,
 }
 
 pub struct NewBatch<'a> {
@@ -27,6 +37,8 @@ pub struct NewBatch<'a> {
     pub header_json: &'a str,
     pub operator: &'a str,
     pub imported_at: DateTime<Utc>,
+    /// The file's text as parsed, archived with the batch.
+    pub text: &'a str,
 }
 
 /// A previously imported file.
@@ -93,7 +105,8 @@ impl Store {
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
-        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), touched_orders: Vec::new() })
+        tx.execute("INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)", params![batch_id, batch.text.as_bytes()])?;
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp() })
     }
 }
 
@@ -122,17 +135,32 @@ pub struct ImportTx<'c> {
     tx: Transaction<'c>,
     batch_id: i64,
     imported_at: i64,
+}
+
+/// Writes the rows of one file inside its `ImportTx`.
+pub struct RowWriter<'t> {
+    conn: &'t rusqlite::Connection,
+    batch_id: i64,
+    imported_at: i64,
+    insert_order: rusqlite::Statement<'t>,
+    insert_payment: rusqlite::Statement<'t>,
+    insert_history: rusqlite::Statement<'t>,
+    insert_settlement: rusqlite::Statement<'t>,
     /// Orders updated in place: their search terms are refreshed at commit.
     touched_orders: Vec<i64>,
 }
 
-impl ImportTx<'_> {
-    pub fn batch_id(&self) -> i64 {
-        self.batch_id
+impl RowWriter<'_> {
+    /// Orders whose search terms must be refreshed; hand them to `finish`.
+    pub fn into_touched_orders(self) -> Vec<i64> {
+        self.touched_orders
     }
+}
+
+impl RowWriter<'_> {
 
     /// Upserts an order; the latest file is the shop's latest word on it.
-    pub fn put_order(&mut self, o: &Order, line: u64, raw: &str) -> StoreResult<RowOutcome> {
+    pub fn put_order(&mut self, o: &Order, at: RowSpan) -> StoreResult<RowOutcome> {
         let values = params![
             o.order_id,
             o.store,
@@ -150,29 +178,21 @@ impl ImportTx<'_> {
             o.voucher_code,
             ts(o.voucher_expires_at),
             self.batch_id,
-            line as i64,
-            raw
+            at.line as i64,
+            at.offset as i64,
+            at.len as i64
         ];
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO orders(order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document,
-                     country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at,
-                     batch_id, line, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-                 ON CONFLICT(order_id) DO NOTHING",
-            )?
-            .execute(values)?;
+        let inserted = self.insert_order.execute(values)?;
         if inserted == 1 {
             return Ok(RowOutcome::New);
         }
         let updated: Option<i64> = self
-            .tx
+            .conn
             .prepare_cached(
                 "UPDATE orders SET store = ?2, created_at = ?3, buyer_name = ?4, buyer_email = ?5, buyer_phone = ?6,
                      buyer_document = ?7, country = ?8, amount_minor = ?9, currency = ?10, status = ?11, psp = ?12,
                      psp_payment_id = ?13, voucher_code = ?14, voucher_expires_at = ?15, batch_id = ?16, line = ?17,
-                     raw = ?18
+                     raw_offset = ?18, raw_len = ?19
                  WHERE order_id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
                      OR buyer_email IS NOT ?5 OR buyer_phone IS NOT ?6 OR buyer_document IS NOT ?7 OR country IS NOT ?8
                      OR amount_minor IS NOT ?9 OR currency IS NOT ?10 OR status IS NOT ?11 OR psp IS NOT ?12
@@ -193,16 +213,7 @@ impl ImportTx<'_> {
     /// Records one observation of a payment. The payment's status only moves
     /// forward (see [`PaymentStatus::rank`]); every distinct observation is kept
     /// in its history with the file line and raw row.
-    pub fn put_payment(&mut self, p: &PaymentObservation, line: u64, raw: &str) -> StoreResult<RowOutcome> {
-        let existing = {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT id, status, last_seen_status FROM payments WHERE payment_id = ?1 AND psp = ?2",
-            )?;
-            stmt.query_row(params![p.payment_id, p.psp], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })
-            .optional()?
-        };
+    pub fn put_payment(&mut self, p: &PaymentObservation, at: RowSpan) -> StoreResult<RowOutcome> {
         let status_at = match p.status {
             PaymentStatus::Paid => p.paid_at,
             PaymentStatus::Expired => p.expires_at,
@@ -212,43 +223,44 @@ impl ImportTx<'_> {
             | PaymentStatus::Refunded => None,
         }
         .or(p.created_at);
-        let (payment_row, outcome) = match existing {
-            None => {
-                let mut stmt = self.tx.prepare_cached(
-                    "INSERT INTO payments(psp, payment_id, order_id, country, network, currency, amount_minor, status,
-                         status_rank, psp_status, status_code, created_at, paid_at, expires_at, voucher_code, last_seen_status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?8)",
-                )?;
-                stmt.execute(params![
-                    p.psp,
-                    p.payment_id,
-                    p.order_id,
-                    p.country.code(),
-                    p.network.as_str(),
-                    p.currency.code(),
-                    p.amount_minor,
-                    p.status.as_str(),
-                    p.status.rank(),
-                    p.psp_status,
-                    p.status_code,
-                    ts(p.created_at),
-                    ts(p.paid_at),
-                    ts(p.expires_at),
-                    p.voucher_code
-                ])?;
-                (self.tx.last_insert_rowid(), RowOutcome::New)
+        // Most rows of a bulk import are payments seen for the first time:
+        // one insert, no look-up.
+        let inserted = self.insert_payment.execute(params![
+                p.psp,
+                p.payment_id,
+                p.order_id,
+                p.country.code(),
+                p.network.as_str(),
+                p.currency.code(),
+                p.amount_minor,
+                p.status.as_str(),
+                p.status.rank(),
+                p.psp_status,
+                p.status_code,
+                ts(p.created_at),
+                ts(p.paid_at),
+                ts(p.expires_at),
+                p.voucher_code
+            ])?;
+        let (payment_row, outcome) = if inserted == 1 {
+            (self.conn.last_insert_rowid(), RowOutcome::New)
+        } else {
+            let (id, current, last_seen) = self.conn
+                .prepare_cached("SELECT id, status, last_seen_status FROM payments WHERE payment_id = ?1 AND psp = ?2")?
+                .query_row(params![p.payment_id, p.psp], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?;
+            let current = PaymentStatus::parse(&current)
+                .ok_or_else(|| super::StoreError::Corrupt(format!("payment {id} has status {current:?}")))?;
+            // The same status as the last report said: nothing new was observed.
+            if last_seen == p.status.as_str() {
+                return Ok(RowOutcome::Unchanged);
             }
-            Some((id, current, last_seen)) => {
-                let current = PaymentStatus::parse(&current)
-                    .ok_or_else(|| super::StoreError::Corrupt(format!("payment {id} has status {current:?}")))?;
-                // The same status as the last report said: nothing new was observed.
-                if last_seen == p.status.as_str() {
-                    return Ok(RowOutcome::Unchanged);
-                }
-                let next = current.advanced_by(p.status);
-                if next != current {
-                    // The advancing report is the PSP's latest word on the payment.
-                    let mut stmt = self.tx.prepare_cached(
+            let next = current.advanced_by(p.status);
+            if next != current {
+                // The advancing report is the PSP's latest word on the payment.
+                self.conn
+                    .prepare_cached(
                         "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5, amount_minor = ?6,
                              status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
                              created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
@@ -256,8 +268,8 @@ impl ImportTx<'_> {
                              voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
                              last_seen_status = ?7
                          WHERE id = ?1",
-                    )?;
-                    stmt.execute(params![
+                    )?
+                    .execute(params![
                         id,
                         p.order_id,
                         p.country.code(),
@@ -273,34 +285,32 @@ impl ImportTx<'_> {
                         ts(p.expires_at),
                         p.voucher_code
                     ])?;
-                } else {
-                    let mut stmt = self.tx.prepare_cached(
+            } else {
+                // An older status arriving late: history only, the payment stays.
+                self.conn
+                    .prepare_cached(
                         "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
                              created_at = coalesce(created_at, ?4) WHERE id = ?1",
-                    )?;
-                    stmt.execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
-                }
-                (id, RowOutcome::Updated)
+                    )?
+                    .execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
             }
+            (id, RowOutcome::Updated)
         };
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source, batch_id, line, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8)",
-        )?;
-        stmt.execute(params![
-            payment_row,
-            p.status.as_str(),
-            p.psp_status,
-            ts(status_at),
-            self.imported_at,
-            self.batch_id,
-            line as i64,
-            raw
-        ])?;
+        self.insert_history.execute(params![
+                payment_row,
+                p.status.as_str(),
+                p.psp_status,
+                ts(status_at),
+                self.imported_at,
+                self.batch_id,
+                at.line as i64,
+                at.offset as i64,
+                at.len as i64
+            ])?;
         Ok(outcome)
     }
 
-    pub fn put_settlement(&mut self, s: &SettlementRow, line: u64, raw: &str) -> StoreResult<RowOutcome> {
+    pub fn put_settlement(&mut self, s: &SettlementRow, at: RowSpan) -> StoreResult<RowOutcome> {
         let values = params![
             s.psp,
             s.order_id,
@@ -316,27 +326,20 @@ impl ImportTx<'_> {
             s.net_minor,
             s.fee_minor,
             self.batch_id,
-            line as i64,
-            raw
+            at.line as i64,
+            at.offset as i64,
+            at.len as i64
         ];
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO settlements(psp, order_id, payment_id, row_type, created_at, settled_on, local_amount_minor,
-                     local_currency, fx_rate, settlement_currency, gross_minor, net_minor, fee_minor, batch_id, line, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                 ON CONFLICT(payment_id, psp, row_type) DO NOTHING",
-            )?
-            .execute(values)?;
+        let inserted = self.insert_settlement.execute(values)?;
         if inserted == 1 {
             return Ok(RowOutcome::New);
         }
         let updated = self
-            .tx
+            .conn
             .prepare_cached(
                 "UPDATE settlements SET order_id = ?2, created_at = ?5, settled_on = ?6, local_amount_minor = ?7,
                      local_currency = ?8, fx_rate = ?9, settlement_currency = ?10, gross_minor = ?11, net_minor = ?12,
-                     fee_minor = ?13, batch_id = ?14, line = ?15, raw = ?16
+                     fee_minor = ?13, batch_id = ?14, line = ?15, raw_offset = ?16, raw_len = ?17
                  WHERE payment_id = ?3 AND psp = ?1 AND row_type = ?4 AND (order_id IS NOT ?2 OR settled_on IS NOT ?6
                      OR local_amount_minor IS NOT ?7 OR local_currency IS NOT ?8 OR fx_rate IS NOT ?9
                      OR settlement_currency IS NOT ?10 OR gross_minor IS NOT ?11 OR net_minor IS NOT ?12
@@ -346,14 +349,49 @@ impl ImportTx<'_> {
         Ok(if updated == 1 { RowOutcome::Updated } else { RowOutcome::Unchanged })
     }
 
+}
+
+impl ImportTx<'_> {
+    pub fn batch_id(&self) -> i64 {
+        self.batch_id
+    }
+
+    /// The row writer, with its hot statements prepared once for the file.
+    pub fn rows(&self) -> StoreResult<RowWriter<'_>> {
+        let conn: &rusqlite::Connection = &self.tx;
+        Ok(RowWriter {
+            conn,
+            batch_id: self.batch_id,
+            imported_at: self.imported_at,
+            insert_order: conn.prepare("INSERT INTO orders(order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document,
+                     country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at,
+                     batch_id, line, raw_offset, raw_len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT(order_id) DO NOTHING")?,
+            insert_payment: conn.prepare("INSERT INTO payments(psp, payment_id, order_id, country, network, currency, amount_minor, status,
+                     status_rank, psp_status, status_code, created_at, paid_at, expires_at, voucher_code, last_seen_status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?8)
+                 ON CONFLICT(payment_id, psp) DO NOTHING")?,
+            insert_history: conn.prepare("INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source,
+                     batch_id, line, raw_offset, raw_len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9)")?,
+            insert_settlement: conn.prepare("INSERT INTO settlements(psp, order_id, payment_id, row_type, created_at, settled_on, local_amount_minor,
+                     local_currency, fx_rate, settlement_currency, gross_minor, net_minor, fee_minor, batch_id, line,
+                     raw_offset, raw_len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 ON CONFLICT(payment_id, psp, row_type) DO NOTHING")?,
+            touched_orders: Vec::new(),
+        })
+    }
+
     /// Records the counts, the audit entry, and commits.
-    pub fn finish(self, counts: &RowCounts, audit_entry: &AuditEntry) -> StoreResult<i64> {
+    pub fn finish(self, counts: &RowCounts, touched_orders: &[i64], audit_entry: &AuditEntry) -> StoreResult<i64> {
         self.tx.execute(
             "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,
                  rows_duplicate = ?6 WHERE id = ?1",
             params![self.batch_id, counts.total, counts.new, counts.updated, counts.unchanged, counts.duplicate],
         )?;
-        super::search::forget_orders(&self.tx, &self.touched_orders)?;
+        super::search::forget_orders(&self.tx, touched_orders)?;
         audit::append(&self.tx, audit_entry)?;
         self.tx.commit()?;
         Ok(self.batch_id)

@@ -14,7 +14,7 @@ mod search;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionFilter, ExceptionRecord, HistoryRecord};
-pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome};
+pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 

@@ -2,6 +2,9 @@
 -- Instants are INTEGER seconds since the Unix epoch, UTC (`*_at` columns).
 -- Business dates are TEXT 'YYYY-MM-DD' in the market's calendar (`*_on` columns).
 -- Money is INTEGER minor units (`*_minor`) next to its ISO currency code.
+-- The bulk row tables (orders, payments, history, settlements) declare no
+-- foreign keys: only the importer writes them, inside the transaction that
+-- creates their batch, and per-row key checks doubled the import time.
 
 CREATE TABLE import_batches (
     id              INTEGER PRIMARY KEY,
@@ -21,6 +24,13 @@ CREATE TABLE import_batches (
     imported_at     INTEGER NOT NULL
 );
 
+-- The text of every imported file exactly as it was parsed (after decoding to
+-- UTF-8), so that any row's raw form can be shown: rows keep (raw_offset, raw_len).
+CREATE TABLE import_files (
+    batch_id  INTEGER PRIMARY KEY REFERENCES import_batches(id),
+    text      BLOB    NOT NULL
+);
+
 CREATE TABLE orders (
     id                  INTEGER PRIMARY KEY,
     order_id            TEXT    NOT NULL,
@@ -38,9 +48,10 @@ CREATE TABLE orders (
     psp_payment_id      TEXT    NOT NULL,
     voucher_code        TEXT    NOT NULL,
     voucher_expires_at  INTEGER,
-    batch_id            INTEGER NOT NULL REFERENCES import_batches(id),
+    batch_id            INTEGER NOT NULL,
     line                INTEGER NOT NULL,
-    raw                 TEXT    NOT NULL
+    raw_offset          INTEGER NOT NULL,
+    raw_len             INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX orders_by_order_id ON orders(order_id);
 
@@ -69,7 +80,7 @@ CREATE UNIQUE INDEX payments_by_payment_id ON payments(payment_id, psp);
 -- Every observed status of every payment, with where it was seen.
 CREATE TABLE payment_status_history (
     id           INTEGER PRIMARY KEY,
-    payment      INTEGER NOT NULL REFERENCES payments(id),
+    payment      INTEGER NOT NULL,
     status       TEXT    NOT NULL,
     psp_status   TEXT    NOT NULL,
     -- When the PSP says the status happened (paid_at for paid, ...), if it says.
@@ -77,9 +88,12 @@ CREATE TABLE payment_status_history (
     -- When VoucherDesk learned it.
     observed_at  INTEGER NOT NULL,
     source       TEXT    NOT NULL CHECK (source IN ('file', 'api', 'notification', 'manual')),
-    batch_id     INTEGER REFERENCES import_batches(id),
+    batch_id     INTEGER,
     line         INTEGER,
-    raw          TEXT    NOT NULL
+    raw_offset   INTEGER,
+    raw_len      INTEGER,
+    -- The raw observation when it did not come from a file (an API answer).
+    raw_text     TEXT
 );
 
 CREATE TABLE settlements (
@@ -97,9 +111,10 @@ CREATE TABLE settlements (
     gross_minor         INTEGER NOT NULL,
     net_minor           INTEGER NOT NULL,
     fee_minor           INTEGER NOT NULL,
-    batch_id            INTEGER NOT NULL REFERENCES import_batches(id),
+    batch_id            INTEGER NOT NULL,
     line                INTEGER NOT NULL,
-    raw                 TEXT    NOT NULL
+    raw_offset          INTEGER NOT NULL,
+    raw_len             INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX settlements_by_key ON settlements(payment_id, psp, row_type);
 
