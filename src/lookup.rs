@@ -76,20 +76,36 @@ pub fn national_number(digits: &str) -> &str {
     }
 }
 
-/// Turns free text into an FTS5 query: every word must match as a prefix.
-/// Phone-like input (digits, spaces, `+`, `-`, parentheses) becomes one number.
+/// Characters that stay inside a search token (so an email is one token);
+/// must match the `tokenchars` of the `order_search` table.
+const TOKEN_CHARS: &str = "@._-+";
+/// Shortest word searched as a prefix: shorter prefixes match too much to be useful.
+const PREFIX_CHARS_MIN: usize = 2;
+
+/// Turns free text into an FTS5 query: every word must match; the last one
+/// also as a prefix (results as you type). Phone-like input (digits, spaces,
+/// `+`, `-`, parentheses) becomes one national number.
 pub fn fts_query(query: &str) -> Option<String> {
     let phone_like = query.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
     if phone_like && digits.len() >= 6 {
         return Some(format!("\"{}\"*", national_number(&digits)));
     }
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
+    let words: Vec<&str> = query
+        .split(|c: char| !(c.is_alphanumeric() || TOKEN_CHARS.contains(c)))
+        .map(|w| w.trim_matches(|c: char| TOKEN_CHARS.contains(c)))
         .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"*", w.replace('"', "")))
         .collect();
-    if words.is_empty() { None } else { Some(words.join(" ")) }
+    let last = words.len().checked_sub(1)?;
+    let terms: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let prefix = i == last && w.chars().count() >= PREFIX_CHARS_MIN;
+            format!("\"{}\"{}", w.replace('"', ""), if prefix { "*" } else { "" })
+        })
+        .collect();
+    Some(terms.join(" "))
 }
 
 /// Finds case files by order id, payment id, voucher code/CIP, email, phone,
@@ -232,7 +248,8 @@ mod tests {
     #[test]
     fn builds_prefix_queries_and_phone_numbers() {
         assert_eq!(fts_query("Núñez").as_deref(), Some("\"Núñez\"*"));
-        assert_eq!(fts_query("ana.nunez@mail.com").as_deref(), Some("\"ana\"* \"nunez\"* \"mail\"* \"com\"*"));
+        assert_eq!(fts_query("maria pe").as_deref(), Some("\"maria\" \"pe\"*"));
+        assert_eq!(fts_query("ana.nunez@mail.com").as_deref(), Some("\"ana.nunez@mail.com\"*"));
         assert_eq!(fts_query("+57 300 123 4567").as_deref(), Some("\"3001234567\"*"));
         assert_eq!(fts_query("\"*()").as_deref(), None);
         assert_eq!(national_number("51987654321"), "987654321");

@@ -245,7 +245,8 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         imported_at: Utc::now(),
         text: &decoded.text,
     };
-    let mut tx = store.begin_import(&batch).map_err(store_err)?;
+    let rows_hint = decoded.text.bytes().filter(|b| *b == b'\n').count() as u64;
+    let mut tx = store.begin_import(&batch, rows_hint).map_err(store_err)?;
     let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, RowSpan)>>(PIPELINE_CHUNKS_IN_FLIGHT);
     let mut counts = RowCounts::default();
     // Parse on a second thread; write here. The parser keeps validating after

@@ -6,11 +6,11 @@ use crate::audit::audit_entry;
 use crate::exceptions::ExceptionKind;
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
-use crate::orders::ShopStatus;
 use crate::store::{OrderFacts, PaymentFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 
 pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 3;
 pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
@@ -76,15 +76,11 @@ pub struct Findings {
     pub matched: u64,
 }
 
-fn money_text(minor: i64, currency: &str) -> String {
-    match Currency::parse(currency) {
-        Ok(c) => format!("{} {}", format_minor(minor, c), c),
-        Err(_) => format!("{minor} (minor units) {currency}"),
-    }
+fn money_text(minor: i64, currency: Currency) -> String {
+    format!("{} {}", format_minor(minor, currency), currency)
 }
 
-fn business_date(country: &str, at: i64) -> Option<NaiveDate> {
-    let country = Country::parse(country).ok()?;
+fn business_date(country: Country, at: i64) -> Option<NaiveDate> {
     Some(country.business_date(DateTime::from_timestamp(at, 0)?))
 }
 
@@ -99,16 +95,27 @@ pub fn find(
     settlements: &[SettlementFacts],
     options: &ReconcileOptions,
 ) -> Findings {
-    let order_index: HashMap<&str, usize> = orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
-    let mut paid_by_order: HashMap<&str, Vec<usize>> = HashMap::with_capacity(paid.len());
-    let mut paid_by_key: HashMap<(&str, &str), usize> = HashMap::with_capacity(paid.len());
+    let order_index: FxHashMap<&str, usize> =
+        orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    // Paid payments per order: (first index, count). Orders paid more than once
+    // are rare; their full lists are gathered separately.
+    let mut paid_by_order: FxHashMap<&str, (usize, u32)> = FxHashMap::default();
+    paid_by_order.reserve(paid.len());
+    let mut paid_by_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    paid_by_key.reserve(paid.len());
     for (i, p) in paid.iter().enumerate() {
-        paid_by_order.entry(p.order_id.as_str()).or_default().push(i);
-        paid_by_key.insert((p.psp.as_str(), p.payment_id.as_str()), i);
+        paid_by_order.entry(p.order_id.as_str()).and_modify(|e| e.1 += 1).or_insert((i, 1));
+        paid_by_key.insert((&p.psp, p.payment_id.as_str()), i);
     }
-    let settled: HashSet<(&str, &str)> = settlements.iter().map(|s| (s.psp.as_str(), s.payment_id.as_str())).collect();
+    let mut paid_many: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    for (i, p) in paid.iter().enumerate() {
+        if paid_by_order.get(p.order_id.as_str()).is_some_and(|e| e.1 > 1) {
+            paid_many.entry(p.order_id.as_str()).or_default().push(i);
+        }
+    }
+    let settled: FxHashSet<(&str, &str)> = settlements.iter().map(|s| (&*s.psp, s.payment_id.as_str())).collect();
     let mut items = Vec::new();
-    let mut flagged_orders: HashSet<&str> = HashSet::new();
+    let mut flagged_orders: FxHashSet<&str> = FxHashSet::default();
 
     let order_finding = |kind: ExceptionKind, o: &OrderFacts, facts: String, detail: String| StoredFinding {
         id: kind.exception_id(&[&o.order_id]),
@@ -117,34 +124,33 @@ pub fn find(
         psp: String::new(),
         payment_id: String::new(),
         settlement: None,
-        country: o.country.clone(),
-        store: o.store.clone(),
+        country: o.country.code().to_string(),
+        store: o.store.to_string(),
         amount_minor: Some(o.amount_minor),
-        currency: o.currency.clone(),
+        currency: o.currency.code().to_string(),
         facts,
         detail,
     };
     for o in orders {
-        let pays = paid_by_order.get(o.order_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let status = ShopStatus::parse(&o.status);
-        let ids = || pays.iter().map(|i| format!("{}:{}", paid[*i].psp, paid[*i].payment_id)).collect::<Vec<_>>().join(",");
-        if !pays.is_empty() && status.is_some_and(ShopStatus::awaits_payment) {
-            let facts = format!("shop={};paid={}", o.status, ids());
-            let detail = format!(
-                "paid at the PSP ({}) but the shop still says {}: deliver the order",
-                ids(),
-                o.status
-            );
+        let (first, count) = paid_by_order.get(o.order_id.as_str()).copied().unwrap_or((0, 0));
+        let ids = || match paid_many.get(o.order_id.as_str()) {
+            Some(all) => all.iter().map(|i| format!("{}:{}", paid[*i].psp, paid[*i].payment_id)).collect::<Vec<_>>().join(","),
+            None => format!("{}:{}", paid[first].psp, paid[first].payment_id),
+        };
+        let status = o.status.as_str();
+        if count > 0 && o.status.awaits_payment() {
+            let facts = format!("shop={status};paid={}", ids());
+            let detail = format!("paid at the PSP ({}) but the shop still says {status}: deliver the order", ids());
             items.push(order_finding(ExceptionKind::PaidNotRecorded, o, facts, detail));
         }
-        if pays.is_empty() && status.is_some_and(ShopStatus::counts_as_paid) {
-            let facts = format!("shop={}", o.status);
-            let detail = format!("the shop says {} but no PSP reports a paid payment for it", o.status);
+        if count == 0 && o.status.counts_as_paid() {
+            let facts = format!("shop={status}");
+            let detail = format!("the shop says {status} but no PSP reports a paid payment for it");
             items.push(order_finding(ExceptionKind::RecordedNotPaid, o, facts, detail));
         }
-        if pays.len() >= 2 {
+        if count >= 2 {
             let facts = format!("paid={}", ids());
-            let detail = format!("{} paid payments for one order: {}", pays.len(), ids());
+            let detail = format!("{count} paid payments for one order: {}", ids());
             items.push(order_finding(ExceptionKind::DuplicatePayment, o, facts, detail));
         }
     }
@@ -155,13 +161,13 @@ pub fn find(
             id: kind.exception_id(&[&p.psp, &p.payment_id]),
             kind: kind.as_str(),
             order_id: p.order_id.clone(),
-            psp: p.psp.clone(),
+            psp: p.psp.to_string(),
             payment_id: p.payment_id.clone(),
             settlement: None,
-            country: p.country.clone(),
-            store: order.map(|o| o.store.clone()).unwrap_or_default(),
+            country: p.country.code().to_string(),
+            store: order.map(|o| o.store.to_string()).unwrap_or_default(),
             amount_minor: Some(p.amount_minor),
-            currency: p.currency.clone(),
+            currency: p.currency.code().to_string(),
             facts,
             detail,
         };
@@ -169,7 +175,7 @@ pub fn find(
             None => items.push(payment_finding(
                 ExceptionKind::UnknownOrder,
                 format!("order={}", p.order_id),
-                format!("paid {} for order {:?}, which the shop does not know", money_text(p.amount_minor, &p.currency), p.order_id),
+                format!("paid {} for order {:?}, which the shop does not know", money_text(p.amount_minor, p.currency), p.order_id),
             )),
             Some(o) if o.currency != p.currency => items.push(payment_finding(
                 ExceptionKind::CurrencyMismatch,
@@ -182,8 +188,8 @@ pub fn find(
                     format!("order={};payment={}", o.amount_minor, p.amount_minor),
                     format!(
                         "paid {} but the order is for {}",
-                        money_text(p.amount_minor, &p.currency),
-                        money_text(o.amount_minor, &o.currency)
+                        money_text(p.amount_minor, p.currency),
+                        money_text(o.amount_minor, o.currency)
                     ),
                 ))
             }
@@ -204,8 +210,8 @@ pub fn find(
                 ),
             ));
         }
-        if !settled.contains(&(p.psp.as_str(), p.payment_id.as_str()))
-            && let Some(paid_on) = p.paid_at.and_then(|t| business_date(&p.country, t))
+        if !settled.contains(&(&*p.psp, p.payment_id.as_str()))
+            && let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t))
         {
             let days = (options.as_of - paid_on).num_days();
             if days > options.settlement_lag_days {
@@ -224,25 +230,25 @@ pub fn find(
                 id: kind.exception_id(&[&s.psp, &s.payment_id, "PAYMENT"]),
                 kind: kind.as_str(),
                 order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
-                psp: s.psp.clone(),
+                psp: s.psp.to_string(),
                 payment_id: s.payment_id.clone(),
                 settlement: Some(s.id),
-                country: p.map(|p| p.country.clone()).unwrap_or_default(),
+                country: p.map(|p| p.country.code().to_string()).unwrap_or_default(),
                 store: String::new(),
                 amount_minor: Some(s.local_amount_minor),
-                currency: s.local_currency.clone(),
+                currency: s.local_currency.code().to_string(),
                 facts,
                 detail,
             }
         };
-        match paid_by_key.get(&(s.psp.as_str(), s.payment_id.as_str())).map(|i| &paid[*i]) {
+        match paid_by_key.get(&(&*s.psp, s.payment_id.as_str())).map(|i| &paid[*i]) {
             None => items.push(settlement_finding(
                 ExceptionKind::UnknownSettlement,
                 None,
                 format!("amount={};{}", s.local_amount_minor, s.local_currency),
                 format!(
                     "settlement of {} for payment {:?}, which is not a paid payment",
-                    money_text(s.local_amount_minor, &s.local_currency),
+                    money_text(s.local_amount_minor, s.local_currency),
                     s.payment_id
                 ),
             )),
@@ -253,8 +259,8 @@ pub fn find(
                 } else if s.local_amount_minor != p.amount_minor {
                     problems.push(format!(
                         "settled {} but paid {}",
-                        money_text(s.local_amount_minor, &s.local_currency),
-                        money_text(p.amount_minor, &p.currency)
+                        money_text(s.local_amount_minor, s.local_currency),
+                        money_text(p.amount_minor, p.currency)
                     ));
                 }
                 if s.gross_minor.checked_sub(s.fee_minor) != Some(s.net_minor) {
@@ -288,27 +294,41 @@ pub fn find(
     Findings { items, matched }
 }
 
-/// Runs reconciliation over the whole store and persists the exception queue.
-pub fn reconcile(store: &mut Store, options: &ReconcileOptions, operator: &str) -> Result<ReconcileSummary, ReconcileError> {
-    if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
-        return Err(ReconcileError::BadLag(options.settlement_lag_days));
-    }
-    if options.amount_tolerance_minor < 0 {
-        return Err(ReconcileError::BadTolerance);
-    }
-    let started = std::time::Instant::now();
+/// Times reconciliation starts over when another writer changed the ledger
+/// between reading the facts and writing the findings.
+const RECONCILE_ATTEMPTS_MAX: u32 = 3;
+
+fn reconcile_once(
+    store: &mut Store,
+    options: &ReconcileOptions,
+    operator: &str,
+    lap: &dyn Fn(&str),
+) -> Result<(ReconcileSummary, crate::store::ApplyCounts), ReconcileError> {
     let started_at = Utc::now().timestamp();
-    let orders = store.orders_for_reconcile()?;
-    let paid = store.paid_payments_for_reconcile()?;
-    let settlements = store.settlements_for_reconcile()?;
+    let read_at_version = store.data_version()?;
+    // Orders load on a second connection and core while payments and
+    // settlements load here.
+    let (orders, paid, settlements) = match store.reader()? {
+        Some(reader) => std::thread::scope(|scope| {
+            let orders = scope.spawn(move || reader.orders_for_reconcile());
+            let paid = store.paid_payments_for_reconcile();
+            let settlements = store.settlements_for_reconcile();
+            let orders = orders.join().unwrap_or_else(|_| Err(StoreError::Corrupt("order loader stopped".into())));
+            Ok::<_, StoreError>((orders?, paid?, settlements?))
+        })?,
+        None => (store.orders_for_reconcile()?, store.paid_payments_for_reconcile()?, store.settlements_for_reconcile()?),
+    };
+    lap("facts loaded");
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;
+    lap("counted");
     let findings = find(&orders, &paid, &settlements, options);
+    lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
         *per_kind.entry(f.kind).or_default() += 1;
     }
-    let mut summary = ReconcileSummary {
+    let summary = ReconcileSummary {
         as_of: options.as_of.to_string(),
         orders: orders.len() as u64,
         payments,
@@ -331,7 +351,37 @@ pub fn reconcile(store: &mut Store, options: &ReconcileOptions, operator: &str) 
         summary_json: &summary_json,
     };
     let entry = audit_entry(operator, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
-    let (_, applied) = store.apply_findings(&findings.items, &managed, Utc::now().timestamp(), operator, &run, &entry)?;
+    let (_, applied) =
+        store.apply_findings(&findings.items, &managed, Utc::now().timestamp(), operator, &run, &entry, read_at_version)?;
+    lap("findings written");
+    Ok((summary, applied))
+}
+
+/// Runs reconciliation over the whole store and persists the exception queue.
+pub fn reconcile(store: &mut Store, options: &ReconcileOptions, operator: &str) -> Result<ReconcileSummary, ReconcileError> {
+    if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
+        return Err(ReconcileError::BadLag(options.settlement_lag_days));
+    }
+    if options.amount_tolerance_minor < 0 {
+        return Err(ReconcileError::BadTolerance);
+    }
+    let started = std::time::Instant::now();
+    let trace = std::env::var_os("VOUCHERDESK_TRACE").is_some();
+    let lap = |what: &str| {
+        if trace {
+            eprintln!("reconcile: {what} at {} ms", started.elapsed().as_millis());
+        }
+    };
+    let mut attempt = 1;
+    let (mut summary, applied) = loop {
+        match reconcile_once(store, options, operator, &lap) {
+            Err(ReconcileError::Store(StoreError::Conflict(_))) if attempt < RECONCILE_ATTEMPTS_MAX => {
+                lap("the ledger changed meanwhile; starting over");
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
     summary.open_exceptions = store.open_exception_count()? as u64;
     summary.newly_opened = applied.opened + applied.reopened;
     summary.cleared = applied.cleared;

@@ -91,21 +91,32 @@ impl Store {
     }
 
     pub fn exceptions(&self, filter: &ExceptionFilter) -> StoreResult<Vec<ExceptionRecord>> {
-        let sql = format!(
-            "{EXCEPTION_SELECT} WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2)
-             AND (?3 IS NULL OR order_id = ?3) AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5"
-        );
+        // Only the filters that are set go into the SQL, so that SQLite can use
+        // the matching index ("? IS NULL OR col = ?" would force a full scan).
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        let status = filter.status.map(|s| s.as_str());
+        if let Some(kind) = &filter.kind {
+            clauses.push("kind = ?");
+            values.push(kind);
+        }
+        if let Some(status) = &status {
+            clauses.push("status = ?");
+            values.push(status);
+        }
+        if let Some(order_id) = &filter.order_id {
+            clauses.push("order_id = ?");
+            values.push(order_id);
+        }
+        if let Some(after) = &filter.after_id {
+            clauses.push("id > ?");
+            values.push(after);
+        }
+        values.push(&filter.limit);
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY id LIMIT ?");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                filter.kind,
-                filter.status.map(|s| s.as_str()),
-                filter.order_id,
-                filter.after_id,
-                filter.limit
-            ],
-            exception_from_row,
-        )?;
+        let rows = stmt.query_map(values.as_slice(), exception_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

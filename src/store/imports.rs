@@ -2,7 +2,9 @@
 //! file leaves the database exactly as it was.
 
 use super::audit::{self, AuditEntry};
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, indexes};
+use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
 use crate::orders::Order;
 use crate::payments::{PaymentObservation, PaymentStatus};
 use crate::settlements::SettlementRow;
@@ -68,6 +70,38 @@ pub struct RowCounts {
     pub duplicate: i64,
 }
 
+/// Files smaller than this always go row by row through the indexes.
+const BULK_ROWS_MIN: u64 = 20_000;
+
+/// A 64-bit digest of a row's natural key, for the bulk-mode key map.
+fn key_digest(parts: &[&str]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Natural key → rowid of every row already in `table` (bulk mode replaces
+/// the unique index with this map while the index is rebuilt).
+fn existing_keys(conn: &rusqlite::Connection, table: &str) -> StoreResult<FxHashMap<u64, i64>> {
+    let sql = match table {
+        "orders" => "SELECT id, order_id, '', '' FROM orders",
+        "payments" => "SELECT id, payment_id, psp, '' FROM payments",
+        _ => "SELECT id, payment_id, psp, row_type FROM settlements",
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut map = FxHashMap::default();
+    while let Some(r) = rows.next()? {
+        let a: String = r.get(1)?;
+        let b: String = r.get(2)?;
+        let c: String = r.get(3)?;
+        map.insert(key_digest(&[&a, &b, &c]), r.get(0)?);
+    }
+    Ok(map)
+}
+
 pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp())
 }
@@ -87,7 +121,10 @@ impl Store {
 
     /// Starts writing one file. Nothing is visible to others until `finish`;
     /// dropping the `ImportTx` rolls everything back.
-    pub fn begin_import(&mut self, batch: &NewBatch<'_>) -> StoreResult<ImportTx<'_>> {
+    ///
+    /// `rows_hint` is the file's approximate row count: a file at least half
+    /// the size of its table is loaded in bulk mode (indexes rebuilt at the end).
+    pub fn begin_import(&mut self, batch: &NewBatch<'_>, rows_hint: u64) -> StoreResult<ImportTx<'_>> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO import_batches(kind, profile, file_name, sha256, encoding, delimiter, header_json, operator, imported_at)
@@ -106,7 +143,21 @@ impl Store {
         )?;
         let batch_id = tx.last_insert_rowid();
         tx.execute("INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)", params![batch_id, batch.text.as_bytes()])?;
-        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp() })
+        let tables: &'static [&'static str] = match batch.kind {
+            "orders" => &["orders"],
+            "payments" => &["payments", "payment_status_history"],
+            _ => &["settlements"],
+        };
+        let existing: i64 = tx.query_row(&format!("SELECT count(*) FROM {}", tables[0]), [], |r| r.get(0))?;
+        let bulk = rows_hint >= BULK_ROWS_MIN && rows_hint.saturating_mul(2) >= existing as u64;
+        let known = if bulk {
+            let keys = existing_keys(&tx, tables[0])?;
+            indexes::drop_for(&tx, tables)?;
+            Some(keys)
+        } else {
+            None
+        };
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables })
     }
 }
 
@@ -135,6 +186,9 @@ pub struct ImportTx<'c> {
     tx: Transaction<'c>,
     batch_id: i64,
     imported_at: i64,
+    /// Bulk mode: natural key digest → rowid, standing in for the dropped indexes.
+    known: Option<FxHashMap<u64, i64>>,
+    tables: &'static [&'static str],
 }
 
 /// Writes the rows of one file inside its `ImportTx`.
@@ -142,6 +196,7 @@ pub struct RowWriter<'t> {
     conn: &'t rusqlite::Connection,
     batch_id: i64,
     imported_at: i64,
+    known: Option<&'t mut FxHashMap<u64, i64>>,
     insert_order: rusqlite::Statement<'t>,
     insert_payment: rusqlite::Statement<'t>,
     insert_history: rusqlite::Statement<'t>,
@@ -150,64 +205,169 @@ pub struct RowWriter<'t> {
     touched_orders: Vec<i64>,
 }
 
+const INSERT_ORDER: &str = "INSERT INTO orders(order_id, store, created_at, buyer_name, buyer_email, buyer_phone,
+        buyer_document, country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at,
+        batch_id, line, raw_offset, raw_len)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+const INSERT_PAYMENT: &str = "INSERT INTO payments(psp, payment_id, order_id, country, network, currency, amount_minor,
+        status, status_rank, psp_status, status_code, created_at, paid_at, expires_at, voucher_code, last_seen_status)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?8)";
+const INSERT_HISTORY: &str = "INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at,
+        source, batch_id, line, raw_offset, raw_len)
+    VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9)";
+const INSERT_SETTLEMENT: &str = "INSERT INTO settlements(psp, order_id, payment_id, row_type, created_at, settled_on,
+        local_amount_minor, local_currency, fx_rate, settlement_currency, gross_minor, net_minor, fee_minor, batch_id,
+        line, raw_offset, raw_len)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+impl ImportTx<'_> {
+    pub fn batch_id(&self) -> i64 {
+        self.batch_id
+    }
+
+    /// The row writer, with its hot statements prepared once for the file.
+    pub fn rows(&mut self) -> StoreResult<RowWriter<'_>> {
+        let conn: &rusqlite::Connection = &self.tx;
+        // With the unique indexes in place, a conflict is detected by the insert
+        // itself; in bulk mode there is no index, and the key map decides.
+        let on_conflict = |sql: &str, target: &str| match self.known {
+            Some(_) => sql.to_string(),
+            None => format!("{sql} ON CONFLICT{target} DO NOTHING"),
+        };
+        Ok(RowWriter {
+            conn,
+            batch_id: self.batch_id,
+            imported_at: self.imported_at,
+            insert_order: conn.prepare(&on_conflict(INSERT_ORDER, "(order_id)"))?,
+            insert_payment: conn.prepare(&on_conflict(INSERT_PAYMENT, "(payment_id, psp)"))?,
+            insert_history: conn.prepare(INSERT_HISTORY)?,
+            insert_settlement: conn.prepare(&on_conflict(INSERT_SETTLEMENT, "(payment_id, psp, row_type)"))?,
+            known: self.known.as_mut(),
+            touched_orders: Vec::new(),
+        })
+    }
+
+    /// Rebuilds what bulk mode dropped, records the counts and the audit
+    /// entry, and commits.
+    pub fn finish(self, counts: &RowCounts, touched_orders: &[i64], audit_entry: &AuditEntry) -> StoreResult<i64> {
+        if self.known.is_some() {
+            indexes::create_for(&self.tx, self.tables)?;
+        }
+        self.tx.execute(
+            "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,
+                 rows_duplicate = ?6 WHERE id = ?1",
+            params![self.batch_id, counts.total, counts.new, counts.updated, counts.unchanged, counts.duplicate],
+        )?;
+        super::search::forget_orders(&self.tx, touched_orders)?;
+        audit::append(&self.tx, audit_entry)?;
+        self.tx.commit()?;
+        Ok(self.batch_id)
+    }
+}
+
 impl RowWriter<'_> {
     /// Orders whose search terms must be refreshed; hand them to `finish`.
     pub fn into_touched_orders(self) -> Vec<i64> {
         self.touched_orders
     }
-}
 
-impl RowWriter<'_> {
+    /// Inserts a row unless its key exists; returns the existing rowid if it does.
+    /// `insert` runs the prepared insert; `find` looks the key up by index.
+    fn insert_or_find(
+        &mut self,
+        key: [&str; 3],
+        table: Table,
+        insert: impl FnOnce(&mut Self) -> rusqlite::Result<usize>,
+    ) -> StoreResult<Option<i64>> {
+        match self.known.as_deref() {
+            Some(known) => {
+                let digest = key_digest(&key);
+                if let Some(row) = known.get(&digest).copied()
+                    && table.key_of(self.conn, row)? == key
+                {
+                    return Ok(Some(row));
+                }
+                insert(self)?;
+                let row = self.conn.last_insert_rowid();
+                if let Some(known) = self.known.as_deref_mut() {
+                    known.entry(digest).or_insert(row);
+                }
+                Ok(None)
+            }
+            None => {
+                if insert(self)? == 1 {
+                    return Ok(None);
+                }
+                Ok(Some(table.find(self.conn, key)?))
+            }
+        }
+    }
 
     /// Upserts an order; the latest file is the shop's latest word on it.
     pub fn put_order(&mut self, o: &Order, at: RowSpan) -> StoreResult<RowOutcome> {
-        let values = params![
-            o.order_id,
-            o.store,
-            o.created_at.timestamp(),
-            o.buyer_name,
-            o.buyer_email,
-            o.buyer_phone,
-            o.buyer_document,
-            o.country.code(),
-            o.amount_minor,
-            o.currency.code(),
-            o.status.as_str(),
-            o.psp,
-            o.psp_payment_id,
-            o.voucher_code,
-            ts(o.voucher_expires_at),
-            self.batch_id,
-            at.line as i64,
-            at.offset as i64,
-            at.len as i64
-        ];
-        let inserted = self.insert_order.execute(values)?;
-        if inserted == 1 {
-            return Ok(RowOutcome::New);
-        }
-        let updated: Option<i64> = self
+        let (batch_id, created_at, expires) = (self.batch_id, o.created_at.timestamp(), ts(o.voucher_expires_at));
+        let existing = self.insert_or_find([&o.order_id, "", ""], Table::Orders, |w| {
+            w.insert_order.execute(params![
+                o.order_id,
+                o.store,
+                created_at,
+                o.buyer_name,
+                o.buyer_email,
+                o.buyer_phone,
+                o.buyer_document,
+                o.country.code(),
+                o.amount_minor,
+                o.currency.code(),
+                o.status.as_str(),
+                o.psp,
+                o.psp_payment_id,
+                o.voucher_code,
+                expires,
+                batch_id,
+                at.line as i64,
+                at.offset as i64,
+                at.len as i64
+            ])
+        })?;
+        let Some(row) = existing else { return Ok(RowOutcome::New) };
+        let changed = self
             .conn
             .prepare_cached(
                 "UPDATE orders SET store = ?2, created_at = ?3, buyer_name = ?4, buyer_email = ?5, buyer_phone = ?6,
                      buyer_document = ?7, country = ?8, amount_minor = ?9, currency = ?10, status = ?11, psp = ?12,
                      psp_payment_id = ?13, voucher_code = ?14, voucher_expires_at = ?15, batch_id = ?16, line = ?17,
                      raw_offset = ?18, raw_len = ?19
-                 WHERE order_id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
+                 WHERE id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
                      OR buyer_email IS NOT ?5 OR buyer_phone IS NOT ?6 OR buyer_document IS NOT ?7 OR country IS NOT ?8
                      OR amount_minor IS NOT ?9 OR currency IS NOT ?10 OR status IS NOT ?11 OR psp IS NOT ?12
-                     OR psp_payment_id IS NOT ?13 OR voucher_code IS NOT ?14 OR voucher_expires_at IS NOT ?15)
-                 RETURNING id",
+                     OR psp_payment_id IS NOT ?13 OR voucher_code IS NOT ?14 OR voucher_expires_at IS NOT ?15)",
             )?
-            .query_row(values, |r| r.get(0))
-            .optional()?;
-        Ok(match updated {
-            None => RowOutcome::Unchanged,
-            Some(id) => {
-                self.touched_orders.push(id);
-                RowOutcome::Updated
-            }
-        })
+            .execute(params![
+                row,
+                o.store,
+                created_at,
+                o.buyer_name,
+                o.buyer_email,
+                o.buyer_phone,
+                o.buyer_document,
+                o.country.code(),
+                o.amount_minor,
+                o.currency.code(),
+                o.status.as_str(),
+                o.psp,
+                o.psp_payment_id,
+                o.voucher_code,
+                expires,
+                batch_id,
+                at.line as i64,
+                at.offset as i64,
+                at.len as i64
+            ])?;
+        if changed == 0 {
+            return Ok(RowOutcome::Unchanged);
+        }
+        self.touched_orders.push(row);
+        Ok(RowOutcome::Updated)
     }
 
     /// Records one observation of a payment. The payment's status only moves
@@ -217,15 +377,13 @@ impl RowWriter<'_> {
         let status_at = match p.status {
             PaymentStatus::Paid => p.paid_at,
             PaymentStatus::Expired => p.expires_at,
-            PaymentStatus::Pending
-            | PaymentStatus::Rejected
-            | PaymentStatus::Cancelled
-            | PaymentStatus::Refunded => None,
+            PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
+                None
+            }
         }
         .or(p.created_at);
-        // Most rows of a bulk import are payments seen for the first time:
-        // one insert, no look-up.
-        let inserted = self.insert_payment.execute(params![
+        let existing = self.insert_or_find([&p.payment_id, &p.psp, ""], Table::Payments, |w| {
+            w.insert_payment.execute(params![
                 p.psp,
                 p.payment_id,
                 p.order_id,
@@ -241,159 +399,158 @@ impl RowWriter<'_> {
                 ts(p.paid_at),
                 ts(p.expires_at),
                 p.voucher_code
-            ])?;
-        let (payment_row, outcome) = if inserted == 1 {
-            (self.conn.last_insert_rowid(), RowOutcome::New)
-        } else {
-            let (id, current, last_seen) = self.conn
-                .prepare_cached("SELECT id, status, last_seen_status FROM payments WHERE payment_id = ?1 AND psp = ?2")?
-                .query_row(params![p.payment_id, p.psp], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })?;
-            let current = PaymentStatus::parse(&current)
-                .ok_or_else(|| super::StoreError::Corrupt(format!("payment {id} has status {current:?}")))?;
-            // The same status as the last report said: nothing new was observed.
-            if last_seen == p.status.as_str() {
-                return Ok(RowOutcome::Unchanged);
+            ])
+        })?;
+        let (payment_row, outcome) = match existing {
+            None => (self.conn.last_insert_rowid(), RowOutcome::New),
+            Some(id) => {
+                let (current, last_seen) = self
+                    .conn
+                    .prepare_cached("SELECT status, last_seen_status FROM payments WHERE id = ?1")?
+                    .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+                let current = PaymentStatus::parse(&current)
+                    .ok_or_else(|| super::StoreError::Corrupt(format!("payment {id} has status {current:?}")))?;
+                // The same status as the last report said: nothing new was observed.
+                if last_seen == p.status.as_str() {
+                    return Ok(RowOutcome::Unchanged);
+                }
+                let next = current.advanced_by(p.status);
+                if next != current {
+                    // The advancing report is the PSP's latest word on the payment.
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5,
+                                 amount_minor = ?6, status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
+                                 created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
+                                 expires_at = coalesce(?13, expires_at),
+                                 voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
+                                 last_seen_status = ?7
+                             WHERE id = ?1",
+                        )?
+                        .execute(params![
+                            id,
+                            p.order_id,
+                            p.country.code(),
+                            p.network.as_str(),
+                            p.currency.code(),
+                            p.amount_minor,
+                            next.as_str(),
+                            next.rank(),
+                            p.psp_status,
+                            p.status_code,
+                            ts(p.created_at),
+                            ts(p.paid_at),
+                            ts(p.expires_at),
+                            p.voucher_code
+                        ])?;
+                } else {
+                    // An older status arriving late: history only, the payment stays.
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
+                                 created_at = coalesce(created_at, ?4) WHERE id = ?1",
+                        )?
+                        .execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
+                }
+                (id, RowOutcome::Updated)
             }
-            let next = current.advanced_by(p.status);
-            if next != current {
-                // The advancing report is the PSP's latest word on the payment.
-                self.conn
-                    .prepare_cached(
-                        "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5, amount_minor = ?6,
-                             status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
-                             created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
-                             expires_at = coalesce(?13, expires_at),
-                             voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
-                             last_seen_status = ?7
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![
-                        id,
-                        p.order_id,
-                        p.country.code(),
-                        p.network.as_str(),
-                        p.currency.code(),
-                        p.amount_minor,
-                        next.as_str(),
-                        next.rank(),
-                        p.psp_status,
-                        p.status_code,
-                        ts(p.created_at),
-                        ts(p.paid_at),
-                        ts(p.expires_at),
-                        p.voucher_code
-                    ])?;
-            } else {
-                // An older status arriving late: history only, the payment stays.
-                self.conn
-                    .prepare_cached(
-                        "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
-                             created_at = coalesce(created_at, ?4) WHERE id = ?1",
-                    )?
-                    .execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
-            }
-            (id, RowOutcome::Updated)
         };
         self.insert_history.execute(params![
-                payment_row,
-                p.status.as_str(),
-                p.psp_status,
-                ts(status_at),
-                self.imported_at,
-                self.batch_id,
-                at.line as i64,
-                at.offset as i64,
-                at.len as i64
-            ])?;
-        Ok(outcome)
-    }
-
-    pub fn put_settlement(&mut self, s: &SettlementRow, at: RowSpan) -> StoreResult<RowOutcome> {
-        let values = params![
-            s.psp,
-            s.order_id,
-            s.payment_id,
-            s.row_type.as_str(),
-            ts(s.created_at),
-            s.settled_on.map(|d| d.to_string()),
-            s.local_amount_minor,
-            s.local_currency.code(),
-            s.fx_rate,
-            s.settlement_currency.code(),
-            s.gross_minor,
-            s.net_minor,
-            s.fee_minor,
+            payment_row,
+            p.status.as_str(),
+            p.psp_status,
+            ts(status_at),
+            self.imported_at,
             self.batch_id,
             at.line as i64,
             at.offset as i64,
             at.len as i64
-        ];
-        let inserted = self.insert_settlement.execute(values)?;
-        if inserted == 1 {
-            return Ok(RowOutcome::New);
-        }
+        ])?;
+        Ok(outcome)
+    }
+
+    pub fn put_settlement(&mut self, s: &SettlementRow, at: RowSpan) -> StoreResult<RowOutcome> {
+        let batch_id = self.batch_id;
+        let settled_on = s.settled_on.map(|d| d.to_string());
+        let existing = self.insert_or_find([&s.payment_id, &s.psp, s.row_type.as_str()], Table::Settlements, |w| {
+            w.insert_settlement.execute(params![
+                s.psp,
+                s.order_id,
+                s.payment_id,
+                s.row_type.as_str(),
+                ts(s.created_at),
+                settled_on,
+                s.local_amount_minor,
+                s.local_currency.code(),
+                s.fx_rate,
+                s.settlement_currency.code(),
+                s.gross_minor,
+                s.net_minor,
+                s.fee_minor,
+                batch_id,
+                at.line as i64,
+                at.offset as i64,
+                at.len as i64
+            ])
+        })?;
+        let Some(row) = existing else { return Ok(RowOutcome::New) };
         let updated = self
             .conn
             .prepare_cached(
-                "UPDATE settlements SET order_id = ?2, created_at = ?5, settled_on = ?6, local_amount_minor = ?7,
-                     local_currency = ?8, fx_rate = ?9, settlement_currency = ?10, gross_minor = ?11, net_minor = ?12,
-                     fee_minor = ?13, batch_id = ?14, line = ?15, raw_offset = ?16, raw_len = ?17
-                 WHERE payment_id = ?3 AND psp = ?1 AND row_type = ?4 AND (order_id IS NOT ?2 OR settled_on IS NOT ?6
-                     OR local_amount_minor IS NOT ?7 OR local_currency IS NOT ?8 OR fx_rate IS NOT ?9
-                     OR settlement_currency IS NOT ?10 OR gross_minor IS NOT ?11 OR net_minor IS NOT ?12
-                     OR fee_minor IS NOT ?13)",
+                "UPDATE settlements SET order_id = ?2, created_at = ?3, settled_on = ?4, local_amount_minor = ?5,
+                     local_currency = ?6, fx_rate = ?7, settlement_currency = ?8, gross_minor = ?9, net_minor = ?10,
+                     fee_minor = ?11, batch_id = ?12, line = ?13, raw_offset = ?14, raw_len = ?15
+                 WHERE id = ?1 AND (order_id IS NOT ?2 OR settled_on IS NOT ?4 OR local_amount_minor IS NOT ?5
+                     OR local_currency IS NOT ?6 OR fx_rate IS NOT ?7 OR settlement_currency IS NOT ?8
+                     OR gross_minor IS NOT ?9 OR net_minor IS NOT ?10 OR fee_minor IS NOT ?11)",
             )?
-            .execute(values)?;
+            .execute(params![
+                row,
+                s.order_id,
+                ts(s.created_at),
+                settled_on,
+                s.local_amount_minor,
+                s.local_currency.code(),
+                s.fx_rate,
+                s.settlement_currency.code(),
+                s.gross_minor,
+                s.net_minor,
+                s.fee_minor,
+                batch_id,
+                at.line as i64,
+                at.offset as i64,
+                at.len as i64
+            ])?;
         Ok(if updated == 1 { RowOutcome::Updated } else { RowOutcome::Unchanged })
     }
-
 }
 
-impl ImportTx<'_> {
-    pub fn batch_id(&self) -> i64 {
-        self.batch_id
+/// The keyed ledger tables.
+#[derive(Clone, Copy)]
+enum Table {
+    Orders,
+    Payments,
+    Settlements,
+}
+
+impl Table {
+    /// The rowid of a key, through the unique index.
+    fn find(self, conn: &rusqlite::Connection, key: [&str; 3]) -> StoreResult<i64> {
+        let sql = match self {
+            Table::Orders => "SELECT id FROM orders WHERE order_id = ?1 AND ?2 = '' AND ?3 = ''",
+            Table::Payments => "SELECT id FROM payments WHERE payment_id = ?1 AND psp = ?2 AND ?3 = ''",
+            Table::Settlements => "SELECT id FROM settlements WHERE payment_id = ?1 AND psp = ?2 AND row_type = ?3",
+        };
+        Ok(conn.prepare_cached(sql)?.query_row(params![key[0], key[1], key[2]], |r| r.get(0))?)
     }
 
-    /// The row writer, with its hot statements prepared once for the file.
-    pub fn rows(&self) -> StoreResult<RowWriter<'_>> {
-        let conn: &rusqlite::Connection = &self.tx;
-        Ok(RowWriter {
-            conn,
-            batch_id: self.batch_id,
-            imported_at: self.imported_at,
-            insert_order: conn.prepare("INSERT INTO orders(order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document,
-                     country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at,
-                     batch_id, line, raw_offset, raw_len)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                 ON CONFLICT(order_id) DO NOTHING")?,
-            insert_payment: conn.prepare("INSERT INTO payments(psp, payment_id, order_id, country, network, currency, amount_minor, status,
-                     status_rank, psp_status, status_code, created_at, paid_at, expires_at, voucher_code, last_seen_status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?8)
-                 ON CONFLICT(payment_id, psp) DO NOTHING")?,
-            insert_history: conn.prepare("INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source,
-                     batch_id, line, raw_offset, raw_len)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9)")?,
-            insert_settlement: conn.prepare("INSERT INTO settlements(psp, order_id, payment_id, row_type, created_at, settled_on, local_amount_minor,
-                     local_currency, fx_rate, settlement_currency, gross_minor, net_minor, fee_minor, batch_id, line,
-                     raw_offset, raw_len)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT(payment_id, psp, row_type) DO NOTHING")?,
-            touched_orders: Vec::new(),
-        })
-    }
-
-    /// Records the counts, the audit entry, and commits.
-    pub fn finish(self, counts: &RowCounts, touched_orders: &[i64], audit_entry: &AuditEntry) -> StoreResult<i64> {
-        self.tx.execute(
-            "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,
-                 rows_duplicate = ?6 WHERE id = ?1",
-            params![self.batch_id, counts.total, counts.new, counts.updated, counts.unchanged, counts.duplicate],
-        )?;
-        super::search::forget_orders(&self.tx, touched_orders)?;
-        audit::append(&self.tx, audit_entry)?;
-        self.tx.commit()?;
-        Ok(self.batch_id)
+    /// The key of a rowid (to rule out a digest collision in bulk mode).
+    fn key_of(self, conn: &rusqlite::Connection, row: i64) -> StoreResult<[String; 3]> {
+        let sql = match self {
+            Table::Orders => "SELECT order_id, '', '' FROM orders WHERE id = ?1",
+            Table::Payments => "SELECT payment_id, psp, '' FROM payments WHERE id = ?1",
+            Table::Settlements => "SELECT payment_id, psp, row_type FROM settlements WHERE id = ?1",
+        };
+        Ok(conn.prepare_cached(sql)?.query_row([row], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?)
     }
 }

@@ -97,7 +97,7 @@ impl Store {
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.order_id FROM order_search s JOIN orders o ON o.id = s.rowid
-             WHERE order_search MATCH ?1 ORDER BY s.rank LIMIT ?2",
+             WHERE order_search MATCH ?1 ORDER BY s.rowid DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![fts_query, limit], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -8,6 +8,7 @@
 mod audit;
 mod exceptions;
 mod imports;
+mod indexes;
 mod lookup;
 mod reconcile;
 mod search;
@@ -95,8 +96,30 @@ impl Store {
         Ok(Store { conn, path })
     }
 
+    /// A second connection to the same file, for reading on another thread
+    /// (WAL lets it read while this one works). `None` for in-memory stores.
+    pub fn reader(&self) -> StoreResult<Option<Store>> {
+        if self.path == Path::new(":memory:") {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open { path: self.path.clone(), source })?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        Ok(Some(Store { conn, path: self.path.clone() }))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Changes whenever another connection commits: lets a long computation
+    /// check that what it read is still what is there.
+    pub fn data_version(&self) -> StoreResult<i64> {
+        Ok(self.conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
     }
 
     pub fn schema_version(&self) -> StoreResult<u32> {
@@ -133,7 +156,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
     if found > known {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
     }
-    if found == known {
+    if found == known && indexes::all_present(conn)? {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -142,6 +165,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
         tx.pragma_update(None, "user_version", version)
             .map_err(|source| StoreError::Migration { version: *version, source })?;
     }
+    indexes::ensure(&tx)?;
     tx.commit()?;
     Ok(())
 }

@@ -6,14 +6,49 @@ use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
 use crate::exceptions::{ExceptionStatus, Observation, after_run};
 use rusqlite::{TransactionBehavior, params};
+use crate::market::Country;
+use crate::money::Currency;
+use crate::orders::ShopStatus;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Shares one allocation per distinct short text (store names, PSP names).
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(found) = self.0.get(text) {
+            return found.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(text.to_string(), shared.clone());
+        shared
+    }
+}
+
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unexpected {what} {value:?} in the ledger"))
+}
+
+fn country(value: &str) -> StoreResult<Country> {
+    Country::parse(value).map_err(|_| corrupt("country", value))
+}
+
+fn currency(value: &str) -> StoreResult<Currency> {
+    Currency::parse(value).map_err(|_| corrupt("currency", value))
+}
 
 pub struct OrderFacts {
     pub order_id: String,
-    pub store: String,
-    pub country: String,
-    pub status: String,
-    pub currency: String,
+    pub store: Arc<str>,
+    pub country: Country,
+    pub status: ShopStatus,
+    pub currency: Currency,
     pub amount_minor: i64,
     pub voucher_expires_at: Option<i64>,
 }
@@ -21,11 +56,11 @@ pub struct OrderFacts {
 /// A paid payment, with the order it belongs to (a manual link wins over the
 /// file's order-id column).
 pub struct PaymentFacts {
-    pub psp: String,
+    pub psp: Arc<str>,
     pub payment_id: String,
     pub order_id: String,
-    pub country: String,
-    pub currency: String,
+    pub country: Country,
+    pub currency: Currency,
     pub amount_minor: i64,
     pub paid_at: Option<i64>,
     pub expires_at: Option<i64>,
@@ -33,10 +68,10 @@ pub struct PaymentFacts {
 
 pub struct SettlementFacts {
     pub id: i64,
-    pub psp: String,
+    pub psp: Arc<str>,
     pub payment_id: String,
     pub order_id: String,
-    pub local_currency: String,
+    pub local_currency: Currency,
     pub local_amount_minor: i64,
     pub gross_minor: i64,
     pub net_minor: i64,
@@ -78,18 +113,22 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT order_id, store, country, status, currency, amount_minor, voucher_expires_at FROM orders",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(OrderFacts {
-                order_id: r.get(0)?,
-                store: r.get(1)?,
-                country: r.get(2)?,
-                status: r.get(3)?,
-                currency: r.get(4)?,
+        let mut rows = stmt.query([])?;
+        let mut stores = Interner::default();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let status = text(r, 3)?;
+            out.push(OrderFacts {
+                order_id: text(r, 0)?.to_string(),
+                store: stores.get(text(r, 1)?),
+                country: country(text(r, 2)?)?,
+                status: ShopStatus::parse(status).ok_or_else(|| corrupt("shop status", status))?,
+                currency: currency(text(r, 4)?)?,
                 amount_minor: r.get(5)?,
                 voucher_expires_at: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            });
+        }
+        Ok(out)
     }
 
     pub fn paid_payments_for_reconcile(&self) -> StoreResult<Vec<PaymentFacts>> {
@@ -99,19 +138,22 @@ impl Store {
              FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
              WHERE p.status = 'paid'",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PaymentFacts {
-                psp: r.get(0)?,
-                payment_id: r.get(1)?,
-                order_id: r.get(2)?,
-                country: r.get(3)?,
-                currency: r.get(4)?,
+        let mut rows = stmt.query([])?;
+        let mut psps = Interner::default();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(PaymentFacts {
+                psp: psps.get(text(r, 0)?),
+                payment_id: text(r, 1)?.to_string(),
+                order_id: text(r, 2)?.to_string(),
+                country: country(text(r, 3)?)?,
+                currency: currency(text(r, 4)?)?,
                 amount_minor: r.get(5)?,
                 paid_at: r.get(6)?,
                 expires_at: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            });
+        }
+        Ok(out)
     }
 
     /// Settlement rows that record a payment (refund and fee rows are not matched).
@@ -120,20 +162,23 @@ impl Store {
             "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor
              FROM settlements WHERE row_type = 'PAYMENT'",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(SettlementFacts {
+        let mut rows = stmt.query([])?;
+        let mut psps = Interner::default();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(SettlementFacts {
                 id: r.get(0)?,
-                psp: r.get(1)?,
-                payment_id: r.get(2)?,
-                order_id: r.get(3)?,
-                local_currency: r.get(4)?,
+                psp: psps.get(text(r, 1)?),
+                payment_id: text(r, 2)?.to_string(),
+                order_id: text(r, 3)?.to_string(),
+                local_currency: currency(text(r, 4)?)?,
                 local_amount_minor: r.get(5)?,
                 gross_minor: r.get(6)?,
                 net_minor: r.get(7)?,
                 fee_minor: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            });
+        }
+        Ok(out)
     }
 
     pub fn payment_count(&self) -> StoreResult<i64> {
@@ -152,8 +197,13 @@ impl Store {
         operator: &str,
         run: &RunRecord<'_>,
         audit_entry: &AuditEntry,
+        read_at_version: i64,
     ) -> StoreResult<(i64, ApplyCounts)> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now_version: i64 = tx.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if now_version != read_at_version {
+            return Err(StoreError::Conflict("the ledger changed while reconciling".into()));
+        }
         tx.execute(
             "INSERT INTO reconcile_runs(as_of, settlement_lag_days, amount_tolerance, started_at, finished_at, operator, summary_json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -32,11 +32,12 @@ fn indexed_upto(conn: &Connection) -> StoreResult<i64> {
     text.parse().map_err(|_| super::StoreError::Corrupt(format!("search_indexed_upto = {text:?}")))
 }
 
-/// SQL expression for the searchable terms of an order row `o`. Phone numbers
-/// are added as bare digits, with and without the country prefix, so that
-/// "+57 300 123 4567", "3001234567" and "573001234567" all find the buyer.
-const TERMS_SQL: &str = "o.order_id || ' ' || o.buyer_name || ' ' || o.buyer_email || ' ' || o.buyer_document || ' '
-    || o.voucher_code || ' ' || o.psp_payment_id || ' ' || digits(o.buyer_phone) || ' '
+/// SQL expression for the searchable terms of an order row `o`: the people
+/// fields. Ids and codes are found exactly through their own indexes first
+/// (see `Store::order_ids_by_code`); the shop's voucher code is here too for
+/// vouchers the PSP has not reported yet. A phone number is indexed as its
+/// national digits, which the query side also reduces to (see `lookup::fts_query`).
+const TERMS_SQL: &str = "o.buyer_name || ' ' || o.buyer_email || ' ' || o.buyer_document || ' ' || o.voucher_code || ' '
     || national_digits(digits(o.buyer_phone))";
 
 impl Store {

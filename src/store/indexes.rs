@@ -1,0 +1,73 @@
+//! Indexes of the bulk ledger tables, declared once. `ensure` creates any that
+//! are missing when a database opens; a large import drops a table's indexes
+//! and rebuilds them before it commits (sorting once beats a million B-tree
+//! inserts), all inside its transaction, so a failed import leaves them as
+//! they were.
+
+use super::StoreResult;
+use rusqlite::Connection;
+
+pub(crate) struct IndexDef {
+    pub table: &'static str,
+    pub name: &'static str,
+    pub columns: &'static str,
+    pub unique: bool,
+}
+
+pub(crate) const LEDGER_INDEXES: &[IndexDef] = &[
+    IndexDef { table: "orders", name: "orders_by_order_id", columns: "(order_id)", unique: true },
+    IndexDef { table: "payments", name: "payments_by_payment_id", columns: "(payment_id, psp)", unique: true },
+    IndexDef { table: "payments", name: "payments_by_order", columns: "(order_id)", unique: false },
+    IndexDef {
+        table: "payments",
+        name: "payments_by_voucher",
+        columns: "(voucher_code) WHERE voucher_code <> ''",
+        unique: false,
+    },
+    IndexDef { table: "payment_status_history", name: "history_by_payment", columns: "(payment)", unique: false },
+    IndexDef { table: "settlements", name: "settlements_by_key", columns: "(payment_id, psp, row_type)", unique: true },
+];
+
+fn create_sql(def: &IndexDef) -> String {
+    format!(
+        "CREATE {}INDEX IF NOT EXISTS {} ON {}{}",
+        if def.unique { "UNIQUE " } else { "" },
+        def.name,
+        def.table,
+        def.columns
+    )
+}
+
+pub(crate) fn ensure(conn: &Connection) -> StoreResult<()> {
+    for def in LEDGER_INDEXES {
+        conn.execute_batch(&create_sql(def))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn drop_for(conn: &Connection, tables: &[&str]) -> StoreResult<()> {
+    for def in LEDGER_INDEXES.iter().filter(|d| tables.contains(&d.table)) {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", def.name))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn create_for(conn: &Connection, tables: &[&str]) -> StoreResult<()> {
+    for def in LEDGER_INDEXES.iter().filter(|d| tables.contains(&d.table)) {
+        conn.execute_batch(&create_sql(def))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn all_present(conn: &Connection) -> StoreResult<bool> {
+    let mut present = 0usize;
+    for def in LEDGER_INDEXES {
+        let found: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+            [def.name],
+            |r| r.get(0),
+        )?;
+        present += usize::from(found);
+    }
+    Ok(present == LEDGER_INDEXES.len())
+}
