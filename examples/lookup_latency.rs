@@ -29,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("dLocal payment id", Box::new(move |i| format!("D-{:08}", pick(i)))),
         ("CIP", Box::new(move |i| format!("{}", 10_000_000 + pick(i)))),
         ("ticket number", Box::new(move |i| format!("{}", 4_000_000_000u64 + pick(i)))),
-        ("surname, no accents", Box::new(|i| ["nunez", "pena", "munoz", "ibanez", "zuniga"][(i % 5) as usize].to_string())),
+        (
+            "surname, no accents",
+            Box::new(|i| ["nunez", "pena", "munoz", "ibanez", "zuniga"][(i % 5) as usize].to_string()),
+        ),
         ("full name", Box::new(|i| ["José Núñez", "maria pena", "Ángela Muñoz"][(i % 3) as usize].to_string())),
         ("email", Box::new(move |i| format!("jose.nunez{}@correo.example", pick(i) % 1000))),
         ("phone digits", Box::new(move |i| format!("3{:02}{:03}", pick(i) % 100, pick(i) % 1000))),

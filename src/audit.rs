@@ -44,9 +44,13 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
         }
         for stored in page {
             entries += 1;
-            let broken = |reason: String| Ok(VerifyReport { entries, first_broken: Some(BrokenLink { id: stored.id, reason }) });
+            let broken =
+                |reason: String| Ok(VerifyReport { entries, first_broken: Some(BrokenLink { id: stored.id, reason }) });
             if stored.prev_hash != prev_hash {
-                return broken(format!("entry {} does not follow entry before it (an entry was removed or reordered)", stored.id));
+                return broken(format!(
+                    "entry {} does not follow entry before it (an entry was removed or reordered)",
+                    stored.id
+                ));
             }
             let expected = entry_hash(&prev_hash, &stored.entry);
             if expected != stored.hash {

@@ -86,12 +86,48 @@ const SCENARIO_WEIGHTS: &[(Scenario, u32)] = &[
 ];
 
 const FIRST_NAMES: &[&str] = &[
-    "José", "María", "Sofía", "Andrés", "Julián", "Ángela", "Lucía", "Martín", "Camila", "Valentina", "Sebastián",
-    "Mónica", "Iñaki", "Raúl", "Inés", "Óscar", "Nicolás", "Daniela", "Tomás", "Verónica",
+    "José",
+    "María",
+    "Sofía",
+    "Andrés",
+    "Julián",
+    "Ángela",
+    "Lucía",
+    "Martín",
+    "Camila",
+    "Valentina",
+    "Sebastián",
+    "Mónica",
+    "Iñaki",
+    "Raúl",
+    "Inés",
+    "Óscar",
+    "Nicolás",
+    "Daniela",
+    "Tomás",
+    "Verónica",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Núñez", "Peña", "Muñoz", "Gómez", "Rodríguez", "Ibáñez", "Hernández", "Pérez", "Ramírez", "Córdoba", "Díaz",
-    "Jiménez", "Fernández", "Álvarez", "Castañeda", "Zúñiga", "Londoño", "Quiñónez", "Cárdenas", "Salazar",
+    "Núñez",
+    "Peña",
+    "Muñoz",
+    "Gómez",
+    "Rodríguez",
+    "Ibáñez",
+    "Hernández",
+    "Pérez",
+    "Ramírez",
+    "Córdoba",
+    "Díaz",
+    "Jiménez",
+    "Fernández",
+    "Álvarez",
+    "Castañeda",
+    "Zúñiga",
+    "Londoño",
+    "Quiñónez",
+    "Cárdenas",
+    "Salazar",
 ];
 const STORES: &[&str] = &["Tienda Ñandú, S.A.S.", "Moda Andina", "ElectroHogar \"Express\"", "Librería Cóndor"];
 
@@ -180,7 +216,10 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
     if orders == 0 || orders > DEMO_ORDERS_MAX {
         return Err(DemoError::BadCount);
     }
-    let write_err = |path: &Path, e: &dyn std::fmt::Display| DemoError::Write { path: path.display().to_string(), reason: e.to_string() };
+    let write_err = |path: &Path, e: &dyn std::fmt::Display| DemoError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(|e| write_err(dir, &e))?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut files = Files {
@@ -193,12 +232,35 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         pagoefectivo_settlement: writer(b';'),
     };
     let shop_header = [
-        "order_id", "store", "created_at", "buyer_name", "buyer_email", "buyer_phone", "buyer_document", "country",
-        "amount", "currency", "status", "psp", "psp_payment_id", "voucher_code", "voucher_expires_at",
+        "order_id",
+        "store",
+        "created_at",
+        "buyer_name",
+        "buyer_email",
+        "buyer_phone",
+        "buyer_document",
+        "country",
+        "amount",
+        "currency",
+        "status",
+        "psp",
+        "psp_payment_id",
+        "voucher_code",
+        "voucher_expires_at",
     ];
     let dlocal_header = [
-        "PAYMENT_ID", "ORDER_ID", "COUNTRY", "PAYMENT_METHOD_ID", "CURRENCY", "AMOUNT", "STATUS", "STATUS_CODE",
-        "CREATED_DATE", "APPROVED_DATE", "EXPIRATION_DATE", "TICKET_NUMBER",
+        "PAYMENT_ID",
+        "ORDER_ID",
+        "COUNTRY",
+        "PAYMENT_METHOD_ID",
+        "CURRENCY",
+        "AMOUNT",
+        "STATUS",
+        "STATUS_CODE",
+        "CREATED_DATE",
+        "APPROVED_DATE",
+        "EXPIRATION_DATE",
+        "TICKET_NUMBER",
     ];
     let csv_err = |e: csv::Error| DemoError::Write { path: dir.display().to_string(), reason: e.to_string() };
     files.orders_co.write_record(shop_header).map_err(csv_err)?;
@@ -211,20 +273,45 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
     files
         .pagoefectivo
         .write_record([
-            "CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO", "ESTADO", "FECHA_CREACION", "FECHA_EXPIRACION",
-            "FECHA_PAGO", "NRO_OPERACION",
+            "CIP",
+            "CODIGO_TRANSACCION",
+            "MONEDA",
+            "MONTO",
+            "ESTADO",
+            "FECHA_CREACION",
+            "FECHA_EXPIRACION",
+            "FECHA_PAGO",
+            "NRO_OPERACION",
         ])
         .map_err(csv_err)?;
     files
         .dlocal_settlement
         .write_record([
-            "TRANSACTION_ID", "DLOCAL_TRANSACTION_ID", "ROW_TYPE", "CREATION_DATE", "TRANSFER_DATE", "LOCAL_AMOUNT",
-            "LOCAL_CURRENCY", "FX_RATE", "SETTLEMENT_CURRENCY", "GROSS_AMOUNT", "NET_AMOUNT", "FEE_AMOUNT",
+            "TRANSACTION_ID",
+            "DLOCAL_TRANSACTION_ID",
+            "ROW_TYPE",
+            "CREATION_DATE",
+            "TRANSFER_DATE",
+            "LOCAL_AMOUNT",
+            "LOCAL_CURRENCY",
+            "FX_RATE",
+            "SETTLEMENT_CURRENCY",
+            "GROSS_AMOUNT",
+            "NET_AMOUNT",
+            "FEE_AMOUNT",
         ])
         .map_err(csv_err)?;
     files
         .pagoefectivo_settlement
-        .write_record(["CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO_BRUTO", "COMISION", "MONTO_NETO", "FECHA_LIQUIDACION"])
+        .write_record([
+            "CIP",
+            "CODIGO_TRANSACCION",
+            "MONEDA",
+            "MONTO_BRUTO",
+            "COMISION",
+            "MONTO_NETO",
+            "FECHA_LIQUIDACION",
+        ])
         .map_err(csv_err)?;
 
     let (y, m, d) = DEMO_AS_OF;
@@ -265,13 +352,16 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             // Paid early enough that the settlement lag has certainly passed by the as-of date.
             period_start + Duration::minutes(rng.gen_range(0..10 * 24 * 60))
         } else if recent {
-            Utc.with_ymd_and_hms(2026, 3, 18, 14, 0, 0).single().unwrap_or_default() + Duration::minutes(rng.gen_range(0..600))
+            Utc.with_ymd_and_hms(2026, 3, 18, 14, 0, 0).single().unwrap_or_default()
+                + Duration::minutes(rng.gen_range(0..600))
         } else {
             period_start + Duration::minutes(rng.gen_range(0..14 * 24 * 60))
         };
         let expires = created + Duration::hours(if peru { 24 } else { 72 });
         let paid_at = match scenario {
-            Scenario::Anomaly(ExceptionKind::PaidAfterExpiry) => Some(expires + Duration::minutes(rng.gen_range(5..600))),
+            Scenario::Anomaly(ExceptionKind::PaidAfterExpiry) => {
+                Some(expires + Duration::minutes(rng.gen_range(5..600)))
+            }
             Scenario::PendingUnpaid | Scenario::ExpiredUnpaid | Scenario::Cancelled => None,
             Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => None,
             _ if recent => Some(created + Duration::minutes(rng.gen_range(10..600))),
@@ -286,11 +376,19 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         } else {
             format!("+57 3{:02} {:03} {:04}", rng.gen_range(0..100), rng.gen_range(0..1000), rng.gen_range(0..10000))
         };
-        let document = if peru { format!("{:08}", rng.gen_range(10_000_000..99_999_999u64)) } else { format!("{}", rng.gen_range(10_000_000..1_999_999_999u64)) };
+        let document = if peru {
+            format!("{:08}", rng.gen_range(10_000_000..99_999_999u64))
+        } else {
+            format!("{}", rng.gen_range(10_000_000..1_999_999_999u64))
+        };
         let store = STORES[rng.gen_range(0..STORES.len())];
         let shop_status = match scenario {
             Scenario::PaidSettled | Scenario::PaidRecentUnsettled => {
-                if rng.gen_bool(0.5) { "fulfilled" } else { "paid" }
+                if rng.gen_bool(0.5) {
+                    "fulfilled"
+                } else {
+                    "paid"
+                }
             }
             Scenario::PendingUnpaid => "pending_payment",
             Scenario::ExpiredUnpaid => "expired",
@@ -301,14 +399,29 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         let psp = if via_pagoefectivo { "pagoefectivo" } else { "dlocal" };
         let payment_id = if via_pagoefectivo { format!("{}", 10_000_000 + n) } else { format!("D-{n:08}") };
         let ticket = if via_pagoefectivo { payment_id.clone() } else { format!("{}", 4_000_000_000u64 + n) };
-        let created_text = created.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
-        let expires_text = expires.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+        let created_text =
+            created.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+        let expires_text =
+            expires.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
         let amount_text = format_minor(amount_minor, currency);
         let unknown_order = scenario == Scenario::Anomaly(ExceptionKind::UnknownOrder);
         if !unknown_order {
             let record = [
-                order_id.as_str(), store, &created_text, &buyer_name, &email, &phone, &document, country, &amount_text,
-                currency.code(), shop_status, psp, &payment_id, &ticket, &expires_text,
+                order_id.as_str(),
+                store,
+                &created_text,
+                &buyer_name,
+                &email,
+                &phone,
+                &document,
+                country,
+                &amount_text,
+                currency.code(),
+                shop_status,
+                psp,
+                &payment_id,
+                &ticket,
+                &expires_text,
             ];
             if peru {
                 let mut reversed = record;
@@ -347,51 +460,52 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             expires,
             ticket: ticket.clone(),
         };
-        let write_payment = |files: &mut Files, p: &Payment<'_>, rows: &mut BTreeMap<&str, u64>| -> Result<(), csv::Error> {
-            if via_pagoefectivo {
-                let estado = match p.status_dlocal {
-                    "PENDING" => "Pendiente",
-                    "EXPIRED" => "Expirado",
-                    "CANCELLED" => "Anulado",
-                    _ => "Pagado",
-                };
-                files.pagoefectivo.write_record([
-                    p.id.as_str(),
-                    p.order_id,
-                    p.currency.code(),
-                    &grouped_amount(p.amount_minor, p.currency),
-                    estado,
-                    &lima_time(p.created),
-                    &lima_time(p.expires),
-                    &p.paid.map(lima_time).unwrap_or_default(),
-                    &p.paid.map(|_| format!("OP{}", p.id)).unwrap_or_default(),
-                ])?;
-                *rows.entry("pagoefectivo").or_default() += 1;
-            } else {
-                let code = match p.status_dlocal {
-                    "PENDING" => "100",
-                    "PAID" => "200",
-                    "CANCELLED" => "400",
-                    _ => "",
-                };
-                files.dlocal.write_record([
-                    p.id.as_str(),
-                    p.order_id,
-                    p.country,
-                    if p.country == "PE" { "EF" } else { "EY" },
-                    p.currency.code(),
-                    &dlocal_amount(p.amount_minor, p.currency),
-                    p.status_dlocal,
-                    code,
-                    &dlocal_time(p.created),
-                    &p.paid.map(dlocal_time).unwrap_or_default(),
-                    &dlocal_time(p.expires),
-                    &p.ticket,
-                ])?;
-                *rows.entry("dlocal").or_default() += 1;
-            }
-            Ok(())
-        };
+        let write_payment =
+            |files: &mut Files, p: &Payment<'_>, rows: &mut BTreeMap<&str, u64>| -> Result<(), csv::Error> {
+                if via_pagoefectivo {
+                    let estado = match p.status_dlocal {
+                        "PENDING" => "Pendiente",
+                        "EXPIRED" => "Expirado",
+                        "CANCELLED" => "Anulado",
+                        _ => "Pagado",
+                    };
+                    files.pagoefectivo.write_record([
+                        p.id.as_str(),
+                        p.order_id,
+                        p.currency.code(),
+                        &grouped_amount(p.amount_minor, p.currency),
+                        estado,
+                        &lima_time(p.created),
+                        &lima_time(p.expires),
+                        &p.paid.map(lima_time).unwrap_or_default(),
+                        &p.paid.map(|_| format!("OP{}", p.id)).unwrap_or_default(),
+                    ])?;
+                    *rows.entry("pagoefectivo").or_default() += 1;
+                } else {
+                    let code = match p.status_dlocal {
+                        "PENDING" => "100",
+                        "PAID" => "200",
+                        "CANCELLED" => "400",
+                        _ => "",
+                    };
+                    files.dlocal.write_record([
+                        p.id.as_str(),
+                        p.order_id,
+                        p.country,
+                        if p.country == "PE" { "EF" } else { "EY" },
+                        p.currency.code(),
+                        &dlocal_amount(p.amount_minor, p.currency),
+                        p.status_dlocal,
+                        code,
+                        &dlocal_time(p.created),
+                        &p.paid.map(dlocal_time).unwrap_or_default(),
+                        &dlocal_time(p.expires),
+                        &p.ticket,
+                    ])?;
+                    *rows.entry("dlocal").or_default() += 1;
+                }
+                Ok(())
+            };
         write_payment(&mut files, &payment, &mut rows).map_err(csv_err)?;
         expected.payments += 1;
         // An earlier dLocal report saw some paid vouchers still pending: the
@@ -416,7 +530,11 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 .map_err(csv_err)?;
             *rows.entry("dlocal_early").or_default() += 1;
         }
-        let settle = |files: &mut Files, p: &Payment<'_>, local_minor: i64, rows: &mut BTreeMap<&str, u64>| -> Result<(), csv::Error> {
+        let settle = |files: &mut Files,
+                      p: &Payment<'_>,
+                      local_minor: i64,
+                      rows: &mut BTreeMap<&str, u64>|
+         -> Result<(), csv::Error> {
             let paid = p.paid.unwrap_or(p.created);
             let settled_on = (paid + Duration::days(2)).with_timezone(&chrono_tz::America::Bogota).date_naive();
             if via_pagoefectivo {
@@ -454,8 +572,8 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             Ok(())
         };
         let paid = payment.paid.is_some();
-        let settled = paid
-            && !matches!(scenario, Scenario::PaidRecentUnsettled | Scenario::Anomaly(ExceptionKind::NotSettled));
+        let settled =
+            paid && !matches!(scenario, Scenario::PaidRecentUnsettled | Scenario::Anomaly(ExceptionKind::NotSettled));
         if settled {
             let local = if scenario == Scenario::Anomaly(ExceptionKind::SettlementMismatch) {
                 payment.amount_minor - if currency == Currency::Cop { 500_000 } else { 500 }
@@ -466,9 +584,11 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             expected.settlements += 1;
         }
         if scenario == Scenario::Anomaly(ExceptionKind::DuplicatePayment) {
-            let second = Payment { id: format!("{}-2", payment.id), ticket: format!("{}-2", payment.ticket), ..payment.clone() };
+            let second =
+                Payment { id: format!("{}-2", payment.id), ticket: format!("{}-2", payment.ticket), ..payment.clone() };
             let second = Payment { paid: second.paid.map(|t| t + Duration::minutes(30)), ..second };
-            let second = if via_pagoefectivo { Payment { id: format!("{}", 50_000_000 + n), ..second } } else { second };
+            let second =
+                if via_pagoefectivo { Payment { id: format!("{}", 50_000_000 + n), ..second } } else { second };
             write_payment(&mut files, &second, &mut rows).map_err(csv_err)?;
             settle(&mut files, &second, second.amount_minor, &mut rows).map_err(csv_err)?;
             expected.payments += 1;
@@ -502,8 +622,24 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         ("orders_pe", "orders", "shop", "orders-pe.csv", take(files.orders_pe), "Windows-1252", "semicolon"),
         ("dlocal_early", "payments", "dlocal", "dlocal-payments-early.csv", take(files.dlocal_early), "UTF-8", "comma"),
         ("dlocal", "payments", "dlocal", "dlocal-payments.csv", take(files.dlocal), "UTF-8", "comma"),
-        ("pagoefectivo", "payments", "pagoefectivo", "pagoefectivo-payments.csv", take(files.pagoefectivo), "Windows-1252", "semicolon"),
-        ("dlocal_settlement", "settlements", "dlocal-settlement", "dlocal-settlement.tsv", take(files.dlocal_settlement), "UTF-8", "tab"),
+        (
+            "pagoefectivo",
+            "payments",
+            "pagoefectivo",
+            "pagoefectivo-payments.csv",
+            take(files.pagoefectivo),
+            "Windows-1252",
+            "semicolon",
+        ),
+        (
+            "dlocal_settlement",
+            "settlements",
+            "dlocal-settlement",
+            "dlocal-settlement.tsv",
+            take(files.dlocal_settlement),
+            "UTF-8",
+            "tab",
+        ),
         (
             "pagoefectivo_settlement",
             "settlements",
@@ -527,7 +663,14 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         };
         let mut f = std::fs::File::create(&path).map_err(|e| write_err(&path, &e))?;
         f.write_all(&body).map_err(|e| write_err(&path, &e))?;
-        out_files.push(DemoFile { kind, profile, path, rows: rows.get(key).copied().unwrap_or(0), encoding, delimiter });
+        out_files.push(DemoFile {
+            kind,
+            profile,
+            path,
+            rows: rows.get(key).copied().unwrap_or(0),
+            encoding,
+            delimiter,
+        });
     }
     let manifest = DemoManifest {
         seed,

@@ -272,7 +272,8 @@ pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord,
             None,
         ) => {}
     }
-    let current = store.exception(r.exception_id)?.ok_or_else(|| ExceptionError::NotFound(r.exception_id.to_string()))?;
+    let current =
+        store.exception(r.exception_id)?.ok_or_else(|| ExceptionError::NotFound(r.exception_id.to_string()))?;
     match current.status {
         ExceptionStatus::Open => {}
         ExceptionStatus::Resolved | ExceptionStatus::Cleared => {

@@ -180,7 +180,9 @@ pub fn verdict(
         return Verdict {
             code: VerdictCode::UnknownOrder,
             text: match paid.first() {
-                Some(p) => format!("{}, but the shop has no such order → find the buyer's order and link it", paid_text(p)),
+                Some(p) => {
+                    format!("{}, but the shop has no such order → find the buyer's order and link it", paid_text(p))
+                }
                 None => "The shop has no such order".to_string(),
             },
         };
@@ -191,7 +193,11 @@ pub fn verdict(
     if paid.len() >= 2 {
         return Verdict {
             code: VerdictCode::PaidTwice,
-            text: format!("{}, and paid {} times in all → ship once and refund the extra payment", paid_text(paid[0]), paid.len()),
+            text: format!(
+                "{}, and paid {} times in all → ship once and refund the extra payment",
+                paid_text(paid[0]),
+                paid.len()
+            ),
         };
     }
     if let Some(p) = paid.first() {
@@ -207,19 +213,28 @@ pub fn verdict(
                 text: format!("{}, but not the amount the order asks → check before shipping", paid_text(p)),
             };
         }
-        return Verdict { code: VerdictCode::AllGood, text: format!("{}; the shop says {}", paid_text(p), order.status) };
+        return Verdict {
+            code: VerdictCode::AllGood,
+            text: format!("{}; the shop says {}", paid_text(p), order.status),
+        };
     }
     if status.is_some_and(ShopStatus::counts_as_paid) {
         return Verdict {
             code: VerdictCode::NotPaidDoNotShip,
-            text: format!("No PSP reports a payment, but the shop says {} → do not ship until the money is confirmed", order.status),
+            text: format!(
+                "No PSP reports a payment, but the shop says {} → do not ship until the money is confirmed",
+                order.status
+            ),
         };
     }
     let expiry = payments.iter().filter_map(|p| p.expires_at).max().or(order.voucher_expires_at);
     match (payments.is_empty(), expiry) {
         (_, Some(at)) if at < now => Verdict {
             code: VerdictCode::ExpiredUnpaid,
-            text: format!("Not paid; the voucher expired {} ago → issue a new voucher if the buyer still wants it", ago(now - at)),
+            text: format!(
+                "Not paid; the voucher expired {} ago → issue a new voucher if the buyer still wants it",
+                ago(now - at)
+            ),
         },
         (false, expiry) => Verdict {
             code: VerdictCode::AwaitingPayment,
@@ -228,7 +243,9 @@ pub fn verdict(
                 None => "Not paid yet".to_string(),
             },
         },
-        (true, _) => Verdict { code: VerdictCode::NoPayment, text: "No payment has been reported for this order".to_string() },
+        (true, _) => {
+            Verdict { code: VerdictCode::NoPayment, text: "No payment has been reported for this order".to_string() }
+        }
     }
 }
 

@@ -327,7 +327,8 @@ fn run_import(db: &Option<PathBuf>, args: ImportArgs) -> Result<(), Failure> {
         eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
     }
     if args.json {
-        let errors: Vec<_> = failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();
+        let errors: Vec<_> =
+            failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();
         print_json(&serde_json::json!({"imported": outcomes, "errors": errors}))?;
     }
     match failures.iter().find(|e| !e.is_bad_input()) {
@@ -433,10 +434,25 @@ fn run_exceptions(db: &Option<PathBuf>, cmd: ExceptionsCommand) -> Result<(), Fa
             if json {
                 return print_json(&serde_json::json!({"exception": record, "history": history}));
             }
-            println!("{} {} ({}) order {} payment {}", record.id, record.kind, record.status.as_str(), record.order_id, record.payment_id);
+            println!(
+                "{} {} ({}) order {} payment {}",
+                record.id,
+                record.kind,
+                record.status.as_str(),
+                record.order_id,
+                record.payment_id
+            );
             println!("  {}", record.detail);
             for h in history {
-                println!("  {} {:<24} {} → {}  by {}: {}", h.at.format("%Y-%m-%d %H:%M UTC"), h.event, h.from_status.unwrap_or_default(), h.to_status, h.operator, h.note);
+                println!(
+                    "  {} {:<24} {} → {}  by {}: {}",
+                    h.at.format("%Y-%m-%d %H:%M UTC"),
+                    h.event,
+                    h.from_status.unwrap_or_default(),
+                    h.to_status,
+                    h.operator,
+                    h.note
+                );
             }
             Ok(())
         }
@@ -498,7 +514,11 @@ fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
 }
 
 fn print_case(case: &lookup::CaseFile) {
-    println!("── order {} ─ {}", case.order_id, if case.buyer_name.is_empty() { "(not in the shop's files)" } else { &case.buyer_name });
+    println!(
+        "── order {} ─ {}",
+        case.order_id,
+        if case.buyer_name.is_empty() { "(not in the shop's files)" } else { &case.buyer_name }
+    );
     println!("   verdict: {}", case.verdict.text);
     if let Some(o) = &case.order {
         println!(

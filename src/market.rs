@@ -193,10 +193,9 @@ fn parse_iso(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimeError> {
         [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (hh, mm) = match tail {
-                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (
-                    digits(&[*h1, *h2]).ok_or_else(bad)?,
-                    digits(&[*m1, *m2]).ok_or_else(bad)?,
-                ),
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                    (digits(&[*h1, *h2]).ok_or_else(bad)?, digits(&[*m1, *m2]).ok_or_else(bad)?)
+                }
                 [h1, h2] => (digits(&[*h1, *h2]).ok_or_else(bad)?, 0),
                 _ => return Err(bad()),
             };
@@ -246,8 +245,14 @@ mod tests {
         let pattern = TimestampFormat::Pattern("%d/%m/%Y %H:%M:%S".into());
         let lima = Country::Peru.zone();
         assert_eq!(parse_timestamp("04/03/2026 22:30:00", &pattern, lima), Ok(utc("2026-03-05T03:30:00Z")));
-        assert!(matches!(parse_timestamp("2026-03-04 22:30:00", &pattern, lima), Err(TimeError::FormatMismatch { .. })));
-        assert_eq!(parse_date("05/03/2026", &TimestampFormat::Pattern("%d/%m/%Y".into())), Ok(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()));
+        assert!(matches!(
+            parse_timestamp("2026-03-04 22:30:00", &pattern, lima),
+            Err(TimeError::FormatMismatch { .. })
+        ));
+        assert_eq!(
+            parse_date("05/03/2026", &TimestampFormat::Pattern("%d/%m/%Y".into())),
+            Ok(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())
+        );
     }
 
     #[test]

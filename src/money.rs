@@ -84,8 +84,7 @@ pub struct NumberFormat {
 
 impl NumberFormat {
     pub const PLAIN: NumberFormat = NumberFormat { decimal_separator: '.', thousands_separator: None };
-    pub const WITH_THOUSANDS: NumberFormat =
-        NumberFormat { decimal_separator: '.', thousands_separator: Some(',') };
+    pub const WITH_THOUSANDS: NumberFormat = NumberFormat { decimal_separator: '.', thousands_separator: Some(',') };
 }
 
 /// Parses a decimal text into a plain `Decimal`, honouring the file's separators.
@@ -108,9 +107,7 @@ pub fn parse_decimal(text: &str, format: NumberFormat) -> Result<Decimal, MoneyE
     match format.thousands_separator {
         Some(sep) if digits.contains(sep) => {
             let groups: Vec<&str> = digits.split(sep).collect();
-            let well_formed = !groups[0].is_empty()
-                && groups[0].len() <= 3
-                && groups[1..].iter().all(|g| g.len() == 3);
+            let well_formed = !groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
             if !well_formed {
                 return Err(MoneyError::NotANumber(trimmed.to_string()));
             }
@@ -122,10 +119,7 @@ pub fn parse_decimal(text: &str, format: NumberFormat) -> Result<Decimal, MoneyE
         normalized.push('.');
         normalized.push_str(frac);
     }
-    let all_digits = normalized
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.');
+    let all_digits = normalized.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.');
     let has_digit = normalized.chars().any(|c| c.is_ascii_digit());
     if !all_digits || !has_digit || normalized.ends_with('.') || normalized.starts_with('.') {
         return Err(MoneyError::NotANumber(trimmed.to_string()));
@@ -189,12 +183,21 @@ mod tests {
     fn refuses_what_is_not_money() {
         assert_eq!(parse_minor("", Currency::Cop, NumberFormat::PLAIN), Err(MoneyError::Empty));
         assert!(matches!(parse_minor("-5", Currency::Cop, NumberFormat::PLAIN), Err(MoneyError::Negative(_))));
-        assert!(matches!(parse_minor("12,34,5", Currency::Pen, NumberFormat::WITH_THOUSANDS), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(parse_minor("1.234", Currency::Pen, NumberFormat::PLAIN), Err(MoneyError::TooManyDecimals { .. })));
+        assert!(matches!(
+            parse_minor("12,34,5", Currency::Pen, NumberFormat::WITH_THOUSANDS),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_minor("1.234", Currency::Pen, NumberFormat::PLAIN),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
         assert!(matches!(parse_minor("abc", Currency::Pen, NumberFormat::PLAIN), Err(MoneyError::NotANumber(_))));
         assert!(matches!(parse_minor("1e5", Currency::Pen, NumberFormat::PLAIN), Err(MoneyError::NotANumber(_))));
         assert!(matches!(parse_minor("NaN", Currency::Pen, NumberFormat::PLAIN), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(parse_minor("99999999999999999999", Currency::Pen, NumberFormat::PLAIN), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            parse_minor("99999999999999999999", Currency::Pen, NumberFormat::PLAIN),
+            Err(MoneyError::TooLarge(_))
+        ));
         assert_eq!(Currency::parse("eur"), Err(MoneyError::UnknownCurrency("eur".into())));
     }
 

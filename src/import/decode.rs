@@ -64,10 +64,9 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         return Err(DecodeError::Binary(pos + usize::from(bom) * 3));
     }
     match std::str::from_utf8(body) {
-        Ok(text) => Ok(Decoded {
-            text: Cow::Borrowed(text),
-            encoding: if bom { Encoding::Utf8Bom } else { Encoding::Utf8 },
-        }),
+        Ok(text) => {
+            Ok(Decoded { text: Cow::Borrowed(text), encoding: if bom { Encoding::Utf8Bom } else { Encoding::Utf8 } })
+        }
         Err(_) => {
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(body);
             if let Some(pos) = text.find('\0') {

@@ -119,7 +119,12 @@ pub struct ImportReport {
 pub enum ImportOutcome {
     Imported(ImportReport),
     /// The same bytes were imported before; nothing changed.
-    AlreadyImported { file: String, batch_id: i64, imported_at: String, operator: String },
+    AlreadyImported {
+        file: String,
+        batch_id: i64,
+        imported_at: String,
+        operator: String,
+    },
 }
 
 impl fmt::Display for ImportOutcome {
@@ -157,6 +162,23 @@ pub struct ImportRequest<'a> {
     pub profile: &'a Profile,
     pub path: &'a Path,
     pub operator: &'a str,
+}
+
+/// Counts lines incrementally as the parser moves forward through the text.
+struct LineCounter {
+    /// The line number at byte `upto` (the header is line 1).
+    line: u64,
+    upto: usize,
+}
+
+impl LineCounter {
+    fn advance_to(&mut self, text: &[u8], offset: usize) {
+        let offset = offset.min(text.len());
+        if offset > self.upto {
+            self.line += text[self.upto..offset].iter().filter(|b| **b == b'\n').count() as u64;
+            self.upto = offset;
+        }
+    }
 }
 
 /// Writes every row the parser sends; stops at the first store error (the
@@ -201,7 +223,8 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
             requested: request.kind.as_str(),
         });
     }
-    let bytes = std::fs::read(request.path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
+    let bytes =
+        std::fs::read(request.path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let store_err = |source| ImportError::Store { file: file.clone(), source };
     if let Some(done) = store.batch_by_sha256(&sha256).map_err(store_err)? {
@@ -252,6 +275,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
     // Parse on a second thread; write here. The parser keeps validating after
     // the first bad row (to list them all) but stops sending rows.
     let file_name: &str = &file;
+    let text_bytes: &[u8] = decoded.text.as_bytes();
     let (parse_result, write_result) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || -> Result<(Vec<RowIssue>, u64, u64), ImportError> {
             let mut issues = Vec::new();
@@ -259,8 +283,9 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
             let mut rows = 0u64;
             let mut chunk = Vec::with_capacity(PIPELINE_CHUNK_ROWS);
             let mut record = csv::StringRecord::new();
+            let mut line_counter = LineCounter { line: 1, upto: 0 };
             loop {
-                let line = reader.position().line() + 1;
+                let line = line_counter.line;
                 match reader.read_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {}
@@ -277,7 +302,15 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
                 if rows > IMPORT_FILE_ROWS_MAX {
                     return Err(ImportError::TooManyRows { file: file_name.to_string() });
                 }
-                let (line, offset) = record.position().map(|p| (p.line(), p.byte())).unwrap_or((line, 0));
+                // The csv crate's own line count lags on CRLF files, so lines are
+                // counted here: 1 + the newlines before the record's first byte.
+                let mut offset = record.position().map(|p| p.byte()).unwrap_or(0) as usize;
+                while matches!(text_bytes.get(offset), Some(b'\r' | b'\n')) {
+                    offset += 1;
+                }
+                line_counter.advance_to(text_bytes, offset);
+                let line = line_counter.line;
+                let offset = offset as u64;
                 let end = reader.position().byte();
                 match parse_record(profile, &columns, &record) {
                     Ok(parsed) if bad_rows == 0 => {
@@ -310,7 +343,10 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         let write_result = tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts));
         drop(receiver);
         let parse_result = parser.join().unwrap_or_else(|_| {
-            Err(ImportError::Read { file: file_name.to_string(), reason: "the parser thread stopped unexpectedly".into() })
+            Err(ImportError::Read {
+                file: file_name.to_string(),
+                reason: "the parser thread stopped unexpectedly".into(),
+            })
         });
         (parse_result, write_result)
     });

@@ -71,8 +71,18 @@ impl ImportKind {
                 VoucherExpiresAt,
             ],
             ImportKind::Payments => &[
-                PaymentId, OrderId, Country, Method, Currency, Amount, Status, StatusCode, CreatedAt, PaidAt,
-                ExpiresAt, VoucherCode,
+                PaymentId,
+                OrderId,
+                Country,
+                Method,
+                Currency,
+                Amount,
+                Status,
+                StatusCode,
+                CreatedAt,
+                PaidAt,
+                ExpiresAt,
+                VoucherCode,
             ],
             ImportKind::Settlements => &[
                 OrderId,
@@ -532,7 +542,9 @@ mod tests {
         let p = parse_profile_toml(text).unwrap();
         assert_eq!(p.kind, ImportKind::Payments);
         assert_eq!(p.psp, "payu");
-        assert!(matches!(p.statuses, StatusMapping::CustomPayments(ref m) if m.get("aprobada") == Some(&PaymentStatus::Paid)));
+        assert!(
+            matches!(p.statuses, StatusMapping::CustomPayments(ref m) if m.get("aprobada") == Some(&PaymentStatus::Paid))
+        );
     }
 
     #[test]

@@ -27,10 +27,12 @@ impl ColumnIndex {
     /// missing ones as an error.
     pub fn locate(profile: &Profile, header: &StringRecord) -> Result<ColumnIndex, Vec<String>> {
         let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+        let folded: Vec<String> = headers.iter().map(|h| fold_header(h)).collect();
         let mut slots = [None; FIELD_COUNT];
         let mut missing: Vec<String> = Vec::new();
         for (field, name) in &profile.columns {
-            match headers.iter().position(|h| h.eq_ignore_ascii_case(name.trim())) {
+            let wanted = fold_header(name);
+            match folded.iter().position(|h| *h == wanted) {
                 Some(i) => slots[*field as usize] = Some(i),
                 None if !missing.contains(name) => missing.push(name.clone()),
                 None => {}
@@ -46,6 +48,13 @@ impl ColumnIndex {
     pub fn headers(&self) -> &[String] {
         &self.headers
     }
+}
+
+/// Header comparison key: trimmed, Unicode-lowercased, NFC (so "CÓDIGO" in a
+/// file written with a combining accent still matches "Código").
+fn fold_header(header: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    header.trim().nfc().collect::<String>().to_lowercase()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,11 +353,8 @@ fn settlement(row: &mut Row<'_>) -> Option<SettlementRow> {
     };
     let local_currency = row.currency(LocalCurrency);
     let local_amount = row.amount(LocalAmount, local_currency);
-    let settlement_currency = if row.text(SettlementCurrency).is_empty() {
-        local_currency
-    } else {
-        row.currency(SettlementCurrency)
-    };
+    let settlement_currency =
+        if row.text(SettlementCurrency).is_empty() { local_currency } else { row.currency(SettlementCurrency) };
     let gross = row.optional_amount(GrossAmount, settlement_currency);
     let fee = row.optional_amount(FeeAmount, settlement_currency);
     let net = row.optional_amount(NetAmount, settlement_currency);

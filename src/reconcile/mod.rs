@@ -8,8 +8,8 @@ use crate::market::Country;
 use crate::money::{Currency, format_minor};
 use crate::store::{OrderFacts, PaymentFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 3;
@@ -134,7 +134,9 @@ pub fn find(
     for o in orders {
         let (first, count) = paid_by_order.get(o.order_id.as_str()).copied().unwrap_or((0, 0));
         let ids = || match paid_many.get(o.order_id.as_str()) {
-            Some(all) => all.iter().map(|i| format!("{}:{}", paid[*i].psp, paid[*i].payment_id)).collect::<Vec<_>>().join(","),
+            Some(all) => {
+                all.iter().map(|i| format!("{}:{}", paid[*i].psp, paid[*i].payment_id)).collect::<Vec<_>>().join(",")
+            }
             None => format!("{}:{}", paid[first].psp, paid[first].payment_id),
         };
         let status = o.status.as_str();
@@ -175,7 +177,11 @@ pub fn find(
             None => items.push(payment_finding(
                 ExceptionKind::UnknownOrder,
                 format!("order={}", p.order_id),
-                format!("paid {} for order {:?}, which the shop does not know", money_text(p.amount_minor, p.currency), p.order_id),
+                format!(
+                    "paid {} for order {:?}, which the shop does not know",
+                    money_text(p.amount_minor, p.currency),
+                    p.order_id
+                ),
             )),
             Some(o) if o.currency != p.currency => items.push(payment_finding(
                 ExceptionKind::CurrencyMismatch,
@@ -225,8 +231,8 @@ pub fn find(
     }
 
     for s in settlements {
-        let settlement_finding = |kind: ExceptionKind, p: Option<&PaymentFacts>, facts: String, detail: String| {
-            StoredFinding {
+        let settlement_finding =
+            |kind: ExceptionKind, p: Option<&PaymentFacts>, facts: String, detail: String| StoredFinding {
                 id: kind.exception_id(&[&s.psp, &s.payment_id, "PAYMENT"]),
                 kind: kind.as_str(),
                 order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
@@ -239,8 +245,7 @@ pub fn find(
                 currency: s.local_currency.code().to_string(),
                 facts,
                 detail,
-            }
-        };
+            };
         match paid_by_key.get(&(&*s.psp, s.payment_id.as_str())).map(|i| &paid[*i]) {
             None => items.push(settlement_finding(
                 ExceptionKind::UnknownSettlement,
@@ -264,10 +269,7 @@ pub fn find(
                     ));
                 }
                 if s.gross_minor.checked_sub(s.fee_minor) != Some(s.net_minor) {
-                    problems.push(format!(
-                        "net {} ≠ gross {} − fee {}",
-                        s.net_minor, s.gross_minor, s.fee_minor
-                    ));
+                    problems.push(format!("net {} ≠ gross {} − fee {}", s.net_minor, s.gross_minor, s.fee_minor));
                 }
                 if !problems.is_empty() {
                     items.push(settlement_finding(
@@ -275,7 +277,13 @@ pub fn find(
                         Some(p),
                         format!(
                             "local={}{};paid={}{};g={};n={};f={}",
-                            s.local_amount_minor, s.local_currency, p.amount_minor, p.currency, s.gross_minor, s.net_minor, s.fee_minor
+                            s.local_amount_minor,
+                            s.local_currency,
+                            p.amount_minor,
+                            p.currency,
+                            s.gross_minor,
+                            s.net_minor,
+                            s.fee_minor
                         ),
                         problems.join("; "),
                     ));
@@ -316,7 +324,9 @@ fn reconcile_once(
             let orders = orders.join().unwrap_or_else(|_| Err(StoreError::Corrupt("order loader stopped".into())));
             Ok::<_, StoreError>((orders?, paid?, settlements?))
         })?,
-        None => (store.orders_for_reconcile()?, store.paid_payments_for_reconcile()?, store.settlements_for_reconcile()?),
+        None => {
+            (store.orders_for_reconcile()?, store.paid_payments_for_reconcile()?, store.settlements_for_reconcile()?)
+        }
     };
     lap("facts loaded");
     let payments = store.payment_count()? as u64;
@@ -351,14 +361,25 @@ fn reconcile_once(
         summary_json: &summary_json,
     };
     let entry = audit_entry(operator, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
-    let (_, applied) =
-        store.apply_findings(&findings.items, &managed, Utc::now().timestamp(), operator, &run, &entry, read_at_version)?;
+    let (_, applied) = store.apply_findings(
+        &findings.items,
+        &managed,
+        Utc::now().timestamp(),
+        operator,
+        &run,
+        &entry,
+        read_at_version,
+    )?;
     lap("findings written");
     Ok((summary, applied))
 }
 
 /// Runs reconciliation over the whole store and persists the exception queue.
-pub fn reconcile(store: &mut Store, options: &ReconcileOptions, operator: &str) -> Result<ReconcileSummary, ReconcileError> {
+pub fn reconcile(
+    store: &mut Store,
+    options: &ReconcileOptions,
+    operator: &str,
+) -> Result<ReconcileSummary, ReconcileError> {
     if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
         return Err(ReconcileError::BadLag(options.settlement_lag_days));
     }

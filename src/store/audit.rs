@@ -31,15 +31,7 @@ pub struct StoredAuditEntry {
 /// serialise to the same bytes, chained to the previous hash.
 pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
     let mut h = Sha256::new();
-    for part in [
-        prev_hash,
-        &e.at.timestamp().to_string(),
-        &e.operator,
-        &e.action,
-        &e.subject,
-        &e.before,
-        &e.after,
-    ] {
+    for part in [prev_hash, &e.at.timestamp().to_string(), &e.operator, &e.action, &e.subject, &e.before, &e.after] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }

@@ -213,7 +213,8 @@ fn link_payment(
                 )));
             }
             let rows: Vec<i64> = {
-                let mut stmt = tx.prepare("SELECT id FROM payments WHERE payment_id = ?1 OR voucher_code = ?1 LIMIT 2")?;
+                let mut stmt =
+                    tx.prepare("SELECT id FROM payments WHERE payment_id = ?1 OR voucher_code = ?1 LIMIT 2")?;
                 let found = stmt.query_map([payment_id], |r| r.get(0))?;
                 found.collect::<Result<_, _>>()?
             };

@@ -3,14 +3,13 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreResult, indexes};
-use rustc_hash::FxHashMap;
-use std::hash::{Hash, Hasher};
 use crate::orders::Order;
 use crate::payments::{PaymentObservation, PaymentStatus};
 use crate::settlements::SettlementRow;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
-
+use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
 
 /// What writing one row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +70,7 @@ pub struct RowCounts {
 }
 
 /// Files smaller than this always go row by row through the indexes.
-const BULK_ROWS_MIN: u64 = 20_000;
+const BULK_ROWS_MIN: u64 = 10_000;
 
 /// A 64-bit digest of a row's natural key, for the bulk-mode key map.
 fn key_digest(parts: &[&str]) -> u64 {
@@ -142,7 +141,10 @@ impl Store {
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
-        tx.execute("INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)", params![batch_id, batch.text.as_bytes()])?;
+        tx.execute(
+            "INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)",
+            params![batch_id, batch.text.as_bytes()],
+        )?;
         let tables: &'static [&'static str] = match batch.kind {
             "orders" => &["orders"],
             "payments" => &["payments", "payment_status_history"],

@@ -5,10 +5,10 @@
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
 use crate::exceptions::{ExceptionStatus, Observation, after_run};
-use rusqlite::{TransactionBehavior, params};
 use crate::market::Country;
 use crate::money::Currency;
 use crate::orders::ShopStatus;
+use rusqlite::{TransactionBehavior, params};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,7 +28,9 @@ impl Interner {
 }
 
 fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
-    r.get_ref(i)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -285,7 +287,14 @@ impl Store {
                                 counts.reopened += 1;
                             }
                             None if seen == Observation::FactsChanged => {
-                                set_status.execute(params![f.id, state.status.as_str(), f.facts, f.detail, now, run_id])?;
+                                set_status.execute(params![
+                                    f.id,
+                                    state.status.as_str(),
+                                    f.facts,
+                                    f.detail,
+                                    now,
+                                    run_id
+                                ])?;
                                 history.execute(params![
                                     f.id,
                                     now,

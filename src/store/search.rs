@@ -16,9 +16,8 @@ pub(crate) fn forget_orders(conn: &Connection, order_rows: &[i64]) -> StoreResul
     }
     let upto = indexed_upto(conn)?;
     let mut delete = conn.prepare_cached("DELETE FROM order_search WHERE rowid = ?1")?;
-    let mut pending = conn.prepare_cached(
-        "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('search_reindex:' || ?1, '1')",
-    )?;
+    let mut pending =
+        conn.prepare_cached("INSERT OR IGNORE INTO store_meta(key, value) VALUES ('search_reindex:' || ?1, '1')")?;
     for row in order_rows.iter().filter(|r| **r <= upto) {
         delete.execute([row])?;
         pending.execute([row])?;
@@ -37,7 +36,8 @@ fn indexed_upto(conn: &Connection) -> StoreResult<i64> {
 /// (see `Store::order_ids_by_code`); the shop's voucher code is here too for
 /// vouchers the PSP has not reported yet. A phone number is indexed as its
 /// national digits, which the query side also reduces to (see `lookup::fts_query`).
-const TERMS_SQL: &str = "o.buyer_name || ' ' || o.buyer_email || ' ' || o.buyer_document || ' ' || o.voucher_code || ' '
+const TERMS_SQL: &str =
+    "o.buyer_name || ' ' || o.buyer_email || ' ' || o.buyer_document || ' ' || o.voucher_code || ' '
     || national_digits(digits(o.buyer_phone))";
 
 impl Store {
@@ -45,11 +45,9 @@ impl Store {
     pub fn search_backlog(&self) -> StoreResult<i64> {
         let upto = indexed_upto(&self.conn)?;
         let behind: i64 = self.conn.query_row("SELECT count(*) FROM orders WHERE id > ?1", [upto], |r| r.get(0))?;
-        let reindex: i64 = self.conn.query_row(
-            "SELECT count(*) FROM store_meta WHERE key LIKE 'search_reindex:%'",
-            [],
-            |r| r.get(0),
-        )?;
+        let reindex: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM store_meta WHERE key LIKE 'search_reindex:%'", [], |r| r.get(0))?;
         Ok(behind + reindex)
     }
 
@@ -92,10 +90,7 @@ impl Store {
                 ),
                 params![upto, max],
             )?;
-            tx.execute(
-                "UPDATE store_meta SET value = ?1 WHERE key = 'search_indexed_upto'",
-                [max.to_string()],
-            )?;
+            tx.execute("UPDATE store_meta SET value = ?1 WHERE key = 'search_indexed_upto'", [max.to_string()])?;
             tx.commit()?;
             done += added as i64 + reindexed;
         }

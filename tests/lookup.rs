@@ -1,0 +1,204 @@
+//! `voucherdesk lookup`: case files by order id, payment id, voucher code/CIP,
+//! email, phone, document or name (accent- and case-insensitive).
+
+mod common;
+
+use common::{Ctx, fixture, stderr, stdout};
+use serde_json::Value;
+
+fn reconciled() -> Ctx {
+    let ctx = Ctx::new();
+    ctx.import_recon_set();
+    ctx.reconcile();
+    ctx
+}
+
+fn only_case(ctx: &Ctx, query: &str) -> Value {
+    let cases = ctx.lookup(query);
+    assert_eq!(cases.len(), 1, "lookup {query:?}: {cases:#?}");
+    cases.into_iter().next().unwrap()
+}
+
+#[test]
+fn finds_by_order_id_payment_id_voucher_code_and_cip() {
+    let ctx = reconciled();
+    for (query, expected) in [
+        ("R-002", "R-002"),
+        ("D-002", "R-002"),
+        ("4000000002", "R-002"),
+        ("D-005B", "R-005"),
+        ("4000000052", "R-005"),
+        ("90000017", "R-017"),
+        ("R-017", "R-017"),
+    ] {
+        assert_eq!(ctx.lookup_ids(query), [expected], "lookup {query:?}");
+    }
+}
+
+#[test]
+fn finds_by_email_phone_and_document() {
+    let ctx = reconciled();
+    for query in [
+        "ana.nunez@correo.example",
+        "ANA.NUNEZ@CORREO.EXAMPLE",
+        "+57 300 123 4567",
+        "3001234567",
+        "573001234567",
+        "300 123 4567",
+        "1020304050",
+    ] {
+        assert_eq!(ctx.lookup_ids(query), ["R-002"], "lookup {query:?}");
+    }
+    for query in ["+51 987 000 017", "987000017", "40000017"] {
+        assert_eq!(ctx.lookup_ids(query), ["R-017"], "lookup {query:?}");
+    }
+}
+
+#[test]
+fn finds_names_whatever_the_accents_and_case() {
+    let ctx = reconciled();
+    // R-002 is "Ana Lucía Núñez", R-013 "Sofía Nuñez".
+    for query in ["nunez", "NUNEZ", "Núñez", "NÚÑEZ", "nuñez"] {
+        assert_eq!(ctx.lookup_ids(query), ["R-002", "R-013"], "lookup {query:?}");
+    }
+    assert_eq!(ctx.lookup_ids("ana nunez"), ["R-002"]);
+    assert_eq!(ctx.lookup_ids("sofia"), ["R-013"]);
+    assert_eq!(ctx.lookup_ids("ZUNIGA"), ["R-014"]);
+    assert_eq!(ctx.lookup_ids("quiñónez"), ["R-010"]);
+    assert_eq!(ctx.lookup_ids("Iñaki"), ["R-018"]);
+    assert!(ctx.lookup("Nobody Atall").is_empty());
+
+    let cases = ctx.lookup("nunez");
+    for case in &cases {
+        assert!(case["order_id"].is_string(), "{case}");
+        assert!(case["buyer_name"].is_string(), "{case}");
+    }
+    let names: Vec<&str> = cases.iter().map(|c| c["buyer_name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Ana Lucía Núñez") && names.contains(&"Sofía Nuñez"), "{names:?}");
+}
+
+#[test]
+fn a_paid_but_not_recorded_order_says_deliver_the_order() {
+    let ctx = reconciled();
+    let case = only_case(&ctx, "R-002");
+    assert_eq!(case["order_id"], "R-002");
+    assert_eq!(case["buyer_name"], "Ana Lucía Núñez");
+    assert!(case["verdict"]["text"].as_str().unwrap().contains("deliver the order"), "{}", case["verdict"]);
+    let payments = case["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["payment_id"], "D-002");
+    assert_eq!(payments[0]["status"], "paid");
+    let history = payments[0]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["line"], 3, "D-002 is on line 3 of recon/dlocal.csv");
+    let kinds: Vec<&str> = case["exceptions"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["paid_not_recorded"]);
+
+    // The text form says it too.
+    let out = ctx.ok(["lookup", "3001234567"]);
+    let text = stdout(&out);
+    assert!(text.contains("R-002") && text.contains("Ana Lucía Núñez") && text.contains("deliver the order"), "{text}");
+}
+
+#[test]
+fn a_case_file_holds_payments_settlements_and_exceptions() {
+    let ctx = reconciled();
+    let r005 = only_case(&ctx, "R-005");
+    let ids: Vec<&str> =
+        r005["payments"].as_array().unwrap().iter().map(|p| p["payment_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&"D-005A") && ids.contains(&"D-005B"), "{ids:?}");
+    assert_eq!(r005["exceptions"][0]["kind"], "duplicate_payment");
+
+    let r015 = only_case(&ctx, "R-015");
+    let settlements = r015["settlements"].as_array().unwrap();
+    assert_eq!(settlements.len(), 1);
+    assert_eq!(settlements[0]["local_amount_minor"], 14_000_000);
+    assert_eq!(r015["exceptions"][0]["kind"], "settlement_mismatch");
+
+    let r001 = only_case(&ctx, "R-001");
+    assert_eq!(r001["exceptions"].as_array().map(Vec::len), Some(0));
+    assert_eq!(r001["settlements"].as_array().map(Vec::len), Some(1));
+    assert!(!r001["verdict"]["text"].as_str().unwrap().contains("deliver the order"));
+
+    // A payment for an order the shop does not know still has a case file.
+    let unknown = only_case(&ctx, "D-011");
+    assert_eq!(unknown["order_id"], "R-999");
+    assert_eq!(unknown["buyer_name"], "");
+    assert!(unknown["order"].is_null());
+    assert_eq!(unknown["payments"][0]["payment_id"], "D-011");
+    assert_eq!(unknown["exceptions"][0]["kind"], "unknown_order");
+}
+
+#[test]
+fn nothing_found_and_bad_queries() {
+    let ctx = reconciled();
+    assert!(ctx.lookup("R-404404").is_empty());
+    let out = ctx.ok(["lookup", "R-404404"]);
+    assert!(stdout(&out).contains("nothing found"), "{}", stdout(&out));
+    let out = ctx.run(["lookup", "   "]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+    let long = "x".repeat(500);
+    let out = ctx.run(["lookup", long.as_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // FTS syntax in the query is not an error.
+    for odd in ["\"", "nunez OR", "*", "NEAR(", "a:b", "(-)"] {
+        let out = ctx.run(["lookup", odd, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{odd:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn lookup_builds_a_deferred_index_and_follows_updated_orders() {
+    let ctx = Ctx::new();
+    let file = fixture("recon/orders.csv");
+    ctx.ok([
+        std::ffi::OsStr::new("import"),
+        "orders".as_ref(),
+        file.as_os_str(),
+        "--profile".as_ref(),
+        "shop".as_ref(),
+        "--no-index".as_ref(),
+    ]);
+    assert_eq!(ctx.lookup_ids("nunez"), ["R-002", "R-013"], "the first lookup catches the index up");
+
+    // The shop corrects R-013's buyer name and email: the index follows.
+    let original = std::fs::read_to_string(&file).unwrap();
+    let header = original.lines().next().unwrap();
+    let r013 = original
+        .lines()
+        .find(|l| l.starts_with("R-013,"))
+        .unwrap()
+        .replace("Sofía Nuñez", "Sofía Castaño")
+        .replace("sofia.nunez@", "sofia.castano@");
+    let update = ctx.path("orders-update.csv");
+    std::fs::write(&update, format!("{header}\n{r013}\n")).unwrap();
+    ctx.import("orders", "shop", &update);
+    assert_eq!(ctx.lookup_ids("nunez"), ["R-002"]);
+    assert_eq!(ctx.lookup_ids("castano"), ["R-013"]);
+    assert_eq!(only_case(&ctx, "R-013")["buyer_name"], "Sofía Castaño");
+}
+
+#[test]
+fn accented_names_from_windows_1252_files_are_found_without_accents() {
+    let ctx = Ctx::new();
+    // The fixture holds "N\xfa\xf1ez" (Windows-1252), not UTF-8.
+    let file = fixture("encodings/latin1_semicolon_crlf.csv");
+    assert!(std::fs::read(&file).unwrap().windows(5).any(|w| w == b"N\xfa\xf1ez"));
+    ctx.import("orders", "shop", &file);
+    // The same name, written in bytes here, in a file of our own in Windows-1252.
+    let own = ctx.path("latin1-own.csv");
+    std::fs::write(
+        &own,
+        b"order_id;store;created_at;buyer_name;buyer_email;buyer_phone;buyer_document;country;amount;currency;status;psp;psp_payment_id;voucher_code;voucher_expires_at\r\n\
+          L-1;Tienda \xd1and\xfa;2026-03-10T09:00:00-05:00;Mar\xeda Jos\xe9 N\xda\xd1EZ;mj@correo.example;+57 301 000 0001;1001;CO;1000.00;COP;pending_payment;dlocal;;;\r\n",
+    )
+    .unwrap();
+    ctx.import("orders", "shop", &own);
+    assert_eq!(ctx.lookup_ids("nunez"), ["E-1", "L-1"]);
+    assert_eq!(ctx.lookup_ids("NÚÑEZ"), ["E-1", "L-1"]);
+    assert_eq!(ctx.lookup_ids("maria jose"), ["L-1"]);
+    assert_eq!(only_case(&ctx, "L-1")["buyer_name"], "María José NÚÑEZ");
+    assert_eq!(only_case(&ctx, "E-1")["buyer_name"], "Ana Lucía Núñez");
+}
