@@ -22,7 +22,7 @@ run: build
 	  $(VD) demo --orders $(DEMO_ORDERS) --seed $(DEMO_SEED); \
 	fi
 	@echo; echo "== ledger"; $(VD) stats
-	@echo; echo "== reconciliation (as of the demo date)"; $(VD) reconcile --as-of 2026-03-20
+	@echo; echo "== reconciliation (as of the demo date, as the manager marta)"; $(VD) --operator marta reconcile --as-of 2026-03-20
 	@echo; echo "== exception queue (first 15 open)"; $(VD) exceptions list --limit 15
 	@echo; echo "== a support lookup: 'nunez'"; $(VD) lookup nunez | head -n 24
 	@echo; echo "Database: $(DEMO_DB). Try: $(VD) lookup <order id | CIP | email | phone | name>"

@@ -18,7 +18,6 @@ import argparse
 import codecs
 import datetime as dt
 import json
-import os
 import re
 import sys
 import tempfile
@@ -122,6 +121,20 @@ CREATE OR REPLACE TEMP MACRO instant(x) AS CAST(nullif(trim(x), '') AS TIMESTAMP
 """
 
 
+def load(con, create_sql: str, order_matters: str) -> bool:
+    """Runs a CREATE TABLE ... AS SELECT over the files. DuckDB writes a table
+    faster when it need not keep the input order, and the order (rowid = file
+    line order) only decides ties between rows with the same key, which are
+    rare: when `order_matters` finds any, the table is loaded again in order."""
+    con.execute("SET preserve_insertion_order=false")
+    con.execute(create_sql)
+    if not con.execute(order_matters).fetchone()[0]:
+        return False
+    con.execute("SET preserve_insertion_order=true")
+    con.execute(create_sql.replace("CREATE TABLE", "CREATE OR REPLACE TABLE", 1))
+    return True
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir", type=Path)
@@ -139,7 +152,6 @@ def main() -> int:
         Path(str(args.db) + suffix).unlink(missing_ok=True)
     con = duckdb.connect(str(args.db))
     con.execute(f"SET threads={int(args.threads)}")
-    con.execute("SET preserve_insertion_order=true")  # rowid = file order, for the tie-breaks below
     con.execute(MACROS)
 
     with tempfile.TemporaryDirectory(prefix="peer_duckdb.", dir=args.db.parent) as scratch_dir:
@@ -152,7 +164,8 @@ def main() -> int:
         # Both shop exports, columns matched by header name (the PE export has
         # them reversed). A timestamp without an offset is market time (UTC-5).
         con.execute("SET TimeZone='America/Bogota'")
-        con.execute(
+        repeated = load(
+            con,
             f"""
             CREATE TABLE orders AS
             SELECT trim(order_id) AS order_id, trim(store) AS store, instant(created_at) AS created_at,
@@ -169,10 +182,10 @@ def main() -> int:
                 UNION ALL BY NAME
                 SELECT 2 AS file_no, * FROM {read_csv(pe_orders, ';', pe_orders_enc)}
             )
-            """
+            """,
+            order_matters="SELECT count(*) <> count(DISTINCT order_id) FROM orders",
         )
-        n_rows, n_ids = con.execute("SELECT count(*), count(DISTINCT order_id) FROM orders").fetchone()
-        if n_rows != n_ids:
+        if repeated:
             # An order id in several rows: the latest file, then the latest row,
             # is the shop's latest word on it.
             con.execute(
@@ -186,7 +199,8 @@ def main() -> int:
         # -------------------------------------------------------------- payments
         # Every observation (file row) is kept, like voucherdesk's status history.
         con.execute("SET TimeZone='UTC'")  # dLocal writes UTC when it omits the offset
-        con.execute(
+        load(
+            con,
             f"""
             CREATE TABLE payment_observations AS
             WITH obs AS (
@@ -226,7 +240,10 @@ def main() -> int:
             SELECT *, CASE status WHEN 'pending' THEN 0 WHEN 'rejected' THEN 1 WHEN 'cancelled' THEN 2
                                   WHEN 'expired' THEN 3 WHEN 'paid' THEN 4 WHEN 'refunded' THEN 5 END AS status_rank
             FROM obs
-            """
+            """,
+            # Line order only decides between two rows of one file for one payment.
+            order_matters="""SELECT count(*) > 0 FROM (SELECT 1 FROM payment_observations
+                              GROUP BY psp, payment_id, file_no HAVING count(*) > 1)""",
         )
 
         # One row per (psp, payment_id). Its status is the most advanced one
@@ -263,7 +280,8 @@ def main() -> int:
         )
 
         # ----------------------------------------------------------- settlements
-        con.execute(
+        repeated = load(
+            con,
             f"""
             CREATE TABLE settlements AS
             SELECT 'dlocal' AS psp, trim(TRANSACTION_ID) AS order_id,
@@ -287,12 +305,10 @@ def main() -> int:
                    {minor('MONTO_BRUTO', AMOUNT_GROUPED)}, {minor('MONTO_NETO', AMOUNT_GROUPED)},
                    {minor('COMISION', AMOUNT_GROUPED)}, 2
             FROM {read_csv(pe_set, ';', pe_set_enc)}
-            """
+            """,
+            order_matters="SELECT count(*) <> count(DISTINCT (psp, payment_id, row_type)) FROM settlements",
         )
-        n_rows, n_keys = con.execute(
-            "SELECT count(*), count(DISTINCT (psp, payment_id, row_type)) FROM settlements"
-        ).fetchone()
-        if n_rows != n_keys:
+        if repeated:
             # One row per (psp, payment_id, row_type): a later row updates it.
             con.execute(
                 """

@@ -1,6 +1,7 @@
 //! The exception queue: what reconciliation found, and what people did about it.
 
 use crate::audit::audit_entry;
+use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{ExceptionFilter, ExceptionRecord, HistoryRecord, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -194,8 +195,8 @@ pub enum ExceptionError {
     NoteRequired,
     #[error("the note is longer than {NOTE_CHARS_MAX} characters")]
     NoteTooLong,
-    #[error("an operator name is required")]
-    OperatorRequired,
+    #[error(transparent)]
+    Forbidden(#[from] OperatorError),
     #[error("link needs --order (for a payment or settlement exception) or --payment (for an order exception)")]
     LinkTargetRequired,
     #[error("--order and --payment only go with the link action")]
@@ -212,10 +213,10 @@ impl ExceptionError {
     pub fn code(&self) -> &'static str {
         match self {
             ExceptionError::NotFound(_) => "exceptions.not_found",
+            ExceptionError::Forbidden(e) => e.code(),
             ExceptionError::AlreadyClosed { .. } => "exceptions.already_closed",
             ExceptionError::NoteRequired
             | ExceptionError::NoteTooLong
-            | ExceptionError::OperatorRequired
             | ExceptionError::LinkTargetRequired
             | ExceptionError::LinkTargetWithoutLink
             | ExceptionError::UnknownAction(_) => "errors.validation",
@@ -237,7 +238,7 @@ pub struct Resolution<'a> {
     pub exception_id: &'a str,
     pub action: ResolutionAction,
     pub note: &'a str,
-    pub operator: &'a str,
+    pub operator: &'a Operator,
     pub link: Option<LinkTarget>,
 }
 
@@ -245,9 +246,7 @@ pub struct Resolution<'a> {
 /// in the same transaction.
 pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord, ExceptionError> {
     let note = r.note.trim();
-    if r.operator.trim().is_empty() {
-        return Err(ExceptionError::OperatorRequired);
-    }
+    r.operator.require(Permission::Resolve(r.action))?;
     if note.is_empty() {
         return Err(ExceptionError::NoteRequired);
     }
@@ -287,13 +286,13 @@ pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord,
     }
     let before = serde_json::to_string(&current).unwrap_or_default();
     let entry = audit_entry(
-        r.operator,
+        &r.operator.name,
         "exception.resolve",
         &format!("exception {}", current.id),
         &before,
         &serde_json::json!({"status": "resolved", "action": r.action.as_str(), "note": note, "link": r.link.as_ref().map(|l| format!("{l:?}"))}).to_string(),
     );
-    store.resolve_exception(&current, r.action, note, r.operator, r.link.as_ref(), &entry)?;
+    store.resolve_exception(&current, r.action, note, &r.operator.name, r.link.as_ref(), &entry)?;
     store.exception(r.exception_id)?.ok_or_else(|| ExceptionError::NotFound(r.exception_id.to_string()))
 }
 

@@ -11,6 +11,7 @@ pub mod import;
 pub mod lookup;
 pub mod market;
 pub mod money;
+pub mod operators;
 pub mod orders;
 pub mod payments;
 pub mod psp;

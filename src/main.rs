@@ -10,6 +10,7 @@ use voucherdesk::exceptions::{self, ExceptionKind, ExceptionStatus, LinkTarget, 
 use voucherdesk::import::profile::{self, ImportKind, Profile};
 use voucherdesk::import::{ImportOutcome, ImportRequest, import_file};
 use voucherdesk::money::{Currency, format_minor};
+use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
 use voucherdesk::{audit, demo, lookup};
@@ -25,6 +26,9 @@ struct Cli {
     /// The database file (default: voucherdesk.sqlite in the OS data directory).
     #[arg(long, global = true, env = "VOUCHERDESK_DB")]
     db: Option<PathBuf>,
+    /// The operator a state-changing command acts as; must exist (see `operators`).
+    #[arg(long, global = true, env = "VOUCHERDESK_OPERATOR")]
+    operator: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +60,38 @@ enum Command {
     Audit(AuditCommand),
     /// List the built-in import profiles and the headers each needs.
     Profiles,
+    /// Operators and their roles (support, finance, manager, admin).
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorsCommand {
+    /// Add an operator. Needs an admin --operator, except for the first one (which must be an admin).
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Read the app sign-in password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    SetRole {
+        name: String,
+        role: String,
+    },
+    Disable {
+        name: String,
+    },
+    SetPassword {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,8 +113,6 @@ struct ImportArgs {
     /// A custom profile in TOML (see assets/profiles/payu-colombia.toml).
     #[arg(long)]
     profile_file: Option<PathBuf>,
-    #[arg(long)]
-    operator: Option<String>,
     /// Leave the buyer search index for later (the first lookup builds it).
     #[arg(long)]
     no_index: bool,
@@ -96,8 +130,6 @@ struct ReconcileArgs {
     /// Largest amount difference, in minor units (cents), still counted as equal.
     #[arg(long, default_value_t = 0)]
     amount_tolerance_minor: i64,
-    #[arg(long)]
-    operator: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -140,8 +172,6 @@ enum ExceptionsCommand {
         action: String,
         #[arg(long)]
         note: String,
-        #[arg(long)]
-        operator: String,
         /// With link: the order this payment belongs to.
         #[arg(long, conflicts_with = "payment")]
         order: Option<String>,
@@ -215,8 +245,19 @@ fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
     })
 }
 
-fn cli_operator(given: &Option<String>) -> String {
-    given.clone().unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())))
+/// The operator a state-changing command acts as.
+fn acting(store: &Store, given: &Option<String>) -> Result<Operator, Failure> {
+    let name = given.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
+        Failure::input("this command changes data: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)")
+    })?;
+    operators::act_as(store, name).map_err(operator_failure)
+}
+
+fn operator_failure(e: operators::OperatorError) -> Failure {
+    match e {
+        operators::OperatorError::Store(_) => Failure::other(e),
+        _ => Failure::input(e),
+    }
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
@@ -226,9 +267,10 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Import(args) => run_import(&cli.db, args),
-        Command::Reconcile(args) => run_reconcile(&cli.db, args),
-        Command::Exceptions(cmd) => run_exceptions(&cli.db, cmd),
+        Command::Import(args) => run_import(&cli.db, &cli.operator, args),
+        Command::Reconcile(args) => run_reconcile(&cli.db, &cli.operator, args),
+        Command::Exceptions(cmd) => run_exceptions(&cli.db, &cli.operator, cmd),
+        Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
@@ -257,7 +299,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Demo(args) => run_demo(&cli.db, args),
+        Command::Demo(args) => run_demo(&cli.db, &cli.operator, args),
         Command::Audit(AuditCommand::Verify { json }) => {
             let store = open(&cli.db)?;
             let report = audit::verify(&store).map_err(Failure::other)?;
@@ -295,7 +337,7 @@ fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
     }
 }
 
-fn run_import(db: &Option<PathBuf>, args: ImportArgs) -> Result<(), Failure> {
+fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
     let profile = load_profile(&args)?;
     let kind = match args.kind {
         KindArg::Orders => ImportKind::Orders,
@@ -303,7 +345,8 @@ fn run_import(db: &Option<PathBuf>, args: ImportArgs) -> Result<(), Failure> {
         KindArg::Settlements => ImportKind::Settlements,
     };
     let mut store = open(db)?;
-    let operator = cli_operator(&args.operator);
+    let operator = acting(&store, operator)?;
+    operator.require(operators::Permission::Import).map_err(operator_failure)?;
     let mut outcomes = Vec::new();
     let mut failures = Vec::new();
     for path in &args.files {
@@ -342,15 +385,16 @@ fn run_import(db: &Option<PathBuf>, args: ImportArgs) -> Result<(), Failure> {
     }
 }
 
-fn run_reconcile(db: &Option<PathBuf>, args: ReconcileArgs) -> Result<(), Failure> {
+fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: ReconcileArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
+    let operator = acting(&store, operator)?;
     let mut options = ReconcileOptions::today();
     if let Some(date) = args.as_of {
         options.as_of = date;
     }
     options.settlement_lag_days = args.settlement_lag_days;
     options.amount_tolerance_minor = args.amount_tolerance_minor;
-    let summary = reconcile(&mut store, &options, &cli_operator(&args.operator)).map_err(|e| match e {
+    let summary = reconcile(&mut store, &options, &operator).map_err(|e| match e {
         voucherdesk::reconcile::ReconcileError::Store(_) => Failure::other(e),
         _ => Failure::input(e),
     })?;
@@ -379,7 +423,7 @@ fn amount_text(minor: Option<i64>, currency: &str) -> String {
     }
 }
 
-fn run_exceptions(db: &Option<PathBuf>, cmd: ExceptionsCommand) -> Result<(), Failure> {
+fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExceptionsCommand) -> Result<(), Failure> {
     match cmd {
         ExceptionsCommand::List { kind, status, limit, after, json } => {
             if let Some(k) = &kind
@@ -456,11 +500,12 @@ fn run_exceptions(db: &Option<PathBuf>, cmd: ExceptionsCommand) -> Result<(), Fa
             }
             Ok(())
         }
-        ExceptionsCommand::Resolve { id, action, note, operator, order, payment, json } => {
+        ExceptionsCommand::Resolve { id, action, note, order, payment, json } => {
             let action = ResolutionAction::parse(&action)
                 .ok_or_else(|| Failure::input(exceptions::ExceptionError::UnknownAction(action.clone())))?;
             let link = order.map(LinkTarget::Order).or(payment.map(LinkTarget::Payment));
             let mut store = open(db)?;
+            let operator = acting(&store, operator)?;
             let resolution = Resolution { exception_id: &id, action, note: &note, operator: &operator, link };
             let record = exceptions::resolve(&mut store, &resolution).map_err(|e| match e.code() {
                 "store" => Failure::other(e),
@@ -469,13 +514,21 @@ fn run_exceptions(db: &Option<PathBuf>, cmd: ExceptionsCommand) -> Result<(), Fa
             if json {
                 return print_json(&record);
             }
-            println!("{} resolved ({}) by {}", record.id, action.as_str(), operator);
+            println!("{} resolved ({}) by {}", record.id, action.as_str(), operator.name);
             Ok(())
         }
     }
 }
 
-fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
+/// The demo team, created in an empty demo database (passwords in the README).
+const DEMO_OPERATORS: [(&str, Role, &str); 4] = [
+    ("admin", Role::Admin, "voucherdesk-admin"),
+    ("ana", Role::Support, "voucherdesk-ana"),
+    ("fabio", Role::Finance, "voucherdesk-fabio"),
+    ("marta", Role::Manager, "voucherdesk-marta"),
+];
+
+fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> Result<(), Failure> {
     let out = match (&args.out, db) {
         (Some(out), _) => out.clone(),
         (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),
@@ -490,9 +543,21 @@ fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
     }
     if db.is_some() {
         let mut store = open(db)?;
+        let acting = if store.operator_count().map_err(Failure::other)? == 0 {
+            let admin =
+                operators::add(&mut store, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
+                    .map_err(operator_failure)?;
+            for (name, role, password) in &DEMO_OPERATORS[1..] {
+                operators::add(&mut store, Some(&admin), name, *role, Some(password)).map_err(operator_failure)?;
+            }
+            eprintln!("created the demo operators: admin, ana (support), fabio (finance), marta (manager)");
+            admin
+        } else {
+            acting(&store, operator)?
+        };
         for f in &manifest.files {
             let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
-            let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: "demo" };
+            let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &acting };
             let outcome = import_file(&mut store, &request).map_err(Failure::other)?;
             eprintln!("{outcome}");
         }
@@ -502,7 +567,7 @@ fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
             settlement_lag_days: manifest.settlement_lag_days,
             amount_tolerance_minor: 0,
         };
-        let summary = reconcile(&mut store, &options, "demo").map_err(Failure::other)?;
+        let summary = reconcile(&mut store, &options, &acting).map_err(Failure::other)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
     }
     if args.json {
@@ -510,6 +575,66 @@ fn run_demo(db: &Option<PathBuf>, args: DemoArgs) -> Result<(), Failure> {
     }
     println!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
     println!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    Ok(())
+}
+
+fn read_password() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(Failure::other)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: OperatorsCommand) -> Result<(), Failure> {
+    let mut store = open(db)?;
+    let role = |text: &str| {
+        Role::parse(text).ok_or_else(|| operator_failure(operators::OperatorError::UnknownRole(text.into())))
+    };
+    match cmd {
+        OperatorsCommand::Add { name, role: role_text, password_stdin } => {
+            let role = role(&role_text)?;
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let acting_op = match store.operator_count().map_err(Failure::other)? {
+                0 => None,
+                _ => Some(acting(&store, operator)?),
+            };
+            let added = operators::add(&mut store, acting_op.as_ref(), &name, role, password.as_deref())
+                .map_err(operator_failure)?;
+            println!("added {} ({})", added.name, added.role.as_str());
+        }
+        OperatorsCommand::List { json } => {
+            let list = operators::list(&store).map_err(operator_failure)?;
+            if json {
+                return print_json(&list);
+            }
+            for o in list {
+                println!(
+                    "{:<20} {:<8} {:<3} {}{}",
+                    o.name,
+                    o.role,
+                    o.language,
+                    if o.can_sign_in { "can sign in" } else { "CLI only" },
+                    if o.disabled { " (disabled)" } else { "" }
+                );
+            }
+        }
+        OperatorsCommand::SetRole { name, role: role_text } => {
+            let role = role(&role_text)?;
+            let acting_op = acting(&store, operator)?;
+            operators::set_role(&mut store, &acting_op, &name, role).map_err(operator_failure)?;
+            println!("{name} is now {}", role.as_str());
+        }
+        OperatorsCommand::Disable { name } => {
+            let acting_op = acting(&store, operator)?;
+            operators::disable(&mut store, &acting_op, &name).map_err(operator_failure)?;
+            println!("{name} is disabled");
+        }
+        OperatorsCommand::SetPassword { name, .. } => {
+            let acting_op = acting(&store, operator)?;
+            let password = read_password()?;
+            operators::set_password(&mut store, &acting_op, &name, &password).map_err(operator_failure)?;
+            println!("password changed for {name}");
+        }
+    }
     Ok(())
 }
 

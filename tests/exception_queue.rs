@@ -267,7 +267,7 @@ fn chrono_like(text: &str) -> bool {
 #[test]
 fn the_audit_log_verifies_after_imports_reconcile_and_resolve() {
     let ctx = Ctx::new();
-    assert_eq!(ctx.audit_entries(), 0, "a new database has an empty log");
+    assert_eq!(ctx.audit_entries(), 5, "a new database's log holds the creation of its five operators");
     ctx.import_recon_set();
     let after_imports = ctx.audit_entries();
     assert!(after_imports >= 5, "one entry per imported file at least: {after_imports}");

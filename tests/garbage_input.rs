@@ -67,7 +67,9 @@ fn random_and_damaged_files_are_refused_cleanly_or_imported_whole() {
         std::fs::write(&path, &bytes).unwrap();
         let mut store = Store::open(&dir.path().join(format!("db-{round}.sqlite"))).unwrap();
         let profile = built_in(profile_name).unwrap();
-        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &path, operator: "fuzz" };
+        let admin =
+            voucherdesk::operators::add(&mut store, None, "admin", voucherdesk::operators::Role::Admin, None).unwrap();
+        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &path, operator: &admin };
         let before = store.counts().unwrap();
         match import_file(&mut store, &request) {
             Ok(ImportOutcome::Imported(report)) => {

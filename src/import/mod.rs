@@ -7,6 +7,7 @@ pub mod profile;
 pub mod rows;
 
 use crate::audit::audit_entry;
+use crate::operators::{Operator, Permission};
 use crate::store::{NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter, Store, StoreError};
 use chrono::Utc;
 use decode::{DecodeError, decode, delimiter_name, detect_delimiter};
@@ -38,6 +39,8 @@ pub struct RowIssue {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{file}: cannot read: {reason}")]
     Read { file: String, reason: String },
     #[error("{file}: {source}")]
@@ -60,6 +63,7 @@ impl ImportError {
     /// A stable code for the UI and scripts.
     pub fn code(&self) -> &'static str {
         match self {
+            ImportError::Forbidden(_) => "auth.forbidden",
             ImportError::Read { .. } => "import.read",
             ImportError::Decode { .. } => "import.encoding",
             ImportError::WrongKind { .. } => "import.profile_kind",
@@ -73,7 +77,7 @@ impl ImportError {
 
     /// Errors caused by the input (exit code 2), as opposed to the machine.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, ImportError::Store { .. } | ImportError::Read { .. })
+        !matches!(self, ImportError::Store { .. } | ImportError::Read { .. } | ImportError::Forbidden(_))
     }
 }
 
@@ -161,7 +165,7 @@ pub struct ImportRequest<'a> {
     pub kind: ImportKind,
     pub profile: &'a Profile,
     pub path: &'a Path,
-    pub operator: &'a str,
+    pub operator: &'a Operator,
 }
 
 /// Counts lines incrementally as the parser moves forward through the text.
@@ -214,6 +218,7 @@ fn write_rows(
 pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let file = request.path.display().to_string();
+    request.operator.require(Permission::Import).map_err(|e| ImportError::Forbidden(e.to_string()))?;
     let profile = request.profile;
     if profile.kind != request.kind {
         return Err(ImportError::WrongKind {
@@ -264,7 +269,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         encoding: decoded.encoding.as_str(),
         delimiter: delimiter_name(delimiter),
         header_json: &header_json,
-        operator: request.operator,
+        operator: &request.operator.name,
         imported_at: Utc::now(),
         text: &decoded.text,
     };
@@ -360,7 +365,7 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
     }
     counts.total = rows as i64;
     let entry = audit_entry(
-        request.operator,
+        &request.operator.name,
         "import",
         &format!("{} file {}", profile.kind.as_str(), file),
         "",

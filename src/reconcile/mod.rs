@@ -6,6 +6,7 @@ use crate::audit::audit_entry;
 use crate::exceptions::ExceptionKind;
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
+use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{OrderFacts, PaymentFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding};
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -41,6 +42,8 @@ pub enum ReconcileError {
     #[error("the amount tolerance cannot be negative")]
     BadTolerance,
     #[error(transparent)]
+    Forbidden(#[from] OperatorError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -48,6 +51,7 @@ impl ReconcileError {
     pub fn code(&self) -> &'static str {
         match self {
             ReconcileError::BadLag(_) | ReconcileError::BadTolerance => "errors.validation",
+            ReconcileError::Forbidden(e) => e.code(),
             ReconcileError::Store(_) => "store",
         }
     }
@@ -309,7 +313,7 @@ const RECONCILE_ATTEMPTS_MAX: u32 = 3;
 fn reconcile_once(
     store: &mut Store,
     options: &ReconcileOptions,
-    operator: &str,
+    operator: &Operator,
     lap: &dyn Fn(&str),
 ) -> Result<(ReconcileSummary, crate::store::ApplyCounts), ReconcileError> {
     let started_at = Utc::now().timestamp();
@@ -360,12 +364,12 @@ fn reconcile_once(
         started_at,
         summary_json: &summary_json,
     };
-    let entry = audit_entry(operator, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
+    let entry = audit_entry(&operator.name, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
     let (_, applied) = store.apply_findings(
         &findings.items,
         &managed,
         Utc::now().timestamp(),
-        operator,
+        &operator.name,
         &run,
         &entry,
         read_at_version,
@@ -378,8 +382,9 @@ fn reconcile_once(
 pub fn reconcile(
     store: &mut Store,
     options: &ReconcileOptions,
-    operator: &str,
+    operator: &Operator,
 ) -> Result<ReconcileSummary, ReconcileError> {
+    operator.require(Permission::Reconcile)?;
     if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
         return Err(ReconcileError::BadLag(options.settlement_lag_days));
     }

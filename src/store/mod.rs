@@ -10,6 +10,7 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
+mod operators;
 mod reconcile;
 mod search;
 
@@ -17,6 +18,7 @@ pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionFilter, ExceptionRecord, HistoryRecord};
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -27,7 +29,8 @@ use std::time::Duration;
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Embedded migrations, applied in order; never edit a shipped one, add a new one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(u32, &str)] =
+    &[(1, include_str!("migrations/0001_ledger.sql")), (2, include_str!("migrations/0002_operators.sql"))];
 
 pub fn schema_version_latest() -> u32 {
     MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)

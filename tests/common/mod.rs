@@ -58,9 +58,20 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A fresh database with the test team: `admin` (admin), `ana` and
+    /// `luis` (managers), `fabio` (finance), `sam` (support). Commands act as
+    /// `admin` unless they pass `--operator`.
     pub fn new() -> Ctx {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("voucherdesk.sqlite");
+        let mut store = voucherdesk::store::Store::open(&db).expect("open");
+        use voucherdesk::operators::{Role, add};
+        let admin = add(&mut store, None, "admin", Role::Admin, None).expect("first admin");
+        for (name, role) in
+            [("ana", Role::Manager), ("luis", Role::Manager), ("fabio", Role::Finance), ("sam", Role::Support)]
+        {
+            add(&mut store, Some(&admin), name, role, None).expect("operator");
+        }
         Ctx { dir, db }
     }
 
@@ -69,6 +80,7 @@ impl Ctx {
         let mut cmd = Command::cargo_bin("voucherdesk").expect("the voucherdesk binary");
         cmd.arg("--db").arg(&self.db);
         cmd.env_remove("VOUCHERDESK_DB");
+        cmd.env("VOUCHERDESK_OPERATOR", "admin");
         cmd.env("USER", "tests");
         cmd.timeout(std::time::Duration::from_secs(60));
         cmd
