@@ -87,8 +87,10 @@ else
 fi
 
 # The counts voucherdesk reached (import_reconcile.sh discards the JSON):
-# the same reconciliation again on the same ledger, untimed.
-VOUCHERDESK_DB=$db timeout "$STEP_LIMIT" "$bin" reconcile --as-of 2026-03-20 --json > "$out/voucherdesk.json"
+# the same reconciliation again on the same ledger, untimed, as the operator
+# import_reconcile.sh registered.
+VOUCHERDESK_DB=$db VOUCHERDESK_OPERATOR=bench timeout "$STEP_LIMIT" "$bin" reconcile --as-of 2026-03-20 --json \
+  > "$out/voucherdesk.json"
 
 # -------------------------------------------------------------- 5. the peers
 peer() {  # peer NAME SCRIPT ARGS...: wall seconds and peak KB go to $out/NAME.time

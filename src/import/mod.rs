@@ -274,6 +274,9 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         text: &decoded.text,
     };
     let rows_hint = decoded.text.bytes().filter(|b| *b == b'\n').count() as u64;
+    if std::env::var_os("VOUCHERDESK_TRACE").is_some() {
+        eprintln!("import: read, hashed and decoded at {} ms", started.elapsed().as_millis());
+    }
     let mut tx = store.begin_import(&batch, rows_hint).map_err(store_err)?;
     let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, RowSpan)>>(PIPELINE_CHUNKS_IN_FLIGHT);
     let mut counts = RowCounts::default();
@@ -371,7 +374,14 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
         "",
         &serde_json::json!({"profile": profile.name, "sha256": sha256, "rows": counts}).to_string(),
     );
+    let trace = std::env::var_os("VOUCHERDESK_TRACE").is_some();
+    if trace {
+        eprintln!("import: rows written at {} ms", started.elapsed().as_millis());
+    }
     let batch_id = tx.finish(&counts, &touched, &entry).map_err(store_err)?;
+    if trace {
+        eprintln!("import: indexes rebuilt and committed at {} ms", started.elapsed().as_millis());
+    }
     Ok(ImportOutcome::Imported(ImportReport {
         file,
         kind: profile.kind.as_str(),
