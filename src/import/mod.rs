@@ -345,6 +345,9 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
             if bad_rows == 0 && !chunk.is_empty() {
                 let _ = sender.send(chunk);
             }
+            if std::env::var_os("VOUCHERDESK_TRACE").is_some() {
+                eprintln!("import: parser done at {} ms", started.elapsed().as_millis());
+            }
             Ok((issues, bad_rows, rows))
         });
         let mut seen: HashSet<u64> = HashSet::new();
