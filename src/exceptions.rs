@@ -2,7 +2,9 @@
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, OperatorError, Permission};
-use crate::store::{ExceptionFilter, ExceptionRecord, HistoryRecord, Store, StoreError};
+use crate::store::{
+    ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, Store, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -205,6 +207,10 @@ pub enum ExceptionError {
     BadLink(String),
     #[error("unknown action {0:?} (expected mark_received, accept, write_off, link or escalate)")]
     UnknownAction(String),
+    #[error("too many exceptions in one request (at most {BULK_IDS_MAX})")]
+    TooMany,
+    #[error("cannot write the export: {0}")]
+    Export(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -219,7 +225,9 @@ impl ExceptionError {
             | ExceptionError::NoteTooLong
             | ExceptionError::LinkTargetRequired
             | ExceptionError::LinkTargetWithoutLink
-            | ExceptionError::UnknownAction(_) => "errors.validation",
+            | ExceptionError::UnknownAction(_)
+            | ExceptionError::TooMany => "errors.validation",
+            ExceptionError::Export(_) => "exceptions.export",
             ExceptionError::BadLink(_) | ExceptionError::Store(StoreError::Invalid(_)) => "exceptions.bad_link",
             ExceptionError::Store(StoreError::Conflict(_)) => "exceptions.conflict",
             ExceptionError::Store(_) => "store",
@@ -329,4 +337,279 @@ mod tests {
         assert_eq!(after_run(Cleared, Unchanged), Some(Open));
         assert_eq!(after_run(Cleared, Gone), None);
     }
+}
+
+/// How old an exception is, in whole days since it was detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgeBucket {
+    D0To1,
+    D2To7,
+    D8To30,
+    Over30,
+}
+
+impl AgeBucket {
+    pub const ALL: [AgeBucket; 4] = [AgeBucket::D0To1, AgeBucket::D2To7, AgeBucket::D8To30, AgeBucket::Over30];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgeBucket::D0To1 => "d0_1",
+            AgeBucket::D2To7 => "d2_7",
+            AgeBucket::D8To30 => "d8_30",
+            AgeBucket::Over30 => "over_30",
+        }
+    }
+
+    /// The detected-at range [from, to) of the bucket, seen at `now`.
+    pub fn detected_range(self, now: i64) -> (Option<i64>, Option<i64>) {
+        const DAY: i64 = 86_400;
+        match self {
+            AgeBucket::D0To1 => (Some(now - 2 * DAY), None),
+            AgeBucket::D2To7 => (Some(now - 8 * DAY), Some(now - 2 * DAY)),
+            AgeBucket::D8To30 => (Some(now - 31 * DAY), Some(now - 8 * DAY)),
+            AgeBucket::Over30 => (None, Some(now - 31 * DAY)),
+        }
+    }
+}
+
+/// What the queue screen asks for: filters as the operator sets them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExceptionQuery {
+    pub kind: Option<String>,
+    pub status: Option<ExceptionStatus>,
+    pub age: Option<AgeBucket>,
+    pub psp: Option<String>,
+    pub country: Option<String>,
+    pub store: Option<String>,
+    /// `Some("")`: unassigned only.
+    pub assignee: Option<String>,
+}
+
+/// Rows one queue page may hold.
+pub const QUEUE_PAGE_ROWS_MAX: u32 = 500;
+/// Exceptions one bulk action may touch.
+pub const BULK_IDS_MAX: usize = 1_000;
+/// Rows one CSV export may write.
+pub const EXPORT_ROWS_MAX: u64 = 2_000_000;
+
+impl ExceptionQuery {
+    pub fn to_filter(&self, now: i64, limit: u32) -> ExceptionFilter {
+        let (detected_from, detected_to) = match self.age {
+            Some(bucket) => bucket.detected_range(now),
+            None => (None, None),
+        };
+        ExceptionFilter {
+            kind: self.kind.clone(),
+            status: self.status,
+            order_id: None,
+            psp: self.psp.clone(),
+            country: self.country.clone(),
+            store: self.store.clone(),
+            assignee: self.assignee.clone(),
+            detected_from,
+            detected_to,
+            after_id: None,
+            limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueuePage {
+    pub rows: Vec<ExceptionRecord>,
+    /// Pass back as `after` for the next page; `None` at the end.
+    pub next: Option<ExceptionCursor>,
+}
+
+/// One page of the queue, sorted, keyset-paged.
+pub fn page(
+    store: &Store,
+    query: &ExceptionQuery,
+    sort: ExceptionSort,
+    after: Option<&ExceptionCursor>,
+    limit: u32,
+) -> Result<QueuePage, ExceptionError> {
+    let limit = limit.clamp(1, QUEUE_PAGE_ROWS_MAX);
+    let filter = query.to_filter(chrono::Utc::now().timestamp(), limit);
+    let rows = store.exception_page(&filter, sort, after)?;
+    let next = match (rows.len() as u32 == limit, rows.last()) {
+        (true, Some(last)) => Some(ExceptionCursor {
+            value: match sort {
+                ExceptionSort::Id => 0,
+                ExceptionSort::AgeDesc | ExceptionSort::AgeAsc => last.detected_at.timestamp(),
+                ExceptionSort::AmountDesc | ExceptionSort::AmountAsc => last.amount_minor.unwrap_or(0),
+            },
+            id: last.id.clone(),
+        }),
+        _ => None,
+    };
+    Ok(QueuePage { rows, next })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueCounts {
+    pub by_kind: std::collections::BTreeMap<String, i64>,
+    pub by_age: std::collections::BTreeMap<&'static str, i64>,
+    pub total: i64,
+}
+
+/// Badge counts for the queue screen: per kind (whatever kind is selected) and
+/// per age bucket, under the other filters.
+pub fn counts(store: &Store, query: &ExceptionQuery) -> Result<QueueCounts, ExceptionError> {
+    let now = chrono::Utc::now().timestamp();
+    let by_kind: std::collections::BTreeMap<String, i64> =
+        store.exception_counts(&query.to_filter(now, 0))?.into_iter().collect();
+    let mut by_age = std::collections::BTreeMap::new();
+    for bucket in AgeBucket::ALL {
+        let q = ExceptionQuery { age: Some(bucket), ..query.clone() };
+        let filter = q.to_filter(now, 0);
+        let total: i64 = store
+            .exception_counts(&filter)?
+            .into_iter()
+            .filter(|(kind, _)| query.kind.as_deref().is_none_or(|k| k == kind))
+            .map(|(_, n)| n)
+            .sum();
+        by_age.insert(bucket.as_str(), total);
+    }
+    let total = by_kind
+        .iter()
+        .filter(|(kind, _)| query.kind.as_deref().is_none_or(|k| k == kind.as_str()))
+        .map(|(_, n)| n)
+        .sum();
+    Ok(QueueCounts { by_kind, by_age, total })
+}
+
+/// Assigns exceptions to an operator (or clears the assignee). Managers and admins.
+pub fn assign(
+    store: &mut Store,
+    operator: &Operator,
+    ids: &[String],
+    assignee: Option<&str>,
+) -> Result<u64, ExceptionError> {
+    operator.require(Permission::AssignException)?;
+    if ids.len() > BULK_IDS_MAX {
+        return Err(ExceptionError::TooMany);
+    }
+    if let Some(name) = assignee {
+        crate::operators::act_as(store, name)?;
+    }
+    let entry = audit_entry(
+        &operator.name,
+        "exception.assign",
+        &format!("{} exception(s)", ids.len()),
+        "",
+        &serde_json::json!({"ids": ids, "assignee": assignee}).to_string(),
+    );
+    Ok(store.assign_exceptions(ids, assignee, &operator.name, &entry)?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkFailure {
+    pub id: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkOutcome {
+    pub resolved: u64,
+    pub failed: Vec<BulkFailure>,
+}
+
+/// Resolves several exceptions with one action and note; each is its own
+/// transaction, and each refusal is reported rather than stopping the rest.
+pub fn resolve_many(
+    store: &mut Store,
+    operator: &Operator,
+    ids: &[String],
+    action: ResolutionAction,
+    note: &str,
+    link: Option<LinkTarget>,
+) -> Result<BulkOutcome, ExceptionError> {
+    operator.require(Permission::Resolve(action))?;
+    if ids.len() > BULK_IDS_MAX {
+        return Err(ExceptionError::TooMany);
+    }
+    let mut outcome = BulkOutcome { resolved: 0, failed: Vec::new() };
+    for id in ids {
+        let r = Resolution { exception_id: id, action, note, operator, link: link.clone() };
+        match resolve(store, &r) {
+            Ok(_) => outcome.resolved += 1,
+            Err(e) => outcome.failed.push(BulkFailure { id: id.clone(), code: e.code(), message: e.to_string() }),
+        }
+    }
+    Ok(outcome)
+}
+
+/// Neutralises spreadsheet formulas: a cell that starts with `=`, `+`, `-`,
+/// `@`, tab or carriage return is prefixed with `'`.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// Writes the filtered queue to a CSV file (UTF-8 with BOM, so spreadsheet
+/// programs read the accents). Returns the number of rows.
+pub fn export_csv(store: &Store, query: &ExceptionQuery, path: &std::path::Path) -> Result<u64, ExceptionError> {
+    let file = std::fs::File::create(path).map_err(|e| ExceptionError::Export(e.to_string()))?;
+    let mut out = std::io::BufWriter::new(file);
+    std::io::Write::write_all(&mut out, b"\xEF\xBB\xBF").map_err(|e| ExceptionError::Export(e.to_string()))?;
+    let mut writer = csv::Writer::from_writer(out);
+    let header = [
+        "id",
+        "kind",
+        "status",
+        "order_id",
+        "psp",
+        "payment_id",
+        "country",
+        "store",
+        "amount",
+        "currency",
+        "detail",
+        "detected_at_utc",
+        "age_days",
+        "assignee",
+        "resolution",
+        "resolved_by",
+        "note",
+    ];
+    writer.write_record(header).map_err(|e| ExceptionError::Export(e.to_string()))?;
+    let filter = query.to_filter(chrono::Utc::now().timestamp(), 0);
+    let written = store.for_each_exception(&filter, |e| {
+        let amount = match (e.amount_minor, crate::money::Currency::parse(&e.currency)) {
+            (Some(m), Ok(c)) => crate::money::format_minor(m, c),
+            _ => String::new(),
+        };
+        let detected = e.detected_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let age = e.age_days.to_string();
+        let cells = [
+            e.id.as_str(),
+            e.kind.as_str(),
+            e.status.as_str(),
+            &e.order_id,
+            &e.psp,
+            &e.payment_id,
+            &e.country,
+            &e.store,
+            &amount,
+            &e.currency,
+            &e.detail,
+            &detected,
+            &age,
+            e.assignee.as_deref().unwrap_or(""),
+            e.resolution.as_deref().unwrap_or(""),
+            e.resolved_by.as_deref().unwrap_or(""),
+            e.note.as_deref().unwrap_or(""),
+        ];
+        writer.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(|err| err.to_string())
+    })?;
+    if written > EXPORT_ROWS_MAX {
+        return Err(ExceptionError::TooMany);
+    }
+    writer.flush().map_err(|e| ExceptionError::Export(e.to_string()))?;
+    Ok(written)
 }

@@ -4,7 +4,9 @@
 use crate::exceptions::ExceptionStatus;
 use crate::market::Country;
 use crate::orders::ShopStatus;
-use crate::store::{ExceptionFilter, ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, Store, StoreError};
+use crate::store::{
+    ExceptionFilter, ExceptionRecord, OrderHit, OrderRecord, PaymentRecord, SettlementRecord, Store, StoreError,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -108,9 +110,8 @@ pub fn fts_query(query: &str) -> Option<String> {
     Some(terms.join(" "))
 }
 
-/// Finds case files by order id, payment id, voucher code/CIP, email, phone,
-/// document or name (accent- and case-insensitive).
-pub fn lookup(store: &mut Store, query: &str) -> Result<Vec<CaseFile>, LookupError> {
+/// The order ids a query finds: exact ids and codes first, then words.
+fn find_order_ids(store: &mut Store, query: &str, limit: u32) -> Result<Vec<String>, LookupError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(LookupError::Empty);
@@ -118,12 +119,27 @@ pub fn lookup(store: &mut Store, query: &str) -> Result<Vec<CaseFile>, LookupErr
     if query.chars().count() > QUERY_CHARS_MAX {
         return Err(LookupError::TooLong);
     }
-    let mut order_ids = store.order_ids_by_code(query, LOOKUP_RESULTS_MAX)?;
+    let limit = limit.clamp(1, LOOKUP_RESULTS_MAX);
+    let mut order_ids = store.order_ids_by_code(query, limit)?;
     if order_ids.is_empty()
         && let Some(fts) = fts_query(query)
     {
-        order_ids = store.order_ids_by_terms(&fts, LOOKUP_RESULTS_MAX)?;
+        order_ids = store.order_ids_by_terms(&fts, limit)?;
     }
+    Ok(order_ids)
+}
+
+/// Search results as the operator types: one short line per order, newest
+/// first, at most `limit` (≤ LOOKUP_RESULTS_MAX).
+pub fn search_hits(store: &mut Store, query: &str, limit: u32) -> Result<Vec<OrderHit>, LookupError> {
+    let ids = find_order_ids(store, query, limit)?;
+    Ok(store.order_hits(&ids)?)
+}
+
+/// Finds case files by order id, payment id, voucher code/CIP, email, phone,
+/// document or name (accent- and case-insensitive).
+pub fn lookup(store: &mut Store, query: &str) -> Result<Vec<CaseFile>, LookupError> {
+    let order_ids = find_order_ids(store, query, LOOKUP_RESULTS_MAX)?;
     order_ids.into_iter().map(|id| case_file(store, &id)).collect()
 }
 

@@ -13,9 +13,37 @@ pub struct ExceptionFilter {
     /// `None`: every status.
     pub status: Option<ExceptionStatus>,
     pub order_id: Option<String>,
-    /// Keyset paging: ids after this one.
+    pub psp: Option<String>,
+    pub country: Option<String>,
+    pub store: Option<String>,
+    /// `Some("")` selects unassigned exceptions.
+    pub assignee: Option<String>,
+    /// Detected within [from, to) seconds since the epoch (age buckets).
+    pub detected_from: Option<i64>,
+    pub detected_to: Option<i64>,
+    /// Keyset paging: ids after this one (with the id order).
     pub after_id: Option<String>,
     pub limit: u32,
+}
+
+/// The orders an exception page can come in. Each sorts on a column and then
+/// the id, so that a (value, id) cursor pages without OFFSET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionSort {
+    #[default]
+    Id,
+    AgeDesc,
+    AgeAsc,
+    AmountDesc,
+    AmountAsc,
+}
+
+/// Where the next page starts: the last row's sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExceptionCursor {
+    pub value: i64,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,6 +82,47 @@ pub struct HistoryRecord {
 const EXCEPTION_SELECT: &str = "SELECT id, kind, status, order_id, psp, payment_id, country, store, amount_minor,
     currency, detail, detected_at, updated_at, assignee, resolution, resolved_by, resolved_at, note FROM exceptions";
 
+type SqlValues = Vec<Box<dyn rusqlite::ToSql>>;
+
+/// WHERE clauses (joined with AND by the caller) and their values for a filter.
+fn filter_sql(filter: &ExceptionFilter) -> (Vec<String>, SqlValues) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: SqlValues = Vec::new();
+    let mut eq = |column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = ?"));
+            values.push(Box::new(v.clone()));
+        }
+    };
+    eq("kind", &filter.kind);
+    eq("status", &filter.status.map(|s| s.as_str().to_string()));
+    eq("order_id", &filter.order_id);
+    eq("psp", &filter.psp);
+    eq("country", &filter.country);
+    eq("store", &filter.store);
+    match filter.assignee.as_deref() {
+        Some("") => clauses.push("assignee IS NULL".into()),
+        Some(name) => {
+            clauses.push("assignee = ?".into());
+            values.push(Box::new(name.to_string()));
+        }
+        None => {}
+    }
+    if let Some(from) = filter.detected_from {
+        clauses.push("detected_at >= ?".into());
+        values.push(Box::new(from));
+    }
+    if let Some(to) = filter.detected_to {
+        clauses.push("detected_at < ?".into());
+        values.push(Box::new(to));
+    }
+    if let Some(after) = &filter.after_id {
+        clauses.push("id > ?".into());
+        values.push(Box::new(after.clone()));
+    }
+    (clauses, values)
+}
+
 fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
@@ -91,33 +160,111 @@ impl Store {
     }
 
     pub fn exceptions(&self, filter: &ExceptionFilter) -> StoreResult<Vec<ExceptionRecord>> {
-        // Only the filters that are set go into the SQL, so that SQLite can use
-        // the matching index ("? IS NULL OR col = ?" would force a full scan).
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::new();
-        let status = filter.status.map(|s| s.as_str());
-        if let Some(kind) = &filter.kind {
-            clauses.push("kind = ?");
-            values.push(kind);
+        self.exception_page(filter, ExceptionSort::Id, None)
+    }
+
+    /// One page of the queue. Only the filters that are set go into the SQL,
+    /// so that SQLite can use the matching index ("? IS NULL OR col = ?" would
+    /// force a full scan).
+    pub fn exception_page(
+        &self,
+        filter: &ExceptionFilter,
+        sort: ExceptionSort,
+        after: Option<&ExceptionCursor>,
+    ) -> StoreResult<Vec<ExceptionRecord>> {
+        let (mut clauses, mut values) = filter_sql(filter);
+        let (order, cursor_clause) = match sort {
+            ExceptionSort::Id => ("id", None),
+            ExceptionSort::AgeDesc => ("detected_at ASC, id ASC", Some("(detected_at, id) > (?, ?)")),
+            ExceptionSort::AgeAsc => ("detected_at DESC, id DESC", Some("(detected_at, id) < (?, ?)")),
+            ExceptionSort::AmountDesc => {
+                ("coalesce(amount_minor, 0) DESC, id DESC", Some("(coalesce(amount_minor, 0), id) < (?, ?)"))
+            }
+            ExceptionSort::AmountAsc => {
+                ("coalesce(amount_minor, 0) ASC, id ASC", Some("(coalesce(amount_minor, 0), id) > (?, ?)"))
+            }
+        };
+        if let (Some(clause), Some(cursor)) = (cursor_clause, after) {
+            clauses.push(clause.to_string());
+            values.push(Box::new(cursor.value));
+            values.push(Box::new(cursor.id.clone()));
         }
-        if let Some(status) = &status {
-            clauses.push("status = ?");
-            values.push(status);
-        }
-        if let Some(order_id) = &filter.order_id {
-            clauses.push("order_id = ?");
-            values.push(order_id);
-        }
-        if let Some(after) = &filter.after_id {
-            clauses.push("id > ?");
-            values.push(after);
-        }
-        values.push(&filter.limit);
+        values.push(Box::new(filter.limit));
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY id LIMIT ?");
+        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY {order} LIMIT ?");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(values.as_slice(), exception_from_row)?;
+        let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let rows = stmt.query_map(refs.as_slice(), exception_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts per kind for the filter (ignoring its kind), and per age bucket
+    /// boundaries given as detected-at thresholds (newest first).
+    pub fn exception_counts(&self, filter: &ExceptionFilter) -> StoreResult<Vec<(String, i64)>> {
+        let without_kind = ExceptionFilter { kind: None, after_id: None, ..filter.clone() };
+        let (clauses, values) = filter_sql(&without_kind);
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let sql = format!("SELECT kind, count(*) FROM exceptions{where_sql} GROUP BY kind ORDER BY kind");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let rows = stmt.query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets (or clears) the assignee of open exceptions, with history and audit.
+    pub fn assign_exceptions(
+        &mut self,
+        ids: &[String],
+        assignee: Option<&str>,
+        operator: &str,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<u64> {
+        let now = Utc::now().timestamp();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut changed = 0;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE exceptions SET assignee = ?2, updated_at = ?3 WHERE id = ?1 AND assignee IS NOT ?2",
+            )?;
+            let mut history = tx.prepare_cached(
+                "INSERT INTO exception_history(exception_id, at, event, from_status, to_status, operator, note)
+                 SELECT id, ?2, ?3, status, status, ?4, '' FROM exceptions WHERE id = ?1",
+            )?;
+            let event = match assignee {
+                Some(name) => format!("assigned to {name}"),
+                None => "unassigned".to_string(),
+            };
+            for id in ids {
+                if update.execute(params![id, assignee, now])? == 1 {
+                    history.execute(params![id, now, event, operator])?;
+                    changed += 1;
+                }
+            }
+        }
+        audit::append(&tx, audit_entry)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Every exception matching the filter, in id order, for export.
+    pub fn for_each_exception(
+        &self,
+        filter: &ExceptionFilter,
+        mut each: impl FnMut(&ExceptionRecord) -> Result<(), String>,
+    ) -> StoreResult<u64> {
+        let (clauses, values) = filter_sql(filter);
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let mut rows = stmt.query(refs.as_slice())?;
+        let mut count = 0;
+        while let Some(r) = rows.next()? {
+            let record = exception_from_row(r)?;
+            each(&record).map_err(StoreError::Invalid)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     pub fn exception_history(&self, id: &str) -> StoreResult<Vec<HistoryRecord>> {

@@ -75,7 +75,56 @@ fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// One line of as-you-type search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderHit {
+    pub order_id: String,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub country: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
 impl Store {
+    /// The search-result lines for these orders, in the given order.
+    pub fn order_hits(&self, order_ids: &[String]) -> StoreResult<Vec<OrderHit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at
+             FROM orders WHERE order_id = ?1",
+        )?;
+        let mut out = Vec::with_capacity(order_ids.len());
+        for id in order_ids {
+            let hit = stmt
+                .query_row([id], |r| {
+                    Ok(OrderHit {
+                        order_id: r.get(0)?,
+                        buyer_name: r.get(1)?,
+                        buyer_email: r.get(2)?,
+                        country: r.get(3)?,
+                        amount_minor: r.get(4)?,
+                        currency: r.get(5)?,
+                        status: r.get(6)?,
+                        created_at: time(r.get(7)?),
+                    })
+                })
+                .optional()?;
+            out.push(hit.unwrap_or_else(|| OrderHit {
+                order_id: id.clone(),
+                buyer_name: String::new(),
+                buyer_email: String::new(),
+                country: String::new(),
+                amount_minor: 0,
+                currency: String::new(),
+                status: "unknown_order".into(),
+                created_at: DateTime::default(),
+            }));
+        }
+        Ok(out)
+    }
+
     /// Order ids whose own id, payment id or voucher code is exactly `code`.
     pub fn order_ids_by_code(&self, code: &str, limit: u32) -> StoreResult<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(

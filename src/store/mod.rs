@@ -15,9 +15,9 @@ mod reconcile;
 mod search;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
-pub use exceptions::{ExceptionFilter, ExceptionRecord, HistoryRecord};
+pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord};
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
-pub use lookup::{OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 

@@ -16,3 +16,7 @@ CREATE TABLE settings (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- The exception queue is filtered by status and sorted by age or amount.
+CREATE INDEX exceptions_by_status_age ON exceptions(status, detected_at);
+CREATE INDEX exceptions_by_assignee ON exceptions(assignee) WHERE assignee IS NOT NULL;
