@@ -61,3 +61,30 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
         }
     }
 }
+
+/// Entries one audit page may hold.
+pub const AUDIT_PAGE_ROWS_MAX: u32 = 500;
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct AuditQuery {
+    pub operator: Option<String>,
+    pub action: Option<String>,
+    /// Instants as seconds since the epoch, [from, to).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Newest first: the next page starts below this id.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// A page of the audit log, newest first.
+pub fn page(store: &Store, q: &AuditQuery) -> Result<Vec<StoredAuditEntry>, StoreError> {
+    store.audit_page(
+        q.operator.as_deref().filter(|s| !s.is_empty()),
+        q.action.as_deref().filter(|s| !s.is_empty()),
+        q.from,
+        q.to,
+        q.before_id,
+        q.limit.clamp(1, AUDIT_PAGE_ROWS_MAX),
+    )
+}

@@ -613,3 +613,48 @@ pub fn export_csv(store: &Store, query: &ExceptionQuery, path: &std::path::Path)
     writer.flush().map_err(|e| ExceptionError::Export(e.to_string()))?;
     Ok(written)
 }
+
+/// Candidates shown for a manual `link`.
+pub const LINK_CANDIDATES_MAX: u32 = 20;
+/// How far from the exception's amount a candidate may be: 10 %.
+const LINK_AMOUNT_SPREAD_PERCENT: i64 = 10;
+/// How far in time a candidate may be from the payment or order: 7 days.
+const LINK_WINDOW_SECONDS: i64 = 7 * 86_400;
+/// Rows scanned before ranking.
+const LINK_SCAN_ROWS_MAX: u32 = 500;
+
+/// Orders (for a payment exception) or unattached paid payments (for an order
+/// exception) that could be its match, closest amount first, then closest time.
+pub fn link_candidates(store: &Store, id: &str) -> Result<Vec<crate::store::LinkCandidate>, ExceptionError> {
+    let e = store.exception(id)?.ok_or_else(|| ExceptionError::NotFound(id.to_string()))?;
+    let Some(amount) = e.amount_minor else { return Ok(Vec::new()) };
+    let spread = amount * LINK_AMOUNT_SPREAD_PERCENT / 100;
+    let (low, high) = (amount - spread, amount + spread);
+    let mut found = if e.payment_id.is_empty() {
+        let at =
+            store.order(&e.order_id)?.map(|o| o.created_at.timestamp()).unwrap_or_else(|| e.detected_at.timestamp());
+        store.candidate_payments(&e.currency, low, high, at, at + LINK_WINDOW_SECONDS, LINK_SCAN_ROWS_MAX)?
+    } else {
+        let paid_at = store
+            .payments_of_order(&e.order_id)?
+            .into_iter()
+            .find(|p| p.payment_id == e.payment_id)
+            .and_then(|p| p.paid_at.or(p.created_at))
+            .map(|t| t.timestamp())
+            .unwrap_or_else(|| e.detected_at.timestamp());
+        let mut orders = store.candidate_orders(
+            &e.currency,
+            low,
+            high,
+            paid_at - LINK_WINDOW_SECONDS,
+            paid_at + 3600,
+            LINK_SCAN_ROWS_MAX,
+        )?;
+        orders.retain(|o| o.order_id != e.order_id);
+        orders
+    };
+    let reference = e.detected_at.timestamp();
+    found.sort_by_key(|c| ((c.amount_minor - amount).abs(), (c.at.timestamp() - reference).abs()));
+    found.truncate(LINK_CANDIDATES_MAX as usize);
+    Ok(found)
+}

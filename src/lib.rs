@@ -5,6 +5,7 @@
 //! this library.
 
 pub mod audit;
+pub mod dashboard;
 pub mod demo;
 pub mod exceptions;
 pub mod import;
@@ -16,5 +17,6 @@ pub mod orders;
 pub mod payments;
 pub mod psp;
 pub mod reconcile;
+pub mod settings;
 pub mod settlements;
 pub mod store;

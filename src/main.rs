@@ -58,6 +58,14 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Match rate, open exceptions by kind and age, paid vs settled, 30-day trend.
+    Dashboard {
+        /// CO or PE (default: both markets).
+        #[arg(long)]
+        market: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in import profiles and the headers each needs.
     Profiles,
     /// Operators and their roles (support, finance, manager, admin).
@@ -125,11 +133,12 @@ struct ReconcileArgs {
     /// Business date to reconcile as of (market calendar); default today in Bogotá/Lima.
     #[arg(long)]
     as_of: Option<NaiveDate>,
-    #[arg(long, default_value_t = voucherdesk::reconcile::SETTLEMENT_LAG_DAYS_DEFAULT)]
-    settlement_lag_days: i64,
-    /// Largest amount difference, in minor units (cents), still counted as equal.
-    #[arg(long, default_value_t = 0)]
-    amount_tolerance_minor: i64,
+    /// Days a paid voucher may wait for its settlement (default: the setting, 3).
+    #[arg(long)]
+    settlement_lag_days: Option<i64>,
+    /// Largest amount difference, in minor units (cents), still counted as equal (default: the setting, 0).
+    #[arg(long)]
+    amount_tolerance_minor: Option<i64>,
     #[arg(long)]
     json: bool,
 }
@@ -198,6 +207,17 @@ struct DemoArgs {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// The newest entries first.
+    List {
+        #[arg(long)]
+        operator: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the hash chain and report the first broken link.
     Verify {
         #[arg(long)]
@@ -300,6 +320,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Demo(args) => run_demo(&cli.db, &cli.operator, args),
+        Command::Dashboard { market, json } => {
+            let market = market.map(|m| voucherdesk::market::Country::parse(&m).map_err(Failure::input)).transpose()?;
+            let store = open(&cli.db)?;
+            let board = voucherdesk::dashboard::summary(&store, market, None).map_err(Failure::other)?;
+            if json {
+                return print_json(&board);
+            }
+            let rate = board.match_rate_bp.map(|bp| format!("{}.{:02} %", bp / 100, bp % 100)).unwrap_or("—".into());
+            println!(
+                "as of {}: {} orders, {} paid, {} matched (match rate {rate}); {} open exceptions",
+                board.as_of.as_deref().unwrap_or("(never reconciled)"),
+                board.orders,
+                board.paid_orders,
+                board.matched,
+                board.open_total
+            );
+            for (kind, n) in &board.open_by_kind {
+                println!("  {kind:<20} {n}");
+            }
+            for t in &board.paid {
+                let settled =
+                    board.settled.iter().find(|s| s.currency == t.currency).map(|s| s.amount_minor).unwrap_or(0);
+                println!(
+                    "  paid {} / settled {}",
+                    amount_text(Some(t.amount_minor), &t.currency),
+                    amount_text(Some(settled), &t.currency)
+                );
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::List { operator, action, limit, json }) => {
+            let store = open(&cli.db)?;
+            let q = audit::AuditQuery { operator, action, limit, ..audit::AuditQuery::default() };
+            let rows = audit::page(&store, &q).map_err(Failure::other)?;
+            if json {
+                return print_json(&rows);
+            }
+            for r in rows {
+                println!(
+                    "{:>6} {} {:<12} {:<20} {}",
+                    r.id,
+                    r.entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    r.entry.operator,
+                    r.entry.action,
+                    r.entry.subject
+                );
+            }
+            Ok(())
+        }
         Command::Audit(AuditCommand::Verify { json }) => {
             let store = open(&cli.db)?;
             let report = audit::verify(&store).map_err(Failure::other)?;
@@ -392,8 +461,9 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
     if let Some(date) = args.as_of {
         options.as_of = date;
     }
-    options.settlement_lag_days = args.settlement_lag_days;
-    options.amount_tolerance_minor = args.amount_tolerance_minor;
+    let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
+    options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
+    options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
     let summary = reconcile(&mut store, &options, &operator).map_err(|e| match e {
         voucherdesk::reconcile::ReconcileError::Store(_) => Failure::other(e),
         _ => Failure::input(e),
@@ -444,9 +514,9 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
                     StatusArg::Cleared => Some(ExceptionStatus::Cleared),
                     StatusArg::All => None,
                 },
-                order_id: None,
                 after_id: after,
                 limit,
+                ..ExceptionFilter::default()
             };
             let rows = exceptions::list(&store, &filter).map_err(Failure::other)?;
             if json {

@@ -192,8 +192,12 @@ fn write_rows(
     receiver: &crossbeam_channel::Receiver<Vec<(Parsed, RowSpan)>>,
     seen: &mut HashSet<u64>,
     counts: &mut RowCounts,
+    started: Instant,
+    progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<Vec<i64>, StoreError> {
+    let mut rows = 0u64;
     for chunk in receiver.iter() {
+        rows += chunk.len() as u64;
         for (parsed, at) in chunk {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             parsed.key().hash(&mut hasher);
@@ -210,12 +214,70 @@ fn write_rows(
                 RowOutcome::Unchanged => counts.unchanged += 1,
             }
         }
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        progress(ImportProgress { rows, elapsed_ms, rows_per_s: rows * 1000 / elapsed_ms.max(1) });
     }
     Ok(writer.into_touched_orders())
 }
 
+/// How far an import has come, reported after every chunk of rows written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ImportProgress {
+    pub rows: u64,
+    pub elapsed_ms: u64,
+    pub rows_per_s: u64,
+}
+
 /// Imports one file, atomically.
 pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
+    import_file_with_progress(store, request, &mut |_| {})
+}
+
+/// What a file looks like: the built-in profile whose headers it carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProfileSuggestion {
+    pub profile: Option<String>,
+    pub kind: Option<ImportKind>,
+    pub headers: Vec<String>,
+}
+
+/// Bytes read to recognise a file's layout.
+const SUGGEST_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// Suggests the built-in profile whose required headers the file has (the
+/// one that uses most of its columns wins).
+pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SUGGEST_SNIFF_BYTES).read_to_end(&mut head))
+        .map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
+    let decoded = decode(&head).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let delimiter = detect_delimiter(&decoded.text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(decoded.text.as_bytes());
+    let mut header = csv::StringRecord::new();
+    let _ = reader.read_record(&mut header);
+    let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+    let best = profile::BUILT_IN_PROFILE_NAMES
+        .iter()
+        .filter_map(|name| profile::built_in(name))
+        .filter_map(|p| ColumnIndex::locate(&p, &header).ok().map(|_| (p.required_headers().len(), p)))
+        .max_by_key(|(used, _)| *used)
+        .map(|(_, p)| p);
+    Ok(ProfileSuggestion { profile: best.as_ref().map(|p| p.name.clone()), kind: best.map(|p| p.kind), headers })
+}
+
+/// Imports one file, atomically, calling `progress` as rows are written.
+pub fn import_file_with_progress(
+    store: &mut Store,
+    request: &ImportRequest<'_>,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let file = request.path.display().to_string();
     request.operator.require(Permission::Import).map_err(|e| ImportError::Forbidden(e.to_string()))?;
@@ -351,7 +413,8 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
             Ok((issues, bad_rows, rows))
         });
         let mut seen: HashSet<u64> = HashSet::new();
-        let write_result = tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts));
+        let write_result =
+            tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts, started, progress));
         drop(receiver);
         let parse_result = parser.join().unwrap_or_else(|_| {
             Err(ImportError::Read {

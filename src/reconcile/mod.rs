@@ -67,6 +67,8 @@ pub struct ReconcileSummary {
     pub matched: u64,
     pub exceptions: BTreeMap<&'static str, u64>,
     pub open_exceptions: u64,
+    /// Per market (CO, PE): orders, orders with a paid payment, matched orders.
+    pub markets: BTreeMap<&'static str, MarketCounts>,
     #[serde(skip)]
     pub newly_opened: u64,
     #[serde(skip)]
@@ -77,6 +79,15 @@ pub struct ReconcileSummary {
 
 pub struct Findings {
     pub items: Vec<StoredFinding>,
+    pub matched: u64,
+    pub markets: BTreeMap<&'static str, MarketCounts>,
+}
+
+/// Per market: how many orders, how many with a paid payment, how many matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MarketCounts {
+    pub orders: u64,
+    pub paid_orders: u64,
     pub matched: u64,
 }
 
@@ -299,11 +310,20 @@ pub fn find(
     for f in &items {
         flagged_orders.insert(f.order_id.as_str());
     }
-    let matched = orders
-        .iter()
-        .filter(|o| paid_by_order.contains_key(o.order_id.as_str()) && !flagged_orders.contains(o.order_id.as_str()))
-        .count() as u64;
-    Findings { items, matched }
+    let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
+    let mut matched = 0;
+    for o in orders {
+        let market = markets.entry(o.country.code()).or_default();
+        market.orders += 1;
+        if paid_by_order.contains_key(o.order_id.as_str()) {
+            market.paid_orders += 1;
+            if !flagged_orders.contains(o.order_id.as_str()) {
+                market.matched += 1;
+                matched += 1;
+            }
+        }
+    }
+    Findings { items, matched, markets }
 }
 
 /// Times reconciliation starts over when another writer changed the ledger
@@ -350,6 +370,7 @@ fn reconcile_once(
         matched: findings.matched,
         exceptions: per_kind,
         open_exceptions: 0,
+        markets: findings.markets.clone(),
         newly_opened: 0,
         cleared: 0,
         elapsed_ms: 0,

@@ -80,6 +80,64 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// A page of the log, newest first, filtered; `before_id` pages backwards.
+    pub fn audit_page(
+        &self,
+        operator: Option<&str>,
+        action: Option<&str>,
+        from: Option<i64>,
+        to: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredAuditEntry>> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(op) = operator {
+            clauses.push("operator = ?");
+            values.push(Box::new(op.to_string()));
+        }
+        if let Some(a) = action {
+            clauses.push("action = ?");
+            values.push(Box::new(a.to_string()));
+        }
+        if let Some(f) = from {
+            clauses.push("at >= ?");
+            values.push(Box::new(f));
+        }
+        if let Some(t) = to {
+            clauses.push("at < ?");
+            values.push(Box::new(t));
+        }
+        if let Some(b) = before_id {
+            clauses.push("id < ?");
+            values.push(Box::new(b));
+        }
+        values.push(Box::new(limit));
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let sql = format!(
+            "SELECT id, at, operator, action, subject, before, after, prev_hash, hash FROM audit_log{where_sql}
+             ORDER BY id DESC LIMIT ?"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let rows = stmt.query_map(refs.as_slice(), |r| {
+            Ok(StoredAuditEntry {
+                id: r.get(0)?,
+                entry: AuditEntry {
+                    at: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+                    operator: r.get(2)?,
+                    action: r.get(3)?,
+                    subject: r.get(4)?,
+                    before: r.get(5)?,
+                    after: r.get(6)?,
+                },
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Appends an entry on its own (for events with no other write, e.g. sign-in).
     pub fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

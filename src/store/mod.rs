@@ -6,6 +6,7 @@
 //! a newer VoucherDesk is refused.
 
 mod audit;
+mod dashboard;
 mod exceptions;
 mod imports;
 mod indexes;
@@ -15,7 +16,7 @@ mod reconcile;
 mod search;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
-pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord};
+pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use operators::{OperatorColumn, OperatorRecord};
