@@ -1,0 +1,211 @@
+//! The library calls behind the desktop console: queue pages and counts,
+//! assignment and bulk resolution by role, CSV export, dashboard, settings,
+//! profile suggestion and link candidates — on a known demo data set.
+
+use voucherdesk::demo;
+use voucherdesk::exceptions::{self, AgeBucket, ExceptionQuery, ExceptionStatus, ResolutionAction};
+use voucherdesk::import::profile::built_in;
+use voucherdesk::import::{ImportRequest, import_file_with_progress, suggest_profile};
+use voucherdesk::operators::{self, Operator, Role};
+use voucherdesk::reconcile::{ReconcileOptions, reconcile};
+use voucherdesk::store::{ExceptionSort, Store};
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Store,
+    admin: Operator,
+    manager: Operator,
+    support: Operator,
+    manifest: demo::DemoManifest,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo::generate(&dir.path().join("files"), 3000, 5).unwrap();
+    let mut store = Store::open(&dir.path().join("vd.sqlite")).unwrap();
+    let admin = operators::add(&mut store, None, "admin", Role::Admin, None).unwrap();
+    let manager = operators::add(&mut store, Some(&admin), "marta", Role::Manager, None).unwrap();
+    let support = operators::add(&mut store, Some(&admin), "ana", Role::Support, None).unwrap();
+    let mut progress_calls = 0;
+    for f in &manifest.files {
+        let profile = built_in(f.profile).unwrap();
+        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &admin };
+        import_file_with_progress(&mut store, &request, &mut |p| {
+            assert!(p.rows > 0);
+            progress_calls += 1;
+        })
+        .unwrap();
+    }
+    assert!(progress_calls >= manifest.files.len(), "progress is reported for every file");
+    let options =
+        ReconcileOptions { as_of: "2026-03-20".parse().unwrap(), settlement_lag_days: 3, amount_tolerance_minor: 0 };
+    reconcile(&mut store, &options, &admin).unwrap();
+    World { _dir: dir, store, admin, manager, support, manifest }
+}
+
+fn total_expected(m: &demo::DemoManifest) -> i64 {
+    m.expected.exceptions.values().map(|v| *v as i64).sum()
+}
+
+#[test]
+fn queue_pages_walk_every_open_exception_once_in_each_sort() {
+    let w = world();
+    let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..ExceptionQuery::default() };
+    let counts = exceptions::counts(&w.store, &open).unwrap();
+    assert_eq!(counts.total, total_expected(&w.manifest));
+    assert_eq!(counts.by_age["d0_1"], counts.total, "everything was detected just now");
+    assert_eq!(counts.by_age["over_30"], 0);
+    for (kind, n) in &w.manifest.expected.exceptions {
+        assert_eq!(counts.by_kind.get(*kind).copied().unwrap_or(0), *n as i64, "{kind}");
+    }
+    for sort in [ExceptionSort::AgeDesc, ExceptionSort::AgeAsc, ExceptionSort::AmountDesc, ExceptionSort::AmountAsc] {
+        let mut seen = std::collections::HashSet::new();
+        let mut after = None;
+        let mut previous_amount: Option<i64> = None;
+        loop {
+            let page = exceptions::page(&w.store, &open, sort, after.as_ref(), 17).unwrap();
+            for row in &page.rows {
+                assert!(seen.insert(row.id.clone()), "{sort:?}: {} twice", row.id);
+                let amount = row.amount_minor.unwrap_or(0);
+                if let Some(prev) = previous_amount {
+                    match sort {
+                        ExceptionSort::AmountDesc => assert!(amount <= prev, "{sort:?} order"),
+                        ExceptionSort::AmountAsc => assert!(amount >= prev, "{sort:?} order"),
+                        _ => {}
+                    }
+                }
+                previous_amount = Some(amount);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len() as i64, counts.total, "{sort:?} pages cover the queue exactly once");
+    }
+    let filtered = ExceptionQuery { kind: Some("not_settled".into()), age: Some(AgeBucket::D2To7), ..open.clone() };
+    assert_eq!(exceptions::counts(&w.store, &filtered).unwrap().total, 0);
+}
+
+#[test]
+fn assignment_and_bulk_resolution_follow_roles() {
+    let mut w = world();
+    let open = ExceptionQuery {
+        status: Some(ExceptionStatus::Open),
+        kind: Some("amount_mismatch".into()),
+        ..Default::default()
+    };
+    let ids: Vec<String> = exceptions::page(&w.store, &open, ExceptionSort::AgeDesc, None, 500)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(ids.len() >= 3);
+    let refused = exceptions::assign(&mut w.store, &w.support, &ids, Some("marta")).unwrap_err();
+    assert_eq!(refused.code(), "auth.forbidden");
+    assert_eq!(exceptions::assign(&mut w.store, &w.manager, &ids, Some("marta")).unwrap(), ids.len() as u64);
+    assert_eq!(exceptions::assign(&mut w.store, &w.manager, &ids, Some("marta")).unwrap(), 0, "already assigned");
+    let mine = ExceptionQuery { assignee: Some("marta".into()), ..open.clone() };
+    assert_eq!(exceptions::counts(&w.store, &mine).unwrap().total, ids.len() as i64);
+    assert!(exceptions::assign(&mut w.store, &w.manager, &ids, Some("nobody")).is_err());
+
+    let refused = exceptions::resolve_many(&mut w.store, &w.support, &ids, ResolutionAction::WriteOff, "x", None);
+    assert_eq!(refused.unwrap_err().code(), "auth.forbidden");
+    let first_two = &ids[..2];
+    let done = exceptions::resolve_many(&mut w.store, &w.manager, first_two, ResolutionAction::WriteOff, "small", None)
+        .unwrap();
+    assert_eq!((done.resolved, done.failed.len()), (2, 0));
+    let again = exceptions::resolve_many(&mut w.store, &w.manager, &ids, ResolutionAction::Accept, "ok", None).unwrap();
+    assert_eq!(again.resolved, ids.len() as u64 - 2);
+    assert_eq!(again.failed.len(), 2);
+    assert!(again.failed.iter().all(|f| f.code == "exceptions.already_closed"));
+    let history = exceptions::history(&w.store, &ids[0]).unwrap();
+    let events: Vec<&str> = history.iter().map(|h| h.event.as_str()).collect();
+    assert_eq!(events, vec!["detected", "assigned to marta", "resolved: write_off"]);
+}
+
+#[test]
+fn csv_export_is_safe_for_spreadsheets_and_complete() {
+    let w = world();
+    let path = w._dir.path().join("queue.csv");
+    let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..Default::default() };
+    let rows = exceptions::export_csv(&w.store, &open, &path).unwrap();
+    assert_eq!(rows as i64, total_expected(&w.manifest));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for spreadsheet programs");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    assert_eq!(reader.records().count() as u64, rows);
+    assert_eq!(exceptions::spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+    assert_eq!(exceptions::spreadsheet_safe("+57 300"), "'+57 300");
+    assert_eq!(exceptions::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(exceptions::spreadsheet_safe("Núñez"), "Núñez");
+}
+
+#[test]
+fn dashboard_matches_the_reconciliation() {
+    let w = world();
+    let all = voucherdesk::dashboard::summary(&w.store, None, None).unwrap();
+    assert_eq!(all.as_of.as_deref(), Some("2026-03-20"));
+    assert_eq!(all.orders, w.manifest.expected.orders);
+    assert_eq!(all.matched, w.manifest.expected.matched);
+    assert_eq!(all.open_total, total_expected(&w.manifest));
+    let co = voucherdesk::dashboard::summary(&w.store, Some(voucherdesk::market::Country::Colombia), None).unwrap();
+    let pe = voucherdesk::dashboard::summary(&w.store, Some(voucherdesk::market::Country::Peru), None).unwrap();
+    assert_eq!(co.orders + pe.orders, all.orders);
+    assert_eq!(co.matched + pe.matched, all.matched);
+    assert!(co.paid.iter().all(|t| t.currency != "PEN") && pe.paid.iter().all(|t| t.currency != "COP"));
+    let rate = all.match_rate_bp.unwrap();
+    assert_eq!(rate, all.matched * 10_000 / all.paid_orders);
+    assert!(
+        !all.trend.is_empty()
+            && all.trend.iter().all(|d| d.day.as_str() <= "2026-03-20" && d.day.as_str() >= "2026-02-19")
+    );
+}
+
+#[test]
+fn settings_are_admin_only_validated_and_audited() {
+    let mut w = world();
+    let defaults = voucherdesk::settings::get(&w.store).unwrap();
+    assert_eq!((defaults.settlement_lag_days, defaults.amount_tolerance_minor, defaults.idle_lock_minutes), (3, 0, 15));
+    let wanted =
+        voucherdesk::settings::Settings { settlement_lag_days: 5, amount_tolerance_minor: 100, idle_lock_minutes: 10 };
+    assert_eq!(voucherdesk::settings::set(&mut w.store, &w.manager, &wanted).unwrap_err().code(), "auth.forbidden");
+    let bad = voucherdesk::settings::Settings { settlement_lag_days: -1, ..wanted };
+    assert_eq!(voucherdesk::settings::set(&mut w.store, &w.admin, &bad).unwrap_err().code(), "errors.validation");
+    voucherdesk::settings::set(&mut w.store, &w.admin, &wanted).unwrap();
+    assert_eq!(voucherdesk::settings::get(&w.store).unwrap(), wanted);
+    let log = voucherdesk::audit::page(
+        &w.store,
+        &voucherdesk::audit::AuditQuery { action: Some("settings.change".into()), limit: 10, ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].entry.after.contains("\"settlement_lag_days\":5"));
+}
+
+#[test]
+fn profiles_are_suggested_from_headers() {
+    let w = world();
+    for f in &w.manifest.files {
+        let s = suggest_profile(&f.path).unwrap();
+        assert_eq!(s.profile.as_deref(), Some(f.profile), "{}", f.path.display());
+    }
+    let odd = w._dir.path().join("odd.csv");
+    std::fs::write(&odd, "a,b,c\n1,2,3\n").unwrap();
+    let s = suggest_profile(&odd).unwrap();
+    assert_eq!((s.profile, s.headers), (None, vec!["a".to_string(), "b".into(), "c".into()]));
+}
+
+#[test]
+fn link_candidates_rank_the_closest_amount_first() {
+    let w = world();
+    let q = ExceptionQuery { kind: Some("unknown_order".into()), ..Default::default() };
+    let unknown = exceptions::page(&w.store, &q, ExceptionSort::AgeDesc, None, 1).unwrap().rows.remove(0);
+    let candidates = exceptions::link_candidates(&w.store, &unknown.id).unwrap();
+    let amount = unknown.amount_minor.unwrap();
+    assert!(!candidates.is_empty() && candidates.len() <= 20, "{}", candidates.len());
+    let gaps: Vec<i64> = candidates.iter().map(|c| (c.amount_minor - amount).abs()).collect();
+    assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "ranked by amount gap: {gaps:?}");
+    assert!(candidates.iter().all(|c| c.currency == unknown.currency && c.order_id != unknown.order_id));
+}
