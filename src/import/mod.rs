@@ -233,6 +233,23 @@ pub fn import_file(store: &mut Store, request: &ImportRequest<'_>) -> Result<Imp
     import_file_with_progress(store, request, &mut |_| {})
 }
 
+/// A CSV reader over decoded text (delimiter detected, rows of any width so
+/// that a ragged row is reported with its line, not a parser error) and the
+/// header record it has read.
+fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), DecodeError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(detect_delimiter(text))
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut header = csv::StringRecord::new();
+    match reader.read_record(&mut header) {
+        Ok(true) => Ok((reader, header)),
+        Ok(false) => Err(DecodeError::Empty),
+        Err(e) => Err(DecodeError::Malformed(e.to_string())),
+    }
+}
+
 /// What a file looks like: the built-in profile whose headers it carries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProfileSuggestion {
@@ -254,14 +271,7 @@ pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
         .and_then(|f| f.take(SUGGEST_SNIFF_BYTES).read_to_end(&mut head))
         .map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
     let decoded = decode(&head).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
-    let delimiter = detect_delimiter(&decoded.text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let mut header = csv::StringRecord::new();
-    let _ = reader.read_record(&mut header);
+    let (_, header) = open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     let best = profile::BUILT_IN_PROFILE_NAMES
         .iter()
@@ -304,18 +314,8 @@ pub fn import_file_with_progress(
     }
     let decoded = decode(&bytes).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let delimiter = detect_delimiter(&decoded.text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let mut header = csv::StringRecord::new();
-    let has_header = reader
-        .read_record(&mut header)
-        .map_err(|e| ImportError::Decode { file: file.clone(), source: DecodeError::Malformed(e.to_string()) })?;
-    if !has_header {
-        return Err(ImportError::Decode { file, source: DecodeError::Empty });
-    }
+    let (mut reader, header) =
+        open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let columns = ColumnIndex::locate(profile, &header).map_err(|missing| ImportError::MissingColumns {
         file: file.clone(),
         profile: profile.name.clone(),

@@ -55,6 +55,23 @@ pub(crate) fn append(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
     Ok(())
 }
 
+/// Maps `SELECT id, at, operator, action, subject, before, after, prev_hash, hash`.
+fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAuditEntry> {
+    Ok(StoredAuditEntry {
+        id: r.get(0)?,
+        entry: AuditEntry {
+            at: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+            operator: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            before: r.get(5)?,
+            after: r.get(6)?,
+        },
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
+}
+
 impl Store {
     /// Entries after `after_id`, oldest first, at most `limit`.
     pub fn audit_entries(&self, after_id: i64, limit: u32) -> StoreResult<Vec<StoredAuditEntry>> {
@@ -62,21 +79,7 @@ impl Store {
             "SELECT id, at, operator, action, subject, before, after, prev_hash, hash FROM audit_log
              WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![after_id, limit], |r| {
-            Ok(StoredAuditEntry {
-                id: r.get(0)?,
-                entry: AuditEntry {
-                    at: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
-                    operator: r.get(2)?,
-                    action: r.get(3)?,
-                    subject: r.get(4)?,
-                    before: r.get(5)?,
-                    after: r.get(6)?,
-                },
-                prev_hash: r.get(7)?,
-                hash: r.get(8)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![after_id, limit], audit_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -120,21 +123,7 @@ impl Store {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
-        let rows = stmt.query_map(refs.as_slice(), |r| {
-            Ok(StoredAuditEntry {
-                id: r.get(0)?,
-                entry: AuditEntry {
-                    at: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
-                    operator: r.get(2)?,
-                    action: r.get(3)?,
-                    subject: r.get(4)?,
-                    before: r.get(5)?,
-                    after: r.get(6)?,
-                },
-                prev_hash: r.get(7)?,
-                hash: r.get(8)?,
-            })
-        })?;
+        let rows = stmt.query_map(refs.as_slice(), audit_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

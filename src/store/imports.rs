@@ -7,7 +7,7 @@ use crate::orders::Order;
 use crate::payments::{PaymentObservation, PaymentStatus};
 use crate::settlements::SettlementRow;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, ToSql, Transaction, TransactionBehavior, params};
 use rustc_hash::FxHashMap;
 use std::hash::{Hash, Hasher};
 
@@ -308,29 +308,32 @@ impl RowWriter<'_> {
     /// Upserts an order; the latest file is the shop's latest word on it.
     pub fn put_order(&mut self, o: &Order, at: RowSpan) -> StoreResult<RowOutcome> {
         let (batch_id, created_at, expires) = (self.batch_id, o.created_at.timestamp(), ts(o.voucher_expires_at));
-        let existing = self.insert_or_find([&o.order_id, "", ""], Table::Orders, |w| {
-            w.insert_order.execute(params![
-                o.order_id,
-                o.store,
-                created_at,
-                o.buyer_name,
-                o.buyer_email,
-                o.buyer_phone,
-                o.buyer_document,
-                o.country.code(),
-                o.amount_minor,
-                o.currency.code(),
-                o.status.as_str(),
-                o.psp,
-                o.psp_payment_id,
-                o.voucher_code,
-                expires,
-                batch_id,
-                at.line as i64,
-                at.offset as i64,
-                at.len as i64
-            ])
-        })?;
+        let (line, offset, len) = (at.line as i64, at.offset as i64, at.len as i64);
+        let (country, currency, status) = (o.country.code(), o.currency.code(), o.status.as_str());
+        // ?1..?19 of INSERT_ORDER; the update reuses them and adds the rowid as ?20.
+        let values: [&dyn ToSql; 19] = [
+            &o.order_id,
+            &o.store,
+            &created_at,
+            &o.buyer_name,
+            &o.buyer_email,
+            &o.buyer_phone,
+            &o.buyer_document,
+            &country,
+            &o.amount_minor,
+            &currency,
+            &status,
+            &o.psp,
+            &o.psp_payment_id,
+            &o.voucher_code,
+            &expires,
+            &batch_id,
+            &line,
+            &offset,
+            &len,
+        ];
+        let existing =
+            self.insert_or_find([&o.order_id, "", ""], Table::Orders, |w| w.insert_order.execute(&values[..]))?;
         let Some(row) = existing else { return Ok(RowOutcome::New) };
         let changed = self
             .conn
@@ -339,32 +342,12 @@ impl RowWriter<'_> {
                      buyer_document = ?7, country = ?8, amount_minor = ?9, currency = ?10, status = ?11, psp = ?12,
                      psp_payment_id = ?13, voucher_code = ?14, voucher_expires_at = ?15, batch_id = ?16, line = ?17,
                      raw_offset = ?18, raw_len = ?19
-                 WHERE id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
+                 WHERE id = ?20 AND order_id = ?1 AND (store IS NOT ?2 OR created_at IS NOT ?3 OR buyer_name IS NOT ?4
                      OR buyer_email IS NOT ?5 OR buyer_phone IS NOT ?6 OR buyer_document IS NOT ?7 OR country IS NOT ?8
                      OR amount_minor IS NOT ?9 OR currency IS NOT ?10 OR status IS NOT ?11 OR psp IS NOT ?12
                      OR psp_payment_id IS NOT ?13 OR voucher_code IS NOT ?14 OR voucher_expires_at IS NOT ?15)",
             )?
-            .execute(params![
-                row,
-                o.store,
-                created_at,
-                o.buyer_name,
-                o.buyer_email,
-                o.buyer_phone,
-                o.buyer_document,
-                o.country.code(),
-                o.amount_minor,
-                o.currency.code(),
-                o.status.as_str(),
-                o.psp,
-                o.psp_payment_id,
-                o.voucher_code,
-                expires,
-                batch_id,
-                at.line as i64,
-                at.offset as i64,
-                at.len as i64
-            ])?;
+            .execute(rusqlite::params_from_iter(values.iter().copied().chain([&row as &dyn ToSql])))?;
         if changed == 0 {
             return Ok(RowOutcome::Unchanged);
         }
@@ -472,57 +455,46 @@ impl RowWriter<'_> {
     }
 
     pub fn put_settlement(&mut self, s: &SettlementRow, at: RowSpan) -> StoreResult<RowOutcome> {
-        let batch_id = self.batch_id;
         let settled_on = s.settled_on.map(|d| d.to_string());
-        let existing = self.insert_or_find([&s.payment_id, &s.psp, s.row_type.as_str()], Table::Settlements, |w| {
-            w.insert_settlement.execute(params![
-                s.psp,
-                s.order_id,
-                s.payment_id,
-                s.row_type.as_str(),
-                ts(s.created_at),
-                settled_on,
-                s.local_amount_minor,
-                s.local_currency.code(),
-                s.fx_rate,
-                s.settlement_currency.code(),
-                s.gross_minor,
-                s.net_minor,
-                s.fee_minor,
-                batch_id,
-                at.line as i64,
-                at.offset as i64,
-                at.len as i64
-            ])
+        let (batch_id, created_at, row_type) = (self.batch_id, ts(s.created_at), s.row_type.as_str());
+        let (local_currency, settlement_currency) = (s.local_currency.code(), s.settlement_currency.code());
+        let (line, offset, len) = (at.line as i64, at.offset as i64, at.len as i64);
+        // ?1..?17 of INSERT_SETTLEMENT; the update reuses them and adds the rowid as ?18.
+        let values: [&dyn ToSql; 17] = [
+            &s.psp,
+            &s.order_id,
+            &s.payment_id,
+            &row_type,
+            &created_at,
+            &settled_on,
+            &s.local_amount_minor,
+            &local_currency,
+            &s.fx_rate,
+            &settlement_currency,
+            &s.gross_minor,
+            &s.net_minor,
+            &s.fee_minor,
+            &batch_id,
+            &line,
+            &offset,
+            &len,
+        ];
+        let existing = self.insert_or_find([&s.payment_id, &s.psp, row_type], Table::Settlements, |w| {
+            w.insert_settlement.execute(&values[..])
         })?;
         let Some(row) = existing else { return Ok(RowOutcome::New) };
         let updated = self
             .conn
             .prepare_cached(
-                "UPDATE settlements SET order_id = ?2, created_at = ?3, settled_on = ?4, local_amount_minor = ?5,
-                     local_currency = ?6, fx_rate = ?7, settlement_currency = ?8, gross_minor = ?9, net_minor = ?10,
-                     fee_minor = ?11, batch_id = ?12, line = ?13, raw_offset = ?14, raw_len = ?15
-                 WHERE id = ?1 AND (order_id IS NOT ?2 OR settled_on IS NOT ?4 OR local_amount_minor IS NOT ?5
-                     OR local_currency IS NOT ?6 OR fx_rate IS NOT ?7 OR settlement_currency IS NOT ?8
-                     OR gross_minor IS NOT ?9 OR net_minor IS NOT ?10 OR fee_minor IS NOT ?11)",
+                "UPDATE settlements SET order_id = ?2, created_at = ?5, settled_on = ?6, local_amount_minor = ?7,
+                     local_currency = ?8, fx_rate = ?9, settlement_currency = ?10, gross_minor = ?11, net_minor = ?12,
+                     fee_minor = ?13, batch_id = ?14, line = ?15, raw_offset = ?16, raw_len = ?17
+                 WHERE id = ?18 AND psp = ?1 AND payment_id = ?3 AND row_type = ?4
+                     AND (order_id IS NOT ?2 OR settled_on IS NOT ?6 OR local_amount_minor IS NOT ?7
+                     OR local_currency IS NOT ?8 OR fx_rate IS NOT ?9 OR settlement_currency IS NOT ?10
+                     OR gross_minor IS NOT ?11 OR net_minor IS NOT ?12 OR fee_minor IS NOT ?13)",
             )?
-            .execute(params![
-                row,
-                s.order_id,
-                ts(s.created_at),
-                settled_on,
-                s.local_amount_minor,
-                s.local_currency.code(),
-                s.fx_rate,
-                s.settlement_currency.code(),
-                s.gross_minor,
-                s.net_minor,
-                s.fee_minor,
-                batch_id,
-                at.line as i64,
-                at.offset as i64,
-                at.len as i64
-            ])?;
+            .execute(rusqlite::params_from_iter(values.iter().copied().chain([&row as &dyn ToSql])))?;
         Ok(if updated == 1 { RowOutcome::Updated } else { RowOutcome::Unchanged })
     }
 }
