@@ -251,14 +251,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn default_db_path() -> PathBuf {
-    directories::ProjectDirs::from("com", "VoucherDesk", "VoucherDesk")
-        .map(|d| d.data_dir().join("voucherdesk.sqlite"))
-        .unwrap_or_else(|| PathBuf::from("voucherdesk.sqlite"))
-}
-
 fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
-    let path = db.clone().unwrap_or_else(default_db_path);
+    let path = db.clone().unwrap_or_else(voucherdesk::store::default_path);
     Store::open(&path).map_err(|e| match e {
         voucherdesk::store::StoreError::TooNew { .. } => Failure::input(e),
         _ => Failure::other(e),
@@ -457,11 +451,8 @@ fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs)
 fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: ReconcileArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
-    let mut options = ReconcileOptions::today();
-    if let Some(date) = args.as_of {
-        options.as_of = date;
-    }
     let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
+    let mut options = ReconcileOptions::from_settings(&settings, args.as_of);
     options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
     let summary = reconcile(&mut store, &options, &operator).map_err(|e| match e {

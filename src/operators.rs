@@ -211,6 +211,13 @@ pub fn sign_in(store: &mut Store, name: &str, password: &str) -> Result<Operator
     }
 }
 
+/// Records a sign-out (the app forgets the session; the log remembers it).
+pub fn sign_out(store: &mut Store, operator: &Operator) -> Result<(), OperatorError> {
+    let subject = format!("operator {}", operator.name);
+    store.append_audit(&audit_entry(&operator.name, "operator.sign_out", &subject, "", "signed out"))?;
+    Ok(())
+}
+
 fn hash_password(password: &str) -> Result<String, OperatorError> {
     let chars = password.chars().count();
     if !(PASSWORD_CHARS_MIN..=PASSWORD_CHARS_MAX).contains(&chars) {

@@ -35,6 +35,17 @@ impl ReconcileOptions {
     }
 }
 
+impl ReconcileOptions {
+    /// The saved settings' lag and tolerance, as of `as_of` (default: today).
+    pub fn from_settings(settings: &crate::settings::Settings, as_of: Option<NaiveDate>) -> ReconcileOptions {
+        ReconcileOptions {
+            as_of: as_of.unwrap_or_else(|| ReconcileOptions::today().as_of),
+            settlement_lag_days: settings.settlement_lag_days,
+            amount_tolerance_minor: settings.amount_tolerance_minor,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error("settlement lag must be between 0 and {SETTLEMENT_LAG_DAYS_MAX} days, not {0}")]

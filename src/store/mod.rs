@@ -33,6 +33,14 @@ pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 const MIGRATIONS: &[(u32, &str)] =
     &[(1, include_str!("migrations/0001_ledger.sql")), (2, include_str!("migrations/0002_operators.sql"))];
 
+/// The database used when none is named: `voucherdesk.sqlite` in the OS data
+/// directory (`~/.local/share/voucherdesk/` on Linux).
+pub fn default_path() -> PathBuf {
+    directories::ProjectDirs::from("com", "VoucherDesk", "VoucherDesk")
+        .map(|d| d.data_dir().join("voucherdesk.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("voucherdesk.sqlite"))
+}
+
 pub fn schema_version_latest() -> u32 {
     MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
 }
