@@ -15,6 +15,17 @@ use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
 use voucherdesk::{audit, demo, lookup};
 
+/// `println!` that never panics: a closed pipe (`voucherdesk lookup x | head`)
+/// ends the program quietly, any other write error with exit code 1.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 });
+        }
+    }};
+}
+
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
 #[global_allocator]
@@ -275,7 +286,7 @@ fn operator_failure(e: operators::OperatorError) -> Failure {
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    println!("{}", serde_json::to_string(value).map_err(Failure::other)?);
+    out!("{}", serde_json::to_string(value).map_err(Failure::other)?);
     Ok(())
 }
 
@@ -295,7 +306,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return print_json(&cases);
             }
             if cases.is_empty() {
-                println!("nothing found for {query:?}");
+                out!("nothing found for {query:?}");
             }
             for case in &cases {
                 print_case(case);
@@ -307,9 +318,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if json {
                 return print_json(&counts);
             }
-            println!(
+            out!(
                 "orders {}  payments {}  settlements {}  open exceptions {}",
-                counts.orders, counts.payments, counts.settlements, counts.open_exceptions
+                counts.orders,
+                counts.payments,
+                counts.settlements,
+                counts.open_exceptions
             );
             Ok(())
         }
@@ -322,7 +336,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return print_json(&board);
             }
             let rate = board.match_rate_bp.map(|bp| format!("{}.{:02} %", bp / 100, bp % 100)).unwrap_or("—".into());
-            println!(
+            out!(
                 "as of {}: {} orders, {} paid, {} matched (match rate {rate}); {} open exceptions",
                 board.as_of.as_deref().unwrap_or("(never reconciled)"),
                 board.orders,
@@ -331,12 +345,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 board.open_total
             );
             for (kind, n) in &board.open_by_kind {
-                println!("  {kind:<20} {n}");
+                out!("  {kind:<20} {n}");
             }
             for t in &board.paid {
                 let settled =
                     board.settled.iter().find(|s| s.currency == t.currency).map(|s| s.amount_minor).unwrap_or(0);
-                println!(
+                out!(
                     "  paid {} / settled {}",
                     amount_text(Some(t.amount_minor), &t.currency),
                     amount_text(Some(settled), &t.currency)
@@ -352,7 +366,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return print_json(&rows);
             }
             for r in rows {
-                println!(
+                out!(
                     "{:>6} {} {:<12} {:<20} {}",
                     r.id,
                     r.entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -370,8 +384,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print_json(&report)?;
             } else {
                 match &report.first_broken {
-                    None => println!("audit log intact: {} entries verified", report.entries),
-                    Some(b) => println!("audit log BROKEN at entry {}: {}", b.id, b.reason),
+                    None => out!("audit log intact: {} entries verified", report.entries),
+                    Some(b) => out!("audit log BROKEN at entry {}: {}", b.id, b.reason),
                 }
             }
             match report.first_broken {
@@ -382,7 +396,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Profiles => {
             for name in profile::BUILT_IN_PROFILE_NAMES {
                 if let Some(p) = profile::built_in(name) {
-                    println!("{name:<24} {:<12} {}", p.kind.as_str(), p.required_headers().join(", "));
+                    out!("{name:<24} {:<12} {}", p.kind.as_str(), p.required_headers().join(", "));
                 }
             }
             Ok(())
@@ -417,7 +431,7 @@ fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs)
         match import_file(&mut store, &request) {
             Ok(outcome) => {
                 if !args.json {
-                    println!("{outcome}");
+                    out!("{outcome}");
                 }
                 outcomes.push(outcome);
             }
@@ -466,14 +480,18 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
     if args.json {
         return print_json(&summary);
     }
-    println!(
+    out!(
         "as of {}: {} orders, {} payments, {} settlement rows; {} matched",
-        summary.as_of, summary.orders, summary.payments, summary.settlements, summary.matched
+        summary.as_of,
+        summary.orders,
+        summary.payments,
+        summary.settlements,
+        summary.matched
     );
     for (kind, count) in &summary.exceptions {
-        println!("  {kind:<20} {count}");
+        out!("  {kind:<20} {count}");
     }
-    println!("open exceptions: {}", summary.open_exceptions);
+    out!("open exceptions: {}", summary.open_exceptions);
     Ok(())
 }
 
@@ -514,7 +532,7 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
                 return print_json(&rows);
             }
             for e in &rows {
-                println!(
+                out!(
                     "{}  {:<8} {:<19} {:<14} {:<18} {:>20}  {}d  {}",
                     e.id,
                     e.status.as_str(),
@@ -539,7 +557,7 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
             if json {
                 return print_json(&serde_json::json!({"exception": record, "history": history}));
             }
-            println!(
+            out!(
                 "{} {} ({}) order {} payment {}",
                 record.id,
                 record.kind,
@@ -547,9 +565,9 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
                 record.order_id,
                 record.payment_id
             );
-            println!("  {}", record.detail);
+            out!("  {}", record.detail);
             for h in history {
-                println!(
+                out!(
                     "  {} {:<24} {} → {}  by {}: {}",
                     h.at.format("%Y-%m-%d %H:%M UTC"),
                     h.event,
@@ -575,7 +593,7 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
             if json {
                 return print_json(&record);
             }
-            println!("{} resolved ({}) by {}", record.id, action.as_str(), operator.name);
+            out!("{} resolved ({}) by {}", record.id, action.as_str(), operator.name);
             Ok(())
         }
     }
@@ -634,8 +652,8 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
     if args.json {
         return print_json(&manifest);
     }
-    println!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
-    println!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    out!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
+    out!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
     Ok(())
 }
 
@@ -660,7 +678,7 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
             };
             let added = operators::add(&mut store, acting_op.as_ref(), &name, role, password.as_deref())
                 .map_err(operator_failure)?;
-            println!("added {} ({})", added.name, added.role.as_str());
+            out!("added {} ({})", added.name, added.role.as_str());
         }
         OperatorsCommand::List { json } => {
             let list = operators::list(&store).map_err(operator_failure)?;
@@ -668,7 +686,7 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
                 return print_json(&list);
             }
             for o in list {
-                println!(
+                out!(
                     "{:<20} {:<8} {:<3} {}{}",
                     o.name,
                     o.role,
@@ -682,32 +700,32 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
             let role = role(&role_text)?;
             let acting_op = acting(&store, operator)?;
             operators::set_role(&mut store, &acting_op, &name, role).map_err(operator_failure)?;
-            println!("{name} is now {}", role.as_str());
+            out!("{name} is now {}", role.as_str());
         }
         OperatorsCommand::Disable { name } => {
             let acting_op = acting(&store, operator)?;
             operators::disable(&mut store, &acting_op, &name).map_err(operator_failure)?;
-            println!("{name} is disabled");
+            out!("{name} is disabled");
         }
         OperatorsCommand::SetPassword { name, .. } => {
             let acting_op = acting(&store, operator)?;
             let password = read_password()?;
             operators::set_password(&mut store, &acting_op, &name, &password).map_err(operator_failure)?;
-            println!("password changed for {name}");
+            out!("password changed for {name}");
         }
     }
     Ok(())
 }
 
 fn print_case(case: &lookup::CaseFile) {
-    println!(
+    out!(
         "── order {} ─ {}",
         case.order_id,
         if case.buyer_name.is_empty() { "(not in the shop's files)" } else { &case.buyer_name }
     );
-    println!("   verdict: {}", case.verdict.text);
+    out!("   verdict: {}", case.verdict.text);
     if let Some(o) = &case.order {
-        println!(
+        out!(
             "   shop: {} {} | {} | {} {} {} | created {} | from {}",
             o.status,
             amount_text(Some(o.amount_minor), &o.currency),
@@ -720,7 +738,7 @@ fn print_case(case: &lookup::CaseFile) {
         );
     }
     for p in &case.payments {
-        println!(
+        out!(
             "   payment {} {} ({}) {} {} voucher {}",
             p.psp,
             p.payment_id,
@@ -730,7 +748,7 @@ fn print_case(case: &lookup::CaseFile) {
             p.voucher_code
         );
         for h in &p.history {
-            println!(
+            out!(
                 "      {:<9} ({}) at {} — {} {}:{}",
                 h.status,
                 h.psp_status,
@@ -742,7 +760,7 @@ fn print_case(case: &lookup::CaseFile) {
         }
     }
     for s in &case.settlements {
-        println!(
+        out!(
             "   settlement {} {} on {} ({})",
             s.row_type,
             amount_text(Some(s.local_amount_minor), &s.local_currency),
@@ -751,6 +769,6 @@ fn print_case(case: &lookup::CaseFile) {
         );
     }
     for e in &case.exceptions {
-        println!("   exception {} {} [{}]: {}", e.id, e.kind, e.status.as_str(), e.detail);
+        out!("   exception {} {} [{}]: {}", e.id, e.kind, e.status.as_str(), e.detail);
     }
 }
