@@ -1,0 +1,168 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api, onSessionError } from "./api/commands";
+import { toApiError, type ApiError } from "./api/errors";
+import type { AppStatus, Operator } from "./api/types";
+import { ErrorNotice } from "./components/ErrorNotice";
+import { Header } from "./components/Header";
+import { changeLanguage, normaliseLanguage } from "./i18n";
+import { useIdle } from "./lib/useIdle";
+import { isManagerLike } from "./lib/roles";
+import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
+import { AuditScreen } from "./screens/Audit";
+import { DashboardScreen } from "./screens/Dashboard";
+import { ExceptionsScreen } from "./screens/Exceptions";
+import { ImportsScreen } from "./screens/Imports";
+import { LookupScreen } from "./screens/Lookup";
+import { SettingsScreen } from "./screens/Settings";
+import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
+
+type Phase =
+  | { kind: "loading" }
+  | { kind: "failed"; error: ApiError }
+  | { kind: "first_run" }
+  | { kind: "sign_in" }
+  | { kind: "ready"; operator: Operator };
+
+/** `#/exceptions` at start-up opens that screen once (bookmarks, screenshots). */
+let startScreen: ScreenId | null = (() => {
+  const h = typeof window !== "undefined" ? window.location.hash.replace(/^#\/?/, "") : "";
+  return (SCREENS as readonly string[]).includes(h) ? (h as ScreenId) : null;
+})();
+
+/** The screen each role lands on: the manager's queue, everyone else's lookup. */
+export function homeScreen(op: Operator): ScreenId {
+  return isManagerLike(op.role) ? "exceptions" : "lookup";
+}
+
+export function App() {
+  const { t } = useTranslation();
+  const [phase, setPhase] = useState<Phase>({ kind: "loading" });
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [screen, setScreen] = useState<ScreenId>("lookup");
+  const [caseOrder, setCaseOrder] = useState<string | null>(null);
+  const [locked, setLocked] = useState(false);
+
+  const load = useCallback(async () => {
+    setPhase({ kind: "loading" });
+    try {
+      const s = await api.appStatus();
+      setStatus(s);
+      if (s.first_run) setPhase({ kind: "first_run" });
+      else if (s.operator) enter(s.operator);
+      else setPhase({ kind: "sign_in" });
+    } catch (e) {
+      setPhase({ kind: "failed", error: toApiError(e) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const enter = (op: Operator) => {
+    void changeLanguage(normaliseLanguage(op.language));
+    setLocked(false);
+    setScreen(startScreen ?? homeScreen(op));
+    startScreen = null;
+    setCaseOrder(null);
+    setPhase({ kind: "ready", operator: op });
+  };
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.signOut();
+    } catch {
+      // signed out locally whatever the core says
+    }
+    setLocked(false);
+    setPhase({ kind: "sign_in" });
+  }, []);
+
+  // The core ends idle sessions itself: follow it to the lock or sign-in screen.
+  useEffect(() => {
+    onSessionError((code) => {
+      if (code === "auth.locked") setLocked(true);
+      else setPhase((p) => (p.kind === "ready" ? { kind: "sign_in" } : p));
+    });
+    return () => onSessionError(null);
+  }, []);
+
+  const idleMinutes = status?.idle_lock_minutes ?? 0;
+  useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
+
+  const session = useMemo<Session | null>(() => {
+    if (phase.kind !== "ready" || !status) return null;
+    return {
+      operator: phase.operator,
+      status,
+      setOperator: (op) => setPhase({ kind: "ready", operator: op }),
+      setStatus,
+      navigate: (s) => {
+        setScreen(s);
+        window.history.replaceState(null, "", `#/${s}`);
+      },
+      openCase: (orderId) => {
+        setCaseOrder(orderId);
+        setScreen("lookup");
+      },
+      signOut,
+    };
+  }, [phase, status, signOut]);
+
+  switch (phase.kind) {
+    case "loading":
+      return (
+        <div className="center muted" data-testid="app-loading">
+          {t("app.loading")}
+        </div>
+      );
+    case "failed":
+      return (
+        <div className="center" data-testid="app-failed">
+          <h1>{t("app.cannotStart")}</h1>
+          <ErrorNotice error={phase.error} full />
+          <button type="button" onClick={() => void load()} data-testid="app-retry">
+            {t("app.retry")}
+          </button>
+        </div>
+      );
+    case "first_run":
+      return <FirstRun onDone={enter} />;
+    case "sign_in":
+      return <SignIn onDone={enter} />;
+    case "ready":
+      break;
+  }
+  if (!session) return null;
+  if (locked) {
+    return (
+      <SessionContext.Provider value={session}>
+        <LockScreen
+          operator={phase.operator}
+          minutes={idleMinutes}
+          onUnlocked={(op) => {
+            setLocked(false);
+            setPhase({ kind: "ready", operator: op });
+          }}
+          onSignOut={() => void signOut()}
+        />
+      </SessionContext.Provider>
+    );
+  }
+  return (
+    <SessionContext.Provider value={session}>
+      <div className="app" data-testid="app" data-screen={screen}>
+        <Header screen={screen} onLock={() => setLocked(true)} />
+        <main className="screen" data-testid={`screen-${screen}`}>
+          {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
+          {screen === "exceptions" && <ExceptionsScreen />}
+          {screen === "imports" && <ImportsScreen />}
+          {screen === "dashboard" && <DashboardScreen />}
+          {screen === "audit" && <AuditScreen />}
+          {screen === "settings" && <SettingsScreen />}
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}

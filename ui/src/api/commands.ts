@@ -1,0 +1,139 @@
+// The one place that knows command names and argument shapes (docs/IPC.md).
+// Screens call these; nothing else calls `invoke`.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { toApiError } from "./errors";
+import type {
+  AppStatus,
+  AuditQuery,
+  AuditRow,
+  BatchInfo,
+  BulkOutcome,
+  Candidate,
+  CaseFile,
+  Dashboard,
+  ExceptionCursor,
+  ExceptionQuery,
+  ExceptionSort,
+  HistoryRecord,
+  ImportKind,
+  ImportOutcome,
+  ImportProgress,
+  Language,
+  LinkTarget,
+  Market,
+  Operator,
+  OperatorSummary,
+  OrderHit,
+  ProfileSuggestion,
+  QueueCounts,
+  QueuePage,
+  ReconcileSummary,
+  ResolutionAction,
+  Role,
+  Settings,
+  VerifyReport,
+} from "./types";
+
+/** Codes that end or lock the session wherever they come from. */
+export const SESSION_CODES = ["auth.locked", "auth.required"] as const;
+type SessionListener = (code: (typeof SESSION_CODES)[number]) => void;
+let sessionListener: SessionListener | null = null;
+
+/** The app shell listens here to show the lock or sign-in screen. */
+export function onSessionError(listener: SessionListener | null): void {
+  sessionListener = listener;
+}
+
+/** `invoke` with errors normalised to ApiError. */
+export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const error = toApiError(e);
+    const code = SESSION_CODES.find((c) => c === error.code);
+    if (code && sessionListener) sessionListener(code);
+    throw error;
+  }
+}
+
+/** Drops absent filter fields so the core sees `None`, not `""`. */
+export function cleanQuery(q: ExceptionQuery): ExceptionQuery {
+  const out: ExceptionQuery = {};
+  for (const [k, v] of Object.entries(q) as [keyof ExceptionQuery, string | null | undefined][]) {
+    // assignee "" means "unassigned only" and must be kept.
+    if (v === undefined || v === null) continue;
+    if (v === "" && k !== "assignee") continue;
+    (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+export const SEARCH_LIMIT = 20;
+export const QUEUE_PAGE_LIMIT = 200;
+export const AUDIT_PAGE_LIMIT = 100;
+
+export const api = {
+  // session
+  appStatus: () => call<AppStatus>("app_status"),
+  createFirstAdmin: (name: string, password: string) => call<Operator>("create_first_admin", { name, password }),
+  signIn: (name: string, password: string) => call<Operator>("sign_in", { name, password }),
+  signOut: () => call<void>("sign_out"),
+  setLanguage: (language: Language) => call<Operator>("set_language", { language }),
+
+  // lookup
+  searchOrders: (query: string, limit = SEARCH_LIMIT) => call<OrderHit[]>("search_orders", { query, limit }),
+  caseFile: (order_id: string) => call<CaseFile>("case_file", { order_id }),
+
+  // exceptions
+  exceptionCounts: (filter: ExceptionQuery) => call<QueueCounts>("exception_counts", { filter: cleanQuery(filter) }),
+  exceptionPage: (filter: ExceptionQuery, sort: ExceptionSort, after: ExceptionCursor | null, limit = QUEUE_PAGE_LIMIT) =>
+    call<QueuePage & { next_after?: ExceptionCursor | null }>("exception_page", {
+      filter: cleanQuery(filter),
+      sort,
+      page: after ? { after, limit } : { limit },
+    }).then((p): QueuePage => ({ rows: p.rows, next: p.next ?? p.next_after ?? null })),
+  exceptionHistory: (id: string) => call<HistoryRecord[]>("exception_history", { id }),
+  resolveExceptions: (ids: string[], action: ResolutionAction, note: string, link?: LinkTarget) =>
+    call<BulkOutcome>("resolve_exceptions", link ? { ids, action, note, link } : { ids, action, note }),
+  assignExceptions: (ids: string[], assignee: string | null) =>
+    call<{ assigned: number }>("assign_exceptions", { ids, assignee }),
+  linkCandidates: (id: string) => call<Candidate[]>("link_candidates", { id }),
+  exportExceptions: (filter: ExceptionQuery, path: string) =>
+    call<{ rows: number }>("export_exceptions", { filter: cleanQuery(filter), path }),
+
+  // imports
+  suggestProfile: (path: string) => call<ProfileSuggestion>("suggest_profile", { path }),
+  importFile: (path: string, kind: ImportKind, profile: string) =>
+    call<ImportOutcome>("import_file", { path, kind, profile }),
+  importHistory: (limit = 50) => call<BatchInfo[]>("import_history", { limit }),
+  reconcileNow: (as_of?: string) => call<ReconcileSummary>("reconcile_now", as_of ? { as_of } : {}),
+  onImportProgress: (cb: (p: ImportProgress) => void): Promise<UnlistenFn> =>
+    listen<ImportProgress>("import-progress", (e) => cb(e.payload)),
+
+  // dashboard
+  dashboard: (market: Market, as_of?: string) => call<Dashboard>("dashboard", as_of ? { market, as_of } : { market }),
+
+  // audit
+  auditPage: (q: AuditQuery) => {
+    const args: Record<string, unknown> = { limit: q.limit };
+    for (const k of ["operator", "action", "from", "to", "after_id"] as const) {
+      const v = q[k];
+      if (v !== undefined && v !== null && v !== "") args[k] = v;
+    }
+    return call<AuditRow[]>("audit_page", args);
+  },
+  auditVerify: () => call<VerifyReport>("audit_verify"),
+
+  // settings and operators
+  settingsGet: () => call<Settings>("settings_get"),
+  settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
+  operatorsList: () => call<OperatorSummary[]>("operators_list"),
+  operatorAdd: (name: string, role: Role, password: string) =>
+    call<Operator>("operator_add", { name, role, password }),
+  operatorSetRole: (name: string, role: Role) => call<void>("operator_set_role", { name, role }),
+  operatorDisable: (name: string) => call<void>("operator_disable", { name }),
+};
+
+export type Api = typeof api;

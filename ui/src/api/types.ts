@@ -1,0 +1,464 @@
+// Payload types as they cross the IPC boundary (serde JSON of the core's
+// Rust types: snake_case fields, enums as snake_case strings, instants as ISO
+// strings in UTC, amounts as integer minor units plus an ISO currency code).
+//
+// Hand-written until the generated bindings (ts-rs, ui/src/bindings/) land;
+// then this file re-exports those and keeps only what the UI adds. Each type
+// names the Rust type it mirrors.
+
+/** ISO-8601 instant in UTC, e.g. "2026-03-05T03:30:00Z" (chrono DateTime<Utc>). */
+export type Instant = string;
+/** A market business date, "YYYY-MM-DD" (already a market date; never shifted). */
+export type BusinessDate = string;
+
+export type Language = "en" | "es" | "zh";
+export const LANGUAGES: readonly Language[] = ["en", "es", "zh"] as const;
+
+/** operators::Role */
+export type Role = "support" | "finance" | "manager" | "admin";
+export const ROLES: readonly Role[] = ["support", "finance", "manager", "admin"] as const;
+
+/** operators::Operator */
+export interface Operator {
+  name: string;
+  role: Role;
+  language: Language | string;
+}
+
+/** operators::OperatorSummary */
+export interface OperatorSummary {
+  name: string;
+  role: Role | string;
+  language: string;
+  disabled: boolean;
+  can_sign_in: boolean;
+  created_at: Instant;
+  created_by: string;
+}
+
+/** app_status */
+export interface AppStatus {
+  first_run: boolean;
+  db_path: string;
+  operator: Operator | null;
+  idle_lock_minutes: number;
+}
+
+/** Every IPC error: `{ code, message }`. */
+export interface ApiErrorPayload {
+  code: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------- lookup
+
+/** store::OrderHit */
+export interface OrderHit {
+  order_id: string;
+  buyer_name: string;
+  buyer_email: string;
+  country: string;
+  amount_minor: number;
+  currency: string;
+  status: string;
+  created_at: Instant;
+}
+
+/** store::OrderRecord */
+export interface OrderRecord {
+  order_id: string;
+  store: string;
+  created_at: Instant;
+  buyer_name: string;
+  buyer_email: string;
+  buyer_phone: string;
+  buyer_document: string;
+  country: string;
+  amount_minor: number;
+  currency: string;
+  status: string;
+  psp: string;
+  psp_payment_id: string;
+  voucher_code: string;
+  voucher_expires_at: Instant | null;
+  /** "FILE:LINE" or an API source. */
+  source: string;
+}
+
+/** store::StatusObservation */
+export interface StatusObservation {
+  status: string;
+  psp_status: string;
+  status_at: Instant | null;
+  observed_at: Instant;
+  /** "file" or "api" */
+  source: string;
+  file: string | null;
+  line: number | null;
+}
+
+/** store::PaymentRecord */
+export interface PaymentRecord {
+  psp: string;
+  payment_id: string;
+  order_id: string;
+  linked_order_id: string | null;
+  country: string;
+  network: string;
+  currency: string;
+  amount_minor: number;
+  status: string;
+  psp_status: string;
+  created_at: Instant | null;
+  paid_at: Instant | null;
+  expires_at: Instant | null;
+  voucher_code: string;
+  history: StatusObservation[];
+}
+
+/** store::SettlementRecord */
+export interface SettlementRecord {
+  psp: string;
+  payment_id: string;
+  row_type: string;
+  settled_on: BusinessDate | null;
+  local_amount_minor: number;
+  local_currency: string;
+  settlement_currency: string;
+  gross_minor: number;
+  net_minor: number;
+  fee_minor: number;
+  source: string;
+}
+
+/** lookup::VerdictCode */
+export type VerdictCode =
+  | "deliver_order"
+  | "all_good"
+  | "awaiting_payment"
+  | "expired_unpaid"
+  | "not_paid_do_not_ship"
+  | "paid_twice"
+  | "check_amounts"
+  | "unknown_order"
+  | "no_payment";
+export const VERDICT_CODES: readonly VerdictCode[] = [
+  "deliver_order",
+  "all_good",
+  "awaiting_payment",
+  "expired_unpaid",
+  "not_paid_do_not_ship",
+  "paid_twice",
+  "check_amounts",
+  "unknown_order",
+  "no_payment",
+] as const;
+
+/** lookup::Verdict */
+export interface Verdict {
+  code: VerdictCode;
+  text: string;
+}
+
+/** lookup::CaseFile */
+export interface CaseFile {
+  order_id: string;
+  buyer_name: string;
+  order: OrderRecord | null;
+  payments: PaymentRecord[];
+  settlements: SettlementRecord[];
+  exceptions: ExceptionRecord[];
+  verdict: Verdict;
+}
+
+// ---------------------------------------------------------------- exceptions
+
+/** exceptions::ExceptionKind */
+export type ExceptionKind =
+  | "paid_not_recorded"
+  | "recorded_not_paid"
+  | "duplicate_payment"
+  | "currency_mismatch"
+  | "amount_mismatch"
+  | "paid_after_expiry"
+  | "unknown_order"
+  | "not_settled"
+  | "settlement_mismatch"
+  | "unknown_settlement";
+export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
+  "paid_not_recorded",
+  "recorded_not_paid",
+  "duplicate_payment",
+  "currency_mismatch",
+  "amount_mismatch",
+  "paid_after_expiry",
+  "unknown_order",
+  "not_settled",
+  "settlement_mismatch",
+  "unknown_settlement",
+] as const;
+
+/** exceptions::ExceptionStatus */
+export type ExceptionStatus = "open" | "resolved" | "cleared";
+export const EXCEPTION_STATUSES: readonly ExceptionStatus[] = ["open", "resolved", "cleared"] as const;
+
+/** exceptions::AgeBucket */
+export type AgeBucket = "d0_1" | "d2_7" | "d8_30" | "over_30";
+export const AGE_BUCKETS: readonly AgeBucket[] = ["d0_1", "d2_7", "d8_30", "over_30"] as const;
+
+/** exceptions::ResolutionAction */
+export type ResolutionAction = "mark_received" | "accept" | "write_off" | "link" | "escalate";
+export const RESOLUTION_ACTIONS: readonly ResolutionAction[] = [
+  "accept",
+  "escalate",
+  "mark_received",
+  "write_off",
+  "link",
+] as const;
+
+/** store::ExceptionSort (the Rust enum; IPC.md also mentions `kind`, which the core does not have yet). */
+export type ExceptionSort = "age_desc" | "age_asc" | "amount_desc" | "amount_asc" | "id";
+export const EXCEPTION_SORTS: readonly ExceptionSort[] = ["age_desc", "age_asc", "amount_desc", "amount_asc", "id"] as const;
+
+/** store::ExceptionRecord */
+export interface ExceptionRecord {
+  id: string;
+  kind: ExceptionKind | string;
+  status: ExceptionStatus;
+  order_id: string;
+  psp: string;
+  payment_id: string;
+  country: string;
+  store: string;
+  amount_minor: number | null;
+  currency: string;
+  detail: string;
+  detected_at: Instant;
+  updated_at: Instant;
+  age_days: number;
+  assignee: string | null;
+  resolution: string | null;
+  resolved_by: string | null;
+  resolved_at: Instant | null;
+  note: string | null;
+}
+
+/** exceptions::ExceptionQuery (absent = no filter; assignee "" = unassigned only). */
+export interface ExceptionQuery {
+  kind?: string | null;
+  status?: ExceptionStatus | null;
+  age?: AgeBucket | null;
+  psp?: string | null;
+  country?: string | null;
+  store?: string | null;
+  assignee?: string | null;
+}
+
+/** store::ExceptionCursor */
+export interface ExceptionCursor {
+  value: number;
+  id: string;
+}
+
+/** exceptions::QueuePage as the UI uses it (the IPC DTO names the cursor `next_after`). */
+export interface QueuePage {
+  rows: ExceptionRecord[];
+  next: ExceptionCursor | null;
+}
+
+/** exceptions::QueueCounts */
+export interface QueueCounts {
+  by_kind: Record<string, number>;
+  by_age: Record<string, number>;
+  total: number;
+}
+
+/** store::HistoryRecord */
+export interface HistoryRecord {
+  at: Instant;
+  event: string;
+  from_status: string | null;
+  to_status: string;
+  operator: string;
+  note: string;
+}
+
+/** exceptions::BulkFailure / BulkOutcome */
+export interface BulkFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+export interface BulkOutcome {
+  resolved: number;
+  failed: BulkFailure[];
+}
+
+/** exceptions::LinkTarget as sent with `link` (one of the two). */
+export type LinkTarget = { order: string } | { payment: string };
+
+/**
+ * link_candidates (≤ 20, ranked by amount and date proximity): an order (for a
+ * payment or settlement exception; `psp` and `payment_id` empty) or an
+ * unattached paid payment (for an order exception).
+ */
+export interface Candidate {
+  order_id: string;
+  psp: string;
+  payment_id: string;
+  buyer_name: string;
+  amount_minor: number;
+  currency: string;
+  at: Instant;
+}
+
+// ---------------------------------------------------------------- imports
+
+/** import::profile::ImportKind */
+export type ImportKind = "orders" | "payments" | "settlements";
+
+/** suggest_profile */
+export interface ProfileSuggestion {
+  profile: string | null;
+  kind: ImportKind | null;
+  headers: string[];
+}
+
+/** store::RowCounts */
+export interface RowCounts {
+  total: number;
+  new: number;
+  updated: number;
+  unchanged: number;
+  duplicate: number;
+}
+
+/** import::ImportReport */
+export interface ImportReport {
+  file: string;
+  kind: ImportKind;
+  profile: string;
+  batch_id: number;
+  sha256: string;
+  encoding: string;
+  delimiter: string;
+  rows: RowCounts;
+  elapsed_ms: number;
+}
+
+/** import::ImportOutcome (serde tag = "outcome"). */
+export type ImportOutcome =
+  | ({ outcome: "imported" } & ImportReport)
+  | { outcome: "already_imported"; file: string; batch_id: number; imported_at: string; operator: string };
+
+/** The `import-progress` event payload. */
+export interface ImportProgress {
+  rows: number;
+  elapsed_ms?: number;
+  rows_per_s: number;
+}
+
+/** store::BatchInfo */
+export interface BatchInfo {
+  id: number;
+  kind: string;
+  profile: string;
+  file_name: string;
+  sha256: string;
+  encoding: string;
+  rows_total: number;
+  rows_new: number;
+  rows_updated: number;
+  rows_unchanged: number;
+  rows_duplicate: number;
+  operator: string;
+  imported_at: Instant;
+}
+
+/** reconcile::ReconcileSummary */
+export interface ReconcileSummary {
+  as_of: BusinessDate;
+  orders: number;
+  payments: number;
+  settlements: number;
+  matched: number;
+  exceptions: Record<string, number>;
+  open_exceptions: number;
+}
+
+// ---------------------------------------------------------------- dashboard
+
+export type Market = "all" | "CO" | "PE";
+
+/** A sum of money in one currency. */
+export interface CurrencyTotal {
+  currency: string;
+  count: number;
+  amount_minor: number;
+}
+
+/** One market day of one currency in the 30-day trend. */
+export interface TrendDay {
+  day: BusinessDate;
+  currency: string;
+  paid_count: number;
+  paid_minor: number;
+}
+
+/** dashboard::Dashboard */
+export interface Dashboard {
+  market: Market;
+  /** The last reconciliation's market date; null before the first run. */
+  as_of: BusinessDate | null;
+  orders: number;
+  paid_orders: number;
+  matched: number;
+  /** matched / paid_orders in basis points (10000 = 100 %). */
+  match_rate_bp: number | null;
+  open_by_kind: Record<string, number>;
+  open_by_age: Record<string, number>;
+  open_total: number;
+  paid: CurrencyTotal[];
+  settled: CurrencyTotal[];
+  trend: TrendDay[];
+}
+
+// ---------------------------------------------------------------- audit
+
+/** store::StoredAuditEntry (entry flattened). */
+export interface AuditRow {
+  id: number;
+  at: Instant;
+  operator: string;
+  action: string;
+  subject: string;
+  before: string;
+  after: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  operator?: string | null;
+  action?: string | null;
+  /** Instants (inclusive from, exclusive to). */
+  from?: Instant | null;
+  to?: Instant | null;
+  after_id?: number | null;
+  limit: number;
+}
+
+/** audit::VerifyReport */
+export interface VerifyReport {
+  entries: number;
+  first_broken: { id: number; reason: string } | null;
+}
+
+// ---------------------------------------------------------------- settings
+
+/** settings::Settings */
+export interface Settings {
+  settlement_lag_days: number;
+  amount_tolerance_minor: number;
+  idle_lock_minutes: number;
+}

@@ -1,0 +1,59 @@
+import { useTranslation } from "react-i18next";
+import { firstLine, type ApiError } from "../api/errors";
+
+/** The localised headline for an error code; the core's message follows as detail. */
+export function errorHeadlineKey(code: string): string {
+  switch (code) {
+    case "auth.forbidden":
+      return "errors.forbidden";
+    case "auth.denied":
+      return "errors.denied";
+    case "auth.locked":
+      return "errors.locked";
+    case "auth.required":
+      return "errors.required";
+    case "errors.validation":
+      return "errors.validation";
+    case "exceptions.already_closed":
+      return "errors.alreadyClosed";
+    case "exceptions.not_found":
+      return "errors.notFound";
+    case "exceptions.conflict":
+    case "operators.conflict":
+      return "errors.conflict";
+    case "exceptions.bad_link":
+      return "errors.badLink";
+    case "store":
+      return "errors.store";
+    case "ipc.unavailable":
+      return "errors.unavailable";
+    case "import.read":
+      return "errors.importRead";
+    case "import.encoding":
+      return "errors.importEncoding";
+    case "import.missing_columns":
+      return "errors.importColumns";
+    case "import.no_rows":
+      return "errors.importNoRows";
+    case "import.profile_kind":
+      return "errors.importProfileKind";
+    case "import.too_many_rows":
+      return "errors.importTooMany";
+    case "import.bad_rows":
+      return "errors.importBadRows";
+    default:
+      return "errors.generic";
+  }
+}
+
+export function ErrorNotice({ error, testId = "error", full = false }: { error: ApiError | null; testId?: string; full?: boolean }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  const detail = full ? error.message : firstLine(error.message);
+  return (
+    <div className="notice notice-error" role="alert" data-testid={testId} data-code={error.code}>
+      <strong data-testid={`${testId}-headline`}>{t(errorHeadlineKey(error.code))}</strong>
+      {detail && <span className="notice-detail" data-testid={`${testId}-detail`}>{detail}</span>}
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { useContext, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/commands";
+import { toApiError, type ApiError } from "../api/errors";
+import { LANGUAGES, type Language } from "../api/types";
+import { changeLanguage, normaliseLanguage } from "../i18n";
+import { SCREENS, SessionContext, type ScreenId } from "../session";
+import { ErrorNotice } from "./ErrorNotice";
+
+/** Switches the UI language; when signed in, remembers it for the operator (set_language). */
+export function LanguageSelect({ testId = "language-select" }: { testId?: string }) {
+  const { t, i18n } = useTranslation();
+  const session = useContext(SessionContext);
+  const [error, setError] = useState<ApiError | null>(null);
+  const current = normaliseLanguage(i18n.language);
+  const onChange = async (lang: Language) => {
+    setError(null);
+    await changeLanguage(lang);
+    if (!session) return;
+    try {
+      session.setOperator(await api.setLanguage(lang));
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <span className="language-select">
+      <select aria-label={t("header.language")} value={current} onChange={(e) => void onChange(e.target.value as Language)} data-testid={testId}>
+        {LANGUAGES.map((l) => (
+          <option key={l} value={l} data-testid={`${testId}-${l}`}>
+            {t(`languages.${l}`)}
+          </option>
+        ))}
+      </select>
+      <ErrorNotice error={error} testId={`${testId}-error`} />
+    </span>
+  );
+}
+
+export function Header({ screen, onLock }: { screen: ScreenId; onLock: () => void }) {
+  const { t } = useTranslation();
+  const session = useContext(SessionContext);
+  if (!session) return null;
+  const { operator } = session;
+  return (
+    <header className="app-header">
+      <span className="brand" data-testid="app-brand">
+        {t("app.name")}
+      </span>
+      <nav className="tabs" aria-label="main">
+        {SCREENS.map((s) => (
+          <button
+            key={s}
+            type="button"
+            className={s === screen ? "tab active" : "tab"}
+            aria-current={s === screen ? "page" : undefined}
+            onClick={() => session.navigate(s)}
+            data-testid={`nav-${s}`}
+          >
+            {t(`nav.${s}`)}
+          </button>
+        ))}
+      </nav>
+      <div className="header-right">
+        <LanguageSelect />
+        <span className="operator" data-testid="current-operator" data-role={operator.role} data-name={operator.name}>
+          {t("header.signedInAs", { name: operator.name, role: t(`roles.${operator.role}`) })}
+        </span>
+        <button type="button" onClick={onLock} data-testid="lock-now">
+          {t("header.lock")}
+        </button>
+        <button type="button" onClick={() => void session.signOut()} data-testid="sign-out">
+          {t("header.signOut")}
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,592 @@
+// A fake core behind `invoke`, for running the UI in a plain browser
+// (`npm run dev:mock`, `npm run build:mock`) and taking screenshots. Only
+// main.tsx imports it, under `import.meta.env.MODE === "mock"`, so it never
+// reaches a production bundle.
+//
+// URL knobs: ?as=marta (start signed in as that operator), ?first_run=1,
+// ?lang=zh, ?idle=1 (idle lock after 1 minute), ?no_dashboard=1 (as if the
+// core had no `dashboard` command), and #/exceptions etc. for the screen.
+
+import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import type {
+  AuditRow,
+  BatchInfo,
+  CaseFile,
+  ExceptionQuery,
+  ExceptionRecord,
+  ExceptionSort,
+  HistoryRecord,
+  ImportKind,
+  Operator,
+  OperatorSummary,
+  OrderHit,
+  Role,
+  Settings,
+} from "../api/types";
+import { EXCEPTION_KINDS } from "../api/types";
+import { SAMPLE_CASES } from "./fixtures";
+
+const DAY_MS = 86_400_000;
+
+interface MockOperator extends OperatorSummary {
+  password: string;
+}
+
+function fail(code: string, message: string): never {
+  throw { code, message };
+}
+
+/** A small deterministic generator (mulberry32), so every reload looks the same. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ["José", "María", "Ángela", "Raúl", "Lucía", "Andrés", "Camila", "Jorge", "Valentina", "Sebastián", "Diana", "Óscar"];
+const LAST = ["Núñez", "Peña", "Muñoz", "Ibáñez", "Gómez", "Rodríguez", "Quispe", "Mamani", "Castaño", "Vargas", "Huamán", "Zúñiga"];
+const STORES = { CO: ["Tienda Ñandú", "Mercado Caribe"], PE: ["Moda Andina", "Lima Tech"] } as const;
+
+function strip(s: string): string {
+  return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+interface World {
+  operators: MockOperator[];
+  signedIn: Operator | null;
+  settings: Settings;
+  cases: Map<string, CaseFile>;
+  hits: OrderHit[];
+  exceptions: ExceptionRecord[];
+  history: Map<string, HistoryRecord[]>;
+  batches: BatchInfo[];
+  audit: AuditRow[];
+}
+
+function buildWorld(params: URLSearchParams): World {
+  const now = Date.now();
+  const random = rng(7);
+  const created = iso(now - 40 * DAY_MS);
+  const operators: MockOperator[] = [
+    { name: "admin", role: "admin", language: "en", disabled: false, can_sign_in: true, created_at: created, created_by: "admin", password: "voucherdesk-admin" },
+    { name: "ana", role: "support", language: "es", disabled: false, can_sign_in: true, created_at: created, created_by: "admin", password: "voucherdesk-ana" },
+    { name: "fabio", role: "finance", language: "en", disabled: false, can_sign_in: true, created_at: created, created_by: "admin", password: "voucherdesk-fabio" },
+    { name: "marta", role: "manager", language: "zh", disabled: false, can_sign_in: true, created_at: created, created_by: "admin", password: "voucherdesk-marta" },
+  ];
+  const cases = new Map<string, CaseFile>();
+  for (const c of SAMPLE_CASES) cases.set(c.order_id, structuredClone(c));
+  const hits: OrderHit[] = SAMPLE_CASES.flatMap((c) =>
+    c.order
+      ? [{ order_id: c.order_id, buyer_name: c.buyer_name, buyer_email: c.order.buyer_email, country: c.order.country, amount_minor: c.order.amount_minor, currency: c.order.currency, status: c.order.status, created_at: c.order.created_at }]
+      : [],
+  );
+  // Generated orders, for search and the queue.
+  for (let i = 0; i < 400; i++) {
+    const country = random() < 0.6 ? "CO" : "PE";
+    const first = FIRST[Math.floor(random() * FIRST.length)] ?? "Ana";
+    const last = LAST[Math.floor(random() * LAST.length)] ?? "Pérez";
+    const id = `${country}-${String(3000 + i)}`;
+    const amount = country === "CO" ? Math.round(20 + random() * 800) * 100_000 : Math.round(1000 + random() * 90000);
+    hits.push({
+      order_id: id,
+      buyer_name: `${first} ${last}`,
+      buyer_email: `${strip(first)}.${strip(last)}${i}@correo.example`,
+      country,
+      amount_minor: amount,
+      currency: country === "CO" ? "COP" : "PEN",
+      status: random() < 0.7 ? "paid" : "pending_payment",
+      created_at: iso(now - Math.floor(random() * 60 * DAY_MS)),
+    });
+  }
+  const exceptions: ExceptionRecord[] = SAMPLE_CASES.flatMap((c) => c.exceptions.map((e) => ({ ...e, detected_at: iso(now - 3 * 3600_000), updated_at: iso(now - 3 * 3600_000) })));
+  const total = Number(params.get("exceptions") ?? 5000);
+  for (let i = 0; i < total; i++) {
+    const hit = hits[2 + (i % (hits.length - 2))];
+    if (!hit) continue;
+    const kind = EXCEPTION_KINDS[Math.floor(Math.pow(random(), 1.6) * EXCEPTION_KINDS.length)] ?? "not_settled";
+    const ageMs = Math.floor(Math.pow(random(), 2) * 70 * DAY_MS);
+    const status = random() < 0.8 ? "open" : random() < 0.5 ? "resolved" : "cleared";
+    const psp = hit.country === "CO" ? (random() < 0.8 ? "dlocal" : "payu") : random() < 0.7 ? "pagoefectivo" : "dlocal";
+    const id = `EX-${Math.floor(random() * 0xffffffff).toString(16).padStart(8, "0")}${i.toString(16).padStart(8, "0")}`;
+    const stores = STORES[hit.country as "CO" | "PE"];
+    exceptions.push({
+      id,
+      kind,
+      status,
+      order_id: kind === "unknown_settlement" ? "" : hit.order_id,
+      psp,
+      payment_id: `P-${10000 + i}`,
+      country: hit.country,
+      store: stores[i % stores.length] ?? "",
+      amount_minor: hit.amount_minor,
+      currency: hit.currency,
+      detail: `${kind.replace(/_/g, " ")} (${psp}:P-${10000 + i})`,
+      detected_at: iso(now - ageMs),
+      updated_at: iso(now - ageMs),
+      age_days: Math.floor(ageMs / DAY_MS),
+      assignee: random() < 0.3 ? (random() < 0.5 ? "marta" : "fabio") : null,
+      resolution: status === "resolved" ? "accept" : null,
+      resolved_by: status === "resolved" ? "marta" : null,
+      resolved_at: status === "resolved" ? iso(now - ageMs / 2) : null,
+      note: status === "resolved" ? "Checked in the PSP portal" : null,
+    });
+  }
+  const batches: BatchInfo[] = [
+    ["shop-orders.csv", "shop", "orders", 4],
+    ["dlocal-payments.csv", "dlocal", "payments", 2],
+    ["pagoefectivo-payments.csv", "pagoefectivo", "payments", 2],
+    ["dlocal-settlement.tsv", "dlocal-settlement", "settlements", 1],
+    ["pagoefectivo-settlement.csv", "pagoefectivo-settlement", "settlements", 2],
+  ].map(([file, profile, kind, rows], i) => ({
+    id: i + 1,
+    kind: String(kind),
+    profile: String(profile),
+    file_name: `/home/fabio/reports/${String(file)}`,
+    sha256: "9f2c".padEnd(64, String(i)),
+    encoding: "UTF-8",
+    rows_total: Number(rows),
+    rows_new: Number(rows),
+    rows_updated: 0,
+    rows_unchanged: 0,
+    rows_duplicate: 0,
+    operator: "fabio",
+    imported_at: iso(now - (5 - i) * 3600_000),
+  }));
+  const world: World = {
+    operators,
+    signedIn: null,
+    settings: { settlement_lag_days: 3, amount_tolerance_minor: 0, idle_lock_minutes: Number(params.get("idle") ?? 15) },
+    cases,
+    hits,
+    exceptions,
+    history: new Map(),
+    batches,
+    audit: [],
+  };
+  if (params.get("first_run") === "1") world.operators = [];
+  const as = params.get("as");
+  const who = world.operators.find((o) => o.name === as);
+  if (who) world.signedIn = { name: who.name, role: who.role as Role, language: params.get("lang") ?? who.language };
+  for (const b of batches) audit(world, "fabio", "import", `${b.kind} file ${b.file_name}`, "", JSON.stringify({ profile: b.profile, rows: b.rows_total }), b.imported_at);
+  audit(world, "marta", "reconcile", "as of 2026-03-20", "", JSON.stringify({ open_exceptions: exceptions.filter((e) => e.status === "open").length }));
+  return world;
+}
+
+function audit(w: World, operator: string, action: string, subject: string, before: string, after: string, at?: string): void {
+  const prev = w.audit[w.audit.length - 1];
+  const id = (prev?.id ?? 0) + 1;
+  w.audit.push({ id, at: at ?? iso(Date.now()), operator, action, subject, before, after, prev_hash: prev?.hash ?? "0".repeat(64), hash: id.toString(16).padStart(64, "a") });
+}
+
+function me(w: World): Operator {
+  return w.signedIn ?? fail("auth.denied", "no operator is signed in");
+}
+
+function forbidden(op: Operator, what: string): never {
+  fail("auth.forbidden", `${op.name} (${op.role}) may not ${what}`);
+}
+
+function managerLike(op: Operator): boolean {
+  return op.role === "manager" || op.role === "admin";
+}
+
+function matches(e: ExceptionRecord, q: ExceptionQuery, now: number): boolean {
+  if (q.kind && e.kind !== q.kind) return false;
+  if (q.status && e.status !== q.status) return false;
+  if (q.psp && e.psp !== q.psp) return false;
+  if (q.country && e.country !== q.country) return false;
+  if (q.store && e.store !== q.store) return false;
+  if (q.assignee === "" && e.assignee !== null) return false;
+  if (q.assignee && e.assignee !== q.assignee) return false;
+  if (q.age) {
+    const days = (now - Date.parse(e.detected_at)) / DAY_MS;
+    const [lo, hi] = q.age === "d0_1" ? [0, 2] : q.age === "d2_7" ? [2, 8] : q.age === "d8_30" ? [8, 31] : [31, Infinity];
+    if (days < lo || days >= hi) return false;
+  }
+  return true;
+}
+
+function sortValue(e: ExceptionRecord, sort: ExceptionSort): number {
+  if (sort === "amount_asc" || sort === "amount_desc") return e.amount_minor ?? 0;
+  if (sort === "age_asc" || sort === "age_desc") return Math.floor(Date.parse(e.detected_at) / 1000);
+  return 0;
+}
+
+function sorted(rows: ExceptionRecord[], sort: ExceptionSort): ExceptionRecord[] {
+  const dir = sort === "age_desc" || sort === "amount_asc" ? 1 : sort === "id" ? 1 : -1;
+  // age_desc = oldest first = ascending detected_at
+  return [...rows].sort((a, b) => {
+    const d = (sortValue(a, sort) - sortValue(b, sort)) * dir;
+    return d !== 0 ? d : a.id.localeCompare(b.id);
+  });
+}
+
+function suggest(path: string): { profile: string | null; kind: ImportKind | null; headers: string[] } {
+  const name = path.toLowerCase();
+  if (name.includes("pagoefectivo-settlement") || name.includes("liquidacion")) return { profile: "pagoefectivo-settlement", kind: "settlements", headers: ["CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO_BRUTO", "COMISION", "MONTO_NETO", "FECHA_LIQUIDACION"] };
+  if (name.includes("dlocal-settlement")) return { profile: "dlocal-settlement", kind: "settlements", headers: ["TRANSACTION_ID", "DLOCAL_TRANSACTION_ID", "ROW_TYPE"] };
+  if (name.includes("pagoefectivo")) return { profile: "pagoefectivo", kind: "payments", headers: ["CIP", "CODIGO_TRANSACCION", "MONEDA", "MONTO", "ESTADO"] };
+  if (name.includes("dlocal")) return { profile: "dlocal", kind: "payments", headers: ["PAYMENT_ID", "ORDER_ID", "COUNTRY", "PAYMENT_METHOD_ID"] };
+  if (name.includes("shop") || name.includes("orders")) return { profile: "shop", kind: "orders", headers: ["order_id", "store", "created_at", "buyer_name"] };
+  return { profile: null, kind: null, headers: ["fecha", "referencia", "valor"] };
+}
+
+function genericCase(w: World, id: string): CaseFile {
+  const hit = w.hits.find((h) => h.order_id === id);
+  if (!hit) fail("store", `no order ${id}`);
+  const paid = hit.status === "paid";
+  const exps = w.exceptions.filter((e) => e.order_id === id);
+  const created = Date.parse(hit.created_at);
+  const psp = hit.country === "CO" ? "dlocal" : "pagoefectivo";
+  const code = hit.country === "CO" ? `40000${id.slice(3)}` : `9${id.slice(3)}12`;
+  return {
+    order_id: id,
+    buyer_name: hit.buyer_name,
+    order: {
+      order_id: id,
+      store: STORES[hit.country as "CO" | "PE"][0],
+      created_at: hit.created_at,
+      buyer_name: hit.buyer_name,
+      buyer_email: hit.buyer_email,
+      buyer_phone: hit.country === "CO" ? "+57 300 000 0000" : "+51 900 000 000",
+      buyer_document: "10203040",
+      country: hit.country,
+      amount_minor: hit.amount_minor,
+      currency: hit.currency,
+      status: hit.status,
+      psp,
+      psp_payment_id: `P-${id}`,
+      voucher_code: code,
+      voucher_expires_at: iso(created + 3 * DAY_MS),
+      source: "/home/fabio/reports/shop-orders.csv:42",
+    },
+    payments: [
+      {
+        psp,
+        payment_id: `P-${id}`,
+        order_id: id,
+        linked_order_id: null,
+        country: hit.country,
+        network: hit.country === "CO" ? "efecty" : "pagoefectivo",
+        currency: hit.currency,
+        amount_minor: hit.amount_minor,
+        status: paid ? "paid" : "pending",
+        psp_status: paid ? "PAID" : "PENDING",
+        created_at: hit.created_at,
+        paid_at: paid ? iso(created + DAY_MS / 3) : null,
+        expires_at: iso(created + 3 * DAY_MS),
+        voucher_code: code,
+        history: [
+          { status: "pending", psp_status: "PENDING", status_at: hit.created_at, observed_at: hit.created_at, source: "file", file: "/home/fabio/reports/dlocal-2026-03-01.csv", line: 17 },
+          ...(paid ? [{ status: "paid", psp_status: "PAID", status_at: iso(created + DAY_MS / 3), observed_at: iso(created + DAY_MS), source: "api", file: null, line: null }] : []),
+        ],
+      },
+    ],
+    settlements: [],
+    exceptions: exps,
+    verdict: paid ? { code: "all_good", text: "Paid; the shop says paid" } : { code: "awaiting_payment", text: "Not paid yet" },
+  };
+}
+
+function handler(w: World, params: URLSearchParams) {
+  return async (cmd: string, args?: Record<string, unknown> | unknown): Promise<unknown> => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    const now = Date.now();
+    switch (cmd) {
+      case "app_status":
+        return { first_run: w.operators.length === 0, db_path: "/home/ana/.local/share/voucherdesk/voucherdesk.sqlite", operator: w.signedIn, idle_lock_minutes: w.settings.idle_lock_minutes };
+      case "create_first_admin": {
+        const name = String(a.name ?? "").trim();
+        if (!name) fail("errors.validation", "operator names are 1 to 64 printable characters");
+        if (String(a.password ?? "").length < 8) fail("errors.validation", "passwords are 8 to 256 characters");
+        w.operators.push({ name, role: "admin", language: "en", disabled: false, can_sign_in: true, created_at: iso(now), created_by: name, password: String(a.password) });
+        w.signedIn = { name, role: "admin", language: "en" };
+        audit(w, name, "operator.add", name, "", "admin");
+        return w.signedIn;
+      }
+      case "sign_in": {
+        const o = w.operators.find((x) => x.name.toLowerCase() === String(a.name ?? "").trim().toLowerCase());
+        if (!o || o.disabled || o.password !== a.password) {
+          audit(w, String(a.name), "sign_in", String(a.name), "", "sign-in refused");
+          fail("auth.denied", "wrong name or password");
+        }
+        w.signedIn = { name: o.name, role: o.role as Role, language: o.language };
+        audit(w, o.name, "sign_in", o.name, "", "signed in");
+        return w.signedIn;
+      }
+      case "sign_out":
+        if (w.signedIn) audit(w, w.signedIn.name, "sign_out", w.signedIn.name, "", "");
+        w.signedIn = null;
+        return null;
+      case "set_language": {
+        const op = me(w);
+        const o = w.operators.find((x) => x.name === op.name);
+        if (o) o.language = String(a.language);
+        w.signedIn = { ...op, language: String(a.language) };
+        return w.signedIn;
+      }
+      case "search_orders": {
+        me(w);
+        const q = strip(String(a.query ?? "").trim());
+        if (!q) fail("errors.validation", "the search text is empty");
+        const words = q.split(/\s+/);
+        const digits = q.replace(/\D/g, "");
+        return w.hits
+          .filter((h) => {
+            const c = w.cases.get(h.order_id);
+            const hay = strip([h.order_id, h.buyer_name, h.buyer_email, c?.order?.buyer_phone ?? "", c?.order?.voucher_code ?? "", c?.payments.map((p) => p.payment_id).join(" ") ?? ""].join(" "));
+            return words.every((word) => hay.includes(word)) || (digits.length >= 6 && hay.replace(/\D/g, "").includes(digits));
+          })
+          .slice(0, Number(a.limit ?? 20));
+      }
+      case "case_file": {
+        me(w);
+        const id = String(a.order_id);
+        const c = w.cases.get(id) ?? genericCase(w, id);
+        return { ...c, exceptions: [...c.exceptions.map((e) => w.exceptions.find((x) => x.id === e.id) ?? e), ...w.exceptions.filter((x) => x.order_id === id && !c.exceptions.some((e) => e.id === x.id))] };
+      }
+      case "exception_counts": {
+        me(w);
+        const q = (a.filter ?? {}) as ExceptionQuery;
+        const by_kind: Record<string, number> = {};
+        for (const k of EXCEPTION_KINDS) by_kind[k] = 0;
+        const by_age: Record<string, number> = { d0_1: 0, d2_7: 0, d8_30: 0, over_30: 0 };
+        for (const e of w.exceptions) {
+          if (matches(e, { ...q, kind: null }, now)) by_kind[e.kind] = (by_kind[e.kind] ?? 0) + 1;
+          if (matches(e, { ...q, age: null }, now)) {
+            const d = (now - Date.parse(e.detected_at)) / DAY_MS;
+            by_age[d < 2 ? "d0_1" : d < 8 ? "d2_7" : d < 31 ? "d8_30" : "over_30"]! += 1;
+          }
+        }
+        const total = w.exceptions.filter((e) => matches(e, q, now)).length;
+        return { by_kind, by_age, total };
+      }
+      case "exception_page": {
+        me(w);
+        const q = (a.filter ?? {}) as ExceptionQuery;
+        const sort = (a.sort ?? "age_desc") as ExceptionSort;
+        const page = (a.page ?? {}) as { after?: { id: string }; limit?: number };
+        const limit = Math.min(page.limit ?? 200, 500);
+        const rows = sorted(w.exceptions.filter((e) => matches(e, q, now)), sort);
+        const start = page.after ? rows.findIndex((r) => r.id === page.after?.id) + 1 : 0;
+        const slice = rows.slice(start, start + limit).map((e) => ({ ...e, age_days: Math.floor((now - Date.parse(e.detected_at)) / DAY_MS) }));
+        const last = slice[slice.length - 1];
+        await new Promise((r) => setTimeout(r, 40));
+        return { rows: slice, next_after: slice.length === limit && last ? { value: sortValue(last, sort), id: last.id } : null };
+      }
+      case "exception_history": {
+        me(w);
+        const e = w.exceptions.find((x) => x.id === a.id);
+        if (!e) fail("exceptions.not_found", `no exception with id "${String(a.id)}"`);
+        return [{ at: e.detected_at, event: "detected", from_status: null, to_status: "open", operator: "marta", note: e.detail }, ...(w.history.get(e.id) ?? [])];
+      }
+      case "resolve_exceptions": {
+        const op = me(w);
+        const action = String(a.action);
+        if (["write_off", "link", "mark_received"].includes(action) && !managerLike(op)) forbidden(op, `resolve exceptions with ${action}`);
+        const note = String(a.note ?? "").trim();
+        const ids = (a.ids ?? []) as string[];
+        let resolved = 0;
+        const failed: { id: string; code: string; message: string }[] = [];
+        for (const id of ids) {
+          const e = w.exceptions.find((x) => x.id === id);
+          if (!e) {
+            failed.push({ id, code: "exceptions.not_found", message: `no exception with id "${id}"` });
+            continue;
+          }
+          if (!note) {
+            failed.push({ id, code: "errors.validation", message: "a note is required to resolve an exception" });
+            continue;
+          }
+          if (e.status !== "open") {
+            failed.push({ id, code: "exceptions.already_closed", message: `exception ${id} is already ${e.status} (by ${e.resolved_by ?? "reconciliation"})` });
+            continue;
+          }
+          Object.assign(e, { status: "resolved", resolution: action, resolved_by: op.name, resolved_at: iso(now), note });
+          w.history.set(id, [...(w.history.get(id) ?? []), { at: iso(now), event: `resolved: ${action}`, from_status: "open", to_status: "resolved", operator: op.name, note }]);
+          audit(w, op.name, "exception.resolve", `exception ${id}`, '{"status":"open"}', JSON.stringify({ status: "resolved", action, note }));
+          resolved++;
+        }
+        return { resolved, failed };
+      }
+      case "assign_exceptions": {
+        const op = me(w);
+        if (!managerLike(op)) forbidden(op, "assign exceptions");
+        const ids = (a.ids ?? []) as string[];
+        const who = (a.assignee as string | null) ?? null;
+        if (who && !w.operators.some((o) => o.name === who)) fail("auth.denied", `no operator named "${who}"`);
+        let assigned = 0;
+        for (const e of w.exceptions) {
+          if (ids.includes(e.id)) {
+            e.assignee = who;
+            assigned++;
+          }
+        }
+        audit(w, op.name, "exception.assign", `${ids.length} exception(s)`, "", JSON.stringify({ ids, assignee: who }));
+        return { assigned };
+      }
+      case "link_candidates": {
+        me(w);
+        return w.hits.slice(5, 10).map((h) => ({ order_id: h.order_id, psp: "", payment_id: "", buyer_name: h.buyer_name, amount_minor: h.amount_minor, currency: h.currency, at: h.created_at }));
+      }
+      case "export_exceptions": {
+        me(w);
+        return { rows: w.exceptions.filter((e) => matches(e, (a.filter ?? {}) as ExceptionQuery, now)).length };
+      }
+      case "suggest_profile":
+        me(w);
+        return suggest(String(a.path));
+      case "import_file": {
+        const op = me(w);
+        if (op.role === "support") forbidden(op, "import files");
+        const path = String(a.path);
+        const file = path.slice(path.lastIndexOf("/") + 1);
+        const total = 250_000;
+        for (let i = 1; i <= 6; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          await emit("import-progress", { rows: Math.round((total * i) / 6), elapsed_ms: i * 250, rows_per_s: 160_000 + i * 1000 });
+        }
+        if (file.includes("bad")) {
+          fail(
+            "import.bad_rows",
+            `${path}: 2 bad rows; nothing was imported\n${path}:4: amount: "abc" is not a number\n${path}:4: created_at: "notadate" is not a date/time in a known layout\n${path}:17: currency: unknown currency "CLP" (expected one of COP, PEN, USD)`,
+          );
+        }
+        const existing = w.batches.find((b) => b.file_name === path);
+        if (existing) return { outcome: "already_imported", file: path, batch_id: existing.id, imported_at: existing.imported_at.slice(0, 16).replace("T", " ") + " UTC", operator: existing.operator };
+        const batch: BatchInfo = { id: w.batches.length + 1, kind: String(a.kind), profile: String(a.profile), file_name: path, sha256: "b".repeat(64), encoding: "UTF-8", rows_total: total, rows_new: total - 1200, rows_updated: 1100, rows_unchanged: 80, rows_duplicate: 20, operator: op.name, imported_at: iso(Date.now()) };
+        w.batches.push(batch);
+        audit(w, op.name, "import", `${String(a.kind)} file ${path}`, "", JSON.stringify({ profile: a.profile, rows: total }));
+        return { outcome: "imported", file: path, kind: a.kind, profile: a.profile, batch_id: batch.id, sha256: batch.sha256, encoding: "UTF-8", delimiter: "comma", rows: { total, new: batch.rows_new, updated: 1100, unchanged: 80, duplicate: 20 }, elapsed_ms: 1540 };
+      }
+      case "import_history":
+        me(w);
+        return [...w.batches].reverse().slice(0, Number(a.limit ?? 50));
+      case "reconcile_now": {
+        const op = me(w);
+        if (op.role === "support") forbidden(op, "run reconciliation");
+        const open = w.exceptions.filter((e) => e.status === "open").length;
+        audit(w, op.name, "reconcile", "now", "", JSON.stringify({ open_exceptions: open }));
+        return { as_of: new Date().toISOString().slice(0, 10), orders: w.hits.length, payments: w.hits.length, settlements: 300, matched: w.hits.length - 60, exceptions: {}, open_exceptions: open };
+      }
+      case "dashboard": {
+        me(w);
+        if (params.get("no_dashboard") === "1") throw "command dashboard not found";
+        const market = String(a.market ?? "all");
+        const pick = (e: { country: string }) => market === "all" || e.country === market;
+        const open = w.exceptions.filter((e) => e.status === "open" && pick(e));
+        const by = (f: (e: ExceptionRecord) => string) => open.reduce<Record<string, number>>((acc, e) => ((acc[f(e)] = (acc[f(e)] ?? 0) + 1), acc), {});
+        const orders = w.hits.filter(pick).length * 25;
+        const paidOrders = Math.round(orders * 0.83);
+        const random = rng(market.length);
+        const currencies = market === "all" ? ["COP", "PEN"] : market === "CO" ? ["COP"] : ["PEN"];
+        const trend = currencies.flatMap((currency) =>
+          Array.from({ length: 30 }, (_, i) => {
+            const n = Math.round((currency === "COP" ? 140 : 70) + random() * 60);
+            return { day: new Date(now - (29 - i) * DAY_MS).toISOString().slice(0, 10), currency, paid_count: n, paid_minor: n * (currency === "COP" ? 250_000_00 : 180_00) };
+          }),
+        );
+        const money = currencies.map((currency) => (currency === "COP" ? { currency, paid: 1_843_250_000_00, settled: 1_702_110_000_00, n: 7400 } : { currency, paid: 842_513_50, settled: 790_104_20, n: 3100 }));
+        const byKind = by((e) => e.kind);
+        return {
+          market,
+          as_of: "2026-03-20",
+          orders,
+          paid_orders: paidOrders,
+          matched: Math.round(paidOrders * 0.912),
+          match_rate_bp: 9120,
+          open_by_kind: byKind,
+          open_by_age: by((e) => {
+            const d = (now - Date.parse(e.detected_at)) / DAY_MS;
+            return d < 2 ? "d0_1" : d < 8 ? "d2_7" : d < 31 ? "d8_30" : "over_30";
+          }),
+          open_total: open.length,
+          paid: money.map((m) => ({ currency: m.currency, count: m.n, amount_minor: m.paid })),
+          settled: money.map((m) => ({ currency: m.currency, count: m.n - 400, amount_minor: m.settled })),
+          trend,
+        };
+      }
+      case "audit_page": {
+        me(w);
+        const from = a.from ? Date.parse(String(a.from)) : -Infinity;
+        const to = a.to ? Date.parse(String(a.to)) : Infinity;
+        // Newest first; after_id = the last (oldest) id of the previous page.
+        const after = a.after_id === undefined || a.after_id === null ? Infinity : Number(a.after_id);
+        return [...w.audit]
+          .reverse()
+          .filter((r) => r.id < after && (!a.operator || r.operator === a.operator) && (!a.action || r.action === a.action) && Date.parse(r.at) >= from && Date.parse(r.at) < to)
+          .slice(0, Number(a.limit ?? 100));
+      }
+      case "audit_verify":
+        me(w);
+        return params.get("broken") === "1" ? { entries: w.audit.length, first_broken: { id: 3, reason: "entry 3 was altered after it was written" } } : { entries: w.audit.length, first_broken: null };
+      case "settings_get":
+        me(w);
+        return w.settings;
+      case "settings_set": {
+        const op = me(w);
+        if (op.role !== "admin") forbidden(op, "change settings");
+        w.settings = a.settings as Settings;
+        audit(w, op.name, "settings.set", "settings", "", JSON.stringify(w.settings));
+        return w.settings;
+      }
+      case "operators_list":
+        me(w);
+        return w.operators.map(({ password: _password, ...o }) => o);
+      case "operator_add": {
+        const op = me(w);
+        if (op.role !== "admin") forbidden(op, "manage operators");
+        const name = String(a.name).trim();
+        if (w.operators.some((o) => o.name === name)) fail("operators.conflict", `an operator named "${name}" exists`);
+        w.operators.push({ name, role: String(a.role), language: "en", disabled: false, can_sign_in: true, created_at: iso(now), created_by: op.name, password: String(a.password) });
+        audit(w, op.name, "operator.add", name, "", String(a.role));
+        return { name, role: a.role, language: "en" };
+      }
+      case "operator_set_role": {
+        const op = me(w);
+        if (op.role !== "admin") forbidden(op, "manage operators");
+        const o = w.operators.find((x) => x.name === a.name);
+        if (!o) fail("auth.denied", `no operator named "${String(a.name)}"`);
+        audit(w, op.name, "operator.set_role", o.name, o.role, String(a.role));
+        o.role = String(a.role);
+        return null;
+      }
+      case "operator_disable": {
+        const op = me(w);
+        if (op.role !== "admin") forbidden(op, "manage operators");
+        const o = w.operators.find((x) => x.name === a.name);
+        if (!o) fail("auth.denied", `no operator named "${String(a.name)}"`);
+        o.disabled = true;
+        audit(w, op.name, "operator.disable", o.name, "", "disabled");
+        return null;
+      }
+      case "plugin:dialog|open":
+        return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
+      case "plugin:dialog|save":
+        return "/home/marta/exceptions-export.csv";
+      default:
+        throw `command ${cmd} not found`;
+    }
+  };
+}
+
+export function installDevMock(): void {
+  const params = new URLSearchParams(window.location.search);
+  const world = buildWorld(params);
+  mockWindows("main");
+  mockIPC(handler(world, params), { shouldMockEvents: true });
+  const lang = params.get("lang");
+  if (lang) localStorage.setItem("voucherdesk.language", lang);
+  // eslint-disable-next-line no-console
+  console.info("[voucherdesk] dev mock installed: no real core behind invoke()");
+}

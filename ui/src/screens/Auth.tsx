@@ -1,0 +1,177 @@
+import { useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/commands";
+import { toApiError, type ApiError } from "../api/errors";
+import type { Operator } from "../api/types";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { LanguageSelect } from "../components/Header";
+
+const PASSWORD_CHARS_MIN = 8;
+
+function AuthFrame({ title, children, testId }: { title: string; children: ReactNode; testId: string }) {
+  const { t } = useTranslation();
+  return (
+    <div className="auth-page" data-testid={testId}>
+      <div className="auth-card">
+        <div className="auth-top">
+          <span className="brand">{t("app.name")}</span>
+          <LanguageSelect />
+        </div>
+        <h1>{title}</h1>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
+  const { t } = useTranslation();
+  const [name, setName] = useState("admin");
+  const [password, setPassword] = useState("");
+  const [again, setAgain] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setError(null);
+    if (password.length < PASSWORD_CHARS_MIN) return setProblem(t("auth.passwordTooShort"));
+    if (password !== again) return setProblem(t("auth.passwordsDiffer"));
+    setProblem(null);
+    setBusy(true);
+    try {
+      onDone(await api.createFirstAdmin(name.trim(), password));
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <AuthFrame title={t("auth.firstRunTitle")} testId="first-run">
+      <p className="muted">{t("auth.firstRunIntro")}</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label className="field">
+          <span>{t("auth.name")}</span>
+          <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" data-testid="first-run-name" required />
+        </label>
+        <label className="field">
+          <span>{t("auth.password")}</span>
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" data-testid="first-run-password" />
+        </label>
+        <label className="field">
+          <span>{t("auth.passwordAgain")}</span>
+          <input type="password" value={again} onChange={(e) => setAgain(e.target.value)} autoComplete="new-password" data-testid="first-run-password-again" />
+        </label>
+        {problem && (
+          <p className="field-error" data-testid="first-run-problem">
+            {problem}
+          </p>
+        )}
+        <ErrorNotice error={error} testId="first-run-error" />
+        <button type="submit" className="primary wide" disabled={busy || !name.trim()} data-testid="first-run-submit">
+          {t("auth.createAdmin")}
+        </button>
+      </form>
+    </AuthFrame>
+  );
+}
+
+export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
+  const { t } = useTranslation();
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await api.signIn(name.trim(), password));
+    } catch (e) {
+      setError(toApiError(e));
+      setPassword("");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <AuthFrame title={t("auth.signInTitle")} testId="sign-in">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label className="field">
+          <span>{t("auth.name")}</span>
+          <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" autoFocus data-testid="sign-in-name" />
+        </label>
+        <label className="field">
+          <span>{t("auth.password")}</span>
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" data-testid="sign-in-password" />
+        </label>
+        <ErrorNotice error={error} testId="sign-in-error" />
+        <button type="submit" className="primary wide" disabled={busy || !name.trim() || !password} data-testid="sign-in-submit">
+          {t("auth.signIn")}
+        </button>
+      </form>
+    </AuthFrame>
+  );
+}
+
+export function LockScreen({
+  operator,
+  minutes,
+  onUnlocked,
+  onSignOut,
+}: {
+  operator: Operator;
+  minutes: number;
+  onUnlocked: (op: Operator) => void;
+  onSignOut: () => void;
+}) {
+  const { t } = useTranslation();
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onUnlocked(await api.signIn(operator.name, password));
+    } catch (e) {
+      setError(toApiError(e));
+      setPassword("");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
+      <p className="muted">{t("auth.lockedIntro", { name: operator.name, minutes })}</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label className="field">
+          <span>{t("auth.password")}</span>
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoFocus data-testid="lock-password" />
+        </label>
+        <ErrorNotice error={error} testId="lock-error" />
+        <button type="submit" className="primary wide" disabled={busy || !password} data-testid="lock-submit">
+          {t("auth.unlock")}
+        </button>
+        <button type="button" className="link-button" onClick={onSignOut} data-testid="lock-sign-out">
+          {t("auth.signInAsSomeoneElse")}
+        </button>
+      </form>
+    </AuthFrame>
+  );
+}

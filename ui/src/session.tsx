@@ -1,0 +1,25 @@
+import { createContext, useContext } from "react";
+import type { AppStatus, Operator } from "./api/types";
+
+export type ScreenId = "lookup" | "exceptions" | "imports" | "dashboard" | "audit" | "settings";
+export const SCREENS: readonly ScreenId[] = ["lookup", "exceptions", "imports", "dashboard", "audit", "settings"] as const;
+
+export interface Session {
+  operator: Operator;
+  status: AppStatus;
+  /** Replaces the signed-in operator (after set_language, a role change…). */
+  setOperator: (op: Operator) => void;
+  setStatus: (s: AppStatus) => void;
+  navigate: (screen: ScreenId) => void;
+  /** Opens the lookup screen on one order's case file. */
+  openCase: (orderId: string) => void;
+  signOut: () => Promise<void>;
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error("useSession outside a signed-in session");
+  return s;
+}
