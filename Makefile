@@ -1,4 +1,4 @@
-# VoucherDesk: `make run` shows the console on demo data, `make test` runs every test.
+# VoucherDesk: `make run` opens the desktop console on demo data, `make test` runs every test.
 # Both install what is missing on Debian/Ubuntu (sudo is used when not root).
 
 CARGO ?= cargo
@@ -7,8 +7,12 @@ DEMO_DB ?= $(DEMO_DIR)/voucherdesk.sqlite
 DEMO_ORDERS ?= 2000
 DEMO_SEED ?= 7
 VD = ./target/release/voucherdesk --db $(DEMO_DB)
+APP_CRATE = voucherdesk-desktop
+APP = ./target/debug/$(APP_CRATE)
+# The e2e suite needs a display; xvfb-run gives it a virtual one.
+XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 
-.PHONY: run test deps build demo bench fmt clean-demo
+.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench fmt clean-demo
 
 deps:
 	@scripts/install-deps.sh
@@ -16,20 +20,61 @@ deps:
 build: deps
 	$(CARGO) build --release --locked
 
-# Creates the demo database on first run, then shows what a new user sees.
-run: build
+# The web UI, built into ui/dist (the app embeds it at compile time).
+ui: deps
+	cd ui && npm run build
+
+app: ui
+	$(CARGO) build --locked -p $(APP_CRATE)
+
+# The demo database (first run only): 2,000 orders, reconciled, with the sample team.
+demo: build
 	@if [ ! -f $(DEMO_DB) ]; then \
 	  $(VD) demo --orders $(DEMO_ORDERS) --seed $(DEMO_SEED); \
 	fi
+
+# Opens the desktop console on the demo database (sign in as admin / voucherdesk-admin).
+run: demo app
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	  echo; \
+	  echo "make run: this machine has no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the"; \
+	  echo "desktop window cannot open here. Everything is built: run it where there is a screen with"; \
+	  echo "  VOUCHERDESK_DB=$(DEMO_DB) $(APP)"; \
+	  echo "or see the console on this machine with 'make tour' (the CLI) or 'make e2e' (the app under Xvfb,"; \
+	  echo "screenshots in artifacts/screenshots/)."; \
+	  exit 2; \
+	fi
+	VOUCHERDESK_DB=$(DEMO_DB) $(APP)
+
+# What the console shows, through the CLI (no display needed).
+tour: demo
 	@echo; echo "== ledger"; $(VD) stats
 	@echo; echo "== reconciliation (as of the demo date, as the manager marta)"; $(VD) --operator marta reconcile --as-of 2026-03-20
 	@echo; echo "== exception queue (first 15 open)"; $(VD) exceptions list --limit 15
 	@echo; echo "== a support lookup: 'nunez'"; $(VD) lookup nunez | head -n 24
 	@echo; echo "Database: $(DEMO_DB). Try: $(VD) lookup <order id | CIP | email | phone | name>"
 
-test: deps
+# Every test. One cargo invocation builds the app and the CLI once (debug);
+# the e2e suite drives those same binaries.
+test: deps ui
 	$(CARGO) fmt --all -- --check
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --workspace --locked --all-targets
+	cd ui && npm test
+	$(XVFB_RUN) node --test --test-reporter=spec tests/e2e/
+
+# The e2e suite alone (the binaries as `cargo test` builds them, so nothing is built twice).
+e2e-build: ui
+	$(CARGO) test --workspace --locked --all-targets --no-run
+e2e: deps e2e-build
+	$(XVFB_RUN) node --test --test-reporter=spec tests/e2e/
+
+# Rewrites ui/src/bindings/ from the Rust payload types (commit the result).
+bindings: deps
+	@test -f ui/dist/index.html || $(MAKE) ui
+	UPDATE_BINDINGS=1 $(CARGO) test --locked -p $(APP_CRATE) --test bindings
+
+fmt:
+	$(CARGO) fmt --all
 
 bench: build
 	bench/run.sh

@@ -1,0 +1,42 @@
+//! Declares the app's commands in the app manifest, so that each one must be
+//! granted by a capability (capabilities/main.json) before the webview may
+//! call it. Keep this list, `commands::COMMANDS` and the capability in step;
+//! the `manifest_lists_every_command` test checks the first two.
+
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "create_first_admin",
+    "sign_in",
+    "sign_out",
+    "set_language",
+    "search_orders",
+    "case_file",
+    "exception_counts",
+    "exception_page",
+    "exception_history",
+    "resolve_exceptions",
+    "assign_exceptions",
+    "link_candidates",
+    "export_exceptions",
+    "suggest_profile",
+    "import_file",
+    "import_history",
+    "reconcile_now",
+    "dashboard",
+    "audit_page",
+    "audit_verify",
+    "settings_get",
+    "settings_set",
+    "operators_list",
+    "operator_add",
+    "operator_set_role",
+    "operator_disable",
+];
+
+fn main() {
+    println!("cargo:rustc-env=VOUCHERDESK_MANIFEST_COMMANDS={}", COMMANDS.join(","));
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step failed");
+}

@@ -1,0 +1,347 @@
+//! The IPC commands (docs/IPC.md). Each is thin: take the state, call one
+//! library function off the main thread, convert the result, map the error.
+//! Roles are checked by the library on every state-changing call; the shell
+//! only says who is acting.
+//!
+//! Arguments keep their snake_case names on the JavaScript side
+//! (`rename_all = "snake_case"`), as the contract writes them.
+
+use crate::dto::{self, convert};
+use crate::error::{ApiError, codes};
+use crate::state::AppState;
+use std::path::Path;
+use tauri::{AppHandle, Emitter, Runtime, State};
+use voucherdesk::import::{self, ImportRequest, profile};
+use voucherdesk::operators::{self, Role};
+use voucherdesk::{audit, dashboard, exceptions, lookup, reconcile, settings};
+
+type Reply<T> = Result<T, ApiError>;
+
+/// The event `import_file` emits as rows are written (payload: `ImportProgress`).
+pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
+/// Search results one call may return (the core caps it lower still).
+pub const SEARCH_LIMIT_MAX: u32 = 50;
+
+/// Every command, in the order of build.rs (the app manifest) and the capability.
+pub const COMMANDS: &[&str] = &[
+    "app_status",
+    "create_first_admin",
+    "sign_in",
+    "sign_out",
+    "set_language",
+    "search_orders",
+    "case_file",
+    "exception_counts",
+    "exception_page",
+    "exception_history",
+    "resolve_exceptions",
+    "assign_exceptions",
+    "link_candidates",
+    "export_exceptions",
+    "suggest_profile",
+    "import_file",
+    "import_history",
+    "reconcile_now",
+    "dashboard",
+    "audit_page",
+    "audit_verify",
+    "settings_get",
+    "settings_set",
+    "operators_list",
+    "operator_add",
+    "operator_set_role",
+    "operator_disable",
+];
+
+/// The invoke handler for every command in `COMMANDS`.
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        app_status,
+        create_first_admin,
+        sign_in,
+        sign_out,
+        set_language,
+        search_orders,
+        case_file,
+        exception_counts,
+        exception_page,
+        exception_history,
+        resolve_exceptions,
+        assign_exceptions,
+        link_candidates,
+        export_exceptions,
+        suggest_profile,
+        import_file,
+        import_history,
+        reconcile_now,
+        dashboard,
+        audit_page,
+        audit_verify,
+        settings_get,
+        settings_set,
+        operators_list,
+        operator_add,
+        operator_set_role,
+        operator_disable,
+    ]
+}
+
+fn market_date(text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError::new(codes::VALIDATION, format!("{text:?} is not a date (expected YYYY-MM-DD)")))
+}
+
+fn instant_secs(text: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| ApiError::new(codes::VALIDATION, format!("{text:?} is not an RFC 3339 instant")))
+}
+
+// ------------------------------------------------------------------ session
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn app_status(state: State<'_, AppState>) -> Reply<dto::AppStatus> {
+    state.status().await
+}
+
+/// First run only: the library refuses once any operator exists.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_first_admin(state: State<'_, AppState>, name: String, password: String) -> Reply<dto::Operator> {
+    let admin = state.with_store(move |s| Ok(operators::add(s, None, &name, Role::Admin, Some(&password))?)).await?;
+    state.begin_session(&admin);
+    Ok(admin.into())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_in(state: State<'_, AppState>, name: String, password: String) -> Reply<dto::Operator> {
+    state.end_session();
+    let operator = state.with_store(move |s| Ok(operators::sign_in(s, &name, &password)?)).await?;
+    state.begin_session(&operator);
+    Ok(operator.into())
+}
+
+/// Ends the session (also when it had already locked itself) and audits it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_out(state: State<'_, AppState>) -> Reply<()> {
+    let audited = state.as_operator(|s, op| Ok(operators::sign_out(s, op)?)).await;
+    state.end_session();
+    match audited {
+        Err(e) if e.code == codes::AUTH_REQUIRED || e.code == codes::AUTH_LOCKED => Ok(()),
+        other => other,
+    }
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_language(state: State<'_, AppState>, language: String) -> Reply<dto::Operator> {
+    state
+        .as_operator(move |s, op| {
+            operators::set_language(s, op, &language)?;
+            Ok(operators::act_as(s, &op.name)?.into())
+        })
+        .await
+}
+
+// ------------------------------------------------------------------ lookup
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search_orders(state: State<'_, AppState>, query: String, limit: u32) -> Reply<Vec<dto::OrderHit>> {
+    let limit = limit.min(SEARCH_LIMIT_MAX);
+    state.as_operator(move |s, _| Ok(convert(lookup::search_hits(s, &query, limit)?))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn case_file(state: State<'_, AppState>, order_id: String) -> Reply<dto::CaseFile> {
+    state.as_operator(move |s, _| Ok(lookup::case_file(s, &order_id)?.into())).await
+}
+
+// ------------------------------------------------------------------ exceptions
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn exception_counts(state: State<'_, AppState>, filter: dto::ExceptionQuery) -> Reply<dto::QueueCounts> {
+    state.as_operator(move |s, _| Ok(exceptions::counts(s, &filter.into())?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn exception_page(
+    state: State<'_, AppState>,
+    filter: dto::ExceptionQuery,
+    sort: Option<dto::ExceptionSort>,
+    page: dto::PageRequest,
+) -> Reply<dto::QueuePage> {
+    let sort = sort.unwrap_or_default().into();
+    let after = page.after.map(Into::into);
+    state
+        .as_operator(move |s, _| Ok(exceptions::page(s, &filter.into(), sort, after.as_ref(), page.limit)?.into()))
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn exception_history(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::HistoryRecord>> {
+    state.as_operator(move |s, _| Ok(convert(exceptions::history(s, &id)?))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resolve_exceptions(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    action: dto::ResolutionAction,
+    note: String,
+    link: Option<dto::LinkTarget>,
+) -> Reply<dto::BulkOutcome> {
+    let link = link.map(Into::into);
+    state.as_operator(move |s, op| Ok(exceptions::resolve_many(s, op, &ids, action.into(), &note, link)?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn assign_exceptions(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    assignee: Option<String>,
+) -> Reply<dto::AssignOutcome> {
+    state
+        .as_operator(move |s, op| {
+            let assigned = exceptions::assign(s, op, &ids, assignee.as_deref())?;
+            Ok(dto::AssignOutcome { assigned })
+        })
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn link_candidates(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::Candidate>> {
+    state.as_operator(move |s, _| Ok(convert(exceptions::link_candidates(s, &id)?))).await
+}
+
+/// `path` comes from the save dialog the operator answered.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_exceptions(
+    state: State<'_, AppState>,
+    filter: dto::ExceptionQuery,
+    path: String,
+) -> Reply<dto::ExportOutcome> {
+    state
+        .as_operator(move |s, _| {
+            let rows = exceptions::export_csv(s, &filter.into(), Path::new(&path))?;
+            Ok(dto::ExportOutcome { rows })
+        })
+        .await
+}
+
+// ------------------------------------------------------------------ imports
+
+/// `path` comes from the open dialog the operator answered.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn suggest_profile(state: State<'_, AppState>, path: String) -> Reply<dto::ProfileSuggestion> {
+    state.as_operator(move |_, _| Ok(import::suggest_profile(Path::new(&path))?.into())).await
+}
+
+/// Imports one file with a built-in profile, emitting `import-progress` as it goes.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_file<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    path: String,
+    kind: dto::ImportKind,
+    profile: String,
+) -> Reply<dto::ImportOutcome> {
+    state
+        .as_operator(move |s, op| {
+            let profile = profile::built_in(&profile).ok_or(profile::ProfileError::Unknown { name: profile })?;
+            let request = ImportRequest { kind: kind.into(), profile: &profile, path: Path::new(&path), operator: op };
+            let mut progress = |p: import::ImportProgress| {
+                // A window that is gone just misses the progress.
+                let _ = app.emit(IMPORT_PROGRESS_EVENT, dto::ImportProgress::from(p));
+            };
+            Ok(import::import_file_with_progress(s, &request, &mut progress)?.into())
+        })
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_history(state: State<'_, AppState>, limit: u32) -> Reply<Vec<dto::BatchInfo>> {
+    state.as_operator(move |s, _| Ok(convert(s.import_history(limit)?))).await
+}
+
+/// Reconciles as of `as_of` (a market date; default today) with the settings' lag and tolerance.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reconcile_now(state: State<'_, AppState>, as_of: Option<String>) -> Reply<dto::ReconcileSummary> {
+    let as_of = as_of.as_deref().map(market_date).transpose()?;
+    state
+        .as_operator(move |s, op| {
+            let options = reconcile::ReconcileOptions::from_settings(&settings::get(s)?, as_of);
+            Ok(reconcile::reconcile(s, &options, op)?.into())
+        })
+        .await
+}
+
+// ------------------------------------------------------------------ dashboard, audit
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn dashboard(
+    state: State<'_, AppState>,
+    market: dto::Market,
+    as_of: Option<String>,
+) -> Reply<dto::Dashboard> {
+    let as_of = as_of.as_deref().map(market_date).transpose()?;
+    state.as_operator(move |s, _| Ok(dashboard::summary(s, market.country(), as_of)?.into())).await
+}
+
+/// Newest first; `after_id` is the last id of the previous page; `from`/`to` are RFC 3339 instants.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn audit_page(
+    state: State<'_, AppState>,
+    operator: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after_id: Option<i64>,
+    limit: u32,
+) -> Reply<Vec<dto::AuditRow>> {
+    let (from, to) = (from.as_deref().map(instant_secs).transpose()?, to.as_deref().map(instant_secs).transpose()?);
+    let query = audit::AuditQuery { operator, action, from, to, before_id: after_id, limit };
+    state.as_operator(move |s, _| Ok(convert(audit::page(s, &query)?))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn audit_verify(state: State<'_, AppState>) -> Reply<dto::VerifyReport> {
+    state.as_operator(|s, _| Ok(audit::verify(s)?.into())).await
+}
+
+// ------------------------------------------------------------------ settings, operators
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn settings_get(state: State<'_, AppState>) -> Reply<dto::Settings> {
+    state.as_operator(|s, _| Ok(settings::get(s)?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn settings_set(state: State<'_, AppState>, settings: dto::Settings) -> Reply<dto::Settings> {
+    state.as_operator(move |s, op| Ok(settings::set(s, op, &settings.into())?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn operators_list(state: State<'_, AppState>) -> Reply<Vec<dto::OperatorSummary>> {
+    state.as_operator(|s, _| Ok(convert(operators::list(s)?))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn operator_add(
+    state: State<'_, AppState>,
+    name: String,
+    role: dto::Role,
+    password: Option<String>,
+) -> Reply<dto::Operator> {
+    state
+        .as_operator(move |s, op| Ok(operators::add(s, Some(op), &name, role.into(), password.as_deref())?.into()))
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn operator_set_role(state: State<'_, AppState>, name: String, role: dto::Role) -> Reply<()> {
+    state.as_operator(move |s, op| Ok(operators::set_role(s, op, &name, role.into())?)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn operator_disable(state: State<'_, AppState>, name: String) -> Reply<()> {
+    state.as_operator(move |s, op| Ok(operators::disable(s, op, &name)?)).await
+}

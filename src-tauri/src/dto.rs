@@ -1,0 +1,1218 @@
+//! The payloads that cross IPC, as TypeScript sees them (ts-rs writes them to
+//! `ui/src/bindings/`). Each mirrors a core type field for field and converts
+//! from it with an exhaustive destructuring, so a field added in the core
+//! stops this crate from compiling until the payload (and the bindings)
+//! follow. No logic lives here beyond naming.
+//!
+//! JSON conventions: snake_case fields; enums as snake_case strings; instants
+//! as RFC 3339 strings in UTC; business dates as `YYYY-MM-DD` market dates;
+//! money as integer minor units plus an ISO currency code (64-bit integers are
+//! `number` in TypeScript: amounts stay far below 2^53).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+use voucherdesk::{audit, dashboard, exceptions, import, lookup, operators, reconcile, settings, store};
+
+type Instant = DateTime<Utc>;
+
+// ------------------------------------------------------------------ session
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Support,
+    Finance,
+    Manager,
+    Admin,
+}
+
+impl From<operators::Role> for Role {
+    fn from(r: operators::Role) -> Role {
+        match r {
+            operators::Role::Support => Role::Support,
+            operators::Role::Finance => Role::Finance,
+            operators::Role::Manager => Role::Manager,
+            operators::Role::Admin => Role::Admin,
+        }
+    }
+}
+
+impl From<Role> for operators::Role {
+    fn from(r: Role) -> operators::Role {
+        match r {
+            Role::Support => operators::Role::Support,
+            Role::Finance => operators::Role::Finance,
+            Role::Manager => operators::Role::Manager,
+            Role::Admin => operators::Role::Admin,
+        }
+    }
+}
+
+/// The operator UI languages (`operators::set_language` accepts these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    En,
+    Es,
+    Zh,
+}
+
+impl Language {
+    /// The stored code; anything the core would not have stored reads as English.
+    pub fn from_code(code: &str) -> Language {
+        match code {
+            "es" => Language::Es,
+            "zh" => Language::Zh,
+            _ => Language::En,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Es => "es",
+            Language::Zh => "zh",
+        }
+    }
+}
+
+/// The signed-in operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+    pub language: Language,
+}
+
+impl From<operators::Operator> for Operator {
+    fn from(o: operators::Operator) -> Operator {
+        let operators::Operator { name, role, language } = o;
+        Operator { name, role: role.into(), language: Language::from_code(&language) }
+    }
+}
+
+/// What the app opens on: first run (no operator yet: create the admin), the
+/// database, the session, and the idle lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AppStatus {
+    pub first_run: bool,
+    pub db_path: String,
+    /// `null` when nobody is signed in or the session locked itself.
+    pub operator: Option<Operator>,
+    pub idle_lock_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OperatorSummary {
+    pub name: String,
+    pub role: String,
+    pub language: String,
+    pub disabled: bool,
+    pub can_sign_in: bool,
+    pub created_at: Instant,
+    pub created_by: String,
+}
+
+impl From<operators::OperatorSummary> for OperatorSummary {
+    fn from(o: operators::OperatorSummary) -> OperatorSummary {
+        let operators::OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by } = o;
+        OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by }
+    }
+}
+
+// ------------------------------------------------------------------ lookup
+
+/// One line of as-you-type search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OrderHit {
+    pub order_id: String,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub country: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub created_at: Instant,
+}
+
+impl From<store::OrderHit> for OrderHit {
+    fn from(h: store::OrderHit) -> OrderHit {
+        let store::OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at } =
+            h;
+        OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OrderRecord {
+    pub order_id: String,
+    pub store: String,
+    pub created_at: Instant,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub buyer_phone: String,
+    pub buyer_document: String,
+    pub country: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub psp: String,
+    pub psp_payment_id: String,
+    pub voucher_code: String,
+    pub voucher_expires_at: Option<Instant>,
+    /// `FILE:LINE` of the row it came from.
+    pub source: String,
+}
+
+impl From<store::OrderRecord> for OrderRecord {
+    fn from(o: store::OrderRecord) -> OrderRecord {
+        let store::OrderRecord {
+            order_id,
+            store,
+            created_at,
+            buyer_name,
+            buyer_email,
+            buyer_phone,
+            buyer_document,
+            country,
+            amount_minor,
+            currency,
+            status,
+            psp,
+            psp_payment_id,
+            voucher_code,
+            voucher_expires_at,
+            source,
+        } = o;
+        OrderRecord {
+            order_id,
+            store,
+            created_at,
+            buyer_name,
+            buyer_email,
+            buyer_phone,
+            buyer_document,
+            country,
+            amount_minor,
+            currency,
+            status,
+            psp,
+            psp_payment_id,
+            voucher_code,
+            voucher_expires_at,
+            source,
+        }
+    }
+}
+
+/// One status a PSP reported for a payment, and where it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StatusObservation {
+    pub status: String,
+    pub psp_status: String,
+    pub status_at: Option<Instant>,
+    pub observed_at: Instant,
+    pub source: String,
+    pub file: Option<String>,
+    pub line: Option<i64>,
+}
+
+impl From<store::StatusObservation> for StatusObservation {
+    fn from(s: store::StatusObservation) -> StatusObservation {
+        let store::StatusObservation { status, psp_status, status_at, observed_at, source, file, line } = s;
+        StatusObservation { status, psp_status, status_at, observed_at, source, file, line }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PaymentRecord {
+    pub psp: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub linked_order_id: Option<String>,
+    pub country: String,
+    pub network: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub status: String,
+    pub psp_status: String,
+    pub created_at: Option<Instant>,
+    pub paid_at: Option<Instant>,
+    pub expires_at: Option<Instant>,
+    pub voucher_code: String,
+    pub history: Vec<StatusObservation>,
+}
+
+impl From<store::PaymentRecord> for PaymentRecord {
+    fn from(p: store::PaymentRecord) -> PaymentRecord {
+        let store::PaymentRecord {
+            psp,
+            payment_id,
+            order_id,
+            linked_order_id,
+            country,
+            network,
+            currency,
+            amount_minor,
+            status,
+            psp_status,
+            created_at,
+            paid_at,
+            expires_at,
+            voucher_code,
+            history,
+        } = p;
+        PaymentRecord {
+            psp,
+            payment_id,
+            order_id,
+            linked_order_id,
+            country,
+            network,
+            currency,
+            amount_minor,
+            status,
+            psp_status,
+            created_at,
+            paid_at,
+            expires_at,
+            voucher_code,
+            history: convert(history),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SettlementRecord {
+    pub psp: String,
+    pub payment_id: String,
+    pub row_type: String,
+    /// Market date.
+    pub settled_on: Option<String>,
+    pub local_amount_minor: i64,
+    pub local_currency: String,
+    pub settlement_currency: String,
+    pub gross_minor: i64,
+    pub net_minor: i64,
+    pub fee_minor: i64,
+    pub source: String,
+}
+
+impl From<store::SettlementRecord> for SettlementRecord {
+    fn from(s: store::SettlementRecord) -> SettlementRecord {
+        let store::SettlementRecord {
+            psp,
+            payment_id,
+            row_type,
+            settled_on,
+            local_amount_minor,
+            local_currency,
+            settlement_currency,
+            gross_minor,
+            net_minor,
+            fee_minor,
+            source,
+        } = s;
+        SettlementRecord {
+            psp,
+            payment_id,
+            row_type,
+            settled_on,
+            local_amount_minor,
+            local_currency,
+            settlement_currency,
+            gross_minor,
+            net_minor,
+            fee_minor,
+            source,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictCode {
+    DeliverOrder,
+    AllGood,
+    AwaitingPayment,
+    ExpiredUnpaid,
+    NotPaidDoNotShip,
+    PaidTwice,
+    CheckAmounts,
+    UnknownOrder,
+    NoPayment,
+}
+
+impl From<lookup::VerdictCode> for VerdictCode {
+    fn from(c: lookup::VerdictCode) -> VerdictCode {
+        use lookup::VerdictCode as V;
+        match c {
+            V::DeliverOrder => VerdictCode::DeliverOrder,
+            V::AllGood => VerdictCode::AllGood,
+            V::AwaitingPayment => VerdictCode::AwaitingPayment,
+            V::ExpiredUnpaid => VerdictCode::ExpiredUnpaid,
+            V::NotPaidDoNotShip => VerdictCode::NotPaidDoNotShip,
+            V::PaidTwice => VerdictCode::PaidTwice,
+            V::CheckAmounts => VerdictCode::CheckAmounts,
+            V::UnknownOrder => VerdictCode::UnknownOrder,
+            V::NoPayment => VerdictCode::NoPayment,
+        }
+    }
+}
+
+/// What support should do, in one line (English; `code` for translations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Verdict {
+    pub code: VerdictCode,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CaseFile {
+    pub order_id: String,
+    /// Empty when the shop has no such order.
+    pub buyer_name: String,
+    pub order: Option<OrderRecord>,
+    pub payments: Vec<PaymentRecord>,
+    pub settlements: Vec<SettlementRecord>,
+    pub exceptions: Vec<ExceptionRecord>,
+    pub verdict: Verdict,
+}
+
+impl From<lookup::CaseFile> for CaseFile {
+    fn from(c: lookup::CaseFile) -> CaseFile {
+        let lookup::CaseFile { order_id, buyer_name, order, payments, settlements, exceptions, verdict } = c;
+        let lookup::Verdict { code, text } = verdict;
+        CaseFile {
+            order_id,
+            buyer_name,
+            order: order.map(Into::into),
+            payments: convert(payments),
+            settlements: convert(settlements),
+            exceptions: convert(exceptions),
+            verdict: Verdict { code: code.into(), text },
+        }
+    }
+}
+
+// ------------------------------------------------------------------ exceptions
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    PaidNotRecorded,
+    RecordedNotPaid,
+    DuplicatePayment,
+    CurrencyMismatch,
+    AmountMismatch,
+    PaidAfterExpiry,
+    UnknownOrder,
+    NotSettled,
+    SettlementMismatch,
+    UnknownSettlement,
+}
+
+impl From<exceptions::ExceptionKind> for ExceptionKind {
+    fn from(k: exceptions::ExceptionKind) -> ExceptionKind {
+        use exceptions::ExceptionKind as K;
+        match k {
+            K::PaidNotRecorded => ExceptionKind::PaidNotRecorded,
+            K::RecordedNotPaid => ExceptionKind::RecordedNotPaid,
+            K::DuplicatePayment => ExceptionKind::DuplicatePayment,
+            K::CurrencyMismatch => ExceptionKind::CurrencyMismatch,
+            K::AmountMismatch => ExceptionKind::AmountMismatch,
+            K::PaidAfterExpiry => ExceptionKind::PaidAfterExpiry,
+            K::UnknownOrder => ExceptionKind::UnknownOrder,
+            K::NotSettled => ExceptionKind::NotSettled,
+            K::SettlementMismatch => ExceptionKind::SettlementMismatch,
+            K::UnknownSettlement => ExceptionKind::UnknownSettlement,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionStatus {
+    Open,
+    Resolved,
+    Cleared,
+}
+
+impl From<exceptions::ExceptionStatus> for ExceptionStatus {
+    fn from(s: exceptions::ExceptionStatus) -> ExceptionStatus {
+        match s {
+            exceptions::ExceptionStatus::Open => ExceptionStatus::Open,
+            exceptions::ExceptionStatus::Resolved => ExceptionStatus::Resolved,
+            exceptions::ExceptionStatus::Cleared => ExceptionStatus::Cleared,
+        }
+    }
+}
+
+impl From<ExceptionStatus> for exceptions::ExceptionStatus {
+    fn from(s: ExceptionStatus) -> exceptions::ExceptionStatus {
+        match s {
+            ExceptionStatus::Open => exceptions::ExceptionStatus::Open,
+            ExceptionStatus::Resolved => exceptions::ExceptionStatus::Resolved,
+            ExceptionStatus::Cleared => exceptions::ExceptionStatus::Cleared,
+        }
+    }
+}
+
+/// Age buckets by whole days since detection (the keys of `QueueCounts.by_age`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum AgeBucket {
+    #[serde(rename = "d0_1")]
+    D0To1,
+    #[serde(rename = "d2_7")]
+    D2To7,
+    #[serde(rename = "d8_30")]
+    D8To30,
+    #[serde(rename = "over_30")]
+    Over30,
+}
+
+impl From<AgeBucket> for exceptions::AgeBucket {
+    fn from(a: AgeBucket) -> exceptions::AgeBucket {
+        match a {
+            AgeBucket::D0To1 => exceptions::AgeBucket::D0To1,
+            AgeBucket::D2To7 => exceptions::AgeBucket::D2To7,
+            AgeBucket::D8To30 => exceptions::AgeBucket::D8To30,
+            AgeBucket::Over30 => exceptions::AgeBucket::Over30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionAction {
+    MarkReceived,
+    Accept,
+    WriteOff,
+    Link,
+    Escalate,
+}
+
+impl From<ResolutionAction> for exceptions::ResolutionAction {
+    fn from(a: ResolutionAction) -> exceptions::ResolutionAction {
+        match a {
+            ResolutionAction::MarkReceived => exceptions::ResolutionAction::MarkReceived,
+            ResolutionAction::Accept => exceptions::ResolutionAction::Accept,
+            ResolutionAction::WriteOff => exceptions::ResolutionAction::WriteOff,
+            ResolutionAction::Link => exceptions::ResolutionAction::Link,
+            ResolutionAction::Escalate => exceptions::ResolutionAction::Escalate,
+        }
+    }
+}
+
+/// The queue's filters; an absent field does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ExceptionQuery {
+    pub kind: Option<String>,
+    pub status: Option<ExceptionStatus>,
+    pub age: Option<AgeBucket>,
+    pub psp: Option<String>,
+    pub country: Option<String>,
+    pub store: Option<String>,
+    /// `""`: unassigned only.
+    pub assignee: Option<String>,
+}
+
+impl From<ExceptionQuery> for exceptions::ExceptionQuery {
+    fn from(q: ExceptionQuery) -> exceptions::ExceptionQuery {
+        let ExceptionQuery { kind, status, age, psp, country, store, assignee } = q;
+        exceptions::ExceptionQuery {
+            kind,
+            status: status.map(Into::into),
+            age: age.map(Into::into),
+            psp,
+            country,
+            store,
+            assignee,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionSort {
+    #[default]
+    AgeDesc,
+    AgeAsc,
+    AmountDesc,
+    AmountAsc,
+    Id,
+}
+
+impl From<ExceptionSort> for store::ExceptionSort {
+    fn from(s: ExceptionSort) -> store::ExceptionSort {
+        match s {
+            ExceptionSort::AgeDesc => store::ExceptionSort::AgeDesc,
+            ExceptionSort::AgeAsc => store::ExceptionSort::AgeAsc,
+            ExceptionSort::AmountDesc => store::ExceptionSort::AmountDesc,
+            ExceptionSort::AmountAsc => store::ExceptionSort::AmountAsc,
+            ExceptionSort::Id => store::ExceptionSort::Id,
+        }
+    }
+}
+
+/// Where the next page starts (pass back `QueuePage.next_after` as it came).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExceptionCursor {
+    pub value: i64,
+    pub id: String,
+}
+
+impl From<store::ExceptionCursor> for ExceptionCursor {
+    fn from(c: store::ExceptionCursor) -> ExceptionCursor {
+        let store::ExceptionCursor { value, id } = c;
+        ExceptionCursor { value, id }
+    }
+}
+
+impl From<ExceptionCursor> for store::ExceptionCursor {
+    fn from(c: ExceptionCursor) -> store::ExceptionCursor {
+        let ExceptionCursor { value, id } = c;
+        store::ExceptionCursor { value, id }
+    }
+}
+
+/// `exception_page`'s `page` argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct PageRequest {
+    pub after: Option<ExceptionCursor>,
+    /// At most 500.
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ExceptionRecord {
+    pub id: String,
+    pub kind: String,
+    pub status: ExceptionStatus,
+    pub order_id: String,
+    pub psp: String,
+    pub payment_id: String,
+    pub country: String,
+    pub store: String,
+    pub amount_minor: Option<i64>,
+    pub currency: String,
+    pub detail: String,
+    pub detected_at: Instant,
+    pub updated_at: Instant,
+    pub age_days: i64,
+    pub assignee: Option<String>,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<Instant>,
+    pub note: Option<String>,
+}
+
+impl From<store::ExceptionRecord> for ExceptionRecord {
+    fn from(e: store::ExceptionRecord) -> ExceptionRecord {
+        let store::ExceptionRecord {
+            id,
+            kind,
+            status,
+            order_id,
+            psp,
+            payment_id,
+            country,
+            store,
+            amount_minor,
+            currency,
+            detail,
+            detected_at,
+            updated_at,
+            age_days,
+            assignee,
+            resolution,
+            resolved_by,
+            resolved_at,
+            note,
+        } = e;
+        ExceptionRecord {
+            id,
+            kind,
+            status: status.into(),
+            order_id,
+            psp,
+            payment_id,
+            country,
+            store,
+            amount_minor,
+            currency,
+            detail,
+            detected_at,
+            updated_at,
+            age_days,
+            assignee,
+            resolution,
+            resolved_by,
+            resolved_at,
+            note,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct QueuePage {
+    pub rows: Vec<ExceptionRecord>,
+    /// Pass back as `page.after` for the next page; `null` at the end.
+    pub next_after: Option<ExceptionCursor>,
+}
+
+impl From<exceptions::QueuePage> for QueuePage {
+    fn from(p: exceptions::QueuePage) -> QueuePage {
+        let exceptions::QueuePage { rows, next } = p;
+        QueuePage { rows: convert(rows), next_after: next.map(Into::into) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct QueueCounts {
+    pub by_kind: BTreeMap<String, i64>,
+    /// Keys: `d0_1`, `d2_7`, `d8_30`, `over_30`.
+    pub by_age: BTreeMap<String, i64>,
+    pub total: i64,
+}
+
+impl From<exceptions::QueueCounts> for QueueCounts {
+    fn from(c: exceptions::QueueCounts) -> QueueCounts {
+        let exceptions::QueueCounts { by_kind, by_age, total } = c;
+        QueueCounts { by_kind, by_age: by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), total }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct HistoryRecord {
+    pub at: Instant,
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub operator: String,
+    pub note: String,
+}
+
+impl From<store::HistoryRecord> for HistoryRecord {
+    fn from(h: store::HistoryRecord) -> HistoryRecord {
+        let store::HistoryRecord { at, event, from_status, to_status, operator, note } = h;
+        HistoryRecord { at, event, from_status, to_status, operator, note }
+    }
+}
+
+/// A manual match for `link`: the order a payment belongs to, or the payment an order was paid with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkTarget {
+    Order(String),
+    Payment(String),
+}
+
+impl From<LinkTarget> for exceptions::LinkTarget {
+    fn from(l: LinkTarget) -> exceptions::LinkTarget {
+        match l {
+            LinkTarget::Order(id) => exceptions::LinkTarget::Order(id),
+            LinkTarget::Payment(id) => exceptions::LinkTarget::Payment(id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BulkFailure {
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BulkOutcome {
+    pub resolved: u64,
+    pub failed: Vec<BulkFailure>,
+}
+
+impl From<exceptions::BulkOutcome> for BulkOutcome {
+    fn from(b: exceptions::BulkOutcome) -> BulkOutcome {
+        let exceptions::BulkOutcome { resolved, failed } = b;
+        let failed = failed
+            .into_iter()
+            .map(|f| {
+                let exceptions::BulkFailure { id, code, message } = f;
+                BulkFailure { id, code: code.to_string(), message }
+            })
+            .collect();
+        BulkOutcome { resolved, failed }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AssignOutcome {
+    pub assigned: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ExportOutcome {
+    pub rows: u64,
+}
+
+/// A possible match for `link`: an order (for a payment exception; `psp` and
+/// `payment_id` empty) or an unattached paid payment (for an order exception).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Candidate {
+    pub order_id: String,
+    pub psp: String,
+    pub payment_id: String,
+    pub buyer_name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub at: Instant,
+}
+
+impl From<store::LinkCandidate> for Candidate {
+    fn from(c: store::LinkCandidate) -> Candidate {
+        let store::LinkCandidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at } = c;
+        Candidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at }
+    }
+}
+
+// ------------------------------------------------------------------ imports
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Orders,
+    Payments,
+    Settlements,
+}
+
+impl From<import::profile::ImportKind> for ImportKind {
+    fn from(k: import::profile::ImportKind) -> ImportKind {
+        match k {
+            import::profile::ImportKind::Orders => ImportKind::Orders,
+            import::profile::ImportKind::Payments => ImportKind::Payments,
+            import::profile::ImportKind::Settlements => ImportKind::Settlements,
+        }
+    }
+}
+
+impl From<ImportKind> for import::profile::ImportKind {
+    fn from(k: ImportKind) -> import::profile::ImportKind {
+        match k {
+            ImportKind::Orders => import::profile::ImportKind::Orders,
+            ImportKind::Payments => import::profile::ImportKind::Payments,
+            ImportKind::Settlements => import::profile::ImportKind::Settlements,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProfileSuggestion {
+    /// A built-in profile name, or `null` when no profile's headers match.
+    pub profile: Option<String>,
+    pub kind: Option<ImportKind>,
+    pub headers: Vec<String>,
+}
+
+impl From<import::ProfileSuggestion> for ProfileSuggestion {
+    fn from(s: import::ProfileSuggestion) -> ProfileSuggestion {
+        let import::ProfileSuggestion { profile, kind, headers } = s;
+        ProfileSuggestion { profile, kind: kind.map(Into::into), headers }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct RowCounts {
+    pub total: i64,
+    pub new: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub duplicate: i64,
+}
+
+impl From<store::RowCounts> for RowCounts {
+    fn from(r: store::RowCounts) -> RowCounts {
+        let store::RowCounts { total, new, updated, unchanged, duplicate } = r;
+        RowCounts { total, new, updated, unchanged, duplicate }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ImportReport {
+    pub file: String,
+    pub kind: String,
+    pub profile: String,
+    pub batch_id: i64,
+    pub sha256: String,
+    pub encoding: String,
+    pub delimiter: String,
+    pub rows: RowCounts,
+    pub elapsed_ms: u64,
+}
+
+/// A file was imported, or its bytes had been imported before (nothing changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Imported(ImportReport),
+    AlreadyImported { file: String, batch_id: i64, imported_at: String, operator: String },
+}
+
+impl From<import::ImportOutcome> for ImportOutcome {
+    fn from(o: import::ImportOutcome) -> ImportOutcome {
+        match o {
+            import::ImportOutcome::Imported(r) => {
+                let import::ImportReport {
+                    file,
+                    kind,
+                    profile,
+                    batch_id,
+                    sha256,
+                    encoding,
+                    delimiter,
+                    rows,
+                    elapsed_ms,
+                } = r;
+                ImportOutcome::Imported(ImportReport {
+                    file,
+                    kind: kind.to_string(),
+                    profile,
+                    batch_id,
+                    sha256,
+                    encoding: encoding.to_string(),
+                    delimiter: delimiter.to_string(),
+                    rows: rows.into(),
+                    elapsed_ms,
+                })
+            }
+            import::ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator } => {
+                ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator }
+            }
+        }
+    }
+}
+
+/// Payload of the `import-progress` event, sent as rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct ImportProgress {
+    pub rows: u64,
+    pub elapsed_ms: u64,
+    pub rows_per_s: u64,
+}
+
+impl From<import::ImportProgress> for ImportProgress {
+    fn from(p: import::ImportProgress) -> ImportProgress {
+        let import::ImportProgress { rows, elapsed_ms, rows_per_s } = p;
+        ImportProgress { rows, elapsed_ms, rows_per_s }
+    }
+}
+
+/// A previously imported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BatchInfo {
+    pub id: i64,
+    pub kind: String,
+    pub profile: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub encoding: String,
+    pub rows_total: i64,
+    pub rows_new: i64,
+    pub rows_updated: i64,
+    pub rows_unchanged: i64,
+    pub rows_duplicate: i64,
+    pub operator: String,
+    pub imported_at: Instant,
+}
+
+impl From<store::BatchInfo> for BatchInfo {
+    fn from(b: store::BatchInfo) -> BatchInfo {
+        let store::BatchInfo {
+            id,
+            kind,
+            profile,
+            file_name,
+            sha256,
+            encoding,
+            rows_total,
+            rows_new,
+            rows_updated,
+            rows_unchanged,
+            rows_duplicate,
+            operator,
+            imported_at,
+        } = b;
+        BatchInfo {
+            id,
+            kind,
+            profile,
+            file_name,
+            sha256,
+            encoding,
+            rows_total,
+            rows_new,
+            rows_updated,
+            rows_unchanged,
+            rows_duplicate,
+            operator,
+            imported_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct MarketCounts {
+    pub orders: u64,
+    pub paid_orders: u64,
+    pub matched: u64,
+}
+
+impl From<reconcile::MarketCounts> for MarketCounts {
+    fn from(m: reconcile::MarketCounts) -> MarketCounts {
+        let reconcile::MarketCounts { orders, paid_orders, matched } = m;
+        MarketCounts { orders, paid_orders, matched }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReconcileSummary {
+    /// Market date the run was made as of.
+    pub as_of: String,
+    pub orders: u64,
+    pub payments: u64,
+    pub settlements: u64,
+    pub matched: u64,
+    /// Every kind, even at zero.
+    pub exceptions: BTreeMap<String, u64>,
+    pub open_exceptions: u64,
+    /// Per market (`CO`, `PE`).
+    pub markets: BTreeMap<String, MarketCounts>,
+    pub newly_opened: u64,
+    pub cleared: u64,
+    pub elapsed_ms: u64,
+}
+
+impl From<reconcile::ReconcileSummary> for ReconcileSummary {
+    fn from(s: reconcile::ReconcileSummary) -> ReconcileSummary {
+        let reconcile::ReconcileSummary {
+            as_of,
+            orders,
+            payments,
+            settlements,
+            matched,
+            exceptions,
+            open_exceptions,
+            markets,
+            newly_opened,
+            cleared,
+            elapsed_ms,
+        } = s;
+        ReconcileSummary {
+            as_of,
+            orders,
+            payments,
+            settlements,
+            matched,
+            exceptions: exceptions.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            open_exceptions,
+            markets: markets.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect(),
+            newly_opened,
+            cleared,
+            elapsed_ms,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ dashboard
+
+/// The dashboard's market selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum Market {
+    #[serde(rename = "all")]
+    All,
+    #[serde(rename = "CO")]
+    Colombia,
+    #[serde(rename = "PE")]
+    Peru,
+}
+
+impl Market {
+    pub fn country(self) -> Option<voucherdesk::market::Country> {
+        match self {
+            Market::All => None,
+            Market::Colombia => Some(voucherdesk::market::Country::Colombia),
+            Market::Peru => Some(voucherdesk::market::Country::Peru),
+        }
+    }
+}
+
+impl From<Option<voucherdesk::market::Country>> for Market {
+    fn from(c: Option<voucherdesk::market::Country>) -> Market {
+        match c {
+            None => Market::All,
+            Some(voucherdesk::market::Country::Colombia) => Market::Colombia,
+            Some(voucherdesk::market::Country::Peru) => Market::Peru,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+impl From<dashboard::CurrencyTotal> for CurrencyTotal {
+    fn from(c: dashboard::CurrencyTotal) -> CurrencyTotal {
+        let dashboard::CurrencyTotal { currency, count, amount_minor } = c;
+        CurrencyTotal { currency, count, amount_minor }
+    }
+}
+
+/// One market day of one currency in the 30-day trend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TrendDay {
+    pub day: String,
+    pub currency: String,
+    pub paid_count: i64,
+    pub paid_minor: i64,
+}
+
+impl From<dashboard::TrendDay> for TrendDay {
+    fn from(t: dashboard::TrendDay) -> TrendDay {
+        let dashboard::TrendDay { day, currency, paid_count, paid_minor } = t;
+        TrendDay { day, currency, paid_count, paid_minor }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Dashboard {
+    pub market: Market,
+    /// The last reconciliation's market date; `null` before the first run.
+    pub as_of: Option<String>,
+    pub orders: u64,
+    pub paid_orders: u64,
+    pub matched: u64,
+    /// matched / paid_orders in basis points (10000 = 100 %).
+    pub match_rate_bp: Option<u64>,
+    pub open_by_kind: BTreeMap<String, i64>,
+    pub open_by_age: BTreeMap<String, i64>,
+    pub open_total: i64,
+    pub paid: Vec<CurrencyTotal>,
+    pub settled: Vec<CurrencyTotal>,
+    pub trend: Vec<TrendDay>,
+}
+
+impl From<dashboard::Dashboard> for Dashboard {
+    fn from(d: dashboard::Dashboard) -> Dashboard {
+        let dashboard::Dashboard {
+            market,
+            as_of,
+            orders,
+            paid_orders,
+            matched,
+            match_rate_bp,
+            open_by_kind,
+            open_by_age,
+            open_total,
+            paid,
+            settled,
+            trend,
+        } = d;
+        Dashboard {
+            market: market.into(),
+            as_of,
+            orders,
+            paid_orders,
+            matched,
+            match_rate_bp,
+            open_by_kind,
+            open_by_age: open_by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            open_total,
+            paid: convert(paid),
+            settled: convert(settled),
+            trend: convert(trend),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ audit
+
+/// One audit log entry with its chain hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: Instant,
+    pub operator: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<store::StoredAuditEntry> for AuditRow {
+    fn from(s: store::StoredAuditEntry) -> AuditRow {
+        let store::StoredAuditEntry { id, entry, prev_hash, hash } = s;
+        let store::AuditEntry { at, operator, action, subject, before, after } = entry;
+        AuditRow { id, at, operator, action, subject, before, after, prev_hash, hash }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BrokenLink {
+    pub id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct VerifyReport {
+    pub entries: u64,
+    /// The first entry whose link is broken; `null` when the chain holds.
+    pub first_broken: Option<BrokenLink>,
+}
+
+impl From<audit::VerifyReport> for VerifyReport {
+    fn from(v: audit::VerifyReport) -> VerifyReport {
+        let audit::VerifyReport { entries, first_broken } = v;
+        VerifyReport {
+            entries,
+            first_broken: first_broken.map(|b| {
+                let audit::BrokenLink { id, reason } = b;
+                BrokenLink { id, reason }
+            }),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ settings
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Settings {
+    pub settlement_lag_days: i64,
+    pub amount_tolerance_minor: i64,
+    pub idle_lock_minutes: u32,
+}
+
+impl From<settings::Settings> for Settings {
+    fn from(s: settings::Settings) -> Settings {
+        let settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
+        Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
+    }
+}
+
+impl From<Settings> for settings::Settings {
+    fn from(s: Settings) -> settings::Settings {
+        let Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
+        settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
+    }
+}
+
+/// Converts every element of a list.
+pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(U::from).collect()
+}

@@ -1,0 +1,46 @@
+//! VoucherDesk's desktop shell: a Tauri 2 window over the `voucherdesk`
+//! library. The shell holds the open database and the session and exposes
+//! the library through thin IPC commands (docs/IPC.md); every rule lives in
+//! the library.
+
+pub mod bindings;
+pub mod commands;
+pub mod dto;
+pub mod error;
+pub mod state;
+
+use state::AppState;
+use std::path::PathBuf;
+use tauri::{Builder, Runtime};
+
+/// The database to open; otherwise the CLI's default in the OS data directory.
+pub const DB_ENV: &str = "VOUCHERDESK_DB";
+
+pub fn db_path() -> PathBuf {
+    std::env::var_os(DB_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(voucherdesk::store::default_path)
+}
+
+/// The app's commands and state on a builder (the real one or tauri's mock).
+pub fn with_commands<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
+    builder.manage(state).invoke_handler(commands::handler())
+}
+
+/// Opens the database and runs the window until it is closed.
+pub fn run() {
+    let path = db_path();
+    let state = match AppState::open(&path) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("voucherdesk-desktop: {}", e.message);
+            std::process::exit(1);
+        }
+    };
+    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    if let Err(e) = with_commands(builder, state).run(tauri::generate_context!()) {
+        eprintln!("voucherdesk-desktop: {e}");
+        std::process::exit(1);
+    }
+}

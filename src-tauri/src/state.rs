@@ -1,0 +1,165 @@
+//! The app's state: the open database and the signed-in operator.
+//!
+//! Every command that touches the database runs on a blocking worker thread
+//! (`spawn_blocking`), never on the main thread that drives the window. The
+//! store is one connection behind a mutex; the session is checked (and its
+//! idle timer refreshed) on each call, and the operator is re-read from the
+//! database so that a role change or a disabled account takes effect at once.
+
+use crate::dto;
+use crate::error::{ApiError, codes};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use voucherdesk::operators::{self, Operator};
+use voucherdesk::settings;
+use voucherdesk::store::Store;
+
+/// The signed-in operator's name and when they last did something.
+#[derive(Debug, Clone)]
+struct Session {
+    name: String,
+    last_active: Instant,
+}
+
+pub struct AppState {
+    store: Arc<Mutex<Store>>,
+    session: Arc<Mutex<Option<Session>>>,
+    db_path: PathBuf,
+}
+
+/// A lock whose holder panicked is still usable: SQLite rolled back whatever
+/// the panicking call had not committed.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn idle_limit(store: &Store) -> Duration {
+    let minutes = settings::get(store).map(|s| s.idle_lock_minutes).unwrap_or(settings::IDLE_LOCK_MINUTES_DEFAULT);
+    Duration::from_secs(u64::from(minutes) * 60)
+}
+
+impl AppState {
+    pub fn new(store: Store) -> AppState {
+        let db_path = store.path().to_path_buf();
+        AppState { store: Arc::new(Mutex::new(store)), session: Arc::new(Mutex::new(None)), db_path }
+    }
+
+    pub fn open(path: &Path) -> Result<AppState, ApiError> {
+        Ok(AppState::new(Store::open(path)?))
+    }
+
+    /// Runs `f` on the store off the main thread, with no session needed.
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        blocking(move || f(&mut lock(&store))).await
+    }
+
+    /// Runs `f` as the signed-in operator: refused with `auth.required` when
+    /// nobody is signed in and `auth.locked` once the session has been idle
+    /// longer than the `idle_lock_minutes` setting.
+    pub async fn as_operator<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
+        blocking(move || {
+            let mut store = lock(&store);
+            let operator = {
+                let mut session = lock(&session);
+                let name = active_name(&mut session, idle_limit(&store))?;
+                match operators::act_as(&store, &name) {
+                    Ok(operator) => operator,
+                    Err(e) => {
+                        *session = None;
+                        return Err(e.into());
+                    }
+                }
+            };
+            f(&mut store, &operator)
+        })
+        .await
+    }
+
+    /// Starts a session for an operator the library has just let in.
+    pub fn begin_session(&self, operator: &Operator) {
+        *lock(&self.session) = Some(Session { name: operator.name.clone(), last_active: Instant::now() });
+    }
+
+    pub fn end_session(&self) {
+        *lock(&self.session) = None;
+    }
+
+    /// What the app opens on.
+    pub async fn status(&self) -> Result<dto::AppStatus, ApiError> {
+        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
+        let db_path = self.db_path.display().to_string();
+        blocking(move || {
+            let store = lock(&store);
+            let settings = settings::get(&store)?;
+            let name = lock(&session).as_ref().map(|s| (s.name.clone(), s.last_active));
+            let operator = match name {
+                Some((name, last_active)) if last_active.elapsed() <= idle_limit(&store) => {
+                    operators::act_as(&store, &name).ok().map(dto::Operator::from)
+                }
+                Some(_) | None => None,
+            };
+            Ok(dto::AppStatus {
+                first_run: store.operator_count()? == 0,
+                db_path,
+                operator,
+                idle_lock_minutes: settings.idle_lock_minutes,
+            })
+        })
+        .await
+    }
+}
+
+/// The session's operator name, refreshing its idle timer; ends an idle session.
+fn active_name(session: &mut Option<Session>, idle_limit: Duration) -> Result<String, ApiError> {
+    let Some(current) = session.as_mut() else {
+        return Err(ApiError::new(codes::AUTH_REQUIRED, "nobody is signed in"));
+    };
+    if current.last_active.elapsed() > idle_limit {
+        let name = current.name.clone();
+        *session = None;
+        return Err(ApiError::new(
+            codes::AUTH_LOCKED,
+            format!(
+                "the session of {name} locked itself after {} idle minutes; sign in again",
+                idle_limit.as_secs() / 60
+            ),
+        ));
+    }
+    current.last_active = Instant::now();
+    Ok(current.name.clone())
+}
+
+/// Runs blocking work on Tauri's blocking pool and waits for it.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::new(codes::INTERNAL, format!("the command failed: {e}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_session_locks_and_an_active_one_is_refreshed() {
+        let mut session = Some(Session { name: "ana".into(), last_active: Instant::now() });
+        assert_eq!(active_name(&mut session, Duration::from_secs(60)).unwrap(), "ana");
+        let stale = Instant::now().checked_sub(Duration::from_secs(120)).unwrap();
+        session = Some(Session { name: "ana".into(), last_active: stale });
+        let locked = active_name(&mut session, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(locked.code, codes::AUTH_LOCKED);
+        assert!(session.is_none(), "a locked session is gone");
+        assert_eq!(active_name(&mut session, Duration::from_secs(60)).unwrap_err().code, codes::AUTH_REQUIRED);
+    }
+}

@@ -1,0 +1,209 @@
+//! The commands through Tauri's IPC layer (mock runtime, real library, a
+//! temporary database): the `{code, message}` error shape, the session, and
+//! the library's role checks as each role meets them.
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use voucherdesk::store::Store;
+use voucherdesk_desktop::commands::COMMANDS;
+use voucherdesk_desktop::state::AppState;
+
+struct Harness {
+    _app: App<tauri::test::MockRuntime>,
+    window: WebviewWindow<tauri::test::MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("ipc.sqlite")).unwrap();
+        let app = voucherdesk_desktop::with_commands(mock_builder(), AppState::new(store))
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        Harness { _app: app, window, _dir: dir }
+    }
+
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} should have failed, returned {v}"),
+            Err(e) => e,
+        }
+    }
+
+    fn sign_in(&self, name: &str, password: &str) -> Value {
+        self.ok("sign_in", json!({ "name": name, "password": password }))
+    }
+}
+
+fn sample(name: &str) -> String {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/samples").join(name);
+    path.canonicalize().unwrap().display().to_string()
+}
+
+/// First run, the admin, the team, and the walkthrough samples imported and reconciled.
+fn populated() -> Harness {
+    let h = Harness::new();
+    assert_eq!(h.ok("app_status", json!({}))["first_run"], json!(true));
+    let admin = h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    assert_eq!(admin, json!({ "name": "root", "role": "admin", "language": "en" }));
+    for (name, role) in [("ana", "support"), ("fabio", "finance"), ("marta", "manager")] {
+        let password = format!("voucherdesk-{name}");
+        h.ok("operator_add", json!({ "name": name, "role": role, "password": password }));
+    }
+    for (file, kind, profile) in [
+        ("shop-orders.csv", "orders", "shop"),
+        ("dlocal-payments.csv", "payments", "dlocal"),
+        ("pagoefectivo-payments.csv", "payments", "pagoefectivo"),
+        ("dlocal-settlement.tsv", "settlements", "dlocal-settlement"),
+        ("pagoefectivo-settlement.csv", "settlements", "pagoefectivo-settlement"),
+    ] {
+        let outcome = h.ok("import_file", json!({ "path": sample(file), "kind": kind, "profile": profile }));
+        assert_eq!(outcome["outcome"], json!("imported"), "{file}: {outcome}");
+    }
+    let summary = h.ok("reconcile_now", json!({ "as_of": "2026-03-20" }));
+    assert!(summary["open_exceptions"].as_u64().unwrap() > 0, "{summary}");
+    h
+}
+
+#[test]
+fn errors_cross_as_code_and_message() {
+    let h = Harness::new();
+    assert_eq!(
+        h.err("search_orders", json!({ "query": "nunez", "limit": 5 })),
+        json!({ "code": "auth.required", "message": "nobody is signed in" })
+    );
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    h.ok("sign_out", json!({}));
+    assert_eq!(
+        h.err("sign_in", json!({ "name": "root", "password": "not-the-password" })),
+        json!({ "code": "auth.denied", "message": "wrong name or password" })
+    );
+    let again = h.err("create_first_admin", json!({ "name": "eve", "password": "eve-password" }));
+    assert_eq!(again["code"], json!("operators.conflict"), "{again}");
+}
+
+#[test]
+fn every_command_is_wired() {
+    let h = Harness::new();
+    for cmd in COMMANDS {
+        if let Err(e) = h.call(cmd, json!({})) {
+            let text = e.to_string();
+            assert!(!text.contains("not found"), "{cmd} is not handled: {text}");
+        }
+    }
+    let build_list: Vec<&str> = env!("VOUCHERDESK_MANIFEST_COMMANDS").split(',').collect();
+    assert_eq!(build_list, COMMANDS, "build.rs (the app manifest) and commands::COMMANDS differ");
+    let capability: Value =
+        serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/main.json"))).unwrap();
+    let granted: Vec<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .filter_map(|p| p.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect();
+    assert_eq!(granted, COMMANDS, "capabilities/main.json grants a different set of app commands");
+}
+
+#[test]
+fn roles_meet_the_library_rules() {
+    let h = populated();
+    h.ok("sign_out", json!({}));
+
+    // Support: looks up José Núñez's order and reads the verdict.
+    let ana = h.sign_in("ana", "voucherdesk-ana");
+    assert_eq!(ana["role"], json!("support"));
+    let hits = h.ok("search_orders", json!({ "query": "jose nunez", "limit": 10 }));
+    let order_id = hits[0]["order_id"].as_str().expect("a hit").to_string();
+    let case = h.ok("case_file", json!({ "order_id": order_id }));
+    assert_eq!(case["verdict"]["code"], json!("deliver_order"), "{case}");
+    assert!(case["verdict"]["text"].as_str().unwrap().ends_with("→ deliver the order"));
+
+    // ... and is refused a write-off, by the library, with who and what.
+    let open = json!({ "status": "open", "kind": "paid_not_recorded" });
+    let page = h.ok("exception_page", json!({ "filter": open, "sort": "age_desc", "page": { "limit": 50 } }));
+    let id = page["rows"][0]["id"].as_str().unwrap().to_string();
+    let refused = h.err("resolve_exceptions", json!({ "ids": [id], "action": "write_off", "note": "lost" }));
+    assert_eq!(
+        refused,
+        json!({ "code": "auth.forbidden", "message": "ana (support) may not resolve exceptions with write_off" })
+    );
+    let refused =
+        h.err("import_file", json!({ "path": sample("shop-orders.csv"), "kind": "orders", "profile": "shop" }));
+    assert_eq!(refused["code"], json!("auth.forbidden"), "{refused}");
+    assert_eq!(
+        h.err(
+            "settings_set",
+            json!({ "settings": { "settlement_lag_days": 3, "amount_tolerance_minor": 0, "idle_lock_minutes": 15 } })
+        )["code"],
+        json!("auth.forbidden")
+    );
+
+    // Finance imports and reconciles but may not assign.
+    h.sign_in("fabio", "voucherdesk-fabio");
+    h.ok("reconcile_now", json!({ "as_of": "2026-03-20" }));
+    assert_eq!(
+        h.err("assign_exceptions", json!({ "ids": [id], "assignee": "marta" }))["code"],
+        json!("auth.forbidden")
+    );
+
+    // The manager writes it off: it leaves the open queue and enters the audit log.
+    h.sign_in("marta", "voucherdesk-marta");
+    let before = h.ok("exception_counts", json!({ "filter": { "status": "open" } }))["total"].as_i64().unwrap();
+    assert_eq!(h.ok("assign_exceptions", json!({ "ids": [id], "assignee": "marta" })), json!({ "assigned": 1 }));
+    let done = h.ok("resolve_exceptions", json!({ "ids": [id], "action": "write_off", "note": "confirmed lost" }));
+    assert_eq!(done, json!({ "resolved": 1, "failed": [] }));
+    let after = h.ok("exception_counts", json!({ "filter": { "status": "open" } }))["total"].as_i64().unwrap();
+    assert_eq!(after, before - 1);
+    let again = h.ok("resolve_exceptions", json!({ "ids": [id], "action": "accept", "note": "twice" }));
+    assert_eq!(again["failed"][0]["code"], json!("exceptions.already_closed"), "{again}");
+    let audit = h.ok("audit_page", json!({ "action": "exception.resolve", "limit": 10 }));
+    assert_eq!(audit[0]["operator"], json!("marta"));
+    assert!(audit[0]["subject"].as_str().unwrap().contains(&id));
+    assert_eq!(h.ok("audit_verify", json!({}))["first_broken"], Value::Null);
+
+    // Everyone chooses their own language; it is remembered.
+    assert_eq!(h.ok("set_language", json!({ "language": "zh" }))["language"], json!("zh"));
+    assert_eq!(h.ok("app_status", json!({}))["operator"]["language"], json!("zh"));
+    assert_eq!(h.err("set_language", json!({ "language": "fr" }))["code"], json!("errors.validation"));
+}
+
+#[test]
+fn a_rejected_import_names_the_line() {
+    let h = populated();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-orders.csv");
+    let good = std::fs::read_to_string(sample("shop-orders.csv")).unwrap();
+    let mut lines: Vec<String> = good.lines().take(3).map(str::to_string).collect();
+    lines[2] = lines[2].replacen(",COP,", ",XXX,", 1).replacen(",PEN,", ",XXX,", 1);
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let e = h.err("import_file", json!({ "path": bad.display().to_string(), "kind": "orders", "profile": "shop" }));
+    assert_eq!(e["code"], json!("import.bad_rows"), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("bad-orders.csv:3: "), "{e}");
+    let suggestion = h.ok("suggest_profile", json!({ "path": sample("dlocal-payments.csv") }));
+    assert_eq!(suggestion["profile"], json!("dlocal"));
+    assert_eq!(suggestion["kind"], json!("payments"));
+}

@@ -1,0 +1,212 @@
+// A small W3C WebDriver client over fetch (Node >= 18), enough to drive the
+// real VoucherDesk binary through tauri-driver. No dependencies.
+
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+
+const ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf";
+
+export const KEYS = { enter: "\uE007", backspace: "\uE003", selectAll: "\uE009a" };
+
+class WebDriverError extends Error {
+  constructor(method, url, status, value) {
+    super(`${method} ${url} -> ${status}: ${value?.error ?? ""} ${value?.message ?? JSON.stringify(value)}`);
+    this.code = value?.error;
+  }
+}
+
+async function request(base, method, url, body) {
+  const res = await fetch(base + url, {
+    method,
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw new WebDriverError(method, url, res.status, { message: text });
+  }
+  if (!res.ok || (json.value && json.value.error)) throw new WebDriverError(method, url, res.status, json.value);
+  return json.value;
+}
+
+/** Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers. */
+export async function startDriver({ port = 4444, nativePort = 4445, env = process.env, log } = {}) {
+  const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines = [];
+  const keep = (chunk) => {
+    lines.push(chunk.toString());
+    if (log) log(chunk.toString());
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exited = null;
+  child.on("exit", (code) => (exited = code));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`tauri-driver exited with ${exited}:\n${lines.join("")}`);
+    try {
+      await request(base, "GET", "/status");
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`tauri-driver did not answer on ${base}:\n${lines.join("")}`);
+      await sleep(200);
+    }
+  }
+  return {
+    base,
+    output: () => lines.join(""),
+    stop: async () => {
+      if (exited === null) {
+        child.kill("SIGTERM");
+        await Promise.race([new Promise((r) => child.once("exit", r)), sleep(5_000)]);
+      }
+    },
+  };
+}
+
+export class Session {
+  constructor(base, id) {
+    this.base = base;
+    this.id = id;
+  }
+
+  static async create(base, application, args = []) {
+    const value = await request(base, "POST", "/session", {
+      capabilities: { alwaysMatch: { "tauri:options": { application, args } } },
+    });
+    return new Session(base, value.sessionId);
+  }
+
+  cmd(method, url, body) {
+    return request(this.base, method, `/session/${this.id}${url}`, body);
+  }
+
+  async delete() {
+    await this.cmd("DELETE", "");
+  }
+
+  async find(css) {
+    const v = await this.cmd("POST", "/element", { using: "css selector", value: css });
+    return new Element(this, v[ELEMENT_KEY], css);
+  }
+
+  async findAll(css) {
+    const vs = await this.cmd("POST", "/elements", { using: "css selector", value: css });
+    return vs.map((v) => new Element(this, v[ELEMENT_KEY], css));
+  }
+
+  /** Waits for an element matching `css` (and, if given, `ok(element)`). */
+  async waitFor(css, { timeout = 15_000, ok, what } = {}) {
+    const deadline = Date.now() + timeout;
+    let last = null;
+    for (;;) {
+      try {
+        const el = await this.find(css);
+        if (!ok || (await ok(el))) return el;
+        last = new Error("condition not met");
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what ?? css}: ${last?.message}`);
+      await sleep(150);
+    }
+  }
+
+  async waitGone(css, { timeout = 15_000 } = {}) {
+    const deadline = Date.now() + timeout;
+    while ((await this.findAll(css)).length > 0) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css} to go away`);
+      await sleep(150);
+    }
+  }
+
+  /** Waits until `fn()` returns a truthy value and returns it. */
+  async until(fn, { timeout = 15_000, what = "condition" } = {}) {
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+      try {
+        const v = await fn();
+        if (v) return v;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+      await sleep(150);
+    }
+  }
+
+  async click(css) {
+    const el = await this.waitFor(css, { ok: (e) => e.enabled() });
+    await el.click();
+    return el;
+  }
+
+  async type(css, text, { clear = true } = {}) {
+    const el = await this.waitFor(css);
+    if (clear) await el.clear();
+    await el.sendKeys(text);
+    return el;
+  }
+
+  /** Chooses `value` in a <select> by clicking its option. */
+  async select(css, value) {
+    await this.waitFor(css);
+    await this.click(`${css} option[value="${value}"]`);
+  }
+
+  async text(css) {
+    return (await this.waitFor(css)).text();
+  }
+
+  async execute(script, args = []) {
+    return this.cmd("POST", "/execute/sync", { script, args });
+  }
+
+  async executeAsync(script, args = []) {
+    return this.cmd("POST", "/execute/async", { script, args });
+  }
+
+  /** Saves a PNG of the window. */
+  async screenshot(file) {
+    const b64 = await this.cmd("GET", "/screenshot");
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, Buffer.from(b64, "base64"));
+    return file;
+  }
+}
+
+class Element {
+  constructor(session, id, css) {
+    this.s = session;
+    this.id = id;
+    this.css = css;
+  }
+  click() {
+    return this.s.cmd("POST", `/element/${this.id}/click`, {});
+  }
+  clear() {
+    return this.s.cmd("POST", `/element/${this.id}/clear`, {});
+  }
+  sendKeys(text) {
+    return this.s.cmd("POST", `/element/${this.id}/value`, { text });
+  }
+  text() {
+    return this.s.cmd("GET", `/element/${this.id}/text`);
+  }
+  attr(name) {
+    return this.s.cmd("GET", `/element/${this.id}/attribute/${name}`);
+  }
+  enabled() {
+    return this.s.cmd("GET", `/element/${this.id}/enabled`);
+  }
+}
