@@ -6,9 +6,11 @@ DEMO_DIR ?= .demo
 DEMO_DB ?= $(DEMO_DIR)/voucherdesk.sqlite
 DEMO_ORDERS ?= 2000
 DEMO_SEED ?= 7
-VD = ./target/release/voucherdesk --db $(DEMO_DB)
+# Cargo's output directory (CARGO_TARGET_DIR when set, as cargo itself does).
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+VD = $(TARGET_DIR)/release/voucherdesk --db $(DEMO_DB)
 APP_CRATE = voucherdesk-desktop
-APP = ./target/debug/$(APP_CRATE)
+APP = $(TARGET_DIR)/debug/$(APP_CRATE)
 # The e2e suite needs a display; xvfb-run gives it a virtual one.
 XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 

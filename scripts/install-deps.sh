@@ -51,7 +51,13 @@ fi
 lock_sum="$(sha256sum ui/package-lock.json | cut -d' ' -f1)"
 stamp=ui/node_modules/.installed-from-lock
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-  echo "installing the UI's npm packages (npm ci)"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  # Packages installed after the lockfile last changed, and complete, are kept.
+  if [ -f ui/node_modules/.package-lock.json ] && [ ui/node_modules/.package-lock.json -nt ui/package-lock.json ] \
+    && (cd ui && npm ls --depth=0 >/dev/null 2>&1); then
+    :
+  else
+    echo "installing the UI's npm packages (npm ci)"
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
   echo "$lock_sum" > "$stamp"
 fi

@@ -8,7 +8,7 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +74,25 @@ async function pickFileInNativeDialog(file) {
   x("key", "--window", windowId, "Return");
 }
 
+/**
+ * The app processes this suite started: the app binary running on this run's
+ * own database. WebKitWebDriver normally closes the app with the session; if it
+ * does not, these are ended by pid so nothing outlives the run.
+ */
+function ourAppPids(database = db) {
+  const exe = realpathSync(APP);
+  const pids = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) !== exe) continue;
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`VOUCHERDESK_DB=${database}`)) pids.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
 before(async () => {
   assert.ok(process.env.DISPLAY, "no X display: run the e2e suite under xvfb-run (make e2e)");
   for (const bin of [APP, CLI]) assert.ok(existsSync(bin), `${bin} is missing: build it first (make e2e builds it)`);
@@ -99,7 +118,36 @@ before(async () => {
 after(async () => {
   if (s) await s.delete().catch(() => undefined);
   if (driver) await driver.stop();
+  if (db) {
+    const deadline = Date.now() + 5_000;
+    while (ourAppPids().length > 0 && Date.now() < deadline) await sleep(200);
+    for (const pid of ourAppPids()) {
+      console.error(`the app (pid ${pid}) outlived its WebDriver session: ending it`);
+      process.kill(pid, "SIGTERM");
+    }
+  }
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test("the webview is locked down: no global Tauri, frozen Object.prototype, CSP, ACL", async () => {
+  const probe = await s.execute(`
+    const inline = document.createElement("script");
+    inline.textContent = "window.__cspProbe = 1";
+    document.head.appendChild(inline);
+    return {
+      globalTauri: typeof window.__TAURI__,
+      frozen: Object.isFrozen(Object.prototype),
+      inlineRan: window.__cspProbe === 1,
+    };
+  `);
+  assert.deepEqual(probe, { globalTauri: "undefined", frozen: true, inlineRan: false });
+  // A plugin command the capability does not grant is refused by the ACL.
+  const refused = await s.executeAsync(`
+    const done = arguments[arguments.length - 1];
+    window.__TAURI_INTERNALS__.invoke("plugin:dialog|message", { message: "hi" })
+      .then(() => done("allowed"), (e) => done(String(e)));
+  `);
+  assert.match(refused, /not allowed/i);
 });
 
 test("signs in as each role", async () => {
@@ -233,4 +281,28 @@ test("switches the language to Chinese and back", async () => {
   await s.select(tid("language-select"), "en");
   await s.until(async () => (await s.text(tid("nav-lookup"))) === english, { what: "English labels again" });
   await signOut();
+});
+
+test("first run: an empty database asks for the admin, who is then signed in", async () => {
+  await s.delete();
+  s = null;
+  await driver.stop();
+  const empty = path.join(work, "first-run.sqlite");
+  driver = await startDriver({ env: { ...process.env, VOUCHERDESK_DB: empty } });
+  try {
+    s = await Session.create(driver.base, APP);
+    await s.type(tid("first-run-name"), "root");
+    await s.type(tid("first-run-password"), "root-password-1");
+    await s.type(tid("first-run-password-again"), "root-password-1");
+    await shot("11-first-run");
+    await s.click(tid("first-run-submit"));
+    const who = await s.waitFor(`${tid("current-operator")}[data-name="root"]`, { what: "root signed in" });
+    assert.equal(await who.attr("data-role"), "admin");
+  } finally {
+    if (s) await s.delete().catch(() => undefined);
+    s = null;
+    const deadline = Date.now() + 5_000;
+    while (ourAppPids(empty).length > 0 && Date.now() < deadline) await sleep(200);
+    for (const pid of ourAppPids(empty)) process.kill(pid, "SIGTERM");
+  }
 });
