@@ -1,5 +1,6 @@
 //! PagoEfectivo (CIP API and its reports).
 
+pub mod signature;
 pub mod transformers;
 pub mod wire;
 
