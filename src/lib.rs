@@ -17,6 +17,7 @@ pub mod orders;
 pub mod payments;
 pub mod psp;
 pub mod reconcile;
+pub mod sandbox;
 pub mod settings;
 pub mod settlements;
 pub mod store;

@@ -2,6 +2,7 @@
 //! exhaustive mapping of its statuses into ours (`transformers`).
 
 pub mod dlocal;
+pub mod http;
 pub mod pagoefectivo;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

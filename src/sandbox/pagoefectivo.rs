@@ -1,0 +1,16 @@
+//! The sandbox's pagoefectivo endpoints.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::SandboxConfig;
+use super::notifier::Notifier;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeScenario {}
+
+pub fn router(_config: Arc<SandboxConfig>, _notifier: Notifier) -> axum::Router {
+    axum::Router::new()
+}
