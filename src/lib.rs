@@ -21,3 +21,4 @@ pub mod sandbox;
 pub mod settings;
 pub mod settlements;
 pub mod store;
+pub mod sync;

@@ -13,7 +13,7 @@ use voucherdesk::money::{Currency, format_minor};
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
-use voucherdesk::{audit, demo, lookup};
+use voucherdesk::{audit, demo, lookup, sync};
 
 /// `println!` that never panics: a closed pipe (`voucherdesk lookup x | head`)
 /// ends the program quietly, any other write error with exit code 1.
@@ -82,6 +82,26 @@ enum Command {
     /// Operators and their roles (support, finance, manager, admin).
     #[command(subcommand)]
     Operators(OperatorsCommand),
+    /// Poll the PSPs for every voucher that is not final (until Ctrl-C, or one round with --once).
+    Sync(SyncArgs),
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// One round, then exit.
+    #[arg(long, conflicts_with_all = ["pause", "resume", "status"])]
+    once: bool,
+    /// Pause the background sync (manager or admin).
+    #[arg(long, conflicts_with_all = ["resume", "status"])]
+    pause: bool,
+    /// Resume a paused sync (manager or admin).
+    #[arg(long, conflicts_with = "status")]
+    resume: bool,
+    /// Last success, errors, queue size.
+    #[arg(long)]
+    status: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -296,6 +316,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reconcile(args) => run_reconcile(&cli.db, &cli.operator, args),
         Command::Exceptions(cmd) => run_exceptions(&cli.db, &cli.operator, cmd),
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
+        Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
@@ -493,6 +514,107 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
     }
     out!("open exceptions: {}", summary.open_exceptions);
     Ok(())
+}
+
+fn sync_failure(e: sync::SyncError) -> Failure {
+    match e {
+        sync::SyncError::Store(_) | sync::SyncError::Internal(_) | sync::SyncError::Reconcile(_) => Failure::other(e),
+        _ => Failure::input(e),
+    }
+}
+
+fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> Result<(), Failure> {
+    let mut store = open(db)?;
+    if args.pause || args.resume {
+        let acting_op = acting(&store, operator)?;
+        let changed = match args.pause {
+            true => sync::pause(&mut store, &acting_op),
+            false => sync::resume(&mut store, &acting_op),
+        }
+        .map_err(sync_failure)?;
+        let state = if args.pause { "paused" } else { "running" };
+        out!("sync {}{state}", if changed { "" } else { "was already " });
+        return Ok(());
+    }
+    if args.status {
+        let status = sync::status(&store, chrono::Utc::now()).map_err(sync_failure)?;
+        if args.json {
+            return print_json(&status);
+        }
+        let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "never".into())
+        };
+        out!(
+            "sync {}: {} queued, {} due now; last success {}; {} failed in the last hour",
+            if status.paused { "paused" } else { "running" },
+            status.queue_size,
+            status.due_now,
+            when(status.last_success_at),
+            status.errors_last_hour
+        );
+        if let Some(code) = &status.last_error_code {
+            out!(
+                "last error at {}: {code}: {}",
+                when(status.last_error_at),
+                status.last_error_message.as_deref().unwrap_or("")
+            );
+        }
+        for hold in &status.holds {
+            out!("{} asked us to wait until {}", hold.psp, when(Some(hold.until)));
+        }
+        return Ok(());
+    }
+    let acting_op = acting(&store, operator)?;
+    let sources = sync::sources_from_config(&store).map_err(sync_failure)?;
+    if sources.is_empty() {
+        return Err(sync_failure(sync::SyncError::NoAccounts));
+    }
+    let path = store.path().to_path_buf();
+    drop(store);
+    let engine = sync::SyncEngine::new(acting_op, sync::SyncConfig::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::other)?;
+    let json = args.json;
+    let print_round = move |report: &sync::SyncReport| -> Result<(), Failure> {
+        if json {
+            return print_json(report);
+        }
+        out!(
+            "polled {}, changed {}, errors {}, rate limited {}, deferred {}{}",
+            report.polled,
+            report.changed,
+            report.errors,
+            report.rate_limited,
+            report.deferred,
+            if report.paused {
+                " (paused)"
+            } else if report.reconciled {
+                "; reconciled"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    };
+    runtime.block_on(async {
+        if args.once {
+            let report = engine.run_once(&path, &sources, chrono::Utc::now()).await.map_err(sync_failure)?;
+            return print_round(&report);
+        }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        engine
+            .run(&path, &sources, stop_rx, |round| match round {
+                Ok(report) => {
+                    let _ = print_round(report);
+                }
+                Err(e) => eprintln!("sync round failed: {} ({})", e, e.code()),
+            })
+            .await
+            .map_err(sync_failure)
+    })
 }
 
 fn amount_text(minor: Option<i64>, currency: &str) -> String {

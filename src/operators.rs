@@ -46,7 +46,8 @@ impl Role {
             Lookup | AddNote | ResendNotification | RequestRefund | VerifyAudit => true,
             Resolve(ResolutionAction::Accept | ResolutionAction::Escalate) => true,
             Resolve(ResolutionAction::WriteOff | ResolutionAction::Link | ResolutionAction::MarkReceived)
-            | AssignException => match self {
+            | AssignException
+            | ControlSync => match self {
                 Role::Manager | Role::Admin => true,
                 Role::Support | Role::Finance => false,
             },
@@ -81,6 +82,8 @@ pub enum Permission {
     ManageOperators,
     ChangeSettings,
     VerifyAudit,
+    /// Pause or resume the background sync with the PSPs.
+    ControlSync,
 }
 
 impl Permission {
@@ -98,6 +101,7 @@ impl Permission {
             Permission::ManageOperators => "manage operators".into(),
             Permission::ChangeSettings => "change settings".into(),
             Permission::VerifyAudit => "verify the audit log".into(),
+            Permission::ControlSync => "pause or resume the PSP sync".into(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod lookup;
 mod operators;
 mod reconcile;
 mod search;
+mod sync;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
@@ -21,6 +22,7 @@ pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan,
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -30,8 +32,11 @@ use std::time::Duration;
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Embedded migrations, applied in order; never edit a shipped one, add a new one.
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("migrations/0001_ledger.sql")), (2, include_str!("migrations/0002_operators.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_ledger.sql")),
+    (2, include_str!("migrations/0002_operators.sql")),
+    (5, include_str!("migrations/0005_sync.sql")),
+];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
 /// directory (`~/.local/share/voucherdesk/` on Linux).
