@@ -533,3 +533,27 @@ fn the_cli_reports_pauses_and_says_accounts_are_missing() {
     assert_eq!(ctx.json(["sync", "--status", "--json"])["paused_by"], "ana");
     assert_eq!(common::stdout(&ctx.ok(["sync", "--resume"])), "sync running\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_ticks_until_stopped() {
+    let ctx = Ctx::new();
+    ledger_with_pending(&ctx, 2);
+    let psp = FakePsp::new(Answer::Status(PaymentStatus::Pending, "PENDING"));
+    let engine = SyncEngine::new(operator(&ctx, "fabio"), SyncConfig { tick: Duration::from_millis(50), ..config() });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut polled = Vec::new();
+    engine
+        .run(&ctx.db, &psp.sources(), stopped, |round| {
+            polled.push(round.expect("round").polled);
+            if polled.len() == 3 {
+                stop.send(true).unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    // Everything was due once; the next polls are hours away.
+    assert_eq!(polled, [2, 0, 0]);
+    let status = sync::status(&Store::open(&ctx.db).unwrap(), Utc::now()).unwrap();
+    assert!(status.last_round_at.is_some() && status.last_success_at.is_some());
+    assert_eq!((status.queue_size, status.due_now), (2, 0));
+}

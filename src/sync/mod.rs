@@ -14,7 +14,7 @@ pub mod engine;
 pub mod rate_limit;
 pub mod schedule;
 
-pub use engine::{SyncConfig, SyncEngine, SyncReport};
+pub use engine::{Refreshed, SyncConfig, SyncEngine, SyncReport};
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, OperatorError, Permission};
