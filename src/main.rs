@@ -240,8 +240,10 @@ struct DemoArgs {
 enum AuditCommand {
     /// The newest entries first.
     List {
-        #[arg(long)]
-        operator: Option<String>,
+        /// Only the entries of this operator. (Not `--operator`: that global
+        /// flag names who is acting, and would silently filter.)
+        #[arg(long, value_name = "OPERATOR")]
+        by: Option<String>,
         #[arg(long)]
         action: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -379,9 +381,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Audit(AuditCommand::List { operator, action, limit, json }) => {
+        Command::Audit(AuditCommand::List { by, action, limit, json }) => {
             let store = open(&cli.db)?;
-            let q = audit::AuditQuery { operator, action, limit, ..audit::AuditQuery::default() };
+            let q = audit::AuditQuery { operator: by, action, limit, ..audit::AuditQuery::default() };
             let rows = audit::page(&store, &q).map_err(Failure::other)?;
             if json {
                 return print_json(&rows);

@@ -310,3 +310,21 @@ fn a_resolved_exception_reopens_when_its_facts_change() {
     assert_eq!(shown["exception"]["id"], id.as_str(), "same id, not a new exception");
     assert_eq!(ctx.exceptions_all().len(), 17);
 }
+
+#[test]
+fn audit_list_shows_everyone_unless_filtered_by_operator() {
+    // The acting operator (VOUCHERDESK_OPERATOR=admin in Ctx) must not filter
+    // the log: `--by` does, explicitly.
+    let ctx = reconciled();
+    let id = id_of(&ctx.exception("not_settled", "D-012"));
+    let out = resolve(&ctx, &id, "mark_received", &["--note", "bank statement", "--operator", "ana"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let everyone = ctx.json(["audit", "list", "--limit", "500", "--json"]);
+    let operators: std::collections::BTreeSet<String> =
+        everyone.as_array().unwrap().iter().map(|e| e["operator"].as_str().unwrap().to_string()).collect();
+    assert!(operators.contains("ana") && operators.contains("admin"), "{operators:?}");
+    let by_ana = ctx.json(["audit", "list", "--by", "ana", "--limit", "500", "--json"]);
+    let rows = by_ana.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{by_ana}");
+    assert_eq!(rows[0]["operator"], "ana");
+}

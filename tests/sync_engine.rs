@@ -213,8 +213,7 @@ fn payment_status(db: &Path, payment_id: &str) -> String {
 }
 
 /// (action, operator, subject, before, after) of the audit entries whose
-/// action starts with `prefix`, newest first. Read through the library: the
-/// CLI's `audit list` filters on the acting operator set in the environment.
+/// action starts with `prefix`, newest first, read through the library.
 fn audit(db: &Path, prefix: &str) -> Vec<(String, String, String, String, String)> {
     let store = Store::open(db).unwrap();
     let query = voucherdesk::audit::AuditQuery { limit: 500, ..Default::default() };
