@@ -648,6 +648,17 @@ mod tests {
         assert!(!pe.rules[1].matches("ORD-1", Decimal::new(8991, 2)));
         assert_eq!(PeScenario::default().token_lifetime_ms, TOKEN_LIFETIME_MS_DEFAULT);
 
+        // The example in docs/SANDBOX.md reads as documented.
+        let doc = include_str!("../../docs/SANDBOX.md");
+        let example = doc.split("```toml\n").find(|block| block.starts_with("[pagoefectivo]")).unwrap();
+        let example = crate::sandbox::Scenario::from_toml(example.split("```").next().unwrap()).unwrap();
+        let rules = &example.pagoefectivo.rules;
+        assert_eq!(
+            rules.iter().map(|rule| rule.outcome).collect::<Vec<_>>(),
+            [PeOutcome::PaidAfter, PeOutcome::PaidTwice]
+        );
+        assert_eq!((rules[1].amount, rules[1].callback_twice), (Some(Decimal::new(1313, 2)), true));
+
         let err = crate::sandbox::Scenario::from_toml("[pagoefectivo]\ntoken_life = 1\n").unwrap_err();
         assert!(err.to_string().contains("token_life"), "{err}");
         let err =
