@@ -1,5 +1,7 @@
 //! PagoEfectivo (CIP API and its reports).
 
+pub mod api;
+pub mod client;
 pub mod signature;
 pub mod transformers;
 pub mod wire;
