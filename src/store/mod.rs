@@ -11,14 +11,19 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
+mod notifications;
+mod observations;
 mod operators;
 mod reconcile;
 mod search;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
+pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use notifications::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
+pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 
@@ -30,8 +35,11 @@ use std::time::Duration;
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Embedded migrations, applied in order; never edit a shipped one, add a new one.
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("migrations/0001_ledger.sql")), (2, include_str!("migrations/0002_operators.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_ledger.sql")),
+    (2, include_str!("migrations/0002_operators.sql")),
+    (3, include_str!("migrations/0003_psp_notifications.sql")),
+];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
 /// directory (`~/.local/share/voucherdesk/` on Linux).

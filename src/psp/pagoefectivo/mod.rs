@@ -1,5 +1,6 @@
 //! PagoEfectivo (CIP API and its reports).
 
+pub mod callback;
 pub mod signature;
 pub mod transformers;
 pub mod wire;
