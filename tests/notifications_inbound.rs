@@ -357,7 +357,7 @@ async fn listen_refuses_forged_unsigned_stale_oversized_and_malformed() {
     );
     // One exception per order named by a forged or unsigned notification.
     let mut raised = forged_exceptions(&l.path);
-    raised.sort();
+    raised.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         raised,
         [
