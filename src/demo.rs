@@ -318,7 +318,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
     let as_of = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
     let period_start = Utc.with_ymd_and_hms(2026, 3, 1, 5, 0, 0).single().unwrap_or_default();
     let mut expected = ExpectedCounts {
-        exceptions: ExceptionKind::ALL.iter().map(|k| (k.as_str(), 0)).collect(),
+        exceptions: ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect(),
         ..ExpectedCounts::default()
     };
     let mut rows = BTreeMap::<&str, u64>::new();

@@ -26,6 +26,9 @@ pub enum ExceptionKind {
     NotSettled,
     SettlementMismatch,
     UnknownSettlement,
+    /// A PSP notification whose signature does not verify: raised by `listen`
+    /// and `verify-notifications`, never by reconciliation.
+    ForgedNotification,
 }
 
 /// What an exception is about; it also determines its id.
@@ -37,7 +40,22 @@ pub enum Subject {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 10] = [
+    pub const ALL: [ExceptionKind; 11] = [
+        ExceptionKind::PaidNotRecorded,
+        ExceptionKind::RecordedNotPaid,
+        ExceptionKind::DuplicatePayment,
+        ExceptionKind::CurrencyMismatch,
+        ExceptionKind::AmountMismatch,
+        ExceptionKind::PaidAfterExpiry,
+        ExceptionKind::UnknownOrder,
+        ExceptionKind::NotSettled,
+        ExceptionKind::SettlementMismatch,
+        ExceptionKind::UnknownSettlement,
+        ExceptionKind::ForgedNotification,
+    ];
+
+    /// The kinds reconciliation raises, and so the only ones a run may clear.
+    pub const RECONCILED: [ExceptionKind; 10] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -49,6 +67,25 @@ impl ExceptionKind {
         ExceptionKind::SettlementMismatch,
         ExceptionKind::UnknownSettlement,
     ];
+
+    /// Whether reconciliation decides this kind from the ledger's data. A
+    /// forged notification is an event, not a state of the data: no later
+    /// import can show it "gone", so a run must never clear it.
+    pub fn raised_by_reconcile(self) -> bool {
+        match self {
+            ExceptionKind::PaidNotRecorded
+            | ExceptionKind::RecordedNotPaid
+            | ExceptionKind::DuplicatePayment
+            | ExceptionKind::CurrencyMismatch
+            | ExceptionKind::AmountMismatch
+            | ExceptionKind::PaidAfterExpiry
+            | ExceptionKind::UnknownOrder
+            | ExceptionKind::NotSettled
+            | ExceptionKind::SettlementMismatch
+            | ExceptionKind::UnknownSettlement => true,
+            ExceptionKind::ForgedNotification => false,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +99,7 @@ impl ExceptionKind {
             ExceptionKind::NotSettled => "not_settled",
             ExceptionKind::SettlementMismatch => "settlement_mismatch",
             ExceptionKind::UnknownSettlement => "unknown_settlement",
+            ExceptionKind::ForgedNotification => "forged_notification",
         }
     }
 
@@ -71,9 +109,10 @@ impl ExceptionKind {
 
     pub fn subject(self) -> Subject {
         match self {
-            ExceptionKind::PaidNotRecorded | ExceptionKind::RecordedNotPaid | ExceptionKind::DuplicatePayment => {
-                Subject::Order
-            }
+            ExceptionKind::PaidNotRecorded
+            | ExceptionKind::RecordedNotPaid
+            | ExceptionKind::DuplicatePayment
+            | ExceptionKind::ForgedNotification => Subject::Order,
             ExceptionKind::CurrencyMismatch
             | ExceptionKind::AmountMismatch
             | ExceptionKind::PaidAfterExpiry
@@ -323,6 +362,15 @@ mod tests {
         assert_ne!(a, ExceptionKind::NotSettled.exception_id(&["dlocal", "P-1"]));
         assert_ne!(a, ExceptionKind::AmountMismatch.exception_id(&["dlocalP", "-1"]));
         assert_eq!(a.len(), 19);
+    }
+
+    #[test]
+    fn reconciled_kinds_are_exactly_those_reconciliation_raises() {
+        let reconciled: Vec<_> = ExceptionKind::ALL.into_iter().filter(|k| k.raised_by_reconcile()).collect();
+        assert_eq!(reconciled, ExceptionKind::RECONCILED.to_vec());
+        assert!(!ExceptionKind::ForgedNotification.raised_by_reconcile());
+        assert_eq!(ExceptionKind::parse("forged_notification"), Some(ExceptionKind::ForgedNotification));
+        assert_eq!(ExceptionKind::ForgedNotification.subject(), Subject::Order);
     }
 
     #[test]

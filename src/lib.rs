@@ -12,6 +12,8 @@ pub mod import;
 pub mod lookup;
 pub mod market;
 pub mod money;
+pub mod notifications;
+pub mod observations;
 pub mod operators;
 pub mod orders;
 pub mod payments;

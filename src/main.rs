@@ -1,6 +1,8 @@
 //! `voucherdesk`: the command-line face of the VoucherDesk library. Each
 //! subcommand parses its flags, calls the library, and prints; no rules here.
-//! Exit codes: 0 done, 2 the input was refused (nothing written), 1 anything else.
+//! Exit codes: 0 done, 2 the input was refused (nothing written), 3 a check found
+//! tampering (`audit verify`) or forged notifications (`verify-notifications`),
+//! 1 anything else.
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -13,7 +15,7 @@ use voucherdesk::money::{Currency, format_minor};
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
-use voucherdesk::{audit, demo, lookup, sync};
+use voucherdesk::{audit, demo, lookup, notifications, sync};
 
 /// `println!` that never panics: a closed pipe (`voucherdesk lookup x | head`)
 /// ends the program quietly, any other write error with exit code 1.
@@ -84,6 +86,61 @@ enum Command {
     Operators(OperatorsCommand),
     /// Poll the PSPs for every voucher that is not final (until Ctrl-C, or one round with --once).
     Sync(SyncArgs),
+    /// Receive PSP notifications over HTTP: verify, store, apply (reconciles after changes when --operator is given).
+    Listen(ListenArgs),
+    /// Audit a captured log of PSP notifications (one JSON object per line); exit 3 when forged ones are found.
+    VerifyNotifications(VerifyNotificationsArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PspArg {
+    Dlocal,
+    Pagoefectivo,
+}
+
+impl PspArg {
+    fn psp(self) -> notifications::Psp {
+        match self {
+            PspArg::Dlocal => notifications::Psp::Dlocal,
+            PspArg::Pagoefectivo => notifications::Psp::PagoEfectivo,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    #[arg(long, default_value_t = notifications::server::LISTEN_PORT_DEFAULT)]
+    port: u16,
+    /// The address to listen on (a tunnel or reverse proxy forwards to it).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// Refuse dLocal notifications whose X-Date is older than this many seconds.
+    #[arg(long, default_value_t = notifications::STALE_AFTER_S_DEFAULT)]
+    stale_after_s: i64,
+    /// The environment variable holding dLocal's secret key.
+    #[arg(long)]
+    dlocal_secret_env: Option<String>,
+    /// The merchant's dLocal X-Login; notifications for another login are refused.
+    #[arg(long, requires = "dlocal_secret_env")]
+    dlocal_login: Option<String>,
+    /// The environment variable holding PagoEfectivo's secret key.
+    #[arg(long)]
+    pe_secret_env: Option<String>,
+}
+
+#[derive(Args)]
+struct VerifyNotificationsArgs {
+    file: PathBuf,
+    #[arg(long, value_enum)]
+    psp: PspArg,
+    /// The environment variable holding the PSP's secret key (for scripted runs).
+    #[arg(long)]
+    secret_env: Option<String>,
+    /// dLocal: the merchant's X-Login; notifications for another login count as forged.
+    #[arg(long)]
+    login: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -351,6 +408,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Demo(args) => run_demo(&cli.db, &cli.operator, args),
+        Command::Listen(args) => run_listen(&cli.db, &cli.operator, args),
+        Command::VerifyNotifications(args) => run_verify_notifications(&cli.db, args),
         Command::Dashboard { market, json } => {
             let market = market.map(|m| voucherdesk::market::Country::parse(&m).map_err(Failure::input)).transpose()?;
             let store = open(&cli.db)?;
@@ -617,6 +676,125 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
             .await
             .map_err(sync_failure)
     })
+}
+
+fn notification_failure(e: notifications::NotificationError) -> Failure {
+    if e.is_bad_input() { Failure::input(e) } else { Failure::other(e) }
+}
+
+fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result<(), Failure> {
+    let psp = args.psp.psp();
+    // The keyring is the other source of secrets; until it is wired in, the
+    // environment is the only one.
+    let Some(var) = &args.secret_env else {
+        return Err(Failure::input(format!(
+            "no {} secret: give --secret-env VAR (the name of an environment variable holding it)",
+            psp.label()
+        )));
+    };
+    let secrets = notifications::NotificationSecrets::default()
+        .with_env(psp, var, args.login.as_deref())
+        .map_err(notification_failure)?;
+    let mut store = open(db)?;
+    let report = notifications::log::verify_log(&mut store, &args.file, psp, &secrets).map_err(notification_failure)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        out!(
+            "{}: {} notification(s): {} verified, {} forged, {} malformed",
+            report.file,
+            report.notifications,
+            report.verified,
+            report.forged,
+            report.malformed
+        );
+        for f in &report.forged_items {
+            out!(
+                "  FORGED line {}: order {} claims {} (X-Date {}): {}{}",
+                f.line,
+                if f.order_id.is_empty() { "?" } else { &f.order_id },
+                if f.claimed_status.is_empty() { "?" } else { &f.claimed_status },
+                if f.x_date.is_empty() { "-" } else { &f.x_date },
+                f.reason,
+                f.exception.as_deref().map(|id| format!(" → exception {id}")).unwrap_or_default()
+            );
+        }
+        for m in &report.malformed_items {
+            out!("  MALFORMED line {}: {}", m.line, m.reason);
+        }
+    }
+    if report.all_verified() {
+        Ok(())
+    } else {
+        Err(Failure { message: format!("{} forged notification(s) in {}", report.forged, report.file), exit: 3 })
+    }
+}
+
+fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs) -> Result<(), Failure> {
+    use notifications::Psp;
+    if !(1..=notifications::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
+        return Err(Failure::input(format!("--stale-after-s must be 1..={}", notifications::STALE_AFTER_S_MAX)));
+    }
+    let mut secrets = notifications::NotificationSecrets::default();
+    if let Some(var) = &args.dlocal_secret_env {
+        secrets = secrets.with_env(Psp::Dlocal, var, args.dlocal_login.as_deref()).map_err(notification_failure)?;
+    }
+    if let Some(var) = &args.pe_secret_env {
+        secrets = secrets.with_env(Psp::PagoEfectivo, var, None).map_err(notification_failure)?;
+    }
+    if !Psp::ALL.iter().any(|p| secrets.has(*p)) {
+        return Err(Failure::input("no secret: give --dlocal-secret-env VAR and/or --pe-secret-env VAR"));
+    }
+    let store = open(db)?;
+    let reconcile_as = match operator {
+        Some(_) => {
+            let op = acting(&store, operator)?;
+            op.require(operators::Permission::Reconcile).map_err(operator_failure)?;
+            Some(op)
+        }
+        None => None,
+    };
+    let config = notifications::server::ListenConfig {
+        secrets,
+        stale_after_s: args.stale_after_s,
+        reconcile_as: reconcile_as.clone(),
+        on_event: Some(std::sync::Arc::new(print_listen_event)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::other)?;
+    runtime.block_on(async {
+        let addr = std::net::SocketAddr::new(args.bind, args.port);
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure::other(format!("{addr}: {e}")))?;
+        let addr = listener.local_addr().map_err(Failure::other)?;
+        eprintln!("listening on http://{addr}/notifications/{{dlocal,pagoefectivo}} (Ctrl-C stops)");
+        match &reconcile_as {
+            Some(op) => eprintln!("reconciling after changes as {}", op.name),
+            None => eprintln!("not reconciling after changes (give --operator to do so)"),
+        }
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        notifications::server::serve(listener, store, config, shutdown).await.map_err(Failure::other)
+    })
+}
+
+fn print_listen_event(event: &notifications::server::ListenEvent) {
+    use notifications::server::ListenEvent;
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    match event {
+        ListenEvent::Received { psp, status, receipt } => eprintln!(
+            "{now} {psp} {status} {}{} order {} payment {}: {}",
+            receipt.verdict.as_str(),
+            receipt.outcome.map(|o| format!(" ({})", o.as_str())).unwrap_or_default(),
+            receipt.claims.order_id,
+            receipt.claims.payment_id,
+            receipt.detail
+        ),
+        ListenEvent::Refused { psp, status, reason } => eprintln!("{now} {psp} {status}: {reason}"),
+        ListenEvent::Reconciled { open_exceptions, newly_opened, cleared } => eprintln!(
+            "{now} reconciled: {newly_opened} new or reopened, {cleared} cleared; {open_exceptions} open exceptions"
+        ),
+        ListenEvent::ReconcileFailed(reason) => eprintln!("{now} reconciliation failed: {reason}"),
+    }
 }
 
 fn amount_text(minor: Option<i64>, currency: &str) -> String {

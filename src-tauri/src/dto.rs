@@ -412,6 +412,7 @@ pub enum ExceptionKind {
     NotSettled,
     SettlementMismatch,
     UnknownSettlement,
+    ForgedNotification,
 }
 
 impl From<exceptions::ExceptionKind> for ExceptionKind {
@@ -428,6 +429,7 @@ impl From<exceptions::ExceptionKind> for ExceptionKind {
             K::NotSettled => ExceptionKind::NotSettled,
             K::SettlementMismatch => ExceptionKind::SettlementMismatch,
             K::UnknownSettlement => ExceptionKind::UnknownSettlement,
+            K::ForgedNotification => ExceptionKind::ForgedNotification,
         }
     }
 }

@@ -369,7 +369,7 @@ fn reconcile_once(
     lap("counted");
     let findings = find(&orders, &paid, &settlements, options);
     lap("rules applied");
-    let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
+    let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
         *per_kind.entry(f.kind).or_default() += 1;
     }
@@ -388,7 +388,9 @@ fn reconcile_once(
     };
     drop((orders, paid, settlements));
     let summary_json = serde_json::to_string(&summary).unwrap_or_default();
-    let managed: Vec<&str> = ExceptionKind::ALL.iter().map(|k| k.as_str()).collect();
+    // Only the kinds the rules raise: the others (forged notifications) are
+    // events a run can neither see nor clear.
+    let managed: Vec<&str> = ExceptionKind::RECONCILED.iter().map(|k| k.as_str()).collect();
     let run = RunRecord {
         as_of: &summary.as_of,
         settlement_lag_days: options.settlement_lag_days,

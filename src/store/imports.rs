@@ -249,6 +249,93 @@ impl ImportTx<'_> {
     }
 }
 
+/// The parameters of [`INSERT_PAYMENT`] for an observation, in order.
+macro_rules! payment_values {
+    ($p:expr) => {
+        params![
+            $p.psp,
+            $p.payment_id,
+            $p.order_id,
+            $p.country.code(),
+            $p.network.as_str(),
+            $p.currency.code(),
+            $p.amount_minor,
+            $p.status.as_str(),
+            $p.status.rank(),
+            $p.psp_status,
+            $p.status_code,
+            ts($p.created_at),
+            ts($p.paid_at),
+            ts($p.expires_at),
+            $p.voucher_code
+        ]
+    };
+}
+
+/// Inserts a payment never seen before (its first observation); shared with
+/// observations from the API and notifications.
+pub(crate) fn insert_payment(conn: &rusqlite::Connection, p: &PaymentObservation) -> StoreResult<i64> {
+    conn.prepare_cached(INSERT_PAYMENT)?.execute(payment_values!(p))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// When the PSP says an observed status happened: paid at payment, expired
+/// at expiry, otherwise (and failing those) at creation.
+pub fn status_at(p: &PaymentObservation) -> Option<DateTime<Utc>> {
+    match p.status {
+        PaymentStatus::Paid => p.paid_at,
+        PaymentStatus::Expired => p.expires_at,
+        PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => None,
+    }
+    .or(p.created_at)
+}
+
+/// Moves a payment to `next`: the advancing report is the PSP's latest word on it.
+pub(crate) fn advance_payment(
+    conn: &rusqlite::Connection,
+    id: i64,
+    p: &PaymentObservation,
+    next: PaymentStatus,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5,
+             amount_minor = ?6, status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
+             created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
+             expires_at = coalesce(?13, expires_at),
+             voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
+             last_seen_status = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        p.order_id,
+        p.country.code(),
+        p.network.as_str(),
+        p.currency.code(),
+        p.amount_minor,
+        next.as_str(),
+        next.rank(),
+        p.psp_status,
+        p.status_code,
+        ts(p.created_at),
+        ts(p.paid_at),
+        ts(p.expires_at),
+        p.voucher_code
+    ])?;
+    Ok(())
+}
+
+/// An older status arriving late: history only, the payment stays (it may
+/// fill in dates the payment did not have).
+pub(crate) fn note_late_status(conn: &rusqlite::Connection, id: i64, p: &PaymentObservation) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
+             created_at = coalesce(created_at, ?4) WHERE id = ?1",
+    )?
+    .execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
+    Ok(())
+}
+
 impl RowWriter<'_> {
     /// Orders whose search terms must be refreshed; hand them to `finish`.
     pub fn into_touched_orders(self) -> Vec<i64> {
@@ -341,32 +428,9 @@ impl RowWriter<'_> {
     /// forward (see [`PaymentStatus::rank`]); every distinct observation is kept
     /// in its history with the file line and raw row.
     pub fn put_payment(&mut self, p: &PaymentObservation, at: RowSpan) -> StoreResult<RowOutcome> {
-        let status_at = match p.status {
-            PaymentStatus::Paid => p.paid_at,
-            PaymentStatus::Expired => p.expires_at,
-            PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
-                None
-            }
-        }
-        .or(p.created_at);
+        let status_at = status_at(p);
         let existing = self.insert_or_find([&p.payment_id, &p.psp, ""], Table::Payments, |w| {
-            w.insert_payment.execute(params![
-                p.psp,
-                p.payment_id,
-                p.order_id,
-                p.country.code(),
-                p.network.as_str(),
-                p.currency.code(),
-                p.amount_minor,
-                p.status.as_str(),
-                p.status.rank(),
-                p.psp_status,
-                p.status_code,
-                ts(p.created_at),
-                ts(p.paid_at),
-                ts(p.expires_at),
-                p.voucher_code
-            ])
+            w.insert_payment.execute(payment_values!(p))
         })?;
         let (payment_row, outcome) = match existing {
             None => (self.conn.last_insert_rowid(), RowOutcome::New),
@@ -383,41 +447,9 @@ impl RowWriter<'_> {
                 }
                 let next = current.advanced_by(p.status);
                 if next != current {
-                    // The advancing report is the PSP's latest word on the payment.
-                    self.conn
-                        .prepare_cached(
-                            "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5,
-                                 amount_minor = ?6, status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
-                                 created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
-                                 expires_at = coalesce(?13, expires_at),
-                                 voucher_code = CASE WHEN ?14 = '' THEN voucher_code ELSE ?14 END,
-                                 last_seen_status = ?7
-                             WHERE id = ?1",
-                        )?
-                        .execute(params![
-                            id,
-                            p.order_id,
-                            p.country.code(),
-                            p.network.as_str(),
-                            p.currency.code(),
-                            p.amount_minor,
-                            next.as_str(),
-                            next.rank(),
-                            p.psp_status,
-                            p.status_code,
-                            ts(p.created_at),
-                            ts(p.paid_at),
-                            ts(p.expires_at),
-                            p.voucher_code
-                        ])?;
+                    advance_payment(self.conn, id, p, next)?;
                 } else {
-                    // An older status arriving late: history only, the payment stays.
-                    self.conn
-                        .prepare_cached(
-                            "UPDATE payments SET last_seen_status = ?2, expires_at = coalesce(expires_at, ?3),
-                                 created_at = coalesce(created_at, ?4) WHERE id = ?1",
-                        )?
-                        .execute(params![id, p.status.as_str(), ts(p.expires_at), ts(p.created_at)])?;
+                    note_late_status(self.conn, id, p)?;
                 }
                 (id, RowOutcome::Updated)
             }

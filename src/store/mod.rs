@@ -11,6 +11,8 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
+mod notifications;
+mod observations;
 mod operators;
 mod reconcile;
 mod search;
@@ -18,8 +20,11 @@ mod sync;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
+pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use notifications::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
+pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
@@ -35,6 +40,7 @@ pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_ledger.sql")),
     (2, include_str!("migrations/0002_operators.sql")),
+    (3, include_str!("migrations/0003_psp_notifications.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
 ];
 

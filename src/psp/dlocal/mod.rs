@@ -1,5 +1,6 @@
 //! dLocal (Payins API v2.1 and its reports).
 
+pub mod notification;
 pub mod signature;
 pub mod transformers;
 pub mod wire;

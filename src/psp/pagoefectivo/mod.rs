@@ -1,6 +1,7 @@
 //! PagoEfectivo (CIP API and its reports).
 
 pub mod api;
+pub mod callback;
 pub mod client;
 pub mod signature;
 pub mod transformers;

@@ -184,7 +184,8 @@ export type ExceptionKind =
   | "unknown_order"
   | "not_settled"
   | "settlement_mismatch"
-  | "unknown_settlement";
+  | "unknown_settlement"
+  | "forged_notification";
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -196,6 +197,7 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "not_settled",
   "settlement_mismatch",
   "unknown_settlement",
+  "forged_notification",
 ] as const;
 
 /** exceptions::ExceptionStatus */

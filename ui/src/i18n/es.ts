@@ -159,6 +159,7 @@ const es: Messages = {
     not_settled: "No liquidado",
     settlement_mismatch: "Liquidación distinta",
     unknown_settlement: "Liquidación desconocida",
+    forged_notification: "Notificación falsificada",
   },
   statuses: { open: "Abierta", resolved: "Resuelta", cleared: "Cerrada por datos" },
   ages: { d0_1: "0–1 d", d2_7: "2–7 d", d8_30: "8–30 d", over_30: "> 30 d" },

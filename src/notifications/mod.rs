@@ -1,0 +1,601 @@
+//! Inbound PSP notifications: dLocal's signed payment notifications and
+//! PagoEfectivo's signed callbacks. Each received request is checked
+//! (signature in constant time, freshness, shape), filed with its verdict in
+//! `psp_notifications`, and — when genuine — applied through
+//! [`crate::observations`]. A forged or unsigned one that names an order
+//! raises a `forged_notification` exception: forged "paid" callbacks are how
+//! orders get marked paid without money.
+//!
+//! Decisions:
+//! - Signature first, freshness second: a forged old request is forged (and
+//!   raises the exception); a genuine old one is a replay (`stale`).
+//! - PagoEfectivo signs the body only and sends no date, so its callbacks
+//!   have no freshness check; replays are harmless because applying is
+//!   idempotent and a status never moves back.
+//! - A genuine notification for a payment we cannot create (too terse) and
+//!   do not know is filed `unmatched` and answered 200: retrying would not
+//!   help, and the stored body can be replayed once the payment is imported.
+//! - The same request (same PSP, kept headers and body) filed twice is a
+//!   repeat: nothing changes and the first verdict stands.
+
+pub mod log;
+pub mod server;
+
+use crate::market::Country;
+use crate::money::Currency;
+use crate::observations::{self, ObservationError, ObservationOutcome, Observed};
+use crate::psp::{dlocal, pagoefectivo};
+use crate::store::{ForgedFinding, NotificationEffect, NotificationRecord, Store, StoreError, StoredNotification};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Largest notification body accepted (a payment object is a few KiB).
+pub const NOTIFICATION_BODY_MAX_BYTES: usize = 64 * 1024;
+/// A dLocal notification whose X-Date is older than this is refused as stale.
+pub const STALE_AFTER_S_DEFAULT: i64 = 300;
+pub const STALE_AFTER_S_MAX: i64 = 86_400;
+/// Clock skew tolerated for an X-Date in the future.
+pub const X_DATE_FUTURE_SKEW_S_MAX: i64 = 60;
+
+/// The PSPs that notify us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Psp {
+    Dlocal,
+    PagoEfectivo,
+}
+
+impl Psp {
+    pub const ALL: [Psp; 2] = [Psp::Dlocal, Psp::PagoEfectivo];
+
+    /// The ledger's name for the PSP (`payments.psp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Psp::Dlocal => dlocal::PSP_NAME,
+            Psp::PagoEfectivo => pagoefectivo::PSP_NAME,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Psp::Dlocal => "dLocal",
+            Psp::PagoEfectivo => "PagoEfectivo",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Psp> {
+        Psp::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The headers kept with a filed notification (lower-case): what the
+    /// signature covers or carries. The signature is not a secret.
+    pub fn kept_headers(self) -> &'static [&'static str] {
+        match self {
+            Psp::Dlocal => &["x-date", "x-login", "authorization"],
+            Psp::PagoEfectivo => &["pe-signature"],
+        }
+    }
+
+    /// Who reported an observation, in the audit log.
+    pub fn actor(self) -> &'static str {
+        match self {
+            Psp::Dlocal => "notification:dlocal",
+            Psp::PagoEfectivo => "notification:pagoefectivo",
+        }
+    }
+}
+
+impl fmt::Display for Psp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a notification body says, true or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NotificationClaims {
+    pub payment_id: String,
+    pub order_id: String,
+    /// The PSP's word (`PAID`, `cip.paid`).
+    pub status: String,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<Currency>,
+    pub country: Option<Country>,
+}
+
+/// What became of a notification (`psp_notifications.verdict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Applied,
+    Duplicate,
+    Forged,
+    Unsigned,
+    Stale,
+    Malformed,
+    Unmatched,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Applied,
+        Verdict::Duplicate,
+        Verdict::Forged,
+        Verdict::Unsigned,
+        Verdict::Stale,
+        Verdict::Malformed,
+        Verdict::Unmatched,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Applied => "applied",
+            Verdict::Duplicate => "duplicate",
+            Verdict::Forged => "forged",
+            Verdict::Unsigned => "unsigned",
+            Verdict::Stale => "stale",
+            Verdict::Malformed => "malformed",
+            Verdict::Unmatched => "unmatched",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
+    /// The answer the PSP gets. 2xx only once the observation is committed,
+    /// so a PSP whose request we lost (crash, error) sends it again.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Verdict::Applied | Verdict::Duplicate | Verdict::Unmatched => 200,
+            Verdict::Forged | Verdict::Unsigned | Verdict::Stale => 401,
+            Verdict::Malformed => 400,
+        }
+    }
+
+    fn of_outcome(outcome: ObservationOutcome) -> &'static str {
+        match outcome {
+            ObservationOutcome::New | ObservationOutcome::Advanced | ObservationOutcome::HistoryOnly => {
+                Verdict::Applied.as_str()
+            }
+            ObservationOutcome::Duplicate => Verdict::Duplicate.as_str(),
+            ObservationOutcome::UnknownPayment => Verdict::Unmatched.as_str(),
+        }
+    }
+}
+
+/// A secret key that never shows in `Debug` output or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DlocalSecret {
+    pub secret: Secret,
+    /// The merchant's X-Login: when known, a notification for another login is refused.
+    pub login: Option<String>,
+}
+
+/// The keys notifications are verified with, per PSP. Built from the
+/// environment for scripted runs ([`NotificationSecrets::with_env`]); the
+/// keyring fills the same fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationSecrets {
+    pub dlocal: Option<DlocalSecret>,
+    pub pagoefectivo: Option<Secret>,
+}
+
+impl NotificationSecrets {
+    /// Adds `psp`'s secret, read from the environment variable `var` (its
+    /// name, never its value, appears in errors).
+    pub fn with_env(mut self, psp: Psp, var: &str, login: Option<&str>) -> Result<Self, NotificationError> {
+        let value = std::env::var(var).map_err(|_| NotificationError::SecretMissing {
+            psp,
+            reason: format!("environment variable {var} is not set"),
+        })?;
+        if value.trim().is_empty() {
+            return Err(NotificationError::SecretMissing {
+                psp,
+                reason: format!("environment variable {var} is empty"),
+            });
+        }
+        self.set(psp, Secret::new(value), login);
+        Ok(self)
+    }
+
+    pub fn set(&mut self, psp: Psp, secret: Secret, login: Option<&str>) {
+        match psp {
+            Psp::Dlocal => {
+                let login = login.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
+                self.dlocal = Some(DlocalSecret { secret, login });
+            }
+            Psp::PagoEfectivo => self.pagoefectivo = Some(secret),
+        }
+    }
+
+    pub fn has(&self, psp: Psp) -> bool {
+        match psp {
+            Psp::Dlocal => self.dlocal.is_some(),
+            Psp::PagoEfectivo => self.pagoefectivo.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    #[error("no {psp} notification secret: {reason}")]
+    SecretMissing { psp: Psp, reason: String },
+    #[error("{0}")]
+    BadLog(String),
+    #[error("{file}: cannot read: {reason}")]
+    Read { file: String, reason: String },
+    #[error("{0}")]
+    BadSetting(String),
+    #[error(transparent)]
+    Observation(#[from] ObservationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl NotificationError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            NotificationError::SecretMissing { .. } => "notifications.secret_missing",
+            NotificationError::BadLog(_) => "notifications.bad_log",
+            NotificationError::Read { .. } => "notifications.read",
+            NotificationError::BadSetting(_) => "errors.validation",
+            NotificationError::Observation(e) => e.code(),
+            NotificationError::Store(_) => "store",
+        }
+    }
+
+    /// Errors caused by the input or the command line, as opposed to the machine.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            NotificationError::SecretMissing { .. }
+            | NotificationError::BadLog(_)
+            | NotificationError::BadSetting(_)
+            | NotificationError::Observation(ObservationError::MissingKey | ObservationError::RawTooLarge(_)) => true,
+            NotificationError::Read { .. }
+            | NotificationError::Observation(ObservationError::Store(_))
+            | NotificationError::Store(_) => false,
+        }
+    }
+}
+
+/// One notification as received: header names in any case.
+#[derive(Debug, Clone)]
+pub struct InboundNotification {
+    pub psp: Psp,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl InboundNotification {
+    /// The header's value, whatever the case of its name; empty counts as absent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The kept headers as a JSON object with lower-case names.
+    pub fn kept_headers_json(&self) -> String {
+        let kept: serde_json::Map<String, serde_json::Value> = self
+            .psp
+            .kept_headers()
+            .iter()
+            .filter_map(|name| self.header(name).map(|v| (name.to_string(), serde_json::Value::from(v))))
+            .collect();
+        serde_json::Value::Object(kept).to_string()
+    }
+
+    /// Identifies the request: the same PSP, kept headers and body.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [self.psp.as_str().as_bytes(), self.kept_headers_json().as_bytes(), &self.body] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// The signature check's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    Verified,
+    /// No signature (or no date/login to check it with).
+    Unsigned(String),
+    /// A signature that does not verify, or a login that is not ours.
+    Forged(String),
+}
+
+/// Checks a notification's signature in constant time with the PSP's secret.
+pub fn check_signature(
+    n: &InboundNotification,
+    secrets: &NotificationSecrets,
+) -> Result<SignatureCheck, NotificationError> {
+    let missing = |psp| NotificationError::SecretMissing { psp, reason: "none was configured".into() };
+    let mismatch = |e: crate::psp::SignatureError| match e {
+        crate::psp::SignatureError::Mismatch => "signature does not match".to_string(),
+        crate::psp::SignatureError::Malformed(why) => format!("malformed signature: {why}"),
+    };
+    match n.psp {
+        Psp::Dlocal => {
+            let key = secrets.dlocal.as_ref().ok_or_else(|| missing(Psp::Dlocal))?;
+            let (Some(x_date), Some(x_login), Some(authorization)) =
+                (n.header("x-date"), n.header("x-login"), n.header("authorization"))
+            else {
+                let absent: Vec<&str> =
+                    [("X-Date", "x-date"), ("X-Login", "x-login"), ("Authorization", "authorization")]
+                        .into_iter()
+                        .filter(|(_, h)| n.header(h).is_none())
+                        .map(|(label, _)| label)
+                        .collect();
+                return Ok(SignatureCheck::Unsigned(format!("no {} header", absent.join(", "))));
+            };
+            if let Some(login) = &key.login
+                && login != x_login
+            {
+                return Ok(SignatureCheck::Forged(format!("X-Login {x_login:?} is not the merchant's login")));
+            }
+            Ok(match dlocal::signature::verify(key.secret.expose(), x_login, x_date, &n.body, authorization) {
+                Ok(()) => SignatureCheck::Verified,
+                Err(e) => SignatureCheck::Forged(mismatch(e)),
+            })
+        }
+        Psp::PagoEfectivo => {
+            let key = secrets.pagoefectivo.as_ref().ok_or_else(|| missing(Psp::PagoEfectivo))?;
+            let Some(signature) = n.header("pe-signature") else {
+                return Ok(SignatureCheck::Unsigned("no PE-Signature header".into()));
+            };
+            Ok(match pagoefectivo::signature::verify_callback(key.expose(), &n.body, signature) {
+                Ok(()) => SignatureCheck::Verified,
+                Err(e) => SignatureCheck::Forged(mismatch(e)),
+            })
+        }
+    }
+}
+
+/// Refuses a dLocal notification whose X-Date is older than `stale_after_s`
+/// or more than [`X_DATE_FUTURE_SKEW_S_MAX`] ahead of `now`. PagoEfectivo
+/// sends no signed date: always fresh.
+pub fn check_fresh(n: &InboundNotification, now: DateTime<Utc>, stale_after_s: i64) -> Result<(), String> {
+    match n.psp {
+        Psp::PagoEfectivo => Ok(()),
+        Psp::Dlocal => {
+            let text = n.header("x-date").unwrap_or_default();
+            let sent = DateTime::parse_from_rfc3339(text)
+                .map_err(|_| format!("X-Date {text:?} is not an RFC 3339 date/time"))?
+                .with_timezone(&Utc);
+            let age_s = (now - sent).num_seconds();
+            if age_s > stale_after_s {
+                return Err(format!("X-Date {text} is {age_s} s old (the limit is {stale_after_s} s)"));
+            }
+            if -age_s > X_DATE_FUTURE_SKEW_S_MAX {
+                return Err(format!("X-Date {text} is {} s in the future", -age_s));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads a body into an observation; the error is a message naming what is wrong.
+pub fn parse_body(psp: Psp, body: &[u8]) -> Result<(Observed, NotificationClaims), (&'static str, String)> {
+    match psp {
+        Psp::Dlocal => dlocal::notification::parse(body).map_err(|e| (e.code(), e.to_string())),
+        Psp::PagoEfectivo => pagoefectivo::callback::parse(body).map_err(|e| (e.code(), e.to_string())),
+    }
+}
+
+/// What a body claims, read leniently (empty when it cannot be read at all).
+pub fn claims(psp: Psp, body: &[u8]) -> NotificationClaims {
+    match psp {
+        Psp::Dlocal => dlocal::notification::claims(body),
+        Psp::PagoEfectivo => pagoefectivo::callback::claims(body),
+    }
+    .unwrap_or_default()
+}
+
+/// The exception finding for a forged (or unsigned) notification, if it names an order.
+pub fn forged_finding(psp: Psp, claims: &NotificationClaims, reason: &str) -> Option<ForgedFinding> {
+    if claims.order_id.is_empty() {
+        return None;
+    }
+    let status = if claims.status.is_empty() { "?" } else { claims.status.as_str() };
+    Some(ForgedFinding {
+        order_id: claims.order_id.clone(),
+        psp: psp.as_str().to_string(),
+        payment_id: claims.payment_id.clone(),
+        claimed_status: claims.status.clone(),
+        amount_minor: claims.amount_minor,
+        currency: claims.currency.map(|c| c.code().to_string()).unwrap_or_default(),
+        country: claims.country.map(|c| c.code().to_string()).unwrap_or_default(),
+        detail: format!(
+            "a {} notification claims {status} for order {} (payment {:?}), but {reason}: do not act on it",
+            psp.label(),
+            claims.order_id,
+            claims.payment_id
+        ),
+    })
+}
+
+/// Where a filed notification came from.
+#[derive(Debug, Clone, Copy)]
+pub enum Channel<'a> {
+    Listen,
+    Log { file: &'a str, line: u64 },
+}
+
+/// The decision on one notification, as filed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub verdict: Verdict,
+    pub detail: String,
+    pub claims: NotificationClaims,
+    /// The observation's outcome, when one was applied.
+    pub outcome: Option<ObservationOutcome>,
+    /// The forged-notification exception opened or added to.
+    pub exception: Option<String>,
+    /// The same request was filed before; nothing changed.
+    pub repeat: bool,
+}
+
+impl Receipt {
+    pub fn http_status(&self) -> u16 {
+        self.verdict.http_status()
+    }
+}
+
+/// The row filed for a notification.
+fn record<'a>(
+    n: &'a InboundNotification,
+    keys: &'a RequestKeys,
+    channel: Channel<'a>,
+    verdict: Verdict,
+    detail: &'a str,
+    claims: &'a NotificationClaims,
+) -> NotificationRecord<'a> {
+    let (channel, source_file, source_line) = match channel {
+        Channel::Listen => ("listen", None, None),
+        Channel::Log { file, line } => ("log", Some(file), Some(line)),
+    };
+    NotificationRecord {
+        psp: n.psp.as_str(),
+        channel,
+        fingerprint: &keys.fingerprint,
+        received_at: n.received_at,
+        headers_json: &keys.headers_json,
+        body: &n.body,
+        verdict: verdict.as_str(),
+        detail,
+        payment_id: &claims.payment_id,
+        order_id: &claims.order_id,
+        claimed_status: &claims.status,
+        source_file,
+        source_line,
+    }
+}
+
+/// The kept headers and the request's fingerprint, computed once.
+struct RequestKeys {
+    headers_json: String,
+    fingerprint: String,
+}
+
+fn receipt(stored: StoredNotification, detail: String, claims: NotificationClaims) -> Receipt {
+    match stored {
+        StoredNotification::Repeat { verdict, .. } => Receipt {
+            verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Duplicate),
+            detail: "the same request was received before; nothing changed".into(),
+            claims,
+            outcome: None,
+            exception: None,
+            repeat: true,
+        },
+        StoredNotification::Filed { verdict, applied, exception, .. } => Receipt {
+            verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Malformed),
+            detail,
+            claims,
+            outcome: applied.map(|a| a.outcome),
+            exception,
+            repeat: false,
+        },
+    }
+}
+
+/// Checks, files and (when genuine) applies one notification received by
+/// `listen`. Everything about it commits in one transaction.
+pub fn receive(
+    store: &mut Store,
+    n: &InboundNotification,
+    secrets: &NotificationSecrets,
+    stale_after_s: i64,
+) -> Result<Receipt, NotificationError> {
+    // The transport refuses bigger bodies before they get here (413).
+    if n.body.len() > NOTIFICATION_BODY_MAX_BYTES {
+        return Err(NotificationError::Observation(ObservationError::RawTooLarge(n.body.len())));
+    }
+    let keys = RequestKeys { headers_json: n.kept_headers_json(), fingerprint: n.fingerprint() };
+    if let Some(why) = check_signature(n, secrets)?.refusal() {
+        return file_refused(store, n, &keys, Channel::Listen, why, claims(n.psp, &n.body));
+    }
+    if let Err(why) = check_fresh(n, Utc::now(), stale_after_s) {
+        return file_refused(store, n, &keys, Channel::Listen, (Verdict::Stale, why), claims(n.psp, &n.body));
+    }
+    let (observed, claims) = match parse_body(n.psp, &n.body) {
+        Ok(parsed) => parsed,
+        Err((code, why)) => {
+            let refusal = (Verdict::Malformed, format!("{code}: {why}"));
+            return file_refused(store, n, &keys, Channel::Listen, refusal, claims(n.psp, &n.body));
+        }
+    };
+    // serde_json only reads UTF-8, so a parsed body is text.
+    let raw = String::from_utf8_lossy(&n.body);
+    observations::check(&observed, &raw)?;
+    let detail = format!("{} {} for payment {}", n.psp.label(), claims.status, claims.payment_id);
+    let rec = record(n, &keys, Channel::Listen, Verdict::Applied, &detail, &claims);
+    let effect = NotificationEffect::Apply {
+        observed: &observed,
+        raw: &raw,
+        actor: n.psp.actor(),
+        verdict_of: Verdict::of_outcome,
+    };
+    let stored = store.file_notification(&rec, effect)?;
+    Ok(receipt(stored, detail, claims))
+}
+
+impl SignatureCheck {
+    /// The verdict and reason when the signature refuses the notification.
+    pub fn refusal(self) -> Option<(Verdict, String)> {
+        match self {
+            SignatureCheck::Verified => None,
+            SignatureCheck::Unsigned(why) => Some((Verdict::Unsigned, why)),
+            SignatureCheck::Forged(why) => Some((Verdict::Forged, why)),
+        }
+    }
+}
+
+/// Files a notification refused before any observation (forged, unsigned,
+/// stale, malformed), raising the order's exception for a forged or
+/// unsigned one that names an order.
+fn file_refused(
+    store: &mut Store,
+    n: &InboundNotification,
+    keys: &RequestKeys,
+    channel: Channel<'_>,
+    (verdict, detail): (Verdict, String),
+    claims: NotificationClaims,
+) -> Result<Receipt, NotificationError> {
+    let finding = match verdict {
+        Verdict::Forged | Verdict::Unsigned => forged_finding(n.psp, &claims, &detail),
+        Verdict::Applied | Verdict::Duplicate | Verdict::Stale | Verdict::Malformed | Verdict::Unmatched => None,
+    };
+    let effect = match &finding {
+        Some(finding) => NotificationEffect::RaiseForged { finding, actor: n.psp.actor() },
+        None => NotificationEffect::None,
+    };
+    let stored = store.file_notification(&record(n, keys, channel, verdict, &detail, &claims), effect)?;
+    Ok(receipt(stored, detail, claims))
+}

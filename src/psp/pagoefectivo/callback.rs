@@ -1,0 +1,235 @@
+//! PagoEfectivo callbacks: `{eventType, operationNumber, data{cip, currency,
+//! amount, paymentDate, transactionCode}}`, read into an observation. Only
+//! what a callback needs; the full API types live in `api.rs`.
+//!
+//! The CIP is the payment id (as in PagoEfectivo's reports) and
+//! `transactionCode` is the shop's order id. A callback with the CIP, the
+//! order, the currency and the amount is enough to create the payment;
+//! without them it can only update a CIP we know.
+
+use super::transformers;
+use super::wire::CipStatus;
+use crate::market::{Country, TimestampFormat, parse_timestamp};
+use crate::money::{self, Currency, NumberFormat};
+use crate::notifications::NotificationClaims;
+use crate::observations::{Observed, StatusReport};
+use crate::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
+use crate::psp::dlocal::notification::scalar_text;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallbackWire {
+    event_type: String,
+    #[serde(default)]
+    operation_number: Option<Box<RawValue>>,
+    data: DataWire,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DataWire {
+    cip: Box<RawValue>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    amount: Option<Box<RawValue>>,
+    #[serde(default)]
+    payment_date: Option<String>,
+    #[serde(default)]
+    transaction_code: Option<String>,
+}
+
+/// The callback events PagoEfectivo sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackEvent {
+    CipPaid,
+    CipExpired,
+}
+
+impl CallbackEvent {
+    pub const EXPECTED: &'static str = "cip.paid, cip.expired";
+
+    pub fn parse(text: &str) -> Option<CallbackEvent> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cip.paid" => Some(CallbackEvent::CipPaid),
+            "cip.expired" => Some(CallbackEvent::CipExpired),
+            _ => None,
+        }
+    }
+
+    /// The CIP state the event announces; our status comes from the one
+    /// exhaustive CIP mapping in `transformers`.
+    pub fn cip_status(self) -> CipStatus {
+        match self {
+            CallbackEvent::CipPaid => CipStatus::Pagado,
+            CallbackEvent::CipExpired => CipStatus::Expirado,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PagoEfectivoCallbackError {
+    #[error("not a PagoEfectivo callback: {0}")]
+    Json(String),
+    #[error("unknown PagoEfectivo eventType {0:?} (expected one of {exp})", exp = CallbackEvent::EXPECTED)]
+    UnknownEvent(String),
+    #[error("amount {text}: {reason}")]
+    Amount { text: String, reason: String },
+    #[error("paymentDate {0:?} is not a date/time")]
+    Date(String),
+    #[error("{0} is empty")]
+    Empty(&'static str),
+}
+
+impl PagoEfectivoCallbackError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PagoEfectivoCallbackError::Json(_) | PagoEfectivoCallbackError::Empty(_) => {
+                "pagoefectivo.callback.malformed"
+            }
+            PagoEfectivoCallbackError::UnknownEvent(_) => "pagoefectivo.callback.event",
+            PagoEfectivoCallbackError::Amount { .. } => "pagoefectivo.callback.amount",
+            PagoEfectivoCallbackError::Date(_) => "pagoefectivo.callback.date",
+        }
+    }
+}
+
+fn wire(body: &[u8]) -> Result<CallbackWire, PagoEfectivoCallbackError> {
+    serde_json::from_slice(body).map_err(|e| PagoEfectivoCallbackError::Json(e.to_string()))
+}
+
+fn amount_minor(raw: &RawValue, currency: Currency) -> Result<i64, PagoEfectivoCallbackError> {
+    let text = scalar_text(raw);
+    money::parse_minor(&text, currency, NumberFormat::PLAIN)
+        .map_err(|e| PagoEfectivoCallbackError::Amount { text: text.clone(), reason: e.to_string() })
+}
+
+fn claims_of(w: &CallbackWire) -> NotificationClaims {
+    let currency = w.data.currency.as_deref().and_then(|c| Currency::parse(c).ok());
+    NotificationClaims {
+        payment_id: scalar_text(&w.data.cip),
+        order_id: w.data.transaction_code.as_deref().unwrap_or("").trim().to_string(),
+        status: w.event_type.trim().to_string(),
+        amount_minor: match (&w.data.amount, currency) {
+            (Some(raw), Some(c)) => amount_minor(raw, c).ok(),
+            _ => None,
+        },
+        currency,
+        country: Some(Country::Peru),
+    }
+}
+
+/// What a body claims, read leniently (for forged and refused callbacks).
+pub fn claims(body: &[u8]) -> Option<NotificationClaims> {
+    wire(body).ok().map(|w| claims_of(&w))
+}
+
+/// Reads a callback body into an observation of its CIP.
+pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), PagoEfectivoCallbackError> {
+    let w = wire(body)?;
+    let event = CallbackEvent::parse(&w.event_type)
+        .ok_or_else(|| PagoEfectivoCallbackError::UnknownEvent(w.event_type.trim().to_string()))?;
+    let status = PaymentStatus::from(event.cip_status());
+    let claims = claims_of(&w);
+    if claims.payment_id.is_empty() {
+        return Err(PagoEfectivoCallbackError::Empty("data.cip"));
+    }
+    let event_date: Option<DateTime<Utc>> = match w.data.payment_date.as_deref().map(str::trim) {
+        None | Some("") => None,
+        // Offset-less times are Lima's, as in PagoEfectivo's reports.
+        Some(t) => Some(
+            parse_timestamp(t, &TimestampFormat::Iso, Country::Peru.zone())
+                .map_err(|_| PagoEfectivoCallbackError::Date(t.to_string()))?,
+        ),
+    };
+    let paid_at = match status {
+        PaymentStatus::Paid => event_date,
+        PaymentStatus::Pending
+        | PaymentStatus::Rejected
+        | PaymentStatus::Cancelled
+        | PaymentStatus::Expired
+        | PaymentStatus::Refunded => None,
+    };
+    // The CIP's own word for its state, as the reports write it.
+    let psp_status = match event.cip_status() {
+        CipStatus::Pagado => "Pagado",
+        CipStatus::Expirado => "Expirado",
+        CipStatus::Pendiente => "Pendiente",
+        CipStatus::Anulado => "Anulado",
+        CipStatus::Extornado => "Extornado",
+    }
+    .to_string();
+    debug_assert_eq!(transformers::payment_status(&psp_status), Ok(status));
+    let status_code = w.operation_number.as_deref().map(scalar_text).unwrap_or_default();
+    let observed = match (claims.order_id.as_str(), w.data.currency.as_deref(), w.data.amount.as_deref()) {
+        (order_id, Some(currency), Some(amount)) if !order_id.is_empty() => {
+            let currency = Currency::parse(currency)
+                .map_err(|e| PagoEfectivoCallbackError::Amount { text: currency.to_string(), reason: e.to_string() })?;
+            Observed::Payment(PaymentObservation {
+                psp: super::PSP_NAME.to_string(),
+                payment_id: claims.payment_id.clone(),
+                order_id: order_id.to_string(),
+                country: Country::Peru,
+                network: VoucherNetwork::PagoEfectivo,
+                currency,
+                amount_minor: amount_minor(amount, currency)?,
+                status,
+                psp_status,
+                status_code,
+                created_at: None,
+                paid_at,
+                expires_at: match status {
+                    PaymentStatus::Expired => event_date,
+                    PaymentStatus::Pending
+                    | PaymentStatus::Rejected
+                    | PaymentStatus::Cancelled
+                    | PaymentStatus::Paid
+                    | PaymentStatus::Refunded => None,
+                },
+                voucher_code: claims.payment_id.clone(),
+            })
+        }
+        _ => Observed::Status(StatusReport {
+            psp: super::PSP_NAME.to_string(),
+            payment_id: claims.payment_id.clone(),
+            status,
+            psp_status,
+            status_code,
+            status_at: event_date,
+        }),
+    };
+    Ok((observed, claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_paid_callback() {
+        let body = br#"{"eventType":"cip.paid","operationNumber":"OP90001003","data":{"cip":90001003,
+            "currency":"PEN","amount":1234.50,"paymentDate":"2026-03-03T18:45:10-05:00","transactionCode":"S-003"}}"#;
+        let (observed, claims) = parse(body).unwrap();
+        let Observed::Payment(p) = observed else { panic!("whole payment expected") };
+        assert_eq!((p.payment_id.as_str(), p.order_id.as_str()), ("90001003", "S-003"));
+        assert_eq!(p.amount_minor, 123_450);
+        assert_eq!(
+            (p.status, p.psp_status.as_str(), p.status_code.as_str()),
+            (PaymentStatus::Paid, "Pagado", "OP90001003")
+        );
+        assert_eq!(p.paid_at.unwrap().to_rfc3339(), "2026-03-03T23:45:10+00:00");
+        assert_eq!(claims.status, "cip.paid");
+    }
+
+    #[test]
+    fn refuses_unknown_events_by_name() {
+        let err = parse(br#"{"eventType":"cip.refunded","data":{"cip":"1"}}"#).unwrap_err();
+        assert!(err.to_string().contains("\"cip.refunded\""), "{err}");
+        assert_eq!(err.code(), "pagoefectivo.callback.event");
+        let (observed, _) = parse(br#"{"eventType":"cip.expired","data":{"cip":"90001004"}}"#).unwrap();
+        assert!(matches!(observed, Observed::Status(StatusReport { status: PaymentStatus::Expired, .. })));
+    }
+}
