@@ -15,7 +15,7 @@ use voucherdesk::money::{Currency, format_minor};
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
-use voucherdesk::{audit, demo, lookup, notifications, sync};
+use voucherdesk::{audit, demo, lookup, sync, webhooks};
 
 /// `println!` that never panics: a closed pipe (`voucherdesk lookup x | head`)
 /// ends the program quietly, any other write error with exit code 1.
@@ -99,23 +99,23 @@ enum PspArg {
 }
 
 impl PspArg {
-    fn psp(self) -> notifications::Psp {
+    fn psp(self) -> webhooks::Psp {
         match self {
-            PspArg::Dlocal => notifications::Psp::Dlocal,
-            PspArg::Pagoefectivo => notifications::Psp::PagoEfectivo,
+            PspArg::Dlocal => webhooks::Psp::Dlocal,
+            PspArg::Pagoefectivo => webhooks::Psp::PagoEfectivo,
         }
     }
 }
 
 #[derive(Args)]
 struct ListenArgs {
-    #[arg(long, default_value_t = notifications::server::LISTEN_PORT_DEFAULT)]
+    #[arg(long, default_value_t = webhooks::server::LISTEN_PORT_DEFAULT)]
     port: u16,
     /// The address to listen on (a tunnel or reverse proxy forwards to it).
     #[arg(long, default_value = "127.0.0.1")]
     bind: std::net::IpAddr,
     /// Refuse dLocal notifications whose X-Date is older than this many seconds.
-    #[arg(long, default_value_t = notifications::STALE_AFTER_S_DEFAULT)]
+    #[arg(long, default_value_t = webhooks::STALE_AFTER_S_DEFAULT)]
     stale_after_s: i64,
     /// The environment variable holding dLocal's secret key.
     #[arg(long)]
@@ -678,7 +678,7 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
     })
 }
 
-fn notification_failure(e: notifications::NotificationError) -> Failure {
+fn notification_failure(e: webhooks::NotificationError) -> Failure {
     if e.is_bad_input() { Failure::input(e) } else { Failure::other(e) }
 }
 
@@ -692,11 +692,11 @@ fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs)
             psp.label()
         )));
     };
-    let secrets = notifications::NotificationSecrets::default()
+    let secrets = webhooks::NotificationSecrets::default()
         .with_env(psp, var, args.login.as_deref())
         .map_err(notification_failure)?;
     let mut store = open(db)?;
-    let report = notifications::log::verify_log(&mut store, &args.file, psp, &secrets).map_err(notification_failure)?;
+    let report = webhooks::log::verify_log(&mut store, &args.file, psp, &secrets).map_err(notification_failure)?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -731,11 +731,11 @@ fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs)
 }
 
 fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs) -> Result<(), Failure> {
-    use notifications::Psp;
-    if !(1..=notifications::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
-        return Err(Failure::input(format!("--stale-after-s must be 1..={}", notifications::STALE_AFTER_S_MAX)));
+    use webhooks::Psp;
+    if !(1..=webhooks::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
+        return Err(Failure::input(format!("--stale-after-s must be 1..={}", webhooks::STALE_AFTER_S_MAX)));
     }
-    let mut secrets = notifications::NotificationSecrets::default();
+    let mut secrets = webhooks::NotificationSecrets::default();
     if let Some(var) = &args.dlocal_secret_env {
         secrets = secrets.with_env(Psp::Dlocal, var, args.dlocal_login.as_deref()).map_err(notification_failure)?;
     }
@@ -754,7 +754,7 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
         }
         None => None,
     };
-    let config = notifications::server::ListenConfig {
+    let config = webhooks::server::ListenConfig {
         secrets,
         stale_after_s: args.stale_after_s,
         reconcile_as: reconcile_as.clone(),
@@ -773,12 +773,12 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        notifications::server::serve(listener, store, config, shutdown).await.map_err(Failure::other)
+        webhooks::server::serve(listener, store, config, shutdown).await.map_err(Failure::other)
     })
 }
 
-fn print_listen_event(event: &notifications::server::ListenEvent) {
-    use notifications::server::ListenEvent;
+fn print_listen_event(event: &webhooks::server::ListenEvent) {
+    use webhooks::server::ListenEvent;
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     match event {
         ListenEvent::Received { psp, status, receipt } => eprintln!(

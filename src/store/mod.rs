@@ -11,23 +11,23 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
-mod notifications;
 mod observations;
 mod operators;
 mod reconcile;
 mod search;
 mod sync;
+mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
-pub use notifications::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
+pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};

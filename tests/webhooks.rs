@@ -12,14 +12,14 @@ use voucherdesk::import::profile;
 use voucherdesk::import::{ImportRequest, import_file};
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
-use voucherdesk::notifications::server::{ListenConfig, RunningListener};
-use voucherdesk::notifications::{NotificationSecrets, Psp, Secret};
 use voucherdesk::observations::{self, ObservationOutcome, ObservationSource, Observed, StatusReport};
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
 use voucherdesk::psp::{dlocal, pagoefectivo};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{ExceptionFilter, Store};
+use voucherdesk::webhooks::server::{ListenConfig, RunningListener};
+use voucherdesk::webhooks::{NotificationSecrets, Psp, Secret};
 
 const DL_SECRET: &str = "test-dlocal-secret";
 const DL_LOGIN: &str = "test-login";
@@ -334,7 +334,7 @@ async fn listen_refuses_forged_unsigned_stale_oversized_and_malformed() {
     let unknown_status = post_dl(&server, &x_date(0), &dl_body("D-1005", "S-005", "SETTLED")).await;
     assert_eq!((unknown_status.status, unknown_status.verdict.as_str()), (400, "malformed"));
     // Larger than NOTIFICATION_BODY_MAX_BYTES: refused before it is read, not filed.
-    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(voucherdesk::notifications::NOTIFICATION_BODY_MAX_BYTES));
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(voucherdesk::webhooks::NOTIFICATION_BODY_MAX_BYTES));
     let oversized = post_dl(&server, &x_date(0), &huge).await;
     assert_eq!(oversized.status, 413);
     // A forged PagoEfectivo callback.

@@ -1,4 +1,5 @@
-//! Inbound PSP notifications: dLocal's signed payment notifications and
+//! Webhooks: inbound PSP notifications (not to be confused with the buyer
+//! notifications we send): dLocal's signed payment notifications and
 //! PagoEfectivo's signed callbacks. Each received request is checked
 //! (signature in constant time, freshness, shape), filed with its verdict in
 //! `psp_notifications`, and — when genuine — applied through
