@@ -90,6 +90,8 @@ enum Command {
     Listen(ListenArgs),
     /// Audit a captured log of PSP notifications (one JSON object per line); exit 3 when forged ones are found.
     VerifyNotifications(VerifyNotificationsArgs),
+    /// A local dLocal + PagoEfectivo on 127.0.0.1 (see docs/SANDBOX.md); runs until killed.
+    Sandbox(SandboxArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,6 +161,30 @@ struct SyncArgs {
     status: bool,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct SandboxArgs {
+    #[arg(long, default_value_t = voucherdesk::sandbox::DEFAULT_PORT)]
+    port: u16,
+    /// A scenario file (TOML): payment outcomes, notification quirks, faults.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Where notifications go when a request names no notification URL.
+    #[arg(long)]
+    notification_url: Option<String>,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
+    dlocal_login: String,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY)]
+    dlocal_trans_key: String,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET)]
+    dlocal_secret: String,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_SERVICE_ID)]
+    pe_service_id: String,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_ACCESS_KEY)]
+    pe_access_key: String,
+    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_SECRET)]
+    pe_secret: String,
 }
 
 #[derive(Subcommand)]
@@ -364,6 +390,30 @@ fn operator_failure(e: operators::OperatorError) -> Failure {
     }
 }
 
+fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
+    use voucherdesk::sandbox::{self, DlocalAccount, PeAccount, SandboxConfig, Scenario};
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::from_file(path).map_err(Failure::input)?,
+        None => Scenario::default(),
+    };
+    let config = SandboxConfig {
+        dlocal: DlocalAccount {
+            login: args.dlocal_login,
+            trans_key: args.dlocal_trans_key,
+            secret: args.dlocal_secret,
+        },
+        pagoefectivo: PeAccount {
+            service_id: args.pe_service_id,
+            access_key: args.pe_access_key,
+            secret: args.pe_secret,
+        },
+        notification_url: args.notification_url,
+        scenario,
+    };
+    sandbox::run_until_stopped(args.port, config, |addr| out!("sandbox listening on http://{addr}"))
+        .map_err(|e| Failure::other(format!("sandbox: {e}")))
+}
+
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     out!("{}", serde_json::to_string(value).map_err(Failure::other)?);
     Ok(())
@@ -410,6 +460,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(args) => run_demo(&cli.db, &cli.operator, args),
         Command::Listen(args) => run_listen(&cli.db, &cli.operator, args),
         Command::VerifyNotifications(args) => run_verify_notifications(&cli.db, args),
+        Command::Sandbox(args) => run_sandbox(args),
         Command::Dashboard { market, json } => {
             let market = market.map(|m| voucherdesk::market::Country::parse(&m).map_err(Failure::input)).transpose()?;
             let store = open(&cli.db)?;

@@ -1,16 +1,809 @@
-//! The sandbox's dlocal endpoints.
+//! The sandbox's dLocal: `POST /payments`, `GET /payments/{id}`,
+//! `GET /payments/{id}/status`, `GET /orders/{order_id}`, `POST /refunds`,
+//! `GET /refunds/{id}/status`, with dLocal's checks (keys, version, signature,
+//! body) and error bodies, in-memory state, timed transitions and signed
+//! notifications. See docs/SANDBOX.md.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde::Deserialize;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+use subtle::ConstantTimeEq;
 
 use super::SandboxConfig;
-use super::notifier::Notifier;
+use super::notifier::{Delivery, Notifier};
+use crate::psp::dlocal::api::{self, DlocalAmount, Payment, Refund, Ticket};
+use crate::psp::dlocal::client::{HEADER_DATE, HEADER_LOGIN, HEADER_TRANS_KEY, HEADER_VERSION, x_date};
+use crate::psp::dlocal::signature;
+use crate::psp::dlocal::wire::{DlocalCashMethod, DlocalPaymentStatus, DlocalRefundStatus};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A ticket lives this long unless a rule says otherwise (dLocal: 4–5 days; 48 h here).
+pub const TICKET_LIFETIME_MS_DEFAULT: u64 = 48 * 60 * 60 * 1000;
+/// The sandbox keeps at most this many payments (and as many refunds) in memory.
+pub const PAYMENTS_MAX: usize = 100_000;
+/// `copies` above this is refused when the scenario is read.
+pub const NOTIFY_COPIES_MAX: u32 = 5;
+/// A stale PENDING notification arrives this long after the PAID one.
+pub const STALE_PENDING_GAP_MS: u64 = 300;
+/// Copies of one notification leave this far apart, in order.
+pub const COPY_GAP_MS: u64 = 50;
+/// Longest `after_ms` / `expires_after_ms` / `delay_ms` a scenario may ask (30 days).
+pub const SCHEDULE_MS_MAX: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// What the sandbox's dLocal does, rule by rule (first match wins).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DlocalScenario {}
+pub struct DlocalScenario {
+    /// Life of a ticket when no rule sets `expires_after_ms`.
+    #[serde(default = "ticket_lifetime_default")]
+    pub ticket_lifetime_ms: u64,
+    #[serde(default)]
+    pub payments: Vec<PaymentRule>,
+    #[serde(default)]
+    pub refunds: Vec<RefundRule>,
+}
 
-pub fn router(_config: Arc<SandboxConfig>, _notifier: Notifier) -> axum::Router {
+fn ticket_lifetime_default() -> u64 {
+    TICKET_LIFETIME_MS_DEFAULT
+}
+
+impl Default for DlocalScenario {
+    fn default() -> Self {
+        DlocalScenario { ticket_lifetime_ms: TICKET_LIFETIME_MS_DEFAULT, payments: Vec::new(), refunds: Vec::new() }
+    }
+}
+
+/// A rule is about the payments whose `order_id` starts with `order_prefix`
+/// and whose amount is `amount` (major units as written in the request,
+/// `"50000"`, `"89.90"`); a condition left out matches everything.
+fn matches(order_prefix: &Option<String>, wanted: &Option<Decimal>, order_id: &str, amount: Decimal) -> bool {
+    order_prefix.as_deref().is_none_or(|prefix| order_id.starts_with(prefix)) && wanted.is_none_or(|w| w == amount)
+}
+
+fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Decimal::from_str(text.trim())
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format_args!("amount {text:?} is not a decimal number")))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    /// PAID `after_ms` after creation (if the ticket has not expired by then).
+    Paid,
+    /// EXPIRED at expiry, then PAID at `after_ms` (or just after expiry if `after_ms` is earlier).
+    PaidAfterExpiry,
+    /// Stays PENDING, EXPIRED at expiry.
+    NeverPaid,
+    /// PAID at `after_ms`; `second_after_ms` later the payer pays the same
+    /// ticket again: a second payment (new id, same order and ticket) is
+    /// created REJECTED with status_code 307 (duplicated payment) and notified.
+    PaidTwice,
+}
+
+/// How notifications of a matched payment or refund are delivered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRule {
+    /// Late delivery: every notification waits this long.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Each notification is delivered this many times (2: twice).
+    #[serde(default = "one")]
+    pub copies: u32,
+    /// Out of order: after the PAID notification, the creation-time PENDING
+    /// body is delivered again ([`STALE_PENDING_GAP_MS`] later).
+    #[serde(default)]
+    pub stale_pending_after_paid: bool,
+    /// Signed with a wrong secret: a receiver's verification must fail.
+    #[serde(default)]
+    pub bad_signature: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for NotifyRule {
+    fn default() -> Self {
+        NotifyRule { delay_ms: 0, copies: 1, stale_pending_after_paid: false, bad_signature: false }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRule {
+    #[serde(default)]
+    pub order_prefix: Option<String>,
+    #[serde(default, deserialize_with = "decimal_text")]
+    pub amount: Option<Decimal>,
+    pub outcome: PaymentOutcome,
+    /// When the payer pays, from creation.
+    #[serde(default)]
+    pub after_ms: u64,
+    /// Ticket life for matched payments (default: the scenario's `ticket_lifetime_ms`).
+    #[serde(default)]
+    pub expires_after_ms: Option<u64>,
+    /// `paid_twice` only: the second payment, after the first.
+    #[serde(default)]
+    pub second_after_ms: u64,
+    #[serde(default)]
+    pub notify: NotifyRule,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundOutcome {
+    Success,
+    /// Stays PENDING for ever.
+    Pending,
+    Rejected,
+}
+
+/// Refunds: matched on the refunded payment's order id and the refund amount.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRule {
+    #[serde(default)]
+    pub order_prefix: Option<String>,
+    /// The refund's amount.
+    #[serde(default, deserialize_with = "decimal_text")]
+    pub amount: Option<Decimal>,
+    pub outcome: RefundOutcome,
+    /// 0: the answer to `POST /refunds` is already final (no notification, as
+    /// dLocal). Otherwise PENDING first, the outcome `after_ms` later, notified.
+    #[serde(default)]
+    pub after_ms: u64,
+    #[serde(default)]
+    pub notify: NotifyRule,
+}
+
+impl PaymentRule {
+    pub fn matches(&self, order_id: &str, amount: Decimal) -> bool {
+        matches(&self.order_prefix, &self.amount, order_id, amount)
+    }
+}
+
+impl RefundRule {
+    pub fn matches(&self, order_id: &str, amount: Decimal) -> bool {
+        matches(&self.order_prefix, &self.amount, order_id, amount)
+    }
+}
+
+impl DlocalScenario {
+    /// Limits a file cannot get past serde's checks alone.
+    pub fn check(&self) -> Result<(), String> {
+        let too_long = |name: &str, ms: u64| {
+            (ms > SCHEDULE_MS_MAX).then(|| format!("dlocal: {name} = {ms} is above the {SCHEDULE_MS_MAX} ms limit"))
+        };
+        let notify = |n: &NotifyRule| {
+            if n.copies == 0 || n.copies > NOTIFY_COPIES_MAX {
+                return Some(format!("dlocal: notify.copies = {} must be 1..={NOTIFY_COPIES_MAX}", n.copies));
+            }
+            too_long("notify.delay_ms", n.delay_ms)
+        };
+        let mut problems = vec![too_long("ticket_lifetime_ms", self.ticket_lifetime_ms)];
+        for rule in &self.payments {
+            problems.push(too_long("after_ms", rule.after_ms));
+            problems.push(too_long("second_after_ms", rule.second_after_ms));
+            problems.push(rule.expires_after_ms.and_then(|ms| too_long("expires_after_ms", ms)));
+            problems.push(notify(&rule.notify));
+        }
+        for rule in &self.refunds {
+            problems.push(too_long("after_ms", rule.after_ms));
+            problems.push(notify(&rule.notify));
+        }
+        match problems.into_iter().flatten().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Ledger {
+    payments: HashMap<String, Payment>,
+    /// order_id → the first payment made for it.
+    orders: HashMap<String, String>,
+    refunds: HashMap<String, Refund>,
+    next_number: u64,
+}
+
+struct Sandbox {
+    config: Arc<SandboxConfig>,
+    notifier: Notifier,
+    ledger: Mutex<Ledger>,
+}
+
+type Shared = Arc<Sandbox>;
+
+impl Sandbox {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn scenario(&self) -> &DlocalScenario {
+        &self.config.scenario.dlocal
+    }
+}
+
+pub fn router(config: Arc<SandboxConfig>, notifier: Notifier) -> axum::Router {
+    let sandbox = Arc::new(Sandbox { config, notifier, ledger: Mutex::new(Ledger::default()) });
     axum::Router::new()
+        .route("/payments", post(create_payment))
+        .route("/payments/{id}", get(read_payment))
+        .route("/payments/{id}/status", get(read_payment_status))
+        .route("/orders/{order_id}", get(read_order))
+        .route("/refunds", post(create_refund))
+        .route("/refunds/{id}/status", get(read_refund))
+        .with_state(sandbox)
+}
+
+/// dLocal's error answer.
+fn refuse(status: StatusCode, code: i64, message: &str, param: Option<&str>) -> Response {
+    let body = api::ErrorBody { code, message: message.to_string(), param: param.map(str::to_string) };
+    (status, axum::Json(body)).into_response()
+}
+
+fn missing(param: &str) -> Response {
+    refuse(StatusCode::BAD_REQUEST, api::ERROR_MISSING_PARAMETER, &format!("Missing parameter. [{param}]"), Some(param))
+}
+
+fn invalid(param: &str) -> Response {
+    refuse(StatusCode::BAD_REQUEST, api::ERROR_INVALID_REQUEST, "Invalid request.", Some(param))
+}
+
+fn not_found(what: &str) -> Response {
+    refuse(StatusCode::NOT_FOUND, api::ERROR_PAYMENT_NOT_FOUND, &format!("{what} not found."), None)
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn same(given: Option<&str>, expected: &str) -> bool {
+    given.is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// Keys, then the signature over `X-Login + X-Date + body`, then the version.
+/// A failure is dLocal's 403 / 3001 "Invalid Credentials."; `param` names
+/// the header at fault (a sandbox courtesy: dLocal does not say).
+fn authenticate(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let account = &sandbox.config.dlocal;
+    let denied =
+        |param| refuse(StatusCode::FORBIDDEN, api::ERROR_INVALID_CREDENTIALS, "Invalid Credentials.", Some(param));
+    if !same(header(headers, HEADER_LOGIN), &account.login) {
+        return Err(denied(HEADER_LOGIN));
+    }
+    if !same(header(headers, HEADER_TRANS_KEY), &account.trans_key) {
+        return Err(denied(HEADER_TRANS_KEY));
+    }
+    let date = header(headers, HEADER_DATE).ok_or_else(|| denied(HEADER_DATE))?;
+    let authorization = header(headers, "Authorization").ok_or_else(|| denied("Authorization"))?;
+    signature::verify(&account.secret, &account.login, date, body, authorization)
+        .map_err(|_| denied("Authorization"))?;
+    if header(headers, HEADER_VERSION) != Some(api::API_VERSION) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_INVALID_API_VERSION,
+            "Invalid API Version.",
+            Some(HEADER_VERSION),
+        ));
+    }
+    Ok(())
+}
+
+/// dLocal's dates: `2026-03-05T03:30:00.000+0000`.
+fn wire_date(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+fn ms(duration_ms: u64) -> Duration {
+    Duration::from_millis(duration_ms)
+}
+
+/// Which fields a create-payment body must have, in the order dLocal reports them.
+const PAYMENT_REQUIRED: [&str; 6] =
+    ["amount", "currency", "country", "payment_method_id", "payment_method_flow", "order_id"];
+const PAYER_REQUIRED: [&str; 3] = ["name", "email", "document"];
+
+fn present(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> bool {
+    object.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+}
+
+async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
+        return refusal;
+    }
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return invalid("body");
+    };
+    if let Some(field) = PAYMENT_REQUIRED.iter().find(|f| !present(&object, f)) {
+        return missing(field);
+    }
+    let Some(serde_json::Value::Object(payer)) = object.get("payer") else { return missing("payer") };
+    if let Some(field) = PAYER_REQUIRED.iter().find(|f| !present(payer, f)) {
+        return missing(&format!("payer.{field}"));
+    }
+    let request: api::CreatePaymentRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return invalid("body"),
+    };
+    let (currency, wire_decimals) = match request.country.as_str() {
+        "CO" => ("COP", 0),
+        "PE" => ("PEN", 2),
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_COUNTRY_NOT_SUPPORTED,
+                "Country not supported.",
+                Some("country"),
+            );
+        }
+    };
+    if request.currency != currency {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_CURRENCY_NOT_ALLOWED,
+            "Currency not allowed for this country.",
+            Some("currency"),
+        );
+    }
+    let method = match (request.country.as_str(), DlocalCashMethod::parse(&request.payment_method_id)) {
+        ("CO", Some(DlocalCashMethod::Efecty)) => DlocalCashMethod::Efecty,
+        ("PE", Some(DlocalCashMethod::PagoEfectivo)) => DlocalCashMethod::PagoEfectivo,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_METHOD_NOT_AVAILABLE,
+                "Method not available.",
+                Some("payment_method_id"),
+            );
+        }
+    };
+    if request.payment_method_flow != api::FLOW_DIRECT {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_UNSUPPORTED_OPERATION,
+            "Unsupported operation.",
+            Some("payment_method_flow"),
+        );
+    }
+    let amount = request.amount.0;
+    if amount <= Decimal::ZERO || amount.normalize().scale() > wire_decimals {
+        return invalid("amount");
+    }
+
+    let now = Utc::now();
+    let scenario = sandbox.scenario();
+    let rule = scenario.payments.iter().find(|r| r.matches(&request.order_id, amount)).cloned();
+    let lifetime_ms = rule.as_ref().and_then(|r| r.expires_after_ms).unwrap_or(scenario.ticket_lifetime_ms);
+    let payment = {
+        let mut ledger = sandbox.ledger();
+        if ledger.orders.contains_key(&request.order_id) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_ORDER_ID_DUPLICATED,
+                "Order ID is duplicated.",
+                Some("order_id"),
+            );
+        }
+        if ledger.payments.len() >= PAYMENTS_MAX {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                api::ERROR_INTERNAL,
+                "Failed to process the request.",
+                None,
+            );
+        }
+        ledger.next_number += 1;
+        let number = ledger.next_number;
+        let (format, provider) = match method {
+            DlocalCashMethod::Efecty => ("CODE_128", "Efecty"),
+            DlocalCashMethod::PagoEfectivo => ("ITF", "PagoEfectivo"),
+        };
+        let payment = Payment {
+            id: format!("D-4-sbx-{number:08}"),
+            amount: request.amount,
+            currency: request.currency.clone(),
+            country: request.country.clone(),
+            payment_method_id: method.id().to_string(),
+            payment_method_type: Some("TICKET".into()),
+            payment_method_flow: Some(api::FLOW_DIRECT.into()),
+            created_date: Some(wire_date(now)),
+            approved_date: None,
+            status: DlocalPaymentStatus::Pending.as_str().into(),
+            status_code: api::StatusCode(api::CODE_PENDING),
+            status_detail: Some("The payment is pending.".into()),
+            order_id: Some(request.order_id.clone()),
+            notification_url: request.notification_url.clone(),
+            ticket: Some(Ticket {
+                ticket_type: Some("CUSTOM".into()),
+                number: Some(format!("{:010}", 4_400_000_000_u64 + number)),
+                // Even length: ITF encodes digits in pairs.
+                barcode: Some(format!("{:020}", 41_577_099_980_000_000_000_u128 + u128::from(number))),
+                format: Some(format.into()),
+                id: None,
+                expiration_date: Some(wire_date(now + chrono::Duration::milliseconds(lifetime_ms as i64))),
+                company_name: Some("VoucherDesk Sandbox".into()),
+                provider_name: Some(provider.into()),
+                image_url: None,
+            }),
+        };
+        ledger.orders.insert(request.order_id.clone(), payment.id.clone());
+        ledger.payments.insert(payment.id.clone(), payment.clone());
+        payment
+    };
+    schedule_payment(&sandbox, &payment, rule, lifetime_ms);
+    axum::Json(payment).into_response()
+}
+
+/// Sets the timers of a new payment's life, as its rule (or the default) says.
+fn schedule_payment(sandbox: &Shared, payment: &Payment, rule: Option<PaymentRule>, lifetime_ms: u64) {
+    let notify = rule.as_ref().map(|r| r.notify.clone()).unwrap_or_default();
+    let outcome = rule.as_ref().map(|r| r.outcome).unwrap_or(PaymentOutcome::NeverPaid);
+    let after_ms = rule.as_ref().map_or(0, |r| r.after_ms);
+    let pending_body = serde_json::to_vec(payment).expect("a payment always serialises");
+    let id = payment.id.clone();
+    let expire = {
+        let (sandbox, id, notify) = (sandbox.clone(), id.clone(), notify.clone());
+        async move {
+            tokio::time::sleep(ms(lifetime_ms)).await;
+            transition(&sandbox, &id, &notify, |p| {
+                (p.status == DlocalPaymentStatus::Pending.as_str()).then(|| {
+                    // dLocal's code table has no EXPIRED; the sandbox uses the cancelled family.
+                    set_status(p, DlocalPaymentStatus::Expired, api::CODE_CANCELLED, "The payment expired.")
+                })
+            });
+        }
+    };
+    tokio::spawn(expire);
+    let pay_at_ms = match outcome {
+        PaymentOutcome::NeverPaid => return,
+        PaymentOutcome::Paid | PaymentOutcome::PaidTwice => after_ms,
+        PaymentOutcome::PaidAfterExpiry => after_ms.max(lifetime_ms + 1),
+    };
+    let sandbox = sandbox.clone();
+    let second_after_ms = rule.as_ref().map_or(0, |r| r.second_after_ms);
+    tokio::spawn(async move {
+        tokio::time::sleep(ms(pay_at_ms)).await;
+        let paid = transition(&sandbox, &id, &notify, |p| {
+            let payable = match outcome {
+                PaymentOutcome::PaidAfterExpiry => p.status != DlocalPaymentStatus::Paid.as_str(),
+                _ => p.status == DlocalPaymentStatus::Pending.as_str(),
+            };
+            payable.then(|| {
+                p.approved_date = Some(wire_date(Utc::now()));
+                set_status(p, DlocalPaymentStatus::Paid, api::CODE_PAID, "The payment was paid.")
+            })
+        });
+        let Some(paid) = paid else { return };
+        if notify.stale_pending_after_paid {
+            deliver(&sandbox, &paid, pending_body, &notify, STALE_PENDING_GAP_MS);
+        }
+        if outcome == PaymentOutcome::PaidTwice {
+            tokio::time::sleep(ms(second_after_ms)).await;
+            duplicate(&sandbox, &paid, &notify);
+        }
+    });
+}
+
+fn set_status(payment: &mut Payment, status: DlocalPaymentStatus, code: u16, detail: &str) {
+    payment.status = status.as_str().into();
+    payment.status_code = api::StatusCode(code);
+    payment.status_detail = Some(detail.into());
+}
+
+/// Applies `change` to the stored payment; when it changed something, notifies
+/// the new state and returns it.
+fn transition(
+    sandbox: &Shared,
+    id: &str,
+    notify: &NotifyRule,
+    change: impl FnOnce(&mut Payment) -> Option<()>,
+) -> Option<Payment> {
+    let updated = {
+        let mut ledger = sandbox.ledger();
+        let payment = ledger.payments.get_mut(id)?;
+        change(payment)?;
+        payment.clone()
+    };
+    let body = serde_json::to_vec(&updated).expect("a payment always serialises");
+    deliver(sandbox, &updated, body, notify, 0);
+    Some(updated)
+}
+
+/// The payer paid the same ticket again: dLocal records a second payment and
+/// rejects it as duplicated (307).
+fn duplicate(sandbox: &Shared, paid: &Payment, notify: &NotifyRule) {
+    let second = {
+        let mut ledger = sandbox.ledger();
+        ledger.next_number += 1;
+        let mut second = paid.clone();
+        second.id = format!("D-4-sbx-{:08}", ledger.next_number);
+        second.created_date = Some(wire_date(Utc::now()));
+        second.approved_date = None;
+        set_status(&mut second, DlocalPaymentStatus::Rejected, api::CODE_DUPLICATED_PAYMENT, "Duplicated payment.");
+        ledger.payments.insert(second.id.clone(), second.clone());
+        second
+    };
+    let body = serde_json::to_vec(&second).expect("a payment always serialises");
+    deliver(sandbox, &second, body, notify, 0);
+}
+
+/// Posts `body` to the payment's notification URL (or the sandbox's), signed
+/// as dLocal signs: `X-Date` and `Authorization` over login + date + body.
+fn deliver(sandbox: &Sandbox, payment: &Payment, body: Vec<u8>, notify: &NotifyRule, extra_delay_ms: u64) {
+    let url = payment.notification_url.clone().or_else(|| sandbox.config.notification_url.clone());
+    post_signed(sandbox, url, body, notify, extra_delay_ms);
+}
+
+fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &NotifyRule, extra_delay_ms: u64) {
+    let Some(url) = url else { return };
+    let account = &sandbox.config.dlocal;
+    let date = x_date(Utc::now());
+    let secret =
+        if notify.bad_signature { format!("{}-not-the-secret", account.secret) } else { account.secret.clone() };
+    let authorization = signature::authorization(&secret, &account.login, &date, &body);
+    for copy in 0..u64::from(notify.copies) {
+        sandbox.notifier.schedule(Delivery {
+            url: url.clone(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (HEADER_DATE.into(), date.clone()),
+                ("Authorization".into(), authorization.clone()),
+            ],
+            body: body.clone(),
+            delay: ms(notify.delay_ms + extra_delay_ms + copy * COPY_GAP_MS),
+        });
+    }
+}
+
+async fn read_payment(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal;
+    }
+    match sandbox.ledger().payments.get(&id) {
+        Some(payment) => axum::Json(payment.clone()).into_response(),
+        None => not_found("Payment"),
+    }
+}
+
+async fn read_payment_status(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal;
+    }
+    let ledger = sandbox.ledger();
+    let Some(payment) = ledger.payments.get(&id) else { return not_found("Payment") };
+    axum::Json(api::PaymentStatusAnswer {
+        id: Some(payment.id.clone()),
+        status: payment.status.clone(),
+        status_code: payment.status_code,
+        status_detail: payment.status_detail.clone(),
+    })
+    .into_response()
+}
+
+async fn read_order(State(sandbox): State<Shared>, Path(order_id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal;
+    }
+    let ledger = sandbox.ledger();
+    let Some(payment) = ledger.orders.get(&order_id).and_then(|id| ledger.payments.get(id)) else {
+        return not_found("Payment");
+    };
+    axum::Json(api::OrderAnswer {
+        order_id,
+        payment_id: payment.id.clone(),
+        amount: payment.amount,
+        currency: payment.currency.clone(),
+        created_date: payment.created_date.clone(),
+        approved_date: payment.approved_date.clone(),
+        status: payment.status.clone(),
+        status_code: payment.status_code,
+        status_detail: payment.status_detail.clone(),
+    })
+    .into_response()
+}
+
+/// Refund answers write `status_code` as a JSON number, as dLocal's refund
+/// examples do (payments write a string): clients must read both.
+fn refund_json(refund: &Refund) -> Vec<u8> {
+    let mut value = serde_json::to_value(refund).expect("a refund always serialises");
+    value["status_code"] = serde_json::Value::from(refund.status_code.0);
+    serde_json::to_vec(&value).expect("a JSON value always serialises")
+}
+
+fn refund_response(refund: &Refund) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], refund_json(refund)).into_response()
+}
+
+fn refund_detail(status: DlocalRefundStatus) -> &'static str {
+    match status {
+        DlocalRefundStatus::Pending => "The refund is pending.",
+        DlocalRefundStatus::Success => "The refund was paid.",
+        DlocalRefundStatus::Rejected => "The refund was rejected.",
+        DlocalRefundStatus::Cancelled => "The refund was cancelled.",
+    }
+}
+
+fn set_refund_status(refund: &mut Refund, status: DlocalRefundStatus) {
+    refund.status = status.as_str().into();
+    refund.status_code = api::StatusCode(status.code());
+    refund.status_detail = Some(refund_detail(status).into());
+    refund.amount_refunded = (status == DlocalRefundStatus::Success).then_some(refund.amount);
+}
+
+async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
+        return refusal;
+    }
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return invalid("body");
+    };
+    if !present(&object, "payment_id") {
+        return missing("payment_id");
+    }
+    let request: api::RefundRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return invalid("body"),
+    };
+    let scenario = sandbox.scenario();
+    let (refund, rule) = {
+        let mut ledger = sandbox.ledger();
+        let Some(payment) = ledger.payments.get(&request.payment_id).cloned() else { return not_found("Payment") };
+        if payment.status != DlocalPaymentStatus::Paid.as_str() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_INVALID_TRANSACTION_STATUS,
+                "Invalid transaction status.",
+                Some("payment_id"),
+            );
+        }
+        if request.currency.as_ref().is_some_and(|c| *c != payment.currency) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_CURRENCY_NOT_ALLOWED,
+                "Currency not allowed.",
+                Some("currency"),
+            );
+        }
+        if ledger.refunds.len() >= PAYMENTS_MAX {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                api::ERROR_INTERNAL,
+                "Failed to process the request.",
+                None,
+            );
+        }
+        // Pending and paid refunds hold their amount; rejected and cancelled ones free it.
+        let held: Decimal = ledger
+            .refunds
+            .values()
+            .filter(|r| r.payment_id == payment.id)
+            .filter(|r| matches!(r.status.as_str(), "PENDING" | "SUCCESS"))
+            .map(|r| r.amount.0)
+            .sum();
+        let remaining = payment.amount.0 - held;
+        let amount = request.amount.map_or(remaining, |a| a.0);
+        if amount <= Decimal::ZERO {
+            return invalid("amount");
+        }
+        if amount > remaining {
+            return refuse(StatusCode::BAD_REQUEST, api::ERROR_AMOUNT_EXCEEDED, "Amount exceeded.", Some("amount"));
+        }
+        let order_id = payment.order_id.clone().unwrap_or_default();
+        let rule = scenario.refunds.iter().find(|r| r.matches(&order_id, amount)).cloned();
+        ledger.next_number += 1;
+        let mut refund = Refund {
+            id: format!("REF-sbx-{:08}", ledger.next_number),
+            payment_id: payment.id.clone(),
+            amount: DlocalAmount(amount),
+            amount_refunded: None,
+            currency: payment.currency.clone(),
+            status: String::new(),
+            status_code: api::StatusCode(0),
+            status_detail: None,
+            created_date: Some(wire_date(Utc::now())),
+            order_id: payment.order_id.clone(),
+            notification_url: request.notification_url.clone(),
+        };
+        let immediate = match rule.as_ref() {
+            None => DlocalRefundStatus::Success,
+            Some(RefundRule { outcome: RefundOutcome::Pending, .. }) => DlocalRefundStatus::Pending,
+            Some(RefundRule { after_ms, .. }) if *after_ms > 0 => DlocalRefundStatus::Pending,
+            Some(RefundRule { outcome: RefundOutcome::Success, .. }) => DlocalRefundStatus::Success,
+            Some(RefundRule { outcome: RefundOutcome::Rejected, .. }) => DlocalRefundStatus::Rejected,
+        };
+        set_refund_status(&mut refund, immediate);
+        ledger.refunds.insert(refund.id.clone(), refund.clone());
+        (refund, rule)
+    };
+    if let Some(rule) = rule.filter(|r| r.after_ms > 0 && r.outcome != RefundOutcome::Pending) {
+        let (sandbox, id) = (sandbox.clone(), refund.id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(ms(rule.after_ms)).await;
+            let status = match rule.outcome {
+                RefundOutcome::Success => DlocalRefundStatus::Success,
+                RefundOutcome::Rejected => DlocalRefundStatus::Rejected,
+                RefundOutcome::Pending => DlocalRefundStatus::Pending,
+            };
+            let updated = {
+                let mut ledger = sandbox.ledger();
+                let Some(refund) = ledger.refunds.get_mut(&id) else { return };
+                set_refund_status(refund, status);
+                refund.clone()
+            };
+            let url = updated.notification_url.clone().or_else(|| sandbox.config.notification_url.clone());
+            post_signed(&sandbox, url, refund_json(&updated), &rule.notify, 0);
+        });
+    }
+    refund_response(&refund)
+}
+
+async fn read_refund(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal;
+    }
+    match sandbox.ledger().refunds.get(&id) {
+        Some(refund) => refund_response(refund),
+        None => not_found("Refund"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rules_with_defaults_and_refuses_unknown_keys() {
+        let scenario: super::super::Scenario = toml::from_str(
+            r#"
+            [dlocal]
+            ticket_lifetime_ms = 5000
+            [[dlocal.payments]]
+            order_prefix = "PAID-"
+            outcome = "paid"
+            after_ms = 100
+            notify = { copies = 2, bad_signature = true }
+            [[dlocal.payments]]
+            amount = "89.90"
+            outcome = "never_paid"
+            [[dlocal.refunds]]
+            outcome = "rejected"
+            after_ms = 10
+            "#,
+        )
+        .unwrap();
+        let dlocal = &scenario.dlocal;
+        assert_eq!(dlocal.ticket_lifetime_ms, 5000);
+        assert_eq!(dlocal.payments.len(), 2);
+        assert_eq!(dlocal.payments[0].notify.copies, 2);
+        assert!(dlocal.payments[0].notify.bad_signature);
+        assert_eq!(dlocal.payments[1].notify.copies, 1);
+        assert!(dlocal.payments[0].matches("PAID-1", Decimal::from(5)));
+        assert!(!dlocal.payments[0].matches("X-1", Decimal::from(5)));
+        assert!(dlocal.payments[1].matches("X-1", Decimal::new(8990, 2)));
+        assert_eq!(dlocal.refunds[0].outcome, RefundOutcome::Rejected);
+        assert_eq!(dlocal.check(), Ok(()));
+
+        let err = toml::from_str::<super::super::Scenario>("[[dlocal.payments]]\noutcome = \"paid\"\nafter = 1\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field `after`"), "{err}");
+        let err = toml::from_str::<super::super::Scenario>("[[dlocal.payments]]\noutcome = \"later\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `later`"), "{err}");
+        let bad: super::super::Scenario =
+            toml::from_str("[[dlocal.payments]]\noutcome = \"paid\"\nnotify = { copies = 9 }\n").unwrap();
+        assert_eq!(bad.dlocal.check(), Err("dlocal: notify.copies = 9 must be 1..=5".into()));
+    }
 }

@@ -74,15 +74,49 @@ pub struct SandboxConfig {
 pub fn router(config: SandboxConfig) -> axum::Router {
     let config = Arc::new(config);
     let notifier = notifier::Notifier::new();
-    axum::Router::new()
+    let routes = axum::Router::new()
         .merge(dlocal::router(config.clone(), notifier.clone()))
-        .merge(pagoefectivo::router(config.clone(), notifier))
-        .layer(faults::layer(config.scenario.faults.clone()))
+        .merge(pagoefectivo::router(config.clone(), notifier));
+    faults::apply(routes, config.scenario.faults.clone())
 }
 
 /// Serves until the listener fails (the CLI) or the task is dropped (tests).
 pub async fn serve(listener: tokio::net::TcpListener, config: SandboxConfig) -> std::io::Result<()> {
     axum::serve(listener, router(config)).await
+}
+
+/// The CLI's sandbox: its own tokio runtime, a loopback listener on `port`
+/// (0: any free one), `announce` told the address once it listens, then
+/// serving until Ctrl-C or SIGTERM.
+pub fn run_until_stopped(port: u16, config: SandboxConfig, announce: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        announce(listener.local_addr()?);
+        axum::serve(listener, router(config)).with_graceful_shutdown(stop_signal()).await
+    })
+}
+
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }
 
 /// A sandbox on an ephemeral loopback port, for tests and the demo.

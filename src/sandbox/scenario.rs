@@ -27,6 +27,8 @@ pub enum ScenarioError {
     TooLarge { path: PathBuf },
     #[error("{path}: {source}")]
     Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
 }
 
 impl ScenarioError {
@@ -35,6 +37,7 @@ impl ScenarioError {
             ScenarioError::Read { .. } => "scenario.read",
             ScenarioError::TooLarge { .. } => "scenario.too_large",
             ScenarioError::Parse { .. } => "scenario.invalid",
+            ScenarioError::Invalid { .. } => "scenario.limits",
         }
     }
 }
@@ -46,7 +49,16 @@ impl Scenario {
             return Err(ScenarioError::TooLarge { path: path.to_path_buf() });
         }
         let text = std::fs::read_to_string(path).map_err(read)?;
-        Scenario::from_toml(&text).map_err(|source| ScenarioError::Parse { path: path.to_path_buf(), source })
+        let scenario =
+            Scenario::from_toml(&text).map_err(|source| ScenarioError::Parse { path: path.to_path_buf(), source })?;
+        scenario.check().map_err(|message| ScenarioError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(scenario)
+    }
+
+    /// Limits beyond the file's shape (delays, copies).
+    pub fn check(&self) -> Result<(), String> {
+        self.dlocal.check()?;
+        self.faults.check()
     }
 
     pub fn from_toml(text: &str) -> Result<Scenario, toml::de::Error> {

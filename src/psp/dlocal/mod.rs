@@ -1,5 +1,7 @@
 //! dLocal (Payins API v2.1 and its reports).
 
+pub mod api;
+pub mod client;
 pub mod notification;
 pub mod signature;
 pub mod transformers;

@@ -28,6 +28,110 @@ impl DlocalPaymentStatus {
             _ => return None,
         })
     }
+
+    /// The status as dLocal writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Paid => "PAID",
+            Self::Rejected => "REJECTED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+            Self::Authorized => "AUTHORIZED",
+            Self::Verified => "VERIFIED",
+        }
+    }
+
+    /// The documented `status_code` of the status. dLocal's code table has no
+    /// entry for `EXPIRED`, so it is recognised by its text alone.
+    pub fn base_code(self) -> Option<u16> {
+        use super::api::{CODE_AUTHORIZED, CODE_CANCELLED, CODE_PAID, CODE_PENDING, CODE_REJECTED, CODE_VERIFIED};
+        match self {
+            Self::Pending => Some(CODE_PENDING),
+            Self::Paid => Some(CODE_PAID),
+            Self::Rejected => Some(CODE_REJECTED),
+            Self::Cancelled => Some(CODE_CANCELLED),
+            Self::Expired => None,
+            Self::Authorized => Some(CODE_AUTHORIZED),
+            Self::Verified => Some(CODE_VERIFIED),
+        }
+    }
+}
+
+/// Refund status as dLocal writes it (codes 100, 200, 300, 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DlocalRefundStatus {
+    Pending,
+    Success,
+    Rejected,
+    Cancelled,
+}
+
+impl DlocalRefundStatus {
+    pub const EXPECTED: &'static str = "PENDING, SUCCESS, REJECTED, CANCELLED";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim().to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "SUCCESS" => Self::Success,
+            "REJECTED" => Self::Rejected,
+            "CANCELLED" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Success => "SUCCESS",
+            Self::Rejected => "REJECTED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Pending => 100,
+            Self::Success => 200,
+            Self::Rejected => 300,
+            Self::Cancelled => 400,
+        }
+    }
+
+    /// No later answer can change it.
+    pub fn is_final(self) -> bool {
+        match self {
+            Self::Pending => false,
+            Self::Success | Self::Rejected | Self::Cancelled => true,
+        }
+    }
+}
+
+/// `format` of a ticket's barcode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarcodeFormat {
+    Code128,
+    /// Interleaved 2 of 5.
+    Itf,
+}
+
+impl BarcodeFormat {
+    pub const EXPECTED: &'static str = "CODE_128, ITF";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "CODE_128" | "CODE128" => Some(Self::Code128),
+            "ITF" => Some(Self::Itf),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code128 => "CODE_128",
+            Self::Itf => "ITF",
+        }
+    }
 }
 
 /// `PAYMENT_METHOD_ID` for the cash networks we handle.
@@ -47,6 +151,13 @@ impl DlocalCashMethod {
             "EY" => Some(Self::Efecty),
             "EF" => Some(Self::PagoEfectivo),
             _ => None,
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Efecty => "EY",
+            Self::PagoEfectivo => "EF",
         }
     }
 }
