@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod rate_limit;
 pub mod schedule;
+pub mod sources;
 
 pub use engine::{Refreshed, SyncConfig, SyncEngine, SyncReport};
 

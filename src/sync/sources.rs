@@ -1,0 +1,141 @@
+//! The real PSP clients as sync sources: how each PSP is asked "what is this
+//! voucher's status now?", and how its errors become the engine's.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{FetchFuture, RemoteObservation, SourceError, StatusSource, SyncTarget};
+use crate::payments::PaymentStatus;
+use crate::psp::dlocal::client::{DlocalClient, DlocalError};
+use crate::psp::pagoefectivo::client::{CipQuery, PagoEfectivoClient, PagoEfectivoError};
+
+/// dLocal publishes no figure for status queries; this keeps us well inside
+/// what a merchant account is allowed and spreads polls evenly.
+pub const DLOCAL_STATUS_REQUESTS_PER_SECOND_MAX: u32 = 10;
+/// Same reasoning for PagoEfectivo's search (one CIP per request here).
+pub const PAGOEFECTIVO_SEARCH_REQUESTS_PER_SECOND_MAX: u32 = 5;
+
+pub struct DlocalSource {
+    client: DlocalClient,
+}
+
+impl DlocalSource {
+    pub fn new(client: DlocalClient) -> DlocalSource {
+        DlocalSource { client }
+    }
+}
+
+fn dlocal_error(e: DlocalError) -> SourceError {
+    SourceError { retryable: e.is_retryable(), retry_after: e.retry_after(), code: e.code(), message: e.to_string() }
+}
+
+impl StatusSource for DlocalSource {
+    fn psp(&self) -> &'static str {
+        crate::psp::dlocal::PSP_NAME
+    }
+
+    fn requests_per_second_max(&self) -> u32 {
+        DLOCAL_STATUS_REQUESTS_PER_SECOND_MAX
+    }
+
+    fn fetch<'a>(&'a self, target: &'a SyncTarget) -> FetchFuture<'a> {
+        Box::pin(async move {
+            // The whole payment (not just /status): it carries approved_date,
+            // which is when the buyer paid, the date finance needs.
+            let payment = self.client.payment(&target.payment_id).await.map_err(dlocal_error)?;
+            let reading = &payment.reading;
+            let status_at = match reading.status {
+                PaymentStatus::Paid => payment.approved_at,
+                PaymentStatus::Pending
+                | PaymentStatus::Rejected
+                | PaymentStatus::Cancelled
+                | PaymentStatus::Expired
+                | PaymentStatus::Refunded => None,
+            };
+            let raw = json!({
+                "source": "GET /payments/{id}",
+                "id": payment.payment_id,
+                "order_id": payment.order_id,
+                "status": reading.dlocal_status.as_str(),
+                "status_code": reading.status_code,
+                "status_detail": reading.status_detail,
+                "approved_date": payment.approved_at.map(|t| t.to_rfc3339()),
+            });
+            Ok(RemoteObservation {
+                status: reading.status,
+                psp_status: reading.dlocal_status.as_str().to_string(),
+                status_code: reading.status_code.to_string(),
+                status_at,
+                raw_text: raw.to_string(),
+            })
+        })
+    }
+}
+
+pub struct PagoEfectivoSource {
+    client: PagoEfectivoClient,
+}
+
+impl PagoEfectivoSource {
+    pub fn new(client: PagoEfectivoClient) -> PagoEfectivoSource {
+        PagoEfectivoSource { client }
+    }
+}
+
+fn pagoefectivo_error(e: PagoEfectivoError) -> SourceError {
+    // PagoEfectivo's 429 carries no Retry-After; the engine's back-off applies.
+    SourceError { retryable: e.is_retryable(), retry_after: None::<Duration>, code: e.code(), message: e.to_string() }
+}
+
+impl StatusSource for PagoEfectivoSource {
+    fn psp(&self) -> &'static str {
+        crate::psp::pagoefectivo::PSP_NAME
+    }
+
+    fn requests_per_second_max(&self) -> u32 {
+        PAGOEFECTIVO_SEARCH_REQUESTS_PER_SECOND_MAX
+    }
+
+    fn fetch<'a>(&'a self, target: &'a SyncTarget) -> FetchFuture<'a> {
+        Box::pin(async move {
+            // The CIP is the voucher code; a payment known only by our order id
+            // is searched by transactionCode.
+            let query = match target.voucher_code.trim().parse::<u64>() {
+                Ok(cip) => CipQuery::Cip(cip),
+                Err(_) => CipQuery::TransactionCode(target.order_id.clone()),
+            };
+            let found = self.client.search_cips(std::slice::from_ref(&query)).await.map_err(pagoefectivo_error)?;
+            let Some(cip) = found.into_iter().next() else {
+                return Err(SourceError {
+                    retryable: false,
+                    retry_after: None,
+                    code: "pagoefectivo.cip_not_found",
+                    message: format!("PagoEfectivo does not know {query:?}"),
+                });
+            };
+            let status_at = match cip.status {
+                PaymentStatus::Paid => cip.paid_at,
+                PaymentStatus::Expired => Some(cip.expires_at),
+                PaymentStatus::Cancelled => cip.removed_at,
+                PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Refunded => None,
+            };
+            let raw = json!({
+                "source": "POST /v1/cips/search",
+                "cip": cip.cip,
+                "transactionCode": cip.transaction_code,
+                "status": cip.status_code,
+                "statusName": cip.status_name,
+                "datePayment": cip.paid_at.map(|t| t.to_rfc3339()),
+                "dateExpiry": cip.expires_at.to_rfc3339(),
+            });
+            Ok(RemoteObservation {
+                status: cip.status,
+                psp_status: cip.status_name.clone(),
+                status_code: cip.status_code.to_string(),
+                status_at,
+                raw_text: raw.to_string(),
+            })
+        })
+    }
+}
