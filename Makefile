@@ -14,7 +14,7 @@ APP = $(TARGET_DIR)/debug/$(APP_CRATE)
 # The e2e suite needs a display; xvfb-run gives it a virtual one.
 XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 
-.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench fmt clean-demo
+.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench bench-app bench-app-release bench-app-db fmt clean-demo
 
 deps:
 	@scripts/install-deps.sh
@@ -80,6 +80,27 @@ fmt:
 
 bench: build
 	bench/run.sh
+
+# The desktop app's speed on 1,000,000 orders (docs/BENCHMARKS.md, "Desktop app on 1,000,000 orders").
+# The database is made once (release CLI, ~5 min) and kept; the demo files it came from are removed.
+BENCH_APP_DB ?= bench/out/app/voucherdesk.sqlite
+BENCH_APP_ORDERS ?= 1000000
+BENCH_APP_SEED ?= 42
+
+bench-app-db: build
+	@if [ ! -f $(BENCH_APP_DB) ]; then \
+	  rm -f $(BENCH_APP_DB).partial*; \
+	  $(TARGET_DIR)/release/voucherdesk --db $(BENCH_APP_DB).partial demo --orders $(BENCH_APP_ORDERS) --seed $(BENCH_APP_SEED) && \
+	  mv $(BENCH_APP_DB).partial $(BENCH_APP_DB) && rm -rf $(dir $(BENCH_APP_DB))demo-files; \
+	fi
+
+# The same debug binary `make run` opens.
+bench-app: app bench-app-db
+	VOUCHERDESK_APP=$(APP) BENCH_APP_DB=$(BENCH_APP_DB) $(XVFB_RUN) node bench/app_speed.mjs
+
+bench-app-release: ui bench-app-db
+	$(CARGO) build --release --locked -p $(APP_CRATE)
+	VOUCHERDESK_APP=$(TARGET_DIR)/release/$(APP_CRATE) BENCH_APP_DB=$(BENCH_APP_DB) $(XVFB_RUN) node bench/app_speed.mjs
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -58,7 +58,13 @@ fn queue_pages_walk_every_open_exception_once_in_each_sort() {
     for (kind, n) in &w.manifest.expected.exceptions {
         assert_eq!(counts.by_kind.get(*kind).copied().unwrap_or(0), *n as i64, "{kind}");
     }
-    for sort in [ExceptionSort::AgeDesc, ExceptionSort::AgeAsc, ExceptionSort::AmountDesc, ExceptionSort::AmountAsc] {
+    for sort in [
+        ExceptionSort::Id,
+        ExceptionSort::AgeDesc,
+        ExceptionSort::AgeAsc,
+        ExceptionSort::AmountDesc,
+        ExceptionSort::AmountAsc,
+    ] {
         let mut seen = std::collections::HashSet::new();
         let mut after = None;
         let mut previous_amount: Option<i64> = None;

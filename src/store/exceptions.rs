@@ -184,10 +184,18 @@ impl Store {
                 ("coalesce(amount_minor, 0) ASC, id ASC", Some("(coalesce(amount_minor, 0), id) > (?, ?)"))
             }
         };
-        if let (Some(clause), Some(cursor)) = (cursor_clause, after) {
-            clauses.push(clause.to_string());
-            values.push(Box::new(cursor.value));
-            values.push(Box::new(cursor.id.clone()));
+        match (cursor_clause, after) {
+            (Some(clause), Some(cursor)) => {
+                clauses.push(clause.to_string());
+                values.push(Box::new(cursor.value));
+                values.push(Box::new(cursor.id.clone()));
+            }
+            // In id order the id alone is the cursor (its value is 0).
+            (None, Some(cursor)) => {
+                clauses.push("id > ?".to_string());
+                values.push(Box::new(cursor.id.clone()));
+            }
+            (_, None) => {}
         }
         values.push(Box::new(filter.limit));
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
@@ -208,6 +216,48 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
         let rows = stmt.query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts per kind and per detected-at range in one pass over the filter's
+    /// rows (ignoring its kind and its own detected range): for each kind, one
+    /// count per range in `ranges` ([from, to), either end open) and the total.
+    pub fn exception_counts_by_range(
+        &self,
+        filter: &ExceptionFilter,
+        ranges: &[(Option<i64>, Option<i64>)],
+    ) -> StoreResult<Vec<(String, Vec<i64>, i64)>> {
+        let without_kind_and_range =
+            ExceptionFilter { kind: None, after_id: None, detected_from: None, detected_to: None, ..filter.clone() };
+        let (clauses, mut values) = filter_sql(&without_kind_and_range);
+        let mut sums = Vec::with_capacity(ranges.len());
+        let mut range_values: SqlValues = Vec::new();
+        for (from, to) in ranges {
+            let mut tests = Vec::new();
+            if let Some(from) = from {
+                tests.push("detected_at >= ?");
+                range_values.push(Box::new(*from));
+            }
+            if let Some(to) = to {
+                tests.push("detected_at < ?");
+                range_values.push(Box::new(*to));
+            }
+            let test = if tests.is_empty() { "1".to_string() } else { tests.join(" AND ") };
+            sums.push(format!("sum({test})"));
+        }
+        // The range sums come first in the SQL text, so their values go first.
+        range_values.append(&mut values);
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let sum_sql = sums.iter().map(|s| format!("{s}, ")).collect::<String>();
+        let sql = format!("SELECT kind, {sum_sql}count(*) FROM exceptions{where_sql} GROUP BY kind ORDER BY kind");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let refs: Vec<&dyn rusqlite::ToSql> = range_values.iter().map(|v| v.as_ref()).collect();
+        let n = ranges.len();
+        let rows = stmt.query_map(refs.as_slice(), |r| {
+            let per_range =
+                (1..=n).map(|i| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0))).collect::<Result<_, _>>()?;
+            Ok((r.get(0)?, per_range, r.get(n + 1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

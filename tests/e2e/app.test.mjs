@@ -8,21 +8,16 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Session, startDriver } from "./webdriver.mjs";
+import * as harness from "./harness.mjs";
+import { APP, CLI, ROOT, tid } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
-const APP = process.env.VOUCHERDESK_APP ?? path.join(TARGET, "debug/voucherdesk-desktop");
-const CLI = process.env.VOUCHERDESK_CLI ?? path.join(TARGET, "debug/voucherdesk");
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const DEMO_ORDERS = process.env.E2E_DEMO_ORDERS ?? "600";
-
-const tid = (id) => `[data-testid="${id}"]`;
 let driver;
 let s;
 let work;
@@ -38,22 +33,9 @@ async function shot(name) {
   await s.screenshot(path.join(SHOTS, `${name}.png`));
 }
 
-async function signIn(name) {
-  await s.type(tid("sign-in-name"), name);
-  await s.type(tid("sign-in-password"), `voucherdesk-${name}`);
-  await s.click(tid("sign-in-submit"));
-  await s.waitFor(`${tid("current-operator")}[data-name="${name}"]`, { what: `${name} signed in` });
-}
-
-async function signOut() {
-  await s.click(tid("sign-out"));
-  await s.waitFor(tid("sign-in-name"), { what: "the sign-in screen" });
-}
-
-async function go(screen) {
-  await s.click(tid(`nav-${screen}`));
-  await s.waitFor(tid(`screen-${screen}`));
-}
+const signIn = (name) => harness.signIn(s, name);
+const signOut = () => harness.signOut(s);
+const go = (screen) => harness.go(s, screen);
 
 /** The GTK file chooser the dialog plugin opens: type a path into it (xdotool). */
 async function pickFileInNativeDialog(file) {
@@ -80,17 +62,7 @@ async function pickFileInNativeDialog(file) {
  * does not, these are ended by pid so nothing outlives the run.
  */
 function ourAppPids(database = db) {
-  const exe = realpathSync(APP);
-  const pids = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readlinkSync(`/proc/${pid}/exe`) !== exe) continue;
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`VOUCHERDESK_DB=${database}`)) pids.push(Number(pid));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
+  return harness.appPids(APP, database);
 }
 
 before(async () => {

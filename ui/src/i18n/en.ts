@@ -333,7 +333,7 @@ const en = {
     reconciliation: "Reconciliation",
     settlementLag: "Settlement lag (days)",
     tolerance: "Amount tolerance (minor units)",
-    idleLock: "Idle lock (minutes, 0 = never)",
+    idleLock: "Idle lock ({{min}}–{{max}} minutes)",
     adminOnly: "Only an admin can change these",
     operators: "Operators and roles",
     addOperator: "Add operator",

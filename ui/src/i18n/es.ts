@@ -332,7 +332,7 @@ const es: Messages = {
     reconciliation: "Conciliación",
     settlementLag: "Plazo de liquidación (días)",
     tolerance: "Tolerancia de monto (unidades menores)",
-    idleLock: "Bloqueo por inactividad (minutos, 0 = nunca)",
+    idleLock: "Bloqueo por inactividad ({{min}}–{{max}} minutos)",
     adminOnly: "Solo un administrador puede cambiar esto",
     operators: "Operadores y roles",
     addOperator: "Agregar operador",

@@ -332,7 +332,7 @@ const zh: Messages = {
     reconciliation: "对账",
     settlementLag: "结算期限（天）",
     tolerance: "金额容差（最小货币单位）",
-    idleLock: "空闲锁定（分钟，0 = 从不）",
+    idleLock: "空闲锁定（{{min}}–{{max}} 分钟）",
     adminOnly: "只有管理员可以修改这些设置",
     operators: "操作员与角色",
     addOperator: "添加操作员",

@@ -1,10 +1,11 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { Operator } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LanguageSelect } from "../components/Header";
+import { MARKS, markPainted } from "../lib/perfMarks";
 
 const PASSWORD_CHARS_MIN = 8;
 
@@ -87,6 +88,7 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => markPainted(MARKS.signInReady), []);
   const submit = async () => {
     setBusy(true);
     setError(null);

@@ -26,6 +26,30 @@ describe("dashboard", () => {
     expect((await screen.findByTestId("dashboard-unavailable")).textContent).toContain("not available in this version");
   });
 
+  it("draws paid vs settled on one chart per currency, so PEN is not flattened by COP", async () => {
+    ipc((_cmd, args) => ({
+      market: args.market,
+      as_of: "2026-03-20",
+      orders: 10,
+      paid_orders: 8,
+      matched: 8,
+      match_rate_bp: 10_000,
+      open_by_kind: {},
+      open_by_age: {},
+      open_total: 0,
+      paid: [
+        { currency: "PEN", count: 4, amount_minor: 48_000 },
+        { currency: "COP", count: 4, amount_minor: 980_000_000 },
+      ],
+      settled: [{ currency: "COP", count: 3, amount_minor: 700_000_000 }],
+      trend: [],
+    }));
+    renderSignedIn(<DashboardScreen />, MARTA);
+    await screen.findByTestId("dashboard-match-rate");
+    const charts = screen.getAllByTestId(/^chart-paid-settled-/).map((el) => el.getAttribute("data-testid"));
+    expect(charts).toEqual(["chart-paid-settled-COP", "chart-paid-settled-PEN"]);
+  });
+
   it("shows match rate and paid vs settled per market", async () => {
     const calls = ipc((_cmd, args) => ({
       market: args.market,
@@ -45,6 +69,7 @@ describe("dashboard", () => {
     expect((await screen.findByTestId("dashboard-match-rate")).textContent).toContain("91.3 %");
     expect(screen.getByTestId("dashboard-open").textContent).toContain("52");
     expect(screen.getByTestId("dashboard-money-COP").textContent).toContain("$ 1.250.000");
+    expect(screen.getByTestId("chart-paid-settled-COP").textContent).toContain("Paid vs settled · COP");
     fireEvent.click(screen.getByTestId("dashboard-market-PE"));
     await waitFor(() => expect(calls[calls.length - 1]?.args).toEqual({ market: "PE" }));
   });

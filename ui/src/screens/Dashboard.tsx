@@ -143,21 +143,34 @@ export function DashboardScreen() {
                 />
               </div>
             </section>
-            <section className="panel chart" data-testid="chart-paid-settled">
-              <h3>{t("dashboard.paidVsSettled")}</h3>
-              <div className="chart-box">
-                <Bar
-                  data={{
-                    labels: currencies(data),
-                    datasets: [
-                      { label: t("dashboard.paid"), data: currencies(data).map((c) => sumOf(data.paid, c) / MINOR_PER_MAJOR), backgroundColor: COLORS.primary },
-                      { label: t("dashboard.settled"), data: currencies(data).map((c) => sumOf(data.settled, c) / MINOR_PER_MAJOR), backgroundColor: COLORS.ok },
-                    ],
-                  }}
-                  options={{ maintainAspectRatio: false, animation: false }}
-                />
-              </div>
-            </section>
+            {/* One chart per currency: COP amounts are ~1,000 times PEN's, so a shared axis would flatten PEN to nothing. */}
+            {currencies(data).map((c) => (
+              <section className="panel chart" key={c} data-testid={`chart-paid-settled-${c}`}>
+                <h3>
+                  {t("dashboard.paidVsSettled")} · {c}
+                </h3>
+                <div className="chart-box">
+                  <Bar
+                    data={{
+                      labels: [t("dashboard.paid"), t("dashboard.settled")],
+                      datasets: [
+                        {
+                          label: c,
+                          data: [sumOf(data.paid, c) / MINOR_PER_MAJOR, sumOf(data.settled, c) / MINOR_PER_MAJOR],
+                          backgroundColor: [COLORS.primary, COLORS.ok],
+                        },
+                      ],
+                    }}
+                    options={{
+                      maintainAspectRatio: false,
+                      animation: false,
+                      plugins: { legend: { display: false } },
+                      scales: { y: { beginAtZero: true, title: { display: true, text: c } } },
+                    }}
+                  />
+                </div>
+              </section>
+            ))}
             <section className="panel chart chart-wide" data-testid="chart-trend">
               <h3>{t("dashboard.trend")}</h3>
               <div className="chart-box">

@@ -6,6 +6,7 @@ import type { OrderHit } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { When } from "../components/When";
+import { MARKS, markPainted } from "../lib/perfMarks";
 import { SEARCH_DEBOUNCE_MS, useDebounced } from "../lib/useDebounced";
 import { CaseFileView } from "./CaseFile";
 
@@ -19,6 +20,8 @@ export function LookupScreen({ initialOrder, onOrderShown }: { initialOrder?: st
   const [error, setError] = useState<ApiError | null>(null);
   const [selected, setSelected] = useState<string | null>(initialOrder ?? null);
   const seq = useRef(0);
+
+  useEffect(() => markPainted(MARKS.lookupReady), []);
 
   useEffect(() => {
     if (initialOrder) {

@@ -9,6 +9,10 @@ import { When } from "../components/When";
 import { isAdmin } from "../lib/roles";
 import { useSession } from "../session";
 
+/** The idle lock the core accepts, in minutes (core: settings::IDLE_LOCK_MINUTES_MAX; it refuses anything else). */
+export const IDLE_LOCK_MINUTES_MIN = 1;
+export const IDLE_LOCK_MINUTES_MAX = 480;
+
 function ReconciliationSettings({ admin }: { admin: boolean }) {
   const { t } = useTranslation();
   const session = useSession();
@@ -41,12 +45,13 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
     }
   };
 
-  const num = (key: keyof Settings, testId: string, label: string) => (
+  const num = (key: keyof Settings, testId: string, label: string, bounds: { min: number; max?: number } = { min: 0 }) => (
     <label className="field compact">
       <span>{label}</span>
       <input
         type="number"
-        min={0}
+        min={bounds.min}
+        max={bounds.max}
         step={1}
         value={settings ? settings[key] : ""}
         disabled={!settings}
@@ -63,7 +68,12 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
       <div className="filters">
         {num("settlement_lag_days", "settings-lag", t("settings.settlementLag"))}
         {num("amount_tolerance_minor", "settings-tolerance", t("settings.tolerance"))}
-        {num("idle_lock_minutes", "settings-idle", t("settings.idleLock"))}
+        {num(
+          "idle_lock_minutes",
+          "settings-idle",
+          t("settings.idleLock", { min: IDLE_LOCK_MINUTES_MIN, max: IDLE_LOCK_MINUTES_MAX }),
+          { min: IDLE_LOCK_MINUTES_MIN, max: IDLE_LOCK_MINUTES_MAX },
+        )}
         <button type="button" className="primary" disabled={!settings || busy} onClick={() => void save()} data-testid="settings-save">
           {t("common.save")}
         </button>
