@@ -260,8 +260,12 @@ async fn a_paid_answer_is_recorded_from_the_api_and_reconciliation_raises_paid_n
         history(&ctx.db, "D-002"),
         [("pending".into(), "file".into(), "PENDING".into()), ("paid".into(), "api".into(), "PAID".into())]
     );
-    // Still pending, as the file said: nothing new, no history row.
-    assert_eq!(history(&ctx.db, "D-001"), [("pending".into(), "file".into(), "PENDING".into())]);
+    // Still pending, as the file said: the API's first word is in the
+    // timeline (the PSP was asked and answered); repeats are not.
+    assert_eq!(
+        history(&ctx.db, "D-001"),
+        [("pending".into(), "file".into(), "PENDING".into()), ("pending".into(), "api".into(), "PENDING".into())]
+    );
     let paid_at: i64 = read_only(&ctx.db)
         .query_row("SELECT paid_at FROM payments WHERE payment_id = 'D-002'", [], |r| r.get(0))
         .unwrap();
@@ -271,10 +275,12 @@ async fn a_paid_answer_is_recorded_from_the_api_and_reconciliation_raises_paid_n
     let exception = ctx.exception("paid_not_recorded", "S-002");
     assert_eq!(exception["status"], "open");
     assert!(exception["detail"].as_str().unwrap().contains("dlocal:D-002"), "{exception}");
-    assert_eq!(
-        audit(&ctx.db, "payment."),
-        [entry("payment.status_from_api", "fabio", "payment dlocal:D-002", "pending", "paid")]
-    );
+    let observed = audit(&ctx.db, "payment.");
+    let changes: Vec<_> = observed.iter().filter(|e| e.2 == "payment dlocal:D-002").collect();
+    assert_eq!(changes.len(), 1, "{observed:?}");
+    let (action, operator, _, before, after) = changes[0];
+    assert_eq!((action.as_str(), operator.as_str(), before.as_str()), ("payment.observe", "fabio", "pending"));
+    assert!(after.contains(r#""status":"paid""#) && after.contains(r#""source":"api""#), "{after}");
 
     // D-002 left the queue; the others come back in an hour (created
     // yesterday, expiring in 2 days), not before.

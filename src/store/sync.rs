@@ -4,6 +4,7 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
+use crate::observations::{ObservationOutcome, ObservationSource, Observed, StatusReport};
 use crate::payments::PaymentStatus;
 use crate::sync::{Applied, RemoteObservation, SyncTarget};
 use chrono::{DateTime, Utc};
@@ -276,66 +277,36 @@ impl SyncTx<'_> {
             .query_row(params![payment, due_at], |r| r.get(0))?)
     }
 
-    /// The provisional ledger write of an API observation (behind
-    /// `crate::sync::ObservationSink`): the payment only moves forward by
-    /// [`PaymentStatus::advanced_by`], and a history row with source `api`
-    /// is added when the PSP says something other than the last report did
-    /// (as the importer does, so re-polling an unchanged voucher adds nothing).
+    /// Applies a poll's answer through the ledger's one observation entry
+    /// point (status precedence, history unless an exact duplicate, audit),
+    /// inside this poll's transaction, so the answer and the reschedule
+    /// commit together.
     pub fn record_api_observation(
         &self,
         target: &SyncTarget,
         seen: &RemoteObservation,
         observed_at: DateTime<Utc>,
+        actor: &str,
     ) -> StoreResult<Applied> {
-        let (current, last_seen): (String, String) = self
-            .tx
-            .prepare_cached("SELECT status, last_seen_status FROM payments WHERE id = ?1")?
-            .query_row([target.payment], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .ok_or_else(|| StoreError::Invalid(format!("payment {} is no longer in the ledger", target.payment)))?;
-        let before = PaymentStatus::parse(&current)
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {} has status {current:?}", target.payment)))?;
-        if last_seen == seen.status.as_str() {
-            return Ok(Applied { before, after: before, recorded: false });
-        }
-        let after = before.advanced_by(seen.status);
-        let status_at = seen.status_at.map(|t| t.timestamp());
-        if after != before {
-            self.tx
-                .prepare_cached(
-                    "UPDATE payments SET status = ?2, status_rank = ?3, psp_status = ?4, status_code = ?5,
-                         paid_at = CASE WHEN ?2 = 'paid' THEN coalesce(paid_at, ?6) ELSE paid_at END,
-                         last_seen_status = ?2
-                     WHERE id = ?1",
-                )?
-                .execute(params![
-                    target.payment,
-                    after.as_str(),
-                    after.rank(),
-                    seen.psp_status,
-                    seen.status_code,
-                    status_at
-                ])?;
-        } else {
-            // An older status arriving late: history only, the payment stays.
-            self.tx
-                .prepare_cached("UPDATE payments SET last_seen_status = ?2 WHERE id = ?1")?
-                .execute(params![target.payment, seen.status.as_str()])?;
-        }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source, raw_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'api', ?6)",
-            )?
-            .execute(params![
-                target.payment,
-                seen.status.as_str(),
-                seen.psp_status,
-                status_at,
-                observed_at.timestamp(),
-                seen.raw_text
-            ])?;
-        Ok(Applied { before, after, recorded: true })
+        let report = Observed::Status(StatusReport {
+            psp: target.psp.clone(),
+            payment_id: target.payment_id.clone(),
+            status: seen.status,
+            psp_status: seen.psp_status.clone(),
+            status_code: seen.status_code.clone(),
+            status_at: seen.status_at,
+        });
+        let applied =
+            super::observations::apply(&self.tx, &report, ObservationSource::Api, &seen.raw_text, observed_at, actor)?;
+        let before = applied.before.ok_or_else(|| {
+            StoreError::Invalid(format!("payment {}:{} is no longer in the ledger", target.psp, target.payment_id))
+        })?;
+        let after = applied.after.unwrap_or(before);
+        let recorded = match applied.outcome {
+            ObservationOutcome::Advanced | ObservationOutcome::HistoryOnly | ObservationOutcome::New => true,
+            ObservationOutcome::Duplicate | ObservationOutcome::UnknownPayment => false,
+        };
+        Ok(Applied { before, after, recorded })
     }
 
     /// After a successful poll: the next poll at `next` (None: the payment is

@@ -230,6 +230,7 @@ fn commit_observation(
     due_at: Option<i64>,
     seen: &RemoteObservation,
     now: DateTime<Utc>,
+    actor: &str,
     audit: impl FnOnce(&Applied) -> Option<crate::audit::AuditEntry>,
 ) -> Result<Option<Applied>, StoreError> {
     let tx = store.sync_begin()?;
@@ -240,7 +241,7 @@ fn commit_observation(
     }
     let seen =
         RemoteObservation { raw_text: truncated(&seen.raw_text, RAW_TEXT_BYTES_MAX).to_string(), ..seen.clone() };
-    let applied = sink.apply(&tx, target, &seen, now)?;
+    let applied = sink.apply(&tx, target, &seen, now, actor)?;
     let next = schedule::next_poll_at(applied.after, target.created_at, target.expires_at, now);
     tx.reschedule_after_success(target, next, now, applied.changed())?;
     if let Some(entry) = audit(&applied) {
@@ -279,17 +280,17 @@ async fn poll_item(
             let applied = with_store(&round, move |store| {
                 let operator = step_round.operator.name.clone();
                 let target = &item.target;
-                Ok(commit_observation(store, &*step_round.sink, target, Some(item.due_at), &seen, now, |a| {
-                    a.changed().then(|| {
-                        audit_entry(
-                            &operator,
-                            "payment.status_from_api",
-                            &payment_subject(target),
-                            a.before.as_str(),
-                            a.after.as_str(),
-                        )
-                    })
-                })?)
+                // The observation entry point audits the change (payment.observe).
+                Ok(commit_observation(
+                    store,
+                    &*step_round.sink,
+                    target,
+                    Some(item.due_at),
+                    &seen,
+                    now,
+                    &operator,
+                    |_| None,
+                )?)
             })
             .await?;
             Ok(match applied {
@@ -600,7 +601,7 @@ impl SyncEngine {
                 }
             };
             let subject = payment_subject(&target);
-            let applied = commit_observation(&mut store, &*sink, &target, None, &seen, now, |a| {
+            let applied = commit_observation(&mut store, &*sink, &target, None, &seen, now, &operator.name, |a| {
                 Some(audit_entry(&operator.name, "sync.refresh", &subject, a.before.as_str(), a.after.as_str()))
             })?
             .ok_or_else(|| SyncError::Internal("refresh was not applied".into()))?;

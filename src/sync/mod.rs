@@ -113,12 +113,12 @@ pub trait ObservationSink: Send + Sync {
         target: &SyncTarget,
         seen: &RemoteObservation,
         observed_at: DateTime<Utc>,
+        actor: &str,
     ) -> Result<Applied, StoreError>;
 }
 
-/// The provisional sink: status precedence plus a history row with source
-/// `api` (see `SyncTx::record_api_observation`). The ledger's shared
-/// observation entry point replaces it.
+/// The ledger sink: the shared observation entry point (see
+/// `SyncTx::record_api_observation`), with source `api`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HistorySink;
 
@@ -129,8 +129,9 @@ impl ObservationSink for HistorySink {
         target: &SyncTarget,
         seen: &RemoteObservation,
         observed_at: DateTime<Utc>,
+        actor: &str,
     ) -> Result<Applied, StoreError> {
-        tx.record_api_observation(target, seen, observed_at)
+        tx.record_api_observation(target, seen, observed_at, actor)
     }
 }
 
