@@ -600,3 +600,12 @@ async fn the_shipped_scenarios_load() {
         Scenario::from_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_unread() {
+    let (url, _) = canned(|_| (200, format!("{{\"padding\":\"{}\"}}", "x".repeat(2 * 1024 * 1024)))).await;
+    let err = client(&url).payment_status("D-1").await.unwrap_err();
+    assert_eq!(err.code(), "dlocal.body_too_large");
+    assert_eq!(err.to_string(), "dLocal payment status: answer larger than 1048576 bytes");
+    assert!(!err.is_retryable());
+}

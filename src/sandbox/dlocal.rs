@@ -278,10 +278,14 @@ fn same(given: Option<&str>, expected: &str) -> bool {
 /// Keys, then the signature over `X-Login + X-Date + body`, then the version.
 /// A failure is dLocal's 403 / 3001 "Invalid Credentials."; `param` names
 /// the header at fault (a sandbox courtesy: dLocal does not say).
-fn authenticate(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+fn authenticate(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let account = &sandbox.config.dlocal;
-    let denied =
-        |param| refuse(StatusCode::FORBIDDEN, api::ERROR_INVALID_CREDENTIALS, "Invalid Credentials.", Some(param));
+    let denied = |param| Refusal {
+        status: StatusCode::FORBIDDEN,
+        code: api::ERROR_INVALID_CREDENTIALS,
+        message: "Invalid Credentials.",
+        param,
+    };
     if !same(header(headers, HEADER_LOGIN), &account.login) {
         return Err(denied(HEADER_LOGIN));
     }
@@ -293,14 +297,28 @@ fn authenticate(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<(
     signature::verify(&account.secret, &account.login, date, body, authorization)
         .map_err(|_| denied("Authorization"))?;
     if header(headers, HEADER_VERSION) != Some(api::API_VERSION) {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            api::ERROR_INVALID_API_VERSION,
-            "Invalid API Version.",
-            Some(HEADER_VERSION),
-        ));
+        return Err(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: api::ERROR_INVALID_API_VERSION,
+            message: "Invalid API Version.",
+            param: HEADER_VERSION,
+        });
     }
     Ok(())
+}
+
+/// Why a request was not let in; becomes dLocal's error answer.
+struct Refusal {
+    status: StatusCode,
+    code: i64,
+    message: &'static str,
+    param: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.status, self.code, self.message, Some(self.param))
+    }
 }
 
 /// dLocal's dates: `2026-03-05T03:30:00.000+0000`.
@@ -323,7 +341,7 @@ fn present(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> bo
 
 async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
-        return refusal;
+        return refusal.into_response();
     }
     let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return invalid("body");
@@ -571,7 +589,7 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
 
 async fn read_payment(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal;
+        return refusal.into_response();
     }
     match sandbox.ledger().payments.get(&id) {
         Some(payment) => axum::Json(payment.clone()).into_response(),
@@ -581,7 +599,7 @@ async fn read_payment(State(sandbox): State<Shared>, Path(id): Path<String>, hea
 
 async fn read_payment_status(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal;
+        return refusal.into_response();
     }
     let ledger = sandbox.ledger();
     let Some(payment) = ledger.payments.get(&id) else { return not_found("Payment") };
@@ -596,7 +614,7 @@ async fn read_payment_status(State(sandbox): State<Shared>, Path(id): Path<Strin
 
 async fn read_order(State(sandbox): State<Shared>, Path(order_id): Path<String>, headers: HeaderMap) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal;
+        return refusal.into_response();
     }
     let ledger = sandbox.ledger();
     let Some(payment) = ledger.orders.get(&order_id).and_then(|id| ledger.payments.get(id)) else {
@@ -646,7 +664,7 @@ fn set_refund_status(refund: &mut Refund, status: DlocalRefundStatus) {
 
 async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
-        return refusal;
+        return refusal.into_response();
     }
     let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return invalid("body");
@@ -753,7 +771,7 @@ async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: 
 
 async fn read_refund(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal;
+        return refusal.into_response();
     }
     match sandbox.ledger().refunds.get(&id) {
         Some(refund) => refund_response(refund),

@@ -240,6 +240,30 @@ pub fn cash_payment(payment: &api::Payment) -> Result<CashPayment, TransformErro
     })
 }
 
+impl CashPayment {
+    /// The payment as one ledger observation (what an API answer adds to the
+    /// status history). A payment dLocal holds without our order id keeps an
+    /// empty one: reconciliation reports it as an unknown order.
+    pub fn observation(&self) -> crate::payments::PaymentObservation {
+        crate::payments::PaymentObservation {
+            psp: super::PSP_NAME.to_string(),
+            payment_id: self.payment_id.clone(),
+            order_id: self.order_id.clone().unwrap_or_default(),
+            country: self.country,
+            network: self.network,
+            currency: self.currency,
+            amount_minor: self.amount_minor,
+            status: self.reading.status,
+            psp_status: self.reading.dlocal_status.as_str().to_string(),
+            status_code: self.reading.status_code.to_string(),
+            created_at: self.created_at,
+            paid_at: self.approved_at,
+            expires_at: self.voucher.as_ref().and_then(|v| v.expires_at),
+            voucher_code: self.voucher.as_ref().map(|v| v.code.clone()).unwrap_or_default(),
+        }
+    }
+}
+
 /// `GET /orders/{order_id}` in our terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderReading {
