@@ -86,8 +86,10 @@ pub(crate) fn apply(
             applied.after = Some(current);
             let duplicate: bool = conn
                 .prepare_cached(
+                    // Without a time of its own, the same status from the same
+                    // source says nothing new (a poll repeating "pending").
                     "SELECT EXISTS(SELECT 1 FROM payment_status_history WHERE payment = ?1 AND status = ?2
-                         AND psp_status = ?3 AND status_at IS ?4 AND source = ?5)",
+                         AND psp_status = ?3 AND (status_at IS ?4 OR ?4 IS NULL) AND source = ?5)",
                 )?
                 .query_row(params![id, seen.as_str(), observed.psp_status(), status_at, source.as_str()], |r| {
                     r.get(0)
