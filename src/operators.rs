@@ -58,7 +58,7 @@ impl Role {
                 Role::Finance | Role::Manager | Role::Admin => true,
                 Role::Support => false,
             },
-            ManageOperators | ChangeSettings => match self {
+            ManageOperators | ChangeSettings | ManageCredentials => match self {
                 Role::Admin => true,
                 Role::Support | Role::Finance | Role::Manager => false,
             },
@@ -81,6 +81,8 @@ pub enum Permission {
     ManageOperators,
     ChangeSettings,
     VerifyAudit,
+    /// Add, test, rotate and remove PSP credentials (`crate::credentials`).
+    ManageCredentials,
 }
 
 impl Permission {
@@ -98,6 +100,7 @@ impl Permission {
             Permission::ManageOperators => "manage operators".into(),
             Permission::ChangeSettings => "change settings".into(),
             Permission::VerifyAudit => "verify the audit log".into(),
+            Permission::ManageCredentials => "manage PSP credentials".into(),
         }
     }
 }
@@ -388,6 +391,10 @@ mod tests {
         assert!(!Role::Support.allows(Resolve(WriteOff)));
         assert!(Role::Manager.allows(Resolve(WriteOff)) && Role::Manager.allows(AssignException));
         assert!(!Role::Manager.allows(ManageOperators));
+        assert_eq!(
+            Role::ALL.into_iter().filter(|r| r.allows(ManageCredentials)).collect::<Vec<_>>(),
+            vec![Role::Admin]
+        );
         assert!(Role::Finance.allows(ApproveRefund) && !Role::Finance.allows(Resolve(Link)));
         assert!(Role::ALL.iter().all(|r| r.allows(Lookup)));
     }

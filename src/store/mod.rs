@@ -12,6 +12,7 @@ mod imports;
 mod indexes;
 mod lookup;
 mod operators;
+mod psp_accounts;
 mod reconcile;
 mod search;
 
@@ -20,6 +21,7 @@ pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, Exceptio
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use operators::{OperatorColumn, OperatorRecord};
+pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -30,8 +32,11 @@ use std::time::Duration;
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Embedded migrations, applied in order; never edit a shipped one, add a new one.
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("migrations/0001_ledger.sql")), (2, include_str!("migrations/0002_operators.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_ledger.sql")),
+    (2, include_str!("migrations/0002_operators.sql")),
+    (4, include_str!("migrations/0004_psp_accounts.sql")),
+];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
 /// directory (`~/.local/share/voucherdesk/` on Linux).
