@@ -5,6 +5,7 @@
 //! this library.
 
 pub mod audit;
+pub mod credentials;
 pub mod dashboard;
 pub mod demo;
 pub mod exceptions;

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use voucherdesk::credentials::{self, AccountSecrets};
 use voucherdesk::exceptions::{self, ExceptionKind, ExceptionStatus, LinkTarget, Resolution, ResolutionAction};
 use voucherdesk::import::profile::{self, ImportKind, Profile};
 use voucherdesk::import::{ImportOutcome, ImportRequest, import_file};
@@ -92,6 +93,9 @@ enum Command {
     VerifyNotifications(VerifyNotificationsArgs),
     /// A local dLocal + PagoEfectivo on 127.0.0.1 (see docs/SANDBOX.md); runs until killed.
     Sandbox(SandboxArgs),
+    /// PSP credentials (admins only): secrets in the OS keyring, never on the command line.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -185,6 +189,42 @@ struct SandboxArgs {
     pe_access_key: String,
     #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_SECRET)]
     pe_secret: String,
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Add a PSP account; its secrets come as JSON on standard input (or from --from-env).
+    Add {
+        name: String,
+        /// dlocal or pagoefectivo.
+        #[arg(long)]
+        psp: String,
+        #[arg(long)]
+        base_url: String,
+        /// Read PREFIX_LOGIN/PREFIX_TRANS_KEY/PREFIX_SECRET (dLocal) or
+        /// PREFIX_SERVICE_ID/PREFIX_ACCESS_KEY/PREFIX_SECRET (PagoEfectivo) instead of stdin.
+        #[arg(long)]
+        from_env: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace an account's secrets (JSON on standard input, or --from-env).
+    Rotate {
+        name: String,
+        #[arg(long)]
+        from_env: Option<String>,
+    },
+    Remove {
+        name: String,
+    },
+    /// Check that the PSP accepts the account's credentials.
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -426,6 +466,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Exceptions(cmd) => run_exceptions(&cli.db, &cli.operator, cmd),
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
+        Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
@@ -1065,6 +1106,70 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
             let password = read_password()?;
             operators::set_password(&mut store, &acting_op, &name, &password).map_err(operator_failure)?;
             out!("password changed for {name}");
+        }
+    }
+    Ok(())
+}
+
+fn credential_failure(e: credentials::CredentialError) -> Failure {
+    if e.is_bad_input() { Failure::input(e) } else { Failure::other(e) }
+}
+
+/// Secrets from `PREFIX_*` variables or as JSON on standard input (never argv: it shows in `ps`).
+fn read_secrets(psp: credentials::PspKind, from_env: &Option<String>) -> Result<AccountSecrets, Failure> {
+    match from_env {
+        Some(prefix) => AccountSecrets::from_env(psp, prefix, |name| std::env::var(name).ok()),
+        None => AccountSecrets::read_json(psp, &mut std::io::stdin().lock()),
+    }
+    .map_err(credential_failure)
+}
+
+fn run_credentials(db: &Option<PathBuf>, operator: &Option<String>, cmd: CredentialsCommand) -> Result<(), Failure> {
+    let vault = credentials::OsKeyring::new();
+    let mut store = open(db)?;
+    let acting_op = acting(&store, operator)?;
+    match cmd {
+        CredentialsCommand::Add { name, psp, base_url, from_env } => {
+            let secrets = read_secrets(credentials::PspKind::parse(&psp).map_err(credential_failure)?, &from_env)?;
+            let account = credentials::add(&mut store, &vault, &acting_op, &name, &base_url, &secrets)
+                .map_err(credential_failure)?;
+            out!("added {} ({}, {}); secrets in the OS keyring", account.name, account.psp, account.base_url);
+        }
+        CredentialsCommand::List { json } => {
+            let list = credentials::list(&store, &vault, &acting_op).map_err(credential_failure)?;
+            if json {
+                return print_json(&list);
+            }
+            for l in list {
+                let test = l.account.last_test.as_ref().map(|t| t.message.as_str()).unwrap_or("never tested");
+                let present = if l.secret_present { "secret in keyring" } else { "SECRET MISSING" };
+                out!("{:<24} {:<13} {:<40} {present:<17} {test}", l.account.name, l.account.psp, l.account.base_url);
+            }
+        }
+        CredentialsCommand::Rotate { name, from_env } => {
+            let psp = credentials::psp_of(&store, &acting_op, &name).map_err(credential_failure)?;
+            let secrets = read_secrets(psp, &from_env)?;
+            credentials::rotate(&mut store, &vault, &acting_op, &name, &secrets).map_err(credential_failure)?;
+            out!("rotated the secrets of {name}");
+        }
+        CredentialsCommand::Remove { name } => {
+            credentials::remove(&mut store, &vault, &acting_op, &name).map_err(credential_failure)?;
+            out!("removed {name} and its keyring entry");
+        }
+        CredentialsCommand::Test { name, json } => {
+            let tester = credentials::signed_ping::SignedPingTester::new().map_err(Failure::other)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
+            let result = runtime
+                .block_on(credentials::test(&mut store, &vault, &acting_op, &name, &tester))
+                .map_err(credential_failure)?;
+            if json {
+                print_json(&result)?;
+            } else {
+                out!("{name}: {}", result.message);
+            }
+            if !result.ok {
+                return Err(Failure::other(format!("the connection test of {name} failed")));
+            }
         }
     }
     Ok(())

@@ -59,7 +59,7 @@ impl Role {
                 Role::Finance | Role::Manager | Role::Admin => true,
                 Role::Support => false,
             },
-            ManageOperators | ChangeSettings => match self {
+            ManageOperators | ChangeSettings | ManageCredentials => match self {
                 Role::Admin => true,
                 Role::Support | Role::Finance | Role::Manager => false,
             },
@@ -84,6 +84,8 @@ pub enum Permission {
     VerifyAudit,
     /// Pause or resume the background sync with the PSPs.
     ControlSync,
+    /// Add, test, rotate and remove PSP credentials (`crate::credentials`).
+    ManageCredentials,
 }
 
 impl Permission {
@@ -102,6 +104,7 @@ impl Permission {
             Permission::ChangeSettings => "change settings".into(),
             Permission::VerifyAudit => "verify the audit log".into(),
             Permission::ControlSync => "pause or resume the PSP sync".into(),
+            Permission::ManageCredentials => "manage PSP credentials".into(),
         }
     }
 }
@@ -392,6 +395,10 @@ mod tests {
         assert!(!Role::Support.allows(Resolve(WriteOff)));
         assert!(Role::Manager.allows(Resolve(WriteOff)) && Role::Manager.allows(AssignException));
         assert!(!Role::Manager.allows(ManageOperators));
+        assert_eq!(
+            Role::ALL.into_iter().filter(|r| r.allows(ManageCredentials)).collect::<Vec<_>>(),
+            vec![Role::Admin]
+        );
         assert!(Role::Finance.allows(ApproveRefund) && !Role::Finance.allows(Resolve(Link)));
         assert!(Role::ALL.iter().all(|r| r.allows(Lookup)));
     }

@@ -13,6 +13,7 @@ mod indexes;
 mod lookup;
 mod observations;
 mod operators;
+mod psp_accounts;
 mod reconcile;
 mod search;
 mod sync;
@@ -25,6 +26,7 @@ pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan,
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
+pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
@@ -41,6 +43,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_ledger.sql")),
     (2, include_str!("migrations/0002_operators.sql")),
     (3, include_str!("migrations/0003_psp_notifications.sql")),
+    (4, include_str!("migrations/0004_psp_accounts.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
 ];
 
