@@ -172,7 +172,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             }
             for e in log {
                 out!(
-                    "{:>5} {:<10} {:<22} {:<5} {:<32} {:<8} attempts {} by {} ({}){}",
+                    "{:>5} {:<10} {:<22} {:<5} {:<32} {:<8} attempts {} by {} ({}){}{}",
                     e.id,
                     e.order_id,
                     e.kind,
@@ -182,6 +182,9 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
                     e.attempts,
                     e.triggered_by,
                     e.trigger,
+                    e.next_attempt_at
+                        .map(|t| format!(", next attempt {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+                        .unwrap_or_default(),
                     e.last_error.map(|m| format!(": {m}")).unwrap_or_default()
                 );
             }

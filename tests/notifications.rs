@@ -413,6 +413,14 @@ fn an_email_reaches_the_smtp_sink_with_encoded_spanish_headers_and_both_parts() 
         row.provider_message_id
     );
     assert!(row.sent_at.is_some());
+    // A finished message cannot be moved again (the store guards every transition).
+    let entry =
+        voucherdesk::audit::audit_entry("(deliverer)", "notifications.status", "notification", "sending", "failed");
+    let err = store
+        .finish_notification(id, &voucherdesk::store::SendOutcome::Failed { error: "late" }, Utc::now(), &entry)
+        .unwrap_err();
+    assert_eq!(err.to_string(), format!("notification {id} is no longer being sent"));
+    assert_eq!(store.buyer_notification(id).unwrap().unwrap(), row, "unchanged");
     // Nothing left to do: a second round sends nothing more.
     let again = delivery::deliver_due(&mut store, &email_only(&sender), Utc::now(), None).unwrap();
     assert_eq!(again.attempted, 0);
@@ -815,6 +823,16 @@ fn events_queue_once_per_channel_and_refund_messages_can_be_resent_with_their_fa
 
     // Bad facts write nothing.
     let count = row_count(&store);
+    let long_code = NotificationEvent::CashReadyForPickup {
+        order_id: "N-PE-1".into(),
+        refund_id: "R-80".into(),
+        amount_minor: 125_050,
+        withdrawal_code: "W".repeat(64),
+        pickup_deadline: None,
+    };
+    let err = notifications::queue_for_event(&mut store, &long_code, "fabio").unwrap_err();
+    assert!(matches!(err, NotificationError::SmsTooLong { max: 160, .. }), "{err}");
+    assert_eq!(err.code(), "notifications.sms_too_long");
     let bad =
         NotificationEvent::RefundApproved { order_id: "N-CO-1".into(), refund_id: "R-79".into(), amount_minor: 0 };
     assert!(notifications::queue_for_event(&mut store, &bad, "fabio").is_err());
