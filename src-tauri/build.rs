@@ -31,6 +31,10 @@ const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // buyer notifications
+    "notification_preview",
+    "notification_resend",
+    "notification_log",
 ];
 
 fn main() {

@@ -29,6 +29,10 @@ macro_rules! out {
     }};
 }
 
+// --- buyer notifications ---
+mod notifications_cli;
+// --- end buyer notifications ---
+
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
 #[global_allocator]
@@ -96,6 +100,11 @@ enum Command {
     /// PSP credentials (admins only): secrets in the OS keyring, never on the command line.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    // --- buyer notifications ---
+    /// Buyer emails and SMS: preview, re-send, the delivery log, the outbox deliverer, settings.
+    #[command(subcommand)]
+    Notifications(notifications_cli::NotificationsCommand),
+    // --- end buyer notifications ---
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -467,6 +476,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
+        Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {

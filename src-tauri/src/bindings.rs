@@ -59,6 +59,13 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::AuditRow>(&cfg)?;
     export::<dto::VerifyReport>(&cfg)?;
     export::<dto::Settings>(&cfg)?;
+    // buyer notifications
+    export::<dto::NotificationKind>(&cfg)?;
+    export::<dto::NotificationChannel>(&cfg)?;
+    export::<dto::NotificationLocale>(&cfg)?;
+    export::<dto::NotificationStatus>(&cfg)?;
+    export::<dto::NotificationPreview>(&cfg)?;
+    export::<dto::NotificationLogEntry>(&cfg)?;
     write_index(dir)
 }
 

@@ -56,6 +56,7 @@ from_coded!(
     voucherdesk::reconcile::ReconcileError,
     voucherdesk::settings::SettingsError,
     voucherdesk::dashboard::DashboardError,
+    voucherdesk::notifications::NotificationError,
 );
 
 impl From<voucherdesk::store::StoreError> for ApiError {

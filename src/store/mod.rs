@@ -11,6 +11,7 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
+mod notifications;
 mod observations;
 mod operators;
 mod psp_accounts;
@@ -24,6 +25,7 @@ pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, Exceptio
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification, NotificationFilter, SendOutcome};
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
@@ -45,6 +47,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("migrations/0003_psp_notifications.sql")),
     (4, include_str!("migrations/0004_psp_accounts.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
+    (9, include_str!("migrations/0009_notifications.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
