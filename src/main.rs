@@ -31,6 +31,9 @@ macro_rules! out {
 
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
+// Refunds (issue 5): `voucherdesk refunds …`, after `out!` so it can use it.
+mod cli_refunds;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -96,6 +99,9 @@ enum Command {
     /// PSP credentials (admins only): secrets in the OS keyring, never on the command line.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
+    #[command(subcommand)]
+    Refunds(cli_refunds::RefundsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -467,6 +473,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
+        Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
