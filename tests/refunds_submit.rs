@@ -346,11 +346,156 @@ fn a_refund_pending_at_the_psp_for_too_long_is_reported_unconfirmed() {
     let first = psp.submit(&mut l);
     assert_eq!((first.pending, first.unconfirmed.len()), (1, 0));
     let client = psp.client();
-    let op = op(&l.db, "sam");
+    let sam = op(&l.db, "sam");
     let later = Utc::now() + TimeDelta::days(6);
     let report = psp
         .rt
-        .block_on(submit_and_follow(&mut l.store, &client, &op, &SubmitConfig::default(), later, &|_| {}))
+        .block_on(submit_and_follow(&mut l.store, &client, &sam, &SubmitConfig::default(), later, &|_| {}))
         .unwrap();
     assert_eq!((report.polled, report.pending, report.unconfirmed.clone()), (1, 1, vec![id]));
+    // The exception is in the queue, and reconciliation does not clear it.
+    let (row, _) = l.store.refund(id).unwrap().unwrap();
+    let exception_id = voucherdesk::store::unconfirmed_exception_id(&row);
+    let open = l.store.exception(&exception_id).unwrap().expect("refund_unconfirmed raised");
+    assert_eq!(
+        (open.kind.as_str(), open.status),
+        ("refund_unconfirmed", voucherdesk::exceptions::ExceptionStatus::Open)
+    );
+    let options = voucherdesk::reconcile::ReconcileOptions {
+        as_of: Utc::now().date_naive(),
+        settlement_lag_days: 3,
+        amount_tolerance_minor: 0,
+    };
+    voucherdesk::reconcile::reconcile(&mut l.store, &options, &op(&l.db, "admin")).unwrap();
+    assert_eq!(
+        l.store.exception(&exception_id).unwrap().unwrap().status,
+        voucherdesk::exceptions::ExceptionStatus::Open
+    );
+    // Raised once, however often the follow-up runs.
+    psp.rt.block_on(submit_and_follow(&mut l.store, &client, &sam, &SubmitConfig::default(), later, &|_| {})).unwrap();
+    let history = l.store.exception_history(&exception_id).unwrap();
+    assert_eq!(history.len(), 1);
+}
+
+fn listener(psp: &Psp, l: &Ledger) -> voucherdesk::webhooks::server::RunningListener {
+    use voucherdesk::webhooks::server::{ListenConfig, RunningListener};
+    use voucherdesk::webhooks::{NotificationSecrets, Psp as Which, Secret};
+    let mut secrets = NotificationSecrets::default();
+    secrets.set(Which::Dlocal, Secret::new(sandbox::DEFAULT_DLOCAL_SECRET), Some(sandbox::DEFAULT_DLOCAL_LOGIN));
+    let config = ListenConfig { secrets, stale_after_s: 300, reconcile_as: None, on_event: None };
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    psp.rt.block_on(RunningListener::start(addr, l.reopen(), config)).unwrap()
+}
+
+fn submit_with_callbacks(psp: &Psp, l: &mut Ledger, base: &str) -> SubmitReport {
+    let client = psp.client();
+    let op = op(&l.db, "sam");
+    let config = SubmitConfig { notification_url: Some(base.to_string()) };
+    psp.rt.block_on(submit_and_follow(&mut l.store, &client, &op, &config, Utc::now(), &|_| {})).unwrap()
+}
+
+fn wait_status(l: &Ledger, id: i64, wanted: RefundStatus) -> refunds::Refund {
+    let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
+    loop {
+        let r = refunds::show(&l.store, id).unwrap();
+        if r.status == wanted {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "refund {id} still {:?}, wanted {wanted:?}", r.status);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn refund_and_payout_outcomes_arrive_by_signed_callback_without_polling() {
+    let psp = Psp::start(
+        "[[dlocal.refunds]]\noutcome = \"success\"\nafter_ms = 50\n[[dlocal.payouts]]\noutcome = \"paid\"\nafter_ms = 50\nnotify = { copies = 2 }\n",
+    );
+    let (mut l, payment_id, id) = approved_refund(&psp, "CO-10");
+    let cash = refunds::request(
+        &mut l.store,
+        &op(&l.db, "sam"),
+        &refunds::RefundRequestInput { additional: true, ..cash_withdrawal(&payment_id, "10000", payee_co()) },
+        Utc::now(),
+    )
+    .unwrap();
+    let listen = listener(&psp, &l);
+    let report = submit_with_callbacks(&psp, &mut l, &listen.url(voucherdesk::webhooks::Psp::Dlocal));
+    assert_eq!((report.submitted, report.pending), (2, 2));
+    // No second submit: the callbacks move both refunds.
+    let done = wait_status(&l, id, RefundStatus::Succeeded);
+    assert_eq!(done.psp_status.as_deref(), Some("SUCCESS (200)"));
+    let collected = wait_status(&l, cash.id, RefundStatus::Succeeded);
+    assert!(collected.withdrawal_code.is_some());
+    let stats = psp.stats();
+    assert_eq!((stats.refunds_created, stats.payouts_created), (1, 1));
+}
+
+#[test]
+fn a_forged_refund_callback_changes_nothing() {
+    use voucherdesk::webhooks::{self, InboundNotification, NotificationSecrets, RefundCallback, Secret, Verdict};
+    let psp = Psp::start("[[dlocal.refunds]]\noutcome = \"pending\"\n");
+    let (mut l, _, id) = approved_refund(&psp, "CO-11");
+    psp.submit(&mut l);
+    let known = refunds::show(&l.store, id).unwrap();
+    let psp_id = known.psp_refund_id.clone().unwrap();
+    let body = format!(
+        r#"{{"id":"{psp_id}","payment_id":"{}","amount":20000,"currency":"COP","status":"SUCCESS","status_code":200}}"#,
+        known.payment_id
+    );
+    let date = voucherdesk::psp::dlocal::client::x_date(Utc::now());
+    let sign = |secret: &str| {
+        voucherdesk::psp::dlocal::signature::authorization(
+            secret,
+            sandbox::DEFAULT_DLOCAL_LOGIN,
+            &date,
+            body.as_bytes(),
+        )
+    };
+    let mut secrets = NotificationSecrets::default();
+    secrets.set(
+        webhooks::Psp::Dlocal,
+        Secret::new(sandbox::DEFAULT_DLOCAL_SECRET),
+        Some(sandbox::DEFAULT_DLOCAL_LOGIN),
+    );
+    let notification = |authorization: String| InboundNotification {
+        psp: webhooks::Psp::Dlocal,
+        headers: vec![
+            ("X-Date".into(), date.clone()),
+            ("X-Login".into(), sandbox::DEFAULT_DLOCAL_LOGIN.into()),
+            ("Authorization".into(), authorization),
+        ],
+        body: body.clone().into_bytes(),
+        received_at: Utc::now(),
+    };
+    let forged = webhooks::receive_refund_callback(
+        &mut l.store,
+        &notification(sign("not-the-secret")),
+        &secrets,
+        300,
+        RefundCallback::Refund,
+    )
+    .unwrap();
+    assert_eq!(forged.verdict, Verdict::Forged);
+    assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Submitted);
+    let genuine = webhooks::receive_refund_callback(
+        &mut l.store,
+        &notification(sign(sandbox::DEFAULT_DLOCAL_SECRET)),
+        &secrets,
+        300,
+        RefundCallback::Refund,
+    )
+    .unwrap();
+    assert_eq!(genuine.verdict, Verdict::Applied);
+    assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Succeeded);
+    // The same callback again, or a stale PENDING after it, changes nothing.
+    let again = webhooks::receive_refund_callback(
+        &mut l.store,
+        &notification(sign(sandbox::DEFAULT_DLOCAL_SECRET)),
+        &secrets,
+        300,
+        RefundCallback::Refund,
+    )
+    .unwrap();
+    assert_eq!(again.verdict, Verdict::Duplicate);
 }

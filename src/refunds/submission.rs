@@ -26,7 +26,8 @@ pub const SUBMIT_BATCH_MAX: u32 = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct SubmitConfig {
-    /// Where the PSP posts the refund's and payout's outcome (`voucherdesk listen`).
+    /// `voucherdesk listen`'s dLocal URL (`http://HOST:8718/notifications/dlocal`):
+    /// refund outcomes are posted to `…/refunds`, payout outcomes to `…/payouts`.
     pub notification_url: Option<String>,
 }
 
@@ -93,6 +94,10 @@ fn country_of(currency: Currency) -> Option<Country> {
     }
 }
 
+fn callback_url(config: &SubmitConfig, kind: &str) -> Option<String> {
+    config.notification_url.as_ref().map(|base| format!("{}/{kind}", base.trim_end_matches('/')))
+}
+
 /// Sends the refund's stored body with its stored key.
 async fn send(client: &DlocalClient, row: &RefundRow, config: &SubmitConfig) -> Result<PspAnswer, SendError> {
     let (_, _, currency) = parse_row(row).map_err(SendError::Local)?;
@@ -104,7 +109,7 @@ async fn send(client: &DlocalClient, row: &RefundRow, config: &SubmitConfig) -> 
                 payment_id: row.payment_id.clone(),
                 amount_minor: Some(row.amount_minor),
                 currency,
-                notification_url: config.notification_url.clone(),
+                notification_url: callback_url(config, "refunds"),
                 description: Some(format!("VoucherDesk refund {} ({})", row.id, row.reason)),
                 beneficiary: RefundBeneficiary {
                     name: Some(beneficiary.name),
@@ -140,7 +145,7 @@ async fn send(client: &DlocalClient, row: &RefundRow, config: &SubmitConfig) -> 
                     document: payee.document_number,
                     phone: payee.phone,
                 },
-                notification_url: config.notification_url.clone(),
+                notification_url: callback_url(config, "payouts"),
             };
             let reading = client.create_cash_payout(&request, &row.idempotency_key).await.map_err(SendError::Psp)?;
             Ok(PspAnswer {
@@ -399,4 +404,67 @@ pub fn unconfirmed(store: &Store, now: DateTime<Utc>) -> Result<Vec<i64>, Refund
     let limit = now - TimeDelta::days(settings.unconfirmed_after_days);
     let rows = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, SUBMIT_BATCH_MAX)?;
     Ok(rows.into_iter().filter(|r| r.submitted_at.is_some_and(|at| at < limit.timestamp())).map(|r| r.id).collect())
+}
+
+/// What a PSP callback about a refund or payout did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    /// The refund moved to `status`.
+    Applied { refund: i64, status: RefundStatus },
+    /// Known, and already there (or further: a status never moves back).
+    Duplicate { refund: i64 },
+    /// No refund of ours carries this PSP id (yet: the poll will find it).
+    Unmatched,
+}
+
+/// A refund's or payout's status as a PSP callback states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackReading {
+    pub psp_id: String,
+    /// Payouts carry our reference (`refund-ID`), refunds do not.
+    pub our_refund: Option<i64>,
+    pub dlocal_status: Result<DlocalRefundStatus, DlocalPayoutStatus>,
+    pub status_code: u16,
+    pub withdrawal_code: Option<String>,
+}
+
+/// Applies a verified refund or payout callback to our refund.
+pub fn apply_callback(
+    store: &mut Store,
+    psp: &str,
+    actor: &str,
+    reading: &CallbackReading,
+    now: DateTime<Utc>,
+) -> Result<CallbackOutcome, RefundError> {
+    let row = match store.refund_by_psp_id(psp, &reading.psp_id)? {
+        Some(row) => Some(row),
+        None => match reading.our_refund {
+            Some(id) => store.refund(id)?.map(|(row, _)| row).filter(|r| r.psp == psp && r.psp_refund_id.is_none()),
+            None => None,
+        },
+    };
+    let Some(row) = row else { return Ok(CallbackOutcome::Unmatched) };
+    let (status, psp_status) = match reading.dlocal_status {
+        Ok(s) => (from_refund(s), format!("{} ({})", s.as_str(), reading.status_code)),
+        Err(s) => (from_payout(s), format!("{} ({})", s.as_str(), reading.status_code)),
+    };
+    let (current, _, _) = parse_row(&row)?;
+    if current != RefundStatus::Submitted || (status == RefundStatus::Submitted && row.psp_refund_id.is_some()) {
+        return Ok(CallbackOutcome::Duplicate { refund: row.id });
+    }
+    let answer =
+        PspAnswer { id: reading.psp_id.clone(), status, psp_status, withdrawal_code: reading.withdrawal_code.clone() };
+    let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
+    match record(store, &operator, row.id, &Ok(answer), now) {
+        Ok(Some(new_status)) => {
+            if new_status.is_final() {
+                let note = format!("the PSP notified: {}", new_status.as_str());
+                store.clear_refund_unconfirmed(&row, &note, now.timestamp(), actor)?;
+            }
+            Ok(CallbackOutcome::Applied { refund: row.id, status: new_status })
+        }
+        Ok(None) | Err(RefundError::BadState { .. }) => Ok(CallbackOutcome::Duplicate { refund: row.id }),
+        Err(e) => Err(e),
+    }
 }

@@ -685,6 +685,8 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 (HEADER_DATE.into(), date.clone()),
+                // dLocal sends its login with every notification: receivers check it is the merchant's.
+                (HEADER_LOGIN.into(), account.login.clone()),
                 ("Authorization".into(), authorization.clone()),
             ],
             body: body.clone(),

@@ -438,3 +438,14 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// The refund the PSP knows by `psp_refund_id` (a refund or payout id).
+    pub fn refund_by_psp_id(&self, psp: &str, psp_refund_id: &str) -> StoreResult<Option<RefundRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("{REFUND_SELECT} WHERE psp = ?1 AND psp_refund_id = ?2"))?
+            .query_row(params![psp, psp_refund_id], refund_from_row)
+            .optional()?)
+    }
+}
