@@ -217,7 +217,8 @@ fn print_refund(r: &Refund) {
     );
     for a in &r.approvals {
         let decision = if a.decision == "approve" { "approved" } else { "rejected" };
-        out!("   {decision} by {} ({}) at {}: {}", a.operator, a.role, a.at.format("%Y-%m-%d %H:%M UTC"), a.comment);
+        let comment = if a.comment.is_empty() { String::new() } else { format!(": {}", a.comment) };
+        out!("   {decision} by {} ({}) at {}{comment}", a.operator, a.role, a.at.format("%Y-%m-%d %H:%M UTC"));
     }
     if let Some(fx) = &r.fx {
         out!(
