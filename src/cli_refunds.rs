@@ -45,6 +45,14 @@ pub enum RefundsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change the amount before submission: approval restarts (a new refund replaces this one).
+    Amend {
+        id: i64,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a failed or PSP-rejected refund again (new idempotency key).
     Retry {
         id: i64,
@@ -307,6 +315,11 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             emit(&refunds::cancel(&mut store, &op, id, note.as_deref(), now).map_err(failure)?, json)
+        }
+        RefundsCommand::Amend { id, amount, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::amend(&mut store, &op, id, &amount, now).map_err(failure)?, json)
         }
         RefundsCommand::Retry { id, json } => {
             let mut store = open(db)?;

@@ -431,3 +431,55 @@ fn tier_limits_are_settings_and_the_tier_is_fixed_when_requested() {
     settings.tiers.insert(Currency::Pen, TierLimits { tier1_max_minor: 30_000, tier2_max_minor: 20_000 });
     assert_eq!(tiers::set(&mut l.store, &op(&l.db, "admin"), &settings).unwrap_err().code(), "errors.validation");
 }
+
+#[test]
+fn changing_the_amount_restarts_approval_with_a_new_refund_and_a_new_tier() {
+    let mut l = ledger();
+    l.add(&[sale("PE-1", "D-1", "PE", "3000.00")]);
+    let now = Utc::now();
+    let r = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund("D-1", "2500.00"), now).unwrap();
+    assert_eq!(r.tier, 3);
+    refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now).unwrap();
+    // More than the payment holds (the old amount counts as given back): refused, nothing changes.
+    let before = snapshot(&l.store);
+    assert_eq!(
+        code(refunds::amend(&mut l.store, &op(&l.db, "sam"), r.id, "3000.01", now)),
+        "refunds.exceeds_refundable"
+    );
+    assert_eq!(code(refunds::amend(&mut l.store, &op(&l.db, "sue"), r.id, "100", now)), "auth.forbidden");
+    assert_eq!(snapshot(&l.store), before);
+    let amended = refunds::amend(&mut l.store, &op(&l.db, "sam"), r.id, "1500.00", now).unwrap();
+    assert_ne!(amended.id, r.id);
+    assert_ne!(amended.idempotency_key, r.idempotency_key);
+    assert_eq!((amended.tier, amended.status, amended.approvals.len()), (2, RefundStatus::PendingApproval, 0));
+    assert_eq!(refunds::show(&l.store, r.id).unwrap().status, RefundStatus::Cancelled);
+    let left = refunds::refundable(&l.store, "D-1", None).unwrap();
+    assert_eq!((left.in_flight_minor, left.refundable_minor), (150_000, 150_000));
+    // A small amount is tier 1: approved at once, and its FX fields (none here) are stored as computed.
+    let small = refunds::amend(&mut l.store, &op(&l.db, "sam"), amended.id, "100.00", now).unwrap();
+    assert_eq!((small.tier, small.status), (1, RefundStatus::Approved));
+    assert_eq!(code(refunds::amend(&mut l.store, &op(&l.db, "sam"), amended.id, "50", now)), "refunds.bad_state");
+}
+
+#[test]
+fn a_tier_one_refund_of_a_usd_priced_order_locks_the_rate_when_requested() {
+    let mut l = ledger();
+    let mut usd = sale("CO-USD", "D-USD", "CO", "400000");
+    usd.order_currency = Some("USD");
+    usd.order_amount = Some("100.00");
+    l.add(&[usd]);
+    let now = Utc::now();
+    let mut settings = tiers::get(&l.store).unwrap();
+    settings.fx_rates.push(FxRate {
+        from: Currency::Usd,
+        to: Currency::Cop,
+        rate: "4000".into(),
+        set_by: "admin".into(),
+        set_at: now.timestamp(),
+    });
+    tiers::set(&mut l.store, &op(&l.db, "admin"), &settings).unwrap();
+    let r = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund("D-USD", "100000"), now).unwrap();
+    assert_eq!((r.tier, r.status), (1, RefundStatus::Approved));
+    let fx = refunds::show(&l.store, r.id).unwrap().fx.expect("locked at request");
+    assert_eq!((fx.rate.as_str(), fx.order_amount.as_str()), ("4000", "25.00"));
+}

@@ -854,6 +854,92 @@ pub fn escalate(
     show(store, id)
 }
 
+/// Changes the amount of a refund that is not submitted yet. Approval
+/// restarts: the old refund is cancelled and a new one (new id, new
+/// idempotency key, the tier of the new amount, no approvals) takes its
+/// place, in one transaction that re-checks the refundable remainder. Whoever
+/// amends becomes the requester (the maker), so cannot approve it.
+pub fn amend(
+    store: &mut Store,
+    operator: &Operator,
+    id: i64,
+    amount: &str,
+    now: DateTime<Utc>,
+) -> Result<Refund, RefundError> {
+    operator.require(Permission::RequestRefund)?;
+    let settings = tiers::get(store)?;
+    let (current, _) = store.refund(id)?.ok_or(RefundError::UnknownRefund(id))?;
+    let order = store.order(&current.order_id)?;
+    let payment = one_payment(store, &current.payment_id, Some(&current.psp))?;
+    let stored = store.replace_refund(id, |old, held| -> Result<_, RefundError> {
+        let (status, _, currency) = parse_row(old)?;
+        if !matches!(status, RefundStatus::Requested | RefundStatus::PendingApproval | RefundStatus::Approved) {
+            return Err(bad_state(id, status, "amending"));
+        }
+        let own = old.requested_by.eq_ignore_ascii_case(&operator.name);
+        if !own && !operator.role.allows(Permission::ApproveRefund) {
+            return Err(RefundError::NotYours { operator: operator.name.clone(), what: "amend", id });
+        }
+        let minor = match money::parse_minor(amount, currency, NumberFormat::PLAIN) {
+            Ok(minor) => minor,
+            Err(MoneyError::Negative(_)) => return Err(RefundError::AmountNotPositive),
+            Err(e) => return Err(RefundError::BadAmount(e)),
+        };
+        if minor <= 0 {
+            return Err(RefundError::AmountNotPositive);
+        }
+        if wire_amount(minor, currency).is_err() {
+            return Err(RefundError::Unquotable { amount: format_minor(minor, currency), currency });
+        }
+        let refundable = payment.amount_minor - held.succeeded_minor - held.in_flight_minor;
+        if minor > refundable {
+            let show = |m: i64| format!("{} {currency}", format_minor(m, currency));
+            return Err(RefundError::ExceedsRefundable {
+                requested: show(minor),
+                refundable: show(refundable.max(0)),
+                paid: show(payment.amount_minor),
+                succeeded: show(held.succeeded_minor),
+                in_flight: show(held.in_flight_minor),
+            });
+        }
+        let amount_tier = settings.tier_of(currency, minor);
+        let tier = if old.finance_required { amount_tier.max(Tier::Two) } else { amount_tier };
+        let required = required_roles(tier, old.finance_required);
+        let fx = if required.is_empty() { fx_for(&settings, order.as_ref(), currency, minor)? } else { None };
+        let new_status = if required.is_empty() { RefundStatus::Approved } else { RefundStatus::PendingApproval };
+        let mut new = old.clone();
+        new.id = 0;
+        new.amount_minor = minor;
+        new.tier = tier.number();
+        new.status = new_status.as_str().into();
+        new.idempotency_key = new_idempotency_key();
+        new.additional = true;
+        new.requested_by = operator.name.clone();
+        new.requested_at = now.timestamp();
+        (new.fx_rate, new.fx_source, new.fx_locked_at, new.fx_order_currency, new.fx_order_amount_minor) =
+            (None, None, None, None, None);
+        lock_fx(&mut new, fx, now);
+        let mut cancelled = old.clone();
+        cancelled.status = RefundStatus::Cancelled.as_str().into();
+        let cancel = decision_audit(
+            &operator.name,
+            "refund.amend",
+            &cancelled,
+            status,
+            serde_json::json!({ "new_amount_minor": minor, "new_tier": tier.number() }),
+        );
+        let after = serde_json::json!({
+            "payment": new.payment_id, "psp": new.psp, "order_id": new.order_id, "amount_minor": minor,
+            "currency": new.currency, "tier": new.tier, "method": new.method, "reason": new.reason,
+            "status": new.status, "amends": old.id, "idempotency_key": new.idempotency_key,
+        });
+        let request = audit_entry(&operator.name, "refund.request", "refund", "", &after.to_string());
+        Ok((new, cancel, request))
+    })?;
+    let stored = stored.ok_or(RefundError::UnknownRefund(id))?;
+    show(store, stored.id)
+}
+
 /// One refund with its approvals (and, before approval, the rate approving would lock).
 pub fn show(store: &Store, id: i64) -> Result<Refund, RefundError> {
     let (row, approvals) = store.refund(id)?.ok_or(RefundError::UnknownRefund(id))?;

@@ -243,8 +243,9 @@ impl Store {
         let entry = decide(&held, &mut row)?;
         tx.prepare_cached(
             "INSERT INTO refunds(psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
-                 tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                 tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at,
+                 fx_rate, fx_source, fx_locked_at, fx_order_currency, fx_order_amount_minor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
         )
         .map_err(StoreError::from)?
         .execute(params![
@@ -264,6 +265,11 @@ impl Store {
             row.additional,
             row.requested_by,
             row.requested_at,
+            row.fx_rate,
+            row.fx_source,
+            row.fx_locked_at,
+            row.fx_order_currency,
+            row.fx_order_amount_minor,
         ])
         .map_err(StoreError::from)?;
         let id = tx.last_insert_rowid();
@@ -447,5 +453,72 @@ impl Store {
             .prepare_cached(&format!("{REFUND_SELECT} WHERE psp = ?1 AND psp_refund_id = ?2"))?
             .query_row(params![psp, psp_refund_id], refund_from_row)
             .optional()?)
+    }
+}
+
+impl Store {
+    /// Replaces a refund that is not submitted yet by a new one (an amended
+    /// amount restarts approval): in one IMMEDIATE transaction the old one is
+    /// cancelled and the new one inserted if `decide`, given what the
+    /// payment's refunds hold without the old one, lets it. Records are not
+    /// edited: the correction is a new entry.
+    pub fn replace_refund<E: From<StoreError>>(
+        &mut self,
+        old_id: i64,
+        decide: impl FnOnce(&RefundRow, &RefundTotals) -> Result<(RefundRow, AuditEntry, AuditEntry), E>,
+    ) -> Result<Option<RefundRow>, E> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let Some(old) = refund_by_id(&tx, old_id)? else { return Ok(None) };
+        let mut held = totals(&tx, &old.psp, &old.payment_id)?;
+        if matches!(old.status.as_str(), "requested" | "pending_approval" | "approved" | "submitted") {
+            held.in_flight_minor -= old.amount_minor;
+        }
+        if old.status == "pending_approval" {
+            held.pending_approval -= 1;
+        }
+        let (mut new, cancel_entry, mut request_entry) = decide(&old, &held)?;
+        let mut cancelled = old.clone();
+        cancelled.status = "cancelled".into();
+        cancelled.finished_at = Some(new.requested_at);
+        cancelled.updated_at = new.requested_at;
+        write_refund(&tx, &cancelled)?;
+        audit::append(&tx, &cancel_entry)?;
+        tx.prepare_cached(
+            "INSERT INTO refunds(psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
+                 tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at,
+                 fx_rate, fx_source, fx_locked_at, fx_order_currency, fx_order_amount_minor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
+        )
+        .map_err(StoreError::from)?
+        .execute(params![
+            new.psp,
+            new.payment_id,
+            new.order_id,
+            new.amount_minor,
+            new.currency,
+            new.reason,
+            new.note,
+            new.method,
+            new.details,
+            new.tier,
+            new.finance_required,
+            new.status,
+            new.idempotency_key,
+            new.additional,
+            new.requested_by,
+            new.requested_at,
+            new.fx_rate,
+            new.fx_source,
+            new.fx_locked_at,
+            new.fx_order_currency,
+            new.fx_order_amount_minor,
+        ])
+        .map_err(StoreError::from)?;
+        new.id = tx.last_insert_rowid();
+        request_entry.subject = format!("refund {}", new.id);
+        audit::append(&tx, &request_entry)?;
+        let stored = refund_by_id(&tx, new.id)?.ok_or_else(|| StoreError::Corrupt("amended refund vanished".into()))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(Some(stored))
     }
 }
