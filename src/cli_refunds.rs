@@ -4,6 +4,7 @@ use super::{Failure, acting, open, print_json};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;
+use voucherdesk::refunds::receipt;
 use voucherdesk::refunds::submission::{self, SubmitConfig, SubmitReport};
 use voucherdesk::refunds::{
     self, BeneficiaryInput, PayeeInput, Refund, RefundError, RefundRequestInput, RefundStatus, tiers,
@@ -92,6 +93,18 @@ pub enum RefundsCommand {
         payment: String,
         #[arg(long)]
         psp: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The PDF receipt of a succeeded refund (archived in `receipts/` beside the database).
+    Receipt {
+        id: i64,
+        /// Copy it here as well; otherwise the archived file's path is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Delete archived receipts older than the retention setting (never younger than 6 months).
+    ReceiptsCleanup {
         #[arg(long)]
         json: bool,
     },
@@ -185,6 +198,9 @@ pub struct SettingsArgs {
     /// Days pending at the PSP before refund_unconfirmed is raised.
     #[arg(long)]
     unconfirmed_days: Option<i64>,
+    /// Days archived PDF receipts are kept (at least 183: 6 months).
+    #[arg(long)]
+    receipt_retention_days: Option<i64>,
     /// Tier limits in major units, CUR=TIER1:TIER2 (e.g. COP=200000:2000000).
     #[arg(long)]
     tier: Vec<String>,
@@ -193,6 +209,11 @@ pub struct SettingsArgs {
 }
 
 fn failure(e: RefundError) -> Failure {
+    let message = format!("{} [{}]", e, e.code());
+    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
+}
+
+fn receipt_failure(e: receipt::ReceiptError) -> Failure {
     let message = format!("{} [{}]", e, e.code());
     if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
 }
@@ -379,6 +400,31 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
             );
             Ok(())
         }
+        RefundsCommand::Receipt { id, out } => {
+            let store = open(db)?;
+            let path = receipt::receipt(&store, id).map_err(receipt_failure)?;
+            match out {
+                Some(out) => {
+                    let bytes = receipt::receipt_bytes(&store, id).map_err(receipt_failure)?;
+                    std::fs::write(&out, bytes)
+                        .map_err(|e| Failure::other(format!("writing {}: {e}", out.display())))?;
+                    out!("{}", out.display());
+                }
+                None => out!("{}", path.display()),
+            }
+            Ok(())
+        }
+        RefundsCommand::ReceiptsCleanup { json } => {
+            let deleted = receipt::cleanup(&open(db)?, chrono::Utc::now()).map_err(receipt_failure)?;
+            if json {
+                return print_json(&deleted);
+            }
+            out!("deleted {} receipt(s)", deleted.len());
+            for p in &deleted {
+                out!("{}", p.display());
+            }
+            Ok(())
+        }
         RefundsCommand::Settings(a) => run_settings(db, operator, a),
         RefundsCommand::Submit(a) => run_submit(db, operator, a),
     }
@@ -388,7 +434,11 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
     use voucherdesk::money::{Currency, NumberFormat, parse_minor};
     let mut store = open(db)?;
     let mut settings = tiers::get(&store).map_err(failure)?;
-    let changing = !a.fx.is_empty() || !a.tier.is_empty() || a.window_days.is_some() || a.unconfirmed_days.is_some();
+    let changing = !a.fx.is_empty()
+        || !a.tier.is_empty()
+        || a.window_days.is_some()
+        || a.unconfirmed_days.is_some()
+        || a.receipt_retention_days.is_some();
     if changing {
         let op = acting(&store, operator)?;
         for spec in &a.fx {
@@ -420,6 +470,9 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         }
         if let Some(d) = a.unconfirmed_days {
             settings.unconfirmed_after_days = d;
+        }
+        if let Some(d) = a.receipt_retention_days {
+            settings.receipt_retention_days = d;
         }
         settings = tiers::set(&mut store, &op, &settings).map_err(failure)?;
     }

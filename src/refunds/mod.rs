@@ -10,6 +10,7 @@
 
 pub mod domain;
 pub mod kyc;
+pub mod receipt;
 pub mod submission;
 pub mod tiers;
 
@@ -959,7 +960,34 @@ pub fn list(
     after_id: i64,
     limit: u32,
 ) -> Result<Vec<Refund>, RefundError> {
-    let rows = store.refunds(status.map(RefundStatus::as_str), after_id, limit.clamp(1, REFUND_PAGE_ROWS_MAX))?;
+    page(store, &RefundQuery { status, ..RefundQuery::default() }, after_id, limit)
+}
+
+/// The refunds list's filters; `None` matches every refund.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundQuery {
+    pub status: Option<RefundStatus>,
+    pub method: Option<RefundMethod>,
+    pub reason: Option<ReasonCode>,
+    /// 1, 2 or 3.
+    pub tier: Option<i64>,
+    /// `dlocal`, …
+    pub psp: Option<String>,
+}
+
+/// One page of refunds (by id, after `after_id`) matching every filter of `query`.
+pub fn page(store: &Store, query: &RefundQuery, after_id: i64, limit: u32) -> Result<Vec<Refund>, RefundError> {
+    if let Some(tier) = query.tier.filter(|t| Tier::from_number(*t).is_none()) {
+        return Err(RefundError::BadSettings(format!("tier {tier} does not exist (expected 1, 2 or 3)")));
+    }
+    let filter = crate::store::RefundFilter {
+        status: query.status.map(RefundStatus::as_str),
+        method: query.method.map(RefundMethod::as_str),
+        reason: query.reason.map(ReasonCode::as_str),
+        tier: query.tier,
+        psp: query.psp.as_deref().map(str::trim).filter(|p| !p.is_empty()),
+    };
+    let rows = store.refunds_where(&filter, after_id, limit.clamp(1, REFUND_PAGE_ROWS_MAX))?;
     rows.into_iter()
         .map(|row| {
             let (_, approvals) = store.refund(row.id)?.ok_or(RefundError::UnknownRefund(row.id))?;

@@ -23,7 +23,7 @@ pub const UNCONFIRMED_AFTER_DAYS_DEFAULT: i64 = 5;
 pub const UNCONFIRMED_AFTER_DAYS_MAX: i64 = 90;
 /// PDF receipts are kept at least this long (6 months) whatever the setting says.
 pub const RECEIPT_RETENTION_DAYS_MIN: i64 = 183;
-pub const RECEIPT_RETENTION_DAYS_DEFAULT: i64 = 365;
+pub const RECEIPT_RETENTION_DAYS_DEFAULT: i64 = RECEIPT_RETENTION_DAYS_MIN;
 /// A manual exchange rate: at most this many significant digits.
 pub const FX_RATE_TEXT_CHARS_MAX: usize = 24;
 

@@ -32,7 +32,8 @@ pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 // Refunds (issue 5).
 pub use refunds::{
-    ApprovalRow, NewRefundRow, RefundRow, RefundTotals, RefundUpdate, RefundablePayment, unconfirmed_exception_id,
+    ApprovalRow, NewRefundRow, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
+    unconfirmed_exception_id,
 };
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};

@@ -34,6 +34,16 @@ pub struct RefundTotals {
     pub first_pending_id: Option<i64>,
 }
 
+/// What `refunds_where` filters on; `None` matches every refund.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefundFilter<'a> {
+    pub status: Option<&'a str>,
+    pub method: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub tier: Option<i64>,
+    pub psp: Option<&'a str>,
+}
+
 /// One stored refund. Enums are kept as their stored text: the library parses them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundRow {
@@ -316,10 +326,18 @@ impl Store {
 
     /// Refunds by id, optionally of one status, after `after_id`, at most `limit`.
     pub fn refunds(&self, status: Option<&str>, after_id: i64, limit: u32) -> StoreResult<Vec<RefundRow>> {
+        self.refunds_where(&RefundFilter { status, ..RefundFilter::default() }, after_id, limit)
+    }
+
+    /// Refunds by id matching every given filter (`None`: any), after `after_id`.
+    pub fn refunds_where(&self, f: &RefundFilter<'_>, after_id: i64, limit: u32) -> StoreResult<Vec<RefundRow>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{REFUND_SELECT} WHERE (?1 IS NULL OR status = ?1) AND id > ?2 ORDER BY id LIMIT ?3"
+            "{REFUND_SELECT} WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR method = ?2)
+               AND (?3 IS NULL OR reason = ?3) AND (?4 IS NULL OR tier = ?4) AND (?5 IS NULL OR psp = ?5)
+               AND id > ?6 ORDER BY id LIMIT ?7"
         ))?;
-        let rows = stmt.query_map(params![status, after_id, limit], refund_from_row)?;
+        let rows =
+            stmt.query_map(params![f.status, f.method, f.reason, f.tier, f.psp, after_id, limit], refund_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
