@@ -6,6 +6,7 @@
 #   desktop app:   WebKitGTK 4.1 and the other Tauri 2 libraries, CJK fonts
 #   e2e tests:     webkit2gtk-driver (WebKitWebDriver), Xvfb, xdotool, tauri-driver
 #   credentials:   a real Secret Service for tests: dbus-daemon + dbus-send, gnome-keyring-daemon
+#   receipts:      pdftotext (poppler-utils) reads the refund PDFs back in tests
 #   UI:            Node.js >= 20.19 with npm, and ui/node_modules from the lockfile
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ apt_packages=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   webkit2gtk-driver xvfb xauth xdotool fonts-noto-cjk
   dbus-daemon dbus-bin gnome-keyring
+  poppler-utils
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -29,6 +29,9 @@ pub enum ExceptionKind {
     /// A PSP notification whose signature does not verify: raised by `listen`
     /// and `verify-notifications`, never by reconciliation.
     ForgedNotification,
+    /// Refunds (issue 5): a refund pending at the PSP for longer than the
+    /// setting. Raised and cleared by the refund follow-up, never by reconciliation.
+    RefundUnconfirmed,
 }
 
 /// What an exception is about; it also determines its id.
@@ -40,7 +43,7 @@ pub enum Subject {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 11] = [
+    pub const ALL: [ExceptionKind; 12] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -52,6 +55,7 @@ impl ExceptionKind {
         ExceptionKind::SettlementMismatch,
         ExceptionKind::UnknownSettlement,
         ExceptionKind::ForgedNotification,
+        ExceptionKind::RefundUnconfirmed,
     ];
 
     /// The kinds reconciliation raises, and so the only ones a run may clear.
@@ -83,7 +87,7 @@ impl ExceptionKind {
             | ExceptionKind::NotSettled
             | ExceptionKind::SettlementMismatch
             | ExceptionKind::UnknownSettlement => true,
-            ExceptionKind::ForgedNotification => false,
+            ExceptionKind::ForgedNotification | ExceptionKind::RefundUnconfirmed => false,
         }
     }
 
@@ -100,6 +104,7 @@ impl ExceptionKind {
             ExceptionKind::SettlementMismatch => "settlement_mismatch",
             ExceptionKind::UnknownSettlement => "unknown_settlement",
             ExceptionKind::ForgedNotification => "forged_notification",
+            ExceptionKind::RefundUnconfirmed => "refund_unconfirmed",
         }
     }
 
@@ -117,7 +122,8 @@ impl ExceptionKind {
             | ExceptionKind::AmountMismatch
             | ExceptionKind::PaidAfterExpiry
             | ExceptionKind::UnknownOrder
-            | ExceptionKind::NotSettled => Subject::Payment,
+            | ExceptionKind::NotSettled
+            | ExceptionKind::RefundUnconfirmed => Subject::Payment,
             ExceptionKind::SettlementMismatch | ExceptionKind::UnknownSettlement => Subject::Settlement,
         }
     }

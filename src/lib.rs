@@ -21,6 +21,8 @@ pub mod orders;
 pub mod payments;
 pub mod psp;
 pub mod reconcile;
+// Tiered maker-checker refunds (issue 5).
+pub mod refunds;
 pub mod sandbox;
 pub mod settings;
 pub mod settlements;

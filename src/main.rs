@@ -29,9 +29,9 @@ macro_rules! out {
     }};
 }
 
-// --- buyer notifications ---
+// Subcommand groups in their own files, declared after `out!` so they can use it.
+mod cli_refunds;
 mod notifications_cli;
-// --- end buyer notifications ---
 
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
@@ -105,6 +105,9 @@ enum Command {
     #[command(subcommand)]
     Notifications(notifications_cli::NotificationsCommand),
     // --- end buyer notifications ---
+    /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
+    #[command(subcommand)]
+    Refunds(cli_refunds::RefundsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -477,6 +480,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
+        Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {

@@ -413,6 +413,7 @@ pub enum ExceptionKind {
     SettlementMismatch,
     UnknownSettlement,
     ForgedNotification,
+    RefundUnconfirmed,
 }
 
 impl From<exceptions::ExceptionKind> for ExceptionKind {
@@ -430,6 +431,7 @@ impl From<exceptions::ExceptionKind> for ExceptionKind {
             K::SettlementMismatch => ExceptionKind::SettlementMismatch,
             K::UnknownSettlement => ExceptionKind::UnknownSettlement,
             K::ForgedNotification => ExceptionKind::ForgedNotification,
+            K::RefundUnconfirmed => ExceptionKind::RefundUnconfirmed,
         }
     }
 }

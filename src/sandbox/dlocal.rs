@@ -1,6 +1,7 @@
 //! The sandbox's dLocal: `POST /payments`, `GET /payments/{id}`,
 //! `GET /payments/{id}/status`, `GET /orders/{order_id}`, `POST /refunds`,
-//! `GET /refunds/{id}/status`, with dLocal's checks (keys, version, signature,
+//! `GET /refunds/{id}/status`, `POST /payouts`, `GET /payouts/{id}` (cash
+//! pickup), with dLocal's checks (keys, version, signature,
 //! body) and error bodies, in-memory state, timed transitions and signed
 //! notifications. See docs/SANDBOX.md.
 
@@ -50,6 +51,58 @@ pub struct DlocalScenario {
     pub payments: Vec<PaymentRule>,
     #[serde(default)]
     pub refunds: Vec<RefundRule>,
+    /// Cash-pickup payouts (refunds as cash withdrawals), first match wins.
+    #[serde(default)]
+    pub payouts: Vec<PayoutRule>,
+    /// Faults after the sandbox has acted on `POST /refunds` / `POST /payouts`.
+    #[serde(default)]
+    pub submit_faults: SubmitFaults,
+}
+
+/// Faults that hit a refund or payout creation AFTER the sandbox created it:
+/// the answer is lost (503) or never comes in time (held). A client that
+/// retries with the same idempotency key must get the same refund back.
+/// Creation calls are numbered from 1 (refunds and payouts together).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitFaults {
+    /// The first N creation calls are answered 503 WITHOUT being processed.
+    #[serde(default)]
+    pub unavailable_first: u64,
+    /// The first N creation calls are processed, then answered 503.
+    #[serde(default)]
+    pub lose_answer_first: u64,
+    /// The first N creation calls are processed, then held `hold_ms` before answering.
+    #[serde(default)]
+    pub hold_answer_first: u64,
+    #[serde(default)]
+    pub hold_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutOutcome {
+    /// The buyer collects the cash `after_ms` after creation (PAID, notified).
+    Paid,
+    /// Never collected: stays PENDING.
+    Pending,
+    /// The network refuses the payout `after_ms` after creation (REJECTED, notified).
+    Rejected,
+}
+
+/// Payouts: matched on our order id (`order_id` of the request) and amount.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutRule {
+    #[serde(default)]
+    pub order_prefix: Option<String>,
+    #[serde(default, deserialize_with = "decimal_text")]
+    pub amount: Option<Decimal>,
+    pub outcome: PayoutOutcome,
+    #[serde(default)]
+    pub after_ms: u64,
+    #[serde(default)]
+    pub notify: NotifyRule,
 }
 
 fn ticket_lifetime_default() -> u64 {
@@ -58,7 +111,13 @@ fn ticket_lifetime_default() -> u64 {
 
 impl Default for DlocalScenario {
     fn default() -> Self {
-        DlocalScenario { ticket_lifetime_ms: TICKET_LIFETIME_MS_DEFAULT, payments: Vec::new(), refunds: Vec::new() }
+        DlocalScenario {
+            ticket_lifetime_ms: TICKET_LIFETIME_MS_DEFAULT,
+            payments: Vec::new(),
+            refunds: Vec::new(),
+            payouts: Vec::new(),
+            submit_faults: SubmitFaults::default(),
+        }
     }
 }
 
@@ -203,6 +262,11 @@ impl DlocalScenario {
             problems.push(too_long("after_ms", rule.after_ms));
             problems.push(notify(&rule.notify));
         }
+        for rule in &self.payouts {
+            problems.push(too_long("after_ms", rule.after_ms));
+            problems.push(notify(&rule.notify));
+        }
+        problems.push(too_long("submit_faults.hold_ms", self.submit_faults.hold_ms));
         match problems.into_iter().flatten().next() {
             Some(problem) => Err(problem),
             None => Ok(()),
@@ -217,6 +281,38 @@ struct Ledger {
     orders: HashMap<String, String>,
     refunds: HashMap<String, Refund>,
     next_number: u64,
+    payouts: HashMap<String, Payout>,
+    /// Idempotency key → what it was first used for and what it created.
+    keys: HashMap<String, KeyedCall>,
+    stats: SubmitStats,
+    /// Creation calls (refunds and payouts), for `submit_faults`.
+    submit_calls: u64,
+}
+
+struct KeyedCall {
+    /// The request's money-relevant fields: a key reused for another refund is refused.
+    fingerprint: String,
+    created_id: String,
+}
+
+/// What the sandbox counts about refund and payout submissions (`GET /sandbox/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct SubmitStats {
+    /// `POST /refunds` calls that got past authentication and the body checks.
+    pub refund_requests: u64,
+    /// Distinct refunds created.
+    pub refunds_created: u64,
+    /// Calls answered with the refund an earlier call with the same key created.
+    pub refund_replays: u64,
+    pub payout_requests: u64,
+    pub payouts_created: u64,
+    pub payout_replays: u64,
+    /// Distinct refunds created per payment id.
+    pub refunds_by_payment: std::collections::BTreeMap<String, u64>,
+    /// Distinct payouts created per order id.
+    pub payouts_by_order: std::collections::BTreeMap<String, u64>,
+    /// Calls that reused a key for a different request (answered 409).
+    pub key_conflicts: u64,
 }
 
 struct Sandbox {
@@ -238,15 +334,25 @@ impl Sandbox {
 }
 
 pub fn router(config: Arc<SandboxConfig>, notifier: Notifier) -> axum::Router {
+    routers(config, notifier).0
+}
+
+/// dLocal's routes, and the sandbox's own control routes (`GET /sandbox/stats`),
+/// which faults must not touch.
+pub fn routers(config: Arc<SandboxConfig>, notifier: Notifier) -> (axum::Router, axum::Router) {
     let sandbox = Arc::new(Sandbox { config, notifier, ledger: Mutex::new(Ledger::default()) });
-    axum::Router::new()
+    let control = axum::Router::new().route("/sandbox/stats", get(read_stats)).with_state(sandbox.clone());
+    let routes = axum::Router::new()
         .route("/payments", post(create_payment))
         .route("/payments/{id}", get(read_payment))
         .route("/payments/{id}/status", get(read_payment_status))
         .route("/orders/{order_id}", get(read_order))
         .route("/refunds", post(create_refund))
         .route("/refunds/{id}/status", get(read_refund))
-        .with_state(sandbox)
+        .route("/payouts", post(create_payout))
+        .route("/payouts/{id}", get(read_payout))
+        .with_state(sandbox);
+    (routes, control)
 }
 
 /// dLocal's error answer.
@@ -579,6 +685,8 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 (HEADER_DATE.into(), date.clone()),
+                // dLocal sends its login with every notification: receivers check it is the merchant's.
+                (HEADER_LOGIN.into(), account.login.clone()),
                 ("Authorization".into(), authorization.clone()),
             ],
             body: body.clone(),
@@ -676,76 +784,115 @@ async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: 
         Ok(request) => request,
         Err(_) => return invalid("body"),
     };
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let fingerprint = format!(
+        "refund|{}|{}|{}",
+        request.payment_id,
+        request.amount.map(|a| a.0.normalize().to_string()).unwrap_or_default(),
+        request.currency.as_deref().unwrap_or("")
+    );
     let scenario = sandbox.scenario();
-    let (refund, rule) = {
+    let mut return_replay: Option<(Refund, u64)> = None;
+    let (refund, rule, call) = {
         let mut ledger = sandbox.ledger();
-        let Some(payment) = ledger.payments.get(&request.payment_id).cloned() else { return not_found("Payment") };
-        if payment.status != DlocalPaymentStatus::Paid.as_str() {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                api::ERROR_INVALID_TRANSACTION_STATUS,
-                "Invalid transaction status.",
-                Some("payment_id"),
-            );
+        ledger.stats.refund_requests += 1;
+        ledger.submit_calls += 1;
+        let call = ledger.submit_calls;
+        if call <= scenario.submit_faults.unavailable_first {
+            return unprocessed();
         }
-        if request.currency.as_ref().is_some_and(|c| *c != payment.currency) {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                api::ERROR_CURRENCY_NOT_ALLOWED,
-                "Currency not allowed.",
-                Some("currency"),
-            );
+        if let Some(key) = &key {
+            if let Some(prior) = ledger.keys.get(key) {
+                if prior.fingerprint != fingerprint {
+                    ledger.stats.key_conflicts += 1;
+                    return key_reused();
+                }
+                let Some(refund) = ledger.refunds.get(&prior.created_id).cloned() else { return key_reused() };
+                ledger.stats.refund_replays += 1;
+                // The refund as it is now; nothing new is scheduled.
+                return_replay = Some((refund, call));
+            }
         }
-        if ledger.refunds.len() >= PAYMENTS_MAX {
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                api::ERROR_INTERNAL,
-                "Failed to process the request.",
-                None,
-            );
+        if let Some(replay) = return_replay {
+            let (refund, call) = replay;
+            (refund, None, call)
+        } else {
+            let Some(payment) = ledger.payments.get(&request.payment_id).cloned() else { return not_found("Payment") };
+            if payment.status != DlocalPaymentStatus::Paid.as_str() {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    api::ERROR_INVALID_TRANSACTION_STATUS,
+                    "Invalid transaction status.",
+                    Some("payment_id"),
+                );
+            }
+            if request.currency.as_ref().is_some_and(|c| *c != payment.currency) {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    api::ERROR_CURRENCY_NOT_ALLOWED,
+                    "Currency not allowed.",
+                    Some("currency"),
+                );
+            }
+            if ledger.refunds.len() >= PAYMENTS_MAX {
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    api::ERROR_INTERNAL,
+                    "Failed to process the request.",
+                    None,
+                );
+            }
+            // Pending and paid refunds hold their amount; rejected and cancelled ones free it.
+            let held: Decimal = ledger
+                .refunds
+                .values()
+                .filter(|r| r.payment_id == payment.id)
+                .filter(|r| matches!(r.status.as_str(), "PENDING" | "SUCCESS"))
+                .map(|r| r.amount.0)
+                .sum();
+            let remaining = payment.amount.0 - held;
+            let amount = request.amount.map_or(remaining, |a| a.0);
+            if amount <= Decimal::ZERO {
+                return invalid("amount");
+            }
+            if amount > remaining {
+                return refuse(StatusCode::BAD_REQUEST, api::ERROR_AMOUNT_EXCEEDED, "Amount exceeded.", Some("amount"));
+            }
+            let order_id = payment.order_id.clone().unwrap_or_default();
+            let rule = scenario.refunds.iter().find(|r| r.matches(&order_id, amount)).cloned();
+            ledger.next_number += 1;
+            let mut refund = Refund {
+                id: format!("REF-sbx-{:08}", ledger.next_number),
+                payment_id: payment.id.clone(),
+                amount: DlocalAmount(amount),
+                amount_refunded: None,
+                currency: payment.currency.clone(),
+                status: String::new(),
+                status_code: api::StatusCode(0),
+                status_detail: None,
+                created_date: Some(wire_date(Utc::now())),
+                order_id: payment.order_id.clone(),
+                notification_url: request.notification_url.clone(),
+            };
+            let immediate = match rule.as_ref() {
+                None => DlocalRefundStatus::Success,
+                Some(RefundRule { outcome: RefundOutcome::Pending, .. }) => DlocalRefundStatus::Pending,
+                Some(RefundRule { after_ms, .. }) if *after_ms > 0 => DlocalRefundStatus::Pending,
+                Some(RefundRule { outcome: RefundOutcome::Success, .. }) => DlocalRefundStatus::Success,
+                Some(RefundRule { outcome: RefundOutcome::Rejected, .. }) => DlocalRefundStatus::Rejected,
+            };
+            set_refund_status(&mut refund, immediate);
+            ledger.refunds.insert(refund.id.clone(), refund.clone());
+            ledger.stats.refunds_created += 1;
+            *ledger.stats.refunds_by_payment.entry(refund.payment_id.clone()).or_default() += 1;
+            if let Some(key) = key {
+                ledger.keys.insert(key, KeyedCall { fingerprint, created_id: refund.id.clone() });
+            }
+            (refund, rule, call)
         }
-        // Pending and paid refunds hold their amount; rejected and cancelled ones free it.
-        let held: Decimal = ledger
-            .refunds
-            .values()
-            .filter(|r| r.payment_id == payment.id)
-            .filter(|r| matches!(r.status.as_str(), "PENDING" | "SUCCESS"))
-            .map(|r| r.amount.0)
-            .sum();
-        let remaining = payment.amount.0 - held;
-        let amount = request.amount.map_or(remaining, |a| a.0);
-        if amount <= Decimal::ZERO {
-            return invalid("amount");
-        }
-        if amount > remaining {
-            return refuse(StatusCode::BAD_REQUEST, api::ERROR_AMOUNT_EXCEEDED, "Amount exceeded.", Some("amount"));
-        }
-        let order_id = payment.order_id.clone().unwrap_or_default();
-        let rule = scenario.refunds.iter().find(|r| r.matches(&order_id, amount)).cloned();
-        ledger.next_number += 1;
-        let mut refund = Refund {
-            id: format!("REF-sbx-{:08}", ledger.next_number),
-            payment_id: payment.id.clone(),
-            amount: DlocalAmount(amount),
-            amount_refunded: None,
-            currency: payment.currency.clone(),
-            status: String::new(),
-            status_code: api::StatusCode(0),
-            status_detail: None,
-            created_date: Some(wire_date(Utc::now())),
-            order_id: payment.order_id.clone(),
-            notification_url: request.notification_url.clone(),
-        };
-        let immediate = match rule.as_ref() {
-            None => DlocalRefundStatus::Success,
-            Some(RefundRule { outcome: RefundOutcome::Pending, .. }) => DlocalRefundStatus::Pending,
-            Some(RefundRule { after_ms, .. }) if *after_ms > 0 => DlocalRefundStatus::Pending,
-            Some(RefundRule { outcome: RefundOutcome::Success, .. }) => DlocalRefundStatus::Success,
-            Some(RefundRule { outcome: RefundOutcome::Rejected, .. }) => DlocalRefundStatus::Rejected,
-        };
-        set_refund_status(&mut refund, immediate);
-        ledger.refunds.insert(refund.id.clone(), refund.clone());
-        (refund, rule)
     };
     if let Some(rule) = rule.filter(|r| r.after_ms > 0 && r.outcome != RefundOutcome::Pending) {
         let (sandbox, id) = (sandbox.clone(), refund.id.clone());
@@ -766,7 +913,7 @@ async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: 
             post_signed(&sandbox, url, refund_json(&updated), &rule.notify, 0);
         });
     }
-    refund_response(&refund)
+    answer_after_faults(&sandbox, call, refund_response(&refund)).await
 }
 
 async fn read_refund(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
@@ -823,5 +970,254 @@ mod tests {
         let bad: super::super::Scenario =
             toml::from_str("[[dlocal.payments]]\noutcome = \"paid\"\nnotify = { copies = 9 }\n").unwrap();
         assert_eq!(bad.dlocal.check(), Err("dlocal: notify.copies = 9 must be 1..=5".into()));
+    }
+}
+
+// ---- Idempotency, payouts (cash pickup) and submission stats (issue 5) ----
+
+/// Longest idempotency key accepted.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 100;
+/// Digits of a withdrawal code.
+const WITHDRAWAL_CODE_DIGITS: usize = 10;
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+    use crate::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY;
+    match headers.get(HEADER_IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(value) => {
+            let key = value.to_str().unwrap_or("").trim();
+            let printable = key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if key.is_empty() || key.len() > IDEMPOTENCY_KEY_CHARS_MAX || !printable {
+                return Err(invalid(HEADER_IDEMPOTENCY_KEY));
+            }
+            Ok(Some(key.to_string()))
+        }
+    }
+}
+
+fn key_reused() -> Response {
+    refuse(
+        StatusCode::CONFLICT,
+        api::ERROR_INVALID_REQUEST,
+        "Idempotency key already used for a different request.",
+        Some(crate::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY),
+    )
+}
+
+fn unprocessed() -> Response {
+    refuse(StatusCode::SERVICE_UNAVAILABLE, api::ERROR_INTERNAL, "Failed to process the request.", None)
+}
+
+/// `submit_faults`: the work is done; the answer is lost or late.
+async fn answer_after_faults(sandbox: &Sandbox, call: u64, answer: Response) -> Response {
+    let faults = &sandbox.scenario().submit_faults;
+    if call <= faults.lose_answer_first {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, api::ERROR_INTERNAL, "Failed to process the request.", None);
+    }
+    if call <= faults.hold_answer_first {
+        tokio::time::sleep(ms(faults.hold_ms)).await;
+    }
+    answer
+}
+
+async fn read_stats(State(sandbox): State<Shared>) -> Response {
+    axum::Json(sandbox.ledger().stats.clone()).into_response()
+}
+
+use crate::psp::dlocal::payouts::{DlocalPayoutStatus, PAYOUT_TYPE_CASH_PICKUP, Payout, PayoutRequest};
+
+fn payout_json(payout: &Payout) -> Vec<u8> {
+    let mut value = serde_json::to_value(payout).expect("a payout always serialises");
+    value["status_code"] = serde_json::Value::from(payout.status_code.0);
+    serde_json::to_vec(&value).expect("a JSON value always serialises")
+}
+
+fn payout_response(payout: &Payout) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], payout_json(payout)).into_response()
+}
+
+fn set_payout_status(payout: &mut Payout, status: DlocalPayoutStatus) {
+    payout.status = status.as_str().into();
+    payout.status_code = api::StatusCode(status.code());
+    payout.status_detail = Some(
+        match status {
+            DlocalPayoutStatus::Pending => "The payout is waiting for the beneficiary.",
+            DlocalPayoutStatus::Paid => "The beneficiary collected the cash.",
+            DlocalPayoutStatus::Rejected => "The payout was rejected.",
+            DlocalPayoutStatus::Cancelled => "The payout was cancelled.",
+        }
+        .into(),
+    );
+}
+
+async fn create_payout(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
+        return refusal.into_response();
+    }
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return invalid("body");
+    };
+    for field in ["amount", "currency", "country", "payout_type", "order_id", "external_id"] {
+        if !present(&object, field) {
+            return missing(field);
+        }
+    }
+    let Some(serde_json::Value::Object(beneficiary)) = object.get("beneficiary") else { return missing("beneficiary") };
+    for field in ["name", "document_type", "document", "phone"] {
+        if !present(beneficiary, field) {
+            return missing(&format!("beneficiary.{field}"));
+        }
+    }
+    let request: PayoutRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return invalid("body"),
+    };
+    let (currency, wire_decimals, phone_prefix) = match request.country.as_str() {
+        "CO" => ("COP", 0, "+57"),
+        "PE" => ("PEN", 2, "+51"),
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                api::ERROR_COUNTRY_NOT_SUPPORTED,
+                "Country not supported.",
+                Some("country"),
+            );
+        }
+    };
+    if request.currency != currency {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_CURRENCY_NOT_ALLOWED,
+            "Currency not allowed for this country.",
+            Some("currency"),
+        );
+    }
+    if request.payout_type != PAYOUT_TYPE_CASH_PICKUP {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_UNSUPPORTED_OPERATION,
+            "Unsupported operation.",
+            Some("payout_type"),
+        );
+    }
+    let amount = request.amount.0;
+    if amount <= Decimal::ZERO || amount.normalize().scale() > wire_decimals {
+        return invalid("amount");
+    }
+    let phone = &request.beneficiary.phone;
+    if !phone.starts_with(phone_prefix) || !phone[1..].chars().all(|c| c.is_ascii_digit()) {
+        return invalid("beneficiary.phone");
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let fingerprint = format!(
+        "payout|{}|{}|{}|{}",
+        request.order_id,
+        amount.normalize(),
+        request.currency,
+        request.beneficiary.document
+    );
+    let rule = sandbox
+        .scenario()
+        .payouts
+        .iter()
+        .find(|r| matches(&r.order_prefix, &r.amount, &request.order_id, amount))
+        .cloned();
+    let mut replay: Option<(Payout, u64)> = None;
+    let (payout, call, replayed) = {
+        let mut ledger = sandbox.ledger();
+        ledger.stats.payout_requests += 1;
+        ledger.submit_calls += 1;
+        let call = ledger.submit_calls;
+        if call <= sandbox.scenario().submit_faults.unavailable_first {
+            return unprocessed();
+        }
+        if let Some(key) = &key {
+            if let Some(prior) = ledger.keys.get(key) {
+                if prior.fingerprint != fingerprint {
+                    ledger.stats.key_conflicts += 1;
+                    return key_reused();
+                }
+                let Some(payout) = ledger.payouts.get(&prior.created_id).cloned() else { return key_reused() };
+                ledger.stats.payout_replays += 1;
+                replay = Some((payout, call));
+            }
+        }
+        if let Some(found) = replay.take() {
+            (found.0, found.1, true)
+        } else {
+            if ledger.payouts.len() >= PAYMENTS_MAX {
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    api::ERROR_INTERNAL,
+                    "Failed to process the request.",
+                    None,
+                );
+            }
+            ledger.next_number += 1;
+            let number = ledger.next_number;
+            let mut payout = Payout {
+                id: format!("PO-sbx-{number:08}"),
+                amount: request.amount,
+                currency: request.currency.clone(),
+                country: request.country.clone(),
+                status: String::new(),
+                status_code: api::StatusCode(0),
+                status_detail: None,
+                withdrawal_code: Some(format!("{:0width$}", 7_100_000_000u64 + number, width = WITHDRAWAL_CODE_DIGITS)),
+                order_id: Some(request.order_id.clone()),
+                external_id: Some(request.external_id.clone()),
+                created_date: Some(wire_date(Utc::now())),
+                notification_url: request.notification_url.clone(),
+            };
+            set_payout_status(&mut payout, DlocalPayoutStatus::Pending);
+            ledger.payouts.insert(payout.id.clone(), payout.clone());
+            ledger.stats.payouts_created += 1;
+            *ledger.stats.payouts_by_order.entry(request.order_id.clone()).or_default() += 1;
+            if let Some(key) = key {
+                ledger.keys.insert(key, KeyedCall { fingerprint, created_id: payout.id.clone() });
+            }
+            (payout, call, false)
+        }
+    };
+    if replayed {
+        return answer_after_faults(&sandbox, call, payout_response(&payout)).await;
+    }
+    // No rule: the buyer collects at once.
+    let (outcome, after_ms, notify) = match &rule {
+        Some(rule) => (rule.outcome, rule.after_ms, rule.notify.clone()),
+        None => (PayoutOutcome::Paid, 0, NotifyRule::default()),
+    };
+    let final_status = match outcome {
+        PayoutOutcome::Paid => Some(DlocalPayoutStatus::Paid),
+        PayoutOutcome::Rejected => Some(DlocalPayoutStatus::Rejected),
+        PayoutOutcome::Pending => None,
+    };
+    if let Some(status) = final_status {
+        let (sandbox, id) = (sandbox.clone(), payout.id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(ms(after_ms)).await;
+            let updated = {
+                let mut ledger = sandbox.ledger();
+                let Some(payout) = ledger.payouts.get_mut(&id) else { return };
+                set_payout_status(payout, status);
+                payout.clone()
+            };
+            let url = updated.notification_url.clone().or_else(|| sandbox.config.notification_url.clone());
+            post_signed(&sandbox, url, payout_json(&updated), &notify, 0);
+        });
+    }
+    answer_after_faults(&sandbox, call, payout_response(&payout)).await
+}
+
+async fn read_payout(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal.into_response();
+    }
+    match sandbox.ledger().payouts.get(&id) {
+        Some(payout) => payout_response(payout),
+        None => not_found("Payout"),
     }
 }

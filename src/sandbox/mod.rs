@@ -74,10 +74,10 @@ pub struct SandboxConfig {
 pub fn router(config: SandboxConfig) -> axum::Router {
     let config = Arc::new(config);
     let notifier = notifier::Notifier::new();
-    let routes = axum::Router::new()
-        .merge(dlocal::router(config.clone(), notifier.clone()))
-        .merge(pagoefectivo::router(config.clone(), notifier));
-    faults::apply(routes, config.scenario.faults.clone())
+    // Refunds (issue 5): the sandbox's own control routes sit outside the faults.
+    let (dlocal_routes, dlocal_control) = dlocal::routers(config.clone(), notifier.clone());
+    let routes = axum::Router::new().merge(dlocal_routes).merge(pagoefectivo::router(config.clone(), notifier));
+    faults::apply(routes, config.scenario.faults.clone()).merge(dlocal_control)
 }
 
 /// Serves until the listener fails (the CLI) or the task is dropped (tests).

@@ -16,6 +16,8 @@ mod observations;
 mod operators;
 mod psp_accounts;
 mod reconcile;
+// Refunds (issue 5).
+mod refunds;
 mod search;
 mod sync;
 mod webhooks;
@@ -30,6 +32,11 @@ pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+// Refunds (issue 5).
+pub use refunds::{
+    ApprovalRow, NewRefundRow, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
+    unconfirmed_exception_id,
+};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
@@ -47,6 +54,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("migrations/0003_psp_notifications.sql")),
     (4, include_str!("migrations/0004_psp_accounts.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
+    // Refunds (issue 5).
+    (7, include_str!("migrations/0007_refunds.sql")),
     (9, include_str!("migrations/0009_notifications.sql")),
 ];
 

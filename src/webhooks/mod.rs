@@ -600,3 +600,92 @@ fn file_refused(
     let stored = store.file_notification(&record(n, keys, channel, verdict, &detail, &claims), effect)?;
     Ok(receipt(stored, detail, claims))
 }
+
+// ---- Refund and payout callbacks (issue 5) ----
+
+/// Which dLocal object a refund callback carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundCallback {
+    /// `POST /notifications/dlocal/refunds`: a refund object.
+    Refund,
+    /// `POST /notifications/dlocal/payouts`: a cash-pickup payout object.
+    Payout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundCallbackReceipt {
+    pub verdict: Verdict,
+    pub detail: String,
+    pub outcome: Option<crate::refunds::submission::CallbackOutcome>,
+}
+
+fn refund_reading(kind: RefundCallback, body: &[u8]) -> Result<crate::refunds::submission::CallbackReading, String> {
+    use crate::psp::dlocal::{api, payouts, transformers};
+    use crate::refunds::submission::CallbackReading;
+    match kind {
+        RefundCallback::Refund => {
+            let refund: api::Refund = serde_json::from_slice(body).map_err(|e| format!("not a dLocal refund: {e}"))?;
+            let reading = transformers::refund_reading(&refund).map_err(|e| e.to_string())?;
+            Ok(CallbackReading {
+                psp_id: reading.refund_id,
+                our_refund: None,
+                dlocal_status: Ok(reading.status),
+                status_code: reading.status_code,
+                withdrawal_code: None,
+            })
+        }
+        RefundCallback::Payout => {
+            let payout: payouts::Payout =
+                serde_json::from_slice(body).map_err(|e| format!("not a dLocal payout: {e}"))?;
+            let reading = payouts::payout_reading(&payout).map_err(|e| e.to_string())?;
+            let our_refund =
+                payout.external_id.as_deref().and_then(|x| x.strip_prefix("refund-")).and_then(|id| id.parse().ok());
+            Ok(CallbackReading {
+                psp_id: reading.payout_id,
+                our_refund,
+                dlocal_status: Err(reading.status),
+                status_code: reading.status_code,
+                withdrawal_code: reading.withdrawal_code,
+            })
+        }
+    }
+}
+
+/// Checks (signature, freshness) and applies a dLocal refund or payout
+/// callback to our refund. A status never moves back: a late PENDING after
+/// SUCCESS is a duplicate. Forged and stale callbacks change nothing.
+pub fn receive_refund_callback(
+    store: &mut Store,
+    n: &InboundNotification,
+    secrets: &NotificationSecrets,
+    stale_after_s: i64,
+    kind: RefundCallback,
+) -> Result<RefundCallbackReceipt, NotificationError> {
+    let refused = |verdict, detail| Ok(RefundCallbackReceipt { verdict, detail, outcome: None });
+    if n.body.len() > NOTIFICATION_BODY_MAX_BYTES {
+        return Err(NotificationError::Observation(ObservationError::RawTooLarge(n.body.len())));
+    }
+    if let Some((verdict, why)) = check_signature(n, secrets)?.refusal() {
+        return refused(verdict, why);
+    }
+    if let Err(why) = check_fresh(n, Utc::now(), stale_after_s) {
+        return refused(Verdict::Stale, why);
+    }
+    let reading = match refund_reading(kind, &n.body) {
+        Ok(reading) => reading,
+        Err(why) => return refused(Verdict::Malformed, why),
+    };
+    use crate::refunds::submission::{CallbackOutcome, apply_callback};
+    let outcome = apply_callback(store, n.psp.as_str(), n.psp.actor(), &reading, Utc::now()).map_err(|e| match e {
+        crate::refunds::RefundError::Store(s) => NotificationError::Store(s),
+        other => NotificationError::Store(StoreError::Corrupt(other.to_string())),
+    })?;
+    let (verdict, detail) = match &outcome {
+        CallbackOutcome::Applied { refund, status } => {
+            (Verdict::Applied, format!("refund {refund} is {} ({})", status.as_str(), reading.psp_id))
+        }
+        CallbackOutcome::Duplicate { refund } => (Verdict::Duplicate, format!("refund {refund} already knew this")),
+        CallbackOutcome::Unmatched => (Verdict::Unmatched, format!("no refund of ours is {}", reading.psp_id)),
+    };
+    Ok(RefundCallbackReceipt { verdict, detail, outcome: Some(outcome) })
+}

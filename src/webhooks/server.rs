@@ -74,7 +74,57 @@ fn router(state: Arc<ListenState>) -> Router {
             "/notifications/pagoefectivo",
             post(|s: State<Arc<ListenState>>, h: HeaderMap, b: Body| handle(s, Psp::PagoEfectivo, h, b)),
         )
+        // Refunds (issue 5): dLocal refund and cash-pickup payout callbacks.
+        .route(
+            "/notifications/dlocal/refunds",
+            post(|s: State<Arc<ListenState>>, h: HeaderMap, b: Body| {
+                handle_refund(s, super::RefundCallback::Refund, h, b)
+            }),
+        )
+        .route(
+            "/notifications/dlocal/payouts",
+            post(|s: State<Arc<ListenState>>, h: HeaderMap, b: Body| {
+                handle_refund(s, super::RefundCallback::Payout, h, b)
+            }),
+        )
         .with_state(state)
+}
+
+/// A refund or payout callback: verified, applied to our refund, answered.
+async fn handle_refund(
+    State(state): State<Arc<ListenState>>,
+    kind: super::RefundCallback,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let psp = Psp::Dlocal;
+    if !state.config.secrets.has(psp) {
+        return answer(503, "not_configured", "no dLocal secret is configured");
+    }
+    let Ok(body) = axum::body::to_bytes(body, NOTIFICATION_BODY_MAX_BYTES).await else {
+        return answer(413, "too_large", &format!("the body is larger than {NOTIFICATION_BODY_MAX_BYTES} bytes"));
+    };
+    let notification = InboundNotification {
+        psp,
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+            .collect(),
+        body: body.to_vec(),
+        received_at: Utc::now(),
+    };
+    let store = state.store.clone();
+    let (secrets, stale_after_s) = (state.config.secrets.clone(), state.config.stale_after_s);
+    let received = tokio::task::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        super::receive_refund_callback(&mut store, &notification, &secrets, stale_after_s, kind)
+    })
+    .await;
+    match received {
+        Ok(Ok(receipt)) => answer(receipt.verdict.http_status(), receipt.verdict.as_str(), &receipt.detail),
+        // Not committed: a 5xx makes the PSP send it again.
+        Ok(Err(_)) | Err(_) => answer(500, "error", "the notification was not recorded; send it again"),
+    }
 }
 
 fn answer(status: u16, verdict: &str, detail: &str) -> Response {

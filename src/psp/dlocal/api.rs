@@ -254,6 +254,9 @@ pub struct RefundRequest {
     pub bank_account_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_branch: Option<String>,
+    /// The beneficiary's national id (issue 5: dLocal asks for it with the bank fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary_document: Option<String>,
 }
 
 /// The refund object: the answer to `POST /refunds`, `GET /refunds/{id}/status`,
@@ -348,6 +351,7 @@ mod tests {
             bank_account: None,
             bank_account_type: None,
             bank_branch: None,
+            beneficiary_document: None,
         };
         assert_eq!(
             serde_json::to_string(&request).unwrap(),

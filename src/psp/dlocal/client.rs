@@ -30,6 +30,10 @@ pub const HEADER_DATE: &str = "X-Date";
 pub const HEADER_LOGIN: &str = "X-Login";
 pub const HEADER_TRANS_KEY: &str = "X-Trans-Key";
 pub const HEADER_VERSION: &str = "X-Version";
+/// Refunds and payouts (issue 5): the client's operation id, created and stored
+/// before the first call and sent again on every retry, so the PSP creates one
+/// refund whatever happens to the answers.
+pub const HEADER_IDEMPOTENCY_KEY: &str = "X-Idempotency-Key";
 
 /// The merchant's API keys. Only the login is ever shown.
 #[derive(Clone, PartialEq, Eq)]
@@ -139,7 +143,7 @@ impl DlocalError {
         }
     }
 
-    fn from_transform(operation: &'static str, error: TransformError) -> DlocalError {
+    pub(super) fn from_transform(operation: &'static str, error: TransformError) -> DlocalError {
         match error {
             TransformError::Psp(source) => DlocalError::Unknown { operation, source },
             TransformError::Field { field, message } => {
@@ -180,6 +184,8 @@ pub struct RefundBeneficiary {
     /// `C` current, `S` savings, `I` international.
     pub account_type: Option<String>,
     pub branch: Option<String>,
+    /// The beneficiary's national id (refunds, issue 5).
+    pub document: Option<String>,
 }
 
 /// A refund to ask for, in our terms.
@@ -258,6 +264,16 @@ impl DlocalClient {
     }
 
     pub async fn create_refund(&self, request: &CashRefundRequest) -> Result<RefundReading, DlocalError> {
+        self.create_refund_keyed(request, None).await
+    }
+
+    /// `create_refund` with an idempotency key: a retry with the same key and
+    /// body answers the refund the first call created, never a second one.
+    pub async fn create_refund_keyed(
+        &self,
+        request: &CashRefundRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RefundReading, DlocalError> {
         const OPERATION: &str = "create refund";
         let amount = request
             .amount_minor
@@ -276,8 +292,9 @@ impl DlocalClient {
             bank_account: beneficiary.account.clone(),
             bank_account_type: beneficiary.account_type.clone(),
             bank_branch: beneficiary.branch.clone(),
+            beneficiary_document: beneficiary.document.clone(),
         };
-        let refund: api::Refund = self.post(OPERATION, &["refunds"], &body).await?;
+        let refund: api::Refund = self.post_keyed(OPERATION, &["refunds"], &body, idempotency_key).await?;
         transformers::refund_reading(&refund).map_err(|e| DlocalError::from_transform(OPERATION, e))
     }
 
@@ -287,8 +304,12 @@ impl DlocalClient {
         transformers::refund_reading(&refund).map_err(|e| DlocalError::from_transform(OPERATION, e))
     }
 
-    async fn get<T: DeserializeOwned>(&self, operation: &'static str, path: &[&str]) -> Result<T, DlocalError> {
-        self.send(operation, reqwest::Method::GET, path, Vec::new()).await
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path: &[&str],
+    ) -> Result<T, DlocalError> {
+        self.send(operation, reqwest::Method::GET, path, Vec::new(), None).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -297,12 +318,22 @@ impl DlocalClient {
         path: &[&str],
         body: &impl Serialize,
     ) -> Result<T, DlocalError> {
+        self.post_keyed(operation, path, body, None).await
+    }
+
+    pub(super) async fn post_keyed<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path: &[&str],
+        body: &impl Serialize,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, DlocalError> {
         let body = serde_json::to_vec(body).map_err(|e| DlocalError::Decode {
             operation,
             field: "request".into(),
             message: e.to_string(),
         })?;
-        self.send(operation, reqwest::Method::POST, path, body).await
+        self.send(operation, reqwest::Method::POST, path, body, idempotency_key).await
     }
 
     fn url(&self, path: &[&str]) -> reqwest::Url {
@@ -322,13 +353,16 @@ impl DlocalClient {
         method: reqwest::Method,
         path: &[&str],
         body: Vec<u8>,
+        idempotency_key: Option<&str>,
     ) -> Result<T, DlocalError> {
         let credentials = &self.credentials;
         let date = x_date(Utc::now());
         let authorization = signature::authorization(&credentials.secret, &credentials.login, &date, &body);
-        let response = self
-            .http
-            .request(method, self.url(path))
+        let mut builder = self.http.request(method, self.url(path));
+        if let Some(key) = idempotency_key {
+            builder = builder.header(HEADER_IDEMPOTENCY_KEY, key);
+        }
+        let response = builder
             .header(HEADER_DATE, &date)
             .header(HEADER_LOGIN, &credentials.login)
             .header(HEADER_TRANS_KEY, &credentials.trans_key)

@@ -3,6 +3,8 @@
 pub mod api;
 pub mod client;
 pub mod notification;
+// Cash-pickup payouts for refunds (issue 5).
+pub mod payouts;
 pub mod signature;
 pub mod transformers;
 pub mod wire;

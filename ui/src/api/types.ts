@@ -185,7 +185,8 @@ export type ExceptionKind =
   | "not_settled"
   | "settlement_mismatch"
   | "unknown_settlement"
-  | "forged_notification";
+  | "forged_notification"
+  | "refund_unconfirmed";
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -198,6 +199,7 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "settlement_mismatch",
   "unknown_settlement",
   "forged_notification",
+  "refund_unconfirmed",
 ] as const;
 
 /** exceptions::ExceptionStatus */

@@ -161,6 +161,7 @@ const en = {
     settlement_mismatch: "Settlement mismatch",
     unknown_settlement: "Unknown settlement",
     forged_notification: "Forged notification",
+    refund_unconfirmed: "Refund unconfirmed",
   },
   statuses: { open: "Open", resolved: "Resolved", cleared: "Cleared by data" },
   ages: { d0_1: "0–1 d", d2_7: "2–7 d", d8_30: "8–30 d", over_30: "> 30 d" },

@@ -160,6 +160,7 @@ const es: Messages = {
     settlement_mismatch: "Liquidación distinta",
     unknown_settlement: "Liquidación desconocida",
     forged_notification: "Notificación falsificada",
+    refund_unconfirmed: "Reembolso sin confirmar",
   },
   statuses: { open: "Abierta", resolved: "Resuelta", cleared: "Cerrada por datos" },
   ages: { d0_1: "0–1 d", d2_7: "2–7 d", d8_30: "8–30 d", over_30: "> 30 d" },

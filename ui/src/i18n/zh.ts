@@ -160,6 +160,7 @@ const zh: Messages = {
     settlement_mismatch: "结算不符",
     unknown_settlement: "未知结算",
     forged_notification: "伪造的通知",
+    refund_unconfirmed: "退款未确认",
   },
   statuses: { open: "待处理", resolved: "已解决", cleared: "数据已消除" },
   ages: { d0_1: "0–1 天", d2_7: "2–7 天", d8_30: "8–30 天", over_30: "30 天以上" },

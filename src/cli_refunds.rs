@@ -1,0 +1,568 @@
+//! `voucherdesk refunds …` (issue 5): flags in, library call, output. No rules here.
+
+use super::{Failure, acting, open, print_json};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use voucherdesk::money::format_minor;
+use voucherdesk::refunds::receipt;
+use voucherdesk::refunds::submission::{self, SubmitConfig, SubmitReport};
+use voucherdesk::refunds::{
+    self, BeneficiaryInput, PayeeInput, Refund, RefundError, RefundRequestInput, RefundStatus, tiers,
+};
+
+/// `refunds submit` without --once: seconds between rounds.
+pub const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
+pub const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
+/// The sandbox's address (docs/SANDBOX.md) unless --dlocal-url says otherwise.
+pub const DLOCAL_URL_DEFAULT: &str = "http://127.0.0.1:8717";
+/// Test hook (debug builds only): abort between the PSP's answer and its recording.
+pub const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
+
+#[derive(Subcommand)]
+pub enum RefundsCommand {
+    /// Request a refund of a paid payment (acts as --operator).
+    Request(RequestArgs),
+    /// Approve a pending refund (finance / manager; never the requester).
+    Approve {
+        id: i64,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a pending refund (it is cancelled); a comment is required.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a refund before it is submitted.
+    Cancel {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the amount before submission: approval restarts (a new refund replaces this one).
+    Amend {
+        id: i64,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a failed or PSP-rejected refund again (new idempotency key).
+    Retry {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Flag a failed, rejected or unconfirmed refund for attention.
+    Escalate {
+        id: i64,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Submit approved refunds to the PSP (exactly once) and follow the submitted ones.
+    Submit(SubmitArgs),
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        /// Only ids after this one (the last id of the previous page).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One refund: status, tier, approvals, PSP reference.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a payment can still give back (paid − succeeded − in flight).
+    Refundable {
+        #[arg(long)]
+        payment: String,
+        #[arg(long)]
+        psp: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The PDF receipt of a succeeded refund (archived in `receipts/` beside the database).
+    Receipt {
+        id: i64,
+        /// Copy it here as well; otherwise the archived file's path is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Delete archived receipts older than the retention setting (never younger than 6 months).
+    ReceiptsCleanup {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the refund settings, or change them (admins).
+    Settings(SettingsArgs),
+}
+
+#[derive(Args)]
+pub struct RequestArgs {
+    #[arg(long)]
+    payment: String,
+    /// Only when the payment id is known at several PSPs.
+    #[arg(long)]
+    psp: Option<String>,
+    /// Major units of the payment's currency ("150000", "89.90").
+    #[arg(long)]
+    amount: String,
+    /// Optional check: must be the payment's currency.
+    #[arg(long)]
+    currency: Option<String>,
+    /// buyer_cancelled, out_of_stock, product_return, duplicate_payment, overpayment, paid_after_expiry, fraud, other.
+    #[arg(long)]
+    reason: String,
+    /// psp_refund or cash_withdrawal.
+    #[arg(long)]
+    method: String,
+    #[arg(long)]
+    note: Option<String>,
+    /// Another partial refund while one of the same payment awaits approval.
+    #[arg(long)]
+    additional: bool,
+    /// psp_refund: the beneficiary's bank details.
+    #[arg(long)]
+    beneficiary_name: Option<String>,
+    #[arg(long)]
+    bank: Option<String>,
+    #[arg(long)]
+    bank_account: Option<String>,
+    /// C (current) or S (savings).
+    #[arg(long)]
+    account_type: Option<String>,
+    #[arg(long)]
+    beneficiary_document: Option<String>,
+    /// cash_withdrawal: who collects the cash (checked against the order's buyer).
+    #[arg(long)]
+    payee_name: Option<String>,
+    /// CC, CE, DNI or PP.
+    #[arg(long)]
+    doc_type: Option<String>,
+    #[arg(long)]
+    doc_number: Option<String>,
+    /// +57… (Colombia) or +51… (Peru).
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    /// One round, then exit.
+    #[arg(long)]
+    once: bool,
+    /// dLocal's base URL (default: the local sandbox).
+    #[arg(long, env = "VOUCHERDESK_DLOCAL_URL", default_value = DLOCAL_URL_DEFAULT)]
+    dlocal_url: String,
+    /// The merchant's X-Login (default: the sandbox's); the keys come from
+    /// VOUCHERDESK_DLOCAL_TRANS_KEY / VOUCHERDESK_DLOCAL_SECRET.
+    #[arg(long, env = "VOUCHERDESK_DLOCAL_LOGIN", default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
+    dlocal_login: String,
+    /// Where the PSP posts refund and payout outcomes (a `voucherdesk listen` URL).
+    #[arg(long)]
+    notification_url: Option<String>,
+    /// Per-request time-out; a time-out leaves the refund submitted, resent next round with its key.
+    #[arg(long, default_value_t = voucherdesk::psp::http::REQUEST_TIMEOUT_MS)]
+    timeout_ms: u64,
+    #[arg(long, default_value_t = SUBMIT_INTERVAL_S_DEFAULT)]
+    interval_s: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct SettingsArgs {
+    /// A manual exchange rate, FROM:TO=RATE (e.g. USD:COP=3950.25): 1 FROM = RATE TO.
+    #[arg(long)]
+    fx: Vec<String>,
+    /// Days after payment a psp_refund is accepted.
+    #[arg(long)]
+    window_days: Option<i64>,
+    /// Days pending at the PSP before refund_unconfirmed is raised.
+    #[arg(long)]
+    unconfirmed_days: Option<i64>,
+    /// Days archived PDF receipts are kept (at least 183: 6 months).
+    #[arg(long)]
+    receipt_retention_days: Option<i64>,
+    /// Tier limits in major units, CUR=TIER1:TIER2 (e.g. COP=200000:2000000).
+    #[arg(long)]
+    tier: Vec<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn failure(e: RefundError) -> Failure {
+    let message = format!("{} [{}]", e, e.code());
+    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
+}
+
+fn receipt_failure(e: receipt::ReceiptError) -> Failure {
+    let message = format!("{} [{}]", e, e.code());
+    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
+}
+
+fn or_empty(v: Option<String>) -> String {
+    v.unwrap_or_default()
+}
+
+fn print_refund(r: &Refund) {
+    out!(
+        "refund {} [{}] {} {} of payment {} ({}, order {}) — tier {}, {}, reason {}",
+        r.id,
+        r.status.as_str(),
+        r.amount,
+        r.currency,
+        r.payment_id,
+        r.psp,
+        r.order_id,
+        r.tier,
+        r.method.as_str(),
+        r.reason.as_str()
+    );
+    out!("   requested by {} at {}", r.requested_by, r.requested_at.format("%Y-%m-%d %H:%M UTC"));
+    let required: Vec<&str> = r.required_approvals.iter().map(|a| a.as_str()).collect();
+    let awaiting: Vec<&str> = r.awaiting.iter().map(|a| a.as_str()).collect();
+    out!(
+        "   approvals needed: {}; awaiting: {}",
+        if required.is_empty() { "none".into() } else { required.join(" + ") },
+        if awaiting.is_empty() { "nobody".into() } else { awaiting.join(" + ") }
+    );
+    for a in &r.approvals {
+        let decision = if a.decision == "approve" { "approved" } else { "rejected" };
+        let comment = if a.comment.is_empty() { String::new() } else { format!(": {}", a.comment) };
+        out!("   {decision} by {} ({}) at {}{comment}", a.operator, a.role, a.at.format("%Y-%m-%d %H:%M UTC"));
+    }
+    if let Some(fx) = &r.fx {
+        out!(
+            "   exchange rate locked: 1 {} = {} {} ({}) → {} {}",
+            fx.order_currency,
+            fx.rate,
+            r.currency,
+            fx.source,
+            fx.order_amount,
+            fx.order_currency
+        );
+    }
+    if let Some(fx) = &r.fx_quote {
+        out!(
+            "   exchange rate if approved now: 1 {} = {} {} ({}) → {} {}",
+            fx.order_currency,
+            fx.rate,
+            r.currency,
+            fx.source,
+            fx.order_amount,
+            fx.order_currency
+        );
+    }
+    if let Some(id) = &r.psp_refund_id {
+        out!("   PSP reference {id} ({})", r.psp_status.clone().unwrap_or_default());
+    }
+    if let Some(code) = &r.withdrawal_code {
+        out!("   withdrawal code {code}");
+    }
+    if let Some(e) = &r.last_error {
+        out!("   last error: {e}");
+    }
+}
+
+fn emit(r: &Refund, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(r);
+    }
+    print_refund(r);
+    Ok(())
+}
+
+pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
+    let now = chrono::Utc::now();
+    match cmd {
+        RefundsCommand::Request(a) => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            let input = RefundRequestInput {
+                payment_id: a.payment,
+                psp: a.psp,
+                amount: a.amount,
+                currency: a.currency,
+                reason: a.reason,
+                note: a.note,
+                method: a.method,
+                beneficiary: BeneficiaryInput {
+                    name: or_empty(a.beneficiary_name),
+                    bank: or_empty(a.bank),
+                    account: or_empty(a.bank_account),
+                    account_type: or_empty(a.account_type),
+                    document: or_empty(a.beneficiary_document),
+                },
+                payee: PayeeInput {
+                    name: or_empty(a.payee_name),
+                    document_type: or_empty(a.doc_type),
+                    document_number: or_empty(a.doc_number),
+                    phone: or_empty(a.phone),
+                },
+                additional: a.additional,
+            };
+            let refund = refunds::request(&mut store, &op, &input, now).map_err(failure)?;
+            emit(&refund, a.json)
+        }
+        RefundsCommand::Approve { id, comment, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::approve(&mut store, &op, id, comment.as_deref(), now).map_err(failure)?, json)
+        }
+        RefundsCommand::Reject { id, comment, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::reject(&mut store, &op, id, &comment, now).map_err(failure)?, json)
+        }
+        RefundsCommand::Cancel { id, note, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::cancel(&mut store, &op, id, note.as_deref(), now).map_err(failure)?, json)
+        }
+        RefundsCommand::Amend { id, amount, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::amend(&mut store, &op, id, &amount, now).map_err(failure)?, json)
+        }
+        RefundsCommand::Retry { id, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::retry(&mut store, &op, id, now).map_err(failure)?, json)
+        }
+        RefundsCommand::Escalate { id, note, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            emit(&refunds::escalate(&mut store, &op, id, &note, now).map_err(failure)?, json)
+        }
+        RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id).map_err(failure)?, json),
+        RefundsCommand::List { status, after, limit, json } => {
+            let status = status
+                .map(|s| {
+                    RefundStatus::parse(&s).ok_or_else(|| {
+                        Failure::input(format!(
+                            "unknown refund status {s:?} (expected requested, pending_approval, approved, submitted, succeeded, failed, rejected_by_psp or cancelled)"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let list = refunds::list(&open(db)?, status, after, limit).map_err(failure)?;
+            if json {
+                return print_json(&list);
+            }
+            if list.is_empty() {
+                out!("no refunds");
+            }
+            for r in &list {
+                out!(
+                    "{:>6}  {:<16} tier {}  {:>14} {}  {:<15} {}  by {}",
+                    r.id,
+                    r.status.as_str(),
+                    r.tier,
+                    r.amount,
+                    r.currency,
+                    r.method.as_str(),
+                    r.payment_id,
+                    r.requested_by
+                );
+            }
+            Ok(())
+        }
+        RefundsCommand::Refundable { payment, psp, json } => {
+            let r = refunds::refundable(&open(db)?, &payment, psp.as_deref()).map_err(failure)?;
+            if json {
+                return print_json(&r);
+            }
+            out!(
+                "paid {} {c}, refunded {} {c}, in flight {} {c}: {} {c} refundable",
+                format_minor(r.paid_minor, r.currency),
+                format_minor(r.succeeded_minor, r.currency),
+                format_minor(r.in_flight_minor, r.currency),
+                format_minor(r.refundable_minor, r.currency),
+                c = r.currency
+            );
+            Ok(())
+        }
+        RefundsCommand::Receipt { id, out } => {
+            let store = open(db)?;
+            let path = receipt::receipt(&store, id).map_err(receipt_failure)?;
+            match out {
+                Some(out) => {
+                    let bytes = receipt::receipt_bytes(&store, id).map_err(receipt_failure)?;
+                    std::fs::write(&out, bytes)
+                        .map_err(|e| Failure::other(format!("writing {}: {e}", out.display())))?;
+                    out!("{}", out.display());
+                }
+                None => out!("{}", path.display()),
+            }
+            Ok(())
+        }
+        RefundsCommand::ReceiptsCleanup { json } => {
+            let deleted = receipt::cleanup(&open(db)?, chrono::Utc::now()).map_err(receipt_failure)?;
+            if json {
+                return print_json(&deleted);
+            }
+            out!("deleted {} receipt(s)", deleted.len());
+            for p in &deleted {
+                out!("{}", p.display());
+            }
+            Ok(())
+        }
+        RefundsCommand::Settings(a) => run_settings(db, operator, a),
+        RefundsCommand::Submit(a) => run_submit(db, operator, a),
+    }
+}
+
+fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
+    use voucherdesk::money::{Currency, NumberFormat, parse_minor};
+    let mut store = open(db)?;
+    let mut settings = tiers::get(&store).map_err(failure)?;
+    let changing = !a.fx.is_empty()
+        || !a.tier.is_empty()
+        || a.window_days.is_some()
+        || a.unconfirmed_days.is_some()
+        || a.receipt_retention_days.is_some();
+    if changing {
+        let op = acting(&store, operator)?;
+        for spec in &a.fx {
+            let bad = || Failure::input(format!("--fx {spec:?}: expected FROM:TO=RATE, e.g. USD:COP=3950.25"));
+            let (pair, rate) = spec.split_once('=').ok_or_else(bad)?;
+            let (from, to) = pair.split_once(':').ok_or_else(bad)?;
+            let from = Currency::parse(from).map_err(Failure::input)?;
+            let to = Currency::parse(to).map_err(Failure::input)?;
+            settings.fx_rates.retain(|r| !(r.from == from && r.to == to));
+            settings.fx_rates.push(tiers::FxRate {
+                from,
+                to,
+                rate: rate.trim().to_string(),
+                set_by: op.name.clone(),
+                set_at: chrono::Utc::now().timestamp(),
+            });
+        }
+        for spec in &a.tier {
+            let bad = || Failure::input(format!("--tier {spec:?}: expected CUR=TIER1:TIER2, e.g. COP=200000:2000000"));
+            let (cur, limits) = spec.split_once('=').ok_or_else(bad)?;
+            let (t1, t2) = limits.split_once(':').ok_or_else(bad)?;
+            let currency = Currency::parse(cur).map_err(Failure::input)?;
+            let t1 = parse_minor(t1, currency, NumberFormat::PLAIN).map_err(Failure::input)?;
+            let t2 = parse_minor(t2, currency, NumberFormat::PLAIN).map_err(Failure::input)?;
+            settings.tiers.insert(currency, tiers::TierLimits { tier1_max_minor: t1, tier2_max_minor: t2 });
+        }
+        if let Some(d) = a.window_days {
+            settings.window_days = d;
+        }
+        if let Some(d) = a.unconfirmed_days {
+            settings.unconfirmed_after_days = d;
+        }
+        if let Some(d) = a.receipt_retention_days {
+            settings.receipt_retention_days = d;
+        }
+        settings = tiers::set(&mut store, &op, &settings).map_err(failure)?;
+    }
+    if a.json {
+        return print_json(&settings);
+    }
+    for (currency, limits) in &settings.tiers {
+        out!(
+            "{currency}: tier 1 up to {}, tier 2 up to {}, tier 3 above",
+            format_minor(limits.tier1_max_minor, *currency),
+            format_minor(limits.tier2_max_minor, *currency)
+        );
+    }
+    out!(
+        "psp_refund window {} days; refund_unconfirmed after {} days; receipts kept {} days",
+        settings.window_days,
+        settings.unconfirmed_after_days,
+        settings.receipt_retention_days
+    );
+    for r in &settings.fx_rates {
+        out!("1 {} = {} {} (manual, set by {})", r.from, r.rate, r.to, r.set_by);
+    }
+    Ok(())
+}
+
+fn print_report(report: &SubmitReport, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(report);
+    }
+    out!(
+        "submitted {}, resent {}, polled {}: succeeded {}, failed {}, rejected by PSP {}, pending {}",
+        report.submitted,
+        report.resent,
+        report.polled,
+        report.succeeded,
+        report.failed,
+        report.rejected_by_psp,
+        report.pending
+    );
+    for i in &report.issues {
+        out!(
+            "refund {}: {} ({}){}",
+            i.refund,
+            i.message,
+            i.code,
+            if i.retryable { " — will be resent with the same idempotency key" } else { "" }
+        );
+    }
+    for id in &report.unconfirmed {
+        out!("refund {id}: pending at the PSP for too long (refund_unconfirmed)");
+    }
+    Ok(())
+}
+
+fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) -> Result<(), Failure> {
+    use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
+    let mut store = open(db)?;
+    let op = acting(&store, operator)?;
+    let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    let credentials = DlocalCredentials {
+        login: a.dlocal_login.clone(),
+        trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY),
+        secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET),
+    };
+    let client = DlocalClient::new(&a.dlocal_url, credentials, std::time::Duration::from_millis(a.timeout_ms))
+        .map_err(Failure::input)?;
+    let config = SubmitConfig { notification_url: a.notification_url.clone() };
+    let crash = cfg!(debug_assertions) && std::env::var_os(CRASH_ENV).is_some();
+    let after_send = move |_id: i64| {
+        if crash {
+            // The PSP has acted and answered; nothing is recorded yet.
+            std::process::abort();
+        }
+    };
+    let interval = std::time::Duration::from_secs(a.interval_s.clamp(1, SUBMIT_INTERVAL_S_MAX));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
+    runtime.block_on(async {
+        loop {
+            let report =
+                submission::submit_and_follow(&mut store, &client, &op, &config, chrono::Utc::now(), &after_send)
+                    .await
+                    .map_err(failure)?;
+            print_report(&report, a.json)?;
+            if a.once {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    })
+}

@@ -1,0 +1,470 @@
+//! Exactly-once submission to the PSP, and following each refund to its end.
+//!
+//! The idempotency key is created with the request and stored with it. Before
+//! any call the refund is marked `submitted` (and the attempt counted) in its
+//! own transaction; then the PSP is called with the stored key; then the
+//! answer is recorded. A time-out, a 5xx, or a crash anywhere in between
+//! leaves the refund `submitted` with no PSP id: the next run sends the same
+//! body with the same key, and the PSP answers the refund the first call
+//! created. Only an explicit refusal (HTTP 4xx) marks it `failed`; an answer
+//! we could not read is not a refusal (the PSP may have acted), so it is
+//! resent with the same key too.
+
+use super::{RefundDetails, RefundError, RefundMethod, RefundStatus, decision_audit, parse_row, tiers};
+use crate::market::Country;
+use crate::money::Currency;
+use crate::operators::{Operator, Permission};
+use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalError, RefundBeneficiary};
+use crate::psp::dlocal::payouts::{CashPayoutRequest, DlocalPayoutStatus, PayoutBeneficiary};
+use crate::psp::dlocal::wire::DlocalRefundStatus;
+use crate::store::{RefundRow, RefundUpdate, Store};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+/// Refunds handled per run and status (the rest wait for the next run).
+pub const SUBMIT_BATCH_MAX: u32 = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct SubmitConfig {
+    /// `voucherdesk listen`'s dLocal URL (`http://HOST:8718/notifications/dlocal`):
+    /// refund outcomes are posted to `…/refunds`, payout outcomes to `…/payouts`.
+    pub notification_url: Option<String>,
+}
+
+/// What went wrong with one refund this run (it stays where it was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubmitIssue {
+    pub refund: i64,
+    pub code: String,
+    pub message: String,
+    /// The same call may work later; the refund is resent with the same key.
+    pub retryable: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SubmitReport {
+    /// Approved refunds sent for the first time.
+    pub submitted: u32,
+    /// Submitted refunds with no PSP answer on record, sent again with their key.
+    pub resent: u32,
+    /// Refunds known to the PSP whose status was read.
+    pub polled: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub rejected_by_psp: u32,
+    /// Still pending at the PSP.
+    pub pending: u32,
+    pub issues: Vec<SubmitIssue>,
+    /// Pending at the PSP for longer than the setting: `refund_unconfirmed` raised.
+    pub unconfirmed: Vec<i64>,
+}
+
+/// The PSP's verdict on a refund or payout, in our lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PspAnswer {
+    id: String,
+    status: RefundStatus,
+    psp_status: String,
+    withdrawal_code: Option<String>,
+}
+
+fn from_refund(status: DlocalRefundStatus) -> RefundStatus {
+    match status {
+        DlocalRefundStatus::Pending => RefundStatus::Submitted,
+        DlocalRefundStatus::Success => RefundStatus::Succeeded,
+        DlocalRefundStatus::Rejected => RefundStatus::RejectedByPsp,
+        DlocalRefundStatus::Cancelled => RefundStatus::Failed,
+    }
+}
+
+fn from_payout(status: DlocalPayoutStatus) -> RefundStatus {
+    match status {
+        DlocalPayoutStatus::Pending => RefundStatus::Submitted,
+        DlocalPayoutStatus::Paid => RefundStatus::Succeeded,
+        DlocalPayoutStatus::Rejected => RefundStatus::RejectedByPsp,
+        DlocalPayoutStatus::Cancelled => RefundStatus::Failed,
+    }
+}
+
+fn country_of(currency: Currency) -> Option<Country> {
+    match currency {
+        Currency::Cop => Some(Country::Colombia),
+        Currency::Pen => Some(Country::Peru),
+        Currency::Usd => None,
+    }
+}
+
+fn callback_url(config: &SubmitConfig, kind: &str) -> Option<String> {
+    config.notification_url.as_ref().map(|base| format!("{}/{kind}", base.trim_end_matches('/')))
+}
+
+/// Sends the refund's stored body with its stored key.
+async fn send(client: &DlocalClient, row: &RefundRow, config: &SubmitConfig) -> Result<PspAnswer, SendError> {
+    let (_, _, currency) = parse_row(row).map_err(SendError::Local)?;
+    let details: RefundDetails =
+        serde_json::from_str(&row.details).map_err(|e| SendError::Local(RefundError::Corrupt(e.to_string())))?;
+    match details {
+        RefundDetails::BankTransfer { beneficiary } => {
+            let request = CashRefundRequest {
+                payment_id: row.payment_id.clone(),
+                amount_minor: Some(row.amount_minor),
+                currency,
+                notification_url: callback_url(config, "refunds"),
+                description: Some(format!("VoucherDesk refund {} ({})", row.id, row.reason)),
+                beneficiary: RefundBeneficiary {
+                    name: Some(beneficiary.name),
+                    bank: Some(beneficiary.bank),
+                    account: Some(beneficiary.account),
+                    account_type: Some(beneficiary.account_type),
+                    branch: None,
+                    document: Some(beneficiary.document),
+                },
+            };
+            let reading =
+                client.create_refund_keyed(&request, Some(&row.idempotency_key)).await.map_err(SendError::Psp)?;
+            Ok(PspAnswer {
+                id: reading.refund_id,
+                status: from_refund(reading.status),
+                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
+                withdrawal_code: None,
+            })
+        }
+        RefundDetails::CashPickup { payee } => {
+            let country = country_of(currency).ok_or_else(|| {
+                SendError::Local(RefundError::Corrupt(format!("no cash-pickup market for {currency}")))
+            })?;
+            let request = CashPayoutRequest {
+                order_id: row.order_id.clone(),
+                external_id: format!("refund-{}", row.id),
+                amount_minor: row.amount_minor,
+                currency,
+                country,
+                beneficiary: PayoutBeneficiary {
+                    name: payee.name,
+                    document_type: payee.document_type.as_str().to_string(),
+                    document: payee.document_number,
+                    phone: payee.phone,
+                },
+                notification_url: callback_url(config, "payouts"),
+            };
+            let reading = client.create_cash_payout(&request, &row.idempotency_key).await.map_err(SendError::Psp)?;
+            Ok(PspAnswer {
+                id: reading.payout_id,
+                status: from_payout(reading.status),
+                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
+                withdrawal_code: reading.withdrawal_code,
+            })
+        }
+    }
+}
+
+async fn poll(client: &DlocalClient, row: &RefundRow, psp_id: &str) -> Result<PspAnswer, SendError> {
+    let method = RefundMethod::parse(&row.method)
+        .ok_or_else(|| SendError::Local(RefundError::Corrupt(format!("method {}", row.method))))?;
+    match method {
+        RefundMethod::PspRefund => {
+            let reading = client.refund_status(psp_id).await.map_err(SendError::Psp)?;
+            Ok(PspAnswer {
+                id: reading.refund_id,
+                status: from_refund(reading.status),
+                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
+                withdrawal_code: None,
+            })
+        }
+        RefundMethod::CashWithdrawal => {
+            let reading = client.payout_status(psp_id).await.map_err(SendError::Psp)?;
+            Ok(PspAnswer {
+                id: reading.payout_id,
+                status: from_payout(reading.status),
+                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
+                withdrawal_code: reading.withdrawal_code,
+            })
+        }
+    }
+}
+
+enum SendError {
+    Psp(DlocalError),
+    Local(RefundError),
+}
+
+/// Marks the refund as being sent (first time: `approved → submitted`),
+/// counting the attempt, before any call. Returns the row to send, or `None`
+/// when someone else moved it meanwhile.
+fn mark_sending(
+    store: &mut Store,
+    operator: &Operator,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<RefundRow>, RefundError> {
+    let result = store.update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+        let (status, _, _) = parse_row(row)?;
+        let action = match status {
+            RefundStatus::Approved => {
+                debug_assert!(status.can_become(RefundStatus::Submitted));
+                row.status = RefundStatus::Submitted.as_str().into();
+                row.submitted_at = Some(now.timestamp());
+                "refund.submit"
+            }
+            RefundStatus::Submitted if row.psp_refund_id.is_none() => "refund.resend",
+            RefundStatus::Requested
+            | RefundStatus::PendingApproval
+            | RefundStatus::Submitted
+            | RefundStatus::Succeeded
+            | RefundStatus::Failed
+            | RefundStatus::RejectedByPsp
+            | RefundStatus::Cancelled => {
+                return Err(RefundError::BadState { id, status: status.as_str(), action: "sending" });
+            }
+        };
+        row.submit_attempts += 1;
+        row.updated_at = now.timestamp();
+        let extra = serde_json::json!({ "idempotency_key": row.idempotency_key, "attempt": row.submit_attempts });
+        Ok(RefundUpdate { approval: None, audit: decision_audit(&operator.name, action, row, status, extra) })
+    });
+    match result {
+        Ok(row) => Ok(row),
+        Err(RefundError::BadState { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records the PSP's answer (or the error) on a submitted refund.
+fn record(
+    store: &mut Store,
+    operator: &Operator,
+    id: i64,
+    outcome: &Result<PspAnswer, SendError>,
+    now: DateTime<Utc>,
+) -> Result<Option<RefundStatus>, RefundError> {
+    let mut new_status = None;
+    store.update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+        let (status, _, _) = parse_row(row)?;
+        if status != RefundStatus::Submitted {
+            return Err(RefundError::BadState { id, status: status.as_str(), action: "recording the PSP's answer" });
+        }
+        let (action, extra) = match outcome {
+            Ok(answer) => {
+                if let Some(known) = &row.psp_refund_id {
+                    if *known != answer.id {
+                        return Err(RefundError::Corrupt(format!(
+                            "refund {id}: the PSP answered {} for the refund it knows as {known}",
+                            answer.id
+                        )));
+                    }
+                }
+                debug_assert!(answer.status == status || status.can_become(answer.status));
+                row.psp_refund_id = Some(answer.id.clone());
+                row.psp_status = Some(answer.psp_status.clone());
+                if answer.withdrawal_code.is_some() {
+                    row.withdrawal_code = answer.withdrawal_code.clone();
+                }
+                row.status = answer.status.as_str().into();
+                row.last_error = None;
+                if answer.status.is_final() {
+                    row.finished_at = Some(now.timestamp());
+                }
+                new_status = Some(answer.status);
+                ("refund.psp_answer", serde_json::json!({ "psp_id": answer.id, "psp_status": answer.psp_status }))
+            }
+            Err(SendError::Psp(e)) => {
+                row.last_error = Some(format!("{}: {e}", e.code()));
+                if matches!(e, DlocalError::Refused { .. }) && row.psp_refund_id.is_none() {
+                    // The PSP said no to the request itself: nothing was created there.
+                    row.status = RefundStatus::Failed.as_str().into();
+                    row.finished_at = Some(now.timestamp());
+                    new_status = Some(RefundStatus::Failed);
+                }
+                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": e.to_string() }))
+            }
+            Err(SendError::Local(e)) => {
+                row.last_error = Some(format!("{}: {e}", e.code()));
+                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": e.to_string() }))
+            }
+        };
+        row.updated_at = now.timestamp();
+        Ok(RefundUpdate { approval: None, audit: decision_audit(&operator.name, action, row, status, extra) })
+    })?;
+    Ok(new_status)
+}
+
+fn count(report: &mut SubmitReport, status: Option<RefundStatus>) {
+    match status {
+        Some(RefundStatus::Succeeded) => report.succeeded += 1,
+        Some(RefundStatus::Failed) => report.failed += 1,
+        Some(RefundStatus::RejectedByPsp) => report.rejected_by_psp += 1,
+        Some(RefundStatus::Submitted) => report.pending += 1,
+        Some(
+            RefundStatus::Requested | RefundStatus::PendingApproval | RefundStatus::Approved | RefundStatus::Cancelled,
+        )
+        | None => {}
+    }
+}
+
+fn issue(refund: i64, outcome: &Result<PspAnswer, SendError>) -> Option<SubmitIssue> {
+    match outcome {
+        Ok(_) => None,
+        Err(SendError::Psp(e)) => Some(SubmitIssue {
+            refund,
+            code: e.code().into(),
+            message: e.to_string(),
+            retryable: !matches!(e, DlocalError::Refused { .. }),
+        }),
+        Err(SendError::Local(e)) => {
+            Some(SubmitIssue { refund, code: e.code().into(), message: e.to_string(), retryable: false })
+        }
+    }
+}
+
+/// Sends every approved refund, resends the submitted ones with no PSP
+/// answer on record (same key), and reads the status of those pending at the
+/// PSP. `after_send` runs between a PSP answer and its recording (the tests'
+/// crash point; a no-op otherwise).
+pub async fn submit_and_follow(
+    store: &mut Store,
+    client: &DlocalClient,
+    operator: &Operator,
+    config: &SubmitConfig,
+    now: DateTime<Utc>,
+    after_send: &dyn Fn(i64),
+) -> Result<SubmitReport, RefundError> {
+    operator.require(Permission::RequestRefund)?;
+    let mut report = SubmitReport::default();
+    let approved = store.refunds(Some(RefundStatus::Approved.as_str()), 0, SUBMIT_BATCH_MAX)?;
+    let mut first_sends = std::collections::HashSet::new();
+    for row in &approved {
+        if mark_sending(store, operator, row.id, now)?.is_some() {
+            first_sends.insert(row.id);
+        }
+    }
+    let submitted = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, SUBMIT_BATCH_MAX)?;
+    for row in submitted {
+        let outcome = match row.psp_refund_id.clone() {
+            None => {
+                let sending = if first_sends.contains(&row.id) {
+                    report.submitted += 1;
+                    row.clone()
+                } else {
+                    match mark_sending(store, operator, row.id, now)? {
+                        Some(row) => {
+                            report.resent += 1;
+                            row
+                        }
+                        None => continue,
+                    }
+                };
+                let outcome = send(client, &sending, config).await;
+                if outcome.is_ok() {
+                    after_send(sending.id);
+                }
+                outcome
+            }
+            Some(psp_id) => {
+                report.polled += 1;
+                poll(client, &row, &psp_id).await
+            }
+        };
+        if let Some(i) = issue(row.id, &outcome) {
+            report.issues.push(i);
+        }
+        match record(store, operator, row.id, &outcome, now) {
+            Ok(status) => {
+                count(&mut report, status);
+                if let Some(done) = status.filter(|s| s.is_final()) {
+                    let note = format!("the PSP answered: {}", done.as_str());
+                    store.clear_refund_unconfirmed(&row, &note, now.timestamp(), &operator.name)?;
+                }
+            }
+            Err(RefundError::BadState { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    report.unconfirmed = unconfirmed(store, now)?;
+    let settings = tiers::get(store)?;
+    for id in &report.unconfirmed {
+        if let Some((row, _)) = store.refund(*id)? {
+            let detail = format!(
+                "refund {} ({} {}) pending at {} for more than {} days (PSP reference {})",
+                row.id,
+                crate::money::format_minor(row.amount_minor, Currency::parse(&row.currency).unwrap_or(Currency::Usd)),
+                row.currency,
+                row.psp,
+                settings.unconfirmed_after_days,
+                row.psp_refund_id.as_deref().unwrap_or("none yet")
+            );
+            store.raise_refund_unconfirmed(&row, &detail, now.timestamp(), &operator.name)?;
+        }
+    }
+    Ok(report)
+}
+
+/// Refunds pending at the PSP for longer than the setting.
+pub fn unconfirmed(store: &Store, now: DateTime<Utc>) -> Result<Vec<i64>, RefundError> {
+    let settings = tiers::get(store)?;
+    let limit = now - TimeDelta::days(settings.unconfirmed_after_days);
+    let rows = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, SUBMIT_BATCH_MAX)?;
+    Ok(rows.into_iter().filter(|r| r.submitted_at.is_some_and(|at| at < limit.timestamp())).map(|r| r.id).collect())
+}
+
+/// What a PSP callback about a refund or payout did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    /// The refund moved to `status`.
+    Applied { refund: i64, status: RefundStatus },
+    /// Known, and already there (or further: a status never moves back).
+    Duplicate { refund: i64 },
+    /// No refund of ours carries this PSP id (yet: the poll will find it).
+    Unmatched,
+}
+
+/// A refund's or payout's status as a PSP callback states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackReading {
+    pub psp_id: String,
+    /// Payouts carry our reference (`refund-ID`), refunds do not.
+    pub our_refund: Option<i64>,
+    pub dlocal_status: Result<DlocalRefundStatus, DlocalPayoutStatus>,
+    pub status_code: u16,
+    pub withdrawal_code: Option<String>,
+}
+
+/// Applies a verified refund or payout callback to our refund.
+pub fn apply_callback(
+    store: &mut Store,
+    psp: &str,
+    actor: &str,
+    reading: &CallbackReading,
+    now: DateTime<Utc>,
+) -> Result<CallbackOutcome, RefundError> {
+    let row = match store.refund_by_psp_id(psp, &reading.psp_id)? {
+        Some(row) => Some(row),
+        None => match reading.our_refund {
+            Some(id) => store.refund(id)?.map(|(row, _)| row).filter(|r| r.psp == psp && r.psp_refund_id.is_none()),
+            None => None,
+        },
+    };
+    let Some(row) = row else { return Ok(CallbackOutcome::Unmatched) };
+    let (status, psp_status) = match reading.dlocal_status {
+        Ok(s) => (from_refund(s), format!("{} ({})", s.as_str(), reading.status_code)),
+        Err(s) => (from_payout(s), format!("{} ({})", s.as_str(), reading.status_code)),
+    };
+    let (current, _, _) = parse_row(&row)?;
+    if current != RefundStatus::Submitted || (status == RefundStatus::Submitted && row.psp_refund_id.is_some()) {
+        return Ok(CallbackOutcome::Duplicate { refund: row.id });
+    }
+    let answer =
+        PspAnswer { id: reading.psp_id.clone(), status, psp_status, withdrawal_code: reading.withdrawal_code.clone() };
+    let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
+    match record(store, &operator, row.id, &Ok(answer), now) {
+        Ok(Some(new_status)) => {
+            if new_status.is_final() {
+                let note = format!("the PSP notified: {}", new_status.as_str());
+                store.clear_refund_unconfirmed(&row, &note, now.timestamp(), actor)?;
+            }
+            Ok(CallbackOutcome::Applied { refund: row.id, status: new_status })
+        }
+        Ok(None) | Err(RefundError::BadState { .. }) => Ok(CallbackOutcome::Duplicate { refund: row.id }),
+        Err(e) => Err(e),
+    }
+}

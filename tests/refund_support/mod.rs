@@ -1,0 +1,188 @@
+//! Shared set-up for the refund tests: a temp database with a team, and
+//! orders + dLocal payments imported from CSV written on the fly (paid dates
+//! relative to now, so the refund window means something).
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use chrono::{TimeDelta, Utc};
+use std::path::{Path, PathBuf};
+use voucherdesk::import::profile::{ImportKind, built_in};
+use voucherdesk::import::{ImportRequest, import_file};
+use voucherdesk::operators::{self, Operator, Role};
+use voucherdesk::refunds::{BeneficiaryInput, PayeeInput, RefundRequestInput};
+use voucherdesk::store::Store;
+
+pub struct Ledger {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub store: Store,
+}
+
+/// admin; ana, luis (managers); fabio, fiona (finance); sam, sue (support).
+pub fn ledger() -> Ledger {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("voucherdesk.sqlite");
+    let mut store = Store::open(&db).expect("open");
+    let admin = operators::add(&mut store, None, "admin", Role::Admin, None).expect("first admin");
+    for (name, role) in [
+        ("ana", Role::Manager),
+        ("luis", Role::Manager),
+        ("fabio", Role::Finance),
+        ("fiona", Role::Finance),
+        ("sam", Role::Support),
+        ("sue", Role::Support),
+    ] {
+        operators::add(&mut store, Some(&admin), name, role, None).expect("operator");
+    }
+    Ledger { dir, db, store }
+}
+
+/// The operator `name` (read through its own connection, so that it can be
+/// passed next to `&mut ledger.store`).
+pub fn op(db: &Path, name: &str) -> Operator {
+    operators::act_as(&Store::open(db).expect("open"), name).expect("operator")
+}
+
+impl Ledger {
+    /// A second connection to the same file (another "process").
+    pub fn reopen(&self) -> Store {
+        Store::open(&self.db).expect("reopen")
+    }
+
+    /// Imports orders and their paid dLocal payments.
+    pub fn add(&mut self, sales: &[Sale]) {
+        let admin = op(&self.db, "admin");
+        let mut orders = String::from(
+            "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n",
+        );
+        let mut payments = String::from(
+            "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n",
+        );
+        for (n, s) in sales.iter().enumerate() {
+            let paid = Utc::now() - TimeDelta::hours(s.paid_hours_ago);
+            let created = paid - TimeDelta::hours(2);
+            let expires = created + TimeDelta::days(3);
+            let wire = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+            let (method, currency) = match s.country {
+                "CO" => ("EY", "COP"),
+                _ => ("EF", "PEN"),
+            };
+            orders.push_str(&format!(
+                "{},Tienda,{},\"{}\",b{n}@example.com,+57 300 000 0000,{},{},{},{},paid,dlocal,{},{n:010},{}\n",
+                s.order_id,
+                wire(created),
+                s.buyer_name,
+                s.buyer_document,
+                s.country,
+                s.order_amount.unwrap_or(s.amount),
+                s.order_currency.unwrap_or(currency),
+                s.payment_id,
+                wire(expires)
+            ));
+            let (status, code, approved) =
+                if s.paid { ("PAID", "200", wire(paid)) } else { ("PENDING", "100", String::new()) };
+            payments.push_str(&format!(
+                "{},{},{},{method},{currency},{},{status},{code},{},{approved},{},{n:010}\n",
+                s.payment_id,
+                s.order_id,
+                s.country,
+                s.amount,
+                wire(created),
+                wire(expires)
+            ));
+        }
+        let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let orders_path = self.dir.path().join(format!("orders-{stamp}.csv"));
+        let payments_path = self.dir.path().join(format!("payments-{stamp}.csv"));
+        std::fs::write(&orders_path, orders).unwrap();
+        std::fs::write(&payments_path, payments).unwrap();
+        import(&mut self.store, &admin, ImportKind::Orders, "shop", &orders_path);
+        import(&mut self.store, &admin, ImportKind::Payments, "dlocal", &payments_path);
+    }
+}
+
+fn import(store: &mut Store, admin: &Operator, kind: ImportKind, profile: &str, path: &Path) {
+    let profile = built_in(profile).expect("profile");
+    import_file(store, &ImportRequest { kind, profile: &profile, path, operator: admin }).expect("import");
+}
+
+/// One order with its payment at dLocal.
+#[derive(Debug, Clone)]
+pub struct Sale {
+    pub order_id: &'static str,
+    pub payment_id: String,
+    pub country: &'static str,
+    /// Major units as dLocal writes them ("150000", "89.90").
+    pub amount: &'static str,
+    pub paid: bool,
+    pub paid_hours_ago: i64,
+    pub buyer_name: &'static str,
+    pub buyer_document: &'static str,
+    /// A USD-priced order paid in local currency.
+    pub order_currency: Option<&'static str>,
+    pub order_amount: Option<&'static str>,
+}
+
+pub fn sale(order_id: &'static str, payment_id: &str, country: &'static str, amount: &'static str) -> Sale {
+    Sale {
+        order_id,
+        payment_id: payment_id.to_string(),
+        country,
+        amount,
+        paid: true,
+        paid_hours_ago: 24,
+        buyer_name: "Peña, María José",
+        buyer_document: "1020304050",
+        order_currency: None,
+        order_amount: None,
+    }
+}
+
+pub fn bank() -> BeneficiaryInput {
+    BeneficiaryInput {
+        name: "María José Peña".into(),
+        bank: "Bancolombia".into(),
+        account: "0012345678".into(),
+        account_type: "S".into(),
+        document: "1020304050".into(),
+    }
+}
+
+pub fn payee_co() -> PayeeInput {
+    PayeeInput {
+        name: "MARIA JOSE PENA".into(),
+        document_type: "CC".into(),
+        document_number: "1.020.304.050".into(),
+        phone: "+57 300 123 4567".into(),
+    }
+}
+
+/// A psp_refund request of `amount` for `payment_id`.
+pub fn psp_refund(payment_id: &str, amount: &str) -> RefundRequestInput {
+    RefundRequestInput {
+        payment_id: payment_id.into(),
+        amount: amount.into(),
+        reason: "buyer_cancelled".into(),
+        method: "psp_refund".into(),
+        beneficiary: bank(),
+        ..Default::default()
+    }
+}
+
+pub fn cash_withdrawal(payment_id: &str, amount: &str, payee: PayeeInput) -> RefundRequestInput {
+    RefundRequestInput {
+        payment_id: payment_id.into(),
+        amount: amount.into(),
+        reason: "product_return".into(),
+        method: "cash_withdrawal".into(),
+        payee,
+        ..Default::default()
+    }
+}
+
+/// Row counts that a refused request must leave alone.
+pub fn snapshot(store: &Store) -> (usize, u64) {
+    let refunds = store.refunds(None, 0, 10_000).expect("refunds").len();
+    let audit = voucherdesk::audit::verify(store).expect("verify").entries;
+    (refunds, audit)
+}

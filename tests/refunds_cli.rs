@@ -1,0 +1,145 @@
+//! `voucherdesk refunds …` end to end on a temp database: request, approve
+//! (maker-checker), reject, list, show --json, exit codes.
+
+mod refund_support;
+
+use refund_support::*;
+use serde_json::Value;
+
+fn cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
+    cmd.arg("--db").arg(&l.db).args(["--operator", operator, "refunds"]).args(args);
+    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR");
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd.output().unwrap()
+}
+
+fn ok_json(l: &Ledger, operator: &str, args: &[&str]) -> Value {
+    let out = cli(l, operator, args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn refused(l: &Ledger, operator: &str, args: &[&str]) -> String {
+    let out = cli(l, operator, args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const BANK: [&str; 10] = [
+    "--beneficiary-name",
+    "María José Peña",
+    "--bank",
+    "Bancolombia",
+    "--bank-account",
+    "0012345678",
+    "--account-type",
+    "S",
+    "--beneficiary-document",
+    "1020304050",
+];
+
+#[test]
+fn support_requests_a_tier_three_refund_finance_and_a_manager_approve_it() {
+    let mut l = ledger();
+    l.add(&[sale("CO-1", "D-1", "CO", "5000000")]);
+    let store_path = l.db.clone();
+    drop(std::mem::replace(&mut l.store, voucherdesk::store::Store::open_in_memory().unwrap()));
+    let mut args = vec![
+        "request",
+        "--payment",
+        "D-1",
+        "--amount",
+        "2500000",
+        "--reason",
+        "out_of_stock",
+        "--method",
+        "psp_refund",
+        "--json",
+    ];
+    args.extend(BANK);
+    let r = ok_json(&l, "sam", &args);
+    assert_eq!(
+        (r["status"].as_str(), r["tier"].as_i64(), r["amount"].as_str()),
+        (Some("pending_approval"), Some(3), Some("2500000.00"))
+    );
+    assert_eq!(r["awaiting"], serde_json::json!(["finance", "manager"]));
+    let id = r["id"].as_i64().unwrap().to_string();
+
+    let err = refused(&l, "sam", &["approve", &id]);
+    assert!(err.contains("may not approve refunds") && err.contains("[auth.forbidden]"), "{err}");
+    let after_fabio = ok_json(&l, "fabio", &["approve", &id, "--comment", "checked the order", "--json"]);
+    assert_eq!(after_fabio["awaiting"], serde_json::json!(["manager"]));
+    let err = refused(&l, "fabio", &["approve", &id]);
+    assert!(err.contains("[refunds.same_approver]"), "{err}");
+    let done = ok_json(&l, "ana", &["approve", &id, "--json"]);
+    assert_eq!(done["status"], "approved");
+
+    let shown = ok_json(&l, "sam", &["show", &id, "--json"]);
+    let approvals: Vec<(String, String)> = shown["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["operator"].as_str().unwrap().to_string(), a["role"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(approvals, vec![("fabio".into(), "finance".into()), ("ana".into(), "manager".into())]);
+    assert_eq!(shown["approvals"][0]["comment"], "checked the order");
+    let key = shown["idempotency_key"].as_str().unwrap();
+    assert!(key.starts_with("vdr-") && key.len() == 36, "{key}");
+
+    let listed = ok_json(&l, "sam", &["list", "--status", "approved", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(ok_json(&l, "sam", &["list", "--status", "pending_approval", "--json"]), serde_json::json!([]));
+    let left = ok_json(&l, "sam", &["refundable", "--payment", "D-1", "--json"]);
+    assert_eq!(
+        (left["in_flight_minor"].as_i64(), left["refundable_minor"].as_i64()),
+        (Some(250_000_000), Some(250_000_000))
+    );
+    let text = cli(&l, "sam", &["show", &id]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("approved by ana (manager)"), "{text}");
+    let _ = store_path;
+}
+
+#[test]
+fn refusals_exit_2_with_the_reason_and_write_nothing() {
+    let mut l = ledger();
+    l.add(&[sale("CO-1", "D-1", "CO", "100000")]);
+    let before = snapshot(&l.store);
+    let mut over =
+        vec!["request", "--payment", "D-1", "--amount", "100001", "--reason", "fraud", "--method", "psp_refund"];
+    over.extend(BANK);
+    let err = refused(&l, "sam", &over);
+    assert!(
+        err.contains("is more than what remains refundable") && err.contains("[refunds.exceeds_refundable]"),
+        "{err}"
+    );
+    let err = refused(
+        &l,
+        "sam",
+        &["request", "--payment", "D-1", "--amount", "10", "--reason", "other", "--method", "psp_refund"],
+    );
+    assert!(err.contains("[refunds.note_required]"), "{err}");
+    let err = refused(
+        &l,
+        "sam",
+        &["request", "--payment", "D-1", "--amount", "10", "--reason", "fraud", "--method", "psp_refund"],
+    );
+    assert!(err.contains("beneficiary name is required") && err.contains("[refunds.beneficiary_missing]"), "{err}");
+    let err = refused(&l, "fabio", &["reject", "99", "--comment", "no"]);
+    assert!(err.contains("no refund 99"), "{err}");
+    let err = refused(&l, "sam", &["list", "--status", "paid"]);
+    assert!(err.contains("unknown refund status \"paid\""), "{err}");
+    let store = l.reopen();
+    assert_eq!(snapshot(&store), before);
+    // Acting needs an operator.
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
+    let out = cmd
+        .arg("--db")
+        .arg(&l.db)
+        .args(["refunds", "approve", "1"])
+        .env_remove("VOUCHERDESK_OPERATOR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
