@@ -31,6 +31,16 @@ const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
 ];
 
 fn main() {

@@ -59,6 +59,10 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::AuditRow>(&cfg)?;
     export::<dto::VerifyReport>(&cfg)?;
     export::<dto::Settings>(&cfg)?;
+    // PSP sync and accounts (issue 4)
+    export::<dto::SyncIndicator>(&cfg)?;
+    export::<dto::Refreshed>(&cfg)?;
+    export::<dto::PspAccountRow>(&cfg)?;
     write_index(dir)
 }
 

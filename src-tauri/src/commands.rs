@@ -51,6 +51,16 @@ pub const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -83,6 +93,16 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         operator_add,
         operator_set_role,
         operator_disable,
+        // PSP sync and accounts (issue 4)
+        crate::psp_commands::sync_status,
+        crate::psp_commands::sync_pause,
+        crate::psp_commands::sync_resume,
+        crate::psp_commands::refresh_from_psp,
+        crate::psp_commands::psp_accounts_list,
+        crate::psp_commands::psp_account_add,
+        crate::psp_commands::psp_account_test,
+        crate::psp_commands::psp_account_rotate,
+        crate::psp_commands::psp_account_remove,
     ]
 }
 

@@ -1218,3 +1218,7 @@ impl From<Settings> for settings::Settings {
 pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(U::from).collect()
 }
+
+// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+
+pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};
