@@ -580,6 +580,8 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 (HEADER_DATE.into(), date.clone()),
+                // The login the signature covers: receivers need it to verify (and check it is theirs).
+                (HEADER_LOGIN.into(), account.login.clone()),
                 ("Authorization".into(), authorization.clone()),
             ],
             body: body.clone(),
