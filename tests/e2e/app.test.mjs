@@ -313,8 +313,14 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   await signIn("admin");
   await go("settings");
   await s.waitFor(tid("psp-account-demo-dlocal"), { what: "the demo PSP account" });
+  await s.execute(`document.querySelector('[data-testid="settings-psp-accounts"]').scrollIntoView()`);
   await s.click(tid("psp-account-test-demo-dlocal"));
-  const test = await s.waitFor(`${tid("psp-account-demo-dlocal")} ${tid("psp-account-test-result")}[data-ok="true"]`, { what: "connection OK" });
+  const test = await s
+    .waitFor(`${tid("psp-account-demo-dlocal")} ${tid("psp-account-test-result")}[data-ok="true"]`, { what: "connection OK" })
+    .catch(async (e) => {
+      await shot("13-settings-psp-accounts-failed");
+      throw new Error(`${e.message}; the section says: ${await s.text(tid("settings-psp-accounts"))}`);
+    });
   assert.match(await test.text(), /connection OK/);
   await s.waitFor(tid("sync-indicator"));
   await shot("13-settings-psp-accounts");
