@@ -417,4 +417,25 @@ fn sandbox_listen_sync_and_credentials_as_processes_with_a_real_keyring() {
     assert_eq!((run.code, run.stderr.as_str()), (2, "error: no PSP account named \"ghost\"\n"));
 
     drop(sandbox);
+
+    // No secret in the database (and its -wal) or the app's dirs, whatever ran above.
+    for file in files_under(&cli.home) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [DS, DT, PS, PA, "not-the-secret", "test-dlocal-secret"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} leaked into {}",
+                file.display()
+            );
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() { found.extend(files_under(&path)) } else { found.push(path) }
+    }
+    found
 }
