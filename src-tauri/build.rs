@@ -35,6 +35,16 @@ const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
 ];
 
 fn main() {

@@ -66,6 +66,10 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::NotificationStatus>(&cfg)?;
     export::<dto::NotificationPreview>(&cfg)?;
     export::<dto::NotificationLogEntry>(&cfg)?;
+    // PSP sync and accounts (issue 4)
+    export::<dto::SyncIndicator>(&cfg)?;
+    export::<dto::Refreshed>(&cfg)?;
+    export::<dto::PspAccountRow>(&cfg)?;
     write_index(dir)
 }
 

@@ -55,6 +55,16 @@ pub const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -90,6 +100,16 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         notification_preview,
         notification_resend,
         notification_log,
+        // PSP sync and accounts (issue 4)
+        crate::psp_commands::sync_status,
+        crate::psp_commands::sync_pause,
+        crate::psp_commands::sync_resume,
+        crate::psp_commands::refresh_from_psp,
+        crate::psp_commands::psp_accounts_list,
+        crate::psp_commands::psp_account_add,
+        crate::psp_commands::psp_account_test,
+        crate::psp_commands::psp_account_rotate,
+        crate::psp_commands::psp_account_remove,
     ]
 }
 

@@ -1428,3 +1428,6 @@ impl From<notifications::LogEntry> for NotificationLogEntry {
         }
     }
 }
+// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+
+pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

@@ -59,6 +59,9 @@ from_coded!(
     voucherdesk::notifications::NotificationError,
 );
 
+// PSP sync and accounts (issue 4).
+from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialError);
+
 impl From<voucherdesk::store::StoreError> for ApiError {
     fn from(e: voucherdesk::store::StoreError) -> ApiError {
         ApiError::new("store", e)
