@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
@@ -9,13 +9,32 @@ import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
 import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
-import { AuditScreen } from "./screens/Audit";
-import { DashboardScreen } from "./screens/Dashboard";
-import { ExceptionsScreen } from "./screens/Exceptions";
-import { ImportsScreen } from "./screens/Imports";
 import { LookupScreen } from "./screens/Lookup";
-import { SettingsScreen } from "./screens/Settings";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
+
+// Sign-in and the lookup are in the first bundle; every other screen (the
+// dashboard brings Chart.js) is its own chunk, loaded when the app is idle
+// after its first screen, or when opened.
+const loadExceptions = () => import("./screens/Exceptions");
+const loadImports = () => import("./screens/Imports");
+const loadDashboard = () => import("./screens/Dashboard");
+const loadAudit = () => import("./screens/Audit");
+const loadSettings = () => import("./screens/Settings");
+const ExceptionsScreen = lazy(() => loadExceptions().then((m) => ({ default: m.ExceptionsScreen })));
+const ImportsScreen = lazy(() => loadImports().then((m) => ({ default: m.ImportsScreen })));
+const DashboardScreen = lazy(() => loadDashboard().then((m) => ({ default: m.DashboardScreen })));
+const AuditScreen = lazy(() => loadAudit().then((m) => ({ default: m.AuditScreen })));
+const SettingsScreen = lazy(() => loadSettings().then((m) => ({ default: m.SettingsScreen })));
+
+/** How long after the first screen the other screens' code is fetched, in ms. */
+const PRELOAD_SCREENS_AFTER_MS = 1_000;
+
+/** Fetches the other screens' code once, so that opening one does not wait for it. */
+function preloadScreens(): void {
+  for (const load of [loadExceptions, loadImports, loadAudit, loadSettings, loadDashboard]) {
+    load().catch(() => undefined); // a failed fetch is retried when the screen opens
+  }
+}
 
 type Phase =
   | { kind: "loading" }
@@ -88,6 +107,13 @@ export function App() {
     return () => onSessionError(null);
   }, []);
 
+  const ready = phase.kind === "ready";
+  useEffect(() => {
+    if (!ready) return;
+    const timer = setTimeout(preloadScreens, PRELOAD_SCREENS_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [ready]);
+
   const idleMinutes = status?.idle_lock_minutes ?? 0;
   useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
 
@@ -156,11 +182,13 @@ export function App() {
         <Header screen={screen} onLock={() => setLocked(true)} />
         <main className="screen" data-testid={`screen-${screen}`}>
           {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
-          {screen === "exceptions" && <ExceptionsScreen />}
-          {screen === "imports" && <ImportsScreen />}
-          {screen === "dashboard" && <DashboardScreen />}
-          {screen === "audit" && <AuditScreen />}
-          {screen === "settings" && <SettingsScreen />}
+          <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>
+            {screen === "exceptions" && <ExceptionsScreen />}
+            {screen === "imports" && <ImportsScreen />}
+            {screen === "dashboard" && <DashboardScreen />}
+            {screen === "audit" && <AuditScreen />}
+            {screen === "settings" && <SettingsScreen />}
+          </Suspense>
         </main>
       </div>
     </SessionContext.Provider>
