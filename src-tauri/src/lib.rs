@@ -11,7 +11,7 @@ pub mod state;
 
 use state::AppState;
 use std::path::PathBuf;
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Manager, Runtime};
 
 /// The database to open; otherwise the CLI's default in the OS data directory.
 pub const DB_ENV: &str = "VOUCHERDESK_DB";
@@ -28,6 +28,36 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, state: AppState) -> Builde
     builder.manage(state).invoke_handler(commands::handler())
 }
 
+/// The window `tauri.conf.json` declares.
+pub const MAIN_WINDOW: &str = "main";
+
+/// The webview's settings for a one-page app that loads nothing from the network.
+mod webview {
+    /// On Linux (WebKitGTK): the "document viewer" cache model keeps WebKit's
+    /// memory caches minimal (our few files come from the binary, not the
+    /// network), no back/forward page cache (the app never navigates away),
+    /// and pages drawn by the CPU rather than composited through OpenGL. The
+    /// console is text and tables; where there is no GPU (virtual machines,
+    /// remote desktops, Xvfb) that OpenGL is Mesa's software renderer, which
+    /// cost the web process ~100 MB more on our benchmark (docs/BENCHMARKS.md).
+    #[cfg(target_os = "linux")]
+    pub fn tune(webview: tauri::webview::PlatformWebview) {
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+        let view = webview.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = view.settings() {
+            settings.set_enable_page_cache(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    }
+
+    /// Elsewhere the platform's defaults stand.
+    #[cfg(not(target_os = "linux"))]
+    pub fn tune(_webview: tauri::webview::PlatformWebview) {}
+}
+
 /// Opens the database and runs the window until it is closed.
 pub fn run() {
     let path = db_path();
@@ -38,7 +68,12 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init()).setup(|app| {
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            window.with_webview(webview::tune)?;
+        }
+        Ok(())
+    });
     if let Err(e) = with_commands(builder, state).run(tauri::generate_context!()) {
         eprintln!("voucherdesk-desktop: {e}");
         std::process::exit(1);
