@@ -179,14 +179,14 @@ pub async fn search_orders(state: State<'_, AppState>, query: String, limit: u32
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn case_file(state: State<'_, AppState>, order_id: String) -> Reply<dto::CaseFile> {
-    state.as_operator(move |s, _| Ok(lookup::case_file(s, &order_id)?.into())).await
+    state.as_reader(move |s, _| Ok(lookup::case_file(s, &order_id)?.into())).await
 }
 
 // ------------------------------------------------------------------ exceptions
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn exception_counts(state: State<'_, AppState>, filter: dto::ExceptionQuery) -> Reply<dto::QueueCounts> {
-    state.as_operator(move |s, _| Ok(exceptions::counts(s, &filter.into())?.into())).await
+    state.as_reader(move |s, _| Ok(exceptions::counts(s, &filter.into())?.into())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -198,14 +198,12 @@ pub async fn exception_page(
 ) -> Reply<dto::QueuePage> {
     let sort = sort.unwrap_or_default().into();
     let after = page.after.map(Into::into);
-    state
-        .as_operator(move |s, _| Ok(exceptions::page(s, &filter.into(), sort, after.as_ref(), page.limit)?.into()))
-        .await
+    state.as_reader(move |s, _| Ok(exceptions::page(s, &filter.into(), sort, after.as_ref(), page.limit)?.into())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn exception_history(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::HistoryRecord>> {
-    state.as_operator(move |s, _| Ok(convert(exceptions::history(s, &id)?))).await
+    state.as_reader(move |s, _| Ok(convert(exceptions::history(s, &id)?))).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -236,7 +234,7 @@ pub async fn assign_exceptions(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn link_candidates(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::Candidate>> {
-    state.as_operator(move |s, _| Ok(convert(exceptions::link_candidates(s, &id)?))).await
+    state.as_reader(move |s, _| Ok(convert(exceptions::link_candidates(s, &id)?))).await
 }
 
 /// `path` comes from the save dialog the operator answered.
@@ -310,7 +308,7 @@ pub async fn dashboard(
     as_of: Option<String>,
 ) -> Reply<dto::Dashboard> {
     let as_of = as_of.as_deref().map(market_date).transpose()?;
-    state.as_operator(move |s, _| Ok(dashboard::summary(s, market.country(), as_of)?.into())).await
+    state.as_reader(move |s, _| Ok(dashboard::summary(s, market.country(), as_of)?.into())).await
 }
 
 /// Newest first; `after_id` is the last id of the previous page; `from`/`to` are RFC 3339 instants.
@@ -326,7 +324,7 @@ pub async fn audit_page(
 ) -> Reply<Vec<dto::AuditRow>> {
     let (from, to) = (from.as_deref().map(instant_secs).transpose()?, to.as_deref().map(instant_secs).transpose()?);
     let query = audit::AuditQuery { operator, action, from, to, before_id: after_id, limit };
-    state.as_operator(move |s, _| Ok(convert(audit::page(s, &query)?))).await
+    state.as_reader(move |s, _| Ok(convert(audit::page(s, &query)?))).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -31,6 +31,36 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, state: AppState) -> Builde
     builder.manage(state).invoke_handler(commands::handler())
 }
 
+/// The window `tauri.conf.json` declares.
+pub const MAIN_WINDOW: &str = "main";
+
+/// The webview's settings for a one-page app that loads nothing from the network.
+mod webview {
+    /// On Linux (WebKitGTK): the "document viewer" cache model keeps WebKit's
+    /// memory caches minimal (our few files come from the binary, not the
+    /// network), no back/forward page cache (the app never navigates away),
+    /// and pages drawn by the CPU rather than composited through OpenGL. The
+    /// console is text and tables; where there is no GPU (virtual machines,
+    /// remote desktops, Xvfb) that OpenGL is Mesa's software renderer, which
+    /// cost the web process ~100 MB more on our benchmark (docs/BENCHMARKS.md).
+    #[cfg(target_os = "linux")]
+    pub fn tune(webview: tauri::webview::PlatformWebview) {
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+        let view = webview.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = view.settings() {
+            settings.set_enable_page_cache(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    }
+
+    /// Elsewhere the platform's defaults stand.
+    #[cfg(not(target_os = "linux"))]
+    pub fn tune(_webview: tauri::webview::PlatformWebview) {}
+}
+
 /// Opens the database and runs the window until it is closed.
 pub fn run() {
     let path = db_path();
@@ -43,7 +73,12 @@ pub fn run() {
     };
     // The PSP sync runs in the background for the app's whole life (sync_runner).
     state.start_sync(sync_runner::tick_from_env());
-    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init()).setup(|app| {
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            window.with_webview(webview::tune)?;
+        }
+        Ok(())
+    });
     let app = match with_commands(builder, state).build(tauri::generate_context!()) {
         Ok(app) => app,
         Err(e) => {

@@ -2,9 +2,13 @@
 //!
 //! Every command that touches the database runs on a blocking worker thread
 //! (`spawn_blocking`), never on the main thread that drives the window. The
-//! store is one connection behind a mutex; the session is checked (and its
-//! idle timer refreshed) on each call, and the operator is re-read from the
-//! database so that a role change or a disabled account takes effect at once.
+//! store is one read-write connection behind a mutex, plus a few read-only
+//! connections for the commands that only read (the queue's page and counts,
+//! case files, the dashboard): SQLite's WAL lets them read while the writer
+//! works, so a page never waits behind the counts or an import. The session
+//! is checked (and its idle timer refreshed) on each call, and the operator is
+//! re-read from the database so that a role change or a disabled account
+//! takes effect at once.
 
 use crate::dto;
 use crate::error::{ApiError, codes};
@@ -24,8 +28,17 @@ struct Session {
     last_active: Instant,
 }
 
+/// Read-only connections beside the writer: the queue asks for its first page
+/// and its counts at once, so two let both run side by side.
+pub const READER_CONNECTIONS: usize = 2;
+/// Page cache of each read-only connection, in KiB (SQLite's default is 2 MiB;
+/// the writer keeps the store's 64 MiB for imports).
+pub const READER_CACHE_KIB: u32 = 8_192;
+
 pub struct AppState {
     store: Arc<Mutex<Store>>,
+    /// Empty for an in-memory store: reads then go to the writer.
+    readers: Arc<Vec<Mutex<Store>>>,
     session: Arc<Mutex<Option<Session>>>,
     db_path: PathBuf,
     // PSP sync and accounts (issue 4): where secrets live, and the background sync.
@@ -50,11 +63,16 @@ impl AppState {
         AppState::with_vault(store, Arc::new(OsKeyring::new()))
     }
 
-    /// With another vault (tests: `MemoryVault`).
+    /// With another vault (tests: `MemoryVault`), and no read-only connections.
     pub fn with_vault(store: Store, vault: Arc<dyn SecretVault>) -> AppState {
+        AppState::assemble(store, Vec::new(), vault)
+    }
+
+    fn assemble(store: Store, readers: Vec<Store>, vault: Arc<dyn SecretVault>) -> AppState {
         let db_path = store.path().to_path_buf();
         AppState {
             store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(readers.into_iter().map(Mutex::new).collect()),
             session: Arc::new(Mutex::new(None)),
             db_path,
             vault,
@@ -62,8 +80,17 @@ impl AppState {
         }
     }
 
+    /// Opens the database (migrating it) and its read-only connections.
     pub fn open(path: &Path) -> Result<AppState, ApiError> {
-        Ok(AppState::new(Store::open(path)?))
+        let store = Store::open(path)?;
+        let mut readers = Vec::with_capacity(READER_CONNECTIONS);
+        for _ in 0..READER_CONNECTIONS {
+            if let Some(reader) = store.reader()? {
+                reader.set_cache_size_kib(READER_CACHE_KIB)?;
+                readers.push(reader);
+            }
+        }
+        Ok(AppState::assemble(store, readers, Arc::new(OsKeyring::new())))
     }
 
     /// Runs `f` on the store off the main thread, with no session needed.
@@ -87,18 +114,33 @@ impl AppState {
         let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
         blocking(move || {
             let mut store = lock(&store);
-            let operator = {
-                let mut session = lock(&session);
-                let name = active_name(&mut session, idle_limit(&store))?;
-                match operators::act_as(&store, &name) {
-                    Ok(operator) => operator,
-                    Err(e) => {
-                        *session = None;
-                        return Err(e.into());
-                    }
-                }
-            };
+            let operator = signed_in(&session, &store)?;
             f(&mut store, &operator)
+        })
+        .await
+    }
+
+    /// Like `as_operator` for work that only reads: on a free read-only
+    /// connection (waiting for the first one when all are busy), or on the
+    /// writer for an in-memory store.
+    pub async fn as_reader<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Operator) -> Result<T, ApiError> + Send + 'static,
+    {
+        if self.readers.is_empty() {
+            return self.as_operator(move |s, op| f(s, op)).await;
+        }
+        let (readers, session) = (Arc::clone(&self.readers), Arc::clone(&self.session));
+        blocking(move || {
+            let free = readers.iter().find_map(|r| r.try_lock().ok());
+            let store = match (free, readers.first()) {
+                (Some(store), _) => store,
+                (None, Some(first)) => lock(first),
+                (None, None) => return Err(ApiError::new(codes::INTERNAL, "no read-only connection")),
+            };
+            let operator = signed_in(&session, &store)?;
+            f(&store, &operator)
         })
         .await
     }
@@ -166,6 +208,20 @@ impl AppState {
 
     pub fn sync_runner_state(&self) -> RunnerState {
         self.sync.state()
+    }
+}
+
+/// The signed-in operator, re-read from the database; ends the session of an
+/// idle, removed or disabled operator.
+fn signed_in(session: &Mutex<Option<Session>>, store: &Store) -> Result<Operator, ApiError> {
+    let mut session = lock(session);
+    let name = active_name(&mut session, idle_limit(store))?;
+    match operators::act_as(store, &name) {
+        Ok(operator) => Ok(operator),
+        Err(e) => {
+            *session = None;
+            Err(e.into())
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! The commands through Tauri's IPC layer (mock runtime, real library, a
-//! temporary database): the `{code, message}` error shape, the session, and
-//! the library's role checks as each role meets them.
+//! temporary database opened as the app opens it, with its read-only
+//! connections): the `{code, message}` error shape, the session, and the
+//! library's role checks as each role meets them.
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
-use voucherdesk::store::Store;
 use voucherdesk_desktop::commands::COMMANDS;
 use voucherdesk_desktop::state::AppState;
 
@@ -20,10 +20,8 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("ipc.sqlite")).unwrap();
-        let app = voucherdesk_desktop::with_commands(mock_builder(), AppState::new(store))
-            .build(mock_context(noop_assets()))
-            .unwrap();
+        let state = AppState::open(&dir.path().join("ipc.sqlite")).unwrap();
+        let app = voucherdesk_desktop::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
         let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
         Harness { _app: app, window, _dir: dir }
     }
@@ -189,6 +187,45 @@ fn roles_meet_the_library_rules() {
     assert_eq!(h.ok("set_language", json!({ "language": "zh" }))["language"], json!("zh"));
     assert_eq!(h.ok("app_status", json!({}))["operator"]["language"], json!("zh"));
     assert_eq!(h.err("set_language", json!({ "language": "fr" }))["code"], json!("errors.validation"));
+}
+
+/// The queue's page, counts and history come from read-only connections: they
+/// see each write the moment its command has returned, and ask for a session
+/// like every other command.
+#[test]
+fn reads_on_the_read_only_connections_see_every_write_at_once() {
+    let h = populated();
+    h.ok("sign_out", json!({}));
+    let page_args = json!({ "filter": { "status": "open" }, "sort": "age_desc", "page": { "limit": 5 } });
+    assert_eq!(
+        h.err("exception_page", page_args.clone()),
+        json!({ "code": "auth.required", "message": "nobody is signed in" })
+    );
+    assert_eq!(h.err("exception_counts", json!({ "filter": {} }))["code"], json!("auth.required"));
+
+    h.sign_in("marta", "voucherdesk-marta");
+    let page = h.ok("exception_page", page_args);
+    let ids: Vec<String> = page["rows"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().into()).collect();
+    assert!(ids.len() >= 2, "the samples leave at least two open exceptions: {page}");
+    let mine = json!({ "filter": { "status": "open", "assignee": "marta" } });
+    assert_eq!(h.ok("exception_counts", mine.clone())["total"], json!(0));
+
+    assert_eq!(h.ok("assign_exceptions", json!({ "ids": &ids[..2], "assignee": "marta" })), json!({ "assigned": 2 }));
+    assert_eq!(h.ok("exception_counts", mine.clone())["total"], json!(2));
+    let assigned = h.ok("exception_page", json!({ "filter": mine["filter"], "sort": "id", "page": { "limit": 50 } }));
+    let mut got: Vec<&str> = assigned["rows"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut want: Vec<&str> = ids[..2].iter().map(String::as_str).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let history = h.ok("exception_history", json!({ "id": ids[0] }));
+    assert_eq!(history.as_array().unwrap().last().unwrap()["event"], json!("assigned to marta"), "{history}");
+
+    let done = h.ok("resolve_exceptions", json!({ "ids": [ids[0]], "action": "accept", "note": "checked" }));
+    assert_eq!(done, json!({ "resolved": 1, "failed": [] }));
+    assert_eq!(h.ok("exception_counts", mine)["total"], json!(1));
+    let audit = h.ok("audit_page", json!({ "action": "exception.resolve", "limit": 1 }));
+    assert!(audit[0]["subject"].as_str().unwrap().contains(&ids[0]), "{audit}");
 }
 
 #[test]

@@ -54,7 +54,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("migrations/0003_psp_notifications.sql")),
     (4, include_str!("migrations/0004_psp_accounts.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
-    // Refunds (issue 5).
+    (6, include_str!("migrations/0006_queue_indexes.sql")),
     (7, include_str!("migrations/0007_refunds.sql")),
     (9, include_str!("migrations/0009_notifications.sql")),
 ];
@@ -150,6 +150,13 @@ impl Store {
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         conn.pragma_update(None, "cache_size", -65_536)?;
         Ok(Some(Store { conn, path: self.path.clone() }))
+    }
+
+    /// Sets this connection's page cache, in KiB (a reader that serves a
+    /// window needs less than an import's writer).
+    pub fn set_cache_size_kib(&self, kib: u32) -> StoreResult<()> {
+        self.conn.pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType } from "react";
 import { useTranslation } from "react-i18next";
 import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
@@ -9,13 +9,54 @@ import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
 import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
-import { AuditScreen } from "./screens/Audit";
-import { DashboardScreen } from "./screens/Dashboard";
-import { ExceptionsScreen } from "./screens/Exceptions";
-import { ImportsScreen } from "./screens/Imports";
 import { LookupScreen } from "./screens/Lookup";
-import { SettingsScreen } from "./screens/Settings";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
+
+// Sign-in and the lookup are in the first bundle; every other screen (the
+// dashboard brings Chart.js) is its own chunk, loaded when the app is idle
+// after its first screen, or when opened.
+
+/**
+ * A screen in its own chunk. Once its code is in, it renders directly: going
+ * through `lazy` would suspend once, and React holds back the reveal of
+ * suspended content for up to 300 ms.
+ */
+function chunkedScreen(load: () => Promise<ComponentType>): { Screen: ComponentType; preload: () => Promise<unknown> } {
+  let loaded: ComponentType | null = null;
+  const preload = () =>
+    load().then((c) => {
+      loaded = c;
+      return c;
+    });
+  const Lazy = lazy(() => preload().then((c) => ({ default: c })));
+  const Screen = () => {
+    // Chosen once per mount, so that the screen never switches (and remounts) midway.
+    const [Loaded] = useState(() => loaded);
+    return Loaded ? <Loaded /> : <Lazy />;
+  };
+  return { Screen, preload };
+}
+
+const exceptions = chunkedScreen(() => import("./screens/Exceptions").then((m) => m.ExceptionsScreen));
+const imports = chunkedScreen(() => import("./screens/Imports").then((m) => m.ImportsScreen));
+const dashboard = chunkedScreen(() => import("./screens/Dashboard").then((m) => m.DashboardScreen));
+const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditScreen));
+const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
+const ExceptionsScreen = exceptions.Screen;
+const ImportsScreen = imports.Screen;
+const DashboardScreen = dashboard.Screen;
+const AuditScreen = audit.Screen;
+const SettingsScreen = settings.Screen;
+
+/** How long after the first screen the other screens' code is fetched, in ms. */
+const PRELOAD_SCREENS_AFTER_MS = 1_000;
+
+/** Fetches the other screens' code once, so that opening one does not wait for it. */
+function preloadScreens(): void {
+  for (const screen of [exceptions, imports, audit, settings, dashboard]) {
+    screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
+  }
+}
 
 type Phase =
   | { kind: "loading" }
@@ -88,6 +129,13 @@ export function App() {
     return () => onSessionError(null);
   }, []);
 
+  const ready = phase.kind === "ready";
+  useEffect(() => {
+    if (!ready) return;
+    const timer = setTimeout(preloadScreens, PRELOAD_SCREENS_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [ready]);
+
   const idleMinutes = status?.idle_lock_minutes ?? 0;
   useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
 
@@ -156,11 +204,13 @@ export function App() {
         <Header screen={screen} onLock={() => setLocked(true)} />
         <main className="screen" data-testid={`screen-${screen}`}>
           {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
-          {screen === "exceptions" && <ExceptionsScreen />}
-          {screen === "imports" && <ImportsScreen />}
-          {screen === "dashboard" && <DashboardScreen />}
-          {screen === "audit" && <AuditScreen />}
-          {screen === "settings" && <SettingsScreen />}
+          <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>
+            {screen === "exceptions" && <ExceptionsScreen />}
+            {screen === "imports" && <ImportsScreen />}
+            {screen === "dashboard" && <DashboardScreen />}
+            {screen === "audit" && <AuditScreen />}
+            {screen === "settings" && <SettingsScreen />}
+          </Suspense>
         </main>
       </div>
     </SessionContext.Provider>

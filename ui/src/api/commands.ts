@@ -73,6 +73,8 @@ export function cleanQuery(q: ExceptionQuery): ExceptionQuery {
 
 export const SEARCH_LIMIT = 20;
 export const QUEUE_PAGE_LIMIT = 200;
+/** The queue's first page: a screenful and some (a 200-row page is ~90 KB of JSON to cross IPC and parse). */
+export const QUEUE_FIRST_PAGE_LIMIT = 50;
 export const AUDIT_PAGE_LIMIT = 100;
 
 export const api = {

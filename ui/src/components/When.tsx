@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { useTranslation } from "react-i18next";
 import { formatDual, marketOf } from "../lib/format";
 
@@ -7,7 +8,7 @@ import { formatDual, marketOf } from "../lib/format";
  * one market (imports, audit entries) show the market time both share
  * (Bogotá and Lima are both UTC−5 all year) as "Bogotá/Lima".
  */
-export function When({ at, country, testId }: { at: string | null | undefined; country?: string | null | undefined; testId?: string }) {
+export const When = memo(function When({ at, country, testId }: { at: string | null | undefined; country?: string | null | undefined; testId?: string }) {
   const { t } = useTranslation();
   const market = marketOf(country);
   const text = market
@@ -18,4 +19,4 @@ export function When({ at, country, testId }: { at: string | null | undefined; c
       {text}
     </time>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { memo, useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
@@ -101,7 +101,8 @@ function ExceptionItem({ e, onResolve }: { e: ExceptionRecord; onResolve: (actio
   );
 }
 
-export function CaseFileView({ orderId }: { orderId: string }) {
+/** Memoized: typing in the lookup box above does not render the case file again. */
+export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: string }) {
   const { t } = useTranslation();
   const { operator } = useSession();
   const [file, setFile] = useState<CaseFile | null>(null);
@@ -277,4 +278,4 @@ export function CaseFileView({ orderId }: { orderId: string }) {
       )}
     </article>
   );
-}
+});

@@ -21,11 +21,11 @@ describe("exceptions screen", () => {
     expect((await screen.findByTestId("count-kind-not_settled")).dataset.count).toBe("5");
     expect(screen.getByTestId("count-total").dataset.count).toBe("8");
     const first = calls.find((c) => c.cmd === "exception_page");
-    expect(first?.args).toEqual({ filter: { status: "open" }, sort: "age_desc", page: { limit: 200 } });
+    expect(first?.args).toEqual({ filter: { status: "open" }, sort: "age_desc", page: { limit: 50 } });
     fireEvent.click(screen.getByTestId("count-kind-paid_not_recorded"));
     await waitFor(() => {
       const pages = calls.filter((c) => c.cmd === "exception_page");
-      expect(pages[pages.length - 1]?.args).toEqual({ filter: { status: "open", kind: "paid_not_recorded" }, sort: "age_desc", page: { limit: 200 } });
+      expect(pages[pages.length - 1]?.args).toEqual({ filter: { status: "open", kind: "paid_not_recorded" }, sort: "age_desc", page: { limit: 50 } });
     });
     fireEvent.change(screen.getByTestId("filter-age"), { target: { value: "d2_7" } });
     fireEvent.click(screen.getByTestId("filter-unassigned"));

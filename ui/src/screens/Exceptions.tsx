@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { save } from "@tauri-apps/plugin-dialog";
-import { api } from "../api/commands";
+import { api, QUEUE_FIRST_PAGE_LIMIT, QUEUE_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import {
   AGE_BUCKETS,
@@ -28,6 +28,8 @@ import { useDebounced } from "../lib/useDebounced";
 import { useSession } from "../session";
 
 const ROW_HEIGHT_PX = 36;
+/** Rows rendered beyond each edge of the viewport (scrolling shows them without a render). */
+const OVERSCAN_ROWS = 8;
 /** Start fetching the next page this many rows before the end of what is loaded. */
 const PREFETCH_ROWS = 40;
 const TEXT_FILTER_DEBOUNCE_MS = 300;
@@ -128,7 +130,7 @@ function HistoryDrawer({ row, onClose }: { row: ExceptionRecord; onClose: () => 
   );
 }
 
-function CountChips({ counts, query, onKind, onAge }: { counts: QueueCounts | null; query: ExceptionQuery; onKind: (k: string | null) => void; onAge: (a: AgeBucket | null) => void }) {
+const CountChips = memo(function CountChips({ counts, query, onKind, onAge }: { counts: QueueCounts | null; query: ExceptionQuery; onKind: (k: string | null) => void; onAge: (a: AgeBucket | null) => void }) {
   const { t } = useTranslation();
   if (!counts) return null;
   return (
@@ -164,7 +166,116 @@ function CountChips({ counts, query, onKind, onAge }: { counts: QueueCounts | nu
       })}
     </div>
   );
-}
+});
+
+/** One row of the queue: rendered again only when its record or selection changes. */
+const QueueRow = memo(function QueueRow({
+  r,
+  index,
+  start,
+  isSel,
+  onOpen,
+  onToggle,
+}: {
+  r: ExceptionRecord;
+  index: number;
+  start: number;
+  isSel: boolean;
+  onOpen: (r: ExceptionRecord) => void;
+  onToggle: (id: string) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <div
+      role="row"
+      className={`vrow${isSel ? " selected" : ""}${index % 2 ? " odd" : ""}`}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT_PX }}
+      onClick={() => onOpen(r)}
+      data-testid={`row-${r.id}`}
+      data-kind={r.kind}
+      data-status={r.status}
+    >
+      <span role="cell" className="c-check" onClick={(e) => e.stopPropagation()}>
+        <input type="checkbox" checked={isSel} onChange={() => onToggle(r.id)} aria-label={t("exceptions.selectRow", { id: r.id })} data-testid={`row-select-${r.id}`} />
+      </span>
+      <span role="cell" className="c-kind">{t(`kinds.${r.kind}`, { defaultValue: r.kind })}</span>
+      <span role="cell" className="c-status">
+        <span className={`badge status-${r.status}`}>{t(`statuses.${r.status}`)}</span>
+      </span>
+      <span role="cell" className="c-order mono">{r.order_id || "—"}</span>
+      <span role="cell" className="c-psp">{r.psp || "—"}</span>
+      <span role="cell" className="c-country">{r.country}</span>
+      <span role="cell" className="c-store" title={r.store}>{r.store}</span>
+      <span role="cell" className="c-amount num">
+        <Money minor={r.amount_minor} currency={r.currency} />
+      </span>
+      <span role="cell" className="c-detected small">
+        <When at={r.detected_at} country={r.country} />
+      </span>
+      <span role="cell" className="c-age num">{r.age_days}</span>
+      <span role="cell" className="c-assignee">{r.assignee ?? "—"}</span>
+      <span role="cell" className="c-id mono small">{r.id}</span>
+    </div>
+  );
+});
+
+/**
+ * The virtualized rows. Scrolling re-renders this alone (not the filters and
+ * counts above it), and only the rows that come into view are rendered.
+ */
+const QueueBody = memo(function QueueBody({
+  rows,
+  hasMore,
+  showEmpty,
+  selected,
+  onOpen,
+  onToggle,
+  onNearEnd,
+}: {
+  rows: ExceptionRecord[];
+  hasMore: boolean;
+  showEmpty: boolean;
+  selected: Set<string>;
+  onOpen: (r: ExceptionRecord) => void;
+  onToggle: (id: string) => void;
+  onNearEnd: () => void;
+}) {
+  const { t } = useTranslation();
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length + (hasMore ? 1 : 0),
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT_PX,
+    overscan: OVERSCAN_ROWS,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
+  useEffect(() => {
+    if (hasMore && lastIndex >= rows.length - PREFETCH_ROWS) onNearEnd();
+  }, [lastIndex, hasMore, rows.length, onNearEnd]);
+  return (
+    <div className="vbody" ref={scrollRef} data-testid="exception-scroll">
+      {showEmpty && (
+        <p className="muted empty" data-testid="exceptions-empty">
+          {t("exceptions.empty")}
+        </p>
+      )}
+      <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+        {items.map((item) => {
+          const r = rows[item.index];
+          if (!r) {
+            return (
+              <div key="loader" className="vrow loader muted" style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT_PX }}>
+                {t("exceptions.loadingMore")}
+              </div>
+            );
+          }
+          return <QueueRow key={r.id} r={r} index={item.index} start={item.start} isSel={selected.has(r.id)} onOpen={onOpen} onToggle={onToggle} />;
+        })}
+      </div>
+    </div>
+  );
+});
 
 export function ExceptionsScreen() {
   const { t } = useTranslation();
@@ -207,7 +318,8 @@ export function ExceptionsScreen() {
       loadingRef.current = true;
       setLoading(true);
       try {
-        const page = await api.exceptionPage(filter, sort, after);
+        // A short first page paints sooner; the rest comes in full pages as the operator scrolls.
+        const page = await api.exceptionPage(filter, sort, after, after ? QUEUE_PAGE_LIMIT : QUEUE_FIRST_PAGE_LIMIT);
         if (gen !== generation.current) return;
         setRows((old) => (after ? old.concat(page.rows) : page.rows));
         setNext(page.next);
@@ -240,31 +352,25 @@ export function ExceptionsScreen() {
     reload();
   }, [reload]);
 
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const virtualizer = useVirtualizer({
-    count: rows.length + (next ? 1 : 0),
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT_PX,
-    overscan: 12,
-  });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
-  useEffect(() => {
-    if (next && !loadingRef.current && lastIndex >= rows.length - PREFETCH_ROWS) {
-      void fetchPage(generation.current, next);
-    }
-  }, [lastIndex, next, rows.length, fetchPage]);
+  const loadMore = useCallback(() => {
+    if (next && !loadingRef.current) void fetchPage(generation.current, next);
+  }, [next, fetchPage]);
 
   const set = (patch: Partial<ExceptionQuery>) => setQuery((q) => ({ ...q, ...patch }));
-  const toggle = (id: string) =>
-    setSelected((s) => {
-      const n = new Set(s);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
-  const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
-  const selectedIds = [...selected];
+  const onKind = useCallback((k: string | null) => setQuery((q) => ({ ...q, kind: k })), []);
+  const onAge = useCallback((a: AgeBucket | null) => setQuery((q) => ({ ...q, age: a })), []);
+  const toggle = useCallback(
+    (id: string) =>
+      setSelected((s) => {
+        const n = new Set(s);
+        if (n.has(id)) n.delete(id);
+        else n.add(id);
+        return n;
+      }),
+    [],
+  );
+  const allSelected = useMemo(() => rows.length > 0 && rows.every((r) => selected.has(r.id)), [rows, selected]);
+  const selectedIds = useMemo(() => [...selected], [selected]);
 
   const exportCsv = async () => {
     setNotice(null);
@@ -312,7 +418,7 @@ export function ExceptionsScreen() {
         </div>
       </div>
 
-      <CountChips counts={counts} query={query} onKind={(k) => set({ kind: k })} onAge={(a) => set({ age: a })} />
+      <CountChips counts={counts} query={query} onKind={onKind} onAge={onAge} />
 
       <div className="filters" aria-label={t("exceptions.filters")}>
         <label className="field compact">
@@ -422,59 +528,15 @@ export function ExceptionsScreen() {
           <span role="columnheader" className="c-assignee">{t("exceptions.col.assignee")}</span>
           <span role="columnheader" className="c-id">{t("exceptions.col.id")}</span>
         </div>
-        <div className="vbody" ref={scrollRef} data-testid="exception-scroll">
-          {!loading && rows.length === 0 && !error && (
-            <p className="muted empty" data-testid="exceptions-empty">
-              {t("exceptions.empty")}
-            </p>
-          )}
-          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-            {items.map((item) => {
-              const r = rows[item.index];
-              if (!r) {
-                return (
-                  <div key="loader" className="vrow loader muted" style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT_PX }}>
-                    {t("exceptions.loadingMore")}
-                  </div>
-                );
-              }
-              const isSel = selected.has(r.id);
-              return (
-                <div
-                  key={r.id}
-                  role="row"
-                  className={`vrow${isSel ? " selected" : ""}${item.index % 2 ? " odd" : ""}`}
-                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT_PX }}
-                  onClick={() => setHistoryRow(r)}
-                  data-testid={`row-${r.id}`}
-                  data-kind={r.kind}
-                  data-status={r.status}
-                >
-                  <span role="cell" className="c-check" onClick={(e) => e.stopPropagation()}>
-                    <input type="checkbox" checked={isSel} onChange={() => toggle(r.id)} aria-label={t("exceptions.selectRow", { id: r.id })} data-testid={`row-select-${r.id}`} />
-                  </span>
-                  <span role="cell" className="c-kind">{t(`kinds.${r.kind}`, { defaultValue: r.kind })}</span>
-                  <span role="cell" className="c-status">
-                    <span className={`badge status-${r.status}`}>{t(`statuses.${r.status}`)}</span>
-                  </span>
-                  <span role="cell" className="c-order mono">{r.order_id || "—"}</span>
-                  <span role="cell" className="c-psp">{r.psp || "—"}</span>
-                  <span role="cell" className="c-country">{r.country}</span>
-                  <span role="cell" className="c-store" title={r.store}>{r.store}</span>
-                  <span role="cell" className="c-amount num">
-                    <Money minor={r.amount_minor} currency={r.currency} />
-                  </span>
-                  <span role="cell" className="c-detected small">
-                    <When at={r.detected_at} country={r.country} />
-                  </span>
-                  <span role="cell" className="c-age num">{r.age_days}</span>
-                  <span role="cell" className="c-assignee">{r.assignee ?? "—"}</span>
-                  <span role="cell" className="c-id mono small">{r.id}</span>
-                </div>
-              );
-            })}
-          </div>
-        </div>
+        <QueueBody
+          rows={rows}
+          hasMore={next !== null}
+          showEmpty={!loading && rows.length === 0 && !error}
+          selected={selected}
+          onOpen={setHistoryRow}
+          onToggle={toggle}
+          onNearEnd={loadMore}
+        />
       </div>
 
       {dialog === "resolve" && (

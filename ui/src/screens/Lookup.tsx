@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { lazy, memo, Suspense, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
@@ -8,7 +8,37 @@ import { Money } from "../components/Money";
 import { When } from "../components/When";
 import { MARKS, markPainted } from "../lib/perfMarks";
 import { SEARCH_DEBOUNCE_MS, useDebounced } from "../lib/useDebounced";
-import { CaseFileView } from "./CaseFile";
+
+// The case file (with the barcode library) is its own chunk: the search box
+// paints without it, and it is fetched while the operator types.
+const loadCaseFile = () => import("./CaseFile");
+const CaseFileView = lazy(() => loadCaseFile().then((m) => ({ default: m.CaseFileView })));
+/** How long after the lookup first shows the case file's code is fetched, in ms. */
+const PRELOAD_CASE_FILE_AFTER_MS = 300;
+
+/** One search result: rendered again only when it or its selection changes. */
+const HitRow = memo(function HitRow({ h, selected, onSelect }: { h: OrderHit; selected: boolean; onSelect: (orderId: string) => void }) {
+  return (
+    <li>
+      <button type="button" className={selected ? "hit selected" : "hit"} onClick={() => onSelect(h.order_id)} data-testid={`lookup-result-${h.order_id}`}>
+        <span className="hit-line">
+          <span className="mono">{h.order_id}</span>
+          <span className={`badge status-${h.status}`}>{h.status}</span>
+          <Money minor={h.amount_minor} currency={h.currency} />
+        </span>
+        <span className="hit-line muted small">
+          <span>{h.buyer_name || "—"}</span>
+          <span>{h.buyer_email}</span>
+        </span>
+        {h.status !== "unknown_order" && (
+          <span className="hit-line muted small">
+            <When at={h.created_at} country={h.country} />
+          </span>
+        )}
+      </button>
+    </li>
+  );
+});
 
 /** Support's home: one search box, results as you type, the case file. */
 export function LookupScreen({ initialOrder, onOrderShown }: { initialOrder?: string | null; onOrderShown?: () => void }) {
@@ -21,7 +51,11 @@ export function LookupScreen({ initialOrder, onOrderShown }: { initialOrder?: st
   const [selected, setSelected] = useState<string | null>(initialOrder ?? null);
   const seq = useRef(0);
 
-  useEffect(() => markPainted(MARKS.lookupReady), []);
+  useEffect(() => {
+    markPainted(MARKS.lookupReady);
+    const timer = setTimeout(() => loadCaseFile().catch(() => undefined), PRELOAD_CASE_FILE_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, []);
 
   useEffect(() => {
     if (initialOrder) {
@@ -90,34 +124,14 @@ export function LookupScreen({ initialOrder, onOrderShown }: { initialOrder?: st
         {hits && hits.length > 0 && (
           <ul className="hit-list" data-testid="lookup-results" aria-label={t("lookup.results")}>
             {hits.map((h) => (
-              <li key={h.order_id}>
-                <button
-                  type="button"
-                  className={h.order_id === selected ? "hit selected" : "hit"}
-                  onClick={() => setSelected(h.order_id)}
-                  data-testid={`lookup-result-${h.order_id}`}
-                >
-                  <span className="hit-line">
-                    <span className="mono">{h.order_id}</span>
-                    <span className={`badge status-${h.status}`}>{h.status}</span>
-                    <Money minor={h.amount_minor} currency={h.currency} />
-                  </span>
-                  <span className="hit-line muted small">
-                    <span>{h.buyer_name || "—"}</span>
-                    <span>{h.buyer_email}</span>
-                  </span>
-                  {h.status !== "unknown_order" && (
-                    <span className="hit-line muted small">
-                      <When at={h.created_at} country={h.country} />
-                    </span>
-                  )}
-                </button>
-              </li>
+              <HitRow key={h.order_id} h={h} selected={h.order_id === selected} onSelect={setSelected} />
             ))}
           </ul>
         )}
       </section>
-      <section className="lookup-case">{selected && <CaseFileView orderId={selected} key={selected} />}</section>
+      <section className="lookup-case">
+        <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>{selected && <CaseFileView orderId={selected} key={selected} />}</Suspense>
+      </section>
     </div>
   );
 }
