@@ -86,13 +86,13 @@ export function SyncIndicator() {
     <span className={`sync-indicator sync-${state}`} data-testid="sync-indicator" data-state={state} title={title}>
       <span className="sync-dot" aria-hidden="true" />
       <strong data-testid="sync-state">{t(`sync.states.${state}`)}</strong>
-      <span className="small" data-testid="sync-last-success">
+      <span className="small sync-detail" data-testid="sync-last-success">
         {t("sync.lastSuccess")}: {status.last_success_at ? <When at={status.last_success_at} /> : t("sync.never")}
       </span>
-      <span className="small" data-testid="sync-queue" data-count={status.queue_size}>
+      <span className="small sync-detail" data-testid="sync-queue" data-count={status.queue_size}>
         {t("sync.queue", { count: status.queue_size })}
       </span>
-      <span className="small" data-testid="sync-errors" data-count={status.errors_last_hour}>
+      <span className="small sync-detail" data-testid="sync-errors" data-count={status.errors_last_hour}>
         {t("sync.errors", { count: status.errors_last_hour })}
       </span>
       {code && (
