@@ -31,6 +31,16 @@ const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // ---- refunds
+    "refunds_request",
+    "refunds_approve",
+    "refunds_reject",
+    "refunds_cancel",
+    "refunds_list",
+    "refunds_show",
+    "refunds_refundable",
+    "refunds_receipt",
+    // ---- end refunds
 ];
 
 fn main() {

@@ -59,6 +59,14 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::AuditRow>(&cfg)?;
     export::<dto::VerifyReport>(&cfg)?;
     export::<dto::Settings>(&cfg)?;
+    // ---- refunds
+    export::<dto::RefundRequest>(&cfg)?;
+    export::<dto::Refund>(&cfg)?;
+    export::<dto::RefundQuery>(&cfg)?;
+    export::<dto::RefundPage>(&cfg)?;
+    export::<dto::Refundable>(&cfg)?;
+    export::<dto::ReceiptPath>(&cfg)?;
+    // ---- end refunds
     write_index(dir)
 }
 

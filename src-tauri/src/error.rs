@@ -56,6 +56,9 @@ from_coded!(
     voucherdesk::reconcile::ReconcileError,
     voucherdesk::settings::SettingsError,
     voucherdesk::dashboard::DashboardError,
+    // ---- refunds
+    voucherdesk::refunds::RefundError,
+    voucherdesk::refunds::receipt::ReceiptError,
 );
 
 impl From<voucherdesk::store::StoreError> for ApiError {
