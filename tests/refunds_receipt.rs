@@ -123,8 +123,10 @@ fn a_succeeded_refund_has_a_readable_pdf_receipt_written_once_in_the_data_dir() 
     let refund = refunds::show(&l.store, id).unwrap();
     let reference = refund.psp_refund_id.clone().expect("PSP reference");
 
-    let path = receipt::receipt(&l.store, id).unwrap();
-    assert_eq!(path, l.dir.path().join("receipts").join(format!("refund-{id}.pdf")));
+    // Archived as it succeeded, before anyone asked.
+    let path = l.dir.path().join("receipts").join(format!("refund-{id}.pdf"));
+    assert!(path.is_file(), "no receipt archived at {}", path.display());
+    assert_eq!(receipt::receipt(&l.store, id).unwrap(), path);
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF: {:?}", &bytes[..8.min(bytes.len())]);
 
