@@ -241,6 +241,25 @@ fn the_cli_re_downloads_the_receipt_and_refuses_one_that_does_not_exist() {
     assert_eq!(std::fs::read(&out_file).unwrap(), std::fs::read(&archived).unwrap());
     assert!(pdf_text(&out_file).contains("Peña, María José"));
 
+    // The list's filters (the same library page the app's list uses).
+    let list = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("voucherdesk")
+            .unwrap()
+            .arg("--db")
+            .arg(&l.db)
+            .args(["refunds", "list", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(list(&["--tier", "3", "--status", "succeeded", "--method", "psp_refund", "--psp", "dlocal"]), vec![id]);
+    assert_eq!(list(&["--reason", "buyer_cancelled"]), vec![id]);
+    assert_eq!(list(&["--tier", "2"]), Vec::<i64>::new());
+    assert_eq!(list(&["--method", "cash_withdrawal"]), Vec::<i64>::new());
+
     let missing = run(&["999"]);
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
     assert_eq!(String::from_utf8_lossy(&missing.stderr).trim(), "error: no refund 999 [refunds.not_found]");
