@@ -11,6 +11,11 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
 VD = $(TARGET_DIR)/release/voucherdesk --db $(DEMO_DB)
 APP_CRATE = voucherdesk-desktop
 APP = $(TARGET_DIR)/debug/$(APP_CRATE)
+# The demo's live PSP (issue 4): the sandbox on a fixed loopback port, knowing the demo's pending vouchers.
+SANDBOX_PORT ?= 8717
+SANDBOX_URL = http://127.0.0.1:$(SANDBOX_PORT)
+# The app's background sync rounds in the demo (milliseconds).
+DEMO_SYNC_TICK_MS ?= 10000
 # The e2e suite needs a display; xvfb-run gives it a virtual one.
 XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 
@@ -32,7 +37,7 @@ app: ui
 # The demo database (first run only): 2,000 orders, reconciled, with the sample team.
 demo: build
 	@if [ ! -f $(DEMO_DB) ]; then \
-	  $(VD) demo --orders $(DEMO_ORDERS) --seed $(DEMO_SEED); \
+	  $(VD) demo --orders $(DEMO_ORDERS) --seed $(DEMO_SEED) --sandbox-url $(SANDBOX_URL); \
 	fi
 
 # Opens the desktop console on the demo database (sign in as admin / voucherdesk-admin).
@@ -46,7 +51,8 @@ run: demo app
 	  echo "screenshots in artifacts/screenshots/)."; \
 	  exit 2; \
 	fi
-	VOUCHERDESK_DB=$(DEMO_DB) $(APP)
+	VD="$(VD)" APP="$(APP)" DEMO_DB="$(DEMO_DB)" SANDBOX_PORT=$(SANDBOX_PORT) SANDBOX_URL=$(SANDBOX_URL) \
+	  DEMO_SYNC_TICK_MS=$(DEMO_SYNC_TICK_MS) scripts/run-demo.sh
 
 # What the console shows, through the CLI (no display needed).
 tour: demo

@@ -31,6 +31,20 @@ const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // buyer notifications
+    "notification_preview",
+    "notification_resend",
+    "notification_log",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
     // ---- refunds
     "refunds_request",
     "refunds_approve",

@@ -15,6 +15,7 @@
 //! missing or locked keyring is [`CredentialError::KeyringUnavailable`];
 //! there is no fallback to a file.
 
+pub mod connection;
 pub mod signed_ping;
 
 use crate::audit::audit_entry;
@@ -223,6 +224,26 @@ impl AccountSecrets {
                 Some(serde_json::Value::String(value)) => Ok(Some(value)),
                 Some(_) => Err(CredentialError::BadSecrets(format!("field {field:?} must be a JSON string"))),
             },
+            |field| format!("missing field {field:?} for {psp} (expected {})", expected.join(", ")),
+        )
+    }
+
+    /// From a form's fields by name (the app's PSP accounts screen); the same
+    /// checks as [`AccountSecrets::parse_json`]. Errors name fields, never values.
+    pub fn from_fields(
+        psp: PspKind,
+        fields: &std::collections::BTreeMap<String, String>,
+    ) -> Result<AccountSecrets, CredentialError> {
+        let expected = psp.secret_fields();
+        if let Some(unknown) = fields.keys().find(|k| !expected.contains(&k.as_str())) {
+            return Err(CredentialError::BadSecrets(format!(
+                "unknown field {unknown:?} for {psp} (expected {})",
+                expected.join(", ")
+            )));
+        }
+        AccountSecrets::from_lookup(
+            psp,
+            |field| Ok(fields.get(field).cloned()),
             |field| format!("missing field {field:?} for {psp} (expected {})", expected.join(", ")),
         )
     }
@@ -826,6 +847,43 @@ pub fn remove(
         return Err(e);
     }
     Ok(())
+}
+
+// ------------------------------------------------------------------ for the connectors
+
+/// One account and its secrets, read for a connector (sync, notifications).
+#[derive(Debug)]
+pub struct AccountInUse {
+    pub account: PspAccount,
+    pub secrets: AccountSecrets,
+}
+
+/// Reads the secrets of `account` from the vault for a connector to use.
+/// No operator check: the connectors run for whoever is signed in and never
+/// hand the secrets out (they are not in any answer, log or error).
+fn secrets_in_use(vault: &dyn SecretVault, account: PspAccount) -> Result<AccountInUse, CredentialError> {
+    let value =
+        vault.read(&account.keyring_user())?.ok_or_else(|| CredentialError::SecretMissing(account.name.clone()))?;
+    let secrets = AccountSecrets::parse_json(account.psp, &value).map_err(|_| {
+        CredentialError::Keyring(format!("the keyring entry of {:?} is not valid: rotate it", account.name))
+    })?;
+    Ok(AccountInUse { account, secrets })
+}
+
+/// The account named `name` with its secrets (`listen --account`, `verify-notifications --account`).
+pub fn account_in_use(store: &Store, vault: &dyn SecretVault, name: &str) -> Result<AccountInUse, CredentialError> {
+    secrets_in_use(vault, find(store, name)?)
+}
+
+/// Every configured account with its secrets, in name order (the sync's sources).
+/// A keyring that is unavailable fails the whole call; an account whose
+/// entry is missing is an error that names it.
+pub fn accounts_in_use(store: &Store, vault: &dyn SecretVault) -> Result<Vec<AccountInUse>, CredentialError> {
+    let mut accounts = Vec::new();
+    for row in store.psp_accounts(PSP_ACCOUNTS_MAX)? {
+        accounts.push(secrets_in_use(vault, to_account(row)?)?);
+    }
+    Ok(accounts)
 }
 
 /// The future a [`ConnectionTester`] returns.

@@ -13,6 +13,8 @@ pub mod import;
 pub mod lookup;
 pub mod market;
 pub mod money;
+// Outbound buyer notifications (email/SMS outbox); `webhooks` is the inbound PSP side.
+pub mod notifications;
 pub mod observations;
 pub mod operators;
 pub mod orders;

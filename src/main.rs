@@ -29,11 +29,12 @@ macro_rules! out {
     }};
 }
 
+// Subcommand groups in their own files, declared after `out!` so they can use it.
+mod cli_refunds;
+mod notifications_cli;
+
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
-// Refunds (issue 5): `voucherdesk refunds …`, after `out!` so it can use it.
-mod cli_refunds;
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -99,6 +100,11 @@ enum Command {
     /// PSP credentials (admins only): secrets in the OS keyring, never on the command line.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    // --- buyer notifications ---
+    /// Buyer emails and SMS: preview, re-send, the delivery log, the outbox deliverer, settings.
+    #[command(subcommand)]
+    Notifications(notifications_cli::NotificationsCommand),
+    // --- end buyer notifications ---
     /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
     #[command(subcommand)]
     Refunds(cli_refunds::RefundsCommand),
@@ -129,13 +135,17 @@ struct ListenArgs {
     /// Refuse dLocal notifications whose X-Date is older than this many seconds.
     #[arg(long, default_value_t = webhooks::STALE_AFTER_S_DEFAULT)]
     stale_after_s: i64,
-    /// The environment variable holding dLocal's secret key.
+    /// A PSP account whose secret (and dLocal login) comes from the OS keyring;
+    /// once per PSP (`credentials add` makes them).
+    #[arg(long = "account", value_name = "NAME", conflicts_with_all = ["dlocal_secret_env", "pe_secret_env"])]
+    accounts: Vec<String>,
+    /// The environment variable holding dLocal's secret key (scripted runs).
     #[arg(long)]
     dlocal_secret_env: Option<String>,
     /// The merchant's dLocal X-Login; notifications for another login are refused.
     #[arg(long, requires = "dlocal_secret_env")]
     dlocal_login: Option<String>,
-    /// The environment variable holding PagoEfectivo's secret key.
+    /// The environment variable holding PagoEfectivo's secret key (scripted runs).
     #[arg(long)]
     pe_secret_env: Option<String>,
 }
@@ -145,11 +155,14 @@ struct VerifyNotificationsArgs {
     file: PathBuf,
     #[arg(long, value_enum)]
     psp: PspArg,
+    /// The PSP account whose secret (and dLocal login) comes from the OS keyring.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["secret_env", "login"])]
+    account: Option<String>,
     /// The environment variable holding the PSP's secret key (for scripted runs).
     #[arg(long)]
     secret_env: Option<String>,
     /// dLocal: the merchant's X-Login; notifications for another login count as forged.
-    #[arg(long)]
+    #[arg(long, requires = "secret_env")]
     login: Option<String>,
     #[arg(long)]
     json: bool,
@@ -183,6 +196,9 @@ struct SandboxArgs {
     /// Where notifications go when a request names no notification URL.
     #[arg(long)]
     notification_url: Option<String>,
+    /// Payments known from the start (JSON; `demo --db` writes sandbox-preload.json).
+    #[arg(long)]
+    preload: Option<PathBuf>,
     #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
     dlocal_login: String,
     #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY)]
@@ -361,6 +377,10 @@ struct DemoArgs {
     orders: u64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// With --db: add PSP accounts (demo-dlocal, demo-pagoefectivo) pointing at a sandbox
+    /// here, its documented default secrets in the OS keyring.
+    #[arg(long)]
+    sandbox_url: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -442,6 +462,10 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
         Some(path) => Scenario::from_file(path).map_err(Failure::input)?,
         None => Scenario::default(),
     };
+    let preload = match &args.preload {
+        Some(path) => sandbox::preload::Preload::from_file(path).map_err(Failure::input)?,
+        None => sandbox::preload::Preload::default(),
+    };
     let config = SandboxConfig {
         dlocal: DlocalAccount {
             login: args.dlocal_login,
@@ -455,6 +479,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
         },
         notification_url: args.notification_url,
         scenario,
+        preload,
     };
     sandbox::run_until_stopped(args.port, config, |addr| out!("sandbox listening on http://{addr}"))
         .map_err(|e| Failure::other(format!("sandbox: {e}")))
@@ -473,6 +498,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
+        Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
@@ -678,6 +704,7 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
 
 fn sync_failure(e: sync::SyncError) -> Failure {
     match e {
+        sync::SyncError::Credentials(e) => credential_failure(e),
         sync::SyncError::Store(_) | sync::SyncError::Internal(_) | sync::SyncError::Reconcile(_) => Failure::other(e),
         _ => Failure::input(e),
     }
@@ -725,10 +752,7 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
         return Ok(());
     }
     let acting_op = acting(&store, operator)?;
-    let sources = sync::sources_from_config(&store).map_err(sync_failure)?;
-    if sources.is_empty() {
-        return Err(sync_failure(sync::SyncError::NoAccounts));
-    }
+    let sources = sync::sources_from_config(&store, &credentials::OsKeyring::new()).map_err(sync_failure)?;
     let path = store.path().to_path_buf();
     drop(store);
     let engine = sync::SyncEngine::new(acting_op, sync::SyncConfig::default());
@@ -783,18 +807,31 @@ fn notification_failure(e: webhooks::NotificationError) -> Failure {
 
 fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result<(), Failure> {
     let psp = args.psp.psp();
-    // The keyring is the other source of secrets; until it is wired in, the
-    // environment is the only one.
-    let Some(var) = &args.secret_env else {
-        return Err(Failure::input(format!(
-            "no {} secret: give --secret-env VAR (the name of an environment variable holding it)",
-            psp.label()
-        )));
-    };
-    let secrets = webhooks::NotificationSecrets::default()
-        .with_env(psp, var, args.login.as_deref())
-        .map_err(notification_failure)?;
     let mut store = open(db)?;
+    let secrets = match (&args.account, &args.secret_env) {
+        (Some(name), _) => {
+            let in_use = credentials::account_in_use(&store, &credentials::OsKeyring::new(), name)
+                .map_err(credential_failure)?;
+            if in_use.account.psp.as_str() != psp.as_str() {
+                return Err(Failure::input(format!(
+                    "PSP account {:?} is a {} account, not {}",
+                    in_use.account.name,
+                    in_use.account.psp,
+                    psp.as_str()
+                )));
+            }
+            webhooks::NotificationSecrets::default().with_account(&in_use).map_err(notification_failure)?
+        }
+        (None, Some(var)) => webhooks::NotificationSecrets::default()
+            .with_env(psp, var, args.login.as_deref())
+            .map_err(notification_failure)?,
+        (None, None) => {
+            return Err(Failure::input(format!(
+                "no {} secret: give --account NAME (its secret is in the OS keyring) or --secret-env VAR (an environment variable holding it)",
+                psp.label()
+            )));
+        }
+    };
     let report = webhooks::log::verify_log(&mut store, &args.file, psp, &secrets).map_err(notification_failure)?;
     if args.json {
         print_json(&report)?;
@@ -834,7 +871,15 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
     if !(1..=webhooks::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
         return Err(Failure::input(format!("--stale-after-s must be 1..={}", webhooks::STALE_AFTER_S_MAX)));
     }
+    let store = open(db)?;
     let mut secrets = webhooks::NotificationSecrets::default();
+    if !args.accounts.is_empty() {
+        let vault = credentials::OsKeyring::new();
+        for name in &args.accounts {
+            let in_use = credentials::account_in_use(&store, &vault, name).map_err(credential_failure)?;
+            secrets = secrets.with_account(&in_use).map_err(notification_failure)?;
+        }
+    }
     if let Some(var) = &args.dlocal_secret_env {
         secrets = secrets.with_env(Psp::Dlocal, var, args.dlocal_login.as_deref()).map_err(notification_failure)?;
     }
@@ -842,9 +887,10 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
         secrets = secrets.with_env(Psp::PagoEfectivo, var, None).map_err(notification_failure)?;
     }
     if !Psp::ALL.iter().any(|p| secrets.has(*p)) {
-        return Err(Failure::input("no secret: give --dlocal-secret-env VAR and/or --pe-secret-env VAR"));
+        return Err(Failure::input(
+            "no secret: give --account NAME (once per PSP; secrets from the OS keyring), or --dlocal-secret-env VAR and/or --pe-secret-env VAR",
+        ));
     }
-    let store = open(db)?;
     let reconcile_as = match operator {
         Some(_) => {
             let op = acting(&store, operator)?;
@@ -1049,12 +1095,68 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         };
         let summary = reconcile(&mut store, &options, &acting).map_err(Failure::other)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
+        demo_psp(&mut store, &acting, &out, args.sandbox_url.as_deref())?;
+    } else if args.sandbox_url.is_some() {
+        return Err(Failure::input("--sandbox-url needs --db (the accounts go into the demo database)"));
     }
     if args.json {
         return print_json(&manifest);
     }
     out!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
     out!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    Ok(())
+}
+
+/// The demo's live PSP (issue 4): the sandbox preload (the ledger's pending
+/// vouchers, some to be paid soon after the sandbox starts) and, with
+/// `--sandbox-url`, PSP accounts pointing at the sandbox. A keyring that is
+/// not there is reported, not fatal: the demo data is still good.
+fn demo_psp(store: &mut Store, acting: &Operator, out: &Path, sandbox_url: Option<&str>) -> Result<(), Failure> {
+    use voucherdesk::sandbox::{self, preload};
+    let pending = store.sync_pending_vouchers(preload::PRELOAD_ENTRIES_MAX as u32).map_err(Failure::other)?;
+    let plan = preload::plan_for_demo(&pending);
+    let path = out.join("sandbox-preload.json");
+    plan.write(&path).map_err(|e| Failure::other(format!("{}: {e}", path.display())))?;
+    let paid_soon = |ms: &Option<u64>| ms.is_some();
+    eprintln!(
+        "wrote {} ({} dLocal and {} PagoEfectivo pending vouchers; {} to be paid by the sandbox)",
+        path.display(),
+        plan.dlocal.len(),
+        plan.pagoefectivo.len(),
+        plan.dlocal.iter().filter(|p| paid_soon(&p.pay_after_ms)).count()
+            + plan.pagoefectivo.iter().filter(|c| paid_soon(&c.pay_after_ms)).count()
+    );
+    let Some(url) = sandbox_url else { return Ok(()) };
+    let vault = credentials::OsKeyring::new();
+    let accounts = [
+        (
+            "demo-dlocal",
+            AccountSecrets::Dlocal(credentials::DlocalSecrets {
+                login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),
+                trans_key: sandbox::DEFAULT_DLOCAL_TRANS_KEY.into(),
+                secret: sandbox::DEFAULT_DLOCAL_SECRET.into(),
+            }),
+        ),
+        (
+            "demo-pagoefectivo",
+            AccountSecrets::PagoEfectivo(credentials::PagoEfectivoSecrets {
+                service_id: sandbox::DEFAULT_PE_SERVICE_ID.into(),
+                access_key: sandbox::DEFAULT_PE_ACCESS_KEY.into(),
+                secret: sandbox::DEFAULT_PE_SECRET.into(),
+            }),
+        ),
+    ];
+    for (name, secrets) in &accounts {
+        match credentials::add(store, &vault, acting, name, url, secrets) {
+            Ok(account) => eprintln!("added PSP account {} ({}, {})", account.name, account.psp, account.base_url),
+            Err(credentials::CredentialError::Conflict(_)) => eprintln!("PSP account {name} already exists"),
+            Err(e @ credentials::CredentialError::KeyringUnavailable(_)) => {
+                eprintln!("warning: PSP account {name} not added: {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(credential_failure(e)),
+        }
+    }
     Ok(())
 }
 
@@ -1164,7 +1266,7 @@ fn run_credentials(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credent
             out!("removed {name} and its keyring entry");
         }
         CredentialsCommand::Test { name, json } => {
-            let tester = credentials::signed_ping::SignedPingTester::new().map_err(Failure::other)?;
+            let tester = credentials::connection::PspClientTester;
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
             let result = runtime
                 .block_on(credentials::test(&mut store, &vault, &acting_op, &name, &tester))

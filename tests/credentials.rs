@@ -1,23 +1,21 @@
 //! PSP credentials against a REAL Secret Service: a private D-Bus session bus
 //! and gnome-keyring-daemon, started by this test and stopped when it ends.
 //! If they cannot start, the test fails (it never skips). The CLI runs as a
-//! subprocess pointed at that bus; a tiny axum stub on 127.0.0.1 checks the
-//! signed connection tests.
+//! subprocess pointed at that bus; the sandbox on 127.0.0.1 answers the
+//! connection tests (made with the real dLocal and PagoEfectivo clients).
 //!
 //! Needs `dbus-daemon`, `dbus-send` and `gnome-keyring-daemon` (scripts/install-deps.sh).
 
+mod support;
+
 use assert_cmd::Command;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::keyring::KeyringSession;
 use voucherdesk::credentials::{self, AccountSecrets, OsKeyring, PspKind, SecretVault};
 use voucherdesk::operators;
-use voucherdesk::psp::{dlocal, pagoefectivo};
+use voucherdesk::sandbox::{DlocalAccount, PeAccount, RunningSandbox, SandboxConfig};
 use voucherdesk::store::Store;
-
-/// How long the bus and the keyring daemon get to come up.
-const DAEMON_START_TIMEOUT_MS: u64 = 15_000;
 
 // Distinctive values, so that finding one anywhere is a leak and nothing else.
 const DL_LOGIN: &str = "dlLoginQ7v2xw";
@@ -43,97 +41,6 @@ const ALL_SECRETS: [&str; 9] = [
 
 fn dlocal_json(login: &str, trans_key: &str, secret: &str) -> String {
     serde_json::json!({"login": login, "trans_key": trans_key, "secret": secret}).to_string()
-}
-
-/// A private session bus (no service activation: nothing starts behind our
-/// back) with an unlocked gnome-keyring on it. Both die with this value.
-struct KeyringSession {
-    dir: tempfile::TempDir,
-    address: String,
-    bus: Child,
-    keyring: Child,
-}
-
-impl KeyringSession {
-    fn start() -> KeyringSession {
-        let dir = tempfile::tempdir().unwrap();
-        let (home, runtime) = (dir.path().join("keyring-home"), dir.path().join("run"));
-        for d in [&home, &runtime] {
-            std::fs::create_dir_all(d).unwrap();
-            let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
-            std::fs::set_permissions(d, private).unwrap();
-        }
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:dir={}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>"#,
-                runtime.display()
-            ),
-        )
-        .unwrap();
-        let mut bus = std::process::Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start dbus-daemon ({e}): run scripts/install-deps.sh"));
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
-        let address = address.trim().to_string();
-        assert!(address.starts_with("unix:"), "dbus-daemon printed no address: {address:?}");
-        let mut keyring = std::process::Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("HOME", &home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start gnome-keyring-daemon ({e}): run scripts/install-deps.sh"));
-        {
-            let mut stdin = keyring.stdin.take().unwrap();
-            stdin.write_all(b"test-keyring-password").unwrap();
-        } // closed: the daemon reads the password to EOF
-        let session = KeyringSession { dir, address, bus, keyring };
-        session.wait_for_secret_service();
-        session
-    }
-
-    fn wait_for_secret_service(&self) {
-        let deadline = Instant::now() + Duration::from_millis(DAEMON_START_TIMEOUT_MS);
-        loop {
-            let out = std::process::Command::new("dbus-send")
-                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
-                .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-                .output()
-                .expect("dbus-send is needed (scripts/install-deps.sh)");
-            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gnome-keyring-daemon did not offer org.freedesktop.secrets within {DAEMON_START_TIMEOUT_MS} ms"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for KeyringSession {
-    fn drop(&mut self) {
-        for child in [&mut self.keyring, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// The CLI with its own HOME and XDG dirs (all under `app_home`), on `bus`.
@@ -236,41 +143,19 @@ fn assert_no_secret_on_disk(cli: &Cli) {
     }
 }
 
-/// A dLocal and PagoEfectivo look-alike on 127.0.0.1 that accepts only the
-/// first set of test credentials, checking signatures as the PSPs do.
-fn start_psp_stub(runtime: &tokio::runtime::Runtime) -> String {
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::routing::{get, post};
-    async fn payment_methods(headers: HeaderMap) -> (StatusCode, &'static str) {
-        let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let signed = dlocal::signature::verify(DL_SECRET, &h("X-Login"), &h("X-Date"), b"", &h("Authorization"));
-        if signed.is_ok() && h("X-Login") == DL_LOGIN && h("X-Trans-Key") == DL_TRANS_KEY {
-            (StatusCode::OK, "[]")
-        } else {
-            (StatusCode::UNAUTHORIZED, r#"{"code":3001,"message":"Invalid credentials"}"#)
-        }
-    }
-    async fn authorizations(axum::Json(body): axum::Json<serde_json::Value>) -> (StatusCode, &'static str) {
-        let text = |k: &str| body[k].as_str().unwrap_or_default().to_string();
-        let expected =
-            pagoefectivo::signature::token_hash(PE_SERVICE_ID, PE_ACCESS_KEY, PE_SECRET, &text("dateRequest"));
-        let service_ok = body["idService"].as_u64().map(|n| n.to_string()).as_deref() == Some(PE_SERVICE_ID);
-        if service_ok
-            && text("accessKey") == PE_ACCESS_KEY
-            && pagoefectivo::signature::verify_token_hash(&expected, &text("hashString"))
-        {
-            (StatusCode::OK, r#"{"code":"100","data":{"token":"tok-not-kept"}}"#)
-        } else {
-            (StatusCode::UNAUTHORIZED, r#"{"code":"111","message":"Credenciales invalidas"}"#)
-        }
-    }
-    let router = axum::Router::new()
-        .route("/payments-methods", get(payment_methods))
-        .route("/v1/authorizations", post(authorizations));
-    let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0))).unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}")
+/// The sandbox on 127.0.0.1, taking only the first set of test credentials
+/// (it checks keys, signatures and token hashes as the PSPs do).
+fn start_sandbox(runtime: &tokio::runtime::Runtime) -> RunningSandbox {
+    let config = SandboxConfig {
+        dlocal: DlocalAccount { login: DL_LOGIN.into(), trans_key: DL_TRANS_KEY.into(), secret: DL_SECRET.into() },
+        pagoefectivo: PeAccount {
+            service_id: PE_SERVICE_ID.into(),
+            access_key: PE_ACCESS_KEY.into(),
+            secret: PE_SECRET.into(),
+        },
+        ..SandboxConfig::default()
+    };
+    runtime.block_on(RunningSandbox::start(config)).unwrap()
 }
 
 #[test]
@@ -280,7 +165,8 @@ fn credentials_against_a_real_secret_service() {
     // only test in this binary, and the CLI processes get their own environment.
     unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &session.address) };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let stub = start_psp_stub(&runtime);
+    let sandbox = start_sandbox(&runtime);
+    let stub = sandbox.base_url();
 
     library_round_trip_and_rollback(session.dir.path());
     cli_round_trip_refusals_and_no_leaks(session.dir.path(), &session.address, &stub);
@@ -425,9 +311,7 @@ fn cli_round_trip_refusals_and_no_leaks(root: &Path, bus: &str, stub: &str) {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stdout,
-        format!(
-            "co-main: {stub} refused the credentials: HTTP 401: {{\"code\":3001,\"message\":\"Invalid credentials\"}}\n"
-        )
+        "co-main: dLocal payment status: credentials or signature refused (HTTP 403, dLocal code 3001): Invalid Credentials. [dlocal.credentials]\n"
     );
     assert_eq!(run.stderr, "error: the connection test of co-main failed\n");
     // a failing command that names an account

@@ -549,7 +549,12 @@ fn verify_notifications_refuses_a_broken_log_whole_and_needs_a_secret() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(common::stderr(&out).contains("no dLocal secret: give --secret-env VAR"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out)
+            .contains("no dLocal secret: give --account NAME (its secret is in the OS keyring) or --secret-env VAR"),
+        "{}",
+        common::stderr(&out)
+    );
     let out = voucherdesk(&l.path)
         .args(["verify-notifications"])
         .arg(fixture("notifications/dlocal_all_good.jsonl"))

@@ -59,6 +59,17 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::AuditRow>(&cfg)?;
     export::<dto::VerifyReport>(&cfg)?;
     export::<dto::Settings>(&cfg)?;
+    // buyer notifications
+    export::<dto::NotificationKind>(&cfg)?;
+    export::<dto::NotificationChannel>(&cfg)?;
+    export::<dto::NotificationLocale>(&cfg)?;
+    export::<dto::NotificationStatus>(&cfg)?;
+    export::<dto::NotificationPreview>(&cfg)?;
+    export::<dto::NotificationLogEntry>(&cfg)?;
+    // PSP sync and accounts (issue 4)
+    export::<dto::SyncIndicator>(&cfg)?;
+    export::<dto::Refreshed>(&cfg)?;
+    export::<dto::PspAccountRow>(&cfg)?;
     // ---- refunds
     export::<dto::RefundRequest>(&cfg)?;
     export::<dto::Refund>(&cfg)?;

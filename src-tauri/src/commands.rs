@@ -51,6 +51,20 @@ pub const COMMANDS: &[&str] = &[
     "operator_add",
     "operator_set_role",
     "operator_disable",
+    // buyer notifications
+    "notification_preview",
+    "notification_resend",
+    "notification_log",
+    // PSP sync and accounts (issue 4)
+    "sync_status",
+    "sync_pause",
+    "sync_resume",
+    "refresh_from_psp",
+    "psp_accounts_list",
+    "psp_account_add",
+    "psp_account_test",
+    "psp_account_rotate",
+    "psp_account_remove",
     // ---- refunds
     "refunds_request",
     "refunds_approve",
@@ -93,6 +107,19 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         operator_add,
         operator_set_role,
         operator_disable,
+        notification_preview,
+        notification_resend,
+        notification_log,
+        // PSP sync and accounts (issue 4)
+        crate::psp_commands::sync_status,
+        crate::psp_commands::sync_pause,
+        crate::psp_commands::sync_resume,
+        crate::psp_commands::refresh_from_psp,
+        crate::psp_commands::psp_accounts_list,
+        crate::psp_commands::psp_account_add,
+        crate::psp_commands::psp_account_test,
+        crate::psp_commands::psp_account_rotate,
+        crate::psp_commands::psp_account_remove,
         // ---- refunds
         refunds_request,
         refunds_approve,
@@ -364,6 +391,58 @@ pub async fn operator_set_role(state: State<'_, AppState>, name: String, role: d
 #[tauri::command(rename_all = "snake_case")]
 pub async fn operator_disable(state: State<'_, AppState>, name: String) -> Reply<()> {
     state.as_operator(move |s, op| Ok(operators::disable(s, op, &name)?)).await
+}
+
+// ------------------------------------------------------------------ buyer notifications
+
+/// Renders a message for the preview pane; sends nothing.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn notification_preview(
+    state: State<'_, AppState>,
+    order_id: String,
+    kind: dto::NotificationKind,
+    locale: Option<dto::NotificationLocale>,
+    channel: dto::NotificationChannel,
+) -> Reply<dto::NotificationPreview> {
+    let locale = locale.map(Into::into);
+    state
+        .as_operator(move |s, op| {
+            Ok(voucherdesk::notifications::preview(s, op, &order_id, kind.into(), locale, channel.into())?.into())
+        })
+        .await
+}
+
+/// Queues a re-send from a case file (the library enforces the limit and who may override it).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn notification_resend(
+    state: State<'_, AppState>,
+    order_id: String,
+    kind: dto::NotificationKind,
+    channel: dto::NotificationChannel,
+    override_limit: bool,
+) -> Reply<i64> {
+    state
+        .as_operator(move |s, op| {
+            Ok(voucherdesk::notifications::resend(s, op, &order_id, kind.into(), channel.into(), override_limit)?)
+        })
+        .await
+}
+
+/// A page of the notification log, newest first (`before_id` pages backwards).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn notification_log(
+    state: State<'_, AppState>,
+    order_id: Option<String>,
+    status: Option<dto::NotificationStatus>,
+    before_id: Option<i64>,
+    limit: u32,
+) -> Reply<Vec<dto::NotificationLogEntry>> {
+    let status = status.map(Into::into);
+    state
+        .as_operator(move |s, op| {
+            Ok(convert(voucherdesk::notifications::list(s, op, order_id.as_deref(), status, before_id, limit)?))
+        })
+        .await
 }
 
 // ---- refunds (issue 5): every rule (tiers, maker-checker, KYC) is the library's.

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{audit, dashboard, exceptions, import, lookup, operators, reconcile, refunds, settings, store};
+use voucherdesk::{
+    audit, dashboard, exceptions, import, lookup, notifications, operators, reconcile, refunds, settings, store,
+};
 
 type Instant = DateTime<Utc>;
 
@@ -1664,3 +1666,214 @@ pub struct ReceiptPath {
 pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(U::from).collect()
 }
+
+// ------------------------------------------------------------------ buyer notifications
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    VoucherInstructions,
+    ExpiryReminder,
+    PaymentReceived,
+    RefundApproved,
+    RefundCompleted,
+    CashReadyForPickup,
+}
+
+impl From<NotificationKind> for notifications::Kind {
+    fn from(k: NotificationKind) -> notifications::Kind {
+        match k {
+            NotificationKind::VoucherInstructions => notifications::Kind::VoucherInstructions,
+            NotificationKind::ExpiryReminder => notifications::Kind::ExpiryReminder,
+            NotificationKind::PaymentReceived => notifications::Kind::PaymentReceived,
+            NotificationKind::RefundApproved => notifications::Kind::RefundApproved,
+            NotificationKind::RefundCompleted => notifications::Kind::RefundCompleted,
+            NotificationKind::CashReadyForPickup => notifications::Kind::CashReadyForPickup,
+        }
+    }
+}
+
+impl From<notifications::Kind> for NotificationKind {
+    fn from(k: notifications::Kind) -> NotificationKind {
+        match k {
+            notifications::Kind::VoucherInstructions => NotificationKind::VoucherInstructions,
+            notifications::Kind::ExpiryReminder => NotificationKind::ExpiryReminder,
+            notifications::Kind::PaymentReceived => NotificationKind::PaymentReceived,
+            notifications::Kind::RefundApproved => NotificationKind::RefundApproved,
+            notifications::Kind::RefundCompleted => NotificationKind::RefundCompleted,
+            notifications::Kind::CashReadyForPickup => NotificationKind::CashReadyForPickup,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationChannel {
+    Email,
+    Sms,
+}
+
+impl From<NotificationChannel> for notifications::Channel {
+    fn from(c: NotificationChannel) -> notifications::Channel {
+        match c {
+            NotificationChannel::Email => notifications::Channel::Email,
+            NotificationChannel::Sms => notifications::Channel::Sms,
+        }
+    }
+}
+
+impl From<notifications::Channel> for NotificationChannel {
+    fn from(c: notifications::Channel) -> NotificationChannel {
+        match c {
+            notifications::Channel::Email => NotificationChannel::Email,
+            notifications::Channel::Sms => NotificationChannel::Sms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum NotificationLocale {
+    #[serde(rename = "es-CO")]
+    EsCo,
+    #[serde(rename = "es-PE")]
+    EsPe,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl From<NotificationLocale> for notifications::Locale {
+    fn from(l: NotificationLocale) -> notifications::Locale {
+        match l {
+            NotificationLocale::EsCo => notifications::Locale::EsCo,
+            NotificationLocale::EsPe => notifications::Locale::EsPe,
+            NotificationLocale::En => notifications::Locale::En,
+        }
+    }
+}
+
+impl From<notifications::Locale> for NotificationLocale {
+    fn from(l: notifications::Locale) -> NotificationLocale {
+        match l {
+            notifications::Locale::EsCo => NotificationLocale::EsCo,
+            notifications::Locale::EsPe => NotificationLocale::EsPe,
+            notifications::Locale::En => NotificationLocale::En,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+    Unknown,
+}
+
+impl From<NotificationStatus> for notifications::Status {
+    fn from(s: NotificationStatus) -> notifications::Status {
+        match s {
+            NotificationStatus::Queued => notifications::Status::Queued,
+            NotificationStatus::Sending => notifications::Status::Sending,
+            NotificationStatus::Sent => notifications::Status::Sent,
+            NotificationStatus::Failed => notifications::Status::Failed,
+            NotificationStatus::Unknown => notifications::Status::Unknown,
+        }
+    }
+}
+
+/// A message rendered for the preview pane (nothing is sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct NotificationPreview {
+    pub order_id: String,
+    pub kind: NotificationKind,
+    pub channel: NotificationChannel,
+    pub locale: NotificationLocale,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl From<notifications::Preview> for NotificationPreview {
+    fn from(p: notifications::Preview) -> NotificationPreview {
+        let notifications::Preview { order_id, kind, channel, locale, recipient, rendered } = p;
+        let notifications::Rendered { subject, text, html } = rendered;
+        NotificationPreview {
+            order_id,
+            kind: kind.into(),
+            channel: channel.into(),
+            locale: locale.into(),
+            recipient,
+            subject,
+            text,
+            html,
+        }
+    }
+}
+
+/// One line of a case file's notification log (or the failures list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct NotificationLogEntry {
+    pub id: i64,
+    pub order_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub locale: String,
+    pub recipient: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub trigger: String,
+    pub triggered_by: String,
+    pub queued_at: Instant,
+    pub sent_at: Option<Instant>,
+    pub next_attempt_at: Option<Instant>,
+}
+
+impl From<notifications::LogEntry> for NotificationLogEntry {
+    fn from(e: notifications::LogEntry) -> NotificationLogEntry {
+        let notifications::LogEntry {
+            id,
+            order_id,
+            kind,
+            channel,
+            locale,
+            recipient,
+            subject,
+            status,
+            attempts,
+            last_error,
+            provider_message_id,
+            trigger,
+            triggered_by,
+            queued_at,
+            sent_at,
+            next_attempt_at,
+        } = e;
+        NotificationLogEntry {
+            id,
+            order_id,
+            kind,
+            channel,
+            locale,
+            recipient,
+            subject,
+            status,
+            attempts,
+            last_error,
+            provider_message_id,
+            trigger,
+            triggered_by,
+            queued_at,
+            sent_at,
+            next_attempt_at,
+        }
+    }
+}
+// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+
+pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

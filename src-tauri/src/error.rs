@@ -56,10 +56,14 @@ from_coded!(
     voucherdesk::reconcile::ReconcileError,
     voucherdesk::settings::SettingsError,
     voucherdesk::dashboard::DashboardError,
+    voucherdesk::notifications::NotificationError,
     // ---- refunds
     voucherdesk::refunds::RefundError,
     voucherdesk::refunds::receipt::ReceiptError,
 );
+
+// PSP sync and accounts (issue 4).
+from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialError);
 
 impl From<voucherdesk::store::StoreError> for ApiError {
     fn from(e: voucherdesk::store::StoreError) -> ApiError {

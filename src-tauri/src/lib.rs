@@ -6,12 +6,15 @@
 pub mod bindings;
 pub mod commands;
 pub mod dto;
+pub mod dto_psp;
 pub mod error;
+pub mod psp_commands;
 pub mod state;
+pub mod sync_runner;
 
 use state::AppState;
 use std::path::PathBuf;
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Manager, Runtime};
 
 /// The database to open; otherwise the CLI's default in the OS data directory.
 pub const DB_ENV: &str = "VOUCHERDESK_DB";
@@ -38,9 +41,19 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    // The PSP sync runs in the background for the app's whole life (sync_runner).
+    state.start_sync(sync_runner::tick_from_env());
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
-    if let Err(e) = with_commands(builder, state).run(tauri::generate_context!()) {
-        eprintln!("voucherdesk-desktop: {e}");
-        std::process::exit(1);
-    }
+    let app = match with_commands(builder, state).build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("voucherdesk-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            handle.state::<AppState>().stop_sync();
+        }
+    });
 }

@@ -8,9 +8,11 @@
 
 use crate::dto;
 use crate::error::{ApiError, codes};
+use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+use voucherdesk::credentials::{OsKeyring, SecretVault};
 use voucherdesk::operators::{self, Operator};
 use voucherdesk::settings;
 use voucherdesk::store::Store;
@@ -26,6 +28,9 @@ pub struct AppState {
     store: Arc<Mutex<Store>>,
     session: Arc<Mutex<Option<Session>>>,
     db_path: PathBuf,
+    // PSP sync and accounts (issue 4): where secrets live, and the background sync.
+    vault: Arc<dyn SecretVault>,
+    sync: SyncRunner,
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -40,9 +45,21 @@ fn idle_limit(store: &Store) -> Duration {
 }
 
 impl AppState {
+    /// The app's state with the OS keyring as the secrets' home.
     pub fn new(store: Store) -> AppState {
+        AppState::with_vault(store, Arc::new(OsKeyring::new()))
+    }
+
+    /// With another vault (tests: `MemoryVault`).
+    pub fn with_vault(store: Store, vault: Arc<dyn SecretVault>) -> AppState {
         let db_path = store.path().to_path_buf();
-        AppState { store: Arc::new(Mutex::new(store)), session: Arc::new(Mutex::new(None)), db_path }
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            session: Arc::new(Mutex::new(None)),
+            db_path,
+            vault,
+            sync: SyncRunner::default(),
+        }
     }
 
     pub fn open(path: &Path) -> Result<AppState, ApiError> {
@@ -117,6 +134,38 @@ impl AppState {
             })
         })
         .await
+    }
+}
+
+// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+
+impl AppState {
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    pub fn vault(&self) -> Arc<dyn SecretVault> {
+        Arc::clone(&self.vault)
+    }
+
+    /// Starts the background sync (see `sync_runner`): rounds every `tick`
+    /// as the signed-in operator, while that operator may import.
+    pub fn start_sync(&self, tick: Duration) {
+        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
+        let probe: SessionProbe = Arc::new(move || {
+            let limit = idle_limit(&lock(&store));
+            lock(&session).as_ref().filter(|s| s.last_active.elapsed() <= limit).map(|s| s.name.clone())
+        });
+        self.sync.start(self.db_path.clone(), self.vault(), probe, tick);
+    }
+
+    /// Stops the background sync (on exit).
+    pub fn stop_sync(&self) {
+        self.sync.stop();
+    }
+
+    pub fn sync_runner_state(&self) -> RunnerState {
+        self.sync.state()
     }
 }
 

@@ -207,3 +207,57 @@ fn a_rejected_import_names_the_line() {
     assert_eq!(suggestion["profile"], json!("dlocal"));
     assert_eq!(suggestion["kind"], json!("payments"));
 }
+
+// ------------------------------------------------------------------ buyer notifications
+
+#[test]
+fn notification_resends_follow_the_role_rules_through_ipc() {
+    let h = populated();
+    h.ok("sign_out", json!({}));
+    h.sign_in("ana", "voucherdesk-ana");
+    // José Núñez's order in the walkthrough samples (Bogotá, email and phone).
+    let order_id = "CO-1001";
+    let preview = h.ok(
+        "notification_preview",
+        json!({ "order_id": order_id, "kind": "voucher_instructions", "channel": "email" }),
+    );
+    assert_eq!(preview["locale"], json!("es-CO"));
+    assert!(preview["subject"].as_str().unwrap().starts_with("Tu código de pago "), "{preview}");
+    assert_eq!(
+        h.ok("notification_log", json!({ "order_id": order_id, "limit": 50 })),
+        json!([]),
+        "a preview sends nothing"
+    );
+
+    let resend =
+        json!({ "order_id": order_id, "kind": "voucher_instructions", "channel": "email", "override_limit": false });
+    for _ in 0..3 {
+        assert!(h.ok("notification_resend", resend.clone()).as_i64().is_some());
+    }
+    let refused = h.err("notification_resend", resend.clone());
+    assert_eq!(refused["code"], json!("notifications.resend_limit"), "{refused}");
+    assert_eq!(
+        refused["message"],
+        json!(format!(
+            "order {order_id} was already re-sent 3 times in the last 24 h (limit 3); a manager may override"
+        ))
+    );
+    let mut forced = resend.clone();
+    forced["override_limit"] = json!(true);
+    let forbidden = h.err("notification_resend", forced.clone());
+    assert_eq!(
+        forbidden,
+        json!({ "code": "auth.forbidden", "message": "ana (support) may not override the re-send limit: ask a manager" })
+    );
+    assert_eq!(h.ok("notification_log", json!({ "order_id": order_id, "limit": 50 })).as_array().unwrap().len(), 3);
+
+    h.ok("sign_out", json!({}));
+    h.sign_in("marta", "voucherdesk-marta");
+    h.ok("notification_resend", forced);
+    let log = h.ok("notification_log", json!({ "order_id": order_id, "limit": 50 }));
+    assert_eq!(log.as_array().unwrap().len(), 4);
+    assert_eq!((log[0]["trigger"].clone(), log[0]["triggered_by"].clone()), (json!("override"), json!("marta")));
+    assert_eq!(log[0]["status"], json!("queued"));
+    let queued = h.ok("notification_log", json!({ "status": "queued", "limit": 50 }));
+    assert_eq!(queued.as_array().unwrap().len(), 4);
+}

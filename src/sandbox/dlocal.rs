@@ -341,6 +341,7 @@ pub fn router(config: Arc<SandboxConfig>, notifier: Notifier) -> axum::Router {
 /// which faults must not touch.
 pub fn routers(config: Arc<SandboxConfig>, notifier: Notifier) -> (axum::Router, axum::Router) {
     let sandbox = Arc::new(Sandbox { config, notifier, ledger: Mutex::new(Ledger::default()) });
+    preload(&sandbox);
     let control = axum::Router::new().route("/sandbox/stats", get(read_stats)).with_state(sandbox.clone());
     let routes = axum::Router::new()
         .route("/payments", post(create_payment))
@@ -685,7 +686,7 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 (HEADER_DATE.into(), date.clone()),
-                // dLocal sends its login with every notification: receivers check it is the merchant's.
+                // The login the signature covers: receivers need it to verify (and check it is theirs).
                 (HEADER_LOGIN.into(), account.login.clone()),
                 ("Authorization".into(), authorization.clone()),
             ],
@@ -923,6 +924,77 @@ async fn read_refund(State(sandbox): State<Shared>, Path(id): Path<String>, head
     match sandbox.ledger().refunds.get(&id) {
         Some(refund) => refund_response(refund),
         None => not_found("Refund"),
+    }
+}
+
+// ------------------------------------------------------------------ preloaded payments (the demo's)
+
+/// Puts the preloaded payments in the ledger, PENDING, and sets the timers
+/// of those to be paid. Their amounts are quoted as dLocal quotes them.
+fn preload(sandbox: &Shared) {
+    let entries = &sandbox.config.preload.dlocal;
+    if entries.is_empty() {
+        return;
+    }
+    let mut to_pay = Vec::new();
+    {
+        let mut ledger = sandbox.ledger();
+        for entry in entries {
+            if ledger.payments.len() >= PAYMENTS_MAX || ledger.payments.contains_key(&entry.payment_id) {
+                continue;
+            }
+            let Ok(amount) = crate::psp::dlocal::transformers::wire_amount(entry.amount_minor, entry.currency) else {
+                continue;
+            };
+            let (method, format, provider) = match entry.country.as_str() {
+                "PE" => (DlocalCashMethod::PagoEfectivo, "ITF", "PagoEfectivo"),
+                _ => (DlocalCashMethod::Efecty, "CODE_128", "Efecty"),
+            };
+            let payment = Payment {
+                id: entry.payment_id.clone(),
+                amount,
+                currency: entry.currency.code().to_string(),
+                country: entry.country.clone(),
+                payment_method_id: method.id().to_string(),
+                payment_method_type: Some("TICKET".into()),
+                payment_method_flow: Some(api::FLOW_DIRECT.into()),
+                created_date: entry.created_at.map(wire_date),
+                approved_date: None,
+                status: DlocalPaymentStatus::Pending.as_str().into(),
+                status_code: api::StatusCode(api::CODE_PENDING),
+                status_detail: Some("The payment is pending.".into()),
+                order_id: Some(entry.order_id.clone()),
+                notification_url: None,
+                ticket: Some(Ticket {
+                    ticket_type: Some("CUSTOM".into()),
+                    number: Some(entry.voucher_code.clone()),
+                    barcode: None,
+                    format: Some(format.into()),
+                    id: None,
+                    expiration_date: entry.expires_at.map(wire_date),
+                    company_name: Some("VoucherDesk Sandbox".into()),
+                    provider_name: Some(provider.into()),
+                    image_url: None,
+                }),
+            };
+            ledger.orders.entry(entry.order_id.clone()).or_insert_with(|| payment.id.clone());
+            ledger.payments.insert(payment.id.clone(), payment);
+            if let Some(after_ms) = entry.pay_after_ms {
+                to_pay.push((entry.payment_id.clone(), after_ms));
+            }
+        }
+    }
+    for (id, after_ms) in to_pay {
+        let sandbox = sandbox.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ms(after_ms)).await;
+            transition(&sandbox, &id, &NotifyRule::default(), |p| {
+                (p.status == DlocalPaymentStatus::Pending.as_str()).then(|| {
+                    p.approved_date = Some(wire_date(Utc::now()));
+                    set_status(p, DlocalPaymentStatus::Paid, api::CODE_PAID, "The payment was paid.")
+                })
+            });
+        });
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dlocal;
 pub mod faults;
 pub mod notifier;
 pub mod pagoefectivo;
+pub mod preload;
 pub mod scenario;
 
 use std::net::SocketAddr;
@@ -68,6 +69,8 @@ pub struct SandboxConfig {
     /// callback URL is configured per service, not per CIP).
     pub notification_url: Option<String>,
     pub scenario: Scenario,
+    /// Payments known from the start (the demo's pending vouchers).
+    pub preload: preload::Preload,
 }
 
 /// The server's routes: both PSPs, behind the scenario's faults.

@@ -206,6 +206,7 @@ enum Timer {
 
 pub fn router(config: Arc<SandboxConfig>, notifier: Notifier) -> axum::Router {
     let sandbox = Arc::new(PeSandbox { config, notifier, inner: Mutex::new(Inner::default()) });
+    preload(&sandbox);
     axum::Router::new()
         .route(api::AUTHORIZATIONS_PATH, post(authorize))
         .route(api::CIPS_PATH, post(create_cip))
@@ -616,6 +617,49 @@ async fn cip_page(State(sandbox): Sandbox, Path(cip): Path<String>) -> Answer {
         ))
     })?;
     Ok(Html(shown).into_response())
+}
+
+// ------------------------------------------------------------------ preloaded CIPs (the demo's)
+
+/// Puts the preloaded CIPs in the sandbox, pending, with a timer for those to
+/// be paid. Their expiry is not enforced (the demo's dates are past).
+fn preload(sandbox: &Arc<PeSandbox>) {
+    let entries = &sandbox.config.preload.pagoefectivo;
+    if entries.is_empty() {
+        return;
+    }
+    let now = Utc::now();
+    let mut to_pay = Vec::new();
+    {
+        let mut inner = sandbox.lock();
+        for entry in entries {
+            if inner.cips.len() >= CIPS_MAX || inner.cips.contains_key(&entry.cip) {
+                continue;
+            }
+            inner.cips.insert(
+                entry.cip,
+                Cip {
+                    cip: entry.cip,
+                    transaction_code: entry.transaction_code.clone(),
+                    currency: entry.currency,
+                    amount_minor: entry.amount_minor,
+                    status: CipStatus::Pendiente,
+                    created_at: entry.created_at.unwrap_or(now),
+                    expires_at: entry.expires_at.unwrap_or(now + chrono::Duration::days(30)),
+                    paid_at: None,
+                    removed_at: None,
+                    expiry_generation: 0,
+                    rule: None,
+                },
+            );
+            if let Some(after_ms) = entry.pay_after_ms {
+                to_pay.push((entry.cip, now + chrono::Duration::milliseconds(ms(after_ms))));
+            }
+        }
+    }
+    for (cip, at) in to_pay {
+        sandbox.schedule(cip, Timer::Pay { even_if_expired: false }, at);
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod exceptions;
 mod imports;
 mod indexes;
 mod lookup;
+mod notifications;
 mod observations;
 mod operators;
 mod psp_accounts;
@@ -26,6 +27,7 @@ pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, Exceptio
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification, NotificationFilter, SendOutcome};
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
@@ -54,6 +56,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("migrations/0005_sync.sql")),
     // Refunds (issue 5).
     (7, include_str!("migrations/0007_refunds.sql")),
+    (9, include_str!("migrations/0009_notifications.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

@@ -166,6 +166,34 @@ impl Store {
         Ok(stmt.query_row(params![payment_id, psp], |r| target_from_row(r, 0)).optional()?)
     }
 
+    /// The pending vouchers, oldest first, at most `limit` (the demo's sandbox preload).
+    pub fn sync_pending_vouchers(&self, limit: u32) -> StoreResult<Vec<crate::sandbox::preload::PendingVoucher>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor, p.voucher_code,
+                    p.created_at,
+                    coalesce(p.expires_at, (SELECT o.voucher_expires_at FROM orders o WHERE o.order_id = p.order_id))
+             FROM payments p WHERE p.status = 'pending' ORDER BY p.id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            let currency: String = r.get(4)?;
+            let currency = crate::money::Currency::parse(&currency).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.to_string().into())
+            })?;
+            Ok(crate::sandbox::preload::PendingVoucher {
+                psp: r.get(0)?,
+                payment_id: r.get(1)?,
+                order_id: r.get(2)?,
+                country: r.get(3)?,
+                currency,
+                amount_minor: r.get(5)?,
+                voucher_code: r.get(6)?,
+                created_at: r.get::<_, Option<i64>>(7)?.map(time),
+                expires_at: r.get::<_, Option<i64>>(8)?.map(time),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn sync_state(&self) -> StoreResult<SyncStateRecord> {
         Ok(self.conn.query_row(
             "SELECT paused, paused_by, paused_at, reconcile_needed, last_round_at, last_success_at, last_error_at,

@@ -18,6 +18,7 @@ pub mod sources;
 pub use engine::{Refreshed, SyncConfig, SyncEngine, SyncReport};
 
 use crate::audit::audit_entry;
+use crate::credentials::{self, CredentialError, SecretVault};
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::payments::PaymentStatus;
 use crate::reconcile::ReconcileError;
@@ -151,6 +152,10 @@ pub enum SyncError {
     Internal(String),
     #[error(transparent)]
     Forbidden(#[from] OperatorError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    #[error("PSP account {account:?}: {message}")]
+    Config { account: String, code: &'static str, message: String },
     #[error("reconciliation after sync failed: {0}")]
     Reconcile(#[from] ReconcileError),
     #[error(transparent)]
@@ -166,18 +171,34 @@ impl SyncError {
             SyncError::Source { source, .. } => source.code,
             SyncError::Internal(_) => "sync.internal",
             SyncError::Forbidden(e) => e.code(),
+            SyncError::Credentials(e) => e.code(),
+            SyncError::Config { code, .. } => *code,
             SyncError::Reconcile(e) => e.code(),
             SyncError::Store(_) => "store",
         }
     }
 }
 
-/// The PSP status sources built from the configured accounts.
+/// The PSP status sources built from the configured accounts (`psp_accounts`
+/// rows for the base URL, the OS keyring for the secrets): one source per
+/// PSP, from its first account by name (a second account of the same PSP
+/// would share its rate limit and its vouchers' ids anyway).
 ///
-/// Not wired yet: the PSP clients and the credentials store come in
-/// separately; until then this returns no source and the CLI says so.
-pub fn sources_from_config(_store: &Store) -> Result<Vec<Arc<dyn StatusSource>>, SyncError> {
-    Ok(Vec::new())
+/// No account: [`SyncError::NoAccounts`]. A locked or absent keyring, or an
+/// account whose keyring entry is gone: [`SyncError::Credentials`], which says so.
+pub fn sources_from_config(store: &Store, vault: &dyn SecretVault) -> Result<Vec<Arc<dyn StatusSource>>, SyncError> {
+    let accounts = credentials::accounts_in_use(store, vault)?;
+    if accounts.is_empty() {
+        return Err(SyncError::NoAccounts);
+    }
+    let mut built: Vec<Arc<dyn StatusSource>> = Vec::new();
+    for in_use in &accounts {
+        if built.iter().any(|s| s.psp() == in_use.account.psp.as_str()) {
+            continue;
+        }
+        built.push(self::sources::source_for(&in_use.account, &in_use.secrets)?);
+    }
+    Ok(built)
 }
 
 /// What the app's sync indicator shows.

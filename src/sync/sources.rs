@@ -5,9 +5,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{FetchFuture, RemoteObservation, SourceError, StatusSource, SyncTarget};
+use std::sync::Arc;
+
+use super::{FetchFuture, RemoteObservation, SourceError, StatusSource, SyncError, SyncTarget};
+use crate::credentials::{AccountSecrets, PspAccount};
 use crate::payments::PaymentStatus;
+use crate::psp::dlocal::client::DlocalCredentials;
 use crate::psp::dlocal::client::{DlocalClient, DlocalError};
+use crate::psp::pagoefectivo::client::PeCredentials;
 use crate::psp::pagoefectivo::client::{CipQuery, PagoEfectivoClient, PagoEfectivoError};
 
 /// dLocal publishes no figure for status queries; this keeps us well inside
@@ -15,6 +20,35 @@ use crate::psp::pagoefectivo::client::{CipQuery, PagoEfectivoClient, PagoEfectiv
 pub const DLOCAL_STATUS_REQUESTS_PER_SECOND_MAX: u32 = 10;
 /// Same reasoning for PagoEfectivo's search (one CIP per request here).
 pub const PAGOEFECTIVO_SEARCH_REQUESTS_PER_SECOND_MAX: u32 = 5;
+
+/// Whole-request limit of one status poll (the engine has its own deadline too).
+pub const POLL_REQUEST_TIMEOUT_MS: u64 = 15_000;
+
+/// The status source of one configured account, around the PSP's real client.
+pub fn source_for(account: &PspAccount, secrets: &AccountSecrets) -> Result<Arc<dyn StatusSource>, SyncError> {
+    let config =
+        |code: &'static str, message: String| SyncError::Config { account: account.name.clone(), code, message };
+    let timeout = Duration::from_millis(POLL_REQUEST_TIMEOUT_MS);
+    Ok(match secrets {
+        AccountSecrets::Dlocal(s) => {
+            let credentials =
+                DlocalCredentials { login: s.login.clone(), trans_key: s.trans_key.clone(), secret: s.secret.clone() };
+            let client = DlocalClient::new(&account.base_url, credentials, timeout)
+                .map_err(|e| config(e.code(), secrets.redact(&e.to_string())))?;
+            Arc::new(DlocalSource::new(client))
+        }
+        AccountSecrets::PagoEfectivo(s) => {
+            let credentials = PeCredentials {
+                service_id: s.service_id.clone(),
+                access_key: s.access_key.clone(),
+                secret: s.secret.clone(),
+            };
+            let client = PagoEfectivoClient::with_timeout(&account.base_url, credentials, timeout)
+                .map_err(|e| config(e.code(), secrets.redact(&e.to_string())))?;
+            Arc::new(PagoEfectivoSource::new(client))
+        }
+    })
+}
 
 pub struct DlocalSource {
     client: DlocalClient,

@@ -231,6 +231,30 @@ impl NotificationSecrets {
         }
     }
 
+    /// Adds the notification secret of a configured PSP account (read from
+    /// the OS keyring by `credentials::account_in_use`): dLocal's secret key
+    /// and its login, PagoEfectivo's secret key. Refuses a second secret for
+    /// the same PSP.
+    pub fn with_account(mut self, in_use: &crate::credentials::AccountInUse) -> Result<Self, NotificationError> {
+        use crate::credentials::AccountSecrets;
+        let psp = match in_use.secrets {
+            AccountSecrets::Dlocal(_) => Psp::Dlocal,
+            AccountSecrets::PagoEfectivo(_) => Psp::PagoEfectivo,
+        };
+        if self.has(psp) {
+            return Err(NotificationError::BadSetting(format!(
+                "two {} secrets given (account {:?} is the second): one account per PSP",
+                psp.label(),
+                in_use.account.name
+            )));
+        }
+        match &in_use.secrets {
+            AccountSecrets::Dlocal(s) => self.set(psp, Secret::new(s.secret.clone()), Some(&s.login)),
+            AccountSecrets::PagoEfectivo(s) => self.set(psp, Secret::new(s.secret.clone()), None),
+        }
+        Ok(self)
+    }
+
     pub fn has(&self, psp: Psp) -> bool {
         match psp {
             Psp::Dlocal => self.dlocal.is_some(),

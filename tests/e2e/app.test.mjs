@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Session, startDriver } from "./webdriver.mjs";
 import * as harness from "./harness.mjs";
 import { APP, CLI, ROOT, tid } from "./harness.mjs";
+import { startKeyring, startSandbox } from "./keyring.mjs";
 
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const DEMO_ORDERS = process.env.E2E_DEMO_ORDERS ?? "600";
@@ -23,6 +24,13 @@ let s;
 let work;
 let db;
 let paidNotRecorded; // an order the demo left paid but not recorded
+// PSP sync (issue 4): a private keyring, the sandbox knowing the demo's pending
+// vouchers, and one of those that the sandbox pays at once.
+let keyring;
+let sandbox;
+let pendingPaidBySandbox;
+/** Rounds of the app's background sync are an hour apart: none runs during the suite. */
+const E2E_SYNC_TICK_MS = "3600000";
 
 function cli(...args) {
   return execFileSync(CLI, ["--db", db, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -82,7 +90,20 @@ before(async () => {
   bad[2] = bad[2].replace(/,(COP|PEN),/, ",XXX,");
   writeFileSync(path.join(work, "bad-orders.csv"), bad.join("\n") + "\n");
 
-  driver = await startDriver({ env: { ...process.env, VOUCHERDESK_DB: db } });
+  // The live PSP: the sandbox with the demo's pending vouchers, an account in a real keyring.
+  const preloadFile = path.join(work, "demo-files", "sandbox-preload.json");
+  const preload = JSON.parse(readFileSync(preloadFile, "utf8"));
+  pendingPaidBySandbox = preload.dlocal.find((p) => p.pay_after_ms === 0);
+  assert.ok(pendingPaidBySandbox, "the demo preload pays some dLocal voucher at once");
+  keyring = await startKeyring(work);
+  const pspEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: keyring.address };
+  sandbox = await startSandbox(CLI, ["--preload", preloadFile], pspEnv);
+  execFileSync(CLI, ["--db", db, "--operator", "admin", "credentials", "add", "demo-dlocal", "--psp", "dlocal", "--base-url", sandbox.url, "--from-env", "SBX"], {
+    encoding: "utf8",
+    env: { ...pspEnv, SBX_LOGIN: "sbx-login", SBX_TRANS_KEY: "sbx-trans-key", SBX_SECRET: "sbx-secret" },
+  });
+
+  driver = await startDriver({ env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS } });
   s = await Session.create(driver.base, APP);
   await s.waitFor(tid("sign-in-name"), { timeout: 30_000, what: "the sign-in screen" });
 });
@@ -98,6 +119,8 @@ after(async () => {
       process.kill(pid, "SIGTERM");
     }
   }
+  if (sandbox) sandbox.stop();
+  if (keyring) keyring.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -252,6 +275,55 @@ test("switches the language to Chinese and back", async () => {
   await s.until(async () => /[\u4e00-\u9fff]/.test(await s.text(tid("nav-lookup"))), { what: "Chinese after sign-in" });
   await s.select(tid("language-select"), "en");
   await s.until(async () => (await s.text(tid("nav-lookup"))) === english, { what: "English labels again" });
+  await signOut();
+});
+
+test("a case file refreshes from the PSP: the sandbox's new status, and the sync indicator", async () => {
+  const { order_id: orderId, payment_id: paymentId } = pendingPaidBySandbox;
+  await signIn("ana");
+  // Support may not import: the background sync waits for someone who may, and says so.
+  const indicator = await s.waitFor(`${tid("sync-indicator")}[data-state="waiting"]`, { timeout: 20_000, what: "the sync indicator" });
+  assert.match(await indicator.text(), /Sync waiting/);
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  const verdictBefore = await (await s.waitFor(tid("case-verdict"), { what: "the verdict" })).attr("data-code");
+  await s.waitFor(`${tid("timeline-entry")}[data-status="pending"]`, { what: "the pending entry" });
+  assert.equal((await s.findAll(`${tid("timeline-entry")}[data-status="paid"]`)).length, 0, "not paid before the refresh");
+  await shot("12-case-file-before-refresh");
+
+  await s.click(`${tid(`refresh-psp-${paymentId}`)} ${tid("refresh-psp-button")}`);
+  const result = await s.waitFor(`${tid("refresh-result")}[data-after="paid"]`, { what: "the sandbox's answer" });
+  assert.equal(await result.attr("data-before"), "pending");
+  assert.equal(await result.attr("data-recorded"), "true");
+  assert.match(await result.text(), /dlocal says PAID/);
+  await s.waitFor(`${tid("timeline-entry")}[data-status="paid"]`, { what: "the new timeline entry" });
+  const verdictAfter = await s.until(
+    async () => {
+      const code = await (await s.find(tid("case-verdict"))).attr("data-code");
+      return code !== verdictBefore ? code : null;
+    },
+    { what: `the verdict to change from ${verdictBefore}` },
+  );
+  assert.notEqual(verdictAfter, verdictBefore);
+  await shot("12-refresh-from-psp");
+  await signOut();
+
+  // The admin's PSP accounts screen: the account, its connection test against the sandbox.
+  await signIn("admin");
+  await go("settings");
+  await s.waitFor(tid("psp-account-demo-dlocal"), { what: "the demo PSP account" });
+  await s.execute(`document.querySelector('[data-testid="settings-psp-accounts"]').scrollIntoView()`);
+  await s.click(tid("psp-account-test-demo-dlocal"));
+  const test = await s
+    .waitFor(`${tid("psp-account-demo-dlocal")} ${tid("psp-account-test-result")}[data-ok="true"]`, { what: "connection OK" })
+    .catch(async (e) => {
+      await shot("13-settings-psp-accounts-failed");
+      throw new Error(`${e.message}; the section says: ${await s.text(tid("settings-psp-accounts"))}`);
+    });
+  assert.match(await test.text(), /connection OK/);
+  await s.waitFor(tid("sync-indicator"));
+  await shot("13-settings-psp-accounts");
   await signOut();
 });
 

@@ -341,6 +341,15 @@ impl PagoEfectivoClient {
         record(OP, info)
     }
 
+    /// Asks for a fresh token (and keeps it): succeeds exactly when
+    /// PagoEfectivo accepts the service id, access key and secret. The
+    /// connection test of a PagoEfectivo account.
+    pub async fn authorize(&self) -> Result<(), PagoEfectivoError> {
+        let fresh = self.fetch_token().await?;
+        *self.token.lock().await = Some(fresh);
+        Ok(())
+    }
+
     /// One authenticated call; a 401 (token revoked or expired early) renews the token and tries once more.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,

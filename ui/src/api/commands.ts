@@ -35,6 +35,7 @@ import type {
   Settings,
   VerifyReport,
 } from "./types";
+import type { ConnectionTest, PspAccountRow, PspName, Refreshed, SyncIndicator } from "../bindings";
 
 /** Codes that end or lock the session wherever they come from. */
 export const SESSION_CODES = ["auth.locked", "auth.required"] as const;
@@ -134,6 +135,20 @@ export const api = {
     call<Operator>("operator_add", { name, role, password }),
   operatorSetRole: (name: string, role: Role) => call<void>("operator_set_role", { name, role }),
   operatorDisable: (name: string) => call<void>("operator_disable", { name }),
+
+  // PSP sync and accounts (issue 4)
+  syncStatus: () => call<SyncIndicator>("sync_status"),
+  syncPause: () => call<SyncIndicator>("sync_pause"),
+  syncResume: () => call<SyncIndicator>("sync_resume"),
+  refreshFromPsp: (psp: string, payment_id: string) => call<Refreshed>("refresh_from_psp", { psp, payment_id }),
+  pspAccountsList: () => call<PspAccountRow[]>("psp_accounts_list"),
+  /** `secrets` are sent once and never come back (the answer has only `secret_present`). */
+  pspAccountAdd: (name: string, psp: PspName, base_url: string, secrets: Record<string, string>) =>
+    call<PspAccountRow>("psp_account_add", { name, psp, base_url, secrets }),
+  pspAccountTest: (name: string) => call<ConnectionTest>("psp_account_test", { name }),
+  pspAccountRotate: (name: string, secrets: Record<string, string>) =>
+    call<PspAccountRow>("psp_account_rotate", { name, secrets }),
+  pspAccountRemove: (name: string) => call<void>("psp_account_remove", { name }),
 };
 
 export type Api = typeof api;

@@ -41,7 +41,24 @@ export function errorHeadlineKey(code: string): string {
       return "errors.importTooMany";
     case "import.bad_rows":
       return "errors.importBadRows";
+    // PSP sync and accounts (issue 4)
+    case "credentials.keyring_unavailable":
+    case "credentials.keyring":
+      return "pspErrors.keyringUnavailable";
+    case "credentials.secret_missing":
+      return "pspErrors.secretMissing";
+    case "credentials.not_found":
+      return "errors.notFound";
+    case "credentials.conflict":
+      return "errors.conflict";
+    case "sync.no_account":
+      return "pspErrors.noAccount";
+    case "sync.rate_limited":
+      return "pspErrors.rateLimited";
+    case "sync.unknown_payment":
+      return "errors.notFound";
     default:
+      if (code.startsWith("dlocal.") || code.startsWith("pagoefectivo.")) return "pspErrors.pspRefused";
       return "errors.generic";
   }
 }

@@ -6,6 +6,7 @@ import { LANGUAGES, type Language } from "../api/types";
 import { changeLanguage, normaliseLanguage } from "../i18n";
 import { SCREENS, SessionContext, type ScreenId } from "../session";
 import { ErrorNotice } from "./ErrorNotice";
+import { SyncIndicator } from "./SyncIndicator";
 
 /** Switches the UI language; when signed in, remembers it for the operator (set_language). */
 export function LanguageSelect({ testId = "language-select" }: { testId?: string }) {
@@ -62,6 +63,7 @@ export function Header({ screen, onLock }: { screen: ScreenId; onLock: () => voi
         ))}
       </nav>
       <div className="header-right">
+        <SyncIndicator />
         <LanguageSelect />
         <span className="operator" data-testid="current-operator" data-role={operator.role} data-name={operator.name}>
           {t("header.signedInAs", { name: operator.name, role: t(`roles.${operator.role}`) })}

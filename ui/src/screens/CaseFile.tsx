@@ -5,6 +5,7 @@ import { toApiError, type ApiError } from "../api/errors";
 import type { CaseFile, ExceptionRecord, ResolutionAction } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
+import { RefreshFromPsp } from "../components/RefreshFromPsp";
 import { ResolveDialog } from "../components/ResolveDialog";
 import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components/VoucherCard";
 import { When } from "../components/When";
@@ -179,6 +180,9 @@ export function CaseFileView({ orderId }: { orderId: string }) {
           {vouchers.length === 0 && <p className="muted">{t("caseFile.noPayments")}</p>}
           {vouchers.map((v) => (
             <VoucherCard key={v.key} v={v} />
+          ))}
+          {file.payments.map((p) => (
+            <RefreshFromPsp key={`refresh:${p.psp}:${p.payment_id}`} psp={p.psp} paymentId={p.payment_id} onRefreshed={() => void load()} />
           ))}
         </section>
       </div>

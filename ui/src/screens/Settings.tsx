@@ -8,6 +8,7 @@ import { LanguageSelect } from "../components/Header";
 import { When } from "../components/When";
 import { isAdmin } from "../lib/roles";
 import { useSession } from "../session";
+import { PspAccounts } from "./PspAccounts";
 
 /** The idle lock the core accepts, in minutes (core: settings::IDLE_LOCK_MINUTES_MAX; it refuses anything else). */
 export const IDLE_LOCK_MINUTES_MIN = 1;
@@ -229,6 +230,14 @@ export function SettingsScreen() {
       </section>
       <ReconciliationSettings admin={admin} />
       {admin && <Operators />}
+      {admin ? (
+        <PspAccounts />
+      ) : (
+        <section className="panel" data-testid="settings-psp-accounts-locked">
+          <h3>{t("pspAccounts.title")}</h3>
+          <p className="muted small">{t("pspAccounts.adminOnly")}</p>
+        </section>
+      )}
     </div>
   );
 }
