@@ -45,6 +45,16 @@ const COMMANDS: &[&str] = &[
     "psp_account_test",
     "psp_account_rotate",
     "psp_account_remove",
+    // ---- refunds
+    "refunds_request",
+    "refunds_approve",
+    "refunds_reject",
+    "refunds_cancel",
+    "refunds_list",
+    "refunds_show",
+    "refunds_refundable",
+    "refunds_receipt",
+    // ---- end refunds
 ];
 
 fn main() {

@@ -73,6 +73,17 @@ pub enum RefundsCommand {
     List {
         #[arg(long)]
         status: Option<String>,
+        /// psp_refund or cash_withdrawal.
+        #[arg(long)]
+        method: Option<String>,
+        /// A reason code.
+        #[arg(long)]
+        reason: Option<String>,
+        /// 1, 2 or 3.
+        #[arg(long)]
+        tier: Option<i64>,
+        #[arg(long)]
+        psp: Option<String>,
         /// Only ids after this one (the last id of the previous page).
         #[arg(long, default_value_t = 0)]
         after: i64,
@@ -353,7 +364,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
             emit(&refunds::escalate(&mut store, &op, id, &note, now).map_err(failure)?, json)
         }
         RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id).map_err(failure)?, json),
-        RefundsCommand::List { status, after, limit, json } => {
+        RefundsCommand::List { status, method, reason, tier, psp, after, limit, json } => {
             let status = status
                 .map(|s| {
                     RefundStatus::parse(&s).ok_or_else(|| {
@@ -363,7 +374,16 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
                     })
                 })
                 .transpose()?;
-            let list = refunds::list(&open(db)?, status, after, limit).map_err(failure)?;
+            let method = method
+                .map(|m| refunds::RefundMethod::parse(&m).ok_or(RefundError::UnknownMethod(m)))
+                .transpose()
+                .map_err(failure)?;
+            let reason = reason
+                .map(|r| refunds::ReasonCode::parse(&r).ok_or(RefundError::UnknownReason(r)))
+                .transpose()
+                .map_err(failure)?;
+            let query = refunds::RefundQuery { status, method, reason, tier, psp };
+            let list = refunds::page(&open(db)?, &query, after, limit).map_err(failure)?;
             if json {
                 return print_json(&list);
             }

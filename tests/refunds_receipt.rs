@@ -123,8 +123,10 @@ fn a_succeeded_refund_has_a_readable_pdf_receipt_written_once_in_the_data_dir() 
     let refund = refunds::show(&l.store, id).unwrap();
     let reference = refund.psp_refund_id.clone().expect("PSP reference");
 
-    let path = receipt::receipt(&l.store, id).unwrap();
-    assert_eq!(path, l.dir.path().join("receipts").join(format!("refund-{id}.pdf")));
+    // Archived as it succeeded, before anyone asked.
+    let path = l.dir.path().join("receipts").join(format!("refund-{id}.pdf"));
+    assert!(path.is_file(), "no receipt archived at {}", path.display());
+    assert_eq!(receipt::receipt(&l.store, id).unwrap(), path);
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF: {:?}", &bytes[..8.min(bytes.len())]);
 
@@ -238,6 +240,25 @@ fn the_cli_re_downloads_the_receipt_and_refuses_one_that_does_not_exist() {
     assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
     assert_eq!(std::fs::read(&out_file).unwrap(), std::fs::read(&archived).unwrap());
     assert!(pdf_text(&out_file).contains("Peña, María José"));
+
+    // The list's filters (the same library page the app's list uses).
+    let list = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("voucherdesk")
+            .unwrap()
+            .arg("--db")
+            .arg(&l.db)
+            .args(["refunds", "list", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(list(&["--tier", "3", "--status", "succeeded", "--method", "psp_refund", "--psp", "dlocal"]), vec![id]);
+    assert_eq!(list(&["--reason", "buyer_cancelled"]), vec![id]);
+    assert_eq!(list(&["--tier", "2"]), Vec::<i64>::new());
+    assert_eq!(list(&["--method", "cash_withdrawal"]), Vec::<i64>::new());
 
     let missing = run(&["999"]);
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");

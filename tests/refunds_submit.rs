@@ -478,6 +478,8 @@ fn a_forged_refund_callback_changes_nothing() {
     .unwrap();
     assert_eq!(forged.verdict, Verdict::Forged);
     assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Submitted);
+    let receipt = l.dir.path().join("receipts").join(format!("refund-{id}.pdf"));
+    assert!(!receipt.exists(), "a receipt before success");
     let genuine = webhooks::receive_refund_callback(
         &mut l.store,
         &notification(sign(sandbox::DEFAULT_DLOCAL_SECRET)),
@@ -488,6 +490,8 @@ fn a_forged_refund_callback_changes_nothing() {
     .unwrap();
     assert_eq!(genuine.verdict, Verdict::Applied);
     assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Succeeded);
+    // The success archived its PDF receipt.
+    assert!(std::fs::read(&receipt).unwrap().starts_with(b"%PDF-"));
     // The same callback again, or a stale PENDING after it, changes nothing.
     let again = webhooks::receive_refund_callback(
         &mut l.store,

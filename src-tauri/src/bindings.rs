@@ -70,6 +70,14 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::SyncIndicator>(&cfg)?;
     export::<dto::Refreshed>(&cfg)?;
     export::<dto::PspAccountRow>(&cfg)?;
+    // ---- refunds
+    export::<dto::RefundRequest>(&cfg)?;
+    export::<dto::Refund>(&cfg)?;
+    export::<dto::RefundQuery>(&cfg)?;
+    export::<dto::RefundPage>(&cfg)?;
+    export::<dto::Refundable>(&cfg)?;
+    export::<dto::ReceiptPath>(&cfg)?;
+    // ---- end refunds
     write_index(dir)
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use voucherdesk::import::{self, ImportRequest, profile};
 use voucherdesk::operators::{self, Role};
-use voucherdesk::{audit, dashboard, exceptions, lookup, reconcile, settings};
+use voucherdesk::{audit, dashboard, exceptions, lookup, reconcile, refunds, settings};
 
 type Reply<T> = Result<T, ApiError>;
 
@@ -65,6 +65,16 @@ pub const COMMANDS: &[&str] = &[
     "psp_account_test",
     "psp_account_rotate",
     "psp_account_remove",
+    // ---- refunds
+    "refunds_request",
+    "refunds_approve",
+    "refunds_reject",
+    "refunds_cancel",
+    "refunds_list",
+    "refunds_show",
+    "refunds_refundable",
+    "refunds_receipt",
+    // ---- end refunds
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -110,6 +120,16 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         crate::psp_commands::psp_account_test,
         crate::psp_commands::psp_account_rotate,
         crate::psp_commands::psp_account_remove,
+        // ---- refunds
+        refunds_request,
+        refunds_approve,
+        refunds_reject,
+        refunds_cancel,
+        refunds_list,
+        refunds_show,
+        refunds_refundable,
+        refunds_receipt,
+        // ---- end refunds
     ]
 }
 
@@ -422,3 +442,71 @@ pub async fn notification_log(
         })
         .await
 }
+
+// ---- refunds (issue 5): every rule (tiers, maker-checker, KYC) is the library's.
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_request(state: State<'_, AppState>, request: dto::RefundRequest) -> Reply<dto::Refund> {
+    state.as_operator(move |s, op| Ok(refunds::request(s, op, &request.into(), chrono::Utc::now())?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_approve(state: State<'_, AppState>, id: i64, comment: Option<String>) -> Reply<dto::Refund> {
+    state
+        .as_operator(move |s, op| Ok(refunds::approve(s, op, id, comment.as_deref(), chrono::Utc::now())?.into()))
+        .await
+}
+
+/// A rejection needs a comment: the library refuses an empty one.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_reject(state: State<'_, AppState>, id: i64, comment: Option<String>) -> Reply<dto::Refund> {
+    let comment = comment.unwrap_or_default();
+    state.as_operator(move |s, op| Ok(refunds::reject(s, op, id, &comment, chrono::Utc::now())?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_cancel(state: State<'_, AppState>, id: i64, note: Option<String>) -> Reply<dto::Refund> {
+    state.as_operator(move |s, op| Ok(refunds::cancel(s, op, id, note.as_deref(), chrono::Utc::now())?.into())).await
+}
+
+/// By id; `after_id` is the previous page's `next_after`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_list(
+    state: State<'_, AppState>,
+    filter: dto::RefundQuery,
+    after_id: Option<i64>,
+    limit: u32,
+) -> Reply<dto::RefundPage> {
+    let limit = limit.clamp(1, refunds::REFUND_PAGE_ROWS_MAX);
+    state
+        .as_operator(move |s, _| {
+            let items: Vec<dto::Refund> = convert(refunds::page(s, &filter.into(), after_id.unwrap_or(0), limit)?);
+            let next_after = if items.len() == limit as usize { items.last().map(|r| r.id) } else { None };
+            Ok(dto::RefundPage { items, next_after })
+        })
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_show(state: State<'_, AppState>, id: i64) -> Reply<dto::Refund> {
+    state.as_operator(move |s, _| Ok(refunds::show(s, id)?.into())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_refundable(
+    state: State<'_, AppState>,
+    payment_id: String,
+    psp: Option<String>,
+) -> Reply<dto::Refundable> {
+    state.as_operator(move |s, _| Ok(refunds::refundable(s, &payment_id, psp.as_deref())?.into())).await
+}
+
+/// The archived PDF receipt of a succeeded refund (written the first time).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_receipt(state: State<'_, AppState>, id: i64) -> Reply<dto::ReceiptPath> {
+    state
+        .as_operator(move |s, _| Ok(dto::ReceiptPath { path: refunds::receipt::receipt(s, id)?.display().to_string() }))
+        .await
+}
+
+// ---- end refunds

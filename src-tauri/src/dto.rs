@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{audit, dashboard, exceptions, import, lookup, notifications, operators, reconcile, settings, store};
+use voucherdesk::{
+    audit, dashboard, exceptions, import, lookup, notifications, operators, reconcile, refunds, settings, store,
+};
 
 type Instant = DateTime<Utc>;
 
@@ -1215,6 +1217,450 @@ impl From<Settings> for settings::Settings {
         settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
     }
 }
+
+// ---- refunds (issue 5) ------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Requested,
+    PendingApproval,
+    Approved,
+    Submitted,
+    Succeeded,
+    Failed,
+    RejectedByPsp,
+    Cancelled,
+}
+
+impl From<refunds::RefundStatus> for RefundStatus {
+    fn from(s: refunds::RefundStatus) -> RefundStatus {
+        match s {
+            refunds::RefundStatus::Requested => RefundStatus::Requested,
+            refunds::RefundStatus::PendingApproval => RefundStatus::PendingApproval,
+            refunds::RefundStatus::Approved => RefundStatus::Approved,
+            refunds::RefundStatus::Submitted => RefundStatus::Submitted,
+            refunds::RefundStatus::Succeeded => RefundStatus::Succeeded,
+            refunds::RefundStatus::Failed => RefundStatus::Failed,
+            refunds::RefundStatus::RejectedByPsp => RefundStatus::RejectedByPsp,
+            refunds::RefundStatus::Cancelled => RefundStatus::Cancelled,
+        }
+    }
+}
+
+impl From<RefundStatus> for refunds::RefundStatus {
+    fn from(s: RefundStatus) -> refunds::RefundStatus {
+        match s {
+            RefundStatus::Requested => refunds::RefundStatus::Requested,
+            RefundStatus::PendingApproval => refunds::RefundStatus::PendingApproval,
+            RefundStatus::Approved => refunds::RefundStatus::Approved,
+            RefundStatus::Submitted => refunds::RefundStatus::Submitted,
+            RefundStatus::Succeeded => refunds::RefundStatus::Succeeded,
+            RefundStatus::Failed => refunds::RefundStatus::Failed,
+            RefundStatus::RejectedByPsp => refunds::RefundStatus::RejectedByPsp,
+            RefundStatus::Cancelled => refunds::RefundStatus::Cancelled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundMethod {
+    PspRefund,
+    CashWithdrawal,
+}
+
+impl From<refunds::RefundMethod> for RefundMethod {
+    fn from(m: refunds::RefundMethod) -> RefundMethod {
+        match m {
+            refunds::RefundMethod::PspRefund => RefundMethod::PspRefund,
+            refunds::RefundMethod::CashWithdrawal => RefundMethod::CashWithdrawal,
+        }
+    }
+}
+
+impl From<RefundMethod> for refunds::RefundMethod {
+    fn from(m: RefundMethod) -> refunds::RefundMethod {
+        match m {
+            RefundMethod::PspRefund => refunds::RefundMethod::PspRefund,
+            RefundMethod::CashWithdrawal => refunds::RefundMethod::CashWithdrawal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    BuyerCancelled,
+    OutOfStock,
+    ProductReturn,
+    DuplicatePayment,
+    Overpayment,
+    PaidAfterExpiry,
+    Fraud,
+    Other,
+}
+
+impl From<refunds::ReasonCode> for ReasonCode {
+    fn from(r: refunds::ReasonCode) -> ReasonCode {
+        match r {
+            refunds::ReasonCode::BuyerCancelled => ReasonCode::BuyerCancelled,
+            refunds::ReasonCode::OutOfStock => ReasonCode::OutOfStock,
+            refunds::ReasonCode::ProductReturn => ReasonCode::ProductReturn,
+            refunds::ReasonCode::DuplicatePayment => ReasonCode::DuplicatePayment,
+            refunds::ReasonCode::Overpayment => ReasonCode::Overpayment,
+            refunds::ReasonCode::PaidAfterExpiry => ReasonCode::PaidAfterExpiry,
+            refunds::ReasonCode::Fraud => ReasonCode::Fraud,
+            refunds::ReasonCode::Other => ReasonCode::Other,
+        }
+    }
+}
+
+impl From<ReasonCode> for refunds::ReasonCode {
+    fn from(r: ReasonCode) -> refunds::ReasonCode {
+        match r {
+            ReasonCode::BuyerCancelled => refunds::ReasonCode::BuyerCancelled,
+            ReasonCode::OutOfStock => refunds::ReasonCode::OutOfStock,
+            ReasonCode::ProductReturn => refunds::ReasonCode::ProductReturn,
+            ReasonCode::DuplicatePayment => refunds::ReasonCode::DuplicatePayment,
+            ReasonCode::Overpayment => refunds::ReasonCode::Overpayment,
+            ReasonCode::PaidAfterExpiry => refunds::ReasonCode::PaidAfterExpiry,
+            ReasonCode::Fraud => refunds::ReasonCode::Fraud,
+            ReasonCode::Other => refunds::ReasonCode::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ApproverRole {
+    Finance,
+    Manager,
+}
+
+impl From<refunds::ApproverRole> for ApproverRole {
+    fn from(r: refunds::ApproverRole) -> ApproverRole {
+        match r {
+            refunds::ApproverRole::Finance => ApproverRole::Finance,
+            refunds::ApproverRole::Manager => ApproverRole::Manager,
+        }
+    }
+}
+
+/// A ticket payment's `psp_refund` is paid by bank transfer to these details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Beneficiary {
+    pub name: String,
+    pub bank: String,
+    pub account: String,
+    /// `C` current or `S` savings.
+    pub account_type: String,
+    pub document: String,
+}
+
+impl From<refunds::BeneficiaryInput> for Beneficiary {
+    fn from(b: refunds::BeneficiaryInput) -> Beneficiary {
+        let refunds::BeneficiaryInput { name, bank, account, account_type, document } = b;
+        Beneficiary { name, bank, account, account_type, document }
+    }
+}
+
+impl From<Beneficiary> for refunds::BeneficiaryInput {
+    fn from(b: Beneficiary) -> refunds::BeneficiaryInput {
+        let Beneficiary { name, bank, account, account_type, document } = b;
+        refunds::BeneficiaryInput { name, bank, account, account_type, document }
+    }
+}
+
+/// Who collects a cash withdrawal (checked against the order's buyer by the library).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Payee {
+    pub name: String,
+    /// `CC`, `CE`, `DNI` or `PP`.
+    pub document_type: String,
+    pub document_number: String,
+    /// `+57…` or `+51…`.
+    pub phone: String,
+}
+
+impl From<Payee> for refunds::PayeeInput {
+    fn from(p: Payee) -> refunds::PayeeInput {
+        let Payee { name, document_type, document_number, phone } = p;
+        refunds::PayeeInput { name, document_type, document_number, phone }
+    }
+}
+
+impl From<refunds::VerifiedPayee> for Payee {
+    fn from(p: refunds::VerifiedPayee) -> Payee {
+        let refunds::VerifiedPayee { name, document_type, document_number, phone } = p;
+        Payee { name, document_type: document_type.as_str().to_string(), document_number, phone }
+    }
+}
+
+/// `refunds_request`'s input: text as the operator typed it; the library parses and checks it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RefundRequest {
+    pub payment_id: String,
+    /// Only when the payment id is known at several PSPs.
+    pub psp: Option<String>,
+    /// Major units of the payment's currency ("150000", "89.90").
+    pub amount: String,
+    /// Optional check: must be the payment's currency.
+    pub currency: Option<String>,
+    /// A reason code (`buyer_cancelled`, …, `other`).
+    pub reason: String,
+    pub note: Option<String>,
+    /// `psp_refund` or `cash_withdrawal`.
+    pub method: String,
+    #[serde(default)]
+    pub beneficiary: Beneficiary,
+    #[serde(default)]
+    pub payee: Payee,
+    /// Another partial refund while one of the same payment awaits approval.
+    #[serde(default)]
+    pub additional: bool,
+}
+
+impl From<RefundRequest> for refunds::RefundRequestInput {
+    fn from(r: RefundRequest) -> refunds::RefundRequestInput {
+        let RefundRequest { payment_id, psp, amount, currency, reason, note, method, beneficiary, payee, additional } =
+            r;
+        refunds::RefundRequestInput {
+            payment_id,
+            psp,
+            amount,
+            currency,
+            reason,
+            note,
+            method,
+            beneficiary: beneficiary.into(),
+            payee: payee.into(),
+            additional,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RefundDetails {
+    BankTransfer { beneficiary: Beneficiary },
+    CashPickup { payee: Payee },
+}
+
+impl From<refunds::RefundDetails> for RefundDetails {
+    fn from(d: refunds::RefundDetails) -> RefundDetails {
+        match d {
+            refunds::RefundDetails::BankTransfer { beneficiary } => {
+                RefundDetails::BankTransfer { beneficiary: beneficiary.into() }
+            }
+            refunds::RefundDetails::CashPickup { payee } => RefundDetails::CashPickup { payee: payee.into() },
+        }
+    }
+}
+
+/// An exchange rate locked at approval (or, before it, quoted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct FxLock {
+    /// 1 `order_currency` = `rate` refund currency.
+    pub rate: String,
+    pub source: String,
+    pub locked_at: Option<Instant>,
+    pub order_currency: String,
+    pub order_amount_minor: i64,
+    pub order_amount: String,
+}
+
+impl From<refunds::FxLock> for FxLock {
+    fn from(f: refunds::FxLock) -> FxLock {
+        let refunds::FxLock { rate, source, locked_at, order_currency, order_amount_minor, order_amount } = f;
+        FxLock { rate, source, locked_at, order_currency: order_currency.to_string(), order_amount_minor, order_amount }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Approval {
+    pub operator: String,
+    pub role: String,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    pub comment: String,
+    pub at: Instant,
+    pub tier: i64,
+    pub amount_minor: i64,
+}
+
+impl From<refunds::ApprovalView> for Approval {
+    fn from(a: refunds::ApprovalView) -> Approval {
+        let refunds::ApprovalView { operator, role, decision, comment, at, tier, amount_minor } = a;
+        Approval { operator, role, decision, comment, at, tier, amount_minor }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Refund {
+    pub id: i64,
+    pub psp: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// Major units, for people.
+    pub amount: String,
+    pub reason: ReasonCode,
+    pub note: String,
+    pub method: RefundMethod,
+    pub details: RefundDetails,
+    pub tier: i64,
+    /// Past the refund window: finance approves whatever the amount.
+    pub finance_required: bool,
+    pub status: RefundStatus,
+    pub required_approvals: Vec<ApproverRole>,
+    /// The roles still to approve (empty once approved).
+    pub awaiting: Vec<ApproverRole>,
+    pub approvals: Vec<Approval>,
+    pub idempotency_key: String,
+    pub additional: bool,
+    pub requested_by: String,
+    pub requested_at: Instant,
+    pub fx: Option<FxLock>,
+    pub fx_quote: Option<FxLock>,
+    pub psp_refund_id: Option<String>,
+    pub withdrawal_code: Option<String>,
+    pub psp_status: Option<String>,
+    pub submit_attempts: i64,
+    pub submitted_at: Option<Instant>,
+    pub finished_at: Option<Instant>,
+    pub last_error: Option<String>,
+    pub escalated: bool,
+}
+
+impl From<refunds::Refund> for Refund {
+    fn from(r: refunds::Refund) -> Refund {
+        let refunds::Refund {
+            id,
+            psp,
+            payment_id,
+            order_id,
+            amount_minor,
+            currency,
+            amount,
+            reason,
+            note,
+            method,
+            details,
+            tier,
+            finance_required,
+            status,
+            required_approvals,
+            awaiting,
+            approvals,
+            idempotency_key,
+            additional,
+            requested_by,
+            requested_at,
+            fx,
+            fx_quote,
+            psp_refund_id,
+            withdrawal_code,
+            psp_status,
+            submit_attempts,
+            submitted_at,
+            finished_at,
+            last_error,
+            escalated,
+        } = r;
+        Refund {
+            id,
+            psp,
+            payment_id,
+            order_id,
+            amount_minor,
+            currency: currency.to_string(),
+            amount,
+            reason: reason.into(),
+            note,
+            method: method.into(),
+            details: details.into(),
+            tier,
+            finance_required,
+            status: status.into(),
+            required_approvals: convert(required_approvals),
+            awaiting: convert(awaiting),
+            approvals: convert(approvals),
+            idempotency_key,
+            additional,
+            requested_by,
+            requested_at,
+            fx: fx.map(Into::into),
+            fx_quote: fx_quote.map(Into::into),
+            psp_refund_id,
+            withdrawal_code,
+            psp_status,
+            submit_attempts,
+            submitted_at,
+            finished_at,
+            last_error,
+            escalated,
+        }
+    }
+}
+
+/// The refunds list's filters (`null`: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RefundQuery {
+    pub status: Option<RefundStatus>,
+    pub method: Option<RefundMethod>,
+    pub reason: Option<ReasonCode>,
+    /// 1, 2 or 3.
+    pub tier: Option<i64>,
+    pub psp: Option<String>,
+}
+
+impl From<RefundQuery> for refunds::RefundQuery {
+    fn from(q: RefundQuery) -> refunds::RefundQuery {
+        let RefundQuery { status, method, reason, tier, psp } = q;
+        refunds::RefundQuery {
+            status: status.map(Into::into),
+            method: method.map(Into::into),
+            reason: reason.map(Into::into),
+            tier,
+            psp,
+        }
+    }
+}
+
+/// One page of refunds by id; pass `next_after` as `after_id` for the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RefundPage {
+    pub items: Vec<Refund>,
+    /// `null` when this page was the last.
+    pub next_after: Option<i64>,
+}
+
+/// What a payment can still give back: paid − succeeded − in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Refundable {
+    pub paid_minor: i64,
+    pub succeeded_minor: i64,
+    pub in_flight_minor: i64,
+    pub refundable_minor: i64,
+    pub currency: String,
+}
+
+impl From<refunds::Refundable> for Refundable {
+    fn from(r: refunds::Refundable) -> Refundable {
+        let refunds::Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency } = r;
+        Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency: currency.to_string() }
+    }
+}
+
+/// Where the archived PDF receipt of a succeeded refund is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReceiptPath {
+    pub path: String,
+}
+
+// ---- end refunds -------------------------------------------------------------
 
 /// Converts every element of a list.
 pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {

@@ -57,6 +57,9 @@ from_coded!(
     voucherdesk::settings::SettingsError,
     voucherdesk::dashboard::DashboardError,
     voucherdesk::notifications::NotificationError,
+    // ---- refunds
+    voucherdesk::refunds::RefundError,
+    voucherdesk::refunds::receipt::ReceiptError,
 );
 
 // PSP sync and accounts (issue 4).

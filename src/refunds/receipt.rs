@@ -118,6 +118,17 @@ pub fn receipt(store: &Store, id: i64) -> Result<PathBuf, ReceiptError> {
     Ok(path)
 }
 
+/// Archives a refund's receipt as it succeeds (submission follow-up, PSP
+/// callbacks). The status is already recorded: a failure here is reported,
+/// not fatal, and the receipt is written the next time it is asked for. An
+/// in-memory database has no archive: nothing to do.
+pub fn archive_succeeded(store: &Store, id: i64) -> Result<(), ReceiptError> {
+    match receipt(store, id) {
+        Ok(_) | Err(ReceiptError::NoDataDir) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The receipt's bytes (writing it first if it was never written).
 pub fn receipt_bytes(store: &Store, id: i64) -> Result<Vec<u8>, ReceiptError> {
     let path = receipt(store, id)?;

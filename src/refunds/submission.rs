@@ -370,6 +370,19 @@ pub async fn submit_and_follow(
         match record(store, operator, row.id, &outcome, now) {
             Ok(status) => {
                 count(&mut report, status);
+                let archived = if status == Some(RefundStatus::Succeeded) {
+                    super::receipt::archive_succeeded(store, row.id)
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = archived {
+                    report.issues.push(SubmitIssue {
+                        refund: row.id,
+                        code: e.code().into(),
+                        message: format!("succeeded, but its receipt was not archived: {e}"),
+                        retryable: false,
+                    });
+                }
                 if let Some(done) = status.filter(|s| s.is_final()) {
                     let note = format!("the PSP answered: {}", done.as_str());
                     store.clear_refund_unconfirmed(&row, &note, now.timestamp(), &operator.name)?;
@@ -458,6 +471,10 @@ pub fn apply_callback(
     let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
     match record(store, &operator, row.id, &Ok(answer), now) {
         Ok(Some(new_status)) => {
+            if new_status == RefundStatus::Succeeded {
+                // Recorded already; a receipt that cannot be archived now is written when asked for.
+                let _ = super::receipt::archive_succeeded(store, row.id);
+            }
             if new_status.is_final() {
                 let note = format!("the PSP notified: {}", new_status.as_str());
                 store.clear_refund_unconfirmed(&row, &note, now.timestamp(), actor)?;

@@ -1,0 +1,223 @@
+//! Refunds through Tauri's IPC layer (mock runtime, real library, a temporary
+//! database): maker-checker is the library's, and the commands meet it as
+//! each role does. Every refusal leaves the refund as it was.
+
+use chrono::{TimeDelta, Utc};
+use serde_json::{Value, json};
+use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use voucherdesk::store::Store;
+use voucherdesk_desktop::state::AppState;
+
+struct Harness {
+    _app: App<tauri::test::MockRuntime>,
+    window: WebviewWindow<tauri::test::MockRuntime>,
+    dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("ipc.sqlite")).unwrap();
+        let app = voucherdesk_desktop::with_commands(mock_builder(), AppState::new(store))
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        Harness { _app: app, window, dir }
+    }
+
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} should have failed, returned {v}"),
+            Err(e) => e,
+        }
+    }
+
+    fn as_(&self, name: &str) {
+        self.ok("sign_in", json!({ "name": name, "password": format!("voucherdesk-{name}") }));
+    }
+
+    fn show(&self, id: i64) -> Value {
+        self.ok("refunds_show", json!({ "id": id }))
+    }
+}
+
+/// Two paid dLocal payments of 3,000,000 COP (yesterday), imported through the IPC.
+fn with_payments(h: &Harness) {
+    let wire = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    let paid = Utc::now() - TimeDelta::hours(24);
+    let created = paid - TimeDelta::hours(2);
+    let expires = created + TimeDelta::days(3);
+    let mut orders = String::from(
+        "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n",
+    );
+    let mut payments = String::from(
+        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n",
+    );
+    for n in 1..=2 {
+        orders.push_str(&format!(
+            "CO-{n},Tienda,{},\"Peña, María José\",b{n}@example.com,+57 300 000 0000,1020304050,CO,3000000,COP,paid,dlocal,D-{n},{n:010},{}\n",
+            wire(created),
+            wire(expires)
+        ));
+        payments.push_str(&format!(
+            "D-{n},CO-{n},CO,EY,COP,3000000,PAID,200,{},{},{},{n:010}\n",
+            wire(created),
+            wire(paid),
+            wire(expires)
+        ));
+    }
+    for (name, text, kind, profile) in
+        [("orders.csv", orders, "orders", "shop"), ("payments.csv", payments, "payments", "dlocal")]
+    {
+        let path = h.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let outcome =
+            h.ok("import_file", json!({ "path": path.display().to_string(), "kind": kind, "profile": profile }));
+        assert_eq!(outcome["outcome"], json!("imported"), "{name}: {outcome}");
+    }
+}
+
+fn request(payment_id: &str, amount: &str) -> Value {
+    json!({ "request": {
+        "payment_id": payment_id,
+        "amount": amount,
+        "reason": "buyer_cancelled",
+        "method": "psp_refund",
+        "beneficiary": {
+            "name": "María José Peña", "bank": "Bancolombia", "account": "0012345678",
+            "account_type": "S", "document": "1020304050"
+        }
+    }})
+}
+
+fn approvers(refund: &Value) -> Vec<(String, String)> {
+    refund["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["operator"].as_str().unwrap().to_string(), a["decision"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn maker_checker_holds_through_the_ipc_commands() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    for (name, role) in [("sam", "support"), ("fabio", "finance"), ("fiona", "finance"), ("marta", "manager")] {
+        h.ok("operator_add", json!({ "name": name, "role": role, "password": format!("voucherdesk-{name}") }));
+    }
+    with_payments(&h);
+
+    // Support requests a tier-3 refund: it awaits finance and a manager.
+    h.as_("sam");
+    let r = h.ok("refunds_request", request("D-1", "2500000"));
+    let id = r["id"].as_i64().unwrap();
+    assert_eq!(
+        (&r["status"], &r["tier"], &r["awaiting"], &r["amount_minor"], &r["requested_by"]),
+        (&json!("pending_approval"), &json!(3), &json!(["finance", "manager"]), &json!(250_000_000), &json!("sam"))
+    );
+    let refundable = h.ok("refunds_refundable", json!({ "payment_id": "D-1" }));
+    assert_eq!(
+        refundable,
+        json!({ "paid_minor": 300_000_000, "succeeded_minor": 0, "in_flight_minor": 250_000_000,
+                "refundable_minor": 50_000_000, "currency": "COP" })
+    );
+
+    // Support cannot approve, not even someone else's.
+    let refused = h.err("refunds_approve", json!({ "id": id }));
+    assert_eq!(refused["code"], json!("auth.forbidden"), "{refused}");
+    assert_eq!(h.show(id), r, "a refused approval changed the refund");
+
+    // The requester never approves their own, even as finance.
+    h.as_("fiona");
+    let own = h.ok("refunds_request", request("D-2", "300000"));
+    let own_id = own["id"].as_i64().unwrap();
+    assert_eq!((&own["tier"], &own["status"]), (&json!(2), &json!("pending_approval")));
+    assert_eq!(
+        h.err("refunds_approve", json!({ "id": own_id, "comment": "mine" })),
+        json!({ "code": "refunds.self_approval",
+                "message": format!("fiona requested refund {own_id}: the requester can never approve their own refund") })
+    );
+    assert_eq!(h.show(own_id), own);
+
+    // Finance approves; the same finance operator cannot approve twice.
+    h.as_("fabio");
+    let once = h.ok("refunds_approve", json!({ "id": id, "comment": "checked the case file" }));
+    assert_eq!((&once["status"], &once["awaiting"]), (&json!("pending_approval"), &json!(["manager"])));
+    assert_eq!(approvers(&once), vec![("fabio".into(), "approve".into())]);
+    assert_eq!(
+        h.err("refunds_approve", json!({ "id": id })),
+        json!({ "code": "refunds.same_approver",
+                "message": format!("fabio has already approved refund {id}: the second approval must come from someone else") })
+    );
+    assert_eq!(h.show(id), once);
+
+    // A rejection without a comment is refused (missing, empty, blank); nothing changes.
+    for args in
+        [json!({ "id": own_id }), json!({ "id": own_id, "comment": "" }), json!({ "id": own_id, "comment": "  " })]
+    {
+        let e = h.err("refunds_reject", args);
+        assert_eq!(
+            e,
+            json!({ "code": "refunds.comment_required", "message": "a rejection needs a comment (--comment)" })
+        );
+    }
+    assert_eq!(h.show(own_id), own);
+    // With a comment, finance's rejection cancels it.
+    let rejected = h.ok("refunds_reject", json!({ "id": own_id, "comment": "duplicate request" }));
+    assert_eq!(rejected["status"], json!("cancelled"));
+    assert_eq!(approvers(&rejected), vec![("fabio".into(), "reject".into())]);
+
+    // A manager completes the tier-3 refund.
+    h.as_("marta");
+    let done = h.ok("refunds_approve", json!({ "id": id }));
+    assert_eq!((&done["status"], &done["awaiting"]), (&json!("approved"), &json!([])));
+    assert_eq!(approvers(&done), vec![("fabio".into(), "approve".into()), ("marta".into(), "approve".into())]);
+
+    // The list pages by id and filters; the approved refund has no receipt until it succeeds.
+    let all = h.ok("refunds_list", json!({ "filter": {}, "limit": 1 }));
+    assert_eq!((all["items"][0]["id"].as_i64(), all["next_after"].as_i64()), (Some(id), Some(id)));
+    let rest = h.ok("refunds_list", json!({ "filter": {}, "after_id": id, "limit": 1 }));
+    assert_eq!(rest["items"][0]["id"].as_i64(), Some(own_id));
+    let tier3 = h.ok(
+        "refunds_list",
+        json!({ "filter": { "tier": 3, "status": "approved", "psp": "dlocal",
+        "method": "psp_refund", "reason": "buyer_cancelled" }, "limit": 50 }),
+    );
+    assert_eq!((tier3["items"].as_array().unwrap().len(), &tier3["items"][0]["id"]), (1, &json!(id)));
+    let none = h.ok("refunds_list", json!({ "filter": { "tier": 3, "status": "cancelled" }, "limit": 50 }));
+    assert_eq!(none, json!({ "items": [], "next_after": null }));
+    assert_eq!(
+        h.err("refunds_list", json!({ "filter": { "tier": 4 }, "limit": 50 }))["code"],
+        json!("errors.validation")
+    );
+    assert_eq!(h.err("refunds_receipt", json!({ "id": id }))["code"], json!("refunds.receipt_not_available"));
+    assert_eq!(h.err("refunds_show", json!({ "id": 999 }))["code"], json!("refunds.not_found"));
+
+    // Cancelling before submission (the approved one) works for the requester's side.
+    h.as_("sam");
+    assert_eq!(
+        h.ok("refunds_cancel", json!({ "id": id, "note": "buyer changed their mind" }))["status"],
+        json!("cancelled")
+    );
+    assert_eq!(h.ok("audit_verify", json!({}))["first_broken"], Value::Null);
+}
