@@ -17,6 +17,7 @@ use voucherdesk::refunds::submission::{SubmitConfig, SubmitReport, submit_and_fo
 use voucherdesk::refunds::{self, RefundStatus};
 use voucherdesk::sandbox::dlocal::SubmitStats;
 use voucherdesk::sandbox::{self, RunningSandbox, SandboxConfig, Scenario};
+use voucherdesk::store::NotificationFilter;
 
 /// Client time-out in these tests: a held answer (2 s) is a time-out.
 const CLIENT_TIMEOUT_MS: u64 = 400;
@@ -139,6 +140,11 @@ fn a_lost_answer_and_a_late_answer_are_resent_with_the_same_key_and_refund_once(
     let fourth = psp.submit(&mut l);
     assert_eq!((fourth.submitted, fourth.resent, fourth.polled), (0, 0, 0));
     assert_eq!(psp.stats().refund_requests, 3);
+    // The buyer is told once, on each channel it has a contact for.
+    assert_eq!(
+        buyer_messages(&l, "CO-1"),
+        vec![("refund_completed".into(), "email".into()), ("refund_completed".into(), "sms".into())]
+    );
     // Every attempt is audited.
     let sends = voucherdesk::audit::page(
         &l.store,
@@ -264,6 +270,26 @@ fn a_cash_withdrawal_gets_a_withdrawal_code_and_is_followed_until_collected() {
     assert_eq!((done.status, done.withdrawal_code.as_deref()), (RefundStatus::Succeeded, Some(code.as_str())));
     let stats = psp.stats();
     assert_eq!((stats.payouts_created, stats.payout_requests), (1, 1));
+    // "Your cash is ready" went out once per channel, with the code, while the
+    // payout waited; being collected adds no message.
+    let pickup = vec![
+        ("cash_ready_for_pickup".to_string(), "email".to_string()),
+        ("cash_ready_for_pickup".into(), "sms".into()),
+    ];
+    assert_eq!(buyer_messages(&l, "CO-5"), pickup);
+    let rows = l
+        .store
+        .buyer_notifications(&NotificationFilter { order_id: Some("CO-5"), status: None, before_id: None, limit: 10 })
+        .unwrap();
+    assert!(rows.iter().all(|m| m.body_text.contains(&code)), "the withdrawal code is in every message");
+}
+
+/// The buyer notifications queued for an order: (kind, channel), oldest first.
+fn buyer_messages(l: &Ledger, order_id: &str) -> Vec<(String, String)> {
+    let filter = NotificationFilter { order_id: Some(order_id), status: None, before_id: None, limit: 50 };
+    let mut rows = l.store.buyer_notifications(&filter).unwrap();
+    rows.sort_by_key(|m| m.id);
+    rows.into_iter().map(|m| (m.kind, m.channel)).collect()
 }
 
 fn id_of(r: &refunds::Refund) -> i64 {

@@ -13,6 +13,7 @@
 use super::{RefundDetails, RefundError, RefundMethod, RefundStatus, decision_audit, parse_row, tiers};
 use crate::market::Country;
 use crate::money::Currency;
+use crate::notifications::{self, NotificationEvent};
 use crate::operators::{Operator, Permission};
 use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalError, RefundBeneficiary};
 use crate::psp::dlocal::payouts::{CashPayoutRequest, DlocalPayoutStatus, PayoutBeneficiary};
@@ -370,18 +371,10 @@ pub async fn submit_and_follow(
         match record(store, operator, row.id, &outcome, now) {
             Ok(status) => {
                 count(&mut report, status);
-                let archived = if status == Some(RefundStatus::Succeeded) {
-                    super::receipt::archive_succeeded(store, row.id)
-                } else {
-                    Ok(())
-                };
-                if let Err(e) = archived {
-                    report.issues.push(SubmitIssue {
-                        refund: row.id,
-                        code: e.code().into(),
-                        message: format!("succeeded, but its receipt was not archived: {e}"),
-                        retryable: false,
-                    });
+                if let Some(changed) = status {
+                    for (code, message) in after_change(store, row.id, changed, &operator.name) {
+                        report.issues.push(SubmitIssue { refund: row.id, code, message, retryable: false });
+                    }
                 }
                 if let Some(done) = status.filter(|s| s.is_final()) {
                     let note = format!("the PSP answered: {}", done.as_str());
@@ -442,6 +435,60 @@ pub struct CallbackReading {
     pub withdrawal_code: Option<String>,
 }
 
+/// What follows a recorded answer of the PSP about a refund. A cash withdrawal
+/// waiting with its code tells the buyer to collect it; a refund that
+/// succeeded gets its receipt archived, and a bank refund tells the buyer
+/// (refund_completed; a collected cash pickup needs no message). Messages are queued once per refund and
+/// channel (`notifications::queue_for_event`), so a repeated answer adds none.
+/// None of this can undo the PSP's answer: what failed is returned as
+/// (code, message) for the caller to report.
+fn after_change(store: &mut Store, id: i64, status: RefundStatus, actor: &str) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let row = match store.refund(id) {
+        Ok(Some((row, _))) => row,
+        Ok(None) => return problems,
+        Err(e) => return vec![("store".into(), format!("{status:?}, but it could not be read again: {e}"))],
+    };
+    let cash = row.method == RefundMethod::CashWithdrawal.as_str();
+    if status == RefundStatus::Succeeded {
+        if let Err(e) = super::receipt::archive_succeeded(store, id) {
+            problems.push((e.code().into(), format!("succeeded, but its receipt was not archived: {e}")));
+        }
+    }
+    let event = match (status, cash, row.withdrawal_code.clone()) {
+        (RefundStatus::Submitted, true, Some(withdrawal_code)) => Some(NotificationEvent::CashReadyForPickup {
+            order_id: row.order_id.clone(),
+            refund_id: id.to_string(),
+            amount_minor: row.amount_minor,
+            withdrawal_code,
+            pickup_deadline: None,
+        }),
+        (RefundStatus::Succeeded, false, _) => Some(NotificationEvent::RefundCompleted {
+            order_id: row.order_id.clone(),
+            refund_id: id.to_string(),
+            amount_minor: row.amount_minor,
+        }),
+        (
+            RefundStatus::Requested
+            | RefundStatus::PendingApproval
+            | RefundStatus::Approved
+            | RefundStatus::Submitted
+            | RefundStatus::Succeeded
+            | RefundStatus::Failed
+            | RefundStatus::RejectedByPsp
+            | RefundStatus::Cancelled,
+            _,
+            _,
+        ) => None,
+    };
+    if let Some(event) = event {
+        if let Err(e) = notifications::queue_for_event(store, &event, actor) {
+            problems.push((e.code().into(), format!("the buyer was not notified: {e}")));
+        }
+    }
+    problems
+}
+
 /// Applies a verified refund or payout callback to our refund.
 pub fn apply_callback(
     store: &mut Store,
@@ -471,10 +518,9 @@ pub fn apply_callback(
     let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
     match record(store, &operator, row.id, &Ok(answer), now) {
         Ok(Some(new_status)) => {
-            if new_status == RefundStatus::Succeeded {
-                // Recorded already; a receipt that cannot be archived now is written when asked for.
-                let _ = super::receipt::archive_succeeded(store, row.id);
-            }
+            // Recorded already: a receipt that cannot be archived now is written when
+            // asked for, and the buyer's message can be re-sent from the case file.
+            let _ = after_change(store, row.id, new_status, actor);
             if new_status.is_final() {
                 let note = format!("the PSP notified: {}", new_status.as_str());
                 store.clear_refund_unconfirmed(&row, &note, now.timestamp(), actor)?;
