@@ -327,6 +327,49 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   await signOut();
 });
 
+test("a support agent previews and queues a Spanish voucher re-send from a case file, and sees it in the log", async () => {
+  const orderId = paidNotRecorded;
+  const logged = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", orderId, "--json"));
+  const before = logged();
+  await signIn("ana");
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  await s.waitFor(tid("case-verdict"), { what: "the case file" });
+  // Loaded: the log table, or the line saying there is none yet.
+  await s.waitFor(`${tid("notifications-panel")} :is(${tid("notifications-log")}, ${tid("notifications-empty")})`, { what: "the notification log" });
+  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
+  const rowsBefore = await s.findAll('[data-testid^="notification-row-"]');
+  assert.equal(rowsBefore.length, before.length, "the panel lists what the core has logged");
+
+  await s.select(tid("resend-kind"), "voucher_instructions");
+  await s.select(tid("resend-channel"), "email");
+  assert.equal((await s.findAll(tid("resend-override"))).length, 0, "support is not offered the override");
+  await s.click(tid("resend-preview"));
+  const subject = await s.text(tid("preview-subject"));
+  assert.match(subject, /^Tu código de pago \S+ para el pedido /, subject);
+  assert.match(await s.text(tid("preview-locale")), /^es-(CO|PE)$/);
+  assert.match(await s.text(tid("preview-text")), /paga en efectivo con este código/);
+  assert.equal(logged().length, before.length, "a preview queues nothing");
+  await shot("14-case-file-notifications-preview");
+  await s.click(tid("resend-preview-dialog-close"));
+
+  await s.click(tid("resend-submit"));
+  const queued = await s.waitFor(tid("resend-queued"), { what: "the queued notice" });
+  const id = await queued.attr("data-id");
+  const row = await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="queued"]`, { what: "the new queued row" });
+  assert.equal(await row.attr("data-kind"), "voucher_instructions");
+  assert.equal(await row.attr("data-channel"), "email");
+  assert.equal(await row.attr("data-trigger"), "manual");
+  assert.match(await row.text(), /ana/);
+  const first = (await s.findAll('[data-testid^="notification-row-"]'))[0];
+  assert.equal(await first.attr("data-testid"), `notification-row-${id}`, "newest first");
+  assert.equal((await s.findAll('[data-testid^="notification-row-"]')).length, before.length + 1);
+  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
+  await shot("14-case-file-notifications");
+  await signOut();
+});
+
 test("first run: an empty database asks for the admin, who is then signed in", async () => {
   await s.delete();
   s = null;

@@ -35,7 +35,18 @@ import type {
   Settings,
   VerifyReport,
 } from "./types";
-import type { ConnectionTest, PspAccountRow, PspName, Refreshed, SyncIndicator } from "../bindings";
+import type {
+  ConnectionTest,
+  NotificationChannel,
+  NotificationKind,
+  NotificationLocale,
+  NotificationLogEntry,
+  NotificationPreview,
+  PspAccountRow,
+  PspName,
+  Refreshed,
+  SyncIndicator,
+} from "../bindings";
 
 /** Codes that end or lock the session wherever they come from. */
 export const SESSION_CODES = ["auth.locked", "auth.required"] as const;
@@ -76,6 +87,8 @@ export const QUEUE_PAGE_LIMIT = 200;
 /** The queue's first page: a screenful and some (a 200-row page is ~90 KB of JSON to cross IPC and parse). */
 export const QUEUE_FIRST_PAGE_LIMIT = 50;
 export const AUDIT_PAGE_LIMIT = 100;
+/** A case file's notification log: one page, newest first (the core caps it at 500). */
+export const NOTIFICATION_LOG_LIMIT = 100;
 
 export const api = {
   // session
@@ -151,6 +164,14 @@ export const api = {
   pspAccountRotate: (name: string, secrets: Record<string, string>) =>
     call<PspAccountRow>("psp_account_rotate", { name, secrets }),
   pspAccountRemove: (name: string) => call<void>("psp_account_remove", { name }),
+
+  // buyer notifications (issue 6)
+  notificationPreview: (order_id: string, kind: NotificationKind, channel: NotificationChannel, locale?: NotificationLocale) =>
+    call<NotificationPreview>("notification_preview", locale ? { order_id, kind, channel, locale } : { order_id, kind, channel }),
+  /** Returns the queued message's id. */
+  notificationResend: (order_id: string, kind: NotificationKind, channel: NotificationChannel, override_limit: boolean) =>
+    call<number>("notification_resend", { order_id, kind, channel, override_limit }),
+  notificationLog: (order_id: string, limit = NOTIFICATION_LOG_LIMIT) => call<NotificationLogEntry[]>("notification_log", { order_id, limit }),
 };
 
 export type Api = typeof api;

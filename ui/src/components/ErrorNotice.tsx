@@ -57,6 +57,19 @@ export function errorHeadlineKey(code: string): string {
       return "pspErrors.rateLimited";
     case "sync.unknown_payment":
       return "errors.notFound";
+    // buyer notifications (issue 6)
+    case "notifications.resend_limit":
+      return "notifications.errors.resendLimit";
+    case "notifications.no_recipient":
+      return "notifications.errors.noRecipient";
+    case "notifications.sms_too_long":
+      return "notifications.errors.smsTooLong";
+    case "notifications.template":
+      return "notifications.errors.template";
+    case "notifications.unknown_order":
+      return "errors.notFound";
+    case "notifications.keyring":
+      return "pspErrors.keyringUnavailable";
     default:
       if (code.startsWith("dlocal.") || code.startsWith("pagoefectivo.")) return "pspErrors.pspRefused";
       return "errors.generic";

@@ -570,6 +570,10 @@ function handler(w: World, params: URLSearchParams) {
         audit(w, op.name, "operator.disable", o.name, "", "disabled");
         return null;
       }
+      case "notification_log":
+        // The dev mock keeps no outbox (preview and re-send need the real core).
+        me(w);
+        return [];
       case "plugin:dialog|open":
         return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
       case "plugin:dialog|save":

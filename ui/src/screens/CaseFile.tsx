@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { CaseFile, ExceptionRecord, ResolutionAction } from "../api/types";
+import { BuyerNotifications } from "../components/BuyerNotifications";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { RefreshFromPsp } from "../components/RefreshFromPsp";
@@ -265,6 +266,8 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
           </ul>
         )}
       </section>
+
+      {o && <BuyerNotifications orderId={file.order_id} country={country} />}
 
       {resolving && (
         <ResolveDialog

@@ -24,6 +24,7 @@ function core() {
   return ipc((cmd, args) => {
     if (cmd === "search_orders") return String(args.query).includes("nunez") ? [HIT] : [];
     if (cmd === "case_file") return jose;
+    if (cmd === "notification_log") return [];
     if (cmd === "plugin:event|listen") return 1;
     throw { code: "ipc", message: `unexpected ${cmd}` };
   });
