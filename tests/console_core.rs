@@ -215,3 +215,31 @@ fn link_candidates_rank_the_closest_amount_first() {
     assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "ranked by amount gap: {gaps:?}");
     assert!(candidates.iter().all(|c| c.currency == unknown.currency && c.order_id != unknown.order_id));
 }
+
+/// The app keeps one connection open for hours: a refused import must leave it
+/// out of any transaction, so the next change is committed and seen by others
+/// (a CLI, another desktop) at once, and survives the app closing.
+#[test]
+fn a_refused_import_leaves_the_long_lived_connection_ready_for_the_next_change() {
+    let mut w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("shop-bad.csv");
+    std::fs::write(
+        &bad,
+        "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n\
+         X-1,Tienda,2026-03-01T10:00:00-05:00,Ana,a@example.com,+57 300 000 0000,1,CO,1000,COP,pending_payment,dlocal,,,\n\
+         X-2,Tienda,2026-03-01T10:00:00-05:00,Bea,b@example.com,+57 300 000 0001,2,CO,1000,XXX,pending_payment,dlocal,,,\n",
+    )
+    .unwrap();
+    let profile = built_in("shop").unwrap();
+    let request = ImportRequest { kind: profile.kind, profile: &profile, path: &bad, operator: &w.admin };
+    let refused = voucherdesk::import::import_file(&mut w.store, &request);
+    assert!(matches!(refused, Err(voucherdesk::import::ImportError::Rejected { .. })), "{refused:?}");
+    assert!(w.store.is_autocommit(), "the refused import left its transaction open");
+
+    // The next change on the same connection is visible to a second connection.
+    operators::add(&mut w.store, Some(&w.admin), "nico", Role::Support, Some("nico-password-1")).unwrap();
+    let other = Store::open(w.store.path()).unwrap();
+    let names: Vec<String> = operators::list(&other).unwrap().into_iter().map(|o| o.name).collect();
+    assert!(names.contains(&"nico".to_string()), "another connection does not see the change: {names:?}");
+}

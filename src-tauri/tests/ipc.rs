@@ -243,6 +243,12 @@ fn a_rejected_import_names_the_line() {
     let suggestion = h.ok("suggest_profile", json!({ "path": sample("dlocal-payments.csv") }));
     assert_eq!(suggestion["profile"], json!("dlocal"));
     assert_eq!(suggestion["kind"], json!("payments"));
+    // The app's connection lives on: the next change is committed, so another
+    // process (the CLI, a second desktop) sees it at once.
+    h.ok("operator_add", json!({ "name": "nico", "role": "support", "password": "voucherdesk-nico" }));
+    let other = voucherdesk::store::Store::open(&h._dir.path().join("ipc.sqlite")).unwrap();
+    let names: Vec<String> = voucherdesk::operators::list(&other).unwrap().into_iter().map(|o| o.name).collect();
+    assert!(names.contains(&"nico".to_string()), "another connection does not see the change: {names:?}");
 }
 
 // ------------------------------------------------------------------ buyer notifications

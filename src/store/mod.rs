@@ -163,6 +163,12 @@ impl Store {
         &self.path
     }
 
+    /// True when no transaction is open on this connection: every write so far
+    /// is committed (a long-lived connection must be back here after each call).
+    pub fn is_autocommit(&self) -> bool {
+        self.conn.is_autocommit()
+    }
+
     /// Changes whenever another connection commits: lets a long computation
     /// check that what it read is still what is there.
     pub fn data_version(&self) -> StoreResult<i64> {
