@@ -3,51 +3,36 @@
 //! connections): the `{code, message}` error shape, the session, and the
 //! library's role checks as each role meets them.
 
+mod common;
+
+use common::MockApp;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 use voucherdesk_desktop::commands::COMMANDS;
 use voucherdesk_desktop::state::AppState;
 
 struct Harness {
-    _app: App<tauri::test::MockRuntime>,
-    window: WebviewWindow<tauri::test::MockRuntime>,
-    _dir: tempfile::TempDir,
+    app: MockApp,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::open(&dir.path().join("ipc.sqlite")).unwrap();
-        let app = voucherdesk_desktop::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
-        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        Harness { _app: app, window, _dir: dir }
+        Harness { app: MockApp::new(state), dir }
     }
 
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap())
+        self.app.call(cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+        common::ok(self.call(cmd, args), cmd)
     }
 
     fn err(&self, cmd: &str, args: Value) -> Value {
-        match self.call(cmd, args) {
-            Ok(v) => panic!("{cmd} should have failed, returned {v}"),
-            Err(e) => e,
-        }
+        common::err(self.call(cmd, args), cmd)
     }
 
     fn sign_in(&self, name: &str, password: &str) -> Value {
@@ -246,7 +231,7 @@ fn a_rejected_import_names_the_line() {
     // The app's connection lives on: the next change is committed, so another
     // process (the CLI, a second desktop) sees it at once.
     h.ok("operator_add", json!({ "name": "nico", "role": "support", "password": "voucherdesk-nico" }));
-    let other = voucherdesk::store::Store::open(&h._dir.path().join("ipc.sqlite")).unwrap();
+    let other = voucherdesk::store::Store::open(&h.dir.path().join("ipc.sqlite")).unwrap();
     let names: Vec<String> = voucherdesk::operators::list(&other).unwrap().into_iter().map(|o| o.name).collect();
     assert!(names.contains(&"nico".to_string()), "another connection does not see the change: {names:?}");
 }

@@ -4,12 +4,12 @@
 //! role, and the accounts screen's commands, admins only, with no secret in
 //! any answer.
 
+mod common;
+
+use common::MockApp;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 use voucherdesk::credentials::MemoryVault;
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
@@ -21,8 +21,7 @@ use voucherdesk::store::Store;
 use voucherdesk_desktop::state::AppState;
 
 struct Harness {
-    _app: App<tauri::test::MockRuntime>,
-    window: WebviewWindow<tauri::test::MockRuntime>,
+    app: MockApp,
     dir: tempfile::TempDir,
     vault: Arc<MemoryVault>,
     /// Every answer and error, to look for secrets in.
@@ -34,11 +33,8 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ipc.sqlite")).unwrap();
         let vault = Arc::new(MemoryVault::default());
-        let app = voucherdesk_desktop::with_commands(mock_builder(), AppState::with_vault(store, vault.clone()))
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        Harness { _app: app, window, dir, vault, seen: Default::default() }
+        let app = MockApp::new(AppState::with_vault(store, vault.clone()));
+        Harness { app, dir, vault, seen: Default::default() }
     }
 
     fn db(&self) -> std::path::PathBuf {
@@ -46,16 +42,7 @@ impl Harness {
     }
 
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        let answer = get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap());
+        let answer = self.app.call(cmd, args);
         let shown = match &answer {
             Ok(v) | Err(v) => v.to_string(),
         };
@@ -64,14 +51,11 @@ impl Harness {
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+        common::ok(self.call(cmd, args), cmd)
     }
 
     fn err(&self, cmd: &str, args: Value) -> Value {
-        match self.call(cmd, args) {
-            Ok(v) => panic!("{cmd} should have failed, returned {v}"),
-            Err(e) => e,
-        }
+        common::err(self.call(cmd, args), cmd)
     }
 
     fn sign_in(&self, name: &str) {

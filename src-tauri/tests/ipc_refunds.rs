@@ -2,17 +2,16 @@
 //! database): maker-checker is the library's, and the commands meet it as
 //! each role does. Every refusal leaves the refund as it was.
 
+mod common;
+
 use chrono::{TimeDelta, Utc};
+use common::MockApp;
 use serde_json::{Value, json};
-use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 use voucherdesk::store::Store;
 use voucherdesk_desktop::state::AppState;
 
 struct Harness {
-    _app: App<tauri::test::MockRuntime>,
-    window: WebviewWindow<tauri::test::MockRuntime>,
+    app: MockApp,
     dir: tempfile::TempDir,
 }
 
@@ -20,35 +19,19 @@ impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ipc.sqlite")).unwrap();
-        let app = voucherdesk_desktop::with_commands(mock_builder(), AppState::new(store))
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        Harness { _app: app, window, dir }
+        Harness { app: MockApp::new(AppState::new(store)), dir }
     }
 
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap())
+        self.app.call(cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+        common::ok(self.call(cmd, args), cmd)
     }
 
     fn err(&self, cmd: &str, args: Value) -> Value {
-        match self.call(cmd, args) {
-            Ok(v) => panic!("{cmd} should have failed, returned {v}"),
-            Err(e) => e,
-        }
+        common::err(self.call(cmd, args), cmd)
     }
 
     fn as_(&self, name: &str) {
