@@ -16,7 +16,6 @@
 //! there is no fallback to a file.
 
 pub mod connection;
-pub mod signed_ping;
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, OperatorError, Permission};
