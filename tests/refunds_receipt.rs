@@ -7,80 +7,22 @@ mod refund_support;
 use chrono::{DateTime, TimeDelta, Utc};
 use refund_support::*;
 use std::path::Path;
-use std::time::{Duration, Instant};
 use voucherdesk::market::Country;
-use voucherdesk::money::Currency;
-use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
-use voucherdesk::psp::dlocal::wire::{DlocalCashMethod, DlocalPaymentStatus};
 use voucherdesk::refunds::receipt::{self, ReceiptError};
 use voucherdesk::refunds::submission::{SubmitConfig, submit_and_follow};
 use voucherdesk::refunds::{self, RefundStatus, tiers};
-use voucherdesk::sandbox::{self, RunningSandbox, SandboxConfig, Scenario};
 
 const CLIENT_TIMEOUT_MS: u64 = 2_000;
-/// Longest a test waits for the sandbox.
-const WAIT_MS: u64 = 10_000;
 const DAY_S: i64 = 86_400;
 
-struct Psp {
-    rt: tokio::runtime::Runtime,
-    sandbox: RunningSandbox,
-}
-
-impl Psp {
-    fn start() -> Psp {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let scenario = Scenario::from_toml("[[dlocal.payments]]\noutcome = \"paid\"\n").unwrap();
-        scenario.check().unwrap();
-        let sandbox =
-            rt.block_on(RunningSandbox::start(SandboxConfig { scenario, ..SandboxConfig::default() })).unwrap();
-        Psp { rt, sandbox }
-    }
-
-    fn client(&self) -> DlocalClient {
-        let credentials = DlocalCredentials {
-            login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),
-            trans_key: sandbox::DEFAULT_DLOCAL_TRANS_KEY.into(),
-            secret: sandbox::DEFAULT_DLOCAL_SECRET.into(),
-        };
-        DlocalClient::new(&self.sandbox.base_url(), credentials, Duration::from_millis(CLIENT_TIMEOUT_MS)).unwrap()
-    }
-
-    /// A paid Efecty payment of 3,000,000 COP at the sandbox; its id.
-    fn paid_payment(&self, order_id: &str) -> String {
-        let client = self.client();
-        self.rt.block_on(async {
-            let request = CashPaymentRequest {
-                order_id: order_id.into(),
-                amount_minor: 300_000_000,
-                currency: Currency::Cop,
-                country: Country::Colombia,
-                method: DlocalCashMethod::Efecty,
-                payer: CashPayer {
-                    name: "María José Peña".into(),
-                    email: "m@example.com".into(),
-                    document: "1020304050".into(),
-                },
-                description: None,
-                notification_url: None,
-            };
-            let payment = client.create_cash_payment(&request).await.unwrap();
-            let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
-            while client.payment_status(&payment.payment_id).await.unwrap().dlocal_status != DlocalPaymentStatus::Paid {
-                assert!(Instant::now() < deadline, "{} never paid", payment.payment_id);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            payment.payment_id
-        })
-    }
-}
+type Psp = SandboxPsp;
 
 /// A tier-3 refund of 2,500,000 COP requested by sam, approved by fabio
 /// (finance) and ana (manager), paid by the sandbox. The sandbox is stopped
 /// when this returns (the runtime is dropped).
 fn succeeded_refund() -> (Ledger, i64) {
-    let psp = Psp::start();
-    let payment_id = psp.paid_payment("CO-R1");
+    let psp = Psp::start("", CLIENT_TIMEOUT_MS);
+    let payment_id = psp.paid_payment("CO-R1", 300_000_000);
     let mut l = ledger();
     l.add(&[sale("CO-R1", &payment_id, "CO", "3000000")]);
     let now = Utc::now();

@@ -11,12 +11,12 @@ use refund_support::*;
 use std::time::{Duration, Instant};
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
-use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
-use voucherdesk::psp::dlocal::wire::{DlocalCashMethod, DlocalPaymentStatus};
+use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest};
+use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
 use voucherdesk::refunds::submission::{SubmitConfig, SubmitReport, submit_and_follow};
 use voucherdesk::refunds::{self, RefundStatus};
 use voucherdesk::sandbox::dlocal::SubmitStats;
-use voucherdesk::sandbox::{self, RunningSandbox, SandboxConfig, Scenario};
+use voucherdesk::sandbox::{self};
 use voucherdesk::store::NotificationFilter;
 
 /// Client time-out in these tests: a held answer (2 s) is a time-out.
@@ -24,63 +24,10 @@ const CLIENT_TIMEOUT_MS: u64 = 400;
 /// Longest a test waits for the sandbox or a child process.
 const WAIT_MS: u64 = 10_000;
 
-struct Psp {
-    rt: tokio::runtime::Runtime,
-    sandbox: RunningSandbox,
-}
+type Psp = SandboxPsp;
 
-impl Psp {
-    fn start(scenario: &str) -> Psp {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        // Payments are paid at once unless the scenario's own rule (first match) says otherwise.
-        let scenario = Scenario::from_toml(&format!("{scenario}\n[[dlocal.payments]]\noutcome = \"paid\"\n")).unwrap();
-        scenario.check().unwrap();
-        let sandbox =
-            rt.block_on(RunningSandbox::start(SandboxConfig { scenario, ..SandboxConfig::default() })).unwrap();
-        Psp { rt, sandbox }
-    }
-
-    fn url(&self) -> String {
-        self.sandbox.base_url()
-    }
-
-    fn client(&self) -> DlocalClient {
-        let credentials = DlocalCredentials {
-            login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),
-            trans_key: sandbox::DEFAULT_DLOCAL_TRANS_KEY.into(),
-            secret: sandbox::DEFAULT_DLOCAL_SECRET.into(),
-        };
-        DlocalClient::new(&self.url(), credentials, Duration::from_millis(CLIENT_TIMEOUT_MS)).unwrap()
-    }
-
-    /// A paid Efecty payment of 50,000 COP at the sandbox; its id.
-    fn paid_payment(&self, order_id: &str) -> String {
-        let client = self.client();
-        self.rt.block_on(async {
-            let request = CashPaymentRequest {
-                order_id: order_id.into(),
-                amount_minor: 5_000_000,
-                currency: Currency::Cop,
-                country: Country::Colombia,
-                method: DlocalCashMethod::Efecty,
-                payer: CashPayer {
-                    name: "María José Peña".into(),
-                    email: "m@example.com".into(),
-                    document: "1020304050".into(),
-                },
-                description: None,
-                notification_url: None,
-            };
-            let payment = client.create_cash_payment(&request).await.unwrap();
-            let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
-            while client.payment_status(&payment.payment_id).await.unwrap().dlocal_status != DlocalPaymentStatus::Paid {
-                assert!(Instant::now() < deadline, "{} never paid", payment.payment_id);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            payment.payment_id
-        })
-    }
-
+/// What these tests add to the sandbox harness.
+impl SandboxPsp {
     fn stats(&self) -> SubmitStats {
         let url = format!("{}/sandbox/stats", self.url());
         self.rt.block_on(async { reqwest::get(url).await.unwrap().json::<SubmitStats>().await.unwrap() })
@@ -97,7 +44,7 @@ impl Psp {
 
 /// A ledger with the sandbox's paid payment imported, and an approved tier-1 refund of 20,000 COP.
 fn approved_refund(psp: &Psp, order_id: &'static str) -> (Ledger, String, i64) {
-    let payment_id = psp.paid_payment(order_id);
+    let payment_id = psp.paid_payment(order_id, 5_000_000);
     let mut l = ledger();
     l.add(&[sale(order_id, &payment_id, "CO", "50000")]);
     let r = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund(&payment_id, "20000"), Utc::now()).unwrap();
@@ -107,7 +54,10 @@ fn approved_refund(psp: &Psp, order_id: &'static str) -> (Ledger, String, i64) {
 
 #[test]
 fn a_lost_answer_and_a_late_answer_are_resent_with_the_same_key_and_refund_once() {
-    let psp = Psp::start("[dlocal.submit_faults]\nlose_answer_first = 1\nhold_answer_first = 2\nhold_ms = 2000\n");
+    let psp = Psp::start(
+        "[dlocal.submit_faults]\nlose_answer_first = 1\nhold_answer_first = 2\nhold_ms = 2000\n",
+        CLIENT_TIMEOUT_MS,
+    );
     let (mut l, payment_id, id) = approved_refund(&psp, "CO-1");
     let key = refunds::show(&l.store, id).unwrap().idempotency_key;
 
@@ -156,7 +106,7 @@ fn a_lost_answer_and_a_late_answer_are_resent_with_the_same_key_and_refund_once(
 
 #[test]
 fn a_5xx_before_the_psp_acted_is_resent_and_creates_exactly_one_refund() {
-    let psp = Psp::start("[dlocal.submit_faults]\nunavailable_first = 2\n");
+    let psp = Psp::start("[dlocal.submit_faults]\nunavailable_first = 2\n", CLIENT_TIMEOUT_MS);
     let (mut l, payment_id, id) = approved_refund(&psp, "CO-2");
     assert_eq!(psp.submit(&mut l).issues[0].code, "dlocal.server");
     assert_eq!(psp.submit(&mut l).issues[0].code, "dlocal.server");
@@ -190,7 +140,7 @@ fn submit_cli(l: &Ledger, psp: &Psp) -> assert_cmd::Command {
 
 #[test]
 fn a_crash_between_the_psp_answer_and_its_record_is_finished_by_the_next_run_without_a_second_refund() {
-    let psp = Psp::start("");
+    let psp = Psp::start("", CLIENT_TIMEOUT_MS);
     let (mut l, payment_id, id) = approved_refund(&psp, "CO-3");
     drop(std::mem::replace(&mut l.store, voucherdesk::store::Store::open_in_memory().unwrap()));
     // The child aborts right after the sandbox answered: nothing recorded but "submitted".
@@ -215,7 +165,7 @@ fn a_crash_between_the_psp_answer_and_its_record_is_finished_by_the_next_run_wit
 #[test]
 fn a_child_killed_while_waiting_for_the_psp_leaves_a_refund_the_next_run_completes_once() {
     // The sandbox refunds at once but answers only after 20 s: the child is killed meanwhile.
-    let psp = Psp::start("[dlocal.submit_faults]\nhold_answer_first = 1\nhold_ms = 20000\n");
+    let psp = Psp::start("[dlocal.submit_faults]\nhold_answer_first = 1\nhold_ms = 20000\n", CLIENT_TIMEOUT_MS);
     let (mut l, payment_id, id) = approved_refund(&psp, "CO-4");
     drop(std::mem::replace(&mut l.store, voucherdesk::store::Store::open_in_memory().unwrap()));
     let mut child = submit_command(&l, &psp, "30000").spawn().unwrap();
@@ -238,8 +188,9 @@ fn a_child_killed_while_waiting_for_the_psp_leaves_a_refund_the_next_run_complet
 
 #[test]
 fn a_cash_withdrawal_gets_a_withdrawal_code_and_is_followed_until_collected() {
-    let psp = Psp::start("[[dlocal.payouts]]\norder_prefix = \"CO-\"\noutcome = \"paid\"\nafter_ms = 0\n");
-    let payment_id = psp.paid_payment("CO-5");
+    let psp =
+        Psp::start("[[dlocal.payouts]]\norder_prefix = \"CO-\"\noutcome = \"paid\"\nafter_ms = 0\n", CLIENT_TIMEOUT_MS);
+    let payment_id = psp.paid_payment("CO-5", 5_000_000);
     let mut l = ledger();
     l.add(&[sale("CO-5", &payment_id, "CO", "50000")]);
     let r = refunds::request(
@@ -298,8 +249,8 @@ fn id_of(r: &refunds::Refund) -> i64 {
 
 #[test]
 fn a_rejected_payout_can_be_retried_with_a_new_key_and_a_refusal_fails_the_refund() {
-    let psp = Psp::start("[[dlocal.payouts]]\noutcome = \"rejected\"\nafter_ms = 0\n");
-    let payment_id = psp.paid_payment("CO-6");
+    let psp = Psp::start("[[dlocal.payouts]]\noutcome = \"rejected\"\nafter_ms = 0\n", CLIENT_TIMEOUT_MS);
+    let payment_id = psp.paid_payment("CO-6", 5_000_000);
     let mut l = ledger();
     l.add(&[sale("CO-6", &payment_id, "CO", "50000")]);
     let r = refunds::request(
@@ -334,7 +285,7 @@ fn a_rejected_payout_can_be_retried_with_a_new_key_and_a_refusal_fails_the_refun
     );
 
     // A payment the PSP does not consider paid: dLocal's 5002 fails the refund (nothing created there).
-    let psp2 = Psp::start("[[dlocal.payments]]\noutcome = \"never_paid\"\n");
+    let psp2 = Psp::start("[[dlocal.payments]]\noutcome = \"never_paid\"\n", CLIENT_TIMEOUT_MS);
     let never = {
         let client = psp2.client();
         psp2.rt.block_on(async {
@@ -367,7 +318,7 @@ fn a_rejected_payout_can_be_retried_with_a_new_key_and_a_refusal_fails_the_refun
 
 #[test]
 fn a_refund_pending_at_the_psp_for_too_long_is_reported_unconfirmed() {
-    let psp = Psp::start("[[dlocal.refunds]]\noutcome = \"pending\"\n");
+    let psp = Psp::start("[[dlocal.refunds]]\noutcome = \"pending\"\n", CLIENT_TIMEOUT_MS);
     let (mut l, _, id) = approved_refund(&psp, "CO-9");
     let first = psp.submit(&mut l);
     assert_eq!((first.pending, first.unconfirmed.len()), (1, 0));
@@ -436,6 +387,7 @@ fn wait_status(l: &Ledger, id: i64, wanted: RefundStatus) -> refunds::Refund {
 fn refund_and_payout_outcomes_arrive_by_signed_callback_without_polling() {
     let psp = Psp::start(
         "[[dlocal.refunds]]\noutcome = \"success\"\nafter_ms = 50\n[[dlocal.payouts]]\noutcome = \"paid\"\nafter_ms = 50\nnotify = { copies = 2 }\n",
+        CLIENT_TIMEOUT_MS,
     );
     let (mut l, payment_id, id) = approved_refund(&psp, "CO-10");
     let cash = refunds::request(
@@ -460,7 +412,7 @@ fn refund_and_payout_outcomes_arrive_by_signed_callback_without_polling() {
 #[test]
 fn a_forged_refund_callback_changes_nothing() {
     use voucherdesk::webhooks::{self, InboundNotification, NotificationSecrets, RefundCallback, Secret, Verdict};
-    let psp = Psp::start("[[dlocal.refunds]]\noutcome = \"pending\"\n");
+    let psp = Psp::start("[[dlocal.refunds]]\noutcome = \"pending\"\n", CLIENT_TIMEOUT_MS);
     let (mut l, _, id) = approved_refund(&psp, "CO-11");
     psp.submit(&mut l);
     let known = refunds::show(&l.store, id).unwrap();

@@ -186,3 +186,75 @@ pub fn snapshot(store: &Store) -> (usize, u64) {
     let audit = voucherdesk::audit::verify(store).expect("verify").entries;
     (refunds, audit)
 }
+
+/// Longest a test waits for the sandbox (or a child process).
+pub const SANDBOX_WAIT_MS: u64 = 10_000;
+
+/// The local PSP sandbox on loopback, with its own runtime, and a dLocal
+/// client signed with the sandbox's default credentials. Stopped when dropped.
+pub struct SandboxPsp {
+    pub rt: tokio::runtime::Runtime,
+    pub sandbox: voucherdesk::sandbox::RunningSandbox,
+    client_timeout_ms: u64,
+}
+
+impl SandboxPsp {
+    /// `scenario` (TOML) rules come first; after them every payment is paid at once.
+    pub fn start(scenario: &str, client_timeout_ms: u64) -> SandboxPsp {
+        use voucherdesk::sandbox::{RunningSandbox, SandboxConfig, Scenario};
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let scenario = Scenario::from_toml(&format!("{scenario}\n[[dlocal.payments]]\noutcome = \"paid\"\n")).unwrap();
+        scenario.check().unwrap();
+        let sandbox =
+            rt.block_on(RunningSandbox::start(SandboxConfig { scenario, ..SandboxConfig::default() })).unwrap();
+        SandboxPsp { rt, sandbox, client_timeout_ms }
+    }
+
+    pub fn url(&self) -> String {
+        self.sandbox.base_url()
+    }
+
+    pub fn client(&self) -> voucherdesk::psp::dlocal::client::DlocalClient {
+        use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
+        use voucherdesk::sandbox;
+        let credentials = DlocalCredentials {
+            login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),
+            trans_key: sandbox::DEFAULT_DLOCAL_TRANS_KEY.into(),
+            secret: sandbox::DEFAULT_DLOCAL_SECRET.into(),
+        };
+        DlocalClient::new(&self.url(), credentials, std::time::Duration::from_millis(self.client_timeout_ms)).unwrap()
+    }
+
+    /// A paid Efecty payment of `amount_minor` COP at the sandbox; its id.
+    pub fn paid_payment(&self, order_id: &str, amount_minor: i64) -> String {
+        use std::time::{Duration, Instant};
+        use voucherdesk::market::Country;
+        use voucherdesk::money::Currency;
+        use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest};
+        use voucherdesk::psp::dlocal::wire::{DlocalCashMethod, DlocalPaymentStatus};
+        let client = self.client();
+        self.rt.block_on(async {
+            let request = CashPaymentRequest {
+                order_id: order_id.into(),
+                amount_minor,
+                currency: Currency::Cop,
+                country: Country::Colombia,
+                method: DlocalCashMethod::Efecty,
+                payer: CashPayer {
+                    name: "María José Peña".into(),
+                    email: "m@example.com".into(),
+                    document: "1020304050".into(),
+                },
+                description: None,
+                notification_url: None,
+            };
+            let payment = client.create_cash_payment(&request).await.unwrap();
+            let deadline = Instant::now() + Duration::from_millis(SANDBOX_WAIT_MS);
+            while client.payment_status(&payment.payment_id).await.unwrap().dlocal_status != DlocalPaymentStatus::Paid {
+                assert!(Instant::now() < deadline, "{} never paid", payment.payment_id);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            payment.payment_id
+        })
+    }
+}
