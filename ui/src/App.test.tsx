@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import "./i18n";
 import { App } from "./App";
 import { ipc, useLanguage } from "./test/helpers";
@@ -90,5 +90,37 @@ describe("the core's own session lock", () => {
     render(<App />);
     fireEvent.change(await screen.findByTestId("lookup-search"), { target: { value: "nunez" } });
     expect(await screen.findByTestId("lock-screen")).toBeTruthy();
+  });
+});
+
+describe("the queue's warm-up render", () => {
+  const support = (cmd: string) => {
+    if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 0 };
+    if (cmd === "exception_counts") return { by_kind: {}, by_age: {}, total: 0 };
+    if (cmd === "exception_page") return { rows: [], next: null };
+    return null;
+  };
+
+  it("renders the queue out of sight after sign-in and drops it the moment the operator navigates", async () => {
+    const calls = ipc(support);
+    render(<App />);
+    await screen.findByTestId("lookup-search");
+    const warm = await screen.findByTestId("warm-up", {}, { timeout: 4_000 });
+    expect(warm.getAttribute("aria-hidden")).toBe("true");
+    expect(warm.hasAttribute("inert")).toBe(true);
+    expect(warm.querySelector('[data-testid="exception-table"]')).not.toBeNull();
+    expect(calls.filter((c) => c.cmd === "exception_page")).toHaveLength(1);
+    fireEvent.click(screen.getByTestId("nav-exceptions"));
+    // In the same render: never two queues in the page.
+    expect(screen.queryByTestId("warm-up")).toBeNull();
+    expect(screen.getAllByTestId("exception-table")).toHaveLength(1);
+  });
+
+  it("goes away by itself", async () => {
+    ipc(support);
+    render(<App />);
+    await screen.findByTestId("warm-up", {}, { timeout: 4_000 });
+    await waitFor(() => expect(screen.queryByTestId("warm-up")).toBeNull(), { timeout: 4_000 });
+    expect(screen.getByTestId("app").dataset.screen).toBe("lookup");
   });
 });

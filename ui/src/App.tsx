@@ -1,10 +1,11 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from "react";
 import { useTranslation } from "react-i18next";
 import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
 import type { AppStatus, Operator } from "./api/types";
 import { ErrorNotice } from "./components/ErrorNotice";
 import { Header } from "./components/Header";
+import { WarmUp } from "./components/WarmUp";
 import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
@@ -51,11 +52,12 @@ const SettingsScreen = settings.Screen;
 /** How long after the first screen the other screens' code is fetched, in ms. */
 const PRELOAD_SCREENS_AFTER_MS = 1_000;
 
-/** Fetches the other screens' code once, so that opening one does not wait for it. */
-function preloadScreens(): void {
-  for (const screen of [exceptions, imports, audit, settings, dashboard]) {
+/** Fetches the other screens' code once, so that opening one does not wait for it; resolves when the queue's is in. */
+function preloadScreens(): Promise<unknown> {
+  for (const screen of [imports, audit, settings, dashboard]) {
     screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
   }
+  return exceptions.preload();
 }
 
 type Phase =
@@ -83,6 +85,11 @@ export function App() {
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
   const [locked, setLocked] = useState(false);
+  /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
+  const [warmUpOn, setWarmUpOn] = useState<ScreenId | null>(null);
+  const endWarmUp = useCallback(() => setWarmUpOn(null), []);
+  const screenRef = useRef(screen);
+  screenRef.current = screen;
 
   const load = useCallback(async () => {
     setPhase({ kind: "loading" });
@@ -132,8 +139,19 @@ export function App() {
   const ready = phase.kind === "ready";
   useEffect(() => {
     if (!ready) return;
-    const timer = setTimeout(preloadScreens, PRELOAD_SCREENS_AFTER_MS);
-    return () => clearTimeout(timer);
+    let live = true;
+    const timer = setTimeout(() => {
+      // Then render the queue once out of sight, unless it is already on screen.
+      preloadScreens()
+        .then(() => {
+          if (live && screenRef.current !== "exceptions") setWarmUpOn(screenRef.current);
+        })
+        .catch(() => undefined);
+    }, PRELOAD_SCREENS_AFTER_MS);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
   }, [ready]);
 
   const idleMinutes = status?.idle_lock_minutes ?? 0;
@@ -212,6 +230,12 @@ export function App() {
             {screen === "settings" && <SettingsScreen />}
           </Suspense>
         </main>
+        {/* Dropped by any navigation: hidden copies never stand next to a screen the operator opened. */}
+        {warmUpOn === screen && (
+          <WarmUp onDone={endWarmUp}>
+            <ExceptionsScreen />
+          </WarmUp>
+        )}
       </div>
     </SessionContext.Provider>
   );
