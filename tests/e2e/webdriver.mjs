@@ -34,8 +34,11 @@ async function request(base, method, url, body) {
   return json.value;
 }
 
+/** tauri-driver's port (WebKitWebDriver gets the next one): TAURI_DRIVER_PORT lets a benchmark run beside the e2e suite. */
+const DEFAULT_DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+
 /** Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers. */
-export async function startDriver({ port = 4444, nativePort = 4445, env = process.env, log } = {}) {
+export async function startDriver({ port = DEFAULT_DRIVER_PORT, nativePort = port + 1, env = process.env, log } = {}) {
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
