@@ -7,6 +7,8 @@
 #   e2e tests:     webkit2gtk-driver (WebKitWebDriver), Xvfb, xdotool, tauri-driver
 #   credentials:   a real Secret Service for tests: dbus-daemon + dbus-send, gnome-keyring-daemon
 #   receipts:      pdftotext (poppler-utils) reads the refund PDFs back in tests
+#   team mode:     PostgreSQL's server binaries; each test starts its own private cluster
+#                  on loopback (tests/team_support), the system one is not used
 #   UI:            Node.js >= 20.19 with npm, and ui/node_modules from the lockfile
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ apt_packages=(
   webkit2gtk-driver xvfb xauth xdotool fonts-noto-cjk
   dbus-daemon dbus-bin gnome-keyring
   poppler-utils
+  postgresql
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

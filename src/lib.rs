@@ -28,4 +28,6 @@ pub mod settings;
 pub mod settlements;
 pub mod store;
 pub mod sync;
+// Team mode on PostgreSQL (issue 7).
+pub mod team;
 pub mod webhooks;

@@ -31,6 +31,7 @@ macro_rules! out {
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
 mod cli_refunds;
+mod cli_team;
 mod notifications_cli;
 
 // mimalloc: the importer allocates on one thread and frees on another, which
@@ -108,6 +109,9 @@ enum Command {
     /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
     #[command(subcommand)]
     Refunds(cli_refunds::RefundsCommand),
+    /// Team mode: the shared PostgreSQL server (schema, leases, status).
+    #[command(subcommand)]
+    Team(cli_team::TeamCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -500,6 +504,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
+        Command::Team(cmd) => cli_team::run(&cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {

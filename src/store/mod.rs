@@ -20,6 +20,8 @@ mod reconcile;
 mod refunds;
 mod search;
 mod sync;
+// Team mode's backend: the team's shared state on PostgreSQL (issue 7).
+pub mod team;
 mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};

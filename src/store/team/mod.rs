@@ -1,0 +1,275 @@
+//! Team mode's store: the team's shared state on a PostgreSQL server.
+//!
+//! The second backend of the store layer (the first is the local SQLite file
+//! in `store/`): every line of SQL that talks to the team server lives here.
+//! This module connects, brings the team schema up to date (refusing a newer
+//! one), and gives the primitives that make two desktops one team: the
+//! reconciliation lock (one run at a time per team) and the leases for work
+//! only one desktop may do (the PSP sync, the notification outbox). Times that
+//! decide between desktops come from the server's clock, never a desktop's:
+//! a Shenzhen laptop and a Bogotá one need not agree on the time.
+
+mod leases;
+
+pub use leases::{LeaseRow, LeaseTake};
+
+use postgres::{Client, Config, NoTls};
+use std::time::Duration;
+
+/// How long connecting to the team server may take before it counts as unreachable.
+pub const TEAM_CONNECT_TIMEOUT_SECONDS: u64 = 5;
+/// Longest any one statement may run on the team server (a stuck lock fails, it does not hang).
+pub const TEAM_STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
+/// Team schema migrations, applied in order inside one transaction; never edit a shipped one.
+const TEAM_MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_team.sql"))];
+
+/// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
+const MIGRATION_LOCK_KEY: i64 = 0x7664_0000_0000_0001;
+const RECONCILE_LOCK_KEY: i64 = 0x7664_0000_0000_0002;
+
+pub fn team_schema_version_latest() -> i32 {
+    TEAM_MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamStoreError {
+    #[error("the team server address is not valid: {0}")]
+    BadAddress(String),
+    #[error("cannot reach the team server {server}: {}", pg_message(.source))]
+    Unreachable { server: String, source: postgres::Error },
+    #[error("the team server {server} has no VoucherDesk schema yet: run `voucherdesk team init` first")]
+    NotInitialised { server: String },
+    #[error(
+        "the team server {server} has schema version {found}, newer than this VoucherDesk knows ({known}); upgrade VoucherDesk to use it"
+    )]
+    TooNew { server: String, found: i32, known: i32 },
+    #[error("team schema migration to version {version} failed: {}", pg_message(.source))]
+    Migration { version: i32, source: postgres::Error },
+    #[error("team server error: {}", pg_message(.0))]
+    Sql(#[from] postgres::Error),
+}
+
+impl TeamStoreError {
+    /// Stable code for the CLI, IPC and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TeamStoreError::BadAddress(_) => "team.bad_address",
+            TeamStoreError::Unreachable { .. } => "team.unreachable",
+            TeamStoreError::NotInitialised { .. } => "team.not_initialised",
+            TeamStoreError::TooNew { .. } => "team.schema_too_new",
+            TeamStoreError::Migration { .. } => "team.migration",
+            TeamStoreError::Sql(_) => "team.sql",
+        }
+    }
+}
+
+pub type TeamResult<T> = Result<T, TeamStoreError>;
+
+/// What `init` did to the team schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SchemaReport {
+    /// The version found before (0: no VoucherDesk schema).
+    pub from: i32,
+    pub to: i32,
+}
+
+/// Who holds the team's reconciliation lock, as the server knows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LockHolder {
+    /// The holder's `application_name` (desktop and operator, see [`TeamStore::connect`]).
+    pub holder: String,
+    /// When it took the lock (server clock, Unix seconds), if it said.
+    pub since: Option<i64>,
+}
+
+/// A connection to the team server.
+pub struct TeamStore {
+    client: Client,
+    /// The server as shown to people: user, host, port, database; never the password.
+    server: String,
+    /// This connection's `application_name`: how other desktops see it.
+    application: String,
+}
+
+impl TeamStore {
+    /// Connects to `url` (`postgres://user@host:port/db`). `password`, when
+    /// given, wins over one in the URL (it comes from the OS keyring or an
+    /// environment variable, so the URL shown anywhere carries none).
+    /// `application` names this desktop to the others ("desktop/operator").
+    pub fn connect(url: &str, password: Option<&str>, application: &str) -> TeamResult<TeamStore> {
+        let mut config: Config = url.parse().map_err(|e: postgres::Error| TeamStoreError::BadAddress(e.to_string()))?;
+        let server = describe(&config);
+        if let Some(p) = password {
+            config.password(p);
+        }
+        config
+            .application_name(application)
+            .connect_timeout(Duration::from_secs(TEAM_CONNECT_TIMEOUT_SECONDS))
+            .options(&format!("-c statement_timeout={TEAM_STATEMENT_TIMEOUT_MS}"));
+        let client =
+            config.connect(NoTls).map_err(|source| TeamStoreError::Unreachable { server: server.clone(), source })?;
+        Ok(TeamStore { client, server, application: application.to_string() })
+    }
+
+    /// The server as shown to people (no password).
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The schema version on the server; 0 when it has none.
+    pub fn schema_version(&mut self) -> TeamResult<i32> {
+        let exists: bool = self.client.query_one("SELECT to_regclass('voucherdesk_schema') IS NOT NULL", &[])?.get(0);
+        if !exists {
+            return Ok(0);
+        }
+        let v: Option<i32> = self.client.query_one("SELECT max(version) FROM voucherdesk_schema", &[])?.get(0);
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Creates or migrates the team schema, in one transaction (PostgreSQL's
+    /// DDL is transactional: a failed migration leaves the server as it was).
+    /// Two desktops running it at once take turns on an advisory lock.
+    pub fn init(&mut self) -> TeamResult<SchemaReport> {
+        let known = team_schema_version_latest();
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1::bigint)", &[&MIGRATION_LOCK_KEY])?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS voucherdesk_schema (
+                 version     INTEGER PRIMARY KEY,
+                 applied_at  BIGINT  NOT NULL
+             )",
+        )?;
+        let found: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM voucherdesk_schema", &[])?.get(0);
+        if found > known {
+            return Err(TeamStoreError::TooNew { server: self.server.clone(), found, known });
+        }
+        for (version, sql) in TEAM_MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+            tx.batch_execute(sql).map_err(|source| TeamStoreError::Migration { version: *version, source })?;
+            tx.execute(
+                "INSERT INTO voucherdesk_schema(version, applied_at)
+                 VALUES ($1, extract(epoch FROM clock_timestamp())::bigint)",
+                &[version],
+            )
+            .map_err(|source| TeamStoreError::Migration { version: *version, source })?;
+        }
+        tx.commit()?;
+        Ok(SchemaReport { from: found, to: known.max(found) })
+    }
+
+    /// Refuses a server this build cannot work with: no schema yet, or a newer one.
+    pub fn check_schema(&mut self) -> TeamResult<i32> {
+        let found = self.schema_version()?;
+        let known = team_schema_version_latest();
+        if found == 0 {
+            return Err(TeamStoreError::NotInitialised { server: self.server.clone() });
+        }
+        if found > known {
+            return Err(TeamStoreError::TooNew { server: self.server.clone(), found, known });
+        }
+        Ok(found)
+    }
+
+    /// The server's clock, Unix seconds.
+    pub fn server_now(&mut self) -> TeamResult<i64> {
+        Ok(self.client.query_one("SELECT extract(epoch FROM clock_timestamp())::bigint", &[])?.get(0))
+    }
+
+    /// Takes the team's reconciliation lock, or says who has it. The lock is
+    /// the server's (a session advisory lock): a desktop that crashes or loses
+    /// its connection releases it with its session, so it never stays stuck.
+    pub fn try_reconcile_lock(&mut self) -> TeamResult<Result<ReconcileLock<'_>, LockHolder>> {
+        let got: bool =
+            self.client.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&RECONCILE_LOCK_KEY])?.get(0);
+        if got {
+            let noted = self.client.execute(
+                "INSERT INTO reconcile_lock_holder(id, holder, since)
+                 VALUES (1, $1, extract(epoch FROM clock_timestamp())::bigint)
+                 ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, since = EXCLUDED.since",
+                &[&self.application],
+            );
+            // The guard releases the lock if noting its holder failed.
+            let lock = ReconcileLock { store: self };
+            noted?;
+            return Ok(Ok(lock));
+        }
+        // Released between the two statements: the caller may simply try again.
+        Ok(Err(self.reconcile_lock_holder()?.unwrap_or(LockHolder { holder: String::new(), since: None })))
+    }
+
+    /// Who holds the reconciliation lock now, without trying to take it. The
+    /// holder's session is the truth (pg_locks shows a bigint key as its high
+    /// and low 32 bits, objsubid 1); the row says since when, if it is that holder's.
+    pub fn reconcile_lock_holder(&mut self) -> TeamResult<Option<LockHolder>> {
+        let row = self.client.query_opt(
+            "SELECT a.application_name, h.since
+               FROM pg_locks l
+               JOIN pg_stat_activity a ON a.pid = l.pid
+               LEFT JOIN reconcile_lock_holder h ON h.holder = a.application_name
+              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & 4294967295)",
+            &[&RECONCILE_LOCK_KEY],
+        )?;
+        Ok(row.map(|r| LockHolder { holder: r.get(0), since: r.get(1) }))
+    }
+}
+
+/// Held while this desktop reconciles; released when dropped (or with the session).
+pub struct ReconcileLock<'a> {
+    store: &'a mut TeamStore,
+}
+
+impl ReconcileLock<'_> {
+    pub fn holder(&self) -> &str {
+        &self.store.application
+    }
+}
+
+impl Drop for ReconcileLock<'_> {
+    fn drop(&mut self) {
+        // A failure here means the connection is gone, and the lock with it.
+        let _ = self.store.client.execute("SELECT pg_advisory_unlock($1::bigint)", &[&RECONCILE_LOCK_KEY]);
+    }
+}
+
+/// The server's own words when it refused something ("password authentication
+/// failed for user …"), else the client's; postgres::Error alone prints "db error".
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// `user@host:port/db`, from what the URL said; the password is never part of it.
+fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("");
+    let db = config.get_dbname().unwrap_or(user);
+    format!("{user}@{host}:{port}/{db}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_is_described_without_its_password() {
+        let config: Config = "postgres://finance:s3cret-pw@db.example:6543/team".parse().unwrap();
+        assert_eq!(describe(&config), "finance@db.example:6543/team");
+    }
+
+    #[test]
+    fn a_bad_address_is_refused_before_any_connection() {
+        let err = TeamStore::connect("postgres://a@b:notaport/x", None, "t").err().expect("must refuse");
+        assert_eq!(err.code(), "team.bad_address");
+    }
+}
