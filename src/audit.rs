@@ -34,11 +34,19 @@ pub struct BrokenLink {
 
 /// Walks the chain from the start and reports the first broken link.
 pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
+    verify_chain(|after_id, limit| store.audit_entries(after_id, limit))
+}
+
+/// The chain walk, over any store's pages (`entries(after_id, limit)`, oldest
+/// first): the local file's and the team server's log are checked by the same rule.
+pub fn verify_chain<E>(
+    mut entries_after: impl FnMut(i64, u32) -> Result<Vec<StoredAuditEntry>, E>,
+) -> Result<VerifyReport, E> {
     let mut prev_hash = AUDIT_GENESIS_HASH.to_string();
     let mut after_id = 0;
     let mut entries = 0u64;
     loop {
-        let page = store.audit_entries(after_id, AUDIT_VERIFY_PAGE_ROWS)?;
+        let page = entries_after(after_id, AUDIT_VERIFY_PAGE_ROWS)?;
         if page.is_empty() {
             return Ok(VerifyReport { entries, first_broken: None });
         }

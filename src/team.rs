@@ -63,6 +63,11 @@ pub fn take_lease(store: &mut TeamStore, lease: LeaseName, holder: &str) -> Resu
     store.take_lease(lease.as_str(), holder, LEASE_TTL_SECONDS)
 }
 
+/// Walks the team's audit chain with the same rule as the local one.
+pub fn verify_audit(store: &mut TeamStore) -> Result<crate::audit::VerifyReport, TeamStoreError> {
+    crate::audit::verify_chain(|after_id, limit| store.audit_entries(after_id, limit))
+}
+
 /// What `team status` shows.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TeamStatus {

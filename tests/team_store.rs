@@ -257,3 +257,54 @@ fn the_cli_creates_the_schema_says_when_it_is_up_to_date_and_shows_the_leases() 
     let (code, _, stderr) = cli_with(&["init"], "VD_NOT_SET_ANYWHERE");
     assert_eq!((code, stderr.as_str()), (Some(2), "error: the environment variable VD_NOT_SET_ANYWHERE is not set\n"));
 }
+
+#[test]
+fn desktops_appending_to_the_audit_log_at_once_make_one_unbroken_chain() {
+    let server = PgServer::start();
+    team::init(&mut desk(&server, "admin")).unwrap();
+    const ENTRIES_PER_DESKTOP: usize = 40;
+    let writers: Vec<_> = ["shenzhen-01/ana", "bogota-02/fabio", "lima-03/marta"]
+        .into_iter()
+        .map(|who| {
+            let url = server.url();
+            std::thread::spawn(move || {
+                let mut store = TeamStore::connect(&url, Some(PG_PASSWORD), who).unwrap();
+                for i in 0..ENTRIES_PER_DESKTOP {
+                    let entry = voucherdesk::audit::audit_entry(who, "test.append", &format!("{who}#{i}"), "", "");
+                    store.append_audit(&entry).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let mut a = desk(&server, "auditor");
+    let report = team::verify_audit(&mut a).unwrap();
+    assert_eq!(report.entries, 3 * ENTRIES_PER_DESKTOP as u64);
+    assert_eq!(report.first_broken, None);
+
+    // An edit on the server is found by the same rule as in the local file.
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    raw.batch_execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; UPDATE audit_log SET subject = 'forged' WHERE id = 7")
+        .unwrap();
+    let report = team::verify_audit(&mut a).unwrap();
+    assert_eq!(
+        report.first_broken.map(|b| (b.id, b.reason)),
+        Some((7, "entry 7 was altered after it was written".into()))
+    );
+}
+
+#[test]
+fn the_team_audit_log_refuses_updates_and_deletes() {
+    let server = PgServer::start();
+    let mut a = desk(&server, "admin");
+    team::init(&mut a).unwrap();
+    a.append_audit(&voucherdesk::audit::audit_entry("ana", "test.append", "x", "", "")).unwrap();
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    for sql in ["UPDATE audit_log SET operator = 'mallory'", "DELETE FROM audit_log"] {
+        let err = raw.execute(sql, &[]).err().expect("refused");
+        assert_eq!(err.as_db_error().map(|d| d.message()), Some("audit_log is append-only"), "{sql}");
+    }
+    assert_eq!(a.audit_entries(0, 10).unwrap()[0].entry.operator, "ana");
+}

@@ -9,6 +9,7 @@
 //! decide between desktops come from the server's clock, never a desktop's:
 //! a Shenzhen laptop and a Bogotá one need not agree on the time.
 
+mod audit;
 mod leases;
 
 pub use leases::{LeaseRow, LeaseTake};
