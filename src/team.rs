@@ -68,6 +68,52 @@ pub fn verify_audit(store: &mut TeamStore) -> Result<crate::audit::VerifyReport,
     crate::audit::verify_chain(|after_id, limit| store.audit_entries(after_id, limit))
 }
 
+/// Rows pulled from the team server per page while catching up.
+pub const TEAM_COPY_PAGE_ROWS: u32 = 5_000;
+
+/// What one catch-up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CatchUp {
+    pub rows: u64,
+    pub pages: u32,
+    pub cursor: i64,
+}
+
+/// Brings the local copy of the exceptions up to the team server's, page by
+/// page from its cursor; each page commits with its cursor, so an interrupted
+/// catch-up resumes where it stopped.
+pub fn catch_up_exceptions(team: &mut TeamStore, local: &mut crate::store::Store) -> Result<CatchUp, TeamError> {
+    let mut cursor = local.team_cursor("exceptions")?;
+    let (mut rows, mut pages) = (0u64, 0u32);
+    loop {
+        let page = team.exceptions_changed_after(cursor, TEAM_COPY_PAGE_ROWS)?;
+        if page.is_empty() {
+            return Ok(CatchUp { rows, pages, cursor });
+        }
+        cursor = local.apply_exception_copies(&page)?;
+        rows += page.len() as u64;
+        pages += 1;
+    }
+}
+
+/// A team operation that touches both stores.
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    #[error(transparent)]
+    Team(#[from] TeamStoreError),
+    #[error("local copy: {0}")]
+    Local(#[from] crate::store::StoreError),
+}
+
+impl TeamError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TeamError::Team(e) => e.code(),
+            TeamError::Local(_) => "store",
+        }
+    }
+}
+
 /// What `team status` shows.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TeamStatus {

@@ -75,7 +75,9 @@ fn a_server_without_the_schema_or_with_a_newer_one_is_refused_and_left_alone() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 99]);
+    let mut expected: Vec<i32> = (1..=team_schema_version_latest()).collect();
+    expected.push(99);
+    assert_eq!(versions, expected);
     let tables_after: i64 =
         raw.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[]).unwrap().get(0);
     assert_eq!(tables_after, tables_before);
@@ -307,4 +309,101 @@ fn the_team_audit_log_refuses_updates_and_deletes() {
         assert_eq!(err.as_db_error().map(|d| d.message()), Some("audit_log is append-only"), "{sql}");
     }
     assert_eq!(a.audit_entries(0, 10).unwrap()[0].entry.operator, "ana");
+}
+
+/// `n` open exceptions written on the team server as a reconciliation run would (test data only).
+fn seed_team_exceptions(server: &PgServer, n: i64) {
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    raw.execute(
+        "INSERT INTO exceptions(id, kind, status, order_id, psp, payment_id, settlement, country, store, amount_minor,
+                                currency, facts, detail, detected_at, updated_at, last_run)
+         SELECT 'x-' || g, 'not_settled', 'open', 'CO-' || g, 'dlocal', 'D-' || g, NULL, 'CO', 'tienda', 125000000 + g,
+                'COP', '{}', 'paid, not in any settlement', 1773000000 + g, 1773000000 + g, 1
+           FROM generate_series(1, $1::bigint) AS g",
+        &[&n],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_local_copy_catches_up_on_100000_changed_exceptions_then_pulls_only_what_changed() {
+    let server = PgServer::start();
+    let mut team = desk(&server, "bogota-02/fabio");
+    team::init(&mut team).unwrap();
+    const ROWS: i64 = 100_000;
+    seed_team_exceptions(&server, ROWS);
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = voucherdesk::store::Store::open(&dir.path().join("copy.sqlite")).unwrap();
+
+    let started = std::time::Instant::now();
+    let first = team::catch_up_exceptions(&mut team, &mut local).unwrap();
+    // The figure docs/BENCHMARKS.md quotes (run with --release --nocapture).
+    println!("catch-up of {ROWS} changed exceptions: {} ms", started.elapsed().as_millis());
+    assert_eq!(first.rows, ROWS as u64);
+    assert_eq!(first.pages, (ROWS as u32).div_ceil(team::TEAM_COPY_PAGE_ROWS));
+    assert_eq!(local.counts().unwrap().open_exceptions, ROWS);
+    let e = local.exception("x-4242").unwrap().expect("copied");
+    assert_eq!(
+        (e.order_id.as_str(), e.amount_minor, e.detected_at.timestamp()),
+        ("CO-4242", Some(125_004_242), 1_773_004_242)
+    );
+    assert_eq!(team::catch_up_exceptions(&mut team, &mut local).unwrap().rows, 0);
+
+    // Another desktop resolves seven of them: the next catch-up brings those seven, nothing else.
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    let changed = raw
+        .execute(
+            "UPDATE exceptions SET status = 'resolved', resolution = 'accept', resolved_by = 'marta', resolved_at = 1773100000
+              WHERE id IN ('x-1', 'x-2', 'x-3', 'x-50000', 'x-77777', 'x-99999', 'x-100000')",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(changed, 7);
+    let second = team::catch_up_exceptions(&mut team, &mut local).unwrap();
+    assert_eq!((second.rows, second.pages), (7, 1));
+    assert_eq!(local.counts().unwrap().open_exceptions, ROWS - 7);
+    let resolved = local.exception("x-77777").unwrap().unwrap();
+    assert_eq!((resolved.resolution.as_deref(), resolved.resolved_by.as_deref()), (Some("accept"), Some("marta")));
+    assert_eq!(local.team_cursor("exceptions").unwrap(), second.cursor);
+}
+
+#[test]
+fn a_change_still_uncommitted_while_the_copy_reads_is_not_skipped_once_it_commits() {
+    let server = PgServer::start();
+    let mut team = desk(&server, "reader");
+    team::init(&mut team).unwrap();
+    seed_team_exceptions(&server, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = voucherdesk::store::Store::open(&dir.path().join("copy.sqlite")).unwrap();
+    assert_eq!(team::catch_up_exceptions(&mut team, &mut local).unwrap().rows, 3);
+
+    // Desktop 1 changes x-1 and has not committed; desktop 2 changes x-2 meanwhile.
+    let mut first = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    let mut slow = first.transaction().unwrap();
+    slow.execute("UPDATE exceptions SET assignee = 'ana' WHERE id = 'x-1'", &[]).unwrap();
+    let url = server.url_with_password();
+    let second = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.execute("UPDATE exceptions SET assignee = 'fabio' WHERE id = 'x-2'", &[]).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(300)); // desktop 2 is now waiting on desktop 1
+    assert_eq!(team::catch_up_exceptions(&mut team, &mut local).unwrap().rows, 0, "nothing committed yet");
+    slow.commit().unwrap();
+    second.join().unwrap();
+    let after = team::catch_up_exceptions(&mut team, &mut local).unwrap();
+    assert_eq!(after.rows, 2);
+    assert_eq!(local.exception("x-1").unwrap().unwrap().assignee.as_deref(), Some("ana"));
+    assert_eq!(local.exception("x-2").unwrap().unwrap().assignee.as_deref(), Some("fabio"));
+}
+
+#[test]
+fn a_listening_desktop_is_woken_by_another_desktops_change() {
+    let server = PgServer::start();
+    let mut listener = desk(&server, "shenzhen-01/ana");
+    team::init(&mut listener).unwrap();
+    listener.listen_for_changes().unwrap();
+    assert!(!listener.wait_for_change(Duration::from_millis(200)).unwrap(), "no change, no wake-up");
+    seed_team_exceptions(&server, 2);
+    assert!(listener.wait_for_change(Duration::from_secs(10)).unwrap());
+    assert!(!listener.wait_for_change(Duration::from_millis(200)).unwrap(), "the announcement was consumed");
 }

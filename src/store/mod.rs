@@ -6,6 +6,8 @@
 //! a newer VoucherDesk is refused.
 
 mod audit;
+// The local copy of a team's shared rows (issue 7).
+pub mod copy;
 mod dashboard;
 mod exceptions;
 mod imports;

@@ -10,6 +10,7 @@
 //! a Shenzhen laptop and a Bogotá one need not agree on the time.
 
 mod audit;
+mod copy;
 mod leases;
 
 pub use leases::{LeaseRow, LeaseTake};
@@ -23,7 +24,8 @@ pub const TEAM_CONNECT_TIMEOUT_SECONDS: u64 = 5;
 pub const TEAM_STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
 /// Team schema migrations, applied in order inside one transaction; never edit a shipped one.
-const TEAM_MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_team.sql"))];
+const TEAM_MIGRATIONS: &[(i32, &str)] =
+    &[(1, include_str!("migrations/0001_team.sql")), (2, include_str!("migrations/0002_change_cursor.sql"))];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
 const MIGRATION_LOCK_KEY: i64 = 0x7664_0000_0000_0001;
