@@ -3,7 +3,7 @@
 use crate::audit::audit_entry;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{
-    ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, Store, StoreError,
+    ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -297,7 +297,7 @@ pub struct Resolution<'a> {
 
 /// Resolves an open exception by hand; writes its history and the audit log
 /// in the same transaction.
-pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord, ExceptionError> {
+pub fn resolve(store: &mut impl ExceptionLedger, r: &Resolution<'_>) -> Result<ExceptionRecord, ExceptionError> {
     let note = r.note.trim();
     r.operator.require(Permission::Resolve(r.action))?;
     if note.is_empty() {
@@ -326,16 +326,8 @@ pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord,
     }
     let current =
         store.exception(r.exception_id)?.ok_or_else(|| ExceptionError::NotFound(r.exception_id.to_string()))?;
-    match current.status {
-        ExceptionStatus::Open => {}
-        ExceptionStatus::Resolved | ExceptionStatus::Cleared => {
-            return Err(ExceptionError::AlreadyClosed {
-                id: current.id.clone(),
-                status: current.status.as_str(),
-                by: current.resolved_by.clone().unwrap_or_else(|| "reconciliation".into()),
-                at: current.resolved_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
-            });
-        }
+    if let Some(closed) = already_closed(&current) {
+        return Err(closed);
     }
     let before = serde_json::to_string(&current).unwrap_or_default();
     let entry = audit_entry(
@@ -345,8 +337,32 @@ pub fn resolve(store: &mut Store, r: &Resolution<'_>) -> Result<ExceptionRecord,
         &before,
         &serde_json::json!({"status": "resolved", "action": r.action.as_str(), "note": note, "link": r.link.as_ref().map(|l| format!("{l:?}"))}).to_string(),
     );
-    store.resolve_exception(&current, r.action, note, &r.operator.name, r.link.as_ref(), &entry)?;
+    match store.resolve_exception(&current, r.action, note, &r.operator.name, r.link.as_ref(), &entry) {
+        Ok(()) => {}
+        // Someone else (another desktop, in team mode) closed it since we read it: say who and when.
+        Err(StoreError::Conflict(conflict)) => {
+            let now = store.exception(r.exception_id)?;
+            return Err(now
+                .as_ref()
+                .and_then(already_closed)
+                .unwrap_or(ExceptionError::Store(StoreError::Conflict(conflict))));
+        }
+        Err(e) => return Err(e.into()),
+    }
     store.exception(r.exception_id)?.ok_or_else(|| ExceptionError::NotFound(r.exception_id.to_string()))
+}
+
+/// "already resolved (by NAME at TIME)" for an exception that is no longer open.
+fn already_closed(e: &ExceptionRecord) -> Option<ExceptionError> {
+    match e.status {
+        ExceptionStatus::Open => None,
+        ExceptionStatus::Resolved | ExceptionStatus::Cleared => Some(ExceptionError::AlreadyClosed {
+            id: e.id.clone(),
+            status: e.status.as_str(),
+            by: e.resolved_by.clone().unwrap_or_else(|| "reconciliation".into()),
+            at: e.resolved_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+        }),
+    }
 }
 
 pub fn list(store: &Store, filter: &ExceptionFilter) -> Result<Vec<ExceptionRecord>, ExceptionError> {
@@ -580,7 +596,7 @@ pub struct BulkOutcome {
 /// Resolves several exceptions with one action and note; each is its own
 /// transaction, and each refusal is reported rather than stopping the rest.
 pub fn resolve_many(
-    store: &mut Store,
+    store: &mut impl ExceptionLedger,
     operator: &Operator,
     ids: &[String],
     action: ResolutionAction,

@@ -407,3 +407,53 @@ fn a_listening_desktop_is_woken_by_another_desktops_change() {
     assert!(listener.wait_for_change(Duration::from_secs(10)).unwrap());
     assert!(!listener.wait_for_change(Duration::from_millis(200)).unwrap(), "the announcement was consumed");
 }
+
+#[test]
+fn two_desktops_resolving_the_same_exception_at_once_one_wins_and_the_other_is_told_who() {
+    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    use voucherdesk::operators::{Operator, Role};
+    const ROUNDS: i64 = 8;
+    let server = PgServer::start();
+    team::init(&mut desk(&server, "admin")).unwrap();
+    seed_team_exceptions(&server, ROUNDS);
+    for round in 1..=ROUNDS {
+        let id = format!("x-{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = [("shenzhen-01", "marta"), ("bogota-02", "lucia")]
+            .into_iter()
+            .map(|(host, name)| {
+                let (url, barrier, id) = (server.url(), barrier.clone(), id.clone());
+                std::thread::spawn(move || {
+                    let mut store =
+                        TeamStore::connect(&url, Some(PG_PASSWORD), &team::desktop_name(host, name)).unwrap();
+                    let operator = Operator { name: name.into(), role: Role::Manager, language: "en".into() };
+                    let resolution = Resolution {
+                        exception_id: &id,
+                        action: ResolutionAction::WriteOff,
+                        note: "cash counted twice at the counter",
+                        operator: &operator,
+                        link: None,
+                    };
+                    barrier.wait();
+                    exceptions::resolve(&mut store, &resolution)
+                        .map(|e| e.resolved_by)
+                        .map_err(|e| (e.code(), e.to_string()))
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+        let winners: Vec<String> = results.iter().filter_map(|r| r.as_ref().ok().cloned().flatten()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let (code, message) = results.iter().find_map(|r| r.as_ref().err()).expect("one loses").clone();
+        assert_eq!(code, "exceptions.already_closed", "round {round}");
+        let prefix = format!("exception {id} is already resolved (by {} at ", winners[0]);
+        assert!(message.starts_with(&prefix) && message.ends_with(" UTC)"), "round {round}: {message}");
+    }
+    // One resolution each on the server: one history entry and one audit entry per exception, one chain.
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    let history: i64 = raw.query_one("SELECT count(*) FROM exception_history", &[]).unwrap().get(0);
+    let resolved: i64 = raw.query_one("SELECT count(*) FROM exceptions WHERE status = 'resolved'", &[]).unwrap().get(0);
+    assert_eq!((history, resolved), (ROUNDS, ROUNDS));
+    let report = team::verify_audit(&mut desk(&server, "auditor")).unwrap();
+    assert_eq!((report.entries, report.first_broken), (ROUNDS as u64, None));
+}

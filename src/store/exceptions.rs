@@ -69,6 +69,42 @@ pub struct ExceptionRecord {
     pub note: Option<String>,
 }
 
+/// What the exception rules (src/exceptions.rs) need from a store: the local
+/// file and the team server both give it, so a resolution follows the same
+/// rules on either.
+pub trait ExceptionLedger {
+    fn exception(&mut self, id: &str) -> StoreResult<Option<ExceptionRecord>>;
+    /// Resolves `current` if it is still open (else `StoreError::Conflict`), with
+    /// its history entry, the payment link for a `link`, and `audit_entry`, in one transaction.
+    fn resolve_exception(
+        &mut self,
+        current: &ExceptionRecord,
+        action: ResolutionAction,
+        note: &str,
+        operator: &str,
+        link: Option<&LinkTarget>,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<()>;
+}
+
+impl ExceptionLedger for Store {
+    fn exception(&mut self, id: &str) -> StoreResult<Option<ExceptionRecord>> {
+        Store::exception(self, id)
+    }
+
+    fn resolve_exception(
+        &mut self,
+        current: &ExceptionRecord,
+        action: ResolutionAction,
+        note: &str,
+        operator: &str,
+        link: Option<&LinkTarget>,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<()> {
+        Store::resolve_exception(self, current, action, note, operator, link, audit_entry)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryRecord {
     pub at: DateTime<Utc>,

@@ -27,7 +27,9 @@ pub mod team;
 mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
-pub use exceptions::{ExceptionCursor, ExceptionFilter, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate};
+pub use exceptions::{
+    ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate,
+};
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
@@ -93,6 +95,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// The team server's store (team mode) failed.
+    #[error(transparent)]
+    Team(#[from] team::TeamStoreError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

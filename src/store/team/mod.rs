@@ -11,6 +11,7 @@
 
 mod audit;
 mod copy;
+mod exceptions;
 mod leases;
 
 pub use leases::{LeaseRow, LeaseTake};
