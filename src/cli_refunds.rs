@@ -382,7 +382,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
                 .map(|r| refunds::ReasonCode::parse(&r).ok_or(RefundError::UnknownReason(r)))
                 .transpose()
                 .map_err(failure)?;
-            let query = refunds::RefundQuery { status, method, reason, tier, psp };
+            let query = refunds::RefundQuery { status, method, reason, tier, psp, order_id: None };
             let list = refunds::page(&open(db)?, &query, after, limit).map_err(failure)?;
             if json {
                 return print_json(&list);

@@ -78,6 +78,9 @@ fn the_refunds_csv_holds_exactly_the_filtered_refunds() {
     assert!(lines[2].starts_with(&format!("{},pending_approval,3,dlocal,P-B,CO-B,2500000.00,COP", large.id)));
     let tier3 = RefundQuery { tier: Some(3), ..RefundQuery::default() };
     assert_eq!(refunds::export::export_csv(&l.store, &tier3, &path).unwrap(), 1);
+    let of_order = RefundQuery { order_id: Some("CO-A".into()), ..RefundQuery::default() };
+    let page = refunds::page(&l.store, &of_order, 0, 50).unwrap();
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![small.id]);
     let bad = RefundQuery { tier: Some(4), ..RefundQuery::default() };
     assert_eq!(refunds::export::export_csv(&l.store, &bad, &path).unwrap_err().code(), "errors.validation");
 }

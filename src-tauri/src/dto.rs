@@ -1614,17 +1614,21 @@ pub struct RefundQuery {
     /// 1, 2 or 3.
     pub tier: Option<i64>,
     pub psp: Option<String>,
+    /// The refunds of one order (its case file).
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 impl From<RefundQuery> for refunds::RefundQuery {
     fn from(q: RefundQuery) -> refunds::RefundQuery {
-        let RefundQuery { status, method, reason, tier, psp } = q;
+        let RefundQuery { status, method, reason, tier, psp, order_id } = q;
         refunds::RefundQuery {
             status: status.map(Into::into),
             method: method.map(Into::into),
             reason: reason.map(Into::into),
             tier,
             psp,
+            order_id,
         }
     }
 }

@@ -1023,6 +1023,9 @@ pub struct RefundQuery {
     pub tier: Option<i64>,
     /// `dlocal`, …
     pub psp: Option<String>,
+    /// The refunds of one order (its case file).
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 /// One page of refunds (by id, after `after_id`) matching every filter of `query`.
@@ -1036,6 +1039,7 @@ pub fn page(store: &Store, query: &RefundQuery, after_id: i64, limit: u32) -> Re
         reason: query.reason.map(ReasonCode::as_str),
         tier: query.tier,
         psp: query.psp.as_deref().map(str::trim).filter(|p| !p.is_empty()),
+        order_id: query.order_id.as_deref().map(str::trim).filter(|o| !o.is_empty()),
     };
     let rows = store.refunds_where(&filter, after_id, limit.clamp(1, REFUND_PAGE_ROWS_MAX))?;
     rows.into_iter()

@@ -42,6 +42,8 @@ pub struct RefundFilter<'a> {
     pub reason: Option<&'a str>,
     pub tier: Option<i64>,
     pub psp: Option<&'a str>,
+    /// The refunds of one order (a case file).
+    pub order_id: Option<&'a str>,
 }
 
 /// One stored refund. Enums are kept as their stored text: the library parses them.
@@ -334,10 +336,13 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{REFUND_SELECT} WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR method = ?2)
                AND (?3 IS NULL OR reason = ?3) AND (?4 IS NULL OR tier = ?4) AND (?5 IS NULL OR psp = ?5)
+               AND (?8 IS NULL OR order_id = ?8)
                AND id > ?6 ORDER BY id LIMIT ?7"
         ))?;
-        let rows =
-            stmt.query_map(params![f.status, f.method, f.reason, f.tier, f.psp, after_id, limit], refund_from_row)?;
+        let rows = stmt.query_map(
+            params![f.status, f.method, f.reason, f.tier, f.psp, after_id, limit, f.order_id],
+            refund_from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

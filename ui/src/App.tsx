@@ -42,18 +42,22 @@ const imports = chunkedScreen(() => import("./screens/Imports").then((m) => m.Im
 const dashboard = chunkedScreen(() => import("./screens/Dashboard").then((m) => m.DashboardScreen));
 const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditScreen));
 const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
+const inbox = chunkedScreen(() => import("./screens/Inbox").then((m) => m.InboxScreen));
+const refundsList = chunkedScreen(() => import("./screens/Refunds").then((m) => m.RefundsScreen));
 const ExceptionsScreen = exceptions.Screen;
 const ImportsScreen = imports.Screen;
 const DashboardScreen = dashboard.Screen;
 const AuditScreen = audit.Screen;
 const SettingsScreen = settings.Screen;
+const InboxScreen = inbox.Screen;
+const RefundsScreen = refundsList.Screen;
 
 /** How long after the first screen the other screens' code is fetched, in ms. */
 const PRELOAD_SCREENS_AFTER_MS = 1_000;
 
 /** Fetches the other screens' code once, so that opening one does not wait for it. */
 function preloadScreens(): void {
-  for (const screen of [exceptions, imports, audit, settings, dashboard]) {
+  for (const screen of [exceptions, imports, audit, settings, dashboard, inbox, refundsList]) {
     screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
   }
 }
@@ -210,6 +214,8 @@ export function App() {
             {screen === "dashboard" && <DashboardScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === "settings" && <SettingsScreen />}
+            {screen === "inbox" && <InboxScreen />}
+            {screen === "refunds" && <RefundsScreen />}
           </Suspense>
         </main>
       </div>
