@@ -431,8 +431,10 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await shot("15-refund-dialog");
   await s.click(tid("refund-send"));
   await s.waitGone(tid("refund-dialog"));
-  const row = await s.waitFor('[data-testid^="refund-row-"][data-status="pending_approval"]', { what: "the pending refund" });
-  const id = Number((await row.attr("data-testid")).replace("refund-row-", ""));
+  const listed = JSON.parse(cli("refunds", "list", "--status", "pending_approval", "--json")).filter((r) => r.payment_id === REFUND_PAYMENT);
+  assert.equal(listed.length, 1, "one refund requested");
+  const id = listed[0].id;
+  const row = await s.waitFor(`${tid(`refund-row-${id}`)}[data-status="pending_approval"]`, { what: "the pending refund" });
   assert.equal(await row.attr("data-tier"), "3");
   let shown = refundShown(id);
   assert.deepEqual([shown.status, shown.tier, shown.amount_minor, shown.awaiting], ["pending_approval", 3, 300_000_000, ["finance", "manager"]]);
@@ -448,7 +450,7 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await shot("16-finance-inbox");
   await s.type(tid(`inbox-comment-${id}`), "bank details checked");
   await s.click(tid(`inbox-approve-${id}`));
-  await s.waitGone(tid("inbox-case"));
+  await s.until(async () => (await s.findAll(tid("inbox-case"))).length === 0, { what: "the inbox to close the refund" });
   shown = refundShown(id);
   assert.deepEqual([shown.status, shown.awaiting], ["pending_approval", ["manager"]]);
   await signOut();
@@ -458,7 +460,7 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await go("inbox");
   await s.click(tid(`inbox-open-${id}`));
   await s.click(tid(`inbox-approve-${id}`));
-  await s.waitGone(tid(`inbox-row-${id}`));
+  await s.until(async () => (await s.findAll(tid(`inbox-row-${id}`))).length === 0, { what: "the approved refund to leave the inbox" });
   shown = await s.until(
     () => {
       const r = refundShown(id);
@@ -484,6 +486,7 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   assert.match(await done.text(), /Approved by fabio \(Finance\)/);
   assert.match(await done.text(), /Approved by marta \(Manager\)/);
   assert.equal(await s.text(`${tid(`refund-row-${id}`)} ${tid("refund-psp-ref")}`).then((t) => t.startsWith(shown.psp_refund_id)), true);
+  await s.execute(`document.querySelector('[data-testid="refund-receipt-${id}"]').scrollIntoView({ block: "center" })`);
   await s.click(tid(`refund-receipt-${id}`));
   const receipt = await s.waitFor(tid("refund-receipt-path"), { what: "the receipt path" });
   const receiptPath = (await receipt.text()).replace(/^Archived at /, "");
@@ -500,6 +503,7 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   const rate = await s.waitFor(tid("refund-failure-rate"), { what: "the refund failure rate" });
   assert.equal(await rate.attr("data-bp"), "0");
   assert.equal((await s.findAll(tid("refund-failure-banner"))).length, 0);
+  assert.equal(await (await s.find(tid("refund-pending-tier-3"))).attr("data-count"), "0");
   await s.execute(`document.querySelector('[data-testid="refund-stats"]').scrollIntoView()`);
   await shot("19-dashboard-refunds");
   await signOut();

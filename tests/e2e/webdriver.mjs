@@ -35,7 +35,11 @@ async function request(base, method, url, body) {
 }
 
 /** Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers. */
-export async function startDriver({ port = 4444, nativePort = 4445, env = process.env, log } = {}) {
+/** tauri-driver's port (`E2E_WEBDRIVER_PORT`, default 4444) and WebKitWebDriver's (`E2E_NATIVE_PORT`, default the next one): two suites can run side by side. */
+const DEFAULT_PORT = Number(process.env.E2E_WEBDRIVER_PORT ?? 4444);
+const DEFAULT_NATIVE_PORT = Number(process.env.E2E_NATIVE_PORT ?? DEFAULT_PORT + 1);
+
+export async function startDriver({ port = DEFAULT_PORT, nativePort = DEFAULT_NATIVE_PORT, env = process.env, log } = {}) {
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],

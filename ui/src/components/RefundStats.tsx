@@ -56,7 +56,8 @@ export function RefundStats() {
           <span className="card-value">{d.median_approve_seconds === null ? "—" : formatDuration(d.median_approve_seconds)}</span>
           <span className="muted small">{t("refundStats.approvedCount", { count: d.approved_count })}</span>
         </div>
-        {[1, 2, 3].map((tier) => {
+        {/* Tier 1 is approved as requested: only tiers 2 and 3 ever wait. */}
+        {[2, 3].map((tier) => {
           const rows = d.pending_by_tier.filter((p) => p.tier === tier);
           const count = rows.reduce((a, p) => a + p.count, 0);
           return (
