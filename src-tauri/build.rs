@@ -54,6 +54,10 @@ const COMMANDS: &[&str] = &[
     "refunds_show",
     "refunds_refundable",
     "refunds_receipt",
+    "refunds_preview",
+    "refunds_bulk_approve",
+    "refunds_export_csv",
+    "dashboard_refunds",
     // ---- end refunds
 ];
 

@@ -13,8 +13,6 @@ use voucherdesk::refunds::{
 /// `refunds submit` without --once: seconds between rounds.
 pub const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
 pub const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
-/// The sandbox's address (docs/SANDBOX.md) unless --dlocal-url says otherwise.
-pub const DLOCAL_URL_DEFAULT: &str = "http://127.0.0.1:8717";
 /// Test hook (debug builds only): abort between the PSP's answer and its recording.
 pub const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
 
@@ -179,10 +177,12 @@ pub struct SubmitArgs {
     /// One round, then exit.
     #[arg(long)]
     once: bool,
-    /// dLocal's base URL (default: the local sandbox).
-    #[arg(long, env = "VOUCHERDESK_DLOCAL_URL", default_value = DLOCAL_URL_DEFAULT)]
-    dlocal_url: String,
-    /// The merchant's X-Login (default: the sandbox's); the keys come from
+    /// Use this dLocal base URL and the flag/env credentials instead of the
+    /// configured account (scripts and tests; by default the first dLocal
+    /// account of `psp accounts`, its secrets from the OS keyring).
+    #[arg(long, env = "VOUCHERDESK_DLOCAL_URL")]
+    dlocal_url: Option<String>,
+    /// With --dlocal-url: the merchant's X-Login (default: the sandbox's); the keys come from
     /// VOUCHERDESK_DLOCAL_TRANS_KEY / VOUCHERDESK_DLOCAL_SECRET.
     #[arg(long, env = "VOUCHERDESK_DLOCAL_LOGIN", default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
     dlocal_login: String,
@@ -382,7 +382,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
                 .map(|r| refunds::ReasonCode::parse(&r).ok_or(RefundError::UnknownReason(r)))
                 .transpose()
                 .map_err(failure)?;
-            let query = refunds::RefundQuery { status, method, reason, tier, psp };
+            let query = refunds::RefundQuery { status, method, reason, tier, psp, order_id: None };
             let list = refunds::page(&open(db)?, &query, after, limit).map_err(failure)?;
             if json {
                 return print_json(&list);
@@ -551,15 +551,21 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
     use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
-    let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-    let credentials = DlocalCredentials {
-        login: a.dlocal_login.clone(),
-        trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY),
-        secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET),
+    let timeout = std::time::Duration::from_millis(a.timeout_ms);
+    let client = match &a.dlocal_url {
+        Some(url) => {
+            let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+            let credentials = DlocalCredentials {
+                login: a.dlocal_login.clone(),
+                trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY),
+                secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET),
+            };
+            DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?
+        }
+        None => submission::client_from_config(&store, &voucherdesk::credentials::OsKeyring::new(), timeout)
+            .map_err(failure)?,
     };
-    let client = DlocalClient::new(&a.dlocal_url, credentials, std::time::Duration::from_millis(a.timeout_ms))
-        .map_err(Failure::input)?;
-    let config = SubmitConfig { notification_url: a.notification_url.clone() };
+    let config = SubmitConfig { notification_url: a.notification_url.clone(), ..SubmitConfig::default() };
     let crash = cfg!(debug_assertions) && std::env::var_os(CRASH_ENV).is_some();
     let after_send = move |_id: i64| {
         if crash {

@@ -132,3 +132,123 @@ struct ReconcileSummaryLite {
     #[serde(default)]
     markets: BTreeMap<String, MarketCounts>,
 }
+
+// ------------------------------------------------------------------ refunds (issue 5)
+
+/// Days of the refund failure rate (and its warning banner).
+pub const REFUND_FAILURE_WINDOW_DAYS: i64 = 7;
+/// Above this share of failed refunds (in percent) the dashboard warns.
+pub const REFUND_FAILURE_WARN_PERCENT: i64 = 3;
+/// Days of time-to-approve and amounts by reason.
+pub const REFUND_STATS_DAYS: i64 = 30;
+
+/// The refund failure rate: failed + rejected_by_psp over the refunds that
+/// reached a final PSP answer (succeeded, failed, rejected_by_psp; a refund
+/// cancelled before submission never reached the PSP and does not count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FailureRate {
+    pub failed: i64,
+    pub finished: i64,
+    /// failed / finished in basis points (10000 = 100 %); `None` with nothing finished.
+    pub rate_bp: Option<i64>,
+    /// Strictly above [`REFUND_FAILURE_WARN_PERCENT`]: exactly 3 % does not warn.
+    pub warning: bool,
+}
+
+impl FailureRate {
+    pub fn new(failed: i64, finished: i64) -> FailureRate {
+        debug_assert!(0 <= failed && failed <= finished);
+        FailureRate {
+            failed,
+            finished,
+            rate_bp: (finished > 0).then(|| failed * 10_000 / finished),
+            // Exact integer comparison: failed / finished > 3 / 100.
+            warning: finished > 0 && failed * 100 > REFUND_FAILURE_WARN_PERCENT * finished,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierPending {
+    pub tier: i64,
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonAmount {
+    pub reason: String,
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundDashboard {
+    pub pending_by_tier: Vec<TierPending>,
+    /// Median seconds from request to full approval over the last [`REFUND_STATS_DAYS`]
+    /// (the lower middle of an even count); `None` when nothing was approved.
+    pub median_approve_seconds: Option<i64>,
+    pub approved_count: i64,
+    pub by_reason: Vec<ReasonAmount>,
+    pub failure: FailureRate,
+}
+
+/// The lower median of sorted values.
+fn median(sorted: &[i64]) -> Option<i64> {
+    if sorted.is_empty() { None } else { Some(sorted[(sorted.len() - 1) / 2]) }
+}
+
+/// The refund panel as of `now`.
+pub fn refunds(store: &Store, now: chrono::DateTime<Utc>) -> Result<RefundDashboard, DashboardError> {
+    let since = (now - chrono::Duration::days(REFUND_STATS_DAYS)).timestamp();
+    let finished_since = (now - chrono::Duration::days(REFUND_FAILURE_WINDOW_DAYS)).timestamp();
+    let f = store.refund_figures(since, finished_since)?;
+    let mut seconds = f.approve_seconds;
+    seconds.sort_unstable();
+    let finished: i64 = f.finished.iter().map(|(_, n)| n).sum();
+    let failed: i64 = f.finished.iter().filter(|(s, _)| s == "failed" || s == "rejected_by_psp").map(|(_, n)| n).sum();
+    Ok(RefundDashboard {
+        pending_by_tier: f
+            .pending_by_tier
+            .into_iter()
+            .map(|(tier, currency, count, amount_minor)| TierPending { tier, currency, count, amount_minor })
+            .collect(),
+        median_approve_seconds: median(&seconds),
+        approved_count: seconds.len() as i64,
+        by_reason: f
+            .by_reason
+            .into_iter()
+            .map(|(reason, currency, count, amount_minor)| ReasonAmount { reason, currency, count, amount_minor })
+            .collect(),
+        failure: FailureRate::new(failed, finished),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failure_banner_shows_strictly_above_three_percent() {
+        let exactly = FailureRate::new(3, 100);
+        assert_eq!((exactly.rate_bp, exactly.warning), (Some(300), false));
+        let above = FailureRate::new(31, 1_000);
+        assert_eq!((above.rate_bp, above.warning), (Some(310), true));
+        let below = FailureRate::new(29, 1_000);
+        assert_eq!((below.rate_bp, below.warning), (Some(290), false));
+        let four = FailureRate::new(4, 100);
+        assert_eq!((four.rate_bp, four.warning), (Some(400), true));
+        let none = FailureRate::new(0, 0);
+        assert_eq!((none.rate_bp, none.warning), (None, false));
+    }
+
+    #[test]
+    fn the_median_is_the_lower_middle() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[5]), Some(5));
+        assert_eq!(median(&[1, 2, 9]), Some(2));
+        assert_eq!(median(&[1, 2, 8, 9]), Some(2));
+    }
+}

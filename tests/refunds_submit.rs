@@ -367,7 +367,7 @@ fn listener(psp: &Psp, l: &Ledger) -> voucherdesk::webhooks::server::RunningList
 fn submit_with_callbacks(psp: &Psp, l: &mut Ledger, base: &str) -> SubmitReport {
     let client = psp.client();
     let op = op(&l.db, "sam");
-    let config = SubmitConfig { notification_url: Some(base.to_string()) };
+    let config = SubmitConfig { notification_url: Some(base.to_string()), ..SubmitConfig::default() };
     psp.rt.block_on(submit_and_follow(&mut l.store, &client, &op, &config, Utc::now(), &|_| {})).unwrap()
 }
 

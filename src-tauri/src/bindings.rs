@@ -77,6 +77,9 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::RefundPage>(&cfg)?;
     export::<dto::Refundable>(&cfg)?;
     export::<dto::ReceiptPath>(&cfg)?;
+    export::<dto::TierPreview>(&cfg)?;
+    export::<dto::BulkApproval>(&cfg)?;
+    export::<dto::RefundDashboard>(&cfg)?;
     // ---- end refunds
     write_index(dir)
 }

@@ -74,6 +74,10 @@ pub const COMMANDS: &[&str] = &[
     "refunds_show",
     "refunds_refundable",
     "refunds_receipt",
+    "refunds_preview",
+    "refunds_bulk_approve",
+    "refunds_export_csv",
+    "dashboard_refunds",
     // ---- end refunds
 ];
 
@@ -129,6 +133,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_show,
         refunds_refundable,
         refunds_receipt,
+        refunds_preview,
+        refunds_bulk_approve,
+        refunds_export_csv,
+        dashboard_refunds,
         // ---- end refunds
     ]
 }
@@ -507,6 +515,57 @@ pub async fn refunds_receipt(state: State<'_, AppState>, id: i64) -> Reply<dto::
     state
         .as_operator(move |s, _| Ok(dto::ReceiptPath { path: refunds::receipt::receipt(s, id)?.display().to_string() }))
         .await
+}
+
+/// The tier and approvers a request would get, before it is sent (nothing written).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_preview(
+    state: State<'_, AppState>,
+    payment_id: String,
+    psp: Option<String>,
+    amount: String,
+    method: String,
+) -> Reply<dto::TierPreview> {
+    state
+        .as_reader(move |s, op| {
+            let now = chrono::Utc::now();
+            Ok(refunds::preview::preview(s, op, &payment_id, psp.as_deref(), &amount, &method, now)?.into())
+        })
+        .await
+}
+
+/// Approves tier-2 refunds, one audited transaction each (refunds::bulk).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_bulk_approve(
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+    comment: Option<String>,
+) -> Reply<dto::BulkApproval> {
+    state
+        .as_operator(move |s, op| {
+            Ok(refunds::bulk::approve_tier2(s, op, &ids, comment.as_deref(), chrono::Utc::now())?.into())
+        })
+        .await
+}
+
+/// `path` comes from the save dialog the operator answered.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_export_csv(
+    state: State<'_, AppState>,
+    filter: dto::RefundQuery,
+    path: String,
+) -> Reply<dto::ExportOutcome> {
+    state
+        .as_reader(move |s, _| {
+            Ok(dto::ExportOutcome { rows: refunds::export::export_csv(s, &filter.into(), Path::new(&path))? })
+        })
+        .await
+}
+
+/// The dashboard's refund panel (pending by tier, time to approve, by reason, failure rate).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn dashboard_refunds(state: State<'_, AppState>) -> Reply<dto::RefundDashboard> {
+    state.as_reader(move |s, _| Ok(dashboard::refunds(s, chrono::Utc::now())?.into())).await
 }
 
 // ---- end refunds

@@ -1614,17 +1614,21 @@ pub struct RefundQuery {
     /// 1, 2 or 3.
     pub tier: Option<i64>,
     pub psp: Option<String>,
+    /// The refunds of one order (its case file).
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 impl From<RefundQuery> for refunds::RefundQuery {
     fn from(q: RefundQuery) -> refunds::RefundQuery {
-        let RefundQuery { status, method, reason, tier, psp } = q;
+        let RefundQuery { status, method, reason, tier, psp, order_id } = q;
         refunds::RefundQuery {
             status: status.map(Into::into),
             method: method.map(Into::into),
             reason: reason.map(Into::into),
             tier,
             psp,
+            order_id,
         }
     }
 }
@@ -1658,6 +1662,153 @@ impl From<refunds::Refundable> for Refundable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReceiptPath {
     pub path: String,
+}
+
+/// `refunds_preview`: the tier and who must approve, before the request is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TierPreview {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub amount: String,
+    pub tier: i64,
+    pub finance_required: bool,
+    /// Beyond the requester (empty for tier 1).
+    pub required_approvals: Vec<ApproverRole>,
+    /// Two different people must approve.
+    pub two_people: bool,
+    pub refundable: Refundable,
+    pub exceeds_refundable: bool,
+}
+
+impl From<refunds::preview::TierPreview> for TierPreview {
+    fn from(p: refunds::preview::TierPreview) -> TierPreview {
+        let refunds::preview::TierPreview {
+            amount_minor,
+            currency,
+            amount,
+            tier,
+            finance_required,
+            required_approvals,
+            two_people,
+            refundable,
+            exceeds_refundable,
+        } = p;
+        TierPreview {
+            amount_minor,
+            currency: currency.to_string(),
+            amount,
+            tier,
+            finance_required,
+            required_approvals: convert(required_approvals),
+            two_people,
+            refundable: refundable.into(),
+            exceeds_refundable,
+        }
+    }
+}
+
+/// A refund of a bulk approval the library refused (it is unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BulkRefusal {
+    pub id: i64,
+    pub code: String,
+    pub message: String,
+}
+
+/// `refunds_bulk_approve`: each refund approved in its own transaction, or refused on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BulkApproval {
+    pub approved: Vec<Refund>,
+    pub refused: Vec<BulkRefusal>,
+}
+
+impl From<refunds::bulk::BulkApproval> for BulkApproval {
+    fn from(b: refunds::bulk::BulkApproval) -> BulkApproval {
+        BulkApproval {
+            approved: convert(b.approved),
+            refused: b
+                .refused
+                .into_iter()
+                .map(|r| BulkRefusal { id: r.id, code: r.code, message: r.message })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TierPending {
+    pub tier: i64,
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReasonAmount {
+    pub reason: String,
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+/// failed + rejected_by_psp over finished refunds, over the last 7 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct FailureRate {
+    pub failed: i64,
+    pub finished: i64,
+    /// Basis points (10000 = 100 %); `null` with nothing finished.
+    pub rate_bp: Option<i64>,
+    /// Strictly above 3 %.
+    pub warning: bool,
+}
+
+/// `dashboard_refunds`: the dashboard's refund panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RefundDashboard {
+    pub pending_by_tier: Vec<TierPending>,
+    pub median_approve_seconds: Option<i64>,
+    pub approved_count: i64,
+    pub by_reason: Vec<ReasonAmount>,
+    pub failure: FailureRate,
+    pub failure_window_days: i64,
+    pub stats_days: i64,
+}
+
+impl From<dashboard::RefundDashboard> for RefundDashboard {
+    fn from(d: dashboard::RefundDashboard) -> RefundDashboard {
+        let dashboard::RefundDashboard { pending_by_tier, median_approve_seconds, approved_count, by_reason, failure } =
+            d;
+        RefundDashboard {
+            pending_by_tier: pending_by_tier
+                .into_iter()
+                .map(|p| TierPending {
+                    tier: p.tier,
+                    currency: p.currency,
+                    count: p.count,
+                    amount_minor: p.amount_minor,
+                })
+                .collect(),
+            median_approve_seconds,
+            approved_count,
+            by_reason: by_reason
+                .into_iter()
+                .map(|r| ReasonAmount {
+                    reason: r.reason,
+                    currency: r.currency,
+                    count: r.count,
+                    amount_minor: r.amount_minor,
+                })
+                .collect(),
+            failure: FailureRate {
+                failed: failure.failed,
+                finished: failure.finished,
+                rate_bp: failure.rate_bp,
+                warning: failure.warning,
+            },
+            failure_window_days: dashboard::REFUND_FAILURE_WINDOW_DAYS,
+            stats_days: dashboard::REFUND_STATS_DAYS,
+        }
+    }
 }
 
 // ---- end refunds -------------------------------------------------------------

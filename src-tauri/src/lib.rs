@@ -9,6 +9,7 @@ pub mod dto;
 pub mod dto_psp;
 pub mod error;
 pub mod psp_commands;
+pub mod refund_runner;
 pub mod state;
 pub mod sync_runner;
 
@@ -73,6 +74,8 @@ pub fn run() {
     };
     // The PSP sync runs in the background for the app's whole life (sync_runner).
     state.start_sync(sync_runner::tick_from_env());
+    // Approved refunds are submitted and followed in the background too (refund_runner).
+    state.start_refunds(refund_runner::interval_from_env());
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init()).setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
@@ -89,6 +92,7 @@ pub fn run() {
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             handle.state::<AppState>().stop_sync();
+            handle.state::<AppState>().stop_refunds();
         }
     });
 }

@@ -12,6 +12,7 @@
 
 use crate::dto;
 use crate::error::{ApiError, codes};
+use crate::refund_runner::{RefundRunner, RefundRunnerState};
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +45,8 @@ pub struct AppState {
     // PSP sync and accounts (issue 4): where secrets live, and the background sync.
     vault: Arc<dyn SecretVault>,
     sync: SyncRunner,
+    // Refund submission (issue 5): the background submitter.
+    refunds: RefundRunner,
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -77,6 +80,7 @@ impl AppState {
             db_path,
             vault,
             sync: SyncRunner::default(),
+            refunds: RefundRunner::default(),
         }
     }
 
@@ -208,6 +212,33 @@ impl AppState {
 
     pub fn sync_runner_state(&self) -> RunnerState {
         self.sync.state()
+    }
+}
+
+// ------------------------------------------------------------------ refund submission (issue 5)
+
+impl AppState {
+    /// The session as the background tasks see it: the operator's name while
+    /// signed in and not idle (does not count as activity).
+    fn session_probe(&self) -> SessionProbe {
+        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
+        Arc::new(move || {
+            let limit = idle_limit(&lock(&store));
+            lock(&session).as_ref().filter(|s| s.last_active.elapsed() <= limit).map(|s| s.name.clone())
+        })
+    }
+
+    /// Starts the background refund submitter (see `refund_runner`).
+    pub fn start_refunds(&self, interval: Duration) {
+        self.refunds.start(self.db_path.clone(), self.vault(), self.session_probe(), interval);
+    }
+
+    pub fn stop_refunds(&self) {
+        self.refunds.stop();
+    }
+
+    pub fn refund_runner_state(&self) -> RefundRunnerState {
+        self.refunds.state()
     }
 }
 

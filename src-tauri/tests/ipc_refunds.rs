@@ -204,3 +204,98 @@ fn maker_checker_holds_through_the_ipc_commands() {
     );
     assert_eq!(h.ok("audit_verify", json!({}))["first_broken"], Value::Null);
 }
+
+/// The state of each refund, in order: (status, approvals).
+fn states(h: &Harness, ids: &[i64]) -> Vec<(Value, usize)> {
+    ids.iter()
+        .map(|id| {
+            let r = h.show(*id);
+            (r["status"].clone(), r["approvals"].as_array().unwrap().len())
+        })
+        .collect()
+}
+
+#[test]
+fn the_tier_preview_comes_from_the_library_and_writes_nothing() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    h.ok("operator_add", json!({ "name": "sam", "role": "support", "password": "voucherdesk-sam" }));
+    with_payments(&h);
+    h.as_("sam");
+    let preview = |amount: &str| {
+        h.ok("refunds_preview", json!({ "payment_id": "D-1", "amount": amount, "method": "psp_refund" }))
+    };
+    let t3 = preview("2500000");
+    assert_eq!(
+        (&t3["tier"], &t3["required_approvals"], &t3["two_people"], &t3["amount_minor"], &t3["exceeds_refundable"]),
+        (&json!(3), &json!(["finance", "manager"]), &json!(true), &json!(250_000_000), &json!(false))
+    );
+    assert_eq!(t3["refundable"]["refundable_minor"], json!(300_000_000));
+    // The boundaries of the COP table (whole pesos at dLocal): 200,000 is tier 1, 200,001 tier 2.
+    assert_eq!(
+        (preview("200000")["tier"].clone(), preview("200000")["required_approvals"].clone()),
+        (json!(1), json!([]))
+    );
+    assert_eq!((preview("200001")["tier"].clone(), preview("2000000")["tier"].clone()), (json!(2), json!(2)));
+    assert_eq!(preview("3000001")["exceeds_refundable"], json!(true));
+    let refused = h.err("refunds_preview", json!({ "payment_id": "D-1", "amount": "0", "method": "psp_refund" }));
+    assert_eq!(refused["code"], json!("refunds.amount_not_positive"));
+    let refused = h.err("refunds_preview", json!({ "payment_id": "D-9", "amount": "10", "method": "psp_refund" }));
+    assert_eq!(refused["code"], json!("refunds.unknown_payment"));
+    let page = h.ok("refunds_list", json!({ "filter": {}, "limit": 50 }));
+    assert_eq!(page["items"], json!([]), "a preview writes nothing");
+}
+
+#[test]
+fn bulk_approve_takes_tier_two_only_and_applies_maker_checker_to_each_refund() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    for (name, role) in [("sam", "support"), ("fabio", "finance")] {
+        h.ok("operator_add", json!({ "name": name, "role": role, "password": format!("voucherdesk-{name}") }));
+    }
+    with_payments(&h);
+    h.as_("sam");
+    let by_sam = h.ok("refunds_request", request("D-1", "500000"))["id"].as_i64().unwrap();
+    let tier3 = h.ok("refunds_request", request("D-2", "2500000"))["id"].as_i64().unwrap();
+    h.as_("fabio");
+    let mut own = request("D-1", "400000");
+    own["request"]["additional"] = json!(true);
+    let by_fabio = h.ok("refunds_request", own)["id"].as_i64().unwrap();
+    assert_eq!(h.show(by_fabio)["tier"], json!(2));
+
+    // A tier-3 refund in the batch: the whole call is refused, nothing is written.
+    let refused = h.err("refunds_bulk_approve", json!({ "ids": [by_sam, tier3] }));
+    assert_eq!(refused["code"], json!("refunds.bulk_not_tier2"));
+    assert!(refused["message"].as_str().unwrap().contains(&format!("refund {tier3} is tier 3")), "{refused}");
+    let pending = (json!("pending_approval"), 0);
+    assert_eq!(states(&h, &[by_sam, tier3, by_fabio]), vec![pending.clone(), pending.clone(), pending.clone()]);
+    assert_eq!(h.err("refunds_bulk_approve", json!({ "ids": [] }))["code"], json!("refunds.bulk_size"));
+    assert_eq!(h.err("refunds_bulk_approve", json!({ "ids": [999] }))["code"], json!("refunds.not_found"));
+
+    // Support may not approve at all.
+    h.as_("sam");
+    assert_eq!(h.err("refunds_bulk_approve", json!({ "ids": [by_fabio] }))["code"], json!("auth.forbidden"));
+    assert_eq!(states(&h, &[by_fabio]), vec![pending.clone()]);
+
+    // Finance: sam's refund is approved; fabio's own is refused on its own (maker-checker).
+    h.as_("fabio");
+    let out = h.ok("refunds_bulk_approve", json!({ "ids": [by_sam, by_fabio, by_sam], "comment": "checked" }));
+    let approved: Vec<i64> = out["approved"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(approved, vec![by_sam]);
+    assert_eq!(out["refused"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&out["refused"][0]["id"], &out["refused"][0]["code"]),
+        (&json!(by_fabio), &json!("refunds.self_approval"))
+    );
+    assert_eq!(states(&h, &[by_sam, tier3, by_fabio]), vec![(json!("approved"), 1), pending.clone(), pending]);
+    assert_eq!(approvers(&h.show(by_sam)), vec![("fabio".to_string(), "approve".to_string())]);
+    assert_eq!(h.show(by_sam)["approvals"][0]["comment"], json!("checked"));
+
+    // Approved already: a second bulk approval refuses it and changes nothing.
+    let again = h.ok("refunds_bulk_approve", json!({ "ids": [by_sam] }));
+    assert_eq!(
+        (again["approved"].as_array().unwrap().len(), &again["refused"][0]["code"]),
+        (0, &json!("refunds.bad_state"))
+    );
+    assert_eq!(states(&h, &[by_sam]), vec![(json!("approved"), 1)]);
+}

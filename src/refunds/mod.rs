@@ -8,8 +8,11 @@
 //! - `kyc`: the payee check before a cash withdrawal;
 //! - `submission`: sending to the PSP with the stored idempotency key, and following.
 
+pub mod bulk;
 pub mod domain;
+pub mod export;
 pub mod kyc;
+pub mod preview;
 pub mod receipt;
 pub mod submission;
 pub mod tiers;
@@ -102,6 +105,20 @@ pub enum RefundError {
     NotYours { operator: String, what: &'static str, id: i64 },
     #[error(transparent)]
     Forbidden(#[from] OperatorError),
+    #[error(
+        "no dLocal account is configured: an admin adds one in Settings → PSP accounts (or `voucherdesk psp accounts add`)"
+    )]
+    NoPspAccount,
+    #[error("the dLocal account cannot be used: {0}")]
+    PspAccount(String),
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialError),
+    #[error("bulk approval is for tier-2 refunds only: {0} not tier 2 (approve those one by one)")]
+    BulkNotTier2(String),
+    #[error("bulk approval takes 1 to {max} refunds, not {given}", max = bulk::BULK_APPROVE_IDS_MAX)]
+    BulkSize { given: usize },
+    #[error("the CSV could not be written: {0}")]
+    Export(String),
     #[error("stored refund is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -138,6 +155,12 @@ impl RefundError {
             RefundError::BadSettings(_) => "errors.validation",
             RefundError::NotYours { .. } => "auth.forbidden",
             RefundError::Forbidden(e) => e.code(),
+            RefundError::NoPspAccount => "refunds.no_psp_account",
+            RefundError::PspAccount(_) => "refunds.psp_account",
+            RefundError::Credentials(e) => e.code(),
+            RefundError::BulkNotTier2(_) => "refunds.bulk_not_tier2",
+            RefundError::BulkSize { .. } => "refunds.bulk_size",
+            RefundError::Export(_) => "refunds.export_failed",
             RefundError::Corrupt(_) | RefundError::Store(_) => "store",
         }
     }
@@ -145,7 +168,7 @@ impl RefundError {
     /// The request was refused as asked (nothing written); otherwise a fault.
     pub fn is_refusal(&self) -> bool {
         match self {
-            RefundError::Corrupt(_) | RefundError::Store(_) => false,
+            RefundError::Corrupt(_) | RefundError::Store(_) | RefundError::Export(_) => false,
             RefundError::Forbidden(OperatorError::Store(_)) => false,
             _ => true,
         }
@@ -460,38 +483,40 @@ fn bank_details(b: &BeneficiaryInput) -> Result<BeneficiaryInput, RefundError> {
     Ok(BeneficiaryInput { name, bank, account, account_type, document })
 }
 
-/// Requests a refund. Refused, with nothing written, when the amount is not
-/// positive, more than what remains refundable (decided inside the inserting
-/// transaction), the payment is not paid, a `psp_refund` is past the window,
-/// another refund of the payment awaits approval (unless `additional`), or
-/// the method's details are missing or do not match.
-pub fn request(
-    store: &mut Store,
-    operator: &Operator,
-    input: &RefundRequestInput,
+/// What the payment, the amount and the method decide before anything is
+/// stored: the checks and the tier that `request` applies and `preview` shows.
+pub(crate) struct Planned {
+    pub payment: RefundablePayment,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub country: Country,
+    pub settings: RefundSettings,
+    pub past_window: bool,
+    pub tier: Tier,
+    pub required: Vec<ApproverRole>,
+}
+
+pub(crate) fn plan(
+    store: &Store,
+    payment_id: &str,
+    psp: Option<&str>,
+    currency_given: Option<&str>,
+    amount: &str,
+    method: RefundMethod,
     now: DateTime<Utc>,
-) -> Result<Refund, RefundError> {
-    operator.require(Permission::RequestRefund)?;
-    let reason =
-        ReasonCode::parse(&input.reason).ok_or_else(|| RefundError::UnknownReason(input.reason.trim().into()))?;
-    let note = check_text("note", input.note.as_deref().unwrap_or(""), NOTE_CHARS_MAX)?;
-    if reason.needs_note() && note.is_empty() {
-        return Err(RefundError::NoteRequired);
-    }
-    let method =
-        RefundMethod::parse(&input.method).ok_or_else(|| RefundError::UnknownMethod(input.method.trim().into()))?;
-    let payment = one_payment(store, &input.payment_id, input.psp.as_deref())?;
+) -> Result<Planned, RefundError> {
+    let payment = one_payment(store, payment_id, psp)?;
     if payment.psp != crate::psp::dlocal::PSP_NAME {
         return Err(RefundError::UnsupportedPsp(payment.psp));
     }
     let currency = Currency::parse(&payment.currency)
         .map_err(|_| RefundError::Corrupt(format!("payment currency {}", payment.currency)))?;
-    if let Some(given) = input.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(given) = currency_given.map(str::trim).filter(|c| !c.is_empty()) {
         if !given.eq_ignore_ascii_case(currency.code()) {
             return Err(RefundError::CurrencyMismatch { given: given.to_string(), payment: currency.code().into() });
         }
     }
-    let amount_minor = match money::parse_minor(&input.amount, currency, NumberFormat::PLAIN) {
+    let amount_minor = match money::parse_minor(amount, currency, NumberFormat::PLAIN) {
         Ok(minor) => minor,
         Err(MoneyError::Negative(_)) => return Err(RefundError::AmountNotPositive),
         Err(e) => return Err(RefundError::BadAmount(e)),
@@ -519,6 +544,34 @@ pub fn request(
             window_days: settings.window_days,
         });
     }
+    let amount_tier = settings.tier_of(currency, amount_minor);
+    let tier = if past_window { amount_tier.max(Tier::Two) } else { amount_tier };
+    let required = required_roles(tier, past_window);
+    Ok(Planned { payment, currency, amount_minor, country, settings, past_window, tier, required })
+}
+
+/// Requests a refund. Refused, with nothing written, when the amount is not
+/// positive, more than what remains refundable (decided inside the inserting
+/// transaction), the payment is not paid, a `psp_refund` is past the window,
+/// another refund of the payment awaits approval (unless `additional`), or
+/// the method's details are missing or do not match.
+pub fn request(
+    store: &mut Store,
+    operator: &Operator,
+    input: &RefundRequestInput,
+    now: DateTime<Utc>,
+) -> Result<Refund, RefundError> {
+    operator.require(Permission::RequestRefund)?;
+    let reason =
+        ReasonCode::parse(&input.reason).ok_or_else(|| RefundError::UnknownReason(input.reason.trim().into()))?;
+    let note = check_text("note", input.note.as_deref().unwrap_or(""), NOTE_CHARS_MAX)?;
+    if reason.needs_note() && note.is_empty() {
+        return Err(RefundError::NoteRequired);
+    }
+    let method =
+        RefundMethod::parse(&input.method).ok_or_else(|| RefundError::UnknownMethod(input.method.trim().into()))?;
+    let Planned { payment, currency, amount_minor, country, settings, past_window, tier, required } =
+        plan(store, &input.payment_id, input.psp.as_deref(), input.currency.as_deref(), &input.amount, method, now)?;
     let order = store.order(&payment.order_id)?;
     let details = match method {
         RefundMethod::PspRefund => RefundDetails::BankTransfer { beneficiary: bank_details(&input.beneficiary)? },
@@ -529,9 +582,6 @@ pub fn request(
             }
         }
     };
-    let amount_tier = settings.tier_of(currency, amount_minor);
-    let tier = if past_window { amount_tier.max(Tier::Two) } else { amount_tier };
-    let required = required_roles(tier, past_window);
     // Tier 1 is approved as requested: the rate is locked now.
     let fx = if required.is_empty() { fx_for(&settings, order.as_ref(), currency, amount_minor)? } else { None };
     let status = if required.is_empty() { RefundStatus::Approved } else { RefundStatus::PendingApproval };
@@ -973,6 +1023,9 @@ pub struct RefundQuery {
     pub tier: Option<i64>,
     /// `dlocal`, …
     pub psp: Option<String>,
+    /// The refunds of one order (its case file).
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 /// One page of refunds (by id, after `after_id`) matching every filter of `query`.
@@ -986,6 +1039,7 @@ pub fn page(store: &Store, query: &RefundQuery, after_id: i64, limit: u32) -> Re
         reason: query.reason.map(ReasonCode::as_str),
         tier: query.tier,
         psp: query.psp.as_deref().map(str::trim).filter(|p| !p.is_empty()),
+        order_id: query.order_id.as_deref().map(str::trim).filter(|o| !o.is_empty()),
     };
     let rows = store.refunds_where(&filter, after_id, limit.clamp(1, REFUND_PAGE_ROWS_MAX))?;
     rows.into_iter()

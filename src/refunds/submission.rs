@@ -11,11 +11,12 @@
 //! resent with the same key too.
 
 use super::{RefundDetails, RefundError, RefundMethod, RefundStatus, decision_audit, parse_row, tiers};
+use crate::credentials::{self, AccountSecrets, PspKind, SecretVault};
 use crate::market::Country;
 use crate::money::Currency;
 use crate::notifications::{self, NotificationEvent};
 use crate::operators::{Operator, Permission};
-use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalError, RefundBeneficiary};
+use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalCredentials, DlocalError, RefundBeneficiary};
 use crate::psp::dlocal::payouts::{CashPayoutRequest, DlocalPayoutStatus, PayoutBeneficiary};
 use crate::psp::dlocal::wire::DlocalRefundStatus;
 use crate::store::{RefundRow, RefundUpdate, Store};
@@ -25,11 +26,53 @@ use serde::Serialize;
 /// Refunds handled per run and status (the rest wait for the next run).
 pub const SUBMIT_BATCH_MAX: u32 = 500;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SubmitConfig {
     /// `voucherdesk listen`'s dLocal URL (`http://HOST:8718/notifications/dlocal`):
     /// refund outcomes are posted to `…/refunds`, payout outcomes to `…/payouts`.
     pub notification_url: Option<String>,
+    /// Refunds handled per run and status, 1 to [`SUBMIT_BATCH_MAX`].
+    pub batch_max: u32,
+}
+
+impl Default for SubmitConfig {
+    fn default() -> Self {
+        SubmitConfig { notification_url: None, batch_max: SUBMIT_BATCH_MAX }
+    }
+}
+
+/// Per-request time-out of the submitter's dLocal client: a time-out leaves
+/// the refund submitted, resent next round with its key.
+pub const SUBMIT_REQUEST_TIMEOUT_MS: u64 = crate::psp::http::REQUEST_TIMEOUT_MS;
+
+/// The dLocal client of the configured account (`psp_accounts` for the base
+/// URL, the OS keyring for the secrets), the way the sync builds its sources
+/// (`sync::sources_from_config`): the first dLocal account by name.
+///
+/// No dLocal account: [`RefundError::NoPspAccount`]. A locked or absent
+/// keyring, or an account whose entry is gone: [`RefundError::Credentials`].
+pub fn client_from_config(
+    store: &Store,
+    vault: &dyn SecretVault,
+    timeout: std::time::Duration,
+) -> Result<DlocalClient, RefundError> {
+    let accounts = credentials::accounts_in_use(store, vault)?;
+    let Some(in_use) = accounts.into_iter().find(|a| a.account.psp == PspKind::Dlocal) else {
+        return Err(RefundError::NoPspAccount);
+    };
+    match &in_use.secrets {
+        AccountSecrets::Dlocal(s) => {
+            let keys =
+                DlocalCredentials { login: s.login.clone(), trans_key: s.trans_key.clone(), secret: s.secret.clone() };
+            DlocalClient::new(&in_use.account.base_url, keys, timeout).map_err(|e| {
+                RefundError::PspAccount(format!("{}: {}", in_use.account.name, in_use.secrets.redact(&e.to_string())))
+            })
+        }
+        AccountSecrets::PagoEfectivo(_) => Err(RefundError::PspAccount(format!(
+            "account {} is registered as dlocal but holds PagoEfectivo secrets",
+            in_use.account.name
+        ))),
+    }
 }
 
 /// What went wrong with one refund this run (it stays where it was).
@@ -327,18 +370,19 @@ pub async fn submit_and_follow(
     operator: &Operator,
     config: &SubmitConfig,
     now: DateTime<Utc>,
-    after_send: &dyn Fn(i64),
+    after_send: &(dyn Fn(i64) + Sync),
 ) -> Result<SubmitReport, RefundError> {
     operator.require(Permission::RequestRefund)?;
     let mut report = SubmitReport::default();
-    let approved = store.refunds(Some(RefundStatus::Approved.as_str()), 0, SUBMIT_BATCH_MAX)?;
+    let batch = config.batch_max.clamp(1, SUBMIT_BATCH_MAX);
+    let approved = store.refunds(Some(RefundStatus::Approved.as_str()), 0, batch)?;
     let mut first_sends = std::collections::HashSet::new();
     for row in &approved {
         if mark_sending(store, operator, row.id, now)?.is_some() {
             first_sends.insert(row.id);
         }
     }
-    let submitted = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, SUBMIT_BATCH_MAX)?;
+    let submitted = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, batch)?;
     for row in submitted {
         let outcome = match row.psp_refund_id.clone() {
             None => {

@@ -40,7 +40,7 @@ pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 // Refunds (issue 5).
 pub use refunds::{
-    ApprovalRow, NewRefundRow, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
+    ApprovalRow, NewRefundRow, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
     unconfirmed_exception_id,
 };
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};

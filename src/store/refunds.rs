@@ -42,6 +42,8 @@ pub struct RefundFilter<'a> {
     pub reason: Option<&'a str>,
     pub tier: Option<i64>,
     pub psp: Option<&'a str>,
+    /// The refunds of one order (a case file).
+    pub order_id: Option<&'a str>,
 }
 
 /// One stored refund. Enums are kept as their stored text: the library parses them.
@@ -334,10 +336,13 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{REFUND_SELECT} WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR method = ?2)
                AND (?3 IS NULL OR reason = ?3) AND (?4 IS NULL OR tier = ?4) AND (?5 IS NULL OR psp = ?5)
+               AND (?8 IS NULL OR order_id = ?8)
                AND id > ?6 ORDER BY id LIMIT ?7"
         ))?;
-        let rows =
-            stmt.query_map(params![f.status, f.method, f.reason, f.tier, f.psp, after_id, limit], refund_from_row)?;
+        let rows = stmt.query_map(
+            params![f.status, f.method, f.reason, f.tier, f.psp, after_id, limit, f.order_id],
+            refund_from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -538,5 +543,53 @@ impl Store {
         let stored = refund_by_id(&tx, new.id)?.ok_or_else(|| StoreError::Corrupt("amended refund vanished".into()))?;
         tx.commit().map_err(StoreError::from)?;
         Ok(Some(stored))
+    }
+}
+
+// ------------------------------------------------------------------ refund figures (dashboard)
+
+/// What the dashboard's refund panel reads, in one pass of small queries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RefundFigures {
+    /// (tier, count, currency, amount) of refunds pending approval.
+    pub pending_by_tier: Vec<(i64, String, i64, i64)>,
+    /// Seconds from request to the last approval, for refunds fully approved since `since`.
+    pub approve_seconds: Vec<i64>,
+    /// (reason, currency, count, amount) of refunds requested since `since`, cancelled ones left out.
+    pub by_reason: Vec<(String, String, i64, i64)>,
+    /// (status, count) of refunds that reached a final PSP answer since `finished_since`.
+    pub finished: Vec<(String, i64)>,
+}
+
+impl Store {
+    pub fn refund_figures(&self, since: i64, finished_since: i64) -> StoreResult<RefundFigures> {
+        let mut f = RefundFigures::default();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tier, currency, COUNT(*), SUM(amount_minor) FROM refunds
+              WHERE status = 'pending_approval' GROUP BY tier, currency ORDER BY tier, currency",
+        )?;
+        f.pending_by_tier =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+        // The last approval of a refund that needed approvals and got them all.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT MAX(a.at) - r.requested_at FROM refunds r JOIN refund_approvals a ON a.refund = r.id
+              WHERE a.decision = 'approve'
+                AND r.status IN ('approved', 'submitted', 'succeeded', 'failed', 'rejected_by_psp')
+              GROUP BY r.id HAVING MAX(a.at) >= ?1 ORDER BY 1",
+        )?;
+        f.approve_seconds = stmt.query_map([since], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT reason, currency, COUNT(*), SUM(amount_minor) FROM refunds
+              WHERE requested_at >= ?1 AND status <> 'cancelled' GROUP BY reason, currency ORDER BY reason, currency",
+        )?;
+        f.by_reason =
+            stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM refunds
+              WHERE finished_at >= ?1 AND status IN ('succeeded', 'failed', 'rejected_by_psp')
+              GROUP BY status ORDER BY status",
+        )?;
+        f.finished = stmt.query_map([finished_since], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        Ok(f)
     }
 }

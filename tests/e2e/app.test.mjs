@@ -29,6 +29,12 @@ let paidNotRecorded; // an order the demo left paid but not recorded
 let keyring;
 let sandbox;
 let pendingPaidBySandbox;
+// Refunds (issue 5): a paid dLocal payment of 3,000,000 COP known to the ledger
+// and the sandbox, refunded in full (tier 3) through the app.
+const REFUND_ORDER = "E2E-REFUND-1";
+const REFUND_PAYMENT = "D-E2E-REFUND-1";
+/** The app's refund submitter rounds this often (seconds) during the suite. */
+const E2E_REFUND_INTERVAL_S = "2";
 /** Rounds of the app's background sync are an hour apart: none runs during the suite. */
 const E2E_SYNC_TICK_MS = "3600000";
 
@@ -95,6 +101,36 @@ before(async () => {
   const preload = JSON.parse(readFileSync(preloadFile, "utf8"));
   pendingPaidBySandbox = preload.dlocal.find((p) => p.pay_after_ms === 0);
   assert.ok(pendingPaidBySandbox, "the demo preload pays some dLocal voucher at once");
+  // The refund test's payment: paid at the sandbox at once, and in the ledger (paid yesterday).
+  const paidAt = new Date(Date.now() - 24 * 3600 * 1000);
+  const createdAt = new Date(paidAt.getTime() - 2 * 3600 * 1000);
+  const expiresAt = new Date(createdAt.getTime() + 3 * 24 * 3600 * 1000);
+  preload.dlocal.push({
+    payment_id: REFUND_PAYMENT,
+    order_id: REFUND_ORDER,
+    amount_minor: 300_000_000,
+    currency: "COP",
+    country: "CO",
+    voucher_code: "9900000001",
+    created_at: createdAt.toISOString(),
+    expires_at: expiresAt.toISOString(),
+    pay_after_ms: 0,
+  });
+  writeFileSync(preloadFile, JSON.stringify(preload));
+  const wire = (t) => t.toISOString().replace("Z", "+0000");
+  writeFileSync(
+    path.join(work, "refund-orders.csv"),
+    "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n" +
+      `${REFUND_ORDER},Tienda Norte,${wire(createdAt)},"Peña, María José",maria.pena@example.com,+57 300 000 0000,1020304050,CO,3000000,COP,paid,dlocal,${REFUND_PAYMENT},9900000001,${wire(expiresAt)}\n`,
+  );
+  writeFileSync(
+    path.join(work, "refund-payments.csv"),
+    "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n" +
+      `${REFUND_PAYMENT},${REFUND_ORDER},CO,EY,COP,3000000,PAID,200,${wire(createdAt)},${wire(paidAt)},${wire(expiresAt)},9900000001\n`,
+  );
+  cli("--operator", "admin", "import", "orders", "--profile", "shop", path.join(work, "refund-orders.csv"));
+  cli("--operator", "admin", "import", "payments", "--profile", "dlocal", path.join(work, "refund-payments.csv"));
+
   keyring = await startKeyring(work);
   const pspEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: keyring.address };
   sandbox = await startSandbox(CLI, ["--preload", preloadFile], pspEnv);
@@ -103,7 +139,9 @@ before(async () => {
     env: { ...pspEnv, SBX_LOGIN: "sbx-login", SBX_TRANS_KEY: "sbx-trans-key", SBX_SECRET: "sbx-secret" },
   });
 
-  driver = await startDriver({ env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS } });
+  driver = await startDriver({
+    env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_REFUND_INTERVAL_S: E2E_REFUND_INTERVAL_S },
+  });
   s = await Session.create(driver.base, APP);
   await s.waitFor(tid("sign-in-name"), { timeout: 30_000, what: "the sign-in screen" });
 });
@@ -229,6 +267,111 @@ test("a manager resolves an exception: it leaves the queue and enters the audit 
   await go("dashboard");
   await s.waitFor(tid("dashboard-match-rate"), { what: "the dashboard" });
   await shot("07-dashboard");
+  await signOut();
+});
+
+// Runs before the refused import below: after that import (through the real
+// GTK chooser) the app's long-lived writer connection is left in a state where
+// its later writes are not seen by other connections (the CLI, the app's own
+// refund submitter). Reported in the refunds branch; see tests/e2e/README.md.
+/** The refund as the CLI reads it from the app's database. */
+function refundShown(id) {
+  return JSON.parse(cli("refunds", "show", String(id), "--json"));
+}
+
+test("a tier-3 refund: support requests it, finance and a manager approve, the app submits it and the sandbox pays it", async () => {
+  // Support requests the full amount from the case file; the tier comes from the core before sending.
+  await signIn("ana");
+  await go("lookup");
+  await s.type(tid("lookup-search"), REFUND_ORDER);
+  await s.click(tid(`lookup-result-${REFUND_ORDER}`));
+  await s.waitFor(`${tid(`refunds-of-${REFUND_PAYMENT}`)} ${tid("refundable-amount")}[data-minor="300000000"]`, { what: "the refundable amount" });
+  await s.click(tid(`request-refund-${REFUND_PAYMENT}`));
+  const preview = await s.waitFor(`${tid("refund-tier-preview")}[data-tier="3"]`, { what: "the tier-3 preview" });
+  assert.match(await preview.text(), /Tier 3.*two people: Finance and Manager/s);
+  await s.select(tid("refund-reason"), "buyer_cancelled");
+  await s.type(tid("refund-beneficiary-name"), "María José Peña");
+  await s.type(tid("refund-bank"), "Bancolombia");
+  await s.type(tid("refund-account"), "0012345678");
+  await s.type(tid("refund-beneficiary-document"), "1020304050");
+  await shot("15-refund-dialog");
+  await s.click(tid("refund-send"));
+  await s.waitGone(tid("refund-dialog"));
+  const listed = JSON.parse(cli("refunds", "list", "--status", "pending_approval", "--json")).filter((r) => r.payment_id === REFUND_PAYMENT);
+  assert.equal(listed.length, 1, "one refund requested");
+  const id = listed[0].id;
+  const row = await s.waitFor(`${tid(`refund-row-${id}`)}[data-status="pending_approval"]`, { what: "the pending refund" });
+  assert.equal(await row.attr("data-tier"), "3");
+  let shown = refundShown(id);
+  assert.deepEqual([shown.status, shown.tier, shown.amount_minor, shown.awaiting], ["pending_approval", 3, 300_000_000, ["finance", "manager"]]);
+  await signOut();
+
+  // Finance approves from the inbox (the case file inline); it still awaits the manager.
+  await signIn("fabio");
+  await go("inbox");
+  await s.waitFor(`${tid(`inbox-row-${id}`)}[data-tier="3"]`, { what: "the refund in the inbox" });
+  assert.equal((await s.findAll(tid(`inbox-select-${id}`))).length, 0, "tier 3 is not offered for bulk approval");
+  await s.click(tid(`inbox-open-${id}`));
+  await s.waitFor(tid("inbox-case"));
+  await shot("16-finance-inbox");
+  await s.type(tid(`inbox-comment-${id}`), "bank details checked");
+  await s.click(tid(`inbox-approve-${id}`));
+  await s.until(async () => (await s.findAll(tid("inbox-case"))).length === 0, { what: "the inbox to close the refund" });
+  shown = refundShown(id);
+  assert.deepEqual([shown.status, shown.awaiting], ["pending_approval", ["manager"]]);
+  await signOut();
+
+  // The manager approves: approved, then the app's submitter sends it and follows it.
+  await signIn("marta");
+  await go("inbox");
+  await s.click(tid(`inbox-open-${id}`));
+  await s.click(tid(`inbox-approve-${id}`));
+  await s.until(async () => (await s.findAll(tid(`inbox-row-${id}`))).length === 0, { what: "the approved refund to leave the inbox" });
+  shown = await s.until(
+    () => {
+      const r = refundShown(id);
+      return r.status === "succeeded" ? r : null;
+    },
+    { timeout: 30_000, what: "the refund to succeed at the sandbox" },
+  );
+  assert.equal(shown.submit_attempts, 1, "submitted once");
+  assert.match(shown.psp_refund_id, /^REF-sbx-/);
+  assert.deepEqual(
+    shown.approvals.map((a) => [a.operator, a.decision]),
+    [
+      ["fabio", "approve"],
+      ["marta", "approve"],
+    ],
+  );
+
+  // The case file shows it succeeded, with its approvals and PSP reference; the receipt is there.
+  await go("lookup");
+  await s.type(tid("lookup-search"), REFUND_ORDER);
+  await s.click(tid(`lookup-result-${REFUND_ORDER}`));
+  const done = await s.waitFor(`${tid(`refund-row-${id}`)}[data-status="succeeded"]`, { what: "the succeeded refund" });
+  assert.match(await done.text(), /Approved by fabio \(Finance\)/);
+  assert.match(await done.text(), /Approved by marta \(Manager\)/);
+  assert.equal(await s.text(`${tid(`refund-row-${id}`)} ${tid("refund-psp-ref")}`).then((t) => t.startsWith(shown.psp_refund_id)), true);
+  await s.execute(`document.querySelector('[data-testid="refund-receipt-${id}"]').scrollIntoView({ block: "center" })`);
+  await s.click(tid(`refund-receipt-${id}`));
+  const receipt = await s.waitFor(tid("refund-receipt-path"), { what: "the receipt path" });
+  const receiptPath = (await receipt.text()).replace(/^Archived at /, "");
+  assert.ok(existsSync(receiptPath), `the receipt ${receiptPath} exists`);
+  assert.equal(readFileSync(receiptPath).subarray(0, 5).toString(), "%PDF-");
+  await s.execute(`document.querySelector('[data-testid="case-refunds"]').scrollIntoView()`);
+  await shot("17-case-file-refund-succeeded");
+
+  // The refunds list and the dashboard's refund panel.
+  await go("refunds");
+  await s.waitFor(`${tid(`refunds-row-${id}`)}[data-status="succeeded"]`, { what: "the refund in the list" });
+  await shot("18-refunds-list");
+  await go("dashboard");
+  const rate = await s.waitFor(tid("refund-failure-rate"), { what: "the refund failure rate" });
+  assert.equal(await rate.attr("data-bp"), "0");
+  assert.equal((await s.findAll(tid("refund-failure-banner"))).length, 0);
+  assert.equal(await (await s.find(tid("refund-pending-tier-3"))).attr("data-count"), "0");
+  await s.execute(`document.querySelector('[data-testid="refund-stats"]').scrollIntoView()`);
+  await shot("19-dashboard-refunds");
   await signOut();
 });
 

@@ -34,11 +34,12 @@ async function request(base, method, url, body) {
   return json.value;
 }
 
-/** tauri-driver's port (WebKitWebDriver gets the next one): TAURI_DRIVER_PORT lets a benchmark run beside the e2e suite. */
-const DEFAULT_DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+/** tauri-driver's port (`E2E_WEBDRIVER_PORT`, default 4444) and WebKitWebDriver's (`E2E_NATIVE_PORT`, default the next one): two suites can run side by side. */
+const DEFAULT_PORT = Number(process.env.E2E_WEBDRIVER_PORT ?? 4444);
+const DEFAULT_NATIVE_PORT = Number(process.env.E2E_NATIVE_PORT ?? DEFAULT_PORT + 1);
 
 /** Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers. */
-export async function startDriver({ port = DEFAULT_DRIVER_PORT, nativePort = port + 1, env = process.env, log } = {}) {
+export async function startDriver({ port = DEFAULT_PORT, nativePort = DEFAULT_NATIVE_PORT, env = process.env, log } = {}) {
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],

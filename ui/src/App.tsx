@@ -43,18 +43,22 @@ const imports = chunkedScreen(() => import("./screens/Imports").then((m) => m.Im
 const dashboard = chunkedScreen(() => import("./screens/Dashboard").then((m) => m.DashboardScreen));
 const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditScreen));
 const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
+const inbox = chunkedScreen(() => import("./screens/Inbox").then((m) => m.InboxScreen));
+const refundsList = chunkedScreen(() => import("./screens/Refunds").then((m) => m.RefundsScreen));
 const ExceptionsScreen = exceptions.Screen;
 const ImportsScreen = imports.Screen;
 const DashboardScreen = dashboard.Screen;
 const AuditScreen = audit.Screen;
 const SettingsScreen = settings.Screen;
+const InboxScreen = inbox.Screen;
+const RefundsScreen = refundsList.Screen;
 
 /** How long after the first screen the other screens' code is fetched, in ms. */
 const PRELOAD_SCREENS_AFTER_MS = 1_000;
 
 /** Fetches the other screens' code once, so that opening one does not wait for it; resolves when the queue's is in. */
 function preloadScreens(): Promise<unknown> {
-  for (const screen of [imports, audit, settings, dashboard]) {
+  for (const screen of [imports, audit, settings, dashboard, inbox, refundsList]) {
     screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
   }
   return exceptions.preload();
@@ -228,6 +232,8 @@ export function App() {
             {screen === "dashboard" && <DashboardScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === "settings" && <SettingsScreen />}
+            {screen === "inbox" && <InboxScreen />}
+            {screen === "refunds" && <RefundsScreen />}
           </Suspense>
         </main>
         {/* Dropped by any navigation: hidden copies never stand next to a screen the operator opened. */}

@@ -1,8 +1,18 @@
 import { createContext, useContext } from "react";
 import type { AppStatus, Operator } from "./api/types";
 
-export type ScreenId = "lookup" | "exceptions" | "imports" | "dashboard" | "audit" | "settings";
-export const SCREENS: readonly ScreenId[] = ["lookup", "exceptions", "imports", "dashboard", "audit", "settings"] as const;
+export type ScreenId = "lookup" | "exceptions" | "imports" | "dashboard" | "audit" | "settings" | "inbox" | "refunds";
+export const SCREENS: readonly ScreenId[] = ["lookup", "exceptions", "imports", "dashboard", "audit", "settings", "inbox", "refunds"] as const;
+
+/** Screens a role is offered in the nav (the core enforces what each may do). */
+export function screenOffered(screen: ScreenId, role: string): boolean {
+  switch (screen) {
+    case "inbox":
+      return role === "finance" || role === "manager" || role === "admin";
+    default:
+      return true;
+  }
+}
 
 export interface Session {
   operator: Operator;

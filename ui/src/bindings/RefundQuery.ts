@@ -10,4 +10,8 @@ export type RefundQuery = { status: RefundStatus | null, method: RefundMethod | 
 /**
  * 1, 2 or 3.
  */
-tier: number | null, psp: string | null, };
+tier: number | null, psp: string | null, 
+/**
+ * The refunds of one order (its case file).
+ */
+order_id: string | null, };

@@ -4,7 +4,7 @@ import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import { LANGUAGES, type Language } from "../api/types";
 import { changeLanguage, normaliseLanguage } from "../i18n";
-import { SCREENS, SessionContext, type ScreenId } from "../session";
+import { SCREENS, SessionContext, screenOffered, type ScreenId } from "../session";
 import { ErrorNotice } from "./ErrorNotice";
 import { SyncIndicator } from "./SyncIndicator";
 
@@ -49,7 +49,7 @@ export function Header({ screen, onLock }: { screen: ScreenId; onLock: () => voi
         {t("app.name")}
       </span>
       <nav className="tabs" aria-label="main">
-        {SCREENS.map((s) => (
+        {SCREENS.filter((s) => screenOffered(s, operator.role)).map((s) => (
           <button
             key={s}
             type="button"

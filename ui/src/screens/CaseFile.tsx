@@ -7,6 +7,7 @@ import { BuyerNotifications } from "../components/BuyerNotifications";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { RefreshFromPsp } from "../components/RefreshFromPsp";
+import { RefundsPanel } from "../components/RefundsPanel";
 import { ResolveDialog } from "../components/ResolveDialog";
 import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components/VoucherCard";
 import { When } from "../components/When";
@@ -266,6 +267,8 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
           </ul>
         )}
       </section>
+
+      <RefundsPanel file={file} />
 
       {o && <BuyerNotifications orderId={file.order_id} country={country} />}
 

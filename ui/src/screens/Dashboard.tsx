@@ -6,6 +6,7 @@ import { api } from "../api/commands";
 import { isUnavailable, toApiError, type ApiError } from "../api/errors";
 import { AGE_BUCKETS, EXCEPTION_KINDS, type CurrencyTotal, type Dashboard, type Market } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { RefundStats } from "../components/RefundStats";
 import { formatAmount, formatCount, formatPercent } from "../lib/format";
 
 ChartJS.register(CategoryScale, LinearScale, BarElement, LineElement, PointElement, Tooltip, Legend);
@@ -192,6 +193,7 @@ export function DashboardScreen() {
           </div>
         </>
       )}
+      <RefundStats />
     </div>
   );
 }

@@ -1,0 +1,232 @@
+// A case file's refunds (issue 5): what each payment can still give back, its
+// refund history (status, tier, approvals with who and when, PSP reference,
+// withdrawal code, locked exchange rate), the archived receipt of a
+// succeeded refund, and the "Request refund" dialog.
+
+import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { toApiError, type ApiError } from "../api/errors";
+import { allRefunds, refundsApi } from "../api/refunds";
+import type { CaseFile, PaymentRecord, Refund, Refundable } from "../bindings";
+import { ErrorNotice } from "./ErrorNotice";
+import { Money } from "./Money";
+import { RefundDialog, Refusal } from "./RefundDialog";
+import { When } from "./When";
+
+export function RefundRow({ r, country, onChanged }: { r: Refund; country: string; onChanged?: () => void }) {
+  const { t } = useTranslation();
+  const [receipt, setReceipt] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const getReceipt = async () => {
+    setError(null);
+    try {
+      setReceipt((await refundsApi.receipt(r.id)).path);
+      onChanged?.();
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  const fx = r.fx ?? r.fx_quote;
+  return (
+    <li className="refund-item" data-testid={`refund-row-${r.id}`} data-status={r.status} data-tier={r.tier}>
+      <div className="hit-line">
+        <span className="mono small">#{r.id}</span>
+        <span className={`badge status-${r.status}`} data-testid="refund-status">
+          {t(`refunds.statuses.${r.status}`)}
+        </span>
+        <span className="badge" data-testid="refund-row-tier">
+          {t("refunds.tierN", { tier: r.tier })}
+        </span>
+        <Money minor={r.amount_minor} currency={r.currency} testId="refund-row-amount" />
+        <span>{t(`refunds.methods.${r.method}`)}</span>
+        <span className="muted">{t(`refunds.reasons.${r.reason}`)}</span>
+        {r.note && <span className="muted small">“{r.note}”</span>}
+      </div>
+      <p className="muted small">
+        {t("refunds.requestedBy", { name: r.requested_by })} · <When at={r.requested_at} country={country} />
+        {r.awaiting.length > 0 && (
+          <span data-testid="refund-awaiting"> · {t("refunds.awaiting", { roles: r.awaiting.map((a) => t(`roles.${a}`)).join(" + ") })}</span>
+        )}
+      </p>
+      {r.approvals.length > 0 && (
+        <ul className="plain-list small" data-testid="refund-approvals">
+          {r.approvals.map((a, i) => (
+            <li key={i} data-testid="refund-approval" data-operator={a.operator} data-decision={a.decision}>
+              {t(a.decision === "approve" ? "refunds.approvedBy" : "refunds.rejectedBy", { name: a.operator, role: t(`roles.${a.role}`, { defaultValue: a.role }) })}{" "}
+              · <When at={a.at} country={country} />
+              {a.comment && <span className="muted"> · “{a.comment}”</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      <dl className="kv small">
+        {r.psp_refund_id && (
+          <>
+            <dt>{t("refunds.pspReference")}</dt>
+            <dd className="mono" data-testid="refund-psp-ref">
+              {r.psp_refund_id} {r.psp_status && <span className="muted">({r.psp_status})</span>}
+            </dd>
+          </>
+        )}
+        {r.withdrawal_code && (
+          <>
+            <dt>{t("refunds.withdrawalCode")}</dt>
+            <dd className="mono" data-testid="refund-withdrawal-code">
+              {r.withdrawal_code}
+            </dd>
+          </>
+        )}
+        {r.submit_attempts > 0 && (
+          <>
+            <dt>{t("refunds.attempts")}</dt>
+            <dd>{r.submit_attempts}</dd>
+          </>
+        )}
+        {fx && (
+          <>
+            <dt>{r.fx ? t("refunds.fxLocked") : t("refunds.fxQuote")}</dt>
+            <dd data-testid="refund-fx">
+              1 {fx.order_currency} = {fx.rate} {r.currency} · {fx.order_amount} {fx.order_currency}
+              <span className="muted"> · {fx.source}</span>
+            </dd>
+          </>
+        )}
+        {r.last_error && (
+          <>
+            <dt>{t("refunds.lastError")}</dt>
+            <dd className="warn" data-testid="refund-last-error">
+              {r.last_error}
+            </dd>
+          </>
+        )}
+      </dl>
+      {r.status === "succeeded" && (
+        <div className="button-row">
+          <button type="button" onClick={() => void getReceipt()} data-testid={`refund-receipt-${r.id}`}>
+            {t("refunds.receipt")}
+          </button>
+          {receipt && (
+            <span className="mono small" data-testid="refund-receipt-path">
+              {t("refunds.receiptAt", { path: receipt })}
+            </span>
+          )}
+        </div>
+      )}
+      <ErrorNotice error={error} testId="refund-receipt-error" />
+    </li>
+  );
+}
+
+function PaymentRefunds({
+  payment,
+  refunds,
+  orderCurrency,
+  onChanged,
+}: {
+  payment: PaymentRecord;
+  refunds: Refund[];
+  orderCurrency: string | null;
+  onChanged: () => void;
+}) {
+  const { t } = useTranslation();
+  const [refundable, setRefundable] = useState<Refundable | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [asking, setAsking] = useState(false);
+  const load = useCallback(async () => {
+    try {
+      setRefundable(await refundsApi.refundable(payment.payment_id, payment.psp));
+      setError(null);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  }, [payment.payment_id, payment.psp]);
+  useEffect(() => {
+    void load();
+  }, [load, refunds]);
+  return (
+    <div className="payment-refunds" data-testid={`refunds-of-${payment.payment_id}`}>
+      <div className="hit-line">
+        <span className="mono small">
+          {payment.psp} {payment.payment_id}
+        </span>
+        {refundable && (
+          <span data-testid="refundable-amount" data-minor={refundable.refundable_minor}>
+            {t("refunds.refundable")}: <Money minor={refundable.refundable_minor} currency={refundable.currency} />
+            <span className="muted small">
+              {" "}
+              ({t("refunds.paid")} <Money minor={refundable.paid_minor} currency={refundable.currency} /> · {t("refunds.refunded")}{" "}
+              <Money minor={refundable.succeeded_minor} currency={refundable.currency} /> · {t("refunds.inFlight")}{" "}
+              <Money minor={refundable.in_flight_minor} currency={refundable.currency} />)
+            </span>
+          </span>
+        )}
+        {payment.status === "paid" && refundable && refundable.refundable_minor > 0 && (
+          <button type="button" className="primary" onClick={() => setAsking(true)} data-testid={`request-refund-${payment.payment_id}`}>
+            {t("refunds.request")}
+          </button>
+        )}
+      </div>
+      <Refusal error={error} testId="refundable-error" />
+      {refunds.length === 0 ? (
+        <p className="muted small">{t("refunds.none")}</p>
+      ) : (
+        <ul className="plain-list">
+          {refunds.map((r) => (
+            <RefundRow key={r.id} r={r} country={payment.country} onChanged={onChanged} />
+          ))}
+        </ul>
+      )}
+      {asking && refundable && (
+        <RefundDialog
+          payment={payment}
+          refundable={refundable}
+          orderCurrency={orderCurrency}
+          onClose={() => setAsking(false)}
+          onRequested={() => {
+            setAsking(false);
+            onChanged();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** Refunds follow the PSP in the background: the panel re-reads them this often, in ms. */
+export const REFUNDS_REFRESH_MS = 5_000;
+
+export function RefundsPanel({ file }: { file: CaseFile }) {
+  const { t } = useTranslation();
+  const [refunds, setRefunds] = useState<Refund[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = useCallback(async () => {
+    try {
+      setRefunds(await allRefunds({ status: null, method: null, reason: null, tier: null, psp: null, order_id: file.order_id }));
+      setError(null);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  }, [file.order_id]);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), REFUNDS_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load]);
+  const paid = file.payments.filter((p) => p.status === "paid" || refunds.some((r) => r.payment_id === p.payment_id));
+  return (
+    <section className="panel" data-testid="case-refunds">
+      <h3>{t("refunds.title")}</h3>
+      <ErrorNotice error={error} testId="case-refunds-error" />
+      {paid.length === 0 && <p className="muted">{t("refunds.nothingPaid")}</p>}
+      {paid.map((p) => (
+        <PaymentRefunds
+          key={`${p.psp}:${p.payment_id}`}
+          payment={p}
+          refunds={refunds.filter((r) => r.payment_id === p.payment_id && r.psp === p.psp)}
+          orderCurrency={file.order?.currency ?? null}
+          onChanged={() => void load()}
+        />
+      ))}
+    </section>
+  );
+}

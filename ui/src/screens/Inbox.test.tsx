@@ -1,0 +1,117 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import "../i18n";
+import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import type { Refund } from "../bindings";
+import { InboxScreen, sortInbox } from "./Inbox";
+
+const FABIO = { name: "fabio", role: "finance" as const, language: "en" };
+
+function refund(id: number, tier: number, amountMinor: number, requestedAt: string): Refund {
+  return {
+    id,
+    psp: "dlocal",
+    payment_id: `D-${id}`,
+    order_id: `CO-${id}`,
+    amount_minor: amountMinor,
+    currency: "COP",
+    amount: String(amountMinor / 100),
+    reason: "buyer_cancelled",
+    note: "",
+    method: "psp_refund",
+    details: { kind: "bank_transfer", beneficiary: { name: "", bank: "", account: "", account_type: "S", document: "" } },
+    tier,
+    finance_required: false,
+    status: "pending_approval",
+    required_approvals: tier === 3 ? ["finance", "manager"] : ["finance"],
+    awaiting: tier === 3 ? ["finance", "manager"] : ["finance"],
+    approvals: [],
+    idempotency_key: `k${id}`,
+    additional: false,
+    requested_by: "sam",
+    requested_at: requestedAt,
+    fx: null,
+    fx_quote: null,
+    psp_refund_id: null,
+    withdrawal_code: null,
+    psp_status: null,
+    submit_attempts: 0,
+    submitted_at: null,
+    finished_at: null,
+    last_error: null,
+    escalated: false,
+  };
+}
+
+const PENDING = [
+  refund(1, 2, 50_000_000, "2026-11-30T09:00:00Z"),
+  refund(2, 3, 250_000_000, "2026-11-30T11:00:00Z"),
+  refund(3, 2, 90_000_000, "2026-11-29T08:00:00Z"),
+];
+
+describe("finance inbox", () => {
+  beforeEach(async () => {
+    await useLanguage("en");
+  });
+
+  it("sorts by amount (largest first) or by age (oldest first)", () => {
+    expect(sortInbox(PENDING, "amount").map((r) => r.id)).toEqual([2, 3, 1]);
+    expect(sortInbox(PENDING, "age").map((r) => r.id)).toEqual([3, 1, 2]);
+  });
+
+  it("offers bulk approval for tier-2 refunds only, and sends just those ids", async () => {
+    let pending = PENDING;
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_list") return { items: pending, next_after: null };
+      if (cmd === "refunds_bulk_approve") {
+        pending = pending.filter((r) => !(args.ids as number[]).includes(r.id));
+        return { approved: [PENDING[0], PENDING[2]], refused: [] };
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(<InboxScreen />, FABIO);
+    await screen.findByTestId("inbox-row-2");
+    expect(screen.getAllByTestId(/^inbox-row-/).map((r) => r.getAttribute("data-testid"))).toEqual(["inbox-row-2", "inbox-row-3", "inbox-row-1"]);
+    expect(screen.getByTestId("inbox-select-1")).toBeTruthy();
+    expect(screen.getByTestId("inbox-select-3")).toBeTruthy();
+    expect(screen.queryByTestId("inbox-select-2")).toBeNull(); // tier 3: one by one
+    const bulk = screen.getByTestId("inbox-bulk-approve") as HTMLButtonElement;
+    expect(bulk.disabled).toBe(true);
+    fireEvent.click(screen.getByTestId("inbox-select-1"));
+    fireEvent.click(screen.getByTestId("inbox-select-3"));
+    expect(bulk.disabled).toBe(false);
+    fireEvent.click(bulk);
+    await waitFor(() => expect(screen.getByTestId("inbox-bulk-result").textContent).toContain("2 approved, 0 refused"));
+    const sent = calls.find((c) => c.cmd === "refunds_bulk_approve")?.args;
+    expect([...(sent?.ids as number[])].sort()).toEqual([1, 3]);
+    await waitFor(() => expect(screen.queryByTestId("inbox-row-1")).toBeNull());
+  });
+
+  it("offers no bulk approval when nothing pending is tier 2", async () => {
+    ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [PENDING[1]], next_after: null };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(<InboxScreen />, FABIO);
+    await screen.findByTestId("inbox-row-2");
+    expect(screen.queryByTestId("inbox-bulk-approve")).toBeNull();
+  });
+
+  it("needs a comment to reject, and shows the core's maker-checker refusal", async () => {
+    ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [PENDING[0]], next_after: null };
+      if (cmd === "refunds_approve") throw { code: "refunds.self_approval", message: "fabio requested refund 1: the requester can never approve their own refund" };
+      if (cmd === "case_file") throw { code: "lookup.not_found", message: "no such order" };
+      return null;
+    });
+    renderSignedIn(<InboxScreen />, FABIO);
+    fireEvent.click(await screen.findByTestId("inbox-open-1"));
+    expect((screen.getByTestId("inbox-reject-1") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(screen.getByTestId("inbox-comment-1"), { target: { value: "duplicate" } });
+    expect((screen.getByTestId("inbox-reject-1") as HTMLButtonElement).disabled).toBe(false);
+    fireEvent.click(screen.getByTestId("inbox-approve-1"));
+    const refusal = await screen.findByTestId("inbox-refusal-1");
+    expect(refusal.getAttribute("data-code")).toBe("refunds.self_approval");
+    expect(refusal.textContent).toContain("can never approve their own refund");
+  });
+});

@@ -1,0 +1,197 @@
+// The refunds list (issue 5): filters by status, method, reason, tier and PSP,
+// a virtualized table paged from the core, a row opens the case file, and
+// the CSV export (the core writes it to the file the save dialog returns).
+
+import { memo, useCallback, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { save } from "@tauri-apps/plugin-dialog";
+import { toApiError, type ApiError } from "../api/errors";
+import { REASON_CODES, REFUND_METHODS, REFUND_STATUSES, TIERS, refundsApi } from "../api/refunds";
+import type { Refund, RefundQuery } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { Money } from "../components/Money";
+import { When } from "../components/When";
+import { useSession } from "../session";
+
+export const REFUND_ROW_HEIGHT_PX = 36;
+const OVERSCAN_ROWS = 10;
+/** Rows before the end at which the next page is fetched. */
+const PREFETCH_ROWS = 40;
+const PSPS: readonly string[] = ["dlocal", "pagoefectivo"];
+
+const EMPTY_QUERY: RefundQuery = { status: null, method: null, reason: null, tier: null, psp: null, order_id: null };
+
+function countryOf(r: Refund): string {
+  return r.currency === "PEN" ? "PE" : "CO";
+}
+
+const Row = memo(function Row({ r, index, start, onOpen }: { r: Refund; index: number; start: number; onOpen: (r: Refund) => void }) {
+  const { t } = useTranslation();
+  return (
+    <div
+      role="row"
+      className={`vrow refund-vrow${index % 2 ? " odd" : ""}`}
+      style={{ transform: `translateY(${start}px)`, height: REFUND_ROW_HEIGHT_PX }}
+      onClick={() => onOpen(r)}
+      data-testid={`refunds-row-${r.id}`}
+      data-status={r.status}
+      data-tier={r.tier}
+    >
+      <span role="cell" className="mono small">#{r.id}</span>
+      <span role="cell">
+        <span className={`badge status-${r.status}`}>{t(`refunds.statuses.${r.status}`)}</span>
+      </span>
+      <span role="cell">{t("refunds.tierN", { tier: r.tier })}</span>
+      <span role="cell" className="num">
+        <Money minor={r.amount_minor} currency={r.currency} />
+      </span>
+      <span role="cell">{t(`refunds.methods.${r.method}`)}</span>
+      <span role="cell">{t(`refunds.reasons.${r.reason}`)}</span>
+      <span role="cell">{r.psp}</span>
+      <span role="cell" className="mono">{r.order_id}</span>
+      <span role="cell">{r.requested_by}</span>
+      <span role="cell" className="small">
+        <When at={r.requested_at} country={countryOf(r)} />
+      </span>
+      <span role="cell" className="mono small" title={r.last_error ?? undefined}>
+        {r.withdrawal_code ?? r.psp_refund_id ?? (r.last_error ? "⚠" : "—")}
+      </span>
+    </div>
+  );
+});
+
+export function RefundsScreen() {
+  const { t } = useTranslation();
+  const { openCase } = useSession();
+  const [query, setQuery] = useState<RefundQuery>(EMPTY_QUERY);
+  const [rows, setRows] = useState<Refund[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const generation = useRef(0);
+
+  const load = useCallback(async (q: RefundQuery, after: number | null) => {
+    const mine = ++generation.current;
+    setLoading(true);
+    try {
+      const page = await refundsApi.list(q, after);
+      if (mine !== generation.current) return;
+      setRows((old) => (after === null ? page.items : [...old, ...page.items]));
+      setNext(page.next_after);
+      setError(null);
+    } catch (e) {
+      if (mine === generation.current) setError(toApiError(e));
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(query, null);
+  }, [query, load]);
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const hasMore = next !== null;
+  const virtualizer = useVirtualizer({
+    count: rows.length + (hasMore ? 1 : 0),
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => REFUND_ROW_HEIGHT_PX,
+    overscan: OVERSCAN_ROWS,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
+  useEffect(() => {
+    if (hasMore && !loading && lastIndex >= rows.length - PREFETCH_ROWS) void load(query, next);
+  }, [lastIndex, hasMore, loading, rows.length, next, query, load]);
+
+  const exportCsv = async () => {
+    setNotice(null);
+    try {
+      const path = await save({ defaultPath: `refunds-${new Date().toISOString().slice(0, 10)}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
+      if (!path) return;
+      const r = await refundsApi.exportCsv(query, path);
+      setNotice(t("refunds.exported", { rows: r.rows, path }));
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+
+  const select = <K extends keyof RefundQuery>(key: K, label: string, options: readonly (string | number)[], name: (v: string) => string) => (
+    <label className="field inline">
+      <span>{label}</span>
+      <select
+        value={query[key] === null || query[key] === undefined ? "" : String(query[key])}
+        onChange={(e) => {
+          const v = e.target.value;
+          setQuery({ ...query, [key]: v === "" ? null : key === "tier" ? Number(v) : v });
+        }}
+        data-testid={`refunds-filter-${key}`}
+      >
+        <option value="">{t("common.any")}</option>
+        {options.map((o) => (
+          <option key={o} value={String(o)}>
+            {name(String(o))}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+
+  return (
+    <div className="refunds-screen list-screen" data-testid="refunds-screen">
+      <div className="toolbar-row">
+        <h2>{t("refunds.listTitle")}</h2>
+        <button type="button" onClick={() => void exportCsv()} data-testid="refunds-export">
+          {t("refunds.exportCsv")}
+        </button>
+      </div>
+      <div className="filters" data-testid="refunds-filters">
+        {select("status", t("refunds.col.status"), REFUND_STATUSES, (v) => t(`refunds.statuses.${v}`))}
+        {select("method", t("refunds.col.method"), REFUND_METHODS, (v) => t(`refunds.methods.${v}`))}
+        {select("reason", t("refunds.col.reason"), REASON_CODES, (v) => t(`refunds.reasons.${v}`))}
+        {select("tier", t("refunds.col.tier"), TIERS, (v) => t("refunds.tierN", { tier: v }))}
+        {select("psp", t("refunds.col.psp"), PSPS, (v) => v)}
+        <button type="button" onClick={() => setQuery(EMPTY_QUERY)} data-testid="refunds-filter-clear">
+          {t("common.clear")}
+        </button>
+      </div>
+      <ErrorNotice error={error} testId="refunds-error" />
+      {notice && (
+        <p className="notice notice-ok" data-testid="refunds-export-result">
+          {notice}
+        </p>
+      )}
+      <div className="vtable" role="table" data-testid="refunds-table" data-loaded={rows.length}>
+        <div className="vrow vhead refund-vrow" role="row">
+          {(["id", "status", "tier", "amount", "method", "reason", "psp", "order", "requestedBy", "requestedAt", "reference"] as const).map((c) => (
+            <span key={c} role="columnheader">
+              {t(`refunds.col.${c}`)}
+            </span>
+          ))}
+        </div>
+        <div className="vbody" ref={scrollRef} data-testid="refunds-scroll">
+          {!loading && rows.length === 0 && (
+            <p className="muted empty" data-testid="refunds-empty">
+              {t("refunds.listEmpty")}
+            </p>
+          )}
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {items.map((item) => {
+              const r = rows[item.index];
+              if (!r) {
+                return (
+                  <div key="loader" className="vrow loader muted" style={{ transform: `translateY(${item.start}px)`, height: REFUND_ROW_HEIGHT_PX }}>
+                    {t("common.loading")}
+                  </div>
+                );
+              }
+              return <Row key={r.id} r={r} index={item.index} start={item.start} onOpen={(x) => openCase(x.order_id)} />;
+            })}
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
