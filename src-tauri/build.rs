@@ -59,6 +59,8 @@ const COMMANDS: &[&str] = &[
     "refunds_export_csv",
     "dashboard_refunds",
     // ---- end refunds
+    "pick_import_files",
+    "pick_save_path",
 ];
 
 fn main() {

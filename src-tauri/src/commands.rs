@@ -8,6 +8,7 @@
 
 use crate::dto::{self, convert};
 use crate::error::{ApiError, codes};
+use crate::file_dialog;
 use crate::state::AppState;
 use std::path::Path;
 use tauri::{AppHandle, Emitter, Runtime, State};
@@ -79,6 +80,9 @@ pub const COMMANDS: &[&str] = &[
     "refunds_export_csv",
     "dashboard_refunds",
     // ---- end refunds
+    // ---- file dialogs (out of process, see file_dialog.rs)
+    "pick_import_files",
+    "pick_save_path",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -138,6 +142,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_export_csv,
         dashboard_refunds,
         // ---- end refunds
+        pick_import_files,
+        pick_save_path,
     ]
 }
 
@@ -569,3 +575,28 @@ pub async fn dashboard_refunds(state: State<'_, AppState>) -> Reply<dto::RefundD
 }
 
 // ---- end refunds
+
+// ------------------------------------------------------------------ file dialogs
+
+/// The operator picks the files to import (none when cancelled).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_import_files(title: String) -> Reply<Vec<String>> {
+    let request = file_dialog::DialogRequest::OpenFiles {
+        title,
+        filter_name: "CSV / TSV".into(),
+        extensions: vec!["csv".into(), "tsv".into(), "txt".into()],
+    };
+    Ok(file_dialog::ask(request).await?.into_iter().map(|p| p.display().to_string()).collect())
+}
+
+/// The operator picks where an export goes (None when cancelled).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_save_path(title: String, file_name: String) -> Reply<Option<String>> {
+    let request = file_dialog::DialogRequest::Save {
+        title,
+        filter_name: "CSV".into(),
+        extensions: vec!["csv".into()],
+        file_name,
+    };
+    Ok(file_dialog::ask(request).await?.into_iter().next().map(|p| p.display().to_string()))
+}

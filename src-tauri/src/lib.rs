@@ -8,6 +8,7 @@ pub mod commands;
 pub mod dto;
 pub mod dto_psp;
 pub mod error;
+pub mod file_dialog;
 pub mod psp_commands;
 pub mod refund_runner;
 pub mod state;
@@ -76,7 +77,7 @@ pub fn run() {
     state.start_sync(sync_runner::tick_from_env());
     // Approved refunds are submitted and followed in the background too (refund_runner).
     state.start_refunds(refund_runner::interval_from_env());
-    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init()).setup(|app| {
+    let builder = tauri::Builder::default().setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
         }

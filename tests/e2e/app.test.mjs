@@ -177,7 +177,7 @@ test("the webview is locked down: no global Tauri, frozen Object.prototype, CSP,
   // A plugin command the capability does not grant is refused by the ACL.
   const refused = await s.executeAsync(`
     const done = arguments[arguments.length - 1];
-    window.__TAURI_INTERNALS__.invoke("plugin:dialog|message", { message: "hi" })
+    window.__TAURI_INTERNALS__.invoke("plugin:window|set_title", { label: "main", value: "probe" })
       .then(() => done("allowed"), (e) => done(String(e)));
   `);
   assert.match(refused, /not allowed/i);
@@ -270,10 +270,32 @@ test("a manager resolves an exception: it leaves the queue and enters the audit 
   await signOut();
 });
 
-// Runs before the refused import below: after that import (through the real
-// GTK chooser) the app's long-lived writer connection is left in a state where
-// its later writes are not seen by other connections (the CLI, the app's own
-// refund submitter). Reported in the refunds branch; see tests/e2e/README.md.
+test("an import with a bad row shows the line number", async () => {
+  await signIn("fabio");
+  await go("imports");
+  const file = path.join(work, "bad-orders.csv");
+  await s.click(tid("import-choose"));
+  await pickFileInNativeDialog(file);
+  await s.waitFor(`[data-file="bad-orders.csv"]`, { what: "the chosen file" });
+  await s.waitFor(`${tid("import-profile")}`, { ok: async (el) => (await el.attr("value")) === "shop" || true });
+  await s.click(tid("import-start"));
+  const badRow = await s.waitFor(tid("bad-row-3"), { what: "bad row on line 3" });
+  assert.match(await badRow.text(), /^3/);
+  const error = await s.find(tid("import-error"));
+  assert.equal(await error.attr("data-code"), "import.bad_rows");
+  await shot("08-import-bad-row");
+  // The chooser showed the folder that holds the database. A CLI that opens and closes it
+  // now must not take the app's WAL away: the app's next write (its sign-out) is seen.
+  assert.ok(existsSync(`${db}-wal`), "the app has the database open in WAL mode");
+  cli("audit", "list", "--limit", "1");
+  await signOut();
+  const last = cli("audit", "list", "--limit", "1");
+  assert.match(last, /fabio\s+operator\.sign_out/, `the app's sign-out is in the database: ${last}`);
+});
+
+// Runs after the refused import on purpose: the file chooser listed the folder
+// that holds the database (see src-tauri/src/file_dialog.rs), and every write
+// below is checked through the CLI.
 /** The refund as the CLI reads it from the app's database. */
 function refundShown(id) {
   return JSON.parse(cli("refunds", "show", String(id), "--json"));
@@ -372,23 +394,6 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   assert.equal(await (await s.find(tid("refund-pending-tier-3"))).attr("data-count"), "0");
   await s.execute(`document.querySelector('[data-testid="refund-stats"]').scrollIntoView()`);
   await shot("19-dashboard-refunds");
-  await signOut();
-});
-
-test("an import with a bad row shows the line number", async () => {
-  await signIn("fabio");
-  await go("imports");
-  const file = path.join(work, "bad-orders.csv");
-  await s.click(tid("import-choose"));
-  await pickFileInNativeDialog(file);
-  await s.waitFor(`[data-file="bad-orders.csv"]`, { what: "the chosen file" });
-  await s.waitFor(`${tid("import-profile")}`, { ok: async (el) => (await el.attr("value")) === "shop" || true });
-  await s.click(tid("import-start"));
-  const badRow = await s.waitFor(tid("bad-row-3"), { what: "bad row on line 3" });
-  assert.match(await badRow.text(), /^3/);
-  const error = await s.find(tid("import-error"));
-  assert.equal(await error.attr("data-code"), "import.bad_rows");
-  await shot("08-import-bad-row");
   await signOut();
 });
 

@@ -119,6 +119,10 @@ export const api = {
   exportExceptions: (filter: ExceptionQuery, path: string) =>
     call<{ rows: number }>("export_exceptions", { filter: cleanQuery(filter), path }),
 
+  // file dialogs (shown by a child process of the app: src-tauri/src/file_dialog.rs)
+  pickImportFiles: (title: string) => call<string[]>("pick_import_files", { title }),
+  pickSavePath: (title: string, fileName: string) => call<string | null>("pick_save_path", { title, file_name: fileName }),
+
   // imports
   suggestProfile: (path: string) => call<ProfileSuggestion>("suggest_profile", { path }),
   importFile: (path: string, kind: ImportKind, profile: string) =>

@@ -67,6 +67,8 @@ const en = {
     details: "Details",
   },
   common: {
+    pickImportTitle: "Open files to import",
+    pickSaveTitle: "Save the export as",
     cancel: "Cancel",
     close: "Close",
     save: "Save",

@@ -66,6 +66,8 @@ const es: Messages = {
     details: "Detalles",
   },
   common: {
+    pickImportTitle: "Abrir archivos para importar",
+    pickSaveTitle: "Guardar la exportación como",
     cancel: "Cancelar",
     close: "Cerrar",
     save: "Guardar",

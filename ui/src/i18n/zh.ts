@@ -66,6 +66,8 @@ const zh: Messages = {
     details: "详情",
   },
   common: {
+    pickImportTitle: "打开要导入的文件",
+    pickSaveTitle: "导出另存为",
     cancel: "取消",
     close: "关闭",
     save: "保存",

@@ -574,9 +574,9 @@ function handler(w: World, params: URLSearchParams) {
         // The dev mock keeps no outbox (preview and re-send need the real core).
         me(w);
         return [];
-      case "plugin:dialog|open":
+      case "pick_import_files":
         return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
-      case "plugin:dialog|save":
+      case "pick_save_path":
         return "/home/marta/exceptions-export.csv";
       default:
         throw `command ${cmd} not found`;

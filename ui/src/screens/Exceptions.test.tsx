@@ -40,7 +40,7 @@ describe("exceptions screen", () => {
     const calls = ipc((cmd) => {
       if (cmd === "exception_counts") return COUNTS;
       if (cmd === "exception_page") return { rows: [], next_after: null };
-      if (cmd === "plugin:dialog|save") return "/home/marta/q.csv";
+      if (cmd === "pick_save_path") return "/home/marta/q.csv";
       if (cmd === "export_exceptions") return { rows: 8 };
       return null;
     });

@@ -1,7 +1,6 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { save } from "@tauri-apps/plugin-dialog";
 import { api, QUEUE_FIRST_PAGE_LIMIT, QUEUE_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import {
@@ -375,10 +374,7 @@ export function ExceptionsScreen() {
   const exportCsv = async () => {
     setNotice(null);
     try {
-      const path = await save({
-        defaultPath: `exceptions-${new Date().toISOString().slice(0, 10)}.csv`,
-        filters: [{ name: "CSV", extensions: ["csv"] }],
-      });
+      const path = await api.pickSavePath(t("common.pickSaveTitle"), `exceptions-${new Date().toISOString().slice(0, 10)}.csv`);
       if (!path) return;
       const r = await api.exportExceptions(filter, path);
       setNotice(t("exceptions.exported", { rows: r.rows, path }));

@@ -17,7 +17,7 @@ describe("imports screen", () => {
       switch (cmd) {
         case "import_history":
           return [];
-        case "plugin:dialog|open":
+        case "pick_import_files":
           return [BAD];
         case "suggest_profile":
           return { profile: "shop", kind: "orders", headers: ["order_id", "store"] };
@@ -49,7 +49,7 @@ describe("imports screen", () => {
       switch (cmd) {
         case "import_history":
           return [];
-        case "plugin:dialog|open":
+        case "pick_import_files":
           return ["/r/unknown.csv"];
         case "suggest_profile":
           return { profile: null, kind: null, headers: ["a", "b"] };

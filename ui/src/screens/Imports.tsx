@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { open } from "@tauri-apps/plugin-dialog";
 import { api } from "../api/commands";
 import { parseBadRows, toApiError, type ApiError } from "../api/errors";
 import type { BatchInfo, ImportKind, ImportOutcome, ImportProgress, ProfileSuggestion, ReconcileSummary } from "../api/types";
@@ -196,13 +195,8 @@ export function ImportsScreen() {
   const choose = async () => {
     setError(null);
     try {
-      const picked = await open({
-        multiple: true,
-        directory: false,
-        filters: [{ name: "CSV / TSV", extensions: ["csv", "tsv", "txt"] }],
-      });
-      if (!picked) return;
-      addPaths(Array.isArray(picked) ? picked : [picked]);
+      const picked = await api.pickImportFiles(t("common.pickImportTitle"));
+      if (picked.length > 0) addPaths(picked);
     } catch (e) {
       setError(toApiError(e));
     }

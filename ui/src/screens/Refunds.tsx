@@ -5,7 +5,7 @@
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { save } from "@tauri-apps/plugin-dialog";
+import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import { REASON_CODES, REFUND_METHODS, REFUND_STATUSES, TIERS, refundsApi } from "../api/refunds";
 import type { Refund, RefundQuery } from "../bindings";
@@ -109,7 +109,7 @@ export function RefundsScreen() {
   const exportCsv = async () => {
     setNotice(null);
     try {
-      const path = await save({ defaultPath: `refunds-${new Date().toISOString().slice(0, 10)}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
+      const path = await api.pickSavePath(t("common.pickSaveTitle"), `refunds-${new Date().toISOString().slice(0, 10)}.csv`);
       if (!path) return;
       const r = await refundsApi.exportCsv(query, path);
       setNotice(t("refunds.exported", { rows: r.rows, path }));
