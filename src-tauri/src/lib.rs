@@ -6,8 +6,11 @@
 pub mod bindings;
 pub mod commands;
 pub mod dto;
+pub mod dto_notify;
 pub mod dto_psp;
 pub mod error;
+pub mod notify_commands;
+pub mod notify_runner;
 pub mod psp_commands;
 pub mod state;
 pub mod sync_runner;
@@ -73,6 +76,8 @@ pub fn run() {
     };
     // The PSP sync runs in the background for the app's whole life (sync_runner).
     state.start_sync(sync_runner::tick_from_env());
+    // The buyer-notification outbox is delivered in the background too (notify_runner).
+    state.start_notify(notify_runner::tick_from_env());
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init()).setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
@@ -89,6 +94,7 @@ pub fn run() {
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             handle.state::<AppState>().stop_sync();
+            handle.state::<AppState>().stop_notify();
         }
     });
 }

@@ -12,6 +12,7 @@
 
 use crate::dto;
 use crate::error::{ApiError, codes};
+use crate::notify_runner::{DelivererState, NotifyRunner};
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +45,8 @@ pub struct AppState {
     // PSP sync and accounts (issue 4): where secrets live, and the background sync.
     vault: Arc<dyn SecretVault>,
     sync: SyncRunner,
+    // Buyer notifications (issue 6): the background deliverer of the outbox.
+    notify: NotifyRunner,
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -77,6 +80,7 @@ impl AppState {
             db_path,
             vault,
             sync: SyncRunner::default(),
+            notify: NotifyRunner::default(),
         }
     }
 
@@ -208,6 +212,24 @@ impl AppState {
 
     pub fn sync_runner_state(&self) -> RunnerState {
         self.sync.state()
+    }
+}
+
+// ------------------------------------------------------------------ buyer notifications (issue 6)
+
+impl AppState {
+    /// Starts the background deliverer of the outbox (see `notify_runner`).
+    pub fn start_notify(&self, tick: Duration) {
+        self.notify.start(self.db_path.clone(), self.vault(), tick);
+    }
+
+    /// Stops the background deliverer (on exit).
+    pub fn stop_notify(&self) {
+        self.notify.stop();
+    }
+
+    pub fn notify_state(&self) -> DelivererState {
+        self.notify.state()
     }
 }
 

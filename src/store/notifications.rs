@@ -287,6 +287,31 @@ impl Store {
         Ok(())
     }
 
+    /// An operator's retry of a `failed` message: back to `queued`, due at
+    /// `now`, with the same id and client reference (so the provider's
+    /// idempotency key and the email's Message-ID stay the same). Guarded by
+    /// `status = 'failed'`: returns false, writing nothing, for any other state.
+    pub fn requeue_failed_notification(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE buyer_notifications SET status = 'queued', next_attempt_at = ?2, updated_at = ?2
+                 WHERE id = ?1 AND status = 'failed'",
+            )?
+            .execute(params![id, now.timestamp()])?;
+        if changed != 1 {
+            return Ok(false);
+        }
+        audit::append(&tx, audit_entry)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Messages left in `sending` by a deliverer that claimed them before
     /// `claimed_before` (crashed or killed).
     pub fn interrupted_notifications(&self, claimed_before: DateTime<Utc>) -> StoreResult<Vec<BuyerNotificationRow>> {

@@ -16,6 +16,7 @@ import { Session, startDriver } from "./webdriver.mjs";
 import * as harness from "./harness.mjs";
 import { APP, CLI, ROOT, tid } from "./harness.mjs";
 import { startKeyring, startSandbox } from "./keyring.mjs";
+import { decodeHeader, parseMessage, startSmtpSink } from "./smtp-sink.mjs";
 
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const DEMO_ORDERS = process.env.E2E_DEMO_ORDERS ?? "600";
@@ -31,6 +32,14 @@ let sandbox;
 let pendingPaidBySandbox;
 /** Rounds of the app's background sync are an hour apart: none runs during the suite. */
 const E2E_SYNC_TICK_MS = "3600000";
+// Buyer notifications (issue 6): the app's deliverer sends to an SMTP sink on
+// loopback, a round every half second; one order's email is refused once.
+const E2E_NOTIFY_TICK_MS = "500";
+const SHOP_FROM = "Tienda Ñandú <no-reply@tienda.example>";
+const BOUNCING_EMAIL = "rebota.una.vez@correo.example";
+let sink;
+let bouncingOrder;
+let bouncingId;
 
 function cli(...args) {
   return execFileSync(CLI, ["--db", db, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -103,7 +112,22 @@ before(async () => {
     env: { ...pspEnv, SBX_LOGIN: "sbx-login", SBX_TRANS_KEY: "sbx-trans-key", SBX_SECRET: "sbx-secret" },
   });
 
-  driver = await startDriver({ env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS } });
+  // Buyer notifications: the sink, the app configured to use it (CLI before launch),
+  // and a re-send to an address the sink refuses the first time.
+  sink = await startSmtpSink();
+  cli("--operator", "admin", "notifications", "configure", "--smtp-host", "127.0.0.1", "--smtp-port", String(sink.port), "--smtp-security", "none", "--smtp-from", SHOP_FROM);
+  const two = JSON.parse(cli("exceptions", "list", "--kind", "paid_not_recorded", "--status", "open", "--limit", "2", "--json"));
+  bouncingOrder = (Array.isArray(two) ? two : (two.rows ?? two.exceptions))[1].order_id;
+  assert.notEqual(bouncingOrder, paidNotRecorded);
+  cli("--operator", "ana", "notifications", "set-contact", "--order", bouncingOrder, "--email", BOUNCING_EMAIL);
+  sink.refuseOnce(BOUNCING_EMAIL);
+  const queuedLine = cli("--operator", "ana", "notifications", "resend", "--order", bouncingOrder, "--kind", "voucher_instructions", "--channel", "email");
+  bouncingId = Number(/queued notification (\d+)/.exec(queuedLine)?.[1]);
+  assert.ok(bouncingId > 0, queuedLine);
+
+  driver = await startDriver({
+    env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_NOTIFY_TICK_MS: E2E_NOTIFY_TICK_MS },
+  });
   s = await Session.create(driver.base, APP);
   await s.waitFor(tid("sign-in-name"), { timeout: 30_000, what: "the sign-in screen" });
 });
@@ -120,6 +144,7 @@ after(async () => {
     }
   }
   if (sandbox) sandbox.stop();
+  if (sink) await sink.stop();
   if (keyring) keyring.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -357,7 +382,8 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
   await s.click(tid("resend-submit"));
   const queued = await s.waitFor(tid("resend-queued"), { what: "the queued notice" });
   const id = await queued.attr("data-id");
-  const row = await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="queued"]`, { what: "the new queued row" });
+  // Queued, then sent by the app's own deliverer (a round every half second): the log follows.
+  const row = await s.waitFor(tid(`notification-row-${id}`), { what: "the new row" });
   assert.equal(await row.attr("data-kind"), "voucher_instructions");
   assert.equal(await row.attr("data-channel"), "email");
   assert.equal(await row.attr("data-trigger"), "manual");
@@ -365,8 +391,72 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
   const first = (await s.findAll('[data-testid^="notification-row-"]'))[0];
   assert.equal(await first.attr("data-testid"), `notification-row-${id}`, "newest first");
   assert.equal((await s.findAll('[data-testid^="notification-row-"]')).length, before.length + 1);
+  await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="sent"]`, { timeout: 20_000, what: "the row to show sent" });
+  const entry = logged().find((n) => String(n.id) === id);
+  assert.equal(entry.status, "sent");
+  assert.match(entry.provider_message_id, /Ok: queued as SINK\d+$/);
+
+  // What the sink received: the Spanish text intact in both parts.
+  const mail = sink.messages.find((m) => m.to.includes(`<${entry.recipient}>`) && decodeHeader(parseMessage(m.raw).headers.subject ?? "").startsWith("Tu código de pago"));
+  assert.ok(mail, `the sink received the voucher email for ${entry.recipient}`);
+  const message = parseMessage(mail.raw);
+  assert.equal(decodeHeader(message.headers.subject), entry.subject);
+  assert.match(decodeHeader(message.headers.subject), new RegExp(`^Tu código de pago \\S+ para el pedido ${orderId}$`));
+  assert.ok(/^[\x20-\x7e]*$/.test(message.headers.subject), "the subject travels RFC 2047-encoded");
+  assert.equal(decodeHeader(message.headers.from), SHOP_FROM);
+  assert.equal(message.type, "multipart/alternative");
+  assert.deepEqual(message.parts.map((p) => p.type), ["text/plain", "text/html"]);
+  assert.match(message.parts[0].text, /paga en efectivo con este código/);
+  assert.match(message.parts[1].text, /paga en efectivo con este código/);
+  assert.match(message.parts[1].text, /<strong>/);
   await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
   await shot("14-case-file-notifications");
+  await signOut();
+});
+
+test("a refused email is on the notifications screen, is retried, and goes out; the admin sends a test message", async () => {
+  const log = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", bouncingOrder, "--json"));
+  await signIn("ana");
+  await go("notifications");
+  const header = await s.waitFor(`${tid("deliverer-status")}[data-state="running"]`, { what: "the deliverer running" });
+  assert.match(await header.text(), /Deliverer running/);
+  const failure = await s.waitFor(`${tid(`failure-row-${bouncingId}`)}[data-status="failed"]`, { what: "the refused email" });
+  assert.match(await failure.text(), new RegExp(bouncingOrder));
+  assert.match(await failure.text(), /rebota\.una\.vez@correo\.example/);
+  assert.match(await s.text(`${tid(`failure-row-${bouncingId}`)} ${tid("outbox-error")}`), /550 5\.1\.1 mailbox unavailable/);
+  assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 0, "nothing delivered yet");
+  await shot("15-notifications-failure");
+
+  await s.click(tid(`failure-retry-${bouncingId}`));
+  await s.waitFor(`${tid("retry-outcome")}[data-retried="1"]`, { what: "the retry outcome" });
+  await s.waitFor(`${tid(`outbox-row-${bouncingId}`)}[data-status="sent"]`, { timeout: 20_000, what: "the retried email sent" });
+  await s.waitGone(tid(`failure-row-${bouncingId}`));
+  const [entry] = log().filter((n) => n.id === bouncingId);
+  assert.equal(entry.status, "sent");
+  assert.equal(entry.attempts, 2);
+  assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 1, "delivered exactly once");
+  await shot("15-notifications-retried");
+  // The order link opens the case file.
+  await s.click(tid(`outbox-order-${bouncingId}`));
+  await s.waitFor(tid("screen-lookup"));
+  await s.waitFor(tid("case-verdict"), { what: "the case file of the retried email" });
+  await signOut();
+
+  // Settings → Notifications: the sink's settings as saved by the CLI, and a test message.
+  await signIn("admin");
+  await go("settings");
+  await s.waitFor(tid("ns-smtp-host"), { what: "the notification settings" });
+  assert.equal(await (await s.find(tid("ns-smtp-host"))).attr("value"), "127.0.0.1");
+  assert.equal(await (await s.find(tid("ns-smtp-password"))).attr("value"), "");
+  await s.type(tid("ns-test-to"), "admin@tienda.example");
+  await s.click(tid("ns-test-send"));
+  const sent = await s.waitFor(tid("notification-settings-notice"), { what: "the test message accepted" });
+  assert.match(await sent.text(), /Ok: queued as SINK\d+/);
+  const test = sink.messages.find((m) => m.to.includes("<admin@tienda.example>"));
+  assert.ok(test, "the sink received the test message");
+  assert.equal(decodeHeader(parseMessage(test.raw).headers.subject), "VoucherDesk: mensaje de prueba / test message");
+  await s.execute(`document.querySelector('[data-testid="settings-notifications"]').scrollIntoView()`);
+  await shot("16-settings-notifications");
   await signOut();
 });
 

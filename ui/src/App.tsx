@@ -42,6 +42,9 @@ const imports = chunkedScreen(() => import("./screens/Imports").then((m) => m.Im
 const dashboard = chunkedScreen(() => import("./screens/Dashboard").then((m) => m.DashboardScreen));
 const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditScreen));
 const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
+// buyer notifications (issue 6)
+const notifications = chunkedScreen(() => import("./screens/Notifications").then((m) => m.NotificationsScreen));
+const NotificationsScreen = notifications.Screen;
 const ExceptionsScreen = exceptions.Screen;
 const ImportsScreen = imports.Screen;
 const DashboardScreen = dashboard.Screen;
@@ -53,7 +56,7 @@ const PRELOAD_SCREENS_AFTER_MS = 1_000;
 
 /** Fetches the other screens' code once, so that opening one does not wait for it. */
 function preloadScreens(): void {
-  for (const screen of [exceptions, imports, audit, settings, dashboard]) {
+  for (const screen of [exceptions, imports, audit, settings, dashboard, notifications]) {
     screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
   }
 }
@@ -210,6 +213,7 @@ export function App() {
             {screen === "dashboard" && <DashboardScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === "settings" && <SettingsScreen />}
+            {screen === "notifications" && <NotificationsScreen />}
           </Suspense>
         </main>
       </div>

@@ -1,8 +1,25 @@
 import { createContext, useContext } from "react";
 import type { AppStatus, Operator } from "./api/types";
 
-export type ScreenId = "lookup" | "exceptions" | "imports" | "dashboard" | "audit" | "settings";
-export const SCREENS: readonly ScreenId[] = ["lookup", "exceptions", "imports", "dashboard", "audit", "settings"] as const;
+export type ScreenId =
+  | "lookup"
+  | "exceptions"
+  | "imports"
+  | "dashboard"
+  | "audit"
+  // buyer notifications (issue 6)
+  | "notifications"
+  | "settings";
+export const SCREENS: readonly ScreenId[] = [
+  "lookup",
+  "exceptions",
+  "imports",
+  "dashboard",
+  "audit",
+  // buyer notifications (issue 6)
+  "notifications",
+  "settings",
+] as const;
 
 export interface Session {
   operator: Operator;
