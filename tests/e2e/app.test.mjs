@@ -328,64 +328,42 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
 test("a refused email is on the notifications screen, is retried, and goes out; the admin sends a test message", async () => {
   const log = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", bouncingOrder, "--json"));
   await signIn("ana");
-  console.error("T1", Date.now() % 1000000);
   await go("notifications");
-  console.error("T2", Date.now() % 1000000);
   const header = await s.waitFor(`${tid("deliverer-status")}[data-state="running"]`, { what: "the deliverer running" });
-  console.error("T3", Date.now() % 1000000);
   assert.match(await header.text(), /Deliverer running/);
   const failure = await s.waitFor(`${tid(`failure-row-${bouncingId}`)}[data-status="failed"]`, { what: "the refused email" });
-  console.error("T4", Date.now() % 1000000);
   assert.match(await failure.text(), new RegExp(bouncingOrder));
   assert.match(await failure.text(), /rebota\.una\.vez@correo\.example/);
   assert.match(await s.text(`${tid(`failure-row-${bouncingId}`)} ${tid("outbox-error")}`), /^SMTP refused: permanent error \(550\): 5\.1\.1 mailbox unavailable \(attempt 1 of 5\)$/);
   assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 0, "nothing delivered yet");
   await shot("15-notifications-failure");
-  console.error("T5", Date.now() % 1000000);
 
   await s.click(tid(`failure-retry-${bouncingId}`));
-  console.error("T6", Date.now() % 1000000);
   await s.waitFor(`${tid("retry-outcome")}[data-retried="1"]`, { what: "the retry outcome" });
-  console.error("T7", Date.now() % 1000000);
   await s.waitFor(`${tid(`outbox-row-${bouncingId}`)}[data-status="sent"]`, { timeout: 20_000, what: "the retried email sent" });
-  console.error("T8", Date.now() % 1000000);
   await s.waitGone(tid(`failure-row-${bouncingId}`));
-  console.error("T9", Date.now() % 1000000);
   const [entry] = log().filter((n) => n.id === bouncingId);
   assert.equal(entry.status, "sent");
   assert.equal(entry.attempts, 2);
   assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 1, "delivered exactly once");
   await shot("15-notifications-retried");
-  console.error("T10", Date.now() % 1000000);
   // The order link opens the case file.
   await s.click(tid(`outbox-order-${bouncingId}`));
-  console.error("T11", Date.now() % 1000000);
   await s.waitFor(tid("screen-lookup"));
-  console.error("T12", Date.now() % 1000000);
   await s.waitFor(tid("case-verdict"), { what: "the case file of the retried email" });
-  console.error("T13", Date.now() % 1000000);
   await signOut();
-  console.error("T14", Date.now() % 1000000);
 
   // Settings → Notifications: the sink's settings as saved by the CLI, and a test message.
   await signIn("admin");
-  console.error("T15", Date.now() % 1000000);
   await go("settings");
-  console.error("T16", Date.now() % 1000000);
   await s.waitFor(tid("ns-smtp-host"), { what: "the notification settings" });
-  console.error("T17", Date.now() % 1000000);
   assert.equal(await (await s.find(tid("ns-smtp-host"))).attr("value"), "127.0.0.1");
   assert.equal(await (await s.find(tid("ns-smtp-password"))).attr("value"), "");
   await s.execute(`document.querySelector('[data-testid="ns-test"]').scrollIntoView()`);
-  console.error("T18", Date.now() % 1000000);
   await s.type(tid("ns-test-to"), "admin@tienda.example");
-  console.error("T19", Date.now() % 1000000);
   await s.until(async () => (await (await s.find(tid("ns-test-send"))).attr("disabled")) === null, { what: "the send button enabled" });
-  console.error("T20", Date.now() % 1000000);
   await s.click(tid("ns-test-send"));
-  console.error("T21", Date.now() % 1000000);
   const sent = await s.waitFor(tid("notification-settings-notice"), { timeout: 40_000, what: "the test message accepted" }).catch(async (e) => {
-  console.error("T22", Date.now() % 1000000);
     await shot("16-settings-notifications-failed");
     throw new Error(`${e.message}; the section says: ${await s.text(tid("settings-notifications"))}`);
   });
@@ -394,11 +372,8 @@ test("a refused email is on the notifications screen, is retried, and goes out; 
   assert.ok(test, "the sink received the test message");
   assert.equal(decodeHeader(parseMessage(test.raw).headers.subject), "VoucherDesk: mensaje de prueba / test message");
   await s.execute(`document.querySelector('[data-testid="settings-notifications"]').scrollIntoView()`);
-  console.error("T23", Date.now() % 1000000);
   await shot("16-settings-notifications");
-  console.error("T24", Date.now() % 1000000);
   await signOut();
-  console.error("T25", Date.now() % 1000000);
 });
 
 test("an import with a bad row shows the line number", async () => {

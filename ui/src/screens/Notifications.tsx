@@ -14,7 +14,7 @@ import { When } from "../components/When";
 import { useSession } from "../session";
 
 /** How often the screen asks the core again (the deliverer runs on its own tick). */
-export const NOTIFICATIONS_REFRESH_MS = 3_000;
+export const NOTIFICATIONS_REFRESH_MS = 5_000;
 export const NOTIFICATION_STATUSES: readonly NotificationStatus[] = ["queued", "sending", "sent", "failed", "unknown"];
 
 function DelivererHeader({ status, error }: { status: DelivererStatus | null; error: ApiError | null }) {
