@@ -982,3 +982,32 @@ fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_mes
     );
     assert_eq!(sink.messages().len(), 2, "one message for the first, one for the retried second");
 }
+
+#[test]
+fn expiry_reminders_are_queued_once_per_voucher_and_channel_for_deadlines_within_the_window() {
+    let ctx = setup();
+    let mut store = store(&ctx);
+    // 3 March, noon in Bogotá: N-CO-1's deadline (4 March 09:15) is 21 h away, N-PE-1's (5 March 22:30 Lima) 58 h.
+    let now = utc("2026-03-03T17:00:00Z");
+    let report = notifications::queue_expiry_reminders(&mut store, now, 24, "(deliverer)").unwrap();
+    assert_eq!(report.skipped, Vec::<String>::new());
+    assert_eq!(report.queued.len(), 2, "email and SMS for N-CO-1 only: {report:?}");
+    let rows: Vec<_> = report.queued.iter().map(|id| store.buyer_notification(*id).unwrap().unwrap()).collect();
+    assert!(rows.iter().all(|r| r.order_id == "N-CO-1" && r.kind == "expiry_reminder" && r.trigger == "event"));
+    assert_eq!(
+        rows.iter().map(|r| r.channel.as_str()).collect::<Vec<_>>(),
+        vec!["email", "sms"],
+        "one per channel the buyer has"
+    );
+    assert!(rows[0].subject.contains("4000001001"), "{}", rows[0].subject);
+    // Once per voucher: the next round (even a later one) queues nothing more for it.
+    let again = notifications::queue_expiry_reminders(&mut store, now + Duration::hours(1), 24, "(deliverer)").unwrap();
+    assert_eq!(again, notifications::ReminderReport::default());
+    assert_eq!(row_count(&store), 2);
+    // A wider window reaches N-PE-1; a deadline already past gets none.
+    let wider = notifications::queue_expiry_reminders(&mut store, now, 72, "(deliverer)").unwrap();
+    assert_eq!(wider.queued.len(), 2);
+    let late = utc("2026-03-06T12:00:00Z");
+    assert_eq!(notifications::queue_expiry_reminders(&mut store, late, 24, "(deliverer)").unwrap().queued.len(), 0);
+    assert_eq!(row_count(&store), 4);
+}

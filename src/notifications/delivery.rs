@@ -464,6 +464,8 @@ pub enum RoundOutcome {
     NotConfigured,
     Delivered {
         reconciled: ReconcileReport,
+        /// Expiry reminders queued this round (before the sending).
+        reminders: super::ReminderReport,
         delivered: DeliveryReport,
     },
 }
@@ -471,6 +473,8 @@ pub enum RoundOutcome {
 /// One round of the outbox as the app's background deliverer runs it: the
 /// stored settings and the keyring's secrets read afresh (a change in
 /// Settings is used from the next round), interrupted messages reconciled,
+/// expiry reminders queued for open vouchers due within
+/// [`super::EXPIRY_REMINDER_HOURS`] hours (once per voucher and channel),
 /// then at most `batch_max` due messages sent. A channel that is not
 /// configured keeps its messages queued, retried with backoff.
 pub fn deliver_round(
@@ -485,8 +489,9 @@ pub fn deliver_round(
     }
     let configured = ConfiguredTransports::from_settings(&settings, vault)?;
     let reconciled = reconcile_interrupted(store, now, SEND_LEASE_SECONDS)?;
+    let reminders = super::queue_expiry_reminders(store, now, super::EXPIRY_REMINDER_HOURS, DELIVERER)?;
     let delivered = deliver_due_at_most(store, &configured.transports(), now, None, batch_max)?;
-    Ok(RoundOutcome::Delivered { reconciled, delivered })
+    Ok(RoundOutcome::Delivered { reconciled, reminders, delivered })
 }
 
 // ------------------------------------------------------------------ test message

@@ -392,6 +392,8 @@ pub struct EventFacts {
 pub enum NotificationEvent {
     /// The buyer's cash payment arrived.
     PaymentReceived { order_id: String, payment_id: String },
+    /// The voucher's deadline is near and it is not paid (once per voucher and channel).
+    ExpiryReminder { order_id: String },
     /// A refund was approved (not yet paid out).
     RefundApproved { order_id: String, refund_id: String, amount_minor: i64 },
     /// A refund was paid out to the buyer's account.
@@ -414,6 +416,7 @@ impl NotificationEvent {
                 Kind::PaymentReceived,
                 EventFacts { reference: Some(payment_id.clone()), ..EventFacts::default() },
             ),
+            NotificationEvent::ExpiryReminder { order_id } => (order_id, Kind::ExpiryReminder, EventFacts::default()),
             NotificationEvent::RefundApproved { order_id, refund_id, amount_minor } => (
                 order_id,
                 Kind::RefundApproved,
@@ -1002,6 +1005,49 @@ pub fn resend(
             limit: RESENDS_PER_ORDER_MAX,
         }),
     }
+}
+
+// ------------------------------------------------------------------ expiry reminders
+
+/// How far ahead of a voucher's deadline its reminder goes out.
+pub const EXPIRY_REMINDER_HOURS: i64 = 24;
+/// Orders one call looks at, at most (the rest wait for the next round).
+pub const EXPIRY_REMINDERS_PER_ROUND_MAX: u32 = 200;
+
+/// What [`queue_expiry_reminders`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReminderReport {
+    /// Messages queued (one per channel the buyer has).
+    pub queued: Vec<i64>,
+    /// Orders left without a reminder: no usable contact, or facts missing.
+    pub skipped: Vec<String>,
+}
+
+/// Queues an expiry reminder for every open voucher whose deadline falls in
+/// the next `within_hours` hours (at most [`EXPIRY_REMINDERS_PER_ROUND_MAX`]
+/// orders), once per voucher and channel: the event key makes a second call
+/// queue nothing. A voucher already paid (a paid or refunded payment for the
+/// order) gets none. Audited as `triggered_by`. Run by the app's deliverer
+/// before each round.
+pub fn queue_expiry_reminders(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    within_hours: i64,
+    triggered_by: &str,
+) -> Result<ReminderReport, NotificationError> {
+    let until = now + Duration::hours(within_hours.max(0));
+    let mut report = ReminderReport::default();
+    for order_id in store.orders_due_expiry_reminder(now, until, EXPIRY_REMINDERS_PER_ROUND_MAX)? {
+        let event = NotificationEvent::ExpiryReminder { order_id: order_id.clone() };
+        match queue_for_event(store, &event, triggered_by) {
+            Ok(ids) => report.queued.extend(ids),
+            Err(e @ (NotificationError::Store(_) | NotificationError::Template(_) | NotificationError::Vault(_))) => {
+                return Err(e);
+            }
+            Err(_) => report.skipped.push(order_id),
+        }
+    }
+    Ok(report)
 }
 
 // ------------------------------------------------------------------ retry
