@@ -35,6 +35,13 @@ const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
+    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    "notification_deliverer_status",
+    "notification_retry",
+    "notification_settings_get",
+    "notification_settings_set",
+    "notification_send_test",
+    // ---- end buyer notifications
     // PSP sync and accounts (issue 4)
     "sync_status",
     "sync_pause",

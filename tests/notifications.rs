@@ -39,6 +39,8 @@ struct SmtpSink {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     stop: Arc<AtomicBool>,
+    /// The next RCPT TO gets a permanent 550 (then this goes back to false).
+    refuse: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -52,18 +54,23 @@ impl SmtpSink {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (received.clone(), stop.clone());
+        let refuse = Arc::new(AtomicBool::new(false));
+        let (r, s, f) = (received.clone(), stop.clone(), refuse.clone());
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(conn) = conn {
-                    let _ = smtp_session(conn, &r);
+                    let _ = smtp_session(conn, &r, &f);
                 }
             }
         });
-        SmtpSink { addr, received, stop, thread: Some(thread) }
+        SmtpSink { addr, received, stop, refuse, thread: Some(thread) }
+    }
+
+    fn refuse_next_rcpt(&self) {
+        self.refuse.store(true, Ordering::SeqCst);
     }
 
     fn messages(&self) -> Vec<Received> {
@@ -81,7 +88,7 @@ impl Drop for SmtpSink {
     }
 }
 
-fn smtp_session(conn: TcpStream, received: &Mutex<Vec<Received>>) -> std::io::Result<()> {
+fn smtp_session(conn: TcpStream, received: &Mutex<Vec<Received>>, refuse: &AtomicBool) -> std::io::Result<()> {
     conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
     let mut writer = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
@@ -100,6 +107,8 @@ fn smtp_session(conn: TcpStream, received: &Mutex<Vec<Received>>) -> std::io::Re
             from = line.trim_end()[10..].trim().to_string();
             to.clear();
             writer.write_all(b"250 2.1.0 OK\r\n")?;
+        } else if upper.starts_with("RCPT TO:") && refuse.swap(false, Ordering::SeqCst) {
+            writer.write_all(b"550 5.1.1 mailbox unavailable\r\n")?;
         } else if upper.starts_with("RCPT TO:") {
             to.push(line.trim_end()[8..].trim().to_string());
             writer.write_all(b"250 2.1.5 OK\r\n")?;
@@ -919,4 +928,86 @@ fn the_cli_previews_lists_and_refuses_bad_input_clearly() {
     );
     let out = ctx.ok(["notifications", "list", "--status", "failed"]);
     assert_eq!(stdout(&out), "");
+}
+
+// ------------------------------------------------------------------ the app's rounds and retry
+
+#[test]
+fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_message_is_retried_once() {
+    let ctx = setup();
+    let sink = SmtpSink::start();
+    let mut store = store(&ctx);
+    let (sam, admin) = (act_as(&store, "sam").unwrap(), act_as(&store, "admin").unwrap());
+    let vault = MemoryVault::default();
+    let id =
+        notifications::resend(&mut store, &sam, "N-CO-1", Kind::VoucherInstructions, Channel::Email, false).unwrap();
+    let untouched = store.buyer_notification(id).unwrap().unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    assert_eq!(round, delivery::RoundOutcome::NotConfigured);
+    assert_eq!(store.buyer_notification(id).unwrap().unwrap(), untouched, "no attempt is spent");
+
+    let settings = NotificationSettings { smtp: Some(smtp_settings(sink.addr)), ..Default::default() };
+    config::set(&mut store, &admin, &settings).unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
+    assert_eq!((delivered.attempted, delivered.sent), (1, 1));
+    assert_eq!(sink.messages().len(), 1);
+
+    // A sent message is never retried; the library says why and writes nothing.
+    let sent = store.buyer_notification(id).unwrap().unwrap();
+    let err = notifications::retry_one(&mut store, &sam, id).unwrap_err();
+    assert_eq!(err.code(), "notifications.not_retryable");
+    assert_eq!(store.buyer_notification(id).unwrap().unwrap(), sent);
+
+    // A message the server refused for good: failed, retried once, sent under the same Message-ID.
+    let second =
+        notifications::resend(&mut store, &sam, "N-CO-1", Kind::VoucherInstructions, Channel::Email, false).unwrap();
+    sink.refuse_next_rcpt();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
+    assert_eq!((delivered.attempted, delivered.failed), (1, 1));
+    let failed = store.buyer_notification(second).unwrap().unwrap();
+    assert_eq!(failed.status, "failed");
+    let outcome = notifications::retry(&mut store, &sam, &[second, second]).unwrap();
+    assert_eq!((outcome.retried, outcome.refused.len()), (vec![second], 0), "a repeated id counts once");
+    let again = notifications::retry(&mut store, &sam, &[second]).unwrap();
+    assert_eq!(again.refused[0].code, "notifications.not_retryable");
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
+    assert_eq!((delivered.attempted, delivered.sent), (1, 1));
+    let resent = store.buyer_notification(second).unwrap().unwrap();
+    assert_eq!(
+        (resent.status.as_str(), resent.attempts, resent.client_ref.as_str()),
+        ("sent", 2, failed.client_ref.as_str())
+    );
+    assert_eq!(sink.messages().len(), 2, "one message for the first, one for the retried second");
+}
+
+#[test]
+fn expiry_reminders_are_queued_once_per_voucher_and_channel_for_deadlines_within_the_window() {
+    let ctx = setup();
+    let mut store = store(&ctx);
+    // 3 March, noon in Bogotá: N-CO-1's deadline (4 March 09:15) is 21 h away, N-PE-1's (5 March 22:30 Lima) 58 h.
+    let now = utc("2026-03-03T17:00:00Z");
+    let report = notifications::queue_expiry_reminders(&mut store, now, 24, "(deliverer)").unwrap();
+    assert_eq!(report.skipped, Vec::<String>::new());
+    assert_eq!(report.queued.len(), 2, "email and SMS for N-CO-1 only: {report:?}");
+    let rows: Vec<_> = report.queued.iter().map(|id| store.buyer_notification(*id).unwrap().unwrap()).collect();
+    assert!(rows.iter().all(|r| r.order_id == "N-CO-1" && r.kind == "expiry_reminder" && r.trigger == "event"));
+    assert_eq!(
+        rows.iter().map(|r| r.channel.as_str()).collect::<Vec<_>>(),
+        vec!["email", "sms"],
+        "one per channel the buyer has"
+    );
+    assert!(rows[0].subject.contains("4000001001"), "{}", rows[0].subject);
+    // Once per voucher: the next round (even a later one) queues nothing more for it.
+    let again = notifications::queue_expiry_reminders(&mut store, now + Duration::hours(1), 24, "(deliverer)").unwrap();
+    assert_eq!(again, notifications::ReminderReport::default());
+    assert_eq!(row_count(&store), 2);
+    // A wider window reaches N-PE-1; a deadline already past gets none.
+    let wider = notifications::queue_expiry_reminders(&mut store, now, 72, "(deliverer)").unwrap();
+    assert_eq!(wider.queued.len(), 2);
+    let late = utc("2026-03-06T12:00:00Z");
+    assert_eq!(notifications::queue_expiry_reminders(&mut store, late, 24, "(deliverer)").unwrap().queued.len(), 0);
+    assert_eq!(row_count(&store), 4);
 }

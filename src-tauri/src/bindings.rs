@@ -66,6 +66,13 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::NotificationStatus>(&cfg)?;
     export::<dto::NotificationPreview>(&cfg)?;
     export::<dto::NotificationLogEntry>(&cfg)?;
+    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    export::<crate::dto_notify::DelivererStatus>(&cfg)?;
+    export::<crate::dto_notify::RetryOutcome>(&cfg)?;
+    export::<crate::dto_notify::NotificationSettings>(&cfg)?;
+    export::<crate::dto_notify::NotificationSettingsView>(&cfg)?;
+    export::<crate::dto_notify::TestMessageSent>(&cfg)?;
+    // ---- end buyer notifications
     // PSP sync and accounts (issue 4)
     export::<dto::SyncIndicator>(&cfg)?;
     export::<dto::Refreshed>(&cfg)?;

@@ -56,6 +56,13 @@ pub const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
+    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    "notification_deliverer_status",
+    "notification_retry",
+    "notification_settings_get",
+    "notification_settings_set",
+    "notification_send_test",
+    // ---- end buyer notifications
     // PSP sync and accounts (issue 4)
     "sync_status",
     "sync_pause",
@@ -118,6 +125,13 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         notification_preview,
         notification_resend,
         notification_log,
+        // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+        crate::notify_commands::notification_deliverer_status,
+        crate::notify_commands::notification_retry,
+        crate::notify_commands::notification_settings_get,
+        crate::notify_commands::notification_settings_set,
+        crate::notify_commands::notification_send_test,
+        // ---- end buyer notifications
         // PSP sync and accounts (issue 4)
         crate::psp_commands::sync_status,
         crate::psp_commands::sync_pause,

@@ -6,9 +6,12 @@
 pub mod bindings;
 pub mod commands;
 pub mod dto;
+pub mod dto_notify;
 pub mod dto_psp;
 pub mod error;
 pub mod file_dialog;
+pub mod notify_commands;
+pub mod notify_runner;
 pub mod psp_commands;
 pub mod refund_runner;
 pub mod state;
@@ -77,6 +80,8 @@ pub fn run() {
     state.start_sync(sync_runner::tick_from_env());
     // Approved refunds are submitted and followed in the background too (refund_runner).
     state.start_refunds(refund_runner::interval_from_env());
+    // The buyer-notification outbox is delivered in the background too (notify_runner).
+    state.start_notify(notify_runner::tick_from_env());
     let builder = tauri::Builder::default().setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
@@ -94,6 +99,7 @@ pub fn run() {
         if let tauri::RunEvent::Exit = event {
             handle.state::<AppState>().stop_sync();
             handle.state::<AppState>().stop_refunds();
+            handle.state::<AppState>().stop_notify();
         }
     });
 }

@@ -12,6 +12,7 @@
 
 use crate::dto;
 use crate::error::{ApiError, codes};
+use crate::notify_runner::{DelivererState, NotifyRunner};
 use crate::refund_runner::{RefundRunner, RefundRunnerState};
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct AppState {
     sync: SyncRunner,
     // Refund submission (issue 5): the background submitter.
     refunds: RefundRunner,
+    // Buyer notifications (issue 6): the background deliverer of the outbox.
+    notify: NotifyRunner,
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -81,6 +84,7 @@ impl AppState {
             vault,
             sync: SyncRunner::default(),
             refunds: RefundRunner::default(),
+            notify: NotifyRunner::default(),
         }
     }
 
@@ -197,12 +201,7 @@ impl AppState {
     /// Starts the background sync (see `sync_runner`): rounds every `tick`
     /// as the signed-in operator, while that operator may import.
     pub fn start_sync(&self, tick: Duration) {
-        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
-        let probe: SessionProbe = Arc::new(move || {
-            let limit = idle_limit(&lock(&store));
-            lock(&session).as_ref().filter(|s| s.last_active.elapsed() <= limit).map(|s| s.name.clone())
-        });
-        self.sync.start(self.db_path.clone(), self.vault(), probe, tick);
+        self.sync.start(self.db_path.clone(), self.vault(), self.session_probe(), tick);
     }
 
     /// Stops the background sync (on exit).
@@ -239,6 +238,24 @@ impl AppState {
 
     pub fn refund_runner_state(&self) -> RefundRunnerState {
         self.refunds.state()
+    }
+}
+
+// ------------------------------------------------------------------ buyer notifications (issue 6)
+
+impl AppState {
+    /// Starts the background deliverer of the outbox (see `notify_runner`).
+    pub fn start_notify(&self, tick: Duration) {
+        self.notify.start(self.db_path.clone(), self.vault(), tick);
+    }
+
+    /// Stops the background deliverer (on exit).
+    pub fn stop_notify(&self) {
+        self.notify.stop();
+    }
+
+    pub fn notify_state(&self) -> DelivererState {
+        self.notify.state()
     }
 }
 

@@ -207,6 +207,28 @@ fn refresh_from_psp_pause_and_psp_accounts_as_each_role() {
         (json!("awaiting_payment"), json!("deliver_order")),
         "the verdict follows the new status"
     );
+    // The buyer is told, once per channel (issue 6: payment received through a refresh).
+    let told = h.ok("notification_log", json!({ "order_id": "IPC-1", "limit": 50 }));
+    let told: Vec<(Value, Value, Value, Value)> = told
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["kind"].clone(), n["channel"].clone(), n["trigger"].clone(), n["triggered_by"].clone()))
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            (json!("payment_received"), json!("sms"), json!("event"), json!("ana")),
+            (json!("payment_received"), json!("email"), json!("event"), json!("ana")),
+        ]
+    );
+    let again = h.ok("refresh_from_psp", json!({ "psp": "dlocal", "payment_id": payment_id }));
+    assert_eq!((again["before"].clone(), again["after"].clone()), (json!("paid"), json!("paid")));
+    assert_eq!(
+        h.ok("notification_log", json!({ "order_id": "IPC-1", "limit": 50 })).as_array().unwrap().len(),
+        2,
+        "a payment already paid notifies no one again"
+    );
     let unknown = h.err("refresh_from_psp", json!({ "psp": "dlocal", "payment_id": "D-4-nope" }));
     assert_eq!(unknown["code"], json!("sync.unknown_payment"));
 

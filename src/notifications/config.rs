@@ -203,12 +203,7 @@ pub fn set_secret(
     value: &str,
 ) -> Result<(), NotificationError> {
     operator.require(Permission::ChangeSettings)?;
-    let value = value.trim_end_matches(['\r', '\n']);
-    if value.is_empty() || value.chars().count() > SECRET_CHARS_MAX || value.chars().any(char::is_control) {
-        return Err(NotificationError::BadSettings(format!(
-            "the secret must be 1 to {SECRET_CHARS_MAX} printable characters"
-        )));
-    }
+    let value = check_secret(value)?;
     vault.write(kind.vault_user(), value)?;
     let entry = audit_entry(&operator.name, "notifications.secret", kind.vault_user(), "", "(changed)");
     store.append_audit(&entry)?;
@@ -217,6 +212,64 @@ pub fn set_secret(
 
 pub fn read_secret(vault: &dyn SecretVault, kind: SecretKind) -> Result<Option<Zeroizing<String>>, NotificationError> {
     Ok(vault.read(kind.vault_user())?)
+}
+
+/// The settings as Settings → Notifications shows them: never a secret,
+/// only whether the keyring holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingsView {
+    pub settings: NotificationSettings,
+    pub smtp_password_present: bool,
+    pub sms_token_present: bool,
+}
+
+/// The delivery settings for the admin's form (admins only).
+pub fn describe(
+    store: &Store,
+    vault: &dyn SecretVault,
+    operator: &Operator,
+) -> Result<SettingsView, NotificationError> {
+    operator.require(Permission::ChangeSettings)?;
+    Ok(SettingsView {
+        settings: get(store)?,
+        smtp_password_present: read_secret(vault, SecretKind::SmtpPassword)?.is_some(),
+        sms_token_present: read_secret(vault, SecretKind::SmsToken)?.is_some(),
+    })
+}
+
+fn check_secret(value: &str) -> Result<&str, NotificationError> {
+    let value = value.trim_end_matches(['\r', '\n']);
+    if value.is_empty() || value.chars().count() > SECRET_CHARS_MAX || value.chars().any(char::is_control) {
+        return Err(NotificationError::BadSettings(format!(
+            "the secret must be 1 to {SECRET_CHARS_MAX} printable characters"
+        )));
+    }
+    Ok(value)
+}
+
+/// The form's save: the settings and, when typed, a new SMTP password and
+/// SMS token. Everything is checked before anything is written; an absent
+/// (or empty) secret keeps the stored one.
+pub fn save(
+    store: &mut Store,
+    vault: &dyn SecretVault,
+    operator: &Operator,
+    new: &NotificationSettings,
+    smtp_password: Option<&str>,
+    sms_token: Option<&str>,
+) -> Result<SettingsView, NotificationError> {
+    operator.require(Permission::ChangeSettings)?;
+    validate(new)?;
+    let smtp_password = smtp_password.filter(|v| !v.is_empty()).map(check_secret).transpose()?;
+    let sms_token = sms_token.filter(|v| !v.is_empty()).map(check_secret).transpose()?;
+    if let Some(value) = smtp_password {
+        set_secret(store, vault, operator, SecretKind::SmtpPassword, value)?;
+    }
+    if let Some(value) = sms_token {
+        set_secret(store, vault, operator, SecretKind::SmsToken, value)?;
+    }
+    set(store, operator, new)?;
+    describe(store, vault, operator)
 }
 
 #[cfg(test)]

@@ -147,8 +147,20 @@ pub fn deliver_due(
     now: DateTime<Utc>,
     crash_at: Option<CrashPoint>,
 ) -> Result<DeliveryReport, NotificationError> {
+    deliver_due_at_most(store, transports, now, crash_at, DELIVER_BATCH_MAX)
+}
+
+/// [`deliver_due`] with a smaller batch (`batch_max`, capped at [`DELIVER_BATCH_MAX`]).
+pub fn deliver_due_at_most(
+    store: &mut Store,
+    transports: &Transports<'_>,
+    now: DateTime<Utc>,
+    crash_at: Option<CrashPoint>,
+    batch_max: u32,
+) -> Result<DeliveryReport, NotificationError> {
+    let batch_max = batch_max.clamp(1, DELIVER_BATCH_MAX);
     let mut report = DeliveryReport::default();
-    while report.attempted < DELIVER_BATCH_MAX {
+    while report.attempted < batch_max {
         let claim = |row: &BuyerNotificationRow| {
             audit_entry(
                 DELIVERER,
@@ -438,6 +450,137 @@ impl ConfiguredTransports {
             email: self.email.as_ref().map(|s| s as &dyn Sender),
             sms: self.sms.as_ref().map(|s| s as &dyn Sender),
         }
+    }
+}
+
+// ------------------------------------------------------------------ one round (the app's deliverer)
+
+/// What one round of [`deliver_round`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RoundOutcome {
+    /// Neither SMTP nor SMS is configured: nothing was touched (queued
+    /// messages keep their attempts until delivery is set up).
+    NotConfigured,
+    Delivered {
+        reconciled: ReconcileReport,
+        /// Expiry reminders queued this round (before the sending).
+        reminders: super::ReminderReport,
+        delivered: DeliveryReport,
+    },
+}
+
+/// One round of the outbox as the app's background deliverer runs it: the
+/// stored settings and the keyring's secrets read afresh (a change in
+/// Settings is used from the next round), interrupted messages reconciled,
+/// expiry reminders queued for open vouchers due within
+/// [`super::EXPIRY_REMINDER_HOURS`] hours (once per voucher and channel),
+/// then at most `batch_max` due messages sent. A channel that is not
+/// configured keeps its messages queued, retried with backoff.
+pub fn deliver_round(
+    store: &mut Store,
+    vault: &dyn SecretVault,
+    now: DateTime<Utc>,
+    batch_max: u32,
+) -> Result<RoundOutcome, NotificationError> {
+    let settings = config::get(store)?;
+    if settings.smtp.is_none() && settings.sms.is_none() {
+        return Ok(RoundOutcome::NotConfigured);
+    }
+    let configured = ConfiguredTransports::from_settings(&settings, vault)?;
+    let reconciled = reconcile_interrupted(store, now, SEND_LEASE_SECONDS)?;
+    let reminders = super::queue_expiry_reminders(store, now, super::EXPIRY_REMINDER_HOURS, DELIVERER)?;
+    let delivered = deliver_due_at_most(store, &configured.transports(), now, None, batch_max)?;
+    Ok(RoundOutcome::Delivered { reconciled, reminders, delivered })
+}
+
+// ------------------------------------------------------------------ test message
+
+/// The subject of Settings' "send test message".
+pub const TEST_MESSAGE_SUBJECT: &str = "VoucherDesk: mensaje de prueba / test message";
+
+/// A test message ready to go (prepared under the store's lock, sent
+/// without it: an SMTP time-out must not hold the app's database).
+pub struct TestMessage {
+    transports: ConfiguredTransports,
+    row: BuyerNotificationRow,
+    channel: Channel,
+}
+
+impl TestMessage {
+    /// Checks who asks (admins: ChangeSettings) and the address, reads the
+    /// settings and secrets, and audits the request. Nothing is queued: the
+    /// test goes straight to the server, never to a buyer.
+    pub fn prepare(
+        store: &mut Store,
+        vault: &dyn SecretVault,
+        operator: &crate::operators::Operator,
+        channel: Channel,
+        to: &str,
+    ) -> Result<TestMessage, NotificationError> {
+        operator.require(crate::operators::Permission::ChangeSettings)?;
+        let settings = config::get(store)?;
+        let recipient = match channel {
+            Channel::Email => super::check_email(to)?,
+            // In E.164 (with +): the test goes to a person, not to a market's buyer.
+            Channel::Sms if !to.trim().starts_with('+') => return Err(NotificationError::BadPhone(to.to_string())),
+            Channel::Sms => super::check_phone(to, crate::market::Country::Colombia)?,
+        };
+        let configured = match channel {
+            Channel::Email if settings.smtp.is_none() => None,
+            Channel::Sms if settings.sms.is_none() => None,
+            Channel::Email | Channel::Sms => Some(ConfiguredTransports::from_settings(&settings, vault)?),
+        };
+        let transports = configured.ok_or_else(|| {
+            NotificationError::BadSettings(format!("{channel} delivery is not configured: save its settings first"))
+        })?;
+        let now = Utc::now();
+        let text = format!(
+            "Mensaje de prueba de VoucherDesk enviado por {} — si lo recibes, la configuración funciona.\n\nVoucherDesk test message sent by {} — if you got it, the settings work.",
+            operator.name, operator.name
+        );
+        let row = BuyerNotificationRow {
+            id: 0,
+            order_id: String::new(),
+            kind: "test".into(),
+            channel: channel.as_str().into(),
+            locale: "es".into(),
+            recipient: recipient.clone(),
+            subject: TEST_MESSAGE_SUBJECT.into(),
+            body_html: format!("<p>{}</p>", text.replace('\n', "<br>")),
+            body_text: text,
+            params: "{}".into(),
+            status: Status::Sending.as_str().into(),
+            attempts: 1,
+            next_attempt_at: now,
+            last_error: None,
+            provider_message_id: None,
+            client_ref: format!("vd-test-{}", now.timestamp_millis()),
+            trigger: "manual".into(),
+            triggered_by: operator.name.clone(),
+            event_key: None,
+            queued_at: now,
+            claimed_at: Some(now),
+            sent_at: None,
+            updated_at: now,
+        };
+        let entry = audit_entry(&operator.name, "notifications.test_message", channel.as_str(), "", &recipient);
+        store.append_audit(&entry)?;
+        Ok(TestMessage { transports, row, channel })
+    }
+
+    /// Sends it: the provider's id or the server's answer, or why not.
+    pub fn send(&self) -> Result<String, NotificationError> {
+        let transports = self.transports.transports();
+        let sender = match self.channel {
+            Channel::Email => transports.email,
+            Channel::Sms => transports.sms,
+        };
+        let sender =
+            sender.ok_or_else(|| NotificationError::BadSettings(format!("{} is not configured", self.channel)))?;
+        sender.send(&self.row).map_err(|e| match e {
+            SendError::Transient(m) | SendError::Permanent(m) => NotificationError::TestFailed(short(&m)),
+        })
     }
 }
 

@@ -214,15 +214,21 @@ impl Status {
     pub fn can_move_to(self, next: Status) -> bool {
         match (self, next) {
             (Status::Queued, Status::Sending) => true,
+            // Only by an operator's retry (`retry`): nothing was accepted, so the
+            // same message (same id and client reference) may go again.
+            (Status::Failed, Status::Queued) => true,
             // Sent; a retryable error (back to the queue); given up; or a crash reconciled.
             (Status::Sending, Status::Sent | Status::Queued | Status::Failed | Status::Unknown) => true,
             (Status::Queued, Status::Queued | Status::Sent | Status::Failed | Status::Unknown) => false,
             (Status::Sending, Status::Sending) => false,
             // Terminal: a new attempt is a new message (a re-send), never an edit.
-            (Status::Sent | Status::Failed | Status::Unknown, _) => false,
+            (Status::Sent | Status::Unknown, _) => false,
+            (Status::Failed, Status::Sending | Status::Sent | Status::Failed | Status::Unknown) => false,
         }
     }
 
+    /// Finished as far as the deliverer is concerned (a `failed` message
+    /// moves again only when an operator retries it).
     pub fn is_terminal(self) -> bool {
         match self {
             Status::Sent | Status::Failed | Status::Unknown => true,
@@ -280,6 +286,12 @@ pub enum NotificationError {
         "order {order} was already re-sent {count} times in the last {RESEND_WINDOW_HOURS} h (limit {limit}); a manager may override"
     )]
     ResendLimit { order: String, count: u32, limit: u32 },
+    #[error("no notification {0}")]
+    UnknownNotification(i64),
+    #[error("notification {id} is {status}: only a failed message can be retried{hint}")]
+    NotRetryable { id: i64, status: String, hint: &'static str },
+    #[error("at most {max} messages can be retried at once, not {given}")]
+    TooManyIds { given: usize, max: usize },
     #[error("{name} ({role}) may not override the re-send limit: ask a manager")]
     OverrideForbidden { name: String, role: &'static str },
     #[error("the SMS is {septets} GSM-7 characters; one SMS holds {max}")]
@@ -288,6 +300,8 @@ pub enum NotificationError {
     Template(String),
     #[error("{0}")]
     BadSettings(String),
+    #[error("the test message was not accepted: {0}")]
+    TestFailed(String),
     #[error("the OS credential store: {0}")]
     Vault(#[from] crate::credentials::VaultError),
     #[error(transparent)]
@@ -305,6 +319,9 @@ impl NotificationError {
         match self {
             NotificationError::Operator(e) => e.code(),
             NotificationError::UnknownOrder(_) => "notifications.unknown_order",
+            NotificationError::UnknownNotification(_) => "notifications.unknown_notification",
+            NotificationError::NotRetryable { .. } => "notifications.not_retryable",
+            NotificationError::TooManyIds { .. } => "errors.validation",
             NotificationError::UnknownKind(_)
             | NotificationError::UnknownChannel(_)
             | NotificationError::UnknownLocale(_)
@@ -318,6 +335,7 @@ impl NotificationError {
             NotificationError::OverrideForbidden { .. } => "auth.forbidden",
             NotificationError::SmsTooLong { .. } => "notifications.sms_too_long",
             NotificationError::Template(_) => "notifications.template",
+            NotificationError::TestFailed(_) => "notifications.test_failed",
             NotificationError::Vault(_) => "notifications.keyring",
             NotificationError::Store(_) => "store",
         }
@@ -328,6 +346,9 @@ impl NotificationError {
         match self {
             NotificationError::Operator(_)
             | NotificationError::UnknownOrder(_)
+            | NotificationError::UnknownNotification(_)
+            | NotificationError::NotRetryable { .. }
+            | NotificationError::TooManyIds { .. }
             | NotificationError::UnknownKind(_)
             | NotificationError::UnknownChannel(_)
             | NotificationError::UnknownLocale(_)
@@ -340,7 +361,10 @@ impl NotificationError {
             | NotificationError::OverrideForbidden { .. }
             | NotificationError::SmsTooLong { .. }
             | NotificationError::BadSettings(_) => true,
-            NotificationError::Template(_) | NotificationError::Vault(_) | NotificationError::Store(_) => false,
+            NotificationError::Template(_)
+            | NotificationError::TestFailed(_)
+            | NotificationError::Vault(_)
+            | NotificationError::Store(_) => false,
         }
     }
 }
@@ -368,6 +392,8 @@ pub struct EventFacts {
 pub enum NotificationEvent {
     /// The buyer's cash payment arrived.
     PaymentReceived { order_id: String, payment_id: String },
+    /// The voucher's deadline is near and it is not paid (once per voucher and channel).
+    ExpiryReminder { order_id: String },
     /// A refund was approved (not yet paid out).
     RefundApproved { order_id: String, refund_id: String, amount_minor: i64 },
     /// A refund was paid out to the buyer's account.
@@ -390,6 +416,7 @@ impl NotificationEvent {
                 Kind::PaymentReceived,
                 EventFacts { reference: Some(payment_id.clone()), ..EventFacts::default() },
             ),
+            NotificationEvent::ExpiryReminder { order_id } => (order_id, Kind::ExpiryReminder, EventFacts::default()),
             NotificationEvent::RefundApproved { order_id, refund_id, amount_minor } => (
                 order_id,
                 Kind::RefundApproved,
@@ -980,6 +1007,130 @@ pub fn resend(
     }
 }
 
+// ------------------------------------------------------------------ expiry reminders
+
+/// How far ahead of a voucher's deadline its reminder goes out.
+pub const EXPIRY_REMINDER_HOURS: i64 = 24;
+/// Orders one call looks at, at most (the rest wait for the next round).
+pub const EXPIRY_REMINDERS_PER_ROUND_MAX: u32 = 200;
+
+/// What [`queue_expiry_reminders`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReminderReport {
+    /// Messages queued (one per channel the buyer has).
+    pub queued: Vec<i64>,
+    /// Orders left without a reminder: no usable contact, or facts missing.
+    pub skipped: Vec<String>,
+}
+
+/// Queues an expiry reminder for every open voucher whose deadline falls in
+/// the next `within_hours` hours (at most [`EXPIRY_REMINDERS_PER_ROUND_MAX`]
+/// orders), once per voucher and channel: the event key makes a second call
+/// queue nothing. A voucher already paid (a paid or refunded payment for the
+/// order) gets none. Audited as `triggered_by`. Run by the app's deliverer
+/// before each round.
+pub fn queue_expiry_reminders(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    within_hours: i64,
+    triggered_by: &str,
+) -> Result<ReminderReport, NotificationError> {
+    let until = now + Duration::hours(within_hours.max(0));
+    let mut report = ReminderReport::default();
+    for order_id in store.orders_due_expiry_reminder(now, until, EXPIRY_REMINDERS_PER_ROUND_MAX)? {
+        let event = NotificationEvent::ExpiryReminder { order_id: order_id.clone() };
+        match queue_for_event(store, &event, triggered_by) {
+            Ok(ids) => report.queued.extend(ids),
+            Err(e @ (NotificationError::Store(_) | NotificationError::Template(_) | NotificationError::Vault(_))) => {
+                return Err(e);
+            }
+            Err(_) => report.skipped.push(order_id),
+        }
+    }
+    Ok(report)
+}
+
+// ------------------------------------------------------------------ retry
+
+/// Messages one retry may name.
+pub const RETRY_IDS_MAX: usize = 100;
+
+/// What a retry of several messages did, per message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetryOutcome {
+    /// Back in the queue (same id, same client reference).
+    pub retried: Vec<i64>,
+    /// Left as they were, with why.
+    pub refused: Vec<RetryRefusal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryRefusal {
+    pub id: i64,
+    pub code: String,
+    pub message: String,
+}
+
+/// Puts a `failed` message back in the queue, due now, keeping its id and
+/// client reference: a failed message was never accepted by the provider, so
+/// sending it again cannot make a duplicate, and the provider's idempotency
+/// key (SMS) and the Message-ID (email) stay the same. Anything else is
+/// refused: `sent` (already delivered), `unknown` (may have been delivered:
+/// re-send by hand after checking with the buyer), `queued`/`sending` (the
+/// deliverer has it). Audited with the operator. Does not count towards the
+/// manual re-send limit: no new message is made.
+pub fn retry_one(store: &mut Store, operator: &Operator, id: i64) -> Result<(), NotificationError> {
+    operator.require(Permission::ResendNotification)?;
+    let row = store.buyer_notification(id)?.ok_or(NotificationError::UnknownNotification(id))?;
+    let status = Status::parse(&row.status)
+        .map_err(|_| StoreError::Corrupt(format!("notification {id} has status {:?}", row.status)))?;
+    let refuse = |hint: &'static str| NotificationError::NotRetryable { id, status: row.status.clone(), hint };
+    match status {
+        Status::Failed => {}
+        Status::Sent => return Err(refuse(" (this one was delivered)")),
+        Status::Unknown => {
+            return Err(refuse(
+                " (this one may have been delivered: check with the buyer and re-send from the case file if needed)",
+            ));
+        }
+        Status::Queued | Status::Sending => return Err(refuse(" (this one is already with the deliverer)")),
+    }
+    debug_assert!(status.can_move_to(Status::Queued));
+    let entry = audit_entry(
+        &operator.name,
+        "notifications.retry",
+        &format!("notification {id} (order {})", row.order_id),
+        &format!("failed after {} attempts: {}", row.attempts, row.last_error.as_deref().unwrap_or("")),
+        Status::Queued.as_str(),
+    );
+    if store.requeue_failed_notification(id, Utc::now(), &entry)? {
+        Ok(())
+    } else {
+        // Moved between the read and the update (another operator's retry).
+        let now = store.buyer_notification(id)?.map(|r| r.status).unwrap_or_default();
+        Err(NotificationError::NotRetryable { id, status: now, hint: "" })
+    }
+}
+
+/// [`retry_one`] for each of `ids` (at most [`RETRY_IDS_MAX`]); each message
+/// on its own, so one refusal does not hold back the others.
+pub fn retry(store: &mut Store, operator: &Operator, ids: &[i64]) -> Result<RetryOutcome, NotificationError> {
+    operator.require(Permission::ResendNotification)?;
+    if ids.len() > RETRY_IDS_MAX {
+        return Err(NotificationError::TooManyIds { given: ids.len(), max: RETRY_IDS_MAX });
+    }
+    let mut outcome = RetryOutcome::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for &id in ids.iter().filter(|id| seen.insert(**id)) {
+        match retry_one(store, operator, id) {
+            Ok(()) => outcome.retried.push(id),
+            Err(e @ (NotificationError::Store(_) | NotificationError::Operator(_))) => return Err(e),
+            Err(e) => outcome.refused.push(RetryRefusal { id, code: e.code().to_string(), message: e.to_string() }),
+        }
+    }
+    Ok(outcome)
+}
+
 // ------------------------------------------------------------------ the log
 
 /// One line of the notification log (a case file's, or the failures screen's).
@@ -1060,11 +1211,17 @@ mod tests {
             .collect();
         assert_eq!(
             allowed,
-            vec![(Queued, Sending), (Sending, Queued), (Sending, Sent), (Sending, Failed), (Sending, Unknown)]
+            vec![
+                (Queued, Sending),
+                (Sending, Queued),
+                (Sending, Sent),
+                (Sending, Failed),
+                (Sending, Unknown),
+                (Failed, Queued)
+            ]
         );
-        assert!(
-            Status::ALL.into_iter().filter(|s| s.is_terminal()).all(|s| !Status::ALL.iter().any(|n| s.can_move_to(*n)))
-        );
+        // Sent and unknown never move again: either could already be in the buyer's hands.
+        assert!([Sent, Unknown].into_iter().all(|s| s.is_terminal() && !Status::ALL.iter().any(|n| s.can_move_to(*n))));
     }
 
     #[test]

@@ -63,6 +63,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("migrations/0006_queue_indexes.sql")),
     (7, include_str!("migrations/0007_refunds.sql")),
     (9, include_str!("migrations/0009_notifications.sql")),
+    (11, include_str!("migrations/0011_notification_reminders.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

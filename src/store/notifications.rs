@@ -287,6 +287,55 @@ impl Store {
         Ok(())
     }
 
+    /// An operator's retry of a `failed` message: back to `queued`, due at
+    /// `now`, with the same id and client reference (so the provider's
+    /// idempotency key and the email's Message-ID stay the same). Guarded by
+    /// `status = 'failed'`: returns false, writing nothing, for any other state.
+    pub fn requeue_failed_notification(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE buyer_notifications SET status = 'queued', next_attempt_at = ?2, updated_at = ?2
+                 WHERE id = ?1 AND status = 'failed'",
+            )?
+            .execute(params![id, now.timestamp()])?;
+        if changed != 1 {
+            return Ok(false);
+        }
+        audit::append(&tx, audit_entry)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Orders whose voucher deadline falls in `(now, until]`, with a voucher
+    /// code, no paid (or refunded) payment, and no expiry reminder queued by
+    /// an event yet: soonest deadline first, at most `limit`.
+    pub fn orders_due_expiry_reminder(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.order_id FROM orders o
+             WHERE o.voucher_expires_at > ?1 AND o.voucher_expires_at <= ?2 AND o.voucher_code <> ''
+               AND NOT EXISTS (SELECT 1 FROM payments p
+                               WHERE p.order_id = o.order_id AND p.status IN ('paid', 'refunded'))
+               AND NOT EXISTS (SELECT 1 FROM payment_links l JOIN payments p ON p.id = l.payment
+                               WHERE l.order_id = o.order_id AND p.status IN ('paid', 'refunded'))
+               AND NOT EXISTS (SELECT 1 FROM buyer_notifications n
+                               WHERE n.order_id = o.order_id AND n.kind = 'expiry_reminder' AND n.trigger = 'event')
+             ORDER BY o.voucher_expires_at, o.order_id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![now.timestamp(), until.timestamp(), limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Messages left in `sending` by a deliverer that claimed them before
     /// `claimed_before` (crashed or killed).
     pub fn interrupted_notifications(&self, claimed_before: DateTime<Utc>) -> StoreResult<Vec<BuyerNotificationRow>> {

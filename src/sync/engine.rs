@@ -248,7 +248,32 @@ fn commit_observation(
         tx.append_audit(&entry)?;
     }
     tx.commit()?;
+    notify_if_paid(store, target, &applied, actor);
     Ok(Some(applied))
+}
+
+/// A voucher that has just become paid tells its buyer (`payment_received`,
+/// once per payment and channel). After the commit and best effort: the
+/// payment is recorded whatever happens to the message, and a buyer with no
+/// usable contact simply gets none (the case file's log shows what was sent).
+fn notify_if_paid(store: &mut Store, target: &SyncTarget, applied: &Applied, actor: &str) {
+    use crate::payments::PaymentStatus;
+    let newly_paid = applied.after == PaymentStatus::Paid && applied.before != PaymentStatus::Paid;
+    if !newly_paid || target.order_id.trim().is_empty() {
+        return;
+    }
+    let event = crate::notifications::NotificationEvent::PaymentReceived {
+        order_id: target.order_id.clone(),
+        payment_id: target.payment_id.clone(),
+    };
+    if let Err(e) = crate::notifications::queue_for_event(store, &event, actor) {
+        eprintln!(
+            "payment {}:{} is paid; the buyer was not notified: {e} [{}]",
+            target.psp,
+            target.payment_id,
+            e.code()
+        );
+    }
 }
 
 /// One due item: wait for a token, ask, write the outcome.

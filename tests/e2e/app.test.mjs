@@ -16,6 +16,7 @@ import { Session, startDriver } from "./webdriver.mjs";
 import * as harness from "./harness.mjs";
 import { APP, CLI, ROOT, tid } from "./harness.mjs";
 import { startKeyring, startSandbox } from "./keyring.mjs";
+import { decodeHeader, parseMessage, startSmtpSink } from "./smtp-sink.mjs";
 
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const DEMO_ORDERS = process.env.E2E_DEMO_ORDERS ?? "600";
@@ -37,6 +38,14 @@ const REFUND_PAYMENT = "D-E2E-REFUND-1";
 const E2E_REFUND_INTERVAL_S = "2";
 /** Rounds of the app's background sync are an hour apart: none runs during the suite. */
 const E2E_SYNC_TICK_MS = "3600000";
+// Buyer notifications (issue 6): the app's deliverer sends to an SMTP sink on
+// loopback, a round every half second; one order's email is refused once.
+const E2E_NOTIFY_TICK_MS = "500";
+const SHOP_FROM = "Tienda Ñandú <no-reply@tienda.example>";
+const BOUNCING_EMAIL = "rebota.una.vez@correo.example";
+let sink;
+let bouncingOrder;
+let bouncingId;
 
 function cli(...args) {
   return execFileSync(CLI, ["--db", db, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -139,8 +148,21 @@ before(async () => {
     env: { ...pspEnv, SBX_LOGIN: "sbx-login", SBX_TRANS_KEY: "sbx-trans-key", SBX_SECRET: "sbx-secret" },
   });
 
+  // Buyer notifications: the sink, the app configured to use it (CLI before launch),
+  // and a re-send to an address the sink refuses the first time.
+  sink = await startSmtpSink();
+  cli("--operator", "admin", "notifications", "configure", "--smtp-host", "127.0.0.1", "--smtp-port", String(sink.port), "--smtp-security", "none", "--smtp-from", SHOP_FROM);
+  const two = JSON.parse(cli("exceptions", "list", "--kind", "paid_not_recorded", "--status", "open", "--limit", "2", "--json"));
+  bouncingOrder = (Array.isArray(two) ? two : (two.rows ?? two.exceptions))[1].order_id;
+  assert.notEqual(bouncingOrder, paidNotRecorded);
+  cli("--operator", "ana", "notifications", "set-contact", "--order", bouncingOrder, "--email", BOUNCING_EMAIL);
+  sink.refuseOnce(BOUNCING_EMAIL);
+  const queuedLine = cli("--operator", "ana", "notifications", "resend", "--order", bouncingOrder, "--kind", "voucher_instructions", "--channel", "email");
+  bouncingId = Number(/queued notification (\d+)/.exec(queuedLine)?.[1]);
+  assert.ok(bouncingId > 0, queuedLine);
+
   driver = await startDriver({
-    env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_REFUND_INTERVAL_S: E2E_REFUND_INTERVAL_S },
+    env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_NOTIFY_TICK_MS: E2E_NOTIFY_TICK_MS, VOUCHERDESK_REFUND_INTERVAL_S: E2E_REFUND_INTERVAL_S },
   });
   s = await Session.create(driver.base, APP);
   await s.waitFor(tid("sign-in-name"), { timeout: 30_000, what: "the sign-in screen" });
@@ -158,6 +180,7 @@ after(async () => {
     }
   }
   if (sandbox) sandbox.stop();
+  if (sink) await sink.stop();
   if (keyring) keyring.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -291,6 +314,123 @@ test("an import with a bad row shows the line number", async () => {
   await signOut();
   const last = cli("audit", "list", "--limit", "1");
   assert.match(last, /fabio\s+operator\.sign_out/, `the app's sign-out is in the database: ${last}`);
+});
+
+// After the refused import too: the app's deliverer and the CLI must see its writes.
+test("a support agent previews and queues a Spanish voucher re-send from a case file, and sees it in the log", async () => {
+  const orderId = paidNotRecorded;
+  const logged = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", orderId, "--json"));
+  const before = logged();
+  await signIn("ana");
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  await s.waitFor(tid("case-verdict"), { what: "the case file" });
+  // Loaded: the log table, or the line saying there is none yet.
+  await s.waitFor(`${tid("notifications-panel")} :is(${tid("notifications-log")}, ${tid("notifications-empty")})`, { what: "the notification log" });
+  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
+  const rowsBefore = await s.findAll('[data-testid^="notification-row-"]');
+  assert.equal(rowsBefore.length, before.length, "the panel lists what the core has logged");
+
+  await s.select(tid("resend-kind"), "voucher_instructions");
+  await s.select(tid("resend-channel"), "email");
+  assert.equal((await s.findAll(tid("resend-override"))).length, 0, "support is not offered the override");
+  await s.click(tid("resend-preview"));
+  const subject = await s.text(tid("preview-subject"));
+  assert.match(subject, /^Tu código de pago \S+ para el pedido /, subject);
+  assert.match(await s.text(tid("preview-locale")), /^es-(CO|PE)$/);
+  assert.match(await s.text(tid("preview-text")), /paga en efectivo con este código/);
+  assert.equal(logged().length, before.length, "a preview queues nothing");
+  await shot("14-case-file-notifications-preview");
+  await s.click(tid("resend-preview-dialog-close"));
+
+  await s.click(tid("resend-submit"));
+  const queued = await s.waitFor(tid("resend-queued"), { what: "the queued notice" });
+  const id = await queued.attr("data-id");
+  // Queued, then sent by the app's own deliverer (a round every half second): the log follows.
+  const row = await s.waitFor(tid(`notification-row-${id}`), { what: "the new row" });
+  assert.equal(await row.attr("data-kind"), "voucher_instructions");
+  assert.equal(await row.attr("data-channel"), "email");
+  assert.equal(await row.attr("data-trigger"), "manual");
+  assert.match(await row.text(), /ana/);
+  const first = (await s.findAll('[data-testid^="notification-row-"]'))[0];
+  assert.equal(await first.attr("data-testid"), `notification-row-${id}`, "newest first");
+  assert.equal((await s.findAll('[data-testid^="notification-row-"]')).length, before.length + 1);
+  await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="sent"]`, { timeout: 20_000, what: "the row to show sent" }).catch((e) => {
+    const audit = cli("audit", "list", "--limit", "8");
+    throw new Error(`${e.message}; the core's log: ${JSON.stringify(logged().slice(0, 2))}; the sink has ${sink.messages.length}; audit: ${audit}`);
+  });
+  const entry = logged().find((n) => String(n.id) === id);
+  assert.equal(entry.status, "sent");
+  assert.match(entry.provider_message_id, /Ok: queued as SINK\d+$/);
+
+  // What the sink received: the Spanish text intact in both parts.
+  const mail = sink.messages.find((m) => m.to.includes(`<${entry.recipient}>`) && decodeHeader(parseMessage(m.raw).headers.subject ?? "").startsWith("Tu código de pago"));
+  assert.ok(mail, `the sink received the voucher email for ${entry.recipient}`);
+  const message = parseMessage(mail.raw);
+  assert.equal(decodeHeader(message.headers.subject), entry.subject);
+  assert.match(decodeHeader(message.headers.subject), new RegExp(`^Tu código de pago \\S+ para el pedido ${orderId}$`));
+  assert.ok(/^[\x20-\x7e]*$/.test(message.headers.subject), "the subject travels RFC 2047-encoded");
+  assert.equal(decodeHeader(message.headers.from), SHOP_FROM);
+  assert.equal(message.type, "multipart/alternative");
+  assert.deepEqual(message.parts.map((p) => p.type), ["text/plain", "text/html"]);
+  assert.match(message.parts[0].text, /paga en efectivo con este código/);
+  assert.match(message.parts[1].text, /paga en efectivo con este código/);
+  assert.match(message.parts[1].text, /<strong>/);
+  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
+  await shot("14-case-file-notifications");
+  await signOut();
+});
+
+test("a refused email is on the notifications screen, is retried, and goes out; the admin sends a test message", async () => {
+  const log = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", bouncingOrder, "--json"));
+  await signIn("ana");
+  await go("notifications");
+  const header = await s.waitFor(`${tid("deliverer-status")}[data-state="running"]`, { what: "the deliverer running" });
+  assert.match(await header.text(), /Deliverer running/);
+  const failure = await s.waitFor(`${tid(`failure-row-${bouncingId}`)}[data-status="failed"]`, { what: "the refused email" });
+  assert.match(await failure.text(), new RegExp(bouncingOrder));
+  assert.match(await failure.text(), /rebota\.una\.vez@correo\.example/);
+  assert.match(await s.text(`${tid(`failure-row-${bouncingId}`)} ${tid("outbox-error")}`), /^SMTP refused: permanent error \(550\): 5\.1\.1 mailbox unavailable \(attempt 1 of 5\)$/);
+  assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 0, "nothing delivered yet");
+  await shot("15-notifications-failure");
+
+  await s.click(tid(`failure-retry-${bouncingId}`));
+  await s.waitFor(`${tid("retry-outcome")}[data-retried="1"]`, { what: "the retry outcome" });
+  await s.waitFor(`${tid(`outbox-row-${bouncingId}`)}[data-status="sent"]`, { timeout: 20_000, what: "the retried email sent" });
+  await s.waitGone(tid(`failure-row-${bouncingId}`));
+  const [entry] = log().filter((n) => n.id === bouncingId);
+  assert.equal(entry.status, "sent");
+  assert.equal(entry.attempts, 2);
+  assert.equal(sink.messages.filter((m) => m.to.includes(`<${BOUNCING_EMAIL}>`)).length, 1, "delivered exactly once");
+  await shot("15-notifications-retried");
+  // The order link opens the case file.
+  await s.click(tid(`outbox-order-${bouncingId}`));
+  await s.waitFor(tid("screen-lookup"));
+  await s.waitFor(tid("case-verdict"), { what: "the case file of the retried email" });
+  await signOut();
+
+  // Settings → Notifications: the sink's settings as saved by the CLI, and a test message.
+  await signIn("admin");
+  await go("settings");
+  await s.waitFor(tid("ns-smtp-host"), { what: "the notification settings" });
+  assert.equal(await (await s.find(tid("ns-smtp-host"))).attr("value"), "127.0.0.1");
+  assert.equal(await (await s.find(tid("ns-smtp-password"))).attr("value"), "");
+  await s.execute(`document.querySelector('[data-testid="ns-test"]').scrollIntoView()`);
+  await s.type(tid("ns-test-to"), "admin@tienda.example");
+  await s.until(async () => (await (await s.find(tid("ns-test-send"))).attr("disabled")) === null, { what: "the send button enabled" });
+  await s.click(tid("ns-test-send"));
+  const sent = await s.waitFor(tid("notification-settings-notice"), { timeout: 40_000, what: "the test message accepted" }).catch(async (e) => {
+    await shot("16-settings-notifications-failed");
+    throw new Error(`${e.message}; the section says: ${await s.text(tid("settings-notifications"))}`);
+  });
+  assert.match(await sent.text(), /Ok: queued as SINK\d+/);
+  const test = sink.messages.find((m) => m.to.includes("<admin@tienda.example>"));
+  assert.ok(test, "the sink received the test message");
+  assert.equal(decodeHeader(parseMessage(test.raw).headers.subject), "VoucherDesk: mensaje de prueba / test message");
+  await s.execute(`document.querySelector('[data-testid="settings-notifications"]').scrollIntoView()`);
+  await shot("16-settings-notifications");
+  await signOut();
 });
 
 // Runs after the refused import on purpose: the file chooser listed the folder
@@ -472,49 +612,6 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   assert.match(await test.text(), /connection OK/);
   await s.waitFor(tid("sync-indicator"));
   await shot("13-settings-psp-accounts");
-  await signOut();
-});
-
-test("a support agent previews and queues a Spanish voucher re-send from a case file, and sees it in the log", async () => {
-  const orderId = paidNotRecorded;
-  const logged = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", orderId, "--json"));
-  const before = logged();
-  await signIn("ana");
-  await go("lookup");
-  await s.type(tid("lookup-search"), orderId);
-  await s.click(tid(`lookup-result-${orderId}`));
-  await s.waitFor(tid("case-verdict"), { what: "the case file" });
-  // Loaded: the log table, or the line saying there is none yet.
-  await s.waitFor(`${tid("notifications-panel")} :is(${tid("notifications-log")}, ${tid("notifications-empty")})`, { what: "the notification log" });
-  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
-  const rowsBefore = await s.findAll('[data-testid^="notification-row-"]');
-  assert.equal(rowsBefore.length, before.length, "the panel lists what the core has logged");
-
-  await s.select(tid("resend-kind"), "voucher_instructions");
-  await s.select(tid("resend-channel"), "email");
-  assert.equal((await s.findAll(tid("resend-override"))).length, 0, "support is not offered the override");
-  await s.click(tid("resend-preview"));
-  const subject = await s.text(tid("preview-subject"));
-  assert.match(subject, /^Tu código de pago \S+ para el pedido /, subject);
-  assert.match(await s.text(tid("preview-locale")), /^es-(CO|PE)$/);
-  assert.match(await s.text(tid("preview-text")), /paga en efectivo con este código/);
-  assert.equal(logged().length, before.length, "a preview queues nothing");
-  await shot("14-case-file-notifications-preview");
-  await s.click(tid("resend-preview-dialog-close"));
-
-  await s.click(tid("resend-submit"));
-  const queued = await s.waitFor(tid("resend-queued"), { what: "the queued notice" });
-  const id = await queued.attr("data-id");
-  const row = await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="queued"]`, { what: "the new queued row" });
-  assert.equal(await row.attr("data-kind"), "voucher_instructions");
-  assert.equal(await row.attr("data-channel"), "email");
-  assert.equal(await row.attr("data-trigger"), "manual");
-  assert.match(await row.text(), /ana/);
-  const first = (await s.findAll('[data-testid^="notification-row-"]'))[0];
-  assert.equal(await first.attr("data-testid"), `notification-row-${id}`, "newest first");
-  assert.equal((await s.findAll('[data-testid^="notification-row-"]')).length, before.length + 1);
-  await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
-  await shot("14-case-file-notifications");
   await signOut();
 });
 

@@ -45,6 +45,9 @@ const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditS
 const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
 const inbox = chunkedScreen(() => import("./screens/Inbox").then((m) => m.InboxScreen));
 const refundsList = chunkedScreen(() => import("./screens/Refunds").then((m) => m.RefundsScreen));
+// buyer notifications (issue 6)
+const notifications = chunkedScreen(() => import("./screens/Notifications").then((m) => m.NotificationsScreen));
+const NotificationsScreen = notifications.Screen;
 const ExceptionsScreen = exceptions.Screen;
 const ImportsScreen = imports.Screen;
 const DashboardScreen = dashboard.Screen;
@@ -58,7 +61,7 @@ const PRELOAD_SCREENS_AFTER_MS = 1_000;
 
 /** Fetches the other screens' code once, so that opening one does not wait for it; resolves when the queue's is in. */
 function preloadScreens(): Promise<unknown> {
-  for (const screen of [imports, audit, settings, dashboard, inbox, refundsList]) {
+  for (const screen of [imports, audit, settings, dashboard, inbox, refundsList, notifications]) {
     screen.preload().catch(() => undefined); // a failed fetch is retried when the screen opens
   }
   return exceptions.preload();
@@ -234,6 +237,7 @@ export function App() {
             {screen === "settings" && <SettingsScreen />}
             {screen === "inbox" && <InboxScreen />}
             {screen === "refunds" && <RefundsScreen />}
+            {screen === "notifications" && <NotificationsScreen />}
           </Suspense>
         </main>
         {/* Dropped by any navigation: hidden copies never stand next to a screen the operator opened. */}

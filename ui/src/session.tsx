@@ -1,8 +1,29 @@
 import { createContext, useContext } from "react";
 import type { AppStatus, Operator } from "./api/types";
 
-export type ScreenId = "lookup" | "exceptions" | "imports" | "dashboard" | "audit" | "settings" | "inbox" | "refunds";
-export const SCREENS: readonly ScreenId[] = ["lookup", "exceptions", "imports", "dashboard", "audit", "settings", "inbox", "refunds"] as const;
+export type ScreenId =
+  | "lookup"
+  | "exceptions"
+  | "imports"
+  | "dashboard"
+  | "audit"
+  | "settings"
+  // refunds (issue 5)
+  | "inbox"
+  | "refunds"
+  // buyer notifications (issue 6)
+  | "notifications";
+export const SCREENS: readonly ScreenId[] = [
+  "lookup",
+  "exceptions",
+  "imports",
+  "dashboard",
+  "audit",
+  "settings",
+  "inbox",
+  "refunds",
+  "notifications",
+] as const;
 
 /** Screens a role is offered in the nav (the core enforces what each may do). */
 export function screenOffered(screen: ScreenId, role: string): boolean {

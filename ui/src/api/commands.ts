@@ -37,15 +37,21 @@ import type {
 } from "./types";
 import type {
   ConnectionTest,
+  DelivererStatus,
   NotificationChannel,
   NotificationKind,
   NotificationLocale,
   NotificationLogEntry,
   NotificationPreview,
+  NotificationSettings,
+  NotificationSettingsView,
+  NotificationStatus,
   PspAccountRow,
   PspName,
   Refreshed,
+  RetryOutcome,
   SyncIndicator,
+  TestMessageSent,
 } from "../bindings";
 
 /** Codes that end or lock the session wherever they come from. */
@@ -89,6 +95,8 @@ export const QUEUE_FIRST_PAGE_LIMIT = 50;
 export const AUDIT_PAGE_LIMIT = 100;
 /** A case file's notification log: one page, newest first (the core caps it at 500). */
 export const NOTIFICATION_LOG_LIMIT = 100;
+/** The notifications screen's lists: one page each, newest first (the core caps a page at 500). */
+export const OUTBOX_PAGE_LIMIT = 200;
 
 export const api = {
   // session
@@ -176,6 +184,22 @@ export const api = {
   notificationResend: (order_id: string, kind: NotificationKind, channel: NotificationChannel, override_limit: boolean) =>
     call<number>("notification_resend", { order_id, kind, channel, override_limit }),
   notificationLog: (order_id: string, limit = NOTIFICATION_LOG_LIMIT) => call<NotificationLogEntry[]>("notification_log", { order_id, limit }),
+  // ---- buyer notifications: the notifications screen and Settings → Notifications (issue 6)
+  /** The whole outbox (every order), optionally one status; newest first. */
+  notificationOutbox: (status: NotificationStatus | null, limit = OUTBOX_PAGE_LIMIT) =>
+    call<NotificationLogEntry[]>("notification_log", status ? { status, limit } : { limit }),
+  notificationRetry: (ids: number[]) => call<RetryOutcome>("notification_retry", { ids }),
+  notificationDelivererStatus: () => call<DelivererStatus>("notification_deliverer_status"),
+  notificationSettingsGet: () => call<NotificationSettingsView>("notification_settings_get"),
+  /** The secrets only when typed; they never come back (the answer has only `*_present`). */
+  notificationSettingsSet: (settings: NotificationSettings, secrets: { smtp_password?: string; sms_token?: string }) => {
+    const args: Record<string, unknown> = { settings };
+    if (secrets.smtp_password) args.smtp_password = secrets.smtp_password;
+    if (secrets.sms_token) args.sms_token = secrets.sms_token;
+    return call<NotificationSettingsView>("notification_settings_set", args);
+  },
+  notificationSendTest: (channel: NotificationChannel, to: string) => call<TestMessageSent>("notification_send_test", { channel, to }),
+  // ---- end buyer notifications
 };
 
 export type Api = typeof api;

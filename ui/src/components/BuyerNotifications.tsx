@@ -24,6 +24,8 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   "cash_ready_for_pickup",
 ];
 export const NOTIFICATION_CHANNELS: readonly NotificationChannel[] = ["email", "sms"];
+/** While a message is queued or being sent, the log is asked again this often (the app's deliverer sends it). */
+export const LOG_REFRESH_WHILE_PENDING_MS = 2_000;
 
 function LogRow({ n, country }: { n: NotificationLogEntry; country: string }) {
   const { t } = useTranslation();
@@ -82,6 +84,13 @@ export function BuyerNotifications({ orderId, country }: { orderId: string; coun
     setLog(null);
     void load();
   }, [load]);
+
+  const pending = log?.some((n) => n.status === "queued" || n.status === "sending") ?? false;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => void load(), LOG_REFRESH_WHILE_PENDING_MS);
+    return () => clearInterval(timer);
+  }, [pending, load]);
 
   const showPreview = async () => {
     setBusy(true);

@@ -70,6 +70,12 @@ export function errorHeadlineKey(code: string): string {
       return "errors.notFound";
     case "notifications.keyring":
       return "pspErrors.keyringUnavailable";
+    case "notifications.not_retryable":
+      return "notifications.errors.notRetryable";
+    case "notifications.test_failed":
+      return "notifications.errors.testFailed";
+    case "notifications.unknown_notification":
+      return "errors.notFound";
     default:
       if (code.startsWith("dlocal.") || code.startsWith("pagoefectivo.")) return "pspErrors.pspRefused";
       return "errors.generic";

@@ -9,6 +9,7 @@ import { When } from "../components/When";
 import { isAdmin } from "../lib/roles";
 import { useSession } from "../session";
 import { PspAccounts } from "./PspAccounts";
+import { NotificationSettingsPanel } from "./NotificationSettings";
 
 /** The idle lock the core accepts, in minutes (core: settings::IDLE_LOCK_MINUTES_MAX; it refuses anything else). */
 export const IDLE_LOCK_MINUTES_MIN = 1;
@@ -236,6 +237,15 @@ export function SettingsScreen() {
         <section className="panel" data-testid="settings-psp-accounts-locked">
           <h3>{t("pspAccounts.title")}</h3>
           <p className="muted small">{t("pspAccounts.adminOnly")}</p>
+        </section>
+      )}
+      {/* buyer notifications (issue 6) */}
+      {admin ? (
+        <NotificationSettingsPanel />
+      ) : (
+        <section className="panel" data-testid="settings-notifications-locked">
+          <h3>{t("notificationSettings.title")}</h3>
+          <p className="muted small">{t("notificationSettings.adminOnly")}</p>
         </section>
       )}
     </div>

@@ -1,0 +1,239 @@
+// The notifications screen (issue 6): what the app's background deliverer is
+// doing, the failures to act on (retry one or the selected ones; the core
+// re-queues a failed message under its own id and reference, and refuses
+// anything else), and the recent outbox with a status filter. Every rule is
+// the core's; this screen asks and shows.
+
+import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/commands";
+import { toApiError, type ApiError } from "../api/errors";
+import type { DelivererStatus, NotificationLogEntry, NotificationStatus, RetryOutcome } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { When } from "../components/When";
+import { useSession } from "../session";
+
+/** How often the screen asks the core again (the deliverer runs on its own tick). */
+export const NOTIFICATIONS_REFRESH_MS = 5_000;
+export const NOTIFICATION_STATUSES: readonly NotificationStatus[] = ["queued", "sending", "sent", "failed", "unknown"];
+
+function DelivererHeader({ status, error }: { status: DelivererStatus | null; error: ApiError | null }) {
+  const { t } = useTranslation();
+  if (error) return <ErrorNotice error={error} testId="deliverer-error" />;
+  if (!status) return <p className="muted">{t("common.loading")}</p>;
+  return (
+    <p className={`notice ${status.state === "problem" ? "notice-error" : status.state === "running" ? "notice-ok" : "notice-info"}`} data-testid="deliverer-status" data-state={status.state}>
+      <strong>{t(`outbox.deliverer.${status.state}`)}</strong>
+      {status.state === "running" && <span> · {t("outbox.deliverer.lastRound", { sent: status.last_sent, retrying: status.last_retrying, failed: status.last_failed })}</span>}
+      {status.state === "problem" && (
+        <span className="small" data-testid="deliverer-problem" data-code={status.error_code ?? ""}>
+          {" "}
+          · {status.error_message} <span className="mono">[{status.error_code}]</span>
+        </span>
+      )}
+      {status.last_round_at && (
+        <span className="muted small">
+          {" "}
+          · {t("outbox.deliverer.at")} <When at={status.last_round_at} />
+        </span>
+      )}
+    </p>
+  );
+}
+
+function Row({ n, prefix, selectable, selected, onSelect, onRetry, busy }: { n: NotificationLogEntry; prefix: string; selectable: boolean; selected: boolean; onSelect?: (on: boolean) => void; onRetry?: () => void; busy: boolean }) {
+  const { t } = useTranslation();
+  const { openCase } = useSession();
+  return (
+    <tr data-testid={`${prefix}-row-${n.id}`} data-status={n.status} data-order={n.order_id}>
+      {selectable && (
+        <td>
+          <input type="checkbox" aria-label={t("outbox.select", { id: n.id })} checked={selected} disabled={n.status !== "failed"} onChange={(e) => onSelect?.(e.target.checked)} data-testid={`failure-select-${n.id}`} />
+        </td>
+      )}
+      <td>{t(`notifications.kinds.${n.kind}`, { defaultValue: n.kind })}</td>
+      <td>{t(`notifications.channels.${n.channel}`, { defaultValue: n.channel })}</td>
+      <td className="mono small">{n.recipient}</td>
+      <td>
+        <button type="button" className="link" onClick={() => openCase(n.order_id)} data-testid={`${prefix}-order-${n.id}`}>
+          {n.order_id}
+        </button>
+      </td>
+      <td>
+        <span className={`badge status-${n.status}`} data-testid="outbox-status">
+          {t(`notifications.statuses.${n.status}`, { defaultValue: n.status })}
+        </span>
+      </td>
+      <td className="num">{n.attempts}</td>
+      <td className="small" data-testid="outbox-error">
+        {n.last_error ?? "—"}
+      </td>
+      <td className="small">
+        <When at={n.sent_at ?? n.queued_at} />
+      </td>
+      {selectable && (
+        <td>
+          {n.status === "failed" ? (
+            <button type="button" disabled={busy} onClick={onRetry} data-testid={`failure-retry-${n.id}`}>
+              {t("outbox.retry")}
+            </button>
+          ) : (
+            <span className="muted small">{t("outbox.unknownHint")}</span>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}
+
+function Head({ selectable }: { selectable: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <thead>
+      <tr>
+        {selectable && <th />}
+        <th>{t("notifications.kind")}</th>
+        <th>{t("notifications.channel")}</th>
+        <th>{t("notifications.recipient")}</th>
+        <th>{t("outbox.order")}</th>
+        <th>{t("notifications.status")}</th>
+        <th>{t("notifications.attempts")}</th>
+        <th>{t("notifications.lastError")}</th>
+        <th>{t("outbox.when")}</th>
+        {selectable && <th />}
+      </tr>
+    </thead>
+  );
+}
+
+export function NotificationsScreen() {
+  const { t } = useTranslation();
+  const [deliverer, setDeliverer] = useState<DelivererStatus | null>(null);
+  const [delivererError, setDelivererError] = useState<ApiError | null>(null);
+  const [failures, setFailures] = useState<NotificationLogEntry[] | null>(null);
+  const [outbox, setOutbox] = useState<NotificationLogEntry[] | null>(null);
+  const [filter, setFilter] = useState<NotificationStatus | "">("");
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [error, setError] = useState<ApiError | null>(null);
+  const [outcome, setOutcome] = useState<RetryOutcome | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      setDeliverer(await api.notificationDelivererStatus());
+      setDelivererError(null);
+    } catch (e) {
+      setDelivererError(toApiError(e));
+    }
+    try {
+      const [failed, unknown, recent] = await Promise.all([
+        api.notificationOutbox("failed"),
+        api.notificationOutbox("unknown"),
+        api.notificationOutbox(filter === "" ? null : filter),
+      ]);
+      setFailures([...failed, ...unknown].sort((a, b) => b.id - a.id));
+      setOutbox(recent);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  }, [filter]);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), NOTIFICATIONS_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  const retry = async (ids: number[]) => {
+    setBusy(true);
+    setError(null);
+    setOutcome(null);
+    try {
+      setOutcome(await api.notificationRetry(ids));
+      setSelected(new Set());
+      await load();
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const toggle = (id: number, on: boolean) => {
+    const next = new Set(selected);
+    if (on) next.add(id);
+    else next.delete(id);
+    setSelected(next);
+  };
+
+  return (
+    <div className="notifications-screen">
+      <h2>{t("outbox.title")}</h2>
+      <DelivererHeader status={deliverer} error={delivererError} />
+      <ErrorNotice error={error} testId="outbox-error-notice" full />
+      {outcome && (
+        <p className={`notice ${outcome.refused.length ? "notice-error" : "notice-ok"}`} data-testid="retry-outcome" data-retried={outcome.retried.length} data-refused={outcome.refused.length}>
+          {t("outbox.retried", { count: outcome.retried.length })}
+          {outcome.refused.map((r) => (
+            <span key={r.id} className="small" data-testid={`retry-refused-${r.id}`} data-code={r.code}>
+              {" "}
+              · {r.message}
+            </span>
+          ))}
+        </p>
+      )}
+
+      <section className="panel" data-testid="outbox-failures">
+        <h3>{t("outbox.failures")}</h3>
+        {failures !== null && failures.length === 0 && (
+          <p className="muted" data-testid="outbox-failures-empty">
+            {t("outbox.noFailures")}
+          </p>
+        )}
+        {failures !== null && failures.length > 0 && (
+          <>
+            <div className="button-row">
+              <button type="button" className="primary" disabled={busy || selected.size === 0} onClick={() => void retry([...selected])} data-testid="outbox-retry-selected">
+                {t("outbox.retrySelected", { count: selected.size })}
+              </button>
+            </div>
+            <table className="table compact" data-testid="outbox-failures-table">
+              <Head selectable />
+              <tbody>
+                {failures.map((n) => (
+                  <Row key={n.id} n={n} prefix="failure" selectable selected={selected.has(n.id)} onSelect={(on) => toggle(n.id, on)} onRetry={() => void retry([n.id])} busy={busy} />
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </section>
+
+      <section className="panel" data-testid="outbox-recent">
+        <h3>{t("outbox.recent")}</h3>
+        <label className="field compact">
+          <span>{t("notifications.status")}</span>
+          <select value={filter} onChange={(e) => setFilter(e.target.value as NotificationStatus | "")} data-testid="outbox-filter">
+            <option value="">{t("common.any")}</option>
+            {NOTIFICATION_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`notifications.statuses.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {outbox !== null && outbox.length === 0 && <p className="muted">{t("outbox.empty")}</p>}
+        {outbox !== null && outbox.length > 0 && (
+          <table className="table compact" data-testid="outbox-table">
+            <Head selectable={false} />
+            <tbody>
+              {outbox.map((n) => (
+                <Row key={n.id} n={n} prefix="outbox" selectable={false} selected={false} busy={busy} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
