@@ -62,21 +62,29 @@ const go = (screen) => harness.go(s, screen);
 
 /** The GTK file chooser the dialog plugin opens: type a path into it (xdotool). */
 async function pickFileInNativeDialog(file) {
+  // The chooser belongs to a child process of the app (src-tauri/src/file_dialog.rs): it can
+  // be mapped before it takes keys, so the path is typed again until the window goes away.
   const search = () => spawnSync("xdotool", ["search", "--onlyvisible", "--name", "Open"], { encoding: "utf8" });
-  const windowId = await s.until(() => search().stdout.trim().split("\n").filter(Boolean).pop(), {
-    what: "the file chooser window",
-  });
+  const windows = () => search().stdout.trim().split("\n").filter(Boolean);
   const x = (...args) => {
     const r = spawnSync("xdotool", args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`xdotool ${args.join(" ")}: ${r.stderr}`);
   };
-  x("windowfocus", "--sync", windowId);
-  await sleep(300);
-  x("key", "--window", windowId, "ctrl+l");
-  await sleep(200);
-  x("type", "--window", windowId, "--delay", "15", file);
-  await sleep(200);
-  x("key", "--window", windowId, "Return");
+  for (let attempt = 1; ; attempt++) {
+    const windowId = await s.until(() => windows().pop(), { what: "the file chooser window" });
+    x("windowfocus", "--sync", windowId);
+    await sleep(500);
+    x("key", "--window", windowId, "ctrl+l");
+    await sleep(200);
+    x("key", "--window", windowId, "ctrl+a");
+    x("type", "--window", windowId, "--delay", "15", file);
+    await sleep(200);
+    x("key", "--window", windowId, "Return");
+    const deadline = Date.now() + 3_000;
+    while (windows().includes(windowId) && Date.now() < deadline) await sleep(100);
+    if (!windows().includes(windowId)) return;
+    if (attempt === 3) throw new Error("the file chooser did not take the typed path");
+  }
 }
 
 /**

@@ -151,6 +151,12 @@ export class Session {
 
   async click(css) {
     const el = await this.waitFor(css, { ok: (e) => e.enabled() });
+    // WebKitWebDriver clicks an element at the window's edge without bringing it in:
+    // centre it first, as a person would scroll to it.
+    await this.cmd("POST", "/execute/sync", {
+      script: "arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' })",
+      args: [{ [ELEMENT_KEY]: el.id }],
+    });
     await el.click();
     return el;
   }
