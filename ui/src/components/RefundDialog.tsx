@@ -157,7 +157,7 @@ export function RefundDialog({
           {t("refunds.fxNote", { order: orderCurrency, paid: payment.currency })}
         </p>
       )}
-      <fieldset className="field-row">
+      <div className="field-row" role="radiogroup" aria-label={t("refunds.amount")}>
         <label>
           <input type="radio" checked={full} onChange={() => setFull(true)} data-testid="refund-full" /> {t("refunds.full")}
         </label>
@@ -165,10 +165,12 @@ export function RefundDialog({
           <input type="radio" checked={!full} onChange={() => setFull(false)} data-testid="refund-partial" /> {t("refunds.partial")}
         </label>
         {!full && (
-          <input className="amount-input" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label={t("refunds.amount")} data-testid="refund-amount" />
+          <>
+            <input className="amount-input" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label={t("refunds.amount")} data-testid="refund-amount" />
+            <span className="muted">{payment.currency}</span>
+          </>
         )}
-        <span className="muted">{payment.currency}</span>
-      </fieldset>
+      </div>
 
       {preview && <TierLine preview={preview} />}
       <Refusal error={previewError} testId="refund-preview-refusal" />
