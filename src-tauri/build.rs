@@ -68,6 +68,7 @@ const COMMANDS: &[&str] = &[
     // ---- end refunds
     "pick_import_files",
     "pick_save_path",
+    "refunds_receipt_save",
 ];
 
 fn main() {

@@ -206,3 +206,26 @@ fn the_cli_re_downloads_the_receipt_and_refuses_one_that_does_not_exist() {
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
     assert_eq!(String::from_utf8_lossy(&missing.stderr).trim(), "error: no refund 999 [refunds.not_found]");
 }
+
+#[test]
+fn a_copy_of_the_receipt_goes_where_the_operator_chose_and_a_refused_one_writes_nothing() {
+    let (l, id) = succeeded_refund();
+    let chosen = tempfile::tempdir().unwrap();
+    let target = chosen.path().join("recibo-reembolso.pdf");
+    let saved = receipt::save_copy(&l.store, id, &target).unwrap();
+    assert_eq!(saved, target);
+    let archived = receipt::receipt(&l.store, id).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&archived).unwrap());
+    assert!(pdf_text(&target).contains("Order: CO-R1"), "{}", pdf_text(&target));
+    // Only the copy is in the chosen folder: no temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(chosen.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("recibo-reembolso.pdf")]);
+
+    let missing = chosen.path().join("no-such-folder").join("r.pdf");
+    let err = receipt::save_copy(&l.store, id, &missing).unwrap_err();
+    assert_eq!(err.code(), "refunds.receipt_io");
+    assert!(!missing.exists());
+    let err = receipt::save_copy(&l.store, id + 1000, &chosen.path().join("other.pdf")).unwrap_err();
+    assert!(matches!(err, ReceiptError::Refund(_)), "{err:?}");
+    assert!(!chosen.path().join("other.pdf").exists());
+}

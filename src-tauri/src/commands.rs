@@ -90,6 +90,7 @@ pub const COMMANDS: &[&str] = &[
     // ---- file dialogs (out of process, see file_dialog.rs)
     "pick_import_files",
     "pick_save_path",
+    "refunds_receipt_save",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -158,6 +159,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         // ---- end refunds
         pick_import_files,
         pick_save_path,
+        refunds_receipt_save,
     ]
 }
 
@@ -603,14 +605,30 @@ pub async fn pick_import_files(title: String) -> Reply<Vec<String>> {
     Ok(file_dialog::ask(request).await?.into_iter().map(|p| p.display().to_string()).collect())
 }
 
-/// The operator picks where an export goes (None when cancelled).
+/// The operator picks where an export goes (None when cancelled); `kind` is `csv` or `pdf`.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn pick_save_path(title: String, file_name: String) -> Reply<Option<String>> {
+pub async fn pick_save_path(title: String, file_name: String, kind: Option<String>) -> Reply<Option<String>> {
+    let (filter_name, extension) = match kind.as_deref() {
+        None | Some("csv") => ("CSV", "csv"),
+        Some("pdf") => ("PDF", "pdf"),
+        Some(other) => return Err(ApiError::new(codes::VALIDATION, format!("no save dialog for {other:?} files"))),
+    };
     let request = file_dialog::DialogRequest::Save {
         title,
-        filter_name: "CSV".into(),
-        extensions: vec!["csv".into()],
+        filter_name: filter_name.into(),
+        extensions: vec![extension.into()],
         file_name,
     };
     Ok(file_dialog::ask(request).await?.into_iter().next().map(|p| p.display().to_string()))
+}
+
+/// A copy of a succeeded refund's PDF receipt, written where the operator chose.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_receipt_save(state: State<'_, AppState>, id: i64, path: String) -> Reply<dto::ReceiptPath> {
+    state
+        .as_operator(move |s, _| {
+            let saved = refunds::receipt::save_copy(s, id, Path::new(&path))?;
+            Ok(dto::ReceiptPath { path: saved.display().to_string() })
+        })
+        .await
 }

@@ -135,6 +135,23 @@ pub fn receipt_bytes(store: &Store, id: i64) -> Result<Vec<u8>, ReceiptError> {
     std::fs::read(&path).map_err(io(&path))
 }
 
+/// Writes a copy of the receipt where the operator chose (a save dialog): the
+/// archive keeps its own. Written to a temporary file beside the target and
+/// renamed, so a failed copy never leaves half a PDF under the chosen name.
+pub fn save_copy(store: &Store, id: i64, target: &Path) -> Result<PathBuf, ReceiptError> {
+    let bytes = receipt_bytes(store, id)?;
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file_name(id));
+    let tmp = dir.join(format!(".{name}.partial"));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, target).map_err(io(target))?;
+    Ok(target.to_path_buf())
+}
+
 /// Deletes archived receipts of refunds that finished more than the retention
 /// setting ago (never less than `RECEIPT_RETENTION_DAYS_MIN`). Files that are
 /// not a known refund's receipt are left alone. Returns the deleted paths.

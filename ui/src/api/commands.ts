@@ -129,7 +129,8 @@ export const api = {
 
   // file dialogs (shown by a child process of the app: src-tauri/src/file_dialog.rs)
   pickImportFiles: (title: string) => call<string[]>("pick_import_files", { title }),
-  pickSavePath: (title: string, fileName: string) => call<string | null>("pick_save_path", { title, file_name: fileName }),
+  pickSavePath: (title: string, fileName: string, kind: "csv" | "pdf" = "csv") =>
+    call<string | null>("pick_save_path", { title, file_name: fileName, kind }),
 
   // imports
   suggestProfile: (path: string) => call<ProfileSuggestion>("suggest_profile", { path }),

@@ -66,6 +66,7 @@ export const refundsApi = {
   show: (id: number) => call<Refund>("refunds_show", { id }),
   refundable: (payment_id: string, psp: string | null) => call<Refundable>("refunds_refundable", { payment_id, psp }),
   receipt: (id: number) => call<ReceiptPath>("refunds_receipt", { id }),
+  saveReceipt: (id: number, path: string) => call<ReceiptPath>("refunds_receipt_save", { id, path }),
   exportCsv: (filter: RefundQuery, path: string) =>
     call<{ rows: number }>("refunds_export_csv", { filter: cleanRefundQuery(filter), path }),
   dashboard: () => call<RefundDashboard>("dashboard_refunds"),

@@ -5,6 +5,7 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import { allRefunds, refundsApi } from "../api/refunds";
 import type { CaseFile, PaymentRecord, Refund, Refundable } from "../bindings";
@@ -22,6 +23,17 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
     try {
       setReceipt((await refundsApi.receipt(r.id)).path);
       onChanged?.();
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  const [savedAt, setSavedAt] = useState<string | null>(null);
+  const saveCopy = async () => {
+    setError(null);
+    try {
+      const path = await api.pickSavePath(t("refunds.receiptSaveTitle"), `refund-${r.id}-receipt.pdf`, "pdf");
+      if (!path) return;
+      setSavedAt((await refundsApi.saveReceipt(r.id, path)).path);
     } catch (e) {
       setError(toApiError(e));
     }
@@ -105,9 +117,17 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
           <button type="button" onClick={() => void getReceipt()} data-testid={`refund-receipt-${r.id}`}>
             {t("refunds.receipt")}
           </button>
+          <button type="button" onClick={() => void saveCopy()} data-testid={`refund-receipt-save-${r.id}`}>
+            {t("refunds.receiptSave")}
+          </button>
           {receipt && (
             <span className="mono small" data-testid="refund-receipt-path">
               {t("refunds.receiptAt", { path: receipt })}
+            </span>
+          )}
+          {savedAt && (
+            <span className="mono small" data-testid="refund-receipt-saved">
+              {t("refunds.receiptSaved", { path: savedAt })}
             </span>
           )}
         </div>
