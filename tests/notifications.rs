@@ -305,6 +305,10 @@ fn email_only(sender: &SmtpSender) -> Transports<'_> {
     Transports { email: Some(sender), sms: None }
 }
 
+fn row_barcode(store: &Store, id: i64) -> Option<String> {
+    store.buyer_notification(id).unwrap().unwrap().barcode
+}
+
 fn row_count(store: &Store) -> usize {
     store
         .buyer_notifications(&voucherdesk::store::NotificationFilter { limit: 1000, ..Default::default() })
@@ -403,12 +407,24 @@ fn an_email_reaches_the_smtp_sink_with_encoded_spanish_headers_and_both_parts() 
     assert_eq!(header("To"), "ana.nunez@correo.example");
     let row = store.buyer_notification(id).unwrap().unwrap();
     assert_eq!(header("Message-ID"), format!("<{}@tienda.example>", row.client_ref));
-    assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
+    // multipart/related: the two alternatives, then the voucher code's barcode image the HTML shows.
+    assert_eq!(parsed.ctype.mimetype, "multipart/related");
     assert_eq!(parsed.subparts.len(), 2);
-    assert_eq!(parsed.subparts[0].ctype.mimetype, "text/plain");
-    assert_eq!(parsed.subparts[1].ctype.mimetype, "text/html");
-    let text = parsed.subparts[0].get_body().unwrap();
-    let html = parsed.subparts[1].get_body().unwrap();
+    let alternative = &parsed.subparts[0];
+    assert_eq!(alternative.ctype.mimetype, "multipart/alternative");
+    assert_eq!(alternative.subparts.len(), 2);
+    assert_eq!(alternative.subparts[0].ctype.mimetype, "text/plain");
+    assert_eq!(alternative.subparts[1].ctype.mimetype, "text/html");
+    let image = &parsed.subparts[1];
+    assert_eq!(image.ctype.mimetype, "image/png");
+    let content_id = image.headers.iter().find(|h| h.get_key() == "Content-ID").unwrap().get_value();
+    assert_eq!(content_id, "<voucher-barcode>");
+    let png = image.get_body_raw().unwrap();
+    assert_eq!(png, voucherdesk::notifications::barcode::code128_png("4000001001").unwrap());
+    let text = alternative.subparts[0].get_body().unwrap();
+    let html = alternative.subparts[1].get_body().unwrap();
+    assert!(html.contains(r#"<img src="cid:voucher-barcode" alt="Código de barras 4000001001">"#), "{html}");
+    assert_eq!(row_barcode(&store, id), Some("4000001001".to_string()));
     assert!(text.contains("Dónde pagar:   cualquier punto Efecty del país"), "{text}");
     assert!(text.contains("Hola, <script>alert(1)</script> Núñez:"));
     assert!(html.contains("Hola, &lt;script&gt;alert(1)&lt;&#x2f;script&gt; Núñez:"), "{html}");

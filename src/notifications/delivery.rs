@@ -20,7 +20,7 @@ use crate::credentials::SecretVault;
 use crate::store::{BuyerNotificationRow, SendOutcome, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use lettre::Transport;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, header::ContentType};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -301,12 +301,23 @@ impl Sender for SmtpSender {
             .map_err(|e| SendError::Permanent(format!("bad recipient {:?}: {e}", row.recipient)))?;
         let domain = self.from.email.domain().to_string();
         let message_id = format!("<{}@{}>", row.client_ref, domain);
+        let body = MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone());
+        // A voucher email carries its code as an inline image the HTML shows (cid:).
+        let body = match row.barcode.as_deref() {
+            None => body,
+            Some(value) => {
+                let png = super::barcode::code128_png(value).map_err(|e| SendError::Permanent(e.to_string()))?;
+                let png_type = ContentType::parse("image/png").map_err(|e| SendError::Permanent(e.to_string()))?;
+                let image = Attachment::new_inline(super::barcode::BARCODE_CONTENT_ID.to_string()).body(png, png_type);
+                MultiPart::related().multipart(body).singlepart(image)
+            }
+        };
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(row.subject.clone())
             .message_id(Some(message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone()))
+            .multipart(body)
             .map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))?;
         match self.transport.send(&message) {
             Ok(response) => {
@@ -540,6 +551,7 @@ impl TestMessage {
             operator.name, operator.name
         );
         let row = BuyerNotificationRow {
+            barcode: None,
             id: 0,
             order_id: String::new(),
             kind: "test".into(),

@@ -12,6 +12,7 @@
 //! hand with [`resend`] (at most [`RESENDS_PER_ORDER_MAX`] per order per
 //! [`RESEND_WINDOW_HOURS`] hours; managers and admins may override, audited).
 
+pub mod barcode;
 pub mod config;
 pub mod delivery;
 pub mod format;
@@ -537,6 +538,8 @@ struct TemplateContext {
     where_to_pay: &'static str,
     network: &'static str,
     barcode_url: String,
+    /// `cid:voucher-barcode` when the email carries the code as an inline image.
+    barcode_cid: String,
     refund_amount: String,
     withdrawal_code: String,
     id_to_bring: String,
@@ -547,10 +550,19 @@ struct TemplateContext {
 /// Characters of the shop name an SMS shows.
 const SMS_STORE_CHARS_MAX: usize = 20;
 
+/// The value an email of `kind` draws as its inline barcode: the voucher code
+/// of voucher instructions and expiry reminders sent by email, when CODE_128
+/// can draw it.
+fn inline_barcode(kind: Kind, channel: Channel, voucher_code: &str) -> Option<String> {
+    let wants = matches!(kind, Kind::VoucherInstructions | Kind::ExpiryReminder) && channel == Channel::Email;
+    (wants && barcode::code128_modules(voucher_code).is_ok()).then(|| voucher_code.to_string())
+}
+
 fn context(
     facts: &OrderFacts,
     kind: Kind,
     locale: Locale,
+    channel: Channel,
     event: &EventFacts,
     barcode_url_template: Option<&str>,
 ) -> Result<TemplateContext, NotificationError> {
@@ -587,6 +599,9 @@ fn context(
         store: store_name,
         amount: format::amount(order.amount_minor, facts.currency),
         barcode_url: barcode_url_template.map(|t| t.replace("{code}", &voucher_code)).unwrap_or_default(),
+        barcode_cid: inline_barcode(kind, channel, &voucher_code)
+            .map(|_| format!("cid:{}", barcode::BARCODE_CONTENT_ID))
+            .unwrap_or_default(),
         voucher_code,
         deadline,
         deadline_short,
@@ -612,7 +627,7 @@ fn render(
     event: &EventFacts,
     barcode_url_template: Option<&str>,
 ) -> Result<Rendered, NotificationError> {
-    let ctx = context(facts, kind, locale, event, barcode_url_template)?;
+    let ctx = context(facts, kind, locale, channel, event, barcode_url_template)?;
     let mut rendered = templates::render(kind, locale, channel, &ctx)?;
     match channel {
         Channel::Email => {}
@@ -817,6 +832,8 @@ struct Queued<'a> {
     trigger: Trigger,
     triggered_by: &'a str,
     event_key: Option<String>,
+    /// What the email's inline barcode encodes (the code its HTML shows), if it has one.
+    barcode: Option<String>,
     now: DateTime<Utc>,
 }
 
@@ -836,6 +853,7 @@ impl Queued<'_> {
             trigger: self.trigger.as_str(),
             triggered_by: self.triggered_by,
             event_key: self.event_key.as_deref(),
+            barcode: self.barcode.as_deref(),
             now: self.now,
         }
     }
@@ -913,6 +931,7 @@ pub fn queue_for_event(
             trigger: Trigger::Event,
             triggered_by,
             event_key: Some(event_key),
+            barcode: inline_barcode(kind, channel, &clean(&facts.order.voucher_code)),
             now,
         });
     }
@@ -982,6 +1001,7 @@ pub fn resend(
         trigger,
         triggered_by: &operator.name,
         event_key: None,
+        barcode: inline_barcode(kind, channel, &clean(&facts.order.voucher_code)),
         now,
     };
     let action = match trigger {

@@ -64,6 +64,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("migrations/0007_refunds.sql")),
     (9, include_str!("migrations/0009_notifications.sql")),
     (11, include_str!("migrations/0011_notification_reminders.sql")),
+    (12, include_str!("migrations/0012_notification_barcode.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

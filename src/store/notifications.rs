@@ -36,6 +36,8 @@ pub struct BuyerNotificationRow {
     pub claimed_at: Option<DateTime<Utc>>,
     pub sent_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The value the email's inline barcode image encodes (voucher emails), if any.
+    pub barcode: Option<String>,
 }
 
 /// A message to queue.
@@ -54,6 +56,7 @@ pub struct NewBuyerNotification<'a> {
     pub trigger: &'a str,
     pub triggered_by: &'a str,
     pub event_key: Option<&'a str>,
+    pub barcode: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -95,7 +98,7 @@ pub struct NotificationFilter<'a> {
 
 const ROW_SELECT: &str = "SELECT id, order_id, kind, channel, locale, recipient, subject, body_text, body_html,
     params, status, attempts, next_attempt_at, last_error, provider_message_id, client_ref, trigger, triggered_by,
-    event_key, queued_at, claimed_at, sent_at, updated_at FROM buyer_notifications";
+    event_key, queued_at, claimed_at, sent_at, updated_at, barcode FROM buyer_notifications";
 
 fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
@@ -126,6 +129,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<BuyerNotificationRow> {
         claimed_at: r.get::<_, Option<i64>>(20)?.map(time),
         sent_at: r.get::<_, Option<i64>>(21)?.map(time),
         updated_at: time(r.get(22)?),
+        barcode: r.get(23)?,
     })
 }
 
@@ -134,8 +138,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, n: &NewBuyerNotification<'_>) -> Store
     tx.prepare_cached(
         "INSERT INTO buyer_notifications(order_id, kind, channel, locale, recipient, subject, body_text, body_html,
              params, status, attempts, next_attempt_at, client_ref, trigger, triggered_by, event_key, queued_at,
-             updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, 'queued', 0, ?9, ?10, ?11, ?12, ?13, ?9, ?9)",
+             updated_at, barcode)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, 'queued', 0, ?9, ?10, ?11, ?12, ?13, ?9, ?9, ?15)",
     )?
     .execute(params![
         n.order_id,
@@ -151,7 +155,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, n: &NewBuyerNotification<'_>) -> Store
         n.trigger,
         n.triggered_by,
         n.event_key,
-        n.params
+        n.params,
+        n.barcode
     ])?;
     Ok(tx.last_insert_rowid())
 }

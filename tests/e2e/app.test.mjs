@@ -380,11 +380,17 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
   assert.match(decodeHeader(message.headers.subject), new RegExp(`^Tu código de pago \\S+ para el pedido ${orderId}$`));
   assert.ok(/^[\x20-\x7e]*$/.test(message.headers.subject), "the subject travels RFC 2047-encoded");
   assert.equal(decodeHeader(message.headers.from), SHOP_FROM);
-  assert.equal(message.type, "multipart/alternative");
-  assert.deepEqual(message.parts.map((p) => p.type), ["text/plain", "text/html"]);
-  assert.match(message.parts[0].text, /paga en efectivo con este código/);
-  assert.match(message.parts[1].text, /paga en efectivo con este código/);
-  assert.match(message.parts[1].text, /<strong>/);
+  // The two alternatives, then the code's barcode image (CODE_128 PNG) the HTML shows inline.
+  assert.equal(message.type, "multipart/related");
+  assert.deepEqual(message.parts.map((p) => p.type), ["multipart/alternative", "image/png"]);
+  const [alternative, barcode] = message.parts;
+  assert.deepEqual(alternative.parts.map((p) => p.type), ["text/plain", "text/html"]);
+  assert.match(alternative.parts[0].text, /paga en efectivo con este código/);
+  assert.match(alternative.parts[1].text, /paga en efectivo con este código/);
+  assert.match(alternative.parts[1].text, /<strong>/);
+  assert.match(alternative.parts[1].text, /<img src="cid:voucher-barcode"/);
+  assert.equal(barcode.headers["content-id"], "<voucher-barcode>");
+  assert.equal(barcode.bytes.subarray(1, 4).toString("latin1"), "PNG");
   await s.execute(`document.querySelector('[data-testid="notifications-panel"]').scrollIntoView()`);
   await shot("14-case-file-notifications");
   await signOut();

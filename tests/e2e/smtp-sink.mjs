@@ -136,20 +136,32 @@ export function decodeHeader(value) {
     );
 }
 
-/** The headers (raw, lower-cased names), and each part of a multipart message with its type and decoded text. */
+/** The headers (raw, lower-cased names), and each part of a multipart message with its type and decoded text; a nested multipart part has its own `parts`. */
 export function parseMessage(raw) {
-  const { headers, body } = splitHead(raw.toString("latin1"));
+  return parseEntity(raw.toString("latin1"));
+}
+
+function parseEntity(text) {
+  const { headers, body } = splitHead(text);
   const type = headers["content-type"] ?? "text/plain";
   const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
   const parts = [];
   if (boundary) {
     for (const chunk of body.split(`--${boundary}`).slice(1)) {
       if (chunk.startsWith("--")) break;
-      const part = splitHead(chunk.replace(/^\r\n/, ""));
+      const raw = chunk.replace(/^\r\n/, "");
+      const part = splitHead(raw);
+      const partType = (part.headers["content-type"] ?? "text/plain").split(";")[0].trim().toLowerCase();
+      if (partType.startsWith("multipart/")) {
+        parts.push(parseEntity(raw));
+        continue;
+      }
       parts.push({
-        type: (part.headers["content-type"] ?? "text/plain").split(";")[0].trim().toLowerCase(),
+        type: partType,
+        headers: part.headers,
         encoding: (part.headers["content-transfer-encoding"] ?? "7bit").toLowerCase(),
         text: decodeBody(part.headers, part.body.replace(/\r\n$/, "")),
+        bytes: (part.headers["content-transfer-encoding"] ?? "").toLowerCase() === "base64" ? Buffer.from(part.body.replace(/\s+/g, ""), "base64") : null,
       });
     }
   }
