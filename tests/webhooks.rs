@@ -301,6 +301,28 @@ async fn listen_applies_genuine_notifications_once_and_in_any_order() {
     assert_eq!(verdicts(&l.path), counted(&[("applied", 5), ("duplicate", 1), ("unmatched", 1)]));
     assert_eq!(audit_count(&store, "payment.observe"), 5);
     assert_eq!(forged_exceptions(&l.path), []);
+    // Each voucher that became paid told its buyer once, by email and SMS; the re-sent,
+    // re-signed and late notifications told nobody again.
+    let told: Vec<(String, String, String)> = store
+        .buyer_notifications(&voucherdesk::store::NotificationFilter { limit: 100, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.order_id, n.kind, n.channel))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let expected: Vec<(String, String, String)> = ["S-001", "S-002", "S-003"]
+        .iter()
+        .flat_map(|o| ["email", "sms"].map(|c| (o.to_string(), "payment_received".to_string(), c.to_string())))
+        .collect();
+    assert_eq!(told, expected);
+    assert_eq!(
+        store
+            .buyer_notifications(&voucherdesk::store::NotificationFilter { limit: 100, ..Default::default() })
+            .unwrap()
+            .len(),
+        6
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

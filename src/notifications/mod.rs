@@ -883,6 +883,29 @@ fn check_ref(what: &str, text: &str) -> Result<(), NotificationError> {
 /// event queues nothing). Returns the ids queued now. `triggered_by` is the
 /// operator (or module) that caused the event. Fails, writing nothing, when
 /// the buyer has no usable contact at all or the event's facts are missing.
+/// A payment that has just become paid tells its buyer (`payment_received`,
+/// once per payment and channel): called after the change is committed, by
+/// every path that learns it live (the PSP sync, "Refresh from PSP", the PSP's
+/// own notifications). Imported files are history and notify nobody. `None`
+/// when the change is not a payment becoming paid of a known order.
+pub fn queue_payment_received(
+    store: &mut Store,
+    order_id: &str,
+    payment_id: &str,
+    before: Option<crate::payments::PaymentStatus>,
+    after: Option<crate::payments::PaymentStatus>,
+    triggered_by: &str,
+) -> Option<Result<Vec<i64>, NotificationError>> {
+    use crate::payments::PaymentStatus;
+    let newly_paid = after == Some(PaymentStatus::Paid) && before != Some(PaymentStatus::Paid);
+    if !newly_paid || order_id.trim().is_empty() {
+        return None;
+    }
+    let event =
+        NotificationEvent::PaymentReceived { order_id: order_id.to_string(), payment_id: payment_id.to_string() };
+    Some(queue_for_event(store, &event, triggered_by))
+}
+
 pub fn queue_for_event(
     store: &mut Store,
     event: &NotificationEvent,

@@ -257,16 +257,15 @@ fn commit_observation(
 /// payment is recorded whatever happens to the message, and a buyer with no
 /// usable contact simply gets none (the case file's log shows what was sent).
 fn notify_if_paid(store: &mut Store, target: &SyncTarget, applied: &Applied, actor: &str) {
-    use crate::payments::PaymentStatus;
-    let newly_paid = applied.after == PaymentStatus::Paid && applied.before != PaymentStatus::Paid;
-    if !newly_paid || target.order_id.trim().is_empty() {
-        return;
-    }
-    let event = crate::notifications::NotificationEvent::PaymentReceived {
-        order_id: target.order_id.clone(),
-        payment_id: target.payment_id.clone(),
-    };
-    if let Err(e) = crate::notifications::queue_for_event(store, &event, actor) {
+    let queued = crate::notifications::queue_payment_received(
+        store,
+        &target.order_id,
+        &target.payment_id,
+        Some(applied.before),
+        Some(applied.after),
+        actor,
+    );
+    if let Some(Err(e)) = queued {
         eprintln!(
             "payment {}:{} is paid; the buyer was not notified: {e} [{}]",
             target.psp,

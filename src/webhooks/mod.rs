@@ -588,6 +588,20 @@ pub fn receive(
         verdict_of: Verdict::of_outcome,
     };
     let stored = store.file_notification(&rec, effect)?;
+    if let StoredNotification::Filed { applied: Some(a), .. } = &stored {
+        // The buyer hears about the payment as the PSP reports it; best effort, after the commit.
+        let queued = crate::notifications::queue_payment_received(
+            store,
+            &a.order_id,
+            &a.payment_id,
+            a.before,
+            a.after,
+            n.psp.actor(),
+        );
+        if let Some(Err(e)) = queued {
+            eprintln!("payment {} is paid; the buyer was not notified: {e} [{}]", a.payment_id, e.code());
+        }
+    }
     Ok(receipt(stored, detail, claims))
 }
 
