@@ -62,28 +62,47 @@ const go = (screen) => harness.go(s, screen);
 
 /** The GTK file chooser the dialog plugin opens: type a path into it (xdotool). */
 async function pickFileInNativeDialog(file) {
-  // The chooser belongs to a child process of the app (src-tauri/src/file_dialog.rs): it can
-  // be mapped before it takes keys, so the path is typed again until the window goes away.
+  // The chooser belongs to a child process of the app (src-tauri/src/file_dialog.rs): it can be
+  // mapped before it takes keys, so keys go in once it has the focus. Typing a path that starts
+  // with "/" opens the chooser's location entry with it.
   const search = () => spawnSync("xdotool", ["search", "--onlyvisible", "--name", "Open"], { encoding: "utf8" });
-  const windows = () => search().stdout.trim().split("\n").filter(Boolean);
   const x = (...args) => {
     const r = spawnSync("xdotool", args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`xdotool ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim();
   };
+  const windowId = await s.until(() => search().stdout.trim().split("\n").filter(Boolean).pop(), {
+    what: "the file chooser window",
+  });
+  x("windowfocus", "--sync", windowId);
+  await s.until(() => x("getwindowfocus") === windowId, { what: "the chooser to take the focus", timeout: 5_000 });
+  await sleep(400);
+  // XTEST input to the focused chooser (synthetic events sent to a window can be ignored):
+  // Ctrl+L opens its location entry, then the path, then Enter.
+  x("key", "ctrl+l");
+  await sleep(400);
+  x("type", "--delay", "20", file);
+  await sleep(400);
+  x("key", "Return");
+}
+
+/** Chooses `file` on the imports screen, again if the chooser missed the keys (at most 3 times). */
+async function chooseImportFile(file) {
+  const shown = `[data-file="${path.basename(file)}"]`;
   for (let attempt = 1; ; attempt++) {
-    const windowId = await s.until(() => windows().pop(), { what: "the file chooser window" });
-    x("windowfocus", "--sync", windowId);
-    await sleep(500);
-    x("key", "--window", windowId, "ctrl+l");
-    await sleep(200);
-    x("key", "--window", windowId, "ctrl+a");
-    x("type", "--window", windowId, "--delay", "15", file);
-    await sleep(200);
-    x("key", "--window", windowId, "Return");
-    const deadline = Date.now() + 3_000;
-    while (windows().includes(windowId) && Date.now() < deadline) await sleep(100);
-    if (!windows().includes(windowId)) return;
-    if (attempt === 3) throw new Error("the file chooser did not take the typed path");
+    await s.click(tid("import-choose"));
+    await pickFileInNativeDialog(file);
+    try {
+      return await s.waitFor(shown, { what: "the chosen file", timeout: 5_000 });
+    } catch (e) {
+      if (attempt === 3) throw e;
+      // A chooser still open took nothing: close it before trying again.
+      for (const id of spawnSync("xdotool", ["search", "--onlyvisible", "--name", "Open"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean)) {
+        spawnSync("xdotool", ["windowfocus", "--sync", id]);
+        spawnSync("xdotool", ["key", "Escape"]);
+      }
+      await sleep(500);
+    }
   }
 }
 
@@ -305,9 +324,7 @@ test("an import with a bad row shows the line number", async () => {
   await signIn("fabio");
   await go("imports");
   const file = path.join(work, "bad-orders.csv");
-  await s.click(tid("import-choose"));
-  await pickFileInNativeDialog(file);
-  await s.waitFor(`[data-file="bad-orders.csv"]`, { what: "the chosen file" });
+  await chooseImportFile(file);
   await s.waitFor(`${tid("import-profile")}`, { ok: async (el) => (await el.attr("value")) === "shop" || true });
   await s.click(tid("import-start"));
   const badRow = await s.waitFor(tid("bad-row-3"), { what: "bad row on line 3" });
