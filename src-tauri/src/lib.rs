@@ -12,6 +12,7 @@ pub mod error;
 pub mod file_dialog;
 pub mod notify_commands;
 pub mod notify_runner;
+pub mod periodic;
 pub mod psp_commands;
 pub mod refund_runner;
 pub mod state;

@@ -16,10 +16,10 @@
 //! (`submission::client_from_config`, the same as `refunds submit`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use crate::periodic::PeriodicTask;
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::operators::{self, Operator, Permission};
 use voucherdesk::psp::dlocal::client::DlocalClient;
@@ -58,10 +58,6 @@ pub enum RefundRunnerState {
     Stopped,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// The interval from the environment, clamped to its limits.
 pub fn interval_from_env() -> Duration {
     let s = std::env::var(REFUND_INTERVAL_ENV)
@@ -73,46 +69,31 @@ pub fn interval_from_env() -> Duration {
 }
 
 pub struct RefundRunner {
-    stop: watch::Sender<bool>,
-    state: Arc<Mutex<RefundRunnerState>>,
+    task: PeriodicTask<RefundRunnerState>,
 }
 
 impl Default for RefundRunner {
     fn default() -> Self {
-        let (stop, _) = watch::channel(false);
-        RefundRunner { stop, state: Arc::new(Mutex::new(RefundRunnerState::Starting)) }
+        RefundRunner { task: PeriodicTask::new(RefundRunnerState::Starting) }
     }
 }
 
 impl RefundRunner {
     pub fn state(&self) -> RefundRunnerState {
-        lock(&self.state).clone()
+        self.task.state()
     }
 
     /// Starts the task on Tauri's runtime. Rounds every `interval` until [`RefundRunner::stop`].
     pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, session: SessionProbe, interval: Duration) {
-        let mut stop = self.stop.subscribe();
-        let state = Arc::clone(&self.state);
-        tauri::async_runtime::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    break;
-                }
-                let now_state = one_round(&db_path, &vault, &session).await;
-                *lock(&state) = now_state;
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    changed = stop.changed() => if changed.is_err() { break },
-                }
-            }
-            *lock(&state) = RefundRunnerState::Stopped;
+        self.task.start(interval, RefundRunnerState::Stopped, move || {
+            let (db_path, vault, session) = (db_path.clone(), Arc::clone(&vault), Arc::clone(&session));
+            async move { one_round(&db_path, &vault, &session).await }
         });
     }
 
     /// Asks the task to stop (a refund in flight stays `submitted` and is resent with its key).
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
-        *lock(&self.state) = RefundRunnerState::Stopped;
+        self.task.stop(RefundRunnerState::Stopped);
     }
 }
 

@@ -14,10 +14,10 @@
 //! secrets live only inside the round's PSP clients.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use crate::periodic::PeriodicTask;
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::operators::{self, Operator, Permission};
 use voucherdesk::store::Store;
@@ -51,10 +51,6 @@ pub enum RunnerState {
     Stopped,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// The tick from the environment, clamped to its limits.
 pub fn tick_from_env() -> Duration {
     let ms = std::env::var(SYNC_TICK_ENV)
@@ -67,14 +63,12 @@ pub fn tick_from_env() -> Duration {
 
 /// The handle the app state keeps: the stop switch and the task's state.
 pub struct SyncRunner {
-    stop: watch::Sender<bool>,
-    state: Arc<Mutex<RunnerState>>,
+    task: PeriodicTask<RunnerState>,
 }
 
 impl Default for SyncRunner {
     fn default() -> Self {
-        let (stop, _) = watch::channel(false);
-        SyncRunner { stop, state: Arc::new(Mutex::new(RunnerState::Starting)) }
+        SyncRunner { task: PeriodicTask::new(RunnerState::Starting) }
     }
 }
 
@@ -85,33 +79,20 @@ pub type SessionProbe = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
 impl SyncRunner {
     pub fn state(&self) -> RunnerState {
-        lock(&self.state).clone()
+        self.task.state()
     }
 
     /// Starts the task on Tauri's runtime. Rounds every `tick` until [`SyncRunner::stop`].
     pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, session: SessionProbe, tick: Duration) {
-        let mut stop = self.stop.subscribe();
-        let state = Arc::clone(&self.state);
-        tauri::async_runtime::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    break;
-                }
-                let now_state = one_round(&db_path, &vault, &session).await;
-                *lock(&state) = now_state;
-                tokio::select! {
-                    _ = tokio::time::sleep(tick) => {}
-                    changed = stop.changed() => if changed.is_err() { break },
-                }
-            }
-            *lock(&state) = RunnerState::Stopped;
+        self.task.start(tick, RunnerState::Stopped, move || {
+            let (db_path, vault, session) = (db_path.clone(), Arc::clone(&vault), Arc::clone(&session));
+            async move { one_round(&db_path, &vault, &session).await }
         });
     }
 
     /// Asks the task to stop (it finishes the poll in flight; the queue keeps the rest).
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
-        *lock(&self.state) = RunnerState::Stopped;
+        self.task.stop(RunnerState::Stopped);
     }
 }
 
