@@ -82,8 +82,13 @@ fn team_failure(e: TeamStoreError) -> Failure {
         TeamStoreError::BadAddress(_) | TeamStoreError::NotInitialised { .. } | TeamStoreError::TooNew { .. } => {
             Failure::input(e)
         }
-        TeamStoreError::Unreachable { .. } | TeamStoreError::Migration { .. } | TeamStoreError::Sql(_) => {
-            Failure::other(e)
-        }
+        TeamStoreError::Refused(_) => Failure::input(e),
+        TeamStoreError::Unreachable { .. }
+        | TeamStoreError::Offline { .. }
+        | TeamStoreError::Busy { .. }
+        | TeamStoreError::Migration { .. }
+        | TeamStoreError::Sql(_)
+        | TeamStoreError::Upload(_)
+        | TeamStoreError::UnknownColumnType(_) => Failure::other(e),
     }
 }

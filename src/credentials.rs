@@ -444,7 +444,7 @@ impl CredentialError {
             CredentialError::SecretMissing(_) => "credentials.secret_missing",
             CredentialError::KeyringUnavailable(_) => "credentials.keyring_unavailable",
             CredentialError::Keyring(_) => "credentials.keyring",
-            CredentialError::Store(_) => "store",
+            CredentialError::Store(e) => e.code(),
         }
     }
 

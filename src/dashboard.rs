@@ -57,7 +57,7 @@ pub enum DashboardError {
 impl DashboardError {
     pub fn code(&self) -> &'static str {
         match self {
-            DashboardError::Store(_) => "store",
+            DashboardError::Store(e) => e.code(),
             DashboardError::Exceptions(e) => e.code(),
         }
     }

@@ -275,7 +275,7 @@ impl ExceptionError {
             ExceptionError::Export(_) => "exceptions.export",
             ExceptionError::BadLink(_) | ExceptionError::Store(StoreError::Invalid(_)) => "exceptions.bad_link",
             ExceptionError::Store(StoreError::Conflict(_)) => "exceptions.conflict",
-            ExceptionError::Store(_) => "store",
+            ExceptionError::Store(e) => e.code(),
         }
     }
 }

@@ -31,7 +31,7 @@ impl LookupError {
     pub fn code(&self) -> &'static str {
         match self {
             LookupError::Empty | LookupError::TooLong => "errors.validation",
-            LookupError::Store(_) => "store",
+            LookupError::Store(e) => e.code(),
         }
     }
 }

@@ -150,7 +150,7 @@ impl ObservationError {
     pub fn code(&self) -> &'static str {
         match self {
             ObservationError::MissingKey | ObservationError::RawTooLarge(_) => "observations.invalid",
-            ObservationError::Store(_) => "store",
+            ObservationError::Store(e) => e.code(),
         }
     }
 }

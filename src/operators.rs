@@ -167,7 +167,7 @@ impl OperatorError {
             | OperatorError::LastAdmin
             | OperatorError::UnknownLanguage(_) => "errors.validation",
             OperatorError::Conflict(_) => "operators.conflict",
-            OperatorError::Store(_) => "store",
+            OperatorError::Store(e) => e.code(),
         }
     }
 }

@@ -47,7 +47,7 @@ impl SettingsError {
         match self {
             SettingsError::BadLag | SettingsError::BadTolerance | SettingsError::BadIdleLock => "errors.validation",
             SettingsError::Forbidden(e) => e.code(),
-            SettingsError::Store(_) => "store",
+            SettingsError::Store(e) => e.code(),
         }
     }
 }

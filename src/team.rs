@@ -1,12 +1,14 @@
 //! Team mode: several desktops sharing one PostgreSQL server (issue 7).
 //!
-//! What is here so far: the team server's address and password, its schema
-//! (`team init`, refusing a newer one), the reconciliation lock (one run at a
-//! time per team) and the leases for work only one desktop may do. The domain
-//! modules still write to the local store; routing their writes to the team
-//! store is the next step (docs/TEAM-MODE.md).
+//! The team server's address and password (in the OS keyring), its schema
+//! (`team init`, refusing a newer one), joining a desktop and seeding a team
+//! from a local workspace, the reconciliation lock and the leases for work
+//! only one desktop may do. How a change reaches the server is the store's
+//! business (store/team_link.rs): the domain's rules run unchanged.
 
+use crate::credentials::SecretVault;
 use crate::store::team::{LeaseRow, LeaseTake, LockHolder, SchemaReport, TeamStore, TeamStoreError};
+use crate::store::{PushReport, Store, TeamLinkStatus};
 
 /// How long a lease lasts without renewal, in seconds: a desktop that
 /// vanishes hands its work over to another after at most this long.
@@ -68,32 +70,51 @@ pub fn verify_audit(store: &mut TeamStore) -> Result<crate::audit::VerifyReport,
     crate::audit::verify_chain(|after_id, limit| store.audit_entries(after_id, limit))
 }
 
-/// Rows pulled from the team server per page while catching up.
-pub const TEAM_COPY_PAGE_ROWS: u32 = 5_000;
-
-/// What one catch-up did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct CatchUp {
-    pub rows: u64,
-    pub pages: u32,
-    pub cursor: i64,
+/// The keyring entry of a team server's password ("team:user@host:port/db").
+pub fn password_entry(server: &str) -> String {
+    format!("team:{server}")
 }
 
-/// Brings the local copy of the exceptions up to the team server's, page by
-/// page from its cursor; each page commits with its cursor, so an interrupted
-/// catch-up resumes where it stopped.
-pub fn catch_up_exceptions(team: &mut TeamStore, local: &mut crate::store::Store) -> Result<CatchUp, TeamError> {
-    let mut cursor = local.team_cursor("exceptions")?;
-    let (mut rows, mut pages) = (0u64, 0u32);
-    loop {
-        let page = team.exceptions_changed_after(cursor, TEAM_COPY_PAGE_ROWS)?;
-        if page.is_empty() {
-            return Ok(CatchUp { rows, pages, cursor });
-        }
-        cursor = local.apply_exception_copies(&page)?;
-        rows += page.len() as u64;
-        pages += 1;
+/// The URL a team copy reconnects with (its server, no password).
+fn url_of(server: &str) -> String {
+    format!("postgres://{server}")
+}
+
+/// `team join`: makes `store` (a new file, or this team's copy already) the
+/// local copy of the team at `url`, keeps the password in the OS keyring,
+/// and brings the copy level.
+pub fn join(
+    store: &mut Store,
+    url: &str,
+    password: Option<&str>,
+    vault: &dyn SecretVault,
+    application: &str,
+) -> Result<TeamLinkStatus, TeamError> {
+    let server = TeamStore::describe_url(url)?;
+    // Check the server answers and has the schema before anything is kept.
+    TeamStore::connect(url, password, application)?.check_schema()?;
+    if let Some(p) = password {
+        vault.write(&password_entry(&server), p).map_err(|e| TeamError::Keyring(e.to_string()))?;
     }
+    store.attach_team(url, password, application)?;
+    store.team_pull()?;
+    Ok(store.team_link_status()?.expect("attached"))
+}
+
+/// `team push`: uploads this local workspace into an empty team (once: a
+/// second push adds nothing) and makes this file the team's copy.
+pub fn push(
+    store: &mut Store,
+    url: &str,
+    password: Option<&str>,
+    vault: &dyn SecretVault,
+    application: &str,
+) -> Result<PushReport, TeamError> {
+    let report = store.push_workspace(url, password, application)?;
+    if let Some(p) = password {
+        vault.write(&password_entry(&report.server), p).map_err(|e| TeamError::Keyring(e.to_string()))?;
+    }
+    Ok(report)
 }
 
 /// A team operation that touches both stores.
@@ -101,15 +122,18 @@ pub fn catch_up_exceptions(team: &mut TeamStore, local: &mut crate::store::Store
 pub enum TeamError {
     #[error(transparent)]
     Team(#[from] TeamStoreError),
-    #[error("local copy: {0}")]
+    #[error("{0}")]
     Local(#[from] crate::store::StoreError),
+    #[error("the OS keyring refused the team password: {0}")]
+    Keyring(String),
 }
 
 impl TeamError {
     pub fn code(&self) -> &'static str {
         match self {
             TeamError::Team(e) => e.code(),
-            TeamError::Local(_) => "store",
+            TeamError::Local(e) => e.code(),
+            TeamError::Keyring(_) => "team.keyring",
         }
     }
 }
@@ -131,4 +155,48 @@ pub fn status(store: &mut TeamStore) -> Result<TeamStatus, TeamStoreError> {
     let leases = store.leases()?;
     let reconciling = store.reconcile_lock_holder()?;
     Ok(TeamStatus { server: store.server().to_string(), schema_version, server_now, leases, reconciling })
+}
+
+/// Where a desktop keeps its copy of the team `server` when no file is named:
+/// `team-USER@HOST-PORT-DB.sqlite` beside the default local database.
+pub fn default_copy_path(server: &str) -> std::path::PathBuf {
+    let name: String =
+        server.chars().map(|c| if c.is_ascii_alphanumeric() || "@._-".contains(c) { c } else { '-' }).collect();
+    let local = crate::store::default_path();
+    local.with_file_name(format!("team-{name}.sqlite"))
+}
+
+/// The environment variable scripts may give the team password in (the OS
+/// keyring is the usual home; this wins over it when set).
+pub const TEAM_PASSWORD_ENV: &str = "VOUCHERDESK_TEAM_PASSWORD";
+
+/// Opens what `--db` names: a file (reconnected to its team when it is a team
+/// copy), or a team server `postgres://USER@HOST:PORT/DB`, whose copy on this
+/// desktop is [`default_copy_path`] (joined on first use). The password comes
+/// from [`TEAM_PASSWORD_ENV`] or the OS keyring. A server out of reach opens
+/// the copy read-only.
+pub fn open_workspace(db: &std::path::Path, vault: &dyn SecretVault, application: &str) -> Result<Store, TeamError> {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let server = TeamStore::describe_url(&text)?;
+        let mut store = Store::open(&default_copy_path(&server))?;
+        let password = team_password(&server, vault)?;
+        store.attach_team(&text, password.as_deref(), application)?;
+        return Ok(store);
+    }
+    let mut store = Store::open(db)?;
+    if let Some(server) = store.team_server()? {
+        let password = team_password(&server, vault)?;
+        store.attach_team(&url_of(&server), password.as_deref(), application)?;
+    }
+    Ok(store)
+}
+
+/// The team password: [`TEAM_PASSWORD_ENV`] when set, else the OS keyring's entry.
+fn team_password(server: &str, vault: &dyn SecretVault) -> Result<Option<String>, TeamError> {
+    if let Some(p) = std::env::var(TEAM_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+        return Ok(Some(p));
+    }
+    let stored = vault.read(&password_entry(server)).map_err(|e| TeamError::Keyring(e.to_string()))?;
+    Ok(stored.map(|p| p.as_str().to_string()))
 }

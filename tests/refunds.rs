@@ -104,14 +104,17 @@ fn maker_checker_self_approval_same_person_twice_and_wrong_roles_are_refused() {
         (RefundStatus::PendingApproval, vec![ApproverRole::Finance])
     );
     assert_eq!(code(refunds::approve(&mut l.store, &op(&l.db, "ana"), r.id, None, now)), "refunds.same_approver");
+    // The manager's slot is ana's: luis is told who filled it and when.
     let err = refunds::approve(&mut l.store, &op(&l.db, "luis"), r.id, None, now).unwrap_err();
-    assert_eq!(err.code(), "refunds.wrong_role");
-    assert_eq!(err.to_string(), format!("luis (manager) cannot approve refund {}: it awaits finance", r.id));
+    assert_eq!(err.code(), "refunds.already_decided");
+    let at = voucherdesk::store::team::format_instant(now.timestamp());
+    assert_eq!(err.to_string(), format!("refund {} is already approved for manager by ana at {at}", r.id));
     let done = refunds::approve(&mut l.store, &op(&l.db, "fiona"), r.id, None, now).unwrap();
     assert_eq!(done.status, RefundStatus::Approved);
     let who: Vec<(&str, &str)> = done.approvals.iter().map(|a| (a.operator.as_str(), a.role.as_str())).collect();
     assert_eq!(who, vec![("ana", "manager"), ("fiona", "finance")]);
-    assert_eq!(code(refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now)), "refunds.bad_state");
+    let err = refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now).unwrap_err();
+    assert_eq!(err.to_string(), format!("refund {} is already approved by fiona at {at}", r.id));
 
     // Tier 2 needs finance: a manager is the wrong role.
     let t2 = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund("D-2", "300000"), now).unwrap();

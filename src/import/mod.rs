@@ -71,7 +71,7 @@ impl ImportError {
             ImportError::NoRows { .. } => "import.no_rows",
             ImportError::TooManyRows { .. } => "import.too_many_rows",
             ImportError::Rejected { .. } => "import.bad_rows",
-            ImportError::Store { .. } => "store",
+            ImportError::Store { source, .. } => source.code(),
         }
     }
 

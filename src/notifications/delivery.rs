@@ -172,6 +172,8 @@ pub fn deliver_due_at_most(
         };
         let Some(row) = store.claim_due_notification(now, claim)? else { break };
         report.attempted += 1;
+        // Team mode: the claim is on the server before the buyer is contacted.
+        store.barrier()?;
         crash_if(crash_at, CrashPoint::AfterClaim);
         let channel = Channel::parse(&row.channel)
             .map_err(|_| StoreError::Corrupt(format!("notification {} has channel {:?}", row.id, row.channel)))?;

@@ -338,7 +338,7 @@ impl NotificationError {
             NotificationError::Template(_) => "notifications.template",
             NotificationError::TestFailed(_) => "notifications.test_failed",
             NotificationError::Vault(_) => "notifications.keyring",
-            NotificationError::Store(_) => "store",
+            NotificationError::Store(e) => e.code(),
         }
     }
 

@@ -63,7 +63,7 @@ impl ReconcileError {
         match self {
             ReconcileError::BadLag(_) | ReconcileError::BadTolerance => "errors.validation",
             ReconcileError::Forbidden(e) => e.code(),
-            ReconcileError::Store(_) => "store",
+            ReconcileError::Store(e) => e.code(),
         }
     }
 }

@@ -95,6 +95,9 @@ pub enum RefundError {
     WrongRole { operator: String, role: &'static str, id: i64, awaiting: String },
     #[error("refund {id} is {status}: {action} is not possible")]
     BadState { id: i64, status: &'static str, action: &'static str },
+    /// Someone else (often at another desktop) decided first.
+    #[error("refund {id} is already {what} by {by} at {at}")]
+    AlreadyDecided { id: i64, what: String, by: String, at: String },
     #[error("a rejection needs a comment (--comment)")]
     CommentRequired,
     #[error("no exchange rate {from} → {to} is set: an admin sets one (refunds settings --fx {from}:{to}=RATE)")]
@@ -150,6 +153,7 @@ impl RefundError {
             RefundError::SameApprover { .. } => "refunds.same_approver",
             RefundError::WrongRole { .. } => "refunds.wrong_role",
             RefundError::BadState { .. } => "refunds.bad_state",
+            RefundError::AlreadyDecided { .. } => "refunds.already_decided",
             RefundError::CommentRequired => "refunds.comment_required",
             RefundError::NoFxRate { .. } => "refunds.no_fx_rate",
             RefundError::BadSettings(_) => "errors.validation",
@@ -161,7 +165,8 @@ impl RefundError {
             RefundError::BulkNotTier2(_) => "refunds.bulk_not_tier2",
             RefundError::BulkSize { .. } => "refunds.bulk_size",
             RefundError::Export(_) => "refunds.export_failed",
-            RefundError::Corrupt(_) | RefundError::Store(_) => "store",
+            RefundError::Corrupt(_) => "store",
+            RefundError::Store(e) => e.code(),
         }
     }
 
@@ -661,6 +666,31 @@ fn bad_state(id: i64, status: RefundStatus, action: &'static str) -> RefundError
     RefundError::BadState { id, status: status.as_str(), action }
 }
 
+/// Why a decision comes too late: the refund was decided already (by whom,
+/// when), or the operator's slot was filled by someone else; else the state.
+fn too_late(id: i64, status: RefundStatus, action: &'static str, approvals: &[ApprovalRow]) -> RefundError {
+    let decided = match status {
+        RefundStatus::Requested | RefundStatus::PendingApproval => false,
+        RefundStatus::Approved
+        | RefundStatus::Submitted
+        | RefundStatus::Succeeded
+        | RefundStatus::Failed
+        | RefundStatus::RejectedByPsp
+        | RefundStatus::Cancelled => true,
+    };
+    // A cancellation by its requester is a state, not someone's decision.
+    let last = approvals.last().filter(|a| status != RefundStatus::Cancelled || a.decision == "reject");
+    match last.filter(|_| decided) {
+        Some(last) => RefundError::AlreadyDecided {
+            id,
+            what: if last.decision == "reject" { "rejected" } else { "approved" }.to_string(),
+            by: last.operator.clone(),
+            at: crate::store::team::format_instant(last.at),
+        },
+        None => bad_state(id, status, action),
+    }
+}
+
 pub(crate) fn decision_audit(
     operator: &str,
     action: &str,
@@ -694,7 +724,7 @@ pub fn approve(
     let updated = store.update_refund(id, |row, approvals| -> Result<RefundUpdate, RefundError> {
         let (status, tier, currency) = parse_row(row)?;
         if status != RefundStatus::PendingApproval {
-            return Err(bad_state(id, status, "approval"));
+            return Err(too_late(id, status, "approval", approvals));
         }
         if row.requested_by.eq_ignore_ascii_case(&operator.name) {
             return Err(RefundError::SelfApproval { operator: operator.name.clone(), id });
@@ -702,7 +732,18 @@ pub fn approve(
         if approvals.iter().any(|a| a.decision == "approve" && a.operator.eq_ignore_ascii_case(&operator.name)) {
             return Err(RefundError::SameApprover { operator: operator.name.clone(), id });
         }
-        let waiting = awaiting(&required_roles(tier, row.finance_required), approvals);
+        let required = required_roles(tier, row.finance_required);
+        let waiting = awaiting(&required, approvals);
+        if let Some(mine) = approver_role(operator.role).filter(|r| required.contains(r) && !waiting.contains(r)) {
+            if let Some(by) = approvals.iter().rev().find(|a| a.decision == "approve" && a.role == mine.as_str()) {
+                return Err(RefundError::AlreadyDecided {
+                    id,
+                    what: format!("approved for {}", mine.as_str()),
+                    by: by.operator.clone(),
+                    at: crate::store::team::format_instant(by.at),
+                });
+            }
+        }
         let role =
             approver_role(operator.role).filter(|r| waiting.contains(r)).ok_or_else(|| RefundError::WrongRole {
                 operator: operator.name.clone(),
@@ -757,7 +798,7 @@ pub fn reject(
         .update_refund(id, |row, approvals| -> Result<RefundUpdate, RefundError> {
             let (status, tier, _) = parse_row(row)?;
             if status != RefundStatus::PendingApproval {
-                return Err(bad_state(id, status, "rejection"));
+                return Err(too_late(id, status, "rejection", approvals));
             }
             if row.requested_by.eq_ignore_ascii_case(&operator.name) {
                 return Err(RefundError::SelfApproval { operator: operator.name.clone(), id });

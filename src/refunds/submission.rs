@@ -398,6 +398,8 @@ pub async fn submit_and_follow(
                         None => continue,
                     }
                 };
+                // Team mode: "submitted" is on the server before the PSP is called.
+                store.barrier()?;
                 let outcome = send(client, &sending, config).await;
                 if outcome.is_ok() {
                     after_send(sending.id);

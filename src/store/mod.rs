@@ -24,6 +24,8 @@ mod search;
 mod sync;
 // Team mode's backend: the team's shared state on PostgreSQL (issue 7).
 pub mod team;
+// Team mode's write path: changes under the team's lock, uploaded (issue 7).
+mod team_link;
 mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
@@ -43,6 +45,8 @@ pub use refunds::{
     ApprovalRow, NewRefundRow, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
     unconfirmed_exception_id,
 };
+pub use copy::{SHARED_TABLES, SharedTable};
+pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
@@ -65,6 +69,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (9, include_str!("migrations/0009_notifications.sql")),
     (11, include_str!("migrations/0011_notification_reminders.sql")),
     (12, include_str!("migrations/0012_notification_barcode.sql")),
+    (13, include_str!("migrations/0013_team_copy.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -90,7 +95,12 @@ pub enum StoreError {
     #[error("database migration to version {version} failed: {source}")]
     Migration { version: u32, source: rusqlite::Error },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    /// A change tried on a team copy that may not change now (the team server is out of reach).
+    #[error(
+        "VoucherDesk is read-only while the team server cannot be reached: lookups and lists work from this desktop's copy; try the change again once the server is back"
+    )]
+    ReadOnly,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -102,12 +112,41 @@ pub enum StoreError {
     Team(#[from] team::TeamStoreError),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        // Only a team copy is ever read-only (query_only): between writes, or offline.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            return StoreError::ReadOnly;
+        }
+        StoreError::Sql(e)
+    }
+}
+
+impl StoreError {
+    /// Stable code for the CLI, IPC and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::ReadOnly => "team.offline",
+            StoreError::Team(e) => e.code(),
+            StoreError::Open { .. }
+            | StoreError::TooNew { .. }
+            | StoreError::Migration { .. }
+            | StoreError::Sql(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Invalid(_)
+            | StoreError::Conflict(_) => "store",
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// An open VoucherDesk database.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Team mode: the team server this file is a copy of (None: local mode).
+    team: Option<Box<team_link::TeamLink>>,
 }
 
 impl Store {
@@ -146,7 +185,7 @@ impl Store {
         // Lets index builds (bulk imports) sort on both cores.
         conn.pragma_update(None, "threads", 2)?;
         migrate(&mut conn, &path)?;
-        Ok(Store { conn, path })
+        Ok(Store { conn, path, team: None })
     }
 
     /// A second connection to the same file, for reading on another thread
@@ -160,7 +199,7 @@ impl Store {
                 .map_err(|source| StoreError::Open { path: self.path.clone(), source })?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         conn.pragma_update(None, "cache_size", -65_536)?;
-        Ok(Some(Store { conn, path: self.path.clone() }))
+        Ok(Some(Store { conn, path: self.path.clone(), team: None }))
     }
 
     /// Sets this connection's page cache, in KiB (a reader that serves a

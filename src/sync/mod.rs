@@ -174,7 +174,7 @@ impl SyncError {
             SyncError::Credentials(e) => e.code(),
             SyncError::Config { code, .. } => *code,
             SyncError::Reconcile(e) => e.code(),
-            SyncError::Store(_) => "store",
+            SyncError::Store(e) => e.code(),
         }
     }
 }

@@ -287,7 +287,7 @@ impl NotificationError {
             NotificationError::Read { .. } => "notifications.read",
             NotificationError::BadSetting(_) => "errors.validation",
             NotificationError::Observation(e) => e.code(),
-            NotificationError::Store(_) => "store",
+            NotificationError::Store(e) => e.code(),
         }
     }
 

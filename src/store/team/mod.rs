@@ -11,10 +11,14 @@
 
 mod audit;
 mod copy;
-mod exceptions;
 mod leases;
+mod replica;
 
 pub use leases::{LeaseRow, LeaseTake};
+pub use replica::{
+    CHANGES_CHANNEL, TEAM_BULK_STATEMENT_TIMEOUT_MS, TEAM_WRITE_LOCK_KEY, TEAM_WRITE_LOCK_WAIT_MS, UploadCounts,
+    UploadMode, WriterNow,
+};
 
 use postgres::{Client, Config, NoTls};
 use std::time::Duration;
@@ -25,8 +29,11 @@ pub const TEAM_CONNECT_TIMEOUT_SECONDS: u64 = 5;
 pub const TEAM_STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
 /// Team schema migrations, applied in order inside one transaction; never edit a shipped one.
-const TEAM_MIGRATIONS: &[(i32, &str)] =
-    &[(1, include_str!("migrations/0001_team.sql")), (2, include_str!("migrations/0002_change_cursor.sql"))];
+const TEAM_MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_team.sql")),
+    (2, include_str!("migrations/0002_change_cursor.sql")),
+    (3, include_str!("migrations/0003_replica.sql")),
+];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
 const MIGRATION_LOCK_KEY: i64 = 0x7664_0000_0000_0001;
@@ -52,6 +59,33 @@ pub enum TeamStoreError {
     Migration { version: i32, source: postgres::Error },
     #[error("team server error: {}", pg_message(.0))]
     Sql(#[from] postgres::Error),
+    #[error("another desktop is writing to the team server ({}{}); try again in a moment", holder_or_unknown(.holder), since_text(*.since))]
+    Busy { holder: String, since: Option<i64> },
+    #[error(
+        "the team server {server} cannot be reached, so VoucherDesk is read-only: lookups and lists work from this desktop's copy, changes wait until the server is back"
+    )]
+    Offline { server: String },
+    #[error("uploading to the team server failed: {0}")]
+    Upload(std::io::Error),
+    #[error("the team server has a column VoucherDesk cannot copy: {0}")]
+    UnknownColumnType(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn holder_or_unknown(holder: &str) -> &str {
+    if holder.is_empty() { "unknown desktop" } else { holder }
+}
+
+fn since_text(since: Option<i64>) -> String {
+    since.map(|s| format!(" since {}", format_instant(s))).unwrap_or_default()
+}
+
+/// A server instant for messages: `2026-12-02 03:04:05 UTC`.
+pub fn format_instant(unix_seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_seconds, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| unix_seconds.to_string())
 }
 
 impl TeamStoreError {
@@ -64,6 +98,11 @@ impl TeamStoreError {
             TeamStoreError::TooNew { .. } => "team.schema_too_new",
             TeamStoreError::Migration { .. } => "team.migration",
             TeamStoreError::Sql(_) => "team.sql",
+            TeamStoreError::Busy { .. } => "team.busy",
+            TeamStoreError::Offline { .. } => "team.offline",
+            TeamStoreError::Upload(_) => "team.upload",
+            TeamStoreError::UnknownColumnType(_) => "team.unknown_column",
+            TeamStoreError::Refused(_) => "team.refused",
         }
     }
 }
@@ -114,6 +153,17 @@ impl TeamStore {
         let client =
             config.connect(NoTls).map_err(|source| TeamStoreError::Unreachable { server: server.clone(), source })?;
         Ok(TeamStore { client, server, application: application.to_string() })
+    }
+
+    /// `user@host:port/db` for `url`, checking it parses; never the password.
+    pub fn describe_url(url: &str) -> TeamResult<String> {
+        let config: Config = url.parse().map_err(|e: postgres::Error| TeamStoreError::BadAddress(e.to_string()))?;
+        Ok(describe(&config))
+    }
+
+    /// True once the connection is gone (the server stopped, the network dropped).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
     }
 
     /// The server as shown to people (no password).

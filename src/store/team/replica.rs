@@ -1,0 +1,294 @@
+//! The team server's side of the local copy: the write lock, uploading the
+//! rows a desktop changed, and handing out the rows changed past a cursor.
+//! Rows travel column for column (both schemas share the columns, checked by
+//! tests/team_replica.rs); values go up as COPY text, which PostgreSQL parses
+//! into each column's own type, and come down typed.
+
+use super::{TeamResult, TeamStore, TeamStoreError};
+use postgres::types::Type;
+use rusqlite::types::Value;
+use std::io::Write;
+
+/// The team's write lock (a session advisory lock): whoever holds it is the
+/// only one numbering changes. Same key as version 2's change lock.
+pub const TEAM_WRITE_LOCK_KEY: i64 = 0x7664_0000_0000_0004;
+/// How long a desktop waits for another's write (an import, a reconciliation) before giving up.
+pub const TEAM_WRITE_LOCK_WAIT_MS: u64 = 60_000;
+/// Longest one upload or download statement may run (a million-row import is one upload).
+pub const TEAM_BULK_STATEMENT_TIMEOUT_MS: u64 = 600_000;
+/// The channel a change is announced on, once per upload.
+pub const CHANGES_CHANNEL: &str = "voucherdesk_changes";
+
+/// How an upload treats rows the server has already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// A desktop's own change: new rows of append-only tables must be new.
+    Change,
+    /// `team push` of a whole workspace: rows the server holds already are left as they are.
+    Seed,
+}
+
+/// Rows an upload added and changed (unchanged rows count in neither).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+/// Who is writing now, as the server knows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WriterNow {
+    pub holder: String,
+    pub since: i64,
+}
+
+impl TeamStore {
+    /// Takes the write lock for this session, waiting at most
+    /// [`TEAM_WRITE_LOCK_WAIT_MS`]; then notes who holds it.
+    pub fn lock_writes(&mut self) -> TeamResult<()> {
+        let got = self.waiting(|c| c.execute("SELECT pg_advisory_lock($1::bigint)", &[&TEAM_WRITE_LOCK_KEY]))?;
+        if let Err(e) = got {
+            return Err(self.busy_or(e));
+        }
+        self.client.execute(
+            "INSERT INTO team_writer(id, holder, since) VALUES (1, $1, extract(epoch FROM clock_timestamp())::bigint)
+             ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, since = EXCLUDED.since",
+            &[&self.application],
+        )?;
+        Ok(())
+    }
+
+    /// Runs one statement that may wait for the write lock: it waits at most
+    /// [`TEAM_WRITE_LOCK_WAIT_MS`] (the session's statement time-out is lifted
+    /// meanwhile so that the lock's own time-out is the one that fires).
+    fn waiting<T>(
+        &mut self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> TeamResult<Result<T, postgres::Error>> {
+        self.client
+            .batch_execute(&format!("SET lock_timeout = {TEAM_WRITE_LOCK_WAIT_MS}; SET statement_timeout = 0"))?;
+        let got = f(&mut self.client);
+        self.client.batch_execute(&format!("SET lock_timeout = 0; SET statement_timeout = {}", super::TEAM_STATEMENT_TIMEOUT_MS))?;
+        Ok(got)
+    }
+
+    /// A lock wait that ran out names who is writing; any other error is itself.
+    fn busy_or(&mut self, e: postgres::Error) -> TeamStoreError {
+        if e.code() != Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            return e.into();
+        }
+        match self.writer_now() {
+            Ok(writer) => TeamStoreError::Busy {
+                holder: writer.as_ref().map(|w| w.holder.clone()).unwrap_or_default(),
+                since: writer.map(|w| w.since),
+            },
+            Err(other) => other,
+        }
+    }
+
+    /// Releases the write lock (a lost connection releases it too).
+    pub fn unlock_writes(&mut self) -> TeamResult<()> {
+        self.client.execute("SELECT pg_advisory_unlock($1::bigint)", &[&TEAM_WRITE_LOCK_KEY])?;
+        Ok(())
+    }
+
+    /// Who noted the write lock last (the holder, while it is held).
+    pub fn writer_now(&mut self) -> TeamResult<Option<WriterNow>> {
+        let row = self.client.query_opt("SELECT holder, since FROM team_writer WHERE id = 1", &[])?;
+        Ok(row.map(|r| WriterNow { holder: r.get(0), since: r.get(1) }))
+    }
+
+    /// The last change number whose row is committed. Waits for a writer in
+    /// its transaction to finish (a shared hold on the write lock), so every
+    /// number up to the answer is visible to the next read.
+    pub fn committed_change_seq(&mut self, holding_write_lock: bool) -> TeamResult<i64> {
+        if !holding_write_lock {
+            let got =
+                self.waiting(|c| c.execute("SELECT pg_advisory_lock_shared($1::bigint)", &[&TEAM_WRITE_LOCK_KEY]))?;
+            if let Err(e) = got {
+                return Err(self.busy_or(e));
+            }
+        }
+        let seq = self.client.query_one(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM voucherdesk_change_seq",
+            &[],
+        );
+        if !holding_write_lock {
+            let _ = self.client.execute("SELECT pg_advisory_unlock_shared($1::bigint)", &[&TEAM_WRITE_LOCK_KEY]);
+        }
+        Ok(seq?.get(0))
+    }
+
+    pub fn begin(&mut self) -> TeamResult<()> {
+        self.client.batch_execute(&format!("BEGIN; SET LOCAL statement_timeout = {TEAM_BULK_STATEMENT_TIMEOUT_MS}"))?;
+        Ok(())
+    }
+
+    /// Commits the open transaction, announcing the change to listeners.
+    pub fn commit(&mut self, announce: bool) -> TeamResult<()> {
+        if announce {
+            self.client.execute("SELECT pg_notify($1, '')", &[&CHANGES_CHANNEL])?;
+        }
+        self.client.batch_execute("COMMIT")?;
+        Ok(())
+    }
+
+    pub fn rollback(&mut self) {
+        let _ = self.client.batch_execute("ROLLBACK");
+    }
+
+    /// Uploads rows into `table` inside the open transaction: `write_rows`
+    /// writes them as COPY text lines of `columns`. Each row that is new or
+    /// differs takes the next change number. Returns the counts.
+    pub fn upload_rows(
+        &mut self,
+        table: &str,
+        key: &str,
+        columns: &[String],
+        append_only: bool,
+        mode: UploadMode,
+        write_rows: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> TeamResult<UploadCounts> {
+        let stage = format!("stage_{table}");
+        self.client.batch_execute(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ))?;
+        let cols = columns.join(", ");
+        let mut writer = self.client.copy_in(&format!("COPY {stage} ({cols}) FROM STDIN"))?;
+        write_rows(&mut writer).map_err(TeamStoreError::Upload)?;
+        writer.finish()?;
+        let excluded = columns.iter().map(|c| format!("EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
+        let current = columns.iter().map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ");
+        let on_conflict = match (append_only, mode) {
+            // A new audit entry or approval must be new: a clash means a fork.
+            (true, UploadMode::Change) => String::new(),
+            // Seeding never overwrites: a row there already may be newer than ours.
+            (_, UploadMode::Seed) => format!("ON CONFLICT ({key}) DO NOTHING"),
+            (false, UploadMode::Change) => {
+                let set = columns.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
+                format!(
+                    "ON CONFLICT ({key}) DO UPDATE SET {set}, change_seq = EXCLUDED.change_seq
+                     WHERE ROW({current}) IS DISTINCT FROM ROW({excluded})"
+                )
+            }
+        };
+        let row = self.client.query_one(
+            &format!(
+                "WITH up AS (
+                     INSERT INTO {table} ({cols}, change_seq)
+                     SELECT {cols}, nextval('voucherdesk_change_seq') FROM (SELECT * FROM {stage} ORDER BY {key}) s
+                     {on_conflict}
+                     RETURNING (xmax = 0) AS inserted
+                 )
+                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+            ),
+            &[],
+        )?;
+        let (inserted, updated): (i64, i64) = (row.get(0), row.get(1));
+        Ok(UploadCounts { inserted: inserted as u64, updated: updated as u64, deleted: 0 })
+    }
+
+    /// Deletes rows of `table` by key inside the open transaction, noting each
+    /// deletion with a change number so copies delete them too.
+    pub fn delete_rows(&mut self, table: &str, key: &str, keys: &[String]) -> TeamResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let deleted = self.client.execute(&format!("DELETE FROM {table} WHERE {key}::text = ANY($1)"), &[&keys])?;
+        self.client.execute(
+            "INSERT INTO deletions(change_seq, tbl, key)
+             SELECT nextval('voucherdesk_change_seq'), $1, k FROM unnest($2::text[]) AS k",
+            &[&table, &keys],
+        )?;
+        Ok(deleted)
+    }
+
+    /// Rows of `table` numbered in `(after, upto]`, oldest first, at most
+    /// `limit`: each as its values in `columns` order, then its change number.
+    pub fn changed_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> TeamResult<Vec<(Vec<Value>, i64)>> {
+        let cols = columns.join(", ");
+        let rows = self.client.query(
+            &format!(
+                "SELECT {cols}, change_seq FROM {table}
+                  WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq LIMIT $3"
+            ),
+            &[&after, &upto, &i64::from(limit)],
+        )?;
+        let n = columns.len();
+        rows.iter()
+            .map(|r| {
+                let values = (0..n).map(|i| sqlite_value(r, i)).collect::<TeamResult<Vec<_>>>()?;
+                Ok((values, r.try_get::<_, i64>(n)?))
+            })
+            .collect()
+    }
+
+    /// The rows of `table` with these keys (as text), for putting a local copy back.
+    pub fn rows_by_key(
+        &mut self,
+        table: &str,
+        key: &str,
+        columns: &[String],
+        keys: &[String],
+    ) -> TeamResult<Vec<Vec<Value>>> {
+        let cols = columns.join(", ");
+        let rows = self.client.query(&format!("SELECT {cols} FROM {table} WHERE {key}::text = ANY($1)"), &[&keys])?;
+        rows.iter().map(|r| (0..columns.len()).map(|i| sqlite_value(r, i)).collect()).collect()
+    }
+
+    /// Deletions numbered in `(after, upto]`: (table, key).
+    pub fn deletions(&mut self, after: i64, upto: i64) -> TeamResult<Vec<(String, String)>> {
+        let rows = self.client.query(
+            "SELECT tbl, key FROM deletions WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq",
+            &[&after, &upto],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Rows in `table` (for `team status` and the push report).
+    pub fn row_count(&mut self, table: &str) -> TeamResult<i64> {
+        Ok(self.client.query_one(&format!("SELECT count(*) FROM {table}"), &[])?.get(0))
+    }
+
+    /// The workspace `team push` seeded this team from, if any: (workspace, by, at).
+    pub fn origin(&mut self) -> TeamResult<Option<(String, String, i64)>> {
+        let row = self.client.query_opt("SELECT workspace, pushed_by, pushed_at FROM team_origin WHERE id = 1", &[])?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// Notes the seeding workspace inside the open transaction.
+    pub fn set_origin(&mut self, workspace: &str, by: &str) -> TeamResult<()> {
+        self.client.execute(
+            "INSERT INTO team_origin(id, workspace, pushed_by, pushed_at)
+             VALUES (1, $1, $2, extract(epoch FROM clock_timestamp())::bigint)
+             ON CONFLICT (id) DO NOTHING",
+            &[&workspace, &by],
+        )?;
+        Ok(())
+    }
+}
+
+/// One column of a team row as the SQLite copy stores it: booleans as 0/1,
+/// every integer width as INTEGER.
+fn sqlite_value(row: &postgres::Row, i: usize) -> TeamResult<Value> {
+    let ty = row.columns()[i].type_().clone();
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Integer(v.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Integer(v.into())),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Integer(v.into())),
+        Type::TEXT | Type::VARCHAR => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
+        other => return Err(TeamStoreError::UnknownColumnType(format!("{} ({other})", row.columns()[i].name()))),
+    };
+    Ok(v.unwrap_or(Value::Null))
+}

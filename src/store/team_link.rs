@@ -1,0 +1,550 @@
+//! Team mode's write path (issue 7): how a desktop changes the team's state.
+//!
+//! A change runs the domain's own rules, unchanged, against this desktop's
+//! local copy, inside the team's write lock:
+//!
+//! 1. take the write lock on the server (one writer per team at a time);
+//! 2. bring the copy level with the server, so the rules see every other
+//!    desktop's last change (the second approver of a refund sees the first
+//!    approval and is told "already approved by NAME at TIME");
+//! 3. run the change on the copy, with temporary triggers noting the shared
+//!    rows it touches;
+//! 4. upload those rows in one server transaction, numbered with the change
+//!    cursor, and release the lock.
+//!
+//! Whatever is not on the server did not happen: a row noted but not uploaded
+//! (the connection dropped between 3 and 4) is put back from the server the
+//! next time this desktop writes or refreshes. Between writes the connection
+//! to the copy is `query_only`, so a state change that forgot to go through
+//! [`Store::write`] fails instead of drifting from the team. With the server
+//! out of reach the copy stays readable and every change is refused as
+//! `team.offline`.
+
+use super::copy::{self, META_TEAM_CURSOR, META_TEAM_SERVER, SHARED_TABLES, Selection};
+use super::team::{TeamStore, TeamStoreError, UploadCounts, UploadMode};
+use super::{Store, StoreError, StoreResult};
+use rusqlite::types::Value;
+
+/// Rows per page when the copy pulls from the server.
+pub const TEAM_PULL_PAGE_ROWS: u32 = 20_000;
+
+/// How this desktop reaches its team.
+pub(crate) struct TeamLink {
+    url: String,
+    password: Option<String>,
+    application: String,
+    server: String,
+    client: Option<TeamStore>,
+    /// Why the server was last out of reach (None while it answers).
+    offline: Option<String>,
+    writing: bool,
+}
+
+/// Where a team copy stands, for the banner and `team status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TeamLinkStatus {
+    /// `user@host:port/db`, never the password.
+    pub server: String,
+    pub online: bool,
+    /// Why not, when offline.
+    pub reason: Option<String>,
+    /// The last change number this copy holds.
+    pub cursor: i64,
+}
+
+/// What a pull brought into the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PullReport {
+    pub rows: u64,
+    pub deleted: u64,
+    pub cursor: i64,
+}
+
+/// What `team push` uploaded, over all shared tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PushReport {
+    pub server: String,
+    pub inserted: u64,
+    pub updated: u64,
+    /// Rows per table on the server afterwards.
+    pub tables: Vec<(String, i64)>,
+}
+
+/// A change's own error, or the team link's.
+enum Attempt<E> {
+    Inner(E),
+    Store(StoreError),
+}
+
+impl<E> From<StoreError> for Attempt<E> {
+    fn from(e: StoreError) -> Self {
+        Attempt::Store(e)
+    }
+}
+
+/// A lost or refused connection (as opposed to the server refusing a change).
+fn is_unreachable(e: &TeamStoreError) -> bool {
+    match e {
+        TeamStoreError::Unreachable { .. } | TeamStoreError::Offline { .. } => true,
+        TeamStoreError::Sql(pg) => pg.is_closed() || pg.as_db_error().is_none(),
+        _ => false,
+    }
+}
+
+impl Store {
+    /// Makes this file a team copy of `url` and connects. The file must be a
+    /// copy of that same team already, or hold no shared rows yet. The copy is
+    /// brought level at once; a server out of reach leaves it offline (readable).
+    pub fn attach_team(&mut self, url: &str, password: Option<&str>, application: &str) -> StoreResult<()> {
+        let server = TeamStore::describe_url(url)?;
+        match self.team_server()? {
+            Some(known) if known == server => {}
+            Some(other) => {
+                return Err(StoreError::Invalid(format!(
+                    "{} is the local copy of the team {other}, not of {server}; use another file for that team",
+                    self.path.display()
+                )));
+            }
+            None if self.shared_row_count()? > 0 => {
+                return Err(StoreError::Invalid(format!(
+                    "{} holds a local workspace; upload it with `voucherdesk team push`, or join the team with a new file",
+                    self.path.display()
+                )));
+            }
+            None => copy::set_meta(&self.conn, META_TEAM_SERVER, &server)?,
+        }
+        self.team = Some(Box::new(TeamLink {
+            url: url.to_string(),
+            password: password.map(str::to_string),
+            application: application.to_string(),
+            server,
+            client: None,
+            offline: None,
+            writing: false,
+        }));
+        self.set_query_only(true)?;
+        match self.team_pull() {
+            Ok(_) => Ok(()),
+            Err(StoreError::Team(e)) if is_unreachable(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True when this store is a team copy.
+    pub fn is_team(&self) -> bool {
+        self.team.is_some()
+    }
+
+    /// Where the team copy stands (None in local mode).
+    pub fn team_link_status(&self) -> StoreResult<Option<TeamLinkStatus>> {
+        let Some(link) = &self.team else { return Ok(None) };
+        Ok(Some(TeamLinkStatus {
+            server: link.server.clone(),
+            online: link.offline.is_none(),
+            reason: link.offline.clone(),
+            cursor: self.team_cursor()?,
+        }))
+    }
+
+    /// The team server's connection, for leases and locks (None in local
+    /// mode; an error when it cannot be reached).
+    pub fn team_connection(&mut self) -> StoreResult<Option<&mut TeamStore>> {
+        if self.team.is_none() {
+            return Ok(None);
+        }
+        self.connect_team()?;
+        Ok(self.team.as_mut().and_then(|l| l.client.as_mut()))
+    }
+
+    fn set_query_only(&self, on: bool) -> StoreResult<()> {
+        self.conn.pragma_update(None, "query_only", on)?;
+        Ok(())
+    }
+
+    /// Connects when not connected; notes the server as offline when it cannot.
+    fn connect_team(&mut self) -> StoreResult<()> {
+        let Some(link) = self.team.as_mut() else { return Ok(()) };
+        if link.client.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Ok(());
+        }
+        link.client = None;
+        match TeamStore::connect(&link.url, link.password.as_deref(), &link.application)
+            .and_then(|mut c| c.check_schema().map(|_| c))
+        {
+            Ok(c) => {
+                link.client = Some(c);
+                link.offline = None;
+                Ok(())
+            }
+            Err(e) => {
+                if is_unreachable(&e) {
+                    link.offline = Some(e.to_string());
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Notes a failure; a lost connection puts the copy offline.
+    fn team_failed(&mut self, e: StoreError) -> StoreError {
+        if let (StoreError::Team(t), Some(link)) = (&e, self.team.as_mut()) {
+            if is_unreachable(t) {
+                link.offline = Some(t.to_string());
+                link.client = None;
+                return StoreError::Team(TeamStoreError::Offline { server: link.server.clone() });
+            }
+        }
+        e
+    }
+
+    /// Runs one state change. In local mode, simply `f`. In team mode, under
+    /// the team's write lock, on a copy brought level first, and uploaded
+    /// before the lock is released (see the module's comment); refused as
+    /// `team.offline` when the server cannot be reached.
+    pub fn write<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
+        match &self.team {
+            None => return f(self),
+            Some(link) if link.writing => return f(self),
+            Some(_) => {}
+        }
+        if let Err(e) = self.begin_team_write() {
+            return Err(self.team_failed(e).into());
+        }
+        let result = f(self);
+        let finished = self.finish_team_write();
+        match (result, finished) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(self.team_failed(e).into()),
+        }
+    }
+
+    fn begin_team_write(&mut self) -> StoreResult<()> {
+        self.connect_team()?;
+        self.team_client()?.lock_writes()?;
+        let started = self.pull_locked(true).and_then(|_| {
+            self.set_query_only(false)?;
+            copy::install_capture(&self.conn)?;
+            self.team_client()?.begin()?;
+            Ok(())
+        });
+        if let Err(e) = started {
+            let _ = copy::remove_capture(&self.conn);
+            let _ = self.set_query_only(true);
+            if let Ok(c) = self.team_client() {
+                c.rollback();
+                let _ = c.unlock_writes();
+            }
+            return Err(e);
+        }
+        if let Some(link) = self.team.as_mut() {
+            link.writing = true;
+        }
+        Ok(())
+    }
+
+    fn finish_team_write(&mut self) -> StoreResult<()> {
+        if let Some(link) = self.team.as_mut() {
+            link.writing = false;
+        }
+        let uploaded = self.upload_pending();
+        let _ = copy::remove_capture(&self.conn);
+        let _ = self.set_query_only(true);
+        let client = self.team_client()?;
+        if uploaded.is_err() {
+            client.rollback();
+        }
+        let _ = client.unlock_writes();
+        uploaded
+    }
+
+    /// Inside a team write: makes what the change did so far durable on the
+    /// server before the caller acts outside VoucherDesk (sends a refund to
+    /// the PSP, an email to a buyer), so that no other desktop can act on it
+    /// again. The write lock stays held. A no-op in local mode.
+    pub fn barrier(&mut self) -> StoreResult<()> {
+        if !self.team.as_ref().is_some_and(|l| l.writing) {
+            return Ok(());
+        }
+        let done = self.upload_pending().and_then(|_| Ok(self.team_client()?.begin()?));
+        done.map_err(|e| self.team_failed(e))
+    }
+
+    /// Uploads the noted rows and commits the server's transaction; then the
+    /// copy forgets the notes and moves its cursor past its own change.
+    fn upload_pending(&mut self) -> StoreResult<()> {
+        if !copy::any_pending(&self.conn)? {
+            self.team_client()?.commit(false)?;
+            return Ok(());
+        }
+        self.upload(Selection::Pending, UploadMode::Change)?;
+        let client = self.team_client()?;
+        client.commit(true)?;
+        let cursor = client.committed_change_seq(true)?;
+        let tx = self.conn.unchecked_transaction()?;
+        copy::clear_pending(&tx)?;
+        copy::set_meta(&tx, META_TEAM_CURSOR, &cursor.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Uploads rows of every shared table inside the server's open transaction.
+    fn upload(&mut self, selection: Selection, mode: UploadMode) -> StoreResult<UploadCounts> {
+        let mut total = UploadCounts::default();
+        let Some(link) = self.team.as_mut() else { return Ok(total) };
+        let client = link.client.as_mut().ok_or(TeamStoreError::Offline { server: link.server.clone() })?;
+        let conn = &self.conn;
+        for t in SHARED_TABLES {
+            if selection == Selection::Pending && copy::pending_count(conn, t.name)? == 0 {
+                continue;
+            }
+            let columns = copy::columns(conn, t.name)?;
+            let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |out| {
+                copy::write_rows(conn, t, &columns, selection, out)
+            })?;
+            total.inserted += counts.inserted;
+            total.updated += counts.updated;
+        }
+        if selection == Selection::Pending {
+            for t in SHARED_TABLES.iter().rev() {
+                total.deleted += client.delete_rows(t.name, t.key, &copy::deleted_keys(conn, t)?)?;
+            }
+        }
+        Ok(total)
+    }
+
+    fn team_client(&mut self) -> StoreResult<&mut TeamStore> {
+        let link = self.team.as_mut().ok_or_else(|| StoreError::Invalid("not a team copy".into()))?;
+        let server = link.server.clone();
+        link.client.as_mut().ok_or(StoreError::Team(TeamStoreError::Offline { server }))
+    }
+
+    /// Brings the copy level with the server (no-op in local mode). The app
+    /// runs it when the server announces a change, and on a timer.
+    pub fn team_pull(&mut self) -> StoreResult<PullReport> {
+        if self.team.is_none() || self.team.as_ref().is_some_and(|l| l.writing) {
+            return Ok(PullReport { cursor: self.team_cursor()?, ..PullReport::default() });
+        }
+        let pulled = self.connect_team().and_then(|_| self.pull_locked(false));
+        pulled.map_err(|e| self.team_failed(e))
+    }
+
+    /// Runs `f` when the server can be reached, as [`Store::write`]; when it
+    /// cannot, runs it on the copy as it is, read-only: what only reads works,
+    /// what would change something is refused as `team.offline`.
+    pub fn write_or_read_only<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.team.is_none() {
+            return f(self);
+        }
+        let mut f = Some(f);
+        let attempt = self.write(|s| (f.take().expect("runs once"))(s).map_err(Attempt::Inner));
+        match attempt {
+            Ok(v) => Ok(v),
+            Err(Attempt::Inner(e)) => Err(e),
+            Err(Attempt::Store(StoreError::Team(TeamStoreError::Offline { .. }))) if f.is_some() => {
+                (f.take().expect("not run yet"))(self)
+            }
+            Err(Attempt::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// The pull itself, with the connection to the copy writable meanwhile.
+    fn pull_locked(&mut self, holding_write_lock: bool) -> StoreResult<PullReport> {
+        self.set_query_only(false)?;
+        let result = self.pull_inner(holding_write_lock);
+        let _ = self.set_query_only(true);
+        result
+    }
+
+    /// First puts back rows noted but never uploaded, then takes every row
+    /// numbered past the cursor, table by table (parents first), page by
+    /// page; the cursor moves once all are in.
+    fn pull_inner(&mut self, holding_write_lock: bool) -> StoreResult<PullReport> {
+        self.put_back_unuploaded()?;
+        let after = self.team_cursor()?;
+        let upto = self.team_client()?.committed_change_seq(holding_write_lock)?;
+        let mut report = PullReport { cursor: after, ..PullReport::default() };
+        if upto <= after {
+            return Ok(report);
+        }
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        let pulled = (|| -> StoreResult<()> {
+            for t in SHARED_TABLES {
+                let columns = copy::columns(&self.conn, t.name)?;
+                let mut from = after;
+                loop {
+                    let page = self.team_client()?.changed_rows(t.name, &columns, from, upto, TEAM_PULL_PAGE_ROWS)?;
+                    let Some(last) = page.last().map(|(_, seq)| *seq) else { break };
+                    let rows: Vec<Vec<Value>> = page.iter().map(|(v, _)| v.clone()).collect();
+                    let tx = self.conn.unchecked_transaction()?;
+                    copy::apply_rows(&tx, t, &columns, &rows)?;
+                    tx.commit()?;
+                    report.rows += rows.len() as u64;
+                    from = last;
+                    if page.len() < TEAM_PULL_PAGE_ROWS as usize {
+                        break;
+                    }
+                }
+            }
+            let deletions = self.team_client()?.deletions(after, upto)?;
+            let tx = self.conn.unchecked_transaction()?;
+            for t in SHARED_TABLES {
+                let keys: Vec<String> =
+                    deletions.iter().filter(|(tbl, _)| tbl == t.name).map(|(_, k)| k.clone()).collect();
+                report.deleted += keys.len() as u64;
+                copy::delete_rows(&tx, t, &keys)?;
+            }
+            copy::set_meta(&tx, META_TEAM_CURSOR, &upto.to_string())?;
+            tx.commit()?;
+            Ok(())
+        })();
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        pulled?;
+        self.search_catch_up()?;
+        report.cursor = upto;
+        Ok(report)
+    }
+
+    /// Rows noted by a change whose upload never committed take the server's
+    /// version back (or go, when the server never had them).
+    fn put_back_unuploaded(&mut self) -> StoreResult<()> {
+        if !copy::any_pending(&self.conn)? {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        let put_back = (|| -> StoreResult<()> {
+            for t in SHARED_TABLES {
+                let keys = copy::pending_keys(&self.conn, t.name)?;
+                if keys.is_empty() {
+                    continue;
+                }
+                let columns = copy::columns(&self.conn, t.name)?;
+                let rows = self.team_client()?.rows_by_key(t.name, t.key, &columns, &keys)?;
+                let key_at = columns.iter().position(|c| c == t.key).unwrap_or(0);
+                let on_server: std::collections::HashSet<String> = rows
+                    .iter()
+                    .map(|r| match &r[key_at] {
+                        Value::Integer(i) => i.to_string(),
+                        Value::Text(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                let gone: Vec<String> = keys.into_iter().filter(|k| !on_server.contains(k)).collect();
+                let tx = self.conn.unchecked_transaction()?;
+                copy::delete_rows(&tx, t, &gone)?;
+                // Append-only rows the server has are the same rows: nothing to put back.
+                if !t.append_only {
+                    copy::apply_rows(&tx, t, &columns, &rows)?;
+                }
+                tx.commit()?;
+            }
+            copy::clear_pending(&self.conn)
+        })();
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        put_back
+    }
+
+    /// `team push`: uploads this whole local workspace to an empty team (or
+    /// again to the team it seeded: rows already there are skipped), then makes
+    /// this file that team's copy.
+    pub fn push_workspace(&mut self, url: &str, password: Option<&str>, application: &str) -> StoreResult<PushReport> {
+        let server = TeamStore::describe_url(url)?;
+        if let Some(known) = self.team_server()? {
+            if known != server {
+                return Err(StoreError::Invalid(format!(
+                    "{} is the local copy of the team {known}; it cannot be pushed to {server}",
+                    self.path.display()
+                )));
+            }
+        }
+        self.set_query_only(false)?;
+        let pushed = self.push_inner(url, &server, password, application);
+        if self.team.is_some() {
+            let _ = self.set_query_only(true);
+        }
+        pushed
+    }
+
+    fn push_inner(
+        &mut self,
+        url: &str,
+        server: &str,
+        password: Option<&str>,
+        application: &str,
+    ) -> StoreResult<PushReport> {
+        let server = server.to_string();
+        let workspace = self.workspace_id()?;
+        let mut client = TeamStore::connect(url, password, application)?;
+        client.check_schema()?;
+        client.lock_writes()?;
+        let pushed = (|| -> StoreResult<PushReport> {
+            let fresh = match client.origin()? {
+                Some((w, _, _)) if w == workspace => false,
+                Some((_, by, at)) => {
+                    return Err(TeamStoreError::Refused(format!(
+                        "the team {server} was seeded from another workspace (by {by} at {}); push uploads a workspace only into an empty team or the one it seeded",
+                        crate::store::team::format_instant(at)
+                    ))
+                    .into());
+                }
+                None => {
+                    for t in SHARED_TABLES {
+                        if client.row_count(t.name)? > 0 {
+                            return Err(TeamStoreError::Refused(format!(
+                                "the team {server} already has data ({}); push uploads a workspace only into an empty team",
+                                t.name
+                            ))
+                            .into());
+                        }
+                    }
+                    true
+                }
+            };
+            client.begin()?;
+            client.set_origin(&workspace, application)?;
+            let link = TeamLink {
+                url: url.to_string(),
+                password: password.map(str::to_string),
+                application: application.to_string(),
+                server: server.clone(),
+                client: Some(client),
+                offline: None,
+                writing: false,
+            };
+            self.team = Some(Box::new(link));
+            let uploaded = self.upload(Selection::All, UploadMode::Seed).and_then(|counts| {
+                let client = self.team_client()?;
+                client.commit(counts.inserted > 0)?;
+                Ok(counts)
+            });
+            let counts = match uploaded {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Some(mut link) = self.team.take() {
+                        if let Some(c) = link.client.as_mut() {
+                            c.rollback();
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            let client = self.team_client()?;
+            // Into an empty team the copy now holds everything; a second push
+            // keeps its cursor, so the next pull brings what others changed.
+            let cursor = if fresh { client.committed_change_seq(true)? } else { 0 };
+            let mut tables = Vec::new();
+            for t in SHARED_TABLES {
+                tables.push((t.name.to_string(), client.row_count(t.name)?));
+            }
+            let _ = client.unlock_writes();
+            let cursor = if fresh { cursor } else { self.team_cursor()? };
+            copy::set_meta(&self.conn, META_TEAM_SERVER, &server)?;
+            copy::set_meta(&self.conn, META_TEAM_CURSOR, &cursor.to_string())?;
+            Ok(PushReport { server: server.clone(), inserted: counts.inserted, updated: counts.updated, tables })
+        })();
+        pushed
+    }
+}
