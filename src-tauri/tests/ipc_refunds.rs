@@ -295,7 +295,7 @@ fn bulk_approve_takes_tier_two_only_and_applies_maker_checker_to_each_refund() {
     let again = h.ok("refunds_bulk_approve", json!({ "ids": [by_sam] }));
     assert_eq!(
         (again["approved"].as_array().unwrap().len(), &again["refused"][0]["code"]),
-        (0, &json!("refunds.bad_state"))
+        (0, &json!("refunds.already_decided"))
     );
     assert_eq!(states(&h, &[by_sam]), vec![(json!("approved"), 1)]);
 }

@@ -166,7 +166,8 @@ async fn with_store<T: Send + 'static>(
     step: impl FnOnce(&mut Store) -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, SyncError> {
     let round = round.clone();
-    tokio::task::spawn_blocking(move || step(&mut lock(&round.store)))
+    // Team mode: each step is one team write (a no-op wrapper on a local file).
+    tokio::task::spawn_blocking(move || lock(&round.store).write(step))
         .await
         .map_err(|e| SyncError::Internal(format!("a database step failed: {e}")))?
 }
@@ -462,6 +463,19 @@ impl SyncEngine {
         self.round(store_path, sources, now, None).await
     }
 
+    /// [`SyncEngine::run_once`] on a store already open: a team copy attached
+    /// to its server (`team::open_workspace`), whose every step then goes
+    /// through the team (`Store::write`).
+    pub async fn run_once_on(
+        &self,
+        store: Store,
+        sources: &[Arc<dyn StatusSource>],
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport, SyncError> {
+        self.operator.require(Permission::Import)?;
+        self.round_on(store, sources, now, None).await
+    }
+
     /// Rounds every `tick` until `stop` turns true (or its sender is gone).
     /// A paused sync keeps ticking and does nothing. `on_round` sees each
     /// round's result; a failed round does not end the loop.
@@ -501,6 +515,16 @@ impl SyncEngine {
         let store = tokio::task::spawn_blocking(move || Store::open(&path))
             .await
             .map_err(|e| SyncError::Internal(format!("opening the database failed: {e}")))??;
+        self.round_on(store, sources, now, stop).await
+    }
+
+    async fn round_on(
+        &self,
+        store: Store,
+        sources: &[Arc<dyn StatusSource>],
+        now: DateTime<Utc>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<SyncReport, SyncError> {
         let round = Arc::new(Round {
             store: Mutex::new(store),
             sink: self.sink.clone(),
