@@ -652,6 +652,38 @@ const en = {
     byReason: "Amounts by reason, {{days}} days",
     none: "No refunds yet",
   },
+  // team mode (issue 7)
+  team: {
+    banner: "Team server unreachable — read-only: lookups and lists work from this desktop's copy; changes are refused until it returns.",
+    bannerServer: "Team server {{server}}",
+    since: "since",
+    online: "Team · {{server}}",
+    offline: "Team offline · {{server}}",
+    title: "Team",
+    local: "Local workspace: this desktop's own database, not shared with a team.",
+    server: "Server",
+    connection: "Connection",
+    connected: "Connected",
+    disconnected: "Unreachable (read-only)",
+    cursor: "Changes held (cursor)",
+    lastPull: "Last refresh",
+    rows: "rows arrived: {{count}}",
+    never: "Not yet",
+    thisDesktop: "This desktop",
+    leases: "Work one desktop does for the team",
+    noLeases: "No desktop holds one yet",
+    lease: "Work",
+    holder: "Desktop",
+    until: "Lease until",
+    mine: "this desktop",
+    leaseNames: { psp_sync: "PSP sync", notification_outbox: "Buyer notifications" },
+    errors: {
+      offline: "The team server cannot be reached: this desktop is read-only until it returns",
+      busy: "Another desktop is saving a change; try again in a moment",
+      leaseHeld: "Another desktop of the team does this work",
+      other: "The team server refused the change",
+    },
+  },
 };
 
 export default en;

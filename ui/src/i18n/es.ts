@@ -651,6 +651,38 @@ const es: Messages = {
     byReason: "Montos por motivo, {{days}} días",
     none: "Aún no hay reembolsos",
   },
+  // team mode (issue 7)
+  team: {
+    banner: "Servidor del equipo inaccesible — solo lectura: las búsquedas y listas funcionan con la copia de este equipo; los cambios se rechazan hasta que vuelva.",
+    bannerServer: "Servidor del equipo {{server}}",
+    since: "desde",
+    online: "Equipo · {{server}}",
+    offline: "Equipo sin conexión · {{server}}",
+    title: "Equipo",
+    local: "Espacio local: la base de datos propia de este equipo, no compartida.",
+    server: "Servidor",
+    connection: "Conexión",
+    connected: "Conectado",
+    disconnected: "Inaccesible (solo lectura)",
+    cursor: "Cambios recibidos (cursor)",
+    lastPull: "Última actualización",
+    rows: "filas recibidas: {{count}}",
+    never: "Todavía no",
+    thisDesktop: "Este escritorio",
+    leases: "Trabajo que hace un solo escritorio para el equipo",
+    noLeases: "Ningún escritorio lo tiene todavía",
+    lease: "Trabajo",
+    holder: "Escritorio",
+    until: "Concesión hasta",
+    mine: "este escritorio",
+    leaseNames: { psp_sync: "Sincronización PSP", notification_outbox: "Notificaciones al comprador" },
+    errors: {
+      offline: "No se puede contactar el servidor del equipo: este escritorio queda en solo lectura hasta que vuelva",
+      busy: "Otro escritorio está guardando un cambio; inténtelo de nuevo en un momento",
+      leaseHeld: "Otro escritorio del equipo hace este trabajo",
+      other: "El servidor del equipo rechazó el cambio",
+    },
+  },
 };
 
 export default es;

@@ -651,6 +651,38 @@ const zh: Messages = {
     byReason: "按原因金额（{{days}} 天）",
     none: "尚无退款",
   },
+  // team mode (issue 7)
+  team: {
+    banner: "无法连接团队服务器 — 只读：查询和列表使用本机副本；在服务器恢复前，所有更改都会被拒绝。",
+    bannerServer: "团队服务器 {{server}}",
+    since: "自",
+    online: "团队 · {{server}}",
+    offline: "团队离线 · {{server}}",
+    title: "团队",
+    local: "本地工作区：本机自己的数据库，未与团队共享。",
+    server: "服务器",
+    connection: "连接",
+    connected: "已连接",
+    disconnected: "无法连接（只读）",
+    cursor: "已同步的变更（游标）",
+    lastPull: "上次刷新",
+    rows: "收到行数：{{count}}",
+    never: "尚未",
+    thisDesktop: "本机",
+    leases: "由一台电脑为团队执行的工作",
+    noLeases: "尚无电脑持有",
+    lease: "工作",
+    holder: "电脑",
+    until: "租约到期",
+    mine: "本机",
+    leaseNames: { psp_sync: "PSP 同步", notification_outbox: "买家通知" },
+    errors: {
+      offline: "无法连接团队服务器：在其恢复前本机为只读",
+      busy: "另一台电脑正在保存更改，请稍后再试",
+      leaseHeld: "团队中的另一台电脑在执行此工作",
+      other: "团队服务器拒绝了此更改",
+    },
+  },
 };
 
 export default zh;
