@@ -82,7 +82,8 @@ fn every_shared_table_has_the_same_columns_on_the_server_as_in_the_local_copy() 
     let local = rusqlite::Connection::open(&store_path).unwrap();
     let mut pg = raw(&server);
     for t in SHARED_TABLES {
-        let mut stmt = local.prepare(&format!("SELECT name FROM pragma_table_info('{}') ORDER BY cid", t.name)).unwrap();
+        let mut stmt =
+            local.prepare(&format!("SELECT name FROM pragma_table_info('{}') ORDER BY cid", t.name)).unwrap();
         let mine: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
         let theirs: Vec<String> = pg
             .query(

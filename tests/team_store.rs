@@ -260,4 +260,3 @@ fn the_cli_creates_the_schema_says_when_it_is_up_to_date_and_shows_the_leases() 
     let (code, _, stderr) = cli_with(&["init"], "VD_NOT_SET_ANYWHERE");
     assert_eq!((code, stderr.as_str()), (Some(2), "error: the environment variable VD_NOT_SET_ANYWHERE is not set\n"));
 }
-

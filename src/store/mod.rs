@@ -41,13 +41,13 @@ pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
 // Refunds (issue 5).
+pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
     ApprovalRow, NewRefundRow, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
     unconfirmed_exception_id,
 };
-pub use copy::{SHARED_TABLES, SharedTable};
-pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
+pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

@@ -69,7 +69,10 @@ impl TeamStore {
         self.client
             .batch_execute(&format!("SET lock_timeout = {TEAM_WRITE_LOCK_WAIT_MS}; SET statement_timeout = 0"))?;
         let got = f(&mut self.client);
-        self.client.batch_execute(&format!("SET lock_timeout = 0; SET statement_timeout = {}", super::TEAM_STATEMENT_TIMEOUT_MS))?;
+        self.client.batch_execute(&format!(
+            "SET lock_timeout = 0; SET statement_timeout = {}",
+            super::TEAM_STATEMENT_TIMEOUT_MS
+        ))?;
         Ok(got)
     }
 
@@ -110,10 +113,9 @@ impl TeamStore {
                 return Err(self.busy_or(e));
             }
         }
-        let seq = self.client.query_one(
-            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM voucherdesk_change_seq",
-            &[],
-        );
+        let seq = self
+            .client
+            .query_one("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM voucherdesk_change_seq", &[]);
         if !holding_write_lock {
             let _ = self.client.execute("SELECT pg_advisory_unlock_shared($1::bigint)", &[&TEAM_WRITE_LOCK_KEY]);
         }
