@@ -1,6 +1,6 @@
 //! `voucherdesk refunds …` (issue 5): flags in, library call, output. No rules here.
 
-use super::{Failure, acting, open, print_json};
+use super::{Failure, acting, change, open, print_json};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;
@@ -330,38 +330,41 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
                 },
                 additional: a.additional,
             };
-            let refund = refunds::request(&mut store, &op, &input, now).map_err(failure)?;
+            let refund = change(&mut store, |s| refunds::request(s, &op, &input, now))?.map_err(failure)?;
             emit(&refund, a.json)
         }
         RefundsCommand::Approve { id, comment, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::approve(&mut store, &op, id, comment.as_deref(), now).map_err(failure)?, json)
+            emit(
+                &change(&mut store, |s| refunds::approve(s, &op, id, comment.as_deref(), now))?.map_err(failure)?,
+                json,
+            )
         }
         RefundsCommand::Reject { id, comment, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::reject(&mut store, &op, id, &comment, now).map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::reject(s, &op, id, &comment, now))?.map_err(failure)?, json)
         }
         RefundsCommand::Cancel { id, note, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::cancel(&mut store, &op, id, note.as_deref(), now).map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::cancel(s, &op, id, note.as_deref(), now))?.map_err(failure)?, json)
         }
         RefundsCommand::Amend { id, amount, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::amend(&mut store, &op, id, &amount, now).map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::amend(s, &op, id, &amount, now))?.map_err(failure)?, json)
         }
         RefundsCommand::Retry { id, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::retry(&mut store, &op, id, now).map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::retry(s, &op, id, now))?.map_err(failure)?, json)
         }
         RefundsCommand::Escalate { id, note, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&refunds::escalate(&mut store, &op, id, &note, now).map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::escalate(s, &op, id, &note, now))?.map_err(failure)?, json)
         }
         RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id).map_err(failure)?, json),
         RefundsCommand::List { status, method, reason, tier, psp, after, limit, json } => {
@@ -494,7 +497,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         if let Some(d) = a.receipt_retention_days {
             settings.receipt_retention_days = d;
         }
-        settings = tiers::set(&mut store, &op, &settings).map_err(failure)?;
+        settings = change(&mut store, |s| tiers::set(s, &op, &settings))?.map_err(failure)?;
     }
     if a.json {
         return print_json(&settings);
@@ -575,20 +578,25 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
     };
     let interval = std::time::Duration::from_secs(a.interval_s.clamp(1, SUBMIT_INTERVAL_S_MAX));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
-    runtime.block_on(async {
-        loop {
-            let report =
-                submission::submit_and_follow(&mut store, &client, &op, &config, chrono::Utc::now(), &after_send)
-                    .await
-                    .map_err(failure)?;
-            print_report(&report, a.json)?;
-            if a.once {
-                return Ok(());
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-            }
+    loop {
+        // One round is one change: in team mode it holds the team's write lock,
+        // and "submitted" reaches the server before each PSP call (store.barrier).
+        let report = change(&mut store, |s| {
+            runtime.block_on(submission::submit_and_follow(s, &client, &op, &config, chrono::Utc::now(), &after_send))
+        })?
+        .map_err(failure)?;
+        print_report(&report, a.json)?;
+        if a.once {
+            return Ok(());
         }
-    })
+        let interrupted = runtime.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => false,
+                _ = tokio::signal::ctrl_c() => true,
+            }
+        });
+        if interrupted {
+            return Ok(());
+        }
+    }
 }

@@ -1,14 +1,23 @@
-//! `voucherdesk team …` (issue 7): the team server's schema and status. Flags in, library call, output.
+//! `voucherdesk team …` (issue 7): the team server's schema, joining it, seeding it, its status. Flags in, library
+//! call, output.
 
 use super::{Failure, print_json};
 use clap::{Args, Subcommand};
+use voucherdesk::credentials::OsKeyring;
 use voucherdesk::store::team::{TeamStore, TeamStoreError};
+use voucherdesk::store::{Store, StoreError};
 use voucherdesk::team::{self, desktop_name};
 
 #[derive(Subcommand)]
 pub enum TeamCommand {
     /// Create the team schema on a PostgreSQL server, or migrate it to this version (refuses a newer one).
     Init(ServerArgs),
+    /// Make a new local file (--db, or team-SERVER.sqlite in the data directory) this desktop's copy of the team;
+    /// the password goes to the OS keyring.
+    Join(ServerArgs),
+    /// Upload the local workspace --db into an empty team, once (a second push adds nothing); the file becomes the
+    /// team's copy.
+    Push(ServerArgs),
     /// The team server's schema version, leases and who is reconciling.
     Status {
         #[command(flatten)]
@@ -28,8 +37,36 @@ pub struct ServerArgs {
     password_env: Option<String>,
 }
 
-pub fn run(operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
+pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
     match cmd {
+        TeamCommand::Join(server) => {
+            let password = password(&server)?;
+            let name = TeamStore::describe_url(&server.server).map_err(team_failure)?;
+            let path = db.clone().unwrap_or_else(|| team::default_copy_path(&name));
+            let mut store = Store::open(&path).map_err(Failure::other)?;
+            let status = team::join(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
+                .map_err(joined_failure)?;
+            out!(
+                "{} is now this desktop's copy of the team {} (up to change {}; {} shared rows)",
+                path.display(),
+                status.server,
+                status.cursor,
+                store.shared_row_count().map_err(Failure::other)?
+            );
+            Ok(())
+        }
+        TeamCommand::Push(server) => {
+            let password = password(&server)?;
+            let path = db.clone().ok_or_else(|| Failure::input("name the local workspace to upload with --db FILE"))?;
+            let mut store = Store::open(&path).map_err(Failure::other)?;
+            let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
+                .map_err(joined_failure)?;
+            out!("pushed {} to the team {}: {} rows added", path.display(), report.server, report.inserted);
+            for (table, rows) in &report.tables {
+                out!("  {table:<24} {rows}");
+            }
+            Ok(())
+        }
         TeamCommand::Init(server) => {
             let mut store = connect(&server, operator)?;
             let report = team::init(&mut store).map_err(team_failure)?;
@@ -66,15 +103,30 @@ pub fn run(operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
     }
 }
 
+fn password(args: &ServerArgs) -> Result<Option<String>, Failure> {
+    match &args.password_env {
+        Some(var) => Ok(Some(
+            std::env::var(var).map_err(|_| Failure::input(format!("the environment variable {var} is not set")))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn me(operator: &Option<String>) -> String {
+    desktop_name(&team::this_host(), operator.as_deref().unwrap_or("cli"))
+}
+
 fn connect(args: &ServerArgs, operator: &Option<String>) -> Result<TeamStore, Failure> {
-    let password = match &args.password_env {
-        Some(var) => {
-            Some(std::env::var(var).map_err(|_| Failure::input(format!("the environment variable {var} is not set")))?)
-        }
-        None => None,
-    };
-    let me = desktop_name(&team::this_host(), operator.as_deref().unwrap_or("cli"));
-    TeamStore::connect(&args.server, password.as_deref(), &me).map_err(team_failure)
+    TeamStore::connect(&args.server, password(args)?.as_deref(), &me(operator)).map_err(team_failure)
+}
+
+fn joined_failure(e: team::TeamError) -> Failure {
+    match e {
+        team::TeamError::Team(e) => team_failure(e),
+        team::TeamError::Local(StoreError::Team(e)) => team_failure(e),
+        team::TeamError::Local(StoreError::Invalid(_)) => Failure::input(e),
+        team::TeamError::Local(_) | team::TeamError::Keyring(_) => Failure::other(e),
+    }
 }
 
 fn team_failure(e: TeamStoreError) -> Failure {

@@ -437,10 +437,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens what `--db` names: a file, a team copy (reconnected to its team), or
+/// `postgres://…` (this desktop's copy of that team).
 fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
     let path = db.clone().unwrap_or_else(voucherdesk::store::default_path);
-    Store::open(&path).map_err(|e| match e {
-        voucherdesk::store::StoreError::TooNew { .. } => Failure::input(e),
+    let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
+    voucherdesk::team::open_workspace(&path, &credentials::OsKeyring::new(), &me).map_err(|e| match e {
+        voucherdesk::team::TeamError::Local(voucherdesk::store::StoreError::TooNew { .. })
+        | voucherdesk::team::TeamError::Local(voucherdesk::store::StoreError::Invalid(_))
+        | voucherdesk::team::TeamError::Team(voucherdesk::store::team::TeamStoreError::BadAddress(_)) => {
+            Failure::input(e)
+        }
+        _ => Failure::other(e),
+    })
+}
+
+/// Runs one state change. In team mode it runs under the team's write lock,
+/// on a copy brought level first, and reaches the server before this returns
+/// (the outer error: the team could not take it). Locally it simply runs.
+pub(crate) fn change<T, E>(
+    store: &mut Store,
+    f: impl FnOnce(&mut Store) -> Result<T, E>,
+) -> Result<Result<T, E>, Failure> {
+    store.write(|s| Ok::<_, voucherdesk::store::StoreError>(f(s))).map_err(|e| match e {
+        voucherdesk::store::StoreError::Team(voucherdesk::store::team::TeamStoreError::Refused(_)) => Failure::input(e),
         _ => Failure::other(e),
     })
 }
@@ -504,7 +524,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
-        Command::Team(cmd) => cli_team::run(&cli.operator, cmd),
+        Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
@@ -640,7 +660,7 @@ fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs)
     let mut failures = Vec::new();
     for path in &args.files {
         let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
-        match import_file(&mut store, &request) {
+        match change(&mut store, |s| import_file(s, &request))? {
             Ok(outcome) => {
                 if !args.json {
                     out!("{outcome}");
@@ -655,7 +675,7 @@ fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs)
     }
     if !args.no_index && outcomes.iter().any(|o| matches!(o, ImportOutcome::Imported(_))) {
         let started = std::time::Instant::now();
-        let indexed = store.search_catch_up().map_err(Failure::other)?;
+        let indexed = change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
         eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
     }
     if args.json {
@@ -681,7 +701,7 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
     let mut options = ReconcileOptions::from_settings(&settings, args.as_of);
     options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
-    let summary = reconcile(&mut store, &options, &operator).map_err(|e| match e {
+    let summary = change(&mut store, |s| reconcile(s, &options, &operator))?.map_err(|e| match e {
         voucherdesk::reconcile::ReconcileError::Store(_) => Failure::other(e),
         _ => Failure::input(e),
     })?;
@@ -720,8 +740,8 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
     if args.pause || args.resume {
         let acting_op = acting(&store, operator)?;
         let changed = match args.pause {
-            true => sync::pause(&mut store, &acting_op),
-            false => sync::resume(&mut store, &acting_op),
+            true => change(&mut store, |s| sync::pause(s, &acting_op))?,
+            false => change(&mut store, |s| sync::resume(s, &acting_op))?,
         }
         .map_err(sync_failure)?;
         let state = if args.pause { "paused" } else { "running" };
@@ -837,7 +857,8 @@ fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs)
             )));
         }
     };
-    let report = webhooks::log::verify_log(&mut store, &args.file, psp, &secrets).map_err(notification_failure)?;
+    let report = change(&mut store, |s| webhooks::log::verify_log(s, &args.file, psp, &secrets))?
+        .map_err(notification_failure)?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -1038,7 +1059,7 @@ fn run_exceptions(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
             let mut store = open(db)?;
             let operator = acting(&store, operator)?;
             let resolution = Resolution { exception_id: &id, action, note: &note, operator: &operator, link };
-            let record = exceptions::resolve(&mut store, &resolution).map_err(|e| match e.code() {
+            let record = change(&mut store, |s| exceptions::resolve(s, &resolution))?.map_err(|e| match e.code() {
                 "store" => Failure::other(e),
                 _ => Failure::input(e),
             })?;
@@ -1075,11 +1096,13 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
     if db.is_some() {
         let mut store = open(db)?;
         let acting = if store.operator_count().map_err(Failure::other)? == 0 {
-            let admin =
-                operators::add(&mut store, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
-                    .map_err(operator_failure)?;
+            let admin = change(&mut store, |s| {
+                operators::add(s, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
+            })?
+            .map_err(operator_failure)?;
             for (name, role, password) in &DEMO_OPERATORS[1..] {
-                operators::add(&mut store, Some(&admin), name, *role, Some(password)).map_err(operator_failure)?;
+                change(&mut store, |s| operators::add(s, Some(&admin), name, *role, Some(password)))?
+                    .map_err(operator_failure)?;
             }
             eprintln!("created the demo operators: admin, ana (support), fabio (finance), marta (manager)");
             admin
@@ -1089,18 +1112,18 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         for f in &manifest.files {
             let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
             let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &acting };
-            let outcome = import_file(&mut store, &request).map_err(Failure::other)?;
+            let outcome = change(&mut store, |s| import_file(s, &request))?.map_err(Failure::other)?;
             eprintln!("{outcome}");
         }
-        store.search_catch_up().map_err(Failure::other)?;
+        change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
         let options = ReconcileOptions {
             as_of: manifest.as_of.parse().map_err(Failure::other)?,
             settlement_lag_days: manifest.settlement_lag_days,
             amount_tolerance_minor: 0,
         };
-        let summary = reconcile(&mut store, &options, &acting).map_err(Failure::other)?;
+        let summary = change(&mut store, |s| reconcile(s, &options, &acting))?.map_err(Failure::other)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
-        demo_psp(&mut store, &acting, &out, args.sandbox_url.as_deref())?;
+        change(&mut store, |s| demo_psp(s, &acting, &out, args.sandbox_url.as_deref()))??;
     } else if args.sandbox_url.is_some() {
         return Err(Failure::input("--sandbox-url needs --db (the accounts go into the demo database)"));
     }
@@ -1184,8 +1207,9 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
                 0 => None,
                 _ => Some(acting(&store, operator)?),
             };
-            let added = operators::add(&mut store, acting_op.as_ref(), &name, role, password.as_deref())
-                .map_err(operator_failure)?;
+            let added =
+                change(&mut store, |s| operators::add(s, acting_op.as_ref(), &name, role, password.as_deref()))?
+                    .map_err(operator_failure)?;
             out!("added {} ({})", added.name, added.role.as_str());
         }
         OperatorsCommand::List { json } => {
@@ -1207,18 +1231,19 @@ fn run_operators(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operators
         OperatorsCommand::SetRole { name, role: role_text } => {
             let role = role(&role_text)?;
             let acting_op = acting(&store, operator)?;
-            operators::set_role(&mut store, &acting_op, &name, role).map_err(operator_failure)?;
+            change(&mut store, |s| operators::set_role(s, &acting_op, &name, role))?.map_err(operator_failure)?;
             out!("{name} is now {}", role.as_str());
         }
         OperatorsCommand::Disable { name } => {
             let acting_op = acting(&store, operator)?;
-            operators::disable(&mut store, &acting_op, &name).map_err(operator_failure)?;
+            change(&mut store, |s| operators::disable(s, &acting_op, &name))?.map_err(operator_failure)?;
             out!("{name} is disabled");
         }
         OperatorsCommand::SetPassword { name, .. } => {
             let acting_op = acting(&store, operator)?;
             let password = read_password()?;
-            operators::set_password(&mut store, &acting_op, &name, &password).map_err(operator_failure)?;
+            change(&mut store, |s| operators::set_password(s, &acting_op, &name, &password))?
+                .map_err(operator_failure)?;
             out!("password changed for {name}");
         }
     }
@@ -1245,7 +1270,7 @@ fn run_credentials(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credent
     match cmd {
         CredentialsCommand::Add { name, psp, base_url, from_env } => {
             let secrets = read_secrets(credentials::PspKind::parse(&psp).map_err(credential_failure)?, &from_env)?;
-            let account = credentials::add(&mut store, &vault, &acting_op, &name, &base_url, &secrets)
+            let account = change(&mut store, |s| credentials::add(s, &vault, &acting_op, &name, &base_url, &secrets))?
                 .map_err(credential_failure)?;
             out!("added {} ({}, {}); secrets in the OS keyring", account.name, account.psp, account.base_url);
         }
@@ -1263,19 +1288,20 @@ fn run_credentials(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credent
         CredentialsCommand::Rotate { name, from_env } => {
             let psp = credentials::psp_of(&store, &acting_op, &name).map_err(credential_failure)?;
             let secrets = read_secrets(psp, &from_env)?;
-            credentials::rotate(&mut store, &vault, &acting_op, &name, &secrets).map_err(credential_failure)?;
+            change(&mut store, |s| credentials::rotate(s, &vault, &acting_op, &name, &secrets))?
+                .map_err(credential_failure)?;
             out!("rotated the secrets of {name}");
         }
         CredentialsCommand::Remove { name } => {
-            credentials::remove(&mut store, &vault, &acting_op, &name).map_err(credential_failure)?;
+            change(&mut store, |s| credentials::remove(s, &vault, &acting_op, &name))?.map_err(credential_failure)?;
             out!("removed {name} and its keyring entry");
         }
         CredentialsCommand::Test { name, json } => {
             let tester = credentials::connection::PspClientTester;
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
-            let result = runtime
-                .block_on(credentials::test(&mut store, &vault, &acting_op, &name, &tester))
-                .map_err(credential_failure)?;
+            let result =
+                change(&mut store, |s| runtime.block_on(credentials::test(s, &vault, &acting_op, &name, &tester)))?
+                    .map_err(credential_failure)?;
             if json {
                 print_json(&result)?;
             } else {

@@ -1,7 +1,7 @@
 //! `voucherdesk notifications ...`: the CLI face of `voucherdesk::notifications`
 //! (buyer emails and SMS). Parses flags, calls the library, prints.
 
-use super::{Failure, acting, open, print_json};
+use super::{Failure, acting, change, open, print_json};
 use clap::Subcommand;
 use std::path::PathBuf;
 use voucherdesk::credentials::OsKeyring;
@@ -157,7 +157,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             let op = acting(&store, operator)?;
             let kind = Kind::parse(&kind).map_err(failure)?;
             let channel = Channel::parse(&channel).map_err(failure)?;
-            let id = notifications::resend(&mut store, &op, &order, kind, channel, override_limit).map_err(failure)?;
+            let id = change(&mut store, |s| notifications::resend(s, &op, &order, kind, channel, override_limit))?
+                .map_err(failure)?;
             out!(
                 "queued notification {id}: {kind} by {channel} for order {} (sent by `notifications deliver`)",
                 order.trim()
@@ -199,9 +200,10 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             let configured = ConfiguredTransports::from_settings(&settings, &vault).map_err(failure)?;
             loop {
                 let now = chrono::Utc::now();
-                let reconciled = delivery::reconcile_interrupted(&mut store, now, lease_seconds).map_err(failure)?;
-                let report =
-                    delivery::deliver_due(&mut store, &configured.transports(), now, crash).map_err(failure)?;
+                let reconciled =
+                    change(&mut store, |s| delivery::reconcile_interrupted(s, now, lease_seconds))?.map_err(failure)?;
+                let report = change(&mut store, |s| delivery::deliver_due(s, &configured.transports(), now, crash))?
+                    .map_err(failure)?;
                 if json {
                     print_json(&serde_json::json!({"reconciled": reconciled, "delivered": report}))?;
                 } else {
@@ -228,7 +230,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
                 (None, Some(phone)) => (ContactField::Phone, phone),
                 (Some(_), Some(_)) | (None, None) => return Err(Failure::input("give --email or --phone (one)")),
             };
-            let stored = notifications::set_contact(&mut store, &op, &order, field, &value).map_err(failure)?;
+            let stored =
+                change(&mut store, |s| notifications::set_contact(s, &op, &order, field, &value))?.map_err(failure)?;
             out!("order {}: {} is now {stored} (changed by {})", order.trim(), field.as_str(), op.name);
         }
         NotificationsCommand::Settings { json } => {
@@ -255,7 +258,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
         NotificationsCommand::Configure(args) => {
             let op = acting(&store, operator)?;
             let new = configured(config::get(&store).map_err(failure)?, args)?;
-            config::set(&mut store, &op, &new).map_err(failure)?;
+            change(&mut store, |s| config::set(s, &op, &new))?.map_err(failure)?;
             out!("notification settings saved");
         }
         NotificationsCommand::SetSecret { which } => {
@@ -271,7 +274,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             };
             let mut value = zeroize::Zeroizing::new(String::new());
             std::io::stdin().read_line(&mut value).map_err(Failure::other)?;
-            config::set_secret(&mut store, &OsKeyring::new(), &op, kind, &value).map_err(failure)?;
+            change(&mut store, |s| config::set_secret(s, &OsKeyring::new(), &op, kind, &value))?.map_err(failure)?;
             out!("{which} stored in the OS keyring");
         }
     }

@@ -208,6 +208,8 @@ fn team_password(server: &str, vault: &dyn SecretVault) -> Result<Option<String>
     if let Some(p) = std::env::var(TEAM_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
         return Ok(Some(p));
     }
-    let stored = vault.read(&password_entry(server)).map_err(|e| TeamError::Keyring(e.to_string()))?;
+    // A keyring that cannot be read is no password: a server that needs one
+    // refuses the connection, and the copy opens read-only saying why.
+    let stored = vault.read(&password_entry(server)).ok().flatten();
     Ok(stored.map(|p| p.as_str().to_string()))
 }

@@ -166,10 +166,21 @@ async fn with_store<T: Send + 'static>(
     step: impl FnOnce(&mut Store) -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, SyncError> {
     let round = round.clone();
-    // Team mode: each step is one team write (a no-op wrapper on a local file).
+    // Team mode: each step is one team write (store/team_link.rs); locally it just runs.
     tokio::task::spawn_blocking(move || lock(&round.store).write(step))
         .await
         .map_err(|e| SyncError::Internal(format!("a database step failed: {e}")))?
+}
+
+/// Opens the ledger a round works on: a local file, or a team copy reconnected
+/// to its team (its password from the OS keyring or the environment).
+fn open_store(path: &Path) -> Result<Store, SyncError> {
+    let me = crate::team::desktop_name(&crate::team::this_host(), "sync");
+    crate::team::open_workspace(path, &crate::credentials::OsKeyring::new(), &me).map_err(|e| match e {
+        crate::team::TeamError::Local(e) => SyncError::Store(e),
+        crate::team::TeamError::Team(e) => SyncError::Store(e.into()),
+        crate::team::TeamError::Keyring(e) => SyncError::Internal(e),
+    })
 }
 
 /// Aborts a spawned fetch when its poll is dropped (round stopped).
@@ -512,7 +523,7 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         self.operator.require(Permission::Import)?;
         let path: PathBuf = store_path.to_path_buf();
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        let store = tokio::task::spawn_blocking(move || open_store(&path))
             .await
             .map_err(|e| SyncError::Internal(format!("opening the database failed: {e}")))??;
         self.round_on(store, sources, now, stop).await
@@ -622,7 +633,7 @@ impl SyncEngine {
             sources.iter().find(|s| s.psp() == psp).cloned().ok_or_else(|| SyncError::NoSource(psp.to_string()))?;
         let (path, psp_owned, id_owned) = (store_path.to_path_buf(), psp.to_string(), payment_id.to_string());
         let (store, target) = tokio::task::spawn_blocking(move || -> Result<_, SyncError> {
-            let store = Store::open(&path)?;
+            let store = open_store(&path)?;
             if let Some((_, until)) = store.sync_holds(now)?.into_iter().find(|(p, _)| *p == psp_owned) {
                 return Err(SyncError::Held { psp: psp_owned, until });
             }
@@ -637,37 +648,49 @@ impl SyncEngine {
         let (sink, operator) = (self.sink.clone(), self.operator.clone());
         tokio::task::spawn_blocking(move || -> Result<Refreshed, SyncError> {
             let mut store = store;
-            let seen = match answer {
-                Ok(seen) => seen,
-                Err(error) => {
-                    if let Some(retry_after) = error.retry_after {
-                        let tx = store.sync_begin()?;
-                        tx.hold_psp(&target.psp, schedule::hold_until(now, retry_after), &error.message)?;
-                        tx.commit()?;
-                    }
-                    return Err(SyncError::Source { psp: target.psp.clone(), source: error });
-                }
-            };
-            let subject = payment_subject(&target);
-            let applied = commit_observation(&mut store, &*sink, &target, None, &seen, now, &operator.name, |a| {
-                Some(audit_entry(&operator.name, "sync.refresh", &subject, a.before.as_str(), a.after.as_str()))
-            })?
-            .ok_or_else(|| SyncError::Internal("refresh was not applied".into()))?;
-            let reconciled = applied.changed() && operator.role.allows(Permission::Reconcile);
-            if reconciled {
-                reconcile_after_sync(&mut store, &operator, now)?;
-            }
-            Ok(Refreshed {
-                psp: target.psp.clone(),
-                payment_id: target.payment_id.clone(),
-                before: applied.before,
-                after: applied.after,
-                psp_status: seen.psp_status,
-                recorded: applied.recorded,
-                reconciled,
-            })
+            store.write(|store| apply_refresh(store, &*sink, &operator, &target, answer, now))
         })
         .await
         .map_err(|e| SyncError::Internal(e.to_string()))?
     }
+}
+
+/// The refresh's answer, applied (one team write in team mode).
+fn apply_refresh(
+    store: &mut Store,
+    sink: &dyn ObservationSink,
+    operator: &Operator,
+    target: &SyncTarget,
+    answer: Result<RemoteObservation, SourceError>,
+    now: DateTime<Utc>,
+) -> Result<Refreshed, SyncError> {
+    let seen = match answer {
+        Ok(seen) => seen,
+        Err(error) => {
+            if let Some(retry_after) = error.retry_after {
+                let tx = store.sync_begin()?;
+                tx.hold_psp(&target.psp, schedule::hold_until(now, retry_after), &error.message)?;
+                tx.commit()?;
+            }
+            return Err(SyncError::Source { psp: target.psp.clone(), source: error });
+        }
+    };
+    let subject = payment_subject(target);
+    let applied = commit_observation(store, sink, target, None, &seen, now, &operator.name, |a| {
+        Some(audit_entry(&operator.name, "sync.refresh", &subject, a.before.as_str(), a.after.as_str()))
+    })?
+    .ok_or_else(|| SyncError::Internal("refresh was not applied".into()))?;
+    let reconciled = applied.changed() && operator.role.allows(Permission::Reconcile);
+    if reconciled {
+        reconcile_after_sync(store, operator, now)?;
+    }
+    Ok(Refreshed {
+        psp: target.psp.clone(),
+        payment_id: target.payment_id.clone(),
+        before: applied.before,
+        after: applied.after,
+        psp_status: seen.psp_status,
+        recorded: applied.recorded,
+        reconciled,
+    })
 }

@@ -117,7 +117,7 @@ async fn handle_refund(
     let (secrets, stale_after_s) = (state.config.secrets.clone(), state.config.stale_after_s);
     let received = tokio::task::spawn_blocking(move || {
         let mut store = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        super::receive_refund_callback(&mut store, &notification, &secrets, stale_after_s, kind)
+        store.write(|s| super::receive_refund_callback(s, &notification, &secrets, stale_after_s, kind))
     })
     .await;
     match received {
@@ -157,7 +157,8 @@ async fn handle(State(state): State<Arc<ListenState>>, psp: Psp, headers: Header
         let (secrets, stale_after_s) = (state.config.secrets.clone(), state.config.stale_after_s);
         let received = tokio::task::spawn_blocking(move || {
             let mut store = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            receive(&mut store, &notification, &secrets, stale_after_s)
+            // Team mode: one team write; the PSP hears 5xx (and resends) if the team did not take it.
+            store.write(|s| receive(s, &notification, &secrets, stale_after_s))
         })
         .await;
         match received {
@@ -207,7 +208,7 @@ async fn reconcile_loop(state: Arc<ListenState>, operator: Operator) {
         let operator = operator.clone();
         let done = tokio::task::spawn_blocking(move || {
             let mut store = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            reconcile_after_observations(&mut store, &operator)
+            store.write(|s| reconcile_after_observations(s, &operator))
         })
         .await;
         state.emit(match done {
