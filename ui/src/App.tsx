@@ -91,8 +91,10 @@ export function homeScreen(op: Operator): ScreenId {
 export function App() {
   return (
     <TeamProvider>
-      <TeamBanner />
-      <AppScreens />
+      <div className="app-frame">
+        <TeamBanner />
+        <AppScreens />
+      </div>
     </TeamProvider>
   );
 }

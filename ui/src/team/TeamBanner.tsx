@@ -36,11 +36,12 @@ export function TeamIndicatorBadge() {
       return (
         <span
           className={`team-indicator team-${indicator.kind}`}
-          title={indicator.server}
+          title={t(indicator.kind === "online" ? "team.onlineTitle" : "team.offlineTitle", { server: indicator.server })}
           data-testid="team-indicator"
+          data-server={indicator.server}
           data-online={indicator.kind === "online" ? "true" : "false"}
         >
-          {t(indicator.kind === "online" ? "team.online" : "team.offline", { server: indicator.server })}
+          <span className="team-label">{t(indicator.kind === "online" ? "team.online" : "team.offline")}</span>
         </span>
       );
   }
