@@ -70,7 +70,9 @@ export async function startPostgres() {
   };
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = () => run("pg_ctl", ["-D", data, "-l", log, "-o", options, "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "start"]);
-  const stop = () => run("pg_ctl", ["-D", data, "-m", "immediate", "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "stop"]);
+  // A clean ("fast") stop: clients lose their connections at once, and what was committed
+  // survives (an immediate stop may drop the last commits with synchronous_commit=off).
+  const stop = () => run("pg_ctl", ["-D", data, "-m", "fast", "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "stop"]);
   run("initdb", ["-D", data, "-U", PG_USER, "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"]);
   start();
   return {
@@ -79,7 +81,7 @@ export async function startPostgres() {
     url: `postgres://${PG_USER}@127.0.0.1:${port}/postgres`,
     /** How the app and the CLI name it (`user@host:port/db`). */
     server: `${PG_USER}@127.0.0.1:${port}/postgres`,
-    /** Stops it at once: every client loses its connection. */
+    /** Stops it: every client loses its connection. */
     stop,
     /** Starts it again, same port and data. */
     restart: start,

@@ -76,6 +76,16 @@ impl PgServer {
         );
     }
 
+    /// Stops the server cleanly (every client loses its connection too), so
+    /// that what was committed survives even with `synchronous_commit=off`:
+    /// an immediate stop may drop the last commits, as a crash would.
+    pub fn stop_clean(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&self.data()), "-m", "fast", "-t", &PG_CTL_TIMEOUT_SECONDS.to_string(), "-w", "stop"],
+        );
+    }
+
     /// Starts it again on the same port, with the same data.
     pub fn restart(&self) {
         self.pg_ctl_start();
