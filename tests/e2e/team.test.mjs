@@ -168,6 +168,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   await a.type(tid("refund-account"), "0012345678");
   await a.type(tid("refund-beneficiary-document"), "1020304050");
   await a.click(tid("refund-send"));
+  const sentAt = Date.now();
   await a.waitGone(tid("refund-dialog"));
   const onServer = JSON.parse(cli(db.cli, "refunds", "list", "--status", "pending_approval", "--json")).filter((r) => r.payment_id === REFUND_PAYMENT);
   assert.equal(onServer.length, 1, "the team server has the one request");
@@ -178,6 +179,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   // It arrives in B's open inbox through the pull (team-changed), nobody navigating.
   const row = await b.waitFor(`${tid(`inbox-row-${id}`)}[data-tier="2"]`, { timeout: 20_000, what: "the refund in B's inbox" });
   assert.ok(row);
+  console.log(`team: the refund was in B's open inbox ${Date.now() - sentAt} ms after A sent it (a figure, not a limit)`);
   await shot("b", "20-team-inbox-app-b");
   await b.click(tid(`inbox-open-${id}`));
   await b.waitFor(tid("inbox-case"));
@@ -215,12 +217,14 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   raise("a"); // its <select> menus open on screen
   await harness.go(a, "lookup");
   pg.stop();
+  const stoppedAt = Date.now();
   const banner = await a.waitFor(tid("team-offline-banner"), { timeout: 20_000, what: "the offline banner" });
   assert.match(
     await banner.text(),
     /Team server unreachable — read-only: lookups and lists work from this desktop's copy; changes are refused until it returns\./,
   );
   await a.waitFor(`${tid("team-indicator")}[data-online="false"]`, { what: "the indicator offline" });
+  console.log(`team: the offline banner showed ${Date.now() - stoppedAt} ms after the server stopped`);
 
   // Lookups work from the copy.
   await a.type(tid("lookup-search"), REFUND_ORDER);
@@ -242,7 +246,9 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   await harness.signIn(a, "ana");
 
   pg.restart();
+  const restartedAt = Date.now();
   await a.waitGone(tid("team-offline-banner"), { timeout: 20_000 });
+  console.log(`team: the banner went ${Date.now() - restartedAt} ms after the server was back`);
   await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: 20_000, what: "the indicator online again" });
   // Changes go through again: the re-send is queued, on the server too.
   await harness.go(a, "lookup");
