@@ -142,6 +142,14 @@ impl TeamRunner {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
+                // While the server is away and the listener cannot reconnect, the
+                // store is left alone: a connect attempt under its lock (up to
+                // TEAM_CONNECT_TIMEOUT_SECONDS to an unreachable host) would hold
+                // up every command. Pulled once when the server is lost (to say so),
+                // and again as soon as the listener is back.
+                if listener.is_none() && !was_online {
+                    continue;
+                }
                 let (pulled, online) = {
                     let mut store = lock(&store);
                     let pulled = store.team_pull();
