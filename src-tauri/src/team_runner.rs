@@ -19,8 +19,8 @@ use std::time::Duration;
 use crate::dto_team::TeamChanged;
 use chrono::{DateTime, Utc};
 use voucherdesk::credentials::SecretVault;
-use voucherdesk::store::Store;
-use voucherdesk::store::team::{LeaseRow, LeaseTake, TeamStore};
+use voucherdesk::store::team::{LeaseRow, LeaseTake, TeamStore, TeamStoreError};
+use voucherdesk::store::{Store, StoreError};
 use voucherdesk::team::{self, LeaseName};
 
 /// The event the runner emits (payload: [`TeamChanged`]).
@@ -52,10 +52,45 @@ pub fn held_message(lease: LeaseName, row: &LeaseRow) -> String {
 /// `Ok` in local mode.
 pub fn lease_for_round(store: &mut Store, lease: LeaseName, holder: &str) -> Result<(), (String, String)> {
     let failed = |code: &str, message: String| (code.to_string(), message);
-    let Some(conn) = store.team_connection().map_err(|e| failed(e.code(), e.to_string()))? else { return Ok(()) };
-    match team::take_lease(conn, lease, holder).map_err(|e| failed(e.code(), e.to_string()))? {
-        LeaseTake::Acquired { .. } | LeaseTake::Renewed { .. } | LeaseTake::TakenOver { .. } => Ok(()),
-        LeaseTake::HeldBy { lease: row } => Err(failed(LEASE_HELD, held_message(lease, &row))),
+    let Some(server) = store.team_link_status().ok().flatten().map(|s| s.server) else { return Ok(()) };
+    let offline = || {
+        let e = TeamStoreError::Offline { server: server.clone() };
+        failed(e.code(), e.to_string())
+    };
+    let conn = match store.team_connection() {
+        Ok(Some(conn)) => conn,
+        Ok(None) => return Ok(()),
+        Err(StoreError::Team(e)) if connection_lost(&e) => return Err(offline()),
+        Err(e) => return Err(failed(e.code(), e.to_string())),
+    };
+    match team::take_lease(conn, lease, holder) {
+        Ok(LeaseTake::Acquired { .. } | LeaseTake::Renewed { .. } | LeaseTake::TakenOver { .. }) => Ok(()),
+        Ok(LeaseTake::HeldBy { lease: row }) => Err(failed(LEASE_HELD, held_message(lease, &row))),
+        Err(e) if connection_lost(&e) => {
+            // Let the store notice too (its next pull reconnects or notes the server offline).
+            let _ = store.team_pull();
+            Err(offline())
+        }
+        Err(e) => Err(failed(e.code(), e.to_string())),
+    }
+}
+
+/// A connection that dropped or never came (as opposed to the server refusing something).
+fn connection_lost(e: &TeamStoreError) -> bool {
+    match e {
+        TeamStoreError::Unreachable { .. } | TeamStoreError::Offline { .. } => true,
+        // 57P01..57P03: the server is shutting down or restarting.
+        TeamStoreError::Sql(pg) => {
+            pg.is_closed() || pg.as_db_error().is_none() || pg.code().is_some_and(|c| c.code().starts_with("57P"))
+        }
+        TeamStoreError::BadAddress(_)
+        | TeamStoreError::NotInitialised { .. }
+        | TeamStoreError::TooNew { .. }
+        | TeamStoreError::Migration { .. }
+        | TeamStoreError::Busy { .. }
+        | TeamStoreError::Upload(_)
+        | TeamStoreError::UnknownColumnType(_)
+        | TeamStoreError::Refused(_) => false,
     }
 }
 

@@ -123,3 +123,41 @@ fn team_status_is_null_on_a_local_workspace() {
     let app = MockApp::new(AppState::open(&dir.path().join("local.sqlite")).unwrap());
     assert_eq!(ok(&app, "team_status", json!({})), Value::Null);
 }
+
+/// The background tasks' lease: one desktop runs the round, the other skips
+/// it and says who runs it; on a local workspace there is no lease at all.
+#[test]
+fn a_background_round_runs_on_one_desktop_of_the_team() {
+    use voucherdesk::team::LeaseName;
+    use voucherdesk_desktop::team_runner::{LEASE_HELD, lease_for_round};
+    let pg = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    team::init(&mut TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/init").unwrap()).unwrap();
+    let desk = |name: &str| {
+        let mut copy = Store::open(&dir.path().join(format!("{name}.sqlite"))).unwrap();
+        team::join(&mut copy, &pg.url(), Some(PG_PASSWORD), &MemoryVault::default(), name).unwrap();
+        copy
+    };
+    let (mut a, mut b) = (desk("a"), desk("b"));
+    assert_eq!(lease_for_round(&mut a, LeaseName::PspSync, "host-a/desktop#1"), Ok(()));
+    let (code, message) = lease_for_round(&mut b, LeaseName::PspSync, "host-b/desktop#2").unwrap_err();
+    assert_eq!(code, LEASE_HELD);
+    assert!(
+        message
+            .starts_with("the PSP sync runs on another desktop of the team: host-a/desktop#1 (its lease runs until "),
+        "{message}"
+    );
+    // Renewed by its holder; the other lease is free for B.
+    assert_eq!(lease_for_round(&mut a, LeaseName::PspSync, "host-a/desktop#1"), Ok(()));
+    assert_eq!(lease_for_round(&mut b, LeaseName::NotificationOutbox, "host-b/desktop#2"), Ok(()));
+    assert_eq!(lease_for_round(&mut a, LeaseName::NotificationOutbox, "host-a/desktop#1").unwrap_err().0, LEASE_HELD);
+    let mut local = Store::open(&dir.path().join("local.sqlite")).unwrap();
+    assert_eq!(lease_for_round(&mut local, LeaseName::PspSync, "anyone"), Ok(()));
+    // The server away: the round is skipped as offline, not run.
+    pg.stop_clean();
+    let (code, message) = lease_for_round(&mut a, LeaseName::PspSync, "host-a/desktop#1").unwrap_err();
+    assert_eq!(code, "team.offline", "{message}");
+    assert_eq!(a.team_link_status().unwrap().map(|s| s.online), Some(false), "the store knows it too");
+    // Still offline on the next round (no connection at all now).
+    assert_eq!(lease_for_round(&mut a, LeaseName::PspSync, "host-a/desktop#1").unwrap_err().0, "team.offline");
+}
