@@ -532,3 +532,47 @@ fn a_copy_catches_up_on_100000_changed_rows_then_pulls_only_what_changed_and_a_l
     assert_eq!((second.rows, second.cursor), (7, 100_007));
     assert_eq!(b.store.counts().unwrap().open_exceptions, 99_993);
 }
+
+#[test]
+fn the_psp_sync_and_the_outbox_run_on_one_desk_at_a_time() {
+    use team::LeaseName;
+    let server = started();
+    let mut a = desk(&server, "shenzhen/ana");
+    let mut b = desk(&server, "bogota/fabio");
+    for lease in LeaseName::ALL {
+        assert_eq!(team::claim_round(&mut a.store, lease, "shenzhen/ana").unwrap(), None);
+        assert_eq!(team::claim_round(&mut b.store, lease, "bogota/fabio").unwrap().as_deref(), Some("shenzhen/ana"));
+        assert_eq!(team::claim_round(&mut a.store, lease, "shenzhen/ana").unwrap(), None, "renewed");
+    }
+    // A local workspace has no lease to take.
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = Store::open(&dir.path().join("local.sqlite")).unwrap();
+    assert_eq!(team::claim_round(&mut local, LeaseName::PspSync, "me").unwrap(), None);
+}
+
+#[test]
+fn a_change_the_server_refuses_is_undone_on_the_copy_at_once() {
+    let server = started();
+    let mut l = workspace(1, "U");
+    let sam = act_as(&l.store, "sam");
+    let r = refunds::request(&mut l.store, &sam, &psp_refund("U-D-0", "300000"), Utc::now()).unwrap();
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "bogota/fabio");
+    // The server turns approvals away (as a constraint would).
+    raw(&server)
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'approvals are frozen for the audit'; END $$;
+             CREATE TRIGGER frozen BEFORE INSERT ON refund_approvals FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+    let fabio = act_as(&a.store, "fabio");
+    let err = a.store.write(|s| refunds::approve(s, &fabio, r.id, None, Utc::now())).unwrap_err();
+    assert_eq!(err.code(), "team.sql");
+    assert!(err.to_string().contains("approvals are frozen for the audit"), "{err}");
+    // Nothing of it stays, on the server or in the copy.
+    assert_eq!(refunds::show(&a.store, r.id).unwrap().status, RefundStatus::PendingApproval);
+    assert!(refunds::show(&a.store, r.id).unwrap().approvals.is_empty());
+    assert_eq!(server_count(&server, "SELECT count(*) FROM refund_approvals"), 0);
+    assert_eq!(voucherdesk::audit::verify(&a.store).unwrap().first_broken, None);
+}

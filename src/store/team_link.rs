@@ -264,12 +264,20 @@ impl Store {
         }
         let uploaded = self.upload_pending();
         let _ = copy::remove_capture(&self.conn);
-        let _ = self.set_query_only(true);
-        let client = self.team_client()?;
         if uploaded.is_err() {
-            client.rollback();
+            // The server refused the change (or is gone): the copy takes the
+            // server's rows back now if it can, else at its next pull.
+            if let Ok(client) = self.team_client() {
+                client.rollback();
+                if !client.is_closed() {
+                    let _ = self.put_back_unuploaded();
+                }
+            }
         }
-        let _ = client.unlock_writes();
+        let _ = self.set_query_only(true);
+        if let Ok(client) = self.team_client() {
+            let _ = client.unlock_writes();
+        }
         uploaded
     }
 
