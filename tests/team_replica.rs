@@ -576,3 +576,28 @@ fn a_change_the_server_refuses_is_undone_on_the_copy_at_once() {
     assert_eq!(server_count(&server, "SELECT count(*) FROM refund_approvals"), 0);
     assert_eq!(voucherdesk::audit::verify(&a.store).unwrap().first_broken, None);
 }
+
+#[test]
+fn operators_are_team_wide_and_maker_checker_holds_across_desks() {
+    let server = started();
+    let mut l = workspace(1, "M");
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "shenzhen/admin");
+    let mut b = desk(&server, "bogota/fabio");
+    // An operator added on one desk signs in on the other.
+    let admin = act_as(&a.store, "admin");
+    a.store.write(|s| operators::add(s, Some(&admin), "nina", Role::Finance, Some("correct horse battery"))).unwrap();
+    let nina = b.store.write(|s| operators::sign_in(s, "nina", "correct horse battery")).unwrap();
+    assert_eq!(nina.role, Role::Finance);
+    // fabio requests a refund on desk B; at desk A he still cannot approve it himself.
+    let fabio = act_as(&b.store, "fabio");
+    let r = b.store.write(|s| refunds::request(s, &fabio, &psp_refund("M-D-0", "300000"), Utc::now())).unwrap();
+    let fabio_at_a = act_as(&a.store, "fabio");
+    let err = a.store.write(|s| refunds::approve(s, &fabio_at_a, r.id, None, Utc::now())).unwrap_err();
+    assert_eq!(err.code(), "refunds.self_approval");
+    // nina is disabled at desk A: desk B refuses her from its next change on.
+    a.store.write(|s| operators::disable(s, &admin, "nina")).unwrap();
+    let err = b.store.write(|s| operators::sign_in(s, "nina", "correct horse battery")).unwrap_err();
+    assert_eq!(err.code(), "auth.denied", "{err}");
+    assert_eq!(server_count(&server, "SELECT count(*) FROM operators WHERE name = 'nina' AND disabled"), 1);
+}
