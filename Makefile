@@ -19,7 +19,7 @@ DEMO_SYNC_TICK_MS ?= 10000
 # The e2e suite needs a display; xvfb-run gives it a virtual one.
 XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 
-.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench bench-app bench-app-release bench-app-db fmt clean-demo
+.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench bench-app bench-app-release bench-app-db bench-team fmt clean-demo
 
 deps:
 	@scripts/install-deps.sh
@@ -103,6 +103,10 @@ bench-app-db: build
 # The same debug binary `make run` opens.
 bench-app: app bench-app-db
 	VOUCHERDESK_APP=$(APP) BENCH_APP_DB=$(BENCH_APP_DB) $(XVFB_RUN) node bench/app_speed.mjs
+
+# Team mode against local mode on the same files, side by side (docs/BENCHMARKS.md, "Team mode").
+bench-team:
+	bench/team.sh
 
 bench-app-release: ui bench-app-db
 	$(CARGO) build --release --locked -p $(APP_CRATE)

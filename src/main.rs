@@ -788,7 +788,7 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
             return print_json(report);
         }
         out!(
-            "polled {}, changed {}, errors {}, rate limited {}, deferred {}{}",
+            "polled {}, changed {}, errors {}, rate limited {}, deferred {}{}{}",
             report.polled,
             report.changed,
             report.errors,
@@ -800,7 +800,8 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
                 "; reconciled"
             } else {
                 ""
-            }
+            },
+            report.running_on.as_ref().map(|d| format!(" (the PSP sync runs on {d})")).unwrap_or_default()
         );
         Ok(())
     };

@@ -198,8 +198,19 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             let settings = config::get(&store).map_err(failure)?;
             let vault = OsKeyring::new();
             let configured = ConfiguredTransports::from_settings(&settings, &vault).map_err(failure)?;
+            let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
             loop {
                 let now = chrono::Utc::now();
+                // Team mode: one desktop delivers the outbox at a time (a lease).
+                let lease = voucherdesk::team::LeaseName::NotificationOutbox;
+                if let Some(desktop) = voucherdesk::team::claim_round(&mut store, lease, &me).map_err(Failure::other)? {
+                    eprintln!("the outbox is delivered by {desktop}; waiting");
+                    if once {
+                        return Ok(());
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(interval_seconds));
+                    continue;
+                }
                 let reconciled =
                     change(&mut store, |s| delivery::reconcile_interrupted(s, now, lease_seconds))?.map_err(failure)?;
                 let report = change(&mut store, |s| delivery::deliver_due(s, &configured.transports(), now, crash))?

@@ -8,7 +8,7 @@
 
 use crate::credentials::SecretVault;
 use crate::store::team::{LeaseRow, LeaseTake, LockHolder, SchemaReport, TeamStore, TeamStoreError};
-use crate::store::{PushReport, Store, TeamLinkStatus};
+use crate::store::{PushReport, Store, StoreError, TeamLinkStatus};
 
 /// How long a lease lasts without renewal, in seconds: a desktop that
 /// vanishes hands its work over to another after at most this long.
@@ -63,6 +63,17 @@ pub fn init(store: &mut TeamStore) -> Result<SchemaReport, TeamStoreError> {
 /// Takes (or renews) `lease` for `holder`.
 pub fn take_lease(store: &mut TeamStore, lease: LeaseName, holder: &str) -> Result<LeaseTake, TeamStoreError> {
     store.take_lease(lease.as_str(), holder, LEASE_TTL_SECONDS)
+}
+
+/// Before a round of work only one desktop of a team may do (the PSP sync,
+/// the outbox): takes or renews `lease` for `holder`. `None`: go ahead (local
+/// mode, or the lease is ours); `Some(desktop)`: that desktop has it.
+pub fn claim_round(store: &mut Store, lease: LeaseName, holder: &str) -> Result<Option<String>, StoreError> {
+    let Some(server) = store.team_connection()? else { return Ok(None) };
+    match take_lease(server, lease, holder)? {
+        LeaseTake::Acquired { .. } | LeaseTake::Renewed { .. } | LeaseTake::TakenOver { .. } => Ok(None),
+        LeaseTake::HeldBy { lease } => Ok(Some(lease.holder)),
+    }
 }
 
 /// Walks the team's audit chain with the same rule as the local one.

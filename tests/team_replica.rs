@@ -16,11 +16,12 @@ use std::sync::Barrier;
 use team_support::{PG_PASSWORD, PgServer};
 use voucherdesk::credentials::MemoryVault;
 use voucherdesk::import::profile::built_in;
+
 use voucherdesk::import::{ImportOutcome, ImportRequest, import_file};
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::refunds::{self, RefundStatus};
 use voucherdesk::store::team::TeamStore;
-use voucherdesk::store::{SHARED_TABLES, Store};
+use voucherdesk::store::{SHARED_TABLES, Store, StoreError};
 use voucherdesk::team;
 
 /// One desktop: its own copy file, attached to the team server.
@@ -203,4 +204,400 @@ fn two_desktops_approving_the_same_refund_at_once_one_wins_and_the_other_is_told
     }
     let report = team::verify_audit(&mut TeamStore::connect(&server.url(), Some(PG_PASSWORD), "a").unwrap()).unwrap();
     assert_eq!(report.first_broken, None);
+}
+
+/// A team seeded from a demo ledger of `orders` orders (imported and reconciled
+/// by desk A in team mode), and a second desk B that joined.
+struct DemoTeam {
+    server: PgServer,
+    files: voucherdesk::demo::DemoManifest,
+    _files_dir: tempfile::TempDir,
+    a: Desk,
+    b: Desk,
+}
+
+fn demo_team(orders: u64) -> DemoTeam {
+    use voucherdesk::reconcile::{ReconcileOptions, reconcile};
+    let server = started();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = voucherdesk::demo::generate(files_dir.path(), orders, 7).unwrap();
+    let mut a = desk(&server, "shenzhen/marta");
+    a.store
+        .write(|s| -> Result<(), voucherdesk::operators::OperatorError> {
+            let admin = operators::add(s, None, "admin", Role::Admin, None)?;
+            for (name, role) in [("marta", Role::Manager), ("lucia", Role::Manager), ("ana", Role::Support)] {
+                operators::add(s, Some(&admin), name, role, None)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let admin = act_as(&a.store, "admin");
+    for f in &files.files {
+        let profile = built_in(f.profile).unwrap();
+        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &admin };
+        let outcome = a.store.write(|s| Ok::<_, StoreError>(import_file(s, &request))).unwrap().unwrap();
+        assert!(matches!(outcome, ImportOutcome::Imported(_)), "{outcome}");
+    }
+    let options = ReconcileOptions {
+        as_of: files.as_of.parse().unwrap(),
+        settlement_lag_days: files.settlement_lag_days,
+        amount_tolerance_minor: 0,
+    };
+    a.store.write(|s| reconcile(s, &options, &admin)).unwrap();
+    let b = desk(&server, "bogota/lucia");
+    DemoTeam { server, files, _files_dir: files_dir, a, b }
+}
+
+fn open_exception_ids(store: &Store) -> Vec<String> {
+    let filter = voucherdesk::store::ExceptionFilter {
+        status: Some(voucherdesk::exceptions::ExceptionStatus::Open),
+        limit: 10_000,
+        ..Default::default()
+    };
+    store.exceptions(&filter).unwrap().into_iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn a_demo_ledger_imported_and_reconciled_in_team_mode_is_the_same_on_both_desks_and_the_server() {
+    let t = demo_team(300);
+    let (a, b) = (t.a.store.counts().unwrap(), t.b.store.counts().unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a.orders as u64, t.files.expected.orders);
+    assert_eq!(server_count(&t.server, "SELECT count(*) FROM orders"), a.orders);
+    assert_eq!(server_count(&t.server, "SELECT count(*) FROM exceptions WHERE status = 'open'"), a.open_exceptions);
+    assert_eq!(open_exception_ids(&t.a.store), open_exception_ids(&t.b.store));
+    // Lookups on desk B are served from its copy (the search index was filled by the pull).
+    let order =
+        t.a.store
+            .exceptions(&voucherdesk::store::ExceptionFilter { limit: 1, ..Default::default() })
+            .unwrap()
+            .remove(0)
+            .order_id;
+    let hits = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &order).unwrap();
+    assert!(!hits.is_empty(), "{order}");
+    let email = {
+        let c = rusqlite::Connection::open(&t.b.path).unwrap();
+        c.query_row("SELECT buyer_email FROM orders ORDER BY id LIMIT 1", [], |r| r.get::<_, String>(0)).unwrap()
+    };
+    let by_email = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &email).unwrap();
+    assert!(!by_email.is_empty(), "{email} (the search index of the copy)");
+}
+
+#[test]
+fn two_desktops_resolving_the_same_exception_at_once_one_wins_and_the_other_is_told_who() {
+    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    let mut t = demo_team(300);
+    let ids: Vec<String> = open_exception_ids(&t.a.store).into_iter().take(5).collect();
+    assert_eq!(ids.len(), 5);
+    for id in &ids {
+        let results = race(&mut t.a.store, &mut t.b.store, |store, desk| {
+            let name = ["marta", "lucia"][desk];
+            let operator = act_as(store, name);
+            let resolution = Resolution {
+                exception_id: id,
+                action: ResolutionAction::WriteOff,
+                note: "cash counted twice at the counter",
+                operator: &operator,
+                link: None,
+            };
+            store
+                .write(|s| exceptions::resolve(s, &resolution))
+                .map(|e| e.resolved_by.unwrap_or_default())
+                .map_err(|e| (e.code(), e.to_string()))
+        });
+        let winners: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "{id}: {results:?}");
+        let (code, message) = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(*code, "exceptions.already_closed");
+        let prefix = format!("exception {id} is already resolved (by {} at ", winners[0]);
+        assert!(message.starts_with(&prefix) && message.ends_with(" UTC)"), "{message}");
+    }
+    let resolved_history = server_count(
+        &t.server,
+        "SELECT count(*) FROM exception_history WHERE note = 'cash counted twice at the counter'",
+    );
+    assert_eq!(resolved_history, 5);
+    let report = team::verify_audit(&mut TeamStore::connect(&t.server.url(), Some(PG_PASSWORD), "x").unwrap()).unwrap();
+    assert_eq!(report.first_broken, None);
+}
+
+#[test]
+fn two_desktops_importing_the_same_file_at_once_import_it_once_and_the_other_is_told_by_whom() {
+    let mut t = demo_team(200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("late-orders.csv");
+    std::fs::write(
+        &file,
+        "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n\
+         CO-LATE-1,Tienda,2026-03-10T10:00:00.000+0000,\"Pérez Gómez\",late1@example.com,+57 300 000 0001,1010,CO,90000,COP,pending_payment,dlocal,D-LATE-1,77001,2026-03-13T10:00:00.000+0000\n\
+         CO-LATE-2,Tienda,2026-03-10T11:00:00.000+0000,\"Núñez\",late2@example.com,+57 300 000 0002,1011,CO,120000,COP,pending_payment,dlocal,D-LATE-2,77002,2026-03-13T11:00:00.000+0000\n",
+    )
+    .unwrap();
+    let orders_before = server_count(&t.server, "SELECT count(*) FROM orders");
+    let results = race(&mut t.a.store, &mut t.b.store, |store, desk| {
+        let admin = act_as(store, ["admin", "admin"][desk]);
+        let profile = built_in("shop").unwrap();
+        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &file, operator: &admin };
+        store.write(|s| Ok::<_, StoreError>(import_file(s, &request))).unwrap().unwrap().to_string()
+    });
+    let imported = results.iter().filter(|r| !r.contains("already imported")).count();
+    assert_eq!(imported, 1, "{results:?}");
+    let again = results.iter().find(|r| r.contains("already imported")).unwrap();
+    assert!(again.contains("already imported as batch ") && again.ends_with(" by admin; nothing changed"), "{again}");
+    assert_eq!(server_count(&t.server, "SELECT count(*) FROM orders"), orders_before + 2);
+    assert_eq!(
+        server_count(&t.server, "SELECT count(*) FROM import_batches WHERE file_name LIKE '%late-orders.csv'"),
+        1
+    );
+}
+
+#[test]
+fn two_desktops_submitting_the_same_refund_at_once_reach_the_psp_once() {
+    use voucherdesk::refunds::submission::{SubmitConfig, submit_and_follow};
+    let psp = SandboxPsp::start("", 5_000);
+    let payment_id = psp.paid_payment("CO-SUB-1", 5_000_000);
+    let mut l = ledger();
+    l.add(&[sale("CO-SUB-1", &payment_id, "CO", "50000")]);
+    let sam = act_as(&l.store, "sam");
+    let r = refunds::request(&mut l.store, &sam, &psp_refund(&payment_id, "20000"), Utc::now()).unwrap();
+    assert_eq!(r.status, RefundStatus::Approved);
+    let server = started();
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "shenzhen/sam");
+    let mut b = desk(&server, "bogota/sue");
+    let client = psp.client();
+    let reports = race(&mut a.store, &mut b.store, |store, desk| {
+        let op = act_as(store, ["sam", "sue"][desk]);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        store
+            .write(|s| rt.block_on(submit_and_follow(s, &client, &op, &SubmitConfig::default(), Utc::now(), &|_| {})))
+            .unwrap()
+    });
+    assert_eq!(reports.iter().map(|r| r.submitted + r.resent).sum::<u32>(), 1, "{reports:?}");
+    let url = format!("{}/sandbox/stats", psp.url());
+    let stats: serde_json::Value = psp.rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+    assert_eq!((stats["refund_requests"].as_u64(), stats["refunds_created"].as_u64()), (Some(1), Some(1)));
+    let row: (String, i32) = {
+        let r = raw(&server).query_one("SELECT status, submit_attempts FROM refunds WHERE id = $1", &[&r.id]).unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(row.1, 1, "one attempt on the server ({row:?})");
+    assert_ne!(row.0, "approved");
+}
+
+#[test]
+fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_when_it_returns() {
+    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    let mut t = demo_team(200);
+    let ids = open_exception_ids(&t.a.store);
+    let open_before = ids.len();
+    t.server.stop();
+    // Lists and lookups still work from the copy; the banner's status says offline.
+    assert_eq!(open_exception_ids(&t.a.store).len(), open_before);
+    assert!(t.a.store.team_pull().is_err());
+    let status = t.a.store.team_link_status().unwrap().unwrap();
+    assert!(!status.online && status.reason.is_some(), "{status:?}");
+    let marta = act_as(&t.a.store, "marta");
+    let err =
+        t.a.store
+            .write(|s| {
+                exceptions::resolve(
+                    s,
+                    &Resolution {
+                        exception_id: &ids[0],
+                        action: ResolutionAction::WriteOff,
+                        note: "counted",
+                        operator: &marta,
+                        link: None,
+                    },
+                )
+            })
+            .unwrap_err();
+    assert_eq!(err.code(), "team.offline");
+    assert!(err.to_string().contains("cannot be reached, so VoucherDesk is read-only"), "{err}");
+    // Read-only work still runs through write_or_read_only; a change inside it is refused.
+    let listed = t.a.store.write_or_read_only(|s| Ok::<_, StoreError>(open_exception_ids(s))).unwrap();
+    assert_eq!(listed.len(), open_before);
+    let err =
+        t.a.store
+            .write_or_read_only(|s| {
+                exceptions::resolve(
+                    s,
+                    &Resolution {
+                        exception_id: &ids[0],
+                        action: ResolutionAction::WriteOff,
+                        note: "counted",
+                        operator: &marta,
+                        link: None,
+                    },
+                )
+            })
+            .unwrap_err();
+    assert_eq!(err.code(), "team.offline");
+    assert_eq!(open_exception_ids(&t.a.store).len(), open_before, "nothing changed locally");
+
+    // The server returns: B resolves one, A catches up and is online again.
+    t.server.restart();
+    let lucia = act_as(&t.b.store, "lucia");
+    t.b.store
+        .write(|s| {
+            exceptions::resolve(
+                s,
+                &Resolution {
+                    exception_id: &ids[1],
+                    action: ResolutionAction::WriteOff,
+                    note: "counted",
+                    operator: &lucia,
+                    link: None,
+                },
+            )
+        })
+        .unwrap();
+    let pulled = t.a.store.team_pull().unwrap();
+    assert!(pulled.rows >= 2, "{pulled:?}");
+    assert!(t.a.store.team_link_status().unwrap().unwrap().online);
+    assert_eq!(open_exception_ids(&t.a.store).len(), open_before - 1);
+    assert!(!open_exception_ids(&t.a.store).contains(&ids[1]));
+}
+
+#[test]
+fn a_change_whose_upload_never_committed_is_put_back_from_the_server() {
+    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    let mut t = demo_team(200);
+    let id = open_exception_ids(&t.a.store)[0].clone();
+    let marta = act_as(&t.a.store, "marta");
+    // The server goes away after the rule ran on the copy and before the upload.
+    let server = &t.server;
+    let err =
+        t.a.store
+            .write(|s| {
+                let done = exceptions::resolve(
+                    s,
+                    &Resolution {
+                        exception_id: &id,
+                        action: ResolutionAction::WriteOff,
+                        note: "lost on the way",
+                        operator: &marta,
+                        link: None,
+                    },
+                );
+                server.stop();
+                done
+            })
+            .unwrap_err();
+    assert_eq!(err.code(), "team.offline", "{err}");
+    // Locally the rule's change is there for now, but it never reached the team.
+    assert!(!open_exception_ids(&t.a.store).contains(&id));
+    t.server.restart();
+    t.a.store.team_pull().unwrap();
+    assert!(open_exception_ids(&t.a.store).contains(&id), "put back as the server has it");
+    assert_eq!(server_count(&t.server, "SELECT count(*) FROM exception_history WHERE note = 'lost on the way'"), 0);
+    assert_eq!(voucherdesk::audit::verify(&t.a.store).unwrap().first_broken, None);
+}
+
+#[test]
+fn a_copy_catches_up_on_100000_changed_rows_then_pulls_only_what_changed_and_a_listener_is_woken() {
+    let server = started();
+    let mut listener = TeamStore::connect(&server.url(), Some(PG_PASSWORD), "listener").unwrap();
+    listener.listen_for_changes().unwrap();
+    let mut b = desk(&server, "bogota/lucia");
+    // Another desktop's upload, as the server holds it: 100,000 open exceptions.
+    let mut pg = raw(&server);
+    pg.batch_execute(
+        "SELECT pg_advisory_lock(8530943594146562052);
+         INSERT INTO exceptions(id, kind, status, order_id, psp, payment_id, settlement, country, store, amount_minor,
+                                currency, facts, detail, detected_at, updated_at, last_run, change_seq)
+         SELECT 'x-' || g, 'not_settled', 'open', 'CO-' || g, 'dlocal', 'D-' || g, NULL, 'CO', 'tienda', 125000000 + g,
+                'COP', '{}', 'paid, not in any settlement', 1773000000 + g, 1773000000 + g, 1,
+                nextval('voucherdesk_change_seq')
+           FROM generate_series(1, 100000) AS g;
+         SELECT pg_notify('voucherdesk_changes', '');
+         SELECT pg_advisory_unlock(8530943594146562052);",
+    )
+    .unwrap();
+    assert!(listener.wait_for_change(std::time::Duration::from_secs(10)).unwrap());
+    let started = std::time::Instant::now();
+    let first = b.store.team_pull().unwrap();
+    // The figure docs/BENCHMARKS.md quotes (run with --release --nocapture); not a timed assertion.
+    eprintln!("caught up on {} changed rows in {} ms", first.rows, started.elapsed().as_millis());
+    assert_eq!((first.rows, first.cursor), (100_000, 100_000));
+    assert_eq!(b.store.counts().unwrap().open_exceptions, 100_000);
+    assert_eq!(b.store.team_pull().unwrap().rows, 0);
+    pg.batch_execute(
+        "UPDATE exceptions SET status = 'resolved', change_seq = nextval('voucherdesk_change_seq')
+          WHERE id IN ('x-1', 'x-2', 'x-3', 'x-4', 'x-5', 'x-6', 'x-7')",
+    )
+    .unwrap();
+    let second = b.store.team_pull().unwrap();
+    assert_eq!((second.rows, second.cursor), (7, 100_007));
+    assert_eq!(b.store.counts().unwrap().open_exceptions, 99_993);
+}
+
+#[test]
+fn the_psp_sync_and_the_outbox_run_on_one_desk_at_a_time() {
+    use team::LeaseName;
+    let server = started();
+    let mut a = desk(&server, "shenzhen/ana");
+    let mut b = desk(&server, "bogota/fabio");
+    for lease in LeaseName::ALL {
+        assert_eq!(team::claim_round(&mut a.store, lease, "shenzhen/ana").unwrap(), None);
+        assert_eq!(team::claim_round(&mut b.store, lease, "bogota/fabio").unwrap().as_deref(), Some("shenzhen/ana"));
+        assert_eq!(team::claim_round(&mut a.store, lease, "shenzhen/ana").unwrap(), None, "renewed");
+    }
+    // A local workspace has no lease to take.
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = Store::open(&dir.path().join("local.sqlite")).unwrap();
+    assert_eq!(team::claim_round(&mut local, LeaseName::PspSync, "me").unwrap(), None);
+}
+
+#[test]
+fn a_change_the_server_refuses_is_undone_on_the_copy_at_once() {
+    let server = started();
+    let mut l = workspace(1, "U");
+    let sam = act_as(&l.store, "sam");
+    let r = refunds::request(&mut l.store, &sam, &psp_refund("U-D-0", "300000"), Utc::now()).unwrap();
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "bogota/fabio");
+    // The server turns approvals away (as a constraint would).
+    raw(&server)
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'approvals are frozen for the audit'; END $$;
+             CREATE TRIGGER frozen BEFORE INSERT ON refund_approvals FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+    let fabio = act_as(&a.store, "fabio");
+    let err = a.store.write(|s| refunds::approve(s, &fabio, r.id, None, Utc::now())).unwrap_err();
+    assert_eq!(err.code(), "team.sql");
+    assert!(err.to_string().contains("approvals are frozen for the audit"), "{err}");
+    // Nothing of it stays, on the server or in the copy.
+    assert_eq!(refunds::show(&a.store, r.id).unwrap().status, RefundStatus::PendingApproval);
+    assert!(refunds::show(&a.store, r.id).unwrap().approvals.is_empty());
+    assert_eq!(server_count(&server, "SELECT count(*) FROM refund_approvals"), 0);
+    assert_eq!(voucherdesk::audit::verify(&a.store).unwrap().first_broken, None);
+}
+
+#[test]
+fn operators_are_team_wide_and_maker_checker_holds_across_desks() {
+    let server = started();
+    let mut l = workspace(1, "M");
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "shenzhen/admin");
+    let mut b = desk(&server, "bogota/fabio");
+    // An operator added on one desk signs in on the other.
+    let admin = act_as(&a.store, "admin");
+    a.store.write(|s| operators::add(s, Some(&admin), "nina", Role::Finance, Some("correct horse battery"))).unwrap();
+    let nina = b.store.write(|s| operators::sign_in(s, "nina", "correct horse battery")).unwrap();
+    assert_eq!(nina.role, Role::Finance);
+    // fabio requests a refund on desk B; at desk A he still cannot approve it himself.
+    let fabio = act_as(&b.store, "fabio");
+    let r = b.store.write(|s| refunds::request(s, &fabio, &psp_refund("M-D-0", "300000"), Utc::now())).unwrap();
+    let fabio_at_a = act_as(&a.store, "fabio");
+    let err = a.store.write(|s| refunds::approve(s, &fabio_at_a, r.id, None, Utc::now())).unwrap_err();
+    assert_eq!(err.code(), "refunds.self_approval");
+    // nina is disabled at desk A: desk B refuses her from its next change on.
+    a.store.write(|s| operators::disable(s, &admin, "nina")).unwrap();
+    let err = b.store.write(|s| operators::sign_in(s, "nina", "correct horse battery")).unwrap_err();
+    assert_eq!(err.code(), "auth.denied", "{err}");
+    assert_eq!(server_count(&server, "SELECT count(*) FROM operators WHERE name = 'nina' AND disabled"), 1);
 }

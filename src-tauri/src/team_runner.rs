@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::dto_team::TeamChanged;
 use chrono::{DateTime, Utc};
 use voucherdesk::credentials::SecretVault;
-use voucherdesk::store::team::{LeaseRow, LeaseTake, TeamStore, TeamStoreError};
+use voucherdesk::store::team::{LeaseRow, TeamStore, TeamStoreError};
 use voucherdesk::store::{Store, StoreError};
 use voucherdesk::team::{self, LeaseName};
 
@@ -33,43 +33,30 @@ pub const TEAM_REFRESH_EVERY_MS: u64 = 2_000;
 /// team holds its lease (the round is skipped).
 pub const LEASE_HELD: &str = "team.lease_held";
 
-/// "Runs on HOST/desktop#PID (lease until …)": what the task's status says.
-pub fn held_message(lease: LeaseName, row: &LeaseRow) -> String {
+/// "… runs on another desktop of the team: HOST/desktop#PID": what the task's status says.
+pub fn held_message(lease: LeaseName, desktop: &str) -> String {
     let what = match lease {
         LeaseName::PspSync => "the PSP sync",
         LeaseName::NotificationOutbox => "the notification outbox",
     };
-    format!(
-        "{what} runs on another desktop of the team: {} (its lease runs until {})",
-        row.holder,
-        voucherdesk::store::team::format_instant(row.expires_at)
-    )
+    format!("{what} runs on another desktop of the team: {desktop}")
 }
 
 /// Team mode: takes or renews `lease` for this app before a background
-/// round. `Err((code, message))` skips the round: [`LEASE_HELD`] while another
-/// desktop holds it, the team's code when the server cannot be reached. Always
-/// `Ok` in local mode.
+/// round (`team::claim_round`). `Err((code, message))` skips the round:
+/// [`LEASE_HELD`] while another desktop holds it, `team.offline` when the
+/// server cannot be reached (the store notes it too). Always `Ok` in local mode.
 pub fn lease_for_round(store: &mut Store, lease: LeaseName, holder: &str) -> Result<(), (String, String)> {
     let failed = |code: &str, message: String| (code.to_string(), message);
     let Some(server) = store.team_link_status().ok().flatten().map(|s| s.server) else { return Ok(()) };
-    let offline = || {
-        let e = TeamStoreError::Offline { server: server.clone() };
-        failed(e.code(), e.to_string())
-    };
-    let conn = match store.team_connection() {
-        Ok(Some(conn)) => conn,
-        Ok(None) => return Ok(()),
-        Err(StoreError::Team(e)) if connection_lost(&e) => return Err(offline()),
-        Err(e) => return Err(failed(e.code(), e.to_string())),
-    };
-    match team::take_lease(conn, lease, holder) {
-        Ok(LeaseTake::Acquired { .. } | LeaseTake::Renewed { .. } | LeaseTake::TakenOver { .. }) => Ok(()),
-        Ok(LeaseTake::HeldBy { lease: row }) => Err(failed(LEASE_HELD, held_message(lease, &row))),
-        Err(e) if connection_lost(&e) => {
+    match team::claim_round(store, lease, holder) {
+        Ok(None) => Ok(()),
+        Ok(Some(desktop)) => Err(failed(LEASE_HELD, held_message(lease, &desktop))),
+        Err(StoreError::Team(e)) if connection_lost(&e) => {
             // Let the store notice too (its next pull reconnects or notes the server offline).
             let _ = store.team_pull();
-            Err(offline())
+            let offline = TeamStoreError::Offline { server };
+            Err(failed(offline.code(), offline.to_string()))
         }
         Err(e) => Err(failed(e.code(), e.to_string())),
     }

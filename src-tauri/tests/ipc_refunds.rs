@@ -291,11 +291,13 @@ fn bulk_approve_takes_tier_two_only_and_applies_maker_checker_to_each_refund() {
     assert_eq!(approvers(&h.show(by_sam)), vec![("fabio".to_string(), "approve".to_string())]);
     assert_eq!(h.show(by_sam)["approvals"][0]["comment"], json!("checked"));
 
-    // Approved already: a second bulk approval refuses it and changes nothing.
+    // Approved already: a second bulk approval refuses it, says by whom, and changes nothing.
     let again = h.ok("refunds_bulk_approve", json!({ "ids": [by_sam] }));
     assert_eq!(
         (again["approved"].as_array().unwrap().len(), &again["refused"][0]["code"]),
         (0, &json!("refunds.already_decided"))
     );
+    let message = again["refused"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("refund {by_sam} is already approved by fabio at ")), "{message}");
     assert_eq!(states(&h, &[by_sam]), vec![(json!("approved"), 1)]);
 }

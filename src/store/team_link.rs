@@ -214,7 +214,7 @@ impl Store {
             Some(link) if link.writing => return f(self),
             Some(_) => {}
         }
-        if let Err(e) = self.begin_team_write() {
+        if let Err(e) = self.retrying_once(Store::begin_team_write) {
             return Err(self.team_failed(e).into());
         }
         let result = f(self);
@@ -223,6 +223,21 @@ impl Store {
             (Ok(v), Ok(())) => Ok(v),
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(self.team_failed(e).into()),
+        }
+    }
+
+    /// Runs `step`; when it fails on a connection that had gone stale (the
+    /// server restarted since it was last used), once more on a new one.
+    fn retrying_once<T>(&mut self, step: impl Fn(&mut Store) -> StoreResult<T>) -> StoreResult<T> {
+        let had_connection = self.team.as_ref().is_some_and(|l| l.client.is_some());
+        match step(self) {
+            Err(StoreError::Team(e)) if had_connection && is_unreachable(&e) => {
+                if let Some(link) = self.team.as_mut() {
+                    link.client = None;
+                }
+                step(self)
+            }
+            other => other,
         }
     }
 
@@ -256,12 +271,20 @@ impl Store {
         }
         let uploaded = self.upload_pending();
         let _ = copy::remove_capture(&self.conn);
-        let _ = self.set_query_only(true);
-        let client = self.team_client()?;
         if uploaded.is_err() {
-            client.rollback();
+            // The server refused the change (or is gone): the copy takes the
+            // server's rows back now if it can, else at its next pull.
+            if let Ok(client) = self.team_client() {
+                client.rollback();
+                if !client.is_closed() {
+                    let _ = self.put_back_unuploaded();
+                }
+            }
         }
-        let _ = client.unlock_writes();
+        let _ = self.set_query_only(true);
+        if let Ok(client) = self.team_client() {
+            let _ = client.unlock_writes();
+        }
         uploaded
     }
 
@@ -273,7 +296,14 @@ impl Store {
         if !self.team.as_ref().is_some_and(|l| l.writing) {
             return Ok(());
         }
-        let done = self.upload_pending().and_then(|_| Ok(self.team_client()?.begin()?));
+        // The callers are often async (inside a Tokio runtime), where the
+        // synchronous PostgreSQL client may not block: it runs on its own thread.
+        let done = std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.upload_pending().and_then(|_| Ok(self.team_client()?.begin()?)))
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Invalid("the upload to the team server stopped".into())))
+        });
         done.map_err(|e| self.team_failed(e))
     }
 
@@ -332,7 +362,7 @@ impl Store {
         if self.team.is_none() || self.team.as_ref().is_some_and(|l| l.writing) {
             return Ok(PullReport { cursor: self.team_cursor()?, ..PullReport::default() });
         }
-        let pulled = self.connect_team().and_then(|_| self.pull_locked(false));
+        let pulled = self.retrying_once(|s| s.connect_team().and_then(|_| s.pull_locked(false)));
         pulled.map_err(|e| self.team_failed(e))
     }
 

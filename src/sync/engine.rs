@@ -88,6 +88,8 @@ pub struct SyncReport {
     pub superseded: u64,
     /// Reconciliation ran after the round's changes.
     pub reconciled: bool,
+    /// Team mode: another desktop holds the PSP sync lease, so this round did nothing.
+    pub running_on: Option<String>,
 }
 
 /// The outcome of a poll on demand ("refresh from PSP").
@@ -476,7 +478,8 @@ impl SyncEngine {
 
     /// [`SyncEngine::run_once`] on a store already open: a team copy attached
     /// to its server (`team::open_workspace`), whose every step then goes
-    /// through the team (`Store::write`).
+    /// through the team (`Store::write`). The caller holds the PSP sync lease
+    /// (the app takes it with `team::claim_round` before the round).
     pub async fn run_once_on(
         &self,
         store: Store,
@@ -523,12 +526,22 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         self.operator.require(Permission::Import)?;
         let path: PathBuf = store_path.to_path_buf();
-        let store = tokio::task::spawn_blocking(move || open_store(&path))
-            .await
-            .map_err(|e| SyncError::Internal(format!("opening the database failed: {e}")))??;
+        let holder = crate::team::desktop_name(&crate::team::this_host(), &self.operator.name);
+        let (store, running_on) = tokio::task::spawn_blocking(move || -> Result<_, SyncError> {
+            let mut store = open_store(&path)?;
+            // Team mode: one desktop syncs at a time (a lease another takes over if this one vanishes).
+            let running_on = crate::team::claim_round(&mut store, crate::team::LeaseName::PspSync, &holder)?;
+            Ok((store, running_on))
+        })
+        .await
+        .map_err(|e| SyncError::Internal(format!("opening the database failed: {e}")))??;
+        if let Some(desktop) = running_on {
+            return Ok(SyncReport { running_on: Some(desktop), ..SyncReport::default() });
+        }
         self.round_on(store, sources, now, stop).await
     }
 
+    /// A round on a store already open (and, in team mode, holding the PSP sync lease).
     async fn round_on(
         &self,
         store: Store,

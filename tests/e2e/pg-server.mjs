@@ -68,10 +68,9 @@ export async function startPostgres() {
       throw new Error(`${tool} ${args.join(" ")} failed (${r.status}): ${r.stderr}\n${serverLog}`);
     }
   };
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c full_page_writes=off`;
   const start = () => run("pg_ctl", ["-D", data, "-l", log, "-o", options, "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "start"]);
-  // A clean ("fast") stop: clients lose their connections at once, and what was committed
-  // survives (an immediate stop may drop the last commits with synchronous_commit=off).
+  // A clean ("fast") stop: clients lose their connections at once; what was committed stays.
   const stop = () => run("pg_ctl", ["-D", data, "-m", "fast", "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "stop"]);
   run("initdb", ["-D", data, "-U", PG_USER, "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"]);
   start();

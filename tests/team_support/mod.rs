@@ -68,21 +68,13 @@ impl PgServer {
         format!("postgres://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// Stops the server (fast): every client loses its connection.
+    /// Stops the server (fast, like a crash): every client loses its connection.
+    /// Committed work survives (commits reach the OS before they return: no
+    /// `synchronous_commit=off` here; `fsync=off` only risks an OS crash).
     pub fn stop(&self) {
         self.run(
             "pg_ctl",
             &["-D", path_str(&self.data()), "-m", "immediate", "-t", &PG_CTL_TIMEOUT_SECONDS.to_string(), "-w", "stop"],
-        );
-    }
-
-    /// Stops the server cleanly (every client loses its connection too), so
-    /// that what was committed survives even with `synchronous_commit=off`:
-    /// an immediate stop may drop the last commits, as a crash would.
-    pub fn stop_clean(&self) {
-        self.run(
-            "pg_ctl",
-            &["-D", path_str(&self.data()), "-m", "fast", "-t", &PG_CTL_TIMEOUT_SECONDS.to_string(), "-w", "stop"],
         );
     }
 
@@ -97,7 +89,7 @@ impl PgServer {
 
     fn pg_ctl_start(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c full_page_writes=off",
             self.port,
             self.dir.path().display()
         );
