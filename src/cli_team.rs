@@ -61,7 +61,7 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
             let mut store = Store::open(&path).map_err(Failure::other)?;
             let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
                 .map_err(joined_failure)?;
-            out!("pushed {} to the team {}: {} rows added", path.display(), report.server, report.inserted);
+            out!("pushed {} to the team {}: {} rows added", path.display(), report.server, report.added);
             for (table, rows) in &report.tables {
                 out!("  {table:<24} {rows}");
             }

@@ -111,11 +111,11 @@ fn team_push_uploads_a_workspace_once_and_a_second_push_adds_nothing() {
     let vault = MemoryVault::default();
 
     let first = team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &vault, "seed/admin").unwrap();
-    assert_eq!((first.inserted, first.updated), (local_rows as u64, 0));
+    assert_eq!(first.added, local_rows as u64);
     let on_server: i64 = first.tables.iter().map(|(_, n)| n).sum();
     assert_eq!(on_server, local_rows);
     let second = team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &vault, "seed/admin").unwrap();
-    assert_eq!((second.inserted, second.updated), (0, 0));
+    assert_eq!(second.added, 0);
     assert_eq!(second.tables, first.tables);
     assert_eq!(server_count(&server, "SELECT count(*) FROM orders"), 3);
     assert_eq!(server_count(&server, "SELECT count(*) FROM refunds"), 1);

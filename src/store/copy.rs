@@ -4,10 +4,10 @@
 //! buyer search index, the PSP sync schedule, received PSP notifications,
 //! store_meta) are never copied.
 
+use super::team::{Cell, RowSink, TeamResult, TeamStoreError};
 use super::{Store, StoreError, StoreResult};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
-use std::io::Write;
 
 /// A table every desktop of a team sees the same, and its key column.
 #[derive(Debug, Clone, Copy)]
@@ -16,38 +16,52 @@ pub struct SharedTable {
     pub key: &'static str,
     /// Rows are never changed once written (the audit log, approvals).
     pub append_only: bool,
+    /// The key is the INTEGER PRIMARY KEY SQLite numbers new rows with (one
+    /// above the largest). A change's new rows are then found as the rows
+    /// above the largest key before it (its watermark), so a million-row
+    /// import does not note each row; changed and deleted rows are noted.
+    pub numbered: bool,
 }
 
+/// A table whose key the domain chooses (a text id, another table's id).
 const fn shared(name: &'static str, key: &'static str) -> SharedTable {
-    SharedTable { name, key, append_only: false }
+    SharedTable { name, key, append_only: false, numbered: false }
+}
+
+/// A table whose new rows SQLite numbers.
+const fn numbered(name: &'static str) -> SharedTable {
+    SharedTable { name, key: "id", append_only: false, numbered: true }
 }
 
 /// Parents before children, so that a row arrives after what it refers to.
 pub const SHARED_TABLES: &[SharedTable] = &[
-    shared("operators", "id"),
+    numbered("operators"),
     shared("settings", "key"),
-    shared("psp_accounts", "id"),
-    shared("import_batches", "id"),
+    numbered("psp_accounts"),
+    numbered("import_batches"),
     shared("import_files", "batch_id"),
-    shared("orders", "id"),
-    shared("payments", "id"),
-    shared("payment_status_history", "id"),
-    shared("settlements", "id"),
+    numbered("orders"),
+    numbered("payments"),
+    numbered("payment_status_history"),
+    numbered("settlements"),
     shared("payment_links", "payment"),
-    shared("reconcile_runs", "id"),
+    numbered("reconcile_runs"),
     shared("exceptions", "id"),
-    shared("exception_history", "id"),
-    SharedTable { name: "audit_log", key: "id", append_only: true },
-    shared("refunds", "id"),
-    SharedTable { name: "refund_approvals", key: "id", append_only: true },
-    shared("buyer_notifications", "id"),
-    shared("buyer_contact_changes", "id"),
+    numbered("exception_history"),
+    SharedTable { append_only: true, ..numbered("audit_log") },
+    numbered("refunds"),
+    SharedTable { append_only: true, ..numbered("refund_approvals") },
+    numbered("buyer_notifications"),
+    numbered("buyer_contact_changes"),
 ];
 
 /// store_meta keys of a team copy.
 pub(crate) const META_TEAM_SERVER: &str = "team_server";
 pub(crate) const META_TEAM_CURSOR: &str = "team_cursor";
 pub(crate) const META_WORKSPACE_ID: &str = "workspace_id";
+/// The numbered tables' largest keys when the running change began
+/// ("orders=1200;payments=1300;…"); present until the change is uploaded.
+pub(crate) const META_TEAM_WATERMARKS: &str = "team_watermarks";
 
 /// The columns of `table`, in table order.
 pub(crate) fn columns(conn: &Connection, table: &str) -> StoreResult<Vec<String>> {
@@ -77,10 +91,14 @@ pub(crate) fn install_capture(conn: &Connection) -> StoreResult<()> {
     let mut sql = String::new();
     for t in SHARED_TABLES {
         let (name, key) = (t.name, t.key);
+        if !t.numbered {
+            sql.push_str(&format!(
+                "CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_ins AFTER INSERT ON main.{name}
+                 BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', NEW.{key}); END;"
+            ));
+        }
         sql.push_str(&format!(
-            "CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_ins AFTER INSERT ON main.{name}
-             BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', NEW.{key}); END;
-             CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_upd AFTER UPDATE ON main.{name}
+            "CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_upd AFTER UPDATE ON main.{name}
              BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', OLD.{key}), ('{name}', NEW.{key}); END;
              CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_del AFTER DELETE ON main.{name}
              BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', OLD.{key}); END;"
@@ -110,73 +128,135 @@ pub(crate) enum Selection {
     All,
 }
 
-/// How many rows of `table` are waiting for upload.
-pub(crate) fn pending_count(conn: &Connection, table: &str) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM team_pending WHERE tbl = ?1", [table], |r| r.get(0))?)
+/// Which part of a table's selection one upload statement carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Rows above the watermark: new, the server cannot have them.
+    New(i64),
+    /// Noted rows (at or below the watermark, when there is one).
+    Noted(Option<i64>),
+    /// Every row.
+    All,
+}
+
+/// The numbered tables' largest keys now, kept until the change is uploaded.
+pub(crate) fn note_watermarks(conn: &Connection) -> StoreResult<()> {
+    let mut marks = Vec::new();
+    for t in SHARED_TABLES.iter().filter(|t| t.numbered) {
+        let top: i64 = conn.query_row(&format!("SELECT coalesce(max(id), 0) FROM {}", t.name), [], |r| r.get(0))?;
+        marks.push(format!("{}={top}", t.name));
+    }
+    set_meta(conn, META_TEAM_WATERMARKS, &marks.join(";"))
+}
+
+/// The watermark of `table` for the change being uploaded (None: no change
+/// noted one, or the table is not numbered).
+pub(crate) fn watermark(conn: &Connection, table: &str) -> StoreResult<Option<i64>> {
+    let Some(text) = meta(conn, META_TEAM_WATERMARKS)? else { return Ok(None) };
+    for pair in text.split(';') {
+        if let Some((name, top)) = pair.split_once('=') {
+            if name == table {
+                let top = top.parse().map_err(|_| StoreError::Corrupt(format!("{META_TEAM_WATERMARKS} = {text:?}")))?;
+                return Ok(Some(top));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `table` has noted rows (at or below `upto`, when given).
+pub(crate) fn has_noted(conn: &Connection, table: &SharedTable, upto: Option<i64>) -> StoreResult<bool> {
+    Ok(match upto {
+        Some(top) => conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM team_pending WHERE tbl = ?1 AND key <= ?2)",
+            rusqlite::params![table.name, top],
+            |r| r.get(0),
+        )?,
+        None => {
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM team_pending WHERE tbl = ?1)", [table.name], |r| r.get(0))?
+        }
+    })
+}
+
+/// Whether a numbered `table` has rows above `top`.
+pub(crate) fn has_rows_above(conn: &Connection, table: &SharedTable, top: i64) -> StoreResult<bool> {
+    Ok(conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {} WHERE id > ?1)", table.name), [top], |r| r.get(0))?)
+}
+
+/// Whether `table` has rows waiting for upload: noted, or new above its watermark.
+pub(crate) fn has_pending(conn: &Connection, table: &SharedTable) -> StoreResult<bool> {
+    let noted: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM team_pending WHERE tbl = ?1)", [table.name], |r| r.get(0))?;
+    if noted {
+        return Ok(true);
+    }
+    match watermark(conn, table.name)? {
+        Some(top) => has_rows_above(conn, table, top),
+        None => Ok(false),
+    }
 }
 
 pub(crate) fn any_pending(conn: &Connection) -> StoreResult<bool> {
-    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM team_pending)", [], |r| r.get(0))?)
+    for t in SHARED_TABLES {
+        if has_pending(conn, t)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-/// Writes the selected rows of `table` as COPY text lines, in `columns` order.
+/// Turns the new rows above the watermarks into notes (for putting a change
+/// back that never reached the server), and forgets the watermarks.
+pub(crate) fn note_rows_above_watermarks(conn: &Connection) -> StoreResult<()> {
+    for t in SHARED_TABLES.iter().filter(|t| t.numbered) {
+        if let Some(top) = watermark(conn, t.name)? {
+            conn.execute(
+                &format!("INSERT OR IGNORE INTO team_pending(tbl, key) SELECT ?1, id FROM {} WHERE id > ?2", t.name),
+                rusqlite::params![t.name, top],
+            )?;
+        }
+    }
+    conn.execute("DELETE FROM store_meta WHERE key = ?1", [META_TEAM_WATERMARKS])?;
+    Ok(())
+}
+
+/// Pushes the selected rows of `table` to an upload, cells in `columns` order.
 pub(crate) fn write_rows(
     conn: &Connection,
     table: &SharedTable,
     columns: &[String],
-    selection: Selection,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+    part: Part,
+    sink: &mut RowSink<'_, '_>,
+) -> TeamResult<()> {
     let cols = columns.join(", ");
-    let sql = match selection {
-        Selection::Pending => format!(
-            "SELECT {cols} FROM {} WHERE {} IN (SELECT key FROM team_pending WHERE tbl = '{}')",
-            table.name, table.key, table.name
-        ),
-        Selection::All => format!("SELECT {cols} FROM {}", table.name),
+    let (name, key) = (table.name, table.key);
+    let noted = format!("{key} IN (SELECT key FROM team_pending WHERE tbl = '{name}')");
+    let sql = match part {
+        Part::New(top) => format!("SELECT {cols} FROM {name} WHERE {key} > {top}"),
+        Part::Noted(Some(top)) => format!("SELECT {cols} FROM {name} WHERE {key} <= {top} AND {noted}"),
+        Part::Noted(None) => format!("SELECT {cols} FROM {name} WHERE {noted}"),
+        Part::All => format!("SELECT {cols} FROM {name}"),
     };
-    let mut stmt = conn.prepare(&sql).map_err(std::io::Error::other)?;
-    let mut rows = stmt.query([]).map_err(std::io::Error::other)?;
-    let mut line = Vec::with_capacity(512);
-    while let Some(row) = rows.next().map_err(std::io::Error::other)? {
-        line.clear();
-        for i in 0..columns.len() {
-            if i > 0 {
-                line.push(b'\t');
-            }
-            copy_text(&mut line, row.get_ref(i).map_err(std::io::Error::other)?);
+    let local = |e: rusqlite::Error| TeamStoreError::Upload(format!("reading {}: {e}", table.name));
+    let mut stmt = conn.prepare(&sql).map_err(local)?;
+    let mut rows = stmt.query([]).map_err(local)?;
+    while let Some(row) = rows.next().map_err(local)? {
+        let mut cells = Vec::with_capacity(columns.len());
+        for (i, column) in columns.iter().enumerate() {
+            cells.push(match row.get_ref(i).map_err(local)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(v) => Cell::Integer(v),
+                ValueRef::Real(v) => Cell::Real(v),
+                ValueRef::Text(t) => Cell::Text(
+                    std::str::from_utf8(t)
+                        .map_err(|e| TeamStoreError::Upload(format!("{}.{column} is not UTF-8: {e}", table.name)))?,
+                ),
+                ValueRef::Blob(b) => Cell::Blob(b),
+            });
         }
-        line.push(b'\n');
-        out.write_all(&line)?;
+        sink.push(&cells)?;
     }
     Ok(())
-}
-
-/// One value in PostgreSQL's COPY text format.
-fn copy_text(out: &mut Vec<u8>, v: ValueRef<'_>) {
-    match v {
-        ValueRef::Null => out.extend_from_slice(b"\\N"),
-        ValueRef::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        ValueRef::Real(f) => out.extend_from_slice(f.to_string().as_bytes()),
-        ValueRef::Text(t) => {
-            for &b in t {
-                match b {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    _ => out.push(b),
-                }
-            }
-        }
-        ValueRef::Blob(bytes) => {
-            // bytea's hex form; the backslash itself escaped for COPY.
-            out.extend_from_slice(b"\\\\x");
-            for b in bytes {
-                out.extend_from_slice(format!("{b:02x}").as_bytes());
-            }
-        }
-    }
 }
 
 /// Keys noted for `table` whose row no longer exists locally (deleted), as text.
@@ -196,8 +276,10 @@ pub(crate) fn pending_keys(conn: &Connection, table: &str) -> StoreResult<Vec<St
     Ok(keys)
 }
 
+/// Forgets what was waiting for upload: the notes and the watermarks.
 pub(crate) fn clear_pending(conn: &Connection) -> StoreResult<()> {
     conn.execute("DELETE FROM team_pending", [])?;
+    conn.execute("DELETE FROM store_meta WHERE key = ?1", [META_TEAM_WATERMARKS])?;
     Ok(())
 }
 
@@ -293,20 +375,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn text(v: ValueRef<'_>) -> String {
-        let mut out = Vec::new();
-        copy_text(&mut out, v);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn values_are_written_in_copy_text_form() {
-        assert_eq!(text(ValueRef::Null), "\\N");
-        assert_eq!(text(ValueRef::Integer(-125_000)), "-125000");
-        assert_eq!(text(ValueRef::Text("Pérez\tcalle 1\nBogotá \\ 2".as_bytes())), "Pérez\\tcalle 1\\nBogotá \\\\ 2");
-        assert_eq!(text(ValueRef::Blob(&[0x00, 0xff, 0x10])), "\\\\x00ff10");
-    }
 
     #[test]
     fn every_shared_table_exists_locally_with_its_key() {

@@ -20,7 +20,7 @@
 //! out of reach the copy stays readable and every change is refused as
 //! `team.offline`.
 
-use super::copy::{self, META_TEAM_CURSOR, META_TEAM_SERVER, SHARED_TABLES, Selection};
+use super::copy::{self, META_TEAM_CURSOR, META_TEAM_SERVER, Part, SHARED_TABLES, Selection};
 use super::team::{TeamStore, TeamStoreError, UploadCounts, UploadMode};
 use super::{Store, StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -64,8 +64,8 @@ pub struct PullReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PushReport {
     pub server: String,
-    pub inserted: u64,
-    pub updated: u64,
+    /// Rows the team did not have yet (a second push adds none).
+    pub added: u64,
     /// Rows per table on the server afterwards.
     pub tables: Vec<(String, i64)>,
 }
@@ -246,6 +246,7 @@ impl Store {
         self.team_client()?.lock_writes()?;
         let started = self.pull_locked(true).and_then(|_| {
             self.set_query_only(false)?;
+            copy::note_watermarks(&self.conn)?;
             copy::install_capture(&self.conn)?;
             self.team_client()?.begin()?;
             Ok(())
@@ -300,7 +301,12 @@ impl Store {
         // synchronous PostgreSQL client may not block: it runs on its own thread.
         let done = std::thread::scope(|scope| {
             scope
-                .spawn(|| self.upload_pending().and_then(|_| Ok(self.team_client()?.begin()?)))
+                .spawn(|| {
+                    self.upload_pending()?;
+                    self.team_client()?.begin()?;
+                    // What the change adds from here on is found above new watermarks.
+                    copy::note_watermarks(&self.conn)
+                })
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Invalid("the upload to the team server stopped".into())))
         });
@@ -312,9 +318,10 @@ impl Store {
     fn upload_pending(&mut self) -> StoreResult<()> {
         if !copy::any_pending(&self.conn)? {
             self.team_client()?.commit(false)?;
+            copy::clear_pending(&self.conn)?;
             return Ok(());
         }
-        self.upload(Selection::Pending, UploadMode::Change)?;
+        self.upload(Selection::Pending, UploadMode::Change, false)?;
         let client = self.team_client()?;
         client.commit(true)?;
         let cursor = client.committed_change_seq(true)?;
@@ -326,21 +333,41 @@ impl Store {
     }
 
     /// Uploads rows of every shared table inside the server's open transaction.
-    fn upload(&mut self, selection: Selection, mode: UploadMode) -> StoreResult<UploadCounts> {
+    fn upload(&mut self, selection: Selection, mode: UploadMode, fresh: bool) -> StoreResult<UploadCounts> {
         let mut total = UploadCounts::default();
         let Some(link) = self.team.as_mut() else { return Ok(total) };
         let client = link.client.as_mut().ok_or(TeamStoreError::Offline { server: link.server.clone() })?;
         let conn = &self.conn;
         for t in SHARED_TABLES {
-            if selection == Selection::Pending && copy::pending_count(conn, t.name)? == 0 {
-                continue;
-            }
             let columns = copy::columns(conn, t.name)?;
-            let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |out| {
-                copy::write_rows(conn, t, &columns, selection, out)
-            })?;
-            total.inserted += counts.inserted;
-            total.updated += counts.updated;
+            match (selection, mode) {
+                (Selection::Pending, _) => {
+                    let top = if t.numbered { copy::watermark(conn, t.name)? } else { None };
+                    if let Some(top) = top.filter(|top| copy::has_rows_above(conn, t, *top).unwrap_or(true)) {
+                        total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
+                            copy::write_rows(conn, t, &columns, Part::New(top), sink)
+                        })?;
+                    }
+                    if copy::has_noted(conn, t, top)? {
+                        let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
+                            copy::write_rows(conn, t, &columns, Part::Noted(top), sink)
+                        })?;
+                        total.written += counts.written;
+                    }
+                }
+                // Into an empty team every row is new.
+                (Selection::All, UploadMode::Seed) if fresh => {
+                    total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
+                        copy::write_rows(conn, t, &columns, Part::All, sink)
+                    })?;
+                }
+                (Selection::All, _) => {
+                    let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
+                        copy::write_rows(conn, t, &columns, Part::All, sink)
+                    })?;
+                    total.written += counts.written;
+                }
+            }
         }
         if selection == Selection::Pending {
             for t in SHARED_TABLES.iter().rev() {
@@ -448,6 +475,7 @@ impl Store {
     /// Rows noted by a change whose upload never committed take the server's
     /// version back (or go, when the server never had them).
     fn put_back_unuploaded(&mut self) -> StoreResult<()> {
+        copy::note_rows_above_watermarks(&self.conn)?;
         if !copy::any_pending(&self.conn)? {
             return Ok(());
         }
@@ -552,9 +580,9 @@ impl Store {
                 writing: false,
             };
             self.team = Some(Box::new(link));
-            let uploaded = self.upload(Selection::All, UploadMode::Seed).and_then(|counts| {
+            let uploaded = self.upload(Selection::All, UploadMode::Seed, fresh).and_then(|counts| {
                 let client = self.team_client()?;
-                client.commit(counts.inserted > 0)?;
+                client.commit(counts.written > 0)?;
                 Ok(counts)
             });
             let counts = match uploaded {
@@ -580,7 +608,7 @@ impl Store {
             let cursor = if fresh { cursor } else { self.team_cursor()? };
             copy::set_meta(&self.conn, META_TEAM_SERVER, &server)?;
             copy::set_meta(&self.conn, META_TEAM_CURSOR, &cursor.to_string())?;
-            Ok(PushReport { server: server.clone(), inserted: counts.inserted, updated: counts.updated, tables })
+            Ok(PushReport { server: server.clone(), added: counts.written, tables })
         })();
         pushed
     }

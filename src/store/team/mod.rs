@@ -16,8 +16,8 @@ mod replica;
 
 pub use leases::{LeaseRow, LeaseTake};
 pub use replica::{
-    CHANGES_CHANNEL, TEAM_BULK_STATEMENT_TIMEOUT_MS, TEAM_WRITE_LOCK_KEY, TEAM_WRITE_LOCK_WAIT_MS, UploadCounts,
-    UploadMode, WriterNow,
+    CHANGES_CHANNEL, Cell, RowSink, TEAM_BULK_STATEMENT_TIMEOUT_MS, TEAM_WRITE_LOCK_KEY, TEAM_WRITE_LOCK_WAIT_MS,
+    UploadCounts, UploadMode, WriterNow,
 };
 
 use postgres::{Client, Config, NoTls};
@@ -66,7 +66,7 @@ pub enum TeamStoreError {
     )]
     Offline { server: String },
     #[error("uploading to the team server failed: {0}")]
-    Upload(std::io::Error),
+    Upload(String),
     #[error("the team server has a column VoucherDesk cannot copy: {0}")]
     UnknownColumnType(String),
     #[error("{0}")]

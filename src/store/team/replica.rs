@@ -1,13 +1,15 @@
 //! The team server's side of the local copy: the write lock, uploading the
 //! rows a desktop changed, and handing out the rows changed past a cursor.
 //! Rows travel column for column (both schemas share the columns, checked by
-//! tests/team_replica.rs); values go up as COPY text, which PostgreSQL parses
-//! into each column's own type, and come down typed.
+//! tests/team_replica.rs); they go up as binary COPY, each SQLite value
+//! written as its column's PostgreSQL type (booleans from 0/1, narrower
+//! integers checked), and come down typed.
 
 use super::{TeamResult, TeamStore, TeamStoreError};
-use postgres::types::Type;
+use bytes::BytesMut;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use rusqlite::types::Value;
-use std::io::Write;
 
 /// The team's write lock (a session advisory lock): whoever holds it is the
 /// only one numbering changes. Same key as version 2's change lock.
@@ -28,12 +30,60 @@ pub enum UploadMode {
     Seed,
 }
 
-/// Rows an upload added and changed (unchanged rows count in neither).
+/// Rows an upload wrote (added or changed; rows the server had as they are
+/// count not) and deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UploadCounts {
-    pub inserted: u64,
-    pub updated: u64,
+    pub written: u64,
     pub deleted: u64,
+}
+
+/// One value on its way up, as SQLite has it; written as the column's type.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+impl ToSql for Cell<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match (*self, ty) {
+            (Cell::Null, _) => Ok(IsNull::Yes),
+            (Cell::Integer(i), &Type::INT8) => i.to_sql(ty, out),
+            (Cell::Integer(i), &Type::INT4) => i32::try_from(i)?.to_sql(ty, out),
+            (Cell::Integer(i), &Type::INT2) => i16::try_from(i)?.to_sql(ty, out),
+            (Cell::Integer(i), &Type::BOOL) => (i != 0).to_sql(ty, out),
+            (Cell::Real(f), &Type::FLOAT8) => f.to_sql(ty, out),
+            (Cell::Text(t), &Type::BYTEA) => t.as_bytes().to_sql(ty, out),
+            (Cell::Text(t), _) => t.to_sql(ty, out),
+            (Cell::Blob(b), _) => b.to_sql(ty, out),
+            (Cell::Integer(_) | Cell::Real(_), other) => {
+                Err(format!("a number cannot go into a {other} column").into())
+            }
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// Where an upload's rows go: one call per row, its cells in column order.
+pub struct RowSink<'a, 'b> {
+    writer: &'a mut BinaryCopyInWriter<'b>,
+}
+
+impl RowSink<'_, '_> {
+    pub fn push(&mut self, cells: &[Cell<'_>]) -> TeamResult<()> {
+        let refs: Vec<&(dyn ToSql + Sync)> = cells.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        self.writer.write(&refs)?;
+        Ok(())
+    }
 }
 
 /// Who is writing now, as the server knows it.
@@ -141,8 +191,8 @@ impl TeamStore {
     }
 
     /// Uploads rows into `table` inside the open transaction: `write_rows`
-    /// writes them as COPY text lines of `columns`. Each row that is new or
-    /// differs takes the next change number. Returns the counts.
+    /// pushes them, cells in `columns` order. Each row that is new or differs
+    /// takes the next change number. Returns the counts.
     pub fn upload_rows(
         &mut self,
         table: &str,
@@ -150,15 +200,24 @@ impl TeamStore {
         columns: &[String],
         append_only: bool,
         mode: UploadMode,
-        write_rows: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+        write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
     ) -> TeamResult<UploadCounts> {
         let stage = format!("stage_{table}");
-        self.client.batch_execute(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        ))?;
         let cols = columns.join(", ");
-        let mut writer = self.client.copy_in(&format!("COPY {stage} ({cols}) FROM STDIN"))?;
-        write_rows(&mut writer).map_err(TeamStoreError::Upload)?;
+        // The shared columns only: no change number, no constraints to check twice.
+        self.client.batch_execute(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {table} WITH NO DATA"
+        ))?;
+        let types: Vec<Type> = self
+            .client
+            .prepare(&format!("SELECT {cols} FROM {stage} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let copy = self.client.copy_in(&format!("COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let mut writer = BinaryCopyInWriter::new(copy, &types);
+        write_rows(&mut RowSink { writer: &mut writer })?;
         writer.finish()?;
         let excluded = columns.iter().map(|c| format!("EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
         let current = columns.iter().map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ");
@@ -175,20 +234,40 @@ impl TeamStore {
                 )
             }
         };
-        let row = self.client.query_one(
+        // One statement; numbering order inside it does not matter (all its rows commit together).
+        let written = self.client.execute(
             &format!(
-                "WITH up AS (
-                     INSERT INTO {table} ({cols}, change_seq)
-                     SELECT {cols}, nextval('voucherdesk_change_seq') FROM (SELECT * FROM {stage} ORDER BY {key}) s
-                     {on_conflict}
-                     RETURNING (xmax = 0) AS inserted
-                 )
-                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+                "INSERT INTO {table} ({cols}, change_seq)
+                 SELECT {cols}, nextval('voucherdesk_change_seq') FROM {stage}
+                 {on_conflict}"
             ),
             &[],
         )?;
-        let (inserted, updated): (i64, i64) = (row.get(0), row.get(1));
-        Ok(UploadCounts { inserted: inserted as u64, updated: updated as u64, deleted: 0 })
+        Ok(UploadCounts { written, deleted: 0 })
+    }
+
+    /// Copies rows the server cannot have yet (a change's new rows, above the
+    /// largest key the level copy had) straight into `table`; each takes the
+    /// next change number as it lands (the column's default). A key the
+    /// server has after all fails the upload, and the change with it.
+    pub fn copy_new_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
+    ) -> TeamResult<u64> {
+        let cols = columns.join(", ");
+        let types: Vec<Type> = self
+            .client
+            .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let copy = self.client.copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let mut writer = BinaryCopyInWriter::new(copy, &types);
+        write_rows(&mut RowSink { writer: &mut writer })?;
+        Ok(writer.finish()?)
     }
 
     /// Deletes rows of `table` by key inside the open transaction, noting each
