@@ -68,13 +68,13 @@ test: deps ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --workspace --locked --all-targets
 	cd ui && npm test
-	$(XVFB_RUN) node --test --test-reporter=spec tests/e2e/
+	$(XVFB_RUN) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
 # The e2e suite alone (the binaries as `cargo test` builds them, so nothing is built twice).
 e2e-build: ui
 	$(CARGO) test --workspace --locked --all-targets --no-run
 e2e: deps e2e-build
-	$(XVFB_RUN) node --test --test-reporter=spec tests/e2e/
+	$(XVFB_RUN) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
 # Rewrites ui/src/bindings/ from the Rust payload types (commit the result).
 bindings: deps

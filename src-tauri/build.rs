@@ -69,6 +69,8 @@ const COMMANDS: &[&str] = &[
     "pick_import_files",
     "pick_save_path",
     "refunds_receipt_save",
+    // team mode (issue 7)
+    "team_status",
 ];
 
 fn main() {

@@ -205,13 +205,17 @@ pub fn sign_in(store: &mut Store, name: &str, password: &str) -> Result<Operator
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     });
     let outcome = if verified { "signed in" } else { "sign-in refused" };
-    store.append_audit(&audit_entry(
-        name.trim(),
-        "operator.sign_in",
-        &format!("operator {}", name.trim()),
-        "",
-        outcome,
-    ))?;
+    // A team desktop cut off from its server still lets people in (read-only):
+    // the entry cannot reach the team's log then, so there is none.
+    if store.can_write() {
+        store.append_audit(&audit_entry(
+            name.trim(),
+            "operator.sign_in",
+            &format!("operator {}", name.trim()),
+            "",
+            outcome,
+        ))?;
+    }
     match record {
         Some(record) if verified => to_operator(record),
         _ => Err(OperatorError::BadCredentials),
@@ -221,6 +225,9 @@ pub fn sign_in(store: &mut Store, name: &str, password: &str) -> Result<Operator
 /// Records a sign-out (the app forgets the session; the log remembers it).
 pub fn sign_out(store: &mut Store, operator: &Operator) -> Result<(), OperatorError> {
     let subject = format!("operator {}", operator.name);
+    if !store.can_write() {
+        return Ok(()); // a team desktop offline: see sign_in
+    }
     store.append_audit(&audit_entry(&operator.name, "operator.sign_out", &subject, "", "signed out"))?;
     Ok(())
 }

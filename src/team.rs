@@ -203,6 +203,17 @@ pub fn open_workspace(db: &std::path::Path, vault: &dyn SecretVault, application
     Ok(store)
 }
 
+/// A second connection to the team `server` (as [`crate::store::TeamLinkStatus`]
+/// names it) that is told of every change another desktop uploads: what the
+/// desktop's background refresher waits on (`wait_for_change`). Same password
+/// as [`open_workspace`].
+pub fn change_listener(server: &str, vault: &dyn SecretVault, application: &str) -> Result<TeamStore, TeamError> {
+    let password = team_password(server, vault)?;
+    let mut listener = TeamStore::connect(&url_of(server), password.as_deref(), application)?;
+    listener.listen_for_changes()?;
+    Ok(listener)
+}
+
 /// The team password: [`TEAM_PASSWORD_ENV`] when set, else the OS keyring's entry.
 fn team_password(server: &str, vault: &dyn SecretVault) -> Result<Option<String>, TeamError> {
     if let Some(p) = std::env::var(TEAM_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {

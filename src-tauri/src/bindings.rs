@@ -88,6 +88,9 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::BulkApproval>(&cfg)?;
     export::<dto::RefundDashboard>(&cfg)?;
     // ---- end refunds
+    // team mode (issue 7)
+    export::<crate::dto_team::TeamStatus>(&cfg)?;
+    export::<crate::dto_team::TeamChanged>(&cfg)?;
     write_index(dir)
 }
 

@@ -91,6 +91,8 @@ pub const COMMANDS: &[&str] = &[
     "pick_import_files",
     "pick_save_path",
     "refunds_receipt_save",
+    // team mode (issue 7)
+    "team_status",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -160,6 +162,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         pick_import_files,
         pick_save_path,
         refunds_receipt_save,
+        // team mode (issue 7)
+        crate::team_commands::team_status,
     ]
 }
 

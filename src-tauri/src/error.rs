@@ -65,11 +65,8 @@ from_coded!(
 // PSP sync and accounts (issue 4).
 from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialError);
 
-impl From<voucherdesk::store::StoreError> for ApiError {
-    fn from(e: voucherdesk::store::StoreError) -> ApiError {
-        ApiError::new("store", e)
-    }
-}
+// The store's own code: `store`, or `team.offline`, `team.busy`, `team.*` in team mode (issue 7).
+from_coded!(voucherdesk::store::StoreError, voucherdesk::team::TeamError);
 
 impl From<voucherdesk::import::profile::ProfileError> for ApiError {
     fn from(e: voucherdesk::import::profile::ProfileError) -> ApiError {
@@ -100,5 +97,19 @@ mod tests {
         );
         let e: ApiError = OperatorError::BadCredentials.into();
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"code":"auth.denied","message":"wrong name or password"}"#);
+    }
+
+    /// A team desktop's refusals keep the store's code (the UI's banner and messages branch on it).
+    #[test]
+    fn store_errors_keep_their_team_code() {
+        let e: ApiError = voucherdesk::store::StoreError::ReadOnly.into();
+        assert_eq!(e.code, "team.offline");
+        assert!(
+            e.message.starts_with("VoucherDesk is read-only while the team server cannot be reached"),
+            "{}",
+            e.message
+        );
+        let e: ApiError = voucherdesk::store::StoreError::Invalid("bad".into()).into();
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("store", "bad"));
     }
 }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod dto;
 pub mod dto_notify;
 pub mod dto_psp;
+pub mod dto_team;
 pub mod error;
 pub mod file_dialog;
 pub mod notify_commands;
@@ -17,10 +18,12 @@ pub mod psp_commands;
 pub mod refund_runner;
 pub mod state;
 pub mod sync_runner;
+pub mod team_commands;
+pub mod team_runner;
 
 use state::AppState;
 use std::path::PathBuf;
-use tauri::{Builder, Manager, Runtime};
+use tauri::{Builder, Emitter, Manager, Runtime};
 
 /// The database to open; otherwise the CLI's default in the OS data directory.
 pub const DB_ENV: &str = "VOUCHERDESK_DB";
@@ -87,6 +90,11 @@ pub fn run() {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
         }
+        // Team mode: the copy follows the server; the window hears when it changed (team_runner).
+        let handle = app.handle().clone();
+        app.state::<AppState>().start_team(std::sync::Arc::new(move |change| {
+            let _ = handle.emit(team_runner::TEAM_CHANGED_EVENT, change);
+        }));
         Ok(())
     });
     let app = match with_commands(builder, state).build(tauri::generate_context!()) {
@@ -101,6 +109,7 @@ pub fn run() {
             handle.state::<AppState>().stop_sync();
             handle.state::<AppState>().stop_refunds();
             handle.state::<AppState>().stop_notify();
+            handle.state::<AppState>().stop_team();
         }
     });
 }

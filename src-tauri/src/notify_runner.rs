@@ -6,6 +6,12 @@
 //! Every rule (retries, backoff per message, never twice) is the library's;
 //! this only paces the rounds and keeps the last outcome for the screen.
 //!
+//! **Team mode** (issue 7): the outbox is delivered by one desktop of the
+//! team at a time: each round first takes (or renews) the `notification_outbox`
+//! lease and is skipped while another desktop holds it (the status names it).
+//! The round is one team write; each message is marked on the server before
+//! it is handed to SMTP/SMS (the library's `barrier`).
+//!
 //! Deliveries are audited as `(deliverer)`, whoever is signed in (or nobody):
 //! a queued message goes out once it is due.
 
@@ -17,7 +23,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::notifications::delivery::{self, DeliveryReport, RoundOutcome};
-use voucherdesk::store::Store;
+use voucherdesk::team::{self, LeaseName};
+
+use crate::team_runner::DesktopNames;
 
 /// Pause between two rounds when all is well.
 pub const NOTIFY_TICK_MS_DEFAULT: u64 = 15_000;
@@ -92,7 +100,7 @@ impl NotifyRunner {
     }
 
     /// Starts the task on Tauri's runtime: a round every `tick` until [`NotifyRunner::stop`].
-    pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, tick: Duration) {
+    pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, tick: Duration, names: DesktopNames) {
         let mut stop = self.stop.subscribe();
         let state = Arc::clone(&self.state);
         tauri::async_runtime::spawn(async move {
@@ -101,8 +109,8 @@ impl NotifyRunner {
                 if *stop.borrow() {
                     break;
                 }
-                let (path, vault) = (db_path.clone(), Arc::clone(&vault));
-                let now_state = tauri::async_runtime::spawn_blocking(move || one_round(&path, &*vault))
+                let (path, vault, names) = (db_path.clone(), Arc::clone(&vault), names.clone());
+                let now_state = tauri::async_runtime::spawn_blocking(move || one_round(&path, &*vault, &names))
                     .await
                     .unwrap_or_else(|e| problem("internal", e.to_string()));
                 failures = if matches!(now_state, DelivererState::Problem { .. }) { failures + 1 } else { 0 };
@@ -127,13 +135,18 @@ fn problem(code: &str, message: String) -> DelivererState {
     DelivererState::Problem { last_round_at: Utc::now(), code: code.to_string(), message }
 }
 
-fn one_round(db_path: &Path, vault: &dyn SecretVault) -> DelivererState {
-    let mut store = match Store::open(db_path) {
+fn one_round(db_path: &Path, vault: &dyn SecretVault, names: &DesktopNames) -> DelivererState {
+    let mut store = match team::open_workspace(db_path, vault, &names.application) {
         Ok(store) => store,
-        Err(e) => return problem("store", e.to_string()),
+        Err(e) => return problem(e.code(), e.to_string()),
     };
+    if let Err((code, message)) =
+        crate::team_runner::lease_for_round(&mut store, LeaseName::NotificationOutbox, &names.holder)
+    {
+        return problem(&code, message);
+    }
     let now = Utc::now();
-    match delivery::deliver_round(&mut store, vault, now, NOTIFY_BATCH_MAX) {
+    match store.write(|s| delivery::deliver_round(s, vault, now, NOTIFY_BATCH_MAX)) {
         Ok(RoundOutcome::NotConfigured) => DelivererState::NotConfigured { last_round_at: now },
         Ok(RoundOutcome::Delivered { delivered, .. }) => {
             DelivererState::Running { last_round_at: now, last: delivered }

@@ -12,6 +12,11 @@
 //! role has; the library checks it again on each round). While nobody is
 //! signed in or the session has locked itself, the task waits.
 //!
+//! **Team mode** (issue 7): the round is one team write (`Store::write`): the
+//! team's write lock is held for it, and each refund is marked `submitted`
+//! on the server before the PSP is called (the library's `barrier`), so two
+//! desktops never send the same refund.
+//!
 //! Each round reads the dLocal account and its secrets afresh
 //! (`submission::client_from_config`, the same as `refunds submit`).
 
@@ -28,6 +33,8 @@ use voucherdesk::refunds::submission::{self, SubmitConfig};
 use voucherdesk::store::Store;
 
 use crate::sync_runner::SessionProbe;
+use crate::team_runner::DesktopNames;
+use voucherdesk::team;
 
 /// Seconds between two rounds of the app's refund submitter.
 pub const APP_REFUND_INTERVAL_S_DEFAULT: u64 = 30;
@@ -84,10 +91,18 @@ impl RefundRunner {
     }
 
     /// Starts the task on Tauri's runtime. Rounds every `interval` until [`RefundRunner::stop`].
-    pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, session: SessionProbe, interval: Duration) {
+    pub fn start(
+        &self,
+        db_path: PathBuf,
+        vault: Arc<dyn SecretVault>,
+        session: SessionProbe,
+        interval: Duration,
+        names: DesktopNames,
+    ) {
         self.task.start(interval, RefundRunnerState::Stopped, move || {
             let (db_path, vault, session) = (db_path.clone(), Arc::clone(&vault), Arc::clone(&session));
-            async move { one_round(&db_path, &vault, &session).await }
+            let application = names.application.clone();
+            async move { one_round(&db_path, &vault, &session, application).await }
         });
     }
 
@@ -101,9 +116,10 @@ fn prepare(
     db_path: &Path,
     vault: &dyn SecretVault,
     name: Option<String>,
+    application: &str,
 ) -> Result<(Store, Operator, DlocalClient), RefundRunnerState> {
     let problem = |code: &str, message: String| RefundRunnerState::Problem { code: code.to_string(), message };
-    let store = Store::open(db_path).map_err(|e| problem("store", e.to_string()))?;
+    let store = team::open_workspace(db_path, vault, application).map_err(|e| problem(e.code(), e.to_string()))?;
     let Some(name) = name else { return Err(RefundRunnerState::WaitingForOperator) };
     let operator = operators::act_as(&store, &name).map_err(|_| RefundRunnerState::WaitingForOperator)?;
     if !operator.role.allows(Permission::RequestRefund) {
@@ -117,19 +133,31 @@ fn prepare(
     }
 }
 
-async fn one_round(db_path: &Path, vault: &Arc<dyn SecretVault>, session: &SessionProbe) -> RefundRunnerState {
+async fn one_round(
+    db_path: &Path,
+    vault: &Arc<dyn SecretVault>,
+    session: &SessionProbe,
+    application: String,
+) -> RefundRunnerState {
     let (path, vault_for_round, session) = (db_path.to_path_buf(), Arc::clone(vault), Arc::clone(session));
-    // The session probe and the keyring read block: off the async threads.
-    let prepared = tauri::async_runtime::spawn_blocking(move || prepare(&path, &*vault_for_round, session())).await;
-    let (mut store, operator, client) = match prepared {
-        Ok(Ok(ready)) => ready,
-        Ok(Err(state)) => return state,
-        Err(e) => return RefundRunnerState::Problem { code: "internal".into(), message: e.to_string() },
-    };
-    let config = SubmitConfig { batch_max: APP_REFUND_BATCH_MAX, ..SubmitConfig::default() };
-    // Per-refund problems are on each refund's row (last_error); only a fault of the round is kept here.
-    match submission::submit_and_follow(&mut store, &client, &operator, &config, chrono::Utc::now(), &|_| {}).await {
-        Ok(_) => RefundRunnerState::Running { operator: operator.name },
-        Err(e) => RefundRunnerState::Problem { code: e.code().into(), message: e.to_string() },
-    }
+    // The session probe, the keyring read and the team's write lock block: off the async threads.
+    let round = tauri::async_runtime::spawn_blocking(move || {
+        let (mut store, operator, client) = match prepare(&path, &*vault_for_round, session(), &application) {
+            Ok(ready) => ready,
+            Err(state) => return state,
+        };
+        let config = SubmitConfig { batch_max: APP_REFUND_BATCH_MAX, ..SubmitConfig::default() };
+        let now = chrono::Utc::now();
+        // One team write for the round (a plain call on a local file); the
+        // PSP's answers are awaited on this blocking thread.
+        let submitted = store.write(|s| {
+            tauri::async_runtime::block_on(submission::submit_and_follow(s, &client, &operator, &config, now, &|_| {}))
+        });
+        // Per-refund problems are on each refund's row (last_error); only a fault of the round is kept here.
+        match submitted {
+            Ok(_) => RefundRunnerState::Running { operator: operator.name },
+            Err(e) => RefundRunnerState::Problem { code: e.code().into(), message: e.to_string() },
+        }
+    });
+    round.await.unwrap_or_else(|e| RefundRunnerState::Problem { code: "internal".into(), message: e.to_string() })
 }

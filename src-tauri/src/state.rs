@@ -15,13 +15,15 @@ use crate::error::{ApiError, codes};
 use crate::notify_runner::{DelivererState, NotifyRunner};
 use crate::refund_runner::{RefundRunner, RefundRunnerState};
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
+use crate::team_runner::{DesktopNames, OnChange, TeamRunner, TeamRunnerState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use voucherdesk::credentials::{OsKeyring, SecretVault};
 use voucherdesk::operators::{self, Operator};
 use voucherdesk::settings;
-use voucherdesk::store::Store;
+use voucherdesk::store::{Store, TeamLinkStatus};
+use voucherdesk::team;
 
 /// The signed-in operator's name and when they last did something.
 #[derive(Debug, Clone)]
@@ -50,6 +52,9 @@ pub struct AppState {
     refunds: RefundRunner,
     // Buyer notifications (issue 6): the background deliverer of the outbox.
     notify: NotifyRunner,
+    // Team mode (issue 7): how this desktop names itself to the team, and the refresher.
+    desktop: DesktopNames,
+    team: TeamRunner,
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -85,12 +90,17 @@ impl AppState {
             sync: SyncRunner::default(),
             refunds: RefundRunner::default(),
             notify: NotifyRunner::default(),
+            desktop: DesktopNames::this_desktop(),
+            team: TeamRunner::default(),
         }
     }
 
-    /// Opens the database (migrating it) and its read-only connections.
+    /// Opens the database (migrating it) and its read-only connections: a
+    /// local file, a team copy (reconnected to its team), or a team server
+    /// `postgres://…` (see `team::open_workspace`; offline opens read-only).
     pub fn open(path: &Path) -> Result<AppState, ApiError> {
-        let store = Store::open(path)?;
+        let vault = OsKeyring::new();
+        let store = team::open_workspace(path, &vault, &DesktopNames::this_desktop().application)?;
         let mut readers = Vec::with_capacity(READER_CONNECTIONS);
         for _ in 0..READER_CONNECTIONS {
             if let Some(reader) = store.reader()? {
@@ -101,14 +111,16 @@ impl AppState {
         Ok(AppState::assemble(store, readers, Arc::new(OsKeyring::new())))
     }
 
-    /// Runs `f` on the store off the main thread, with no session needed.
+    /// Runs `f` on the store off the main thread, with no session needed. In
+    /// team mode `f` is one team write (`Store::write`), or runs read-only
+    /// while the server is out of reach (a change is then refused as `team.offline`).
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        blocking(move || f(&mut lock(&store))).await
+        blocking(move || lock(&store).write_or_read_only(f)).await
     }
 
     /// Runs `f` as the signed-in operator: refused with `auth.required` when
@@ -123,7 +135,8 @@ impl AppState {
         blocking(move || {
             let mut store = lock(&store);
             let operator = signed_in(&session, &store)?;
-            f(&mut store, &operator)
+            // One team write per command (see `with_store`).
+            store.write_or_read_only(|s| f(s, &operator))
         })
         .await
     }
@@ -201,7 +214,7 @@ impl AppState {
     /// Starts the background sync (see `sync_runner`): rounds every `tick`
     /// as the signed-in operator, while that operator may import.
     pub fn start_sync(&self, tick: Duration) {
-        self.sync.start(self.db_path.clone(), self.vault(), self.session_probe(), tick);
+        self.sync.start(self.db_path.clone(), self.vault(), self.session_probe(), tick, self.desktop.clone());
     }
 
     /// Stops the background sync (on exit).
@@ -229,7 +242,7 @@ impl AppState {
 
     /// Starts the background refund submitter (see `refund_runner`).
     pub fn start_refunds(&self, interval: Duration) {
-        self.refunds.start(self.db_path.clone(), self.vault(), self.session_probe(), interval);
+        self.refunds.start(self.db_path.clone(), self.vault(), self.session_probe(), interval, self.desktop.clone());
     }
 
     pub fn stop_refunds(&self) {
@@ -246,7 +259,7 @@ impl AppState {
 impl AppState {
     /// Starts the background deliverer of the outbox (see `notify_runner`).
     pub fn start_notify(&self, tick: Duration) {
-        self.notify.start(self.db_path.clone(), self.vault(), tick);
+        self.notify.start(self.db_path.clone(), self.vault(), tick, self.desktop.clone());
     }
 
     /// Stops the background deliverer (on exit).
@@ -256,6 +269,31 @@ impl AppState {
 
     pub fn notify_state(&self) -> DelivererState {
         self.notify.state()
+    }
+}
+
+// ------------------------------------------------------------------ team mode (issue 7)
+
+impl AppState {
+    /// Starts the background refresher of the team copy (nothing in local mode).
+    pub fn start_team(&self, on_change: OnChange) {
+        self.team.start(Arc::clone(&self.store), self.vault(), self.desktop.application.clone(), on_change);
+    }
+
+    pub fn stop_team(&self) {
+        self.team.stop();
+    }
+
+    /// Where the team copy stands (None in local mode) and what the refresher last saw.
+    pub async fn team_status(&self) -> Result<Option<(TeamLinkStatus, TeamRunnerState)>, ApiError> {
+        let store = Arc::clone(&self.store);
+        let link = blocking(move || Ok(lock(&store).team_link_status()?)).await?;
+        Ok(link.map(|l| (l, self.team.state())))
+    }
+
+    /// This app's names on the team server.
+    pub fn desktop(&self) -> &DesktopNames {
+        &self.desktop
     }
 }
 

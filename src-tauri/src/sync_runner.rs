@@ -9,6 +9,11 @@
 //! once someone who may import signs in. The library checks the permission
 //! again on every round.
 //!
+//! **Team mode** (issue 7): the sync runs on one desktop of the team at a
+//! time. Each round first takes (or renews) the team's `psp_sync` lease; while
+//! another desktop holds it the round is skipped and the indicator names that
+//! desktop. Every database step of the round is a team write.
+//!
 //! Each round reads the PSP accounts and their secrets afresh (an account
 //! added, rotated or removed in Settings is used from the next round); the
 //! secrets live only inside the round's PSP clients.
@@ -18,10 +23,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::periodic::PeriodicTask;
+use crate::team_runner::DesktopNames;
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::operators::{self, Operator, Permission};
 use voucherdesk::store::Store;
 use voucherdesk::sync::{self, SyncConfig, SyncEngine, SyncError};
+use voucherdesk::team::{self, LeaseName};
 
 /// Pause between two rounds of the app's sync.
 pub const APP_SYNC_TICK_MS_DEFAULT: u64 = 30_000;
@@ -43,7 +50,9 @@ pub enum RunnerState {
     WaitingForOperator,
     /// No PSP account is configured.
     NoAccounts,
-    /// The accounts could not be used (keyring locked or absent, a secret missing...).
+    /// The accounts could not be used (keyring locked or absent, a secret
+    /// missing...); in team mode also `team.lease_held` (another desktop runs
+    /// the sync) and the team's own codes (`team.offline`...).
     Problem {
         code: String,
         message: String,
@@ -83,10 +92,18 @@ impl SyncRunner {
     }
 
     /// Starts the task on Tauri's runtime. Rounds every `tick` until [`SyncRunner::stop`].
-    pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, session: SessionProbe, tick: Duration) {
+    pub fn start(
+        &self,
+        db_path: PathBuf,
+        vault: Arc<dyn SecretVault>,
+        session: SessionProbe,
+        tick: Duration,
+        names: DesktopNames,
+    ) {
         self.task.start(tick, RunnerState::Stopped, move || {
-            let (db_path, vault, session) = (db_path.clone(), Arc::clone(&vault), Arc::clone(&session));
-            async move { one_round(&db_path, &vault, &session).await }
+            let (db_path, vault, session, names) =
+                (db_path.clone(), Arc::clone(&vault), Arc::clone(&session), names.clone());
+            async move { one_round(&db_path, &vault, &session, &names).await }
         });
     }
 
@@ -97,30 +114,45 @@ impl SyncRunner {
 }
 
 /// Who may run this round, and with which sources.
+type Prepared = (Store, Operator, Vec<Arc<dyn sync::StatusSource>>);
+
 fn prepare(
     db_path: &Path,
     vault: &dyn SecretVault,
     name: Option<String>,
-) -> Result<(Operator, Vec<Arc<dyn sync::StatusSource>>), RunnerState> {
+    names: &DesktopNames,
+) -> Result<Prepared, RunnerState> {
     let problem = |code: &str, message: String| RunnerState::Problem { code: code.to_string(), message };
-    let store = Store::open(db_path).map_err(|e| problem("store", e.to_string()))?;
+    let mut store =
+        team::open_workspace(db_path, vault, &names.application).map_err(|e| problem(e.code(), e.to_string()))?;
     let Some(name) = name else { return Err(RunnerState::WaitingForOperator) };
     let operator = operators::act_as(&store, &name).map_err(|_| RunnerState::WaitingForOperator)?;
     if !operator.role.allows(Permission::Import) {
         return Err(RunnerState::WaitingForOperator);
     }
+    match crate::team_runner::lease_for_round(&mut store, LeaseName::PspSync, &names.holder) {
+        Ok(()) => {}
+        Err((code, message)) => return Err(problem(&code, message)),
+    }
     match sync::sources_from_config(&store, vault) {
-        Ok(sources) => Ok((operator, sources)),
+        Ok(sources) => Ok((store, operator, sources)),
         Err(SyncError::NoAccounts) => Err(RunnerState::NoAccounts),
         Err(e) => Err(problem(e.code(), e.to_string())),
     }
 }
 
-async fn one_round(db_path: &Path, vault: &Arc<dyn SecretVault>, session: &SessionProbe) -> RunnerState {
+async fn one_round(
+    db_path: &Path,
+    vault: &Arc<dyn SecretVault>,
+    session: &SessionProbe,
+    names: &DesktopNames,
+) -> RunnerState {
     let (path, vault_for_round, session) = (db_path.to_path_buf(), Arc::clone(vault), Arc::clone(session));
     // The session probe and the keyring read block: off the async threads.
-    let prepared = tauri::async_runtime::spawn_blocking(move || prepare(&path, &*vault_for_round, session())).await;
-    let (operator, sources) = match prepared {
+    let names = names.clone();
+    let prepared =
+        tauri::async_runtime::spawn_blocking(move || prepare(&path, &*vault_for_round, session(), &names)).await;
+    let (store, operator, sources) = match prepared {
         Ok(Ok(ready)) => ready,
         Ok(Err(state)) => return state,
         Err(e) => return RunnerState::Problem { code: "internal".into(), message: e.to_string() },
@@ -128,6 +160,6 @@ async fn one_round(db_path: &Path, vault: &Arc<dyn SecretVault>, session: &Sessi
     let name = operator.name.clone();
     let engine = SyncEngine::new(operator, SyncConfig::default());
     // A failed round is recorded by the engine (last error in `sync::status`); the task goes on.
-    let _ = engine.run_once(db_path, &sources, chrono::Utc::now()).await;
+    let _ = engine.run_once_on(store, &sources, chrono::Utc::now()).await;
     RunnerState::Running { operator: name }
 }

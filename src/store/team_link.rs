@@ -135,6 +135,13 @@ impl Store {
         self.team.is_some()
     }
 
+    /// True when a change made now would be kept: always in local mode; in
+    /// team mode only inside [`Store::write`] (the copy is read-only between
+    /// writes and while the server is out of reach).
+    pub fn can_write(&self) -> bool {
+        self.team.as_ref().is_none_or(|l| l.writing)
+    }
+
     /// Where the team copy stands (None in local mode).
     pub fn team_link_status(&self) -> StoreResult<Option<TeamLinkStatus>> {
         let Some(link) = &self.team else { return Ok(None) };

@@ -476,6 +476,20 @@ impl SyncEngine {
         self.round(store_path, sources, now, None).await
     }
 
+    /// [`SyncEngine::run_once`] on a store already open: a team copy attached
+    /// to its server (`team::open_workspace`), whose every step then goes
+    /// through the team (`Store::write`). The caller holds the PSP sync lease
+    /// (the app takes it with `team::claim_round` before the round).
+    pub async fn run_once_on(
+        &self,
+        store: Store,
+        sources: &[Arc<dyn StatusSource>],
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport, SyncError> {
+        self.operator.require(Permission::Import)?;
+        self.round_on(store, sources, now, None).await
+    }
+
     /// Rounds every `tick` until `stop` turns true (or its sender is gone).
     /// A paused sync keeps ticking and does nothing. `on_round` sees each
     /// round's result; a failed round does not end the loop.
@@ -524,6 +538,17 @@ impl SyncEngine {
         if let Some(desktop) = running_on {
             return Ok(SyncReport { running_on: Some(desktop), ..SyncReport::default() });
         }
+        self.round_on(store, sources, now, stop).await
+    }
+
+    /// A round on a store already open (and, in team mode, holding the PSP sync lease).
+    async fn round_on(
+        &self,
+        store: Store,
+        sources: &[Arc<dyn StatusSource>],
+        now: DateTime<Utc>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<SyncReport, SyncError> {
         let round = Arc::new(Round {
             store: Mutex::new(store),
             sink: self.sink.clone(),

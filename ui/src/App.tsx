@@ -12,6 +12,8 @@ import { isManagerLike } from "./lib/roles";
 import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
 import { LookupScreen } from "./screens/Lookup";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
+import { TeamBanner } from "./team/TeamBanner";
+import { TeamProvider } from "./team/TeamContext";
 
 // Sign-in and the lookup are in the first bundle; every other screen (the
 // dashboard brings Chart.js) is its own chunk, loaded when the app is idle
@@ -85,7 +87,19 @@ export function homeScreen(op: Operator): ScreenId {
   return isManagerLike(op.role) ? "exceptions" : "lookup";
 }
 
+/** The app inside team mode's context: the read-only banner above every screen (sign-in included). */
 export function App() {
+  return (
+    <TeamProvider>
+      <div className="app-frame">
+        <TeamBanner />
+        <AppScreens />
+      </div>
+    </TeamProvider>
+  );
+}
+
+function AppScreens() {
   const { t } = useTranslation();
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
   const [status, setStatus] = useState<AppStatus | null>(null);

@@ -51,6 +51,8 @@ import type {
   Refreshed,
   RetryOutcome,
   SyncIndicator,
+  TeamChanged,
+  TeamStatus,
   TestMessageSent,
 } from "../bindings";
 
@@ -201,6 +203,11 @@ export const api = {
   },
   notificationSendTest: (channel: NotificationChannel, to: string) => call<TestMessageSent>("notification_send_test", { channel, to }),
   // ---- end buyer notifications
+
+  // team mode (issue 7): null in local mode
+  teamStatus: () => call<TeamStatus | null>("team_status"),
+  /** Other desktops' changes arrived in this copy, or the server went away or came back. */
+  onTeamChanged: (cb: (c: TeamChanged) => void): Promise<UnlistenFn> => listen<TeamChanged>("team-changed", (e) => cb(e.payload)),
 };
 
 export type Api = typeof api;

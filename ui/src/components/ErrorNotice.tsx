@@ -1,8 +1,12 @@
 import { useTranslation } from "react-i18next";
 import { firstLine, type ApiError } from "../api/errors";
+import { teamErrorKey } from "../team/teamState";
 
 /** The localised headline for an error code; the core's message follows as detail. */
 export function errorHeadlineKey(code: string): string {
+  // team mode (issue 7): offline, busy, another desktop's lease
+  const team = teamErrorKey(code);
+  if (team) return team;
   switch (code) {
     case "auth.forbidden":
       return "errors.forbidden";

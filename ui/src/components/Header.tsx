@@ -7,6 +7,7 @@ import { changeLanguage, normaliseLanguage } from "../i18n";
 import { SCREENS, SessionContext, screenOffered, type ScreenId } from "../session";
 import { ErrorNotice } from "./ErrorNotice";
 import { SyncIndicator } from "./SyncIndicator";
+import { TeamIndicatorBadge } from "../team/TeamBanner";
 
 /** Switches the UI language; when signed in, remembers it for the operator (set_language). */
 export function LanguageSelect({ testId = "language-select" }: { testId?: string }) {
@@ -63,6 +64,7 @@ export function Header({ screen, onLock }: { screen: ScreenId; onLock: () => voi
         ))}
       </nav>
       <div className="header-right">
+        <TeamIndicatorBadge />
         <SyncIndicator />
         <LanguageSelect />
         <span className="operator" data-testid="current-operator" data-role={operator.role} data-name={operator.name}>

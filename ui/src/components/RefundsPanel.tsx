@@ -13,6 +13,7 @@ import { ErrorNotice } from "./ErrorNotice";
 import { Money } from "./Money";
 import { RefundDialog, Refusal } from "./RefundDialog";
 import { When } from "./When";
+import { useTeamRefresh } from "../team/TeamContext";
 
 export function RefundRow({ r, country, onChanged }: { r: Refund; country: string; onChanged?: () => void }) {
   const { t } = useTranslation();
@@ -232,6 +233,7 @@ export function RefundsPanel({ file }: { file: CaseFile }) {
     const timer = setInterval(() => void load(), REFUNDS_REFRESH_MS);
     return () => clearInterval(timer);
   }, [load]);
+  useTeamRefresh(() => void load());
   const paid = file.payments.filter((p) => p.status === "paid" || refunds.some((r) => r.payment_id === p.payment_id));
   return (
     <section className="panel" data-testid="case-refunds">

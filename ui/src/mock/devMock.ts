@@ -578,6 +578,24 @@ function handler(w: World, params: URLSearchParams) {
         return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
       case "pick_save_path":
         return "/home/marta/exceptions-export.csv";
+      // team mode (issue 7): `?team=online` or `?team=offline`; local otherwise
+      case "team_status": {
+        const team = params.get("team");
+        if (team !== "online" && team !== "offline") return null;
+        const online = team === "online";
+        return {
+          server: "voucherdesk@team.example:5432/voucherdesk",
+          online,
+          reason: online ? null : "cannot reach the team server voucherdesk@team.example:5432/voucherdesk: connection refused",
+          offline_since: online ? null : new Date(now - 90_000).toISOString(),
+          cursor: 1204,
+          last_pull_at: new Date(now - 2_000).toISOString(),
+          last_pull_rows: 0,
+          leases: [{ name: "psp_sync", holder: "bogota-1/desktop#4242", expires_at: new Date(now + 25_000).toISOString(), mine: false }],
+          leases_at: new Date(now - 2_000).toISOString(),
+          this_desktop: "shenzhen-2/desktop#77",
+        };
+      }
       default:
         throw `command ${cmd} not found`;
     }

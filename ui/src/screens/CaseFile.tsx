@@ -13,6 +13,7 @@ import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components
 import { When } from "../components/When";
 import { offeredActions } from "../lib/roles";
 import { useSession } from "../session";
+import { useTeamRefresh } from "../team/TeamContext";
 
 function baseName(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
@@ -124,6 +125,7 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
     setFile(null);
     void load();
   }, [load]);
+  useTeamRefresh(() => void load());
 
   if (error) return <ErrorNotice error={error} testId="case-error" />;
   if (!file) return <p className="muted">{t("common.loading")}</p>;

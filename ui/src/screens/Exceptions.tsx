@@ -25,6 +25,7 @@ import { ResolveDialog } from "../components/ResolveDialog";
 import { When } from "../components/When";
 import { useDebounced } from "../lib/useDebounced";
 import { useSession } from "../session";
+import { useTeamRefresh } from "../team/TeamContext";
 
 const ROW_HEIGHT_PX = 36;
 /** Rows rendered beyond each edge of the viewport (scrolling shows them without a render). */
@@ -350,6 +351,7 @@ export function ExceptionsScreen() {
   useEffect(() => {
     reload();
   }, [reload]);
+  useTeamRefresh(reload);
 
   const loadMore = useCallback(() => {
     if (next && !loadingRef.current) void fetchPage(generation.current, next);

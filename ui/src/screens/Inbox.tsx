@@ -13,6 +13,7 @@ import { Refusal } from "../components/RefundDialog";
 import { RefundRow } from "../components/RefundsPanel";
 import { When } from "../components/When";
 import { CaseFileView } from "./CaseFile";
+import { useTeamRefresh } from "../team/TeamContext";
 
 export type InboxSort = "amount" | "age";
 
@@ -94,6 +95,7 @@ export function InboxScreen() {
   useEffect(() => {
     void load();
   }, [load]);
+  useTeamRefresh(() => void load());
 
   const sorted = useMemo(() => sortInbox(items, sort), [items, sort]);
   const tier2 = sorted.filter(bulkOffered);

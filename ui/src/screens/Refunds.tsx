@@ -13,6 +13,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { When } from "../components/When";
 import { useSession } from "../session";
+import { useTeamRefresh } from "../team/TeamContext";
 
 export const REFUND_ROW_HEIGHT_PX = 36;
 const OVERSCAN_ROWS = 10;
@@ -91,6 +92,7 @@ export function RefundsScreen() {
   useEffect(() => {
     void load(query, null);
   }, [query, load]);
+  useTeamRefresh(() => void load(query, null));
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const hasMore = next !== null;

@@ -10,6 +10,7 @@ import { isAdmin } from "../lib/roles";
 import { useSession } from "../session";
 import { PspAccounts } from "./PspAccounts";
 import { NotificationSettingsPanel } from "./NotificationSettings";
+import { TeamSettings } from "../team/TeamSettings";
 
 /** The idle lock the core accepts, in minutes (core: settings::IDLE_LOCK_MINUTES_MAX; it refuses anything else). */
 export const IDLE_LOCK_MINUTES_MIN = 1;
@@ -229,6 +230,8 @@ export function SettingsScreen() {
         <h3>{t("settings.dataLocation")}</h3>
         <input className="mono wide" readOnly value={status.db_path} data-testid="settings-db-path" />
       </section>
+      {/* team mode (issue 7) */}
+      <TeamSettings />
       <ReconciliationSettings admin={admin} />
       {admin && <Operators />}
       {admin ? (

@@ -1,0 +1,99 @@
+// A REAL PostgreSQL server for the team e2e test, as tests/team_support/mod.rs
+// makes one for the Rust tests: a private cluster in a temporary directory, on
+// a loopback port, SCRAM password authentication, started and stopped by the
+// test. As root (CI) the server runs as `postgres` (PostgreSQL refuses root).
+// Needs Debian's `postgresql` package (scripts/install-deps.sh).
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export const PG_USER = "voucherdesk";
+export const PG_PASSWORD = "team-e2e-password";
+/** pg_ctl's wait for a start or stop, in seconds. */
+const PG_CTL_TIMEOUT_SECONDS = "60";
+
+/** The newest installed server's bin directory (`VOUCHERDESK_PG_BIN` wins). */
+function pgBin() {
+  if (process.env.VOUCHERDESK_PG_BIN) return process.env.VOUCHERDESK_PG_BIN;
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, "bin/initdb")))
+        .sort((a, b) => Number(a) - Number(b))
+    : [];
+  if (versions.length === 0) throw new Error(`no PostgreSQL server under ${root}: run scripts/install-deps.sh`);
+  return path.join(root, versions.at(-1), "bin");
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+function postgresIds() {
+  const id = (flag) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+export async function startPostgres() {
+  const bin = pgBin();
+  const asPostgres = isRoot();
+  const dir = mkdtempSync(path.join(tmpdir(), "vd-e2e-pg-"));
+  const data = path.join(dir, "data");
+  const log = path.join(dir, "server.log");
+  const pwfile = path.join(dir, "pw");
+  writeFileSync(pwfile, PG_PASSWORD);
+  if (asPostgres) {
+    const { uid, gid } = postgresIds();
+    chownSync(dir, uid, gid);
+    chownSync(pwfile, uid, gid);
+  }
+  const port = await freePort();
+  const run = (tool, args) => {
+    const [cmd, argv] = asPostgres ? ["runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
+    const r = spawnSync(cmd, argv, { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) {
+      const serverLog = existsSync(log) ? readFileSync(log, "utf8") : "";
+      throw new Error(`${tool} ${args.join(" ")} failed (${r.status}): ${r.stderr}\n${serverLog}`);
+    }
+  };
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c full_page_writes=off`;
+  const start = () => run("pg_ctl", ["-D", data, "-l", log, "-o", options, "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "start"]);
+  // A clean ("fast") stop: clients lose their connections at once; what was committed stays.
+  const stop = () => run("pg_ctl", ["-D", data, "-m", "fast", "-t", PG_CTL_TIMEOUT_SECONDS, "-w", "stop"]);
+  run("initdb", ["-D", data, "-U", PG_USER, "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"]);
+  start();
+  return {
+    port,
+    /** postgres://voucherdesk@127.0.0.1:PORT/postgres, without the password. */
+    url: `postgres://${PG_USER}@127.0.0.1:${port}/postgres`,
+    /** How the app and the CLI name it (`user@host:port/db`). */
+    server: `${PG_USER}@127.0.0.1:${port}/postgres`,
+    /** Stops it: every client loses its connection. */
+    stop,
+    /** Starts it again, same port and data. */
+    restart: start,
+    /** Stops it if it runs, and removes its files. */
+    remove() {
+      if (existsSync(path.join(data, "postmaster.pid"))) {
+        try {
+          stop();
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
