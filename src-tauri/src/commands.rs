@@ -228,7 +228,7 @@ pub async fn set_language(state: State<'_, AppState>, language: String) -> Reply
 #[tauri::command(rename_all = "snake_case")]
 pub async fn search_orders(state: State<'_, AppState>, query: String, limit: u32) -> Reply<Vec<dto::OrderHit>> {
     let limit = limit.min(SEARCH_LIMIT_MAX);
-    state.as_operator(move |s, _| Ok(convert(lookup::search_hits(s, &query, limit)?))).await
+    state.as_operator_looking_up(move |s, _| Ok(convert(lookup::search_hits(s, &query, limit)?))).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -141,6 +141,24 @@ impl AppState {
         .await
     }
 
+    /// Like `as_operator` for a lookup: on the writer (which may bring a local
+    /// file's search index level first) but never as a team write, so a
+    /// lookup never waits for another desktop's import; a team copy's pulls
+    /// keep its index level.
+    pub async fn as_operator_looking_up<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
+        blocking(move || {
+            let mut store = lock(&store);
+            let operator = signed_in(&session, &store)?;
+            f(&mut store, &operator)
+        })
+        .await
+    }
+
     /// Like `as_operator` for work that only reads: on a free read-only
     /// connection (waiting for the first one when all are busy), or on the
     /// writer for an in-memory store.

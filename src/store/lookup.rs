@@ -141,7 +141,8 @@ impl Store {
 
     /// Order ids matching a full-text query (FTS5 syntax, already escaped).
     pub fn order_ids_by_terms(&mut self, fts_query: &str, limit: u32) -> StoreResult<Vec<String>> {
-        if self.search_backlog()? > 0 {
+        // A team copy between writes is read-only: its pulls keep the index level.
+        if self.can_write() && self.search_backlog()? > 0 {
             self.search_catch_up()?;
         }
         let mut stmt = self.conn.prepare_cached(
