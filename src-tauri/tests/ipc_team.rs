@@ -157,3 +157,27 @@ fn a_background_round_runs_on_one_desktop_of_the_team() {
     // Still offline on the next round (no connection at all now).
     assert_eq!(lease_for_round(&mut a, LeaseName::PspSync, "host-a/desktop#1").unwrap_err().0, "team.offline");
 }
+
+#[test]
+fn a_lookup_answers_while_another_desktop_holds_the_teams_write_lock() {
+    let pg = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    team::init(&mut TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/init").unwrap()).unwrap();
+    let mut seed = Store::open(&dir.path().join("a.sqlite")).unwrap();
+    let admin = operators::add(&mut seed, None, "admin", Role::Admin, Some("admin-password")).unwrap();
+    operators::add(&mut seed, Some(&admin), "ana", Role::Support, Some("ana-password")).unwrap();
+    team::push(&mut seed, &pg.url(), Some(PG_PASSWORD), &MemoryVault::default(), "test/seed").unwrap();
+    drop(seed);
+    let vault = Arc::new(MemoryVault::default());
+    let mut copy = Store::open(&dir.path().join("b.sqlite")).unwrap();
+    team::join(&mut copy, &pg.url(), Some(PG_PASSWORD), &*vault, "test/desk-b").unwrap();
+    let app = MockApp::new(AppState::with_vault(copy, vault));
+    ok(&app, "sign_in", json!({ "name": "ana", "password": "ana-password" }));
+
+    // Another desktop is in the middle of a long import: it holds the write lock.
+    let mut other = TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "lima/importer").unwrap();
+    other.lock_writes().unwrap();
+    // A support agent's lookup is served from the copy at once (no wait, no team.busy).
+    assert_eq!(ok(&app, "search_orders", json!({ "query": "nunez", "limit": 5 })), json!([]));
+    other.unlock_writes().unwrap();
+}
