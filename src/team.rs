@@ -11,11 +11,10 @@ use crate::store::team::{LeaseRow, LeaseTake, LockHolder, SchemaReport, TeamStor
 use crate::store::{PushReport, Store, StoreError, TeamLinkStatus};
 
 /// How long a lease lasts without renewal, in seconds: a desktop that
-/// vanishes hands its work over to another after at most this long.
-pub const LEASE_TTL_SECONDS: i64 = 30;
-/// How often a holder renews, in seconds: well inside the TTL, so one slow
-/// round trip does not lose the lease.
-pub const LEASE_RENEW_EVERY_SECONDS: u64 = 10;
+/// vanishes hands its work over to another after at most this long. Holders
+/// renew at each round (the app's sync every 30 s, its outbox every 15 s), so
+/// this is three sync rounds: one slow round does not hand the work over.
+pub const LEASE_TTL_SECONDS: i64 = 90;
 
 /// Work only one desktop of a team may do at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
