@@ -248,6 +248,12 @@ fn demo_team(orders: u64) -> DemoTeam {
     DemoTeam { server, files, _files_dir: files_dir, a, b }
 }
 
+/// A manager's write-off of exception `id`.
+fn write_off<'a>(id: &'a str, note: &'a str, by: &'a Operator) -> voucherdesk::exceptions::Resolution<'a> {
+    use voucherdesk::exceptions::{Resolution, ResolutionAction};
+    Resolution { exception_id: id, action: ResolutionAction::WriteOff, note, operator: by, link: None }
+}
+
 fn open_exception_ids(store: &Store) -> Vec<String> {
     let filter = voucherdesk::store::ExceptionFilter {
         status: Some(voucherdesk::exceptions::ExceptionStatus::Open),
@@ -285,7 +291,7 @@ fn a_demo_ledger_imported_and_reconciled_in_team_mode_is_the_same_on_both_desks_
 
 #[test]
 fn two_desktops_resolving_the_same_exception_at_once_one_wins_and_the_other_is_told_who() {
-    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    use voucherdesk::exceptions;
     let mut t = demo_team(300);
     let ids: Vec<String> = open_exception_ids(&t.a.store).into_iter().take(5).collect();
     assert_eq!(ids.len(), 5);
@@ -293,13 +299,7 @@ fn two_desktops_resolving_the_same_exception_at_once_one_wins_and_the_other_is_t
         let results = race(&mut t.a.store, &mut t.b.store, |store, desk| {
             let name = ["marta", "lucia"][desk];
             let operator = act_as(store, name);
-            let resolution = Resolution {
-                exception_id: id,
-                action: ResolutionAction::WriteOff,
-                note: "cash counted twice at the counter",
-                operator: &operator,
-                link: None,
-            };
+            let resolution = write_off(id, "cash counted twice at the counter", &operator);
             store
                 .write(|s| exceptions::resolve(s, &resolution))
                 .map(|e| e.resolved_by.unwrap_or_default())
@@ -387,7 +387,7 @@ fn two_desktops_submitting_the_same_refund_at_once_reach_the_psp_once() {
 
 #[test]
 fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_when_it_returns() {
-    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    use voucherdesk::exceptions;
     let mut t = demo_team(200);
     let ids = open_exception_ids(&t.a.store);
     let open_before = ids.len();
@@ -398,61 +398,21 @@ fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_
     let status = t.a.store.team_link_status().unwrap().unwrap();
     assert!(!status.online && status.reason.is_some(), "{status:?}");
     let marta = act_as(&t.a.store, "marta");
-    let err =
-        t.a.store
-            .write(|s| {
-                exceptions::resolve(
-                    s,
-                    &Resolution {
-                        exception_id: &ids[0],
-                        action: ResolutionAction::WriteOff,
-                        note: "counted",
-                        operator: &marta,
-                        link: None,
-                    },
-                )
-            })
-            .unwrap_err();
+    let err = t.a.store.write(|s| exceptions::resolve(s, &write_off(&ids[0], "counted", &marta))).unwrap_err();
     assert_eq!(err.code(), "team.offline");
     assert!(err.to_string().contains("cannot be reached, so VoucherDesk is read-only"), "{err}");
     // Read-only work still runs through write_or_read_only; a change inside it is refused.
     let listed = t.a.store.write_or_read_only(|s| Ok::<_, StoreError>(open_exception_ids(s))).unwrap();
     assert_eq!(listed.len(), open_before);
     let err =
-        t.a.store
-            .write_or_read_only(|s| {
-                exceptions::resolve(
-                    s,
-                    &Resolution {
-                        exception_id: &ids[0],
-                        action: ResolutionAction::WriteOff,
-                        note: "counted",
-                        operator: &marta,
-                        link: None,
-                    },
-                )
-            })
-            .unwrap_err();
+        t.a.store.write_or_read_only(|s| exceptions::resolve(s, &write_off(&ids[0], "counted", &marta))).unwrap_err();
     assert_eq!(err.code(), "team.offline");
     assert_eq!(open_exception_ids(&t.a.store).len(), open_before, "nothing changed locally");
 
     // The server returns: B resolves one, A catches up and is online again.
     t.server.restart();
     let lucia = act_as(&t.b.store, "lucia");
-    t.b.store
-        .write(|s| {
-            exceptions::resolve(
-                s,
-                &Resolution {
-                    exception_id: &ids[1],
-                    action: ResolutionAction::WriteOff,
-                    note: "counted",
-                    operator: &lucia,
-                    link: None,
-                },
-            )
-        })
-        .unwrap();
+    t.b.store.write(|s| exceptions::resolve(s, &write_off(&ids[1], "counted", &lucia))).unwrap();
     let pulled = t.a.store.team_pull().unwrap();
     assert!(pulled.rows >= 2, "{pulled:?}");
     assert!(t.a.store.team_link_status().unwrap().unwrap().online);
@@ -462,7 +422,7 @@ fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_
 
 #[test]
 fn a_change_whose_upload_never_committed_is_put_back_from_the_server() {
-    use voucherdesk::exceptions::{self, Resolution, ResolutionAction};
+    use voucherdesk::exceptions;
     let mut t = demo_team(200);
     let id = open_exception_ids(&t.a.store)[0].clone();
     let marta = act_as(&t.a.store, "marta");
@@ -471,16 +431,7 @@ fn a_change_whose_upload_never_committed_is_put_back_from_the_server() {
     let err =
         t.a.store
             .write(|s| {
-                let done = exceptions::resolve(
-                    s,
-                    &Resolution {
-                        exception_id: &id,
-                        action: ResolutionAction::WriteOff,
-                        note: "lost on the way",
-                        operator: &marta,
-                        link: None,
-                    },
-                );
+                let done = exceptions::resolve(s, &write_off(&id, "lost on the way", &marta));
                 server.stop();
                 done
             })

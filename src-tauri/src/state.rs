@@ -131,14 +131,8 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,
     {
-        let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
-        blocking(move || {
-            let mut store = lock(&store);
-            let operator = signed_in(&session, &store)?;
-            // One team write per command (see `with_store`).
-            store.write_or_read_only(|s| f(s, &operator))
-        })
-        .await
+        // One team write per command (see `with_store`).
+        self.signed_in_on_writer(move |store, operator| store.write_or_read_only(|s| f(s, operator))).await
     }
 
     /// Like `as_operator` for a lookup: on the writer (which may bring a local
@@ -146,6 +140,15 @@ impl AppState {
     /// lookup never waits for another desktop's import; a team copy's pulls
     /// keep its index level.
     pub async fn as_operator_looking_up<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.signed_in_on_writer(f).await
+    }
+
+    /// Runs `f` on the writer as the signed-in operator, off the main thread.
+    async fn signed_in_on_writer<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,

@@ -46,8 +46,8 @@ fn err(app: &MockApp, cmd: &str, args: Value) -> Value {
     common::err(app.call(cmd, args), cmd)
 }
 
-#[test]
-fn a_team_desktop_writes_through_the_team_and_stays_readable_offline() {
+/// A team seeded by desk A with admin and ana (support); the app runs on desk B's copy.
+fn team_desk() -> (PgServer, tempfile::TempDir, MockApp) {
     let pg = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
     team::init(&mut TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/init").unwrap()).unwrap();
@@ -62,6 +62,12 @@ fn a_team_desktop_writes_through_the_team_and_stays_readable_offline() {
     let mut copy = Store::open(&dir.path().join("b.sqlite")).unwrap();
     team::join(&mut copy, &pg.url(), Some(PG_PASSWORD), &*vault, "test/desk-b").unwrap();
     let app = MockApp::new(AppState::with_vault(copy, vault));
+    (pg, dir, app)
+}
+
+#[test]
+fn a_team_desktop_writes_through_the_team_and_stays_readable_offline() {
+    let (pg, dir, app) = team_desk();
     let server = format!("voucherdesk@127.0.0.1:{}/postgres", pg.port);
 
     // Online: the status, and a command that changes something lands on the server.
@@ -160,18 +166,7 @@ fn a_background_round_runs_on_one_desktop_of_the_team() {
 
 #[test]
 fn a_lookup_answers_while_another_desktop_holds_the_teams_write_lock() {
-    let pg = PgServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    team::init(&mut TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/init").unwrap()).unwrap();
-    let mut seed = Store::open(&dir.path().join("a.sqlite")).unwrap();
-    let admin = operators::add(&mut seed, None, "admin", Role::Admin, Some("admin-password")).unwrap();
-    operators::add(&mut seed, Some(&admin), "ana", Role::Support, Some("ana-password")).unwrap();
-    team::push(&mut seed, &pg.url(), Some(PG_PASSWORD), &MemoryVault::default(), "test/seed").unwrap();
-    drop(seed);
-    let vault = Arc::new(MemoryVault::default());
-    let mut copy = Store::open(&dir.path().join("b.sqlite")).unwrap();
-    team::join(&mut copy, &pg.url(), Some(PG_PASSWORD), &*vault, "test/desk-b").unwrap();
-    let app = MockApp::new(AppState::with_vault(copy, vault));
+    let (pg, _dir, app) = team_desk();
     ok(&app, "sign_in", json!({ "name": "ana", "password": "ana-password" }));
 
     // Another desktop is in the middle of a long import: it holds the write lock.
