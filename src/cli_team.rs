@@ -43,9 +43,22 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
             let password = password(&server)?;
             let name = TeamStore::describe_url(&server.server).map_err(team_failure)?;
             let path = db.clone().unwrap_or_else(|| team::default_copy_path(&name));
+            let existed = path.exists();
             let mut store = Store::open(&path).map_err(Failure::other)?;
-            let status = team::join(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
-                .map_err(joined_failure)?;
+            let joined = team::join(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator));
+            let status = match joined {
+                Ok(status) => status,
+                Err(e) => {
+                    // A refused join leaves no file behind that it made.
+                    drop(store);
+                    if !existed {
+                        for suffix in ["", "-wal", "-shm"] {
+                            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                        }
+                    }
+                    return Err(joined_failure(e));
+                }
+            };
             out!(
                 "{} is now this desktop's copy of the team {} (up to change {}; {} shared rows)",
                 path.display(),

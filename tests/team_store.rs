@@ -3,6 +3,8 @@
 //! one, the reconciliation lock and the leases, as two desktops meet them.
 //! How desktops change the team's state together is in tests/team_replica.rs.
 
+#[allow(dead_code)] // this file uses only the keyring session
+mod support;
 mod team_support;
 
 use std::time::Duration;
@@ -259,4 +261,52 @@ fn the_cli_creates_the_schema_says_when_it_is_up_to_date_and_shows_the_leases() 
 
     let (code, _, stderr) = cli_with(&["init"], "VD_NOT_SET_ANYWHERE");
     assert_eq!((code, stderr.as_str()), (Some(2), "error: the environment variable VD_NOT_SET_ANYWHERE is not set\n"));
+}
+
+#[test]
+fn the_cli_joins_a_team_keeps_the_password_in_the_keyring_and_a_refused_join_leaves_no_file() {
+    let server = PgServer::start();
+    let keyring = support::keyring::KeyringSession::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("voucherdesk")
+            .unwrap()
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+            .env("VD_TEAM_TEST_PW", PG_PASSWORD)
+            .env_remove("VOUCHERDESK_TEAM_SERVER")
+            .env_remove("VOUCHERDESK_TEAM_PASSWORD")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let join = |db: &std::path::Path, url: &str| {
+        let db = db.display().to_string();
+        run(&["--db", &db, "team", "join", "--server", url, "--password-env", "VD_TEAM_TEST_PW"])
+    };
+    // Not initialised yet: refused, and the new file is not left behind.
+    let copy = dir.path().join("desk-b.sqlite");
+    let at = format!("voucherdesk@127.0.0.1:{}/postgres", server.port);
+    let (code, _, stderr) = join(&copy, &server.url());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("error: the team server {at} has no VoucherDesk schema yet: run `voucherdesk team init` first\n")
+    );
+    assert!(!copy.exists());
+    // Initialised: the join makes the copy (an empty team: nothing to pull yet).
+    team::init(&mut desk(&server, "admin")).unwrap();
+    let (code, stdout, stderr) = join(&copy, &server.url());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("{} is now this desktop's copy of the team {at} (up to change 0; 0 shared rows)\n", copy.display())
+    );
+    // Later commands on the copy reach the server with the password from the keyring alone.
+    let db = copy.display().to_string();
+    let (code, stdout, stderr) = run(&["--db", &db, "operators", "add", "admin", "--role", "admin"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "added admin (admin)\n"), "{stderr}");
+    let mut raw = postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap();
+    let on_server: i64 = raw.query_one("SELECT count(*) FROM operators WHERE name = 'admin'", &[]).unwrap().get(0);
+    assert_eq!(on_server, 1);
 }
