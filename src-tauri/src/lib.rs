@@ -20,6 +20,7 @@ pub mod state;
 pub mod sync_runner;
 pub mod team_commands;
 pub mod team_runner;
+pub mod wake;
 
 use state::AppState;
 use std::path::PathBuf;
@@ -80,6 +81,8 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    // SIGUSR2 ends the pauses of the background rounds below (wake).
+    wake::wake_on_signal();
     // The PSP sync runs in the background for the app's whole life (sync_runner).
     state.start_sync(sync_runner::tick_from_env());
     // Approved refunds are submitted and followed in the background too (refund_runner).

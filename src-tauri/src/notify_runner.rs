@@ -102,6 +102,7 @@ impl NotifyRunner {
     /// Starts the task on Tauri's runtime: a round every `tick` until [`NotifyRunner::stop`].
     pub fn start(&self, db_path: PathBuf, vault: Arc<dyn SecretVault>, tick: Duration, names: DesktopNames) {
         let mut stop = self.stop.subscribe();
+        let mut woken = crate::wake::subscribe();
         let state = Arc::clone(&self.state);
         tauri::async_runtime::spawn(async move {
             let mut failures = 0_u32;
@@ -117,6 +118,7 @@ impl NotifyRunner {
                 *lock(&state) = now_state;
                 tokio::select! {
                     _ = tokio::time::sleep(pause_after(tick, failures)) => {}
+                    _ = woken.changed() => {}
                     changed = stop.changed() => if changed.is_err() { break },
                 }
             }

@@ -1,7 +1,7 @@
 //! A background task owned by the app state: one round every interval until
 //! stopped, keeping the state its last round reported. The PSP sync
 //! (`sync_runner`) and the refund submitter (`refund_runner`) run on it; what
-//! a round does is theirs.
+//! a round does is theirs. A wake (`wake`) ends the pause early.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,6 +35,7 @@ impl<S: Clone + Send + 'static> PeriodicTask<S> {
         Fut: Future<Output = S> + Send,
     {
         let mut stop = self.stop.subscribe();
+        let mut woken = crate::wake::subscribe();
         let state = Arc::clone(&self.state);
         tauri::async_runtime::spawn(async move {
             loop {
@@ -45,6 +46,7 @@ impl<S: Clone + Send + 'static> PeriodicTask<S> {
                 *lock(&state) = now_state;
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
+                    _ = woken.changed() => {}
                     changed = stop.changed() => if changed.is_err() { break },
                 }
             }
