@@ -4,7 +4,8 @@
 #
 #   core + CLI:    a C compiler, pkg-config, Rust (rustup) with rustfmt
 #   desktop app:   WebKitGTK 4.1 and the other Tauri 2 libraries, CJK fonts
-#   e2e tests:     webkit2gtk-driver (WebKitWebDriver), Xvfb, xdotool, tauri-driver
+#   e2e tests:     webkit2gtk-driver (WebKitWebDriver), Xvfb, xdotool, tauri-driver,
+#                  ImageMagick's `import` (screenshots taken from the X display)
 #   credentials:   a real Secret Service for tests: dbus-daemon + dbus-send, gnome-keyring-daemon
 #   receipts:      pdftotext (poppler-utils) reads the refund PDFs back in tests
 #   team mode:     PostgreSQL's server binaries; each test starts its own private cluster
@@ -18,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 apt_packages=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-  webkit2gtk-driver xvfb xauth xdotool fonts-noto-cjk
+  webkit2gtk-driver xvfb xauth xdotool imagemagick fonts-noto-cjk
   dbus-daemon dbus-bin gnome-keyring
   poppler-utils
   postgresql

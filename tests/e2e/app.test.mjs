@@ -3,9 +3,14 @@
 // demo database made with the CLI. Needs an X display: run under xvfb-run
 // (`make e2e`). Screenshots of every main screen go to artifacts/screenshots/.
 //
-// The scenarios run in order in one app session; each signs in as whom it needs.
+// The scenarios share one app process but not its state: before each one the
+// app is put back on its sign-in screen (signed out, page reloaded, so no
+// dialog or form of an earlier test survives), and an app that died is started
+// again. Each scenario signs in as whom it needs. Waits for background work (the
+// outbox, the refund submitter) wake the app's rounds (SIGUSR2) instead of
+// waiting for a tick.
 
-import { before, after, test } from "node:test";
+import { before, beforeEach, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
@@ -44,6 +49,7 @@ const E2E_NOTIFY_TICK_MS = "500";
 const SHOP_FROM = "Tienda Ñandú <no-reply@tienda.example>";
 const BOUNCING_EMAIL = "rebota.una.vez@correo.example";
 let sink;
+let appEnv;
 let bouncingOrder;
 let bouncingId;
 
@@ -53,10 +59,17 @@ function cli(...args) {
 
 async function shot(name) {
   await sleep(300); // let charts and transitions settle
-  await s.screenshot(path.join(SHOTS, `${name}.png`));
+  await s.screenshot(path.join(SHOTS, `${name}.png`), { xWindow: () => harness.xWindow(db) });
 }
 
-const signIn = (name) => harness.signIn(s, name);
+/** Signs `name` in, in English whatever language an earlier scenario left them in. */
+async function signIn(name) {
+  await harness.signIn(s, name);
+  if (!(await s.execute("return document.documentElement.lang")).startsWith("en")) await harness.setLanguage(s, "en");
+}
+
+/** Waits for the app's background rounds to bring about `fn()` (woken, not timed). */
+const untilWoken = (fn, options) => harness.untilWoken(s, db, fn, options);
 const signOut = () => harness.signOut(s);
 const go = (screen) => harness.go(s, screen);
 
@@ -188,11 +201,34 @@ before(async () => {
   bouncingId = Number(/queued notification (\d+)/.exec(queuedLine)?.[1]);
   assert.ok(bouncingId > 0, queuedLine);
 
-  driver = await startDriver({
-    env: { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_NOTIFY_TICK_MS: E2E_NOTIFY_TICK_MS, VOUCHERDESK_REFUND_INTERVAL_S: E2E_REFUND_INTERVAL_S },
-  });
+  appEnv = { ...pspEnv, VOUCHERDESK_DB: db, VOUCHERDESK_SYNC_TICK_MS: E2E_SYNC_TICK_MS, VOUCHERDESK_NOTIFY_TICK_MS: E2E_NOTIFY_TICK_MS, VOUCHERDESK_REFUND_INTERVAL_S: E2E_REFUND_INTERVAL_S };
+  await startApp();
+});
+
+/** Starts tauri-driver and the app on the suite's database, ending any earlier one first. */
+async function startApp() {
+  if (s) await s.delete().catch(() => undefined);
+  s = null;
+  if (driver) await driver.stop();
+  for (const pid of ourAppPids()) process.kill(pid, "SIGTERM");
+  driver = await startDriver({ env: appEnv });
   s = await Session.create(driver.base, APP);
-  await s.waitFor(tid("sign-in-name"), { timeout: 30_000, what: "the sign-in screen" });
+  await s.waitFor(tid("sign-in-name"), { timeout: 60_000, what: "the sign-in screen" });
+}
+
+// Every scenario starts on the sign-in screen of a live app, whatever the one before it left.
+beforeEach(async () => {
+  if (s && (await s.alive())) {
+    try {
+      await harness.resetToSignIn(s);
+      return;
+    } catch (e) {
+      console.error(`the app did not come back to its sign-in screen (${e.message}): starting it again`);
+    }
+  } else {
+    console.error("the app is not answering: starting it again");
+  }
+  await startApp();
 });
 
 after(async () => {
@@ -266,6 +302,7 @@ test("a support agent looks up a paid-not-recorded order and reads its verdict",
 });
 
 test("a support agent is refused a write-off", async () => {
+  await signIn("ana");
   await go("exceptions");
   const row = await s.waitFor('[data-testid^="row-select-"]', { what: "a queue row" });
   await row.click();
@@ -381,7 +418,7 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
   const first = (await s.findAll('[data-testid^="notification-row-"]'))[0];
   assert.equal(await first.attr("data-testid"), `notification-row-${id}`, "newest first");
   assert.equal((await s.findAll('[data-testid^="notification-row-"]')).length, before.length + 1);
-  await s.waitFor(`${tid(`notification-row-${id}`)}[data-status="sent"]`, { timeout: 20_000, what: "the row to show sent" }).catch((e) => {
+  await untilWoken(async () => (await s.count(`${tid(`notification-row-${id}`)}[data-status="sent"]`)) > 0, { what: "the row to show sent" }).catch((e) => {
     const audit = cli("audit", "list", "--limit", "8");
     throw new Error(`${e.message}; the core's log: ${JSON.stringify(logged().slice(0, 2))}; the sink has ${sink.messages.length}; audit: ${audit}`);
   });
@@ -428,7 +465,7 @@ test("a refused email is on the notifications screen, is retried, and goes out; 
 
   await s.click(tid(`failure-retry-${bouncingId}`));
   await s.waitFor(`${tid("retry-outcome")}[data-retried="1"]`, { what: "the retry outcome" });
-  await s.waitFor(`${tid(`outbox-row-${bouncingId}`)}[data-status="sent"]`, { timeout: 20_000, what: "the retried email sent" });
+  await untilWoken(async () => (await s.count(`${tid(`outbox-row-${bouncingId}`)}[data-status="sent"]`)) > 0, { what: "the retried email sent" });
   await s.waitGone(tid(`failure-row-${bouncingId}`));
   const [entry] = log().filter((n) => n.id === bouncingId);
   assert.equal(entry.status, "sent");
@@ -520,12 +557,12 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await s.click(tid(`inbox-open-${id}`));
   await s.click(tid(`inbox-approve-${id}`));
   await s.until(async () => (await s.findAll(tid(`inbox-row-${id}`))).length === 0, { what: "the approved refund to leave the inbox" });
-  shown = await s.until(
+  shown = await untilWoken(
     () => {
       const r = refundShown(id);
       return r.status === "succeeded" ? r : null;
     },
-    { timeout: 30_000, what: "the refund to succeed at the sandbox" },
+    { what: "the refund to succeed at the sandbox" },
   );
   assert.equal(shown.submit_attempts, 1, "submitted once");
   assert.match(shown.psp_refund_id, /^REF-sbx-/);
@@ -574,7 +611,7 @@ test("switches the language to Chinese and back", async () => {
   await s.waitFor(tid("settings-operators"));
   await shot("09-settings");
   const english = await s.text(tid("nav-lookup"));
-  await s.select(tid("language-select"), "zh");
+  await harness.setLanguage(s, "zh");
   const chinese = await s.until(
     async () => {
       const t = await s.text(tid("nav-lookup"));
@@ -590,9 +627,9 @@ test("switches the language to Chinese and back", async () => {
   await shot("10-lookup-zh");
   // Remembered per operator: signing in again comes back in Chinese.
   await signOut();
-  await signIn("admin");
+  await harness.signIn(s, "admin");
   await s.until(async () => /[\u4e00-\u9fff]/.test(await s.text(tid("nav-lookup"))), { what: "Chinese after sign-in" });
-  await s.select(tid("language-select"), "en");
+  await harness.setLanguage(s, "en");
   await s.until(async () => (await s.text(tid("nav-lookup"))) === english, { what: "English labels again" });
   await signOut();
 });
@@ -601,7 +638,8 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   const { order_id: orderId, payment_id: paymentId } = pendingPaidBySandbox;
   await signIn("ana");
   // Support may not import: the background sync waits for someone who may, and says so.
-  const indicator = await s.waitFor(`${tid("sync-indicator")}[data-state="waiting"]`, { timeout: 20_000, what: "the sync indicator" });
+  await untilWoken(async () => (await s.count(`${tid("sync-indicator")}[data-state="waiting"]`)) > 0, { what: "the sync indicator waiting" });
+  const indicator = await s.find(tid("sync-indicator"));
   assert.match(await indicator.text(), /Sync waiting/);
   await go("lookup");
   await s.type(tid("lookup-search"), orderId);
@@ -644,6 +682,43 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   await s.waitFor(tid("sync-indicator"));
   await shot("13-settings-psp-accounts");
   await signOut();
+});
+
+/** How far the page reaches past the window's right edge (0 when it fits). */
+const overflowPx = () =>
+  s.execute("return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth");
+
+test("every screen fits the 1280×800 window in English, Spanish and Chinese, with sign-out in reach", async () => {
+  const seen = new Set();
+  const wide = [];
+  for (const name of ["admin", "fabio"]) {
+    for (const language of ["en", "es", "zh"]) {
+      await harness.signIn(s, name);
+      await harness.setLanguage(s, language);
+      assert.equal(await s.execute("return window.innerWidth"), 1280, "the app's default window is 1280 px wide");
+      const screens = (await s.execute(`return [...document.querySelectorAll('[data-testid^="nav-"]')].map((e) => e.dataset.testid.slice(4))`)).filter(
+        (screen) => name === "admin" || !seen.has(`${language}:${screen}`),
+      );
+      for (const screen of screens) {
+        seen.add(`${language}:${screen}`);
+        await go(screen);
+        await sleep(400); // lists fill in
+        const over = await overflowPx();
+        if (over > 0) wide.push(`${screen} in ${language} as ${name}: ${over} px too wide`);
+        await shot(`layout-1280-${language}-${screen}`);
+      }
+      // Signing out is in reach: its control (or the menu that holds it) lies inside the window.
+      const reach = await s.execute(`
+        const el = document.querySelector('[data-testid="account-menu"]') || document.querySelector('[data-testid="sign-out"]');
+        const r = el.getBoundingClientRect();
+        return r.right <= window.innerWidth && r.bottom <= window.innerHeight && r.width > 0;
+      `);
+      assert.ok(reach, `sign-out is off-screen in ${language} for ${name}`);
+      await harness.setLanguage(s, "en");
+      await signOut();
+    }
+  }
+  assert.deepEqual(wide, []);
 });
 
 test("first run: an empty database asks for the admin, who is then signed in", async () => {

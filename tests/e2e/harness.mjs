@@ -1,8 +1,11 @@
 // What the e2e suite and the desktop benchmark (bench/app_speed.mjs) share:
 // where the binaries are, the app's test ids, signing in and moving between
-// screens, and finding the app processes a run started.
+// screens, finding the app processes a run started, putting the app back on
+// its sign-in screen before each test, and waking its background rounds.
 
+import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,6 +28,9 @@ export async function signIn(s, name, password = `voucherdesk-${name}`) {
 }
 
 export async function signOut(s) {
+  if ((await s.count(tid("sign-out"))) === 0 && (await s.count(tid("account-menu"))) > 0) {
+    await s.click(tid("account-menu"));
+  }
   await s.click(tid("sign-out"));
   await s.waitFor(tid("sign-in-name"), { what: "the sign-in screen" });
 }
@@ -52,4 +58,87 @@ export function appPids(app, database) {
     }
   }
   return pids;
+}
+
+/**
+ * The X window of the app running on `database` (its visible window found by
+ * pid), for screenshots taken from the display; null when there is none.
+ */
+export function xWindow(database) {
+  for (const pid of appPids(APP, database)) {
+    const found = spawnSync("xdotool", ["search", "--onlyvisible", "--pid", String(pid)], { encoding: "utf8", timeout: 5_000 });
+    const id = (found.stdout ?? "").trim().split("\n").filter(Boolean).pop();
+    if (id) return id;
+  }
+  return null;
+}
+
+/**
+ * Brings the app back to its sign-in screen whatever the last test left open
+ * (a dialog, a drawer, a half-filled form, a signed-in operator): signs out
+ * through the app's own command and reloads the page. The old page is marked
+ * first, so the wait is for the new page's sign-in screen, never the old one.
+ */
+export async function resetToSignIn(s) {
+  await s.executeAsync(`
+    const done = arguments[arguments.length - 1];
+    const reload = () => {
+      document.documentElement.dataset.e2eStale = "1";
+      done(true);
+      setTimeout(() => location.reload(), 0);
+    };
+    const invoke = window.__TAURI_INTERNALS__ && window.__TAURI_INTERNALS__.invoke;
+    if (invoke) invoke("sign_out").then(reload, reload); else reload();
+  `);
+  await s.waitFor(`html:not([data-e2e-stale]) :is(${tid("sign-in-name")}, ${tid("first-run-name")})`, {
+    timeout: 60_000,
+    what: "the sign-in screen after the reset",
+  });
+}
+
+/** Asks the app on `database` to run its background rounds now (SIGUSR2, see src-tauri/src/wake.rs). */
+export function wake(database) {
+  for (const pid of appPids(APP, database)) {
+    try {
+      process.kill(pid, "SIGUSR2");
+    } catch {
+      // ended meanwhile
+    }
+  }
+}
+
+/**
+ * Waits for background work of the app on `database`: wakes its rounds, then
+ * checks `fn` until it returns something truthy, waking them again every
+ * `every` ms. `timeout` only stops a test that would otherwise wait forever;
+ * the rounds run because the test asked for them, not because a clock ran out.
+ */
+export async function untilWoken(s, database, fn, { timeout = 120_000, every = 3_000, what = "background work" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    wake(database);
+    const next = Math.min(deadline, Date.now() + every);
+    while (Date.now() < next) {
+      try {
+        const v = await fn();
+        if (v) return v;
+      } catch (e) {
+        last = e;
+      }
+      await sleep(200);
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+  }
+}
+
+/** Sets the signed-in operator's language through the screen (the header's language menu). */
+export async function setLanguage(s, language) {
+  if ((await s.count(tid("language-select"))) === 0 && (await s.count(tid("account-menu"))) > 0) {
+    await s.click(tid("account-menu"));
+  }
+  await s.select(tid("language-select"), language);
+  await s.until(async () => (await s.execute("return document.documentElement.lang")).startsWith(language), {
+    what: `the screen in ${language}`,
+  });
 }

@@ -84,6 +84,8 @@ export async function startPostgres() {
     stop,
     /** Starts it again, same port and data. */
     restart: start,
+    /** True while its postmaster runs (a test that failed mid-way may have left it stopped). */
+    running: () => existsSync(path.join(data, "postmaster.pid")),
     /** Stops it if it runs, and removes its files. */
     remove() {
       if (existsSync(path.join(data, "postmaster.pid"))) {

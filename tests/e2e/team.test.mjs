@@ -9,8 +9,13 @@
 // returns and the banner goes.
 //
 // Each app has its own tauri-driver / WebKitWebDriver pair on its own ports.
+// Before each test both apps are put back on their sign-in screens (or started
+// again if one died), so a failing test leaves nothing open for the next one.
+// Waits for the other desktop's changes follow the server's change
+// notifications (LISTEN/NOTIFY); their time limits only stop a test that would
+// otherwise hang, they are no budget a loaded machine has to meet.
 
-import { before, after, test } from "node:test";
+import { before, beforeEach, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
@@ -28,6 +33,8 @@ const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const PORTS = { a: [4460, 4461], b: [4462, 4463] };
 const REFUND_ORDER = "E2E-TEAM-1";
 const REFUND_PAYMENT = "D-E2E-TEAM-1";
+/** How long a change may take to reach the other desktop, or the offline state to show, before the test fails. */
+const TEAM_WAIT_MS = 90_000;
 /** 1,000,000 COP: tier 2, one finance approval. */
 const REFUND_AMOUNT_MINOR = 100_000_000;
 
@@ -59,7 +66,7 @@ function raise(desk) {
 async function shot(desk, name) {
   raise(desk);
   await sleep(300);
-  await s[desk].screenshot(path.join(SHOTS, `${name}.png`));
+  await s[desk].screenshot(path.join(SHOTS, `${name}.png`), { xWindow: () => harness.xWindow(db[desk]) });
 }
 
 function ourAppPids() {
@@ -108,17 +115,38 @@ before(async () => {
   assert.match(cli(db.b, "team", "join", ...server), /is now this desktop's copy of the team/);
   cli(db.cli, "team", "join", ...server);
 
+  for (const desk of ["a", "b"]) await startApp(desk);
+});
+
+/** Starts (or starts again) app `desk` with its own tauri-driver, and waits for its sign-in screen. */
+async function startApp(desk) {
+  if (s[desk]) await s[desk].delete().catch(() => undefined);
+  if (driver[desk]) await driver[desk].stop();
+  for (const pid of harness.appPids(APP, db[desk])) process.kill(pid, "SIGTERM");
+  const [port, nativePort] = PORTS[desk];
+  driver[desk] = await startDriver({
+    port,
+    nativePort,
+    env: { ...env, VOUCHERDESK_DB: db[desk], VOUCHERDESK_SYNC_TICK_MS: "3600000", VOUCHERDESK_REFUND_INTERVAL_S: "2" },
+  });
+  s[desk] = await Session.create(driver[desk].base, APP);
+  await s[desk].waitFor(tid("sign-in-name"), { timeout: 60_000, what: `the sign-in screen of app ${desk}` });
+}
+
+// Both apps start each test signed out with nothing open; the server is up.
+beforeEach(async () => {
+  if (pg && !pg.running()) pg.restart();
   for (const desk of ["a", "b"]) {
-    const [port, nativePort] = PORTS[desk];
-    driver[desk] = await startDriver({
-      port,
-      nativePort,
-      env: { ...env, VOUCHERDESK_DB: db[desk], VOUCHERDESK_SYNC_TICK_MS: "3600000", VOUCHERDESK_REFUND_INTERVAL_S: "2" },
-    });
-    s[desk] = await Session.create(driver[desk].base, APP);
-  }
-  for (const desk of ["a", "b"]) {
-    await s[desk].waitFor(tid("sign-in-name"), { timeout: 30_000, what: `the sign-in screen of app ${desk}` });
+    if (s[desk] && (await s[desk].alive())) {
+      try {
+        raise(desk);
+        await harness.resetToSignIn(s[desk]);
+        continue;
+      } catch (e) {
+        console.error(`app ${desk} did not come back to its sign-in screen (${e.message}): starting it again`);
+      }
+    }
+    await startApp(desk);
   }
 });
 
@@ -177,7 +205,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   await a.waitFor(`${tid(`refund-row-${id}`)}[data-status="pending_approval"]`, { what: "the pending refund in A" });
 
   // It arrives in B's open inbox through the pull (team-changed), nobody navigating.
-  const row = await b.waitFor(`${tid(`inbox-row-${id}`)}[data-tier="2"]`, { timeout: 20_000, what: "the refund in B's inbox" });
+  const row = await b.waitFor(`${tid(`inbox-row-${id}`)}[data-tier="2"]`, { timeout: TEAM_WAIT_MS, what: "the refund in B's inbox" });
   assert.ok(row);
   console.log(`team: the refund was in B's open inbox ${Date.now() - sentAt} ms after A sent it (a figure, not a limit)`);
   await shot("b", "20-team-inbox-app-b");
@@ -185,7 +213,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   await b.waitFor(tid("inbox-case"));
   await b.type(tid(`inbox-comment-${id}`), "checked from Bogotá");
   await b.click(tid(`inbox-approve-${id}`));
-  await b.until(async () => (await b.findAll(tid(`inbox-row-${id}`))).length === 0, { what: "the approved refund to leave B's inbox" });
+  await b.waitGone(tid(`inbox-row-${id}`), { timeout: TEAM_WAIT_MS, what: "the approved refund leaving B's inbox" });
 
   // The server has it approved by fabio; A's open case file follows.
   const shown = JSON.parse(cli(db.cli, "refunds", "show", String(id), "--json"));
@@ -195,35 +223,37 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
     [["fabio", "finance", "approve", "checked from Bogotá"]],
   );
   assert.deepEqual(shown.awaiting, []);
-  const approvedInA = await a.waitFor(`${tid(`refund-row-${id}`)}[data-status="approved"]`, { timeout: 20_000, what: "the approval in A's case file" });
+  const approvedInA = await a.waitFor(`${tid(`refund-row-${id}`)}[data-status="approved"]`, { timeout: TEAM_WAIT_MS, what: "the approval in A's case file" });
   assert.ok(approvedInA);
   await shot("a", "21-team-case-file-app-a");
 
   // The outbox runs on one desktop: A (started first) holds its lease, B skips its rounds and says so.
   raise("b");
   await harness.go(b, "settings");
-  const lease = await b.waitFor(`${tid("settings-team-lease-notification_outbox")}[data-mine="false"]`, { what: "A's outbox lease in B's settings" });
+  const lease = await b.waitFor(`${tid("settings-team-lease-notification_outbox")}[data-mine="false"]`, { timeout: TEAM_WAIT_MS, what: "A's outbox lease in B's settings" });
   assert.match(await lease.text(), /\/desktop#\d+/);
   assert.equal(await b.text(tid("settings-team-server")), pg.server);
   await b.execute(`document.querySelector('[data-testid="settings-team"]').scrollIntoView()`);
   await shot("b", "23-team-settings-app-b");
   await harness.go(b, "notifications");
-  const held = await b.waitFor(`${tid("deliverer-problem")}[data-code="team.lease_held"]`, { what: "B's deliverer skipping its rounds" });
+  const held = await harness.untilWoken(b, db.b, () => b.find(`${tid("deliverer-problem")}[data-code="team.lease_held"]`), { what: "B's deliverer skipping its rounds" });
   assert.match(await held.text(), /the notification outbox runs on another desktop of the team: \S+\/desktop#\d+/);
 });
 
 test("a desktop cut off from the team server stays readable, refuses changes, and recovers", async () => {
   const { a } = s;
   raise("a"); // its <select> menus open on screen
+  await harness.signIn(a, "ana");
+  await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: TEAM_WAIT_MS, what: "the team indicator online" });
   await harness.go(a, "lookup");
   pg.stop();
   const stoppedAt = Date.now();
-  const banner = await a.waitFor(tid("team-offline-banner"), { timeout: 20_000, what: "the offline banner" });
+  const banner = await a.waitFor(tid("team-offline-banner"), { timeout: TEAM_WAIT_MS, what: "the offline banner" });
   assert.match(
     await banner.text(),
     /Team server unreachable — read-only: lookups and lists work from this desktop's copy; changes are refused until it returns\./,
   );
-  await a.waitFor(`${tid("team-indicator")}[data-online="false"]`, { what: "the indicator offline" });
+  await a.waitFor(`${tid("team-indicator")}[data-online="false"]`, { timeout: TEAM_WAIT_MS, what: "the indicator offline" });
   console.log(`team: the offline banner showed ${Date.now() - stoppedAt} ms after the server stopped`);
 
   // Lookups work from the copy.
@@ -247,9 +277,9 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
 
   pg.restart();
   const restartedAt = Date.now();
-  await a.waitGone(tid("team-offline-banner"), { timeout: 20_000 });
+  await a.waitGone(tid("team-offline-banner"), { timeout: TEAM_WAIT_MS, what: "the offline banner" });
   console.log(`team: the banner went ${Date.now() - restartedAt} ms after the server was back`);
-  await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: 20_000, what: "the indicator online again" });
+  await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: TEAM_WAIT_MS, what: "the indicator online again" });
   // Changes go through again: the re-send is queued, on the server too.
   await harness.go(a, "lookup");
   await a.type(tid("lookup-search"), REFUND_ORDER);
@@ -257,6 +287,10 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   await a.click(tid("resend-submit"));
   const queued = await a.waitFor(tid("resend-queued"), { what: "the re-send queued" });
   const queuedId = await queued.attr("data-id");
-  const onServer = JSON.parse(cli(db.cli, "--operator", "ana", "notifications", "list", "--order", REFUND_ORDER, "--json"));
-  assert.deepEqual(onServer.map((n) => String(n.id)), [queuedId]);
+  // The app answered after its team write committed; the CLI's copy pulls before it reads.
+  const listed = () => JSON.parse(cli(db.cli, "--operator", "ana", "notifications", "list", "--order", REFUND_ORDER, "--json")).map((n) => String(n.id));
+  const queuedAt = Date.now();
+  const onServer = await a.until(() => (listed().includes(queuedId) ? listed() : null), { timeout: TEAM_WAIT_MS, what: `notification ${queuedId} on the server` });
+  console.log(`team: the re-send was on the server ${Date.now() - queuedAt} ms after the app said queued (0 expected)`);
+  assert.deepEqual(onServer, [queuedId]);
 });

@@ -1,14 +1,25 @@
 // A small W3C WebDriver client over fetch (Node >= 18), enough to drive the
 // real VoucherDesk binary through tauri-driver. No dependencies.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 
 const ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf";
 
-export const KEYS = { enter: "\uE007", backspace: "\uE003", selectAll: "\uE009a" };
+export const KEYS = { enter: "\uE007", backspace: "\uE003", selectAll: "\uE009a", escape: "\uE00C", tab: "\uE004" };
+
+/** One WebDriver command may take this long before it fails (a hung command fails its test, not the suite). */
+const COMMAND_TIMEOUT_MS = 90_000;
+/** A screenshot through WebDriver may take this long before the X display's copy is used instead. */
+const SCREENSHOT_TIMEOUT_MS = 15_000;
+/** Capturing the window from the X display may take this long. */
+const X_CAPTURE_TIMEOUT_MS = 15_000;
+/** Errors that mean "the element went away between finding it and using it". */
+const GONE_ERRORS = new Set(["stale element reference", "no such element", "detached shadow root"]);
+
+export const isGoneError = (e) => GONE_ERRORS.has(e?.code);
 
 class WebDriverError extends Error {
   constructor(method, url, status, value) {
@@ -17,12 +28,19 @@ class WebDriverError extends Error {
   }
 }
 
-async function request(base, method, url, body) {
-  const res = await fetch(base + url, {
-    method,
-    headers: { "content-type": "application/json; charset=utf-8" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+async function request(base, method, url, body, { timeout = COMMAND_TIMEOUT_MS } = {}) {
+  let res;
+  try {
+    res = await fetch(base + url, {
+      method,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeout),
+    });
+  } catch (e) {
+    if (e?.name === "TimeoutError") throw new WebDriverError(method, url, 0, { error: "timeout", message: `no answer in ${timeout} ms` });
+    throw e;
+  }
   const text = await res.text();
   let json;
   try {
@@ -90,8 +108,17 @@ export class Session {
     return new Session(base, value.sessionId);
   }
 
-  cmd(method, url, body) {
-    return request(this.base, method, `/session/${this.id}${url}`, body);
+  cmd(method, url, body, options) {
+    return request(this.base, method, `/session/${this.id}${url}`, body, options);
+  }
+
+  /** True while the app answers (a script round trip within a few seconds). */
+  async alive() {
+    try {
+      return (await this.cmd("POST", "/execute/sync", { script: "return 1", args: [] }, { timeout: 10_000 })) === 1;
+    } catch {
+      return false;
+    }
   }
 
   async delete() {
@@ -125,10 +152,21 @@ export class Session {
     }
   }
 
-  async waitGone(css, { timeout = 15_000 } = {}) {
+  /** How many elements match `css` now, counted in the page: nothing to go stale. */
+  async count(css) {
+    return this.execute("return document.querySelectorAll(arguments[0]).length", [css]);
+  }
+
+  async waitGone(css, { timeout = 15_000, what } = {}) {
     const deadline = Date.now() + timeout;
-    while ((await this.findAll(css)).length > 0) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css} to go away`);
+    for (;;) {
+      let last;
+      try {
+        if ((await this.count(css)) === 0) return;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what ?? css} to go away${last ? `: ${last.message}` : ""}`);
       await sleep(150);
     }
   }
@@ -149,23 +187,50 @@ export class Session {
     }
   }
 
+  /** Runs `act` on a fresh match of `css`, again when the element went stale in between (at most 3 times). */
+  async #withElement(css, act, { ok } = {}) {
+    for (let attempt = 1; ; attempt++) {
+      const el = await this.waitFor(css, { ok });
+      try {
+        await act(el);
+        return el;
+      } catch (e) {
+        if (!isGoneError(e) || attempt === 3) throw e;
+      }
+    }
+  }
+
   async click(css) {
-    const el = await this.waitFor(css, { ok: (e) => e.enabled() });
-    // WebKitWebDriver clicks an element at the window's edge without bringing it in:
-    // centre it first, as a person would scroll to it.
-    await this.cmd("POST", "/execute/sync", {
-      script: "arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' })",
-      args: [{ [ELEMENT_KEY]: el.id }],
-    });
-    await el.click();
-    return el;
+    return this.#withElement(
+      css,
+      async (el) => {
+        // WebKitWebDriver clicks an element at the window's edge without bringing it in:
+        // centre it first, as a person would scroll to it.
+        await this.cmd("POST", "/execute/sync", {
+          script: "arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' })",
+          args: [{ [ELEMENT_KEY]: el.id }],
+        });
+        await el.click();
+      },
+      { ok: (e) => e.enabled() },
+    );
   }
 
   async type(css, text, { clear = true } = {}) {
-    const el = await this.waitFor(css);
-    if (clear) await el.clear();
-    await el.sendKeys(text);
-    return el;
+    return this.#withElement(css, async (el) => {
+      if (clear) await el.clear();
+      await el.sendKeys(text);
+    });
+  }
+
+  /** Sends keys to whatever has the focus (Esc, Tab, Enter). */
+  async keys(text) {
+    const actions = [...text].flatMap((value) => [
+      { type: "keyDown", value },
+      { type: "keyUp", value },
+    ]);
+    await this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
+    await this.cmd("DELETE", "/actions");
   }
 
   /** Chooses `value` in a <select> by clicking its option. */
@@ -175,7 +240,11 @@ export class Session {
   }
 
   async text(css) {
-    return (await this.waitFor(css)).text();
+    let text;
+    await this.#withElement(css, async (el) => {
+      text = await el.text();
+    });
+    return text;
   }
 
   async execute(script, args = []) {
@@ -186,12 +255,27 @@ export class Session {
     return this.cmd("POST", "/execute/async", { script, args });
   }
 
-  /** Saves a PNG of the window. */
-  async screenshot(file) {
-    const b64 = await this.cmd("GET", "/screenshot");
+  /**
+   * Saves a PNG of the window, never hanging the suite: the X display's copy of
+   * the app's window (`xWindow()`, ImageMagick's `import`) when there is one, else
+   * WebDriver's screenshot within SCREENSHOT_TIMEOUT_MS. A screenshot that
+   * cannot be taken is reported, not failed: the test's assertions decide.
+   */
+  async screenshot(file, { xWindow } = {}) {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, Buffer.from(b64, "base64"));
-    return file;
+    const id = xWindow?.();
+    if (id) {
+      const r = spawnSync("import", ["-window", id, file], { timeout: X_CAPTURE_TIMEOUT_MS, stdio: "ignore" });
+      if (r.status === 0) return file;
+    }
+    try {
+      const b64 = await this.cmd("GET", "/screenshot", undefined, { timeout: SCREENSHOT_TIMEOUT_MS });
+      await writeFile(file, Buffer.from(b64, "base64"));
+      return file;
+    } catch (e) {
+      console.error(`screenshot ${path.basename(file)} not taken: ${e.message}`);
+      return null;
+    }
   }
 }
 
