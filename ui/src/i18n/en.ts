@@ -521,6 +521,20 @@ const en = {
     pspRefused: "The PSP did not answer as expected",
   },
   // ---- refunds (issue 5)
+  amount: {
+    errors: {
+      empty: "Type an amount.",
+      notANumber: "“{{text}}” is not an amount.",
+      negative: "The amount cannot be negative.",
+      zero: "The amount must be more than zero.",
+      tooManyDecimals: "“{{text}}” has more than {{decimals}} decimals.",
+      ambiguous: "“{{text}}” could be read two ways. Write it as {{example}} or without separators.",
+      badGrouping: "“{{text}}” has its thousands written oddly. Write it as {{example}} or without separators.",
+      wrongCurrency: "“{{text}}” is not in {{currency}}.",
+      tooLarge: "“{{text}}” is too large.",
+      unknownCurrency: "Unknown currency {{currency}}.",
+    },
+  },
   refunds: {
     title: "Refunds",
     none: "No refund of this payment yet",

@@ -520,6 +520,20 @@ const es: Messages = {
     pspRefused: "El PSP no respondió como se esperaba",
   },
   // ---- refunds (issue 5)
+  amount: {
+    errors: {
+      empty: "Escriba un monto.",
+      notANumber: "«{{text}}» no es un monto.",
+      negative: "El monto no puede ser negativo.",
+      zero: "El monto debe ser mayor que cero.",
+      tooManyDecimals: "«{{text}}» tiene más de {{decimals}} decimales.",
+      ambiguous: "«{{text}}» se puede leer de dos maneras. Escríbalo como {{example}} o sin separadores.",
+      badGrouping: "Los miles de «{{text}}» están mal separados. Escríbalo como {{example}} o sin separadores.",
+      wrongCurrency: "«{{text}}» no está en {{currency}}.",
+      tooLarge: "«{{text}}» es demasiado grande.",
+      unknownCurrency: "Moneda desconocida: {{currency}}.",
+    },
+  },
   refunds: {
     title: "Reembolsos",
     none: "Aún no hay reembolsos de este pago",

@@ -520,6 +520,20 @@ const zh: Messages = {
     pspRefused: "PSP 的回复不符合预期",
   },
   // ---- refunds (issue 5)
+  amount: {
+    errors: {
+      empty: "请输入金额。",
+      notANumber: "“{{text}}”不是金额。",
+      negative: "金额不能为负数。",
+      zero: "金额必须大于零。",
+      tooManyDecimals: "“{{text}}”的小数超过 {{decimals}} 位。",
+      ambiguous: "“{{text}}”有两种读法。请写成 {{example}}，或不用分隔符。",
+      badGrouping: "“{{text}}”的千位分隔不正确。请写成 {{example}}，或不用分隔符。",
+      wrongCurrency: "“{{text}}”不是 {{currency}}。",
+      tooLarge: "“{{text}}”金额过大。",
+      unknownCurrency: "未知币种 {{currency}}。",
+    },
+  },
   refunds: {
     title: "退款",
     none: "此付款尚无退款",
