@@ -20,6 +20,8 @@ const en = {
     refunds: "Refunds",
   },
   header: {
+    account: "Account",
+    mainNav: "Main",
     language: "Language",
     signedInAs: "Signed in as {{name}} ({{role}})",
     signOut: "Sign out",
@@ -195,6 +197,8 @@ const en = {
     id: "By id",
   },
   exceptions: {
+    moreColumns: "More columns",
+    fewerColumns: "Fewer columns",
     title: "Exception queue",
     countsTotal: "{{count}} exceptions",
     filters: "Filters",

@@ -19,6 +19,8 @@ const es: Messages = {
     refunds: "Reembolsos",
   },
   header: {
+    account: "Cuenta",
+    mainNav: "Principal",
     language: "Idioma",
     signedInAs: "{{name}} ({{role}})",
     signOut: "Cerrar sesión",
@@ -194,6 +196,8 @@ const es: Messages = {
     id: "Por id",
   },
   exceptions: {
+    moreColumns: "Más columnas",
+    fewerColumns: "Menos columnas",
     title: "Cola de excepciones",
     countsTotal: "{{count}} excepciones",
     filters: "Filtros",

@@ -19,6 +19,8 @@ const zh: Messages = {
     refunds: "退款",
   },
   header: {
+    account: "账户",
+    mainNav: "主导航",
     language: "语言",
     signedInAs: "{{name}}（{{role}}）",
     signOut: "退出登录",
@@ -194,6 +196,8 @@ const zh: Messages = {
     id: "按编号",
   },
   exceptions: {
+    moreColumns: "更多列",
+    fewerColumns: "更少列",
     title: "异常队列",
     countsTotal: "共 {{count}} 条异常",
     filters: "筛选",

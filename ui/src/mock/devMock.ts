@@ -609,6 +609,25 @@ export function installDevMock(): void {
   mockIPC(handler(world, params), { shouldMockEvents: true });
   const lang = params.get("lang");
   if (lang) localStorage.setItem("voucherdesk.language", lang);
+  // ?measure=1: after the first render, writes how wide the page and each
+  // scroller is into the DOM (read with `chromium --dump-dom`): anything wider
+  // than the window scrolls sideways.
+  if (params.get("measure")) {
+    setTimeout(() => {
+      const out: string[] = [`window=${window.innerWidth} page=${document.documentElement.scrollWidth}`];
+      for (const el of Array.from(document.querySelectorAll<HTMLElement>("body *"))) {
+        if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible" && el.clientWidth > 0) {
+          out.push(`${el.tagName.toLowerCase()}.${el.className || el.dataset.testid || ""} ${el.clientWidth}<${el.scrollWidth}`);
+        }
+      }
+      const header = document.querySelector(".app-header");
+      if (header) out.push(`header ${header.clientWidth}<${header.scrollWidth}`);
+      const pre = document.createElement("pre");
+      pre.id = "measure";
+      pre.textContent = out.join("\n");
+      document.body.appendChild(pre);
+    }, Number(params.get("measure")) || 2500);
+  }
   // eslint-disable-next-line no-console
   console.info("[voucherdesk] dev mock installed: no real core behind invoke()");
 }
