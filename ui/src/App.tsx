@@ -106,6 +106,8 @@ function AppScreens() {
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
   const [locked, setLocked] = useState(false);
+  /** Just after first run: the next step (import the first files) is offered above the screen. */
+  const [welcome, setWelcome] = useState(false);
   /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
   const [warmUpOn, setWarmUpOn] = useState<ScreenId | null>(null);
   const endWarmUp = useCallback(() => setWarmUpOn(null), []);
@@ -215,7 +217,14 @@ function AppScreens() {
         </div>
       );
     case "first_run":
-      return <FirstRun onDone={enter} />;
+      return (
+        <FirstRun
+          onDone={(op) => {
+            enter(op);
+            setWelcome(true);
+          }}
+        />
+      );
     case "sign_in":
       return <SignIn onDone={enter} />;
     case "ready":
@@ -241,6 +250,30 @@ function AppScreens() {
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
         <Header screen={screen} onLock={() => setLocked(true)} />
+        {welcome && screen !== "imports" && (
+          <div className="notice notice-info first-run-next" role="status" data-testid="first-run-next">
+            <span>
+              <strong>{t("firstRun.nextTitle")}</strong> {t("firstRun.nextText")}
+            </span>
+            <span className="button-row">
+              <button
+                type="button"
+                className="primary"
+                autoFocus
+                onClick={() => {
+                  setWelcome(false);
+                  session.navigate("imports");
+                }}
+                data-testid="first-run-import"
+              >
+                {t("firstRun.import")}
+              </button>
+              <button type="button" className="link-button" onClick={() => setWelcome(false)} data-testid="first-run-later">
+                {t("firstRun.later")}
+              </button>
+            </span>
+          </div>
+        )}
         <main className="screen" data-testid={`screen-${screen}`}>
           {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
           <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>

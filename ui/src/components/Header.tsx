@@ -11,7 +11,7 @@ import { SyncIndicator } from "./SyncIndicator";
 import { TeamIndicatorBadge } from "../team/TeamBanner";
 
 /** Switches the UI language; when signed in, remembers it for the operator (set_language). */
-export function LanguageSelect({ testId = "language-select" }: { testId?: string }) {
+export function LanguageSelect({ testId = "language-select", onChosen }: { testId?: string; onChosen?: (lang: Language) => void }) {
   const { t, i18n } = useTranslation();
   const session = useContext(SessionContext);
   const [error, setError] = useState<ApiError | null>(null);
@@ -19,6 +19,7 @@ export function LanguageSelect({ testId = "language-select" }: { testId?: string
   const onChange = async (lang: Language) => {
     setError(null);
     await changeLanguage(lang);
+    onChosen?.(lang);
     if (!session) return;
     try {
       session.setOperator(await api.setLanguage(lang));

@@ -69,6 +69,12 @@ const en = {
     importBadRows: "The file was rejected: nothing was imported",
     details: "Details",
   },
+  firstRun: {
+    nextTitle: "Your admin account is ready.",
+    nextText: "Next, import the shop's orders and the PSP reports: the queue fills from them.",
+    import: "Import your first files",
+    later: "Later",
+  },
   common: {
     pickImportTitle: "Open files to import",
     pickSaveTitle: "Save the export as",
@@ -344,6 +350,7 @@ const en = {
     settlementLag: "Settlement lag (days)",
     tolerance: "Amount tolerance (minor units)",
     idleLock: "Idle lock ({{min}}–{{max}} minutes)",
+    readOnly: "Read-only for your role: only an {{role}} can change these settings.",
     adminOnly: "Only an admin can change these",
     operators: "Operators and roles",
     addOperator: "Add operator",

@@ -68,6 +68,12 @@ const es: Messages = {
     importBadRows: "Archivo rechazado: no se importó nada",
     details: "Detalles",
   },
+  firstRun: {
+    nextTitle: "Su cuenta de administrador está lista.",
+    nextText: "Ahora importe los pedidos de la tienda y los reportes de los PSP: la cola se llena con ellos.",
+    import: "Importe sus primeros archivos",
+    later: "Más tarde",
+  },
   common: {
     pickImportTitle: "Abrir archivos para importar",
     pickSaveTitle: "Guardar la exportación como",
@@ -343,6 +349,7 @@ const es: Messages = {
     settlementLag: "Plazo de liquidación (días)",
     tolerance: "Tolerancia de monto (unidades menores)",
     idleLock: "Bloqueo por inactividad ({{min}}–{{max}} minutos)",
+    readOnly: "Solo lectura para su rol: solo un {{role}} puede cambiar estos ajustes.",
     adminOnly: "Solo un administrador puede cambiar esto",
     operators: "Operadores y roles",
     addOperator: "Agregar operador",

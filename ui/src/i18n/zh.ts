@@ -68,6 +68,12 @@ const zh: Messages = {
     importBadRows: "文件被拒绝：未导入任何内容",
     details: "详情",
   },
+  firstRun: {
+    nextTitle: "管理员账户已创建。",
+    nextText: "下一步，导入店铺订单和 PSP 报表：异常队列由它们生成。",
+    import: "导入第一批文件",
+    later: "稍后",
+  },
   common: {
     pickImportTitle: "打开要导入的文件",
     pickSaveTitle: "导出另存为",
@@ -343,6 +349,7 @@ const zh: Messages = {
     settlementLag: "结算期限（天）",
     tolerance: "金额容差（最小货币单位）",
     idleLock: "空闲锁定（{{min}}–{{max}} 分钟）",
+    readOnly: "您的角色只能查看：只有{{role}}可以更改这些设置。",
     adminOnly: "只有管理员可以修改这些设置",
     operators: "操作员与角色",
     addOperator: "添加操作员",
