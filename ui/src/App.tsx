@@ -106,6 +106,8 @@ function AppScreens() {
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
   const [locked, setLocked] = useState(false);
+  /** Locked from the account menu (not by the idle timer): the lock screen does not speak of idle minutes. */
+  const [lockedByHand, setLockedByHand] = useState(false);
   /** Just after first run: the next step (import the first files) is offered above the screen. */
   const [welcome, setWelcome] = useState(false);
   /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
@@ -153,7 +155,10 @@ function AppScreens() {
   // The core ends idle sessions itself: follow it to the lock or sign-in screen.
   useEffect(() => {
     onSessionError((code) => {
-      if (code === "auth.locked") setLocked(true);
+      if (code === "auth.locked") {
+        setLockedByHand(false);
+        setLocked(true);
+      }
       else setPhase((p) => (p.kind === "ready" ? { kind: "sign_in" } : p));
     });
     return () => onSessionError(null);
@@ -178,7 +183,14 @@ function AppScreens() {
   }, [ready]);
 
   const idleMinutes = status?.idle_lock_minutes ?? 0;
-  useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
+  useIdle(
+    idleMinutes,
+    () => {
+      setLockedByHand(false);
+      setLocked(true);
+    },
+    phase.kind === "ready" && !locked,
+  );
 
   const session = useMemo<Session | null>(() => {
     if (phase.kind !== "ready" || !status) return null;
@@ -236,7 +248,7 @@ function AppScreens() {
       <SessionContext.Provider value={session}>
         <LockScreen
           operator={phase.operator}
-          minutes={idleMinutes}
+          minutes={lockedByHand ? null : idleMinutes}
           onUnlocked={(op) => {
             setLocked(false);
             setPhase({ kind: "ready", operator: op });
@@ -249,7 +261,13 @@ function AppScreens() {
   return (
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
-        <Header screen={screen} onLock={() => setLocked(true)} />
+        <Header
+          screen={screen}
+          onLock={() => {
+            setLockedByHand(true);
+            setLocked(true);
+          }}
+        />
         {welcome && screen !== "imports" && (
           <div className="notice notice-info first-run-next" role="status" data-testid="first-run-next">
             <span>

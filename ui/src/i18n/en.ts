@@ -43,6 +43,7 @@ const en = {
     signInTitle: "Sign in",
     signIn: "Sign in",
     lockedTitle: "Locked",
+    lockedByYouIntro: "{{name}}, you locked the console. Enter your password to go on.",
     lockedIntro: "{{name}}, the console locked after {{minutes}} minutes without activity. Enter your password to go on.",
     unlock: "Unlock",
     signInAsSomeoneElse: "Sign out and sign in as someone else",

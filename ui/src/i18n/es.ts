@@ -42,6 +42,7 @@ const es: Messages = {
     signInTitle: "Iniciar sesión",
     signIn: "Entrar",
     lockedTitle: "Bloqueada",
+    lockedByYouIntro: "{{name}}, usted bloqueó la consola. Escriba su contraseña para continuar.",
     lockedIntro: "{{name}}, la consola se bloqueó tras {{minutes}} minutos sin actividad. Escriba su contraseña para continuar.",
     unlock: "Desbloquear",
     signInAsSomeoneElse: "Cerrar sesión y entrar con otro usuario",

@@ -42,6 +42,7 @@ const zh: Messages = {
     signInTitle: "登录",
     signIn: "登录",
     lockedTitle: "已锁定",
+    lockedByYouIntro: "{{name}}，您已锁定控制台。请输入密码继续。",
     lockedIntro: "{{name}}，控制台在 {{minutes}} 分钟无操作后已锁定。请输入密码继续。",
     unlock: "解锁",
     signInAsSomeoneElse: "退出并以其他用户登录",

@@ -160,7 +160,8 @@ export function LockScreen({
   onSignOut,
 }: {
   operator: Operator;
-  minutes: number;
+  /** Idle minutes that locked it; null when the operator locked it themselves. */
+  minutes: number | null;
   onUnlocked: (op: Operator) => void;
   onSignOut: () => void;
 }) {
@@ -182,7 +183,9 @@ export function LockScreen({
   };
   return (
     <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
-      <p className="muted">{t("auth.lockedIntro", { name: operator.name, minutes })}</p>
+      <p className="muted" data-testid="lock-intro">
+        {minutes === null ? t("auth.lockedByYouIntro", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
+      </p>
       <form
         onSubmit={(e) => {
           e.preventDefault();
