@@ -67,7 +67,7 @@ export function SyncIndicator() {
   };
 
   if (!status) {
-    const label = `${t("sync.title")}: ${error ? error.code : "…"}`;
+    const label = `${t("sync.title")}: ${error ? t(errorHeadlineKey(error.code)) : "…"}`;
     return (
       <span className="sync-indicator sync-loading" data-testid="sync-indicator" data-state="loading" title={label}>
         <span className="sync-icon" role="img" aria-label={label}>

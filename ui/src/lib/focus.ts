@@ -43,7 +43,8 @@ export function useFocusTrap(ref: RefObject<HTMLElement | null>, onEscape: () =>
 
     traps.push(root);
     const onKey = (e: KeyboardEvent) => {
-      if (e.defaultPrevented) return; // a dialog inside this one has handled it
+      // Only the innermost trap answers (a dialog opened from a drawer); one that has handled the key stops it.
+      if (e.defaultPrevented || traps[traps.length - 1] !== root) return;
       if (e.key === "Escape") {
         e.stopPropagation();
         e.preventDefault();
