@@ -239,4 +239,34 @@ describe("what the refund rules allow for a payment", () => {
     fireEvent.click(button);
     expect(screen.queryByTestId("refund-dialog")).toBeNull();
   });
+
+  it("opens the case file's dialog past the window on a cash withdrawal, never already refused", async () => {
+    await useLanguage("es");
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_list") return { items: [], next_after: null };
+      if (cmd === "refunds_refundable") return REFUNDABLE;
+      if (cmd === "refunds_preview") {
+        if (args.method === "psp_refund")
+          throw {
+            code: "refunds.window_passed",
+            message: "the payment was made on 2026-03-01, more than 15 days ago: past the PSP's refund window a refund must be a cash_withdrawal (finance approves it)",
+          };
+        return { ...tier(300_000_000), finance_required: true };
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const file = { order_id: "CO-1", payments: [PAYMENT], order: null } as unknown as CaseFile;
+    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    const button = (await screen.findByTestId("request-refund-D-1")) as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    expect(button.dataset.method).toBe("cash_withdrawal");
+    const probes = calls.length;
+    fireEvent.click(button);
+    expect((screen.getByTestId("refund-method") as HTMLSelectElement).value).toBe("cash_withdrawal");
+    expect(screen.getByTestId("refund-rule").textContent).toContain("Pagado el 2026-03-01, hace más de 15 días");
+    await screen.findByTestId("refund-tier-preview");
+    expect(screen.queryByTestId("refund-preview-refusal")).toBeNull();
+    const dialogPreviews = calls.slice(probes).filter((c) => c.cmd === "refunds_preview" && c.args.amount === "3000000");
+    expect(dialogPreviews.map((c) => c.args.method)).toContain("cash_withdrawal");
+  });
 });

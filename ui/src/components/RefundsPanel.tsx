@@ -153,7 +153,8 @@ function PaymentRefunds({
   const { t } = useTranslation();
   const [refundable, setRefundable] = useState<Refundable | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [asking, setAsking] = useState(false);
+  /** The rule the dialog was opened with: a refresh behind it does not change or close it. */
+  const [asking, setAsking] = useState<Extract<RefundRule, { kind: "open" }> | null>(null);
   const [rule, setRule] = useState<RefundRule | null>(null);
   const load = useCallback(async () => {
     try {
@@ -191,7 +192,7 @@ function PaymentRefunds({
             className={rule.kind === "open" ? "primary" : undefined}
             disabled={rule.kind !== "open"}
             aria-describedby={rule.kind === "blocked" ? `refund-blocked-${payment.payment_id}` : undefined}
-            onClick={() => setAsking(true)}
+            onClick={() => rule.kind === "open" && setAsking(rule)}
             data-testid={`request-refund-${payment.payment_id}`}
             data-method={rule.kind === "open" ? rule.method : undefined}
             data-blocked={rule.kind === "blocked" ? rule.reason : undefined}
@@ -221,15 +222,15 @@ function PaymentRefunds({
           ))}
         </ul>
       )}
-      {asking && refundable && rule?.kind === "open" && (
+      {asking && refundable && (
         <RefundDialog
           payment={payment}
           refundable={refundable}
-          rule={rule}
+          rule={asking}
           orderCurrency={orderCurrency}
-          onClose={() => setAsking(false)}
+          onClose={() => setAsking(null)}
           onRequested={() => {
-            setAsking(false);
+            setAsking(null);
             onChanged();
           }}
         />
