@@ -224,7 +224,9 @@ const QueueRow = memo(function QueueRow({
       <span role="cell" className="c-check" onClick={(e) => e.stopPropagation()}>
         <input type="checkbox" checked={isSel} onChange={() => onToggle(r.id)} aria-label={t("exceptions.selectRow", { id: r.id })} data-testid={`row-select-${r.id}`} />
       </span>
-      <span role="cell" className="c-kind">{t(`kinds.${r.kind}`, { defaultValue: r.kind })}</span>
+      <span role="cell" className="c-kind" title={t(`kinds.${r.kind}`, { defaultValue: r.kind })}>
+        {t(`kinds.${r.kind}`, { defaultValue: r.kind })}
+      </span>
       <span role="cell" className="c-status">
         <span className={`badge status-${r.status}`}>{t(`statuses.${r.status}`)}</span>
       </span>
