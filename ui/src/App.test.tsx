@@ -28,6 +28,51 @@ describe("app start, first run, sign-in, language", () => {
     expect((await screen.findByTestId("current-operator")).dataset.role).toBe("admin");
     expect(calls.find((c) => c.cmd === "create_first_admin")?.args).toEqual({ name: "root", password: "correct horse" });
     expect(screen.getByTestId("app").dataset.screen).toBe("exceptions");
+    // The next step: import the first files.
+    expect(screen.getByTestId("first-run-next").textContent).toContain("Your admin account is ready.");
+    fireEvent.click(screen.getByTestId("first-run-import"));
+    await waitFor(() => expect(screen.getByTestId("app").dataset.screen).toBe("imports"));
+    expect(screen.queryByTestId("first-run-next")).toBeNull();
+    expect(calls.some((c) => c.cmd === "set_language")).toBe(false);
+  });
+
+  it("first run starts in the name field and keeps the language it was done in", async () => {
+    const calls = ipc((cmd, args) => {
+      if (cmd === "app_status") return { first_run: true, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 0 };
+      if (cmd === "create_first_admin") return { name: "root", role: "admin", language: "en" };
+      if (cmd === "set_language") return { name: "root", role: "admin", language: args.language };
+      if (cmd === "exception_counts") return { by_kind: {}, by_age: {}, total: 0 };
+      if (cmd === "exception_page") return { rows: [], next: null };
+      return null;
+    });
+    render(<App />);
+    const name = await screen.findByTestId("first-run-name");
+    expect(document.activeElement).toBe(name);
+    fireEvent.change(screen.getByTestId("language-select"), { target: { value: "es" } });
+    await waitFor(() => expect(screen.getByTestId("first-run-submit").textContent).toBe("Crear administrador"));
+    fireEvent.change(screen.getByTestId("first-run-password"), { target: { value: "correct horse" } });
+    fireEvent.change(screen.getByTestId("first-run-password-again"), { target: { value: "correct horse" } });
+    fireEvent.click(screen.getByTestId("first-run-submit"));
+    expect((await screen.findByTestId("first-run-import")).textContent).toBe("Importe sus primeros archivos");
+    expect(calls.find((c) => c.cmd === "set_language")?.args).toEqual({ language: "es" });
+  });
+
+  it("keeps the language picked on the sign-in screen and saves it for the operator", async () => {
+    await useLanguage("en");
+    const calls = ipc((cmd, args) => {
+      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 15 };
+      if (cmd === "sign_in") return { name: "ana", role: "support", language: "es" };
+      if (cmd === "set_language") return { name: "ana", role: "support", language: args.language };
+      return null;
+    });
+    render(<App />);
+    fireEvent.change(await screen.findByTestId("language-select"), { target: { value: "zh" } });
+    await waitFor(() => expect(screen.getByTestId("sign-in-submit").textContent).toBe("登录"));
+    fireEvent.change(screen.getByTestId("sign-in-name"), { target: { value: "ana" } });
+    fireEvent.change(screen.getByTestId("sign-in-password"), { target: { value: "voucherdesk-ana" } });
+    fireEvent.click(screen.getByTestId("sign-in-submit"));
+    expect((await screen.findByTestId("nav-lookup")).textContent).toBe("查询");
+    expect(calls.filter((c) => c.cmd === "set_language").map((c) => c.args)).toEqual([{ language: "zh" }]);
   });
 
   it("refused sign-in shows the localised message; the operator's language applies on sign-in", async () => {
@@ -49,7 +94,9 @@ describe("app start, first run, sign-in, language", () => {
     fireEvent.click(screen.getByTestId("sign-in-submit"));
     expect((await screen.findByTestId("nav-lookup")).textContent).toBe("Consulta");
     expect(screen.getByTestId("app").dataset.screen).toBe("lookup");
-    // Switch to Chinese from the header: remembered for the operator.
+    // Switch to Chinese from the header's account menu: remembered for the operator.
+    expect(screen.queryByTestId("language-select")).toBeNull();
+    fireEvent.click(screen.getByTestId("account-menu"));
     fireEvent.change(screen.getByTestId("language-select"), { target: { value: "zh" } });
     expect((await screen.findByText("查询")).dataset.testid).toBe("nav-lookup");
     expect(calls.find((c) => c.cmd === "set_language")?.args).toEqual({ language: "zh" });
@@ -63,8 +110,10 @@ describe("app start, first run, sign-in, language", () => {
       return null;
     });
     render(<App />);
-    fireEvent.click(await screen.findByTestId("lock-now"));
+    fireEvent.click(await screen.findByTestId("account-menu"));
+    fireEvent.click(screen.getByTestId("lock-now"));
     expect(await screen.findByTestId("lock-screen")).toBeTruthy();
+    expect(screen.getByTestId("lock-intro").textContent).toBe("ana, you locked the console. Enter your password to go on.");
     fireEvent.change(screen.getByTestId("lock-password"), { target: { value: "voucherdesk-ana" } });
     fireEvent.click(screen.getByTestId("lock-submit"));
     expect(await screen.findByTestId("app")).toBeTruthy();

@@ -106,6 +106,10 @@ function AppScreens() {
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
   const [locked, setLocked] = useState(false);
+  /** Locked from the account menu (not by the idle timer): the lock screen does not speak of idle minutes. */
+  const [lockedByHand, setLockedByHand] = useState(false);
+  /** Just after first run: the next step (import the first files) is offered above the screen. */
+  const [welcome, setWelcome] = useState(false);
   /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
   const [warmUpOn, setWarmUpOn] = useState<ScreenId | null>(null);
   const endWarmUp = useCallback(() => setWarmUpOn(null), []);
@@ -151,7 +155,10 @@ function AppScreens() {
   // The core ends idle sessions itself: follow it to the lock or sign-in screen.
   useEffect(() => {
     onSessionError((code) => {
-      if (code === "auth.locked") setLocked(true);
+      if (code === "auth.locked") {
+        setLockedByHand(false);
+        setLocked(true);
+      }
       else setPhase((p) => (p.kind === "ready" ? { kind: "sign_in" } : p));
     });
     return () => onSessionError(null);
@@ -176,7 +183,14 @@ function AppScreens() {
   }, [ready]);
 
   const idleMinutes = status?.idle_lock_minutes ?? 0;
-  useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
+  useIdle(
+    idleMinutes,
+    () => {
+      setLockedByHand(false);
+      setLocked(true);
+    },
+    phase.kind === "ready" && !locked,
+  );
 
   const session = useMemo<Session | null>(() => {
     if (phase.kind !== "ready" || !status) return null;
@@ -215,7 +229,14 @@ function AppScreens() {
         </div>
       );
     case "first_run":
-      return <FirstRun onDone={enter} />;
+      return (
+        <FirstRun
+          onDone={(op) => {
+            enter(op);
+            setWelcome(true);
+          }}
+        />
+      );
     case "sign_in":
       return <SignIn onDone={enter} />;
     case "ready":
@@ -227,7 +248,7 @@ function AppScreens() {
       <SessionContext.Provider value={session}>
         <LockScreen
           operator={phase.operator}
-          minutes={idleMinutes}
+          minutes={lockedByHand ? null : idleMinutes}
           onUnlocked={(op) => {
             setLocked(false);
             setPhase({ kind: "ready", operator: op });
@@ -240,7 +261,37 @@ function AppScreens() {
   return (
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
-        <Header screen={screen} onLock={() => setLocked(true)} />
+        <Header
+          screen={screen}
+          onLock={() => {
+            setLockedByHand(true);
+            setLocked(true);
+          }}
+        />
+        {welcome && screen !== "imports" && (
+          <div className="notice notice-info first-run-next" role="status" data-testid="first-run-next">
+            <span>
+              <strong>{t("firstRun.nextTitle")}</strong> {t("firstRun.nextText")}
+            </span>
+            <span className="button-row">
+              <button
+                type="button"
+                className="primary"
+                autoFocus
+                onClick={() => {
+                  setWelcome(false);
+                  session.navigate("imports");
+                }}
+                data-testid="first-run-import"
+              >
+                {t("firstRun.import")}
+              </button>
+              <button type="button" className="link-button" onClick={() => setWelcome(false)} data-testid="first-run-later">
+                {t("firstRun.later")}
+              </button>
+            </span>
+          </div>
+        )}
         <main className="screen" data-testid={`screen-${screen}`}>
           {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
           <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>

@@ -1,6 +1,11 @@
-import { useEffect, type ReactNode } from "react";
+import { useRef, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
+import { useFocusTrap } from "../lib/focus";
 
+/**
+ * A modal dialog: focus moves in on open (its first field), Tab stays inside,
+ * Esc closes it and focus goes back to the opener.
+ */
 export function Dialog({
   title,
   onClose,
@@ -15,16 +20,11 @@ export function Dialog({
   wide?: boolean;
 }) {
   const { t } = useTranslation();
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape") onClose();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [onClose]);
+  const ref = useRef<HTMLDivElement>(null);
+  useFocusTrap(ref, onClose);
   return (
     <div className="overlay" role="presentation">
-      <div className={`dialog${wide ? " dialog-wide" : ""}`} role="dialog" aria-modal="true" aria-label={title} data-testid={testId}>
+      <div className={`dialog${wide ? " dialog-wide" : ""}`} role="dialog" aria-modal="true" aria-label={title} data-testid={testId} ref={ref} tabIndex={-1}>
         <header className="dialog-header">
           <h2>{title}</h2>
           <button type="button" className="icon-button" onClick={onClose} aria-label={t("common.close")} data-testid={`${testId}-close`}>
@@ -37,10 +37,25 @@ export function Dialog({
   );
 }
 
-export function Drawer({ title, onClose, children, testId }: { title: string; onClose: () => void; children: ReactNode; testId: string }) {
+/** A side panel over the screen; focus is managed as in a dialog (Esc closes it). */
+export function Drawer({
+  title,
+  onClose,
+  children,
+  testId,
+  wide = false,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  testId: string;
+  wide?: boolean;
+}) {
   const { t } = useTranslation();
+  const ref = useRef<HTMLElement>(null);
+  useFocusTrap(ref, onClose, "container");
   return (
-    <aside className="drawer" aria-label={title} data-testid={testId}>
+    <aside className={`drawer${wide ? " drawer-wide" : ""}`} role="dialog" aria-label={title} data-testid={testId} ref={ref} tabIndex={-1}>
       <header className="dialog-header">
         <h2>{title}</h2>
         <button type="button" className="icon-button" onClick={onClose} aria-label={t("common.close")} data-testid={`${testId}-close`}>

@@ -2,6 +2,34 @@ import { useTranslation } from "react-i18next";
 import { firstLine, type ApiError } from "../api/errors";
 import { teamErrorKey } from "../team/teamState";
 
+/** Refund and payee (KYC) refusals that have their own sentence in the catalogue. */
+const REFUND_ERROR_CODES: ReadonlySet<string> = new Set([
+  "refunds.window_passed",
+  "refunds.psp_unsupported",
+  "refunds.payment_not_paid",
+  "refunds.exceeds_refundable",
+  "refunds.pending_exists",
+  "refunds.amount_not_positive",
+  "refunds.bad_amount",
+  "refunds.unquotable_amount",
+  "refunds.beneficiary_missing",
+  "refunds.note_required",
+  "refunds.no_fx_rate",
+  "refunds.no_psp_account",
+  "refunds.psp_account",
+  "refunds.self_approval",
+  "refunds.same_approver",
+  "refunds.wrong_role",
+  "refunds.already_decided",
+  "refunds.comment_required",
+  "refunds.bad_state",
+  "kyc.invalid",
+  "kyc.document_mismatch",
+  "kyc.name_mismatch",
+  "kyc.phone_format",
+  "kyc.no_order",
+]);
+
 /** The localised headline for an error code; the core's message follows as detail. */
 export function errorHeadlineKey(code: string): string {
   // team mode (issue 7): offline, busy, another desktop's lease
@@ -81,6 +109,7 @@ export function errorHeadlineKey(code: string): string {
     case "notifications.unknown_notification":
       return "errors.notFound";
     default:
+      if (REFUND_ERROR_CODES.has(code)) return `refunds.errors.${code.replace(/^refunds\./, "").replace(/^kyc\./, "kyc_")}`;
       if (code.startsWith("dlocal.") || code.startsWith("pagoefectivo.")) return "pspErrors.pspRefused";
       return "errors.generic";
   }

@@ -2,8 +2,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { PaymentRecord, Refundable, TierPreview } from "../bindings";
+import type { CaseFile, PaymentRecord, Refundable, TierPreview } from "../bindings";
 import { RefundDialog, plainMajor } from "./RefundDialog";
+import { RefundsPanel } from "./RefundsPanel";
+import { probeRefundRule } from "./refundRule";
 
 const PAYMENT: PaymentRecord = {
   psp: "dlocal",
@@ -111,5 +113,160 @@ describe("request refund dialog", () => {
     expect(refusal.getAttribute("data-code")).toBe("kyc.document_mismatch");
     expect(screen.getByTestId("refund-refusal-code").textContent).toBe("kyc.document_mismatch");
     expect(screen.getByTestId("refund-refusal-message").textContent).toBe("the payee's document does not match the order's buyer");
+  });
+});
+
+describe("a refund that cannot start wrong", () => {
+  beforeEach(async () => {
+    await useLanguage("en");
+  });
+
+  it("reads the partial amount as the market writes it and sends the core plain text", async () => {
+    const calls = open((cmd, args) => {
+      if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
+      throw new Error(`unexpected ${cmd}`);
+    });
+    await screen.findByTestId("refund-tier-preview");
+    fireEvent.click(screen.getByTestId("refund-partial"));
+    fireEvent.change(screen.getByTestId("refund-amount"), { target: { value: "$ 1.250.000" } });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "refunds_preview").map((c) => c.args.amount)).toContain("1250000"));
+    expect(screen.queryByTestId("refund-amount-error")).toBeNull();
+  });
+
+  it("refuses an ambiguous amount in plain words and asks the core nothing about it", async () => {
+    await useLanguage("es");
+    const calls = open((cmd, args) => {
+      if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
+      throw new Error(`unexpected ${cmd}`);
+    });
+    await screen.findByTestId("refund-tier-preview");
+    fireEvent.click(screen.getByTestId("refund-partial"));
+    fireEvent.change(screen.getByTestId("refund-amount"), { target: { value: "1,250" } });
+    const error = await screen.findByTestId("refund-amount-error");
+    expect(error.getAttribute("data-kind")).toBe("ambiguous");
+    expect(error.textContent).toBe("«1,250» se puede leer de dos maneras. Escríbalo como 1.250.000 o sin separadores.");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(calls.filter((c) => c.cmd === "refunds_preview").map((c) => c.args.amount)).toEqual(["3000000"]);
+    expect((screen.getByTestId("refund-send") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("starts past the window on a cash withdrawal, says why, and offers no PSP refund", async () => {
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_preview") return { ...tier(300_000_000), finance_required: args.method === "cash_withdrawal" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(
+      <RefundDialog
+        payment={PAYMENT}
+        refundable={REFUNDABLE}
+        rule={{ kind: "open", method: "cash_withdrawal", pspRefundAllowed: false, paidOn: "2026-03-01", windowDays: 15 }}
+        orderCurrency="COP"
+        onClose={() => undefined}
+        onRequested={() => undefined}
+      />,
+      ANA,
+    );
+    expect((screen.getByTestId("refund-method") as HTMLSelectElement).value).toBe("cash_withdrawal");
+    expect(screen.getByTestId("refund-kyc-fields")).toBeTruthy();
+    expect(screen.getByTestId("refund-rule").textContent).toBe(
+      "Paid on 2026-03-01, more than 15 days ago: past dLocal's refund window, so the buyer collects the money as a cash withdrawal with their document. Finance approves it.",
+    );
+    const psp = screen.getByRole("option", { name: /PSP refund/ }) as HTMLOptionElement;
+    expect(psp.disabled).toBe(true);
+    await screen.findByTestId("refund-tier-preview");
+    expect(calls.find((c) => c.cmd === "refunds_preview")?.args.method).toBe("cash_withdrawal");
+    expect(screen.queryByTestId("refund-preview-refusal")).toBeNull();
+  });
+
+  it("shows a refusal's plain sentence, with the code only behind details", async () => {
+    await useLanguage("zh");
+    open((cmd) => {
+      if (cmd === "refunds_preview") throw { code: "refunds.exceeds_refundable", message: "3000001 is more than what remains refundable" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const refusal = await screen.findByTestId("refund-preview-refusal");
+    expect(screen.getByTestId("refund-preview-refusal-headline").textContent).toBe("超过剩余可退金额");
+    const details = refusal.querySelector("details");
+    expect(details?.open).toBe(false);
+    expect(details?.contains(screen.getByTestId("refund-preview-refusal-code"))).toBe(true);
+  });
+});
+
+describe("what the refund rules allow for a payment", () => {
+  const PE: PaymentRecord = { ...PAYMENT, psp: "pagoefectivo", payment_id: "P-9", country: "PE", currency: "PEN", network: "pagoefectivo" };
+  const PE_REFUNDABLE: Refundable = { ...REFUNDABLE, currency: "PEN", paid_minor: 12_050, refundable_minor: 12_050 };
+
+  it("opens a PSP refund inside the window", async () => {
+    ipc(() => tier(300_000_000));
+    expect(await probeRefundRule(PAYMENT, REFUNDABLE)).toEqual({ kind: "open", method: "psp_refund", pspRefundAllowed: true, paidOn: null, windowDays: null });
+  });
+
+  it("starts a cash withdrawal past the window, with the core's date and days", async () => {
+    ipc(() => {
+      throw {
+        code: "refunds.window_passed",
+        message: "the payment was made on 2026-03-01, more than 15 days ago: past the PSP's refund window a refund must be a cash_withdrawal (finance approves it)",
+      };
+    });
+    expect(await probeRefundRule(PAYMENT, REFUNDABLE)).toEqual({ kind: "open", method: "cash_withdrawal", pspRefundAllowed: false, paidOn: "2026-03-01", windowDays: 15 });
+  });
+
+  it("blocks a PSP the core cannot refund through, an unpaid payment and nothing left", async () => {
+    ipc(() => {
+      throw { code: "refunds.psp_unsupported", message: "refunds through pagoefectivo are not wired yet (only dLocal)" };
+    });
+    const rule = await probeRefundRule(PE, PE_REFUNDABLE);
+    expect(rule.kind === "blocked" && rule.reason).toBe("pspUnsupported");
+    expect(await probeRefundRule({ ...PAYMENT, status: "pending" }, REFUNDABLE)).toEqual({ kind: "blocked", reason: "notPaid", error: null });
+    expect(await probeRefundRule(PAYMENT, { ...REFUNDABLE, refundable_minor: 0 })).toEqual({ kind: "blocked", reason: "nothingLeft", error: null });
+  });
+
+  it("shows the case file's button disabled with a translated reason for PagoEfectivo", async () => {
+    await useLanguage("zh");
+    ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [], next_after: null };
+      if (cmd === "refunds_refundable") return PE_REFUNDABLE;
+      if (cmd === "refunds_preview") throw { code: "refunds.psp_unsupported", message: "refunds through pagoefectivo are not wired yet (only dLocal)" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
+    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    const reason = await screen.findByTestId("refund-blocked-P-9");
+    expect(reason.getAttribute("data-reason")).toBe("pspUnsupported");
+    expect(reason.textContent).toContain("暂不能从 VoucherDesk 发起 PagoEfectivo 退款");
+    const button = screen.getByTestId("request-refund-P-9") as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    fireEvent.click(button);
+    expect(screen.queryByTestId("refund-dialog")).toBeNull();
+  });
+
+  it("opens the case file's dialog past the window on a cash withdrawal, never already refused", async () => {
+    await useLanguage("es");
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_list") return { items: [], next_after: null };
+      if (cmd === "refunds_refundable") return REFUNDABLE;
+      if (cmd === "refunds_preview") {
+        if (args.method === "psp_refund")
+          throw {
+            code: "refunds.window_passed",
+            message: "the payment was made on 2026-03-01, more than 15 days ago: past the PSP's refund window a refund must be a cash_withdrawal (finance approves it)",
+          };
+        return { ...tier(300_000_000), finance_required: true };
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const file = { order_id: "CO-1", payments: [PAYMENT], order: null } as unknown as CaseFile;
+    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    const button = (await screen.findByTestId("request-refund-D-1")) as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    expect(button.dataset.method).toBe("cash_withdrawal");
+    const probes = calls.length;
+    fireEvent.click(button);
+    expect((screen.getByTestId("refund-method") as HTMLSelectElement).value).toBe("cash_withdrawal");
+    expect(screen.getByTestId("refund-rule").textContent).toContain("Pagado el 2026-03-01, hace más de 15 días");
+    await screen.findByTestId("refund-tier-preview");
+    expect(screen.queryByTestId("refund-preview-refusal")).toBeNull();
+    const dialogPreviews = calls.slice(probes).filter((c) => c.cmd === "refunds_preview" && c.args.amount === "3000000");
+    expect(dialogPreviews.map((c) => c.args.method)).toContain("cash_withdrawal");
   });
 });

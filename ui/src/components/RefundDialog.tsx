@@ -9,7 +9,10 @@ import { REASON_CODES, REFUND_METHODS, refundsApi } from "../api/refunds";
 import type { PaymentRecord, ReasonCode, Refund, RefundMethod, Refundable, TierPreview } from "../bindings";
 import { useDebounced } from "../lib/useDebounced";
 import { formatAmount } from "../lib/format";
+import { parseAmount } from "../lib/amount";
 import { Dialog } from "./Dialog";
+import { errorHeadlineKey } from "./ErrorNotice";
+import type { RefundRule } from "./refundRule";
 
 /** How long the amount must stay still before the tier is asked for, in ms. */
 export const PREVIEW_DEBOUNCE_MS = 250;
@@ -22,15 +25,38 @@ export function plainMajor(minor: number, exponent = 2): string {
   return frac === 0 ? String(whole) : `${whole}.${String(frac).padStart(exponent, "0")}`;
 }
 
+/** A refusal in plain words; the core's code and message behind a "details" toggle. */
 export function Refusal({ error, testId }: { error: ApiError | null; testId: string }) {
+  const { t } = useTranslation();
   if (!error) return null;
   return (
     <div className="notice notice-error" role="alert" data-testid={testId} data-code={error.code}>
-      <span className="mono small" data-testid={`${testId}-code`}>
-        {error.code}
-      </span>{" "}
-      <span data-testid={`${testId}-message`}>{error.message}</span>
+      <strong data-testid={`${testId}-headline`}>{t(errorHeadlineKey(error.code))}</strong>
+      <details className="error-details">
+        <summary>{t("errors.details")}</summary>
+        <span className="mono small" data-testid={`${testId}-code`}>
+          {error.code}
+        </span>{" "}
+        <span className="small" data-testid={`${testId}-message`}>
+          {error.message}
+        </span>
+      </details>
     </div>
+  );
+}
+
+/** Why the dialog starts on its method, in plain words. */
+export function RuleLine({ rule }: { rule: Extract<RefundRule, { kind: "open" }> }) {
+  const { t } = useTranslation();
+  const text = rule.pspRefundAllowed
+    ? t("refunds.rule.inWindow")
+    : rule.paidOn && rule.windowDays !== null
+      ? t("refunds.rule.windowPassed", { date: rule.paidOn, days: rule.windowDays })
+      : t("refunds.rule.windowPassedNoDate");
+  return (
+    <p className="notice notice-info small" data-testid="refund-rule" data-method={rule.method}>
+      {text}
+    </p>
   );
 }
 
@@ -57,15 +83,20 @@ export function TierLine({ preview }: { preview: TierPreview }) {
   );
 }
 
+const OPEN_IN_WINDOW: Extract<RefundRule, { kind: "open" }> = { kind: "open", method: "psp_refund", pspRefundAllowed: true, paidOn: null, windowDays: null };
+
 export function RefundDialog({
   payment,
   refundable,
+  rule = OPEN_IN_WINDOW,
   orderCurrency,
   onClose,
   onRequested,
 }: {
   payment: PaymentRecord;
   refundable: Refundable;
+  /** What the core's rules allow (probeRefundRule); the dialog starts on its method. */
+  rule?: Extract<RefundRule, { kind: "open" }>;
   orderCurrency: string | null;
   onClose: () => void;
   onRequested: (r: Refund) => void;
@@ -75,7 +106,7 @@ export function RefundDialog({
   const [amount, setAmount] = useState(plainMajor(refundable.refundable_minor));
   const [reason, setReason] = useState<ReasonCode | "">("");
   const [note, setNote] = useState("");
-  const [method, setMethod] = useState<RefundMethod>("psp_refund");
+  const [method, setMethod] = useState<RefundMethod>(rule.method);
   const [additional, setAdditional] = useState(false);
   const [bank, setBank] = useState({ name: "", bank: "", account: "", account_type: "S", document: "" });
   const [payee, setPayee] = useState({ name: "", document_type: payment.country === "PE" ? "DNI" : "CC", document_number: "", phone: "" });
@@ -83,13 +114,16 @@ export function RefundDialog({
   const [previewError, setPreviewError] = useState<ApiError | null>(null);
   const [refusal, setRefusal] = useState<ApiError | null>(null);
   const [sending, setSending] = useState(false);
-  const asked = full ? plainMajor(refundable.refundable_minor) : amount;
+  const parsed = full ? null : parseAmount(amount, payment.currency);
+  const amountError = parsed && !parsed.ok ? parsed.error : null;
+  const asked = full ? plainMajor(refundable.refundable_minor) : parsed?.ok ? parsed.major : "";
   const debounced = useDebounced(asked, PREVIEW_DEBOUNCE_MS);
 
   useEffect(() => {
     let live = true;
     if (debounced.trim() === "") {
       setPreview(null);
+      setPreviewError(null);
       return;
     }
     refundsApi
@@ -166,12 +200,27 @@ export function RefundDialog({
         </label>
         {!full && (
           <>
-            <input className="amount-input" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label={t("refunds.amount")} data-testid="refund-amount" />
+            <input
+              className="amount-input"
+              inputMode="decimal"
+              value={amount}
+              onChange={(e) => setAmount(e.target.value)}
+              aria-label={t("refunds.amount")}
+              aria-invalid={amountError !== null}
+              aria-describedby={amountError ? "refund-amount-error" : undefined}
+              data-testid="refund-amount"
+            />
             <span className="muted">{payment.currency}</span>
           </>
         )}
       </div>
+      {amountError && amount.trim() !== "" && (
+        <p className="field-error" id="refund-amount-error" data-testid="refund-amount-error" data-kind={amountError.kind}>
+          {t(amountError.key, amountError.params)}
+        </p>
+      )}
 
+      <RuleLine rule={rule} />
       {preview && <TierLine preview={preview} />}
       <Refusal error={previewError} testId="refund-preview-refusal" />
 
@@ -200,8 +249,9 @@ export function RefundDialog({
         <span>{t("refunds.method")}</span>
         <select value={method} onChange={(e) => setMethod(e.target.value as RefundMethod)} data-testid="refund-method">
           {REFUND_METHODS.map((m) => (
-            <option key={m} value={m}>
+            <option key={m} value={m} disabled={m === "psp_refund" && !rule.pspRefundAllowed}>
               {t(`refunds.methods.${m}`)}
+              {m === "psp_refund" && !rule.pspRefundAllowed ? ` (${t("refunds.rule.methodClosed")})` : ""}
             </option>
           ))}
         </select>

@@ -12,6 +12,7 @@ import type { CaseFile, PaymentRecord, Refund, Refundable } from "../bindings";
 import { ErrorNotice } from "./ErrorNotice";
 import { Money } from "./Money";
 import { RefundDialog, Refusal } from "./RefundDialog";
+import { probeRefundRule, type RefundRule } from "./refundRule";
 import { When } from "./When";
 import { useTeamRefresh } from "../team/TeamContext";
 
@@ -152,15 +153,19 @@ function PaymentRefunds({
   const { t } = useTranslation();
   const [refundable, setRefundable] = useState<Refundable | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [asking, setAsking] = useState(false);
+  /** The rule the dialog was opened with: a refresh behind it does not change or close it. */
+  const [asking, setAsking] = useState<Extract<RefundRule, { kind: "open" }> | null>(null);
+  const [rule, setRule] = useState<RefundRule | null>(null);
   const load = useCallback(async () => {
     try {
-      setRefundable(await refundsApi.refundable(payment.payment_id, payment.psp));
+      const r = await refundsApi.refundable(payment.payment_id, payment.psp);
+      setRefundable(r);
+      setRule(await probeRefundRule(payment, r));
       setError(null);
     } catch (e) {
       setError(toApiError(e));
     }
-  }, [payment.payment_id, payment.psp]);
+  }, [payment.payment_id, payment.psp, payment.status]);
   useEffect(() => {
     void load();
   }, [load, refunds]);
@@ -181,12 +186,32 @@ function PaymentRefunds({
             </span>
           </span>
         )}
-        {payment.status === "paid" && refundable && refundable.refundable_minor > 0 && (
-          <button type="button" className="primary" onClick={() => setAsking(true)} data-testid={`request-refund-${payment.payment_id}`}>
+        {rule && (
+          <button
+            type="button"
+            className={rule.kind === "open" ? "primary" : undefined}
+            disabled={rule.kind !== "open"}
+            aria-describedby={rule.kind === "blocked" ? `refund-blocked-${payment.payment_id}` : undefined}
+            onClick={() => rule.kind === "open" && setAsking(rule)}
+            data-testid={`request-refund-${payment.payment_id}`}
+            data-method={rule.kind === "open" ? rule.method : undefined}
+            data-blocked={rule.kind === "blocked" ? rule.reason : undefined}
+          >
             {t("refunds.request")}
           </button>
         )}
       </div>
+      {rule?.kind === "blocked" && (
+        <div className="muted small blocked-reason" id={`refund-blocked-${payment.payment_id}`} data-testid={`refund-blocked-${payment.payment_id}`} data-reason={rule.reason}>
+          {t(`refunds.blocked.${rule.reason}`, { psp: t(`pspAccounts.psps.${payment.psp}`, { defaultValue: payment.psp }) })}
+          {rule.error && (
+            <details className="error-details">
+              <summary>{t("errors.details")}</summary>
+              <span className="mono">{rule.error.code}</span> {rule.error.message}
+            </details>
+          )}
+        </div>
+      )}
       <Refusal error={error} testId="refundable-error" />
       {refunds.length === 0 ? (
         <p className="muted small">{t("refunds.none")}</p>
@@ -201,10 +226,11 @@ function PaymentRefunds({
         <RefundDialog
           payment={payment}
           refundable={refundable}
+          rule={asking}
           orderCurrency={orderCurrency}
-          onClose={() => setAsking(false)}
+          onClose={() => setAsking(null)}
           onRequested={() => {
-            setAsking(false);
+            setAsking(null);
             onChanged();
           }}
         />

@@ -47,6 +47,12 @@ describe("the sync indicator", () => {
     renderSignedIn(<SyncIndicator />, MARTA);
     const indicator = await screen.findByTestId("sync-indicator");
     await waitFor(() => expect(indicator.getAttribute("data-state")).toBe("ok"));
+    // An icon in the header: its state is its name and tooltip; the details open from it.
+    const button = screen.getByTestId("sync-details-button");
+    expect(button.getAttribute("aria-label")).toBe("Sync running");
+    expect(indicator.getAttribute("title")).toBe("Sync running\nRuns as marta\nQueue: 42\nErrors (1 h): 0");
+    expect(screen.queryByTestId("sync-queue")).toBeNull();
+    fireEvent.click(button);
     expect(screen.getByTestId("sync-queue").textContent).toBe("Queue: 42");
     fireEvent.click(screen.getByTestId("sync-pause"));
     await waitFor(() => expect(screen.getByTestId("sync-indicator").getAttribute("data-state")).toBe("paused"));
@@ -57,6 +63,7 @@ describe("the sync indicator", () => {
   it("offers support no pause button and shows why the sync cannot run, with its code", async () => {
     ipc(() => ({ ...RUNNING, runner: "problem", runner_code: "credentials.keyring_unavailable", runner_message: "the OS credential store is unavailable" }));
     renderSignedIn(<SyncIndicator />, ANA);
+    fireEvent.click(await screen.findByTestId("sync-details-button"));
     const code = await screen.findByTestId("sync-error-code");
     expect(code.textContent).toBe("credentials.keyring_unavailable");
     expect(screen.queryByTestId("sync-pause")).toBeNull();

@@ -10,6 +10,8 @@ import type { SyncIndicator as Indicator } from "../bindings";
 import { isManagerLike } from "../lib/roles";
 import { useSession } from "../session";
 import { When } from "./When";
+import { errorHeadlineKey } from "./ErrorNotice";
+import { PopoverButton } from "./Popover";
 
 /** How often the indicator asks the core for the sync's state. */
 export const SYNC_STATUS_REFRESH_MS = 5_000;
@@ -65,9 +67,12 @@ export function SyncIndicator() {
   };
 
   if (!status) {
+    const label = `${t("sync.title")}: ${error ? t(errorHeadlineKey(error.code)) : "…"}`;
     return (
-      <span className="sync-indicator" data-testid="sync-indicator" data-state="loading" title={error ? `${error.code}: ${error.message}` : undefined}>
-        {t("sync.title")}: {error ? <span className="mono">{error.code}</span> : "…"}
+      <span className="sync-indicator sync-loading" data-testid="sync-indicator" data-state="loading" title={label}>
+        <span className="sync-icon" role="img" aria-label={label}>
+          <span className="sync-dot" aria-hidden="true" />
+        </span>
       </span>
     );
   }
@@ -77,39 +82,59 @@ export function SyncIndicator() {
   const title = [
     t(`sync.states.${state}`),
     status.runner_operator ? t("sync.runsAs", { name: status.runner_operator }) : "",
-    code ? `${code}: ${detail}` : "",
+    t("sync.queue", { count: status.queue_size }),
+    t("sync.errors", { count: status.errors_last_hour }),
     status.holds.map((h) => t("sync.held", { psp: h.psp, until: h.until })).join("; "),
   ]
     .filter(Boolean)
     .join("\n");
+  // The header shows the state as a coloured icon; its words are the tooltip and
+  // the accessible name, and the details (and pause/resume) open from it.
   return (
     <span className={`sync-indicator sync-${state}`} data-testid="sync-indicator" data-state={state} title={title}>
-      <span className="sync-dot" aria-hidden="true" />
-      <strong data-testid="sync-state">{t(`sync.states.${state}`)}</strong>
-      <span className="small sync-detail" data-testid="sync-last-success">
-        {t("sync.lastSuccess")}: {status.last_success_at ? <When at={status.last_success_at} /> : t("sync.never")}
-      </span>
-      <span className="small sync-detail" data-testid="sync-queue" data-count={status.queue_size}>
-        {t("sync.queue", { count: status.queue_size })}
-      </span>
-      <span className="small sync-detail" data-testid="sync-errors" data-count={status.errors_last_hour}>
-        {t("sync.errors", { count: status.errors_last_hour })}
-      </span>
-      {code && (
-        <span className="mono small" data-testid="sync-error-code">
-          {code}
-        </span>
-      )}
-      {isManagerLike(operator.role) && (
-        <button type="button" className="small-button" onClick={() => void toggle()} data-testid={status.paused ? "sync-resume" : "sync-pause"}>
-          {status.paused ? t("sync.resume") : t("sync.pause")}
-        </button>
-      )}
-      {error && (
-        <span className="mono small" role="alert" data-testid="sync-indicator-error" data-code={error.code}>
-          {error.code}
-        </span>
-      )}
+      <PopoverButton
+        className="sync-button"
+        label={t(`sync.states.${state}`)}
+        title={title}
+        testId="sync-details-button"
+        panelTestId="sync-details"
+        panelLabel={t("sync.title")}
+        buttonContent={<span className="sync-dot" aria-hidden="true" />}
+      >
+        <div className="sync-panel">
+          <strong data-testid="sync-state">{t(`sync.states.${state}`)}</strong>
+          {status.runner_operator && <span className="small">{t("sync.runsAs", { name: status.runner_operator })}</span>}
+          <span className="small" data-testid="sync-last-success">
+            {t("sync.lastSuccess")}: {status.last_success_at ? <When at={status.last_success_at} /> : t("sync.never")}
+          </span>
+          <span className="small" data-testid="sync-queue" data-count={status.queue_size}>
+            {t("sync.queue", { count: status.queue_size })}
+          </span>
+          <span className="small" data-testid="sync-errors" data-count={status.errors_last_hour}>
+            {t("sync.errors", { count: status.errors_last_hour })}
+          </span>
+          {status.holds.length > 0 && <span className="small">{status.holds.map((h) => t("sync.held", { psp: h.psp, until: h.until })).join("; ")}</span>}
+          {code && (
+            <details className="error-details">
+              <summary>{t("errors.details")}</summary>
+              <span className="mono small" data-testid="sync-error-code">
+                {code}
+              </span>{" "}
+              <span className="small">{detail}</span>
+            </details>
+          )}
+          {isManagerLike(operator.role) && (
+            <button type="button" onClick={() => void toggle()} data-testid={status.paused ? "sync-resume" : "sync-pause"}>
+              {status.paused ? t("sync.resume") : t("sync.pause")}
+            </button>
+          )}
+          {error && (
+            <span className="small" role="alert" data-testid="sync-indicator-error" data-code={error.code}>
+              {t(errorHeadlineKey(error.code))} <span className="mono">{error.code}</span>
+            </span>
+          )}
+        </div>
+      </PopoverButton>
     </span>
   );
 }

@@ -24,6 +24,7 @@ import type {
   Role,
   Settings,
 } from "../api/types";
+import type { Refund } from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
 import { SAMPLE_CASES } from "./fixtures";
 
@@ -596,10 +597,114 @@ function handler(w: World, params: URLSearchParams) {
           this_desktop: "shenzhen-2/desktop#77",
         };
       }
+      // Refunds: enough for the case file's panel, the dialog and the finance inbox.
+      case "refunds_list": {
+        me(w);
+        const f = (a.filter ?? {}) as { order_id?: string; status?: string };
+        const items = mockRefunds(w).filter((r) => (!f.order_id || r.order_id === f.order_id) && (!f.status || r.status === f.status));
+        return { items, next_after: null };
+      }
+      case "refunds_refundable": {
+        me(w);
+        const p = mockPayment(w, String(a.payment_id));
+        const inFlight = mockRefunds(w)
+          .filter((r) => r.payment_id === p.payment_id)
+          .reduce((n, r) => n + r.amount_minor, 0);
+        return { paid_minor: p.amount_minor, succeeded_minor: 0, in_flight_minor: inFlight, refundable_minor: p.amount_minor - inFlight, currency: p.currency };
+      }
+      case "refunds_preview": {
+        me(w);
+        const p = mockPayment(w, String(a.payment_id));
+        if (p.psp !== "dlocal") fail("refunds.psp_unsupported", `refunds through ${p.psp} are not wired yet (only dLocal)`);
+        const paidAt = p.paid_at ? Date.parse(p.paid_at) : 0;
+        const past = now - paidAt > 15 * DAY_MS;
+        if (past && a.method === "psp_refund") {
+          fail(
+            "refunds.window_passed",
+            `the payment was made on ${(p.paid_at ?? "").slice(0, 10)}, more than 15 days ago: past the PSP's refund window a refund must be a cash_withdrawal (finance approves it)`,
+          );
+        }
+        const text = String(a.amount ?? "");
+        if (!/^\d+(\.\d{1,2})?$/.test(text)) fail("refunds.bad_amount", `refund amount: "${text}" is not a number`);
+        const minor = Math.round(Number(text) * 100);
+        const tier = past ? Math.max(2, minor <= 20_000_000 ? 1 : minor <= 200_000_000 ? 2 : 3) : minor <= 20_000_000 ? 1 : minor <= 200_000_000 ? 2 : 3;
+        const roles = tier === 1 ? [] : tier === 2 ? ["finance"] : ["finance", "manager"];
+        const refundable = { paid_minor: p.amount_minor, succeeded_minor: 0, in_flight_minor: 0, refundable_minor: p.amount_minor, currency: p.currency };
+        return { amount_minor: minor, currency: p.currency, amount: text, tier, finance_required: past, required_approvals: roles, two_people: roles.length === 2, refundable, exceeds_refundable: minor > p.amount_minor };
+      }
+      case "sync_status":
+        me(w);
+        return {
+          runner: "running",
+          runner_operator: "marta",
+          runner_code: null,
+          runner_message: null,
+          paused: false,
+          paused_by: null,
+          paused_at: null,
+          last_round_at: iso(now - 20_000),
+          last_success_at: iso(now - 20_000),
+          last_error_at: null,
+          last_error_code: null,
+          last_error_message: null,
+          errors_last_hour: 0,
+          queue_size: 12,
+          due_now: 0,
+          holds: [],
+          polls_total: 340,
+          changes_total: 9,
+          errors_total: 0,
+        };
       default:
         throw `command ${cmd} not found`;
     }
   };
+}
+
+function mockPayment(w: World, paymentId: string): CaseFile["payments"][number] {
+  for (const c of w.cases.values()) {
+    const p = c.payments.find((x) => x.payment_id === paymentId);
+    if (p) return p;
+  }
+  return fail("refunds.unknown_payment", `no payment "${paymentId}" on record`);
+}
+
+/** Two refunds awaiting finance, on the sample cases' paid payments. */
+function mockRefunds(w: World): Refund[] {
+  const paid = [...w.cases.values()].flatMap((c) => c.payments.filter((p) => p.status === "paid" && p.psp === "dlocal")).slice(0, 2);
+  return paid.map((p, i) => ({
+    id: 41 + i,
+    psp: p.psp,
+    payment_id: p.payment_id,
+    order_id: p.order_id ?? "",
+    amount_minor: Math.round(p.amount_minor / (i === 0 ? 5 : 2)),
+    currency: p.currency,
+    amount: String(Math.round(p.amount_minor / (i === 0 ? 5 : 2)) / 100),
+    reason: i === 0 ? "product_return" : "duplicate_payment",
+    note: "",
+    method: "cash_withdrawal",
+    details: { kind: "cash_pickup", payee: { name: "Ángela Núñez", document_type: "CC", document_number: "1020304050", phone: "+573001112233" } },
+    tier: 2,
+    finance_required: true,
+    status: "pending_approval",
+    required_approvals: ["finance"],
+    awaiting: ["finance"],
+    approvals: [],
+    idempotency_key: `mock-${i}`,
+    additional: false,
+    requested_by: "ana",
+    requested_at: "2026-11-20T15:04:00Z",
+    fx: null,
+    fx_quote: null,
+    psp_refund_id: null,
+    withdrawal_code: null,
+    psp_status: null,
+    submit_attempts: 0,
+    submitted_at: null,
+    finished_at: null,
+    last_error: null,
+    escalated: false,
+  }));
 }
 
 export function installDevMock(): void {
@@ -609,6 +714,25 @@ export function installDevMock(): void {
   mockIPC(handler(world, params), { shouldMockEvents: true });
   const lang = params.get("lang");
   if (lang) localStorage.setItem("voucherdesk.language", lang);
+  // ?measure=1: after the first render, writes how wide the page and each
+  // scroller is into the DOM (read with `chromium --dump-dom`): anything wider
+  // than the window scrolls sideways.
+  if (params.get("measure")) {
+    setTimeout(() => {
+      const out: string[] = [`window=${window.innerWidth} page=${document.documentElement.scrollWidth}`];
+      for (const el of Array.from(document.querySelectorAll<HTMLElement>("body *"))) {
+        if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible" && el.clientWidth > 0) {
+          out.push(`${el.tagName.toLowerCase()}.${el.className || el.dataset.testid || ""} ${el.clientWidth}<${el.scrollWidth}`);
+        }
+      }
+      const header = document.querySelector(".app-header");
+      if (header) out.push(`header ${header.clientWidth}<${header.scrollWidth}`);
+      const pre = document.createElement("pre");
+      pre.id = "measure";
+      pre.textContent = out.join("\n");
+      document.body.appendChild(pre);
+    }, Number(params.get("measure")) || 2500);
+  }
   // eslint-disable-next-line no-console
   console.info("[voucherdesk] dev mock installed: no real core behind invoke()");
 }

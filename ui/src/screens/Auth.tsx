@@ -2,21 +2,36 @@ import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { Operator } from "../api/types";
+import type { Language, Operator } from "../api/types";
+import { normaliseLanguage } from "../i18n";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LanguageSelect } from "../components/Header";
 import { MARKS, markPainted } from "../lib/perfMarks";
 
 const PASSWORD_CHARS_MIN = 8;
 
-function AuthFrame({ title, children, testId }: { title: string; children: ReactNode; testId: string }) {
+/**
+ * The operator as signed in, with `lang` saved as their language when it
+ * differs (the language picked before signing in is the one they meant). A
+ * refusal leaves the operator as they were: the UI still shows `lang`.
+ */
+export async function withLanguage(op: Operator, lang: Language | null): Promise<Operator> {
+  if (!lang || normaliseLanguage(op.language) === lang) return op;
+  try {
+    return await api.setLanguage(lang);
+  } catch {
+    return { ...op, language: lang };
+  }
+}
+
+function AuthFrame({ title, children, testId, onLanguage }: { title: string; children: ReactNode; testId: string; onLanguage?: (lang: Language) => void }) {
   const { t } = useTranslation();
   return (
     <div className="auth-page" data-testid={testId}>
       <div className="auth-card">
         <div className="auth-top">
           <span className="brand">{t("app.name")}</span>
-          <LanguageSelect />
+          <LanguageSelect onChosen={onLanguage} />
         </div>
         <h1>{title}</h1>
         {children}
@@ -26,7 +41,7 @@ function AuthFrame({ title, children, testId }: { title: string; children: React
 }
 
 export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [name, setName] = useState("admin");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
@@ -40,7 +55,9 @@ export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
     setProblem(null);
     setBusy(true);
     try {
-      onDone(await api.createFirstAdmin(name.trim(), password));
+      // The first admin has no language yet: the one this screen is in is theirs.
+      const op = await api.createFirstAdmin(name.trim(), password);
+      onDone(await withLanguage(op, normaliseLanguage(i18n.language)));
     } catch (e) {
       setError(toApiError(e));
     } finally {
@@ -58,7 +75,15 @@ export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
       >
         <label className="field">
           <span>{t("auth.name")}</span>
-          <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" data-testid="first-run-name" required />
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            onFocus={(e) => e.currentTarget.select()}
+            autoComplete="username"
+            autoFocus
+            data-testid="first-run-name"
+            required
+          />
         </label>
         <label className="field">
           <span>{t("auth.password")}</span>
@@ -88,12 +113,14 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  /** A language picked on this screen: it is kept after sign-in (and saved for the operator). */
+  const [chosen, setChosen] = useState<Language | null>(null);
   useEffect(() => markPainted(MARKS.signInReady), []);
   const submit = async () => {
     setBusy(true);
     setError(null);
     try {
-      onDone(await api.signIn(name.trim(), password));
+      onDone(await withLanguage(await api.signIn(name.trim(), password), chosen));
     } catch (e) {
       setError(toApiError(e));
       setPassword("");
@@ -102,7 +129,7 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
     }
   };
   return (
-    <AuthFrame title={t("auth.signInTitle")} testId="sign-in">
+    <AuthFrame title={t("auth.signInTitle")} testId="sign-in" onLanguage={setChosen}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -133,7 +160,8 @@ export function LockScreen({
   onSignOut,
 }: {
   operator: Operator;
-  minutes: number;
+  /** Idle minutes that locked it; null when the operator locked it themselves. */
+  minutes: number | null;
   onUnlocked: (op: Operator) => void;
   onSignOut: () => void;
 }) {
@@ -155,7 +183,9 @@ export function LockScreen({
   };
   return (
     <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
-      <p className="muted">{t("auth.lockedIntro", { name: operator.name, minutes })}</p>
+      <p className="muted" data-testid="lock-intro">
+        {minutes === null ? t("auth.lockedByYouIntro", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
+      </p>
       <form
         onSubmit={(e) => {
           e.preventDefault();

@@ -61,3 +61,84 @@ describe("history events", async () => {
     expect(historyEvent("something new")).toBeNull();
   });
 });
+
+describe("the queue by keyboard", () => {
+  const ROW = {
+    id: "EX-1",
+    kind: "paid_not_recorded",
+    status: "open" as const,
+    order_id: "CO-1001",
+    psp: "dlocal",
+    payment_id: "D-5001",
+    country: "CO",
+    store: "Tienda Ñandú",
+    amount_minor: 12_500_000,
+    currency: "COP",
+    detail: "paid, not recorded",
+    detected_at: "2026-03-05T03:30:00Z",
+    updated_at: "2026-03-05T03:30:00Z",
+    age_days: 3,
+    assignee: null,
+    resolution: null,
+    resolved_by: null,
+    resolved_at: null,
+    note: null,
+  };
+
+  beforeEach(async () => {
+    await useLanguage("en");
+    // jsdom lays nothing out: give the queue's scroller a size so that its rows render.
+    const size = (dim: "clientHeight" | "clientWidth", px: number) => {
+      const real = Object.getOwnPropertyDescriptor(Element.prototype, dim);
+      Object.defineProperty(Element.prototype, dim, {
+        configurable: true,
+        get(this: HTMLElement) {
+          return this.dataset?.testid === "exception-scroll" ? px : (real?.get?.call(this) ?? 0);
+        },
+      });
+      return () => real && Object.defineProperty(Element.prototype, dim, real);
+    };
+    const restore = [size("clientHeight", 600), size("clientWidth", 1200)];
+    return () => restore.forEach((r) => r());
+  });
+
+  it("focuses a row, opens its order's case file with Enter, and Esc closes it back to the row with the selection kept", async () => {
+    const calls = ipc((cmd) => {
+      if (cmd === "exception_counts") return COUNTS;
+      if (cmd === "exception_page") return { rows: [ROW], next: null };
+      if (cmd === "case_file") throw { code: "errors.notFound", message: "not in this test" };
+      if (cmd === "exception_history") return [];
+      return null;
+    });
+    renderSignedIn(<ExceptionsScreen />, MARTA);
+    const row = await screen.findByTestId("row-EX-1");
+    expect(row.tabIndex).toBe(0);
+    // Optional columns are hidden until asked for.
+    expect(row.querySelector(".c-assignee")).toBeNull();
+    fireEvent.click(screen.getByTestId("row-select-EX-1"));
+    expect(screen.getByTestId("selection-count").textContent).toBe("1 selected");
+
+    row.focus();
+    fireEvent.keyDown(row, { key: "Enter" });
+    const drawer = await screen.findByTestId("history-drawer");
+    expect(drawer.getAttribute("aria-label")).toBe("Case file CO-1001");
+    await waitFor(() => expect(calls.find((c) => c.cmd === "case_file")?.args).toEqual({ order_id: "CO-1001" }));
+    fireEvent.keyDown(document.activeElement as HTMLElement, { key: "Escape" });
+    expect(screen.queryByTestId("history-drawer")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId("row-EX-1"));
+    expect(screen.getByTestId("selection-count").textContent).toBe("1 selected");
+
+    // Esc in the resolve dialog closes it and keeps the selection too.
+    screen.getByTestId("bulk-resolve").focus();
+    fireEvent.click(screen.getByTestId("bulk-resolve"));
+    const dialog = await screen.findByTestId("resolve-dialog");
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    fireEvent.keyDown(document.activeElement as HTMLElement, { key: "Escape" });
+    expect(screen.queryByTestId("resolve-dialog")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId("bulk-resolve"));
+    expect(screen.getByTestId("selection-count").textContent).toBe("1 selected");
+
+    fireEvent.click(screen.getByTestId("queue-columns-toggle"));
+    expect(screen.getByTestId("row-EX-1").querySelector(".c-assignee")?.textContent).toBe("—");
+  });
+});

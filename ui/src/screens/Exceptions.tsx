@@ -26,6 +26,7 @@ import { When } from "../components/When";
 import { useDebounced } from "../lib/useDebounced";
 import { useSession } from "../session";
 import { useTeamRefresh } from "../team/TeamContext";
+import { CaseFileView } from "./CaseFile";
 
 const ROW_HEIGHT_PX = 36;
 /** Rows rendered beyond each edge of the viewport (scrolling shows them without a render). */
@@ -53,6 +54,11 @@ export function historyEvent(event: string): { key: string; values: Record<strin
 
 export const DEFAULT_QUERY: ExceptionQuery = { status: "open" };
 
+/**
+ * A queue row opened (click or Enter): the case file of its order, with its
+ * actions, and the exception's own history below. Esc closes it and focus goes
+ * back to the row.
+ */
 function HistoryDrawer({ row, onClose }: { row: ExceptionRecord; onClose: () => void }) {
   const { t } = useTranslation();
   const { openCase } = useSession();
@@ -70,7 +76,12 @@ function HistoryDrawer({ row, onClose }: { row: ExceptionRecord; onClose: () => 
     };
   }, [row.id]);
   return (
-    <Drawer title={t("exceptions.historyTitle", { id: row.id })} onClose={onClose} testId="history-drawer">
+    <Drawer title={row.order_id ? t("caseFile.title", { id: row.order_id }) : t("exceptions.historyTitle", { id: row.id })} onClose={onClose} testId="history-drawer" wide>
+      {row.order_id && <CaseFileView orderId={row.order_id} />}
+      <details className="panel" data-testid="history-details" open={!row.order_id}>
+        <summary>
+          <strong>{t("exceptions.historyTitle", { id: row.id })}</strong>
+        </summary>
       <dl className="kv">
         <dt>{t("exceptions.col.kind")}</dt>
         <dd>{t(`kinds.${row.kind}`, { defaultValue: row.kind })}</dd>
@@ -126,6 +137,7 @@ function HistoryDrawer({ row, onClose }: { row: ExceptionRecord; onClose: () => 
           ))}
         </ol>
       )}
+      </details>
     </Drawer>
   );
 }
@@ -174,6 +186,7 @@ const QueueRow = memo(function QueueRow({
   index,
   start,
   isSel,
+  allColumns,
   onOpen,
   onToggle,
 }: {
@@ -181,6 +194,7 @@ const QueueRow = memo(function QueueRow({
   index: number;
   start: number;
   isSel: boolean;
+  allColumns: boolean;
   onOpen: (r: ExceptionRecord) => void;
   onToggle: (id: string) => void;
 }) {
@@ -188,9 +202,21 @@ const QueueRow = memo(function QueueRow({
   return (
     <div
       role="row"
+      tabIndex={0}
+      aria-selected={isSel}
       className={`vrow${isSel ? " selected" : ""}${index % 2 ? " odd" : ""}`}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT_PX }}
       onClick={() => onOpen(r)}
+      onKeyDown={(e) => {
+        if (e.target !== e.currentTarget) return;
+        if (e.key === "Enter") {
+          e.preventDefault();
+          onOpen(r);
+        } else if (e.key === " ") {
+          e.preventDefault();
+          onToggle(r.id);
+        }
+      }}
       data-testid={`row-${r.id}`}
       data-kind={r.kind}
       data-status={r.status}
@@ -198,7 +224,9 @@ const QueueRow = memo(function QueueRow({
       <span role="cell" className="c-check" onClick={(e) => e.stopPropagation()}>
         <input type="checkbox" checked={isSel} onChange={() => onToggle(r.id)} aria-label={t("exceptions.selectRow", { id: r.id })} data-testid={`row-select-${r.id}`} />
       </span>
-      <span role="cell" className="c-kind">{t(`kinds.${r.kind}`, { defaultValue: r.kind })}</span>
+      <span role="cell" className="c-kind" title={t(`kinds.${r.kind}`, { defaultValue: r.kind })}>
+        {t(`kinds.${r.kind}`, { defaultValue: r.kind })}
+      </span>
       <span role="cell" className="c-status">
         <span className={`badge status-${r.status}`}>{t(`statuses.${r.status}`)}</span>
       </span>
@@ -213,8 +241,14 @@ const QueueRow = memo(function QueueRow({
         <When at={r.detected_at} country={r.country} />
       </span>
       <span role="cell" className="c-age num">{r.age_days}</span>
-      <span role="cell" className="c-assignee">{r.assignee ?? "—"}</span>
-      <span role="cell" className="c-id mono small">{r.id}</span>
+      {allColumns && (
+        <>
+          <span role="cell" className="c-assignee">{r.assignee ?? "—"}</span>
+          <span role="cell" className="c-id mono small" title={r.id}>
+            {r.id}
+          </span>
+        </>
+      )}
     </div>
   );
 });
@@ -228,6 +262,7 @@ const QueueBody = memo(function QueueBody({
   hasMore,
   showEmpty,
   selected,
+  allColumns,
   onOpen,
   onToggle,
   onNearEnd,
@@ -236,6 +271,7 @@ const QueueBody = memo(function QueueBody({
   hasMore: boolean;
   showEmpty: boolean;
   selected: Set<string>;
+  allColumns: boolean;
   onOpen: (r: ExceptionRecord) => void;
   onToggle: (id: string) => void;
   onNearEnd: () => void;
@@ -270,7 +306,7 @@ const QueueBody = memo(function QueueBody({
               </div>
             );
           }
-          return <QueueRow key={r.id} r={r} index={item.index} start={item.start} isSel={selected.has(r.id)} onOpen={onOpen} onToggle={onToggle} />;
+          return <QueueRow key={r.id} r={r} index={item.index} start={item.start} isSel={selected.has(r.id)} allColumns={allColumns} onOpen={onOpen} onToggle={onToggle} />;
         })}
       </div>
     </div>
@@ -309,6 +345,10 @@ export function ExceptionsScreen() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [dialog, setDialog] = useState<"resolve" | "assign" | null>(null);
   const [historyRow, setHistoryRow] = useState<ExceptionRecord | null>(null);
+  /** Assignee and id: optional columns, hidden until asked for. */
+  const [allColumns, setAllColumns] = useState(false);
+  /** A dialog changed something: the queue reloads when it closes (a cancelled one keeps the selection). */
+  const changed = useRef(false);
   const [notice, setNotice] = useState<string | null>(null);
   const generation = useRef(0);
   const loadingRef = useRef(false);
@@ -336,11 +376,15 @@ export function ExceptionsScreen() {
     [filter, sort],
   );
 
-  const reload = useCallback(() => {
+  const reload = useCallback((keepSelection = false) => {
     const gen = ++generation.current;
-    setRows([]);
-    setNext(null);
-    setSelected(new Set());
+    // Keeping the selection keeps the rows on screen until the new page replaces
+    // them, so that focus can go back to the row a drawer was opened from.
+    if (!keepSelection) {
+      setRows([]);
+      setNext(null);
+      setSelected(new Set());
+    }
     void fetchPage(gen, null);
     api
       .exceptionCounts(filter)
@@ -410,8 +454,11 @@ export function ExceptionsScreen() {
           <button type="button" onClick={() => void exportCsv()} data-testid="export-csv">
             {t("exceptions.export")}
           </button>
-          <button type="button" onClick={reload} data-testid="exceptions-refresh">
+          <button type="button" onClick={() => reload()} data-testid="exceptions-refresh">
             {t("common.refresh")}
+          </button>
+          <button type="button" aria-pressed={allColumns} onClick={() => setAllColumns((v) => !v)} data-testid="queue-columns-toggle">
+            {allColumns ? t("exceptions.fewerColumns") : t("exceptions.moreColumns")}
           </button>
         </div>
       </div>
@@ -503,7 +550,7 @@ export function ExceptionsScreen() {
         </p>
       )}
 
-      <div className="vtable" role="table" aria-rowcount={counts?.total ?? rows.length} data-testid="exception-table" data-loaded={rows.length}>
+      <div className={`vtable${allColumns ? " all-columns" : ""}`} role="table" aria-rowcount={counts?.total ?? rows.length} data-testid="exception-table" data-loaded={rows.length}>
         <div className="vrow vhead" role="row">
           <span role="columnheader" className="c-check">
             <input
@@ -523,14 +570,19 @@ export function ExceptionsScreen() {
           <span role="columnheader" className="c-amount">{t("exceptions.col.amount")}</span>
           <span role="columnheader" className="c-detected">{t("exceptions.col.detected")}</span>
           <span role="columnheader" className="c-age">{t("exceptions.col.age")}</span>
-          <span role="columnheader" className="c-assignee">{t("exceptions.col.assignee")}</span>
-          <span role="columnheader" className="c-id">{t("exceptions.col.id")}</span>
+          {allColumns && (
+            <>
+              <span role="columnheader" className="c-assignee">{t("exceptions.col.assignee")}</span>
+              <span role="columnheader" className="c-id">{t("exceptions.col.id")}</span>
+            </>
+          )}
         </div>
         <QueueBody
           rows={rows}
           hasMore={next !== null}
           showEmpty={!loading && rows.length === 0 && !error}
           selected={selected}
+          allColumns={allColumns}
           onOpen={setHistoryRow}
           onToggle={toggle}
           onNearEnd={loadMore}
@@ -544,9 +596,12 @@ export function ExceptionsScreen() {
           country={query.country ?? undefined}
           onClose={() => {
             setDialog(null);
-            reload();
+            if (changed.current) reload();
+            changed.current = false;
           }}
-          onResolved={() => undefined}
+          onResolved={() => {
+            changed.current = true;
+          }}
         />
       )}
       {dialog === "assign" && (
@@ -554,12 +609,24 @@ export function ExceptionsScreen() {
           ids={selectedIds}
           onClose={() => {
             setDialog(null);
-            reload();
+            if (changed.current) reload();
+            changed.current = false;
           }}
-          onAssigned={() => undefined}
+          onAssigned={() => {
+            changed.current = true;
+          }}
         />
       )}
-      {historyRow && <HistoryDrawer row={historyRow} onClose={() => setHistoryRow(null)} />}
+      {historyRow && (
+        <HistoryDrawer
+          row={historyRow}
+          onClose={() => {
+            setHistoryRow(null);
+            // What was done in the case file shows in the queue; the selection stays.
+            reload(true);
+          }}
+        />
+      )}
     </div>
   );
 }

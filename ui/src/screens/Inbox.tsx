@@ -161,11 +161,11 @@ export function InboxScreen() {
               <th>#</th>
               <th>{t("refunds.col.tier")}</th>
               <th>{t("refunds.col.amount")}</th>
-              <th>{t("refunds.col.reason")}</th>
+              <th className="opt">{t("refunds.col.reason")}</th>
               <th>{t("refunds.col.order")}</th>
-              <th>{t("refunds.col.requestedBy")}</th>
-              <th>{t("refunds.col.requestedAt")}</th>
-              <th>{t("inbox.awaiting")}</th>
+              <th className="opt">{t("refunds.col.requestedBy")}</th>
+              <th className="opt">{t("refunds.col.requestedAt")}</th>
+              <th className="opt">{t("inbox.awaiting")}</th>
               <th />
             </tr>
           </thead>
@@ -186,13 +186,13 @@ export function InboxScreen() {
                 <td className="num">
                   <Money minor={r.amount_minor} currency={r.currency} />
                 </td>
-                <td>{t(`refunds.reasons.${r.reason}`)}</td>
+                <td className="opt">{t(`refunds.reasons.${r.reason}`)}</td>
                 <td className="mono">{r.order_id}</td>
-                <td>{r.requested_by}</td>
-                <td className="small">
+                <td className="opt">{r.requested_by}</td>
+                <td className="small opt">
                   <When at={r.requested_at} country={countryOf(r)} />
                 </td>
-                <td>{r.awaiting.map((a) => t(`roles.${a}`)).join(" + ")}</td>
+                <td className="opt">{r.awaiting.map((a) => t(`roles.${a}`)).join(" + ")}</td>
                 <td>
                   <button type="button" onClick={() => setOpen(r.id === open ? null : r.id)} data-testid={`inbox-open-${r.id}`}>
                     {r.id === open ? t("common.close") : t("inbox.open")}

@@ -47,11 +47,17 @@ const Row = memo(function Row({ r, index, start, onOpen }: { r: Refund; index: n
       <span role="cell" className="num">
         <Money minor={r.amount_minor} currency={r.currency} />
       </span>
-      <span role="cell">{t(`refunds.methods.${r.method}`)}</span>
-      <span role="cell">{t(`refunds.reasons.${r.reason}`)}</span>
+      <span role="cell" title={t(`refunds.methods.${r.method}`)}>
+        {t(`refunds.methods.${r.method}`)}
+      </span>
+      <span role="cell" title={t(`refunds.reasons.${r.reason}`)}>
+        {t(`refunds.reasons.${r.reason}`)}
+      </span>
       <span role="cell">{r.psp}</span>
       <span role="cell" className="mono">{r.order_id}</span>
-      <span role="cell">{r.requested_by}</span>
+      <span role="cell" title={r.requested_by}>
+        {r.requested_by}
+      </span>
       <span role="cell" className="small">
         <When at={r.requested_at} country={countryOf(r)} />
       </span>

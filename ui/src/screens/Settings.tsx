@@ -57,7 +57,8 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
         max={bounds.max}
         step={1}
         value={settings ? settings[key] : ""}
-        disabled={!settings}
+        disabled={!settings || !admin}
+        readOnly={!admin}
         onChange={(e) => settings && setSettings({ ...settings, [key]: Math.max(0, Math.trunc(Number(e.target.value) || 0)) })}
         data-testid={testId}
       />
@@ -67,7 +68,11 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
   return (
     <section className="panel" data-testid="settings-reconciliation">
       <h3>{t("settings.reconciliation")}</h3>
-      {!admin && <p className="muted small">{t("settings.adminOnly")}</p>}
+      {!admin && (
+        <p className="notice notice-info small" data-testid="settings-read-only">
+          {t("settings.readOnly", { role: t("roles.admin") })}
+        </p>
+      )}
       <div className="filters">
         {num("settlement_lag_days", "settings-lag", t("settings.settlementLag"))}
         {num("amount_tolerance_minor", "settings-tolerance", t("settings.tolerance"))}
@@ -77,9 +82,11 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
           t("settings.idleLock", { min: IDLE_LOCK_MINUTES_MIN, max: IDLE_LOCK_MINUTES_MAX }),
           { min: IDLE_LOCK_MINUTES_MIN, max: IDLE_LOCK_MINUTES_MAX },
         )}
-        <button type="button" className="primary" disabled={!settings || busy} onClick={() => void save()} data-testid="settings-save">
-          {t("common.save")}
-        </button>
+        {admin && (
+          <button type="button" className="primary" disabled={!settings || busy} onClick={() => void save()} data-testid="settings-save">
+            {t("common.save")}
+          </button>
+        )}
       </div>
       {saved && (
         <p className="notice notice-ok" data-testid="settings-saved">
