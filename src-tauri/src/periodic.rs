@@ -1,7 +1,8 @@
 //! A background task owned by the app state: one round every interval until
 //! stopped, keeping the state its last round reported. The PSP sync
 //! (`sync_runner`) and the refund submitter (`refund_runner`) run on it; what
-//! a round does is theirs. A wake (`wake`) ends the pause early.
+//! a round does is theirs. A task started with [`Wake::OnSignal`] also ends
+//! its pause at a wake (`wake`).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,6 +11,13 @@ use tokio::sync::watch;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether a wake (SIGUSR2, see `wake`) ends the task's pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    OnSignal,
+    TickOnly,
 }
 
 pub struct PeriodicTask<S> {
@@ -29,7 +37,7 @@ impl<S: Clone + Send + 'static> PeriodicTask<S> {
 
     /// Starts the task on Tauri's runtime: `round()` every `interval` until
     /// [`PeriodicTask::stop`]; the state becomes `stopped` when it ends.
-    pub fn start<F, Fut>(&self, interval: Duration, stopped: S, mut round: F)
+    pub fn start<F, Fut>(&self, interval: Duration, wake: Wake, stopped: S, mut round: F)
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = S> + Send,
@@ -46,7 +54,7 @@ impl<S: Clone + Send + 'static> PeriodicTask<S> {
                 *lock(&state) = now_state;
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
-                    _ = woken.changed() => {}
+                    _ = woken.changed(), if wake == Wake::OnSignal => {}
                     changed = stop.changed() => if changed.is_err() { break },
                 }
             }

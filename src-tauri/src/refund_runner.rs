@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::periodic::PeriodicTask;
+use crate::periodic::{PeriodicTask, Wake};
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::operators::{self, Operator, Permission};
 use voucherdesk::psp::dlocal::client::DlocalClient;
@@ -99,7 +99,7 @@ impl RefundRunner {
         interval: Duration,
         names: DesktopNames,
     ) {
-        self.task.start(interval, RefundRunnerState::Stopped, move || {
+        self.task.start(interval, Wake::OnSignal, RefundRunnerState::Stopped, move || {
             let (db_path, vault, session) = (db_path.clone(), Arc::clone(&vault), Arc::clone(&session));
             let application = names.application.clone();
             async move { one_round(&db_path, &vault, &session, application).await }

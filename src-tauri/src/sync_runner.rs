@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::periodic::PeriodicTask;
+use crate::periodic::{PeriodicTask, Wake};
 use crate::team_runner::DesktopNames;
 use voucherdesk::credentials::SecretVault;
 use voucherdesk::operators::{self, Operator, Permission};
@@ -100,7 +100,9 @@ impl SyncRunner {
         tick: Duration,
         names: DesktopNames,
     ) {
-        self.task.start(tick, RunnerState::Stopped, move || {
+        // The sync keeps its own pace: what it records is the PSP's word, asked for
+        // from the case file's refresh or by the tick, not by a wake.
+        self.task.start(tick, Wake::TickOnly, RunnerState::Stopped, move || {
             let (db_path, vault, session, names) =
                 (db_path.clone(), Arc::clone(&vault), Arc::clone(&session), names.clone());
             async move { one_round(&db_path, &vault, &session, &names).await }

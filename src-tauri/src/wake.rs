@@ -1,5 +1,5 @@
-//! Background rounds (PSP sync, refund submitter, outbox delivery) pause
-//! between rounds; a wake ends every pause at once. SIGUSR2 wakes them, so a
+//! Background rounds (refund submitter, outbox delivery) pause between
+//! rounds; a wake ends their pauses at once. The PSP sync keeps its own pace. SIGUSR2 wakes them, so a
 //! test (or an operator with `kill -USR2 PID`) gets a round now instead of
 //! waiting for the next tick: waiting on background work follows a trigger,
 //! not a wall clock. Not SIGUSR1: WebKit's JavaScriptCore takes that one for

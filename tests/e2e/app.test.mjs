@@ -610,11 +610,11 @@ test("switches the language to Chinese and back", async () => {
   await go("settings");
   await s.waitFor(tid("settings-operators"));
   await shot("09-settings");
-  const english = await s.text(tid("nav-lookup"));
+  const english = await s.label(tid("nav-lookup"));
   await harness.setLanguage(s, "zh");
   const chinese = await s.until(
     async () => {
-      const t = await s.text(tid("nav-lookup"));
+      const t = await s.label(tid("nav-lookup"));
       return /[\u4e00-\u9fff]/.test(t) ? t : null;
     },
     { what: "Chinese labels" },
@@ -628,9 +628,9 @@ test("switches the language to Chinese and back", async () => {
   // Remembered per operator: signing in again comes back in Chinese.
   await signOut();
   await harness.signIn(s, "admin");
-  await s.until(async () => /[\u4e00-\u9fff]/.test(await s.text(tid("nav-lookup"))), { what: "Chinese after sign-in" });
+  await s.until(async () => /[\u4e00-\u9fff]/.test(await s.label(tid("nav-lookup"))), { what: "Chinese after sign-in" });
   await harness.setLanguage(s, "en");
-  await s.until(async () => (await s.text(tid("nav-lookup"))) === english, { what: "English labels again" });
+  await s.until(async () => (await s.label(tid("nav-lookup"))) === english, { what: "English labels again" });
   await signOut();
 });
 
@@ -638,9 +638,10 @@ test("a case file refreshes from the PSP: the sandbox's new status, and the sync
   const { order_id: orderId, payment_id: paymentId } = pendingPaidBySandbox;
   await signIn("ana");
   // Support may not import: the background sync waits for someone who may, and says so.
-  await untilWoken(async () => (await s.count(`${tid("sync-indicator")}[data-state="waiting"]`)) > 0, { what: "the sync indicator waiting" });
-  const indicator = await s.find(tid("sync-indicator"));
-  assert.match(await indicator.text(), /Sync waiting/);
+  // The state of the sync's first round (at start, nobody signed in); the sync is not woken, so the
+  // sandbox's payment stays unrecorded until the refresh below.
+  const indicator = await s.waitFor(`${tid("sync-indicator")}[data-state="waiting"]`, { timeout: 60_000, what: "the sync indicator" });
+  assert.match(await indicator.attr("title"), /Sync waiting/);
   await go("lookup");
   await s.type(tid("lookup-search"), orderId);
   await s.click(tid(`lookup-result-${orderId}`));

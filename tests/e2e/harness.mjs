@@ -141,4 +141,7 @@ export async function setLanguage(s, language) {
   await s.until(async () => (await s.execute("return document.documentElement.lang")).startsWith(language), {
     what: `the screen in ${language}`,
   });
+  // Close the menu again, as a person would: while it is open the page behind it is inert.
+  if ((await s.count(tid("account-menu-panel"))) > 0) await s.click(tid("account-menu"));
+  await s.waitGone(tid("account-menu-panel"), { what: "the account menu" });
 }

@@ -152,6 +152,16 @@ export class Session {
     }
   }
 
+  /**
+   * The text of the first match of `css`, read in the page (textContent, trimmed). WebKitWebDriver's
+   * own element text is empty for some elements that are plainly on screen (the header's tabs once
+   * the language changed), so labels are read here.
+   */
+  async label(css) {
+    await this.waitFor(css);
+    return this.execute("const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null", [css]);
+  }
+
   /** How many elements match `css` now, counted in the page: nothing to go stale. */
   async count(css) {
     return this.execute("return document.querySelectorAll(arguments[0]).length", [css]);
