@@ -9,7 +9,7 @@ import { WarmUp } from "./components/WarmUp";
 import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
-import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
+import { FirstRun, LockScreen, SignIn, type LockReason } from "./screens/Auth";
 import { LookupScreen } from "./screens/Lookup";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
 import { TeamBanner } from "./team/TeamBanner";
@@ -105,7 +105,8 @@ function AppScreens() {
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
-  const [locked, setLocked] = useState(false);
+  /** Why the console is locked (the lock screen says so), or null. */
+  const [locked, setLocked] = useState<LockReason | null>(null);
   /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
   const [warmUpOn, setWarmUpOn] = useState<ScreenId | null>(null);
   const endWarmUp = useCallback(() => setWarmUpOn(null), []);
@@ -131,7 +132,7 @@ function AppScreens() {
 
   const enter = (op: Operator) => {
     void changeLanguage(normaliseLanguage(op.language));
-    setLocked(false);
+    setLocked(null);
     setScreen(startScreen ?? homeScreen(op));
     startScreen = null;
     setCaseOrder(null);
@@ -144,14 +145,14 @@ function AppScreens() {
     } catch {
       // signed out locally whatever the core says
     }
-    setLocked(false);
+    setLocked(null);
     setPhase({ kind: "sign_in" });
   }, []);
 
   // The core ends idle sessions itself: follow it to the lock or sign-in screen.
   useEffect(() => {
     onSessionError((code) => {
-      if (code === "auth.locked") setLocked(true);
+      if (code === "auth.locked") setLocked((l) => l ?? "idle");
       else setPhase((p) => (p.kind === "ready" ? { kind: "sign_in" } : p));
     });
     return () => onSessionError(null);
@@ -176,7 +177,7 @@ function AppScreens() {
   }, [ready]);
 
   const idleMinutes = status?.idle_lock_minutes ?? 0;
-  useIdle(idleMinutes, () => setLocked(true), phase.kind === "ready" && !locked);
+  useIdle(idleMinutes, () => setLocked("idle"), phase.kind === "ready" && !locked);
 
   const session = useMemo<Session | null>(() => {
     if (phase.kind !== "ready" || !status) return null;
@@ -228,8 +229,9 @@ function AppScreens() {
         <LockScreen
           operator={phase.operator}
           minutes={idleMinutes}
+          reason={locked}
           onUnlocked={(op) => {
-            setLocked(false);
+            setLocked(null);
             setPhase({ kind: "ready", operator: op });
           }}
           onSignOut={() => void signOut()}
@@ -240,7 +242,7 @@ function AppScreens() {
   return (
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
-        <Header screen={screen} onLock={() => setLocked(true)} />
+        <Header screen={screen} onLock={() => setLocked("manual")} />
         <main className="screen" data-testid={`screen-${screen}`}>
           {screen === "lookup" && <LookupScreen initialOrder={caseOrder} onOrderShown={() => setCaseOrder(null)} />}
           <Suspense fallback={<p className="muted">{t("app.loading")}</p>}>

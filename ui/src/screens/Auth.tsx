@@ -126,14 +126,19 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
   );
 }
 
+/** Idle: the console (or the core) locked itself; manual: the operator pressed Lock. */
+export type LockReason = "idle" | "manual";
+
 export function LockScreen({
   operator,
   minutes,
+  reason = "idle",
   onUnlocked,
   onSignOut,
 }: {
   operator: Operator;
   minutes: number;
+  reason?: LockReason;
   onUnlocked: (op: Operator) => void;
   onSignOut: () => void;
 }) {
@@ -155,7 +160,9 @@ export function LockScreen({
   };
   return (
     <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
-      <p className="muted">{t("auth.lockedIntro", { name: operator.name, minutes })}</p>
+      <p className="muted" data-testid="lock-reason" data-reason={reason}>
+        {reason === "manual" ? t("lock.manual", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
+      </p>
       <form
         onSubmit={(e) => {
           e.preventDefault();
