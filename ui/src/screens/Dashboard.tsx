@@ -230,7 +230,7 @@ export function DashboardScreen() {
               <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
                 {EXCEPTION_KINDS.filter((k) => (byKind[k] ?? 0) > 0).map((k) => (
                   <li key={k}>
-                    <button type="button" className="link" onClick={() => openQueue({ kind: k })} data-testid={`dashboard-slice-kind-${k}`}>
+                    <button type="button" className="link-button" onClick={() => openQueue({ kind: k })} data-testid={`dashboard-slice-kind-${k}`}>
                       {t(`kinds.${k}`)} · {formatCount(byKind[k] ?? 0, lang)}
                     </button>
                   </li>
@@ -252,7 +252,7 @@ export function DashboardScreen() {
               <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
                 {AGE_BUCKETS.filter((a) => (byAge[a] ?? 0) > 0).map((a) => (
                   <li key={a}>
-                    <button type="button" className="link" onClick={() => openQueue({ age: a })} data-testid={`dashboard-slice-age-${a}`}>
+                    <button type="button" className="link-button" onClick={() => openQueue({ age: a })} data-testid={`dashboard-slice-age-${a}`}>
                       {t(`ages.${a}`)} · {formatCount(byAge[a] ?? 0, lang)}
                     </button>
                   </li>

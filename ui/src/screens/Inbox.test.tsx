@@ -160,7 +160,7 @@ describe("finance inbox", () => {
       details: { kind: "cash_pickup", payee: { name: "José Núñez", document_type: "CC", document_number: "1020304050", phone: "+573001234567" } },
       payee_check: { name_matches: true, document_matches: true },
     };
-    let pending = [tier3, PENDING[0]];
+    let pending: Refund[] = [tier3, PENDING[0] as Refund];
     const calls = ipc((cmd, args) => {
       if (cmd === "refunds_list") return { items: pending, next_after: null };
       if (cmd === "refunds_approve" && args.id === 12) {

@@ -241,7 +241,7 @@ export function InboxScreen() {
       {notice && (
         <div className="notice notice-ok" role="status" data-testid="inbox-notice" data-id={notice.id} data-status={notice.status}>
           {notice.text}
-          <button type="button" className="link" onClick={() => setNotice(null)} aria-label={t("common.close")}>
+          <button type="button" className="icon-button" onClick={() => setNotice(null)} aria-label={t("common.close")}>
             ×
           </button>
         </div>
