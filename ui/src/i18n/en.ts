@@ -669,7 +669,8 @@ const en = {
   times: {
     yours: "your time",
     market: "{{city}} time",
-    detected: "detected {{when}}",
+    detected: "detected",
+    age: "{{days}} d since the payment or order",
     datePlaceholder: "YYYY-MM-DD",
     dateInvalid: "Write the date as YYYY-MM-DD",
   },

@@ -668,7 +668,8 @@ const es: Messages = {
   times: {
     yours: "su hora",
     market: "hora de {{city}}",
-    detected: "detectada {{when}}",
+    detected: "detectada",
+    age: "{{days}} d desde el pago o el pedido",
     datePlaceholder: "AAAA-MM-DD",
     dateInvalid: "Escriba la fecha como AAAA-MM-DD",
   },

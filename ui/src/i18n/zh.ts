@@ -668,7 +668,8 @@ const zh: Messages = {
   times: {
     yours: "你的时间",
     market: "{{city}}时间",
-    detected: "发现于 {{when}}",
+    detected: "发现于",
+    age: "自付款或下单起 {{days}} 天",
     datePlaceholder: "年-月-日",
     dateInvalid: "请按 年-月-日 填写日期，例如 2026-06-12",
   },

@@ -89,6 +89,9 @@ describe("lookup screen", () => {
     const id = jose.exceptions[0]!.id;
     expect(screen.getByTestId(`case-exception-${id}-accept`)).toBeTruthy();
     expect(screen.queryByTestId(`case-exception-${id}-write_off`)).toBeNull();
+    // The age counts from the business event; the detection time is beside it.
+    expect(screen.getByTestId(`case-exception-${id}-age`).textContent).toBe(`${jose.exceptions[0]!.age_days} d since the payment or order`);
+    expect(screen.getByTestId(`case-exception-${id}`).textContent).toContain("detected ");
   });
 
   it("says the verdict in Spanish and Chinese", async () => {
