@@ -185,6 +185,11 @@ describe("finance inbox", () => {
     // Cancel goes back without approving.
     fireEvent.click(screen.getByTestId("inbox-confirm-cancel-12"));
     expect(screen.queryByTestId("inbox-confirm-step-12")).toBeNull();
+    // So does Esc, from the confirm button that took the focus.
+    fireEvent.click(screen.getByTestId("inbox-approve-12"));
+    expect(document.activeElement).toBe(screen.getByTestId("inbox-confirm-12"));
+    fireEvent.keyDown(screen.getByTestId("inbox-confirm-12"), { key: "Escape" });
+    expect(screen.queryByTestId("inbox-confirm-step-12")).toBeNull();
     fireEvent.click(screen.getByTestId("inbox-approve-12"));
     fireEvent.click(screen.getByTestId("inbox-confirm-12"));
     const notice = await screen.findByTestId("inbox-notice");

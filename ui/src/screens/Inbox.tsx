@@ -135,7 +135,18 @@ function Decision({ r, onDone }: { r: Refund; onDone: (d: Decided) => void }) {
         data-testid={`inbox-comment-${r.id}`}
       />
       {confirming ? (
-        <div className="confirm-step" role="alertdialog" aria-labelledby={`inbox-confirm-title-${r.id}`} data-testid={`inbox-confirm-step-${r.id}`}>
+        <div
+          className="confirm-step"
+          role="alertdialog"
+          aria-labelledby={`inbox-confirm-title-${r.id}`}
+          onKeyDown={(e) => {
+            if (e.key === "Escape" && !busy) {
+              e.stopPropagation();
+              setConfirming(false);
+            }
+          }}
+          data-testid={`inbox-confirm-step-${r.id}`}
+        >
           <strong id={`inbox-confirm-title-${r.id}`}>{t("inbox.confirm.title", { id: r.id })}</strong>
           <p>
             {t("inbox.confirm.body", {
