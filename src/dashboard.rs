@@ -70,6 +70,17 @@ fn totals(rows: Vec<(String, i64, i64)>) -> Vec<CurrencyTotal> {
 /// The dashboard for `market` (`None`: both), with the trend ending on `as_of`
 /// (default: the last reconciliation's date, else today in the markets).
 pub fn summary(store: &Store, market: Option<Country>, as_of: Option<NaiveDate>) -> Result<Dashboard, DashboardError> {
+    summary_at(store, market, as_of, Utc::now())
+}
+
+/// `summary` as seen at `now`: the open exceptions' age buckets count from
+/// each exception's business event up to `now`.
+pub fn summary_at(
+    store: &Store,
+    market: Option<Country>,
+    as_of: Option<NaiveDate>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Dashboard, DashboardError> {
     let run = store.latest_run_summary()?;
     let (run_as_of, counts) = match &run {
         Some((as_of, json)) => {
@@ -91,11 +102,11 @@ pub fn summary(store: &Store, market: Option<Country>, as_of: Option<NaiveDate>)
         country: market.map(|c| c.code().to_string()),
         ..ExceptionQuery::default()
     };
-    let open = exceptions::counts(store, &query)?;
+    let open = exceptions::counts_at(store, &query, now)?;
     let country = market.map(|c| c.code());
     let end = as_of
         .or_else(|| run_as_of.as_deref().and_then(|d| d.parse().ok()))
-        .unwrap_or_else(|| Country::Colombia.business_date(Utc::now()));
+        .unwrap_or_else(|| Country::Colombia.business_date(now));
     let zone = market.unwrap_or(Country::Colombia).zone();
     let day_start = |d: NaiveDate| {
         zone.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())

@@ -409,7 +409,8 @@ mod tests {
     }
 }
 
-/// How old an exception is, in whole days since it was detected.
+/// How old an exception is, in whole days since its business event (the
+/// payment's or the order's time; see `ExceptionRecord::occurred_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgeBucket {
@@ -431,7 +432,7 @@ impl AgeBucket {
         }
     }
 
-    /// The detected-at range [from, to) of the bucket, seen at `now`.
+    /// The event-time range [from, to) of the bucket, seen at `now`.
     pub fn detected_range(self, now: i64) -> (Option<i64>, Option<i64>) {
         const DAY: i64 = 86_400;
         match self {
@@ -507,7 +508,7 @@ pub fn page(
         (true, Some(last)) => Some(ExceptionCursor {
             value: match sort {
                 ExceptionSort::Id => 0,
-                ExceptionSort::AgeDesc | ExceptionSort::AgeAsc => last.detected_at.timestamp(),
+                ExceptionSort::AgeDesc | ExceptionSort::AgeAsc => last.occurred_at.timestamp(),
                 ExceptionSort::AmountDesc | ExceptionSort::AmountAsc => last.amount_minor.unwrap_or(0),
             },
             id: last.id.clone(),
@@ -527,7 +528,16 @@ pub struct QueueCounts {
 /// Badge counts for the queue screen: per kind (whatever kind is selected) and
 /// per age bucket, under the other filters.
 pub fn counts(store: &Store, query: &ExceptionQuery) -> Result<QueueCounts, ExceptionError> {
-    let now = chrono::Utc::now().timestamp();
+    counts_at(store, query, chrono::Utc::now())
+}
+
+/// `counts` as seen at `now` (the age buckets move with the clock).
+pub fn counts_at(
+    store: &Store,
+    query: &ExceptionQuery,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<QueueCounts, ExceptionError> {
+    let now = now.timestamp();
     // One pass over the filtered rows for every kind and age bucket (five
     // queries took ~1 s on a 1M-order ledger in a debug build).
     let ranges: Vec<_> = AgeBucket::ALL.iter().map(|b| b.detected_range(now)).collect();

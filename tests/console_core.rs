@@ -51,10 +51,9 @@ fn total_expected(m: &demo::DemoManifest) -> i64 {
 fn queue_pages_walk_every_open_exception_once_in_each_sort() {
     let w = world();
     let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..ExceptionQuery::default() };
-    let counts = exceptions::counts(&w.store, &open).unwrap();
+    let counts = exceptions::counts_at(&w.store, &open, reconciled_at()).unwrap();
     assert_eq!(counts.total, total_expected(&w.manifest));
-    assert_eq!(counts.by_age["d0_1"], counts.total, "everything was detected just now");
-    assert_eq!(counts.by_age["over_30"], 0);
+    assert_eq!(counts.by_age.values().sum::<i64>(), counts.total, "every exception is in one age bucket");
     for (kind, n) in &w.manifest.expected.exceptions {
         assert_eq!(counts.by_kind.get(*kind).copied().unwrap_or(0), *n as i64, "{kind}");
     }
@@ -68,6 +67,7 @@ fn queue_pages_walk_every_open_exception_once_in_each_sort() {
         let mut seen = std::collections::HashSet::new();
         let mut after = None;
         let mut previous_amount: Option<i64> = None;
+        let mut previous_occurred = None;
         loop {
             let page = exceptions::page(&w.store, &open, sort, after.as_ref(), 17).unwrap();
             for row in &page.rows {
@@ -81,6 +81,14 @@ fn queue_pages_walk_every_open_exception_once_in_each_sort() {
                     }
                 }
                 previous_amount = Some(amount);
+                if let Some(prev) = previous_occurred {
+                    match sort {
+                        ExceptionSort::AgeDesc => assert!(row.occurred_at >= prev, "{sort:?} order"),
+                        ExceptionSort::AgeAsc => assert!(row.occurred_at <= prev, "{sort:?} order"),
+                        _ => {}
+                    }
+                }
+                previous_occurred = Some(row.occurred_at);
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -90,7 +98,97 @@ fn queue_pages_walk_every_open_exception_once_in_each_sort() {
         assert_eq!(seen.len() as i64, counts.total, "{sort:?} pages cover the queue exactly once");
     }
     let filtered = ExceptionQuery { kind: Some("not_settled".into()), age: Some(AgeBucket::D2To7), ..open.clone() };
-    assert_eq!(exceptions::counts(&w.store, &filtered).unwrap().total, 0);
+    let not_settled_2_7 = exceptions::counts_at(&w.store, &filtered, reconciled_at()).unwrap();
+    assert_eq!(not_settled_2_7.total, not_settled_2_7.by_kind.get("not_settled").copied().unwrap_or(0));
+    assert_eq!(
+        not_settled_2_7.by_age["d2_7"],
+        counts_by_kind_age(&w, reconciled_at(), "not_settled", AgeBucket::D2To7)
+    );
+}
+
+/// Noon (UTC) of the day the demo ledger is reconciled as of: a fixed clock.
+fn reconciled_at() -> chrono::DateTime<chrono::Utc> {
+    "2026-03-20T12:00:00Z".parse().unwrap()
+}
+
+/// Every open exception, in id order.
+fn open_rows(w: &World) -> Vec<voucherdesk::store::ExceptionRecord> {
+    let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..ExceptionQuery::default() };
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let page = exceptions::page(&w.store, &open, ExceptionSort::Id, after.as_ref(), 500).unwrap();
+        rows.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break rows,
+        }
+    }
+}
+
+/// The bucket of an exception whose business event is `occurred`, seen at `now`: whole days.
+fn bucket_of(occurred: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> AgeBucket {
+    match (now - occurred).num_seconds().div_euclid(86_400) {
+        ..=1 => AgeBucket::D0To1,
+        2..=7 => AgeBucket::D2To7,
+        8..=30 => AgeBucket::D8To30,
+        _ => AgeBucket::Over30,
+    }
+}
+
+fn counts_by_kind_age(w: &World, now: chrono::DateTime<chrono::Utc>, kind: &str, age: AgeBucket) -> i64 {
+    open_rows(w).iter().filter(|r| r.kind == kind && bucket_of(r.occurred_at, now) == age).count() as i64
+}
+
+#[test]
+fn exception_age_counts_from_the_payment_or_the_order_not_from_detection() {
+    let w = world();
+    let now = reconciled_at();
+    let rows = open_rows(&w);
+    assert_eq!(rows.len() as i64, total_expected(&w.manifest));
+    // The event behind each exception: its payment (paid, else created), else its order.
+    let (mut from_payment, mut from_order) = (0, 0);
+    for row in &rows {
+        let payment = if row.payment_id.is_empty() {
+            None
+        } else {
+            w.store
+                .payments_of_order(&row.order_id)
+                .unwrap()
+                .into_iter()
+                .find(|p| p.payment_id == row.payment_id && p.psp == row.psp)
+        };
+        if let Some(p) = payment {
+            assert_eq!(Some(row.occurred_at), p.paid_at.or(p.created_at), "{} {}", row.id, row.kind);
+            from_payment += 1;
+        } else if row.payment_id.is_empty() && !row.order_id.is_empty() {
+            let order = w.store.order(&row.order_id).unwrap().unwrap();
+            assert_eq!(row.occurred_at, order.created_at, "{} {}", row.id, row.kind);
+            from_order += 1;
+        }
+        assert!(row.occurred_at < row.detected_at, "{}: the event comes before its detection", row.id);
+    }
+    assert!(from_payment > 0 && from_order > 0, "both kinds of event are covered ({from_payment}, {from_order})");
+
+    let mut expected: std::collections::BTreeMap<&str, i64> = AgeBucket::ALL.iter().map(|b| (b.as_str(), 0)).collect();
+    for row in &rows {
+        *expected.get_mut(bucket_of(row.occurred_at, now).as_str()).unwrap() += 1;
+    }
+    let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..ExceptionQuery::default() };
+    let counts = exceptions::counts_at(&w.store, &open, now).unwrap();
+    assert_eq!(counts.by_age.iter().map(|(k, v)| (*k, *v)).collect::<std::collections::BTreeMap<_, _>>(), expected);
+    assert!(expected["d0_1"] < counts.total, "a month of payments is not all 0-1 d old: {expected:?}");
+    assert!(expected["d2_7"] > 0 && expected["d8_30"] > 0, "{expected:?}");
+    for bucket in AgeBucket::ALL {
+        let one = ExceptionQuery { age: Some(bucket), ..open.clone() };
+        assert_eq!(exceptions::counts_at(&w.store, &one, now).unwrap().total, expected[bucket.as_str()], "{bucket:?}");
+    }
+    let dashboard = voucherdesk::dashboard::summary_at(&w.store, None, None, now).unwrap();
+    assert_eq!(dashboard.open_by_age, counts.by_age);
+    // A week later the same exceptions have aged: nothing is 0-1 d any more.
+    let later = exceptions::counts_at(&w.store, &open, now + chrono::Duration::days(7)).unwrap();
+    assert_eq!(later.by_age["d0_1"], 0);
+    assert_eq!(later.total, counts.total);
 }
 
 #[test]

@@ -228,7 +228,9 @@ fn linking_a_payment_to_its_order_clears_unknown_order() {
 #[test]
 fn exceptions_list_json_has_the_documented_fields_and_filters() {
     let ctx = reconciled();
+    let before = chrono::Utc::now();
     let list = ctx.json(["exceptions", "list", "--json"]);
+    let after = chrono::Utc::now();
     let list = list.as_array().expect("array");
     assert_eq!(list.len(), 17, "default: open ones");
     for e in list {
@@ -239,7 +241,15 @@ fn exceptions_list_json_has_the_documented_fields_and_filters() {
         assert!(e["payment_id"].is_string(), "{e}");
         let detected = e["detected_at"].as_str().unwrap_or_else(|| panic!("detected_at: {e}"));
         assert!(chrono_like(detected), "detected_at should be an RFC 3339 UTC timestamp: {detected}");
-        assert_eq!(e["age_days"].as_i64(), Some(0), "detected just now: {e}");
+        // The age counts from the business event (payment or order), which comes before detection.
+        let occurred = e["occurred_at"].as_str().unwrap_or_else(|| panic!("occurred_at: {e}"));
+        let occurred: chrono::DateTime<chrono::Utc> = occurred.parse().unwrap_or_else(|_| panic!("{occurred}"));
+        let detected: chrono::DateTime<chrono::Utc> = detected.parse().unwrap_or_else(|_| panic!("{detected}"));
+        assert!(occurred <= detected, "{e}");
+        let age = e["age_days"].as_i64().unwrap_or_else(|| panic!("age_days: {e}"));
+        let (low, high) = ((before - occurred).num_days(), (after - occurred).num_days());
+        assert!(age == low || age == high, "{age} whole days since {occurred}: {e}");
+        assert!(age > 0, "the fixtures' payments and orders are older than today: {e}");
     }
     let not_settled = ctx.json(["exceptions", "list", "--kind", "not_settled", "--json"]);
     assert_eq!(not_settled.as_array().map(Vec::len), Some(2));

@@ -486,3 +486,26 @@ fn a_tier_one_refund_of_a_usd_priced_order_locks_the_rate_when_requested() {
     let fx = refunds::show(&l.store, r.id).unwrap().fx.expect("locked at request");
     assert_eq!((fx.rate.as_str(), fx.order_amount.as_str()), ("4000", "25.00"));
 }
+
+#[test]
+fn an_approver_sees_whether_the_payee_or_the_beneficiary_is_the_buyer() {
+    let mut l = ledger();
+    l.add(&[sale("CO-1", "D-1", "CO", "100000"), sale("CO-2", "D-2", "CO", "100000")]);
+    let sam = op(&l.db, "sam");
+    let now = Utc::now();
+    let cash = refunds::request(&mut l.store, &sam, &cash_withdrawal("D-1", "1000", payee_co()), now).unwrap();
+    let both = refunds::PayeeCheck { name_matches: true, document_matches: true };
+    assert_eq!(cash.payee_check, Some(both));
+    // A bank transfer is not refused for another account holder, but the approver is told.
+    let other = refunds::RefundRequestInput {
+        beneficiary: refunds::BeneficiaryInput { name: "Ana Gómez".into(), ..bank() },
+        ..psp_refund("D-2", "1000")
+    };
+    let transfer = refunds::request(&mut l.store, &sam, &other, now).unwrap();
+    let name_differs = refunds::PayeeCheck { name_matches: false, document_matches: true };
+    assert_eq!(transfer.payee_check, Some(name_differs));
+    assert_eq!(refunds::show(&l.store, transfer.id).unwrap().payee_check, Some(name_differs));
+    let listed: Vec<_> =
+        refunds::list(&l.store, None, 0, 50).unwrap().into_iter().map(|r| (r.id, r.payee_check)).collect();
+    assert_eq!(listed, vec![(cash.id, Some(both)), (transfer.id, Some(name_differs))]);
+}

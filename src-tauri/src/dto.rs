@@ -608,7 +608,10 @@ pub struct ExceptionRecord {
     pub currency: String,
     pub detail: String,
     pub detected_at: Instant,
+    /// The business event: the payment's time, else the settlement row's, else the order's.
+    pub occurred_at: Instant,
     pub updated_at: Instant,
+    /// Whole days since `occurred_at`.
     pub age_days: i64,
     pub assignee: Option<String>,
     pub resolution: Option<String>,
@@ -632,6 +635,7 @@ impl From<store::ExceptionRecord> for ExceptionRecord {
             currency,
             detail,
             detected_at,
+            occurred_at,
             updated_at,
             age_days,
             assignee,
@@ -653,6 +657,7 @@ impl From<store::ExceptionRecord> for ExceptionRecord {
             currency,
             detail,
             detected_at,
+            occurred_at,
             updated_at,
             age_days,
             assignee,
@@ -1458,6 +1463,20 @@ impl From<refunds::RefundDetails> for RefundDetails {
     }
 }
 
+/// Whether whoever gets a refund's money is the order's buyer (the library's KYC comparison).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct PayeeCheck {
+    pub name_matches: bool,
+    pub document_matches: bool,
+}
+
+impl From<refunds::PayeeCheck> for PayeeCheck {
+    fn from(c: refunds::PayeeCheck) -> PayeeCheck {
+        let refunds::PayeeCheck { name_matches, document_matches } = c;
+        PayeeCheck { name_matches, document_matches }
+    }
+}
+
 /// An exchange rate locked at approval (or, before it, quoted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FxLock {
@@ -1510,6 +1529,8 @@ pub struct Refund {
     pub note: String,
     pub method: RefundMethod,
     pub details: RefundDetails,
+    /// The payee or beneficiary against the order's buyer now; `null` when the order is not on record.
+    pub payee_check: Option<PayeeCheck>,
     pub tier: i64,
     /// Past the refund window: finance approves whatever the amount.
     pub finance_required: bool,
@@ -1548,6 +1569,7 @@ impl From<refunds::Refund> for Refund {
             note,
             method,
             details,
+            payee_check,
             tier,
             finance_required,
             status,
@@ -1581,6 +1603,7 @@ impl From<refunds::Refund> for Refund {
             note,
             method: method.into(),
             details: details.into(),
+            payee_check: payee_check.map(Into::into),
             tier,
             finance_required,
             status: status.into(),

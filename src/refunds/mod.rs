@@ -18,7 +18,7 @@ pub mod submission;
 pub mod tiers;
 
 pub use domain::{ApproverRole, ReasonCode, RefundMethod, RefundStatus};
-pub use kyc::{KycError, PayeeInput, VerifiedPayee};
+pub use kyc::{KycError, PayeeCheck, PayeeInput, VerifiedPayee};
 pub use tiers::{RefundSettings, Tier, TierLimits};
 
 use crate::audit::audit_entry;
@@ -257,6 +257,9 @@ pub struct Refund {
     pub note: String,
     pub method: RefundMethod,
     pub details: RefundDetails,
+    /// The payee (cash) or beneficiary (bank) against the order's buyer now;
+    /// `None` when the order is not on record.
+    pub payee_check: Option<PayeeCheck>,
     pub tier: i64,
     /// Past the refund window: finance approves whatever the amount.
     pub finance_required: bool,
@@ -316,7 +319,21 @@ pub(crate) fn parse_row(row: &RefundRow) -> Result<(RefundStatus, Tier, Currency
     Ok((status, tier, currency))
 }
 
-fn view(row: RefundRow, approvals: Vec<ApprovalRow>, quote: Option<FxLock>) -> Result<Refund, RefundError> {
+fn check_payee(details: &RefundDetails, order: Option<&OrderRecord>) -> Option<PayeeCheck> {
+    let order = order?;
+    let (name, document) = match details {
+        RefundDetails::BankTransfer { beneficiary } => (&beneficiary.name, &beneficiary.document),
+        RefundDetails::CashPickup { payee } => (&payee.name, &payee.document_number),
+    };
+    Some(kyc::payee_check(name, document, &order.buyer_name, &order.buyer_document))
+}
+
+fn view(
+    row: RefundRow,
+    approvals: Vec<ApprovalRow>,
+    quote: Option<FxLock>,
+    order: Option<&OrderRecord>,
+) -> Result<Refund, RefundError> {
     let (status, tier, currency) = parse_row(&row)?;
     let reason =
         ReasonCode::parse(&row.reason).ok_or_else(|| RefundError::Corrupt(format!("reason {}", row.reason)))?;
@@ -360,6 +377,7 @@ fn view(row: RefundRow, approvals: Vec<ApprovalRow>, quote: Option<FxLock>) -> R
         reason,
         note: row.note,
         method,
+        payee_check: check_payee(&details, order),
         details,
         tier: tier.number(),
         finance_required: row.finance_required,
@@ -651,7 +669,7 @@ pub fn request(
         });
         Ok(audit_entry(&row.requested_by, "refund.request", "refund", "", &after.to_string()))
     })?;
-    view(stored, Vec::new(), None)
+    view(stored, Vec::new(), None, order.as_ref())
 }
 
 fn approver_role(role: Role) -> Option<ApproverRole> {
@@ -1041,7 +1059,7 @@ pub fn show(store: &Store, id: i64) -> Result<Refund, RefundError> {
         Currency::parse(&row.currency).map_err(|_| RefundError::Corrupt(format!("currency {}", row.currency)))?;
     // A missing rate is not an error when only looking: the approval says so.
     let quote = fx_for(&settings, order.as_ref(), currency, row.amount_minor).ok().flatten();
-    view(row, approvals, quote)
+    view(row, approvals, quote, order.as_ref())
 }
 
 /// Refunds by id, optionally of one status; page with `after_id`.
@@ -1086,7 +1104,8 @@ pub fn page(store: &Store, query: &RefundQuery, after_id: i64, limit: u32) -> Re
     rows.into_iter()
         .map(|row| {
             let (_, approvals) = store.refund(row.id)?.ok_or(RefundError::UnknownRefund(row.id))?;
-            view(row, approvals, None)
+            let order = store.order(&row.order_id)?;
+            view(row, approvals, None, order.as_ref())
         })
         .collect()
 }

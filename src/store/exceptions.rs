@@ -18,7 +18,8 @@ pub struct ExceptionFilter {
     pub store: Option<String>,
     /// `Some("")` selects unassigned exceptions.
     pub assignee: Option<String>,
-    /// Detected within [from, to) seconds since the epoch (age buckets).
+    /// The business event (see `OCCURRED_AT_SQL`) within [from, to) seconds
+    /// since the epoch (age buckets).
     pub detected_from: Option<i64>,
     pub detected_to: Option<i64>,
     /// Keyset paging: ids after this one (with the id order).
@@ -60,7 +61,11 @@ pub struct ExceptionRecord {
     pub currency: String,
     pub detail: String,
     pub detected_at: DateTime<Utc>,
+    /// When the business event happened: the payment (paid, else created),
+    /// else the settlement row, else the order; the detection time when none is on record.
+    pub occurred_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whole days since `occurred_at`.
     pub age_days: i64,
     pub assignee: Option<String>,
     pub resolution: Option<String>,
@@ -115,8 +120,23 @@ pub struct HistoryRecord {
     pub note: String,
 }
 
-const EXCEPTION_SELECT: &str = "SELECT id, kind, status, order_id, psp, payment_id, country, store, amount_minor,
-    currency, detail, detected_at, updated_at, assignee, resolution, resolved_by, resolved_at, note FROM exceptions";
+/// An exception's age counts from the business event, not from the run that
+/// detected it: a first reconciliation of a month-old file would otherwise put
+/// every exception in "0-1 d". Each lookup uses a unique index.
+const OCCURRED_AT_SQL: &str = "coalesce(
+    (SELECT coalesce(p.paid_at, p.created_at) FROM payments p
+        WHERE exceptions.payment_id <> '' AND p.payment_id = exceptions.payment_id AND p.psp = exceptions.psp),
+    (SELECT s.created_at FROM settlements s WHERE s.id = exceptions.settlement),
+    (SELECT o.created_at FROM orders o WHERE exceptions.order_id <> '' AND o.order_id = exceptions.order_id),
+    detected_at)";
+
+/// The columns `exception_from_row` reads, but for the event time.
+const EXCEPTION_COLUMNS: &str = "id, kind, status, order_id, psp, payment_id, country, store, amount_minor,
+    currency, detail, detected_at, updated_at, assignee, resolution, resolved_by, resolved_at, note";
+
+fn exception_select() -> String {
+    format!("SELECT {EXCEPTION_COLUMNS}, {OCCURRED_AT_SQL} FROM exceptions")
+}
 
 type SqlValues = Vec<Box<dyn rusqlite::ToSql>>;
 
@@ -145,11 +165,11 @@ fn filter_sql(filter: &ExceptionFilter) -> (Vec<String>, SqlValues) {
         None => {}
     }
     if let Some(from) = filter.detected_from {
-        clauses.push("detected_at >= ?".into());
+        clauses.push(format!("{OCCURRED_AT_SQL} >= ?"));
         values.push(Box::new(from));
     }
     if let Some(to) = filter.detected_to {
-        clauses.push("detected_at < ?".into());
+        clauses.push(format!("{OCCURRED_AT_SQL} < ?"));
         values.push(Box::new(to));
     }
     if let Some(after) = &filter.after_id {
@@ -166,6 +186,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 fn exception_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRecord> {
     let status: String = r.get(2)?;
     let detected_at = time(r.get(11)?);
+    let occurred_at = time(r.get(18)?);
     Ok(ExceptionRecord {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -179,8 +200,9 @@ fn exception_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRecord
         currency: r.get(9)?,
         detail: r.get(10)?,
         detected_at,
+        occurred_at,
         updated_at: time(r.get(12)?),
-        age_days: (Utc::now() - detected_at).num_days(),
+        age_days: (Utc::now() - occurred_at).num_days(),
         assignee: r.get(13)?,
         resolution: r.get(14)?,
         resolved_by: r.get(15)?,
@@ -191,7 +213,7 @@ fn exception_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRecord
 
 impl Store {
     pub fn exception(&self, id: &str) -> StoreResult<Option<ExceptionRecord>> {
-        let mut stmt = self.conn.prepare_cached(&format!("{EXCEPTION_SELECT} WHERE id = ?1"))?;
+        let mut stmt = self.conn.prepare_cached(&format!("{} WHERE id = ?1", exception_select()))?;
         Ok(stmt.query_row([id], exception_from_row).optional()?)
     }
 
@@ -211,8 +233,8 @@ impl Store {
         let (mut clauses, mut values) = filter_sql(filter);
         let (order, cursor_clause) = match sort {
             ExceptionSort::Id => ("id", None),
-            ExceptionSort::AgeDesc => ("detected_at ASC, id ASC", Some("(detected_at, id) > (?, ?)")),
-            ExceptionSort::AgeAsc => ("detected_at DESC, id DESC", Some("(detected_at, id) < (?, ?)")),
+            ExceptionSort::AgeDesc => ("occurred ASC, id ASC", Some("(occurred, id) > (?, ?)")),
+            ExceptionSort::AgeAsc => ("occurred DESC, id DESC", Some("(occurred, id) < (?, ?)")),
             ExceptionSort::AmountDesc => {
                 ("coalesce(amount_minor, 0) DESC, id DESC", Some("(coalesce(amount_minor, 0), id) < (?, ?)"))
             }
@@ -235,7 +257,13 @@ impl Store {
         }
         values.push(Box::new(filter.limit));
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY {order} LIMIT ?");
+        // The age sorts and their cursor use the event time, through an alias
+        // of the select's last column; the inner select filters, the outer pages.
+        let sql = format!(
+            "SELECT {EXCEPTION_COLUMNS}, occurred
+             FROM (SELECT *, {OCCURRED_AT_SQL} AS occurred FROM exceptions) AS exceptions{where_sql}
+             ORDER BY {order} LIMIT ?"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
         let rows = stmt.query_map(refs.as_slice(), exception_from_row)?;
@@ -255,7 +283,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Counts per kind and per detected-at range in one pass over the filter's
+    /// Counts per kind and per event-time range in one pass over the filter's
     /// rows (ignoring its kind and its own detected range): for each kind, one
     /// count per range in `ranges` ([from, to), either end open) and the total.
     pub fn exception_counts_by_range(
@@ -271,11 +299,11 @@ impl Store {
         for (from, to) in ranges {
             let mut tests = Vec::new();
             if let Some(from) = from {
-                tests.push("detected_at >= ?");
+                tests.push("occurred >= ?");
                 range_values.push(Box::new(*from));
             }
             if let Some(to) = to {
-                tests.push("detected_at < ?");
+                tests.push("occurred < ?");
                 range_values.push(Box::new(*to));
             }
             let test = if tests.is_empty() { "1".to_string() } else { tests.join(" AND ") };
@@ -285,7 +313,11 @@ impl Store {
         range_values.append(&mut values);
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
         let sum_sql = sums.iter().map(|s| format!("{s}, ")).collect::<String>();
-        let sql = format!("SELECT kind, {sum_sql}count(*) FROM exceptions{where_sql} GROUP BY kind ORDER BY kind");
+        let sql = format!(
+            "SELECT kind, {sum_sql}count(*)
+             FROM (SELECT kind, {OCCURRED_AT_SQL} AS occurred FROM exceptions{where_sql})
+             GROUP BY kind ORDER BY kind"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let refs: Vec<&dyn rusqlite::ToSql> = range_values.iter().map(|v| v.as_ref()).collect();
         let n = ranges.len();
@@ -340,7 +372,7 @@ impl Store {
     ) -> StoreResult<u64> {
         let (clauses, values) = filter_sql(filter);
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-        let sql = format!("{EXCEPTION_SELECT}{where_sql} ORDER BY id");
+        let sql = format!("{}{where_sql} ORDER BY id", exception_select());
         let mut stmt = self.conn.prepare(&sql)?;
         let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
         let mut rows = stmt.query(refs.as_slice())?;

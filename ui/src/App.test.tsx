@@ -113,7 +113,7 @@ describe("app start, first run, sign-in, language", () => {
     fireEvent.click(await screen.findByTestId("account-menu"));
     fireEvent.click(screen.getByTestId("lock-now"));
     expect(await screen.findByTestId("lock-screen")).toBeTruthy();
-    expect(screen.getByTestId("lock-intro").textContent).toBe("ana, you locked the console. Enter your password to go on.");
+    expect(screen.getByTestId("lock-reason").textContent).toBe("ana, you locked the console. Enter your password to go on.");
     fireEvent.change(screen.getByTestId("lock-password"), { target: { value: "voucherdesk-ana" } });
     fireEvent.click(screen.getByTestId("lock-submit"));
     expect(await screen.findByTestId("app")).toBeTruthy();

@@ -9,7 +9,7 @@ import { WarmUp } from "./components/WarmUp";
 import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
-import { FirstRun, LockScreen, SignIn } from "./screens/Auth";
+import { FirstRun, LockScreen, SignIn, type LockReason } from "./screens/Auth";
 import { LookupScreen } from "./screens/Lookup";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
 import { TeamBanner } from "./team/TeamBanner";
@@ -105,9 +105,8 @@ function AppScreens() {
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [screen, setScreen] = useState<ScreenId>("lookup");
   const [caseOrder, setCaseOrder] = useState<string | null>(null);
-  const [locked, setLocked] = useState(false);
-  /** Locked from the account menu (not by the idle timer): the lock screen does not speak of idle minutes. */
-  const [lockedByHand, setLockedByHand] = useState(false);
+  /** Why the console is locked (the lock screen says so), or null. */
+  const [locked, setLocked] = useState<LockReason | null>(null);
   /** Just after first run: the next step (import the first files) is offered above the screen. */
   const [welcome, setWelcome] = useState(false);
   /** The screen the queue's warm-up render started on (see WarmUp); null when there is none. */
@@ -135,7 +134,7 @@ function AppScreens() {
 
   const enter = (op: Operator) => {
     void changeLanguage(normaliseLanguage(op.language));
-    setLocked(false);
+    setLocked(null);
     setScreen(startScreen ?? homeScreen(op));
     startScreen = null;
     setCaseOrder(null);
@@ -148,17 +147,14 @@ function AppScreens() {
     } catch {
       // signed out locally whatever the core says
     }
-    setLocked(false);
+    setLocked(null);
     setPhase({ kind: "sign_in" });
   }, []);
 
   // The core ends idle sessions itself: follow it to the lock or sign-in screen.
   useEffect(() => {
     onSessionError((code) => {
-      if (code === "auth.locked") {
-        setLockedByHand(false);
-        setLocked(true);
-      }
+      if (code === "auth.locked") setLocked((l) => l ?? "idle");
       else setPhase((p) => (p.kind === "ready" ? { kind: "sign_in" } : p));
     });
     return () => onSessionError(null);
@@ -183,14 +179,7 @@ function AppScreens() {
   }, [ready]);
 
   const idleMinutes = status?.idle_lock_minutes ?? 0;
-  useIdle(
-    idleMinutes,
-    () => {
-      setLockedByHand(false);
-      setLocked(true);
-    },
-    phase.kind === "ready" && !locked,
-  );
+  useIdle(idleMinutes, () => setLocked("idle"), phase.kind === "ready" && !locked);
 
   const session = useMemo<Session | null>(() => {
     if (phase.kind !== "ready" || !status) return null;
@@ -248,9 +237,10 @@ function AppScreens() {
       <SessionContext.Provider value={session}>
         <LockScreen
           operator={phase.operator}
-          minutes={lockedByHand ? null : idleMinutes}
+          minutes={idleMinutes}
+          reason={locked}
           onUnlocked={(op) => {
-            setLocked(false);
+            setLocked(null);
             setPhase({ kind: "ready", operator: op });
           }}
           onSignOut={() => void signOut()}
@@ -261,13 +251,7 @@ function AppScreens() {
   return (
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
-        <Header
-          screen={screen}
-          onLock={() => {
-            setLockedByHand(true);
-            setLocked(true);
-          }}
-        />
+        <Header screen={screen} onLock={() => setLocked("manual")} />
         {welcome && screen !== "imports" && (
           <div className="notice notice-info first-run-next" role="status" data-testid="first-run-next">
             <span>

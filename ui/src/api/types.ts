@@ -238,7 +238,10 @@ export interface ExceptionRecord {
   currency: string;
   detail: string;
   detected_at: Instant;
+  /** The business event (payment, else settlement row, else order); ages count from it. */
+  occurred_at: Instant;
   updated_at: Instant;
+  /** Whole days since `occurred_at`. */
   age_days: number;
   assignee: string | null;
   resolution: string | null;

@@ -2,6 +2,7 @@
 import type { Approval } from "./Approval";
 import type { ApproverRole } from "./ApproverRole";
 import type { FxLock } from "./FxLock";
+import type { PayeeCheck } from "./PayeeCheck";
 import type { ReasonCode } from "./ReasonCode";
 import type { RefundDetails } from "./RefundDetails";
 import type { RefundMethod } from "./RefundMethod";
@@ -11,7 +12,11 @@ export type Refund = { id: number, psp: string, payment_id: string, order_id: st
 /**
  * Major units, for people.
  */
-amount: string, reason: ReasonCode, note: string, method: RefundMethod, details: RefundDetails, tier: number, 
+amount: string, reason: ReasonCode, note: string, method: RefundMethod, details: RefundDetails, 
+/**
+ * The payee or beneficiary against the order's buyer now; `null` when the order is not on record.
+ */
+payee_check: PayeeCheck | null, tier: number, 
 /**
  * Past the refund window: finance approves whatever the amount.
  */

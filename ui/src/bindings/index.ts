@@ -52,6 +52,7 @@ export type { OrderHit } from "./OrderHit";
 export type { OrderRecord } from "./OrderRecord";
 export type { PageRequest } from "./PageRequest";
 export type { Payee } from "./Payee";
+export type { PayeeCheck } from "./PayeeCheck";
 export type { PaymentRecord } from "./PaymentRecord";
 export type { ProfileSuggestion } from "./ProfileSuggestion";
 export type { PspAccountRow } from "./PspAccountRow";

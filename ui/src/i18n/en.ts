@@ -43,7 +43,6 @@ const en = {
     signInTitle: "Sign in",
     signIn: "Sign in",
     lockedTitle: "Locked",
-    lockedByYouIntro: "{{name}}, you locked the console. Enter your password to go on.",
     lockedIntro: "{{name}}, the console locked after {{minutes}} minutes without activity. Enter your password to go on.",
     unlock: "Unlock",
     signInAsSomeoneElse: "Sign out and sign in as someone else",
@@ -323,6 +322,8 @@ const en = {
     asOf: "As of {{date}} (market date)",
     unavailable: "The dashboard is not available in this version yet. The other screens work as usual.",
     empty: "No data for this market yet: import files and reconcile",
+    openInQueue: "Open in the exception queue",
+    ageFrom: "Age counts from the payment or the order, not from detection",
   },
   audit: {
     title: "Audit log",
@@ -706,6 +707,40 @@ const en = {
     approve: "Approve",
     reject: "Reject",
     rejectNeedsComment: "A rejection needs a comment",
+    payee: {
+      title: "Payee",
+      collectsCash: "Collects in cash",
+      bankTransfer: "Bank transfer",
+      accountTypes: { C: "current", S: "savings" },
+      match: {
+        match: "Matches the buyer",
+        name_differs: "Name differs from the buyer's",
+        document_differs: "Document differs from the buyer's",
+        neither: "Neither name nor document is the buyer's",
+        no_order: "Order not on record: cannot compare with the buyer",
+      },
+    },
+    confirm: {
+      title: "Approve refund {{id}}?",
+      body: "{{amount}} to {{payee}}, tier {{tier}}.",
+      yes: "Confirm approval",
+    },
+    notice: {
+      awaiting: "Refund {{id}} approved: awaiting {{roles}}",
+      approved: "Refund {{id}} approved: will be submitted",
+      rejected: "Refund {{id}} rejected",
+    },
+  },
+  times: {
+    yours: "your time",
+    market: "{{city}} time",
+    detected: "detected",
+    age: "{{days}} d since the payment or order",
+    datePlaceholder: "YYYY-MM-DD",
+    dateInvalid: "Write the date as YYYY-MM-DD",
+  },
+  lock: {
+    manual: "{{name}}, you locked the console. Enter your password to go on.",
   },
   refundStats: {
     title: "Refunds",

@@ -42,7 +42,6 @@ const es: Messages = {
     signInTitle: "Iniciar sesión",
     signIn: "Entrar",
     lockedTitle: "Bloqueada",
-    lockedByYouIntro: "{{name}}, usted bloqueó la consola. Escriba su contraseña para continuar.",
     lockedIntro: "{{name}}, la consola se bloqueó tras {{minutes}} minutos sin actividad. Escriba su contraseña para continuar.",
     unlock: "Desbloquear",
     signInAsSomeoneElse: "Cerrar sesión y entrar con otro usuario",
@@ -322,6 +321,8 @@ const es: Messages = {
     asOf: "Al {{date}} (fecha de mercado)",
     unavailable: "El panel aún no está disponible en esta versión. Las demás pantallas funcionan normalmente.",
     empty: "Aún no hay datos para este mercado: importe archivos y concilie",
+    openInQueue: "Abrir en la cola de excepciones",
+    ageFrom: "La antigüedad se cuenta desde el pago o el pedido, no desde la detección",
   },
   audit: {
     title: "Registro de auditoría",
@@ -705,6 +706,40 @@ const es: Messages = {
     approve: "Aprobar",
     reject: "Rechazar",
     rejectNeedsComment: "Un rechazo necesita un comentario",
+    payee: {
+      title: "Beneficiario",
+      collectsCash: "Cobra en efectivo",
+      bankTransfer: "Transferencia bancaria",
+      accountTypes: { C: "corriente", S: "ahorros" },
+      match: {
+        match: "Coincide con el comprador",
+        name_differs: "El nombre no es el del comprador",
+        document_differs: "El documento no es el del comprador",
+        neither: "Ni el nombre ni el documento son del comprador",
+        no_order: "Pedido no registrado: no se puede comparar con el comprador",
+      },
+    },
+    confirm: {
+      title: "¿Aprobar el reembolso {{id}}?",
+      body: "{{amount}} para {{payee}}, nivel {{tier}}.",
+      yes: "Confirmar aprobación",
+    },
+    notice: {
+      awaiting: "Reembolso {{id}} aprobado: falta {{roles}}",
+      approved: "Reembolso {{id}} aprobado: se enviará",
+      rejected: "Reembolso {{id}} rechazado",
+    },
+  },
+  times: {
+    yours: "su hora",
+    market: "hora de {{city}}",
+    detected: "detectada",
+    age: "{{days}} d desde el pago o el pedido",
+    datePlaceholder: "AAAA-MM-DD",
+    dateInvalid: "Escriba la fecha como AAAA-MM-DD",
+  },
+  lock: {
+    manual: "{{name}}, usted bloqueó la consola. Escriba su contraseña para continuar.",
   },
   refundStats: {
     title: "Reembolsos",

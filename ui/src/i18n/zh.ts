@@ -42,7 +42,6 @@ const zh: Messages = {
     signInTitle: "登录",
     signIn: "登录",
     lockedTitle: "已锁定",
-    lockedByYouIntro: "{{name}}，您已锁定控制台。请输入密码继续。",
     lockedIntro: "{{name}}，控制台在 {{minutes}} 分钟无操作后已锁定。请输入密码继续。",
     unlock: "解锁",
     signInAsSomeoneElse: "退出并以其他用户登录",
@@ -322,6 +321,8 @@ const zh: Messages = {
     asOf: "截至 {{date}}（市场日期）",
     unavailable: "此版本暂不提供概览，其他页面可正常使用。",
     empty: "该市场暂无数据：请导入文件并对账",
+    openInQueue: "在异常队列中打开",
+    ageFrom: "账龄从付款或订单时间算起，而非发现时间",
   },
   audit: {
     title: "审计日志",
@@ -705,6 +706,40 @@ const zh: Messages = {
     approve: "批准",
     reject: "拒绝",
     rejectNeedsComment: "拒绝必须填写备注",
+    payee: {
+      title: "收款人",
+      collectsCash: "现金领取",
+      bankTransfer: "银行转账",
+      accountTypes: { C: "活期支票账户", S: "储蓄账户" },
+      match: {
+        match: "与买家一致",
+        name_differs: "姓名与买家不符",
+        document_differs: "证件与买家不符",
+        neither: "姓名和证件都与买家不符",
+        no_order: "无订单记录：无法与买家比对",
+      },
+    },
+    confirm: {
+      title: "批准退款 {{id}}？",
+      body: "{{amount}}，收款人 {{payee}}，第 {{tier}} 级。",
+      yes: "确认批准",
+    },
+    notice: {
+      awaiting: "退款 {{id}} 已批准：等待{{roles}}",
+      approved: "退款 {{id}} 已批准：将提交",
+      rejected: "退款 {{id}} 已拒绝",
+    },
+  },
+  times: {
+    yours: "你的时间",
+    market: "{{city}}时间",
+    detected: "发现于",
+    age: "自付款或下单起 {{days}} 天",
+    datePlaceholder: "年-月-日",
+    dateInvalid: "请按 年-月-日 填写日期，例如 2026-06-12",
+  },
+  lock: {
+    manual: "{{name}}，你已锁定控制台。请输入密码继续。",
   },
   refundStats: {
     title: "退款",

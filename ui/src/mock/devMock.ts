@@ -109,7 +109,7 @@ function buildWorld(params: URLSearchParams): World {
       created_at: iso(now - Math.floor(random() * 60 * DAY_MS)),
     });
   }
-  const exceptions: ExceptionRecord[] = SAMPLE_CASES.flatMap((c) => c.exceptions.map((e) => ({ ...e, detected_at: iso(now - 3 * 3600_000), updated_at: iso(now - 3 * 3600_000) })));
+  const exceptions: ExceptionRecord[] = SAMPLE_CASES.flatMap((c) => c.exceptions.map((e) => ({ ...e, detected_at: iso(now - 3 * 3600_000), occurred_at: e.occurred_at ?? iso(now - 3 * 3600_000), updated_at: iso(now - 3 * 3600_000) })));
   const total = Number(params.get("exceptions") ?? 5000);
   for (let i = 0; i < total; i++) {
     const hit = hits[2 + (i % (hits.length - 2))];
@@ -132,7 +132,8 @@ function buildWorld(params: URLSearchParams): World {
       amount_minor: hit.amount_minor,
       currency: hit.currency,
       detail: `${kind.replace(/_/g, " ")} (${psp}:P-${10000 + i})`,
-      detected_at: iso(now - ageMs),
+      detected_at: iso(now - ageMs + 3 * 3600_000),
+      occurred_at: iso(now - ageMs),
       updated_at: iso(now - ageMs),
       age_days: Math.floor(ageMs / DAY_MS),
       assignee: random() < 0.3 ? (random() < 0.5 ? "marta" : "fabio") : null,
@@ -704,6 +705,7 @@ function mockRefunds(w: World): Refund[] {
     finished_at: null,
     last_error: null,
     escalated: false,
+    payee_check: { name_matches: true, document_matches: true },
   }));
 }
 

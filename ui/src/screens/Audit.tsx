@@ -6,6 +6,7 @@ import { toApiError, type ApiError } from "../api/errors";
 import type { AuditRow, VerifyReport } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
+import { DateField } from "../components/DateField";
 
 const KNOWN_ACTIONS = ["sign_in", "sign_out", "import", "reconcile", "exception.resolve", "exception.assign", "operator.add", "operator.set_role", "operator.disable", "settings.set"];
 
@@ -136,11 +137,11 @@ export function AuditScreen() {
         </label>
         <label className="field compact">
           <span>{t("audit.from")}</span>
-          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} data-testid="audit-filter-from" />
+          <DateField value={from} onChange={setFrom} testId="audit-filter-from" />
         </label>
         <label className="field compact">
           <span>{t("audit.to")}</span>
-          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} data-testid="audit-filter-to" />
+          <DateField value={to} onChange={setTo} testId="audit-filter-to" />
         </label>
         <button type="submit" className="primary" data-testid="audit-search">
           {t("audit.search")}

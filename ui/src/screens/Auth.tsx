@@ -153,15 +153,19 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
   );
 }
 
+/** Idle: the console (or the core) locked itself; manual: the operator pressed Lock. */
+export type LockReason = "idle" | "manual";
+
 export function LockScreen({
   operator,
   minutes,
+  reason = "idle",
   onUnlocked,
   onSignOut,
 }: {
   operator: Operator;
-  /** Idle minutes that locked it; null when the operator locked it themselves. */
-  minutes: number | null;
+  minutes: number;
+  reason?: LockReason;
   onUnlocked: (op: Operator) => void;
   onSignOut: () => void;
 }) {
@@ -183,8 +187,8 @@ export function LockScreen({
   };
   return (
     <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
-      <p className="muted" data-testid="lock-intro">
-        {minutes === null ? t("auth.lockedByYouIntro", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
+      <p className="muted" data-testid="lock-reason" data-reason={reason}>
+        {reason === "manual" ? t("lock.manual", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
       </p>
       <form
         onSubmit={(e) => {

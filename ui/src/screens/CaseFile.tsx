@@ -87,7 +87,10 @@ function ExceptionItem({ e, onResolve }: { e: ExceptionRecord; onResolve: (actio
       </div>
       <p className="small">{e.detail}</p>
       <p className="muted small">
-        <When at={e.detected_at} country={e.country} />
+        <span data-testid={`case-exception-${e.id}-age`} title={e.occurred_at}>
+          {t("times.age", { days: e.age_days })}
+        </span>{" "}
+        · {t("times.detected")} <When at={e.detected_at} country={e.country} />
         {e.resolution && ` · ${t(`actions.${e.resolution}`, { defaultValue: e.resolution })} — ${e.resolved_by ?? ""}`}
         {e.note && ` · “${e.note}”`}
       </p>

@@ -3,9 +3,17 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 
-// jsdom has no canvas: the charts are stand-ins here; the cards are real.
-vi.mock("react-chartjs-2", () => ({ Bar: () => null, Line: () => null }));
-const { DashboardScreen } = await import("./Dashboard");
+// jsdom has no canvas: the charts are stand-ins here that keep their props; the cards are real.
+const drawn = vi.hoisted(() => ({ bars: [] as { data: { labels: string[] }; options: Record<string, unknown> }[] }));
+vi.mock("react-chartjs-2", () => ({
+  Bar: (props: { data: { labels: string[] }; options: Record<string, unknown> }) => {
+    drawn.bars.push(props);
+    return null;
+  },
+  Line: () => null,
+}));
+const { DashboardScreen, formatAxisAmount, kindChartOptions, sliceQuery } = await import("./Dashboard");
+const { takeQueueFilter } = await import("../lib/queueFilter");
 
 describe("dashboard", () => {
   beforeEach(async () => {
@@ -72,5 +80,66 @@ describe("dashboard", () => {
     expect(screen.getByTestId("chart-paid-settled-COP").textContent).toContain("Paid vs settled · COP");
     fireEvent.click(screen.getByTestId("dashboard-market-PE"));
     await waitFor(() => expect(calls[calls.length - 1]?.args).toEqual({ market: "PE" }));
+  });
+
+  it("writes axis amounts with the language's grouping, never 1000000000", () => {
+    expect(formatAxisAmount(1_000_000_000, "COP", "en")).toBe("$1,000,000,000");
+    expect(formatAxisAmount(1_000_000_000, "COP", "es")).toBe("$\u00a01.000.000.000");
+    expect(formatAxisAmount(1_000_000_000, "COP", "zh")).toBe("$1,000,000,000");
+    expect(formatAxisAmount(1_250_000, "PEN", "es")).toBe("S/\u00a01,250,000");
+  });
+
+  it("labels every kind (no skipped ticks) and opens the queue on the bar clicked", async () => {
+    drawn.bars = [];
+    const screens: string[] = [];
+    ipc((_cmd, args) => ({
+      market: args.market,
+      as_of: "2026-03-20",
+      orders: 10,
+      paid_orders: 8,
+      matched: 8,
+      match_rate_bp: 10_000,
+      open_by_kind: { not_settled: 4_000, paid_not_recorded: 12 },
+      open_by_age: { d0_1: 2, d8_30: 4_010 },
+      open_total: 4_012,
+      paid: [{ currency: "COP", count: 4, amount_minor: 100_000_000_000 }],
+      settled: [],
+      trend: [],
+    }));
+    renderSignedIn(<DashboardScreen />, MARTA, { navigate: (s) => screens.push(s) });
+    await screen.findByTestId("dashboard-match-rate");
+    expect(screen.getByTestId("dashboard-as-of").textContent).toContain("Mar 20, 2026");
+    const kinds = drawn.bars.find((b) => b.data.labels.includes("Paid, not recorded"));
+    expect(kinds?.data.labels).toHaveLength(12);
+    const scales = kinds?.options.scales as { y: { ticks: { autoSkip: boolean } }; x: { ticks: { callback: (v: number) => string } } };
+    expect(scales.y.ticks.autoSkip).toBe(false);
+    expect(scales.x.ticks.callback(4000)).toBe("4,000");
+    const money = drawn.bars.find((b) => b.data.labels.length === 2);
+    const y = (money?.options.scales as { y: { ticks: { callback: (v: number) => string } } }).y;
+    expect(y.ticks.callback(1_000_000_000)).toBe("$1,000,000,000");
+
+    // A click on the eighth bar: not_settled (EXCEPTION_KINDS[7]).
+    const onClick = kinds?.options.onClick as (e: unknown, els: { index: number }[]) => void;
+    onClick({}, [{ index: 7 }]);
+    expect(screens).toEqual(["exceptions"]);
+    expect(takeQueueFilter({ status: "open" })).toEqual({ status: "open", country: null, kind: "not_settled", age: null });
+    expect(takeQueueFilter({ status: "open" })).toEqual({ status: "open" }); // taken once
+
+    // The slice list below the chart does the same from the keyboard.
+    fireEvent.click(screen.getByTestId("dashboard-slice-age-d8_30"));
+    expect(screens).toEqual(["exceptions", "exceptions"]);
+    expect(takeQueueFilter({ status: "open" })).toEqual({ status: "open", country: null, kind: null, age: "d8_30" });
+    expect(screen.getByTestId("dashboard-slice-kind-not_settled").textContent).toBe("Not settled · 4,000");
+    expect(screen.queryByTestId("dashboard-slice-kind-duplicate_payment")).toBeNull(); // none open
+  });
+
+  it("filters the queue to the market shown", () => {
+    expect(sliceQuery("PE", { kind: "amount_mismatch" })).toEqual({ status: "open", country: "PE", kind: "amount_mismatch", age: null });
+    const picked: number[] = [];
+    const options = kindChartOptions("es", (i) => picked.push(i));
+    (options.onClick as (e: unknown, els: { index: number }[]) => void)({}, []);
+    expect(picked).toEqual([]); // a click beside the bars opens nothing
+    const x = (options.scales as { x: { ticks: { callback: (v: number) => string } } }).x;
+    expect(x.ticks.callback(12_500)).toBe("12.500");
   });
 });

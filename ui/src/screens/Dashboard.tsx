@@ -1,13 +1,17 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { BarElement, CategoryScale, Chart as ChartJS, Legend, LinearScale, LineElement, PointElement, Tooltip } from "chart.js";
+import type { ActiveElement, ChartEvent, ChartOptions } from "chart.js";
 import { Bar, Line } from "react-chartjs-2";
 import { api } from "../api/commands";
 import { isUnavailable, toApiError, type ApiError } from "../api/errors";
-import { AGE_BUCKETS, EXCEPTION_KINDS, type CurrencyTotal, type Dashboard, type Market } from "../api/types";
+import { AGE_BUCKETS, EXCEPTION_KINDS, type AgeBucket, type CurrencyTotal, type Dashboard, type ExceptionKind, type ExceptionQuery, type Market } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RefundStats } from "../components/RefundStats";
+import { formatDay, formatDayShort } from "../lib/dates";
 import { formatAmount, formatCount, formatPercent } from "../lib/format";
+import { handQueueFilter } from "../lib/queueFilter";
+import { useSession } from "../session";
 
 ChartJS.register(CategoryScale, LinearScale, BarElement, LineElement, PointElement, Tooltip, Legend);
 
@@ -18,6 +22,84 @@ ChartJS.defaults.font.family =
   'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif';
 /** Chart axes are in major units (every supported currency has exponent 2). */
 const MINOR_PER_MAJOR = 100;
+
+/** Height of one labelled bar in the by-kind chart: every kind keeps its label. */
+const KIND_BAR_PX = 26;
+/** The by-kind chart's axis and padding. */
+const KIND_CHART_EXTRA_PX = 48;
+
+/** An axis amount in major units, grouped as the language writes it: `$1,000,000,000`, `$ 1.000.000.000`. */
+export function formatAxisAmount(major: number, currency: string, language: string): string {
+  const locale = language.startsWith("zh") ? "zh-CN" : language.startsWith("es") ? (currency === "PEN" ? "es-PE" : "es-CO") : "en-US";
+  try {
+    return new Intl.NumberFormat(locale, { style: "currency", currency, currencyDisplay: "narrowSymbol", maximumFractionDigits: 0 }).format(major);
+  } catch {
+    return `${formatCount(major, language)} ${currency}`;
+  }
+}
+
+type OnPick = (index: number) => void;
+
+function clickable(onPick: OnPick): Pick<ChartOptions<"bar">, "onClick" | "onHover"> {
+  return {
+    onClick: (_e: ChartEvent, elements: ActiveElement[]) => {
+      const index = elements[0]?.index;
+      if (index !== undefined) onPick(index);
+    },
+    onHover: (e: ChartEvent, elements: ActiveElement[]) => {
+      const target = e.native?.target as HTMLElement | undefined;
+      if (target) target.style.cursor = elements.length > 0 ? "pointer" : "default";
+    },
+  };
+}
+
+/** Horizontal bars, one per kind, every label drawn; counts grouped per language. */
+export function kindChartOptions(language: string, onPick: OnPick): ChartOptions<"bar"> {
+  return {
+    indexAxis: "y",
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: { legend: { display: false } },
+    scales: {
+      y: { ticks: { autoSkip: false } },
+      x: { beginAtZero: true, ticks: { precision: 0, callback: (v) => formatCount(Number(v), language) } },
+    },
+    ...clickable(onPick),
+  };
+}
+
+export function ageChartOptions(language: string, onPick: OnPick): ChartOptions<"bar"> {
+  return {
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: { legend: { display: false } },
+    scales: {
+      x: { ticks: { autoSkip: false, maxRotation: 0 } },
+      y: { beginAtZero: true, ticks: { precision: 0, callback: (v) => formatCount(Number(v), language) } },
+    },
+    ...clickable(onPick),
+  };
+}
+
+export function moneyChartOptions(currency: string, language: string): ChartOptions<"bar"> {
+  return {
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: {
+      legend: { display: false },
+      tooltip: { callbacks: { label: (item) => formatAxisAmount(Number(item.raw), currency, language) } },
+    },
+    scales: {
+      x: { ticks: { autoSkip: false } },
+      y: { beginAtZero: true, title: { display: true, text: currency }, ticks: { callback: (v) => formatAxisAmount(Number(v), currency, language) } },
+    },
+  };
+}
+
+/** The queue filter behind a bar: open exceptions of that kind or age, in the market shown. */
+export function sliceQuery(market: Market, slice: { kind?: ExceptionKind; age?: AgeBucket }): ExceptionQuery {
+  return { status: "open", country: market === "all" ? null : market, kind: slice.kind ?? null, age: slice.age ?? null };
+}
 
 function currencies(d: Dashboard): string[] {
   const set = new Set<string>();
@@ -31,6 +113,7 @@ function sumOf(list: CurrencyTotal[] | undefined, currency: string): number {
 
 export function DashboardScreen() {
   const { t, i18n } = useTranslation();
+  const { navigate } = useSession();
   const [market, setMarket] = useState<Market>("all");
   const [data, setData] = useState<Dashboard | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -64,6 +147,19 @@ export function DashboardScreen() {
   const days = [...new Set(trend.map((p) => p.day))].sort();
   const trendCurrencies = [...new Set(trend.map((p) => p.currency))].sort();
   const trendColors = [COLORS.primary, COLORS.warn, COLORS.ok, COLORS.bad];
+  const lang = i18n.language;
+  const openQueue = (slice: { kind?: ExceptionKind; age?: AgeBucket }) => {
+    handQueueFilter(sliceQuery(market, slice));
+    navigate("exceptions");
+  };
+  const pickKind = (i: number) => {
+    const kind = EXCEPTION_KINDS[i];
+    if (kind) openQueue({ kind });
+  };
+  const pickAge = (i: number) => {
+    const age = AGE_BUCKETS[i];
+    if (age) openQueue({ age });
+  };
 
   return (
     <div className="dashboard">
@@ -94,7 +190,7 @@ export function DashboardScreen() {
       {data && data.orders > 0 && data.as_of !== null && (
         <>
           <p className="muted small" data-testid="dashboard-as-of">
-            {t("dashboard.asOf", { date: data.as_of })}
+            {t("dashboard.asOf", { date: formatDay(data.as_of, lang) })}
           </p>
           <div className="cards">
             <div className="card" data-testid="dashboard-match-rate">
@@ -122,27 +218,46 @@ export function DashboardScreen() {
           <div className="charts">
             <section className="panel chart" data-testid="chart-by-kind">
               <h3>{t("dashboard.byKind")}</h3>
-              <div className="chart-box">
+              <div className="chart-box" style={{ height: EXCEPTION_KINDS.length * KIND_BAR_PX + KIND_CHART_EXTRA_PX }}>
                 <Bar
                   data={{
                     labels: EXCEPTION_KINDS.map((k) => t(`kinds.${k}`)),
                     datasets: [{ label: t("dashboard.openExceptions"), data: EXCEPTION_KINDS.map((k) => byKind[k] ?? 0), backgroundColor: COLORS.warn }],
                   }}
-                  options={{ indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } } }}
+                  options={kindChartOptions(lang, pickKind)}
                 />
               </div>
+              <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
+                {EXCEPTION_KINDS.filter((k) => (byKind[k] ?? 0) > 0).map((k) => (
+                  <li key={k}>
+                    <button type="button" className="link-button" onClick={() => openQueue({ kind: k })} data-testid={`dashboard-slice-kind-${k}`}>
+                      {t(`kinds.${k}`)} · {formatCount(byKind[k] ?? 0, lang)}
+                    </button>
+                  </li>
+                ))}
+              </ul>
             </section>
             <section className="panel chart" data-testid="chart-by-age">
               <h3>{t("dashboard.byAge")}</h3>
+              <p className="muted small">{t("dashboard.ageFrom")}</p>
               <div className="chart-box">
                 <Bar
                   data={{
                     labels: AGE_BUCKETS.map((a) => t(`ages.${a}`)),
                     datasets: [{ label: t("dashboard.openExceptions"), data: AGE_BUCKETS.map((a) => byAge[a] ?? 0), backgroundColor: [COLORS.ok, COLORS.primary, COLORS.warn, COLORS.bad] }],
                   }}
-                  options={{ maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } } }}
+                  options={ageChartOptions(lang, pickAge)}
                 />
               </div>
+              <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
+                {AGE_BUCKETS.filter((a) => (byAge[a] ?? 0) > 0).map((a) => (
+                  <li key={a}>
+                    <button type="button" className="link-button" onClick={() => openQueue({ age: a })} data-testid={`dashboard-slice-age-${a}`}>
+                      {t(`ages.${a}`)} · {formatCount(byAge[a] ?? 0, lang)}
+                    </button>
+                  </li>
+                ))}
+              </ul>
             </section>
             {/* One chart per currency: COP amounts are ~1,000 times PEN's, so a shared axis would flatten PEN to nothing. */}
             {currencies(data).map((c) => (
@@ -162,12 +277,7 @@ export function DashboardScreen() {
                         },
                       ],
                     }}
-                    options={{
-                      maintainAspectRatio: false,
-                      animation: false,
-                      plugins: { legend: { display: false } },
-                      scales: { y: { beginAtZero: true, title: { display: true, text: c } } },
-                    }}
+                    options={moneyChartOptions(c, lang)}
                   />
                 </div>
               </section>
@@ -177,7 +287,7 @@ export function DashboardScreen() {
               <div className="chart-box">
                 <Line
                   data={{
-                    labels: days.map((d) => d.slice(5)),
+                    labels: days.map((d) => formatDayShort(d, lang)),
                     datasets: trendCurrencies.map((c, i) => ({
                       label: t("dashboard.trendPaid", { currency: c }),
                       data: days.map((d) => trend.find((p) => p.day === d && p.currency === c)?.paid_count ?? 0),
@@ -186,7 +296,11 @@ export function DashboardScreen() {
                       tension: 0.25,
                     })),
                   }}
-                  options={{ maintainAspectRatio: false, animation: false }}
+                  options={{
+                    maintainAspectRatio: false,
+                    animation: false,
+                    scales: { y: { beginAtZero: true, ticks: { precision: 0, callback: (v) => formatCount(Number(v), lang) } } },
+                  }}
                 />
               </div>
             </section>

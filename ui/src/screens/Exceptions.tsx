@@ -26,6 +26,7 @@ import { When } from "../components/When";
 import { useDebounced } from "../lib/useDebounced";
 import { useSession } from "../session";
 import { useTeamRefresh } from "../team/TeamContext";
+import { takeQueueFilter } from "../lib/queueFilter";
 import { CaseFileView } from "./CaseFile";
 
 const ROW_HEIGHT_PX = 36;
@@ -316,7 +317,7 @@ const QueueBody = memo(function QueueBody({
 export function ExceptionsScreen() {
   const { t } = useTranslation();
   const { operator } = useSession();
-  const [query, setQuery] = useState<ExceptionQuery>(DEFAULT_QUERY);
+  const [query, setQuery] = useState<ExceptionQuery>(() => takeQueueFilter(DEFAULT_QUERY));
   const [sort, setSort] = useState<ExceptionSort>("age_desc");
   // Free-text filters settle before they query.
   const [pspDraft, setPspDraft] = useState("");

@@ -5,6 +5,7 @@ import { parseBadRows, toApiError, type ApiError } from "../api/errors";
 import type { BatchInfo, ImportKind, ImportOutcome, ImportProgress, ProfileSuggestion, ReconcileSummary } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
+import { formatDay } from "../lib/dates";
 import { formatCount } from "../lib/format";
 import { canImport } from "../lib/roles";
 import { useSession } from "../session";
@@ -266,7 +267,7 @@ export function ImportsScreen() {
       <ErrorNotice error={error} testId="imports-error" />
       {reconciled && (
         <p className="notice notice-ok" data-testid="reconcile-result">
-          {t("imports.reconciled", { asOf: reconciled.as_of, matched: reconciled.matched, orders: reconciled.orders, open: reconciled.open_exceptions })}
+          {t("imports.reconciled", { asOf: formatDay(reconciled.as_of, i18n.language), matched: reconciled.matched, orders: reconciled.orders, open: reconciled.open_exceptions })}
         </p>
       )}
 

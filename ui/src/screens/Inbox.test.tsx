@@ -3,7 +3,7 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import type { Refund } from "../bindings";
-import { InboxScreen, sortInbox } from "./Inbox";
+import { InboxScreen, maskAccount, payeeMatch, sortInbox } from "./Inbox";
 
 const FABIO = { name: "fabio", role: "finance" as const, language: "en" };
 
@@ -20,6 +20,7 @@ function refund(id: number, tier: number, amountMinor: number, requestedAt: stri
     note: "",
     method: "psp_refund",
     details: { kind: "bank_transfer", beneficiary: { name: "", bank: "", account: "", account_type: "S", document: "" } },
+    payee_check: null,
     tier,
     finance_required: false,
     status: "pending_approval",
@@ -110,8 +111,113 @@ describe("finance inbox", () => {
     fireEvent.change(screen.getByTestId("inbox-comment-1"), { target: { value: "duplicate" } });
     expect((screen.getByTestId("inbox-reject-1") as HTMLButtonElement).disabled).toBe(false);
     fireEvent.click(screen.getByTestId("inbox-approve-1"));
+    fireEvent.click(screen.getByTestId("inbox-confirm-1"));
     const refusal = await screen.findByTestId("inbox-refusal-1");
     expect(refusal.getAttribute("data-code")).toBe("refunds.self_approval");
     expect(refusal.textContent).toContain("can never approve their own refund");
+  });
+
+  it("masks an account but its last four characters, and names the KYC verdict", () => {
+    expect(maskAccount("0012-3456 7890")).toBe("•••• 7890");
+    expect(maskAccount("789")).toBe("789");
+    expect(payeeMatch(null)).toBe("no_order");
+    expect(payeeMatch({ name_matches: true, document_matches: true })).toBe("match");
+    expect(payeeMatch({ name_matches: false, document_matches: true })).toBe("name_differs");
+    expect(payeeMatch({ name_matches: true, document_matches: false })).toBe("document_differs");
+    expect(payeeMatch({ name_matches: false, document_matches: false })).toBe("neither");
+  });
+
+  it("shows who collects the money and whether they are the buyer, before approval", async () => {
+    const cash: Refund = {
+      ...refund(12, 3, 250_000_000, "2026-11-30T11:00:00Z"),
+      method: "cash_withdrawal",
+      details: { kind: "cash_pickup", payee: { name: "José Núñez", document_type: "CC", document_number: "1020304050", phone: "+573001234567" } },
+      payee_check: { name_matches: true, document_matches: true },
+    };
+    const bank: Refund = {
+      ...refund(13, 2, 50_000_000, "2026-11-30T09:00:00Z"),
+      details: { kind: "bank_transfer", beneficiary: { name: "Ana Gómez", bank: "Bancolombia", account: "00123456789", account_type: "S", document: "52123456" } },
+      payee_check: { name_matches: false, document_matches: true },
+    };
+    ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [cash, bank], next_after: null };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(<InboxScreen />, FABIO);
+    const cashCell = await screen.findByTestId("inbox-payee-12");
+    expect(cashCell.getAttribute("data-match")).toBe("match");
+    expect(cashCell.textContent).toBe("José NúñezCollects in cash · CC 1020304050 · +573001234567Matches the buyer");
+    const bankCell = screen.getByTestId("inbox-payee-13");
+    expect(bankCell.getAttribute("data-match")).toBe("name_differs");
+    expect(screen.getByTestId("inbox-payee-account-13").textContent).toBe("•••• 6789");
+    expect(bankCell.textContent).not.toContain("00123456789");
+    expect(bankCell.textContent).toContain("Name differs from the buyer's");
+  });
+
+  it("asks to confirm an approval with amount, payee and tier, then says what happens next", async () => {
+    const tier3: Refund = {
+      ...refund(12, 3, 250_000_000, "2026-11-30T11:00:00Z"),
+      details: { kind: "cash_pickup", payee: { name: "José Núñez", document_type: "CC", document_number: "1020304050", phone: "+573001234567" } },
+      payee_check: { name_matches: true, document_matches: true },
+    };
+    let pending: Refund[] = [tier3, PENDING[0] as Refund];
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_list") return { items: pending, next_after: null };
+      if (cmd === "refunds_approve" && args.id === 12) {
+        // Finance approved; the manager still has to.
+        pending = pending.filter((r) => r.id !== 12);
+        return { ...tier3, awaiting: ["manager"], status: "pending_approval" };
+      }
+      if (cmd === "refunds_approve" && args.id === 1) {
+        pending = pending.filter((r) => r.id !== 1);
+        return { ...PENDING[0], awaiting: [], status: "approved" };
+      }
+      if (cmd === "case_file") throw { code: "lookup.not_found", message: "no such order" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(<InboxScreen />, FABIO);
+    fireEvent.click(await screen.findByTestId("inbox-open-12"));
+    fireEvent.click(screen.getByTestId("inbox-approve-12"));
+    const step = screen.getByTestId("inbox-confirm-step-12");
+    expect(step.textContent).toContain("Approve refund 12?");
+    expect(step.textContent).toContain("$ 2.500.000 to José Núñez, tier 3.");
+    expect(calls.filter((c) => c.cmd === "refunds_approve")).toHaveLength(0);
+    // Cancel goes back without approving.
+    fireEvent.click(screen.getByTestId("inbox-confirm-cancel-12"));
+    expect(screen.queryByTestId("inbox-confirm-step-12")).toBeNull();
+    // So does Esc, from the confirm button that took the focus.
+    fireEvent.click(screen.getByTestId("inbox-approve-12"));
+    expect(document.activeElement).toBe(screen.getByTestId("inbox-confirm-12"));
+    fireEvent.keyDown(screen.getByTestId("inbox-confirm-12"), { key: "Escape" });
+    expect(screen.queryByTestId("inbox-confirm-step-12")).toBeNull();
+    fireEvent.click(screen.getByTestId("inbox-approve-12"));
+    fireEvent.click(screen.getByTestId("inbox-confirm-12"));
+    const notice = await screen.findByTestId("inbox-notice");
+    expect(notice.getAttribute("data-id")).toBe("12");
+    expect(notice.getAttribute("data-status")).toBe("pending_approval");
+    expect(notice.textContent).toContain("Refund 12 approved: awaiting Manager");
+    expect(calls.filter((c) => c.cmd === "refunds_approve").map((c) => c.args)).toEqual([{ id: 12, comment: null }]);
+    await waitFor(() => expect(screen.queryByTestId("inbox-row-12")).toBeNull());
+
+    fireEvent.click(screen.getByTestId("inbox-open-1"));
+    fireEvent.click(screen.getByTestId("inbox-approve-1"));
+    fireEvent.click(screen.getByTestId("inbox-confirm-1"));
+    await waitFor(() => expect(screen.getByTestId("inbox-notice").getAttribute("data-id")).toBe("1"));
+    expect(screen.getByTestId("inbox-notice").getAttribute("data-status")).toBe("approved");
+    expect(screen.getByTestId("inbox-notice").textContent).toContain("Refund 1 approved: will be submitted");
+  });
+
+  it("confirms in Chinese too", async () => {
+    await useLanguage("zh");
+    ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [PENDING[0]], next_after: null };
+      if (cmd === "case_file") throw { code: "lookup.not_found", message: "no such order" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    renderSignedIn(<InboxScreen />, { ...FABIO, language: "zh" });
+    fireEvent.click(await screen.findByTestId("inbox-open-1"));
+    fireEvent.click(screen.getByTestId("inbox-approve-1"));
+    expect(screen.getByTestId("inbox-confirm-step-1").textContent).toContain("批准退款 1？");
+    expect(screen.getByTestId("inbox-payee-1").textContent).toContain("无订单记录");
   });
 });

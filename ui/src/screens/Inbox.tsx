@@ -1,14 +1,18 @@
-// The finance inbox (issue 5): refunds pending approval, sorted by amount or
-// by age, the case file inline, approve / reject with a comment, and a bulk
-// approval offered for tier-2 refunds only. The core decides every one
-// (maker-checker, the role a tier awaits) and its refusals are shown.
+// The finance inbox: refunds pending approval, sorted by amount or by age,
+// each with who collects the money and whether that is the buyer, the case
+// file inline, approve (after a confirm step naming amount, payee and tier) /
+// reject with a comment, and a bulk approval offered for tier-2 refunds only.
+// The core decides every one (maker-checker, the role a tier awaits) and its
+// refusals are shown; a decision leaves a visible notice behind.
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import { toApiError, type ApiError } from "../api/errors";
 import { allRefunds, refundsApi } from "../api/refunds";
-import type { BulkApproval, Refund } from "../bindings";
+import type { BulkApproval, PayeeCheck, Refund } from "../bindings";
 import { Money } from "../components/Money";
+import { formatAmount } from "../lib/format";
 import { Refusal } from "../components/RefundDialog";
 import { RefundRow } from "../components/RefundsPanel";
 import { When } from "../components/When";
@@ -34,18 +38,91 @@ function countryOf(r: Refund): string {
   return r.currency === "PEN" ? "PE" : "CO";
 }
 
-function Decision({ r, onDone }: { r: Refund; onDone: () => void }) {
+/** An account number with all but its last four characters hidden: `•••• 6789`. */
+export function maskAccount(account: string): string {
+  const compact = account.replace(/[\s-]/g, "");
+  if (compact.length <= 4) return compact;
+  return `•••• ${compact.slice(-4)}`;
+}
+
+export type PayeeMatch = "match" | "name_differs" | "document_differs" | "neither" | "no_order";
+
+/** The library's comparison with the buyer, as one verdict. */
+export function payeeMatch(check: PayeeCheck | null): PayeeMatch {
+  if (!check) return "no_order";
+  if (check.name_matches && check.document_matches) return "match";
+  if (check.document_matches) return "name_differs";
+  if (check.name_matches) return "document_differs";
+  return "neither";
+}
+
+/** Who gets the money, as the approver compares it with the buyer. */
+export function payeeName(r: Refund): string {
+  return r.details.kind === "cash_pickup" ? r.details.payee.name : r.details.beneficiary.name;
+}
+
+/** Who collects the money: name, document, phone or bank account, and the KYC match. */
+export function PayeeSummary({ r }: { r: Refund }) {
+  const { t } = useTranslation();
+  const match = payeeMatch(r.payee_check);
+  const d = r.details;
+  return (
+    <div className="payee" data-testid={`inbox-payee-${r.id}`} data-match={match}>
+      <span className="payee-name">{payeeName(r)}</span>
+      {d.kind === "cash_pickup" ? (
+        <span className="small">
+          {t("inbox.payee.collectsCash")} · <span className="mono">{`${d.payee.document_type} ${d.payee.document_number}`}</span> ·{" "}
+          <span className="mono" data-testid={`inbox-payee-phone-${r.id}`}>
+            {d.payee.phone}
+          </span>
+        </span>
+      ) : (
+        <span className="small">
+          {t("inbox.payee.bankTransfer")} · <span className="mono">{d.beneficiary.document}</span> · {d.beneficiary.bank} ·{" "}
+          {t(`inbox.payee.accountTypes.${d.beneficiary.account_type === "C" ? "C" : "S"}`)}{" "}
+          <span className="mono" data-testid={`inbox-payee-account-${r.id}`}>
+            {maskAccount(d.beneficiary.account)}
+          </span>
+        </span>
+      )}
+      <span className={`badge payee-match payee-match-${match === "match" ? "ok" : "bad"}`}>{t(`inbox.payee.match.${match}`)}</span>
+    </div>
+  );
+}
+
+export interface Decided {
+  id: number;
+  /** The refund's status after the decision (`pending_approval` while another role must approve). */
+  status: string;
+  text: string;
+}
+
+/** The notice a decision leaves: "Refund 12 approved: awaiting manager". */
+export function decisionNotice(r: Refund, approved: boolean, t: TFunction): Decided {
+  let text: string;
+  if (!approved) text = t("inbox.notice.rejected", { id: r.id });
+  else if (r.awaiting.length > 0) text = t("inbox.notice.awaiting", { id: r.id, roles: r.awaiting.map((a) => t(`roles.${a}`)).join(" + ") });
+  else text = t("inbox.notice.approved", { id: r.id });
+  return { id: r.id, status: r.status, text };
+}
+
+function Decision({ r, onDone }: { r: Refund; onDone: (d: Decided) => void }) {
   const { t } = useTranslation();
   const [comment, setComment] = useState("");
   const [refusal, setRefusal] = useState<ApiError | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
   const decide = async (approve: boolean) => {
     setRefusal(null);
+    setBusy(true);
     try {
-      if (approve) await refundsApi.approve(r.id, comment.trim() === "" ? null : comment);
-      else await refundsApi.reject(r.id, comment);
-      onDone();
+      const after = approve ? await refundsApi.approve(r.id, comment.trim() === "" ? null : comment) : await refundsApi.reject(r.id, comment);
+      onDone(decisionNotice(after, approve, t));
     } catch (e) {
       setRefusal(toApiError(e));
+      setConfirming(false);
+    } finally {
+      setBusy(false);
     }
   };
   return (
@@ -57,14 +134,47 @@ function Decision({ r, onDone }: { r: Refund; onDone: () => void }) {
         aria-label={t("inbox.comment")}
         data-testid={`inbox-comment-${r.id}`}
       />
-      <div className="button-row">
-        <button type="button" className="primary" onClick={() => void decide(true)} data-testid={`inbox-approve-${r.id}`}>
-          {t("inbox.approve")}
-        </button>
-        <button type="button" disabled={comment.trim() === ""} title={t("inbox.rejectNeedsComment")} onClick={() => void decide(false)} data-testid={`inbox-reject-${r.id}`}>
-          {t("inbox.reject")}
-        </button>
-      </div>
+      {confirming ? (
+        <div
+          className="confirm-step"
+          role="alertdialog"
+          aria-labelledby={`inbox-confirm-title-${r.id}`}
+          onKeyDown={(e) => {
+            if (e.key === "Escape" && !busy) {
+              e.stopPropagation();
+              setConfirming(false);
+            }
+          }}
+          data-testid={`inbox-confirm-step-${r.id}`}
+        >
+          <strong id={`inbox-confirm-title-${r.id}`}>{t("inbox.confirm.title", { id: r.id })}</strong>
+          <p>
+            {t("inbox.confirm.body", {
+              amount: formatAmount(r.amount_minor, r.currency),
+              payee: payeeName(r),
+              tier: r.tier,
+            })}
+          </p>
+          {payeeMatch(r.payee_check) !== "match" && <p className="small warn-text">{t(`inbox.payee.match.${payeeMatch(r.payee_check)}`)}</p>}
+          <div className="button-row">
+            <button type="button" className="primary" disabled={busy} autoFocus onClick={() => void decide(true)} data-testid={`inbox-confirm-${r.id}`}>
+              {t("inbox.confirm.yes")}
+            </button>
+            <button type="button" disabled={busy} onClick={() => setConfirming(false)} data-testid={`inbox-confirm-cancel-${r.id}`}>
+              {t("common.cancel")}
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => setConfirming(true)} data-testid={`inbox-approve-${r.id}`}>
+            {t("inbox.approve")}
+          </button>
+          <button type="button" disabled={comment.trim() === "" || busy} title={t("inbox.rejectNeedsComment")} onClick={() => void decide(false)} data-testid={`inbox-reject-${r.id}`}>
+            {t("inbox.reject")}
+          </button>
+        </div>
+      )}
       <Refusal error={refusal} testId={`inbox-refusal-${r.id}`} />
     </div>
   );
@@ -79,6 +189,7 @@ export function InboxScreen() {
   const [error, setError] = useState<ApiError | null>(null);
   const [bulk, setBulk] = useState<BulkApproval | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const [notice, setNotice] = useState<Decided | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -138,6 +249,14 @@ export function InboxScreen() {
         )}
       </div>
       <Refusal error={error} testId="inbox-error" />
+      {notice && (
+        <div className="notice notice-ok" role="status" data-testid="inbox-notice" data-id={notice.id} data-status={notice.status}>
+          {notice.text}
+          <button type="button" className="icon-button" onClick={() => setNotice(null)} aria-label={t("common.close")}>
+            ×
+          </button>
+        </div>
+      )}
       {bulk && (
         <div className="notice notice-ok" data-testid="inbox-bulk-result">
           {t("inbox.bulkDone", { approved: bulk.approved.length, refused: bulk.refused.length })}
@@ -161,6 +280,7 @@ export function InboxScreen() {
               <th>#</th>
               <th>{t("refunds.col.tier")}</th>
               <th>{t("refunds.col.amount")}</th>
+              <th>{t("inbox.payee.title")}</th>
               <th className="opt">{t("refunds.col.reason")}</th>
               <th>{t("refunds.col.order")}</th>
               <th className="opt">{t("refunds.col.requestedBy")}</th>
@@ -186,6 +306,9 @@ export function InboxScreen() {
                 <td className="num">
                   <Money minor={r.amount_minor} currency={r.currency} />
                 </td>
+                <td>
+                  <PayeeSummary r={r} />
+                </td>
                 <td className="opt">{t(`refunds.reasons.${r.reason}`)}</td>
                 <td className="mono">{r.order_id}</td>
                 <td className="opt">{r.requested_by}</td>
@@ -210,7 +333,8 @@ export function InboxScreen() {
             <Decision
               key={current.id}
               r={current}
-              onDone={() => {
+              onDone={(d) => {
+                setNotice(d);
                 setOpen(null);
                 void load();
               }}

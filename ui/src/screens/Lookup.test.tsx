@@ -89,6 +89,9 @@ describe("lookup screen", () => {
     const id = jose.exceptions[0]!.id;
     expect(screen.getByTestId(`case-exception-${id}-accept`)).toBeTruthy();
     expect(screen.queryByTestId(`case-exception-${id}-write_off`)).toBeNull();
+    // The age counts from the business event; the detection time is beside it.
+    expect(screen.getByTestId(`case-exception-${id}-age`).textContent).toBe(`${jose.exceptions[0]!.age_days} d since the payment or order`);
+    expect(screen.getByTestId(`case-exception-${id}`).textContent).toContain("detected ");
   });
 
   it("says the verdict in Spanish and Chinese", async () => {
@@ -100,7 +103,7 @@ describe("lookup screen", () => {
     await useLanguage("zh");
     renderSignedIn(<LookupScreen initialOrder="CO-1001" />);
     expect((await screen.findByTestId("verdict-sentence")).textContent).toBe("已付款，但商店尚未记录：请发货。");
-    expect(screen.getByTestId("voucher-paid-at").textContent).toMatch(/\(波哥大 2026-03-04 22:30\)$/);
+    expect(screen.getByTestId("voucher-paid-at").textContent).toMatch(/ · 2026年3月4日 22:30 波哥大时间$/);
     await useLanguage("en");
   });
 
