@@ -4,6 +4,8 @@
 //! acting operator along.
 //!
 //! - `domain`: reason codes, methods, the lifecycle state machine;
+//! - `invariant`: what a payment can still give back, checked at every move
+//!   into `approved` or `submitted`;
 //! - `tiers`: approval tiers per currency and the other refund settings;
 //! - `kyc`: the payee check before a cash withdrawal;
 //! - `submission`: sending to the PSP with the stored idempotency key, and following.
