@@ -200,7 +200,8 @@ pub struct SubmitArgs {
 
 #[derive(Args)]
 pub struct SettingsArgs {
-    /// A manual exchange rate, FROM:TO=RATE (e.g. USD:COP=3950.25): 1 FROM = RATE TO.
+    /// Today's exchange rate, FROM:TO=RATE (e.g. USD:COP=3950.25): 1 FROM = RATE TO, recorded
+    /// in the dated FX table for today's market date (as `fx add`).
     #[arg(long)]
     fx: Vec<String>,
     /// Days after payment a psp_refund is accepted.
@@ -464,20 +465,13 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         || a.receipt_retention_days.is_some();
     if changing {
         let op = acting(&store, operator)?;
+        let mut rates = Vec::new();
         for spec in &a.fx {
             let bad = || Failure::input(format!("--fx {spec:?}: expected FROM:TO=RATE, e.g. USD:COP=3950.25"));
             let (pair, rate) = spec.split_once('=').ok_or_else(bad)?;
             let (from, to) = pair.split_once(':').ok_or_else(bad)?;
-            let from = Currency::parse(from).map_err(Failure::input)?;
-            let to = Currency::parse(to).map_err(Failure::input)?;
-            settings.fx_rates.retain(|r| !(r.from == from && r.to == to));
-            settings.fx_rates.push(tiers::FxRate {
-                from,
-                to,
-                rate: rate.trim().to_string(),
-                set_by: op.name.clone(),
-                set_at: chrono::Utc::now().timestamp(),
-            });
+            let pair = voucherdesk::fx::FxPair::parse(&format!("{from}/{to}")).map_err(crate::cli_fx::failure)?;
+            rates.push((pair, rate.trim().to_string()));
         }
         for spec in &a.tier {
             let bad = || Failure::input(format!("--tier {spec:?}: expected CUR=TIER1:TIER2, e.g. COP=200000:2000000"));
@@ -497,7 +491,24 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         if let Some(d) = a.receipt_retention_days {
             settings.receipt_retention_days = d;
         }
-        settings = change(&mut store, |s| tiers::set(s, &op, &settings))?.map_err(failure)?;
+        let now = chrono::Utc::now();
+        for (pair, rate) in &rates {
+            let today = pair.market().map(|m| m.business_date(now).to_string()).unwrap_or_default();
+            let added = change(&mut store, |s| {
+                voucherdesk::fx::add(s, &op, &pair.name(), &today, rate, Some("refunds settings --fx"), now)
+            })?
+            .map_err(crate::cli_fx::failure)?;
+            if !a.json {
+                out!("{} {} on {} recorded", pair.name(), added.rate, added.market_date);
+            }
+        }
+        let others = !a.tier.is_empty()
+            || a.window_days.is_some()
+            || a.unconfirmed_days.is_some()
+            || a.receipt_retention_days.is_some();
+        if others {
+            settings = change(&mut store, |s| tiers::set(s, &op, &settings))?.map_err(failure)?;
+        }
     }
     if a.json {
         return print_json(&settings);
@@ -515,9 +526,6 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         settings.unconfirmed_after_days,
         settings.receipt_retention_days
     );
-    for r in &settings.fx_rates {
-        out!("1 {} = {} {} (manual, set by {})", r.from, r.rate, r.to, r.set_by);
-    }
     Ok(())
 }
 

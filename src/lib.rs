@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod demo;
 pub mod exceptions;
+pub mod fx;
 pub mod import;
 pub mod lookup;
 pub mod market;

@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
+mod cli_fx;
 mod cli_refunds;
 mod cli_team;
 mod notifications_cli;
@@ -109,6 +110,9 @@ enum Command {
     /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
     #[command(subcommand)]
     Refunds(cli_refunds::RefundsCommand),
+    /// Dated exchange rates (the rates refund approvals lock): add, import a bank's file, list.
+    #[command(subcommand)]
+    Fx(cli_fx::FxCommand),
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(cli_team::TeamCommand),
@@ -524,6 +528,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
+        Command::Fx(cmd) => cli_fx::run(&cli.db, &cli.operator, cmd),
         Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;

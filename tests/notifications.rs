@@ -858,8 +858,12 @@ fn events_queue_once_per_channel_and_refund_messages_can_be_resent_with_their_fa
     let err = notifications::queue_for_event(&mut store, &long_code, "fabio").unwrap_err();
     assert!(matches!(err, NotificationError::SmsTooLong { max: 160, .. }), "{err}");
     assert_eq!(err.code(), "notifications.sms_too_long");
-    let bad =
-        NotificationEvent::RefundApproved { order_id: "N-CO-1".into(), refund_id: "R-79".into(), amount_minor: 0 };
+    let bad = NotificationEvent::RefundApproved {
+        order_id: "N-CO-1".into(),
+        refund_id: "R-79".into(),
+        amount_minor: 0,
+        expected_business_days: 7,
+    };
     assert!(notifications::queue_for_event(&mut store, &bad, "fabio").is_err());
     let unknown = NotificationEvent::PaymentReceived { order_id: "X-1".into(), payment_id: "P".into() };
     assert_eq!(

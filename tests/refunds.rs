@@ -8,7 +8,7 @@ mod refund_support;
 use chrono::Utc;
 use refund_support::*;
 use voucherdesk::money::Currency;
-use voucherdesk::refunds::tiers::{self, FxRate, RefundSettings, TierLimits};
+use voucherdesk::refunds::tiers::{self, RefundSettings, TierLimits};
 use voucherdesk::refunds::{self, ApproverRole, RefundError, RefundStatus, Tier};
 
 fn code<T: std::fmt::Debug>(result: Result<T, RefundError>) -> String {
@@ -387,28 +387,29 @@ fn a_usd_priced_order_refunded_in_pesos_locks_the_rate_at_approval_with_its_sour
     let sam = op(&l.db, "sam");
     let r = refunds::request(&mut l.store, &sam, &psp_refund("D-USD", "395025"), now).unwrap();
     assert_eq!(r.tier, 2);
-    // No rate set yet: approval is refused and nothing changes.
-    assert_eq!(code(refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now)), "refunds.no_fx_rate");
+    // No rate recorded yet: approval is refused and nothing changes.
+    let err = refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now).unwrap_err();
+    assert_eq!(err.code(), "refunds.no_fx_rate");
+    assert_eq!(
+        err.to_string(),
+        "no exchange rate USD → COP is recorded: an admin enters one (voucherdesk fx add --pair USD/COP --date YYYY-MM-DD --rate RATE, or fx import FILE)"
+    );
     assert_eq!(refunds::show(&l.store, r.id).unwrap().status, RefundStatus::PendingApproval);
-    let mut settings = tiers::get(&l.store).unwrap();
-    settings.fx_rates.push(FxRate {
-        from: Currency::Usd,
-        to: Currency::Cop,
-        rate: "3950.25".into(),
-        set_by: "admin".into(),
-        set_at: now.timestamp(),
-    });
-    tiers::set(&mut l.store, &op(&l.db, "admin"), &settings).unwrap();
-    // The approver sees the rate approving would lock.
+    let today = voucherdesk::market::Country::Colombia.business_date(now);
+    let today_text = today.to_string();
+    voucherdesk::fx::add(&mut l.store, &op(&l.db, "admin"), "USD/COP", &today_text, "3950.25", None, now).unwrap();
+    // The approver sees the rate approving would lock, with its date.
     let quote = refunds::show(&l.store, r.id).unwrap().fx_quote.expect("quote");
-    assert_eq!((quote.rate.as_str(), quote.order_amount_minor), ("3950.25", 10_000));
+    assert_eq!((quote.rate.as_str(), quote.order_amount_minor, quote.rate_date), ("3950.25", 10_000, Some(today)));
     let approved = refunds::approve(&mut l.store, &op(&l.db, "fabio"), r.id, None, now).unwrap();
     let fx = approved.fx.expect("locked");
     assert_eq!((fx.rate.as_str(), fx.order_currency, fx.order_amount.as_str()), ("3950.25", Currency::Usd, "100.00"));
-    assert!(fx.source.starts_with("manual rate set by admin"), "{}", fx.source);
-    // A later rate change does not move the locked one.
-    settings.fx_rates[0].rate = "4100".into();
-    tiers::set(&mut l.store, &op(&l.db, "admin"), &settings).unwrap();
+    assert_eq!(fx.source, format!("{today} manual entry, entered by admin"));
+    assert_eq!(fx.rate_date, Some(today));
+    // A recorded rate never changes: the same date with another rate is refused.
+    let err =
+        voucherdesk::fx::add(&mut l.store, &op(&l.db, "admin"), "USD/COP", &today_text, "4100", None, now).unwrap_err();
+    assert_eq!(err.code(), "fx.conflict");
     assert_eq!(refunds::show(&l.store, r.id).unwrap().fx.unwrap().rate, "3950.25");
 }
 
@@ -472,15 +473,8 @@ fn a_tier_one_refund_of_a_usd_priced_order_locks_the_rate_when_requested() {
     usd.order_amount = Some("100.00");
     l.add(&[usd]);
     let now = Utc::now();
-    let mut settings = tiers::get(&l.store).unwrap();
-    settings.fx_rates.push(FxRate {
-        from: Currency::Usd,
-        to: Currency::Cop,
-        rate: "4000".into(),
-        set_by: "admin".into(),
-        set_at: now.timestamp(),
-    });
-    tiers::set(&mut l.store, &op(&l.db, "admin"), &settings).unwrap();
+    let today = voucherdesk::market::Country::Colombia.business_date(now).to_string();
+    voucherdesk::fx::add(&mut l.store, &op(&l.db, "admin"), "USD/COP", &today, "4000", Some("Banco X"), now).unwrap();
     let r = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund("D-USD", "100000"), now).unwrap();
     assert_eq!((r.tier, r.status), (1, RefundStatus::Approved));
     let fx = refunds::show(&l.store, r.id).unwrap().fx.expect("locked at request");

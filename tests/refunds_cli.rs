@@ -143,3 +143,63 @@ fn refusals_exit_2_with_the_reason_and_write_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn fx_cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
+    cmd.arg("--db").arg(&l.db).args(["--operator", operator, "fx"]).args(args);
+    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR");
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd.output().unwrap()
+}
+
+#[test]
+fn fx_add_import_and_list_and_a_bad_file_exits_2_naming_its_line() {
+    let l = ledger();
+    let out = fx_cli(&l, "admin", &["add", "--pair", "USD/COP", "--date", "2026-03-04", "--rate", "4125.50"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "2026-03-04 USD/COP 4125.5 (CO) — manual entry, entered by admin\n"
+    );
+    // The same day again with another rate: refused, exit 2.
+    let out = fx_cli(&l, "admin", &["add", "--pair", "USD/COP", "--date", "2026-03-04", "--rate", "4130"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[fx.conflict]"), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = l.dir.path().join("rates.csv");
+    std::fs::write(&bad, "date,pair,rate\n2026-03-05,USD/COP,4126\n2026-03-06,COP/USD,0.00024\n").unwrap();
+    let out = fx_cli(&l, "admin", &["import", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:3: currency pair \"COP/USD\"", bad.display())), "{stderr}");
+    assert!(stderr.contains("[fx.bad_file]"), "{stderr}");
+    std::fs::write(&bad, "date,pair,rate\n2026-03-05,USD/COP,4126\n2026-03-05,USD/PEN,3.72\n").unwrap();
+    let out = fx_cli(&l, "admin", &["import", bad.to_str().unwrap(), "--source", "Banco Pichincha", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report, serde_json::json!({"rows": 2, "added": 2, "unchanged": 0}));
+    let out = fx_cli(&l, "sam", &["list", "--pair", "USD/COP", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rates: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, String, String)> = rates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["market_date"].as_str().unwrap().to_string(),
+                r["rate"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("2026-03-05".into(), "4126".into(), "Banco Pichincha".into()),
+            ("2026-03-04".into(), "4125.5".into(), "manual entry".into())
+        ]
+    );
+    // Support cannot enter rates.
+    let out = fx_cli(&l, "sam", &["add", "--pair", "USD/PEN", "--date", "2026-03-04", "--rate", "3.7"]);
+    assert_eq!(out.status.code(), Some(2));
+}

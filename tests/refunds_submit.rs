@@ -90,10 +90,15 @@ fn a_lost_answer_and_a_late_answer_are_resent_with_the_same_key_and_refund_once(
     let fourth = psp.submit(&mut l);
     assert_eq!((fourth.submitted, fourth.resent, fourth.polled), (0, 0, 0));
     assert_eq!(psp.stats().refund_requests, 3);
-    // The buyer is told once, on each channel it has a contact for.
+    // The buyer is told once, on each channel it has a contact for: approved, then completed.
     assert_eq!(
         buyer_messages(&l, "CO-1"),
-        vec![("refund_completed".into(), "email".into()), ("refund_completed".into(), "sms".into())]
+        vec![
+            ("refund_approved".into(), "email".into()),
+            ("refund_approved".into(), "sms".into()),
+            ("refund_completed".into(), "email".into()),
+            ("refund_completed".into(), "sms".into())
+        ]
     );
     // Every attempt is audited.
     let sends = voucherdesk::audit::page(
@@ -224,7 +229,9 @@ fn a_cash_withdrawal_gets_a_withdrawal_code_and_is_followed_until_collected() {
     // "Your cash is ready" went out once per channel, with the code, while the
     // payout waited; being collected adds no message.
     let pickup = vec![
-        ("cash_ready_for_pickup".to_string(), "email".to_string()),
+        ("refund_approved".to_string(), "email".to_string()),
+        ("refund_approved".into(), "sms".into()),
+        ("cash_ready_for_pickup".into(), "email".into()),
         ("cash_ready_for_pickup".into(), "sms".into()),
     ];
     assert_eq!(buyer_messages(&l, "CO-5"), pickup);
@@ -232,7 +239,9 @@ fn a_cash_withdrawal_gets_a_withdrawal_code_and_is_followed_until_collected() {
         .store
         .buyer_notifications(&NotificationFilter { order_id: Some("CO-5"), status: None, before_id: None, limit: 10 })
         .unwrap();
-    assert!(rows.iter().all(|m| m.body_text.contains(&code)), "the withdrawal code is in every message");
+    let ready: Vec<_> = rows.iter().filter(|m| m.kind == "cash_ready_for_pickup").collect();
+    assert_eq!(ready.len(), 2);
+    assert!(ready.iter().all(|m| m.body_text.contains(&code)), "the withdrawal code is in every pickup message");
 }
 
 /// The buyer notifications queued for an order: (kind, channel), oldest first.

@@ -1483,6 +1483,8 @@ pub struct FxLock {
     /// 1 `order_currency` = `rate` refund currency.
     pub rate: String,
     pub source: String,
+    /// The market date the rate applies to (YYYY-MM-DD), when known.
+    pub rate_date: Option<String>,
     pub locked_at: Option<Instant>,
     pub order_currency: String,
     pub order_amount_minor: i64,
@@ -1491,8 +1493,17 @@ pub struct FxLock {
 
 impl From<refunds::FxLock> for FxLock {
     fn from(f: refunds::FxLock) -> FxLock {
-        let refunds::FxLock { rate, source, locked_at, order_currency, order_amount_minor, order_amount } = f;
-        FxLock { rate, source, locked_at, order_currency: order_currency.to_string(), order_amount_minor, order_amount }
+        let refunds::FxLock { rate, source, rate_date, locked_at, order_currency, order_amount_minor, order_amount } =
+            f;
+        FxLock {
+            rate,
+            source,
+            rate_date: rate_date.map(|d| d.to_string()),
+            locked_at,
+            order_currency: order_currency.to_string(),
+            order_amount_minor,
+            order_amount,
+        }
     }
 }
 

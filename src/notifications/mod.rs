@@ -385,6 +385,9 @@ pub struct EventFacts {
     pub withdrawal_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pickup_deadline: Option<DateTime<Utc>>,
+    /// An approved refund: the business days the buyer should expect to wait, at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_business_days: Option<u32>,
 }
 
 /// An event other modules report; each queues its notification on every
@@ -395,8 +398,9 @@ pub enum NotificationEvent {
     PaymentReceived { order_id: String, payment_id: String },
     /// The voucher's deadline is near and it is not paid (once per voucher and channel).
     ExpiryReminder { order_id: String },
-    /// A refund was approved (not yet paid out).
-    RefundApproved { order_id: String, refund_id: String, amount_minor: i64 },
+    /// A refund was approved (not yet paid out); the money should reach the
+    /// buyer within `expected_business_days`.
+    RefundApproved { order_id: String, refund_id: String, amount_minor: i64, expected_business_days: u32 },
     /// A refund was paid out to the buyer's account.
     RefundCompleted { order_id: String, refund_id: String, amount_minor: i64 },
     /// A cash refund waits at a payment point for the buyer.
@@ -418,12 +422,13 @@ impl NotificationEvent {
                 EventFacts { reference: Some(payment_id.clone()), ..EventFacts::default() },
             ),
             NotificationEvent::ExpiryReminder { order_id } => (order_id, Kind::ExpiryReminder, EventFacts::default()),
-            NotificationEvent::RefundApproved { order_id, refund_id, amount_minor } => (
+            NotificationEvent::RefundApproved { order_id, refund_id, amount_minor, expected_business_days } => (
                 order_id,
                 Kind::RefundApproved,
                 EventFacts {
                     reference: Some(refund_id.clone()),
                     refund_amount_minor: Some(*amount_minor),
+                    expected_business_days: Some(*expected_business_days),
                     ..EventFacts::default()
                 },
             ),
@@ -450,6 +455,7 @@ impl NotificationEvent {
                     refund_amount_minor: Some(*amount_minor),
                     withdrawal_code: Some(withdrawal_code.clone()),
                     pickup_deadline: *pickup_deadline,
+                    expected_business_days: None,
                 },
             ),
         }
@@ -545,6 +551,8 @@ struct TemplateContext {
     id_to_bring: String,
     pickup_where: &'static str,
     pickup_deadline: String,
+    /// An approved refund's expected wait, in business days.
+    expected_business_days: String,
 }
 
 /// Characters of the shop name an SMS shows.
@@ -590,6 +598,11 @@ fn context(
     if kind == Kind::CashReadyForPickup && withdrawal_code.is_empty() {
         return Err(missing("withdrawal code (it comes with the cash-ready event)"));
     }
+    let expected_business_days = match (kind, event.expected_business_days) {
+        (Kind::RefundApproved, None) => return Err(missing("expected time (it comes with the refund event)")),
+        (_, Some(days)) => days.to_string(),
+        (_, None) => String::new(),
+    };
     let store_name = clean(&order.store);
     Ok(TemplateContext {
         lang: locale.as_str(),
@@ -615,6 +628,7 @@ fn context(
             .pickup_deadline
             .map(|at| format::market_time(at, facts.country, locale))
             .unwrap_or_default(),
+        expected_business_days,
     })
 }
 
@@ -904,6 +918,26 @@ pub fn queue_payment_received(
     let event =
         NotificationEvent::PaymentReceived { order_id: order_id.to_string(), payment_id: payment_id.to_string() };
     Some(queue_for_event(store, &event, triggered_by))
+}
+
+/// A refund that has just reached `approved` tells its buyer
+/// (`refund_approved`, once per refund and channel: a retry that approves it
+/// again queues nothing). Called after the change is committed.
+pub fn queue_refund_approved(
+    store: &mut Store,
+    order_id: &str,
+    refund_id: i64,
+    amount_minor: i64,
+    expected_business_days: u32,
+    triggered_by: &str,
+) -> Result<Vec<i64>, NotificationError> {
+    let event = NotificationEvent::RefundApproved {
+        order_id: order_id.to_string(),
+        refund_id: refund_id.to_string(),
+        amount_minor,
+        expected_business_days,
+    };
+    queue_for_event(store, &event, triggered_by)
 }
 
 pub fn queue_for_event(

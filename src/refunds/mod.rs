@@ -4,6 +4,8 @@
 //! acting operator along.
 //!
 //! - `domain`: reason codes, methods, the lifecycle state machine;
+//! - `invariant`: what a payment can still give back, checked at every move
+//!   into `approved` or `submitted`;
 //! - `tiers`: approval tiers per currency and the other refund settings;
 //! - `kyc`: the payee check before a cash withdrawal;
 //! - `submission`: sending to the PSP with the stored idempotency key, and following.
@@ -11,6 +13,7 @@
 pub mod bulk;
 pub mod domain;
 pub mod export;
+pub mod invariant;
 pub mod kyc;
 pub mod preview;
 pub mod receipt;
@@ -27,11 +30,10 @@ use crate::money::{self, Currency, MoneyError, NumberFormat, format_minor};
 use crate::operators::{Operator, OperatorError, Permission, Role};
 use crate::psp::dlocal::transformers::wire_amount;
 use crate::store::{ApprovalRow, OrderRecord, RefundRow, RefundUpdate, RefundablePayment, Store, StoreError};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 /// Notes and comments: a few sentences.
 pub const NOTE_CHARS_MAX: usize = 1_000;
@@ -59,6 +61,8 @@ pub enum RefundError {
     UnsupportedPsp(String),
     #[error("payment {payment_id} is {status}, not paid: there is nothing to refund")]
     PaymentNotPaid { payment_id: String, status: String },
+    #[error("payment {payment_id} is {status} at the PSP: the money already went back, nothing is refundable")]
+    PaymentTakenBack { payment_id: String, status: String },
     #[error(
         "{requested} is more than what remains refundable ({refundable} of {paid} paid; {succeeded} refunded, {in_flight} in flight)"
     )]
@@ -100,8 +104,14 @@ pub enum RefundError {
     AlreadyDecided { id: i64, what: String, by: String, at: String },
     #[error("a rejection needs a comment (--comment)")]
     CommentRequired,
-    #[error("no exchange rate {from} → {to} is set: an admin sets one (refunds settings --fx {from}:{to}=RATE)")]
+    #[error(
+        "no exchange rate {from} → {to} is recorded: an admin enters one (voucherdesk fx add --pair {from}/{to} --date YYYY-MM-DD --rate RATE, or fx import FILE)"
+    )]
     NoFxRate { from: Currency, to: Currency },
+    #[error(
+        "the latest {pair} rate is dated {rate_date}: older than one business day in {market} (a rate of {oldest} or later is needed); enter today's rate first"
+    )]
+    FxRateStale { pair: String, rate_date: NaiveDate, oldest: NaiveDate, market: &'static str },
     #[error("{0}")]
     BadSettings(String),
     #[error("{operator} may not {what} refund {id}")]
@@ -139,6 +149,7 @@ impl RefundError {
             RefundError::AmbiguousPayment(_) => "refunds.ambiguous_payment",
             RefundError::UnsupportedPsp(_) => "refunds.psp_unsupported",
             RefundError::PaymentNotPaid { .. } => "refunds.payment_not_paid",
+            RefundError::PaymentTakenBack { .. } => "refunds.payment_taken_back",
             RefundError::ExceedsRefundable { .. } => "refunds.exceeds_refundable",
             RefundError::WindowPassed { .. } => "refunds.window_passed",
             RefundError::PendingExists(_) => "refunds.pending_exists",
@@ -156,6 +167,7 @@ impl RefundError {
             RefundError::AlreadyDecided { .. } => "refunds.already_decided",
             RefundError::CommentRequired => "refunds.comment_required",
             RefundError::NoFxRate { .. } => "refunds.no_fx_rate",
+            RefundError::FxRateStale { .. } => "refunds.fx_rate_stale",
             RefundError::BadSettings(_) => "errors.validation",
             RefundError::NotYours { .. } => "auth.forbidden",
             RefundError::Forbidden(e) => e.code(),
@@ -223,7 +235,10 @@ pub enum RefundDetails {
 pub struct FxLock {
     /// 1 `order_currency` = `rate` refund currency.
     pub rate: String,
+    /// The rate's market date, then where it came from and who entered it.
     pub source: String,
+    /// The market date the rate applies to (`None` for rates locked before dated rates).
+    pub rate_date: Option<NaiveDate>,
     pub locked_at: Option<DateTime<Utc>>,
     pub order_currency: Currency,
     /// The refund's worth in the order's currency, at that rate (half-even).
@@ -354,9 +369,14 @@ fn view(
     let fx = match (&row.fx_rate, &row.fx_order_currency, row.fx_order_amount_minor) {
         (Some(rate), Some(oc), Some(minor)) => {
             let order_currency = Currency::parse(oc).map_err(|_| RefundError::Corrupt(format!("fx currency {oc}")))?;
+            let source = row.fx_source.clone().unwrap_or_default();
+            // The refunds table is shared with the team server as it is: the
+            // rate's date is kept at the head of its source text.
+            let rate_date = source.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             Some(FxLock {
                 rate: rate.clone(),
-                source: row.fx_source.clone().unwrap_or_default(),
+                source,
+                rate_date,
                 locked_at: row.fx_locked_at.map(instant),
                 order_currency,
                 order_amount_minor: minor,
@@ -413,6 +433,42 @@ fn view(
     })
 }
 
+/// Business days a buyer waits at most once a bank refund is approved:
+/// dLocal pays a refund by bank transfer in 3 to 7 business days.
+pub const BANK_REFUND_WAIT_BUSINESS_DAYS_MAX: u32 = 7;
+/// Business days until a cash payout's withdrawal code reaches the buyer.
+pub const CASH_PAYOUT_WAIT_BUSINESS_DAYS_MAX: u32 = 2;
+
+/// The wait the buyer is told about when the refund is approved.
+pub fn expected_wait_business_days(method: RefundMethod) -> u32 {
+    match method {
+        RefundMethod::PspRefund => BANK_REFUND_WAIT_BUSINESS_DAYS_MAX,
+        RefundMethod::CashWithdrawal => CASH_PAYOUT_WAIT_BUSINESS_DAYS_MAX,
+    }
+}
+
+/// A refund that has just reached `approved` tells its buyer, once per
+/// refund and channel. After the commit and best effort, as
+/// `payment_received`: the approval stands whatever happens to the message,
+/// and a buyer with no usable contact simply gets none.
+fn notify_approved(store: &mut Store, refund: &Refund, actor: &str) {
+    if refund.status != RefundStatus::Approved {
+        return;
+    }
+    let queued = crate::notifications::queue_refund_approved(
+        store,
+        &refund.order_id,
+        refund.id,
+        refund.amount_minor,
+        expected_wait_business_days(refund.method),
+        actor,
+    );
+    match queued {
+        Ok(_) | Err(crate::notifications::NotificationError::NoRecipient { .. }) => {}
+        Err(e) => eprintln!("refund {} is approved; the buyer was not notified: {e} [{}]", refund.id, e.code()),
+    }
+}
+
 /// A fresh idempotency key: 128 random bits.
 pub fn new_idempotency_key() -> String {
     use rand::RngCore;
@@ -422,36 +478,45 @@ pub fn new_idempotency_key() -> String {
 }
 
 /// The rate to lock for a refund of a USD-priced order paid in local currency;
-/// `None` when the order is priced in the refund's currency (or unknown).
+/// `None` when the order is priced in the refund's currency (or unknown). The
+/// rate is the latest of the dated FX table on or before today in the
+/// refund's market, and no older than one business day there.
 fn fx_for(
-    settings: &RefundSettings,
+    store: &Store,
     order: Option<&OrderRecord>,
     currency: Currency,
     amount_minor: i64,
+    now: DateTime<Utc>,
 ) -> Result<Option<FxLock>, RefundError> {
     let Some(order_currency) = order.and_then(|o| Currency::parse(&o.currency).ok()) else { return Ok(None) };
     if order_currency == currency || order_currency != Currency::Usd {
         return Ok(None);
     }
-    let rate =
-        settings.rate(order_currency, currency).ok_or(RefundError::NoFxRate { from: order_currency, to: currency })?;
-    let value = Decimal::from_str(&rate.rate).map_err(|_| RefundError::BadSettings(format!("rate {:?}", rate.rate)))?;
-    if value <= Decimal::ZERO {
-        return Err(RefundError::BadSettings(format!("rate {:?}", rate.rate)));
+    let pair = crate::fx::FxPair { base: order_currency, quote: currency };
+    let market = pair.market().ok_or(RefundError::NoFxRate { from: order_currency, to: currency })?;
+    let today = market.business_date(now);
+    let rate = crate::fx::latest(store, pair, today)
+        .map_err(|e| RefundError::Corrupt(e.to_string()))?
+        .ok_or(RefundError::NoFxRate { from: order_currency, to: currency })?;
+    let oldest = crate::fx::oldest_usable_date(market, today);
+    if rate.market_date < oldest {
+        return Err(RefundError::FxRateStale {
+            pair: pair.name(),
+            rate_date: rate.market_date,
+            oldest,
+            market: market.code(),
+        });
     }
     // local minor → local major → order major → order minor, rounded half-even.
     let local_major = Decimal::new(amount_minor, currency.exponent());
-    let order_minor = (local_major / value * Decimal::from(10_i64.pow(order_currency.exponent())))
+    let order_minor = (local_major / rate.rate * Decimal::from(10_i64.pow(order_currency.exponent())))
         .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven)
         .to_i64()
         .ok_or_else(|| RefundError::BadSettings("exchange rate gives an out-of-range amount".into()))?;
     Ok(Some(FxLock {
-        rate: rate.rate.clone(),
-        source: format!(
-            "manual rate set by {} on {} (settings; no rate feed yet)",
-            rate.set_by,
-            instant(rate.set_at).format("%Y-%m-%d %H:%M UTC")
-        ),
+        rate: rate.rate.to_string(),
+        source: format!("{} {}, entered by {}", rate.market_date, rate.source, rate.entered_by),
+        rate_date: Some(rate.market_date),
         locked_at: None,
         order_currency,
         order_amount_minor: order_minor,
@@ -513,7 +578,6 @@ pub(crate) struct Planned {
     pub currency: Currency,
     pub amount_minor: i64,
     pub country: Country,
-    pub settings: RefundSettings,
     pub past_window: bool,
     pub tier: Tier,
     pub required: Vec<ApproverRole>,
@@ -550,9 +614,7 @@ pub(crate) fn plan(
     if wire_amount(amount_minor, currency).is_err() {
         return Err(RefundError::Unquotable { amount: format_minor(amount_minor, currency), currency });
     }
-    if payment.status != crate::payments::PaymentStatus::Paid.as_str() {
-        return Err(RefundError::PaymentNotPaid { payment_id: payment.payment_id, status: payment.status });
-    }
+    invariant::ensure_open(&payment.payment_id, &payment.status)?;
     let country = Country::parse(&payment.country)
         .map_err(|_| RefundError::Corrupt(format!("payment country {}", payment.country)))?;
     let settings = tiers::get(store)?;
@@ -570,7 +632,7 @@ pub(crate) fn plan(
     let amount_tier = settings.tier_of(currency, amount_minor);
     let tier = if past_window { amount_tier.max(Tier::Two) } else { amount_tier };
     let required = required_roles(tier, past_window);
-    Ok(Planned { payment, currency, amount_minor, country, settings, past_window, tier, required })
+    Ok(Planned { payment, currency, amount_minor, country, past_window, tier, required })
 }
 
 /// Requests a refund. Refused, with nothing written, when the amount is not
@@ -593,7 +655,7 @@ pub fn request(
     }
     let method =
         RefundMethod::parse(&input.method).ok_or_else(|| RefundError::UnknownMethod(input.method.trim().into()))?;
-    let Planned { payment, currency, amount_minor, country, settings, past_window, tier, required } =
+    let Planned { payment, currency, amount_minor, country, past_window, tier, required } =
         plan(store, &input.payment_id, input.psp.as_deref(), input.currency.as_deref(), &input.amount, method, now)?;
     let order = store.order(&payment.order_id)?;
     let details = match method {
@@ -606,7 +668,7 @@ pub fn request(
         }
     };
     // Tier 1 is approved as requested: the rate is locked now.
-    let fx = if required.is_empty() { fx_for(&settings, order.as_ref(), currency, amount_minor)? } else { None };
+    let fx = if required.is_empty() { fx_for(store, order.as_ref(), currency, amount_minor, now)? } else { None };
     let status = if required.is_empty() { RefundStatus::Approved } else { RefundStatus::PendingApproval };
     debug_assert!(RefundStatus::Requested.can_become(status));
     let mut row = RefundRow {
@@ -643,20 +705,9 @@ pub fn request(
         updated_at: now.timestamp(),
     };
     lock_fx(&mut row, fx, now);
-    let paid = payment.amount_minor;
-    let show = |minor: i64| format!("{} {currency}", format_minor(minor, currency));
     let additional = input.additional;
     let stored = store.insert_refund(&row, |held, row: &mut RefundRow| -> Result<_, RefundError> {
-        let refundable = paid - held.succeeded_minor - held.in_flight_minor;
-        if row.amount_minor > refundable {
-            return Err(RefundError::ExceedsRefundable {
-                requested: show(row.amount_minor),
-                refundable: show(refundable.max(0)),
-                paid: show(paid),
-                succeeded: show(held.succeeded_minor),
-                in_flight: show(held.in_flight_minor),
-            });
-        }
+        let refundable = invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
         if held.pending_approval > 0 && !additional {
             return Err(RefundError::PendingExists(held.first_pending_id.unwrap_or_default()));
         }
@@ -669,7 +720,9 @@ pub fn request(
         });
         Ok(audit_entry(&row.requested_by, "refund.request", "refund", "", &after.to_string()))
     })?;
-    view(stored, Vec::new(), None, order.as_ref())
+    let refund = view(stored, Vec::new(), None, order.as_ref())?;
+    notify_approved(store, &refund, &operator.name);
+    Ok(refund)
 }
 
 fn approver_role(role: Role) -> Option<ApproverRole> {
@@ -737,10 +790,13 @@ pub fn approve(
     operator.require(Permission::ApproveRefund)?;
     let comment = check_text("comment", comment.unwrap_or(""), NOTE_CHARS_MAX)?;
     let (current, _) = store.refund(id)?.ok_or(RefundError::UnknownRefund(id))?;
-    let settings = tiers::get(store)?;
     let order = store.order(&current.order_id)?;
-    let updated = store.update_refund(id, |row, approvals| -> Result<RefundUpdate, RefundError> {
-        let (status, tier, currency) = parse_row(row)?;
+    let (_, _, currency) = parse_row(&current)?;
+    // Rates are never changed once recorded: reading the one to lock before the
+    // transaction is reading what it would read. Only the last approval needs it.
+    let fx = fx_for(store, order.as_ref(), currency, current.amount_minor, now);
+    let updated = store.update_refund(id, |row, approvals, held| -> Result<RefundUpdate, RefundError> {
+        let (status, tier, _) = parse_row(row)?;
         if status != RefundStatus::PendingApproval {
             return Err(too_late(id, status, "approval", approvals));
         }
@@ -773,7 +829,12 @@ pub fn approve(
         let mut extra = serde_json::json!({ "role": role.as_str(), "comment": comment });
         if complete {
             debug_assert!(status.can_become(RefundStatus::Approved));
-            let fx = fx_for(&settings, order.as_ref(), currency, row.amount_minor)?;
+            let refundable = invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
+            extra["refundable_before_minor"] = serde_json::json!(refundable);
+            if row.amount_minor != current.amount_minor {
+                return Err(RefundError::Corrupt(format!("refund {id} changed its amount")));
+            }
+            let fx = fx?;
             if let Some(fx) = &fx {
                 extra["fx_rate"] = serde_json::json!(fx.rate);
                 extra["fx_source"] = serde_json::json!(fx.source);
@@ -796,7 +857,9 @@ pub fn approve(
         })
     })?;
     updated.ok_or(RefundError::UnknownRefund(id))?;
-    show(store, id)
+    let refund = show(store, id)?;
+    notify_approved(store, &refund, &operator.name);
+    Ok(refund)
 }
 
 /// Rejects a pending refund (it is cancelled); a comment is required.
@@ -813,7 +876,7 @@ pub fn reject(
         return Err(RefundError::CommentRequired);
     }
     store
-        .update_refund(id, |row, approvals| -> Result<RefundUpdate, RefundError> {
+        .update_refund(id, |row, approvals, _| -> Result<RefundUpdate, RefundError> {
             let (status, tier, _) = parse_row(row)?;
             if status != RefundStatus::PendingApproval {
                 return Err(too_late(id, status, "rejection", approvals));
@@ -868,7 +931,7 @@ pub fn cancel(
     operator.require(Permission::RequestRefund)?;
     let note = check_text("note", note.unwrap_or(""), NOTE_CHARS_MAX)?;
     store
-        .update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+        .update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
             let (status, _, _) = parse_row(row)?;
             if !status.can_become(RefundStatus::Cancelled) {
                 return Err(bad_state(id, status, "cancelling"));
@@ -901,16 +964,19 @@ pub fn cancel(
 pub fn retry(store: &mut Store, operator: &Operator, id: i64, now: DateTime<Utc>) -> Result<Refund, RefundError> {
     operator.require(Permission::ApproveRefund)?;
     store
-        .update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+        .update_refund(id, |row, _, held| -> Result<RefundUpdate, RefundError> {
             let (status, _, _) = parse_row(row)?;
             if !matches!(status, RefundStatus::Failed | RefundStatus::RejectedByPsp) {
                 return Err(bad_state(id, status, "a retry"));
             }
             debug_assert!(status.can_become(RefundStatus::Approved));
+            // A final attempt held nothing: meanwhile other refunds may have taken its share.
+            let refundable = invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
             let old_key = std::mem::replace(&mut row.idempotency_key, new_idempotency_key());
             let extra = serde_json::json!({
                 "old_key": old_key, "new_key": row.idempotency_key,
                 "old_psp_refund_id": row.psp_refund_id, "old_error": row.last_error,
+                "refundable_before_minor": refundable,
             });
             row.status = RefundStatus::Approved.as_str().into();
             row.psp_refund_id = None;
@@ -925,7 +991,9 @@ pub fn retry(store: &mut Store, operator: &Operator, id: i64, now: DateTime<Utc>
             })
         })?
         .ok_or(RefundError::UnknownRefund(id))?;
-    show(store, id)
+    let refund = show(store, id)?;
+    notify_approved(store, &refund, &operator.name);
+    Ok(refund)
 }
 
 /// Flags a failed, rejected or unconfirmed refund for a manager's attention.
@@ -942,7 +1010,7 @@ pub fn escalate(
         return Err(RefundError::CommentRequired);
     }
     store
-        .update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+        .update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
             let (status, _, _) = parse_row(row)?;
             if !matches!(status, RefundStatus::Failed | RefundStatus::RejectedByPsp | RefundStatus::Submitted) {
                 return Err(bad_state(id, status, "escalation"));
@@ -980,7 +1048,12 @@ pub fn amend(
     let settings = tiers::get(store)?;
     let (current, _) = store.refund(id)?.ok_or(RefundError::UnknownRefund(id))?;
     let order = store.order(&current.order_id)?;
-    let payment = one_payment(store, &current.payment_id, Some(&current.psp))?;
+    let (_, _, currency) = parse_row(&current)?;
+    // The rate a tier-1 amount would lock (rates never change once recorded).
+    let fx_quote = match money::parse_minor(amount, currency, NumberFormat::PLAIN) {
+        Ok(minor) if minor > 0 => Some(fx_for(store, order.as_ref(), currency, minor, now)),
+        Ok(_) | Err(_) => None,
+    };
     let stored = store.replace_refund(id, |old, held| -> Result<_, RefundError> {
         let (status, _, currency) = parse_row(old)?;
         if !matches!(status, RefundStatus::Requested | RefundStatus::PendingApproval | RefundStatus::Approved) {
@@ -1001,21 +1074,15 @@ pub fn amend(
         if wire_amount(minor, currency).is_err() {
             return Err(RefundError::Unquotable { amount: format_minor(minor, currency), currency });
         }
-        let refundable = payment.amount_minor - held.succeeded_minor - held.in_flight_minor;
-        if minor > refundable {
-            let show = |m: i64| format!("{} {currency}", format_minor(m, currency));
-            return Err(RefundError::ExceedsRefundable {
-                requested: show(minor),
-                refundable: show(refundable.max(0)),
-                paid: show(payment.amount_minor),
-                succeeded: show(held.succeeded_minor),
-                in_flight: show(held.in_flight_minor),
-            });
-        }
+        invariant::ensure_covers(&old.payment_id, held, minor)?;
         let amount_tier = settings.tier_of(currency, minor);
         let tier = if old.finance_required { amount_tier.max(Tier::Two) } else { amount_tier };
         let required = required_roles(tier, old.finance_required);
-        let fx = if required.is_empty() { fx_for(&settings, order.as_ref(), currency, minor)? } else { None };
+        let fx = match (required.is_empty(), fx_quote) {
+            (true, Some(quote)) => quote?,
+            (true, None) => return Err(RefundError::Corrupt(format!("refund {id}: no rate quoted for {minor}"))),
+            (false, _) => None,
+        };
         let new_status = if required.is_empty() { RefundStatus::Approved } else { RefundStatus::PendingApproval };
         let mut new = old.clone();
         new.id = 0;
@@ -1047,18 +1114,19 @@ pub fn amend(
         Ok((new, cancel, request))
     })?;
     let stored = stored.ok_or(RefundError::UnknownRefund(id))?;
-    show(store, stored.id)
+    let refund = show(store, stored.id)?;
+    notify_approved(store, &refund, &operator.name);
+    Ok(refund)
 }
 
 /// One refund with its approvals (and, before approval, the rate approving would lock).
 pub fn show(store: &Store, id: i64) -> Result<Refund, RefundError> {
     let (row, approvals) = store.refund(id)?.ok_or(RefundError::UnknownRefund(id))?;
-    let settings = tiers::get(store)?;
     let order = store.order(&row.order_id)?;
     let currency =
         Currency::parse(&row.currency).map_err(|_| RefundError::Corrupt(format!("currency {}", row.currency)))?;
-    // A missing rate is not an error when only looking: the approval says so.
-    let quote = fx_for(&settings, order.as_ref(), currency, row.amount_minor).ok().flatten();
+    // A missing or stale rate is not an error when only looking: the approval says so.
+    let quote = fx_for(store, order.as_ref(), currency, row.amount_minor, Utc::now()).ok().flatten();
     view(row, approvals, quote, order.as_ref())
 }
 
@@ -1125,11 +1193,14 @@ pub fn refundable(store: &Store, payment_id: &str, psp: Option<&str>) -> Result<
     let currency = Currency::parse(&payment.currency)
         .map_err(|_| RefundError::Corrupt(format!("payment currency {}", payment.currency)))?;
     let held = store.refund_totals(&payment.psp, &payment.payment_id)?;
+    let status = crate::payments::PaymentStatus::parse(&payment.status)
+        .ok_or_else(|| RefundError::Corrupt(format!("payment status {}", payment.status)))?;
+    let ceiling = invariant::refund_ceiling_minor(status, payment.amount_minor);
     Ok(Refundable {
         paid_minor: payment.amount_minor,
         succeeded_minor: held.succeeded_minor,
         in_flight_minor: held.in_flight_minor,
-        refundable_minor: (payment.amount_minor - held.succeeded_minor - held.in_flight_minor).max(0),
+        refundable_minor: (ceiling - held.succeeded_minor - held.in_flight_minor).max(0),
         currency,
     })
 }

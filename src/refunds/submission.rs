@@ -241,11 +241,14 @@ fn mark_sending(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<RefundRow>, RefundError> {
-    let result = store.update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+    let result = store.update_refund(id, |row, _, held| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
         let action = match status {
             RefundStatus::Approved => {
                 debug_assert!(status.can_become(RefundStatus::Submitted));
+                // The last moment before the money leaves: the payment may have been
+                // reversed, or another desktop's refund taken its share, since approval.
+                super::invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
                 row.status = RefundStatus::Submitted.as_str().into();
                 row.submitted_at = Some(now.timestamp());
                 "refund.submit"
@@ -282,7 +285,7 @@ fn record(
     now: DateTime<Utc>,
 ) -> Result<Option<RefundStatus>, RefundError> {
     let mut new_status = None;
-    store.update_refund(id, |row, _| -> Result<RefundUpdate, RefundError> {
+    store.update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
         if status != RefundStatus::Submitted {
             return Err(RefundError::BadState { id, status: status.as_str(), action: "recording the PSP's answer" });
@@ -378,8 +381,19 @@ pub async fn submit_and_follow(
     let approved = store.refunds(Some(RefundStatus::Approved.as_str()), 0, batch)?;
     let mut first_sends = std::collections::HashSet::new();
     for row in &approved {
-        if mark_sending(store, operator, row.id, now)?.is_some() {
-            first_sends.insert(row.id);
+        match mark_sending(store, operator, row.id, now) {
+            Ok(Some(_)) => {
+                first_sends.insert(row.id);
+            }
+            Ok(None) => {}
+            // Not sent, and it stays approved: someone cancels or amends it.
+            Err(e) if e.is_refusal() => report.issues.push(SubmitIssue {
+                refund: row.id,
+                code: e.code().into(),
+                message: e.to_string(),
+                retryable: false,
+            }),
+            Err(e) => return Err(e),
         }
     }
     let submitted = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, batch)?;

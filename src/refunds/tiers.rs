@@ -6,10 +6,8 @@ use crate::audit::audit_entry;
 use crate::money::Currency;
 use crate::operators::{Operator, Permission};
 use crate::store::Store;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use super::RefundError;
 
@@ -24,8 +22,6 @@ pub const UNCONFIRMED_AFTER_DAYS_MAX: i64 = 90;
 /// PDF receipts are kept at least this long (6 months) whatever the setting says.
 pub const RECEIPT_RETENTION_DAYS_MIN: i64 = 183;
 pub const RECEIPT_RETENTION_DAYS_DEFAULT: i64 = RECEIPT_RETENTION_DAYS_MIN;
-/// A manual exchange rate: at most this many significant digits.
-pub const FX_RATE_TEXT_CHARS_MAX: usize = 24;
 
 /// Tier 1 up to `tier1_max_minor` (inclusive), tier 2 up to `tier2_max_minor`, tier 3 above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,27 +53,12 @@ impl TierLimits {
     }
 }
 
-/// A manual exchange rate: 1 `from` = `rate` `to`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FxRate {
-    pub from: Currency,
-    pub to: Currency,
-    /// Decimal text, e.g. "3950.25".
-    pub rate: String,
-    /// Who set it and when (shown to the approver as the rate's source).
-    pub set_by: String,
-    pub set_at: i64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundSettings {
     pub tiers: BTreeMap<Currency, TierLimits>,
     pub window_days: i64,
     pub unconfirmed_after_days: i64,
     pub receipt_retention_days: i64,
-    /// Manual rates: until a rate feed is wired in, the rate locked at approval is the admin's.
-    #[serde(default)]
-    pub fx_rates: Vec<FxRate>,
 }
 
 impl Default for RefundSettings {
@@ -87,7 +68,6 @@ impl Default for RefundSettings {
             window_days: REFUND_WINDOW_DAYS_DEFAULT,
             unconfirmed_after_days: UNCONFIRMED_AFTER_DAYS_DEFAULT,
             receipt_retention_days: RECEIPT_RETENTION_DAYS_DEFAULT,
-            fx_rates: Vec::new(),
         }
     }
 }
@@ -99,10 +79,6 @@ impl RefundSettings {
 
     pub fn tier_of(&self, currency: Currency, amount_minor: i64) -> Tier {
         self.limits(currency).tier_of(amount_minor)
-    }
-
-    pub fn rate(&self, from: Currency, to: Currency) -> Option<&FxRate> {
-        self.fx_rates.iter().find(|r| r.from == from && r.to == to)
     }
 
     pub fn check(&self) -> Result<(), RefundError> {
@@ -120,14 +96,6 @@ impl RefundSettings {
         }
         if self.receipt_retention_days < RECEIPT_RETENTION_DAYS_MIN {
             return bad(format!("receipts are kept at least {RECEIPT_RETENTION_DAYS_MIN} days (6 months)"));
-        }
-        for r in &self.fx_rates {
-            let ok = r.rate.len() <= FX_RATE_TEXT_CHARS_MAX
-                && Decimal::from_str(&r.rate).is_ok_and(|d| d > Decimal::ZERO)
-                && r.from != r.to;
-            if !ok {
-                return bad(format!("exchange rate {} → {} {:?} must be a positive decimal", r.from, r.to, r.rate));
-            }
         }
         Ok(())
     }

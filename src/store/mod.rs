@@ -10,6 +10,7 @@ mod audit;
 pub mod copy;
 mod dashboard;
 mod exceptions;
+mod fx;
 mod imports;
 mod indexes;
 mod lookup;
@@ -32,6 +33,7 @@ pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
 pub use exceptions::{
     ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate,
 };
+pub use fx::{FxRateRow, FxWrite};
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
@@ -43,8 +45,8 @@ pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRe
 // Refunds (issue 5).
 pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
-    ApprovalRow, NewRefundRow, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate, RefundablePayment,
-    unconfirmed_exception_id,
+    ApprovalRow, NewRefundRow, PaymentHold, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate,
+    RefundablePayment, unconfirmed_exception_id,
 };
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
@@ -70,6 +72,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("migrations/0011_notification_reminders.sql")),
     (12, include_str!("migrations/0012_notification_barcode.sql")),
     (13, include_str!("migrations/0013_team_copy.sql")),
+    (14, include_str!("migrations/0014_fx_rates.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

@@ -23,9 +23,20 @@ pub struct RefundablePayment {
     pub paid_at: Option<i64>,
 }
 
-/// What the payment's refunds already hold, read inside the deciding transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// The payment a refund draws on, as it stands inside the deciding transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentHold {
+    pub status: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// What the payment's refunds already hold, read inside the deciding
+/// transaction, together with the payment itself (`None`: not on record).
+/// The refund being decided is never counted in its own totals.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct RefundTotals {
+    pub payment: Option<PaymentHold>,
     pub succeeded_minor: i64,
     /// requested, pending approval, approved or submitted.
     pub in_flight_minor: i64,
@@ -160,8 +171,15 @@ fn approvals_of(conn: &Connection, id: i64) -> StoreResult<Vec<ApprovalRow>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn totals(conn: &Connection, psp: &str, payment_id: &str) -> StoreResult<RefundTotals> {
-    Ok(conn
+/// The payment's refund totals, leaving out the refund `except` (the one being decided).
+fn totals(conn: &Connection, psp: &str, payment_id: &str, except: Option<i64>) -> StoreResult<RefundTotals> {
+    let payment = conn
+        .prepare_cached("SELECT status, amount_minor, currency FROM payments WHERE psp = ?1 AND payment_id = ?2")?
+        .query_row(params![psp, payment_id], |r| {
+            Ok(PaymentHold { status: r.get(0)?, amount_minor: r.get(1)?, currency: r.get(2)? })
+        })
+        .optional()?;
+    let held = conn
         .prepare_cached(
             "SELECT
                  COALESCE(SUM(CASE WHEN status = 'succeeded' THEN amount_minor END), 0),
@@ -169,16 +187,18 @@ fn totals(conn: &Connection, psp: &str, payment_id: &str) -> StoreResult<RefundT
                                    THEN amount_minor END), 0),
                  COUNT(CASE WHEN status = 'pending_approval' THEN 1 END),
                  MIN(CASE WHEN status = 'pending_approval' THEN id END)
-             FROM refunds WHERE psp = ?1 AND payment_id = ?2",
+             FROM refunds WHERE psp = ?1 AND payment_id = ?2 AND (?3 IS NULL OR id <> ?3)",
         )?
-        .query_row(params![psp, payment_id], |r| {
+        .query_row(params![psp, payment_id, except], |r| {
             Ok(RefundTotals {
+                payment: None,
                 succeeded_minor: r.get(0)?,
                 in_flight_minor: r.get(1)?,
                 pending_approval: r.get(2)?,
                 first_pending_id: r.get(3)?,
             })
-        })?)
+        })?;
+    Ok(RefundTotals { payment, ..held })
 }
 
 fn write_refund(conn: &Connection, row: &RefundRow) -> StoreResult<()> {
@@ -250,7 +270,7 @@ impl Store {
         decide: impl FnOnce(&RefundTotals, &mut NewRefundRow) -> Result<AuditEntry, E>,
     ) -> Result<RefundRow, E> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        let held = totals(&tx, &row.psp, &row.payment_id)?;
+        let held = totals(&tx, &row.psp, &row.payment_id, None)?;
         let mut row = row.clone();
         let entry = decide(&held, &mut row)?;
         tx.prepare_cached(
@@ -293,18 +313,20 @@ impl Store {
         Ok(stored)
     }
 
-    /// Applies `decide` to the refund as it is now (with its approvals) and
-    /// writes the changed row, the approval it adds and its audit entry in one
-    /// IMMEDIATE transaction. `Ok(None)`: no such refund.
+    /// Applies `decide` to the refund as it is now (with its approvals, and
+    /// what its payment and the payment's other refunds hold) and writes the
+    /// changed row, the approval it adds and its audit entry in one IMMEDIATE
+    /// transaction. `Ok(None)`: no such refund.
     pub fn update_refund<E: From<StoreError>>(
         &mut self,
         id: i64,
-        decide: impl FnOnce(&mut RefundRow, &[ApprovalRow]) -> Result<RefundUpdate, E>,
+        decide: impl FnOnce(&mut RefundRow, &[ApprovalRow], &RefundTotals) -> Result<RefundUpdate, E>,
     ) -> Result<Option<RefundRow>, E> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let Some(mut row) = refund_by_id(&tx, id)? else { return Ok(None) };
         let approvals = approvals_of(&tx, id)?;
-        let update = decide(&mut row, &approvals)?;
+        let held = totals(&tx, &row.psp, &row.payment_id, Some(id))?;
+        let update = decide(&mut row, &approvals, &held)?;
         write_refund(&tx, &row)?;
         if let Some(a) = &update.approval {
             tx.prepare_cached(
@@ -356,7 +378,7 @@ impl Store {
 
     /// What the payment's refunds hold now (outside any decision: for display).
     pub fn refund_totals(&self, psp: &str, payment_id: &str) -> StoreResult<RefundTotals> {
-        totals(&self.conn, psp, payment_id)
+        totals(&self.conn, psp, payment_id, None)
     }
 }
 
@@ -492,13 +514,8 @@ impl Store {
     ) -> Result<Option<RefundRow>, E> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let Some(old) = refund_by_id(&tx, old_id)? else { return Ok(None) };
-        let mut held = totals(&tx, &old.psp, &old.payment_id)?;
-        if matches!(old.status.as_str(), "requested" | "pending_approval" | "approved" | "submitted") {
-            held.in_flight_minor -= old.amount_minor;
-        }
-        if old.status == "pending_approval" {
-            held.pending_approval -= 1;
-        }
+        // The old refund gives way to the new one: it holds nothing for it.
+        let held = totals(&tx, &old.psp, &old.payment_id, Some(old_id))?;
         let (mut new, cancel_entry, mut request_entry) = decide(&old, &held)?;
         let mut cancelled = old.clone();
         cancelled.status = "cancelled".into();

@@ -7,4 +7,8 @@ export type FxLock = {
 /**
  * 1 `order_currency` = `rate` refund currency.
  */
-rate: string, source: string, locked_at: string | null, order_currency: string, order_amount_minor: number, order_amount: string, };
+rate: string, source: string, 
+/**
+ * The market date the rate applies to (YYYY-MM-DD), when known.
+ */
+rate_date: string | null, locked_at: string | null, order_currency: string, order_amount_minor: number, order_amount: string, };
