@@ -158,7 +158,7 @@ fn pagoefectivo_profile_reads_lima_times_grouped_amounts_and_spanish_statuses() 
     assert_eq!(paid["voucher_code"], "90001003", "the CIP is the voucher code");
 
     for (cip, status) in
-        [("90001004", "pending"), ("90001005", "expired"), ("90001006", "cancelled"), ("90001007", "refunded")]
+        [("90001004", "pending"), ("90001005", "expired"), ("90001006", "cancelled"), ("90001007", "reversed")]
     {
         assert_eq!(only_payment(&ctx, cip)["status"], status, "CIP {cip}");
     }

@@ -39,7 +39,10 @@ pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
-pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+pub use reconcile::{
+    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, RefundFacts, RunRecord, SettlementFacts,
+    StoredFinding,
+};
 // Refunds (issue 5).
 pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
@@ -70,6 +73,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("migrations/0011_notification_reminders.sql")),
     (12, include_str!("migrations/0012_notification_barcode.sql")),
     (13, include_str!("migrations/0013_team_copy.sql")),
+    (15, include_str!("migrations/0015_fee_rates.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
