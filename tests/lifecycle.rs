@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::path::Path;
 use voucherdesk::credentials::{self, AccountSecrets, MemoryVault, PspKind};
 use voucherdesk::operators;
@@ -183,6 +182,18 @@ fn no_fee_rate_no_fee_check() {
     assert_eq!(err.code(), "credentials.not_found");
     let sam = operators::act_as(&store, "sam").unwrap();
     assert!(credentials::set_fee_rate(&mut store, &sam, "nobody", Some(300)).is_err(), "support may not set rates");
+    drop(store);
+
+    // From the CLI: a rate on an account, a bad rate refused, the rate cleared.
+    contract_dlocal_fee(&ctx.db, 300);
+    let out = ctx.ok(["credentials", "fee-rate", "dlocal-co", "--bps", "450"]);
+    assert_eq!(stdout(&out).trim(), "dlocal-co: contracted fee 4.50 % (450 basis points)");
+    let out = ctx.fails_with(2, ["credentials", "fee-rate", "dlocal-co", "--bps", "10001"]);
+    assert!(stderr(&out).contains("a fee rate is 0 to 10000 basis points, not 10001"), "{}", stderr(&out));
+    let summary = ctx.reconcile();
+    assert_eq!(summary["exceptions"]["fee_mismatch"], 5, "every dLocal payment row at 3 % is off a 4.50 % contract");
+    ctx.ok(["credentials", "fee-rate", "dlocal-co", "--clear"]);
+    assert_eq!(ctx.reconcile()["exceptions"]["fee_mismatch"], 0);
 }
 
 #[test]
@@ -224,4 +235,27 @@ fn reversals_and_chargebacks_are_the_same_in_either_file_order() {
     }
     let d_l002 = backward.lookup("L-002").into_iter().next().unwrap();
     assert_eq!(d_l002["payments"][0]["status"], "charged_back", "a chargeback row imported before its payment");
+}
+
+#[test]
+fn refunds_chargebacks_and_fees_settled_out_are_in_the_dashboard_figures() {
+    let ctx = Ctx::new();
+    import_all(&ctx, &FORWARD);
+    ctx.reconcile();
+    let store = Store::open(&ctx.db).unwrap();
+    let d = voucherdesk::dashboard::summary(&store, None, None).unwrap();
+    let out: Vec<(String, String, i64, i64)> =
+        d.settled_out.iter().map(|o| (o.row_type.clone(), o.currency.clone(), o.count, o.amount_minor)).collect();
+    let row = |t: &str, c: &str, n: i64, minor: i64| (t.to_string(), c.to_string(), n, minor);
+    assert_eq!(
+        out,
+        [row("CHARGEBACK", "COP", 1, 15_000_000), row("FEE", "COP", 1, 2_000_000), row("REFUND", "COP", 2, 9_000_000)]
+    );
+    // Peru's figures: its currency has no money out.
+    let pe = voucherdesk::dashboard::summary(&store, Some(voucherdesk::market::Country::Peru), None).unwrap();
+    assert!(pe.settled_out.is_empty());
+    // Settled payments stay the PAYMENT rows: 5 dLocal (COP) and 1 PagoEfectivo (PEN).
+    let settled: Vec<(String, i64, i64)> =
+        d.settled.iter().map(|t| (t.currency.clone(), t.count, t.amount_minor)).collect();
+    assert_eq!(settled, [("COP".to_string(), 5, 148_500_000), ("PEN".to_string(), 1, 12_000)]);
 }

@@ -318,7 +318,7 @@ pub fn find(
             PaymentStatus::ChargedBack => {
                 charged_back.insert((&*p.psp, p.payment_id.as_str()));
                 let row = chargeback_rows.get(&(&*p.psp, p.payment_id.as_str())).copied();
-                items.push(chargeback_finding(p, row, order, options, &finding));
+                items.push(chargeback_finding(p, row, &finding));
             }
             PaymentStatus::Reversed => {
                 if let Some(o) = order.filter(|o| o.status.counts_as_paid()) {
@@ -482,12 +482,13 @@ pub fn find(
                             }
                         };
                     let (amount, currency) = (s.local_amount_minor.abs(), s.local_currency);
+                    let day = chargeback_day(Some(s), None, p);
                     items.push(finding(
                         ExceptionKind::Chargeback,
                         amount,
                         currency,
-                        format!("amount={amount};{currency};on={}", chargeback_day(Some(s), None, p, options)),
-                        chargeback_detail(amount, currency, &chargeback_day(Some(s), None, p, options)),
+                        format!("amount={amount};{currency};on={day}"),
+                        chargeback_detail(amount, currency, &day),
                     ));
                 }
             }
@@ -517,21 +518,13 @@ pub fn find(
 
 /// The market date of a chargeback: its row's creation (or transfer) date,
 /// else when the ledger has the payment charged back.
-fn chargeback_day(
-    row: Option<&SettlementFacts>,
-    taken_back_at: Option<i64>,
-    p: Option<&PaymentFacts>,
-    options: &ReconcileOptions,
-) -> String {
+fn chargeback_day(row: Option<&SettlementFacts>, taken_back_at: Option<i64>, p: Option<&PaymentFacts>) -> String {
     let country = p.map(|p| p.country).unwrap_or(Country::Colombia);
     row.and_then(|r| {
         r.created_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()).or(r.settled_on.clone())
     })
     .or_else(|| taken_back_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()))
-    .unwrap_or_else(|| {
-        let _ = options;
-        "an unreported date".to_string()
-    })
+    .unwrap_or_else(|| "an unreported date".to_string())
 }
 
 fn chargeback_detail(amount_minor: i64, currency: Currency, day: &str) -> String {
@@ -543,15 +536,13 @@ fn chargeback_detail(amount_minor: i64, currency: Currency, day: &str) -> String
 fn chargeback_finding(
     p: &PaymentFacts,
     row: Option<&SettlementFacts>,
-    _order: Option<&OrderFacts>,
-    options: &ReconcileOptions,
     finding: &dyn Fn(ExceptionKind, i64, Currency, String, String) -> StoredFinding,
 ) -> StoredFinding {
     let (amount, currency) = match row {
         Some(r) => (r.local_amount_minor.abs(), r.local_currency),
         None => (p.amount_minor, p.currency),
     };
-    let day = chargeback_day(row, p.taken_back_at, Some(p), options);
+    let day = chargeback_day(row, p.taken_back_at, Some(p));
     let mut f = finding(
         ExceptionKind::Chargeback,
         amount,
@@ -729,4 +720,81 @@ pub fn reconcile(
     summary.cleared = applied.cleared;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod lifecycle_tests {
+    use super::*;
+
+    fn row(local_minor: i64, fx: &str, gross_minor: i64, fee_minor: i64) -> SettlementFacts {
+        SettlementFacts {
+            id: 1,
+            psp: "dlocal".into(),
+            payment_id: "D-1".into(),
+            order_id: "O-1".into(),
+            row_type: RowType::Payment,
+            created_at: None,
+            settled_on: None,
+            fx_rate: fx.into(),
+            settlement_currency: Currency::Usd,
+            local_currency: Currency::Cop,
+            local_amount_minor: local_minor,
+            gross_minor,
+            net_minor: gross_minor - fee_minor,
+            fee_minor,
+        }
+    }
+
+    #[test]
+    fn fx_is_checked_within_one_percent_of_the_gross() {
+        // 995,000 COP at 4,125.5 is 241.18 USD, not 100.
+        let wrong = fx_problem(&row(99_500_000, "4125.5", 10_000, 0)).expect("a mismatch");
+        assert_eq!(
+            wrong,
+            "995000.00 COP at 4125.5 is 241.18 USD, but the row settles 100.00 USD → settled at the wrong rate"
+        );
+        assert_eq!(fx_problem(&row(99_500_000, "4125.5", 24_118, 0)), None);
+        // 1 % either way is tolerated, a little more is not.
+        assert_eq!(fx_problem(&row(99_500_000, "4125.5", 23_877, 0)), None);
+        assert!(fx_problem(&row(99_500_000, "4125.5", 23_870, 0)).is_some());
+        // Money out is compared by magnitude; no rate or no conversion: no check.
+        assert_eq!(fx_problem(&row(-99_500_000, "4125.5", -24_118, 0)), None);
+        assert_eq!(fx_problem(&row(99_500_000, "", 10_000, 0)), None);
+        let same_currency = SettlementFacts { settlement_currency: Currency::Cop, ..row(99_500_000, "1", 1, 0) };
+        assert_eq!(fx_problem(&same_currency), None);
+    }
+
+    #[test]
+    fn fees_are_checked_against_any_of_the_psps_contracted_rates() {
+        let rate = |psp: &str, bps: i64| FeeRate { account: format!("{psp}-{bps}"), psp: psp.into(), fee_bps: bps };
+        let at_3 = row(20_000_000, "4125.5", 4_848, 145);
+        assert_eq!(fee_problem(&at_3, &[]), None, "no rate, no check");
+        assert_eq!(fee_problem(&at_3, &[rate("dlocal", 300)]), None);
+        assert_eq!(fee_problem(&at_3, &[rate("pagoefectivo", 500)]), None, "another PSP's rate does not apply");
+        let at_6 = row(20_000_000, "4125.5", 4_848, 315);
+        assert_eq!(
+            fee_problem(&at_6, &[rate("dlocal", 300)]).as_deref(),
+            Some("fee 3.15 USD on 48.48 USD is 6.49 %, the contract says 3.00 % → settled at the wrong fee")
+        );
+        assert_eq!(fee_problem(&at_6, &[rate("dlocal", 300), rate("dlocal", 650)]), None, "a second account at 6.5 %");
+    }
+
+    #[test]
+    fn a_chargeback_row_opens_one_case_and_no_unknown_settlement() {
+        let cb = SettlementFacts {
+            row_type: RowType::Chargeback,
+            created_at: Some(1_773_324_000),
+            local_amount_minor: -15_000_000,
+            ..row(0, "", 0, 0)
+        };
+        let options = ReconcileOptions {
+            as_of: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+            settlement_lag_days: 3,
+            amount_tolerance_minor: 0,
+        };
+        let found = find(&[], &[], &[cb], &MoneyFacts::default(), &options);
+        let kinds: Vec<&str> = found.items.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, ["chargeback"]);
+        assert_eq!(found.items[0].detail, "chargeback of 150000.00 COP on 2026-03-12 → dispute or accept");
+    }
 }
