@@ -498,7 +498,7 @@ pub fn parse_profile_toml(text: &str) -> Result<Profile, String> {
                 .map(|(theirs, ours)| {
                     PaymentStatus::parse(ours).map(|s| (theirs.trim().to_lowercase(), s)).ok_or_else(|| {
                         format!(
-                            "status_map: {ours:?} is not a payment status (pending, rejected, cancelled, expired, paid, refunded)"
+                            "status_map: {ours:?} is not a payment status (pending, rejected, cancelled, expired, paid, refunded, reversed, charged_back)"
                         )
                     })
                 })
