@@ -391,6 +391,8 @@ pub enum CredentialError {
     BadBaseUrl(String),
     #[error("bad secrets: {0}")]
     BadSecrets(String),
+    #[error("a fee rate is 0 to {FEE_BPS_MAX} basis points, not {0}")]
+    BadFeeRate(i64),
     #[error("PSP account {name:?} is a {account} account; the secrets given are for {given}")]
     WrongPsp { name: String, account: PspKind, given: PspKind },
     #[error("no PSP account named {0:?}")]
@@ -437,7 +439,8 @@ impl CredentialError {
             | CredentialError::BadName
             | CredentialError::BadBaseUrl(_)
             | CredentialError::BadSecrets(_)
-            | CredentialError::WrongPsp { .. } => "errors.validation",
+            | CredentialError::WrongPsp { .. }
+            | CredentialError::BadFeeRate(_) => "errors.validation",
             CredentialError::NotFound(_) => "credentials.not_found",
             CredentialError::Conflict(_) => "credentials.conflict",
             CredentialError::TooMany => "credentials.too_many",
@@ -459,6 +462,7 @@ impl CredentialError {
             | CredentialError::BadBaseUrl(_)
             | CredentialError::BadSecrets(_)
             | CredentialError::WrongPsp { .. }
+            | CredentialError::BadFeeRate(_)
             | CredentialError::NotFound(_)
             | CredentialError::Conflict(_)
             | CredentialError::TooMany
@@ -1167,4 +1171,40 @@ mod tests {
         assert_eq!(missing.code(), "credentials.secret_missing");
         assert!(!list(&store, &vault, &admin).unwrap()[0].secret_present);
     }
+}
+
+/// Highest contracted fee rate accepted, in basis points (100 %).
+pub const FEE_BPS_MAX: i64 = 10_000;
+
+/// Sets an account's contracted fee rate in basis points of the gross amount
+/// (`None` removes it: its fees are then not checked). Reconciliation raises
+/// `fee_mismatch` for settlement rows whose fee is not at the PSP's rate.
+pub fn set_fee_rate(
+    store: &mut Store,
+    acting: &Operator,
+    name: &str,
+    fee_bps: Option<i64>,
+) -> Result<Option<i64>, CredentialError> {
+    acting.require(Permission::ManageCredentials)?;
+    if let Some(bps) = fee_bps
+        && !(0..=FEE_BPS_MAX).contains(&bps)
+    {
+        return Err(CredentialError::BadFeeRate(bps));
+    }
+    let account = find(store, name)?;
+    let before = fee_rate(store, &account.name)?;
+    let entry = audit_entry(
+        &acting.name,
+        "credentials.fee_rate",
+        &account_subject(&account.name),
+        &serde_json::json!({ "fee_bps": before }).to_string(),
+        &serde_json::json!({ "fee_bps": fee_bps }).to_string(),
+    );
+    store.set_fee_rate(&account.name, fee_bps, &acting.name, Utc::now().timestamp(), &entry)?;
+    fee_rate(store, &account.name)
+}
+
+/// An account's contracted fee rate, in basis points, if one is set.
+pub fn fee_rate(store: &Store, name: &str) -> Result<Option<i64>, CredentialError> {
+    Ok(store.fee_rates()?.into_iter().find(|r| r.account.eq_ignore_ascii_case(name)).map(|r| r.fee_bps))
 }

@@ -28,6 +28,19 @@ pub struct Dashboard {
     pub paid: Vec<CurrencyTotal>,
     pub settled: Vec<CurrencyTotal>,
     pub trend: Vec<TrendDay>,
+    /// What settlement reports took out again (refunds, chargebacks, fees):
+    /// paid − settled is only explained with these.
+    pub settled_out: Vec<SettledOut>,
+}
+
+/// Money out of one settlement row type in one currency (a magnitude).
+#[derive(Debug, Clone, Serialize)]
+pub struct SettledOut {
+    /// `REFUND`, `CHARGEBACK` or `FEE`.
+    pub row_type: String,
+    pub currency: String,
+    pub count: i64,
+    pub amount_minor: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,7 +147,19 @@ pub fn summary_at(
         paid: totals(store.paid_totals(country)?),
         settled: totals(store.settled_totals(country)?),
         trend,
+        settled_out: store
+            .settled_out_totals(market.map(market_currency))?
+            .into_iter()
+            .map(|(row_type, currency, count, amount_minor)| SettledOut { row_type, currency, count, amount_minor })
+            .collect(),
     })
+}
+
+fn market_currency(country: Country) -> &'static str {
+    match country {
+        Country::Colombia => crate::money::Currency::Cop.code(),
+        Country::Peru => crate::money::Currency::Pen.code(),
+    }
 }
 
 /// The part of a stored run summary the dashboard reads.

@@ -19,6 +19,10 @@ pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
 /// The reconciliation date the demo data is built for.
 pub const DEMO_AS_OF: (i32, u32, u32) = (2026, 3, 20);
 pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 3;
+/// The fee every demo settlement row charges, in basis points of the gross:
+/// the expected `fee_mismatch` count holds once a dLocal account has this
+/// contracted rate (`credentials::set_fee_rate`); without one, fees are not checked.
+pub const DEMO_FEE_BPS: i64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -36,6 +40,8 @@ pub struct DemoManifest {
     pub settlement_lag_days: i64,
     pub files: Vec<DemoFile>,
     pub expected: ExpectedCounts,
+    /// The contracted dLocal fee rate the expected counts assume.
+    pub dlocal_fee_bps: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -83,6 +89,11 @@ const SCENARIO_WEIGHTS: &[(Scenario, u32)] = &[
     (Scenario::Anomaly(ExceptionKind::NotSettled), 60),
     (Scenario::Anomaly(ExceptionKind::SettlementMismatch), 40),
     (Scenario::Anomaly(ExceptionKind::UnknownSettlement), 30),
+    (Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment), 30),
+    (Scenario::Anomaly(ExceptionKind::Chargeback), 20),
+    (Scenario::Anomaly(ExceptionKind::UnmatchedRefundSettlement), 20),
+    (Scenario::Anomaly(ExceptionKind::SettlementFxMismatch), 20),
+    (Scenario::Anomaly(ExceptionKind::FeeMismatch), 20),
 ];
 
 const FIRST_NAMES: &[&str] = &[
@@ -282,6 +293,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             "FECHA_EXPIRACION",
             "FECHA_PAGO",
             "NRO_OPERACION",
+            "FECHA_EXTORNO",
         ])
         .map_err(csv_err)?;
     files
@@ -335,12 +347,26 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 break;
             }
         }
-        let peru = rng.gen_bool(0.5);
+        // A reversal comes as PagoEfectivo's `Extornado`; the settlement-row
+        // anomalies come in dLocal's report.
+        let reversal = scenario == Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment);
+        let dlocal_rows = matches!(
+            scenario,
+            Scenario::Anomaly(
+                ExceptionKind::Chargeback
+                    | ExceptionKind::UnmatchedRefundSettlement
+                    | ExceptionKind::SettlementFxMismatch
+                    | ExceptionKind::FeeMismatch
+            )
+        );
+        let peru = rng.gen_bool(0.5) || reversal;
         let (country, currency, prefix) = if peru { ("PE", Currency::Pen, "PE") } else { ("CO", Currency::Cop, "CO") };
         // Peru: half through dLocal (EF), half PagoEfectivo directly.
         let via_pagoefectivo = peru && rng.gen_bool(0.5);
         // Currency mismatches need dLocal's USD option.
-        let via_pagoefectivo = via_pagoefectivo && scenario != Scenario::Anomaly(ExceptionKind::CurrencyMismatch);
+        let via_pagoefectivo =
+            (via_pagoefectivo && scenario != Scenario::Anomaly(ExceptionKind::CurrencyMismatch) && !dlocal_rows)
+                || reversal;
         let order_id = format!("{prefix}-{n:07}");
         let amount_minor = match currency {
             Currency::Cop => rng.gen_range(200..20_000) * 10_000,
@@ -394,6 +420,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             Scenario::ExpiredUnpaid => "expired",
             Scenario::Cancelled => "cancelled",
             Scenario::Anomaly(ExceptionKind::PaidNotRecorded) => "pending_payment",
+            Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment) => "fulfilled",
             Scenario::Anomaly(_) => "paid",
         };
         let psp = if via_pagoefectivo { "pagoefectivo" } else { "dlocal" };
@@ -439,6 +466,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             Scenario::PendingUnpaid | Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => "PENDING",
             Scenario::ExpiredUnpaid => "EXPIRED",
             Scenario::Cancelled => "CANCELLED",
+            Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment) => "REVERSED",
             _ => "PAID",
         };
         let (pay_currency, pay_amount) = match scenario {
@@ -467,7 +495,13 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                         "PENDING" => "Pendiente",
                         "EXPIRED" => "Expirado",
                         "CANCELLED" => "Anulado",
+                        "REVERSED" => "Extornado",
                         _ => "Pagado",
+                    };
+                    // The reversal's own date, three days after the payment.
+                    let reversed_at = match (p.status_dlocal, p.paid) {
+                        ("REVERSED", Some(paid)) => lima_time(paid + Duration::days(3)),
+                        _ => String::new(),
                     };
                     files.pagoefectivo.write_record([
                         p.id.as_str(),
@@ -479,6 +513,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                         &lima_time(p.expires),
                         &p.paid.map(lima_time).unwrap_or_default(),
                         &p.paid.map(|_| format!("OP{}", p.id)).unwrap_or_default(),
+                        &reversed_at,
                     ])?;
                     *rows.entry("pagoefectivo").or_default() += 1;
                 } else {
@@ -551,8 +586,17 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 *rows.entry("pagoefectivo_settlement").or_default() += 1;
             } else {
                 let rate = fx_rate(p.currency);
-                let gross = (Decimal::new(local_minor, 2) / rate).round_dp(2);
-                let fee = (gross * Decimal::new(3, 2)).round_dp(2);
+                let converted = (Decimal::new(local_minor, 2) / rate).round_dp(2);
+                // Settled at half the converted amount: the wrong rate.
+                let gross = if scenario == Scenario::Anomaly(ExceptionKind::SettlementFxMismatch) {
+                    (converted / Decimal::TWO).round_dp(2)
+                } else {
+                    converted
+                };
+                // Charged 5 % instead of the contracted 3 %.
+                let fee_bps =
+                    if scenario == Scenario::Anomaly(ExceptionKind::FeeMismatch) { 500 } else { DEMO_FEE_BPS };
+                let fee = (gross * Decimal::new(fee_bps, 4)).round_dp(2);
                 files.dlocal_settlement.write_record([
                     p.order_id,
                     p.id.as_str(),
@@ -581,6 +625,44 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 payment.amount_minor
             };
             settle(&mut files, &payment, local, &mut rows).map_err(csv_err)?;
+            expected.settlements += 1;
+        }
+        // Money going out again, as dLocal's report writes it: minus signs.
+        let money_out = match scenario {
+            Scenario::Anomaly(ExceptionKind::Chargeback) => Some(("CHARGEBACK", payment.amount_minor)),
+            // Half refunded at the PSP, by nobody here.
+            Scenario::Anomaly(ExceptionKind::UnmatchedRefundSettlement) => Some((
+                "REFUND",
+                match payment.currency {
+                    // dLocal quotes COP in whole pesos.
+                    Currency::Cop => payment.amount_minor / 2 / 100 * 100,
+                    Currency::Pen | Currency::Usd => payment.amount_minor / 2,
+                },
+            )),
+            _ => None,
+        };
+        if let (Some((row_type, local_minor)), Some(paid)) = (money_out, payment.paid) {
+            let rate = fx_rate(payment.currency);
+            let gross = (Decimal::new(local_minor, 2) / rate).round_dp(2);
+            let at = paid + Duration::days(4);
+            files
+                .dlocal_settlement
+                .write_record([
+                    payment.order_id,
+                    payment.id.as_str(),
+                    row_type,
+                    &dlocal_time(at),
+                    &(at + Duration::days(1)).with_timezone(&chrono_tz::America::Bogota).date_naive().to_string(),
+                    &format!("-{}", dlocal_amount(local_minor, payment.currency)),
+                    payment.currency.code(),
+                    &rate.to_string(),
+                    "USD",
+                    &format!("-{gross}"),
+                    &format!("-{gross}"),
+                    "0",
+                ])
+                .map_err(csv_err)?;
+            *rows.entry("dlocal_settlement").or_default() += 1;
             expected.settlements += 1;
         }
         if scenario == Scenario::Anomaly(ExceptionKind::DuplicatePayment) {
@@ -616,6 +698,27 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             Scenario::PendingUnpaid | Scenario::ExpiredUnpaid | Scenario::Cancelled => {}
         }
     }
+
+    // The month's account fee: no counterpart, counted in the settled figures.
+    files
+        .dlocal_settlement
+        .write_record([
+            "",
+            "FEE-2026-03",
+            "FEE",
+            &dlocal_time(Utc.with_ymd_and_hms(2026, 3, 16, 5, 0, 0).single().unwrap_or_default()),
+            "2026-03-16",
+            "-50000",
+            "COP",
+            &fx_rate(Currency::Cop).to_string(),
+            "USD",
+            "-12.12",
+            "-12.12",
+            "0",
+        ])
+        .map_err(csv_err)?;
+    *rows.entry("dlocal_settlement").or_default() += 1;
+    expected.settlements += 1;
 
     let specs: [(&str, &'static str, &'static str, &str, Vec<u8>, &'static str, &'static str); 7] = [
         ("orders_co", "orders", "shop", "orders-co.csv", take(files.orders_co), "UTF-8 (BOM)", "comma"),
@@ -678,6 +781,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         settlement_lag_days: DEMO_SETTLEMENT_LAG_DAYS,
         files: out_files,
         expected,
+        dlocal_fee_bps: DEMO_FEE_BPS,
     };
     let manifest_path = dir.join("expected.json");
     std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest).unwrap_or_default())

@@ -32,6 +32,16 @@ pub enum ExceptionKind {
     /// Refunds (issue 5): a refund pending at the PSP for longer than the
     /// setting. Raised and cleared by the refund follow-up, never by reconciliation.
     RefundUnconfirmed,
+    /// The PSP reversed a payment whose order the shop has as paid or fulfilled.
+    ReversedAfterFulfilment,
+    /// A chargeback row or status for a payment: one per chargeback.
+    Chargeback,
+    /// A REFUND settlement row that matches none of our succeeded refunds.
+    UnmatchedRefundSettlement,
+    /// A settlement row whose local amount over its FX rate is not its gross amount.
+    SettlementFxMismatch,
+    /// A settlement row whose fee is not the PSP account's contracted rate.
+    FeeMismatch,
 }
 
 /// What an exception is about; it also determines its id.
@@ -43,7 +53,7 @@ pub enum Subject {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 12] = [
+    pub const ALL: [ExceptionKind; 17] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -56,10 +66,15 @@ impl ExceptionKind {
         ExceptionKind::UnknownSettlement,
         ExceptionKind::ForgedNotification,
         ExceptionKind::RefundUnconfirmed,
+        ExceptionKind::ReversedAfterFulfilment,
+        ExceptionKind::Chargeback,
+        ExceptionKind::UnmatchedRefundSettlement,
+        ExceptionKind::SettlementFxMismatch,
+        ExceptionKind::FeeMismatch,
     ];
 
     /// The kinds reconciliation raises, and so the only ones a run may clear.
-    pub const RECONCILED: [ExceptionKind; 10] = [
+    pub const RECONCILED: [ExceptionKind; 15] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -70,6 +85,11 @@ impl ExceptionKind {
         ExceptionKind::NotSettled,
         ExceptionKind::SettlementMismatch,
         ExceptionKind::UnknownSettlement,
+        ExceptionKind::ReversedAfterFulfilment,
+        ExceptionKind::Chargeback,
+        ExceptionKind::UnmatchedRefundSettlement,
+        ExceptionKind::SettlementFxMismatch,
+        ExceptionKind::FeeMismatch,
     ];
 
     /// Whether reconciliation decides this kind from the ledger's data. A
@@ -86,7 +106,12 @@ impl ExceptionKind {
             | ExceptionKind::UnknownOrder
             | ExceptionKind::NotSettled
             | ExceptionKind::SettlementMismatch
-            | ExceptionKind::UnknownSettlement => true,
+            | ExceptionKind::UnknownSettlement
+            | ExceptionKind::ReversedAfterFulfilment
+            | ExceptionKind::Chargeback
+            | ExceptionKind::UnmatchedRefundSettlement
+            | ExceptionKind::SettlementFxMismatch
+            | ExceptionKind::FeeMismatch => true,
             ExceptionKind::ForgedNotification | ExceptionKind::RefundUnconfirmed => false,
         }
     }
@@ -105,6 +130,11 @@ impl ExceptionKind {
             ExceptionKind::UnknownSettlement => "unknown_settlement",
             ExceptionKind::ForgedNotification => "forged_notification",
             ExceptionKind::RefundUnconfirmed => "refund_unconfirmed",
+            ExceptionKind::ReversedAfterFulfilment => "reversed_after_fulfilment",
+            ExceptionKind::Chargeback => "chargeback",
+            ExceptionKind::UnmatchedRefundSettlement => "unmatched_refund_settlement",
+            ExceptionKind::SettlementFxMismatch => "settlement_fx_mismatch",
+            ExceptionKind::FeeMismatch => "fee_mismatch",
         }
     }
 
@@ -123,8 +153,14 @@ impl ExceptionKind {
             | ExceptionKind::PaidAfterExpiry
             | ExceptionKind::UnknownOrder
             | ExceptionKind::NotSettled
-            | ExceptionKind::RefundUnconfirmed => Subject::Payment,
-            ExceptionKind::SettlementMismatch | ExceptionKind::UnknownSettlement => Subject::Settlement,
+            | ExceptionKind::RefundUnconfirmed
+            | ExceptionKind::ReversedAfterFulfilment
+            | ExceptionKind::Chargeback => Subject::Payment,
+            ExceptionKind::SettlementMismatch
+            | ExceptionKind::UnknownSettlement
+            | ExceptionKind::UnmatchedRefundSettlement
+            | ExceptionKind::SettlementFxMismatch
+            | ExceptionKind::FeeMismatch => Subject::Settlement,
         }
     }
 

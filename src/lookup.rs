@@ -49,6 +49,10 @@ pub enum VerdictCode {
     CheckAmounts,
     UnknownOrder,
     NoPayment,
+    /// The PSP reversed the payment: the money is gone.
+    Reversed,
+    /// The payment was charged back.
+    ChargedBack,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -204,6 +208,12 @@ pub fn verdict(
         };
     };
     let status = ShopStatus::parse(&order.status);
+    if paid.is_empty()
+        && let Some(verdict) =
+            taken_back_verdict(payments, &order.status, status.is_some_and(ShopStatus::counts_as_paid))
+    {
+        return verdict;
+    }
     let open_kinds: Vec<&str> =
         exceptions.iter().filter(|e| e.status == ExceptionStatus::Open).map(|e| e.kind.as_str()).collect();
     if paid.len() >= 2 {
@@ -263,6 +273,48 @@ pub fn verdict(
             Verdict { code: VerdictCode::NoPayment, text: "No payment has been reported for this order".to_string() }
         }
     }
+}
+
+fn amount_text(p: &PaymentRecord) -> String {
+    match crate::money::Currency::parse(&p.currency) {
+        Ok(c) => format!("{} {}", crate::money::format_minor(p.amount_minor, c), c),
+        Err(_) => format!("{} {}", p.amount_minor, p.currency),
+    }
+}
+
+/// The verdict for an order whose payment the PSP took back (charged back
+/// first: it is the later, stronger claim). Never "deliver the order".
+fn taken_back_verdict(payments: &[PaymentRecord], shop_status: &str, shop_counts_as_paid: bool) -> Option<Verdict> {
+    let when = |p: &PaymentRecord| {
+        p.history
+            .iter()
+            .rev()
+            .find(|h| h.status == p.status)
+            .and_then(|h| h.status_at)
+            .map(|at| format!(" on {}", market_time(at, &p.country)))
+            .unwrap_or_default()
+    };
+    if let Some(p) = payments.iter().find(|p| p.status == "charged_back") {
+        return Some(Verdict {
+            code: VerdictCode::ChargedBack,
+            text: format!(
+                "Chargeback of {}{} at {} → dispute or accept; do not ship against this payment",
+                amount_text(p),
+                when(p),
+                p.psp
+            ),
+        });
+    }
+    let p = payments.iter().find(|p| p.status == "reversed")?;
+    let action = if shop_counts_as_paid {
+        format!("the shop says {shop_status} → money taken back: stop shipment or recover the goods")
+    } else {
+        "money taken back → do not ship".to_string()
+    };
+    Some(Verdict {
+        code: VerdictCode::Reversed,
+        text: format!("{} reversed the payment of {}{}; {action}", p.psp, amount_text(p), when(p)),
+    })
 }
 
 fn ago(span: chrono::TimeDelta) -> String {

@@ -255,6 +255,16 @@ enum CredentialsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set the account's contracted fee rate, in basis points of the gross
+    /// amount (290 = 2.90 %), against which settlement rows' fees are checked.
+    FeeRate {
+        name: String,
+        #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
+        bps: Option<i64>,
+        /// Remove the rate: the account's fees are no longer checked.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1138,6 +1148,11 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
     }
     out!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
     out!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    out!(
+        "(fee_mismatch assumes a dLocal account with a contracted fee of {} basis points: voucherdesk credentials fee-rate NAME --bps {})",
+        manifest.dlocal_fee_bps,
+        manifest.dlocal_fee_bps
+    );
     Ok(())
 }
 
@@ -1315,6 +1330,14 @@ fn run_credentials(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credent
             }
             if !result.ok {
                 return Err(Failure::other(format!("the connection test of {name} failed")));
+            }
+        }
+        CredentialsCommand::FeeRate { name, bps, clear: _ } => {
+            let set = change(&mut store, |s| credentials::set_fee_rate(s, &acting_op, &name, bps))?
+                .map_err(credential_failure)?;
+            match set {
+                Some(bps) => out!("{name}: contracted fee {}.{:02} % ({bps} basis points)", bps / 100, bps % 100),
+                None => out!("{name}: no contracted fee rate; its fees are not checked"),
             }
         }
     }

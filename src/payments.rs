@@ -15,16 +15,22 @@ pub enum PaymentStatus {
     Expired,
     Paid,
     Refunded,
+    /// The PSP took the money back after paying it (PagoEfectivo `Extornado`).
+    Reversed,
+    /// The payer disputed the payment and the PSP debited it (a chargeback).
+    ChargedBack,
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 6] = [
+    pub const ALL: [PaymentStatus; 8] = [
         PaymentStatus::Pending,
         PaymentStatus::Rejected,
         PaymentStatus::Cancelled,
         PaymentStatus::Expired,
         PaymentStatus::Paid,
         PaymentStatus::Refunded,
+        PaymentStatus::Reversed,
+        PaymentStatus::ChargedBack,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +41,8 @@ impl PaymentStatus {
             PaymentStatus::Expired => "expired",
             PaymentStatus::Paid => "paid",
             PaymentStatus::Refunded => "refunded",
+            PaymentStatus::Reversed => "reversed",
+            PaymentStatus::ChargedBack => "charged_back",
         }
     }
 
@@ -43,9 +51,11 @@ impl PaymentStatus {
         PaymentStatus::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(wanted))
     }
 
-    /// Precedence `pending → expired/cancelled/rejected → paid → refunded`.
-    /// Within the middle tier the order is fixed too, so that the outcome never
-    /// depends on the order in which reports arrive.
+    /// Precedence `pending → expired/cancelled/rejected → paid → refunded →
+    /// reversed → charged_back`. Within the middle tier the order is fixed too,
+    /// so that the outcome never depends on the order in which reports arrive.
+    /// Money taken back after payment (a reversal, then a chargeback, the
+    /// strongest claim on it) is a later step, never a regression.
     pub fn rank(self) -> u8 {
         match self {
             PaymentStatus::Pending => 0,
@@ -54,6 +64,8 @@ impl PaymentStatus {
             PaymentStatus::Expired => 3,
             PaymentStatus::Paid => 4,
             PaymentStatus::Refunded => 5,
+            PaymentStatus::Reversed => 6,
+            PaymentStatus::ChargedBack => 7,
         }
     }
 
@@ -69,7 +81,35 @@ impl PaymentStatus {
             | PaymentStatus::Cancelled
             | PaymentStatus::Expired
             | PaymentStatus::Paid
-            | PaymentStatus::Refunded => true,
+            | PaymentStatus::Refunded
+            | PaymentStatus::Reversed
+            | PaymentStatus::ChargedBack => true,
+        }
+    }
+
+    /// The PSP took the money back after it was paid: nothing is left to ship
+    /// against or to refund.
+    pub fn is_taken_back(self) -> bool {
+        match self {
+            PaymentStatus::Reversed | PaymentStatus::ChargedBack => true,
+            PaymentStatus::Pending
+            | PaymentStatus::Rejected
+            | PaymentStatus::Cancelled
+            | PaymentStatus::Expired
+            | PaymentStatus::Paid
+            | PaymentStatus::Refunded => false,
+        }
+    }
+
+    /// The payment was paid at some point (whatever happened to the money since).
+    pub fn was_paid(self) -> bool {
+        match self {
+            PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::Reversed | PaymentStatus::ChargedBack => {
+                true
+            }
+            PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Expired => {
+                false
+            }
         }
     }
 }
@@ -111,6 +151,9 @@ pub struct PaymentObservation {
     pub paid_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub voucher_code: String,
+    /// When the observed status happened, when the source says so apart from
+    /// the paid and expiry dates (a report's reversal date, a notification's time).
+    pub status_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -132,5 +175,10 @@ mod tests {
         assert_eq!(PaymentStatus::Paid.advanced_by(PaymentStatus::Pending), PaymentStatus::Paid);
         assert_eq!(PaymentStatus::Expired.advanced_by(PaymentStatus::Paid), PaymentStatus::Paid);
         assert_eq!(PaymentStatus::Paid.advanced_by(PaymentStatus::Refunded), PaymentStatus::Refunded);
+        assert_eq!(PaymentStatus::Paid.advanced_by(PaymentStatus::Reversed), PaymentStatus::Reversed);
+        assert_eq!(PaymentStatus::Reversed.advanced_by(PaymentStatus::Paid), PaymentStatus::Reversed);
+        assert_eq!(PaymentStatus::Reversed.advanced_by(PaymentStatus::ChargedBack), PaymentStatus::ChargedBack);
+        assert_eq!(PaymentStatus::ChargedBack.advanced_by(PaymentStatus::Reversed), PaymentStatus::ChargedBack);
+        assert_eq!(PaymentStatus::parse("charged_back"), Some(PaymentStatus::ChargedBack));
     }
 }

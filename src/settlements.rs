@@ -3,8 +3,9 @@
 use crate::money::Currency;
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// Which kind of movement a settlement row records. Only `Payment` rows are
-/// reconciled against payments; the others are kept for the record.
+/// Which kind of movement a settlement row records: each is reconciled by
+/// its own rule (payments against paid payments, refunds against our
+/// refunds, chargebacks open a case, fees count in the settled figures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowType {
     Payment,
@@ -20,6 +21,14 @@ impl RowType {
             RowType::Refund => "REFUND",
             RowType::Chargeback => "CHARGEBACK",
             RowType::Fee => "FEE",
+        }
+    }
+
+    /// Money leaving the merchant: written with a minus sign in PSP reports.
+    pub fn is_money_out(self) -> bool {
+        match self {
+            RowType::Payment => false,
+            RowType::Refund | RowType::Chargeback | RowType::Fee => true,
         }
     }
 

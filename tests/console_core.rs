@@ -26,6 +26,16 @@ fn world() -> World {
     let admin = operators::add(&mut store, None, "admin", Role::Admin, None).unwrap();
     let manager = operators::add(&mut store, Some(&admin), "marta", Role::Manager, None).unwrap();
     let support = operators::add(&mut store, Some(&admin), "ana", Role::Support, None).unwrap();
+    // The demo's expected fee mismatches assume its contracted dLocal rate.
+    let secrets = voucherdesk::credentials::AccountSecrets::parse_json(
+        voucherdesk::credentials::PspKind::Dlocal,
+        r#"{"login":"demo-login","trans_key":"demo-trans-key","secret":"demo-secret"}"#,
+    )
+    .unwrap();
+    let vault = voucherdesk::credentials::MemoryVault::default();
+    voucherdesk::credentials::add(&mut store, &vault, &admin, "dlocal-demo", "https://sandbox.dlocal.com", &secrets)
+        .unwrap();
+    voucherdesk::credentials::set_fee_rate(&mut store, &admin, "dlocal-demo", Some(manifest.dlocal_fee_bps)).unwrap();
     let mut progress_calls = 0;
     for f in &manifest.files {
         let profile = built_in(f.profile).unwrap();

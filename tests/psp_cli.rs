@@ -276,6 +276,7 @@ async fn issue_cip(db: &Path, base_url: &str, transaction_code: &str) -> String 
         paid_at: None,
         expires_at: Some(created.expires_at),
         voucher_code: cip.clone(),
+        status_at: None,
     });
     observations::apply(&mut Store::open(db).unwrap(), &observed, ObservationSource::Api, "{}", "root").unwrap();
     cip

@@ -251,10 +251,10 @@ fn assert_precedence_outcome(run: &PrecedenceRun, label: &str) {
     assert_eq!(payment(ctx, "D-2003")["status"], "pending", "{label}");
 
     let cip = payment(ctx, "90002004");
-    assert_eq!(cip["status"], "refunded", "{label}: refunded (Extornado) outranks paid");
+    assert_eq!(cip["status"], "reversed", "{label}: reversed (Extornado) outranks paid");
     assert_eq!(
         history(&cip),
-        [obs("paid", "Pagado", "pe_pagado.csv", 2), obs("refunded", "Extornado", "pe_extornado.csv", 2)]
+        [obs("paid", "Pagado", "pe_pagado.csv", 2), obs("reversed", "Extornado", "pe_extornado.csv", 2)]
             .into_iter()
             .collect(),
         "{label}"
@@ -278,7 +278,8 @@ fn status_precedence_holds_whatever_order_the_files_arrive_in() {
     assert_precedence_outcome(&newest_first, "PAID file first");
     assert_precedence_outcome(&oldest_first, "PENDING file first");
 
-    // P-1 and P-2 are paid and match; P-3 waits for payment; P-4 was refunded.
+    // P-1 and P-2 are paid and match; P-3 waits for payment; P-4 was reversed
+    // and the shop has it as refunded (nothing shipped: no finding).
     assert_eq!(kind_counts(&newest_first.summary), expected_kinds(&[]), "{:#}", newest_first.summary);
     assert_eq!(newest_first.summary["matched"], 2);
     assert_eq!(newest_first.summary, oldest_first.summary, "identical reconciliation in both orders");

@@ -45,6 +45,7 @@ fn observation(payment_id: &str, status: PaymentStatus) -> Observed {
         paid_at: (status == PaymentStatus::Paid).then(|| at(2, 15)),
         expires_at: Some(at(4, 14)),
         voucher_code: "4000001001".into(),
+        status_at: None,
     })
 }
 

@@ -345,6 +345,8 @@ pub enum VerdictCode {
     CheckAmounts,
     UnknownOrder,
     NoPayment,
+    Reversed,
+    ChargedBack,
 }
 
 impl From<lookup::VerdictCode> for VerdictCode {
@@ -360,6 +362,8 @@ impl From<lookup::VerdictCode> for VerdictCode {
             V::CheckAmounts => VerdictCode::CheckAmounts,
             V::UnknownOrder => VerdictCode::UnknownOrder,
             V::NoPayment => VerdictCode::NoPayment,
+            V::Reversed => VerdictCode::Reversed,
+            V::ChargedBack => VerdictCode::ChargedBack,
         }
     }
 }
@@ -416,6 +420,11 @@ pub enum ExceptionKind {
     UnknownSettlement,
     ForgedNotification,
     RefundUnconfirmed,
+    ReversedAfterFulfilment,
+    Chargeback,
+    UnmatchedRefundSettlement,
+    SettlementFxMismatch,
+    FeeMismatch,
 }
 
 impl From<exceptions::ExceptionKind> for ExceptionKind {
@@ -434,6 +443,11 @@ impl From<exceptions::ExceptionKind> for ExceptionKind {
             K::UnknownSettlement => ExceptionKind::UnknownSettlement,
             K::ForgedNotification => ExceptionKind::ForgedNotification,
             K::RefundUnconfirmed => ExceptionKind::RefundUnconfirmed,
+            K::ReversedAfterFulfilment => ExceptionKind::ReversedAfterFulfilment,
+            K::Chargeback => ExceptionKind::Chargeback,
+            K::UnmatchedRefundSettlement => ExceptionKind::UnmatchedRefundSettlement,
+            K::SettlementFxMismatch => ExceptionKind::SettlementFxMismatch,
+            K::FeeMismatch => ExceptionKind::FeeMismatch,
         }
     }
 }
@@ -1132,6 +1146,9 @@ impl From<dashboard::Dashboard> for Dashboard {
             paid,
             settled,
             trend,
+            // Not shown in the app yet: the core figures of refunds,
+            // chargebacks and fees settled out.
+            settled_out: _,
         } = d;
         Dashboard {
             market: market.into(),

@@ -83,6 +83,7 @@ impl ImportKind {
                 PaidAt,
                 ExpiresAt,
                 VoucherCode,
+                StatusAt,
             ],
             ImportKind::Settlements => &[
                 OrderId,
@@ -135,6 +136,9 @@ pub enum Field {
     GrossAmount,
     NetAmount,
     FeeAmount,
+    /// When the row's status happened, for a status with no date column of
+    /// its own (PagoEfectivo's reversal date).
+    StatusAt,
 }
 
 impl Field {
@@ -170,6 +174,7 @@ impl Field {
             GrossAmount => "gross_amount",
             NetAmount => "net_amount",
             FeeAmount => "fee_amount",
+            StatusAt => "status_at",
         }
     }
 }
@@ -204,6 +209,9 @@ pub struct Profile {
     pub psp: String,
     /// Field → header name, matched case-insensitively after trimming.
     pub columns: BTreeMap<Field, String>,
+    /// Field → header name of columns a file may lack (older layouts): read
+    /// when present, empty when not.
+    pub optional_columns: BTreeMap<Field, String>,
     /// Field → constant value, for fields the layout does not carry (PagoEfectivo
     /// reports are all Peru, so `country = "PE"`).
     pub constants: BTreeMap<Field, String>,
@@ -267,6 +275,7 @@ pub fn built_in(name: &str) -> Option<Profile> {
                 (VoucherExpiresAt, "voucher_expires_at"),
             ]),
             constants: BTreeMap::new(),
+            optional_columns: BTreeMap::new(),
             timestamps: iso.clone(),
             dates: iso,
             zone: None,
@@ -293,6 +302,7 @@ pub fn built_in(name: &str) -> Option<Profile> {
                 (VoucherCode, "TICKET_NUMBER"),
             ]),
             constants: BTreeMap::new(),
+            optional_columns: BTreeMap::new(),
             timestamps: iso.clone(),
             dates: iso,
             zone: None,
@@ -319,6 +329,7 @@ pub fn built_in(name: &str) -> Option<Profile> {
                 (FeeAmount, "FEE_AMOUNT"),
             ]),
             constants: BTreeMap::new(),
+            optional_columns: BTreeMap::new(),
             timestamps: iso.clone(),
             dates: iso,
             // dLocal reports in UTC when it omits the offset.
@@ -344,6 +355,8 @@ pub fn built_in(name: &str) -> Option<Profile> {
                 (StatusCode, "NRO_OPERACION"),
             ]),
             constants: [(Country, "PE".to_string())].into_iter().collect(),
+            // The reversal's own date; older reports do not have the column.
+            optional_columns: columns(&[(StatusAt, "FECHA_EXTORNO")]),
             timestamps: TimestampFormat::Pattern("%d/%m/%Y %H:%M:%S".into()),
             dates: TimestampFormat::Pattern("%d/%m/%Y".into()),
             zone: Some(chrono_tz::America::Lima),
@@ -367,6 +380,7 @@ pub fn built_in(name: &str) -> Option<Profile> {
                 (SettledOn, "FECHA_LIQUIDACION"),
             ]),
             constants: [(RowType, "PAYMENT".to_string())].into_iter().collect(),
+            optional_columns: BTreeMap::new(),
             timestamps: TimestampFormat::Pattern("%d/%m/%Y %H:%M:%S".into()),
             dates: TimestampFormat::Pattern("%d/%m/%Y".into()),
             zone: Some(chrono_tz::America::Lima),
@@ -484,7 +498,7 @@ pub fn parse_profile_toml(text: &str) -> Result<Profile, String> {
                 .map(|(theirs, ours)| {
                     PaymentStatus::parse(ours).map(|s| (theirs.trim().to_lowercase(), s)).ok_or_else(|| {
                         format!(
-                            "status_map: {ours:?} is not a payment status (pending, rejected, cancelled, expired, paid, refunded)"
+                            "status_map: {ours:?} is not a payment status (pending, rejected, cancelled, expired, paid, refunded, reversed, charged_back)"
                         )
                     })
                 })
@@ -513,6 +527,7 @@ pub fn parse_profile_toml(text: &str) -> Result<Profile, String> {
         psp: raw.psp.trim().to_lowercase(),
         columns: raw.columns,
         constants: raw.constants,
+        optional_columns: BTreeMap::new(),
         timestamps: format_from(raw.timestamp_format),
         dates: format_from(raw.date_format),
         zone,

@@ -14,7 +14,7 @@ use csv::StringRecord;
 /// Longest text we keep in one field; longer is a broken file, not a name.
 const FIELD_CHARS_MAX: usize = 4_096;
 
-const FIELD_COUNT: usize = Field::FeeAmount as usize + 1;
+const FIELD_COUNT: usize = Field::StatusAt as usize + 1;
 
 /// Where each field's column sits in this file.
 pub struct ColumnIndex {
@@ -36,6 +36,12 @@ impl ColumnIndex {
                 Some(i) => slots[*field as usize] = Some(i),
                 None if !missing.contains(name) => missing.push(name.clone()),
                 None => {}
+            }
+        }
+        for (field, name) in &profile.optional_columns {
+            let wanted = fold_header(name);
+            if let Some(i) = folded.iter().position(|h| *h == wanted) {
+                slots[*field as usize] = Some(i);
             }
         }
         if missing.is_empty() { Ok(ColumnIndex { slots, headers }) } else { Err(missing) }
@@ -144,11 +150,35 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn optional_amount(&mut self, field: Field, currency: Option<Currency>) -> Option<Option<i64>> {
+    /// An amount that may be negative when `money_out`: a settlement row for
+    /// money leaving the merchant (refund, chargeback, fee) is written with a
+    /// minus sign. Kept as written; matching compares magnitudes.
+    fn signed_amount(&mut self, field: Field, currency: Option<Currency>, money_out: bool) -> Option<i64> {
+        let text = self.text(field);
+        match text.strip_prefix('-') {
+            Some(magnitude) if money_out => {
+                let (Some(c), false) = (currency, magnitude.trim_start().starts_with(['-', '+'])) else {
+                    return self.amount(field, currency);
+                };
+                parse_minor(magnitude, c, self.profile.numbers)
+                    .map(|m| -m)
+                    .map_err(|e| self.problem(field, e.to_string()))
+                    .ok()
+            }
+            Some(_) | None => self.amount(field, currency),
+        }
+    }
+
+    fn optional_signed_amount(
+        &mut self,
+        field: Field,
+        currency: Option<Currency>,
+        money_out: bool,
+    ) -> Option<Option<i64>> {
         if self.text(field).is_empty() {
             return Some(None);
         }
-        self.amount(field, currency).map(Some)
+        self.signed_amount(field, currency, money_out).map(Some)
     }
 
     fn timestamp(&mut self, field: Field, country: Option<Country>) -> Option<Option<DateTime<Utc>>> {
@@ -312,6 +342,7 @@ fn payment(row: &mut Row<'_>) -> Option<PaymentObservation> {
     let created_at = row.timestamp(CreatedAt, country);
     let paid_at = row.timestamp(PaidAt, country);
     let expires_at = row.timestamp(ExpiresAt, country);
+    let status_at = row.timestamp(StatusAt, country);
     if status == Some(PaymentStatus::Paid) && matches!(paid_at, Some(None)) {
         row.problem(PaidAt, "is required when the status is paid");
     }
@@ -332,6 +363,7 @@ fn payment(row: &mut Row<'_>) -> Option<PaymentObservation> {
         paid_at: paid_at?,
         expires_at: expires_at?,
         voucher_code: voucher_code.to_string(),
+        status_at: status_at?,
     })
 }
 
@@ -351,13 +383,14 @@ fn settlement(row: &mut Row<'_>) -> Option<SettlementRow> {
         }
         parsed
     };
+    let money_out = row_type.is_some_and(crate::settlements::RowType::is_money_out);
     let local_currency = row.currency(LocalCurrency);
-    let local_amount = row.amount(LocalAmount, local_currency);
+    let local_amount = row.signed_amount(LocalAmount, local_currency, money_out);
     let settlement_currency =
         if row.text(SettlementCurrency).is_empty() { local_currency } else { row.currency(SettlementCurrency) };
-    let gross = row.optional_amount(GrossAmount, settlement_currency);
-    let fee = row.optional_amount(FeeAmount, settlement_currency);
-    let net = row.optional_amount(NetAmount, settlement_currency);
+    let gross = row.optional_signed_amount(GrossAmount, settlement_currency, money_out);
+    let fee = row.optional_signed_amount(FeeAmount, settlement_currency, money_out);
+    let net = row.optional_signed_amount(NetAmount, settlement_currency, money_out);
     let fx_rate = row.text(FxRate);
     if !fx_rate.is_empty() {
         match parse_decimal(fx_rate, row.profile.numbers) {

@@ -7,13 +7,24 @@ use crate::exceptions::ExceptionKind;
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
-use crate::store::{OrderFacts, PaymentFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding};
+use crate::payments::PaymentStatus;
+use crate::settlements::RowType;
+use crate::store::{
+    FeeRate, OrderFacts, PaymentFacts, RefundFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding,
+};
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 3;
+/// How far `local_amount / fx_rate` may be from the gross amount, in basis
+/// points of the gross: 1 %, the alert threshold seed 003 recommends.
+pub const SETTLEMENT_FX_TOLERANCE_BPS: i64 = 100;
+/// How far a row's fee rate may be from the contracted one, in basis points
+/// of the gross (0.10 percentage point), beyond one minor unit of rounding.
+pub const FEE_RATE_TOLERANCE_BPS: i64 = 10;
 pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +99,17 @@ pub struct ReconcileSummary {
     pub elapsed_ms: u64,
 }
 
+/// What reconciliation knows besides orders, paid payments and settlements.
+#[derive(Default)]
+pub struct MoneyFacts {
+    /// Payments paid once and since refunded, reversed or charged back.
+    pub later: Vec<PaymentFacts>,
+    /// Our refunds the PSP confirmed.
+    pub refunds: Vec<RefundFacts>,
+    /// Contracted fee rates per PSP account.
+    pub fee_rates: Vec<FeeRate>,
+}
+
 pub struct Findings {
     pub items: Vec<StoredFinding>,
     pub matched: u64,
@@ -119,6 +141,7 @@ pub fn find(
     orders: &[OrderFacts],
     paid: &[PaymentFacts],
     settlements: &[SettlementFacts],
+    money: &MoneyFacts,
     options: &ReconcileOptions,
 ) -> Findings {
     let order_index: FxHashMap<&str, usize> =
@@ -139,7 +162,21 @@ pub fn find(
             paid_many.entry(p.order_id.as_str()).or_default().push(i);
         }
     }
-    let settled: FxHashSet<(&str, &str)> = settlements.iter().map(|s| (&*s.psp, s.payment_id.as_str())).collect();
+    let settled: FxHashSet<(&str, &str)> = settlements
+        .iter()
+        .filter(|s| s.row_type == RowType::Payment)
+        .map(|s| (&*s.psp, s.payment_id.as_str()))
+        .collect();
+    // Payments paid once whose money later went back (or out again).
+    let later_by_key: FxHashMap<(&str, &str), usize> =
+        money.later.iter().enumerate().map(|(i, p)| ((&*p.psp, p.payment_id.as_str()), i)).collect();
+    let taken_back_orders: FxHashSet<&str> =
+        money.later.iter().filter(|p| p.status.is_taken_back()).map(|p| p.order_id.as_str()).collect();
+    let chargeback_rows: FxHashMap<(&str, &str), &SettlementFacts> = settlements
+        .iter()
+        .filter(|s| s.row_type == RowType::Chargeback)
+        .map(|s| ((&*s.psp, s.payment_id.as_str()), s))
+        .collect();
     let mut items = Vec::new();
     let mut flagged_orders: FxHashSet<&str> = FxHashSet::default();
 
@@ -171,7 +208,8 @@ pub fn find(
             let detail = format!("paid at the PSP ({}) but the shop still says {status}: deliver the order", ids());
             items.push(order_finding(ExceptionKind::PaidNotRecorded, o, facts, detail));
         }
-        if count == 0 && o.status.counts_as_paid() {
+        // An order whose payment was reversed or charged back has its own finding.
+        if count == 0 && o.status.counts_as_paid() && !taken_back_orders.contains(o.order_id.as_str()) {
             let facts = format!("shop={status}");
             let detail = format!("the shop says {status} but no PSP reports a paid payment for it");
             items.push(order_finding(ExceptionKind::RecordedNotPaid, o, facts, detail));
@@ -256,10 +294,72 @@ pub fn find(
         }
     }
 
+    // Money taken back: a reversal the shop may have shipped against, and
+    // one chargeback per charged-back payment (the status or its row).
+    let mut charged_back: FxHashSet<(&str, &str)> = FxHashSet::default();
+    for p in &money.later {
+        let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
+        let finding =
+            |kind: ExceptionKind, amount_minor: i64, currency: Currency, facts: String, detail: String| StoredFinding {
+                id: kind.exception_id(&[&p.psp, &p.payment_id]),
+                kind: kind.as_str(),
+                order_id: p.order_id.clone(),
+                psp: p.psp.to_string(),
+                payment_id: p.payment_id.clone(),
+                settlement: None,
+                country: p.country.code().to_string(),
+                store: order.map(|o| o.store.to_string()).unwrap_or_default(),
+                amount_minor: Some(amount_minor),
+                currency: currency.code().to_string(),
+                facts,
+                detail,
+            };
+        match p.status {
+            PaymentStatus::ChargedBack => {
+                charged_back.insert((&*p.psp, p.payment_id.as_str()));
+                let row = chargeback_rows.get(&(&*p.psp, p.payment_id.as_str())).copied();
+                items.push(chargeback_finding(p, row, &finding));
+            }
+            PaymentStatus::Reversed => {
+                if let Some(o) = order.filter(|o| o.status.counts_as_paid()) {
+                    let on = p
+                        .taken_back_at
+                        .and_then(|t| business_date(p.country, t))
+                        .map(|d| format!(" on {d}"))
+                        .unwrap_or_default();
+                    items.push(finding(
+                        ExceptionKind::ReversedAfterFulfilment,
+                        p.amount_minor,
+                        p.currency,
+                        format!("shop={};reversed={}", o.status.as_str(), p.taken_back_at.unwrap_or(0)),
+                        format!(
+                            "{} reversed payment {} of {}{on}, but the shop has the order as {} → money taken back: stop shipment or recover the goods",
+                            p.psp,
+                            p.payment_id,
+                            money_text(p.amount_minor, p.currency),
+                            o.status.as_str()
+                        ),
+                    ));
+                }
+            }
+            PaymentStatus::Pending
+            | PaymentStatus::Rejected
+            | PaymentStatus::Cancelled
+            | PaymentStatus::Expired
+            | PaymentStatus::Paid
+            | PaymentStatus::Refunded => {}
+        }
+    }
+
+    let refunds_by_payment: FxHashMap<(&str, &str), Vec<&RefundFacts>> =
+        money.refunds.iter().fold(FxHashMap::default(), |mut map, r| {
+            map.entry((r.psp.as_str(), r.payment_id.as_str())).or_insert_with(Vec::new).push(r);
+            map
+        });
     for s in settlements {
         let settlement_finding =
             |kind: ExceptionKind, p: Option<&PaymentFacts>, facts: String, detail: String| StoredFinding {
-                id: kind.exception_id(&[&s.psp, &s.payment_id, "PAYMENT"]),
+                id: kind.exception_id(&[&s.psp, &s.payment_id, s.row_type.as_str()]),
                 kind: kind.as_str(),
                 order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
                 psp: s.psp.to_string(),
@@ -272,49 +372,128 @@ pub fn find(
                 facts,
                 detail,
             };
-        match paid_by_key.get(&(&*s.psp, s.payment_id.as_str())).map(|i| &paid[*i]) {
-            None => items.push(settlement_finding(
-                ExceptionKind::UnknownSettlement,
-                None,
-                format!("amount={};{}", s.local_amount_minor, s.local_currency),
+        let key = (&*s.psp, s.payment_id.as_str());
+        let payment =
+            paid_by_key.get(&key).map(|i| &paid[*i]).or_else(|| later_by_key.get(&key).map(|i| &money.later[*i]));
+        if let Some(problem) = fx_problem(s) {
+            items.push(settlement_finding(
+                ExceptionKind::SettlementFxMismatch,
+                payment,
                 format!(
-                    "settlement of {} for payment {:?}, which is not a paid payment",
-                    money_text(s.local_amount_minor, s.local_currency),
-                    s.payment_id
+                    "local={}{};fx={};gross={}{}",
+                    s.local_amount_minor, s.local_currency, s.fx_rate, s.gross_minor, s.settlement_currency
                 ),
-            )),
-            Some(p) => {
-                let mut problems = Vec::new();
-                if s.local_currency != p.currency {
-                    problems.push(format!("settled in {} but paid in {}", s.local_currency, p.currency));
-                } else if s.local_amount_minor != p.amount_minor {
-                    problems.push(format!(
-                        "settled {} but paid {}",
+                problem,
+            ));
+        }
+        match s.row_type {
+            RowType::Payment => match payment {
+                None => items.push(settlement_finding(
+                    ExceptionKind::UnknownSettlement,
+                    None,
+                    format!("amount={};{}", s.local_amount_minor, s.local_currency),
+                    format!(
+                        "settlement of {} for payment {:?}, which is not a paid payment",
                         money_text(s.local_amount_minor, s.local_currency),
-                        money_text(p.amount_minor, p.currency)
-                    ));
+                        s.payment_id
+                    ),
+                )),
+                Some(p) => {
+                    let mut problems = Vec::new();
+                    if s.local_currency != p.currency {
+                        problems.push(format!("settled in {} but paid in {}", s.local_currency, p.currency));
+                    } else if s.local_amount_minor != p.amount_minor {
+                        problems.push(format!(
+                            "settled {} but paid {}",
+                            money_text(s.local_amount_minor, s.local_currency),
+                            money_text(p.amount_minor, p.currency)
+                        ));
+                    }
+                    if s.gross_minor.checked_sub(s.fee_minor) != Some(s.net_minor) {
+                        problems.push(format!("net {} ≠ gross {} − fee {}", s.net_minor, s.gross_minor, s.fee_minor));
+                    }
+                    if !problems.is_empty() {
+                        items.push(settlement_finding(
+                            ExceptionKind::SettlementMismatch,
+                            Some(p),
+                            format!(
+                                "local={}{};paid={}{};g={};n={};f={}",
+                                s.local_amount_minor,
+                                s.local_currency,
+                                p.amount_minor,
+                                p.currency,
+                                s.gross_minor,
+                                s.net_minor,
+                                s.fee_minor
+                            ),
+                            problems.join("; "),
+                        ));
+                    }
+                    if let Some(problem) = fee_problem(s, &money.fee_rates) {
+                        items.push(settlement_finding(
+                            ExceptionKind::FeeMismatch,
+                            Some(p),
+                            format!("gross={};fee={};{}", s.gross_minor, s.fee_minor, s.settlement_currency),
+                            problem,
+                        ));
+                    }
                 }
-                if s.gross_minor.checked_sub(s.fee_minor) != Some(s.net_minor) {
-                    problems.push(format!("net {} ≠ gross {} − fee {}", s.net_minor, s.gross_minor, s.fee_minor));
-                }
-                if !problems.is_empty() {
+            },
+            RowType::Refund => {
+                let magnitude = s.local_amount_minor.abs();
+                let ours = refunds_by_payment.get(&key).is_some_and(|refunds| {
+                    refunds.iter().any(|r| r.currency == s.local_currency && r.amount_minor == magnitude)
+                });
+                if !ours {
                     items.push(settlement_finding(
-                        ExceptionKind::SettlementMismatch,
-                        Some(p),
+                        ExceptionKind::UnmatchedRefundSettlement,
+                        payment,
+                        format!("amount={};{}", magnitude, s.local_currency),
                         format!(
-                            "local={}{};paid={}{};g={};n={};f={}",
-                            s.local_amount_minor,
-                            s.local_currency,
-                            p.amount_minor,
-                            p.currency,
-                            s.gross_minor,
-                            s.net_minor,
-                            s.fee_minor
+                            "refund of {} for payment {:?} that matches none of our succeeded refunds → a refund we did not make: check the PSP portal",
+                            money_text(magnitude, s.local_currency),
+                            s.payment_id
                         ),
-                        problems.join("; "),
                     ));
                 }
             }
+            RowType::Chargeback => {
+                // A chargeback row for a payment the ledger does not have as
+                // charged back (or does not know) still opens its one case.
+                if !charged_back.contains(&key) {
+                    charged_back.insert(key);
+                    let p = payment;
+                    let order = p.and_then(|p| order_index.get(p.order_id.as_str())).map(|i| &orders[*i]);
+                    let finding =
+                        |kind: ExceptionKind, amount_minor: i64, currency: Currency, facts: String, detail: String| {
+                            StoredFinding {
+                                id: kind.exception_id(&[&s.psp, &s.payment_id]),
+                                kind: kind.as_str(),
+                                order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
+                                psp: s.psp.to_string(),
+                                payment_id: s.payment_id.clone(),
+                                settlement: Some(s.id),
+                                country: p.map(|p| p.country.code().to_string()).unwrap_or_default(),
+                                store: order.map(|o| o.store.to_string()).unwrap_or_default(),
+                                amount_minor: Some(amount_minor),
+                                currency: currency.code().to_string(),
+                                facts,
+                                detail,
+                            }
+                        };
+                    let (amount, currency) = (s.local_amount_minor.abs(), s.local_currency);
+                    let day = chargeback_day(Some(s), None, p);
+                    items.push(finding(
+                        ExceptionKind::Chargeback,
+                        amount,
+                        currency,
+                        format!("amount={amount};{currency};on={day}"),
+                        chargeback_detail(amount, currency, &day),
+                    ));
+                }
+            }
+            // Fees have no counterpart to match; they count in the settled figures.
+            RowType::Fee => {}
         }
     }
 
@@ -335,6 +514,97 @@ pub fn find(
         }
     }
     Findings { items, matched, markets }
+}
+
+/// The market date of a chargeback: its row's creation (or transfer) date,
+/// else when the ledger has the payment charged back.
+fn chargeback_day(row: Option<&SettlementFacts>, taken_back_at: Option<i64>, p: Option<&PaymentFacts>) -> String {
+    let country = p.map(|p| p.country).unwrap_or(Country::Colombia);
+    row.and_then(|r| {
+        r.created_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()).or(r.settled_on.clone())
+    })
+    .or_else(|| taken_back_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()))
+    .unwrap_or_else(|| "an unreported date".to_string())
+}
+
+fn chargeback_detail(amount_minor: i64, currency: Currency, day: &str) -> String {
+    format!("chargeback of {} on {day} → dispute or accept", money_text(amount_minor, currency))
+}
+
+/// The chargeback finding of a charged-back payment: amount and date from its
+/// chargeback row when there is one, else the payment's.
+fn chargeback_finding(
+    p: &PaymentFacts,
+    row: Option<&SettlementFacts>,
+    finding: &dyn Fn(ExceptionKind, i64, Currency, String, String) -> StoredFinding,
+) -> StoredFinding {
+    let (amount, currency) = match row {
+        Some(r) => (r.local_amount_minor.abs(), r.local_currency),
+        None => (p.amount_minor, p.currency),
+    };
+    let day = chargeback_day(row, p.taken_back_at, Some(p));
+    let mut f = finding(
+        ExceptionKind::Chargeback,
+        amount,
+        currency,
+        format!("amount={amount};{currency};on={day}"),
+        chargeback_detail(amount, currency, &day),
+    );
+    f.settlement = row.map(|r| r.id);
+    f
+}
+
+/// `local_amount / fx_rate` against the gross amount, when the row converts.
+fn fx_problem(s: &SettlementFacts) -> Option<String> {
+    if s.fx_rate.trim().is_empty() || s.settlement_currency == s.local_currency {
+        return None;
+    }
+    let rate: Decimal = s.fx_rate.trim().parse().ok().filter(|r: &Decimal| r.is_sign_positive() && !r.is_zero())?;
+    let scale = |c: Currency| Decimal::from(10_i64.pow(c.exponent()));
+    let local = Decimal::from(s.local_amount_minor.abs()) / scale(s.local_currency);
+    let expected_minor = (local / rate * scale(s.settlement_currency)).round();
+    let gross = Decimal::from(s.gross_minor.abs());
+    let allowed = expected_minor.max(gross) * Decimal::from(SETTLEMENT_FX_TOLERANCE_BPS) / Decimal::from(10_000);
+    if (expected_minor - gross).abs() <= allowed {
+        return None;
+    }
+    let expected = i64::try_from(expected_minor.mantissa() / 10_i128.pow(expected_minor.scale())).ok()?;
+    Some(format!(
+        "{} at {} is {}, but the row settles {} → settled at the wrong rate",
+        money_text(s.local_amount_minor.abs(), s.local_currency),
+        s.fx_rate.trim(),
+        money_text(expected, s.settlement_currency),
+        money_text(s.gross_minor.abs(), s.settlement_currency)
+    ))
+}
+
+/// The row's fee rate against the PSP's contracted rates (any of its accounts).
+fn fee_problem(s: &SettlementFacts, rates: &[FeeRate]) -> Option<String> {
+    let contracted: Vec<&FeeRate> = rates.iter().filter(|r| r.psp == *s.psp).collect();
+    if contracted.is_empty() || s.gross_minor == 0 {
+        return None;
+    }
+    let (gross, fee) = (i128::from(s.gross_minor.abs()), i128::from(s.fee_minor.abs()));
+    let fits = |bps: i64| {
+        let expected = gross * i128::from(bps) / 10_000;
+        let slack = gross * i128::from(FEE_RATE_TOLERANCE_BPS) / 10_000 + 1;
+        (fee - expected).abs() <= slack
+    };
+    if contracted.iter().any(|r| fits(r.fee_bps)) {
+        return None;
+    }
+    let actual_bps = fee * 10_000 / gross;
+    let agreed = contracted.iter().map(|r| bps_text(r.fee_bps)).collect::<Vec<_>>().join(" or ");
+    Some(format!(
+        "fee {} on {} is {} %, the contract says {agreed} % → settled at the wrong fee",
+        money_text(s.fee_minor.abs(), s.settlement_currency),
+        money_text(s.gross_minor.abs(), s.settlement_currency),
+        bps_text(actual_bps as i64)
+    ))
+}
+
+fn bps_text(bps: i64) -> String {
+    format!("{}.{:02}", bps / 100, bps % 100)
 }
 
 /// Times reconciliation starts over when another writer changed the ledger
@@ -363,11 +633,14 @@ fn reconcile_once(
             (store.orders_for_reconcile()?, store.paid_payments_for_reconcile()?, store.settlements_for_reconcile()?)
         }
     };
+    let (paid, later): (Vec<PaymentFacts>, Vec<PaymentFacts>) =
+        paid.into_iter().partition(|p| p.status == PaymentStatus::Paid);
+    let money = MoneyFacts { later, refunds: store.succeeded_refunds_for_reconcile()?, fee_rates: store.fee_rates()? };
     lap("facts loaded");
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;
     lap("counted");
-    let findings = find(&orders, &paid, &settlements, options);
+    let findings = find(&orders, &paid, &settlements, &money, options);
     lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
@@ -386,7 +659,7 @@ fn reconcile_once(
         cleared: 0,
         elapsed_ms: 0,
     };
-    drop((orders, paid, settlements));
+    drop((orders, paid, settlements, money));
     let summary_json = serde_json::to_string(&summary).unwrap_or_default();
     // Only the kinds the rules raise: the others (forged notifications) are
     // events a run can neither see nor clear.
@@ -447,4 +720,81 @@ pub fn reconcile(
     summary.cleared = applied.cleared;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod lifecycle_tests {
+    use super::*;
+
+    fn row(local_minor: i64, fx: &str, gross_minor: i64, fee_minor: i64) -> SettlementFacts {
+        SettlementFacts {
+            id: 1,
+            psp: "dlocal".into(),
+            payment_id: "D-1".into(),
+            order_id: "O-1".into(),
+            row_type: RowType::Payment,
+            created_at: None,
+            settled_on: None,
+            fx_rate: fx.into(),
+            settlement_currency: Currency::Usd,
+            local_currency: Currency::Cop,
+            local_amount_minor: local_minor,
+            gross_minor,
+            net_minor: gross_minor - fee_minor,
+            fee_minor,
+        }
+    }
+
+    #[test]
+    fn fx_is_checked_within_one_percent_of_the_gross() {
+        // 995,000 COP at 4,125.5 is 241.18 USD, not 100.
+        let wrong = fx_problem(&row(99_500_000, "4125.5", 10_000, 0)).expect("a mismatch");
+        assert_eq!(
+            wrong,
+            "995000.00 COP at 4125.5 is 241.18 USD, but the row settles 100.00 USD → settled at the wrong rate"
+        );
+        assert_eq!(fx_problem(&row(99_500_000, "4125.5", 24_118, 0)), None);
+        // 1 % either way is tolerated, a little more is not.
+        assert_eq!(fx_problem(&row(99_500_000, "4125.5", 23_877, 0)), None);
+        assert!(fx_problem(&row(99_500_000, "4125.5", 23_870, 0)).is_some());
+        // Money out is compared by magnitude; no rate or no conversion: no check.
+        assert_eq!(fx_problem(&row(-99_500_000, "4125.5", -24_118, 0)), None);
+        assert_eq!(fx_problem(&row(99_500_000, "", 10_000, 0)), None);
+        let same_currency = SettlementFacts { settlement_currency: Currency::Cop, ..row(99_500_000, "1", 1, 0) };
+        assert_eq!(fx_problem(&same_currency), None);
+    }
+
+    #[test]
+    fn fees_are_checked_against_any_of_the_psps_contracted_rates() {
+        let rate = |psp: &str, bps: i64| FeeRate { account: format!("{psp}-{bps}"), psp: psp.into(), fee_bps: bps };
+        let at_3 = row(20_000_000, "4125.5", 4_848, 145);
+        assert_eq!(fee_problem(&at_3, &[]), None, "no rate, no check");
+        assert_eq!(fee_problem(&at_3, &[rate("dlocal", 300)]), None);
+        assert_eq!(fee_problem(&at_3, &[rate("pagoefectivo", 500)]), None, "another PSP's rate does not apply");
+        let at_6 = row(20_000_000, "4125.5", 4_848, 315);
+        assert_eq!(
+            fee_problem(&at_6, &[rate("dlocal", 300)]).as_deref(),
+            Some("fee 3.15 USD on 48.48 USD is 6.49 %, the contract says 3.00 % → settled at the wrong fee")
+        );
+        assert_eq!(fee_problem(&at_6, &[rate("dlocal", 300), rate("dlocal", 650)]), None, "a second account at 6.5 %");
+    }
+
+    #[test]
+    fn a_chargeback_row_opens_one_case_and_no_unknown_settlement() {
+        let cb = SettlementFacts {
+            row_type: RowType::Chargeback,
+            created_at: Some(1_773_324_000),
+            local_amount_minor: -15_000_000,
+            ..row(0, "", 0, 0)
+        };
+        let options = ReconcileOptions {
+            as_of: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+            settlement_lag_days: 3,
+            amount_tolerance_minor: 0,
+        };
+        let found = find(&[], &[], &[cb], &MoneyFacts::default(), &options);
+        let kinds: Vec<&str> = found.items.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, ["chargeback"]);
+        assert_eq!(found.items[0].detail, "chargeback of 150000.00 COP on 2026-03-12 → dispute or accept");
+    }
 }

@@ -30,6 +30,9 @@ pub fn refundability(status: PaymentStatus) -> Refundability {
         PaymentStatus::Paid => Refundability::Open,
         // PagoEfectivo's `Extornado` and a refund made at the PSP: nothing is left.
         PaymentStatus::Refunded => Refundability::TakenBack,
+        // Reversed by the PSP (PagoEfectivo `Extornado`) or charged back by the buyer's bank:
+        // the money already went back once.
+        PaymentStatus::Reversed | PaymentStatus::ChargedBack => Refundability::TakenBack,
         PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Expired => {
             Refundability::NeverPaid
         }
@@ -100,8 +103,10 @@ mod tests {
         let open: Vec<_> =
             PaymentStatus::ALL.into_iter().filter(|s| refundability(*s) == Refundability::Open).collect();
         assert_eq!(open, vec![PaymentStatus::Paid]);
-        assert_eq!(refundability(PaymentStatus::Refunded), Refundability::TakenBack);
-        assert_eq!(refund_ceiling_minor(PaymentStatus::Refunded, 6_710_000), 0);
+        for taken_back in [PaymentStatus::Refunded, PaymentStatus::Reversed, PaymentStatus::ChargedBack] {
+            assert_eq!(refundability(taken_back), Refundability::TakenBack, "{taken_back:?}");
+            assert_eq!(refund_ceiling_minor(taken_back, 6_710_000), 0);
+        }
         assert_eq!(refund_ceiling_minor(PaymentStatus::Paid, 6_710_000), 6_710_000);
     }
 
@@ -116,6 +121,9 @@ mod tests {
         );
         let err = ensure_covers("D-1", &held("refunded", 0, 0), 100).unwrap_err();
         assert_eq!(err.code(), "refunds.payment_taken_back");
+        for status in ["reversed", "charged_back"] {
+            assert_eq!(ensure_covers("D-1", &held(status, 0, 0), 100).unwrap_err().code(), "refunds.payment_taken_back");
+        }
         assert_eq!(ensure_covers("D-1", &held("expired", 0, 0), 100).unwrap_err().code(), "refunds.payment_not_paid");
         assert_eq!(ensure_covers("D-1", &RefundTotals::default(), 100).unwrap_err().code(), "refunds.unknown_payment");
     }

@@ -45,6 +45,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Money the settlement reports take out again, per row type and local
+    /// currency (refunds, chargebacks, fees), as magnitudes. A market is
+    /// chosen by its currency: account fees name no payment.
+    pub fn settled_out_totals(&self, currency: Option<&str>) -> StoreResult<Vec<(String, String, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT row_type, local_currency, count(*), sum(abs(local_amount_minor)) FROM settlements
+             WHERE row_type <> 'PAYMENT' AND (?1 IS NULL OR local_currency = ?1)
+             GROUP BY row_type, local_currency ORDER BY row_type, local_currency",
+        )?;
+        let rows = stmt.query_map([currency], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Paid payments per market date in [from, to) (seconds), with their
     /// amounts per currency: (date, currency, count, amount_minor).
     pub fn paid_per_day(

@@ -185,6 +185,8 @@ pub struct RowWriter<'t> {
     insert_payment: rusqlite::Statement<'t>,
     insert_history: rusqlite::Statement<'t>,
     insert_settlement: rusqlite::Statement<'t>,
+    /// Whether the ledger holds any chargeback row a new payment may already have.
+    chargebacks_known: bool,
     /// Orders updated in place: their search terms are refreshed at commit.
     touched_orders: Vec<i64>,
 }
@@ -226,6 +228,11 @@ impl ImportTx<'_> {
             insert_payment: conn.prepare(&on_conflict(INSERT_PAYMENT, "(payment_id, psp)"))?,
             insert_history: conn.prepare(INSERT_HISTORY)?,
             insert_settlement: conn.prepare(&on_conflict(INSERT_SETTLEMENT, "(payment_id, psp, row_type)"))?,
+            chargebacks_known: conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM settlements WHERE row_type = 'CHARGEBACK')",
+                [],
+                |r| r.get(0),
+            )?,
             known: self.known.as_mut(),
             touched_orders: Vec::new(),
         })
@@ -280,14 +287,19 @@ pub(crate) fn insert_payment(conn: &rusqlite::Connection, p: &PaymentObservation
 }
 
 /// When the PSP says an observed status happened: paid at payment, expired
-/// at expiry, otherwise (and failing those) at creation.
+/// at expiry, otherwise at the observation's own time, and failing those at
+/// creation. Money taken back (a reversal, a chargeback) is never dated by the
+/// voucher's creation: without its own time it has none, and the history
+/// places it when it was learned.
 pub fn status_at(p: &PaymentObservation) -> Option<DateTime<Utc>> {
     match p.status {
-        PaymentStatus::Paid => p.paid_at,
-        PaymentStatus::Expired => p.expires_at,
-        PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => None,
+        PaymentStatus::Paid => p.paid_at.or(p.status_at).or(p.created_at),
+        PaymentStatus::Expired => p.expires_at.or(p.status_at).or(p.created_at),
+        PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
+            p.status_at.or(p.created_at)
+        }
+        PaymentStatus::Reversed | PaymentStatus::ChargedBack => p.status_at,
     }
-    .or(p.created_at)
 }
 
 /// Moves a payment to `next`: the advancing report is the PSP's latest word on it.
@@ -321,6 +333,43 @@ pub(crate) fn advance_payment(
         ts(p.paid_at),
         ts(p.expires_at),
         p.voucher_code
+    ])?;
+    Ok(())
+}
+
+/// A chargeback settlement row, as the source of a payment's `charged_back`.
+struct ChargebackRow {
+    created_at: Option<i64>,
+    batch_id: i64,
+    line: i64,
+    offset: i64,
+    len: i64,
+}
+
+/// Moves a payment to `charged_back` on its chargeback row (whichever of the
+/// two arrived first), and keeps the row in the payment's history dated by
+/// the row's own creation date.
+fn charge_back(conn: &rusqlite::Connection, payment: i64, row: &ChargebackRow, observed_at: i64) -> StoreResult<()> {
+    let next = PaymentStatus::ChargedBack;
+    conn.prepare_cached(
+        "UPDATE payments SET status = ?2, status_rank = ?3, psp_status = 'CHARGEBACK', last_seen_status = ?2
+         WHERE id = ?1 AND status_rank < ?3",
+    )?
+    .execute(params![payment, next.as_str(), next.rank()])?;
+    conn.prepare_cached(
+        "INSERT INTO payment_status_history(payment, status, psp_status, status_at, observed_at, source, batch_id,
+             line, raw_offset, raw_len)
+         VALUES (?1, ?2, 'CHARGEBACK', ?3, ?4, 'file', ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        payment,
+        next.as_str(),
+        row.created_at,
+        observed_at,
+        row.batch_id,
+        row.line,
+        row.offset,
+        row.len
     ])?;
     Ok(())
 }
@@ -465,6 +514,29 @@ impl RowWriter<'_> {
             at.offset as i64,
             at.len as i64
         ])?;
+        // A chargeback row imported before its payment: applied now, so the
+        // outcome does not depend on which file came first.
+        if outcome == RowOutcome::New && self.chargebacks_known {
+            let row = self
+                .conn
+                .prepare_cached(
+                    "SELECT created_at, batch_id, line, raw_offset, raw_len FROM settlements
+                     WHERE payment_id = ?1 AND psp = ?2 AND row_type = 'CHARGEBACK'",
+                )?
+                .query_row(params![p.payment_id, p.psp], |r| {
+                    Ok(ChargebackRow {
+                        created_at: r.get(0)?,
+                        batch_id: r.get(1)?,
+                        line: r.get(2)?,
+                        offset: r.get(3)?,
+                        len: r.get(4)?,
+                    })
+                })
+                .optional()?;
+            if let Some(row) = row {
+                charge_back(self.conn, payment_row, &row, self.imported_at)?;
+            }
+        }
         Ok(outcome)
     }
 
@@ -496,7 +568,20 @@ impl RowWriter<'_> {
         let existing = self.insert_or_find([&s.payment_id, &s.psp, row_type], Table::Settlements, |w| {
             w.insert_settlement.execute(&values[..])
         })?;
-        let Some(row) = existing else { return Ok(RowOutcome::New) };
+        let Some(row) = existing else {
+            if s.row_type == crate::settlements::RowType::Chargeback {
+                let payment = self
+                    .conn
+                    .prepare_cached("SELECT id FROM payments WHERE payment_id = ?1 AND psp = ?2")?
+                    .query_row(params![s.payment_id, s.psp], |r| r.get::<_, i64>(0))
+                    .optional()?;
+                if let Some(payment) = payment {
+                    let row = ChargebackRow { created_at, batch_id, line, offset, len };
+                    charge_back(self.conn, payment, &row, self.imported_at)?;
+                }
+            }
+            return Ok(RowOutcome::New);
+        };
         let updated = self
             .conn
             .prepare_cached(

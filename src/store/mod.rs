@@ -41,7 +41,10 @@ pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
-pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+pub use reconcile::{
+    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, RefundFacts, RunRecord, SettlementFacts,
+    StoredFinding,
+};
 // Refunds (issue 5).
 pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
@@ -73,6 +76,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (12, include_str!("migrations/0012_notification_barcode.sql")),
     (13, include_str!("migrations/0013_team_copy.sql")),
     (14, include_str!("migrations/0014_fx_rates.sql")),
+    (15, include_str!("migrations/0015_fee_rates.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

@@ -161,7 +161,9 @@ fn advance_status(
         | PaymentStatus::Rejected
         | PaymentStatus::Cancelled
         | PaymentStatus::Expired
-        | PaymentStatus::Refunded => None,
+        | PaymentStatus::Refunded
+        | PaymentStatus::Reversed
+        | PaymentStatus::ChargedBack => None,
     };
     conn.prepare_cached(
         "UPDATE payments SET status = ?2, status_rank = ?3, psp_status = ?4, status_code = ?5,

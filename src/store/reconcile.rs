@@ -8,6 +8,8 @@ use crate::exceptions::{ExceptionStatus, Observation, after_run};
 use crate::market::Country;
 use crate::money::Currency;
 use crate::orders::ShopStatus;
+use crate::payments::PaymentStatus;
+use crate::settlements::RowType;
 use rusqlite::{TransactionBehavior, params};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,9 +57,13 @@ pub struct OrderFacts {
     pub voucher_expires_at: Option<i64>,
 }
 
-/// A paid payment, with the order it belongs to (a manual link wins over the
+/// A payment that was paid (and may since have been refunded, reversed or
+/// charged back), with the order it belongs to (a manual link wins over the
 /// file's order-id column).
 pub struct PaymentFacts {
+    pub status: PaymentStatus,
+    /// When the money was taken back (reversed, charged back), if the PSP said.
+    pub taken_back_at: Option<i64>,
     pub psp: Arc<str>,
     pub payment_id: String,
     pub order_id: String,
@@ -73,11 +79,33 @@ pub struct SettlementFacts {
     pub psp: Arc<str>,
     pub payment_id: String,
     pub order_id: String,
+    pub row_type: RowType,
+    pub created_at: Option<i64>,
+    pub settled_on: Option<String>,
+    /// As the PSP wrote it (empty when the row has none).
+    pub fx_rate: String,
+    pub settlement_currency: Currency,
     pub local_currency: Currency,
     pub local_amount_minor: i64,
     pub gross_minor: i64,
     pub net_minor: i64,
     pub fee_minor: i64,
+}
+
+/// One of our refunds the PSP confirmed.
+pub struct RefundFacts {
+    pub psp: String,
+    pub payment_id: String,
+    pub currency: Currency,
+    pub amount_minor: i64,
+}
+
+/// A PSP's contracted fee rate, in basis points of the gross amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeRate {
+    pub account: String,
+    pub psp: String,
+    pub fee_bps: i64,
 }
 
 /// One finding as the store keeps it.
@@ -133,18 +161,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Payments that were paid: `paid` ones, and those refunded, reversed or
+    /// charged back since (with when the money was taken back).
     pub fn paid_payments_for_reconcile(&self) -> StoreResult<Vec<PaymentFacts>> {
         let mut stmt = self.conn.prepare(
             "SELECT p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.currency, p.amount_minor,
-                    p.paid_at, p.expires_at
+                    p.paid_at, p.expires_at, p.status,
+                    CASE WHEN p.status IN ('reversed', 'charged_back') THEN
+                        (SELECT max(h.status_at) FROM payment_status_history h
+                         WHERE h.payment = p.id AND h.status = p.status) END
              FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
-             WHERE p.status = 'paid'",
+             WHERE p.status IN ('paid', 'refunded', 'reversed', 'charged_back')",
         )?;
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
+            let status = text(r, 8)?;
             out.push(PaymentFacts {
+                status: PaymentStatus::parse(status).ok_or_else(|| corrupt("payment status", status))?,
+                taken_back_at: r.get(9)?,
                 psp: psps.get(text(r, 0)?),
                 payment_id: text(r, 1)?.to_string(),
                 order_id: text(r, 2)?.to_string(),
@@ -158,21 +194,28 @@ impl Store {
         Ok(out)
     }
 
-    /// Settlement rows that record a payment (refund and fee rows are not matched).
+    /// Settlement rows of every type.
     pub fn settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor
-             FROM settlements WHERE row_type = 'PAYMENT'",
+            "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor,
+                    row_type, created_at, settled_on, fx_rate, settlement_currency
+             FROM settlements",
         )?;
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
+            let row_type = text(r, 9)?;
             out.push(SettlementFacts {
                 id: r.get(0)?,
                 psp: psps.get(text(r, 1)?),
                 payment_id: text(r, 2)?.to_string(),
                 order_id: text(r, 3)?.to_string(),
+                row_type: RowType::parse(row_type).ok_or_else(|| corrupt("settlement row type", row_type))?,
+                created_at: r.get(10)?,
+                settled_on: r.get(11)?,
+                fx_rate: text(r, 12)?.to_string(),
+                settlement_currency: currency(text(r, 13)?)?,
                 local_currency: currency(text(r, 4)?)?,
                 local_amount_minor: r.get(5)?,
                 gross_minor: r.get(6)?,
@@ -181,6 +224,62 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Our refunds the PSP confirmed (`succeeded`).
+    pub fn succeeded_refunds_for_reconcile(&self) -> StoreResult<Vec<RefundFacts>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT psp, payment_id, currency, amount_minor FROM refunds WHERE status = 'succeeded'")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(RefundFacts {
+                psp: text(r, 0)?.to_string(),
+                payment_id: text(r, 1)?.to_string(),
+                currency: currency(text(r, 2)?)?,
+                amount_minor: r.get(3)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every PSP account's contracted fee rate, by account name.
+    pub fn fee_rates(&self) -> StoreResult<Vec<FeeRate>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.name, a.psp, f.fee_bps FROM psp_fee_rates f JOIN psp_accounts a ON a.name = f.account
+             ORDER BY a.name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok(FeeRate { account: r.get(0)?, psp: r.get(1)?, fee_bps: r.get(2)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets (or with `None` removes) an account's contracted fee rate, with
+    /// its audit entry, in one transaction.
+    pub fn set_fee_rate(
+        &mut self,
+        account: &str,
+        fee_bps: Option<i64>,
+        operator: &str,
+        now: i64,
+        audit_entry: &AuditEntry,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let known: i64 = tx.query_row("SELECT count(*) FROM psp_accounts WHERE name = ?1", [account], |r| r.get(0))?;
+        if known == 0 {
+            return Err(super::StoreError::Invalid(format!("no PSP account named {account:?}")));
+        }
+        match fee_bps {
+            Some(bps) => tx.execute(
+                "INSERT INTO psp_fee_rates(account, fee_bps, set_by, set_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(account) DO UPDATE SET fee_bps = ?2, set_by = ?3, set_at = ?4",
+                params![account, bps, operator, now],
+            )?,
+            None => tx.execute("DELETE FROM psp_fee_rates WHERE account = ?1", [account])?,
+        };
+        audit::append(&tx, audit_entry)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn payment_count(&self) -> StoreResult<i64> {

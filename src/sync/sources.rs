@@ -85,7 +85,9 @@ impl StatusSource for DlocalSource {
                 | PaymentStatus::Rejected
                 | PaymentStatus::Cancelled
                 | PaymentStatus::Expired
-                | PaymentStatus::Refunded => None,
+                | PaymentStatus::Refunded
+                | PaymentStatus::Reversed
+                | PaymentStatus::ChargedBack => None,
             };
             let raw = json!({
                 "source": "GET /payments/{id}",
@@ -152,7 +154,11 @@ impl StatusSource for PagoEfectivoSource {
                 PaymentStatus::Paid => cip.paid_at,
                 PaymentStatus::Expired => Some(cip.expires_at),
                 PaymentStatus::Cancelled => cip.removed_at,
-                PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Refunded => None,
+                PaymentStatus::Pending
+                | PaymentStatus::Rejected
+                | PaymentStatus::Refunded
+                | PaymentStatus::Reversed
+                | PaymentStatus::ChargedBack => None,
             };
             let raw = json!({
                 "source": "POST /v1/cips/search",

@@ -13,7 +13,7 @@ use std::process::Output;
 pub const AS_OF: &str = "2026-03-20";
 
 /// Every exception kind the `reconcile --json` summary must carry, even at zero.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 15] = [
     "paid_not_recorded",
     "recorded_not_paid",
     "duplicate_payment",
@@ -24,6 +24,11 @@ pub const KINDS: [&str; 10] = [
     "not_settled",
     "settlement_mismatch",
     "unknown_settlement",
+    "reversed_after_fulfilment",
+    "chargeback",
+    "unmatched_refund_settlement",
+    "settlement_fx_mismatch",
+    "fee_mismatch",
 ];
 
 /// A fixture file under `tests/fixtures/`.

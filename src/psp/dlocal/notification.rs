@@ -179,6 +179,7 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), DlocalNotifi
                 paid_at,
                 expires_at,
                 voucher_code: w.ticket.as_ref().and_then(|t| t.number.as_deref()).map(scalar_text).unwrap_or_default(),
+                status_at: None,
             })
         }
         _ => Observed::Status(StatusReport {
@@ -188,14 +189,15 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), DlocalNotifi
             psp_status,
             status_code,
             status_at: match status {
-                PaymentStatus::Paid => paid_at,
-                PaymentStatus::Expired => expires_at,
+                PaymentStatus::Paid => paid_at.or(created_at),
+                PaymentStatus::Expired => expires_at.or(created_at),
                 PaymentStatus::Pending
                 | PaymentStatus::Rejected
                 | PaymentStatus::Cancelled
-                | PaymentStatus::Refunded => None,
-            }
-            .or(created_at),
+                | PaymentStatus::Refunded => created_at,
+                // Money taken back is never dated by the payment's creation.
+                PaymentStatus::Reversed | PaymentStatus::ChargedBack => None,
+            },
         }),
     };
     Ok((observed, claims))

@@ -260,6 +260,7 @@ impl CashPayment {
             paid_at: self.approved_at,
             expires_at: self.voucher.as_ref().and_then(|v| v.expires_at),
             voucher_code: self.voucher.as_ref().map(|v| v.code.clone()).unwrap_or_default(),
+            status_at: None,
         }
     }
 }

@@ -151,7 +151,9 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), PagoEfectivo
         | PaymentStatus::Rejected
         | PaymentStatus::Cancelled
         | PaymentStatus::Expired
-        | PaymentStatus::Refunded => None,
+        | PaymentStatus::Refunded
+        | PaymentStatus::Reversed
+        | PaymentStatus::ChargedBack => None,
     };
     // The CIP's own word for its state, as the reports write it.
     let psp_status = match event.cip_status() {
@@ -187,9 +189,13 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), PagoEfectivo
                     | PaymentStatus::Rejected
                     | PaymentStatus::Cancelled
                     | PaymentStatus::Paid
-                    | PaymentStatus::Refunded => None,
+                    | PaymentStatus::Refunded
+                    | PaymentStatus::Reversed
+                    | PaymentStatus::ChargedBack => None,
                 },
                 voucher_code: claims.payment_id.clone(),
+                // The event's own time: a reversal is dated by it, not by the CIP's creation.
+                status_at: event_date,
             })
         }
         _ => Observed::Status(StatusReport {

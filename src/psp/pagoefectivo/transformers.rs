@@ -13,7 +13,8 @@ impl From<CipStatus> for PaymentStatus {
             CipStatus::Pagado => PaymentStatus::Paid,
             CipStatus::Expirado => PaymentStatus::Expired,
             CipStatus::Anulado => PaymentStatus::Cancelled,
-            CipStatus::Extornado => PaymentStatus::Refunded,
+            // An extorno takes a paid CIP's money back: a reversal, not a refund we made.
+            CipStatus::Extornado => PaymentStatus::Reversed,
         }
     }
 }
@@ -68,7 +69,7 @@ mod tests {
             ("Expirado", PaymentStatus::Expired),
             ("Anulado", PaymentStatus::Cancelled),
             ("Eliminado", PaymentStatus::Cancelled),
-            ("Extornado", PaymentStatus::Refunded),
+            ("Extornado", PaymentStatus::Reversed),
         ];
         for (text, expected) in cases {
             assert_eq!(payment_status(text), Ok(expected), "{text}");

@@ -141,7 +141,9 @@ export type VerdictCode =
   | "paid_twice"
   | "check_amounts"
   | "unknown_order"
-  | "no_payment";
+  | "no_payment"
+  | "reversed"
+  | "charged_back";
 export const VERDICT_CODES: readonly VerdictCode[] = [
   "deliver_order",
   "all_good",
@@ -152,6 +154,8 @@ export const VERDICT_CODES: readonly VerdictCode[] = [
   "check_amounts",
   "unknown_order",
   "no_payment",
+  "reversed",
+  "charged_back",
 ] as const;
 
 /** lookup::Verdict */
@@ -186,7 +190,12 @@ export type ExceptionKind =
   | "settlement_mismatch"
   | "unknown_settlement"
   | "forged_notification"
-  | "refund_unconfirmed";
+  | "refund_unconfirmed"
+  | "reversed_after_fulfilment"
+  | "chargeback"
+  | "unmatched_refund_settlement"
+  | "settlement_fx_mismatch"
+  | "fee_mismatch";
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -200,6 +209,11 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "unknown_settlement",
   "forged_notification",
   "refund_unconfirmed",
+  "reversed_after_fulfilment",
+  "chargeback",
+  "unmatched_refund_settlement",
+  "settlement_fx_mismatch",
+  "fee_mismatch",
 ] as const;
 
 /** exceptions::ExceptionStatus */
