@@ -32,6 +32,13 @@ pub enum ExceptionKind {
     /// Refunds (issue 5): a refund pending at the PSP for longer than the
     /// setting. Raised and cleared by the refund follow-up, never by reconciliation.
     RefundUnconfirmed,
+    /// The shop order still awaits payment hours after its voucher expired,
+    /// and nothing paid: stock stays locked.
+    ExpiredUnpaid,
+    /// The PSP still reports a voucher pending days after it expired.
+    StalePending,
+    /// The shop order names a payment id other than the one that paid it.
+    PaymentIdMismatch,
 }
 
 /// What an exception is about; it also determines its id.
@@ -43,7 +50,7 @@ pub enum Subject {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 12] = [
+    pub const ALL: [ExceptionKind; 15] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -56,10 +63,13 @@ impl ExceptionKind {
         ExceptionKind::UnknownSettlement,
         ExceptionKind::ForgedNotification,
         ExceptionKind::RefundUnconfirmed,
+        ExceptionKind::ExpiredUnpaid,
+        ExceptionKind::StalePending,
+        ExceptionKind::PaymentIdMismatch,
     ];
 
     /// The kinds reconciliation raises, and so the only ones a run may clear.
-    pub const RECONCILED: [ExceptionKind; 10] = [
+    pub const RECONCILED: [ExceptionKind; 13] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -70,6 +80,9 @@ impl ExceptionKind {
         ExceptionKind::NotSettled,
         ExceptionKind::SettlementMismatch,
         ExceptionKind::UnknownSettlement,
+        ExceptionKind::ExpiredUnpaid,
+        ExceptionKind::StalePending,
+        ExceptionKind::PaymentIdMismatch,
     ];
 
     /// Whether reconciliation decides this kind from the ledger's data. A
@@ -86,7 +99,10 @@ impl ExceptionKind {
             | ExceptionKind::UnknownOrder
             | ExceptionKind::NotSettled
             | ExceptionKind::SettlementMismatch
-            | ExceptionKind::UnknownSettlement => true,
+            | ExceptionKind::UnknownSettlement
+            | ExceptionKind::ExpiredUnpaid
+            | ExceptionKind::StalePending
+            | ExceptionKind::PaymentIdMismatch => true,
             ExceptionKind::ForgedNotification | ExceptionKind::RefundUnconfirmed => false,
         }
     }
@@ -105,6 +121,9 @@ impl ExceptionKind {
             ExceptionKind::UnknownSettlement => "unknown_settlement",
             ExceptionKind::ForgedNotification => "forged_notification",
             ExceptionKind::RefundUnconfirmed => "refund_unconfirmed",
+            ExceptionKind::ExpiredUnpaid => "expired_unpaid",
+            ExceptionKind::StalePending => "stale_pending",
+            ExceptionKind::PaymentIdMismatch => "payment_id_mismatch",
         }
     }
 
@@ -117,13 +136,16 @@ impl ExceptionKind {
             ExceptionKind::PaidNotRecorded
             | ExceptionKind::RecordedNotPaid
             | ExceptionKind::DuplicatePayment
-            | ExceptionKind::ForgedNotification => Subject::Order,
+            | ExceptionKind::ForgedNotification
+            | ExceptionKind::ExpiredUnpaid
+            | ExceptionKind::PaymentIdMismatch => Subject::Order,
             ExceptionKind::CurrencyMismatch
             | ExceptionKind::AmountMismatch
             | ExceptionKind::PaidAfterExpiry
             | ExceptionKind::UnknownOrder
             | ExceptionKind::NotSettled
-            | ExceptionKind::RefundUnconfirmed => Subject::Payment,
+            | ExceptionKind::RefundUnconfirmed
+            | ExceptionKind::StalePending => Subject::Payment,
             ExceptionKind::SettlementMismatch | ExceptionKind::UnknownSettlement => Subject::Settlement,
         }
     }

@@ -39,7 +39,9 @@ pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
-pub use reconcile::{ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, RunRecord, SettlementFacts, StoredFinding};
+pub use reconcile::{
+    ApplyCounts, ExceptionState, OrderFacts, PaymentFacts, PendingFacts, RunRecord, SettlementFacts, StoredFinding,
+};
 // Refunds (issue 5).
 pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
