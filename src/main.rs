@@ -31,6 +31,7 @@ macro_rules! out {
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
 mod cli_refunds;
+mod cli_settings;
 mod cli_team;
 mod notifications_cli;
 
@@ -112,6 +113,8 @@ enum Command {
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(cli_team::TeamCommand),
+    /// Settings and payment terms per PSP and market (T+N, ship on paid or settled); admins change them.
+    Settings(cli_settings::SettingsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -526,6 +529,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
+        Command::Settings(args) => cli_settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {

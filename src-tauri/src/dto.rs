@@ -345,6 +345,9 @@ pub enum VerdictCode {
     CheckAmounts,
     UnknownOrder,
     NoPayment,
+    HoldUntilSettled,
+    PaidAfterExpiry,
+    CheckPaymentId,
 }
 
 impl From<lookup::VerdictCode> for VerdictCode {
@@ -360,6 +363,9 @@ impl From<lookup::VerdictCode> for VerdictCode {
             V::CheckAmounts => VerdictCode::CheckAmounts,
             V::UnknownOrder => VerdictCode::UnknownOrder,
             V::NoPayment => VerdictCode::NoPayment,
+            V::HoldUntilSettled => VerdictCode::HoldUntilSettled,
+            V::PaidAfterExpiry => VerdictCode::PaidAfterExpiry,
+            V::CheckPaymentId => VerdictCode::CheckPaymentId,
         }
     }
 }
@@ -416,6 +422,9 @@ pub enum ExceptionKind {
     UnknownSettlement,
     ForgedNotification,
     RefundUnconfirmed,
+    ExpiredUnpaid,
+    StalePending,
+    PaymentIdMismatch,
 }
 
 impl From<exceptions::ExceptionKind> for ExceptionKind {
@@ -434,6 +443,9 @@ impl From<exceptions::ExceptionKind> for ExceptionKind {
             K::UnknownSettlement => ExceptionKind::UnknownSettlement,
             K::ForgedNotification => ExceptionKind::ForgedNotification,
             K::RefundUnconfirmed => ExceptionKind::RefundUnconfirmed,
+            K::ExpiredUnpaid => ExceptionKind::ExpiredUnpaid,
+            K::StalePending => ExceptionKind::StalePending,
+            K::PaymentIdMismatch => ExceptionKind::PaymentIdMismatch,
         }
     }
 }

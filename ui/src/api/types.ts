@@ -141,7 +141,10 @@ export type VerdictCode =
   | "paid_twice"
   | "check_amounts"
   | "unknown_order"
-  | "no_payment";
+  | "no_payment"
+  | "hold_until_settled"
+  | "paid_after_expiry"
+  | "check_payment_id";
 export const VERDICT_CODES: readonly VerdictCode[] = [
   "deliver_order",
   "all_good",
@@ -152,6 +155,9 @@ export const VERDICT_CODES: readonly VerdictCode[] = [
   "check_amounts",
   "unknown_order",
   "no_payment",
+  "hold_until_settled",
+  "paid_after_expiry",
+  "check_payment_id",
 ] as const;
 
 /** lookup::Verdict */
@@ -186,7 +192,10 @@ export type ExceptionKind =
   | "settlement_mismatch"
   | "unknown_settlement"
   | "forged_notification"
-  | "refund_unconfirmed";
+  | "refund_unconfirmed"
+  | "expired_unpaid"
+  | "stale_pending"
+  | "payment_id_mismatch";
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -200,6 +209,9 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "unknown_settlement",
   "forged_notification",
   "refund_unconfirmed",
+  "expired_unpaid",
+  "stale_pending",
+  "payment_id_mismatch",
 ] as const;
 
 /** exceptions::ExceptionStatus */
