@@ -19,7 +19,7 @@ pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
 /// The reconciliation date the demo data is built for.
 pub const DEMO_AS_OF: (i32, u32, u32) = (2026, 3, 20);
 /// Business days of grace after the PSPs' settlement terms (`crate::terms`).
-pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 0;
+pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {

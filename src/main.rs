@@ -317,7 +317,7 @@ struct ReconcileArgs {
     #[arg(long)]
     as_of: Option<NaiveDate>,
     /// Business days of grace after a payment's settlement is due under its PSP's T+N terms
-    /// (default: the setting, 0; terms: `voucherdesk settings`).
+    /// (default: the setting, 1; terms: `voucherdesk settings`).
     #[arg(long)]
     settlement_lag_days: Option<i64>,
     /// Largest amount difference, in minor units (cents), still counted as equal (default: the setting, 0).

@@ -178,7 +178,7 @@ fn dashboard_matches_the_reconciliation() {
 fn settings_are_admin_only_validated_and_audited() {
     let mut w = world();
     let defaults = voucherdesk::settings::get(&w.store).unwrap();
-    assert_eq!((defaults.settlement_lag_days, defaults.amount_tolerance_minor, defaults.idle_lock_minutes), (0, 0, 15));
+    assert_eq!((defaults.settlement_lag_days, defaults.amount_tolerance_minor, defaults.idle_lock_minutes), (1, 0, 15));
     let wanted =
         voucherdesk::settings::Settings { settlement_lag_days: 5, amount_tolerance_minor: 100, idle_lock_minutes: 10 };
     assert_eq!(voucherdesk::settings::set(&mut w.store, &w.manager, &wanted).unwrap_err().code(), "auth.forbidden");

@@ -18,8 +18,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Business days of grace after a payment's settlement is due (its PSP's
-/// `T+N` terms, `crate::terms`) before `not_settled` is raised.
-pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 0;
+/// `T+N` terms, `crate::terms`) before `not_settled` is raised: a transfer
+/// made on the due date shows in the report of the next business day.
+pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 1;
 pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,8 +380,8 @@ pub fn find(
                     ExceptionKind::NotSettled,
                     format!("paid_on={paid_on};due={due}"),
                     format!(
-                        "paid on {paid_on} (market date), settlement due by {due} (T+{} business days), none by {}",
-                        terms.settle_business_days, options.as_of
+                        "paid on {paid_on} (market date), settlement due by {due} (T+{} business days): none reported",
+                        terms.settle_business_days
                     ),
                 ));
             }

@@ -13,7 +13,7 @@ use std::process::Output;
 pub const AS_OF: &str = "2026-03-20";
 
 /// Every exception kind the `reconcile --json` summary must carry, even at zero.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 13] = [
     "paid_not_recorded",
     "recorded_not_paid",
     "duplicate_payment",
@@ -24,6 +24,9 @@ pub const KINDS: [&str; 10] = [
     "not_settled",
     "settlement_mismatch",
     "unknown_settlement",
+    "expired_unpaid",
+    "stale_pending",
+    "payment_id_mismatch",
 ];
 
 /// A fixture file under `tests/fixtures/`.
