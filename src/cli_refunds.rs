@@ -207,7 +207,7 @@ pub struct SettingsArgs {
     /// Days after payment a psp_refund is accepted.
     #[arg(long)]
     window_days: Option<i64>,
-    /// Days pending at the PSP before refund_unconfirmed is raised.
+    /// Business days (payment's market) pending at the PSP before refund_unconfirmed is raised.
     #[arg(long)]
     unconfirmed_days: Option<i64>,
     /// Days archived PDF receipts are kept (at least 183: 6 months).
@@ -521,7 +521,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         );
     }
     out!(
-        "psp_refund window {} days; refund_unconfirmed after {} days; receipts kept {} days",
+        "psp_refund window {} days; refund_unconfirmed after {} business days; receipts kept {} days",
         settings.window_days,
         settings.unconfirmed_after_days,
         settings.receipt_retention_days

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
 /// The reconciliation date the demo data is built for.
 pub const DEMO_AS_OF: (i32, u32, u32) = (2026, 3, 20);
-pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 3;
+/// Business days of grace after the PSPs' settlement terms (`crate::terms`).
+pub const DEMO_SETTLEMENT_LAG_DAYS: i64 = 1;
 /// The fee every demo settlement row charges, in basis points of the gross:
 /// the expected `fee_mismatch` count holds once a dLocal account has this
 /// contracted rate (`credentials::set_fee_rate`); without one, fees are not checked.
@@ -94,6 +95,9 @@ const SCENARIO_WEIGHTS: &[(Scenario, u32)] = &[
     (Scenario::Anomaly(ExceptionKind::UnmatchedRefundSettlement), 20),
     (Scenario::Anomaly(ExceptionKind::SettlementFxMismatch), 20),
     (Scenario::Anomaly(ExceptionKind::FeeMismatch), 20),
+    (Scenario::Anomaly(ExceptionKind::ExpiredUnpaid), 40),
+    (Scenario::Anomaly(ExceptionKind::StalePending), 30),
+    (Scenario::Anomaly(ExceptionKind::PaymentIdMismatch), 30),
 ];
 
 const FIRST_NAMES: &[&str] = &[
@@ -374,12 +378,23 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         };
         let recent = scenario == Scenario::PaidRecentUnsettled;
         let not_settled = scenario == Scenario::Anomaly(ExceptionKind::NotSettled);
+        // Vouchers still open on the as-of date: the voucher (24 h in Peru, 72 h in
+        // Colombia) has not expired by its end, so no post-expiry rule applies.
+        let open_voucher =
+            matches!(scenario, Scenario::PendingUnpaid | Scenario::Anomaly(ExceptionKind::RecordedNotPaid));
         let created = if not_settled {
-            // Paid early enough that the settlement lag has certainly passed by the as-of date.
+            // Paid early enough that the settlement terms have certainly passed by the as-of date.
             period_start + Duration::minutes(rng.gen_range(0..10 * 24 * 60))
         } else if recent {
-            Utc.with_ymd_and_hms(2026, 3, 18, 14, 0, 0).single().unwrap_or_default()
+            // Paid on the 19th (market date): within T+1 and T+2 on the 20th.
+            Utc.with_ymd_and_hms(2026, 3, 19, 14, 0, 0).single().unwrap_or_default()
                 + Duration::minutes(rng.gen_range(0..600))
+        } else if open_voucher {
+            Utc.with_ymd_and_hms(2026, 3, 20, 5, 0, 0).single().unwrap_or_default()
+                + Duration::minutes(rng.gen_range(0..20 * 60))
+        } else if scenario == Scenario::Anomaly(ExceptionKind::StalePending) {
+            // Expired by the 13th at the latest: more than three days before the as-of date.
+            period_start + Duration::minutes(rng.gen_range(0..9 * 24 * 60))
         } else {
             period_start + Duration::minutes(rng.gen_range(0..14 * 24 * 60))
         };
@@ -389,7 +404,9 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 Some(expires + Duration::minutes(rng.gen_range(5..600)))
             }
             Scenario::PendingUnpaid | Scenario::ExpiredUnpaid | Scenario::Cancelled => None,
-            Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => None,
+            Scenario::Anomaly(
+                ExceptionKind::RecordedNotPaid | ExceptionKind::ExpiredUnpaid | ExceptionKind::StalePending,
+            ) => None,
             _ if recent => Some(created + Duration::minutes(rng.gen_range(10..600))),
             _ => Some(created + Duration::minutes(rng.gen_range(10..(if peru { 23 * 60 } else { 70 * 60 })))),
         };
@@ -419,13 +436,20 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
             Scenario::PendingUnpaid => "pending_payment",
             Scenario::ExpiredUnpaid => "expired",
             Scenario::Cancelled => "cancelled",
-            Scenario::Anomaly(ExceptionKind::PaidNotRecorded) => "pending_payment",
+            Scenario::Anomaly(ExceptionKind::PaidNotRecorded | ExceptionKind::ExpiredUnpaid) => "pending_payment",
             Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment) => "fulfilled",
+            Scenario::Anomaly(ExceptionKind::StalePending) => "expired",
             Scenario::Anomaly(_) => "paid",
         };
         let psp = if via_pagoefectivo { "pagoefectivo" } else { "dlocal" };
         let payment_id = if via_pagoefectivo { format!("{}", 10_000_000 + n) } else { format!("D-{n:08}") };
         let ticket = if via_pagoefectivo { payment_id.clone() } else { format!("{}", 4_000_000_000u64 + n) };
+        // The shop recorded some other payment id than the one that paid.
+        let shop_payment_id = match (scenario, via_pagoefectivo) {
+            (Scenario::Anomaly(ExceptionKind::PaymentIdMismatch), true) => format!("{}", 60_000_000 + n),
+            (Scenario::Anomaly(ExceptionKind::PaymentIdMismatch), false) => format!("D-9{n:08}"),
+            _ => payment_id.clone(),
+        };
         let created_text =
             created.with_timezone(&chrono_tz::America::Bogota).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
         let expires_text =
@@ -446,7 +470,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                 currency.code(),
                 shop_status,
                 psp,
-                &payment_id,
+                &shop_payment_id,
                 &ticket,
                 &expires_text,
             ];
@@ -463,8 +487,9 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
         }
         let payment_order_id = if unknown_order { format!("{prefix}-X{n:07}") } else { order_id.clone() };
         let status_dlocal = match scenario {
-            Scenario::PendingUnpaid | Scenario::Anomaly(ExceptionKind::RecordedNotPaid) => "PENDING",
-            Scenario::ExpiredUnpaid => "EXPIRED",
+            Scenario::PendingUnpaid
+            | Scenario::Anomaly(ExceptionKind::RecordedNotPaid | ExceptionKind::StalePending) => "PENDING",
+            Scenario::ExpiredUnpaid | Scenario::Anomaly(ExceptionKind::ExpiredUnpaid) => "EXPIRED",
             Scenario::Cancelled => "CANCELLED",
             Scenario::Anomaly(ExceptionKind::ReversedAfterFulfilment) => "REVERSED",
             _ => "PAID",

@@ -42,6 +42,13 @@ pub enum ExceptionKind {
     SettlementFxMismatch,
     /// A settlement row whose fee is not the PSP account's contracted rate.
     FeeMismatch,
+    /// The shop order still awaits payment hours after its voucher expired,
+    /// and nothing paid: stock stays locked.
+    ExpiredUnpaid,
+    /// The PSP still reports a voucher pending days after it expired.
+    StalePending,
+    /// The shop order names a payment id other than the one that paid it.
+    PaymentIdMismatch,
 }
 
 /// What an exception is about; it also determines its id.
@@ -53,7 +60,7 @@ pub enum Subject {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 17] = [
+    pub const ALL: [ExceptionKind; 20] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -71,10 +78,13 @@ impl ExceptionKind {
         ExceptionKind::UnmatchedRefundSettlement,
         ExceptionKind::SettlementFxMismatch,
         ExceptionKind::FeeMismatch,
+        ExceptionKind::ExpiredUnpaid,
+        ExceptionKind::StalePending,
+        ExceptionKind::PaymentIdMismatch,
     ];
 
     /// The kinds reconciliation raises, and so the only ones a run may clear.
-    pub const RECONCILED: [ExceptionKind; 15] = [
+    pub const RECONCILED: [ExceptionKind; 18] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -90,6 +100,9 @@ impl ExceptionKind {
         ExceptionKind::UnmatchedRefundSettlement,
         ExceptionKind::SettlementFxMismatch,
         ExceptionKind::FeeMismatch,
+        ExceptionKind::ExpiredUnpaid,
+        ExceptionKind::StalePending,
+        ExceptionKind::PaymentIdMismatch,
     ];
 
     /// Whether reconciliation decides this kind from the ledger's data. A
@@ -111,7 +124,10 @@ impl ExceptionKind {
             | ExceptionKind::Chargeback
             | ExceptionKind::UnmatchedRefundSettlement
             | ExceptionKind::SettlementFxMismatch
-            | ExceptionKind::FeeMismatch => true,
+            | ExceptionKind::FeeMismatch
+            | ExceptionKind::ExpiredUnpaid
+            | ExceptionKind::StalePending
+            | ExceptionKind::PaymentIdMismatch => true,
             ExceptionKind::ForgedNotification | ExceptionKind::RefundUnconfirmed => false,
         }
     }
@@ -135,6 +151,9 @@ impl ExceptionKind {
             ExceptionKind::UnmatchedRefundSettlement => "unmatched_refund_settlement",
             ExceptionKind::SettlementFxMismatch => "settlement_fx_mismatch",
             ExceptionKind::FeeMismatch => "fee_mismatch",
+            ExceptionKind::ExpiredUnpaid => "expired_unpaid",
+            ExceptionKind::StalePending => "stale_pending",
+            ExceptionKind::PaymentIdMismatch => "payment_id_mismatch",
         }
     }
 
@@ -147,7 +166,9 @@ impl ExceptionKind {
             ExceptionKind::PaidNotRecorded
             | ExceptionKind::RecordedNotPaid
             | ExceptionKind::DuplicatePayment
-            | ExceptionKind::ForgedNotification => Subject::Order,
+            | ExceptionKind::ForgedNotification
+            | ExceptionKind::ExpiredUnpaid
+            | ExceptionKind::PaymentIdMismatch => Subject::Order,
             ExceptionKind::CurrencyMismatch
             | ExceptionKind::AmountMismatch
             | ExceptionKind::PaidAfterExpiry
@@ -155,7 +176,8 @@ impl ExceptionKind {
             | ExceptionKind::NotSettled
             | ExceptionKind::RefundUnconfirmed
             | ExceptionKind::ReversedAfterFulfilment
-            | ExceptionKind::Chargeback => Subject::Payment,
+            | ExceptionKind::Chargeback
+            | ExceptionKind::StalePending => Subject::Payment,
             ExceptionKind::SettlementMismatch
             | ExceptionKind::UnknownSettlement
             | ExceptionKind::UnmatchedRefundSettlement

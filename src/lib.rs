@@ -5,6 +5,8 @@
 //! this library.
 
 pub mod audit;
+// Business days per market from the holiday files under assets/holidays/.
+pub mod calendar;
 pub mod credentials;
 pub mod dashboard;
 pub mod demo;
@@ -28,7 +30,9 @@ pub mod sandbox;
 pub mod settings;
 pub mod settlements;
 pub mod store;
+// Settlement terms, ship policy and the post-expiry thresholds per PSP and market.
 pub mod sync;
+pub mod terms;
 // Team mode on PostgreSQL (issue 7).
 pub mod team;
 pub mod webhooks;

@@ -7,7 +7,8 @@ use crate::orders::ShopStatus;
 use crate::store::{
     ExceptionFilter, ExceptionRecord, OrderHit, OrderRecord, PaymentRecord, SettlementRecord, Store, StoreError,
 };
-use chrono::{DateTime, Utc};
+use crate::terms::{ShipOn, TermsSettings, settlement_due};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// Case files returned for one query.
@@ -53,6 +54,12 @@ pub enum VerdictCode {
     Reversed,
     /// The payment was charged back.
     ChargedBack,
+    /// Paid, but the ship policy of its PSP and market waits for settlement.
+    HoldUntilSettled,
+    /// Paid after the voucher expired: the stock may be gone.
+    PaidAfterExpiry,
+    /// Paid, but the shop recorded another payment id.
+    CheckPaymentId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,7 +166,11 @@ pub fn case_file(store: &Store, order_id: &str) -> Result<CaseFile, LookupError>
         limit: CASE_EXCEPTIONS_MAX,
         ..ExceptionFilter::default()
     })?;
-    let verdict = verdict(order.as_ref(), &payments, &exceptions, Utc::now());
+    let terms = crate::terms::get(store).map_err(|e| match e {
+        crate::terms::TermsError::Store(s) => LookupError::Store(s),
+        other => LookupError::Store(StoreError::Invalid(other.to_string())),
+    })?;
+    let verdict = verdict(order.as_ref(), &payments, &settlements, &exceptions, &terms, Utc::now());
     Ok(CaseFile {
         order_id: order_id.to_string(),
         buyer_name: order.as_ref().map(|o| o.buyer_name.clone()).unwrap_or_default(),
@@ -184,11 +195,20 @@ fn market_time(at: DateTime<Utc>, country: &str) -> String {
     format!("{} {}", at.with_timezone(&country.zone()).format("%-d %b %H:%M"), country.city())
 }
 
-/// The one line support reads first.
+/// `4 Mar`: a market date as the verdict shows it.
+fn day_text(date: NaiveDate) -> String {
+    date.format("%-d %b").to_string()
+}
+
+/// The one line support reads first. The ship policy of the payment's PSP
+/// and market (`terms`) decides whether a paid order may go out before its
+/// settlement arrives.
 pub fn verdict(
     order: Option<&OrderRecord>,
     payments: &[PaymentRecord],
+    settlements: &[SettlementRecord],
     exceptions: &[ExceptionRecord],
+    terms: &TermsSettings,
     now: DateTime<Utc>,
 ) -> Verdict {
     let paid: Vec<&PaymentRecord> = payments.iter().filter(|p| p.status == "paid").collect();
@@ -227,6 +247,54 @@ pub fn verdict(
         };
     }
     if let Some(p) = paid.first() {
+        let expiry = p.expires_at.or(order.voucher_expires_at);
+        let shipped = status.is_some_and(|s| s == ShopStatus::Fulfilled || s == ShopStatus::Refunded);
+        if let (Some(paid_at), Some(expiry)) = (p.paid_at, expiry)
+            && paid_at > expiry
+            && !shipped
+        {
+            return Verdict {
+                code: VerdictCode::PaidAfterExpiry,
+                text: format!(
+                    "{}, {} after the voucher expired; the shop says {} → check the stock is still held before \
+                     shipping, otherwise refund the buyer",
+                    paid_text(p),
+                    ago(paid_at - expiry),
+                    order.status
+                ),
+            };
+        }
+        let market = Country::parse(&p.country).unwrap_or(Country::Colombia);
+        let channel = terms.channel(&p.psp, market);
+        let settled = settlements.iter().any(|s| s.psp == p.psp && s.payment_id == p.payment_id);
+        if channel.ship_on == ShipOn::Settled
+            && !settled
+            && !shipped
+            && let Some(paid_at) = p.paid_at
+        {
+            let due = settlement_due(&channel, market.business_date(paid_at));
+            return Verdict {
+                code: VerdictCode::HoldUntilSettled,
+                text: format!(
+                    "{}; settlement expected by {} (T+{} business days); the shop says {} → hold shipping until settled",
+                    paid_text(p),
+                    day_text(due),
+                    channel.settle_business_days,
+                    order.status
+                ),
+            };
+        }
+        if open_kinds.contains(&"payment_id_mismatch") {
+            return Verdict {
+                code: VerdictCode::CheckPaymentId,
+                text: format!(
+                    "{} (payment {}), but the shop recorded payment {} → check which payment the shop recorded",
+                    paid_text(p),
+                    p.payment_id,
+                    order.psp_payment_id
+                ),
+            };
+        }
         if status.is_some_and(ShopStatus::awaits_payment) {
             return Verdict {
                 code: VerdictCode::DeliverOrder,
@@ -254,12 +322,19 @@ pub fn verdict(
         };
     }
     let expiry = payments.iter().filter_map(|p| p.expires_at).max().or(order.voucher_expires_at);
+    let still_pending = payments.iter().any(|p| p.status == "pending");
     match (payments.is_empty(), expiry) {
         (_, Some(at)) if at < now => Verdict {
             code: VerdictCode::ExpiredUnpaid,
             text: format!(
-                "Not paid; the voucher expired {} ago → issue a new voucher if the buyer still wants it",
-                ago(now - at)
+                "Not paid; the voucher expired {} ago{}{}",
+                ago(now - at),
+                if still_pending { " but the PSP still says pending (ask them to close it)" } else { "" },
+                if status == Some(ShopStatus::PendingPayment) {
+                    " → release the stock (cancel the order), or issue a new voucher if the buyer still wants it"
+                } else {
+                    " → issue a new voucher if the buyer still wants it"
+                }
             ),
         },
         (false, expiry) => Verdict {

@@ -32,6 +32,7 @@ macro_rules! out {
 // Subcommand groups in their own files, declared after `out!` so they can use it.
 mod cli_fx;
 mod cli_refunds;
+mod cli_settings;
 mod cli_team;
 mod notifications_cli;
 
@@ -116,6 +117,8 @@ enum Command {
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(cli_team::TeamCommand),
+    /// Settings and payment terms per PSP and market (T+N, ship on paid or settled); admins change them.
+    Settings(cli_settings::SettingsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -327,7 +330,8 @@ struct ReconcileArgs {
     /// Business date to reconcile as of (market calendar); default today in Bogotá/Lima.
     #[arg(long)]
     as_of: Option<NaiveDate>,
-    /// Days a paid voucher may wait for its settlement (default: the setting, 3).
+    /// Business days of grace after a payment's settlement is due under its PSP's T+N terms
+    /// (default: the setting, 1; terms: `voucherdesk settings`).
     #[arg(long)]
     settlement_lag_days: Option<i64>,
     /// Largest amount difference, in minor units (cents), still counted as equal (default: the setting, 0).
@@ -540,6 +544,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Fx(cmd) => cli_fx::run(&cli.db, &cli.operator, cmd),
         Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
+        Command::Settings(args) => cli_settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
@@ -713,7 +718,7 @@ fn run_reconcile(db: &Option<PathBuf>, operator: &Option<String>, args: Reconcil
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
     let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
-    let mut options = ReconcileOptions::from_settings(&settings, args.as_of);
+    let mut options = ReconcileOptions::load(&store, args.as_of).map_err(Failure::other)?;
     options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
     let summary = change(&mut store, |s| reconcile(s, &options, &operator))?.map_err(|e| match e {
@@ -1133,9 +1138,8 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         }
         change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
         let options = ReconcileOptions {
-            as_of: manifest.as_of.parse().map_err(Failure::other)?,
             settlement_lag_days: manifest.settlement_lag_days,
-            amount_tolerance_minor: 0,
+            ..ReconcileOptions::on(manifest.as_of.parse().map_err(Failure::other)?)
         };
         let summary = change(&mut store, |s| reconcile(s, &options, &acting))?.map_err(Failure::other)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);

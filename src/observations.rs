@@ -186,11 +186,7 @@ pub fn reconcile_after_observations(
     store: &mut Store,
     operator: &Operator,
 ) -> Result<ReconcileSummary, ReconcileError> {
-    let settings = crate::settings::get(store).map_err(|e| match e {
-        crate::settings::SettingsError::Store(s) => ReconcileError::Store(s),
-        other => ReconcileError::Store(StoreError::Invalid(other.to_string())),
-    })?;
-    crate::reconcile::reconcile(store, &ReconcileOptions::from_settings(&settings, None), operator)
+    crate::reconcile::reconcile(store, &ReconcileOptions::load(store, None)?, operator)
 }
 
 /// Decides when to reconcile after a stream of changes: once the stream has

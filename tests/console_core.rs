@@ -48,9 +48,14 @@ fn world() -> World {
     }
     assert!(progress_calls >= manifest.files.len(), "progress is reported for every file");
     let options =
-        ReconcileOptions { as_of: "2026-03-20".parse().unwrap(), settlement_lag_days: 3, amount_tolerance_minor: 0 };
+        ReconcileOptions { settlement_lag_days: manifest.settlement_lag_days, ..ReconcileOptions::on(demo_as_of()) };
     reconcile(&mut store, &options, &admin).unwrap();
     World { _dir: dir, store, admin, manager, support, manifest }
+}
+
+fn demo_as_of() -> chrono::NaiveDate {
+    let (y, m, d) = demo::DEMO_AS_OF;
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 fn total_expected(m: &demo::DemoManifest) -> i64 {
@@ -281,7 +286,7 @@ fn dashboard_matches_the_reconciliation() {
 fn settings_are_admin_only_validated_and_audited() {
     let mut w = world();
     let defaults = voucherdesk::settings::get(&w.store).unwrap();
-    assert_eq!((defaults.settlement_lag_days, defaults.amount_tolerance_minor, defaults.idle_lock_minutes), (3, 0, 15));
+    assert_eq!((defaults.settlement_lag_days, defaults.amount_tolerance_minor, defaults.idle_lock_minutes), (1, 0, 15));
     let wanted =
         voucherdesk::settings::Settings { settlement_lag_days: 5, amount_tolerance_minor: 100, idle_lock_minutes: 10 };
     assert_eq!(voucherdesk::settings::set(&mut w.store, &w.manager, &wanted).unwrap_err().code(), "auth.forbidden");

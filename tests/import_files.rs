@@ -220,17 +220,31 @@ fn all_built_in_profiles_together_reconcile_to_known_counts() {
     let summary = ctx.reconcile();
     // S-001 is paid (D-1001) but pending in the shop; S-002 is paid in the shop
     // but D-1002 is pending; S-003 is paid, settled and fulfilled. The dLocal
-    // REFUND row for D-1006 matches none of our refunds (there are none).
+    // REFUND row for D-1006 matches none of our refunds (there are none). Four vouchers are
+    // still pending at their PSP more than 3 days after they expired: D-1002,
+    // CIP 90001004, and D-1008 / D-1009 (AUTHORIZED, VERIFIED: not final).
     assert_eq!(
         kind_counts(&summary),
-        expected_kinds(&[("paid_not_recorded", 1), ("recorded_not_paid", 1), ("unmatched_refund_settlement", 1)])
+        expected_kinds(&[
+            ("paid_not_recorded", 1),
+            ("recorded_not_paid", 1),
+            ("unmatched_refund_settlement", 1),
+            ("stale_pending", 4)
+        ])
     );
+    let stale: std::collections::BTreeSet<String> = ctx
+        .exceptions_all()
+        .iter()
+        .filter(|e| e["kind"] == "stale_pending")
+        .map(|e| e["payment_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stale, ["90001004", "D-1002", "D-1008", "D-1009"].into_iter().map(String::from).collect());
     assert_eq!(summary["matched"], 1);
     assert_eq!(summary["orders"], 6);
     assert_eq!(summary["payments"], 12);
     assert_eq!(summary["settlements"], 3);
-    assert_eq!(summary["open_exceptions"], 3);
-    assert_eq!(counts(&ctx.stats()), (6, 12, 3, 3));
+    assert_eq!(summary["open_exceptions"], 7);
+    assert_eq!(counts(&ctx.stats()), (6, 12, 3, 7));
 }
 
 // ─────────────────────── encodings, delimiters, quoting ───────────────────────

@@ -8,7 +8,8 @@ use common::{AS_OF, Ctx, KINDS, counts, expected_kinds, fixture, kind_counts};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// What the recon fixture set must produce as of 2026-03-20 with the default lag (3 days).
+/// What the recon fixture set must produce as of 2026-03-20 with the default terms (dLocal T+2,
+/// PagoEfectivo T+1) and grace (1 business day).
 fn recon_expected_kinds() -> Vec<(String, u64)> {
     expected_kinds(&[
         ("paid_not_recorded", 3),   // R-002 pending_payment, R-018 expired, R-019 cancelled
@@ -18,7 +19,7 @@ fn recon_expected_kinds() -> Vec<(String, u64)> {
         ("amount_mismatch", 1),     // D-007 paid 90000 for 100000
         ("paid_after_expiry", 2),   // D-008 (own expiry), CIP 90000010 (order's expiry)
         ("unknown_order", 1),       // D-011 for R-999
-        ("not_settled", 2),         // D-012 (10 days), D-013 (4 market days, 3 UTC days)
+        ("not_settled", 2),         // D-012 (6 business days late), D-013 (2, by its Bogotá date)
         ("settlement_mismatch", 2), // D-015 local amount, D-016 net != gross - fee
         ("unknown_settlement", 2),  // D-404 (no payment), D-004 (not paid)
     ])
@@ -53,7 +54,7 @@ fn every_exception_kind_is_found_with_the_known_counts() {
     assert_eq!(kind_counts(&summary), recon_expected_kinds(), "{summary:#}");
     let listed: BTreeSet<&str> =
         summary["exceptions"].as_object().expect("exceptions object").keys().map(String::as_str).collect();
-    assert_eq!(listed, KINDS.into_iter().collect(), "exactly the ten kinds");
+    assert_eq!(listed, KINDS.into_iter().collect(), "exactly the thirteen kinds");
     // Matched, R-020 (paid, no exception about them).
     assert_eq!(summary["matched"], 5);
     assert_eq!(summary["open_exceptions"], 17);
@@ -111,9 +112,11 @@ fn not_settled_counts_days_between_market_business_dates() {
         .filter(|e| e["kind"] == "not_settled")
         .map(|e| e["payment_id"].as_str().unwrap().to_string())
         .collect();
-    // D-013 was paid 2026-03-17T02:00Z = 2026-03-16 21:00 in Bogotá: 4 days before
-    // the 20th (the UTC date would say 3). D-014, paid 2026-03-17T05:00Z =
-    // 00:00 on the 17th in Bogotá, is 3 days: not late yet.
+    // dLocal in Colombia settles T+2 business days. D-013 was paid 2026-03-17T02:00Z =
+    // 2026-03-16 21:00 in Bogotá: due on the 18th, two business days late on the 20th
+    // (its UTC date would make it due on the 19th, one day late: within the grace).
+    // D-014, paid 2026-03-17T05:00Z = 00:00 on the 17th in Bogotá, is due on the 19th.
+    // CIP 90000010 (PagoEfectivo, T+1) was paid on the 18th in Lima: due on the 19th.
     assert_eq!(flagged, ["D-012".to_string(), "D-013".to_string()].into_iter().collect());
 
     let ns = |args: &[&str]| -> u64 {
@@ -121,10 +124,15 @@ fn not_settled_counts_days_between_market_business_dates() {
         all.extend_from_slice(args);
         ctx.json(&all)["exceptions"]["not_settled"].as_u64().unwrap()
     };
-    assert_eq!(ns(&["--as-of", "2026-03-19"]), 1, "D-013 is 3 market days old on the 19th");
-    assert_eq!(ns(&["--as-of", AS_OF, "--settlement-lag-days", "4"]), 1, "4 days is not more than 4");
-    assert_eq!(ns(&["--as-of", AS_OF, "--settlement-lag-days", "10"]), 0, "D-012 is exactly 10 days");
-    assert_eq!(ns(&["--as-of", "2026-03-21"]), 3, "D-014 becomes 4 days old on the 21st");
+    assert_eq!(ns(&["--as-of", "2026-03-19"]), 1, "D-013 is one business day late on the 19th: within the grace");
+    assert_eq!(ns(&["--as-of", AS_OF, "--settlement-lag-days", "0"]), 4, "no grace: D-014 and 90000010 too");
+    assert_eq!(ns(&["--as-of", AS_OF, "--settlement-lag-days", "5"]), 1, "D-012 is 6 business days late");
+    assert_eq!(ns(&["--as-of", AS_OF, "--settlement-lag-days", "6"]), 0, "6 is not more than 6");
+    assert_eq!(ns(&["--as-of", "2026-03-21"]), 2, "a Saturday adds no business day");
+    // Monday the 23rd is San José in Colombia, a business day in Peru: the Lima
+    // CIP is two days late, the Bogotá payment D-014 still one.
+    assert_eq!(ns(&["--as-of", "2026-03-23"]), 3);
+    assert_eq!(ns(&["--as-of", "2026-03-24"]), 4, "D-014 is two business days late on Tuesday");
     assert_eq!(ns(&["--as-of", AS_OF]), 2);
 }
 

@@ -333,7 +333,15 @@ fn a_refund_pending_at_the_psp_for_too_long_is_reported_unconfirmed() {
     assert_eq!((first.pending, first.unconfirmed.len()), (1, 0));
     let client = psp.client();
     let sam = op(&l.db, "sam");
-    let later = Utc::now() + TimeDelta::days(6);
+    // Six calendar days are at most five business days: inside the default seven.
+    let soon = Utc::now() + TimeDelta::days(6);
+    let report = psp
+        .rt
+        .block_on(submit_and_follow(&mut l.store, &client, &sam, &SubmitConfig::default(), soon, &|_| {}))
+        .unwrap();
+    assert_eq!((report.polled, report.pending, report.unconfirmed.len()), (1, 1, 0));
+    // Three weeks are at least eleven business days in either market, holidays and all.
+    let later = Utc::now() + TimeDelta::days(21);
     let report = psp
         .rt
         .block_on(submit_and_follow(&mut l.store, &client, &sam, &SubmitConfig::default(), later, &|_| {}))
@@ -347,11 +355,7 @@ fn a_refund_pending_at_the_psp_for_too_long_is_reported_unconfirmed() {
         (open.kind.as_str(), open.status),
         ("refund_unconfirmed", voucherdesk::exceptions::ExceptionStatus::Open)
     );
-    let options = voucherdesk::reconcile::ReconcileOptions {
-        as_of: Utc::now().date_naive(),
-        settlement_lag_days: 3,
-        amount_tolerance_minor: 0,
-    };
+    let options = voucherdesk::reconcile::ReconcileOptions::on(Utc::now().date_naive());
     voucherdesk::reconcile::reconcile(&mut l.store, &options, &op(&l.db, "admin")).unwrap();
     assert_eq!(
         l.store.exception(&exception_id).unwrap().unwrap().status,

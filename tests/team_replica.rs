@@ -239,9 +239,8 @@ fn demo_team(orders: u64) -> DemoTeam {
         assert!(matches!(outcome, ImportOutcome::Imported(_)), "{outcome}");
     }
     let options = ReconcileOptions {
-        as_of: files.as_of.parse().unwrap(),
         settlement_lag_days: files.settlement_lag_days,
-        amount_tolerance_minor: 0,
+        ..ReconcileOptions::on(files.as_of.parse().unwrap())
     };
     a.store.write(|s| reconcile(s, &options, &admin)).unwrap();
     let b = desk(&server, "bogota/lucia");

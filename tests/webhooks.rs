@@ -410,8 +410,7 @@ async fn listen_refuses_forged_unsigned_stale_oversized_and_malformed() {
     // Reconciliation neither raises nor clears forged-notification exceptions.
     drop(store);
     let mut store = Store::open(&l.path).unwrap();
-    let options =
-        ReconcileOptions { as_of: "2026-03-20".parse().unwrap(), settlement_lag_days: 3, amount_tolerance_minor: 0 };
+    let options = ReconcileOptions::on("2026-03-20".parse().unwrap());
     let summary = reconcile(&mut store, &options, &l.admin).unwrap();
     assert!(!summary.exceptions.contains_key("forged_notification"));
     assert_eq!(forged_exceptions(&l.path).iter().filter(|(_, s)| *s == ExceptionStatus::Open).count(), 3);

@@ -347,7 +347,7 @@ pub async fn reconcile_now(state: State<'_, AppState>, as_of: Option<String>) ->
     let as_of = as_of.as_deref().map(market_date).transpose()?;
     state
         .as_operator(move |s, op| {
-            let options = reconcile::ReconcileOptions::from_settings(&settings::get(s)?, as_of);
+            let options = reconcile::ReconcileOptions::load(s, as_of)?;
             Ok(reconcile::reconcile(s, &options, op)?.into())
         })
         .await

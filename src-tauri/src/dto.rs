@@ -347,6 +347,9 @@ pub enum VerdictCode {
     NoPayment,
     Reversed,
     ChargedBack,
+    HoldUntilSettled,
+    PaidAfterExpiry,
+    CheckPaymentId,
 }
 
 impl From<lookup::VerdictCode> for VerdictCode {
@@ -364,6 +367,9 @@ impl From<lookup::VerdictCode> for VerdictCode {
             V::NoPayment => VerdictCode::NoPayment,
             V::Reversed => VerdictCode::Reversed,
             V::ChargedBack => VerdictCode::ChargedBack,
+            V::HoldUntilSettled => VerdictCode::HoldUntilSettled,
+            V::PaidAfterExpiry => VerdictCode::PaidAfterExpiry,
+            V::CheckPaymentId => VerdictCode::CheckPaymentId,
         }
     }
 }
@@ -425,6 +431,9 @@ pub enum ExceptionKind {
     UnmatchedRefundSettlement,
     SettlementFxMismatch,
     FeeMismatch,
+    ExpiredUnpaid,
+    StalePending,
+    PaymentIdMismatch,
 }
 
 impl From<exceptions::ExceptionKind> for ExceptionKind {
@@ -448,6 +457,9 @@ impl From<exceptions::ExceptionKind> for ExceptionKind {
             K::UnmatchedRefundSettlement => ExceptionKind::UnmatchedRefundSettlement,
             K::SettlementFxMismatch => ExceptionKind::SettlementFxMismatch,
             K::FeeMismatch => ExceptionKind::FeeMismatch,
+            K::ExpiredUnpaid => ExceptionKind::ExpiredUnpaid,
+            K::StalePending => ExceptionKind::StalePending,
+            K::PaymentIdMismatch => ExceptionKind::PaymentIdMismatch,
         }
     }
 }

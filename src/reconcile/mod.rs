@@ -3,22 +3,29 @@
 //! are plain functions over in-memory facts so they can be tested directly.
 
 use crate::audit::audit_entry;
+use crate::calendar;
 use crate::exceptions::ExceptionKind;
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
+use crate::orders::ShopStatus;
 use crate::payments::PaymentStatus;
 use crate::settlements::RowType;
 use crate::store::{
-    FeeRate, OrderFacts, PaymentFacts, RefundFacts, RunRecord, SettlementFacts, Store, StoreError, StoredFinding,
+    FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord, SettlementFacts, Store, StoreError,
+    StoredFinding,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::terms::{TermsSettings, settlement_due};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 3;
+/// Business days of grace after a payment's settlement is due (its PSP's
+/// `T+N` terms, `crate::terms`) before `not_settled` is raised: a transfer
+/// made on the due date shows in the report of the next business day.
+pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 1;
 /// How far `local_amount / fx_rate` may be from the gross amount, in basis
 /// points of the gross: 1 %, the alert threshold seed 003 recommends.
 pub const SETTLEMENT_FX_TOLERANCE_BPS: i64 = 100;
@@ -27,33 +34,74 @@ pub const SETTLEMENT_FX_TOLERANCE_BPS: i64 = 100;
 pub const FEE_RATE_TOLERANCE_BPS: i64 = 10;
 pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileOptions {
     pub as_of: NaiveDate,
+    /// Grace in business days after the settlement due date.
     pub settlement_lag_days: i64,
     /// Largest difference (minor units) still counted as the same amount.
     pub amount_tolerance_minor: i64,
+    /// Settlement terms, ship policy, the post-expiry thresholds, the percentage tolerance.
+    pub terms: TermsSettings,
+    /// The instant the hour- and day-based rules measure from: now for today,
+    /// the end of the as-of date (Bogotá and Lima share UTC−5) for a past date.
+    pub at: i64,
+}
+
+/// The last second of `date` in the markets' calendar, or `now` if that is earlier.
+pub fn instant_of(date: NaiveDate, now: DateTime<Utc>) -> i64 {
+    let end = date
+        .succ_opt()
+        .and_then(|next| next.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| Country::Colombia.zone().from_local_datetime(&midnight).earliest())
+        .map(|t| t.timestamp() - 1)
+        .unwrap_or(i64::MAX);
+    end.min(now.timestamp())
 }
 
 impl ReconcileOptions {
-    /// Today in the markets' calendar (Bogotá and Lima share UTC−5).
+    /// Today in the markets' calendar (Bogotá and Lima share UTC−5), built-in terms.
     pub fn today() -> ReconcileOptions {
+        ReconcileOptions::on(Country::Colombia.business_date(Utc::now()))
+    }
+
+    /// As of `as_of` with the built-in settings and terms.
+    pub fn on(as_of: NaiveDate) -> ReconcileOptions {
         ReconcileOptions {
-            as_of: Country::Colombia.business_date(Utc::now()),
+            as_of,
             settlement_lag_days: SETTLEMENT_LAG_DAYS_DEFAULT,
             amount_tolerance_minor: 0,
+            terms: TermsSettings::default(),
+            at: instant_of(as_of, Utc::now()),
         }
     }
-}
 
-impl ReconcileOptions {
-    /// The saved settings' lag and tolerance, as of `as_of` (default: today).
-    pub fn from_settings(settings: &crate::settings::Settings, as_of: Option<NaiveDate>) -> ReconcileOptions {
+    /// The saved settings and terms, as of `as_of` (default: today).
+    pub fn from_settings(
+        settings: &crate::settings::Settings,
+        terms: &TermsSettings,
+        as_of: Option<NaiveDate>,
+    ) -> ReconcileOptions {
+        let as_of = as_of.unwrap_or_else(|| Country::Colombia.business_date(Utc::now()));
         ReconcileOptions {
-            as_of: as_of.unwrap_or_else(|| ReconcileOptions::today().as_of),
             settlement_lag_days: settings.settlement_lag_days,
             amount_tolerance_minor: settings.amount_tolerance_minor,
+            terms: terms.clone(),
+            ..ReconcileOptions::on(as_of)
         }
+    }
+
+    /// The store's saved settings and terms, as of `as_of` (default: today).
+    pub fn load(store: &Store, as_of: Option<NaiveDate>) -> Result<ReconcileOptions, ReconcileError> {
+        let settings = crate::settings::get(store).map_err(|e| match e {
+            crate::settings::SettingsError::Store(s) => ReconcileError::Store(s),
+            other => ReconcileError::Store(StoreError::Invalid(other.to_string())),
+        })?;
+        let terms = crate::terms::get(store).map_err(|e| match e {
+            crate::terms::TermsError::Store(s) => ReconcileError::Store(s),
+            other => ReconcileError::BadTerms(other.to_string()),
+        })?;
+        Ok(ReconcileOptions::from_settings(&settings, &terms, as_of))
     }
 }
 
@@ -63,6 +111,8 @@ pub enum ReconcileError {
     BadLag(i64),
     #[error("the amount tolerance cannot be negative")]
     BadTolerance,
+    #[error("{0}")]
+    BadTerms(String),
     #[error(transparent)]
     Forbidden(#[from] OperatorError),
     #[error(transparent)]
@@ -72,7 +122,9 @@ pub enum ReconcileError {
 impl ReconcileError {
     pub fn code(&self) -> &'static str {
         match self {
-            ReconcileError::BadLag(_) | ReconcileError::BadTolerance => "errors.validation",
+            ReconcileError::BadLag(_) | ReconcileError::BadTolerance | ReconcileError::BadTerms(_) => {
+                "errors.validation"
+            }
             ReconcileError::Forbidden(e) => e.code(),
             ReconcileError::Store(e) => e.code(),
         }
@@ -140,6 +192,7 @@ fn utc_text(at: i64) -> String {
 pub fn find(
     orders: &[OrderFacts],
     paid: &[PaymentFacts],
+    pending: &[PendingFacts],
     settlements: &[SettlementFacts],
     money: &MoneyFacts,
     options: &ReconcileOptions,
@@ -177,6 +230,16 @@ pub fn find(
         .filter(|s| s.row_type == RowType::Chargeback)
         .map(|s| ((&*s.psp, s.payment_id.as_str()), s))
         .collect();
+    // The latest expiry of each order's still-pending vouchers: a voucher
+    // issued again keeps the order alive until it expires too.
+    let mut pending_expiry: FxHashMap<&str, i64> = FxHashMap::default();
+    for p in pending {
+        if let Some(at) = p.expires_at {
+            pending_expiry.entry(p.order_id.as_str()).and_modify(|e| *e = (*e).max(at)).or_insert(at);
+        }
+    }
+    let expired_unpaid_s = options.terms.expired_unpaid_hours * 3_600;
+    let stale_pending_s = options.terms.stale_pending_days * 86_400;
     let mut items = Vec::new();
     let mut flagged_orders: FxHashSet<&str> = FxHashSet::default();
 
@@ -219,6 +282,67 @@ pub fn find(
             let detail = format!("{count} paid payments for one order: {}", ids());
             items.push(order_finding(ExceptionKind::DuplicatePayment, o, facts, detail));
         }
+        if count > 0 && !o.psp_payment_id.is_empty() {
+            let named = o.psp_payment_id.as_str();
+            let named_paid = match paid_many.get(o.order_id.as_str()) {
+                Some(all) => all.iter().any(|i| paid[*i].payment_id == named),
+                None => paid[first].payment_id == named,
+            };
+            if !named_paid {
+                let facts = format!("shop_payment={named};paid={}", ids());
+                let detail = format!(
+                    "the shop names payment {named:?} but {} paid it: check which payment the shop recorded",
+                    ids()
+                );
+                items.push(order_finding(ExceptionKind::PaymentIdMismatch, o, facts, detail));
+            }
+        }
+        if count == 0 && o.status == ShopStatus::PendingPayment {
+            let pending_until = pending_expiry.get(o.order_id.as_str()).copied();
+            let expiry = match (o.voucher_expires_at, pending_until) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(expiry) = expiry
+                && options.at - expiry >= expired_unpaid_s
+            {
+                let facts = format!("expired={expiry}");
+                let detail = format!(
+                    "the voucher expired at {} and nothing is paid, but the shop still says {status}: \
+                     release the stock (cancel the order) or issue a new voucher",
+                    utc_text(expiry)
+                );
+                items.push(order_finding(ExceptionKind::ExpiredUnpaid, o, facts, detail));
+            }
+        }
+    }
+
+    for p in pending {
+        let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
+        let Some(expiry) = p.expires_at.or_else(|| order.and_then(|o| o.voucher_expires_at)) else { continue };
+        if options.at - expiry < stale_pending_s {
+            continue;
+        }
+        let kind = ExceptionKind::StalePending;
+        items.push(StoredFinding {
+            id: kind.exception_id(&[&p.psp, &p.payment_id]),
+            kind: kind.as_str(),
+            order_id: p.order_id.clone(),
+            psp: p.psp.to_string(),
+            payment_id: p.payment_id.clone(),
+            settlement: None,
+            country: p.country.code().to_string(),
+            store: order.map(|o| o.store.to_string()).unwrap_or_default(),
+            amount_minor: Some(p.amount_minor),
+            currency: p.currency.code().to_string(),
+            facts: format!("expired={expiry}"),
+            detail: format!(
+                "{} still says pending {} days after the voucher expired at {}: the PSP never closed this voucher, ask them",
+                p.psp,
+                (options.at - expiry) / 86_400,
+                utc_text(expiry)
+            ),
+        });
     }
 
     for p in paid {
@@ -252,7 +376,10 @@ pub fn find(
                 format!("order={};payment={}", o.currency, p.currency),
                 format!("paid in {} but the order is priced in {}", p.currency, o.currency),
             )),
-            Some(o) if (o.amount_minor - p.amount_minor).abs() > options.amount_tolerance_minor => {
+            Some(o)
+                if (o.amount_minor - p.amount_minor).abs()
+                    > options.terms.amount_tolerance_minor(options.amount_tolerance_minor, o.amount_minor) =>
+            {
                 items.push(payment_finding(
                     ExceptionKind::AmountMismatch,
                     format!("order={};payment={}", o.amount_minor, p.amount_minor),
@@ -283,12 +410,17 @@ pub fn find(
         if !settled.contains(&(&*p.psp, p.payment_id.as_str()))
             && let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t))
         {
-            let days = (options.as_of - paid_on).num_days();
-            if days > options.settlement_lag_days {
+            let terms = options.terms.channel(&p.psp, p.country);
+            let due = settlement_due(&terms, paid_on);
+            let late = calendar::business_days_between(p.country, due, options.as_of);
+            if late > options.settlement_lag_days {
                 items.push(payment_finding(
                     ExceptionKind::NotSettled,
-                    format!("paid_on={paid_on}"),
-                    format!("paid on {paid_on} (market date), no settlement after {days} days"),
+                    format!("paid_on={paid_on};due={due}"),
+                    format!(
+                        "paid on {paid_on} (market date), settlement due by {due} (T+{} business days): none reported",
+                        terms.settle_business_days
+                    ),
                 ));
             }
         }
@@ -621,17 +753,21 @@ fn reconcile_once(
     let read_at_version = store.data_version()?;
     // Orders load on a second connection and core while payments and
     // settlements load here.
-    let (orders, paid, settlements) = match store.reader()? {
+    let (orders, paid, pending, settlements) = match store.reader()? {
         Some(reader) => std::thread::scope(|scope| {
             let orders = scope.spawn(move || reader.orders_for_reconcile());
             let paid = store.paid_payments_for_reconcile();
+            let pending = store.pending_payments_for_reconcile();
             let settlements = store.settlements_for_reconcile();
             let orders = orders.join().unwrap_or_else(|_| Err(StoreError::Corrupt("order loader stopped".into())));
-            Ok::<_, StoreError>((orders?, paid?, settlements?))
+            Ok::<_, StoreError>((orders?, paid?, pending?, settlements?))
         })?,
-        None => {
-            (store.orders_for_reconcile()?, store.paid_payments_for_reconcile()?, store.settlements_for_reconcile()?)
-        }
+        None => (
+            store.orders_for_reconcile()?,
+            store.paid_payments_for_reconcile()?,
+            store.pending_payments_for_reconcile()?,
+            store.settlements_for_reconcile()?,
+        ),
     };
     let (paid, later): (Vec<PaymentFacts>, Vec<PaymentFacts>) =
         paid.into_iter().partition(|p| p.status == PaymentStatus::Paid);
@@ -640,7 +776,7 @@ fn reconcile_once(
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;
     lap("counted");
-    let findings = find(&orders, &paid, &settlements, &money, options);
+    let findings = find(&orders, &paid, &pending, &settlements, &money, options);
     lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
@@ -659,7 +795,7 @@ fn reconcile_once(
         cleared: 0,
         elapsed_ms: 0,
     };
-    drop((orders, paid, settlements, money));
+    drop((orders, paid, pending, settlements, money));
     let summary_json = serde_json::to_string(&summary).unwrap_or_default();
     // Only the kinds the rules raise: the others (forged notifications) are
     // events a run can neither see nor clear.
@@ -698,6 +834,7 @@ pub fn reconcile(
     if options.amount_tolerance_minor < 0 {
         return Err(ReconcileError::BadTolerance);
     }
+    options.terms.check().map_err(|e| ReconcileError::BadTerms(e.to_string()))?;
     let started = std::time::Instant::now();
     let trace = std::env::var_os("VOUCHERDESK_TRACE").is_some();
     let lap = |what: &str| {
@@ -787,12 +924,8 @@ mod lifecycle_tests {
             local_amount_minor: -15_000_000,
             ..row(0, "", 0, 0)
         };
-        let options = ReconcileOptions {
-            as_of: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
-            settlement_lag_days: 3,
-            amount_tolerance_minor: 0,
-        };
-        let found = find(&[], &[], &[cb], &MoneyFacts::default(), &options);
+        let options = ReconcileOptions::on(NaiveDate::from_ymd_opt(2026, 3, 20).unwrap());
+        let found = find(&[], &[], &[], &[cb], &MoneyFacts::default(), &options);
         let kinds: Vec<&str> = found.items.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, ["chargeback"]);
         assert_eq!(found.items[0].detail, "chargeback of 150000.00 COP on 2026-03-12 → dispute or accept");

@@ -122,7 +122,10 @@ mod tests {
         let err = ensure_covers("D-1", &held("refunded", 0, 0), 100).unwrap_err();
         assert_eq!(err.code(), "refunds.payment_taken_back");
         for status in ["reversed", "charged_back"] {
-            assert_eq!(ensure_covers("D-1", &held(status, 0, 0), 100).unwrap_err().code(), "refunds.payment_taken_back");
+            assert_eq!(
+                ensure_covers("D-1", &held(status, 0, 0), 100).unwrap_err().code(),
+                "refunds.payment_taken_back"
+            );
         }
         assert_eq!(ensure_covers("D-1", &held("expired", 0, 0), 100).unwrap_err().code(), "refunds.payment_not_paid");
         assert_eq!(ensure_covers("D-1", &RefundTotals::default(), 100).unwrap_err().code(), "refunds.unknown_payment");

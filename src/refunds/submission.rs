@@ -20,7 +20,7 @@ use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalCredenti
 use crate::psp::dlocal::payouts::{CashPayoutRequest, DlocalPayoutStatus, PayoutBeneficiary};
 use crate::psp::dlocal::wire::DlocalRefundStatus;
 use crate::store::{RefundRow, RefundUpdate, Store};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Refunds handled per run and status (the rest wait for the next run).
@@ -450,7 +450,7 @@ pub async fn submit_and_follow(
     for id in &report.unconfirmed {
         if let Some((row, _)) = store.refund(*id)? {
             let detail = format!(
-                "refund {} ({} {}) pending at {} for more than {} days (PSP reference {})",
+                "refund {} ({} {}) pending at {} for more than {} business days (PSP reference {})",
                 row.id,
                 crate::money::format_minor(row.amount_minor, Currency::parse(&row.currency).unwrap_or(Currency::Usd)),
                 row.currency,
@@ -464,12 +464,35 @@ pub async fn submit_and_follow(
     Ok(report)
 }
 
-/// Refunds pending at the PSP for longer than the setting.
+/// Refunds pending at the PSP for longer than the setting, in business days
+/// of the payment's market (dLocal answers within 3–7 business days).
 pub fn unconfirmed(store: &Store, now: DateTime<Utc>) -> Result<Vec<i64>, RefundError> {
     let settings = tiers::get(store)?;
-    let limit = now - TimeDelta::days(settings.unconfirmed_after_days);
     let rows = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, SUBMIT_BATCH_MAX)?;
-    Ok(rows.into_iter().filter(|r| r.submitted_at.is_some_and(|at| at < limit.timestamp())).map(|r| r.id).collect())
+    let mut late = Vec::new();
+    for r in rows {
+        let Some(submitted) = r.submitted_at.and_then(|at| DateTime::from_timestamp(at, 0)) else { continue };
+        let market = refund_market(store, &r)?;
+        let waited =
+            crate::calendar::business_days_between(market, market.business_date(submitted), market.business_date(now));
+        if waited > settings.unconfirmed_after_days {
+            late.push(r.id);
+        }
+    }
+    Ok(late)
+}
+
+/// The market of a refund's payment; its currency's market when the payment is not in the ledger.
+fn refund_market(store: &Store, row: &RefundRow) -> Result<Country, RefundError> {
+    let payments = store.payments_of_order(&row.order_id)?;
+    let country = payments
+        .iter()
+        .find(|p| p.psp == row.psp && p.payment_id == row.payment_id)
+        .and_then(|p| Country::parse(&p.country).ok());
+    Ok(country.unwrap_or(match Currency::parse(&row.currency) {
+        Ok(Currency::Pen) => Country::Peru,
+        Ok(Currency::Cop | Currency::Usd) | Err(_) => Country::Colombia,
+    }))
 }
 
 /// What a PSP callback about a refund or payout did.

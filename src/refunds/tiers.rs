@@ -16,8 +16,9 @@ const SETTINGS_KEY: &str = "refunds";
 /// Days after payment a `psp_refund` is accepted (dLocal: 15).
 pub const REFUND_WINDOW_DAYS_DEFAULT: i64 = 15;
 pub const REFUND_WINDOW_DAYS_MAX: i64 = 365;
-/// Days a refund may stay pending at the PSP before `refund_unconfirmed` is raised.
-pub const UNCONFIRMED_AFTER_DAYS_DEFAULT: i64 = 5;
+/// Business days (in the payment's market) a refund may stay pending at the PSP
+/// before `refund_unconfirmed` is raised: dLocal's normal answer takes 3–7.
+pub const UNCONFIRMED_AFTER_DAYS_DEFAULT: i64 = 7;
 pub const UNCONFIRMED_AFTER_DAYS_MAX: i64 = 90;
 /// PDF receipts are kept at least this long (6 months) whatever the setting says.
 pub const RECEIPT_RETENTION_DAYS_MIN: i64 = 183;
@@ -92,7 +93,9 @@ impl RefundSettings {
             return bad(format!("the refund window must be 1 to {REFUND_WINDOW_DAYS_MAX} days"));
         }
         if !(1..=UNCONFIRMED_AFTER_DAYS_MAX).contains(&self.unconfirmed_after_days) {
-            return bad(format!("refund_unconfirmed must be raised after 1 to {UNCONFIRMED_AFTER_DAYS_MAX} days"));
+            return bad(format!(
+                "refund_unconfirmed must be raised after 1 to {UNCONFIRMED_AFTER_DAYS_MAX} business days"
+            ));
         }
         if self.receipt_retention_days < RECEIPT_RETENTION_DAYS_MIN {
             return bad(format!("receipts are kept at least {RECEIPT_RETENTION_DAYS_MIN} days (6 months)"));

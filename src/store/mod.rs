@@ -42,8 +42,8 @@ pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{
-    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, RefundFacts, RunRecord, SettlementFacts,
-    StoredFinding,
+    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord,
+    SettlementFacts, StoredFinding,
 };
 // Refunds (issue 5).
 pub use copy::{SHARED_TABLES, SharedTable};

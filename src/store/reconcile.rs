@@ -55,6 +55,19 @@ pub struct OrderFacts {
     pub currency: Currency,
     pub amount_minor: i64,
     pub voucher_expires_at: Option<i64>,
+    /// The payment the shop says paid it (may be empty).
+    pub psp_payment_id: String,
+}
+
+/// A payment the PSP still reports as pending, with its voucher's expiry.
+pub struct PendingFacts {
+    pub psp: Arc<str>,
+    pub payment_id: String,
+    pub order_id: String,
+    pub country: Country,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub expires_at: Option<i64>,
 }
 
 /// A payment that was paid (and may since have been refunded, reversed or
@@ -141,7 +154,8 @@ pub struct ApplyCounts {
 impl Store {
     pub fn orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
         let mut stmt = self.conn.prepare(
-            "SELECT order_id, store, country, status, currency, amount_minor, voucher_expires_at FROM orders",
+            "SELECT order_id, store, country, status, currency, amount_minor, voucher_expires_at, psp_payment_id
+             FROM orders",
         )?;
         let mut rows = stmt.query([])?;
         let mut stores = Interner::default();
@@ -156,6 +170,7 @@ impl Store {
                 currency: currency(text(r, 4)?)?,
                 amount_minor: r.get(5)?,
                 voucher_expires_at: r.get(6)?,
+                psp_payment_id: text(r, 7)?.to_string(),
             });
         }
         Ok(out)
@@ -189,6 +204,31 @@ impl Store {
                 amount_minor: r.get(5)?,
                 paid_at: r.get(6)?,
                 expires_at: r.get(7)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Payments the PSP still reports as pending (vouchers not yet closed).
+    pub fn pending_payments_for_reconcile(&self) -> StoreResult<Vec<PendingFacts>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.currency, p.amount_minor,
+                    p.expires_at
+             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
+             WHERE p.status = 'pending'",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut psps = Interner::default();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(PendingFacts {
+                psp: psps.get(text(r, 0)?),
+                payment_id: text(r, 1)?.to_string(),
+                order_id: text(r, 2)?.to_string(),
+                country: country(text(r, 3)?)?,
+                currency: currency(text(r, 4)?)?,
+                amount_minor: r.get(5)?,
+                expires_at: r.get(6)?,
             });
         }
         Ok(out)

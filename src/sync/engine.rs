@@ -220,12 +220,8 @@ async fn fetch_guarded(
 }
 
 fn reconcile_after_sync(store: &mut Store, operator: &Operator, now: DateTime<Utc>) -> Result<(), SyncError> {
-    let settings = crate::settings::get(store).map_err(|e| match e {
-        crate::settings::SettingsError::Store(s) => SyncError::Store(s),
-        other => SyncError::Internal(other.to_string()),
-    })?;
     // Bogotá and Lima share one calendar day (UTC−5), as in `ReconcileOptions::today`.
-    let options = ReconcileOptions::from_settings(&settings, Some(Country::Colombia.business_date(now)));
+    let options = ReconcileOptions::load(store, Some(Country::Colombia.business_date(now)))?;
     reconcile(store, &options, operator)?;
     store.sync_reconciled()?;
     Ok(())

@@ -13,7 +13,7 @@ use std::process::Output;
 pub const AS_OF: &str = "2026-03-20";
 
 /// Every exception kind the `reconcile --json` summary must carry, even at zero.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 18] = [
     "paid_not_recorded",
     "recorded_not_paid",
     "duplicate_payment",
@@ -29,6 +29,9 @@ pub const KINDS: [&str; 15] = [
     "unmatched_refund_settlement",
     "settlement_fx_mismatch",
     "fee_mismatch",
+    "expired_unpaid",
+    "stale_pending",
+    "payment_id_mismatch",
 ];
 
 /// A fixture file under `tests/fixtures/`.

@@ -143,7 +143,10 @@ export type VerdictCode =
   | "unknown_order"
   | "no_payment"
   | "reversed"
-  | "charged_back";
+  | "charged_back"
+  | "hold_until_settled"
+  | "paid_after_expiry"
+  | "check_payment_id";
 export const VERDICT_CODES: readonly VerdictCode[] = [
   "deliver_order",
   "all_good",
@@ -156,6 +159,9 @@ export const VERDICT_CODES: readonly VerdictCode[] = [
   "no_payment",
   "reversed",
   "charged_back",
+  "hold_until_settled",
+  "paid_after_expiry",
+  "check_payment_id",
 ] as const;
 
 /** lookup::Verdict */
@@ -195,7 +201,10 @@ export type ExceptionKind =
   | "chargeback"
   | "unmatched_refund_settlement"
   | "settlement_fx_mismatch"
-  | "fee_mismatch";
+  | "fee_mismatch"
+  | "expired_unpaid"
+  | "stale_pending"
+  | "payment_id_mismatch";
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -214,6 +223,9 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "unmatched_refund_settlement",
   "settlement_fx_mismatch",
   "fee_mismatch",
+  "expired_unpaid",
+  "stale_pending",
+  "payment_id_mismatch",
 ] as const;
 
 /** exceptions::ExceptionStatus */
