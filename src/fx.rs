@@ -12,7 +12,7 @@ use crate::market::Country;
 use crate::money::Currency;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{FxRateRow, FxWrite, Store, StoreError};
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::Path;
@@ -137,14 +137,9 @@ pub fn market_of(currency: Currency) -> Option<Country> {
     }
 }
 
-/// A business day in `market`. Today only Saturdays and Sundays are not:
-/// the market's public-holiday calendar plugs in here, and every FX age
-/// check follows it.
-pub fn is_business_day(_market: Country, date: NaiveDate) -> bool {
-    match date.weekday() {
-        Weekday::Sat | Weekday::Sun => false,
-        Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu | Weekday::Fri => true,
-    }
+/// A business day in `market`: its public-holiday calendar (`crate::calendar`).
+pub fn is_business_day(market: Country, date: NaiveDate) -> bool {
+    crate::calendar::is_business_day(market, date)
 }
 
 /// The last business day in `market` before `date`.
