@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { EXCEPTION_KINDS } from "../api/types";
 
 // jsdom has no canvas: the charts are stand-ins here that keep their props; the cards are real.
 const drawn = vi.hoisted(() => ({ bars: [] as { data: { labels: string[] }; options: Record<string, unknown> }[] }));
@@ -110,7 +111,7 @@ describe("dashboard", () => {
     await screen.findByTestId("dashboard-match-rate");
     expect(screen.getByTestId("dashboard-as-of").textContent).toContain("Mar 20, 2026");
     const kinds = drawn.bars.find((b) => b.data.labels.includes("Paid, not recorded"));
-    expect(kinds?.data.labels).toHaveLength(12);
+    expect(kinds?.data.labels).toHaveLength(EXCEPTION_KINDS.length);
     const scales = kinds?.options.scales as { y: { ticks: { autoSkip: boolean } }; x: { ticks: { callback: (v: number) => string } } };
     expect(scales.y.ticks.autoSkip).toBe(false);
     expect(scales.x.ticks.callback(4000)).toBe("4,000");
