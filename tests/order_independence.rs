@@ -4,6 +4,8 @@
 //! exact counts are known, reversals (an `Extornado` report) and chargebacks
 //! (a negative `CHARGEBACK` row, before or after its payment) included.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -19,23 +21,6 @@ fn vd(db: &Path) -> Command {
     let mut cmd = Command::cargo_bin("voucherdesk").expect("binary");
     cmd.arg("--db").arg(db).env("VOUCHERDESK_OPERATOR", "admin");
     cmd
-}
-
-/// The demo's expected `fee_mismatch` count assumes a dLocal account with
-/// the demo's contracted fee rate.
-fn contract_demo_fee(db: &Path, fee_bps: i64) {
-    drop(vd(db));
-    let mut store = voucherdesk::store::Store::open(db).expect("open");
-    let admin = voucherdesk::operators::act_as(&store, "admin").expect("admin");
-    let secrets = voucherdesk::credentials::AccountSecrets::parse_json(
-        voucherdesk::credentials::PspKind::Dlocal,
-        r#"{"login":"demo-login","trans_key":"demo-trans-key","secret":"demo-secret"}"#,
-    )
-    .expect("secrets");
-    let vault = voucherdesk::credentials::MemoryVault::default();
-    voucherdesk::credentials::add(&mut store, &vault, &admin, "dlocal-demo", "https://sandbox.dlocal.com", &secrets)
-        .expect("account");
-    voucherdesk::credentials::set_fee_rate(&mut store, &admin, "dlocal-demo", Some(fee_bps)).expect("fee rate");
 }
 
 fn import(db: &Path, kind: &str, file: &Path, profile: &str) {
@@ -76,14 +61,16 @@ fn same_findings_in_any_file_order_and_in_bulk_or_row_mode() {
     // Natural order: the big files load into empty tables (bulk mode).
     let fee_bps = manifest["dlocal_fee_bps"].as_i64().expect("the demo's fee rate");
     let forward = dir.path().join("forward.sqlite");
-    contract_demo_fee(&forward, fee_bps);
+    drop(vd(&forward)); // makes the database with its admin
+    common::contract_demo_fee(&forward, fee_bps);
     for (kind, file, profile) in &steps {
         import(&forward, kind, file, profile);
     }
     // Reverse order: settlements before their payments, the final dLocal report
     // before the early one, and the small early file first (row by row).
     let backward = dir.path().join("backward.sqlite");
-    contract_demo_fee(&backward, fee_bps);
+    drop(vd(&backward));
+    common::contract_demo_fee(&backward, fee_bps);
     for (kind, file, profile) in steps.iter().rev() {
         import(&backward, kind, file, profile);
     }

@@ -276,3 +276,19 @@ pub fn kind_counts(summary: &Value) -> Vec<(String, u64)> {
 pub fn expected_kinds(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
     KINDS.iter().map(|k| (k.to_string(), pairs.iter().find(|(n, _)| n == k).map(|(_, c)| *c).unwrap_or(0))).collect()
 }
+
+/// The demo's expected `fee_mismatch` count assumes a dLocal account with the
+/// demo's contracted fee rate: adds one (secrets in memory) and contracts it.
+pub fn contract_demo_fee(db: &Path, fee_bps: i64) {
+    let mut store = voucherdesk::store::Store::open(db).expect("open");
+    let admin = voucherdesk::operators::act_as(&store, "admin").expect("admin");
+    let secrets = voucherdesk::credentials::AccountSecrets::parse_json(
+        voucherdesk::credentials::PspKind::Dlocal,
+        r#"{"login":"demo-login","trans_key":"demo-trans-key","secret":"demo-secret"}"#,
+    )
+    .expect("secrets");
+    let vault = voucherdesk::credentials::MemoryVault::default();
+    voucherdesk::credentials::add(&mut store, &vault, &admin, "dlocal-demo", "https://sandbox.dlocal.com", &secrets)
+        .expect("account");
+    voucherdesk::credentials::set_fee_rate(&mut store, &admin, "dlocal-demo", Some(fee_bps)).expect("fee rate");
+}

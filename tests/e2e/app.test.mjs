@@ -301,6 +301,24 @@ test("a support agent looks up a paid-not-recorded order and reads its verdict",
   await shot("03-lookup-case-file");
 });
 
+test("a support agent reads a reversed-after-fulfilment case file: stop shipment, never deliver", async () => {
+  const open = JSON.parse(cli("exceptions", "list", "--kind", "reversed_after_fulfilment", "--status", "open", "--limit", "1", "--json"));
+  const rows = Array.isArray(open) ? open : (open.rows ?? open.exceptions);
+  assert.ok(rows.length > 0, "the demo has a payment reversed after fulfilment");
+  const orderId = rows[0].order_id;
+  await signIn("ana");
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  const verdict = await s.waitFor(`${tid("case-verdict")}[data-code="reversed"]`, { what: "the reversed verdict" });
+  const text = await s.label(tid("case-verdict"));
+  assert.match(text, /stop shipment or recover the goods/i, text);
+  assert.doesNotMatch(text, /deliver the order/i, text);
+  assert.ok(verdict);
+  await s.waitFor(`${tid("timeline-entry")}[data-status="reversed"]`, { what: "the reversal in the history" });
+  await shot("03b-case-file-reversed-after-fulfilment");
+});
+
 test("a support agent is refused a write-off", async () => {
   await signIn("ana");
   await go("exceptions");
