@@ -564,7 +564,10 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await shot("16-finance-inbox");
   await s.type(tid(`inbox-comment-${id}`), "bank details checked");
   await s.click(tid(`inbox-approve-${id}`));
-  await s.until(async () => (await s.findAll(tid("inbox-case"))).length === 0, { what: "the inbox to close the refund" });
+  // Finance confirms the approval (amount, payee and tier named), and the inbox says what happened.
+  await s.click(tid(`inbox-confirm-${id}`));
+  await s.waitFor(`${tid("inbox-notice")}[data-id="${id}"][data-status="pending_approval"]`, { what: "the notice: awaiting the manager" });
+  await s.waitGone(tid("inbox-case"), { what: "the inbox to close the refund" });
   shown = refundShown(id);
   assert.deepEqual([shown.status, shown.awaiting], ["pending_approval", ["manager"]]);
   await signOut();
@@ -574,7 +577,10 @@ test("a tier-3 refund: support requests it, finance and a manager approve, the a
   await go("inbox");
   await s.click(tid(`inbox-open-${id}`));
   await s.click(tid(`inbox-approve-${id}`));
-  await s.until(async () => (await s.findAll(tid(`inbox-row-${id}`))).length === 0, { what: "the approved refund to leave the inbox" });
+  // Finance confirms the approval (amount, payee and tier named), and the inbox says what happened.
+  await s.click(tid(`inbox-confirm-${id}`));
+  await s.waitFor(`${tid("inbox-notice")}[data-id="${id}"][data-status="approved"]`, { what: "the notice: approved" });
+  await s.waitGone(tid(`inbox-row-${id}`), { what: "the approved refund to leave the inbox" });
   shown = await untilWoken(
     () => {
       const r = refundShown(id);

@@ -213,6 +213,9 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   await b.waitFor(tid("inbox-case"));
   await b.type(tid(`inbox-comment-${id}`), "checked from Bogotá");
   await b.click(tid(`inbox-approve-${id}`));
+  // Finance confirms the approval (amount, payee and tier named), and the inbox says what happened.
+  await b.click(tid(`inbox-confirm-${id}`));
+  await b.waitFor(`${tid("inbox-notice")}[data-id="${id}"][data-status="approved"]`, { timeout: TEAM_WAIT_MS, what: "the approval notice" });
   await b.waitGone(tid(`inbox-row-${id}`), { timeout: TEAM_WAIT_MS, what: "the approved refund leaving B's inbox" });
 
   // The server has it approved by fabio; A's open case file follows.
