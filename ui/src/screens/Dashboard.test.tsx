@@ -13,8 +13,16 @@ vi.mock("react-chartjs-2", () => ({
   },
   Line: () => null,
 }));
-const { DashboardScreen, formatAxisAmount, kindChartOptions, sliceQuery } = await import("./Dashboard");
+const { DashboardScreen, formatAxisAmount, kindChartOptions, sliceQuery, wrapLabel } = await import("./Dashboard");
 const { takeQueueFilter } = await import("../lib/queueFilter");
+
+describe("kind labels", () => {
+  it("wrap at a space when long, so no label is cut at the chart's edge", () => {
+    expect(wrapLabel("Paid, not recorded")).toBe("Paid, not recorded");
+    expect(wrapLabel("Liquidado con otra tasa de cambio")).toEqual(["Liquidado con otra tasa", "de cambio"]);
+    expect(wrapLabel("结算汇率不符")).toBe("结算汇率不符");
+  });
+});
 
 describe("dashboard", () => {
   beforeEach(async () => {

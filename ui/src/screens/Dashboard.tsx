@@ -24,11 +24,31 @@ ChartJS.defaults.font.family =
 const MINOR_PER_MAJOR = 100;
 
 /** Height of one labelled bar in the by-kind chart: every kind keeps its label. */
-const KIND_BAR_PX = 26;
+const KIND_BAR_PX = 30;
 /** The by-kind chart's axis and padding. */
 const KIND_CHART_EXTRA_PX = 48;
 
 /** An axis amount in major units, grouped as the language writes it: `$1,000,000,000`, `$ 1.000.000.000`. */
+/** Longest line of a kind's label on the chart's axis, in characters; longer labels wrap at a space. */
+const KIND_LABEL_LINE_CHARS_MAX = 24;
+
+/** A label as Chart.js draws it on several lines (an array) when it is long, so none is cut at the edge. */
+export function wrapLabel(text: string, max = KIND_LABEL_LINE_CHARS_MAX): string | string[] {
+  if (text.length <= max || !text.includes(" ")) return text;
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 export function formatAxisAmount(major: number, currency: string, language: string): string {
   const locale = language.startsWith("zh") ? "zh-CN" : language.startsWith("es") ? (currency === "PEN" ? "es-PE" : "es-CO") : "en-US";
   try {
@@ -221,7 +241,7 @@ export function DashboardScreen() {
               <div className="chart-box" style={{ height: EXCEPTION_KINDS.length * KIND_BAR_PX + KIND_CHART_EXTRA_PX }}>
                 <Bar
                   data={{
-                    labels: EXCEPTION_KINDS.map((k) => t(`kinds.${k}`)),
+                    labels: EXCEPTION_KINDS.map((k) => wrapLabel(t(`kinds.${k}`))),
                     datasets: [{ label: t("dashboard.openExceptions"), data: EXCEPTION_KINDS.map((k) => byKind[k] ?? 0), backgroundColor: COLORS.warn }],
                   }}
                   options={kindChartOptions(lang, pickKind)}
