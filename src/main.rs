@@ -1137,13 +1137,15 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
             eprintln!("{outcome}");
         }
         change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
+        // The PSP accounts (and the dLocal account's contracted fee) before reconciling, so the
+        // run finds what the demo expects, fee mismatches included.
+        change(&mut store, |s| demo_psp(s, &acting, &out, args.sandbox_url.as_deref()))??;
         let options = ReconcileOptions {
             settlement_lag_days: manifest.settlement_lag_days,
             ..ReconcileOptions::on(manifest.as_of.parse().map_err(Failure::other)?)
         };
         let summary = change(&mut store, |s| reconcile(s, &options, &acting))?.map_err(Failure::other)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
-        change(&mut store, |s| demo_psp(s, &acting, &out, args.sandbox_url.as_deref()))??;
     } else if args.sandbox_url.is_some() {
         return Err(Failure::input("--sandbox-url needs --db (the accounts go into the demo database)"));
     }
@@ -1210,6 +1212,9 @@ fn demo_psp(store: &mut Store, acting: &Operator, out: &Path, sandbox_url: Optio
             Err(e) => return Err(credential_failure(e)),
         }
     }
+    let fee = credentials::set_fee_rate(store, acting, "demo-dlocal", Some(voucherdesk::demo::DEMO_FEE_BPS))
+        .map_err(credential_failure)?;
+    eprintln!("demo-dlocal's contracted fee: {} basis points", fee.unwrap_or_default());
     Ok(())
 }
 
