@@ -700,29 +700,36 @@ fn converted_problem(
     rates: &RateTable,
     options: &ReconcileOptions,
 ) -> Option<(ExceptionKind, String, String)> {
-    let mismatch = |why: String| {
+    // The facts name the missing rate, so the detail follows when it changes.
+    let mismatch = |rate_facts: String, why: String| {
         Some((
             ExceptionKind::CurrencyMismatch,
-            format!("order={};payment={}", o.currency, p.currency),
+            format!("order={};payment={}{rate_facts}", o.currency, p.currency),
             format!("paid in {} but the order is priced in {}{why}", p.currency, o.currency),
         ))
     };
     let Some(market) = crate::fx::market_of(p.currency).filter(|_| o.currency == Currency::Usd) else {
-        return mismatch(String::new());
+        return mismatch(String::new(), String::new());
     };
     let pair = FxPair { base: o.currency, quote: p.currency }.name();
     let Some(paid_on) = p.paid_at.and_then(|t| business_date(market, t)) else {
-        return mismatch(format!(": the payment has no payment time to date a {pair} rate by"));
+        return mismatch(";rate=undated".into(), format!(": the payment has no payment time to date a {pair} rate by"));
     };
     let Some((rate_on, rate)) = rates.on_or_before(p.currency, paid_on) else {
-        return mismatch(format!(": no {pair} rate on or before {paid_on}: add one with `voucherdesk fx add`"));
+        return mismatch(
+            format!(";rate=none@{paid_on}"),
+            format!(": no {pair} rate on or before {paid_on}: add one with `voucherdesk fx add`"),
+        );
     };
     // The same age limit as a refund's rate: an old rate never silently matches.
     if rate_on < crate::fx::oldest_usable_date(market, paid_on) {
-        return mismatch(format!(
-            ": the latest {pair} rate on or before {paid_on} is of {rate_on}, more than \
-             {FX_RATE_AGE_BUSINESS_DAYS_MAX} business day(s) old: add one with `voucherdesk fx add`"
-        ));
+        return mismatch(
+            format!(";rate=stale@{rate_on}<{paid_on}"),
+            format!(
+                ": the latest {pair} rate on or before {paid_on} is of {rate_on}, more than \
+                 {FX_RATE_AGE_BUSINESS_DAYS_MAX} business day(s) old: add one with `voucherdesk fx add`"
+            ),
+        );
     }
     let scale = |c: Currency| Decimal::from(10_i64.pow(c.exponent()));
     let per_order_minor = rate * scale(p.currency) / scale(o.currency);
