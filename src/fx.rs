@@ -161,6 +161,44 @@ pub fn oldest_usable_date(market: Country, today: NaiveDate) -> NaiveDate {
     day
 }
 
+/// Every rate of one base currency, held in memory for reconciliation: a
+/// run looks up one rate per converted payment, so the table loads once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateTable {
+    /// Per quote currency, (market date, rate) in ascending date order.
+    by_quote: Vec<(Currency, Vec<(NaiveDate, Decimal)>)>,
+}
+
+impl RateTable {
+    /// The table of `rows` (any order, one base currency).
+    pub fn from_rows(rows: Vec<FxRateRow>) -> Result<RateTable, FxError> {
+        let mut table = RateTable::default();
+        for row in rows {
+            let rate = FxRate::from_row(row)?;
+            let pair = FxPair::parse(&rate.pair).map_err(|_| FxError::Corrupt(format!("fx rate {}: pair", rate.id)))?;
+            let dates = match table.by_quote.iter_mut().find(|(q, _)| *q == pair.quote) {
+                Some((_, dates)) => dates,
+                None => {
+                    table.by_quote.push((pair.quote, Vec::new()));
+                    &mut table.by_quote.last_mut().expect("just pushed").1
+                }
+            };
+            dates.push((rate.market_date, rate.rate.normalize()));
+        }
+        for (_, dates) in &mut table.by_quote {
+            dates.sort_by_key(|(date, _)| *date);
+        }
+        Ok(table)
+    }
+
+    /// The latest rate quoted in `quote` dated on or before `date`.
+    pub fn on_or_before(&self, quote: Currency, date: NaiveDate) -> Option<(NaiveDate, Decimal)> {
+        let (_, dates) = self.by_quote.iter().find(|(q, _)| *q == quote)?;
+        let after = dates.partition_point(|(d, _)| *d <= date);
+        after.checked_sub(1).map(|i| dates[i])
+    }
+}
+
 /// A recorded rate, as the CLI and the app show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FxRate {
@@ -428,6 +466,34 @@ mod tests {
 
     fn d(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_rate_table_finds_the_latest_rate_on_or_before_a_date() {
+        let row = |quote: &str, date: &str, rate: &str| FxRateRow {
+            id: 1,
+            base: "USD".into(),
+            quote: quote.into(),
+            market: if quote == "COP" { "CO".into() } else { "PE".into() },
+            market_date: date.into(),
+            rate: rate.into(),
+            source: "test".into(),
+            entered_by: "t".into(),
+            entered_at: 0,
+        };
+        let table = RateTable::from_rows(vec![
+            row("COP", "2026-03-05", "4200"),
+            row("COP", "2026-03-03", "4100"),
+            row("PEN", "2026-03-04", "3.75"),
+        ])
+        .unwrap();
+        let on = |q, date| table.on_or_before(q, d(date)).map(|(d, r)| (d.to_string(), r.to_string()));
+        assert_eq!(on(Currency::Cop, "2026-03-02"), None);
+        assert_eq!(on(Currency::Cop, "2026-03-03"), Some(("2026-03-03".into(), "4100".into())));
+        assert_eq!(on(Currency::Cop, "2026-03-04"), Some(("2026-03-03".into(), "4100".into())));
+        assert_eq!(on(Currency::Cop, "2026-03-09"), Some(("2026-03-05".into(), "4200".into())));
+        assert_eq!(on(Currency::Pen, "2026-03-04"), Some(("2026-03-04".into(), "3.75".into())));
+        assert_eq!(on(Currency::Usd, "2026-03-04"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use crate::audit::audit_entry;
 use crate::calendar;
 use crate::exceptions::ExceptionKind;
+use crate::fx::{FX_RATE_AGE_BUSINESS_DAYS_MAX, FxPair, RateTable};
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
@@ -160,6 +161,9 @@ pub struct MoneyFacts {
     pub refunds: Vec<RefundFacts>,
     /// Contracted fee rates per PSP account.
     pub fee_rates: Vec<FeeRate>,
+    /// Every dated USD/* rate: a USD-priced order paid in local currency
+    /// converts at its payment's market date.
+    pub fx_rates: RateTable,
 }
 
 pub struct Findings {
@@ -371,11 +375,11 @@ pub fn find(
                     p.order_id
                 ),
             )),
-            Some(o) if o.currency != p.currency => items.push(payment_finding(
-                ExceptionKind::CurrencyMismatch,
-                format!("order={};payment={}", o.currency, p.currency),
-                format!("paid in {} but the order is priced in {}", p.currency, o.currency),
-            )),
+            Some(o) if o.currency != p.currency => {
+                if let Some((kind, facts, detail)) = converted_problem(o, p, &money.fx_rates, options) {
+                    items.push(payment_finding(kind, facts, detail));
+                }
+            }
             Some(o)
                 if (o.amount_minor - p.amount_minor).abs()
                     > options.terms.amount_tolerance_minor(options.amount_tolerance_minor, o.amount_minor) =>
@@ -686,6 +690,74 @@ fn chargeback_finding(
     f
 }
 
+/// A payment in another currency than its order's: a USD-priced order paid
+/// in a market's currency converts at the dated USD rate of the payment's
+/// market date and compares within the amount tolerance. `None`: matched.
+/// Any other pair, or no usable rate, stays a `currency_mismatch`.
+fn converted_problem(
+    o: &OrderFacts,
+    p: &PaymentFacts,
+    rates: &RateTable,
+    options: &ReconcileOptions,
+) -> Option<(ExceptionKind, String, String)> {
+    // The facts name the missing rate, so the detail follows when it changes.
+    let mismatch = |rate_facts: String, why: String| {
+        Some((
+            ExceptionKind::CurrencyMismatch,
+            format!("order={};payment={}{rate_facts}", o.currency, p.currency),
+            format!("paid in {} but the order is priced in {}{why}", p.currency, o.currency),
+        ))
+    };
+    let Some(market) = crate::fx::market_of(p.currency).filter(|_| o.currency == Currency::Usd) else {
+        return mismatch(String::new(), String::new());
+    };
+    let pair = FxPair { base: o.currency, quote: p.currency }.name();
+    let Some(paid_on) = p.paid_at.and_then(|t| business_date(market, t)) else {
+        return mismatch(";rate=undated".into(), format!(": the payment has no payment time to date a {pair} rate by"));
+    };
+    let Some((rate_on, rate)) = rates.on_or_before(p.currency, paid_on) else {
+        return mismatch(
+            format!(";rate=none@{paid_on}"),
+            format!(": no {pair} rate on or before {paid_on}: add one with `voucherdesk fx add`"),
+        );
+    };
+    // The same age limit as a refund's rate: an old rate never silently matches.
+    if rate_on < crate::fx::oldest_usable_date(market, paid_on) {
+        return mismatch(
+            format!(";rate=stale@{rate_on}<{paid_on}"),
+            format!(
+                ": the latest {pair} rate on or before {paid_on} is of {rate_on}, more than \
+                 {FX_RATE_AGE_BUSINESS_DAYS_MAX} business day(s) old: add one with `voucherdesk fx add`"
+            ),
+        );
+    }
+    let scale = |c: Currency| Decimal::from(10_i64.pow(c.exponent()));
+    let per_order_minor = rate * scale(p.currency) / scale(o.currency);
+    let expected = Decimal::from(o.amount_minor) * per_order_minor;
+    let expected_minor: i64 = expected.round().try_into().unwrap_or(i64::MAX);
+    // The order's price is rounded to its minor unit: half of one, converted,
+    // is as close as the conversion can tell.
+    let rounding = per_order_minor / Decimal::TWO;
+    let allowed =
+        Decimal::from(options.terms.amount_tolerance_minor(options.amount_tolerance_minor, expected_minor)) + rounding;
+    if (expected - Decimal::from(p.amount_minor)).abs() <= allowed {
+        return None;
+    }
+    Some((
+        ExceptionKind::AmountMismatch,
+        format!(
+            "order={}{};rate={rate}@{rate_on};converted={expected_minor};payment={}",
+            o.amount_minor, o.currency, p.amount_minor
+        ),
+        format!(
+            "paid {} but the order is for {} = {} at {pair} {rate} of {rate_on}",
+            money_text(p.amount_minor, p.currency),
+            money_text(o.amount_minor, o.currency),
+            money_text(expected_minor, p.currency)
+        ),
+    ))
+}
+
 /// `local_amount / fx_rate` against the gross amount, when the row converts.
 fn fx_problem(s: &SettlementFacts) -> Option<String> {
     if s.fx_rate.trim().is_empty() || s.settlement_currency == s.local_currency {
@@ -771,7 +843,14 @@ fn reconcile_once(
     };
     let (paid, later): (Vec<PaymentFacts>, Vec<PaymentFacts>) =
         paid.into_iter().partition(|p| p.status == PaymentStatus::Paid);
-    let money = MoneyFacts { later, refunds: store.succeeded_refunds_for_reconcile()?, fee_rates: store.fee_rates()? };
+    let fx_rates = RateTable::from_rows(store.fx_rates_of_base(Currency::Usd.code())?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let money = MoneyFacts {
+        later,
+        refunds: store.succeeded_refunds_for_reconcile()?,
+        fee_rates: store.fee_rates()?,
+        fx_rates,
+    };
     lap("facts loaded");
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;
@@ -914,6 +993,112 @@ mod lifecycle_tests {
             Some("fee 3.15 USD on 48.48 USD is 6.49 %, the contract says 3.00 % → settled at the wrong fee")
         );
         assert_eq!(fee_problem(&at_6, &[rate("dlocal", 300), rate("dlocal", 650)]), None, "a second account at 6.5 %");
+    }
+
+    fn usd_order(amount_minor: i64) -> OrderFacts {
+        OrderFacts {
+            order_id: "F-1".into(),
+            store: "Tienda".into(),
+            country: Country::Colombia,
+            status: ShopStatus::Paid,
+            currency: Currency::Usd,
+            amount_minor,
+            voucher_expires_at: None,
+            psp_payment_id: String::new(),
+        }
+    }
+
+    fn paid_in(currency: Currency, amount_minor: i64) -> PaymentFacts {
+        PaymentFacts {
+            status: PaymentStatus::Paid,
+            taken_back_at: None,
+            psp: "dlocal".into(),
+            payment_id: "D-F1".into(),
+            order_id: "F-1".into(),
+            country: Country::Colombia,
+            currency,
+            amount_minor,
+            // 2026-03-04 14:00 in Bogotá and Lima.
+            paid_at: Some(1_772_650_800),
+            expires_at: None,
+        }
+    }
+
+    fn rates(pairs: &[(&str, &str, &str)]) -> RateTable {
+        let rows = pairs
+            .iter()
+            .map(|(quote, date, rate)| crate::store::FxRateRow {
+                id: 1,
+                base: "USD".into(),
+                quote: (*quote).into(),
+                market: if *quote == "COP" { "CO".into() } else { "PE".into() },
+                market_date: (*date).into(),
+                rate: (*rate).into(),
+                source: "test".into(),
+                entered_by: "t".into(),
+                entered_at: 0,
+            })
+            .collect();
+        RateTable::from_rows(rows).unwrap()
+    }
+
+    #[test]
+    fn a_usd_order_converts_within_the_rounding_of_its_price_and_the_tolerance() {
+        let mut options = ReconcileOptions::on(NaiveDate::from_ymd_opt(2026, 3, 6).unwrap());
+        let cop = rates(&[("COP", "2026-03-04", "4125.50")]);
+        // 241.18 USD × 4125.50 = 994,988.09 COP; half a cent is 20.63 COP.
+        assert_eq!(converted_problem(&usd_order(24_118), &paid_in(Currency::Cop, 99_500_000), &cop, &options), None);
+        assert_eq!(converted_problem(&usd_order(24_118), &paid_in(Currency::Cop, 99_500_800), &cop, &options), None);
+        let (kind, facts, detail) =
+            converted_problem(&usd_order(24_118), &paid_in(Currency::Cop, 99_501_000), &cop, &options).unwrap();
+        assert_eq!(kind, ExceptionKind::AmountMismatch);
+        assert_eq!(facts, "order=24118USD;rate=4125.5@2026-03-04;converted=99498809;payment=99501000");
+        assert_eq!(
+            detail,
+            "paid 995010.00 COP but the order is for 241.18 USD = 994988.09 COP at USD/COP 4125.5 of 2026-03-04"
+        );
+        // 1,000,000 COP is 0.5 % over: within a 1 % tolerance, not within 0.
+        let over = paid_in(Currency::Cop, 100_000_000);
+        assert_eq!(
+            converted_problem(&usd_order(24_118), &over, &cop, &options).unwrap().0,
+            ExceptionKind::AmountMismatch
+        );
+        options.terms.amount_tolerance_percent = Decimal::ONE;
+        assert_eq!(converted_problem(&usd_order(24_118), &over, &cop, &options), None);
+        // The absolute tolerance (payment currency minor units) wins when larger.
+        options.terms.amount_tolerance_percent = Decimal::ZERO;
+        options.amount_tolerance_minor = 600_000;
+        assert_eq!(converted_problem(&usd_order(24_118), &over, &cop, &options), None);
+    }
+
+    #[test]
+    fn only_a_usd_order_in_a_market_currency_converts() {
+        let options = ReconcileOptions::on(NaiveDate::from_ymd_opt(2026, 3, 6).unwrap());
+        let table = rates(&[("COP", "2026-03-04", "4125.50"), ("PEN", "2026-03-04", "3.75")]);
+        // 100.00 USD at 3.75 is 375.00 PEN.
+        assert_eq!(converted_problem(&usd_order(10_000), &paid_in(Currency::Pen, 37_500), &table, &options), None);
+        let cop_order = OrderFacts { currency: Currency::Cop, ..usd_order(99_500_000) };
+        let (kind, _, detail) =
+            converted_problem(&cop_order, &paid_in(Currency::Usd, 24_118), &table, &options).unwrap();
+        assert_eq!(
+            (kind, detail.as_str()),
+            (ExceptionKind::CurrencyMismatch, "paid in USD but the order is priced in COP")
+        );
+        let unpaid = PaymentFacts { paid_at: None, ..paid_in(Currency::Cop, 99_500_000) };
+        let (kind, _, detail) = converted_problem(&usd_order(24_118), &unpaid, &table, &options).unwrap();
+        assert_eq!(kind, ExceptionKind::CurrencyMismatch);
+        assert_eq!(
+            detail,
+            "paid in COP but the order is priced in USD: the payment has no payment time to date a USD/COP rate by"
+        );
+        let (kind, _, detail) =
+            converted_problem(&usd_order(10_000), &paid_in(Currency::Pen, 37_500), &RateTable::default(), &options)
+                .unwrap();
+        assert_eq!(kind, ExceptionKind::CurrencyMismatch);
+        assert_eq!(
+            detail,
+            "paid in PEN but the order is priced in USD: no USD/PEN rate on or before 2026-03-04: add one with `voucherdesk fx add`"
+        );
     }
 
     #[test]

@@ -100,6 +100,13 @@ impl Store {
             .optional()?)
     }
 
+    /// Every rate of one base currency, for reconciliation: one query per run.
+    pub fn fx_rates_of_base(&self, base: &str) -> StoreResult<Vec<FxRateRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!("{FX_SELECT} WHERE base = ?1 ORDER BY quote, market_date"))?;
+        let rows = stmt.query_map(params![base], fx_from_row)?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
     /// Rates, newest date first, optionally of one pair; at most `limit`.
     pub fn fx_rates(&self, pair: Option<(&str, &str)>, limit: u32) -> StoreResult<Vec<FxRateRow>> {
         let (base, quote) = pair.unzip();
