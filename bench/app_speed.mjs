@@ -21,7 +21,7 @@
 // Prints a table and writes BENCH_APP_OUT (default bench/out/app-speed-<profile>.json).
 // Environment: VOUCHERDESK_APP (the binary; default target/debug/voucherdesk-desktop),
 // VOUCHERDESK_CLI (picks the queries), BENCH_APP_DB, BENCH_APP_RUNS (default 5), E2E_WEBDRIVER_PORT
-// (default 4444; another one runs it beside the e2e suite).
+// (default: a free port).
 // `node bench/app_speed.mjs --queries` prints the values it would type and stops.
 
 import { execFileSync, execSync } from "node:child_process";

@@ -6,9 +6,9 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./webdriver.mjs";
 
 export const PG_USER = "voucherdesk";
 export const PG_PASSWORD = "team-e2e-password";
@@ -28,16 +28,6 @@ function pgBin() {
   return path.join(root, versions.at(-1), "bin");
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 

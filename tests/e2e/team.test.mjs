@@ -29,8 +29,6 @@ import { startKeyring } from "./keyring.mjs";
 import { PG_PASSWORD, startPostgres } from "./pg-server.mjs";
 
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
-/** tauri-driver and WebKitWebDriver ports of the two apps (app.test.mjs uses 4444/4445). */
-const PORTS = { a: [4460, 4461], b: [4462, 4463] };
 const REFUND_ORDER = "E2E-TEAM-1";
 const REFUND_PAYMENT = "D-E2E-TEAM-1";
 /** How long a change may take to reach the other desktop, or the offline state to show, before the test fails. */
@@ -123,10 +121,8 @@ async function startApp(desk) {
   if (s[desk]) await s[desk].delete().catch(() => undefined);
   if (driver[desk]) await driver[desk].stop();
   for (const pid of harness.appPids(APP, db[desk])) process.kill(pid, "SIGTERM");
-  const [port, nativePort] = PORTS[desk];
+  // Each app its own tauri-driver and WebKitWebDriver, on free ports (startDriver picks them).
   driver[desk] = await startDriver({
-    port,
-    nativePort,
     env: { ...env, VOUCHERDESK_DB: db[desk], VOUCHERDESK_SYNC_TICK_MS: "3600000", VOUCHERDESK_REFUND_INTERVAL_S: "2" },
   });
   s[desk] = await Session.create(driver[desk].base, APP);

@@ -2,6 +2,7 @@
 // real VoucherDesk binary through tauri-driver. No dependencies.
 
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -52,12 +53,26 @@ async function request(base, method, url, body, { timeout = COMMAND_TIMEOUT_MS }
   return json.value;
 }
 
-/** tauri-driver's port (`E2E_WEBDRIVER_PORT`, default 4444) and WebKitWebDriver's (`E2E_NATIVE_PORT`, default the next one): two suites can run side by side. */
-const DEFAULT_PORT = Number(process.env.E2E_WEBDRIVER_PORT ?? 4444);
-const DEFAULT_NATIVE_PORT = Number(process.env.E2E_NATIVE_PORT ?? DEFAULT_PORT + 1);
+/** A TCP port on loopback that nothing listens on now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
-/** Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers. */
-export async function startDriver({ port = DEFAULT_PORT, nativePort = DEFAULT_NATIVE_PORT, env = process.env, log } = {}) {
+/**
+ * Starts tauri-driver (which starts WebKitWebDriver) and waits until it answers.
+ * Its port and WebKitWebDriver's are free ones picked here unless given (or set with
+ * `E2E_WEBDRIVER_PORT` / `E2E_NATIVE_PORT`), so two runs on one machine never share a driver.
+ */
+export async function startDriver({ port, nativePort, env = process.env, log } = {}) {
+  port ??= process.env.E2E_WEBDRIVER_PORT ? Number(process.env.E2E_WEBDRIVER_PORT) : await freePort();
+  nativePort ??= process.env.E2E_NATIVE_PORT ? Number(process.env.E2E_NATIVE_PORT) : await freePort();
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
