@@ -259,3 +259,87 @@ fn refunds_chargebacks_and_fees_settled_out_are_in_the_dashboard_figures() {
         d.settled.iter().map(|t| (t.currency.clone(), t.count, t.amount_minor)).collect();
     assert_eq!(settled, [("COP".to_string(), 5, 148_500_000), ("PEN".to_string(), 1, 12_000)]);
 }
+
+/// The same money taken back, learnt from the PSPs' own notifications instead
+/// of their reports: PagoEfectivo's `cip.extorned` callback and a dLocal
+/// chargeback object. The verdicts and exceptions are the reports' ones.
+#[test]
+fn reversals_and_chargebacks_notified_by_the_psps_move_the_payment_forward() {
+    use voucherdesk::observations::{self, ObservationOutcome, ObservationSource};
+    use voucherdesk::psp::{dlocal, pagoefectivo};
+
+    let ctx = Ctx::new();
+    import_all(
+        &ctx,
+        &[
+            ("orders", "shop", "orders.csv"),
+            ("payments", "pagoefectivo", "pe_pagado.csv"),
+            ("payments", "dlocal", "dlocal.csv"),
+        ],
+    );
+    let mut store = Store::open(&ctx.db).unwrap();
+    let reversal = br#"{"eventType":"cip.extorned","operationNumber":"OP-X1","data":{"cip":"91000001",
+        "currency":"PEN","amount":"120.00","paymentDate":"2026-03-09T11:15:00-05:00","transactionCode":"L-001"}}"#;
+    let (observed, _) = pagoefectivo::callback::parse(reversal).unwrap();
+    let applied = observations::apply(&mut store, &observed, ObservationSource::Notification, "{}", "listen").unwrap();
+    assert_eq!(applied.outcome, ObservationOutcome::Advanced);
+
+    let chargeback = br#"{"id":"CHBK-1","payment_id":"D-L003","created_date":"2026-03-12T14:00:00.000+0000",
+        "currency":"COP","amount":80000,"status":"COMPLETED","status_code":200}"#;
+    let (observed, _) = dlocal::notification::parse(chargeback).unwrap();
+    let applied = observations::apply(&mut store, &observed, ObservationSource::Notification, "{}", "listen").unwrap();
+    assert_eq!(applied.outcome, ObservationOutcome::Advanced);
+    // A won dispute afterwards is history: status never moves back.
+    let won =
+        br#"{"id":"CHBK-1","payment_id":"D-L003","created_date":"2026-04-02T14:00:00.000+0000","status":"REVERSAL"}"#;
+    let (observed, _) = dlocal::notification::parse(won).unwrap();
+    let applied = observations::apply(&mut store, &observed, ObservationSource::Notification, "{}", "listen").unwrap();
+    assert_eq!(applied.outcome, ObservationOutcome::HistoryOnly);
+    drop(store);
+
+    let summary = ctx.reconcile();
+    assert_eq!(summary["exceptions"]["reversed_after_fulfilment"], 1, "{summary:#}");
+    assert_eq!(summary["exceptions"]["chargeback"], 1, "{summary:#}");
+    let reversed = ctx.exception("reversed_after_fulfilment", "91000001");
+    assert_eq!(
+        reversed["detail"],
+        "pagoefectivo reversed payment 91000001 of 120.00 PEN on 2026-03-09, but the shop has the order as fulfilled → money taken back: stop shipment or recover the goods"
+    );
+    let l001 = ctx.lookup("L-001").into_iter().next().unwrap();
+    assert_eq!(l001["verdict"]["code"], "reversed");
+    let history: Vec<(String, String)> = l001["payments"][0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["status"].as_str().unwrap().to_string(), h["status_at"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(history.last().unwrap(), &("reversed".to_string(), "2026-03-09T16:15:00Z".to_string()));
+
+    let l003 = ctx.lookup("L-003").into_iter().next().unwrap();
+    assert_eq!(l003["payments"][0]["status"], "charged_back");
+    assert_eq!(l003["verdict"]["code"], "charged_back");
+    assert!(l003["verdict"]["text"].as_str().unwrap().contains("do not ship"), "{l003:#}");
+    let psp_statuses: Vec<&str> =
+        l003["payments"][0]["history"].as_array().unwrap().iter().filter_map(|h| h["psp_status"].as_str()).collect();
+    assert_eq!(psp_statuses, ["PAID", "CHARGEBACK COMPLETED", "CHARGEBACK REVERSAL"]);
+
+    // Nothing is refundable on money the PSP took back, whichever entry point asks.
+    let out = ctx.fails_with(
+        2,
+        [
+            "--operator",
+            "sam",
+            "refunds",
+            "request",
+            "--payment",
+            "D-L003",
+            "--amount",
+            "1000",
+            "--reason",
+            "buyer_cancelled",
+            "--method",
+            "psp_refund",
+        ],
+    );
+    assert!(stderr(&out).contains("[refunds.payment_taken_back]"), "{}", all_output(&out));
+}

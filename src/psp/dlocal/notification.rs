@@ -2,6 +2,9 @@
 //! `notification_url`, read into an observation. Only the fields a
 //! notification needs; the full API types live in `api.rs`.
 //!
+//! A chargeback comes as its own object (`id` is the chargeback's, `payment_id`
+//! the payment it debits) and is read into a status report on that payment.
+//!
 //! Amounts are read from the JSON text itself (never through `f64`). dLocal
 //! quotes COP in whole pesos: a COP amount with decimals is refused rather
 //! than rounded; every other currency may carry up to its ISO decimals.
@@ -21,6 +24,9 @@ use serde_json::value::RawValue;
 struct PaymentWire {
     id: String,
     status: String,
+    /// Only on a chargeback: the payment it debits.
+    #[serde(default)]
+    payment_id: Option<String>,
     #[serde(default)]
     status_code: Option<Box<RawValue>>,
     #[serde(default)]
@@ -114,10 +120,15 @@ fn wire(body: &[u8]) -> Result<PaymentWire, DlocalNotificationError> {
     serde_json::from_slice(body).map_err(|e| DlocalNotificationError::Json(e.to_string()))
 }
 
+/// The payment a chargeback debits, when the body is one.
+fn charged_payment(w: &PaymentWire) -> Option<&str> {
+    w.payment_id.as_deref().map(str::trim).filter(|p| !p.is_empty())
+}
+
 fn claims_of(w: &PaymentWire) -> NotificationClaims {
     let currency = w.currency.as_deref().and_then(|c| Currency::parse(c).ok());
     NotificationClaims {
-        payment_id: w.id.trim().to_string(),
+        payment_id: charged_payment(w).unwrap_or(w.id.trim()).to_string(),
         order_id: w.order_id.as_deref().unwrap_or("").trim().to_string(),
         status: w.status.trim().to_string(),
         amount_minor: match (&w.amount, currency) {
@@ -142,6 +153,9 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), DlocalNotifi
     let w = wire(body)?;
     if w.id.trim().is_empty() {
         return Err(DlocalNotificationError::Empty("id"));
+    }
+    if let Some(payment_id) = charged_payment(&w) {
+        return chargeback(&w, payment_id);
     }
     let status = transformers::payment_status(&w.status)?;
     let claims = claims_of(&w);
@@ -203,6 +217,24 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), DlocalNotifi
     Ok((observed, claims))
 }
 
+/// A chargeback: a status report on the payment it names, dated by the
+/// chargeback's own time and kept apart from payment statuses in the history
+/// (`CHARGEBACK COMPLETED`, with the chargeback's id).
+fn chargeback(w: &PaymentWire, payment_id: &str) -> Result<(Observed, NotificationClaims), DlocalNotificationError> {
+    let chargeback_status = transformers::chargeback_status(&w.status)?;
+    let status_at = instant("created_date", &w.created_date)?;
+    let code = w.status_code.as_deref().map(scalar_text).unwrap_or_default();
+    let observed = Observed::Status(StatusReport {
+        psp: super::PSP_NAME.to_string(),
+        payment_id: payment_id.to_string(),
+        status: PaymentStatus::from(chargeback_status),
+        psp_status: format!("CHARGEBACK {}", chargeback_status.as_str()),
+        status_code: format!("{} {code}", w.id.trim()).trim().to_string(),
+        status_at,
+    });
+    Ok((observed, claims_of(w)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +274,31 @@ mod tests {
         assert!(amount_minor(&raw("1e5"), Currency::Pen).is_err());
         assert!(amount_minor(&raw("-3"), Currency::Pen).is_err());
         assert!(amount_minor(&raw("1.005"), Currency::Pen).is_err());
+    }
+
+    #[test]
+    fn a_chargeback_is_a_dated_report_on_the_payment_it_debits() {
+        let body = br#"{"id":"CHBK-77","payment_id":"D-1001","created_date":"2026-04-10T16:20:00.000+0000",
+            "currency":"COP","amount":150000,"status":"COMPLETED","status_code":200,"order_id":"S-001"}"#;
+        let (observed, claims) = parse(body).unwrap();
+        let Observed::Status(s) = observed else { panic!("status report expected") };
+        assert_eq!((s.payment_id.as_str(), s.status), ("D-1001", PaymentStatus::ChargedBack));
+        assert_eq!((s.psp_status.as_str(), s.status_code.as_str()), ("CHARGEBACK COMPLETED", "CHBK-77 200"));
+        assert_eq!(s.status_at.unwrap().to_rfc3339(), "2026-04-10T16:20:00+00:00");
+        assert_eq!((claims.payment_id.as_str(), claims.amount_minor), ("D-1001", Some(15_000_000)));
+
+        let open = br#"{"id":"CHBK-78","payment_id":"D-1002","status":"PENDING","status_code":100}"#;
+        let (Observed::Status(s), _) = parse(open).unwrap() else { panic!("status report expected") };
+        assert_eq!(s.status, PaymentStatus::ChargedBack, "an opened chargeback already holds the money");
+        assert_eq!(s.status_at, None, "never dated by a default");
+        for (text, status) in [("REVERSAL", PaymentStatus::Paid), ("INQUIRY", PaymentStatus::Paid)] {
+            let body = format!(r#"{{"id":"CHBK-79","payment_id":"D-1003","status":"{text}"}}"#);
+            let (Observed::Status(s), _) = parse(body.as_bytes()).unwrap() else { panic!("status report expected") };
+            assert_eq!(s.status, status, "{text}");
+        }
+        let err = parse(br#"{"id":"CHBK-80","payment_id":"D-1004","status":"SUCCESS"}"#).unwrap_err();
+        assert!(err.to_string().contains("chargeback") && err.to_string().contains("\"SUCCESS\""), "{err}");
+        assert_eq!(err.code(), "dlocal.notification.status");
     }
 
     #[test]

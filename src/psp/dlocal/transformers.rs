@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::api::{self, DlocalAmount};
-use super::wire::{BarcodeFormat, DlocalCashMethod, DlocalPaymentStatus, DlocalRefundStatus};
+use super::wire::{BarcodeFormat, DlocalCashMethod, DlocalChargebackStatus, DlocalPaymentStatus, DlocalRefundStatus};
 use crate::market::{self, Country, TimestampFormat};
 use crate::money::{self, Currency, MoneyError, NumberFormat};
 use crate::payments::{PaymentStatus, VoucherNetwork};
@@ -24,6 +24,33 @@ impl From<DlocalPaymentStatus> for PaymentStatus {
             DlocalPaymentStatus::Verified => PaymentStatus::Pending,
         }
     }
+}
+
+/// What a chargeback in this state means for the payment it names. From the
+/// moment one is opened the money is at risk: nothing ships and nothing is
+/// refunded on top of it. A won dispute or a mere inquiry leaves the payment
+/// paid; status only moves forward, so a payment already charged back stays
+/// so after a won dispute (the settlement report's credit row shows the money
+/// coming back).
+impl From<DlocalChargebackStatus> for PaymentStatus {
+    fn from(status: DlocalChargebackStatus) -> Self {
+        match status {
+            DlocalChargebackStatus::Pending
+            | DlocalChargebackStatus::DisputeReceived
+            | DlocalChargebackStatus::Completed
+            | DlocalChargebackStatus::InDispute
+            | DlocalChargebackStatus::DisputeLost => PaymentStatus::ChargedBack,
+            DlocalChargebackStatus::Reversal | DlocalChargebackStatus::Inquiry => PaymentStatus::Paid,
+        }
+    }
+}
+
+pub fn chargeback_status(text: &str) -> Result<DlocalChargebackStatus, PspError> {
+    DlocalChargebackStatus::parse(text).ok_or_else(|| PspError::UnknownStatus {
+        psp: "dLocal (chargeback)",
+        status: text.trim().to_string(),
+        expected: DlocalChargebackStatus::EXPECTED,
+    })
 }
 
 impl From<DlocalCashMethod> for VoucherNetwork {

@@ -107,6 +107,56 @@ impl DlocalRefundStatus {
     }
 }
 
+/// Chargeback status as dLocal writes it. A chargeback is its own object,
+/// notified with the `payment_id` it debits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DlocalChargebackStatus {
+    /// 100: opened, the money is held against the merchant.
+    Pending,
+    /// 101: the merchant's defence was received.
+    DisputeReceived,
+    /// 200: executed, the money left the merchant.
+    Completed,
+    /// 201: the merchant is disputing it; the money stays debited meanwhile.
+    InDispute,
+    /// 202: the merchant lost the dispute.
+    DisputeLost,
+    /// 700: the merchant won the dispute and the money comes back.
+    Reversal,
+    /// 800: the issuer asks for information; no money moved.
+    Inquiry,
+}
+
+impl DlocalChargebackStatus {
+    pub const EXPECTED: &'static str =
+        "PENDING, DISPUTE_RECEIVED, COMPLETED, IN_DISPUTE, DISPUTE_LOST, REVERSAL, INQUIRY";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim().to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "DISPUTE_RECEIVED" => Self::DisputeReceived,
+            "COMPLETED" => Self::Completed,
+            "IN_DISPUTE" => Self::InDispute,
+            "DISPUTE_LOST" => Self::DisputeLost,
+            "REVERSAL" => Self::Reversal,
+            "INQUIRY" => Self::Inquiry,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::DisputeReceived => "DISPUTE_RECEIVED",
+            Self::Completed => "COMPLETED",
+            Self::InDispute => "IN_DISPUTE",
+            Self::DisputeLost => "DISPUTE_LOST",
+            Self::Reversal => "REVERSAL",
+            Self::Inquiry => "INQUIRY",
+        }
+    }
+}
+
 /// `format` of a ticket's barcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BarcodeFormat {

@@ -47,15 +47,20 @@ struct DataWire {
 pub enum CallbackEvent {
     CipPaid,
     CipExpired,
+    /// A paid CIP taken back (`Extornado`): the money is no longer the shop's.
+    CipReversed,
 }
 
 impl CallbackEvent {
-    pub const EXPECTED: &'static str = "cip.paid, cip.expired";
+    pub const EXPECTED: &'static str = "cip.paid, cip.expired, cip.extorned";
 
     pub fn parse(text: &str) -> Option<CallbackEvent> {
         match text.trim().to_ascii_lowercase().as_str() {
             "cip.paid" => Some(CallbackEvent::CipPaid),
             "cip.expired" => Some(CallbackEvent::CipExpired),
+            // PagoEfectivo's Spanish `extornado` and the English name some
+            // integrations send for the same event.
+            "cip.extorned" | "cip.extornado" | "cip.reversed" => Some(CallbackEvent::CipReversed),
             _ => None,
         }
     }
@@ -66,6 +71,7 @@ impl CallbackEvent {
         match self {
             CallbackEvent::CipPaid => CipStatus::Pagado,
             CallbackEvent::CipExpired => CipStatus::Expirado,
+            CallbackEvent::CipReversed => CipStatus::Extornado,
         }
     }
 }
@@ -228,6 +234,19 @@ mod tests {
         );
         assert_eq!(p.paid_at.unwrap().to_rfc3339(), "2026-03-03T23:45:10+00:00");
         assert_eq!(claims.status, "cip.paid");
+    }
+
+    #[test]
+    fn a_reversal_is_dated_by_its_own_event_and_never_marks_a_payment_time() {
+        let body = br#"{"eventType":"cip.extorned","operationNumber":"OP90001003-X","data":{"cip":90001003,
+            "currency":"PEN","amount":1234.50,"paymentDate":"2026-03-09T10:00:00-05:00","transactionCode":"S-003"}}"#;
+        let (observed, _) = parse(body).unwrap();
+        let Observed::Payment(p) = observed else { panic!("whole payment expected") };
+        assert_eq!((p.status, p.psp_status.as_str()), (PaymentStatus::Reversed, "Extornado"));
+        assert_eq!(p.paid_at, None, "the reversal's date is not a payment date");
+        assert_eq!(p.status_at.unwrap().to_rfc3339(), "2026-03-09T15:00:00+00:00");
+        let (observed, _) = parse(br#"{"eventType":"cip.reversed","data":{"cip":"90001004"}}"#).unwrap();
+        assert!(matches!(observed, Observed::Status(StatusReport { status: PaymentStatus::Reversed, .. })));
     }
 
     #[test]
