@@ -39,6 +39,7 @@ impl LookupError {
 
 /// What support should do, in one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictCode {
     DeliverOrder,
@@ -62,10 +63,86 @@ pub enum VerdictCode {
     CheckPaymentId,
 }
 
+/// The one step a verdict asks for: the case file's primary button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum NextStep {
+    /// Paid, and the shop has not recorded it: confirm the payment so the order ships.
+    ReleaseOrder,
+    /// Do not ship yet: the money is paid but not settled, as the ship policy asks.
+    HoldShipment,
+    /// The money was taken back: stop the shipment or recover the goods.
+    StopShipment,
+    /// The voucher is still valid: remind the buyer how to pay.
+    RemindBuyer,
+    /// The voucher expired and the shop no longer waits: a new one if the buyer still wants it.
+    OfferNewVoucher,
+    /// The voucher expired while the shop still holds stock for it.
+    ReleaseStock,
+    /// Paid more than once: ship once, refund the rest.
+    RefundExtraPayment,
+    /// Paid after the voucher expired: is the stock still there?
+    CheckStock,
+    CheckPaymentId,
+    CheckAmounts,
+    /// A payment for an order the shop does not know: find and link its order.
+    LinkOrder,
+    /// Dispute or accept the chargeback.
+    AnswerChargeback,
+    /// The shop says paid and no PSP does: ask the PSP before shipping.
+    AskPsp,
+    NothingToDo,
+}
+
+/// What a verdict's sentence is made of, so that every language can say it
+/// (`text` is the English sentence the CLI prints). Times are UTC; `country`
+/// is the market whose clock the buyer and the PSP read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VerdictFacts {
+    pub country: Option<String>,
+    pub psp: Option<String>,
+    /// `efecty`, `pagoefectivo`.
+    pub network: Option<String>,
+    pub payment_id: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When the money was taken back (reversal, chargeback).
+    pub taken_back_at: Option<DateTime<Utc>>,
+    pub voucher_expires_at: Option<DateTime<Utc>>,
+    /// The shop's own status of the order.
+    pub shop_status: Option<String>,
+    pub times_paid: Option<u32>,
+    /// The market date a settlement is due by, and the account's T+N.
+    pub settle_by: Option<NaiveDate>,
+    pub settle_business_days: Option<u32>,
+    /// The payment id the shop recorded, when it differs from the PSP's.
+    pub recorded_payment_id: Option<String>,
+    /// The PSP still says pending although the voucher expired.
+    pub psp_still_pending: bool,
+}
+
+/// What support should do: the verdict, its primary step and the buyer
+/// message that fits the order now (never "pay your voucher" to a buyer who
+/// paid).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     pub code: VerdictCode,
+    /// The sentence in English.
     pub text: String,
+    pub facts: VerdictFacts,
+    pub next_step: NextStep,
+    pub buyer_message: Option<crate::notifications::Kind>,
+}
+
+impl Verdict {
+    fn new(code: VerdictCode, text: String, facts: VerdictFacts) -> Verdict {
+        // The step and the message are filled in by `verdict` from the code and the order.
+        Verdict { code, text, facts, next_step: NextStep::NothingToDo, buyer_message: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -200,10 +277,64 @@ fn day_text(date: NaiveDate) -> String {
     date.format("%-d %b").to_string()
 }
 
-/// The one line support reads first. The ship policy of the payment's PSP
-/// and market (`terms`) decides whether a paid order may go out before its
-/// settlement arrives.
+/// The one line support reads first, the step it asks for and the buyer
+/// message that fits. The ship policy of the payment's PSP and market
+/// (`terms`) decides whether a paid order may go out before its settlement
+/// arrives.
 pub fn verdict(
+    order: Option<&OrderRecord>,
+    payments: &[PaymentRecord],
+    settlements: &[SettlementRecord],
+    exceptions: &[ExceptionRecord],
+    terms: &TermsSettings,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let mut v = sentence(order, payments, settlements, exceptions, terms, now);
+    v.buyer_message = order.and_then(|o| {
+        let money = crate::notifications::fit::OrderMoney::of(o, payments);
+        crate::notifications::fit::suggested(&money, now)
+    });
+    v.next_step = match v.code {
+        VerdictCode::DeliverOrder => NextStep::ReleaseOrder,
+        VerdictCode::AllGood => NextStep::NothingToDo,
+        VerdictCode::AwaitingPayment | VerdictCode::NoPayment => match v.buyer_message {
+            Some(_) => NextStep::RemindBuyer,
+            None => NextStep::NothingToDo,
+        },
+        VerdictCode::ExpiredUnpaid => {
+            match order.and_then(|o| ShopStatus::parse(&o.status)).is_some_and(ShopStatus::awaits_payment) {
+                true => NextStep::ReleaseStock,
+                false => NextStep::OfferNewVoucher,
+            }
+        }
+        VerdictCode::NotPaidDoNotShip => NextStep::AskPsp,
+        VerdictCode::PaidTwice => NextStep::RefundExtraPayment,
+        VerdictCode::CheckAmounts => NextStep::CheckAmounts,
+        VerdictCode::UnknownOrder => NextStep::LinkOrder,
+        VerdictCode::Reversed => NextStep::StopShipment,
+        VerdictCode::ChargedBack => NextStep::AnswerChargeback,
+        VerdictCode::HoldUntilSettled => NextStep::HoldShipment,
+        VerdictCode::PaidAfterExpiry => NextStep::CheckStock,
+        VerdictCode::CheckPaymentId => NextStep::CheckPaymentId,
+    };
+    v
+}
+
+/// The facts of a paid payment every "paid" verdict starts from.
+fn paid_facts(p: &PaymentRecord) -> VerdictFacts {
+    VerdictFacts {
+        country: Some(p.country.clone()),
+        psp: Some(p.psp.clone()),
+        network: Some(p.network.clone()),
+        payment_id: Some(p.payment_id.clone()),
+        amount_minor: Some(p.amount_minor),
+        currency: Some(p.currency.clone()),
+        paid_at: p.paid_at,
+        ..VerdictFacts::default()
+    }
+}
+
+fn sentence(
     order: Option<&OrderRecord>,
     payments: &[PaymentRecord],
     settlements: &[SettlementRecord],
@@ -217,16 +348,20 @@ pub fn verdict(
         None => format!("Paid at {}", network_name(&p.network)),
     };
     let Some(order) = order else {
-        return Verdict {
-            code: VerdictCode::UnknownOrder,
-            text: match paid.first() {
-                Some(p) => {
-                    format!("{}, but the shop has no such order → find the buyer's order and link it", paid_text(p))
-                }
-                None => "The shop has no such order".to_string(),
-            },
+        return match paid.first() {
+            Some(p) => Verdict::new(
+                VerdictCode::UnknownOrder,
+                format!("{}, but the shop has no such order → find the buyer's order and link it", paid_text(p)),
+                paid_facts(p),
+            ),
+            None => Verdict::new(
+                VerdictCode::UnknownOrder,
+                "The shop has no such order".to_string(),
+                VerdictFacts::default(),
+            ),
         };
     };
+    let shop = |facts: VerdictFacts| VerdictFacts { shop_status: Some(order.status.clone()), ..facts };
     let status = ShopStatus::parse(&order.status);
     if paid.is_empty()
         && let Some(verdict) =
@@ -237,14 +372,15 @@ pub fn verdict(
     let open_kinds: Vec<&str> =
         exceptions.iter().filter(|e| e.status == ExceptionStatus::Open).map(|e| e.kind.as_str()).collect();
     if paid.len() >= 2 {
-        return Verdict {
-            code: VerdictCode::PaidTwice,
-            text: format!(
+        return Verdict::new(
+            VerdictCode::PaidTwice,
+            format!(
                 "{}, and paid {} times in all → ship once and refund the extra payment",
                 paid_text(paid[0]),
                 paid.len()
             ),
-        };
+            VerdictFacts { times_paid: Some(paid.len() as u32), ..shop(paid_facts(paid[0])) },
+        );
     }
     if let Some(p) = paid.first() {
         let expiry = p.expires_at.or(order.voucher_expires_at);
@@ -253,16 +389,17 @@ pub fn verdict(
             && paid_at > expiry
             && !shipped
         {
-            return Verdict {
-                code: VerdictCode::PaidAfterExpiry,
-                text: format!(
+            return Verdict::new(
+                VerdictCode::PaidAfterExpiry,
+                format!(
                     "{}, {} after the voucher expired; the shop says {} → check the stock is still held before \
                      shipping, otherwise refund the buyer",
                     paid_text(p),
                     ago(paid_at - expiry),
                     order.status
                 ),
-            };
+                VerdictFacts { voucher_expires_at: Some(expiry), ..shop(paid_facts(p)) },
+            );
         }
         let market = Country::parse(&p.country).unwrap_or(Country::Colombia);
         let channel = terms.channel(&p.psp, market);
@@ -273,60 +410,78 @@ pub fn verdict(
             && let Some(paid_at) = p.paid_at
         {
             let due = settlement_due(&channel, market.business_date(paid_at));
-            return Verdict {
-                code: VerdictCode::HoldUntilSettled,
-                text: format!(
+            return Verdict::new(
+                VerdictCode::HoldUntilSettled,
+                format!(
                     "{}; settlement expected by {} (T+{} business days); the shop says {} → hold shipping until settled",
                     paid_text(p),
                     day_text(due),
                     channel.settle_business_days,
                     order.status
                 ),
-            };
+                VerdictFacts {
+                    settle_by: Some(due),
+                    settle_business_days: Some(channel.settle_business_days),
+                    ..shop(paid_facts(p))
+                },
+            );
         }
         if open_kinds.contains(&"payment_id_mismatch") {
-            return Verdict {
-                code: VerdictCode::CheckPaymentId,
-                text: format!(
+            return Verdict::new(
+                VerdictCode::CheckPaymentId,
+                format!(
                     "{} (payment {}), but the shop recorded payment {} → check which payment the shop recorded",
                     paid_text(p),
                     p.payment_id,
                     order.psp_payment_id
                 ),
-            };
+                VerdictFacts { recorded_payment_id: Some(order.psp_payment_id.clone()), ..shop(paid_facts(p)) },
+            );
         }
         if status.is_some_and(ShopStatus::awaits_payment) {
-            return Verdict {
-                code: VerdictCode::DeliverOrder,
-                text: format!("{}; the shop still says {} → deliver the order", paid_text(p), order.status),
-            };
+            return Verdict::new(
+                VerdictCode::DeliverOrder,
+                format!("{}; the shop still says {} → deliver the order", paid_text(p), order.status),
+                shop(paid_facts(p)),
+            );
         }
         if open_kinds.iter().any(|k| matches!(*k, "amount_mismatch" | "currency_mismatch")) {
-            return Verdict {
-                code: VerdictCode::CheckAmounts,
-                text: format!("{}, but not the amount the order asks → check before shipping", paid_text(p)),
-            };
+            return Verdict::new(
+                VerdictCode::CheckAmounts,
+                format!("{}, but not the amount the order asks → check before shipping", paid_text(p)),
+                shop(paid_facts(p)),
+            );
         }
-        return Verdict {
-            code: VerdictCode::AllGood,
-            text: format!("{}; the shop says {}", paid_text(p), order.status),
-        };
+        return Verdict::new(
+            VerdictCode::AllGood,
+            format!("{}; the shop says {}", paid_text(p), order.status),
+            shop(paid_facts(p)),
+        );
     }
+    let order_facts = shop(VerdictFacts {
+        country: Some(order.country.clone()),
+        psp: Some(order.psp.clone()).filter(|p| !p.is_empty()),
+        amount_minor: Some(order.amount_minor),
+        currency: Some(order.currency.clone()),
+        ..VerdictFacts::default()
+    });
     if status.is_some_and(ShopStatus::counts_as_paid) {
-        return Verdict {
-            code: VerdictCode::NotPaidDoNotShip,
-            text: format!(
+        return Verdict::new(
+            VerdictCode::NotPaidDoNotShip,
+            format!(
                 "No PSP reports a payment, but the shop says {} → do not ship until the money is confirmed",
                 order.status
             ),
-        };
+            order_facts,
+        );
     }
     let expiry = payments.iter().filter_map(|p| p.expires_at).max().or(order.voucher_expires_at);
     let still_pending = payments.iter().any(|p| p.status == "pending");
+    let facts = VerdictFacts { voucher_expires_at: expiry, psp_still_pending: still_pending, ..order_facts };
     match (payments.is_empty(), expiry) {
-        (_, Some(at)) if at < now => Verdict {
-            code: VerdictCode::ExpiredUnpaid,
-            text: format!(
+        (_, Some(at)) if at < now => Verdict::new(
+            VerdictCode::ExpiredUnpaid,
+            format!(
                 "Not paid; the voucher expired {} ago{}{}",
                 ago(now - at),
                 if still_pending { " but the PSP still says pending (ask them to close it)" } else { "" },
@@ -336,16 +491,18 @@ pub fn verdict(
                     " → issue a new voucher if the buyer still wants it"
                 }
             ),
-        },
-        (false, expiry) => Verdict {
-            code: VerdictCode::AwaitingPayment,
-            text: match expiry {
+            facts,
+        ),
+        (false, expiry) => Verdict::new(
+            VerdictCode::AwaitingPayment,
+            match expiry {
                 Some(at) => format!("Not paid yet; the voucher expires in {}", ago(at - now)),
                 None => "Not paid yet".to_string(),
             },
-        },
+            facts,
+        ),
         (true, _) => {
-            Verdict { code: VerdictCode::NoPayment, text: "No payment has been reported for this order".to_string() }
+            Verdict::new(VerdictCode::NoPayment, "No payment has been reported for this order".to_string(), facts)
         }
     }
 }
@@ -360,25 +517,25 @@ fn amount_text(p: &PaymentRecord) -> String {
 /// The verdict for an order whose payment the PSP took back (charged back
 /// first: it is the later, stronger claim). Never "deliver the order".
 fn taken_back_verdict(payments: &[PaymentRecord], shop_status: &str, shop_counts_as_paid: bool) -> Option<Verdict> {
-    let when = |p: &PaymentRecord| {
-        p.history
-            .iter()
-            .rev()
-            .find(|h| h.status == p.status)
-            .and_then(|h| h.status_at)
-            .map(|at| format!(" on {}", market_time(at, &p.country)))
-            .unwrap_or_default()
+    let taken_at = |p: &PaymentRecord| p.history.iter().rev().find(|h| h.status == p.status).and_then(|h| h.status_at);
+    let when =
+        |p: &PaymentRecord| taken_at(p).map(|at| format!(" on {}", market_time(at, &p.country))).unwrap_or_default();
+    let facts = |p: &PaymentRecord| VerdictFacts {
+        taken_back_at: taken_at(p),
+        shop_status: Some(shop_status.to_string()),
+        ..paid_facts(p)
     };
     if let Some(p) = payments.iter().find(|p| p.status == "charged_back") {
-        return Some(Verdict {
-            code: VerdictCode::ChargedBack,
-            text: format!(
+        return Some(Verdict::new(
+            VerdictCode::ChargedBack,
+            format!(
                 "Chargeback of {}{} at {} → dispute or accept; do not ship against this payment",
                 amount_text(p),
                 when(p),
                 p.psp
             ),
-        });
+            facts(p),
+        ));
     }
     let p = payments.iter().find(|p| p.status == "reversed")?;
     let action = if shop_counts_as_paid {
@@ -386,10 +543,11 @@ fn taken_back_verdict(payments: &[PaymentRecord], shop_status: &str, shop_counts
     } else {
         "money taken back → do not ship".to_string()
     };
-    Some(Verdict {
-        code: VerdictCode::Reversed,
-        text: format!("{} reversed the payment of {}{}; {action}", p.psp, amount_text(p), when(p)),
-    })
+    Some(Verdict::new(
+        VerdictCode::Reversed,
+        format!("{} reversed the payment of {}{}; {action}", p.psp, amount_text(p), when(p)),
+        facts(p),
+    ))
 }
 
 fn ago(span: chrono::TimeDelta) -> String {

@@ -202,3 +202,58 @@ fn accented_names_from_windows_1252_files_are_found_without_accents() {
     assert_eq!(only_case(&ctx, "L-1")["buyer_name"], "María José NÚÑEZ");
     assert_eq!(only_case(&ctx, "E-1")["buyer_name"], "Ana Lucía Núñez");
 }
+
+/// Each verdict carries the step it asks for and the buyer message that fits
+/// the order now; a message that does not fit is refused, not sent.
+#[test]
+fn the_verdict_names_its_next_step_and_the_message_that_fits_the_order() {
+    let ctx = reconciled();
+    let r002 = only_case(&ctx, "R-002");
+    assert_eq!(r002["verdict"]["code"], "deliver_order");
+    assert_eq!(r002["verdict"]["next_step"], "release_order");
+    assert_eq!(r002["verdict"]["buyer_message"], "payment_received");
+    let facts = &r002["verdict"]["facts"];
+    assert_eq!(
+        (facts["network"].as_str(), facts["payment_id"].as_str(), facts["shop_status"].as_str()),
+        (Some("efecty"), Some("D-002"), Some("pending_payment"))
+    );
+    assert_eq!(facts["amount_minor"], 9_900_000);
+    assert!(facts["paid_at"].is_string(), "{facts}");
+
+    // Voucher instructions for a paid order would ask the buyer to pay again.
+    for verb in ["preview", "resend"] {
+        let out = ctx.fails_with(
+            2,
+            [
+                "notifications",
+                verb,
+                "--order",
+                "R-002",
+                "--kind",
+                "voucher_instructions",
+                "--channel",
+                "email",
+                "--operator",
+                "sam",
+            ],
+        );
+        assert!(
+            stderr(&out).contains(
+                "voucher_instructions does not fit order R-002 now: the order is paid, so asking the buyer to pay would make them pay twice [notifications.kind_unfit]"
+            ),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out =
+        ctx.ok(["--operator", "sam", "notifications", "preview", "--order", "R-002", "--kind", "payment_received"]);
+    assert!(!stdout(&out).is_empty());
+
+    // The duplicate payment's case asks for the extra money back; the unknown order's for a link.
+    assert_eq!(only_case(&ctx, "R-005")["verdict"]["next_step"], "refund_extra_payment");
+    let unknown = only_case(&ctx, "D-011");
+    assert_eq!(
+        (unknown["verdict"]["next_step"].as_str(), unknown["verdict"]["buyer_message"].as_str()),
+        (Some("link_order"), None)
+    );
+}

@@ -283,6 +283,13 @@ fn setup() -> Ctx {
     ctx
 }
 
+/// Both orders paid (a "payment received" message fits them only then).
+fn setup_paid() -> Ctx {
+    let ctx = setup();
+    ctx.import("payments", "dlocal", &fixture("notify/dlocal_paid.csv"));
+    ctx
+}
+
 fn store(ctx: &Ctx) -> Store {
     Store::open(&ctx.db).unwrap()
 }
@@ -333,7 +340,7 @@ fn templates_render_per_locale_with_local_amounts_market_time_and_escaping() {
     assert_eq!(co.recipient, "ana.nunez@correo.example");
     assert_eq!(co.rendered.subject, "Tu código de pago 4000001001 para el pedido N-CO-1");
     assert!(co.rendered.html.contains("<strong>$ 1.250.000</strong>"), "{}", co.rendered.html);
-    assert!(co.rendered.html.contains("4 de marzo de 2026, 9:15 a. m. (hora de Bogotá)"));
+    assert!(co.rendered.html.contains("4 de marzo de 2099, 9:15 a. m. (hora de Bogotá)"));
     assert!(
         co.rendered.html.contains("Hola, &lt;script&gt;alert(1)&lt;&#x2f;script&gt; Núñez:"),
         "{}",
@@ -347,21 +354,21 @@ fn templates_render_per_locale_with_local_amounts_market_time_and_escaping() {
     assert_eq!(pe.locale, Locale::EsPe);
     assert!(pe.rendered.text.contains("Valor a pagar: S/ 1,250.50\n"), "{}", pe.rendered.text);
     // 22:30 in Lima on the 5th (the voucher said -05:00).
-    assert!(pe.rendered.text.contains("Paga antes de: 5 de marzo de 2026, 10:30 p. m. (hora de Lima)"));
+    assert!(pe.rendered.text.contains("Paga antes de: 5 de marzo de 2099, 10:30 p. m. (hora de Lima)"));
     assert!(pe.rendered.text.contains("Hola, José Ñahui Quispe:"));
 
     let en =
         notifications::preview(&store, &sam, "N-PE-1", Kind::VoucherInstructions, Some(Locale::En), Channel::Email)
             .unwrap();
     assert_eq!(en.rendered.subject, "Your payment code 12345678 for order N-PE-1");
-    assert!(en.rendered.text.contains("Pay before:   March 5, 2026, 10:30 PM (Lima time)"), "{}", en.rendered.text);
+    assert!(en.rendered.text.contains("Pay before:   March 5, 2099, 10:30 PM (Lima time)"), "{}", en.rendered.text);
     assert!(en.rendered.text.contains("Amount:       S/ 1,250.50"));
 
     let sms = notifications::preview(&store, &sam, "N-CO-1", Kind::VoucherInstructions, None, Channel::Sms).unwrap();
     assert_eq!(sms.recipient, "+573001234567");
     assert_eq!(
         sms.rendered.text,
-        "Tienda Ñandu: paga $ 1.250.000 en Efecty con el codigo 4000001001 antes del 04/03/2026 9:15 a. m. (pedido N-CO-1)."
+        "Tienda Ñandu: paga $ 1.250.000 en Efecty con el codigo 4000001001 antes del 04/03/2099 9:15 a. m. (pedido N-CO-1)."
     );
     assert!(sms.rendered.text.chars().count() <= 160);
     assert_eq!(sms.rendered.subject, "");
@@ -487,7 +494,7 @@ fn a_refused_connection_is_retried_with_backoff_until_the_server_is_up() {
 
 #[test]
 fn a_message_fails_after_the_last_attempt() {
-    let ctx = setup();
+    let ctx = setup_paid();
     let mut store = store(&ctx);
     let sam = act_as(&store, "sam").unwrap();
     let id = notifications::resend(&mut store, &sam, "N-PE-1", Kind::PaymentReceived, Channel::Email, false).unwrap();
@@ -621,13 +628,13 @@ fn an_sms_interrupted_after_the_provider_accepted_is_sent_again_under_the_same_r
     assert_eq!(requests[0].body["from"], "Ayacucho");
     assert_eq!(
         requests[0].body["text"],
-        "Libreria Ayacucho: paga S/ 1,250.50 en PagoEfectivo con el codigo 12345678 antes del 05/03/2026 10:30 p. m. (pedido N-PE-1)."
+        "Libreria Ayacucho: paga S/ 1,250.50 en PagoEfectivo con el codigo 12345678 antes del 05/03/2099 10:30 p. m. (pedido N-PE-1)."
     );
 }
 
 #[test]
 fn sms_provider_errors_retry_or_fail_and_the_token_comes_from_the_vault() {
-    let ctx = setup();
+    let ctx = setup_paid();
     let provider = SmsStandIn::start();
     let mut store = store(&ctx);
     let admin = act_as(&store, "admin").unwrap();
@@ -691,7 +698,7 @@ use voucherdesk::credentials::SecretVault as _;
 
 #[test]
 fn support_gets_three_resends_per_day_then_a_manager_overrides_with_an_audit_entry() {
-    let ctx = setup();
+    let ctx = setup_paid();
     let resend = |who: &str, extra: &[&str]| {
         let mut args = vec![
             "notifications",
@@ -764,7 +771,7 @@ fn support_gets_three_resends_per_day_then_a_manager_overrides_with_an_audit_ent
 
 #[test]
 fn a_changed_email_is_recorded_with_who_changed_it_and_used_from_then_on() {
-    let ctx = setup();
+    let ctx = setup_paid();
     let mut store = store(&ctx);
     let sam = act_as(&store, "sam").unwrap();
     let err = notifications::set_contact(&mut store, &sam, "N-CO-1", ContactField::Email, "ana at correo").unwrap_err();
@@ -875,7 +882,7 @@ fn events_queue_once_per_channel_and_refund_messages_can_be_resent_with_their_fa
 
 #[test]
 fn the_cli_previews_lists_and_refuses_bad_input_clearly() {
-    let ctx = setup();
+    let ctx = setup_paid();
     let out = ctx.ok([
         "notifications",
         "preview",
@@ -1008,7 +1015,7 @@ fn expiry_reminders_are_queued_once_per_voucher_and_channel_for_deadlines_within
     let ctx = setup();
     let mut store = store(&ctx);
     // 3 March, noon in Bogotá: N-CO-1's deadline (4 March 09:15) is 21 h away, N-PE-1's (5 March 22:30 Lima) 58 h.
-    let now = utc("2026-03-03T17:00:00Z");
+    let now = utc("2099-03-03T17:00:00Z");
     let report = notifications::queue_expiry_reminders(&mut store, now, 24, "(deliverer)").unwrap();
     assert_eq!(report.skipped, Vec::<String>::new());
     assert_eq!(report.queued.len(), 2, "email and SMS for N-CO-1 only: {report:?}");
@@ -1027,7 +1034,7 @@ fn expiry_reminders_are_queued_once_per_voucher_and_channel_for_deadlines_within
     // A wider window reaches N-PE-1; a deadline already past gets none.
     let wider = notifications::queue_expiry_reminders(&mut store, now, 72, "(deliverer)").unwrap();
     assert_eq!(wider.queued.len(), 2);
-    let late = utc("2026-03-06T12:00:00Z");
+    let late = utc("2099-03-06T12:00:00Z");
     assert_eq!(notifications::queue_expiry_reminders(&mut store, late, 24, "(deliverer)").unwrap().queued.len(), 0);
     assert_eq!(row_count(&store), 4);
 }

@@ -333,53 +333,7 @@ impl From<store::SettlementRecord> for SettlementRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum VerdictCode {
-    DeliverOrder,
-    AllGood,
-    AwaitingPayment,
-    ExpiredUnpaid,
-    NotPaidDoNotShip,
-    PaidTwice,
-    CheckAmounts,
-    UnknownOrder,
-    NoPayment,
-    Reversed,
-    ChargedBack,
-    HoldUntilSettled,
-    PaidAfterExpiry,
-    CheckPaymentId,
-}
-
-impl From<lookup::VerdictCode> for VerdictCode {
-    fn from(c: lookup::VerdictCode) -> VerdictCode {
-        use lookup::VerdictCode as V;
-        match c {
-            V::DeliverOrder => VerdictCode::DeliverOrder,
-            V::AllGood => VerdictCode::AllGood,
-            V::AwaitingPayment => VerdictCode::AwaitingPayment,
-            V::ExpiredUnpaid => VerdictCode::ExpiredUnpaid,
-            V::NotPaidDoNotShip => VerdictCode::NotPaidDoNotShip,
-            V::PaidTwice => VerdictCode::PaidTwice,
-            V::CheckAmounts => VerdictCode::CheckAmounts,
-            V::UnknownOrder => VerdictCode::UnknownOrder,
-            V::NoPayment => VerdictCode::NoPayment,
-            V::Reversed => VerdictCode::Reversed,
-            V::ChargedBack => VerdictCode::ChargedBack,
-            V::HoldUntilSettled => VerdictCode::HoldUntilSettled,
-            V::PaidAfterExpiry => VerdictCode::PaidAfterExpiry,
-            V::CheckPaymentId => VerdictCode::CheckPaymentId,
-        }
-    }
-}
-
-/// What support should do, in one line (English; `code` for translations).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Verdict {
-    pub code: VerdictCode,
-    pub text: String,
-}
+pub use voucherdesk::lookup::{NextStep, Verdict, VerdictCode, VerdictFacts};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct CaseFile {
@@ -396,7 +350,6 @@ pub struct CaseFile {
 impl From<lookup::CaseFile> for CaseFile {
     fn from(c: lookup::CaseFile) -> CaseFile {
         let lookup::CaseFile { order_id, buyer_name, order, payments, settlements, exceptions, verdict } = c;
-        let lookup::Verdict { code, text } = verdict;
         CaseFile {
             order_id,
             buyer_name,
@@ -404,7 +357,7 @@ impl From<lookup::CaseFile> for CaseFile {
             payments: convert(payments),
             settlements: convert(settlements),
             exceptions: convert(exceptions),
-            verdict: Verdict { code: code.into(), text },
+            verdict,
         }
     }
 }
@@ -1883,42 +1836,7 @@ pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
 
 // ------------------------------------------------------------------ buyer notifications
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    VoucherInstructions,
-    ExpiryReminder,
-    PaymentReceived,
-    RefundApproved,
-    RefundCompleted,
-    CashReadyForPickup,
-}
-
-impl From<NotificationKind> for notifications::Kind {
-    fn from(k: NotificationKind) -> notifications::Kind {
-        match k {
-            NotificationKind::VoucherInstructions => notifications::Kind::VoucherInstructions,
-            NotificationKind::ExpiryReminder => notifications::Kind::ExpiryReminder,
-            NotificationKind::PaymentReceived => notifications::Kind::PaymentReceived,
-            NotificationKind::RefundApproved => notifications::Kind::RefundApproved,
-            NotificationKind::RefundCompleted => notifications::Kind::RefundCompleted,
-            NotificationKind::CashReadyForPickup => notifications::Kind::CashReadyForPickup,
-        }
-    }
-}
-
-impl From<notifications::Kind> for NotificationKind {
-    fn from(k: notifications::Kind) -> NotificationKind {
-        match k {
-            notifications::Kind::VoucherInstructions => NotificationKind::VoucherInstructions,
-            notifications::Kind::ExpiryReminder => NotificationKind::ExpiryReminder,
-            notifications::Kind::PaymentReceived => NotificationKind::PaymentReceived,
-            notifications::Kind::RefundApproved => NotificationKind::RefundApproved,
-            notifications::Kind::RefundCompleted => NotificationKind::RefundCompleted,
-            notifications::Kind::CashReadyForPickup => NotificationKind::CashReadyForPickup,
-        }
-    }
-}
+pub use voucherdesk::notifications::Kind as NotificationKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

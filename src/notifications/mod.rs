@@ -15,6 +15,7 @@
 pub mod barcode;
 pub mod config;
 pub mod delivery;
+pub mod fit;
 pub mod format;
 mod templates;
 
@@ -47,6 +48,7 @@ pub const EVENT_REF_CHARS_MAX: usize = 64;
 // ------------------------------------------------------------------ enums
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationKind"))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     VoucherInstructions,
@@ -283,6 +285,8 @@ pub enum NotificationError {
     BadPhone(String),
     #[error("{0}")]
     MissingFacts(String),
+    #[error("{kind} does not fit order {order} now: {}", reason.reason())]
+    Unfit { order: String, kind: Kind, reason: fit::Unfit },
     #[error(
         "order {order} was already re-sent {count} times in the last {RESEND_WINDOW_HOURS} h (limit {limit}); a manager may override"
     )]
@@ -332,6 +336,7 @@ impl NotificationError {
             | NotificationError::MissingFacts(_)
             | NotificationError::BadSettings(_) => "errors.validation",
             NotificationError::NoRecipient { .. } => "notifications.no_recipient",
+            NotificationError::Unfit { .. } => "notifications.kind_unfit",
             NotificationError::ResendLimit { .. } => "notifications.resend_limit",
             NotificationError::OverrideForbidden { .. } => "auth.forbidden",
             NotificationError::SmsTooLong { .. } => "notifications.sms_too_long",
@@ -358,6 +363,7 @@ impl NotificationError {
             | NotificationError::BadEmail(_)
             | NotificationError::BadPhone(_)
             | NotificationError::MissingFacts(_)
+            | NotificationError::Unfit { .. }
             | NotificationError::ResendLimit { .. }
             | NotificationError::OverrideForbidden { .. }
             | NotificationError::SmsTooLong { .. }
@@ -480,6 +486,17 @@ fn load_order(store: &Store, order_id: &str) -> Result<OrderFacts, NotificationE
     let email = store.buyer_contact_override(&order.order_id, "email")?.unwrap_or_else(|| order.buyer_email.clone());
     let phone = store.buyer_contact_override(&order.order_id, "phone")?.unwrap_or_else(|| order.buyer_phone.clone());
     Ok(OrderFacts { order, country, currency, email, phone })
+}
+
+/// Refuses a message that does not fit the order now ([`fit::check`]).
+fn check_fit(store: &Store, facts: &OrderFacts, kind: Kind) -> Result<(), NotificationError> {
+    let payments = store.payments_of_order(&facts.order.order_id)?;
+    let money = fit::OrderMoney::of(&facts.order, &payments);
+    fit::check(kind, &money, Utc::now()).map_err(|reason| NotificationError::Unfit {
+        order: facts.order.order_id.clone(),
+        kind,
+        reason,
+    })
 }
 
 /// Control characters (a newline in a name) become spaces: nothing a buyer
@@ -811,6 +828,7 @@ pub fn preview(
 ) -> Result<Preview, NotificationError> {
     operator.require(Permission::Lookup)?;
     let facts = load_order(store, order_id)?;
+    check_fit(store, &facts, kind)?;
     let locale = locale.unwrap_or_else(|| Locale::default_for(facts.country));
     let event = facts_for_resend(store, &facts.order.order_id, kind)?;
     let settings = config::get(store)?;
@@ -1037,6 +1055,7 @@ pub fn resend(
         return Err(NotificationError::OverrideForbidden { name: operator.name.clone(), role: operator.role.as_str() });
     }
     let facts = load_order(store, order_id)?;
+    check_fit(store, &facts, kind)?;
     let locale = Locale::default_for(facts.country);
     let event = facts_for_resend(store, &facts.order.order_id, kind)?;
     let settings = config::get(store)?;

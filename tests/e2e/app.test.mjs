@@ -39,6 +39,8 @@ let pendingPaidBySandbox;
 // and the sandbox, refunded in full (tier 3) through the app.
 const REFUND_ORDER = "E2E-REFUND-1";
 const REFUND_PAYMENT = "D-E2E-REFUND-1";
+/** An unpaid order whose voucher is still valid: the one the buyer-message test sends instructions for. */
+const VOUCHER_ORDER = "E2E-VOUCHER-1";
 /** The app's refund submitter rounds this often (seconds) during the suite. */
 const E2E_REFUND_INTERVAL_S = "2";
 /** Rounds of the app's background sync are an hour apart: none runs during the suite. */
@@ -171,6 +173,14 @@ before(async () => {
     path.join(work, "refund-orders.csv"),
     "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n" +
       `${REFUND_ORDER},Tienda Norte,${wire(createdAt)},"Peña, María José",maria.pena@example.com,+57 300 000 0000,1020304050,CO,3000000,COP,paid,dlocal,${REFUND_PAYMENT},9900000001,${wire(expiresAt)}\n`,
+  // Created an hour ago, payable for two more days.
+  const voucherCreated = new Date(Date.now() - 3600 * 1000);
+  const voucherExpires = new Date(Date.now() + 48 * 3600 * 1000);
+  writeFileSync(
+    path.join(work, "voucher-orders.csv"),
+    "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n" +
+      `${VOUCHER_ORDER},Tienda Norte,${wire(voucherCreated)},Lucía Ortiz,lucia.ortiz@example.com,+57 310 000 0003,1010000003,CO,89900,COP,pending_payment,dlocal,,9900000002,${wire(voucherExpires)}\n`,
+  );
   );
   writeFileSync(
     path.join(work, "refund-payments.csv"),
@@ -179,6 +189,7 @@ before(async () => {
   );
   cli("--operator", "admin", "import", "orders", "--profile", "shop", path.join(work, "refund-orders.csv"));
   cli("--operator", "admin", "import", "payments", "--profile", "dlocal", path.join(work, "refund-payments.csv"));
+  cli("--operator", "admin", "import", "orders", "--profile", "shop", path.join(work, "voucher-orders.csv"));
 
   keyring = await startKeyring(work);
   const pspEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: keyring.address };
@@ -197,7 +208,7 @@ before(async () => {
   assert.notEqual(bouncingOrder, paidNotRecorded);
   cli("--operator", "ana", "notifications", "set-contact", "--order", bouncingOrder, "--email", BOUNCING_EMAIL);
   sink.refuseOnce(BOUNCING_EMAIL);
-  const queuedLine = cli("--operator", "ana", "notifications", "resend", "--order", bouncingOrder, "--kind", "voucher_instructions", "--channel", "email");
+  const queuedLine = cli("--operator", "ana", "notifications", "resend", "--order", bouncingOrder, "--kind", "payment_received", "--channel", "email");
   bouncingId = Number(/queued notification (\d+)/.exec(queuedLine)?.[1]);
   assert.ok(bouncingId > 0, queuedLine);
 
@@ -298,6 +309,11 @@ test("a support agent looks up a paid-not-recorded order and reads its verdict",
   const verdict = await s.waitFor(`${tid("case-verdict")}[data-code="deliver_order"]`, { what: "the verdict" });
   const text = await verdict.text();
   assert.match(text, /deliver the order/i, text);
+  // The next step and its buttons: support hands the money question to a manager; the buyer hears the payment arrived.
+  assert.equal(await verdict.attr("data-next-step"), "release_order");
+  assert.equal(await s.label(tid("verdict-next-step")), "Next step: Confirm the payment so that the shop ships the order");
+  assert.equal(await (await s.find(tid("verdict-action"))).attr("data-action"), "escalate");
+  assert.equal(await (await s.find(tid("verdict-send"))).attr("data-kind"), "payment_received");
   await shot("03-lookup-case-file");
 });
 
@@ -398,7 +414,8 @@ test("an import with a bad row shows the line number", async () => {
 
 // After the refused import too: the app's deliverer and the CLI must see its writes.
 test("a support agent previews and queues a Spanish voucher re-send from a case file, and sees it in the log", async () => {
-  const orderId = paidNotRecorded;
+  // Unpaid with a valid voucher: the instructions fit (a paid order is never asked to pay again).
+  const orderId = VOUCHER_ORDER;
   const logged = () => JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", orderId, "--json"));
   const before = logged();
   await signIn("ana");
@@ -412,10 +429,13 @@ test("a support agent previews and queues a Spanish voucher re-send from a case 
   const rowsBefore = await s.findAll('[data-testid^="notification-row-"]');
   assert.equal(rowsBefore.length, before.length, "the panel lists what the core has logged");
 
-  await s.select(tid("resend-kind"), "voucher_instructions");
   await s.select(tid("resend-channel"), "email");
   assert.equal((await s.findAll(tid("resend-override"))).length, 0, "support is not offered the override");
-  await s.click(tid("resend-preview"));
+  // The verdict's own button opens the preview of the message that fits.
+  const verdict = await s.find(tid("case-verdict"));
+  assert.equal(await verdict.attr("data-next-step"), "remind_buyer");
+  assert.equal(await (await s.find(tid("verdict-send"))).attr("data-kind"), "voucher_instructions");
+  await s.click(tid("verdict-send"));
   const subject = await s.text(tid("preview-subject"));
   assert.match(subject, /^Tu código de pago \S+ para el pedido /, subject);
   assert.match(await s.text(tid("preview-locale")), /^es-(CO|PE)$/);

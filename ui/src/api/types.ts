@@ -131,22 +131,9 @@ export interface SettlementRecord {
   source: string;
 }
 
-/** lookup::VerdictCode */
-export type VerdictCode =
-  | "deliver_order"
-  | "all_good"
-  | "awaiting_payment"
-  | "expired_unpaid"
-  | "not_paid_do_not_ship"
-  | "paid_twice"
-  | "check_amounts"
-  | "unknown_order"
-  | "no_payment"
-  | "reversed"
-  | "charged_back"
-  | "hold_until_settled"
-  | "paid_after_expiry"
-  | "check_payment_id";
+export type { NextStep, Verdict, VerdictCode, VerdictFacts } from "../bindings";
+import type { NextStep, Verdict, VerdictCode } from "../bindings";
+/** Every verdict code, for the translation tests (the type is generated from lookup::VerdictCode). */
 export const VERDICT_CODES: readonly VerdictCode[] = [
   "deliver_order",
   "all_good",
@@ -163,12 +150,23 @@ export const VERDICT_CODES: readonly VerdictCode[] = [
   "paid_after_expiry",
   "check_payment_id",
 ] as const;
-
-/** lookup::Verdict */
-export interface Verdict {
-  code: VerdictCode;
-  text: string;
-}
+/** Every next step (lookup::NextStep), for the translation tests. */
+export const NEXT_STEPS: readonly NextStep[] = [
+  "release_order",
+  "hold_shipment",
+  "stop_shipment",
+  "remind_buyer",
+  "offer_new_voucher",
+  "release_stock",
+  "refund_extra_payment",
+  "check_stock",
+  "check_payment_id",
+  "check_amounts",
+  "link_order",
+  "answer_chargeback",
+  "ask_psp",
+  "nothing_to_do",
+] as const;
 
 /** lookup::CaseFile */
 export interface CaseFile {

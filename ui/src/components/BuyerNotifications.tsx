@@ -57,12 +57,22 @@ function LogRow({ n, country }: { n: NotificationLogEntry; country: string }) {
   );
 }
 
-export function BuyerNotifications({ orderId, country }: { orderId: string; country: string }) {
+export interface BuyerNotificationsProps {
+  orderId: string;
+  country: string;
+  /** The message that fits the order now (the verdict's): chosen first, marked in the list. */
+  suggested?: NotificationKind | null;
+  /** A request from the verdict to preview one kind; a new nonce asks again. */
+  request?: { kind: NotificationKind; nonce: number } | null;
+}
+
+export function BuyerNotifications({ orderId, country, suggested = null, request = null }: BuyerNotificationsProps) {
   const { t } = useTranslation();
   const { operator } = useSession();
   const [log, setLog] = useState<NotificationLogEntry[] | null>(null);
   const [logError, setLogError] = useState<ApiError | null>(null);
-  const [kind, setKind] = useState<NotificationKind>("voucher_instructions");
+  // Never "voucher instructions" by default: for a paid order they would ask the buyer to pay again.
+  const [kind, setKind] = useState<NotificationKind>(suggested ?? "payment_received");
   const [channel, setChannel] = useState<NotificationChannel>("email");
   const [overrideLimit, setOverrideLimit] = useState(false);
   const [preview, setPreview] = useState<NotificationPreview | null>(null);
@@ -92,17 +102,29 @@ export function BuyerNotifications({ orderId, country }: { orderId: string; coun
     return () => clearInterval(timer);
   }, [pending, load]);
 
-  const showPreview = async () => {
+  useEffect(() => {
+    if (suggested) setKind(suggested);
+  }, [suggested]);
+
+  const showPreview = async (chosen: NotificationKind = kind) => {
     setBusy(true);
     setError(null);
     try {
-      setPreview(await api.notificationPreview(orderId, kind, channel));
+      setPreview(await api.notificationPreview(orderId, chosen, channel));
     } catch (e) {
       setError(toApiError(e));
     } finally {
       setBusy(false);
     }
   };
+
+  useEffect(() => {
+    if (!request) return;
+    setKind(request.kind);
+    void showPreview(request.kind);
+    // Only a new request (its nonce) opens the preview again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [request?.nonce]);
 
   const resend = async () => {
     setBusy(true);
@@ -138,6 +160,7 @@ export function BuyerNotifications({ orderId, country }: { orderId: string; coun
             {NOTIFICATION_KINDS.map((k) => (
               <option key={k} value={k}>
                 {t(`notifications.kinds.${k}`)}
+                {k === suggested ? ` — ${t("notifications.suggested")}` : ""}
               </option>
             ))}
           </select>

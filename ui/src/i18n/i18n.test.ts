@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import en from "./en";
 import es from "./es";
 import zh from "./zh";
-import { AGE_BUCKETS, EXCEPTION_KINDS, EXCEPTION_SORTS, EXCEPTION_STATUSES, RESOLUTION_ACTIONS, ROLES, VERDICT_CODES } from "../api/types";
+import { AGE_BUCKETS, EXCEPTION_KINDS, EXCEPTION_SORTS, EXCEPTION_STATUSES, NEXT_STEPS, RESOLUTION_ACTIONS, ROLES, VERDICT_CODES } from "../api/types";
 
 type Tree = { [k: string]: string | Tree };
 
@@ -45,6 +45,9 @@ describe("i18n catalogues", () => {
   it("names every verdict code, exception kind, status, age bucket, action, sort and role", () => {
     const needed = [
       ...VERDICT_CODES.map((c) => `verdicts.${c}`),
+      ...VERDICT_CODES.map((c) => `verdictDetail.${c}`),
+      ...NEXT_STEPS.map((s) => `nextSteps.${s}`),
+      ...["pending_payment", "paid", "fulfilled", "cancelled", "expired", "refunded"].map((s) => `shopStatuses.${s}`),
       ...EXCEPTION_KINDS.map((k) => `kinds.${k}`),
       ...EXCEPTION_STATUSES.map((s) => `statuses.${s}`),
       ...AGE_BUCKETS.map((a) => `ages.${a}`),

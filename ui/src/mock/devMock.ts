@@ -296,7 +296,29 @@ function genericCase(w: World, id: string): CaseFile {
     ],
     settlements: [],
     exceptions: exps,
-    verdict: paid ? { code: "all_good", text: "Paid; the shop says paid" } : { code: "awaiting_payment", text: "Not paid yet" },
+    verdict: {
+      code: paid ? "all_good" : "awaiting_payment",
+      text: paid ? "Paid; the shop says paid" : "Not paid yet",
+      facts: {
+        country: hit.country,
+        psp: "dlocal",
+        network: "efecty",
+        payment_id: null,
+        amount_minor: null,
+        currency: null,
+        paid_at: paid ? iso(created + DAY_MS / 3) : null,
+        taken_back_at: null,
+        voucher_expires_at: null,
+        shop_status: paid ? "paid" : "pending_payment",
+        times_paid: null,
+        settle_by: null,
+        settle_business_days: null,
+        recorded_payment_id: null,
+        psp_still_pending: false,
+      },
+      next_step: paid ? "nothing_to_do" : "remind_buyer",
+      buyer_message: paid ? "payment_received" : "voucher_instructions",
+    },
   };
 }
 

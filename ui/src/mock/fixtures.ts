@@ -101,7 +101,26 @@ export const SAMPLE_CASES: CaseFile[] = [
   ],
   "verdict": {
    "code": "deliver_order",
-   "text": "Paid at Efecty on 4 Mar 22:30 Bogotá; the shop still says pending_payment → deliver the order"
+   "text": "Paid at Efecty on 4 Mar 22:30 Bogotá; the shop still says pending_payment → deliver the order",
+   "facts": {
+    "country": "CO",
+    "psp": "dlocal",
+    "network": "efecty",
+    "payment_id": "D-5001",
+    "amount_minor": 12500000,
+    "currency": "COP",
+    "paid_at": "2026-03-05T03:30:00Z",
+    "taken_back_at": null,
+    "voucher_expires_at": null,
+    "shop_status": "pending_payment",
+    "times_paid": null,
+    "settle_by": null,
+    "settle_business_days": null,
+    "recorded_payment_id": null,
+    "psp_still_pending": false
+   },
+   "next_step": "release_order",
+   "buyer_message": "payment_received"
   }
  },
  {
@@ -172,7 +191,26 @@ export const SAMPLE_CASES: CaseFile[] = [
   "exceptions": [],
   "verdict": {
    "code": "all_good",
-   "text": "Paid at Efecty on 2 Mar 16:40 Bogotá; the shop says paid"
+   "text": "Paid at Efecty on 2 Mar 16:40 Bogotá; the shop says paid",
+   "facts": {
+    "country": "CO",
+    "psp": "dlocal",
+    "network": "efecty",
+    "payment_id": "D-5002",
+    "amount_minor": 8990000,
+    "currency": "COP",
+    "paid_at": "2026-03-02T21:40:00Z",
+    "taken_back_at": null,
+    "voucher_expires_at": null,
+    "shop_status": "paid",
+    "times_paid": null,
+    "settle_by": null,
+    "settle_business_days": null,
+    "recorded_payment_id": null,
+    "psp_still_pending": false
+   },
+   "next_step": "nothing_to_do",
+   "buyer_message": "payment_received"
   }
  },
  {
@@ -243,7 +281,26 @@ export const SAMPLE_CASES: CaseFile[] = [
   "exceptions": [],
   "verdict": {
    "code": "all_good",
-   "text": "Paid at PagoEfectivo on 4 Mar 11:02 Lima; the shop says paid"
+   "text": "Paid at PagoEfectivo on 4 Mar 11:02 Lima; the shop says paid",
+   "facts": {
+    "country": "PE",
+    "psp": "pagoefectivo",
+    "network": "pagoefectivo",
+    "payment_id": "20001",
+    "amount_minor": 123450,
+    "currency": "PEN",
+    "paid_at": "2026-03-04T16:02:13Z",
+    "taken_back_at": null,
+    "voucher_expires_at": null,
+    "shop_status": "paid",
+    "times_paid": null,
+    "settle_by": null,
+    "settle_business_days": null,
+    "recorded_payment_id": null,
+    "psp_still_pending": false
+   },
+   "next_step": "nothing_to_do",
+   "buyer_message": "payment_received"
   }
  },
  {
@@ -314,7 +371,26 @@ export const SAMPLE_CASES: CaseFile[] = [
   "exceptions": [],
   "verdict": {
    "code": "all_good",
-   "text": "Paid at PagoEfectivo on 3 Mar 21:45 Lima; the shop says fulfilled"
+   "text": "Paid at PagoEfectivo on 3 Mar 21:45 Lima; the shop says fulfilled",
+   "facts": {
+    "country": "PE",
+    "psp": "pagoefectivo",
+    "network": "pagoefectivo",
+    "payment_id": "20002",
+    "amount_minor": 5990,
+    "currency": "PEN",
+    "paid_at": "2026-03-04T02:45:00Z",
+    "taken_back_at": null,
+    "voucher_expires_at": null,
+    "shop_status": "fulfilled",
+    "times_paid": null,
+    "settle_by": null,
+    "settle_business_days": null,
+    "recorded_payment_id": null,
+    "psp_still_pending": false
+   },
+   "next_step": "nothing_to_do",
+   "buyer_message": "payment_received"
   }
  }
 ] as CaseFile[];

@@ -3,12 +3,14 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { CaseFile, ExceptionRecord, ResolutionAction } from "../api/types";
+import type { NotificationKind } from "../bindings";
 import { BuyerNotifications } from "../components/BuyerNotifications";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { RefreshFromPsp } from "../components/RefreshFromPsp";
 import { RefundsPanel } from "../components/RefundsPanel";
 import { ResolveDialog } from "../components/ResolveDialog";
+import { VerdictPanel } from "../components/VerdictPanel";
 import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components/VoucherCard";
 import { When } from "../components/When";
 import { offeredActions } from "../lib/roles";
@@ -23,21 +25,6 @@ function baseName(path: string): string {
 /** "shop-orders.csv:2" from "/long/path/shop-orders.csv:2". */
 export function shortSource(source: string): string {
   return baseName(source);
-}
-
-export function VerdictLine({ file }: { file: CaseFile }) {
-  const { t } = useTranslation();
-  const v = file.verdict;
-  const tone =
-    v.code === "all_good" ? "ok" : v.code === "awaiting_payment" || v.code === "no_payment" ? "info" : v.code === "deliver_order" ? "act" : "warn";
-  return (
-    <div className={`verdict verdict-${tone}`} data-testid="case-verdict" data-code={v.code}>
-      <strong data-testid="verdict-sentence">{t(`verdicts.${v.code}`, { defaultValue: v.text })}</strong>
-      <span className="verdict-detail" data-testid="verdict-detail">
-        {v.text}
-      </span>
-    </div>
-  );
 }
 
 interface TimelineEntry {
@@ -114,6 +101,8 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
   const [file, setFile] = useState<CaseFile | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [resolving, setResolving] = useState<{ id: string; action: ResolutionAction; country: string } | null>(null);
+  // A message the verdict asked to send: the notifications panel opens its preview.
+  const [messageRequest, setMessageRequest] = useState<{ kind: NotificationKind; nonce: number } | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -141,7 +130,11 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
   return (
     <article className="case-file" data-testid="case-file" data-order={file.order_id}>
       <h2>{t("caseFile.title", { id: file.order_id })}</h2>
-      <VerdictLine file={file} />
+      <VerdictPanel
+        file={file}
+        onResolve={(id, action, c) => setResolving({ id, action, country: c || country })}
+        onSendMessage={(kind) => setMessageRequest((r) => ({ kind, nonce: (r?.nonce ?? 0) + 1 }))}
+      />
 
       <div className="case-grid">
         <section className="panel" data-testid="case-order">
@@ -275,7 +268,7 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
 
       <RefundsPanel file={file} />
 
-      {o && <BuyerNotifications orderId={file.order_id} country={country} />}
+      {o && <BuyerNotifications orderId={file.order_id} country={country} suggested={file.verdict.buyer_message} request={messageRequest} />}
 
       {resolving && (
         <ResolveDialog

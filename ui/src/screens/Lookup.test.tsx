@@ -77,7 +77,18 @@ describe("lookup screen", () => {
     const verdict = await screen.findByTestId("case-verdict");
     expect(verdict.dataset.code).toBe("deliver_order");
     expect(screen.getByTestId("verdict-sentence").textContent).toBe("Paid, but the shop has not recorded it: deliver the order.");
-    expect(screen.getByTestId("verdict-detail").textContent).toBe("Paid at Efecty on 4 Mar 22:30 Bogotá; the shop still says pending_payment → deliver the order");
+    expect(screen.getByTestId("verdict-detail").textContent).toBe("Paid at Efecty on Mar 4, 2026, 22:30 Bogotá time; the shop still says awaiting payment.");
+    // The next step and its button: support hands the paid-not-recorded exception on to a manager.
+    expect(verdict.dataset.nextStep).toBe("release_order");
+    expect(screen.getByTestId("verdict-next-step").textContent).toBe("Next step: Confirm the payment so that the shop ships the order");
+    const action = screen.getByTestId("verdict-action");
+    expect(action.dataset.action).toBe("escalate");
+    expect(action.dataset.exception).toBe(jose.exceptions.find((e) => e.kind === "paid_not_recorded")!.id);
+    // A paid order is offered "payment received", never the voucher instructions.
+    expect(screen.getByTestId("verdict-send").dataset.kind).toBe("payment_received");
+    expect((screen.getByTestId("resend-kind") as HTMLSelectElement).value).toBe("payment_received");
+    // The core's English sentence stays behind the details toggle.
+    expect(screen.getByTestId("verdict-text").textContent).toContain("→ deliver the order");
     expect(calls.find((c) => c.cmd === "case_file")?.args).toEqual({ order_id: "CO-1001" });
     expect(screen.getByTestId("voucher-network").textContent).toBe("Efecty");
     expect(screen.getByTestId("voucher-code").textContent).toBe("4000005001");
@@ -99,10 +110,15 @@ describe("lookup screen", () => {
     await useLanguage("es");
     const view = renderSignedIn(<LookupScreen initialOrder="CO-1001" />);
     expect((await screen.findByTestId("verdict-sentence")).textContent).toBe("Pagado, pero la tienda no lo registró: entregue el pedido.");
+    expect(screen.getByTestId("verdict-detail").textContent).toBe("Pagado en Efecty el 4 de mar de 2026, 22:30 hora de Bogotá; la tienda aún dice pendiente de pago.");
+    expect(screen.getByTestId("verdict-next-step").textContent).toBe("Siguiente paso: Confirme el pago para que la tienda despache el pedido");
     view.unmount();
     await useLanguage("zh");
     renderSignedIn(<LookupScreen initialOrder="CO-1001" />);
     expect((await screen.findByTestId("verdict-sentence")).textContent).toBe("已付款，但商店尚未记录：请发货。");
+    const detail = screen.getByTestId("verdict-detail").textContent ?? "";
+    expect(detail).toBe("已于 2026年3月4日 22:30 波哥大时间 在 Efecty 付款；商店仍显示「待付款」。");
+    expect(detail).not.toMatch(/Paid|pending_payment|deliver/);
     expect(screen.getByTestId("voucher-paid-at").textContent).toMatch(/ · 2026年3月4日 22:30 波哥大时间$/);
     await useLanguage("en");
   });
@@ -113,6 +129,27 @@ describe("lookup screen", () => {
     await screen.findByTestId("case-verdict");
     const id = jose.exceptions[0]!.id;
     for (const a of ["accept", "escalate", "mark_received", "write_off", "link"]) expect(screen.getByTestId(`case-exception-${id}-${a}`)).toBeTruthy();
+  });
+
+  it("the verdict's buttons: a manager confirms the money, the buyer message opens its preview", async () => {
+    const calls = ipc((cmd, args) => {
+      if (cmd === "case_file") return jose;
+      if (cmd === "notification_log") return [];
+      if (cmd === "notification_preview")
+        return { order_id: "CO-1001", kind: args.kind, channel: args.channel, locale: "es-CO", recipient: "jose@example.com", subject: "Pago recibido", text: "Recibimos tu pago", html: "" };
+      if (cmd === "plugin:event|listen") return 1;
+      throw { code: "ipc", message: `unexpected ${cmd}` };
+    });
+    renderSignedIn(<LookupScreen initialOrder="CO-1001" />, { name: "marta", role: "manager", language: "en" });
+    const action = await screen.findByTestId("verdict-action");
+    expect(action.dataset.action).toBe("mark_received");
+    fireEvent.click(action);
+    expect(await screen.findByTestId("resolve-dialog")).toBeTruthy();
+    expect((screen.getByTestId("resolve-dialog").textContent ?? "").length).toBeGreaterThan(0);
+    fireEvent.click(screen.getByTestId("resolve-dialog-close"));
+    fireEvent.click(screen.getByTestId("verdict-send"));
+    await screen.findByTestId("resend-preview-dialog");
+    expect(calls.find((c) => c.cmd === "notification_preview")?.args).toMatchObject({ order_id: "CO-1001", kind: "payment_received" });
   });
 
   it("shows the core's refusal for a search", async () => {
