@@ -173,6 +173,7 @@ before(async () => {
     path.join(work, "refund-orders.csv"),
     "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n" +
       `${REFUND_ORDER},Tienda Norte,${wire(createdAt)},"Peña, María José",maria.pena@example.com,+57 300 000 0000,1020304050,CO,3000000,COP,paid,dlocal,${REFUND_PAYMENT},9900000001,${wire(expiresAt)}\n`,
+  );
   // Created an hour ago, payable for two more days.
   const voucherCreated = new Date(Date.now() - 3600 * 1000);
   const voucherExpires = new Date(Date.now() + 48 * 3600 * 1000);
@@ -180,7 +181,6 @@ before(async () => {
     path.join(work, "voucher-orders.csv"),
     "order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at\n" +
       `${VOUCHER_ORDER},Tienda Norte,${wire(voucherCreated)},Lucía Ortiz,lucia.ortiz@example.com,+57 310 000 0003,1010000003,CO,89900,COP,pending_payment,dlocal,,9900000002,${wire(voucherExpires)}\n`,
-  );
   );
   writeFileSync(
     path.join(work, "refund-payments.csv"),

@@ -109,9 +109,8 @@ export function VoucherCard({ v }: { v: VoucherView }) {
     <section className={`voucher-card voucher-${v.network || "other"}`} data-testid="voucher-card" data-payment={v.key}>
       <header className="voucher-head">
         <NetworkMark network={v.network} psp={v.psp} />
-        <span className={`badge status-${v.status}`} data-testid="voucher-status">
-          {v.status}
-          {v.pspStatus && v.pspStatus.toLowerCase() !== v.status ? ` · ${v.pspStatus}` : ""}
+        <span className={`badge status-${v.status}`} data-testid="voucher-status" data-status={v.status} title={v.pspStatus ? `${v.psp}: ${v.pspStatus}` : undefined}>
+          {t(v.fromOrder ? `shopStatuses.${v.status}` : `paymentStatuses.${v.status}`, { defaultValue: v.status })}
         </span>
       </header>
       {v.fromOrder && <p className="muted small">{t("voucher.fromOrder")}</p>}
@@ -137,7 +136,7 @@ export function VoucherCard({ v }: { v: VoucherView }) {
           </>
         )}
         <dt>{t("voucher.psp")}</dt>
-        <dd>{v.psp || "—"}</dd>
+        <dd>{v.psp ? t(`pspAccounts.psps.${v.psp}`, { defaultValue: v.psp }) : "—"}</dd>
       </dl>
       {v.code && <Barcode code={v.code} />}
     </section>

@@ -453,6 +453,7 @@ const en = {
     openRefunds: "Go to refunds",
     english: "As the CLI prints it",
   },
+  rowTypes: { PAYMENT: "payment", REFUND: "refund", CHARGEBACK: "chargeback", FEE: "fee" },
   shopStatuses: {
     pending_payment: "awaiting payment",
     paid: "paid",

@@ -452,6 +452,7 @@ const es: Messages = {
     openRefunds: "Ir a reembolsos",
     english: "Como lo imprime la CLI",
   },
+  rowTypes: { PAYMENT: "pago", REFUND: "reembolso", CHARGEBACK: "contracargo", FEE: "comisión" },
   shopStatuses: {
     pending_payment: "pendiente de pago",
     paid: "pagado",

@@ -452,6 +452,7 @@ const zh: Messages = {
     openRefunds: "前往退款",
     english: "命令行输出原文",
   },
+  rowTypes: { PAYMENT: "付款", REFUND: "退款", CHARGEBACK: "拒付", FEE: "手续费" },
   shopStatuses: {
     pending_payment: "待付款",
     paid: "已付款",

@@ -159,8 +159,8 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
               </dd>
               <dt>{t("caseFile.shopStatus")}</dt>
               <dd>
-                <span className={`badge status-${o.status}`} data-testid="case-shop-status">
-                  {o.status}
+                <span className={`badge status-${o.status}`} data-testid="case-shop-status" data-status={o.status}>
+                  {t(`shopStatuses.${o.status}`, { defaultValue: o.status })}
                 </span>
               </dd>
               <dt>{t("caseFile.created")}</dt>
@@ -196,7 +196,7 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
           <ol className="timeline">
             {entries.map((e) => (
               <li key={e.key} data-testid="timeline-entry" data-status={e.status}>
-                <span className={`badge status-${e.status}`}>{e.status}</span>
+                <span className={`badge status-${e.status}`}>{t(`paymentStatuses.${e.status}`, { defaultValue: e.status })}</span>
                 <span className="muted small">{e.pspStatus}</span>
                 <When at={e.at ?? e.observedAt} country={e.country} />
                 <span className="mono small" title={e.sourceTitle} data-testid="timeline-source">
@@ -230,7 +230,7 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
               {file.settlements.map((s, i) => (
                 <tr key={`${s.psp}:${s.payment_id}:${i}`} data-testid="settlement-row">
                   <td>{s.settled_on ?? "—"}</td>
-                  <td>{s.row_type}</td>
+                  <td title={s.row_type}>{t(`rowTypes.${s.row_type}`, { defaultValue: s.row_type })}</td>
                   <td>
                     <Money minor={s.local_amount_minor} currency={s.local_currency} />
                   </td>

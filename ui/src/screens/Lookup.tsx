@@ -18,12 +18,13 @@ const PRELOAD_CASE_FILE_AFTER_MS = 300;
 
 /** One search result: rendered again only when it or its selection changes. */
 const HitRow = memo(function HitRow({ h, selected, onSelect }: { h: OrderHit; selected: boolean; onSelect: (orderId: string) => void }) {
+  const { t } = useTranslation();
   return (
     <li>
       <button type="button" className={selected ? "hit selected" : "hit"} onClick={() => onSelect(h.order_id)} data-testid={`lookup-result-${h.order_id}`}>
         <span className="hit-line">
           <span className="mono">{h.order_id}</span>
-          <span className={`badge status-${h.status}`}>{h.status}</span>
+          <span className={`badge status-${h.status}`}>{t(`shopStatuses.${h.status}`, { defaultValue: h.status })}</span>
           <Money minor={h.amount_minor} currency={h.currency} />
         </span>
         <span className="hit-line muted small">
