@@ -13,6 +13,7 @@ import { ResolveDialog } from "../components/ResolveDialog";
 import { VerdictPanel } from "../components/VerdictPanel";
 import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components/VoucherCard";
 import { When } from "../components/When";
+import { exceptionHint } from "../lib/exceptionText";
 import { offeredActions } from "../lib/roles";
 import { useSession } from "../session";
 import { useTeamRefresh } from "../team/TeamContext";
@@ -72,7 +73,13 @@ function ExceptionItem({ e, onResolve }: { e: ExceptionRecord; onResolve: (actio
         <span className="mono small">{e.id}</span>
         {e.amount_minor !== null && <Money minor={e.amount_minor} currency={e.currency} />}
       </div>
-      <p className="small">{e.detail}</p>
+      <p className="small" data-testid={`case-exception-${e.id}-hint`}>
+        {exceptionHint(e, t)}
+      </p>
+      <details className="small muted">
+        <summary>{t("exceptionHints.english")}</summary>
+        <span data-testid={`case-exception-${e.id}-detail`}>{e.detail}</span>
+      </details>
       <p className="muted small">
         <span data-testid={`case-exception-${e.id}-age`} title={e.occurred_at}>
           {t("times.age", { days: e.age_days })}

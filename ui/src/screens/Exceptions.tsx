@@ -23,6 +23,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { ResolveDialog } from "../components/ResolveDialog";
 import { When } from "../components/When";
+import { exceptionHint } from "../lib/exceptionText";
 import { useDebounced } from "../lib/useDebounced";
 import { useSession } from "../session";
 import { useTeamRefresh } from "../team/TeamContext";
@@ -103,7 +104,13 @@ function HistoryDrawer({ row, onClose }: { row: ExceptionRecord; onClose: () => 
           <Money minor={row.amount_minor} currency={row.currency} />
         </dd>
         <dt>{t("exceptions.col.detail")}</dt>
-        <dd>{row.detail}</dd>
+        <dd>
+          <span data-testid="history-hint">{exceptionHint(row, t)}</span>
+          <details className="small muted">
+            <summary>{t("exceptionHints.english")}</summary>
+            {row.detail}
+          </details>
+        </dd>
         {row.resolution && (
           <>
             <dt>{t("exceptions.resolution")}</dt>
