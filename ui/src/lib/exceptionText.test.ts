@@ -44,3 +44,11 @@ describe("exception explanations", () => {
     }
   });
 });
+
+describe("audit actions", () => {
+  it("read as words in each language", () => {
+    const t = i18n.getFixedT("zh");
+    expect(t(`auditActions.${"operator.sign_in".replace(".", "__")}`)).toBe("登录");
+    expect(i18n.getFixedT("es")(`auditActions.${"refund.approve".replace(".", "__")}`)).toBe("Reembolso aprobado");
+  });
+});

@@ -173,7 +173,9 @@ export function AuditScreen() {
                   <When at={r.at} />
                 </td>
                 <td>{r.operator}</td>
-                <td className="mono small">{r.action}</td>
+                <td className="small" title={r.action} data-testid="audit-action">
+                  {t(`auditActions.${r.action.replace(".", "__")}`, { defaultValue: r.action })}
+                </td>
                 <td>{r.subject}</td>
                 <td>
                   <Change before={r.before} after={r.after} />
