@@ -46,7 +46,7 @@ function LogRow({ n, country }: { n: NotificationLogEntry; country: string }) {
         </span>
       </td>
       <td className="num">{n.attempts}</td>
-      <td className="small" data-testid="notification-error">
+      <td className="small" data-testid="notification-error" data-raw>
         {n.last_error ?? "—"}
       </td>
       <td className="small">

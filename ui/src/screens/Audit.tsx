@@ -17,6 +17,31 @@ export function dayStartUtc(date: string, plusDays = 0): string | null {
   return dt.isValid ? dt.toUTC().toISO({ suppressMilliseconds: true }) : null;
 }
 
+/** An operator's name as it is; the app's own actors ("(deliverer)", "sync") in words. */
+function AuditActor({ name }: { name: string }) {
+  const { t } = useTranslation();
+  const key = name.replace(/^\((.*)\)$/, "$1").replace(/ /g, "_");
+  const word = t(`auditActors.${key}`, { defaultValue: "" });
+  return word ? <span title={name}>{word}</span> : <span>{name}</span>;
+}
+
+/** "order CO-1" as the language says "order", the id kept as it is. */
+function AuditSubject({ subject }: { subject: string }) {
+  const { t } = useTranslation();
+  const twoWords = subject.startsWith("psp account ");
+  const space = twoWords ? "psp account".length : subject.indexOf(" ");
+  const head = twoWords ? "psp_account" : space < 0 ? subject : subject.slice(0, space);
+  const rest = space < 0 ? "" : subject.slice(space + 1);
+  const word = t(`auditSubjects.${head}`, { defaultValue: "" });
+  if (!word) return <span className="mono small">{subject}</span>;
+  return (
+    <span title={subject}>
+      {word}
+      {rest && <span className="mono small"> {rest}</span>}
+    </span>
+  );
+}
+
 function Change({ before, after }: { before: string; after: string }) {
   const { t } = useTranslation();
   if (!before && !after) return null;
@@ -172,11 +197,15 @@ export function AuditScreen() {
                 <td className="nowrap">
                   <When at={r.at} />
                 </td>
-                <td>{r.operator}</td>
+                <td>
+                  <AuditActor name={r.operator} />
+                </td>
                 <td className="small" title={r.action} data-testid="audit-action">
                   {t(`auditActions.${r.action.replace(".", "__")}`, { defaultValue: r.action })}
                 </td>
-                <td>{r.subject}</td>
+                <td data-testid="audit-subject">
+                  <AuditSubject subject={r.subject} />
+                </td>
                 <td>
                   <Change before={r.before} after={r.after} />
                 </td>

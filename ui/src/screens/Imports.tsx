@@ -290,6 +290,7 @@ export function ImportsScreen() {
                       disabled={item.state === "importing" || item.state === "done"}
                       onChange={(e) => update(item.id, { profile: e.target.value, kind: kindOf(e.target.value, item.suggestion) })}
                       data-testid="import-profile"
+                      data-raw
                     >
                       <option value="">—</option>
                       {profiles(item).map((p) => (
@@ -369,7 +370,7 @@ export function ImportsScreen() {
                   <td className="mono small" title={b.file_name}>
                     {baseName(b.file_name)}
                   </td>
-                  <td>{b.profile}</td>
+                  <td className="mono small">{b.profile}</td>
                   <td className="num">{n(b.rows_total)}</td>
                   <td className="num">{n(b.rows_new)}</td>
                   <td className="num">{n(b.rows_updated)}</td>

@@ -65,7 +65,7 @@ function Row({ n, prefix, selectable, selected, onSelect, onRetry, busy }: { n: 
         </span>
       </td>
       <td className="num">{n.attempts}</td>
-      <td className="small" data-testid="outbox-error">
+      <td className="small" data-testid="outbox-error" data-raw>
         {n.last_error ?? "—"}
       </td>
       <td className="small">

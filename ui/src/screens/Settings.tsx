@@ -169,7 +169,7 @@ function Operators() {
                 </td>
                 <td>{o.disabled ? t("settings.disabled") : t("settings.active")}</td>
                 <td className="small">
-                  <When at={o.created_at} /> · {o.created_by}
+                  <When at={o.created_at} /> · {o.created_by === "(first run)" ? t("settings.firstRun") : o.created_by}
                 </td>
                 <td>
                   {!o.disabled && o.name !== me.name && (
