@@ -11,6 +11,8 @@ pub mod credentials;
 pub mod dashboard;
 pub mod demo;
 pub mod exceptions;
+// The one formula-safe CSV writer every export goes through.
+pub mod export_csv;
 pub mod fx;
 pub mod import;
 pub mod lookup;

