@@ -26,6 +26,8 @@ pub mod orders;
 pub mod payments;
 pub mod psp;
 pub mod reconcile;
+// The one redaction of secrets in PSP, SMTP and SMS errors before they are kept or audited.
+pub mod redact;
 // Tiered maker-checker refunds (issue 5).
 pub mod refunds;
 pub mod sandbox;
