@@ -970,23 +970,7 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
 }
 
 fn print_listen_event(event: &webhooks::server::ListenEvent) {
-    use webhooks::server::ListenEvent;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-    match event {
-        ListenEvent::Received { psp, status, receipt } => eprintln!(
-            "{now} {psp} {status} {}{} order {} payment {}: {}",
-            receipt.verdict.as_str(),
-            receipt.outcome.map(|o| format!(" ({})", o.as_str())).unwrap_or_default(),
-            receipt.claims.order_id,
-            receipt.claims.payment_id,
-            receipt.detail
-        ),
-        ListenEvent::Refused { psp, status, reason } => eprintln!("{now} {psp} {status}: {reason}"),
-        ListenEvent::Reconciled { open_exceptions, newly_opened, cleared } => eprintln!(
-            "{now} reconciled: {newly_opened} new or reopened, {cleared} cleared; {open_exceptions} open exceptions"
-        ),
-        ListenEvent::ReconcileFailed(reason) => eprintln!("{now} reconciliation failed: {reason}"),
-    }
+    eprintln!("{}", event.log_line(chrono::Utc::now()));
 }
 
 fn amount_text(minor: Option<i64>, currency: &str) -> String {

@@ -416,6 +416,41 @@ async fn listen_refuses_forged_unsigned_stale_oversized_and_malformed() {
     assert_eq!(forged_exceptions(&l.path).iter().filter(|(_, s)| *s == ExceptionStatus::Open).count(), 3);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_escapes_ansi_codes_and_newlines_from_a_forged_body_in_its_log() {
+    let l = ledger();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink_lines = lines.clone();
+    let on_event: voucherdesk::webhooks::server::EventSink = std::sync::Arc::new(move |e| {
+        sink_lines.lock().unwrap().push(e.log_line(Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap()))
+    });
+    let config = ListenConfig { secrets: secrets(), stale_after_s: 300, reconcile_as: None, on_event: Some(on_event) };
+    let server =
+        RunningListener::start("127.0.0.1:0".parse().unwrap(), Store::open(&l.path).unwrap(), config).await.unwrap();
+    let order_id = "S-001\n2026-03-20T12:00:00Z dlocal 200 applied order S-002\u{1b}[2K\u{1b}[32m ok\u{202e}";
+    let body = serde_json::json!({
+        "id": "D-9\r\u{1b}[1A", "amount": 150000, "currency": "COP", "payment_method_id": "EY", "country": "CO",
+        "status": "PAID", "status_code": 200, "order_id": order_id,
+    })
+    .to_string();
+    let date = x_date(0);
+    let forged = post(&server.url(Psp::Dlocal), &dl_headers("guessed", DL_LOGIN, &date, &body), &body).await;
+    assert_eq!((forged.status, forged.verdict.as_str()), (401, "forged"));
+    drop(server);
+
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(!line.chars().any(|c| c.is_control() || c == '\u{202e}'), "{line:?}");
+    assert!(
+        line.starts_with(
+            "2026-03-20T12:00:00Z dlocal 401 forged order S-001\\n2026-03-20T12:00:00Z dlocal 200 applied order \
+             S-002\\u{1b}[2K\\u{1b}[32m ok\\u{202e} payment D-9\\r\\u{1b}[1A: "
+        ),
+        "{line}"
+    );
+}
+
 // ------------------------------------------------------------- verify-notifications
 
 fn voucherdesk(db: &Path) -> Command {

@@ -40,6 +40,63 @@ pub enum ListenEvent {
 
 pub type EventSink = Arc<dyn Fn(&ListenEvent) + Send + Sync>;
 
+/// Longest text from a request (ids, details, reasons) a log line prints per field.
+pub const LOG_FIELD_CHARS_MAX: usize = 200;
+
+/// Characters that would end the line, move the cursor, recolour the
+/// terminal or reorder what the reader sees.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text that came in a request, as one log line may print it: backslashes,
+/// control characters (newlines, ANSI escapes), bidi overrides and line
+/// separators escaped (`\n`, `\u{1b}`), and at most [`LOG_FIELD_CHARS_MAX`]
+/// characters kept.
+pub fn log_field(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(LOG_FIELD_CHARS_MAX * 2));
+    for (shown, c) in text.chars().enumerate() {
+        if shown == LOG_FIELD_CHARS_MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl ListenEvent {
+    /// The line `listen` prints for the event; every field that came from
+    /// the request goes through [`log_field`], so a body cannot forge lines.
+    pub fn log_line(&self, now: chrono::DateTime<Utc>) -> String {
+        let now = now.format("%Y-%m-%dT%H:%M:%SZ");
+        match self {
+            ListenEvent::Received { psp, status, receipt } => format!(
+                "{now} {psp} {status} {}{} order {} payment {}: {}",
+                receipt.verdict.as_str(),
+                receipt.outcome.map(|o| format!(" ({})", o.as_str())).unwrap_or_default(),
+                log_field(&receipt.claims.order_id),
+                log_field(&receipt.claims.payment_id),
+                log_field(&receipt.detail)
+            ),
+            ListenEvent::Refused { psp, status, reason } => format!("{now} {psp} {status}: {}", log_field(reason)),
+            ListenEvent::Reconciled { open_exceptions, newly_opened, cleared } => format!(
+                "{now} reconciled: {newly_opened} new or reopened, {cleared} cleared; {open_exceptions} open exceptions"
+            ),
+            ListenEvent::ReconcileFailed(reason) => format!("{now} reconciliation failed: {}", log_field(reason)),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ListenConfig {
     pub secrets: NotificationSecrets,
