@@ -1091,6 +1091,18 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),
         (None, None) => return Err(Failure::input("give --out DIR (files only) or --db PATH (files, imported)")),
     };
+    // Who acts is settled before any file is written: a refusal is bad input (exit 2), nothing written.
+    let opened = match db {
+        Some(_) => {
+            let store = open(db)?;
+            let named = match store.operator_count().map_err(Failure::other)? {
+                0 => None,
+                _ => Some(demo_operator(&store, operator, args.sandbox_url.is_some())?),
+            };
+            Some((store, named))
+        }
+        None => None,
+    };
     let manifest = demo::generate(&out, args.orders, args.seed).map_err(|e| match e {
         demo::DemoError::BadCount => Failure::input(e),
         demo::DemoError::Write { .. } => Failure::other(e),
@@ -1098,9 +1110,10 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
     for f in &manifest.files {
         eprintln!("wrote {} ({} rows, {}, {})", f.path.display(), f.rows, f.encoding, f.delimiter);
     }
-    if db.is_some() {
-        let mut store = open(db)?;
-        let acting = if store.operator_count().map_err(Failure::other)? == 0 {
+    if let Some((mut store, named)) = opened {
+        let acting = if let Some(named) = named {
+            named
+        } else {
             let admin = change(&mut store, |s| {
                 operators::add(s, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
             })?
@@ -1111,8 +1124,6 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
             }
             eprintln!("created the demo operators: admin, ana (support), fabio (finance), marta (manager)");
             admin
-        } else {
-            acting(&store, operator)?
         };
         for f in &manifest.files {
             let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
@@ -1144,6 +1155,18 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         manifest.dlocal_fee_bps
     );
     Ok(())
+}
+
+/// The operator `demo` acts as in a database that has operators: one who may
+/// import and reconcile (and, for `--sandbox-url`, manage PSP credentials).
+fn demo_operator(store: &Store, operator: &Option<String>, adds_accounts: bool) -> Result<Operator, Failure> {
+    let named = acting(store, operator)?;
+    named.require(operators::Permission::Import).map_err(operator_failure)?;
+    named.require(operators::Permission::Reconcile).map_err(operator_failure)?;
+    if adds_accounts {
+        named.require(operators::Permission::ManageCredentials).map_err(operator_failure)?;
+    }
+    Ok(named)
 }
 
 /// The demo's live PSP (issue 4): the sandbox preload (the ledger's pending
