@@ -9,10 +9,11 @@
 //!   characters, as given and percent-encoded, becomes `[redacted]` (shorter
 //!   values, such as a four-digit service id, would blank unrelated digits
 //!   such as amounts, and are not secrets on their own);
-//! - credential-shaped text whatever its value: `Bearer …`/`Basic …`,
-//!   `Authorization:`, `X-Login:`, `X-Trans-Key:`, and `token=`, `api_key=`,
-//!   `password=`, `secret=` and their JSON (`"token": "…"`) and header
-//!   (`Token: …`) forms.
+//! - credential-shaped text whatever its value: `Bearer …`/`Basic …`; the
+//!   headers `Authorization:`, `X-Login:`, `X-Trans-Key:`, `Cookie:`…; and
+//!   `token=`, `api_key=`, `password=`, `secret=` (any name ending so) in a
+//!   query or form and as JSON fields (`"token": "…"`). A name followed by a
+//!   colon in prose ("token: refused") is not a header and stays.
 
 use std::sync::LazyLock;
 
@@ -24,13 +25,28 @@ pub const SECRET_REDACT_CHARS_MIN: usize = 6;
 static SCHEME: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+").expect("a valid pattern"));
 
-/// A credential-named field with its value: header (`Name: value`), query or
-/// form (`name=value`), or JSON (`"name": "value"`).
-static FIELD: LazyLock<regex::Regex> = LazyLock::new(|| {
+/// A credential header with its value (`Authorization: Bearer …`, `X-Login: …`).
+static HEADER: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(
-        r#"(?i)(\b(?:proxy-authorization|authorization|x-login|x-trans-key|cookie|[a-z0-9_-]*(?:token|password|passwd|secret|api[_-]?key|apikey|trans[_-]?key))["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"'&,;}<>]+"#,
+        r#"(?i)(\b(?:proxy-authorization|authorization|x-login|x-trans-key|x-api-key|api-key|x-auth-token|auth-token|set-cookie|cookie)\s*:\s*)(?:(?:bearer|basic)\s+)?[^\s"'&,;}<>]+"#,
     )
     .expect("a valid pattern")
+});
+
+/// The names a secret goes by in a query, a form or JSON.
+const SECRET_NAMES: &str =
+    r"[a-z0-9_-]*(?:token|password|passwd|secret|api[_-]?key|apikey|trans[_-]?key|authorization|x-login)";
+
+/// `name=value` (query, form) with a secret's name. Prose such as
+/// "token: refused" is left alone; only `=` counts here.
+static ASSIGNED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(&format!(r#"(?i)(\b{SECRET_NAMES}\s*=\s*)[^\s"'&,;}}<>]+"#)).expect("a valid pattern")
+});
+
+/// `"name": "value"` (JSON) with a secret's name.
+static JSON_FIELD: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(&format!(r#"(?i)(["']{SECRET_NAMES}["']\s*:\s*["']?)(?:(?:bearer|basic)\s+)?[^"'&,;}}<>\s]+"#))
+        .expect("a valid pattern")
 });
 
 /// What a URL query carries for `value` (RFC 3986 unreserved characters kept).
@@ -64,7 +80,10 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
         }
     }
     let out = SCHEME.replace_all(&out, format!("${{1}} {REDACTED}"));
-    FIELD.replace_all(&out, format!("${{1}}{REDACTED}")).into_owned()
+    let field = format!("${{1}}{REDACTED}");
+    let out = HEADER.replace_all(&out, field.as_str());
+    let out = ASSIGNED.replace_all(&out, field.as_str());
+    JSON_FIELD.replace_all(&out, field.as_str()).into_owned()
 }
 
 #[cfg(test)]
@@ -106,6 +125,8 @@ mod tests {
             "no SMS token is stored: `notifications set-secret sms-token`",
             "dLocal create refund: refused (HTTP 400, dLocal code 5000): Invalid request",
             "SMTP: connection refused",
+            "PagoEfectivo token: refused (HTTP 401), code 112: Credenciales inválidas",
+            "the secret: a key that is not there",
         ] {
             assert_eq!(redact(text, &["tok-123456"]), text);
         }
