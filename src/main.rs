@@ -891,19 +891,21 @@ fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs)
             report.forged,
             report.malformed
         );
+        // What the log's bodies and headers say is printed escaped, as `listen` prints it.
+        let field = webhooks::server::log_field;
         for f in &report.forged_items {
             out!(
                 "  FORGED line {}: order {} claims {} (X-Date {}): {}{}",
                 f.line,
-                if f.order_id.is_empty() { "?" } else { &f.order_id },
-                if f.claimed_status.is_empty() { "?" } else { &f.claimed_status },
-                if f.x_date.is_empty() { "-" } else { &f.x_date },
-                f.reason,
+                if f.order_id.is_empty() { "?".into() } else { field(&f.order_id) },
+                if f.claimed_status.is_empty() { "?".into() } else { field(&f.claimed_status) },
+                if f.x_date.is_empty() { "-".into() } else { field(&f.x_date) },
+                field(&f.reason),
                 f.exception.as_deref().map(|id| format!(" → exception {id}")).unwrap_or_default()
             );
         }
         for m in &report.malformed_items {
-            out!("  MALFORMED line {}: {}", m.line, m.reason);
+            out!("  MALFORMED line {}: {}", m.line, field(&m.reason));
         }
     }
     if report.all_verified() {
