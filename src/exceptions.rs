@@ -686,42 +686,37 @@ pub fn resolve_many(
     Ok(outcome)
 }
 
-/// Neutralises spreadsheet formulas: a cell that starts with `=`, `+`, `-`,
-/// `@`, tab or carriage return is prefixed with `'`.
+/// Neutralises spreadsheet formulas (the export writer's rule, see [`crate::export_csv`]).
 pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
-        _ => std::borrow::Cow::Borrowed(cell),
-    }
+    crate::export_csv::neutralise(cell)
 }
 
-/// Writes the filtered queue to a CSV file (UTF-8 with BOM, so spreadsheet
-/// programs read the accents). Returns the number of rows.
+const EXPORT_HEADER: [&str; 17] = [
+    "id",
+    "kind",
+    "status",
+    "order_id",
+    "psp",
+    "payment_id",
+    "country",
+    "store",
+    "amount",
+    "currency",
+    "detail",
+    "detected_at_utc",
+    "age_days",
+    "assignee",
+    "resolution",
+    "resolved_by",
+    "note",
+];
+
+/// Writes the filtered queue to a CSV file through the formula-safe export
+/// writer. Returns the number of rows.
 pub fn export_csv(store: &Store, query: &ExceptionQuery, path: &std::path::Path) -> Result<u64, ExceptionError> {
-    let file = std::fs::File::create(path).map_err(|e| ExceptionError::Export(e.to_string()))?;
-    let mut out = std::io::BufWriter::new(file);
-    std::io::Write::write_all(&mut out, b"\xEF\xBB\xBF").map_err(|e| ExceptionError::Export(e.to_string()))?;
-    let mut writer = csv::Writer::from_writer(out);
-    let header = [
-        "id",
-        "kind",
-        "status",
-        "order_id",
-        "psp",
-        "payment_id",
-        "country",
-        "store",
-        "amount",
-        "currency",
-        "detail",
-        "detected_at_utc",
-        "age_days",
-        "assignee",
-        "resolution",
-        "resolved_by",
-        "note",
-    ];
-    writer.write_record(header).map_err(|e| ExceptionError::Export(e.to_string()))?;
+    use crate::export_csv::{Cell, ExportWriter};
+    let failed = |e: crate::export_csv::ExportCsvError| ExceptionError::Export(e.to_string());
+    let mut writer = ExportWriter::create(path, &EXPORT_HEADER).map_err(failed)?;
     let filter = query.to_filter(chrono::Utc::now().timestamp(), 0);
     let written = store.for_each_exception(&filter, |e| {
         let amount = match (e.amount_minor, crate::money::Currency::parse(&e.currency)) {
@@ -731,30 +726,30 @@ pub fn export_csv(store: &Store, query: &ExceptionQuery, path: &std::path::Path)
         let detected = e.detected_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let age = e.age_days.to_string();
         let cells = [
-            e.id.as_str(),
-            e.kind.as_str(),
-            e.status.as_str(),
-            &e.order_id,
-            &e.psp,
-            &e.payment_id,
-            &e.country,
-            &e.store,
-            &amount,
-            &e.currency,
-            &e.detail,
-            &detected,
-            &age,
-            e.assignee.as_deref().unwrap_or(""),
-            e.resolution.as_deref().unwrap_or(""),
-            e.resolved_by.as_deref().unwrap_or(""),
-            e.note.as_deref().unwrap_or(""),
+            Cell::Text(e.id.as_str()),
+            Cell::Text(e.kind.as_str()),
+            Cell::Text(e.status.as_str()),
+            Cell::Text(&e.order_id),
+            Cell::Text(&e.psp),
+            Cell::Text(&e.payment_id),
+            Cell::Text(&e.country),
+            Cell::Text(&e.store),
+            Cell::Number(&amount),
+            Cell::Text(&e.currency),
+            Cell::Text(&e.detail),
+            Cell::Text(&detected),
+            Cell::Number(&age),
+            Cell::Text(e.assignee.as_deref().unwrap_or("")),
+            Cell::Text(e.resolution.as_deref().unwrap_or("")),
+            Cell::Text(e.resolved_by.as_deref().unwrap_or("")),
+            Cell::Text(e.note.as_deref().unwrap_or("")),
         ];
-        writer.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(|err| err.to_string())
+        writer.row(&cells).map_err(|err| err.to_string())
     })?;
     if written > EXPORT_ROWS_MAX {
         return Err(ExceptionError::TooMany);
     }
-    writer.flush().map_err(|e| ExceptionError::Export(e.to_string()))?;
+    writer.finish().map_err(failed)?;
     Ok(written)
 }
 

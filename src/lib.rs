@@ -11,6 +11,8 @@ pub mod credentials;
 pub mod dashboard;
 pub mod demo;
 pub mod exceptions;
+// The one formula-safe CSV writer every export goes through.
+pub mod export_csv;
 pub mod fx;
 pub mod import;
 pub mod lookup;
@@ -24,6 +26,8 @@ pub mod orders;
 pub mod payments;
 pub mod psp;
 pub mod reconcile;
+// The one redaction of secrets in PSP, SMTP and SMS errors before they are kept or audited.
+pub mod redact;
 // Tiered maker-checker refunds (issue 5).
 pub mod refunds;
 pub mod sandbox;

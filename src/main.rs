@@ -891,19 +891,21 @@ fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs)
             report.forged,
             report.malformed
         );
+        // What the log's bodies and headers say is printed escaped, as `listen` prints it.
+        let field = webhooks::server::log_field;
         for f in &report.forged_items {
             out!(
                 "  FORGED line {}: order {} claims {} (X-Date {}): {}{}",
                 f.line,
-                if f.order_id.is_empty() { "?" } else { &f.order_id },
-                if f.claimed_status.is_empty() { "?" } else { &f.claimed_status },
-                if f.x_date.is_empty() { "-" } else { &f.x_date },
-                f.reason,
+                if f.order_id.is_empty() { "?".into() } else { field(&f.order_id) },
+                if f.claimed_status.is_empty() { "?".into() } else { field(&f.claimed_status) },
+                if f.x_date.is_empty() { "-".into() } else { field(&f.x_date) },
+                field(&f.reason),
                 f.exception.as_deref().map(|id| format!(" → exception {id}")).unwrap_or_default()
             );
         }
         for m in &report.malformed_items {
-            out!("  MALFORMED line {}: {}", m.line, m.reason);
+            out!("  MALFORMED line {}: {}", m.line, field(&m.reason));
         }
     }
     if report.all_verified() {
@@ -970,23 +972,7 @@ fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs)
 }
 
 fn print_listen_event(event: &webhooks::server::ListenEvent) {
-    use webhooks::server::ListenEvent;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-    match event {
-        ListenEvent::Received { psp, status, receipt } => eprintln!(
-            "{now} {psp} {status} {}{} order {} payment {}: {}",
-            receipt.verdict.as_str(),
-            receipt.outcome.map(|o| format!(" ({})", o.as_str())).unwrap_or_default(),
-            receipt.claims.order_id,
-            receipt.claims.payment_id,
-            receipt.detail
-        ),
-        ListenEvent::Refused { psp, status, reason } => eprintln!("{now} {psp} {status}: {reason}"),
-        ListenEvent::Reconciled { open_exceptions, newly_opened, cleared } => eprintln!(
-            "{now} reconciled: {newly_opened} new or reopened, {cleared} cleared; {open_exceptions} open exceptions"
-        ),
-        ListenEvent::ReconcileFailed(reason) => eprintln!("{now} reconciliation failed: {reason}"),
-    }
+    eprintln!("{}", event.log_line(chrono::Utc::now()));
 }
 
 fn amount_text(minor: Option<i64>, currency: &str) -> String {
@@ -1107,6 +1093,18 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),
         (None, None) => return Err(Failure::input("give --out DIR (files only) or --db PATH (files, imported)")),
     };
+    // Who acts is settled before any file is written: a refusal is bad input (exit 2), nothing written.
+    let opened = match db {
+        Some(_) => {
+            let store = open(db)?;
+            let named = match store.operator_count().map_err(Failure::other)? {
+                0 => None,
+                _ => Some(demo_operator(&store, operator, args.sandbox_url.is_some())?),
+            };
+            Some((store, named))
+        }
+        None => None,
+    };
     let manifest = demo::generate(&out, args.orders, args.seed).map_err(|e| match e {
         demo::DemoError::BadCount => Failure::input(e),
         demo::DemoError::Write { .. } => Failure::other(e),
@@ -1114,9 +1112,10 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
     for f in &manifest.files {
         eprintln!("wrote {} ({} rows, {}, {})", f.path.display(), f.rows, f.encoding, f.delimiter);
     }
-    if db.is_some() {
-        let mut store = open(db)?;
-        let acting = if store.operator_count().map_err(Failure::other)? == 0 {
+    if let Some((mut store, named)) = opened {
+        let acting = if let Some(named) = named {
+            named
+        } else {
             let admin = change(&mut store, |s| {
                 operators::add(s, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
             })?
@@ -1127,8 +1126,6 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
             }
             eprintln!("created the demo operators: admin, ana (support), fabio (finance), marta (manager)");
             admin
-        } else {
-            acting(&store, operator)?
         };
         for f in &manifest.files {
             let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
@@ -1160,6 +1157,18 @@ fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> 
         manifest.dlocal_fee_bps
     );
     Ok(())
+}
+
+/// The operator `demo` acts as in a database that has operators: one who may
+/// import and reconcile (and, for `--sandbox-url`, manage PSP credentials).
+fn demo_operator(store: &Store, operator: &Option<String>, adds_accounts: bool) -> Result<Operator, Failure> {
+    let named = acting(store, operator)?;
+    named.require(operators::Permission::Import).map_err(operator_failure)?;
+    named.require(operators::Permission::Reconcile).map_err(operator_failure)?;
+    if adds_accounts {
+        named.require(operators::Permission::ManageCredentials).map_err(operator_failure)?;
+    }
+    Ok(named)
 }
 
 /// The demo's live PSP (issue 4): the sandbox preload (the ledger's pending

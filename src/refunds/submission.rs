@@ -276,13 +276,15 @@ fn mark_sending(
     }
 }
 
-/// Records the PSP's answer (or the error) on a submitted refund.
+/// Records the PSP's answer (or the error) on a submitted refund; an error's
+/// text goes through `redact` before it is kept or audited.
 fn record(
     store: &mut Store,
     operator: &Operator,
     id: i64,
     outcome: &Result<PspAnswer, SendError>,
     now: DateTime<Utc>,
+    redact: &dyn Fn(&str) -> String,
 ) -> Result<Option<RefundStatus>, RefundError> {
     let mut new_status = None;
     store.update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
@@ -315,18 +317,20 @@ fn record(
                 ("refund.psp_answer", serde_json::json!({ "psp_id": answer.id, "psp_status": answer.psp_status }))
             }
             Err(SendError::Psp(e)) => {
-                row.last_error = Some(format!("{}: {e}", e.code()));
+                let message = redact(&e.to_string());
+                row.last_error = Some(format!("{}: {message}", e.code()));
                 if matches!(e, DlocalError::Refused { .. }) && row.psp_refund_id.is_none() {
                     // The PSP said no to the request itself: nothing was created there.
                     row.status = RefundStatus::Failed.as_str().into();
                     row.finished_at = Some(now.timestamp());
                     new_status = Some(RefundStatus::Failed);
                 }
-                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": e.to_string() }))
+                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": message }))
             }
             Err(SendError::Local(e)) => {
-                row.last_error = Some(format!("{}: {e}", e.code()));
-                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": e.to_string() }))
+                let message = redact(&e.to_string());
+                row.last_error = Some(format!("{}: {message}", e.code()));
+                ("refund.psp_error", serde_json::json!({ "code": e.code(), "message": message }))
             }
         };
         row.updated_at = now.timestamp();
@@ -348,17 +352,17 @@ fn count(report: &mut SubmitReport, status: Option<RefundStatus>) {
     }
 }
 
-fn issue(refund: i64, outcome: &Result<PspAnswer, SendError>) -> Option<SubmitIssue> {
+fn issue(refund: i64, outcome: &Result<PspAnswer, SendError>, redact: &dyn Fn(&str) -> String) -> Option<SubmitIssue> {
     match outcome {
         Ok(_) => None,
         Err(SendError::Psp(e)) => Some(SubmitIssue {
             refund,
             code: e.code().into(),
-            message: e.to_string(),
+            message: redact(&e.to_string()),
             retryable: !matches!(e, DlocalError::Refused { .. }),
         }),
         Err(SendError::Local(e)) => {
-            Some(SubmitIssue { refund, code: e.code().into(), message: e.to_string(), retryable: false })
+            Some(SubmitIssue { refund, code: e.code().into(), message: redact(&e.to_string()), retryable: false })
         }
     }
 }
@@ -425,10 +429,11 @@ pub async fn submit_and_follow(
                 poll(client, &row, &psp_id).await
             }
         };
-        if let Some(i) = issue(row.id, &outcome) {
+        let redact = |text: &str| client.redact(text);
+        if let Some(i) = issue(row.id, &outcome, &redact) {
             report.issues.push(i);
         }
-        match record(store, operator, row.id, &outcome, now) {
+        match record(store, operator, row.id, &outcome, now, &redact) {
             Ok(status) => {
                 count(&mut report, status);
                 if let Some(changed) = status {
@@ -599,7 +604,7 @@ pub fn apply_callback(
     let answer =
         PspAnswer { id: reading.psp_id.clone(), status, psp_status, withdrawal_code: reading.withdrawal_code.clone() };
     let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
-    match record(store, &operator, row.id, &Ok(answer), now) {
+    match record(store, &operator, row.id, &Ok(answer), now, &|text: &str| crate::redact::redact(text, &[])) {
         Ok(Some(new_status)) => {
             // Recorded already: a receipt that cannot be archived now is written when
             // asked for, and the buyer's message can be re-sent from the case file.

@@ -60,8 +60,9 @@ impl DlocalSource {
     }
 }
 
-fn dlocal_error(e: DlocalError) -> SourceError {
-    SourceError { retryable: e.is_retryable(), retry_after: e.retry_after(), code: e.code(), message: e.to_string() }
+fn dlocal_error(client: &DlocalClient, e: DlocalError) -> SourceError {
+    let message = client.redact(&e.to_string());
+    SourceError { retryable: e.is_retryable(), retry_after: e.retry_after(), code: e.code(), message }
 }
 
 impl StatusSource for DlocalSource {
@@ -77,7 +78,7 @@ impl StatusSource for DlocalSource {
         Box::pin(async move {
             // The whole payment (not just /status): it carries approved_date,
             // which is when the buyer paid, the date finance needs.
-            let payment = self.client.payment(&target.payment_id).await.map_err(dlocal_error)?;
+            let payment = self.client.payment(&target.payment_id).await.map_err(|e| dlocal_error(&self.client, e))?;
             let reading = &payment.reading;
             let status_at = match reading.status {
                 PaymentStatus::Paid => payment.approved_at,
@@ -119,9 +120,10 @@ impl PagoEfectivoSource {
     }
 }
 
-fn pagoefectivo_error(e: PagoEfectivoError) -> SourceError {
+fn pagoefectivo_error(client: &PagoEfectivoClient, e: PagoEfectivoError) -> SourceError {
+    let message = client.redact(&e.to_string());
     // PagoEfectivo's 429 carries no Retry-After; the engine's back-off applies.
-    SourceError { retryable: e.is_retryable(), retry_after: None::<Duration>, code: e.code(), message: e.to_string() }
+    SourceError { retryable: e.is_retryable(), retry_after: None::<Duration>, code: e.code(), message }
 }
 
 impl StatusSource for PagoEfectivoSource {
@@ -141,7 +143,11 @@ impl StatusSource for PagoEfectivoSource {
                 Ok(cip) => CipQuery::Cip(cip),
                 Err(_) => CipQuery::TransactionCode(target.order_id.clone()),
             };
-            let found = self.client.search_cips(std::slice::from_ref(&query)).await.map_err(pagoefectivo_error)?;
+            let found = self
+                .client
+                .search_cips(std::slice::from_ref(&query))
+                .await
+                .map_err(|e| pagoefectivo_error(&self.client, e))?;
             let Some(cip) = found.into_iter().next() else {
                 return Err(SourceError {
                     retryable: false,

@@ -7,7 +7,7 @@
 //! an object refuses the whole file, naming FILE:LINE, before anything is
 //! written. Then every notification's signature is checked; a forged or
 //! unsigned one is filed (with its file and line) and raises the order's
-//! `forged_notification` exception; a genuine one whose body cannot be read
+//! `forged_notification` exception when the ledger has that order; a genuine one whose body cannot be read
 //! is filed `malformed`; genuine ones are only counted (auditing applies
 //! nothing). A second run over the same log finds every request already
 //! filed and changes nothing.
@@ -40,7 +40,7 @@ pub struct ForgedItem {
     pub claimed_status: String,
     pub x_date: String,
     pub reason: String,
-    /// The order's forged-notification exception (none when no order is named).
+    /// The order's forged-notification exception (none when the order is not in the ledger).
     pub exception: Option<String>,
 }
 
@@ -182,10 +182,11 @@ pub fn verify_log(
             report.forged += 1;
             report.already_filed += u64::from(receipt.repeat);
             let order_id = receipt.claims.order_id.clone();
+            let known = super::forged_names_a_known_order(store, &receipt.claims)?;
             report.forged_items.push(ForgedItem {
                 line: *line,
                 verdict,
-                exception: (!order_id.is_empty()).then(|| ExceptionKind::ForgedNotification.exception_id(&[&order_id])),
+                exception: known.then(|| ExceptionKind::ForgedNotification.exception_id(&[&order_id])),
                 order_id,
                 payment_id: receipt.claims.payment_id,
                 claimed_status: receipt.claims.status,

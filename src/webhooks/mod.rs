@@ -3,9 +3,9 @@
 //! PagoEfectivo's signed callbacks. Each received request is checked
 //! (signature in constant time, freshness, shape), filed with its verdict in
 //! `psp_notifications`, and — when genuine — applied through
-//! [`crate::observations`]. A forged or unsigned one that names an order
-//! raises a `forged_notification` exception: forged "paid" callbacks are how
-//! orders get marked paid without money.
+//! [`crate::observations`]. A forged or unsigned one that names an order the
+//! ledger has raises a `forged_notification` exception: forged "paid"
+//! callbacks are how orders get marked paid without money.
 //!
 //! Decisions:
 //! - Signature first, freshness second: a forged old request is forged (and
@@ -616,9 +616,16 @@ impl SignatureCheck {
     }
 }
 
+/// Whether a forged or unsigned notification about `claims` opens an
+/// exception: only for an order the ledger has. Anyone can post made-up
+/// order ids; those are filed (and counted), never queued for a person.
+pub fn forged_names_a_known_order(store: &Store, claims: &NotificationClaims) -> Result<bool, StoreError> {
+    Ok(!claims.order_id.is_empty() && store.order(&claims.order_id)?.is_some())
+}
+
 /// Files a notification refused before any observation (forged, unsigned,
 /// stale, malformed), raising the order's exception for a forged or
-/// unsigned one that names an order.
+/// unsigned one that names an order the ledger has.
 fn file_refused(
     store: &mut Store,
     n: &InboundNotification,
@@ -628,8 +635,16 @@ fn file_refused(
     claims: NotificationClaims,
 ) -> Result<Receipt, NotificationError> {
     let finding = match verdict {
-        Verdict::Forged | Verdict::Unsigned => forged_finding(n.psp, &claims, &detail),
-        Verdict::Applied | Verdict::Duplicate | Verdict::Stale | Verdict::Malformed | Verdict::Unmatched => None,
+        Verdict::Forged | Verdict::Unsigned if forged_names_a_known_order(store, &claims)? => {
+            forged_finding(n.psp, &claims, &detail)
+        }
+        Verdict::Forged
+        | Verdict::Unsigned
+        | Verdict::Applied
+        | Verdict::Duplicate
+        | Verdict::Stale
+        | Verdict::Malformed
+        | Verdict::Unmatched => None,
     };
     let effect = match &finding {
         Some(finding) => NotificationEffect::RaiseForged { finding, actor: n.psp.actor() },

@@ -207,6 +207,13 @@ pub struct DlocalClient {
 }
 
 impl DlocalClient {
+    /// `text` (an error of this client) without this account's keys or
+    /// anything credential-shaped: [`crate::redact::redact`].
+    pub fn redact(&self, text: &str) -> String {
+        let c = &self.credentials;
+        crate::redact::redact(text, &[&c.login, &c.trans_key, &c.secret])
+    }
+
     /// `base_url` is `https://api.dlocal.com`, the sandbox's, or a local one in tests.
     pub fn new(base_url: &str, credentials: DlocalCredentials, timeout: Duration) -> Result<DlocalClient, DlocalError> {
         let bad_url = || DlocalError::BaseUrl { url: base_url.to_string() };

@@ -226,6 +226,13 @@ impl fmt::Debug for PagoEfectivoClient {
 }
 
 impl PagoEfectivoClient {
+    /// `text` (an error of this client) without this account's keys or
+    /// anything credential-shaped: [`crate::redact::redact`].
+    pub fn redact(&self, text: &str) -> String {
+        let c = &self.credentials;
+        crate::redact::redact(text, &[&c.service_id, &c.access_key, &c.secret])
+    }
+
     /// `base_url` without a trailing slash: `https://services.pagoefectivo.pe`, or the sandbox.
     pub fn new(base_url: &str, credentials: PeCredentials) -> Result<PagoEfectivoClient, PagoEfectivoError> {
         Self::with_timeout(base_url, credentials, Duration::from_millis(REQUEST_TIMEOUT_MS))
