@@ -245,12 +245,16 @@ fn notification_resends_follow_the_role_rules_through_ipc() {
     h.sign_in("ana", "voucherdesk-ana");
     // José Núñez's order in the walkthrough samples (Bogotá, email and phone).
     let order_id = "CO-1001";
-    let preview = h.ok(
+    // Paid: its voucher instructions would ask the buyer to pay again, so the core refuses them.
+    let unfit = h.err(
         "notification_preview",
         json!({ "order_id": order_id, "kind": "voucher_instructions", "channel": "email" }),
     );
+    assert_eq!(unfit["code"], json!("notifications.kind_unfit"), "{unfit}");
+    let preview =
+        h.ok("notification_preview", json!({ "order_id": order_id, "kind": "payment_received", "channel": "email" }));
     assert_eq!(preview["locale"], json!("es-CO"));
-    assert!(preview["subject"].as_str().unwrap().starts_with("Tu código de pago "), "{preview}");
+    assert!(preview["subject"].as_str().unwrap().starts_with("Recibimos tu pago del pedido "), "{preview}");
     assert_eq!(
         h.ok("notification_log", json!({ "order_id": order_id, "limit": 50 })),
         json!([]),
@@ -258,7 +262,7 @@ fn notification_resends_follow_the_role_rules_through_ipc() {
     );
 
     let resend =
-        json!({ "order_id": order_id, "kind": "voucher_instructions", "channel": "email", "override_limit": false });
+        json!({ "order_id": order_id, "kind": "payment_received", "channel": "email", "override_limit": false });
     for _ in 0..3 {
         assert!(h.ok("notification_resend", resend.clone()).as_i64().is_some());
     }

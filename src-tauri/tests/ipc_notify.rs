@@ -52,16 +52,18 @@ fn sample(name: &str) -> String {
     path.canonicalize().unwrap().display().to_string()
 }
 
-/// The team and the walkthrough's orders (CO-1001: José Núñez, Bogotá).
+/// The team and the walkthrough's orders and dLocal payments (CO-1001: José Núñez, Bogotá, paid).
 fn populated() -> Harness {
     let h = Harness::new();
     h.ok("create_first_admin", json!({ "name": "admin", "password": "voucherdesk-admin" }));
     for (name, role) in [("ana", "support"), ("fabio", "finance"), ("marta", "manager")] {
         h.ok("operator_add", json!({ "name": name, "role": role, "password": format!("voucherdesk-{name}") }));
     }
-    let outcome =
-        h.ok("import_file", json!({ "path": sample("shop-orders.csv"), "kind": "orders", "profile": "shop" }));
-    assert_eq!(outcome["outcome"], json!("imported"), "{outcome}");
+    for (file, kind, profile) in [("shop-orders.csv", "orders", "shop"), ("dlocal-payments.csv", "payments", "dlocal")]
+    {
+        let outcome = h.ok("import_file", json!({ "path": sample(file), "kind": kind, "profile": profile }));
+        assert_eq!(outcome["outcome"], json!("imported"), "{outcome}");
+    }
     h
 }
 
@@ -80,7 +82,7 @@ fn deliver_with(store: &mut Store, answer: Answer) -> delivery::DeliveryReport {
 }
 
 const RESEND: fn() -> Value =
-    || json!({ "order_id": "CO-1001", "kind": "voucher_instructions", "channel": "email", "override_limit": false });
+    || json!({ "order_id": "CO-1001", "kind": "payment_received", "channel": "email", "override_limit": false });
 
 #[test]
 fn a_failed_message_goes_back_to_the_queue_once_keeping_its_reference_and_a_sent_one_never() {
