@@ -35,14 +35,13 @@ const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
-    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    // ---- buyer notifications: the deliverer, retry, settings
     "notification_deliverer_status",
     "notification_retry",
     "notification_settings_get",
     "notification_settings_set",
     "notification_send_test",
-    // ---- end buyer notifications
-    // PSP sync and accounts (issue 4)
+    // PSP sync and accounts
     "sync_status",
     "sync_pause",
     "sync_resume",
@@ -65,11 +64,10 @@ const COMMANDS: &[&str] = &[
     "refunds_bulk_approve",
     "refunds_export_csv",
     "dashboard_refunds",
-    // ---- end refunds
     "pick_import_files",
     "pick_save_path",
     "refunds_receipt_save",
-    // team mode (issue 7)
+    // team mode
     "team_status",
 ];
 

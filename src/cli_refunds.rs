@@ -1,4 +1,4 @@
-//! `voucherdesk refunds …` (issue 5): flags in, library call, output. No rules here.
+//! `voucherdesk refunds …`: flags in, library call, output. No rules here.
 
 use super::{Failure, acting, change, open, print_json};
 use clap::{Args, Subcommand};

@@ -1,4 +1,4 @@
-//! `voucherdesk team …` (issue 7): the team server's schema, joining it, seeding it, its status. Flags in, library
+//! `voucherdesk team …`: the team server's schema, joining it, seeding it, its status. Flags in, library
 //! call, output.
 
 use super::{Failure, print_json};

@@ -169,7 +169,7 @@ struct ReconcileSummaryLite {
     markets: BTreeMap<String, MarketCounts>,
 }
 
-// ------------------------------------------------------------------ refunds (issue 5)
+// ------------------------------------------------------------------ refunds
 
 /// Days of the refund failure rate (and its warning banner).
 pub const REFUND_FAILURE_WINDOW_DAYS: i64 = 7;

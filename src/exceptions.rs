@@ -29,7 +29,7 @@ pub enum ExceptionKind {
     /// A PSP notification whose signature does not verify: raised by `listen`
     /// and `verify-notifications`, never by reconciliation.
     ForgedNotification,
-    /// Refunds (issue 5): a refund pending at the PSP for longer than the
+    /// Refunds: a refund pending at the PSP for longer than the
     /// setting. Raised and cleared by the refund follow-up, never by reconciliation.
     RefundUnconfirmed,
     /// The PSP reversed a payment whose order the shop has as paid or fulfilled.

@@ -28,7 +28,7 @@ pub mod psp;
 pub mod reconcile;
 // The one redaction of secrets in PSP, SMTP and SMS errors before they are kept or audited.
 pub mod redact;
-// Tiered maker-checker refunds (issue 5).
+// Tiered maker-checker refunds.
 pub mod refunds;
 pub mod sandbox;
 pub mod settings;
@@ -37,6 +37,6 @@ pub mod store;
 // Settlement terms, ship policy and the post-expiry thresholds per PSP and market.
 pub mod sync;
 pub mod terms;
-// Team mode on PostgreSQL (issue 7).
+// Team mode on PostgreSQL.
 pub mod team;
 pub mod webhooks;

@@ -107,7 +107,6 @@ enum Command {
     /// Buyer emails and SMS: preview, re-send, the delivery log, the outbox deliverer, settings.
     #[command(subcommand)]
     Notifications(notifications_cli::NotificationsCommand),
-    // --- end buyer notifications ---
     /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
     #[command(subcommand)]
     Refunds(cli_refunds::RefundsCommand),
@@ -1171,7 +1170,7 @@ fn demo_operator(store: &Store, operator: &Option<String>, adds_accounts: bool) 
     Ok(named)
 }
 
-/// The demo's live PSP (issue 4): the sandbox preload (the ledger's pending
+/// The demo's live PSP: the sandbox preload (the ledger's pending
 /// vouchers, some to be paid soon after the sandbox starts) and, with
 /// `--sandbox-url`, PSP accounts pointing at the sandbox. A keyring that is
 /// not there is reported, not fatal: the demo data is still good.

@@ -216,10 +216,6 @@ impl ReconcileDebounce {
         self.last_change = Some(at);
     }
 
-    pub fn is_pending(&self) -> bool {
-        self.first_pending.is_some()
-    }
-
     /// True (once) when a reconciliation is due; the pending changes are then
     /// considered handled.
     pub fn take_due(&mut self, now: Instant) -> bool {

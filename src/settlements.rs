@@ -61,9 +61,4 @@ pub struct SettlementRow {
     pub fee_minor: i64,
 }
 
-impl SettlementRow {
-    /// The PSP's own arithmetic holds.
-    pub fn net_is_consistent(&self) -> bool {
-        self.gross_minor.checked_sub(self.fee_minor) == Some(self.net_minor)
-    }
-}
+impl SettlementRow {}

@@ -1,4 +1,4 @@
-//! Team mode: several desktops sharing one PostgreSQL server (issue 7).
+//! Team mode: several desktops sharing one PostgreSQL server.
 //!
 //! The team server's address and password (in the OS keyring), its schema
 //! (`team init`, refusing a newer one), joining a desktop and seeding a team

@@ -66,14 +66,13 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::NotificationStatus>(&cfg)?;
     export::<dto::NotificationPreview>(&cfg)?;
     export::<dto::NotificationLogEntry>(&cfg)?;
-    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    // ---- buyer notifications: the deliverer, retry, settings
     export::<crate::dto_notify::DelivererStatus>(&cfg)?;
     export::<crate::dto_notify::RetryOutcome>(&cfg)?;
     export::<crate::dto_notify::NotificationSettings>(&cfg)?;
     export::<crate::dto_notify::NotificationSettingsView>(&cfg)?;
     export::<crate::dto_notify::TestMessageSent>(&cfg)?;
-    // ---- end buyer notifications
-    // PSP sync and accounts (issue 4)
+    // PSP sync and accounts
     export::<dto::SyncIndicator>(&cfg)?;
     export::<dto::Refreshed>(&cfg)?;
     export::<dto::PspAccountRow>(&cfg)?;
@@ -87,8 +86,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::TierPreview>(&cfg)?;
     export::<dto::BulkApproval>(&cfg)?;
     export::<dto::RefundDashboard>(&cfg)?;
-    // ---- end refunds
-    // team mode (issue 7)
+    // team mode
     export::<crate::dto_team::TeamStatus>(&cfg)?;
     export::<crate::dto_team::TeamChanged>(&cfg)?;
     write_index(dir)

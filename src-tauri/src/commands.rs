@@ -56,14 +56,13 @@ pub const COMMANDS: &[&str] = &[
     "notification_preview",
     "notification_resend",
     "notification_log",
-    // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+    // ---- buyer notifications: the deliverer, retry, settings
     "notification_deliverer_status",
     "notification_retry",
     "notification_settings_get",
     "notification_settings_set",
     "notification_send_test",
-    // ---- end buyer notifications
-    // PSP sync and accounts (issue 4)
+    // PSP sync and accounts
     "sync_status",
     "sync_pause",
     "sync_resume",
@@ -86,12 +85,11 @@ pub const COMMANDS: &[&str] = &[
     "refunds_bulk_approve",
     "refunds_export_csv",
     "dashboard_refunds",
-    // ---- end refunds
     // ---- file dialogs (out of process, see file_dialog.rs)
     "pick_import_files",
     "pick_save_path",
     "refunds_receipt_save",
-    // team mode (issue 7)
+    // team mode
     "team_status",
 ];
 
@@ -128,14 +126,13 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         notification_preview,
         notification_resend,
         notification_log,
-        // ---- buyer notifications: the deliverer, retry, settings (issue 6)
+        // ---- buyer notifications: the deliverer, retry, settings
         crate::notify_commands::notification_deliverer_status,
         crate::notify_commands::notification_retry,
         crate::notify_commands::notification_settings_get,
         crate::notify_commands::notification_settings_set,
         crate::notify_commands::notification_send_test,
-        // ---- end buyer notifications
-        // PSP sync and accounts (issue 4)
+        // PSP sync and accounts
         crate::psp_commands::sync_status,
         crate::psp_commands::sync_pause,
         crate::psp_commands::sync_resume,
@@ -158,11 +155,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_bulk_approve,
         refunds_export_csv,
         dashboard_refunds,
-        // ---- end refunds
         pick_import_files,
         pick_save_path,
         refunds_receipt_save,
-        // team mode (issue 7)
+        // team mode
         crate::team_commands::team_status,
     ]
 }
@@ -477,7 +473,7 @@ pub async fn notification_log(
         .await
 }
 
-// ---- refunds (issue 5): every rule (tiers, maker-checker, KYC) is the library's.
+// ---- refunds: every rule (tiers, maker-checker, KYC) is the library's.
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_request(state: State<'_, AppState>, request: dto::RefundRequest) -> Reply<dto::Refund> {
@@ -593,8 +589,6 @@ pub async fn refunds_export_csv(
 pub async fn dashboard_refunds(state: State<'_, AppState>) -> Reply<dto::RefundDashboard> {
     state.as_reader(move |s, _| Ok(dashboard::refunds(s, chrono::Utc::now())?.into())).await
 }
-
-// ---- end refunds
 
 // ------------------------------------------------------------------ file dialogs
 

@@ -1205,7 +1205,7 @@ impl From<Settings> for settings::Settings {
     }
 }
 
-// ---- refunds (issue 5) ------------------------------------------------------
+// ---- refunds ------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -1827,8 +1827,6 @@ impl From<dashboard::RefundDashboard> for RefundDashboard {
     }
 }
 
-// ---- end refunds -------------------------------------------------------------
-
 /// Converts every element of a list.
 pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(U::from).collect()
@@ -2006,6 +2004,6 @@ impl From<notifications::LogEntry> for NotificationLogEntry {
         }
     }
 }
-// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+// ------------------------------------------------------------------ PSP sync and accounts
 
 pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

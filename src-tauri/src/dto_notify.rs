@@ -1,5 +1,5 @@
 //! The payloads of the notifications screen and Settings → Notifications
-//! (issue 6, docs/IPC.md "Buyer notifications"). Same conventions as `dto`:
+//! (docs/IPC.md "Buyer notifications"). Same conventions as `dto`:
 //! mirrors of core types, converted with exhaustive destructuring. No secret
 //! ever crosses back: the settings say only whether the keyring holds one.
 

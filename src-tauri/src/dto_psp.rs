@@ -1,4 +1,4 @@
-//! IPC payloads of the PSP sync and the PSP accounts (issue 4). Same
+//! IPC payloads of the PSP sync and the PSP accounts. Same
 //! conventions as `dto`: snake_case, instants as RFC 3339 UTC. No payload
 //! here ever carries a secret: the account list says only whether the
 //! keyring holds one.

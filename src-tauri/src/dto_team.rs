@@ -1,4 +1,4 @@
-//! IPC payloads of team mode (issue 7): the banner, the header's team
+//! IPC payloads of team mode: the banner, the header's team
 //! indicator and Settings → Team. Same conventions as `dto`: snake_case,
 //! instants as RFC 3339 UTC. Never a password.
 

@@ -62,10 +62,10 @@ from_coded!(
     voucherdesk::refunds::receipt::ReceiptError,
 );
 
-// PSP sync and accounts (issue 4).
+// PSP sync and accounts.
 from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialError);
 
-// The store's own code: `store`, or `team.offline`, `team.busy`, `team.*` in team mode (issue 7).
+// The store's own code: `store`, or `team.offline`, `team.busy`, `team.*` in team mode.
 from_coded!(voucherdesk::store::StoreError, voucherdesk::team::TeamError);
 
 impl From<voucherdesk::import::profile::ProfileError> for ApiError {

@@ -1,5 +1,5 @@
 //! The IPC commands of the notifications screen and Settings → Notifications
-//! (issue 6, docs/IPC.md "Buyer notifications"). Thin: the library checks
+//! (docs/IPC.md "Buyer notifications"). Thin: the library checks
 //! roles (retry: ResendNotification; settings and the test message:
 //! ChangeSettings, admins only) and keeps the secrets out of every answer.
 

@@ -1,4 +1,4 @@
-//! The buyer-notification outbox in the background (issue 6): one tokio task
+//! The buyer-notification outbox in the background: one tokio task
 //! owned by the app state, started with the app and stopped when it exits.
 //! Each round is `notifications::delivery::deliver_round` on its own database
 //! connection, off the async threads: the settings and the keyring's secrets
@@ -6,7 +6,7 @@
 //! Every rule (retries, backoff per message, never twice) is the library's;
 //! this only paces the rounds and keeps the last outcome for the screen.
 //!
-//! **Team mode** (issue 7): the outbox is delivered by one desktop of the
+//! **Team mode**: the outbox is delivered by one desktop of the
 //! team at a time: each round first takes (or renews) the `notification_outbox`
 //! lease and is skipped while another desktop holds it (the status names it).
 //! The round is one team write; each message is marked on the server before

@@ -1,4 +1,4 @@
-//! The IPC commands of the PSP sync and the PSP accounts (issue 4,
+//! The IPC commands of the PSP sync and the PSP accounts (
 //! docs/IPC.md "PSP sync and accounts"). Thin, as every command: the library
 //! checks roles (pause/resume: ControlSync; accounts: ManageCredentials,
 //! admins only) and keeps secrets out of every answer and error.

@@ -12,7 +12,7 @@
 //! role has; the library checks it again on each round). While nobody is
 //! signed in or the session has locked itself, the task waits.
 //!
-//! **Team mode** (issue 7): the round is one team write (`Store::write`): the
+//! **Team mode**: the round is one team write (`Store::write`): the
 //! team's write lock is held for it, and each refund is marked `submitted`
 //! on the server before the PSP is called (the library's `barrier`), so two
 //! desktops never send the same refund.

@@ -13,7 +13,7 @@
 use crate::dto;
 use crate::error::{ApiError, codes};
 use crate::notify_runner::{DelivererState, NotifyRunner};
-use crate::refund_runner::{RefundRunner, RefundRunnerState};
+use crate::refund_runner::RefundRunner;
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use crate::team_runner::{DesktopNames, OnChange, TeamRunner, TeamRunnerState};
 use std::path::{Path, PathBuf};
@@ -45,14 +45,14 @@ pub struct AppState {
     readers: Arc<Vec<Mutex<Store>>>,
     session: Arc<Mutex<Option<Session>>>,
     db_path: PathBuf,
-    // PSP sync and accounts (issue 4): where secrets live, and the background sync.
+    // PSP sync and accounts: where secrets live, and the background sync.
     vault: Arc<dyn SecretVault>,
     sync: SyncRunner,
-    // Refund submission (issue 5): the background submitter.
+    // Refund submission: the background submitter.
     refunds: RefundRunner,
-    // Buyer notifications (issue 6): the background deliverer of the outbox.
+    // Buyer notifications: the background deliverer of the outbox.
     notify: NotifyRunner,
-    // Team mode (issue 7): how this desktop names itself to the team, and the refresher.
+    // Team mode: how this desktop names itself to the team, and the refresher.
     desktop: DesktopNames,
     team: TeamRunner,
 }
@@ -221,7 +221,7 @@ impl AppState {
     }
 }
 
-// ------------------------------------------------------------------ PSP sync and accounts (issue 4)
+// ------------------------------------------------------------------ PSP sync and accounts
 
 impl AppState {
     pub fn db_path(&self) -> &Path {
@@ -248,7 +248,7 @@ impl AppState {
     }
 }
 
-// ------------------------------------------------------------------ refund submission (issue 5)
+// ------------------------------------------------------------------ refund submission
 
 impl AppState {
     /// The session as the background tasks see it: the operator's name while
@@ -269,13 +269,9 @@ impl AppState {
     pub fn stop_refunds(&self) {
         self.refunds.stop();
     }
-
-    pub fn refund_runner_state(&self) -> RefundRunnerState {
-        self.refunds.state()
-    }
 }
 
-// ------------------------------------------------------------------ buyer notifications (issue 6)
+// ------------------------------------------------------------------ buyer notifications
 
 impl AppState {
     /// Starts the background deliverer of the outbox (see `notify_runner`).
@@ -293,7 +289,7 @@ impl AppState {
     }
 }
 
-// ------------------------------------------------------------------ team mode (issue 7)
+// ------------------------------------------------------------------ team mode
 
 impl AppState {
     /// Starts the background refresher of the team copy (nothing in local mode).

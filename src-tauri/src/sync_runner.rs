@@ -9,7 +9,7 @@
 //! once someone who may import signs in. The library checks the permission
 //! again on every round.
 //!
-//! **Team mode** (issue 7): the sync runs on one desktop of the team at a
+//! **Team mode**: the sync runs on one desktop of the team at a
 //! time. Each round first takes (or renews) the team's `psp_sync` lease; while
 //! another desktop holds it the round is skipped and the indicator names that
 //! desktop. Every database step of the round is a team write.

@@ -1,4 +1,4 @@
-//! The IPC command of team mode (issue 7, docs/IPC.md "Team mode"): where
+//! The IPC command of team mode (docs/IPC.md "Team mode"): where
 //! this desktop's copy stands, for the offline banner, the header and
 //! Settings → Team. Reads what the store and the background refresher
 //! already know: it never waits on the network.

@@ -1,4 +1,4 @@
-//! Team mode in the background (issue 7): keeps this desktop's copy level
+//! Team mode in the background: keeps this desktop's copy level
 //! with the team server while the app is open.
 //!
 //! One thread with its own connection to the server that `LISTEN`s for the

@@ -207,7 +207,7 @@ fn refresh_from_psp_pause_and_psp_accounts_as_each_role() {
         (json!("awaiting_payment"), json!("deliver_order")),
         "the verdict follows the new status"
     );
-    // The buyer is told, once per channel (issue 6: payment received through a refresh).
+    // The buyer is told, once per channel (payment received through a refresh).
     let told = h.ok("notification_log", json!({ "order_id": "IPC-1", "limit": 50 }));
     let told: Vec<(Value, Value, Value, Value)> = told
         .as_array()

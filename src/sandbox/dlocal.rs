@@ -1045,7 +1045,7 @@ mod tests {
     }
 }
 
-// ---- Idempotency, payouts (cash pickup) and submission stats (issue 5) ----
+// ---- Idempotency, payouts (cash pickup) and submission stats ----
 
 /// Longest idempotency key accepted.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 100;

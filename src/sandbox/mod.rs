@@ -77,7 +77,7 @@ pub struct SandboxConfig {
 pub fn router(config: SandboxConfig) -> axum::Router {
     let config = Arc::new(config);
     let notifier = notifier::Notifier::new();
-    // Refunds (issue 5): the sandbox's own control routes sit outside the faults.
+    // Refunds: the sandbox's own control routes sit outside the faults.
     let (dlocal_routes, dlocal_control) = dlocal::routers(config.clone(), notifier.clone());
     let routes = axum::Router::new().merge(dlocal_routes).merge(pagoefectivo::router(config.clone(), notifier));
     faults::apply(routes, config.scenario.faults.clone()).merge(dlocal_control)

@@ -1,4 +1,4 @@
-//! The local side of team mode's copy (issue 7): which tables the team
+//! The local side of team mode's copy: which tables the team
 //! shares, noting the rows a change touched, reading them out for upload and
 //! taking in the rows the team server hands back. Local-only tables (the
 //! buyer search index, the PSP sync schedule, received PSP notifications,

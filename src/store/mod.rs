@@ -6,7 +6,7 @@
 //! a newer VoucherDesk is refused.
 
 mod audit;
-// The local copy of a team's shared rows (issue 7).
+// The local copy of a team's shared rows.
 pub mod copy;
 mod dashboard;
 mod exceptions;
@@ -19,13 +19,13 @@ mod observations;
 mod operators;
 mod psp_accounts;
 mod reconcile;
-// Refunds (issue 5).
+// Refunds.
 mod refunds;
 mod search;
 mod sync;
-// Team mode's backend: the team's shared state on PostgreSQL (issue 7).
+// Team mode's backend: the team's shared state on PostgreSQL.
 pub mod team;
-// Team mode's write path: changes under the team's lock, uploaded (issue 7).
+// Team mode's write path: changes under the team's lock, uploaded.
 mod team_link;
 mod webhooks;
 
@@ -45,7 +45,7 @@ pub use reconcile::{
     ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord,
     SettlementFacts, StoredFinding,
 };
-// Refunds (issue 5).
+// Refunds.
 pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
     ApprovalRow, NewRefundRow, PaymentHold, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate,

@@ -368,14 +368,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The refunds of one payment, oldest first.
-    pub fn refunds_of_payment(&self, psp: &str, payment_id: &str) -> StoreResult<Vec<RefundRow>> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("{REFUND_SELECT} WHERE psp = ?1 AND payment_id = ?2 ORDER BY id"))?;
-        let rows = stmt.query_map(params![psp, payment_id], refund_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// What the payment's refunds hold now (outside any decision: for display).
     pub fn refund_totals(&self, psp: &str, payment_id: &str) -> StoreResult<RefundTotals> {
         totals(&self.conn, psp, payment_id, None)

@@ -1,4 +1,4 @@
-//! Team mode's write path (issue 7): how a desktop changes the team's state.
+//! Team mode's write path: how a desktop changes the team's state.
 //!
 //! A change runs the domain's own rules, unchanged, against this desktop's
 //! local copy, inside the team's write lock:
@@ -128,11 +128,6 @@ impl Store {
             Err(StoreError::Team(e)) if is_unreachable(&e) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// True when this store is a team copy.
-    pub fn is_team(&self) -> bool {
-        self.team.is_some()
     }
 
     /// True when a change made now would be kept: always in local mode; in

@@ -454,12 +454,6 @@ impl SyncEngine {
         SyncEngine { config, operator, sink: Arc::new(HistorySink), rng: Arc::new(Mutex::new(rng)) }
     }
 
-    /// Applies observations through another sink (the ledger's shared entry point).
-    pub fn with_sink(mut self, sink: Arc<dyn ObservationSink>) -> SyncEngine {
-        self.sink = sink;
-        self
-    }
-
     /// Polls everything due at `now` once, then reconciles if a payment
     /// changed. Syncing is an import from the PSPs' APIs: it needs the
     /// import permission (finance, manager, admin).

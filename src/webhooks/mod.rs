@@ -654,7 +654,7 @@ fn file_refused(
     Ok(receipt(stored, detail, claims))
 }
 
-// ---- Refund and payout callbacks (issue 5) ----
+// ---- Refund and payout callbacks ----
 
 /// Which dLocal object a refund callback carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -260,7 +260,7 @@ fn router(state: Arc<ListenState>) -> Router {
                 handle(s, c.0.ip(), Psp::PagoEfectivo, h, b)
             }),
         )
-        // Refunds (issue 5): dLocal refund and cash-pickup payout callbacks.
+        // Refunds: dLocal refund and cash-pickup payout callbacks.
         .route(
             "/notifications/dlocal/refunds",
             post(|s: State<Arc<ListenState>>, h: HeaderMap, b: Body| {

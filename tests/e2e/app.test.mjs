@@ -30,12 +30,12 @@ let s;
 let work;
 let db;
 let paidNotRecorded; // an order the demo left paid but not recorded
-// PSP sync (issue 4): a private keyring, the sandbox knowing the demo's pending
+// PSP sync: a private keyring, the sandbox knowing the demo's pending
 // vouchers, and one of those that the sandbox pays at once.
 let keyring;
 let sandbox;
 let pendingPaidBySandbox;
-// Refunds (issue 5): a paid dLocal payment of 3,000,000 COP known to the ledger
+// Refunds: a paid dLocal payment of 3,000,000 COP known to the ledger
 // and the sandbox, refunded in full (tier 3) through the app.
 const REFUND_ORDER = "E2E-REFUND-1";
 const REFUND_PAYMENT = "D-E2E-REFUND-1";
@@ -45,7 +45,7 @@ const VOUCHER_ORDER = "E2E-VOUCHER-1";
 const E2E_REFUND_INTERVAL_S = "2";
 /** Rounds of the app's background sync are an hour apart: none runs during the suite. */
 const E2E_SYNC_TICK_MS = "3600000";
-// Buyer notifications (issue 6): the app's deliverer sends to an SMTP sink on
+// Buyer notifications: the app's deliverer sends to an SMTP sink on
 // loopback, a round every half second; one order's email is refused once.
 const E2E_NOTIFY_TICK_MS = "500";
 const SHOP_FROM = "Tienda Ñandú <no-reply@tienda.example>";

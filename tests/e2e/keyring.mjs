@@ -1,4 +1,4 @@
-// A private Secret Service for the e2e run (issue 4): a D-Bus session bus of
+// A private Secret Service for the e2e run: a D-Bus session bus of
 // our own and an unlocked gnome-keyring-daemon on it, as tests/support/keyring.rs
 // does for the Rust tests. The app and the CLI get DBUS_SESSION_BUS_ADDRESS
 // pointing at it, so PSP secrets go to a real keyring that dies with the run.

@@ -1,4 +1,4 @@
-// A small SMTP sink on loopback for the e2e suite (issue 6): it speaks just
+// A small SMTP sink on loopback for the e2e suite: it speaks just
 // enough SMTP for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS,
 // no AUTH), keeps every message it accepts, and can refuse a recipient once
 // with a permanent 550 (to make a failure the app must show and retry).

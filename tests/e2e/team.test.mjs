@@ -1,4 +1,4 @@
-// End-to-end, team mode (issue 7): two real app instances on two copies of ONE
+// End-to-end, team mode: two real app instances on two copies of ONE
 // team, on a real PostgreSQL server this test starts on loopback (and stops).
 // Ana (support) requests a refund in app A; Fabio (finance), whose inbox is
 // already open in app B, sees it arrive through B's background pull (no

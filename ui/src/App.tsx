@@ -47,7 +47,7 @@ const audit = chunkedScreen(() => import("./screens/Audit").then((m) => m.AuditS
 const settings = chunkedScreen(() => import("./screens/Settings").then((m) => m.SettingsScreen));
 const inbox = chunkedScreen(() => import("./screens/Inbox").then((m) => m.InboxScreen));
 const refundsList = chunkedScreen(() => import("./screens/Refunds").then((m) => m.RefundsScreen));
-// buyer notifications (issue 6)
+// buyer notifications
 const notifications = chunkedScreen(() => import("./screens/Notifications").then((m) => m.NotificationsScreen));
 const NotificationsScreen = notifications.Screen;
 const ExceptionsScreen = exceptions.Screen;

@@ -8,10 +8,10 @@ export type ScreenId =
   | "dashboard"
   | "audit"
   | "settings"
-  // refunds (issue 5)
+  // refunds
   | "inbox"
   | "refunds"
-  // buyer notifications (issue 6)
+  // buyer notifications
   | "notifications";
 export const SCREENS: readonly ScreenId[] = [
   "lookup",

@@ -40,7 +40,6 @@ pub const ERROR_ORDER_ID_DUPLICATED: i64 = 5009;
 pub const ERROR_METHOD_NOT_AVAILABLE: i64 = 5010;
 pub const ERROR_UNSUPPORTED_OPERATION: i64 = 5013;
 pub const ERROR_INVALID_API_VERSION: i64 = 5017;
-pub const ERROR_TOO_MANY_REQUESTS: i64 = 6000;
 pub const ERROR_INTERNAL: i64 = 7000;
 
 /// An amount in major units as dLocal writes it (`120.00`, `50000`).
@@ -254,7 +253,7 @@ pub struct RefundRequest {
     pub bank_account_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_branch: Option<String>,
-    /// The beneficiary's national id (issue 5: dLocal asks for it with the bank fields).
+    /// The beneficiary's national id (dLocal asks for it with the bank fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beneficiary_document: Option<String>,
 }

@@ -30,7 +30,7 @@ pub const HEADER_DATE: &str = "X-Date";
 pub const HEADER_LOGIN: &str = "X-Login";
 pub const HEADER_TRANS_KEY: &str = "X-Trans-Key";
 pub const HEADER_VERSION: &str = "X-Version";
-/// Refunds and payouts (issue 5): the client's operation id, created and stored
+/// Refunds and payouts: the client's operation id, created and stored
 /// before the first call and sent again on every retry, so the PSP creates one
 /// refund whatever happens to the answers.
 pub const HEADER_IDEMPOTENCY_KEY: &str = "X-Idempotency-Key";
@@ -184,7 +184,7 @@ pub struct RefundBeneficiary {
     /// `C` current, `S` savings, `I` international.
     pub account_type: Option<String>,
     pub branch: Option<String>,
-    /// The beneficiary's national id (refunds, issue 5).
+    /// The beneficiary's national id (refunds).
     pub document: Option<String>,
 }
 

@@ -3,7 +3,7 @@
 pub mod api;
 pub mod client;
 pub mod notification;
-// Cash-pickup payouts for refunds (issue 5).
+// Cash-pickup payouts for refunds.
 pub mod payouts;
 pub mod signature;
 pub mod transformers;

@@ -1,4 +1,4 @@
-//! Cash-pickup payouts (issue 5): a refund the buyer collects in cash at an
+//! Cash-pickup payouts: a refund the buyer collects in cash at an
 //! Efecty or PagoEfectivo point. `POST /payouts` creates a withdrawal order
 //! (amount, payee name, document, phone) and answers a withdrawal code the
 //! buyer quotes at the counter; `GET /payouts/{id}` reads its status; the

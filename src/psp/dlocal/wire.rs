@@ -41,21 +41,6 @@ impl DlocalPaymentStatus {
             Self::Verified => "VERIFIED",
         }
     }
-
-    /// The documented `status_code` of the status. dLocal's code table has no
-    /// entry for `EXPIRED`, so it is recognised by its text alone.
-    pub fn base_code(self) -> Option<u16> {
-        use super::api::{CODE_AUTHORIZED, CODE_CANCELLED, CODE_PAID, CODE_PENDING, CODE_REJECTED, CODE_VERIFIED};
-        match self {
-            Self::Pending => Some(CODE_PENDING),
-            Self::Paid => Some(CODE_PAID),
-            Self::Rejected => Some(CODE_REJECTED),
-            Self::Cancelled => Some(CODE_CANCELLED),
-            Self::Expired => None,
-            Self::Authorized => Some(CODE_AUTHORIZED),
-            Self::Verified => Some(CODE_VERIFIED),
-        }
-    }
 }
 
 /// Refund status as dLocal writes it (codes 100, 200, 300, 400).

@@ -166,7 +166,7 @@ export const api = {
   operatorSetRole: (name: string, role: Role) => call<void>("operator_set_role", { name, role }),
   operatorDisable: (name: string) => call<void>("operator_disable", { name }),
 
-  // PSP sync and accounts (issue 4)
+  // PSP sync and accounts
   syncStatus: () => call<SyncIndicator>("sync_status"),
   syncPause: () => call<SyncIndicator>("sync_pause"),
   syncResume: () => call<SyncIndicator>("sync_resume"),
@@ -180,14 +180,14 @@ export const api = {
     call<PspAccountRow>("psp_account_rotate", { name, secrets }),
   pspAccountRemove: (name: string) => call<void>("psp_account_remove", { name }),
 
-  // buyer notifications (issue 6)
+  // buyer notifications
   notificationPreview: (order_id: string, kind: NotificationKind, channel: NotificationChannel, locale?: NotificationLocale) =>
     call<NotificationPreview>("notification_preview", locale ? { order_id, kind, channel, locale } : { order_id, kind, channel }),
   /** Returns the queued message's id. */
   notificationResend: (order_id: string, kind: NotificationKind, channel: NotificationChannel, override_limit: boolean) =>
     call<number>("notification_resend", { order_id, kind, channel, override_limit }),
   notificationLog: (order_id: string, limit = NOTIFICATION_LOG_LIMIT) => call<NotificationLogEntry[]>("notification_log", { order_id, limit }),
-  // ---- buyer notifications: the notifications screen and Settings → Notifications (issue 6)
+  // ---- buyer notifications: the notifications screen and Settings → Notifications
   /** The whole outbox (every order), optionally one status; newest first. */
   notificationOutbox: (status: NotificationStatus | null, limit = OUTBOX_PAGE_LIMIT) =>
     call<NotificationLogEntry[]>("notification_log", status ? { status, limit } : { limit }),
@@ -202,9 +202,8 @@ export const api = {
     return call<NotificationSettingsView>("notification_settings_set", args);
   },
   notificationSendTest: (channel: NotificationChannel, to: string) => call<TestMessageSent>("notification_send_test", { channel, to }),
-  // ---- end buyer notifications
 
-  // team mode (issue 7): null in local mode
+  // team mode: null in local mode
   teamStatus: () => call<TeamStatus | null>("team_status"),
   /** Other desktops' changes arrived in this copy, or the server went away or came back. */
   onTeamChanged: (cb: (c: TeamChanged) => void): Promise<UnlistenFn> => listen<TeamChanged>("team-changed", (e) => cb(e.payload)),

@@ -1,4 +1,4 @@
-// The refund commands (issue 5; docs/IPC.md). Kept beside commands.ts so the
+// The refund commands (docs/IPC.md). Kept beside commands.ts so the
 // screens that use refunds import one small module. Every rule (tiers,
 // maker-checker, KYC, the refundable remainder) is the core's: these only ask.
 

@@ -1,4 +1,4 @@
-// "Buyer notifications" on a case file (issue 6): the order's notification
+// "Buyer notifications" on a case file: the order's notification
 // log, newest first, and a manual re-send with a preview. The core renders,
 // queues, and enforces the re-send limit and who may override it; this panel
 // only asks and shows (a manager/admin is offered the override checkbox).

@@ -32,7 +32,7 @@ const REFUND_ERROR_CODES: ReadonlySet<string> = new Set([
 
 /** The localised headline for an error code; the core's message follows as detail. */
 export function errorHeadlineKey(code: string): string {
-  // team mode (issue 7): offline, busy, another desktop's lease
+  // team mode: offline, busy, another desktop's lease
   const team = teamErrorKey(code);
   if (team) return team;
   switch (code) {
@@ -73,7 +73,7 @@ export function errorHeadlineKey(code: string): string {
       return "errors.importTooMany";
     case "import.bad_rows":
       return "errors.importBadRows";
-    // PSP sync and accounts (issue 4)
+    // PSP sync and accounts
     case "credentials.keyring_unavailable":
     case "credentials.keyring":
       return "pspErrors.keyringUnavailable";
@@ -89,7 +89,7 @@ export function errorHeadlineKey(code: string): string {
       return "pspErrors.rateLimited";
     case "sync.unknown_payment":
       return "errors.notFound";
-    // buyer notifications (issue 6)
+    // buyer notifications
     case "notifications.resend_limit":
       return "notifications.errors.resendLimit";
     case "notifications.no_recipient":

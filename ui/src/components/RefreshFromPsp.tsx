@@ -1,4 +1,4 @@
-// "Refresh from PSP" on a case file (issue 4): asks the PSP about one
+// "Refresh from PSP" on a case file: asks the PSP about one
 // payment now; the core records its answer (timeline source = API) and
 // recomputes the verdict, which the case file then reloads.
 

@@ -1,4 +1,4 @@
-// "Request refund" from a case file (issue 5). Before sending, the tier and
+// "Request refund" from a case file. Before sending, the tier and
 // who must approve come from the core (refunds_preview): the UI holds no tier
 // table. Refusals are the core's, shown with their code and message.
 

@@ -1,4 +1,4 @@
-// The dashboard's refund panel (issue 5): refunds pending by tier, the median
+// The dashboard's refund panel: refunds pending by tier, the median
 // time to approve, amounts by reason, and the 7-day refund failure rate with
 // its warning banner. Every figure (and the 3 % threshold) is the core's.
 

@@ -1,4 +1,4 @@
-// A case file's refunds (issue 5): what each payment can still give back, its
+// A case file's refunds: what each payment can still give back, its
 // refund history (status, tier, approvals with who and when, PSP reference,
 // withdrawal code, locked exchange rate), the archived receipt of a
 // succeeded refund, and the "Request refund" dialog.

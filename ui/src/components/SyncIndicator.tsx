@@ -1,4 +1,4 @@
-// The header's PSP sync indicator (issue 4): what the background sync is
+// The header's PSP sync indicator: what the background sync is
 // doing, its last success, errors in the last hour, the queue, and
 // pause/resume for managers and admins (the core enforces ControlSync).
 

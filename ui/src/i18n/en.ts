@@ -382,7 +382,7 @@ const en = {
     added: "Added {{name}}",
     setRole: "Role of {{name}}",
   },
-  // PSP sync, refresh from PSP, PSP accounts (issue 4)
+  // PSP sync, refresh from PSP, PSP accounts
   sync: {
     title: "PSP sync",
     states: {
@@ -697,7 +697,7 @@ const en = {
     rateLimited: "The PSP asked us to wait",
     pspRefused: "The PSP did not answer as expected",
   },
-  // ---- refunds (issue 5)
+  // ---- refunds
   amount: {
     errors: {
       empty: "Type an amount.",
@@ -917,7 +917,7 @@ const en = {
     byReason: "Amounts by reason, {{days}} days",
     none: "No refunds yet",
   },
-  // team mode (issue 7)
+  // team mode
   team: {
     banner: "Team server unreachable — read-only: lookups and lists work from this desktop's copy; changes are refused until it returns.",
     bannerServer: "Team server {{server}}",

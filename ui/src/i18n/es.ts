@@ -381,7 +381,7 @@ const es: Messages = {
     added: "{{name}} agregado",
     setRole: "Rol de {{name}}",
   },
-  // PSP sync, refresh from PSP, PSP accounts (issue 4)
+  // PSP sync, refresh from PSP, PSP accounts
   sync: {
     title: "Sincronización PSP",
     states: {
@@ -696,7 +696,7 @@ const es: Messages = {
     rateLimited: "El PSP pidió esperar",
     pspRefused: "El PSP no respondió como se esperaba",
   },
-  // ---- refunds (issue 5)
+  // ---- refunds
   amount: {
     errors: {
       empty: "Escriba un monto.",
@@ -916,7 +916,7 @@ const es: Messages = {
     byReason: "Montos por motivo, {{days}} días",
     none: "Aún no hay reembolsos",
   },
-  // team mode (issue 7)
+  // team mode
   team: {
     banner: "Servidor del equipo inaccesible — solo lectura: las búsquedas y listas funcionan con la copia de este equipo; los cambios se rechazan hasta que vuelva.",
     bannerServer: "Servidor del equipo {{server}}",

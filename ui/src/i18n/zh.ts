@@ -381,7 +381,7 @@ const zh: Messages = {
     added: "已添加 {{name}}",
     setRole: "{{name}} 的角色",
   },
-  // PSP sync, refresh from PSP, PSP accounts (issue 4)
+  // PSP sync, refresh from PSP, PSP accounts
   sync: {
     title: "PSP 同步",
     states: {
@@ -696,7 +696,7 @@ const zh: Messages = {
     rateLimited: "PSP 要求稍后再试",
     pspRefused: "PSP 的回复不符合预期",
   },
-  // ---- refunds (issue 5)
+  // ---- refunds
   amount: {
     errors: {
       empty: "请输入金额。",
@@ -916,7 +916,7 @@ const zh: Messages = {
     byReason: "按原因金额（{{days}} 天）",
     none: "尚无退款",
   },
-  // team mode (issue 7)
+  // team mode
   team: {
     banner: "无法连接团队服务器 — 只读：查询和列表使用本机副本；在服务器恢复前，所有更改都会被拒绝。",
     bannerServer: "团队服务器 {{server}}",

@@ -602,7 +602,7 @@ function handler(w: World, params: URLSearchParams) {
         return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
       case "pick_save_path":
         return "/home/marta/exceptions-export.csv";
-      // team mode (issue 7): `?team=online` or `?team=offline`; local otherwise
+      // team mode: `?team=online` or `?team=offline`; local otherwise
       case "team_status": {
         const team = params.get("team");
         if (team !== "online" && team !== "offline") return null;

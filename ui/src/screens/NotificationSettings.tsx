@@ -1,4 +1,4 @@
-// Settings → Notifications (issue 6), admins only (the core refuses anyone
+// Settings → Notifications, admins only (the core refuses anyone
 // else: ChangeSettings). The SMTP password and the SMS token are typed into
 // password fields, sent once with Save, then cleared; no answer carries them
 // back (only whether the OS keyring holds one), as in Settings → PSP accounts.

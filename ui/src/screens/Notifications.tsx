@@ -1,4 +1,4 @@
-// The notifications screen (issue 6): what the app's background deliverer is
+// The notifications screen: what the app's background deliverer is
 // doing, the failures to act on (retry one or the selected ones; the core
 // re-queues a failed message under its own id and reference, and refuses
 // anything else), and the recent outbox with a status filter. Every rule is

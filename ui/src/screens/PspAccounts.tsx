@@ -1,4 +1,4 @@
-// Settings → PSP accounts (issue 4), admins only (the core refuses anyone
+// Settings → PSP accounts, admins only (the core refuses anyone
 // else: ManageCredentials). Secrets are typed into password fields, sent
 // once with add/rotate, then cleared from the form; no answer ever carries
 // them back (a row says only whether the OS keyring holds them).

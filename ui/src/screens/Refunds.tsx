@@ -1,4 +1,4 @@
-// The refunds list (issue 5): filters by status, method, reason, tier and PSP,
+// The refunds list: filters by status, method, reason, tier and PSP,
 // a virtualized table paged from the core, a row opens the case file, and
 // the CSV export (the core writes it to the file the save dialog returns).
 

@@ -237,7 +237,7 @@ export function SettingsScreen() {
         <h3>{t("settings.dataLocation")}</h3>
         <input className="mono wide" readOnly value={status.db_path} data-testid="settings-db-path" />
       </section>
-      {/* team mode (issue 7) */}
+      {/* team mode */}
       <TeamSettings />
       <ReconciliationSettings admin={admin} />
       {admin && <Operators />}
@@ -249,7 +249,7 @@ export function SettingsScreen() {
           <p className="muted small">{t("pspAccounts.adminOnly")}</p>
         </section>
       )}
-      {/* buyer notifications (issue 6) */}
+      {/* buyer notifications */}
       {admin ? (
         <NotificationSettingsPanel />
       ) : (

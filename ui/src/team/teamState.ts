@@ -1,4 +1,4 @@
-// Team mode (issue 7): what the banner, the header's indicator and the
+// Team mode: what the banner, the header's indicator and the
 // screens make of `team_status` and the `team-changed` event. Pure, so that
 // Vitest pins it; the core decides everything, this only shows it.
 
