@@ -35,4 +35,6 @@ pub mod sync;
 pub mod terms;
 // Team mode on PostgreSQL (issue 7).
 pub mod team;
+// Voucher actions from the console: issue, extend, cancel at the PSP.
+pub mod vouchers;
 pub mod webhooks;

@@ -27,6 +27,7 @@ mod sync;
 pub mod team;
 // Team mode's write path: changes under the team's lock, uploaded (issue 7).
 mod team_link;
+mod vouchers;
 mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
@@ -53,6 +54,7 @@ pub use refunds::{
 };
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
+pub use vouchers::{NewVoucherIssue, OrderVoucher, VoucherIssueRow};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -77,6 +79,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("migrations/0013_team_copy.sql")),
     (14, include_str!("migrations/0014_fx_rates.sql")),
     (15, include_str!("migrations/0015_fee_rates.sql")),
+    (16, include_str!("migrations/0016_voucher_issues.sql")),
+    (17, include_str!("migrations/0017_voucher_cancelled_kind.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
