@@ -137,9 +137,10 @@ fn print_outcome(o: &VoucherOutcome, json: bool) -> Result<(), Failure> {
         o.status.as_str(),
         o.reference.as_ref().map(|r| format!(", PSP reference {r}")).unwrap_or_default()
     );
-    match &o.message_error {
-        Some(reason) => out!("no buyer message queued: {reason}"),
-        None => out!("{} buyer message(s) queued", o.messages_queued.len()),
+    match (&o.message_error, o.replayed && o.messages_queued.is_empty()) {
+        (Some(reason), _) => out!("no buyer message queued: {reason}"),
+        (None, true) => out!("no new buyer message: the buyer was told when it happened"),
+        (None, false) => out!("{} buyer message(s) queued", o.messages_queued.len()),
     }
     Ok(())
 }

@@ -600,3 +600,31 @@ async fn the_cli_issues_extends_and_cancels_with_the_usual_exit_codes() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cip_paid_meanwhile_is_neither_extended_nor_cancelled_and_the_ledger_learns_it_is_paid() {
+    let ctx = ledger();
+    let psp = sandbox(
+        "[[pagoefectivo.rules]]\ntransaction_code_prefix = \"V-PE-1-\"\noutcome = \"paid_after\"\nafter_ms = 200\n",
+    )
+    .await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let (sam, fabio) = (who(&store, "sam"), who(&store, "fabio"));
+    let c = clients(&psp, 5_000);
+    let issued = vouchers::issue(&mut store, &c, &sam, &issue_request("V-PE-1", Some(48)), Utc::now()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The ledger has not heard yet: it still says pending.
+    assert_eq!(statuses(&store, "V-PE-1"), vec![(issued.payment_id.clone(), "pending".to_string())]);
+    let request = ExtendRequest { order_id: "V-PE-1".into(), payment_id: None, hours: 48 };
+    let e = vouchers::extend(&mut store, &c, &sam, &request, Utc::now()).await.unwrap_err();
+    assert_eq!((e.code(), e.is_refusal()), ("vouchers.psp_refused", true));
+    assert!(e.to_string().contains("refused (HTTP 409), code 115: El CIP 2600001 no está pendiente (Pagado)"), "{e}");
+    let cancel = CancelRequest { order_id: "V-PE-1".into(), payment_id: Some("2600001".into()) };
+    let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "vouchers.psp_refused");
+    assert_eq!(statuses(&store, "V-PE-1"), vec![(issued.payment_id.clone(), "paid".to_string())]);
+    assert_eq!(messages(&store, "V-PE-1"), both("voucher_instructions"), "no cancellation message");
+    assert_eq!(voucher_audit(&store), ["voucher.issue_request", "voucher.issue"]);
+    let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "vouchers.already_paid");
+}
