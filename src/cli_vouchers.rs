@@ -45,6 +45,13 @@ pub enum VouchersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Which actions the operator may take on the order now, and why not (no PSP is called).
+    Available {
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel an unpaid PagoEfectivo CIP (the PSP first, then the ledger); finance and above.
     Cancel {
         #[arg(long)]
@@ -145,6 +152,26 @@ fn print_outcome(o: &VoucherOutcome, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+fn show_available(
+    store: &voucherdesk::store::Store,
+    op: &voucherdesk::operators::Operator,
+    order: &str,
+    json: bool,
+) -> Result<(), Failure> {
+    let actions = vouchers::available(store, op, order, chrono::Utc::now()).map_err(failure)?;
+    if json {
+        return print_json(&actions);
+    }
+    for a in [&actions.issue, &actions.extend, &actions.cancel] {
+        match (&a.reason, &a.code) {
+            (Some(reason), Some(code)) => out!("{:<6} no: {reason} [{code}]", a.action.as_str()),
+            _ => out!("{:<6} yes", a.action.as_str()),
+        }
+    }
+    out!("a new voucher is valid {} h unless given ({})", actions.default_hours, actions.psp);
+    Ok(())
+}
+
 pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
@@ -153,6 +180,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand
     // One action is one change: in team mode it holds the team's write lock, and the
     // recorded attempt reaches the server before the PSP is called (store.barrier).
     let (outcome, json) = match cmd {
+        VouchersCommand::Available { order, json } => return show_available(&store, &op, &order, json),
         VouchersCommand::Issue { order, hours, psp, json } => {
             let clients = clients(&store, &psp)?;
             let request = IssueRequest { order_id: order, hours };

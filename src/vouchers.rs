@@ -530,6 +530,120 @@ fn audit_after(value: serde_json::Value) -> String {
     value.to_string()
 }
 
+/// The order's state allows a new voucher: its PSP issues vouchers, no PSP
+/// reports it paid, and the shop holds it as pending payment or expired.
+fn issuable(store: &Store, order: &OrderRecord) -> Result<(VoucherPsp, Vec<PaymentRecord>), VoucherError> {
+    let psp = VoucherPsp::of(order)?;
+    let payments = store.payments_of_order(&order.order_id)?;
+    refuse_if_paid(order, &payments)?;
+    let shop = ShopStatus::parse(&order.status)
+        .ok_or_else(|| StoreError::Corrupt(format!("order {} has status {:?}", order.order_id, order.status)))?;
+    match shop {
+        ShopStatus::PendingPayment | ShopStatus::Expired => Ok((psp, payments)),
+        ShopStatus::Paid | ShopStatus::Fulfilled | ShopStatus::Cancelled | ShopStatus::Refunded => {
+            Err(VoucherError::OrderNotOpen { order: order.order_id.clone(), status: order.status.clone() })
+        }
+    }
+}
+
+/// The pending PagoEfectivo CIP an extension or a cancellation acts on.
+fn open_cip(
+    store: &Store,
+    order: &OrderRecord,
+    action: VoucherAction,
+    named: Option<&str>,
+) -> Result<PaymentRecord, VoucherError> {
+    let psp = VoucherPsp::of(order)?;
+    match (psp, action) {
+        (VoucherPsp::PagoEfectivo, _) | (VoucherPsp::Dlocal, VoucherAction::Issue) => {}
+        (VoucherPsp::Dlocal, VoucherAction::Extend) => {
+            return Err(VoucherError::ExtendUnsupported { order: order.order_id.clone() });
+        }
+        (VoucherPsp::Dlocal, VoucherAction::Cancel) => {
+            return Err(VoucherError::CancelUnsupported { order: order.order_id.clone() });
+        }
+    }
+    let payments = store.payments_of_order(&order.order_id)?;
+    refuse_if_paid(order, &payments)?;
+    Ok(pending_voucher(order, &payments, psp, named)?.clone())
+}
+
+// ------------------------------------------------------------------ what the case file may offer
+
+/// Whether one action may be taken now, and if not, why (the error the
+/// action itself would give, without calling the PSP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Availability {
+    pub action: VoucherAction,
+    pub allowed: bool,
+    /// The refusal's stable code (`vouchers.voucher_open`, `auth.forbidden`…) when not allowed.
+    pub code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What the case file may offer for an order (a button per action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoucherActions {
+    pub order_id: String,
+    pub psp: String,
+    pub issue: Availability,
+    pub extend: Availability,
+    pub cancel: Availability,
+    /// The validity a new voucher gets unless the operator picks another.
+    pub default_hours: u32,
+}
+
+/// The voucher actions an operator may take on an order now, by the same
+/// rules the actions apply (no PSP is called). A PSP can still refuse.
+pub fn available(
+    store: &Store,
+    operator: &Operator,
+    order_id: &str,
+    now: DateTime<Utc>,
+) -> Result<VoucherActions, VoucherError> {
+    let order = load_order(store, order_id)?;
+    let verdict = |action: VoucherAction, result: Result<(), VoucherError>| match result {
+        Ok(()) => Ok(Availability { action, allowed: true, code: None, reason: None }),
+        Err(e @ (VoucherError::Store(_) | VoucherError::Operator(OperatorError::Store(_)))) => Err(e),
+        Err(e) => {
+            Ok(Availability { action, allowed: false, code: Some(e.code().to_string()), reason: Some(e.to_string()) })
+        }
+    };
+    let issue = operator.require(Permission::IssueVoucher).map_err(VoucherError::from).and_then(|()| {
+        let (_, payments) = issuable(store, &order)?;
+        let waiting = store.voucher_issues_of_order(&order.order_id)?.iter().any(|a| a.status == "requested");
+        match payable(&order, &payments, now).filter(|_| !waiting) {
+            Some(open) => Err(VoucherError::VoucherOpen {
+                order: order.order_id.clone(),
+                payment: format!("{}:{}", open.psp, open.payment_id),
+                voucher: open.voucher_code.clone(),
+                until: open
+                    .expires_at
+                    .or(order.voucher_expires_at)
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    });
+    let extend = operator
+        .require(Permission::ExtendVoucher)
+        .map_err(VoucherError::from)
+        .and_then(|()| open_cip(store, &order, VoucherAction::Extend, None).map(drop));
+    let cancel = operator
+        .require(Permission::CancelVoucher)
+        .map_err(VoucherError::from)
+        .and_then(|()| open_cip(store, &order, VoucherAction::Cancel, None).map(drop));
+    Ok(VoucherActions {
+        order_id: order.order_id.clone(),
+        psp: order.psp.clone(),
+        issue: verdict(VoucherAction::Issue, issue)?,
+        extend: verdict(VoucherAction::Extend, extend)?,
+        cancel: verdict(VoucherAction::Cancel, cancel)?,
+        default_hours: settings(store)?.expiry_hours,
+    })
+}
+
 // ------------------------------------------------------------------ issue
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -556,17 +670,7 @@ pub async fn issue(
     };
     check_hours(hours)?;
     let order = load_order(store, &request.order_id)?;
-    let psp = VoucherPsp::of(&order)?;
-    let payments = store.payments_of_order(&order.order_id)?;
-    refuse_if_paid(&order, &payments)?;
-    let shop = ShopStatus::parse(&order.status)
-        .ok_or_else(|| StoreError::Corrupt(format!("order {} has status {:?}", order.order_id, order.status)))?;
-    match shop {
-        ShopStatus::PendingPayment | ShopStatus::Expired => {}
-        ShopStatus::Paid | ShopStatus::Fulfilled | ShopStatus::Cancelled | ShopStatus::Refunded => {
-            return Err(VoucherError::OrderNotOpen { order: order.order_id.clone(), status: order.status.clone() });
-        }
-    }
+    let (psp, payments) = issuable(store, &order)?;
     let currency = parse_currency(&order)?;
     let country = parse_country(&order)?;
     match psp {
@@ -883,13 +987,7 @@ pub async fn extend(
     operator.require(Permission::ExtendVoucher)?;
     check_hours(request.hours)?;
     let order = load_order(store, &request.order_id)?;
-    let psp = VoucherPsp::of(&order)?;
-    if psp == VoucherPsp::Dlocal {
-        return Err(VoucherError::ExtendUnsupported { order: order.order_id.clone() });
-    }
-    let payments = store.payments_of_order(&order.order_id)?;
-    refuse_if_paid(&order, &payments)?;
-    let target = pending_voucher(&order, &payments, psp, request.payment_id.as_deref())?.clone();
+    let target = open_cip(store, &order, VoucherAction::Extend, request.payment_id.as_deref())?;
     let cip = cip_number(&target)?;
     let client = clients.pagoefectivo()?;
     let expires_at = now + Duration::hours(i64::from(request.hours));
@@ -960,13 +1058,7 @@ pub async fn cancel(
 ) -> Result<VoucherOutcome, VoucherError> {
     operator.require(Permission::CancelVoucher)?;
     let order = load_order(store, &request.order_id)?;
-    let psp = VoucherPsp::of(&order)?;
-    if psp == VoucherPsp::Dlocal {
-        return Err(VoucherError::CancelUnsupported { order: order.order_id.clone() });
-    }
-    let payments = store.payments_of_order(&order.order_id)?;
-    refuse_if_paid(&order, &payments)?;
-    let target = pending_voucher(&order, &payments, psp, request.payment_id.as_deref())?.clone();
+    let target = open_cip(store, &order, VoucherAction::Cancel, request.payment_id.as_deref())?;
     let cip = cip_number(&target)?;
     let client = clients.pagoefectivo()?;
     store.barrier()?;

@@ -628,3 +628,34 @@ async fn a_cip_paid_meanwhile_is_neither_extended_nor_cancelled_and_the_ledger_l
     let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
     assert_eq!(e.code(), "vouchers.already_paid");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_file_learns_which_actions_it_may_offer_by_the_same_rules() {
+    let ctx = ledger();
+    let psp = sandbox("").await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let (sam, fabio) = (who(&store, "sam"), who(&store, "fabio"));
+    let offer = |store: &Store, who: &Operator, order: &str| {
+        let a = vouchers::available(store, who, order, Utc::now()).unwrap();
+        [a.issue, a.extend, a.cancel].map(|x| (x.allowed, x.code.unwrap_or_default()))
+    };
+    let yes = (true, String::new());
+    let no = |code: &str| (false, code.to_string());
+    assert_eq!(offer(&store, &sam, "V-CO-1"), [yes.clone(), no("vouchers.extend_unsupported"), no("auth.forbidden")]);
+    assert_eq!(
+        offer(&store, &fabio, "V-CO-1"),
+        [yes.clone(), no("vouchers.extend_unsupported"), no("vouchers.cancel_unsupported")]
+    );
+    assert_eq!(offer(&store, &fabio, "V-CO-PAID")[0], no("vouchers.already_paid"));
+    assert_eq!(offer(&store, &fabio, "V-CO-SHIPPED")[0], no("vouchers.order_not_open"));
+    assert_eq!(
+        offer(&store, &fabio, "V-PE-1"),
+        [yes.clone(), no("vouchers.no_open_voucher"), no("vouchers.no_open_voucher")]
+    );
+    vouchers::issue(&mut store, &clients(&psp, 5_000), &sam, &issue_request("V-PE-1", None), Utc::now()).await.unwrap();
+    assert_eq!(offer(&store, &fabio, "V-PE-1"), [no("vouchers.voucher_open"), yes.clone(), yes.clone()]);
+    let a = vouchers::available(&store, &sam, "V-PE-1", Utc::now()).unwrap();
+    assert_eq!(a.default_hours, 48);
+    assert_eq!(a.cancel.reason.as_deref(), Some("sam (support) may not cancel vouchers"));
+    assert_eq!(vouchers::available(&store, &sam, "NOPE", Utc::now()).unwrap_err().code(), "vouchers.unknown_order");
+}
