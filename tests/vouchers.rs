@@ -659,3 +659,33 @@ async fn the_case_file_learns_which_actions_it_may_offer_by_the_same_rules() {
     assert_eq!(a.cancel.reason.as_deref(), Some("sam (support) may not cancel vouchers"));
     assert_eq!(vouchers::available(&store, &sam, "NOPE", Utc::now()).unwrap_err().code(), "vouchers.unknown_order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psp_report_naming_our_reference_keeps_the_payment_on_the_shops_order() {
+    let ctx = ledger();
+    let psp = sandbox("").await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let sam = who(&store, "sam");
+    let issued = vouchers::issue(&mut store, &clients(&psp, 5_000), &sam, &issue_request("V-CO-1", None), Utc::now())
+        .await
+        .unwrap();
+    drop(store);
+    // dLocal's payments report lists the new ticket, paid, under the order id it was given.
+    let report = ctx.path("dlocal_paid.csv");
+    std::fs::write(
+        &report,
+        format!(
+            "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
+             {},V-CO-1-V1,CO,EY,COP,50000,PAID,200,2026-03-05T14:15:00.000+0000,2026-03-05T15:00:00.000+0000,2026-03-07T14:15:00.000+0000,{}\n",
+            issued.payment_id, issued.voucher_code
+        ),
+    )
+    .unwrap();
+    ctx.import("payments", "dlocal", &report);
+    let store = Store::open(&ctx.db).unwrap();
+    assert_eq!(
+        statuses(&store, "V-CO-1"),
+        vec![("D-OLD-1".to_string(), "expired".to_string()), (issued.payment_id.clone(), "paid".to_string())]
+    );
+    assert!(store.payments_of_order("V-CO-1-V1").unwrap().is_empty(), "the reference is not an order");
+}
