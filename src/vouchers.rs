@@ -769,18 +769,20 @@ pub async fn issue(
                     ),
                 )
             };
-            match &e {
-                VoucherError::PspRefused { .. } => store.fail_voucher_issue(
+            // Only a refusal says nothing exists at the PSP; anything else may hide a voucher.
+            if e.is_refusal() {
+                store.fail_voucher_issue(
                     attempt.id,
                     &format!("{}: {e}", e.code()),
                     Utc::now(),
                     &entry("voucher.issue_refused"),
-                )?,
-                _ => store.note_voucher_issue_error(
+                )?;
+            } else {
+                store.note_voucher_issue_error(
                     attempt.id,
                     &format!("{}: {e}", e.code()),
                     &entry("voucher.issue_unconfirmed"),
-                )?,
+                )?;
             }
             return Err(e);
         }
@@ -886,8 +888,46 @@ async fn issue_dlocal(
         description: Some(concept(order)),
         notification_url: clients.notification_url.clone(),
     };
-    let payment = client.create_cash_payment(&request).await.map_err(|e| dlocal_failure(&e, Some(reference)))?;
-    Ok((cash_payment_voucher(&payment, "POST /payments"), false))
+    match client.create_cash_payment(&request).await {
+        Ok(payment) => Ok((cash_payment_voucher(&payment, "POST /payments"), false)),
+        // The reference is taken at dLocal (another desktop's attempt, a ledger
+        // restored from an older copy): the ticket made under it is this order's.
+        Err(DlocalError::Refused { dlocal_code: Some(code), .. })
+            if code == crate::psp::dlocal::api::ERROR_ORDER_ID_DUPLICATED =>
+        {
+            let found = client.order(reference).await.map_err(|e| dlocal_failure(&e, Some(reference)))?;
+            let payment = client.payment(&found.payment_id).await.map_err(|e| dlocal_failure(&e, Some(reference)))?;
+            same_money(&payment.observation(), order, currency, "dlocal")?;
+            Ok((cash_payment_voucher(&payment, "GET /payments/{id}"), true))
+        }
+        Err(e) => Err(dlocal_failure(&e, Some(reference))),
+    }
+}
+
+/// A voucher found under our reference must be for the order's money, or it is not ours.
+fn same_money(
+    found: &PaymentObservation,
+    order: &OrderRecord,
+    currency: Currency,
+    psp: &'static str,
+) -> Result<(), VoucherError> {
+    if found.amount_minor == order.amount_minor && found.currency == currency {
+        return Ok(());
+    }
+    Err(VoucherError::PspRefused {
+        psp,
+        code: "vouchers.reference_taken",
+        message: format!(
+            "{} {} holds {} {} under reference {}, not the order's {} {}",
+            psp,
+            found.payment_id,
+            crate::money::format_minor(found.amount_minor, found.currency),
+            found.currency,
+            found.order_id,
+            crate::money::format_minor(order.amount_minor, currency),
+            currency
+        ),
+    })
 }
 
 fn concept(order: &OrderRecord) -> String {
@@ -941,7 +981,28 @@ async fn issue_cip(
             country: Some("PE".into()),
         },
     };
-    let created = client.create_cip(&cip).await.map_err(|e| pagoefectivo_failure(&e, Some(reference)))?;
+    let created = match client.create_cip(&cip).await {
+        Ok(created) => created,
+        // The transactionCode is taken (another desktop's attempt, a ledger
+        // restored from an older copy): the CIP made under it is this order's.
+        Err(PagoEfectivoError::Refused { fields, .. }) if fields.iter().any(|f| f.field == "transactionCode") => {
+            let found = client
+                .search_cips(&[CipQuery::TransactionCode(reference.to_string())])
+                .await
+                .map_err(|e| pagoefectivo_failure(&e, Some(reference)))?;
+            let Some(record) = found.into_iter().find(|r| r.transaction_code == reference) else {
+                return Err(VoucherError::PspRefused {
+                    psp: "pagoefectivo",
+                    code: "pagoefectivo.refused",
+                    message: format!("transactionCode {reference} is taken but PagoEfectivo finds no CIP under it"),
+                });
+            };
+            let voucher = cip_voucher(&record, search);
+            same_money(&voucher.observation, order, currency, "pagoefectivo")?;
+            return Ok((voucher, true));
+        }
+        Err(e) => return Err(pagoefectivo_failure(&e, Some(reference))),
+    };
     // The creation answer carries no status: read the CIP back as PagoEfectivo holds it.
     let record = CipRecord {
         cip: created.cip,

@@ -689,3 +689,69 @@ async fn a_psp_report_naming_our_reference_keeps_the_payment_on_the_shops_order(
     );
     assert!(store.payments_of_order("V-CO-1-V1").unwrap().is_empty(), "the reference is not an order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_already_taken_at_the_psp_is_recorded_not_duplicated() {
+    let ctx = ledger();
+    let psp = sandbox("").await;
+    // Another desktop issued V1 for both orders; this ledger has never heard of them.
+    let ticket = dlocal_client(&psp, 5_000)
+        .create_cash_payment(&CashPaymentRequest {
+            order_id: "V-CO-1-V1".into(),
+            amount_minor: 5_000_000,
+            currency: voucherdesk::money::Currency::Cop,
+            country: voucherdesk::market::Country::Colombia,
+            method: DlocalCashMethod::Efecty,
+            payer: CashPayer {
+                name: "Ana Núñez".into(),
+                email: "ana.nunez@correo.example".into(),
+                document: "1020304050".into(),
+            },
+            description: None,
+            notification_url: None,
+        })
+        .await
+        .unwrap();
+    let mut store = Store::open(&ctx.db).unwrap();
+    let sam = who(&store, "sam");
+    let c = clients(&psp, 5_000);
+    let co = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", None), Utc::now()).await.unwrap();
+    assert_eq!((co.payment_id.as_str(), co.replayed), (ticket.payment_id.as_str(), true));
+    let attempts = store.voucher_issues_of_order("V-CO-1").unwrap();
+    assert_eq!((attempts.len(), attempts[0].status.as_str(), attempts[0].attempts), (1, "issued", 1));
+    assert_eq!(messages(&store, "V-CO-1"), both("voucher_instructions"));
+    // A reference taken for other money is not this order's voucher: refused, nothing recorded.
+    pe_client(&psp, 5_000)
+        .create_cip(&NewCip {
+            transaction_code: "V-PE-1-V1".into(),
+            currency: voucherdesk::money::Currency::Pen,
+            amount_minor: 1_000,
+            expires_at: Utc::now() + chrono::Duration::hours(48),
+            concept: "Otro".into(),
+            additional_data: None,
+            payer: Payer {
+                email: "otro@correo.example".into(),
+                name: "Otro".into(),
+                last_name: "Comprador".into(),
+                document_type: "DNI".into(),
+                document_number: "11111111".into(),
+                phone: "987000000".into(),
+                phone_country_code: "+51".into(),
+                ubigeo: None,
+                country: Some("PE".into()),
+            },
+        })
+        .await
+        .unwrap();
+    let e = vouchers::issue(&mut store, &c, &sam, &issue_request("V-PE-1", None), Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "vouchers.psp_refused");
+    assert_eq!(
+        e.to_string(),
+        "pagoefectivo refused: pagoefectivo 2600001 holds 10.00 PEN under reference V-PE-1-V1, not the order's 89.90 PEN [vouchers.reference_taken]"
+    );
+    assert!(statuses(&store, "V-PE-1").is_empty());
+    assert_eq!(store.voucher_issues_of_order("V-PE-1").unwrap()[0].status, "failed");
+    // The next attempt takes the next reference.
+    let pe = vouchers::issue(&mut store, &c, &sam, &issue_request("V-PE-1", None), Utc::now()).await.unwrap();
+    assert_eq!((pe.reference.as_deref(), pe.payment_id.as_str(), pe.replayed), (Some("V-PE-1-V2"), "2600002", false));
+}
