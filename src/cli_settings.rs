@@ -27,6 +27,9 @@ pub struct SettingsArgs {
     /// amount_mismatch tolerance as a percentage of the order (beside the absolute one), e.g. 1 or 0.5.
     #[arg(long)]
     amount_tolerance_percent: Option<String>,
+    /// Validity of a voucher issued (or extended) from the console when none is given, 24 to 72 hours.
+    #[arg(long)]
+    voucher_hours: Option<u32>,
     #[arg(long)]
     json: bool,
 }
@@ -35,6 +38,7 @@ pub struct SettingsArgs {
 struct Shown<'a> {
     settings: voucherdesk::settings::Settings,
     terms: &'a TermsSettings,
+    vouchers: voucherdesk::vouchers::VoucherSettings,
     calendar_years: [i32; 2],
 }
 
@@ -100,10 +104,19 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> 
         }
         t = change(&mut store, |s| terms::set(s, &op, &t))?.map_err(failure)?;
     }
+    if let Some(hours) = a.voucher_hours {
+        let op = acting(&store, operator)?;
+        let new = voucherdesk::vouchers::VoucherSettings { expiry_hours: hours };
+        change(&mut store, |s| voucherdesk::vouchers::set_settings(s, &op, &new))?.map_err(|e| {
+            let message = format!("{} [{}]", e, e.code());
+            if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
+        })?;
+    }
+    let vouchers = voucherdesk::vouchers::settings(&store).map_err(Failure::other)?;
     let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
     if a.json {
         let years = [*CALENDAR_YEARS.start(), *CALENDAR_YEARS.end()];
-        return print_json(&Shown { settings, terms: &t, calendar_years: years });
+        return print_json(&Shown { settings, terms: &t, vouchers, calendar_years: years });
     }
     for c in &t.channels {
         out!(
@@ -127,5 +140,6 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> 
         CALENDAR_YEARS.start(),
         CALENDAR_YEARS.end()
     );
+    out!("vouchers issued or extended from the console are valid {} h unless given", vouchers.expiry_hours);
     Ok(())
 }

@@ -39,4 +39,6 @@ pub mod sync;
 pub mod terms;
 // Team mode on PostgreSQL.
 pub mod team;
+// Voucher actions from the console: issue, extend, cancel at the PSP.
+pub mod vouchers;
 pub mod webhooks;

@@ -34,6 +34,7 @@ mod cli_fx;
 mod cli_refunds;
 mod cli_settings;
 mod cli_team;
+mod cli_vouchers;
 mod notifications_cli;
 
 // mimalloc: the importer allocates on one thread and frees on another, which
@@ -118,6 +119,9 @@ enum Command {
     Team(cli_team::TeamCommand),
     /// Settings and payment terms per PSP and market (T+N, ship on paid or settled); admins change them.
     Settings(cli_settings::SettingsArgs),
+    /// Voucher actions at the order's PSP: issue a new voucher, extend a CIP, cancel an unpaid CIP.
+    #[command(subcommand)]
+    Vouchers(cli_vouchers::VouchersCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -542,6 +546,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
         Command::Fx(cmd) => cli_fx::run(&cli.db, &cli.operator, cmd),
+        Command::Vouchers(cmd) => cli_vouchers::run(&cli.db, &cli.operator, cmd),
         Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
         Command::Settings(args) => cli_settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {

@@ -23,7 +23,7 @@ pub(crate) enum NotificationsCommand {
     Preview {
         #[arg(long)]
         order: String,
-        /// voucher_instructions, expiry_reminder, payment_received, refund_approved, refund_completed, cash_ready_for_pickup.
+        /// voucher_instructions, expiry_reminder, payment_received, refund_approved, refund_completed, cash_ready_for_pickup, voucher_cancelled.
         #[arg(long)]
         kind: String,
         /// es-CO, es-PE or en (default: the order's market).

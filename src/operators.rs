@@ -43,7 +43,7 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            Lookup | AddNote | ResendNotification | RequestRefund | VerifyAudit => true,
+            Lookup | AddNote | ResendNotification | RequestRefund | VerifyAudit | IssueVoucher | ExtendVoucher => true,
             Resolve(ResolutionAction::Accept | ResolutionAction::Escalate) => true,
             Resolve(ResolutionAction::WriteOff | ResolutionAction::Link | ResolutionAction::MarkReceived)
             | AssignException
@@ -55,7 +55,7 @@ impl Role {
                 Role::Finance | Role::Manager | Role::Admin => true,
                 Role::Support => false,
             },
-            ApproveRefund => match self {
+            ApproveRefund | CancelVoucher => match self {
                 Role::Finance | Role::Manager | Role::Admin => true,
                 Role::Support => false,
             },
@@ -86,6 +86,12 @@ pub enum Permission {
     ControlSync,
     /// Add, test, rotate and remove PSP credentials (`crate::credentials`).
     ManageCredentials,
+    /// Issue a new voucher for an order at its PSP (`crate::vouchers`).
+    IssueVoucher,
+    /// Move a pending voucher's deadline at the PSP.
+    ExtendVoucher,
+    /// Cancel an unpaid voucher at the PSP.
+    CancelVoucher,
 }
 
 impl Permission {
@@ -105,6 +111,9 @@ impl Permission {
             Permission::VerifyAudit => "verify the audit log".into(),
             Permission::ControlSync => "pause or resume the PSP sync".into(),
             Permission::ManageCredentials => "manage PSP credentials".into(),
+            Permission::IssueVoucher => "issue vouchers".into(),
+            Permission::ExtendVoucher => "extend vouchers".into(),
+            Permission::CancelVoucher => "cancel vouchers".into(),
         }
     }
 }
@@ -408,6 +417,11 @@ mod tests {
         );
         assert!(Role::Finance.allows(ApproveRefund) && !Role::Finance.allows(Resolve(Link)));
         assert!(Role::ALL.iter().all(|r| r.allows(Lookup)));
+        assert!(Role::ALL.iter().all(|r| r.allows(IssueVoucher) && r.allows(ExtendVoucher)));
+        assert_eq!(
+            Role::ALL.into_iter().filter(|r| r.allows(CancelVoucher)).collect::<Vec<_>>(),
+            vec![Role::Finance, Role::Manager, Role::Admin]
+        );
     }
 
     #[test]

@@ -106,6 +106,16 @@ pub fn check(kind: Kind, money: &OrderMoney, now: DateTime<Utc>) -> Result<(), U
                 Err(Unfit::NotPaid)
             }
         }
+        // Telling a buyer not to pay a voucher only makes sense while nothing is paid.
+        Kind::VoucherCancelled => {
+            if money.paid {
+                Err(Unfit::AlreadyPaid)
+            } else if money.taken_back {
+                Err(Unfit::TakenBack)
+            } else {
+                Ok(())
+            }
+        }
         Kind::RefundApproved | Kind::RefundCompleted | Kind::CashReadyForPickup => Ok(()),
     }
 }
@@ -167,5 +177,13 @@ mod tests {
         assert_eq!(suggested(&reversed, now()), None);
         assert_eq!(check(Kind::PaymentReceived, &reversed, now()), Err(Unfit::TakenBack));
         assert_eq!(check(Kind::RefundCompleted, &reversed, now()), Ok(()));
+    }
+
+    #[test]
+    fn a_cancellation_fits_only_an_unpaid_order() {
+        assert_eq!(check(Kind::VoucherCancelled, &money(false, false, Some(-1), true), now()), Ok(()));
+        assert_eq!(check(Kind::VoucherCancelled, &money(false, false, Some(48), true), now()), Ok(()));
+        assert_eq!(check(Kind::VoucherCancelled, &money(true, false, Some(48), true), now()), Err(Unfit::AlreadyPaid));
+        assert_eq!(check(Kind::VoucherCancelled, &money(false, true, Some(48), true), now()), Err(Unfit::TakenBack));
     }
 }

@@ -57,16 +57,19 @@ pub enum Kind {
     RefundApproved,
     RefundCompleted,
     CashReadyForPickup,
+    // A voucher was cancelled at the PSP: the buyer must not pay it.
+    VoucherCancelled,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::VoucherInstructions,
         Kind::ExpiryReminder,
         Kind::PaymentReceived,
         Kind::RefundApproved,
         Kind::RefundCompleted,
         Kind::CashReadyForPickup,
+        Kind::VoucherCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +80,7 @@ impl Kind {
             Kind::RefundApproved => "refund_approved",
             Kind::RefundCompleted => "refund_completed",
             Kind::CashReadyForPickup => "cash_ready_for_pickup",
+            Kind::VoucherCancelled => "voucher_cancelled",
         }
     }
 
@@ -91,7 +95,7 @@ impl Kind {
     /// code), not from the order alone: a re-send reuses the event's facts.
     pub fn needs_event(self) -> bool {
         match self {
-            Kind::VoucherInstructions | Kind::ExpiryReminder | Kind::PaymentReceived => false,
+            Kind::VoucherInstructions | Kind::ExpiryReminder | Kind::PaymentReceived | Kind::VoucherCancelled => false,
             Kind::RefundApproved | Kind::RefundCompleted | Kind::CashReadyForPickup => true,
         }
     }
@@ -268,7 +272,7 @@ pub enum NotificationError {
     #[error("no order {0:?}")]
     UnknownOrder(String),
     #[error(
-        "unknown notification kind {0:?} (expected voucher_instructions, expiry_reminder, payment_received, refund_approved, refund_completed or cash_ready_for_pickup)"
+        "unknown notification kind {0:?} (expected voucher_instructions, expiry_reminder, payment_received, refund_approved, refund_completed, cash_ready_for_pickup or voucher_cancelled)"
     )]
     UnknownKind(String),
     #[error("unknown channel {0:?} (expected email or sms)")]
@@ -394,6 +398,10 @@ pub struct EventFacts {
     /// An approved refund: the business days the buyer should expect to wait, at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_business_days: Option<u32>,
+    /// The voucher the message is about when it is not the order's current
+    /// one (a cancelled voucher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher_code: Option<String>,
 }
 
 /// An event other modules report; each queues its notification on every
@@ -409,6 +417,12 @@ pub enum NotificationEvent {
     RefundApproved { order_id: String, refund_id: String, amount_minor: i64, expected_business_days: u32 },
     /// A refund was paid out to the buyer's account.
     RefundCompleted { order_id: String, refund_id: String, amount_minor: i64 },
+    /// A new voucher was issued for the order (it is now the order's voucher),
+    /// or its deadline moved (`revision` tells the deadlines apart): the buyer
+    /// gets its instructions, once per voucher and deadline.
+    VoucherIssued { order_id: String, payment_id: String, revision: Option<String> },
+    /// A voucher was cancelled at the PSP.
+    VoucherCancelled { order_id: String, payment_id: String, voucher_code: String },
     /// A cash refund waits at a payment point for the buyer.
     CashReadyForPickup {
         order_id: String,
@@ -428,6 +442,26 @@ impl NotificationEvent {
                 EventFacts { reference: Some(payment_id.clone()), ..EventFacts::default() },
             ),
             NotificationEvent::ExpiryReminder { order_id } => (order_id, Kind::ExpiryReminder, EventFacts::default()),
+            NotificationEvent::VoucherIssued { order_id, payment_id, revision } => (
+                order_id,
+                Kind::VoucherInstructions,
+                EventFacts {
+                    reference: Some(match revision {
+                        Some(revision) => format!("{payment_id}@{revision}"),
+                        None => payment_id.clone(),
+                    }),
+                    ..EventFacts::default()
+                },
+            ),
+            NotificationEvent::VoucherCancelled { order_id, payment_id, voucher_code } => (
+                order_id,
+                Kind::VoucherCancelled,
+                EventFacts {
+                    reference: Some(payment_id.clone()),
+                    voucher_code: Some(voucher_code.clone()),
+                    ..EventFacts::default()
+                },
+            ),
             NotificationEvent::RefundApproved { order_id, refund_id, amount_minor, expected_business_days } => (
                 order_id,
                 Kind::RefundApproved,
@@ -462,6 +496,7 @@ impl NotificationEvent {
                     withdrawal_code: Some(withdrawal_code.clone()),
                     pickup_deadline: *pickup_deadline,
                     expected_business_days: None,
+                    voucher_code: None,
                 },
             ),
         }
@@ -602,8 +637,10 @@ fn context(
         }
         (_, None) => (String::new(), String::new()),
     };
-    let voucher_code = clean(&order.voucher_code);
-    if matches!(kind, Kind::VoucherInstructions | Kind::ExpiryReminder) && voucher_code.is_empty() {
+    let voucher_code = clean(event.voucher_code.as_deref().unwrap_or(&order.voucher_code));
+    if matches!(kind, Kind::VoucherInstructions | Kind::ExpiryReminder | Kind::VoucherCancelled)
+        && voucher_code.is_empty()
+    {
         return Err(missing("voucher code"));
     }
     let refund_amount = match (kind.needs_event(), event.refund_amount_minor) {

@@ -302,7 +302,9 @@ pub fn status_at(p: &PaymentObservation) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Moves a payment to `next`: the advancing report is the PSP's latest word on it.
+/// Moves a payment to `next`: the advancing report is the PSP's latest word on
+/// it. A voucher issued from the console is known to the PSP by our reference
+/// (`ORDER-Vn`, see `store::vouchers`): its payment keeps the shop's order id.
 pub(crate) fn advance_payment(
     conn: &rusqlite::Connection,
     id: i64,
@@ -310,7 +312,8 @@ pub(crate) fn advance_payment(
     next: PaymentStatus,
 ) -> StoreResult<()> {
     conn.prepare_cached(
-        "UPDATE payments SET order_id = ?2, country = ?3, network = ?4, currency = ?5,
+        "UPDATE payments SET order_id = coalesce((SELECT v.order_id FROM voucher_issues v
+                 WHERE v.psp = ?15 AND v.reference = ?2), ?2), country = ?3, network = ?4, currency = ?5,
              amount_minor = ?6, status = ?7, status_rank = ?8, psp_status = ?9, status_code = ?10,
              created_at = coalesce(created_at, ?11), paid_at = coalesce(?12, paid_at),
              expires_at = coalesce(?13, expires_at),
@@ -332,7 +335,8 @@ pub(crate) fn advance_payment(
         ts(p.created_at),
         ts(p.paid_at),
         ts(p.expires_at),
-        p.voucher_code
+        p.voucher_code,
+        p.psp
     ])?;
     Ok(())
 }

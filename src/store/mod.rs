@@ -27,6 +27,7 @@ mod sync;
 pub mod team;
 // Team mode's write path: changes under the team's lock, uploaded.
 mod team_link;
+mod vouchers;
 mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
@@ -53,6 +54,7 @@ pub use refunds::{
 };
 pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
+pub use vouchers::{NewVoucherIssue, OrderVoucher, VoucherIssueRow};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -77,6 +79,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("migrations/0013_team_copy.sql")),
     (14, include_str!("migrations/0014_fx_rates.sql")),
     (15, include_str!("migrations/0015_fee_rates.sql")),
+    (16, include_str!("migrations/0016_voucher_issues.sql")),
+    (17, include_str!("migrations/0017_voucher_cancelled_kind.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -327,6 +331,38 @@ mod tests {
         assert_eq!(mode, "wal");
         let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn the_outbox_rebuild_keeps_every_message_and_takes_the_voucher_cancelled_kind() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 16) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        let insert = |conn: &Connection, kind: &str, client_ref: &str| {
+            conn.execute(
+                "INSERT INTO buyer_notifications(order_id, kind, channel, locale, recipient, subject, body_text,
+                     body_html, status, next_attempt_at, client_ref, trigger, triggered_by, event_key, queued_at,
+                     updated_at, barcode)
+                 VALUES ('O-1', ?1, 'email', 'es-CO', 'ana@correo.example', 'S', 'T', 'H', 'queued', 7, ?2, 'event',
+                     'sam', ?2, 5, 6, '4400000001')",
+                [kind, client_ref],
+            )
+        };
+        insert(&conn, "voucher_instructions", "ref-1").unwrap();
+        assert!(insert(&conn, "voucher_cancelled", "ref-2").is_err(), "version 16 does not know the kind");
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let kept: (i64, String, String, i64, String) = conn
+            .query_row("SELECT id, kind, client_ref, next_attempt_at, barcode FROM buyer_notifications", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap();
+        assert_eq!(kept, (1, "voucher_instructions".into(), "ref-1".into(), 7, "4400000001".into()));
+        insert(&conn, "voucher_cancelled", "ref-2").unwrap();
+        assert!(insert(&conn, "voucher_lost", "ref-3").is_err());
+        assert!(insert(&conn, "voucher_cancelled", "ref-1").is_err(), "client_ref stays unique");
+        assert!(indexes::all_present(&conn).unwrap());
     }
 
     #[test]

@@ -54,6 +54,19 @@ pub(crate) fn apply(
     observed_at: DateTime<Utc>,
     actor: &str,
 ) -> StoreResult<AppliedObservation> {
+    // A voucher issued from the console carries our reference (`ORDER-Vn`)
+    // as the PSP's order id: its payment belongs to the shop's order.
+    let resolved;
+    let observed = match observed {
+        Observed::Payment(p) => match super::vouchers::order_of_reference(conn, &p.psp, &p.order_id)? {
+            Some(order_id) => {
+                resolved = Observed::Payment(crate::payments::PaymentObservation { order_id, ..p.clone() });
+                &resolved
+            }
+            None => observed,
+        },
+        Observed::Status(_) => observed,
+    };
     let (psp, payment_id, seen) = (observed.psp(), observed.payment_id(), observed.status());
     let status_at = ts(observed.status_at());
     let found: Option<(i64, String, String)> = conn

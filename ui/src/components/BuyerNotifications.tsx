@@ -22,6 +22,7 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   "refund_approved",
   "refund_completed",
   "cash_ready_for_pickup",
+  "voucher_cancelled",
 ];
 export const NOTIFICATION_CHANNELS: readonly NotificationChannel[] = ["email", "sms"];
 /** While a message is queued or being sent, the log is asked again this often (the app's deliverer sends it). */

@@ -631,6 +631,7 @@ const en = {
       refund_approved: "Refund approved",
       refund_completed: "Refund completed",
       cash_ready_for_pickup: "Cash ready for pickup",
+      voucher_cancelled: "Voucher cancelled",
     },
     channels: { email: "Email", sms: "SMS" },
     statuses: { queued: "Queued", sending: "Sending", sent: "Sent", failed: "Failed", unknown: "Unknown" },

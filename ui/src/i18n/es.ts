@@ -630,6 +630,7 @@ const es: Messages = {
       refund_approved: "Reembolso aprobado",
       refund_completed: "Reembolso completado",
       cash_ready_for_pickup: "Efectivo listo para retirar",
+      voucher_cancelled: "Cupón anulado",
     },
     channels: { email: "Correo", sms: "SMS" },
     statuses: { queued: "En cola", sending: "Enviando", sent: "Enviada", failed: "Fallida", unknown: "Desconocido" },
