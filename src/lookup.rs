@@ -302,7 +302,8 @@ pub fn verdict(
             None => NextStep::NothingToDo,
         },
         VerdictCode::ExpiredUnpaid => {
-            match order.and_then(|o| ShopStatus::parse(&o.status)).is_some_and(ShopStatus::awaits_payment) {
+            // Stock is held only while the shop still waits for this payment.
+            match order.and_then(|o| ShopStatus::parse(&o.status)) == Some(ShopStatus::PendingPayment) {
                 true => NextStep::ReleaseStock,
                 false => NextStep::OfferNewVoucher,
             }

@@ -14,6 +14,7 @@ use std::str::FromStr;
 pub const AMOUNT_MAJOR_MAX: i64 = 1_000_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Currency {
     #[serde(rename = "COP")]
     Cop,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Our status for a payment, whatever the PSP calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,

@@ -339,6 +339,7 @@ fn pagoefectivo_failure(e: &PagoEfectivoError, reference: Option<&str>) -> Vouch
 // ------------------------------------------------------------------ outcomes
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VoucherAction {
     Issue,
@@ -358,6 +359,7 @@ impl VoucherAction {
 
 /// What an action did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VoucherOutcome {
     pub action: VoucherAction,
     pub order_id: String,
@@ -573,6 +575,7 @@ fn open_cip(
 /// Whether one action may be taken now, and if not, why (the error the
 /// action itself would give, without calling the PSP).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Availability {
     pub action: VoucherAction,
     pub allowed: bool,
@@ -583,6 +586,7 @@ pub struct Availability {
 
 /// What the case file may offer for an order (a button per action).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VoucherActions {
     pub order_id: String,
     pub psp: String,

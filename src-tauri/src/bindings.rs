@@ -76,6 +76,9 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::SyncIndicator>(&cfg)?;
     export::<dto::Refreshed>(&cfg)?;
     export::<dto::PspAccountRow>(&cfg)?;
+    // voucher actions: the core's own types
+    export::<voucherdesk::vouchers::VoucherActions>(&cfg)?;
+    export::<voucherdesk::vouchers::VoucherOutcome>(&cfg)?;
     // ---- refunds
     export::<dto::RefundRequest>(&cfg)?;
     export::<dto::Refund>(&cfg)?;

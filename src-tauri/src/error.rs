@@ -65,6 +65,9 @@ from_coded!(
 // PSP sync and accounts.
 from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialError);
 
+// Voucher actions.
+from_coded!(voucherdesk::vouchers::VoucherError);
+
 // The store's own code: `store`, or `team.offline`, `team.busy`, `team.*` in team mode.
 from_coded!(voucherdesk::store::StoreError, voucherdesk::team::TeamError);
 

@@ -20,6 +20,7 @@ pub mod state;
 pub mod sync_runner;
 pub mod team_commands;
 pub mod team_runner;
+pub mod voucher_commands;
 pub mod wake;
 
 use state::AppState;

@@ -678,6 +678,48 @@ test("switches the language to Chinese and back", async () => {
   await signOut();
 });
 
+test("a support agent issues a new voucher from an expired order's case file; the PSP makes it and the buyer is told", async () => {
+  // An order whose dLocal voucher expired unpaid (the PSP still says pending), that the core lets support re-issue.
+  const open = JSON.parse(cli("exceptions", "list", "--kind", "stale_pending", "--status", "open", "--limit", "50", "--json"));
+  const rows = Array.isArray(open) ? open : (open.rows ?? open.exceptions);
+  const orderId = rows
+    .map((r) => r.order_id)
+    .find((id) => {
+      const a = JSON.parse(cli("--operator", "ana", "vouchers", "available", "--order", id, "--json"));
+      return a.psp === "dlocal" && a.issue.allowed;
+    });
+  assert.ok(orderId, "the demo has a dLocal order whose voucher expired unpaid");
+  await signIn("ana");
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  const verdict = await s.waitFor(`${tid("case-verdict")}[data-code="expired_unpaid"]`, { what: "the expired verdict" });
+  assert.match(await verdict.attr("data-next-step"), /^(release_stock|offer_new_voucher)$/);
+  // No "voucher instructions" for a voucher that can no longer be paid.
+  assert.equal(await verdict.attr("data-buyer-message"), "");
+  // The cancel button says why support may not.
+  assert.equal(await (await s.waitFor(`${tid("voucher-cancel-why")}`, { what: "why cancel is closed" })).attr("data-code"), "auth.forbidden");
+  await s.click(tid("verdict-issue-voucher"));
+  const hours = await s.waitFor(tid("voucher-hours"), { what: "the issue dialog" });
+  assert.equal(await hours.attr("value"), "48");
+  await shot("15-case-file-issue-voucher");
+  await s.click(tid("voucher-confirm"));
+  const done = await s.waitFor(`${tid("voucher-done")}[data-action="issue"]`, { what: "the new voucher", timeout: 60_000 });
+  const code = await done.attr("data-code");
+  assert.match(code, /^\d+$/, code);
+  // The ledger has the new voucher, pending, and the order names it; the buyer's instructions are queued.
+  const [caseFile] = JSON.parse(cli("lookup", orderId, "--json"));
+  const fresh = caseFile.payments.find((p) => p.voucher_code === code);
+  assert.ok(fresh, `the case file lists voucher ${code}`);
+  assert.equal(fresh.status, "pending");
+  const messages = JSON.parse(cli("--operator", "ana", "notifications", "list", "--order", orderId, "--json"));
+  assert.ok(messages.some((m) => m.kind === "voucher_instructions"), JSON.stringify(messages.slice(0, 3)));
+  // The verdict follows: a valid voucher now, so the buyer is reminded how to pay.
+  await s.waitFor(`${tid("case-verdict")}[data-next-step="remind_buyer"]`, { what: "the verdict after the new voucher" });
+  await shot("15-case-file-new-voucher");
+  await signOut();
+});
+
 test("a case file refreshes from the PSP: the sandbox's new status, and the sync indicator", async () => {
   const { order_id: orderId, payment_id: paymentId } = pendingPaidBySandbox;
   await signIn("ana");

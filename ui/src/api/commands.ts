@@ -54,6 +54,8 @@ import type {
   TeamChanged,
   TeamStatus,
   TestMessageSent,
+  VoucherActions,
+  VoucherOutcome,
 } from "../bindings";
 
 /** Codes that end or lock the session wherever they come from. */
@@ -171,6 +173,11 @@ export const api = {
   syncPause: () => call<SyncIndicator>("sync_pause"),
   syncResume: () => call<SyncIndicator>("sync_resume"),
   refreshFromPsp: (psp: string, payment_id: string) => call<Refreshed>("refresh_from_psp", { psp, payment_id }),
+  // Voucher actions on a case file (the core checks roles and calls the PSP).
+  voucherActions: (order_id: string) => call<VoucherActions>("voucher_actions", { order_id }),
+  voucherIssue: (order_id: string, hours: number | null) => call<VoucherOutcome>("voucher_issue", { order_id, hours }),
+  voucherExtend: (order_id: string, hours: number) => call<VoucherOutcome>("voucher_extend", { order_id, hours }),
+  voucherCancel: (order_id: string) => call<VoucherOutcome>("voucher_cancel", { order_id }),
   pspAccountsList: () => call<PspAccountRow[]>("psp_accounts_list"),
   /** `secrets` are sent once and never come back (the answer has only `secret_present`). */
   pspAccountAdd: (name: string, psp: PspName, base_url: string, secrets: Record<string, string>) =>

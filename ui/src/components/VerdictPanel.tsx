@@ -15,6 +15,8 @@ export interface VerdictPanelProps {
   onResolve?: (exceptionId: string, action: ResolutionAction, country: string) => void;
   /** Opens the buyer-message preview with this kind chosen. */
   onSendMessage?: (kind: NotificationKind) => void;
+  /** Opens the "issue a new voucher" dialog; given only when the operator may issue one now. */
+  onIssueVoucher?: () => void;
 }
 
 function tone(code: string): string {
@@ -24,13 +26,14 @@ function tone(code: string): string {
   return "warn";
 }
 
-export function VerdictPanel({ file, onResolve, onSendMessage }: VerdictPanelProps) {
+export function VerdictPanel({ file, onResolve, onSendMessage, onIssueVoucher }: VerdictPanelProps) {
   const { t, i18n } = useTranslation();
   const { operator } = useSession();
   const v = file.verdict;
   const detail = verdictDetail(v, i18n.language, t);
   const action = stepAction(v.next_step, file.exceptions, operator.role);
   const showsRefunds = v.next_step === "refund_extra_payment";
+  const issues = (v.next_step === "offer_new_voucher" || v.next_step === "release_stock") && onIssueVoucher !== undefined;
   const message = v.buyer_message;
   const openRefunds = () => {
     const panel = document.querySelector<HTMLElement>('[data-testid="case-refunds"]');
@@ -49,12 +52,17 @@ export function VerdictPanel({ file, onResolve, onSendMessage }: VerdictPanelPro
           <span className="muted">{t("verdictPanel.nextStep")}:</span> {t(`nextSteps.${v.next_step}`)}
         </span>
       )}
-      {(action || showsRefunds || message) && (
+      {(action || showsRefunds || message || issues) && (
         <div className="button-row verdict-actions">
+          {issues && (
+            <button type="button" className="primary" data-testid="verdict-issue-voucher" onClick={onIssueVoucher}>
+              {t("verdictPanel.issueVoucher")}
+            </button>
+          )}
           {action && onResolve && (
             <button
               type="button"
-              className="primary"
+              className={issues ? "" : "primary"}
               data-testid="verdict-action"
               data-action={action.action}
               data-exception={action.exception.id}

@@ -11,6 +11,7 @@ import { RefreshFromPsp } from "../components/RefreshFromPsp";
 import { RefundsPanel } from "../components/RefundsPanel";
 import { ResolveDialog } from "../components/ResolveDialog";
 import { VerdictPanel } from "../components/VerdictPanel";
+import { VoucherActionsPanel } from "../components/VoucherActions";
 import { VoucherCard, voucherFromOrder, voucherFromPayment } from "../components/VoucherCard";
 import { When } from "../components/When";
 import { exceptionHint } from "../lib/exceptionText";
@@ -110,6 +111,9 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
   const [resolving, setResolving] = useState<{ id: string; action: ResolutionAction; country: string } | null>(null);
   // A message the verdict asked to send: the notifications panel opens its preview.
   const [messageRequest, setMessageRequest] = useState<{ kind: NotificationKind; nonce: number } | null>(null);
+  // Whether a new voucher may be issued now (the voucher panel asks the core), and the verdict's request to.
+  const [canIssue, setCanIssue] = useState(false);
+  const [issueRequest, setIssueRequest] = useState(0);
 
   const load = useCallback(async () => {
     try {
@@ -141,6 +145,7 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
         file={file}
         onResolve={(id, action, c) => setResolving({ id, action, country: c || country })}
         onSendMessage={(kind) => setMessageRequest((r) => ({ kind, nonce: (r?.nonce ?? 0) + 1 }))}
+        onIssueVoucher={canIssue ? () => setIssueRequest((n) => n + 1) : undefined}
       />
 
       <div className="case-grid">
@@ -194,6 +199,10 @@ export const CaseFileView = memo(function CaseFileView({ orderId }: { orderId: s
           ))}
         </section>
       </div>
+
+      {o && (
+        <VoucherActionsPanel orderId={file.order_id} openIssue={issueRequest} onDone={() => void load()} onLoaded={(a) => setCanIssue(a.issue.allowed)} />
+      )}
 
       <section className="panel" data-testid="case-timeline">
         <h3>{t("caseFile.timeline")}</h3>
