@@ -551,3 +551,39 @@ fn operators_are_team_wide_and_maker_checker_holds_across_desks() {
     assert_eq!(err.code(), "auth.denied", "{err}");
     assert_eq!(server_count(&server, "SELECT count(*) FROM operators WHERE name = 'nina' AND disabled"), 1);
 }
+
+#[test]
+fn exchange_and_fee_rates_set_on_one_desk_are_the_rates_of_every_desk() {
+    use voucherdesk::credentials::{self, AccountSecrets, PspKind};
+    let server = started();
+    let mut l = workspace(1, "R");
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "seed").unwrap();
+    let mut a = desk(&server, "shenzhen/admin");
+    let mut b = desk(&server, "bogota/fabio");
+    let admin = act_as(&a.store, "admin");
+    let at = Utc::now();
+    a.store.write(|s| voucherdesk::fx::add(s, &admin, "USD/COP", "2026-03-04", "4125.5", Some("banrep"), at)).unwrap();
+    let secrets = AccountSecrets::parse_json(
+        PspKind::Dlocal,
+        r#"{"login":"test-login","trans_key":"test-trans-key","secret":"test-secret"}"#,
+    )
+    .unwrap();
+    let vault = MemoryVault::default();
+    a.store
+        .write(|s| credentials::add(s, &vault, &admin, "dlocal-co", "https://sandbox.dlocal.com", &secrets))
+        .unwrap();
+    a.store.write(|s| credentials::set_fee_rate(s, &admin, "dlocal-co", Some(300))).unwrap();
+    assert_eq!(server_count(&server, "SELECT count(*) FROM fx_rates"), 1);
+    assert_eq!(server_count(&server, "SELECT fee_bps FROM psp_fee_rates WHERE account = 'dlocal-co'"), 300);
+
+    b.store.team_pull().unwrap();
+    let rates = voucherdesk::fx::list(&b.store, Some("USD/COP"), 10).unwrap();
+    assert_eq!(rates.len(), 1, "{rates:?}");
+    assert_eq!(rates[0].rate.to_string(), "4125.5");
+    assert_eq!(credentials::fee_rate(&b.store, "dlocal-co").unwrap(), Some(300));
+    // A change of the fee on desk B reaches desk A.
+    let admin_b = act_as(&b.store, "admin");
+    b.store.write(|s| credentials::set_fee_rate(s, &admin_b, "dlocal-co", Some(290))).unwrap();
+    a.store.team_pull().unwrap();
+    assert_eq!(credentials::fee_rate(&a.store, "dlocal-co").unwrap(), Some(290));
+}

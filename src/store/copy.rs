@@ -38,6 +38,9 @@ pub const SHARED_TABLES: &[SharedTable] = &[
     numbered("operators"),
     shared("settings", "key"),
     numbered("psp_accounts"),
+    // Rates every desktop converts and checks fees with.
+    numbered("fx_rates"),
+    shared("psp_fee_rates", "account"),
     numbered("import_batches"),
     shared("import_files", "batch_id"),
     numbered("orders"),
@@ -91,17 +94,30 @@ pub(crate) fn install_capture(conn: &Connection) -> StoreResult<()> {
     let mut sql = String::new();
     for t in SHARED_TABLES {
         let (name, key) = (t.name, t.key);
+        // Each key is noted once. Not with INSERT OR IGNORE: inside a trigger the
+        // outer statement's conflict policy wins, and an upsert's (ABORT) would
+        // turn a key noted twice (the old and new key of an update) into an error.
+        let note = |row: &str| {
+            format!(
+                "INSERT INTO main.team_pending(tbl, key) SELECT '{name}', {row}.{key}
+                 WHERE NOT EXISTS (SELECT 1 FROM main.team_pending WHERE tbl = '{name}' AND key = {row}.{key});"
+            )
+        };
         if !t.numbered {
             sql.push_str(&format!(
                 "CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_ins AFTER INSERT ON main.{name}
-                 BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', NEW.{key}); END;"
+                 BEGIN {} END;",
+                note("NEW")
             ));
         }
         sql.push_str(&format!(
             "CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_upd AFTER UPDATE ON main.{name}
-             BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', OLD.{key}), ('{name}', NEW.{key}); END;
+             BEGIN {} {} END;
              CREATE TEMP TRIGGER IF NOT EXISTS team_capture_{name}_del AFTER DELETE ON main.{name}
-             BEGIN INSERT OR IGNORE INTO main.team_pending(tbl, key) VALUES ('{name}', OLD.{key}); END;"
+             BEGIN {} END;",
+            note("OLD"),
+            note("NEW"),
+            note("OLD")
         ));
     }
     conn.execute_batch(&sql)?;
