@@ -53,7 +53,7 @@ else
   say "cargo build --release"
   timeout "$STEP_LIMIT" cargo build --release
   if [[ -f examples/lookup_latency.rs ]]; then
-    timeout "$STEP_LIMIT" cargo build --release --example lookup_latency
+    timeout "$STEP_LIMIT" cargo build --release -p voucherdesk --example lookup_latency
   fi
 fi
 [[ -x $bin ]] || { echo "run.sh: no $bin" >&2; exit 1; }

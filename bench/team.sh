@@ -25,7 +25,7 @@ say() { printf '\n== %s\n' "$*" >&2; }
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
   say "cargo build --release"
-  timeout "$STEP_LIMIT" cargo build --release --locked -p voucherdesk --bin voucherdesk --example lookup_latency
+  timeout "$STEP_LIMIT" cargo build --release --locked -p voucherdesk-cli --bin voucherdesk && timeout "$STEP_LIMIT" cargo build --release --locked -p voucherdesk --example lookup_latency
 fi
 [[ -x $bin ]] || { echo "team.sh: no $bin" >&2; exit 1; }
 

@@ -1,5 +1,5 @@
 // A private Secret Service for the e2e run: a D-Bus session bus of
-// our own and an unlocked gnome-keyring-daemon on it, as tests/support/keyring.rs
+// our own and an unlocked gnome-keyring-daemon on it, as cli/tests/support/keyring.rs
 // does for the Rust tests. The app and the CLI get DBUS_SESSION_BUS_ADDRESS
 // pointing at it, so PSP secrets go to a real keyring that dies with the run.
 // Needs dbus-daemon, dbus-send and gnome-keyring-daemon (scripts/install-deps.sh).

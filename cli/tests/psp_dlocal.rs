@@ -596,7 +596,7 @@ async fn refunds_succeed_stay_pending_or_are_rejected() {
 #[tokio::test]
 async fn the_shipped_scenarios_load() {
     for name in ["demo.toml", "faults.toml"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("assets/scenarios").join(name);
         Scenario::from_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }

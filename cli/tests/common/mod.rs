@@ -36,7 +36,7 @@ pub const KINDS: [&str; 18] = [
 
 /// A fixture file under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("fixtures").join(rel);
     assert!(path.exists(), "missing fixture {}", path.display());
     path
 }

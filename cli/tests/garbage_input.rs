@@ -10,7 +10,7 @@ use voucherdesk::store::Store;
 const ROUNDS: usize = 150;
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests/fixtures/samples");
     [
         ("shop", "shop-orders.csv"),
         ("dlocal", "dlocal-payments.csv"),

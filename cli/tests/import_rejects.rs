@@ -193,7 +193,7 @@ fn bad_payment_rows_are_listed_with_the_files_own_column_names() {
 fn bad_rows_of_a_custom_profile_are_listed() {
     let ctx = populated();
     let file = fixture("custom/payu_bad_rows.csv");
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/payu-colombia.toml");
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("assets/profiles/payu-colombia.toml");
     let before = ctx.stats();
     let out = ctx.fails_with(
         2,

@@ -470,7 +470,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
             let bad = || Failure::input(format!("--fx {spec:?}: expected FROM:TO=RATE, e.g. USD:COP=3950.25"));
             let (pair, rate) = spec.split_once('=').ok_or_else(bad)?;
             let (from, to) = pair.split_once(':').ok_or_else(bad)?;
-            let pair = voucherdesk::fx::FxPair::parse(&format!("{from}/{to}")).map_err(crate::cli_fx::failure)?;
+            let pair = voucherdesk::fx::FxPair::parse(&format!("{from}/{to}")).map_err(crate::fx::failure)?;
             rates.push((pair, rate.trim().to_string()));
         }
         for spec in &a.tier {
@@ -497,7 +497,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
             let added = change(&mut store, |s| {
                 voucherdesk::fx::add(s, &op, &pair.name(), &today, rate, Some("refunds settings --fx"), now)
             })?
-            .map_err(crate::cli_fx::failure)?;
+            .map_err(crate::fx::failure)?;
             if !a.json {
                 out!("{} {} on {} recorded", pair.name(), added.rate, added.market_date);
             }

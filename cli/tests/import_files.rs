@@ -455,7 +455,7 @@ fn the_same_rows_in_a_different_file_keep_one_row_each() {
 // ─────────────────────────────── custom profiles ───────────────────────────────
 
 fn payu_profile() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/payu-colombia.toml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("assets/profiles/payu-colombia.toml");
     assert!(path.exists(), "the shipped example profile");
     path
 }
@@ -519,7 +519,7 @@ fn broken_profile_files_are_refused_with_a_clear_message() {
         ("custom/does-not-exist.toml", &["cannot read profile file", "does-not-exist.toml"]),
     ];
     for (profile, fragments) in cases {
-        let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(profile);
+        let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests/fixtures").join(profile);
         let out = ctx
             .fails_with(2, [os("import"), os("payments"), file.as_os_str(), os("--profile-file"), profile.as_os_str()]);
         let err = stderr(&out);

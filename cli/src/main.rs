@@ -30,12 +30,12 @@ macro_rules! out {
 }
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
-mod cli_fx;
-mod cli_refunds;
-mod cli_settings;
-mod cli_team;
-mod cli_vouchers;
-mod notifications_cli;
+mod fx;
+mod notifications;
+mod refunds;
+mod settings;
+mod team;
+mod vouchers;
 
 // mimalloc: the importer allocates on one thread and frees on another, which
 // glibc's allocator handles poorly (it showed as the top cost in profiles).
@@ -107,21 +107,21 @@ enum Command {
     // --- buyer notifications ---
     /// Buyer emails and SMS: preview, re-send, the delivery log, the outbox deliverer, settings.
     #[command(subcommand)]
-    Notifications(notifications_cli::NotificationsCommand),
+    Notifications(notifications::NotificationsCommand),
     /// Refunds: request, approve (maker-checker by tier), submit to the PSP exactly once, follow.
     #[command(subcommand)]
-    Refunds(cli_refunds::RefundsCommand),
+    Refunds(refunds::RefundsCommand),
     /// Dated exchange rates (the rates refund approvals lock): add, import a bank's file, list.
     #[command(subcommand)]
-    Fx(cli_fx::FxCommand),
+    Fx(fx::FxCommand),
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
-    Team(cli_team::TeamCommand),
+    Team(team::TeamCommand),
     /// Settings and payment terms per PSP and market (T+N, ship on paid or settled); admins change them.
-    Settings(cli_settings::SettingsArgs),
+    Settings(settings::SettingsArgs),
     /// Voucher actions at the order's PSP: issue a new voucher, extend a CIP, cancel an unpaid CIP.
     #[command(subcommand)]
-    Vouchers(cli_vouchers::VouchersCommand),
+    Vouchers(vouchers::VouchersCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -543,12 +543,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Operators(cmd) => run_operators(&cli.db, &cli.operator, cmd),
         Command::Sync(args) => run_sync(&cli.db, &cli.operator, args),
         Command::Credentials(cmd) => run_credentials(&cli.db, &cli.operator, cmd),
-        Command::Notifications(cmd) => notifications_cli::run(&cli.db, &cli.operator, cmd),
-        Command::Refunds(cmd) => cli_refunds::run(&cli.db, &cli.operator, cmd),
-        Command::Fx(cmd) => cli_fx::run(&cli.db, &cli.operator, cmd),
-        Command::Vouchers(cmd) => cli_vouchers::run(&cli.db, &cli.operator, cmd),
-        Command::Team(cmd) => cli_team::run(&cli.db, &cli.operator, cmd),
-        Command::Settings(args) => cli_settings::run(&cli.db, &cli.operator, args),
+        Command::Notifications(cmd) => notifications::run(&cli.db, &cli.operator, cmd),
+        Command::Refunds(cmd) => refunds::run(&cli.db, &cli.operator, cmd),
+        Command::Fx(cmd) => fx::run(&cli.db, &cli.operator, cmd),
+        Command::Vouchers(cmd) => vouchers::run(&cli.db, &cli.operator, cmd),
+        Command::Team(cmd) => team::run(&cli.db, &cli.operator, cmd),
+        Command::Settings(args) => settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
             let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
