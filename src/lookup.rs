@@ -146,6 +146,7 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CaseFile {
     pub order_id: String,
     /// Empty when the order is unknown to the shop.

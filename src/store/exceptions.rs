@@ -48,6 +48,7 @@ pub struct ExceptionCursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExceptionRecord {
     pub id: String,
     pub kind: String,

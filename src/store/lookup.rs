@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderRecord {
     pub order_id: String,
     pub store: String,
@@ -23,10 +24,13 @@ pub struct OrderRecord {
     pub psp_payment_id: String,
     pub voucher_code: String,
     pub voucher_expires_at: Option<DateTime<Utc>>,
+    /// `FILE:LINE` of the row it came from.
     pub source: String,
 }
 
+/// One status a PSP reported for a payment, and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusObservation {
     pub status: String,
     pub psp_status: String,
@@ -38,6 +42,7 @@ pub struct StatusObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PaymentRecord {
     pub psp: String,
     pub payment_id: String,
@@ -57,10 +62,12 @@ pub struct PaymentRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettlementRecord {
     pub psp: String,
     pub payment_id: String,
     pub row_type: String,
+    /// Market date.
     pub settled_on: Option<String>,
     pub local_amount_minor: i64,
     pub local_currency: String,

@@ -2,9 +2,10 @@
 // Rust types: snake_case fields, enums as snake_case strings, instants as ISO
 // strings in UTC, amounts as integer minor units plus an ISO currency code).
 //
-// Hand-written until the generated bindings (ts-rs, ui/src/bindings/) land;
-// then this file re-exports those and keeps only what the UI adds. Each type
-// names the Rust type it mirrors.
+// Types generated from the Rust types (ts-rs, ui/src/bindings/) are
+// re-exported from there; the rest are still written here, each naming the
+// Rust type it mirrors, until its binding replaces it, and the UI-only lists
+// (every code of an enum, for the translation tests).
 
 /** ISO-8601 instant in UTC, e.g. "2026-03-05T03:30:00Z" (chrono DateTime<Utc>). */
 export type Instant = string;
@@ -64,75 +65,14 @@ export interface OrderHit {
   created_at: Instant;
 }
 
-/** store::OrderRecord */
-export interface OrderRecord {
-  order_id: string;
-  store: string;
-  created_at: Instant;
-  buyer_name: string;
-  buyer_email: string;
-  buyer_phone: string;
-  buyer_document: string;
-  country: string;
-  amount_minor: number;
-  currency: string;
-  status: string;
-  psp: string;
-  psp_payment_id: string;
-  voucher_code: string;
-  voucher_expires_at: Instant | null;
-  /** "FILE:LINE" or an API source. */
-  source: string;
-}
 
-/** store::StatusObservation */
-export interface StatusObservation {
-  status: string;
-  psp_status: string;
-  status_at: Instant | null;
-  observed_at: Instant;
-  /** "file" or "api" */
-  source: string;
-  file: string | null;
-  line: number | null;
-}
 
-/** store::PaymentRecord */
-export interface PaymentRecord {
-  psp: string;
-  payment_id: string;
-  order_id: string;
-  linked_order_id: string | null;
-  country: string;
-  network: string;
-  currency: string;
-  amount_minor: number;
-  status: string;
-  psp_status: string;
-  created_at: Instant | null;
-  paid_at: Instant | null;
-  expires_at: Instant | null;
-  voucher_code: string;
-  history: StatusObservation[];
-}
 
-/** store::SettlementRecord */
-export interface SettlementRecord {
-  psp: string;
-  payment_id: string;
-  row_type: string;
-  settled_on: BusinessDate | null;
-  local_amount_minor: number;
-  local_currency: string;
-  settlement_currency: string;
-  gross_minor: number;
-  net_minor: number;
-  fee_minor: number;
-  source: string;
-}
 
 export type { NextStep, Verdict, VerdictCode, VerdictFacts } from "../bindings";
-import type { NextStep, Verdict, VerdictCode } from "../bindings";
+// The case file and its records, as the core returns them (generated from the Rust types).
+export type { CaseFile, ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation } from "../bindings";
+import type { ExceptionRecord, NextStep, VerdictCode } from "../bindings";
 /** Every verdict code, for the translation tests (the type is generated from lookup::VerdictCode). */
 export const VERDICT_CODES: readonly VerdictCode[] = [
   "deliver_order",
@@ -168,16 +108,6 @@ export const NEXT_STEPS: readonly NextStep[] = [
   "nothing_to_do",
 ] as const;
 
-/** lookup::CaseFile */
-export interface CaseFile {
-  order_id: string;
-  buyer_name: string;
-  order: OrderRecord | null;
-  payments: PaymentRecord[];
-  settlements: SettlementRecord[];
-  exceptions: ExceptionRecord[];
-  verdict: Verdict;
-}
 
 // ---------------------------------------------------------------- exceptions
 
@@ -226,8 +156,8 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "payment_id_mismatch",
 ] as const;
 
-/** exceptions::ExceptionStatus */
-export type ExceptionStatus = "open" | "resolved" | "cleared";
+export type { ExceptionStatus } from "../bindings";
+import type { ExceptionStatus } from "../bindings";
 export const EXCEPTION_STATUSES: readonly ExceptionStatus[] = ["open", "resolved", "cleared"] as const;
 
 /** exceptions::AgeBucket */
@@ -248,31 +178,6 @@ export const RESOLUTION_ACTIONS: readonly ResolutionAction[] = [
 export type ExceptionSort = "age_desc" | "age_asc" | "amount_desc" | "amount_asc" | "id";
 export const EXCEPTION_SORTS: readonly ExceptionSort[] = ["age_desc", "age_asc", "amount_desc", "amount_asc", "id"] as const;
 
-/** store::ExceptionRecord */
-export interface ExceptionRecord {
-  id: string;
-  kind: ExceptionKind | string;
-  status: ExceptionStatus;
-  order_id: string;
-  psp: string;
-  payment_id: string;
-  country: string;
-  store: string;
-  amount_minor: number | null;
-  currency: string;
-  detail: string;
-  detected_at: Instant;
-  /** The business event (payment, else settlement row, else order); ages count from it. */
-  occurred_at: Instant;
-  updated_at: Instant;
-  /** Whole days since `occurred_at`. */
-  age_days: number;
-  assignee: string | null;
-  resolution: string | null;
-  resolved_by: string | null;
-  resolved_at: Instant | null;
-  note: string | null;
-}
 
 /** exceptions::ExceptionQuery (absent = no filter; assignee "" = unassigned only). */
 export interface ExceptionQuery {

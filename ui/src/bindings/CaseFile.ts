@@ -7,6 +7,6 @@ import type { Verdict } from "./Verdict";
 
 export type CaseFile = { order_id: string, 
 /**
- * Empty when the shop has no such order.
+ * Empty when the order is unknown to the shop.
  */
 buyer_name: string, order: OrderRecord | null, payments: Array<PaymentRecord>, settlements: Array<SettlementRecord>, exceptions: Array<ExceptionRecord>, verdict: Verdict, };

@@ -3,7 +3,8 @@ import type { ExceptionStatus } from "./ExceptionStatus";
 
 export type ExceptionRecord = { id: string, kind: string, status: ExceptionStatus, order_id: string, psp: string, payment_id: string, country: string, store: string, amount_minor: number | null, currency: string, detail: string, detected_at: string, 
 /**
- * The business event: the payment's time, else the settlement row's, else the order's.
+ * When the business event happened: the payment (paid, else created),
+ * else the settlement row, else the order; the detection time when none is on record.
  */
 occurred_at: string, updated_at: string, 
 /**
