@@ -75,8 +75,12 @@ const COMMANDS: &[&str] = &[
     "team_status",
 ];
 
+include!("../build/commit.rs");
+
 fn main() {
     println!("cargo:rustc-env=VOUCHERDESK_MANIFEST_COMMANDS={}", COMMANDS.join(","));
+    // The commit shown in the account menu's version line.
+    emit_commit();
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )

@@ -42,8 +42,13 @@ mod vouchers;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`, made once for clap.
+fn version_text() -> &'static str {
+    Box::leak(voucherdesk::version::version_line(env!("VOUCHERDESK_COMMIT")).into_boxed_str())
+}
+
 #[derive(Parser)]
-#[command(name = "voucherdesk", version, about = "Cash-voucher reconciliation for Efecty and PagoEfectivo")]
+#[command(name = "voucherdesk", version = version_text(), about = "Cash-voucher reconciliation for Efecty and PagoEfectivo")]
 struct Cli {
     /// The database file (default: voucherdesk.sqlite in the OS data directory).
     #[arg(long, global = true, env = "VOUCHERDESK_DB")]

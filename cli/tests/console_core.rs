@@ -356,3 +356,16 @@ fn a_refused_import_leaves_the_long_lived_connection_ready_for_the_next_change()
     let names: Vec<String> = operators::list(&other).unwrap().into_iter().map(|o| o.name).collect();
     assert!(names.contains(&"nico".to_string()), "another connection does not see the change: {names:?}");
 }
+
+#[test]
+fn the_version_names_the_release_the_commit_and_the_schema() {
+    let out = assert_cmd::Command::cargo_bin("voucherdesk").unwrap().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let schema = voucherdesk::store::schema_version_latest();
+    let pattern = format!("voucherdesk {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&pattern), "{text}");
+    assert!(text.trim_end().ends_with(&format!(", schema {schema})")), "{text}");
+    let commit = text.split("(commit ").nth(1).unwrap().split(',').next().unwrap();
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{commit}");
+}

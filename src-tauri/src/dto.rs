@@ -104,6 +104,8 @@ pub struct AppStatus {
     /// `null` when nobody is signed in or the session locked itself.
     pub operator: Option<Operator>,
     pub idle_lock_minutes: u32,
+    /// `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`: what this build is.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

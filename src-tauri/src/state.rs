@@ -215,6 +215,7 @@ impl AppState {
                 db_path,
                 operator,
                 idle_lock_minutes: settings.idle_lock_minutes,
+                version: voucherdesk::version::version_line(env!("VOUCHERDESK_COMMIT")),
             })
         })
         .await

@@ -60,7 +60,7 @@ describe("app start, first run, sign-in, language", () => {
   it("keeps the language picked on the sign-in screen and saves it for the operator", async () => {
     await useLanguage("en");
     const calls = ipc((cmd, args) => {
-      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 15 };
+      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
       if (cmd === "sign_in") return { name: "ana", role: "support", language: "es" };
       if (cmd === "set_language") return { name: "ana", role: "support", language: args.language };
       return null;
@@ -77,7 +77,7 @@ describe("app start, first run, sign-in, language", () => {
 
   it("refused sign-in shows the localised message; the operator's language applies on sign-in", async () => {
     const calls = ipc((cmd, args) => {
-      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 15 };
+      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
       if (cmd === "sign_in") {
         if (args.password !== "voucherdesk-ana") throw { code: "auth.denied", message: "wrong name or password" };
         return { name: "ana", role: "support", language: "es" };
@@ -105,7 +105,7 @@ describe("app start, first run, sign-in, language", () => {
 
   it("locks and unlocks with the operator's password", async () => {
     const calls = ipc((cmd) => {
-      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 15 };
+      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
       if (cmd === "sign_in") return { name: "ana", role: "support", language: "en" };
       return null;
     });
@@ -132,7 +132,7 @@ describe("app start, first run, sign-in, language", () => {
 describe("the core's own session lock", () => {
   it("shows the lock screen when a command answers auth.locked", async () => {
     ipc((cmd) => {
-      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 15 };
+      if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
       if (cmd === "search_orders") throw { code: "auth.locked", message: "the session of ana locked itself after 15 idle minutes; sign in again" };
       return null;
     });

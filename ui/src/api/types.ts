@@ -43,6 +43,8 @@ export interface AppStatus {
   db_path: string;
   operator: Operator | null;
   idle_lock_minutes: number;
+  /** `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`: what this build is. */
+  version: string;
 }
 
 /** Every IPC error: `{ code, message }`. */

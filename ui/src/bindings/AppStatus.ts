@@ -9,4 +9,8 @@ export type AppStatus = { first_run: boolean, db_path: string,
 /**
  * `null` when nobody is signed in or the session locked itself.
  */
-operator: Operator | null, idle_lock_minutes: number, };
+operator: Operator | null, idle_lock_minutes: number, 
+/**
+ * `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`: what this build is.
+ */
+version: string, };

@@ -48,6 +48,12 @@ describe("the header's account menu", () => {
     expect(signedOut).toBe(1);
   });
 
+  it("says which build this is: version, commit and database schema", () => {
+    renderSignedIn(<Header screen="lookup" onLock={() => undefined} />, ADMIN);
+    fireEvent.click(screen.getByTestId("account-menu"));
+    expect(screen.getByTestId("about-version").textContent).toBe("VoucherDesk 0.1.0 (commit test, schema 17)");
+  });
+
   it("closes on a click outside", () => {
     renderSignedIn(<Header screen="lookup" onLock={() => undefined} />, ADMIN);
     fireEvent.click(screen.getByTestId("account-menu"));

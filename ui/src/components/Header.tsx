@@ -76,6 +76,11 @@ export function AccountMenu({ onLock }: { onLock: () => void }) {
             <span>{t("header.language")}</span>
             <LanguageSelect />
           </label>
+          {session.status?.version && (
+            <p className="muted small" data-testid="about-version" title={t("header.version")}>
+              VoucherDesk {session.status.version}
+            </p>
+          )}
           <div className="account-actions">
             <button
               type="button"

@@ -20,6 +20,7 @@ const en = {
     refunds: "Refunds",
   },
   header: {
+    version: "Version, commit and database schema",
     account: "Account",
     mainNav: "Main",
     language: "Language",

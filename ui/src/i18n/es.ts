@@ -19,6 +19,7 @@ const es: Messages = {
     refunds: "Reembolsos",
   },
   header: {
+    version: "Versión, commit y esquema de la base de datos",
     account: "Cuenta",
     mainNav: "Principal",
     language: "Idioma",

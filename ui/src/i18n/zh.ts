@@ -19,6 +19,7 @@ const zh: Messages = {
     refunds: "退款",
   },
   header: {
+    version: "版本、提交与数据库结构版本",
     account: "账户",
     mainNav: "主导航",
     language: "语言",

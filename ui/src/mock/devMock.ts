@@ -328,7 +328,7 @@ function handler(w: World, params: URLSearchParams) {
     const now = Date.now();
     switch (cmd) {
       case "app_status":
-        return { first_run: w.operators.length === 0, db_path: "/home/ana/.local/share/voucherdesk/voucherdesk.sqlite", operator: w.signedIn, idle_lock_minutes: w.settings.idle_lock_minutes };
+        return { first_run: w.operators.length === 0, db_path: "/home/ana/.local/share/voucherdesk/voucherdesk.sqlite", operator: w.signedIn, idle_lock_minutes: w.settings.idle_lock_minutes, version: "0.1.0 (dev mock)" };
       case "create_first_admin": {
         const name = String(a.name ?? "").trim();
         if (!name) fail("errors.validation", "operator names are 1 to 64 printable characters");

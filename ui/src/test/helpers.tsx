@@ -8,7 +8,7 @@ import { SessionContext, type Session } from "../session";
 export const ANA: Operator = { name: "ana", role: "support", language: "en" };
 export const MARTA: Operator = { name: "marta", role: "manager", language: "en" };
 
-export const STATUS: AppStatus = { first_run: false, db_path: "/tmp/voucherdesk.sqlite", operator: null, idle_lock_minutes: 15 };
+export const STATUS: AppStatus = { first_run: false, db_path: "/tmp/voucherdesk.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
 
