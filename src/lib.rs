@@ -40,6 +40,7 @@ pub mod terms;
 // Team mode on PostgreSQL.
 pub mod team;
 // Voucher actions from the console: issue, extend, cancel at the PSP.
+pub mod backup;
 pub mod version;
 pub mod vouchers;
 pub mod webhooks;

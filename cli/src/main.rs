@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
+mod backup;
 mod fx;
 mod notifications;
 mod refunds;
@@ -127,6 +128,10 @@ enum Command {
     /// Voucher actions at the order's PSP: issue a new voucher, extend a CIP, cancel an unpaid CIP.
     #[command(subcommand)]
     Vouchers(vouchers::VouchersCommand),
+    /// One archive of the database (a consistent copy, while the app may run), its receipts and a manifest (admins).
+    Backup(backup::BackupArgs),
+    /// Restore an archive: everything is checked first; the database it replaces is kept aside. Close the app first.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -552,6 +557,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Refunds(cmd) => refunds::run(&cli.db, &cli.operator, cmd),
         Command::Fx(cmd) => fx::run(&cli.db, &cli.operator, cmd),
         Command::Vouchers(cmd) => vouchers::run(&cli.db, &cli.operator, cmd),
+        Command::Backup(args) => backup::run_backup(&cli.db, &cli.operator, args),
+        Command::Restore(args) => backup::run_restore(&cli.db, args),
         Command::Team(cmd) => team::run(&cli.db, &cli.operator, cmd),
         Command::Settings(args) => settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {

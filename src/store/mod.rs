@@ -6,6 +6,7 @@
 //! a newer VoucherDesk is refused.
 
 mod audit;
+mod backup;
 // The local copy of a team's shared rows.
 pub mod copy;
 mod dashboard;
