@@ -165,13 +165,18 @@ impl<'a> Row<'a> {
     }
 
     /// A name with its control and bidi characters dropped.
+    /// Line breaks a quoted cell holds (`\n`, `\r\n`) are layout, and stay.
     fn name_text(&mut self, field: Field) -> String {
         let value = self.text(field);
-        if value.chars().any(is_hidden_char) {
-            value.chars().filter(|c| !is_hidden_char(*c)).collect()
-        } else {
-            value.to_string()
+        let mut kept = String::with_capacity(value.len());
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
+            let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+            if line_break || !is_hidden_char(c) {
+                kept.push(c);
+            }
         }
+        kept
     }
 
     fn required(&mut self, field: Field) -> Option<&'a str> {
