@@ -4,15 +4,21 @@
 
 use crate::audit::audit_entry;
 use crate::exceptions::ResolutionAction;
-use crate::store::{OperatorColumn, OperatorRecord, Store, StoreError};
+use crate::store::{OperatorColumn, OperatorRecord, SignInFailures, Store, StoreError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Operator names: short, printable, no surrounding spaces.
 pub const OPERATOR_NAME_CHARS_MAX: usize = 64;
 pub const PASSWORD_CHARS_MIN: usize = 8;
 pub const PASSWORD_CHARS_MAX: usize = 256;
+/// Consecutive failed sign-ins under one name before further attempts wait.
+pub const SIGN_IN_FAILURES_BEFORE_BACKOFF: u32 = 5;
+/// The first wait; each further failure doubles it, up to the cap.
+pub const SIGN_IN_BACKOFF_FIRST_SECS: i64 = 30;
+pub const SIGN_IN_BACKOFF_MAX_SECS: i64 = 15 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +142,11 @@ pub enum OperatorError {
     Forbidden { name: String, role: &'static str, what: String },
     #[error("wrong name or password")]
     BadCredentials,
+    #[error(
+        "too many failed sign-ins as {name}: try again after {} UTC (in {wait_secs} s)",
+        retry_at.format("%H:%M:%S")
+    )]
+    Throttled { name: String, retry_at: DateTime<Utc>, wait_secs: i64 },
     #[error("unknown role {0:?} (expected support, finance, manager or admin)")]
     UnknownRole(String),
     #[error("operator names are 1 to {OPERATOR_NAME_CHARS_MAX} printable characters")]
@@ -169,6 +180,7 @@ impl OperatorError {
         match self {
             OperatorError::Unknown(_) | OperatorError::Disabled(_) | OperatorError::BadCredentials => "auth.denied",
             OperatorError::Forbidden { .. } => "auth.forbidden",
+            OperatorError::Throttled { .. } => "auth.throttled",
             OperatorError::UnknownRole(_)
             | OperatorError::BadName
             | OperatorError::BadPassword
@@ -207,28 +219,68 @@ pub fn act_as(store: &Store, name: &str) -> Result<Operator, OperatorError> {
 }
 
 /// Checks a name and password (the app's sign-in); audits the attempt.
+/// After [`SIGN_IN_FAILURES_BEFORE_BACKOFF`] failures in a row under a name,
+/// attempts are refused unchecked until a wait has passed (doubling with each
+/// further failure, capped); a success forgets the failures.
 pub fn sign_in(store: &mut Store, name: &str, password: &str) -> Result<Operator, OperatorError> {
-    let record = store.operator_by_name(name.trim())?;
+    sign_in_at(store, name, password, Utc::now())
+}
+
+/// [`sign_in`] at a given instant (tests step the clock).
+pub fn sign_in_at(
+    store: &mut Store,
+    name: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Operator, OperatorError> {
+    let name = name.trim();
+    let key = name.to_lowercase();
+    let subject = format!("operator {name}");
+    let before = store.sign_in_failures(&key)?;
+    // A team desktop cut off from its server still lets people in (read-only):
+    // the entry cannot reach the team's log then, so there is none, and the
+    // failures are not counted.
+    let recording = store.can_write();
+    if let Some(until) = before.locked_until.filter(|until| now.timestamp() < *until) {
+        let retry_at = DateTime::from_timestamp(until, 0).unwrap_or(now);
+        if recording {
+            let outcome = format!("sign-in throttled until {}", retry_at.format("%Y-%m-%dT%H:%M:%SZ"));
+            store.record_sign_in(&key, Some(before), &audit_entry(name, "operator.sign_in", &subject, "", &outcome))?;
+        }
+        return Err(OperatorError::Throttled { name: name.to_string(), retry_at, wait_secs: until - now.timestamp() });
+    }
+    let record = store.operator_by_name(name)?;
     let verified = record.as_ref().and_then(|r| r.password_hash.as_deref()).is_some_and(|hash| {
         PasswordHash::new(hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     });
-    let outcome = if verified { "signed in" } else { "sign-in refused" };
-    // A team desktop cut off from its server still lets people in (read-only):
-    // the entry cannot reach the team's log then, so there is none.
-    if store.can_write() {
-        store.append_audit(&audit_entry(
-            name.trim(),
-            "operator.sign_in",
-            &format!("operator {}", name.trim()),
-            "",
-            outcome,
-        ))?;
+    if recording {
+        if verified {
+            store.record_sign_in(&key, None, &audit_entry(name, "operator.sign_in", &subject, "", "signed in"))?;
+        } else {
+            let failures = before.failures.saturating_add(1);
+            let locked_until = backoff_secs(failures).map(|wait| now.timestamp() + wait);
+            let outcome = match locked_until.and_then(|t| DateTime::from_timestamp(t, 0)) {
+                Some(t) => {
+                    format!("sign-in refused ({failures} in a row; throttled until {})", t.format("%Y-%m-%dT%H:%M:%SZ"))
+                }
+                None => format!("sign-in refused ({failures} in a row)"),
+            };
+            let state = SignInFailures { failures, locked_until };
+            store.record_sign_in(&key, Some(state), &audit_entry(name, "operator.sign_in", &subject, "", &outcome))?;
+        }
     }
     match record {
         Some(record) if verified => to_operator(record),
         _ => Err(OperatorError::BadCredentials),
     }
+}
+
+/// The wait after `failures` failures in a row (None: no wait yet).
+pub fn backoff_secs(failures: u32) -> Option<i64> {
+    let beyond = failures.checked_sub(SIGN_IN_FAILURES_BEFORE_BACKOFF)?;
+    let doubled = SIGN_IN_BACKOFF_FIRST_SECS.checked_shl(beyond.min(32)).unwrap_or(SIGN_IN_BACKOFF_MAX_SECS);
+    Some(doubled.min(SIGN_IN_BACKOFF_MAX_SECS))
 }
 
 /// Records a sign-out (the app forgets the session; the log remembers it).

@@ -435,8 +435,13 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain and report the first broken link.
+    /// Check the hash chain and the anchor beside the database, report the
+    /// first broken link, and print the head hash to keep.
     Verify {
+        /// A head hash printed by an earlier `audit verify` and kept elsewhere:
+        /// the log must still hold it.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -645,9 +650,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify { json }) => {
+        Command::Audit(AuditCommand::Verify { expect_head, json }) => {
             let store = open(&cli.db)?;
-            let report = audit::verify(&store).map_err(Failure::other)?;
+            let report = audit::verify_anchored(&store, expect_head.as_deref()).map_err(Failure::other)?;
             if json {
                 print_json(&report)?;
             } else {
@@ -655,6 +660,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     None => out!("audit log intact: {} entries verified", report.entries),
                     Some(b) => out!("audit log BROKEN at entry {}: {}", b.id, b.reason),
                 }
+                out!("head: entry {} hash {}", report.head_id, report.head_hash);
             }
             match report.first_broken {
                 None => Ok(()),

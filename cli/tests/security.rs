@@ -67,3 +67,92 @@ fn listen_prints_a_forged_bodys_ansi_codes_and_newlines_escaped_on_one_log_line(
          payment D-1: no X-Login, Authorization header"
     );
 }
+
+/// The anchor beside the test database, as written by the last command.
+fn anchor_of(ctx: &Ctx) -> serde_json::Value {
+    let path = voucherdesk::audit::anchor_path_for(&ctx.db);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("anchor file")).expect("anchor JSON")
+}
+
+/// Drops the append-only triggers as an attacker holding the file would, then deletes the newest `n` entries.
+fn delete_audit_tail(ctx: &Ctx, n: u32) {
+    let conn = rusqlite::Connection::open(&ctx.db).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;").unwrap();
+    let deleted = conn
+        .execute("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id DESC LIMIT ?1)", [n])
+        .unwrap();
+    assert_eq!(deleted, n as usize);
+}
+
+fn head_line(out: &std::process::Output) -> String {
+    stdout(out).lines().find(|l| l.starts_with("head: ")).expect("a head line").to_string()
+}
+
+#[test]
+fn audit_verify_catches_a_tail_deleted_after_the_triggers_are_dropped() {
+    let ctx = Ctx::new();
+    let out = ctx.ok(["audit", "verify"]);
+    assert_eq!(stdout(&out).lines().next().unwrap(), "audit log intact: 5 entries verified");
+    let anchor = anchor_of(&ctx);
+    assert_eq!(anchor["count"], 5);
+    assert_eq!(anchor["last_id"], 5);
+    assert_eq!(head_line(&out), format!("head: entry 5 hash {}", anchor["last_hash"].as_str().unwrap()));
+
+    delete_audit_tail(&ctx, 2);
+    let out = ctx.fails_with(3, ["audit", "verify"]);
+    let first = stdout(&out).lines().next().unwrap().to_string();
+    assert!(first.starts_with("audit log BROKEN at entry 5: entries missing: 2; the anchor ("), "{first}");
+    assert!(first.ends_with(") records 5 entries up to entry 5, the log holds 3"), "{first}");
+    assert_eq!(stderr(&out), "error: the audit log has been tampered with\n");
+
+    // Neither the failed check nor a later change moves the anchor back.
+    ctx.ok(["operators", "add", "zoe", "--role", "support"]);
+    ctx.ok(["operators", "add", "yan", "--role", "support"]);
+    assert_eq!(anchor_of(&ctx), anchor);
+    let out = ctx.fails_with(3, ["audit", "verify"]);
+    let first = stdout(&out).lines().next().unwrap().to_string();
+    assert!(first.starts_with("audit log BROKEN at entry 5: "), "{first}");
+}
+
+#[test]
+fn audit_verify_checks_a_head_hash_kept_elsewhere() {
+    let ctx = Ctx::new();
+    let kept = anchor_of(&ctx)["last_hash"].as_str().unwrap().to_string();
+    ctx.ok(["operators", "add", "zoe", "--role", "support"]);
+    let out = ctx.ok(["audit", "verify", "--expect-head", &kept]);
+    assert_eq!(stdout(&out).lines().next().unwrap(), "audit log intact: 6 entries verified");
+    assert_eq!(anchor_of(&ctx)["count"], 6);
+
+    // The anchor file removed with the tail: the kept hash still tells.
+    delete_audit_tail(&ctx, 2);
+    std::fs::remove_file(voucherdesk::audit::anchor_path_for(&ctx.db)).unwrap();
+    let out = ctx.fails_with(3, ["audit", "verify", "--expect-head", &kept]);
+    assert_eq!(
+        stdout(&out).lines().next().unwrap(),
+        format!(
+            "audit log BROKEN at entry 4: no entry has the expected head hash {kept}: the log was truncated or rewritten"
+        )
+    );
+}
+
+#[test]
+fn audit_verify_accepts_an_anchor_one_transaction_behind_but_not_a_deletion_below_it() {
+    let ctx = Ctx::new();
+    let anchor_path = voucherdesk::audit::anchor_path_for(&ctx.db);
+    let behind = std::fs::read(&anchor_path).unwrap();
+    ctx.ok(["operators", "add", "zoe", "--role", "support"]);
+    assert_eq!(anchor_of(&ctx)["count"], 6);
+    // A crash after the commit, before the anchor moved: it still says 5 entries.
+    std::fs::write(&anchor_path, &behind).unwrap();
+    let out = ctx.ok(["audit", "verify"]);
+    assert_eq!(stdout(&out).lines().next().unwrap(), "audit log intact: 6 entries verified");
+    // The next command that appends brings it level.
+    ctx.ok(["operators", "add", "yan", "--role", "support"]);
+    assert_eq!(anchor_of(&ctx)["count"], 7);
+
+    std::fs::write(&anchor_path, &behind).unwrap();
+    delete_audit_tail(&ctx, 3);
+    let out = ctx.fails_with(3, ["audit", "verify"]);
+    let first = stdout(&out).lines().next().unwrap().to_string();
+    assert!(first.starts_with("audit log BROKEN at entry 5: entries missing: 1; "), "{first}");
+}

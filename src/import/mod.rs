@@ -10,9 +10,9 @@ use crate::audit::audit_entry;
 use crate::operators::{Operator, Permission};
 use crate::store::{NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter, Store, StoreError};
 use chrono::Utc;
-use decode::{DecodeError, decode, delimiter_name, detect_delimiter};
+use decode::{DecodeError, decode, decode_head, delimiter_name, detect_delimiter};
 use profile::{ImportKind, Profile};
-use rows::{ColumnIndex, Parsed, parse_record};
+use rows::{ColumnIndex, LocateError, Parsed, parse_record};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fmt;
@@ -43,12 +43,17 @@ pub enum ImportError {
     Forbidden(String),
     #[error("{file}: cannot read: {reason}")]
     Read { file: String, reason: String },
-    #[error("{file}: {source}")]
+    #[error("{}", decode_message(file, source))]
     Decode { file: String, source: DecodeError },
     #[error("{file}: profile {profile:?} imports {profile_kind}, not {requested}")]
     WrongKind { file: String, profile: String, profile_kind: &'static str, requested: &'static str },
     #[error("{file}:1: missing required column(s) {} for profile {profile:?} (found: {})", quote_list(.missing), quote_list(.found))]
     MissingColumns { file: String, profile: String, missing: Vec<String>, found: Vec<String> },
+    /// Two header cells name the same column once folded as the profile compares them.
+    #[error(
+        "{file}:1: {second}: the header repeats column {first_at} ({first:?}) as column {second_at}; rename or remove one"
+    )]
+    DuplicateColumns { file: String, first: String, first_at: usize, second: String, second_at: usize },
     #[error("{file}: the file has a header but no data rows")]
     NoRows { file: String },
     #[error("{file}: more than {IMPORT_FILE_ROWS_MAX} rows; split the file")]
@@ -68,6 +73,7 @@ impl ImportError {
             ImportError::Decode { .. } => "import.encoding",
             ImportError::WrongKind { .. } => "import.profile_kind",
             ImportError::MissingColumns { .. } => "import.missing_columns",
+            ImportError::DuplicateColumns { .. } => "import.duplicate_columns",
             ImportError::NoRows { .. } => "import.no_rows",
             ImportError::TooManyRows { .. } => "import.too_many_rows",
             ImportError::Rejected { .. } => "import.bad_rows",
@@ -78,6 +84,18 @@ impl ImportError {
     /// Errors caused by the input (exit code 2), as opposed to the machine.
     pub fn is_bad_input(&self) -> bool {
         !matches!(self, ImportError::Store { .. } | ImportError::Read { .. } | ImportError::Forbidden(_))
+    }
+}
+
+/// `FILE: reason`, or `FILE:LINE: column: reason` for a located bad byte.
+fn decode_message(file: &str, source: &DecodeError) -> String {
+    match source {
+        DecodeError::BadByte { .. } => format!("{file}:{source}"),
+        DecodeError::Empty
+        | DecodeError::Binary(_)
+        | DecodeError::Utf16
+        | DecodeError::Malformed(_)
+        | DecodeError::TooLarge(_) => format!("{file}: {source}"),
     }
 }
 
@@ -270,7 +288,8 @@ pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
     std::fs::File::open(path)
         .and_then(|f| f.take(SUGGEST_SNIFF_BYTES).read_to_end(&mut head))
         .map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
-    let decoded = decode(&head).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let whole = (head.len() as u64) < SUGGEST_SNIFF_BYTES;
+    let decoded = decode_head(&head, whole).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let (_, header) = open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     let best = profile::BUILT_IN_PROFILE_NAMES
@@ -316,11 +335,16 @@ pub fn import_file_with_progress(
     let delimiter = detect_delimiter(&decoded.text);
     let (mut reader, header) =
         open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
-    let columns = ColumnIndex::locate(profile, &header).map_err(|missing| ImportError::MissingColumns {
-        file: file.clone(),
-        profile: profile.name.clone(),
-        missing,
-        found: header.iter().map(|h| h.trim().to_string()).collect(),
+    let columns = ColumnIndex::locate(profile, &header).map_err(|e| match e {
+        LocateError::Missing(missing) => ImportError::MissingColumns {
+            file: file.clone(),
+            profile: profile.name.clone(),
+            missing,
+            found: header.iter().map(|h| h.trim().to_string()).collect(),
+        },
+        LocateError::Duplicate { first, first_at, second, second_at } => {
+            ImportError::DuplicateColumns { file: file.clone(), first, first_at, second, second_at }
+        }
     })?;
     let header_json = serde_json::to_string(columns.headers()).unwrap_or_default();
     let batch = NewBatch {

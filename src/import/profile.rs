@@ -141,7 +141,31 @@ pub enum Field {
     StatusAt,
 }
 
+/// What the importer may accept in a field's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Looked up, matched and printed as is: a control or bidi character
+    /// (which would hide or reorder what an operator sees) refuses the row.
+    Identifier,
+    /// A person's or shop's name: such characters are dropped.
+    Name,
+    /// Parsed into a number, date, code or status, whose parser refuses them.
+    Parsed,
+}
+
 impl Field {
+    pub fn text_kind(self) -> TextKind {
+        use Field::*;
+        match self {
+            OrderId | PaymentId | PspPaymentId | VoucherCode | BuyerDocument | BuyerEmail | BuyerPhone | Psp
+            | StatusCode => TextKind::Identifier,
+            BuyerName | Store => TextKind::Name,
+            CreatedAt | Country | Amount | Currency | Status | VoucherExpiresAt | Method | PaidAt | ExpiresAt
+            | RowType | SettledOn | LocalAmount | LocalCurrency | FxRate | SettlementCurrency | GrossAmount
+            | NetAmount | FeeAmount | StatusAt => TextKind::Parsed,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         use Field::*;
         match self {

@@ -1,7 +1,7 @@
 //! One CSV record → one validated domain record, or the list of what is wrong
 //! with it (every bad column, not just the first).
 
-use super::profile::{Field, ImportKind, MethodMapping, Profile, StatusMapping};
+use super::profile::{Field, ImportKind, MethodMapping, Profile, StatusMapping, TextKind};
 use crate::market::{Country, TimestampFormat, parse_date, parse_timestamp};
 use crate::money::{Currency, parse_decimal, parse_minor};
 use crate::orders::{Order, ShopStatus};
@@ -23,11 +23,24 @@ pub struct ColumnIndex {
 }
 
 impl ColumnIndex {
-    /// Finds the profile's headers (case-insensitive, trimmed); returns the
-    /// missing ones as an error.
-    pub fn locate(profile: &Profile, header: &StringRecord) -> Result<ColumnIndex, Vec<String>> {
+    /// Finds the profile's headers (case-insensitive, trimmed); refuses a
+    /// header that names a column twice (which copy would be meant?), and
+    /// returns the missing ones as an error.
+    pub fn locate(profile: &Profile, header: &StringRecord) -> Result<ColumnIndex, LocateError> {
         let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
         let folded: Vec<String> = headers.iter().map(|h| fold_header(h)).collect();
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (second_at, name) in folded.iter().enumerate().filter(|(_, h)| !h.is_empty()) {
+            if let Some(&first_at) = seen.get(name.as_str()) {
+                return Err(LocateError::Duplicate {
+                    first: headers[first_at].clone(),
+                    first_at: first_at + 1,
+                    second: headers[second_at].clone(),
+                    second_at: second_at + 1,
+                });
+            }
+            seen.insert(name, second_at);
+        }
         let mut slots = [None; FIELD_COUNT];
         let mut missing: Vec<String> = Vec::new();
         for (field, name) in &profile.columns {
@@ -44,7 +57,7 @@ impl ColumnIndex {
                 slots[*field as usize] = Some(i);
             }
         }
-        if missing.is_empty() { Ok(ColumnIndex { slots, headers }) } else { Err(missing) }
+        if missing.is_empty() { Ok(ColumnIndex { slots, headers }) } else { Err(LocateError::Missing(missing)) }
     }
 
     pub fn width(&self) -> usize {
@@ -54,6 +67,22 @@ impl ColumnIndex {
     pub fn headers(&self) -> &[String] {
         &self.headers
     }
+}
+
+/// Characters that change what is shown without being seen: C0 and C1
+/// controls, DEL, and the Unicode bidi marks, embeddings, overrides and isolates.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Why a header does not fit a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocateError {
+    /// The profile's required headers the file lacks.
+    Missing(Vec<String>),
+    /// Two cells fold to the same name (columns counted from 1).
+    Duplicate { first: String, first_at: usize, second: String, second_at: usize },
 }
 
 /// Header comparison key: trimmed, Unicode-lowercased, NFC (so "CÓDIGO" in a
@@ -116,16 +145,48 @@ impl<'a> Row<'a> {
             self.problem(field, format!("longer than {FIELD_CHARS_MAX} characters"));
             return "";
         }
+        match field.text_kind() {
+            TextKind::Identifier => {
+                if let Some((at, c)) = value.chars().enumerate().find(|(_, c)| is_hidden_char(*c)) {
+                    self.problem(
+                        field,
+                        format!(
+                            "contains the control character U+{:04X} at character {}; ids must be printable",
+                            u32::from(c),
+                            at + 1
+                        ),
+                    );
+                    return "";
+                }
+            }
+            TextKind::Name | TextKind::Parsed => {}
+        }
         value
     }
 
-    fn required(&mut self, field: Field) -> Option<&'a str> {
+    /// A name with its control and bidi characters dropped.
+    /// Line breaks a quoted cell holds (`\n`, `\r\n`) are layout, and stay.
+    fn name_text(&mut self, field: Field) -> String {
         let value = self.text(field);
-        if value.is_empty() {
+        let mut kept = String::with_capacity(value.len());
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
+            let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+            if line_break || !is_hidden_char(c) {
+                kept.push(c);
+            }
+        }
+        kept
+    }
+
+    fn required(&mut self, field: Field) -> Option<&'a str> {
+        let problems_before = self.problems.len();
+        let value = self.text(field);
+        if value.is_empty() && self.problems.len() == problems_before {
             self.problem(field, "is required but empty");
             return None;
         }
-        Some(value)
+        Some(value).filter(|v| !v.is_empty())
     }
 
     fn country(&mut self) -> Option<Country> {
@@ -276,8 +337,8 @@ fn order(row: &mut Row<'_>) -> Option<Order> {
         }
         mapped
     });
-    let store = row.text(Store);
-    let buyer_name = row.text(BuyerName);
+    let store = row.name_text(Store);
+    let buyer_name = row.name_text(BuyerName);
     let buyer_email = row.text(BuyerEmail);
     let buyer_phone = row.text(BuyerPhone);
     let buyer_document = row.text(BuyerDocument);
@@ -286,9 +347,9 @@ fn order(row: &mut Row<'_>) -> Option<Order> {
     let voucher_code = row.text(VoucherCode);
     let order = Order {
         order_id: order_id?.to_string(),
-        store: store.to_string(),
+        store,
         created_at: created_at?,
-        buyer_name: buyer_name.to_string(),
+        buyer_name,
         buyer_email: buyer_email.to_lowercase(),
         buyer_phone: buyer_phone.to_string(),
         buyer_document: buyer_document.to_string(),

@@ -31,7 +31,7 @@ mod team_link;
 mod vouchers;
 mod webhooks;
 
-pub use audit::{AUDIT_GENESIS_HASH, AuditEntry, StoredAuditEntry, entry_hash};
+pub use audit::{AUDIT_GENESIS_HASH, AuditAnchor, AuditEntry, StoredAuditEntry, anchor_path_for, entry_hash};
 pub use exceptions::{
     ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate,
 };
@@ -41,7 +41,7 @@ pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan,
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification, NotificationFilter, SendOutcome};
 pub use observations::AppliedObservation;
-pub use operators::{OperatorColumn, OperatorRecord};
+pub use operators::{OperatorColumn, OperatorRecord, SignInFailures};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{
     ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord,
@@ -82,6 +82,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (15, include_str!("migrations/0015_fee_rates.sql")),
     (16, include_str!("migrations/0016_voucher_issues.sql")),
     (17, include_str!("migrations/0017_voucher_cancelled_kind.sql")),
+    (18, include_str!("migrations/0018_sign_in_throttle.sql")),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -254,6 +255,14 @@ impl Store {
             settlements: count("settlements")?,
             open_exceptions,
         })
+    }
+}
+
+impl Drop for Store {
+    /// Every command that appended to the audit log moves its anchor on closing
+    /// (long-lived connections also move it after each own-transaction append).
+    fn drop(&mut self) {
+        let _ = self.advance_audit_anchor();
     }
 }
 

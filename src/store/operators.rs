@@ -141,3 +141,45 @@ impl OperatorColumn {
         }
     }
 }
+
+/// Failed sign-ins under one name (see `operators::sign_in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInFailures {
+    pub failures: u32,
+    /// Seconds since the epoch; None: not throttled.
+    pub locked_until: Option<i64>,
+}
+
+impl Store {
+    /// The failures recorded under `key` (a trimmed, lower-cased name).
+    pub fn sign_in_failures(&self, key: &str) -> StoreResult<SignInFailures> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT failures, locked_until FROM sign_in_failures WHERE name = ?1")?
+            .query_row([key], |r| Ok(SignInFailures { failures: r.get(0)?, locked_until: r.get(1)? }))
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records a sign-in attempt's outcome under `key` and its audit entry in
+    /// one transaction: `state` None forgets the failures (a success).
+    pub fn record_sign_in(&mut self, key: &str, state: Option<SignInFailures>, entry: &AuditEntry) -> StoreResult<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match state {
+            None => {
+                tx.execute("DELETE FROM sign_in_failures WHERE name = ?1", [key])?;
+            }
+            Some(s) => {
+                tx.execute(
+                    "INSERT INTO sign_in_failures(name, failures, locked_until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(name) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+                    params![key, s.failures, s.locked_until],
+                )?;
+            }
+        }
+        audit::append(&tx, entry)?;
+        tx.commit()?;
+        self.advance_audit_anchor()?;
+        Ok(())
+    }
+}

@@ -205,7 +205,7 @@ impl Store {
     /// `team.offline` when the server cannot be reached.
     pub fn write<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
         match &self.team {
-            None => return f(self),
+            None => return self.local_write(f),
             Some(link) if link.writing => return f(self),
             Some(_) => {}
         }
@@ -388,6 +388,16 @@ impl Store {
         pulled.map_err(|e| self.team_failed(e))
     }
 
+    /// A local-mode change, then the audit anchor moved to what it appended (a
+    /// long-lived connection such as the app's would otherwise move it only on
+    /// closing). An anchor that cannot be written is left behind, which
+    /// verification accepts; the change itself stands.
+    fn local_write<T, E>(&mut self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
+        let result = f(self);
+        let _ = self.advance_audit_anchor();
+        result
+    }
+
     /// Runs `f` when the server can be reached, as [`Store::write`]; when it
     /// cannot, runs it on the copy as it is, read-only: what only reads works,
     /// what would change something is refused as `team.offline`.
@@ -396,7 +406,7 @@ impl Store {
         f: impl FnOnce(&mut Store) -> Result<T, E>,
     ) -> Result<T, E> {
         if self.team.is_none() {
-            return f(self);
+            return self.local_write(f);
         }
         let mut f = Some(f);
         let attempt = self.write(|s| (f.take().expect("runs once"))(s).map_err(Attempt::Inner));

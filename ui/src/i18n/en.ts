@@ -51,6 +51,7 @@ const en = {
   errors: {
     forbidden: "Not allowed for your role",
     denied: "Wrong name or password",
+    throttled: "Too many failed sign-ins: wait, then try again",
     locked: "The session locked itself; enter your password again",
     required: "Please sign in",
     validation: "Please check the input",

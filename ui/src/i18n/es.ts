@@ -50,6 +50,7 @@ const es: Messages = {
   errors: {
     forbidden: "No permitido para su rol",
     denied: "Nombre o contraseña incorrectos",
+    throttled: "Demasiados intentos fallidos: espere y vuelva a intentarlo",
     locked: "La sesión se bloqueó; escriba de nuevo su contraseña",
     required: "Inicie sesión",
     validation: "Revise los datos ingresados",

@@ -50,6 +50,7 @@ const zh: Messages = {
   errors: {
     forbidden: "您的角色无权执行此操作",
     denied: "用户名或密码错误",
+    throttled: "登录失败次数过多：请稍后再试",
     locked: "会话已自动锁定，请重新输入密码",
     required: "请先登录",
     validation: "请检查输入内容",
