@@ -371,7 +371,8 @@ pub fn restore(archive: &Path, database: &Path, now: DateTime<Utc>) -> Result<Re
     let replaced_kept_at = if database.exists() {
         let kept = aside(database);
         fs::rename(database, &kept).map_err(io_at(database))?;
-        for suffix in ["-wal", "-shm"] {
+        // The audit anchor belongs to the ledger it anchored: it goes aside with it.
+        for suffix in ["-wal", "-shm", ".audit-anchor"] {
             let side = PathBuf::from(format!("{}{suffix}", database.display()));
             if side.exists() {
                 fs::rename(&side, PathBuf::from(format!("{}{suffix}", kept.display()))).map_err(io_at(&side))?;

@@ -132,3 +132,15 @@ fn only_an_admin_backs_up() {
     assert!(stderr(&out).contains("[auth.forbidden]"), "{}", stderr(&out));
     assert!(!archive.exists());
 }
+
+#[test]
+fn a_restored_ledger_verifies_against_its_own_anchor_not_the_replaced_one() {
+    let ctx = reconciled_ledger();
+    let archive = ctx.path("ledger.vdbackup");
+    ctx.ok(["backup", "--out", archive.to_str().unwrap()]);
+    // The live ledger moves on after the backup, so its anchor is ahead of the archive's chain.
+    ctx.ok(["--operator", "ana", "reconcile"]);
+    ctx.ok(["restore", archive.to_str().unwrap()]);
+    let out = ctx.ok(["audit", "verify"]);
+    assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
+}

@@ -113,7 +113,7 @@ enum Expect {
 /// The shop sample as records, with `padding` more orders (to push damage
 /// past the first 64 KiB).
 fn shop_records(padding: usize) -> (csv::StringRecord, Vec<csv::StringRecord>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples/shop-orders.csv");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/samples/shop-orders.csv");
     let mut reader = csv::Reader::from_path(path).unwrap();
     let header = reader.headers().unwrap().clone();
     let mut rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

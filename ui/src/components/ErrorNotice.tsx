@@ -42,6 +42,8 @@ export function errorHeadlineKey(code: string): string {
       return "errors.denied";
     case "auth.locked":
       return "errors.locked";
+    case "auth.throttled":
+      return "errors.throttled";
     case "auth.required":
       return "errors.required";
     case "errors.validation":
