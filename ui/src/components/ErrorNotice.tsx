@@ -67,6 +67,8 @@ export function errorHeadlineKey(code: string): string {
       return "errors.importEncoding";
     case "import.missing_columns":
       return "errors.importColumns";
+    case "import.duplicate_columns":
+      return "errors.importDuplicateColumns";
     case "import.no_rows":
       return "errors.importNoRows";
     case "import.profile_kind":

@@ -64,6 +64,7 @@ const zh: Messages = {
     importRead: "无法读取该文件",
     importEncoding: "不支持该文件的文本编码",
     importColumns: "缺少必需的列",
+    importDuplicateColumns: "文件中有两列同名",
     importNoRows: "文件只有表头，没有数据行",
     importProfileKind: "该配置导入的是另一类文件",
     importTooMany: "文件过大，请拆分",
