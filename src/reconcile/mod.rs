@@ -192,7 +192,9 @@ fn utc_text(at: i64) -> String {
     DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
-/// Applies every rule to the facts. Pure: no I/O.
+/// Applies every rule to the facts. Pure: no I/O. The order rules and the
+/// money rules read the same facts and share nothing else, so each runs on
+/// its own core.
 pub fn find(
     orders: &[OrderFacts],
     paid: &[PaymentFacts],
@@ -201,17 +203,51 @@ pub fn find(
     money: &MoneyFacts,
     options: &ReconcileOptions,
 ) -> Findings {
-    let order_index: FxHashMap<&str, usize> =
-        orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    let (order_side, mut money_side) = std::thread::scope(|scope| {
+        let order_side = scope.spawn(|| order_rules(orders, paid, pending, money, options));
+        let money_side = money_rules(orders, paid, pending, settlements, money, options);
+        (order_side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), money_side)
+    });
+    let OrderRules { mut items, paid_by_order } = order_side;
+    items.append(&mut money_side);
+    let flagged_orders: FxHashSet<&str> = items.iter().map(|f| f.order_id.as_str()).collect();
+    let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
+    let mut matched = 0;
+    for o in orders {
+        let market = markets.entry(o.country.code()).or_default();
+        market.orders += 1;
+        if paid_by_order.contains_key(o.order_id.as_str()) {
+            market.paid_orders += 1;
+            if !flagged_orders.contains(o.order_id.as_str()) {
+                market.matched += 1;
+                matched += 1;
+            }
+        }
+    }
+    drop(flagged_orders);
+    Findings { items, matched, markets }
+}
+
+struct OrderRules<'f> {
+    items: Vec<StoredFinding>,
+    /// Paid payments per order: (first index, count).
+    paid_by_order: FxHashMap<&'f str, (usize, u32)>,
+}
+
+/// The rules about an order and the payments made for it.
+fn order_rules<'f>(
+    orders: &'f [OrderFacts],
+    paid: &'f [PaymentFacts],
+    pending: &'f [PendingFacts],
+    money: &'f MoneyFacts,
+    options: &ReconcileOptions,
+) -> OrderRules<'f> {
     // Paid payments per order: (first index, count). Orders paid more than once
     // are rare; their full lists are gathered separately.
     let mut paid_by_order: FxHashMap<&str, (usize, u32)> = FxHashMap::default();
     paid_by_order.reserve(paid.len());
-    let mut paid_by_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
-    paid_by_key.reserve(paid.len());
     for (i, p) in paid.iter().enumerate() {
         paid_by_order.entry(p.order_id.as_str()).and_modify(|e| e.1 += 1).or_insert((i, 1));
-        paid_by_key.insert((&p.psp, p.payment_id.as_str()), i);
     }
     let mut paid_many: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (i, p) in paid.iter().enumerate() {
@@ -219,21 +255,8 @@ pub fn find(
             paid_many.entry(p.order_id.as_str()).or_default().push(i);
         }
     }
-    let settled: FxHashSet<(&str, &str)> = settlements
-        .iter()
-        .filter(|s| s.row_type == RowType::Payment)
-        .map(|s| (&*s.psp, s.payment_id.as_str()))
-        .collect();
-    // Payments paid once whose money later went back (or out again).
-    let later_by_key: FxHashMap<(&str, &str), usize> =
-        money.later.iter().enumerate().map(|(i, p)| ((&*p.psp, p.payment_id.as_str()), i)).collect();
     let taken_back_orders: FxHashSet<&str> =
         money.later.iter().filter(|p| p.status.is_taken_back()).map(|p| p.order_id.as_str()).collect();
-    let chargeback_rows: FxHashMap<(&str, &str), &SettlementFacts> = settlements
-        .iter()
-        .filter(|s| s.row_type == RowType::Chargeback)
-        .map(|s| ((&*s.psp, s.payment_id.as_str()), s))
-        .collect();
     // The latest expiry of each order's still-pending vouchers: a voucher
     // issued again keeps the order alive until it expires too.
     let mut pending_expiry: FxHashMap<&str, i64> = FxHashMap::default();
@@ -243,14 +266,12 @@ pub fn find(
         }
     }
     let expired_unpaid_s = options.terms.expired_unpaid_hours * 3_600;
-    let stale_pending_s = options.terms.stale_pending_days * 86_400;
     let mut items = Vec::new();
-    let mut flagged_orders: FxHashSet<&str> = FxHashSet::default();
 
     let order_finding = |kind: ExceptionKind, o: &OrderFacts, facts: String, detail: String| StoredFinding {
         id: kind.exception_id(&[&o.order_id]),
         kind: kind.as_str(),
-        order_id: o.order_id.clone(),
+        order_id: o.order_id.to_string(),
         psp: String::new(),
         payment_id: String::new(),
         settlement: None,
@@ -320,6 +341,41 @@ pub fn find(
             }
         }
     }
+    OrderRules { items, paid_by_order }
+}
+
+/// The rules about the money: pending vouchers, paid payments, money taken
+/// back, and settlement rows of every type.
+fn money_rules(
+    orders: &[OrderFacts],
+    paid: &[PaymentFacts],
+    pending: &[PendingFacts],
+    settlements: &[SettlementFacts],
+    money: &MoneyFacts,
+    options: &ReconcileOptions,
+) -> Vec<StoredFinding> {
+    let order_index: FxHashMap<&str, usize> =
+        orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    let mut paid_by_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    paid_by_key.reserve(paid.len());
+    for (i, p) in paid.iter().enumerate() {
+        paid_by_key.insert((&p.psp, p.payment_id.as_str()), i);
+    }
+    let settled: FxHashSet<(&str, &str)> = settlements
+        .iter()
+        .filter(|s| s.row_type == RowType::Payment)
+        .map(|s| (&*s.psp, s.payment_id.as_str()))
+        .collect();
+    // Payments paid once whose money later went back (or out again).
+    let later_by_key: FxHashMap<(&str, &str), usize> =
+        money.later.iter().enumerate().map(|(i, p)| ((&*p.psp, p.payment_id.as_str()), i)).collect();
+    let chargeback_rows: FxHashMap<(&str, &str), &SettlementFacts> = settlements
+        .iter()
+        .filter(|s| s.row_type == RowType::Chargeback)
+        .map(|s| ((&*s.psp, s.payment_id.as_str()), s))
+        .collect();
+    let stale_pending_s = options.terms.stale_pending_days * 86_400;
+    let mut items = Vec::new();
 
     for p in pending {
         let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
@@ -331,9 +387,9 @@ pub fn find(
         items.push(StoredFinding {
             id: kind.exception_id(&[&p.psp, &p.payment_id]),
             kind: kind.as_str(),
-            order_id: p.order_id.clone(),
+            order_id: p.order_id.to_string(),
             psp: p.psp.to_string(),
-            payment_id: p.payment_id.clone(),
+            payment_id: p.payment_id.to_string(),
             settlement: None,
             country: p.country.code().to_string(),
             store: order.map(|o| o.store.to_string()).unwrap_or_default(),
@@ -354,9 +410,9 @@ pub fn find(
         let payment_finding = |kind: ExceptionKind, facts: String, detail: String| StoredFinding {
             id: kind.exception_id(&[&p.psp, &p.payment_id]),
             kind: kind.as_str(),
-            order_id: p.order_id.clone(),
+            order_id: p.order_id.to_string(),
             psp: p.psp.to_string(),
-            payment_id: p.payment_id.clone(),
+            payment_id: p.payment_id.to_string(),
             settlement: None,
             country: p.country.code().to_string(),
             store: order.map(|o| o.store.to_string()).unwrap_or_default(),
@@ -380,9 +436,11 @@ pub fn find(
                     items.push(payment_finding(kind, facts, detail));
                 }
             }
+            // The tolerance is never negative: equal amounts need no (decimal) tolerance.
             Some(o)
-                if (o.amount_minor - p.amount_minor).abs()
-                    > options.terms.amount_tolerance_minor(options.amount_tolerance_minor, o.amount_minor) =>
+                if o.amount_minor != p.amount_minor
+                    && (o.amount_minor - p.amount_minor).abs()
+                        > options.terms.amount_tolerance_minor(options.amount_tolerance_minor, o.amount_minor) =>
             {
                 items.push(payment_finding(
                     ExceptionKind::AmountMismatch,
@@ -439,9 +497,9 @@ pub fn find(
             |kind: ExceptionKind, amount_minor: i64, currency: Currency, facts: String, detail: String| StoredFinding {
                 id: kind.exception_id(&[&p.psp, &p.payment_id]),
                 kind: kind.as_str(),
-                order_id: p.order_id.clone(),
+                order_id: p.order_id.to_string(),
                 psp: p.psp.to_string(),
-                payment_id: p.payment_id.clone(),
+                payment_id: p.payment_id.to_string(),
                 settlement: None,
                 country: p.country.code().to_string(),
                 store: order.map(|o| o.store.to_string()).unwrap_or_default(),
@@ -497,9 +555,9 @@ pub fn find(
             |kind: ExceptionKind, p: Option<&PaymentFacts>, facts: String, detail: String| StoredFinding {
                 id: kind.exception_id(&[&s.psp, &s.payment_id, s.row_type.as_str()]),
                 kind: kind.as_str(),
-                order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
+                order_id: p.map(|p| p.order_id.to_string()).unwrap_or_else(|| s.order_id.to_string()),
                 psp: s.psp.to_string(),
-                payment_id: s.payment_id.clone(),
+                payment_id: s.payment_id.to_string(),
                 settlement: Some(s.id),
                 country: p.map(|p| p.country.code().to_string()).unwrap_or_default(),
                 store: String::new(),
@@ -605,9 +663,9 @@ pub fn find(
                             StoredFinding {
                                 id: kind.exception_id(&[&s.psp, &s.payment_id]),
                                 kind: kind.as_str(),
-                                order_id: p.map(|p| p.order_id.clone()).unwrap_or_else(|| s.order_id.clone()),
+                                order_id: p.map(|p| p.order_id.to_string()).unwrap_or_else(|| s.order_id.to_string()),
                                 psp: s.psp.to_string(),
-                                payment_id: s.payment_id.clone(),
+                                payment_id: s.payment_id.to_string(),
                                 settlement: Some(s.id),
                                 country: p.map(|p| p.country.code().to_string()).unwrap_or_default(),
                                 store: order.map(|o| o.store.to_string()).unwrap_or_default(),
@@ -632,24 +690,7 @@ pub fn find(
             RowType::Fee => {}
         }
     }
-
-    for f in &items {
-        flagged_orders.insert(f.order_id.as_str());
-    }
-    let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
-    let mut matched = 0;
-    for o in orders {
-        let market = markets.entry(o.country.code()).or_default();
-        market.orders += 1;
-        if paid_by_order.contains_key(o.order_id.as_str()) {
-            market.paid_orders += 1;
-            if !flagged_orders.contains(o.order_id.as_str()) {
-                market.matched += 1;
-                matched += 1;
-            }
-        }
-    }
-    Findings { items, matched, markets }
+    items
 }
 
 /// The market date of a chargeback: its row's creation (or transfer) date,
@@ -657,7 +698,10 @@ pub fn find(
 fn chargeback_day(row: Option<&SettlementFacts>, taken_back_at: Option<i64>, p: Option<&PaymentFacts>) -> String {
     let country = p.map(|p| p.country).unwrap_or(Country::Colombia);
     row.and_then(|r| {
-        r.created_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()).or(r.settled_on.clone())
+        r.created_at
+            .and_then(|t| business_date(country, t))
+            .map(|d| d.to_string())
+            .or(r.settled_on.as_ref().map(|d| d.to_string()))
     })
     .or_else(|| taken_back_at.and_then(|t| business_date(country, t)).map(|d| d.to_string()))
     .unwrap_or_else(|| "an unreported date".to_string())
@@ -759,24 +803,37 @@ fn converted_problem(
 }
 
 /// `local_amount / fx_rate` against the gross amount, when the row converts.
+/// Exact integer arithmetic on the rate's digits: it runs for every converted
+/// settlement row, and decimal division was half of the money rules' time.
 fn fx_problem(s: &SettlementFacts) -> Option<String> {
-    if s.fx_rate.trim().is_empty() || s.settlement_currency == s.local_currency {
+    let rate_text = s.fx_rate.trim();
+    if rate_text.is_empty() || s.settlement_currency == s.local_currency {
         return None;
     }
-    let rate: Decimal = s.fx_rate.trim().parse().ok().filter(|r: &Decimal| r.is_sign_positive() && !r.is_zero())?;
-    let scale = |c: Currency| Decimal::from(10_i64.pow(c.exponent()));
-    let local = Decimal::from(s.local_amount_minor.abs()) / scale(s.local_currency);
-    let expected_minor = (local / rate * scale(s.settlement_currency)).round();
-    let gross = Decimal::from(s.gross_minor.abs());
-    let allowed = expected_minor.max(gross) * Decimal::from(SETTLEMENT_FX_TOLERANCE_BPS) / Decimal::from(10_000);
-    if (expected_minor - gross).abs() <= allowed {
+    let rate: Decimal = rate_text.parse().ok().filter(|r: &Decimal| r.is_sign_positive() && !r.is_zero())?;
+    let local = i128::from(s.local_amount_minor).abs();
+    let gross = i128::from(s.gross_minor).abs();
+    // local / 10^local_exp / rate * 10^settlement_exp, rounded half to even
+    // as Decimal::round does: num / den with rate = mantissa / 10^scale.
+    let pow10 = |exp: u32| 10_i128.checked_pow(exp);
+    let num = pow10(s.settlement_currency.exponent() + rate.scale()).and_then(|p| local.checked_mul(p))?;
+    let den = pow10(s.local_currency.exponent()).and_then(|p| p.checked_mul(rate.mantissa()))?;
+    let (quotient, remainder) = (num / den, num % den);
+    let expected = match (2 * remainder).cmp(&den) {
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal => quotient + (quotient & 1),
+        std::cmp::Ordering::Less => quotient,
+    };
+    // |expected - gross| <= max(expected, gross) * tolerance, without dividing.
+    let allowed_times_10_000 = expected.max(gross).checked_mul(i128::from(SETTLEMENT_FX_TOLERANCE_BPS))?;
+    if (expected - gross).abs().checked_mul(10_000)? <= allowed_times_10_000 {
         return None;
     }
-    let expected = i64::try_from(expected_minor.mantissa() / 10_i128.pow(expected_minor.scale())).ok()?;
+    let expected = i64::try_from(expected).ok()?;
     Some(format!(
         "{} at {} is {}, but the row settles {} → settled at the wrong rate",
         money_text(s.local_amount_minor.abs(), s.local_currency),
-        s.fx_rate.trim(),
+        rate_text,
         money_text(expected, s.settlement_currency),
         money_text(s.gross_minor.abs(), s.settlement_currency)
     ))
@@ -784,8 +841,9 @@ fn fx_problem(s: &SettlementFacts) -> Option<String> {
 
 /// The row's fee rate against the PSP's contracted rates (any of its accounts).
 fn fee_problem(s: &SettlementFacts, rates: &[FeeRate]) -> Option<String> {
-    let contracted: Vec<&FeeRate> = rates.iter().filter(|r| r.psp == *s.psp).collect();
-    if contracted.is_empty() || s.gross_minor == 0 {
+    // Runs for every settlement row: nothing is allocated unless the fee is off.
+    let contracted = || rates.iter().filter(|r| r.psp == *s.psp);
+    if contracted().next().is_none() || s.gross_minor == 0 {
         return None;
     }
     let (gross, fee) = (i128::from(s.gross_minor.abs()), i128::from(s.fee_minor.abs()));
@@ -794,11 +852,11 @@ fn fee_problem(s: &SettlementFacts, rates: &[FeeRate]) -> Option<String> {
         let slack = gross * i128::from(FEE_RATE_TOLERANCE_BPS) / 10_000 + 1;
         (fee - expected).abs() <= slack
     };
-    if contracted.iter().any(|r| fits(r.fee_bps)) {
+    if contracted().any(|r| fits(r.fee_bps)) {
         return None;
     }
     let actual_bps = fee * 10_000 / gross;
-    let agreed = contracted.iter().map(|r| bps_text(r.fee_bps)).collect::<Vec<_>>().join(" or ");
+    let agreed = contracted().map(|r| bps_text(r.fee_bps)).collect::<Vec<_>>().join(" or ");
     Some(format!(
         "fee {} on {} is {} %, the contract says {agreed} % → settled at the wrong fee",
         money_text(s.fee_minor.abs(), s.settlement_currency),
@@ -823,26 +881,21 @@ fn reconcile_once(
 ) -> Result<(ReconcileSummary, crate::store::ApplyCounts), ReconcileError> {
     let started_at = Utc::now().timestamp();
     let read_at_version = store.data_version()?;
-    // Orders load on a second connection and core while payments and
-    // settlements load here.
-    let (orders, paid, pending, settlements) = match store.reader()? {
-        Some(reader) => std::thread::scope(|scope| {
-            let orders = scope.spawn(move || reader.orders_for_reconcile());
-            let paid = store.paid_payments_for_reconcile();
-            let pending = store.pending_payments_for_reconcile();
-            let settlements = store.settlements_for_reconcile();
-            let orders = orders.join().unwrap_or_else(|_| Err(StoreError::Corrupt("order loader stopped".into())));
-            Ok::<_, StoreError>((orders?, paid?, pending?, settlements?))
+    // Orders and settlement rows load on connections of their own, each on
+    // its own thread, while payments load here.
+    let (orders, payments, settlements) = match (store.reader()?, store.reader()?) {
+        (Some(order_reader), Some(settlement_reader)) => std::thread::scope(|scope| {
+            let orders = scope.spawn(move || order_reader.orders_for_reconcile());
+            let settlements = scope.spawn(move || settlement_reader.settlements_for_reconcile());
+            let payments = store.payments_for_reconcile();
+            let stopped = |what: &str| StoreError::Corrupt(format!("{what} loader stopped"));
+            let orders = orders.join().unwrap_or_else(|_| Err(stopped("order")));
+            let settlements = settlements.join().unwrap_or_else(|_| Err(stopped("settlement")));
+            Ok::<_, StoreError>((orders?, payments?, settlements?))
         })?,
-        None => (
-            store.orders_for_reconcile()?,
-            store.paid_payments_for_reconcile()?,
-            store.pending_payments_for_reconcile()?,
-            store.settlements_for_reconcile()?,
-        ),
+        _ => (store.orders_for_reconcile()?, store.payments_for_reconcile()?, store.settlements_for_reconcile()?),
     };
-    let (paid, later): (Vec<PaymentFacts>, Vec<PaymentFacts>) =
-        paid.into_iter().partition(|p| p.status == PaymentStatus::Paid);
+    let crate::store::PaymentFactLists { paid, later, pending } = payments;
     let fx_rates = RateTable::from_rows(store.fx_rates_of_base(Currency::Usd.code())?)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let money = MoneyFacts {
@@ -980,6 +1033,46 @@ mod lifecycle_tests {
         assert_eq!(fx_problem(&same_currency), None);
     }
 
+    /// The decimal formula the integer check replaces, as the reference.
+    fn fx_expected_by_decimal(s: &SettlementFacts) -> Option<(i64, bool)> {
+        let rate: Decimal = s.fx_rate.trim().parse().ok()?;
+        let scale = |c: Currency| Decimal::from(10_i64.pow(c.exponent()));
+        let local = Decimal::from(s.local_amount_minor.abs()) / scale(s.local_currency);
+        let expected_minor = (local / rate * scale(s.settlement_currency)).round();
+        let gross = Decimal::from(s.gross_minor.abs());
+        let allowed = expected_minor.max(gross) * Decimal::from(SETTLEMENT_FX_TOLERANCE_BPS) / Decimal::from(10_000);
+        Some((expected_minor.try_into().ok()?, (expected_minor - gross).abs() > allowed))
+    }
+
+    #[test]
+    fn the_integer_fx_check_agrees_with_decimal_division_at_every_edge() {
+        let rates = ["4125.5", "4125.50", "3.7512", "3999.99", "0.00025", "1", "4000", "3.75", "4321.1234567"];
+        let mut compared = 0;
+        let mut mismatches = 0;
+        for rate in rates {
+            for local in [1_i64, 99, 100, 12_345, 99_500_000, 1_650_250, 4_125_50, 8_251_00, 999_999_999_999] {
+                let (expected, _) = fx_expected_by_decimal(&row(local, rate, 0, 0)).expect("the reference computes");
+                // The gross around the expected value and at the tolerance's edges.
+                let edge = expected / 100;
+                for gross in
+                    [expected, expected + 1, expected - 1, expected + edge, expected - edge, expected + edge + 1]
+                {
+                    let s = row(local, rate, gross, 0);
+                    let (_, reference_flags) = fx_expected_by_decimal(&s).expect("the reference computes");
+                    let flagged = fx_problem(&s);
+                    assert_eq!(flagged.is_some(), reference_flags, "local {local} at {rate}, gross {gross}");
+                    if let Some(text) = flagged {
+                        assert!(text.contains(&money_text(expected, Currency::Usd)), "{text}");
+                        mismatches += 1;
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 9 * 9 * 6);
+        assert!(mismatches > 0 && mismatches < compared, "the edges fall on both sides: {mismatches}");
+    }
+
     #[test]
     fn fees_are_checked_against_any_of_the_psps_contracted_rates() {
         let rate = |psp: &str, bps: i64| FeeRate { account: format!("{psp}-{bps}"), psp: psp.into(), fee_bps: bps };
@@ -1004,7 +1097,7 @@ mod lifecycle_tests {
             currency: Currency::Usd,
             amount_minor,
             voucher_expires_at: None,
-            psp_payment_id: String::new(),
+            psp_payment_id: Default::default(),
         }
     }
 

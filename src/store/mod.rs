@@ -44,8 +44,8 @@ pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord, SignInFailures};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{
-    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord,
-    SettlementFacts, StoredFinding,
+    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFactLists, PaymentFacts, PendingFacts, RefundFacts,
+    RunRecord, SettlementFacts, StoredFinding,
 };
 // Refunds.
 pub use copy::{SHARED_TABLES, SharedTable};

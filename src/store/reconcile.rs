@@ -11,20 +11,35 @@ use crate::orders::ShopStatus;
 use crate::payments::PaymentStatus;
 use crate::settlements::RowType;
 use rusqlite::{TransactionBehavior, params};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// An id or short text in a fact list, inline when it is short.
+pub type Id = compact_str::CompactString;
+
 /// Shares one allocation per distinct short text (store names, PSP names).
+/// Rows come in runs of one value, so the last one is checked first.
 #[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
+struct Interner {
+    seen: HashMap<String, Arc<str>>,
+    last: Option<Arc<str>>,
+}
 
 impl Interner {
     fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(found) = self.0.get(text) {
-            return found.clone();
+        if let Some(last) = self.last.as_ref().filter(|last| ***last == *text) {
+            return last.clone();
         }
-        let shared: Arc<str> = Arc::from(text);
-        self.0.insert(text.to_string(), shared.clone());
+        let shared = match self.seen.get(text) {
+            Some(found) => found.clone(),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                self.seen.insert(text.to_string(), shared.clone());
+                shared
+            }
+        };
+        self.last = Some(shared.clone());
         shared
     }
 }
@@ -33,6 +48,19 @@ fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     r.get_ref(i)?
         .as_str()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// The most rows a fact list reserves up front; beyond it the list grows as
+/// rows come.
+const FACT_ROWS_RESERVED_MAX: usize = 20_000_000;
+
+/// An upper bound of a table's rows (its largest rowid: an index seek, not a
+/// count), so a fact list is allocated once instead of being copied as it
+/// doubles: at a million rows the copies and the fresh pages they touch cost
+/// more than reading the rows.
+fn rows_hint(conn: &rusqlite::Connection, table: &str) -> StoreResult<usize> {
+    let max: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
+    Ok((max.unwrap_or(0).max(0) as usize).min(FACT_ROWS_RESERVED_MAX))
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -48,7 +76,7 @@ fn currency(value: &str) -> StoreResult<Currency> {
 }
 
 pub struct OrderFacts {
-    pub order_id: String,
+    pub order_id: Id,
     pub store: Arc<str>,
     pub country: Country,
     pub status: ShopStatus,
@@ -56,14 +84,14 @@ pub struct OrderFacts {
     pub amount_minor: i64,
     pub voucher_expires_at: Option<i64>,
     /// The payment the shop says paid it (may be empty).
-    pub psp_payment_id: String,
+    pub psp_payment_id: Id,
 }
 
 /// A payment the PSP still reports as pending, with its voucher's expiry.
 pub struct PendingFacts {
     pub psp: Arc<str>,
-    pub payment_id: String,
-    pub order_id: String,
+    pub payment_id: Id,
+    pub order_id: Id,
     pub country: Country,
     pub currency: Currency,
     pub amount_minor: i64,
@@ -78,8 +106,8 @@ pub struct PaymentFacts {
     /// When the money was taken back (reversed, charged back), if the PSP said.
     pub taken_back_at: Option<i64>,
     pub psp: Arc<str>,
-    pub payment_id: String,
-    pub order_id: String,
+    pub payment_id: Id,
+    pub order_id: Id,
     pub country: Country,
     pub currency: Currency,
     pub amount_minor: i64,
@@ -87,16 +115,24 @@ pub struct PaymentFacts {
     pub expires_at: Option<i64>,
 }
 
+/// The payments reconciliation reads, by what became of them.
+pub struct PaymentFactLists {
+    pub paid: Vec<PaymentFacts>,
+    /// Paid once, since refunded, reversed or charged back.
+    pub later: Vec<PaymentFacts>,
+    pub pending: Vec<PendingFacts>,
+}
+
 pub struct SettlementFacts {
     pub id: i64,
     pub psp: Arc<str>,
-    pub payment_id: String,
-    pub order_id: String,
+    pub payment_id: Id,
+    pub order_id: Id,
     pub row_type: RowType,
     pub created_at: Option<i64>,
-    pub settled_on: Option<String>,
+    pub settled_on: Option<Id>,
     /// As the PSP wrote it (empty when the row has none).
-    pub fx_rate: String,
+    pub fx_rate: Id,
     pub settlement_currency: Currency,
     pub local_currency: Currency,
     pub local_amount_minor: i64,
@@ -159,76 +195,93 @@ impl Store {
         )?;
         let mut rows = stmt.query([])?;
         let mut stores = Interner::default();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows_hint(&self.conn, "orders")?);
         while let Some(r) = rows.next()? {
             let status = text(r, 3)?;
             out.push(OrderFacts {
-                order_id: text(r, 0)?.to_string(),
+                order_id: text(r, 0)?.into(),
                 store: stores.get(text(r, 1)?),
                 country: country(text(r, 2)?)?,
                 status: ShopStatus::parse(status).ok_or_else(|| corrupt("shop status", status))?,
                 currency: currency(text(r, 4)?)?,
                 amount_minor: r.get(5)?,
                 voucher_expires_at: r.get(6)?,
-                psp_payment_id: text(r, 7)?.to_string(),
+                psp_payment_id: text(r, 7)?.into(),
             });
         }
         Ok(out)
     }
 
-    /// Payments that were paid: `paid` ones, and those refunded, reversed or
-    /// charged back since (with when the money was taken back).
-    pub fn paid_payments_for_reconcile(&self) -> StoreResult<Vec<PaymentFacts>> {
+    /// Payments that were paid: `paid` ones, apart from them those refunded,
+    /// reversed or charged back since (with when the money was taken back),
+    /// and those the PSP still reports as pending (vouchers not yet closed).
+    /// One pass over the table.
+    pub fn payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
         let mut stmt = self.conn.prepare(
-            "SELECT p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.currency, p.amount_minor,
+            "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor,
                     p.paid_at, p.expires_at, p.status,
                     CASE WHEN p.status IN ('reversed', 'charged_back') THEN
                         (SELECT max(h.status_at) FROM payment_status_history h
-                         WHERE h.payment = p.id AND h.status = p.status) END
-             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
-             WHERE p.status IN ('paid', 'refunded', 'reversed', 'charged_back')",
+                         WHERE h.payment = p.id AND h.status = p.status) END,
+                    p.id
+             FROM payments p
+             WHERE p.status IN ('paid', 'refunded', 'reversed', 'charged_back', 'pending')",
         )?;
+        // A manual link wins over the file's order id. Links are few: a map
+        // here costs less than a join probe for every payment.
+        let links: FxHashMap<i64, Id> = self
+            .conn
+            .prepare("SELECT payment, order_id FROM payment_links")?
+            .query_map([], |r| Ok((r.get(0)?, Id::from(text(r, 1)?))))?
+            .collect::<Result<_, _>>()?;
+        let order_of = |r: &rusqlite::Row<'_>| -> StoreResult<Id> {
+            if !links.is_empty()
+                && let Some(linked) = links.get(&r.get::<_, i64>(10)?)
+            {
+                return Ok(linked.clone());
+            }
+            Ok(text(r, 2)?.into())
+        };
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
-        let mut out = Vec::new();
+        let mut out = PaymentFactLists {
+            paid: Vec::with_capacity(rows_hint(&self.conn, "payments")?),
+            later: Vec::new(),
+            pending: Vec::new(),
+        };
         while let Some(r) = rows.next()? {
             let status = text(r, 8)?;
-            out.push(PaymentFacts {
-                status: PaymentStatus::parse(status).ok_or_else(|| corrupt("payment status", status))?,
+            let status = PaymentStatus::parse(status).ok_or_else(|| corrupt("payment status", status))?;
+            let list = match status {
+                PaymentStatus::Pending => {
+                    out.pending.push(PendingFacts {
+                        psp: psps.get(text(r, 0)?),
+                        payment_id: text(r, 1)?.into(),
+                        order_id: order_of(r)?,
+                        country: country(text(r, 3)?)?,
+                        currency: currency(text(r, 4)?)?,
+                        amount_minor: r.get(5)?,
+                        expires_at: r.get(7)?,
+                    });
+                    continue;
+                }
+                PaymentStatus::Paid => &mut out.paid,
+                PaymentStatus::Refunded | PaymentStatus::Reversed | PaymentStatus::ChargedBack => &mut out.later,
+                PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Expired => {
+                    return Err(corrupt("payment status for reconciliation", status.as_str()));
+                }
+            };
+            list.push(PaymentFacts {
+                status,
                 taken_back_at: r.get(9)?,
                 psp: psps.get(text(r, 0)?),
-                payment_id: text(r, 1)?.to_string(),
-                order_id: text(r, 2)?.to_string(),
+                payment_id: text(r, 1)?.into(),
+                order_id: order_of(r)?,
                 country: country(text(r, 3)?)?,
                 currency: currency(text(r, 4)?)?,
                 amount_minor: r.get(5)?,
                 paid_at: r.get(6)?,
                 expires_at: r.get(7)?,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Payments the PSP still reports as pending (vouchers not yet closed).
-    pub fn pending_payments_for_reconcile(&self) -> StoreResult<Vec<PendingFacts>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.currency, p.amount_minor,
-                    p.expires_at
-             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
-             WHERE p.status = 'pending'",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut psps = Interner::default();
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(PendingFacts {
-                psp: psps.get(text(r, 0)?),
-                payment_id: text(r, 1)?.to_string(),
-                order_id: text(r, 2)?.to_string(),
-                country: country(text(r, 3)?)?,
-                currency: currency(text(r, 4)?)?,
-                amount_minor: r.get(5)?,
-                expires_at: r.get(6)?,
             });
         }
         Ok(out)
@@ -243,18 +296,24 @@ impl Store {
         )?;
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows_hint(&self.conn, "settlements")?);
         while let Some(r) = rows.next()? {
             let row_type = text(r, 9)?;
             out.push(SettlementFacts {
                 id: r.get(0)?,
                 psp: psps.get(text(r, 1)?),
-                payment_id: text(r, 2)?.to_string(),
-                order_id: text(r, 3)?.to_string(),
+                payment_id: text(r, 2)?.into(),
+                order_id: text(r, 3)?.into(),
                 row_type: RowType::parse(row_type).ok_or_else(|| corrupt("settlement row type", row_type))?,
                 created_at: r.get(10)?,
-                settled_on: r.get(11)?,
-                fx_rate: text(r, 12)?.to_string(),
+                settled_on: r
+                    .get_ref(11)?
+                    .as_str_or_null()
+                    .map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e))
+                    })?
+                    .map(Id::from),
+                fx_rate: text(r, 12)?.into(),
                 settlement_currency: currency(text(r, 13)?)?,
                 local_currency: currency(text(r, 4)?)?,
                 local_amount_minor: r.get(5)?,
