@@ -138,7 +138,8 @@ impl NextStep {
     }
 
     /// The resolution that settles the step's exception: the money confirmed
-    /// by hand, the payment linked to its order, or the exception acknowledged.
+    /// by hand, the payment linked to its order, or the exception acknowledged
+    /// (moot for a step about no exception: it never offers one).
     pub fn resolution(self) -> ResolutionAction {
         match self {
             NextStep::ReleaseOrder => ResolutionAction::MarkReceived,
