@@ -14,6 +14,7 @@ pub const EXCEPTIONS_PAGE_ROWS_MAX: u32 = 100_000;
 pub const NOTE_CHARS_MAX: usize = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionKind {
     PaidNotRecorded,
@@ -255,6 +256,7 @@ pub fn after_run(status: ExceptionStatus, seen: Observation) -> Option<Exception
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionAction {
     /// The money was confirmed by hand (bank statement, PSP portal).

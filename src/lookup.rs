@@ -1,8 +1,9 @@
 //! Support's question, "I paid but my order never came": find the order by
 //! whatever the buyer quotes, and lay out its case file with a verdict.
 
-use crate::exceptions::ExceptionStatus;
+use crate::exceptions::{ExceptionKind, ExceptionStatus, ResolutionAction};
 use crate::market::Country;
+use crate::operators::{Operator, Permission};
 use crate::orders::ShopStatus;
 use crate::store::{
     ExceptionFilter, ExceptionRecord, OrderHit, OrderRecord, PaymentRecord, SettlementRecord, Store, StoreError,
@@ -95,6 +96,107 @@ pub enum NextStep {
     NothingToDo,
 }
 
+impl NextStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextStep::ReleaseOrder => "release_order",
+            NextStep::HoldShipment => "hold_shipment",
+            NextStep::StopShipment => "stop_shipment",
+            NextStep::RemindBuyer => "remind_buyer",
+            NextStep::OfferNewVoucher => "offer_new_voucher",
+            NextStep::ReleaseStock => "release_stock",
+            NextStep::RefundExtraPayment => "refund_extra_payment",
+            NextStep::CheckStock => "check_stock",
+            NextStep::CheckPaymentId => "check_payment_id",
+            NextStep::CheckAmounts => "check_amounts",
+            NextStep::LinkOrder => "link_order",
+            NextStep::AnswerChargeback => "answer_chargeback",
+            NextStep::AskPsp => "ask_psp",
+            NextStep::NothingToDo => "nothing_to_do",
+        }
+    }
+
+    /// The exception kinds a step is about: its open exception of one of
+    /// these kinds is the one the step's button resolves. A step about the
+    /// buyer or about nothing has none.
+    pub fn exception_kinds(self) -> &'static [ExceptionKind] {
+        match self {
+            NextStep::ReleaseOrder => &[ExceptionKind::PaidNotRecorded],
+            NextStep::HoldShipment => &[ExceptionKind::NotSettled],
+            NextStep::StopShipment => &[ExceptionKind::ReversedAfterFulfilment],
+            NextStep::RemindBuyer => &[],
+            NextStep::OfferNewVoucher | NextStep::ReleaseStock => &[ExceptionKind::ExpiredUnpaid],
+            NextStep::RefundExtraPayment => &[ExceptionKind::DuplicatePayment],
+            NextStep::CheckStock => &[ExceptionKind::PaidAfterExpiry],
+            NextStep::CheckPaymentId => &[ExceptionKind::PaymentIdMismatch],
+            NextStep::CheckAmounts => &[ExceptionKind::AmountMismatch, ExceptionKind::CurrencyMismatch],
+            NextStep::LinkOrder => &[ExceptionKind::UnknownOrder],
+            NextStep::AnswerChargeback => &[ExceptionKind::Chargeback],
+            NextStep::AskPsp => &[ExceptionKind::RecordedNotPaid],
+            NextStep::NothingToDo => &[],
+        }
+    }
+
+    /// The resolution that settles the step's exception: the money confirmed
+    /// by hand, the payment linked to its order, or the exception acknowledged
+    /// (moot for a step about no exception: it never offers one).
+    pub fn resolution(self) -> ResolutionAction {
+        match self {
+            NextStep::ReleaseOrder => ResolutionAction::MarkReceived,
+            NextStep::LinkOrder => ResolutionAction::Link,
+            NextStep::HoldShipment
+            | NextStep::StopShipment
+            | NextStep::RemindBuyer
+            | NextStep::OfferNewVoucher
+            | NextStep::ReleaseStock
+            | NextStep::RefundExtraPayment
+            | NextStep::CheckStock
+            | NextStep::CheckPaymentId
+            | NextStep::CheckAmounts
+            | NextStep::AnswerChargeback
+            | NextStep::AskPsp
+            | NextStep::NothingToDo => ResolutionAction::Accept,
+        }
+    }
+}
+
+/// The resolution a step offers this operator: the step's own when the
+/// operator's role may resolve with it (the check `exceptions::resolve`
+/// makes), else `escalate`, which hands it to someone who may.
+pub fn step_resolution(step: NextStep, operator: &Operator) -> ResolutionAction {
+    let settles = step.resolution();
+    match operator.require(Permission::Resolve(settles)) {
+        Ok(()) => settles,
+        Err(_) => ResolutionAction::Escalate,
+    }
+}
+
+/// The case file's primary button: which open exception the verdict's step
+/// resolves, and with which action for the operator who reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StepAction {
+    pub exception_id: String,
+    pub kind: ExceptionKind,
+    pub action: ResolutionAction,
+}
+
+/// The first open exception (in the case file's order) of a kind the step is
+/// about, with the resolution it offers `operator`; none when no such
+/// exception is open.
+pub fn step_action(step: NextStep, exceptions: &[ExceptionRecord], operator: &Operator) -> Option<StepAction> {
+    let kinds = step.exception_kinds();
+    exceptions.iter().find_map(|e| {
+        let kind = ExceptionKind::parse(&e.kind).filter(|k| kinds.contains(k))?;
+        match e.status {
+            ExceptionStatus::Open => {
+                Some(StepAction { exception_id: e.id.clone(), kind, action: step_resolution(step, operator) })
+            }
+            ExceptionStatus::Resolved | ExceptionStatus::Cleared => None,
+        }
+    })
+}
+
 /// What a verdict's sentence is made of, so that every language can say it
 /// (`text` is the English sentence the CLI prints). Times are UTC; `country`
 /// is the market whose clock the buyer and the PSP read.
@@ -156,6 +258,9 @@ pub struct CaseFile {
     pub settlements: Vec<SettlementRecord>,
     pub exceptions: Vec<ExceptionRecord>,
     pub verdict: Verdict,
+    /// What the verdict's step asks of the operator the case file was read
+    /// for; none when no open exception fits the step, or nobody was named.
+    pub step_action: Option<StepAction>,
 }
 
 /// The national part of a phone number in digits: `573001234567` → `3001234567`.
@@ -226,13 +331,15 @@ pub fn search_hits(store: &mut Store, query: &str, limit: u32) -> Result<Vec<Ord
 }
 
 /// Finds case files by order id, payment id, voucher code/CIP, email, phone,
-/// document or name (accent- and case-insensitive).
-pub fn lookup(store: &mut Store, query: &str) -> Result<Vec<CaseFile>, LookupError> {
+/// document or name (accent- and case-insensitive), each read for `operator`.
+pub fn lookup(store: &mut Store, query: &str, operator: Option<&Operator>) -> Result<Vec<CaseFile>, LookupError> {
     let order_ids = find_order_ids(store, query, LOOKUP_RESULTS_MAX)?;
-    order_ids.into_iter().map(|id| case_file(store, &id)).collect()
+    order_ids.into_iter().map(|id| case_file(store, &id, operator)).collect()
 }
 
-pub fn case_file(store: &Store, order_id: &str) -> Result<CaseFile, LookupError> {
+/// One order's case file. Its `step_action` is `operator`'s: the app passes
+/// the signed-in operator, the CLI the one it names (none without `--operator`).
+pub fn case_file(store: &Store, order_id: &str, operator: Option<&Operator>) -> Result<CaseFile, LookupError> {
     let order = store.order(order_id)?;
     let payments = store.payments_of_order(order_id)?;
     let mut settlements = Vec::new();
@@ -249,6 +356,7 @@ pub fn case_file(store: &Store, order_id: &str) -> Result<CaseFile, LookupError>
         other => LookupError::Store(StoreError::Invalid(other.to_string())),
     })?;
     let verdict = verdict(order.as_ref(), &payments, &settlements, &exceptions, &terms, Utc::now());
+    let action = operator.and_then(|op| step_action(verdict.next_step, &exceptions, op));
     Ok(CaseFile {
         order_id: order_id.to_string(),
         buyer_name: order.as_ref().map(|o| o.buyer_name.clone()).unwrap_or_default(),
@@ -257,6 +365,7 @@ pub fn case_file(store: &Store, order_id: &str) -> Result<CaseFile, LookupError>
         settlements,
         exceptions,
         verdict,
+        step_action: action,
     })
 }
 
@@ -564,6 +673,7 @@ fn ago(span: chrono::TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operators::Role;
 
     #[test]
     fn builds_prefix_queries_and_phone_numbers() {
@@ -573,5 +683,156 @@ mod tests {
         assert_eq!(fts_query("+57 300 123 4567").as_deref(), Some("\"3001234567\"*"));
         assert_eq!(fts_query("\"*()").as_deref(), None);
         assert_eq!(national_number("51987654321"), "987654321");
+    }
+
+    const ALL_STEPS: [NextStep; 14] = [
+        NextStep::ReleaseOrder,
+        NextStep::HoldShipment,
+        NextStep::StopShipment,
+        NextStep::RemindBuyer,
+        NextStep::OfferNewVoucher,
+        NextStep::ReleaseStock,
+        NextStep::RefundExtraPayment,
+        NextStep::CheckStock,
+        NextStep::CheckPaymentId,
+        NextStep::CheckAmounts,
+        NextStep::LinkOrder,
+        NextStep::AnswerChargeback,
+        NextStep::AskPsp,
+        NextStep::NothingToDo,
+    ];
+
+    fn operator(role: Role) -> Operator {
+        Operator { name: role.as_str().to_string(), role, language: "en".into() }
+    }
+
+    fn exception(id: &str, kind: ExceptionKind, status: ExceptionStatus) -> ExceptionRecord {
+        let at = DateTime::<Utc>::from_timestamp(1_772_600_000, 0).unwrap();
+        ExceptionRecord {
+            id: id.into(),
+            kind: kind.as_str().into(),
+            status,
+            order_id: "CO-1001".into(),
+            psp: "dlocal".into(),
+            payment_id: "D-1".into(),
+            country: "CO".into(),
+            store: "main".into(),
+            amount_minor: Some(5_000_000),
+            currency: "COP".into(),
+            detail: String::new(),
+            detected_at: at,
+            occurred_at: at,
+            updated_at: at,
+            age_days: 0,
+            assignee: None,
+            resolution: None,
+            resolved_by: None,
+            resolved_at: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn each_step_is_about_its_exception_kinds() {
+        let table: Vec<(&str, Vec<&str>)> =
+            ALL_STEPS.iter().map(|s| (s.as_str(), s.exception_kinds().iter().map(|k| k.as_str()).collect())).collect();
+        assert_eq!(
+            table,
+            vec![
+                ("release_order", vec!["paid_not_recorded"]),
+                ("hold_shipment", vec!["not_settled"]),
+                ("stop_shipment", vec!["reversed_after_fulfilment"]),
+                ("remind_buyer", vec![]),
+                ("offer_new_voucher", vec!["expired_unpaid"]),
+                ("release_stock", vec!["expired_unpaid"]),
+                ("refund_extra_payment", vec!["duplicate_payment"]),
+                ("check_stock", vec!["paid_after_expiry"]),
+                ("check_payment_id", vec!["payment_id_mismatch"]),
+                ("check_amounts", vec!["amount_mismatch", "currency_mismatch"]),
+                ("link_order", vec!["unknown_order"]),
+                ("answer_chargeback", vec!["chargeback"]),
+                ("ask_psp", vec!["recorded_not_paid"]),
+                ("nothing_to_do", vec![]),
+            ]
+        );
+        // `as_str` is the serde name the UI and the CLI's --json see.
+        for step in ALL_STEPS {
+            assert_eq!(serde_json::to_value(step).unwrap(), step.as_str());
+        }
+    }
+
+    #[test]
+    fn each_role_gets_the_resolution_its_permissions_allow() {
+        use ResolutionAction::*;
+        let by_role = |step: NextStep| -> Vec<(&str, ResolutionAction)> {
+            Role::ALL.into_iter().map(|r| (r.as_str(), step_resolution(step, &operator(r)))).collect()
+        };
+        assert_eq!(
+            by_role(NextStep::ReleaseOrder),
+            [("support", Escalate), ("finance", Escalate), ("manager", MarkReceived), ("admin", MarkReceived)]
+        );
+        assert_eq!(
+            by_role(NextStep::LinkOrder),
+            [("support", Escalate), ("finance", Escalate), ("manager", Link), ("admin", Link)]
+        );
+        // Every role may accept, so a step settled by accepting offers it to all.
+        for step in ALL_STEPS.into_iter().filter(|s| !matches!(s, NextStep::ReleaseOrder | NextStep::LinkOrder)) {
+            assert_eq!(
+                by_role(step),
+                [("support", Accept), ("finance", Accept), ("manager", Accept), ("admin", Accept)],
+                "{step:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_step_action_is_the_first_open_exception_of_the_steps_kinds() {
+        use ExceptionKind as K;
+        use ExceptionStatus::*;
+        let list = [
+            exception("EX-resolved", K::PaidNotRecorded, Resolved),
+            exception("EX-other", K::NotSettled, Open),
+            exception("EX-open", K::PaidNotRecorded, Open),
+            exception("EX-later", K::PaidNotRecorded, Open),
+        ];
+        assert_eq!(
+            step_action(NextStep::ReleaseOrder, &list, &operator(Role::Manager)),
+            Some(StepAction {
+                exception_id: "EX-open".into(),
+                kind: K::PaidNotRecorded,
+                action: ResolutionAction::MarkReceived
+            })
+        );
+        assert_eq!(
+            step_action(NextStep::ReleaseOrder, &list, &operator(Role::Support)),
+            Some(StepAction {
+                exception_id: "EX-open".into(),
+                kind: K::PaidNotRecorded,
+                action: ResolutionAction::Escalate
+            })
+        );
+        assert_eq!(
+            step_action(
+                NextStep::CheckAmounts,
+                &[exception("EX-cur", K::CurrencyMismatch, Open)],
+                &operator(Role::Finance)
+            ),
+            Some(StepAction {
+                exception_id: "EX-cur".into(),
+                kind: K::CurrencyMismatch,
+                action: ResolutionAction::Accept
+            })
+        );
+        // Nothing open of the step's kinds, or a step about no exception: no button.
+        assert_eq!(step_action(NextStep::ReleaseOrder, &list[..2], &operator(Role::Admin)), None);
+        assert_eq!(step_action(NextStep::StopShipment, &list, &operator(Role::Admin)), None);
+        assert_eq!(
+            step_action(NextStep::RemindBuyer, &[exception("EX-exp", K::ExpiredUnpaid, Open)], &operator(Role::Admin)),
+            None
+        );
+        assert_eq!(
+            step_action(NextStep::LinkOrder, &[exception("EX-u", K::UnknownOrder, Cleared)], &operator(Role::Admin)),
+            None
+        );
     }
 }

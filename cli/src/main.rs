@@ -70,7 +70,8 @@ enum Command {
     /// List and resolve reconciliation exceptions.
     #[command(subcommand)]
     Exceptions(ExceptionsCommand),
-    /// Find case files by order id, payment id, voucher code/CIP, email, phone, document or name.
+    /// Find case files by order id, payment id, voucher code/CIP, email, phone, document or name. With
+    /// --operator, each names the exception its next step resolves and the action that operator may take.
     Lookup {
         query: String,
         #[arg(long)]
@@ -568,7 +569,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Settings(args) => settings::run(&cli.db, &cli.operator, args),
         Command::Lookup { query, json } => {
             let mut store = open(&cli.db)?;
-            let cases = lookup::lookup(&mut store, &query).map_err(|e| match e {
+            // Looking up changes nothing: without --operator the case files carry no step action.
+            let reader = match cli.operator.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                Some(name) => Some(operators::act_as(&store, name).map_err(operator_failure)?),
+                None => None,
+            };
+            let cases = lookup::lookup(&mut store, &query, reader.as_ref()).map_err(|e| match e {
                 lookup::LookupError::Store(_) => Failure::other(e),
                 _ => Failure::input(e),
             })?;
@@ -1391,6 +1397,19 @@ fn print_case(case: &lookup::CaseFile) {
         if case.buyer_name.is_empty() { "(not in the shop's files)" } else { &case.buyer_name }
     );
     out!("   verdict: {}", case.verdict.text);
+    let step = case.verdict.next_step;
+    if step != lookup::NextStep::NothingToDo {
+        match &case.step_action {
+            Some(a) => out!(
+                "   next step: {} — resolve exception {} ({}): {}",
+                step.as_str(),
+                a.exception_id,
+                a.kind.as_str(),
+                a.action.as_str()
+            ),
+            None => out!("   next step: {}", step.as_str()),
+        }
+    }
     if let Some(o) = &case.order {
         out!(
             "   shop: {} {} | {} | {} {} {} | created {} | from {}",

@@ -257,3 +257,79 @@ fn the_verdict_names_its_next_step_and_the_message_that_fits_the_order() {
         (Some("link_order"), None)
     );
 }
+
+/// The lines of `lookup QUERY` (human form) that name the next step.
+fn next_step_lines(ctx: &Ctx, operator: &str, query: &str) -> Vec<String> {
+    let out = ctx.ok(["--operator", operator, "lookup", query]);
+    stdout(&out).lines().filter(|l| l.trim_start().starts_with("next step:")).map(str::to_string).collect()
+}
+
+/// The verdict's step names the open exception it resolves and the action the
+/// named operator may take on it: a manager confirms the money, support hands
+/// it on.
+#[test]
+fn the_next_step_names_its_exception_and_the_operators_action() {
+    let ctx = reconciled();
+    let id = ctx.exception("paid_not_recorded", "R-002")["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("EX-"), "{id}");
+
+    assert_eq!(
+        next_step_lines(&ctx, "ana", "R-002"),
+        [format!("   next step: release_order — resolve exception {id} (paid_not_recorded): mark_received")]
+    );
+    assert_eq!(
+        next_step_lines(&ctx, "sam", "R-002"),
+        [format!("   next step: release_order — resolve exception {id} (paid_not_recorded): escalate")]
+    );
+    assert_eq!(
+        next_step_lines(&ctx, "fabio", "R-002"),
+        [format!("   next step: release_order — resolve exception {id} (paid_not_recorded): escalate")]
+    );
+
+    // --json carries the same.
+    for (operator, action) in [("ana", "mark_received"), ("sam", "escalate")] {
+        let cases = ctx.json(["--operator", operator, "lookup", "R-002", "--json"]);
+        assert_eq!(cases.as_array().map(Vec::len), Some(1), "{cases}");
+        assert_eq!(
+            cases[0]["step_action"],
+            serde_json::json!({"exception_id": id, "kind": "paid_not_recorded", "action": action}),
+            "{operator}"
+        );
+    }
+
+    // The unknown order's payment: a manager links it, support escalates.
+    let unknown_id = ctx.exception("unknown_order", "D-011")["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        next_step_lines(&ctx, "admin", "D-011"),
+        [format!("   next step: link_order — resolve exception {unknown_id} (unknown_order): link")]
+    );
+    assert_eq!(
+        next_step_lines(&ctx, "sam", "D-011"),
+        [format!("   next step: link_order — resolve exception {unknown_id} (unknown_order): escalate")]
+    );
+
+    // A case with nothing to do prints no step.
+    assert_eq!(only_case(&ctx, "R-001")["verdict"]["next_step"], "nothing_to_do");
+    assert_eq!(next_step_lines(&ctx, "ana", "R-001"), Vec::<String>::new());
+}
+
+/// Without an operator the lookup still works, with the step and no action;
+/// an operator who does not exist is refused.
+#[test]
+fn the_next_step_without_an_operator_and_with_an_unknown_one() {
+    let ctx = reconciled();
+    let out = ctx.cmd().env_remove("VOUCHERDESK_OPERATOR").args(["lookup", "R-002"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("next step:")).collect();
+    assert_eq!(lines, ["   next step: release_order"]);
+    let out = ctx.cmd().env_remove("VOUCHERDESK_OPERATOR").args(["lookup", "R-002", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cases: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(cases[0]["step_action"].is_null(), "{cases}");
+    assert_eq!(cases[0]["verdict"]["next_step"], "release_order");
+
+    let out = ctx.fails_with(2, ["--operator", "nobody", "lookup", "R-002"]);
+    assert_eq!(stderr(&out).trim(), "error: no operator named \"nobody\"");
+    assert_eq!(stdout(&out), "");
+}

@@ -278,13 +278,13 @@ fn a_demo_ledger_imported_and_reconciled_in_team_mode_is_the_same_on_both_desks_
             .unwrap()
             .remove(0)
             .order_id;
-    let hits = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &order).unwrap();
+    let hits = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &order, None).unwrap();
     assert!(!hits.is_empty(), "{order}");
     let email = {
         let c = rusqlite::Connection::open(&t.b.path).unwrap();
         c.query_row("SELECT buyer_email FROM orders ORDER BY id LIMIT 1", [], |r| r.get::<_, String>(0)).unwrap()
     };
-    let by_email = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &email).unwrap();
+    let by_email = voucherdesk::lookup::lookup(&mut Store::open(&t.b.path).unwrap(), &email, None).unwrap();
     assert!(!by_email.is_empty(), "{email} (the search index of the copy)");
 }
 

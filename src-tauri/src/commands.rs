@@ -237,7 +237,7 @@ pub async fn search_orders(state: State<'_, AppState>, query: String, limit: u32
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn case_file(state: State<'_, AppState>, order_id: String) -> Reply<dto::CaseFile> {
-    state.as_reader(move |s, _| Ok(lookup::case_file(s, &order_id)?.into())).await
+    state.as_reader(move |s, op| Ok(lookup::case_file(s, &order_id, Some(op))?.into())).await
 }
 
 // ------------------------------------------------------------------ exceptions
@@ -273,7 +273,7 @@ pub async fn resolve_exceptions(
     link: Option<dto::LinkTarget>,
 ) -> Reply<dto::BulkOutcome> {
     let link = link.map(Into::into);
-    state.as_operator(move |s, op| Ok(exceptions::resolve_many(s, op, &ids, action.into(), &note, link)?.into())).await
+    state.as_operator(move |s, op| Ok(exceptions::resolve_many(s, op, &ids, action, &note, link)?.into())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -150,65 +150,13 @@ impl From<store::OrderHit> for OrderHit {
 }
 
 // The case file and its records cross as the core returns them.
-pub use voucherdesk::lookup::{CaseFile, NextStep, Verdict, VerdictCode, VerdictFacts};
+pub use voucherdesk::lookup::{CaseFile, NextStep, StepAction, Verdict, VerdictCode, VerdictFacts};
 pub use voucherdesk::store::{ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 
 // ------------------------------------------------------------------ exceptions
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ExceptionKind {
-    PaidNotRecorded,
-    RecordedNotPaid,
-    DuplicatePayment,
-    CurrencyMismatch,
-    AmountMismatch,
-    PaidAfterExpiry,
-    UnknownOrder,
-    NotSettled,
-    SettlementMismatch,
-    UnknownSettlement,
-    ForgedNotification,
-    RefundUnconfirmed,
-    ReversedAfterFulfilment,
-    Chargeback,
-    UnmatchedRefundSettlement,
-    SettlementFxMismatch,
-    FeeMismatch,
-    ExpiredUnpaid,
-    StalePending,
-    PaymentIdMismatch,
-}
-
-impl From<exceptions::ExceptionKind> for ExceptionKind {
-    fn from(k: exceptions::ExceptionKind) -> ExceptionKind {
-        use exceptions::ExceptionKind as K;
-        match k {
-            K::PaidNotRecorded => ExceptionKind::PaidNotRecorded,
-            K::RecordedNotPaid => ExceptionKind::RecordedNotPaid,
-            K::DuplicatePayment => ExceptionKind::DuplicatePayment,
-            K::CurrencyMismatch => ExceptionKind::CurrencyMismatch,
-            K::AmountMismatch => ExceptionKind::AmountMismatch,
-            K::PaidAfterExpiry => ExceptionKind::PaidAfterExpiry,
-            K::UnknownOrder => ExceptionKind::UnknownOrder,
-            K::NotSettled => ExceptionKind::NotSettled,
-            K::SettlementMismatch => ExceptionKind::SettlementMismatch,
-            K::UnknownSettlement => ExceptionKind::UnknownSettlement,
-            K::ForgedNotification => ExceptionKind::ForgedNotification,
-            K::RefundUnconfirmed => ExceptionKind::RefundUnconfirmed,
-            K::ReversedAfterFulfilment => ExceptionKind::ReversedAfterFulfilment,
-            K::Chargeback => ExceptionKind::Chargeback,
-            K::UnmatchedRefundSettlement => ExceptionKind::UnmatchedRefundSettlement,
-            K::SettlementFxMismatch => ExceptionKind::SettlementFxMismatch,
-            K::FeeMismatch => ExceptionKind::FeeMismatch,
-            K::ExpiredUnpaid => ExceptionKind::ExpiredUnpaid,
-            K::StalePending => ExceptionKind::StalePending,
-            K::PaymentIdMismatch => ExceptionKind::PaymentIdMismatch,
-        }
-    }
-}
-
-pub use voucherdesk::exceptions::ExceptionStatus;
+// The exception kinds, statuses and resolution actions cross as the core's own enums.
+pub use voucherdesk::exceptions::{ExceptionKind, ExceptionStatus, ResolutionAction};
 
 /// Age buckets by whole days since detection (the keys of `QueueCounts.by_age`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -230,28 +178,6 @@ impl From<AgeBucket> for exceptions::AgeBucket {
             AgeBucket::D2To7 => exceptions::AgeBucket::D2To7,
             AgeBucket::D8To30 => exceptions::AgeBucket::D8To30,
             AgeBucket::Over30 => exceptions::AgeBucket::Over30,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ResolutionAction {
-    MarkReceived,
-    Accept,
-    WriteOff,
-    Link,
-    Escalate,
-}
-
-impl From<ResolutionAction> for exceptions::ResolutionAction {
-    fn from(a: ResolutionAction) -> exceptions::ResolutionAction {
-        match a {
-            ResolutionAction::MarkReceived => exceptions::ResolutionAction::MarkReceived,
-            ResolutionAction::Accept => exceptions::ResolutionAction::Accept,
-            ResolutionAction::WriteOff => exceptions::ResolutionAction::WriteOff,
-            ResolutionAction::Link => exceptions::ResolutionAction::Link,
-            ResolutionAction::Escalate => exceptions::ResolutionAction::Escalate,
         }
     }
 }

@@ -73,7 +73,7 @@ export interface OrderHit {
 
 export type { NextStep, Verdict, VerdictCode, VerdictFacts } from "../bindings";
 // The case file and its records, as the core returns them (generated from the Rust types).
-export type { CaseFile, ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation } from "../bindings";
+export type { CaseFile, ExceptionRecord, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation, StepAction } from "../bindings";
 import type { ExceptionRecord, NextStep, VerdictCode } from "../bindings";
 /** Every verdict code, for the translation tests (the type is generated from lookup::VerdictCode). */
 export const VERDICT_CODES: readonly VerdictCode[] = [
@@ -113,28 +113,9 @@ export const NEXT_STEPS: readonly NextStep[] = [
 
 // ---------------------------------------------------------------- exceptions
 
-/** exceptions::ExceptionKind */
-export type ExceptionKind =
-  | "paid_not_recorded"
-  | "recorded_not_paid"
-  | "duplicate_payment"
-  | "currency_mismatch"
-  | "amount_mismatch"
-  | "paid_after_expiry"
-  | "unknown_order"
-  | "not_settled"
-  | "settlement_mismatch"
-  | "unknown_settlement"
-  | "forged_notification"
-  | "refund_unconfirmed"
-  | "reversed_after_fulfilment"
-  | "chargeback"
-  | "unmatched_refund_settlement"
-  | "settlement_fx_mismatch"
-  | "fee_mismatch"
-  | "expired_unpaid"
-  | "stale_pending"
-  | "payment_id_mismatch";
+export type { ExceptionKind, ResolutionAction } from "../bindings";
+import type { ExceptionKind, ResolutionAction } from "../bindings";
+/** Every exception kind (exceptions::ExceptionKind), for the filters and the translation tests. */
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "paid_not_recorded",
   "recorded_not_paid",
@@ -166,8 +147,7 @@ export const EXCEPTION_STATUSES: readonly ExceptionStatus[] = ["open", "resolved
 export type AgeBucket = "d0_1" | "d2_7" | "d8_30" | "over_30";
 export const AGE_BUCKETS: readonly AgeBucket[] = ["d0_1", "d2_7", "d8_30", "over_30"] as const;
 
-/** exceptions::ResolutionAction */
-export type ResolutionAction = "mark_received" | "accept" | "write_off" | "link" | "escalate";
+/** Every resolution action (exceptions::ResolutionAction). */
 export const RESOLUTION_ACTIONS: readonly ResolutionAction[] = [
   "accept",
   "escalate",

@@ -3,10 +3,16 @@ import type { ExceptionRecord } from "./ExceptionRecord";
 import type { OrderRecord } from "./OrderRecord";
 import type { PaymentRecord } from "./PaymentRecord";
 import type { SettlementRecord } from "./SettlementRecord";
+import type { StepAction } from "./StepAction";
 import type { Verdict } from "./Verdict";
 
 export type CaseFile = { order_id: string, 
 /**
  * Empty when the order is unknown to the shop.
  */
-buyer_name: string, order: OrderRecord | null, payments: Array<PaymentRecord>, settlements: Array<SettlementRecord>, exceptions: Array<ExceptionRecord>, verdict: Verdict, };
+buyer_name: string, order: OrderRecord | null, payments: Array<PaymentRecord>, settlements: Array<SettlementRecord>, exceptions: Array<ExceptionRecord>, verdict: Verdict, 
+/**
+ * What the verdict's step asks of the operator the case file was read
+ * for; none when no open exception fits the step, or nobody was named.
+ */
+step_action: StepAction | null, };

@@ -89,6 +89,7 @@ export type { SmsSettings } from "./SmsSettings";
 export type { SmtpSecurity } from "./SmtpSecurity";
 export type { SmtpSettings } from "./SmtpSettings";
 export type { StatusObservation } from "./StatusObservation";
+export type { StepAction } from "./StepAction";
 export type { SyncIndicator } from "./SyncIndicator";
 export type { SyncRunnerStatus } from "./SyncRunnerStatus";
 export type { TeamChanged } from "./TeamChanged";

@@ -1,13 +1,14 @@
 // The verdict at the top of a case file, in the UI language, with the one
 // step it asks for as the primary button and the buyer message that fits the
-// order as the second. The core decides both (lookup::verdict); this panel
-// words them and wires the buttons to the case file's own dialogs.
+// order as the second. The core decides both (lookup::verdict), and which
+// open exception the step resolves with which action for this operator
+// (`step_action`); this panel words them and wires the buttons to the case
+// file's own dialogs.
 
 import { useTranslation } from "react-i18next";
 import type { CaseFile, ResolutionAction } from "../api/types";
 import type { NotificationKind } from "../bindings";
-import { stepAction, verdictDetail } from "../lib/verdict";
-import { useSession } from "../session";
+import { verdictDetail } from "../lib/verdict";
 
 export interface VerdictPanelProps {
   file: CaseFile;
@@ -28,10 +29,11 @@ function tone(code: string): string {
 
 export function VerdictPanel({ file, onResolve, onSendMessage, onIssueVoucher }: VerdictPanelProps) {
   const { t, i18n } = useTranslation();
-  const { operator } = useSession();
   const v = file.verdict;
   const detail = verdictDetail(v, i18n.language, t);
-  const action = stepAction(v.next_step, file.exceptions, operator.role);
+  const action = file.step_action;
+  // The resolve dialog works in the market of the exception the step resolves.
+  const actionCountry = file.exceptions.find((e) => e.id === action?.exception_id)?.country || v.facts.country || "";
   const showsRefunds = v.next_step === "refund_extra_payment";
   const issues = (v.next_step === "offer_new_voucher" || v.next_step === "release_stock") && onIssueVoucher !== undefined;
   const message = v.buyer_message;
@@ -65,10 +67,10 @@ export function VerdictPanel({ file, onResolve, onSendMessage, onIssueVoucher }:
               className={issues ? "" : "primary"}
               data-testid="verdict-action"
               data-action={action.action}
-              data-exception={action.exception.id}
-              onClick={() => onResolve(action.exception.id, action.action, action.exception.country || v.facts.country || "")}
+              data-exception={action.exception_id}
+              onClick={() => onResolve(action.exception_id, action.action, actionCountry)}
             >
-              {t(`actions.${action.action}`)} · {t(`kinds.${action.exception.kind}`)}
+              {t(`actions.${action.action}`)} · {t(`kinds.${action.kind}`)}
             </button>
           )}
           {showsRefunds && (

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import i18n from "../i18n";
-import type { ExceptionRecord, Verdict } from "../api/types";
+import type { Verdict } from "../api/types";
 import { VERDICT_CODES } from "../api/types";
-import { stepAction, verdictDetail } from "./verdict";
+import { verdictDetail } from "./verdict";
 
 const FACTS: Verdict["facts"] = {
   country: "PE",
@@ -45,22 +45,5 @@ describe("verdict sentences", () => {
         expect(text.length, `${lang} ${code}`).toBeGreaterThan(5);
       }
     }
-  });
-});
-
-describe("the step's button", () => {
-  const exception = (kind: ExceptionRecord["kind"], status: ExceptionRecord["status"] = "open") => ({ id: `EX-${kind}`, kind, status, country: "CO" }) as ExceptionRecord;
-
-  it("resolves the step's own open exception with what the role may do", () => {
-    const list = [exception("not_settled"), exception("paid_not_recorded")];
-    expect(stepAction("release_order", list, "manager")).toEqual({ exception: list[1], action: "mark_received" });
-    expect(stepAction("release_order", list, "support")?.action).toBe("escalate");
-    expect(stepAction("link_order", [exception("unknown_order")], "admin")?.action).toBe("link");
-    expect(stepAction("stop_shipment", [exception("reversed_after_fulfilment")], "manager")?.action).toBe("accept");
-  });
-
-  it("offers nothing when the exception is closed or the step has none", () => {
-    expect(stepAction("release_order", [exception("paid_not_recorded", "resolved")], "manager")).toBeNull();
-    expect(stepAction("remind_buyer", [exception("expired_unpaid")], "manager")).toBeNull();
   });
 });

@@ -1,11 +1,11 @@
 // A case file's verdict in the UI language: the sentence is rebuilt from the
-// verdict's facts (the core's English `text` stays behind a details toggle),
-// and its next step becomes the case file's primary action.
+// verdict's facts (the core's English `text` stays behind a details toggle).
+// Which exception its next step resolves, and how, is the core's
+// (`CaseFile.step_action`).
 
-import type { ExceptionKind, ExceptionRecord, NextStep, ResolutionAction, Role, Verdict } from "../api/types";
+import type { Verdict } from "../api/types";
 import { formatDay, formatInstant } from "./dates";
 import { MARKETS, formatAmount, marketOf } from "./format";
-import { isManagerLike } from "./roles";
 
 type Translate = (key: string, options?: Record<string, unknown>) => string;
 
@@ -39,44 +39,4 @@ export function verdictDetail(v: Verdict, language: string, t: Translate): { key
   if (v.code === "awaiting_payment" && !f.voucher_expires_at) key = "awaiting_payment_no_expiry";
   if (v.code === "unknown_order" && !f.paid_at && f.amount_minor === null) key = "unknown_order_no_payment";
   return { key: `verdictDetail.${key}`, params };
-}
-
-/** The open exception a step is about, and the resolution that fits it for this role. */
-const STEP_EXCEPTIONS: Record<NextStep, readonly ExceptionKind[]> = {
-  release_order: ["paid_not_recorded"],
-  hold_shipment: ["not_settled"],
-  stop_shipment: ["reversed_after_fulfilment"],
-  remind_buyer: [],
-  offer_new_voucher: ["expired_unpaid"],
-  release_stock: ["expired_unpaid"],
-  refund_extra_payment: ["duplicate_payment"],
-  check_stock: ["paid_after_expiry"],
-  check_payment_id: ["payment_id_mismatch"],
-  check_amounts: ["amount_mismatch", "currency_mismatch"],
-  link_order: ["unknown_order"],
-  answer_chargeback: ["chargeback"],
-  ask_psp: ["recorded_not_paid"],
-  nothing_to_do: [],
-};
-
-export interface StepAction {
-  exception: ExceptionRecord;
-  action: ResolutionAction;
-}
-
-/**
- * The resolution a step offers on its open exception: a manager confirms the
- * money (`mark_received`) or links the payment; support, who may not, hands
- * it on (`escalate`); everything else is acknowledged (`accept`).
- */
-export function stepAction(step: NextStep, exceptions: readonly ExceptionRecord[], role: Role | string): StepAction | null {
-  const kinds = STEP_EXCEPTIONS[step];
-  const exception = exceptions.find((e) => e.status === "open" && (kinds as readonly string[]).includes(e.kind));
-  if (!exception) return null;
-  const manager = isManagerLike(role);
-  let action: ResolutionAction;
-  if (step === "release_order") action = manager ? "mark_received" : "escalate";
-  else if (step === "link_order") action = manager ? "link" : "escalate";
-  else action = manager ? "accept" : "escalate";
-  return { exception, action };
 }

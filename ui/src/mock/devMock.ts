@@ -21,8 +21,10 @@ import type {
   Operator,
   OperatorSummary,
   OrderHit,
+  ResolutionAction,
   Role,
   Settings,
+  StepAction,
 } from "../api/types";
 import type { Refund } from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
@@ -202,6 +204,19 @@ function managerLike(op: Operator): boolean {
   return op.role === "manager" || op.role === "admin";
 }
 
+/**
+ * The core's `step_action` for the signed-in operator (lookup::step_action),
+ * faked for the mock's case files: the fixture's exception while it is open,
+ * with the step's own resolution when the role may take it, else escalate.
+ */
+function stepActionFor(op: Operator, c: CaseFile, exceptions: readonly ExceptionRecord[]): StepAction | null {
+  const a = c.step_action;
+  if (!a || !exceptions.some((e) => e.id === a.exception_id && e.status === "open")) return null;
+  const step = c.verdict.next_step;
+  const own: ResolutionAction = step === "release_order" ? "mark_received" : step === "link_order" ? "link" : "accept";
+  return { ...a, action: own === "accept" || managerLike(op) ? own : "escalate" };
+}
+
 function matches(e: ExceptionRecord, q: ExceptionQuery, now: number): boolean {
   if (q.kind && e.kind !== q.kind) return false;
   if (q.status && e.status !== q.status) return false;
@@ -319,6 +334,7 @@ function genericCase(w: World, id: string): CaseFile {
       next_step: paid ? "nothing_to_do" : "remind_buyer",
       buyer_message: paid ? "payment_received" : "voucher_instructions",
     },
+    step_action: null,
   };
 }
 
@@ -374,10 +390,11 @@ function handler(w: World, params: URLSearchParams) {
           .slice(0, Number(a.limit ?? 20));
       }
       case "case_file": {
-        me(w);
+        const op = me(w);
         const id = String(a.order_id);
         const c = w.cases.get(id) ?? genericCase(w, id);
-        return { ...c, exceptions: [...c.exceptions.map((e) => w.exceptions.find((x) => x.id === e.id) ?? e), ...w.exceptions.filter((x) => x.order_id === id && !c.exceptions.some((e) => e.id === x.id))] };
+        const exceptions = [...c.exceptions.map((e) => w.exceptions.find((x) => x.id === e.id) ?? e), ...w.exceptions.filter((x) => x.order_id === id && !c.exceptions.some((e) => e.id === x.id))];
+        return { ...c, exceptions, step_action: stepActionFor(op, c, exceptions) };
       }
       case "exception_counts": {
         me(w);

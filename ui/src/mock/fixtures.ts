@@ -1,5 +1,6 @@
 // Case files of the sample story (tests/fixtures/samples), as the core
-// returned them (`voucherdesk lookup --json`), with file paths shortened.
+// returned them to a support operator (`voucherdesk --operator sam lookup
+// --json`), with file paths shortened.
 // Used by the dev mock and the unit tests; never by the app itself.
 import type { CaseFile } from "../api/types";
 
@@ -121,6 +122,11 @@ export const SAMPLE_CASES: CaseFile[] = [
    },
    "next_step": "release_order",
    "buyer_message": "payment_received"
+  },
+  "step_action": {
+   "exception_id": "EX-53d74298bf712919",
+   "kind": "paid_not_recorded",
+   "action": "escalate"
   }
  },
  {
@@ -211,7 +217,8 @@ export const SAMPLE_CASES: CaseFile[] = [
    },
    "next_step": "nothing_to_do",
    "buyer_message": "payment_received"
-  }
+  },
+  "step_action": null
  },
  {
   "order_id": "PE-2001",
@@ -301,7 +308,8 @@ export const SAMPLE_CASES: CaseFile[] = [
    },
    "next_step": "nothing_to_do",
    "buyer_message": "payment_received"
-  }
+  },
+  "step_action": null
  },
  {
   "order_id": "PE-2002",
@@ -391,6 +399,7 @@ export const SAMPLE_CASES: CaseFile[] = [
    },
    "next_step": "nothing_to_do",
    "buyer_message": "payment_received"
-  }
+  },
+  "step_action": null
  }
 ] as CaseFile[];

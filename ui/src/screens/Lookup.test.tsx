@@ -132,8 +132,10 @@ describe("lookup screen", () => {
   });
 
   it("the verdict's buttons: a manager confirms the money, the buyer message opens its preview", async () => {
+    // The core reads the case file for the signed-in manager.
+    const forManager = { ...jose, step_action: { ...jose.step_action!, action: "mark_received" } };
     const calls = ipc((cmd, args) => {
-      if (cmd === "case_file") return jose;
+      if (cmd === "case_file") return forManager;
       if (cmd === "notification_log") return [];
       if (cmd === "notification_preview")
         return { order_id: "CO-1001", kind: args.kind, channel: args.channel, locale: "es-CO", recipient: "jose@example.com", subject: "Pago recibido", text: "Recibimos tu pago", html: "" };
