@@ -86,6 +86,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::RefundPage>(&cfg)?;
     export::<dto::Refundable>(&cfg)?;
     export::<dto::ReceiptPath>(&cfg)?;
+    export::<dto::PickedFile>(&cfg)?;
     export::<dto::TierPreview>(&cfg)?;
     export::<dto::BulkApproval>(&cfg)?;
     export::<dto::RefundDashboard>(&cfg)?;

@@ -9,8 +9,8 @@
 use crate::dto::{self, convert};
 use crate::error::{ApiError, codes};
 use crate::file_dialog;
+use crate::picked_files::{FileUse, SaveKind};
 use crate::state::AppState;
-use std::path::Path;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use voucherdesk::import::{self, ImportRequest, profile};
 use voucherdesk::operators::{self, Role};
@@ -295,16 +295,17 @@ pub async fn link_candidates(state: State<'_, AppState>, id: String) -> Reply<Ve
     state.as_reader(move |s, _| Ok(convert(exceptions::link_candidates(s, &id)?))).await
 }
 
-/// `path` comes from the save dialog the operator answered.
+/// `token`: a CSV save answer of `pick_save_path`, spent by this call.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_exceptions(
     state: State<'_, AppState>,
     filter: dto::ExceptionQuery,
-    path: String,
+    token: String,
 ) -> Reply<dto::ExportOutcome> {
+    let path = state.picked_files().for_writing(&token, SaveKind::Csv)?;
     state
         .as_operator(move |s, _| {
-            let rows = exceptions::export_csv(s, &filter.into(), Path::new(&path))?;
+            let rows = exceptions::export_csv(s, &filter.into(), &path)?;
             Ok(dto::ExportOutcome { rows })
         })
         .await
@@ -312,32 +313,38 @@ pub async fn export_exceptions(
 
 // ------------------------------------------------------------------ imports
 
-/// `path` comes from the open dialog the operator answered.
+/// `token`: a file of `pick_import_files` (or dropped on the window); it stays valid for `import_file`.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn suggest_profile(state: State<'_, AppState>, path: String) -> Reply<dto::ProfileSuggestion> {
-    state.as_operator(move |_, _| Ok(import::suggest_profile(Path::new(&path))?.into())).await
+pub async fn suggest_profile(state: State<'_, AppState>, token: String) -> Reply<dto::ProfileSuggestion> {
+    let path = state.picked_files().for_reading(&token)?;
+    state.as_operator(move |_, _| Ok(import::suggest_profile(&path)?.into())).await
 }
 
-/// Imports one file with a built-in profile, emitting `import-progress` as it goes.
+/// Imports one chosen file (`token`, spent once imported) with a built-in
+/// profile, emitting `import-progress` as it goes.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn import_file<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-    path: String,
+    token: String,
     kind: dto::ImportKind,
     profile: String,
 ) -> Reply<dto::ImportOutcome> {
-    state
+    let files = state.picked_files();
+    let path = files.for_reading(&token)?;
+    let outcome = state
         .as_operator(move |s, op| {
             let profile = profile::built_in(&profile).ok_or(profile::ProfileError::Unknown { name: profile })?;
-            let request = ImportRequest { kind: kind.into(), profile: &profile, path: Path::new(&path), operator: op };
+            let request = ImportRequest { kind: kind.into(), profile: &profile, path: &path, operator: op };
             let mut progress = |p: import::ImportProgress| {
                 // A window that is gone just misses the progress.
                 let _ = app.emit(IMPORT_PROGRESS_EVENT, dto::ImportProgress::from(p));
             };
             Ok(import::import_file_with_progress(s, &request, &mut progress)?.into())
         })
-        .await
+        .await?;
+    files.forget(&token);
+    Ok(outcome)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -578,17 +585,16 @@ pub async fn refunds_bulk_approve(
         .await
 }
 
-/// `path` comes from the save dialog the operator answered.
+/// `token`: a CSV save answer of `pick_save_path`, spent by this call.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_export_csv(
     state: State<'_, AppState>,
     filter: dto::RefundQuery,
-    path: String,
+    token: String,
 ) -> Reply<dto::ExportOutcome> {
+    let path = state.picked_files().for_writing(&token, SaveKind::Csv)?;
     state
-        .as_reader(move |s, _| {
-            Ok(dto::ExportOutcome { rows: refunds::export::export_csv(s, &filter.into(), Path::new(&path))? })
-        })
+        .as_reader(move |s, _| Ok(dto::ExportOutcome { rows: refunds::export::export_csv(s, &filter.into(), &path)? }))
         .await
 }
 
@@ -600,23 +606,30 @@ pub async fn dashboard_refunds(state: State<'_, AppState>) -> Reply<dto::RefundD
 
 // ------------------------------------------------------------------ file dialogs
 
-/// The operator picks the files to import (none when cancelled).
+/// The operator picks the files to import (none when cancelled); each comes
+/// back with the token `suggest_profile` and `import_file` take.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn pick_import_files(title: String) -> Reply<Vec<String>> {
+pub async fn pick_import_files(state: State<'_, AppState>, title: String) -> Reply<Vec<dto::PickedFile>> {
     let request = file_dialog::DialogRequest::OpenFiles {
         title,
         filter_name: "CSV / TSV".into(),
         extensions: vec!["csv".into(), "tsv".into(), "txt".into()],
     };
-    Ok(file_dialog::ask(request).await?.into_iter().map(|p| p.display().to_string()).collect())
+    Ok(state.picked_files().answer(file_dialog::ask(request).await?, FileUse::Read))
 }
 
-/// The operator picks where an export goes (None when cancelled); `kind` is `csv` or `pdf`.
+/// The operator picks where an export goes (None when cancelled); `kind` is
+/// `csv` or `pdf`, and the token is good for one save of that kind.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn pick_save_path(title: String, file_name: String, kind: Option<String>) -> Reply<Option<String>> {
-    let (filter_name, extension) = match kind.as_deref() {
-        None | Some("csv") => ("CSV", "csv"),
-        Some("pdf") => ("PDF", "pdf"),
+pub async fn pick_save_path(
+    state: State<'_, AppState>,
+    title: String,
+    file_name: String,
+    kind: Option<String>,
+) -> Reply<Option<dto::PickedFile>> {
+    let (save, filter_name, extension) = match kind.as_deref() {
+        None | Some("csv") => (SaveKind::Csv, "CSV", "csv"),
+        Some("pdf") => (SaveKind::Pdf, "PDF", "pdf"),
         Some(other) => return Err(ApiError::new(codes::VALIDATION, format!("no save dialog for {other:?} files"))),
     };
     let request = file_dialog::DialogRequest::Save {
@@ -625,15 +638,18 @@ pub async fn pick_save_path(title: String, file_name: String, kind: Option<Strin
         extensions: vec![extension.into()],
         file_name,
     };
-    Ok(file_dialog::ask(request).await?.into_iter().next().map(|p| p.display().to_string()))
+    let chosen: Vec<_> = file_dialog::ask(request).await?.into_iter().take(1).collect();
+    Ok(state.picked_files().answer(chosen, FileUse::Write(save)).pop())
 }
 
-/// A copy of a succeeded refund's PDF receipt, written where the operator chose.
+/// A copy of a succeeded refund's PDF receipt, written where the operator
+/// chose (`token`: a PDF save answer of `pick_save_path`, spent by this call).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn refunds_receipt_save(state: State<'_, AppState>, id: i64, path: String) -> Reply<dto::ReceiptPath> {
+pub async fn refunds_receipt_save(state: State<'_, AppState>, id: i64, token: String) -> Reply<dto::ReceiptPath> {
+    let path = state.picked_files().for_writing(&token, SaveKind::Pdf)?;
     state
         .as_operator(move |s, _| {
-            let saved = refunds::receipt::save_copy(s, id, Path::new(&path))?;
+            let saved = refunds::receipt::save_copy(s, id, &path)?;
             Ok(dto::ReceiptPath { path: saved.display().to_string() })
         })
         .await

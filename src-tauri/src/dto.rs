@@ -1289,6 +1289,15 @@ impl From<refunds::Refundable> for Refundable {
     }
 }
 
+/// A file the operator chose in a dialog (or dropped on the window). The file
+/// commands take `token`; `name` and `path` are for showing only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PickedFile {
+    pub token: String,
+    pub name: String,
+    pub path: String,
+}
+
 /// Where the archived PDF receipt of a succeeded refund is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReceiptPath {

@@ -23,6 +23,8 @@ pub mod codes {
     pub const VALIDATION: &str = "errors.validation";
     /// A bug or a crash in the shell (a panicked worker).
     pub const INTERNAL: &str = "internal";
+    /// A file command was given a token the shell did not hand out for that use (picked_files).
+    pub const FILES_NOT_PICKED: &str = "files.not_picked";
 }
 
 impl ApiError {

@@ -14,6 +14,7 @@ pub mod file_dialog;
 pub mod notify_commands;
 pub mod notify_runner;
 pub mod periodic;
+pub mod picked_files;
 pub mod psp_commands;
 pub mod refund_runner;
 pub mod state;
@@ -37,9 +38,21 @@ pub fn db_path() -> PathBuf {
         .unwrap_or_else(voucherdesk::store::default_path)
 }
 
+/// The event that tells the page which files were dropped on the window
+/// (payload: `PickedFile[]`, each with its read token).
+pub const FILES_DROPPED_EVENT: &str = "files-dropped";
+
 /// The app's commands and state on a builder (the real one or tauri's mock).
 pub fn with_commands<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
-    builder.manage(state).invoke_handler(commands::handler())
+    let files = state.picked_files();
+    builder.manage(state).invoke_handler(commands::handler()).on_window_event(move |window, event| {
+        // The OS reports a drop to the shell, not the page: a dropped file is chosen like an opened one.
+        if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+            let dropped = files.answer(paths.clone(), picked_files::FileUse::Read);
+            // A window that is gone just misses the drop.
+            let _ = window.emit(FILES_DROPPED_EVENT, dropped);
+        }
+    })
 }
 
 /// The window `tauri.conf.json` declares.

@@ -13,6 +13,7 @@
 use crate::dto;
 use crate::error::{ApiError, codes};
 use crate::notify_runner::{DelivererState, NotifyRunner};
+use crate::picked_files::PickedFiles;
 use crate::refund_runner::RefundRunner;
 use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
 use crate::team_runner::{DesktopNames, OnChange, TeamRunner, TeamRunnerState};
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Empty for an in-memory store: reads then go to the writer.
     readers: Arc<Vec<Mutex<Store>>>,
     session: Arc<Mutex<Option<Session>>>,
+    /// The files the operator chose in a dialog, by token (picked_files).
+    files: Arc<PickedFiles>,
     db_path: PathBuf,
     // PSP sync and accounts: where secrets live, and the background sync.
     vault: Arc<dyn SecretVault>,
@@ -85,6 +88,7 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             readers: Arc::new(readers.into_iter().map(Mutex::new).collect()),
             session: Arc::new(Mutex::new(None)),
+            files: Arc::new(PickedFiles::default()),
             db_path,
             vault,
             sync: SyncRunner::default(),
@@ -187,13 +191,22 @@ impl AppState {
         .await
     }
 
-    /// Starts a session for an operator the library has just let in.
+    /// Starts a session for an operator the library has just let in; the
+    /// files chosen before it are forgotten.
     pub fn begin_session(&self, operator: &Operator) {
+        self.files.clear();
         *lock(&self.session) = Some(Session { name: operator.name.clone(), last_active: Instant::now() });
     }
 
+    /// Ends the session and forgets the files chosen in it.
     pub fn end_session(&self) {
         *lock(&self.session) = None;
+        self.files.clear();
+    }
+
+    /// The files the operator chose, by token (shared: the window's drop handler holds it too).
+    pub fn picked_files(&self) -> Arc<PickedFiles> {
+        Arc::clone(&self.files)
     }
 
     /// What the app opens on.

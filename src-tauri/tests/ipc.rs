@@ -9,6 +9,7 @@ use common::MockApp;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use voucherdesk_desktop::commands::COMMANDS;
+use voucherdesk_desktop::picked_files::{FileUse, SaveKind};
 use voucherdesk_desktop::state::AppState;
 
 struct Harness {
@@ -62,7 +63,8 @@ fn populated() -> Harness {
         ("dlocal-settlement.tsv", "settlements", "dlocal-settlement"),
         ("pagoefectivo-settlement.csv", "settlements", "pagoefectivo-settlement"),
     ] {
-        let outcome = h.ok("import_file", json!({ "path": sample(file), "kind": kind, "profile": profile }));
+        let outcome =
+            h.ok("import_file", json!({ "token": h.app.chosen(sample(file)), "kind": kind, "profile": profile }));
         assert_eq!(outcome["outcome"], json!("imported"), "{file}: {outcome}");
     }
     let summary = h.ok("reconcile_now", json!({ "as_of": "2026-03-20" }));
@@ -134,8 +136,10 @@ fn roles_meet_the_library_rules() {
         refused,
         json!({ "code": "auth.forbidden", "message": "ana (support) may not resolve exceptions with write_off" })
     );
-    let refused =
-        h.err("import_file", json!({ "path": sample("shop-orders.csv"), "kind": "orders", "profile": "shop" }));
+    let refused = h.err(
+        "import_file",
+        json!({ "token": h.app.chosen(sample("shop-orders.csv")), "kind": "orders", "profile": "shop" }),
+    );
     assert_eq!(refused["code"], json!("auth.forbidden"), "{refused}");
     assert_eq!(
         h.err(
@@ -222,10 +226,10 @@ fn a_rejected_import_names_the_line() {
     let mut lines: Vec<String> = good.lines().take(3).map(str::to_string).collect();
     lines[2] = lines[2].replacen(",COP,", ",XXX,", 1).replacen(",PEN,", ",XXX,", 1);
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
-    let e = h.err("import_file", json!({ "path": bad.display().to_string(), "kind": "orders", "profile": "shop" }));
+    let e = h.err("import_file", json!({ "token": h.app.chosen(&bad), "kind": "orders", "profile": "shop" }));
     assert_eq!(e["code"], json!("import.bad_rows"), "{e}");
     assert!(e["message"].as_str().unwrap().contains("bad-orders.csv:3: "), "{e}");
-    let suggestion = h.ok("suggest_profile", json!({ "path": sample("dlocal-payments.csv") }));
+    let suggestion = h.ok("suggest_profile", json!({ "token": h.app.chosen(sample("dlocal-payments.csv")) }));
     assert_eq!(suggestion["profile"], json!("dlocal"));
     assert_eq!(suggestion["kind"], json!("payments"));
     // The app's connection lives on: the next change is committed, so another
@@ -234,6 +238,92 @@ fn a_rejected_import_names_the_line() {
     let other = voucherdesk::store::Store::open(&h.dir.path().join("ipc.sqlite")).unwrap();
     let names: Vec<String> = voucherdesk::operators::list(&other).unwrap().into_iter().map(|o| o.name).collect();
     assert!(names.contains(&"nico".to_string()), "another connection does not see the change: {names:?}");
+}
+
+// ------------------------------------------------------------------ chosen files
+
+/// Every file command takes a token the shell handed out for that use and
+/// refuses anything else (a raw path, another use, a spent or forgotten
+/// token) before a file is touched.
+#[test]
+fn file_commands_take_only_files_the_operator_chose() {
+    let h = populated();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("queue.csv");
+    let raw = target.display().to_string();
+    let not_picked = json!({
+        "code": "files.not_picked",
+        "message": "this file was not chosen in a dialog of this session: choose it again"
+    });
+    let open = json!({ "status": "open" });
+    let path_commands = |key: &str, export_to: &str, import_from: &str| {
+        [
+            ("export_exceptions", json!({ "filter": open, key: export_to })),
+            ("refunds_export_csv", json!({ "filter": {}, key: export_to })),
+            ("refunds_receipt_save", json!({ "id": 1, key: export_to })),
+            ("suggest_profile", json!({ key: import_from })),
+            ("import_file", json!({ key: import_from, "kind": "orders", "profile": "shop" })),
+        ]
+    };
+
+    // A raw path where the token goes is an unknown token; nothing is written.
+    for (cmd, args) in path_commands("token", &raw, &sample("shop-orders.csv")) {
+        assert_eq!(h.err(cmd, args), not_picked, "{cmd}");
+    }
+    // The old argument is gone: a path alone is not even a call.
+    for (cmd, args) in path_commands("path", &raw, &sample("shop-orders.csv")) {
+        let refused = h.err(cmd, args);
+        let text = refused.as_str().unwrap_or_default();
+        assert!(text.contains(&format!("command {cmd} missing required key token")), "{cmd}: {refused}");
+    }
+    assert!(!target.exists(), "a refused command wrote {raw}");
+
+    // Each token serves its own use only; a refused use spends nothing.
+    let read = h.app.chosen(sample("shop-orders.csv"));
+    assert_eq!(
+        h.err("export_exceptions", json!({ "filter": open, "token": read })),
+        json!({
+            "code": "files.not_picked",
+            "message": "this file was chosen as a file to open, not as where to save a CSV file: choose it again"
+        })
+    );
+    let csv = h.app.chosen_for(&target, FileUse::Write(SaveKind::Csv));
+    assert_eq!(
+        h.err("suggest_profile", json!({ "token": csv }))["message"],
+        json!("this file was chosen as where to save a CSV file, not as a file to open: choose it again")
+    );
+    assert_eq!(
+        h.err("refunds_receipt_save", json!({ "id": 1, "token": csv }))["message"],
+        json!("this file was chosen as where to save a CSV file, not as where to save a PDF file: choose it again")
+    );
+    assert!(!target.exists());
+
+    // A save answer serves one export; a second export with it is refused and leaves the file as it was.
+    let open_total = h.ok("exception_counts", json!({ "filter": open }))["total"].clone();
+    let exported = h.ok("export_exceptions", json!({ "filter": open, "token": csv }));
+    assert_eq!(exported["rows"], open_total);
+    let written = std::fs::read(&target).unwrap();
+    assert!(written.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 CSV with a BOM");
+    assert_eq!(h.err("export_exceptions", json!({ "filter": {}, "token": csv })), not_picked);
+    assert_eq!(h.err("refunds_export_csv", json!({ "filter": {}, "token": csv })), not_picked);
+    assert_eq!(std::fs::read(&target).unwrap(), written);
+
+    // An import answer serves the suggestion and the import, and is spent once imported.
+    let payments = h.app.chosen(sample("dlocal-payments.csv"));
+    assert_eq!(h.ok("suggest_profile", json!({ "token": payments }))["profile"], json!("dlocal"));
+    let again = h.ok("import_file", json!({ "token": payments, "kind": "payments", "profile": "dlocal" }));
+    assert_eq!(again["outcome"], json!("already_imported"), "{again}");
+    assert_eq!(h.err("suggest_profile", json!({ "token": payments })), not_picked);
+
+    // An import the library refuses keeps the token; a new session forgets it.
+    h.sign_in("ana", "voucherdesk-ana");
+    let orders = h.app.chosen(sample("shop-orders.csv"));
+    let import = json!({ "token": orders, "kind": "orders", "profile": "shop" });
+    assert_eq!(h.err("import_file", import.clone())["code"], json!("auth.forbidden"));
+    assert_eq!(h.ok("suggest_profile", json!({ "token": orders }))["profile"], json!("shop"));
+    h.ok("sign_out", json!({}));
+    h.sign_in("fabio", "voucherdesk-fabio");
+    assert_eq!(h.err("import_file", import), not_picked);
 }
 
 // ------------------------------------------------------------------ buyer notifications

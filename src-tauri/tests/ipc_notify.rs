@@ -61,7 +61,8 @@ fn populated() -> Harness {
     }
     for (file, kind, profile) in [("shop-orders.csv", "orders", "shop"), ("dlocal-payments.csv", "payments", "dlocal")]
     {
-        let outcome = h.ok("import_file", json!({ "path": sample(file), "kind": kind, "profile": profile }));
+        let outcome =
+            h.ok("import_file", json!({ "token": h.app.chosen(sample(file)), "kind": kind, "profile": profile }));
         assert_eq!(outcome["outcome"], json!("imported"), "{outcome}");
     }
     h

@@ -119,8 +119,7 @@ fn refresh_from_psp_pause_and_psp_accounts_as_each_role() {
          IPC-1,Tienda,2026-03-02T09:15:00-05:00,Comprador,c@correo.example,+57 300 123 4567,1012345678,CO,120000.00,COP,pending_payment,dlocal,,,\n",
     )
     .unwrap();
-    let imported =
-        h.ok("import_file", json!({ "path": orders.display().to_string(), "kind": "orders", "profile": "shop" }));
+    let imported = h.ok("import_file", json!({ "token": h.app.chosen(&orders), "kind": "orders", "profile": "shop" }));
     assert_eq!(imported["outcome"], json!("imported"), "{imported}");
 
     // ---- support: no account yet, then refused every account command

@@ -73,8 +73,7 @@ fn with_payments(h: &Harness) {
     {
         let path = h.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let outcome =
-            h.ok("import_file", json!({ "path": path.display().to_string(), "kind": kind, "profile": profile }));
+        let outcome = h.ok("import_file", json!({ "token": h.app.chosen(&path), "kind": kind, "profile": profile }));
         assert_eq!(outcome["outcome"], json!("imported"), "{name}: {outcome}");
     }
 }

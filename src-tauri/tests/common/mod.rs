@@ -2,21 +2,40 @@
 //! one window, and a call through the real IPC layer (as the webview makes it).
 
 use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use voucherdesk_desktop::picked_files::{FileUse, PickedFiles};
 use voucherdesk_desktop::state::AppState;
 
 pub struct MockApp {
     _app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
+    /// The shell's memory of chosen files: the tests answer the dialogs here.
+    files: Arc<PickedFiles>,
 }
 
 impl MockApp {
     pub fn new(state: AppState) -> MockApp {
+        let files = state.picked_files();
         let app = voucherdesk_desktop::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
         let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        MockApp { _app: app, window }
+        MockApp { _app: app, window, files }
+    }
+
+    /// The token of a file the operator chose to open (as `pick_import_files` answers).
+    /// Chosen after signing in: a new session forgets earlier choices.
+    #[allow(dead_code)] // not every test file imports
+    pub fn chosen(&self, path: impl Into<PathBuf>) -> String {
+        self.files.remember(path.into(), FileUse::Read)
+    }
+
+    /// The token of a file chosen for `usage` (as the dialogs answer).
+    #[allow(dead_code)] // not every test file saves
+    pub fn chosen_for(&self, path: impl Into<PathBuf>, usage: FileUse) -> String {
+        self.files.remember(path.into(), usage)
     }
 
     /// Invokes `cmd`: the command's answer, or its `{code, message}` error.

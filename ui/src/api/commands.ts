@@ -46,6 +46,7 @@ import type {
   NotificationSettings,
   NotificationSettingsView,
   NotificationStatus,
+  PickedFile,
   PspAccountRow,
   PspName,
   Refreshed,
@@ -128,18 +129,23 @@ export const api = {
   assignExceptions: (ids: string[], assignee: string | null) =>
     call<{ assigned: number }>("assign_exceptions", { ids, assignee }),
   linkCandidates: (id: string) => call<Candidate[]>("link_candidates", { id }),
-  exportExceptions: (filter: ExceptionQuery, path: string) =>
-    call<{ rows: number }>("export_exceptions", { filter: cleanQuery(filter), path }),
+  /** `token`: a CSV answer of `pickSaveFile`, good for one export. */
+  exportExceptions: (filter: ExceptionQuery, token: string) =>
+    call<{ rows: number }>("export_exceptions", { filter: cleanQuery(filter), token }),
 
-  // file dialogs (shown by a child process of the app: src-tauri/src/file_dialog.rs)
-  pickImportFiles: (title: string) => call<string[]>("pick_import_files", { title }),
-  pickSavePath: (title: string, fileName: string, kind: "csv" | "pdf" = "csv") =>
-    call<string | null>("pick_save_path", { title, file_name: fileName, kind }),
+  // File dialogs (shown by a child process of the app: src-tauri/src/file_dialog.rs). The file
+  // commands take the token of an answer, never a path: the shell keeps what each token stands for.
+  pickImportFiles: (title: string) => call<PickedFile[]>("pick_import_files", { title }),
+  pickSaveFile: (title: string, fileName: string, kind: "csv" | "pdf" = "csv") =>
+    call<PickedFile | null>("pick_save_path", { title, file_name: fileName, kind }),
+  /** Files dropped on the window, as the shell remembered them (the page is never given a drop's authority). */
+  onFilesDropped: (cb: (files: PickedFile[]) => void): Promise<UnlistenFn> =>
+    listen<PickedFile[]>("files-dropped", (e) => cb(e.payload)),
 
-  // imports
-  suggestProfile: (path: string) => call<ProfileSuggestion>("suggest_profile", { path }),
-  importFile: (path: string, kind: ImportKind, profile: string) =>
-    call<ImportOutcome>("import_file", { path, kind, profile }),
+  // imports: `token` from `pickImportFiles` or a drop; it serves the suggestion and the import
+  suggestProfile: (token: string) => call<ProfileSuggestion>("suggest_profile", { token }),
+  importFile: (token: string, kind: ImportKind, profile: string) =>
+    call<ImportOutcome>("import_file", { token, kind, profile }),
   importHistory: (limit = 50) => call<BatchInfo[]>("import_history", { limit }),
   reconcileNow: (as_of?: string) => call<ReconcileSummary>("reconcile_now", as_of ? { as_of } : {}),
   onImportProgress: (cb: (p: ImportProgress) => void): Promise<UnlistenFn> =>

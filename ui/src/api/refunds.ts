@@ -66,9 +66,11 @@ export const refundsApi = {
   show: (id: number) => call<Refund>("refunds_show", { id }),
   refundable: (payment_id: string, psp: string | null) => call<Refundable>("refunds_refundable", { payment_id, psp }),
   receipt: (id: number) => call<ReceiptPath>("refunds_receipt", { id }),
-  saveReceipt: (id: number, path: string) => call<ReceiptPath>("refunds_receipt_save", { id, path }),
-  exportCsv: (filter: RefundQuery, path: string) =>
-    call<{ rows: number }>("refunds_export_csv", { filter: cleanRefundQuery(filter), path }),
+  /** `token`: a PDF answer of `api.pickSaveFile`, good for one copy. */
+  saveReceipt: (id: number, token: string) => call<ReceiptPath>("refunds_receipt_save", { id, token }),
+  /** `token`: a CSV answer of `api.pickSaveFile`, good for one export. */
+  exportCsv: (filter: RefundQuery, token: string) =>
+    call<{ rows: number }>("refunds_export_csv", { filter: cleanRefundQuery(filter), token }),
   dashboard: () => call<RefundDashboard>("dashboard_refunds"),
 };
 

@@ -58,6 +58,7 @@ export type { Payee } from "./Payee";
 export type { PayeeCheck } from "./PayeeCheck";
 export type { PaymentRecord } from "./PaymentRecord";
 export type { PaymentStatus } from "./PaymentStatus";
+export type { PickedFile } from "./PickedFile";
 export type { ProfileSuggestion } from "./ProfileSuggestion";
 export type { PspAccountRow } from "./PspAccountRow";
 export type { PspHold } from "./PspHold";

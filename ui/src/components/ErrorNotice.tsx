@@ -69,6 +69,8 @@ export function errorHeadlineKey(code: string): string {
       return "errors.importColumns";
     case "import.duplicate_columns":
       return "errors.importDuplicateColumns";
+    case "files.not_picked":
+      return "errors.filesNotPicked";
     case "import.no_rows":
       return "errors.importNoRows";
     case "import.profile_kind":

@@ -33,9 +33,9 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
   const saveCopy = async () => {
     setError(null);
     try {
-      const path = await api.pickSavePath(t("refunds.receiptSaveTitle"), `refund-${r.id}-receipt.pdf`, "pdf");
-      if (!path) return;
-      setSavedAt((await refundsApi.saveReceipt(r.id, path)).path);
+      const picked = await api.pickSaveFile(t("refunds.receiptSaveTitle"), `refund-${r.id}-receipt.pdf`, "pdf");
+      if (!picked) return;
+      setSavedAt((await refundsApi.saveReceipt(r.id, picked.token)).path);
     } catch (e) {
       setError(toApiError(e));
     }

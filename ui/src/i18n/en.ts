@@ -66,6 +66,7 @@ const en = {
     importEncoding: "The file's text encoding is not supported",
     importColumns: "Required columns are missing",
     importDuplicateColumns: "Two columns of the file have the same name",
+    filesNotPicked: "Choose the file again",
     importNoRows: "The file has a header but no data rows",
     importProfileKind: "That profile imports a different kind of file",
     importTooMany: "The file is too large; split it",

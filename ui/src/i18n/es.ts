@@ -65,6 +65,7 @@ const es: Messages = {
     importEncoding: "La codificación del archivo no es compatible",
     importColumns: "Faltan columnas obligatorias",
     importDuplicateColumns: "Dos columnas del archivo tienen el mismo nombre",
+    filesNotPicked: "Vuelva a elegir el archivo",
     importNoRows: "El archivo tiene encabezado pero no filas de datos",
     importProfileKind: "Ese perfil importa otro tipo de archivo",
     importTooMany: "El archivo es demasiado grande; divídalo",

@@ -65,6 +65,7 @@ const zh: Messages = {
     importEncoding: "不支持该文件的文本编码",
     importColumns: "缺少必需的列",
     importDuplicateColumns: "文件中有两列同名",
+    filesNotPicked: "请重新选择文件",
     importNoRows: "文件只有表头，没有数据行",
     importProfileKind: "该配置导入的是另一类文件",
     importTooMany: "文件过大，请拆分",

@@ -26,7 +26,7 @@ import type {
   Settings,
   StepAction,
 } from "../api/types";
-import type { Refund } from "../bindings";
+import type { PickedFile, Refund } from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
 import { SAMPLE_CASES } from "./fixtures";
 
@@ -246,6 +246,25 @@ function sorted(rows: ExceptionRecord[], sort: ExceptionSort): ExceptionRecord[]
     const d = (sortValue(a, sort) - sortValue(b, sort)) * dir;
     return d !== 0 ? d : a.id.localeCompare(b.id);
   });
+}
+
+/** The files "chosen" in the mock's dialogs, by token, as the shell keeps them (src-tauri/src/picked_files.rs). */
+type FileUse = "read" | "csv" | "pdf";
+const picked = new Map<string, { path: string; use: FileUse }>();
+
+function pick(path: string, use: FileUse): PickedFile {
+  const token = `mock-${picked.size + 1}-${Math.random().toString(16).slice(2)}`;
+  picked.set(token, { path, use });
+  return { token, name: path.slice(path.lastIndexOf("/") + 1), path };
+}
+
+/** The path behind a token, refused like the shell refuses; a save token is spent. */
+function chosen(token: unknown, use: FileUse): string {
+  const key = String(token);
+  const file = picked.get(key) ?? fail("files.not_picked", "this file was not chosen in a dialog of this session: choose it again");
+  if (file.use !== use) fail("files.not_picked", `this file was chosen for ${file.use}, not for ${use}: choose it again`);
+  if (use !== "read") picked.delete(key);
+  return file.path;
 }
 
 function suggest(path: string): { profile: string | null; kind: ImportKind | null; headers: string[] } {
@@ -482,15 +501,16 @@ function handler(w: World, params: URLSearchParams) {
       }
       case "export_exceptions": {
         me(w);
+        chosen(a.token, "csv");
         return { rows: w.exceptions.filter((e) => matches(e, (a.filter ?? {}) as ExceptionQuery, now)).length };
       }
       case "suggest_profile":
         me(w);
-        return suggest(String(a.path));
+        return suggest(chosen(a.token, "read"));
       case "import_file": {
         const op = me(w);
         if (op.role === "support") forbidden(op, "import files");
-        const path = String(a.path);
+        const path = chosen(a.token, "read");
         const file = path.slice(path.lastIndexOf("/") + 1);
         const total = 250_000;
         for (let i = 1; i <= 6; i++) {
@@ -616,9 +636,9 @@ function handler(w: World, params: URLSearchParams) {
         me(w);
         return [];
       case "pick_import_files":
-        return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"];
+        return ["/home/fabio/reports/dlocal-payments-2026-03.csv", "/home/fabio/reports/pagoefectivo-bad.csv"].map((p) => pick(p, "read"));
       case "pick_save_path":
-        return "/home/marta/exceptions-export.csv";
+        return a.kind === "pdf" ? pick("/home/marta/refund-receipt.pdf", "pdf") : pick("/home/marta/exceptions-export.csv", "csv");
       // team mode: `?team=online` or `?team=offline`; local otherwise
       case "team_status": {
         const team = params.get("team");

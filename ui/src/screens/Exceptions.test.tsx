@@ -36,18 +36,18 @@ describe("exceptions screen", () => {
     expect(await screen.findByTestId("exceptions-empty")).toBeTruthy();
   });
 
-  it("exports the filtered view to the path the save dialog returns", async () => {
+  it("exports the filtered view to the file the save dialog returns, by its token", async () => {
     const calls = ipc((cmd) => {
       if (cmd === "exception_counts") return COUNTS;
       if (cmd === "exception_page") return { rows: [], next_after: null };
-      if (cmd === "pick_save_path") return "/home/marta/q.csv";
+      if (cmd === "pick_save_path") return { token: "b2e4", name: "q.csv", path: "/home/marta/q.csv" };
       if (cmd === "export_exceptions") return { rows: 8 };
       return null;
     });
     renderSignedIn(<ExceptionsScreen />, MARTA);
     fireEvent.click(screen.getByTestId("export-csv"));
     expect((await screen.findByTestId("export-result")).textContent).toBe("Exported 8 rows to /home/marta/q.csv");
-    expect(calls.find((c) => c.cmd === "export_exceptions")?.args).toEqual({ filter: { status: "open" }, path: "/home/marta/q.csv" });
+    expect(calls.find((c) => c.cmd === "export_exceptions")?.args).toEqual({ filter: { status: "open" }, token: "b2e4" });
   });
 });
 

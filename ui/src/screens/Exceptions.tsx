@@ -428,10 +428,10 @@ export function ExceptionsScreen() {
   const exportCsv = async () => {
     setNotice(null);
     try {
-      const path = await api.pickSavePath(t("common.pickSaveTitle"), `exceptions-${new Date().toISOString().slice(0, 10)}.csv`);
-      if (!path) return;
-      const r = await api.exportExceptions(filter, path);
-      setNotice(t("exceptions.exported", { rows: r.rows, path }));
+      const picked = await api.pickSaveFile(t("common.pickSaveTitle"), `exceptions-${new Date().toISOString().slice(0, 10)}.csv`);
+      if (!picked) return;
+      const r = await api.exportExceptions(filter, picked.token);
+      setNotice(t("exceptions.exported", { rows: r.rows, path: picked.path }));
     } catch (e) {
       setError(toApiError(e));
     }

@@ -1,11 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { emit } from "@tauri-apps/api/event";
 import "../i18n";
 import { ImportsScreen } from "./Imports";
 import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
 
 const FABIO = { name: "fabio", role: "finance" as const, language: "en" };
 const BAD = "/home/fabio/reports/shop-bad.csv";
+/** What the shell answers for the chosen file: a token for the commands, a name and a path to show. */
+const BAD_FILE = { token: "6f1c0a9e4b7d2c3a8e5f1b0d9c7a6e21", name: "shop-bad.csv", path: BAD };
 
 describe("imports screen", () => {
   beforeEach(async () => {
@@ -13,18 +16,18 @@ describe("imports screen", () => {
   });
 
   it("suggests the profile, imports, and lists a rejected file's bad rows by line", async () => {
-    const calls = ipc((cmd, args) => {
+    const calls = ipc((cmd) => {
       switch (cmd) {
         case "import_history":
           return [];
         case "pick_import_files":
-          return [BAD];
+          return [BAD_FILE];
         case "suggest_profile":
           return { profile: "shop", kind: "orders", headers: ["order_id", "store"] };
         case "import_file":
           throw {
             code: "import.bad_rows",
-            message: `${String(args.path)}: 1 bad row; nothing was imported\n${BAD}:4: amount: "abc" is not a number\n${BAD}:4: created_at: "notadate" is not a date/time in a known layout`,
+            message: `${BAD}: 1 bad row; nothing was imported\n${BAD}:4: amount: "abc" is not a number\n${BAD}:4: created_at: "notadate" is not a date/time in a known layout`,
           };
         default:
           return null;
@@ -41,7 +44,12 @@ describe("imports screen", () => {
     const row = within(bad).getAllByTestId("bad-row-4");
     expect(row).toHaveLength(2);
     expect(row[0]?.textContent).toContain("amount");
-    expect(calls.find((c) => c.cmd === "import_file")?.args).toEqual({ path: BAD, kind: "orders", profile: "shop" });
+    // The commands name the file by its token only; the screen shows its name.
+    expect(calls.find((c) => c.cmd === "suggest_profile")?.args).toEqual({ token: BAD_FILE.token });
+    expect(calls.find((c) => c.cmd === "import_file")?.args).toEqual({ token: BAD_FILE.token, kind: "orders", profile: "shop" });
+    expect(screen.getByTestId("import-file-name").textContent).toBe("shop-bad.csv");
+    expect(screen.getByTestId("import-file-name").getAttribute("title")).toBe(BAD);
+    expect(screen.getByTestId("import-item-1").dataset.file).toBe("shop-bad.csv");
   });
 
   it("shows the result summary and lets the profile be changed", async () => {
@@ -50,7 +58,7 @@ describe("imports screen", () => {
         case "import_history":
           return [];
         case "pick_import_files":
-          return ["/r/unknown.csv"];
+          return [{ token: "t-unknown", name: "unknown.csv", path: "/r/unknown.csv" }];
         case "suggest_profile":
           return { profile: null, kind: null, headers: ["a", "b"] };
         case "import_file":
@@ -67,5 +75,47 @@ describe("imports screen", () => {
     const summary = await screen.findByTestId("import-summary");
     expect(summary.dataset.new).toBe("6");
     expect(summary.textContent).toContain("10 rows: 6 new, 2 updated, 1 unchanged, 1 repeated in the file");
+  });
+
+  it("takes dropped files from the shell, with their tokens", async () => {
+    const calls = ipc((cmd) => {
+      switch (cmd) {
+        case "import_history":
+          return [];
+        case "suggest_profile":
+          return { profile: "dlocal", kind: "payments", headers: ["PAYMENT_ID"] };
+        default:
+          return null;
+      }
+    });
+    renderSignedIn(<ImportsScreen />, FABIO);
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      await emit("files-dropped", [{ token: "t-drop", name: "dlocal-payments.csv", path: "/home/fabio/dlocal-payments.csv" }]);
+    });
+    const profile = await screen.findByTestId("import-profile");
+    await waitFor(() => expect((profile as HTMLSelectElement).value).toBe("dlocal"));
+    expect(screen.getByTestId("import-file-name").textContent).toBe("dlocal-payments.csv");
+    expect(calls.filter((c) => c.cmd === "suggest_profile").map((c) => c.args)).toEqual([{ token: "t-drop" }]);
+  });
+
+  it("shows the shell's refusal of a file that was not chosen", async () => {
+    ipc((cmd) => {
+      switch (cmd) {
+        case "import_history":
+          return [];
+        case "pick_import_files":
+          return [{ token: "t-old", name: "orders.csv", path: "/r/orders.csv" }];
+        case "suggest_profile":
+          throw { code: "files.not_picked", message: "this file was not chosen in a dialog of this session: choose it again" };
+        default:
+          return null;
+      }
+    });
+    renderSignedIn(<ImportsScreen />, FABIO);
+    fireEvent.click(screen.getByTestId("import-choose"));
+    const error = await screen.findByTestId("import-error");
+    expect(error.dataset.code).toBe("files.not_picked");
+    expect(within(error).getByTestId("import-error-headline").textContent).toBe("Choose the file again");
   });
 });

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { parseBadRows, toApiError, type ApiError } from "../api/errors";
 import type { BatchInfo, ImportKind, ImportOutcome, ImportProgress, ProfileSuggestion, ReconcileSummary } from "../api/types";
+import type { PickedFile } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
 import { formatDay } from "../lib/dates";
@@ -23,7 +24,8 @@ type ItemState = "suggesting" | "ready" | "importing" | "done" | "failed";
 
 interface ImportItem {
   id: number;
-  path: string;
+  /** What the shell gave for the chosen file: the commands take `file.token`; name and path are for showing. */
+  file: PickedFile;
   suggestion: ProfileSuggestion | null;
   profile: string;
   kind: ImportKind | "";
@@ -126,10 +128,10 @@ export function ImportsScreen() {
 
   const update = (id: number, patch: Partial<ImportItem>) => setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...patch } : x)));
 
-  const addPaths = useCallback((paths: string[]) => {
-    const added: ImportItem[] = paths.map((path) => ({
+  const addFiles = useCallback((files: PickedFile[]) => {
+    const added: ImportItem[] = files.map((file) => ({
       id: nextId.current++,
-      path,
+      file,
       suggestion: null,
       profile: "",
       kind: "",
@@ -140,7 +142,7 @@ export function ImportsScreen() {
     setItems((xs) => [...xs, ...added]);
     for (const item of added) {
       api
-        .suggestProfile(item.path)
+        .suggestProfile(item.file.token)
         .then((s) => {
           const profile = s.profile ?? "";
           setItems((xs) => xs.map((x) => (x.id === item.id ? { ...x, suggestion: s, profile, kind: s.kind ?? kindOf(profile, s), state: "ready" } : x)));
@@ -166,7 +168,7 @@ export function ImportsScreen() {
     };
   }, []);
 
-  // Files dropped on the window (Tauri gives paths; the browser would not).
+  // Dragging over the window highlights the drop zone.
   useEffect(() => {
     let unlisten: (() => void) | null = null;
     let live = true;
@@ -175,11 +177,7 @@ export function ImportsScreen() {
         getCurrentWebview().onDragDropEvent((event) => {
           const p = event.payload;
           if (p.type === "enter" || p.type === "over") setDragging(true);
-          else if (p.type === "leave") setDragging(false);
-          else if (p.type === "drop") {
-            setDragging(false);
-            if (p.paths.length > 0) addPaths(p.paths);
-          }
+          else setDragging(false);
         }),
       )
       .then((u) => {
@@ -191,13 +189,32 @@ export function ImportsScreen() {
       live = false;
       unlisten?.();
     };
-  }, [addPaths]);
+  }, []);
+
+  // The dropped files themselves come from the shell, each with its token (the drop's paths are not enough).
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let live = true;
+    api
+      .onFilesDropped((files) => {
+        if (files.length > 0) addFiles(files);
+      })
+      .then((u) => {
+        if (live) unlisten = u;
+        else u();
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      unlisten?.();
+    };
+  }, [addFiles]);
 
   const choose = async () => {
     setError(null);
     try {
       const picked = await api.pickImportFiles(t("common.pickImportTitle"));
-      if (picked.length > 0) addPaths(picked);
+      if (picked.length > 0) addFiles(picked);
     } catch (e) {
       setError(toApiError(e));
     }
@@ -208,7 +225,7 @@ export function ImportsScreen() {
     update(item.id, { state: "importing", error: null, outcome: null });
     setProgress(null);
     try {
-      const outcome = await api.importFile(item.path, item.kind, item.profile);
+      const outcome = await api.importFile(item.file.token, item.kind, item.profile);
       update(item.id, { state: "done", outcome });
     } catch (e) {
       update(item.id, { state: "failed", error: toApiError(e) });
@@ -275,10 +292,10 @@ export function ImportsScreen() {
         <section className="panel">
           <ul className="plain-list import-items">
             {items.map((item) => (
-              <li key={item.id} className="import-item" data-testid={`import-item-${item.id}`} data-file={baseName(item.path)} data-state={item.state}>
+              <li key={item.id} className="import-item" data-testid={`import-item-${item.id}`} data-file={item.file.name} data-state={item.state}>
                 <div className="import-row">
-                  <span className="mono" title={item.path} data-testid="import-file-name">
-                    {baseName(item.path)}
+                  <span className="mono" title={item.file.path} data-testid="import-file-name">
+                    {item.file.name}
                   </span>
                   <label className="field compact">
                     <span>

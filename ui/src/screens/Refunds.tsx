@@ -117,10 +117,10 @@ export function RefundsScreen() {
   const exportCsv = async () => {
     setNotice(null);
     try {
-      const path = await api.pickSavePath(t("common.pickSaveTitle"), `refunds-${new Date().toISOString().slice(0, 10)}.csv`);
-      if (!path) return;
-      const r = await refundsApi.exportCsv(query, path);
-      setNotice(t("refunds.exported", { rows: r.rows, path }));
+      const picked = await api.pickSaveFile(t("common.pickSaveTitle"), `refunds-${new Date().toISOString().slice(0, 10)}.csv`);
+      if (!picked) return;
+      const r = await refundsApi.exportCsv(query, picked.token);
+      setNotice(t("refunds.exported", { rows: r.rows, path: picked.path }));
     } catch (e) {
       setError(toApiError(e));
     }
