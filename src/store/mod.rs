@@ -444,6 +444,52 @@ mod tests {
     }
 
     #[test]
+    fn a_migration_that_fails_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v09.sqlite");
+        std::fs::copy(schema_fixtures::fixtures_dir().join("v09.sqlite"), &path).unwrap();
+        let sha256 = |p: &Path| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(p).unwrap()));
+        let before = sha256(&path);
+        // Today's steps 11 to 18 succeed inside the upgrade, then one more fails.
+        let mut failing = MIGRATIONS.to_vec();
+        failing.push(Migration {
+            version: 19,
+            name: "0019_fails_on_purpose",
+            sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
+        });
+
+        let err = Store::open_with(&path, &failing).err().expect("the last step fails");
+        assert!(matches!(err, StoreError::Migration { version: 19, .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "database migration 0019_fails_on_purpose (schema version 19) failed, the file is left as it was: \
+             no such table: no_such_table"
+        );
+        assert_eq!(err.code(), "store");
+        assert_eq!(sha256(&path), before, "the file's bytes");
+        assert!(!anchor_path_for(&path).exists(), "no audit anchor written");
+
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, 9);
+        let later_tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('half_done', 'team_pending', 'sign_in_failures')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(later_tables, 0);
+        drop(conn);
+        assert_eq!(sha256(&path), before, "reading it changed nothing either");
+
+        // Today's list still brings the same file up to date.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 18);
+        assert_eq!(store.table_row_counts().unwrap()["orders"], 24);
+    }
+
+    #[test]
     fn a_file_that_is_not_a_database_is_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.txt");
