@@ -74,31 +74,52 @@ pub(crate) struct Migration {
     pub version: u32,
     pub name: &'static str,
     pub sql: &'static str,
+    /// For a migration merged after a higher number had shipped: the name of
+    /// an object it creates. A file whose version is above the migration's
+    /// but which lacks that object was made while the migration was not yet
+    /// merged, and gets it on its next open.
+    pub creates: Option<&'static str>,
 }
 
 macro_rules! migration {
     ($version:literal, $name:literal) => {
-        Migration { version: $version, name: $name, sql: include_str!(concat!("migrations/", $name, ".sql")) }
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("migrations/", $name, ".sql")),
+            creates: None,
+        }
+    };
+    ($version:literal, $name:literal, late, creates = $object:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("migrations/", $name, ".sql")),
+            creates: Some($object),
+        }
     };
 }
 
 /// Embedded migrations, applied in order; never edit a shipped one, add a new
 /// one (and its fixture, tests/fixtures/schemas/README.md). The numbers were
 /// handed out to work that ran side by side; 8 and 10 went to work that ended
-/// without a schema change, so no file and no schema version has them.
+/// without a schema change, so no file and no schema version has them. The
+/// `late` ones were merged after a higher number had shipped on `main` (for a
+/// while the list was 1, 2, 5; then 9 came before 6 and 7; 15 was used on a
+/// branch before 14 was merged), so a file's version alone does not say they ran.
 const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_ledger"),
     migration!(2, "0002_operators"),
-    migration!(3, "0003_psp_notifications"),
-    migration!(4, "0004_psp_accounts"),
+    migration!(3, "0003_psp_notifications", late, creates = "psp_notifications"),
+    migration!(4, "0004_psp_accounts", late, creates = "psp_accounts"),
     migration!(5, "0005_sync"),
-    migration!(6, "0006_queue_indexes"),
-    migration!(7, "0007_refunds"),
+    migration!(6, "0006_queue_indexes", late, creates = "exceptions_by_status_kind_age"),
+    migration!(7, "0007_refunds", late, creates = "refunds"),
     migration!(9, "0009_notifications"),
     migration!(11, "0011_notification_reminders"),
     migration!(12, "0012_notification_barcode"),
     migration!(13, "0013_team_copy"),
-    migration!(14, "0014_fx_rates"),
+    migration!(14, "0014_fx_rates", late, creates = "fx_rates"),
     migration!(15, "0015_fee_rates"),
     migration!(16, "0016_voucher_issues"),
     migration!(17, "0017_voucher_cancelled_kind"),
@@ -336,14 +357,36 @@ fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Stor
     if found > known {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
     }
-    if found == known && indexes::all_present(conn)? {
+    let missed = missed_late_migrations(conn, migrations, found)?;
+    if found == known && missed.is_empty() && indexes::all_present(conn)? {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for m in missed {
+        tx.execute_batch(m.sql).map_err(|source| StoreError::Migration { version: m.version, name: m.name, source })?;
+    }
     apply_migrations(&tx, migrations, found, known)?;
     indexes::ensure(&tx)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The late migrations at or below the file's version whose object the file lacks.
+fn missed_late_migrations<'a>(
+    conn: &Connection,
+    migrations: &'a [Migration],
+    found: u32,
+) -> StoreResult<Vec<&'a Migration>> {
+    let mut missed = Vec::new();
+    for m in migrations.iter().filter(|m| m.version <= found) {
+        let Some(object) = m.creates else { continue };
+        let present: bool =
+            conn.query_row("SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = ?1)", [object], |r| r.get(0))?;
+        if !present {
+            missed.push(m);
+        }
+    }
+    Ok(missed)
 }
 
 /// Runs the migrations above `from` up to `to` inside the caller's transaction.
@@ -456,6 +499,7 @@ mod tests {
             version: 19,
             name: "0019_fails_on_purpose",
             sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
+            creates: None,
         });
 
         let err = Store::open_with(&path, &failing).err().expect("the last step fails");
@@ -487,6 +531,46 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), 18);
         assert_eq!(store.table_row_counts().unwrap()["orders"], 24);
+    }
+
+    /// Names and kinds of every schema object, to compare two files' schemas.
+    fn schema_objects(conn: &Connection) -> Vec<(String, String)> {
+        conn.prepare("SELECT type, name FROM sqlite_master ORDER BY type, name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_made_before_a_late_migration_was_merged_gets_it() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, Path::new(":memory:"), MIGRATIONS).unwrap();
+        let today = schema_objects(&fresh);
+        // The lists `main` (or a branch) ran, each with the late migrations it lacked.
+        let windows: [(&[u32], &[u32]); 5] = [
+            (&[1, 2, 5], &[3, 4]),
+            (&[1, 2, 3, 5], &[4]),
+            (&[1, 2, 3, 4, 5, 9], &[6, 7]),
+            (&[1, 2, 3, 4, 5, 7, 9], &[6]),
+            (&[1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13, 15], &[14]),
+        ];
+        for (ran, lacked) in windows {
+            let mut conn = Connection::open_in_memory().unwrap();
+            for m in MIGRATIONS.iter().filter(|m| ran.contains(&m.version)) {
+                conn.execute_batch(m.sql).unwrap();
+                conn.pragma_update(None, "user_version", m.version).unwrap();
+            }
+            indexes::ensure(&conn).unwrap();
+            let found = *ran.last().unwrap();
+            let missed: Vec<u32> =
+                missed_late_migrations(&conn, MIGRATIONS, found).unwrap().iter().map(|m| m.version).collect();
+            assert_eq!(missed, lacked.to_vec(), "{ran:?}");
+            migrate(&mut conn, Path::new(":memory:"), MIGRATIONS).unwrap();
+            assert_eq!(schema_objects(&conn), today, "{ran:?}");
+            assert!(missed_late_migrations(&conn, MIGRATIONS, 18).unwrap().is_empty(), "{ran:?}");
+        }
     }
 
     #[test]
