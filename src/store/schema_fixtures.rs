@@ -116,17 +116,20 @@ fn entry(at: DateTime<Utc>, operator: &str, action: &str, subject: &str, after: 
     }
 }
 
+/// One imported file of the demo.
+struct DemoFile {
+    batch: i64,
+    kind: &'static str,
+    profile: &'static str,
+    name: &'static str,
+    header: &'static [&'static str],
+    imported_at: DateTime<Utc>,
+}
+
 /// Writes one import batch with its file text; returns each line's (offset, length) in the text.
-fn import_batch(
-    conn: &Connection,
-    id: i64,
-    kind: &str,
-    profile: &str,
-    file_name: &str,
-    header: &[&str],
-    lines: &[String],
-    imported_at: i64,
-) -> StoreResult<Vec<(i64, i64)>> {
+fn import_batch(conn: &Connection, file: &DemoFile, lines: &[String]) -> StoreResult<Vec<(i64, i64)>> {
+    let DemoFile { batch: id, kind, profile, name: file_name, header, imported_at } = *file;
+    let imported_at = imported_at.timestamp();
     let mut text = header.join(",");
     text.push('\n');
     let mut spans = Vec::with_capacity(lines.len());
@@ -181,13 +184,15 @@ fn fill(conn: &Connection, version: u32) -> StoreResult<()> {
         .collect();
     let spans = import_batch(
         conn,
-        1,
-        "orders",
-        "shop_orders",
-        "pedidos-2026-03-03.csv",
-        &["order_id", "buyer", "amount_minor", "currency", "psp", "voucher"],
+        &DemoFile {
+            batch: 1,
+            kind: "orders",
+            profile: "shop",
+            name: "pedidos-2026-03-03.csv",
+            header: &["order_id", "buyer", "amount_minor", "currency", "psp", "voucher"],
+            imported_at: at(3, 9),
+        },
         &lines,
-        at(3, 9).timestamp(),
     )?;
     for (i, (o, (offset, len))) in orders.iter().zip(&spans).enumerate() {
         let shop_status = match o.payment_status {
@@ -232,13 +237,15 @@ fn fill(conn: &Connection, version: u32) -> StoreResult<()> {
         .collect();
     let spans = import_batch(
         conn,
-        2,
-        "payments",
-        "psp_payments",
-        "pagos-2026-03-04.csv",
-        &["payment_id", "order_id", "amount", "status"],
+        &DemoFile {
+            batch: 2,
+            kind: "payments",
+            profile: "dlocal",
+            name: "pagos-2026-03-04.csv",
+            header: &["payment_id", "order_id", "amount", "status"],
+            imported_at: at(4, 9),
+        },
         &lines,
-        at(4, 9).timestamp(),
     )?;
     for (i, (o, (offset, len))) in paid.iter().zip(&spans).enumerate() {
         let status = o.payment_status.unwrap_or("pending");
@@ -295,13 +302,15 @@ fn fill(conn: &Connection, version: u32) -> StoreResult<()> {
         settled.iter().map(|o| format!("{},{},{},PAYMENT", o.payment_id, o.order_id, o.amount_minor)).collect();
     let spans = import_batch(
         conn,
-        3,
-        "settlements",
-        "psp_settlements",
-        "liquidacion-2026-03-05.csv",
-        &["payment_id", "order_id", "amount", "type"],
+        &DemoFile {
+            batch: 3,
+            kind: "settlements",
+            profile: "dlocal-settlement",
+            name: "liquidacion-2026-03-05.csv",
+            header: &["payment_id", "order_id", "amount", "type"],
+            imported_at: at(5, 9),
+        },
         &lines,
-        at(5, 9).timestamp(),
     )?;
     for (i, (o, (offset, len))) in settled.iter().zip(&spans).enumerate() {
         // 3% fee, rounded down to the minor unit.
