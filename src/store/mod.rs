@@ -100,8 +100,9 @@ macro_rules! migration {
     };
 }
 
-/// Embedded migrations, applied in order; never edit a shipped one, add a new
-/// one (and its fixture, tests/fixtures/schemas/README.md). The numbers were
+/// Embedded migrations, applied in order; never edit a shipped one (0011 was
+/// mended once, see its comment), add a new one and its fixture
+/// (tests/fixtures/schemas/README.md). The numbers were
 /// handed out to work that ran side by side; 8 and 10 went to work that ended
 /// without a schema change, so no file and no schema version has them. The
 /// `late` ones were merged after a higher number had shipped on `main` (for a
@@ -399,13 +400,14 @@ fn apply_migrations(conn: &Connection, migrations: &[Migration], from: u32, to: 
     Ok(())
 }
 
+/// Page size of the schema fixtures.
+#[cfg(test)]
+const FIXTURE_PAGE_BYTES: u32 = 1_024;
+
 /// A database file at schema `version`, as the VoucherDesk of that version
 /// left it: its migrations, then the ledger's indexes (`indexes::ensure` has
 /// created the same set on every open since version 1), in WAL mode. For the
 /// schema fixtures' generator and the upgrade tests only.
-#[cfg(test)]
-const FIXTURE_PAGE_BYTES: u32 = 1_024;
-
 #[cfg(test)]
 pub(crate) fn create_at_version(path: &Path, version: u32) -> StoreResult<Connection> {
     configure_sqlite_once();
