@@ -22,6 +22,8 @@ mod psp_accounts;
 mod reconcile;
 // Refunds.
 mod refunds;
+#[cfg(test)]
+mod schema_fixtures;
 mod search;
 mod sync;
 // Team mode's backend: the team's shared state on PostgreSQL.
@@ -65,24 +67,64 @@ use std::time::Duration;
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
-/// Embedded migrations, applied in order; never edit a shipped one, add a new one.
-const MIGRATIONS: &[(u32, &str)] = &[
-    (1, include_str!("migrations/0001_ledger.sql")),
-    (2, include_str!("migrations/0002_operators.sql")),
-    (3, include_str!("migrations/0003_psp_notifications.sql")),
-    (4, include_str!("migrations/0004_psp_accounts.sql")),
-    (5, include_str!("migrations/0005_sync.sql")),
-    (6, include_str!("migrations/0006_queue_indexes.sql")),
-    (7, include_str!("migrations/0007_refunds.sql")),
-    (9, include_str!("migrations/0009_notifications.sql")),
-    (11, include_str!("migrations/0011_notification_reminders.sql")),
-    (12, include_str!("migrations/0012_notification_barcode.sql")),
-    (13, include_str!("migrations/0013_team_copy.sql")),
-    (14, include_str!("migrations/0014_fx_rates.sql")),
-    (15, include_str!("migrations/0015_fee_rates.sql")),
-    (16, include_str!("migrations/0016_voucher_issues.sql")),
-    (17, include_str!("migrations/0017_voucher_cancelled_kind.sql")),
-    (18, include_str!("migrations/0018_sign_in_throttle.sql")),
+/// One embedded migration: the schema version it brings a file to and the
+/// name of its file under `store/migrations/` (named in errors).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+    /// For a migration merged after a higher number had shipped: the name of
+    /// an object it creates. A file whose version is above the migration's
+    /// but which lacks that object was made while the migration was not yet
+    /// merged, and gets it on its next open.
+    pub creates: Option<&'static str>,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("migrations/", $name, ".sql")),
+            creates: None,
+        }
+    };
+    ($version:literal, $name:literal, late, creates = $object:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("migrations/", $name, ".sql")),
+            creates: Some($object),
+        }
+    };
+}
+
+/// Embedded migrations, applied in order; never edit a shipped one (0011 was
+/// mended once, see its comment), add a new one and its fixture
+/// (tests/fixtures/schemas/README.md). The numbers were
+/// handed out to work that ran side by side; 8 and 10 went to work that ended
+/// without a schema change, so no file and no schema version has them. The
+/// `late` ones were merged after a higher number had shipped on `main` (for a
+/// while the list was 1, 2, 5; then 9 came before 6 and 7; 15 was used on a
+/// branch before 14 was merged), so a file's version alone does not say they ran.
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_ledger"),
+    migration!(2, "0002_operators"),
+    migration!(3, "0003_psp_notifications", late, creates = "psp_notifications"),
+    migration!(4, "0004_psp_accounts", late, creates = "psp_accounts"),
+    migration!(5, "0005_sync"),
+    migration!(6, "0006_queue_indexes", late, creates = "exceptions_by_status_kind_age"),
+    migration!(7, "0007_refunds", late, creates = "refunds"),
+    migration!(9, "0009_notifications"),
+    migration!(11, "0011_notification_reminders"),
+    migration!(12, "0012_notification_barcode"),
+    migration!(13, "0013_team_copy"),
+    migration!(14, "0014_fx_rates", late, creates = "fx_rates"),
+    migration!(15, "0015_fee_rates"),
+    migration!(16, "0016_voucher_issues"),
+    migration!(17, "0017_voucher_cancelled_kind"),
+    migration!(18, "0018_sign_in_throttle"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -94,7 +136,13 @@ pub fn default_path() -> PathBuf {
 }
 
 pub fn schema_version_latest() -> u32 {
-    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+/// Every schema version a database file can hold, oldest first (the numbers
+/// of the embedded migrations; 8 and 10 were never used).
+pub fn schema_versions() -> Vec<u32> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,8 +153,8 @@ pub enum StoreError {
         "database {path} was written by a newer VoucherDesk (schema version {found}, this build knows up to {known}); upgrade VoucherDesk to open it"
     )]
     TooNew { path: PathBuf, found: u32, known: u32 },
-    #[error("database migration to version {version} failed: {source}")]
-    Migration { version: u32, source: rusqlite::Error },
+    #[error("database migration {name} (schema version {version}) failed, the file is left as it was: {source}")]
+    Migration { version: u32, name: &'static str, source: rusqlite::Error },
     #[error("database error: {0}")]
     Sql(rusqlite::Error),
     /// A change tried on a team copy that may not change now (the team server is out of reach).
@@ -166,6 +214,11 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> StoreResult<Store> {
+        Self::open_with(path, MIGRATIONS)
+    }
+
+    /// `open` with a given list of migrations: the tests put a failing step at its end.
+    fn open_with(path: &Path, migrations: &[Migration]) -> StoreResult<Store> {
         configure_sqlite_once();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // A missing data directory is created; a failure surfaces as Open below.
@@ -176,17 +229,17 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
-        Self::prepare(conn, path.to_path_buf())
+        Self::prepare(conn, path.to_path_buf(), migrations)
     }
 
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> StoreResult<Store> {
         configure_sqlite_once();
         let conn = Connection::open_in_memory()?;
-        Self::prepare(conn, PathBuf::from(":memory:"))
+        Self::prepare(conn, PathBuf::from(":memory:"), MIGRATIONS)
     }
 
-    fn prepare(mut conn: Connection, path: PathBuf) -> StoreResult<Store> {
+    fn prepare(mut conn: Connection, path: PathBuf, migrations: &[Migration]) -> StoreResult<Store> {
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         let check_file = |e: rusqlite::Error| StoreError::Open { path: path.clone(), source: e };
         // Fails here, with the path in the message, when the file is not a database.
@@ -197,7 +250,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache
         // Lets index builds (bulk imports) sort on both cores.
         conn.pragma_update(None, "threads", 2)?;
-        migrate(&mut conn, &path)?;
+        migrate(&mut conn, &path, migrations)?;
         Ok(Store { conn, path, team: None })
     }
 
@@ -290,24 +343,87 @@ fn configure_sqlite_once() {
     });
 }
 
-fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+/// Brings the file from its schema version to the last of `migrations`.
+///
+/// All or nothing: every step, each step's `user_version` and the ledger's
+/// indexes run in one IMMEDIATE transaction, so a step that fails rolls back
+/// the steps before it and the file keeps its schema and its bytes (the
+/// pages of an open transaction stay in the page cache or the WAL, never in
+/// the main file). One transaction rather than a copy set aside and restored:
+/// SQLite's schema changes are transactional, and a crash mid-upgrade leaves
+/// nothing to clean up or restore by hand.
+fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> StoreResult<()> {
     let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = schema_version_latest();
+    let known = migrations.last().map(|m| m.version).unwrap_or(0);
     if found > known {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
     }
-    if found == known && indexes::all_present(conn)? {
+    let missed = missed_late_migrations(conn, migrations, found)?;
+    if found == known && missed.is_empty() && indexes::all_present(conn)? {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
-        tx.execute_batch(sql).map_err(|source| StoreError::Migration { version: *version, source })?;
-        tx.pragma_update(None, "user_version", version)
-            .map_err(|source| StoreError::Migration { version: *version, source })?;
+    for m in missed {
+        tx.execute_batch(m.sql).map_err(|source| StoreError::Migration { version: m.version, name: m.name, source })?;
     }
+    apply_migrations(&tx, migrations, found, known)?;
     indexes::ensure(&tx)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The late migrations at or below the file's version whose object the file lacks.
+fn missed_late_migrations<'a>(
+    conn: &Connection,
+    migrations: &'a [Migration],
+    found: u32,
+) -> StoreResult<Vec<&'a Migration>> {
+    let mut missed = Vec::new();
+    for m in migrations.iter().filter(|m| m.version <= found) {
+        let Some(object) = m.creates else { continue };
+        let present: bool =
+            conn.query_row("SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = ?1)", [object], |r| r.get(0))?;
+        if !present {
+            missed.push(m);
+        }
+    }
+    Ok(missed)
+}
+
+/// Runs the migrations above `from` up to `to` inside the caller's transaction.
+fn apply_migrations(conn: &Connection, migrations: &[Migration], from: u32, to: u32) -> StoreResult<()> {
+    for m in migrations.iter().filter(|m| m.version > from && m.version <= to) {
+        let failed = |source| StoreError::Migration { version: m.version, name: m.name, source };
+        conn.execute_batch(m.sql).map_err(failed)?;
+        conn.pragma_update(None, "user_version", m.version).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Page size of the schema fixtures.
+#[cfg(test)]
+const FIXTURE_PAGE_BYTES: u32 = 1_024;
+
+/// A database file at schema `version`, as the VoucherDesk of that version
+/// left it: its migrations, then the ledger's indexes (`indexes::ensure` has
+/// created the same set on every open since version 1), in WAL mode. For the
+/// schema fixtures' generator and the upgrade tests only.
+#[cfg(test)]
+pub(crate) fn create_at_version(path: &Path, version: u32) -> StoreResult<Connection> {
+    configure_sqlite_once();
+    if !MIGRATIONS.iter().any(|m| m.version == version) {
+        return Err(StoreError::Invalid(format!("no schema version {version}")));
+    }
+    let mut conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+    // Small pages keep a fixture of a few dozen rows in 40 tables small in git;
+    // the page size is the file's, not the schema's, and every size opens alike.
+    conn.pragma_update(None, "page_size", FIXTURE_PAGE_BYTES)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    apply_migrations(&tx, MIGRATIONS, 0, version)?;
+    indexes::ensure(&tx)?;
+    tx.commit()?;
+    Ok(conn)
 }
 
 #[cfg(test)]
@@ -346,10 +462,7 @@ mod tests {
     #[test]
     fn the_outbox_rebuild_keeps_every_message_and_takes_the_voucher_cancelled_kind() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 16) {
-            conn.execute_batch(sql).unwrap();
-            conn.pragma_update(None, "user_version", version).unwrap();
-        }
+        apply_migrations(&conn, MIGRATIONS, 0, 16).unwrap();
         let insert = |conn: &Connection, kind: &str, client_ref: &str| {
             conn.execute(
                 "INSERT INTO buyer_notifications(order_id, kind, channel, locale, recipient, subject, body_text,
@@ -362,7 +475,7 @@ mod tests {
         };
         insert(&conn, "voucher_instructions", "ref-1").unwrap();
         assert!(insert(&conn, "voucher_cancelled", "ref-2").is_err(), "version 16 does not know the kind");
-        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        migrate(&mut conn, Path::new(":memory:"), MIGRATIONS).unwrap();
         let kept: (i64, String, String, i64, String) = conn
             .query_row("SELECT id, kind, client_ref, next_attempt_at, barcode FROM buyer_notifications", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -373,6 +486,93 @@ mod tests {
         assert!(insert(&conn, "voucher_lost", "ref-3").is_err());
         assert!(insert(&conn, "voucher_cancelled", "ref-1").is_err(), "client_ref stays unique");
         assert!(indexes::all_present(&conn).unwrap());
+    }
+
+    #[test]
+    fn a_migration_that_fails_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v09.sqlite");
+        std::fs::copy(schema_fixtures::fixtures_dir().join("v09.sqlite"), &path).unwrap();
+        let sha256 = |p: &Path| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(p).unwrap()));
+        let before = sha256(&path);
+        // Today's steps 11 to 18 succeed inside the upgrade, then one more fails.
+        let mut failing = MIGRATIONS.to_vec();
+        failing.push(Migration {
+            version: 19,
+            name: "0019_fails_on_purpose",
+            sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
+            creates: None,
+        });
+
+        let err = Store::open_with(&path, &failing).err().expect("the last step fails");
+        assert!(matches!(err, StoreError::Migration { version: 19, .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "database migration 0019_fails_on_purpose (schema version 19) failed, the file is left as it was: \
+             no such table: no_such_table"
+        );
+        assert_eq!(err.code(), "store");
+        assert_eq!(sha256(&path), before, "the file's bytes");
+        assert!(!anchor_path_for(&path).exists(), "no audit anchor written");
+
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, 9);
+        let later_tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('half_done', 'team_pending', 'sign_in_failures')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(later_tables, 0);
+        drop(conn);
+        assert_eq!(sha256(&path), before, "reading it changed nothing either");
+
+        // Today's list still brings the same file up to date.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 18);
+        assert_eq!(store.table_row_counts().unwrap()["orders"], 24);
+    }
+
+    /// Names and kinds of every schema object, to compare two files' schemas.
+    fn schema_objects(conn: &Connection) -> Vec<(String, String)> {
+        conn.prepare("SELECT type, name FROM sqlite_master ORDER BY type, name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_made_before_a_late_migration_was_merged_gets_it() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, Path::new(":memory:"), MIGRATIONS).unwrap();
+        let today = schema_objects(&fresh);
+        // The lists `main` (or a branch) ran, each with the late migrations it lacked.
+        let windows: [(&[u32], &[u32]); 5] = [
+            (&[1, 2, 5], &[3, 4]),
+            (&[1, 2, 3, 5], &[4]),
+            (&[1, 2, 3, 4, 5, 9], &[6, 7]),
+            (&[1, 2, 3, 4, 5, 7, 9], &[6]),
+            (&[1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13, 15], &[14]),
+        ];
+        for (ran, lacked) in windows {
+            let mut conn = Connection::open_in_memory().unwrap();
+            for m in MIGRATIONS.iter().filter(|m| ran.contains(&m.version)) {
+                conn.execute_batch(m.sql).unwrap();
+                conn.pragma_update(None, "user_version", m.version).unwrap();
+            }
+            indexes::ensure(&conn).unwrap();
+            let found = *ran.last().unwrap();
+            let missed: Vec<u32> =
+                missed_late_migrations(&conn, MIGRATIONS, found).unwrap().iter().map(|m| m.version).collect();
+            assert_eq!(missed, lacked.to_vec(), "{ran:?}");
+            migrate(&mut conn, Path::new(":memory:"), MIGRATIONS).unwrap();
+            assert_eq!(schema_objects(&conn), today, "{ran:?}");
+            assert!(missed_late_migrations(&conn, MIGRATIONS, 18).unwrap().is_empty(), "{ran:?}");
+        }
     }
 
     #[test]
