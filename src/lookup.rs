@@ -162,12 +162,22 @@ impl NextStep {
 
 /// The resolution a step offers this operator: the step's own when the
 /// operator's role may resolve with it (the check `exceptions::resolve`
-/// makes), else `escalate`, which hands it to someone who may.
+/// makes), else `escalate`, which hands it to someone who may. Accepting
+/// closes a money alarm (a chargeback, a reversal, a missing settlement) for
+/// good, so from the verdict it is the queue owners' call: whoever may not
+/// assign exceptions hands it on instead, as they would with a link.
 pub fn step_resolution(step: NextStep, operator: &Operator) -> ResolutionAction {
     let settles = step.resolution();
+    let owns_the_call = match settles {
+        ResolutionAction::Accept => operator.require(Permission::AssignException).is_ok(),
+        ResolutionAction::Escalate
+        | ResolutionAction::WriteOff
+        | ResolutionAction::Link
+        | ResolutionAction::MarkReceived => true,
+    };
     match operator.require(Permission::Resolve(settles)) {
-        Ok(()) => settles,
-        Err(_) => ResolutionAction::Escalate,
+        Ok(()) if owns_the_call => settles,
+        Ok(()) | Err(_) => ResolutionAction::Escalate,
     }
 }
 
@@ -775,11 +785,12 @@ mod tests {
             by_role(NextStep::LinkOrder),
             [("support", Escalate), ("finance", Escalate), ("manager", Link), ("admin", Link)]
         );
-        // Every role may accept, so a step settled by accepting offers it to all.
+        // Every role may accept, but from the verdict only the queue owners
+        // close a money alarm; support and finance hand it on.
         for step in ALL_STEPS.into_iter().filter(|s| !matches!(s, NextStep::ReleaseOrder | NextStep::LinkOrder)) {
             assert_eq!(
                 by_role(step),
-                [("support", Accept), ("finance", Accept), ("manager", Accept), ("admin", Accept)],
+                [("support", Escalate), ("finance", Escalate), ("manager", Accept), ("admin", Accept)],
                 "{step:?}"
             );
         }

@@ -207,14 +207,15 @@ function managerLike(op: Operator): boolean {
 /**
  * The core's `step_action` for the signed-in operator (lookup::step_action),
  * faked for the mock's case files: the fixture's exception while it is open,
- * with the step's own resolution when the role may take it, else escalate.
+ * with the step's own resolution for a queue owner (manager, admin), else
+ * escalate.
  */
 function stepActionFor(op: Operator, c: CaseFile, exceptions: readonly ExceptionRecord[]): StepAction | null {
   const a = c.step_action;
   if (!a || !exceptions.some((e) => e.id === a.exception_id && e.status === "open")) return null;
   const step = c.verdict.next_step;
   const own: ResolutionAction = step === "release_order" ? "mark_received" : step === "link_order" ? "link" : "accept";
-  return { ...a, action: own === "accept" || managerLike(op) ? own : "escalate" };
+  return { ...a, action: managerLike(op) ? own : "escalate" };
 }
 
 function matches(e: ExceptionRecord, q: ExceptionQuery, now: number): boolean {
