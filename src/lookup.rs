@@ -826,7 +826,7 @@ mod tests {
             step_action(
                 NextStep::CheckAmounts,
                 &[exception("EX-cur", K::CurrencyMismatch, Open)],
-                &operator(Role::Finance)
+                &operator(Role::Manager)
             ),
             Some(StepAction {
                 exception_id: "EX-cur".into(),

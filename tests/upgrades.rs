@@ -94,7 +94,7 @@ fn every_earlier_schema_opens_migrated_with_its_rows_audit_chain_and_lookup() {
         assert_eq!(report.first_broken, None, "v{version:02}");
         assert_eq!(report.entries, expected.audit_entries, "v{version:02}");
 
-        let cases = voucherdesk::lookup::lookup(&mut store, &expected.order_id).unwrap();
+        let cases = voucherdesk::lookup::lookup(&mut store, &expected.order_id, None).unwrap();
         assert_eq!(cases.len(), 1, "v{version:02}");
         let payments: Vec<(&str, &str)> =
             cases[0].payments.iter().map(|p| (p.payment_id.as_str(), p.status.as_str())).collect();
