@@ -318,3 +318,49 @@ async fn an_unknown_chargeback_status_from_the_api_is_an_error_naming_it_and_wri
     let message = status.last_error_message.unwrap_or_default();
     assert!(message.starts_with("chargeback CHBK-sbx-00000002: ") && message.contains("\"SETTLED\""), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chargeback_notified_before_its_payment_was_known_is_picked_up_by_the_next_sync() {
+    let ctx = Ctx::new();
+    let listener = listen(&ctx).await;
+    // The payment's own notifications are held back past the test: only the
+    // chargeback's opening reaches us, for a payment the ledger does not have yet.
+    let scenario = "[[dlocal.payments]]\norder_prefix = \"CBF-\"\noutcome = \"paid\"\nafter_ms = 100\n\
+                    notify = { delay_ms = 600000 }\n\
+                    [[dlocal.chargebacks]]\norder_prefix = \"CBF-\"\nafter_ms = 200\n\
+                    statuses = [\"PENDING\", \"COMPLETED\"]\nstep_ms = 500\nnotified_statuses = 1\n";
+    let sandbox = sandbox(scenario).await;
+    let client = client(&sandbox);
+    assert_eq!(issue(&client, "CBF-001", Some(listener.url(Psp::Dlocal))).await, PAYMENT_ID);
+    let unmatched = || {
+        let store = Store::open(&ctx.db).unwrap();
+        store.notifications(Some("unmatched"), 10).unwrap().iter().filter(|n| n.payment_id == PAYMENT_ID).count()
+    };
+    wait_for("the unmatched CHARGEBACK PENDING notification", || unmatched() == 1).await;
+    assert_eq!(status_of(&ctx), None);
+
+    // The payment arrives from the API, paid; nothing says charged back yet.
+    wait_for_chargeback(&client, Some("COMPLETED")).await;
+    let paid = client.payment(PAYMENT_ID).await.unwrap();
+    let mut store = Store::open(&ctx.db).unwrap();
+    observations::apply(&mut store, &Observed::Payment(paid.observation()), ObservationSource::Api, "{}", "admin")
+        .unwrap();
+    drop(store);
+    assert_eq!(status_of(&ctx).as_deref(), Some("paid"));
+    let opened = secs(client.chargeback(CHARGEBACK_ID).await.unwrap().report.status_at);
+
+    let report = sync(&ctx, &sandbox).await;
+    assert_eq!((report.chargebacks_read, report.chargebacks_changed, report.errors), (1, 1, 0), "{report:?}");
+    assert!(report.reconciled, "{report:?}");
+    assert_eq!(status_of(&ctx).as_deref(), Some("charged_back"));
+    assert_eq!(
+        history(&ctx),
+        [
+            ("PAID".to_string(), secs(paid.approved_at), "api".to_string()),
+            ("CHARGEBACK COMPLETED".to_string(), opened, "api".to_string()),
+        ]
+    );
+    let found = chargeback_exceptions(&ctx);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["payment_id"], PAYMENT_ID);
+}
