@@ -701,8 +701,8 @@ impl SyncEngine {
                 }
                 Err(error) => {
                     round.count(|r| r.errors += 1);
-                    if let Some(retry_after) = error.retry_after {
-                        let until = schedule::hold_until(now, retry_after);
+                    let hold = error.retry_after.map(|retry_after| schedule::hold_until(now, retry_after));
+                    if let Some(until) = hold {
                         lock(&round.holds).insert(psp.to_string(), until);
                     }
                     let message = truncated(
@@ -711,7 +711,16 @@ impl SyncEngine {
                     )
                     .to_string();
                     let code = error.code;
-                    with_store(round, move |s| Ok(s.sync_chargeback_failed(now, code, &message)?)).await?;
+                    with_store(round, move |s| {
+                        // Rate limited: the whole PSP waits, as for a poll.
+                        if let Some(until) = hold {
+                            let tx = s.sync_begin()?;
+                            tx.hold_psp(psp, until, &message)?;
+                            tx.commit()?;
+                        }
+                        Ok(s.sync_chargeback_failed(now, code, &message)?)
+                    })
+                    .await?;
                 }
             }
         }
