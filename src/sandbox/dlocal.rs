@@ -1151,6 +1151,29 @@ mod tests {
             toml::from_str("[[dlocal.payments]]\noutcome = \"paid\"\nnotify = { copies = 9 }\n").unwrap();
         assert_eq!(bad.dlocal.check(), Err("dlocal: notify.copies = 9 must be 1..=5".into()));
     }
+
+    #[test]
+    fn chargeback_rules_need_one_to_ten_statuses_and_bounded_delays() {
+        let scenario: super::super::Scenario = toml::from_str(
+            "[[dlocal.chargebacks]]\norder_prefix = \"CB-\"\nstatuses = [\"PENDING\", \"COMPLETED\"]\nstep_ms = 50\n",
+        )
+        .unwrap();
+        let rule = &scenario.dlocal.chargebacks[0];
+        assert_eq!((rule.after_ms, rule.step_ms, rule.notified_statuses), (0, 50, None));
+        assert!(rule.matches("CB-1", Decimal::from(5)) && !rule.matches("X-1", Decimal::from(5)));
+        assert_eq!(scenario.dlocal.check(), Ok(()));
+        let none: super::super::Scenario = toml::from_str("[[dlocal.chargebacks]]\nstatuses = []\n").unwrap();
+        assert_eq!(
+            none.dlocal.check(),
+            Err("dlocal: chargebacks.statuses lists 0 statuses; 1..=10 are allowed".into())
+        );
+        let slow: super::super::Scenario =
+            toml::from_str("[[dlocal.chargebacks]]\nstatuses = [\"PENDING\"]\nstep_ms = 2592000001\n").unwrap();
+        assert_eq!(
+            slow.dlocal.check(),
+            Err("dlocal: chargebacks.step_ms = 2592000001 is above the 2592000000 ms limit".into())
+        );
+    }
 }
 
 // ---- Idempotency, payouts (cash pickup) and submission stats ----
