@@ -836,12 +836,16 @@ fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> 
             return print_json(report);
         }
         out!(
-            "polled {}, changed {}, errors {}, rate limited {}, deferred {}{}{}",
+            "polled {}, changed {}, errors {}, rate limited {}, deferred {}{}{}{}",
             report.polled,
             report.changed,
             report.errors,
             report.rate_limited,
             report.deferred,
+            match report.chargebacks_read {
+                0 => String::new(),
+                read => format!(", chargebacks read {read} ({} new status)", report.chargebacks_changed),
+            },
             if report.paused {
                 " (paused)"
             } else if report.reconciled {

@@ -1,7 +1,7 @@
 //! The sandbox's dLocal: `POST /payments`, `GET /payments/{id}`,
 //! `GET /payments/{id}/status`, `GET /orders/{order_id}`, `POST /refunds`,
 //! `GET /refunds/{id}/status`, `POST /payouts`, `GET /payouts/{id}` (cash
-//! pickup), with dLocal's checks (keys, version, signature,
+//! pickup), `GET /chargebacks/{id}`, with dLocal's checks (keys, version, signature,
 //! body) and error bodies, in-memory state, timed transitions and signed
 //! notifications. See docs/SANDBOX.md.
 
@@ -22,10 +22,10 @@ use subtle::ConstantTimeEq;
 
 use super::SandboxConfig;
 use super::notifier::{Delivery, Notifier};
-use crate::psp::dlocal::api::{self, DlocalAmount, Payment, Refund, Ticket};
+use crate::psp::dlocal::api::{self, Chargeback, DlocalAmount, Payment, Refund, Ticket};
 use crate::psp::dlocal::client::{HEADER_DATE, HEADER_LOGIN, HEADER_TRANS_KEY, HEADER_VERSION, x_date};
 use crate::psp::dlocal::signature;
-use crate::psp::dlocal::wire::{DlocalCashMethod, DlocalPaymentStatus, DlocalRefundStatus};
+use crate::psp::dlocal::wire::{DlocalCashMethod, DlocalChargebackStatus, DlocalPaymentStatus, DlocalRefundStatus};
 
 /// A ticket lives this long unless a rule says otherwise (dLocal: 4–5 days; 48 h here).
 pub const TICKET_LIFETIME_MS_DEFAULT: u64 = 48 * 60 * 60 * 1000;
@@ -39,6 +39,8 @@ pub const STALE_PENDING_GAP_MS: u64 = 300;
 pub const COPY_GAP_MS: u64 = 50;
 /// Longest `after_ms` / `expires_after_ms` / `delay_ms` a scenario may ask (30 days).
 pub const SCHEDULE_MS_MAX: u64 = 30 * 24 * 60 * 60 * 1000;
+/// A chargeback rule lists at most this many statuses.
+pub const CHARGEBACK_STATUSES_MAX: usize = 10;
 
 /// What the sandbox's dLocal does, rule by rule (first match wins).
 #[derive(Debug, Clone, Deserialize)]
@@ -54,9 +56,42 @@ pub struct DlocalScenario {
     /// Cash-pickup payouts (refunds as cash withdrawals), first match wins.
     #[serde(default)]
     pub payouts: Vec<PayoutRule>,
+    /// Chargebacks opened on paid payments, first match wins.
+    #[serde(default)]
+    pub chargebacks: Vec<ChargebackRule>,
     /// Faults after the sandbox has acted on `POST /refunds` / `POST /payouts`.
     #[serde(default)]
     pub submit_faults: SubmitFaults,
+}
+
+/// A chargeback opened on a matched payment once it is paid, moved through
+/// `statuses` one `step_ms` apart and readable at `GET /chargebacks/{id}`
+/// (ids `CHBK-sbx-NNNNNNNN`). Each status is notified like a payment's,
+/// except those past `notified_statuses`: those notifications are lost.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargebackRule {
+    #[serde(default)]
+    pub order_prefix: Option<String>,
+    #[serde(default, deserialize_with = "decimal_text")]
+    pub amount: Option<Decimal>,
+    /// Opened this long after the payment is paid.
+    #[serde(default)]
+    pub after_ms: u64,
+    /// The chargeback's statuses in turn, as dLocal writes them. Not checked
+    /// against dLocal's list, so a scenario can send one dLocal never does.
+    pub statuses: Vec<String>,
+    #[serde(default)]
+    pub step_ms: u64,
+    /// Only the first N statuses are notified (default: all).
+    #[serde(default)]
+    pub notified_statuses: Option<usize>,
+}
+
+impl ChargebackRule {
+    pub fn matches(&self, order_id: &str, amount: Decimal) -> bool {
+        matches(&self.order_prefix, &self.amount, order_id, amount)
+    }
 }
 
 /// Faults that hit a refund or payout creation AFTER the sandbox created it:
@@ -116,6 +151,7 @@ impl Default for DlocalScenario {
             payments: Vec::new(),
             refunds: Vec::new(),
             payouts: Vec::new(),
+            chargebacks: Vec::new(),
             submit_faults: SubmitFaults::default(),
         }
     }
@@ -266,6 +302,16 @@ impl DlocalScenario {
             problems.push(too_long("after_ms", rule.after_ms));
             problems.push(notify(&rule.notify));
         }
+        for rule in &self.chargebacks {
+            problems.push(too_long("chargebacks.after_ms", rule.after_ms));
+            problems.push(too_long("chargebacks.step_ms", rule.step_ms));
+            if rule.statuses.is_empty() || rule.statuses.len() > CHARGEBACK_STATUSES_MAX {
+                problems.push(Some(format!(
+                    "dlocal: chargebacks.statuses lists {} statuses; 1..={CHARGEBACK_STATUSES_MAX} are allowed",
+                    rule.statuses.len()
+                )));
+            }
+        }
         problems.push(too_long("submit_faults.hold_ms", self.submit_faults.hold_ms));
         match problems.into_iter().flatten().next() {
             Some(problem) => Err(problem),
@@ -282,6 +328,7 @@ struct Ledger {
     refunds: HashMap<String, Refund>,
     next_number: u64,
     payouts: HashMap<String, Payout>,
+    chargebacks: HashMap<String, Chargeback>,
     /// Idempotency key → what it was first used for and what it created.
     keys: HashMap<String, KeyedCall>,
     stats: SubmitStats,
@@ -352,6 +399,7 @@ pub fn routers(config: Arc<SandboxConfig>, notifier: Notifier) -> (axum::Router,
         .route("/refunds/{id}/status", get(read_refund))
         .route("/payouts", post(create_payout))
         .route("/payouts/{id}", get(read_payout))
+        .route("/chargebacks/{id}", get(read_chargeback))
         .with_state(sandbox);
     (routes, control)
 }
@@ -512,6 +560,7 @@ async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body:
     let now = Utc::now();
     let scenario = sandbox.scenario();
     let rule = scenario.payments.iter().find(|r| r.matches(&request.order_id, amount)).cloned();
+    let chargeback = scenario.chargebacks.iter().find(|r| r.matches(&request.order_id, amount)).cloned();
     let lifetime_ms = rule.as_ref().and_then(|r| r.expires_after_ms).unwrap_or(scenario.ticket_lifetime_ms);
     let payment = {
         let mut ledger = sandbox.ledger();
@@ -569,12 +618,18 @@ async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body:
         ledger.payments.insert(payment.id.clone(), payment.clone());
         payment
     };
-    schedule_payment(&sandbox, &payment, rule, lifetime_ms);
+    schedule_payment(&sandbox, &payment, rule, chargeback, lifetime_ms);
     axum::Json(payment).into_response()
 }
 
 /// Sets the timers of a new payment's life, as its rule (or the default) says.
-fn schedule_payment(sandbox: &Shared, payment: &Payment, rule: Option<PaymentRule>, lifetime_ms: u64) {
+fn schedule_payment(
+    sandbox: &Shared,
+    payment: &Payment,
+    rule: Option<PaymentRule>,
+    chargeback: Option<ChargebackRule>,
+    lifetime_ms: u64,
+) {
     let notify = rule.as_ref().map(|r| r.notify.clone()).unwrap_or_default();
     let outcome = rule.as_ref().map(|r| r.outcome).unwrap_or(PaymentOutcome::NeverPaid);
     let after_ms = rule.as_ref().map_or(0, |r| r.after_ms);
@@ -613,6 +668,9 @@ fn schedule_payment(sandbox: &Shared, payment: &Payment, rule: Option<PaymentRul
             })
         });
         let Some(paid) = paid else { return };
+        if let Some(chargeback) = chargeback {
+            schedule_chargeback(&sandbox, &paid, chargeback);
+        }
         if notify.stale_pending_after_paid {
             deliver(&sandbox, &paid, pending_body, &notify, STALE_PENDING_GAP_MS);
         }
@@ -664,6 +722,56 @@ fn duplicate(sandbox: &Shared, paid: &Payment, notify: &NotifyRule) {
     };
     let body = serde_json::to_vec(&second).expect("a payment always serialises");
     deliver(sandbox, &second, body, notify, 0);
+}
+
+/// Opens a chargeback on a paid payment and moves it through its rule's
+/// statuses; `created_date` stays the opening time, as dLocal's does.
+fn schedule_chargeback(sandbox: &Shared, paid: &Payment, rule: ChargebackRule) {
+    let (sandbox, paid) = (sandbox.clone(), paid.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(ms(rule.after_ms)).await;
+        let id = {
+            let mut ledger = sandbox.ledger();
+            ledger.next_number += 1;
+            format!("CHBK-sbx-{:08}", ledger.next_number)
+        };
+        let created_date = wire_date(Utc::now());
+        let notified = rule.notified_statuses.unwrap_or(usize::MAX);
+        for (i, status) in rule.statuses.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(ms(rule.step_ms)).await;
+            }
+            let known = DlocalChargebackStatus::parse(status);
+            let chargeback = Chargeback {
+                id: id.clone(),
+                payment_id: paid.id.clone(),
+                amount: paid.amount,
+                currency: paid.currency.clone(),
+                status: status.clone(),
+                // A status dLocal does not have gets no code of its own.
+                status_code: api::StatusCode(known.map_or(0, DlocalChargebackStatus::code)),
+                status_detail: Some(format!("The chargeback is {}.", status.to_ascii_lowercase())),
+                created_date: Some(created_date.clone()),
+                order_id: paid.order_id.clone(),
+                notification_url: paid.notification_url.clone(),
+            };
+            sandbox.ledger().chargebacks.insert(id.clone(), chargeback.clone());
+            if i < notified {
+                let body = serde_json::to_vec(&chargeback).expect("a chargeback always serialises");
+                deliver(&sandbox, &paid, body, &NotifyRule::default(), 0);
+            }
+        }
+    });
+}
+
+async fn read_chargeback(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
+        return refusal.into_response();
+    }
+    match sandbox.ledger().chargebacks.get(&id) {
+        Some(chargeback) => axum::Json(chargeback.clone()).into_response(),
+        None => not_found("Chargeback"),
+    }
 }
 
 /// Posts `body` to the payment's notification URL (or the sandbox's), signed
@@ -1042,6 +1150,29 @@ mod tests {
         let bad: super::super::Scenario =
             toml::from_str("[[dlocal.payments]]\noutcome = \"paid\"\nnotify = { copies = 9 }\n").unwrap();
         assert_eq!(bad.dlocal.check(), Err("dlocal: notify.copies = 9 must be 1..=5".into()));
+    }
+
+    #[test]
+    fn chargeback_rules_need_one_to_ten_statuses_and_bounded_delays() {
+        let scenario: super::super::Scenario = toml::from_str(
+            "[[dlocal.chargebacks]]\norder_prefix = \"CB-\"\nstatuses = [\"PENDING\", \"COMPLETED\"]\nstep_ms = 50\n",
+        )
+        .unwrap();
+        let rule = &scenario.dlocal.chargebacks[0];
+        assert_eq!((rule.after_ms, rule.step_ms, rule.notified_statuses), (0, 50, None));
+        assert!(rule.matches("CB-1", Decimal::from(5)) && !rule.matches("X-1", Decimal::from(5)));
+        assert_eq!(scenario.dlocal.check(), Ok(()));
+        let none: super::super::Scenario = toml::from_str("[[dlocal.chargebacks]]\nstatuses = []\n").unwrap();
+        assert_eq!(
+            none.dlocal.check(),
+            Err("dlocal: chargebacks.statuses lists 0 statuses; 1..=10 are allowed".into())
+        );
+        let slow: super::super::Scenario =
+            toml::from_str("[[dlocal.chargebacks]]\nstatuses = [\"PENDING\"]\nstep_ms = 2592000001\n").unwrap();
+        assert_eq!(
+            slow.dlocal.check(),
+            Err("dlocal: chargebacks.step_ms = 2592000001 is above the 2592000000 ms limit".into())
+        );
     }
 }
 

@@ -378,6 +378,37 @@ fn charge_back(conn: &rusqlite::Connection, payment: i64, row: &ChargebackRow, o
     Ok(())
 }
 
+/// A chargeback row imported before its payment: applied when the payment
+/// first reaches the ledger, whatever brought it (a file, an API answer, a
+/// notification), so the outcome does not depend on which came first.
+/// Returns whether the payment was charged back.
+pub(crate) fn apply_earlier_chargeback_row(
+    conn: &rusqlite::Connection,
+    payment: i64,
+    psp: &str,
+    payment_id: &str,
+    observed_at: i64,
+) -> StoreResult<bool> {
+    let row = conn
+        .prepare_cached(
+            "SELECT created_at, batch_id, line, raw_offset, raw_len FROM settlements
+             WHERE payment_id = ?1 AND psp = ?2 AND row_type = 'CHARGEBACK'",
+        )?
+        .query_row(params![payment_id, psp], |r| {
+            Ok(ChargebackRow {
+                created_at: r.get(0)?,
+                batch_id: r.get(1)?,
+                line: r.get(2)?,
+                offset: r.get(3)?,
+                len: r.get(4)?,
+            })
+        })
+        .optional()?;
+    let Some(row) = row else { return Ok(false) };
+    charge_back(conn, payment, &row, observed_at)?;
+    Ok(true)
+}
+
 /// An older status arriving late: history only, the payment stays (it may
 /// fill in dates the payment did not have).
 pub(crate) fn note_late_status(conn: &rusqlite::Connection, id: i64, p: &PaymentObservation) -> StoreResult<()> {
@@ -518,28 +549,9 @@ impl RowWriter<'_> {
             at.offset as i64,
             at.len as i64
         ])?;
-        // A chargeback row imported before its payment: applied now, so the
-        // outcome does not depend on which file came first.
+        // Bulk loads skip the lookup when the ledger holds no chargeback row at all.
         if outcome == RowOutcome::New && self.chargebacks_known {
-            let row = self
-                .conn
-                .prepare_cached(
-                    "SELECT created_at, batch_id, line, raw_offset, raw_len FROM settlements
-                     WHERE payment_id = ?1 AND psp = ?2 AND row_type = 'CHARGEBACK'",
-                )?
-                .query_row(params![p.payment_id, p.psp], |r| {
-                    Ok(ChargebackRow {
-                        created_at: r.get(0)?,
-                        batch_id: r.get(1)?,
-                        line: r.get(2)?,
-                        offset: r.get(3)?,
-                        len: r.get(4)?,
-                    })
-                })
-                .optional()?;
-            if let Some(row) = row {
-                charge_back(self.conn, payment_row, &row, self.imported_at)?;
-            }
+            apply_earlier_chargeback_row(self.conn, payment_row, &p.psp, &p.payment_id, self.imported_at)?;
         }
         Ok(outcome)
     }

@@ -55,7 +55,7 @@ pub use refunds::{
     ApprovalRow, NewRefundRow, PaymentHold, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate,
     RefundablePayment, unconfirmed_exception_id,
 };
-pub use sync::{SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
+pub use sync::{FollowedChargeback, SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
 pub use vouchers::{NewVoucherIssue, OrderVoucher, VoucherIssueRow};
 pub use webhooks::{ForgedFinding, NotificationEffect, NotificationRecord, NotificationRow, StoredNotification};

@@ -5,7 +5,7 @@
 //! no search index to refresh here.
 
 use super::audit::{self, AuditEntry};
-use super::imports::{advance_payment, insert_payment, note_late_status, ts};
+use super::imports::{advance_payment, apply_earlier_chargeback_row, insert_payment, note_late_status, ts};
 use super::{Store, StoreError, StoreResult};
 use crate::observations::{ObservationOutcome, ObservationSource, Observed};
 use crate::payments::PaymentStatus;
@@ -140,6 +140,14 @@ pub(crate) fn apply(
         source.as_str(),
         raw
     ])?;
+    // A chargeback settlement row imported before this payment existed: the
+    // same rule as a payment that arrives by file (its history line follows
+    // the observation's, dated by the row).
+    if applied.outcome == ObservationOutcome::New
+        && apply_earlier_chargeback_row(conn, row, psp, payment_id, observed_at.timestamp())?
+    {
+        applied.after = Some(PaymentStatus::ChargedBack);
+    }
     let after = serde_json::json!({
         "status": applied.after.map(PaymentStatus::as_str),
         "observed": seen.as_str(),

@@ -418,3 +418,163 @@ impl SyncTx<'_> {
         Ok(())
     }
 }
+
+/// A chargeback the ledger knows by its PSP id, to be read again at the PSP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedChargeback {
+    pub chargeback_id: String,
+    pub payment_id: String,
+    /// Its latest status in the payment's history (`COMPLETED`), `None` when
+    /// only a notification filed before its payment was known names it.
+    pub last_status: Option<String>,
+}
+
+/// Where a chargeback's id is kept: the raw body of each chargeback
+/// observation (`CHARGEBACK <status>` history lines from a notification or
+/// the API), and the filed notification of one that arrived before its
+/// payment (verdict `unmatched`). Settlement rows carry no chargeback id.
+const KNOWN_CHARGEBACKS: &str = "
+    WITH known(chargeback_id, payment_id, status, learned_at, seq) AS (
+        SELECT json_extract(h.raw_text, '$.id'), p.payment_id, substr(h.psp_status, 12), h.observed_at, h.id
+        FROM payment_status_history h JOIN payments p ON p.id = h.payment
+        WHERE p.psp = ?1 AND h.source IN ('notification', 'api') AND h.psp_status LIKE 'CHARGEBACK %'
+            AND json_valid(h.raw_text)
+        UNION ALL
+        SELECT json_extract(n.body_text, '$.id'), p.payment_id, NULL, n.received_at, 0
+        FROM (SELECT psp, received_at, CAST(body AS TEXT) AS body_text FROM psp_notifications
+              WHERE psp = ?1 AND verdict = 'unmatched') n
+        JOIN payments p ON p.psp = n.psp
+            AND p.payment_id = CASE WHEN json_valid(n.body_text) THEN json_extract(n.body_text, '$.payment_id') END
+    ),
+    followed AS (
+        SELECT chargeback_id, max(payment_id) AS payment_id, min(learned_at) AS first_learned,
+            (SELECT k.status FROM known k WHERE k.chargeback_id = g.chargeback_id ORDER BY k.seq DESC LIMIT 1)
+                AS last_status
+        FROM known g WHERE typeof(chargeback_id) = 'text' AND chargeback_id <> '' GROUP BY chargeback_id
+    )
+    SELECT chargeback_id, payment_id, last_status FROM followed
+    WHERE coalesce(last_status, '') NOT IN (SELECT value FROM json_each(?2)) AND first_learned >= ?3
+        AND chargeback_id > ?4
+    ORDER BY chargeback_id LIMIT ?5";
+
+impl Store {
+    /// Up to `limit` chargebacks of `psp` still worth reading again: last
+    /// status not in `final_statuses`, first learned at or after
+    /// `learned_since`, ids after `after` (a rotating cursor; "" for the first).
+    pub fn sync_chargebacks_to_follow(
+        &self,
+        psp: &str,
+        final_statuses: &[&str],
+        learned_since: DateTime<Utc>,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<FollowedChargeback>> {
+        let finals = serde_json::to_string(final_statuses).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut stmt = self.conn.prepare_cached(KNOWN_CHARGEBACKS)?;
+        let rows = stmt.query_map(params![psp, finals, learned_since.timestamp(), after, limit], |r| {
+            Ok(FollowedChargeback { chargeback_id: r.get(0)?, payment_id: r.get(1)?, last_status: r.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a chargeback read again at the PSP, through the ledger's one
+    /// observation entry point (source `api`), and owes a reconciliation when
+    /// the ledger changed.
+    pub fn sync_record_chargeback(
+        &mut self,
+        report: &StatusReport,
+        raw: &str,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> StoreResult<super::AppliedObservation> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let applied = super::observations::apply(
+            &tx,
+            &Observed::Status(report.clone()),
+            ObservationSource::Api,
+            raw,
+            now,
+            actor,
+        )?;
+        if applied.outcome.changed_ledger() {
+            tx.execute(
+                "UPDATE sync_state SET changes_total = changes_total + 1, reconcile_needed = 1 WHERE id = 1",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// A chargeback that could not be read again: kept as the indicator's
+    /// last error; nothing else is written.
+    pub fn sync_chargeback_failed(&mut self, now: DateTime<Utc>, code: &str, message: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET last_error_at = ?1, last_error_code = ?2, last_error_message = ?3,
+                 errors_total = errors_total + 1 WHERE id = 1",
+            params![now.timestamp(), code, message],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::psp::dlocal::notification;
+
+    fn observe(store: &mut Store, body: &str, at: DateTime<Utc>) {
+        let (observed, _) = notification::parse(body.as_bytes()).unwrap();
+        store.apply_observation(&observed, ObservationSource::Notification, body, at, "listen").unwrap();
+    }
+
+    fn paid(id: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","amount":150000,"currency":"COP","payment_method_id":"EY","country":"CO",
+            "created_date":"2026-03-01T14:15:00.000+0000","approved_date":"2026-03-02T15:00:00.000+0000",
+            "status":"PAID","status_code":200,"order_id":"S-{id}"}}"#
+        )
+    }
+
+    fn chargeback(id: &str, payment: &str, status: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","payment_id":"{payment}","created_date":"2026-04-10T16:20:00.000+0000","status":"{status}"}}"#
+        )
+    }
+
+    #[test]
+    fn chargebacks_to_follow_are_the_known_ones_not_final_bounded_and_rotating() {
+        let mut store = Store::open_in_memory().unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-04-11T00:00:00Z").unwrap().to_utc();
+        for id in ["D-1", "D-2", "D-3"] {
+            observe(&mut store, &paid(id), at);
+        }
+        observe(&mut store, &chargeback("CB-1", "D-1", "COMPLETED"), at);
+        observe(&mut store, &chargeback("CB-2", "D-2", "PENDING"), at);
+        observe(&mut store, &chargeback("CB-2", "D-2", "REVERSAL"), at);
+        observe(&mut store, &chargeback("CB-3", "D-3", "IN_DISPUTE"), at);
+        // Not known to the ledger's payments: nothing to read it for.
+        observe(&mut store, &chargeback("CB-4", "D-4", "PENDING"), at);
+        let finals = ["DISPUTE_LOST", "REVERSAL"];
+        let follow = |store: &Store, after: &str, limit: u32, since: DateTime<Utc>| {
+            store
+                .sync_chargebacks_to_follow("dlocal", &finals, since, after, limit)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.chargeback_id, f.payment_id, f.last_status.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let all = follow(&store, "", 50, epoch);
+        let expected = [
+            ("CB-1".to_string(), "D-1".to_string(), "COMPLETED".to_string()),
+            ("CB-3".to_string(), "D-3".to_string(), "IN_DISPUTE".to_string()),
+        ];
+        assert_eq!(all, expected);
+        assert_eq!(follow(&store, "", 1, epoch), expected[..1]);
+        assert_eq!(follow(&store, "CB-1", 1, epoch), expected[1..]);
+        assert_eq!(follow(&store, "CB-3", 1, epoch), []);
+        assert_eq!(follow(&store, "", 50, at + chrono::TimeDelta::seconds(1)), [], "learned too long ago");
+        assert_eq!(store.sync_chargebacks_to_follow("pagoefectivo", &finals, epoch, "", 50).unwrap(), []);
+    }
+}

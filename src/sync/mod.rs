@@ -36,6 +36,12 @@ pub const RAW_TEXT_BYTES_MAX: usize = 16 * 1024;
 pub const ERROR_MESSAGE_BYTES_MAX: usize = 500;
 /// "Errors in the last hour" of the indicator.
 pub const RECENT_ERRORS_WINDOW_SECS: i64 = 3_600;
+/// Chargebacks read again per PSP in one sync round; the next round goes on
+/// after the last one read.
+pub const CHARGEBACKS_REREAD_PER_RUN_MAX: u32 = 50;
+/// A chargeback first learned longer ago than this is no longer read again:
+/// dLocal says a dispute takes up to 150 days to resolve.
+pub const CHARGEBACK_FOLLOW_DAYS_MAX: i64 = 180;
 
 /// What the ledger knows of a voucher, enough for a PSP client to ask about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,6 +94,31 @@ pub trait StatusSource: Send + Sync {
     /// The PSP's rate limit for status queries.
     fn requests_per_second_max(&self) -> u32;
     fn fetch<'a>(&'a self, target: &'a SyncTarget) -> FetchFuture<'a>;
+    /// Its chargebacks, when the PSP can be asked for one by id.
+    fn chargebacks(&self) -> Option<&dyn ChargebackSource> {
+        None
+    }
+}
+
+/// A chargeback as its PSP answers it now, already read into the status
+/// report its notification would give (the PSP's one mapping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargebackAnswer {
+    pub report: crate::observations::StatusReport,
+    /// The PSP's own word for its status (`COMPLETED`).
+    pub status: String,
+    /// The answer as received (the chargeback object, id included).
+    pub raw_text: String,
+}
+
+/// The future a [`ChargebackSource`] returns.
+pub type ChargebackFuture<'a> = Pin<Box<dyn Future<Output = Result<ChargebackAnswer, SourceError>> + Send + 'a>>;
+
+/// A PSP whose chargebacks can be read by id.
+pub trait ChargebackSource: Send + Sync {
+    /// Statuses after which a chargeback no longer changes (not read again).
+    fn final_statuses(&self) -> Vec<&'static str>;
+    fn chargeback<'a>(&'a self, chargeback_id: &'a str) -> ChargebackFuture<'a>;
 }
 
 /// What applying an observation did to the payment.

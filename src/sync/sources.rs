@@ -7,11 +7,15 @@ use serde_json::json;
 
 use std::sync::Arc;
 
-use super::{FetchFuture, RemoteObservation, SourceError, StatusSource, SyncError, SyncTarget};
+use super::{
+    ChargebackAnswer, ChargebackFuture, ChargebackSource, FetchFuture, RemoteObservation, SourceError, StatusSource,
+    SyncError, SyncTarget,
+};
 use crate::credentials::{AccountSecrets, PspAccount};
 use crate::payments::PaymentStatus;
 use crate::psp::dlocal::client::DlocalCredentials;
 use crate::psp::dlocal::client::{DlocalClient, DlocalError};
+use crate::psp::dlocal::wire::DlocalChargebackStatus;
 use crate::psp::pagoefectivo::client::PeCredentials;
 use crate::psp::pagoefectivo::client::{CipQuery, PagoEfectivoClient, PagoEfectivoError};
 
@@ -106,6 +110,24 @@ impl StatusSource for DlocalSource {
                 status_at,
                 raw_text: raw.to_string(),
             })
+        })
+    }
+
+    fn chargebacks(&self) -> Option<&dyn ChargebackSource> {
+        Some(self)
+    }
+}
+
+impl ChargebackSource for DlocalSource {
+    fn final_statuses(&self) -> Vec<&'static str> {
+        DlocalChargebackStatus::ALL.into_iter().filter(|s| s.is_final()).map(DlocalChargebackStatus::as_str).collect()
+    }
+
+    fn chargeback<'a>(&'a self, chargeback_id: &'a str) -> ChargebackFuture<'a> {
+        Box::pin(async move {
+            let reading = self.client.chargeback(chargeback_id).await.map_err(|e| dlocal_error(&self.client, e))?;
+            let status = reading.report.psp_status.trim_start_matches("CHARGEBACK ").to_string();
+            Ok(ChargebackAnswer { report: reading.report, status, raw_text: reading.raw })
         })
     }
 }

@@ -199,6 +199,27 @@ pub struct Payment {
     pub ticket: Option<Ticket>,
 }
 
+/// The chargeback object: the answer to `GET /chargebacks/{id}` and the body
+/// of a chargeback notification (one shape, read by one parser:
+/// `notification::parse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chargeback {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: DlocalAmount,
+    pub currency: String,
+    pub status: String,
+    pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_url: Option<String>,
+}
+
 /// `GET /payments/{id}/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentStatusAnswer {

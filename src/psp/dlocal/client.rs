@@ -20,6 +20,7 @@ use super::transformers::{
 use super::wire::DlocalCashMethod;
 use crate::market::Country;
 use crate::money::Currency;
+use crate::observations::{Observed, StatusReport};
 use crate::psp::PspError;
 use crate::psp::http::{self, RESPONSE_BODY_MAX_BYTES};
 
@@ -153,6 +154,16 @@ impl DlocalError {
     }
 }
 
+/// One reading of a chargeback from dLocal's API: the same status report a
+/// notification of it gives, and the answer as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargebackReading {
+    pub chargeback_id: String,
+    pub report: StatusReport,
+    pub amount_minor: Option<i64>,
+    pub raw: String,
+}
+
 /// A payer as the cash networks need them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CashPayer {
@@ -261,6 +272,38 @@ impl DlocalClient {
         let answer: api::PaymentStatusAnswer = self.get(OPERATION, &["payments", payment_id, "status"]).await?;
         transformers::status_reading(&answer.status, answer.status_code, &answer.status_detail)
             .map_err(|e| DlocalError::from_transform(OPERATION, e))
+    }
+
+    /// `GET /chargebacks/{id}`, read by the notification's own parser: the
+    /// answer is the object a chargeback notification carries, so one mapping
+    /// serves both. The answer must be the chargeback asked for.
+    pub async fn chargeback(&self, chargeback_id: &str) -> Result<ChargebackReading, DlocalError> {
+        const OPERATION: &str = "chargeback";
+        let raw: Box<serde_json::value::RawValue> = self.get(OPERATION, &["chargebacks", chargeback_id]).await?;
+        let decode =
+            |field: &str, message: String| DlocalError::Decode { operation: OPERATION, field: field.into(), message };
+        let (observed, claims) = super::notification::parse(raw.get().as_bytes()).map_err(|e| match e {
+            super::notification::DlocalNotificationError::Psp(source) => {
+                DlocalError::Unknown { operation: OPERATION, source }
+            }
+            other => decode("chargeback", other.to_string()),
+        })?;
+        let Observed::Status(report) = observed else {
+            return Err(decode("payment_id", "the answer is not a chargeback".into()));
+        };
+        let answered_id = serde_json::from_str::<serde_json::Value>(raw.get())
+            .ok()
+            .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(|id| id.trim().to_string()))
+            .unwrap_or_default();
+        if answered_id != chargeback_id {
+            return Err(decode("id", format!("asked for chargeback {chargeback_id:?}, answered {answered_id:?}")));
+        }
+        Ok(ChargebackReading {
+            chargeback_id: answered_id,
+            report,
+            amount_minor: claims.amount_minor,
+            raw: raw.get().to_string(),
+        })
     }
 
     /// The payment dLocal holds for one of our order ids.

@@ -140,6 +140,42 @@ impl DlocalChargebackStatus {
             Self::Inquiry => "INQUIRY",
         }
     }
+
+    /// dLocal's status code ("Chargeback status" table).
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Pending => 100,
+            Self::DisputeReceived => 101,
+            Self::Completed => 200,
+            Self::InDispute => 201,
+            Self::DisputeLost => 202,
+            Self::Reversal => 700,
+            Self::Inquiry => 800,
+        }
+    }
+
+    /// Whether the chargeback can still change, so sync keeps re-reading it.
+    /// Only a decided dispute is final: `DISPUTE_LOST` and `REVERSAL` (won).
+    /// `COMPLETED` means the money was debited, not that the case is closed:
+    /// the merchant may still dispute it and win the money back (`REVERSAL`),
+    /// and dLocal says a dispute can take up to 150 days to resolve.
+    /// `INQUIRY` is a request for information that may turn into a chargeback.
+    pub fn is_final(self) -> bool {
+        match self {
+            Self::DisputeLost | Self::Reversal => true,
+            Self::Pending | Self::DisputeReceived | Self::Completed | Self::InDispute | Self::Inquiry => false,
+        }
+    }
+
+    pub const ALL: [DlocalChargebackStatus; 7] = [
+        Self::Pending,
+        Self::DisputeReceived,
+        Self::Completed,
+        Self::InDispute,
+        Self::DisputeLost,
+        Self::Reversal,
+        Self::Inquiry,
+    ];
 }
 
 /// `format` of a ticket's barcode.
