@@ -173,7 +173,8 @@ struct ReconcileSummaryLite {
 
 /// Days of the refund failure rate (and its warning banner).
 pub const REFUND_FAILURE_WINDOW_DAYS: i64 = 7;
-/// Above this share of failed refunds (in percent) the dashboard warns.
+/// From this share of failed refunds (in percent) on, the dashboard warns
+/// (seed 002: "3 % or more").
 pub const REFUND_FAILURE_WARN_PERCENT: i64 = 3;
 /// Days of time-to-approve and amounts by reason.
 pub const REFUND_STATS_DAYS: i64 = 30;
@@ -187,7 +188,7 @@ pub struct FailureRate {
     pub finished: i64,
     /// failed / finished in basis points (10000 = 100 %); `None` with nothing finished.
     pub rate_bp: Option<i64>,
-    /// Strictly above [`REFUND_FAILURE_WARN_PERCENT`]: exactly 3 % does not warn.
+    /// At [`REFUND_FAILURE_WARN_PERCENT`] or above: exactly 3 % warns.
     pub warning: bool,
 }
 
@@ -198,8 +199,8 @@ impl FailureRate {
             failed,
             finished,
             rate_bp: (finished > 0).then(|| failed * 10_000 / finished),
-            // Exact integer comparison: failed / finished > 3 / 100.
-            warning: finished > 0 && failed * 100 > REFUND_FAILURE_WARN_PERCENT * finished,
+            // Exact integer comparison: failed / finished >= 3 / 100.
+            warning: finished > 0 && failed * 100 >= REFUND_FAILURE_WARN_PERCENT * finished,
         }
     }
 }
@@ -267,9 +268,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_failure_banner_shows_strictly_above_three_percent() {
+    fn the_failure_banner_shows_from_three_percent_on() {
         let exactly = FailureRate::new(3, 100);
-        assert_eq!((exactly.rate_bp, exactly.warning), (Some(300), false));
+        assert_eq!((exactly.rate_bp, exactly.warning), (Some(300), true));
+        let just_below = FailureRate::new(299, 10_000);
+        assert_eq!((just_below.rate_bp, just_below.warning), (Some(299), false));
         let above = FailureRate::new(31, 1_000);
         assert_eq!((above.rate_bp, above.warning), (Some(310), true));
         let below = FailureRate::new(29, 1_000);

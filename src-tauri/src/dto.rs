@@ -1398,7 +1398,7 @@ pub struct FailureRate {
     pub finished: i64,
     /// Basis points (10000 = 100 %); `null` with nothing finished.
     pub rate_bp: Option<i64>,
-    /// Strictly above 3 %.
+    /// 3 % or more (seed 002).
     pub warning: bool,
 }
 

@@ -9,6 +9,6 @@ export type FailureRate = { failed: number, finished: number,
  */
 rate_bp: number | null, 
 /**
- * Strictly above 3 %.
+ * 3 % or more (seed 002).
  */
 warning: boolean, };

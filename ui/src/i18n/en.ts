@@ -950,7 +950,7 @@ const en = {
   },
   refundStats: {
     title: "Refunds",
-    failureBanner: "Refund failure rate {{rate}} over the last {{days}} days ({{failed}} of {{finished}}): above 3 %, look at the failed refunds",
+    failureBanner: "Refund failure rate {{rate}} over the last {{days}} days ({{failed}} of {{finished}}): 3 % or more, look at the failed refunds",
     failureRate: "Failure rate, {{days}} days",
     failedOf: "{{failed}} failed or rejected of {{finished}} finished",
     medianApprove: "Median time to approve, {{days}} days",

@@ -949,7 +949,7 @@ const es: Messages = {
   },
   refundStats: {
     title: "Reembolsos",
-    failureBanner: "Tasa de fallos de reembolsos {{rate}} en los últimos {{days}} días ({{failed}} de {{finished}}): supera el 3 %, revise los reembolsos fallidos",
+    failureBanner: "Tasa de fallos de reembolsos {{rate}} en los últimos {{days}} días ({{failed}} de {{finished}}): 3 % o más, revise los reembolsos fallidos",
     failureRate: "Tasa de fallos, {{days}} días",
     failedOf: "{{failed}} fallidos o rechazados de {{finished}} terminados",
     medianApprove: "Mediana hasta la aprobación, {{days}} días",

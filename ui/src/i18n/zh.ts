@@ -949,7 +949,7 @@ const zh: Messages = {
   },
   refundStats: {
     title: "退款",
-    failureBanner: "近 {{days}} 天退款失败率 {{rate}}（{{finished}} 笔中 {{failed}} 笔）：超过 3%，请检查失败的退款",
+    failureBanner: "近 {{days}} 天退款失败率 {{rate}}（{{finished}} 笔中 {{failed}} 笔）：达到或超过 3%，请检查失败的退款",
     failureRate: "失败率（{{days}} 天）",
     failedOf: "{{finished}} 笔已结束中 {{failed}} 笔失败或被拒",
     medianApprove: "审批用时中位数（{{days}} 天）",
