@@ -13,6 +13,7 @@ pub mod demo;
 pub mod exceptions;
 // The one formula-safe CSV writer every export goes through.
 pub mod export_csv;
+pub mod exports;
 pub mod fx;
 pub mod import;
 pub mod lookup;

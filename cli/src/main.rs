@@ -31,6 +31,7 @@ macro_rules! out {
 
 // Subcommand groups in their own files, declared after `out!` so they can use it.
 mod backup;
+mod export;
 mod fx;
 mod notifications;
 mod refunds;
@@ -121,6 +122,9 @@ enum Command {
     /// Dated exchange rates (the rates refund approvals lock): add, import a bank's file, list.
     #[command(subcommand)]
     Fx(fx::FxCommand),
+    /// CSV exports for finance: payments and settlement rows by market date, the queue, refunds.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(team::TeamCommand),
@@ -579,6 +583,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Notifications(cmd) => notifications::run(&cli.db, &cli.operator, cmd),
         Command::Refunds(cmd) => refunds::run(&cli.db, &cli.operator, cmd),
         Command::Fx(cmd) => fx::run(&cli.db, &cli.operator, cmd),
+        Command::Export(cmd) => export::run(&cli.db, &cli.operator, cmd),
         Command::Vouchers(cmd) => vouchers::run(&cli.db, &cli.operator, cmd),
         Command::Backup(args) => backup::run_backup(&cli.db, &cli.operator, args),
         Command::Restore(args) => backup::run_restore(&cli.db, args),

@@ -11,6 +11,7 @@ mod backup;
 pub mod copy;
 mod dashboard;
 mod exceptions;
+mod exports;
 mod fx;
 mod imports;
 mod indexes;
@@ -37,6 +38,7 @@ pub use audit::{AUDIT_GENESIS_HASH, AuditAnchor, AuditEntry, StoredAuditEntry, a
 pub use exceptions::{
     ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate,
 };
+pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
 pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
