@@ -102,9 +102,13 @@ function ExpiryLine({ at, country, settled }: { at: string | null; country: stri
   );
 }
 
+const PAID_ONCE: readonly string[] = ["paid", "refunded", "reversed", "charged_back"];
+
 export function VoucherCard({ v }: { v: VoucherView }) {
   const { t } = useTranslation();
-  const paid = v.status === "paid" || v.status === "refunded";
+  // Once paid (even if the money went back since), the voucher's expiry is
+  // history, not an alarm: no red "expired" badge on a paid voucher.
+  const paid = PAID_ONCE.includes(v.status);
   return (
     <section className={`voucher-card voucher-${v.network || "other"}`} data-testid="voucher-card" data-payment={v.key}>
       <header className="voucher-head">
