@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
+use crate::sync::PendingVoucher;
 
 /// Preload files hold at most this many entries per PSP (the sandbox's own limit).
 pub const PRELOAD_ENTRIES_MAX: usize = 100_000;
@@ -145,20 +146,6 @@ impl Preload {
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(path, text)
     }
-}
-
-/// One pending voucher of the ledger, as the demo's preload needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingVoucher {
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    pub country: String,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    pub voucher_code: String,
-    pub created_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The demo's preload from the ledger's pending vouchers (see
