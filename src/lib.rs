@@ -31,7 +31,6 @@ pub mod reconcile;
 pub mod redact;
 // Tiered maker-checker refunds.
 pub mod refunds;
-pub mod sandbox;
 pub mod settings;
 pub mod settlements;
 pub mod store;

@@ -4,12 +4,15 @@
 //! takes the store); this test is a ratchet: the circle may shrink, never grow,
 //! and no second circle may appear. When a module leaves the circle, remove
 //! it from `KNOWN_CIRCLE` here (the test says so).
+//!
+//! The PSP sandbox is a crate of its own (`sandbox/`, `voucherdesk_sandbox`)
+//! that depends on the core; the core never names it back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The modules of the one circle left, as measured when this test was written.
-const KNOWN_CIRCLE: [&str; 19] = [
+const KNOWN_CIRCLE: [&str; 18] = [
     "audit",
     "credentials",
     "exceptions",
@@ -22,7 +25,6 @@ const KNOWN_CIRCLE: [&str; 19] = [
     "psp",
     "reconcile",
     "refunds",
-    "sandbox",
     "settings",
     "store",
     "sync",
@@ -31,6 +33,10 @@ const KNOWN_CIRCLE: [&str; 19] = [
     "webhooks",
 ];
 
+/// The sandbox crate, as code names it and as Cargo.toml does.
+const SANDBOX_LIB: &str = "voucherdesk_sandbox";
+const SANDBOX_PACKAGE: &str = "voucherdesk-sandbox";
+
 /// Modules that must stay outside every circle: the pure rules and values.
 const LEAVES: [&str; 4] = ["money", "market", "calendar", "redact"];
 
@@ -38,6 +44,33 @@ fn top_module(rel: &Path) -> Option<String> {
     let first = rel.components().next()?.as_os_str().to_str()?;
     let name = first.strip_suffix(".rs").unwrap_or(first);
     (name != "lib" && name != "main").then(|| name.to_string())
+}
+
+/// A source file without its comments: a comment naming a module is not an import.
+fn code_text(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every .rs file under `dir`.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 /// `crate::x` references of every module of src/, by top-level module.
@@ -56,31 +89,14 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
         })
         .collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
-    let mut stack = vec![src.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|x| x != "rs") {
-                continue;
-            }
-            let Some(from) = top_module(path.strip_prefix(&src).unwrap()) else { continue };
-            // Code only: a comment naming another module is not an import.
-            let text: String = std::fs::read_to_string(&path)
-                .unwrap()
-                .lines()
-                .map(|line| line.split("//").next().unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join("\n");
-            for (i, _) in text.match_indices("crate::") {
-                let rest = &text[i + "crate::".len()..];
-                let to: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-                if to != from && modules.contains(&to) {
-                    edges.get_mut(&from).unwrap().insert(to);
-                }
+    for path in rust_files(&src) {
+        let Some(from) = top_module(path.strip_prefix(&src).unwrap()) else { continue };
+        let text = code_text(&path);
+        for (i, _) in text.match_indices("crate::") {
+            let rest = &text[i + "crate::".len()..];
+            let to: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            if to != from && modules.contains(&to) {
+                edges.get_mut(&from).unwrap().insert(to);
             }
         }
     }
@@ -173,5 +189,46 @@ fn the_pure_modules_import_nothing_that_touches_the_store() {
     for leaf in LEAVES {
         let bad: Vec<&String> = edges[leaf].iter().filter(|m| !LEAVES.contains(&m.as_str())).collect();
         assert!(bad.is_empty(), "{leaf} imports {bad:?}; it must stay a leaf (values and pure rules only)");
+    }
+}
+
+#[test]
+fn the_core_never_names_the_sandbox_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        !edges().contains_key("sandbox"),
+        "src/ has a `sandbox` module again: the PSP sandbox lives in sandbox/ (crate {SANDBOX_LIB})"
+    );
+    let naming: Vec<String> = rust_files(&root.join("src"))
+        .into_iter()
+        .filter(|path| code_text(path).contains(SANDBOX_LIB))
+        .map(|path| path.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(naming.is_empty(), "{naming:?} name {SANDBOX_LIB}: the sandbox depends on the core, never the reverse");
+
+    // Every dependency table of the core's manifest, the per-target ones too.
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml")).unwrap().parse().unwrap();
+    let kinds = ["dependencies", "dev-dependencies", "build-dependencies"];
+    let mut tables: Vec<(String, &toml::Table)> =
+        kinds.iter().filter_map(|kind| Some((kind.to_string(), manifest.get(*kind)?.as_table()?))).collect();
+    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
+        for (target, spec) in targets {
+            for kind in kinds {
+                if let Some(table) = spec.get(kind).and_then(|t| t.as_table()) {
+                    tables.push((format!("target.{target}.{kind}"), table));
+                }
+            }
+        }
+    }
+    assert!(tables.iter().any(|(kind, _)| kind == "dependencies"), "the core's Cargo.toml lost its [dependencies]");
+    for (kind, table) in tables {
+        for (name, spec) in table {
+            let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or(name);
+            let path = spec.get("path").and_then(|p| p.as_str()).unwrap_or("");
+            assert!(
+                package != SANDBOX_PACKAGE && !path.trim_end_matches('/').ends_with("sandbox"),
+                "the core's Cargo.toml [{kind}] has {name} ({package}, path {path:?}): the core must not depend on the sandbox"
+            );
+        }
     }
 }

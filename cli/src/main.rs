@@ -217,7 +217,7 @@ struct SyncArgs {
 
 #[derive(Args)]
 struct SandboxArgs {
-    #[arg(long, default_value_t = voucherdesk::sandbox::DEFAULT_PORT)]
+    #[arg(long, default_value_t = voucherdesk_sandbox::DEFAULT_PORT)]
     port: u16,
     /// A scenario file (TOML): payment outcomes, notification quirks, faults.
     #[arg(long)]
@@ -228,17 +228,17 @@ struct SandboxArgs {
     /// Payments known from the start (JSON; `demo --db` writes sandbox-preload.json).
     #[arg(long)]
     preload: Option<PathBuf>,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_DLOCAL_LOGIN)]
     dlocal_login: String,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_DLOCAL_TRANS_KEY)]
     dlocal_trans_key: String,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET)]
     dlocal_secret: String,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_SERVICE_ID)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_PE_SERVICE_ID)]
     pe_service_id: String,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_ACCESS_KEY)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_PE_ACCESS_KEY)]
     pe_access_key: String,
-    #[arg(long, default_value = voucherdesk::sandbox::DEFAULT_PE_SECRET)]
+    #[arg(long, default_value = voucherdesk_sandbox::DEFAULT_PE_SECRET)]
     pe_secret: String,
 }
 
@@ -539,7 +539,7 @@ fn operator_failure(e: operators::OperatorError) -> Failure {
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
-    use voucherdesk::sandbox::{self, DlocalAccount, PeAccount, SandboxConfig, Scenario};
+    use voucherdesk_sandbox::{self as sandbox, DlocalAccount, PeAccount, SandboxConfig, Scenario};
     let scenario = match &args.scenario {
         Some(path) => Scenario::from_file(path).map_err(Failure::input)?,
         None => Scenario::default(),
@@ -1230,7 +1230,7 @@ fn demo_operator(store: &Store, operator: &Option<String>, adds_accounts: bool) 
 /// `--sandbox-url`, PSP accounts pointing at the sandbox. A keyring that is
 /// not there is reported, not fatal: the demo data is still good.
 fn demo_psp(store: &mut Store, acting: &Operator, out: &Path, sandbox_url: Option<&str>) -> Result<(), Failure> {
-    use voucherdesk::sandbox::{self, preload};
+    use voucherdesk_sandbox::{self as sandbox, preload};
     let pending = store.sync_pending_vouchers(preload::PRELOAD_ENTRIES_MAX as u32).map_err(Failure::other)?;
     let plan = preload::plan_for_demo(&pending);
     let path = out.join("sandbox-preload.json");

@@ -184,7 +184,7 @@ pub struct SubmitArgs {
     dlocal_url: Option<String>,
     /// With --dlocal-url: the merchant's X-Login (default: the sandbox's); the keys come from
     /// VOUCHERDESK_DLOCAL_TRANS_KEY / VOUCHERDESK_DLOCAL_SECRET.
-    #[arg(long, env = "VOUCHERDESK_DLOCAL_LOGIN", default_value = voucherdesk::sandbox::DEFAULT_DLOCAL_LOGIN)]
+    #[arg(long, env = "VOUCHERDESK_DLOCAL_LOGIN", default_value = voucherdesk_sandbox::DEFAULT_DLOCAL_LOGIN)]
     dlocal_login: String,
     /// Where the PSP posts refund and payout outcomes (a `voucherdesk listen` URL).
     #[arg(long)]
@@ -568,8 +568,8 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
             let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
             let credentials = DlocalCredentials {
                 login: a.dlocal_login.clone(),
-                trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk::sandbox::DEFAULT_DLOCAL_TRANS_KEY),
-                secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk::sandbox::DEFAULT_DLOCAL_SECRET),
+                trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk_sandbox::DEFAULT_DLOCAL_TRANS_KEY),
+                secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET),
             };
             DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?
         }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use voucherdesk::money::format_minor;
 use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
 use voucherdesk::psp::pagoefectivo::client::{PagoEfectivoClient, PeCredentials};
-use voucherdesk::sandbox;
 use voucherdesk::vouchers::{
     self, CancelRequest, ExtendRequest, IssueRequest, VOUCHER_REQUEST_TIMEOUT_MS, VoucherClients, VoucherError,
     VoucherOutcome,
 };
+use voucherdesk_sandbox as sandbox;
 
 #[derive(Subcommand)]
 pub enum VouchersCommand {

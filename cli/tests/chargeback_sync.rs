@@ -18,12 +18,12 @@ use voucherdesk::operators::act_as;
 use voucherdesk::payments::PaymentStatus;
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
-use voucherdesk::sandbox::{DlocalAccount, RunningSandbox, SandboxConfig, Scenario};
 use voucherdesk::store::Store;
 use voucherdesk::sync::sources::DlocalSource;
 use voucherdesk::sync::{StatusSource, SyncConfig, SyncEngine, SyncReport};
 use voucherdesk::webhooks::server::{ListenConfig, RunningListener};
 use voucherdesk::webhooks::{NotificationSecrets, Psp, Secret};
+use voucherdesk_sandbox::{DlocalAccount, RunningSandbox, SandboxConfig, Scenario};
 
 /// The sandbox's first payment and the chargeback opened on it.
 const PAYMENT_ID: &str = "D-4-sbx-00000001";

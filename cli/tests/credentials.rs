@@ -14,8 +14,8 @@ use std::time::Duration;
 use support::keyring::KeyringSession;
 use voucherdesk::credentials::{self, AccountSecrets, OsKeyring, PspKind, SecretVault};
 use voucherdesk::operators;
-use voucherdesk::sandbox::{DlocalAccount, PeAccount, RunningSandbox, SandboxConfig};
 use voucherdesk::store::Store;
+use voucherdesk_sandbox::{DlocalAccount, PeAccount, RunningSandbox, SandboxConfig};
 
 // Distinctive values, so that finding one anywhere is a leak and nothing else.
 const DL_LOGIN: &str = "dlLoginQ7v2xw";

@@ -29,8 +29,8 @@ use voucherdesk::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
 use voucherdesk::psp::pagoefectivo::client::{NewCip, PagoEfectivoClient, Payer, PeCredentials};
-use voucherdesk::sandbox;
 use voucherdesk::store::Store;
+use voucherdesk_sandbox as sandbox;
 
 /// How long a child process gets to say it is listening, and a notification to land.
 const PROCESS_READY_TIMEOUT_MS: u64 = 20_000;
@@ -311,7 +311,7 @@ fn sandbox_listen_sync_and_credentials_as_processes_with_a_real_keyring() {
     let sbx = base_url_in(&line);
 
     // ---- credentials test with the real clients: OK, and the PSP's refusal code
-    use voucherdesk::sandbox::{
+    use voucherdesk_sandbox::{
         DEFAULT_DLOCAL_LOGIN as DL, DEFAULT_DLOCAL_SECRET as DS, DEFAULT_DLOCAL_TRANS_KEY as DT,
         DEFAULT_PE_ACCESS_KEY as PA, DEFAULT_PE_SECRET as PS, DEFAULT_PE_SERVICE_ID as PI,
     };

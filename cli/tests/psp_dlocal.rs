@@ -18,7 +18,7 @@ use voucherdesk::psp::dlocal::client::{
 use voucherdesk::psp::dlocal::signature;
 use voucherdesk::psp::dlocal::transformers::StatusReading;
 use voucherdesk::psp::dlocal::wire::{BarcodeFormat, DlocalCashMethod, DlocalPaymentStatus, DlocalRefundStatus};
-use voucherdesk::sandbox::{self, RunningSandbox, SandboxConfig, Scenario};
+use voucherdesk_sandbox::{self as sandbox, RunningSandbox, SandboxConfig, Scenario};
 
 const CLIENT_TIMEOUT_MS: u64 = 3_000;
 /// Longest a test waits for a timed transition or a notification.

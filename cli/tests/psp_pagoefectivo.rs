@@ -24,8 +24,8 @@ use voucherdesk::psp::pagoefectivo::client::{
 use voucherdesk::psp::pagoefectivo::signature::{token_hash, verify_callback};
 use voucherdesk::psp::pagoefectivo::transformers;
 use voucherdesk::psp::pagoefectivo::wire::CipEvent;
-use voucherdesk::sandbox::pagoefectivo::{PeOutcome, PeRule, PeScenario};
-use voucherdesk::sandbox::{
+use voucherdesk_sandbox::pagoefectivo::{PeOutcome, PeRule, PeScenario};
+use voucherdesk_sandbox::{
     DEFAULT_PE_ACCESS_KEY, DEFAULT_PE_SECRET, DEFAULT_PE_SERVICE_ID, RunningSandbox, SandboxConfig, Scenario,
 };
 
@@ -388,7 +388,7 @@ async fn a_created_cip_has_its_url_and_a_lima_expiry() {
     let client = harness.client();
     let order = new_cip("ORD-CREATE", 12_345, 2 * HOUR_MS);
     let created = client.create_cip(&order).await.unwrap();
-    assert_eq!(created.cip, voucherdesk::sandbox::pagoefectivo::FIRST_CIP);
+    assert_eq!(created.cip, voucherdesk_sandbox::pagoefectivo::FIRST_CIP);
     assert_eq!((created.currency, created.amount_minor), (Currency::Pen, 12_345));
     assert_eq!(created.transaction_code, "ORD-CREATE");
     assert_eq!(created.expires_at, truncated_to_second(order.expires_at));

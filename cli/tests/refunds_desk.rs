@@ -9,7 +9,7 @@ use refund_support::*;
 use voucherdesk::credentials::{self, AccountSecrets, DlocalSecrets, MemoryVault, PagoEfectivoSecrets};
 use voucherdesk::refunds::submission::{self, SubmitConfig, submit_and_follow};
 use voucherdesk::refunds::{self, RefundQuery, RefundStatus};
-use voucherdesk::sandbox;
+use voucherdesk_sandbox as sandbox;
 
 fn dlocal_secrets() -> AccountSecrets {
     AccountSecrets::Dlocal(DlocalSecrets {

@@ -15,9 +15,9 @@ use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest};
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
 use voucherdesk::refunds::submission::{SubmitConfig, SubmitReport, submit_and_follow};
 use voucherdesk::refunds::{self, RefundStatus};
-use voucherdesk::sandbox::dlocal::SubmitStats;
-use voucherdesk::sandbox::{self};
 use voucherdesk::store::NotificationFilter;
+use voucherdesk_sandbox as sandbox;
+use voucherdesk_sandbox::dlocal::SubmitStats;
 
 /// Client time-out in these tests: a held answer (2 s) is a time-out.
 const CLIENT_TIMEOUT_MS: u64 = 400;

@@ -17,10 +17,10 @@ use voucherdesk::operators::act_as;
 use voucherdesk::payments::PaymentStatus;
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
-use voucherdesk::sandbox::{DlocalAccount, RunningSandbox, SandboxConfig, Scenario};
 use voucherdesk::store::Store;
 use voucherdesk::sync::sources::DlocalSource;
 use voucherdesk::sync::{StatusSource, SyncConfig, SyncEngine};
+use voucherdesk_sandbox::{DlocalAccount, RunningSandbox, SandboxConfig, Scenario};
 
 const VOUCHERS: usize = 12;
 /// Long enough for the issuing and a first round of polls (dLocal's rate limit

@@ -17,9 +17,9 @@ use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClie
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
 use voucherdesk::psp::pagoefectivo::client::{CipQuery, NewCip, PagoEfectivoClient, Payer, PeCredentials};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
-use voucherdesk::sandbox::{DlocalAccount, PeAccount, RunningSandbox, SandboxConfig, Scenario};
 use voucherdesk::store::{NotificationFilter, Store};
 use voucherdesk::vouchers::{self, CancelRequest, ExtendRequest, IssueRequest, VoucherClients, VoucherSettings};
+use voucherdesk_sandbox::{DlocalAccount, PeAccount, RunningSandbox, SandboxConfig, Scenario};
 
 const ORDERS: &str = "\
 order_id,store,created_at,buyer_name,buyer_email,buyer_phone,buyer_document,country,amount,currency,status,psp,psp_payment_id,voucher_code,voucher_expires_at

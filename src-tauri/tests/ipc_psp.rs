@@ -16,9 +16,9 @@ use voucherdesk::money::Currency;
 use voucherdesk::observations::{self, ObservationSource, Observed};
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
-use voucherdesk::sandbox::{self, RunningSandbox, SandboxConfig, Scenario};
 use voucherdesk::store::Store;
 use voucherdesk_desktop::state::AppState;
+use voucherdesk_sandbox::{self as sandbox, RunningSandbox, SandboxConfig, Scenario};
 
 struct Harness {
     app: MockApp,

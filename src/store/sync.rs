@@ -167,7 +167,7 @@ impl Store {
     }
 
     /// The pending vouchers, oldest first, at most `limit` (the demo's sandbox preload).
-    pub fn sync_pending_vouchers(&self, limit: u32) -> StoreResult<Vec<crate::sandbox::preload::PendingVoucher>> {
+    pub fn sync_pending_vouchers(&self, limit: u32) -> StoreResult<Vec<crate::sync::PendingVoucher>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor, p.voucher_code,
                     p.created_at,
@@ -179,7 +179,7 @@ impl Store {
             let currency = crate::money::Currency::parse(&currency).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.to_string().into())
             })?;
-            Ok(crate::sandbox::preload::PendingVoucher {
+            Ok(crate::sync::PendingVoucher {
                 psp: r.get(0)?,
                 payment_id: r.get(1)?,
                 order_id: r.get(2)?,

@@ -58,6 +58,21 @@ pub struct SyncTarget {
     pub status: PaymentStatus,
 }
 
+/// A pending voucher of the ledger, as a PSP would hold it: what the demo's
+/// sandbox preload is planned from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVoucher {
+    pub psp: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub country: String,
+    pub currency: crate::money::Currency,
+    pub amount_minor: i64,
+    pub voucher_code: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// What a PSP said about a voucher, already mapped to our status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteObservation {

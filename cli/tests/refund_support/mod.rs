@@ -194,14 +194,14 @@ pub const SANDBOX_WAIT_MS: u64 = 10_000;
 /// client signed with the sandbox's default credentials. Stopped when dropped.
 pub struct SandboxPsp {
     pub rt: tokio::runtime::Runtime,
-    pub sandbox: voucherdesk::sandbox::RunningSandbox,
+    pub sandbox: voucherdesk_sandbox::RunningSandbox,
     client_timeout_ms: u64,
 }
 
 impl SandboxPsp {
     /// `scenario` (TOML) rules come first; after them every payment is paid at once.
     pub fn start(scenario: &str, client_timeout_ms: u64) -> SandboxPsp {
-        use voucherdesk::sandbox::{RunningSandbox, SandboxConfig, Scenario};
+        use voucherdesk_sandbox::{RunningSandbox, SandboxConfig, Scenario};
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let scenario = Scenario::from_toml(&format!("{scenario}\n[[dlocal.payments]]\noutcome = \"paid\"\n")).unwrap();
         scenario.check().unwrap();
@@ -216,7 +216,7 @@ impl SandboxPsp {
 
     pub fn client(&self) -> voucherdesk::psp::dlocal::client::DlocalClient {
         use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
-        use voucherdesk::sandbox;
+        use voucherdesk_sandbox as sandbox;
         let credentials = DlocalCredentials {
             login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),
             trans_key: sandbox::DEFAULT_DLOCAL_TRANS_KEY.into(),

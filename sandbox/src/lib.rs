@@ -4,6 +4,10 @@
 //! notifications. Behaviour is scripted by a [`Scenario`].
 //!
 //! Everything lives in memory: a restart is a fresh PSP.
+//!
+//! A crate of its own so the core ships no test or demo server: it speaks the
+//! core's PSP wire types and signatures (`voucherdesk::psp`), and only the
+//! CLI's `sandbox` and `demo` commands and the tests depend on it.
 
 pub mod dlocal;
 pub mod faults;

@@ -42,7 +42,7 @@ impl Default for Notifier {
 
 impl Notifier {
     pub fn new() -> Notifier {
-        let http = crate::psp::http::client(Duration::from_millis(NOTIFY_TIMEOUT_MS))
+        let http = voucherdesk::psp::http::client(Duration::from_millis(NOTIFY_TIMEOUT_MS))
             .expect("a client without custom TLS roots always builds");
         Notifier { http, log: Arc::new(Mutex::new(Vec::new())) }
     }

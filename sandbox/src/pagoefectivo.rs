@@ -28,13 +28,13 @@ use subtle::ConstantTimeEq;
 
 use super::SandboxConfig;
 use super::notifier::{Delivery, Notifier};
-use crate::money::Currency;
-use crate::psp::pagoefectivo::api::{
+use voucherdesk::money::Currency;
+use voucherdesk::psp::pagoefectivo::api::{
     self, Callback, CallbackData, CipInfo, CreateCipRequest, CreatedCipData, Envelope, ErrorBody, ExtendCipRequest,
     FieldError, MajorAmount, SearchRequest, TokenData, TokenRequest,
 };
-use crate::psp::pagoefectivo::signature::{callback_signature, token_hash, verify_token_hash};
-use crate::psp::pagoefectivo::wire::{CipEvent, CipStatus};
+use voucherdesk::psp::pagoefectivo::signature::{callback_signature, token_hash, verify_token_hash};
+use voucherdesk::psp::pagoefectivo::wire::{CipEvent, CipStatus};
 
 pub const TOKEN_LIFETIME_MS_DEFAULT: u64 = 3_600_000;
 /// A `dateRequest` further than this from the sandbox's clock is refused (a
@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn scenario_reads_rules_and_refuses_unknown_keys() {
-        let scenario = crate::sandbox::Scenario::from_toml(
+        let scenario = crate::Scenario::from_toml(
             r#"
             [pagoefectivo]
             token_lifetime_ms = 2000
@@ -695,7 +695,7 @@ mod tests {
         // The example in docs/SANDBOX.md reads as documented.
         let doc = include_str!("../../docs/SANDBOX.md");
         let example = doc.split("```toml\n").find(|block| block.starts_with("[pagoefectivo]")).unwrap();
-        let example = crate::sandbox::Scenario::from_toml(example.split("```").next().unwrap()).unwrap();
+        let example = crate::Scenario::from_toml(example.split("```").next().unwrap()).unwrap();
         let rules = &example.pagoefectivo.rules;
         assert_eq!(
             rules.iter().map(|rule| rule.outcome).collect::<Vec<_>>(),
@@ -703,10 +703,9 @@ mod tests {
         );
         assert_eq!((rules[1].amount, rules[1].callback_twice), (Some(Decimal::new(1313, 2)), true));
 
-        let err = crate::sandbox::Scenario::from_toml("[pagoefectivo]\ntoken_life = 1\n").unwrap_err();
+        let err = crate::Scenario::from_toml("[pagoefectivo]\ntoken_life = 1\n").unwrap_err();
         assert!(err.to_string().contains("token_life"), "{err}");
-        let err =
-            crate::sandbox::Scenario::from_toml("[[pagoefectivo.rules]]\noutcome = \"paid_eventually\"\n").unwrap_err();
+        let err = crate::Scenario::from_toml("[[pagoefectivo.rules]]\noutcome = \"paid_eventually\"\n").unwrap_err();
         assert!(err.to_string().contains("paid_eventually"), "{err}");
     }
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::money::Currency;
+use voucherdesk::money::Currency;
+use voucherdesk::sync::PendingVoucher;
 
 /// Preload files hold at most this many entries per PSP (the sandbox's own limit).
 pub const PRELOAD_ENTRIES_MAX: usize = 100_000;
@@ -147,20 +148,6 @@ impl Preload {
     }
 }
 
-/// One pending voucher of the ledger, as the demo's preload needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingVoucher {
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    pub country: String,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    pub voucher_code: String,
-    pub created_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 /// The demo's preload from the ledger's pending vouchers (see
 /// [`DEMO_PAY_AT_ONCE_EVERY`]). PagoEfectivo vouchers whose code is not a CIP
 /// number, and PSPs the sandbox does not speak, are left out.
@@ -173,7 +160,7 @@ pub fn plan_for_demo(pending: &[PendingVoucher]) -> Preload {
             _ => None,
         };
         match v.psp.as_str() {
-            crate::psp::dlocal::PSP_NAME => preload.dlocal.push(PreloadedPayment {
+            voucherdesk::psp::dlocal::PSP_NAME => preload.dlocal.push(PreloadedPayment {
                 payment_id: v.payment_id.clone(),
                 order_id: v.order_id.clone(),
                 amount_minor: v.amount_minor,
@@ -184,7 +171,7 @@ pub fn plan_for_demo(pending: &[PendingVoucher]) -> Preload {
                 expires_at: v.expires_at,
                 pay_after_ms,
             }),
-            crate::psp::pagoefectivo::PSP_NAME => {
+            voucherdesk::psp::pagoefectivo::PSP_NAME => {
                 let Ok(cip) = v.voucher_code.trim().parse::<u64>().or_else(|_| v.payment_id.trim().parse::<u64>())
                 else {
                     continue;

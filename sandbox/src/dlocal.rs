@@ -22,10 +22,12 @@ use subtle::ConstantTimeEq;
 
 use super::SandboxConfig;
 use super::notifier::{Delivery, Notifier};
-use crate::psp::dlocal::api::{self, Chargeback, DlocalAmount, Payment, Refund, Ticket};
-use crate::psp::dlocal::client::{HEADER_DATE, HEADER_LOGIN, HEADER_TRANS_KEY, HEADER_VERSION, x_date};
-use crate::psp::dlocal::signature;
-use crate::psp::dlocal::wire::{DlocalCashMethod, DlocalChargebackStatus, DlocalPaymentStatus, DlocalRefundStatus};
+use voucherdesk::psp::dlocal::api::{self, Chargeback, DlocalAmount, Payment, Refund, Ticket};
+use voucherdesk::psp::dlocal::client::{HEADER_DATE, HEADER_LOGIN, HEADER_TRANS_KEY, HEADER_VERSION, x_date};
+use voucherdesk::psp::dlocal::signature;
+use voucherdesk::psp::dlocal::wire::{
+    DlocalCashMethod, DlocalChargebackStatus, DlocalPaymentStatus, DlocalRefundStatus,
+};
 
 /// A ticket lives this long unless a rule says otherwise (dLocal: 4–5 days; 48 h here).
 pub const TICKET_LIFETIME_MS_DEFAULT: u64 = 48 * 60 * 60 * 1000;
@@ -1051,7 +1053,8 @@ fn preload(sandbox: &Shared) {
             if ledger.payments.len() >= PAYMENTS_MAX || ledger.payments.contains_key(&entry.payment_id) {
                 continue;
             }
-            let Ok(amount) = crate::psp::dlocal::transformers::wire_amount(entry.amount_minor, entry.currency) else {
+            let Ok(amount) = voucherdesk::psp::dlocal::transformers::wire_amount(entry.amount_minor, entry.currency)
+            else {
                 continue;
             };
             let (method, format, provider) = match entry.country.as_str() {
@@ -1184,7 +1187,7 @@ pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 100;
 const WITHDRAWAL_CODE_DIGITS: usize = 10;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
-    use crate::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY;
+    use voucherdesk::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY;
     match headers.get(HEADER_IDEMPOTENCY_KEY) {
         None => Ok(None),
         Some(value) => {
@@ -1203,7 +1206,7 @@ fn key_reused() -> Response {
         StatusCode::CONFLICT,
         api::ERROR_INVALID_REQUEST,
         "Idempotency key already used for a different request.",
-        Some(crate::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY),
+        Some(voucherdesk::psp::dlocal::client::HEADER_IDEMPOTENCY_KEY),
     )
 }
 
@@ -1227,7 +1230,7 @@ async fn read_stats(State(sandbox): State<Shared>) -> Response {
     axum::Json(sandbox.ledger().stats.clone()).into_response()
 }
 
-use crate::psp::dlocal::payouts::{DlocalPayoutStatus, PAYOUT_TYPE_CASH_PICKUP, Payout, PayoutRequest};
+use voucherdesk::psp::dlocal::payouts::{DlocalPayoutStatus, PAYOUT_TYPE_CASH_PICKUP, Payout, PayoutRequest};
 
 fn payout_json(payout: &Payout) -> Vec<u8> {
     let mut value = serde_json::to_value(payout).expect("a payout always serialises");
