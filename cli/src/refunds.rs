@@ -1,6 +1,6 @@
 //! `voucherdesk refunds …`: flags in, library call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json};
+use super::{Failure, acting, change, open, print_json, url_secret};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;
@@ -182,10 +182,11 @@ pub struct SubmitArgs {
     /// account of `psp accounts`, its secrets from the OS keyring).
     #[arg(long, env = "VOUCHERDESK_DLOCAL_URL")]
     dlocal_url: Option<String>,
-    /// With --dlocal-url: the merchant's X-Login (default: the sandbox's); the keys come from
-    /// VOUCHERDESK_DLOCAL_TRANS_KEY / VOUCHERDESK_DLOCAL_SECRET.
-    #[arg(long, env = "VOUCHERDESK_DLOCAL_LOGIN", default_value = voucherdesk_sandbox::DEFAULT_DLOCAL_LOGIN)]
-    dlocal_login: String,
+    /// With --dlocal-url: the merchant's X-Login; the keys come from
+    /// VOUCHERDESK_DLOCAL_TRANS_KEY / VOUCHERDESK_DLOCAL_SECRET. Only a URL on
+    /// this machine (the sandbox) falls back to the sandbox's values.
+    #[arg(long)]
+    dlocal_login: Option<String>,
     /// Where the PSP posts refund and payout outcomes (a `voucherdesk listen` URL).
     #[arg(long)]
     notification_url: Option<String>,
@@ -565,11 +566,18 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
     let timeout = std::time::Duration::from_millis(a.timeout_ms);
     let client = match &a.dlocal_url {
         Some(url) => {
-            let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+            let login = match &a.dlocal_login {
+                Some(login) => login.clone(),
+                None => url_secret("VOUCHERDESK_DLOCAL_LOGIN", voucherdesk_sandbox::DEFAULT_DLOCAL_LOGIN, url)?,
+            };
             let credentials = DlocalCredentials {
-                login: a.dlocal_login.clone(),
-                trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", voucherdesk_sandbox::DEFAULT_DLOCAL_TRANS_KEY),
-                secret: env_or("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET),
+                login,
+                trans_key: url_secret(
+                    "VOUCHERDESK_DLOCAL_TRANS_KEY",
+                    voucherdesk_sandbox::DEFAULT_DLOCAL_TRANS_KEY,
+                    url,
+                )?,
+                secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET, url)?,
             };
             DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?
         }

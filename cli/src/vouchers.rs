@@ -2,7 +2,7 @@
 //! deadline, cancel an unpaid CIP, at the order's PSP. Flags in, library
 //! call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json};
+use super::{Failure, acting, change, open, print_json, url_secret};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,11 +69,11 @@ pub enum VouchersCommand {
 #[derive(Args)]
 pub struct PspArgs {
     /// Use this dLocal base URL and the env credentials (VOUCHERDESK_DLOCAL_LOGIN, _TRANS_KEY,
-    /// _SECRET; default: the sandbox's) instead of the configured account (scripts and tests).
+    /// _SECRET; the sandbox's only for a URL on this machine) instead of the configured account.
     #[arg(long, env = "VOUCHERDESK_DLOCAL_URL")]
     dlocal_url: Option<String>,
     /// Use this PagoEfectivo base URL and the env credentials (VOUCHERDESK_PAGOEFECTIVO_SERVICE_ID,
-    /// _ACCESS_KEY, _SECRET; default: the sandbox's) instead of the configured account.
+    /// _ACCESS_KEY, _SECRET; the sandbox's only for a URL on this machine) instead of the configured account.
     #[arg(long, env = "VOUCHERDESK_PAGOEFECTIVO_URL")]
     pagoefectivo_url: Option<String>,
     /// Where dLocal posts the new ticket's notifications (a `voucherdesk listen` URL).
@@ -89,10 +89,6 @@ fn failure(e: VoucherError) -> Failure {
     if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
 }
 
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
 /// The flags' PSPs, or the configured accounts when no URL is given.
 fn clients(store: &voucherdesk::store::Store, a: &PspArgs) -> Result<VoucherClients, Failure> {
     let timeout = Duration::from_millis(a.timeout_ms);
@@ -103,17 +99,17 @@ fn clients(store: &voucherdesk::store::Store, a: &PspArgs) -> Result<VoucherClie
     };
     if let Some(url) = &a.dlocal_url {
         let credentials = DlocalCredentials {
-            login: env_or("VOUCHERDESK_DLOCAL_LOGIN", sandbox::DEFAULT_DLOCAL_LOGIN),
-            trans_key: env_or("VOUCHERDESK_DLOCAL_TRANS_KEY", sandbox::DEFAULT_DLOCAL_TRANS_KEY),
-            secret: env_or("VOUCHERDESK_DLOCAL_SECRET", sandbox::DEFAULT_DLOCAL_SECRET),
+            login: url_secret("VOUCHERDESK_DLOCAL_LOGIN", sandbox::DEFAULT_DLOCAL_LOGIN, url)?,
+            trans_key: url_secret("VOUCHERDESK_DLOCAL_TRANS_KEY", sandbox::DEFAULT_DLOCAL_TRANS_KEY, url)?,
+            secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", sandbox::DEFAULT_DLOCAL_SECRET, url)?,
         };
         clients.dlocal = Some(DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?);
     }
     if let Some(url) = &a.pagoefectivo_url {
         let credentials = PeCredentials {
-            service_id: env_or("VOUCHERDESK_PAGOEFECTIVO_SERVICE_ID", sandbox::DEFAULT_PE_SERVICE_ID),
-            access_key: env_or("VOUCHERDESK_PAGOEFECTIVO_ACCESS_KEY", sandbox::DEFAULT_PE_ACCESS_KEY),
-            secret: env_or("VOUCHERDESK_PAGOEFECTIVO_SECRET", sandbox::DEFAULT_PE_SECRET),
+            service_id: url_secret("VOUCHERDESK_PAGOEFECTIVO_SERVICE_ID", sandbox::DEFAULT_PE_SERVICE_ID, url)?,
+            access_key: url_secret("VOUCHERDESK_PAGOEFECTIVO_ACCESS_KEY", sandbox::DEFAULT_PE_ACCESS_KEY, url)?,
+            secret: url_secret("VOUCHERDESK_PAGOEFECTIVO_SECRET", sandbox::DEFAULT_PE_SECRET, url)?,
         };
         clients.pagoefectivo =
             Some(PagoEfectivoClient::with_timeout(url, credentials, timeout).map_err(Failure::input)?);

@@ -156,3 +156,35 @@ fn audit_verify_accepts_an_anchor_one_transaction_behind_but_not_a_deletion_belo
     let first = stdout(&out).lines().next().unwrap().to_string();
     assert!(first.starts_with("audit log BROKEN at entry 5: entries missing: 1; "), "{first}");
 }
+
+#[test]
+fn a_psp_url_that_is_not_this_machine_never_gets_the_sandboxs_keys() {
+    let ctx = Ctx::new();
+    ctx.import_recon_set();
+    for args in [
+        vec!["vouchers", "issue", "--order", "R-004", "--dlocal-url", "https://api.dlocal.example"],
+        vec!["vouchers", "issue", "--order", "R-017", "--pagoefectivo-url", "https://pre1a.pagoefectivo.example"],
+        vec!["refunds", "submit", "--once", "--dlocal-url", "https://api.dlocal.example"],
+    ] {
+        let mut cmd = ctx.cmd();
+        cmd.args(&args);
+        for var in ["VOUCHERDESK_DLOCAL_LOGIN", "VOUCHERDESK_DLOCAL_TRANS_KEY", "VOUCHERDESK_DLOCAL_SECRET"] {
+            cmd.env_remove(var);
+        }
+        for var in [
+            "VOUCHERDESK_PAGOEFECTIVO_SERVICE_ID",
+            "VOUCHERDESK_PAGOEFECTIVO_ACCESS_KEY",
+            "VOUCHERDESK_PAGOEFECTIVO_SECRET",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("the binary runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let url = args[args.len() - 1];
+        assert!(
+            stderr(&out).contains(&format!("{url} is not a sandbox on this machine: set VOUCHERDESK_")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
