@@ -51,21 +51,9 @@ export interface AppStatus {
   cannot_open?: CannotOpen | null;
 }
 
-/** dto::CrashReports */
-export interface CrashReports {
-  count: number;
-  folder: string;
-  newest: string;
-}
-
-/** dto::CannotOpen (`code`: `store.too_new`) */
-export interface CannotOpen {
-  code: string;
-  message: string;
-  db_path: string;
-  file_schema: number;
-  app_schema: number;
-}
+/** dto::CrashReports, dto::CannotOpen (`code`: `store.too_new`) */
+export type { CannotOpen, CrashReports } from "../bindings";
+import type { CannotOpen, CrashReports } from "../bindings";
 
 /** Every IPC error: `{ code, message }`. */
 export interface ApiErrorPayload {
