@@ -87,10 +87,10 @@ impl Panic {
 
 /// The panic message as a report keeps it. It stays because it is often the
 /// one line that says what went wrong (`index out of bounds`, an `expect`'s
-/// reason); a formatted panic may carry a token or an order's data, so it is
-/// redacted and cut to [`PANIC_MESSAGE_CHARS_MAX`] characters.
+/// reason); a formatted panic may carry a token or a buyer's email or phone,
+/// so it is redacted and cut to [`PANIC_MESSAGE_CHARS_MAX`] characters.
 pub fn kept_message(message: &str) -> String {
-    let redacted = crate::redact::redact(message, &[]);
+    let redacted = crate::redact::redact(&crate::redact::redact_contacts(message), &[]);
     let count = redacted.chars().count();
     if count <= PANIC_MESSAGE_CHARS_MAX {
         return redacted;
@@ -252,7 +252,9 @@ mod tests {
             .name("crash-test-worker".into())
             .spawn(|| {
                 let order = "SHOP-1001";
-                panic!("refund of {order} failed: POST /refunds?token=tk-live-998877 Authorization: Bearer eyJabc.def");
+                panic!(
+                    "refund of {order} for ana@mail.example.co failed: POST /refunds?token=tk-live-998877 Authorization: Bearer eyJabc.def"
+                );
             })
             .unwrap()
             .join();
@@ -271,11 +273,11 @@ mod tests {
         assert!(text.contains("\nlocation: src/crash.rs:"), "{text}");
         assert!(
             text.contains(
-                "\nmessage: refund of SHOP-1001 failed: POST /refunds?token=[redacted] Authorization: [redacted]\n"
+                "\nmessage: refund of SHOP-1001 for [redacted] failed: POST /refunds?token=[redacted] Authorization: [redacted]\n"
             ),
             "{text}"
         );
-        assert!(!text.contains("tk-live-998877") && !text.contains("eyJabc"), "{text}");
+        assert!(!text.contains("tk-live-998877") && !text.contains("eyJabc") && !text.contains("ana@"), "{text}");
         // force_capture: frames whatever RUST_BACKTRACE says, this test among them.
         let backtrace = text.split("\nbacktrace:\n").nth(1).unwrap();
         assert!(backtrace.contains("the_hook_writes_one_redacted_report"), "{backtrace}");
