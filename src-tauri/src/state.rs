@@ -278,11 +278,6 @@ impl AppState {
 // ------------------------------------------------------------------ crash reports
 
 impl AppState {
-    /// The folder the crash hook writes into, when the app has one.
-    pub fn crash_dir(&self) -> Option<&Path> {
-        self.crash_dir.as_deref()
-    }
-
     /// Marks the crash reports there now as seen: the notice stays away until the next one.
     pub async fn dismiss_crash_reports(&self) -> Result<(), ApiError> {
         let Some(dir) = self.crash_dir.clone() else { return Ok(()) };
