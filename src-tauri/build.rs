@@ -73,6 +73,9 @@ const COMMANDS: &[&str] = &[
     "refunds_receipt_save",
     // team mode
     "team_status",
+    // crash reports
+    "crash_reports_open_folder",
+    "crash_reports_dismiss",
 ];
 
 include!("../build/commit.rs");

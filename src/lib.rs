@@ -7,6 +7,8 @@
 pub mod audit;
 // Business days per market from the holiday files under assets/holidays/.
 pub mod calendar;
+// Local crash reports written by a panic hook; nothing is sent anywhere.
+pub mod crash;
 pub mod credentials;
 pub mod dashboard;
 pub mod demo;

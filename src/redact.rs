@@ -86,9 +86,41 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     JSON_FIELD.replace_all(&out, field.as_str()).into_owned()
 }
 
+/// An email address.
+static EMAIL: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("a valid pattern")
+});
+
+/// A phone or document number: at least [`CONTACT_DIGITS_MIN`] digits in a row, an optional `+` before.
+static LONG_NUMBER: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(&format!(r"\+?\b\d{{{CONTACT_DIGITS_MIN},}}\b")).expect("a valid pattern"));
+
+/// Digits in a row from which a number is taken for a phone or an identity
+/// document (a Peruvian mobile has 9, a Colombian one 10; a DNI 8, so
+/// shorter runs such as line numbers and most amounts stay).
+pub const CONTACT_DIGITS_MIN: usize = 9;
+
+/// `text` with email addresses and phone-shaped numbers replaced by
+/// `[redacted]`: for free text that may quote a buyer (a crash report's
+/// panic message), on top of [`redact`].
+pub fn redact_contacts(text: &str) -> String {
+    let out = EMAIL.replace_all(text, REDACTED);
+    LONG_NUMBER.replace_all(&out, REDACTED).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contacts_are_replaced_and_short_numbers_stay() {
+        assert_eq!(
+            redact_contacts(
+                "notify jose.nunez+1@mail.example.co at +573001234567 or 987654321 for SHOP-1001, line 42, 150000 COP"
+            ),
+            "notify [redacted] at [redacted] or [redacted] for SHOP-1001, line 42, 150000 COP"
+        );
+    }
 
     #[test]
     fn configured_values_are_replaced_as_given_and_percent_encoded() {

@@ -485,6 +485,8 @@ fn prefer_small_pages() {}
 
 fn main() -> ExitCode {
     prefer_small_pages();
+    // A panic leaves a local report in the data directory's crash-reports/ (beside the default database).
+    voucherdesk::crash::install(voucherdesk::crash::default_dir(), version_text().to_string());
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -95,6 +95,9 @@ pub const COMMANDS: &[&str] = &[
     "refunds_receipt_save",
     // team mode
     "team_status",
+    // crash reports
+    "crash_reports_open_folder",
+    "crash_reports_dismiss",
 ];
 
 /// The invoke handler for every command in `COMMANDS`.
@@ -168,6 +171,9 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_receipt_save,
         // team mode
         crate::team_commands::team_status,
+        // crash reports
+        crate::crash_commands::crash_reports_open_folder,
+        crate::crash_commands::crash_reports_dismiss,
     ]
 }
 

@@ -106,6 +106,60 @@ pub struct AppStatus {
     pub idle_lock_minutes: u32,
     /// `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`: what this build is.
     pub version: String,
+    /// Crash reports written since the operator last dismissed the notice; `null` when there are none.
+    pub crash_reports: Option<CrashReports>,
+    /// Set when the app started without its database (a newer VoucherDesk wrote it): the
+    /// window shows only this, and no other command is there.
+    pub cannot_open: Option<CannotOpen>,
+}
+
+/// Crash reports not yet seen (crash.rs in the core): the notice's count and folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CrashReports {
+    pub count: u32,
+    pub folder: String,
+    pub newest: String,
+}
+
+impl From<voucherdesk::crash::Unseen> for CrashReports {
+    fn from(u: voucherdesk::crash::Unseen) -> CrashReports {
+        let voucherdesk::crash::Unseen { count, folder, newest } = u;
+        CrashReports {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            folder: folder.display().to_string(),
+            newest: newest.display().to_string(),
+        }
+    }
+}
+
+/// Why the database was not opened; the file was left as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CannotOpen {
+    /// `store.too_new`: a newer VoucherDesk wrote the file.
+    pub code: String,
+    /// The core's message (English).
+    pub message: String,
+    pub db_path: String,
+    /// The schema version the file holds.
+    pub file_schema: u32,
+    /// The newest schema version this build knows.
+    pub app_schema: u32,
+}
+
+impl CannotOpen {
+    pub const TOO_NEW: &'static str = "store.too_new";
+
+    /// The refusal of a database a newer VoucherDesk wrote; `None` for any other store error.
+    pub fn too_new(e: &voucherdesk::store::StoreError) -> Option<CannotOpen> {
+        let voucherdesk::store::StoreError::TooNew { path, found, known } = e else { return None };
+        Some(CannotOpen {
+            code: CannotOpen::TOO_NEW.to_string(),
+            message: e.to_string(),
+            db_path: path.display().to_string(),
+            file_schema: *found,
+            app_schema: *known,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

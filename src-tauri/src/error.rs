@@ -70,6 +70,9 @@ from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialEr
 // Voucher actions.
 from_coded!(voucherdesk::vouchers::VoucherError);
 
+// Crash reports (the notice's folder).
+from_coded!(voucherdesk::crash::CrashError);
+
 // The store's own code: `store`, or `team.offline`, `team.busy`, `team.*` in team mode.
 from_coded!(voucherdesk::store::StoreError, voucherdesk::team::TeamError);
 

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod crash_commands;
 pub mod dto;
 pub mod dto_notify;
 pub mod dto_psp;
@@ -17,6 +18,7 @@ pub mod periodic;
 pub mod picked_files;
 pub mod psp_commands;
 pub mod refund_runner;
+pub mod refused;
 pub mod state;
 pub mod sync_runner;
 pub mod team_commands;
@@ -24,7 +26,7 @@ pub mod team_runner;
 pub mod voucher_commands;
 pub mod wake;
 
-use state::AppState;
+use state::{AppState, Opened};
 use std::path::PathBuf;
 use tauri::{Builder, Emitter, Manager, Runtime};
 
@@ -87,9 +89,13 @@ mod webview {
 
 /// Opens the database and runs the window until it is closed.
 pub fn run() {
+    // A panic leaves a local report in the data directory; the next start offers its folder.
+    let crash_dir = voucherdesk::crash::default_dir();
+    voucherdesk::crash::install(crash_dir.clone(), voucherdesk::version::version_line(env!("VOUCHERDESK_COMMIT")));
     let path = db_path();
-    let state = match AppState::open(&path) {
-        Ok(state) => state,
+    let state = match AppState::open_for_window(&path) {
+        Ok(Opened::Ready(state)) => state.with_crash_reports(crash_dir),
+        Ok(Opened::Refused(cannot_open)) => return run_refusal(cannot_open),
         Err(e) => {
             eprintln!("voucherdesk-desktop: {}", e.message);
             std::process::exit(1);
@@ -129,4 +135,23 @@ pub fn run() {
             handle.state::<AppState>().stop_team();
         }
     });
+}
+
+/// A window that only says why the database was refused (a newer VoucherDesk
+/// wrote it) and touches nothing, until it is closed.
+fn run_refusal(cannot_open: dto::CannotOpen) {
+    eprintln!("voucherdesk-desktop: {}", cannot_open.message);
+    let builder = tauri::Builder::default().setup(|app| {
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            window.with_webview(webview::tune)?;
+        }
+        Ok(())
+    });
+    match refused::with_refusal(builder, cannot_open).build(tauri::generate_context!()) {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("voucherdesk-desktop: {e}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -58,6 +58,15 @@ pub struct AppState {
     // Team mode: how this desktop names itself to the team, and the refresher.
     desktop: DesktopNames,
     team: TeamRunner,
+    /// Where the crash hook writes its reports; `None` (tests) shows no crash notice.
+    crash_dir: Option<PathBuf>,
+}
+
+/// What opening the database at start-up gave: the app's state, or why the
+/// window must refuse the file (it was left as it was).
+pub enum Opened {
+    Ready(AppState),
+    Refused(dto::CannotOpen),
 }
 
 /// A lock whose holder panicked is still usable: SQLite rolled back whatever
@@ -96,7 +105,14 @@ impl AppState {
             notify: NotifyRunner::default(),
             desktop: DesktopNames::this_desktop(),
             team: TeamRunner::default(),
+            crash_dir: None,
         }
+    }
+
+    /// The state whose status announces the crash reports in `dir`.
+    pub fn with_crash_reports(mut self, dir: PathBuf) -> AppState {
+        self.crash_dir = Some(dir);
+        self
     }
 
     /// Opens the database (migrating it) and its read-only connections: a
@@ -105,6 +121,24 @@ impl AppState {
     pub fn open(path: &Path) -> Result<AppState, ApiError> {
         let vault = OsKeyring::new();
         let store = team::open_workspace(path, &vault, &DesktopNames::this_desktop().application)?;
+        AppState::with_readers(store)
+    }
+
+    /// Like `open`, but a database written by a newer VoucherDesk is an
+    /// answer for the window to show rather than an error.
+    pub fn open_for_window(path: &Path) -> Result<Opened, ApiError> {
+        let vault = OsKeyring::new();
+        match team::open_workspace(path, &vault, &DesktopNames::this_desktop().application) {
+            Ok(store) => Ok(Opened::Ready(AppState::with_readers(store)?)),
+            Err(team::TeamError::Local(e)) => match dto::CannotOpen::too_new(&e) {
+                Some(refusal) => Ok(Opened::Refused(refusal)),
+                None => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn with_readers(store: Store) -> Result<AppState, ApiError> {
         let mut readers = Vec::with_capacity(READER_CONNECTIONS);
         for _ in 0..READER_CONNECTIONS {
             if let Some(reader) = store.reader()? {
@@ -213,6 +247,7 @@ impl AppState {
     pub async fn status(&self) -> Result<dto::AppStatus, ApiError> {
         let (store, session) = (Arc::clone(&self.store), Arc::clone(&self.session));
         let db_path = self.db_path.display().to_string();
+        let crash_dir = self.crash_dir.clone();
         blocking(move || {
             let store = lock(&store);
             let settings = settings::get(&store)?;
@@ -229,9 +264,33 @@ impl AppState {
                 operator,
                 idle_lock_minutes: settings.idle_lock_minutes,
                 version: voucherdesk::version::version_line(env!("VOUCHERDESK_COMMIT")),
+                // The notice is a courtesy: an unreadable folder must not keep the app from starting.
+                crash_reports: crash_dir
+                    .and_then(|dir| voucherdesk::crash::unseen(&dir).ok().flatten())
+                    .map(dto::CrashReports::from),
+                cannot_open: None,
             })
         })
         .await
+    }
+}
+
+// ------------------------------------------------------------------ crash reports
+
+impl AppState {
+    /// Marks the crash reports there now as seen: the notice stays away until the next one.
+    pub async fn dismiss_crash_reports(&self) -> Result<(), ApiError> {
+        let Some(dir) = self.crash_dir.clone() else { return Ok(()) };
+        blocking(move || Ok(voucherdesk::crash::mark_seen(&dir)?)).await
+    }
+
+    /// Shows the crash reports' folder in the OS file manager. Only that
+    /// folder: the page names no path.
+    pub async fn open_crash_folder(&self) -> Result<(), ApiError> {
+        let Some(dir) = self.crash_dir.clone() else {
+            return Err(ApiError::new(codes::VALIDATION, "this app keeps no crash reports"));
+        };
+        blocking(move || crate::crash_commands::show_folder(&dir)).await
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use voucherdesk_desktop::commands::COMMANDS;
 use voucherdesk_desktop::picked_files::{FileUse, SaveKind};
-use voucherdesk_desktop::state::AppState;
+use voucherdesk_desktop::state::{AppState, Opened};
 
 struct Harness {
     app: MockApp,
@@ -382,4 +382,91 @@ fn notification_resends_follow_the_role_rules_through_ipc() {
     assert_eq!(log[0]["status"], json!("queued"));
     let queued = h.ok("notification_log", json!({ "status": "queued", "limit": 50 }));
     assert_eq!(queued.as_array().unwrap().len(), 4);
+}
+
+/// A database whose header says a newer VoucherDesk (schema 99) wrote it.
+fn newer_database(path: &Path) {
+    drop(voucherdesk::store::Store::open(path).unwrap());
+    let mut bytes = std::fs::read(path).unwrap();
+    // The SQLite header's user_version (where the store keeps its schema version): 4 bytes, big-endian, at 60.
+    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_newer_database_opens_a_refusing_window_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.sqlite");
+    newer_database(&path);
+    let before = std::fs::read(&path).unwrap();
+    let cannot_open = match AppState::open_for_window(&path).unwrap() {
+        Opened::Refused(cannot_open) => cannot_open,
+        Opened::Ready(_) => panic!("a newer database must be refused"),
+    };
+    let app = MockApp::refusing(cannot_open);
+    let status = common::ok(app.call("app_status", json!({})), "app_status");
+    let known = voucherdesk::store::schema_version_latest();
+    let db_path = path.display().to_string();
+    assert_eq!(
+        status,
+        json!({
+            "first_run": false,
+            "db_path": db_path,
+            "operator": null,
+            "idle_lock_minutes": 0,
+            "version": voucherdesk::version::version_line(env!("VOUCHERDESK_COMMIT")),
+            "crash_reports": null,
+            "cannot_open": {
+                "code": "store.too_new",
+                "message": format!(
+                    "database {db_path} was written by a newer VoucherDesk (schema version 99, this build knows up to {known}); upgrade VoucherDesk to open it"
+                ),
+                "db_path": db_path,
+                "file_schema": 99,
+                "app_schema": known,
+            },
+        })
+    );
+    // Nothing else is there to touch the file.
+    let refused = common::err(app.call("sign_in", json!({ "name": "root", "password": "root-password" })), "sign_in");
+    assert!(refused.to_string().contains("not found"), "{refused}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the file must be left as it was");
+}
+
+#[test]
+fn crash_reports_are_announced_until_dismissed() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("crash-reports");
+    let state = AppState::open(&dir.path().join("ipc.sqlite")).unwrap().with_crash_reports(reports.clone());
+    let app = MockApp::new(state);
+    let status = |app: &MockApp| common::ok(app.call("app_status", json!({})), "app_status");
+    assert_eq!(status(&app)["crash_reports"], json!(null));
+
+    let panic = voucherdesk::crash::Panic {
+        thread: "main".into(),
+        location: "src/x.rs:1:1".into(),
+        message: "boom".into(),
+        backtrace: "0: f".into(),
+    };
+    let at: chrono::DateTime<chrono::Utc> = "2026-12-06T07:00:00Z".parse().unwrap();
+    voucherdesk::crash::write_report(&reports, "v", at, &panic).unwrap();
+    let newest = voucherdesk::crash::write_report(&reports, "v", at + chrono::Duration::seconds(1), &panic).unwrap();
+    assert_eq!(
+        status(&app)["crash_reports"],
+        json!({ "count": 2, "folder": reports.display().to_string(), "newest": newest.display().to_string() })
+    );
+
+    assert_eq!(common::ok(app.call("crash_reports_dismiss", json!({})), "crash_reports_dismiss"), json!(null));
+    assert_eq!(status(&app)["crash_reports"], json!(null));
+    assert_eq!(voucherdesk::crash::reports(&reports).unwrap().len(), 2, "dismissing deletes nothing");
+}
+
+#[test]
+fn an_app_without_a_crash_folder_opens_none() {
+    let h = Harness::new();
+    assert_eq!(
+        h.err("crash_reports_open_folder", json!({})),
+        json!({ "code": "errors.validation", "message": "this app keeps no crash reports" })
+    );
+    assert_eq!(h.ok("crash_reports_dismiss", json!({})), json!(null));
 }

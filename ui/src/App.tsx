@@ -2,7 +2,8 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { useTranslation } from "react-i18next";
 import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
-import type { AppStatus, Operator } from "./api/types";
+import type { AppStatus, CannotOpen, CrashReports, Operator } from "./api/types";
+import { CrashNotice } from "./components/CrashNotice";
 import { ErrorNotice } from "./components/ErrorNotice";
 import { Header } from "./components/Header";
 import { WarmUp } from "./components/WarmUp";
@@ -10,6 +11,7 @@ import { changeLanguage, normaliseLanguage } from "./i18n";
 import { useIdle } from "./lib/useIdle";
 import { isManagerLike } from "./lib/roles";
 import { FirstRun, LockScreen, SignIn, type LockReason } from "./screens/Auth";
+import { CannotOpenScreen } from "./screens/CannotOpen";
 import { LookupScreen } from "./screens/Lookup";
 import { SCREENS, SessionContext, type ScreenId, type Session } from "./session";
 import { TeamBanner } from "./team/TeamBanner";
@@ -72,6 +74,7 @@ function preloadScreens(): Promise<unknown> {
 type Phase =
   | { kind: "loading" }
   | { kind: "failed"; error: ApiError }
+  | { kind: "cannot_open"; refusal: CannotOpen; version: string }
   | { kind: "first_run" }
   | { kind: "sign_in" }
   | { kind: "ready"; operator: Operator };
@@ -89,17 +92,20 @@ export function homeScreen(op: Operator): ScreenId {
 
 /** The app inside team mode's context: the read-only banner above every screen (sign-in included). */
 export function App() {
+  /** Crash reports not yet seen: a notice above every screen until dismissed. */
+  const [crashReports, setCrashReports] = useState<CrashReports | null>(null);
   return (
     <TeamProvider>
       <div className="app-frame">
         <TeamBanner />
-        <AppScreens />
+        {crashReports && <CrashNotice reports={crashReports} onDismissed={() => setCrashReports(null)} />}
+        <AppScreens onCrashReports={setCrashReports} />
       </div>
     </TeamProvider>
   );
 }
 
-function AppScreens() {
+function AppScreens({ onCrashReports }: { onCrashReports: (reports: CrashReports | null) => void }) {
   const { t } = useTranslation();
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
   const [status, setStatus] = useState<AppStatus | null>(null);
@@ -120,13 +126,15 @@ function AppScreens() {
     try {
       const s = await api.appStatus();
       setStatus(s);
-      if (s.first_run) setPhase({ kind: "first_run" });
+      onCrashReports(s.crash_reports ?? null);
+      if (s.cannot_open) setPhase({ kind: "cannot_open", refusal: s.cannot_open, version: s.version });
+      else if (s.first_run) setPhase({ kind: "first_run" });
       else if (s.operator) enter(s.operator);
       else setPhase({ kind: "sign_in" });
     } catch (e) {
       setPhase({ kind: "failed", error: toApiError(e) });
     }
-  }, []);
+  }, [onCrashReports]);
 
   useEffect(() => {
     void load();
@@ -217,6 +225,8 @@ function AppScreens() {
           </button>
         </div>
       );
+    case "cannot_open":
+      return <CannotOpenScreen refusal={phase.refusal} version={phase.version} />;
     case "first_run":
       return (
         <FirstRun

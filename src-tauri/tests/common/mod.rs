@@ -25,6 +25,16 @@ impl MockApp {
         MockApp { _app: app, window, files }
     }
 
+    /// The window of an app that refused its database (refused.rs).
+    #[allow(dead_code)] // not every test file starts refused
+    pub fn refusing(cannot_open: voucherdesk_desktop::dto::CannotOpen) -> MockApp {
+        let app = voucherdesk_desktop::refused::with_refusal(mock_builder(), cannot_open)
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        MockApp { _app: app, window, files: Arc::new(PickedFiles::default()) }
+    }
+
     /// The token of a file the operator chose to open (as `pick_import_files` answers).
     /// Chosen after signing in: a new session forgets earlier choices.
     #[allow(dead_code)] // not every test file imports

@@ -111,6 +111,10 @@ export const api = {
   signOut: () => call<void>("sign_out"),
   setLanguage: (language: Language) => call<Operator>("set_language", { language }),
 
+  // crash reports (no session needed)
+  crashReportsOpenFolder: () => call<void>("crash_reports_open_folder"),
+  crashReportsDismiss: () => call<void>("crash_reports_dismiss"),
+
   // lookup
   searchOrders: (query: string, limit = SEARCH_LIMIT) => call<OrderHit[]>("search_orders", { query, limit }),
   caseFile: (order_id: string) => call<CaseFile>("case_file", { order_id }),

@@ -45,7 +45,15 @@ export interface AppStatus {
   idle_lock_minutes: number;
   /** `0.1.0 (commit 1a2b3c4d5e6f, schema 17)`: what this build is. */
   version: string;
+  /** Crash reports not yet seen; null (or absent) when there are none. */
+  crash_reports?: CrashReports | null;
+  /** Set when the app started without its database: the window shows only the refusal. */
+  cannot_open?: CannotOpen | null;
 }
+
+/** dto::CrashReports, dto::CannotOpen (`code`: `store.too_new`) */
+export type { CannotOpen, CrashReports } from "../bindings";
+import type { CannotOpen, CrashReports } from "../bindings";
 
 /** Every IPC error: `{ code, message }`. */
 export interface ApiErrorPayload {

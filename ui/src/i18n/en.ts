@@ -8,6 +8,20 @@ const en = {
     cannotStart: "The console could not start",
     retry: "Retry",
   },
+  crashNotice: {
+    title: "VoucherDesk closed unexpectedly",
+    text: "Crash reports saved on this computer since you last looked: {{n}}. Nothing was sent anywhere; you may pass them on to support.",
+    openFolder: "Open folder",
+    dismiss: "Dismiss",
+  },
+  cannotOpen: {
+    title: "This database was written by a newer VoucherDesk",
+    schemas: "The file holds database schema {{file}}; this VoucherDesk knows schema {{app}} at most.",
+    file: "Database file",
+    unchanged: "Nothing was changed: the file is exactly as it was.",
+    next: "Install the newer VoucherDesk to open it.",
+    thisApp: "This VoucherDesk: {{version}}",
+  },
   nav: {
     lookup: "Lookup",
     exceptions: "Exceptions",

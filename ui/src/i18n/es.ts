@@ -7,6 +7,20 @@ const es: Messages = {
     cannotStart: "La consola no pudo iniciar",
     retry: "Reintentar",
   },
+  crashNotice: {
+    title: "VoucherDesk se cerró inesperadamente",
+    text: "Informes de fallo guardados en este equipo desde la última vez: {{n}}. No se envió nada; puede pasarlos a soporte.",
+    openFolder: "Abrir carpeta",
+    dismiss: "Descartar",
+  },
+  cannotOpen: {
+    title: "Esta base de datos la escribió un VoucherDesk más reciente",
+    schemas: "El archivo tiene el esquema de base de datos {{file}}; este VoucherDesk conoce como máximo el esquema {{app}}.",
+    file: "Archivo de base de datos",
+    unchanged: "No se cambió nada: el archivo está exactamente como estaba.",
+    next: "Instale el VoucherDesk más reciente para abrirla.",
+    thisApp: "Este VoucherDesk: {{version}}",
+  },
   nav: {
     lookup: "Consulta",
     exceptions: "Excepciones",

@@ -30,6 +30,21 @@ export function initialLanguage(): Language {
   return normaliseLanguage(typeof navigator !== "undefined" ? navigator.language : "en");
 }
 
+/**
+ * The operator's language when this machine says it (the last one used here,
+ * or a browser language we have); null when it does not.
+ */
+export function knownLanguage(): Language | null {
+  try {
+    const stored = localStorage.getItem(STORAGE_KEY);
+    if (stored) return normaliseLanguage(stored);
+  } catch {
+    // storage unavailable: fall through
+  }
+  const tag = (typeof navigator !== "undefined" ? navigator.language : "").toLowerCase();
+  return /^(en|es|zh)\b/.test(tag) ? normaliseLanguage(tag) : null;
+}
+
 export function rememberLanguage(lang: Language): void {
   try {
     localStorage.setItem(STORAGE_KEY, lang);

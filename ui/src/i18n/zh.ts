@@ -7,6 +7,20 @@ const zh: Messages = {
     cannotStart: "控制台无法启动",
     retry: "重试",
   },
+  crashNotice: {
+    title: "VoucherDesk 意外关闭",
+    text: "自上次查看以来，本机保存的崩溃报告：{{n}} 份。没有发送任何内容；您可以将其转交给技术支持。",
+    openFolder: "打开文件夹",
+    dismiss: "忽略",
+  },
+  cannotOpen: {
+    title: "此数据库由更新版本的 VoucherDesk 写入",
+    schemas: "该文件的数据库架构版本为 {{file}}；此 VoucherDesk 最高只支持版本 {{app}}。",
+    file: "数据库文件",
+    unchanged: "未做任何更改：文件保持原样。",
+    next: "请安装更新版本的 VoucherDesk 来打开它。",
+    thisApp: "此 VoucherDesk：{{version}}",
+  },
   nav: {
     lookup: "查询",
     exceptions: "异常",
