@@ -18,6 +18,8 @@ pub mod export_csv;
 pub mod exports;
 pub mod fx;
 pub mod import;
+// Operations KPIs over a range of market dates, per PSP and market.
+pub mod kpis;
 pub mod lookup;
 pub mod market;
 pub mod money;

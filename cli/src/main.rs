@@ -33,6 +33,7 @@ macro_rules! out {
 mod backup;
 mod export;
 mod fx;
+mod kpis;
 mod notifications;
 mod refunds;
 mod settings;
@@ -125,6 +126,8 @@ enum Command {
     /// CSV exports for finance: payments and settlement rows by market date, the queue, refunds.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Operations KPIs by voucher creation date: success rate, time to pay, sync delay, missed callbacks, refunds, settlement.
+    Kpis(kpis::KpisArgs),
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(team::TeamCommand),
@@ -615,6 +618,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Refunds(cmd) => refunds::run(&cli.db, &cli.operator, cmd),
         Command::Fx(cmd) => fx::run(&cli.db, &cli.operator, cmd),
         Command::Export(cmd) => export::run(&cli.db, &cli.operator, cmd),
+        Command::Kpis(args) => kpis::run(&cli.db, &cli.operator, args),
         Command::Vouchers(cmd) => vouchers::run(&cli.db, &cli.operator, cmd),
         Command::Backup(args) => backup::run_backup(&cli.db, &cli.operator, args),
         Command::Restore(args) => backup::run_restore(&cli.db, args),
