@@ -1,7 +1,7 @@
 //! `voucherdesk export …`: the ledger's records as CSV for finance, through
 //! the core's formula-safe writer. Flags in, library call, output.
 
-use super::{Failure, acting, open, print_json};
+use super::{Failure, open, print_json, reading};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -97,7 +97,7 @@ fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> 
 
 pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) -> Result<(), Failure> {
     let store = open(db)?;
-    let op = acting(&store, operator)?;
+    let op = reading(&store, operator)?;
     match cmd {
         ExportCommand::Payments(r) => {
             let query = ledger_query(&r)?;

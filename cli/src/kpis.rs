@@ -1,7 +1,7 @@
 //! `voucherdesk kpis`: operations KPIs over a range of market dates, per PSP
 //! and market. Flags in, library call, output. No rules here.
 
-use super::{Failure, acting, open, print_json};
+use super::{Failure, open, print_json, reading};
 use chrono::NaiveDate;
 use clap::Args;
 use std::path::PathBuf;
@@ -82,7 +82,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> R
             .transpose()?,
     };
     let store = open(db)?;
-    let op = acting(&store, operator)?;
+    let op = reading(&store, operator)?;
     let report = kpis::report(&store, &op, &query, chrono::Utc::now()).map_err(failure)?;
     if args.json {
         return print_json(&report);

@@ -530,8 +530,17 @@ pub(crate) fn change<T, E>(
 
 /// The operator a state-changing command acts as.
 fn acting(store: &Store, given: &Option<String>) -> Result<Operator, Failure> {
+    acting_for(store, given, "this command changes data")
+}
+
+/// The operator a read that depends on the role (exports, KPIs) acts as.
+pub(crate) fn reading(store: &Store, given: &Option<String>) -> Result<Operator, Failure> {
+    acting_for(store, given, "this command reads as an operator")
+}
+
+fn acting_for(store: &Store, given: &Option<String>, why: &str) -> Result<Operator, Failure> {
     let name = given.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
-        Failure::input("this command changes data: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)")
+        Failure::input(format!("{why}: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)"))
     })?;
     operators::act_as(store, name).map_err(operator_failure)
 }
