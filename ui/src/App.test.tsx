@@ -158,7 +158,9 @@ describe("the queue's warm-up render", () => {
     expect(warm.getAttribute("aria-hidden")).toBe("true");
     expect(warm.hasAttribute("inert")).toBe(true);
     expect(warm.querySelector('[data-testid="exception-table"]')).not.toBeNull();
-    expect(calls.filter((c) => c.cmd === "exception_page")).toHaveLength(1);
+    // The page request follows the table's first render: wait for it, then
+    // make sure the warm-up asked exactly once.
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "exception_page")).toHaveLength(1));
     fireEvent.click(screen.getByTestId("nav-exceptions"));
     // In the same render: never two queues in the page.
     expect(screen.queryByTestId("warm-up")).toBeNull();
