@@ -1,13 +1,11 @@
 //! `voucherdesk export …`: the ledger's records as CSV for finance, through
 //! the core's formula-safe writer. Flags in, library call, output.
 
-use super::{Failure, open, print_json, reading};
-use chrono::NaiveDate;
+use super::{Failure, date_flag, market_flag, open, print_json, reading};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::exceptions::{self, ExceptionQuery, ExceptionStatus};
 use voucherdesk::exports::{self, ExportError, ExportQuery};
-use voucherdesk::market::Country;
 use voucherdesk::refunds::{self, RefundQuery};
 
 #[derive(Args)]
@@ -77,16 +75,6 @@ fn failure(e: ExportError) -> Failure {
     }
 }
 
-fn date(flag: &str, text: &str) -> Result<NaiveDate, Failure> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Failure::input(format!("--{flag} {text:?}: expected a date as YYYY-MM-DD")))
-}
-
-fn market(text: Option<&str>) -> Result<Option<Country>, Failure> {
-    text.map(|m| Country::parse(m).map_err(|_| Failure::input(format!("--market {m:?}: expected CO or PE"))))
-        .transpose()
-}
-
 fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&serde_json::json!({ "rows": rows, "file": out }));
@@ -120,7 +108,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) 
                 kind,
                 status,
                 psp,
-                country: market(m.as_deref())?.map(|c| c.code().to_string()),
+                country: market_flag(m.as_deref())?.map(|c| c.code().to_string()),
                 store: shop,
                 ..ExceptionQuery::default()
             };
@@ -139,10 +127,10 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) 
 
 fn ledger_query(r: &LedgerRange) -> Result<ExportQuery, Failure> {
     Ok(ExportQuery {
-        from: date("from", &r.from)?,
-        to: date("to", &r.to)?,
+        from: date_flag("from", &r.from)?,
+        to: date_flag("to", &r.to)?,
         psp: r.psp.clone(),
-        market: market(r.market.as_deref())?,
+        market: market_flag(r.market.as_deref())?,
         store: r.store.clone(),
     })
 }

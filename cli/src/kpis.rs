@@ -1,12 +1,10 @@
 //! `voucherdesk kpis`: operations KPIs over a range of market dates, per PSP
 //! and market. Flags in, library call, output. No rules here.
 
-use super::{Failure, open, print_json, reading};
-use chrono::NaiveDate;
+use super::{Failure, date_flag, market_flag, open, print_json, reading};
 use clap::Args;
 use std::path::PathBuf;
 use voucherdesk::kpis::{self, KpiError, KpiQuery, Kpis, Spread};
-use voucherdesk::market::Country;
 
 #[derive(Args)]
 pub struct KpisArgs {
@@ -29,11 +27,6 @@ pub struct KpisArgs {
 fn failure(e: KpiError) -> Failure {
     let message = format!("{} [{}]", e, e.code());
     if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
-fn date(flag: &str, text: &str) -> Result<NaiveDate, Failure> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Failure::input(format!("--{flag} {text:?}: expected a date as YYYY-MM-DD")))
 }
 
 /// Basis points as a percentage with two decimals, `-` when undefined.
@@ -72,14 +65,10 @@ fn row(psp: &str, market: &str, term: &str, k: &Kpis) {
 
 pub fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> Result<(), Failure> {
     let query = KpiQuery {
-        from: date("from", &args.from)?,
-        to: date("to", &args.to)?,
+        from: date_flag("from", &args.from)?,
+        to: date_flag("to", &args.to)?,
         psp: args.psp.clone(),
-        market: args
-            .market
-            .as_deref()
-            .map(|m| Country::parse(m).map_err(|_| Failure::input(format!("--market {m:?}: expected CO or PE"))))
-            .transpose()?,
+        market: market_flag(args.market.as_deref())?,
     };
     let store = open(db)?;
     let op = reading(&store, operator)?;

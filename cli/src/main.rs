@@ -581,6 +581,20 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::other(format!("sandbox: {e}")))
 }
 
+/// A `--from`/`--to` market date flag.
+pub(crate) fn date_flag(flag: &str, text: &str) -> Result<chrono::NaiveDate, Failure> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| Failure::input(format!("--{flag} {text:?}: expected a date as YYYY-MM-DD")))
+}
+
+/// A `--market` flag: CO or PE.
+pub(crate) fn market_flag(text: Option<&str>) -> Result<Option<voucherdesk::market::Country>, Failure> {
+    text.map(|m| {
+        voucherdesk::market::Country::parse(m).map_err(|_| Failure::input(format!("--market {m:?}: expected CO or PE")))
+    })
+    .transpose()
+}
+
 /// A PSP credential for a base URL given on the command line: from its
 /// environment variable, else the sandbox's own value, but only when the URL
 /// is this machine (where the sandbox runs). A real PSP never gets the

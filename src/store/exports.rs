@@ -1,7 +1,7 @@
 //! The ledger's payments and settlement rows for the daily exports, streamed
 //! in id order by market date, PSP, market and store.
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult};
 
 /// What one export selects. Instants are UTC seconds: each market's
 /// `[from, to)` is its own business days' span, since the markets' clocks differ.
@@ -103,30 +103,12 @@ fn filter_sql(
     (clauses.join(" AND "), values)
 }
 
-fn stream<T>(
-    store: &Store,
-    sql: &str,
-    values: Vec<Box<dyn rusqlite::ToSql>>,
-    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    mut each: impl FnMut(&T) -> Result<(), String>,
-) -> StoreResult<u64> {
-    let mut stmt = store.conn.prepare(sql)?;
-    let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
-    let mut rows = stmt.query(refs.as_slice())?;
-    let mut count = 0;
-    while let Some(r) = rows.next()? {
-        each(&read(r)?).map_err(StoreError::Invalid)?;
-        count += 1;
-    }
-    Ok(count)
-}
-
 impl Store {
     /// Payments dated by their payment time, else their creation, in market time.
     pub fn for_each_payment_export(
         &self,
         filter: &LedgerExportFilter,
-        each: impl FnMut(&PaymentExportRow) -> Result<(), String>,
+        mut each: impl FnMut(&PaymentExportRow) -> Result<(), String>,
     ) -> StoreResult<u64> {
         let (where_sql, values) = filter_sql(filter, "coalesce(x.paid_at, x.created_at)", "x.country", false, None);
         let sql = format!(
@@ -156,7 +138,7 @@ impl Store {
                 voucher_code: r.get(13)?,
             })
         };
-        stream(self, &sql, values, read, each)
+        super::stream_rows(self, &sql, values, read, |row| each(&row))
     }
 
     /// Settlement rows dated by their own settlement date, else their creation
@@ -164,7 +146,7 @@ impl Store {
     pub fn for_each_settlement_export(
         &self,
         filter: &LedgerExportFilter,
-        each: impl FnMut(&SettlementExportRow) -> Result<(), String>,
+        mut each: impl FnMut(&SettlementExportRow) -> Result<(), String>,
     ) -> StoreResult<u64> {
         let (where_sql, values) = filter_sql(filter, "x.created_at", "x.local_currency", true, Some("x.settled_on"));
         let sql = format!(
@@ -193,6 +175,6 @@ impl Store {
                 net_minor: r.get(13)?,
             })
         };
-        stream(self, &sql, values, read, each)
+        super::stream_rows(self, &sql, values, read, |row| each(&row))
     }
 }

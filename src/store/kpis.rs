@@ -2,7 +2,7 @@
 //! a range of market dates with their first paid observation and their
 //! settlement date, and the refunds submitted or finished in such a range.
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult};
 
 /// What the KPIs read. Instants are UTC seconds: each market's `[from, to)`
 /// is its own span of market days, since the markets' clocks differ.
@@ -70,24 +70,6 @@ fn filter_sql(filter: &KpiFilter, time_sql: &str, market_sql: &str) -> (String, 
     (clauses.join(" AND "), values)
 }
 
-fn stream<T>(
-    store: &Store,
-    sql: &str,
-    values: Vec<Box<dyn rusqlite::ToSql>>,
-    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    mut each: impl FnMut(T) -> Result<(), String>,
-) -> StoreResult<u64> {
-    let mut stmt = store.conn.prepare(sql)?;
-    let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
-    let mut rows = stmt.query(refs.as_slice())?;
-    let mut count = 0;
-    while let Some(r) = rows.next()? {
-        each(read(r)?).map_err(StoreError::Invalid)?;
-        count += 1;
-    }
-    Ok(count)
-}
-
 impl Store {
     /// The payments created within the filter's market days, in id order.
     pub fn for_each_kpi_payment(
@@ -133,7 +115,7 @@ impl Store {
                 settled_on: r.get(10)?,
             })
         };
-        stream(self, &sql, values, read, each)
+        super::stream_rows(self, &sql, values, read, each)
     }
 
     /// The refunds submitted (or finished) within the filter's market days,
@@ -164,6 +146,6 @@ impl Store {
                 finished_at: r.get(4)?,
             })
         };
-        stream(self, &sql, values, read, each)
+        super::stream_rows(self, &sql, values, read, each)
     }
 }

@@ -430,6 +430,27 @@ pub(crate) fn create_at_version(path: &Path, version: u32) -> StoreResult<Connec
     Ok(conn)
 }
 
+/// Runs `sql` with `values` and hands each row, read by `read`, to `each`;
+/// an `Err` from `each` stops the stream as `StoreError::Invalid`. Returns the
+/// rows handed over.
+fn stream_rows<T>(
+    store: &Store,
+    sql: &str,
+    values: Vec<Box<dyn rusqlite::ToSql>>,
+    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    mut each: impl FnMut(T) -> Result<(), String>,
+) -> StoreResult<u64> {
+    let mut stmt = store.conn.prepare(sql)?;
+    let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let mut rows = stmt.query(refs.as_slice())?;
+    let mut count = 0;
+    while let Some(r) = rows.next()? {
+        each(read(r)?).map_err(StoreError::Invalid)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
