@@ -286,8 +286,14 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   await harness.go(a, "lookup");
   await a.type(tid("lookup-search"), REFUND_ORDER);
   await a.click(tid(`lookup-result-${REFUND_ORDER}`));
+  // The case file's re-send panel is loaded (its log or its empty state)
+  // before the click, as in the offline half: a click on the panel of the
+  // page being replaced is lost on a loaded machine.
+  await a.waitFor(`${tid("notifications-panel")} :is(${tid("notifications-log")}, ${tid("notifications-empty")})`, { what: "the notification log" });
   await a.click(tid("resend-submit"));
-  const queued = await a.waitFor(tid("resend-queued"), { what: "the re-send queued" });
+  const answer = await a.waitFor(`:is(${tid("resend-queued")}, ${tid("resend-error")})`, { what: "the re-send's answer" });
+  assert.equal(await answer.attr("data-testid"), "resend-queued", `the re-send was refused: ${await answer.text()}`);
+  const queued = answer;
   const queuedId = await queued.attr("data-id");
   // The app answered after its team write committed; the CLI's copy pulls before it reads.
   // Besides the buyer's refund_approved messages (one per channel), exactly this one manual re-send.
