@@ -296,6 +296,7 @@ test("signs in as each role", async () => {
   }
   await s.type(tid("sign-in-name"), "ana");
   await s.type(tid("sign-in-password"), "not-her-password");
+  await s.waitFor(`${tid("sign-in-submit")}:not([disabled])`, { what: "the sign-in button enabled" });
   await s.click(tid("sign-in-submit"));
   const refusal = await s.waitFor('[role="alert"][data-code="auth.denied"]', { what: "the refusal" });
   assert.ok(refusal);

@@ -19,12 +19,27 @@ export const CLI = process.env.VOUCHERDESK_CLI ?? path.join(TARGET, "debug/vouch
 /** The CSS selector of a `data-testid`. */
 export const tid = (id) => `[data-testid="${id}"]`;
 
-/** Signs `name` in with the demo team's password (`voucherdesk-<name>`). */
+/** How long a sign-in may take on a loaded machine; its answer, not this, ends the wait. */
+const SIGN_IN_WAIT_MS = 60_000;
+
+/**
+ * Signs `name` in with the demo team's password (`voucherdesk-<name>`). The
+ * button is enabled by React once both fields are filled; on a loaded machine
+ * that render can trail the typing, and a click on a disabled button is lost,
+ * so the click waits for it. A refused sign-in fails with the app's words.
+ */
 export async function signIn(s, name, password = `voucherdesk-${name}`) {
   await s.type(tid("sign-in-name"), name);
   await s.type(tid("sign-in-password"), password);
+  await s.waitFor(`${tid("sign-in-submit")}:not([disabled])`, { what: "the sign-in button enabled" });
   await s.click(tid("sign-in-submit"));
-  await s.waitFor(`${tid("current-operator")}[data-name="${name}"]`, { what: `${name} signed in` });
+  const answer = await s.waitFor(`:is(${tid("current-operator")}[data-name="${name}"], ${tid("sign-in-error")})`, {
+    timeout: SIGN_IN_WAIT_MS,
+    what: `${name} signed in`,
+  });
+  if ((await answer.attr("data-testid")) === "sign-in-error") {
+    throw new Error(`the sign-in of ${name} was refused: ${await answer.text()}`);
+  }
 }
 
 export async function signOut(s) {
