@@ -361,7 +361,12 @@ fn sandbox_listen_sync_and_credentials_as_processes_with_a_real_keyring() {
         assert!(Instant::now() < deadline, "listen did not apply the notification: {}", listen.output());
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(listen.output().contains(&format!("order CLI-HOOK-1 payment {hook_id}")), "{}", listen.output());
+    // listen prints its line after the commit the loop above saw: wait for it too.
+    let line = format!("order CLI-HOOK-1 payment {hook_id}");
+    while !listen.output().contains(&line) {
+        assert!(Instant::now() < deadline, "listen did not log the notification: {}", listen.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
         cli.history(&hook_id),
         [("api".to_string(), "pending".to_string()), ("notification".into(), "paid".into())]
