@@ -18,6 +18,8 @@ pub mod export_csv;
 pub mod exports;
 pub mod fx;
 pub mod import;
+// The background rounds (PSP sync, refund submission, outbox delivery, team refresh) every face runs.
+pub mod jobs;
 // Operations KPIs over a range of market dates, per PSP and market.
 pub mod kpis;
 pub mod lookup;

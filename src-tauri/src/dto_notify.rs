@@ -3,10 +3,10 @@
 //! mirrors of core types, converted with exhaustive destructuring. No secret
 //! ever crosses back: the settings say only whether the keyring holds one.
 
-use crate::notify_runner::DelivererState;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use voucherdesk::jobs::outbox_delivery::DelivererState;
 use voucherdesk::notifications::{self, config, delivery};
 
 type Instant = DateTime<Utc>;

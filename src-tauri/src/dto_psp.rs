@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use voucherdesk::{credentials, sync};
 
-use crate::sync_runner::RunnerState;
+use voucherdesk::jobs::psp_sync::RunnerState;
 
 type Instant = DateTime<Utc>;
 

@@ -8,7 +8,7 @@ use ts_rs::TS;
 use voucherdesk::store::TeamLinkStatus;
 use voucherdesk::store::team::LeaseRow;
 
-use crate::team_runner::TeamRunnerState;
+use voucherdesk::jobs::team_refresh::TeamRunnerState;
 
 type Instant = DateTime<Utc>;
 

@@ -13,16 +13,12 @@ pub mod dto_team;
 pub mod error;
 pub mod file_dialog;
 pub mod notify_commands;
-pub mod notify_runner;
-pub mod periodic;
 pub mod picked_files;
 pub mod psp_commands;
-pub mod refund_runner;
 pub mod refused;
+pub mod runner;
 pub mod state;
-pub mod sync_runner;
 pub mod team_commands;
-pub mod team_runner;
 pub mod voucher_commands;
 pub mod wake;
 
@@ -43,6 +39,9 @@ pub fn db_path() -> PathBuf {
 /// The event that tells the page which files were dropped on the window
 /// (payload: `PickedFile[]`, each with its read token).
 pub const FILES_DROPPED_EVENT: &str = "files-dropped";
+
+/// The event the team refresher emits when the team copy changed (payload: `TeamChanged`).
+pub const TEAM_CHANGED_EVENT: &str = "team-changed";
 
 /// The app's commands and state on a builder (the real one or tauri's mock).
 pub fn with_commands<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
@@ -103,20 +102,20 @@ pub fn run() {
     };
     // SIGUSR2 ends the pauses of the background rounds below (wake).
     wake::wake_on_signal();
-    // The PSP sync runs in the background for the app's whole life (sync_runner).
-    state.start_sync(sync_runner::tick_from_env());
-    // Approved refunds are submitted and followed in the background too (refund_runner).
-    state.start_refunds(refund_runner::interval_from_env());
-    // The buyer-notification outbox is delivered in the background too (notify_runner).
-    state.start_notify(notify_runner::tick_from_env());
+    // The PSP sync runs in the background for the app's whole life (jobs::psp_sync).
+    state.start_sync(runner::sync_pace());
+    // Approved refunds are submitted and followed in the background too (jobs::refund_submission).
+    state.start_refunds(runner::refund_pace());
+    // The buyer-notification outbox is delivered in the background too (jobs::outbox_delivery).
+    state.start_notify(runner::notify_pace());
     let builder = tauri::Builder::default().setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
         }
-        // Team mode: the copy follows the server; the window hears when it changed (team_runner).
+        // Team mode: the copy follows the server; the window hears when it changed (jobs::team_refresh).
         let handle = app.handle().clone();
         app.state::<AppState>().start_team(std::sync::Arc::new(move |change| {
-            let _ = handle.emit(team_runner::TEAM_CHANGED_EVENT, change);
+            let _ = handle.emit(TEAM_CHANGED_EVENT, change);
         }));
         Ok(())
     });

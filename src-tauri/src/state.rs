@@ -11,16 +11,19 @@
 //! takes effect at once.
 
 use crate::dto;
+use crate::dto_team::TeamChanged;
 use crate::error::{ApiError, codes};
-use crate::notify_runner::{DelivererState, NotifyRunner};
 use crate::picked_files::PickedFiles;
-use crate::refund_runner::RefundRunner;
-use crate::sync_runner::{RunnerState, SessionProbe, SyncRunner};
-use crate::team_runner::{DesktopNames, OnChange, TeamRunner, TeamRunnerState};
+use crate::runner::{self, Runner};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use voucherdesk::credentials::{OsKeyring, SecretVault};
+use voucherdesk::jobs::outbox_delivery::{self, DelivererState};
+use voucherdesk::jobs::psp_sync::{self, RunnerState};
+use voucherdesk::jobs::refund_submission::{self, RefundRunnerState};
+use voucherdesk::jobs::team_refresh::{TeamRefresher, TeamRunnerState};
+use voucherdesk::jobs::{DesktopNames, SessionProbe};
 use voucherdesk::operators::{self, Operator};
 use voucherdesk::settings;
 use voucherdesk::store::{Store, TeamLinkStatus};
@@ -50,17 +53,20 @@ pub struct AppState {
     db_path: PathBuf,
     // PSP sync and accounts: where secrets live, and the background sync.
     vault: Arc<dyn SecretVault>,
-    sync: SyncRunner,
+    sync: Runner<RunnerState>,
     // Refund submission: the background submitter.
-    refunds: RefundRunner,
+    refunds: Runner<RefundRunnerState>,
     // Buyer notifications: the background deliverer of the outbox.
-    notify: NotifyRunner,
+    notify: Runner<DelivererState>,
     // Team mode: how this desktop names itself to the team, and the refresher.
     desktop: DesktopNames,
-    team: TeamRunner,
+    team: Runner<TeamRunnerState>,
     /// Where the crash hook writes its reports; `None` (tests) shows no crash notice.
     crash_dir: Option<PathBuf>,
 }
+
+/// What the team refresher calls when rows arrived or the server came back or went away.
+pub type OnChange = Arc<dyn Fn(TeamChanged) + Send + Sync>;
 
 /// What opening the database at start-up gave: the app's state, or why the
 /// window must refuse the file (it was left as it was).
@@ -100,11 +106,11 @@ impl AppState {
             files: Arc::new(PickedFiles::default()),
             db_path,
             vault,
-            sync: SyncRunner::default(),
-            refunds: RefundRunner::default(),
-            notify: NotifyRunner::default(),
+            sync: Runner::new(RunnerState::Starting),
+            refunds: Runner::new(RefundRunnerState::Starting),
+            notify: Runner::new(DelivererState::Starting),
             desktop: DesktopNames::this_desktop(),
-            team: TeamRunner::default(),
+            team: Runner::new(TeamRunnerState::default()),
             crash_dir: None,
         }
     }
@@ -305,10 +311,14 @@ impl AppState {
         Arc::clone(&self.vault)
     }
 
-    /// Starts the background sync (see `sync_runner`): rounds every `tick`
+    /// Starts the background sync (`jobs::psp_sync`): a round at each `pace`
     /// as the signed-in operator, while that operator may import.
-    pub fn start_sync(&self, tick: Duration) {
-        self.sync.start(self.db_path.clone(), self.vault(), self.session_probe(), tick, self.desktop.clone());
+    pub fn start_sync(&self, pace: runner::Pace) {
+        let (db_path, vault, session, names) =
+            (self.db_path.clone(), self.vault(), self.session_probe(), self.desktop.clone());
+        self.sync.start(pace, move || {
+            psp_sync::round(db_path.clone(), Arc::clone(&vault), Arc::clone(&session), names.clone())
+        });
     }
 
     /// Stops the background sync (on exit).
@@ -334,9 +344,24 @@ impl AppState {
         })
     }
 
-    /// Starts the background refund submitter (see `refund_runner`).
-    pub fn start_refunds(&self, interval: Duration) {
-        self.refunds.start(self.db_path.clone(), self.vault(), self.session_probe(), interval, self.desktop.clone());
+    /// Starts the background refund submitter (`jobs::refund_submission`).
+    pub fn start_refunds(&self, pace: runner::Pace) {
+        let (db_path, vault, session) = (self.db_path.clone(), self.vault(), self.session_probe());
+        let application = self.desktop.application.clone();
+        self.refunds.start(pace, move || {
+            let (path, vault, session, application) =
+                (db_path.clone(), Arc::clone(&vault), Arc::clone(&session), application.clone());
+            // The session probe, the keyring read and the team's write lock block: off the async threads.
+            let round = tauri::async_runtime::spawn_blocking(move || {
+                let runtime = tokio::runtime::Handle::current();
+                refund_submission::round(&path, &*vault, session(), &application, &runtime)
+            });
+            async move {
+                round
+                    .await
+                    .unwrap_or_else(|e| RefundRunnerState::Problem { code: "internal".into(), message: e.to_string() })
+            }
+        });
     }
 
     pub fn stop_refunds(&self) {
@@ -347,9 +372,14 @@ impl AppState {
 // ------------------------------------------------------------------ buyer notifications
 
 impl AppState {
-    /// Starts the background deliverer of the outbox (see `notify_runner`).
-    pub fn start_notify(&self, tick: Duration) {
-        self.notify.start(self.db_path.clone(), self.vault(), tick, self.desktop.clone());
+    /// Starts the background deliverer of the outbox (`jobs::outbox_delivery`).
+    pub fn start_notify(&self, pace: runner::Pace) {
+        let (db_path, vault, names) = (self.db_path.clone(), self.vault(), self.desktop.clone());
+        self.notify.start(pace, move || {
+            let (path, vault, names) = (db_path.clone(), Arc::clone(&vault), names.clone());
+            let round = tauri::async_runtime::spawn_blocking(move || outbox_delivery::round(&path, &*vault, &names));
+            async move { round.await.unwrap_or_else(|e| outbox_delivery::problem("internal", e.to_string())) }
+        });
     }
 
     /// Stops the background deliverer (on exit).
@@ -365,9 +395,36 @@ impl AppState {
 // ------------------------------------------------------------------ team mode
 
 impl AppState {
-    /// Starts the background refresher of the team copy (nothing in local mode).
+    /// Starts the background refresher of the team copy (`jobs::team_refresh`;
+    /// nothing in local mode). The window hears of each change through `on_change`.
     pub fn start_team(&self, on_change: OnChange) {
-        self.team.start(Arc::clone(&self.store), self.vault(), self.desktop.application.clone(), on_change);
+        let refresher = TeamRefresher::new(&lock(&self.store), self.vault(), self.desktop.application.clone());
+        let Some(refresher) = refresher else { return };
+        self.team.show(refresher.state());
+        let refresher = Arc::new(Mutex::new(refresher));
+        let (store, stopping) = (Arc::clone(&self.store), self.team.stopping());
+        self.team.start(runner::team_pace(), move || {
+            let (refresher, store, stopping, on_change) =
+                (Arc::clone(&refresher), Arc::clone(&store), stopping.clone(), Arc::clone(&on_change));
+            // The wait for the server's announcement and the pull block: off the async threads.
+            let round = tauri::async_runtime::spawn_blocking({
+                let refresher = Arc::clone(&refresher);
+                move || {
+                    let mut refresher = lock(&refresher);
+                    refresher.wait_for_change();
+                    if !stopping.requested()
+                        && let Some(change) = refresher.pull(&store)
+                    {
+                        on_change(TeamChanged {
+                            rows: i64::try_from(change.rows).unwrap_or(i64::MAX),
+                            online: change.online,
+                        });
+                    }
+                    refresher.state()
+                }
+            });
+            async move { round.await.unwrap_or_else(|_| lock(&refresher).state()) }
+        });
     }
 
     pub fn stop_team(&self) {

@@ -134,8 +134,8 @@ fn team_status_is_null_on_a_local_workspace() {
 /// it and says who runs it; on a local workspace there is no lease at all.
 #[test]
 fn a_background_round_runs_on_one_desktop_of_the_team() {
+    use voucherdesk::jobs::{LEASE_HELD, lease_for_round};
     use voucherdesk::team::LeaseName;
-    use voucherdesk_desktop::team_runner::{LEASE_HELD, lease_for_round};
     let pg = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
     team::init(&mut TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/init").unwrap()).unwrap();
