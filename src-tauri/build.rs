@@ -1,91 +1,89 @@
-//! Declares the app's commands in the app manifest, so that each one must be
-//! granted by a capability (capabilities/main.json) before the webview may
-//! call it. Keep this list, `commands::COMMANDS` and the capability in step;
-//! the `manifest_lists_every_command` test checks the first two.
+//! The app's commands are listed once: in `commands::handler`, the
+//! `generate_handler!` that registers them. This script reads that list and
+//! - declares each command in the app manifest, so that each one must be
+//!   granted by a capability before the webview may call it;
+//! - grants each in capabilities/main.json: its `"allow-…"` lines for app
+//!   commands are rewritten from the list (the rest of the file stays as
+//!   written; the app's grants come before the `core:` ones);
+//! - hands the list to the crate as `commands::COMMANDS` (`$OUT_DIR/commands.rs`)
+//!   and to the tests as `VOUCHERDESK_MANIFEST_COMMANDS`.
 
-const COMMANDS: &[&str] = &[
-    "app_status",
-    "create_first_admin",
-    "sign_in",
-    "sign_out",
-    "set_language",
-    "search_orders",
-    "case_file",
-    "exception_counts",
-    "exception_page",
-    "exception_history",
-    "resolve_exceptions",
-    "assign_exceptions",
-    "link_candidates",
-    "export_exceptions",
-    "suggest_profile",
-    "import_file",
-    "import_history",
-    "reconcile_now",
-    "dashboard",
-    "audit_page",
-    "audit_verify",
-    "settings_get",
-    "settings_set",
-    "operators_list",
-    "operator_add",
-    "operator_set_role",
-    "operator_disable",
-    // buyer notifications
-    "notification_preview",
-    "notification_resend",
-    "notification_log",
-    // ---- buyer notifications: the deliverer, retry, settings
-    "notification_deliverer_status",
-    "notification_retry",
-    "notification_settings_get",
-    "notification_settings_set",
-    "notification_send_test",
-    // PSP sync and accounts
-    "sync_status",
-    "sync_pause",
-    "sync_resume",
-    "refresh_from_psp",
-    "voucher_actions",
-    "voucher_issue",
-    "voucher_extend",
-    "voucher_cancel",
-    "psp_accounts_list",
-    "psp_account_add",
-    "psp_account_test",
-    "psp_account_rotate",
-    "psp_account_remove",
-    // ---- refunds
-    "refunds_request",
-    "refunds_approve",
-    "refunds_reject",
-    "refunds_cancel",
-    "refunds_list",
-    "refunds_show",
-    "refunds_refundable",
-    "refunds_receipt",
-    "refunds_preview",
-    "refunds_bulk_approve",
-    "refunds_export_csv",
-    "dashboard_refunds",
-    "pick_import_files",
-    "pick_save_path",
-    "refunds_receipt_save",
-    // team mode
-    "team_status",
-    // crash reports
-    "crash_reports_open_folder",
-    "crash_reports_dismiss",
-];
+use std::path::Path;
+
+/// The file whose `generate_handler!` registers every command.
+const HANDLER_SOURCE: &str = "src/commands.rs";
+const HANDLER_MACRO: &str = "tauri::generate_handler![";
+/// The capability that grants the main window every app command.
+const CAPABILITY: &str = "capabilities/main.json";
 
 include!("../build/commit.rs");
 
+/// The command names `generate_handler![…]` registers: each entry's last path
+/// segment (`crate::psp_commands::sync_status` is `sync_status`), in order.
+fn command_names(source: &str) -> Vec<String> {
+    let start = source.find(HANDLER_MACRO).unwrap_or_else(|| panic!("{HANDLER_SOURCE} has no {HANDLER_MACRO}…]"))
+        + HANDLER_MACRO.len();
+    let end =
+        start + source[start..].find(']').unwrap_or_else(|| panic!("{HANDLER_SOURCE}: {HANDLER_MACRO} never ends"));
+    source[start..end]
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| entry.rsplit("::").next().unwrap_or(entry).to_string())
+        .collect()
+}
+
+/// `capability` with its app-command grants (`"allow-x",` lines without a
+/// `:`) replaced by one per command, where the first of them stood.
+fn with_grants(capability: &str, names: &[String]) -> String {
+    let mut lines = Vec::new();
+    let mut granted = false;
+    for line in capability.lines() {
+        let entry = line.trim();
+        if !(entry.starts_with("\"allow-") && !entry.contains(':')) {
+            lines.push(line.to_string());
+            continue;
+        }
+        if !granted {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            lines.extend(names.iter().map(|name| format!("{indent}\"allow-{}\",", name.replace('_', "-"))));
+            granted = true;
+        }
+    }
+    assert!(granted, "{CAPABILITY} has no \"allow-…\" line for an app command: keep one where the grants go");
+    lines.join("\n") + "\n"
+}
+
 fn main() {
-    println!("cargo:rustc-env=VOUCHERDESK_MANIFEST_COMMANDS={}", COMMANDS.join(","));
+    println!("cargo:rerun-if-changed={HANDLER_SOURCE}");
+    let source = std::fs::read_to_string(HANDLER_SOURCE).expect("read the command handler's source");
+    let names = command_names(&source);
+
+    let capability = std::fs::read_to_string(CAPABILITY).expect("read the capability");
+    let regranted = with_grants(&capability, &names);
+    // Written only when it changes: tauri-build reruns this script when the capability changes.
+    if regranted != capability {
+        std::fs::write(CAPABILITY, regranted).expect("write the capability");
+    }
+
+    let listed: Vec<String> = names.iter().map(|name| format!("    {name:?},\n")).collect();
+    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("commands.rs");
+    let constant = format!(
+        "/// Every command, in the order `handler` registers them (build.rs reads them there).\npub const COMMANDS: &[&str] = &[\n{}];\n",
+        listed.concat()
+    );
+    std::fs::write(out, constant).expect("write the command list");
+    println!("cargo:rustc-env=VOUCHERDESK_MANIFEST_COMMANDS={}", names.join(","));
+
     // The commit shown in the account menu's version line.
     emit_commit();
+    // The manifest keeps the names for the whole build.
+    let names: &'static [&'static str] =
+        Vec::leak(names.into_iter().map(|name| &*String::leak(name)).collect::<Vec<&'static str>>());
     tauri_build::try_build(
-        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(names)),
     )
     .expect("tauri build step failed");
 }

@@ -23,84 +23,10 @@ pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
 /// Search results one call may return (the core caps it lower still).
 pub const SEARCH_LIMIT_MAX: u32 = 50;
 
-/// Every command, in the order of build.rs (the app manifest) and the capability.
-pub const COMMANDS: &[&str] = &[
-    "app_status",
-    "create_first_admin",
-    "sign_in",
-    "sign_out",
-    "set_language",
-    "search_orders",
-    "case_file",
-    "exception_counts",
-    "exception_page",
-    "exception_history",
-    "resolve_exceptions",
-    "assign_exceptions",
-    "link_candidates",
-    "export_exceptions",
-    "suggest_profile",
-    "import_file",
-    "import_history",
-    "reconcile_now",
-    "dashboard",
-    "audit_page",
-    "audit_verify",
-    "settings_get",
-    "settings_set",
-    "operators_list",
-    "operator_add",
-    "operator_set_role",
-    "operator_disable",
-    // buyer notifications
-    "notification_preview",
-    "notification_resend",
-    "notification_log",
-    // ---- buyer notifications: the deliverer, retry, settings
-    "notification_deliverer_status",
-    "notification_retry",
-    "notification_settings_get",
-    "notification_settings_set",
-    "notification_send_test",
-    // PSP sync and accounts
-    "sync_status",
-    "sync_pause",
-    "sync_resume",
-    "refresh_from_psp",
-    "voucher_actions",
-    "voucher_issue",
-    "voucher_extend",
-    "voucher_cancel",
-    "psp_accounts_list",
-    "psp_account_add",
-    "psp_account_test",
-    "psp_account_rotate",
-    "psp_account_remove",
-    // ---- refunds
-    "refunds_request",
-    "refunds_approve",
-    "refunds_reject",
-    "refunds_cancel",
-    "refunds_list",
-    "refunds_show",
-    "refunds_refundable",
-    "refunds_receipt",
-    "refunds_preview",
-    "refunds_bulk_approve",
-    "refunds_export_csv",
-    "dashboard_refunds",
-    // ---- file dialogs (out of process, see file_dialog.rs)
-    "pick_import_files",
-    "pick_save_path",
-    "refunds_receipt_save",
-    // team mode
-    "team_status",
-    // crash reports
-    "crash_reports_open_folder",
-    "crash_reports_dismiss",
-];
+include!(concat!(env!("OUT_DIR"), "/commands.rs"));
 
-/// The invoke handler for every command in `COMMANDS`.
+/// The invoke handler for every command: the one list of the app's commands.
+/// build.rs reads it for the app manifest, the capability's grants and `COMMANDS`.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app_status,
@@ -659,4 +585,71 @@ pub async fn refunds_receipt_save(state: State<'_, AppState>, id: i64, token: St
             Ok(dto::ReceiptPath { path: saved.display().to_string() })
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::COMMANDS;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The `#[tauri::command]` functions of src/, by name: the commands the app defines.
+    fn defined_commands() -> BTreeSet<String> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut defined = BTreeSet::new();
+        for entry in std::fs::read_dir(src).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut after_attribute = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[tauri::command") {
+                    after_attribute = true;
+                } else if after_attribute && let Some(at) = line.find("fn ") {
+                    let name: String =
+                        line[at + 3..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    defined.insert(name);
+                    after_attribute = false;
+                }
+            }
+        }
+        defined
+    }
+
+    #[test]
+    fn every_defined_command_is_registered_once_and_nothing_else_is() {
+        let listed: BTreeSet<String> = COMMANDS.iter().map(|c| c.to_string()).collect();
+        assert_eq!(listed.len(), COMMANDS.len(), "generate_handler! registers a command twice: {COMMANDS:?}");
+        let defined = defined_commands();
+        let unregistered: Vec<&String> = defined.difference(&listed).collect();
+        assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
+        let unknown: Vec<&String> = listed.difference(&defined).collect();
+        assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
+        assert_eq!(COMMANDS.len(), 66, "the app's commands: {COMMANDS:?}");
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_registered_commands_in_their_order() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/main.json"))).unwrap();
+        let granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter_map(|p| p.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(granted, COMMANDS);
+        let core: Vec<&str> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| p.contains(':'))
+            .collect();
+        assert_eq!(core, ["core:event:allow-listen", "core:event:allow-unlisten"]);
+    }
 }
