@@ -15,3 +15,41 @@ pub mod round;
 pub mod team_refresh;
 
 pub use round::{DesktopNames, LEASE_HELD, SessionProbe, held_message, lease_for_round};
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// Every .rs file under `dir`.
+    fn rust_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                files.push(path);
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn nothing_else_in_the_library_imports_the_jobs() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let jobs = src.join("jobs");
+        let importing: Vec<String> = rust_files(&src)
+            .into_iter()
+            .filter(|path| !path.starts_with(&jobs))
+            .filter(|path| {
+                let text = std::fs::read_to_string(path).unwrap();
+                text.lines().map(|line| line.split("//").next().unwrap_or("")).any(|code| code.contains("crate::jobs"))
+            })
+            .map(|path| path.strip_prefix(&src).unwrap().display().to_string())
+            .collect();
+        assert!(
+            importing.is_empty(),
+            "{importing:?} import crate::jobs: the jobs sit above the use cases, never below"
+        );
+    }
+}
