@@ -629,27 +629,4 @@ mod tests {
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
         assert_eq!(COMMANDS.len(), 66, "the app's commands: {COMMANDS:?}");
     }
-
-    #[test]
-    fn the_capability_grants_exactly_the_registered_commands_in_their_order() {
-        let capability: serde_json::Value =
-            serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/main.json"))).unwrap();
-        let granted: Vec<String> = capability["permissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p.as_str())
-            .filter_map(|p| p.strip_prefix("allow-"))
-            .map(|p| p.replace('-', "_"))
-            .collect();
-        assert_eq!(granted, COMMANDS);
-        let core: Vec<&str> = capability["permissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p.as_str())
-            .filter(|p| p.contains(':'))
-            .collect();
-        assert_eq!(core, ["core:event:allow-listen", "core:event:allow-unlisten"]);
-    }
 }
