@@ -79,3 +79,24 @@ pub fn round(db_path: &Path, vault: &dyn SecretVault, names: &DesktopNames) -> D
         Err(e) => problem(e.code(), e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryVault;
+    use crate::jobs::round::tests::workspace;
+
+    #[test]
+    fn an_outbox_without_smtp_or_sms_is_not_configured_and_not_a_failure() {
+        let (_dir, path) = workspace();
+        let names = DesktopNames { application: "host/desktop".into(), holder: "host/desktop#1".into() };
+        let before = Utc::now();
+        let state = round(&path, &MemoryVault::default(), &names);
+        assert!(
+            matches!(state, DelivererState::NotConfigured { last_round_at } if last_round_at >= before),
+            "{state:?}"
+        );
+        assert!(!state.failed());
+        assert!(problem("store", "locked".into()).failed());
+    }
+}

@@ -95,3 +95,34 @@ pub async fn round(
     let _ = engine.run_once_on(store, &sources, chrono::Utc::now()).await;
     RunnerState::Running { operator: name }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryVault;
+    use crate::jobs::round::tests::workspace;
+
+    fn names() -> DesktopNames {
+        DesktopNames { application: "host/desktop".into(), holder: "host/desktop#1".into() }
+    }
+
+    async fn round_as(path: &Path, who: Option<&str>) -> RunnerState {
+        let who = who.map(str::to_string);
+        round(path.to_path_buf(), Arc::new(MemoryVault::default()), Arc::new(move || who.clone()), names()).await
+    }
+
+    #[tokio::test]
+    async fn the_sync_waits_for_someone_who_may_import_and_says_when_no_account_is_set_up() {
+        let (_dir, path) = workspace();
+        assert_eq!(round_as(&path, None).await, RunnerState::WaitingForOperator);
+        assert_eq!(round_as(&path, Some("ana")).await, RunnerState::WaitingForOperator);
+        assert_eq!(round_as(&path, Some("fabio")).await, RunnerState::NoAccounts);
+    }
+
+    #[tokio::test]
+    async fn a_database_that_cannot_be_opened_is_a_problem_of_the_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = round_as(dir.path(), Some("fabio")).await;
+        assert!(matches!(&state, RunnerState::Problem { code, .. } if code == "store"), "{state:?}");
+    }
+}

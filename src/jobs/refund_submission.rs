@@ -97,3 +97,21 @@ pub fn round(
         Err(e) => RefundRunnerState::Problem { code: e.code().into(), message: e.to_string() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryVault;
+    use crate::jobs::round::tests::workspace;
+
+    #[test]
+    fn the_submitter_waits_for_a_signed_in_operator_and_says_when_no_account_is_set_up() {
+        let (_dir, path) = workspace();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let vault = MemoryVault::default();
+        let state = |who: Option<&str>| round(&path, &vault, who.map(str::to_string), "host/desktop", runtime.handle());
+        assert_eq!(state(None), RefundRunnerState::WaitingForOperator);
+        assert_eq!(state(Some("old")), RefundRunnerState::WaitingForOperator);
+        assert_eq!(state(Some("ana")), RefundRunnerState::NoAccount);
+    }
+}

@@ -92,3 +92,55 @@ fn connection_lost(e: &TeamStoreError) -> bool {
         | TeamStoreError::Refused(_) => false,
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::operators::Role;
+
+    /// A workspace file with an admin `root`, `fabio` (finance), `ana` (support) and `old` (finance, disabled).
+    pub(crate) fn workspace() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let root = operators::add(&mut store, None, "root", Role::Admin, None).unwrap();
+        for (name, role) in [("fabio", Role::Finance), ("ana", Role::Support), ("old", Role::Finance)] {
+            operators::add(&mut store, Some(&root), name, role, None).unwrap();
+        }
+        operators::disable(&mut store, &root, "old").unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_round_acts_as_the_signed_in_operator_only_when_their_role_allows() {
+        let (_dir, path) = workspace();
+        let store = Store::open(&path).unwrap();
+        let fabio = acting_operator(&store, Some("fabio".into()), Permission::Import).unwrap();
+        assert_eq!((fabio.name.as_str(), fabio.role), ("fabio", Role::Finance));
+        assert!(acting_operator(&store, Some("ana".into()), Permission::Import).is_none(), "support may not import");
+        assert_eq!(acting_operator(&store, Some("ana".into()), Permission::RequestRefund).unwrap().name, "ana");
+        assert!(acting_operator(&store, None, Permission::RequestRefund).is_none(), "nobody signed in");
+        assert!(acting_operator(&store, Some("old".into()), Permission::Import).is_none(), "disabled");
+        assert!(acting_operator(&store, Some("nobody".into()), Permission::Import).is_none(), "unknown");
+    }
+
+    #[test]
+    fn a_local_workspace_needs_no_lease() {
+        let (_dir, path) = workspace();
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(lease_for_round(&mut store, LeaseName::PspSync, "host/desktop#1"), Ok(()));
+        assert_eq!(lease_for_round(&mut store, LeaseName::NotificationOutbox, "host/desktop#2"), Ok(()));
+    }
+
+    #[test]
+    fn a_held_lease_names_the_job_and_the_desktop() {
+        assert_eq!(
+            held_message(LeaseName::PspSync, "host-a/desktop#7"),
+            "the PSP sync runs on another desktop of the team: host-a/desktop#7"
+        );
+        assert_eq!(
+            held_message(LeaseName::NotificationOutbox, "host-b/desktop#8"),
+            "the notification outbox runs on another desktop of the team: host-b/desktop#8"
+        );
+    }
+}

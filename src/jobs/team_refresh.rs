@@ -131,3 +131,17 @@ impl TeamRefresher {
         change
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryVault;
+    use crate::jobs::round::tests::workspace;
+
+    #[test]
+    fn a_local_workspace_has_no_refresher() {
+        let (_dir, path) = workspace();
+        let store = Store::open(&path).unwrap();
+        assert!(TeamRefresher::new(&store, Arc::new(MemoryVault::default()), "host/desktop".into()).is_none());
+    }
+}
