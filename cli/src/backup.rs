@@ -1,6 +1,8 @@
 //! `voucherdesk backup` and `voucherdesk restore`: flags in, library call, output.
 
-use super::{Failure, acting, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, open};
 use clap::Args;
 use std::path::PathBuf;
 use voucherdesk::backup::{self, BackupError};

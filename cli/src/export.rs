@@ -1,7 +1,10 @@
 //! `voucherdesk export …`: the ledger's records as CSV for finance, through
 //! the core's formula-safe writer. Flags in, library call, output.
 
-use super::{Failure, date_flag, market_flag, open, print_json, reading};
+use crate::failure::Failure;
+use crate::flags::{date_flag, market_flag};
+use crate::output::print_json;
+use crate::workspace::{open, reading};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::exceptions::{self, ExceptionQuery, ExceptionStatus};

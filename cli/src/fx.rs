@@ -1,6 +1,8 @@
 //! `voucherdesk fx …`: dated exchange rates. Flags in, library call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
 use voucherdesk::fx::{self, FxError, FxRate};

@@ -1,7 +1,10 @@
 //! `voucherdesk kpis`: operations KPIs over a range of market dates, per PSP
 //! and market. Flags in, library call, output. No rules here.
 
-use super::{Failure, date_flag, market_flag, open, print_json, reading};
+use crate::failure::Failure;
+use crate::flags::{date_flag, market_flag};
+use crate::output::print_json;
+use crate::workspace::{open, reading};
 use clap::Args;
 use std::path::PathBuf;
 use voucherdesk::kpis::{self, KpiError, KpiQuery, Kpis, Spread};

@@ -1,7 +1,9 @@
 //! `voucherdesk notifications ...`: the CLI face of `voucherdesk::notifications`
 //! (buyer emails and SMS). Parses flags, calls the library, prints.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
 use voucherdesk::credentials::OsKeyring;

@@ -1,6 +1,9 @@
 //! `voucherdesk refunds …`: flags in, library call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json, url_secret};
+use crate::failure::Failure;
+use crate::flags::url_secret;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;

@@ -1,7 +1,9 @@
 //! `voucherdesk settings`: show the settings and the payment terms per PSP and
 //! market, or change them (admins; audited). Flags in, library call, output.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Args;
 use rust_decimal::Decimal;
 use std::path::PathBuf;

@@ -1,7 +1,8 @@
 //! `voucherdesk team …`: the team server's schema, joining it, seeding it, its status. Flags in, library
 //! call, output.
 
-use super::{Failure, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
 use clap::{Args, Subcommand};
 use voucherdesk::credentials::OsKeyring;
 use voucherdesk::store::team::{TeamStore, TeamStoreError};

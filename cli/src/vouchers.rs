@@ -2,7 +2,10 @@
 //! deadline, cancel an unpaid CIP, at the order's PSP. Flags in, library
 //! call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json, url_secret};
+use crate::failure::Failure;
+use crate::flags::url_secret;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
