@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use voucherdesk::backup::{self, BackupError};
 
 #[derive(Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     /// The archive to write (default: `backups/voucherdesk-<UTC time>.vdbackup` beside the database).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -17,7 +17,7 @@ pub struct BackupArgs {
 }
 
 #[derive(Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The archive `voucherdesk backup` wrote.
     archive: PathBuf,
     #[arg(long)]
@@ -33,7 +33,7 @@ fn database(db: &Option<PathBuf>) -> PathBuf {
     db.clone().unwrap_or_else(voucherdesk::store::default_path)
 }
 
-pub fn run_backup(db: &Option<PathBuf>, operator: &Option<String>, args: BackupArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: BackupArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
     let now = chrono::Utc::now();
@@ -59,7 +59,7 @@ pub fn run_backup(db: &Option<PathBuf>, operator: &Option<String>, args: BackupA
     Ok(())
 }
 
-pub fn run_restore(db: &Option<PathBuf>, args: RestoreArgs) -> Result<(), Failure> {
+pub(crate) fn run_restore(db: &Option<PathBuf>, args: RestoreArgs) -> Result<(), Failure> {
     let target = database(db);
     let restored = backup::restore(&args.archive, &target, chrono::Utc::now()).map_err(failure)?;
     if args.json {

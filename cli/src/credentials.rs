@@ -62,11 +62,7 @@ pub(crate) fn read_secrets(psp: credentials::PspKind, from_env: &Option<String>)
     .map_err(credential_failure)
 }
 
-pub(crate) fn run_credentials(
-    db: &Option<PathBuf>,
-    operator: &Option<String>,
-    cmd: CredentialsCommand,
-) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: CredentialsCommand) -> Result<(), Failure> {
     let vault = credentials::OsKeyring::new();
     let mut store = open(db)?;
     let acting_op = acting(&store, operator)?;

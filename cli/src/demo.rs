@@ -38,7 +38,7 @@ pub(crate) const DEMO_OPERATORS: [(&str, Role, &str); 4] = [
     ("marta", Role::Manager, "voucherdesk-marta"),
 ];
 
-pub(crate) fn run_demo(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArgs) -> Result<(), Failure> {
     let out = match (&args.out, db) {
         (Some(out), _) => out.clone(),
         (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),

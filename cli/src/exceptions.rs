@@ -57,11 +57,7 @@ pub(crate) enum ExceptionsCommand {
     },
 }
 
-pub(crate) fn run_exceptions(
-    db: &Option<PathBuf>,
-    operator: &Option<String>,
-    cmd: ExceptionsCommand,
-) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExceptionsCommand) -> Result<(), Failure> {
     match cmd {
         ExceptionsCommand::List { kind, status, limit, after, json } => {
             if let Some(k) = &kind

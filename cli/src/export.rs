@@ -12,7 +12,7 @@ use voucherdesk::exports::{self, ExportError, ExportQuery};
 use voucherdesk::refunds::{self, RefundQuery};
 
 #[derive(Args)]
-pub struct LedgerRange {
+pub(crate) struct LedgerRange {
     /// First market date, YYYY-MM-DD (each market's own clock).
     #[arg(long)]
     from: String,
@@ -34,7 +34,7 @@ pub struct LedgerRange {
 }
 
 #[derive(Subcommand)]
-pub enum ExportCommand {
+pub(crate) enum ExportCommand {
     /// Payments by market date (paid, else created), PSP, market and store.
     Payments(LedgerRange),
     /// Settlement rows of every type by market date (their settlement date, else creation).
@@ -86,7 +86,7 @@ fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> 
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) -> Result<(), Failure> {
     let store = open(db)?;
     let op = reading(&store, operator)?;
     match cmd {

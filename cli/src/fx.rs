@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use voucherdesk::fx::{self, FxError, FxRate};
 
 /// `fx list` without --limit.
-pub const FX_LIST_ROWS_DEFAULT: u32 = 50;
+pub(crate) const FX_LIST_ROWS_DEFAULT: u32 = 50;
 
 #[derive(Subcommand)]
-pub enum FxCommand {
+pub(crate) enum FxCommand {
     /// Record one day's rate by hand (admins): 1 BASE = RATE QUOTE on the market date.
     Add {
         /// BASE/QUOTE with the market's currency as QUOTE: USD/COP, USD/PEN.
@@ -58,7 +58,7 @@ fn print_rate(r: &FxRate) {
     out!("{} {} {} ({}) — {}, entered by {}", r.market_date, r.pair, r.rate, r.market, r.source, r.entered_by);
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> Result<(), Failure> {
     match cmd {
         FxCommand::Add { pair, date, rate, source, json } => {
             let mut store = open(db)?;

@@ -45,7 +45,7 @@ pub(crate) fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
     }
 }
 
-pub(crate) fn run_import(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
     let profile = load_profile(&args)?;
     let kind = match args.kind {
         KindArg::Orders => ImportKind::Orders,

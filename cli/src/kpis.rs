@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use voucherdesk::kpis::{self, KpiError, KpiQuery, Kpis, Spread};
 
 #[derive(Args)]
-pub struct KpisArgs {
+pub(crate) struct KpisArgs {
     /// First market date of voucher creation, YYYY-MM-DD (each market's own clock).
     #[arg(long)]
     from: String,
@@ -66,7 +66,7 @@ fn row(psp: &str, market: &str, term: &str, k: &Kpis) {
     );
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> Result<(), Failure> {
     let query = KpiQuery {
         from: date_flag("from", &args.from)?,
         to: date_flag("to", &args.to)?,

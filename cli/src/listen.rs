@@ -31,7 +31,7 @@ pub(crate) struct ListenArgs {
     pe_secret_env: Option<String>,
 }
 
-pub(crate) fn run_listen(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs) -> Result<(), Failure> {
     use webhooks::Psp;
     if !(1..=webhooks::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
         return Err(Failure::input(format!("--stale-after-s must be 1..={}", webhooks::STALE_AFTER_S_MAX)));

@@ -42,11 +42,7 @@ pub(crate) fn read_password() -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-pub(crate) fn run_operators(
-    db: &Option<PathBuf>,
-    operator: &Option<String>,
-    cmd: OperatorsCommand,
-) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: OperatorsCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     let role = |text: &str| {
         Role::parse(text).ok_or_else(|| operator_failure(operators::OperatorError::UnknownRole(text.into())))

@@ -24,11 +24,7 @@ pub(crate) struct ReconcileArgs {
     json: bool,
 }
 
-pub(crate) fn run_reconcile(
-    db: &Option<PathBuf>,
-    operator: &Option<String>,
-    args: ReconcileArgs,
-) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ReconcileArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
     let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;

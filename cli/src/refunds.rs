@@ -14,13 +14,13 @@ use voucherdesk::refunds::{
 };
 
 /// `refunds submit` without --once: seconds between rounds.
-pub const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
-pub const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
+pub(crate) const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
+pub(crate) const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
 /// Test hook (debug builds only): abort between the PSP's answer and its recording.
-pub const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
+pub(crate) const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
 
 #[derive(Subcommand)]
-pub enum RefundsCommand {
+pub(crate) enum RefundsCommand {
     /// Request a refund of a paid payment (acts as --operator).
     Request(RequestArgs),
     /// Approve a pending refund (finance / manager; never the requester).
@@ -125,7 +125,7 @@ pub enum RefundsCommand {
 }
 
 #[derive(Args)]
-pub struct RequestArgs {
+pub(crate) struct RequestArgs {
     #[arg(long)]
     payment: String,
     /// Only when the payment id is known at several PSPs.
@@ -176,7 +176,7 @@ pub struct RequestArgs {
 }
 
 #[derive(Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     /// One round, then exit.
     #[arg(long)]
     once: bool,
@@ -203,7 +203,7 @@ pub struct SubmitArgs {
 }
 
 #[derive(Args)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     /// Today's exchange rate, FROM:TO=RATE (e.g. USD:COP=3950.25): 1 FROM = RATE TO, recorded
     /// in the dated FX table for today's market date (as `fx add`).
     #[arg(long)]
@@ -306,7 +306,7 @@ fn emit(r: &Refund, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     match cmd {
         RefundsCommand::Request(a) => {

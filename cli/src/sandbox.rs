@@ -31,7 +31,7 @@ pub(crate) struct SandboxArgs {
     pe_secret: String,
 }
 
-pub(crate) fn run_sandbox(args: SandboxArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
     use voucherdesk_sandbox::{self as sandbox, DlocalAccount, PeAccount, SandboxConfig, Scenario};
     let scenario = match &args.scenario {
         Some(path) => Scenario::from_file(path).map_err(Failure::input)?,

@@ -13,7 +13,7 @@ use voucherdesk::market::Country;
 use voucherdesk::terms::{self, ShipOn, TermsError, TermsSettings};
 
 #[derive(Args)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     /// Settlement terms, PSP:MARKET=N for T+N business days (e.g. dlocal:CO=2, pagoefectivo:PE=1).
     #[arg(long)]
     terms: Vec<String>,
@@ -65,7 +65,7 @@ fn channel_spec<'a>(flag: &str, spec: &'a str, example: &str) -> Result<(String,
     Ok((psp, market, value.trim()))
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let mut t = terms::get(&store).map_err(failure)?;
     let changing = !a.terms.is_empty()

@@ -25,7 +25,7 @@ pub(crate) struct SyncArgs {
     json: bool,
 }
 
-pub(crate) fn run_sync(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     if args.pause || args.resume {
         let acting_op = acting(&store, operator)?;

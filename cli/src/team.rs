@@ -10,7 +10,7 @@ use voucherdesk::store::{Store, StoreError};
 use voucherdesk::team::{self, desktop_name};
 
 #[derive(Subcommand)]
-pub enum TeamCommand {
+pub(crate) enum TeamCommand {
     /// Create the team schema on a PostgreSQL server, or migrate it to this version (refuses a newer one).
     Init(ServerArgs),
     /// Make a new local file (--db, or team-SERVER.sqlite in the data directory) this desktop's copy of the team;
@@ -29,7 +29,7 @@ pub enum TeamCommand {
 }
 
 #[derive(Args)]
-pub struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// The team server: postgres://USER@HOST:PORT/DATABASE (leave the password out of it).
     #[arg(long, env = "VOUCHERDESK_TEAM_SERVER")]
     server: String,
@@ -38,7 +38,7 @@ pub struct ServerArgs {
     password_env: Option<String>,
 }
 
-pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
     match cmd {
         TeamCommand::Join(server) => {
             let password = password(&server)?;

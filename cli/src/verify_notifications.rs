@@ -40,7 +40,7 @@ pub(crate) struct VerifyNotificationsArgs {
     json: bool,
 }
 
-pub(crate) fn run_verify_notifications(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result<(), Failure> {
     let psp = args.psp.psp();
     let mut store = open(db)?;
     let secrets = match (&args.account, &args.secret_env) {

@@ -19,7 +19,7 @@ use voucherdesk::vouchers::{
 use voucherdesk_sandbox as sandbox;
 
 #[derive(Subcommand)]
-pub enum VouchersCommand {
+pub(crate) enum VouchersCommand {
     /// Issue a new voucher for an order pending payment or expired (dLocal ticket or PagoEfectivo CIP);
     /// support and above. Run again after a time-out: it never creates a second voucher.
     Issue {
@@ -70,7 +70,7 @@ pub enum VouchersCommand {
 }
 
 #[derive(Args)]
-pub struct PspArgs {
+pub(crate) struct PspArgs {
     /// Use this dLocal base URL and the env credentials (VOUCHERDESK_DLOCAL_LOGIN, _TRANS_KEY,
     /// _SECRET; the sandbox's only for a URL on this machine) instead of the configured account.
     #[arg(long, env = "VOUCHERDESK_DLOCAL_URL")]
@@ -171,7 +171,7 @@ fn show_available(
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
