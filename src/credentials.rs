@@ -446,7 +446,7 @@ impl CredentialError {
 
     /// True when the request itself was refused (bad input, not allowed, no
     /// such account): the CLI's exit code 2.
-    pub fn is_bad_input(&self) -> bool {
+    pub fn is_refusal(&self) -> bool {
         match self {
             CredentialError::Operator(OperatorError::Store(_)) => false,
             CredentialError::Operator(_)

@@ -39,7 +39,7 @@ pub(crate) fn run(db: &Option<PathBuf>, cmd: AuditCommand) -> Result<(), Failure
         AuditCommand::List { by, action, limit, json } => {
             let store = open(db)?;
             let q = audit::AuditQuery { operator: by, action, limit, ..audit::AuditQuery::default() };
-            let rows = audit::page(&store, &q).map_err(Failure::other)?;
+            let rows = audit::page(&store, &q).map_err(Failure::fault)?;
             if json {
                 return print_json(&rows);
             }
@@ -57,7 +57,7 @@ pub(crate) fn run(db: &Option<PathBuf>, cmd: AuditCommand) -> Result<(), Failure
         }
         AuditCommand::Verify { expect_head, json } => {
             let store = open(db)?;
-            let report = audit::verify_anchored(&store, expect_head.as_deref()).map_err(Failure::other)?;
+            let report = audit::verify_anchored(&store, expect_head.as_deref()).map_err(Failure::fault)?;
             if json {
                 print_json(&report)?;
             } else {
@@ -69,7 +69,7 @@ pub(crate) fn run(db: &Option<PathBuf>, cmd: AuditCommand) -> Result<(), Failure
             }
             match report.first_broken {
                 None => Ok(()),
-                Some(_) => Err(Failure { message: "the audit log has been tampered with".into(), exit: 3 }),
+                Some(_) => Err(Failure::tampering("the audit log has been tampered with")),
             }
         }
     }

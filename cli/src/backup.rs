@@ -5,7 +5,7 @@ use crate::output::print_json;
 use crate::workspace::{acting, open};
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::backup::{self, BackupError};
+use voucherdesk::backup;
 
 #[derive(Args)]
 pub(crate) struct BackupArgs {
@@ -24,11 +24,6 @@ pub(crate) struct RestoreArgs {
     json: bool,
 }
 
-fn failure(e: BackupError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
 fn database(db: &Option<PathBuf>) -> PathBuf {
     db.clone().unwrap_or_else(voucherdesk::store::default_path)
 }
@@ -42,7 +37,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: BackupA
         let _ = std::fs::create_dir_all(&dir);
         dir.join(format!("voucherdesk-{}.vdbackup", now.format("%Y%m%dT%H%M%SZ")))
     });
-    let manifest = backup::backup(&mut store, &op, &out, now).map_err(failure)?;
+    let manifest = backup::backup(&mut store, &op, &out, now)?;
     if args.json {
         return print_json(&serde_json::json!({ "archive": out, "manifest": manifest }));
     }
@@ -61,7 +56,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: BackupA
 
 pub(crate) fn run_restore(db: &Option<PathBuf>, args: RestoreArgs) -> Result<(), Failure> {
     let target = database(db);
-    let restored = backup::restore(&args.archive, &target, chrono::Utc::now()).map_err(failure)?;
+    let restored = backup::restore(&args.archive, &target, chrono::Utc::now())?;
     if args.json {
         return print_json(&restored);
     }

@@ -1,6 +1,6 @@
 //! `voucherdesk credentials`: PSP accounts, their secrets in the OS keyring.
 
-use crate::failure::{Failure, credential_failure};
+use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{acting, change, open};
 use clap::Subcommand;
@@ -59,7 +59,7 @@ pub(crate) fn read_secrets(psp: credentials::PspKind, from_env: &Option<String>)
         Some(prefix) => AccountSecrets::from_env(psp, prefix, |name| std::env::var(name).ok()),
         None => AccountSecrets::read_json(psp, &mut std::io::stdin().lock()),
     }
-    .map_err(credential_failure)
+    .map_err(Failure::from)
 }
 
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: CredentialsCommand) -> Result<(), Failure> {
@@ -68,13 +68,12 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credenti
     let acting_op = acting(&store, operator)?;
     match cmd {
         CredentialsCommand::Add { name, psp, base_url, from_env } => {
-            let secrets = read_secrets(credentials::PspKind::parse(&psp).map_err(credential_failure)?, &from_env)?;
-            let account = change(&mut store, |s| credentials::add(s, &vault, &acting_op, &name, &base_url, &secrets))?
-                .map_err(credential_failure)?;
+            let secrets = read_secrets(credentials::PspKind::parse(&psp)?, &from_env)?;
+            let account = change(&mut store, |s| credentials::add(s, &vault, &acting_op, &name, &base_url, &secrets))??;
             out!("added {} ({}, {}); secrets in the OS keyring", account.name, account.psp, account.base_url);
         }
         CredentialsCommand::List { json } => {
-            let list = credentials::list(&store, &vault, &acting_op).map_err(credential_failure)?;
+            let list = credentials::list(&store, &vault, &acting_op)?;
             if json {
                 return print_json(&list);
             }
@@ -85,34 +84,31 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Credenti
             }
         }
         CredentialsCommand::Rotate { name, from_env } => {
-            let psp = credentials::psp_of(&store, &acting_op, &name).map_err(credential_failure)?;
+            let psp = credentials::psp_of(&store, &acting_op, &name)?;
             let secrets = read_secrets(psp, &from_env)?;
-            change(&mut store, |s| credentials::rotate(s, &vault, &acting_op, &name, &secrets))?
-                .map_err(credential_failure)?;
+            change(&mut store, |s| credentials::rotate(s, &vault, &acting_op, &name, &secrets))??;
             out!("rotated the secrets of {name}");
         }
         CredentialsCommand::Remove { name } => {
-            change(&mut store, |s| credentials::remove(s, &vault, &acting_op, &name))?.map_err(credential_failure)?;
+            change(&mut store, |s| credentials::remove(s, &vault, &acting_op, &name))??;
             out!("removed {name} and its keyring entry");
         }
         CredentialsCommand::Test { name, json } => {
             let tester = credentials::connection::PspClientTester;
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::fault)?;
             let result =
-                change(&mut store, |s| runtime.block_on(credentials::test(s, &vault, &acting_op, &name, &tester)))?
-                    .map_err(credential_failure)?;
+                change(&mut store, |s| runtime.block_on(credentials::test(s, &vault, &acting_op, &name, &tester)))??;
             if json {
                 print_json(&result)?;
             } else {
                 out!("{name}: {}", result.message);
             }
             if !result.ok {
-                return Err(Failure::other(format!("the connection test of {name} failed")));
+                return Err(Failure::fault(format!("the connection test of {name} failed")));
             }
         }
         CredentialsCommand::FeeRate { name, bps, clear: _ } => {
-            let set = change(&mut store, |s| credentials::set_fee_rate(s, &acting_op, &name, bps))?
-                .map_err(credential_failure)?;
+            let set = change(&mut store, |s| credentials::set_fee_rate(s, &acting_op, &name, bps))??;
             match set {
                 Some(bps) => out!("{name}: contracted fee {}.{:02} % ({bps} basis points)", bps / 100, bps % 100),
                 None => out!("{name}: no contracted fee rate; its fees are not checked"),

@@ -6,9 +6,9 @@ use crate::workspace::open;
 use std::path::PathBuf;
 
 pub(crate) fn run(db: &Option<PathBuf>, market: Option<String>, json: bool) -> Result<(), Failure> {
-    let market = market.map(|m| voucherdesk::market::Country::parse(&m).map_err(Failure::input)).transpose()?;
+    let market = market.map(|m| voucherdesk::market::Country::parse(&m).map_err(Failure::refusal)).transpose()?;
     let store = open(db)?;
-    let board = voucherdesk::dashboard::summary(&store, market, None).map_err(Failure::other)?;
+    let board = voucherdesk::dashboard::summary(&store, market, None).map_err(Failure::fault)?;
     if json {
         return print_json(&board);
     }

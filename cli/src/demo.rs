@@ -1,6 +1,6 @@
 //! `voucherdesk demo`: demo files, and with --db the demo workspace.
 
-use crate::failure::{Failure, credential_failure, operator_failure};
+use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{acting, change, open};
 use clap::Args;
@@ -42,13 +42,13 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArg
     let out = match (&args.out, db) {
         (Some(out), _) => out.clone(),
         (None, Some(db)) => db.parent().unwrap_or(Path::new(".")).join("demo-files"),
-        (None, None) => return Err(Failure::input("give --out DIR (files only) or --db PATH (files, imported)")),
+        (None, None) => return Err(Failure::refusal("give --out DIR (files only) or --db PATH (files, imported)")),
     };
     // Who acts is settled before any file is written: a refusal is bad input (exit 2), nothing written.
     let opened = match db {
         Some(_) => {
             let store = open(db)?;
-            let named = match store.operator_count().map_err(Failure::other)? {
+            let named = match store.operator_count().map_err(Failure::fault)? {
                 0 => None,
                 _ => Some(demo_operator(&store, operator, args.sandbox_url.is_some())?),
             };
@@ -56,10 +56,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArg
         }
         None => None,
     };
-    let manifest = demo::generate(&out, args.orders, args.seed).map_err(|e| match e {
-        demo::DemoError::BadCount => Failure::input(e),
-        demo::DemoError::Write { .. } => Failure::other(e),
-    })?;
+    let manifest = demo::generate(&out, args.orders, args.seed)?;
     for f in &manifest.files {
         eprintln!("wrote {} ({} rows, {}, {})", f.path.display(), f.rows, f.encoding, f.delimiter);
     }
@@ -69,39 +66,37 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArg
         } else {
             let admin = change(&mut store, |s| {
                 operators::add(s, None, DEMO_OPERATORS[0].0, DEMO_OPERATORS[0].1, Some(DEMO_OPERATORS[0].2))
-            })?
-            .map_err(operator_failure)?;
+            })??;
             for (name, role, password) in &DEMO_OPERATORS[1..] {
-                change(&mut store, |s| operators::add(s, Some(&admin), name, *role, Some(password)))?
-                    .map_err(operator_failure)?;
+                change(&mut store, |s| operators::add(s, Some(&admin), name, *role, Some(password)))??;
             }
             eprintln!("created the demo operators: admin, ana (support), fabio (finance), marta (manager)");
             admin
         };
         for f in &manifest.files {
-            let profile = profile::built_in(f.profile).ok_or_else(|| Failure::other("demo profile missing"))?;
+            let profile = profile::built_in(f.profile).ok_or_else(|| Failure::fault("demo profile missing"))?;
             let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &acting };
-            let outcome = change(&mut store, |s| import_file(s, &request))?.map_err(Failure::other)?;
+            let outcome = change(&mut store, |s| import_file(s, &request))?.map_err(Failure::fault)?;
             eprintln!("{outcome}");
         }
-        change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
+        change(&mut store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
         // The PSP accounts (and the dLocal account's contracted fee) before reconciling, so the
         // run finds what the demo expects, fee mismatches included.
         change(&mut store, |s| demo_psp(s, &acting, &out, args.sandbox_url.as_deref()))??;
         let options = ReconcileOptions {
             settlement_lag_days: manifest.settlement_lag_days,
-            ..ReconcileOptions::on(manifest.as_of.parse().map_err(Failure::other)?)
+            ..ReconcileOptions::on(manifest.as_of.parse().map_err(Failure::fault)?)
         };
-        let summary = change(&mut store, |s| reconcile(s, &options, &acting))?.map_err(Failure::other)?;
+        let summary = change(&mut store, |s| reconcile(s, &options, &acting))?.map_err(Failure::fault)?;
         eprintln!("reconciled: {} matched, {} open exceptions", summary.matched, summary.open_exceptions);
     } else if args.sandbox_url.is_some() {
-        return Err(Failure::input("--sandbox-url needs --db (the accounts go into the demo database)"));
+        return Err(Failure::refusal("--sandbox-url needs --db (the accounts go into the demo database)"));
     }
     if args.json {
         return print_json(&manifest);
     }
     out!("expected (as of {}, settlement lag {} days):", manifest.as_of, manifest.settlement_lag_days);
-    out!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::other)?);
+    out!("{}", serde_json::to_string_pretty(&manifest.expected).map_err(Failure::fault)?);
     out!(
         "(fee_mismatch assumes a dLocal account with a contracted fee of {} basis points: voucherdesk credentials fee-rate NAME --bps {})",
         manifest.dlocal_fee_bps,
@@ -118,10 +113,10 @@ pub(crate) fn demo_operator(
     adds_accounts: bool,
 ) -> Result<Operator, Failure> {
     let named = acting(store, operator)?;
-    named.require(operators::Permission::Import).map_err(operator_failure)?;
-    named.require(operators::Permission::Reconcile).map_err(operator_failure)?;
+    named.require(operators::Permission::Import)?;
+    named.require(operators::Permission::Reconcile)?;
     if adds_accounts {
-        named.require(operators::Permission::ManageCredentials).map_err(operator_failure)?;
+        named.require(operators::Permission::ManageCredentials)?;
     }
     Ok(named)
 }
@@ -137,10 +132,10 @@ pub(crate) fn demo_psp(
     sandbox_url: Option<&str>,
 ) -> Result<(), Failure> {
     use voucherdesk_sandbox::{self as sandbox, preload};
-    let pending = store.sync_pending_vouchers(preload::PRELOAD_ENTRIES_MAX as u32).map_err(Failure::other)?;
+    let pending = store.sync_pending_vouchers(preload::PRELOAD_ENTRIES_MAX as u32).map_err(Failure::fault)?;
     let plan = preload::plan_for_demo(&pending);
     let path = out.join("sandbox-preload.json");
-    plan.write(&path).map_err(|e| Failure::other(format!("{}: {e}", path.display())))?;
+    plan.write(&path).map_err(|e| Failure::fault(format!("{}: {e}", path.display())))?;
     let paid_soon = |ms: &Option<u64>| ms.is_some();
     eprintln!(
         "wrote {} ({} dLocal and {} PagoEfectivo pending vouchers; {} to be paid by the sandbox)",
@@ -178,11 +173,10 @@ pub(crate) fn demo_psp(
                 eprintln!("warning: PSP account {name} not added: {e}");
                 return Ok(());
             }
-            Err(e) => return Err(credential_failure(e)),
+            Err(e) => return Err(Failure::from(e)),
         }
     }
-    let fee = credentials::set_fee_rate(store, acting, "demo-dlocal", Some(voucherdesk::demo::DEMO_FEE_BPS))
-        .map_err(credential_failure)?;
+    let fee = credentials::set_fee_rate(store, acting, "demo-dlocal", Some(voucherdesk::demo::DEMO_FEE_BPS))?;
     eprintln!("demo-dlocal's contracted fee: {} basis points", fee.unwrap_or_default());
     Ok(())
 }

@@ -64,10 +64,10 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
                 && ExceptionKind::parse(k).is_none()
             {
                 let known: Vec<_> = ExceptionKind::ALL.iter().map(|k| k.as_str()).collect();
-                return Err(Failure::input(format!("unknown kind {k:?} (expected one of {})", known.join(", "))));
+                return Err(Failure::refusal(format!("unknown kind {k:?} (expected one of {})", known.join(", "))));
             }
             if limit == 0 || limit > exceptions::EXCEPTIONS_PAGE_ROWS_MAX {
-                return Err(Failure::input(format!("--limit must be 1..={}", exceptions::EXCEPTIONS_PAGE_ROWS_MAX)));
+                return Err(Failure::refusal(format!("--limit must be 1..={}", exceptions::EXCEPTIONS_PAGE_ROWS_MAX)));
             }
             let store = open(db)?;
             let filter = ExceptionFilter {
@@ -82,7 +82,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
                 limit,
                 ..ExceptionFilter::default()
             };
-            let rows = exceptions::list(&store, &filter).map_err(Failure::other)?;
+            let rows = exceptions::list(&store, &filter).map_err(Failure::fault)?;
             if json {
                 return print_json(&rows);
             }
@@ -106,9 +106,9 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
             let store = open(db)?;
             let record = store
                 .exception(&id)
-                .map_err(Failure::other)?
-                .ok_or_else(|| Failure::input(exceptions::ExceptionError::NotFound(id.clone())))?;
-            let history = exceptions::history(&store, &id).map_err(Failure::other)?;
+                .map_err(Failure::fault)?
+                .ok_or_else(|| Failure::from(exceptions::ExceptionError::NotFound(id.clone())))?;
+            let history = exceptions::history(&store, &id).map_err(Failure::fault)?;
             if json {
                 return print_json(&serde_json::json!({"exception": record, "history": history}));
             }
@@ -136,15 +136,12 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Exceptio
         }
         ExceptionsCommand::Resolve { id, action, note, order, payment, json } => {
             let action = ResolutionAction::parse(&action)
-                .ok_or_else(|| Failure::input(exceptions::ExceptionError::UnknownAction(action.clone())))?;
+                .ok_or_else(|| Failure::from(exceptions::ExceptionError::UnknownAction(action.clone())))?;
             let link = order.map(LinkTarget::Order).or(payment.map(LinkTarget::Payment));
             let mut store = open(db)?;
             let operator = acting(&store, operator)?;
             let resolution = Resolution { exception_id: &id, action, note: &note, operator: &operator, link };
-            let record = change(&mut store, |s| exceptions::resolve(s, &resolution))?.map_err(|e| match e.code() {
-                "store" => Failure::other(e),
-                _ => Failure::input(e),
-            })?;
+            let record = change(&mut store, |s| exceptions::resolve(s, &resolution))??;
             if json {
                 return print_json(&record);
             }

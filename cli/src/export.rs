@@ -8,7 +8,7 @@ use crate::workspace::{open, reading};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::exceptions::{self, ExceptionQuery, ExceptionStatus};
-use voucherdesk::exports::{self, ExportError, ExportQuery};
+use voucherdesk::exports::{self, ExportQuery};
 use voucherdesk::refunds::{self, RefundQuery};
 
 #[derive(Args)]
@@ -67,17 +67,6 @@ pub(crate) enum ExportCommand {
     },
 }
 
-fn failure(e: ExportError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    match e {
-        ExportError::Permission(_)
-        | ExportError::Backwards { .. }
-        | ExportError::TooLong { .. }
-        | ExportError::TooMany => Failure::input(message),
-        ExportError::Write(_) | ExportError::Store(_) => Failure::other(message),
-    }
-}
-
 fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&serde_json::json!({ "rows": rows, "file": out }));
@@ -92,19 +81,19 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCo
     match cmd {
         ExportCommand::Payments(r) => {
             let query = ledger_query(&r)?;
-            let rows = exports::export_payments(&store, &op, &query, &r.out).map_err(failure)?;
+            let rows = exports::export_payments(&store, &op, &query, &r.out)?;
             written(rows, &r.out, r.json)
         }
         ExportCommand::Settlements(r) => {
             let query = ledger_query(&r)?;
-            let rows = exports::export_settlements(&store, &op, &query, &r.out).map_err(failure)?;
+            let rows = exports::export_settlements(&store, &op, &query, &r.out)?;
             written(rows, &r.out, r.json)
         }
         ExportCommand::Exceptions { status, kind, psp, market: m, store: shop, out, json } => {
             let status = status
                 .map(|s| {
                     ExceptionStatus::parse(&s)
-                        .ok_or_else(|| Failure::input(format!("--status {s:?}: expected open, resolved or cleared")))
+                        .ok_or_else(|| Failure::refusal(format!("--status {s:?}: expected open, resolved or cleared")))
                 })
                 .transpose()?;
             let query = ExceptionQuery {
@@ -116,13 +105,13 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCo
                 ..ExceptionQuery::default()
             };
             let rows = exceptions::export_csv(&store, &query, &out)
-                .map_err(|e| Failure::other(format!("{e} [{}]", e.code())))?;
+                .map_err(|e| Failure::fault(format!("{e} [{}]", e.code())))?;
             written(rows, &out, json)
         }
         ExportCommand::Refunds { psp, out, json } => {
             let query = RefundQuery { psp, ..RefundQuery::default() };
             let rows = refunds::export::export_csv(&store, &query, &out)
-                .map_err(|e| Failure::other(format!("{e} [{}]", e.code())))?;
+                .map_err(|e| Failure::fault(format!("{e} [{}]", e.code())))?;
             written(rows, &out, json)
         }
     }

@@ -1,41 +1,227 @@
-//! Errors with their exit codes.
+//! Errors with their exit codes. Each library error the CLI reports is classed
+//! once here ([`Classified`]), and its class alone decides the exit code
+//! ([`ErrorClass::exit_code`]); a command returns `Err(e.into())` or uses `?`.
 
-use voucherdesk::{credentials, operators, sync, webhooks};
+use voucherdesk::backup::BackupError;
+use voucherdesk::demo::DemoError;
+use voucherdesk::exceptions::ExceptionError;
+use voucherdesk::exports::ExportError;
+use voucherdesk::fx::FxError;
+use voucherdesk::kpis::KpiError;
+use voucherdesk::lookup::LookupError;
+use voucherdesk::operators::OperatorError;
+use voucherdesk::reconcile::ReconcileError;
+use voucherdesk::refunds::RefundError;
+use voucherdesk::refunds::receipt::ReceiptError;
+use voucherdesk::store::StoreError;
+use voucherdesk::store::team::TeamStoreError;
+use voucherdesk::sync::SyncError;
+use voucherdesk::team::TeamError;
+use voucherdesk::terms::TermsError;
+use voucherdesk::vouchers::VoucherError;
+use voucherdesk::{credentials, notifications, webhooks};
 
-/// An error with its exit code.
+/// What went wrong, as far as the exit code tells (README: exit codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ErrorClass {
+    /// The input or the request was refused; nothing was written.
+    Refusal,
+    /// A check found tampering (`audit verify`) or forged notifications (`verify-notifications`).
+    Tampering,
+    /// Anything else: the machine, the database, the network, a PSP.
+    Fault,
+}
+
+impl ErrorClass {
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            ErrorClass::Refusal => 2,
+            ErrorClass::Tampering => 3,
+            ErrorClass::Fault => 1,
+        }
+    }
+
+    fn of(refused: bool) -> ErrorClass {
+        if refused { ErrorClass::Refusal } else { ErrorClass::Fault }
+    }
+}
+
+/// An error as the CLI reports it: `error: {message}` and the class's exit code.
 pub(crate) struct Failure {
     pub(crate) message: String,
-    pub(crate) exit: u8,
+    pub(crate) class: ErrorClass,
 }
 
 impl Failure {
-    pub(crate) fn input(message: impl ToString) -> Failure {
-        Failure { message: message.to_string(), exit: 2 }
+    pub(crate) fn refusal(message: impl ToString) -> Failure {
+        Failure { message: message.to_string(), class: ErrorClass::Refusal }
     }
-    pub(crate) fn other(message: impl ToString) -> Failure {
-        Failure { message: message.to_string(), exit: 1 }
+    pub(crate) fn fault(message: impl ToString) -> Failure {
+        Failure { message: message.to_string(), class: ErrorClass::Fault }
     }
-}
-
-pub(crate) fn operator_failure(e: operators::OperatorError) -> Failure {
-    match e {
-        operators::OperatorError::Store(_) => Failure::other(e),
-        _ => Failure::input(e),
+    pub(crate) fn tampering(message: impl ToString) -> Failure {
+        Failure { message: message.to_string(), class: ErrorClass::Tampering }
     }
 }
 
-pub(crate) fn sync_failure(e: sync::SyncError) -> Failure {
-    match e {
-        sync::SyncError::Credentials(e) => credential_failure(e),
-        sync::SyncError::Store(_) | sync::SyncError::Internal(_) | sync::SyncError::Reconcile(_) => Failure::other(e),
-        _ => Failure::input(e),
+/// A library error the CLI reports: its class, and the words after `error: `.
+pub(crate) trait Classified: std::fmt::Display {
+    fn class(&self) -> ErrorClass;
+
+    fn message(&self) -> String {
+        self.to_string()
     }
 }
 
-pub(crate) fn notification_failure(e: webhooks::NotificationError) -> Failure {
-    if e.is_bad_input() { Failure::input(e) } else { Failure::other(e) }
+impl<E: Classified> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure { message: e.message(), class: e.class() }
+    }
 }
 
-pub(crate) fn credential_failure(e: credentials::CredentialError) -> Failure {
-    if e.is_bad_input() { Failure::input(e) } else { Failure::other(e) }
+/// Errors that carry a stable code print it after the message: `… [refunds.not_found]`.
+macro_rules! coded {
+    ($($error:ty),* $(,)?) => {$(
+        impl Classified for $error {
+            fn class(&self) -> ErrorClass {
+                ErrorClass::of(self.is_refusal())
+            }
+            fn message(&self) -> String {
+                format!("{} [{}]", self, self.code())
+            }
+        }
+    )*};
+}
+
+coded!(BackupError, FxError, KpiError, RefundError, ReceiptError, VoucherError, notifications::NotificationError);
+
+impl Classified for ExportError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ExportError::Permission(_)
+            | ExportError::Backwards { .. }
+            | ExportError::TooLong { .. }
+            | ExportError::TooMany => ErrorClass::Refusal,
+            ExportError::Write(_) | ExportError::Store(_) => ErrorClass::Fault,
+        }
+    }
+    fn message(&self) -> String {
+        format!("{} [{}]", self, self.code())
+    }
+}
+
+impl Classified for TermsError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            TermsError::Invalid(_) | TermsError::Forbidden(_) => ErrorClass::Refusal,
+            TermsError::Store(_) => ErrorClass::Fault,
+        }
+    }
+    fn message(&self) -> String {
+        format!("{} [{}]", self, self.code())
+    }
+}
+
+impl Classified for credentials::CredentialError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::of(self.is_refusal())
+    }
+}
+
+impl Classified for webhooks::NotificationError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::of(self.is_refusal())
+    }
+}
+
+impl Classified for OperatorError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            OperatorError::Store(_) => ErrorClass::Fault,
+            _ => ErrorClass::Refusal,
+        }
+    }
+}
+
+impl Classified for SyncError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SyncError::Credentials(e) => e.class(),
+            SyncError::Store(_) | SyncError::Internal(_) | SyncError::Reconcile(_) => ErrorClass::Fault,
+            _ => ErrorClass::Refusal,
+        }
+    }
+}
+
+impl Classified for LookupError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            LookupError::Store(_) => ErrorClass::Fault,
+            _ => ErrorClass::Refusal,
+        }
+    }
+}
+
+impl Classified for ReconcileError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ReconcileError::Store(_) => ErrorClass::Fault,
+            _ => ErrorClass::Refusal,
+        }
+    }
+}
+
+impl Classified for ExceptionError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::of(self.code() != "store")
+    }
+}
+
+impl Classified for DemoError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            DemoError::BadCount => ErrorClass::Refusal,
+            DemoError::Write { .. } => ErrorClass::Fault,
+        }
+    }
+}
+
+/// A state change the team server refused is refused; anything else in the
+/// store is a fault.
+impl Classified for StoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Team(TeamStoreError::Refused(_)) => ErrorClass::Refusal,
+            _ => ErrorClass::Fault,
+        }
+    }
+}
+
+impl Classified for TeamStoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            TeamStoreError::BadAddress(_)
+            | TeamStoreError::NotInitialised { .. }
+            | TeamStoreError::TooNew { .. }
+            | TeamStoreError::Refused(_) => ErrorClass::Refusal,
+            TeamStoreError::Unreachable { .. }
+            | TeamStoreError::Offline { .. }
+            | TeamStoreError::Busy { .. }
+            | TeamStoreError::Migration { .. }
+            | TeamStoreError::Sql(_)
+            | TeamStoreError::Upload(_)
+            | TeamStoreError::UnknownColumnType(_) => ErrorClass::Fault,
+        }
+    }
+}
+
+/// Joining, pushing to or opening a team: the server's answer decides.
+impl Classified for TeamError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            TeamError::Team(e) | TeamError::Local(StoreError::Team(e)) => e.class(),
+            TeamError::Local(StoreError::Invalid(_)) => ErrorClass::Refusal,
+            TeamError::Local(_) | TeamError::Keyring(_) => ErrorClass::Fault,
+        }
+    }
 }

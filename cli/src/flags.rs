@@ -5,13 +5,14 @@ use crate::failure::Failure;
 /// A `--from`/`--to` market date flag.
 pub(crate) fn date_flag(flag: &str, text: &str) -> Result<chrono::NaiveDate, Failure> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Failure::input(format!("--{flag} {text:?}: expected a date as YYYY-MM-DD")))
+        .map_err(|_| Failure::refusal(format!("--{flag} {text:?}: expected a date as YYYY-MM-DD")))
 }
 
 /// A `--market` flag: CO or PE.
 pub(crate) fn market_flag(text: Option<&str>) -> Result<Option<voucherdesk::market::Country>, Failure> {
     text.map(|m| {
-        voucherdesk::market::Country::parse(m).map_err(|_| Failure::input(format!("--market {m:?}: expected CO or PE")))
+        voucherdesk::market::Country::parse(m)
+            .map_err(|_| Failure::refusal(format!("--market {m:?}: expected CO or PE")))
     })
     .transpose()
 }
@@ -27,7 +28,7 @@ pub(crate) fn url_secret(var: &str, sandbox_value: &str, url: &str) -> Result<St
     if is_loopback_url(url) {
         return Ok(sandbox_value.to_string());
     }
-    Err(Failure::input(format!(
+    Err(Failure::refusal(format!(
         "{url} is not a sandbox on this machine: set {var} (the sandbox's keys are used only on loopback)"
     )))
 }

@@ -5,7 +5,7 @@ use crate::output::print_json;
 use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
-use voucherdesk::fx::{self, FxError, FxRate};
+use voucherdesk::fx::{self, FxRate};
 
 /// `fx list` without --limit.
 pub(crate) const FX_LIST_ROWS_DEFAULT: u32 = 50;
@@ -49,11 +49,6 @@ pub(crate) enum FxCommand {
     },
 }
 
-pub(crate) fn failure(e: FxError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
 fn print_rate(r: &FxRate) {
     out!("{} {} {} ({}) — {}, entered by {}", r.market_date, r.pair, r.rate, r.market, r.source, r.entered_by);
 }
@@ -64,8 +59,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxComman
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             let now = chrono::Utc::now();
-            let added = change(&mut store, |s| fx::add(s, &op, &pair, &date, &rate, source.as_deref(), now))?
-                .map_err(failure)?;
+            let added = change(&mut store, |s| fx::add(s, &op, &pair, &date, &rate, source.as_deref(), now))??;
             if json {
                 return print_json(&added);
             }
@@ -76,7 +70,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxComman
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             let now = chrono::Utc::now();
-            let report = change(&mut store, |s| fx::import(s, &op, &file, source.as_deref(), now))?.map_err(failure)?;
+            let report = change(&mut store, |s| fx::import(s, &op, &file, source.as_deref(), now))??;
             if json {
                 return print_json(&report);
             }
@@ -91,7 +85,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxComman
         }
         FxCommand::List { pair, limit, json } => {
             let store = open(db)?;
-            let rates = fx::list(&store, pair.as_deref(), limit).map_err(failure)?;
+            let rates = fx::list(&store, pair.as_deref(), limit)?;
             if json {
                 return print_json(&rates);
             }

@@ -1,6 +1,6 @@
 //! `voucherdesk import`: shop orders, PSP payments or settlement reports, each file atomically.
 
-use crate::failure::{Failure, operator_failure};
+use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{acting, change, open};
 use clap::{Args, ValueEnum};
@@ -37,11 +37,10 @@ pub(crate) struct ImportArgs {
 
 pub(crate) fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
     match (&args.profile, &args.profile_file) {
-        (_, Some(path)) => profile::load_profile_file(path).map_err(Failure::input),
-        (Some(name), None) => {
-            profile::built_in(name).ok_or_else(|| Failure::input(profile::ProfileError::Unknown { name: name.clone() }))
-        }
-        (None, None) => Err(Failure::input("give --profile NAME or --profile-file PATH")),
+        (_, Some(path)) => profile::load_profile_file(path).map_err(Failure::refusal),
+        (Some(name), None) => profile::built_in(name)
+            .ok_or_else(|| Failure::refusal(profile::ProfileError::Unknown { name: name.clone() })),
+        (None, None) => Err(Failure::refusal("give --profile NAME or --profile-file PATH")),
     }
 }
 
@@ -54,7 +53,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
     };
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
-    operator.require(operators::Permission::Import).map_err(operator_failure)?;
+    operator.require(operators::Permission::Import)?;
     let mut outcomes = Vec::new();
     let mut failures = Vec::new();
     for path in &args.files {
@@ -74,7 +73,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
     }
     if !args.no_index && outcomes.iter().any(|o| matches!(o, ImportOutcome::Imported(_))) {
         let started = std::time::Instant::now();
-        let indexed = change(&mut store, |s| s.search_catch_up())?.map_err(Failure::other)?;
+        let indexed = change(&mut store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
         eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
     }
     if args.json {
@@ -82,9 +81,9 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
             failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();
         print_json(&serde_json::json!({"imported": outcomes, "errors": errors}))?;
     }
-    match failures.iter().find(|e| !e.is_bad_input()) {
-        Some(e) => Err(Failure::other(format!("import failed: {}", e.code()))),
-        None if !failures.is_empty() => Err(Failure::input(format!(
+    match failures.iter().find(|e| !e.is_refusal()) {
+        Some(e) => Err(Failure::fault(format!("import failed: {}", e.code()))),
+        None if !failures.is_empty() => Err(Failure::refusal(format!(
             "{} of {} file(s) refused; those files imported nothing",
             failures.len(),
             args.files.len()

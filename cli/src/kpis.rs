@@ -7,7 +7,7 @@ use crate::output::print_json;
 use crate::workspace::{open, reading};
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::kpis::{self, KpiError, KpiQuery, Kpis, Spread};
+use voucherdesk::kpis::{self, KpiQuery, Kpis, Spread};
 
 #[derive(Args)]
 pub(crate) struct KpisArgs {
@@ -25,11 +25,6 @@ pub(crate) struct KpisArgs {
     /// The whole report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn failure(e: KpiError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
 }
 
 /// Basis points as a percentage with two decimals, `-` when undefined.
@@ -75,7 +70,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArg
     };
     let store = open(db)?;
     let op = reading(&store, operator)?;
-    let report = kpis::report(&store, &op, &query, chrono::Utc::now()).map_err(failure)?;
+    let report = kpis::report(&store, &op, &query, chrono::Utc::now())?;
     if args.json {
         return print_json(&report);
     }

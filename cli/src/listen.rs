@@ -1,6 +1,6 @@
 //! `voucherdesk listen`: receive PSP notifications over HTTP.
 
-use crate::failure::{Failure, credential_failure, notification_failure, operator_failure};
+use crate::failure::Failure;
 use crate::workspace::{acting, open};
 use clap::Args;
 use std::path::PathBuf;
@@ -34,32 +34,32 @@ pub(crate) struct ListenArgs {
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ListenArgs) -> Result<(), Failure> {
     use webhooks::Psp;
     if !(1..=webhooks::STALE_AFTER_S_MAX).contains(&args.stale_after_s) {
-        return Err(Failure::input(format!("--stale-after-s must be 1..={}", webhooks::STALE_AFTER_S_MAX)));
+        return Err(Failure::refusal(format!("--stale-after-s must be 1..={}", webhooks::STALE_AFTER_S_MAX)));
     }
     let store = open(db)?;
     let mut secrets = webhooks::NotificationSecrets::default();
     if !args.accounts.is_empty() {
         let vault = credentials::OsKeyring::new();
         for name in &args.accounts {
-            let in_use = credentials::account_in_use(&store, &vault, name).map_err(credential_failure)?;
-            secrets = secrets.with_account(&in_use).map_err(notification_failure)?;
+            let in_use = credentials::account_in_use(&store, &vault, name)?;
+            secrets = secrets.with_account(&in_use)?;
         }
     }
     if let Some(var) = &args.dlocal_secret_env {
-        secrets = secrets.with_env(Psp::Dlocal, var, args.dlocal_login.as_deref()).map_err(notification_failure)?;
+        secrets = secrets.with_env(Psp::Dlocal, var, args.dlocal_login.as_deref())?;
     }
     if let Some(var) = &args.pe_secret_env {
-        secrets = secrets.with_env(Psp::PagoEfectivo, var, None).map_err(notification_failure)?;
+        secrets = secrets.with_env(Psp::PagoEfectivo, var, None)?;
     }
     if !Psp::ALL.iter().any(|p| secrets.has(*p)) {
-        return Err(Failure::input(
+        return Err(Failure::refusal(
             "no secret: give --account NAME (once per PSP; secrets from the OS keyring), or --dlocal-secret-env VAR and/or --pe-secret-env VAR",
         ));
     }
     let reconcile_as = match operator {
         Some(_) => {
             let op = acting(&store, operator)?;
-            op.require(operators::Permission::Reconcile).map_err(operator_failure)?;
+            op.require(operators::Permission::Reconcile)?;
             Some(op)
         }
         None => None,
@@ -70,11 +70,11 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ListenA
         reconcile_as: reconcile_as.clone(),
         on_event: Some(std::sync::Arc::new(print_listen_event)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::other)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::fault)?;
     runtime.block_on(async {
         let addr = std::net::SocketAddr::new(args.bind, args.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure::other(format!("{addr}: {e}")))?;
-        let addr = listener.local_addr().map_err(Failure::other)?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure::fault(format!("{addr}: {e}")))?;
+        let addr = listener.local_addr().map_err(Failure::fault)?;
         eprintln!("listening on http://{addr}/notifications/{{dlocal,pagoefectivo}} (Ctrl-C stops)");
         match &reconcile_as {
             Some(op) => eprintln!("reconciling after changes as {}", op.name),
@@ -83,7 +83,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ListenA
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        webhooks::server::serve(listener, store, config, shutdown).await.map_err(Failure::other)
+        webhooks::server::serve(listener, store, config, shutdown).await.map_err(Failure::fault)
     })
 }
 

@@ -1,6 +1,6 @@
 //! `voucherdesk lookup`: case files by order, payment, voucher or buyer.
 
-use crate::failure::{Failure, operator_failure};
+use crate::failure::Failure;
 use crate::output::{amount_text, print_json};
 use crate::workspace::open;
 use std::path::PathBuf;
@@ -10,13 +10,10 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, query: String
     let mut store = open(db)?;
     // Looking up changes nothing: without --operator the case files carry no step action.
     let reader = match operator.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => Some(operators::act_as(&store, name).map_err(operator_failure)?),
+        Some(name) => Some(operators::act_as(&store, name)?),
         None => None,
     };
-    let cases = lookup::lookup(&mut store, &query, reader.as_ref()).map_err(|e| match e {
-        lookup::LookupError::Store(_) => Failure::other(e),
-        _ => Failure::input(e),
-    })?;
+    let cases = lookup::lookup(&mut store, &query, reader.as_ref())?;
     if json {
         return print_json(&cases);
     }

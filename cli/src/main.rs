@@ -179,7 +179,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.message);
-            ExitCode::from(f.exit)
+            ExitCode::from(f.class.exit_code())
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::failure::Failure;
 use voucherdesk::money::{Currency, format_minor};
 
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    out!("{}", serde_json::to_string(value).map_err(Failure::other)?);
+    out!("{}", serde_json::to_string(value).map_err(Failure::fault)?);
     Ok(())
 }
 

@@ -27,14 +27,11 @@ pub(crate) struct ReconcileArgs {
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ReconcileArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
-    let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
-    let mut options = ReconcileOptions::load(&store, args.as_of).map_err(Failure::other)?;
+    let settings = voucherdesk::settings::get(&store).map_err(Failure::fault)?;
+    let mut options = ReconcileOptions::load(&store, args.as_of).map_err(Failure::fault)?;
     options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
-    let summary = change(&mut store, |s| reconcile(s, &options, &operator))?.map_err(|e| match e {
-        voucherdesk::reconcile::ReconcileError::Store(_) => Failure::other(e),
-        _ => Failure::input(e),
-    })?;
+    let summary = change(&mut store, |s| reconcile(s, &options, &operator))??;
     eprintln!(
         "reconciled in {} ms: {} new or reopened, {} cleared by data",
         summary.elapsed_ms, summary.newly_opened, summary.cleared

@@ -34,11 +34,11 @@ pub(crate) struct SandboxArgs {
 pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
     use voucherdesk_sandbox::{self as sandbox, DlocalAccount, PeAccount, SandboxConfig, Scenario};
     let scenario = match &args.scenario {
-        Some(path) => Scenario::from_file(path).map_err(Failure::input)?,
+        Some(path) => Scenario::from_file(path).map_err(Failure::refusal)?,
         None => Scenario::default(),
     };
     let preload = match &args.preload {
-        Some(path) => sandbox::preload::Preload::from_file(path).map_err(Failure::input)?,
+        Some(path) => sandbox::preload::Preload::from_file(path).map_err(Failure::refusal)?,
         None => sandbox::preload::Preload::default(),
     };
     let config = SandboxConfig {
@@ -57,5 +57,5 @@ pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
         preload,
     };
     sandbox::run_until_stopped(args.port, config, |addr| out!("sandbox listening on http://{addr}"))
-        .map_err(|e| Failure::other(format!("sandbox: {e}")))
+        .map_err(|e| Failure::fault(format!("sandbox: {e}")))
 }

@@ -6,7 +6,7 @@ use crate::workspace::open;
 use std::path::PathBuf;
 
 pub(crate) fn run(db: &Option<PathBuf>, json: bool) -> Result<(), Failure> {
-    let counts = open(db)?.counts().map_err(Failure::other)?;
+    let counts = open(db)?.counts().map_err(Failure::fault)?;
     if json {
         return print_json(&counts);
     }

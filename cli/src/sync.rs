@@ -1,6 +1,6 @@
 //! `voucherdesk sync`: poll the PSPs; pause, resume, status.
 
-use crate::failure::{Failure, sync_failure};
+use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{acting, change, open};
 use clap::Args;
@@ -32,14 +32,13 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArg
         let changed = match args.pause {
             true => change(&mut store, |s| sync::pause(s, &acting_op))?,
             false => change(&mut store, |s| sync::resume(s, &acting_op))?,
-        }
-        .map_err(sync_failure)?;
+        }?;
         let state = if args.pause { "paused" } else { "running" };
         out!("sync {}{state}", if changed { "" } else { "was already " });
         return Ok(());
     }
     if args.status {
-        let status = sync::status(&store, chrono::Utc::now()).map_err(sync_failure)?;
+        let status = sync::status(&store, chrono::Utc::now())?;
         if args.json {
             return print_json(&status);
         }
@@ -67,11 +66,11 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArg
         return Ok(());
     }
     let acting_op = acting(&store, operator)?;
-    let sources = sync::sources_from_config(&store, &credentials::OsKeyring::new()).map_err(sync_failure)?;
+    let sources = sync::sources_from_config(&store, &credentials::OsKeyring::new())?;
     let path = store.path().to_path_buf();
     drop(store);
     let engine = sync::SyncEngine::new(acting_op, sync::SyncConfig::default());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::other)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::fault)?;
     let json = args.json;
     let print_round = move |report: &sync::SyncReport| -> Result<(), Failure> {
         if json {
@@ -101,7 +100,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArg
     };
     runtime.block_on(async {
         if args.once {
-            let report = engine.run_once(&path, &sources, chrono::Utc::now()).await.map_err(sync_failure)?;
+            let report = engine.run_once(&path, &sources, chrono::Utc::now()).await?;
             return print_round(&report);
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -117,6 +116,6 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: SyncArg
                 Err(e) => eprintln!("sync round failed: {} ({})", e, e.code()),
             })
             .await
-            .map_err(sync_failure)
+            .map_err(Failure::from)
     })
 }

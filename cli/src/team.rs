@@ -5,8 +5,8 @@ use crate::failure::Failure;
 use crate::output::print_json;
 use clap::{Args, Subcommand};
 use voucherdesk::credentials::OsKeyring;
-use voucherdesk::store::team::{TeamStore, TeamStoreError};
-use voucherdesk::store::{Store, StoreError};
+use voucherdesk::store::Store;
+use voucherdesk::store::team::TeamStore;
 use voucherdesk::team::{self, desktop_name};
 
 #[derive(Subcommand)]
@@ -42,10 +42,10 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
     match cmd {
         TeamCommand::Join(server) => {
             let password = password(&server)?;
-            let name = TeamStore::describe_url(&server.server).map_err(team_failure)?;
+            let name = TeamStore::describe_url(&server.server)?;
             let path = db.clone().unwrap_or_else(|| team::default_copy_path(&name));
             let existed = path.exists();
-            let mut store = Store::open(&path).map_err(Failure::other)?;
+            let mut store = Store::open(&path).map_err(Failure::fault)?;
             let joined = team::join(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator));
             let status = match joined {
                 Ok(status) => status,
@@ -57,7 +57,7 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
                             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                         }
                     }
-                    return Err(joined_failure(e));
+                    return Err(Failure::from(e));
                 }
             };
             out!(
@@ -65,16 +65,16 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
                 path.display(),
                 status.server,
                 status.cursor,
-                store.shared_row_count().map_err(Failure::other)?
+                store.shared_row_count().map_err(Failure::fault)?
             );
             Ok(())
         }
         TeamCommand::Push(server) => {
             let password = password(&server)?;
-            let path = db.clone().ok_or_else(|| Failure::input("name the local workspace to upload with --db FILE"))?;
-            let mut store = Store::open(&path).map_err(Failure::other)?;
-            let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
-                .map_err(joined_failure)?;
+            let path =
+                db.clone().ok_or_else(|| Failure::refusal("name the local workspace to upload with --db FILE"))?;
+            let mut store = Store::open(&path).map_err(Failure::fault)?;
+            let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))?;
             out!("pushed {} to the team {}: {} rows added", path.display(), report.server, report.added);
             for (table, rows) in &report.tables {
                 out!("  {table:<24} {rows}");
@@ -83,7 +83,7 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
         }
         TeamCommand::Init(server) => {
             let mut store = connect(&server, operator)?;
-            let report = team::init(&mut store).map_err(team_failure)?;
+            let report = team::init(&mut store)?;
             if report.from == report.to {
                 out!("team schema on {} is up to date (version {})", store.server(), report.to);
             } else if report.from == 0 {
@@ -95,7 +95,7 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
         }
         TeamCommand::Status { server, json } => {
             let mut store = connect(&server, operator)?;
-            let status = team::status(&mut store).map_err(team_failure)?;
+            let status = team::status(&mut store)?;
             if json {
                 return print_json(&status);
             }
@@ -120,7 +120,7 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
 fn password(args: &ServerArgs) -> Result<Option<String>, Failure> {
     match &args.password_env {
         Some(var) => Ok(Some(
-            std::env::var(var).map_err(|_| Failure::input(format!("the environment variable {var} is not set")))?,
+            std::env::var(var).map_err(|_| Failure::refusal(format!("the environment variable {var} is not set")))?,
         )),
         None => Ok(None),
     }
@@ -131,30 +131,5 @@ fn me(operator: &Option<String>) -> String {
 }
 
 fn connect(args: &ServerArgs, operator: &Option<String>) -> Result<TeamStore, Failure> {
-    TeamStore::connect(&args.server, password(args)?.as_deref(), &me(operator)).map_err(team_failure)
-}
-
-fn joined_failure(e: team::TeamError) -> Failure {
-    match e {
-        team::TeamError::Team(e) => team_failure(e),
-        team::TeamError::Local(StoreError::Team(e)) => team_failure(e),
-        team::TeamError::Local(StoreError::Invalid(_)) => Failure::input(e),
-        team::TeamError::Local(_) | team::TeamError::Keyring(_) => Failure::other(e),
-    }
-}
-
-fn team_failure(e: TeamStoreError) -> Failure {
-    match e {
-        TeamStoreError::BadAddress(_) | TeamStoreError::NotInitialised { .. } | TeamStoreError::TooNew { .. } => {
-            Failure::input(e)
-        }
-        TeamStoreError::Refused(_) => Failure::input(e),
-        TeamStoreError::Unreachable { .. }
-        | TeamStoreError::Offline { .. }
-        | TeamStoreError::Busy { .. }
-        | TeamStoreError::Migration { .. }
-        | TeamStoreError::Sql(_)
-        | TeamStoreError::Upload(_)
-        | TeamStoreError::UnknownColumnType(_) => Failure::other(e),
-    }
+    TeamStore::connect(&args.server, password(args)?.as_deref(), &me(operator)).map_err(Failure::from)
 }

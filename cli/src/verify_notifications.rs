@@ -1,6 +1,6 @@
 //! `voucherdesk verify-notifications`: audit a captured log of PSP notifications.
 
-use crate::failure::{Failure, credential_failure, notification_failure};
+use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{change, open};
 use clap::{Args, ValueEnum};
@@ -45,30 +45,26 @@ pub(crate) fn run(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result
     let mut store = open(db)?;
     let secrets = match (&args.account, &args.secret_env) {
         (Some(name), _) => {
-            let in_use = credentials::account_in_use(&store, &credentials::OsKeyring::new(), name)
-                .map_err(credential_failure)?;
+            let in_use = credentials::account_in_use(&store, &credentials::OsKeyring::new(), name)?;
             if in_use.account.psp.as_str() != psp.as_str() {
-                return Err(Failure::input(format!(
+                return Err(Failure::refusal(format!(
                     "PSP account {:?} is a {} account, not {}",
                     in_use.account.name,
                     in_use.account.psp,
                     psp.as_str()
                 )));
             }
-            webhooks::NotificationSecrets::default().with_account(&in_use).map_err(notification_failure)?
+            webhooks::NotificationSecrets::default().with_account(&in_use)?
         }
-        (None, Some(var)) => webhooks::NotificationSecrets::default()
-            .with_env(psp, var, args.login.as_deref())
-            .map_err(notification_failure)?,
+        (None, Some(var)) => webhooks::NotificationSecrets::default().with_env(psp, var, args.login.as_deref())?,
         (None, None) => {
-            return Err(Failure::input(format!(
+            return Err(Failure::refusal(format!(
                 "no {} secret: give --account NAME (its secret is in the OS keyring) or --secret-env VAR (an environment variable holding it)",
                 psp.label()
             )));
         }
     };
-    let report = change(&mut store, |s| webhooks::log::verify_log(s, &args.file, psp, &secrets))?
-        .map_err(notification_failure)?;
+    let report = change(&mut store, |s| webhooks::log::verify_log(s, &args.file, psp, &secrets))??;
     if args.json {
         print_json(&report)?;
     } else {
@@ -100,6 +96,6 @@ pub(crate) fn run(db: &Option<PathBuf>, args: VerifyNotificationsArgs) -> Result
     if report.all_verified() {
         Ok(())
     } else {
-        Err(Failure { message: format!("{} forged notification(s) in {}", report.forged, report.file), exit: 3 })
+        Err(Failure::tampering(format!("{} forged notification(s) in {}", report.forged, report.file)))
     }
 }

@@ -1,23 +1,28 @@
 //! The database a command works on, the changes it makes, and who it acts as.
 
-use crate::failure::{Failure, operator_failure};
+use crate::failure::{ErrorClass, Failure};
 use std::path::PathBuf;
 use voucherdesk::credentials;
 use voucherdesk::operators::{self, Operator};
-use voucherdesk::store::Store;
+use voucherdesk::store::team::TeamStoreError;
+use voucherdesk::store::{Store, StoreError};
+use voucherdesk::team::TeamError;
 
 /// Opens what `--db` names: a file, a team copy (reconnected to its team), or
 /// `postgres://…` (this desktop's copy of that team).
 pub(crate) fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
     let path = db.clone().unwrap_or_else(voucherdesk::store::default_path);
     let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
-    voucherdesk::team::open_workspace(&path, &credentials::OsKeyring::new(), &me).map_err(|e| match e {
-        voucherdesk::team::TeamError::Local(voucherdesk::store::StoreError::TooNew { .. })
-        | voucherdesk::team::TeamError::Local(voucherdesk::store::StoreError::Invalid(_))
-        | voucherdesk::team::TeamError::Team(voucherdesk::store::team::TeamStoreError::BadAddress(_)) => {
-            Failure::input(e)
-        }
-        _ => Failure::other(e),
+    voucherdesk::team::open_workspace(&path, &credentials::OsKeyring::new(), &me).map_err(|e| {
+        // Only what the user named can be refused here (a file too new or not a
+        // database, a bad address); a team server's answer while the copy catches
+        // up is a fault of the moment, unlike the same answer to `team join`.
+        let refused = matches!(
+            e,
+            TeamError::Local(StoreError::TooNew { .. } | StoreError::Invalid(_))
+                | TeamError::Team(TeamStoreError::BadAddress(_))
+        );
+        Failure { message: e.to_string(), class: if refused { ErrorClass::Refusal } else { ErrorClass::Fault } }
     })
 }
 
@@ -28,10 +33,7 @@ pub(crate) fn change<T, E>(
     store: &mut Store,
     f: impl FnOnce(&mut Store) -> Result<T, E>,
 ) -> Result<Result<T, E>, Failure> {
-    store.write(|s| Ok::<_, voucherdesk::store::StoreError>(f(s))).map_err(|e| match e {
-        voucherdesk::store::StoreError::Team(voucherdesk::store::team::TeamStoreError::Refused(_)) => Failure::input(e),
-        _ => Failure::other(e),
-    })
+    store.write(|s| Ok::<_, StoreError>(f(s))).map_err(Failure::from)
 }
 
 /// The operator a state-changing command acts as.
@@ -46,7 +48,7 @@ pub(crate) fn reading(store: &Store, given: &Option<String>) -> Result<Operator,
 
 pub(crate) fn acting_for(store: &Store, given: &Option<String>, why: &str) -> Result<Operator, Failure> {
     let name = given.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
-        Failure::input(format!("{why}: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)"))
+        Failure::refusal(format!("{why}: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)"))
     })?;
-    operators::act_as(store, name).map_err(operator_failure)
+    operators::act_as(store, name).map_err(Failure::from)
 }
