@@ -225,3 +225,27 @@ impl Classified for TeamError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_class_has_its_documented_exit_code() {
+        let classes = [ErrorClass::Fault, ErrorClass::Refusal, ErrorClass::Tampering];
+        assert_eq!(classes.map(ErrorClass::exit_code), [1, 2, 3]);
+    }
+
+    #[test]
+    fn an_error_becomes_its_class_and_message_coded_errors_with_their_code() {
+        let coded = Failure::from(TermsError::Invalid("T+N must be 0 to 30".into()));
+        assert_eq!(
+            (coded.message.as_str(), coded.class),
+            ("T+N must be 0 to 30 [errors.validation]", ErrorClass::Refusal)
+        );
+        let plain = Failure::from(DemoError::Write { path: "/x/orders.csv".into(), reason: "disk full".into() });
+        assert_eq!((plain.message.as_str(), plain.class), ("cannot write /x/orders.csv: disk full", ErrorClass::Fault));
+        let refused = Failure::from(DemoError::BadCount);
+        assert_eq!(refused.class.exit_code(), 2);
+    }
+}

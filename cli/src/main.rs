@@ -1,8 +1,8 @@
 //! `voucherdesk`: the command-line face of the VoucherDesk library. Each
 //! subcommand parses its flags, calls the library, and prints; no rules here.
-//! Exit codes: 0 done, 2 the input was refused (nothing written), 3 a check found
-//! tampering (`audit verify`) or forged notifications (`verify-notifications`),
-//! 1 anything else.
+//! Exit codes (one mapping, in failure.rs): 0 done, 2 the input was refused
+//! (nothing written), 3 a check found tampering (`audit verify`) or forged
+//! notifications (`verify-notifications`), 1 anything else.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
