@@ -9,7 +9,7 @@
 #   credentials:   a real Secret Service for tests: dbus-daemon + dbus-send, gnome-keyring-daemon
 #   receipts:      pdftotext (poppler-utils) reads the refund PDFs back in tests
 #   team mode:     PostgreSQL's server binaries; each test starts its own private cluster
-#                  on loopback (cli/tests/team_support), the system one is not used
+#                  on loopback (cli/tests/support/team.rs), the system one is not used
 #   UI:            Node.js >= 20.19 with npm, and ui/node_modules from the lockfile
 set -euo pipefail
 cd "$(dirname "$0")/.."

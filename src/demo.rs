@@ -14,6 +14,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod formats;
+mod names;
+
+use formats::*;
+use names::*;
+
 /// Most orders one demo run writes.
 pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
 /// The reconciliation date the demo data is built for.
@@ -100,66 +106,6 @@ const SCENARIO_WEIGHTS: &[(Scenario, u32)] = &[
     (Scenario::Anomaly(ExceptionKind::PaymentIdMismatch), 30),
 ];
 
-const FIRST_NAMES: &[&str] = &[
-    "José",
-    "María",
-    "Sofía",
-    "Andrés",
-    "Julián",
-    "Ángela",
-    "Lucía",
-    "Martín",
-    "Camila",
-    "Valentina",
-    "Sebastián",
-    "Mónica",
-    "Iñaki",
-    "Raúl",
-    "Inés",
-    "Óscar",
-    "Nicolás",
-    "Daniela",
-    "Tomás",
-    "Verónica",
-];
-const LAST_NAMES: &[&str] = &[
-    "Núñez",
-    "Peña",
-    "Muñoz",
-    "Gómez",
-    "Rodríguez",
-    "Ibáñez",
-    "Hernández",
-    "Pérez",
-    "Ramírez",
-    "Córdoba",
-    "Díaz",
-    "Jiménez",
-    "Fernández",
-    "Álvarez",
-    "Castañeda",
-    "Zúñiga",
-    "Londoño",
-    "Quiñónez",
-    "Cárdenas",
-    "Salazar",
-];
-const STORES: &[&str] = &["Tienda Ñandú, S.A.S.", "Moda Andina", "ElectroHogar \"Express\"", "Librería Cóndor"];
-
-fn ascii_fold(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            'á' | 'Á' => 'a',
-            'é' | 'É' => 'e',
-            'í' | 'Í' => 'i',
-            'ó' | 'Ó' => 'o',
-            'ú' | 'Ú' => 'u',
-            'ñ' | 'Ñ' => 'n',
-            other => other.to_ascii_lowercase(),
-        })
-        .collect()
-}
-
 struct Files {
     orders_co: csv::Writer<Vec<u8>>,
     orders_pe: csv::Writer<Vec<u8>>,
@@ -168,10 +114,6 @@ struct Files {
     pagoefectivo: csv::Writer<Vec<u8>>,
     dlocal_settlement: csv::Writer<Vec<u8>>,
     pagoefectivo_settlement: csv::Writer<Vec<u8>>,
-}
-
-fn writer(delimiter: u8) -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::with_capacity(1 << 20))
 }
 
 #[derive(Clone)]
@@ -186,44 +128,6 @@ struct Payment<'a> {
     paid: Option<DateTime<Utc>>,
     expires: DateTime<Utc>,
     ticket: String,
-}
-
-fn dlocal_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
-}
-
-fn lima_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono_tz::America::Lima).format("%d/%m/%Y %H:%M:%S").to_string()
-}
-
-/// Major-unit text as dLocal writes it: COP without decimals.
-fn dlocal_amount(minor: i64, currency: Currency) -> String {
-    match currency {
-        Currency::Cop if minor % 100 == 0 => (minor / 100).to_string(),
-        Currency::Cop | Currency::Pen | Currency::Usd => format_minor(minor, currency),
-    }
-}
-
-/// `1,234.50`, as PagoEfectivo exports write amounts.
-fn grouped_amount(minor: i64, currency: Currency) -> String {
-    let plain = format_minor(minor, currency);
-    let (int, frac) = plain.split_once('.').unwrap_or((&plain, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped}.{frac}")
-}
-
-fn fx_rate(currency: Currency) -> Decimal {
-    match currency {
-        Currency::Cop => Decimal::new(41_255, 1),
-        Currency::Pen => Decimal::new(3_745, 3),
-        Currency::Usd => Decimal::ONE,
-    }
 }
 
 /// Writes the demo files into `dir` and returns what they hold.
@@ -812,8 +716,4 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
     std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest).unwrap_or_default())
         .map_err(|e| write_err(&manifest_path, &e))?;
     Ok(manifest)
-}
-
-fn take(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
-    w.into_inner().unwrap_or_default()
 }

@@ -1,12 +1,14 @@
 //! `voucherdesk backup` and `voucherdesk restore`: flags in, library call, output.
 
-use super::{Failure, acting, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, open};
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::backup::{self, BackupError};
+use voucherdesk::backup;
 
 #[derive(Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     /// The archive to write (default: `backups/voucherdesk-<UTC time>.vdbackup` beside the database).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -15,23 +17,18 @@ pub struct BackupArgs {
 }
 
 #[derive(Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The archive `voucherdesk backup` wrote.
     archive: PathBuf,
     #[arg(long)]
     json: bool,
 }
 
-fn failure(e: BackupError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
 fn database(db: &Option<PathBuf>) -> PathBuf {
     db.clone().unwrap_or_else(voucherdesk::store::default_path)
 }
 
-pub fn run_backup(db: &Option<PathBuf>, operator: &Option<String>, args: BackupArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: BackupArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
     let now = chrono::Utc::now();
@@ -40,7 +37,7 @@ pub fn run_backup(db: &Option<PathBuf>, operator: &Option<String>, args: BackupA
         let _ = std::fs::create_dir_all(&dir);
         dir.join(format!("voucherdesk-{}.vdbackup", now.format("%Y%m%dT%H%M%SZ")))
     });
-    let manifest = backup::backup(&mut store, &op, &out, now).map_err(failure)?;
+    let manifest = backup::backup(&mut store, &op, &out, now)?;
     if args.json {
         return print_json(&serde_json::json!({ "archive": out, "manifest": manifest }));
     }
@@ -57,9 +54,9 @@ pub fn run_backup(db: &Option<PathBuf>, operator: &Option<String>, args: BackupA
     Ok(())
 }
 
-pub fn run_restore(db: &Option<PathBuf>, args: RestoreArgs) -> Result<(), Failure> {
+pub(crate) fn run_restore(db: &Option<PathBuf>, args: RestoreArgs) -> Result<(), Failure> {
     let target = database(db);
-    let restored = backup::restore(&args.archive, &target, chrono::Utc::now()).map_err(failure)?;
+    let restored = backup::restore(&args.archive, &target, chrono::Utc::now())?;
     if args.json {
         return print_json(&restored);
     }

@@ -1,15 +1,18 @@
 //! `voucherdesk export …`: the ledger's records as CSV for finance, through
 //! the core's formula-safe writer. Flags in, library call, output.
 
-use super::{Failure, date_flag, market_flag, open, print_json, reading};
+use crate::failure::Failure;
+use crate::flags::{date_flag, market_flag};
+use crate::output::print_json;
+use crate::workspace::{open, reading};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::exceptions::{self, ExceptionQuery, ExceptionStatus};
-use voucherdesk::exports::{self, ExportError, ExportQuery};
+use voucherdesk::exports::{self, ExportQuery};
 use voucherdesk::refunds::{self, RefundQuery};
 
 #[derive(Args)]
-pub struct LedgerRange {
+pub(crate) struct LedgerRange {
     /// First market date, YYYY-MM-DD (each market's own clock).
     #[arg(long)]
     from: String,
@@ -31,7 +34,7 @@ pub struct LedgerRange {
 }
 
 #[derive(Subcommand)]
-pub enum ExportCommand {
+pub(crate) enum ExportCommand {
     /// Payments by market date (paid, else created), PSP, market and store.
     Payments(LedgerRange),
     /// Settlement rows of every type by market date (their settlement date, else creation).
@@ -64,17 +67,6 @@ pub enum ExportCommand {
     },
 }
 
-fn failure(e: ExportError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    match e {
-        ExportError::Permission(_)
-        | ExportError::Backwards { .. }
-        | ExportError::TooLong { .. }
-        | ExportError::TooMany => Failure::input(message),
-        ExportError::Write(_) | ExportError::Store(_) => Failure::other(message),
-    }
-}
-
 fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&serde_json::json!({ "rows": rows, "file": out }));
@@ -83,25 +75,25 @@ fn written(rows: u64, out: &std::path::Path, json: bool) -> Result<(), Failure> 
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) -> Result<(), Failure> {
     let store = open(db)?;
     let op = reading(&store, operator)?;
     match cmd {
         ExportCommand::Payments(r) => {
             let query = ledger_query(&r)?;
-            let rows = exports::export_payments(&store, &op, &query, &r.out).map_err(failure)?;
+            let rows = exports::export_payments(&store, &op, &query, &r.out)?;
             written(rows, &r.out, r.json)
         }
         ExportCommand::Settlements(r) => {
             let query = ledger_query(&r)?;
-            let rows = exports::export_settlements(&store, &op, &query, &r.out).map_err(failure)?;
+            let rows = exports::export_settlements(&store, &op, &query, &r.out)?;
             written(rows, &r.out, r.json)
         }
         ExportCommand::Exceptions { status, kind, psp, market: m, store: shop, out, json } => {
             let status = status
                 .map(|s| {
                     ExceptionStatus::parse(&s)
-                        .ok_or_else(|| Failure::input(format!("--status {s:?}: expected open, resolved or cleared")))
+                        .ok_or_else(|| Failure::refusal(format!("--status {s:?}: expected open, resolved or cleared")))
                 })
                 .transpose()?;
             let query = ExceptionQuery {
@@ -113,13 +105,13 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: ExportCommand) 
                 ..ExceptionQuery::default()
             };
             let rows = exceptions::export_csv(&store, &query, &out)
-                .map_err(|e| Failure::other(format!("{e} [{}]", e.code())))?;
+                .map_err(|e| Failure::fault(format!("{e} [{}]", e.code())))?;
             written(rows, &out, json)
         }
         ExportCommand::Refunds { psp, out, json } => {
             let query = RefundQuery { psp, ..RefundQuery::default() };
             let rows = refunds::export::export_csv(&store, &query, &out)
-                .map_err(|e| Failure::other(format!("{e} [{}]", e.code())))?;
+                .map_err(|e| Failure::fault(format!("{e} [{}]", e.code())))?;
             written(rows, &out, json)
         }
     }

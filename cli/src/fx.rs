@@ -1,15 +1,17 @@
 //! `voucherdesk fx …`: dated exchange rates. Flags in, library call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
-use voucherdesk::fx::{self, FxError, FxRate};
+use voucherdesk::fx::{self, FxRate};
 
 /// `fx list` without --limit.
-pub const FX_LIST_ROWS_DEFAULT: u32 = 50;
+pub(crate) const FX_LIST_ROWS_DEFAULT: u32 = 50;
 
 #[derive(Subcommand)]
-pub enum FxCommand {
+pub(crate) enum FxCommand {
     /// Record one day's rate by hand (admins): 1 BASE = RATE QUOTE on the market date.
     Add {
         /// BASE/QUOTE with the market's currency as QUOTE: USD/COP, USD/PEN.
@@ -47,23 +49,17 @@ pub enum FxCommand {
     },
 }
 
-pub(crate) fn failure(e: FxError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
 fn print_rate(r: &FxRate) {
     out!("{} {} {} ({}) — {}, entered by {}", r.market_date, r.pair, r.rate, r.market, r.source, r.entered_by);
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> Result<(), Failure> {
     match cmd {
         FxCommand::Add { pair, date, rate, source, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             let now = chrono::Utc::now();
-            let added = change(&mut store, |s| fx::add(s, &op, &pair, &date, &rate, source.as_deref(), now))?
-                .map_err(failure)?;
+            let added = change(&mut store, |s| fx::add(s, &op, &pair, &date, &rate, source.as_deref(), now))??;
             if json {
                 return print_json(&added);
             }
@@ -74,7 +70,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> R
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             let now = chrono::Utc::now();
-            let report = change(&mut store, |s| fx::import(s, &op, &file, source.as_deref(), now))?.map_err(failure)?;
+            let report = change(&mut store, |s| fx::import(s, &op, &file, source.as_deref(), now))??;
             if json {
                 return print_json(&report);
             }
@@ -89,7 +85,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: FxCommand) -> R
         }
         FxCommand::List { pair, limit, json } => {
             let store = open(db)?;
-            let rates = fx::list(&store, pair.as_deref(), limit).map_err(failure)?;
+            let rates = fx::list(&store, pair.as_deref(), limit)?;
             if json {
                 return print_json(&rates);
             }

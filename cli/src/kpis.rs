@@ -1,13 +1,16 @@
 //! `voucherdesk kpis`: operations KPIs over a range of market dates, per PSP
 //! and market. Flags in, library call, output. No rules here.
 
-use super::{Failure, date_flag, market_flag, open, print_json, reading};
+use crate::failure::Failure;
+use crate::flags::{date_flag, market_flag};
+use crate::output::print_json;
+use crate::workspace::{open, reading};
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::kpis::{self, KpiError, KpiQuery, Kpis, Spread};
+use voucherdesk::kpis::{self, KpiQuery, Kpis, Spread};
 
 #[derive(Args)]
-pub struct KpisArgs {
+pub(crate) struct KpisArgs {
     /// First market date of voucher creation, YYYY-MM-DD (each market's own clock).
     #[arg(long)]
     from: String,
@@ -22,11 +25,6 @@ pub struct KpisArgs {
     /// The whole report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn failure(e: KpiError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
 }
 
 /// Basis points as a percentage with two decimals, `-` when undefined.
@@ -63,7 +61,7 @@ fn row(psp: &str, market: &str, term: &str, k: &Kpis) {
     );
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> Result<(), Failure> {
     let query = KpiQuery {
         from: date_flag("from", &args.from)?,
         to: date_flag("to", &args.to)?,
@@ -72,7 +70,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, args: KpisArgs) -> R
     };
     let store = open(db)?;
     let op = reading(&store, operator)?;
-    let report = kpis::report(&store, &op, &query, chrono::Utc::now()).map_err(failure)?;
+    let report = kpis::report(&store, &op, &query, chrono::Utc::now())?;
     if args.json {
         return print_json(&report);
     }

@@ -1,7 +1,9 @@
 //! `voucherdesk notifications ...`: the CLI face of `voucherdesk::notifications`
 //! (buyer emails and SMS). Parses flags, calls the library, prints.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
 use voucherdesk::credentials::OsKeyring;
@@ -9,7 +11,7 @@ use voucherdesk::notifications::config::{
     self, NotificationSettings, SecretKind, SmsSettings, SmtpSecurity, SmtpSettings,
 };
 use voucherdesk::notifications::delivery::{self, ConfiguredTransports, CrashPoint};
-use voucherdesk::notifications::{self, Channel, ContactField, Kind, Locale, NotificationError, Status};
+use voucherdesk::notifications::{self, Channel, ContactField, Kind, Locale, Status};
 
 /// Test hook: `after_claim` or `after_send` makes `deliver` abort there (crash-safety tests).
 const CRASH_ENV: &str = "VOUCHERDESK_NOTIFY_CRASH_AT";
@@ -120,23 +122,15 @@ pub(crate) struct ConfigureArgs {
     no_sms: bool,
 }
 
-fn failure(e: NotificationError) -> Failure {
-    if e.is_bad_input() {
-        Failure::input(format!("{e} [{}]", e.code()))
-    } else {
-        Failure::other(format!("{e} [{}]", e.code()))
-    }
-}
-
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: NotificationsCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     match cmd {
         NotificationsCommand::Preview { order, kind, locale, channel, json } => {
             let op = acting(&store, operator)?;
-            let kind = Kind::parse(&kind).map_err(failure)?;
-            let locale = locale.as_deref().map(Locale::parse).transpose().map_err(failure)?;
-            let channel = Channel::parse(&channel).map_err(failure)?;
-            let preview = notifications::preview(&store, &op, &order, kind, locale, channel).map_err(failure)?;
+            let kind = Kind::parse(&kind)?;
+            let locale = locale.as_deref().map(Locale::parse).transpose()?;
+            let channel = Channel::parse(&channel)?;
+            let preview = notifications::preview(&store, &op, &order, kind, locale, channel)?;
             if json {
                 return print_json(&preview);
             }
@@ -155,10 +149,9 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
         }
         NotificationsCommand::Resend { order, kind, channel, override_limit } => {
             let op = acting(&store, operator)?;
-            let kind = Kind::parse(&kind).map_err(failure)?;
-            let channel = Channel::parse(&channel).map_err(failure)?;
-            let id = change(&mut store, |s| notifications::resend(s, &op, &order, kind, channel, override_limit))?
-                .map_err(failure)?;
+            let kind = Kind::parse(&kind)?;
+            let channel = Channel::parse(&channel)?;
+            let id = change(&mut store, |s| notifications::resend(s, &op, &order, kind, channel, override_limit))??;
             out!(
                 "queued notification {id}: {kind} by {channel} for order {} (sent by `notifications deliver`)",
                 order.trim()
@@ -166,8 +159,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
         }
         NotificationsCommand::List { order, status, limit, json } => {
             let op = acting(&store, operator)?;
-            let status = status.as_deref().map(Status::parse).transpose().map_err(failure)?;
-            let log = notifications::list(&store, &op, order.as_deref(), status, None, limit).map_err(failure)?;
+            let status = status.as_deref().map(Status::parse).transpose()?;
+            let log = notifications::list(&store, &op, order.as_deref(), status, None, limit)?;
             if json {
                 return print_json(&log);
             }
@@ -192,18 +185,20 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
         }
         NotificationsCommand::Deliver { once, lease_seconds, interval_seconds, json } => {
             if !(1..=DELIVER_INTERVAL_SECONDS_MAX).contains(&interval_seconds) {
-                return Err(Failure::input(format!("--interval-seconds must be 1 to {DELIVER_INTERVAL_SECONDS_MAX}")));
+                return Err(Failure::refusal(format!(
+                    "--interval-seconds must be 1 to {DELIVER_INTERVAL_SECONDS_MAX}"
+                )));
             }
             let crash = std::env::var(CRASH_ENV).ok().as_deref().and_then(CrashPoint::parse);
-            let settings = config::get(&store).map_err(failure)?;
+            let settings = config::get(&store)?;
             let vault = OsKeyring::new();
-            let configured = ConfiguredTransports::from_settings(&settings, &vault).map_err(failure)?;
+            let configured = ConfiguredTransports::from_settings(&settings, &vault)?;
             let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
             loop {
                 let now = chrono::Utc::now();
                 // Team mode: one desktop delivers the outbox at a time (a lease).
                 let lease = voucherdesk::team::LeaseName::NotificationOutbox;
-                if let Some(desktop) = voucherdesk::team::claim_round(&mut store, lease, &me).map_err(Failure::other)? {
+                if let Some(desktop) = voucherdesk::team::claim_round(&mut store, lease, &me).map_err(Failure::fault)? {
                     eprintln!("the outbox is delivered by {desktop}; waiting");
                     if once {
                         return Ok(());
@@ -211,10 +206,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
                     std::thread::sleep(std::time::Duration::from_secs(interval_seconds));
                     continue;
                 }
-                let reconciled =
-                    change(&mut store, |s| delivery::reconcile_interrupted(s, now, lease_seconds))?.map_err(failure)?;
-                let report = change(&mut store, |s| delivery::deliver_due(s, &configured.transports(), now, crash))?
-                    .map_err(failure)?;
+                let reconciled = change(&mut store, |s| delivery::reconcile_interrupted(s, now, lease_seconds))??;
+                let report = change(&mut store, |s| delivery::deliver_due(s, &configured.transports(), now, crash))??;
                 if json {
                     print_json(&serde_json::json!({"reconciled": reconciled, "delivered": report}))?;
                 } else {
@@ -239,14 +232,13 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
             let (field, value) = match (email, phone) {
                 (Some(email), None) => (ContactField::Email, email),
                 (None, Some(phone)) => (ContactField::Phone, phone),
-                (Some(_), Some(_)) | (None, None) => return Err(Failure::input("give --email or --phone (one)")),
+                (Some(_), Some(_)) | (None, None) => return Err(Failure::refusal("give --email or --phone (one)")),
             };
-            let stored =
-                change(&mut store, |s| notifications::set_contact(s, &op, &order, field, &value))?.map_err(failure)?;
+            let stored = change(&mut store, |s| notifications::set_contact(s, &op, &order, field, &value))??;
             out!("order {}: {} is now {stored} (changed by {})", order.trim(), field.as_str(), op.name);
         }
         NotificationsCommand::Settings { json } => {
-            let settings = config::get(&store).map_err(failure)?;
+            let settings = config::get(&store)?;
             if json {
                 return print_json(&settings);
             }
@@ -268,8 +260,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
         }
         NotificationsCommand::Configure(args) => {
             let op = acting(&store, operator)?;
-            let new = configured(config::get(&store).map_err(failure)?, args)?;
-            change(&mut store, |s| config::set(s, &op, &new))?.map_err(failure)?;
+            let new = configured(config::get(&store)?, args)?;
+            change(&mut store, |s| config::set(s, &op, &new))??;
             out!("notification settings saved");
         }
         NotificationsCommand::SetSecret { which } => {
@@ -278,14 +270,14 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
                 "smtp-password" => SecretKind::SmtpPassword,
                 "sms-token" => SecretKind::SmsToken,
                 other => {
-                    return Err(Failure::input(format!(
+                    return Err(Failure::refusal(format!(
                         "unknown secret {other:?} (expected smtp-password or sms-token)"
                     )));
                 }
             };
             let mut value = zeroize::Zeroizing::new(String::new());
-            std::io::stdin().read_line(&mut value).map_err(Failure::other)?;
-            change(&mut store, |s| config::set_secret(s, &OsKeyring::new(), &op, kind, &value))?.map_err(failure)?;
+            std::io::stdin().read_line(&mut value).map_err(Failure::fault)?;
+            change(&mut store, |s| config::set_secret(s, &OsKeyring::new(), &op, kind, &value))??;
             out!("{which} stored in the OS keyring");
         }
     }
@@ -301,12 +293,12 @@ fn configured(mut s: NotificationSettings, a: ConfigureArgs) -> Result<Notificat
     if a.no_smtp {
         s.smtp = None;
     } else if smtp_given {
-        let security = a.smtp_security.as_deref().map(SmtpSecurity::parse).transpose().map_err(failure)?;
+        let security = a.smtp_security.as_deref().map(SmtpSecurity::parse).transpose()?;
         let old = s.smtp.take();
         let host = a.smtp_host.or_else(|| old.as_ref().map(|o| o.host.clone()));
         let from = a.smtp_from.or_else(|| old.as_ref().map(|o| o.from.clone()));
         let (Some(host), Some(from)) = (host, from) else {
-            return Err(Failure::input("SMTP needs --smtp-host and --smtp-from"));
+            return Err(Failure::refusal("SMTP needs --smtp-host and --smtp-from"));
         };
         s.smtp = Some(SmtpSettings {
             host,
@@ -323,7 +315,7 @@ fn configured(mut s: NotificationSettings, a: ConfigureArgs) -> Result<Notificat
         let url = a.sms_url.or_else(|| old.as_ref().map(|o| o.url.clone()));
         let sender = a.sms_sender.or_else(|| old.as_ref().map(|o| o.sender.clone()));
         let (Some(url), Some(sender)) = (url, sender) else {
-            return Err(Failure::input("SMS needs --sms-url and --sms-sender"));
+            return Err(Failure::refusal("SMS needs --sms-url and --sms-sender"));
         };
         s.sms = Some(SmsSettings { url, sender });
     }

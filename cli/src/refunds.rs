@@ -1,6 +1,9 @@
 //! `voucherdesk refunds …`: flags in, library call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json, url_secret};
+use crate::failure::Failure;
+use crate::flags::url_secret;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;
@@ -11,13 +14,13 @@ use voucherdesk::refunds::{
 };
 
 /// `refunds submit` without --once: seconds between rounds.
-pub const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
-pub const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
+pub(crate) const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
+pub(crate) const SUBMIT_INTERVAL_S_MAX: u64 = 3_600;
 /// Test hook (debug builds only): abort between the PSP's answer and its recording.
-pub const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
+pub(crate) const CRASH_ENV: &str = "VOUCHERDESK_TEST_CRASH_AFTER_SEND";
 
 #[derive(Subcommand)]
-pub enum RefundsCommand {
+pub(crate) enum RefundsCommand {
     /// Request a refund of a paid payment (acts as --operator).
     Request(RequestArgs),
     /// Approve a pending refund (finance / manager; never the requester).
@@ -122,7 +125,7 @@ pub enum RefundsCommand {
 }
 
 #[derive(Args)]
-pub struct RequestArgs {
+pub(crate) struct RequestArgs {
     #[arg(long)]
     payment: String,
     /// Only when the payment id is known at several PSPs.
@@ -173,7 +176,7 @@ pub struct RequestArgs {
 }
 
 #[derive(Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     /// One round, then exit.
     #[arg(long)]
     once: bool,
@@ -200,7 +203,7 @@ pub struct SubmitArgs {
 }
 
 #[derive(Args)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     /// Today's exchange rate, FROM:TO=RATE (e.g. USD:COP=3950.25): 1 FROM = RATE TO, recorded
     /// in the dated FX table for today's market date (as `fx add`).
     #[arg(long)]
@@ -219,16 +222,6 @@ pub struct SettingsArgs {
     tier: Vec<String>,
     #[arg(long)]
     json: bool,
-}
-
-fn failure(e: RefundError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
-fn receipt_failure(e: receipt::ReceiptError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
 }
 
 fn or_empty(v: Option<String>) -> String {
@@ -303,7 +296,7 @@ fn emit(r: &Refund, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     match cmd {
         RefundsCommand::Request(a) => {
@@ -332,63 +325,56 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
                 },
                 additional: a.additional,
             };
-            let refund = change(&mut store, |s| refunds::request(s, &op, &input, now))?.map_err(failure)?;
+            let refund = change(&mut store, |s| refunds::request(s, &op, &input, now))??;
             emit(&refund, a.json)
         }
         RefundsCommand::Approve { id, comment, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(
-                &change(&mut store, |s| refunds::approve(s, &op, id, comment.as_deref(), now))?.map_err(failure)?,
-                json,
-            )
+            emit(&change(&mut store, |s| refunds::approve(s, &op, id, comment.as_deref(), now))??, json)
         }
         RefundsCommand::Reject { id, comment, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::reject(s, &op, id, &comment, now))?.map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::reject(s, &op, id, &comment, now))??, json)
         }
         RefundsCommand::Cancel { id, note, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::cancel(s, &op, id, note.as_deref(), now))?.map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::cancel(s, &op, id, note.as_deref(), now))??, json)
         }
         RefundsCommand::Amend { id, amount, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::amend(s, &op, id, &amount, now))?.map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::amend(s, &op, id, &amount, now))??, json)
         }
         RefundsCommand::Retry { id, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::retry(s, &op, id, now))?.map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::retry(s, &op, id, now))??, json)
         }
         RefundsCommand::Escalate { id, note, json } => {
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::escalate(s, &op, id, &note, now))?.map_err(failure)?, json)
+            emit(&change(&mut store, |s| refunds::escalate(s, &op, id, &note, now))??, json)
         }
-        RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id).map_err(failure)?, json),
+        RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id)?, json),
         RefundsCommand::List { status, method, reason, tier, psp, after, limit, json } => {
             let status = status
                 .map(|s| {
                     RefundStatus::parse(&s).ok_or_else(|| {
-                        Failure::input(format!(
+                        Failure::refusal(format!(
                             "unknown refund status {s:?} (expected requested, pending_approval, approved, submitted, succeeded, failed, rejected_by_psp or cancelled)"
                         ))
                     })
                 })
                 .transpose()?;
-            let method = method
-                .map(|m| refunds::RefundMethod::parse(&m).ok_or(RefundError::UnknownMethod(m)))
-                .transpose()
-                .map_err(failure)?;
-            let reason = reason
-                .map(|r| refunds::ReasonCode::parse(&r).ok_or(RefundError::UnknownReason(r)))
-                .transpose()
-                .map_err(failure)?;
+            let method =
+                method.map(|m| refunds::RefundMethod::parse(&m).ok_or(RefundError::UnknownMethod(m))).transpose()?;
+            let reason =
+                reason.map(|r| refunds::ReasonCode::parse(&r).ok_or(RefundError::UnknownReason(r))).transpose()?;
             let query = refunds::RefundQuery { status, method, reason, tier, psp, order_id: None };
-            let list = refunds::page(&open(db)?, &query, after, limit).map_err(failure)?;
+            let list = refunds::page(&open(db)?, &query, after, limit)?;
             if json {
                 return print_json(&list);
             }
@@ -411,7 +397,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
             Ok(())
         }
         RefundsCommand::Refundable { payment, psp, json } => {
-            let r = refunds::refundable(&open(db)?, &payment, psp.as_deref()).map_err(failure)?;
+            let r = refunds::refundable(&open(db)?, &payment, psp.as_deref())?;
             if json {
                 return print_json(&r);
             }
@@ -427,12 +413,12 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
         }
         RefundsCommand::Receipt { id, out } => {
             let store = open(db)?;
-            let path = receipt::receipt(&store, id).map_err(receipt_failure)?;
+            let path = receipt::receipt(&store, id)?;
             match out {
                 Some(out) => {
-                    let bytes = receipt::receipt_bytes(&store, id).map_err(receipt_failure)?;
+                    let bytes = receipt::receipt_bytes(&store, id)?;
                     std::fs::write(&out, bytes)
-                        .map_err(|e| Failure::other(format!("writing {}: {e}", out.display())))?;
+                        .map_err(|e| Failure::fault(format!("writing {}: {e}", out.display())))?;
                     out!("{}", out.display());
                 }
                 None => out!("{}", path.display()),
@@ -440,7 +426,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
             Ok(())
         }
         RefundsCommand::ReceiptsCleanup { json } => {
-            let deleted = receipt::cleanup(&open(db)?, chrono::Utc::now()).map_err(receipt_failure)?;
+            let deleted = receipt::cleanup(&open(db)?, chrono::Utc::now())?;
             if json {
                 return print_json(&deleted);
             }
@@ -458,7 +444,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand)
 fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
     use voucherdesk::money::{Currency, NumberFormat, parse_minor};
     let mut store = open(db)?;
-    let mut settings = tiers::get(&store).map_err(failure)?;
+    let mut settings = tiers::get(&store)?;
     let changing = !a.fx.is_empty()
         || !a.tier.is_empty()
         || a.window_days.is_some()
@@ -468,19 +454,20 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
         let op = acting(&store, operator)?;
         let mut rates = Vec::new();
         for spec in &a.fx {
-            let bad = || Failure::input(format!("--fx {spec:?}: expected FROM:TO=RATE, e.g. USD:COP=3950.25"));
+            let bad = || Failure::refusal(format!("--fx {spec:?}: expected FROM:TO=RATE, e.g. USD:COP=3950.25"));
             let (pair, rate) = spec.split_once('=').ok_or_else(bad)?;
             let (from, to) = pair.split_once(':').ok_or_else(bad)?;
-            let pair = voucherdesk::fx::FxPair::parse(&format!("{from}/{to}")).map_err(crate::fx::failure)?;
+            let pair = voucherdesk::fx::FxPair::parse(&format!("{from}/{to}"))?;
             rates.push((pair, rate.trim().to_string()));
         }
         for spec in &a.tier {
-            let bad = || Failure::input(format!("--tier {spec:?}: expected CUR=TIER1:TIER2, e.g. COP=200000:2000000"));
+            let bad =
+                || Failure::refusal(format!("--tier {spec:?}: expected CUR=TIER1:TIER2, e.g. COP=200000:2000000"));
             let (cur, limits) = spec.split_once('=').ok_or_else(bad)?;
             let (t1, t2) = limits.split_once(':').ok_or_else(bad)?;
-            let currency = Currency::parse(cur).map_err(Failure::input)?;
-            let t1 = parse_minor(t1, currency, NumberFormat::PLAIN).map_err(Failure::input)?;
-            let t2 = parse_minor(t2, currency, NumberFormat::PLAIN).map_err(Failure::input)?;
+            let currency = Currency::parse(cur).map_err(Failure::refusal)?;
+            let t1 = parse_minor(t1, currency, NumberFormat::PLAIN).map_err(Failure::refusal)?;
+            let t2 = parse_minor(t2, currency, NumberFormat::PLAIN).map_err(Failure::refusal)?;
             settings.tiers.insert(currency, tiers::TierLimits { tier1_max_minor: t1, tier2_max_minor: t2 });
         }
         if let Some(d) = a.window_days {
@@ -497,8 +484,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
             let today = pair.market().map(|m| m.business_date(now).to_string()).unwrap_or_default();
             let added = change(&mut store, |s| {
                 voucherdesk::fx::add(s, &op, &pair.name(), &today, rate, Some("refunds settings --fx"), now)
-            })?
-            .map_err(crate::fx::failure)?;
+            })??;
             if !a.json {
                 out!("{} {} on {} recorded", pair.name(), added.rate, added.market_date);
             }
@@ -508,7 +494,7 @@ fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs
             || a.unconfirmed_days.is_some()
             || a.receipt_retention_days.is_some();
         if others {
-            settings = change(&mut store, |s| tiers::set(s, &op, &settings))?.map_err(failure)?;
+            settings = change(&mut store, |s| tiers::set(s, &op, &settings))??;
         }
     }
     if a.json {
@@ -579,10 +565,9 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
                 )?,
                 secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET, url)?,
             };
-            DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?
+            DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?
         }
-        None => submission::client_from_config(&store, &voucherdesk::credentials::OsKeyring::new(), timeout)
-            .map_err(failure)?,
+        None => submission::client_from_config(&store, &voucherdesk::credentials::OsKeyring::new(), timeout)?,
     };
     let config = SubmitConfig { notification_url: a.notification_url.clone(), ..SubmitConfig::default() };
     let crash = cfg!(debug_assertions) && std::env::var_os(CRASH_ENV).is_some();
@@ -593,14 +578,13 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
         }
     };
     let interval = std::time::Duration::from_secs(a.interval_s.clamp(1, SUBMIT_INTERVAL_S_MAX));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::fault)?;
     loop {
         // One round is one change: in team mode it holds the team's write lock,
         // and "submitted" reaches the server before each PSP call (store.barrier).
         let report = change(&mut store, |s| {
             runtime.block_on(submission::submit_and_follow(s, &client, &op, &config, chrono::Utc::now(), &after_send))
-        })?
-        .map_err(failure)?;
+        })??;
         print_report(&report, a.json)?;
         if a.once {
             return Ok(());

@@ -1,17 +1,19 @@
 //! `voucherdesk settings`: show the settings and the payment terms per PSP and
 //! market, or change them (admins; audited). Flags in, library call, output.
 
-use super::{Failure, acting, change, open, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::Args;
 use rust_decimal::Decimal;
 use std::path::PathBuf;
 use std::str::FromStr;
 use voucherdesk::calendar::CALENDAR_YEARS;
 use voucherdesk::market::Country;
-use voucherdesk::terms::{self, ShipOn, TermsError, TermsSettings};
+use voucherdesk::terms::{self, ShipOn, TermsSettings};
 
 #[derive(Args)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     /// Settlement terms, PSP:MARKET=N for T+N business days (e.g. dlocal:CO=2, pagoefectivo:PE=1).
     #[arg(long)]
     terms: Vec<String>,
@@ -42,20 +44,12 @@ struct Shown<'a> {
     calendar_years: [i32; 2],
 }
 
-fn failure(e: TermsError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    match e {
-        TermsError::Invalid(_) | TermsError::Forbidden(_) => Failure::input(message),
-        TermsError::Store(_) => Failure::other(message),
-    }
-}
-
 /// `PSP:MARKET=VALUE` → (psp, market, value).
 fn channel_spec<'a>(flag: &str, spec: &'a str, example: &str) -> Result<(String, Country, &'a str), Failure> {
-    let bad = || Failure::input(format!("--{flag} {spec:?}: expected PSP:MARKET=VALUE, e.g. {example}"));
+    let bad = || Failure::refusal(format!("--{flag} {spec:?}: expected PSP:MARKET=VALUE, e.g. {example}"));
     let (channel, value) = spec.split_once('=').ok_or_else(bad)?;
     let (psp, market) = channel.split_once(':').ok_or_else(bad)?;
-    let market = Country::parse(market).map_err(|e| Failure::input(format!("--{flag} {spec:?}: {e}")))?;
+    let market = Country::parse(market).map_err(|e| Failure::refusal(format!("--{flag} {spec:?}: {e}")))?;
     let psp = psp.trim().to_ascii_lowercase();
     if psp.is_empty() {
         return Err(bad());
@@ -63,9 +57,9 @@ fn channel_spec<'a>(flag: &str, spec: &'a str, example: &str) -> Result<(String,
     Ok((psp, market, value.trim()))
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {
     let mut store = open(db)?;
-    let mut t = terms::get(&store).map_err(failure)?;
+    let mut t = terms::get(&store)?;
     let changing = !a.terms.is_empty()
         || !a.ship_on.is_empty()
         || a.expired_unpaid_hours.is_some()
@@ -75,10 +69,9 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> 
         let op = acting(&store, operator)?;
         for spec in &a.terms {
             let (psp, market, value) = channel_spec("terms", spec, "dlocal:CO=2")?;
-            let days: u32 = value
-                .trim_start_matches(['T', 't', '+'])
-                .parse()
-                .map_err(|_| Failure::input(format!("--terms {spec:?}: {value:?} is not a number of business days")))?;
+            let days: u32 = value.trim_start_matches(['T', 't', '+']).parse().map_err(|_| {
+                Failure::refusal(format!("--terms {spec:?}: {value:?} is not a number of business days"))
+            })?;
             let mut channel = t.channel(&psp, market);
             channel.settle_business_days = days;
             t.put_channel(channel);
@@ -86,7 +79,7 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> 
         for spec in &a.ship_on {
             let (psp, market, value) = channel_spec("ship-on", spec, "pagoefectivo:PE=settled")?;
             let ship_on = ShipOn::parse(value).ok_or_else(|| {
-                Failure::input(format!("--ship-on {spec:?}: expected paid or settled, not {value:?}"))
+                Failure::refusal(format!("--ship-on {spec:?}: expected paid or settled, not {value:?}"))
             })?;
             let mut channel = t.channel(&psp, market);
             channel.ship_on = ship_on;
@@ -100,20 +93,17 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> 
         }
         if let Some(p) = &a.amount_tolerance_percent {
             t.amount_tolerance_percent = Decimal::from_str(p.trim().trim_end_matches('%'))
-                .map_err(|_| Failure::input(format!("--amount-tolerance-percent {p:?} is not a number")))?;
+                .map_err(|_| Failure::refusal(format!("--amount-tolerance-percent {p:?} is not a number")))?;
         }
-        t = change(&mut store, |s| terms::set(s, &op, &t))?.map_err(failure)?;
+        t = change(&mut store, |s| terms::set(s, &op, &t))??;
     }
     if let Some(hours) = a.voucher_hours {
         let op = acting(&store, operator)?;
         let new = voucherdesk::vouchers::VoucherSettings { expiry_hours: hours };
-        change(&mut store, |s| voucherdesk::vouchers::set_settings(s, &op, &new))?.map_err(|e| {
-            let message = format!("{} [{}]", e, e.code());
-            if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-        })?;
+        change(&mut store, |s| voucherdesk::vouchers::set_settings(s, &op, &new))??;
     }
-    let vouchers = voucherdesk::vouchers::settings(&store).map_err(Failure::other)?;
-    let settings = voucherdesk::settings::get(&store).map_err(Failure::other)?;
+    let vouchers = voucherdesk::vouchers::settings(&store).map_err(Failure::fault)?;
+    let settings = voucherdesk::settings::get(&store).map_err(Failure::fault)?;
     if a.json {
         let years = [*CALENDAR_YEARS.start(), *CALENDAR_YEARS.end()];
         return print_json(&Shown { settings, terms: &t, vouchers, calendar_years: years });

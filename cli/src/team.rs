@@ -1,15 +1,16 @@
 //! `voucherdesk team …`: the team server's schema, joining it, seeding it, its status. Flags in, library
 //! call, output.
 
-use super::{Failure, print_json};
+use crate::failure::Failure;
+use crate::output::print_json;
 use clap::{Args, Subcommand};
 use voucherdesk::credentials::OsKeyring;
-use voucherdesk::store::team::{TeamStore, TeamStoreError};
-use voucherdesk::store::{Store, StoreError};
+use voucherdesk::store::Store;
+use voucherdesk::store::team::TeamStore;
 use voucherdesk::team::{self, desktop_name};
 
 #[derive(Subcommand)]
-pub enum TeamCommand {
+pub(crate) enum TeamCommand {
     /// Create the team schema on a PostgreSQL server, or migrate it to this version (refuses a newer one).
     Init(ServerArgs),
     /// Make a new local file (--db, or team-SERVER.sqlite in the data directory) this desktop's copy of the team;
@@ -28,7 +29,7 @@ pub enum TeamCommand {
 }
 
 #[derive(Args)]
-pub struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// The team server: postgres://USER@HOST:PORT/DATABASE (leave the password out of it).
     #[arg(long, env = "VOUCHERDESK_TEAM_SERVER")]
     server: String,
@@ -37,14 +38,14 @@ pub struct ServerArgs {
     password_env: Option<String>,
 }
 
-pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
     match cmd {
         TeamCommand::Join(server) => {
             let password = password(&server)?;
-            let name = TeamStore::describe_url(&server.server).map_err(team_failure)?;
+            let name = TeamStore::describe_url(&server.server)?;
             let path = db.clone().unwrap_or_else(|| team::default_copy_path(&name));
             let existed = path.exists();
-            let mut store = Store::open(&path).map_err(Failure::other)?;
+            let mut store = Store::open(&path).map_err(Failure::fault)?;
             let joined = team::join(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator));
             let status = match joined {
                 Ok(status) => status,
@@ -56,7 +57,7 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
                             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                         }
                     }
-                    return Err(joined_failure(e));
+                    return Err(Failure::from(e));
                 }
             };
             out!(
@@ -64,16 +65,16 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
                 path.display(),
                 status.server,
                 status.cursor,
-                store.shared_row_count().map_err(Failure::other)?
+                store.shared_row_count().map_err(Failure::fault)?
             );
             Ok(())
         }
         TeamCommand::Push(server) => {
             let password = password(&server)?;
-            let path = db.clone().ok_or_else(|| Failure::input("name the local workspace to upload with --db FILE"))?;
-            let mut store = Store::open(&path).map_err(Failure::other)?;
-            let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))
-                .map_err(joined_failure)?;
+            let path =
+                db.clone().ok_or_else(|| Failure::refusal("name the local workspace to upload with --db FILE"))?;
+            let mut store = Store::open(&path).map_err(Failure::fault)?;
+            let report = team::push(&mut store, &server.server, password.as_deref(), &OsKeyring::new(), &me(operator))?;
             out!("pushed {} to the team {}: {} rows added", path.display(), report.server, report.added);
             for (table, rows) in &report.tables {
                 out!("  {table:<24} {rows}");
@@ -82,7 +83,7 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
         }
         TeamCommand::Init(server) => {
             let mut store = connect(&server, operator)?;
-            let report = team::init(&mut store).map_err(team_failure)?;
+            let report = team::init(&mut store)?;
             if report.from == report.to {
                 out!("team schema on {} is up to date (version {})", store.server(), report.to);
             } else if report.from == 0 {
@@ -94,7 +95,7 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
         }
         TeamCommand::Status { server, json } => {
             let mut store = connect(&server, operator)?;
-            let status = team::status(&mut store).map_err(team_failure)?;
+            let status = team::status(&mut store)?;
             if json {
                 return print_json(&status);
             }
@@ -119,7 +120,7 @@ pub fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: Team
 fn password(args: &ServerArgs) -> Result<Option<String>, Failure> {
     match &args.password_env {
         Some(var) => Ok(Some(
-            std::env::var(var).map_err(|_| Failure::input(format!("the environment variable {var} is not set")))?,
+            std::env::var(var).map_err(|_| Failure::refusal(format!("the environment variable {var} is not set")))?,
         )),
         None => Ok(None),
     }
@@ -130,30 +131,5 @@ fn me(operator: &Option<String>) -> String {
 }
 
 fn connect(args: &ServerArgs, operator: &Option<String>) -> Result<TeamStore, Failure> {
-    TeamStore::connect(&args.server, password(args)?.as_deref(), &me(operator)).map_err(team_failure)
-}
-
-fn joined_failure(e: team::TeamError) -> Failure {
-    match e {
-        team::TeamError::Team(e) => team_failure(e),
-        team::TeamError::Local(StoreError::Team(e)) => team_failure(e),
-        team::TeamError::Local(StoreError::Invalid(_)) => Failure::input(e),
-        team::TeamError::Local(_) | team::TeamError::Keyring(_) => Failure::other(e),
-    }
-}
-
-fn team_failure(e: TeamStoreError) -> Failure {
-    match e {
-        TeamStoreError::BadAddress(_) | TeamStoreError::NotInitialised { .. } | TeamStoreError::TooNew { .. } => {
-            Failure::input(e)
-        }
-        TeamStoreError::Refused(_) => Failure::input(e),
-        TeamStoreError::Unreachable { .. }
-        | TeamStoreError::Offline { .. }
-        | TeamStoreError::Busy { .. }
-        | TeamStoreError::Migration { .. }
-        | TeamStoreError::Sql(_)
-        | TeamStoreError::Upload(_)
-        | TeamStoreError::UnknownColumnType(_) => Failure::other(e),
-    }
+    TeamStore::connect(&args.server, password(args)?.as_deref(), &me(operator)).map_err(Failure::from)
 }

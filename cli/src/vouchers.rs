@@ -2,7 +2,10 @@
 //! deadline, cancel an unpaid CIP, at the order's PSP. Flags in, library
 //! call, output. No rules here.
 
-use super::{Failure, acting, change, open, print_json, url_secret};
+use crate::failure::Failure;
+use crate::flags::url_secret;
+use crate::output::print_json;
+use crate::workspace::{acting, change, open};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,13 +13,12 @@ use voucherdesk::money::format_minor;
 use voucherdesk::psp::dlocal::client::{DlocalClient, DlocalCredentials};
 use voucherdesk::psp::pagoefectivo::client::{PagoEfectivoClient, PeCredentials};
 use voucherdesk::vouchers::{
-    self, CancelRequest, ExtendRequest, IssueRequest, VOUCHER_REQUEST_TIMEOUT_MS, VoucherClients, VoucherError,
-    VoucherOutcome,
+    self, CancelRequest, ExtendRequest, IssueRequest, VOUCHER_REQUEST_TIMEOUT_MS, VoucherClients, VoucherOutcome,
 };
 use voucherdesk_sandbox as sandbox;
 
 #[derive(Subcommand)]
-pub enum VouchersCommand {
+pub(crate) enum VouchersCommand {
     /// Issue a new voucher for an order pending payment or expired (dLocal ticket or PagoEfectivo CIP);
     /// support and above. Run again after a time-out: it never creates a second voucher.
     Issue {
@@ -67,7 +69,7 @@ pub enum VouchersCommand {
 }
 
 #[derive(Args)]
-pub struct PspArgs {
+pub(crate) struct PspArgs {
     /// Use this dLocal base URL and the env credentials (VOUCHERDESK_DLOCAL_LOGIN, _TRANS_KEY,
     /// _SECRET; the sandbox's only for a URL on this machine) instead of the configured account.
     #[arg(long, env = "VOUCHERDESK_DLOCAL_URL")]
@@ -84,16 +86,11 @@ pub struct PspArgs {
     timeout_ms: u64,
 }
 
-fn failure(e: VoucherError) -> Failure {
-    let message = format!("{} [{}]", e, e.code());
-    if e.is_refusal() { Failure::input(message) } else { Failure::other(message) }
-}
-
 /// The flags' PSPs, or the configured accounts when no URL is given.
 fn clients(store: &voucherdesk::store::Store, a: &PspArgs) -> Result<VoucherClients, Failure> {
     let timeout = Duration::from_millis(a.timeout_ms);
     let mut clients = if a.dlocal_url.is_none() && a.pagoefectivo_url.is_none() {
-        VoucherClients::from_config(store, &voucherdesk::credentials::OsKeyring::new(), timeout).map_err(failure)?
+        VoucherClients::from_config(store, &voucherdesk::credentials::OsKeyring::new(), timeout)?
     } else {
         VoucherClients::default()
     };
@@ -103,7 +100,7 @@ fn clients(store: &voucherdesk::store::Store, a: &PspArgs) -> Result<VoucherClie
             trans_key: url_secret("VOUCHERDESK_DLOCAL_TRANS_KEY", sandbox::DEFAULT_DLOCAL_TRANS_KEY, url)?,
             secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", sandbox::DEFAULT_DLOCAL_SECRET, url)?,
         };
-        clients.dlocal = Some(DlocalClient::new(url, credentials, timeout).map_err(Failure::input)?);
+        clients.dlocal = Some(DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?);
     }
     if let Some(url) = &a.pagoefectivo_url {
         let credentials = PeCredentials {
@@ -112,7 +109,7 @@ fn clients(store: &voucherdesk::store::Store, a: &PspArgs) -> Result<VoucherClie
             secret: url_secret("VOUCHERDESK_PAGOEFECTIVO_SECRET", sandbox::DEFAULT_PE_SECRET, url)?,
         };
         clients.pagoefectivo =
-            Some(PagoEfectivoClient::with_timeout(url, credentials, timeout).map_err(Failure::input)?);
+            Some(PagoEfectivoClient::with_timeout(url, credentials, timeout).map_err(Failure::refusal)?);
     }
     clients.notification_url = a.notification_url.clone();
     Ok(clients)
@@ -154,7 +151,7 @@ fn show_available(
     order: &str,
     json: bool,
 ) -> Result<(), Failure> {
-    let actions = vouchers::available(store, op, order, chrono::Utc::now()).map_err(failure)?;
+    let actions = vouchers::available(store, op, order, chrono::Utc::now())?;
     if json {
         return print_json(&actions);
     }
@@ -168,10 +165,10 @@ fn show_available(
     Ok(())
 }
 
-pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand) -> Result<(), Failure> {
+pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::other)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::fault)?;
     let now = chrono::Utc::now();
     // One action is one change: in team mode it holds the team's write lock, and the
     // recorded attempt reaches the server before the PSP is called (store.barrier).
@@ -181,19 +178,19 @@ pub fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: VouchersCommand
             let clients = clients(&store, &psp)?;
             let request = IssueRequest { order_id: order, hours };
             let done = change(&mut store, |s| runtime.block_on(vouchers::issue(s, &clients, &op, &request, now)))?;
-            (done.map_err(failure)?, json)
+            (done?, json)
         }
         VouchersCommand::Extend { order, payment, hours, psp, json } => {
             let clients = clients(&store, &psp)?;
             let request = ExtendRequest { order_id: order, payment_id: payment, hours };
             let done = change(&mut store, |s| runtime.block_on(vouchers::extend(s, &clients, &op, &request, now)))?;
-            (done.map_err(failure)?, json)
+            (done?, json)
         }
         VouchersCommand::Cancel { order, payment, psp, json } => {
             let clients = clients(&store, &psp)?;
             let request = CancelRequest { order_id: order, payment_id: payment };
             let done = change(&mut store, |s| runtime.block_on(vouchers::cancel(s, &clients, &op, &request, now)))?;
-            (done.map_err(failure)?, json)
+            (done?, json)
         }
     };
     print_outcome(&outcome, json)

@@ -2,10 +2,10 @@
 //! table and the audit chain, a damaged archive that replaces nothing, and a
 //! backup taken while an import runs that is one committed state.
 
-mod common;
+mod support;
 
-use common::*;
 use std::path::Path;
+use support::*;
 use voucherdesk::store::Store;
 
 fn counts(db: &Path) -> std::collections::BTreeMap<String, i64> {

@@ -4,13 +4,13 @@
 //! reads again at dLocal every chargeback the ledger knows that is not final,
 //! so a lost notification does not leave its outcome unknown.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::Ctx;
+use support::Ctx;
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
 use voucherdesk::observations::{self, ObservationSource, Observed};

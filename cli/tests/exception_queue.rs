@@ -1,11 +1,11 @@
 //! The exception queue across runs: stable ids, resolutions that stick,
 //! exceptions cleared by new data, manual links, resolve errors, and the audit log.
 
-mod common;
+mod support;
 
-use common::{AS_OF, Ctx, KINDS, counts, fixture, stderr, stdout};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use support::{AS_OF, Ctx, KINDS, counts, fixture, stderr, stdout};
 
 /// id → status of every exception.
 fn statuses(ctx: &Ctx) -> BTreeMap<String, String> {

@@ -2,9 +2,9 @@
 //! market's own clock), PSP, market and store, for finance to compare with the
 //! PSPs' reports; refused ranges write nothing.
 
-mod common;
+mod support;
 
-use common::{Ctx, stderr, stdout};
+use support::{Ctx, stderr, stdout};
 
 fn imported() -> Ctx {
     let ctx = Ctx::new();

@@ -3,10 +3,10 @@
 //! tests/fixtures/fx (its README explains each trap). Reconciled as of
 //! 2026-03-06, before any settlement is due.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::Value;
+use support::*;
 
 const FX_AS_OF: &str = "2026-03-06";
 

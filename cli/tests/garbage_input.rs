@@ -83,7 +83,7 @@ fn random_and_damaged_files_are_refused_cleanly_or_imported_whole() {
             Ok(ImportOutcome::AlreadyImported { .. }) => panic!("round {round}: fresh database"),
             Err(e) => {
                 refused += 1;
-                assert!(e.is_bad_input(), "round {round}: {e}");
+                assert!(e.is_refusal(), "round {round}: {e}");
                 assert!(!e.to_string().is_empty());
                 assert_eq!(store.counts().unwrap(), before, "round {round}: a refused file wrote rows");
                 assert!(store.import_history(10).unwrap().is_empty(), "round {round}: a refused file left a batch");
@@ -276,7 +276,7 @@ fn damaged_text_is_refused_with_its_line_or_imported_with_the_right_text() {
             }
             (Expect::Refused { line, column }, Err(e)) => {
                 refused += 1;
-                assert!(e.is_bad_input(), "seed {seed}: {e}");
+                assert!(e.is_refusal(), "seed {seed}: {e}");
                 let message = e.to_string();
                 let prefix = format!("{}:{line}: {column}: ", path.display());
                 assert!(

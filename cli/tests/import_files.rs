@@ -2,10 +2,10 @@
 //! every encoding / delimiter / quoting variant, idempotent re-import, and a
 //! custom TOML profile.
 
-mod common;
+mod support;
 
-use common::{Ctx, all_output, counts, expected_kinds, fixture, kind_counts, shown, stderr, stdout};
 use serde_json::Value;
+use support::{Ctx, all_output, counts, expected_kinds, fixture, kind_counts, shown, stderr, stdout};
 
 fn os(text: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(text)

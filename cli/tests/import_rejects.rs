@@ -2,11 +2,11 @@
 //! message (`FILE:LINE: column: reason` for bad rows, the header being line 1),
 //! and the database exactly as it was.
 
-mod common;
+mod support;
 
-use common::{Ctx, counts, fixture, shown, stderr, stdout};
 use serde_json::Value;
 use std::path::Path;
+use support::{Ctx, counts, fixture, shown, stderr, stdout};
 
 /// What a refused import must leave untouched.
 struct Snapshot {
@@ -21,7 +21,7 @@ fn snapshot(ctx: &Ctx) -> Snapshot {
         stats: ctx.stats(),
         exceptions: ctx.exceptions_all(),
         audit_entries: ctx.audit_entries(),
-        tables: common::table_counts(&ctx.db),
+        tables: support::table_counts(&ctx.db),
     }
 }
 

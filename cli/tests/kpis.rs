@@ -1,10 +1,10 @@
 //! `voucherdesk kpis` on the recon fixtures, every figure derived by hand
 //! from the fixture rows (tests/fixtures/recon/*) in the comments beside it.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
+use support::*;
 
 /// Writes directly what imports cannot set: when each paid status was first
 /// seen (the importer stamps the import's own time), a notification, and refunds.

@@ -2,10 +2,10 @@
 //! type, on the hand-written files of tests/fixtures/lifecycle (its README
 //! explains each trap). Reconciled as of 2026-03-20.
 
-mod common;
+mod support;
 
-use common::*;
 use std::path::Path;
+use support::*;
 use voucherdesk::credentials::{self, AccountSecrets, MemoryVault, PspKind};
 use voucherdesk::operators;
 use voucherdesk::store::Store;

@@ -1,10 +1,10 @@
 //! `voucherdesk lookup`: case files by order id, payment id, voucher code/CIP,
 //! email, phone, document or name (accent- and case-insensitive).
 
-mod common;
+mod support;
 
-use common::{Ctx, fixture, stderr, stdout};
 use serde_json::Value;
+use support::{Ctx, fixture, stderr, stdout};
 
 fn reconciled() -> Ctx {
     let ctx = Ctx::new();

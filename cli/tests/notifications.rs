@@ -4,8 +4,8 @@
 //! idempotency by client reference, scripted 503s). Templates, amounts,
 //! escaping, retries, crashes and re-send limits.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 use chrono::{DateTime, Duration, Utc};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,8 +1,8 @@
 //! Operators and roles through the CLI: the first admin, admin-only
 //! management, and permissions enforced whatever face calls the library.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 #[test]
 fn the_first_operator_needs_no_one_and_must_be_an_admin() {

@@ -4,7 +4,7 @@
 //! exact counts are known, reversals (an `Extornado` report) and chargebacks
 //! (a negative `CHARGEBACK` row, before or after its payment) included.
 
-mod common;
+mod support;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -62,7 +62,7 @@ fn same_findings_in_any_file_order_and_in_bulk_or_row_mode() {
     let fee_bps = manifest["dlocal_fee_bps"].as_i64().expect("the demo's fee rate");
     let forward = dir.path().join("forward.sqlite");
     drop(vd(&forward)); // makes the database with its admin
-    common::contract_demo_fee(&forward, fee_bps);
+    support::contract_demo_fee(&forward, fee_bps);
     for (kind, file, profile) in &steps {
         import(&forward, kind, file, profile);
     }
@@ -70,7 +70,7 @@ fn same_findings_in_any_file_order_and_in_bulk_or_row_mode() {
     // before the early one, and the small early file first (row by row).
     let backward = dir.path().join("backward.sqlite");
     drop(vd(&backward));
-    common::contract_demo_fee(&backward, fee_bps);
+    support::contract_demo_fee(&backward, fee_bps);
     for (kind, file, profile) in steps.iter().rev() {
         import(&backward, kind, file, profile);
     }

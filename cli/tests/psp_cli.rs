@@ -11,7 +11,6 @@
 //! - `listen --account` verifies the sandbox's signed notification with the
 //!   secret from the keyring; `verify-notifications --account` likewise.
 
-mod common;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -395,7 +394,7 @@ fn sandbox_listen_sync_and_credentials_as_processes_with_a_real_keyring() {
     assert_eq!((status["polls_total"].as_i64(), status["changes_total"].as_i64()), (Some(2), Some(2)), "{status}");
 
     // ---- verify-notifications: the secret from the keyring, by account
-    let fixture = common::fixture("notifications/dlocal_all_good.jsonl");
+    let fixture = support::fixture("notifications/dlocal_all_good.jsonl");
     let file = fixture.to_str().unwrap();
     cli.add_account("co-fixture", "dlocal", &sbx, &dlocal_env("test-login", "tk", "test-dlocal-secret"));
     let run = cli.run(&["verify-notifications", file, "--psp", "dlocal", "--account", "co-fixture"], &[]);

@@ -2,11 +2,11 @@
 //! (tests/fixtures/recon, see its README), and payment status precedence
 //! across files (tests/fixtures/precedence).
 
-mod common;
+mod support;
 
-use common::{AS_OF, Ctx, KINDS, counts, expected_kinds, fixture, kind_counts};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use support::{AS_OF, Ctx, KINDS, counts, expected_kinds, fixture, kind_counts};
 
 /// What the recon fixture set must produce as of 2026-03-20 with the default terms (dLocal T+2,
 /// PagoEfectivo T+1) and grace (1 business day).
@@ -91,7 +91,7 @@ fn every_exception_kind_is_found_with_the_known_counts() {
 fn reconcile_json_is_one_object_with_every_kind_even_on_an_empty_store() {
     let ctx = Ctx::new();
     let out = ctx.ok(["reconcile", "--as-of", AS_OF, "--json"]);
-    let text = common::stdout(&out);
+    let text = support::stdout(&out);
     assert_eq!(text.trim().lines().count(), 1, "exactly one line of JSON on stdout:\n{text}");
     let summary: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(kind_counts(&summary), expected_kinds(&[]));
@@ -178,7 +178,7 @@ fn amount_tolerance_is_exact_by_default_and_configurable() {
 fn reconcile_refuses_bad_options() {
     let ctx = Ctx::new();
     let out = ctx.fails_with(2, ["reconcile", "--as-of", AS_OF, "--settlement-lag-days=-1"]);
-    assert!(common::stderr(&out).contains("settlement lag"), "{}", common::stderr(&out));
+    assert!(support::stderr(&out).contains("settlement lag"), "{}", support::stderr(&out));
     ctx.fails_with(2, ["reconcile", "--as-of", "2026-02-30"]);
     ctx.fails_with(2, ["reconcile", "--as-of", "20/03/2026"]);
 }

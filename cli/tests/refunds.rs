@@ -3,10 +3,10 @@
 //! concurrency, partial refunds, the refund window, KYC, the FX lock, and
 //! refusals that write nothing.
 
-mod refund_support;
+mod support;
 
 use chrono::Utc;
-use refund_support::*;
+use support::refunds::*;
 use voucherdesk::money::Currency;
 use voucherdesk::refunds::tiers::{self, RefundSettings, TierLimits};
 use voucherdesk::refunds::{self, ApproverRole, RefundError, RefundStatus, Tier};

@@ -1,10 +1,10 @@
 //! `voucherdesk refunds …` end to end on a temp database: request, approve
 //! (maker-checker), reject, list, show --json, exit codes.
 
-mod refund_support;
+mod support;
 
-use refund_support::*;
 use serde_json::Value;
+use support::refunds::*;
 
 fn cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
     let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();

@@ -2,10 +2,10 @@
 //! library: the submitter's dLocal client from the configured account
 //! (psp_accounts + keyring), the refunds CSV, and the dashboard's refund panel.
 
-mod refund_support;
+mod support;
 
 use chrono::{TimeDelta, Utc};
-use refund_support::*;
+use support::refunds::*;
 use voucherdesk::credentials::{self, AccountSecrets, DlocalSecrets, MemoryVault, PagoEfectivoSecrets};
 use voucherdesk::refunds::submission::{self, SubmitConfig, submit_and_follow};
 use voucherdesk::refunds::{self, RefundQuery, RefundStatus};

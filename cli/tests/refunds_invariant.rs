@@ -8,11 +8,11 @@
 //! copy's pull would bring them: two in-flight refunds that together exceed
 //! the payment, which no single desktop's request could have created.
 
-mod refund_support;
+mod support;
 
 use chrono::Utc;
-use refund_support::*;
 use std::time::{Duration, Instant};
+use support::refunds::*;
 use voucherdesk::refunds::submission::{SubmitConfig, SubmitReport, submit_and_follow};
 use voucherdesk::refunds::{self, RefundError, RefundStatus};
 use voucherdesk::store::NotificationFilter;

@@ -2,11 +2,11 @@
 //! database, readable (text extracted with pdftotext), re-downloadable through
 //! the CLI, and kept at least the retention setting (fixed clock).
 
-mod refund_support;
+mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use refund_support::*;
 use std::path::Path;
+use support::refunds::*;
 use voucherdesk::market::Country;
 use voucherdesk::refunds::receipt::{self, ReceiptError};
 use voucherdesk::refunds::submission::{SubmitConfig, submit_and_follow};

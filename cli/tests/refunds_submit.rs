@@ -4,11 +4,11 @@
 //! aborted at a fault-injected crash point, and one killed mid-call), cash
 //! pickups, PSP refusals, retries. The sandbox counts distinct refunds: always 1.
 
-mod refund_support;
+mod support;
 
 use chrono::{TimeDelta, Utc};
-use refund_support::*;
 use std::time::{Duration, Instant};
+use support::refunds::*;
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest};

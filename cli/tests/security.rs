@@ -1,7 +1,7 @@
 //! Security findings checked through the `voucherdesk` binary.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 #[test]
 fn demo_refused_for_a_support_operator_exits_2_and_writes_nothing() {

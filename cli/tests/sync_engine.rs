@@ -2,16 +2,16 @@
 //! history with source api, back-off, Retry-After, rate limits, pause,
 //! restart without repeats, and reconciliation after sync.
 
-mod common;
+mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::Ctx;
 use rand::SeedableRng;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::Ctx;
 use voucherdesk::operators::{Operator, act_as};
 use voucherdesk::payments::PaymentStatus;
 use voucherdesk::store::Store;
@@ -527,16 +527,16 @@ fn the_cli_reports_pauses_and_says_accounts_are_missing() {
     assert_eq!((status["paused"].as_bool(), status["queue_size"].as_i64()), (Some(false), Some(0)));
     let out = ctx.fails_with(2, ["sync", "--once"]);
     assert!(
-        common::stderr(&out).contains("no PSP account configured (voucherdesk credentials add …)"),
+        support::stderr(&out).contains("no PSP account configured (voucherdesk credentials add …)"),
         "{}",
-        common::stderr(&out)
+        support::stderr(&out)
     );
     let out = ctx.fails_with(2, ["--operator", "sam", "sync", "--pause"]);
-    assert!(common::stderr(&out).contains("sam (support) may not pause or resume the PSP sync"));
-    assert_eq!(common::stdout(&ctx.ok(["--operator", "ana", "sync", "--pause"])), "sync paused\n");
-    assert_eq!(common::stdout(&ctx.ok(["--operator", "ana", "sync", "--pause"])), "sync was already paused\n");
+    assert!(support::stderr(&out).contains("sam (support) may not pause or resume the PSP sync"));
+    assert_eq!(support::stdout(&ctx.ok(["--operator", "ana", "sync", "--pause"])), "sync paused\n");
+    assert_eq!(support::stdout(&ctx.ok(["--operator", "ana", "sync", "--pause"])), "sync was already paused\n");
     assert_eq!(ctx.json(["sync", "--status", "--json"])["paused_by"], "ana");
-    assert_eq!(common::stdout(&ctx.ok(["sync", "--resume"])), "sync running\n");
+    assert_eq!(support::stdout(&ctx.ok(["sync", "--resume"])), "sync running\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,13 +3,13 @@
 //! and a sync killed mid-round, finished by a new engine, loses and repeats
 //! nothing.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::Ctx;
+use support::Ctx;
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
 use voucherdesk::observations::{self, ObservationSource, Observed};

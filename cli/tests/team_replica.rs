@@ -1,19 +1,18 @@
 //! Team mode as desktops meet it, against a REAL PostgreSQL server on
-//! loopback (tests/team_support): each desktop is its own SQLite copy and its
+//! loopback (tests/support/team.rs): each desktop is its own SQLite copy and its
 //! own connection, changing the team's state with the domain's own rules
 //! (`Store::write`). Two desktops racing the same approval, resolution,
 //! import or refund submission: exactly one wins, the other is told who and
 //! when. `team push` twice adds nothing. A stopped server leaves the copies
 //! readable and refuses changes; they catch up when it returns.
 
-mod refund_support;
-mod team_support;
+mod support;
 
 use chrono::Utc;
-use refund_support::{Ledger, SandboxPsp, ledger, psp_refund, sale};
 use std::path::PathBuf;
 use std::sync::Barrier;
-use team_support::{PG_PASSWORD, PgServer};
+use support::refunds::{Ledger, SandboxPsp, ledger, psp_refund, sale};
+use support::team::{PG_PASSWORD, PgServer};
 use voucherdesk::credentials::MemoryVault;
 use voucherdesk::import::profile::built_in;
 

@@ -1,14 +1,12 @@
 //! Team mode's store against a REAL PostgreSQL server on loopback (started by
-//! each test, see tests/team_support): the team schema, its refusal of a newer
+//! each test, see tests/support/team.rs): the team schema, its refusal of a newer
 //! one, the reconciliation lock and the leases, as two desktops meet them.
 //! How desktops change the team's state together is in tests/team_replica.rs.
 
-#[allow(dead_code)] // this file uses only the keyring session
 mod support;
-mod team_support;
 
 use std::time::Duration;
-use team_support::{PG_PASSWORD, PgServer};
+use support::team::{PG_PASSWORD, PgServer};
 use voucherdesk::store::team::{LeaseTake, TeamStore, team_schema_version_latest};
 use voucherdesk::team::{self, LeaseName};
 

@@ -2,11 +2,11 @@
 //! hand-written fixtures (tests/fixtures/terms, see its README), the
 //! `settings` command, and the demo's counts of the new kinds.
 
-mod common;
+mod support;
 
-use common::{Ctx, expected_kinds, fixture, kind_counts};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use support::{Ctx, expected_kinds, fixture, kind_counts};
 
 const AS_OF: &str = "2026-03-24";
 
@@ -239,17 +239,17 @@ fn settings_are_admin_only_validated_and_audited() {
 
     // A manager may not change them; bad values are refused; nothing is written either way.
     let out = ctx.fails_with(2, ["settings", "--ship-on", "pagoefectivo:PE=paid", "--operator", "ana"]);
-    assert!(common::stderr(&out).contains("auth.forbidden"), "{}", common::stderr(&out));
+    assert!(support::stderr(&out).contains("auth.forbidden"), "{}", support::stderr(&out));
     let out = ctx.fails_with(2, ["settings", "--terms", "dlocal:CO=31"]);
     assert!(
-        common::stderr(&out).contains("dlocal CO: settlement terms must be T+0 to T+30 business days"),
+        support::stderr(&out).contains("dlocal CO: settlement terms must be T+0 to T+30 business days"),
         "{}",
-        common::stderr(&out)
+        support::stderr(&out)
     );
     let out = ctx.fails_with(2, ["settings", "--ship-on", "dlocal:CO=shipped"]);
-    assert!(common::stderr(&out).contains("expected paid or settled"), "{}", common::stderr(&out));
+    assert!(support::stderr(&out).contains("expected paid or settled"), "{}", support::stderr(&out));
     let out = ctx.fails_with(2, ["settings", "--terms", "dlocal:AR=2"]);
-    assert!(common::stderr(&out).contains("unknown country"), "{}", common::stderr(&out));
+    assert!(support::stderr(&out).contains("unknown country"), "{}", support::stderr(&out));
     ctx.fails_with(2, ["settings", "--amount-tolerance-percent", "abc"]);
     ctx.fails_with(2, ["settings", "--stale-pending-days", "0"]);
     assert_eq!(ctx.audit_entries(), before);
@@ -258,9 +258,9 @@ fn settings_are_admin_only_validated_and_audited() {
     // An admin may; the audit log keeps before and after.
     let out = ctx.ok(["settings", "--terms", "dlocal:CO=T+3", "--ship-on", "dlocal:CO=settled"]);
     assert!(
-        common::stdout(&out).contains("dlocal CO: settles T+3 business days; ship on settled"),
+        support::stdout(&out).contains("dlocal CO: settles T+3 business days; ship on settled"),
         "{}",
-        common::stdout(&out)
+        support::stdout(&out)
     );
     assert_eq!(ctx.audit_entries(), before + 1);
     let log = ctx.json(["audit", "list", "--action", "terms.change", "--json"]);
@@ -275,7 +275,7 @@ fn the_demo_produces_the_new_kinds_in_known_numbers() {
     let ctx = Ctx::new();
     let dir = ctx.path("demo");
     let out = ctx.ok(["demo", "--out", dir.to_str().unwrap(), "--orders", "4000", "--seed", "11"]);
-    let printed = common::stdout(&out);
+    let printed = support::stdout(&out);
     let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
     let expected = &manifest["expected"]["exceptions"];
     for kind in ["expired_unpaid", "stale_pending", "payment_id_mismatch"] {
@@ -284,7 +284,7 @@ fn the_demo_produces_the_new_kinds_in_known_numbers() {
     }
     // With --db, `demo` imported and reconciled its files already; a second run, with the
     // contracted dLocal fee its fee_mismatch count assumes, finds exactly what it expects.
-    common::contract_demo_fee(&ctx.db, manifest["dlocal_fee_bps"].as_i64().unwrap());
+    support::contract_demo_fee(&ctx.db, manifest["dlocal_fee_bps"].as_i64().unwrap());
     let summary = reconcile(&ctx, &["--as-of", manifest["as_of"].as_str().unwrap()]);
     assert_eq!(&summary["exceptions"], expected, "the demo's own expectations");
     assert_eq!(summary["matched"], manifest["expected"]["matched"]);

@@ -4,12 +4,12 @@
 //! buyer messages queued, and an old voucher paid after a new one was issued
 //! showing up in reconciliation. Plus the CLI's faces and exit codes.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{Ctx, stderr, stdout};
+use support::{Ctx, stderr, stdout};
 use voucherdesk::observations::{self, ObservationSource, Observed};
 use voucherdesk::operators::{Operator, act_as};
 use voucherdesk::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
@@ -244,7 +244,7 @@ async fn dlocal_has_no_extension_nor_cancellation_and_paid_or_shipped_orders_get
     let mut store = Store::open(&ctx.db).unwrap();
     let (sam, ana) = (who(&store, "sam"), who(&store, "ana"));
     let c = clients(&psp, 5_000);
-    let before = common::table_counts(&ctx.db);
+    let before = support::table_counts(&ctx.db);
     let extend = ExtendRequest { order_id: "V-CO-1".into(), payment_id: None, hours: 48 };
     let e = vouchers::extend(&mut store, &c, &sam, &extend, Utc::now()).await.unwrap_err();
     assert_eq!(e.code(), "vouchers.extend_unsupported");
@@ -270,7 +270,7 @@ async fn dlocal_has_no_extension_nor_cancellation_and_paid_or_shipped_orders_get
     let e = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", Some(12)), Utc::now()).await.unwrap_err();
     assert_eq!(e.code(), "errors.validation");
     // Nothing of it reached the ledger or the PSP.
-    assert_eq!(common::table_counts(&ctx.db), before, "nothing written anywhere");
+    assert_eq!(support::table_counts(&ctx.db), before, "nothing written anywhere");
     assert!(voucher_audit(&store).is_empty());
     for order in ["V-CO-1", "V-CO-PAID", "V-CO-SHIPPED"] {
         assert!(store.voucher_issues_of_order(order).unwrap().is_empty());

@@ -1,12 +1,12 @@
 //! Inbound PSP notifications: the one observation entry point, `listen` over
 //! real HTTP on loopback, and `verify-notifications` through the CLI binary.
 
-mod common;
+mod support;
 
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::fixture;
 use std::path::{Path, PathBuf};
+use support::fixture;
 use voucherdesk::exceptions::{ExceptionKind, ExceptionStatus};
 use voucherdesk::import::profile;
 use voucherdesk::import::{ImportRequest, import_file};
@@ -576,9 +576,9 @@ fn verify_notifications_passes_a_genuine_log_whatever_the_header_case() {
     let l = ledger();
     let file = fixture("notifications/dlocal_all_good.jsonl");
     let out = verify(&l.path, &file, "dlocal", &["--login", DL_LOGIN]);
-    assert_eq!(out.status.code(), Some(0), "{}", common::all_output(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
     assert_eq!(
-        common::stdout(&out),
+        support::stdout(&out),
         format!("{}: 3 notification(s): 3 verified, 0 forged, 0 malformed\n", file.display())
     );
     assert_eq!(verdicts(&l.path), counted(&[]), "genuine notifications are counted, not filed");
@@ -589,8 +589,8 @@ fn verify_notifications_finds_the_forged_paid_and_is_idempotent() {
     let l = ledger();
     let file = fixture("notifications/dlocal_forged_paid.jsonl");
     let out = verify(&l.path, &file, "dlocal", &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", common::all_output(&out));
-    let text = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{}", support::all_output(&out));
+    let text = support::stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], format!("{}: 5 notification(s): 2 verified, 2 forged, 1 malformed", file.display()));
     let s002 = ExceptionKind::ForgedNotification.exception_id(&["S-002"]);
@@ -613,7 +613,7 @@ fn verify_notifications_finds_the_forged_paid_and_is_idempotent() {
         lines[3]
     );
     assert_eq!(lines.len(), 4);
-    assert!(common::stderr(&out).contains("2 forged notification(s)"), "{}", common::stderr(&out));
+    assert!(support::stderr(&out).contains("2 forged notification(s)"), "{}", support::stderr(&out));
 
     let after_first = (forged_exceptions(&l.path), verdicts(&l.path));
     assert_eq!(after_first.1, counted(&[("forged", 1), ("unsigned", 1), ("malformed", 1)]));
@@ -657,13 +657,13 @@ fn verify_notifications_refuses_another_login_only_when_told_ours() {
     let l = ledger();
     let file = fixture("notifications/dlocal_other_login.jsonl");
     let out = verify(&l.path, &file, "dlocal", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", common::all_output(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
     let out = verify(&l.path, &file, "dlocal", &["--login", DL_LOGIN]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        common::stdout(&out).contains("FORGED line 1: order S-001 claims PAID (X-Date 2026-03-02T15:00:01.000Z): X-Login \"someone-else\" is not the merchant's login"),
+        support::stdout(&out).contains("FORGED line 1: order S-001 claims PAID (X-Date 2026-03-02T15:00:01.000Z): X-Login \"someone-else\" is not the merchant's login"),
         "{}",
-        common::stdout(&out)
+        support::stdout(&out)
     );
 }
 
@@ -672,10 +672,10 @@ fn verify_notifications_checks_pagoefectivo_callbacks() {
     let l = ledger();
     let file = fixture("notifications/pagoefectivo_mixed.jsonl");
     let out = verify(&l.path, &file, "pagoefectivo", &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", common::all_output(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", support::all_output(&out));
     let s004 = ExceptionKind::ForgedNotification.exception_id(&["S-004"]);
     assert_eq!(
-        common::stdout(&out),
+        support::stdout(&out),
         format!(
             "{}: 2 notification(s): 1 verified, 1 forged, 0 malformed\n  FORGED line 2: order S-004 claims cip.paid (X-Date -): signature does not match → exception {s004}\n",
             file.display()
@@ -691,8 +691,8 @@ fn verify_notifications_refuses_a_broken_log_whole_and_needs_a_secret() {
     let l = ledger();
     let file = fixture("notifications/dlocal_bad_lines.jsonl");
     let out = verify(&l.path, &file, "dlocal", &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", common::all_output(&out));
-    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", support::all_output(&out));
+    let err = support::stderr(&out);
     let shown = file.display().to_string();
     assert!(err.contains(&format!("{shown}: 2 bad lines; nothing was checked")), "{err}");
     assert!(err.contains(&format!("{shown}:2: not a JSON object")), "{err}");
@@ -707,10 +707,10 @@ fn verify_notifications_refuses_a_broken_log_whole_and_needs_a_secret() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        common::stderr(&out)
+        support::stderr(&out)
             .contains("no dLocal secret: give --account NAME (its secret is in the OS keyring) or --secret-env VAR"),
         "{}",
-        common::stderr(&out)
+        support::stderr(&out)
     );
     let out = voucherdesk(&l.path)
         .args(["verify-notifications"])
@@ -720,9 +720,9 @@ fn verify_notifications_refuses_a_broken_log_whole_and_needs_a_secret() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        common::stderr(&out)
+        support::stderr(&out)
             .contains("no dlocal notification secret: environment variable VD_TEST_UNSET_VARIABLE is not set"),
         "{}",
-        common::stderr(&out)
+        support::stderr(&out)
     );
 }

@@ -1,11 +1,11 @@
 //! The app on a team copy, through Tauri's IPC layer, against a REAL
-//! PostgreSQL server on loopback (cli/tests/team_support): every command is one
+//! PostgreSQL server on loopback (cli/tests/support/team.rs): every command is one
 //! team write, `team_status` says where the copy stands, and with the server
 //! stopped the app stays readable, refuses changes as `team.offline`, still
 //! lets people sign in and out, and writes again once the server is back.
 
 mod common;
-#[path = "../../cli/tests/team_support/mod.rs"]
+#[path = "../../cli/tests/support/team.rs"]
 mod team_support;
 
 use common::MockApp;

@@ -82,7 +82,7 @@ impl ImportError {
     }
 
     /// Errors caused by the input (exit code 2), as opposed to the machine.
-    pub fn is_bad_input(&self) -> bool {
+    pub fn is_refusal(&self) -> bool {
         !matches!(self, ImportError::Store { .. } | ImportError::Read { .. } | ImportError::Forbidden(_))
     }
 }

@@ -352,7 +352,7 @@ impl NotificationError {
     }
 
     /// The user's mistake (exit 2 in the CLI), not the machine's.
-    pub fn is_bad_input(&self) -> bool {
+    pub fn is_refusal(&self) -> bool {
         match self {
             NotificationError::Operator(_)
             | NotificationError::UnknownOrder(_)

@@ -292,7 +292,7 @@ impl NotificationError {
     }
 
     /// Errors caused by the input or the command line, as opposed to the machine.
-    pub fn is_bad_input(&self) -> bool {
+    pub fn is_refusal(&self) -> bool {
         match self {
             NotificationError::SecretMissing { .. }
             | NotificationError::BadLog(_)

@@ -1,4 +1,4 @@
-// A REAL PostgreSQL server for the team e2e test, as cli/tests/team_support/mod.rs
+// A REAL PostgreSQL server for the team e2e test, as cli/tests/support/team.rs
 // makes one for the Rust tests: a private cluster in a temporary directory, on
 // a loopback port, SCRAM password authentication, started and stopped by the
 // test. As root (CI) the server runs as `postgres` (PostgreSQL refuses root).
