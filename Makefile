@@ -11,7 +11,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
 VD = $(TARGET_DIR)/release/voucherdesk --db $(DEMO_DB)
 APP_CRATE = voucherdesk-desktop
 APP = $(TARGET_DIR)/debug/$(APP_CRATE)
-# The demo's live PSP (issue 4): the sandbox on a fixed loopback port, knowing the demo's pending vouchers.
+# The demo's live PSP: the sandbox on a fixed loopback port, knowing the demo's pending vouchers.
 SANDBOX_PORT ?= 8717
 SANDBOX_URL = http://127.0.0.1:$(SANDBOX_PORT)
 # The app's background sync rounds in the demo (milliseconds).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Team mode against local mode, side by side in one run (issue 7):
+# Team mode against local mode, side by side in one run:
 #   bench/team.sh [ORDERS] [SEED]      (defaults 1000000 42; run from the repo root; `make bench-team`)
 #
 # 1. the demo files (bench/data/, shared with bench/run.sh; kept when they match)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run` (issue 4): the desktop console on the demo database, connected to
+# `make run`: the desktop console on the demo database, connected to
 # a live local PSP. Starts the sandbox on a fixed loopback port with the demo's
 # pending vouchers (some are paid within the first minutes), makes sure the
 # demo PSP accounts exist, opens the app, and stops the sandbox when the app exits.

@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import "./i18n";
-import "./styles.css";
+import "./styles/index.css";
 import { App } from "./App";
 import { htmlLang, normaliseLanguage } from "./i18n";
 import i18n from "./i18n";
