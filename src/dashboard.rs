@@ -43,14 +43,16 @@ pub struct SettledOut {
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyTotal {
     pub currency: String,
     pub count: i64,
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrendDay {
     /// Market date.
     pub day: String,

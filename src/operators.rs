@@ -407,6 +407,7 @@ pub fn set_language(store: &mut Store, acting: &Operator, language: &str) -> Res
 
 /// What `operators list` shows (never the password hash).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OperatorSummary {
     pub name: String,
     pub role: String,

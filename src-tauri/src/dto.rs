@@ -13,11 +13,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{
-    audit, dashboard, exceptions, import, notifications, operators, reconcile, refunds, settings, store,
-};
+use voucherdesk::{audit, dashboard, exceptions, import, notifications, operators, reconcile, refunds, store};
 
 type Instant = DateTime<Utc>;
+
+// Core types that cross IPC as the core serializes them (their bindings come from the core's `ts` feature).
+pub use voucherdesk::dashboard::{CurrencyTotal, TrendDay};
+pub use voucherdesk::import::ImportProgress;
+pub use voucherdesk::notifications::LogEntry as NotificationLogEntry;
+pub use voucherdesk::operators::OperatorSummary;
+pub use voucherdesk::reconcile::MarketCounts;
+pub use voucherdesk::refunds::{ApprovalView as Approval, PayeeCheck};
+pub use voucherdesk::settings::Settings;
+pub use voucherdesk::store::{
+    BatchInfo, ExceptionCursor, HistoryRecord, LinkCandidate as Candidate, OrderHit, RowCounts,
+};
 
 // ------------------------------------------------------------------ session
 
@@ -162,46 +172,7 @@ impl CannotOpen {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct OperatorSummary {
-    pub name: String,
-    pub role: String,
-    pub language: String,
-    pub disabled: bool,
-    pub can_sign_in: bool,
-    pub created_at: Instant,
-    pub created_by: String,
-}
-
-impl From<operators::OperatorSummary> for OperatorSummary {
-    fn from(o: operators::OperatorSummary) -> OperatorSummary {
-        let operators::OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by } = o;
-        OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by }
-    }
-}
-
 // ------------------------------------------------------------------ lookup
-
-/// One line of as-you-type search results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct OrderHit {
-    pub order_id: String,
-    pub buyer_name: String,
-    pub buyer_email: String,
-    pub country: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub status: String,
-    pub created_at: Instant,
-}
-
-impl From<store::OrderHit> for OrderHit {
-    fn from(h: store::OrderHit) -> OrderHit {
-        let store::OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at } =
-            h;
-        OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at }
-    }
-}
 
 // The case file and its records cross as the core returns them.
 pub use voucherdesk::lookup::{CaseFile, NextStep, StepAction, Verdict, VerdictCode, VerdictFacts};
@@ -288,27 +259,6 @@ impl From<ExceptionSort> for store::ExceptionSort {
     }
 }
 
-/// Where the next page starts (pass back `QueuePage.next_after` as it came).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ExceptionCursor {
-    pub value: i64,
-    pub id: String,
-}
-
-impl From<store::ExceptionCursor> for ExceptionCursor {
-    fn from(c: store::ExceptionCursor) -> ExceptionCursor {
-        let store::ExceptionCursor { value, id } = c;
-        ExceptionCursor { value, id }
-    }
-}
-
-impl From<ExceptionCursor> for store::ExceptionCursor {
-    fn from(c: ExceptionCursor) -> store::ExceptionCursor {
-        let ExceptionCursor { value, id } = c;
-        store::ExceptionCursor { value, id }
-    }
-}
-
 /// `exception_page`'s `page` argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]
@@ -343,23 +293,6 @@ impl From<exceptions::QueueCounts> for QueueCounts {
     fn from(c: exceptions::QueueCounts) -> QueueCounts {
         let exceptions::QueueCounts { by_kind, by_age, total } = c;
         QueueCounts { by_kind, by_age: by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), total }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct HistoryRecord {
-    pub at: Instant,
-    pub event: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub operator: String,
-    pub note: String,
-}
-
-impl From<store::HistoryRecord> for HistoryRecord {
-    fn from(h: store::HistoryRecord) -> HistoryRecord {
-        let store::HistoryRecord { at, event, from_status, to_status, operator, note } = h;
-        HistoryRecord { at, event, from_status, to_status, operator, note }
     }
 }
 
@@ -417,26 +350,6 @@ pub struct ExportOutcome {
     pub rows: u64,
 }
 
-/// A possible match for `link`: an order (for a payment exception; `psp` and
-/// `payment_id` empty) or an unattached paid payment (for an order exception).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Candidate {
-    pub order_id: String,
-    pub psp: String,
-    pub payment_id: String,
-    pub buyer_name: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub at: Instant,
-}
-
-impl From<store::LinkCandidate> for Candidate {
-    fn from(c: store::LinkCandidate) -> Candidate {
-        let store::LinkCandidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at } = c;
-        Candidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at }
-    }
-}
-
 // ------------------------------------------------------------------ imports
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -479,22 +392,6 @@ impl From<import::ProfileSuggestion> for ProfileSuggestion {
     fn from(s: import::ProfileSuggestion) -> ProfileSuggestion {
         let import::ProfileSuggestion { profile, kind, headers } = s;
         ProfileSuggestion { profile, kind: kind.map(Into::into), headers }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct RowCounts {
-    pub total: i64,
-    pub new: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-    pub duplicate: i64,
-}
-
-impl From<store::RowCounts> for RowCounts {
-    fn from(r: store::RowCounts) -> RowCounts {
-        let store::RowCounts { total, new, updated, unchanged, duplicate } = r;
-        RowCounts { total, new, updated, unchanged, duplicate }
     }
 }
 
@@ -550,88 +447,6 @@ impl From<import::ImportOutcome> for ImportOutcome {
                 ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator }
             }
         }
-    }
-}
-
-/// Payload of the `import-progress` event, sent as rows are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct ImportProgress {
-    pub rows: u64,
-    pub elapsed_ms: u64,
-    pub rows_per_s: u64,
-}
-
-impl From<import::ImportProgress> for ImportProgress {
-    fn from(p: import::ImportProgress) -> ImportProgress {
-        let import::ImportProgress { rows, elapsed_ms, rows_per_s } = p;
-        ImportProgress { rows, elapsed_ms, rows_per_s }
-    }
-}
-
-/// A previously imported file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BatchInfo {
-    pub id: i64,
-    pub kind: String,
-    pub profile: String,
-    pub file_name: String,
-    pub sha256: String,
-    pub encoding: String,
-    pub rows_total: i64,
-    pub rows_new: i64,
-    pub rows_updated: i64,
-    pub rows_unchanged: i64,
-    pub rows_duplicate: i64,
-    pub operator: String,
-    pub imported_at: Instant,
-}
-
-impl From<store::BatchInfo> for BatchInfo {
-    fn from(b: store::BatchInfo) -> BatchInfo {
-        let store::BatchInfo {
-            id,
-            kind,
-            profile,
-            file_name,
-            sha256,
-            encoding,
-            rows_total,
-            rows_new,
-            rows_updated,
-            rows_unchanged,
-            rows_duplicate,
-            operator,
-            imported_at,
-        } = b;
-        BatchInfo {
-            id,
-            kind,
-            profile,
-            file_name,
-            sha256,
-            encoding,
-            rows_total,
-            rows_new,
-            rows_updated,
-            rows_unchanged,
-            rows_duplicate,
-            operator,
-            imported_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct MarketCounts {
-    pub orders: u64,
-    pub paid_orders: u64,
-    pub matched: u64,
-}
-
-impl From<reconcile::MarketCounts> for MarketCounts {
-    fn from(m: reconcile::MarketCounts) -> MarketCounts {
-        let reconcile::MarketCounts { orders, paid_orders, matched } = m;
-        MarketCounts { orders, paid_orders, matched }
     }
 }
 
@@ -714,36 +529,6 @@ impl From<Option<voucherdesk::market::Country>> for Market {
             Some(voucherdesk::market::Country::Colombia) => Market::Colombia,
             Some(voucherdesk::market::Country::Peru) => Market::Peru,
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct CurrencyTotal {
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-impl From<dashboard::CurrencyTotal> for CurrencyTotal {
-    fn from(c: dashboard::CurrencyTotal) -> CurrencyTotal {
-        let dashboard::CurrencyTotal { currency, count, amount_minor } = c;
-        CurrencyTotal { currency, count, amount_minor }
-    }
-}
-
-/// One market day of one currency in the 30-day trend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TrendDay {
-    pub day: String,
-    pub currency: String,
-    pub paid_count: i64,
-    pub paid_minor: i64,
-}
-
-impl From<dashboard::TrendDay> for TrendDay {
-    fn from(t: dashboard::TrendDay) -> TrendDay {
-        let dashboard::TrendDay { day, currency, paid_count, paid_minor } = t;
-        TrendDay { day, currency, paid_count, paid_minor }
     }
 }
 
@@ -852,27 +637,6 @@ impl From<audit::VerifyReport> for VerifyReport {
 }
 
 // ------------------------------------------------------------------ settings
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Settings {
-    pub settlement_lag_days: i64,
-    pub amount_tolerance_minor: i64,
-    pub idle_lock_minutes: u32,
-}
-
-impl From<settings::Settings> for Settings {
-    fn from(s: settings::Settings) -> Settings {
-        let settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
-        Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
-    }
-}
-
-impl From<Settings> for settings::Settings {
-    fn from(s: Settings) -> settings::Settings {
-        let Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
-        settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
-    }
-}
 
 // ---- refunds ------------------------------------------------------
 
@@ -1114,20 +878,6 @@ impl From<refunds::RefundDetails> for RefundDetails {
     }
 }
 
-/// Whether whoever gets a refund's money is the order's buyer (the library's KYC comparison).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct PayeeCheck {
-    pub name_matches: bool,
-    pub document_matches: bool,
-}
-
-impl From<refunds::PayeeCheck> for PayeeCheck {
-    fn from(c: refunds::PayeeCheck) -> PayeeCheck {
-        let refunds::PayeeCheck { name_matches, document_matches } = c;
-        PayeeCheck { name_matches, document_matches }
-    }
-}
-
 /// An exchange rate locked at approval (or, before it, quoted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FxLock {
@@ -1155,25 +905,6 @@ impl From<refunds::FxLock> for FxLock {
             order_amount_minor,
             order_amount,
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Approval {
-    pub operator: String,
-    pub role: String,
-    /// `approved` or `rejected`.
-    pub decision: String,
-    pub comment: String,
-    pub at: Instant,
-    pub tier: i64,
-    pub amount_minor: i64,
-}
-
-impl From<refunds::ApprovalView> for Approval {
-    fn from(a: refunds::ApprovalView) -> Approval {
-        let refunds::ApprovalView { operator, role, decision, comment, at, tier, amount_minor } = a;
-        Approval { operator, role, decision, comment, at, tier, amount_minor }
     }
 }
 
@@ -1621,67 +1352,6 @@ impl From<notifications::Preview> for NotificationPreview {
     }
 }
 
-/// One line of a case file's notification log (or the failures list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct NotificationLogEntry {
-    pub id: i64,
-    pub order_id: String,
-    pub kind: String,
-    pub channel: String,
-    pub locale: String,
-    pub recipient: String,
-    pub subject: String,
-    pub status: String,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub provider_message_id: Option<String>,
-    pub trigger: String,
-    pub triggered_by: String,
-    pub queued_at: Instant,
-    pub sent_at: Option<Instant>,
-    pub next_attempt_at: Option<Instant>,
-}
-
-impl From<notifications::LogEntry> for NotificationLogEntry {
-    fn from(e: notifications::LogEntry) -> NotificationLogEntry {
-        let notifications::LogEntry {
-            id,
-            order_id,
-            kind,
-            channel,
-            locale,
-            recipient,
-            subject,
-            status,
-            attempts,
-            last_error,
-            provider_message_id,
-            trigger,
-            triggered_by,
-            queued_at,
-            sent_at,
-            next_attempt_at,
-        } = e;
-        NotificationLogEntry {
-            id,
-            order_id,
-            kind,
-            channel,
-            locale,
-            recipient,
-            subject,
-            status,
-            attempts,
-            last_error,
-            provider_message_id,
-            trigger,
-            triggered_by,
-            queued_at,
-            sent_at,
-            next_attempt_at,
-        }
-    }
-}
 // ------------------------------------------------------------------ PSP sync and accounts
 
 pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

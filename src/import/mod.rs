@@ -240,6 +240,7 @@ fn write_rows(
 
 /// How far an import has come, reported after every chunk of rows written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportProgress {
     pub rows: u64,
     pub elapsed_ms: u64,

@@ -1268,6 +1268,7 @@ pub fn retry(store: &mut Store, operator: &Operator, ids: &[i64]) -> Result<Retr
 
 /// One line of the notification log (a case file's, or the failures screen's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationLogEntry"))]
 pub struct LogEntry {
     pub id: i64,
     pub order_id: String,

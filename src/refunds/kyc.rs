@@ -160,6 +160,7 @@ fn country_name(country: Country) -> &'static str {
 /// against the order as it stands when the refund is shown (an approver sees
 /// it again even though a cash payee already passed `verify` at request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PayeeCheck {
     pub name_matches: bool,
     pub document_matches: bool,

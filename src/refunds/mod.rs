@@ -247,6 +247,7 @@ pub struct FxLock {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Approval"))]
 pub struct ApprovalView {
     pub operator: String,
     pub role: String,
