@@ -19,48 +19,25 @@ type Instant = DateTime<Utc>;
 
 // Core types that cross IPC as the core serializes them (their bindings come from the core's `ts` feature).
 pub use voucherdesk::dashboard::{CurrencyTotal, TrendDay};
+pub use voucherdesk::exceptions::{AgeBucket, ExceptionQuery, LinkTarget};
 pub use voucherdesk::import::ImportProgress;
+pub use voucherdesk::import::profile::ImportKind;
 pub use voucherdesk::notifications::LogEntry as NotificationLogEntry;
+pub use voucherdesk::notifications::{
+    Channel as NotificationChannel, Locale as NotificationLocale, Status as NotificationStatus,
+};
 pub use voucherdesk::operators::OperatorSummary;
+pub use voucherdesk::operators::Role;
 pub use voucherdesk::reconcile::MarketCounts;
 pub use voucherdesk::refunds::{ApprovalView as Approval, PayeeCheck};
+pub use voucherdesk::refunds::{ApproverRole, ReasonCode, RefundMethod, RefundStatus};
 pub use voucherdesk::settings::Settings;
+pub use voucherdesk::store::ExceptionSort;
 pub use voucherdesk::store::{
     BatchInfo, ExceptionCursor, HistoryRecord, LinkCandidate as Candidate, OrderHit, RowCounts,
 };
 
 // ------------------------------------------------------------------ session
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Support,
-    Finance,
-    Manager,
-    Admin,
-}
-
-impl From<operators::Role> for Role {
-    fn from(r: operators::Role) -> Role {
-        match r {
-            operators::Role::Support => Role::Support,
-            operators::Role::Finance => Role::Finance,
-            operators::Role::Manager => Role::Manager,
-            operators::Role::Admin => Role::Admin,
-        }
-    }
-}
-
-impl From<Role> for operators::Role {
-    fn from(r: Role) -> operators::Role {
-        match r {
-            Role::Support => operators::Role::Support,
-            Role::Finance => operators::Role::Finance,
-            Role::Manager => operators::Role::Manager,
-            Role::Admin => operators::Role::Admin,
-        }
-    }
-}
 
 /// The operator UI languages (`operators::set_language` accepts these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -183,82 +160,6 @@ pub use voucherdesk::store::{ExceptionRecord, OrderRecord, PaymentRecord, Settle
 // The exception kinds, statuses and resolution actions cross as the core's own enums.
 pub use voucherdesk::exceptions::{ExceptionKind, ExceptionStatus, ResolutionAction};
 
-/// Age buckets by whole days since detection (the keys of `QueueCounts.by_age`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub enum AgeBucket {
-    #[serde(rename = "d0_1")]
-    D0To1,
-    #[serde(rename = "d2_7")]
-    D2To7,
-    #[serde(rename = "d8_30")]
-    D8To30,
-    #[serde(rename = "over_30")]
-    Over30,
-}
-
-impl From<AgeBucket> for exceptions::AgeBucket {
-    fn from(a: AgeBucket) -> exceptions::AgeBucket {
-        match a {
-            AgeBucket::D0To1 => exceptions::AgeBucket::D0To1,
-            AgeBucket::D2To7 => exceptions::AgeBucket::D2To7,
-            AgeBucket::D8To30 => exceptions::AgeBucket::D8To30,
-            AgeBucket::Over30 => exceptions::AgeBucket::Over30,
-        }
-    }
-}
-
-/// The queue's filters; an absent field does not filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(optional_fields = nullable)]
-pub struct ExceptionQuery {
-    pub kind: Option<String>,
-    pub status: Option<ExceptionStatus>,
-    pub age: Option<AgeBucket>,
-    pub psp: Option<String>,
-    pub country: Option<String>,
-    pub store: Option<String>,
-    /// `""`: unassigned only.
-    pub assignee: Option<String>,
-}
-
-impl From<ExceptionQuery> for exceptions::ExceptionQuery {
-    fn from(q: ExceptionQuery) -> exceptions::ExceptionQuery {
-        let ExceptionQuery { kind, status, age, psp, country, store, assignee } = q;
-        exceptions::ExceptionQuery {
-            kind,
-            status: status.map(Into::into),
-            age: age.map(Into::into),
-            psp,
-            country,
-            store,
-            assignee,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ExceptionSort {
-    #[default]
-    AgeDesc,
-    AgeAsc,
-    AmountDesc,
-    AmountAsc,
-    Id,
-}
-
-impl From<ExceptionSort> for store::ExceptionSort {
-    fn from(s: ExceptionSort) -> store::ExceptionSort {
-        match s {
-            ExceptionSort::AgeDesc => store::ExceptionSort::AgeDesc,
-            ExceptionSort::AgeAsc => store::ExceptionSort::AgeAsc,
-            ExceptionSort::AmountDesc => store::ExceptionSort::AmountDesc,
-            ExceptionSort::AmountAsc => store::ExceptionSort::AmountAsc,
-            ExceptionSort::Id => store::ExceptionSort::Id,
-        }
-    }
-}
-
 /// `exception_page`'s `page` argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]
@@ -293,23 +194,6 @@ impl From<exceptions::QueueCounts> for QueueCounts {
     fn from(c: exceptions::QueueCounts) -> QueueCounts {
         let exceptions::QueueCounts { by_kind, by_age, total } = c;
         QueueCounts { by_kind, by_age: by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), total }
-    }
-}
-
-/// A manual match for `link`: the order a payment belongs to, or the payment an order was paid with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkTarget {
-    Order(String),
-    Payment(String),
-}
-
-impl From<LinkTarget> for exceptions::LinkTarget {
-    fn from(l: LinkTarget) -> exceptions::LinkTarget {
-        match l {
-            LinkTarget::Order(id) => exceptions::LinkTarget::Order(id),
-            LinkTarget::Payment(id) => exceptions::LinkTarget::Payment(id),
-        }
     }
 }
 
@@ -351,34 +235,6 @@ pub struct ExportOutcome {
 }
 
 // ------------------------------------------------------------------ imports
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    Orders,
-    Payments,
-    Settlements,
-}
-
-impl From<import::profile::ImportKind> for ImportKind {
-    fn from(k: import::profile::ImportKind) -> ImportKind {
-        match k {
-            import::profile::ImportKind::Orders => ImportKind::Orders,
-            import::profile::ImportKind::Payments => ImportKind::Payments,
-            import::profile::ImportKind::Settlements => ImportKind::Settlements,
-        }
-    }
-}
-
-impl From<ImportKind> for import::profile::ImportKind {
-    fn from(k: ImportKind) -> import::profile::ImportKind {
-        match k {
-            ImportKind::Orders => import::profile::ImportKind::Orders,
-            ImportKind::Payments => import::profile::ImportKind::Payments,
-            ImportKind::Settlements => import::profile::ImportKind::Settlements,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ProfileSuggestion {
@@ -639,133 +495,6 @@ impl From<audit::VerifyReport> for VerifyReport {
 // ------------------------------------------------------------------ settings
 
 // ---- refunds ------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    Requested,
-    PendingApproval,
-    Approved,
-    Submitted,
-    Succeeded,
-    Failed,
-    RejectedByPsp,
-    Cancelled,
-}
-
-impl From<refunds::RefundStatus> for RefundStatus {
-    fn from(s: refunds::RefundStatus) -> RefundStatus {
-        match s {
-            refunds::RefundStatus::Requested => RefundStatus::Requested,
-            refunds::RefundStatus::PendingApproval => RefundStatus::PendingApproval,
-            refunds::RefundStatus::Approved => RefundStatus::Approved,
-            refunds::RefundStatus::Submitted => RefundStatus::Submitted,
-            refunds::RefundStatus::Succeeded => RefundStatus::Succeeded,
-            refunds::RefundStatus::Failed => RefundStatus::Failed,
-            refunds::RefundStatus::RejectedByPsp => RefundStatus::RejectedByPsp,
-            refunds::RefundStatus::Cancelled => RefundStatus::Cancelled,
-        }
-    }
-}
-
-impl From<RefundStatus> for refunds::RefundStatus {
-    fn from(s: RefundStatus) -> refunds::RefundStatus {
-        match s {
-            RefundStatus::Requested => refunds::RefundStatus::Requested,
-            RefundStatus::PendingApproval => refunds::RefundStatus::PendingApproval,
-            RefundStatus::Approved => refunds::RefundStatus::Approved,
-            RefundStatus::Submitted => refunds::RefundStatus::Submitted,
-            RefundStatus::Succeeded => refunds::RefundStatus::Succeeded,
-            RefundStatus::Failed => refunds::RefundStatus::Failed,
-            RefundStatus::RejectedByPsp => refunds::RefundStatus::RejectedByPsp,
-            RefundStatus::Cancelled => refunds::RefundStatus::Cancelled,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundMethod {
-    PspRefund,
-    CashWithdrawal,
-}
-
-impl From<refunds::RefundMethod> for RefundMethod {
-    fn from(m: refunds::RefundMethod) -> RefundMethod {
-        match m {
-            refunds::RefundMethod::PspRefund => RefundMethod::PspRefund,
-            refunds::RefundMethod::CashWithdrawal => RefundMethod::CashWithdrawal,
-        }
-    }
-}
-
-impl From<RefundMethod> for refunds::RefundMethod {
-    fn from(m: RefundMethod) -> refunds::RefundMethod {
-        match m {
-            RefundMethod::PspRefund => refunds::RefundMethod::PspRefund,
-            RefundMethod::CashWithdrawal => refunds::RefundMethod::CashWithdrawal,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonCode {
-    BuyerCancelled,
-    OutOfStock,
-    ProductReturn,
-    DuplicatePayment,
-    Overpayment,
-    PaidAfterExpiry,
-    Fraud,
-    Other,
-}
-
-impl From<refunds::ReasonCode> for ReasonCode {
-    fn from(r: refunds::ReasonCode) -> ReasonCode {
-        match r {
-            refunds::ReasonCode::BuyerCancelled => ReasonCode::BuyerCancelled,
-            refunds::ReasonCode::OutOfStock => ReasonCode::OutOfStock,
-            refunds::ReasonCode::ProductReturn => ReasonCode::ProductReturn,
-            refunds::ReasonCode::DuplicatePayment => ReasonCode::DuplicatePayment,
-            refunds::ReasonCode::Overpayment => ReasonCode::Overpayment,
-            refunds::ReasonCode::PaidAfterExpiry => ReasonCode::PaidAfterExpiry,
-            refunds::ReasonCode::Fraud => ReasonCode::Fraud,
-            refunds::ReasonCode::Other => ReasonCode::Other,
-        }
-    }
-}
-
-impl From<ReasonCode> for refunds::ReasonCode {
-    fn from(r: ReasonCode) -> refunds::ReasonCode {
-        match r {
-            ReasonCode::BuyerCancelled => refunds::ReasonCode::BuyerCancelled,
-            ReasonCode::OutOfStock => refunds::ReasonCode::OutOfStock,
-            ReasonCode::ProductReturn => refunds::ReasonCode::ProductReturn,
-            ReasonCode::DuplicatePayment => refunds::ReasonCode::DuplicatePayment,
-            ReasonCode::Overpayment => refunds::ReasonCode::Overpayment,
-            ReasonCode::PaidAfterExpiry => refunds::ReasonCode::PaidAfterExpiry,
-            ReasonCode::Fraud => refunds::ReasonCode::Fraud,
-            ReasonCode::Other => refunds::ReasonCode::Other,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ApproverRole {
-    Finance,
-    Manager,
-}
-
-impl From<refunds::ApproverRole> for ApproverRole {
-    fn from(r: refunds::ApproverRole) -> ApproverRole {
-        match r {
-            refunds::ApproverRole::Finance => ApproverRole::Finance,
-            refunds::ApproverRole::Manager => ApproverRole::Manager,
-        }
-    }
-}
 
 /// A ticket payment's `psp_refund` is paid by bank transfer to these details.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -1244,83 +973,6 @@ pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
 // ------------------------------------------------------------------ buyer notifications
 
 pub use voucherdesk::notifications::Kind as NotificationKind;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationChannel {
-    Email,
-    Sms,
-}
-
-impl From<NotificationChannel> for notifications::Channel {
-    fn from(c: NotificationChannel) -> notifications::Channel {
-        match c {
-            NotificationChannel::Email => notifications::Channel::Email,
-            NotificationChannel::Sms => notifications::Channel::Sms,
-        }
-    }
-}
-
-impl From<notifications::Channel> for NotificationChannel {
-    fn from(c: notifications::Channel) -> NotificationChannel {
-        match c {
-            notifications::Channel::Email => NotificationChannel::Email,
-            notifications::Channel::Sms => NotificationChannel::Sms,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub enum NotificationLocale {
-    #[serde(rename = "es-CO")]
-    EsCo,
-    #[serde(rename = "es-PE")]
-    EsPe,
-    #[serde(rename = "en")]
-    En,
-}
-
-impl From<NotificationLocale> for notifications::Locale {
-    fn from(l: NotificationLocale) -> notifications::Locale {
-        match l {
-            NotificationLocale::EsCo => notifications::Locale::EsCo,
-            NotificationLocale::EsPe => notifications::Locale::EsPe,
-            NotificationLocale::En => notifications::Locale::En,
-        }
-    }
-}
-
-impl From<notifications::Locale> for NotificationLocale {
-    fn from(l: notifications::Locale) -> NotificationLocale {
-        match l {
-            notifications::Locale::EsCo => NotificationLocale::EsCo,
-            notifications::Locale::EsPe => NotificationLocale::EsPe,
-            notifications::Locale::En => NotificationLocale::En,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationStatus {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-    Unknown,
-}
-
-impl From<NotificationStatus> for notifications::Status {
-    fn from(s: NotificationStatus) -> notifications::Status {
-        match s {
-            NotificationStatus::Queued => notifications::Status::Queued,
-            NotificationStatus::Sending => notifications::Status::Sending,
-            NotificationStatus::Sent => notifications::Status::Sent,
-            NotificationStatus::Failed => notifications::Status::Failed,
-            NotificationStatus::Unknown => notifications::Status::Unknown,
-        }
-    }
-}
 
 /// A message rendered for the preview pane (nothing is sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

@@ -108,6 +108,7 @@ impl fmt::Display for Kind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationChannel"))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -139,6 +140,7 @@ impl fmt::Display for Channel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationLocale"))]
 pub enum Locale {
     #[serde(rename = "es-CO")]
     EsCo,
@@ -186,6 +188,7 @@ impl Locale {
 
 /// Where a message is in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationStatus"))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Queued,

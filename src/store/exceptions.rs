@@ -30,6 +30,7 @@ pub struct ExceptionFilter {
 /// The orders an exception page can come in. Each sorts on a column and then
 /// the id, so that a (value, id) cursor pages without OFFSET.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionSort {
     #[default]
