@@ -555,9 +555,11 @@ impl ExceptionQuery {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueuePage {
     pub rows: Vec<ExceptionRecord>,
     /// Pass back as `after` for the next page; `None` at the end.
+    #[serde(rename = "next_after")]
     pub next: Option<ExceptionCursor>,
 }
 
@@ -587,6 +589,7 @@ pub fn page(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueueCounts {
     pub by_kind: std::collections::BTreeMap<String, i64>,
     pub by_age: std::collections::BTreeMap<&'static str, i64>,
@@ -659,6 +662,7 @@ pub fn assign(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkFailure {
     pub id: String,
     pub code: &'static str,
@@ -666,6 +670,7 @@ pub struct BulkFailure {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkOutcome {
     pub resolved: u64,
     pub failed: Vec<BulkFailure>,

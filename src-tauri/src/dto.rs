@@ -13,16 +13,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{audit, dashboard, exceptions, import, notifications, operators, reconcile, refunds, store};
+use voucherdesk::{dashboard, operators, reconcile, refunds};
 
 type Instant = DateTime<Utc>;
 
 // Core types that cross IPC as the core serializes them (their bindings come from the core's `ts` feature).
+pub use voucherdesk::audit::{BrokenLink, StoredAuditEntry as AuditRow, VerifyReport};
 pub use voucherdesk::dashboard::{CurrencyTotal, TrendDay};
 pub use voucherdesk::exceptions::{AgeBucket, ExceptionQuery, LinkTarget};
+pub use voucherdesk::exceptions::{BulkFailure, BulkOutcome, QueueCounts, QueuePage};
 pub use voucherdesk::import::ImportProgress;
 pub use voucherdesk::import::profile::ImportKind;
+pub use voucherdesk::import::{ImportOutcome, ImportReport, ProfileSuggestion};
 pub use voucherdesk::notifications::LogEntry as NotificationLogEntry;
+pub use voucherdesk::notifications::Preview as NotificationPreview;
 pub use voucherdesk::notifications::{
     Channel as NotificationChannel, Locale as NotificationLocale, Status as NotificationStatus,
 };
@@ -169,62 +173,6 @@ pub struct PageRequest {
     pub limit: u32,
 }
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct QueuePage {
-    pub rows: Vec<ExceptionRecord>,
-    /// Pass back as `page.after` for the next page; `null` at the end.
-    pub next_after: Option<ExceptionCursor>,
-}
-
-impl From<exceptions::QueuePage> for QueuePage {
-    fn from(p: exceptions::QueuePage) -> QueuePage {
-        let exceptions::QueuePage { rows, next } = p;
-        QueuePage { rows: convert(rows), next_after: next.map(Into::into) }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct QueueCounts {
-    pub by_kind: BTreeMap<String, i64>,
-    /// Keys: `d0_1`, `d2_7`, `d8_30`, `over_30`.
-    pub by_age: BTreeMap<String, i64>,
-    pub total: i64,
-}
-
-impl From<exceptions::QueueCounts> for QueueCounts {
-    fn from(c: exceptions::QueueCounts) -> QueueCounts {
-        let exceptions::QueueCounts { by_kind, by_age, total } = c;
-        QueueCounts { by_kind, by_age: by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), total }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkFailure {
-    pub id: String,
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkOutcome {
-    pub resolved: u64,
-    pub failed: Vec<BulkFailure>,
-}
-
-impl From<exceptions::BulkOutcome> for BulkOutcome {
-    fn from(b: exceptions::BulkOutcome) -> BulkOutcome {
-        let exceptions::BulkOutcome { resolved, failed } = b;
-        let failed = failed
-            .into_iter()
-            .map(|f| {
-                let exceptions::BulkFailure { id, code, message } = f;
-                BulkFailure { id, code: code.to_string(), message }
-            })
-            .collect();
-        BulkOutcome { resolved, failed }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AssignOutcome {
     pub assigned: u64,
 }
@@ -235,76 +183,6 @@ pub struct ExportOutcome {
 }
 
 // ------------------------------------------------------------------ imports
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ProfileSuggestion {
-    /// A built-in profile name, or `null` when no profile's headers match.
-    pub profile: Option<String>,
-    pub kind: Option<ImportKind>,
-    pub headers: Vec<String>,
-}
-
-impl From<import::ProfileSuggestion> for ProfileSuggestion {
-    fn from(s: import::ProfileSuggestion) -> ProfileSuggestion {
-        let import::ProfileSuggestion { profile, kind, headers } = s;
-        ProfileSuggestion { profile, kind: kind.map(Into::into), headers }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ImportReport {
-    pub file: String,
-    pub kind: String,
-    pub profile: String,
-    pub batch_id: i64,
-    pub sha256: String,
-    pub encoding: String,
-    pub delimiter: String,
-    pub rows: RowCounts,
-    pub elapsed_ms: u64,
-}
-
-/// A file was imported, or its bytes had been imported before (nothing changed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum ImportOutcome {
-    Imported(ImportReport),
-    AlreadyImported { file: String, batch_id: i64, imported_at: String, operator: String },
-}
-
-impl From<import::ImportOutcome> for ImportOutcome {
-    fn from(o: import::ImportOutcome) -> ImportOutcome {
-        match o {
-            import::ImportOutcome::Imported(r) => {
-                let import::ImportReport {
-                    file,
-                    kind,
-                    profile,
-                    batch_id,
-                    sha256,
-                    encoding,
-                    delimiter,
-                    rows,
-                    elapsed_ms,
-                } = r;
-                ImportOutcome::Imported(ImportReport {
-                    file,
-                    kind: kind.to_string(),
-                    profile,
-                    batch_id,
-                    sha256,
-                    encoding: encoding.to_string(),
-                    delimiter: delimiter.to_string(),
-                    rows: rows.into(),
-                    elapsed_ms,
-                })
-            }
-            import::ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator } => {
-                ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator }
-            }
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReconcileSummary {
@@ -443,54 +321,6 @@ impl From<dashboard::Dashboard> for Dashboard {
 }
 
 // ------------------------------------------------------------------ audit
-
-/// One audit log entry with its chain hashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: Instant,
-    pub operator: String,
-    pub action: String,
-    pub subject: String,
-    pub before: String,
-    pub after: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<store::StoredAuditEntry> for AuditRow {
-    fn from(s: store::StoredAuditEntry) -> AuditRow {
-        let store::StoredAuditEntry { id, entry, prev_hash, hash } = s;
-        let store::AuditEntry { at, operator, action, subject, before, after } = entry;
-        AuditRow { id, at, operator, action, subject, before, after, prev_hash, hash }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BrokenLink {
-    pub id: i64,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct VerifyReport {
-    pub entries: u64,
-    /// The first entry whose link is broken; `null` when the chain holds.
-    pub first_broken: Option<BrokenLink>,
-}
-
-impl From<audit::VerifyReport> for VerifyReport {
-    fn from(v: audit::VerifyReport) -> VerifyReport {
-        let audit::VerifyReport { entries, first_broken } = v;
-        VerifyReport {
-            entries,
-            first_broken: first_broken.map(|b| {
-                let audit::BrokenLink { id, reason } = b;
-                BrokenLink { id, reason }
-            }),
-        }
-    }
-}
 
 // ------------------------------------------------------------------ settings
 
@@ -973,36 +803,6 @@ pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
 // ------------------------------------------------------------------ buyer notifications
 
 pub use voucherdesk::notifications::Kind as NotificationKind;
-
-/// A message rendered for the preview pane (nothing is sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct NotificationPreview {
-    pub order_id: String,
-    pub kind: NotificationKind,
-    pub channel: NotificationChannel,
-    pub locale: NotificationLocale,
-    pub recipient: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-impl From<notifications::Preview> for NotificationPreview {
-    fn from(p: notifications::Preview) -> NotificationPreview {
-        let notifications::Preview { order_id, kind, channel, locale, recipient, rendered } = p;
-        let notifications::Rendered { subject, text, html } = rendered;
-        NotificationPreview {
-            order_id,
-            kind: kind.into(),
-            channel: channel.into(),
-            locale: locale.into(),
-            recipient,
-            subject,
-            text,
-            html,
-        }
-    }
-}
 
 // ------------------------------------------------------------------ PSP sync and accounts
 

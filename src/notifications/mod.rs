@@ -825,6 +825,7 @@ pub fn set_contact(
 /// What a message would look like, rendered without sending (the app's
 /// preview, `notifications preview`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationPreview"))]
 pub struct Preview {
     pub order_id: String,
     pub kind: Kind,
