@@ -9,13 +9,10 @@
 //! money as integer minor units plus an ISO currency code (64-bit integers are
 //! `number` in TypeScript: amounts stay far below 2^53).
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{dashboard, operators, reconcile, refunds};
-
-type Instant = DateTime<Utc>;
+use voucherdesk::{dashboard, operators, reconcile};
 
 // Core types that cross IPC as the core serializes them (their bindings come from the core's `ts` feature).
 pub use voucherdesk::audit::{BrokenLink, StoredAuditEntry as AuditRow, VerifyReport};
@@ -33,8 +30,14 @@ pub use voucherdesk::notifications::{
 pub use voucherdesk::operators::OperatorSummary;
 pub use voucherdesk::operators::Role;
 pub use voucherdesk::reconcile::MarketCounts;
+pub use voucherdesk::refunds::bulk::{BulkApproval, BulkRefusal};
+pub use voucherdesk::refunds::preview::TierPreview;
 pub use voucherdesk::refunds::{ApprovalView as Approval, PayeeCheck};
 pub use voucherdesk::refunds::{ApproverRole, ReasonCode, RefundMethod, RefundStatus};
+pub use voucherdesk::refunds::{
+    BeneficiaryInput as Beneficiary, FxLock, PayeeInput as Payee, Refund, RefundDetails, RefundQuery,
+    RefundRequestInput as RefundRequest, Refundable,
+};
 pub use voucherdesk::settings::Settings;
 pub use voucherdesk::store::ExceptionSort;
 pub use voucherdesk::store::{
@@ -326,311 +329,12 @@ impl From<dashboard::Dashboard> for Dashboard {
 
 // ---- refunds ------------------------------------------------------
 
-/// A ticket payment's `psp_refund` is paid by bank transfer to these details.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Beneficiary {
-    pub name: String,
-    pub bank: String,
-    pub account: String,
-    /// `C` current or `S` savings.
-    pub account_type: String,
-    pub document: String,
-}
-
-impl From<refunds::BeneficiaryInput> for Beneficiary {
-    fn from(b: refunds::BeneficiaryInput) -> Beneficiary {
-        let refunds::BeneficiaryInput { name, bank, account, account_type, document } = b;
-        Beneficiary { name, bank, account, account_type, document }
-    }
-}
-
-impl From<Beneficiary> for refunds::BeneficiaryInput {
-    fn from(b: Beneficiary) -> refunds::BeneficiaryInput {
-        let Beneficiary { name, bank, account, account_type, document } = b;
-        refunds::BeneficiaryInput { name, bank, account, account_type, document }
-    }
-}
-
-/// Who collects a cash withdrawal (checked against the order's buyer by the library).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Payee {
-    pub name: String,
-    /// `CC`, `CE`, `DNI` or `PP`.
-    pub document_type: String,
-    pub document_number: String,
-    /// `+57…` or `+51…`.
-    pub phone: String,
-}
-
-impl From<Payee> for refunds::PayeeInput {
-    fn from(p: Payee) -> refunds::PayeeInput {
-        let Payee { name, document_type, document_number, phone } = p;
-        refunds::PayeeInput { name, document_type, document_number, phone }
-    }
-}
-
-impl From<refunds::VerifiedPayee> for Payee {
-    fn from(p: refunds::VerifiedPayee) -> Payee {
-        let refunds::VerifiedPayee { name, document_type, document_number, phone } = p;
-        Payee { name, document_type: document_type.as_str().to_string(), document_number, phone }
-    }
-}
-
-/// `refunds_request`'s input: text as the operator typed it; the library parses and checks it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct RefundRequest {
-    pub payment_id: String,
-    /// Only when the payment id is known at several PSPs.
-    pub psp: Option<String>,
-    /// Major units of the payment's currency ("150000", "89.90").
-    pub amount: String,
-    /// Optional check: must be the payment's currency.
-    pub currency: Option<String>,
-    /// A reason code (`buyer_cancelled`, …, `other`).
-    pub reason: String,
-    pub note: Option<String>,
-    /// `psp_refund` or `cash_withdrawal`.
-    pub method: String,
-    #[serde(default)]
-    pub beneficiary: Beneficiary,
-    #[serde(default)]
-    pub payee: Payee,
-    /// Another partial refund while one of the same payment awaits approval.
-    #[serde(default)]
-    pub additional: bool,
-}
-
-impl From<RefundRequest> for refunds::RefundRequestInput {
-    fn from(r: RefundRequest) -> refunds::RefundRequestInput {
-        let RefundRequest { payment_id, psp, amount, currency, reason, note, method, beneficiary, payee, additional } =
-            r;
-        refunds::RefundRequestInput {
-            payment_id,
-            psp,
-            amount,
-            currency,
-            reason,
-            note,
-            method,
-            beneficiary: beneficiary.into(),
-            payee: payee.into(),
-            additional,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RefundDetails {
-    BankTransfer { beneficiary: Beneficiary },
-    CashPickup { payee: Payee },
-}
-
-impl From<refunds::RefundDetails> for RefundDetails {
-    fn from(d: refunds::RefundDetails) -> RefundDetails {
-        match d {
-            refunds::RefundDetails::BankTransfer { beneficiary } => {
-                RefundDetails::BankTransfer { beneficiary: beneficiary.into() }
-            }
-            refunds::RefundDetails::CashPickup { payee } => RefundDetails::CashPickup { payee: payee.into() },
-        }
-    }
-}
-
-/// An exchange rate locked at approval (or, before it, quoted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct FxLock {
-    /// 1 `order_currency` = `rate` refund currency.
-    pub rate: String,
-    pub source: String,
-    /// The market date the rate applies to (YYYY-MM-DD), when known.
-    pub rate_date: Option<String>,
-    pub locked_at: Option<Instant>,
-    pub order_currency: String,
-    pub order_amount_minor: i64,
-    pub order_amount: String,
-}
-
-impl From<refunds::FxLock> for FxLock {
-    fn from(f: refunds::FxLock) -> FxLock {
-        let refunds::FxLock { rate, source, rate_date, locked_at, order_currency, order_amount_minor, order_amount } =
-            f;
-        FxLock {
-            rate,
-            source,
-            rate_date: rate_date.map(|d| d.to_string()),
-            locked_at,
-            order_currency: order_currency.to_string(),
-            order_amount_minor,
-            order_amount,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Refund {
-    pub id: i64,
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    /// Major units, for people.
-    pub amount: String,
-    pub reason: ReasonCode,
-    pub note: String,
-    pub method: RefundMethod,
-    pub details: RefundDetails,
-    /// The payee or beneficiary against the order's buyer now; `null` when the order is not on record.
-    pub payee_check: Option<PayeeCheck>,
-    pub tier: i64,
-    /// Past the refund window: finance approves whatever the amount.
-    pub finance_required: bool,
-    pub status: RefundStatus,
-    pub required_approvals: Vec<ApproverRole>,
-    /// The roles still to approve (empty once approved).
-    pub awaiting: Vec<ApproverRole>,
-    pub approvals: Vec<Approval>,
-    pub idempotency_key: String,
-    pub additional: bool,
-    pub requested_by: String,
-    pub requested_at: Instant,
-    pub fx: Option<FxLock>,
-    pub fx_quote: Option<FxLock>,
-    pub psp_refund_id: Option<String>,
-    pub withdrawal_code: Option<String>,
-    pub psp_status: Option<String>,
-    pub submit_attempts: i64,
-    pub submitted_at: Option<Instant>,
-    pub finished_at: Option<Instant>,
-    pub last_error: Option<String>,
-    pub escalated: bool,
-}
-
-impl From<refunds::Refund> for Refund {
-    fn from(r: refunds::Refund) -> Refund {
-        let refunds::Refund {
-            id,
-            psp,
-            payment_id,
-            order_id,
-            amount_minor,
-            currency,
-            amount,
-            reason,
-            note,
-            method,
-            details,
-            payee_check,
-            tier,
-            finance_required,
-            status,
-            required_approvals,
-            awaiting,
-            approvals,
-            idempotency_key,
-            additional,
-            requested_by,
-            requested_at,
-            fx,
-            fx_quote,
-            psp_refund_id,
-            withdrawal_code,
-            psp_status,
-            submit_attempts,
-            submitted_at,
-            finished_at,
-            last_error,
-            escalated,
-        } = r;
-        Refund {
-            id,
-            psp,
-            payment_id,
-            order_id,
-            amount_minor,
-            currency: currency.to_string(),
-            amount,
-            reason: reason.into(),
-            note,
-            method: method.into(),
-            details: details.into(),
-            payee_check: payee_check.map(Into::into),
-            tier,
-            finance_required,
-            status: status.into(),
-            required_approvals: convert(required_approvals),
-            awaiting: convert(awaiting),
-            approvals: convert(approvals),
-            idempotency_key,
-            additional,
-            requested_by,
-            requested_at,
-            fx: fx.map(Into::into),
-            fx_quote: fx_quote.map(Into::into),
-            psp_refund_id,
-            withdrawal_code,
-            psp_status,
-            submit_attempts,
-            submitted_at,
-            finished_at,
-            last_error,
-            escalated,
-        }
-    }
-}
-
-/// The refunds list's filters (`null`: any).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct RefundQuery {
-    pub status: Option<RefundStatus>,
-    pub method: Option<RefundMethod>,
-    pub reason: Option<ReasonCode>,
-    /// 1, 2 or 3.
-    pub tier: Option<i64>,
-    pub psp: Option<String>,
-    /// The refunds of one order (its case file).
-    #[serde(default)]
-    pub order_id: Option<String>,
-}
-
-impl From<RefundQuery> for refunds::RefundQuery {
-    fn from(q: RefundQuery) -> refunds::RefundQuery {
-        let RefundQuery { status, method, reason, tier, psp, order_id } = q;
-        refunds::RefundQuery {
-            status: status.map(Into::into),
-            method: method.map(Into::into),
-            reason: reason.map(Into::into),
-            tier,
-            psp,
-            order_id,
-        }
-    }
-}
-
 /// One page of refunds by id; pass `next_after` as `after_id` for the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct RefundPage {
     pub items: Vec<Refund>,
     /// `null` when this page was the last.
     pub next_after: Option<i64>,
-}
-
-/// What a payment can still give back: paid − succeeded − in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Refundable {
-    pub paid_minor: i64,
-    pub succeeded_minor: i64,
-    pub in_flight_minor: i64,
-    pub refundable_minor: i64,
-    pub currency: String,
-}
-
-impl From<refunds::Refundable> for Refundable {
-    fn from(r: refunds::Refundable) -> Refundable {
-        let refunds::Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency } = r;
-        Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency: currency.to_string() }
-    }
 }
 
 /// A file the operator chose in a dialog (or dropped on the window). The file
@@ -646,77 +350,6 @@ pub struct PickedFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReceiptPath {
     pub path: String,
-}
-
-/// `refunds_preview`: the tier and who must approve, before the request is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TierPreview {
-    pub amount_minor: i64,
-    pub currency: String,
-    pub amount: String,
-    pub tier: i64,
-    pub finance_required: bool,
-    /// Beyond the requester (empty for tier 1).
-    pub required_approvals: Vec<ApproverRole>,
-    /// Two different people must approve.
-    pub two_people: bool,
-    pub refundable: Refundable,
-    pub exceeds_refundable: bool,
-}
-
-impl From<refunds::preview::TierPreview> for TierPreview {
-    fn from(p: refunds::preview::TierPreview) -> TierPreview {
-        let refunds::preview::TierPreview {
-            amount_minor,
-            currency,
-            amount,
-            tier,
-            finance_required,
-            required_approvals,
-            two_people,
-            refundable,
-            exceeds_refundable,
-        } = p;
-        TierPreview {
-            amount_minor,
-            currency: currency.to_string(),
-            amount,
-            tier,
-            finance_required,
-            required_approvals: convert(required_approvals),
-            two_people,
-            refundable: refundable.into(),
-            exceeds_refundable,
-        }
-    }
-}
-
-/// A refund of a bulk approval the library refused (it is unchanged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkRefusal {
-    pub id: i64,
-    pub code: String,
-    pub message: String,
-}
-
-/// `refunds_bulk_approve`: each refund approved in its own transaction, or refused on its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkApproval {
-    pub approved: Vec<Refund>,
-    pub refused: Vec<BulkRefusal>,
-}
-
-impl From<refunds::bulk::BulkApproval> for BulkApproval {
-    fn from(b: refunds::bulk::BulkApproval) -> BulkApproval {
-        BulkApproval {
-            approved: convert(b.approved),
-            refused: b
-                .refused
-                .into_iter()
-                .map(|r| BulkRefusal { id: r.id, code: r.code, message: r.message })
-                .collect(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
