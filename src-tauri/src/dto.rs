@@ -187,52 +187,21 @@ pub struct ExportOutcome {
 
 // ------------------------------------------------------------------ imports
 
+/// `reconcile`'s answer: the core's summary plus the run's own figures (new,
+/// cleared, time taken), which the core leaves out of its JSON for the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReconcileSummary {
-    /// Market date the run was made as of.
-    pub as_of: String,
-    pub orders: u64,
-    pub payments: u64,
-    pub settlements: u64,
-    pub matched: u64,
-    /// Every kind, even at zero.
-    pub exceptions: BTreeMap<String, u64>,
-    pub open_exceptions: u64,
-    /// Per market (`CO`, `PE`).
-    pub markets: BTreeMap<String, MarketCounts>,
+    #[serde(flatten)]
+    pub summary: reconcile::ReconcileSummary,
     pub newly_opened: u64,
     pub cleared: u64,
     pub elapsed_ms: u64,
 }
 
 impl From<reconcile::ReconcileSummary> for ReconcileSummary {
-    fn from(s: reconcile::ReconcileSummary) -> ReconcileSummary {
-        let reconcile::ReconcileSummary {
-            as_of,
-            orders,
-            payments,
-            settlements,
-            matched,
-            exceptions,
-            open_exceptions,
-            markets,
-            newly_opened,
-            cleared,
-            elapsed_ms,
-        } = s;
-        ReconcileSummary {
-            as_of,
-            orders,
-            payments,
-            settlements,
-            matched,
-            exceptions: exceptions.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            open_exceptions,
-            markets: markets.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect(),
-            newly_opened,
-            cleared,
-            elapsed_ms,
-        }
+    fn from(summary: reconcile::ReconcileSummary) -> ReconcileSummary {
+        let (newly_opened, cleared, elapsed_ms) = (summary.newly_opened, summary.cleared, summary.elapsed_ms);
+        ReconcileSummary { summary, newly_opened, cleared, elapsed_ms }
     }
 }
 
@@ -352,76 +321,20 @@ pub struct ReceiptPath {
     pub path: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TierPending {
-    pub tier: i64,
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ReasonAmount {
-    pub reason: String,
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-/// failed + rejected_by_psp over finished refunds, over the last 7 days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct FailureRate {
-    pub failed: i64,
-    pub finished: i64,
-    /// Basis points (10000 = 100 %); `null` with nothing finished.
-    pub rate_bp: Option<i64>,
-    /// 3 % or more (seed 002).
-    pub warning: bool,
-}
-
-/// `dashboard_refunds`: the dashboard's refund panel.
+/// `dashboard_refunds`: the core's refund panel plus the windows its figures
+/// cover (the core keeps those as constants, the UI prints them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct RefundDashboard {
-    pub pending_by_tier: Vec<TierPending>,
-    pub median_approve_seconds: Option<i64>,
-    pub approved_count: i64,
-    pub by_reason: Vec<ReasonAmount>,
-    pub failure: FailureRate,
+    #[serde(flatten)]
+    pub figures: dashboard::RefundDashboard,
     pub failure_window_days: i64,
     pub stats_days: i64,
 }
 
 impl From<dashboard::RefundDashboard> for RefundDashboard {
-    fn from(d: dashboard::RefundDashboard) -> RefundDashboard {
-        let dashboard::RefundDashboard { pending_by_tier, median_approve_seconds, approved_count, by_reason, failure } =
-            d;
+    fn from(figures: dashboard::RefundDashboard) -> RefundDashboard {
         RefundDashboard {
-            pending_by_tier: pending_by_tier
-                .into_iter()
-                .map(|p| TierPending {
-                    tier: p.tier,
-                    currency: p.currency,
-                    count: p.count,
-                    amount_minor: p.amount_minor,
-                })
-                .collect(),
-            median_approve_seconds,
-            approved_count,
-            by_reason: by_reason
-                .into_iter()
-                .map(|r| ReasonAmount {
-                    reason: r.reason,
-                    currency: r.currency,
-                    count: r.count,
-                    amount_minor: r.amount_minor,
-                })
-                .collect(),
-            failure: FailureRate {
-                failed: failure.failed,
-                finished: failure.finished,
-                rate_bp: failure.rate_bp,
-                warning: failure.warning,
-            },
+            figures,
             failure_window_days: dashboard::REFUND_FAILURE_WINDOW_DAYS,
             stats_days: dashboard::REFUND_STATS_DAYS,
         }

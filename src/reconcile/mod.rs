@@ -134,6 +134,7 @@ impl ReconcileError {
 
 /// The `--json` summary: every kind present, even at zero.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReconcileSummary {
     pub as_of: String,
     pub orders: u64,
