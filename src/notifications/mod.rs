@@ -1194,6 +1194,7 @@ pub const RETRY_IDS_MAX: usize = 100;
 
 /// What a retry of several messages did, per message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetryOutcome {
     /// Back in the queue (same id, same client reference).
     pub retried: Vec<i64>,
@@ -1202,6 +1203,7 @@ pub struct RetryOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetryRefusal {
     pub id: i64,
     pub code: String,
