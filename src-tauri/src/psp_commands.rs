@@ -56,11 +56,12 @@ fn secrets_of(psp: PspKind, fields: BTreeMap<String, String>) -> Result<AccountS
 #[tauri::command(rename_all = "snake_case")]
 pub async fn psp_accounts_list(state: State<'_, AppState>) -> Reply<Vec<dto::PspAccountRow>> {
     let vault = state.vault();
-    state
-        .as_operator(move |s, op| {
-            Ok(credentials::list(s, &*vault, op)?.into_iter().map(dto::PspAccountRow::from).collect())
-        })
-        .await
+    state.as_operator(move |s, op| Ok(credentials::list(s, &*vault, op)?)).await
+}
+
+/// An account whose secrets this command has just written to the keyring.
+fn just_stored(account: credentials::PspAccount) -> dto::PspAccountRow {
+    dto::PspAccountRow { account, secret_present: true }
 }
 
 /// `secrets`: dLocal `login`, `trans_key`, `secret`; PagoEfectivo `service_id`, `access_key`, `secret`.
@@ -75,8 +76,8 @@ pub async fn psp_account_add(
     let vault = state.vault();
     state
         .as_operator(move |s, op| {
-            let secrets = secrets_of(psp.into(), secrets)?;
-            Ok(credentials::add(s, &*vault, op, &name, &base_url, &secrets)?.into())
+            let secrets = secrets_of(psp, secrets)?;
+            Ok(just_stored(credentials::add(s, &*vault, op, &name, &base_url, &secrets)?))
         })
         .await
 }
@@ -91,7 +92,7 @@ pub async fn psp_account_rotate(
     state
         .as_operator(move |s, op| {
             let secrets = secrets_of(credentials::psp_of(s, op, &name)?, secrets)?;
-            Ok(credentials::rotate(s, &*vault, op, &name, &secrets)?.into())
+            Ok(just_stored(credentials::rotate(s, &*vault, op, &name, &secrets)?))
         })
         .await
 }
