@@ -1,8 +1,10 @@
 //! The payloads that cross IPC, as TypeScript sees them (ts-rs writes them to
-//! `ui/src/bindings/`). Each mirrors a core type field for field and converts
-//! from it with an exhaustive destructuring, so a field added in the core
-//! stops this crate from compiling until the payload (and the bindings)
-//! follow. No logic lives here beyond naming.
+//! `ui/src/bindings/`). Core types cross as the core serializes them: they
+//! derive `TS` behind the core's `ts` feature, and are named here only so the
+//! commands have one place to take them from (the alias keeps a binding's
+//! name where the core's differs). What is defined here is either shell-only
+//! (app status, page requests, file tokens, counts of a command's work) or a
+//! JSON type whose form must differ from the core's; each says why.
 //!
 //! JSON conventions: snake_case fields; enums as snake_case strings; instants
 //! as RFC 3339 strings in UTC; business dates as `YYYY-MM-DD` market dates;
@@ -14,7 +16,7 @@ use std::collections::BTreeMap;
 use ts_rs::TS;
 use voucherdesk::{dashboard, operators, reconcile};
 
-// Core types that cross IPC as the core serializes them (their bindings come from the core's `ts` feature).
+// Core types that cross as the core serializes them.
 pub use voucherdesk::audit::{BrokenLink, StoredAuditEntry as AuditRow, VerifyReport};
 pub use voucherdesk::dashboard::{CurrencyTotal, TrendDay};
 pub use voucherdesk::exceptions::{AgeBucket, ExceptionQuery, LinkTarget};
@@ -46,7 +48,8 @@ pub use voucherdesk::store::{
 
 // ------------------------------------------------------------------ session
 
-/// The operator UI languages (`operators::set_language` accepts these).
+/// The operator UI languages (`operators::set_language` accepts these). The
+/// core keeps an operator's language as its stored code; this types it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
@@ -74,7 +77,7 @@ impl Language {
     }
 }
 
-/// The signed-in operator.
+/// The signed-in operator (the app status's part; the language typed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Operator {
     pub name: String,
@@ -175,11 +178,14 @@ pub struct PageRequest {
     /// At most 500.
     pub limit: u32,
 }
+
+/// `assign_exceptions`' answer: how many it assigned (the core answers a bare count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AssignOutcome {
     pub assigned: u64,
 }
 
+/// `export_exceptions`' answer: the rows written (the core answers a bare count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ExportOutcome {
     pub rows: u64,
@@ -207,7 +213,8 @@ impl From<reconcile::ReconcileSummary> for ReconcileSummary {
 
 // ------------------------------------------------------------------ dashboard
 
-/// The dashboard's market selector.
+/// The dashboard's market selector: "all" is a choice here, where the core
+/// takes `Option<Country>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum Market {
     #[serde(rename = "all")]
@@ -238,6 +245,9 @@ impl From<Option<voucherdesk::market::Country>> for Market {
     }
 }
 
+/// The dashboard as the app shows it: the market as the selector names it
+/// (`all`, never null) and without the core's settled-out figures, which the
+/// app does not show yet; the CLI's JSON is the core's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Dashboard {
     pub market: Market,

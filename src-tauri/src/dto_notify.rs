@@ -1,7 +1,8 @@
 //! The payloads of the notifications screen and Settings → Notifications
-//! (docs/IPC.md "Buyer notifications"). Same conventions as `dto`:
-//! mirrors of core types, converted with exhaustive destructuring. No secret
-//! ever crosses back: the settings say only whether the keyring holds one.
+//! (docs/IPC.md "Buyer notifications"). Same conventions as `dto`: the core's
+//! own types, and here only the deliverer's state, which lives in the shell.
+//! No secret ever crosses back: the settings say only whether the keyring
+//! holds one.
 
 use crate::notify_runner::DelivererState;
 use chrono::{DateTime, Utc};

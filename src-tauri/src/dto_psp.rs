@@ -1,7 +1,7 @@
-//! IPC payloads of the PSP sync and the PSP accounts. Same
-//! conventions as `dto`: snake_case, instants as RFC 3339 UTC. No payload
-//! here ever carries a secret: the account list says only whether the
-//! keyring holds one.
+//! IPC payloads of the PSP sync and the PSP accounts. Same conventions as
+//! `dto`: the core's own types, and here only the sync task's state, which
+//! lives in the shell. No payload here ever carries a secret: the account
+//! list says only whether the keyring holds one.
 
 use serde::Serialize;
 use ts_rs::TS;
