@@ -359,7 +359,3 @@ pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
 // ------------------------------------------------------------------ buyer notifications
 
 pub use voucherdesk::notifications::Kind as NotificationKind;
-
-// ------------------------------------------------------------------ PSP sync and accounts
-
-pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

@@ -12,12 +12,6 @@ use voucherdesk::notifications::delivery;
 
 type Instant = DateTime<Utc>;
 
-// The settings form and the retry answer cross as the core's own.
-pub use voucherdesk::notifications::config::{
-    NotificationSettings, SettingsView as NotificationSettingsView, SmsSettings, SmtpSecurity, SmtpSettings,
-};
-pub use voucherdesk::notifications::{RetryOutcome, RetryRefusal};
-
 /// What the app's background deliverer is doing (the notifications screen's header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]

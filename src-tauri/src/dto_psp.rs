@@ -49,9 +49,3 @@ impl SyncIndicator {
         SyncIndicator { runner, runner_operator, runner_code, runner_message, status }
     }
 }
-
-// The refresh answer and the PSP accounts cross as the core's own.
-pub use voucherdesk::credentials::{
-    AccountListing as PspAccountRow, ConnectionTestResult as ConnectionTest, PspKind as PspName,
-};
-pub use voucherdesk::sync::{PspHold, Refreshed};

@@ -120,7 +120,7 @@ fn the_sync_indicator_and_the_account_rows_are_flat() {
         })
     );
 
-    let row = dto_psp::PspAccountRow {
+    let row = credentials::AccountListing {
         account: credentials::PspAccount {
             name: "co-main".into(),
             psp: credentials::PspKind::PagoEfectivo,
