@@ -295,9 +295,9 @@ impl From<dashboard::Dashboard> for Dashboard {
             open_by_kind,
             open_by_age: open_by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             open_total,
-            paid: convert(paid),
-            settled: convert(settled),
-            trend: convert(trend),
+            paid,
+            settled,
+            trend,
         }
     }
 }
