@@ -20,6 +20,7 @@ pub fn audit_entry(operator: &str, action: &str, subject: &str, before: &str, af
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     pub entries: u64,
     /// The first entry whose link is broken, if any.
@@ -27,6 +28,7 @@ pub struct VerifyReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BrokenLink {
     pub id: i64,
     pub reason: String,

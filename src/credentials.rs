@@ -58,6 +58,7 @@ pub const TEST_MESSAGE_CHARS_MAX: usize = 300;
 // ------------------------------------------------------------------ types
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PspName"))]
 pub enum PspKind {
     #[serde(rename = "dlocal")]
     Dlocal,
@@ -99,6 +100,7 @@ impl fmt::Display for PspKind {
 
 /// The non-secret half of a PSP account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PspAccount {
     pub name: String,
     pub psp: PspKind,
@@ -121,6 +123,7 @@ fn keyring_user(psp: PspKind, name: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ConnectionTest"))]
 pub struct ConnectionTestResult {
     pub ok: bool,
     /// "connection OK", or why not (scrubbed of secrets).
@@ -130,6 +133,7 @@ pub struct ConnectionTestResult {
 
 /// One line of `list`: the account and whether its keyring entry exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PspAccountRow"))]
 pub struct AccountListing {
     #[serde(flatten)]
     pub account: PspAccount,

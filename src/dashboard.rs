@@ -43,14 +43,16 @@ pub struct SettledOut {
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyTotal {
     pub currency: String,
     pub count: i64,
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrendDay {
     /// Market date.
     pub day: String,
@@ -183,6 +185,7 @@ pub const REFUND_STATS_DAYS: i64 = 30;
 /// reached a final PSP answer (succeeded, failed, rejected_by_psp; a refund
 /// cancelled before submission never reached the PSP and does not count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FailureRate {
     pub failed: i64,
     pub finished: i64,
@@ -206,6 +209,7 @@ impl FailureRate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierPending {
     pub tier: i64,
     pub currency: String,
@@ -214,6 +218,7 @@ pub struct TierPending {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReasonAmount {
     pub reason: String,
     pub currency: String,
@@ -222,6 +227,7 @@ pub struct ReasonAmount {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundDashboard {
     pub pending_by_tier: Vec<TierPending>,
     /// Median seconds from request to full approval over the last [`REFUND_STATS_DAYS`]

@@ -342,7 +342,9 @@ impl ExceptionError {
 }
 
 /// A manual match requested with `link`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum LinkTarget {
     Order(String),
     Payment(String),
@@ -473,11 +475,15 @@ mod tests {
 /// How old an exception is, in whole days since its business event (the
 /// payment's or the order's time; see `ExceptionRecord::occurred_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AgeBucket {
+    #[serde(rename = "d0_1")]
     D0To1,
+    #[serde(rename = "d2_7")]
     D2To7,
+    #[serde(rename = "d8_30")]
     D8To30,
+    #[serde(rename = "over_30")]
     Over30,
 }
 
@@ -507,6 +513,7 @@ impl AgeBucket {
 
 /// What the queue screen asks for: filters as the operator sets them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ExceptionQuery {
     pub kind: Option<String>,
     pub status: Option<ExceptionStatus>,
@@ -548,9 +555,11 @@ impl ExceptionQuery {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueuePage {
     pub rows: Vec<ExceptionRecord>,
     /// Pass back as `after` for the next page; `None` at the end.
+    #[serde(rename = "next_after")]
     pub next: Option<ExceptionCursor>,
 }
 
@@ -580,6 +589,7 @@ pub fn page(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueueCounts {
     pub by_kind: std::collections::BTreeMap<String, i64>,
     pub by_age: std::collections::BTreeMap<&'static str, i64>,
@@ -652,6 +662,7 @@ pub fn assign(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkFailure {
     pub id: String,
     pub code: &'static str,
@@ -659,6 +670,7 @@ pub struct BulkFailure {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkOutcome {
     pub resolved: u64,
     pub failed: Vec<BulkFailure>,

@@ -21,6 +21,7 @@ pub const SIGN_IN_BACKOFF_FIRST_SECS: i64 = 30;
 pub const SIGN_IN_BACKOFF_MAX_SECS: i64 = 15 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Support,
@@ -407,6 +408,7 @@ pub fn set_language(store: &mut Store, acting: &Operator, language: &str) -> Res
 
 /// What `operators list` shows (never the password hash).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OperatorSummary {
     pub name: String,
     pub role: String,

@@ -12,6 +12,7 @@ pub const IDLE_LOCK_MINUTES_MAX: u32 = 480;
 pub const AMOUNT_TOLERANCE_MINOR_MAX: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     pub settlement_lag_days: i64,
     pub amount_tolerance_minor: i64,

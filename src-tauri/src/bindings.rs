@@ -7,6 +7,9 @@ use crate::dto;
 use crate::error::ApiError;
 use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
+use voucherdesk::{
+    audit, credentials, exceptions, import, lookup, notifications, operators, refunds, settings, store, sync, vouchers,
+};
 
 /// Where the UI imports them from, relative to the repository root.
 pub const BINDINGS_DIR: &str = "ui/src/bindings";
@@ -28,71 +31,71 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let cfg = config(dir);
     export::<ApiError>(&cfg)?;
+    // Shell-only payloads, and the JSON types whose form differs from the core's (see `dto`).
     export::<dto::AppStatus>(&cfg)?;
-    export::<dto::OperatorSummary>(&cfg)?;
-    export::<dto::Role>(&cfg)?;
     export::<dto::Language>(&cfg)?;
-    export::<dto::OrderHit>(&cfg)?;
-    export::<dto::CaseFile>(&cfg)?;
-    export::<dto::ExceptionKind>(&cfg)?;
-    export::<dto::ExceptionQuery>(&cfg)?;
-    export::<dto::ExceptionSort>(&cfg)?;
     export::<dto::PageRequest>(&cfg)?;
-    export::<dto::QueuePage>(&cfg)?;
-    export::<dto::QueueCounts>(&cfg)?;
-    export::<dto::AgeBucket>(&cfg)?;
-    export::<dto::HistoryRecord>(&cfg)?;
-    export::<dto::ResolutionAction>(&cfg)?;
-    export::<dto::LinkTarget>(&cfg)?;
-    export::<dto::BulkOutcome>(&cfg)?;
     export::<dto::AssignOutcome>(&cfg)?;
     export::<dto::ExportOutcome>(&cfg)?;
-    export::<dto::Candidate>(&cfg)?;
-    export::<dto::ImportKind>(&cfg)?;
-    export::<dto::ProfileSuggestion>(&cfg)?;
-    export::<dto::ImportOutcome>(&cfg)?;
-    export::<dto::ImportProgress>(&cfg)?;
-    export::<dto::BatchInfo>(&cfg)?;
     export::<dto::ReconcileSummary>(&cfg)?;
     export::<dto::Market>(&cfg)?;
     export::<dto::Dashboard>(&cfg)?;
-    export::<dto::AuditRow>(&cfg)?;
-    export::<dto::VerifyReport>(&cfg)?;
-    export::<dto::Settings>(&cfg)?;
-    // buyer notifications
-    export::<dto::NotificationKind>(&cfg)?;
-    export::<dto::NotificationChannel>(&cfg)?;
-    export::<dto::NotificationLocale>(&cfg)?;
-    export::<dto::NotificationStatus>(&cfg)?;
-    export::<dto::NotificationPreview>(&cfg)?;
-    export::<dto::NotificationLogEntry>(&cfg)?;
-    // ---- buyer notifications: the deliverer, retry, settings
-    export::<crate::dto_notify::DelivererStatus>(&cfg)?;
-    export::<crate::dto_notify::RetryOutcome>(&cfg)?;
-    export::<crate::dto_notify::NotificationSettings>(&cfg)?;
-    export::<crate::dto_notify::NotificationSettingsView>(&cfg)?;
-    export::<crate::dto_notify::TestMessageSent>(&cfg)?;
-    // PSP sync and accounts
-    export::<dto::SyncIndicator>(&cfg)?;
-    export::<dto::Refreshed>(&cfg)?;
-    export::<dto::PspAccountRow>(&cfg)?;
-    // voucher actions: the core's own types
-    export::<voucherdesk::vouchers::VoucherActions>(&cfg)?;
-    export::<voucherdesk::vouchers::VoucherOutcome>(&cfg)?;
-    // ---- refunds
-    export::<dto::RefundRequest>(&cfg)?;
-    export::<dto::Refund>(&cfg)?;
-    export::<dto::RefundQuery>(&cfg)?;
     export::<dto::RefundPage>(&cfg)?;
-    export::<dto::Refundable>(&cfg)?;
     export::<dto::ReceiptPath>(&cfg)?;
     export::<dto::PickedFile>(&cfg)?;
-    export::<dto::TierPreview>(&cfg)?;
-    export::<dto::BulkApproval>(&cfg)?;
     export::<dto::RefundDashboard>(&cfg)?;
-    // team mode
+    export::<crate::dto_notify::DelivererStatus>(&cfg)?;
+    export::<crate::dto_notify::TestMessageSent>(&cfg)?;
+    export::<crate::dto_psp::SyncIndicator>(&cfg)?;
     export::<crate::dto_team::TeamStatus>(&cfg)?;
     export::<crate::dto_team::TeamChanged>(&cfg)?;
+    // The core's own types (feature `ts`), with every type they use.
+    export::<operators::OperatorSummary>(&cfg)?;
+    export::<operators::Role>(&cfg)?;
+    export::<store::OrderHit>(&cfg)?;
+    export::<lookup::CaseFile>(&cfg)?;
+    export::<exceptions::ExceptionKind>(&cfg)?;
+    export::<exceptions::ExceptionQuery>(&cfg)?;
+    export::<store::ExceptionSort>(&cfg)?;
+    export::<exceptions::QueuePage>(&cfg)?;
+    export::<exceptions::QueueCounts>(&cfg)?;
+    export::<exceptions::AgeBucket>(&cfg)?;
+    export::<store::HistoryRecord>(&cfg)?;
+    export::<exceptions::ResolutionAction>(&cfg)?;
+    export::<exceptions::LinkTarget>(&cfg)?;
+    export::<exceptions::BulkOutcome>(&cfg)?;
+    export::<store::LinkCandidate>(&cfg)?;
+    export::<import::profile::ImportKind>(&cfg)?;
+    export::<import::ProfileSuggestion>(&cfg)?;
+    export::<import::ImportOutcome>(&cfg)?;
+    export::<import::ImportProgress>(&cfg)?;
+    export::<store::BatchInfo>(&cfg)?;
+    export::<store::StoredAuditEntry>(&cfg)?;
+    export::<audit::VerifyReport>(&cfg)?;
+    export::<settings::Settings>(&cfg)?;
+    // buyer notifications
+    export::<notifications::Kind>(&cfg)?;
+    export::<notifications::Channel>(&cfg)?;
+    export::<notifications::Locale>(&cfg)?;
+    export::<notifications::Status>(&cfg)?;
+    export::<notifications::Preview>(&cfg)?;
+    export::<notifications::LogEntry>(&cfg)?;
+    export::<notifications::RetryOutcome>(&cfg)?;
+    export::<notifications::config::NotificationSettings>(&cfg)?;
+    export::<notifications::config::SettingsView>(&cfg)?;
+    // PSP sync and accounts
+    export::<sync::Refreshed>(&cfg)?;
+    export::<credentials::AccountListing>(&cfg)?;
+    // voucher actions
+    export::<vouchers::VoucherActions>(&cfg)?;
+    export::<vouchers::VoucherOutcome>(&cfg)?;
+    // refunds
+    export::<refunds::RefundRequestInput>(&cfg)?;
+    export::<refunds::Refund>(&cfg)?;
+    export::<refunds::RefundQuery>(&cfg)?;
+    export::<refunds::Refundable>(&cfg)?;
+    export::<refunds::preview::TierPreview>(&cfg)?;
+    export::<refunds::bulk::BulkApproval>(&cfg)?;
     write_index(dir)
 }
 

@@ -186,7 +186,8 @@ pub async fn exception_page(
     sort: Option<dto::ExceptionSort>,
     page: dto::PageRequest,
 ) -> Reply<dto::QueuePage> {
-    let sort = sort.unwrap_or_default().into();
+    // The queue opens oldest first.
+    let sort = sort.unwrap_or(dto::ExceptionSort::AgeDesc);
     let after = page.after.map(Into::into);
     state.as_reader(move |s, _| Ok(exceptions::page(s, &filter.into(), sort, after.as_ref(), page.limit)?.into())).await
 }

@@ -1,58 +1,55 @@
 //! The payloads that cross IPC, as TypeScript sees them (ts-rs writes them to
-//! `ui/src/bindings/`). Each mirrors a core type field for field and converts
-//! from it with an exhaustive destructuring, so a field added in the core
-//! stops this crate from compiling until the payload (and the bindings)
-//! follow. No logic lives here beyond naming.
+//! `ui/src/bindings/`). Core types cross as the core serializes them: they
+//! derive `TS` behind the core's `ts` feature, and are named here only so the
+//! commands have one place to take them from (the alias keeps a binding's
+//! name where the core's differs). What is defined here is either shell-only
+//! (app status, page requests, file tokens, counts of a command's work) or a
+//! JSON type whose form must differ from the core's; each says why.
 //!
 //! JSON conventions: snake_case fields; enums as snake_case strings; instants
 //! as RFC 3339 strings in UTC; business dates as `YYYY-MM-DD` market dates;
 //! money as integer minor units plus an ISO currency code (64-bit integers are
 //! `number` in TypeScript: amounts stay far below 2^53).
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-use voucherdesk::{
-    audit, dashboard, exceptions, import, notifications, operators, reconcile, refunds, settings, store,
-};
+use voucherdesk::{dashboard, operators, reconcile};
 
-type Instant = DateTime<Utc>;
+// Core types that cross as the core serializes them.
+pub use voucherdesk::audit::{BrokenLink, StoredAuditEntry as AuditRow, VerifyReport};
+pub use voucherdesk::dashboard::{CurrencyTotal, TrendDay};
+pub use voucherdesk::exceptions::{AgeBucket, ExceptionQuery, LinkTarget};
+pub use voucherdesk::exceptions::{BulkFailure, BulkOutcome, QueueCounts, QueuePage};
+pub use voucherdesk::import::ImportProgress;
+pub use voucherdesk::import::profile::ImportKind;
+pub use voucherdesk::import::{ImportOutcome, ImportReport, ProfileSuggestion};
+pub use voucherdesk::notifications::LogEntry as NotificationLogEntry;
+pub use voucherdesk::notifications::Preview as NotificationPreview;
+pub use voucherdesk::notifications::{
+    Channel as NotificationChannel, Locale as NotificationLocale, Status as NotificationStatus,
+};
+pub use voucherdesk::operators::OperatorSummary;
+pub use voucherdesk::operators::Role;
+pub use voucherdesk::reconcile::MarketCounts;
+pub use voucherdesk::refunds::bulk::{BulkApproval, BulkRefusal};
+pub use voucherdesk::refunds::preview::TierPreview;
+pub use voucherdesk::refunds::{ApprovalView as Approval, PayeeCheck};
+pub use voucherdesk::refunds::{ApproverRole, ReasonCode, RefundMethod, RefundStatus};
+pub use voucherdesk::refunds::{
+    BeneficiaryInput as Beneficiary, FxLock, PayeeInput as Payee, Refund, RefundDetails, RefundQuery,
+    RefundRequestInput as RefundRequest, Refundable,
+};
+pub use voucherdesk::settings::Settings;
+pub use voucherdesk::store::ExceptionSort;
+pub use voucherdesk::store::{
+    BatchInfo, ExceptionCursor, HistoryRecord, LinkCandidate as Candidate, OrderHit, RowCounts,
+};
 
 // ------------------------------------------------------------------ session
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Support,
-    Finance,
-    Manager,
-    Admin,
-}
-
-impl From<operators::Role> for Role {
-    fn from(r: operators::Role) -> Role {
-        match r {
-            operators::Role::Support => Role::Support,
-            operators::Role::Finance => Role::Finance,
-            operators::Role::Manager => Role::Manager,
-            operators::Role::Admin => Role::Admin,
-        }
-    }
-}
-
-impl From<Role> for operators::Role {
-    fn from(r: Role) -> operators::Role {
-        match r {
-            Role::Support => operators::Role::Support,
-            Role::Finance => operators::Role::Finance,
-            Role::Manager => operators::Role::Manager,
-            Role::Admin => operators::Role::Admin,
-        }
-    }
-}
-
-/// The operator UI languages (`operators::set_language` accepts these).
+/// The operator UI languages (`operators::set_language` accepts these). The
+/// core keeps an operator's language as its stored code; this types it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
@@ -80,7 +77,7 @@ impl Language {
     }
 }
 
-/// The signed-in operator.
+/// The signed-in operator (the app status's part; the language typed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Operator {
     pub name: String,
@@ -162,46 +159,7 @@ impl CannotOpen {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct OperatorSummary {
-    pub name: String,
-    pub role: String,
-    pub language: String,
-    pub disabled: bool,
-    pub can_sign_in: bool,
-    pub created_at: Instant,
-    pub created_by: String,
-}
-
-impl From<operators::OperatorSummary> for OperatorSummary {
-    fn from(o: operators::OperatorSummary) -> OperatorSummary {
-        let operators::OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by } = o;
-        OperatorSummary { name, role, language, disabled, can_sign_in, created_at, created_by }
-    }
-}
-
 // ------------------------------------------------------------------ lookup
-
-/// One line of as-you-type search results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct OrderHit {
-    pub order_id: String,
-    pub buyer_name: String,
-    pub buyer_email: String,
-    pub country: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub status: String,
-    pub created_at: Instant,
-}
-
-impl From<store::OrderHit> for OrderHit {
-    fn from(h: store::OrderHit) -> OrderHit {
-        let store::OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at } =
-            h;
-        OrderHit { order_id, buyer_name, buyer_email, country, amount_minor, currency, status, created_at }
-    }
-}
 
 // The case file and its records cross as the core returns them.
 pub use voucherdesk::lookup::{CaseFile, NextStep, StepAction, Verdict, VerdictCode, VerdictFacts};
@@ -212,103 +170,6 @@ pub use voucherdesk::store::{ExceptionRecord, OrderRecord, PaymentRecord, Settle
 // The exception kinds, statuses and resolution actions cross as the core's own enums.
 pub use voucherdesk::exceptions::{ExceptionKind, ExceptionStatus, ResolutionAction};
 
-/// Age buckets by whole days since detection (the keys of `QueueCounts.by_age`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub enum AgeBucket {
-    #[serde(rename = "d0_1")]
-    D0To1,
-    #[serde(rename = "d2_7")]
-    D2To7,
-    #[serde(rename = "d8_30")]
-    D8To30,
-    #[serde(rename = "over_30")]
-    Over30,
-}
-
-impl From<AgeBucket> for exceptions::AgeBucket {
-    fn from(a: AgeBucket) -> exceptions::AgeBucket {
-        match a {
-            AgeBucket::D0To1 => exceptions::AgeBucket::D0To1,
-            AgeBucket::D2To7 => exceptions::AgeBucket::D2To7,
-            AgeBucket::D8To30 => exceptions::AgeBucket::D8To30,
-            AgeBucket::Over30 => exceptions::AgeBucket::Over30,
-        }
-    }
-}
-
-/// The queue's filters; an absent field does not filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(optional_fields = nullable)]
-pub struct ExceptionQuery {
-    pub kind: Option<String>,
-    pub status: Option<ExceptionStatus>,
-    pub age: Option<AgeBucket>,
-    pub psp: Option<String>,
-    pub country: Option<String>,
-    pub store: Option<String>,
-    /// `""`: unassigned only.
-    pub assignee: Option<String>,
-}
-
-impl From<ExceptionQuery> for exceptions::ExceptionQuery {
-    fn from(q: ExceptionQuery) -> exceptions::ExceptionQuery {
-        let ExceptionQuery { kind, status, age, psp, country, store, assignee } = q;
-        exceptions::ExceptionQuery {
-            kind,
-            status: status.map(Into::into),
-            age: age.map(Into::into),
-            psp,
-            country,
-            store,
-            assignee,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ExceptionSort {
-    #[default]
-    AgeDesc,
-    AgeAsc,
-    AmountDesc,
-    AmountAsc,
-    Id,
-}
-
-impl From<ExceptionSort> for store::ExceptionSort {
-    fn from(s: ExceptionSort) -> store::ExceptionSort {
-        match s {
-            ExceptionSort::AgeDesc => store::ExceptionSort::AgeDesc,
-            ExceptionSort::AgeAsc => store::ExceptionSort::AgeAsc,
-            ExceptionSort::AmountDesc => store::ExceptionSort::AmountDesc,
-            ExceptionSort::AmountAsc => store::ExceptionSort::AmountAsc,
-            ExceptionSort::Id => store::ExceptionSort::Id,
-        }
-    }
-}
-
-/// Where the next page starts (pass back `QueuePage.next_after` as it came).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ExceptionCursor {
-    pub value: i64,
-    pub id: String,
-}
-
-impl From<store::ExceptionCursor> for ExceptionCursor {
-    fn from(c: store::ExceptionCursor) -> ExceptionCursor {
-        let store::ExceptionCursor { value, id } = c;
-        ExceptionCursor { value, id }
-    }
-}
-
-impl From<ExceptionCursor> for store::ExceptionCursor {
-    fn from(c: ExceptionCursor) -> store::ExceptionCursor {
-        let ExceptionCursor { value, id } = c;
-        store::ExceptionCursor { value, id }
-    }
-}
-
 /// `exception_page`'s `page` argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]
@@ -317,376 +178,43 @@ pub struct PageRequest {
     /// At most 500.
     pub limit: u32,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct QueuePage {
-    pub rows: Vec<ExceptionRecord>,
-    /// Pass back as `page.after` for the next page; `null` at the end.
-    pub next_after: Option<ExceptionCursor>,
-}
 
-impl From<exceptions::QueuePage> for QueuePage {
-    fn from(p: exceptions::QueuePage) -> QueuePage {
-        let exceptions::QueuePage { rows, next } = p;
-        QueuePage { rows: convert(rows), next_after: next.map(Into::into) }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct QueueCounts {
-    pub by_kind: BTreeMap<String, i64>,
-    /// Keys: `d0_1`, `d2_7`, `d8_30`, `over_30`.
-    pub by_age: BTreeMap<String, i64>,
-    pub total: i64,
-}
-
-impl From<exceptions::QueueCounts> for QueueCounts {
-    fn from(c: exceptions::QueueCounts) -> QueueCounts {
-        let exceptions::QueueCounts { by_kind, by_age, total } = c;
-        QueueCounts { by_kind, by_age: by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), total }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct HistoryRecord {
-    pub at: Instant,
-    pub event: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub operator: String,
-    pub note: String,
-}
-
-impl From<store::HistoryRecord> for HistoryRecord {
-    fn from(h: store::HistoryRecord) -> HistoryRecord {
-        let store::HistoryRecord { at, event, from_status, to_status, operator, note } = h;
-        HistoryRecord { at, event, from_status, to_status, operator, note }
-    }
-}
-
-/// A manual match for `link`: the order a payment belongs to, or the payment an order was paid with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkTarget {
-    Order(String),
-    Payment(String),
-}
-
-impl From<LinkTarget> for exceptions::LinkTarget {
-    fn from(l: LinkTarget) -> exceptions::LinkTarget {
-        match l {
-            LinkTarget::Order(id) => exceptions::LinkTarget::Order(id),
-            LinkTarget::Payment(id) => exceptions::LinkTarget::Payment(id),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkFailure {
-    pub id: String,
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkOutcome {
-    pub resolved: u64,
-    pub failed: Vec<BulkFailure>,
-}
-
-impl From<exceptions::BulkOutcome> for BulkOutcome {
-    fn from(b: exceptions::BulkOutcome) -> BulkOutcome {
-        let exceptions::BulkOutcome { resolved, failed } = b;
-        let failed = failed
-            .into_iter()
-            .map(|f| {
-                let exceptions::BulkFailure { id, code, message } = f;
-                BulkFailure { id, code: code.to_string(), message }
-            })
-            .collect();
-        BulkOutcome { resolved, failed }
-    }
-}
-
+/// `assign_exceptions`' answer: how many it assigned (the core answers a bare count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AssignOutcome {
     pub assigned: u64,
 }
 
+/// `export_exceptions`' answer: the rows written (the core answers a bare count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ExportOutcome {
     pub rows: u64,
 }
 
-/// A possible match for `link`: an order (for a payment exception; `psp` and
-/// `payment_id` empty) or an unattached paid payment (for an order exception).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Candidate {
-    pub order_id: String,
-    pub psp: String,
-    pub payment_id: String,
-    pub buyer_name: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub at: Instant,
-}
-
-impl From<store::LinkCandidate> for Candidate {
-    fn from(c: store::LinkCandidate) -> Candidate {
-        let store::LinkCandidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at } = c;
-        Candidate { order_id, psp, payment_id, buyer_name, amount_minor, currency, at }
-    }
-}
-
 // ------------------------------------------------------------------ imports
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    Orders,
-    Payments,
-    Settlements,
-}
-
-impl From<import::profile::ImportKind> for ImportKind {
-    fn from(k: import::profile::ImportKind) -> ImportKind {
-        match k {
-            import::profile::ImportKind::Orders => ImportKind::Orders,
-            import::profile::ImportKind::Payments => ImportKind::Payments,
-            import::profile::ImportKind::Settlements => ImportKind::Settlements,
-        }
-    }
-}
-
-impl From<ImportKind> for import::profile::ImportKind {
-    fn from(k: ImportKind) -> import::profile::ImportKind {
-        match k {
-            ImportKind::Orders => import::profile::ImportKind::Orders,
-            ImportKind::Payments => import::profile::ImportKind::Payments,
-            ImportKind::Settlements => import::profile::ImportKind::Settlements,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ProfileSuggestion {
-    /// A built-in profile name, or `null` when no profile's headers match.
-    pub profile: Option<String>,
-    pub kind: Option<ImportKind>,
-    pub headers: Vec<String>,
-}
-
-impl From<import::ProfileSuggestion> for ProfileSuggestion {
-    fn from(s: import::ProfileSuggestion) -> ProfileSuggestion {
-        let import::ProfileSuggestion { profile, kind, headers } = s;
-        ProfileSuggestion { profile, kind: kind.map(Into::into), headers }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct RowCounts {
-    pub total: i64,
-    pub new: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-    pub duplicate: i64,
-}
-
-impl From<store::RowCounts> for RowCounts {
-    fn from(r: store::RowCounts) -> RowCounts {
-        let store::RowCounts { total, new, updated, unchanged, duplicate } = r;
-        RowCounts { total, new, updated, unchanged, duplicate }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ImportReport {
-    pub file: String,
-    pub kind: String,
-    pub profile: String,
-    pub batch_id: i64,
-    pub sha256: String,
-    pub encoding: String,
-    pub delimiter: String,
-    pub rows: RowCounts,
-    pub elapsed_ms: u64,
-}
-
-/// A file was imported, or its bytes had been imported before (nothing changed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum ImportOutcome {
-    Imported(ImportReport),
-    AlreadyImported { file: String, batch_id: i64, imported_at: String, operator: String },
-}
-
-impl From<import::ImportOutcome> for ImportOutcome {
-    fn from(o: import::ImportOutcome) -> ImportOutcome {
-        match o {
-            import::ImportOutcome::Imported(r) => {
-                let import::ImportReport {
-                    file,
-                    kind,
-                    profile,
-                    batch_id,
-                    sha256,
-                    encoding,
-                    delimiter,
-                    rows,
-                    elapsed_ms,
-                } = r;
-                ImportOutcome::Imported(ImportReport {
-                    file,
-                    kind: kind.to_string(),
-                    profile,
-                    batch_id,
-                    sha256,
-                    encoding: encoding.to_string(),
-                    delimiter: delimiter.to_string(),
-                    rows: rows.into(),
-                    elapsed_ms,
-                })
-            }
-            import::ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator } => {
-                ImportOutcome::AlreadyImported { file, batch_id, imported_at, operator }
-            }
-        }
-    }
-}
-
-/// Payload of the `import-progress` event, sent as rows are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct ImportProgress {
-    pub rows: u64,
-    pub elapsed_ms: u64,
-    pub rows_per_s: u64,
-}
-
-impl From<import::ImportProgress> for ImportProgress {
-    fn from(p: import::ImportProgress) -> ImportProgress {
-        let import::ImportProgress { rows, elapsed_ms, rows_per_s } = p;
-        ImportProgress { rows, elapsed_ms, rows_per_s }
-    }
-}
-
-/// A previously imported file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BatchInfo {
-    pub id: i64,
-    pub kind: String,
-    pub profile: String,
-    pub file_name: String,
-    pub sha256: String,
-    pub encoding: String,
-    pub rows_total: i64,
-    pub rows_new: i64,
-    pub rows_updated: i64,
-    pub rows_unchanged: i64,
-    pub rows_duplicate: i64,
-    pub operator: String,
-    pub imported_at: Instant,
-}
-
-impl From<store::BatchInfo> for BatchInfo {
-    fn from(b: store::BatchInfo) -> BatchInfo {
-        let store::BatchInfo {
-            id,
-            kind,
-            profile,
-            file_name,
-            sha256,
-            encoding,
-            rows_total,
-            rows_new,
-            rows_updated,
-            rows_unchanged,
-            rows_duplicate,
-            operator,
-            imported_at,
-        } = b;
-        BatchInfo {
-            id,
-            kind,
-            profile,
-            file_name,
-            sha256,
-            encoding,
-            rows_total,
-            rows_new,
-            rows_updated,
-            rows_unchanged,
-            rows_duplicate,
-            operator,
-            imported_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct MarketCounts {
-    pub orders: u64,
-    pub paid_orders: u64,
-    pub matched: u64,
-}
-
-impl From<reconcile::MarketCounts> for MarketCounts {
-    fn from(m: reconcile::MarketCounts) -> MarketCounts {
-        let reconcile::MarketCounts { orders, paid_orders, matched } = m;
-        MarketCounts { orders, paid_orders, matched }
-    }
-}
-
+/// `reconcile`'s answer: the core's summary plus the run's own figures (new,
+/// cleared, time taken), which the core leaves out of its JSON for the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReconcileSummary {
-    /// Market date the run was made as of.
-    pub as_of: String,
-    pub orders: u64,
-    pub payments: u64,
-    pub settlements: u64,
-    pub matched: u64,
-    /// Every kind, even at zero.
-    pub exceptions: BTreeMap<String, u64>,
-    pub open_exceptions: u64,
-    /// Per market (`CO`, `PE`).
-    pub markets: BTreeMap<String, MarketCounts>,
+    #[serde(flatten)]
+    pub summary: reconcile::ReconcileSummary,
     pub newly_opened: u64,
     pub cleared: u64,
     pub elapsed_ms: u64,
 }
 
 impl From<reconcile::ReconcileSummary> for ReconcileSummary {
-    fn from(s: reconcile::ReconcileSummary) -> ReconcileSummary {
-        let reconcile::ReconcileSummary {
-            as_of,
-            orders,
-            payments,
-            settlements,
-            matched,
-            exceptions,
-            open_exceptions,
-            markets,
-            newly_opened,
-            cleared,
-            elapsed_ms,
-        } = s;
-        ReconcileSummary {
-            as_of,
-            orders,
-            payments,
-            settlements,
-            matched,
-            exceptions: exceptions.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            open_exceptions,
-            markets: markets.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect(),
-            newly_opened,
-            cleared,
-            elapsed_ms,
-        }
+    fn from(summary: reconcile::ReconcileSummary) -> ReconcileSummary {
+        let (newly_opened, cleared, elapsed_ms) = (summary.newly_opened, summary.cleared, summary.elapsed_ms);
+        ReconcileSummary { summary, newly_opened, cleared, elapsed_ms }
     }
 }
 
 // ------------------------------------------------------------------ dashboard
 
-/// The dashboard's market selector.
+/// The dashboard's market selector: "all" is a choice here, where the core
+/// takes `Option<Country>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum Market {
     #[serde(rename = "all")]
@@ -717,36 +245,9 @@ impl From<Option<voucherdesk::market::Country>> for Market {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct CurrencyTotal {
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-impl From<dashboard::CurrencyTotal> for CurrencyTotal {
-    fn from(c: dashboard::CurrencyTotal) -> CurrencyTotal {
-        let dashboard::CurrencyTotal { currency, count, amount_minor } = c;
-        CurrencyTotal { currency, count, amount_minor }
-    }
-}
-
-/// One market day of one currency in the 30-day trend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TrendDay {
-    pub day: String,
-    pub currency: String,
-    pub paid_count: i64,
-    pub paid_minor: i64,
-}
-
-impl From<dashboard::TrendDay> for TrendDay {
-    fn from(t: dashboard::TrendDay) -> TrendDay {
-        let dashboard::TrendDay { day, currency, paid_count, paid_minor } = t;
-        TrendDay { day, currency, paid_count, paid_minor }
-    }
-}
-
+/// The dashboard as the app shows it: the market as the selector names it
+/// (`all`, never null) and without the core's settled-out figures, which the
+/// app does not show yet; the CLI's JSON is the core's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Dashboard {
     pub market: Market,
@@ -794,529 +295,18 @@ impl From<dashboard::Dashboard> for Dashboard {
             open_by_kind,
             open_by_age: open_by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             open_total,
-            paid: convert(paid),
-            settled: convert(settled),
-            trend: convert(trend),
+            paid,
+            settled,
+            trend,
         }
     }
 }
 
 // ------------------------------------------------------------------ audit
 
-/// One audit log entry with its chain hashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: Instant,
-    pub operator: String,
-    pub action: String,
-    pub subject: String,
-    pub before: String,
-    pub after: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<store::StoredAuditEntry> for AuditRow {
-    fn from(s: store::StoredAuditEntry) -> AuditRow {
-        let store::StoredAuditEntry { id, entry, prev_hash, hash } = s;
-        let store::AuditEntry { at, operator, action, subject, before, after } = entry;
-        AuditRow { id, at, operator, action, subject, before, after, prev_hash, hash }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BrokenLink {
-    pub id: i64,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct VerifyReport {
-    pub entries: u64,
-    /// The first entry whose link is broken; `null` when the chain holds.
-    pub first_broken: Option<BrokenLink>,
-}
-
-impl From<audit::VerifyReport> for VerifyReport {
-    fn from(v: audit::VerifyReport) -> VerifyReport {
-        let audit::VerifyReport { entries, first_broken } = v;
-        VerifyReport {
-            entries,
-            first_broken: first_broken.map(|b| {
-                let audit::BrokenLink { id, reason } = b;
-                BrokenLink { id, reason }
-            }),
-        }
-    }
-}
-
 // ------------------------------------------------------------------ settings
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Settings {
-    pub settlement_lag_days: i64,
-    pub amount_tolerance_minor: i64,
-    pub idle_lock_minutes: u32,
-}
-
-impl From<settings::Settings> for Settings {
-    fn from(s: settings::Settings) -> Settings {
-        let settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
-        Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
-    }
-}
-
-impl From<Settings> for settings::Settings {
-    fn from(s: Settings) -> settings::Settings {
-        let Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes } = s;
-        settings::Settings { settlement_lag_days, amount_tolerance_minor, idle_lock_minutes }
-    }
-}
-
 // ---- refunds ------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    Requested,
-    PendingApproval,
-    Approved,
-    Submitted,
-    Succeeded,
-    Failed,
-    RejectedByPsp,
-    Cancelled,
-}
-
-impl From<refunds::RefundStatus> for RefundStatus {
-    fn from(s: refunds::RefundStatus) -> RefundStatus {
-        match s {
-            refunds::RefundStatus::Requested => RefundStatus::Requested,
-            refunds::RefundStatus::PendingApproval => RefundStatus::PendingApproval,
-            refunds::RefundStatus::Approved => RefundStatus::Approved,
-            refunds::RefundStatus::Submitted => RefundStatus::Submitted,
-            refunds::RefundStatus::Succeeded => RefundStatus::Succeeded,
-            refunds::RefundStatus::Failed => RefundStatus::Failed,
-            refunds::RefundStatus::RejectedByPsp => RefundStatus::RejectedByPsp,
-            refunds::RefundStatus::Cancelled => RefundStatus::Cancelled,
-        }
-    }
-}
-
-impl From<RefundStatus> for refunds::RefundStatus {
-    fn from(s: RefundStatus) -> refunds::RefundStatus {
-        match s {
-            RefundStatus::Requested => refunds::RefundStatus::Requested,
-            RefundStatus::PendingApproval => refunds::RefundStatus::PendingApproval,
-            RefundStatus::Approved => refunds::RefundStatus::Approved,
-            RefundStatus::Submitted => refunds::RefundStatus::Submitted,
-            RefundStatus::Succeeded => refunds::RefundStatus::Succeeded,
-            RefundStatus::Failed => refunds::RefundStatus::Failed,
-            RefundStatus::RejectedByPsp => refunds::RefundStatus::RejectedByPsp,
-            RefundStatus::Cancelled => refunds::RefundStatus::Cancelled,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundMethod {
-    PspRefund,
-    CashWithdrawal,
-}
-
-impl From<refunds::RefundMethod> for RefundMethod {
-    fn from(m: refunds::RefundMethod) -> RefundMethod {
-        match m {
-            refunds::RefundMethod::PspRefund => RefundMethod::PspRefund,
-            refunds::RefundMethod::CashWithdrawal => RefundMethod::CashWithdrawal,
-        }
-    }
-}
-
-impl From<RefundMethod> for refunds::RefundMethod {
-    fn from(m: RefundMethod) -> refunds::RefundMethod {
-        match m {
-            RefundMethod::PspRefund => refunds::RefundMethod::PspRefund,
-            RefundMethod::CashWithdrawal => refunds::RefundMethod::CashWithdrawal,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonCode {
-    BuyerCancelled,
-    OutOfStock,
-    ProductReturn,
-    DuplicatePayment,
-    Overpayment,
-    PaidAfterExpiry,
-    Fraud,
-    Other,
-}
-
-impl From<refunds::ReasonCode> for ReasonCode {
-    fn from(r: refunds::ReasonCode) -> ReasonCode {
-        match r {
-            refunds::ReasonCode::BuyerCancelled => ReasonCode::BuyerCancelled,
-            refunds::ReasonCode::OutOfStock => ReasonCode::OutOfStock,
-            refunds::ReasonCode::ProductReturn => ReasonCode::ProductReturn,
-            refunds::ReasonCode::DuplicatePayment => ReasonCode::DuplicatePayment,
-            refunds::ReasonCode::Overpayment => ReasonCode::Overpayment,
-            refunds::ReasonCode::PaidAfterExpiry => ReasonCode::PaidAfterExpiry,
-            refunds::ReasonCode::Fraud => ReasonCode::Fraud,
-            refunds::ReasonCode::Other => ReasonCode::Other,
-        }
-    }
-}
-
-impl From<ReasonCode> for refunds::ReasonCode {
-    fn from(r: ReasonCode) -> refunds::ReasonCode {
-        match r {
-            ReasonCode::BuyerCancelled => refunds::ReasonCode::BuyerCancelled,
-            ReasonCode::OutOfStock => refunds::ReasonCode::OutOfStock,
-            ReasonCode::ProductReturn => refunds::ReasonCode::ProductReturn,
-            ReasonCode::DuplicatePayment => refunds::ReasonCode::DuplicatePayment,
-            ReasonCode::Overpayment => refunds::ReasonCode::Overpayment,
-            ReasonCode::PaidAfterExpiry => refunds::ReasonCode::PaidAfterExpiry,
-            ReasonCode::Fraud => refunds::ReasonCode::Fraud,
-            ReasonCode::Other => refunds::ReasonCode::Other,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ApproverRole {
-    Finance,
-    Manager,
-}
-
-impl From<refunds::ApproverRole> for ApproverRole {
-    fn from(r: refunds::ApproverRole) -> ApproverRole {
-        match r {
-            refunds::ApproverRole::Finance => ApproverRole::Finance,
-            refunds::ApproverRole::Manager => ApproverRole::Manager,
-        }
-    }
-}
-
-/// A ticket payment's `psp_refund` is paid by bank transfer to these details.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Beneficiary {
-    pub name: String,
-    pub bank: String,
-    pub account: String,
-    /// `C` current or `S` savings.
-    pub account_type: String,
-    pub document: String,
-}
-
-impl From<refunds::BeneficiaryInput> for Beneficiary {
-    fn from(b: refunds::BeneficiaryInput) -> Beneficiary {
-        let refunds::BeneficiaryInput { name, bank, account, account_type, document } = b;
-        Beneficiary { name, bank, account, account_type, document }
-    }
-}
-
-impl From<Beneficiary> for refunds::BeneficiaryInput {
-    fn from(b: Beneficiary) -> refunds::BeneficiaryInput {
-        let Beneficiary { name, bank, account, account_type, document } = b;
-        refunds::BeneficiaryInput { name, bank, account, account_type, document }
-    }
-}
-
-/// Who collects a cash withdrawal (checked against the order's buyer by the library).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Payee {
-    pub name: String,
-    /// `CC`, `CE`, `DNI` or `PP`.
-    pub document_type: String,
-    pub document_number: String,
-    /// `+57…` or `+51…`.
-    pub phone: String,
-}
-
-impl From<Payee> for refunds::PayeeInput {
-    fn from(p: Payee) -> refunds::PayeeInput {
-        let Payee { name, document_type, document_number, phone } = p;
-        refunds::PayeeInput { name, document_type, document_number, phone }
-    }
-}
-
-impl From<refunds::VerifiedPayee> for Payee {
-    fn from(p: refunds::VerifiedPayee) -> Payee {
-        let refunds::VerifiedPayee { name, document_type, document_number, phone } = p;
-        Payee { name, document_type: document_type.as_str().to_string(), document_number, phone }
-    }
-}
-
-/// `refunds_request`'s input: text as the operator typed it; the library parses and checks it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct RefundRequest {
-    pub payment_id: String,
-    /// Only when the payment id is known at several PSPs.
-    pub psp: Option<String>,
-    /// Major units of the payment's currency ("150000", "89.90").
-    pub amount: String,
-    /// Optional check: must be the payment's currency.
-    pub currency: Option<String>,
-    /// A reason code (`buyer_cancelled`, …, `other`).
-    pub reason: String,
-    pub note: Option<String>,
-    /// `psp_refund` or `cash_withdrawal`.
-    pub method: String,
-    #[serde(default)]
-    pub beneficiary: Beneficiary,
-    #[serde(default)]
-    pub payee: Payee,
-    /// Another partial refund while one of the same payment awaits approval.
-    #[serde(default)]
-    pub additional: bool,
-}
-
-impl From<RefundRequest> for refunds::RefundRequestInput {
-    fn from(r: RefundRequest) -> refunds::RefundRequestInput {
-        let RefundRequest { payment_id, psp, amount, currency, reason, note, method, beneficiary, payee, additional } =
-            r;
-        refunds::RefundRequestInput {
-            payment_id,
-            psp,
-            amount,
-            currency,
-            reason,
-            note,
-            method,
-            beneficiary: beneficiary.into(),
-            payee: payee.into(),
-            additional,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RefundDetails {
-    BankTransfer { beneficiary: Beneficiary },
-    CashPickup { payee: Payee },
-}
-
-impl From<refunds::RefundDetails> for RefundDetails {
-    fn from(d: refunds::RefundDetails) -> RefundDetails {
-        match d {
-            refunds::RefundDetails::BankTransfer { beneficiary } => {
-                RefundDetails::BankTransfer { beneficiary: beneficiary.into() }
-            }
-            refunds::RefundDetails::CashPickup { payee } => RefundDetails::CashPickup { payee: payee.into() },
-        }
-    }
-}
-
-/// Whether whoever gets a refund's money is the order's buyer (the library's KYC comparison).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct PayeeCheck {
-    pub name_matches: bool,
-    pub document_matches: bool,
-}
-
-impl From<refunds::PayeeCheck> for PayeeCheck {
-    fn from(c: refunds::PayeeCheck) -> PayeeCheck {
-        let refunds::PayeeCheck { name_matches, document_matches } = c;
-        PayeeCheck { name_matches, document_matches }
-    }
-}
-
-/// An exchange rate locked at approval (or, before it, quoted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct FxLock {
-    /// 1 `order_currency` = `rate` refund currency.
-    pub rate: String,
-    pub source: String,
-    /// The market date the rate applies to (YYYY-MM-DD), when known.
-    pub rate_date: Option<String>,
-    pub locked_at: Option<Instant>,
-    pub order_currency: String,
-    pub order_amount_minor: i64,
-    pub order_amount: String,
-}
-
-impl From<refunds::FxLock> for FxLock {
-    fn from(f: refunds::FxLock) -> FxLock {
-        let refunds::FxLock { rate, source, rate_date, locked_at, order_currency, order_amount_minor, order_amount } =
-            f;
-        FxLock {
-            rate,
-            source,
-            rate_date: rate_date.map(|d| d.to_string()),
-            locked_at,
-            order_currency: order_currency.to_string(),
-            order_amount_minor,
-            order_amount,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Approval {
-    pub operator: String,
-    pub role: String,
-    /// `approved` or `rejected`.
-    pub decision: String,
-    pub comment: String,
-    pub at: Instant,
-    pub tier: i64,
-    pub amount_minor: i64,
-}
-
-impl From<refunds::ApprovalView> for Approval {
-    fn from(a: refunds::ApprovalView) -> Approval {
-        let refunds::ApprovalView { operator, role, decision, comment, at, tier, amount_minor } = a;
-        Approval { operator, role, decision, comment, at, tier, amount_minor }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Refund {
-    pub id: i64,
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    /// Major units, for people.
-    pub amount: String,
-    pub reason: ReasonCode,
-    pub note: String,
-    pub method: RefundMethod,
-    pub details: RefundDetails,
-    /// The payee or beneficiary against the order's buyer now; `null` when the order is not on record.
-    pub payee_check: Option<PayeeCheck>,
-    pub tier: i64,
-    /// Past the refund window: finance approves whatever the amount.
-    pub finance_required: bool,
-    pub status: RefundStatus,
-    pub required_approvals: Vec<ApproverRole>,
-    /// The roles still to approve (empty once approved).
-    pub awaiting: Vec<ApproverRole>,
-    pub approvals: Vec<Approval>,
-    pub idempotency_key: String,
-    pub additional: bool,
-    pub requested_by: String,
-    pub requested_at: Instant,
-    pub fx: Option<FxLock>,
-    pub fx_quote: Option<FxLock>,
-    pub psp_refund_id: Option<String>,
-    pub withdrawal_code: Option<String>,
-    pub psp_status: Option<String>,
-    pub submit_attempts: i64,
-    pub submitted_at: Option<Instant>,
-    pub finished_at: Option<Instant>,
-    pub last_error: Option<String>,
-    pub escalated: bool,
-}
-
-impl From<refunds::Refund> for Refund {
-    fn from(r: refunds::Refund) -> Refund {
-        let refunds::Refund {
-            id,
-            psp,
-            payment_id,
-            order_id,
-            amount_minor,
-            currency,
-            amount,
-            reason,
-            note,
-            method,
-            details,
-            payee_check,
-            tier,
-            finance_required,
-            status,
-            required_approvals,
-            awaiting,
-            approvals,
-            idempotency_key,
-            additional,
-            requested_by,
-            requested_at,
-            fx,
-            fx_quote,
-            psp_refund_id,
-            withdrawal_code,
-            psp_status,
-            submit_attempts,
-            submitted_at,
-            finished_at,
-            last_error,
-            escalated,
-        } = r;
-        Refund {
-            id,
-            psp,
-            payment_id,
-            order_id,
-            amount_minor,
-            currency: currency.to_string(),
-            amount,
-            reason: reason.into(),
-            note,
-            method: method.into(),
-            details: details.into(),
-            payee_check: payee_check.map(Into::into),
-            tier,
-            finance_required,
-            status: status.into(),
-            required_approvals: convert(required_approvals),
-            awaiting: convert(awaiting),
-            approvals: convert(approvals),
-            idempotency_key,
-            additional,
-            requested_by,
-            requested_at,
-            fx: fx.map(Into::into),
-            fx_quote: fx_quote.map(Into::into),
-            psp_refund_id,
-            withdrawal_code,
-            psp_status,
-            submit_attempts,
-            submitted_at,
-            finished_at,
-            last_error,
-            escalated,
-        }
-    }
-}
-
-/// The refunds list's filters (`null`: any).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct RefundQuery {
-    pub status: Option<RefundStatus>,
-    pub method: Option<RefundMethod>,
-    pub reason: Option<ReasonCode>,
-    /// 1, 2 or 3.
-    pub tier: Option<i64>,
-    pub psp: Option<String>,
-    /// The refunds of one order (its case file).
-    #[serde(default)]
-    pub order_id: Option<String>,
-}
-
-impl From<RefundQuery> for refunds::RefundQuery {
-    fn from(q: RefundQuery) -> refunds::RefundQuery {
-        let RefundQuery { status, method, reason, tier, psp, order_id } = q;
-        refunds::RefundQuery {
-            status: status.map(Into::into),
-            method: method.map(Into::into),
-            reason: reason.map(Into::into),
-            tier,
-            psp,
-            order_id,
-        }
-    }
-}
 
 /// One page of refunds by id; pass `next_after` as `after_id` for the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -1324,23 +314,6 @@ pub struct RefundPage {
     pub items: Vec<Refund>,
     /// `null` when this page was the last.
     pub next_after: Option<i64>,
-}
-
-/// What a payment can still give back: paid − succeeded − in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Refundable {
-    pub paid_minor: i64,
-    pub succeeded_minor: i64,
-    pub in_flight_minor: i64,
-    pub refundable_minor: i64,
-    pub currency: String,
-}
-
-impl From<refunds::Refundable> for Refundable {
-    fn from(r: refunds::Refundable) -> Refundable {
-        let refunds::Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency } = r;
-        Refundable { paid_minor, succeeded_minor, in_flight_minor, refundable_minor, currency: currency.to_string() }
-    }
 }
 
 /// A file the operator chose in a dialog (or dropped on the window). The file
@@ -1358,147 +331,20 @@ pub struct ReceiptPath {
     pub path: String,
 }
 
-/// `refunds_preview`: the tier and who must approve, before the request is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TierPreview {
-    pub amount_minor: i64,
-    pub currency: String,
-    pub amount: String,
-    pub tier: i64,
-    pub finance_required: bool,
-    /// Beyond the requester (empty for tier 1).
-    pub required_approvals: Vec<ApproverRole>,
-    /// Two different people must approve.
-    pub two_people: bool,
-    pub refundable: Refundable,
-    pub exceeds_refundable: bool,
-}
-
-impl From<refunds::preview::TierPreview> for TierPreview {
-    fn from(p: refunds::preview::TierPreview) -> TierPreview {
-        let refunds::preview::TierPreview {
-            amount_minor,
-            currency,
-            amount,
-            tier,
-            finance_required,
-            required_approvals,
-            two_people,
-            refundable,
-            exceeds_refundable,
-        } = p;
-        TierPreview {
-            amount_minor,
-            currency: currency.to_string(),
-            amount,
-            tier,
-            finance_required,
-            required_approvals: convert(required_approvals),
-            two_people,
-            refundable: refundable.into(),
-            exceeds_refundable,
-        }
-    }
-}
-
-/// A refund of a bulk approval the library refused (it is unchanged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkRefusal {
-    pub id: i64,
-    pub code: String,
-    pub message: String,
-}
-
-/// `refunds_bulk_approve`: each refund approved in its own transaction, or refused on its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BulkApproval {
-    pub approved: Vec<Refund>,
-    pub refused: Vec<BulkRefusal>,
-}
-
-impl From<refunds::bulk::BulkApproval> for BulkApproval {
-    fn from(b: refunds::bulk::BulkApproval) -> BulkApproval {
-        BulkApproval {
-            approved: convert(b.approved),
-            refused: b
-                .refused
-                .into_iter()
-                .map(|r| BulkRefusal { id: r.id, code: r.code, message: r.message })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TierPending {
-    pub tier: i64,
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ReasonAmount {
-    pub reason: String,
-    pub currency: String,
-    pub count: i64,
-    pub amount_minor: i64,
-}
-
-/// failed + rejected_by_psp over finished refunds, over the last 7 days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct FailureRate {
-    pub failed: i64,
-    pub finished: i64,
-    /// Basis points (10000 = 100 %); `null` with nothing finished.
-    pub rate_bp: Option<i64>,
-    /// 3 % or more (seed 002).
-    pub warning: bool,
-}
-
-/// `dashboard_refunds`: the dashboard's refund panel.
+/// `dashboard_refunds`: the core's refund panel plus the windows its figures
+/// cover (the core keeps those as constants, the UI prints them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct RefundDashboard {
-    pub pending_by_tier: Vec<TierPending>,
-    pub median_approve_seconds: Option<i64>,
-    pub approved_count: i64,
-    pub by_reason: Vec<ReasonAmount>,
-    pub failure: FailureRate,
+    #[serde(flatten)]
+    pub figures: dashboard::RefundDashboard,
     pub failure_window_days: i64,
     pub stats_days: i64,
 }
 
 impl From<dashboard::RefundDashboard> for RefundDashboard {
-    fn from(d: dashboard::RefundDashboard) -> RefundDashboard {
-        let dashboard::RefundDashboard { pending_by_tier, median_approve_seconds, approved_count, by_reason, failure } =
-            d;
+    fn from(figures: dashboard::RefundDashboard) -> RefundDashboard {
         RefundDashboard {
-            pending_by_tier: pending_by_tier
-                .into_iter()
-                .map(|p| TierPending {
-                    tier: p.tier,
-                    currency: p.currency,
-                    count: p.count,
-                    amount_minor: p.amount_minor,
-                })
-                .collect(),
-            median_approve_seconds,
-            approved_count,
-            by_reason: by_reason
-                .into_iter()
-                .map(|r| ReasonAmount {
-                    reason: r.reason,
-                    currency: r.currency,
-                    count: r.count,
-                    amount_minor: r.amount_minor,
-                })
-                .collect(),
-            failure: FailureRate {
-                failed: failure.failed,
-                finished: failure.finished,
-                rate_bp: failure.rate_bp,
-                warning: failure.warning,
-            },
+            figures,
             failure_window_days: dashboard::REFUND_FAILURE_WINDOW_DAYS,
             stats_days: dashboard::REFUND_STATS_DAYS,
         }
@@ -1513,175 +359,3 @@ pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
 // ------------------------------------------------------------------ buyer notifications
 
 pub use voucherdesk::notifications::Kind as NotificationKind;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationChannel {
-    Email,
-    Sms,
-}
-
-impl From<NotificationChannel> for notifications::Channel {
-    fn from(c: NotificationChannel) -> notifications::Channel {
-        match c {
-            NotificationChannel::Email => notifications::Channel::Email,
-            NotificationChannel::Sms => notifications::Channel::Sms,
-        }
-    }
-}
-
-impl From<notifications::Channel> for NotificationChannel {
-    fn from(c: notifications::Channel) -> NotificationChannel {
-        match c {
-            notifications::Channel::Email => NotificationChannel::Email,
-            notifications::Channel::Sms => NotificationChannel::Sms,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub enum NotificationLocale {
-    #[serde(rename = "es-CO")]
-    EsCo,
-    #[serde(rename = "es-PE")]
-    EsPe,
-    #[serde(rename = "en")]
-    En,
-}
-
-impl From<NotificationLocale> for notifications::Locale {
-    fn from(l: NotificationLocale) -> notifications::Locale {
-        match l {
-            NotificationLocale::EsCo => notifications::Locale::EsCo,
-            NotificationLocale::EsPe => notifications::Locale::EsPe,
-            NotificationLocale::En => notifications::Locale::En,
-        }
-    }
-}
-
-impl From<notifications::Locale> for NotificationLocale {
-    fn from(l: notifications::Locale) -> NotificationLocale {
-        match l {
-            notifications::Locale::EsCo => NotificationLocale::EsCo,
-            notifications::Locale::EsPe => NotificationLocale::EsPe,
-            notifications::Locale::En => NotificationLocale::En,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationStatus {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-    Unknown,
-}
-
-impl From<NotificationStatus> for notifications::Status {
-    fn from(s: NotificationStatus) -> notifications::Status {
-        match s {
-            NotificationStatus::Queued => notifications::Status::Queued,
-            NotificationStatus::Sending => notifications::Status::Sending,
-            NotificationStatus::Sent => notifications::Status::Sent,
-            NotificationStatus::Failed => notifications::Status::Failed,
-            NotificationStatus::Unknown => notifications::Status::Unknown,
-        }
-    }
-}
-
-/// A message rendered for the preview pane (nothing is sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct NotificationPreview {
-    pub order_id: String,
-    pub kind: NotificationKind,
-    pub channel: NotificationChannel,
-    pub locale: NotificationLocale,
-    pub recipient: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-impl From<notifications::Preview> for NotificationPreview {
-    fn from(p: notifications::Preview) -> NotificationPreview {
-        let notifications::Preview { order_id, kind, channel, locale, recipient, rendered } = p;
-        let notifications::Rendered { subject, text, html } = rendered;
-        NotificationPreview {
-            order_id,
-            kind: kind.into(),
-            channel: channel.into(),
-            locale: locale.into(),
-            recipient,
-            subject,
-            text,
-            html,
-        }
-    }
-}
-
-/// One line of a case file's notification log (or the failures list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct NotificationLogEntry {
-    pub id: i64,
-    pub order_id: String,
-    pub kind: String,
-    pub channel: String,
-    pub locale: String,
-    pub recipient: String,
-    pub subject: String,
-    pub status: String,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub provider_message_id: Option<String>,
-    pub trigger: String,
-    pub triggered_by: String,
-    pub queued_at: Instant,
-    pub sent_at: Option<Instant>,
-    pub next_attempt_at: Option<Instant>,
-}
-
-impl From<notifications::LogEntry> for NotificationLogEntry {
-    fn from(e: notifications::LogEntry) -> NotificationLogEntry {
-        let notifications::LogEntry {
-            id,
-            order_id,
-            kind,
-            channel,
-            locale,
-            recipient,
-            subject,
-            status,
-            attempts,
-            last_error,
-            provider_message_id,
-            trigger,
-            triggered_by,
-            queued_at,
-            sent_at,
-            next_attempt_at,
-        } = e;
-        NotificationLogEntry {
-            id,
-            order_id,
-            kind,
-            channel,
-            locale,
-            recipient,
-            subject,
-            status,
-            attempts,
-            last_error,
-            provider_message_id,
-            trigger,
-            triggered_by,
-            queued_at,
-            sent_at,
-            next_attempt_at,
-        }
-    }
-}
-// ------------------------------------------------------------------ PSP sync and accounts
-
-pub use crate::dto_psp::{ConnectionTest, PspAccountRow, PspHold, PspName, Refreshed, SyncIndicator, SyncRunnerStatus};

@@ -1,13 +1,14 @@
 //! The payloads of the notifications screen and Settings → Notifications
-//! (docs/IPC.md "Buyer notifications"). Same conventions as `dto`:
-//! mirrors of core types, converted with exhaustive destructuring. No secret
-//! ever crosses back: the settings say only whether the keyring holds one.
+//! (docs/IPC.md "Buyer notifications"). Same conventions as `dto`: the core's
+//! own types, and here only the deliverer's state, which lives in the shell.
+//! No secret ever crosses back: the settings say only whether the keyring
+//! holds one.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ts_rs::TS;
 use voucherdesk::jobs::outbox_delivery::DelivererState;
-use voucherdesk::notifications::{self, config, delivery};
+use voucherdesk::notifications::delivery;
 
 type Instant = DateTime<Utc>;
 
@@ -65,136 +66,6 @@ impl From<DelivererState> for DelivererStatus {
                 ..base(DelivererPhase::Problem, Some(last_round_at))
             },
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct RetryRefusal {
-    pub id: i64,
-    pub code: String,
-    pub message: String,
-}
-
-/// What a retry did, per message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct RetryOutcome {
-    pub retried: Vec<i64>,
-    pub refused: Vec<RetryRefusal>,
-}
-
-impl From<notifications::RetryOutcome> for RetryOutcome {
-    fn from(o: notifications::RetryOutcome) -> RetryOutcome {
-        let notifications::RetryOutcome { retried, refused } = o;
-        RetryOutcome {
-            retried,
-            refused: refused
-                .into_iter()
-                .map(|r| {
-                    let notifications::RetryRefusal { id, code, message } = r;
-                    RetryRefusal { id, code, message }
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum SmtpSecurity {
-    Starttls,
-    Tls,
-    None,
-}
-
-impl From<SmtpSecurity> for config::SmtpSecurity {
-    fn from(s: SmtpSecurity) -> config::SmtpSecurity {
-        match s {
-            SmtpSecurity::Starttls => config::SmtpSecurity::Starttls,
-            SmtpSecurity::Tls => config::SmtpSecurity::Tls,
-            SmtpSecurity::None => config::SmtpSecurity::None,
-        }
-    }
-}
-
-impl From<config::SmtpSecurity> for SmtpSecurity {
-    fn from(s: config::SmtpSecurity) -> SmtpSecurity {
-        match s {
-            config::SmtpSecurity::Starttls => SmtpSecurity::Starttls,
-            config::SmtpSecurity::Tls => SmtpSecurity::Tls,
-            config::SmtpSecurity::None => SmtpSecurity::None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    /// Empty: no authentication.
-    pub username: String,
-    pub from: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SmsSettings {
-    pub url: String,
-    pub sender: String,
-}
-
-/// What the form sends and gets back (without secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct NotificationSettings {
-    pub smtp: Option<SmtpSettings>,
-    pub sms: Option<SmsSettings>,
-    pub barcode_url_template: Option<String>,
-}
-
-impl From<NotificationSettings> for config::NotificationSettings {
-    fn from(s: NotificationSettings) -> config::NotificationSettings {
-        let NotificationSettings { smtp, sms, barcode_url_template } = s;
-        config::NotificationSettings {
-            smtp: smtp.map(|m| {
-                let SmtpSettings { host, port, security, username, from } = m;
-                config::SmtpSettings { host, port, security: security.into(), username, from }
-            }),
-            sms: sms.map(|m| {
-                let SmsSettings { url, sender } = m;
-                config::SmsSettings { url, sender }
-            }),
-            barcode_url_template,
-        }
-    }
-}
-
-impl From<config::NotificationSettings> for NotificationSettings {
-    fn from(s: config::NotificationSettings) -> NotificationSettings {
-        let config::NotificationSettings { smtp, sms, barcode_url_template } = s;
-        NotificationSettings {
-            smtp: smtp.map(|m| {
-                let config::SmtpSettings { host, port, security, username, from } = m;
-                SmtpSettings { host, port, security: security.into(), username, from }
-            }),
-            sms: sms.map(|m| {
-                let config::SmsSettings { url, sender } = m;
-                SmsSettings { url, sender }
-            }),
-            barcode_url_template,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct NotificationSettingsView {
-    pub settings: NotificationSettings,
-    pub smtp_password_present: bool,
-    pub sms_token_present: bool,
-}
-
-impl From<config::SettingsView> for NotificationSettingsView {
-    fn from(v: config::SettingsView) -> NotificationSettingsView {
-        let config::SettingsView { settings, smtp_password_present, sms_token_present } = v;
-        NotificationSettingsView { settings: settings.into(), smtp_password_present, sms_token_present }
     }
 }
 

@@ -3,7 +3,6 @@
 //! roles (retry: ResendNotification; settings and the test message:
 //! ChangeSettings, admins only) and keeps the secrets out of every answer.
 
-use crate::dto::NotificationChannel;
 use crate::dto_notify as dto;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,30 +20,28 @@ pub async fn notification_deliverer_status(state: State<'_, AppState>) -> Reply<
 
 /// Puts failed messages back in the queue (same id and client reference); per-message outcome.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn notification_retry(state: State<'_, AppState>, ids: Vec<i64>) -> Reply<dto::RetryOutcome> {
-    state.as_operator(move |s, op| Ok(notifications::retry(s, op, &ids)?.into())).await
+pub async fn notification_retry(state: State<'_, AppState>, ids: Vec<i64>) -> Reply<notifications::RetryOutcome> {
+    state.as_operator(move |s, op| Ok(notifications::retry(s, op, &ids)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn notification_settings_get(state: State<'_, AppState>) -> Reply<dto::NotificationSettingsView> {
+pub async fn notification_settings_get(state: State<'_, AppState>) -> Reply<config::SettingsView> {
     let vault = state.vault();
-    state.as_operator(move |s, op| Ok(config::describe(s, &*vault, op)?.into())).await
+    state.as_operator(move |s, op| Ok(config::describe(s, &*vault, op)?)).await
 }
 
 /// `smtp_password` / `sms_token`: only when typed (absent or empty keeps the stored one).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn notification_settings_set(
     state: State<'_, AppState>,
-    settings: dto::NotificationSettings,
+    settings: config::NotificationSettings,
     smtp_password: Option<String>,
     sms_token: Option<String>,
-) -> Reply<dto::NotificationSettingsView> {
+) -> Reply<config::SettingsView> {
     let vault = state.vault();
     state
         .as_operator(move |s, op| {
-            let new = settings.into();
-            let view = config::save(s, &*vault, op, &new, smtp_password.as_deref(), sms_token.as_deref())?;
-            Ok(view.into())
+            Ok(config::save(s, &*vault, op, &settings, smtp_password.as_deref(), sms_token.as_deref())?)
         })
         .await
 }
@@ -53,12 +50,11 @@ pub async fn notification_settings_set(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn notification_send_test(
     state: State<'_, AppState>,
-    channel: NotificationChannel,
+    channel: notifications::Channel,
     to: String,
 ) -> Reply<dto::TestMessageSent> {
     let vault = state.vault();
-    let message =
-        state.as_operator(move |s, op| Ok(TestMessage::prepare(s, &*vault, op, channel.into(), &to)?)).await?;
+    let message = state.as_operator(move |s, op| Ok(TestMessage::prepare(s, &*vault, op, channel, &to)?)).await?;
     let answer = tauri::async_runtime::spawn_blocking(move || message.send())
         .await
         .map_err(|e| ApiError::new(crate::error::codes::INTERNAL, format!("the test failed: {e}")))??;

@@ -40,12 +40,12 @@ pub async fn sync_resume(state: State<'_, AppState>) -> Reply<dto::SyncIndicator
 
 /// "Refresh from PSP" on a case file: asks the PSP now and applies its answer.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn refresh_from_psp(state: State<'_, AppState>, psp: String, payment_id: String) -> Reply<dto::Refreshed> {
+pub async fn refresh_from_psp(state: State<'_, AppState>, psp: String, payment_id: String) -> Reply<sync::Refreshed> {
     let vault = state.vault();
     let (operator, sources) =
         state.as_operator(move |s, op| Ok((op.clone(), sync::sources_from_config(s, &*vault)?))).await?;
     let engine = SyncEngine::new(operator, SyncConfig::default());
-    Ok(engine.refresh_one(state.db_path(), &sources, &psp, &payment_id, chrono::Utc::now()).await?.into())
+    Ok(engine.refresh_one(state.db_path(), &sources, &psp, &payment_id, chrono::Utc::now()).await?)
 }
 
 /// The secrets typed into the form, checked by the library.
@@ -54,13 +54,14 @@ fn secrets_of(psp: PspKind, fields: BTreeMap<String, String>) -> Result<AccountS
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn psp_accounts_list(state: State<'_, AppState>) -> Reply<Vec<dto::PspAccountRow>> {
+pub async fn psp_accounts_list(state: State<'_, AppState>) -> Reply<Vec<credentials::AccountListing>> {
     let vault = state.vault();
-    state
-        .as_operator(move |s, op| {
-            Ok(credentials::list(s, &*vault, op)?.into_iter().map(dto::PspAccountRow::from).collect())
-        })
-        .await
+    state.as_operator(move |s, op| Ok(credentials::list(s, &*vault, op)?)).await
+}
+
+/// An account whose secrets this command has just written to the keyring.
+fn just_stored(account: credentials::PspAccount) -> credentials::AccountListing {
+    credentials::AccountListing { account, secret_present: true }
 }
 
 /// `secrets`: dLocal `login`, `trans_key`, `secret`; PagoEfectivo `service_id`, `access_key`, `secret`.
@@ -68,15 +69,15 @@ pub async fn psp_accounts_list(state: State<'_, AppState>) -> Reply<Vec<dto::Psp
 pub async fn psp_account_add(
     state: State<'_, AppState>,
     name: String,
-    psp: dto::PspName,
+    psp: credentials::PspKind,
     base_url: String,
     secrets: BTreeMap<String, String>,
-) -> Reply<dto::PspAccountRow> {
+) -> Reply<credentials::AccountListing> {
     let vault = state.vault();
     state
         .as_operator(move |s, op| {
-            let secrets = secrets_of(psp.into(), secrets)?;
-            Ok(credentials::add(s, &*vault, op, &name, &base_url, &secrets)?.into())
+            let secrets = secrets_of(psp, secrets)?;
+            Ok(just_stored(credentials::add(s, &*vault, op, &name, &base_url, &secrets)?))
         })
         .await
 }
@@ -86,12 +87,12 @@ pub async fn psp_account_rotate(
     state: State<'_, AppState>,
     name: String,
     secrets: BTreeMap<String, String>,
-) -> Reply<dto::PspAccountRow> {
+) -> Reply<credentials::AccountListing> {
     let vault = state.vault();
     state
         .as_operator(move |s, op| {
             let secrets = secrets_of(credentials::psp_of(s, op, &name)?, secrets)?;
-            Ok(credentials::rotate(s, &*vault, op, &name, &secrets)?.into())
+            Ok(just_stored(credentials::rotate(s, &*vault, op, &name, &secrets)?))
         })
         .await
 }
@@ -104,7 +105,7 @@ pub async fn psp_account_remove(state: State<'_, AppState>, name: String) -> Rep
 
 /// "connection OK", or the PSP's refusal with its code; recorded on the account.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn psp_account_test(state: State<'_, AppState>, name: String) -> Reply<dto::ConnectionTest> {
+pub async fn psp_account_test(state: State<'_, AppState>, name: String) -> Reply<credentials::ConnectionTestResult> {
     let vault = state.vault();
     let (prepared, operator) =
         state.as_operator(move |s, op| Ok((credentials::prepare_test(s, &*vault, op, &name)?, op.clone()))).await?;
@@ -112,5 +113,5 @@ pub async fn psp_account_test(state: State<'_, AppState>, name: String) -> Reply
     let account = prepared.account.name.clone();
     let recorded = result.clone();
     state.with_store(move |s| Ok(credentials::record_test(s, &operator, &account, &recorded).map(|_| ())?)).await?;
-    Ok(result.into())
+    Ok(result)
 }

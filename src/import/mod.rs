@@ -124,6 +124,7 @@ impl fmt::Display for RejectedRows<'_> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub file: String,
     pub kind: &'static str,
@@ -137,6 +138,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ImportOutcome {
     Imported(ImportReport),
@@ -240,6 +242,7 @@ fn write_rows(
 
 /// How far an import has come, reported after every chunk of rows written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportProgress {
     pub rows: u64,
     pub elapsed_ms: u64,
@@ -270,6 +273,7 @@ fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), Decod
 
 /// What a file looks like: the built-in profile whose headers it carries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProfileSuggestion {
     pub profile: Option<String>,
     pub kind: Option<ImportKind>,

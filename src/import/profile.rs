@@ -15,6 +15,7 @@ use std::path::Path;
 const PROFILE_FILE_BYTES_MAX: u64 = 256 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ImportKind {
     Orders,

@@ -25,6 +25,7 @@ pub const SMTP_PORT_DEFAULT: u16 = 587;
 
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with STARTTLS (required, never optional).
@@ -57,6 +58,7 @@ impl SmtpSecurity {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
@@ -69,6 +71,7 @@ pub struct SmtpSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SmsSettings {
     /// The provider's send endpoint (https, or http on loopback).
     pub url: String,
@@ -77,6 +80,7 @@ pub struct SmsSettings {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationSettings {
     #[serde(default)]
     pub smtp: Option<SmtpSettings>,
@@ -217,6 +221,7 @@ pub fn read_secret(vault: &dyn SecretVault, kind: SecretKind) -> Result<Option<Z
 /// The settings as Settings → Notifications shows them: never a secret,
 /// only whether the keyring holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationSettingsView"))]
 pub struct SettingsView {
     pub settings: NotificationSettings,
     pub smtp_password_present: bool,

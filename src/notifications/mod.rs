@@ -108,6 +108,7 @@ impl fmt::Display for Kind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationChannel"))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -139,6 +140,7 @@ impl fmt::Display for Channel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationLocale"))]
 pub enum Locale {
     #[serde(rename = "es-CO")]
     EsCo,
@@ -186,6 +188,7 @@ impl Locale {
 
 /// Where a message is in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationStatus"))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Queued,
@@ -822,6 +825,7 @@ pub fn set_contact(
 /// What a message would look like, rendered without sending (the app's
 /// preview, `notifications preview`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationPreview"))]
 pub struct Preview {
     pub order_id: String,
     pub kind: Kind,
@@ -1190,6 +1194,7 @@ pub const RETRY_IDS_MAX: usize = 100;
 
 /// What a retry of several messages did, per message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetryOutcome {
     /// Back in the queue (same id, same client reference).
     pub retried: Vec<i64>,
@@ -1198,6 +1203,7 @@ pub struct RetryOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetryRefusal {
     pub id: i64,
     pub code: String,
@@ -1268,6 +1274,7 @@ pub fn retry(store: &mut Store, operator: &Operator, ids: &[i64]) -> Result<Retr
 
 /// One line of the notification log (a case file's, or the failures screen's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NotificationLogEntry"))]
 pub struct LogEntry {
     pub id: i64,
     pub order_id: String,

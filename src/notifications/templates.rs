@@ -94,6 +94,7 @@ fn environment() -> &'static Environment<'static> {
 
 /// What the templates of one message produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rendered {
     /// Email subject; empty for SMS.
     pub subject: String,

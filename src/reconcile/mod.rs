@@ -134,6 +134,7 @@ impl ReconcileError {
 
 /// The `--json` summary: every kind present, even at zero.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReconcileSummary {
     pub as_of: String,
     pub orders: u64,
@@ -174,6 +175,7 @@ pub struct Findings {
 
 /// Per market: how many orders, how many with a paid payment, how many matched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MarketCounts {
     pub orders: u64,
     pub paid_orders: u64,

@@ -22,6 +22,7 @@ pub const BULK_APPROVE_IDS_MAX: usize = 200;
 
 /// A refund of the batch the library refused (it is unchanged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkRefusal {
     pub id: i64,
     pub code: String,
@@ -29,6 +30,7 @@ pub struct BulkRefusal {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkApproval {
     pub approved: Vec<Refund>,
     pub refused: Vec<BulkRefusal>,

@@ -24,6 +24,7 @@ use unicode_normalization::char::is_combining_mark;
 pub const KYC_FIELD_CHARS_MAX: usize = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DocumentType {
     /// Cédula de ciudadanía (Colombia).
     #[serde(rename = "CC")]
@@ -65,6 +66,7 @@ impl DocumentType {
 
 /// Who collects the cash, as the requester typed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Payee"))]
 pub struct PayeeInput {
     pub name: String,
     pub document_type: String,
@@ -74,6 +76,7 @@ pub struct PayeeInput {
 
 /// A payee that passed the check (normalised document and phone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifiedPayee {
     pub name: String,
     pub document_type: DocumentType,
@@ -160,6 +163,7 @@ fn country_name(country: Country) -> &'static str {
 /// against the order as it stands when the refund is shown (an approver sees
 /// it again even though a cash payee already passed `verify` at request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PayeeCheck {
     pub name_matches: bool,
     pub document_matches: bool,

@@ -194,6 +194,7 @@ impl RefundError {
 
 /// Where a `psp_refund` of a ticket payment is paid (bank transfer).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Beneficiary"))]
 pub struct BeneficiaryInput {
     pub name: String,
     pub bank: String,
@@ -205,6 +206,7 @@ pub struct BeneficiaryInput {
 
 /// A refund request as the requester fills it in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RefundRequest"))]
 pub struct RefundRequestInput {
     pub payment_id: String,
     /// Needed only when the payment id is known at several PSPs.
@@ -216,14 +218,18 @@ pub struct RefundRequestInput {
     pub reason: String,
     pub note: Option<String>,
     pub method: String,
+    #[serde(default)]
     pub beneficiary: BeneficiaryInput,
+    #[serde(default)]
     pub payee: PayeeInput,
     /// Another partial refund while one of the same payment awaits approval.
+    #[serde(default)]
     pub additional: bool,
 }
 
 /// What the method stores about who gets the money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RefundDetails {
     BankTransfer { beneficiary: BeneficiaryInput },
@@ -232,6 +238,7 @@ pub enum RefundDetails {
 
 /// An exchange rate locked at approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FxLock {
     /// 1 `order_currency` = `rate` refund currency.
     pub rate: String,
@@ -247,6 +254,7 @@ pub struct FxLock {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Approval"))]
 pub struct ApprovalView {
     pub operator: String,
     pub role: String,
@@ -259,6 +267,7 @@ pub struct ApprovalView {
 
 /// A refund as the CLI and the app show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refund {
     pub id: i64,
     pub psp: String,
@@ -1142,6 +1151,7 @@ pub fn list(
 
 /// The refunds list's filters; `None` matches every refund.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefundQuery {
     pub status: Option<RefundStatus>,
     pub method: Option<RefundMethod>,
@@ -1180,6 +1190,7 @@ pub fn page(store: &Store, query: &RefundQuery, after_id: i64, limit: u32) -> Re
 
 /// What a payment can still give back: paid − succeeded − in flight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refundable {
     pub paid_minor: i64,
     pub succeeded_minor: i64,

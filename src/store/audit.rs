@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 pub const AUDIT_GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub operator: String,
@@ -20,6 +21,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "AuditRow"))]
 pub struct StoredAuditEntry {
     pub id: i64,
     #[serde(flatten)]

@@ -30,6 +30,7 @@ pub struct ExceptionFilter {
 /// The orders an exception page can come in. Each sorts on a column and then
 /// the id, so that a (value, id) cursor pages without OFFSET.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionSort {
     #[default]
@@ -42,6 +43,7 @@ pub enum ExceptionSort {
 
 /// Where the next page starts: the last row's sort value and id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExceptionCursor {
     pub value: i64,
     pub id: String,
@@ -112,6 +114,7 @@ impl ExceptionLedger for Store {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryRecord {
     pub at: DateTime<Utc>,
     pub event: String,
@@ -503,6 +506,7 @@ fn link_payment(
 /// A possible manual match for an exception: an order (for a payment) or a
 /// paid payment (for an order).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Candidate"))]
 pub struct LinkCandidate {
     pub order_id: String,
     pub psp: String,

@@ -44,6 +44,7 @@ pub struct NewBatch<'a> {
 
 /// A previously imported file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BatchInfo {
     pub id: i64,
     pub kind: String,
@@ -61,6 +62,7 @@ pub struct BatchInfo {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RowCounts {
     pub total: i64,
     pub new: i64,

@@ -84,6 +84,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 
 /// One line of as-you-type search results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderHit {
     pub order_id: String,
     pub buyer_name: String,

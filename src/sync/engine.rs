@@ -100,6 +100,7 @@ pub struct SyncReport {
 
 /// The outcome of a poll on demand ("refresh from PSP").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refreshed {
     pub psp: String,
     pub payment_id: String,

@@ -249,6 +249,7 @@ pub fn sources_from_config(store: &Store, vault: &dyn SecretVault) -> Result<Vec
 
 /// What the app's sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub paused: bool,
     pub paused_by: Option<String>,
@@ -270,6 +271,7 @@ pub struct SyncStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PspHold {
     pub psp: String,
     pub until: DateTime<Utc>,

@@ -14,7 +14,7 @@ describe("app start, first run, sign-in, language", () => {
       if (cmd === "app_status") return { first_run: true, db_path: "/x.sqlite", operator: null, idle_lock_minutes: 0 };
       if (cmd === "create_first_admin") return { name: "root", role: "admin", language: "en" };
       if (cmd === "exception_counts") return { by_kind: {}, by_age: {}, total: 0 };
-      if (cmd === "exception_page") return { rows: [], next: null };
+      if (cmd === "exception_page") return { rows: [], next_after: null };
       return null;
     });
     render(<App />);
@@ -42,7 +42,7 @@ describe("app start, first run, sign-in, language", () => {
       if (cmd === "create_first_admin") return { name: "root", role: "admin", language: "en" };
       if (cmd === "set_language") return { name: "root", role: "admin", language: args.language };
       if (cmd === "exception_counts") return { by_kind: {}, by_age: {}, total: 0 };
-      if (cmd === "exception_page") return { rows: [], next: null };
+      if (cmd === "exception_page") return { rows: [], next_after: null };
       return null;
     });
     render(<App />);
@@ -146,7 +146,7 @@ describe("the queue's warm-up render", () => {
   const support = (cmd: string) => {
     if (cmd === "app_status") return { first_run: false, db_path: "/x.sqlite", operator: { name: "ana", role: "support", language: "en" }, idle_lock_minutes: 0 };
     if (cmd === "exception_counts") return { by_kind: {}, by_age: {}, total: 0 };
-    if (cmd === "exception_page") return { rows: [], next: null };
+    if (cmd === "exception_page") return { rows: [], next_after: null };
     return null;
   };
 

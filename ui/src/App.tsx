@@ -2,7 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { useTranslation } from "react-i18next";
 import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
-import type { AppStatus, CannotOpen, CrashReports, Operator } from "./api/types";
+import type { AppStatus, CannotOpen, CrashReports, Operator } from "./bindings";
 import { CrashNotice } from "./components/CrashNotice";
 import { ErrorNotice } from "./components/ErrorNotice";
 import { Header } from "./components/Header";

@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import type { AppStatus, Operator } from "./api/types";
+import type { AppStatus, Operator } from "./bindings";
 
 export type ScreenId =
   | "lookup"

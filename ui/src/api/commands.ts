@@ -6,16 +6,19 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { toApiError } from "./errors";
 import type {
   AppStatus,
-  AuditQuery,
+  AssignOutcome,
   AuditRow,
   BatchInfo,
   BulkOutcome,
   Candidate,
   CaseFile,
+  ConnectionTest,
   Dashboard,
+  DelivererStatus,
   ExceptionCursor,
   ExceptionQuery,
   ExceptionSort,
+  ExportOutcome,
   HistoryRecord,
   ImportKind,
   ImportOutcome,
@@ -23,21 +26,6 @@ import type {
   Language,
   LinkTarget,
   Market,
-  Operator,
-  OperatorSummary,
-  OrderHit,
-  ProfileSuggestion,
-  QueueCounts,
-  QueuePage,
-  ReconcileSummary,
-  ResolutionAction,
-  Role,
-  Settings,
-  VerifyReport,
-} from "./types";
-import type {
-  ConnectionTest,
-  DelivererStatus,
   NotificationChannel,
   NotificationKind,
   NotificationLocale,
@@ -46,18 +34,30 @@ import type {
   NotificationSettings,
   NotificationSettingsView,
   NotificationStatus,
+  Operator,
+  OperatorSummary,
+  OrderHit,
   PickedFile,
+  ProfileSuggestion,
   PspAccountRow,
   PspName,
+  QueueCounts,
+  QueuePage,
+  ReconcileSummary,
   Refreshed,
+  ResolutionAction,
   RetryOutcome,
+  Role,
+  Settings,
   SyncIndicator,
   TeamChanged,
   TeamStatus,
   TestMessageSent,
+  VerifyReport,
   VoucherActions,
   VoucherOutcome,
 } from "../bindings";
+import type { AuditQuery } from "./types";
 
 /** Codes that end or lock the session wherever they come from. */
 export const SESSION_CODES = ["auth.locked", "auth.required"] as const;
@@ -122,20 +122,20 @@ export const api = {
   // exceptions
   exceptionCounts: (filter: ExceptionQuery) => call<QueueCounts>("exception_counts", { filter: cleanQuery(filter) }),
   exceptionPage: (filter: ExceptionQuery, sort: ExceptionSort, after: ExceptionCursor | null, limit = QUEUE_PAGE_LIMIT) =>
-    call<QueuePage & { next_after?: ExceptionCursor | null }>("exception_page", {
+    call<QueuePage>("exception_page", {
       filter: cleanQuery(filter),
       sort,
       page: after ? { after, limit } : { limit },
-    }).then((p): QueuePage => ({ rows: p.rows, next: p.next ?? p.next_after ?? null })),
+    }),
   exceptionHistory: (id: string) => call<HistoryRecord[]>("exception_history", { id }),
   resolveExceptions: (ids: string[], action: ResolutionAction, note: string, link?: LinkTarget) =>
     call<BulkOutcome>("resolve_exceptions", link ? { ids, action, note, link } : { ids, action, note }),
   assignExceptions: (ids: string[], assignee: string | null) =>
-    call<{ assigned: number }>("assign_exceptions", { ids, assignee }),
+    call<AssignOutcome>("assign_exceptions", { ids, assignee }),
   linkCandidates: (id: string) => call<Candidate[]>("link_candidates", { id }),
   /** `token`: a CSV answer of `pickSaveFile`, good for one export. */
   exportExceptions: (filter: ExceptionQuery, token: string) =>
-    call<{ rows: number }>("export_exceptions", { filter: cleanQuery(filter), token }),
+    call<ExportOutcome>("export_exceptions", { filter: cleanQuery(filter), token }),
 
   // File dialogs (shown by a child process of the app: src-tauri/src/file_dialog.rs). The file
   // commands take the token of an answer, never a path: the shell keeps what each token stands for.

@@ -1,4 +1,4 @@
-import type { ApiErrorPayload } from "./types";
+import type { ApiError as ApiErrorPayload } from "../bindings";
 
 /** An IPC failure, always with a code the UI can branch on. */
 export class ApiError extends Error {

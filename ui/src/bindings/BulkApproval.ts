@@ -2,7 +2,4 @@
 import type { BulkRefusal } from "./BulkRefusal";
 import type { Refund } from "./Refund";
 
-/**
- * `refunds_bulk_approve`: each refund approved in its own transaction, or refused on its own.
- */
 export type BulkApproval = { approved: Array<Refund>, refused: Array<BulkRefusal>, };

@@ -2,6 +2,6 @@
 
 export type ConnectionTest = { ok: boolean, 
 /**
- * "connection OK", or the PSP's refusal with its code.
+ * "connection OK", or why not (scrubbed of secrets).
  */
 message: string, at: string, };

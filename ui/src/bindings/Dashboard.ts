@@ -3,6 +3,11 @@ import type { CurrencyTotal } from "./CurrencyTotal";
 import type { Market } from "./Market";
 import type { TrendDay } from "./TrendDay";
 
+/**
+ * The dashboard as the app shows it: the market as the selector names it
+ * (`all`, never null) and without the core's settled-out figures, which the
+ * app does not show yet; the CLI's JSON is the core's own.
+ */
 export type Dashboard = { market: Market, 
 /**
  * The last reconciliation's market date; `null` before the first run.

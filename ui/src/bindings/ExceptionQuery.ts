@@ -3,10 +3,10 @@ import type { AgeBucket } from "./AgeBucket";
 import type { ExceptionStatus } from "./ExceptionStatus";
 
 /**
- * The queue's filters; an absent field does not filter.
+ * What the queue screen asks for: filters as the operator sets them.
  */
 export type ExceptionQuery = { kind?: string | null, status?: ExceptionStatus | null, age?: AgeBucket | null, psp?: string | null, country?: string | null, store?: string | null, 
 /**
- * `""`: unassigned only.
+ * `Some("")`: unassigned only.
  */
 assignee?: string | null, };

@@ -4,6 +4,19 @@ import type { NotificationKind } from "./NotificationKind";
 import type { NotificationLocale } from "./NotificationLocale";
 
 /**
- * A message rendered for the preview pane (nothing is sent).
+ * What a message would look like, rendered without sending (the app's
+ * preview, `notifications preview`).
  */
-export type NotificationPreview = { order_id: string, kind: NotificationKind, channel: NotificationChannel, locale: NotificationLocale, recipient: string, subject: string, text: string, html: string, };
+export type NotificationPreview = { order_id: string, kind: NotificationKind, channel: NotificationChannel, locale: NotificationLocale, recipient: string, 
+/**
+ * Email subject; empty for SMS.
+ */
+subject: string, 
+/**
+ * Plain text: the email's text part, or the whole SMS.
+ */
+text: string, 
+/**
+ * HTML part of an email; empty for SMS.
+ */
+html: string, };

@@ -2,7 +2,9 @@
 import type { SmsSettings } from "./SmsSettings";
 import type { SmtpSettings } from "./SmtpSettings";
 
+export type NotificationSettings = { smtp: SmtpSettings | null, sms: SmsSettings | null, 
 /**
- * What the form sends and gets back (without secrets).
+ * An image URL with `{code}` for the voucher's barcode (the PSP's
+ * hosted barcode); none: the email shows the code in large digits only.
  */
-export type NotificationSettings = { smtp: SmtpSettings | null, sms: SmsSettings | null, barcode_url_template: string | null, };
+barcode_url_template: string | null, };

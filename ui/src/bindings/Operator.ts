@@ -3,6 +3,6 @@ import type { Language } from "./Language";
 import type { Role } from "./Role";
 
 /**
- * The signed-in operator.
+ * The signed-in operator (the app status's part; the language typed).
  */
 export type Operator = { name: string, role: Role, language: Language, };

@@ -3,10 +3,6 @@ import type { ConnectionTest } from "./ConnectionTest";
 import type { PspName } from "./PspName";
 
 /**
- * One PSP account as the settings screen lists it: never its secrets.
+ * One line of `list`: the account and whether its keyring entry exists.
  */
-export type PspAccountRow = { name: string, psp: PspName, base_url: string, created_at: string, created_by: string, rotated_at: string | null, last_test: ConnectionTest | null, 
-/**
- * The OS keyring holds this account's secrets.
- */
-secret_present: boolean, };
+export type PspAccountRow = { secret_present: boolean, name: string, psp: PspName, base_url: string, created_at: string, created_by: string, rotated_at: string | null, last_test: ConnectionTest | null, };

@@ -4,6 +4,6 @@ import type { ExceptionRecord } from "./ExceptionRecord";
 
 export type QueuePage = { rows: Array<ExceptionRecord>, 
 /**
- * Pass back as `page.after` for the next page; `null` at the end.
+ * Pass back as `after` for the next page; `None` at the end.
  */
 next_after: ExceptionCursor | null, };

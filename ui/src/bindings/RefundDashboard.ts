@@ -4,6 +4,12 @@ import type { ReasonAmount } from "./ReasonAmount";
 import type { TierPending } from "./TierPending";
 
 /**
- * `dashboard_refunds`: the dashboard's refund panel.
+ * `dashboard_refunds`: the core's refund panel plus the windows its figures
+ * cover (the core keeps those as constants, the UI prints them).
  */
-export type RefundDashboard = { pending_by_tier: Array<TierPending>, median_approve_seconds: number | null, approved_count: number, by_reason: Array<ReasonAmount>, failure: FailureRate, failure_window_days: number, stats_days: number, };
+export type RefundDashboard = { failure_window_days: number, stats_days: number, pending_by_tier: Array<TierPending>, 
+/**
+ * Median seconds from request to full approval over the last [`REFUND_STATS_DAYS`]
+ * (the lower middle of an even count); `None` when nothing was approved.
+ */
+median_approve_seconds: number | null, approved_count: number, by_reason: Array<ReasonAmount>, failure: FailureRate, };

@@ -4,13 +4,17 @@ import type { RefundMethod } from "./RefundMethod";
 import type { RefundStatus } from "./RefundStatus";
 
 /**
- * The refunds list's filters (`null`: any).
+ * The refunds list's filters; `None` matches every refund.
  */
 export type RefundQuery = { status: RefundStatus | null, method: RefundMethod | null, reason: ReasonCode | null, 
 /**
  * 1, 2 or 3.
  */
-tier: number | null, psp: string | null, 
+tier: number | null, 
+/**
+ * `dlocal`, …
+ */
+psp: string | null, 
 /**
  * The refunds of one order (its case file).
  */

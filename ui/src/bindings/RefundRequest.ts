@@ -3,29 +3,21 @@ import type { Beneficiary } from "./Beneficiary";
 import type { Payee } from "./Payee";
 
 /**
- * `refunds_request`'s input: text as the operator typed it; the library parses and checks it.
+ * A refund request as the requester fills it in.
  */
 export type RefundRequest = { payment_id: string, 
 /**
- * Only when the payment id is known at several PSPs.
+ * Needed only when the payment id is known at several PSPs.
  */
 psp: string | null, 
 /**
- * Major units of the payment's currency ("150000", "89.90").
+ * Major units, `.` as decimal separator ("150000", "89.90").
  */
 amount: string, 
 /**
- * Optional check: must be the payment's currency.
+ * Optional: must be the payment's.
  */
-currency: string | null, 
-/**
- * A reason code (`buyer_cancelled`, …, `other`).
- */
-reason: string, note: string | null, 
-/**
- * `psp_refund` or `cash_withdrawal`.
- */
-method: string, beneficiary: Beneficiary, payee: Payee, 
+currency: string | null, reason: string, note: string | null, method: string, beneficiary: Beneficiary, payee: Payee, 
 /**
  * Another partial refund while one of the same payment awaits approval.
  */

@@ -2,6 +2,14 @@
 import type { RetryRefusal } from "./RetryRefusal";
 
 /**
- * What a retry did, per message.
+ * What a retry of several messages did, per message.
  */
-export type RetryOutcome = { retried: Array<number>, refused: Array<RetryRefusal>, };
+export type RetryOutcome = { 
+/**
+ * Back in the queue (same id, same client reference).
+ */
+retried: Array<number>, 
+/**
+ * Left as they were, with why.
+ */
+refused: Array<RetryRefusal>, };

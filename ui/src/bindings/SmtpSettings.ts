@@ -5,4 +5,8 @@ export type SmtpSettings = { host: string, port: number, security: SmtpSecurity,
 /**
  * Empty: no authentication.
  */
-username: string, from: string, };
+username: string, 
+/**
+ * The From mailbox: `Tienda Ñandú <no-reply@tienda.example>`.
+ */
+from: string, };

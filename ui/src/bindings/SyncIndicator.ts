@@ -3,14 +3,19 @@ import type { PspHold } from "./PspHold";
 import type { SyncRunnerStatus } from "./SyncRunnerStatus";
 
 /**
- * The header's sync indicator.
+ * The header's sync indicator: the background task's state (shell-only)
+ * beside the core's sync status.
  */
 export type SyncIndicator = { runner: SyncRunnerStatus, 
 /**
  * The operator the rounds run as (when running).
  */
-runner_operator: string | null, runner_code: string | null, runner_message: string | null, paused: boolean, paused_by: string | null, paused_at: string | null, last_round_at: string | null, last_success_at: string | null, last_error_at: string | null, last_error_code: string | null, last_error_message: string | null, errors_last_hour: number, queue_size: number, due_now: number, 
+runner_operator: string | null, runner_code: string | null, runner_message: string | null, paused: boolean, paused_by: string | null, paused_at: string | null, last_round_at: string | null, last_success_at: string | null, last_error_at: string | null, last_error_code: string | null, last_error_message: string | null, 
 /**
- * PSPs that asked us to wait (Retry-After), as `psp` and until when.
+ * Vouchers whose latest poll failed within the last hour.
+ */
+errors_last_hour: number, queue_size: number, due_now: number, 
+/**
+ * PSPs left alone until their Retry-After.
  */
 holds: Array<PspHold>, polls_total: number, changes_total: number, errors_total: number, };

@@ -3,6 +3,6 @@ import type { BrokenLink } from "./BrokenLink";
 
 export type VerifyReport = { entries: number, 
 /**
- * The first entry whose link is broken; `null` when the chain holds.
+ * The first entry whose link is broken, if any.
  */
 first_broken: BrokenLink | null, };

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { OperatorSummary } from "../api/types";
+import type { OperatorSummary } from "../bindings";
 import { Dialog } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
 

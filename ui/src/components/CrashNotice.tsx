@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { CrashReports } from "../api/types";
+import type { CrashReports } from "../bindings";
 import { ErrorNotice } from "./ErrorNotice";
 
 /**

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen } from "@testing-library/react";
 import "../i18n";
 import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { Operator } from "../api/types";
+import type { Operator } from "../bindings";
 import { Header } from "./Header";
 
 const ADMIN: Operator = { name: "admin", role: "admin", language: "en" };

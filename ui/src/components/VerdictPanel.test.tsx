@@ -4,7 +4,7 @@ import "../i18n";
 import { VerdictPanel } from "./VerdictPanel";
 import { MARTA, renderSignedIn, useLanguage } from "../test/helpers";
 import { SAMPLE_CASES } from "../mock/fixtures";
-import type { CaseFile, ResolutionAction } from "../api/types";
+import type { CaseFile, ResolutionAction } from "../bindings";
 
 const jose = SAMPLE_CASES[0]!;
 const PAID_NOT_RECORDED = "EX-53d74298bf712919";

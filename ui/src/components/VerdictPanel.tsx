@@ -6,8 +6,7 @@
 // file's own dialogs.
 
 import { useTranslation } from "react-i18next";
-import type { CaseFile, ResolutionAction } from "../api/types";
-import type { NotificationKind } from "../bindings";
+import type { CaseFile, NotificationKind, ResolutionAction } from "../bindings";
 import { verdictDetail } from "../lib/verdict";
 
 export interface VerdictPanelProps {

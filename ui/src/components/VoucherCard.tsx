@@ -1,5 +1,5 @@
 import { useTranslation } from "react-i18next";
-import type { OrderRecord, PaymentRecord } from "../api/types";
+import type { OrderRecord, PaymentRecord } from "../bindings";
 import { compactDuration, expiry } from "../lib/format";
 import { useNow } from "../lib/useNow";
 import { Barcode } from "./Barcode";

@@ -7,7 +7,7 @@ import { initReactI18next } from "react-i18next";
 import en from "./en";
 import es from "./es";
 import zh from "./zh";
-import type { Language } from "../api/types";
+import type { Language } from "../bindings";
 
 export const catalogues = { en, es, zh } as const;
 

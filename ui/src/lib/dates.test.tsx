@@ -61,7 +61,7 @@ describe("dates in the UI language", () => {
   });
 
   it("says the console locked after idle minutes only when it did", () => {
-    const ana = { name: "ana", role: "support" as const, language: "en" };
+    const ana = { name: "ana", role: "support" as const, language: "en" as const };
     const { rerender } = render(<LockScreen operator={ana} minutes={15} reason="idle" onUnlocked={() => undefined} onSignOut={() => undefined} />);
     expect(screen.getByTestId("lock-reason").textContent).toBe("ana, the console locked after 15 minutes without activity. Enter your password to go on.");
     rerender(<LockScreen operator={ana} minutes={15} reason="manual" onUnlocked={() => undefined} onSignOut={() => undefined} />);

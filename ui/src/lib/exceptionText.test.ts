@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import i18n from "../i18n";
-import { EXCEPTION_KINDS, type ExceptionRecord } from "../api/types";
+import type { ExceptionRecord } from "../bindings";
+import { EXCEPTION_KINDS } from "../api/types";
 import { exceptionHint } from "./exceptionText";
 
 const BASE = {

@@ -2,7 +2,7 @@
 // fields (payment, order, PSP, amount); the core's English detail stays
 // behind a details toggle.
 
-import type { ExceptionRecord } from "../api/types";
+import type { ExceptionRecord } from "../bindings";
 import { formatAmount } from "./format";
 
 type Translate = (key: string, options?: Record<string, unknown>) => string;

@@ -1,7 +1,7 @@
 // A filter handed from another screen (a dashboard bar) to the exception
 // queue: set just before navigating there, taken once when the queue mounts.
 
-import type { ExceptionQuery } from "../api/types";
+import type { ExceptionQuery } from "../bindings";
 
 let pending: ExceptionQuery | null = null;
 

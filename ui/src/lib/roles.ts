@@ -2,7 +2,7 @@
 // (operators::Role::allows); this only keeps buttons a role cannot use out of
 // the way, and the core's refusal is shown when one is tried anyway.
 
-import type { ResolutionAction, Role } from "../api/types";
+import type { ResolutionAction, Role } from "../bindings";
 
 const MANAGER_ACTIONS: readonly ResolutionAction[] = ["mark_received", "write_off", "link"];
 

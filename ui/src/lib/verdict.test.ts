@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import i18n from "../i18n";
-import type { Verdict } from "../api/types";
+import type { Verdict } from "../bindings";
 import { VERDICT_CODES } from "../api/types";
 import { verdictDetail } from "./verdict";
 

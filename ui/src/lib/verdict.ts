@@ -3,7 +3,7 @@
 // Which exception its next step resolves, and how, is the core's
 // (`CaseFile.step_action`).
 
-import type { Verdict } from "../api/types";
+import type { Verdict } from "../bindings";
 import { formatDay, formatInstant } from "./dates";
 import { MARKETS, formatAmount, marketOf } from "./format";
 

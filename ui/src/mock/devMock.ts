@@ -13,20 +13,23 @@ import type {
   AuditRow,
   BatchInfo,
   CaseFile,
+  Currency,
   ExceptionQuery,
   ExceptionRecord,
   ExceptionSort,
   HistoryRecord,
   ImportKind,
+  Language,
   Operator,
   OperatorSummary,
   OrderHit,
+  PickedFile,
+  Refund,
   ResolutionAction,
   Role,
   Settings,
   StepAction,
-} from "../api/types";
-import type { PickedFile, Refund } from "../bindings";
+} from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
 import { SAMPLE_CASES } from "./fixtures";
 
@@ -180,7 +183,7 @@ function buildWorld(params: URLSearchParams): World {
   if (params.get("first_run") === "1") world.operators = [];
   const as = params.get("as");
   const who = world.operators.find((o) => o.name === as);
-  if (who) world.signedIn = { name: who.name, role: who.role as Role, language: params.get("lang") ?? who.language };
+  if (who) world.signedIn = { name: who.name, role: who.role as Role, language: (params.get("lang") ?? who.language) as Language };
   for (const b of batches) audit(world, "fabio", "import", `${b.kind} file ${b.file_name}`, "", JSON.stringify({ profile: b.profile, rows: b.rows_total }), b.imported_at);
   audit(world, "marta", "reconcile", "as of 2026-03-20", "", JSON.stringify({ open_exceptions: exceptions.filter((e) => e.status === "open").length }));
   return world;
@@ -380,7 +383,7 @@ function handler(w: World, params: URLSearchParams) {
           audit(w, String(a.name), "sign_in", String(a.name), "", "sign-in refused");
           fail("auth.denied", "wrong name or password");
         }
-        w.signedIn = { name: o.name, role: o.role as Role, language: o.language };
+        w.signedIn = { name: o.name, role: o.role as Role, language: o.language as Language };
         audit(w, o.name, "sign_in", o.name, "", "signed in");
         return w.signedIn;
       }
@@ -392,7 +395,7 @@ function handler(w: World, params: URLSearchParams) {
         const op = me(w);
         const o = w.operators.find((x) => x.name === op.name);
         if (o) o.language = String(a.language);
-        w.signedIn = { ...op, language: String(a.language) };
+        w.signedIn = { ...op, language: String(a.language) as Language };
         return w.signedIn;
       }
       case "search_orders": {
@@ -739,7 +742,7 @@ function mockRefunds(w: World): Refund[] {
     payment_id: p.payment_id,
     order_id: p.order_id ?? "",
     amount_minor: Math.round(p.amount_minor / (i === 0 ? 5 : 2)),
-    currency: p.currency,
+    currency: p.currency as Currency,
     amount: String(Math.round(p.amount_minor / (i === 0 ? 5 : 2)) / 100),
     reason: i === 0 ? "product_return" : "duplicate_payment",
     note: "",

@@ -2,7 +2,7 @@
 // returned them to a support operator (`voucherdesk --operator sam lookup
 // --json`), with file paths shortened.
 // Used by the dev mock and the unit tests; never by the app itself.
-import type { CaseFile } from "../api/types";
+import type { CaseFile } from "../bindings";
 
 export const SAMPLE_CASES: CaseFile[] = [
  {

@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { DateTime } from "luxon";
 import { api, AUDIT_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { AuditRow, VerifyReport } from "../api/types";
+import type { AuditRow, VerifyReport } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
 import { DateField } from "../components/DateField";

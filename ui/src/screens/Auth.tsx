@@ -2,7 +2,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { Language, Operator } from "../api/types";
+import type { Language, Operator } from "../bindings";
 import { normaliseLanguage } from "../i18n";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LanguageSelect } from "../components/Header";

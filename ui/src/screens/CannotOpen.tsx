@@ -1,5 +1,5 @@
 import i18n, { htmlLang, knownLanguage } from "../i18n";
-import type { CannotOpen, Language } from "../api/types";
+import type { CannotOpen, Language } from "../bindings";
 import { LANGUAGES } from "../api/types";
 
 /**

@@ -3,20 +3,17 @@ import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, QUEUE_FIRST_PAGE_LIMIT, QUEUE_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import {
-  AGE_BUCKETS,
-  EXCEPTION_KINDS,
-  EXCEPTION_SORTS,
-  EXCEPTION_STATUSES,
-  type AgeBucket,
-  type ExceptionCursor,
-  type ExceptionQuery,
-  type ExceptionRecord,
-  type ExceptionSort,
-  type ExceptionStatus,
-  type HistoryRecord,
-  type QueueCounts,
-} from "../api/types";
+import type {
+  AgeBucket,
+  ExceptionCursor,
+  ExceptionQuery,
+  ExceptionRecord,
+  ExceptionSort,
+  ExceptionStatus,
+  HistoryRecord,
+  QueueCounts,
+} from "../bindings";
+import { AGE_BUCKETS, EXCEPTION_KINDS, EXCEPTION_SORTS, EXCEPTION_STATUSES } from "../api/types";
 import { AssignDialog } from "../components/AssignDialog";
 import { Drawer } from "../components/Dialog";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -370,7 +367,7 @@ export function ExceptionsScreen() {
         const page = await api.exceptionPage(filter, sort, after, after ? QUEUE_PAGE_LIMIT : QUEUE_FIRST_PAGE_LIMIT);
         if (gen !== generation.current) return;
         setRows((old) => (after ? old.concat(page.rows) : page.rows));
-        setNext(page.next);
+        setNext(page.next_after);
         setError(null);
       } catch (e) {
         if (gen === generation.current) setError(toApiError(e));

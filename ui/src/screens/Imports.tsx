@@ -2,8 +2,15 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { parseBadRows, toApiError, type ApiError } from "../api/errors";
-import type { BatchInfo, ImportKind, ImportOutcome, ImportProgress, ProfileSuggestion, ReconcileSummary } from "../api/types";
-import type { PickedFile } from "../bindings";
+import type {
+  BatchInfo,
+  ImportKind,
+  ImportOutcome,
+  ImportProgress,
+  PickedFile,
+  ProfileSuggestion,
+  ReconcileSummary,
+} from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
 import { formatDay } from "../lib/dates";

@@ -5,7 +5,7 @@ import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import type { Refund } from "../bindings";
 import { InboxScreen, maskAccount, payeeMatch, sortInbox } from "./Inbox";
 
-const FABIO = { name: "fabio", role: "finance" as const, language: "en" };
+const FABIO = { name: "fabio", role: "finance" as const, language: "en" as const };
 
 function refund(id: number, tier: number, amountMinor: number, requestedAt: string): Refund {
   return {

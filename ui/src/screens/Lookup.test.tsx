@@ -6,7 +6,7 @@ import { LookupScreen } from "./Lookup";
 import { SAMPLE_CASES } from "../mock/fixtures";
 import { ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { SEARCH_DEBOUNCE_MS, useDebounced } from "../lib/useDebounced";
-import type { OrderHit } from "../api/types";
+import type { OrderHit } from "../bindings";
 
 const jose = SAMPLE_CASES[0]!;
 const HIT: OrderHit = {

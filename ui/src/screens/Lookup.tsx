@@ -2,7 +2,7 @@ import { lazy, memo, Suspense, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { OrderHit } from "../api/types";
+import type { OrderHit } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { When } from "../components/When";

@@ -7,7 +7,14 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
-import type { NotificationChannel, NotificationSettings, NotificationSettingsView, SmsSettings, SmtpSecurity, SmtpSettings } from "../bindings";
+import type {
+  NotificationChannel,
+  NotificationSettings,
+  NotificationSettingsView,
+  SmsSettings,
+  SmtpSecurity,
+  SmtpSettings,
+} from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 
 const SECURITIES: readonly SmtpSecurity[] = ["starttls", "tls", "none"];

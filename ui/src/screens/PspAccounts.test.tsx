@@ -5,7 +5,7 @@ import { PspAccounts } from "./PspAccounts";
 import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import type { PspAccountRow } from "../bindings";
 
-const ROOT = { name: "root", role: "admin" as const, language: "en" };
+const ROOT = { name: "root", role: "admin" as const, language: "en" as const };
 const ROW: PspAccountRow = {
   name: "co-main",
   psp: "dlocal",

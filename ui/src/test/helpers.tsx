@@ -2,13 +2,13 @@ import type { ReactElement } from "react";
 import { render } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import i18n from "../i18n";
-import type { AppStatus, Operator } from "../api/types";
+import type { AppStatus, Operator } from "../bindings";
 import { SessionContext, type Session } from "../session";
 
 export const ANA: Operator = { name: "ana", role: "support", language: "en" };
 export const MARTA: Operator = { name: "marta", role: "manager", language: "en" };
 
-export const STATUS: AppStatus = { first_run: false, db_path: "/tmp/voucherdesk.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)" };
+export const STATUS: AppStatus = { first_run: false, db_path: "/tmp/voucherdesk.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)", crash_reports: null, cannot_open: null };
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
 
