@@ -3,6 +3,7 @@
 
 use crate::exceptions::{ExceptionKind, ExceptionStatus, ResolutionAction};
 use crate::market::Country;
+use crate::model::contact::national_number;
 use crate::operators::{Operator, Permission};
 use crate::orders::ShopStatus;
 use crate::store::{
@@ -271,15 +272,6 @@ pub struct CaseFile {
     /// What the verdict's step asks of the operator the case file was read
     /// for; none when no open exception fits the step, or nobody was named.
     pub step_action: Option<StepAction>,
-}
-
-/// The national part of a phone number in digits: `573001234567` → `3001234567`.
-pub fn national_number(digits: &str) -> &str {
-    match digits {
-        d if d.len() == 12 && d.starts_with("57") => &d[2..],
-        d if d.len() == 11 && d.starts_with("51") => &d[2..],
-        d => d,
-    }
 }
 
 /// Characters that stay inside a search token (so an email is one token);

@@ -3,7 +3,7 @@
 //! only pass the acting operator along.
 
 use crate::audit::audit_entry;
-use crate::exceptions::ResolutionAction;
+use crate::model::exception::ResolutionAction;
 use crate::store::{OperatorColumn, OperatorRecord, SignInFailures, Store, StoreError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};

@@ -5,8 +5,13 @@
 //! (`tests/layering.rs` checks it).
 
 pub mod calendar;
+pub mod contact;
+pub mod exception;
 pub mod market;
 pub mod money;
+pub mod observation;
 pub mod order;
 pub mod payment;
+pub mod refund;
 pub mod settlement;
+pub mod sync;

@@ -157,6 +157,22 @@ pub struct PaymentObservation {
     pub status_at: Option<DateTime<Utc>>,
 }
 
+/// When the PSP says an observed status happened: paid at payment, expired
+/// at expiry, otherwise at the observation's own time, and failing those at
+/// creation. Money taken back (a reversal, a chargeback) is never dated by the
+/// voucher's creation: without its own time it has none, and the history
+/// places it when it was learned.
+pub fn status_at(p: &PaymentObservation) -> Option<DateTime<Utc>> {
+    match p.status {
+        PaymentStatus::Paid => p.paid_at.or(p.status_at).or(p.created_at),
+        PaymentStatus::Expired => p.expires_at.or(p.status_at).or(p.created_at),
+        PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
+            p.status_at.or(p.created_at)
+        }
+        PaymentStatus::Reversed | PaymentStatus::ChargedBack => p.status_at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,13 @@
 use super::money::Currency;
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// Business days of grace after a payment's settlement is due (its PSP's
+/// `T+N` terms, the settlement terms) before `not_settled` is raised: a transfer
+/// made on the due date shows in the report of the next business day.
+pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 1;
+/// The longest grace an operator may set.
+pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
+
 /// Which kind of movement a settlement row records: each is reconciled by
 /// its own rule (payments against paid payments, refunds against our
 /// refunds, chargebacks open a case, fees count in the settled figures).

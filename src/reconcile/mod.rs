@@ -7,6 +7,7 @@ use crate::calendar;
 use crate::exceptions::ExceptionKind;
 use crate::fx::{FX_RATE_AGE_BUSINESS_DAYS_MAX, FxPair, RateTable};
 use crate::market::Country;
+use crate::model::settlement::{SETTLEMENT_LAG_DAYS_DEFAULT, SETTLEMENT_LAG_DAYS_MAX};
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::orders::ShopStatus;
@@ -23,17 +24,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Business days of grace after a payment's settlement is due (its PSP's
-/// `T+N` terms, `crate::terms`) before `not_settled` is raised: a transfer
-/// made on the due date shows in the report of the next business day.
-pub const SETTLEMENT_LAG_DAYS_DEFAULT: i64 = 1;
 /// How far `local_amount / fx_rate` may be from the gross amount, in basis
 /// points of the gross: 1 %, the alert threshold seed 003 recommends.
 pub const SETTLEMENT_FX_TOLERANCE_BPS: i64 = 100;
 /// How far a row's fee rate may be from the contracted one, in basis points
 /// of the gross (0.10 percentage point), beyond one minor unit of rounding.
 pub const FEE_RATE_TOLERANCE_BPS: i64 = 10;
-pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileOptions {

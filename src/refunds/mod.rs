@@ -3,7 +3,7 @@
 //! the end. Every rule is enforced here; the CLI and the app only pass the
 //! acting operator along.
 //!
-//! - `domain`: reason codes, methods, the lifecycle state machine;
+//! - `crate::model::refund`: reason codes, methods, the lifecycle state machine;
 //! - `invariant`: what a payment can still give back, checked at every move
 //!   into `approved` or `submitted`;
 //! - `tiers`: approval tiers per currency and the other refund settings;
@@ -11,7 +11,6 @@
 //! - `submission`: sending to the PSP with the stored idempotency key, and following.
 
 pub mod bulk;
-pub mod domain;
 pub mod export;
 pub mod invariant;
 pub mod kyc;
@@ -20,7 +19,7 @@ pub mod receipt;
 pub mod submission;
 pub mod tiers;
 
-pub use domain::{ApproverRole, ReasonCode, RefundMethod, RefundStatus};
+pub use crate::model::refund::{ApproverRole, ReasonCode, RefundMethod, RefundStatus, new_idempotency_key};
 pub use kyc::{KycError, PayeeCheck, PayeeInput, VerifiedPayee};
 pub use tiers::{RefundSettings, Tier, TierLimits};
 
@@ -467,14 +466,6 @@ fn notify_approved(store: &mut Store, refund: &Refund, actor: &str) {
         Ok(_) | Err(crate::notifications::NotificationError::NoRecipient { .. }) => {}
         Err(e) => eprintln!("refund {} is approved; the buyer was not notified: {e} [{}]", refund.id, e.code()),
     }
-}
-
-/// A fresh idempotency key: 128 random bits.
-pub fn new_idempotency_key() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("vdr-{}", hex::encode(bytes))
 }
 
 /// The rate to lock for a refund of a USD-priced order paid in local currency;

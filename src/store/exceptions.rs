@@ -2,7 +2,7 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
-use crate::exceptions::{ExceptionStatus, LinkTarget, ResolutionAction};
+use crate::model::exception::{ExceptionStatus, LinkTarget, ResolutionAction};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;

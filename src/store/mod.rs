@@ -41,7 +41,6 @@ pub use exceptions::{
 };
 pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
-pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use kpis::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};

@@ -4,12 +4,12 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
-use crate::exceptions::{ExceptionStatus, Observation, after_run};
-use crate::market::Country;
-use crate::money::Currency;
-use crate::orders::ShopStatus;
-use crate::payments::PaymentStatus;
-use crate::settlements::RowType;
+use crate::model::exception::{ExceptionStatus, Observation, after_run};
+use crate::model::market::Country;
+use crate::model::money::Currency;
+use crate::model::order::ShopStatus;
+use crate::model::payment::PaymentStatus;
+use crate::model::settlement::RowType;
 use rusqlite::{TransactionBehavior, params};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;

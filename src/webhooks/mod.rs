@@ -22,8 +22,7 @@
 pub mod log;
 pub mod server;
 
-use crate::market::Country;
-use crate::money::Currency;
+pub use crate::model::observation::NotificationClaims;
 use crate::observations::{self, ObservationError, ObservationOutcome, Observed};
 use crate::psp::{dlocal, pagoefectivo};
 use crate::store::{ForgedFinding, NotificationEffect, NotificationRecord, Store, StoreError, StoredNotification};
@@ -92,18 +91,6 @@ impl fmt::Display for Psp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What a notification body says, true or not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NotificationClaims {
-    pub payment_id: String,
-    pub order_id: String,
-    /// The PSP's word (`PAID`, `cip.paid`).
-    pub status: String,
-    pub amount_minor: Option<i64>,
-    pub currency: Option<Currency>,
-    pub country: Option<Country>,
 }
 
 /// What became of a notification (`psp_notifications.verdict`).

@@ -19,8 +19,8 @@ use super::transformers::{
 };
 use super::wire::DlocalCashMethod;
 use crate::market::Country;
+use crate::model::observation::{Observed, StatusReport};
 use crate::money::Currency;
-use crate::observations::{Observed, StatusReport};
 use crate::psp::PspError;
 use crate::psp::http::{self, RESPONSE_BODY_MAX_BYTES};
 
