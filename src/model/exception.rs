@@ -44,7 +44,9 @@ pub enum ExceptionKind {
 }
 
 /// What an exception is about; it also determines its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum Subject {
     Order,
     Payment,
@@ -223,7 +225,9 @@ impl ExceptionStatus {
 }
 
 /// What reconciliation saw this run about an existing exception.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum Observation {
     /// The condition holds with the same facts as before.
     Unchanged,
@@ -285,7 +289,9 @@ impl ResolutionAction {
 }
 
 /// A manual match requested with `link`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum LinkTarget {
     Order(String),
     Payment(String),

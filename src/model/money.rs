@@ -154,7 +154,8 @@ pub fn format_minor(minor: i64, currency: Currency) -> String {
 }
 
 /// An amount together with its currency, for output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,

@@ -5,10 +5,11 @@ use super::market::Country;
 use super::money::Currency;
 use super::payment::{PaymentObservation, PaymentStatus};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where an observation came from (`payment_status_history.source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationSource {
     Api,
@@ -26,7 +27,8 @@ impl ObservationSource {
 
 /// A status for a payment the ledger must already know (an answer that does
 /// not carry the whole payment).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusReport {
     pub psp: String,
     pub payment_id: String,
@@ -38,7 +40,9 @@ pub struct StatusReport {
 }
 
 /// One observation of one payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum Observed {
     /// The whole payment: enough to create it if it is new.
     Payment(PaymentObservation),
@@ -85,7 +89,8 @@ impl Observed {
 }
 
 /// What applying one observation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationOutcome {
     /// The payment was not in the ledger; it is now.
@@ -124,7 +129,8 @@ impl ObservationOutcome {
 }
 
 /// What a notification body says, true or not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationClaims {
     pub payment_id: String,
     pub order_id: String,

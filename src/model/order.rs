@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The shop's own status for an order. Exhaustive: an unknown status in a file
 /// is an import error, never a default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ShopStatus {
     PendingPayment,
@@ -62,7 +63,8 @@ impl ShopStatus {
 }
 
 /// One order row, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Order {
     pub order_id: String,
     pub store: String,

@@ -117,6 +117,7 @@ impl PaymentStatus {
 
 /// Payment method of a cash voucher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VoucherNetwork {
     Efecty,
@@ -135,7 +136,8 @@ impl VoucherNetwork {
 }
 
 /// One observation of a payment in a report, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PaymentObservation {
     pub psp: String,
     pub payment_id: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why the money goes back. Mandatory; `Other` needs a note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     BuyerCancelled,
@@ -63,6 +64,7 @@ impl ReasonCode {
 
 /// How the money reaches the buyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundMethod {
     /// The PSP's refund API; a ticket payment is paid back by bank transfer.
@@ -91,6 +93,7 @@ impl RefundMethod {
 /// approver cancels). A failed or PSP-rejected refund may go back to
 /// `approved` (retry, with a new idempotency key: the old attempt is final).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     Requested,
@@ -174,6 +177,7 @@ impl RefundStatus {
 
 /// A role whose approval a refund needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ApproverRole {
     Finance,

@@ -2,6 +2,7 @@
 
 use super::money::Currency;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Business days of grace after a payment's settlement is due (its PSP's
 /// `T+N` terms, the settlement terms) before `not_settled` is raised: a transfer
@@ -13,7 +14,9 @@ pub const SETTLEMENT_LAG_DAYS_MAX: i64 = 365;
 /// Which kind of movement a settlement row records: each is reconciled by
 /// its own rule (payments against paid payments, refunds against our
 /// refunds, chargebacks open a case, fees count in the settled figures).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RowType {
     Payment,
     Refund,
@@ -50,7 +53,8 @@ impl RowType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettlementRow {
     pub psp: String,
     pub order_id: String,
@@ -67,5 +71,3 @@ pub struct SettlementRow {
     pub net_minor: i64,
     pub fee_minor: i64,
 }
-
-impl SettlementRow {}

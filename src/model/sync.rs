@@ -4,10 +4,11 @@
 use super::money::Currency;
 use super::payment::PaymentStatus;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the ledger knows of a voucher, enough for a PSP client to ask about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncTarget {
     /// `payments.id`.
     pub payment: i64,
@@ -23,7 +24,8 @@ pub struct SyncTarget {
 
 /// A pending voucher of the ledger, as a PSP would hold it: what the demo's
 /// sandbox preload is planned from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PendingVoucher {
     pub psp: String,
     pub payment_id: String,
@@ -37,7 +39,8 @@ pub struct PendingVoucher {
 }
 
 /// What a PSP said about a voucher, already mapped to our status.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteObservation {
     pub status: PaymentStatus,
     /// The PSP's own word for it (`PAID`, `Pagado`), kept for the timeline.
@@ -50,7 +53,8 @@ pub struct RemoteObservation {
 }
 
 /// What applying an observation did to the payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Applied {
     pub before: PaymentStatus,
     pub after: PaymentStatus,
