@@ -2,7 +2,7 @@
 
 use crate::audit::audit_entry;
 pub use crate::model::exception::{
-    ExceptionKind, ExceptionStatus, LinkTarget, Observation, ResolutionAction, Subject, after_run,
+    ExceptionKind, ExceptionStatus, Finding, LinkTarget, ResolutionAction, Subject, after_run,
 };
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn transitions_after_a_run() {
         use ExceptionStatus::*;
-        use Observation::*;
+        use Finding::*;
         assert_eq!(after_run(Open, Gone), Some(Cleared));
         assert_eq!(after_run(Open, FactsChanged), None);
         assert_eq!(after_run(Resolved, Unchanged), None);

@@ -194,6 +194,26 @@ impl ExceptionKind {
     }
 }
 
+/// The kind as stored and shown (`paid_not_recorded`), padded as asked.
+impl std::fmt::Display for ExceptionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// A kind equals its stored text, so records compare with the strings faces hold.
+impl PartialEq<str> for ExceptionKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ExceptionKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -228,7 +248,7 @@ impl ExceptionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
-pub enum Observation {
+pub enum Finding {
     /// The condition holds with the same facts as before.
     Unchanged,
     /// The condition holds but the facts differ (amounts, statuses...).
@@ -238,15 +258,15 @@ pub enum Observation {
 }
 
 /// The exception's next status after a reconciliation run, or `None` if it stays.
-pub fn after_run(status: ExceptionStatus, seen: Observation) -> Option<ExceptionStatus> {
+pub fn after_run(status: ExceptionStatus, seen: Finding) -> Option<ExceptionStatus> {
     match (status, seen) {
-        (ExceptionStatus::Open, Observation::Unchanged | Observation::FactsChanged) => None,
-        (ExceptionStatus::Open, Observation::Gone) => Some(ExceptionStatus::Cleared),
+        (ExceptionStatus::Open, Finding::Unchanged | Finding::FactsChanged) => None,
+        (ExceptionStatus::Open, Finding::Gone) => Some(ExceptionStatus::Cleared),
         // A decision stands while the facts it was made on stand.
-        (ExceptionStatus::Resolved, Observation::Unchanged | Observation::Gone) => None,
-        (ExceptionStatus::Resolved, Observation::FactsChanged) => Some(ExceptionStatus::Open),
-        (ExceptionStatus::Cleared, Observation::Unchanged | Observation::FactsChanged) => Some(ExceptionStatus::Open),
-        (ExceptionStatus::Cleared, Observation::Gone) => None,
+        (ExceptionStatus::Resolved, Finding::Unchanged | Finding::Gone) => None,
+        (ExceptionStatus::Resolved, Finding::FactsChanged) => Some(ExceptionStatus::Open),
+        (ExceptionStatus::Cleared, Finding::Unchanged | Finding::FactsChanged) => Some(ExceptionStatus::Open),
+        (ExceptionStatus::Cleared, Finding::Gone) => None,
     }
 }
 

@@ -2,12 +2,12 @@
 //! notifications as `listen` applies them.
 
 use crate::model::observation::ObservationSource;
-use crate::psp::dlocal::notification;
+use crate::psp::dlocal::webhook;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 
 fn observe(store: &mut Store, body: &str, at: DateTime<Utc>) {
-    let (observed, _) = notification::parse(body.as_bytes()).unwrap();
+    let (observed, _) = webhook::parse(body.as_bytes()).unwrap();
     store.apply_observation(&observed, ObservationSource::Notification, body, at, "listen").unwrap();
 }
 

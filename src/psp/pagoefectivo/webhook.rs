@@ -14,7 +14,7 @@ use crate::model::observation::NotificationClaims;
 use crate::model::observation::{Observed, StatusReport};
 use crate::money::{self, Currency, NumberFormat};
 use crate::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
-use crate::psp::dlocal::notification::scalar_text;
+use crate::psp::dlocal::webhook::scalar_text;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
