@@ -10,6 +10,7 @@ pub mod exception;
 pub mod market;
 pub mod money;
 pub mod observation;
+pub mod operator;
 pub mod order;
 pub mod payment;
 pub mod refund;
