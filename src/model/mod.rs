@@ -1,5 +1,6 @@
 //! The types and pure rules every face shares: money, markets and their
-//! calendars, orders, payments, settlements, exceptions, observations. No SQL,
+//! calendars, orders, payments, settlements, exceptions, observations,
+//! refunds' life cycle, operators' roles and permissions. No SQL,
 //! no I/O beyond the compiled-in holiday files, and no import of the rest of
 //! the crate: the store and every use case import the model, never the reverse
 //! (`tests/layering.rs` checks it).
