@@ -24,6 +24,8 @@ pub mod jobs;
 pub mod kpis;
 pub mod lookup;
 pub mod market;
+// The shared types and pure rules; imports nothing else of the crate.
+pub mod model;
 pub mod money;
 // Outbound buyer notifications (email/SMS outbox); `webhooks` is the inbound PSP side.
 pub mod notifications;

@@ -5,12 +5,11 @@
 //! only ([`PaymentStatus::advanced_by`]), keeps every distinct observation in
 //! the payment's history with its raw text, and writes the audit log.
 
+pub use crate::model::observation::{ObservationOutcome, ObservationSource, Observed, StatusReport};
 use crate::operators::Operator;
-use crate::payments::{PaymentObservation, PaymentStatus};
 use crate::reconcile::{ReconcileError, ReconcileOptions, ReconcileSummary};
 use crate::store::{AppliedObservation, Store, StoreError};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::Utc;
 use std::time::{Duration, Instant};
 
 /// Raw text kept with one observation (a notification body, an API answer).
@@ -19,122 +18,6 @@ pub const OBSERVATION_RAW_MAX_BYTES: usize = 256 * 1024;
 pub const RECONCILE_QUIET_MS: u64 = 2_000;
 /// …but never longer than this after the first unreconciled change.
 pub const RECONCILE_DELAY_MS_MAX: u64 = 30_000;
-
-/// Where an observation came from (`payment_status_history.source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObservationSource {
-    Api,
-    Notification,
-}
-
-impl ObservationSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObservationSource::Api => "api",
-            ObservationSource::Notification => "notification",
-        }
-    }
-}
-
-/// A status for a payment the ledger must already know (an answer that does
-/// not carry the whole payment).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusReport {
-    pub psp: String,
-    pub payment_id: String,
-    pub status: PaymentStatus,
-    pub psp_status: String,
-    pub status_code: String,
-    /// When the PSP says the status happened, if it says.
-    pub status_at: Option<DateTime<Utc>>,
-}
-
-/// One observation of one payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observed {
-    /// The whole payment: enough to create it if it is new.
-    Payment(PaymentObservation),
-    /// Only its status: applied to a known payment, otherwise nothing is written.
-    Status(StatusReport),
-}
-
-impl Observed {
-    pub fn psp(&self) -> &str {
-        match self {
-            Observed::Payment(p) => &p.psp,
-            Observed::Status(s) => &s.psp,
-        }
-    }
-
-    pub fn payment_id(&self) -> &str {
-        match self {
-            Observed::Payment(p) => &p.payment_id,
-            Observed::Status(s) => &s.payment_id,
-        }
-    }
-
-    pub fn status(&self) -> PaymentStatus {
-        match self {
-            Observed::Payment(p) => p.status,
-            Observed::Status(s) => s.status,
-        }
-    }
-
-    pub fn psp_status(&self) -> &str {
-        match self {
-            Observed::Payment(p) => &p.psp_status,
-            Observed::Status(s) => &s.psp_status,
-        }
-    }
-
-    /// When the observed status happened, by the same rule file imports use.
-    pub fn status_at(&self) -> Option<DateTime<Utc>> {
-        match self {
-            Observed::Payment(p) => crate::store::observation_status_at(p),
-            Observed::Status(s) => s.status_at,
-        }
-    }
-}
-
-/// What applying one observation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObservationOutcome {
-    /// The payment was not in the ledger; it is now.
-    New,
-    /// The payment's status moved forward.
-    Advanced,
-    /// Recorded in the history, but the payment keeps its (more advanced or
-    /// equal) status: an older status arriving late, or the same status from
-    /// another source.
-    HistoryOnly,
-    /// Exactly this observation (status, PSP wording, time, source) is already
-    /// in the history: nothing was written.
-    Duplicate,
-    /// A status for a payment the ledger does not know: nothing was written.
-    UnknownPayment,
-}
-
-impl ObservationOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObservationOutcome::New => "new",
-            ObservationOutcome::Advanced => "advanced",
-            ObservationOutcome::HistoryOnly => "history_only",
-            ObservationOutcome::Duplicate => "duplicate",
-            ObservationOutcome::UnknownPayment => "unknown_payment",
-        }
-    }
-
-    /// Whether the ledger changed (and reconciliation may see something new).
-    pub fn changed_ledger(self) -> bool {
-        match self {
-            ObservationOutcome::New | ObservationOutcome::Advanced | ObservationOutcome::HistoryOnly => true,
-            ObservationOutcome::Duplicate | ObservationOutcome::UnknownPayment => false,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObservationError {

@@ -3,12 +3,12 @@
 //! only pass the acting operator along.
 
 use crate::audit::audit_entry;
-use crate::exceptions::ResolutionAction;
+pub use crate::model::operator::{Operator, Permission, Role};
 use crate::store::{OperatorColumn, OperatorRecord, SignInFailures, Store, StoreError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Operator names: short, printable, no surrounding spaces.
 pub const OPERATOR_NAME_CHARS_MAX: usize = 64;
@@ -19,119 +19,6 @@ pub const SIGN_IN_FAILURES_BEFORE_BACKOFF: u32 = 5;
 /// The first wait; each further failure doubles it, up to the cap.
 pub const SIGN_IN_BACKOFF_FIRST_SECS: i64 = 30;
 pub const SIGN_IN_BACKOFF_MAX_SECS: i64 = 15 * 60;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Support,
-    Finance,
-    Manager,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Support, Role::Finance, Role::Manager, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Support => "support",
-            Role::Finance => "finance",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text.trim())
-    }
-
-    /// The whole permission table, one arm per (role, permission) family.
-    pub fn allows(self, permission: Permission) -> bool {
-        use Permission::*;
-        match permission {
-            Lookup | AddNote | ResendNotification | RequestRefund | VerifyAudit | IssueVoucher | ExtendVoucher => true,
-            Resolve(ResolutionAction::Accept | ResolutionAction::Escalate) => true,
-            Resolve(ResolutionAction::WriteOff | ResolutionAction::Link | ResolutionAction::MarkReceived)
-            | AssignException
-            | ControlSync => match self {
-                Role::Manager | Role::Admin => true,
-                Role::Support | Role::Finance => false,
-            },
-            Import | Reconcile => match self {
-                Role::Finance | Role::Manager | Role::Admin => true,
-                Role::Support => false,
-            },
-            ApproveRefund | CancelVoucher => match self {
-                Role::Finance | Role::Manager | Role::Admin => true,
-                Role::Support => false,
-            },
-            ManageOperators | ChangeSettings | ManageCredentials => match self {
-                Role::Admin => true,
-                Role::Support | Role::Finance | Role::Manager => false,
-            },
-        }
-    }
-}
-
-/// Something an operator may or may not do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    Lookup,
-    Import,
-    Reconcile,
-    Resolve(ResolutionAction),
-    AssignException,
-    AddNote,
-    ResendNotification,
-    RequestRefund,
-    ApproveRefund,
-    ManageOperators,
-    ChangeSettings,
-    VerifyAudit,
-    /// Pause or resume the background sync with the PSPs.
-    ControlSync,
-    /// Add, test, rotate and remove PSP credentials (`crate::credentials`).
-    ManageCredentials,
-    /// Issue a new voucher for an order at its PSP (`crate::vouchers`).
-    IssueVoucher,
-    /// Move a pending voucher's deadline at the PSP.
-    ExtendVoucher,
-    /// Cancel an unpaid voucher at the PSP.
-    CancelVoucher,
-}
-
-impl Permission {
-    fn describe(self) -> String {
-        match self {
-            Permission::Lookup => "look up case files".into(),
-            Permission::Import => "import files".into(),
-            Permission::Reconcile => "run reconciliation".into(),
-            Permission::Resolve(action) => format!("resolve exceptions with {}", action.as_str()),
-            Permission::AssignException => "assign exceptions".into(),
-            Permission::AddNote => "add notes".into(),
-            Permission::ResendNotification => "re-send notifications".into(),
-            Permission::RequestRefund => "request refunds".into(),
-            Permission::ApproveRefund => "approve refunds".into(),
-            Permission::ManageOperators => "manage operators".into(),
-            Permission::ChangeSettings => "change settings".into(),
-            Permission::VerifyAudit => "verify the audit log".into(),
-            Permission::ControlSync => "pause or resume the PSP sync".into(),
-            Permission::ManageCredentials => "manage PSP credentials".into(),
-            Permission::IssueVoucher => "issue vouchers".into(),
-            Permission::ExtendVoucher => "extend vouchers".into(),
-            Permission::CancelVoucher => "cancel vouchers".into(),
-        }
-    }
-}
-
-/// A signed-in (or CLI-named) operator: the only way to act.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Operator {
-    pub name: String,
-    pub role: Role,
-    pub language: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -438,6 +325,7 @@ pub fn list(store: &Store) -> Result<Vec<OperatorSummary>, OperatorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::exception::ResolutionAction;
 
     #[test]
     fn the_permission_table() {

@@ -1,8 +1,8 @@
 //! Settings an admin may change; everyone reads them.
 
 use crate::audit::audit_entry;
+use crate::model::settlement::{SETTLEMENT_LAG_DAYS_DEFAULT, SETTLEMENT_LAG_DAYS_MAX};
 use crate::operators::{Operator, OperatorError, Permission};
-use crate::reconcile::{SETTLEMENT_LAG_DAYS_DEFAULT, SETTLEMENT_LAG_DAYS_MAX};
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,12 @@
-//! Which way the library's modules point. The target (docs/ARCHITECTURE.md):
+//! Which way the library's modules point (docs/ARCHITECTURE.md):
 //! model ← store, psp ← use cases ← jobs ← the faces, with no import circle.
-//! Today one circle remains (the store takes domain types and the domain
-//! takes the store); this test is a ratchet: the circle may shrink, never grow,
-//! and no second circle may appear. When a module leaves the circle, remove
-//! it from `KNOWN_CIRCLE` here (the test says so).
+//! `model` imports nothing of the crate, `store` imports only `model`, and no
+//! two modules of src/ import each other through any chain.
+//!
+//! An import is any path in code that starts at the crate or climbs out of a
+//! module: `crate::a::X`, a grouped `use crate::{a::X, b}` (both `a` and `b`
+//! count) and `super::super::a` resolved from the file's place (and its inline
+//! `mod` blocks). Comments and string literals are not imports.
 //!
 //! The PSP sandbox is a crate of its own (`sandbox/`, `voucherdesk_sandbox`)
 //! that depends on the core; the core never names it back.
@@ -11,49 +14,250 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The modules of the one circle left, as measured when this test was written.
-const KNOWN_CIRCLE: [&str; 18] = [
-    "audit",
-    "credentials",
-    "exceptions",
-    "fx",
-    "import",
-    "lookup",
-    "notifications",
-    "observations",
-    "operators",
-    "psp",
-    "reconcile",
-    "refunds",
-    "settings",
-    "store",
-    "sync",
-    "team",
-    "terms",
-    "webhooks",
-];
-
 /// The sandbox crate, as code names it and as Cargo.toml does.
 const SANDBOX_LIB: &str = "voucherdesk_sandbox";
 const SANDBOX_PACKAGE: &str = "voucherdesk-sandbox";
 
-/// Modules that must stay outside every circle: the pure rules and values.
-const LEAVES: [&str; 4] = ["money", "market", "calendar", "redact"];
+/// The layer every other one may import; it imports nothing of the crate.
+const MODEL: &str = "model";
+/// All SQL; it imports only the model.
+const STORE: &str = "store";
+/// Modules that must stay leaves besides the model: pure helpers with no import of ours.
+const LEAVES: [&str; 1] = ["redact"];
 
-fn top_module(rel: &Path) -> Option<String> {
-    let first = rel.components().next()?.as_os_str().to_str()?;
-    let name = first.strip_suffix(".rs").unwrap_or(first);
-    (name != "lib" && name != "main").then(|| name.to_string())
+/// A file's module path under src/: `a/b.rs` is `[a, b]`, `a/mod.rs` is `[a]`, `lib.rs` is `[]`.
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let file = parts.pop().unwrap_or_default();
+    let stem = file.strip_suffix(".rs").unwrap_or(&file);
+    if !matches!(stem, "mod" | "lib" | "main") {
+        parts.push(stem.to_string());
+    }
+    parts
 }
 
-/// A source file without its comments: a comment naming a module is not an import.
-fn code_text(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| line.split("//").next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Source text with comments and the contents of string and char literals blanked out,
+/// so a comment or a message naming a module is not an import.
+fn code_only(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let mut i = 0;
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            out.push(' ');
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && (i == 0 || !ident(chars[i - 1])) {
+            // A raw string: r"…", r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            loop {
+                if j >= chars.len() {
+                    break;
+                }
+                if chars[j] == '"' && (0..hashes).all(|k| chars.get(j + 1 + k) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break;
+                }
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if c == '\'' && (next == Some('\\') || chars.get(i + 2) == Some(&'\'')) {
+            // A char literal ('a', '\n', '\''); a lifetime ('a) has no closing quote.
+            i += 1;
+            if chars.get(i) == Some(&'\\') {
+                i += 2;
+            } else {
+                i += 1;
+            }
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            i += 1;
+            out.push_str("' '");
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A cursor over code text for reading paths.
+struct Cursor<'a> {
+    chars: &'a [char],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn skip_space(&mut self) {
+        while self.at < self.chars.len() && self.chars[self.at].is_whitespace() {
+            self.at += 1;
+        }
+    }
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_space();
+        let end = self.at + token.chars().count();
+        if end <= self.chars.len() && self.chars[self.at..end].iter().copied().eq(token.chars()) {
+            self.at = end;
+            true
+        } else {
+            false
+        }
+    }
+    fn ident(&mut self) -> Option<String> {
+        self.skip_space();
+        let start = self.at;
+        while self.at < self.chars.len() && (self.chars[self.at].is_ascii_alphanumeric() || self.chars[self.at] == '_')
+        {
+            self.at += 1;
+        }
+        (self.at > start).then(|| self.chars[start..self.at].iter().collect())
+    }
+}
+
+/// The top-level modules a `use` tree names, read from just after `crate::` (the crate root):
+/// `a::X` names `a`, `{a::X, b, c::{d, e}}` names `a`, `b` and `c`.
+fn roots_of_tree(cur: &mut Cursor<'_>, found: &mut BTreeSet<String>) {
+    if cur.eat("{") {
+        loop {
+            if cur.eat("}") {
+                break;
+            }
+            let before = cur.at;
+            roots_of_tree(cur, found);
+            // Skip the rest of this branch (`::X`, `::{…}`, `as Y`) up to its comma or the group's end.
+            let mut depth = 0;
+            while cur.at < cur.chars.len() {
+                match cur.chars[cur.at] {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        cur.at += 1;
+                        break;
+                    }
+                    _ => {}
+                }
+                cur.at += 1;
+            }
+            if cur.at == before || cur.at >= cur.chars.len() {
+                break;
+            }
+        }
+    } else if let Some(name) = cur.ident() {
+        if name != "self" {
+            found.insert(name);
+        }
+    }
+}
+
+/// The top-level modules of the crate that code at module path `here` refers to.
+fn references(here: &[String], code: &str) -> BTreeSet<String> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut found = BTreeSet::new();
+    // Inline `mod name {` blocks: (brace depth inside the block, name).
+    let mut inline: Vec<(usize, String)> = Vec::new();
+    let mut depth = 0usize;
+    let mut pending_mod: Option<String> = None;
+    let mut i = 0;
+    let boundary =
+        |i: usize| i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == ':');
+    while i < chars.len() {
+        match chars[i] {
+            '{' => {
+                depth += 1;
+                if let Some(name) = pending_mod.take() {
+                    inline.push((depth, name));
+                }
+                i += 1;
+                continue;
+            }
+            '}' => {
+                if inline.last().is_some_and(|(d, _)| *d == depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+                i += 1;
+                continue;
+            }
+            ';' => pending_mod = None,
+            _ => {}
+        }
+        if !boundary(i) {
+            i += 1;
+            continue;
+        }
+        let mut cur = Cursor { chars: &chars, at: i };
+        if cur.eat("mod ") {
+            pending_mod = cur.ident();
+            i = cur.at;
+            continue;
+        }
+        let mut path: Vec<String> = here.iter().cloned().chain(inline.iter().map(|(_, n)| n.clone())).collect();
+        let mut climbed = false;
+        if cur.eat("crate") && cur.eat("::") {
+            path.clear();
+            climbed = true;
+        } else {
+            cur.at = i;
+            while cur.eat("super") && cur.eat("::") {
+                path.pop();
+                climbed = true;
+                i = cur.at;
+            }
+            cur.at = i;
+        }
+        if !climbed {
+            i += 1;
+            continue;
+        }
+        if let Some(top) = path.first() {
+            found.insert(top.clone());
+        } else {
+            roots_of_tree(&mut cur, &mut found);
+        }
+        i = cur.at.max(i + 1);
+    }
+    found
 }
 
 /// Every .rs file under `dir`.
@@ -73,7 +277,7 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// `crate::x` references of every module of src/, by top-level module.
+/// Imports between the top-level modules of src/.
 fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let modules: BTreeSet<String> = std::fs::read_dir(&src)
@@ -90,11 +294,10 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
         .collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     for path in rust_files(&src) {
-        let Some(from) = top_module(path.strip_prefix(&src).unwrap()) else { continue };
-        let text = code_text(&path);
-        for (i, _) in text.match_indices("crate::") {
-            let rest = &text[i + "crate::".len()..];
-            let to: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+        let here = module_path(path.strip_prefix(&src).unwrap());
+        let Some(from) = here.first().cloned() else { continue };
+        let code = code_only(&std::fs::read_to_string(&path).unwrap());
+        for to in references(&here, &code) {
             if to != from && modules.contains(&to) {
                 edges.get_mut(&from).unwrap().insert(to);
             }
@@ -164,31 +367,75 @@ fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> 
 }
 
 #[test]
-fn the_import_circle_never_grows_and_no_new_one_appears() {
+fn the_reader_counts_grouped_and_relative_imports_and_skips_comments_and_strings() {
+    let here: Vec<String> = ["psp", "dlocal", "webhook"].iter().map(|s| s.to_string()).collect();
+    let code = code_only(
+        r#"
+use crate::{
+    money::Currency,
+    store::{Store, StoreError as E},
+    self,
+};
+use super::super::super::webhooks::Verify;
+use super::wire::Body;
+use crate::model::payment::PaymentStatus;
+fn f() -> crate::sync::Applied { todo!() }
+// use crate::exceptions::Finding;
+const S: &str = "crate::refunds::X";
+mod tests {
+    use super::super::super::super::audit::x;
+    use super::*;
+}
+"#,
+    );
+    let expected: BTreeSet<String> =
+        ["audit", "model", "money", "psp", "store", "sync", "webhooks"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(references(&here, &code), expected);
+}
+
+#[test]
+fn no_import_circle() {
     let edges = edges();
     let found = circles(&edges);
-    let known: BTreeSet<String> = KNOWN_CIRCLE.iter().map(|m| m.to_string()).collect();
-    for circle in &found {
-        let outside: Vec<&String> = circle.difference(&known).collect();
-        assert!(
-            outside.is_empty(),
-            "modules {outside:?} joined an import circle {circle:?}: import downwards only (docs/ARCHITECTURE.md)"
-        );
-    }
-    let members: BTreeSet<String> = found.into_iter().flatten().collect();
-    let left: Vec<&String> = known.difference(&members).collect();
+    let described: Vec<String> = found
+        .iter()
+        .map(|circle| {
+            let inside: Vec<String> = circle
+                .iter()
+                .flat_map(|from| {
+                    edges[from].iter().filter(|to| circle.contains(*to)).map(move |to| format!("{from} → {to}"))
+                })
+                .collect();
+            format!("{circle:?} through {inside:?}")
+        })
+        .collect();
     assert!(
-        left.is_empty(),
-        "{left:?} left the import circle: good, remove them from KNOWN_CIRCLE in tests/layering.rs"
+        found.is_empty(),
+        "{} import circle(s): {described:#?}; import downwards only (docs/ARCHITECTURE.md)",
+        found.len()
     );
 }
 
 #[test]
-fn the_pure_modules_import_nothing_that_touches_the_store() {
+fn the_model_imports_nothing_of_the_crate() {
+    let edges = edges();
+    let model = edges.get(MODEL).expect("src/model/ is missing: the shared types and pure rules live there");
+    assert!(model.is_empty(), "model imports {model:?}; it must import nothing of the crate");
+}
+
+#[test]
+fn the_store_imports_only_the_model() {
+    let edges = edges();
+    let bad: Vec<&String> = edges[STORE].iter().filter(|m| m.as_str() != MODEL).collect();
+    assert!(bad.is_empty(), "store imports {bad:?}; it takes and returns model types only");
+}
+
+#[test]
+fn the_pure_helpers_import_nothing_of_the_crate() {
     let edges = edges();
     for leaf in LEAVES {
-        let bad: Vec<&String> = edges[leaf].iter().filter(|m| !LEAVES.contains(&m.as_str())).collect();
-        assert!(bad.is_empty(), "{leaf} imports {bad:?}; it must stay a leaf (values and pure rules only)");
+        let bad = &edges[leaf];
+        assert!(bad.is_empty(), "{leaf} imports {bad:?}; it must stay a leaf");
     }
 }
 
@@ -201,7 +448,7 @@ fn the_core_never_names_the_sandbox_crate() {
     );
     let naming: Vec<String> = rust_files(&root.join("src"))
         .into_iter()
-        .filter(|path| code_text(path).contains(SANDBOX_LIB))
+        .filter(|path| code_only(&std::fs::read_to_string(path).unwrap()).contains(SANDBOX_LIB))
         .map(|path| path.strip_prefix(root).unwrap().display().to_string())
         .collect();
     assert!(naming.is_empty(), "{naming:?} name {SANDBOX_LIB}: the sandbox depends on the core, never the reverse");

@@ -1,8 +1,8 @@
 //! Approval tiers per currency, the refund window and the other refund
 //! settings (stored under their own settings key, changed by admins).
 
-use super::domain::ApproverRole;
 use crate::audit::audit_entry;
+use crate::model::refund::ApproverRole;
 use crate::money::Currency;
 use crate::operators::{Operator, Permission};
 use crate::store::Store;

@@ -2,7 +2,7 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
-use crate::exceptions::{ExceptionStatus, LinkTarget, ResolutionAction};
+use crate::model::exception::{ExceptionKind, ExceptionStatus, LinkTarget, ResolutionAction};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -53,7 +53,7 @@ pub struct ExceptionCursor {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExceptionRecord {
     pub id: String,
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub status: ExceptionStatus,
     pub order_id: String,
     pub psp: String,
@@ -188,12 +188,20 @@ fn time(secs: i64) -> DateTime<Utc> {
 }
 
 fn exception_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRecord> {
+    let kind: String = r.get(1)?;
+    let kind = ExceptionKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Text,
+            format!("unknown exception kind {kind:?}").into(),
+        )
+    })?;
     let status: String = r.get(2)?;
     let detected_at = time(r.get(11)?);
     let occurred_at = time(r.get(18)?);
     Ok(ExceptionRecord {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        kind,
         status: ExceptionStatus::parse(&status).unwrap_or(ExceptionStatus::Open),
         order_id: r.get(3)?,
         psp: r.get(4)?,

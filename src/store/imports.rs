@@ -3,9 +3,10 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreResult, indexes};
-use crate::orders::Order;
-use crate::payments::{PaymentObservation, PaymentStatus};
-use crate::settlements::SettlementRow;
+use crate::model::order::Order;
+use crate::model::payment::status_at;
+use crate::model::payment::{PaymentObservation, PaymentStatus};
+use crate::model::settlement::SettlementRow;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, ToSql, Transaction, TransactionBehavior, params};
 use rustc_hash::FxHashMap;
@@ -286,22 +287,6 @@ macro_rules! payment_values {
 pub(crate) fn insert_payment(conn: &rusqlite::Connection, p: &PaymentObservation) -> StoreResult<i64> {
     conn.prepare_cached(INSERT_PAYMENT)?.execute(payment_values!(p))?;
     Ok(conn.last_insert_rowid())
-}
-
-/// When the PSP says an observed status happened: paid at payment, expired
-/// at expiry, otherwise at the observation's own time, and failing those at
-/// creation. Money taken back (a reversal, a chargeback) is never dated by the
-/// voucher's creation: without its own time it has none, and the history
-/// places it when it was learned.
-pub fn status_at(p: &PaymentObservation) -> Option<DateTime<Utc>> {
-    match p.status {
-        PaymentStatus::Paid => p.paid_at.or(p.status_at).or(p.created_at),
-        PaymentStatus::Expired => p.expires_at.or(p.status_at).or(p.created_at),
-        PaymentStatus::Pending | PaymentStatus::Rejected | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
-            p.status_at.or(p.created_at)
-        }
-        PaymentStatus::Reversed | PaymentStatus::ChargedBack => p.status_at,
-    }
 }
 
 /// Moves a payment to `next`: the advancing report is the PSP's latest word on
@@ -587,7 +572,7 @@ impl RowWriter<'_> {
             w.insert_settlement.execute(&values[..])
         })?;
         let Some(row) = existing else {
-            if s.row_type == crate::settlements::RowType::Chargeback {
+            if s.row_type == crate::model::settlement::RowType::Chargeback {
                 let payment = self
                     .conn
                     .prepare_cached("SELECT id FROM payments WHERE payment_id = ?1 AND psp = ?2")?

@@ -8,7 +8,6 @@
 mod audit;
 mod backup;
 // The local copy of a team's shared rows.
-pub mod copy;
 mod dashboard;
 mod exceptions;
 mod exports;
@@ -22,6 +21,7 @@ mod observations;
 mod operators;
 mod psp_accounts;
 mod reconcile;
+pub mod shared_rows;
 // Refunds.
 mod refunds;
 #[cfg(test)]
@@ -41,7 +41,6 @@ pub use exceptions::{
 };
 pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
-pub use imports::status_at as observation_status_at;
 pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
 pub use kpis::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
@@ -54,11 +53,11 @@ pub use reconcile::{
     RunRecord, SettlementFacts, StoredFinding,
 };
 // Refunds.
-pub use copy::{SHARED_TABLES, SharedTable};
 pub use refunds::{
     ApprovalRow, NewRefundRow, PaymentHold, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate,
     RefundablePayment, unconfirmed_exception_id,
 };
+pub use shared_rows::{SHARED_TABLES, SharedTable};
 pub use sync::{FollowedChargeback, SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};
 pub use team_link::{PullReport, PushReport, TEAM_PULL_PAGE_ROWS, TeamLinkStatus};
 pub use vouchers::{NewVoucherIssue, OrderVoucher, VoucherIssueRow};

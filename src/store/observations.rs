@@ -7,8 +7,8 @@
 use super::audit::{self, AuditEntry};
 use super::imports::{advance_payment, apply_earlier_chargeback_row, insert_payment, note_late_status, ts};
 use super::{Store, StoreError, StoreResult};
-use crate::observations::{ObservationOutcome, ObservationSource, Observed};
-use crate::payments::PaymentStatus;
+use crate::model::observation::{ObservationOutcome, ObservationSource, Observed};
+use crate::model::payment::PaymentStatus;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -60,7 +60,7 @@ pub(crate) fn apply(
     let observed = match observed {
         Observed::Payment(p) => match super::vouchers::order_of_reference(conn, &p.psp, &p.order_id)? {
             Some(order_id) => {
-                resolved = Observed::Payment(crate::payments::PaymentObservation { order_id, ..p.clone() });
+                resolved = Observed::Payment(crate::model::payment::PaymentObservation { order_id, ..p.clone() });
                 &resolved
             }
             None => observed,
@@ -173,7 +173,7 @@ pub(crate) fn apply(
 fn advance_status(
     conn: &Connection,
     id: i64,
-    s: &crate::observations::StatusReport,
+    s: &crate::model::observation::StatusReport,
     next: PaymentStatus,
 ) -> StoreResult<()> {
     let paid_at = match next {

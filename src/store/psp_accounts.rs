@@ -186,7 +186,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::audit_entry;
+    use crate::store::AuditEntry;
+
+    fn audit_entry(operator: &str, action: &str, subject: &str, before: &str, after: &str) -> AuditEntry {
+        AuditEntry {
+            at: chrono::Utc::now(),
+            operator: operator.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            before: before.to_string(),
+            after: after.to_string(),
+        }
+    }
 
     fn new_row(name: &str) -> NewPspAccountRow<'_> {
         NewPspAccountRow {

@@ -4,12 +4,12 @@
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError, StoreResult};
-use crate::exceptions::{ExceptionStatus, Observation, after_run};
-use crate::market::Country;
-use crate::money::Currency;
-use crate::orders::ShopStatus;
-use crate::payments::PaymentStatus;
-use crate::settlements::RowType;
+use crate::model::exception::{ExceptionStatus, Finding, after_run};
+use crate::model::market::Country;
+use crate::model::money::Currency;
+use crate::model::order::ShopStatus;
+use crate::model::payment::PaymentStatus;
+use crate::model::settlement::RowType;
 use rusqlite::{TransactionBehavior, params};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -464,8 +464,7 @@ impl Store {
                         counts.opened += 1;
                     }
                     Some(state) => {
-                        let seen =
-                            if state.facts == f.facts { Observation::Unchanged } else { Observation::FactsChanged };
+                        let seen = if state.facts == f.facts { Finding::Unchanged } else { Finding::FactsChanged };
                         match after_run(state.status, seen) {
                             Some(next) => {
                                 set_status.execute(params![f.id, next.as_str(), f.facts, f.detail, now, run_id])?;
@@ -484,7 +483,7 @@ impl Store {
                                 ])?;
                                 counts.reopened += 1;
                             }
-                            None if seen == Observation::FactsChanged => {
+                            None if seen == Finding::FactsChanged => {
                                 set_status.execute(params![
                                     f.id,
                                     state.status.as_str(),
@@ -510,7 +509,7 @@ impl Store {
                 }
             }
             for (id, state) in existing {
-                if let Some(next) = after_run(state.status, Observation::Gone) {
+                if let Some(next) = after_run(state.status, Finding::Gone) {
                     tx.execute(
                         "UPDATE exceptions SET status = ?2, updated_at = ?3, last_run = ?4 WHERE id = ?1",
                         params![id, next.as_str(), now, run_id],

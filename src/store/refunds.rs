@@ -376,7 +376,11 @@ impl Store {
 
 /// The `refund_unconfirmed` exception of one refund: its stable id.
 pub fn unconfirmed_exception_id(row: &RefundRow) -> String {
-    crate::exceptions::ExceptionKind::RefundUnconfirmed.exception_id(&[&row.psp, &row.payment_id, &row.id.to_string()])
+    crate::model::exception::ExceptionKind::RefundUnconfirmed.exception_id(&[
+        &row.psp,
+        &row.payment_id,
+        &row.id.to_string(),
+    ])
 }
 
 impl Store {

@@ -5,7 +5,7 @@
 
 use super::audit::{AUDIT_GENESIS_HASH, AuditEntry, entry_hash};
 use super::{MIGRATIONS, StoreResult, create_at_version};
-use crate::exceptions::ExceptionKind;
+use crate::model::exception::ExceptionKind;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};

@@ -107,7 +107,7 @@ pub(crate) fn register_functions(conn: &Connection) -> StoreResult<()> {
     })?;
     conn.create_scalar_function("national_digits", 1, flags, |ctx| {
         let text: String = ctx.get::<Option<String>>(0)?.unwrap_or_default();
-        Ok(crate::lookup::national_number(&text).to_string())
+        Ok(crate::model::contact::national_number(&text).to_string())
     })?;
     Ok(())
 }

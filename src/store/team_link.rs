@@ -20,7 +20,7 @@
 //! out of reach the copy stays readable and every change is refused as
 //! `team.offline`.
 
-use super::copy::{self, META_TEAM_CURSOR, META_TEAM_SERVER, Part, SHARED_TABLES, Selection};
+use super::shared_rows::{self, META_TEAM_CURSOR, META_TEAM_SERVER, Part, SHARED_TABLES, Selection};
 use super::team::{TeamStore, TeamStoreError, UploadCounts, UploadMode};
 use super::{Store, StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -111,7 +111,7 @@ impl Store {
                     self.path.display()
                 )));
             }
-            None => copy::set_meta(&self.conn, META_TEAM_SERVER, &server)?,
+            None => shared_rows::set_meta(&self.conn, META_TEAM_SERVER, &server)?,
         }
         self.team = Some(Box::new(TeamLink {
             url: url.to_string(),
@@ -241,13 +241,13 @@ impl Store {
         self.team_client()?.lock_writes()?;
         let started = self.pull_locked(true).and_then(|_| {
             self.set_query_only(false)?;
-            copy::note_watermarks(&self.conn)?;
-            copy::install_capture(&self.conn)?;
+            shared_rows::note_watermarks(&self.conn)?;
+            shared_rows::install_capture(&self.conn)?;
             self.team_client()?.begin()?;
             Ok(())
         });
         if let Err(e) = started {
-            let _ = copy::remove_capture(&self.conn);
+            let _ = shared_rows::remove_capture(&self.conn);
             let _ = self.set_query_only(true);
             if let Ok(c) = self.team_client() {
                 c.rollback();
@@ -266,7 +266,7 @@ impl Store {
             link.writing = false;
         }
         let uploaded = self.upload_pending();
-        let _ = copy::remove_capture(&self.conn);
+        let _ = shared_rows::remove_capture(&self.conn);
         if uploaded.is_err() {
             // The server refused the change (or is gone): the copy takes the
             // server's rows back now if it can, else at its next pull.
@@ -300,7 +300,7 @@ impl Store {
                     self.upload_pending()?;
                     self.team_client()?.begin()?;
                     // What the change adds from here on is found above new watermarks.
-                    copy::note_watermarks(&self.conn)
+                    shared_rows::note_watermarks(&self.conn)
                 })
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Invalid("the upload to the team server stopped".into())))
@@ -311,9 +311,9 @@ impl Store {
     /// Uploads the noted rows and commits the server's transaction; then the
     /// copy forgets the notes and moves its cursor past its own change.
     fn upload_pending(&mut self) -> StoreResult<()> {
-        if !copy::any_pending(&self.conn)? {
+        if !shared_rows::any_pending(&self.conn)? {
             self.team_client()?.commit(false)?;
-            copy::clear_pending(&self.conn)?;
+            shared_rows::clear_pending(&self.conn)?;
             return Ok(());
         }
         self.upload(Selection::Pending, UploadMode::Change, false)?;
@@ -321,8 +321,8 @@ impl Store {
         client.commit(true)?;
         let cursor = client.committed_change_seq(true)?;
         let tx = self.conn.unchecked_transaction()?;
-        copy::clear_pending(&tx)?;
-        copy::set_meta(&tx, META_TEAM_CURSOR, &cursor.to_string())?;
+        shared_rows::clear_pending(&tx)?;
+        shared_rows::set_meta(&tx, META_TEAM_CURSOR, &cursor.to_string())?;
         tx.commit()?;
         Ok(())
     }
@@ -334,18 +334,18 @@ impl Store {
         let client = link.client.as_mut().ok_or(TeamStoreError::Offline { server: link.server.clone() })?;
         let conn = &self.conn;
         for t in SHARED_TABLES {
-            let columns = copy::columns(conn, t.name)?;
+            let columns = shared_rows::columns(conn, t.name)?;
             match (selection, mode) {
                 (Selection::Pending, _) => {
-                    let top = if t.numbered { copy::watermark(conn, t.name)? } else { None };
-                    if let Some(top) = top.filter(|top| copy::has_rows_above(conn, t, *top).unwrap_or(true)) {
+                    let top = if t.numbered { shared_rows::watermark(conn, t.name)? } else { None };
+                    if let Some(top) = top.filter(|top| shared_rows::has_rows_above(conn, t, *top).unwrap_or(true)) {
                         total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
-                            copy::write_rows(conn, t, &columns, Part::New(top), sink)
+                            shared_rows::write_rows(conn, t, &columns, Part::New(top), sink)
                         })?;
                     }
-                    if copy::has_noted(conn, t, top)? {
+                    if shared_rows::has_noted(conn, t, top)? {
                         let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
-                            copy::write_rows(conn, t, &columns, Part::Noted(top), sink)
+                            shared_rows::write_rows(conn, t, &columns, Part::Noted(top), sink)
                         })?;
                         total.written += counts.written;
                     }
@@ -353,12 +353,12 @@ impl Store {
                 // Into an empty team every row is new.
                 (Selection::All, UploadMode::Seed) if fresh => {
                     total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
-                        copy::write_rows(conn, t, &columns, Part::All, sink)
+                        shared_rows::write_rows(conn, t, &columns, Part::All, sink)
                     })?;
                 }
                 (Selection::All, _) => {
                     let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
-                        copy::write_rows(conn, t, &columns, Part::All, sink)
+                        shared_rows::write_rows(conn, t, &columns, Part::All, sink)
                     })?;
                     total.written += counts.written;
                 }
@@ -366,7 +366,7 @@ impl Store {
         }
         if selection == Selection::Pending {
             for t in SHARED_TABLES.iter().rev() {
-                total.deleted += client.delete_rows(t.name, t.key, &copy::deleted_keys(conn, t)?)?;
+                total.deleted += client.delete_rows(t.name, t.key, &shared_rows::deleted_keys(conn, t)?)?;
             }
         }
         Ok(total)
@@ -442,14 +442,14 @@ impl Store {
         self.conn.pragma_update(None, "foreign_keys", false)?;
         let pulled = (|| -> StoreResult<()> {
             for t in SHARED_TABLES {
-                let columns = copy::columns(&self.conn, t.name)?;
+                let columns = shared_rows::columns(&self.conn, t.name)?;
                 let mut from = after;
                 loop {
                     let page = self.team_client()?.changed_rows(t.name, &columns, from, upto, TEAM_PULL_PAGE_ROWS)?;
                     let Some(last) = page.last().map(|(_, seq)| *seq) else { break };
                     let rows: Vec<Vec<Value>> = page.iter().map(|(v, _)| v.clone()).collect();
                     let tx = self.conn.unchecked_transaction()?;
-                    copy::apply_rows(&tx, t, &columns, &rows)?;
+                    shared_rows::apply_rows(&tx, t, &columns, &rows)?;
                     tx.commit()?;
                     report.rows += rows.len() as u64;
                     from = last;
@@ -464,9 +464,9 @@ impl Store {
                 let keys: Vec<String> =
                     deletions.iter().filter(|(tbl, _)| tbl == t.name).map(|(_, k)| k.clone()).collect();
                 report.deleted += keys.len() as u64;
-                copy::delete_rows(&tx, t, &keys)?;
+                shared_rows::delete_rows(&tx, t, &keys)?;
             }
-            copy::set_meta(&tx, META_TEAM_CURSOR, &upto.to_string())?;
+            shared_rows::set_meta(&tx, META_TEAM_CURSOR, &upto.to_string())?;
             tx.commit()?;
             Ok(())
         })();
@@ -480,18 +480,18 @@ impl Store {
     /// Rows noted by a change whose upload never committed take the server's
     /// version back (or go, when the server never had them).
     fn put_back_unuploaded(&mut self) -> StoreResult<()> {
-        copy::note_rows_above_watermarks(&self.conn)?;
-        if !copy::any_pending(&self.conn)? {
+        shared_rows::note_rows_above_watermarks(&self.conn)?;
+        if !shared_rows::any_pending(&self.conn)? {
             return Ok(());
         }
         self.conn.pragma_update(None, "foreign_keys", false)?;
         let put_back = (|| -> StoreResult<()> {
             for t in SHARED_TABLES {
-                let keys = copy::pending_keys(&self.conn, t.name)?;
+                let keys = shared_rows::pending_keys(&self.conn, t.name)?;
                 if keys.is_empty() {
                     continue;
                 }
-                let columns = copy::columns(&self.conn, t.name)?;
+                let columns = shared_rows::columns(&self.conn, t.name)?;
                 let rows = self.team_client()?.rows_by_key(t.name, t.key, &columns, &keys)?;
                 let key_at = columns.iter().position(|c| c == t.key).unwrap_or(0);
                 let on_server: std::collections::HashSet<String> = rows
@@ -504,14 +504,14 @@ impl Store {
                     .collect();
                 let gone: Vec<String> = keys.into_iter().filter(|k| !on_server.contains(k)).collect();
                 let tx = self.conn.unchecked_transaction()?;
-                copy::delete_rows(&tx, t, &gone)?;
+                shared_rows::delete_rows(&tx, t, &gone)?;
                 // Append-only rows the server has are the same rows: nothing to put back.
                 if !t.append_only {
-                    copy::apply_rows(&tx, t, &columns, &rows)?;
+                    shared_rows::apply_rows(&tx, t, &columns, &rows)?;
                 }
                 tx.commit()?;
             }
-            copy::clear_pending(&self.conn)
+            shared_rows::clear_pending(&self.conn)
         })();
         self.conn.pragma_update(None, "foreign_keys", true)?;
         put_back
@@ -611,8 +611,8 @@ impl Store {
             }
             let _ = client.unlock_writes();
             let cursor = if fresh { cursor } else { self.team_cursor()? };
-            copy::set_meta(&self.conn, META_TEAM_SERVER, &server)?;
-            copy::set_meta(&self.conn, META_TEAM_CURSOR, &cursor.to_string())?;
+            shared_rows::set_meta(&self.conn, META_TEAM_SERVER, &server)?;
+            shared_rows::set_meta(&self.conn, META_TEAM_CURSOR, &cursor.to_string())?;
             Ok(PushReport { server: server.clone(), added: counts.written, tables })
         })();
         pushed

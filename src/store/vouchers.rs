@@ -6,7 +6,7 @@ use super::audit::{self, AuditEntry};
 use super::imports::ts;
 use super::observations::{self, AppliedObservation};
 use super::{Store, StoreError, StoreResult, search};
-use crate::observations::{ObservationSource, Observed};
+use crate::model::observation::{ObservationSource, Observed};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 

@@ -5,8 +5,8 @@
 use super::audit::{self, AuditEntry};
 use super::observations::{self, AppliedObservation};
 use super::{Store, StoreError, StoreResult};
-use crate::exceptions::{ExceptionKind, ExceptionStatus};
-use crate::observations::{ObservationOutcome, ObservationSource, Observed};
+use crate::model::exception::{ExceptionKind, ExceptionStatus};
+use crate::model::observation::{ObservationOutcome, ObservationSource, Observed};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 

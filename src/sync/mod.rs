@@ -10,17 +10,19 @@
 //! (persisted, audited), and a PSP that says "too many requests" is left
 //! alone until its Retry-After.
 
+#[cfg(test)]
+mod chargeback_follow_tests;
 pub mod engine;
 pub mod rate_limit;
 pub mod schedule;
 pub mod sources;
 
+pub use crate::model::sync::{Applied, PendingVoucher, RemoteObservation, SyncTarget};
 pub use engine::{Refreshed, SyncConfig, SyncEngine, SyncReport};
 
 use crate::audit::audit_entry;
 use crate::credentials::{self, CredentialError, SecretVault};
 use crate::operators::{Operator, OperatorError, Permission};
-use crate::payments::PaymentStatus;
 use crate::reconcile::ReconcileError;
 use crate::store::{Store, StoreError, SyncTx};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -42,49 +44,6 @@ pub const CHARGEBACKS_REREAD_PER_RUN_MAX: u32 = 50;
 /// A chargeback first learned longer ago than this is no longer read again:
 /// dLocal says a dispute takes up to 150 days to resolve.
 pub const CHARGEBACK_FOLLOW_DAYS_MAX: i64 = 180;
-
-/// What the ledger knows of a voucher, enough for a PSP client to ask about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SyncTarget {
-    /// `payments.id`.
-    pub payment: i64,
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    /// The voucher code (PagoEfectivo CIP, Efecty reference), "" if unknown.
-    pub voucher_code: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub status: PaymentStatus,
-}
-
-/// A pending voucher of the ledger, as a PSP would hold it: what the demo's
-/// sandbox preload is planned from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingVoucher {
-    pub psp: String,
-    pub payment_id: String,
-    pub order_id: String,
-    pub country: String,
-    pub currency: crate::money::Currency,
-    pub amount_minor: i64,
-    pub voucher_code: String,
-    pub created_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// What a PSP said about a voucher, already mapped to our status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteObservation {
-    pub status: PaymentStatus,
-    /// The PSP's own word for it (`PAID`, `Pagado`), kept for the timeline.
-    pub psp_status: String,
-    pub status_code: String,
-    /// When the PSP says the status happened (paid at, ...), if it says.
-    pub status_at: Option<DateTime<Utc>>,
-    /// The answer as received (the engine keeps up to `RAW_TEXT_BYTES_MAX`).
-    pub raw_text: String,
-}
 
 /// Why a poll failed, as the engine needs to know it. The PSP clients'
 /// own errors map into this (retryable: time-outs and 5xx; `retry_after`:
@@ -134,21 +93,6 @@ pub trait ChargebackSource: Send + Sync {
     /// Statuses after which a chargeback no longer changes (not read again).
     fn final_statuses(&self) -> Vec<&'static str>;
     fn chargeback<'a>(&'a self, chargeback_id: &'a str) -> ChargebackFuture<'a>;
-}
-
-/// What applying an observation did to the payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Applied {
-    pub before: PaymentStatus,
-    pub after: PaymentStatus,
-    /// A history row was added (the PSP said something new).
-    pub recorded: bool,
-}
-
-impl Applied {
-    pub fn changed(&self) -> bool {
-        self.before != self.after
-    }
 }
 
 /// Applies an observation to the ledger inside the poll's transaction. Must be

@@ -13,8 +13,8 @@
 //! filed and changes nothing.
 
 use super::{
-    Channel, InboundNotification, NOTIFICATION_BODY_MAX_BYTES, NotificationError, NotificationSecrets, Psp,
-    RequestKeys, Verdict, check_signature, claims, file_refused, parse_body,
+    Channel, InboundNotification, NOTIFICATION_BODY_MAX_BYTES, NotificationSecrets, Psp, RequestKeys, Verdict,
+    WebhookError, check_signature, claims, file_refused, parse_body,
 };
 use crate::exceptions::ExceptionKind;
 use crate::import::ROW_ERRORS_SHOWN_MAX;
@@ -107,12 +107,12 @@ fn entry(psp: Psp, line: u64, text: &str) -> Result<LogEntry, String> {
 }
 
 /// Reads and validates every line; refuses the whole log on the first bad ones.
-fn read_log(path: &Path, psp: Psp) -> Result<Vec<LogEntry>, NotificationError> {
+fn read_log(path: &Path, psp: Psp) -> Result<Vec<LogEntry>, WebhookError> {
     let file = path.display().to_string();
-    let read_error = |reason: String| NotificationError::Read { file: file.clone(), reason };
+    let read_error = |reason: String| WebhookError::Read { file: file.clone(), reason };
     let size = std::fs::metadata(path).map_err(|e| read_error(e.to_string()))?.len();
     if size > LOG_FILE_BYTES_MAX {
-        return Err(NotificationError::BadLog(format!("{file}: {size} bytes; at most {LOG_FILE_BYTES_MAX} are read")));
+        return Err(WebhookError::BadLog(format!("{file}: {size} bytes; at most {LOG_FILE_BYTES_MAX} are read")));
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
     let mut entries = Vec::new();
@@ -131,9 +131,7 @@ fn read_log(path: &Path, psp: Psp) -> Result<Vec<LogEntry>, NotificationError> {
             continue;
         }
         if entries.len() >= LOG_LINES_MAX {
-            return Err(NotificationError::BadLog(format!(
-                "{file}: more than {LOG_LINES_MAX} notifications; split it"
-            )));
+            return Err(WebhookError::BadLog(format!("{file}: more than {LOG_LINES_MAX} notifications; split it")));
         }
         match entry(psp, line, text) {
             Ok(e) => entries.push(e),
@@ -146,7 +144,7 @@ fn read_log(path: &Path, psp: Psp) -> Result<Vec<LogEntry>, NotificationError> {
         for (line, reason) in issues.iter().take(ROW_ERRORS_SHOWN_MAX) {
             message.push_str(&format!("\n{file}:{line}: {reason}"));
         }
-        return Err(NotificationError::BadLog(message));
+        return Err(WebhookError::BadLog(message));
     }
     Ok(entries)
 }
@@ -157,9 +155,9 @@ pub fn verify_log(
     path: &Path,
     psp: Psp,
     secrets: &NotificationSecrets,
-) -> Result<LogReport, NotificationError> {
+) -> Result<LogReport, WebhookError> {
     if !secrets.has(psp) {
-        return Err(NotificationError::SecretMissing { psp, reason: "none was configured".into() });
+        return Err(WebhookError::SecretMissing { psp, reason: "none was configured".into() });
     }
     let entries = read_log(path, psp)?;
     let file = path.display().to_string();

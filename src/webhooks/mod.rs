@@ -22,8 +22,7 @@
 pub mod log;
 pub mod server;
 
-use crate::market::Country;
-use crate::money::Currency;
+pub use crate::model::observation::NotificationClaims;
 use crate::observations::{self, ObservationError, ObservationOutcome, Observed};
 use crate::psp::{dlocal, pagoefectivo};
 use crate::store::{ForgedFinding, NotificationEffect, NotificationRecord, Store, StoreError, StoredNotification};
@@ -92,18 +91,6 @@ impl fmt::Display for Psp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What a notification body says, true or not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NotificationClaims {
-    pub payment_id: String,
-    pub order_id: String,
-    /// The PSP's word (`PAID`, `cip.paid`).
-    pub status: String,
-    pub amount_minor: Option<i64>,
-    pub currency: Option<Currency>,
-    pub country: Option<Country>,
 }
 
 /// What became of a notification (`psp_notifications.verdict`).
@@ -206,16 +193,13 @@ pub struct NotificationSecrets {
 impl NotificationSecrets {
     /// Adds `psp`'s secret, read from the environment variable `var` (its
     /// name, never its value, appears in errors).
-    pub fn with_env(mut self, psp: Psp, var: &str, login: Option<&str>) -> Result<Self, NotificationError> {
-        let value = std::env::var(var).map_err(|_| NotificationError::SecretMissing {
+    pub fn with_env(mut self, psp: Psp, var: &str, login: Option<&str>) -> Result<Self, WebhookError> {
+        let value = std::env::var(var).map_err(|_| WebhookError::SecretMissing {
             psp,
             reason: format!("environment variable {var} is not set"),
         })?;
         if value.trim().is_empty() {
-            return Err(NotificationError::SecretMissing {
-                psp,
-                reason: format!("environment variable {var} is empty"),
-            });
+            return Err(WebhookError::SecretMissing { psp, reason: format!("environment variable {var} is empty") });
         }
         self.set(psp, Secret::new(value), login);
         Ok(self)
@@ -235,14 +219,14 @@ impl NotificationSecrets {
     /// the OS keyring by `credentials::account_in_use`): dLocal's secret key
     /// and its login, PagoEfectivo's secret key. Refuses a second secret for
     /// the same PSP.
-    pub fn with_account(mut self, in_use: &crate::credentials::AccountInUse) -> Result<Self, NotificationError> {
+    pub fn with_account(mut self, in_use: &crate::credentials::AccountInUse) -> Result<Self, WebhookError> {
         use crate::credentials::AccountSecrets;
         let psp = match in_use.secrets {
             AccountSecrets::Dlocal(_) => Psp::Dlocal,
             AccountSecrets::PagoEfectivo(_) => Psp::PagoEfectivo,
         };
         if self.has(psp) {
-            return Err(NotificationError::BadSetting(format!(
+            return Err(WebhookError::BadSetting(format!(
                 "two {} secrets given (account {:?} is the second): one account per PSP",
                 psp.label(),
                 in_use.account.name
@@ -264,7 +248,7 @@ impl NotificationSecrets {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum NotificationError {
+pub enum WebhookError {
     #[error("no {psp} notification secret: {reason}")]
     SecretMissing { psp: Psp, reason: String },
     #[error("{0}")]
@@ -279,31 +263,34 @@ pub enum NotificationError {
     Store(#[from] StoreError),
 }
 
-impl NotificationError {
+impl WebhookError {
     pub fn code(&self) -> &'static str {
         match self {
-            NotificationError::SecretMissing { .. } => "notifications.secret_missing",
-            NotificationError::BadLog(_) => "notifications.bad_log",
-            NotificationError::Read { .. } => "notifications.read",
-            NotificationError::BadSetting(_) => "errors.validation",
-            NotificationError::Observation(e) => e.code(),
-            NotificationError::Store(e) => e.code(),
+            WebhookError::SecretMissing { .. } => "notifications.secret_missing",
+            WebhookError::BadLog(_) => "notifications.bad_log",
+            WebhookError::Read { .. } => "notifications.read",
+            WebhookError::BadSetting(_) => "errors.validation",
+            WebhookError::Observation(e) => e.code(),
+            WebhookError::Store(e) => e.code(),
         }
     }
 
     /// Errors caused by the input or the command line, as opposed to the machine.
     pub fn is_refusal(&self) -> bool {
         match self {
-            NotificationError::SecretMissing { .. }
-            | NotificationError::BadLog(_)
-            | NotificationError::BadSetting(_)
-            | NotificationError::Observation(ObservationError::MissingKey | ObservationError::RawTooLarge(_)) => true,
-            NotificationError::Read { .. }
-            | NotificationError::Observation(ObservationError::Store(_))
-            | NotificationError::Store(_) => false,
+            WebhookError::SecretMissing { .. }
+            | WebhookError::BadLog(_)
+            | WebhookError::BadSetting(_)
+            | WebhookError::Observation(ObservationError::MissingKey | ObservationError::RawTooLarge(_)) => true,
+            WebhookError::Read { .. }
+            | WebhookError::Observation(ObservationError::Store(_))
+            | WebhookError::Store(_) => false,
         }
     }
 }
+
+/// The former name, kept for the faces (the CLI) until they name [`WebhookError`].
+pub use WebhookError as NotificationError;
 
 /// One notification as received: header names in any case.
 #[derive(Debug, Clone)]
@@ -357,11 +344,8 @@ pub enum SignatureCheck {
 }
 
 /// Checks a notification's signature in constant time with the PSP's secret.
-pub fn check_signature(
-    n: &InboundNotification,
-    secrets: &NotificationSecrets,
-) -> Result<SignatureCheck, NotificationError> {
-    let missing = |psp| NotificationError::SecretMissing { psp, reason: "none was configured".into() };
+pub fn check_signature(n: &InboundNotification, secrets: &NotificationSecrets) -> Result<SignatureCheck, WebhookError> {
+    let missing = |psp| WebhookError::SecretMissing { psp, reason: "none was configured".into() };
     let mismatch = |e: crate::psp::SignatureError| match e {
         crate::psp::SignatureError::Mismatch => "signature does not match".to_string(),
         crate::psp::SignatureError::Malformed(why) => format!("malformed signature: {why}"),
@@ -429,16 +413,16 @@ pub fn check_fresh(n: &InboundNotification, now: DateTime<Utc>, stale_after_s: i
 /// Reads a body into an observation; the error is a message naming what is wrong.
 pub fn parse_body(psp: Psp, body: &[u8]) -> Result<(Observed, NotificationClaims), (&'static str, String)> {
     match psp {
-        Psp::Dlocal => dlocal::notification::parse(body).map_err(|e| (e.code(), e.to_string())),
-        Psp::PagoEfectivo => pagoefectivo::callback::parse(body).map_err(|e| (e.code(), e.to_string())),
+        Psp::Dlocal => dlocal::webhook::parse(body).map_err(|e| (e.code(), e.to_string())),
+        Psp::PagoEfectivo => pagoefectivo::webhook::parse(body).map_err(|e| (e.code(), e.to_string())),
     }
 }
 
 /// What a body claims, read leniently (empty when it cannot be read at all).
 pub fn claims(psp: Psp, body: &[u8]) -> NotificationClaims {
     match psp {
-        Psp::Dlocal => dlocal::notification::claims(body),
-        Psp::PagoEfectivo => pagoefectivo::callback::claims(body),
+        Psp::Dlocal => dlocal::webhook::claims(body),
+        Psp::PagoEfectivo => pagoefectivo::webhook::claims(body),
     }
     .unwrap_or_default()
 }
@@ -557,10 +541,10 @@ pub fn receive(
     n: &InboundNotification,
     secrets: &NotificationSecrets,
     stale_after_s: i64,
-) -> Result<Receipt, NotificationError> {
+) -> Result<Receipt, WebhookError> {
     // The transport refuses bigger bodies before they get here (413).
     if n.body.len() > NOTIFICATION_BODY_MAX_BYTES {
-        return Err(NotificationError::Observation(ObservationError::RawTooLarge(n.body.len())));
+        return Err(WebhookError::Observation(ObservationError::RawTooLarge(n.body.len())));
     }
     let keys = RequestKeys { headers_json: n.kept_headers_json(), fingerprint: n.fingerprint() };
     if let Some(why) = check_signature(n, secrets)?.refusal() {
@@ -633,7 +617,7 @@ fn file_refused(
     channel: Channel<'_>,
     (verdict, detail): (Verdict, String),
     claims: NotificationClaims,
-) -> Result<Receipt, NotificationError> {
+) -> Result<Receipt, WebhookError> {
     let finding = match verdict {
         Verdict::Forged | Verdict::Unsigned if forged_names_a_known_order(store, &claims)? => {
             forged_finding(n.psp, &claims, &detail)
@@ -713,10 +697,10 @@ pub fn receive_refund_callback(
     secrets: &NotificationSecrets,
     stale_after_s: i64,
     kind: RefundCallback,
-) -> Result<RefundCallbackReceipt, NotificationError> {
+) -> Result<RefundCallbackReceipt, WebhookError> {
     let refused = |verdict, detail| Ok(RefundCallbackReceipt { verdict, detail, outcome: None });
     if n.body.len() > NOTIFICATION_BODY_MAX_BYTES {
-        return Err(NotificationError::Observation(ObservationError::RawTooLarge(n.body.len())));
+        return Err(WebhookError::Observation(ObservationError::RawTooLarge(n.body.len())));
     }
     if let Some((verdict, why)) = check_signature(n, secrets)?.refusal() {
         return refused(verdict, why);
@@ -730,8 +714,8 @@ pub fn receive_refund_callback(
     };
     use crate::refunds::submission::{CallbackOutcome, apply_callback};
     let outcome = apply_callback(store, n.psp.as_str(), n.psp.actor(), &reading, Utc::now()).map_err(|e| match e {
-        crate::refunds::RefundError::Store(s) => NotificationError::Store(s),
-        other => NotificationError::Store(StoreError::Corrupt(other.to_string())),
+        crate::refunds::RefundError::Store(s) => WebhookError::Store(s),
+        other => WebhookError::Store(StoreError::Corrupt(other.to_string())),
     })?;
     let (verdict, detail) = match &outcome {
         CallbackOutcome::Applied { refund, status } => {

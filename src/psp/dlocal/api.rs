@@ -201,7 +201,7 @@ pub struct Payment {
 
 /// The chargeback object: the answer to `GET /chargebacks/{id}` and the body
 /// of a chargeback notification (one shape, read by one parser:
-/// `notification::parse`).
+/// `webhook::parse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chargeback {
     pub id: String,

@@ -19,8 +19,8 @@ use super::transformers::{
 };
 use super::wire::DlocalCashMethod;
 use crate::market::Country;
+use crate::model::observation::{Observed, StatusReport};
 use crate::money::Currency;
-use crate::observations::{Observed, StatusReport};
 use crate::psp::PspError;
 use crate::psp::http::{self, RESPONSE_BODY_MAX_BYTES};
 
@@ -282,8 +282,8 @@ impl DlocalClient {
         let raw: Box<serde_json::value::RawValue> = self.get(OPERATION, &["chargebacks", chargeback_id]).await?;
         let decode =
             |field: &str, message: String| DlocalError::Decode { operation: OPERATION, field: field.into(), message };
-        let (observed, claims) = super::notification::parse(raw.get().as_bytes()).map_err(|e| match e {
-            super::notification::DlocalNotificationError::Psp(source) => {
+        let (observed, claims) = super::webhook::parse(raw.get().as_bytes()).map_err(|e| match e {
+            super::webhook::DlocalNotificationError::Psp(source) => {
                 DlocalError::Unknown { operation: OPERATION, source }
             }
             other => decode("chargeback", other.to_string()),

@@ -2,7 +2,9 @@
 
 pub mod api;
 pub mod client;
-pub mod notification;
+pub mod webhook;
+/// The former name of [`webhook`], for the CLI's tests.
+pub use webhook as notification;
 // Cash-pickup payouts for refunds.
 pub mod payouts;
 pub mod signature;

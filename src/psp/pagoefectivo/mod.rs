@@ -1,7 +1,9 @@
 //! PagoEfectivo (CIP API and its reports).
 
 pub mod api;
-pub mod callback;
+pub mod webhook;
+/// The former name of [`webhook`], for the CLI's tests.
+pub use webhook as callback;
 pub mod client;
 pub mod signature;
 pub mod transformers;

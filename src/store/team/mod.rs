@@ -10,8 +10,8 @@
 //! a Shenzhen laptop and a Bogotá one need not agree on the time.
 
 mod audit;
-mod copy;
 mod leases;
+mod listen;
 mod replica;
 
 pub use leases::{LeaseRow, LeaseTake};

@@ -382,7 +382,7 @@ impl Store {
         if let Some(id) = meta(&self.conn, META_WORKSPACE_ID)? {
             return Ok(id);
         }
-        let id = crate::refunds::new_idempotency_key();
+        let id = crate::model::refund::new_idempotency_key();
         set_meta(&self.conn, META_WORKSPACE_ID, &id)?;
         Ok(id)
     }

@@ -201,6 +201,14 @@ impl ApproverRole {
     }
 }
 
+/// A fresh idempotency key: 128 random bits.
+pub fn new_idempotency_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("vdr-{}", hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,11 @@
 use super::transformers;
 use super::wire::CipStatus;
 use crate::market::{Country, TimestampFormat, parse_timestamp};
+use crate::model::observation::NotificationClaims;
+use crate::model::observation::{Observed, StatusReport};
 use crate::money::{self, Currency, NumberFormat};
-use crate::observations::{Observed, StatusReport};
 use crate::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
-use crate::psp::dlocal::notification::scalar_text;
-use crate::webhooks::NotificationClaims;
+use crate::psp::dlocal::webhook::scalar_text;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;

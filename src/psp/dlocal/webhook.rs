@@ -11,11 +11,11 @@
 
 use super::transformers;
 use crate::market::{TimestampFormat, parse_timestamp};
+use crate::model::observation::NotificationClaims;
+use crate::model::observation::{Observed, StatusReport};
 use crate::money::{self, Currency, NumberFormat};
-use crate::observations::{Observed, StatusReport};
 use crate::payments::{PaymentObservation, PaymentStatus};
 use crate::psp::PspError;
-use crate::webhooks::NotificationClaims;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
