@@ -70,7 +70,7 @@ fn market_currency(country: Country) -> Currency {
 }
 
 /// Midnight of `date` in `country`'s clock, as a UTC instant.
-fn market_midnight(country: Country, date: NaiveDate) -> i64 {
+pub(crate) fn market_midnight(country: Country, date: NaiveDate) -> i64 {
     let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     country.zone().from_local_datetime(&local).earliest().map(|t| t.timestamp()).unwrap_or_else(|| {
         // Neither market has a gap at midnight; UTC midnight is the nearest sane answer.
@@ -169,11 +169,7 @@ pub fn export_payments(
             Cell::Text(&utc(p.expires_at)),
             Cell::Text(&p.voucher_code),
         ];
-        rows += 1;
-        if rows > EXPORT_ROWS_MAX {
-            return Err(TOO_MANY.into());
-        }
-        writer.row(&cells).map_err(|e| e.to_string())
+        write_row(&mut writer, &mut rows, &cells)
     });
     finish(writer, written, path)
 }
@@ -226,17 +222,23 @@ pub fn export_settlements(
             Cell::Number(&amount(s.net_minor, &s.settlement_currency)),
             Cell::Text(&utc(s.created_at)),
         ];
-        rows += 1;
-        if rows > EXPORT_ROWS_MAX {
-            return Err(TOO_MANY.into());
-        }
-        writer.row(&cells).map_err(|e| e.to_string())
+        write_row(&mut writer, &mut rows, &cells)
     });
     finish(writer, written, path)
 }
 
 /// What the row callbacks say when the export grows past its limit.
 const TOO_MANY: &str = "export row limit";
+
+/// Writes one row of an export, counted in `rows`; past [`EXPORT_ROWS_MAX`]
+/// rows it stops the export instead.
+fn write_row(writer: &mut ExportWriter, rows: &mut u64, cells: &[Cell<'_>]) -> Result<(), String> {
+    *rows += 1;
+    if *rows > EXPORT_ROWS_MAX {
+        return Err(TOO_MANY.into());
+    }
+    writer.row(cells).map_err(|e| e.to_string())
+}
 
 /// Flushes a finished export, or removes the partial file of a failed one:
 /// a file on disk is always a whole export.

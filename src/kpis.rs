@@ -6,13 +6,14 @@
 
 use crate::calendar;
 use crate::dashboard::FailureRate;
+use crate::exports::market_midnight;
 use crate::market::Country;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::payments::PaymentStatus;
 use crate::refunds::RefundStatus;
 use crate::store::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy, Store, StoreError};
 use crate::terms::{self, TermsError, TermsSettings};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -251,18 +252,6 @@ impl Tally {
 /// Whole minutes between two UTC instants in seconds, rounded down.
 fn minutes(from: i64, to: i64) -> i64 {
     (to - from).div_euclid(60)
-}
-
-/// Midnight of `date` in `country`'s clock, as UTC seconds.
-fn market_midnight(country: Country, date: NaiveDate) -> i64 {
-    let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    // Neither market has a gap at midnight; UTC midnight is the nearest sane answer.
-    country
-        .zone()
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.timestamp())
-        .unwrap_or_else(|| local.and_utc().timestamp())
 }
 
 impl KpiQuery {
