@@ -70,12 +70,26 @@ fn market_currency(country: Country) -> Currency {
 }
 
 /// Midnight of `date` in `country`'s clock, as a UTC instant.
-pub(crate) fn market_midnight(country: Country, date: NaiveDate) -> i64 {
+fn market_midnight(country: Country, date: NaiveDate) -> i64 {
     let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     country.zone().from_local_datetime(&local).earliest().map(|t| t.timestamp()).unwrap_or_else(|| {
         // Neither market has a gap at midnight; UTC midnight is the nearest sane answer.
         local.and_utc().timestamp()
     })
+}
+
+/// The markets asked for (both when `None`), each with the UTC instants its
+/// market days `from..=to` start and end at.
+pub(crate) fn market_windows(
+    market: Option<Country>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Iterator<Item = (Country, i64, i64)> {
+    let after = to.succ_opt().unwrap_or(to);
+    [Country::Colombia, Country::Peru]
+        .into_iter()
+        .filter(move |c| market.is_none_or(|m| m == *c))
+        .map(move |c| (c, market_midnight(c, from), market_midnight(c, after)))
 }
 
 impl ExportQuery {
@@ -87,11 +101,8 @@ impl ExportQuery {
         if days > EXPORT_DAYS_MAX {
             return Err(ExportError::TooLong { days });
         }
-        let after = self.to.succ_opt().unwrap_or(self.to);
-        let markets = [Country::Colombia, Country::Peru]
-            .into_iter()
-            .filter(|c| self.market.is_none_or(|m| m == *c))
-            .map(|c| (c.code(), market_currency(c).code(), market_midnight(c, self.from), market_midnight(c, after)))
+        let markets = market_windows(self.market, self.from, self.to)
+            .map(|(c, start, end)| (c.code(), market_currency(c).code(), start, end))
             .collect();
         Ok(LedgerExportFilter {
             markets,

@@ -6,7 +6,7 @@
 
 use crate::calendar;
 use crate::dashboard::FailureRate;
-use crate::exports::market_midnight;
+use crate::exports::market_windows;
 use crate::market::Country;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::payments::PaymentStatus;
@@ -263,12 +263,8 @@ impl KpiQuery {
         if days > KPI_DAYS_MAX {
             return Err(KpiError::TooLong { days });
         }
-        let after = self.to.succ_opt().unwrap_or(self.to);
-        let markets = [Country::Colombia, Country::Peru]
-            .into_iter()
-            .filter(|c| self.market.is_none_or(|m| m == *c))
-            .map(|c| (c.code(), market_midnight(c, self.from), market_midnight(c, after)))
-            .collect();
+        let markets =
+            market_windows(self.market, self.from, self.to).map(|(c, start, end)| (c.code(), start, end)).collect();
         let paid_statuses =
             PaymentStatus::ALL.into_iter().filter(|s| s.was_paid()).map(PaymentStatus::as_str).collect();
         Ok(KpiFilter { markets, psp: self.psp.clone(), paid_statuses })
