@@ -78,6 +78,20 @@ fn market_midnight(country: Country, date: NaiveDate) -> i64 {
     })
 }
 
+/// The markets asked for (both when `None`), each with the UTC instants its
+/// market days `from..=to` start and end at.
+pub(crate) fn market_windows(
+    market: Option<Country>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Iterator<Item = (Country, i64, i64)> {
+    let after = to.succ_opt().unwrap_or(to);
+    [Country::Colombia, Country::Peru]
+        .into_iter()
+        .filter(move |c| market.is_none_or(|m| m == *c))
+        .map(move |c| (c, market_midnight(c, from), market_midnight(c, after)))
+}
+
 impl ExportQuery {
     fn filter(&self) -> Result<LedgerExportFilter, ExportError> {
         if self.to < self.from {
@@ -87,11 +101,8 @@ impl ExportQuery {
         if days > EXPORT_DAYS_MAX {
             return Err(ExportError::TooLong { days });
         }
-        let after = self.to.succ_opt().unwrap_or(self.to);
-        let markets = [Country::Colombia, Country::Peru]
-            .into_iter()
-            .filter(|c| self.market.is_none_or(|m| m == *c))
-            .map(|c| (c.code(), market_currency(c).code(), market_midnight(c, self.from), market_midnight(c, after)))
+        let markets = market_windows(self.market, self.from, self.to)
+            .map(|(c, start, end)| (c.code(), market_currency(c).code(), start, end))
             .collect();
         Ok(LedgerExportFilter {
             markets,
@@ -169,11 +180,7 @@ pub fn export_payments(
             Cell::Text(&utc(p.expires_at)),
             Cell::Text(&p.voucher_code),
         ];
-        rows += 1;
-        if rows > EXPORT_ROWS_MAX {
-            return Err(TOO_MANY.into());
-        }
-        writer.row(&cells).map_err(|e| e.to_string())
+        write_row(&mut writer, &mut rows, &cells)
     });
     finish(writer, written, path)
 }
@@ -226,17 +233,23 @@ pub fn export_settlements(
             Cell::Number(&amount(s.net_minor, &s.settlement_currency)),
             Cell::Text(&utc(s.created_at)),
         ];
-        rows += 1;
-        if rows > EXPORT_ROWS_MAX {
-            return Err(TOO_MANY.into());
-        }
-        writer.row(&cells).map_err(|e| e.to_string())
+        write_row(&mut writer, &mut rows, &cells)
     });
     finish(writer, written, path)
 }
 
 /// What the row callbacks say when the export grows past its limit.
 const TOO_MANY: &str = "export row limit";
+
+/// Writes one row of an export, counted in `rows`; past [`EXPORT_ROWS_MAX`]
+/// rows it stops the export instead.
+fn write_row(writer: &mut ExportWriter, rows: &mut u64, cells: &[Cell<'_>]) -> Result<(), String> {
+    *rows += 1;
+    if *rows > EXPORT_ROWS_MAX {
+        return Err(TOO_MANY.into());
+    }
+    writer.row(cells).map_err(|e| e.to_string())
+}
 
 /// Flushes a finished export, or removes the partial file of a failed one:
 /// a file on disk is always a whole export.

@@ -6,13 +6,14 @@
 
 use crate::calendar;
 use crate::dashboard::FailureRate;
+use crate::exports::market_windows;
 use crate::market::Country;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::payments::PaymentStatus;
 use crate::refunds::RefundStatus;
 use crate::store::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy, Store, StoreError};
 use crate::terms::{self, TermsError, TermsSettings};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -253,18 +254,6 @@ fn minutes(from: i64, to: i64) -> i64 {
     (to - from).div_euclid(60)
 }
 
-/// Midnight of `date` in `country`'s clock, as UTC seconds.
-fn market_midnight(country: Country, date: NaiveDate) -> i64 {
-    let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    // Neither market has a gap at midnight; UTC midnight is the nearest sane answer.
-    country
-        .zone()
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.timestamp())
-        .unwrap_or_else(|| local.and_utc().timestamp())
-}
-
 impl KpiQuery {
     fn filter(&self) -> Result<KpiFilter, KpiError> {
         if self.to < self.from {
@@ -274,12 +263,8 @@ impl KpiQuery {
         if days > KPI_DAYS_MAX {
             return Err(KpiError::TooLong { days });
         }
-        let after = self.to.succ_opt().unwrap_or(self.to);
-        let markets = [Country::Colombia, Country::Peru]
-            .into_iter()
-            .filter(|c| self.market.is_none_or(|m| m == *c))
-            .map(|c| (c.code(), market_midnight(c, self.from), market_midnight(c, after)))
-            .collect();
+        let markets =
+            market_windows(self.market, self.from, self.to).map(|(c, start, end)| (c.code(), start, end)).collect();
         let paid_statuses =
             PaymentStatus::ALL.into_iter().filter(|s| s.was_paid()).map(PaymentStatus::as_str).collect();
         Ok(KpiFilter { markets, psp: self.psp.clone(), paid_statuses })

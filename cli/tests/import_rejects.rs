@@ -70,6 +70,30 @@ fn assert_refused(ctx: &Ctx, kind: &str, profile: &str, file: &Path, fragments: 
     err
 }
 
+/// [`assert_refused`] for an orders file read with the shop profile.
+fn assert_refused_orders(ctx: &Ctx, file: &Path, fragments: &[String]) -> String {
+    assert_refused(ctx, "orders", "shop", file, fragments)
+}
+
+/// A fresh populated database refuses the orders file `rel` for one bad row
+/// (the only error listed), and none of `absent` is in the store.
+fn assert_one_bad_order_row(rel: &str, line: u32, column: &str, reason: &str, absent: &[&str]) {
+    let ctx = populated();
+    let file = fixture(rel);
+    assert_refused_orders(&ctx, &file, &[row_error(&file, line, column, reason)]);
+    for id in absent {
+        assert!(ctx.lookup(id).is_empty(), "{id} is not in the store");
+    }
+}
+
+/// `import KIND FILE… FLAG…` as command-line arguments.
+fn import_cmd(kind: &str, files: &[&Path], flags: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["import".into(), kind.into()];
+    args.extend(files.iter().map(|f| f.as_os_str().to_os_string()));
+    args.extend(flags.iter().map(std::ffi::OsString::from));
+    args
+}
+
 /// A one-order shop file with an order id not used before in this database.
 fn fresh_orders_file(ctx: &Ctx) -> (std::path::PathBuf, String) {
     let n = (1..).find(|n| !ctx.path(&format!("valid-{n}.csv")).exists()).unwrap();
@@ -95,10 +119,8 @@ fn row_error(file: &Path, line: u32, column: &str, reason: &str) -> String {
 fn missing_required_columns_are_named() {
     let ctx = populated();
     let file = fixture("rejects/missing_column.csv");
-    let err = assert_refused(
+    let err = assert_refused_orders(
         &ctx,
-        "orders",
-        "shop",
         &file,
         &[format!("{}:1: missing required column(s)", shown(&file)), "\"currency\"".into(), "\"status\"".into()],
     );
@@ -107,53 +129,36 @@ fn missing_required_columns_are_named() {
 
 #[test]
 fn an_unknown_status_is_refused_at_its_line() {
-    let ctx = populated();
-    let file = fixture("rejects/unknown_status.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[row_error(&file, 4, "status", "unknown status \"shipped\"")]);
     // Rows 2 and 3 were fine, and still nothing of the file is in the store.
-    assert!(ctx.lookup("X-1").is_empty() && ctx.lookup("X-2").is_empty());
+    assert_one_bad_order_row("rejects/unknown_status.csv", 4, "status", "unknown status \"shipped\"", &["X-1", "X-2"]);
 }
 
 #[test]
 fn an_unknown_currency_is_refused_at_its_line() {
-    let ctx = populated();
-    let file = fixture("rejects/unknown_currency.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[row_error(&file, 2, "currency", "unknown currency \"EUR\"")]);
-    assert!(ctx.lookup("X-2").is_empty());
+    assert_one_bad_order_row("rejects/unknown_currency.csv", 2, "currency", "unknown currency \"EUR\"", &["X-2"]);
 }
 
 #[test]
 fn an_unparseable_amount_is_refused_at_its_line() {
-    let ctx = populated();
-    let file = fixture("rejects/bad_amount.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[row_error(&file, 4, "amount", "\"12O.00\" is not a number")]);
-    assert!(ctx.lookup("X-1").is_empty());
+    assert_one_bad_order_row("rejects/bad_amount.csv", 4, "amount", "\"12O.00\" is not a number", &["X-1"]);
 }
 
 #[test]
 fn a_negative_amount_is_refused_at_its_line() {
-    let ctx = populated();
-    let file = fixture("rejects/negative_amount.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[row_error(&file, 2, "amount", "negative amount")]);
-    assert!(ctx.lookup("X-2").is_empty());
+    assert_one_bad_order_row("rejects/negative_amount.csv", 2, "amount", "negative amount", &["X-2"]);
 }
 
 #[test]
 fn an_unparseable_date_is_refused_at_its_line() {
-    let ctx = populated();
-    let file = fixture("rejects/bad_date.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[row_error(&file, 3, "created_at", "\"31/02/2026\"")]);
-    assert!(ctx.lookup("X-1").is_empty());
+    assert_one_bad_order_row("rejects/bad_date.csv", 3, "created_at", "\"31/02/2026\"", &["X-1"]);
 }
 
 #[test]
 fn every_bad_row_of_a_file_is_listed() {
     let ctx = populated();
     let file = fixture("rejects/several_bad_rows.csv");
-    let err = assert_refused(
+    let err = assert_refused_orders(
         &ctx,
-        "orders",
-        "shop",
         &file,
         &[
             format!("{}: 3 bad rows; nothing was imported", shown(&file)),
@@ -195,16 +200,7 @@ fn bad_rows_of_a_custom_profile_are_listed() {
     let file = fixture("custom/payu_bad_rows.csv");
     let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("assets/profiles/payu-colombia.toml");
     let before = ctx.stats();
-    let out = ctx.fails_with(
-        2,
-        [
-            std::ffi::OsStr::new("import"),
-            "payments".as_ref(),
-            file.as_os_str(),
-            "--profile-file".as_ref(),
-            profile.as_os_str(),
-        ],
-    );
+    let out = ctx.fails_with(2, import_cmd("payments", &[&file], &["--profile-file", profile.to_str().unwrap()]));
     let err = stderr(&out);
     for f in [
         row_error(&file, 3, "Valor", "\"1,250,000.50\" is not a number"),
@@ -221,10 +217,8 @@ fn bad_rows_of_a_custom_profile_are_listed() {
 fn line_numbers_after_multi_line_quoted_fields_are_right() {
     let ctx = populated();
     let file = fixture("encodings/quoted_bad.csv");
-    assert_refused(
+    assert_refused_orders(
         &ctx,
-        "orders",
-        "shop",
         &file,
         &[
             format!("{}: 2 bad rows", shown(&file)),
@@ -239,10 +233,8 @@ fn line_numbers_in_crlf_files_count_the_header_as_line_1() {
     let ctx = populated();
     let file = fixture("rejects/crlf_bad_rows.csv");
     assert!(std::fs::read(&file).unwrap().windows(2).any(|w| w == b"\r\n"), "fixture must use CRLF");
-    assert_refused(
+    assert_refused_orders(
         &ctx,
-        "orders",
-        "shop",
         &file,
         &[
             format!("{}: 2 bad rows", shown(&file)),
@@ -256,10 +248,8 @@ fn line_numbers_in_crlf_files_count_the_header_as_line_1() {
 fn rows_with_the_wrong_number_of_fields_are_refused() {
     let ctx = populated();
     let file = fixture("rejects/ragged.csv");
-    assert_refused(
+    assert_refused_orders(
         &ctx,
-        "orders",
-        "shop",
         &file,
         &[row_error(&file, 3, "(row)", "has 16 fields but the header has 15"), row_error(&file, 5, "(row)", "")],
     );
@@ -270,7 +260,7 @@ fn an_empty_file_is_refused() {
     let ctx = populated();
     for rel in ["rejects/empty.csv", "rejects/blank_lines_only.csv"] {
         let file = fixture(rel);
-        assert_refused(&ctx, "orders", "shop", &file, &[format!("{}: the file is empty", shown(&file))]);
+        assert_refused_orders(&ctx, &file, &[format!("{}: the file is empty", shown(&file))]);
     }
 }
 
@@ -281,7 +271,7 @@ fn a_binary_file_is_refused() {
         let file = fixture(rel);
         let bytes = std::fs::read(&file).unwrap();
         assert!(bytes.contains(&0), "{rel} must hold NUL bytes");
-        assert_refused(&ctx, "orders", "shop", &file, &[format!("{}: the file is binary", shown(&file))]);
+        assert_refused_orders(&ctx, &file, &[format!("{}: the file is binary", shown(&file))]);
     }
 }
 
@@ -289,20 +279,14 @@ fn a_binary_file_is_refused() {
 fn a_utf16_file_is_refused_with_advice() {
     let ctx = populated();
     let file = fixture("rejects/utf16.csv");
-    assert_refused(&ctx, "orders", "shop", &file, &[format!("{}: the file is UTF-16", shown(&file))]);
+    assert_refused_orders(&ctx, &file, &[format!("{}: the file is UTF-16", shown(&file))]);
 }
 
 #[test]
 fn a_file_with_only_a_header_is_refused() {
     let ctx = populated();
     let file = fixture("rejects/header_only.csv");
-    assert_refused(
-        &ctx,
-        "orders",
-        "shop",
-        &file,
-        &[format!("{}: the file has a header but no data rows", shown(&file))],
-    );
+    assert_refused_orders(&ctx, &file, &[format!("{}: the file has a header but no data rows", shown(&file))]);
 }
 
 #[test]
@@ -311,17 +295,7 @@ fn a_refused_file_among_several_imports_nothing_while_the_good_one_is_imported()
     let good = fixture("encodings/utf8_comma_lf.csv");
     let bad = fixture("rejects/unknown_currency.csv");
     let before = counts(&ctx.stats());
-    let out = ctx.fails_with(
-        2,
-        [
-            std::ffi::OsStr::new("import"),
-            "orders".as_ref(),
-            good.as_os_str(),
-            bad.as_os_str(),
-            "--profile".as_ref(),
-            "shop".as_ref(),
-        ],
-    );
+    let out = ctx.fails_with(2, import_cmd("orders", &[&good, &bad], &["--profile", "shop"]));
     assert!(stdout(&out).contains("imported 3 orders rows"), "{}", stdout(&out));
     assert!(stderr(&out).contains(&row_error(&bad, 2, "currency", "unknown currency")), "{}", stderr(&out));
     assert!(stderr(&out).contains("1 of 2 file(s) refused"), "{}", stderr(&out));
@@ -346,17 +320,7 @@ fn a_missing_file_is_an_error_but_not_a_panic() {
 fn json_output_reports_the_refusal_with_a_code() {
     let ctx = populated();
     let file = fixture("rejects/several_bad_rows.csv");
-    let out = ctx.fails_with(
-        2,
-        [
-            std::ffi::OsStr::new("import"),
-            "orders".as_ref(),
-            file.as_os_str(),
-            "--profile".as_ref(),
-            "shop".as_ref(),
-            "--json".as_ref(),
-        ],
-    );
+    let out = ctx.fails_with(2, import_cmd("orders", &[&file], &["--profile", "shop", "--json"]));
     let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object on stdout");
     assert_eq!(report["imported"].as_array().map(Vec::len), Some(0), "{report}");
     assert_eq!(report["errors"].as_array().map(Vec::len), Some(1), "{report}");

@@ -38,10 +38,9 @@ struct Received {
 struct SmtpSink {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
-    stop: Arc<AtomicBool>,
     /// The next RCPT TO gets a permanent 550 (then this goes back to false).
     refuse: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _accept: AcceptLoop,
 }
 
 impl SmtpSink {
@@ -51,22 +50,13 @@ impl SmtpSink {
 
     fn start_on(addr: SocketAddr) -> SmtpSink {
         let listener = TcpListener::bind(addr).expect("bind the SMTP sink");
-        let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
         let refuse = Arc::new(AtomicBool::new(false));
-        let (r, s, f) = (received.clone(), stop.clone(), refuse.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    let _ = smtp_session(conn, &r, &f);
-                }
-            }
+        let (r, f) = (received.clone(), refuse.clone());
+        let accept = AcceptLoop::start(listener, move |conn| {
+            let _ = smtp_session(conn, &r, &f);
         });
-        SmtpSink { addr, received, stop, refuse, thread: Some(thread) }
+        SmtpSink { addr: accept.addr, received, refuse, _accept: accept }
     }
 
     fn refuse_next_rcpt(&self) {
@@ -78,7 +68,34 @@ impl SmtpSink {
     }
 }
 
-impl Drop for SmtpSink {
+/// A thread serving each connection to a loopback listener, one after the
+/// other, until dropped.
+struct AcceptLoop {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AcceptLoop {
+    fn start(listener: TcpListener, mut serve: impl FnMut(TcpStream) + Send + 'static) -> AcceptLoop {
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    serve(conn);
+                }
+            }
+        });
+        AcceptLoop { addr, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for AcceptLoop {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.addr); // wakes the accept loop
@@ -169,30 +186,20 @@ struct SmsStandIn {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<SmsRequest>>>,
     fail_next: Arc<AtomicU32>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _accept: AcceptLoop,
 }
 
 impl SmsStandIn {
     fn start() -> SmsStandIn {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let fail_next = Arc::new(AtomicU32::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, f, s) = (requests.clone(), fail_next.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut ids: Vec<(String, String)> = Vec::new();
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    let _ = sms_exchange(conn, &r, &f, &mut ids);
-                }
-            }
+        let (r, f) = (requests.clone(), fail_next.clone());
+        let mut ids: Vec<(String, String)> = Vec::new();
+        let accept = AcceptLoop::start(listener, move |conn| {
+            let _ = sms_exchange(conn, &r, &f, &mut ids);
         });
-        SmsStandIn { addr, requests, fail_next, stop, thread: Some(thread) }
+        SmsStandIn { addr: accept.addr, requests, fail_next, _accept: accept }
     }
 
     fn url(&self) -> String {
@@ -201,16 +208,6 @@ impl SmsStandIn {
 
     fn requests(&self) -> Vec<SmsRequest> {
         self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for SmsStandIn {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

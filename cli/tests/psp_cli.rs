@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use support::keyring::KeyringSession;
+use support::pe_payer;
 use voucherdesk::market::Country;
 use voucherdesk::money::Currency;
 use voucherdesk::observations::{self, ObservationSource, Observed};
@@ -246,15 +247,8 @@ async fn issue_cip(db: &Path, base_url: &str, transaction_code: &str) -> String 
             concept: "Pedido".into(),
             additional_data: None,
             payer: Payer {
-                email: "ana.quispe@example.pe".into(),
-                name: "Ana".into(),
-                last_name: "Quispe".into(),
-                document_type: "DNI".into(),
-                document_number: "45678912".into(),
-                phone: "987654321".into(),
-                phone_country_code: "+51".into(),
-                ubigeo: None,
                 country: None,
+                ..pe_payer("ana.quispe@example.pe", "Ana", "Quispe", "45678912", "987654321")
             },
         })
         .await

@@ -4,6 +4,8 @@
 //! see exactly what the client sends (token hash, headers, amounts) and count
 //! token requests; a callback sink receives the sandbox's signed callbacks.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use support::pe_payer;
 
 use voucherdesk::money::Currency;
 use voucherdesk::payments::PaymentStatus;
@@ -216,15 +219,9 @@ async fn post_token(base: &str, date_request: &str) -> (u16, Value) {
 
 fn payer() -> Payer {
     Payer {
-        email: "ana.quispe@example.pe".into(),
-        name: "Ana".into(),
-        last_name: "Quispe".into(),
-        document_type: "DNI".into(),
-        document_number: "45678912".into(),
-        phone: "987654321".into(),
-        phone_country_code: "+51".into(),
         ubigeo: Some("150101".into()),
         country: Some("PERU".into()),
+        ..pe_payer("ana.quispe@example.pe", "Ana", "Quispe", "45678912", "987654321")
     }
 }
 

@@ -101,17 +101,24 @@ fn reconcile_json_is_one_object_with_every_kind_even_on_an_empty_store() {
     assert_eq!(summary["as_of"], AS_OF);
 }
 
-#[test]
-fn not_settled_counts_days_between_market_business_dates() {
+/// The recon set imported and reconciled, with the payment ids of the
+/// exceptions of `kind` it flagged.
+fn reconciled_recon_set_flagging(kind: &str) -> (Ctx, BTreeSet<String>) {
     let ctx = Ctx::new();
     ctx.import_recon_set();
     ctx.reconcile();
-    let flagged: BTreeSet<String> = ctx
+    let flagged = ctx
         .exceptions_all()
         .iter()
-        .filter(|e| e["kind"] == "not_settled")
+        .filter(|e| e["kind"] == kind)
         .map(|e| e["payment_id"].as_str().unwrap().to_string())
         .collect();
+    (ctx, flagged)
+}
+
+#[test]
+fn not_settled_counts_days_between_market_business_dates() {
+    let (ctx, flagged) = reconciled_recon_set_flagging("not_settled");
     // dLocal in Colombia settles T+2 business days. D-013 was paid 2026-03-17T02:00Z =
     // 2026-03-16 21:00 in Bogotá: due on the 18th, two business days late on the 20th
     // (its UTC date would make it due on the 19th, one day late: within the grace).
@@ -138,15 +145,7 @@ fn not_settled_counts_days_between_market_business_dates() {
 
 #[test]
 fn paid_after_expiry_compares_instants_not_local_dates() {
-    let ctx = Ctx::new();
-    ctx.import_recon_set();
-    ctx.reconcile();
-    let flagged: BTreeSet<String> = ctx
-        .exceptions_all()
-        .iter()
-        .filter(|e| e["kind"] == "paid_after_expiry")
-        .map(|e| e["payment_id"].as_str().unwrap().to_string())
-        .collect();
+    let (ctx, flagged) = reconciled_recon_set_flagging("paid_after_expiry");
     // D-008: expiry 10:00-05:00, paid 15:01+0000 → 1 minute late (the order's
     //        own, later expiry does not excuse it: the payment's expiry wins).
     // 90000010: no expiry of its own; the order's 12:00Z, paid 07:01 Lima → 1 minute late.

@@ -379,10 +379,7 @@ fn kyc_mismatches_are_refused_and_accents_case_and_word_order_are_not_mismatches
 #[test]
 fn a_usd_priced_order_refunded_in_pesos_locks_the_rate_at_approval_with_its_source() {
     let mut l = ledger();
-    let mut usd = sale("CO-USD", "D-USD", "CO", "400000");
-    usd.order_currency = Some("USD");
-    usd.order_amount = Some("100.00");
-    l.add(&[usd]);
+    l.add(&[usd_priced_sale("400000", "100.00")]);
     let now = Utc::now();
     let sam = op(&l.db, "sam");
     let r = refunds::request(&mut l.store, &sam, &psp_refund("D-USD", "395025"), now).unwrap();
@@ -468,10 +465,7 @@ fn changing_the_amount_restarts_approval_with_a_new_refund_and_a_new_tier() {
 #[test]
 fn a_tier_one_refund_of_a_usd_priced_order_locks_the_rate_when_requested() {
     let mut l = ledger();
-    let mut usd = sale("CO-USD", "D-USD", "CO", "400000");
-    usd.order_currency = Some("USD");
-    usd.order_amount = Some("100.00");
-    l.add(&[usd]);
+    l.add(&[usd_priced_sale("400000", "100.00")]);
     let now = Utc::now();
     let today = voucherdesk::market::Country::Colombia.business_date(now).to_string();
     voucherdesk::fx::add(&mut l.store, &op(&l.db, "admin"), "USD/COP", &today, "4000", Some("Banco X"), now).unwrap();

@@ -334,10 +334,7 @@ fn date(text: &str) -> chrono::NaiveDate {
 }
 
 fn usd_priced(l: &mut Ledger) {
-    let mut usd = sale("CO-USD", "D-USD", "CO", "4000000");
-    usd.order_currency = Some("USD");
-    usd.order_amount = Some("1000.00");
-    l.add(&[usd]);
+    l.add(&[usd_priced_sale("4000000", "1000.00")]);
 }
 
 #[test]

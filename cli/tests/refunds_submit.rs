@@ -44,12 +44,31 @@ impl SandboxPsp {
 
 /// A ledger with the sandbox's paid payment imported, and an approved tier-1 refund of 20,000 COP.
 fn approved_refund(psp: &Psp, order_id: &'static str) -> (Ledger, String, i64) {
-    let payment_id = psp.paid_payment(order_id, 5_000_000);
-    let mut l = ledger();
-    l.add(&[sale(order_id, &payment_id, "CO", "50000")]);
+    let (mut l, payment_id) = ledger_with_paid_sale(psp, order_id);
     let r = refunds::request(&mut l.store, &op(&l.db, "sam"), &psp_refund(&payment_id, "20000"), Utc::now()).unwrap();
     assert_eq!(r.status, RefundStatus::Approved);
     (l, payment_id, r.id)
+}
+
+/// A ledger with the sandbox's paid 50,000 COP payment for `order_id` imported.
+fn ledger_with_paid_sale(psp: &Psp, order_id: &'static str) -> (Ledger, String) {
+    let payment_id = psp.paid_payment(order_id, 5_000_000);
+    let mut l = ledger();
+    l.add(&[sale(order_id, &payment_id, "CO", "50000")]);
+    (l, payment_id)
+}
+
+/// A ledger with a paid sale and a cash withdrawal of `amount` COP requested by sam.
+fn cash_withdrawal_requested(psp: &Psp, order_id: &'static str, amount: &str) -> (Ledger, refunds::Refund) {
+    let (mut l, payment_id) = ledger_with_paid_sale(psp, order_id);
+    let r = refunds::request(
+        &mut l.store,
+        &op(&l.db, "sam"),
+        &cash_withdrawal(&payment_id, amount, payee_co()),
+        Utc::now(),
+    )
+    .unwrap();
+    (l, r)
 }
 
 #[test]
@@ -195,16 +214,7 @@ fn a_child_killed_while_waiting_for_the_psp_leaves_a_refund_the_next_run_complet
 fn a_cash_withdrawal_gets_a_withdrawal_code_and_is_followed_until_collected() {
     let psp =
         Psp::start("[[dlocal.payouts]]\norder_prefix = \"CO-\"\noutcome = \"paid\"\nafter_ms = 0\n", CLIENT_TIMEOUT_MS);
-    let payment_id = psp.paid_payment("CO-5", 5_000_000);
-    let mut l = ledger();
-    l.add(&[sale("CO-5", &payment_id, "CO", "50000")]);
-    let r = refunds::request(
-        &mut l.store,
-        &op(&l.db, "sam"),
-        &cash_withdrawal(&payment_id, "50000", payee_co()),
-        Utc::now(),
-    )
-    .unwrap();
+    let (mut l, r) = cash_withdrawal_requested(&psp, "CO-5", "50000");
     assert_eq!(r.status, RefundStatus::Approved);
     let first = psp.submit(&mut l);
     assert_eq!((first.submitted, first.pending), (1, 1));
@@ -259,16 +269,7 @@ fn id_of(r: &refunds::Refund) -> i64 {
 #[test]
 fn a_rejected_payout_can_be_retried_with_a_new_key_and_a_refusal_fails_the_refund() {
     let psp = Psp::start("[[dlocal.payouts]]\noutcome = \"rejected\"\nafter_ms = 0\n", CLIENT_TIMEOUT_MS);
-    let payment_id = psp.paid_payment("CO-6", 5_000_000);
-    let mut l = ledger();
-    l.add(&[sale("CO-6", &payment_id, "CO", "50000")]);
-    let r = refunds::request(
-        &mut l.store,
-        &op(&l.db, "sam"),
-        &cash_withdrawal(&payment_id, "10000", payee_co()),
-        Utc::now(),
-    )
-    .unwrap();
+    let (mut l, r) = cash_withdrawal_requested(&psp, "CO-6", "10000");
     psp.submit(&mut l);
     let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
     while refunds::show(&l.store, r.id).unwrap().status == RefundStatus::Submitted {
@@ -459,38 +460,28 @@ fn a_forged_refund_callback_changes_nothing() {
         body: body.clone().into_bytes(),
         received_at: Utc::now(),
     };
-    let forged = webhooks::receive_refund_callback(
-        &mut l.store,
-        &notification(sign("not-the-secret")),
-        &secrets,
-        300,
-        RefundCallback::Refund,
-    )
-    .unwrap();
+    // The refund callback signed with `secret`, as received now.
+    let receive = |l: &mut Ledger, secret: &str| {
+        webhooks::receive_refund_callback(
+            &mut l.store,
+            &notification(sign(secret)),
+            &secrets,
+            300,
+            RefundCallback::Refund,
+        )
+        .unwrap()
+    };
+    let forged = receive(&mut l, "not-the-secret");
     assert_eq!(forged.verdict, Verdict::Forged);
     assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Submitted);
     let receipt = l.dir.path().join("receipts").join(format!("refund-{id}.pdf"));
     assert!(!receipt.exists(), "a receipt before success");
-    let genuine = webhooks::receive_refund_callback(
-        &mut l.store,
-        &notification(sign(sandbox::DEFAULT_DLOCAL_SECRET)),
-        &secrets,
-        300,
-        RefundCallback::Refund,
-    )
-    .unwrap();
+    let genuine = receive(&mut l, sandbox::DEFAULT_DLOCAL_SECRET);
     assert_eq!(genuine.verdict, Verdict::Applied);
     assert_eq!(refunds::show(&l.store, id).unwrap().status, RefundStatus::Succeeded);
     // The success archived its PDF receipt.
     assert!(std::fs::read(&receipt).unwrap().starts_with(b"%PDF-"));
     // The same callback again, or a stale PENDING after it, changes nothing.
-    let again = webhooks::receive_refund_callback(
-        &mut l.store,
-        &notification(sign(sandbox::DEFAULT_DLOCAL_SECRET)),
-        &secrets,
-        300,
-        RefundCallback::Refund,
-    )
-    .unwrap();
+    let again = receive(&mut l, sandbox::DEFAULT_DLOCAL_SECRET);
     assert_eq!(again.verdict, Verdict::Duplicate);
 }

@@ -9,13 +9,14 @@ mod support;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use support::{Ctx, stderr, stdout};
+use support::{Ctx, pe_payer, stderr, stdout};
 use voucherdesk::observations::{self, ObservationSource, Observed};
 use voucherdesk::operators::{Operator, act_as};
 use voucherdesk::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
 use voucherdesk::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials};
+use voucherdesk::psp::dlocal::transformers::CashPayment;
 use voucherdesk::psp::dlocal::wire::DlocalCashMethod;
-use voucherdesk::psp::pagoefectivo::client::{CipQuery, NewCip, PagoEfectivoClient, Payer, PeCredentials};
+use voucherdesk::psp::pagoefectivo::client::{CipQuery, CreatedCip, NewCip, PagoEfectivoClient, Payer, PeCredentials};
 use voucherdesk::reconcile::{ReconcileOptions, reconcile};
 use voucherdesk::store::{NotificationFilter, Store};
 use voucherdesk::vouchers::{self, CancelRequest, ExtendRequest, IssueRequest, VoucherClients, VoucherSettings};
@@ -75,6 +76,45 @@ fn clients(sandbox: &RunningSandbox, timeout_ms: u64) -> VoucherClients {
         pagoefectivo: Some(pe_client(sandbox, timeout_ms)),
         notification_url: None,
     }
+}
+
+/// Ana's Efecty ticket for V-CO-1 under the reference V1, created straight at
+/// the PSP (as another desktop would).
+async fn v_co_1_ticket_at_the_psp(psp: &RunningSandbox) -> CashPayment {
+    dlocal_client(psp, 5_000)
+        .create_cash_payment(&CashPaymentRequest {
+            order_id: "V-CO-1-V1".into(),
+            amount_minor: 5_000_000,
+            currency: voucherdesk::money::Currency::Cop,
+            country: voucherdesk::market::Country::Colombia,
+            method: DlocalCashMethod::Efecty,
+            payer: CashPayer {
+                name: "Ana Núñez".into(),
+                email: "ana.nunez@correo.example".into(),
+                document: "1020304050".into(),
+            },
+            description: None,
+            notification_url: None,
+        })
+        .await
+        .unwrap()
+}
+
+/// A 48-hour CIP in PEN under V-PE-1's reference V1, created straight at the
+/// PSP (as another desktop would).
+async fn v_pe_1_cip_at_the_psp(psp: &RunningSandbox, amount_minor: i64, concept: &str, payer: Payer) -> CreatedCip {
+    pe_client(psp, 5_000)
+        .create_cip(&NewCip {
+            transaction_code: "V-PE-1-V1".into(),
+            currency: voucherdesk::money::Currency::Pen,
+            amount_minor,
+            expires_at: Utc::now() + chrono::Duration::hours(48),
+            concept: concept.into(),
+            additional_data: None,
+            payer,
+        })
+        .await
+        .unwrap()
 }
 
 fn who(store: &Store, name: &str) -> Operator {
@@ -375,45 +415,14 @@ async fn a_retry_after_the_psp_acted_records_that_voucher_instead_of_creating_an
         assert_eq!(e.code(), "vouchers.psp_unconfirmed");
     }
     // The PSP acted on both calls but the answers were lost: the vouchers exist under our references.
-    let ticket = dlocal_client(&psp, 5_000)
-        .create_cash_payment(&CashPaymentRequest {
-            order_id: "V-CO-1-V1".into(),
-            amount_minor: 5_000_000,
-            currency: voucherdesk::money::Currency::Cop,
-            country: voucherdesk::market::Country::Colombia,
-            method: DlocalCashMethod::Efecty,
-            payer: CashPayer {
-                name: "Ana Núñez".into(),
-                email: "ana.nunez@correo.example".into(),
-                document: "1020304050".into(),
-            },
-            description: None,
-            notification_url: None,
-        })
-        .await
-        .unwrap();
-    let cip = pe_client(&psp, 5_000)
-        .create_cip(&NewCip {
-            transaction_code: "V-PE-1-V1".into(),
-            currency: voucherdesk::money::Currency::Pen,
-            amount_minor: 8_990,
-            expires_at: Utc::now() + chrono::Duration::hours(48),
-            concept: "Pedido V-PE-1".into(),
-            additional_data: None,
-            payer: Payer {
-                email: "jose.nahui@correo.example".into(),
-                name: "José".into(),
-                last_name: "Ñahui Quispe".into(),
-                document_type: "DNI".into(),
-                document_number: "45678912".into(),
-                phone: "987654321".into(),
-                phone_country_code: "+51".into(),
-                ubigeo: None,
-                country: Some("PE".into()),
-            },
-        })
-        .await
-        .unwrap();
+    let ticket = v_co_1_ticket_at_the_psp(&psp).await;
+    let cip = v_pe_1_cip_at_the_psp(
+        &psp,
+        8_990,
+        "Pedido V-PE-1",
+        pe_payer("jose.nahui@correo.example", "José", "Ñahui Quispe", "45678912", "987654321"),
+    )
+    .await;
     let c = clients(&psp, 5_000);
     let co = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", None), Utc::now()).await.unwrap();
     assert_eq!((co.payment_id.as_str(), co.replayed), (ticket.payment_id.as_str(), true));
@@ -492,33 +501,39 @@ async fn the_old_voucher_paid_after_a_new_one_was_issued_is_caught_by_reconcilia
     assert_eq!(e.code(), "vouchers.already_paid");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_issues_extends_and_cancels_with_the_usual_exit_codes() {
-    let ctx = std::sync::Arc::new(ledger());
-    let psp = sandbox("").await;
-    let url = psp.base_url();
-    let db = ctx.db.clone();
-    let run = move |operator: &'static str, args: Vec<String>| {
+/// `voucherdesk vouchers ACTION --order ORDER EXTRA…` as `operator`, both PSPs
+/// at `url`, run off the async runtime: (exit code, stdout, stderr).
+async fn vouchers_cli(
+    ctx: &std::sync::Arc<Ctx>,
+    url: &str,
+    operator: &'static str,
+    order: &str,
+    action: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut args: Vec<String> = vec!["vouchers".into(), action.into(), "--order".into(), order.into()];
+    args.extend(["--dlocal-url".to_string(), url.to_string(), "--pagoefectivo-url".into(), url.to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || {
         let mut cmd = ctx.cmd();
         cmd.env("VOUCHERDESK_OPERATOR", operator)
             .env_remove("VOUCHERDESK_DLOCAL_URL")
             .env_remove("VOUCHERDESK_PAGOEFECTIVO_URL");
         let out = cmd.args(&args).output().unwrap();
         (out.status.code(), stdout(&out), stderr(&out))
-    };
-    let url_args = |order: &str, action: &str, extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = vec!["vouchers".into(), action.into(), "--order".into(), order.into()];
-        args.extend(["--dlocal-url".to_string(), url.clone(), "--pagoefectivo-url".into(), url.clone()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-PE-1", "issue", &["--hours", "36", "--json"]);
-        move || run("sam", args)
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_issues_extends_and_cancels_with_the_usual_exit_codes() {
+    let ctx = std::sync::Arc::new(ledger());
+    let psp = sandbox("").await;
+    let url = psp.base_url();
+    let db = ctx.db.clone();
+    let (code, out, err) = vouchers_cli(&ctx, &url, "sam", "V-PE-1", "issue", &["--hours", "36", "--json"]).await;
     assert_eq!(code, Some(0), "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["action"], "issue");
@@ -528,13 +543,7 @@ async fn the_cli_issues_extends_and_cancels_with_the_usual_exit_codes() {
     assert_eq!(json["replayed"], false);
     assert_eq!(json["messages_queued"].as_array().unwrap().len(), 2);
 
-    let (code, out, _) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-PE-1", "extend", &["--hours", "48"]);
-        move || run("sam", args)
-    })
-    .await
-    .unwrap();
+    let (code, out, _) = vouchers_cli(&ctx, &url, "sam", "V-PE-1", "extend", &["--hours", "48"]).await;
     assert_eq!(code, Some(0));
     assert!(
         out.starts_with(
@@ -544,46 +553,22 @@ async fn the_cli_issues_extends_and_cancels_with_the_usual_exit_codes() {
     );
     assert!(out.ends_with(", PSP reference V-PE-1-V1\n2 buyer message(s) queued\n"), "{out}");
 
-    let (code, _, err) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-PE-1", "cancel", &[]);
-        move || run("sam", args)
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = vouchers_cli(&ctx, &url, "sam", "V-PE-1", "cancel", &[]).await;
     assert_eq!(code, Some(2), "a refusal exits 2");
     assert_eq!(err, "error: sam (support) may not cancel vouchers [auth.forbidden]\n");
 
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-PE-1", "cancel", &["--json"]);
-        move || run("fabio", args)
-    })
-    .await
-    .unwrap();
+    let (code, out, err) = vouchers_cli(&ctx, &url, "fabio", "V-PE-1", "cancel", &["--json"]).await;
     assert_eq!(code, Some(0), "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((json["action"].as_str(), json["status"].as_str()), (Some("cancel"), Some("cancelled")));
 
-    let (code, _, err) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-CO-1", "extend", &["--hours", "48"]);
-        move || run("sam", args)
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = vouchers_cli(&ctx, &url, "sam", "V-CO-1", "extend", &["--hours", "48"]).await;
     assert_eq!(code, Some(2));
     assert!(err.contains("[vouchers.extend_unsupported]"), "{err}");
 
     // A PSP that does not answer is a fault: exit 1, and the retry hint.
     drop(psp);
-    let (code, _, err) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        let args = url_args("V-CO-1", "issue", &["--timeout-ms", "500"]);
-        move || run("sam", args)
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = vouchers_cli(&ctx, &url, "sam", "V-CO-1", "issue", &["--timeout-ms", "500"]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("[vouchers.psp_unconfirmed]") && err.contains("reuses reference V-CO-1-V1"), "{err}");
     let store = Store::open(&db).unwrap();
@@ -695,23 +680,7 @@ async fn a_reference_already_taken_at_the_psp_is_recorded_not_duplicated() {
     let ctx = ledger();
     let psp = sandbox("").await;
     // Another desktop issued V1 for both orders; this ledger has never heard of them.
-    let ticket = dlocal_client(&psp, 5_000)
-        .create_cash_payment(&CashPaymentRequest {
-            order_id: "V-CO-1-V1".into(),
-            amount_minor: 5_000_000,
-            currency: voucherdesk::money::Currency::Cop,
-            country: voucherdesk::market::Country::Colombia,
-            method: DlocalCashMethod::Efecty,
-            payer: CashPayer {
-                name: "Ana Núñez".into(),
-                email: "ana.nunez@correo.example".into(),
-                document: "1020304050".into(),
-            },
-            description: None,
-            notification_url: None,
-        })
-        .await
-        .unwrap();
+    let ticket = v_co_1_ticket_at_the_psp(&psp).await;
     let mut store = Store::open(&ctx.db).unwrap();
     let sam = who(&store, "sam");
     let c = clients(&psp, 5_000);
@@ -721,28 +690,13 @@ async fn a_reference_already_taken_at_the_psp_is_recorded_not_duplicated() {
     assert_eq!((attempts.len(), attempts[0].status.as_str(), attempts[0].attempts), (1, "issued", 1));
     assert_eq!(messages(&store, "V-CO-1"), both("voucher_instructions"));
     // A reference taken for other money is not this order's voucher: refused, nothing recorded.
-    pe_client(&psp, 5_000)
-        .create_cip(&NewCip {
-            transaction_code: "V-PE-1-V1".into(),
-            currency: voucherdesk::money::Currency::Pen,
-            amount_minor: 1_000,
-            expires_at: Utc::now() + chrono::Duration::hours(48),
-            concept: "Otro".into(),
-            additional_data: None,
-            payer: Payer {
-                email: "otro@correo.example".into(),
-                name: "Otro".into(),
-                last_name: "Comprador".into(),
-                document_type: "DNI".into(),
-                document_number: "11111111".into(),
-                phone: "987000000".into(),
-                phone_country_code: "+51".into(),
-                ubigeo: None,
-                country: Some("PE".into()),
-            },
-        })
-        .await
-        .unwrap();
+    v_pe_1_cip_at_the_psp(
+        &psp,
+        1_000,
+        "Otro",
+        pe_payer("otro@correo.example", "Otro", "Comprador", "11111111", "987000000"),
+    )
+    .await;
     let e = vouchers::issue(&mut store, &c, &sam, &issue_request("V-PE-1", None), Utc::now()).await.unwrap_err();
     assert_eq!(e.code(), "vouchers.psp_refused");
     assert_eq!(

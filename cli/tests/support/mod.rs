@@ -115,17 +115,7 @@ impl Ctx {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
-        let out = self.run(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "voucherdesk {:?} failed\nstdout:\n{}\nstderr:\n{}",
-            args,
-            stdout(&out),
-            stderr(&out)
-        );
-        out
+        self.run_expecting(0, args, |args| format!("voucherdesk {args:?} failed"))
     }
 
     /// Runs, requires exit code 0 and parses stdout as one JSON value.
@@ -145,13 +135,22 @@ impl Ctx {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.run_expecting(code, args, |args| format!("voucherdesk {args:?}: expected exit {code}"))
+    }
+
+    /// Runs and requires exit `code`; a failure shows `heading`, stdout and stderr.
+    fn run_expecting<I, S>(&self, code: i32, args: I, heading: impl Fn(&[std::ffi::OsString]) -> String) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
         let out = self.run(&args);
         assert_eq!(
             out.status.code(),
             Some(code),
-            "voucherdesk {:?}: expected exit {code}\nstdout:\n{}\nstderr:\n{}",
-            args,
+            "{}\nstdout:\n{}\nstderr:\n{}",
+            heading(&args),
             stdout(&out),
             stderr(&out)
         );
@@ -234,6 +233,27 @@ impl Ctx {
 
 fn import_args<'a>(kind: &'a str, profile: &'a str, file: &'a Path) -> [&'a OsStr; 5] {
     [OsStr::new("import"), OsStr::new(kind), file.as_os_str(), OsStr::new("--profile"), OsStr::new(profile)]
+}
+
+/// A Peruvian payer with a DNI and a +51 phone.
+pub fn pe_payer(
+    email: &str,
+    name: &str,
+    last_name: &str,
+    dni: &str,
+    phone: &str,
+) -> voucherdesk::psp::pagoefectivo::client::Payer {
+    voucherdesk::psp::pagoefectivo::client::Payer {
+        email: email.into(),
+        name: name.into(),
+        last_name: last_name.into(),
+        document_type: "DNI".into(),
+        document_number: dni.into(),
+        phone: phone.into(),
+        phone_country_code: "+51".into(),
+        ubigeo: None,
+        country: Some("PE".into()),
+    }
 }
 
 /// Row counts of every table in the database file, read directly (read-only),

@@ -138,6 +138,11 @@ pub fn sale(order_id: &'static str, payment_id: &str, country: &'static str, amo
     }
 }
 
+/// Order CO-USD priced at `usd` US dollars, paid `paid` pesos (payment D-USD).
+pub fn usd_priced_sale(paid: &'static str, usd: &'static str) -> Sale {
+    Sale { order_currency: Some("USD"), order_amount: Some(usd), ..sale("CO-USD", "D-USD", "CO", paid) }
+}
+
 pub fn bank() -> BeneficiaryInput {
     BeneficiaryInput {
         name: "María José Peña".into(),

@@ -230,44 +230,114 @@ fn present(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> bo
     object.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
 }
 
-async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
-        return refusal.into_response();
+/// Authenticates a creation call and reads its body as a JSON object.
+fn let_in(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, Response> {
+    authenticate(sandbox, headers, body).map_err(IntoResponse::into_response)?;
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(object)) => Ok(object),
+        _ => Err(invalid("body")),
     }
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return invalid("body");
-    };
-    if let Some(field) = PAYMENT_REQUIRED.iter().find(|f| !present(&object, f)) {
-        return missing(field);
+}
+
+/// The first missing field, in the order given: the top-level `fields`, then
+/// the nested object's (reported as `nested.field`).
+fn required(
+    object: &serde_json::Map<String, serde_json::Value>,
+    fields: &[&str],
+    nested: Option<(&str, &[&str])>,
+) -> Result<(), Response> {
+    if let Some(field) = fields.iter().find(|f| !present(object, f)) {
+        return Err(missing(field));
     }
-    let Some(serde_json::Value::Object(payer)) = object.get("payer") else { return missing("payer") };
-    if let Some(field) = PAYER_REQUIRED.iter().find(|f| !present(payer, f)) {
-        return missing(&format!("payer.{field}"));
+    let Some((name, nested_fields)) = nested else { return Ok(()) };
+    let Some(serde_json::Value::Object(inner)) = object.get(name) else { return Err(missing(name)) };
+    match nested_fields.iter().find(|f| !present(inner, f)) {
+        Some(field) => Err(missing(&format!("{name}.{field}"))),
+        None => Ok(()),
     }
-    let request: api::CreatePaymentRequest = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(_) => return invalid("body"),
-    };
-    let (currency, wire_decimals) = match request.country.as_str() {
-        "CO" => ("COP", 0),
-        "PE" => ("PEN", 2),
+}
+
+/// The body as dLocal's request type.
+fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|_| invalid("body"))
+}
+
+/// A cash country's (decimals on the wire, phone prefix), once the currency is its own.
+fn market(country: &str, currency: &str) -> Result<(u32, &'static str), Response> {
+    let (own, wire_decimals, phone_prefix) = match country {
+        "CO" => ("COP", 0, "+57"),
+        "PE" => ("PEN", 2, "+51"),
         _ => {
-            return refuse(
+            return Err(refuse(
                 StatusCode::BAD_REQUEST,
                 api::ERROR_COUNTRY_NOT_SUPPORTED,
                 "Country not supported.",
                 Some("country"),
-            );
+            ));
         }
     };
-    if request.currency != currency {
-        return refuse(
+    if currency != own {
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             api::ERROR_CURRENCY_NOT_ALLOWED,
             "Currency not allowed for this country.",
             Some("currency"),
-        );
+        ));
     }
+    Ok((wire_decimals, phone_prefix))
+}
+
+/// The in-memory ledger holds [`PAYMENTS_MAX`] of a kind already.
+fn ledger_full() -> Response {
+    refuse(StatusCode::INTERNAL_SERVER_ERROR, api::ERROR_INTERNAL, "Failed to process the request.", None)
+}
+
+/// A read route: authenticated (no body), then what `find` answers from the
+/// ledger, or `what` not found.
+fn answer_read(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    what: &str,
+    find: impl FnOnce(&Ledger) -> Option<Response>,
+) -> Response {
+    if let Err(refusal) = authenticate(sandbox, headers, b"") {
+        return refusal.into_response();
+    }
+    find(&sandbox.ledger()).unwrap_or_else(|| not_found(what))
+}
+
+/// A status object as JSON with `status_code` written as a number, as dLocal's
+/// refund and payout examples do (payments write a string): clients must read both.
+fn json_with_numeric_code<T: serde::Serialize>(object: &T, code: api::StatusCode) -> Vec<u8> {
+    let mut value = serde_json::to_value(object).expect("a wire object always serialises");
+    value["status_code"] = serde_json::Value::from(code.0);
+    serde_json::to_vec(&value).expect("a JSON value always serialises")
+}
+
+fn json_response(body: Vec<u8>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let object = match let_in(&sandbox, &headers, &body) {
+        Ok(object) => object,
+        Err(refusal) => return refusal,
+    };
+    if let Err(refusal) = required(&object, &PAYMENT_REQUIRED, Some(("payer", &PAYER_REQUIRED))) {
+        return refusal;
+    }
+    let request: api::CreatePaymentRequest = match typed(&body) {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
+    let (wire_decimals, _) = match market(&request.country, &request.currency) {
+        Ok(market) => market,
+        Err(refusal) => return refusal,
+    };
     let method = match (request.country.as_str(), DlocalCashMethod::parse(&request.payment_method_id)) {
         ("CO", Some(DlocalCashMethod::Efecty)) => DlocalCashMethod::Efecty,
         ("PE", Some(DlocalCashMethod::PagoEfectivo)) => DlocalCashMethod::PagoEfectivo,
@@ -309,12 +379,7 @@ async fn create_payment(State(sandbox): State<Shared>, headers: HeaderMap, body:
             );
         }
         if ledger.payments.len() >= PAYMENTS_MAX {
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                api::ERROR_INTERNAL,
-                "Failed to process the request.",
-                None,
-            );
+            return ledger_full();
         }
         ledger.next_number += 1;
         let number = ledger.next_number;
@@ -501,13 +566,9 @@ fn schedule_chargeback(sandbox: &Shared, paid: &Payment, rule: ChargebackRule) {
 }
 
 async fn read_chargeback(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    match sandbox.ledger().chargebacks.get(&id) {
-        Some(chargeback) => axum::Json(chargeback.clone()).into_response(),
-        None => not_found("Chargeback"),
-    }
+    answer_read(&sandbox, &headers, "Chargeback", |ledger| {
+        ledger.chargebacks.get(&id).map(|chargeback| axum::Json(chargeback.clone()).into_response())
+    })
 }
 
 /// Posts `body` to the payment's notification URL (or the sandbox's), signed
@@ -541,50 +602,40 @@ fn post_signed(sandbox: &Sandbox, url: Option<String>, body: Vec<u8>, notify: &N
 }
 
 async fn read_payment(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    match sandbox.ledger().payments.get(&id) {
-        Some(payment) => axum::Json(payment.clone()).into_response(),
-        None => not_found("Payment"),
-    }
+    answer_read(&sandbox, &headers, "Payment", |ledger| {
+        ledger.payments.get(&id).map(|payment| axum::Json(payment.clone()).into_response())
+    })
 }
 
 async fn read_payment_status(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    let ledger = sandbox.ledger();
-    let Some(payment) = ledger.payments.get(&id) else { return not_found("Payment") };
-    axum::Json(api::PaymentStatusAnswer {
-        id: Some(payment.id.clone()),
-        status: payment.status.clone(),
-        status_code: payment.status_code,
-        status_detail: payment.status_detail.clone(),
+    answer_read(&sandbox, &headers, "Payment", |ledger| {
+        let payment = ledger.payments.get(&id)?;
+        let answer = api::PaymentStatusAnswer {
+            id: Some(payment.id.clone()),
+            status: payment.status.clone(),
+            status_code: payment.status_code,
+            status_detail: payment.status_detail.clone(),
+        };
+        Some(axum::Json(answer).into_response())
     })
-    .into_response()
 }
 
 async fn read_order(State(sandbox): State<Shared>, Path(order_id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    let ledger = sandbox.ledger();
-    let Some(payment) = ledger.orders.get(&order_id).and_then(|id| ledger.payments.get(id)) else {
-        return not_found("Payment");
-    };
-    axum::Json(api::OrderAnswer {
-        order_id,
-        payment_id: payment.id.clone(),
-        amount: payment.amount,
-        currency: payment.currency.clone(),
-        created_date: payment.created_date.clone(),
-        approved_date: payment.approved_date.clone(),
-        status: payment.status.clone(),
-        status_code: payment.status_code,
-        status_detail: payment.status_detail.clone(),
+    answer_read(&sandbox, &headers, "Payment", |ledger| {
+        let payment = ledger.orders.get(&order_id).and_then(|id| ledger.payments.get(id))?;
+        let answer = api::OrderAnswer {
+            order_id: order_id.clone(),
+            payment_id: payment.id.clone(),
+            amount: payment.amount,
+            currency: payment.currency.clone(),
+            created_date: payment.created_date.clone(),
+            approved_date: payment.approved_date.clone(),
+            status: payment.status.clone(),
+            status_code: payment.status_code,
+            status_detail: payment.status_detail.clone(),
+        };
+        Some(axum::Json(answer).into_response())
     })
-    .into_response()
 }
 
 /// Puts the preloaded payments in the ledger, PENDING, and sets the timers

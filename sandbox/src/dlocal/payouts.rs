@@ -6,14 +6,16 @@ use super::*;
 pub(super) const WITHDRAWAL_CODE_DIGITS: usize = 10;
 
 pub(super) fn payout_json(payout: &Payout) -> Vec<u8> {
-    let mut value = serde_json::to_value(payout).expect("a payout always serialises");
-    value["status_code"] = serde_json::Value::from(payout.status_code.0);
-    serde_json::to_vec(&value).expect("a JSON value always serialises")
+    json_with_numeric_code(payout, payout.status_code)
 }
 
 pub(super) fn payout_response(payout: &Payout) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], payout_json(payout)).into_response()
+    json_response(payout_json(payout))
 }
+
+/// Which fields a payout body must have, in the order they are reported.
+const PAYOUT_REQUIRED: [&str; 6] = ["amount", "currency", "country", "payout_type", "order_id", "external_id"];
+const BENEFICIARY_REQUIRED: [&str; 4] = ["name", "document_type", "document", "phone"];
 
 pub(super) fn set_payout_status(payout: &mut Payout, status: DlocalPayoutStatus) {
     payout.status = status.as_str().into();
@@ -30,47 +32,21 @@ pub(super) fn set_payout_status(payout: &mut Payout, status: DlocalPayoutStatus)
 }
 
 pub(super) async fn create_payout(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
-        return refusal.into_response();
-    }
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return invalid("body");
+    let object = match let_in(&sandbox, &headers, &body) {
+        Ok(object) => object,
+        Err(refusal) => return refusal,
     };
-    for field in ["amount", "currency", "country", "payout_type", "order_id", "external_id"] {
-        if !present(&object, field) {
-            return missing(field);
-        }
+    if let Err(refusal) = required(&object, &PAYOUT_REQUIRED, Some(("beneficiary", &BENEFICIARY_REQUIRED))) {
+        return refusal;
     }
-    let Some(serde_json::Value::Object(beneficiary)) = object.get("beneficiary") else { return missing("beneficiary") };
-    for field in ["name", "document_type", "document", "phone"] {
-        if !present(beneficiary, field) {
-            return missing(&format!("beneficiary.{field}"));
-        }
-    }
-    let request: PayoutRequest = match serde_json::from_slice(&body) {
+    let request: PayoutRequest = match typed(&body) {
         Ok(request) => request,
-        Err(_) => return invalid("body"),
+        Err(refusal) => return refusal,
     };
-    let (currency, wire_decimals, phone_prefix) = match request.country.as_str() {
-        "CO" => ("COP", 0, "+57"),
-        "PE" => ("PEN", 2, "+51"),
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                api::ERROR_COUNTRY_NOT_SUPPORTED,
-                "Country not supported.",
-                Some("country"),
-            );
-        }
+    let (wire_decimals, phone_prefix) = match market(&request.country, &request.currency) {
+        Ok(market) => market,
+        Err(refusal) => return refusal,
     };
-    if request.currency != currency {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            api::ERROR_CURRENCY_NOT_ALLOWED,
-            "Currency not allowed for this country.",
-            Some("currency"),
-        );
-    }
     if request.payout_type != PAYOUT_TYPE_CASH_PICKUP {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -108,32 +84,20 @@ pub(super) async fn create_payout(State(sandbox): State<Shared>, headers: Header
     let (payout, call, replayed) = {
         let mut ledger = sandbox.ledger();
         ledger.stats.payout_requests += 1;
-        ledger.submit_calls += 1;
-        let call = ledger.submit_calls;
-        if call <= sandbox.scenario().submit_faults.unavailable_first {
-            return unprocessed();
-        }
-        if let Some(key) = &key {
-            if let Some(prior) = ledger.keys.get(key) {
-                if prior.fingerprint != fingerprint {
-                    ledger.stats.key_conflicts += 1;
-                    return key_reused();
-                }
-                let Some(payout) = ledger.payouts.get(&prior.created_id).cloned() else { return key_reused() };
-                ledger.stats.payout_replays += 1;
-                replay = Some((payout, call));
-            }
+        let (call, prior) = match submission_call(&mut ledger, sandbox.scenario(), key.as_deref(), &fingerprint) {
+            Ok(call) => call,
+            Err(refusal) => return refusal,
+        };
+        if let Some(prior) = prior {
+            let Some(payout) = ledger.payouts.get(&prior).cloned() else { return key_reused() };
+            ledger.stats.payout_replays += 1;
+            replay = Some((payout, call));
         }
         if let Some(found) = replay.take() {
             (found.0, found.1, true)
         } else {
             if ledger.payouts.len() >= PAYMENTS_MAX {
-                return refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    api::ERROR_INTERNAL,
-                    "Failed to process the request.",
-                    None,
-                );
+                return ledger_full();
             }
             ledger.next_number += 1;
             let number = ledger.next_number;
@@ -192,11 +156,5 @@ pub(super) async fn create_payout(State(sandbox): State<Shared>, headers: Header
 }
 
 pub(super) async fn read_payout(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    match sandbox.ledger().payouts.get(&id) {
-        Some(payout) => payout_response(payout),
-        None => not_found("Payout"),
-    }
+    answer_read(&sandbox, &headers, "Payout", |ledger| ledger.payouts.get(&id).map(payout_response))
 }

@@ -2,16 +2,12 @@
 
 use super::*;
 
-/// Refund answers write `status_code` as a JSON number, as dLocal's refund
-/// examples do (payments write a string): clients must read both.
 pub(super) fn refund_json(refund: &Refund) -> Vec<u8> {
-    let mut value = serde_json::to_value(refund).expect("a refund always serialises");
-    value["status_code"] = serde_json::Value::from(refund.status_code.0);
-    serde_json::to_vec(&value).expect("a JSON value always serialises")
+    json_with_numeric_code(refund, refund.status_code)
 }
 
 pub(super) fn refund_response(refund: &Refund) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], refund_json(refund)).into_response()
+    json_response(refund_json(refund))
 }
 
 pub(super) fn refund_detail(status: DlocalRefundStatus) -> &'static str {
@@ -31,18 +27,16 @@ pub(super) fn set_refund_status(refund: &mut Refund, status: DlocalRefundStatus)
 }
 
 pub(super) async fn create_refund(State(sandbox): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
-        return refusal.into_response();
-    }
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return invalid("body");
+    let object = match let_in(&sandbox, &headers, &body) {
+        Ok(object) => object,
+        Err(refusal) => return refusal,
     };
-    if !present(&object, "payment_id") {
-        return missing("payment_id");
+    if let Err(refusal) = required(&object, &["payment_id"], None) {
+        return refusal;
     }
-    let request: api::RefundRequest = match serde_json::from_slice(&body) {
+    let request: api::RefundRequest = match typed(&body) {
         Ok(request) => request,
-        Err(_) => return invalid("body"),
+        Err(refusal) => return refusal,
     };
     let key = match idempotency_key(&headers) {
         Ok(key) => key,
@@ -59,22 +53,15 @@ pub(super) async fn create_refund(State(sandbox): State<Shared>, headers: Header
     let (refund, rule, call) = {
         let mut ledger = sandbox.ledger();
         ledger.stats.refund_requests += 1;
-        ledger.submit_calls += 1;
-        let call = ledger.submit_calls;
-        if call <= scenario.submit_faults.unavailable_first {
-            return unprocessed();
-        }
-        if let Some(key) = &key {
-            if let Some(prior) = ledger.keys.get(key) {
-                if prior.fingerprint != fingerprint {
-                    ledger.stats.key_conflicts += 1;
-                    return key_reused();
-                }
-                let Some(refund) = ledger.refunds.get(&prior.created_id).cloned() else { return key_reused() };
-                ledger.stats.refund_replays += 1;
-                // The refund as it is now; nothing new is scheduled.
-                return_replay = Some((refund, call));
-            }
+        let (call, prior) = match submission_call(&mut ledger, scenario, key.as_deref(), &fingerprint) {
+            Ok(call) => call,
+            Err(refusal) => return refusal,
+        };
+        if let Some(prior) = prior {
+            let Some(refund) = ledger.refunds.get(&prior).cloned() else { return key_reused() };
+            ledger.stats.refund_replays += 1;
+            // The refund as it is now; nothing new is scheduled.
+            return_replay = Some((refund, call));
         }
         if let Some(replay) = return_replay {
             let (refund, call) = replay;
@@ -98,12 +85,7 @@ pub(super) async fn create_refund(State(sandbox): State<Shared>, headers: Header
                 );
             }
             if ledger.refunds.len() >= PAYMENTS_MAX {
-                return refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    api::ERROR_INTERNAL,
-                    "Failed to process the request.",
-                    None,
-                );
+                return ledger_full();
             }
             // Pending and paid refunds hold their amount; rejected and cancelled ones free it.
             let held: Decimal = ledger
@@ -177,11 +159,5 @@ pub(super) async fn create_refund(State(sandbox): State<Shared>, headers: Header
 }
 
 pub(super) async fn read_refund(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authenticate(&sandbox, &headers, b"") {
-        return refusal.into_response();
-    }
-    match sandbox.ledger().refunds.get(&id) {
-        Some(refund) => refund_response(refund),
-        None => not_found("Refund"),
-    }
+    answer_read(&sandbox, &headers, "Refund", |ledger| ledger.refunds.get(&id).map(refund_response))
 }

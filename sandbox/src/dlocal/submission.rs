@@ -21,6 +21,28 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Res
     }
 }
 
+/// Counts a creation call and applies `submit_faults.unavailable_first`; then,
+/// when `key` was used before, the id of what it created (a key reused for
+/// another request is refused and counted).
+pub(super) fn submission_call(
+    ledger: &mut Ledger,
+    scenario: &DlocalScenario,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<(u64, Option<String>), Response> {
+    ledger.submit_calls += 1;
+    let call = ledger.submit_calls;
+    if call <= scenario.submit_faults.unavailable_first {
+        return Err(unprocessed());
+    }
+    let Some(prior) = key.and_then(|key| ledger.keys.get(key)) else { return Ok((call, None)) };
+    if prior.fingerprint != fingerprint {
+        ledger.stats.key_conflicts += 1;
+        return Err(key_reused());
+    }
+    Ok((call, Some(prior.created_id.clone())))
+}
+
 pub(super) fn key_reused() -> Response {
     refuse(
         StatusCode::CONFLICT,

@@ -1,17 +1,16 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
 import type { OperatorSummary } from "../bindings";
 import { Dialog } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 
 export function AssignDialog({ ids, onClose, onAssigned }: { ids: string[]; onClose: () => void; onAssigned: (n: number) => void }) {
   const { t } = useTranslation();
   const [operators, setOperators] = useState<OperatorSummary[]>([]);
   const [assignee, setAssignee] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, busy, run } = useSubmission();
   const [done, setDone] = useState<number | null>(null);
 
   useEffect(() => {
@@ -21,19 +20,12 @@ export function AssignDialog({ ids, onClose, onAssigned }: { ids: string[]; onCl
       .catch(() => setOperators([])); // free text still works
   }, []);
 
-  const submit = async (who: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const submit = (who: string | null) =>
+    run(async () => {
       const r = await api.assignExceptions(ids, who);
       setDone(r.assigned);
       onAssigned(r.assigned);
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <Dialog title={t("assign.title", { count: ids.length })} onClose={onClose} testId="assign-dialog">

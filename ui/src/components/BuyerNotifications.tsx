@@ -12,6 +12,7 @@ import { isManagerLike } from "../lib/roles";
 import { useSession } from "../session";
 import { Dialog } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 import { When } from "./When";
 
 /** Every kind, in the order support meets them (matches `NotificationKind`). */
@@ -77,8 +78,7 @@ export function BuyerNotifications({ orderId, country, suggested = null, request
   const [channel, setChannel] = useState<NotificationChannel>("email");
   const [overrideLimit, setOverrideLimit] = useState(false);
   const [preview, setPreview] = useState<NotificationPreview | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, busy, run } = useSubmission();
   const [queuedId, setQueuedId] = useState<number | null>(null);
   const mayOverride = isManagerLike(operator.role);
 
@@ -108,15 +108,9 @@ export function BuyerNotifications({ orderId, country, suggested = null, request
   }, [suggested]);
 
   const showPreview = async (chosen: NotificationKind = kind) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       setPreview(await api.notificationPreview(orderId, chosen, channel));
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   useEffect(() => {
@@ -128,20 +122,14 @@ export function BuyerNotifications({ orderId, country, suggested = null, request
   }, [request?.nonce]);
 
   const resend = async () => {
-    setBusy(true);
-    setError(null);
     setQueuedId(null);
-    try {
+    await run(async () => {
       const id = await api.notificationResend(orderId, kind, channel, mayOverride && overrideLimit);
       setQueuedId(id);
       setPreview(null);
       setOverrideLimit(false);
       await load();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const submitButton = (testId: string) => (

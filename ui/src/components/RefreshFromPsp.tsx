@@ -5,28 +5,21 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
 import type { Refreshed } from "../bindings";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 
 export function RefreshFromPsp({ psp, paymentId, onRefreshed }: { psp: string; paymentId: string; onRefreshed: () => void }) {
   const { t } = useTranslation();
-  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Refreshed | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, busy, run } = useSubmission();
 
   const refresh = async () => {
-    setBusy(true);
-    setError(null);
     setResult(null);
-    try {
+    await run(async () => {
       setResult(await api.refreshFromPsp(psp, paymentId));
       onRefreshed();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -7,6 +7,7 @@ import { RESOLUTION_ACTIONS } from "../api/types";
 import { actionNeedsManager, isManagerLike } from "../lib/roles";
 import { Dialog } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 import { Money } from "./Money";
 import { When } from "./When";
 
@@ -43,8 +44,7 @@ export function ResolveDialog({
   const [action, setAction] = useState<ResolutionAction>(initialAction);
   const [note, setNote] = useState("");
   const [noteMissing, setNoteMissing] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, setError, busy, run } = useSubmission();
   const [outcome, setOutcome] = useState<BulkOutcome | null>(null);
   const [candidates, setCandidates] = useState<Candidate[] | null>(null);
   const [candidateError, setCandidateError] = useState<ApiError | null>(null);
@@ -78,17 +78,11 @@ export function ResolveDialog({
       }
       target = candidateTarget(link);
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const result = await api.resolveExceptions(ids, action, note.trim(), target);
       setOutcome(result);
       onResolved(result);
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const manager = isManagerLike(role);

@@ -6,10 +6,11 @@
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
+import { toApiError } from "../api/errors";
 import type { Availability, VoucherAction, VoucherActions as Actions, VoucherOutcome } from "../bindings";
 import { Dialog } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 import { Money } from "./Money";
 
 /** The validity a voucher may be given, in hours (the core refuses anything else). */
@@ -40,8 +41,7 @@ export function VoucherActionsPanel({ orderId, openIssue, onDone, onLoaded }: Vo
   const [actions, setActions] = useState<Actions | null>(null);
   const [asking, setAsking] = useState<VoucherAction | null>(null);
   const [hours, setHours] = useState(String(48));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, setError, busy, run: submit } = useSubmission();
   const [done, setDone] = useState<VoucherOutcome | null>(null);
 
   const load = useCallback(async () => {
@@ -70,9 +70,7 @@ export function VoucherActionsPanel({ orderId, openIssue, onDone, onLoaded }: Vo
 
   const run = async () => {
     if (!asking) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await submit(async () => {
       const n = Number(hours);
       const outcome =
         asking === "issue" ? await api.voucherIssue(orderId, n) : asking === "extend" ? await api.voucherExtend(orderId, n) : await api.voucherCancel(orderId);
@@ -80,11 +78,7 @@ export function VoucherActionsPanel({ orderId, openIssue, onDone, onLoaded }: Vo
       setAsking(null);
       onDone();
       await load();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (!actions) return error ? <ErrorNotice error={error} testId="voucher-actions-error" /> : null;

@@ -1,11 +1,11 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
 import type { Language, Operator } from "../bindings";
 import { normaliseLanguage } from "../i18n";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LanguageSelect } from "../components/Header";
+import { useSubmission } from "../components/useSubmission";
 import { MARKS, markPainted } from "../lib/perfMarks";
 
 const PASSWORD_CHARS_MIN = 8;
@@ -40,39 +40,42 @@ function AuthFrame({ title, children, testId, onLanguage }: { title: string; chi
   );
 }
 
+/** A form that submits with Enter or its submit button, without a page load. */
+function AuthForm({ onSubmit, children }: { onSubmit: () => Promise<unknown>; children: ReactNode }) {
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
 export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
   const { t, i18n } = useTranslation();
   const [name, setName] = useState("admin");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, busy, run } = useSubmission();
   const submit = async () => {
     setError(null);
     if (password.length < PASSWORD_CHARS_MIN) return setProblem(t("auth.passwordTooShort"));
     if (password !== again) return setProblem(t("auth.passwordsDiffer"));
     setProblem(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       // The first admin has no language yet: the one this screen is in is theirs.
       const op = await api.createFirstAdmin(name.trim(), password);
       onDone(await withLanguage(op, normaliseLanguage(i18n.language)));
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <AuthFrame title={t("auth.firstRunTitle")} testId="first-run">
       <p className="muted">{t("auth.firstRunIntro")}</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
+      <AuthForm onSubmit={submit}>
         <label className="field">
           <span>{t("auth.name")}</span>
           <input
@@ -102,7 +105,7 @@ export function FirstRun({ onDone }: { onDone: (op: Operator) => void }) {
         <button type="submit" className="primary wide" disabled={busy || !name.trim()} data-testid="first-run-submit">
           {t("auth.createAdmin")}
         </button>
-      </form>
+      </AuthForm>
     </AuthFrame>
   );
 }
@@ -111,31 +114,14 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
   const { t } = useTranslation();
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmission();
   /** A language picked on this screen: it is kept after sign-in (and saved for the operator). */
   const [chosen, setChosen] = useState<Language | null>(null);
   useEffect(() => markPainted(MARKS.signInReady), []);
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onDone(await withLanguage(await api.signIn(name.trim(), password), chosen));
-    } catch (e) {
-      setError(toApiError(e));
-      setPassword("");
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = () => run(async () => onDone(await withLanguage(await api.signIn(name.trim(), password), chosen)), () => setPassword(""));
   return (
     <AuthFrame title={t("auth.signInTitle")} testId="sign-in" onLanguage={setChosen}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
+      <AuthForm onSubmit={submit}>
         <label className="field">
           <span>{t("auth.name")}</span>
           <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" autoFocus data-testid="sign-in-name" />
@@ -148,7 +134,7 @@ export function SignIn({ onDone }: { onDone: (op: Operator) => void }) {
         <button type="submit" className="primary wide" disabled={busy || !name.trim() || !password} data-testid="sign-in-submit">
           {t("auth.signIn")}
         </button>
-      </form>
+      </AuthForm>
     </AuthFrame>
   );
 }
@@ -171,31 +157,14 @@ export function LockScreen({
 }) {
   const { t } = useTranslation();
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onUnlocked(await api.signIn(operator.name, password));
-    } catch (e) {
-      setError(toApiError(e));
-      setPassword("");
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { error, busy, run } = useSubmission();
+  const submit = () => run(async () => onUnlocked(await api.signIn(operator.name, password)), () => setPassword(""));
   return (
     <AuthFrame title={t("auth.lockedTitle")} testId="lock-screen">
       <p className="muted" data-testid="lock-reason" data-reason={reason}>
         {reason === "manual" ? t("lock.manual", { name: operator.name }) : t("auth.lockedIntro", { name: operator.name, minutes })}
       </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
+      <AuthForm onSubmit={submit}>
         <label className="field">
           <span>{t("auth.password")}</span>
           <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoFocus data-testid="lock-password" />
@@ -207,7 +176,7 @@ export function LockScreen({
         <button type="button" className="link-button" onClick={onSignOut} data-testid="lock-sign-out">
           {t("auth.signInAsSomeoneElse")}
         </button>
-      </form>
+      </AuthForm>
     </AuthFrame>
   );
 }

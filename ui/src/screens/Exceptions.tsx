@@ -1,6 +1,5 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, QUEUE_FIRST_PAGE_LIMIT, QUEUE_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type {
@@ -19,6 +18,7 @@ import { Drawer } from "../components/Dialog";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
 import { ResolveDialog } from "../components/ResolveDialog";
+import { VirtualRows } from "../components/VirtualRows";
 import { When } from "../components/When";
 import { exceptionHint } from "../lib/exceptionText";
 import { useDebounced } from "../lib/useDebounced";
@@ -282,39 +282,27 @@ const QueueBody = memo(function QueueBody({
   onNearEnd: () => void;
 }) {
   const { t } = useTranslation();
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const virtualizer = useVirtualizer({
-    count: rows.length + (hasMore ? 1 : 0),
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT_PX,
-    overscan: OVERSCAN_ROWS,
-  });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
-  useEffect(() => {
-    if (hasMore && lastIndex >= rows.length - PREFETCH_ROWS) onNearEnd();
-  }, [lastIndex, hasMore, rows.length, onNearEnd]);
   return (
-    <div className="vbody" ref={scrollRef} data-testid="exception-scroll">
-      {showEmpty && (
-        <p className="muted empty" data-testid="exceptions-empty">
-          {t("exceptions.empty")}
-        </p>
+    <VirtualRows
+      rows={rows}
+      hasMore={hasMore}
+      rowHeightPx={ROW_HEIGHT_PX}
+      overscanRows={OVERSCAN_ROWS}
+      prefetchRows={PREFETCH_ROWS}
+      onNearEnd={onNearEnd}
+      scrollTestId="exception-scroll"
+      empty={
+        showEmpty && (
+          <p className="muted empty" data-testid="exceptions-empty">
+            {t("exceptions.empty")}
+          </p>
+        )
+      }
+      loadingText={t("exceptions.loadingMore")}
+      renderRow={(r, index, start) => (
+        <QueueRow key={r.id} r={r} index={index} start={start} isSel={selected.has(r.id)} allColumns={allColumns} onOpen={onOpen} onToggle={onToggle} />
       )}
-      <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-        {items.map((item) => {
-          const r = rows[item.index];
-          if (!r) {
-            return (
-              <div key="loader" className="vrow loader muted" style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT_PX }}>
-                {t("exceptions.loadingMore")}
-              </div>
-            );
-          }
-          return <QueueRow key={r.id} r={r} index={item.index} start={item.start} isSel={selected.has(r.id)} allColumns={allColumns} onOpen={onOpen} onToggle={onToggle} />;
-        })}
-      </div>
-    </div>
+    />
   );
 });
 

@@ -105,6 +105,26 @@ function BadRows({ error }: { error: ApiError }) {
   );
 }
 
+/**
+ * Subscribes to an event source for as long as an effect lives: the returned
+ * cleanup unsubscribes, also when it runs before the subscription settled.
+ * A source that cannot be listened to is left alone.
+ */
+function listenWhileMounted(subscribe: () => Promise<() => void>): () => void {
+  let unlisten: (() => void) | null = null;
+  let live = true;
+  subscribe()
+    .then((u) => {
+      if (live) unlisten = u;
+      else u();
+    })
+    .catch(() => undefined);
+  return () => {
+    live = false;
+    unlisten?.();
+  };
+}
+
 export function ImportsScreen() {
   const { t, i18n } = useTranslation();
   const n = (x: number) => formatCount(x, i18n.language);
@@ -159,63 +179,34 @@ export function ImportsScreen() {
   }, []);
 
   // Progress events from the core while a file imports.
-  useEffect(() => {
-    let unlisten: (() => void) | null = null;
-    let live = true;
-    api
-      .onImportProgress((p) => setProgress(p))
-      .then((u) => {
-        if (live) unlisten = u;
-        else u();
-      })
-      .catch(() => undefined);
-    return () => {
-      live = false;
-      unlisten?.();
-    };
-  }, []);
+  useEffect(() => listenWhileMounted(() => api.onImportProgress((p) => setProgress(p))), []);
 
   // Dragging over the window highlights the drop zone.
-  useEffect(() => {
-    let unlisten: (() => void) | null = null;
-    let live = true;
-    import("@tauri-apps/api/webview")
-      .then(({ getCurrentWebview }) =>
-        getCurrentWebview().onDragDropEvent((event) => {
-          const p = event.payload;
-          if (p.type === "enter" || p.type === "over") setDragging(true);
-          else setDragging(false);
-        }),
-      )
-      .then((u) => {
-        if (live) unlisten = u;
-        else u();
-      })
-      .catch(() => undefined); // no webview (tests, plain browser)
-    return () => {
-      live = false;
-      unlisten?.();
-    };
-  }, []);
+  useEffect(
+    () =>
+      // No webview (tests, plain browser): nothing to listen to.
+      listenWhileMounted(() =>
+        import("@tauri-apps/api/webview").then(({ getCurrentWebview }) =>
+          getCurrentWebview().onDragDropEvent((event) => {
+            const p = event.payload;
+            if (p.type === "enter" || p.type === "over") setDragging(true);
+            else setDragging(false);
+          }),
+        ),
+      ),
+    [],
+  );
 
   // The dropped files themselves come from the shell, each with its token (the drop's paths are not enough).
-  useEffect(() => {
-    let unlisten: (() => void) | null = null;
-    let live = true;
-    api
-      .onFilesDropped((files) => {
-        if (files.length > 0) addFiles(files);
-      })
-      .then((u) => {
-        if (live) unlisten = u;
-        else u();
-      })
-      .catch(() => undefined);
-    return () => {
-      live = false;
-      unlisten?.();
-    };
-  }, [addFiles]);
+  useEffect(
+    () =>
+      listenWhileMounted(() =>
+        api.onFilesDropped((files) => {
+          if (files.length > 0) addFiles(files);
+        }),
+      ),
+    [addFiles],
+  );
 
   const choose = async () => {
     setError(null);

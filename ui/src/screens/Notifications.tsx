@@ -10,6 +10,7 @@ import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { DelivererStatus, NotificationLogEntry, NotificationStatus, RetryOutcome } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { useSubmission } from "../components/useSubmission";
 import { When } from "../components/When";
 import { useSession } from "../session";
 
@@ -114,9 +115,8 @@ export function NotificationsScreen() {
   const [outbox, setOutbox] = useState<NotificationLogEntry[] | null>(null);
   const [filter, setFilter] = useState<NotificationStatus | "">("");
   const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, setError, busy, run } = useSubmission();
   const [outcome, setOutcome] = useState<RetryOutcome | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -145,18 +145,12 @@ export function NotificationsScreen() {
   }, [load]);
 
   const retry = async (ids: number[]) => {
-    setBusy(true);
-    setError(null);
     setOutcome(null);
-    try {
+    await run(async () => {
       setOutcome(await api.notificationRetry(ids));
       setSelected(new Set());
       await load();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const toggle = (id: number, on: boolean) => {

@@ -4,13 +4,13 @@
 
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import { REASON_CODES, REFUND_METHODS, REFUND_STATUSES, TIERS, refundsApi } from "../api/refunds";
 import type { Refund, RefundQuery } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Money } from "../components/Money";
+import { VirtualRows } from "../components/VirtualRows";
 import { When } from "../components/When";
 import { useSession } from "../session";
 import { useTeamRefresh } from "../team/TeamContext";
@@ -100,19 +100,10 @@ export function RefundsScreen() {
   }, [query, load]);
   useTeamRefresh(() => void load(query, null));
 
-  const scrollRef = useRef<HTMLDivElement>(null);
   const hasMore = next !== null;
-  const virtualizer = useVirtualizer({
-    count: rows.length + (hasMore ? 1 : 0),
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => REFUND_ROW_HEIGHT_PX,
-    overscan: OVERSCAN_ROWS,
-  });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
-  useEffect(() => {
-    if (hasMore && !loading && lastIndex >= rows.length - PREFETCH_ROWS) void load(query, next);
-  }, [lastIndex, hasMore, loading, rows.length, next, query, load]);
+  const loadNext = useCallback(() => {
+    if (!loading) void load(query, next);
+  }, [loading, next, query, load]);
 
   const exportCsv = async () => {
     setNotice(null);
@@ -179,26 +170,25 @@ export function RefundsScreen() {
             </span>
           ))}
         </div>
-        <div className="vbody" ref={scrollRef} data-testid="refunds-scroll">
-          {!loading && rows.length === 0 && (
-            <p className="muted empty" data-testid="refunds-empty">
-              {t("refunds.listEmpty")}
-            </p>
-          )}
-          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-            {items.map((item) => {
-              const r = rows[item.index];
-              if (!r) {
-                return (
-                  <div key="loader" className="vrow loader muted" style={{ transform: `translateY(${item.start}px)`, height: REFUND_ROW_HEIGHT_PX }}>
-                    {t("common.loading")}
-                  </div>
-                );
-              }
-              return <Row key={r.id} r={r} index={item.index} start={item.start} onOpen={(x) => openCase(x.order_id)} />;
-            })}
-          </div>
-        </div>
+        <VirtualRows
+          rows={rows}
+          hasMore={hasMore}
+          rowHeightPx={REFUND_ROW_HEIGHT_PX}
+          overscanRows={OVERSCAN_ROWS}
+          prefetchRows={PREFETCH_ROWS}
+          onNearEnd={loadNext}
+          scrollTestId="refunds-scroll"
+          empty={
+            !loading &&
+            rows.length === 0 && (
+              <p className="muted empty" data-testid="refunds-empty">
+                {t("refunds.listEmpty")}
+              </p>
+            )
+          }
+          loadingText={t("common.loading")}
+          renderRow={(r, index, start) => <Row key={r.id} r={r} index={index} start={start} onOpen={(x) => openCase(x.order_id)} />}
+        />
       </div>
     </div>
   );

@@ -5,6 +5,7 @@ import { toApiError, type ApiError } from "../api/errors";
 import type { OperatorSummary, Role, Settings } from "../bindings";
 import { ROLES } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { useSubmission } from "../components/useSubmission";
 import { LanguageSelect } from "../components/Header";
 import { When } from "../components/When";
 import { isAdmin } from "../lib/roles";
@@ -21,9 +22,8 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
   const { t } = useTranslation();
   const session = useSession();
   const [settings, setSettings] = useState<Settings | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, setError, busy, run } = useSubmission();
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     api
@@ -34,19 +34,13 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
 
   const save = async () => {
     if (!settings) return;
-    setBusy(true);
     setSaved(false);
-    setError(null);
-    try {
+    await run(async () => {
       const s = await api.settingsSet(settings);
       setSettings(s);
       setSaved(true);
       session.setStatus({ ...session.status, idle_lock_minutes: s.idle_lock_minutes });
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const num = (key: keyof Settings, testId: string, label: string, bounds: { min: number; max?: number } = { min: 0 }) => (
