@@ -1,12 +1,12 @@
 //! The IPC commands (docs/IPC.md). Each is thin: take the state, call one
-//! library function off the main thread, convert the result, map the error.
+//! library function off the main thread, return the core's answer, map the error.
 //! Roles are checked by the library on every state-changing call; the shell
 //! only says who is acting.
 //!
 //! Arguments keep their snake_case names on the JavaScript side
 //! (`rename_all = "snake_case"`), as the contract writes them.
 
-use crate::dto::{self, convert};
+use crate::dto;
 use crate::error::{ApiError, codes};
 use crate::file_dialog;
 use crate::picked_files::{FileUse, SaveKind};
@@ -164,19 +164,19 @@ pub async fn set_language(state: State<'_, AppState>, language: String) -> Reply
 #[tauri::command(rename_all = "snake_case")]
 pub async fn search_orders(state: State<'_, AppState>, query: String, limit: u32) -> Reply<Vec<dto::OrderHit>> {
     let limit = limit.min(SEARCH_LIMIT_MAX);
-    state.as_operator_looking_up(move |s, _| Ok(convert(lookup::search_hits(s, &query, limit)?))).await
+    state.as_operator_looking_up(move |s, _| Ok(lookup::search_hits(s, &query, limit)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn case_file(state: State<'_, AppState>, order_id: String) -> Reply<dto::CaseFile> {
-    state.as_reader(move |s, op| Ok(lookup::case_file(s, &order_id, Some(op))?.into())).await
+    state.as_reader(move |s, op| Ok(lookup::case_file(s, &order_id, Some(op))?)).await
 }
 
 // ------------------------------------------------------------------ exceptions
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn exception_counts(state: State<'_, AppState>, filter: dto::ExceptionQuery) -> Reply<dto::QueueCounts> {
-    state.as_reader(move |s, _| Ok(exceptions::counts(s, &filter.into())?.into())).await
+    state.as_reader(move |s, _| Ok(exceptions::counts(s, &filter)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -188,13 +188,13 @@ pub async fn exception_page(
 ) -> Reply<dto::QueuePage> {
     // The queue opens oldest first.
     let sort = sort.unwrap_or(dto::ExceptionSort::AgeDesc);
-    let after = page.after.map(Into::into);
-    state.as_reader(move |s, _| Ok(exceptions::page(s, &filter.into(), sort, after.as_ref(), page.limit)?.into())).await
+    let after = page.after;
+    state.as_reader(move |s, _| Ok(exceptions::page(s, &filter, sort, after.as_ref(), page.limit)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn exception_history(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::HistoryRecord>> {
-    state.as_reader(move |s, _| Ok(convert(exceptions::history(s, &id)?))).await
+    state.as_reader(move |s, _| Ok(exceptions::history(s, &id)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -205,8 +205,8 @@ pub async fn resolve_exceptions(
     note: String,
     link: Option<dto::LinkTarget>,
 ) -> Reply<dto::BulkOutcome> {
-    let link = link.map(Into::into);
-    state.as_operator(move |s, op| Ok(exceptions::resolve_many(s, op, &ids, action, &note, link)?.into())).await
+    let link = link;
+    state.as_operator(move |s, op| Ok(exceptions::resolve_many(s, op, &ids, action, &note, link)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -225,7 +225,7 @@ pub async fn assign_exceptions(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn link_candidates(state: State<'_, AppState>, id: String) -> Reply<Vec<dto::Candidate>> {
-    state.as_reader(move |s, _| Ok(convert(exceptions::link_candidates(s, &id)?))).await
+    state.as_reader(move |s, _| Ok(exceptions::link_candidates(s, &id)?)).await
 }
 
 /// `token`: a CSV save answer of `pick_save_path`, spent by this call.
@@ -238,7 +238,7 @@ pub async fn export_exceptions(
     let path = state.picked_files().for_writing(&token, SaveKind::Csv)?;
     state
         .as_operator(move |s, _| {
-            let rows = exceptions::export_csv(s, &filter.into(), &path)?;
+            let rows = exceptions::export_csv(s, &filter, &path)?;
             Ok(dto::ExportOutcome { rows })
         })
         .await
@@ -250,7 +250,7 @@ pub async fn export_exceptions(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn suggest_profile(state: State<'_, AppState>, token: String) -> Reply<dto::ProfileSuggestion> {
     let path = state.picked_files().for_reading(&token)?;
-    state.as_operator(move |_, _| Ok(import::suggest_profile(&path)?.into())).await
+    state.as_operator(move |_, _| Ok(import::suggest_profile(&path)?)).await
 }
 
 /// Imports one chosen file (`token`, spent once imported) with a built-in
@@ -268,12 +268,12 @@ pub async fn import_file<R: Runtime>(
     let outcome = state
         .as_operator(move |s, op| {
             let profile = profile::built_in(&profile).ok_or(profile::ProfileError::Unknown { name: profile })?;
-            let request = ImportRequest { kind: kind.into(), profile: &profile, path: &path, operator: op };
+            let request = ImportRequest { kind: kind, profile: &profile, path: &path, operator: op };
             let mut progress = |p: import::ImportProgress| {
                 // A window that is gone just misses the progress.
-                let _ = app.emit(IMPORT_PROGRESS_EVENT, dto::ImportProgress::from(p));
+                let _ = app.emit(IMPORT_PROGRESS_EVENT, p);
             };
-            Ok(import::import_file_with_progress(s, &request, &mut progress)?.into())
+            Ok(import::import_file_with_progress(s, &request, &mut progress)?)
         })
         .await?;
     files.forget(&token);
@@ -282,7 +282,7 @@ pub async fn import_file<R: Runtime>(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn import_history(state: State<'_, AppState>, limit: u32) -> Reply<Vec<dto::BatchInfo>> {
-    state.as_operator(move |s, _| Ok(convert(s.import_history(limit)?))).await
+    state.as_operator(move |s, _| Ok(s.import_history(limit)?)).await
 }
 
 /// Reconciles as of `as_of` (a market date; default today) with the settings' lag and tolerance.
@@ -322,29 +322,29 @@ pub async fn audit_page(
 ) -> Reply<Vec<dto::AuditRow>> {
     let (from, to) = (from.as_deref().map(instant_secs).transpose()?, to.as_deref().map(instant_secs).transpose()?);
     let query = audit::AuditQuery { operator, action, from, to, before_id: after_id, limit };
-    state.as_reader(move |s, _| Ok(convert(audit::page(s, &query)?))).await
+    state.as_reader(move |s, _| Ok(audit::page(s, &query)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_verify(state: State<'_, AppState>) -> Reply<dto::VerifyReport> {
-    state.as_operator(|s, _| Ok(audit::verify(s)?.into())).await
+    state.as_operator(|s, _| Ok(audit::verify(s)?)).await
 }
 
 // ------------------------------------------------------------------ settings, operators
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn settings_get(state: State<'_, AppState>) -> Reply<dto::Settings> {
-    state.as_operator(|s, _| Ok(settings::get(s)?.into())).await
+    state.as_operator(|s, _| Ok(settings::get(s)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn settings_set(state: State<'_, AppState>, settings: dto::Settings) -> Reply<dto::Settings> {
-    state.as_operator(move |s, op| Ok(settings::set(s, op, &settings.into())?.into())).await
+    state.as_operator(move |s, op| Ok(settings::set(s, op, &settings)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn operators_list(state: State<'_, AppState>) -> Reply<Vec<dto::OperatorSummary>> {
-    state.as_operator(|s, _| Ok(convert(operators::list(s)?))).await
+    state.as_operator(|s, _| Ok(operators::list(s)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -354,14 +354,12 @@ pub async fn operator_add(
     role: dto::Role,
     password: Option<String>,
 ) -> Reply<dto::Operator> {
-    state
-        .as_operator(move |s, op| Ok(operators::add(s, Some(op), &name, role.into(), password.as_deref())?.into()))
-        .await
+    state.as_operator(move |s, op| Ok(operators::add(s, Some(op), &name, role, password.as_deref())?.into())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn operator_set_role(state: State<'_, AppState>, name: String, role: dto::Role) -> Reply<()> {
-    state.as_operator(move |s, op| Ok(operators::set_role(s, op, &name, role.into())?)).await
+    state.as_operator(move |s, op| Ok(operators::set_role(s, op, &name, role)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -380,11 +378,9 @@ pub async fn notification_preview(
     locale: Option<dto::NotificationLocale>,
     channel: dto::NotificationChannel,
 ) -> Reply<dto::NotificationPreview> {
-    let locale = locale.map(Into::into);
+    let locale = locale;
     state
-        .as_operator(move |s, op| {
-            Ok(voucherdesk::notifications::preview(s, op, &order_id, kind.into(), locale, channel.into())?.into())
-        })
+        .as_operator(move |s, op| Ok(voucherdesk::notifications::preview(s, op, &order_id, kind, locale, channel)?))
         .await
 }
 
@@ -399,7 +395,7 @@ pub async fn notification_resend(
 ) -> Reply<i64> {
     state
         .as_operator(move |s, op| {
-            Ok(voucherdesk::notifications::resend(s, op, &order_id, kind.into(), channel.into(), override_limit)?)
+            Ok(voucherdesk::notifications::resend(s, op, &order_id, kind, channel, override_limit)?)
         })
         .await
 }
@@ -413,10 +409,10 @@ pub async fn notification_log(
     before_id: Option<i64>,
     limit: u32,
 ) -> Reply<Vec<dto::NotificationLogEntry>> {
-    let status = status.map(Into::into);
+    let status = status;
     state
         .as_operator(move |s, op| {
-            Ok(convert(voucherdesk::notifications::list(s, op, order_id.as_deref(), status, before_id, limit)?))
+            Ok(voucherdesk::notifications::list(s, op, order_id.as_deref(), status, before_id, limit)?)
         })
         .await
 }
@@ -425,26 +421,24 @@ pub async fn notification_log(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_request(state: State<'_, AppState>, request: dto::RefundRequest) -> Reply<dto::Refund> {
-    state.as_operator(move |s, op| Ok(refunds::request(s, op, &request.into(), chrono::Utc::now())?.into())).await
+    state.as_operator(move |s, op| Ok(refunds::request(s, op, &request, chrono::Utc::now())?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_approve(state: State<'_, AppState>, id: i64, comment: Option<String>) -> Reply<dto::Refund> {
-    state
-        .as_operator(move |s, op| Ok(refunds::approve(s, op, id, comment.as_deref(), chrono::Utc::now())?.into()))
-        .await
+    state.as_operator(move |s, op| Ok(refunds::approve(s, op, id, comment.as_deref(), chrono::Utc::now())?)).await
 }
 
 /// A rejection needs a comment: the library refuses an empty one.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_reject(state: State<'_, AppState>, id: i64, comment: Option<String>) -> Reply<dto::Refund> {
     let comment = comment.unwrap_or_default();
-    state.as_operator(move |s, op| Ok(refunds::reject(s, op, id, &comment, chrono::Utc::now())?.into())).await
+    state.as_operator(move |s, op| Ok(refunds::reject(s, op, id, &comment, chrono::Utc::now())?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_cancel(state: State<'_, AppState>, id: i64, note: Option<String>) -> Reply<dto::Refund> {
-    state.as_operator(move |s, op| Ok(refunds::cancel(s, op, id, note.as_deref(), chrono::Utc::now())?.into())).await
+    state.as_operator(move |s, op| Ok(refunds::cancel(s, op, id, note.as_deref(), chrono::Utc::now())?)).await
 }
 
 /// By id; `after_id` is the previous page's `next_after`.
@@ -458,7 +452,7 @@ pub async fn refunds_list(
     let limit = limit.clamp(1, refunds::REFUND_PAGE_ROWS_MAX);
     state
         .as_operator(move |s, _| {
-            let items: Vec<dto::Refund> = convert(refunds::page(s, &filter.into(), after_id.unwrap_or(0), limit)?);
+            let items: Vec<dto::Refund> = refunds::page(s, &filter, after_id.unwrap_or(0), limit)?;
             let next_after = if items.len() == limit as usize { items.last().map(|r| r.id) } else { None };
             Ok(dto::RefundPage { items, next_after })
         })
@@ -467,7 +461,7 @@ pub async fn refunds_list(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn refunds_show(state: State<'_, AppState>, id: i64) -> Reply<dto::Refund> {
-    state.as_operator(move |s, _| Ok(refunds::show(s, id)?.into())).await
+    state.as_operator(move |s, _| Ok(refunds::show(s, id)?)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -476,7 +470,7 @@ pub async fn refunds_refundable(
     payment_id: String,
     psp: Option<String>,
 ) -> Reply<dto::Refundable> {
-    state.as_operator(move |s, _| Ok(refunds::refundable(s, &payment_id, psp.as_deref())?.into())).await
+    state.as_operator(move |s, _| Ok(refunds::refundable(s, &payment_id, psp.as_deref())?)).await
 }
 
 /// The archived PDF receipt of a succeeded refund (written the first time).
@@ -499,7 +493,7 @@ pub async fn refunds_preview(
     state
         .as_reader(move |s, op| {
             let now = chrono::Utc::now();
-            Ok(refunds::preview::preview(s, op, &payment_id, psp.as_deref(), &amount, &method, now)?.into())
+            Ok(refunds::preview::preview(s, op, &payment_id, psp.as_deref(), &amount, &method, now)?)
         })
         .await
 }
@@ -513,7 +507,7 @@ pub async fn refunds_bulk_approve(
 ) -> Reply<dto::BulkApproval> {
     state
         .as_operator(move |s, op| {
-            Ok(refunds::bulk::approve_tier2(s, op, &ids, comment.as_deref(), chrono::Utc::now())?.into())
+            Ok(refunds::bulk::approve_tier2(s, op, &ids, comment.as_deref(), chrono::Utc::now())?)
         })
         .await
 }
@@ -526,9 +520,7 @@ pub async fn refunds_export_csv(
     token: String,
 ) -> Reply<dto::ExportOutcome> {
     let path = state.picked_files().for_writing(&token, SaveKind::Csv)?;
-    state
-        .as_reader(move |s, _| Ok(dto::ExportOutcome { rows: refunds::export::export_csv(s, &filter.into(), &path)? }))
-        .await
+    state.as_reader(move |s, _| Ok(dto::ExportOutcome { rows: refunds::export::export_csv(s, &filter, &path)? })).await
 }
 
 /// The dashboard's refund panel (pending by tier, time to approve, by reason, failure rate).

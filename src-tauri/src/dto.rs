@@ -88,7 +88,7 @@ pub struct Operator {
 impl From<operators::Operator> for Operator {
     fn from(o: operators::Operator) -> Operator {
         let operators::Operator { name, role, language } = o;
-        Operator { name, role: role.into(), language: Language::from_code(&language) }
+        Operator { name, role: role, language: Language::from_code(&language) }
     }
 }
 
@@ -349,11 +349,6 @@ impl From<dashboard::RefundDashboard> for RefundDashboard {
             stats_days: dashboard::REFUND_STATS_DAYS,
         }
     }
-}
-
-/// Converts every element of a list.
-pub fn convert<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
-    items.into_iter().map(U::from).collect()
 }
 
 // ------------------------------------------------------------------ buyer notifications

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
-use voucherdesk::{audit, credentials, dashboard, exceptions, reconcile, refunds, store, sync};
 use voucherdesk::jobs::psp_sync::RunnerState;
+use voucherdesk::{audit, credentials, dashboard, exceptions, reconcile, refunds, store, sync};
 use voucherdesk_desktop::{dto, dto_psp};
 
 fn at(text: &str) -> DateTime<Utc> {
