@@ -464,6 +464,20 @@ fn refuse_if_paid(order: &OrderRecord, payments: &[PaymentRecord]) -> Result<(),
     }
 }
 
+/// The refusal for an order that still has a payable voucher: the buyer can pay that one.
+fn voucher_open(order: &OrderRecord, open: &PaymentRecord) -> VoucherError {
+    VoucherError::VoucherOpen {
+        order: order.order_id.clone(),
+        payment: format!("{}:{}", open.psp, open.payment_id),
+        voucher: open.voucher_code.clone(),
+        until: open
+            .expires_at
+            .or(order.voucher_expires_at)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default(),
+    }
+}
+
 /// A voucher of the order the buyer can still pay: pending, and its deadline
 /// (the payment's, else the order's when it is the order's voucher) ahead.
 fn payable<'a>(order: &OrderRecord, payments: &'a [PaymentRecord], now: DateTime<Utc>) -> Option<&'a PaymentRecord> {
@@ -625,16 +639,7 @@ pub fn available(
         let (_, payments) = issuable(store, &order)?;
         let waiting = store.voucher_issues_of_order(&order.order_id)?.iter().any(|a| a.status == "requested");
         match payable(&order, &payments, now).filter(|_| !waiting) {
-            Some(open) => Err(VoucherError::VoucherOpen {
-                order: order.order_id.clone(),
-                payment: format!("{}:{}", open.psp, open.payment_id),
-                voucher: open.voucher_code.clone(),
-                until: open
-                    .expires_at
-                    .or(order.voucher_expires_at)
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                    .unwrap_or_default(),
-            }),
+            Some(open) => Err(voucher_open(&order, open)),
             None => Ok(()),
         }
     });

@@ -58,16 +58,7 @@ pub async fn issue(
                 messages_queued: Vec::new(),
                 message_error: None,
             }),
-            None => Err(VoucherError::VoucherOpen {
-                order: order.order_id.clone(),
-                payment: format!("{}:{}", open.psp, open.payment_id),
-                voucher: open.voucher_code.clone(),
-                until: open
-                    .expires_at
-                    .or(order.voucher_expires_at)
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                    .unwrap_or_default(),
-            }),
+            None => Err(voucher_open(&order, open)),
         };
     }
     let subject = format!("order {}", order.order_id);
