@@ -459,52 +459,13 @@ fn file_refused(
 
 // ---- Refund and payout callbacks ----
 
-/// Which dLocal object a refund callback carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundCallback {
-    /// `POST /notifications/dlocal/refunds`: a refund object.
-    Refund,
-    /// `POST /notifications/dlocal/payouts`: a cash-pickup payout object.
-    Payout,
-}
+pub use crate::refunds::submission::RefundCallback;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundCallbackReceipt {
     pub verdict: Verdict,
     pub detail: String,
     pub outcome: Option<crate::refunds::submission::CallbackOutcome>,
-}
-
-fn refund_reading(kind: RefundCallback, body: &[u8]) -> Result<crate::refunds::submission::CallbackReading, String> {
-    use crate::psp::dlocal::{api, payouts, transformers};
-    use crate::refunds::submission::CallbackReading;
-    match kind {
-        RefundCallback::Refund => {
-            let refund: api::Refund = serde_json::from_slice(body).map_err(|e| format!("not a dLocal refund: {e}"))?;
-            let reading = transformers::refund_reading(&refund).map_err(|e| e.to_string())?;
-            Ok(CallbackReading {
-                psp_id: reading.refund_id,
-                our_refund: None,
-                dlocal_status: Ok(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: None,
-            })
-        }
-        RefundCallback::Payout => {
-            let payout: payouts::Payout =
-                serde_json::from_slice(body).map_err(|e| format!("not a dLocal payout: {e}"))?;
-            let reading = payouts::payout_reading(&payout).map_err(|e| e.to_string())?;
-            let our_refund =
-                payout.external_id.as_deref().and_then(|x| x.strip_prefix("refund-")).and_then(|id| id.parse().ok());
-            Ok(CallbackReading {
-                psp_id: reading.payout_id,
-                our_refund,
-                dlocal_status: Err(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: reading.withdrawal_code,
-            })
-        }
-    }
 }
 
 /// Checks (signature, freshness) and applies a dLocal refund or payout
@@ -527,7 +488,7 @@ pub fn receive_refund_callback(
     if let Err(why) = check_fresh(n, Utc::now(), stale_after_s) {
         return refused(Verdict::Stale, why);
     }
-    let reading = match refund_reading(kind, &n.body) {
+    let reading = match crate::refunds::submission::callback_reading(kind, &n.body) {
         Ok(reading) => reading,
         Err(why) => return refused(Verdict::Malformed, why),
     };
