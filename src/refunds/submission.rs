@@ -523,6 +523,47 @@ pub struct CallbackReading {
     pub withdrawal_code: Option<String>,
 }
 
+/// Which dLocal object a refund callback carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundCallback {
+    /// `POST /notifications/dlocal/refunds`: a refund object.
+    Refund,
+    /// `POST /notifications/dlocal/payouts`: a cash-pickup payout object.
+    Payout,
+}
+
+/// Reads a dLocal refund or payout callback body into the status it states.
+pub fn callback_reading(kind: RefundCallback, body: &[u8]) -> Result<CallbackReading, String> {
+    use crate::psp::dlocal::{api, payouts, transformers};
+    match kind {
+        RefundCallback::Refund => {
+            let refund: api::Refund = serde_json::from_slice(body).map_err(|e| format!("not a dLocal refund: {e}"))?;
+            let reading = transformers::refund_reading(&refund).map_err(|e| e.to_string())?;
+            Ok(CallbackReading {
+                psp_id: reading.refund_id,
+                our_refund: None,
+                dlocal_status: Ok(reading.status),
+                status_code: reading.status_code,
+                withdrawal_code: None,
+            })
+        }
+        RefundCallback::Payout => {
+            let payout: payouts::Payout =
+                serde_json::from_slice(body).map_err(|e| format!("not a dLocal payout: {e}"))?;
+            let reading = payouts::payout_reading(&payout).map_err(|e| e.to_string())?;
+            let our_refund =
+                payout.external_id.as_deref().and_then(|x| x.strip_prefix("refund-")).and_then(|id| id.parse().ok());
+            Ok(CallbackReading {
+                psp_id: reading.payout_id,
+                our_refund,
+                dlocal_status: Err(reading.status),
+                status_code: reading.status_code,
+                withdrawal_code: reading.withdrawal_code,
+            })
+        }
+    }
+}
+
 /// What follows a recorded answer of the PSP about a refund. A cash withdrawal
 /// waiting with its code tells the buyer to collect it; a refund that
 /// succeeded gets its receipt archived, and a bank refund tells the buyer

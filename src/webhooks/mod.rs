@@ -24,74 +24,18 @@ pub mod server;
 
 pub use crate::model::observation::NotificationClaims;
 use crate::observations::{self, ObservationError, ObservationOutcome, Observed};
-use crate::psp::{dlocal, pagoefectivo};
+pub use crate::psp::{DlocalSecret, NotificationSecrets, Psp, Secret, SignatureCheck};
+use crate::psp::{Headers, webhook_reader};
 use crate::store::{ForgedFinding, NotificationEffect, NotificationRecord, Store, StoreError, StoredNotification};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::fmt;
 
 /// Largest notification body accepted (a payment object is a few KiB).
 pub const NOTIFICATION_BODY_MAX_BYTES: usize = 64 * 1024;
 /// A dLocal notification whose X-Date is older than this is refused as stale.
 pub const STALE_AFTER_S_DEFAULT: i64 = 300;
 pub const STALE_AFTER_S_MAX: i64 = 86_400;
-/// Clock skew tolerated for an X-Date in the future.
-pub const X_DATE_FUTURE_SKEW_S_MAX: i64 = 60;
-
-/// The PSPs that notify us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Psp {
-    Dlocal,
-    PagoEfectivo,
-}
-
-impl Psp {
-    pub const ALL: [Psp; 2] = [Psp::Dlocal, Psp::PagoEfectivo];
-
-    /// The ledger's name for the PSP (`payments.psp`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Psp::Dlocal => dlocal::PSP_NAME,
-            Psp::PagoEfectivo => pagoefectivo::PSP_NAME,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Psp::Dlocal => "dLocal",
-            Psp::PagoEfectivo => "PagoEfectivo",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Psp> {
-        Psp::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-
-    /// The headers kept with a filed notification (lower-case): what the
-    /// signature covers or carries. The signature is not a secret.
-    pub fn kept_headers(self) -> &'static [&'static str] {
-        match self {
-            Psp::Dlocal => &["x-date", "x-login", "authorization"],
-            Psp::PagoEfectivo => &["pe-signature"],
-        }
-    }
-
-    /// Who reported an observation, in the audit log.
-    pub fn actor(self) -> &'static str {
-        match self {
-            Psp::Dlocal => "notification:dlocal",
-            Psp::PagoEfectivo => "notification:pagoefectivo",
-        }
-    }
-}
-
-impl fmt::Display for Psp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What became of a notification (`psp_notifications.verdict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -154,42 +98,8 @@ impl Verdict {
     }
 }
 
-/// A secret key that never shows in `Debug` output or errors.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: impl Into<String>) -> Secret {
-        Secret(text.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DlocalSecret {
-    pub secret: Secret,
-    /// The merchant's X-Login: when known, a notification for another login is refused.
-    pub login: Option<String>,
-}
-
-/// The keys notifications are verified with, per PSP. Built from the
-/// environment for scripted runs ([`NotificationSecrets::with_env`]); the
-/// keyring fills the same fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NotificationSecrets {
-    pub dlocal: Option<DlocalSecret>,
-    pub pagoefectivo: Option<Secret>,
-}
-
+/// Constructors for the listener's keys: from the environment for scripted
+/// runs, from the keyring for a configured account.
 impl NotificationSecrets {
     /// Adds `psp`'s secret, read from the environment variable `var` (its
     /// name, never its value, appears in errors).
@@ -203,16 +113,6 @@ impl NotificationSecrets {
         }
         self.set(psp, Secret::new(value), login);
         Ok(self)
-    }
-
-    pub fn set(&mut self, psp: Psp, secret: Secret, login: Option<&str>) {
-        match psp {
-            Psp::Dlocal => {
-                let login = login.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
-                self.dlocal = Some(DlocalSecret { secret, login });
-            }
-            Psp::PagoEfectivo => self.pagoefectivo = Some(secret),
-        }
     }
 
     /// Adds the notification secret of a configured PSP account (read from
@@ -237,13 +137,6 @@ impl NotificationSecrets {
             AccountSecrets::PagoEfectivo(s) => self.set(psp, Secret::new(s.secret.clone()), None),
         }
         Ok(self)
-    }
-
-    pub fn has(&self, psp: Psp) -> bool {
-        match psp {
-            Psp::Dlocal => self.dlocal.is_some(),
-            Psp::PagoEfectivo => self.pagoefectivo.is_some(),
-        }
     }
 }
 
@@ -304,11 +197,7 @@ pub struct InboundNotification {
 impl InboundNotification {
     /// The header's value, whatever the case of its name; empty counts as absent.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        Headers(&self.headers).get(name)
     }
 
     /// The kept headers as a JSON object with lower-case names.
@@ -333,98 +222,28 @@ impl InboundNotification {
     }
 }
 
-/// The signature check's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignatureCheck {
-    Verified,
-    /// No signature (or no date/login to check it with).
-    Unsigned(String),
-    /// A signature that does not verify, or a login that is not ours.
-    Forged(String),
-}
-
 /// Checks a notification's signature in constant time with the PSP's secret.
 pub fn check_signature(n: &InboundNotification, secrets: &NotificationSecrets) -> Result<SignatureCheck, WebhookError> {
-    let missing = |psp| WebhookError::SecretMissing { psp, reason: "none was configured".into() };
-    let mismatch = |e: crate::psp::SignatureError| match e {
-        crate::psp::SignatureError::Mismatch => "signature does not match".to_string(),
-        crate::psp::SignatureError::Malformed(why) => format!("malformed signature: {why}"),
-    };
-    match n.psp {
-        Psp::Dlocal => {
-            let key = secrets.dlocal.as_ref().ok_or_else(|| missing(Psp::Dlocal))?;
-            let (Some(x_date), Some(x_login), Some(authorization)) =
-                (n.header("x-date"), n.header("x-login"), n.header("authorization"))
-            else {
-                let absent: Vec<&str> =
-                    [("X-Date", "x-date"), ("X-Login", "x-login"), ("Authorization", "authorization")]
-                        .into_iter()
-                        .filter(|(_, h)| n.header(h).is_none())
-                        .map(|(label, _)| label)
-                        .collect();
-                return Ok(SignatureCheck::Unsigned(format!("no {} header", absent.join(", "))));
-            };
-            if let Some(login) = &key.login
-                && login != x_login
-            {
-                return Ok(SignatureCheck::Forged(format!("X-Login {x_login:?} is not the merchant's login")));
-            }
-            Ok(match dlocal::signature::verify(key.secret.expose(), x_login, x_date, &n.body, authorization) {
-                Ok(()) => SignatureCheck::Verified,
-                Err(e) => SignatureCheck::Forged(mismatch(e)),
-            })
-        }
-        Psp::PagoEfectivo => {
-            let key = secrets.pagoefectivo.as_ref().ok_or_else(|| missing(Psp::PagoEfectivo))?;
-            let Some(signature) = n.header("pe-signature") else {
-                return Ok(SignatureCheck::Unsigned("no PE-Signature header".into()));
-            };
-            Ok(match pagoefectivo::signature::verify_callback(key.expose(), &n.body, signature) {
-                Ok(()) => SignatureCheck::Verified,
-                Err(e) => SignatureCheck::Forged(mismatch(e)),
-            })
-        }
-    }
+    webhook_reader(n.psp)
+        .check_signature(Headers(&n.headers), &n.body, secrets)
+        .ok_or_else(|| WebhookError::SecretMissing { psp: n.psp, reason: "none was configured".into() })
 }
 
-/// Refuses a dLocal notification whose X-Date is older than `stale_after_s`
-/// or more than [`X_DATE_FUTURE_SKEW_S_MAX`] ahead of `now`. PagoEfectivo
-/// sends no signed date: always fresh.
+/// Refuses a notification whose signed date is stale (older than
+/// `stale_after_s`) or too far in the future; a PSP that sends no signed date
+/// is always fresh.
 pub fn check_fresh(n: &InboundNotification, now: DateTime<Utc>, stale_after_s: i64) -> Result<(), String> {
-    match n.psp {
-        Psp::PagoEfectivo => Ok(()),
-        Psp::Dlocal => {
-            let text = n.header("x-date").unwrap_or_default();
-            let sent = DateTime::parse_from_rfc3339(text)
-                .map_err(|_| format!("X-Date {text:?} is not an RFC 3339 date/time"))?
-                .with_timezone(&Utc);
-            let age_s = (now - sent).num_seconds();
-            if age_s > stale_after_s {
-                return Err(format!("X-Date {text} is {age_s} s old (the limit is {stale_after_s} s)"));
-            }
-            if -age_s > X_DATE_FUTURE_SKEW_S_MAX {
-                return Err(format!("X-Date {text} is {} s in the future", -age_s));
-            }
-            Ok(())
-        }
-    }
+    webhook_reader(n.psp).check_fresh(Headers(&n.headers), now, stale_after_s)
 }
 
 /// Reads a body into an observation; the error is a message naming what is wrong.
 pub fn parse_body(psp: Psp, body: &[u8]) -> Result<(Observed, NotificationClaims), (&'static str, String)> {
-    match psp {
-        Psp::Dlocal => dlocal::webhook::parse(body).map_err(|e| (e.code(), e.to_string())),
-        Psp::PagoEfectivo => pagoefectivo::webhook::parse(body).map_err(|e| (e.code(), e.to_string())),
-    }
+    webhook_reader(psp).parse(body)
 }
 
 /// What a body claims, read leniently (empty when it cannot be read at all).
 pub fn claims(psp: Psp, body: &[u8]) -> NotificationClaims {
-    match psp {
-        Psp::Dlocal => dlocal::webhook::claims(body),
-        Psp::PagoEfectivo => pagoefectivo::webhook::claims(body),
-    }
-    .unwrap_or_default()
+    webhook_reader(psp).claims(body).unwrap_or_default()
 }
 
 /// The exception finding for a forged (or unsigned) notification, if it names an order.
@@ -640,52 +459,13 @@ fn file_refused(
 
 // ---- Refund and payout callbacks ----
 
-/// Which dLocal object a refund callback carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundCallback {
-    /// `POST /notifications/dlocal/refunds`: a refund object.
-    Refund,
-    /// `POST /notifications/dlocal/payouts`: a cash-pickup payout object.
-    Payout,
-}
+pub use crate::refunds::submission::RefundCallback;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundCallbackReceipt {
     pub verdict: Verdict,
     pub detail: String,
     pub outcome: Option<crate::refunds::submission::CallbackOutcome>,
-}
-
-fn refund_reading(kind: RefundCallback, body: &[u8]) -> Result<crate::refunds::submission::CallbackReading, String> {
-    use crate::psp::dlocal::{api, payouts, transformers};
-    use crate::refunds::submission::CallbackReading;
-    match kind {
-        RefundCallback::Refund => {
-            let refund: api::Refund = serde_json::from_slice(body).map_err(|e| format!("not a dLocal refund: {e}"))?;
-            let reading = transformers::refund_reading(&refund).map_err(|e| e.to_string())?;
-            Ok(CallbackReading {
-                psp_id: reading.refund_id,
-                our_refund: None,
-                dlocal_status: Ok(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: None,
-            })
-        }
-        RefundCallback::Payout => {
-            let payout: payouts::Payout =
-                serde_json::from_slice(body).map_err(|e| format!("not a dLocal payout: {e}"))?;
-            let reading = payouts::payout_reading(&payout).map_err(|e| e.to_string())?;
-            let our_refund =
-                payout.external_id.as_deref().and_then(|x| x.strip_prefix("refund-")).and_then(|id| id.parse().ok());
-            Ok(CallbackReading {
-                psp_id: reading.payout_id,
-                our_refund,
-                dlocal_status: Err(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: reading.withdrawal_code,
-            })
-        }
-    }
 }
 
 /// Checks (signature, freshness) and applies a dLocal refund or payout
@@ -708,7 +488,7 @@ pub fn receive_refund_callback(
     if let Err(why) = check_fresh(n, Utc::now(), stale_after_s) {
         return refused(Verdict::Stale, why);
     }
-    let reading = match refund_reading(kind, &n.body) {
+    let reading = match crate::refunds::submission::callback_reading(kind, &n.body) {
         Ok(reading) => reading,
         Err(why) => return refused(Verdict::Malformed, why),
     };

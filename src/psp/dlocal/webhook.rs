@@ -15,10 +15,79 @@ use crate::model::observation::NotificationClaims;
 use crate::model::observation::{Observed, StatusReport};
 use crate::money::{self, Currency, NumberFormat};
 use crate::payments::{PaymentObservation, PaymentStatus};
-use crate::psp::PspError;
+use crate::psp::{Headers, NotificationSecrets, PspError, SignatureCheck, WebhookReader};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+/// Clock skew tolerated for an X-Date in the future.
+pub const X_DATE_FUTURE_SKEW_S_MAX: i64 = 60;
+
+/// The headers kept with a filed notification: what the signature covers or carries.
+pub const KEPT_HEADERS: &[&str] = &["x-date", "x-login", "authorization"];
+
+/// dLocal's notifications as the listener reads them: signed over X-Login,
+/// X-Date and the body, dated by X-Date.
+pub struct DlocalWebhook;
+
+impl WebhookReader for DlocalWebhook {
+    fn kept_headers(&self) -> &'static [&'static str] {
+        KEPT_HEADERS
+    }
+
+    fn check_signature(
+        &self,
+        headers: Headers<'_>,
+        body: &[u8],
+        secrets: &NotificationSecrets,
+    ) -> Option<SignatureCheck> {
+        let key = secrets.dlocal.as_ref()?;
+        let (Some(x_date), Some(x_login), Some(authorization)) =
+            (headers.get("x-date"), headers.get("x-login"), headers.get("authorization"))
+        else {
+            let absent: Vec<&str> = [("X-Date", "x-date"), ("X-Login", "x-login"), ("Authorization", "authorization")]
+                .into_iter()
+                .filter(|(_, h)| headers.get(h).is_none())
+                .map(|(label, _)| label)
+                .collect();
+            return Some(SignatureCheck::Unsigned(format!("no {} header", absent.join(", "))));
+        };
+        if let Some(login) = &key.login
+            && login != x_login
+        {
+            return Some(SignatureCheck::Forged(format!("X-Login {x_login:?} is not the merchant's login")));
+        }
+        Some(match super::signature::verify(key.secret.expose(), x_login, x_date, body, authorization) {
+            Ok(()) => SignatureCheck::Verified,
+            Err(e) => SignatureCheck::Forged(e.refusal_text()),
+        })
+    }
+
+    /// Refuses a notification whose X-Date is older than `stale_after_s` or
+    /// more than [`X_DATE_FUTURE_SKEW_S_MAX`] ahead of `now`.
+    fn check_fresh(&self, headers: Headers<'_>, now: DateTime<Utc>, stale_after_s: i64) -> Result<(), String> {
+        let text = headers.get("x-date").unwrap_or_default();
+        let sent = DateTime::parse_from_rfc3339(text)
+            .map_err(|_| format!("X-Date {text:?} is not an RFC 3339 date/time"))?
+            .with_timezone(&Utc);
+        let age_s = (now - sent).num_seconds();
+        if age_s > stale_after_s {
+            return Err(format!("X-Date {text} is {age_s} s old (the limit is {stale_after_s} s)"));
+        }
+        if -age_s > X_DATE_FUTURE_SKEW_S_MAX {
+            return Err(format!("X-Date {text} is {} s in the future", -age_s));
+        }
+        Ok(())
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<(Observed, NotificationClaims), (&'static str, String)> {
+        parse(body).map_err(|e| (e.code(), e.to_string()))
+    }
+
+    fn claims(&self, body: &[u8]) -> Option<NotificationClaims> {
+        claims(body)
+    }
+}
 
 #[derive(Deserialize)]
 struct PaymentWire {

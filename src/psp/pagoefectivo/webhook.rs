@@ -15,9 +15,52 @@ use crate::model::observation::{Observed, StatusReport};
 use crate::money::{self, Currency, NumberFormat};
 use crate::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
 use crate::psp::dlocal::webhook::scalar_text;
+use crate::psp::{Headers, NotificationSecrets, SignatureCheck, WebhookReader};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+/// The headers kept with a filed callback: the signature.
+pub const KEPT_HEADERS: &[&str] = &["pe-signature"];
+
+/// PagoEfectivo's callbacks as the listener reads them: the body alone is
+/// signed (PE-Signature) and no date is sent, so every callback is fresh;
+/// replays are harmless because applying is idempotent.
+pub struct PagoEfectivoWebhook;
+
+impl WebhookReader for PagoEfectivoWebhook {
+    fn kept_headers(&self) -> &'static [&'static str] {
+        KEPT_HEADERS
+    }
+
+    fn check_signature(
+        &self,
+        headers: Headers<'_>,
+        body: &[u8],
+        secrets: &NotificationSecrets,
+    ) -> Option<SignatureCheck> {
+        let key = secrets.pagoefectivo.as_ref()?;
+        let Some(signature) = headers.get("pe-signature") else {
+            return Some(SignatureCheck::Unsigned("no PE-Signature header".into()));
+        };
+        Some(match super::signature::verify_callback(key.expose(), body, signature) {
+            Ok(()) => SignatureCheck::Verified,
+            Err(e) => SignatureCheck::Forged(e.refusal_text()),
+        })
+    }
+
+    fn check_fresh(&self, _headers: Headers<'_>, _now: DateTime<Utc>, _stale_after_s: i64) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<(Observed, NotificationClaims), (&'static str, String)> {
+        parse(body).map_err(|e| (e.code(), e.to_string()))
+    }
+
+    fn claims(&self, body: &[u8]) -> Option<NotificationClaims> {
+        claims(body)
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
