@@ -186,20 +186,78 @@ pub const TEAM_PASSWORD_ENV: &str = "VOUCHERDESK_TEAM_PASSWORD";
 /// from [`TEAM_PASSWORD_ENV`] or the OS keyring. A server out of reach opens
 /// the copy read-only.
 pub fn open_workspace(db: &std::path::Path, vault: &dyn SecretVault, application: &str) -> Result<Store, TeamError> {
+    open_workspace_as(db, vault, application, None)
+}
+
+/// Who a command signs in to the team as: an operator, with the password
+/// they gave (or none: the OS keyring's entry for their login, if any).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub operator: String,
+    pub password: Option<String>,
+}
+
+/// [`open_workspace`], signed in to the team as `sign_in`'s operator when
+/// their password is known (given, or in the OS keyring under their login):
+/// a password the server refuses is an error (`team.denied`), never a
+/// reason to connect otherwise. Without one the copy connects with the
+/// login it was joined with, as [`open_workspace`] does; the server then
+/// accepts only what that login may do.
+pub fn open_workspace_as(
+    db: &std::path::Path,
+    vault: &dyn SecretVault,
+    application: &str,
+    sign_in: Option<&SignIn>,
+) -> Result<Store, TeamError> {
     let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+    let (mut store, joined) = if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         let server = TeamStore::describe_url(&text)?;
-        let mut store = Store::open(&default_copy_path(&server))?;
-        let password = team_password(&server, vault)?;
-        store.attach_team(&text, password.as_deref(), application)?;
-        return Ok(store);
+        (Store::open(&default_copy_path(&server))?, Some((text.to_string(), server)))
+    } else {
+        let store = Store::open(db)?;
+        let joined = store.team_server()?.map(|server| (url_of(&server), server));
+        (store, joined)
+    };
+    let Some((url, server)) = joined else { return Ok(store) };
+    if let Some(sign_in) = sign_in {
+        let login = crate::store::team::login_name(&sign_in.operator);
+        let theirs = format!("{login}@{}", server.split_once('@').map(|(_, at)| at).unwrap_or(&server));
+        let password = match &sign_in.password {
+            Some(p) => Some(p.clone()),
+            None => vault.read(&password_entry(&theirs)).ok().flatten().map(|p| p.as_str().to_string()),
+        };
+        if let Some(password) = password {
+            store.attach_team(&url_of(&theirs), Some(&password), application)?;
+            return Ok(store);
+        }
     }
-    let mut store = Store::open(db)?;
-    if let Some(server) = store.team_server()? {
-        let password = team_password(&server, vault)?;
-        store.attach_team(&url_of(&server), password.as_deref(), application)?;
-    }
+    let password = team_password(&server, vault)?;
+    store.attach_team(&url, password.as_deref(), application)?;
     Ok(store)
+}
+
+/// The app's sign-in in team mode: the copy's connection becomes `operator`'s
+/// own login, so the server checks what they do against their role. A
+/// password the server refuses is `team.denied`. A copy joined with the
+/// team owner's credentials keeps them (set-up and tests: the server checks
+/// no role for the owner). A no-op in local mode.
+pub fn sign_in(store: &mut Store, operator: &str, password: &str) -> Result<(), TeamError> {
+    let Some(login) = store.team_login() else { return Ok(()) };
+    let wanted = crate::store::team::login_name(operator);
+    if store.team_login_is_owner() == Some(true) && login != wanted {
+        return Ok(());
+    }
+    store.team_sign_in(&wanted, password)?;
+    Ok(())
+}
+
+/// Gives `operator` their own login on the store's team server, with
+/// `password` (after `operators add` or `set-password` in team mode); the
+/// signed-in login must be an admin's, the owner's, or the operator's own.
+/// None in local mode.
+pub fn set_operator_login(store: &mut Store, operator: &str, password: &str) -> Result<Option<String>, TeamError> {
+    let Some(server) = store.team_connection()? else { return Ok(None) };
+    Ok(Some(server.set_login(operator, password)?))
 }
 
 /// A second connection to the team `server` (as [`crate::store::TeamLinkStatus`]

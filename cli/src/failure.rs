@@ -191,7 +191,7 @@ impl Classified for DemoError {
 impl Classified for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            StoreError::Team(TeamStoreError::Refused(_)) => ErrorClass::Refusal,
+            StoreError::Team(TeamStoreError::Refused(_) | TeamStoreError::Denied { .. }) => ErrorClass::Refusal,
             _ => ErrorClass::Fault,
         }
     }
@@ -203,7 +203,8 @@ impl Classified for TeamStoreError {
             TeamStoreError::BadAddress(_)
             | TeamStoreError::NotInitialised { .. }
             | TeamStoreError::TooNew { .. }
-            | TeamStoreError::Refused(_) => ErrorClass::Refusal,
+            | TeamStoreError::Refused(_)
+            | TeamStoreError::Denied { .. } => ErrorClass::Refusal,
             TeamStoreError::Unreachable { .. }
             | TeamStoreError::Offline { .. }
             | TeamStoreError::Busy { .. }

@@ -71,6 +71,10 @@ struct Cli {
     /// The operator a state-changing command acts as; must exist (see `operators`).
     #[arg(long, global = true, env = "VOUCHERDESK_OPERATOR")]
     operator: Option<String>,
+    /// In team mode: read --operator's team password from the first line of standard input (else the OS keyring's
+    /// entry from `team join`). Local mode needs none: whoever holds the file may act.
+    #[arg(long, global = true)]
+    operator_password_stdin: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -185,6 +189,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    let password = if cli.operator_password_stdin { Some(operators::read_password()?) } else { None };
+    workspace::set_sign_in(&cli.operator, password);
     match cli.command {
         Command::Import(args) => import::run(&cli.db, &cli.operator, args),
         Command::Reconcile(args) => reconcile::run(&cli.db, &cli.operator, args),

@@ -42,6 +42,15 @@ pub(crate) fn read_password() -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// In team mode the same password is the operator's own login on the team
+/// server (created on first use); locally there is none.
+fn team_login(store: &mut voucherdesk::store::Store, name: &str, password: &str) -> Result<(), Failure> {
+    if let Some(login) = voucherdesk::team::set_operator_login(store, name, password)? {
+        out!("{name} signs in to the team as {login}");
+    }
+    Ok(())
+}
+
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: OperatorsCommand) -> Result<(), Failure> {
     let mut store = open(db)?;
     let role =
@@ -57,6 +66,9 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operator
             let added =
                 change(&mut store, |s| operators::add(s, acting_op.as_ref(), &name, role, password.as_deref()))??;
             out!("added {} ({})", added.name, added.role.as_str());
+            if let Some(password) = &password {
+                team_login(&mut store, &added.name, password)?;
+            }
         }
         OperatorsCommand::List { json } => {
             let list = operators::list(&store)?;
@@ -90,6 +102,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Operator
             let password = read_password()?;
             change(&mut store, |s| operators::set_password(s, &acting_op, &name, &password))??;
             out!("password changed for {name}");
+            team_login(&mut store, &name, &password)?;
         }
     }
     Ok(())

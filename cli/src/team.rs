@@ -13,8 +13,9 @@ use voucherdesk::team::{self, desktop_name};
 pub(crate) enum TeamCommand {
     /// Create the team schema on a PostgreSQL server, or migrate it to this version (refuses a newer one).
     Init(ServerArgs),
-    /// Make a new local file (--db, or team-SERVER.sqlite in the data directory) this desktop's copy of the team;
-    /// the password goes to the OS keyring.
+    /// Make a new local file (--db, or team-SERVER.sqlite in the data directory) this desktop's copy of the team,
+    /// signed in as the operator the server address names (postgres://NAME@HOST:PORT/DB); that operator's password
+    /// goes to the OS keyring.
     Join(ServerArgs),
     /// Upload the local workspace --db into an empty team, once (a second push adds nothing); the file becomes the
     /// team's copy.
@@ -30,12 +31,16 @@ pub(crate) enum TeamCommand {
 
 #[derive(Args)]
 pub(crate) struct ServerArgs {
-    /// The team server: postgres://USER@HOST:PORT/DATABASE (leave the password out of it).
+    /// The team server: postgres://LOGIN@HOST:PORT/DATABASE (leave the password out of it). LOGIN is an operator's
+    /// name in lower case; `init` and `push` take the server owner's.
     #[arg(long, env = "VOUCHERDESK_TEAM_SERVER")]
     server: String,
     /// Read the server password from this environment variable.
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
+    /// Read the server password from the first line of standard input.
+    #[arg(long, conflicts_with = "password_env")]
+    password_stdin: bool,
 }
 
 pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cmd: TeamCommand) -> Result<(), Failure> {
@@ -118,6 +123,9 @@ pub(crate) fn run(db: &Option<std::path::PathBuf>, operator: &Option<String>, cm
 }
 
 fn password(args: &ServerArgs) -> Result<Option<String>, Failure> {
+    if args.password_stdin {
+        return crate::operators::read_password().map(Some);
+    }
     match &args.password_env {
         Some(var) => Ok(Some(
             std::env::var(var).map_err(|_| Failure::refusal(format!("the environment variable {var} is not set")))?,

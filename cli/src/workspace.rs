@@ -2,25 +2,39 @@
 
 use crate::failure::{ErrorClass, Failure};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use voucherdesk::credentials;
 use voucherdesk::operators::{self, Operator};
 use voucherdesk::store::team::TeamStoreError;
 use voucherdesk::store::{Store, StoreError};
-use voucherdesk::team::TeamError;
+use voucherdesk::team::{SignIn, TeamError};
+
+/// Whom this run signs in to a team as: `--operator`, with the password
+/// `--operator-password-stdin` gave (set once, before the command runs).
+static SIGN_IN: OnceLock<Option<SignIn>> = OnceLock::new();
+
+pub(crate) fn set_sign_in(operator: &Option<String>, password: Option<String>) {
+    let operator = operator.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let _ = SIGN_IN.set(operator.map(|o| SignIn { operator: o.to_string(), password }));
+}
 
 /// Opens what `--db` names: a file, a team copy (reconnected to its team), or
-/// `postgres://…` (this desktop's copy of that team).
+/// `postgres://…` (this desktop's copy of that team). A team is signed in to
+/// as `--operator` when their password is known (see [`set_sign_in`]).
 pub(crate) fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
     let path = db.clone().unwrap_or_else(voucherdesk::store::default_path);
     let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
-    voucherdesk::team::open_workspace(&path, &credentials::OsKeyring::new(), &me).map_err(|e| {
+    let sign_in = SIGN_IN.get().and_then(Option::as_ref);
+    voucherdesk::team::open_workspace_as(&path, &credentials::OsKeyring::new(), &me, sign_in).map_err(|e| {
         // Only what the user named can be refused here (a file too new or not a
-        // database, a bad address); a team server's answer while the copy catches
-        // up is a fault of the moment, unlike the same answer to `team join`.
+        // database, a bad address, a password the team refused); a team server's
+        // answer while the copy catches up is a fault of the moment, unlike the
+        // same answer to `team join`.
         let refused = matches!(
             e,
-            TeamError::Local(StoreError::TooNew { .. } | StoreError::Invalid(_))
-                | TeamError::Team(TeamStoreError::BadAddress(_))
+            TeamError::Local(
+                StoreError::TooNew { .. } | StoreError::Invalid(_) | StoreError::Team(TeamStoreError::Denied { .. })
+            ) | TeamError::Team(TeamStoreError::BadAddress(_) | TeamStoreError::Denied { .. })
         );
         Failure { message: e.to_string(), class: if refused { ErrorClass::Refusal } else { ErrorClass::Fault } }
     })
@@ -50,5 +64,23 @@ pub(crate) fn acting_for(store: &Store, given: &Option<String>, why: &str) -> Re
     let name = given.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
         Failure::refusal(format!("{why}: name the operator with --operator NAME (or VOUCHERDESK_OPERATOR)"))
     })?;
-    operators::act_as(store, name).map_err(Failure::from)
+    let operator = operators::act_as(store, name).map_err(Failure::from)?;
+    signed_in_as(store, &operator.name)?;
+    Ok(operator)
+}
+
+/// In team mode a command acts only as the operator whose login the team
+/// connection signed in with (the server checks every change against that
+/// login's role): `--operator` alone proves nothing. The team's owner
+/// connection, which the server does not check, may act as anyone.
+/// Local mode: whoever holds the file may act as any operator.
+fn signed_in_as(store: &Store, operator: &str) -> Result<(), Failure> {
+    let Some(login) = store.team_login() else { return Ok(()) };
+    if login == voucherdesk::store::team::login_name(operator) || store.team_login_is_owner() == Some(true) {
+        return Ok(());
+    }
+    Err(Failure::refusal(format!(
+        "this team copy is signed in as {login}; to act as {operator}, give {operator}'s team password \
+         (--operator-password-stdin, or `voucherdesk team join` as {operator} to keep it in the OS keyring)"
+    )))
 }

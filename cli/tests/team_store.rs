@@ -88,8 +88,10 @@ fn a_server_without_the_schema_or_with_a_newer_one_is_refused_and_left_alone() {
 fn an_unreachable_server_or_a_wrong_password_is_a_clear_error_that_never_shows_the_password() {
     let server = PgServer::start();
     let wrong = TeamStore::connect(&server.url(), Some("not-the-password"), "a/admin").err().expect("refused");
-    assert_eq!(wrong.code(), "team.unreachable");
+    assert_eq!(wrong.code(), "team.denied");
+    assert!(wrong.to_string().contains("refused the sign-in of voucherdesk: wrong password"), "{wrong}");
     assert!(wrong.to_string().contains("password authentication failed"), "{wrong}");
+    assert!(!wrong.to_string().contains("not-the-password"), "{wrong}");
 
     let port = server.port;
     drop(server);

@@ -133,6 +133,7 @@ pub async fn create_first_admin(state: State<'_, AppState>, name: String, passwo
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sign_in(state: State<'_, AppState>, name: String, password: String) -> Reply<dto::Operator> {
     state.end_session();
+    state.sign_in_to_team(name.clone(), password.clone()).await?;
     let operator = state.with_store(move |s| Ok(operators::sign_in(s, &name, &password)?)).await?;
     state.begin_session(&operator);
     Ok(operator.into())

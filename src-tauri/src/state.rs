@@ -167,6 +167,21 @@ impl AppState {
         blocking(move || lock(&store).write_or_read_only(f)).await
     }
 
+    /// In team mode, signs the copy's connection in as `name` with `password`
+    /// (`team::sign_in`) before the app's own sign-in runs: the server then
+    /// checks what this operator does against their own role. A password the
+    /// team refuses is a refused sign-in.
+    pub async fn sign_in_to_team(&self, name: String, password: String) -> Result<(), ApiError> {
+        let store = Arc::clone(&self.store);
+        blocking(move || {
+            team::sign_in(&mut lock(&store), &name, &password).map_err(|e| match e.code() {
+                "team.denied" => ApiError::from(operators::OperatorError::BadCredentials),
+                _ => ApiError::from(e),
+            })
+        })
+        .await
+    }
+
     /// Runs `f` as the signed-in operator: refused with `auth.required` when
     /// nobody is signed in and `auth.locked` once the session has been idle
     /// longer than the `idle_lock_minutes` setting.

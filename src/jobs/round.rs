@@ -89,7 +89,8 @@ fn connection_lost(e: &TeamStoreError) -> bool {
         | TeamStoreError::Busy { .. }
         | TeamStoreError::Upload(_)
         | TeamStoreError::UnknownColumnType(_)
-        | TeamStoreError::Refused(_) => false,
+        | TeamStoreError::Refused(_)
+        | TeamStoreError::Denied { .. } => false,
     }
 }
 

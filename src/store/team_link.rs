@@ -38,6 +38,9 @@ pub(crate) struct TeamLink {
     /// Why the server was last out of reach (None while it answers).
     offline: Option<String>,
     writing: bool,
+    /// Whether the login is the team schema's owner's (the server checks no
+    /// role for it), as the server said when last connected.
+    owner: Option<bool>,
 }
 
 /// Where a team copy stands, for the banner and `team status`.
@@ -91,6 +94,12 @@ fn is_unreachable(e: &TeamStoreError) -> bool {
     }
 }
 
+/// Whether two servers (`user@host:port/db`) are the same team, whoever signs in.
+fn same_team(a: &str, b: &str) -> bool {
+    let at = |s: &str| s.split_once('@').map(|(_, rest)| rest.to_string()).unwrap_or_else(|| s.to_string());
+    at(a) == at(b)
+}
+
 impl Store {
     /// Makes this file a team copy of `url` and connects. The file must be a
     /// copy of that same team already, or hold no shared rows yet. The copy is
@@ -98,7 +107,8 @@ impl Store {
     pub fn attach_team(&mut self, url: &str, password: Option<&str>, application: &str) -> StoreResult<()> {
         let server = TeamStore::describe_url(url)?;
         match self.team_server()? {
-            Some(known) if known == server => {}
+            // Any operator of the team may use this copy, each with their own login.
+            Some(known) if same_team(&known, &server) => {}
             Some(other) => {
                 return Err(StoreError::Invalid(format!(
                     "{} is the local copy of the team {other}, not of {server}; use another file for that team",
@@ -121,6 +131,7 @@ impl Store {
             client: None,
             offline: None,
             writing: false,
+            owner: None,
         }));
         self.set_query_only(true)?;
         match self.team_pull() {
@@ -148,6 +159,47 @@ impl Store {
         }))
     }
 
+    /// The login this team copy connects with (None in local mode).
+    pub fn team_login(&self) -> Option<String> {
+        let link = self.team.as_ref()?;
+        Some(link.server.split_once('@').map(|(user, _)| user.to_string()).unwrap_or_default())
+    }
+
+    /// Whether the team connection is the schema owner's, which the server
+    /// checks no role for (None: local mode, or not known while offline).
+    pub fn team_login_is_owner(&self) -> Option<bool> {
+        self.team.as_ref()?.owner
+    }
+
+    /// Signs this copy in to its team as `login` with `password` (the app's
+    /// sign-in in team mode): the next change reaches the server as that
+    /// login. A refused password is an error and the copy keeps its former
+    /// login; a server out of reach leaves it offline (read-only).
+    pub fn team_sign_in(&mut self, login: &str, password: &str) -> StoreResult<()> {
+        let Some(link) = self.team.as_mut() else { return Ok(()) };
+        let url = format!("postgres://{login}@{}", link.server.split_once('@').map(|(_, at)| at).unwrap_or(""));
+        let server = TeamStore::describe_url(&url)?;
+        match TeamStore::connect(&url, Some(password), &link.application) {
+            Err(e @ TeamStoreError::Denied { .. }) => Err(e.into()),
+            Err(e) if is_unreachable(&e) => {
+                link.offline = Some(e.to_string());
+                link.client = None;
+                link.owner = None;
+                (link.url, link.server, link.password) = (url, server, Some(password.to_string()));
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+            Ok(mut c) => {
+                let owner = c.check_schema().and_then(|_| c.is_owner())?;
+                (link.url, link.server, link.password) = (url, server, Some(password.to_string()));
+                link.client = Some(c);
+                link.owner = Some(owner);
+                link.offline = None;
+                Ok(())
+            }
+        }
+    }
+
     /// The team server's connection, for leases and locks (None in local
     /// mode; an error when it cannot be reached).
     pub fn team_connection(&mut self) -> StoreResult<Option<&mut TeamStore>> {
@@ -172,9 +224,11 @@ impl Store {
         link.client = None;
         match TeamStore::connect(&link.url, link.password.as_deref(), &link.application)
             .and_then(|mut c| c.check_schema().map(|_| c))
+            .and_then(|mut c| c.is_owner().map(|owner| (c, owner)))
         {
-            Ok(c) => {
+            Ok((c, owner)) => {
                 link.client = Some(c);
+                link.owner = Some(owner);
                 link.offline = None;
                 Ok(())
             }
@@ -344,7 +398,7 @@ impl Store {
                         })?;
                     }
                     if shared_rows::has_noted(conn, t, top)? {
-                        let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
+                        let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
                             shared_rows::write_rows(conn, t, &columns, Part::Noted(top), sink)
                         })?;
                         total.written += counts.written;
@@ -357,7 +411,7 @@ impl Store {
                     })?;
                 }
                 (Selection::All, _) => {
-                    let counts = client.upload_rows(t.name, t.key, &columns, t.append_only, mode, &mut |sink| {
+                    let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
                         shared_rows::write_rows(conn, t, &columns, Part::All, sink)
                     })?;
                     total.written += counts.written;
@@ -366,7 +420,7 @@ impl Store {
         }
         if selection == Selection::Pending {
             for t in SHARED_TABLES.iter().rev() {
-                total.deleted += client.delete_rows(t.name, t.key, &shared_rows::deleted_keys(conn, t)?)?;
+                total.deleted += client.delete_rows(t.name, &shared_rows::deleted_keys(conn, t)?)?;
             }
         }
         Ok(total)
@@ -523,7 +577,7 @@ impl Store {
     pub fn push_workspace(&mut self, url: &str, password: Option<&str>, application: &str) -> StoreResult<PushReport> {
         let server = TeamStore::describe_url(url)?;
         if let Some(known) = self.team_server()? {
-            if known != server {
+            if !same_team(&known, &server) {
                 return Err(StoreError::Invalid(format!(
                     "{} is the local copy of the team {known}; it cannot be pushed to {server}",
                     self.path.display()
@@ -583,6 +637,7 @@ impl Store {
                 client: Some(client),
                 offline: None,
                 writing: false,
+                owner: Some(true),
             };
             self.team = Some(Box::new(link));
             let uploaded = self.upload(Selection::All, UploadMode::Seed, fresh).and_then(|counts| {

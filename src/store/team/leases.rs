@@ -45,60 +45,32 @@ impl TeamStore {
     /// `ttl_seconds`, by the server's clock, in one transaction: of two
     /// desktops asking at once, exactly one gets it.
     pub fn take_lease(&mut self, name: &str, holder: &str, ttl_seconds: i64) -> TeamResult<LeaseTake> {
-        let mut tx = self.client.transaction()?;
-        let now: i64 = tx.query_one("SELECT extract(epoch FROM clock_timestamp())::bigint", &[])?.get(0);
-        let current =
-            tx.query_opt(&format!("SELECT {LEASE_COLUMNS} FROM leases WHERE name = $1 FOR UPDATE"), &[&name])?;
-        let outcome = match current.map(|r| lease_row(&r)) {
-            None => {
-                // Two first takers: the second insert finds the row and takes nothing.
-                let inserted = tx.query_opt(
-                    &format!(
-                        "INSERT INTO leases(name, holder, acquired_at, renewed_at, expires_at, generation)
-                         VALUES ($1, $2, $3::bigint, $3::bigint, $3::bigint + $4::bigint, 1)
-                         ON CONFLICT (name) DO NOTHING
-                         RETURNING {LEASE_COLUMNS}"
-                    ),
-                    &[&name, &holder, &now, &ttl_seconds],
-                )?;
-                match inserted {
-                    Some(r) => LeaseTake::Acquired { lease: lease_row(&r) },
-                    None => {
-                        let r =
-                            tx.query_one(&format!("SELECT {LEASE_COLUMNS} FROM leases WHERE name = $1"), &[&name])?;
-                        LeaseTake::HeldBy { lease: lease_row(&r) }
-                    }
-                }
-            }
-            Some(lease) if lease.holder == holder => {
-                let r = tx.query_one(
-                    &format!(
-                        "UPDATE leases SET renewed_at = $2::bigint, expires_at = $2::bigint + $3::bigint WHERE name = $1 RETURNING {LEASE_COLUMNS}"
-                    ),
-                    &[&name, &now, &ttl_seconds],
-                )?;
-                LeaseTake::Renewed { lease: lease_row(&r) }
-            }
-            Some(lease) if lease.expires_at <= now => {
-                let r = tx.query_one(
-                    &format!(
-                        "UPDATE leases SET holder = $2, acquired_at = $3::bigint, renewed_at = $3::bigint, expires_at = $3::bigint + $4::bigint,
-                                           generation = generation + 1
-                          WHERE name = $1 RETURNING {LEASE_COLUMNS}"
-                    ),
-                    &[&name, &holder, &now, &ttl_seconds],
-                )?;
-                LeaseTake::TakenOver { lease: lease_row(&r), from: lease.holder }
-            }
-            Some(lease) => LeaseTake::HeldBy { lease },
+        // The server's function decides (operator logins write no table directly).
+        let r = self.client.query_one(
+            &format!("SELECT outcome, previous, {LEASE_COLUMNS} FROM voucherdesk_take_lease($1, $2, $3::bigint)"),
+            &[&name, &holder, &ttl_seconds],
+        )?;
+        let outcome: String = r.get(0);
+        let previous: Option<String> = r.get(1);
+        let lease = LeaseRow {
+            name: r.get(2),
+            holder: r.get(3),
+            acquired_at: r.get(4),
+            renewed_at: r.get(5),
+            expires_at: r.get(6),
+            generation: r.get(7),
         };
-        tx.commit()?;
-        Ok(outcome)
+        Ok(match outcome.as_str() {
+            "acquired" => LeaseTake::Acquired { lease },
+            "renewed" => LeaseTake::Renewed { lease },
+            "taken_over" => LeaseTake::TakenOver { lease, from: previous.unwrap_or_default() },
+            _ => LeaseTake::HeldBy { lease },
+        })
     }
 
     /// Gives the lease up, if `holder` has it; true when it did.
     pub fn release_lease(&mut self, name: &str, holder: &str) -> TeamResult<bool> {
-        Ok(self.client.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", &[&name, &holder])? == 1)
+        Ok(self.client.query_one("SELECT voucherdesk_release_lease($1, $2)", &[&name, &holder])?.get(0))
     }
 
     /// Every lease, for status screens.

@@ -35,6 +35,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("migrations/0003_replica.sql")),
     (4, include_str!("migrations/0004_voucher_cancelled_kind.sql")),
     (5, include_str!("migrations/0005_rates.sql")),
+    (6, include_str!("migrations/0006_server_roles.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
@@ -59,8 +60,13 @@ pub enum TeamStoreError {
     TooNew { server: String, found: i32, known: i32 },
     #[error("team schema migration to version {version} failed: {}", pg_message(.source))]
     Migration { version: i32, source: postgres::Error },
+    #[error(
+        "the team server {server} refused the sign-in of {login}: wrong password, or no team login of that name ({})",
+        pg_message(.source)
+    )]
+    Denied { server: String, login: String, source: postgres::Error },
     #[error("team server error: {}", pg_message(.0))]
-    Sql(#[from] postgres::Error),
+    Sql(postgres::Error),
     #[error("another desktop is writing to the team server ({}{}); try again in a moment", holder_or_unknown(.holder), since_text(*.since))]
     Busy { holder: String, since: Option<i64> },
     #[error(
@@ -73,6 +79,26 @@ pub enum TeamStoreError {
     UnknownColumnType(String),
     #[error("{0}")]
     Refused(String),
+}
+
+/// What the server refuses as the caller's role or the maker-checker rules
+/// (`insufficient_privilege`, from the grants or the team schema's checks) is
+/// a refusal; anything else is the server's error.
+impl From<postgres::Error> for TeamStoreError {
+    fn from(e: postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) if db.code() == &postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => {
+                TeamStoreError::Refused(format!("the team server refused this change: {}", db.message()))
+            }
+            _ => TeamStoreError::Sql(e),
+        }
+    }
+}
+
+/// An operator's login on the team server: the name in lower case (the team
+/// schema refuses names that cannot be one, `voucherdesk_set_login`).
+pub fn login_name(operator: &str) -> String {
+    operator.trim().to_lowercase()
 }
 
 fn holder_or_unknown(holder: &str) -> &str {
@@ -99,6 +125,7 @@ impl TeamStoreError {
             TeamStoreError::NotInitialised { .. } => "team.not_initialised",
             TeamStoreError::TooNew { .. } => "team.schema_too_new",
             TeamStoreError::Migration { .. } => "team.migration",
+            TeamStoreError::Denied { .. } => "team.denied",
             TeamStoreError::Sql(_) => "team.sql",
             TeamStoreError::Busy { .. } => "team.busy",
             TeamStoreError::Offline { .. } => "team.offline",
@@ -135,6 +162,8 @@ pub struct TeamStore {
     server: String,
     /// This connection's `application_name`: how other desktops see it.
     application: String,
+    /// The login this connection signed in with.
+    login: String,
 }
 
 impl TeamStore {
@@ -152,9 +181,19 @@ impl TeamStore {
             .application_name(application)
             .connect_timeout(Duration::from_secs(TEAM_CONNECT_TIMEOUT_SECONDS))
             .options(&format!("-c statement_timeout={TEAM_STATEMENT_TIMEOUT_MS}"));
-        let client =
-            config.connect(NoTls).map_err(|source| TeamStoreError::Unreachable { server: server.clone(), source })?;
-        Ok(TeamStore { client, server, application: application.to_string() })
+        let login = config.get_user().unwrap_or("").to_string();
+        let client = config.connect(NoTls).map_err(|source| {
+            let refused = source.code().is_some_and(|c| {
+                c == &postgres::error::SqlState::INVALID_PASSWORD
+                    || c == &postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            });
+            if refused {
+                TeamStoreError::Denied { server: server.clone(), login: login.clone(), source }
+            } else {
+                TeamStoreError::Unreachable { server: server.clone(), source }
+            }
+        })?;
+        Ok(TeamStore { client, server, application: application.to_string(), login })
     }
 
     /// `user@host:port/db` for `url`, checking it parses; never the password.
@@ -171,6 +210,27 @@ impl TeamStore {
     /// The server as shown to people (no password).
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// The login this connection signed in with.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// True when this connection is the team schema's owner's (or a
+    /// superuser's): the server checks no role for it. Desktops sign in as
+    /// operators; the owner's credentials set the team up.
+    pub fn is_owner(&mut self) -> TeamResult<bool> {
+        Ok(self.client.query_one("SELECT voucherdesk_is_owner()", &[])?.get(0))
+    }
+
+    /// Creates `operator`'s own login on the team server, or gives it a new
+    /// password: an admin's (or the owner's) for anyone, everyone's for
+    /// themselves. Only a SCRAM-SHA-256 verifier leaves this desktop, never
+    /// the password. Returns the login's name.
+    pub fn set_login(&mut self, operator: &str, password: &str) -> TeamResult<String> {
+        let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+        Ok(self.client.query_one("SELECT voucherdesk_set_login($1, $2)", &[&operator, &verifier])?.get(0))
     }
 
     /// The schema version on the server; 0 when it has none.
@@ -238,12 +298,7 @@ impl TeamStore {
         let got: bool =
             self.client.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&RECONCILE_LOCK_KEY])?.get(0);
         if got {
-            let noted = self.client.execute(
-                "INSERT INTO reconcile_lock_holder(id, holder, since)
-                 VALUES (1, $1, extract(epoch FROM clock_timestamp())::bigint)
-                 ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, since = EXCLUDED.since",
-                &[&self.application],
-            );
+            let noted = self.client.execute("SELECT voucherdesk_note_reconciler($1)", &[&self.application]);
             // The guard releases the lock if noting its holder failed.
             let lock = ReconcileLock { store: self };
             noted?;

@@ -101,11 +101,7 @@ impl TeamStore {
         if let Err(e) = got {
             return Err(self.busy_or(e));
         }
-        self.client.execute(
-            "INSERT INTO team_writer(id, holder, since) VALUES (1, $1, extract(epoch FROM clock_timestamp())::bigint)
-             ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, since = EXCLUDED.since",
-            &[&self.application],
-        )?;
+        self.client.execute("SELECT voucherdesk_note_writer($1)", &[&self.application])?;
         Ok(())
     }
 
@@ -196,67 +192,49 @@ impl TeamStore {
     pub fn upload_rows(
         &mut self,
         table: &str,
-        key: &str,
         columns: &[String],
         append_only: bool,
         mode: UploadMode,
         write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
     ) -> TeamResult<UploadCounts> {
-        let stage = format!("stage_{table}");
-        let cols = columns.join(", ");
-        // The shared columns only: no change number, no constraints to check twice.
-        self.client.batch_execute(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {table} WITH NO DATA"
-        ))?;
-        let types: Vec<Type> = self
-            .client
-            .prepare(&format!("SELECT {cols} FROM {stage} LIMIT 0"))?
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
-        let copy = self.client.copy_in(&format!("COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"))?;
-        let mut writer = BinaryCopyInWriter::new(copy, &types);
-        write_rows(&mut RowSink { writer: &mut writer })?;
-        writer.finish()?;
-        let excluded = columns.iter().map(|c| format!("EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
-        let current = columns.iter().map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ");
-        let on_conflict = match (append_only, mode) {
+        let mode = match (append_only, mode) {
             // A new audit entry or approval must be new: a clash means a fork.
-            (true, UploadMode::Change) => String::new(),
+            (true, UploadMode::Change) => "new",
             // Seeding never overwrites: a row there already may be newer than ours.
-            (_, UploadMode::Seed) => format!("ON CONFLICT ({key}) DO NOTHING"),
-            (false, UploadMode::Change) => {
-                let set = columns.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
-                format!(
-                    "ON CONFLICT ({key}) DO UPDATE SET {set}, change_seq = EXCLUDED.change_seq
-                     WHERE ROW({current}) IS DISTINCT FROM ROW({excluded})"
-                )
-            }
+            (_, UploadMode::Seed) => "seed",
+            (false, UploadMode::Change) => "change",
         };
-        // One statement; numbering order inside it does not matter (all its rows commit together).
-        let written = self.client.execute(
-            &format!(
-                "INSERT INTO {table} ({cols}, change_seq)
-                 SELECT {cols}, nextval('voucherdesk_change_seq') FROM {stage}
-                 {on_conflict}"
-            ),
-            &[],
-        )?;
+        let written = self.staged(table, columns, mode, write_rows)?;
         Ok(UploadCounts { written, deleted: 0 })
     }
 
-    /// Copies rows the server cannot have yet (a change's new rows, above the
-    /// largest key the level copy had) straight into `table`; each takes the
-    /// next change number as it lands (the column's default). A key the
-    /// server has after all fails the upload, and the change with it.
+    /// Uploads rows the server cannot have yet (a change's new rows, above the
+    /// largest key the level copy had) into `table`; each takes the next
+    /// change number as it lands. A key the server has after all fails the
+    /// upload, and the change with it.
     pub fn copy_new_rows(
         &mut self,
         table: &str,
         columns: &[String],
         write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
     ) -> TeamResult<u64> {
+        self.staged(table, columns, "new", write_rows)
+    }
+
+    /// Streams rows into this session's staging table for `table` (the
+    /// server's own, which the caller may only add to), then has the server
+    /// write them (`voucherdesk_upload`: each row checked against the
+    /// caller's role, numbered with the next change). Operator logins write
+    /// no table directly.
+    fn staged(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        mode: &str,
+        write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
+    ) -> TeamResult<u64> {
         let cols = columns.join(", ");
+        self.client.execute("SELECT voucherdesk_stage($1)", &[&table])?;
         let types: Vec<Type> = self
             .client
             .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))?
@@ -264,25 +242,22 @@ impl TeamStore {
             .iter()
             .map(|c| c.type_().clone())
             .collect();
-        let copy = self.client.copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let copy = self.client.copy_in(&format!("COPY pg_temp.stage_{table} ({cols}) FROM STDIN (FORMAT binary)"))?;
         let mut writer = BinaryCopyInWriter::new(copy, &types);
         write_rows(&mut RowSink { writer: &mut writer })?;
-        Ok(writer.finish()?)
+        writer.finish()?;
+        let written: i64 = self.client.query_one("SELECT voucherdesk_upload($1, $2)", &[&table, &mode])?.get(0);
+        Ok(u64::try_from(written).unwrap_or(0))
     }
 
     /// Deletes rows of `table` by key inside the open transaction, noting each
     /// deletion with a change number so copies delete them too.
-    pub fn delete_rows(&mut self, table: &str, key: &str, keys: &[String]) -> TeamResult<u64> {
+    pub fn delete_rows(&mut self, table: &str, keys: &[String]) -> TeamResult<u64> {
         if keys.is_empty() {
             return Ok(0);
         }
-        let deleted = self.client.execute(&format!("DELETE FROM {table} WHERE {key}::text = ANY($1)"), &[&keys])?;
-        self.client.execute(
-            "INSERT INTO deletions(change_seq, tbl, key)
-             SELECT nextval('voucherdesk_change_seq'), $1, k FROM unnest($2::text[]) AS k",
-            &[&table, &keys],
-        )?;
-        Ok(deleted)
+        let deleted: i64 = self.client.query_one("SELECT voucherdesk_delete_rows($1, $2)", &[&table, &keys])?.get(0);
+        Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
     /// Rows of `table` numbered in `(after, upto]`, oldest first, at most
@@ -347,12 +322,7 @@ impl TeamStore {
 
     /// Notes the seeding workspace inside the open transaction.
     pub fn set_origin(&mut self, workspace: &str, by: &str) -> TeamResult<()> {
-        self.client.execute(
-            "INSERT INTO team_origin(id, workspace, pushed_by, pushed_at)
-             VALUES (1, $1, $2, extract(epoch FROM clock_timestamp())::bigint)
-             ON CONFLICT (id) DO NOTHING",
-            &[&workspace, &by],
-        )?;
+        self.client.execute("SELECT voucherdesk_set_origin($1, $2)", &[&workspace, &by])?;
         Ok(())
     }
 }

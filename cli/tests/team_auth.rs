@@ -1,0 +1,376 @@
+//! Team mode enforced by the server, against a REAL PostgreSQL server on
+//! loopback (tests/support/team.rs). Each operator connects with their own
+//! login; the logins read every table and write none, and every change
+//! passes the team schema's checks of the caller's role and of maker-checker
+//! (migration 0006). Each attack runs as an operator's login, through the
+//! CLI, the library or plain SQL, and must be refused and leave the server's
+//! tables exactly as they were.
+
+mod support;
+
+use assert_cmd::Command;
+use chrono::Utc;
+use std::path::{Path, PathBuf};
+use support::refunds::{Ledger, ledger, psp_refund, sale};
+use support::team::{PG_PASSWORD, PgServer};
+use voucherdesk::credentials::MemoryVault;
+use voucherdesk::operators::{self, Operator, Role};
+use voucherdesk::refunds::{self, RefundStatus};
+use voucherdesk::store::team::TeamStore;
+use voucherdesk::store::{SHARED_TABLES, Store};
+use voucherdesk::team;
+
+/// Each test operator's own team password.
+fn pw(name: &str) -> String {
+    format!("{name}-team-password")
+}
+
+/// A team seeded (by the server's owner) from a workspace with the refund
+/// tests' operators and three paid 500,000 COP sales, where sam (support) asked
+/// for refund 1 and fabio (finance) for refund 2 (300,000 each: tier 2, a
+/// finance approval needed); then every operator gets their own login.
+fn team() -> PgServer {
+    let server = PgServer::start();
+    let mut owner = TeamStore::connect(&server.url(), Some(PG_PASSWORD), "test/owner").unwrap();
+    team::init(&mut owner).unwrap();
+    let mut l: Ledger = ledger();
+    l.add(&[
+        sale("A-CO-0", "A-D-0", "CO", "500000"),
+        sale("A-CO-1", "A-D-1", "CO", "500000"),
+        sale("A-CO-2", "A-D-2", "CO", "500000"),
+    ]);
+    for (who, payment) in [("sam", "A-D-0"), ("fabio", "A-D-1")] {
+        let op = operators::act_as(&l.store, who).unwrap();
+        let r = refunds::request(&mut l.store, &op, &psp_refund(payment, "300000"), Utc::now()).unwrap();
+        assert_eq!((r.tier, r.status), (2, RefundStatus::PendingApproval));
+    }
+    team::push(&mut l.store, &server.url(), Some(PG_PASSWORD), &MemoryVault::default(), "test/seed").unwrap();
+    for name in ["admin", "ana", "luis", "fabio", "fiona", "sam", "sue"] {
+        assert_eq!(owner.set_login(name, &pw(name)).unwrap(), name);
+    }
+    server
+}
+
+fn url_of(server: &PgServer, login: &str) -> String {
+    format!("postgres://{login}@127.0.0.1:{}/postgres", server.port)
+}
+
+/// Plain SQL as `login`, the way `psql` would connect.
+fn psql(server: &PgServer, login: &str) -> postgres::Client {
+    let url = format!("postgres://{login}:{}@127.0.0.1:{}/postgres", pw(login), server.port);
+    postgres::Client::connect(&url, postgres::NoTls).unwrap()
+}
+
+fn owner_sql(server: &PgServer) -> postgres::Client {
+    postgres::Client::connect(&server.url_with_password(), postgres::NoTls).unwrap()
+}
+
+/// Every shared table's rows (and the deletions and leases), as one text per
+/// table: equal before and after means nothing changed.
+fn fingerprint(server: &PgServer) -> Vec<(String, i64, String)> {
+    let mut pg = owner_sql(server);
+    let mut tables: Vec<&str> = SHARED_TABLES.iter().map(|t| t.name).collect();
+    tables.extend(["deletions", "leases", "team_origin"]);
+    tables
+        .iter()
+        .map(|t| {
+            let row = pg
+                .query_one(
+                    &format!(
+                        "SELECT count(*), coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
+                    ),
+                    &[],
+                )
+                .unwrap();
+            (t.to_string(), row.get(0), row.get(1))
+        })
+        .collect()
+}
+
+fn refused(result: Result<impl std::fmt::Debug, postgres::Error>, what: &str) -> String {
+    let err = result.expect_err(what);
+    let db = err.as_db_error().unwrap_or_else(|| panic!("{what}: not the server's refusal: {err}"));
+    assert_eq!(db.code(), &postgres::error::SqlState::INSUFFICIENT_PRIVILEGE, "{what}: {}", db.message());
+    db.message().to_string()
+}
+
+/// Stages `table`'s rows matching `filter` with some columns replaced, then
+/// asks the server to upload them, as a crafted client would: under the write
+/// lock, in one transaction, committed. Returns the server's answer.
+fn crafted_upload(
+    pg: &mut postgres::Client,
+    table: &str,
+    filter: &str,
+    replace: &[(&str, &str)],
+    mode: &str,
+) -> Result<(), postgres::Error> {
+    pg.execute("SELECT pg_advisory_lock($1::bigint)", &[&voucherdesk::store::team::TEAM_WRITE_LOCK_KEY])?;
+    let cols: Vec<String> = pg.query_one("SELECT voucherdesk_shared_columns($1)", &[&table])?.get(0);
+    let exprs: Vec<String> = cols
+        .iter()
+        .map(|c| replace.iter().find(|(name, _)| name == c).map(|(_, v)| v.to_string()).unwrap_or(c.clone()))
+        .collect();
+    let result = (|| {
+        let mut tx = pg.transaction()?;
+        tx.execute("SELECT voucherdesk_stage($1)", &[&table])?;
+        tx.execute(
+            &format!("INSERT INTO pg_temp.stage_{table} SELECT {} FROM {table} WHERE {filter}", exprs.join(", ")),
+            &[],
+        )?;
+        tx.query_one("SELECT voucherdesk_upload($1, $2)", &[&table, &mode])?;
+        tx.commit()
+    })();
+    pg.execute("SELECT pg_advisory_unlock($1::bigint)", &[&voucherdesk::store::team::TEAM_WRITE_LOCK_KEY])?;
+    result
+}
+
+/// Stages one approval of `refund` and uploads it, as a crafted client would.
+fn stage_approval(
+    pg: &mut postgres::Client,
+    id: i64,
+    refund: i64,
+    operator: &str,
+    role: &str,
+) -> Result<(), postgres::Error> {
+    let lock = voucherdesk::store::team::TEAM_WRITE_LOCK_KEY;
+    pg.execute("SELECT pg_advisory_lock($1::bigint)", &[&lock])?;
+    let result = (|| {
+        let mut tx = pg.transaction()?;
+        tx.execute("SELECT voucherdesk_stage('refund_approvals')", &[])?;
+        tx.execute(
+            "INSERT INTO pg_temp.stage_refund_approvals(id, refund, operator, role, decision, comment, at, tier, amount_minor)
+             VALUES ($1, $2, $3, $4, 'approve', '', 0, 2, 300000)",
+            &[&id, &refund, &operator, &role],
+        )?;
+        tx.query_one("SELECT voucherdesk_upload('refund_approvals', 'new')", &[])?;
+        tx.commit()
+    })();
+    pg.execute("SELECT pg_advisory_unlock($1::bigint)", &[&lock])?;
+    result
+}
+
+#[test]
+fn psql_level_writes_as_every_role_are_refused_and_change_nothing() {
+    let server = team();
+    let before = fingerprint(&server);
+    for login in ["sam", "fabio", "ana", "admin"] {
+        let mut pg = psql(&server, login);
+        for sql in [
+            "UPDATE refunds SET status = 'approved'",
+            "UPDATE operators SET role = 'admin'",
+            "INSERT INTO operators(name, role, created_at, created_by) VALUES ('felipe', 'admin', 0, 'x')",
+            "DELETE FROM audit_log",
+            "DELETE FROM refund_approvals",
+            "TRUNCATE refunds",
+            "TRUNCATE audit_log",
+            "INSERT INTO refund_approvals(refund, operator, role, decision, comment, at, tier, amount_minor)
+             VALUES (1, 'fiona', 'finance', 'approve', '', 0, 2, 300000)",
+            "UPDATE leases SET holder = 'x'",
+            "INSERT INTO deletions(change_seq, tbl, key) VALUES (999999, 'refunds', '1')",
+        ] {
+            refused(pg.batch_execute(sql), &format!("{login}: {sql}"));
+        }
+        // The upload function needs the write lock: without it, nothing.
+        let message = refused(pg.query_one("SELECT voucherdesk_upload('refunds', 'change')", &[]), login);
+        assert_eq!(message, "an upload needs the team's write lock");
+    }
+
+    // Through the server's own upload function, as a crafted client would.
+    let mut sam = psql(&server, "sam");
+    let message = refused(
+        crafted_upload(&mut sam, "operators", "name = 'sam'", &[("role", "'admin'")], "change"),
+        "support makes itself admin",
+    );
+    assert_eq!(message, "sam (support) may not manage operators");
+    let message = refused(
+        crafted_upload(&mut sam, "operators", "name = 'admin'", &[("id", "99"), ("name", "'felipe'")], "new"),
+        "support adds an operator",
+    );
+    assert_eq!(message, "sam (support) may not manage operators");
+    let message = refused(
+        crafted_upload(&mut sam, "refunds", "id = 1", &[("status", "'approved'")], "change"),
+        "support approves a refund by its status",
+    );
+    assert_eq!(message, "refund 1 cannot be approved without the approval of finance");
+    // Approval rows need an approving role, the caller's own name, and not the requester.
+    let message = refused(stage_approval(&mut sam, 50, 2, "sam", "support"), "support approves");
+    assert_eq!(message, "sam (support) may not approve refunds");
+    let message = refused(stage_approval(&mut sam, 51, 2, "fiona", "finance"), "support as fiona");
+    assert_eq!(message, "sam (support) may not decide on refunds as fiona");
+    // Maker = checker: fabio asked for refund 2 and may not approve it.
+    let mut fabio = psql(&server, "fabio");
+    let message = refused(stage_approval(&mut fabio, 52, 2, "fabio", "finance"), "maker = checker");
+    assert_eq!(message, "refund 2: fabio requested it and may not decide on it too");
+    // An audit entry in someone else's name.
+    let message = refused(
+        crafted_upload(
+            &mut fabio,
+            "audit_log",
+            "id = (SELECT max(id) FROM audit_log)",
+            &[
+                ("id", "(SELECT max(id) + 1 FROM audit_log)"),
+                ("operator", "'fiona'"),
+                ("prev_hash", "'forged-prev'"),
+                ("hash", "'forged'"),
+            ],
+            "new",
+        ),
+        "an audit entry as fiona",
+    );
+    assert_eq!(message, "fabio (finance) may not write audit entries as fiona");
+    // Settings are an admin's; so is a manager's own role.
+    let mut ana = psql(&server, "ana");
+    let message = refused(
+        crafted_upload(&mut ana, "operators", "name = 'ana'", &[("role", "'admin'")], "change"),
+        "a manager makes herself admin",
+    );
+    assert_eq!(message, "ana (manager) may not manage operators");
+    // Logins are an admin's to give: sam may not re-key fabio's.
+    let message = refused(
+        sam.query_one("SELECT voucherdesk_set_login('fabio', 'SCRAM-SHA-256$4096:AAAA$BBBB:CCCC')", &[]),
+        "support re-keys finance",
+    );
+    assert_eq!(message, "sam (support) may not manage operators");
+
+    assert_eq!(fingerprint(&server), before, "a refused attack changed the server");
+}
+
+/// One desktop's copy of the team, joined as `login`.
+struct Desk {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: Store,
+}
+
+fn desk(server: &PgServer, login: &str) -> Desk {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    team::join(&mut store, &url_of(server, login), Some(&pw(login)), &MemoryVault::default(), &format!("test/{login}"))
+        .unwrap();
+    Desk { _dir: dir, path, store }
+}
+
+/// The CLI on a team copy, with the joined login's password in the environment.
+fn cli(copy: &Path, joined: &str) -> Command {
+    let mut cmd = Command::cargo_bin("voucherdesk").unwrap();
+    cmd.arg("--db").arg(copy);
+    cmd.env_remove("VOUCHERDESK_OPERATOR");
+    cmd.env("VOUCHERDESK_TEAM_PASSWORD", pw(joined));
+    // No OS keyring here: the CLI finds no stored password but the one given.
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn from_a_support_desktop_acting_as_the_admin_or_as_finance_is_refused_by_the_cli_and_by_the_server() {
+    let server = team();
+    let mut sam = desk(&server, "sam");
+    let before = fingerprint(&server);
+
+    // The reported attack, with the CLI: --operator admin without admin's password.
+    let o = cli(&sam.path, "sam")
+        .args(["--operator", "admin", "operators", "add", "felipe", "--role", "finance"])
+        .output()
+        .unwrap();
+    let (code, _, err) = out(&o);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("this team copy is signed in as sam; to act as admin, give admin's team password"), "{err}");
+    // With a password that is not admin's (sam's own): the server refuses the sign-in.
+    let o = cli(&sam.path, "sam")
+        .args(["--operator", "admin", "--operator-password-stdin", "operators", "add", "felipe", "--role", "finance"])
+        .write_stdin(format!("{}\n", pw("sam")))
+        .output()
+        .unwrap();
+    let (code, _, err) = out(&o);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("refused the sign-in of admin: wrong password"), "{err}");
+    // Approving as finance from sam's desktop: refused the same way.
+    let o = cli(&sam.path, "sam").args(["--operator", "fabio", "refunds", "approve", "1"]).output().unwrap();
+    let (code, _, err) = out(&o);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("this team copy is signed in as sam; to act as fabio"), "{err}");
+
+    // A crafted client skips the CLI's check and runs the library as the
+    // admin, then as finance, on sam's connection: the server refuses both.
+    let admin = Operator { name: "admin".into(), role: Role::Admin, language: "en".into() };
+    let err = sam.store.write(|s| operators::add(s, Some(&admin), "felipe", Role::Finance, None)).unwrap_err();
+    assert_eq!(err.code(), "team.refused", "{err}");
+    assert_eq!(err.to_string(), "the team server refused this change: sam (support) may not manage operators");
+    assert!(operators::act_as(&sam.store, "felipe").is_err(), "the copy took the refused change back");
+    let fiona = Operator { name: "fiona".into(), role: Role::Finance, language: "en".into() };
+    let err = sam.store.write(|s| refunds::approve(s, &fiona, 2, Some("ok"), Utc::now())).unwrap_err();
+    assert_eq!(err.code(), "team.refused", "{err}");
+    assert!(err.to_string().contains("sam (support) may not "), "{err}");
+
+    assert_eq!(fingerprint(&server), before, "a refused attack changed the server");
+}
+
+#[test]
+fn support_requests_finance_approves_an_admin_adds_an_operator_and_the_server_audit_shows_each_login() {
+    let server = team();
+    // Sam (support) asks for a refund from his desktop, signed in as himself.
+    let mut sam = desk(&server, "sam");
+    let me = operators::act_as(&sam.store, "sam").unwrap();
+    let requested = sam.store.write(|s| refunds::request(s, &me, &psp_refund("A-D-2", "300000"), Utc::now())).unwrap();
+    assert_eq!(requested.status, RefundStatus::PendingApproval);
+
+    // The admin adds felipe (finance) with his own password, from her desktop.
+    let admin = desk(&server, "admin");
+    let o = cli(&admin.path, "admin")
+        .args(["--operator", "admin", "operators", "add", "felipe", "--role", "finance", "--password-stdin"])
+        .write_stdin(format!("{}\n", pw("felipe")))
+        .output()
+        .unwrap();
+    let (code, stdout, err) = out(&o);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(stdout, "added felipe (finance)\nfelipe signs in to the team as felipe\n");
+
+    // Felipe signs in on the admin's desktop with his own password and approves.
+    let approve = |password: &str| {
+        cli(&admin.path, "admin")
+            .args(["--operator", "felipe", "--operator-password-stdin", "refunds", "approve"])
+            .arg(requested.id.to_string())
+            .write_stdin(format!("{password}\n"))
+            .output()
+            .unwrap()
+    };
+    let (code, _, err) = out(&approve("not-felipes-password"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("refused the sign-in of felipe: wrong password"), "{err}");
+    let (code, stdout, err) = out(&approve(&pw("felipe")));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(stdout.contains("approved"), "{stdout}");
+
+    // The server's audit names each real login.
+    let rows: Vec<(String, String, Option<String>)> = owner_sql(&server)
+        .query(
+            "SELECT action, operator, login FROM audit_log
+              WHERE action IN ('refund.request', 'refund.approve', 'operator.add') AND login <> $1 ORDER BY id",
+            &[&support::team::PG_USER],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let login = |s: &str| Some(s.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            ("refund.request".into(), "sam".into(), login("sam")),
+            ("operator.add".into(), "admin".into(), login("admin")),
+            ("refund.approve".into(), "felipe".into(), login("felipe")),
+        ]
+    );
+    let status: String =
+        owner_sql(&server).query_one("SELECT status FROM refunds WHERE id = $1", &[&requested.id]).unwrap().get(0);
+    assert_eq!(status, "approved");
+    // The whole chain still verifies.
+    let report = team::verify_audit(&mut TeamStore::connect(&server.url(), Some(PG_PASSWORD), "v").unwrap()).unwrap();
+    assert_eq!(report.first_broken, None);
+}
