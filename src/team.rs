@@ -240,11 +240,17 @@ pub fn open_workspace_as(
 /// own login, so the server checks what they do against their role. A
 /// password the server refuses is `team.denied`. A copy joined with the
 /// team owner's credentials keeps them (set-up and tests: the server checks
-/// no role for the owner). A no-op in local mode.
+/// no role for the owner), and so does a copy whose server is out of reach
+/// (the sign-in is then the copy's own, read-only; the server goes on
+/// checking the joined login's role once it is back). A no-op in local mode.
 pub fn sign_in(store: &mut Store, operator: &str, password: &str) -> Result<(), TeamError> {
     let Some(login) = store.team_login() else { return Ok(()) };
     let wanted = crate::store::team::login_name(operator);
-    if store.team_login_is_owner() == Some(true) && login != wanted {
+    if login == wanted && store.team_login_is_owner().is_some() {
+        // Already this login, and the server accepted it.
+        return Ok(());
+    }
+    if store.team_login_is_owner() != Some(false) {
         return Ok(());
     }
     store.team_sign_in(&wanted, password)?;

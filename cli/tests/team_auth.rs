@@ -370,6 +370,26 @@ fn support_requests_finance_approves_an_admin_adds_an_operator_and_the_server_au
     let status: String =
         owner_sql(&server).query_one("SELECT status FROM refunds WHERE id = $1", &[&requested.id]).unwrap().get(0);
     assert_eq!(status, "approved");
+    // The server's own record of uploads names the same logins.
+    let uploaders: Vec<(String, String)> = owner_sql(&server)
+        .query("SELECT DISTINCT tbl, login FROM upload_log WHERE tbl IN ('refunds', 'refund_approvals', 'operators') ORDER BY 1, 2", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let pair = |t: &str, l: &str| (t.to_string(), l.to_string());
+    assert_eq!(
+        uploaders,
+        vec![pair("operators", "admin"), pair("operators", "voucherdesk"), pair("refund_approvals", "felipe"),
+             pair("refunds", "felipe"), pair("refunds", "sam"), pair("refunds", "voucherdesk")]
+    );
+
+    // Disabled by the admin, felipe can no longer sign in to the team.
+    let o = cli(&admin.path, "admin").args(["--operator", "admin", "operators", "disable", "felipe"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let connect = TeamStore::connect(&url_of(&server, "felipe"), Some(&pw("felipe")), "test/felipe");
+    assert_eq!(connect.err().map(|e| e.code()), Some("team.denied"));
+
     // The whole chain still verifies.
     let report = team::verify_audit(&mut TeamStore::connect(&server.url(), Some(PG_PASSWORD), "v").unwrap()).unwrap();
     assert_eq!(report.first_broken, None);

@@ -27,6 +27,19 @@ $$;
 -- The real login behind each audit entry (NULL for entries older than this version).
 ALTER TABLE audit_log ADD COLUMN login TEXT;
 
+-- Every upload and deletion, by login: the server's own record of who wrote
+-- what, kept here only (copies do not pull it).
+CREATE TABLE upload_log (
+    id      BIGSERIAL PRIMARY KEY,
+    at      BIGINT  NOT NULL,
+    login   TEXT    NOT NULL,
+    tbl     TEXT    NOT NULL,
+    mode    TEXT    NOT NULL,
+    rows    BIGINT  NOT NULL,
+    -- The change number the upload ended at (uploads number rows in turn, under the write lock).
+    last_change BIGINT
+);
+
 -- What an operator login may do to the tables themselves: read.
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC;
@@ -164,6 +177,11 @@ BEGIN
                    tbl, list, list, 'stage_' || tbl, on_conflict);
     GET DIAGNOSTICS written = ROW_COUNT;
     EXECUTE format('TRUNCATE pg_temp.%I', 'stage_' || tbl);
+    IF written > 0 THEN
+        INSERT INTO upload_log(at, login, tbl, mode, rows, last_change)
+        VALUES (extract(epoch FROM clock_timestamp())::bigint, session_user, tbl, mode, written,
+                currval('voucherdesk_change_seq'));
+    END IF;
     RETURN written;
 END;
 $$;
@@ -185,10 +203,15 @@ BEGIN
     SELECT quote_ident(a.attname::text) INTO key
       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
      WHERE i.indrelid = ('public.' || quote_ident(tbl))::regclass AND i.indisprimary;
-    EXECUTE format('DELETE FROM public.%I WHERE %s::text = ANY ($1)', tbl, key) USING keys;
+    -- Only what was deleted is noted: copies never drop a row the server keeps.
+    EXECUTE format('WITH gone AS (DELETE FROM public.%I WHERE %s::text = ANY ($1) RETURNING %s::text AS k)
+                    INSERT INTO deletions(change_seq, tbl, key) SELECT nextval(''voucherdesk_change_seq''), $2, k FROM gone',
+                   tbl, key, key) USING keys, tbl;
     GET DIAGNOSTICS deleted = ROW_COUNT;
-    INSERT INTO deletions(change_seq, tbl, key)
-    SELECT nextval('voucherdesk_change_seq'), tbl, k FROM unnest(keys) AS k;
+    IF deleted > 0 THEN
+        INSERT INTO upload_log(at, login, tbl, mode, rows)
+        VALUES (extract(epoch FROM clock_timestamp())::bigint, session_user, tbl, 'delete', deleted);
+    END IF;
     RETURN deleted;
 END;
 $$;
@@ -351,6 +374,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     me operators := voucherdesk_caller();
 BEGIN
+    -- A disabled operator's login can no longer connect (re-enabling gives it back).
+    IF TG_TABLE_NAME = 'operators' AND TG_OP = 'UPDATE' AND (me.name IS NULL OR me.role = 'admin') THEN
+        IF NEW.disabled IS DISTINCT FROM OLD.disabled AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = lower(NEW.name)) THEN
+            IF pg_has_role(lower(NEW.name), 'voucherdesk_operator', 'MEMBER') THEN
+                EXECUTE format('ALTER ROLE %I %s', lower(NEW.name), CASE WHEN NEW.disabled THEN 'NOLOGIN' ELSE 'LOGIN' END);
+            END IF;
+        END IF;
+    END IF;
     IF me.name IS NULL OR me.role = 'admin' THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
