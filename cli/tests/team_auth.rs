@@ -380,8 +380,14 @@ fn support_requests_finance_approves_an_admin_adds_an_operator_and_the_server_au
     let pair = |t: &str, l: &str| (t.to_string(), l.to_string());
     assert_eq!(
         uploaders,
-        vec![pair("operators", "admin"), pair("operators", "voucherdesk"), pair("refund_approvals", "felipe"),
-             pair("refunds", "felipe"), pair("refunds", "sam"), pair("refunds", "voucherdesk")]
+        vec![
+            pair("operators", "admin"),
+            pair("operators", "voucherdesk"),
+            pair("refund_approvals", "felipe"),
+            pair("refunds", "felipe"),
+            pair("refunds", "sam"),
+            pair("refunds", "voucherdesk")
+        ]
     );
 
     // Disabled by the admin, felipe can no longer sign in to the team.

@@ -176,3 +176,61 @@ fn a_lookup_answers_while_another_desktop_holds_the_teams_write_lock() {
     assert_eq!(ok(&app, "search_orders", json!({ "query": "nunez", "limit": 5 })), json!([]));
     other.unlock_writes().unwrap();
 }
+
+/// The team server's audit entries written by operator logins, as `(operator, action, login)`.
+fn audit_by_login(pg: &PgServer) -> Vec<(String, String, String)> {
+    let mut raw = postgres::Client::connect(&pg.url_with_password(), postgres::NoTls).unwrap();
+    raw.query("SELECT operator, action, login FROM audit_log WHERE login <> $1 ORDER BY id", &[&team_support::PG_USER])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[test]
+fn signing_in_on_a_team_desktop_connects_it_as_the_operators_own_login() {
+    let pg = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut owner = TeamStore::connect(&pg.url(), Some(PG_PASSWORD), "test/owner").unwrap();
+    team::init(&mut owner).unwrap();
+    let mut seed = Store::open(&dir.path().join("a.sqlite")).unwrap();
+    let admin = operators::add(&mut seed, None, "admin", Role::Admin, Some("admin-password")).unwrap();
+    operators::add(&mut seed, Some(&admin), "ana", Role::Support, Some("ana-password")).unwrap();
+    team::push(&mut seed, &pg.url(), Some(PG_PASSWORD), &MemoryVault::default(), "test/seed").unwrap();
+    drop(seed);
+    owner.set_login("admin", "admin-password").unwrap();
+    owner.set_login("ana", "ana-password").unwrap();
+
+    // Desk B joined the team as ana (support).
+    let vault = Arc::new(MemoryVault::default());
+    let mut copy = Store::open(&dir.path().join("b.sqlite")).unwrap();
+    let ana_url = format!("postgres://ana@127.0.0.1:{}/postgres", pg.port);
+    team::join(&mut copy, &ana_url, Some("ana-password"), &*vault, "test/desk-b").unwrap();
+    let app = MockApp::new(AppState::with_vault(copy, vault));
+
+    // The admin signs in at ana's desk with her own password: the app now
+    // writes as her login, so the server accepts an admin's change.
+    ok(&app, "sign_in", json!({ "name": "admin", "password": "admin-password" }));
+    ok(&app, "set_language", json!({ "language": "es" }));
+    let status = ok(&app, "team_status", json!({}));
+    assert_eq!(status["server"], json!(format!("admin@127.0.0.1:{}/postgres", pg.port)), "{status}");
+    // Ana signs in again: the desk writes as ana.
+    ok(&app, "sign_in", json!({ "name": "ana", "password": "ana-password" }));
+    ok(&app, "set_language", json!({ "language": "zh" }));
+    // A password the team server refuses is a refused sign-in, whatever the copy holds.
+    let refused = err(&app, "sign_in", json!({ "name": "admin", "password": "not-her-password" }));
+    assert_eq!(refused["code"], json!("auth.denied"), "{refused}");
+
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        audit_by_login(&pg),
+        vec![
+            s("admin", "operator.sign_in", "admin"),
+            s("admin", "operator.set_language", "admin"),
+            s("ana", "operator.sign_in", "ana"),
+            s("ana", "operator.set_language", "ana"),
+        ]
+    );
+    assert_eq!(language_on_server(&pg, dir.path(), "admin"), "es");
+    assert_eq!(language_on_server(&pg, dir.path(), "ana"), "zh");
+}
