@@ -64,11 +64,9 @@ async function chooseFolder(dir) {
   await sleep(400);
   x("type", "--delay", "20", dir);
   await sleep(600);
-  if (process.env.E2E_DEBUG_SHOTS) spawnSync("import", ["-window", "root", path.join(SHOTS, "debug-chooser-1.png")]);
   x("key", "Return");
   // In folder mode Enter may only open the folder: a second Enter selects the folder now shown.
   await sleep(1_000);
-  if (process.env.E2E_DEBUG_SHOTS) spawnSync("import", ["-window", "root", path.join(SHOTS, "debug-chooser-2.png")]);
   if (find()) {
     x("key", "Return");
   }
@@ -80,8 +78,6 @@ test("an admin schedules backups into a chosen folder; a lost folder raises the 
   await s.waitFor(`${tid("backup-health")}[data-health="off"]`, { what: "scheduled backups off" });
   await s.click(tid("backup-choose-folder"));
   await chooseFolder(folder);
-  await sleep(1_000);
-  if (process.env.E2E_DEBUG_SHOTS) spawnSync("import", ["-window", "root", path.join(SHOTS, "debug-chooser-3.png")]);
   await s.until(async () => (await s.execute(`return document.querySelector('[data-testid="backup-folder"]').value`)) === folder, {
     what: "the chosen folder shown",
     timeout: 15_000,

@@ -81,7 +81,7 @@ export function BackupSettings({ admin }: { admin: boolean }) {
       <h3>{t("backups.title")}</h3>
       {!admin && <p className="notice notice-info small">{t("backups.adminOnly")}</p>}
       <div className="filters">
-        <label className="field compact wide">
+        <label className="field compact backup-folder-field">
           <span>{t("backups.folder")}</span>
           <input className="mono wide" readOnly value={folder ?? t("backups.noFolder")} data-testid="backup-folder" />
         </label>
