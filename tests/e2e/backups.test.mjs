@@ -24,7 +24,6 @@ let folder;
 let driver;
 let s;
 
-const cli = (...args) => execFileSync(CLI, ["--db", db, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const shot = async (name) => {
   await sleep(300);
   await s.screenshot(path.join(SHOTS, `${name}.png`), { xWindow: () => harness.xWindow(db) });
