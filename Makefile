@@ -19,7 +19,7 @@ DEMO_SYNC_TICK_MS ?= 10000
 # The e2e suite needs a display; xvfb-run gives it a virtual one.
 XVFB_RUN = xvfb-run -a -s "-screen 0 1440x900x24"
 
-.PHONY: run test deps build ui app demo tour e2e e2e-build bindings bench bench-app bench-app-release bench-app-db bench-team fmt clean-demo
+.PHONY: run test deps build ui app demo tour e2e e2e-build bindings package package-test bench bench-app bench-app-release bench-app-db bench-team fmt clean-demo
 
 deps:
 	@scripts/install-deps.sh
@@ -75,6 +75,28 @@ e2e-build: ui
 	$(CARGO) test --workspace --locked --all-targets --no-run
 e2e: deps e2e-build
 	$(XVFB_RUN) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+
+# The Linux packages (docs/OPERATIONS.md "Packages"): the release app and CLI, bundled by Tauri's
+# bundler (@tauri-apps/cli, a devDependency of ui/ that `make deps` installs) into
+# $(TARGET_DIR)/release/bundle/deb/*.deb and, where its tools can be fetched, appimage/*.AppImage.
+# The .deb puts the CLI at /usr/bin/voucherdesk: tauri.conf.json names the default target dir's
+# copy; PACKAGE_CONFIG points at this build's.
+TAURI = $(CURDIR)/ui/node_modules/.bin/tauri
+RELEASE_DIR = $(abspath $(TARGET_DIR))/release
+PACKAGE_CONFIG = {"bundle":{"linux":{"deb":{"files":{"/usr/bin/voucherdesk":"$(RELEASE_DIR)/voucherdesk"}},"appimage":{"files":{"/usr/bin/voucherdesk":"$(RELEASE_DIR)/voucherdesk"}}}}}
+
+package: ui
+	$(CARGO) build --release --locked -p voucherdesk-cli -p $(APP_CRATE)
+	cd src-tauri && $(TAURI) bundle --ci --bundles deb --config '$(PACKAGE_CONFIG)'
+	@# The AppImage tools (linuxdeploy, appimagetool) are downloaded from GitHub by the bundler:
+	@# where GitHub cannot be reached the .deb is still the package.
+	@cd src-tauri && $(TAURI) bundle --ci --bundles appimage --config '$(PACKAGE_CONFIG)' || \
+	  echo "make package: the AppImage was NOT built (the bundler could not get its tools; see its error above)" >&2
+	@echo "make package: built"; ls -1 $(RELEASE_DIR)/bundle/deb/*.deb $(RELEASE_DIR)/bundle/appimage/*.AppImage 2>/dev/null || true
+
+# Installs the .deb on this machine, drives the installed app's first run, removes it (root or sudo).
+package-test:
+	scripts/package-test.sh
 
 # Rewrites ui/src/bindings/ from the Rust payload types (commit the result).
 bindings: deps

@@ -11,6 +11,8 @@
 #   team mode:     PostgreSQL's server binaries; each test starts its own private cluster
 #                  on loopback (cli/tests/support/team.rs), the system one is not used
 #   UI:            Node.js >= 20.19 with npm, and ui/node_modules from the lockfile
+#   packages:      Tauri's bundler (`make package`) is @tauri-apps/cli, a devDependency in
+#                  ui/package.json: the lockfile pins it, `npm ci` below installs it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo_cmd=""

@@ -177,6 +177,19 @@ fn receipts_of(database: &Path) -> PathBuf {
 /// database may be in use meanwhile; the copy is one committed state.
 pub fn backup(store: &mut Store, operator: &Operator, out: &Path, now: DateTime<Utc>) -> Result<Manifest, BackupError> {
     operator.require(Permission::ChangeSettings)?;
+    write_backup(store, &operator.name, out, now)
+}
+
+/// Who the audit log names for a scheduled backup: an admin chose its folder
+/// (`backup_schedule::set`), the app makes it whoever is signed in.
+pub const SCHEDULED_BY: &str = "(scheduled backup)";
+
+/// A scheduled backup (`jobs::scheduled_backup`): as [`backup`], made by [`SCHEDULED_BY`].
+pub fn scheduled_backup(store: &mut Store, out: &Path, now: DateTime<Utc>) -> Result<Manifest, BackupError> {
+    write_backup(store, SCHEDULED_BY, out, now)
+}
+
+fn write_backup(store: &mut Store, created_by: &str, out: &Path, now: DateTime<Utc>) -> Result<Manifest, BackupError> {
     let database = store.path().to_path_buf();
     if database.as_os_str().is_empty() || database == Path::new(":memory:") {
         return Err(BackupError::InMemory);
@@ -208,7 +221,7 @@ pub fn backup(store: &mut Store, operator: &Operator, out: &Path, now: DateTime<
             app_version: crate::version::VERSION.to_string(),
             schema_version: schema_version_latest(),
             created_at: now,
-            created_by: operator.name.clone(),
+            created_by: created_by.to_string(),
             tables,
             audit_entries,
             audit_head,
@@ -240,7 +253,7 @@ pub fn backup(store: &mut Store, operator: &Operator, out: &Path, now: DateTime<
     let manifest = result?;
     let entry = AuditEntry {
         at: now,
-        operator: operator.name.clone(),
+        operator: created_by.to_string(),
         action: "backup.create".to_string(),
         subject: format!("backup {}", out.display()),
         before: String::new(),

@@ -49,6 +49,8 @@ pub mod terms;
 pub mod team;
 // Voucher actions from the console: issue, extend, cancel at the PSP.
 pub mod backup;
+// Automatic backups: the schedule, the retention rule, the status beside the database.
+pub mod backup_schedule;
 pub mod version;
 pub mod vouchers;
 pub mod webhooks;

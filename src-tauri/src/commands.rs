@@ -62,6 +62,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         // ---- buyer notifications: the deliverer, retry, settings
         crate::notify_commands::notification_deliverer_status,
         crate::notify_commands::notification_retry,
+        crate::backup_commands::backup_overview,
+        crate::backup_commands::backup_pick_folder,
+        crate::backup_commands::backup_schedule_set,
+        crate::backup_commands::backup_now,
         crate::notify_commands::notification_settings_get,
         crate::notify_commands::notification_settings_set,
         crate::notify_commands::notification_send_test,
@@ -621,6 +625,6 @@ mod tests {
         assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
         let unknown: Vec<&String> = listed.difference(&defined).collect();
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
-        assert_eq!(COMMANDS.len(), 66, "the app's commands: {COMMANDS:?}");
+        assert_eq!(COMMANDS.len(), 70, "the app's commands: {COMMANDS:?}");
     }
 }

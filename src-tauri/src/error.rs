@@ -70,6 +70,9 @@ from_coded!(voucherdesk::sync::SyncError, voucherdesk::credentials::CredentialEr
 // Voucher actions.
 from_coded!(voucherdesk::vouchers::VoucherError);
 
+// Scheduled backups.
+from_coded!(voucherdesk::backup_schedule::BackupScheduleError);
+
 // Crash reports (the notice's folder).
 from_coded!(voucherdesk::crash::CrashError);
 

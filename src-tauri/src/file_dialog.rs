@@ -32,6 +32,8 @@ pub enum DialogRequest {
     OpenFiles { title: String, filter_name: String, extensions: Vec<String> },
     /// Pick where to write a file.
     Save { title: String, filter_name: String, extensions: Vec<String>, file_name: String },
+    /// Pick an existing folder (where scheduled backups go).
+    Folder { title: String },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -75,6 +77,15 @@ fn show(request: &DialogRequest) -> DialogAnswer {
             .save_file()
             .into_iter()
             .collect(),
+        // From the home folder: GTK's folder chooser otherwise opens on "Recent", where nothing can be chosen.
+        DialogRequest::Folder { title } => {
+            let dialog = rfd::FileDialog::new().set_title(title);
+            let dialog = match std::env::var_os("HOME") {
+                Some(home) => dialog.set_directory(home),
+                None => dialog,
+            };
+            dialog.pick_folder().into_iter().collect()
+        }
     };
     DialogAnswer { paths }
 }

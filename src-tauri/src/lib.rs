@@ -3,6 +3,7 @@
 //! the library through thin IPC commands (docs/IPC.md); every rule lives in
 //! the library.
 
+pub mod backup_commands;
 pub mod bindings;
 pub mod commands;
 pub mod crash_commands;
@@ -108,6 +109,8 @@ pub fn run() {
     state.start_refunds(runner::refund_pace());
     // The buyer-notification outbox is delivered in the background too (jobs::outbox_delivery).
     state.start_notify(runner::notify_pace());
+    // Scheduled backups, when an admin chose their folder (jobs::scheduled_backup).
+    state.start_backups(runner::backup_pace());
     let builder = tauri::Builder::default().setup(|app| {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.with_webview(webview::tune)?;
@@ -132,6 +135,7 @@ pub fn run() {
             handle.state::<AppState>().stop_refunds();
             handle.state::<AppState>().stop_notify();
             handle.state::<AppState>().stop_team();
+            handle.state::<AppState>().stop_backups();
         }
     });
 }

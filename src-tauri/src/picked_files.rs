@@ -41,6 +41,8 @@ pub enum FileUse {
     Read,
     /// Where a file goes: from the "save" dialog.
     Write(SaveKind),
+    /// A folder files are written into (scheduled backups): from the folder dialog.
+    Folder,
 }
 
 impl FileUse {
@@ -49,6 +51,7 @@ impl FileUse {
             FileUse::Read => "a file to open",
             FileUse::Write(SaveKind::Csv) => "where to save a CSV file",
             FileUse::Write(SaveKind::Pdf) => "where to save a PDF file",
+            FileUse::Folder => "a folder",
         }
     }
 }
@@ -129,8 +132,22 @@ impl PickedFiles {
         let entry = tokens.entries.get(token).ok_or_else(unknown)?;
         match entry.usage {
             FileUse::Read => Ok(entry.path.clone()),
-            FileUse::Write(_) => Err(wrong_use(entry.usage, FileUse::Read)),
+            FileUse::Write(_) | FileUse::Folder => Err(wrong_use(entry.usage, FileUse::Read)),
         }
+    }
+
+    /// The folder behind a folder token, spent by this call (the operator
+    /// chose it for one setting); a token for another use is refused and kept.
+    pub fn for_folder(&self, token: &str) -> Result<PathBuf, ApiError> {
+        let mut tokens = self.lock();
+        let entry = tokens.entries.get(token).ok_or_else(unknown)?;
+        if entry.usage != FileUse::Folder {
+            return Err(wrong_use(entry.usage, FileUse::Folder));
+        }
+        let path = entry.path.clone();
+        tokens.entries.remove(token);
+        tokens.order.retain(|t| t != token);
+        Ok(path)
     }
 
     /// The file behind a save token, which is spent by this call whatever
@@ -254,6 +271,28 @@ mod tests {
         // The refused uses spent nothing: each still works for what it was chosen for.
         assert_eq!(files.for_reading(&read).unwrap(), PathBuf::from("/tmp/orders.csv"));
         assert_eq!(files.for_writing(&csv, SaveKind::Csv).unwrap(), PathBuf::from("/tmp/out.csv"));
+    }
+
+    #[test]
+    fn a_folder_token_serves_one_folder_setting_and_no_file_use() {
+        let files = PickedFiles::default();
+        let folder = files.remember("/media/usb/backups".into(), FileUse::Folder);
+        let read = files.remember("/tmp/orders.csv".into(), FileUse::Read);
+        assert_eq!(
+            refusal(files.for_folder(&read).unwrap_err()),
+            (
+                "files.not_picked".to_string(),
+                "this file was chosen as a file to open, not as a folder: choose it again".to_string()
+            )
+        );
+        assert_eq!(
+            refusal(files.for_reading(&folder).unwrap_err()).1,
+            "this file was chosen as a folder, not as a file to open: choose it again"
+        );
+        assert_eq!(files.for_writing(&folder, SaveKind::Csv).unwrap_err().code, "files.not_picked");
+        assert_eq!(files.for_folder(&folder).unwrap(), PathBuf::from("/media/usb/backups"));
+        assert_eq!(files.for_folder(&folder).unwrap_err().code, "files.not_picked", "spent");
+        assert_eq!(files.for_reading(&read).unwrap(), PathBuf::from("/tmp/orders.csv"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use voucherdesk::jobs::outbox_delivery::DelivererState;
 use voucherdesk::jobs::psp_sync::RunnerState;
 use voucherdesk::jobs::refund_submission::RefundRunnerState;
+use voucherdesk::jobs::scheduled_backup::BackupRound;
 use voucherdesk::jobs::team_refresh::TeamRunnerState;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -77,6 +78,13 @@ impl RoundState for DelivererState {
     }
     fn failed(&self) -> bool {
         DelivererState::failed(self)
+    }
+}
+
+/// A failed backup is retried on the schedule's own terms (`backup_schedule::due`), not by backing off.
+impl RoundState for BackupRound {
+    fn stopped(self) -> Self {
+        BackupRound::Stopped
     }
 }
 
@@ -216,6 +224,16 @@ pub const NOTIFY_ERROR_BACKOFF_TICKS_MAX: u32 = 16;
 pub fn notify_pace() -> Pace {
     let ms = from_env(NOTIFY_TICK_ENV, NOTIFY_TICK_MS_DEFAULT, NOTIFY_TICK_MS_MIN, NOTIFY_TICK_MS_MAX);
     Pace { every: Duration::from_millis(ms), wake: Wake::OnSignal, backoff_ticks_max: NOTIFY_ERROR_BACKOFF_TICKS_MAX }
+}
+
+/// Minutes between two checks whether a scheduled backup is due (the
+/// schedule's own interval is hours; this only bounds how late one starts).
+pub const BACKUP_CHECK_MINUTES: u64 = 10;
+
+/// The scheduled backups' pace: a check every `BACKUP_CHECK_MINUTES`; a wake
+/// (a new schedule, SIGUSR2) checks now.
+pub fn backup_pace() -> Pace {
+    Pace::steady(Duration::from_secs(BACKUP_CHECK_MINUTES * 60), Wake::OnSignal)
 }
 
 /// The team refresher's pace: no pause of its own, since each round waits

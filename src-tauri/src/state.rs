@@ -22,6 +22,7 @@ use voucherdesk::credentials::{OsKeyring, SecretVault};
 use voucherdesk::jobs::outbox_delivery::{self, DelivererState};
 use voucherdesk::jobs::psp_sync::{self, RunnerState};
 use voucherdesk::jobs::refund_submission::{self, RefundRunnerState};
+use voucherdesk::jobs::scheduled_backup::{self, BackupRound};
 use voucherdesk::jobs::team_refresh::{TeamRefresher, TeamRunnerState};
 use voucherdesk::jobs::{DesktopNames, SessionProbe};
 use voucherdesk::operators::{self, Operator};
@@ -61,6 +62,8 @@ pub struct AppState {
     // Team mode: how this desktop names itself to the team, and the refresher.
     desktop: DesktopNames,
     team: Runner<TeamRunnerState>,
+    // Scheduled backups: the background round that makes them when due.
+    backups: Runner<BackupRound>,
     /// Where the crash hook writes its reports; `None` (tests) shows no crash notice.
     crash_dir: Option<PathBuf>,
 }
@@ -111,6 +114,7 @@ impl AppState {
             notify: Runner::new(DelivererState::Starting),
             desktop: DesktopNames::this_desktop(),
             team: Runner::new(TeamRunnerState::default()),
+            backups: Runner::new(BackupRound::Starting),
             crash_dir: None,
         }
     }
@@ -404,6 +408,37 @@ impl AppState {
 
     pub fn notify_state(&self) -> DelivererState {
         self.notify.state()
+    }
+}
+
+// ------------------------------------------------------------------ scheduled backups
+
+impl AppState {
+    /// Starts the background round of scheduled backups (`jobs::scheduled_backup`):
+    /// at each `pace` it makes a backup when one is due.
+    pub fn start_backups(&self, pace: runner::Pace) {
+        let (db_path, vault, names) = (self.db_path.clone(), self.vault(), self.desktop.clone());
+        self.backups.start(pace, move || {
+            let (path, vault, names) = (db_path.clone(), Arc::clone(&vault), names.clone());
+            let round =
+                tauri::async_runtime::spawn_blocking(move || scheduled_backup::round(&path, &*vault, &names, false));
+            async move {
+                round.await.unwrap_or_else(|e| BackupRound::Failed { code: "internal".into(), message: e.to_string() })
+            }
+        });
+    }
+
+    pub fn stop_backups(&self) {
+        self.backups.stop();
+    }
+
+    /// A backup now, as the signed-in admin; the runner shows its outcome.
+    pub async fn backup_now(&self) -> Result<BackupRound, ApiError> {
+        let (db_path, vault, names) = (self.db_path.clone(), self.vault(), self.desktop.clone());
+        let operator = self.as_reader(|_, operator| Ok(operator.clone())).await?;
+        let round = blocking(move || Ok(scheduled_backup::round_now(&db_path, &*vault, &names, &operator)?)).await?;
+        self.backups.show(round.clone());
+        Ok(round)
     }
 }
 

@@ -470,3 +470,56 @@ fn an_app_without_a_crash_folder_opens_none() {
     );
     assert_eq!(h.ok("crash_reports_dismiss", json!({})), json!(null));
 }
+
+#[test]
+fn scheduled_backups_are_set_by_an_admin_with_a_chosen_folder_and_made_now() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    h.ok("operator_add", json!({ "name": "fabio", "role": "finance", "password": "voucherdesk-fabio" }));
+    let folder = h.dir.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    let off = h.ok("backup_overview", json!({}));
+    assert_eq!(off["health"], json!("off"));
+    assert_eq!(off["schedule"], json!({ "folder": null, "every_hours": 24 }));
+    assert_eq!((off["keep_daily"].clone(), off["keep_monthly"].clone()), (json!(14), json!(12)));
+
+    // Finance reads the overview (the banner is everyone's) but may not change the schedule.
+    h.ok("sign_out", json!({}));
+    h.sign_in("fabio", "voucherdesk-fabio");
+    assert_eq!(h.ok("backup_overview", json!({}))["health"], json!("off"));
+    let token = h.app.chosen_for(&folder, FileUse::Folder);
+    let refused = h.err("backup_schedule_set", json!({ "folder_token": token, "off": false, "every_hours": 24 }));
+    assert_eq!(refused["code"], json!("auth.forbidden"));
+    assert_eq!(h.err("backup_now", json!({}))["code"], json!("auth.forbidden"));
+    h.ok("sign_out", json!({}));
+
+    // A path the dialog did not give is refused before anything changes; a read token too.
+    h.sign_in("root", "root-password");
+    let raw = h.err(
+        "backup_schedule_set",
+        json!({ "folder_token": folder.display().to_string(), "off": false, "every_hours": 24 }),
+    );
+    assert_eq!(raw["code"], json!("files.not_picked"));
+    let read = h.app.chosen(&folder);
+    let wrong = h.err("backup_schedule_set", json!({ "folder_token": read, "off": false, "every_hours": 24 }));
+    assert_eq!(wrong["message"], json!("this file was chosen as a file to open, not as a folder: choose it again"));
+    assert_eq!(h.ok("backup_overview", json!({}))["schedule"]["folder"], json!(null));
+
+    let token = h.app.chosen_for(&folder, FileUse::Folder);
+    let set = h.ok("backup_schedule_set", json!({ "folder_token": token, "off": false, "every_hours": 12 }));
+    assert_eq!(set["schedule"], json!({ "folder": folder.display().to_string(), "every_hours": 12 }));
+    assert_eq!(set["health"], json!("pending"));
+    // Another interval keeps the folder.
+    let again = h.ok("backup_schedule_set", json!({ "folder_token": null, "off": false, "every_hours": 24 }));
+    assert_eq!(again["schedule"]["folder"], json!(folder.display().to_string()));
+
+    let made = h.ok("backup_now", json!({}));
+    assert_eq!(made["health"], json!("healthy"));
+    let file = made["status"]["last_success_file"].as_str().unwrap().to_string();
+    assert!(Path::new(&file).starts_with(&folder) && Path::new(&file).is_file(), "{file}");
+    let archives: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert_eq!(archives.len(), 1);
+
+    let cleared = h.ok("backup_schedule_set", json!({ "folder_token": null, "off": true, "every_hours": 24 }));
+    assert_eq!((cleared["schedule"]["folder"].clone(), cleared["health"].clone()), (json!(null), json!("off")));
+}

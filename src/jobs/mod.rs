@@ -1,5 +1,6 @@
 //! The background rounds every face runs: the PSP status sync, refund
-//! submission, buyer-message outbox delivery and the team copy's refresh.
+//! submission, buyer-message outbox delivery, the team copy's refresh and
+//! scheduled backups.
 //! One round is one function: it opens what it needs, decides whom it acts
 //! as and which team lease it takes (`round`), does the work through the use
 //! cases, and returns what it saw for the face's indicator. Pacing the rounds
@@ -12,6 +13,7 @@ pub mod outbox_delivery;
 pub mod psp_sync;
 pub mod refund_submission;
 pub mod round;
+pub mod scheduled_backup;
 pub mod team_refresh;
 
 pub use round::{DesktopNames, LEASE_HELD, SessionProbe, held_message, lease_for_round};

@@ -4,6 +4,7 @@ import { api, onSessionError } from "./api/commands";
 import { toApiError, type ApiError } from "./api/errors";
 import type { AppStatus, CannotOpen, CrashReports, Operator } from "./bindings";
 import { CrashNotice } from "./components/CrashNotice";
+import { BackupWarning } from "./components/BackupWarning";
 import { ErrorNotice } from "./components/ErrorNotice";
 import { Header } from "./components/Header";
 import { WarmUp } from "./components/WarmUp";
@@ -262,6 +263,7 @@ function AppScreens({ onCrashReports }: { onCrashReports: (reports: CrashReports
     <SessionContext.Provider value={session}>
       <div className="app" data-testid="app" data-screen={screen}>
         <Header screen={screen} onLock={() => setLocked("manual")} />
+        <BackupWarning />
         {welcome && screen !== "imports" && (
           <div className="notice notice-info first-run-next" role="status" data-testid="first-run-next">
             <span>

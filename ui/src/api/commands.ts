@@ -7,6 +7,7 @@ import { toApiError } from "./errors";
 import type {
   AppStatus,
   AssignOutcome,
+  BackupOverview,
   AuditRow,
   BatchInfo,
   BulkOutcome,
@@ -110,6 +111,15 @@ export const api = {
   signIn: (name: string, password: string) => call<Operator>("sign_in", { name, password }),
   signOut: () => call<void>("sign_out"),
   setLanguage: (language: Language) => call<Operator>("set_language", { language }),
+
+  // scheduled backups: the overview is everyone's (the warning banner); changes are the admin's
+  backupOverview: () => call<BackupOverview>("backup_overview"),
+  /** The folder dialog; the answer's token is good for one `backupScheduleSet`. */
+  backupPickFolder: (title: string) => call<PickedFile | null>("backup_pick_folder", { title }),
+  /** `folderToken`: a `backupPickFolder` answer, or null to keep the folder; `off` clears it. */
+  backupScheduleSet: (folderToken: string | null, off: boolean, everyHours: number) =>
+    call<BackupOverview>("backup_schedule_set", { folder_token: folderToken, off, every_hours: everyHours }),
+  backupNow: () => call<BackupOverview>("backup_now"),
 
   // crash reports (no session needed)
   crashReportsOpenFolder: () => call<void>("crash_reports_open_folder"),

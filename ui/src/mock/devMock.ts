@@ -555,6 +555,26 @@ function handler(w: World, params: URLSearchParams) {
           changes_total: 9,
           errors_total: 0,
         };
+      case "backup_overview":
+        me(w);
+        // `?backup=failed` shows the warning banner.
+        return {
+          schedule: { folder: "/media/usb/voucherdesk-backups", every_hours: 24 },
+          status: {
+            last_attempt_at: iso(now - 3_600_000),
+            last_attempt_folder: "/media/usb/voucherdesk-backups",
+            last_success_at: iso(now - 90_000_000),
+            last_success_file: "/media/usb/voucherdesk-backups/voucherdesk-auto-20260319T020000Z.vdbackup",
+            last_removed: 1,
+            last_failure_at: params.get("backup") === "failed" ? iso(now - 3_600_000) : null,
+            last_failure_code: params.get("backup") === "failed" ? "backup.folder_missing" : null,
+            last_failure_reason: params.get("backup") === "failed" ? "the backup folder /media/usb/voucherdesk-backups is not there (is its disk or share connected?)" : null,
+          },
+          health: params.get("backup") === "failed" ? "failed" : "healthy",
+          keep_daily: 14,
+          keep_monthly: 12,
+          grace_hours: 6,
+        };
       default:
         throw `command ${cmd} not found`;
     }

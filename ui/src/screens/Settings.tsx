@@ -13,6 +13,7 @@ import { useSession } from "../session";
 import { PspAccounts } from "./PspAccounts";
 import { NotificationSettingsPanel } from "./NotificationSettings";
 import { TeamSettings } from "../team/TeamSettings";
+import { BackupSettings } from "./BackupSettings";
 
 /** The idle lock the core accepts, in minutes (core: settings::IDLE_LOCK_MINUTES_MAX; it refuses anything else). */
 export const IDLE_LOCK_MINUTES_MIN = 1;
@@ -232,6 +233,7 @@ export function SettingsScreen() {
         <h3>{t("settings.dataLocation")}</h3>
         <input className="mono wide" readOnly value={status.db_path} data-testid="settings-db-path" />
       </section>
+      <BackupSettings admin={admin} />
       {/* team mode */}
       <TeamSettings />
       <ReconciliationSettings admin={admin} />
