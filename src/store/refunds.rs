@@ -487,6 +487,20 @@ impl Store {
 }
 
 impl Store {
+    /// The `bank_transfer` refund whose recorded transfer has this bank
+    /// reference or this proof file (by SHA-256), if any.
+    pub fn manual_transfer_using(&self, reference: &str, proof_sha256: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM refunds WHERE method = 'bank_transfer'
+                   AND (psp_refund_id = ?1 OR json_extract(details, '$.transfer.proof_sha256') = ?2)
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![reference, proof_sha256], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The refund the PSP knows by `psp_refund_id` (a refund or payout id).
     pub fn refund_by_psp_id(&self, psp: &str, psp_refund_id: &str) -> StoreResult<Option<RefundRow>> {
         Ok(self

@@ -35,6 +35,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("migrations/0003_replica.sql")),
     (4, include_str!("migrations/0004_voucher_cancelled_kind.sql")),
     (5, include_str!("migrations/0005_rates.sql")),
+    (6, include_str!("migrations/0006_refund_bank_transfer.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.

@@ -73,6 +73,7 @@ export type { ReasonCode } from "./ReasonCode";
 export type { ReceiptPath } from "./ReceiptPath";
 export type { ReconcileSummary } from "./ReconcileSummary";
 export type { Refreshed } from "./Refreshed";
+export type { RecordedTransfer } from "./RecordedTransfer";
 export type { Refund } from "./Refund";
 export type { RefundDashboard } from "./RefundDashboard";
 export type { RefundDetails } from "./RefundDetails";

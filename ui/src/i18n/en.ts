@@ -582,6 +582,7 @@ const en = {
     refund__resend: "Refund re-sent",
     refund__psp_answer: "PSP answered a refund",
     refund__psp_error: "PSP refund error",
+    refund__transfer_recorded: "Bank transfer recorded (refund paid)",
     refunds__settings: "Refund settings changed",
     settings__change: "Settings changed",
     terms__change: "Settlement terms changed",

@@ -578,6 +578,7 @@ const zh: Messages = {
     refund__resend: "重新提交退款",
     refund__psp_answer: "支付机构回复退款",
     refund__psp_error: "支付机构退款出错",
+    refund__transfer_recorded: "已登记银行转账(退款已支付)",
     refunds__settings: "修改退款设置",
     settings__change: "修改设置",
     terms__change: "修改清算条款",
