@@ -581,7 +581,7 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
     let timeout = std::time::Duration::from_millis(a.timeout_ms);
-    let client = match &a.dlocal_url {
+    let client: Box<dyn voucherdesk::psp::RefundRail> = match &a.dlocal_url {
         Some(url) => {
             let login = match &a.dlocal_login {
                 Some(login) => login.clone(),
@@ -596,7 +596,7 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
                 )?,
                 secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET, url)?,
             };
-            DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?
+            Box::new(DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?)
         }
         None => submission::client_from_config(&store, &voucherdesk::credentials::OsKeyring::new(), timeout)?,
     };

@@ -122,3 +122,30 @@ pub trait RefundRail: Send + Sync {
     /// Takes the rail's secrets out of a text before it is kept or shown.
     fn redact(&self, text: &str) -> String;
 }
+
+/// A boxed rail (as built from the configured account) is a rail.
+impl<R: RefundRail + ?Sized> RefundRail for Box<R> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn pays(&self, method: RefundMethod) -> bool {
+        (**self).pays(method)
+    }
+
+    fn paid_by(&self) -> PaidBy {
+        (**self).paid_by()
+    }
+
+    fn send<'a>(&'a self, order: &'a RefundOrder) -> RailFuture<'a> {
+        (**self).send(order)
+    }
+
+    fn status<'a>(&'a self, method: RefundMethod, rail_id: &'a str) -> RailFuture<'a> {
+        (**self).status(method, rail_id)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        (**self).redact(text)
+    }
+}

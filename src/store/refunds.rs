@@ -206,7 +206,7 @@ fn write_refund(conn: &Connection, row: &RefundRow) -> StoreResult<()> {
         "UPDATE refunds SET status = ?2, fx_rate = ?3, fx_source = ?4, fx_locked_at = ?5, fx_order_currency = ?6,
              fx_order_amount_minor = ?7, psp_refund_id = ?8, withdrawal_code = ?9, psp_status = ?10,
              submit_attempts = ?11, submitted_at = ?12, finished_at = ?13, last_error = ?14, escalated = ?15,
-             updated_at = ?16, idempotency_key = ?17
+             updated_at = ?16, idempotency_key = ?17, details = ?18
          WHERE id = ?1",
     )?
     .execute(params![
@@ -227,6 +227,7 @@ fn write_refund(conn: &Connection, row: &RefundRow) -> StoreResult<()> {
         row.escalated,
         row.updated_at,
         row.idempotency_key,
+        row.details,
     ])?;
     Ok(())
 }
