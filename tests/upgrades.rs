@@ -71,7 +71,7 @@ fn every_earlier_schema_opens_migrated_with_its_rows_audit_chain_and_lookup() {
     let fresh = Store::open(&fresh_dir.path().join("fresh.sqlite")).unwrap();
     let fresh_rows = fresh.table_row_counts().unwrap();
     let versions = fixture_versions();
-    assert_eq!(versions.len(), 16);
+    assert_eq!(versions.len(), 17);
     for version in versions {
         let dir = tempfile::tempdir().unwrap();
         let path = copy_of(version, dir.path());
