@@ -138,18 +138,16 @@ pub(crate) enum SendError {
     Local(RefundError),
 }
 
-/// How a move is named in the audit log: the first hand-over to the rail,
-/// the same again after no answer, and the rail's answer recorded.
+/// How a hand-over is named in the audit log: the first one to the rail, and
+/// the same again after no answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Actions {
     pub first: &'static str,
     pub again: &'static str,
-    pub answer: &'static str,
 }
 
-/// The submitter's names: sent to a PSP, resent, the PSP answered.
-pub(crate) const API_ACTIONS: Actions =
-    Actions { first: "refund.submit", again: "refund.resend", answer: "refund.psp_answer" };
+/// The submitter's names: sent to a PSP, resent.
+pub(crate) const API_ACTIONS: Actions = Actions { first: "refund.submit", again: "refund.resend" };
 
 /// Marks the refund as being sent (first time: `approved → submitted`),
 /// counting the attempt, before any call. Returns the row to send, or `None`
@@ -207,6 +205,16 @@ pub(crate) fn mark_handed_over(
     })
 }
 
+/// How an answer is recorded: its audit action, and the refund's details
+/// with what a person recorded (JSON text, and the same for the audit log).
+pub(crate) struct Recording {
+    pub answered: &'static str,
+    pub details: Option<(String, serde_json::Value)>,
+}
+
+/// A PSP's answer: audited as such, the details left as requested.
+const PSP_ANSWER: Recording = Recording { answered: "refund.psp_answer", details: None };
+
 /// Records the PSP's answer (or the error) on a submitted refund; an error's
 /// text goes through `redact` before it is kept or audited.
 pub(crate) fn record(
@@ -216,9 +224,9 @@ pub(crate) fn record(
     outcome: &Result<RailAnswer, SendError>,
     now: DateTime<Utc>,
     redact: &dyn Fn(&str) -> String,
-    answered: &'static str,
-    details: Option<(String, serde_json::Value)>,
+    recording: &Recording,
 ) -> Result<Option<RefundStatus>, RefundError> {
+    let Recording { answered, details } = recording;
     let mut new_status = None;
     store.update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
@@ -252,7 +260,7 @@ pub(crate) fn record(
                     row.details = text.clone();
                     said["recorded"] = recorded.clone();
                 }
-                (answered, said)
+                (*answered, said)
             }
             Err(SendError::Rail(e)) => {
                 let message = redact(&e.to_string());
@@ -371,7 +379,7 @@ pub async fn submit_and_follow(
         if let Some(i) = issue(row.id, &outcome, &redact) {
             report.issues.push(i);
         }
-        match record(store, operator, row.id, &outcome, now, &redact, API_ACTIONS.answer, None) {
+        match record(store, operator, row.id, &outcome, now, &redact, &PSP_ANSWER) {
             Ok(status) => {
                 count(&mut report, status);
                 if let Some(changed) = status {
@@ -582,7 +590,7 @@ pub fn apply_callback(
     let answer = reading.answer.clone();
     let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
     let redact = |text: &str| crate::redact::redact(text, &[]);
-    match record(store, &operator, row.id, &Ok(answer), now, &redact, API_ACTIONS.answer, None) {
+    match record(store, &operator, row.id, &Ok(answer), now, &redact, &PSP_ANSWER) {
         Ok(Some(new_status)) => {
             // Recorded already: a receipt that cannot be archived now is written when
             // asked for, and the buyer's message can be re-sent from the case file.

@@ -32,9 +32,10 @@ pub const TRANSFER_REFERENCE_CHARS_MAX: usize = 80;
 /// How long after a transfer it may still be recorded.
 pub const TRANSFER_RECORD_DAYS_MAX: i64 = 90;
 
-/// The audit log's names for a recorded transfer's steps.
-const MANUAL_ACTIONS: Actions =
-    Actions { first: "refund.submit", again: "refund.resend", answer: "refund.transfer_recorded" };
+/// The audit log's names for a recorded transfer's steps: handed over (as a
+/// PSP refund is), then the record.
+const MANUAL_ACTIONS: Actions = Actions { first: "refund.submit", again: "refund.resend" };
+const TRANSFER_RECORDED: &str = "refund.transfer_recorded";
 
 /// The rail a person pays: its answer is what finance recorded.
 pub struct ManualTransfer;
@@ -310,16 +311,8 @@ pub fn record_transfer(
     let details_text = serde_json::to_string(&details).map_err(|e| RefundError::Corrupt(e.to_string()))?;
     let said = serde_json::to_value(&transfer).map_err(|e| RefundError::Corrupt(e.to_string()))?;
     let redact = |text: &str| ManualTransfer.redact(text);
-    let status = submission::record(
-        store,
-        operator,
-        id,
-        &outcome,
-        now,
-        &redact,
-        MANUAL_ACTIONS.answer,
-        Some((details_text, said)),
-    )?;
+    let recording = submission::Recording { answered: TRANSFER_RECORDED, details: Some((details_text, said)) };
+    let status = submission::record(store, operator, id, &outcome, now, &redact, &recording)?;
     match outcome {
         Ok(_) => {}
         Err(SendError::Rail(e)) => return Err(RefundError::BadTransfer(e.to_string())),
