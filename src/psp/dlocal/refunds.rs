@@ -241,8 +241,8 @@ mod tests {
             payouts,
             vec![RefundStatus::Submitted, RefundStatus::Succeeded, RefundStatus::RejectedByPsp, RefundStatus::Failed]
         );
-        assert!(quotable(150_000_00, Currency::Cop));
-        assert!(!quotable(150_000_50, Currency::Cop));
+        assert!(quotable(15_000_000, Currency::Cop));
+        assert!(!quotable(15_000_050, Currency::Cop));
         assert_eq!(METHODS, &[RefundMethod::PspRefund, RefundMethod::CashWithdrawal]);
     }
 }
