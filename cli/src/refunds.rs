@@ -71,10 +71,26 @@ pub(crate) enum RefundsCommand {
     },
     /// Submit approved refunds to the PSP (exactly once) and follow the submitted ones.
     Submit(SubmitArgs),
+    /// Record the bank transfer finance made for an approved bank_transfer refund (finance): the
+    /// bank's reference, its date and a proof file; the refund then counts as succeeded.
+    RecordTransfer {
+        id: i64,
+        /// The bank's reference of the transfer.
+        #[arg(long)]
+        reference: String,
+        /// The day the bank made it, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// The bank's proof: a PDF, PNG or JPEG file (kept beside the receipts with its SHA-256).
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     List {
         #[arg(long)]
         status: Option<String>,
-        /// psp_refund or cash_withdrawal.
+        /// psp_refund, cash_withdrawal or bank_transfer.
         #[arg(long)]
         method: Option<String>,
         /// A reason code.
@@ -140,7 +156,8 @@ pub(crate) struct RequestArgs {
     /// buyer_cancelled, out_of_stock, product_return, duplicate_payment, overpayment, paid_after_expiry, fraud, other.
     #[arg(long)]
     reason: String,
-    /// psp_refund or cash_withdrawal.
+    /// psp_refund (the PSP pays back), cash_withdrawal (alias outlet_cash: collected at an
+    /// outlet) or bank_transfer (finance pays the buyer's account and records it; any PSP).
     #[arg(long)]
     method: String,
     #[arg(long)]
@@ -148,7 +165,7 @@ pub(crate) struct RequestArgs {
     /// Another partial refund while one of the same payment awaits approval.
     #[arg(long)]
     additional: bool,
-    /// psp_refund: the beneficiary's bank details.
+    /// psp_refund and bank_transfer: the beneficiary's bank details.
     #[arg(long)]
     beneficiary_name: Option<String>,
     #[arg(long)]
@@ -277,8 +294,16 @@ fn print_refund(r: &Refund) {
             fx.order_currency
         );
     }
-    if let Some(id) = &r.psp_refund_id {
-        out!("   PSP reference {id} ({})", r.psp_status.clone().unwrap_or_default());
+    match &r.details {
+        refunds::RefundDetails::BankTransfer { transfer: Some(t), .. } => {
+            out!("   transferred on {} (bank reference {}), recorded by {}", t.date, t.reference, t.recorded_by);
+            out!("   proof {} ({} bytes, SHA-256 {})", t.proof_file, t.proof_bytes, t.proof_sha256);
+        }
+        refunds::RefundDetails::BankTransfer { transfer: None, .. } | refunds::RefundDetails::CashPickup { .. } => {
+            if let Some(id) = &r.psp_refund_id {
+                out!("   PSP reference {id} ({})", r.psp_status.clone().unwrap_or_default());
+            }
+        }
     }
     if let Some(code) = &r.withdrawal_code {
         out!("   withdrawal code {code}");
@@ -357,6 +382,12 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsC
             let mut store = open(db)?;
             let op = acting(&store, operator)?;
             emit(&change(&mut store, |s| refunds::escalate(s, &op, id, &note, now))??, json)
+        }
+        RefundsCommand::RecordTransfer { id, reference, date, proof, json } => {
+            let mut store = open(db)?;
+            let op = acting(&store, operator)?;
+            let input = refunds::transfer::TransferInput { reference, date };
+            emit(&change(&mut store, |s| refunds::transfer::record_transfer(s, &op, id, &input, &proof, now))??, json)
         }
         RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id)?, json),
         RefundsCommand::List { status, method, reason, tier, psp, after, limit, json } => {
@@ -550,7 +581,7 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
     let mut store = open(db)?;
     let op = acting(&store, operator)?;
     let timeout = std::time::Duration::from_millis(a.timeout_ms);
-    let client = match &a.dlocal_url {
+    let client: Box<dyn voucherdesk::psp::RefundRail> = match &a.dlocal_url {
         Some(url) => {
             let login = match &a.dlocal_login {
                 Some(login) => login.clone(),
@@ -565,7 +596,7 @@ fn run_submit(db: &Option<PathBuf>, operator: &Option<String>, a: SubmitArgs) ->
                 )?,
                 secret: url_secret("VOUCHERDESK_DLOCAL_SECRET", voucherdesk_sandbox::DEFAULT_DLOCAL_SECRET, url)?,
             };
-            DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?
+            Box::new(DlocalClient::new(url, credentials, timeout).map_err(Failure::refusal)?)
         }
         None => submission::client_from_config(&store, &voucherdesk::credentials::OsKeyring::new(), timeout)?,
     };

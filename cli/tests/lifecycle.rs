@@ -343,3 +343,34 @@ fn reversals_and_chargebacks_notified_by_the_psps_move_the_payment_forward() {
     );
     assert!(stderr(&out).contains("[refunds.payment_taken_back]"), "{}", all_output(&out));
 }
+
+#[test]
+fn a_bank_transfer_finance_recorded_matches_the_psp_refund_row_like_any_refund() {
+    let ctx = Ctx::new();
+    import_all(&ctx, &FORWARD);
+    assert_eq!(ctx.reconcile()["exceptions"]["unmatched_refund_settlement"], 2);
+
+    // dLocal reports a 30,000 COP refund of D-L003: finance paid it by bank transfer.
+    let bank = ["--beneficiary-name", "Lucía Ortiz", "--bank", "Bancolombia", "--bank-account", "0012345678"];
+    let mut request = vec!["--operator", "sam", "refunds", "request", "--payment", "D-L003", "--amount", "30000"];
+    request.extend(["--reason", "buyer_cancelled", "--method", "bank_transfer", "--json"]);
+    request.extend(bank);
+    request.extend(["--account-type", "S", "--beneficiary-document", "1010000003"]);
+    let asked = ctx.json(&request);
+    assert_eq!((asked["status"].as_str(), asked["amount_minor"].as_i64()), (Some("pending_approval"), Some(3_000_000)));
+    let id = asked["id"].as_i64().unwrap().to_string();
+    ctx.ok(["--operator", "fabio", "refunds", "approve", &id]);
+    let proof = ctx.path("transfer.pdf");
+    std::fs::write(&proof, b"%PDF-1.4 Bancolombia transfer BCOL-30000").unwrap();
+    let today = voucherdesk::market::Country::Colombia.business_date(chrono::Utc::now()).to_string();
+    let proof_arg = proof.to_str().unwrap();
+    let record = ["--operator", "fabio", "refunds", "record-transfer", &id, "--reference", "BCOL-30000"];
+    let mut record = record.to_vec();
+    record.extend(["--date", &today, "--proof", proof_arg, "--json"]);
+    assert_eq!(ctx.json(&record)["status"], "succeeded");
+
+    let after = ctx.reconcile();
+    assert_eq!(after["exceptions"]["unmatched_refund_settlement"], 1);
+    assert_eq!(ctx.exception("unmatched_refund_settlement", "D-L003")["status"], "cleared");
+    assert_eq!(ctx.exception("unmatched_refund_settlement", "D-L004")["status"], "open");
+}

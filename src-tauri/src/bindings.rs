@@ -95,6 +95,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<refunds::Refund>(&cfg)?;
     export::<refunds::RefundQuery>(&cfg)?;
     export::<refunds::Refundable>(&cfg)?;
+    export::<refunds::transfer::TransferInput>(&cfg)?;
     export::<refunds::preview::TierPreview>(&cfg)?;
     export::<refunds::bulk::BulkApproval>(&cfg)?;
     write_index(dir)

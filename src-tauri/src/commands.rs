@@ -99,6 +99,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         pick_import_files,
         pick_save_path,
         refunds_receipt_save,
+        pick_proof_file,
+        refunds_record_transfer,
         // team mode
         crate::team_commands::team_status,
         // crash reports
@@ -570,6 +572,36 @@ pub async fn pick_save_path(
     };
     let chosen: Vec<_> = file_dialog::ask(request).await?.into_iter().take(1).collect();
     Ok(state.picked_files().answer(chosen, FileUse::Write(save)).pop())
+}
+
+/// The operator picks the bank's proof of a transfer (None when cancelled);
+/// its token serves `refunds_record_transfer`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_proof_file(state: State<'_, AppState>, title: String) -> Reply<Option<dto::PickedFile>> {
+    let request = file_dialog::DialogRequest::OpenFiles {
+        title,
+        filter_name: "PDF / PNG / JPEG".into(),
+        extensions: vec!["pdf".into(), "png".into(), "jpg".into(), "jpeg".into()],
+    };
+    let chosen: Vec<_> = file_dialog::ask(request).await?.into_iter().take(1).collect();
+    Ok(state.picked_files().answer(chosen, FileUse::Read).pop())
+}
+
+/// Finance records the bank transfer of an approved `bank_transfer` refund
+/// (`token`: a file of `pick_proof_file`, the bank's proof).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn refunds_record_transfer(
+    state: State<'_, AppState>,
+    id: i64,
+    transfer: refunds::transfer::TransferInput,
+    token: String,
+) -> Reply<dto::Refund> {
+    let proof = state.picked_files().for_reading(&token)?;
+    state
+        .as_operator(move |s, op| {
+            Ok(refunds::transfer::record_transfer(s, op, id, &transfer, &proof, chrono::Utc::now())?)
+        })
+        .await
 }
 
 /// A copy of a succeeded refund's PDF receipt, written where the operator

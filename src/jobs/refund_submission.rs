@@ -15,8 +15,10 @@
 //! on the server before the PSP is called (the library's `barrier`), so two
 //! desktops never send the same refund.
 //!
-//! Each round reads the dLocal account and its secrets afresh
-//! (`submission::client_from_config`, the same as `refunds submit`).
+//! Each round reads the PSP account and its secrets afresh and pays through
+//! its refund rail (`psp::RefundRail`, from `submission::client_from_config`,
+//! the same as `refunds submit`). A `bank_transfer` is paid by finance, who
+//! records it: the round leaves it alone.
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,7 +26,7 @@ use std::time::Duration;
 use super::round::acting_operator;
 use crate::credentials::SecretVault;
 use crate::operators::{Operator, Permission};
-use crate::psp::dlocal::client::DlocalClient;
+use crate::psp::RefundRail;
 use crate::refunds::RefundError;
 use crate::refunds::submission::{self, SubmitConfig};
 use crate::store::Store;
@@ -43,7 +45,7 @@ pub enum RefundRunnerState {
     },
     /// Nobody who may submit refunds is signed in.
     WaitingForOperator,
-    /// No dLocal account is configured.
+    /// No account of a PSP whose API pays refunds is configured.
     NoAccount,
     /// The account could not be used, or a round failed.
     Problem {
@@ -58,7 +60,7 @@ fn prepare(
     vault: &dyn SecretVault,
     name: Option<String>,
     application: &str,
-) -> Result<(Store, Operator, DlocalClient), RefundRunnerState> {
+) -> Result<(Store, Operator, Box<dyn RefundRail>), RefundRunnerState> {
     let problem = |code: &str, message: String| RefundRunnerState::Problem { code: code.to_string(), message };
     let store = team::open_workspace(db_path, vault, application).map_err(|e| problem(e.code(), e.to_string()))?;
     let operator =
@@ -81,7 +83,7 @@ pub fn round(
     application: &str,
     runtime: &tokio::runtime::Handle,
 ) -> RefundRunnerState {
-    let (mut store, operator, client) = match prepare(db_path, vault, name, application) {
+    let (mut store, operator, rail) = match prepare(db_path, vault, name, application) {
         Ok(ready) => ready,
         Err(state) => return state,
     };
@@ -89,8 +91,8 @@ pub fn round(
     let now = chrono::Utc::now();
     // One team write for the round (a plain call on a local file); the
     // PSP's answers are awaited on this blocking thread.
-    let submitted =
-        store.write(|s| runtime.block_on(submission::submit_and_follow(s, &client, &operator, &config, now, &|_| {})));
+    let submitted = store
+        .write(|s| runtime.block_on(submission::submit_and_follow(s, rail.as_ref(), &operator, &config, now, &|_| {})));
     // Per-refund problems are on each refund's row (last_error); only a fault of the round is kept here.
     match submitted {
         Ok(_) => RefundRunnerState::Running { operator: operator.name },

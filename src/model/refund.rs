@@ -71,20 +71,38 @@ pub enum RefundMethod {
     PspRefund,
     /// The buyer collects cash at an Efecty / PagoEfectivo point (PSP payout).
     CashWithdrawal,
+    /// Finance pays the buyer's bank account outside the PSP and records the
+    /// transfer (bank reference, date, proof): any PSP's payment.
+    BankTransfer,
 }
 
 impl RefundMethod {
-    pub const ALL: [RefundMethod; 2] = [RefundMethod::PspRefund, RefundMethod::CashWithdrawal];
+    pub const ALL: [RefundMethod; 3] =
+        [RefundMethod::PspRefund, RefundMethod::CashWithdrawal, RefundMethod::BankTransfer];
+    pub const EXPECTED: &'static str = "psp_refund, cash_withdrawal (or outlet_cash) or bank_transfer";
 
     pub fn as_str(self) -> &'static str {
         match self {
             RefundMethod::PspRefund => "psp_refund",
             RefundMethod::CashWithdrawal => "cash_withdrawal",
+            RefundMethod::BankTransfer => "bank_transfer",
         }
     }
 
+    /// `outlet_cash` is the name finance in Peru uses for a cash withdrawal.
     pub fn parse(text: &str) -> Option<RefundMethod> {
-        RefundMethod::ALL.into_iter().find(|m| m.as_str() == text.trim())
+        match text.trim() {
+            "outlet_cash" => Some(RefundMethod::CashWithdrawal),
+            other => RefundMethod::ALL.into_iter().find(|m| m.as_str() == other),
+        }
+    }
+
+    /// Whether the buyer's bank details are what the method needs (else a KYC'd cash payee).
+    pub fn pays_a_bank_account(self) -> bool {
+        match self {
+            RefundMethod::PspRefund | RefundMethod::BankTransfer => true,
+            RefundMethod::CashWithdrawal => false,
+        }
     }
 }
 

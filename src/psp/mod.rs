@@ -4,8 +4,15 @@
 pub mod dlocal;
 pub mod http;
 pub mod pagoefectivo;
+pub mod refund_rail;
 
+pub use refund_rail::{
+    PaidBy, RailAnswer, RailError, RailFuture, RailPayee, RefundOrder, RefundRail, TransferEvidence,
+};
+
+use crate::model::money::Currency;
 use crate::model::observation::{NotificationClaims, Observed};
+use crate::model::refund::RefundMethod;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -64,6 +71,24 @@ impl Psp {
     /// signature covers or carries. The signature is not a secret.
     pub fn kept_headers(self) -> &'static [&'static str] {
         webhook_reader(self).kept_headers()
+    }
+
+    /// The refund methods this PSP's own rail pays (`RefundRail`); a payment
+    /// of a PSP with none goes back by a `bank_transfer` finance records.
+    pub fn refund_methods(self) -> &'static [RefundMethod] {
+        match self {
+            Psp::Dlocal => dlocal::refunds::METHODS,
+            // Its CIP API has no refund or payout: cash goes back outside it.
+            Psp::PagoEfectivo => &[],
+        }
+    }
+
+    /// Whether this PSP's rail can be sent `amount_minor` (dLocal quotes COP in whole pesos).
+    pub fn refund_amount_quotable(self, amount_minor: i64, currency: Currency) -> bool {
+        match self {
+            Psp::Dlocal => dlocal::refunds::quotable(amount_minor, currency),
+            Psp::PagoEfectivo => true,
+        }
     }
 
     /// Who reported an observation, in the audit log.

@@ -16,8 +16,13 @@ pub enum RefundError {
     UnknownPayment(String),
     #[error("payment id {0:?} is known at several PSPs: name one with --psp")]
     AmbiguousPayment(String),
-    #[error("refunds through {0} are not wired yet (only dLocal)")]
+    #[error("refunds through {0} are not wired yet (only dLocal, or a bank_transfer finance records)")]
     UnsupportedPsp(String),
+    #[error(
+        "{psp} cannot pay a {} from VoucherDesk (its API has no refund or payout): refund this payment by bank_transfer, which finance pays and records with the bank's reference and proof",
+        method.as_str()
+    )]
+    MethodUnsupported { psp: &'static str, method: RefundMethod },
     #[error("payment {payment_id} is {status}, not paid: there is nothing to refund")]
     PaymentNotPaid { payment_id: String, status: String },
     #[error("payment {payment_id} is {status} at the PSP: the money already went back, nothing is refundable")]
@@ -38,7 +43,7 @@ pub enum RefundError {
     NoteRequired,
     #[error("{0} is longer than {NOTE_CHARS_MAX} characters")]
     TooLong(&'static str),
-    #[error("unknown refund method {0:?} (expected psp_refund or cash_withdrawal)")]
+    #[error("unknown refund method {0:?} (expected {expected})", expected = RefundMethod::EXPECTED)]
     UnknownMethod(String),
     #[error(
         "a psp_refund of a ticket payment is paid by bank transfer: the {0} is required (dLocal asks for the beneficiary's bank details)"
@@ -91,6 +96,18 @@ pub enum RefundError {
     BulkSize { given: usize },
     #[error("the CSV could not be written: {0}")]
     Export(String),
+    #[error("refund {id} is a {}: only a bank_transfer is recorded by hand", method.as_str())]
+    NotManual { id: i64, method: RefundMethod },
+    #[error("refund {id}'s transfer is already recorded (bank reference {reference}, by {by}): a transfer counts once")]
+    TransferAlreadyRecorded { id: i64, reference: String, by: String },
+    #[error("{0}")]
+    TransferDuplicate(String),
+    #[error("transfer: {0}")]
+    BadTransfer(String),
+    #[error("proof file: {0}")]
+    BadProof(String),
+    #[error("the proof file could not be kept: {0}")]
+    ProofIo(String),
     #[error("stored refund is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -107,6 +124,7 @@ impl RefundError {
             RefundError::UnknownPayment(_) => "refunds.unknown_payment",
             RefundError::AmbiguousPayment(_) => "refunds.ambiguous_payment",
             RefundError::UnsupportedPsp(_) => "refunds.psp_unsupported",
+            RefundError::MethodUnsupported { .. } => "refunds.method_unsupported",
             RefundError::PaymentNotPaid { .. } => "refunds.payment_not_paid",
             RefundError::PaymentTakenBack { .. } => "refunds.payment_taken_back",
             RefundError::ExceedsRefundable { .. } => "refunds.exceeds_refundable",
@@ -136,6 +154,12 @@ impl RefundError {
             RefundError::BulkNotTier2(_) => "refunds.bulk_not_tier2",
             RefundError::BulkSize { .. } => "refunds.bulk_size",
             RefundError::Export(_) => "refunds.export_failed",
+            RefundError::NotManual { .. } => "refunds.not_manual",
+            RefundError::TransferAlreadyRecorded { .. } => "refunds.transfer_already_recorded",
+            RefundError::TransferDuplicate(_) => "refunds.transfer_duplicate",
+            RefundError::BadTransfer(_) => "refunds.bad_transfer",
+            RefundError::BadProof(_) => "refunds.bad_proof",
+            RefundError::ProofIo(_) => "refunds.proof_io",
             RefundError::Corrupt(_) => "store",
             RefundError::Store(e) => e.code(),
         }
@@ -144,7 +168,7 @@ impl RefundError {
     /// The request was refused as asked (nothing written); otherwise a fault.
     pub fn is_refusal(&self) -> bool {
         match self {
-            RefundError::Corrupt(_) | RefundError::Store(_) | RefundError::Export(_) => false,
+            RefundError::Corrupt(_) | RefundError::Store(_) | RefundError::Export(_) | RefundError::ProofIo(_) => false,
             RefundError::Forbidden(OperatorError::Store(_)) => false,
             _ => true,
         }

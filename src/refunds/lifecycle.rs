@@ -348,7 +348,9 @@ pub fn amend(
         if minor <= 0 {
             return Err(RefundError::AmountNotPositive);
         }
-        if wire_amount(minor, currency).is_err() {
+        let method =
+            RefundMethod::parse(&old.method).ok_or_else(|| RefundError::Corrupt(format!("method {}", old.method)))?;
+        if !super::rails::quotable(&old.psp, method, minor, currency) {
             return Err(RefundError::Unquotable { amount: format_minor(minor, currency), currency });
         }
         invariant::ensure_covers(&old.payment_id, held, minor)?;

@@ -8,7 +8,9 @@
 //!   into `approved` or `submitted`;
 //! - `tiers`: approval tiers per currency and the other refund settings;
 //! - `kyc`: the payee check before a cash withdrawal;
-//! - `submission`: sending to the PSP with the stored idempotency key, and following;
+//! - `submission`: sending to the refund's rail (`psp::RefundRail`) with the
+//!   stored idempotency key, and following; `rails`: which rail pays what;
+//! - `transfer`: the manual `bank_transfer` rail, recorded by finance with its proof;
 //! - `request` and `lifecycle`: the operations (request; approve, reject,
 //!   cancel, retry, escalate, amend); `error`: why one is refused.
 
@@ -19,10 +21,12 @@ pub mod invariant;
 pub mod kyc;
 mod lifecycle;
 pub mod preview;
+mod rails;
 pub mod receipt;
 mod request;
 pub mod submission;
 pub mod tiers;
+pub mod transfer;
 
 pub use crate::model::refund::{ApproverRole, ReasonCode, RefundMethod, RefundStatus, new_idempotency_key};
 pub use kyc::{KycError, PayeeCheck, PayeeInput, VerifiedPayee};
@@ -32,7 +36,6 @@ use crate::audit::audit_entry;
 use crate::market::Country;
 use crate::money::{self, Currency, MoneyError, NumberFormat, format_minor};
 use crate::operators::{Operator, OperatorError, Permission, Role};
-use crate::psp::dlocal::transformers::wire_amount;
 use crate::store::{ApprovalRow, OrderRecord, RefundRow, RefundUpdate, RefundablePayment, Store, StoreError};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 pub use error::*;
@@ -90,8 +93,33 @@ pub struct RefundRequestInput {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RefundDetails {
-    BankTransfer { beneficiary: BeneficiaryInput },
-    CashPickup { payee: VerifiedPayee },
+    /// Paid into the beneficiary's account: by the PSP (`psp_refund`) or by
+    /// finance (`bank_transfer`, with the transfer once recorded).
+    BankTransfer {
+        beneficiary: BeneficiaryInput,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        transfer: Option<RecordedTransfer>,
+    },
+    CashPickup {
+        payee: VerifiedPayee,
+    },
+}
+
+/// A bank transfer finance made and recorded: the bank's reference and date,
+/// and the proof file kept beside the receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RecordedTransfer {
+    pub reference: String,
+    pub date: NaiveDate,
+    /// The proof's file name in the receipts folder.
+    pub proof_file: String,
+    pub proof_sha256: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub proof_bytes: u64,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// An exchange rate locked at approval.
@@ -204,7 +232,7 @@ pub(crate) fn parse_row(row: &RefundRow) -> Result<(RefundStatus, Tier, Currency
 fn check_payee(details: &RefundDetails, order: Option<&OrderRecord>) -> Option<PayeeCheck> {
     let order = order?;
     let (name, document) = match details {
-        RefundDetails::BankTransfer { beneficiary } => (&beneficiary.name, &beneficiary.document),
+        RefundDetails::BankTransfer { beneficiary, .. } => (&beneficiary.name, &beneficiary.document),
         RefundDetails::CashPickup { payee } => (&payee.name, &payee.document_number),
     };
     Some(kyc::payee_check(name, document, &order.buyer_name, &order.buyer_document))
@@ -305,12 +333,15 @@ fn view(
 pub const BANK_REFUND_WAIT_BUSINESS_DAYS_MAX: u32 = 7;
 /// Business days until a cash payout's withdrawal code reaches the buyer.
 pub const CASH_PAYOUT_WAIT_BUSINESS_DAYS_MAX: u32 = 2;
+/// Business days a buyer waits for finance's own bank transfer once approved.
+pub const MANUAL_TRANSFER_WAIT_BUSINESS_DAYS_MAX: u32 = 3;
 
 /// The wait the buyer is told about when the refund is approved.
 pub fn expected_wait_business_days(method: RefundMethod) -> u32 {
     match method {
         RefundMethod::PspRefund => BANK_REFUND_WAIT_BUSINESS_DAYS_MAX,
         RefundMethod::CashWithdrawal => CASH_PAYOUT_WAIT_BUSINESS_DAYS_MAX,
+        RefundMethod::BankTransfer => MANUAL_TRANSFER_WAIT_BUSINESS_DAYS_MAX,
     }
 }
 

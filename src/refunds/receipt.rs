@@ -218,8 +218,12 @@ pub fn lines(refund: &Refund, buyer: &str, country: Option<Country>) -> Vec<Stri
         out.push(format!("Withdrawal code: {code}"));
     }
     match &refund.details {
-        RefundDetails::BankTransfer { beneficiary } => {
-            out.push(format!("Beneficiary:    {} ({})", beneficiary.name, beneficiary.bank))
+        RefundDetails::BankTransfer { beneficiary, transfer } => {
+            out.push(format!("Beneficiary:    {} ({})", beneficiary.name, beneficiary.bank));
+            if let Some(t) = transfer {
+                out.push(format!("Transfer:       {} on {}, recorded by {}", t.reference, t.date, t.recorded_by));
+                out.push(format!("Proof:          {} (SHA-256 {})", t.proof_file, t.proof_sha256));
+            }
         }
         RefundDetails::CashPickup { payee } => out.push(format!("Payee:          {}", payee.name)),
     }

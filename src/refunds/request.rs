@@ -65,9 +65,7 @@ pub(crate) fn plan(
     now: DateTime<Utc>,
 ) -> Result<Planned, RefundError> {
     let payment = one_payment(store, payment_id, psp)?;
-    if payment.psp != crate::psp::dlocal::PSP_NAME {
-        return Err(RefundError::UnsupportedPsp(payment.psp));
-    }
+    super::rails::check_method(&payment.psp, method)?;
     let currency = Currency::parse(&payment.currency)
         .map_err(|_| RefundError::Corrupt(format!("payment currency {}", payment.currency)))?;
     if let Some(given) = currency_given.map(str::trim).filter(|c| !c.is_empty()) {
@@ -83,7 +81,7 @@ pub(crate) fn plan(
     if amount_minor <= 0 {
         return Err(RefundError::AmountNotPositive);
     }
-    if wire_amount(amount_minor, currency).is_err() {
+    if !super::rails::quotable(&payment.psp, method, amount_minor, currency) {
         return Err(RefundError::Unquotable { amount: format_minor(amount_minor, currency), currency });
     }
     invariant::ensure_open(&payment.payment_id, &payment.status)?;
@@ -131,7 +129,9 @@ pub fn request(
         plan(store, &input.payment_id, input.psp.as_deref(), input.currency.as_deref(), &input.amount, method, now)?;
     let order = store.order(&payment.order_id)?;
     let details = match method {
-        RefundMethod::PspRefund => RefundDetails::BankTransfer { beneficiary: bank_details(&input.beneficiary)? },
+        RefundMethod::PspRefund | RefundMethod::BankTransfer => {
+            RefundDetails::BankTransfer { beneficiary: bank_details(&input.beneficiary)?, transfer: None }
+        }
         RefundMethod::CashWithdrawal => {
             let order = order.as_ref().ok_or(KycError::NoOrder)?;
             RefundDetails::CashPickup {

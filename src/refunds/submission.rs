@@ -11,17 +11,16 @@
 //! resent with the same key too.
 
 use super::{RefundDetails, RefundError, RefundMethod, RefundStatus, decision_audit, parse_row, tiers};
-use crate::credentials::{self, AccountSecrets, PspKind, SecretVault};
 use crate::market::Country;
 use crate::money::Currency;
 use crate::notifications::{self, NotificationEvent};
 use crate::operators::{Operator, Permission};
-use crate::psp::dlocal::client::{CashRefundRequest, DlocalClient, DlocalCredentials, DlocalError, RefundBeneficiary};
-use crate::psp::dlocal::payouts::{CashPayoutRequest, DlocalPayoutStatus, PayoutBeneficiary};
-use crate::psp::dlocal::wire::DlocalRefundStatus;
-use crate::store::{RefundRow, RefundUpdate, Store};
+use crate::psp::{PaidBy, RailAnswer, RailError, RailPayee, RefundOrder, RefundRail, TransferEvidence};
+use crate::store::{RefundFilter, RefundRow, RefundUpdate, Store};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+pub use super::rails::client_from_config;
 
 /// Refunds handled per run and status (the rest wait for the next run).
 pub const SUBMIT_BATCH_MAX: u32 = 500;
@@ -41,39 +40,9 @@ impl Default for SubmitConfig {
     }
 }
 
-/// Per-request time-out of the submitter's dLocal client: a time-out leaves
+/// Per-request time-out of the submitter's PSP client: a time-out leaves
 /// the refund submitted, resent next round with its key.
 pub const SUBMIT_REQUEST_TIMEOUT_MS: u64 = crate::psp::http::REQUEST_TIMEOUT_MS;
-
-/// The dLocal client of the configured account (`psp_accounts` for the base
-/// URL, the OS keyring for the secrets), the way the sync builds its sources
-/// (`sync::sources_from_config`): the first dLocal account by name.
-///
-/// No dLocal account: [`RefundError::NoPspAccount`]. A locked or absent
-/// keyring, or an account whose entry is gone: [`RefundError::Credentials`].
-pub fn client_from_config(
-    store: &Store,
-    vault: &dyn SecretVault,
-    timeout: std::time::Duration,
-) -> Result<DlocalClient, RefundError> {
-    let accounts = credentials::accounts_in_use(store, vault)?;
-    let Some(in_use) = accounts.into_iter().find(|a| a.account.psp == PspKind::Dlocal) else {
-        return Err(RefundError::NoPspAccount);
-    };
-    match &in_use.secrets {
-        AccountSecrets::Dlocal(s) => {
-            let keys =
-                DlocalCredentials { login: s.login.clone(), trans_key: s.trans_key.clone(), secret: s.secret.clone() };
-            DlocalClient::new(&in_use.account.base_url, keys, timeout).map_err(|e| {
-                RefundError::PspAccount(format!("{}: {}", in_use.account.name, in_use.secrets.redact(&e.to_string())))
-            })
-        }
-        AccountSecrets::PagoEfectivo(_) => Err(RefundError::PspAccount(format!(
-            "account {} is registered as dlocal but holds PagoEfectivo secrets",
-            in_use.account.name
-        ))),
-    }
-}
 
 /// What went wrong with one refund this run (it stays where it was).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,33 +72,6 @@ pub struct SubmitReport {
     pub unconfirmed: Vec<i64>,
 }
 
-/// The PSP's verdict on a refund or payout, in our lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PspAnswer {
-    id: String,
-    status: RefundStatus,
-    psp_status: String,
-    withdrawal_code: Option<String>,
-}
-
-fn from_refund(status: DlocalRefundStatus) -> RefundStatus {
-    match status {
-        DlocalRefundStatus::Pending => RefundStatus::Submitted,
-        DlocalRefundStatus::Success => RefundStatus::Succeeded,
-        DlocalRefundStatus::Rejected => RefundStatus::RejectedByPsp,
-        DlocalRefundStatus::Cancelled => RefundStatus::Failed,
-    }
-}
-
-fn from_payout(status: DlocalPayoutStatus) -> RefundStatus {
-    match status {
-        DlocalPayoutStatus::Pending => RefundStatus::Submitted,
-        DlocalPayoutStatus::Paid => RefundStatus::Succeeded,
-        DlocalPayoutStatus::Rejected => RefundStatus::RejectedByPsp,
-        DlocalPayoutStatus::Cancelled => RefundStatus::Failed,
-    }
-}
-
 fn country_of(currency: Currency) -> Option<Country> {
     match currency {
         Currency::Cop => Some(Country::Colombia),
@@ -138,99 +80,74 @@ fn country_of(currency: Currency) -> Option<Country> {
     }
 }
 
-fn callback_url(config: &SubmitConfig, kind: &str) -> Option<String> {
-    config.notification_url.as_ref().map(|base| format!("{}/{kind}", base.trim_end_matches('/')))
+/// The refund as its rail is asked to pay it: the stored row's body, the same on every attempt.
+pub(crate) fn order_of(
+    row: &RefundRow,
+    notification_url: Option<String>,
+    evidence: Option<TransferEvidence>,
+) -> Result<RefundOrder, RefundError> {
+    let (_, _, currency) = parse_row(row)?;
+    let method =
+        RefundMethod::parse(&row.method).ok_or_else(|| RefundError::Corrupt(format!("method {}", row.method)))?;
+    let details: RefundDetails = serde_json::from_str(&row.details).map_err(|e| RefundError::Corrupt(e.to_string()))?;
+    let payee = match details {
+        RefundDetails::BankTransfer { beneficiary, .. } => RailPayee::Bank {
+            name: beneficiary.name,
+            bank: beneficiary.bank,
+            account: beneficiary.account,
+            account_type: beneficiary.account_type,
+            document: beneficiary.document,
+        },
+        RefundDetails::CashPickup { payee } => RailPayee::Cash {
+            name: payee.name,
+            document_type: payee.document_type.as_str().to_string(),
+            document: payee.document_number,
+            phone: payee.phone,
+        },
+    };
+    Ok(RefundOrder {
+        refund_id: row.id,
+        method,
+        payment_id: row.payment_id.clone(),
+        order_id: row.order_id.clone(),
+        amount_minor: row.amount_minor,
+        currency,
+        country: country_of(currency),
+        idempotency_key: row.idempotency_key.clone(),
+        description: format!("VoucherDesk refund {} ({})", row.id, row.reason),
+        payee,
+        notification_url,
+        evidence,
+    })
 }
 
 /// Sends the refund's stored body with its stored key.
-async fn send(client: &DlocalClient, row: &RefundRow, config: &SubmitConfig) -> Result<PspAnswer, SendError> {
-    let (_, _, currency) = parse_row(row).map_err(SendError::Local)?;
-    let details: RefundDetails =
-        serde_json::from_str(&row.details).map_err(|e| SendError::Local(RefundError::Corrupt(e.to_string())))?;
-    match details {
-        RefundDetails::BankTransfer { beneficiary } => {
-            let request = CashRefundRequest {
-                payment_id: row.payment_id.clone(),
-                amount_minor: Some(row.amount_minor),
-                currency,
-                notification_url: callback_url(config, "refunds"),
-                description: Some(format!("VoucherDesk refund {} ({})", row.id, row.reason)),
-                beneficiary: RefundBeneficiary {
-                    name: Some(beneficiary.name),
-                    bank: Some(beneficiary.bank),
-                    account: Some(beneficiary.account),
-                    account_type: Some(beneficiary.account_type),
-                    branch: None,
-                    document: Some(beneficiary.document),
-                },
-            };
-            let reading =
-                client.create_refund_keyed(&request, Some(&row.idempotency_key)).await.map_err(SendError::Psp)?;
-            Ok(PspAnswer {
-                id: reading.refund_id,
-                status: from_refund(reading.status),
-                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
-                withdrawal_code: None,
-            })
-        }
-        RefundDetails::CashPickup { payee } => {
-            let country = country_of(currency).ok_or_else(|| {
-                SendError::Local(RefundError::Corrupt(format!("no cash-pickup market for {currency}")))
-            })?;
-            let request = CashPayoutRequest {
-                order_id: row.order_id.clone(),
-                external_id: format!("refund-{}", row.id),
-                amount_minor: row.amount_minor,
-                currency,
-                country,
-                beneficiary: PayoutBeneficiary {
-                    name: payee.name,
-                    document_type: payee.document_type.as_str().to_string(),
-                    document: payee.document_number,
-                    phone: payee.phone,
-                },
-                notification_url: callback_url(config, "payouts"),
-            };
-            let reading = client.create_cash_payout(&request, &row.idempotency_key).await.map_err(SendError::Psp)?;
-            Ok(PspAnswer {
-                id: reading.payout_id,
-                status: from_payout(reading.status),
-                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
-                withdrawal_code: reading.withdrawal_code,
-            })
-        }
-    }
+async fn send(rail: &dyn RefundRail, row: &RefundRow, config: &SubmitConfig) -> Result<RailAnswer, SendError> {
+    let order = order_of(row, config.notification_url.clone(), None).map_err(SendError::Local)?;
+    rail.send(&order).await.map_err(SendError::Rail)
 }
 
-async fn poll(client: &DlocalClient, row: &RefundRow, psp_id: &str) -> Result<PspAnswer, SendError> {
+async fn poll(rail: &dyn RefundRail, row: &RefundRow, psp_id: &str) -> Result<RailAnswer, SendError> {
     let method = RefundMethod::parse(&row.method)
         .ok_or_else(|| SendError::Local(RefundError::Corrupt(format!("method {}", row.method))))?;
-    match method {
-        RefundMethod::PspRefund => {
-            let reading = client.refund_status(psp_id).await.map_err(SendError::Psp)?;
-            Ok(PspAnswer {
-                id: reading.refund_id,
-                status: from_refund(reading.status),
-                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
-                withdrawal_code: None,
-            })
-        }
-        RefundMethod::CashWithdrawal => {
-            let reading = client.payout_status(psp_id).await.map_err(SendError::Psp)?;
-            Ok(PspAnswer {
-                id: reading.payout_id,
-                status: from_payout(reading.status),
-                psp_status: format!("{} ({})", reading.status.as_str(), reading.status_code),
-                withdrawal_code: reading.withdrawal_code,
-            })
-        }
-    }
+    rail.status(method, psp_id).await.map_err(SendError::Rail)
 }
 
-enum SendError {
-    Psp(DlocalError),
+pub(crate) enum SendError {
+    Rail(RailError),
     Local(RefundError),
 }
+
+/// How a hand-over is named in the audit log: the first one to the rail, and
+/// the same again after no answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Actions {
+    pub first: &'static str,
+    pub again: &'static str,
+}
+
+/// The submitter's names: sent to a PSP, resent.
+pub(crate) const API_ACTIONS: Actions = Actions { first: "refund.submit", again: "refund.resend" };
 
 /// Marks the refund as being sent (first time: `approved → submitted`),
 /// counting the attempt, before any call. Returns the row to send, or `None`
@@ -241,7 +158,24 @@ fn mark_sending(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<RefundRow>, RefundError> {
-    let result = store.update_refund(id, |row, _, held| -> Result<RefundUpdate, RefundError> {
+    match mark_handed_over(store, operator, id, now, API_ACTIONS) {
+        Ok(row) => Ok(row),
+        Err(RefundError::BadState { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `approved → submitted` (or a submitted refund with no answer on record,
+/// again), in its own transaction, after the refundable-balance invariant;
+/// a refund in any other state is refused with `BadState`.
+pub(crate) fn mark_handed_over(
+    store: &mut Store,
+    operator: &Operator,
+    id: i64,
+    now: DateTime<Utc>,
+    actions: Actions,
+) -> Result<Option<RefundRow>, RefundError> {
+    store.update_refund(id, |row, _, held| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
         let action = match status {
             RefundStatus::Approved => {
@@ -251,9 +185,9 @@ fn mark_sending(
                 super::invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
                 row.status = RefundStatus::Submitted.as_str().into();
                 row.submitted_at = Some(now.timestamp());
-                "refund.submit"
+                actions.first
             }
-            RefundStatus::Submitted if row.psp_refund_id.is_none() => "refund.resend",
+            RefundStatus::Submitted if row.psp_refund_id.is_none() => actions.again,
             RefundStatus::Requested
             | RefundStatus::PendingApproval
             | RefundStatus::Submitted
@@ -268,24 +202,31 @@ fn mark_sending(
         row.updated_at = now.timestamp();
         let extra = serde_json::json!({ "idempotency_key": row.idempotency_key, "attempt": row.submit_attempts });
         Ok(RefundUpdate { approval: None, audit: decision_audit(&operator.name, action, row, status, extra) })
-    });
-    match result {
-        Ok(row) => Ok(row),
-        Err(RefundError::BadState { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    })
 }
+
+/// How an answer is recorded: its audit action, and the refund's details
+/// with what a person recorded (JSON text, and the same for the audit log).
+pub(crate) struct Recording {
+    pub answered: &'static str,
+    pub details: Option<(String, serde_json::Value)>,
+}
+
+/// A PSP's answer: audited as such, the details left as requested.
+const PSP_ANSWER: Recording = Recording { answered: "refund.psp_answer", details: None };
 
 /// Records the PSP's answer (or the error) on a submitted refund; an error's
 /// text goes through `redact` before it is kept or audited.
-fn record(
+pub(crate) fn record(
     store: &mut Store,
     operator: &Operator,
     id: i64,
-    outcome: &Result<PspAnswer, SendError>,
+    outcome: &Result<RailAnswer, SendError>,
     now: DateTime<Utc>,
     redact: &dyn Fn(&str) -> String,
+    recording: &Recording,
 ) -> Result<Option<RefundStatus>, RefundError> {
+    let Recording { answered, details } = recording;
     let mut new_status = None;
     store.update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
@@ -304,7 +245,7 @@ fn record(
                 }
                 debug_assert!(answer.status == status || status.can_become(answer.status));
                 row.psp_refund_id = Some(answer.id.clone());
-                row.psp_status = Some(answer.psp_status.clone());
+                row.psp_status = Some(answer.rail_status.clone());
                 if answer.withdrawal_code.is_some() {
                     row.withdrawal_code = answer.withdrawal_code.clone();
                 }
@@ -314,12 +255,17 @@ fn record(
                     row.finished_at = Some(now.timestamp());
                 }
                 new_status = Some(answer.status);
-                ("refund.psp_answer", serde_json::json!({ "psp_id": answer.id, "psp_status": answer.psp_status }))
+                let mut said = serde_json::json!({ "psp_id": answer.id, "psp_status": answer.rail_status });
+                if let Some((text, recorded)) = &details {
+                    row.details = text.clone();
+                    said["recorded"] = recorded.clone();
+                }
+                (*answered, said)
             }
-            Err(SendError::Psp(e)) => {
+            Err(SendError::Rail(e)) => {
                 let message = redact(&e.to_string());
                 row.last_error = Some(format!("{}: {message}", e.code()));
-                if matches!(e, DlocalError::Refused { .. }) && row.psp_refund_id.is_none() {
+                if matches!(e, RailError::Refused { .. }) && row.psp_refund_id.is_none() {
                     // The PSP said no to the request itself: nothing was created there.
                     row.status = RefundStatus::Failed.as_str().into();
                     row.finished_at = Some(now.timestamp());
@@ -352,14 +298,14 @@ fn count(report: &mut SubmitReport, status: Option<RefundStatus>) {
     }
 }
 
-fn issue(refund: i64, outcome: &Result<PspAnswer, SendError>, redact: &dyn Fn(&str) -> String) -> Option<SubmitIssue> {
+fn issue(refund: i64, outcome: &Result<RailAnswer, SendError>, redact: &dyn Fn(&str) -> String) -> Option<SubmitIssue> {
     match outcome {
         Ok(_) => None,
-        Err(SendError::Psp(e)) => Some(SubmitIssue {
+        Err(SendError::Rail(e)) => Some(SubmitIssue {
             refund,
             code: e.code().into(),
             message: redact(&e.to_string()),
-            retryable: !matches!(e, DlocalError::Refused { .. }),
+            retryable: !matches!(e, RailError::Refused { .. }),
         }),
         Err(SendError::Local(e)) => {
             Some(SubmitIssue { refund, code: e.code().into(), message: redact(&e.to_string()), retryable: false })
@@ -373,7 +319,7 @@ fn issue(refund: i64, outcome: &Result<PspAnswer, SendError>, redact: &dyn Fn(&s
 /// crash point; a no-op otherwise).
 pub async fn submit_and_follow(
     store: &mut Store,
-    client: &DlocalClient,
+    rail: &dyn RefundRail,
     operator: &Operator,
     config: &SubmitConfig,
     now: DateTime<Utc>,
@@ -382,7 +328,7 @@ pub async fn submit_and_follow(
     operator.require(Permission::RequestRefund)?;
     let mut report = SubmitReport::default();
     let batch = config.batch_max.clamp(1, SUBMIT_BATCH_MAX);
-    let approved = store.refunds(Some(RefundStatus::Approved.as_str()), 0, batch)?;
+    let approved = rail_rows(store, rail, RefundStatus::Approved, batch)?;
     let mut first_sends = std::collections::HashSet::new();
     for row in &approved {
         match mark_sending(store, operator, row.id, now) {
@@ -400,7 +346,7 @@ pub async fn submit_and_follow(
             Err(e) => return Err(e),
         }
     }
-    let submitted = store.refunds(Some(RefundStatus::Submitted.as_str()), 0, batch)?;
+    let submitted = rail_rows(store, rail, RefundStatus::Submitted, batch)?;
     for row in submitted {
         let outcome = match row.psp_refund_id.clone() {
             None => {
@@ -418,7 +364,7 @@ pub async fn submit_and_follow(
                 };
                 // Team mode: "submitted" is on the server before the PSP is called.
                 store.barrier()?;
-                let outcome = send(client, &sending, config).await;
+                let outcome = send(rail, &sending, config).await;
                 if outcome.is_ok() {
                     after_send(sending.id);
                 }
@@ -426,14 +372,14 @@ pub async fn submit_and_follow(
             }
             Some(psp_id) => {
                 report.polled += 1;
-                poll(client, &row, &psp_id).await
+                poll(rail, &row, &psp_id).await
             }
         };
-        let redact = |text: &str| client.redact(text);
+        let redact = |text: &str| rail.redact(text);
         if let Some(i) = issue(row.id, &outcome, &redact) {
             report.issues.push(i);
         }
-        match record(store, operator, row.id, &outcome, now, &redact) {
+        match record(store, operator, row.id, &outcome, now, &redact, &PSP_ANSWER) {
             Ok(status) => {
                 count(&mut report, status);
                 if let Some(changed) = status {
@@ -467,6 +413,33 @@ pub async fn submit_and_follow(
         }
     }
     Ok(report)
+}
+
+/// The refunds in `status` that `rail` pays through its API (the rest are
+/// another rail's, or paid by a person), oldest first, at most `batch`.
+fn rail_rows(
+    store: &Store,
+    rail: &dyn RefundRail,
+    status: RefundStatus,
+    batch: u32,
+) -> Result<Vec<RefundRow>, RefundError> {
+    let mut rows = Vec::new();
+    match rail.paid_by() {
+        PaidBy::Person => return Ok(rows),
+        PaidBy::Api => {}
+    }
+    for method in RefundMethod::ALL.into_iter().filter(|m| rail.pays(*m)) {
+        let filter = RefundFilter {
+            status: Some(status.as_str()),
+            method: Some(method.as_str()),
+            psp: Some(rail.name()),
+            ..RefundFilter::default()
+        };
+        rows.extend(store.refunds_where(&filter, 0, batch)?);
+    }
+    rows.sort_by_key(|r| r.id);
+    rows.truncate(batch as usize);
+    Ok(rows)
 }
 
 /// Refunds pending at the PSP for longer than the setting, in business days
@@ -515,12 +488,10 @@ pub enum CallbackOutcome {
 /// A refund's or payout's status as a PSP callback states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackReading {
-    pub psp_id: String,
+    /// The rail's id, status (mapped by the PSP) and withdrawal code.
+    pub answer: RailAnswer,
     /// Payouts carry our reference (`refund-ID`), refunds do not.
     pub our_refund: Option<i64>,
-    pub dlocal_status: Result<DlocalRefundStatus, DlocalPayoutStatus>,
-    pub status_code: u16,
-    pub withdrawal_code: Option<String>,
 }
 
 /// Which dLocal object a refund callback carries.
@@ -534,34 +505,11 @@ pub enum RefundCallback {
 
 /// Reads a dLocal refund or payout callback body into the status it states.
 pub fn callback_reading(kind: RefundCallback, body: &[u8]) -> Result<CallbackReading, String> {
-    use crate::psp::dlocal::{api, payouts, transformers};
-    match kind {
-        RefundCallback::Refund => {
-            let refund: api::Refund = serde_json::from_slice(body).map_err(|e| format!("not a dLocal refund: {e}"))?;
-            let reading = transformers::refund_reading(&refund).map_err(|e| e.to_string())?;
-            Ok(CallbackReading {
-                psp_id: reading.refund_id,
-                our_refund: None,
-                dlocal_status: Ok(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: None,
-            })
-        }
-        RefundCallback::Payout => {
-            let payout: payouts::Payout =
-                serde_json::from_slice(body).map_err(|e| format!("not a dLocal payout: {e}"))?;
-            let reading = payouts::payout_reading(&payout).map_err(|e| e.to_string())?;
-            let our_refund =
-                payout.external_id.as_deref().and_then(|x| x.strip_prefix("refund-")).and_then(|id| id.parse().ok());
-            Ok(CallbackReading {
-                psp_id: reading.payout_id,
-                our_refund,
-                dlocal_status: Err(reading.status),
-                status_code: reading.status_code,
-                withdrawal_code: reading.withdrawal_code,
-            })
-        }
-    }
+    let (answer, our_refund) = match kind {
+        RefundCallback::Refund => super::rails::dlocal_refund_callback(body)?,
+        RefundCallback::Payout => super::rails::dlocal_payout_callback(body)?,
+    };
+    Ok(CallbackReading { answer, our_refund })
 }
 
 /// What follows a recorded answer of the PSP about a refund. A cash withdrawal
@@ -571,7 +519,7 @@ pub fn callback_reading(kind: RefundCallback, body: &[u8]) -> Result<CallbackRea
 /// channel (`notifications::queue_for_event`), so a repeated answer adds none.
 /// None of this can undo the PSP's answer: what failed is returned as
 /// (code, message) for the caller to report.
-fn after_change(store: &mut Store, id: i64, status: RefundStatus, actor: &str) -> Vec<(String, String)> {
+pub(crate) fn after_change(store: &mut Store, id: i64, status: RefundStatus, actor: &str) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let row = match store.refund(id) {
         Ok(Some((row, _))) => row,
@@ -626,7 +574,7 @@ pub fn apply_callback(
     reading: &CallbackReading,
     now: DateTime<Utc>,
 ) -> Result<CallbackOutcome, RefundError> {
-    let row = match store.refund_by_psp_id(psp, &reading.psp_id)? {
+    let row = match store.refund_by_psp_id(psp, &reading.answer.id)? {
         Some(row) => Some(row),
         None => match reading.our_refund {
             Some(id) => store.refund(id)?.map(|(row, _)| row).filter(|r| r.psp == psp && r.psp_refund_id.is_none()),
@@ -634,18 +582,15 @@ pub fn apply_callback(
         },
     };
     let Some(row) = row else { return Ok(CallbackOutcome::Unmatched) };
-    let (status, psp_status) = match reading.dlocal_status {
-        Ok(s) => (from_refund(s), format!("{} ({})", s.as_str(), reading.status_code)),
-        Err(s) => (from_payout(s), format!("{} ({})", s.as_str(), reading.status_code)),
-    };
+    let status = reading.answer.status;
     let (current, _, _) = parse_row(&row)?;
     if current != RefundStatus::Submitted || (status == RefundStatus::Submitted && row.psp_refund_id.is_some()) {
         return Ok(CallbackOutcome::Duplicate { refund: row.id });
     }
-    let answer =
-        PspAnswer { id: reading.psp_id.clone(), status, psp_status, withdrawal_code: reading.withdrawal_code.clone() };
+    let answer = reading.answer.clone();
     let operator = Operator { name: actor.to_string(), role: crate::operators::Role::Support, language: "en".into() };
-    match record(store, &operator, row.id, &Ok(answer), now, &|text: &str| crate::redact::redact(text, &[])) {
+    let redact = |text: &str| crate::redact::redact(text, &[]);
+    match record(store, &operator, row.id, &Ok(answer), now, &redact, &PSP_ANSWER) {
         Ok(Some(new_status)) => {
             // Recorded already: a receipt that cannot be archived now is written when
             // asked for, and the buyer's message can be re-sent from the case file.

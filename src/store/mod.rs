@@ -128,6 +128,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_voucher_issues"),
     migration!(17, "0017_voucher_cancelled_kind"),
     migration!(18, "0018_sign_in_throttle"),
+    migration!(19, "0019_refund_bank_transfer"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -519,20 +520,20 @@ mod tests {
         std::fs::copy(schema_fixtures::fixtures_dir().join("v09.sqlite"), &path).unwrap();
         let sha256 = |p: &Path| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(p).unwrap()));
         let before = sha256(&path);
-        // Today's steps 11 to 18 succeed inside the upgrade, then one more fails.
+        // Today's steps 11 to 19 succeed inside the upgrade, then one more fails.
         let mut failing = MIGRATIONS.to_vec();
         failing.push(Migration {
-            version: 19,
-            name: "0019_fails_on_purpose",
+            version: 20,
+            name: "0020_fails_on_purpose",
             sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
             creates: None,
         });
 
         let err = Store::open_with(&path, &failing).err().expect("the last step fails");
-        assert!(matches!(err, StoreError::Migration { version: 19, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::Migration { version: 20, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "database migration 0019_fails_on_purpose (schema version 19) failed, the file is left as it was: \
+            "database migration 0020_fails_on_purpose (schema version 20) failed, the file is left as it was: \
              no such table: no_such_table"
         );
         assert_eq!(err.code(), "store");
@@ -555,7 +556,7 @@ mod tests {
 
         // Today's list still brings the same file up to date.
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 18);
+        assert_eq!(store.schema_version().unwrap(), 19);
         assert_eq!(store.table_row_counts().unwrap()["orders"], 24);
     }
 

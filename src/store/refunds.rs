@@ -206,7 +206,7 @@ fn write_refund(conn: &Connection, row: &RefundRow) -> StoreResult<()> {
         "UPDATE refunds SET status = ?2, fx_rate = ?3, fx_source = ?4, fx_locked_at = ?5, fx_order_currency = ?6,
              fx_order_amount_minor = ?7, psp_refund_id = ?8, withdrawal_code = ?9, psp_status = ?10,
              submit_attempts = ?11, submitted_at = ?12, finished_at = ?13, last_error = ?14, escalated = ?15,
-             updated_at = ?16, idempotency_key = ?17
+             updated_at = ?16, idempotency_key = ?17, details = ?18
          WHERE id = ?1",
     )?
     .execute(params![
@@ -227,6 +227,7 @@ fn write_refund(conn: &Connection, row: &RefundRow) -> StoreResult<()> {
         row.escalated,
         row.updated_at,
         row.idempotency_key,
+        row.details,
     ])?;
     Ok(())
 }
@@ -487,6 +488,20 @@ impl Store {
 }
 
 impl Store {
+    /// The `bank_transfer` refund whose recorded transfer has this bank
+    /// reference or this proof file (by SHA-256), if any.
+    pub fn manual_transfer_using(&self, reference: &str, proof_sha256: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM refunds WHERE method = 'bank_transfer'
+                   AND (psp_refund_id = ?1 OR json_extract(details, '$.transfer.proof_sha256') = ?2)
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![reference, proof_sha256], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The refund the PSP knows by `psp_refund_id` (a refund or payout id).
     pub fn refund_by_psp_id(&self, psp: &str, psp_refund_id: &str) -> StoreResult<Option<RefundRow>> {
         Ok(self

@@ -509,6 +509,24 @@ fn fill(conn: &Connection, version: u32) -> StoreResult<()> {
     if has(18) {
         conn.execute("INSERT INTO sign_in_failures(name, failures, locked_until) VALUES ('luis', 2, NULL)", [])?;
     }
+    if has(19) {
+        // A PagoEfectivo payment refunded by a bank transfer finance made and recorded.
+        let requested = at(6, 10).timestamp();
+        let details = r#"{"kind":"bank_transfer","beneficiary":{"name":"Rosa Quispe","bank":"BCP","account":"19112345678012","account_type":"S","document":"45678912"},"transfer":{"reference":"BCP-778812","date":"2026-03-07","proof_file":"refund-2-transfer.pdf","proof_sha256":"0000000000000000000000000000000000000000000000000000000000000000","proof_bytes":1024,"recorded_by":"fiona","recorded_at":"2026-03-07T15:00:00Z"}}"#;
+        conn.execute(
+            "INSERT INTO refunds(id, psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
+                 tier, status, idempotency_key, requested_by, requested_at, psp_refund_id, psp_status,
+                 submit_attempts, submitted_at, finished_at, updated_at)
+             VALUES (2, 'pagoefectivo', '90001001', 'PE-2001', 5750, 'PEN', 'buyer_cancelled', '',
+                 'bank_transfer', ?1, 1, 'succeeded', 'vd-refund-0002', 'luis', ?2, 'BCP-778812',
+                 'transferred on 2026-03-07, recorded by fiona', 1, ?3, ?3, ?3)",
+            params![details, requested, at(7, 15).timestamp()],
+        )?;
+        chain.append(
+            conn,
+            entry(at(7, 15), "fiona", "refund.transfer_recorded", "refund 2", r#"{"reference":"BCP-778812"}"#),
+        )?;
+    }
     Ok(())
 }
 

@@ -499,10 +499,10 @@ pub fn receive_refund_callback(
     })?;
     let (verdict, detail) = match &outcome {
         CallbackOutcome::Applied { refund, status } => {
-            (Verdict::Applied, format!("refund {refund} is {} ({})", status.as_str(), reading.psp_id))
+            (Verdict::Applied, format!("refund {refund} is {} ({})", status.as_str(), reading.answer.id))
         }
         CallbackOutcome::Duplicate { refund } => (Verdict::Duplicate, format!("refund {refund} already knew this")),
-        CallbackOutcome::Unmatched => (Verdict::Unmatched, format!("no refund of ours is {}", reading.psp_id)),
+        CallbackOutcome::Unmatched => (Verdict::Unmatched, format!("no refund of ours is {}", reading.answer.id)),
     };
     Ok(RefundCallbackReceipt { verdict, detail, outcome: Some(outcome) })
 }

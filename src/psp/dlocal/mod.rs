@@ -7,6 +7,8 @@ pub mod webhook;
 pub use webhook as notification;
 // Cash-pickup payouts for refunds.
 pub mod payouts;
+// Its refund rail: refunds and payouts in our life cycle.
+pub mod refunds;
 pub mod signature;
 pub mod transformers;
 pub mod wire;

@@ -36,6 +36,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("migrations/0004_voucher_cancelled_kind.sql")),
     (5, include_str!("migrations/0005_rates.sql")),
     (6, include_str!("migrations/0006_server_roles.sql")),
+    (7, include_str!("migrations/0007_refund_bank_transfer.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.

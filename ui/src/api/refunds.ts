@@ -6,6 +6,7 @@ import { call } from "./commands";
 import type {
   ApproverRole,
   BulkApproval,
+  PickedFile,
   ReasonCode,
   ReceiptPath,
   Refund,
@@ -32,7 +33,7 @@ export const REFUND_STATUSES: readonly RefundStatus[] = [
   "rejected_by_psp",
   "cancelled",
 ];
-export const REFUND_METHODS: readonly RefundMethod[] = ["psp_refund", "cash_withdrawal"];
+export const REFUND_METHODS: readonly RefundMethod[] = ["psp_refund", "cash_withdrawal", "bank_transfer"];
 export const REASON_CODES: readonly ReasonCode[] = [
   "buyer_cancelled",
   "out_of_stock",
@@ -68,6 +69,11 @@ export const refundsApi = {
   receipt: (id: number) => call<ReceiptPath>("refunds_receipt", { id }),
   /** `token`: a PDF answer of `api.pickSaveFile`, good for one copy. */
   saveReceipt: (id: number, token: string) => call<ReceiptPath>("refunds_receipt_save", { id, token }),
+  /** Finance records the bank transfer of an approved `bank_transfer` refund; `token`: an answer of `pickProofFile`. */
+  recordTransfer: (id: number, reference: string, date: string, token: string) =>
+    call<Refund>("refunds_record_transfer", { id, transfer: { reference, date }, token }),
+  /** The bank's proof of a transfer (PDF, PNG or JPEG), picked in the shell's dialog; null when cancelled. */
+  pickProofFile: (title: string) => call<PickedFile | null>("pick_proof_file", { title }),
   /** `token`: a CSV answer of `api.pickSaveFile`, good for one export. */
   exportCsv: (filter: RefundQuery, token: string) =>
     call<{ rows: number }>("refunds_export_csv", { filter: cleanRefundQuery(filter), token }),

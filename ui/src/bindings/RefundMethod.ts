@@ -3,4 +3,4 @@
 /**
  * How the money reaches the buyer.
  */
-export type RefundMethod = "psp_refund" | "cash_withdrawal";
+export type RefundMethod = "psp_refund" | "cash_withdrawal" | "bank_transfer";

@@ -269,4 +269,110 @@ describe("what the refund rules allow for a payment", () => {
     const dialogPreviews = calls.slice(probes).filter((c) => c.cmd === "refunds_preview" && c.args.amount === "3000000");
     expect(dialogPreviews.map((c) => c.args.method)).toContain("cash_withdrawal");
   });
+  it("opens PagoEfectivo's refund on a bank transfer by finance, the PSP's methods closed", async () => {
+    await useLanguage("en");
+    const calls = ipc((cmd, args) => {
+      if (cmd === "refunds_list") return { items: [], next_after: null };
+      if (cmd === "refunds_refundable") return PE_REFUNDABLE;
+      if (cmd === "refunds_preview") {
+        if (args.method !== "bank_transfer")
+          throw {
+            code: "refunds.method_unsupported",
+            message: "PagoEfectivo cannot pay a psp_refund from VoucherDesk (its API has no refund or payout): refund this payment by bank_transfer",
+          };
+        return { ...tier(12_050), currency: "PEN", tier: 1, required_approvals: [], two_people: false };
+      }
+      if (cmd === "refunds_request") return { id: 9, status: "approved" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
+    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    const button = (await screen.findByTestId("request-refund-P-9")) as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    expect(button.dataset.method).toBe("bank_transfer");
+    fireEvent.click(button);
+    const method = screen.getByTestId("refund-method") as HTMLSelectElement;
+    expect(method.value).toBe("bank_transfer");
+    const options = Array.from(method.options).map((o) => [o.value, o.disabled]);
+    expect(options).toEqual([
+      ["psp_refund", true],
+      ["cash_withdrawal", true],
+      ["bank_transfer", false],
+    ]);
+    expect(screen.getByTestId("refund-rule").textContent).toBe(
+      "PagoEfectivo pays no refund through its API: finance transfers the money to the buyer's bank account and records the transfer with the bank's proof.",
+    );
+    expect(screen.getByTestId("refund-bank-fields")).toBeTruthy();
+    fireEvent.change(screen.getByTestId("refund-reason"), { target: { value: "buyer_cancelled" } });
+    fireEvent.change(screen.getByTestId("refund-beneficiary-name"), { target: { value: "Rosa Quispe" } });
+    fireEvent.change(screen.getByTestId("refund-account"), { target: { value: "19112345678012" } });
+    fireEvent.click(screen.getByTestId("refund-send"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "refunds_request")).toBe(true));
+    const request = calls.find((c) => c.cmd === "refunds_request")!.args.request as Record<string, unknown>;
+    expect(request.method).toBe("bank_transfer");
+    expect(request.amount).toBe("120.50");
+    expect((request.beneficiary as Record<string, string>).account).toBe("19112345678012");
+  });
+
+  it("lets finance record an approved bank transfer with its proof file's token", async () => {
+    await useLanguage("en");
+    const approved = {
+      id: 12,
+      psp: "pagoefectivo",
+      payment_id: "P-9",
+      order_id: "PE-1",
+      amount_minor: 12_050,
+      currency: "PEN",
+      amount: "120.50",
+      reason: "buyer_cancelled",
+      note: "",
+      method: "bank_transfer",
+      details: { kind: "bank_transfer", beneficiary: { name: "Rosa Quispe", bank: "BCP", account: "1911", account_type: "S", document: "4567" } },
+      payee_check: null,
+      tier: 1,
+      finance_required: false,
+      status: "approved",
+      required_approvals: [],
+      awaiting: [],
+      approvals: [],
+      idempotency_key: "vdr-1",
+      additional: false,
+      requested_by: "sam",
+      requested_at: "2026-12-01T10:00:00Z",
+      fx: null,
+      fx_quote: null,
+      psp_refund_id: null,
+      withdrawal_code: null,
+      psp_status: null,
+      submit_attempts: 0,
+      submitted_at: null,
+      finished_at: null,
+      last_error: null,
+      escalated: false,
+    };
+    const calls = ipc((cmd) => {
+      if (cmd === "refunds_list") return { items: [approved], next_after: null };
+      if (cmd === "refunds_refundable") return { ...PE_REFUNDABLE, in_flight_minor: 12_050, refundable_minor: 0 };
+      if (cmd === "pick_proof_file") return { token: "tok-1", name: "constancia.pdf", path: "/home/fiona/constancia.pdf" };
+      if (cmd === "refunds_record_transfer") return { ...approved, status: "succeeded" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
+    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    fireEvent.click(await screen.findByTestId("refund-record-transfer-12"));
+    const save = screen.getByTestId("refund-transfer-save") as HTMLButtonElement;
+    expect(save.disabled).toBe(true);
+    fireEvent.change(screen.getByTestId("refund-transfer-reference"), { target: { value: " BCP-778812 " } });
+    fireEvent.change(screen.getByTestId("refund-transfer-date"), { target: { value: "2026-12-02" } });
+    fireEvent.click(screen.getByTestId("refund-transfer-pick"));
+    await waitFor(() => expect(screen.getByTestId("refund-transfer-proof-name").textContent).toBe("constancia.pdf"));
+    expect(save.disabled).toBe(false);
+    fireEvent.click(save);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "refunds_record_transfer")).toBe(true));
+    expect(calls.find((c) => c.cmd === "refunds_record_transfer")!.args).toEqual({
+      id: 12,
+      transfer: { reference: "BCP-778812", date: "2026-12-02" },
+      token: "tok-1",
+    });
+  });
 });

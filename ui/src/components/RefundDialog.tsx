@@ -46,9 +46,11 @@ export function Refusal({ error, testId }: { error: ApiError | null; testId: str
 }
 
 /** Why the dialog starts on its method, in plain words. */
-export function RuleLine({ rule }: { rule: Extract<RefundRule, { kind: "open" }> }) {
+export function RuleLine({ rule, psp }: { rule: Extract<RefundRule, { kind: "open" }>; psp?: string }) {
   const { t } = useTranslation();
-  const text = rule.pspRefundAllowed
+  const text = rule.manualOnly
+    ? t("refunds.rule.manualOnly", { psp: t(`pspAccounts.psps.${psp ?? ""}`, { defaultValue: psp ?? "" }) })
+    : rule.pspRefundAllowed
     ? t("refunds.rule.inWindow")
     : rule.paidOn && rule.windowDays !== null
       ? t("refunds.rule.windowPassed", { date: rule.paidOn, days: rule.windowDays })
@@ -159,7 +161,7 @@ export function RefundDialog({
         reason,
         note: note.trim() === "" ? null : note,
         method,
-        beneficiary: method === "psp_refund" ? bank : { name: "", bank: "", account: "", account_type: "", document: "" },
+        beneficiary: method !== "cash_withdrawal" ? bank : { name: "", bank: "", account: "", account_type: "", document: "" },
         payee: method === "cash_withdrawal" ? payee : { name: "", document_type: "", document_number: "", phone: "" },
         additional,
       });
@@ -220,7 +222,7 @@ export function RefundDialog({
         </p>
       )}
 
-      <RuleLine rule={rule} />
+      <RuleLine rule={rule} psp={payment.psp} />
       {preview && <TierLine preview={preview} />}
       <Refusal error={previewError} testId="refund-preview-refusal" />
 
@@ -248,15 +250,19 @@ export function RefundDialog({
       <label className="field">
         <span>{t("refunds.method")}</span>
         <select value={method} onChange={(e) => setMethod(e.target.value as RefundMethod)} data-testid="refund-method">
-          {REFUND_METHODS.map((m) => (
-            <option key={m} value={m} disabled={m === "psp_refund" && !rule.pspRefundAllowed}>
-              {t(`refunds.methods.${m}`)}
-              {m === "psp_refund" && !rule.pspRefundAllowed ? ` (${t("refunds.rule.methodClosed")})` : ""}
-            </option>
-          ))}
+          {REFUND_METHODS.map((m) => {
+            const throughPsp = m !== "bank_transfer";
+            const closed = rule.manualOnly && throughPsp ? "methodManualOnly" : m === "psp_refund" && !rule.pspRefundAllowed ? "methodClosed" : null;
+            return (
+              <option key={m} value={m} disabled={closed !== null}>
+                {t(`refunds.methods.${m}`)}
+                {closed ? ` (${t(`refunds.rule.${closed}`)})` : ""}
+              </option>
+            );
+          })}
         </select>
       </label>
-      {method === "psp_refund" ? (
+      {method !== "cash_withdrawal" ? (
         <div className="field-grid" data-testid="refund-bank-fields">
           {field("beneficiary-name", t("refunds.beneficiaryName"), bank.name, (v) => setBank({ ...bank, name: v }))}
           {field("bank", t("refunds.bank"), bank.bank, (v) => setBank({ ...bank, bank: v }))}

@@ -8,13 +8,102 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import { allRefunds, refundsApi } from "../api/refunds";
-import type { CaseFile, PaymentRecord, Refund, Refundable } from "../bindings";
+import type { CaseFile, PaymentRecord, PickedFile, Refund, Refundable } from "../bindings";
 import { ErrorNotice } from "./ErrorNotice";
 import { Money } from "./Money";
 import { RefundDialog, Refusal } from "./RefundDialog";
 import { probeRefundRule, type RefundRule } from "./refundRule";
 import { When } from "./When";
 import { useTeamRefresh } from "../team/TeamContext";
+
+/** Today's date in the browser's calendar, YYYY-MM-DD (the core checks it against the market's). */
+function todayIso(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** Finance records the bank transfer of an approved `bank_transfer` refund: reference, date, proof file. */
+export function RecordTransfer({ r, onChanged }: { r: Refund; onChanged?: () => void }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const [reference, setReference] = useState("");
+  const [date, setDate] = useState(todayIso());
+  const [proof, setProof] = useState<PickedFile | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<ApiError | null>(null);
+  const pick = async () => {
+    setRefusal(null);
+    try {
+      const picked = await refundsApi.pickProofFile(t("refunds.transfer.proofTitle"));
+      if (picked) setProof(picked);
+    } catch (e) {
+      setRefusal(toApiError(e));
+    }
+  };
+  const save = async () => {
+    if (!proof || reference.trim() === "" || busy) return;
+    setBusy(true);
+    setRefusal(null);
+    try {
+      await refundsApi.recordTransfer(r.id, reference.trim(), date, proof.token);
+      setOpen(false);
+      onChanged?.();
+    } catch (e) {
+      setRefusal(toApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!open) {
+    return (
+      <div className="button-row">
+        <span className="muted small">{t("refunds.transfer.awaiting")}</span>
+        <button type="button" className="primary" onClick={() => setOpen(true)} data-testid={`refund-record-transfer-${r.id}`}>
+          {t("refunds.transfer.record")}
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="record-transfer" data-testid={`refund-transfer-form-${r.id}`}>
+      <strong>{t("refunds.transfer.title", { id: r.id })}</strong>
+      <div className="field-grid">
+        <label className="field">
+          <span>{t("refunds.transfer.reference")}</span>
+          <input value={reference} onChange={(e) => setReference(e.target.value)} data-testid="refund-transfer-reference" />
+        </label>
+        <label className="field">
+          <span>{t("refunds.transfer.date")}</span>
+          <input type="date" value={date} onChange={(e) => setDate(e.target.value)} data-testid="refund-transfer-date" />
+        </label>
+        <div className="field">
+          <span>{t("refunds.transfer.proof")}</span>
+          <button type="button" onClick={() => void pick()} data-testid="refund-transfer-pick">
+            {t("refunds.transfer.pickProof")}
+          </button>
+          <span className="mono small" data-testid="refund-transfer-proof-name">
+            {proof ? proof.name : t("refunds.transfer.noProof")}
+          </span>
+        </div>
+      </div>
+      <Refusal error={refusal} testId="refund-transfer-refusal" />
+      <div className="button-row">
+        <button type="button" onClick={() => setOpen(false)}>
+          {t("common.cancel")}
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={!proof || reference.trim() === "" || busy}
+          onClick={() => void save()}
+          data-testid="refund-transfer-save"
+        >
+          {t("refunds.transfer.save")}
+        </button>
+      </div>
+    </div>
+  );
+}
 
 export function RefundRow({ r, country, onChanged }: { r: Refund; country: string; onChanged?: () => void }) {
   const { t } = useTranslation();
@@ -41,6 +130,7 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
     }
   };
   const fx = r.fx ?? r.fx_quote;
+  const transfer = r.details.kind === "bank_transfer" ? r.details.transfer ?? null : null;
   return (
     <li className="refund-item" data-testid={`refund-row-${r.id}`} data-status={r.status} data-tier={r.tier}>
       <div className="hit-line">
@@ -74,7 +164,19 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
         </ul>
       )}
       <dl className="kv small">
-        {r.psp_refund_id && (
+        {transfer && (
+          <>
+            <dt>{t("refunds.methods.bank_transfer")}</dt>
+            <dd data-testid="refund-transfer">
+              {t("refunds.transfer.recorded", { date: transfer.date, reference: transfer.reference, name: transfer.recorded_by })}
+            </dd>
+            <dt>{t("refunds.transfer.proofFile")}</dt>
+            <dd className="mono small" data-testid="refund-transfer-proof">
+              {transfer.proof_file} · SHA-256 {transfer.proof_sha256.slice(0, 16)}…
+            </dd>
+          </>
+        )}
+        {r.psp_refund_id && !transfer && (
           <>
             <dt>{t("refunds.pspReference")}</dt>
             <dd className="mono" data-testid="refund-psp-ref">
@@ -114,6 +216,7 @@ export function RefundRow({ r, country, onChanged }: { r: Refund; country: strin
           </>
         )}
       </dl>
+      {r.method === "bank_transfer" && r.status === "approved" && <RecordTransfer r={r} onChanged={onChanged} />}
       {r.status === "succeeded" && (
         <div className="button-row">
           <button type="button" onClick={() => void getReceipt()} data-testid={`refund-receipt-${r.id}`}>

@@ -17,6 +17,8 @@ export type RefundRule =
       method: RefundMethod;
       /** A PSP refund is still possible (inside the refund window). */
       pspRefundAllowed: boolean;
+      /** The PSP's API pays no refund: only a bank transfer by finance (absent: false). */
+      manualOnly?: boolean;
       /** Past the window: the business date it was paid on and the window, when the core said them. */
       paidOn: string | null;
       windowDays: number | null;
@@ -49,7 +51,8 @@ function blockedBy(code: string): BlockReason | null {
 
 /**
  * Asks the core (refunds_preview, which writes nothing) whether a PSP refund
- * of what remains is possible; past the window, a cash withdrawal is.
+ * of what remains is possible; past the window, a cash withdrawal is; a PSP
+ * whose API pays no refund leaves a bank transfer by finance.
  */
 export async function probeRefundRule(payment: PaymentRecord, refundable: Refundable): Promise<RefundRule> {
   if (payment.status !== "paid") return { kind: "blocked", reason: "notPaid", error: null };
@@ -62,6 +65,9 @@ export async function probeRefundRule(payment: PaymentRecord, refundable: Refund
     const error = toApiError(e);
     if (error.code === "refunds.window_passed") {
       return { kind: "open", method: "cash_withdrawal", pspRefundAllowed: false, ...windowFacts(error.message) };
+    }
+    if (error.code === "refunds.method_unsupported") {
+      return { kind: "open", method: "bank_transfer", pspRefundAllowed: false, manualOnly: true, paidOn: null, windowDays: null };
     }
     const reason = blockedBy(error.code);
     if (reason) return { kind: "blocked", reason, error };

@@ -611,6 +611,7 @@ const en = {
     refund__resend: "Refund re-sent",
     refund__psp_answer: "PSP answered a refund",
     refund__psp_error: "PSP refund error",
+    refund__transfer_recorded: "Bank transfer recorded (refund paid)",
     refunds__settings: "Refund settings changed",
     backup__create: "Backup made",
     backup__restore: "Restored from a backup",

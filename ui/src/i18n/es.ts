@@ -607,6 +607,7 @@ const es: Messages = {
     refund__resend: "Reembolso reenviado",
     refund__psp_answer: "El PSP respondió un reembolso",
     refund__psp_error: "Error del PSP en un reembolso",
+    refund__transfer_recorded: "Transferencia bancaria registrada (reembolso pagado)",
     refunds__settings: "Configuración de reembolsos cambiada",
     backup__create: "Copia de seguridad hecha",
     backup__restore: "Restaurado desde una copia de seguridad",

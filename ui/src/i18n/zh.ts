@@ -607,6 +607,7 @@ const zh: Messages = {
     refund__resend: "重新提交退款",
     refund__psp_answer: "支付机构回复退款",
     refund__psp_error: "支付机构退款出错",
+    refund__transfer_recorded: "已登记银行转账(退款已支付)",
     refunds__settings: "修改退款设置",
     backup__create: "已创建备份",
     backup__restore: "已从备份恢复",

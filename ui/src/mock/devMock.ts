@@ -515,7 +515,11 @@ function handler(w: World, params: URLSearchParams) {
       case "refunds_preview": {
         me(w);
         const p = mockPayment(w, String(a.payment_id));
-        if (p.psp !== "dlocal") fail("refunds.psp_unsupported", `refunds through ${p.psp} are not wired yet (only dLocal)`);
+        if (p.psp !== "dlocal" && a.method !== "bank_transfer")
+          fail(
+            "refunds.method_unsupported",
+            `PagoEfectivo cannot pay a ${String(a.method)} from VoucherDesk (its API has no refund or payout): refund this payment by bank_transfer, which finance pays and records with the bank's reference and proof`,
+          );
         const paidAt = p.paid_at ? Date.parse(p.paid_at) : 0;
         const past = now - paidAt > 15 * DAY_MS;
         if (past && a.method === "psp_refund") {
