@@ -598,3 +598,54 @@ CREATE TRIGGER import_batches_guard BEFORE INSERT OR UPDATE ON import_batches
     FOR EACH ROW EXECUTE FUNCTION voucherdesk_guard_import();
 CREATE TRIGGER reconcile_runs_guard BEFORE INSERT OR UPDATE ON reconcile_runs
     FOR EACH ROW EXECUTE FUNCTION voucherdesk_guard_import();
+
+-- A refund's tier is at least what its amount needs by the team's refund
+-- settings (refunds::tiers: settings key 'refunds', per currency, inclusive
+-- limits in minor units; the defaults when unset or unreadable), so a crafted
+-- client cannot file a large refund as tier 1 and approve it without anyone.
+-- Checked when a refund is new or its amount, currency or tier changes: a
+-- later change of the limits does not block an older refund's progress.
+CREATE FUNCTION voucherdesk_amount_tier(currency text, amount_minor bigint) RETURNS smallint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    limits jsonb;
+    tier1_max bigint;
+    tier2_max bigint;
+BEGIN
+    BEGIN
+        SELECT value::jsonb -> 'tiers' -> upper(currency) INTO limits FROM settings WHERE key = 'refunds';
+    EXCEPTION WHEN others THEN
+        limits := NULL;
+    END;
+    -- TierLimits::default_for, in minor units (every currency has two decimals).
+    tier1_max := coalesce((limits ->> 'tier1_max_minor')::bigint,
+        CASE upper(currency) WHEN 'COP' THEN 20000000 WHEN 'PEN' THEN 20000 ELSE 5000 END);
+    tier2_max := coalesce((limits ->> 'tier2_max_minor')::bigint,
+        CASE upper(currency) WHEN 'COP' THEN 200000000 WHEN 'PEN' THEN 200000 ELSE 50000 END);
+    RETURN CASE WHEN amount_minor <= tier1_max THEN 1 WHEN amount_minor <= tier2_max THEN 2 ELSE 3 END;
+END;
+$$;
+
+CREATE FUNCTION voucherdesk_guard_refund_tier() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    me operators := voucherdesk_caller();
+    needed smallint;
+BEGIN
+    IF me.name IS NULL OR (TG_OP = 'INSERT' AND voucherdesk_has_key('refunds', 'id', NEW.id::text)) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.tier = OLD.tier AND NEW.amount_minor = OLD.amount_minor
+       AND NEW.currency = OLD.currency THEN
+        RETURN NEW;
+    END IF;
+    needed := voucherdesk_amount_tier(NEW.currency, NEW.amount_minor);
+    IF NEW.tier < needed THEN
+        RAISE EXCEPTION 'refund %: % % needs tier % (filed as tier %)', NEW.id, NEW.amount_minor, NEW.currency,
+            needed, NEW.tier USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER refunds_tier_guard BEFORE INSERT OR UPDATE ON refunds
+    FOR EACH ROW EXECUTE FUNCTION voucherdesk_guard_refund_tier();
