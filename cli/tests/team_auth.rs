@@ -198,10 +198,32 @@ fn psql_level_writes_as_every_role_are_refused_and_change_nothing() {
     );
     assert_eq!(message, "refund 1: 30000000 COP needs tier 2 (filed as tier 1)");
     let message = refused(
-        crafted_upload(&mut sam, "refunds", "id = 1", &[("id", "77"), ("idempotency_key", "'crafted-77'"), ("tier", "1")], "new"),
+        crafted_upload(
+            &mut sam,
+            "refunds",
+            "id = 1",
+            &[("id", "77"), ("idempotency_key", "'crafted-77'"), ("tier", "1")],
+            "new",
+        ),
         "support files a new 300,000 COP refund as tier 1",
     );
     assert_eq!(message, "refund 77: 30000000 COP needs tier 2 (filed as tier 1)");
+    let message = refused(
+        crafted_upload(&mut sam, "refunds", "id = 1", &[("status", "'submitted'")], "change"),
+        "support skips the approval by moving its refund to submitted, where the next round would send it",
+    );
+    assert_eq!(message, "refund 1 cannot be approved without the approval of finance");
+    let message = refused(
+        crafted_upload(
+            &mut sam,
+            "refunds",
+            "id = 1",
+            &[("method", "'bank_transfer'"), ("status", "'succeeded'"), ("psp_refund_id", "'BANK-1'")],
+            "change",
+        ),
+        "support records a bank transfer itself",
+    );
+    assert_eq!(message, "sam (support) may not record bank transfers");
     // Approval rows need an approving role, the caller's own name, and not the requester.
     let message = refused(stage_approval(&mut sam, 50, 2, "sam", "support"), "support approves");
     assert_eq!(message, "sam (support) may not approve refunds");

@@ -510,7 +510,7 @@ $$;
 CREATE TRIGGER refunds_guard BEFORE INSERT OR UPDATE ON refunds
     FOR EACH ROW EXECUTE FUNCTION voucherdesk_guard_refund();
 
--- A refund that becomes approved has, by commit, an approval from each role
+-- A refund that becomes approved (or any status past it) has, by commit, an approval from each role
 -- its tier needs (tier 2: finance; tier 3: finance and manager; finance too
 -- when finance is required), none by its requester; a tier-1 refund needs none.
 CREATE FUNCTION voucherdesk_check_refund_approved() RETURNS trigger
@@ -524,7 +524,11 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO cur FROM refunds WHERE id = NEW.id;
-    IF cur.status <> 'approved' OR (TG_OP = 'UPDATE' AND OLD.status = 'approved') THEN
+    -- Every status past approval counts: a refund moved straight from
+    -- pending_approval to submitted would otherwise be sent by the next
+    -- submission round without anyone's approval.
+    IF cur.status NOT IN ('approved', 'submitted', 'succeeded', 'failed', 'rejected_by_psp')
+       OR (TG_OP = 'UPDATE' AND OLD.status IN ('approved', 'submitted', 'succeeded', 'failed', 'rejected_by_psp')) THEN
         RETURN NULL;
     END IF;
     needed := CASE cur.tier WHEN 1 THEN ARRAY[]::text[] WHEN 2 THEN ARRAY['finance'] ELSE ARRAY['finance', 'manager'] END;
