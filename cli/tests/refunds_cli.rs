@@ -6,26 +6,6 @@ mod support;
 use serde_json::Value;
 use support::refunds::*;
 
-fn cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
-    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
-    cmd.arg("--db").arg(&l.db).args(["--operator", operator, "refunds"]).args(args);
-    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR");
-    cmd.timeout(std::time::Duration::from_secs(60));
-    cmd.output().unwrap()
-}
-
-fn ok_json(l: &Ledger, operator: &str, args: &[&str]) -> Value {
-    let out = cli(l, operator, args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn refused(l: &Ledger, operator: &str, args: &[&str]) -> String {
-    let out = cli(l, operator, args);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 const BANK: [&str; 10] = [
     "--beneficiary-name",
     "María José Peña",
@@ -58,7 +38,7 @@ fn support_requests_a_tier_three_refund_finance_and_a_manager_approve_it() {
         "--json",
     ];
     args.extend(BANK);
-    let r = ok_json(&l, "sam", &args);
+    let r = refunds_ok_json(&l, "sam", &args);
     assert_eq!(
         (r["status"].as_str(), r["tier"].as_i64(), r["amount"].as_str()),
         (Some("pending_approval"), Some(3), Some("2500000.00"))
@@ -66,16 +46,16 @@ fn support_requests_a_tier_three_refund_finance_and_a_manager_approve_it() {
     assert_eq!(r["awaiting"], serde_json::json!(["finance", "manager"]));
     let id = r["id"].as_i64().unwrap().to_string();
 
-    let err = refused(&l, "sam", &["approve", &id]);
+    let err = refunds_refused(&l, "sam", &["approve", &id]);
     assert!(err.contains("may not approve refunds") && err.contains("[auth.forbidden]"), "{err}");
-    let after_fabio = ok_json(&l, "fabio", &["approve", &id, "--comment", "checked the order", "--json"]);
+    let after_fabio = refunds_ok_json(&l, "fabio", &["approve", &id, "--comment", "checked the order", "--json"]);
     assert_eq!(after_fabio["awaiting"], serde_json::json!(["manager"]));
-    let err = refused(&l, "fabio", &["approve", &id]);
+    let err = refunds_refused(&l, "fabio", &["approve", &id]);
     assert!(err.contains("[refunds.same_approver]"), "{err}");
-    let done = ok_json(&l, "ana", &["approve", &id, "--json"]);
+    let done = refunds_ok_json(&l, "ana", &["approve", &id, "--json"]);
     assert_eq!(done["status"], "approved");
 
-    let shown = ok_json(&l, "sam", &["show", &id, "--json"]);
+    let shown = refunds_ok_json(&l, "sam", &["show", &id, "--json"]);
     let approvals: Vec<(String, String)> = shown["approvals"]
         .as_array()
         .unwrap()
@@ -87,15 +67,15 @@ fn support_requests_a_tier_three_refund_finance_and_a_manager_approve_it() {
     let key = shown["idempotency_key"].as_str().unwrap();
     assert!(key.starts_with("vdr-") && key.len() == 36, "{key}");
 
-    let listed = ok_json(&l, "sam", &["list", "--status", "approved", "--json"]);
+    let listed = refunds_ok_json(&l, "sam", &["list", "--status", "approved", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(ok_json(&l, "sam", &["list", "--status", "pending_approval", "--json"]), serde_json::json!([]));
-    let left = ok_json(&l, "sam", &["refundable", "--payment", "D-1", "--json"]);
+    assert_eq!(refunds_ok_json(&l, "sam", &["list", "--status", "pending_approval", "--json"]), serde_json::json!([]));
+    let left = refunds_ok_json(&l, "sam", &["refundable", "--payment", "D-1", "--json"]);
     assert_eq!(
         (left["in_flight_minor"].as_i64(), left["refundable_minor"].as_i64()),
         (Some(250_000_000), Some(250_000_000))
     );
-    let text = cli(&l, "sam", &["show", &id]);
+    let text = refunds_cli(&l, "sam", &["show", &id]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("approved by ana (manager)"), "{text}");
     let _ = store_path;
@@ -109,26 +89,26 @@ fn refusals_exit_2_with_the_reason_and_write_nothing() {
     let mut over =
         vec!["request", "--payment", "D-1", "--amount", "100001", "--reason", "fraud", "--method", "psp_refund"];
     over.extend(BANK);
-    let err = refused(&l, "sam", &over);
+    let err = refunds_refused(&l, "sam", &over);
     assert!(
         err.contains("is more than what remains refundable") && err.contains("[refunds.exceeds_refundable]"),
         "{err}"
     );
-    let err = refused(
+    let err = refunds_refused(
         &l,
         "sam",
         &["request", "--payment", "D-1", "--amount", "10", "--reason", "other", "--method", "psp_refund"],
     );
     assert!(err.contains("[refunds.note_required]"), "{err}");
-    let err = refused(
+    let err = refunds_refused(
         &l,
         "sam",
         &["request", "--payment", "D-1", "--amount", "10", "--reason", "fraud", "--method", "psp_refund"],
     );
     assert!(err.contains("beneficiary name is required") && err.contains("[refunds.beneficiary_missing]"), "{err}");
-    let err = refused(&l, "fabio", &["reject", "99", "--comment", "no"]);
+    let err = refunds_refused(&l, "fabio", &["reject", "99", "--comment", "no"]);
     assert!(err.contains("no refund 99"), "{err}");
-    let err = refused(&l, "sam", &["list", "--status", "paid"]);
+    let err = refunds_refused(&l, "sam", &["list", "--status", "paid"]);
     assert!(err.contains("unknown refund status \"paid\""), "{err}");
     let store = l.reopen();
     assert_eq!(snapshot(&store), before);

@@ -7,7 +7,6 @@
 mod support;
 
 use chrono::{TimeDelta, Utc};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use support::refunds::*;
@@ -18,27 +17,6 @@ use voucherdesk::refunds::submission::{SubmitConfig, submit_and_follow};
 use voucherdesk::refunds::{self, RefundRequestInput, RefundStatus};
 
 const PROOF_PDF: &[u8] = b"%PDF-1.4\n% BCP transfer BCP-778812, S/ 350.00\n%%EOF\n";
-
-fn cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
-    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
-    cmd.arg("--db").arg(&l.db).args(["--operator", operator, "refunds"]).args(args);
-    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR");
-    cmd.timeout(std::time::Duration::from_secs(60));
-    cmd.output().unwrap()
-}
-
-fn ok_json(l: &Ledger, operator: &str, args: &[&str]) -> Value {
-    let out = cli(l, operator, args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Refused with exit code 2: the error line.
-fn refused(l: &Ledger, operator: &str, args: &[&str]) -> String {
-    let out = cli(l, operator, args);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).trim().to_string()
-}
 
 /// Imports order `order_id` and its paid PagoEfectivo CIP `cip` of `amount` soles.
 fn add_pagoefectivo(l: &mut Ledger, order_id: &str, cip: &str, amount: &str) {
@@ -164,7 +142,7 @@ fn a_pagoefectivo_payment_is_refunded_by_bank_transfer_end_to_end() {
     hand_to_cli(&mut l);
 
     // Support asks; 350.00 PEN is tier 2: finance approves.
-    let r = ok_json(&l, "sam", &request_args("90007001", "350.00", "bank_transfer"));
+    let r = refunds_ok_json(&l, "sam", &request_args("90007001", "350.00", "bank_transfer"));
     assert_eq!(
         (r["status"].as_str(), r["method"].as_str(), r["psp"].as_str(), r["amount_minor"].as_i64(), r["tier"].as_i64()),
         (Some("pending_approval"), Some("bank_transfer"), Some("pagoefectivo"), Some(35_000), Some(2))
@@ -175,16 +153,17 @@ fn a_pagoefectivo_payment_is_refunded_by_bank_transfer_end_to_end() {
     let id_n = r["id"].as_i64().unwrap();
     let id = id_n.to_string();
 
-    let approved = ok_json(&l, "fabio", &["approve", &id, "--comment", "order cancelled by the shop", "--json"]);
+    let approved =
+        refunds_ok_json(&l, "fabio", &["approve", &id, "--comment", "order cancelled by the shop", "--json"]);
     assert_eq!(approved["status"], "approved");
 
     // The submitter has nothing to do with it: no PSP account, and a bank transfer is finance's.
-    let left = ok_json(&l, "fiona", &["show", &id, "--json"]);
+    let left = refunds_ok_json(&l, "fiona", &["show", &id, "--json"]);
     assert_eq!(left["status"], "approved");
 
     let today = lima_today();
     let file = proof(&l, "bcp-constancia.pdf", PROOF_PDF);
-    let done = ok_json(&l, "fiona", &record_args(&id, "BCP-778812", &today, &file));
+    let done = refunds_ok_json(&l, "fiona", &record_args(&id, "BCP-778812", &today, &file));
     assert_eq!(done["status"], "succeeded");
     assert_eq!(done["psp_refund_id"], "BCP-778812");
     assert_eq!(done["amount"], "350.00");
@@ -220,7 +199,7 @@ fn a_pagoefectivo_payment_is_refunded_by_bank_transfer_end_to_end() {
     assert!(lines.contains(&format!("Transfer:       BCP-778812 on {today}, recorded by fiona")), "{lines:?}");
 
     // It counts once, as succeeded: 850.00 − 350.00 = 500.00 PEN remain.
-    let left = ok_json(&l, "sam", &["refundable", "--payment", "90007001", "--json"]);
+    let left = refunds_ok_json(&l, "sam", &["refundable", "--payment", "90007001", "--json"]);
     assert_eq!(
         (left["paid_minor"].as_i64(), left["succeeded_minor"].as_i64(), left["in_flight_minor"].as_i64()),
         (Some(85_000), Some(35_000), Some(0))
@@ -241,7 +220,7 @@ fn a_pagoefectivo_payment_is_refunded_by_bank_transfer_end_to_end() {
     assert!(voucherdesk::audit::verify(&l.reopen()).unwrap().entries > 0);
 
     // The human form says what was recorded.
-    let out = cli(&l, "sam", &["show", &id]);
+    let out = refunds_cli(&l, "sam", &["show", &id]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("transferred on {today} (bank reference BCP-778812), recorded by fiona")), "{text}");
 }
@@ -251,22 +230,22 @@ fn maker_is_never_checker_and_only_finance_records_the_transfer() {
     let mut l = ledger();
     add_pagoefectivo(&mut l, "PE-7002", "90007002", "850.00");
     hand_to_cli(&mut l);
-    let r = ok_json(&l, "fabio", &request_args("90007002", "300.00", "bank_transfer"));
+    let r = refunds_ok_json(&l, "fabio", &request_args("90007002", "300.00", "bank_transfer"));
     let id = r["id"].as_i64().unwrap().to_string();
-    let err = refused(&l, "fabio", &["approve", &id]);
+    let err = refunds_refused(&l, "fabio", &["approve", &id]);
     assert_eq!(
         err,
         format!(
             "error: fabio requested refund {id}: the requester can never approve their own refund [refunds.self_approval]"
         )
     );
-    ok_json(&l, "fiona", &["approve", &id, "--json"]);
+    refunds_ok_json(&l, "fiona", &["approve", &id, "--json"]);
     let file = proof(&l, "proof.pdf", PROOF_PDF);
     let today = lima_today();
     let before = state(&l);
-    let err = refused(&l, "sam", &record_args(&id, "BCP-1", &today, &file));
+    let err = refunds_refused(&l, "sam", &record_args(&id, "BCP-1", &today, &file));
     assert!(err.contains("may not approve refunds") && err.ends_with("[auth.forbidden]"), "{err}");
-    let err = refused(&l, "ana", &record_args(&id, "BCP-1", &today, &file));
+    let err = refunds_refused(&l, "ana", &record_args(&id, "BCP-1", &today, &file));
     assert_eq!(err, format!("error: ana may not record the transfer of refund {id} [auth.forbidden]"));
     assert_eq!(state(&l), before, "refused: nothing written");
 }
@@ -276,26 +255,26 @@ fn a_transfer_is_recorded_only_after_approval_and_only_once() {
     let mut l = ledger();
     add_pagoefectivo(&mut l, "PE-7003", "90007003", "850.00");
     hand_to_cli(&mut l);
-    let r = ok_json(&l, "sam", &request_args("90007003", "300.00", "bank_transfer"));
+    let r = refunds_ok_json(&l, "sam", &request_args("90007003", "300.00", "bank_transfer"));
     let id = r["id"].as_i64().unwrap().to_string();
     let today = lima_today();
     let file = proof(&l, "proof.pdf", PROOF_PDF);
 
     let before = state(&l);
-    let err = refused(&l, "fiona", &record_args(&id, "BCP-900", &today, &file));
+    let err = refunds_refused(&l, "fiona", &record_args(&id, "BCP-900", &today, &file));
     assert_eq!(
         err,
         format!("error: refund {id} is pending_approval: recording a transfer is not possible [refunds.bad_state]")
     );
     assert_eq!(state(&l), before, "before approval: nothing written, no proof kept");
 
-    ok_json(&l, "fabio", &["approve", &id, "--json"]);
-    let done = ok_json(&l, "fiona", &record_args(&id, "BCP-900", &today, &file));
+    refunds_ok_json(&l, "fabio", &["approve", &id, "--json"]);
+    let done = refunds_ok_json(&l, "fiona", &record_args(&id, "BCP-900", &today, &file));
     assert_eq!(done["status"], "succeeded");
 
     let before = state(&l);
     let other = proof(&l, "other.png", b"\x89PNG\r\n\x1a\nsecond proof");
-    let err = refused(&l, "fabio", &record_args(&id, "BCP-901", &today, &other));
+    let err = refunds_refused(&l, "fabio", &record_args(&id, "BCP-901", &today, &other));
     assert_eq!(
         err,
         format!(
@@ -305,35 +284,35 @@ fn a_transfer_is_recorded_only_after_approval_and_only_once() {
     assert_eq!(state(&l), before, "a second record changes nothing");
 
     // The same bank transfer cannot pay a second refund either.
-    let second = ok_json(&l, "sam", &request_args("90007003", "100.00", "bank_transfer"));
+    let second = refunds_ok_json(&l, "sam", &request_args("90007003", "100.00", "bank_transfer"));
     assert_eq!(second["status"], "approved", "tier 1");
     let second_id = second["id"].as_i64().unwrap().to_string();
     let before = state(&l);
-    let err = refused(&l, "fiona", &record_args(&second_id, "BCP-900", &today, &other));
+    let err = refunds_refused(&l, "fiona", &record_args(&second_id, "BCP-900", &today, &other));
     assert!(err.contains(&format!("is already recorded for refund {id}")), "{err}");
     assert!(err.ends_with("[refunds.transfer_duplicate]"), "{err}");
-    let err = refused(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &file));
+    let err = refunds_refused(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &file));
     assert!(err.contains(&format!("is already recorded for refund {id}")), "{err}");
     assert_eq!(state(&l), before);
 
     // Only PDF, PNG or JPEG; dates are real days within the refund's life.
     let text = proof(&l, "proof.txt", b"just words");
-    let err = refused(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &text));
+    let err = refunds_refused(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &text));
     assert_eq!(
         err,
         format!("error: proof file: {} is not a PDF, PNG or JPEG file [refunds.bad_proof]", text.display())
     );
     let tomorrow = (Country::Peru.business_date(Utc::now()) + TimeDelta::days(1)).to_string();
     let jpeg = proof(&l, "proof.jpg", b"\xFF\xD8\xFF\xE0 jpeg");
-    let err = refused(&l, "fiona", &record_args(&second_id, "BCP-902", &tomorrow, &jpeg));
+    let err = refunds_refused(&l, "fiona", &record_args(&second_id, "BCP-902", &tomorrow, &jpeg));
     assert!(err.starts_with(&format!("error: transfer: date {tomorrow} is after today ({today} in PE)")), "{err}");
     assert_eq!(state(&l), before);
-    let done = ok_json(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &jpeg));
+    let done = refunds_ok_json(&l, "fiona", &record_args(&second_id, "BCP-902", &today, &jpeg));
     assert_eq!(
         (done["status"].as_str(), done["details"]["transfer"]["proof_file"].as_str()),
         (Some("succeeded"), Some(format!("refund-{second_id}-transfer.jpg").as_str()))
     );
-    let left = ok_json(&l, "sam", &["refundable", "--payment", "90007003", "--json"]);
+    let left = refunds_ok_json(&l, "sam", &["refundable", "--payment", "90007003", "--json"]);
     assert_eq!((left["succeeded_minor"].as_i64(), left["refundable_minor"].as_i64()), (Some(40_000), Some(45_000)));
 }
 
@@ -343,19 +322,19 @@ fn more_than_the_refundable_balance_is_refused_at_request_and_at_record() {
     add_pagoefectivo(&mut l, "PE-7004", "90007004", "100.00");
     hand_to_cli(&mut l);
     let before = state(&l);
-    let err = refused(&l, "sam", &request_args("90007004", "100.01", "bank_transfer"));
+    let err = refunds_refused(&l, "sam", &request_args("90007004", "100.01", "bank_transfer"));
     assert_eq!(
         err,
         "error: 100.01 PEN is more than what remains refundable (100.00 PEN of 100.00 PEN paid; 0.00 PEN refunded, 0.00 PEN in flight) [refunds.exceeds_refundable]"
     );
     assert_eq!(state(&l), before);
 
-    let a = ok_json(&l, "sam", &request_args("90007004", "60.00", "bank_transfer"));
+    let a = refunds_ok_json(&l, "sam", &request_args("90007004", "60.00", "bank_transfer"));
     assert_eq!(a["status"], "approved", "tier 1: approved as requested");
     let mut more = request_args("90007004", "40.00", "bank_transfer");
     more.push("--additional");
-    let b = ok_json(&l, "sam", &more);
-    let err = refused(&l, "sam", &request_args("90007004", "0.01", "bank_transfer"));
+    let b = refunds_ok_json(&l, "sam", &more);
+    let err = refunds_refused(&l, "sam", &request_args("90007004", "0.01", "bank_transfer"));
     assert!(err.contains("0.01 PEN is more than what remains refundable (0.00 PEN of 100.00 PEN paid; 0.00 PEN refunded, 100.00 PEN in flight)"), "{err}");
 
     // The PSP's corrected report says 50.00 was paid: the 60.00 no longer fits beside the 40.00 in flight.
@@ -366,27 +345,27 @@ fn more_than_the_refundable_balance_is_refused_at_request_and_at_record() {
     let a_id = a["id"].as_i64().unwrap().to_string();
     let file = proof(&l, "proof.pdf", PROOF_PDF);
     let before = state(&l);
-    let err = refused(&l, "fiona", &record_args(&a_id, "BCP-60", &lima_today(), &file));
+    let err = refunds_refused(&l, "fiona", &record_args(&a_id, "BCP-60", &lima_today(), &file));
     assert_eq!(
         err,
         "error: 60.00 PEN is more than what remains refundable (10.00 PEN of 50.00 PEN paid; 0.00 PEN refunded, 40.00 PEN in flight) [refunds.exceeds_refundable]"
     );
     assert_eq!(state(&l), before, "refused at record: still approved, no audit entry, no proof kept");
-    let shown = ok_json(&l, "sam", &["show", &a_id, "--json"]);
+    let shown = refunds_ok_json(&l, "sam", &["show", &a_id, "--json"]);
     assert_eq!((shown["status"].as_str(), shown["psp_refund_id"].as_str()), (Some("approved"), None));
 
     // Neither fits beside the other now: the 40.00 is refused too while the 60.00 is held.
     let b_id = b["id"].as_i64().unwrap().to_string();
-    let err = refused(&l, "fiona", &record_args(&b_id, "BCP-40", &lima_today(), &file));
+    let err = refunds_refused(&l, "fiona", &record_args(&b_id, "BCP-40", &lima_today(), &file));
     assert!(
         err.starts_with("error: 40.00 PEN is more than what remains refundable (0.00 PEN of 50.00 PEN paid"),
         "{err}"
     );
     // Support cancels the 60.00; the 40.00 is then recorded and counts once, as succeeded.
-    ok_json(&l, "sam", &["cancel", &a_id, "--note", "paid amount corrected", "--json"]);
-    let done = ok_json(&l, "fiona", &record_args(&b_id, "BCP-40", &lima_today(), &file));
+    refunds_ok_json(&l, "sam", &["cancel", &a_id, "--note", "paid amount corrected", "--json"]);
+    let done = refunds_ok_json(&l, "fiona", &record_args(&b_id, "BCP-40", &lima_today(), &file));
     assert_eq!((done["status"].as_str(), done["amount_minor"].as_i64()), (Some("succeeded"), Some(4_000)));
-    let left = ok_json(&l, "sam", &["refundable", "--payment", "90007004", "--json"]);
+    let left = refunds_ok_json(&l, "sam", &["refundable", "--payment", "90007004", "--json"]);
     assert_eq!(
         (left["paid_minor"].as_i64(), left["succeeded_minor"].as_i64(), left["in_flight_minor"].as_i64()),
         (Some(5_000), Some(4_000), Some(0))
@@ -419,18 +398,18 @@ fn outlet_cash_and_psp_refunds_for_pagoefectivo_are_refused_naming_bank_transfer
         "--phone",
         "+51 987 654 321",
     ];
-    let err = refused(&l, "sam", &cash);
+    let err = refunds_refused(&l, "sam", &cash);
     assert_eq!(
         err,
         "error: PagoEfectivo cannot pay a cash_withdrawal from VoucherDesk (its API has no refund or payout): refund this payment by bank_transfer, which finance pays and records with the bank's reference and proof [refunds.method_unsupported]"
     );
     cash[8] = "cash_withdrawal";
-    assert_eq!(refused(&l, "sam", &cash), err);
-    let err = refused(&l, "sam", &request_args("90007005", "120.00", "psp_refund"));
+    assert_eq!(refunds_refused(&l, "sam", &cash), err);
+    let err = refunds_refused(&l, "sam", &request_args("90007005", "120.00", "psp_refund"));
     assert!(err.contains("PagoEfectivo cannot pay a psp_refund") && err.contains("by bank_transfer"), "{err}");
     assert!(err.ends_with("[refunds.method_unsupported]"), "{err}");
     assert_eq!(state(&l), before, "refused: nothing written");
-    let ok = ok_json(&l, "sam", &request_args("90007005", "120.00", "bank_transfer"));
+    let ok = refunds_ok_json(&l, "sam", &request_args("90007005", "120.00", "bank_transfer"));
     assert_eq!((ok["status"].as_str(), ok["amount_minor"].as_i64()), (Some("approved"), Some(12_000)));
 }
 

@@ -263,3 +263,26 @@ impl SandboxPsp {
         })
     }
 }
+
+/// `voucherdesk --db DB --operator OPERATOR refunds ARGS…`, as a user runs it.
+pub fn refunds_cli(l: &Ledger, operator: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").unwrap();
+    cmd.arg("--db").arg(&l.db).args(["--operator", operator, "refunds"]).args(args);
+    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR");
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd.output().unwrap()
+}
+
+/// A `refunds` command that succeeds, its `--json` answer.
+pub fn refunds_ok_json(l: &Ledger, operator: &str, args: &[&str]) -> serde_json::Value {
+    let out = refunds_cli(l, operator, args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A `refunds` command refused with exit code 2: its error line.
+pub fn refunds_refused(l: &Ledger, operator: &str, args: &[&str]) -> String {
+    let out = refunds_cli(l, operator, args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
