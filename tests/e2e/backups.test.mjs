@@ -18,6 +18,8 @@ import { APP, CLI, ROOT, tid } from "./harness.mjs";
 
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const DIALOG_TITLE = "Folder for scheduled backups";
+/** How many more times Enter is pressed while the folder chooser stays open. */
+const CHOOSER_ENTERS_MAX = 4;
 let work;
 let db;
 let folder;
@@ -35,7 +37,16 @@ before(async () => {
   folder = path.join(work, "usb-disk");
   mkdirSync(folder);
   execFileSync(CLI, ["--db", db, "operators", "add", "root", "--role", "admin", "--password-stdin"], { input: "root-password-1\n" });
-  driver = await startDriver({ env: { ...process.env, VOUCHERDESK_DB: db } });
+  // GTK keeps the file chooser's state (its mode, recent places) under the XDG
+  // folders: this app gets its own, so what earlier tests' dialogs left there
+  // does not change how this chooser answers.
+  const xdg = (name) => {
+    const dir = path.join(work, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const env = { ...process.env, VOUCHERDESK_DB: db, XDG_CONFIG_HOME: xdg("config"), XDG_DATA_HOME: xdg("data"), XDG_CACHE_HOME: xdg("cache") };
+  driver = await startDriver({ env });
   s = await Session.create(driver.base, APP);
   await s.waitFor(tid("sign-in-name"), { timeout: 60_000, what: "the sign-in screen" });
 });
@@ -64,11 +75,18 @@ async function chooseFolder(dir) {
   x("type", "--delay", "20", dir);
   await sleep(600);
   x("key", "Return");
-  // In folder mode Enter may only open the folder: a second Enter selects the folder now shown.
-  await sleep(1_000);
-  if (find()) {
+  // In folder mode Enter may only open the folder; Enter again selects the
+  // folder now shown. On a loaded machine the chooser can take a while to
+  // answer either, so this follows the chooser: Enter again while it stays open.
+  for (let attempt = 0; attempt < CHOOSER_ENTERS_MAX; attempt++) {
+    const closed = await s
+      .until(() => (find() ? null : true), { what: "the folder chooser to close", timeout: 4_000 })
+      .catch(() => false);
+    if (closed) return;
+    x("windowfocus", "--sync", windowId);
     x("key", "Return");
   }
+  throw new Error(`the folder chooser stayed open after ${CHOOSER_ENTERS_MAX} presses of Enter`);
 }
 
 test("an admin schedules backups into a chosen folder; a lost folder raises the warning", async () => {
