@@ -190,11 +190,13 @@ pub fn open_workspace(db: &std::path::Path, vault: &dyn SecretVault, application
 }
 
 /// Who a command signs in to the team as: an operator, with the password
-/// they gave (or none: the OS keyring's entry for their login, if any).
+/// they gave (or none: the OS keyring's entry for their login, if any, else
+/// what `ask` answers, given the operator's name: the CLI asks at a terminal).
 #[derive(Debug, Clone)]
 pub struct SignIn {
     pub operator: String,
     pub password: Option<String>,
+    pub ask: Option<fn(&str) -> Option<String>>,
 }
 
 /// [`open_workspace`], signed in to the team as `sign_in`'s operator when
@@ -222,10 +224,12 @@ pub fn open_workspace_as(
     if let Some(sign_in) = sign_in {
         let login = crate::store::team::login_name(&sign_in.operator);
         let theirs = format!("{login}@{}", server.split_once('@').map(|(_, at)| at).unwrap_or(&server));
+        let joined_login = server.split_once('@').map(|(l, _)| l).unwrap_or_default();
         let password = match &sign_in.password {
             Some(p) => Some(p.clone()),
             None => vault.read(&password_entry(&theirs)).ok().flatten().map(|p| p.as_str().to_string()),
-        };
+        }
+        .or_else(|| if login == joined_login { None } else { sign_in.ask.and_then(|ask| ask(&sign_in.operator)) });
         if let Some(password) = password {
             store.attach_team(&url_of(&theirs), Some(&password), application)?;
             return Ok(store);

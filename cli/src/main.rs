@@ -72,7 +72,8 @@ struct Cli {
     #[arg(long, global = true, env = "VOUCHERDESK_OPERATOR")]
     operator: Option<String>,
     /// In team mode: read --operator's team password from the first line of standard input (else the OS keyring's
-    /// entry from `team join`). Local mode needs none: whoever holds the file may act.
+    /// entry from `team join`, else a prompt when standard input is a terminal). Local mode needs none: whoever
+    /// holds the file may act.
     #[arg(long, global = true)]
     operator_password_stdin: bool,
     #[command(subcommand)]

@@ -15,7 +15,19 @@ static SIGN_IN: OnceLock<Option<SignIn>> = OnceLock::new();
 
 pub(crate) fn set_sign_in(operator: &Option<String>, password: Option<String>) {
     let operator = operator.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let _ = SIGN_IN.set(operator.map(|o| SignIn { operator: o.to_string(), password }));
+    let ask = Some(ask_team_password as fn(&str) -> Option<String>);
+    let _ = SIGN_IN.set(operator.map(|o| SignIn { operator: o.to_string(), password, ask }));
+}
+
+/// Asks for `operator`'s team password at the terminal, echo off. None when
+/// standard input is not a terminal: a script gives the password with
+/// `--operator-password-stdin` (or `team join` kept it in the keyring).
+fn ask_team_password(operator: &str) -> Option<String> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    rpassword::prompt_password(format!("{operator}'s team password: ")).ok().filter(|p| !p.is_empty())
 }
 
 /// Opens what `--db` names: a file, a team copy (reconnected to its team), or
@@ -81,6 +93,6 @@ fn signed_in_as(store: &Store, operator: &str) -> Result<(), Failure> {
     }
     Err(Failure::refusal(format!(
         "this team copy is signed in as {login}; to act as {operator}, give {operator}'s team password \
-         (--operator-password-stdin, or `voucherdesk team join` as {operator} to keep it in the OS keyring)"
+         (at the prompt on a terminal, with --operator-password-stdin, or `voucherdesk team join` as {operator} to keep it in the OS keyring)"
     )))
 }

@@ -110,11 +110,13 @@ fn crafted_upload(
         .iter()
         .map(|c| replace.iter().find(|(name, _)| name == c).map(|(_, v)| v.to_string()).unwrap_or(c.clone()))
         .collect();
+    // A login reads operators through the view that hides others' password hashes.
+    let source = if table == "operators" { "operators_seen" } else { table };
     let result = (|| {
         let mut tx = pg.transaction()?;
         tx.execute("SELECT voucherdesk_stage($1)", &[&table])?;
         tx.execute(
-            &format!("INSERT INTO pg_temp.stage_{table} SELECT {} FROM {table} WHERE {filter}", exprs.join(", ")),
+            &format!("INSERT INTO pg_temp.stage_{table} SELECT {} FROM {source} WHERE {filter}", exprs.join(", ")),
             &[],
         )?;
         tx.query_one("SELECT voucherdesk_upload($1, $2)", &[&table, &mode])?;
@@ -431,4 +433,108 @@ fn support_requests_finance_approves_an_admin_adds_an_operator_and_the_server_au
     // The whole chain still verifies.
     let report = team::verify_audit(&mut TeamStore::connect(&server.url(), Some(PG_PASSWORD), "v").unwrap()).unwrap();
     assert_eq!(report.first_broken, None);
+}
+
+/// The names whose password hash `copy` holds.
+fn hashes_held(copy: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open_with_flags(copy, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut stmt = db.prepare("SELECT name FROM operators WHERE password_hash IS NOT NULL ORDER BY name").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn no_login_reads_another_operators_password_hash_and_an_admins_change_keeps_it() {
+    let server = team();
+    owner_sql(&server).batch_execute("UPDATE operators SET password_hash = 'argon2-of-' || name").unwrap();
+    for login in ["sam", "fabio", "ana", "admin"] {
+        let mut pg = psql(&server, login);
+        refused(pg.query("SELECT password_hash FROM operators", &[]), login);
+        refused(pg.query("SELECT * FROM operators", &[]), login);
+        // Everything else of every operator stays readable: copies show who is who.
+        let roles = pg.query("SELECT name, role FROM operators", &[]).unwrap();
+        assert_eq!(roles.len(), 7, "{login}");
+        let seen: Vec<(String, Option<String>)> = pg
+            .query("SELECT name, password_hash FROM operators_seen WHERE password_hash IS NOT NULL", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(seen, vec![(login.to_string(), Some(format!("argon2-of-{login}")))], "{login}");
+    }
+
+    // A copy joined as sam holds sam's hash and nobody else's.
+    let sam = desk(&server, "sam");
+    assert_eq!(hashes_held(&sam.path), vec!["sam".to_string()]);
+
+    // The admin's copy holds no hash of ana, and its upload of her changed
+    // row (a new role, then disabled) leaves the server's hash as it was.
+    let admin = desk(&server, "admin");
+    assert_eq!(hashes_held(&admin.path), vec!["admin".to_string()]);
+    for args in [["operators", "set-role", "ana", "finance"].as_slice(), &["operators", "disable", "ana"]] {
+        let o = cli(&admin.path, "admin").args(["--operator", "admin"]).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let row = owner_sql(&server)
+        .query_one("SELECT role, disabled, password_hash FROM operators WHERE name = 'ana'", &[])
+        .unwrap();
+    let ana: (String, bool, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(ana, ("finance".to_string(), true, Some("argon2-of-ana".to_string())));
+    // The admin's copy still holds only her own.
+    assert_eq!(hashes_held(&admin.path), vec!["admin".to_string()]);
+}
+
+/// The CLI on sam's team copy at a terminal (`script` gives it a
+/// pseudo-terminal): once the prompt shows, the person types `typed`.
+/// Returns the exit code and the screen.
+fn at_terminal(copy: &Path, args: &str, typed: &str) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    let bin = assert_cmd::cargo::cargo_bin("voucherdesk");
+    let line = format!("{} --db {} {args}", bin.display(), copy.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("VOUCHERDESK_OPERATOR")
+        .env("VOUCHERDESK_TEAM_PASSWORD", pw("sam"))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // Typed only after the prompt (echo is off by then), as a person would.
+    let mut screen = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !String::from_utf8_lossy(&screen).contains("team password: ") {
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&screen));
+        screen.extend_from_slice(&chunk[..n]);
+    }
+    stdin.write_all(format!("{typed}\n").as_bytes()).unwrap();
+    stdout.read_to_end(&mut screen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    (status.code(), String::from_utf8_lossy(&screen).into_owned())
+}
+
+#[test]
+fn at_a_terminal_the_cli_asks_for_the_operators_team_password_without_echoing_it() {
+    let server = team();
+    let sam = desk(&server, "sam");
+    // Fiona (finance) approves at sam's desktop, typing her password at the prompt.
+    let (code, screen) = at_terminal(&sam.path, "--operator fiona refunds approve 1", "not-fionas-password");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(screen.contains("fiona's team password: "), "{screen}");
+    assert!(screen.contains("refused the sign-in of fiona: wrong password"), "{screen}");
+    assert!(!screen.contains("not-fionas-password"), "the typed password was echoed: {screen}");
+    let (code, screen) = at_terminal(&sam.path, "--operator fiona refunds approve 1", &pw("fiona"));
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("approved"), "{screen}");
+    assert!(!screen.contains(&pw("fiona")), "the typed password was echoed: {screen}");
+    let row = owner_sql(&server).query_one("SELECT status FROM refunds WHERE id = 1", &[]).unwrap();
+    assert_eq!(row.get::<_, String>(0), "approved");
+    let by: String = owner_sql(&server)
+        .query_one("SELECT login FROM audit_log WHERE action = 'refund.approve' ORDER BY id DESC LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(by, "fiona");
 }

@@ -206,6 +206,10 @@ fn signing_in_on_a_team_desktop_connects_it_as_the_operators_own_login() {
     let mut copy = Store::open(&dir.path().join("b.sqlite")).unwrap();
     let ana_url = format!("postgres://ana@127.0.0.1:{}/postgres", pg.port);
     team::join(&mut copy, &ana_url, Some("ana-password"), &*vault, "test/desk-b").unwrap();
+    // The server showed ana's login her own password hash only.
+    let hash_of = |s: &Store, name: &str| s.operator_by_name(name).unwrap().unwrap().password_hash;
+    assert!(hash_of(&copy, "ana").is_some());
+    assert_eq!(hash_of(&copy, "admin"), None);
     let app = MockApp::new(AppState::with_vault(copy, vault));
 
     // The admin signs in at ana's desk with her own password: the app now

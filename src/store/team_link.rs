@@ -195,9 +195,29 @@ impl Store {
                 link.client = Some(c);
                 link.owner = Some(owner);
                 link.offline = None;
-                Ok(())
+                self.refresh_own_operator_row(login)
             }
         }
+    }
+
+    /// Takes the signed-in login's own operator row as the server has it,
+    /// password hash included. The server shows a login no other operator's
+    /// hash (team schema 8), so a copy holds the hashes of the people who
+    /// signed in on it: the app's own check of the password, and an offline
+    /// sign-in later, need this one.
+    fn refresh_own_operator_row(&mut self, login: &str) -> StoreResult<()> {
+        let Some(table) = SHARED_TABLES.iter().find(|t| t.name == "operators") else { return Ok(()) };
+        let columns = shared_rows::columns(&self.conn, table.name)?;
+        let rows = self.team_client()?.rows_by_key(table.name, "lower(name)", &columns, &[login.to_string()])?;
+        self.set_query_only(false)?;
+        let applied = (|| -> StoreResult<()> {
+            let tx = self.conn.unchecked_transaction()?;
+            shared_rows::apply_rows(&tx, table, &columns, &rows)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        let _ = self.set_query_only(true);
+        applied
     }
 
     /// The team server's connection, for leases and locks (None in local

@@ -37,6 +37,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("migrations/0005_rates.sql")),
     (6, include_str!("migrations/0006_server_roles.sql")),
     (7, include_str!("migrations/0007_refund_bank_transfer.sql")),
+    (8, include_str!("migrations/0008_operator_hashes.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
@@ -165,6 +166,8 @@ pub struct TeamStore {
     application: String,
     /// The login this connection signed in with.
     login: String,
+    /// Whether the server has `operators_seen` (team schema 8), once asked.
+    operators_view: Option<bool>,
 }
 
 impl TeamStore {
@@ -194,7 +197,7 @@ impl TeamStore {
                 TeamStoreError::Unreachable { server: server.clone(), source }
             }
         })?;
-        Ok(TeamStore { client, server, application: application.to_string(), login })
+        Ok(TeamStore { client, server, application: application.to_string(), login, operators_view: None })
     }
 
     /// `user@host:port/db` for `url`, checking it parses; never the password.

@@ -271,6 +271,7 @@ impl TeamStore {
         limit: u32,
     ) -> TeamResult<Vec<(Vec<Value>, i64)>> {
         let cols = columns.join(", ");
+        let table = self.readable(table)?;
         let rows = self.client.query(
             &format!(
                 "SELECT {cols}, change_seq FROM {table}
@@ -296,8 +297,27 @@ impl TeamStore {
         keys: &[String],
     ) -> TeamResult<Vec<Vec<Value>>> {
         let cols = columns.join(", ");
+        let table = self.readable(table)?;
         let rows = self.client.query(&format!("SELECT {cols} FROM {table} WHERE {key}::text = ANY($1)"), &[&keys])?;
         rows.iter().map(|r| (0..columns.len()).map(|i| sqlite_value(r, i)).collect()).collect()
+    }
+
+    /// Where a copy reads `table`: operators through `operators_seen`, which
+    /// shows a login no other operator's password hash (on a server older than
+    /// team schema 8, the table itself).
+    fn readable<'t>(&mut self, table: &'t str) -> TeamResult<&'t str> {
+        if table != "operators" {
+            return Ok(table);
+        }
+        let has_view = match self.operators_view {
+            Some(known) => known,
+            None => {
+                let found: bool =
+                    self.client.query_one("SELECT to_regclass('public.operators_seen') IS NOT NULL", &[])?.get(0);
+                *self.operators_view.insert(found)
+            }
+        };
+        Ok(if has_view { "operators_seen" } else { table })
     }
 
     /// Deletions numbered in `(after, upto]`: (table, key).
@@ -311,6 +331,7 @@ impl TeamStore {
 
     /// Rows in `table` (for `team status` and the push report).
     pub fn row_count(&mut self, table: &str) -> TeamResult<i64> {
+        let table = self.readable(table)?;
         Ok(self.client.query_one(&format!("SELECT count(*) FROM {table}"), &[])?.get(0))
     }
 
