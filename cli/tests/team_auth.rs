@@ -538,3 +538,75 @@ fn at_a_terminal_the_cli_asks_for_the_operators_team_password_without_echoing_it
         .get(0);
     assert_eq!(by, "fiona");
 }
+
+#[test]
+fn a_refund_past_the_window_needs_finance_on_the_server_too() {
+    let server = team();
+    let forty_days_ago = Utc::now().timestamp() - 40 * 86_400;
+    let mut owner = owner_sql(&server);
+    owner.execute("UPDATE payments SET paid_at = $1 WHERE payment_id = 'A-D-2'", &[&forty_days_ago]).unwrap();
+    owner.batch_execute("UPDATE refunds SET finance_required = TRUE WHERE id = 1").unwrap();
+    let before = fingerprint(&server);
+
+    // Crafted uploads that drop what the desktop adds past the window.
+    let mut sam = psql(&server, "sam");
+    let new_refund_of_late_payment = |id: i64, tier: &str, finance: &str, method: &str, amount: &str| {
+        vec![
+            ("id", id.to_string()),
+            ("idempotency_key", format!("'crafted-{id}'")),
+            ("payment_id", "'A-D-2'".to_string()),
+            ("order_id", "'A-CO-2'".to_string()),
+            ("tier", tier.to_string()),
+            ("finance_required", finance.to_string()),
+            ("method", format!("'{method}'")),
+            ("amount_minor", amount.to_string()),
+        ]
+    };
+    for (id, tier, finance, method, amount, expected) in [
+        (
+            78,
+            "2",
+            "FALSE",
+            "bank_transfer",
+            "30000000",
+            "refund 78: payment A-D-2 is past the refund window, so it needs tier 2 and finance (filed as tier 2, finance not required)",
+        ),
+        (
+            79,
+            "1",
+            "TRUE",
+            "bank_transfer",
+            "100000",
+            "refund 79: payment A-D-2 is past the refund window, so it needs tier 2 and finance (filed as tier 1, finance required)",
+        ),
+        (
+            80,
+            "2",
+            "TRUE",
+            "psp_refund",
+            "30000000",
+            "refund 80: payment A-D-2 is past the refund window; the PSP refuses a psp_refund",
+        ),
+    ] {
+        let cells = new_refund_of_late_payment(id, tier, finance, method, amount);
+        let cells: Vec<(&str, &str)> = cells.iter().map(|(c, v)| (*c, v.as_str())).collect();
+        let message = refused(crafted_upload(&mut sam, "refunds", "id = 1", &cells, "new"), &format!("refund {id}"));
+        assert_eq!(message, expected);
+    }
+    let message = refused(
+        crafted_upload(&mut sam, "refunds", "id = 1", &[("finance_required", "FALSE")], "change"),
+        "support lifts the finance approval its refund needs",
+    );
+    assert_eq!(message, "sam (support) may not lift the finance approval refund 1 needs");
+    assert_eq!(fingerprint(&server), before, "a refused upload changed the server");
+
+    // The desktop's own request past the window passes the server's check.
+    let mut desk = desk(&server, "sam");
+    let me = operators::act_as(&desk.store, "sam").unwrap();
+    let mut input = psp_refund("A-D-2", "100000");
+    input.method = "bank_transfer".into();
+    let refund = desk.store.write(|s| refunds::request(s, &me, &input, Utc::now())).unwrap();
+    assert_eq!((refund.tier, refund.status), (2, RefundStatus::PendingApproval));
+    let row = owner.query_one("SELECT tier, finance_required FROM refunds WHERE id = $1", &[&refund.id]).unwrap();
+    assert_eq!((row.get::<_, i16>(0), row.get::<_, bool>(1)), (2, true));
+}

@@ -38,6 +38,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("migrations/0006_server_roles.sql")),
     (7, include_str!("migrations/0007_refund_bank_transfer.sql")),
     (8, include_str!("migrations/0008_operator_hashes.sql")),
+    (9, include_str!("migrations/0009_refund_window.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
