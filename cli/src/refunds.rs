@@ -10,7 +10,7 @@ use voucherdesk::money::format_minor;
 use voucherdesk::refunds::receipt;
 use voucherdesk::refunds::submission::{self, SubmitConfig, SubmitReport};
 use voucherdesk::refunds::{
-    self, BeneficiaryInput, PayeeInput, Refund, RefundError, RefundRequestInput, RefundStatus, tiers,
+    self, BeneficiaryInput, PayeeInput, Refund, RefundError, RefundRequestInput, RefundStatus, limits, tiers,
 };
 
 /// `refunds submit` without --once: seconds between rounds.
@@ -138,6 +138,25 @@ pub(crate) enum RefundsCommand {
     },
     /// Show the refund settings, or change them (admins).
     Settings(SettingsArgs),
+    /// Show the payout limits per PSP account and currency, or set one account's (admins): ACCOUNT
+    /// --currency C with --per-payout and/or --per-day in major units; neither removes its limits in C.
+    Limits(LimitsArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct LimitsArgs {
+    /// The PSP account to set (see `credentials list`); without it the limits are shown.
+    account: Option<String>,
+    #[arg(long, requires = "account")]
+    currency: Option<String>,
+    /// Most one payout may be, major units ("2000000", "1500.00").
+    #[arg(long, requires = "currency")]
+    per_payout: Option<String>,
+    /// Most the account may pay out in one market day, major units.
+    #[arg(long, requires = "currency")]
+    per_day: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -468,8 +487,41 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsC
             Ok(())
         }
         RefundsCommand::Settings(a) => run_settings(db, operator, a),
+        RefundsCommand::Limits(a) => run_limits(db, operator, a),
         RefundsCommand::Submit(a) => run_submit(db, operator, a),
     }
+}
+
+fn run_limits(db: &Option<PathBuf>, operator: &Option<String>, a: LimitsArgs) -> Result<(), Failure> {
+    let mut store = open(db)?;
+    let all = match (&a.account, &a.currency) {
+        (Some(account), Some(currency)) => {
+            let op = acting(&store, operator)?;
+            let (payout, day) = (a.per_payout.as_deref(), a.per_day.as_deref());
+            change(&mut store, |s| limits::set(s, &op, account, currency, payout, day))??
+        }
+        (Some(_), None) => return Err(Failure::refusal("give --currency with the account whose limits change")),
+        (None, _) => limits::get(&store)?,
+    };
+    if a.json {
+        return print_json(&all);
+    }
+    if all.accounts.is_empty() {
+        out!("no payout limits: refunds are held to none");
+    }
+    for (account, by_currency) in &all.accounts {
+        for (currency, l) in by_currency {
+            let show = |minor: Option<i64>| {
+                minor.map(|m| format!("{} {currency}", format_minor(m, *currency))).unwrap_or_else(|| "no limit".into())
+            };
+            out!(
+                "{account} {currency}: per payout {}, per market day {}",
+                show(l.per_payout_max_minor),
+                show(l.per_day_max_minor)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn run_settings(db: &Option<PathBuf>, operator: &Option<String>, a: SettingsArgs) -> Result<(), Failure> {

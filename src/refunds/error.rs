@@ -108,6 +108,12 @@ pub enum RefundError {
     BadProof(String),
     #[error("the proof file could not be kept: {0}")]
     ProofIo(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("payout limits: {0}")]
+    BadLimits(String),
+    #[error("no PSP account is named {0:?} (see `voucherdesk credentials list`)")]
+    UnknownAccount(String),
     #[error("stored refund is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -160,6 +166,9 @@ impl RefundError {
             RefundError::BadTransfer(_) => "refunds.bad_transfer",
             RefundError::BadProof(_) => "refunds.bad_proof",
             RefundError::ProofIo(_) => "refunds.proof_io",
+            RefundError::LimitExceeded(_) => "refunds.limit_exceeded",
+            RefundError::BadLimits(_) => "errors.validation",
+            RefundError::UnknownAccount(_) => "refunds.unknown_account",
             RefundError::Corrupt(_) => "store",
             RefundError::Store(e) => e.code(),
         }

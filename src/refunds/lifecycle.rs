@@ -1,5 +1,6 @@
 //! Moving a refund through its life cycle: approve, reject, cancel, retry, escalate, amend.
 
+use super::limits::PayoutDay;
 use super::*;
 
 pub(super) fn approver_role(role: Role) -> Option<ApproverRole> {
@@ -331,6 +332,9 @@ pub fn amend(
         Ok(minor) if minor > 0 => Some(fx_for(store, order.as_ref(), currency, minor, now)),
         Ok(_) | Err(_) => None,
     };
+    let method = RefundMethod::parse(&current.method)
+        .ok_or_else(|| RefundError::Corrupt(format!("method {}", current.method)))?;
+    let payout_limits = super::limits::applying(store, &current.psp, method, currency)?;
     let stored = store.replace_refund(id, |old, held| -> Result<_, RefundError> {
         let (status, _, currency) = parse_row(old)?;
         if !matches!(status, RefundStatus::Requested | RefundStatus::PendingApproval | RefundStatus::Approved) {
@@ -354,6 +358,9 @@ pub fn amend(
             return Err(RefundError::Unquotable { amount: format_minor(minor, currency), currency });
         }
         invariant::ensure_covers(&old.payment_id, held, minor)?;
+        if let Some(applied) = &payout_limits {
+            super::limits::ensure_within(applied, &held.payouts, minor, PayoutDay::Requested, now.timestamp())?;
+        }
         let amount_tier = settings.tier_of(currency, minor);
         let tier = if old.finance_required { amount_tier.max(Tier::Two) } else { amount_tier };
         let required = required_roles(tier, old.finance_required);

@@ -8,6 +8,7 @@
 //!   into `approved` or `submitted`;
 //! - `tiers`: approval tiers per currency and the other refund settings;
 //! - `kyc`: the payee check before a cash withdrawal;
+//! - `limits`: what a PSP account may pay out per payout and per market day;
 //! - `submission`: sending to the refund's rail (`psp::RefundRail`) with the
 //!   stored idempotency key, and following; `rails`: which rail pays what;
 //! - `transfer`: the manual `bank_transfer` rail, recorded by finance with its proof;
@@ -20,6 +21,7 @@ pub mod export;
 pub mod invariant;
 pub mod kyc;
 mod lifecycle;
+pub mod limits;
 pub mod preview;
 mod rails;
 pub mod receipt;

@@ -2,6 +2,7 @@
 //! approve it, from the same checks `request` applies (the UI never holds the
 //! tier table). Nothing is written.
 
+use super::limits::{self, LimitView};
 use super::{ApproverRole, RefundError, RefundMethod, Refundable, plan};
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, Permission};
@@ -29,6 +30,10 @@ pub struct TierPreview {
     pub refundable: Refundable,
     /// The amount is more than `refundable`: the request would be refused.
     pub exceeds_refundable: bool,
+    /// The PSP account's payout limits this refund is held to, if any.
+    pub payout_limit: Option<LimitView>,
+    /// Why the payout limits would refuse this request now (`refunds.limit_exceeded`).
+    pub exceeds_limit: Option<String>,
 }
 
 /// The tier and approvers a refund of `amount` (major units) by `method`
@@ -47,6 +52,8 @@ pub fn preview(
     let method = RefundMethod::parse(method).ok_or_else(|| RefundError::UnknownMethod(method.trim().into()))?;
     let planned = plan(store, payment_id, psp, None, amount, method, now)?;
     let refundable = super::refundable(store, &planned.payment.payment_id, Some(&planned.payment.psp))?;
+    let (payout_limit, exceeds_limit) =
+        limits::preview(store, &planned.payment.psp, method, planned.currency, planned.amount_minor, now)?;
     Ok(TierPreview {
         amount_minor: planned.amount_minor,
         currency: planned.currency,
@@ -57,5 +64,7 @@ pub fn preview(
         required_approvals: planned.required,
         exceeds_refundable: planned.amount_minor > refundable.refundable_minor,
         refundable,
+        payout_limit,
+        exceeds_limit,
     })
 }

@@ -178,8 +178,13 @@ pub fn request(
     };
     lock_fx(&mut row, fx, now);
     let additional = input.additional;
+    let payout_limits = super::limits::applying(store, &payment.psp, method, currency)?;
     let stored = store.insert_refund(&row, |held, row: &mut RefundRow| -> Result<_, RefundError> {
         let refundable = invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
+        if let Some(applied) = &payout_limits {
+            let day = super::limits::PayoutDay::Requested;
+            super::limits::ensure_within(applied, &held.payouts, row.amount_minor, day, row.requested_at)?;
+        }
         if held.pending_approval > 0 && !additional {
             return Err(RefundError::PendingExists(held.first_pending_id.unwrap_or_default()));
         }

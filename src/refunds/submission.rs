@@ -175,6 +175,15 @@ pub(crate) fn mark_handed_over(
     now: DateTime<Utc>,
     actions: Actions,
 ) -> Result<Option<RefundRow>, RefundError> {
+    let payout_limits = match store.refund(id)? {
+        Some((row, _)) => {
+            let (_, _, currency) = parse_row(&row)?;
+            let method = RefundMethod::parse(&row.method)
+                .ok_or_else(|| RefundError::Corrupt(format!("method {}", row.method)))?;
+            super::limits::applying(store, &row.psp, method, currency)?
+        }
+        None => None,
+    };
     store.update_refund(id, |row, _, held| -> Result<RefundUpdate, RefundError> {
         let (status, _, _) = parse_row(row)?;
         let action = match status {
@@ -183,6 +192,11 @@ pub(crate) fn mark_handed_over(
                 // The last moment before the money leaves: the payment may have been
                 // reversed, or another desktop's refund taken its share, since approval.
                 super::invariant::ensure_covers(&row.payment_id, held, row.amount_minor)?;
+                // And the account's payout limits for today: over them, it waits for another day.
+                if let Some(applied) = &payout_limits {
+                    let day = super::limits::PayoutDay::HandedOver;
+                    super::limits::ensure_within(applied, &held.payouts, row.amount_minor, day, now.timestamp())?;
+                }
                 row.status = RefundStatus::Submitted.as_str().into();
                 row.submitted_at = Some(now.timestamp());
                 actions.first
@@ -336,12 +350,13 @@ pub async fn submit_and_follow(
                 first_sends.insert(row.id);
             }
             Ok(None) => {}
-            // Not sent, and it stays approved: someone cancels or amends it.
+            // Not sent, and it stays approved: someone cancels or amends it, or
+            // (over the day's payout limit) a later round sends it on another day.
             Err(e) if e.is_refusal() => report.issues.push(SubmitIssue {
                 refund: row.id,
                 code: e.code().into(),
                 message: e.to_string(),
-                retryable: false,
+                retryable: matches!(e, RefundError::LimitExceeded(_)),
             }),
             Err(e) => return Err(e),
         }

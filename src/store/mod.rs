@@ -54,8 +54,8 @@ pub use reconcile::{
 };
 // Refunds.
 pub use refunds::{
-    ApprovalRow, NewRefundRow, PaymentHold, RefundFigures, RefundFilter, RefundRow, RefundTotals, RefundUpdate,
-    RefundablePayment, unconfirmed_exception_id,
+    ApprovalRow, NewRefundRow, PAYOUT_LOOKBACK_SECONDS, PaymentHold, PayoutEntry, RefundFigures, RefundFilter,
+    RefundRow, RefundTotals, RefundUpdate, RefundablePayment, unconfirmed_exception_id,
 };
 pub use shared_rows::{SHARED_TABLES, SharedTable};
 pub use sync::{FollowedChargeback, SyncItem, SyncQueueCounts, SyncStateRecord, SyncTx};

@@ -43,6 +43,25 @@ pub struct RefundTotals {
     /// Refunds of this payment waiting for an approval, and the oldest one's id.
     pub pending_approval: i64,
     pub first_pending_id: Option<i64>,
+    /// The other refunds of the same PSP and currency requested or handed over
+    /// since shortly before this refund's request (`refunds::limits`).
+    pub payouts: Vec<PayoutEntry>,
+}
+
+/// How far before a refund's request the payouts it is weighed against are
+/// read (`refunds::limits`): more than a market day, and a refund is handed
+/// over after its request.
+pub const PAYOUT_LOOKBACK_SECONDS: i64 = 2 * 86_400;
+
+/// A refund as the payout limits weigh it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayoutEntry {
+    pub id: i64,
+    pub method: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub requested_at: i64,
+    pub submitted_at: Option<i64>,
 }
 
 /// What `refunds_where` filters on; `None` matches every refund.
@@ -172,6 +191,32 @@ fn approvals_of(conn: &Connection, id: i64) -> StoreResult<Vec<ApprovalRow>> {
 }
 
 /// The payment's refund totals, leaving out the refund `except` (the one being decided).
+/// Refunds of `psp` in `currency` requested or handed over at or after
+/// `since`, but `except`.
+fn payouts(
+    conn: &Connection,
+    psp: &str,
+    currency: &str,
+    since: i64,
+    except: Option<i64>,
+) -> StoreResult<Vec<PayoutEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, method, status, amount_minor, requested_at, submitted_at FROM refunds
+          WHERE psp = ?1 AND currency = ?2 AND (requested_at >= ?3 OR submitted_at >= ?3) AND (?4 IS NULL OR id <> ?4)",
+    )?;
+    let rows = stmt.query_map(params![psp, currency, since, except], |r| {
+        Ok(PayoutEntry {
+            id: r.get(0)?,
+            method: r.get(1)?,
+            status: r.get(2)?,
+            amount_minor: r.get(3)?,
+            requested_at: r.get(4)?,
+            submitted_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn totals(conn: &Connection, psp: &str, payment_id: &str, except: Option<i64>) -> StoreResult<RefundTotals> {
     let payment = conn
         .prepare_cached("SELECT status, amount_minor, currency FROM payments WHERE psp = ?1 AND payment_id = ?2")?
@@ -196,6 +241,7 @@ fn totals(conn: &Connection, psp: &str, payment_id: &str, except: Option<i64>) -
                 in_flight_minor: r.get(1)?,
                 pending_approval: r.get(2)?,
                 first_pending_id: r.get(3)?,
+                payouts: Vec::new(),
             })
         })?;
     Ok(RefundTotals { payment, ..held })
@@ -271,7 +317,8 @@ impl Store {
         decide: impl FnOnce(&RefundTotals, &mut NewRefundRow) -> Result<AuditEntry, E>,
     ) -> Result<RefundRow, E> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        let held = totals(&tx, &row.psp, &row.payment_id, None)?;
+        let mut held = totals(&tx, &row.psp, &row.payment_id, None)?;
+        held.payouts = payouts(&tx, &row.psp, &row.currency, row.requested_at - PAYOUT_LOOKBACK_SECONDS, None)?;
         let mut row = row.clone();
         let entry = decide(&held, &mut row)?;
         tx.prepare_cached(
@@ -326,7 +373,8 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let Some(mut row) = refund_by_id(&tx, id)? else { return Ok(None) };
         let approvals = approvals_of(&tx, id)?;
-        let held = totals(&tx, &row.psp, &row.payment_id, Some(id))?;
+        let mut held = totals(&tx, &row.psp, &row.payment_id, Some(id))?;
+        held.payouts = payouts(&tx, &row.psp, &row.currency, row.requested_at - PAYOUT_LOOKBACK_SECONDS, Some(id))?;
         let update = decide(&mut row, &approvals, &held)?;
         write_refund(&tx, &row)?;
         if let Some(a) = &update.approval {
@@ -341,6 +389,11 @@ impl Store {
         audit::append(&tx, &update.audit)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(Some(row))
+    }
+
+    /// Refunds of `psp` in `currency` requested or handed over at or after `since`.
+    pub fn payouts_since(&self, psp: &str, currency: &str, since: i64) -> StoreResult<Vec<PayoutEntry>> {
+        payouts(&self.conn, psp, currency, since, None)
     }
 
     pub fn refund(&self, id: i64) -> StoreResult<Option<(RefundRow, Vec<ApprovalRow>)>> {
@@ -526,7 +579,8 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let Some(old) = refund_by_id(&tx, old_id)? else { return Ok(None) };
         // The old refund gives way to the new one: it holds nothing for it.
-        let held = totals(&tx, &old.psp, &old.payment_id, Some(old_id))?;
+        let mut held = totals(&tx, &old.psp, &old.payment_id, Some(old_id))?;
+        held.payouts = payouts(&tx, &old.psp, &old.currency, old.requested_at - PAYOUT_LOOKBACK_SECONDS, Some(old_id))?;
         let (mut new, cancel_entry, mut request_entry) = decide(&old, &held)?;
         let mut cancelled = old.clone();
         cancelled.status = "cancelled".into();

@@ -44,6 +44,7 @@ export type { ImportOutcome } from "./ImportOutcome";
 export type { ImportProgress } from "./ImportProgress";
 export type { ImportReport } from "./ImportReport";
 export type { Language } from "./Language";
+export type { LimitView } from "./LimitView";
 export type { LinkTarget } from "./LinkTarget";
 export type { Market } from "./Market";
 export type { MarketCounts } from "./MarketCounts";

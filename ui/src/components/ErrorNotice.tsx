@@ -8,6 +8,7 @@ const REFUND_ERROR_CODES: ReadonlySet<string> = new Set([
   "refunds.psp_unsupported",
   "refunds.payment_not_paid",
   "refunds.exceeds_refundable",
+  "refunds.limit_exceeded",
   "refunds.pending_exists",
   "refunds.amount_not_positive",
   "refunds.bad_amount",

@@ -39,6 +39,8 @@ function tier(amountMinor: number): TierPreview {
     two_people: roles.length === 2,
     refundable: REFUNDABLE,
     exceeds_refundable: false,
+    payout_limit: null,
+    exceeds_limit: null,
   };
 }
 
@@ -74,6 +76,20 @@ describe("request refund dialog", () => {
     await waitFor(() => expect(screen.getByTestId("refund-tier-preview").getAttribute("data-tier")).toBe("1"));
     expect(screen.getByTestId("refund-approvers").textContent).toContain("no approval needed");
     expect(calls.some((c) => c.cmd === "refunds_request")).toBe(false);
+  });
+
+  it("shows the PSP account's payout limits, and why a request would pass the day's", async () => {
+    const limit = { account: "dlocal-co", currency: "COP" as const, per_payout: "2000000.00", per_day: null, requested_today: "150000.00", market_date: "2026-12-06" };
+    open((cmd) => {
+      if (cmd === "refunds_preview")
+        return { ...tier(300_000_000), payout_limit: limit, exceeds_limit: "3000000.00 COP is more than dlocal-co's per-payout limit of 2000000.00 COP (split it, or pay it by bank_transfer)" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const line = await screen.findByTestId("refund-payout-limit");
+    expect(line.textContent).toBe("Payout limits of dlocal-co: 2000000.00 COP per payout, no limit per market day; 150000.00 COP already requested on 2026-12-06");
+    expect(screen.getByTestId("refund-limit-exceeded").textContent).toBe(
+      "Over the PSP account's payout limit: 3000000.00 COP is more than dlocal-co's per-payout limit of 2000000.00 COP (split it, or pay it by bank_transfer)",
+    );
   });
 
   it("asks for a note when the reason is other, and sends only then", async () => {

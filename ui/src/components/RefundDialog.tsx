@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { toApiError, type ApiError } from "../api/errors";
 import { REASON_CODES, REFUND_METHODS, refundsApi } from "../api/refunds";
-import type { PaymentRecord, ReasonCode, Refund, RefundMethod, Refundable, TierPreview } from "../bindings";
+import type { LimitView, PaymentRecord, ReasonCode, Refund, RefundMethod, Refundable, TierPreview } from "../bindings";
 import { useDebounced } from "../lib/useDebounced";
 import { formatAmount } from "../lib/format";
 import { parseAmount } from "../lib/amount";
@@ -81,7 +81,30 @@ export function TierLine({ preview }: { preview: TierPreview }) {
           · {t("refunds.exceeds", { amount: formatAmount(preview.refundable.refundable_minor, preview.currency) })}
         </span>
       )}
+      {preview.payout_limit && <PayoutLimitLine limit={preview.payout_limit} />}
+      {preview.exceeds_limit && (
+        <p className="warn small" data-testid="refund-limit-exceeded">
+          {t("refunds.errors.limit_exceeded")}: {preview.exceeds_limit}
+        </p>
+      )}
     </div>
+  );
+}
+
+/** The PSP account's payout limits and what today already holds (market day). */
+function PayoutLimitLine({ limit }: { limit: LimitView }) {
+  const { t } = useTranslation();
+  const money = (major: string | null) => (major === null ? t("refunds.limit.none") : `${major} ${limit.currency}`);
+  return (
+    <p className="muted small" data-testid="refund-payout-limit">
+      {t("refunds.limit.line", {
+        account: limit.account,
+        perPayout: money(limit.per_payout),
+        perDay: money(limit.per_day),
+        used: `${limit.requested_today} ${limit.currency}`,
+        date: limit.market_date,
+      })}
+    </p>
   );
 }
 

@@ -170,6 +170,7 @@ const enRefunds = {
       psp_unsupported: "Refunds through this PSP cannot be sent from VoucherDesk yet",
       payment_not_paid: "The payment is not paid: there is nothing to refund",
       exceeds_refundable: "More than what remains refundable",
+      limit_exceeded: "Over the PSP account's payout limit",
       pending_exists: "Another refund of this payment awaits approval: tick “another partial refund” if this is one",
       amount_not_positive: "The amount must be more than zero",
       bad_amount: "The amount is not valid",
@@ -216,6 +217,10 @@ const enRefunds = {
       none: "no approval needed: it is sent at once",
       one: "needs one approval: {{role}}",
       two: "needs two people: {{first}} and {{second}}",
+    },
+    limit: {
+      line: "Payout limits of {{account}}: {{perPayout}} per payout, {{perDay}} per market day; {{used}} already requested on {{date}}",
+      none: "no limit",
     },
     pastWindow: "past the PSP's refund window: finance approves",
     exceeds: "more than the {{amount}} that remains refundable",

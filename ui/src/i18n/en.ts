@@ -613,6 +613,7 @@ const en = {
     refund__psp_error: "PSP refund error",
     refund__transfer_recorded: "Bank transfer recorded (refund paid)",
     refunds__settings: "Refund settings changed",
+    refunds__payout_limits: "Payout limits changed",
     backup__create: "Backup made",
     backup__restore: "Restored from a backup",
     backup__schedule: "Scheduled backups changed",

@@ -168,6 +168,7 @@ const esRefunds: RefundMessages = {
       psp_unsupported: "Los reembolsos por este PSP aún no se pueden enviar desde VoucherDesk",
       payment_not_paid: "El pago no está pagado: no hay nada que reembolsar",
       exceeds_refundable: "Más de lo que queda por reembolsar",
+      limit_exceeded: "Supera el límite de pagos de la cuenta del PSP",
       pending_exists: "Otro reembolso de este pago espera aprobación: marque «otro reembolso parcial» si lo es",
       amount_not_positive: "El monto debe ser mayor que cero",
       bad_amount: "El monto no es válido",
@@ -214,6 +215,10 @@ const esRefunds: RefundMessages = {
       none: "no requiere aprobación: se envía de inmediato",
       one: "requiere una aprobación: {{role}}",
       two: "requiere dos personas: {{first}} y {{second}}",
+    },
+    limit: {
+      line: "Límites de pago de {{account}}: {{perPayout}} por pago, {{perDay}} por día de mercado; {{used}} ya solicitados el {{date}}",
+      none: "sin límite",
     },
     pastWindow: "fuera de la ventana de reembolso del PSP: aprueba finanzas",
     exceeds: "más que los {{amount}} que quedan por reembolsar",

@@ -609,6 +609,7 @@ const es: Messages = {
     refund__psp_error: "Error del PSP en un reembolso",
     refund__transfer_recorded: "Transferencia bancaria registrada (reembolso pagado)",
     refunds__settings: "Configuración de reembolsos cambiada",
+    refunds__payout_limits: "Límites de pago cambiados",
     backup__create: "Copia de seguridad hecha",
     backup__restore: "Restaurado desde una copia de seguridad",
     backup__schedule: "Copias programadas cambiadas",

@@ -168,6 +168,7 @@ const zhRefunds: RefundMessages = {
       psp_unsupported: "暂不能从 VoucherDesk 发起该 PSP 的退款",
       payment_not_paid: "该付款未支付：没有可退的款项",
       exceeds_refundable: "超过剩余可退金额",
+      limit_exceeded: "超过 PSP 账户的出款限额",
       pending_exists: "该付款另有退款待审批：如确为另一笔部分退款，请勾选“另一笔部分退款”",
       amount_not_positive: "金额必须大于零",
       bad_amount: "金额无效",
@@ -214,6 +215,10 @@ const zhRefunds: RefundMessages = {
       none: "无需审批：立即发送",
       one: "需要一人审批：{{role}}",
       two: "需要两人审批：{{first}} 和 {{second}}",
+    },
+    limit: {
+      line: "{{account}} 的出款限额：单笔 {{perPayout}}，每个市场日 {{perDay}}；{{date}} 已申请 {{used}}",
+      none: "无限额",
     },
     pastWindow: "已超过 PSP 退款期限：须财务审批",
     exceeds: "超过剩余可退的 {{amount}}",

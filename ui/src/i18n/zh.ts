@@ -609,6 +609,7 @@ const zh: Messages = {
     refund__psp_error: "支付机构退款出错",
     refund__transfer_recorded: "已登记银行转账(退款已支付)",
     refunds__settings: "修改退款设置",
+    refunds__payout_limits: "修改出款限额",
     backup__create: "已创建备份",
     backup__restore: "已从备份恢复",
     backup__schedule: "定时备份已修改",

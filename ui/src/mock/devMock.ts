@@ -534,7 +534,7 @@ function handler(w: World, params: URLSearchParams) {
         const tier = past ? Math.max(2, minor <= 20_000_000 ? 1 : minor <= 200_000_000 ? 2 : 3) : minor <= 20_000_000 ? 1 : minor <= 200_000_000 ? 2 : 3;
         const roles = tier === 1 ? [] : tier === 2 ? ["finance"] : ["finance", "manager"];
         const refundable = { paid_minor: p.amount_minor, succeeded_minor: 0, in_flight_minor: 0, refundable_minor: p.amount_minor, currency: p.currency };
-        return { amount_minor: minor, currency: p.currency, amount: text, tier, finance_required: past, required_approvals: roles, two_people: roles.length === 2, refundable, exceeds_refundable: minor > p.amount_minor };
+        return { amount_minor: minor, currency: p.currency, amount: text, tier, finance_required: past, required_approvals: roles, two_people: roles.length === 2, refundable, exceeds_refundable: minor > p.amount_minor, payout_limit: null, exceeds_limit: null };
       }
       case "sync_status":
         me(w);
