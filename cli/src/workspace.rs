@@ -27,7 +27,43 @@ fn ask_team_password(operator: &str) -> Option<String> {
     if !std::io::stdin().is_terminal() {
         return None;
     }
-    rpassword::prompt_password(format!("{operator}'s team password: ")).ok().filter(|p| !p.is_empty())
+    prompt_hidden(&format!("{operator}'s team password: ")).ok().filter(|p| !p.is_empty())
+}
+
+/// On Linux the echo goes off before the prompt shows, so nothing typed
+/// after the prompt is ever echoed (`rpassword` shows the prompt first).
+#[cfg(target_os = "linux")]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data; tcgetattr fills it for an open terminal.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(fd, &mut term) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let saved = term;
+    term.c_lflag &= !libc::ECHO;
+    term.c_lflag |= libc::ECHONL;
+    // SAFETY: fd is the open terminal; term came from it.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let read = (|| {
+        (&tty).write_all(prompt.as_bytes())?;
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::BufReader::new(&tty).read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    })();
+    // SAFETY: puts back the terminal as it was, whatever the read did.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    read
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(prompt)
 }
 
 /// Opens what `--db` names: a file, a team copy (reconnected to its team), or

@@ -85,7 +85,10 @@ fn same_findings_in_any_file_order_and_in_bulk_or_row_mode() {
     assert_eq!(b["exceptions"], expected["exceptions"], "backward");
     let total: u64 = expected["exceptions"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(a["open_exceptions"].as_u64(), Some(total));
-    assert!(expected["exceptions"].as_object().unwrap().values().all(|v| v.as_u64().unwrap() > 0), "every kind occurs");
+    // Every kind but a missing settlement report: the demo writes one report per
+    // PSP covering its whole period (tests/settlement_reports.rs covers that kind).
+    let occurs = |(kind, count): (&String, &Value)| kind == "settlement_report_missing" || count.as_u64().unwrap() > 0;
+    assert!(expected["exceptions"].as_object().unwrap().iter().all(occurs), "every kind occurs");
 
     // The same exception ids, whichever way the data came in.
     let ids = |db: &Path| {

@@ -54,7 +54,7 @@ fn every_exception_kind_is_found_with_the_known_counts() {
     assert_eq!(kind_counts(&summary), recon_expected_kinds(), "{summary:#}");
     let listed: BTreeSet<&str> =
         summary["exceptions"].as_object().expect("exceptions object").keys().map(String::as_str).collect();
-    assert_eq!(listed, KINDS.into_iter().collect(), "exactly the thirteen kinds");
+    assert_eq!(listed, KINDS.into_iter().collect(), "exactly the reconciled kinds");
     // Matched, R-020 (paid, no exception about them).
     assert_eq!(summary["matched"], 5);
     assert_eq!(summary["open_exceptions"], 17);

@@ -41,6 +41,9 @@ pub enum ExceptionKind {
     StalePending,
     /// The shop order names a payment id other than the one that paid it.
     PaymentIdMismatch,
+    /// No settlement report of a PSP covers a market date, business days
+    /// after it: money paid out that day cannot be checked.
+    SettlementReportMissing,
 }
 
 /// What an exception is about; it also determines its id.
@@ -51,10 +54,12 @@ pub enum Subject {
     Order,
     Payment,
     Settlement,
+    /// A PSP's settlement report for a market date.
+    Report,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 20] = [
+    pub const ALL: [ExceptionKind; 21] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -75,10 +80,11 @@ impl ExceptionKind {
         ExceptionKind::ExpiredUnpaid,
         ExceptionKind::StalePending,
         ExceptionKind::PaymentIdMismatch,
+        ExceptionKind::SettlementReportMissing,
     ];
 
     /// The kinds reconciliation raises, and so the only ones a run may clear.
-    pub const RECONCILED: [ExceptionKind; 18] = [
+    pub const RECONCILED: [ExceptionKind; 19] = [
         ExceptionKind::PaidNotRecorded,
         ExceptionKind::RecordedNotPaid,
         ExceptionKind::DuplicatePayment,
@@ -97,6 +103,7 @@ impl ExceptionKind {
         ExceptionKind::ExpiredUnpaid,
         ExceptionKind::StalePending,
         ExceptionKind::PaymentIdMismatch,
+        ExceptionKind::SettlementReportMissing,
     ];
 
     /// Whether reconciliation decides this kind from the ledger's data. A
@@ -121,7 +128,8 @@ impl ExceptionKind {
             | ExceptionKind::FeeMismatch
             | ExceptionKind::ExpiredUnpaid
             | ExceptionKind::StalePending
-            | ExceptionKind::PaymentIdMismatch => true,
+            | ExceptionKind::PaymentIdMismatch
+            | ExceptionKind::SettlementReportMissing => true,
             ExceptionKind::ForgedNotification | ExceptionKind::RefundUnconfirmed => false,
         }
     }
@@ -148,6 +156,7 @@ impl ExceptionKind {
             ExceptionKind::ExpiredUnpaid => "expired_unpaid",
             ExceptionKind::StalePending => "stale_pending",
             ExceptionKind::PaymentIdMismatch => "payment_id_mismatch",
+            ExceptionKind::SettlementReportMissing => "settlement_report_missing",
         }
     }
 
@@ -177,6 +186,7 @@ impl ExceptionKind {
             | ExceptionKind::UnmatchedRefundSettlement
             | ExceptionKind::SettlementFxMismatch
             | ExceptionKind::FeeMismatch => Subject::Settlement,
+            ExceptionKind::SettlementReportMissing => Subject::Report,
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod money_rules;
 mod order_rules;
+mod report_rules;
 mod settlement_checks;
 
 use crate::audit::audit_entry;
@@ -25,6 +26,7 @@ use crate::terms::{TermsSettings, settlement_due};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use money_rules::*;
 use order_rules::*;
+pub use report_rules::{SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS, SETTLEMENT_REPORT_LOOKBACK_DAYS};
 use rust_decimal::Decimal;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -215,6 +217,9 @@ pub fn find(
     });
     let OrderRules { mut items, paid_by_order } = order_side;
     items.append(&mut money_side);
+    // A reversal undoes the payment before it settles; a refund or a chargeback comes after.
+    let settled_first = money.later.iter().filter(|p| p.status != PaymentStatus::Reversed);
+    items.append(&mut report_rules::missing_reports(settlements, paid.iter().chain(settled_first), options));
     let flagged_orders: FxHashSet<&str> = items.iter().map(|f| f.order_id.as_str()).collect();
     let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
     let mut matched = 0;
@@ -362,6 +367,7 @@ mod lifecycle_tests {
     fn row(local_minor: i64, fx: &str, gross_minor: i64, fee_minor: i64) -> SettlementFacts {
         SettlementFacts {
             id: 1,
+            batch_id: 1,
             psp: "dlocal".into(),
             payment_id: "D-1".into(),
             order_id: "O-1".into(),

@@ -125,6 +125,8 @@ pub struct PaymentFactLists {
 
 pub struct SettlementFacts {
     pub id: i64,
+    /// The import the row came in with: one report file.
+    pub batch_id: i64,
     pub psp: Arc<str>,
     pub payment_id: Id,
     pub order_id: Id,
@@ -291,7 +293,7 @@ impl Store {
     pub fn settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor,
-                    row_type, created_at, settled_on, fx_rate, settlement_currency
+                    row_type, created_at, settled_on, fx_rate, settlement_currency, batch_id
              FROM settlements",
         )?;
         let mut rows = stmt.query([])?;
@@ -301,6 +303,7 @@ impl Store {
             let row_type = text(r, 9)?;
             out.push(SettlementFacts {
                 id: r.get(0)?,
+                batch_id: r.get(14)?,
                 psp: psps.get(text(r, 1)?),
                 payment_id: text(r, 2)?.into(),
                 order_id: text(r, 3)?.into(),

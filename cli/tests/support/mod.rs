@@ -19,7 +19,7 @@ use std::process::Output;
 pub const AS_OF: &str = "2026-03-20";
 
 /// Every exception kind the `reconcile --json` summary must carry, even at zero.
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     "paid_not_recorded",
     "recorded_not_paid",
     "duplicate_payment",
@@ -38,6 +38,7 @@ pub const KINDS: [&str; 18] = [
     "expired_unpaid",
     "stale_pending",
     "payment_id_mismatch",
+    "settlement_report_missing",
 ];
 
 /// A fixture file under `tests/fixtures/`.

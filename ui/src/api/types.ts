@@ -77,6 +77,7 @@ export const EXCEPTION_KINDS: readonly ExceptionKind[] = [
   "expired_unpaid",
   "stale_pending",
   "payment_id_mismatch",
+  "settlement_report_missing",
 ] as const;
 
 export const EXCEPTION_STATUSES: readonly ExceptionStatus[] = ["open", "resolved", "cleared"] as const;

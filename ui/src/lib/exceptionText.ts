@@ -15,6 +15,9 @@ export function exceptionHint(e: ExceptionRecord, t: Translate): string {
     payment: e.payment_id || "—",
     order: e.order_id || "—",
     amount: e.amount_minor !== null ? formatAmount(e.amount_minor, e.currency) : "—",
+    // A missing settlement report is about a market date, which its detail names first.
+    day: /\d{4}-\d{2}-\d{2}/.exec(e.detail)?.[0] ?? "—",
+    market: e.country || "—",
     defaultValue: e.detail,
   });
 }
