@@ -83,6 +83,7 @@ pub struct KpiQuery {
 /// value at rank ⌈p·n/100⌉ (1-based), so always one of the values, never an
 /// interpolation; the median of an even count is the lower middle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Spread {
     pub count: u64,
     pub median: Option<i64>,
@@ -109,6 +110,7 @@ impl Spread {
 /// Settlement against the account's terms (`T+N` business days from the
 /// paid market date), for paid payments with a `PAYMENT` settlement row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettlementKpis {
     pub settled: u64,
     pub on_time: u64,
@@ -120,6 +122,7 @@ pub struct SettlementKpis {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Kpis {
     /// Payments created in the range.
     pub vouchers: u64,
@@ -484,6 +487,87 @@ pub fn report(store: &Store, operator: &Operator, query: &KpiQuery, now: DateTim
             .collect(),
         overall: overall.finish(),
     })
+}
+
+/// Market days one daily series may span (one report per day).
+pub const KPI_SERIES_DAYS_MAX: i64 = 92;
+
+/// What the dashboard draws each KPI against. Only the refund failure rate's
+/// comes from the seeds (002: 3 % or more needs a look); the others are
+/// starting points for cash vouchers, shown as lines beside the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KpiTargets {
+    /// Paid / vouchers issued, at least.
+    pub success_rate_min_bp: u64,
+    /// Expired unpaid / vouchers issued, at most.
+    pub expired_unpaid_max_bp: u64,
+    /// Median minutes from the PSP's paid time to our first sight of it, at most.
+    pub sync_delay_median_max_minutes: i64,
+    /// Paid payments first learnt otherwise than by the PSP's notification, at most.
+    pub callbacks_missed_max_bp: u64,
+    /// Failed refunds / finished refunds, below (at or above warns).
+    pub refund_failure_max_bp: u64,
+}
+
+pub const KPI_TARGETS: KpiTargets = KpiTargets {
+    success_rate_min_bp: 6_000,
+    expired_unpaid_max_bp: 3_000,
+    sync_delay_median_max_minutes: 60,
+    callbacks_missed_max_bp: 500,
+    refund_failure_max_bp: crate::dashboard::REFUND_FAILURE_WARN_PERCENT as u64 * 100,
+};
+
+/// One market day's KPIs, for the dashboard's charts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KpiDay {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub date: NaiveDate,
+    pub vouchers: u64,
+    pub success_rate_bp: Option<u64>,
+    pub expired_unpaid_bp: Option<u64>,
+    pub sync_delay_median_minutes: Option<i64>,
+    pub callbacks_missed_bp: Option<u64>,
+    pub refund_failure_bp: Option<i64>,
+}
+
+/// The dashboard's KPI panel: the range's figures, one point per market day, and the targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KpiPanel {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub from: NaiveDate,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub to: NaiveDate,
+    pub overall: Kpis,
+    pub days: Vec<KpiDay>,
+    pub targets: KpiTargets,
+}
+
+/// The range's KPIs and each day's, as [`report`] computes them (the same
+/// numbers `voucherdesk kpis` prints, day by day).
+pub fn panel(store: &Store, operator: &Operator, query: &KpiQuery, now: DateTime<Utc>) -> Result<KpiPanel, KpiError> {
+    let days = (query.to - query.from).num_days() + 1;
+    if days > KPI_SERIES_DAYS_MAX {
+        return Err(KpiError::TooLong { days });
+    }
+    let overall = report(store, operator, query, now)?.overall;
+    let mut series = Vec::new();
+    for date in query.from.iter_days().take(days.max(0) as usize) {
+        let one = KpiQuery { from: date, to: date, ..query.clone() };
+        let k = report(store, operator, &one, now)?.overall;
+        series.push(KpiDay {
+            date,
+            vouchers: k.vouchers,
+            success_rate_bp: k.success_rate_bp,
+            expired_unpaid_bp: k.expired_unpaid_bp,
+            sync_delay_median_minutes: k.sync_delay_minutes.median,
+            callbacks_missed_bp: k.callbacks_missed_bp,
+            refund_failure_bp: k.refund_failure.rate_bp,
+        });
+    }
+    Ok(KpiPanel { from: query.from, to: query.to, overall, days: series, targets: KPI_TARGETS })
 }
 
 #[cfg(test)]

@@ -268,3 +268,40 @@ fn the_refund_failure_warning_starts_at_three_percent() {
     let text = stdout(&ctx.ok(["kpis", "--from", "2026-03-19", "--to", "2026-03-19"]));
     assert!(text.ends_with("warning: refund failure rate at 3 % or more (!)\n"), "{text}");
 }
+
+#[test]
+fn the_dashboards_panel_is_the_reports_figures_day_by_day() {
+    use voucherdesk::kpis::{self, KpiQuery};
+    let ctx = recon_ctx();
+    let store = voucherdesk::store::Store::open(&ctx.db).unwrap();
+    let sam = voucherdesk::operators::act_as(&store, "sam").unwrap();
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let query = KpiQuery { from: day("2026-03-01"), to: day("2026-03-31"), psp: None, market: None };
+    let now = chrono::Utc::now();
+    let panel = kpis::panel(&store, &sam, &query, now).unwrap();
+
+    // The range's figures are exactly what `voucherdesk kpis` prints.
+    let cli = ctx.json(["kpis", "--from", "2026-03-01", "--to", "2026-03-31", "--json"]);
+    assert_eq!(serde_json::to_value(&panel.overall).unwrap(), cli["overall"]);
+    // One point per market day, each the report of that day alone.
+    assert_eq!(panel.days.len(), 31);
+    assert_eq!(panel.days.iter().map(|d| d.vouchers).sum::<u64>(), panel.overall.vouchers);
+    for point in &panel.days {
+        let one = KpiQuery { from: point.date, to: point.date, ..query.clone() };
+        let k = kpis::report(&store, &sam, &one, now).unwrap().overall;
+        assert_eq!(
+            (point.vouchers, point.success_rate_bp, point.expired_unpaid_bp, point.callbacks_missed_bp),
+            (k.vouchers, k.success_rate_bp, k.expired_unpaid_bp, k.callbacks_missed_bp),
+            "{}",
+            point.date
+        );
+        assert_eq!(point.sync_delay_median_minutes, k.sync_delay_minutes.median, "{}", point.date);
+    }
+    assert!(panel.days.iter().any(|d| d.success_rate_bp.is_some()), "some day had vouchers");
+    assert_eq!(panel.targets.refund_failure_max_bp, 300, "seed 002: 3 %");
+
+    // A longer range than the charts draw (93 market days) is refused, not cut short.
+    let long = KpiQuery { from: day("2026-01-01"), to: day("2026-04-03"), ..query };
+    let err = kpis::panel(&store, &sam, &long, now).unwrap_err();
+    assert_eq!(err.code(), "kpis.too_long");
+}

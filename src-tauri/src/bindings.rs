@@ -73,6 +73,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<store::StoredAuditEntry>(&cfg)?;
     export::<audit::VerifyReport>(&cfg)?;
     export::<settings::Settings>(&cfg)?;
+    export::<voucherdesk::kpis::KpiPanel>(&cfg)?;
     export::<voucherdesk::backup_schedule::BackupOverview>(&cfg)?;
     // buyer notifications
     export::<notifications::Kind>(&cfg)?;

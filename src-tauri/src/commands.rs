@@ -14,7 +14,7 @@ use crate::state::AppState;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use voucherdesk::import::{self, ImportRequest, profile};
 use voucherdesk::operators::{self, Role};
-use voucherdesk::{audit, dashboard, exceptions, lookup, reconcile, refunds, settings};
+use voucherdesk::{audit, dashboard, exceptions, kpis, lookup, reconcile, refunds, settings};
 
 type Reply<T> = Result<T, ApiError>;
 
@@ -96,6 +96,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_bulk_approve,
         refunds_export_csv,
         dashboard_refunds,
+        kpis_panel,
         pick_import_files,
         pick_save_path,
         refunds_receipt_save,
@@ -536,6 +537,20 @@ pub async fn dashboard_refunds(state: State<'_, AppState>) -> Reply<dto::RefundD
     state.as_reader(move |s, _| Ok(dashboard::refunds(s, chrono::Utc::now())?.into())).await
 }
 
+/// The dashboard's operations KPIs over market days `from`..=`to` (at most
+/// `kpis::KPI_SERIES_DAYS_MAX`), with one point per day and the targets.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn kpis_panel(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    market: dto::Market,
+) -> Reply<kpis::KpiPanel> {
+    let query =
+        kpis::KpiQuery { from: market_date(&from)?, to: market_date(&to)?, psp: None, market: market.country() };
+    state.as_reader(move |s, op| Ok(kpis::panel(s, op, &query, chrono::Utc::now())?)).await
+}
+
 // ------------------------------------------------------------------ file dialogs
 
 /// The operator picks the files to import (none when cancelled); each comes
@@ -657,6 +672,6 @@ mod tests {
         assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
         let unknown: Vec<&String> = listed.difference(&defined).collect();
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
-        assert_eq!(COMMANDS.len(), 72, "the app's commands: {COMMANDS:?}");
+        assert_eq!(COMMANDS.len(), 73, "the app's commands: {COMMANDS:?}");
     }
 }

@@ -58,6 +58,7 @@ from_coded!(
     voucherdesk::reconcile::ReconcileError,
     voucherdesk::settings::SettingsError,
     voucherdesk::dashboard::DashboardError,
+    voucherdesk::kpis::KpiError,
     voucherdesk::notifications::NotificationError,
     // ---- refunds
     voucherdesk::refunds::RefundError,

@@ -679,6 +679,35 @@ test("switches the language to Chinese and back", async () => {
   await signOut();
 });
 
+test("a manager reads the operations KPIs on the dashboard: the CLI's figures, with targets, in English, Chinese and Spanish", async () => {
+  await signIn("marta");
+  await go("dashboard");
+  const panel = await s.waitFor(tid("kpi-panel"), { what: "the KPI panel" });
+  const [from, to] = [await panel.attr("data-from"), await panel.attr("data-to")];
+  const report = JSON.parse(cli("--operator", "marta", "kpis", "--from", from, "--to", to, "--json"));
+  const percent = (bp) => (bp === null ? "—" : `${(bp / 100).toFixed(1)} %`);
+  const success = await s.label(tid("kpi-success-rate"));
+  assert.ok(success.includes(percent(report.overall.success_rate_bp)), `${success} vs ${report.overall.success_rate_bp}`);
+  assert.ok(success.includes(`${report.overall.paid.toLocaleString("en-US")} of ${report.overall.vouchers.toLocaleString("en-US")} vouchers paid`), success);
+  assert.ok((await s.label(tid("kpi-expired-unpaid"))).includes(percent(report.overall.expired_unpaid_bp)));
+  assert.ok((await s.label(tid("kpi-callbacks-missed"))).includes(percent(report.overall.callbacks_missed_bp)));
+  await s.waitFor(`${tid("kpi-chart-rates")} canvas`, { what: "the rates chart" });
+  const scrollToPanel = () => s.execute("document.querySelector('[data-testid=\"kpi-panel\"]').scrollIntoView()");
+  await scrollToPanel();
+  await shot("32-kpis-en");
+  for (const [language, word] of [
+    ["zh", "支付成功率"],
+    ["es", "Tasa de pago"],
+  ]) {
+    await harness.setLanguage(s, language);
+    await s.until(async () => ((await s.label(tid("kpi-success-rate"))) ?? "").includes(word), { what: `the KPIs in ${language}` });
+    await scrollToPanel();
+    await shot(`32-kpis-${language}`);
+  }
+  await harness.setLanguage(s, "en");
+  await signOut();
+});
+
 test("a support agent issues a new voucher from an expired order's case file; the PSP makes it and the buyer is told", async () => {
   // An order whose dLocal voucher expired unpaid (the PSP still says pending), that the core lets support re-issue.
   const open = JSON.parse(cli("exceptions", "list", "--kind", "stale_pending", "--status", "open", "--limit", "50", "--json"));
