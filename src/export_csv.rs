@@ -1,7 +1,10 @@
-//! The one CSV writer every export goes through (refunds, exceptions, and any
-//! later report): UTF-8 with a BOM, so spreadsheet programs read accents, and
-//! formula-safe, so text from buyers, PSPs or operators never runs in the
-//! spreadsheet of whoever opens the file.
+//! The one writer every export goes through (refunds, exceptions, payments,
+//! settlements, the daily report): CSV, UTF-8 with a BOM, so spreadsheet
+//! programs read accents, and formula-safe, so text from buyers, PSPs or
+//! operators never runs in the spreadsheet of whoever opens the file; or, for
+//! a path ending in `.xlsx`, an Excel workbook (`rust_xlsxwriter`, kept by the
+//! author of Python's XlsxWriter), where text goes into string cells, which
+//! Excel never evaluates, and our numbers into number cells.
 //!
 //! A text cell that a spreadsheet would read as a formula (it starts with
 //! `=`, `+`, `-`, `@`, a tab or a carriage return, or the full-width `＝`,
@@ -67,21 +70,51 @@ impl Cell<'_> {
     }
 }
 
-/// A CSV file being written; [`ExportWriter::finish`] flushes it.
+/// Rows one `.xlsx` sheet holds, the header included (Excel's own limit).
+pub const XLSX_ROWS_MAX: u32 = 1_048_576;
+
+/// An export file being written; [`ExportWriter::finish`] completes it.
 pub struct ExportWriter {
     path: PathBuf,
-    writer: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    out: Out,
+}
+
+enum Out {
+    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+    /// Rows stream to a temporary file (constant memory); saved on `finish`.
+    Xlsx {
+        book: rust_xlsxwriter::Workbook,
+        next_row: u32,
+        money: rust_xlsxwriter::Format,
+    },
+}
+
+/// Whether `path` names an Excel workbook (`.xlsx`, any case).
+pub fn is_xlsx(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
 impl ExportWriter {
-    /// Creates (or replaces) `path`, writes the BOM and the header row.
+    /// Creates (or replaces) `path` and writes the header row: CSV with its
+    /// BOM, or, for `.xlsx`, a workbook with one sheet named `sheet`.
     pub fn create(path: &Path, header: &[&str]) -> Result<ExportWriter, ExportCsvError> {
+        ExportWriter::create_sheet(path, "Export", header)
+    }
+
+    pub fn create_sheet(path: &Path, sheet: &str, header: &[&str]) -> Result<ExportWriter, ExportCsvError> {
         let failed =
             |e: &dyn std::fmt::Display| ExportCsvError::Write { path: path.to_path_buf(), reason: e.to_string() };
-        let file = std::fs::File::create(path).map_err(|e| failed(&e))?;
-        let mut out = std::io::BufWriter::new(file);
-        out.write_all(UTF8_BOM).map_err(|e| failed(&e))?;
-        let mut export = ExportWriter { path: path.to_path_buf(), writer: csv::Writer::from_writer(out) };
+        let out = if is_xlsx(path) {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            book.add_worksheet_with_constant_memory().set_name(sheet).map_err(|e| failed(&e))?;
+            Out::Xlsx { book, next_row: 0, money: rust_xlsxwriter::Format::new().set_num_format("#,##0.00") }
+        } else {
+            let file = std::fs::File::create(path).map_err(|e| failed(&e))?;
+            let mut out = std::io::BufWriter::new(file);
+            out.write_all(UTF8_BOM).map_err(|e| failed(&e))?;
+            Out::Csv(csv::Writer::from_writer(out))
+        };
+        let mut export = ExportWriter { path: path.to_path_buf(), out };
         let cells: Vec<Cell<'_>> = header.iter().map(|h| Cell::Text(h)).collect();
         export.row(&cells)?;
         Ok(export)
@@ -90,14 +123,46 @@ impl ExportWriter {
     /// Writes one row, every cell made safe.
     pub fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), ExportCsvError> {
         let path = &self.path;
-        self.writer
-            .write_record(cells.iter().map(|c| c.safe().into_owned()))
-            .map_err(|e| ExportCsvError::Write { path: path.clone(), reason: e.to_string() })
+        let failed = |reason: String| ExportCsvError::Write { path: path.clone(), reason };
+        match &mut self.out {
+            Out::Csv(writer) => {
+                writer.write_record(cells.iter().map(|c| c.safe().into_owned())).map_err(|e| failed(e.to_string()))
+            }
+            Out::Xlsx { book, next_row, money } => {
+                if *next_row >= XLSX_ROWS_MAX {
+                    return Err(failed(format!(
+                        "an .xlsx sheet holds at most {XLSX_ROWS_MAX} rows: narrow the range or export to .csv"
+                    )));
+                }
+                let sheet = book.worksheet_from_index(0).map_err(|e| failed(e.to_string()))?;
+                for (col, cell) in cells.iter().enumerate() {
+                    let col = u16::try_from(col).map_err(|_| failed("too many columns".into()))?;
+                    let written = match *cell {
+                        // Excel keeps numbers as doubles: a two-decimal amount stays exact
+                        // far beyond any ledger's (2^53 minor units), and finance can add them up.
+                        Cell::Number(text) if is_plain_decimal(text) => match text.parse::<f64>() {
+                            Ok(n) if text.contains('.') => sheet.write_number_with_format(*next_row, col, n, money),
+                            Ok(n) => sheet.write_number(*next_row, col, n),
+                            Err(_) => sheet.write_string(*next_row, col, text),
+                        },
+                        // A string cell is never evaluated: the text goes in as typed.
+                        Cell::Number(text) | Cell::Text(text) => sheet.write_string(*next_row, col, text),
+                    };
+                    written.map_err(|e| failed(e.to_string()))?;
+                }
+                *next_row += 1;
+                Ok(())
+            }
+        }
     }
 
-    pub fn finish(mut self) -> Result<(), ExportCsvError> {
-        let path = &self.path;
-        self.writer.flush().map_err(|e| ExportCsvError::Write { path: path.clone(), reason: e.to_string() })
+    pub fn finish(self) -> Result<(), ExportCsvError> {
+        let path = self.path;
+        let failed = |reason: String| ExportCsvError::Write { path: path.clone(), reason };
+        match self.out {
+            Out::Csv(mut writer) => writer.flush().map_err(|e| failed(e.to_string())),
+            Out::Xlsx { mut book, .. } => book.save(&path).map_err(|e| failed(e.to_string())),
+        }
     }
 }
 

