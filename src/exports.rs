@@ -9,6 +9,8 @@ use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{LedgerExportFilter, Store, StoreError};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Market days one export may span.
@@ -236,6 +238,51 @@ pub fn export_settlements(
         write_row(&mut writer, &mut rows, &cells)
     });
     finish(writer, written, path)
+}
+
+/// Money of one currency on a report: how many rows and their sum (minor units).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Sum {
+    pub rows: u64,
+    pub amount_minor: i64,
+}
+
+/// What a day's payments and settlement rows add up to, per currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LedgerTotals {
+    /// Payments dated in the range (paid, else created).
+    pub payments: u64,
+    /// Of those, paid (a paid time on record), by currency.
+    pub paid: BTreeMap<String, Sum>,
+    /// Settlement rows dated in the range.
+    pub settlement_rows: u64,
+    /// Net settled, by settlement currency and row type ("PAYMENT", "REFUND"…).
+    pub settled_net: BTreeMap<String, BTreeMap<String, Sum>>,
+}
+
+/// The totals of what [`export_payments`] and [`export_settlements`] write for `query`.
+pub fn ledger_totals(store: &Store, operator: &Operator, query: &ExportQuery) -> Result<LedgerTotals, ExportError> {
+    operator.require(Permission::Lookup)?;
+    let filter = query.filter()?;
+    let mut totals = LedgerTotals::default();
+    store.for_each_payment_export(&filter, |p| {
+        totals.payments += 1;
+        if p.paid_at.is_some() {
+            let sum = totals.paid.entry(p.currency.clone()).or_default();
+            sum.rows += 1;
+            sum.amount_minor += p.amount_minor;
+        }
+        Ok(())
+    })?;
+    store.for_each_settlement_export(&filter, |s| {
+        totals.settlement_rows += 1;
+        let by_type = totals.settled_net.entry(s.settlement_currency.clone()).or_default();
+        let sum = by_type.entry(s.row_type.clone()).or_default();
+        sum.rows += 1;
+        sum.amount_minor += s.net_minor;
+        Ok(())
+    })?;
+    Ok(totals)
 }
 
 /// What the row callbacks say when the export grows past its limit.

@@ -10,6 +10,7 @@ pub mod calendar;
 // Local crash reports written by a panic hook; nothing is sent anywhere.
 pub mod crash;
 pub mod credentials;
+pub mod daily_report;
 pub mod dashboard;
 pub mod demo;
 pub mod exceptions;
@@ -36,6 +37,7 @@ pub mod payments;
 pub mod psp;
 pub mod reconcile;
 // The one redaction of secrets in PSP, SMTP and SMS errors before they are kept or audited.
+pub mod pdf_page;
 pub mod redact;
 // Tiered maker-checker refunds.
 pub mod refunds;

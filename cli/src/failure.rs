@@ -93,7 +93,16 @@ macro_rules! coded {
     )*};
 }
 
-coded!(BackupError, FxError, KpiError, RefundError, ReceiptError, VoucherError, notifications::NotificationError);
+coded!(
+    BackupError,
+    FxError,
+    KpiError,
+    RefundError,
+    ReceiptError,
+    VoucherError,
+    notifications::NotificationError,
+    voucherdesk::daily_report::DailyReportError
+);
 
 impl Classified for ExportError {
     fn class(&self) -> ErrorClass {

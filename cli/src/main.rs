@@ -42,6 +42,7 @@ mod operators;
 mod profiles;
 mod reconcile;
 mod refunds;
+mod report;
 mod sandbox;
 mod settings;
 mod stats;
@@ -145,6 +146,9 @@ enum Command {
     Export(export::ExportCommand),
     /// Operations KPIs by voucher creation date: success rate, time to pay, sync delay, missed callbacks, refunds, settlement.
     Kpis(kpis::KpisArgs),
+    /// The daily report: a market date's payments and settlement rows per market, and a PDF summary.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Team mode: the shared PostgreSQL server (schema, leases, status).
     #[command(subcommand)]
     Team(team::TeamCommand),
@@ -204,6 +208,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Fx(cmd) => fx::run(&cli.db, &cli.operator, cmd),
         Command::Export(cmd) => export::run(&cli.db, &cli.operator, cmd),
         Command::Kpis(args) => kpis::run(&cli.db, &cli.operator, args),
+        Command::Report(cmd) => report::run(&cli.db, &cli.operator, cmd),
         Command::Vouchers(cmd) => vouchers::run(&cli.db, &cli.operator, cmd),
         Command::Backup(args) => backup::run(&cli.db, &cli.operator, args),
         Command::Restore(args) => backup::run_restore(&cli.db, args),

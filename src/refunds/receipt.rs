@@ -2,30 +2,17 @@
 //! database: written once (the same refund's receipt is re-read afterwards),
 //! kept at least the retention setting (never less than 6 months).
 //!
-//! Rendered with `printpdf` (pure Rust, few dependencies) and an embedded
-//! Noto Mono font, so Spanish names (Muñoz, José) render and extract as text.
+//! One page of text (`crate::pdf_page`).
 
 use super::{Refund, RefundDetails, RefundError, RefundStatus, show, tiers};
 use crate::market::{Country, format_market};
 use crate::store::Store;
 use chrono::{DateTime, TimeDelta, Utc};
-use printpdf::{Mm, PdfDocument};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The folder, next to the database file, that holds the receipts.
 pub const RECEIPTS_DIR: &str = "receipts";
-/// Noto Mono (SIL Open Font License 1.1): Latin with accents, about 100 KiB.
-const FONT_TTF: &[u8] = include_bytes!("../../assets/fonts/NotoMono-Regular.ttf");
-const PAGE_WIDTH_MM: f32 = 210.0;
-const PAGE_HEIGHT_MM: f32 = 297.0;
-const MARGIN_MM: f32 = 18.0;
-const FONT_SIZE_PT: f32 = 10.0;
-const LINE_HEIGHT_MM: f32 = 5.5;
-/// A monospaced line at 10 pt fits this many characters inside the margins.
-const LINE_CHARS_MAX: usize = 84;
-/// One page holds this many lines; a receipt never needs more (notes are cut).
-const PAGE_LINES_MAX: usize = 46;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 #[derive(Debug, thiserror::Error)]
@@ -250,32 +237,11 @@ pub fn lines(refund: &Refund, buyer: &str, country: Option<Country>) -> Vec<Stri
         let market_date = country.map(|c| c.business_date(done).to_string()).unwrap_or_else(|| "-".into());
         out.push(format!("Succeeded:      market date {market_date}, {}", utc_text(done)));
     }
-    // Wrap long values; a receipt is one page.
-    let mut wrapped = Vec::new();
-    for line in out {
-        let chars: Vec<char> = line.chars().collect();
-        if chars.is_empty() {
-            wrapped.push(String::new());
-        }
-        for chunk in chars.chunks(LINE_CHARS_MAX) {
-            wrapped.push(chunk.iter().collect());
-        }
-    }
-    wrapped.truncate(PAGE_LINES_MAX);
-    wrapped
+    // Wrap long values; a receipt is one page (notes are cut).
+    crate::pdf_page::wrap(out)
 }
 
 fn render(refund: &Refund, buyer: &str, country: Option<Country>) -> Result<Vec<u8>, ReceiptError> {
     let title = format!("Refund receipt #{}", refund.id);
-    let (doc, page, layer) = PdfDocument::new(&title, Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM), "receipt");
-    let font = doc.add_external_font(FONT_TTF).map_err(|e| ReceiptError::Render(e.to_string()))?;
-    let layer = doc.get_page(page).get_layer(layer);
-    let mut y = PAGE_HEIGHT_MM - MARGIN_MM;
-    for line in lines(refund, buyer, country) {
-        if !line.is_empty() {
-            layer.use_text(line, FONT_SIZE_PT, Mm(MARGIN_MM), Mm(y), &font);
-        }
-        y -= LINE_HEIGHT_MM;
-    }
-    doc.save_to_bytes().map_err(|e| ReceiptError::Render(e.to_string()))
+    crate::pdf_page::render(&title, &lines(refund, buyer, country)).map_err(ReceiptError::Render)
 }
