@@ -6,21 +6,9 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use support::{Ctx, stderr};
+use support::{Ctx, pdf_text, stderr};
 
 const DATE: &str = "2026-03-18";
-
-fn pdf_text(path: &Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils, scripts/install-deps.sh) runs");
-    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
-}
 
 /// The ledger's own figures for `country` on DATE (Bogotá and Lima are UTC−5 all year).
 struct Ledger {

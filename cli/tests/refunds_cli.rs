@@ -6,19 +6,6 @@ mod support;
 use serde_json::Value;
 use support::refunds::*;
 
-const BANK: [&str; 10] = [
-    "--beneficiary-name",
-    "María José Peña",
-    "--bank",
-    "Bancolombia",
-    "--bank-account",
-    "0012345678",
-    "--account-type",
-    "S",
-    "--beneficiary-document",
-    "1020304050",
-];
-
 #[test]
 fn support_requests_a_tier_three_refund_finance_and_a_manager_approve_it() {
     let mut l = ledger();

@@ -13,19 +13,6 @@ use voucherdesk::refunds::submission::{SubmitConfig, submit_and_follow};
 use voucherdesk::refunds::{self, RefundRequestInput, RefundStatus};
 use voucherdesk_sandbox as sandbox;
 
-const BANK: [&str; 10] = [
-    "--beneficiary-name",
-    "María José Peña",
-    "--bank",
-    "Bancolombia",
-    "--bank-account",
-    "0012345678",
-    "--account-type",
-    "S",
-    "--beneficiary-document",
-    "1020304050",
-];
-
 fn dlocal(url: &str, l: &mut Ledger) {
     let secrets = AccountSecrets::Dlocal(DlocalSecrets {
         login: sandbox::DEFAULT_DLOCAL_LOGIN.into(),

@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use std::path::Path;
+use support::pdf_text;
 use support::refunds::*;
 use voucherdesk::market::Country;
 use voucherdesk::refunds::receipt::{self, ReceiptError};
@@ -40,19 +40,6 @@ fn succeeded_refund() -> (Ledger, i64) {
     assert_eq!((report.submitted, report.succeeded), (1, 1), "{report:?}");
     assert_eq!(refunds::show(&l.store, r.id).unwrap().status, RefundStatus::Succeeded);
     (l, r.id)
-}
-
-fn pdf_text(path: &Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils, scripts/install-deps.sh) runs");
-    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
-    // Column spacing is the extractor's guess: compare words, one space apart.
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
 }
 
 fn finished_at(l: &Ledger, id: i64) -> DateTime<Utc> {

@@ -319,3 +319,17 @@ pub fn contract_demo_fee(db: &Path, fee_bps: i64) {
         .expect("account");
     voucherdesk::credentials::set_fee_rate(&mut store, &admin, "dlocal-demo", Some(fee_bps)).expect("fee rate");
 }
+
+/// A PDF's text (`pdftotext` from poppler-utils, scripts/install-deps.sh),
+/// words one space apart: column spacing is the extractor's guess.
+pub fn pdf_text(path: &Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, scripts/install-deps.sh) runs");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+}

@@ -162,6 +162,20 @@ pub fn payee_co() -> PayeeInput {
     }
 }
 
+/// `bank()` as the CLI's flags.
+pub const BANK: [&str; 10] = [
+    "--beneficiary-name",
+    "María José Peña",
+    "--bank",
+    "Bancolombia",
+    "--bank-account",
+    "0012345678",
+    "--account-type",
+    "S",
+    "--beneficiary-document",
+    "1020304050",
+];
+
 /// A psp_refund request of `amount` for `payment_id`.
 pub fn psp_refund(payment_id: &str, amount: &str) -> RefundRequestInput {
     RefundRequestInput {
