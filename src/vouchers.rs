@@ -136,10 +136,6 @@ pub enum VoucherError {
         "dLocal tickets cannot be extended: issue a new voucher instead (`voucherdesk vouchers issue --order {order}`)"
     )]
     ExtendUnsupported { order: String },
-    #[error(
-        "dLocal offers no cancellation of a cash ticket: it stays payable until it expires; if the buyer pays it, refund the payment"
-    )]
-    CancelUnsupported { order: String },
     #[error("no {psp} account is configured: add one with `voucherdesk credentials add`")]
     NoPspAccount { psp: &'static str },
     #[error("{psp} account {account}: {message}")]
@@ -169,7 +165,6 @@ impl VoucherError {
             VoucherError::NoOpenVoucher { .. } => "vouchers.no_open_voucher",
             VoucherError::UnsupportedPsp { .. } => "vouchers.psp_unsupported",
             VoucherError::ExtendUnsupported { .. } => "vouchers.extend_unsupported",
-            VoucherError::CancelUnsupported { .. } => "vouchers.cancel_unsupported",
             VoucherError::NoPspAccount { .. } => "vouchers.no_psp_account",
             VoucherError::PspAccount { .. } => "vouchers.psp_account",
             VoucherError::PspRefused { .. } => "vouchers.psp_refused",
@@ -193,7 +188,6 @@ impl VoucherError {
             | VoucherError::NoOpenVoucher { .. }
             | VoucherError::UnsupportedPsp { .. }
             | VoucherError::ExtendUnsupported { .. }
-            | VoucherError::CancelUnsupported { .. }
             | VoucherError::NoPspAccount { .. }
             | VoucherError::PspRefused { .. } => true,
             VoucherError::PspAccount { .. }
@@ -579,12 +573,9 @@ fn open_cip(
 ) -> Result<PaymentRecord, VoucherError> {
     let psp = VoucherPsp::of(order)?;
     match (psp, action) {
-        (VoucherPsp::PagoEfectivo, _) | (VoucherPsp::Dlocal, VoucherAction::Issue) => {}
+        (VoucherPsp::PagoEfectivo, _) | (VoucherPsp::Dlocal, VoucherAction::Issue | VoucherAction::Cancel) => {}
         (VoucherPsp::Dlocal, VoucherAction::Extend) => {
             return Err(VoucherError::ExtendUnsupported { order: order.order_id.clone() });
-        }
-        (VoucherPsp::Dlocal, VoucherAction::Cancel) => {
-            return Err(VoucherError::CancelUnsupported { order: order.order_id.clone() });
         }
     }
     let payments = store.payments_of_order(&order.order_id)?;

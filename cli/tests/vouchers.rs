@@ -278,7 +278,7 @@ async fn a_new_cip_lives_as_long_as_the_setting_says_and_can_be_extended_and_can
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dlocal_has_no_extension_nor_cancellation_and_paid_or_shipped_orders_get_no_voucher() {
+async fn dlocal_has_no_extension_and_paid_or_shipped_orders_get_no_voucher() {
     let ctx = ledger();
     let psp = sandbox("").await;
     let mut store = Store::open(&ctx.db).unwrap();
@@ -292,10 +292,13 @@ async fn dlocal_has_no_extension_nor_cancellation_and_paid_or_shipped_orders_get
         e.to_string(),
         "dLocal tickets cannot be extended: issue a new voucher instead (`voucherdesk vouchers issue --order V-CO-1`)"
     );
+    // Its only voucher expired: nothing to cancel.
     let cancel = CancelRequest { order_id: "V-CO-1".into(), payment_id: None };
     let e = vouchers::cancel(&mut store, &c, &ana, &cancel, Utc::now()).await.unwrap_err();
-    assert_eq!(e.code(), "vouchers.cancel_unsupported");
-    assert!(e.to_string().starts_with("dLocal offers no cancellation of a cash ticket"), "{e}");
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        ("vouchers.no_open_voucher", "order V-CO-1 has no pending dlocal voucher")
+    );
 
     let e = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-PAID", None), Utc::now()).await.unwrap_err();
     assert_eq!(
@@ -629,7 +632,7 @@ async fn the_case_file_learns_which_actions_it_may_offer_by_the_same_rules() {
     assert_eq!(offer(&store, &sam, "V-CO-1"), [yes.clone(), no("vouchers.extend_unsupported"), no("auth.forbidden")]);
     assert_eq!(
         offer(&store, &fabio, "V-CO-1"),
-        [yes.clone(), no("vouchers.extend_unsupported"), no("vouchers.cancel_unsupported")]
+        [yes.clone(), no("vouchers.extend_unsupported"), no("vouchers.no_open_voucher")]
     );
     assert_eq!(offer(&store, &fabio, "V-CO-PAID")[0], no("vouchers.already_paid"));
     assert_eq!(offer(&store, &fabio, "V-CO-SHIPPED")[0], no("vouchers.order_not_open"));
@@ -708,4 +711,106 @@ async fn a_reference_already_taken_at_the_psp_is_recorded_not_duplicated() {
     // The next attempt takes the next reference.
     let pe = vouchers::issue(&mut store, &c, &sam, &issue_request("V-PE-1", None), Utc::now()).await.unwrap();
     assert_eq!((pe.reference.as_deref(), pe.payment_id.as_str(), pe.replayed), (Some("V-PE-1-V2"), "2600002", false));
+}
+
+/// Polls the sandbox until dLocal has `payment_id` as `status` (the PSP's own clock, bounded).
+async fn until_at_dlocal(psp: &RunningSandbox, payment_id: &str, status: PaymentStatus) {
+    let client = dlocal_client(psp, 5_000);
+    for _ in 0..100 {
+        if client.payment(payment_id).await.unwrap().reading.status == status {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("dLocal never had {payment_id} as {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dlocal_ticket_is_cancelled_at_dlocal_first_then_in_the_ledger_once_and_the_buyer_is_told() {
+    let ctx = ledger();
+    let psp = sandbox("").await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let (sam, fabio) = (who(&store, "sam"), who(&store, "fabio"));
+    let c = clients(&psp, 5_000);
+    let issued = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", None), Utc::now()).await.unwrap();
+    let cancel = CancelRequest { order_id: "V-CO-1".into(), payment_id: None };
+    let e = vouchers::cancel(&mut store, &c, &sam, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "auth.forbidden", "support may not cancel");
+
+    let done = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap();
+    assert_eq!(
+        (done.payment_id.as_str(), done.status, done.replayed),
+        (issued.payment_id.as_str(), PaymentStatus::Cancelled, false)
+    );
+    until_at_dlocal(&psp, &issued.payment_id, PaymentStatus::Cancelled).await;
+    assert_eq!(
+        statuses(&store, "V-CO-1"),
+        vec![("D-OLD-1".to_string(), "expired".to_string()), (issued.payment_id.clone(), "cancelled".to_string())]
+    );
+    let mut told = both("voucher_instructions");
+    told.extend(both("voucher_cancelled"));
+    assert_eq!(messages(&store, "V-CO-1"), told);
+    assert_eq!(voucher_audit(&store), ["voucher.issue_request", "voucher.issue", "voucher.cancel"]);
+    let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "vouchers.no_open_voucher");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dlocal_cancel_whose_answer_was_lost_is_recorded_once_and_a_paid_ticket_is_never_cancelled() {
+    let ctx = ledger();
+    let psp = sandbox("[[dlocal.payments]]\norder_prefix = \"V-CO-1-V2\"\noutcome = \"paid\"\nafter_ms = 100\n").await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let (sam, fabio) = (who(&store, "sam"), who(&store, "fabio"));
+    let c = clients(&psp, 5_000);
+
+    // A time-out: the cancel reached dLocal, the answer did not reach us. Nothing is recorded.
+    let issued = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", None), Utc::now()).await.unwrap();
+    dlocal_client(&psp, 5_000).cancel_payment(&issued.payment_id).await.unwrap();
+    assert_eq!(statuses(&store, "V-CO-1")[1], (issued.payment_id.clone(), "pending".to_string()));
+    // The operator runs it again: dLocal says it is no longer pending, is asked, and it is cancelled.
+    let cancel = CancelRequest { order_id: "V-CO-1".into(), payment_id: None };
+    let done = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap();
+    assert_eq!((done.status, done.replayed), (PaymentStatus::Cancelled, true));
+    assert_eq!(statuses(&store, "V-CO-1")[1], (issued.payment_id.clone(), "cancelled".to_string()));
+    assert_eq!(messages(&store, "V-CO-1").iter().filter(|(k, _)| k == "voucher_cancelled").count(), 2, "told once");
+    assert_eq!(voucher_audit(&store).iter().filter(|a| *a == "voucher.cancel").count(), 1);
+
+    // A new ticket, paid meanwhile: dLocal refuses, the ledger learns the payment, no message goes out.
+    let paid = vouchers::issue(&mut store, &c, &sam, &issue_request("V-CO-1", None), Utc::now()).await.unwrap();
+    assert_eq!(paid.reference.as_deref(), Some("V-CO-1-V2"));
+    until_at_dlocal(&psp, &paid.payment_id, PaymentStatus::Paid).await;
+    let told = messages(&store, "V-CO-1");
+    let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!((e.code(), e.is_refusal()), ("vouchers.psp_refused", true));
+    assert!(e.to_string().contains("the payment is PAID and cannot be cancelled"), "{e}");
+    assert!(statuses(&store, "V-CO-1").contains(&(paid.payment_id.clone(), "paid".to_string())));
+    assert_eq!(messages(&store, "V-CO-1"), told, "no cancellation message");
+    assert_eq!(voucher_audit(&store).iter().filter(|a| *a == "voucher.cancel").count(), 1);
+    let e = vouchers::cancel(&mut store, &c, &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!(e.code(), "vouchers.already_paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dlocal_cancel_that_times_out_records_nothing_and_the_retry_cancels_it_once() {
+    let ctx = ledger();
+    let psp = sandbox(&format!("[faults]\ndelay_ms = {SLOW_PSP_MS}\n")).await;
+    let mut store = Store::open(&ctx.db).unwrap();
+    let (sam, fabio) = (who(&store, "sam"), who(&store, "fabio"));
+    let issued = vouchers::issue(&mut store, &clients(&psp, 5_000), &sam, &issue_request("V-CO-1", None), Utc::now())
+        .await
+        .unwrap();
+    let told = messages(&store, "V-CO-1");
+    let cancel = CancelRequest { order_id: "V-CO-1".into(), payment_id: None };
+    let e = vouchers::cancel(&mut store, &clients(&psp, IMPATIENT_MS), &fabio, &cancel, Utc::now()).await.unwrap_err();
+    assert_eq!((e.code(), e.is_refusal()), ("vouchers.psp_unconfirmed", false));
+    assert_eq!(statuses(&store, "V-CO-1")[1], (issued.payment_id.clone(), "pending".to_string()), "nothing recorded");
+    assert_eq!(messages(&store, "V-CO-1"), told);
+    // Whether or not the first call got through (the client gave up on it), the
+    // retry ends with the ticket cancelled at dLocal and recorded once.
+    let done = vouchers::cancel(&mut store, &clients(&psp, 5_000), &fabio, &cancel, Utc::now()).await.unwrap();
+    assert_eq!(done.status, PaymentStatus::Cancelled);
+    let at_dlocal = dlocal_client(&psp, 5_000).payment(&issued.payment_id).await.unwrap();
+    assert_eq!(at_dlocal.reading.status, PaymentStatus::Cancelled);
+    assert_eq!(statuses(&store, "V-CO-1")[1], (issued.payment_id.clone(), "cancelled".to_string()));
+    assert_eq!(voucher_audit(&store).iter().filter(|a| *a == "voucher.cancel").count(), 1);
 }

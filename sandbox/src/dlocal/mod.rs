@@ -130,6 +130,7 @@ pub fn routers(config: Arc<SandboxConfig>, notifier: Notifier) -> (axum::Router,
         .route("/payments", post(create_payment))
         .route("/payments/{id}", get(read_payment))
         .route("/payments/{id}/status", get(read_payment_status))
+        .route("/payments/{id}/cancel", post(cancel_payment))
         .route("/orders/{order_id}", get(read_order))
         .route("/refunds", post(create_refund))
         .route("/refunds/{id}/status", get(read_refund))
@@ -605,6 +606,35 @@ async fn read_payment(State(sandbox): State<Shared>, Path(id): Path<String>, hea
     answer_read(&sandbox, &headers, "Payment", |ledger| {
         ledger.payments.get(&id).map(|payment| axum::Json(payment.clone()).into_response())
     })
+}
+
+/// `POST /payments/{id}/cancel`: a pending payment becomes CANCELLED (and is
+/// notified as such); any other status is refused, the payment unchanged.
+async fn cancel_payment(
+    State(sandbox): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = authenticate(&sandbox, &headers, &body) {
+        return refusal.into_response();
+    }
+    let Some(status) = sandbox.ledger().payments.get(&id).map(|p| p.status.clone()) else {
+        return not_found("Payment");
+    };
+    let cancelled = transition(&sandbox, &id, &NotifyRule::default(), |p| {
+        (p.status == DlocalPaymentStatus::Pending.as_str())
+            .then(|| set_status(p, DlocalPaymentStatus::Cancelled, api::CODE_CANCELLED, "The payment was cancelled."))
+    });
+    match cancelled {
+        Some(payment) => axum::Json(payment).into_response(),
+        None => refuse(
+            StatusCode::BAD_REQUEST,
+            api::ERROR_INVALID_TRANSACTION_STATUS,
+            &format!("Invalid transaction status: the payment is {status} and cannot be cancelled."),
+            None,
+        ),
+    }
 }
 
 async fn read_payment_status(State(sandbox): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {

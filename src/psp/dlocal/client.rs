@@ -267,6 +267,16 @@ impl DlocalClient {
         transformers::cash_payment(&payment).map_err(|e| DlocalError::from_transform(OPERATION, e))
     }
 
+    /// `POST /payments/{id}/cancel`: cancels a payment still pending (an
+    /// unpaid cash ticket); dLocal refuses any other status. The answer is the
+    /// payment, now CANCELLED.
+    pub async fn cancel_payment(&self, payment_id: &str) -> Result<CashPayment, DlocalError> {
+        const OPERATION: &str = "cancel payment";
+        let payment: api::Payment =
+            self.post(OPERATION, &["payments", payment_id, "cancel"], &serde_json::json!({})).await?;
+        transformers::cash_payment(&payment).map_err(|e| DlocalError::from_transform(OPERATION, e))
+    }
+
     pub async fn payment_status(&self, payment_id: &str) -> Result<StatusReading, DlocalError> {
         const OPERATION: &str = "payment status";
         let answer: api::PaymentStatusAnswer = self.get(OPERATION, &["payments", payment_id, "status"]).await?;
