@@ -708,7 +708,7 @@ test("a manager reads the operations KPIs on the dashboard: the CLI's figures, w
   await signOut();
 });
 
-test("a support agent issues a new voucher from an expired order's case file; the PSP makes it and the buyer is told", async () => {
+test("a support agent issues a new voucher from an expired order's case file; the PSP makes it and the buyer is told; finance cancels it", async () => {
   // An order whose dLocal voucher expired unpaid (the PSP still says pending), that the core lets support re-issue.
   const open = JSON.parse(cli("exceptions", "list", "--kind", "stale_pending", "--status", "open", "--limit", "50", "--json"));
   const rows = Array.isArray(open) ? open : (open.rows ?? open.exceptions);
@@ -747,6 +747,25 @@ test("a support agent issues a new voucher from an expired order's case file; th
   // The verdict follows: a valid voucher now, so the buyer is reminded how to pay.
   await s.waitFor(`${tid("case-verdict")}[data-next-step="remind_buyer"]`, { what: "the verdict after the new voucher" });
   await shot("15-case-file-new-voucher");
+  await signOut();
+
+  // The buyer will not pay after all: finance cancels the new dLocal ticket from the same case file.
+  await signIn("fabio");
+  await go("lookup");
+  await s.type(tid("lookup-search"), orderId);
+  await s.click(tid(`lookup-result-${orderId}`));
+  await s.waitFor(`${tid("voucher-cancel")}:not([disabled])`, { what: "the cancel button, open to finance" });
+  await s.click(tid("voucher-cancel"));
+  await s.waitFor(tid("voucher-dialog"), { what: "the cancel dialog" });
+  await s.click(tid("voucher-confirm"));
+  const cancelled = await s.waitFor(`${tid("voucher-done")}[data-action="cancel"]`, { what: "the cancelled voucher", timeout: 60_000 });
+  assert.equal(await cancelled.attr("data-code"), code);
+  assert.equal(await cancelled.attr("data-status"), "cancelled");
+  const [after] = JSON.parse(cli("lookup", orderId, "--json"));
+  assert.equal(after.payments.find((p) => p.voucher_code === code).status, "cancelled");
+  const told = JSON.parse(cli("--operator", "fabio", "notifications", "list", "--order", orderId, "--json"));
+  assert.ok(told.some((m) => m.kind === "voucher_cancelled"), JSON.stringify(told.slice(0, 3)));
+  await shot("15-case-file-cancelled-voucher");
   await signOut();
 });
 

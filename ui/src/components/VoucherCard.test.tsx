@@ -24,6 +24,19 @@ describe("the voucher's expiry", () => {
     await useLanguage("en");
   });
 
+  it("of a cancelled or rejected voucher is history, and its code is shown without a barcode to pay", () => {
+    for (const status of ["cancelled", "rejected"]) {
+      const { unmount } = renderSignedIn(<VoucherCard v={voucher(status)} />, MARTA);
+      expect(screen.getByTestId("voucher-countdown").classList.contains("badge-bad"), status).toBe(false);
+      expect(screen.getByTestId("voucher-code").textContent).toBe("10000567");
+      expect(screen.queryByTestId("voucher-barcode"), status).toBeNull();
+      unmount();
+    }
+    const { unmount } = renderSignedIn(<VoucherCard v={voucher("pending")} />, MARTA);
+    expect(screen.getByTestId("voucher-barcode")).toBeTruthy();
+    unmount();
+  });
+
   it("is an alarm only while the voucher was never paid", () => {
     for (const [status, alarm] of [
       ["pending", true],

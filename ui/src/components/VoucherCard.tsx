@@ -103,12 +103,15 @@ function ExpiryLine({ at, country, settled }: { at: string | null; country: stri
 }
 
 const PAID_ONCE: readonly string[] = ["paid", "refunded", "reversed", "charged_back"];
+/** Voided at the PSP: the code can no longer be paid, so it is not shown as one to pay. */
+const VOIDED: readonly string[] = ["cancelled", "rejected"];
 
 export function VoucherCard({ v }: { v: VoucherView }) {
   const { t } = useTranslation();
   // Once paid (even if the money went back since), the voucher's expiry is
   // history, not an alarm: no red "expired" badge on a paid voucher.
   const paid = PAID_ONCE.includes(v.status);
+  const voided = VOIDED.includes(v.status);
   return (
     <section className={`voucher-card voucher-${v.network || "other"}`} data-testid="voucher-card" data-payment={v.key}>
       <header className="voucher-head">
@@ -129,7 +132,7 @@ export function VoucherCard({ v }: { v: VoucherView }) {
         </dd>
         <dt>{t("voucher.expires")}</dt>
         <dd>
-          <ExpiryLine at={v.expiresAt} country={v.country} settled={paid} />
+          <ExpiryLine at={v.expiresAt} country={v.country} settled={paid || voided} />
         </dd>
         {v.paidAt && (
           <>
@@ -142,7 +145,7 @@ export function VoucherCard({ v }: { v: VoucherView }) {
         <dt>{t("voucher.psp")}</dt>
         <dd>{v.psp ? t(`pspAccounts.psps.${v.psp}`, { defaultValue: v.psp }) : "—"}</dd>
       </dl>
-      {v.code && <Barcode code={v.code} />}
+      {v.code && !voided && <Barcode code={v.code} />}
     </section>
   );
 }
