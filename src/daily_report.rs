@@ -54,7 +54,7 @@ impl DailyReportError {
     pub fn is_refusal(&self) -> bool {
         match self {
             DailyReportError::Permission(_) | DailyReportError::Folder { .. } => true,
-            DailyReportError::Export(e) => e.code() != "exports.store" && e.code() != "exports.write",
+            DailyReportError::Export(e) => e.is_refusal(),
             DailyReportError::Kpis(e) => e.is_refusal(),
             DailyReportError::Dashboard(_) | DailyReportError::Pdf(_) => false,
         }

@@ -45,6 +45,17 @@ impl ExportError {
             ExportError::Store(_) => "exports.store",
         }
     }
+
+    /// Refused as asked (nothing written); otherwise a fault of the disk or the ledger.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ExportError::Permission(_)
+            | ExportError::Backwards { .. }
+            | ExportError::TooLong { .. }
+            | ExportError::TooMany => true,
+            ExportError::Write(_) | ExportError::Store(_) => false,
+        }
+    }
 }
 
 impl From<ExportCsvError> for ExportError {

@@ -101,23 +101,9 @@ coded!(
     ReceiptError,
     VoucherError,
     notifications::NotificationError,
-    voucherdesk::daily_report::DailyReportError
+    voucherdesk::daily_report::DailyReportError,
+    ExportError
 );
-
-impl Classified for ExportError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            ExportError::Permission(_)
-            | ExportError::Backwards { .. }
-            | ExportError::TooLong { .. }
-            | ExportError::TooMany => ErrorClass::Refusal,
-            ExportError::Write(_) | ExportError::Store(_) => ErrorClass::Fault,
-        }
-    }
-    fn message(&self) -> String {
-        format!("{} [{}]", self, self.code())
-    }
-}
 
 impl Classified for TermsError {
     fn class(&self) -> ErrorClass {
