@@ -35,11 +35,14 @@ pub(super) fn missing_reports<'a>(
 ) -> Vec<StoredFinding> {
     // (psp, market code) → batch → (first, last) settlement date in that file.
     let mut files: FxHashMap<(&str, &'static str), FxHashMap<i64, (NaiveDate, NaiveDate)>> = FxHashMap::default();
+    // A ledger's million rows carry a few hundred distinct dates: each is parsed once.
+    let mut dates: FxHashMap<&str, Option<NaiveDate>> = FxHashMap::default();
     for s in settlements {
-        let (Some(market), Some(day)) = (
-            market_of(s.local_currency),
-            s.settled_on.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-        ) else {
+        let day = s
+            .settled_on
+            .as_deref()
+            .and_then(|text| *dates.entry(text).or_insert_with(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()));
+        let (Some(market), Some(day)) = (market_of(s.local_currency), day) else {
             continue;
         };
         let span = files.entry((&*s.psp, market.code())).or_default().entry(s.batch_id).or_insert((day, day));
@@ -50,28 +53,35 @@ pub(super) fn missing_reports<'a>(
         return Vec::new();
     }
     let earliest = options.as_of - chrono::TimeDelta::days(SETTLEMENT_REPORT_LOOKBACK_DAYS);
-    // (psp, market code) → the due dates old enough to have been reported.
-    let mut due: BTreeMap<(String, &'static str), std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
+    // The distinct paid market dates per PSP and market; the terms apply once to each.
+    let mut paid_days: FxHashSet<(&str, &'static str, NaiveDate)> = FxHashSet::default();
     for p in paid {
-        let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t)) else { continue };
         if !files.contains_key(&(&*p.psp, p.country.code())) {
             continue;
         }
-        let day = settlement_due(&options.terms.channel(&p.psp, p.country), paid_on);
-        let reported_by = calendar::add_business_days(p.country, day, SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS);
+        if let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t)) {
+            paid_days.insert((&*p.psp, p.country.code(), paid_on));
+        }
+    }
+    // (psp, market code) → the due dates old enough to have been reported.
+    let mut due: BTreeMap<(&str, &'static str), std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
+    for (psp, code, paid_on) in paid_days {
+        let Ok(market) = Country::parse(code) else { continue };
+        let day = settlement_due(&options.terms.channel(psp, market), paid_on);
+        let reported_by = calendar::add_business_days(market, day, SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS);
         if day >= earliest && reported_by <= options.as_of {
-            due.entry((p.psp.to_string(), p.country.code())).or_default().insert(day);
+            due.entry((psp, code)).or_default().insert(day);
         }
     }
     let mut items = Vec::new();
     for ((psp, code), days) in due {
         let Ok(market) = Country::parse(code) else { continue };
-        let Some(spans) = files.get(&(psp.as_str(), code)) else { continue };
+        let Some(spans) = files.get(&(psp, code)) else { continue };
         let first = spans.values().map(|s| s.0).min().unwrap_or(options.as_of);
         let last_covered = spans.values().map(|s| s.1).max().unwrap_or(first);
         let covered = |day: NaiveDate| spans.values().any(|(a, b)| *a <= day && day <= *b);
         for day in days.into_iter().filter(|d| *d >= first && !covered(*d)) {
-            items.push(finding(&psp, market, day, last_covered));
+            items.push(finding(psp, market, day, last_covered));
         }
     }
     items
