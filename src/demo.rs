@@ -3,8 +3,11 @@
 //! BOM, Windows-1252, comma, semicolon and tab) with a known share of every
 //! exception kind, so the expected reconciliation counts are known exactly.
 
+use crate::calendar;
 use crate::exceptions::ExceptionKind;
+use crate::market::Country;
 use crate::money::{Currency, format_minor};
+use crate::terms::{self, TermsSettings};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -500,7 +503,15 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
                       rows: &mut BTreeMap<&str, u64>|
          -> Result<(), csv::Error> {
             let paid = p.paid.unwrap_or(p.created);
-            let settled_on = (paid + Duration::days(2)).with_timezone(&chrono_tz::America::Bogota).date_naive();
+            // On the day the account's terms say (T+N business days), so that
+            // every day a payment was due is in the PSP's report, as a PSP's
+            // daily reports are; one payment in eight a business day late (the
+            // settlement KPI has something to show), never past the as-of date.
+            let market = if peru { Country::Peru } else { Country::Colombia };
+            let psp = if via_pagoefectivo { crate::psp::pagoefectivo::PSP_NAME } else { crate::psp::dlocal::PSP_NAME };
+            let due = terms::settlement_due(&TermsSettings::default().channel(psp, market), market.business_date(paid));
+            let late = calendar::add_business_days(market, due, 1);
+            let settled_on = if n % 8 == 0 && late <= as_of { late } else { due };
             if via_pagoefectivo {
                 let fee = local_minor * 3 / 100;
                 files.pagoefectivo_settlement.write_record([
