@@ -101,7 +101,7 @@ package-test:
 # Rewrites ui/src/bindings/ from the Rust payload types (commit the result).
 bindings: deps
 	@test -f ui/dist/index.html || $(MAKE) ui
-	UPDATE_BINDINGS=1 $(CARGO) test --locked -p $(APP_CRATE) --test bindings
+	UPDATE_BINDINGS=1 $(CARGO) test --locked -p $(APP_CRATE) --test suite bindings::
 
 fmt:
 	$(CARGO) fmt --all

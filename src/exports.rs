@@ -253,6 +253,7 @@ pub fn export_settlements(
 
 /// Money of one currency on a report: how many rows and their sum (minor units).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LedgerSum"))]
 pub struct Sum {
     pub rows: u64,
     pub amount_minor: i64,
@@ -260,6 +261,7 @@ pub struct Sum {
 
 /// What a day's payments and settlement rows add up to, per currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LedgerTotals {
     /// Payments dated in the range (paid, else created).
     pub payments: u64,

@@ -7,10 +7,11 @@ use crate::workspace::{acting, change, open};
 use clap::Subcommand;
 use std::path::PathBuf;
 use voucherdesk::credentials::OsKeyring;
+use voucherdesk::daily_report::schedule::{self, ReportAttachments};
 use voucherdesk::notifications::config::{
     self, NotificationSettings, SecretKind, SmsSettings, SmtpSecurity, SmtpSettings,
 };
-use voucherdesk::notifications::delivery::{self, ConfiguredTransports, CrashPoint};
+use voucherdesk::notifications::delivery::{self, ConfiguredTransports, CrashPoint, Transports};
 use voucherdesk::notifications::{self, Channel, ContactField, Kind, Locale, Status};
 
 /// Test hook: `after_claim` or `after_send` makes `deliver` abort there (crash-safety tests).
@@ -61,6 +62,7 @@ pub(crate) enum NotificationsCommand {
         json: bool,
     },
     /// Run the outbox: send what is due, retry with backoff (until Ctrl-C, or one round with --once).
+    /// Each round first queues the daily report emails whose time has come (`report schedule`).
     Deliver {
         #[arg(long)]
         once: bool,
@@ -207,10 +209,21 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: Notifica
                     continue;
                 }
                 let reconciled = change(&mut store, |s| delivery::reconcile_interrupted(s, now, lease_seconds))??;
-                let report = change(&mut store, |s| delivery::deliver_due(s, &configured.transports(), now, crash))??;
+                // A report that cannot be queued is said; the buyers' messages still go.
+                let reports = change(&mut store, |s| schedule::queue_due(s, now))?.unwrap_or_else(|e| {
+                    eprintln!("daily report: {e} [{}]", e.code());
+                    Vec::new()
+                });
+                let transports = Transports { attachments: Some(&ReportAttachments), ..configured.transports() };
+                let report = change(&mut store, |s| delivery::deliver_due(s, &transports, now, crash))??;
                 if json {
-                    print_json(&serde_json::json!({"reconciled": reconciled, "delivered": report}))?;
+                    print_json(
+                        &serde_json::json!({"reconciled": reconciled, "reports_queued": reports, "delivered": report}),
+                    )?;
                 } else {
+                    if !reports.is_empty() {
+                        out!("queued {} daily report email(s)", reports.len());
+                    }
                     out!(
                         "sent {}, retrying {}, failed {} (of {} attempted); after a crash: {} SMS re-queued, {} emails marked unknown",
                         report.sent,

@@ -2,7 +2,7 @@
 //! table and the audit chain, a damaged archive that replaces nothing, and a
 //! backup taken while an import runs that is one committed state.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::*;

@@ -4,7 +4,7 @@
 //! reads again at dLocal every chargeback the ledger knows that is not final,
 //! so a lost notification does not leave its outcome unknown.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! per market (CSV or .xlsx) and a one-page PDF summary. Every figure is
 //! recomputed here straight from the ledger's rows, in each market's clock.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

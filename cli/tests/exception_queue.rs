@@ -1,7 +1,7 @@
 //! The exception queue across runs: stable ids, resolutions that stick,
 //! exceptions cleared by new data, manual links, resolve errors, and the audit log.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! market's own clock), PSP, market and store, for finance to compare with the
 //! PSPs' reports; refused ranges write nothing.
 
-mod support;
+use crate::support;
 
 use support::{Ctx, stderr, stdout};
 

@@ -3,7 +3,7 @@
 //! tests/fixtures/fx (its README explains each trap). Reconciled as of
 //! 2026-03-06, before any settlement is due.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

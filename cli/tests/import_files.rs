@@ -2,7 +2,7 @@
 //! every encoding / delimiter / quoting variant, idempotent re-import, and a
 //! custom TOML profile.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Ctx, all_output, counts, expected_kinds, fixture, kind_counts, shown, stderr, stdout};

@@ -2,7 +2,7 @@
 //! message (`FILE:LINE: column: reason` for bad rows, the header being line 1),
 //! and the database exactly as it was.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `voucherdesk kpis` on the recon fixtures, every figure derived by hand
 //! from the fixture rows (tests/fixtures/recon/*) in the comments beside it.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::*;

@@ -2,7 +2,7 @@
 //! type, on the hand-written files of tests/fixtures/lifecycle (its README
 //! explains each trap). Reconciled as of 2026-03-20.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::*;

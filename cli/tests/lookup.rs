@@ -1,7 +1,7 @@
 //! `voucherdesk lookup`: case files by order id, payment id, voucher code/CIP,
 //! email, phone, document or name (accent- and case-insensitive).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Ctx, fixture, stderr, stdout};

@@ -4,7 +4,7 @@
 //! idempotency by client reference, scripted 503s). Templates, amounts,
 //! escaping, retries, crashes and re-send limits.
 
-mod support;
+use crate::support;
 use support::*;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,16 +27,16 @@ use voucherdesk::store::Store;
 // ------------------------------------------------------------------ SMTP sink
 
 #[derive(Debug, Clone)]
-struct Received {
-    mail_from: String,
-    rcpt_to: Vec<String>,
-    data: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) mail_from: String,
+    pub(crate) rcpt_to: Vec<String>,
+    pub(crate) data: Vec<u8>,
 }
 
 /// A minimal SMTP server: EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Plain
 /// text (the settings allow `none` only on loopback).
-struct SmtpSink {
-    addr: SocketAddr,
+pub(crate) struct SmtpSink {
+    pub(crate) addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     /// The next RCPT TO gets a permanent 550 (then this goes back to false).
     refuse: Arc<AtomicBool>,
@@ -44,7 +44,7 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         SmtpSink::start_on("127.0.0.1:0".parse().unwrap())
     }
 
@@ -63,7 +63,7 @@ impl SmtpSink {
         self.refuse.store(true, Ordering::SeqCst);
     }
 
-    fn messages(&self) -> Vec<Received> {
+    pub(crate) fn messages(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -301,12 +301,12 @@ fn smtp_settings(addr: SocketAddr) -> SmtpSettings {
     }
 }
 
-fn mailer(addr: SocketAddr) -> SmtpSender {
+pub(crate) fn mailer(addr: SocketAddr) -> SmtpSender {
     SmtpSender::new(&smtp_settings(addr), None).unwrap()
 }
 
 fn email_only(sender: &SmtpSender) -> Transports<'_> {
-    Transports { email: Some(sender), sms: None }
+    Transports { email: Some(sender), sms: None, attachments: None }
 }
 
 fn row_barcode(store: &Store, id: i64) -> Option<String> {
@@ -598,7 +598,7 @@ fn an_sms_interrupted_after_the_provider_accepted_is_sent_again_under_the_same_r
         .unwrap()
         .unwrap();
     use voucherdesk::notifications::delivery::Sender as _;
-    assert_eq!(sms.send(&claimed).unwrap(), "SM1");
+    assert_eq!(sms.send(&claimed, &[]).unwrap(), "SM1");
     assert_eq!(store.buyer_notification(id).unwrap().unwrap().status, "sending");
 
     let report = delivery::reconcile_interrupted(
@@ -608,7 +608,7 @@ fn an_sms_interrupted_after_the_provider_accepted_is_sent_again_under_the_same_r
     )
     .unwrap();
     assert_eq!((report.requeued.clone(), report.unknown.len()), (vec![id], 0));
-    let transports = Transports { email: None, sms: Some(&sms) };
+    let transports = Transports { email: None, sms: Some(&sms), attachments: None };
     let later = t0 + Duration::seconds(delivery::SEND_LEASE_SECONDS);
     let delivered = delivery::deliver_due(&mut store, &transports, later, None).unwrap();
     assert_eq!(delivered.sent, 1);
@@ -1072,13 +1072,13 @@ fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_mes
     let id =
         notifications::resend(&mut store, &sam, "N-CO-1", Kind::VoucherInstructions, Channel::Email, false).unwrap();
     let untouched = store.buyer_notification(id).unwrap().unwrap();
-    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20, None).unwrap();
     assert_eq!(round, delivery::RoundOutcome::NotConfigured);
     assert_eq!(store.buyer_notification(id).unwrap().unwrap(), untouched, "no attempt is spent");
 
     let settings = NotificationSettings { smtp: Some(smtp_settings(sink.addr)), ..Default::default() };
     config::set(&mut store, &admin, &settings).unwrap();
-    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20, None).unwrap();
     let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
     assert_eq!((delivered.attempted, delivered.sent), (1, 1));
     assert_eq!(sink.messages().len(), 1);
@@ -1093,7 +1093,7 @@ fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_mes
     let second =
         notifications::resend(&mut store, &sam, "N-CO-1", Kind::VoucherInstructions, Channel::Email, false).unwrap();
     sink.refuse_next_rcpt();
-    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20, None).unwrap();
     let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
     assert_eq!((delivered.attempted, delivered.failed), (1, 1));
     let failed = store.buyer_notification(second).unwrap().unwrap();
@@ -1102,7 +1102,7 @@ fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_mes
     assert_eq!((outcome.retried, outcome.refused.len()), (vec![second], 0), "a repeated id counts once");
     let again = notifications::retry(&mut store, &sam, &[second]).unwrap();
     assert_eq!(again.refused[0].code, "notifications.not_retryable");
-    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20).unwrap();
+    let round = delivery::deliver_round(&mut store, &vault, Utc::now(), 20, None).unwrap();
     let delivery::RoundOutcome::Delivered { delivered, .. } = round else { panic!("{round:?}") };
     assert_eq!((delivered.attempted, delivered.sent), (1, 1));
     let resent = store.buyer_notification(second).unwrap().unwrap();

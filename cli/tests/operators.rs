@@ -1,7 +1,7 @@
 //! Operators and roles through the CLI: the first admin, admin-only
 //! management, and permissions enforced whatever face calls the library.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[test]

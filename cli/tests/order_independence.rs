@@ -4,7 +4,7 @@
 //! exact counts are known, reversals (an `Extornado` report) and chargebacks
 //! (a negative `CHARGEBACK` row, before or after its payment) included.
 
-mod support;
+use crate::support;
 
 use assert_cmd::Command;
 use serde_json::Value;

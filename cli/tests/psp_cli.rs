@@ -11,7 +11,7 @@
 //! - `listen --account` verifies the sandbox's signed notification with the
 //!   secret from the keyring; `verify-notifications --account` likewise.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! see exactly what the client sends (token hash, headers, amounts) and count
 //! token requests; a callback sink receives the sandbox's signed callbacks.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

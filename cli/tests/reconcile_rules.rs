@@ -2,7 +2,7 @@
 //! (tests/fixtures/recon, see its README), and payment status precedence
 //! across files (tests/fixtures/precedence).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! concurrency, partial refunds, the refund window, KYC, the FX lock, and
 //! refusals that write nothing.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use support::refunds::*;

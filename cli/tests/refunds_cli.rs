@@ -1,7 +1,7 @@
 //! `voucherdesk refunds …` end to end on a temp database: request, approve
 //! (maker-checker), reject, list, show --json, exit codes.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::refunds::*;

@@ -2,7 +2,7 @@
 //! library: the submitter's dLocal client from the configured account
 //! (psp_accounts + keyring), the refunds CSV, and the dashboard's refund panel.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeDelta, Utc};
 use support::refunds::*;

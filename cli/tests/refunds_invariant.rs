@@ -8,7 +8,7 @@
 //! copy's pull would bring them: two in-flight refunds that together exceed
 //! the payment, which no single desktop's request could have created.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use std::time::{Duration, Instant};

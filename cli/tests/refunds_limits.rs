@@ -4,7 +4,7 @@
 //! decides an amount or a day (request, amendment, hand-over to the PSP),
 //! and shown before a request is made.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeDelta, Utc};
 use support::refunds::*;

@@ -2,7 +2,7 @@
 //! database, readable (text extracted with pdftotext), re-downloadable through
 //! the CLI, and kept at least the retention setting (fixed clock).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use support::pdf_text;

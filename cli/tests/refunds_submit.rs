@@ -4,7 +4,7 @@
 //! aborted at a fault-injected crash point, and one killed mid-call), cash
 //! pickups, PSP refusals, retries. The sandbox counts distinct refunds: always 1.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeDelta, Utc};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! goes back this way; `outlet_cash` for it is refused naming the way that
 //! works. Every path passes the one refundable-balance check.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeDelta, Utc};
 use sha2::{Digest, Sha256};

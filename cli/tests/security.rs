@@ -1,6 +1,6 @@
 //! Security findings checked through the `voucherdesk` binary.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[test]

@@ -4,7 +4,7 @@
 //! reconciliation, cleared by the report's import, and never raised for a
 //! date with nothing due or before the PSP's first report.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use support::Ctx;

@@ -2,7 +2,7 @@
 //! history with source api, back-off, Retry-After, rate limits, pause,
 //! restart without repeats, and reconciliation after sync.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::SeedableRng;

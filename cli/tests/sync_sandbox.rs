@@ -3,7 +3,7 @@
 //! and a sync killed mid-round, finished by a new engine, loses and repeats
 //! nothing.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

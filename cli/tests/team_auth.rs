@@ -6,7 +6,7 @@
 //! CLI, the library or plain SQL, and must be refused and leave the server's
 //! tables exactly as they were.
 
-mod support;
+use crate::support;
 
 use assert_cmd::Command;
 use chrono::Utc;
@@ -609,4 +609,37 @@ fn a_refund_past_the_window_needs_finance_on_the_server_too() {
     assert_eq!((refund.tier, refund.status), (2, RefundStatus::PendingApproval));
     let row = owner.query_one("SELECT tier, finance_required FROM refunds WHERE id = $1", &[&refund.id]).unwrap();
     assert_eq!((row.get::<_, i16>(0), row.get::<_, bool>(1)), (2, true));
+}
+
+#[test]
+fn a_manager_sets_the_daily_report_schedule_on_the_server_and_no_other_setting() {
+    use voucherdesk::daily_report::{DataFormat, schedule};
+    use voucherdesk::market::Country;
+    let server = team();
+    let mut ana = desk(&server, "ana");
+    let me = operators::act_as(&ana.store, "ana").unwrap();
+    let to = vec!["finanzas@tienda.example".to_string()];
+    let set = ana.store.write(|s| schedule::set(s, &me, "07:00", &[Country::Peru], &to, DataFormat::Csv)).unwrap();
+    assert_eq!(set.set_by, "ana");
+    let mut owner = owner_sql(&server);
+    let stored: String =
+        owner.query_one("SELECT value FROM settings WHERE key = 'daily_report_schedule'", &[]).unwrap().get(0);
+    assert_eq!(serde_json::from_str::<schedule::ReportSchedule>(&stored).unwrap(), set);
+    let before = fingerprint(&server);
+
+    // The same manager may write no other setting.
+    let mut pg = psql(&server, "ana");
+    let message = refused(
+        crafted_upload(&mut pg, "settings", "key = 'daily_report_schedule'", &[("key", "'payout_limits'")], "new"),
+        "a manager writes another setting",
+    );
+    assert_eq!(message, "ana (manager) may not change settings");
+    // Finance, crafting the schedule on its own connection: refused.
+    let mut fabio = psql(&server, "fabio");
+    let message = refused(
+        crafted_upload(&mut fabio, "settings", "key = 'daily_report_schedule'", &[("value", "'null'")], "change"),
+        "finance changes the schedule",
+    );
+    assert_eq!(message, "fabio (finance) may not change settings");
+    assert_eq!(fingerprint(&server), before, "a refused change changed the server");
 }

@@ -6,7 +6,7 @@
 //! when. `team push` twice adds nothing. A stopped server leaves the copies
 //! readable and refuses changes; they catch up when it returns.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use std::path::PathBuf;

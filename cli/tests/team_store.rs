@@ -3,7 +3,7 @@
 //! one, the reconciliation lock and the leases, as two desktops meet them.
 //! How desktops change the team's state together is in tests/team_replica.rs.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 use support::team::{PG_PASSWORD, PgServer};

@@ -2,7 +2,7 @@
 //! hand-written fixtures (tests/fixtures/terms, see its README), the
 //! `settings` command, and the demo's counts of the new kinds.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

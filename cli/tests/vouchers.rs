@@ -4,7 +4,7 @@
 //! buyer messages queued, and an old voucher paid after a new one was issued
 //! showing up in reconciliation. Plus the CLI's faces and exit codes.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

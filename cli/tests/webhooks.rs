@@ -1,7 +1,7 @@
 //! Inbound PSP notifications: the one observation entry point, `listen` over
 //! real HTTP on loopback, and `verify-notifications` through the CLI binary.
 
-mod support;
+use crate::support;
 
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, TimeZone, Utc};

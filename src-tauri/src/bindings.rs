@@ -75,6 +75,8 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<settings::Settings>(&cfg)?;
     export::<voucherdesk::kpis::KpiPanel>(&cfg)?;
     export::<voucherdesk::backup_schedule::BackupOverview>(&cfg)?;
+    export::<voucherdesk::daily_report::DailyReport>(&cfg)?;
+    export::<voucherdesk::daily_report::schedule::ReportSchedule>(&cfg)?;
     // buyer notifications
     export::<notifications::Kind>(&cfg)?;
     export::<notifications::Channel>(&cfg)?;

@@ -102,6 +102,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         refunds_receipt_save,
         pick_proof_file,
         refunds_record_transfer,
+        // the daily report and its email schedule
+        crate::report_commands::daily_report_write,
+        crate::report_commands::daily_report_schedule,
+        crate::report_commands::daily_report_schedule_set,
         // team mode
         crate::team_commands::team_status,
         // crash reports
@@ -110,7 +114,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     ]
 }
 
-fn market_date(text: &str) -> Result<chrono::NaiveDate, ApiError> {
+pub(crate) fn market_date(text: &str) -> Result<chrono::NaiveDate, ApiError> {
     text.trim()
         .parse()
         .map_err(|_| ApiError::new(codes::VALIDATION, format!("{text:?} is not a date (expected YYYY-MM-DD)")))
@@ -672,6 +676,6 @@ mod tests {
         assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
         let unknown: Vec<&String> = listed.difference(&defined).collect();
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
-        assert_eq!(COMMANDS.len(), 73, "the app's commands: {COMMANDS:?}");
+        assert_eq!(COMMANDS.len(), 76, "the app's commands: {COMMANDS:?}");
     }
 }

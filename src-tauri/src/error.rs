@@ -125,3 +125,6 @@ mod tests {
         assert_eq!((e.code.as_str(), e.message.as_str()), ("store", "bad"));
     }
 }
+
+// The daily report and its email schedule.
+from_coded!(voucherdesk::daily_report::DailyReportError);

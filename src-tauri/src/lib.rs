@@ -17,6 +17,7 @@ pub mod notify_commands;
 pub mod picked_files;
 pub mod psp_commands;
 pub mod refused;
+pub mod report_commands;
 pub mod runner;
 pub mod state;
 pub mod team_commands;

@@ -45,7 +45,7 @@ fn bindings_are_up_to_date() {
         .collect();
     assert!(
         stale.is_empty(),
-        "bindings are stale: run `make bindings` (UPDATE_BINDINGS=1 cargo test -p voucherdesk-desktop --test bindings) \
+        "bindings are stale: run `make bindings` (UPDATE_BINDINGS=1 cargo test -p voucherdesk-desktop --test suite bindings::) \
          and commit {BINDINGS_DIR}/; differing files: {stale:?}"
     );
 }

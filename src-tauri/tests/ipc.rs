@@ -3,7 +3,7 @@
 //! connections): the `{code, message}` error shape, the session, and the
 //! library's role checks as each role meets them.
 
-mod common;
+use crate::common;
 
 use common::MockApp;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! in-memory vault): retry of failed messages (who may, what may be retried,
 //! once), and the delivery settings, admins only, with no secret in any answer.
 
-mod common;
+use crate::common;
 
 use common::MockApp;
 use serde_json::{Value, json};
@@ -72,13 +72,13 @@ fn populated() -> Harness {
 struct Answer(Result<&'static str, &'static str>);
 
 impl Sender for Answer {
-    fn send(&self, _: &BuyerNotificationRow) -> Result<String, SendError> {
+    fn send(&self, _: &BuyerNotificationRow, _: &[delivery::MailAttachment]) -> Result<String, SendError> {
         self.0.map(str::to_string).map_err(|e| SendError::Permanent(e.to_string()))
     }
 }
 
 fn deliver_with(store: &mut Store, answer: Answer) -> delivery::DeliveryReport {
-    let transports = Transports { email: Some(&answer), sms: None };
+    let transports = Transports { email: Some(&answer), sms: None, attachments: None };
     delivery::deliver_due(store, &transports, chrono::Utc::now(), None).unwrap()
 }
 

@@ -4,7 +4,7 @@
 //! role, and the accounts screen's commands, admins only, with no secret in
 //! any answer.
 
-mod common;
+use crate::common;
 
 use common::MockApp;
 use serde_json::{Value, json};

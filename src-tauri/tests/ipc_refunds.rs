@@ -2,7 +2,7 @@
 //! database): maker-checker is the library's, and the commands meet it as
 //! each role does. Every refusal leaves the refund as it was.
 
-mod common;
+use crate::common;
 
 use chrono::{TimeDelta, Utc};
 use common::MockApp;

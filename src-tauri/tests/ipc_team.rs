@@ -4,9 +4,8 @@
 //! stopped the app stays readable, refuses changes as `team.offline`, still
 //! lets people sign in and out, and writes again once the server is back.
 
-mod common;
-#[path = "../../cli/tests/support/team.rs"]
-mod team_support;
+use crate::common;
+use crate::team_support;
 
 use common::MockApp;
 use serde_json::{Value, json};

@@ -6,6 +6,9 @@
 //!
 //! Written into a folder of the operator's choosing: the files of a run appear
 //! together or not at all (they are written aside first, then moved in).
+//! `schedule` emails it every market day.
+
+pub mod schedule;
 
 use crate::dashboard::{self, DashboardError};
 use crate::export_csv::is_xlsx;
@@ -14,9 +17,9 @@ use crate::kpis::{self, KpiError, KpiQuery, Kpis};
 use crate::market::Country;
 use crate::money::{Currency, format_minor};
 use crate::operators::{Operator, OperatorError, Permission};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +40,10 @@ pub enum DailyReportError {
     Folder { path: PathBuf, reason: String },
     #[error("the summary PDF could not be made: {0}")]
     Pdf(String),
+    #[error("{0}")]
+    BadSchedule(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl DailyReportError {
@@ -48,21 +55,26 @@ impl DailyReportError {
             DailyReportError::Dashboard(e) => e.code(),
             DailyReportError::Folder { .. } => "report.folder",
             DailyReportError::Pdf(_) => "report.pdf",
+            DailyReportError::BadSchedule(_) => "report.bad_schedule",
+            DailyReportError::Store(e) => e.code(),
         }
     }
 
     pub fn is_refusal(&self) -> bool {
         match self {
-            DailyReportError::Permission(_) | DailyReportError::Folder { .. } => true,
+            DailyReportError::Permission(_) | DailyReportError::Folder { .. } | DailyReportError::BadSchedule(_) => {
+                true
+            }
             DailyReportError::Export(e) => e.is_refusal(),
             DailyReportError::Kpis(e) => e.is_refusal(),
-            DailyReportError::Dashboard(_) | DailyReportError::Pdf(_) => false,
+            DailyReportError::Dashboard(_) | DailyReportError::Pdf(_) | DailyReportError::Store(_) => false,
         }
     }
 }
 
 /// The data files' format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ReportDataFormat"))]
 #[serde(rename_all = "snake_case")]
 pub enum DataFormat {
     Csv,
@@ -80,16 +92,20 @@ impl DataFormat {
 
 /// One market's part of the report.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "DailyMarketReport"))]
 pub struct MarketReport {
     pub market: Country,
     pub totals: LedgerTotals,
     pub kpis: Kpis,
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, number>"))]
     pub open_by_age: BTreeMap<&'static str, i64>,
     pub open_by_kind: BTreeMap<String, i64>,
+    #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
     pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DailyReport {
     pub date: NaiveDate,
     pub markets: Vec<MarketReport>,
@@ -138,6 +154,30 @@ impl Drop for Aside {
     }
 }
 
+/// One market's figures of the day (no files): what the summary page says.
+pub fn market_figures(
+    store: &Store,
+    operator: &Operator,
+    date: NaiveDate,
+    country: Country,
+    now: DateTime<Utc>,
+) -> Result<MarketReport, DailyReportError> {
+    operator.require(Permission::Lookup)?;
+    let query = ExportQuery { from: date, to: date, psp: None, market: Some(country), store: None };
+    let totals = exports::ledger_totals(store, operator, &query)?;
+    let kpi_query = KpiQuery { from: date, to: date, psp: None, market: Some(country) };
+    let kpis = kpis::report(store, operator, &kpi_query, now)?.overall;
+    let queue = dashboard::summary_at(store, Some(country), Some(date), now)?;
+    Ok(MarketReport {
+        market: country,
+        totals,
+        kpis,
+        open_by_age: queue.open_by_age,
+        open_by_kind: queue.open_by_kind,
+        files: Vec::new(),
+    })
+}
+
 fn one_market(
     store: &Store,
     operator: &Operator,
@@ -154,18 +194,8 @@ fn one_market(
     debug_assert_eq!(is_xlsx(&payments), format == DataFormat::Xlsx);
     exports::export_payments(store, operator, &query, &payments)?;
     exports::export_settlements(store, operator, &query, &settlements)?;
-    let totals = exports::ledger_totals(store, operator, &query)?;
-    let kpi_query = KpiQuery { from: date, to: date, psp: None, market: Some(country) };
-    let kpis = kpis::report(store, operator, &kpi_query, now)?.overall;
-    let queue = dashboard::summary_at(store, Some(country), Some(date), now)?;
-    let mut report = MarketReport {
-        market: country,
-        totals,
-        kpis,
-        open_by_age: queue.open_by_age,
-        open_by_kind: queue.open_by_kind,
-        files: vec![payments, settlements],
-    };
+    let mut report = market_figures(store, operator, date, country, now)?;
+    report.files = vec![payments, settlements];
     let pdf = dir.join(format!("{stem}.pdf"));
     let lines = crate::pdf_page::wrap(summary_lines(date, &report, now));
     let bytes = crate::pdf_page::render(&format!("VoucherDesk daily report {date} {}", country.code()), &lines)

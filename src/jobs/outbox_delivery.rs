@@ -13,6 +13,10 @@
 //!
 //! Deliveries are audited as `(deliverer)`, whoever is signed in (or nobody):
 //! a queued message goes out once it is due.
+//!
+//! Each round first queues the daily report emails whose time has come
+//! (`daily_report::schedule`); a report that cannot be queued is the round's
+//! problem to show, and the buyers' messages still go.
 
 use std::path::Path;
 
@@ -20,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::round::{DesktopNames, lease_for_round};
 use crate::credentials::SecretVault;
+use crate::daily_report::schedule::{self, ReportAttachments};
 use crate::notifications::delivery::{self, DeliveryReport, RoundOutcome};
 use crate::team::{self, LeaseName};
 
@@ -71,12 +76,15 @@ pub fn round(db_path: &Path, vault: &dyn SecretVault, names: &DesktopNames) -> D
         return problem(&code, message);
     }
     let now = Utc::now();
-    match store.write(|s| delivery::deliver_round(s, vault, now, NOTIFY_BATCH_MAX)) {
-        Ok(RoundOutcome::NotConfigured) => DelivererState::NotConfigured { last_round_at: now },
-        Ok(RoundOutcome::Delivered { delivered, .. }) => {
+    let reports = store.write(|s| schedule::queue_due(s, now));
+    let delivered = store.write(|s| delivery::deliver_round(s, vault, now, NOTIFY_BATCH_MAX, Some(&ReportAttachments)));
+    match (delivered, reports) {
+        (Err(e), _) => problem(e.code(), e.to_string()),
+        (Ok(_), Err(e)) => problem(e.code(), format!("daily report: {e}")),
+        (Ok(RoundOutcome::NotConfigured), Ok(_)) => DelivererState::NotConfigured { last_round_at: now },
+        (Ok(RoundOutcome::Delivered { delivered, .. }), Ok(_)) => {
             DelivererState::Running { last_round_at: now, last: delivered }
         }
-        Err(e) => problem(e.code(), e.to_string()),
     }
 }
 

@@ -37,7 +37,8 @@ impl Role {
             Resolve(ResolutionAction::Accept | ResolutionAction::Escalate) => true,
             Resolve(ResolutionAction::WriteOff | ResolutionAction::Link | ResolutionAction::MarkReceived)
             | AssignException
-            | ControlSync => match self {
+            | ControlSync
+            | ScheduleReports => match self {
                 Role::Manager | Role::Admin => true,
                 Role::Support | Role::Finance => false,
             },
@@ -84,6 +85,8 @@ pub enum Permission {
     ExtendVoucher,
     /// Cancel an unpaid voucher at the PSP.
     CancelVoucher,
+    /// Choose when the daily report is emailed, and to whom (`crate::daily_report::schedule`).
+    ScheduleReports,
 }
 
 impl Permission {
@@ -107,6 +110,7 @@ impl Permission {
             Permission::IssueVoucher => "issue vouchers".into(),
             Permission::ExtendVoucher => "extend vouchers".into(),
             Permission::CancelVoucher => "cancel vouchers".into(),
+            Permission::ScheduleReports => "schedule the daily report".into(),
         }
     }
 }

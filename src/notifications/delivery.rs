@@ -56,10 +56,26 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// A file an email carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Makes the files of a message whose attachments are made when it is sent
+/// (the daily report's, `crate::daily_report::schedule`); the outbox itself
+/// knows no report.
+pub trait AttachmentSource {
+    /// The files for `message`; empty for a message that carries none.
+    fn attachments(&self, store: &Store, message: &BuyerNotificationRow) -> Result<Vec<MailAttachment>, SendError>;
+}
+
 /// Something that delivers one channel's messages; returns the provider's
 /// message id (or the SMTP server's answer).
 pub trait Sender {
-    fn send(&self, message: &BuyerNotificationRow) -> Result<String, SendError>;
+    fn send(&self, message: &BuyerNotificationRow, attachments: &[MailAttachment]) -> Result<String, SendError>;
 
     /// `text` (an error or answer of this sender) without its secrets or
     /// anything credential-shaped, before it is kept or audited.
@@ -74,6 +90,8 @@ pub trait Sender {
 pub struct Transports<'a> {
     pub email: Option<&'a dyn Sender>,
     pub sms: Option<&'a dyn Sender>,
+    /// Where messages get files made at sending time (none: no message carries files).
+    pub attachments: Option<&'a dyn AttachmentSource>,
 }
 
 /// A place to crash on purpose, for the tests that prove crash safety.
@@ -197,9 +215,14 @@ pub fn deliver_due_at_most(
             Channel::Email => transports.email,
             Channel::Sms => transports.sms,
         };
-        let result = match sender {
-            Some(sender) => sender.send(&row),
-            None => Err(SendError::Transient(format!("{channel} delivery is not configured"))),
+        let attachments = match transports.attachments {
+            Some(source) => source.attachments(store, &row),
+            None => Ok(Vec::new()),
+        };
+        let result = match (sender, attachments) {
+            (Some(sender), Ok(attachments)) => sender.send(&row, &attachments),
+            (Some(_), Err(e)) => Err(e),
+            (None, _) => Err(SendError::Transient(format!("{channel} delivery is not configured"))),
         };
         let finished_at = Utc::now().max(now);
         match result {
@@ -316,10 +339,11 @@ impl SmtpSender {
 }
 
 impl Sender for SmtpSender {
-    fn send(&self, row: &BuyerNotificationRow) -> Result<String, SendError> {
+    fn send(&self, row: &BuyerNotificationRow, attachments: &[MailAttachment]) -> Result<String, SendError> {
+        // A buyer's message has one recipient; a report's, a comma-separated list.
         let to = row
             .recipient
-            .parse::<Mailbox>()
+            .parse::<lettre::message::Mailboxes>()
             .map_err(|e| SendError::Permanent(format!("bad recipient {:?}: {e}", row.recipient)))?;
         let domain = self.from.email.domain().to_string();
         let message_id = format!("<{}@{}>", row.client_ref, domain);
@@ -334,9 +358,21 @@ impl Sender for SmtpSender {
                 MultiPart::related().multipart(body).singlepart(image)
             }
         };
+        let body = if attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for file in attachments {
+                let content_type =
+                    ContentType::parse(file.content_type).map_err(|e| SendError::Permanent(e.to_string()))?;
+                mixed =
+                    mixed.singlepart(Attachment::new(file.file_name.clone()).body(file.bytes.clone(), content_type));
+            }
+            mixed
+        };
         let message = lettre::Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .mailbox(lettre::message::header::To::from(to))
             .subject(row.subject.clone())
             .message_id(Some(message_id.clone()))
             .multipart(body)
@@ -384,7 +420,7 @@ struct SmsAnswer {
 }
 
 impl Sender for HttpSmsSender {
-    fn send(&self, row: &BuyerNotificationRow) -> Result<String, SendError> {
+    fn send(&self, row: &BuyerNotificationRow, _attachments: &[MailAttachment]) -> Result<String, SendError> {
         let body = serde_json::json!({
             "from": self.sender,
             "to": row.recipient,
@@ -491,6 +527,7 @@ impl ConfiguredTransports {
         Transports {
             email: self.email.as_ref().map(|s| s as &dyn Sender),
             sms: self.sms.as_ref().map(|s| s as &dyn Sender),
+            attachments: None,
         }
     }
 }
@@ -517,13 +554,15 @@ pub enum RoundOutcome {
 /// Settings is used from the next round), interrupted messages reconciled,
 /// expiry reminders queued for open vouchers due within
 /// [`super::EXPIRY_REMINDER_HOURS`] hours (once per voucher and channel),
-/// then at most `batch_max` due messages sent. A channel that is not
-/// configured keeps its messages queued, retried with backoff.
+/// then at most `batch_max` due messages sent, with the files `attachments`
+/// makes. A channel that is not configured keeps its messages queued,
+/// retried with backoff.
 pub fn deliver_round(
     store: &mut Store,
     vault: &dyn SecretVault,
     now: DateTime<Utc>,
     batch_max: u32,
+    attachments: Option<&dyn AttachmentSource>,
 ) -> Result<RoundOutcome, NotificationError> {
     let settings = config::get(store)?;
     if settings.smtp.is_none() && settings.sms.is_none() {
@@ -532,7 +571,8 @@ pub fn deliver_round(
     let configured = ConfiguredTransports::from_settings(&settings, vault)?;
     let reconciled = reconcile_interrupted(store, now, SEND_LEASE_SECONDS)?;
     let reminders = super::queue_expiry_reminders(store, now, super::EXPIRY_REMINDER_HOURS, DELIVERER)?;
-    let delivered = deliver_due_at_most(store, &configured.transports(), now, None, batch_max)?;
+    let transports = Transports { attachments, ..configured.transports() };
+    let delivered = deliver_due_at_most(store, &transports, now, None, batch_max)?;
     Ok(RoundOutcome::Delivered { reconciled, reminders, delivered })
 }
 
@@ -621,7 +661,7 @@ impl TestMessage {
         };
         let sender =
             sender.ok_or_else(|| NotificationError::BadSettings(format!("{} is not configured", self.channel)))?;
-        sender.send(&self.row).map(|answer| kept(Some(sender), &answer)).map_err(|e| match e {
+        sender.send(&self.row, &[]).map(|answer| kept(Some(sender), &answer)).map_err(|e| match e {
             SendError::Transient(m) | SendError::Permanent(m) => NotificationError::TestFailed(kept(Some(sender), &m)),
         })
     }

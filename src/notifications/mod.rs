@@ -453,7 +453,8 @@ pub fn preview(
 
 /// A fresh client reference: the SMS provider's idempotency key and the
 /// email's Message-ID, fixed when the message is queued.
-fn client_ref() -> String {
+/// A new message's client reference (the SMS idempotency key, the email's Message-ID).
+pub fn new_client_ref() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -610,7 +611,7 @@ pub fn queue_for_event(
             recipient: to,
             rendered,
             params: params.clone(),
-            client_ref: client_ref(),
+            client_ref: new_client_ref(),
             trigger: Trigger::Event,
             triggered_by,
             event_key: Some(event_key),
@@ -681,7 +682,7 @@ pub fn resend(
         recipient: to,
         rendered,
         params: serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()),
-        client_ref: client_ref(),
+        client_ref: new_client_ref(),
         trigger,
         triggered_by: &operator.name,
         event_key: None,

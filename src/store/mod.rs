@@ -129,6 +129,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_voucher_cancelled_kind"),
     migration!(18, "0018_sign_in_throttle"),
     migration!(19, "0019_refund_bank_transfer"),
+    migration!(20, "0020_daily_report_kind"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -523,17 +524,17 @@ mod tests {
         // Today's steps 11 to 19 succeed inside the upgrade, then one more fails.
         let mut failing = MIGRATIONS.to_vec();
         failing.push(Migration {
-            version: 20,
-            name: "0020_fails_on_purpose",
+            version: 21,
+            name: "0021_fails_on_purpose",
             sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
             creates: None,
         });
 
         let err = Store::open_with(&path, &failing).err().expect("the last step fails");
-        assert!(matches!(err, StoreError::Migration { version: 20, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::Migration { version: 21, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "database migration 0020_fails_on_purpose (schema version 20) failed, the file is left as it was: \
+            "database migration 0021_fails_on_purpose (schema version 21) failed, the file is left as it was: \
              no such table: no_such_table"
         );
         assert_eq!(err.code(), "store");
@@ -556,7 +557,7 @@ mod tests {
 
         // Today's list still brings the same file up to date.
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 19);
+        assert_eq!(store.schema_version().unwrap(), schema_version_latest());
         assert_eq!(store.table_row_counts().unwrap()["orders"], 24);
     }
 

@@ -211,6 +211,13 @@ impl Store {
         Ok(ManualInsert::Queued(id))
     }
 
+    /// Whether a message with this event key was ever queued.
+    pub fn notification_event_exists(&self, event_key: &str) -> StoreResult<bool> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM buyer_notifications WHERE event_key = ?1)")?;
+        Ok(stmt.query_row([event_key], |r| r.get(0))?)
+    }
+
     /// Manual re-sends of an order queued since `since`.
     pub fn manual_notifications_since(&self, order_id: &str, since: DateTime<Utc>) -> StoreResult<u32> {
         Ok(self

@@ -527,6 +527,27 @@ fn fill(conn: &Connection, version: u32) -> StoreResult<()> {
             entry(at(7, 15), "fiona", "refund.transfer_recorded", "refund 2", r#"{"reference":"BCP-778812"}"#),
         )?;
     }
+    if has(20) {
+        // The daily report's email, scheduled by a manager and sent.
+        let queued = at(7, 12).timestamp();
+        conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('daily_report_schedule',
+                 '{\"at\":\"07:00\",\"markets\":[\"CO\"],\"recipients\":[\"finanzas@tienda.example\"],\"format\":\"xlsx\",\"set_by\":\"ana\"}')",
+            [],
+        )?;
+        conn.execute(
+            "INSERT INTO buyer_notifications(id, order_id, kind, channel, locale, recipient, subject, body_text,
+                 body_html, params, status, attempts, next_attempt_at, client_ref, trigger, triggered_by, event_key,
+                 queued_at, sent_at, updated_at)
+             VALUES (5, 'daily-report CO 2026-03-06', 'daily_report', 'email', 'en', 'finanzas@tienda.example',
+                 'VoucherDesk daily report / Reporte diario 2026-03-06 CO', 'Payments dated that day: 3',
+                 '<pre>Payments dated that day: 3</pre>',
+                 '{\"date\":\"2026-03-06\",\"market\":\"CO\",\"format\":\"xlsx\",\"made_by\":\"ana\"}',
+                 'sent', 1, ?1, 'ref-5', 'event', '(daily report)', 'daily_report:CO:2026-03-06', ?1, ?2, ?2)",
+            params![queued, queued + 5],
+        )?;
+        chain.append(conn, entry(at(7, 11), "ana", "reports.schedule", "daily report email", r#"{"at":"07:00"}"#))?;
+    }
     Ok(())
 }
 

@@ -708,6 +708,62 @@ test("a manager reads the operations KPIs on the dashboard: the CLI's figures, w
   await signOut();
 });
 
+test("a manager schedules the daily report by email on the dashboard; the app's deliverer sends yesterday's report with its files", async () => {
+  await signIn("marta");
+  await go("dashboard");
+  await s.waitFor(tid("daily-report-schedule-save"), { what: "the daily report's schedule form" });
+  // 00:00 on the market's clock has passed whenever the suite runs: the report of yesterday in Lima is due now.
+  await s.type(tid("daily-report-at"), "00:00");
+  await s.click(tid("daily-report-market-CO"));
+  // Commas, as a person pastes a list (typed newlines are not sent by WebKit's driver).
+  await s.type(tid("daily-report-recipients"), "finanzas@tienda.example, jefe@tienda.example");
+  const savedAt = Date.now();
+  await s.click(tid("daily-report-schedule-save"));
+  await s
+    .until(async () => ((await s.label(tid("daily-report-schedule-state"))) ?? "").includes("emailed at 00:00"), { what: "the schedule saved" })
+    .catch(async (e) => {
+      throw new Error(`${e.message}; the panel says: ${await s.label(tid("daily-report"))}`);
+    });
+  assert.equal(
+    await s.label(tid("daily-report-schedule-state")),
+    "The previous market day's report is emailed at 00:00 on each market's clock (PE) to finanzas@tienda.example, jefe@tienda.example; made as marta.",
+  );
+  const isReport = (m) => decodeHeader(parseMessage(m.raw).headers.subject ?? "").startsWith("VoucherDesk daily report / Reporte diario");
+  const mail = await untilWoken(() => sink.messages.find(isReport) ?? null, { what: "the daily report's email at the sink" });
+  assert.deepEqual(mail.to, ["<finanzas@tienda.example>", "<jefe@tienda.example>"]);
+  // Yesterday on Lima's clock (UTC−5 all year), as the deliverer saw it: a run across midnight may see either day.
+  const limaYesterday = (at) => new Date(at - 5 * 3_600_000 - 86_400_000).toISOString().slice(0, 10);
+  const subject = decodeHeader(parseMessage(mail.raw).headers.subject);
+  const yesterday = /(\d{4}-\d{2}-\d{2}) PE$/.exec(subject)?.[1];
+  assert.ok([limaYesterday(savedAt), limaYesterday(Date.now())].includes(yesterday), subject);
+  const files = [];
+  const walk = (entity) => {
+    for (const part of entity.parts ?? []) {
+      // lettre writes the name as an RFC 2231 parameter (`filename*0="…"`), as mail clients read it.
+      const name = /filename(?:\*0)?="?([^";]+)"?/i.exec(part.headers?.["content-disposition"] ?? "")?.[1];
+      if (name) files.push({ name, bytes: part.bytes });
+      walk(part);
+    }
+  };
+  walk(parseMessage(mail.raw));
+  assert.deepEqual(
+    files.map((f) => f.name),
+    [`voucherdesk-daily-${yesterday}-PE-payments.xlsx`, `voucherdesk-daily-${yesterday}-PE-settlements.xlsx`, `voucherdesk-daily-${yesterday}-PE.pdf`],
+  );
+  assert.equal(files[2].bytes.subarray(0, 5).toString("latin1"), "%PDF-");
+  await s.until(async () => sink.messages.filter(isReport).length === 1, { what: "one email", timeout: 3_000 });
+  await s.execute("document.querySelector('[data-testid=\"daily-report\"]').scrollIntoView()");
+  await shot("33-daily-report-en");
+  await harness.setLanguage(s, "zh");
+  await s.until(async () => ((await s.label(tid("daily-report"))) ?? "").includes("每日报表"), { what: "the panel in Chinese" });
+  await s.execute("document.querySelector('[data-testid=\"daily-report\"]').scrollIntoView()");
+  await shot("33-daily-report-zh");
+  await harness.setLanguage(s, "en");
+  await s.click(tid("daily-report-schedule-stop"));
+  await s.until(async () => (await s.label(tid("daily-report-schedule-state"))) === "The daily report is not emailed.", { what: "the schedule stopped" });
+  await signOut();
+});
+
 test("a support agent issues a new voucher from an expired order's case file; the PSP makes it and the buyer is told; finance cancels it", async () => {
   // An order whose dLocal voucher expired unpaid (the PSP still says pending), that the core lets support re-issue.
   const open = JSON.parse(cli("exceptions", "list", "--kind", "stale_pending", "--status", "open", "--limit", "50", "--json"));
@@ -880,7 +936,7 @@ function englishWords(language) {
     }
     return found;
   };
-  const proper = new Set(["voucherdesk", "efecty", "pagoefectivo", "dlocal", "psp", "cop", "pen", "usd", "csv", "tsv", "sms", "smtp", "kyc", "api", "cli", "xlsx", "pdf", "bogotá", "lima", "admin"]);
+  const proper = new Set(["voucherdesk", "efecty", "pagoefectivo", "dlocal", "psp", "cop", "pen", "usd", "csv", "tsv", "sms", "smtp", "kyc", "api", "cli", "xlsx", "excel", "pdf", "bogotá", "lima", "admin"]);
   const own = language === "es" ? words("es") : new Set();
   return new Set([...words("en")].filter((w) => !own.has(w) && !proper.has(w)));
 }

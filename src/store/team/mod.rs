@@ -39,6 +39,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("migrations/0007_refund_bank_transfer.sql")),
     (8, include_str!("migrations/0008_operator_hashes.sql")),
     (9, include_str!("migrations/0009_refund_window.sql")),
+    (10, include_str!("migrations/0010_daily_report.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.

@@ -67,6 +67,7 @@ const enRefunds = {
       refund_completed: "Refund completed",
       cash_ready_for_pickup: "Cash ready for pickup",
       voucher_cancelled: "Voucher cancelled",
+      daily_report: "Daily report (staff)",
     },
     channels: { email: "Email", sms: "SMS" },
     statuses: { queued: "Queued", sending: "Sending", sent: "Sent", failed: "Failed", unknown: "Unknown" },

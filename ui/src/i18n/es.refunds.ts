@@ -65,6 +65,7 @@ const esRefunds: RefundMessages = {
       refund_completed: "Reembolso completado",
       cash_ready_for_pickup: "Efectivo listo para retirar",
       voucher_cancelled: "Cupón anulado",
+      daily_report: "Reporte diario (equipo)",
     },
     channels: { email: "Correo", sms: "SMS" },
     statuses: { queued: "En cola", sending: "Enviando", sent: "Enviada", failed: "Fallida", unknown: "Desconocido" },

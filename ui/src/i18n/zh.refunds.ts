@@ -65,6 +65,7 @@ const zhRefunds: RefundMessages = {
       refund_completed: "退款已完成",
       cash_ready_for_pickup: "现金可领取",
       voucher_cancelled: "付款凭证已取消",
+      daily_report: "每日报表（内部）",
     },
     channels: { email: "电子邮件", sms: "短信" },
     statuses: { queued: "排队中", sending: "发送中", sent: "已发送", failed: "失败", unknown: "未知" },

@@ -579,6 +579,9 @@ function handler(w: World, params: URLSearchParams) {
           keep_monthly: 12,
           grace_hours: 6,
         };
+      case "daily_report_schedule":
+        me(w);
+        return { at: "07:00", markets: ["CO", "PE"], recipients: ["finanzas@tienda.example"], format: "xlsx", set_by: "marta" };
       default:
         throw `command ${cmd} not found`;
     }

@@ -8,6 +8,7 @@ import { isUnavailable, toApiError, type ApiError } from "../api/errors";
 import type { AgeBucket, CurrencyTotal, Dashboard, ExceptionKind, ExceptionQuery, Market } from "../bindings";
 import { AGE_BUCKETS, EXCEPTION_KINDS } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { DailyReportPanel } from "../components/DailyReportPanel";
 import { KpiPanel } from "../components/KpiPanel";
 import { RefundStats } from "../components/RefundStats";
 import { formatDay, formatDayShort } from "../lib/dates";
@@ -328,6 +329,7 @@ export function DashboardScreen() {
             </section>
           </div>
           <KpiPanel market={market} asOf={data.as_of} />
+          <DailyReportPanel market={market} asOf={data.as_of} />
         </>
       )}
       <RefundStats />
