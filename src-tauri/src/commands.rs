@@ -106,6 +106,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         crate::report_commands::daily_report_write,
         crate::report_commands::daily_report_schedule,
         crate::report_commands::daily_report_schedule_set,
+        crate::report_commands::export_ledger,
         // team mode
         crate::team_commands::team_status,
         // crash reports
@@ -581,6 +582,7 @@ pub async fn pick_save_path(
     let (save, filter_name, extension) = match kind.as_deref() {
         None | Some("csv") => (SaveKind::Csv, "CSV", "csv"),
         Some("pdf") => (SaveKind::Pdf, "PDF", "pdf"),
+        Some("xlsx") => (SaveKind::Xlsx, "Excel", "xlsx"),
         Some(other) => return Err(ApiError::new(codes::VALIDATION, format!("no save dialog for {other:?} files"))),
     };
     let request = file_dialog::DialogRequest::Save {
@@ -676,6 +678,6 @@ mod tests {
         assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
         let unknown: Vec<&String> = listed.difference(&defined).collect();
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
-        assert_eq!(COMMANDS.len(), 76, "the app's commands: {COMMANDS:?}");
+        assert_eq!(COMMANDS.len(), 77, "the app's commands: {COMMANDS:?}");
     }
 }

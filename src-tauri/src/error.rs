@@ -127,4 +127,4 @@ mod tests {
 }
 
 // The daily report and its email schedule.
-from_coded!(voucherdesk::daily_report::DailyReportError);
+from_coded!(voucherdesk::daily_report::DailyReportError, voucherdesk::exports::ExportError);

@@ -32,6 +32,8 @@ pub enum SaveKind {
     Csv,
     /// A PDF copy (a refund receipt).
     Pdf,
+    /// An Excel workbook (a ledger export).
+    Xlsx,
 }
 
 /// What the operator chose a file for.
@@ -51,6 +53,7 @@ impl FileUse {
             FileUse::Read => "a file to open",
             FileUse::Write(SaveKind::Csv) => "where to save a CSV file",
             FileUse::Write(SaveKind::Pdf) => "where to save a PDF file",
+            FileUse::Write(SaveKind::Xlsx) => "where to save an Excel workbook",
             FileUse::Folder => "a folder",
         }
     }
@@ -155,10 +158,16 @@ impl PickedFiles {
     /// write asks the dialog again. A token for the other use is refused
     /// and kept.
     pub fn for_writing(&self, token: &str, kind: SaveKind) -> Result<PathBuf, ApiError> {
+        self.for_writing_one_of(token, &[kind])
+    }
+
+    /// [`Self::for_writing`] for a file that may be any of `kinds` (a CSV or a
+    /// workbook: the export writes what the chosen name says).
+    pub fn for_writing_one_of(&self, token: &str, kinds: &[SaveKind]) -> Result<PathBuf, ApiError> {
         let mut tokens = self.lock();
         let entry = tokens.entries.get(token).ok_or_else(unknown)?;
-        if entry.usage != FileUse::Write(kind) {
-            return Err(wrong_use(entry.usage, FileUse::Write(kind)));
+        if !kinds.iter().any(|kind| entry.usage == FileUse::Write(*kind)) {
+            return Err(wrong_use(entry.usage, FileUse::Write(kinds[0])));
         }
         let path = entry.path.clone();
         tokens.entries.remove(token);

@@ -1,12 +1,16 @@
-//! The daily report on the dashboard (docs/IPC.md "Daily report"): made into a
-//! folder the operator picks, and its email schedule (managers, checked by the
-//! library). The outbox deliverer queues and sends the emails.
+//! The daily report on the dashboard (docs/IPC.md): made into a folder the
+//! operator picks, and its email schedule (managers, checked by the library);
+//! the outbox deliverer queues and sends the emails. And the ledger's payments
+//! and settlement rows exported for a range, as `voucherdesk export` does.
 
 use crate::error::ApiError;
+use crate::picked_files::SaveKind;
 use crate::state::AppState;
+use serde::Deserialize;
 use tauri::State;
 use voucherdesk::daily_report::schedule::{self, ReportSchedule};
 use voucherdesk::daily_report::{self, DailyReport, DataFormat};
+use voucherdesk::exports::{self, ExportQuery};
 use voucherdesk::market::Country;
 
 type Reply<T> = Result<T, ApiError>;
@@ -55,4 +59,47 @@ pub async fn daily_report_schedule_set(
         .await?;
     crate::wake::wake_all();
     Ok(changed)
+}
+
+/// Which ledger rows `export_ledger` writes.
+#[derive(Debug, Clone, Copy, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerRows {
+    Payments,
+    Settlements,
+}
+
+/// The ledger's payments or settlement rows of market dates `from`..=`to`
+/// (optionally one PSP, market, store) into the file of `token`: a `csv` or
+/// `xlsx` answer of `pick_save_path`, spent by this call; the file's
+/// extension picks the format. Any operator may export.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::too_many_arguments)] // the export's filters, as the CLI's flags
+pub async fn export_ledger(
+    state: State<'_, AppState>,
+    rows: LedgerRows,
+    from: String,
+    to: String,
+    psp: Option<String>,
+    market: Option<Country>,
+    store: Option<String>,
+    token: String,
+) -> Reply<crate::dto::ExportOutcome> {
+    let path = state.picked_files().for_writing_one_of(&token, &[SaveKind::Csv, SaveKind::Xlsx])?;
+    let query = ExportQuery {
+        from: crate::commands::market_date(&from)?,
+        to: crate::commands::market_date(&to)?,
+        psp: psp.filter(|p| !p.trim().is_empty()),
+        market,
+        store: store.filter(|s| !s.trim().is_empty()),
+    };
+    state
+        .as_reader(move |s, op| {
+            let rows = match rows {
+                LedgerRows::Payments => exports::export_payments(s, op, &query, &path)?,
+                LedgerRows::Settlements => exports::export_settlements(s, op, &query, &path)?,
+            };
+            Ok(crate::dto::ExportOutcome { rows })
+        })
+        .await
 }

@@ -326,6 +326,73 @@ fn file_commands_take_only_files_the_operator_chose() {
     assert_eq!(h.err("import_file", import), not_picked);
 }
 
+// ------------------------------------------------------------------ ledger exports and the daily report
+
+#[test]
+fn ledger_exports_and_the_daily_report_through_ipc() {
+    let h = populated();
+    h.ok("sign_out", json!({}));
+    h.sign_in("ana", "voucherdesk-ana");
+    // What the ledger holds for the range, by the core's own count (the CLI's `report daily` figures).
+    let store = voucherdesk::store::Store::open(&h.dir.path().join("ipc.sqlite")).unwrap();
+    let ana = voucherdesk::operators::act_as(&store, "ana").unwrap();
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let query = voucherdesk::exports::ExportQuery {
+        from: day("2026-03-01"),
+        to: day("2026-03-20"),
+        psp: None,
+        market: Some(voucherdesk::market::Country::Colombia),
+        store: None,
+    };
+    let colombian = voucherdesk::exports::ledger_totals(&store, &ana, &query).unwrap().payments;
+    drop(store);
+    assert!(colombian > 0);
+    let range = |rows: &str, token: &str| json!({ "rows": rows, "from": "2026-03-01", "to": "2026-03-20", "market": "CO", "psp": null, "store": "", "token": token });
+
+    let csv_path = h.dir.path().join("payments.csv");
+    let csv = h.app.chosen_for(&csv_path, FileUse::Write(SaveKind::Csv));
+    assert_eq!(h.ok("export_ledger", range("payments", &csv))["rows"], json!(colombian));
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(text.lines().count() as u64, colombian + 1, "a header and a line per payment");
+    assert_eq!(h.err("export_ledger", range("payments", &csv))["code"], json!("files.not_picked"), "spent");
+
+    let xlsx_path = h.dir.path().join("settlements.xlsx");
+    let xlsx = h.app.chosen_for(&xlsx_path, FileUse::Write(SaveKind::Xlsx));
+    let settled = h.ok("export_ledger", range("settlements", &xlsx));
+    assert!(settled["rows"].as_u64().unwrap() > 0, "{settled}");
+    assert!(std::fs::read(&xlsx_path).unwrap().starts_with(b"PK"), "a workbook is a zip");
+
+    // A receipt's save answer is no export's; a reversed range is refused; nothing is written.
+    let pdf_path = h.dir.path().join("receipt.pdf");
+    let pdf = h.app.chosen_for(&pdf_path, FileUse::Write(SaveKind::Pdf));
+    assert_eq!(h.err("export_ledger", range("payments", &pdf))["code"], json!("files.not_picked"));
+    let reversed_path = h.dir.path().join("reversed.csv");
+    let reversed = h.app.chosen_for(&reversed_path, FileUse::Write(SaveKind::Csv));
+    let refused = h.err(
+        "export_ledger",
+        json!({ "rows": "payments", "from": "2026-03-20", "to": "2026-03-01", "token": reversed }),
+    );
+    assert_eq!(refused["code"], json!("exports.backwards"), "{refused}");
+    assert!(!pdf_path.exists() && !reversed_path.exists());
+
+    // The report's email schedule: support reads it and may not set it; a manager may.
+    assert_eq!(h.ok("daily_report_schedule", json!({})), Value::Null);
+    let schedule = json!({ "at": "07:00", "markets": ["PE"], "recipients": ["finanzas@tienda.example"], "format": "csv", "off": false });
+    assert_eq!(h.err("daily_report_schedule_set", schedule.clone())["code"], json!("auth.forbidden"));
+    h.ok("sign_out", json!({}));
+    h.sign_in("marta", "voucherdesk-marta");
+    let set = h.ok("daily_report_schedule_set", schedule);
+    assert_eq!(
+        set,
+        json!({ "at": "07:00", "markets": ["PE"], "recipients": ["finanzas@tienda.example"], "format": "csv", "set_by": "marta" })
+    );
+    let bad =
+        json!({ "at": "7pm", "markets": ["PE"], "recipients": ["x@tienda.example"], "format": "csv", "off": false });
+    let refused = h.err("daily_report_schedule_set", bad);
+    assert_eq!(refused["code"], json!("report.bad_schedule"), "{refused}");
+    assert_eq!(h.ok("daily_report_schedule", json!({})), set, "the refusal changed nothing");
+}
+
 // ------------------------------------------------------------------ buyer notifications
 
 #[test]

@@ -52,6 +52,7 @@ export type { KpiPanel } from "./KpiPanel";
 export type { KpiTargets } from "./KpiTargets";
 export type { Kpis } from "./Kpis";
 export type { Language } from "./Language";
+export type { LedgerRows } from "./LedgerRows";
 export type { LedgerSum } from "./LedgerSum";
 export type { LedgerTotals } from "./LedgerTotals";
 export type { LimitView } from "./LimitView";

@@ -10,6 +10,7 @@ import { AGE_BUCKETS, EXCEPTION_KINDS } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { DailyReportPanel } from "../components/DailyReportPanel";
 import { KpiPanel } from "../components/KpiPanel";
+import { LedgerExportPanel } from "../components/LedgerExportPanel";
 import { RefundStats } from "../components/RefundStats";
 import { formatDay, formatDayShort } from "../lib/dates";
 import { formatAmount, formatCount, formatPercent } from "../lib/format";
@@ -330,6 +331,7 @@ export function DashboardScreen() {
           </div>
           <KpiPanel market={market} asOf={data.as_of} />
           <DailyReportPanel market={market} asOf={data.as_of} />
+          <LedgerExportPanel market={market} asOf={data.as_of} />
         </>
       )}
       <RefundStats />
