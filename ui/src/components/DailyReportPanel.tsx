@@ -7,13 +7,27 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { call } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
+import { toApiError } from "../api/errors";
 import type { Country, DailyReport, DailyReportSchedule, Market, PickedFile, ReportDataFormat } from "../bindings";
 import { useSession } from "../session";
 import { DateField } from "./DateField";
 import { ErrorNotice } from "./ErrorNotice";
+import { useSubmission } from "./useSubmission";
 
 const MARKETS: readonly Country[] = ["CO", "PE"];
+
+/** The data files' format: an Excel workbook or CSV (the core's `DataFormat`). */
+export function DataFormatSelect(props: { label: string; value: ReportDataFormat; onChange: (format: ReportDataFormat) => void; testId: string }) {
+  return (
+    <label className="field compact">
+      <span>{props.label}</span>
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value as ReportDataFormat)} data-testid={props.testId}>
+        <option value="xlsx">Excel (.xlsx)</option>
+        <option value="csv">CSV</option>
+      </select>
+    </label>
+  );
+}
 
 /** Whether a role may set the email schedule (core: Permission::ScheduleReports). */
 export function maySchedule(role: string): boolean {
@@ -42,8 +56,7 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
   const [mailFormat, setMailFormat] = useState<ReportDataFormat>("xlsx");
   /** A catalogue key, so the notice follows a change of language. */
   const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, busy, run } = useSubmission();
 
   const show = (s: DailyReportSchedule | null) => {
     // An older core (or a test's stand-in) answers something else: no schedule.
@@ -68,21 +81,9 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
     };
   }, []);
 
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
-      await work();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   const write = () =>
     run(async () => {
+      setNotice(null);
       const folder = await call<PickedFile | null>("backup_pick_folder", { title: t("dailyReport.dialogTitle") });
       if (!folder) return;
       const report = await call<DailyReport>("daily_report_write", {
@@ -96,6 +97,7 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
 
   const save = (off: boolean) =>
     run(async () => {
+      setNotice(null);
       const answer = await call<DailyReportSchedule | null>("daily_report_schedule_set", {
         at,
         markets,
@@ -123,13 +125,7 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
           <span>{t("dailyReport.date")}</span>
           <DateField value={date} onChange={setDate} testId="daily-report-date" />
         </label>
-        <label className="field compact">
-          <span>{t("dailyReport.format")}</span>
-          <select value={format} onChange={(e) => setFormat(e.target.value as ReportDataFormat)} data-testid="daily-report-format">
-            <option value="xlsx">Excel (.xlsx)</option>
-            <option value="csv">CSV</option>
-          </select>
-        </label>
+        <DataFormatSelect label={t("dailyReport.format")} value={format} onChange={setFormat} testId="daily-report-format" />
         <button type="button" className="primary" disabled={busy || date === ""} onClick={() => void write()} data-testid="daily-report-write">
           {market === "all" ? t("dailyReport.writeAll") : t("dailyReport.writeOne", { market })}
         </button>
@@ -175,13 +171,7 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
             <span>{t("dailyReport.recipients")}</span>
             <textarea rows={3} cols={34} value={recipients} onChange={(e) => setRecipients(e.target.value)} placeholder="finanzas@tienda.example" data-testid="daily-report-recipients" />
           </label>
-          <label className="field compact">
-            <span>{t("dailyReport.format")}</span>
-            <select value={mailFormat} onChange={(e) => setMailFormat(e.target.value as ReportDataFormat)} data-testid="daily-report-mail-format">
-              <option value="xlsx">Excel (.xlsx)</option>
-              <option value="csv">CSV</option>
-            </select>
-          </label>
+          <DataFormatSelect label={t("dailyReport.format")} value={mailFormat} onChange={setMailFormat} testId="daily-report-mail-format" />
           <span className="button-row">
             <button type="button" className="primary" disabled={busy} onClick={() => void save(false)} data-testid="daily-report-schedule-save">
               {t("common.save")}

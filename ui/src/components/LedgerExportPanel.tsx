@@ -7,11 +7,12 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { call } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
 import type { LedgerRows, Market, PickedFile, ReportDataFormat } from "../bindings";
+import { DataFormatSelect } from "./DailyReportPanel";
 import { DateField } from "./DateField";
 import { ErrorNotice } from "./ErrorNotice";
 import { rangeStart } from "./KpiPanel";
+import { useSubmission } from "./useSubmission";
 
 /** Market days the range covers by default, ending on the dashboard's as-of date. */
 export const EXPORT_DEFAULT_DAYS = 7;
@@ -33,19 +34,16 @@ export function LedgerExportPanel({ market, asOf }: { market: Market; asOf: stri
   const [store, setStore] = useState("");
   const [format, setFormat] = useState<ReportDataFormat>("xlsx");
   const [done, setDone] = useState<{ rows: number; path: string } | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmission();
 
   useEffect(() => {
     setFrom(rangeStart(asOf, EXPORT_DEFAULT_DAYS));
     setTo(asOf);
   }, [asOf]);
 
-  const exportRows = async () => {
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    try {
+  const exportRows = () =>
+    run(async () => {
+      setDone(null);
       const file = await call<PickedFile | null>("pick_save_path", {
         title: t("ledgerExport.dialogTitle"),
         file_name: suggestedName(rows, from, to, market, format),
@@ -62,12 +60,7 @@ export function LedgerExportPanel({ market, asOf }: { market: Market; asOf: stri
         token: file.token,
       });
       setDone({ rows: outcome.rows, path: file.path });
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <section className="panel" data-testid="ledger-export">
@@ -104,13 +97,7 @@ export function LedgerExportPanel({ market, asOf }: { market: Market; asOf: stri
           <span>{t("ledgerExport.store")}</span>
           <input value={store} onChange={(e) => setStore(e.target.value)} placeholder={t("ledgerExport.anyStore")} data-testid="ledger-export-store" />
         </label>
-        <label className="field compact">
-          <span>{t("dailyReport.format")}</span>
-          <select value={format} onChange={(e) => setFormat(e.target.value as ReportDataFormat)} data-testid="ledger-export-format">
-            <option value="xlsx">Excel (.xlsx)</option>
-            <option value="csv">CSV</option>
-          </select>
-        </label>
+        <DataFormatSelect label={t("dailyReport.format")} value={format} onChange={setFormat} testId="ledger-export-format" />
         <button type="button" className="primary" disabled={busy || from === "" || to === ""} onClick={() => void exportRows()} data-testid="ledger-export-save">
           {t("ledgerExport.save")}
         </button>
