@@ -612,6 +612,7 @@ const en = {
     notifications: "buyer messages",
   },
   auditActors: {
+    daily_report: "daily report",
     deliverer: "message deliverer",
     first_run: "the first run",
     sync: "PSP sync",

@@ -608,6 +608,7 @@ const es: Messages = {
     notifications: "mensajes al comprador",
   },
   auditActors: {
+    daily_report: "reporte diario",
     deliverer: "envío de mensajes",
     first_run: "la primera ejecución",
     sync: "sincronización con el PSP",

@@ -608,6 +608,7 @@ const zh: Messages = {
     notifications: "买家消息",
   },
   auditActors: {
+    daily_report: "每日报表",
     deliverer: "消息发送程序",
     first_run: "首次运行",
     sync: "支付机构同步",

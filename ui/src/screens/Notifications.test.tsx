@@ -132,4 +132,22 @@ describe("Notifications screen", () => {
     expect(calls.some((c) => c.cmd === "notification_log" && c.args.status === "sent" && c.args.limit === 200)).toBe(true);
     expect(screen.getByTestId("outbox-failures-empty")).toBeTruthy();
   });
+
+  it("shows a daily report email by its report, with no case file to open", async () => {
+    await useLanguage("es");
+    ipc((cmd) => {
+      if (cmd === "notification_deliverer_status") return RUNNING;
+      if (cmd === "notification_log")
+        return [entry(7, "sent", { kind: "daily_report", order_id: "daily-report PE 2026-03-19", recipient: "finanzas@tienda.example, jefe@tienda.example", triggered_by: "(daily report)" })];
+      throw { code: "ipc", message: `unexpected ${cmd}` };
+    });
+    renderSignedIn(<NotificationsScreen />, ANA);
+    const row = await screen.findByTestId("outbox-row-7");
+    expect(row.textContent).toContain("Reporte diario (equipo)");
+    const ref = within(row).getByTestId("outbox-order-7");
+    expect(ref.tagName).toBe("SPAN");
+    expect(ref.className).toContain("mono");
+    expect(ref.textContent).toBe("daily-report PE 2026-03-19");
+    await useLanguage("en");
+  });
 });

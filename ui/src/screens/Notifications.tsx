@@ -56,9 +56,16 @@ function Row({ n, prefix, selectable, selected, onSelect, onRetry, busy }: { n: 
       <td>{t(`notifications.channels.${n.channel}`, { defaultValue: n.channel })}</td>
       <td className="mono small">{n.recipient}</td>
       <td>
-        <button type="button" className="link" onClick={() => openCase(n.order_id)} data-testid={`${prefix}-order-${n.id}`}>
-          {n.order_id}
-        </button>
+        {n.kind === "daily_report" ? (
+          // A staff email names its report where a buyer's names the order: there is no case file to open.
+          <span className="mono small" data-testid={`${prefix}-order-${n.id}`}>
+            {n.order_id}
+          </span>
+        ) : (
+          <button type="button" className="link" onClick={() => openCase(n.order_id)} data-testid={`${prefix}-order-${n.id}`}>
+            {n.order_id}
+          </button>
+        )}
       </td>
       <td>
         <span className={`badge status-${n.status}`} data-testid="outbox-status">
