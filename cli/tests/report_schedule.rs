@@ -18,6 +18,15 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
+fn configure_smtp(ctx: &Ctx, sink: &SmtpSink) {
+    let port = sink.addr.port().to_string();
+    let smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-security", "none"];
+    ctx.ok(["notifications", "configure"]
+        .into_iter()
+        .chain(smtp)
+        .chain(["--smtp-from", "Tienda <no-reply@tienda.example>"]));
+}
+
 fn reconciled() -> Ctx {
     let ctx = Ctx::new();
     ctx.import_recon_set();
@@ -108,13 +117,17 @@ fn the_report_is_queued_once_after_the_markets_time_and_sent_with_the_days_files
         "finanzas@tienda.example,jefe@tienda.example",
         "--xlsx",
     ]);
+    let mut store = Store::open(&ctx.db).unwrap();
+    // Nothing is queued while no SMTP server is set up: reports would pile up.
+    assert_eq!(schedule::queue_due(&mut store, at("2026-03-19T12:00:00Z")).unwrap(), Vec::<i64>::new());
+    let sink = SmtpSink::start();
+    configure_smtp(&ctx, &sink);
     let figures = ctx.json(
         ["--operator", "sam", "report", "daily", "--date", DAY, "--json", "--out"]
             .map(String::from)
             .into_iter()
             .chain([ctx.path("by-hand").display().to_string()]),
     );
-    let mut store = Store::open(&ctx.db).unwrap();
 
     // 06:29 in Bogotá and Lima (UTC−5): not yet. 06:30: yesterday's report, per market, once.
     assert_eq!(schedule::queue_due(&mut store, at("2026-03-19T11:29:59Z")).unwrap(), Vec::<i64>::new());
@@ -133,7 +146,6 @@ fn the_report_is_queued_once_after_the_markets_time_and_sent_with_the_days_files
         assert_eq!(row.triggered_by, "(daily report)");
     }
 
-    let sink = SmtpSink::start();
     let sender = mailer(sink.addr);
     let transports = Transports { email: Some(&sender), sms: None, attachments: Some(&ReportAttachments) };
     let report = delivery::deliver_due(&mut store, &transports, at("2026-03-19T11:31:00Z"), None).unwrap();
@@ -199,19 +211,7 @@ fn the_report_is_queued_once_after_the_markets_time_and_sent_with_the_days_files
 fn the_cli_deliverer_queues_and_sends_it_once_and_a_disabled_scheduler_is_said_without_stopping_the_round() {
     let ctx = Ctx::new();
     let sink = SmtpSink::start();
-    let port = sink.addr.port().to_string();
-    ctx.ok([
-        "notifications",
-        "configure",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &port,
-        "--smtp-security",
-        "none",
-        "--smtp-from",
-        "Tienda <no-reply@tienda.example>",
-    ]);
+    configure_smtp(&ctx, &sink);
     // 00:00: whenever this runs, the time has passed in the market.
     ctx.ok(["--operator", "ana", "report", "schedule", "--at", "00:00", "--market", "PE", "--to", "f@tienda.example"]);
 

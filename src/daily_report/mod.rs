@@ -44,6 +44,8 @@ pub enum DailyReportError {
     BadSchedule(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Notifications(#[from] crate::notifications::NotificationError),
 }
 
 impl DailyReportError {
@@ -57,6 +59,7 @@ impl DailyReportError {
             DailyReportError::Pdf(_) => "report.pdf",
             DailyReportError::BadSchedule(_) => "report.bad_schedule",
             DailyReportError::Store(e) => e.code(),
+            DailyReportError::Notifications(e) => e.code(),
         }
     }
 
@@ -67,7 +70,10 @@ impl DailyReportError {
             }
             DailyReportError::Export(e) => e.is_refusal(),
             DailyReportError::Kpis(e) => e.is_refusal(),
-            DailyReportError::Dashboard(_) | DailyReportError::Pdf(_) | DailyReportError::Store(_) => false,
+            DailyReportError::Dashboard(_)
+            | DailyReportError::Pdf(_)
+            | DailyReportError::Store(_)
+            | DailyReportError::Notifications(_) => false,
         }
     }
 }

@@ -144,9 +144,14 @@ fn write(store: &mut Store, operator: &Operator, schedule: Option<&ReportSchedul
 }
 
 /// Queues every report whose time has come (as of `now`) and that is not in
-/// the outbox yet; returns the new rows' ids. Without a schedule, nothing.
+/// the outbox yet; returns the new rows' ids. Without a schedule, or while no
+/// SMTP server is set up (a month of reports must not pile up and go out in
+/// one burst the day it is), nothing.
 pub fn queue_due(store: &mut Store, now: DateTime<Utc>) -> Result<Vec<i64>, DailyReportError> {
     let Some(schedule) = get(store)? else { return Ok(Vec::new()) };
+    if crate::notifications::config::get(store)?.smtp.is_none() {
+        return Ok(Vec::new());
+    }
     let at = schedule.time()?;
     let mut queued = Vec::new();
     for market in &schedule.markets {
