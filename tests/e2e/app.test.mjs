@@ -246,8 +246,8 @@ after(async () => {
   if (s) await s.delete().catch(() => undefined);
   if (driver) await driver.stop();
   if (db) {
-    const deadline = Date.now() + 5_000;
-    while (ourAppPids().length > 0 && Date.now() < deadline) await sleep(200);
+    const deadline = performance.now() + 5_000;
+    while (ourAppPids().length > 0 && performance.now() < deadline) await sleep(200);
     for (const pid of ourAppPids()) {
       console.error(`the app (pid ${pid}) outlived its WebDriver session: ending it`);
       process.kill(pid, "SIGTERM");
@@ -1009,8 +1009,8 @@ test("first run: an empty database asks for the admin, who is then signed in", a
   } finally {
     if (s) await s.delete().catch(() => undefined);
     s = null;
-    const deadline = Date.now() + 5_000;
-    while (ourAppPids(empty).length > 0 && Date.now() < deadline) await sleep(200);
+    const deadline = performance.now() + 5_000;
+    while (ourAppPids(empty).length > 0 && performance.now() < deadline) await sleep(200);
     for (const pid of ourAppPids(empty)) process.kill(pid, "SIGTERM");
   }
 });

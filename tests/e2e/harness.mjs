@@ -129,12 +129,12 @@ export function wake(database) {
  * the rounds run because the test asked for them, not because a clock ran out.
  */
 export async function untilWoken(s, database, fn, { timeout = 120_000, every = 3_000, what = "background work" } = {}) {
-  const deadline = Date.now() + timeout;
+  const deadline = performance.now() + timeout;
   let last;
   for (;;) {
     wake(database);
-    const next = Math.min(deadline, Date.now() + every);
-    while (Date.now() < next) {
+    const next = Math.min(deadline, performance.now() + every);
+    while (performance.now() < next) {
       try {
         const v = await fn();
         if (v) return v;
@@ -143,7 +143,7 @@ export async function untilWoken(s, database, fn, { timeout = 120_000, every = 3
       }
       await sleep(200);
     }
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    if (performance.now() >= deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
   }
 }
 

@@ -44,7 +44,7 @@ export async function startKeyring(dir) {
     stdio: ["pipe", "ignore", "ignore"],
   });
   keyring.stdin.end("e2e-keyring-password");
-  const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
+  const deadline = performance.now() + DAEMON_START_TIMEOUT_MS;
   for (;;) {
     const r = spawnSync(
       "dbus-send",
@@ -52,7 +52,7 @@ export async function startKeyring(dir) {
       { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, encoding: "utf8" },
     );
     if ((r.stdout ?? "").includes("boolean true")) break;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       keyring.kill();
       bus.kill();
       throw new Error(`gnome-keyring-daemon did not offer org.freedesktop.secrets within ${DAEMON_START_TIMEOUT_MS} ms`);

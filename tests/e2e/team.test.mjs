@@ -153,8 +153,8 @@ after(async () => {
     if (process.env.E2E_TEAM_LOG) writeFileSync(`${process.env.E2E_TEAM_LOG}-${desk}.log`, driver[desk].output());
     await driver[desk].stop();
   }
-  const deadline = Date.now() + 5_000;
-  while (ourAppPids().length > 0 && Date.now() < deadline) await sleep(200);
+  const deadline = performance.now() + 5_000;
+  while (ourAppPids().length > 0 && performance.now() < deadline) await sleep(200);
   for (const pid of ourAppPids()) {
     console.error(`an app (pid ${pid}) outlived its WebDriver session: ending it`);
     process.kill(pid, "SIGTERM");
@@ -192,7 +192,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   await a.type(tid("refund-account"), "0012345678");
   await a.type(tid("refund-beneficiary-document"), "1020304050");
   await a.click(tid("refund-send"));
-  const sentAt = Date.now();
+  const sentAt = performance.now();
   await a.waitGone(tid("refund-dialog"));
   const onServer = JSON.parse(cli(db.cli, "refunds", "list", "--status", "pending_approval", "--json")).filter((r) => r.payment_id === REFUND_PAYMENT);
   assert.equal(onServer.length, 1, "the team server has the one request");
@@ -203,7 +203,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   // It arrives in B's open inbox through the pull (team-changed), nobody navigating.
   const row = await b.waitFor(`${tid(`inbox-row-${id}`)}[data-tier="2"]`, { timeout: TEAM_WAIT_MS, what: "the refund in B's inbox" });
   assert.ok(row);
-  console.log(`team: the refund was in B's open inbox ${Date.now() - sentAt} ms after A sent it (a figure, not a limit)`);
+  console.log(`team: the refund was in B's open inbox ${Math.round(performance.now() - sentAt)} ms after A sent it (a figure, not a limit)`);
   await shot("b", "20-team-inbox-app-b");
   await b.click(tid(`inbox-open-${id}`));
   await b.waitFor(tid("inbox-case"));
@@ -249,14 +249,14 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: TEAM_WAIT_MS, what: "the team indicator online" });
   await harness.go(a, "lookup");
   pg.stop();
-  const stoppedAt = Date.now();
+  const stoppedAt = performance.now();
   const banner = await a.waitFor(tid("team-offline-banner"), { timeout: TEAM_WAIT_MS, what: "the offline banner" });
   assert.match(
     await banner.text(),
     /Team server unreachable — read-only: lookups and lists work from this desktop's copy; changes are refused until it returns\./,
   );
   await a.waitFor(`${tid("team-indicator")}[data-online="false"]`, { timeout: TEAM_WAIT_MS, what: "the indicator offline" });
-  console.log(`team: the offline banner showed ${Date.now() - stoppedAt} ms after the server stopped`);
+  console.log(`team: the offline banner showed ${Math.round(performance.now() - stoppedAt)} ms after the server stopped`);
 
   // Lookups work from the copy.
   await a.type(tid("lookup-search"), REFUND_ORDER);
@@ -278,9 +278,9 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   await harness.signIn(a, "ana");
 
   pg.restart();
-  const restartedAt = Date.now();
+  const restartedAt = performance.now();
   await a.waitGone(tid("team-offline-banner"), { timeout: TEAM_WAIT_MS, what: "the offline banner" });
-  console.log(`team: the banner went ${Date.now() - restartedAt} ms after the server was back`);
+  console.log(`team: the banner went ${Math.round(performance.now() - restartedAt)} ms after the server was back`);
   await a.waitFor(`${tid("team-indicator")}[data-online="true"]`, { timeout: TEAM_WAIT_MS, what: "the indicator online again" });
   // Changes go through again: the re-send is queued, on the server too.
   await harness.go(a, "lookup");
@@ -298,11 +298,11 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   // The app answered after its team write committed; the CLI's copy pulls before it reads.
   // Besides the buyer's refund_approved messages (one per channel), exactly this one manual re-send.
   const listed = () => JSON.parse(cli(db.cli, "--operator", "ana", "notifications", "list", "--order", REFUND_ORDER, "--json"));
-  const queuedAt = Date.now();
+  const queuedAt = performance.now();
   const onServer = await a.until(() => {
     const all = listed();
     return all.some((n) => String(n.id) === queuedId) ? all : null;
   }, { timeout: TEAM_WAIT_MS, what: `notification ${queuedId} on the server` });
-  console.log(`team: the re-send was on the server ${Date.now() - queuedAt} ms after the app said queued (0 expected)`);
+  console.log(`team: the re-send was on the server ${Math.round(performance.now() - queuedAt)} ms after the app said queued (0 expected)`);
   assert.deepEqual(onServer.filter((n) => n.trigger === "manual").map((n) => String(n.id)), [queuedId]);
 });

@@ -87,14 +87,14 @@ export async function startDriver({ port, nativePort, env = process.env, log } =
   let exited = null;
   child.on("exit", (code) => (exited = code));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = performance.now() + 20_000;
   for (;;) {
     if (exited !== null) throw new Error(`tauri-driver exited with ${exited}:\n${lines.join("")}`);
     try {
       await request(base, "GET", "/status");
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`tauri-driver did not answer on ${base}:\n${lines.join("")}`);
+      if (performance.now() > deadline) throw new Error(`tauri-driver did not answer on ${base}:\n${lines.join("")}`);
       await sleep(200);
     }
   }
@@ -150,9 +150,11 @@ export class Session {
     return vs.map((v) => new Element(this, v[ELEMENT_KEY], css));
   }
 
+  // Every deadline here is on the monotonic clock: on a shared machine the wall
+  // clock can jump, and a wait measured by it once gave up after 3 s of 15.
   /** Waits for an element matching `css` (and, if given, `ok(element)`). */
   async waitFor(css, { timeout = 15_000, ok, what } = {}) {
-    const deadline = Date.now() + timeout;
+    const deadline = performance.now() + timeout;
     let last = null;
     for (;;) {
       try {
@@ -162,7 +164,7 @@ export class Session {
       } catch (e) {
         last = e;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what ?? css}: ${last?.message}`);
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what ?? css}: ${last?.message}`);
       await sleep(150);
     }
   }
@@ -183,7 +185,7 @@ export class Session {
   }
 
   async waitGone(css, { timeout = 15_000, what } = {}) {
-    const deadline = Date.now() + timeout;
+    const deadline = performance.now() + timeout;
     for (;;) {
       let last;
       try {
@@ -191,14 +193,14 @@ export class Session {
       } catch (e) {
         last = e;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what ?? css} to go away${last ? `: ${last.message}` : ""}`);
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what ?? css} to go away${last ? `: ${last.message}` : ""}`);
       await sleep(150);
     }
   }
 
   /** Waits until `fn()` returns a truthy value and returns it. */
   async until(fn, { timeout = 15_000, what = "condition" } = {}) {
-    const deadline = Date.now() + timeout;
+    const deadline = performance.now() + timeout;
     let last;
     for (;;) {
       try {
@@ -207,7 +209,7 @@ export class Session {
       } catch (e) {
         last = e;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
       await sleep(150);
     }
   }
