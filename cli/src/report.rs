@@ -102,6 +102,9 @@ fn run_schedule(db: &Option<PathBuf>, operator: &Option<String>, args: ScheduleA
                 recipients.join(", "),
                 if format == DataFormat::Xlsx { "xlsx" } else { "csv" }
             );
+            if voucherdesk::notifications::config::get(&store)?.smtp.is_none() {
+                out!("no SMTP server is set up yet: nothing is queued until `notifications configure --smtp-host …`");
+            }
         }
     }
     Ok(())

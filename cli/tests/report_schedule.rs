@@ -82,9 +82,10 @@ fn only_managers_and_admins_schedule_it_and_bad_input_changes_nothing() {
 
     let shown = stdout(&ctx.ok(["report", "schedule"]));
     assert_eq!(
-        shown.trim(),
+        shown,
         "the daily report of the previous market day is emailed at 06:30 (CO) to finanzas@tienda.example, \
-         jefe@tienda.example, data as xlsx; made as ana"
+         jefe@tienda.example, data as xlsx; made as ana\n\
+         no SMTP server is set up yet: nothing is queued until `notifications configure --smtp-host …`\n"
     );
     ctx.ok(["--operator", "luis", "report", "schedule", "--off"]);
     assert_eq!(ctx.json(["report", "schedule", "--json"]), serde_json::Value::Null);
