@@ -25,6 +25,9 @@ use names::*;
 
 /// Most orders one demo run writes.
 pub const DEMO_ORDERS_MAX: u64 = 5_000_000;
+/// The highest order number: payment ids are numbered in ranges 10 million
+/// apart (`10_000_000 + n`, `50_000_000 + n`, ...), which must not meet.
+pub const DEMO_ORDER_NUMBER_MAX: u64 = 9_999_999;
 /// The reconciliation date the demo data is built for.
 pub const DEMO_AS_OF: (i32, u32, u32) = (2026, 3, 20);
 /// Business days of grace after the PSPs' settlement terms (`crate::terms`).
@@ -38,6 +41,8 @@ pub const DEMO_FEE_BPS: i64 = 300;
 pub enum DemoError {
     #[error("--orders must be between 1 and {DEMO_ORDERS_MAX}")]
     BadCount,
+    #[error("--first-order must be at least 1, and the last order number at most {DEMO_ORDER_NUMBER_MAX}")]
+    BadFirstOrder,
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
 }
@@ -135,8 +140,19 @@ struct Payment<'a> {
 
 /// Writes the demo files into `dir` and returns what they hold.
 pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, DemoError> {
+    generate_numbered(dir, 1, orders, seed)
+}
+
+/// Like [`generate`], numbering the orders from `first_order`: a second set of
+/// files with numbers of its own adds new orders, payments and settlement rows
+/// to a ledger that holds the first (a day's files into a large ledger).
+pub fn generate_numbered(dir: &Path, first_order: u64, orders: u64, seed: u64) -> Result<DemoManifest, DemoError> {
     if orders == 0 || orders > DEMO_ORDERS_MAX {
         return Err(DemoError::BadCount);
+    }
+    let last_order = first_order.checked_add(orders - 1).ok_or(DemoError::BadFirstOrder)?;
+    if first_order == 0 || last_order > DEMO_ORDER_NUMBER_MAX {
+        return Err(DemoError::BadFirstOrder);
     }
     let write_err = |path: &Path, e: &dyn std::fmt::Display| DemoError::Write {
         path: path.display().to_string(),
@@ -247,7 +263,7 @@ pub fn generate(dir: &Path, orders: u64, seed: u64) -> Result<DemoManifest, Demo
     let mut rows = BTreeMap::<&str, u64>::new();
     let total_weight = 10_000u32;
 
-    for n in 1..=orders {
+    for n in first_order..=last_order {
         let pick = rng.gen_range(0..total_weight);
         let mut acc = 0;
         let mut scenario = Scenario::PaidSettled;

@@ -22,6 +22,10 @@ pub(crate) struct DemoArgs {
     orders: u64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// The number of the first order (CO-0000001 is 1): files numbered past an
+    /// earlier set add new orders to its ledger.
+    #[arg(long, default_value_t = 1)]
+    first_order: u64,
     /// With --db: add PSP accounts (demo-dlocal, demo-pagoefectivo) pointing at a sandbox
     /// here, its documented default secrets in the OS keyring.
     #[arg(long)]
@@ -56,7 +60,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: DemoArg
         }
         None => None,
     };
-    let manifest = demo::generate(&out, args.orders, args.seed)?;
+    let manifest = demo::generate_numbered(&out, args.first_order, args.orders, args.seed)?;
     for f in &manifest.files {
         eprintln!("wrote {} ({} rows, {}, {})", f.path.display(), f.rows, f.encoding, f.delimiter);
     }

@@ -175,7 +175,7 @@ impl Classified for ExceptionError {
 impl Classified for DemoError {
     fn class(&self) -> ErrorClass {
         match self {
-            DemoError::BadCount => ErrorClass::Refusal,
+            DemoError::BadCount | DemoError::BadFirstOrder => ErrorClass::Refusal,
             DemoError::Write { .. } => ErrorClass::Fault,
         }
     }

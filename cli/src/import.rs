@@ -1,4 +1,5 @@
-//! `voucherdesk import`: shop orders, PSP payments or settlement reports, each file atomically.
+//! `voucherdesk import`: shop orders, PSP payments or settlement reports, each file atomically;
+//! `import auto` takes a morning's files of every kind in one run.
 
 use crate::failure::Failure;
 use crate::output::print_json;
@@ -6,7 +7,9 @@ use crate::workspace::{acting, change, open};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use voucherdesk::import::profile::{self, ImportKind, Profile};
-use voucherdesk::import::{ImportOutcome, ImportRequest, import_file};
+use voucherdesk::import::{
+    ImportError, ImportOutcome, ImportRequest, PlannedFile, import_file, import_prepared, plan_run, prepare_each,
+};
 use voucherdesk::operators;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -14,6 +17,8 @@ pub(crate) enum KindArg {
     Orders,
     Payments,
     Settlements,
+    /// Files of any kind, each with the built-in profile its header carries.
+    Auto,
 }
 
 #[derive(Args)]
@@ -23,7 +28,7 @@ pub(crate) struct ImportArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// A built-in profile: shop, dlocal, dlocal-settlement, pagoefectivo, pagoefectivo-settlement.
-    #[arg(long, conflicts_with = "profile_file", required_unless_present = "profile_file")]
+    #[arg(long, conflicts_with = "profile_file")]
     profile: Option<String>,
     /// A custom profile in TOML (see assets/profiles/payu-colombia.toml).
     #[arg(long)]
@@ -40,40 +45,125 @@ pub(crate) fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
         (_, Some(path)) => profile::load_profile_file(path).map_err(Failure::refusal),
         (Some(name), None) => profile::built_in(name)
             .ok_or_else(|| Failure::refusal(profile::ProfileError::Unknown { name: name.clone() })),
-        (None, None) => Err(Failure::refusal("give --profile NAME or --profile-file PATH")),
+        (None, None) => Err(Failure::refusal("give --profile NAME or --profile-file PATH (or import auto FILE...)")),
     }
 }
 
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
-    let profile = load_profile(&args)?;
     let kind = match args.kind {
         KindArg::Orders => ImportKind::Orders,
         KindArg::Payments => ImportKind::Payments,
         KindArg::Settlements => ImportKind::Settlements,
+        KindArg::Auto => return run_auto(db, operator, args),
     };
+    let profile = load_profile(&args)?;
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
     operator.require(operators::Permission::Import)?;
-    let mut outcomes = Vec::new();
-    let mut failures = Vec::new();
+    let mut done = Done::default();
     for path in &args.files {
         let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
-        match change(&mut store, |s| import_file(s, &request))? {
+        done.record(change(&mut store, |s| import_file(s, &request))?, args.json);
+    }
+    finish(&mut store, &args, done)
+}
+
+/// `import auto`: every file's profile from its header, orders before payments
+/// before settlement reports, the next file read while one is written.
+fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
+    if args.profile.is_some() || args.profile_file.is_some() {
+        return Err(Failure::refusal(
+            "import auto recognises each file's profile from its header; to name one, use import orders|payments|settlements",
+        ));
+    }
+    let mut store = open(db)?;
+    let operator = acting(&store, operator)?;
+    operator.require(operators::Permission::Import)?;
+    let started = std::time::Instant::now();
+    let mut done = Done::default();
+    let mut planned = Vec::new();
+    for PlannedFile { path, profile } in plan_run(&args.files) {
+        match profile {
+            Ok(profile) => planned.push((path, profile)),
+            Err(e) => done.record(Err(e), args.json),
+        }
+    }
+    let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
+    let mut stopped = None;
+    prepare_each(&paths, &mut |index, prepared| {
+        if stopped.is_some() {
+            return;
+        }
+        let (path, profile) = &planned[index];
+        let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
+        let written = match prepared {
+            Ok(file) => change(&mut store, |s| import_prepared(s, &request, file, &mut |_| {})),
+            Err(e) => Ok(Err(e)),
+        };
+        match written {
+            Ok(result) => done.record(result, args.json),
+            Err(failure) => stopped = Some(failure),
+        }
+    });
+    if let Some(failure) = stopped {
+        return Err(failure);
+    }
+    eprintln!(
+        "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
+        args.files.len(),
+        done.imported_files(),
+        done.imported_rows(),
+        done.outcomes.len() - done.imported_files(),
+        done.failures.len(),
+        started.elapsed().as_millis()
+    );
+    finish(&mut store, &args, done)
+}
+
+/// What the files of one call came to.
+#[derive(Default)]
+struct Done {
+    outcomes: Vec<ImportOutcome>,
+    failures: Vec<ImportError>,
+}
+
+impl Done {
+    fn record(&mut self, result: Result<ImportOutcome, ImportError>, json: bool) {
+        match result {
             Ok(outcome) => {
-                if !args.json {
+                if !json {
                     out!("{outcome}");
                 }
-                outcomes.push(outcome);
+                self.outcomes.push(outcome);
             }
             Err(e) => {
                 eprintln!("{e}");
-                failures.push(e);
+                self.failures.push(e);
             }
         }
     }
+
+    fn imported_files(&self) -> usize {
+        self.outcomes.iter().filter(|o| matches!(o, ImportOutcome::Imported(_))).count()
+    }
+
+    fn imported_rows(&self) -> i64 {
+        self.outcomes
+            .iter()
+            .map(|o| match o {
+                ImportOutcome::Imported(report) => report.rows.total,
+                ImportOutcome::AlreadyImported { .. } => 0,
+            })
+            .sum()
+    }
+}
+
+/// The search index, the JSON report and the exit status of one call.
+fn finish(store: &mut voucherdesk::store::Store, args: &ImportArgs, done: Done) -> Result<(), Failure> {
+    let Done { outcomes, failures } = done;
     if !args.no_index && outcomes.iter().any(|o| matches!(o, ImportOutcome::Imported(_))) {
         let started = std::time::Instant::now();
-        let indexed = change(&mut store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
+        let indexed = change(store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
         eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
     }
     if args.json {

@@ -16,6 +16,7 @@ mod fx_match;
 mod garbage_input;
 mod import_files;
 mod import_rejects;
+mod import_run;
 mod kpis;
 mod lifecycle;
 mod lookup;

@@ -62,6 +62,12 @@ pub enum ImportError {
     Rejected { file: String, issues: Vec<RowIssue>, bad_rows: u64 },
     #[error("{file}: {source}")]
     Store { file: String, source: StoreError },
+    /// No built-in profile's required columns are all in the header.
+    #[error(
+        "{file}:1: no built-in profile matches this header (found: {}); import it with `voucherdesk import KIND FILE --profile NAME` or --profile-file",
+        quote_list(.found)
+    )]
+    UnknownLayout { file: String, found: Vec<String> },
 }
 
 impl ImportError {
@@ -78,6 +84,7 @@ impl ImportError {
             ImportError::TooManyRows { .. } => "import.too_many_rows",
             ImportError::Rejected { .. } => "import.bad_rows",
             ImportError::Store { source, .. } => source.code(),
+            ImportError::UnknownLayout { .. } => "import.unknown_layout",
         }
     }
 
@@ -280,6 +287,42 @@ pub struct ProfileSuggestion {
     pub headers: Vec<String>,
 }
 
+/// One file of a run and the built-in profile its header carries.
+pub struct PlannedFile {
+    pub path: std::path::PathBuf,
+    pub profile: Result<Profile, ImportError>,
+}
+
+/// The files of a run, each with the profile recognised from its header:
+/// orders first, then payments, then settlement reports (the ledger comes
+/// out the same in any order; this one reads best in the report), each kind
+/// in the order given, and the files no profile fits last.
+pub fn plan_run(paths: &[std::path::PathBuf]) -> Vec<PlannedFile> {
+    let rank = |planned: &PlannedFile| match &planned.profile {
+        Ok(profile) => match profile.kind {
+            ImportKind::Orders => 0,
+            ImportKind::Payments => 1,
+            ImportKind::Settlements => 2,
+        },
+        Err(_) => 3,
+    };
+    let mut planned: Vec<PlannedFile> = paths
+        .iter()
+        .map(|path| {
+            let profile = suggest_profile(path).and_then(|found| {
+                found
+                    .profile
+                    .as_deref()
+                    .and_then(profile::built_in)
+                    .ok_or(ImportError::UnknownLayout { file: path.display().to_string(), found: found.headers })
+            });
+            PlannedFile { path: path.clone(), profile }
+        })
+        .collect();
+    planned.sort_by_key(rank);
+    planned
+}
+
 /// Bytes read to recognise a file's layout.
 const SUGGEST_SNIFF_BYTES: u64 = 64 * 1024;
 
@@ -305,27 +348,90 @@ pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
     Ok(ProfileSuggestion { profile: best.as_ref().map(|p| p.name.clone()), kind: best.map(|p| p.kind), headers })
 }
 
+/// A file read, hashed and decoded: the part of an import that needs no
+/// store, so the next file of a run is made ready while this one is written.
+pub struct PreparedFile {
+    file: String,
+    sha256: String,
+    text: String,
+    encoding: decode::Encoding,
+    /// Reading, hashing and decoding: counted in the file's import time.
+    prepare_time: std::time::Duration,
+}
+
+/// Reads, hashes and decodes one file.
+pub fn prepare_file(path: &Path) -> Result<PreparedFile, ImportError> {
+    let started = Instant::now();
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let decoded = decode(&bytes).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let encoding = decoded.encoding;
+    let text = decoded.text.into_owned();
+    Ok(PreparedFile { file, sha256, text, encoding, prepare_time: started.elapsed() })
+}
+
+/// Decoded files waiting to be written while one is: each holds a whole
+/// file's text, so this bounds the memory of a run.
+pub const IMPORT_FILES_AHEAD_MAX: usize = 1;
+
+/// Hands each of `paths`, read and decoded, to `write` in the given order,
+/// reading the next one on a thread of its own while `write` works: one
+/// process imports a morning's files without waiting on the disk between
+/// them. A file that cannot be read or decoded reaches `write` as its error.
+pub fn prepare_each(paths: &[&Path], write: &mut dyn FnMut(usize, Result<PreparedFile, ImportError>)) {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = crossbeam_channel::bounded(IMPORT_FILES_AHEAD_MAX);
+        scope.spawn(move || {
+            for path in paths {
+                if sender.send(prepare_file(path)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (index, prepared) in receiver.iter().enumerate() {
+            write(index, prepared);
+        }
+    });
+}
+
 /// Imports one file, atomically, calling `progress` as rows are written.
 pub fn import_file_with_progress(
     store: &mut Store,
     request: &ImportRequest<'_>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportOutcome, ImportError> {
-    let started = Instant::now();
-    let file = request.path.display().to_string();
+    check_request(request)?;
+    let prepared = prepare_file(request.path)?;
+    import_prepared(store, request, prepared, progress)
+}
+
+/// Whether `request` may run: the operator's permission, the profile's kind.
+fn check_request(request: &ImportRequest<'_>) -> Result<(), ImportError> {
     request.operator.require(Permission::Import).map_err(|e| ImportError::Forbidden(e.to_string()))?;
     let profile = request.profile;
     if profile.kind != request.kind {
         return Err(ImportError::WrongKind {
-            file,
+            file: request.path.display().to_string(),
             profile: profile.name.clone(),
             profile_kind: profile.kind.as_str(),
             requested: request.kind.as_str(),
         });
     }
-    let bytes =
-        std::fs::read(request.path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(())
+}
+
+/// Writes a prepared file, atomically: `request.path` is the file `prepared` was read from.
+pub fn import_prepared(
+    store: &mut Store,
+    request: &ImportRequest<'_>,
+    prepared: PreparedFile,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportOutcome, ImportError> {
+    check_request(request)?;
+    let profile = request.profile;
+    let PreparedFile { file, sha256, text, encoding, prepare_time } = prepared;
+    let started = Instant::now().checked_sub(prepare_time).unwrap_or_else(Instant::now);
     let store_err = |source| ImportError::Store { file: file.clone(), source };
     if let Some(done) = store.batch_by_sha256(&sha256).map_err(store_err)? {
         return Ok(ImportOutcome::AlreadyImported {
@@ -335,7 +441,7 @@ pub fn import_file_with_progress(
             operator: done.operator,
         });
     }
-    let decoded = decode(&bytes).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let decoded = decode::Decoded { text: std::borrow::Cow::Borrowed(text.as_str()), encoding };
     let delimiter = detect_delimiter(&decoded.text);
     let (mut reader, header) =
         open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;

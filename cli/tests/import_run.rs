@@ -1,0 +1,169 @@
+//! `import auto`: a morning's files of every kind in one call, each file
+//! atomic on its own; and demo files numbered past an earlier set, which add a
+//! day's orders to its ledger.
+
+use crate::support;
+
+use serde_json::Value;
+use support::{Ctx, contract_demo_fee, stderr, stdout, table_counts};
+
+/// Demo files (seed, first order number, orders) written into the test's dir
+/// by `voucherdesk demo` with no database (files only).
+fn demo_files(ctx: &Ctx, name: &str, seed: u64, first_order: u64, orders: u64) -> (Vec<std::path::PathBuf>, Value) {
+    let dir = ctx.path(name);
+    let out = demo_without_db([
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+        "--orders",
+        &orders.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--first-order",
+        &first_order.to_string(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: Value = serde_json::from_str(&stdout(&out)).expect("the manifest");
+    let files = manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().into()).collect();
+    (files, manifest)
+}
+
+fn demo_without_db<const N: usize>(args: [&str; N]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").expect("the voucherdesk binary");
+    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR").args(args);
+    cmd.timeout(std::time::Duration::from_secs(60)).output().expect("run voucherdesk demo")
+}
+
+fn rows_of(manifest: &Value, kind: &str) -> i64 {
+    manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| f["rows"].as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn one_call_imports_every_kind_in_order_and_a_bad_file_refuses_only_itself() {
+    let ctx = Ctx::new();
+    let (mut files, manifest) = demo_files(&ctx, "day", 3, 1, 1200);
+    // Settlements first on the command line, a file no profile fits, and a
+    // payments file with one bad row in the middle.
+    files.reverse();
+    let junk = ctx.path("notes.csv");
+    std::fs::write(&junk, "fecha,comentario\n2026-03-04,hola\n").unwrap();
+    let bad = ctx.path("dlocal-bad.csv");
+    std::fs::write(
+        &bad,
+        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
+         D-77000001,CO-7700001,CO,EF,COP,1000.00,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,1\n\
+         D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2\n",
+    )
+    .unwrap();
+    files.insert(2, junk.clone());
+    files.insert(0, bad.clone());
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    let out = ctx.fails_with(2, &args);
+    let (text, errors) = (stdout(&out), stderr(&out));
+
+    // The report lists each file once, orders before payments before settlements.
+    let imported: Vec<&str> = text.lines().filter(|l| l.contains(": imported ")).collect();
+    assert_eq!(imported.len(), 7, "{text}");
+    let kinds: Vec<&str> = imported.iter().map(|l| l.split_whitespace().nth(3).unwrap()).collect();
+    assert_eq!(kinds, ["orders", "orders", "payments", "payments", "payments", "settlements", "settlements"], "{text}");
+    assert!(
+        errors.contains(&format!(
+            "{}:1: no built-in profile matches this header (found: \"fecha\", \"comentario\")",
+            junk.display()
+        )),
+        "{errors}"
+    );
+    assert!(errors.contains(&format!("{}: 1 bad row; nothing was imported", bad.display())), "{errors}");
+    assert!(errors.contains(&format!("{}:3: AMOUNT:", bad.display())), "{errors}");
+    assert!(errors.contains("9 file(s): 7 imported"), "{errors}");
+    assert!(errors.contains("2 refused"), "{errors}");
+    assert!(errors.contains("2 of 9 file(s) refused; those files imported nothing"), "{errors}");
+
+    // Exactly the demo's rows are in, none of the bad file's (its good first row neither).
+    let stats = ctx.json(["stats", "--json"]);
+    assert_eq!(stats["orders"].as_i64(), Some(rows_of(&manifest, "orders")));
+    assert_eq!(stats["payments"], manifest["expected"]["payments"], "{stats}");
+    assert_eq!(stats["settlements"].as_i64(), Some(rows_of(&manifest, "settlements")));
+    assert!(ctx.lookup("D-77000001").is_empty(), "the bad file imported nothing");
+
+    // The same call again changes nothing and refuses the same two files.
+    let before = table_counts(&ctx.db);
+    let again = ctx.fails_with(2, &args);
+    assert_eq!(stdout(&again).matches("already imported as batch").count(), 7, "{}", stdout(&again));
+    assert!(stderr(&again).contains("9 file(s): 0 imported (0 rows), 7 already imported, 2 refused"));
+    let mut after = table_counts(&ctx.db);
+    // Nothing at all: no batch, no row, no audit entry.
+    after.retain(|table, n| before.get(table) != Some(n));
+    assert!(after.is_empty(), "a repeated run changed {after:?}");
+
+    // Reconciled, the run finds exactly what the demo expects.
+    contract_demo_fee(&ctx.db, manifest["dlocal_fee_bps"].as_i64().unwrap());
+    let summary = ctx.json(["reconcile", "--as-of", manifest["as_of"].as_str().unwrap(), "--json"]);
+    assert_eq!(summary["matched"], manifest["expected"]["matched"]);
+    assert_eq!(summary["exceptions"], manifest["expected"]["exceptions"]);
+}
+
+#[test]
+fn auto_takes_no_profile_and_json_names_each_refused_file() {
+    let ctx = Ctx::new();
+    let (files, _) = demo_files(&ctx, "day", 5, 1, 200);
+    let out = ctx.fails_with(2, ["import", "auto", files[0].to_str().unwrap(), "--profile", "shop"]);
+    assert!(stderr(&out).contains("import auto recognises each file's profile from its header"), "{}", stderr(&out));
+    assert_eq!(ctx.json(["stats", "--json"])["orders"], 0);
+
+    let missing = ctx.path("missing.csv");
+    // A file that cannot be read is the machine's problem (exit 1), as for one kind.
+    let out = ctx.fails_with(1, ["import", "auto", files[0].to_str().unwrap(), missing.to_str().unwrap(), "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON report");
+    assert_eq!(report["imported"].as_array().unwrap().len(), 1, "{report}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{report}");
+    assert_eq!(errors[0]["code"], "import.read");
+    assert!(errors[0]["message"].as_str().unwrap().starts_with(&missing.display().to_string()), "{report}");
+}
+
+#[test]
+fn a_second_numbered_set_adds_its_orders_and_the_ledger_reconciles_to_both_sets_expectations() {
+    let ctx = Ctx::new();
+    let (first, first_manifest) = demo_files(&ctx, "history", 3, 1, 1500);
+    let (day, day_manifest) = demo_files(&ctx, "day", 4, 1501, 400);
+    for files in [&first, &day] {
+        let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+        args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+        ctx.ok(&args);
+    }
+    let sum =
+        |key: &str| first_manifest["expected"][key].as_u64().unwrap() + day_manifest["expected"][key].as_u64().unwrap();
+    let stats = ctx.json(["stats", "--json"]);
+    // Every order and payment of the day is new; the month's dLocal fee row is the same row in both sets.
+    assert_eq!(stats["orders"].as_u64(), Some(sum("orders")));
+    assert_eq!(stats["payments"].as_u64(), Some(sum("payments")));
+    assert_eq!(stats["settlements"].as_u64(), Some(sum("settlements") - 1));
+    contract_demo_fee(&ctx.db, first_manifest["dlocal_fee_bps"].as_i64().unwrap());
+    let summary = ctx.json(["reconcile", "--as-of", first_manifest["as_of"].as_str().unwrap(), "--json"]);
+    assert_eq!(summary["matched"].as_u64(), Some(sum("matched")));
+    for (kind, n) in summary["exceptions"].as_object().unwrap() {
+        let expected = first_manifest["expected"]["exceptions"][kind].as_u64().unwrap()
+            + day_manifest["expected"]["exceptions"][kind].as_u64().unwrap();
+        assert_eq!(n.as_u64(), Some(expected), "{kind}");
+    }
+
+    let out = ctx.fails_with(
+        2,
+        ["demo", "--out", ctx.path("x").to_str().unwrap(), "--orders", "10", "--first-order", "9999991"],
+    );
+    assert!(
+        stderr(&out).contains("--first-order must be at least 1, and the last order number at most 9999999"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!ctx.path("x").exists(), "a refused demo writes nothing");
+}
