@@ -4,9 +4,10 @@
 Imports the demo files (shop orders, PSP payment reports, settlement reports)
 into tables of a DuckDB database *file*, applies the reconciliation rules in
 SQL, persists the findings (the exception queue) in the same file and prints
-one JSON summary on stdout, shaped like `voucherdesk reconcile --json`.
+one JSON summary on stdout, shaped like `voucherdesk reconcile --json`
+plus the list of kinds it computes (all nineteen).
 
-    python bench/peer_duckdb.py DATA_DIR [--db FILE] [--as-of 2026-03-20] [--lag-days 3]
+    python bench/peer_duckdb.py DATA_DIR [--db FILE] [--as-of 2026-03-20] [--lag-days 1] [--fee-rate dlocal=300]
 
 Money is integer minor units (BIGINT), parsed from text through DECIMAL after
 a strict format check; timestamps are TIMESTAMPTZ instants.
@@ -127,7 +128,9 @@ CREATE OR REPLACE TEMP MACRO minor(x, pat) AS
 -- A settlement row for money leaving the merchant (refund, chargeback, fee) may
 -- carry one minus sign, as voucherdesk reads it; any other row may not.
 CREATE OR REPLACE TEMP MACRO signed_minor(x, pat, money_out) AS
-    CASE WHEN money_out AND starts_with(x, '-') THEN -minor(ltrim(substr(x, 2)), pat) ELSE minor(x, pat) END;
+    CASE WHEN NOT (money_out AND starts_with(x, '-')) THEN minor(x, pat)
+         WHEN regexp_full_match(ltrim(substr(x, 2)), pat) THEN -minor(ltrim(substr(x, 2)), pat)
+         ELSE error('unparseable amount: ' || x) END;
 -- An exchange rate as written (kept as text), refused unless a positive decimal.
 CREATE OR REPLACE TEMP MACRO fx_rate(x) AS
     CASE WHEN nullif(trim(x), '') IS NULL THEN ''

@@ -4,9 +4,10 @@
 Reads the demo files (shop orders, PSP payment reports, settlement reports)
 into DataFrames, applies the reconciliation rules in memory, writes the
 findings (the exception queue) to a Parquet file and prints one JSON summary
-on stdout, shaped like `voucherdesk reconcile --json`.
+on stdout, shaped like `voucherdesk reconcile --json`
+plus the list of kinds it computes (all nineteen).
 
-    python bench/peer_pandas.py DATA_DIR [--findings FILE] [--as-of 2026-03-20] [--lag-days 3]
+    python bench/peer_pandas.py DATA_DIR [--findings FILE] [--as-of 2026-03-20] [--lag-days 1] [--fee-rate dlocal=300]
 
 Money is int64 minor units, parsed from text after a strict format check
 (never through float); timestamps are UTC instants (datetime64).
@@ -149,6 +150,9 @@ def signed_minor(s: pd.Series, pattern: str, money_out: pd.Series) -> pd.Series:
     s = s.str.strip()
     negative = (money_out & s.str.startswith("-").fillna(False)).astype(bool)
     magnitude = s.where(~negative, s.str.slice(1).str.lstrip())
+    ok = magnitude.str.fullmatch(pattern).fillna(False).astype(bool)
+    if not ok.all():
+        raise BadData(f"unparseable amounts: {s[~ok].head(3).tolist()}")
     return minor(magnitude, pattern).where(~negative, lambda m: -m)
 
 
