@@ -109,8 +109,8 @@ peer() {  # peer NAME SCRIPT ARGS...: wall seconds and peak KB go to $out/NAME.t
 fee_args=()
 fee_bps=$(sed -n 's/.*"dlocal_fee_bps": *\([0-9][0-9]*\).*/\1/p' "$data/expected.json")
 [[ -n $fee_bps ]] && fee_args=(--fee-rate "dlocal=$fee_bps")
-peer duckdb bench/peer_duckdb.py "$data" --db "$out/peer_duckdb.duckdb" --threads 2 "${fee_args[@]}"
-peer pandas bench/peer_pandas.py "$data" --findings "$out/peer_pandas_findings.parquet" "${fee_args[@]}"
+peer duckdb bench/peer_duckdb.py "$data" --db "$out/peer_duckdb.duckdb" --threads 2 ${fee_args[@]+"${fee_args[@]}"}
+peer pandas bench/peer_pandas.py "$data" --findings "$out/peer_pandas_findings.parquet" ${fee_args[@]+"${fee_args[@]}"}
 read -r duck_wall duck_kb < "$out/duckdb.time"
 read -r pandas_wall pandas_kb < "$out/pandas.time"
 
