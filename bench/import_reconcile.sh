@@ -3,7 +3,9 @@
 # printing wall time and peak memory of each step. Used by bench/run.sh.
 #   bench/import_reconcile.sh BIN DIR DB [TIMES]
 # DB may be postgres://… (team mode, bench/team.sh); TIMES is where the step
-# times go (default DB.times).
+# times go (default DB.times). When DIR/expected.json names a dlocal_fee_bps,
+# that contracted fee rate is set first, untimed (needs dbus-daemon and
+# gnome-keyring, as scripts/install-deps.sh installs them).
 set -euo pipefail
 bin=$1 dir=$2 db=$3 times=${4:-$3.times}
 case $db in postgres://*) ;; *) rm -f "$db" "$db-wal" "$db-shm" ;; esac
