@@ -4,9 +4,10 @@
 Imports the demo files (shop orders, PSP payment reports, settlement reports)
 into tables of a DuckDB database *file*, applies the reconciliation rules in
 SQL, persists the findings (the exception queue) in the same file and prints
-one JSON summary on stdout, shaped like `voucherdesk reconcile --json`.
+one JSON summary on stdout, shaped like `voucherdesk reconcile --json`
+plus the list of kinds it computes (all nineteen).
 
-    python bench/peer_duckdb.py DATA_DIR [--db FILE] [--as-of 2026-03-20] [--lag-days 3]
+    python bench/peer_duckdb.py DATA_DIR [--db FILE] [--as-of 2026-03-20] [--lag-days 1] [--fee-rate dlocal=300]
 
 Money is integer minor units (BIGINT), parsed from text through DECIMAL after
 a strict format check; timestamps are TIMESTAMPTZ instants.
@@ -25,17 +26,28 @@ from pathlib import Path
 
 import duckdb
 
-KINDS = (
+import peer_terms
+
+KINDS = (  # every kind voucherdesk's reconciliation raises
     "amount_mismatch",
+    "chargeback",
     "currency_mismatch",
     "duplicate_payment",
+    "expired_unpaid",
+    "fee_mismatch",
     "not_settled",
     "paid_after_expiry",
     "paid_not_recorded",
+    "payment_id_mismatch",
     "recorded_not_paid",
+    "reversed_after_fulfilment",
+    "settlement_fx_mismatch",
     "settlement_mismatch",
+    "settlement_report_missing",
+    "stale_pending",
     "unknown_order",
     "unknown_settlement",
+    "unmatched_refund_settlement",
 )
 
 # Amount formats (after trimming). Thousands separators only where the PSP
@@ -103,10 +115,27 @@ def minor(expr: str, pattern: str) -> str:
     return f"minor(trim({expr}), {sql_str(pattern)})"
 
 
+def signed(expr: str, pattern: str, money_out: str) -> str:
+    """Like minor(), with one leading minus sign allowed where `money_out` (a
+    SQL boolean) holds: refund, chargeback and fee rows are written negative."""
+    return f"signed_minor(trim({expr}), {sql_str(pattern)}, {money_out})"
+
+
 MACROS = """
 CREATE OR REPLACE TEMP MACRO minor(x, pat) AS
     CASE WHEN regexp_full_match(x, pat) THEN CAST(CAST(replace(x, ',', '') AS DECIMAL(18,2)) * 100 AS BIGINT)
          ELSE error('unparseable amount: ' || coalesce(x, '(empty)')) END;
+-- A settlement row for money leaving the merchant (refund, chargeback, fee) may
+-- carry one minus sign, as voucherdesk reads it; any other row may not.
+CREATE OR REPLACE TEMP MACRO signed_minor(x, pat, money_out) AS
+    CASE WHEN NOT (money_out AND starts_with(x, '-')) THEN minor(x, pat)
+         WHEN regexp_full_match(ltrim(substr(x, 2)), pat) THEN -minor(ltrim(substr(x, 2)), pat)
+         ELSE error('unparseable amount: ' || x) END;
+-- An exchange rate as written (kept as text), refused unless a positive decimal.
+CREATE OR REPLACE TEMP MACRO fx_rate(x) AS
+    CASE WHEN nullif(trim(x), '') IS NULL THEN ''
+         WHEN regexp_full_match(trim(x), '\d+(\.\d+)?') AND CAST(trim(x) AS DECIMAL(38, 18)) > 0 THEN trim(x)
+         ELSE error('bad exchange rate: ' || x) END;
 CREATE OR REPLACE TEMP MACRO must(x, what) AS
     CASE WHEN x IS NOT NULL THEN x ELSE error('unknown ' || what) END;
 CREATE OR REPLACE TEMP MACRO currency(x) AS
@@ -140,12 +169,16 @@ def main() -> int:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--db", type=Path, default=Path(__file__).resolve().parent / "out" / "peer_duckdb.duckdb")
     ap.add_argument("--as-of", default="2026-03-20")
-    ap.add_argument("--lag-days", type=int, default=3)
+    ap.add_argument("--lag-days", type=int, default=peer_terms.SETTLEMENT_LAG_DAYS_DEFAULT)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fee-rate", action="append", default=[], metavar="PSP=BPS",
+                    help="a contracted fee rate in basis points of the gross (dlocal=300); repeatable")
     args = ap.parse_args()
     d: Path = args.data_dir
     as_of = dt.date.fromisoformat(args.as_of)
     lag = int(args.lag_days)
+    at = peer_terms.end_of(as_of)
+    fee_rates = [(psp.strip().lower(), int(bps)) for psp, bps in (r.split("=", 1) for r in args.fee_rate)]
 
     args.db.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
@@ -218,7 +251,7 @@ def main() -> int:
                        trim(STATUS_CODE) AS status_code,
                        instant(CREATED_DATE) AS created_at, instant(APPROVED_DATE) AS paid_at,
                        instant(EXPIRATION_DATE) AS expires_at,
-                       trim(TICKET_NUMBER) AS voucher_code, file_no
+                       trim(TICKET_NUMBER) AS voucher_code, NULL::TIMESTAMPTZ AS status_at, file_no
                 FROM (
                     SELECT 1 AS file_no, * FROM {read_csv(str(d / 'dlocal-payments.csv'), ',')}
                     UNION ALL BY NAME
@@ -230,15 +263,16 @@ def main() -> int:
                        trim(ESTADO),
                        must(CASE lower(trim(ESTADO))
                            WHEN 'pendiente' THEN 'pending' WHEN 'pagado' THEN 'paid' WHEN 'expirado' THEN 'expired'
-                           WHEN 'anulado' THEN 'cancelled' WHEN 'extornado' THEN 'refunded' END,
+                           WHEN 'anulado' THEN 'cancelled' WHEN 'extornado' THEN 'reversed' END,
                            'PagoEfectivo ESTADO: ' || coalesce(ESTADO, '(empty)')),
                        trim(NRO_OPERACION),
                        lima(FECHA_CREACION), lima(FECHA_PAGO), lima(FECHA_EXPIRACION),
-                       trim(CIP), 3
+                       trim(CIP), lima(FECHA_EXTORNO), 3
                 FROM {read_csv(pe_pay, ';', pe_pay_enc)}
             )
             SELECT *, CASE status WHEN 'pending' THEN 0 WHEN 'rejected' THEN 1 WHEN 'cancelled' THEN 2
-                                  WHEN 'expired' THEN 3 WHEN 'paid' THEN 4 WHEN 'refunded' THEN 5 END AS status_rank
+                                  WHEN 'expired' THEN 3 WHEN 'paid' THEN 4 WHEN 'refunded' THEN 5
+                                  WHEN 'reversed' THEN 6 WHEN 'charged_back' THEN 7 END AS status_rank
             FROM obs
             """,
             # Line order only decides between two rows of one file for one payment.
@@ -286,18 +320,26 @@ def main() -> int:
             CREATE TABLE settlements AS
             SELECT 'dlocal' AS psp, trim(TRANSACTION_ID) AS order_id,
                    must(nullif(trim(DLOCAL_TRANSACTION_ID), ''), 'empty DLOCAL_TRANSACTION_ID') AS payment_id,
-                   must(CASE upper(trim(ROW_TYPE))
-                       WHEN 'PAYMENT' THEN 'PAYMENT' WHEN 'PAYIN' THEN 'PAYMENT' WHEN 'PAGO' THEN 'PAYMENT'
-                       WHEN 'REFUND' THEN 'REFUND' WHEN 'DEVOLUCION' THEN 'REFUND' WHEN 'EXTORNO' THEN 'REFUND'
-                       WHEN 'CHARGEBACK' THEN 'CHARGEBACK' WHEN 'FEE' THEN 'FEE' WHEN 'COMISION' THEN 'FEE' END,
-                       'ROW_TYPE: ' || coalesce(ROW_TYPE, '(empty)')) AS row_type,
+                   rt AS row_type,
                    instant(CREATION_DATE) AS created_at,
                    CAST(nullif(trim(TRANSFER_DATE), '') AS DATE) AS settled_on,
-                   {minor('LOCAL_AMOUNT', AMOUNT_PLAIN)} AS local_amount_minor, currency(LOCAL_CURRENCY) AS local_currency,
-                   trim(FX_RATE) AS fx_rate, currency(SETTLEMENT_CURRENCY) AS settlement_currency,
-                   {minor('GROSS_AMOUNT', AMOUNT_PLAIN)} AS gross_minor, {minor('NET_AMOUNT', AMOUNT_PLAIN)} AS net_minor,
-                   {minor('FEE_AMOUNT', AMOUNT_PLAIN)} AS fee_minor, 1 AS file_no
-            FROM {read_csv(str(d / 'dlocal-settlement.tsv'), chr(9))}
+                   {signed('LOCAL_AMOUNT', AMOUNT_PLAIN, 'money_out')} AS local_amount_minor,
+                   currency(LOCAL_CURRENCY) AS local_currency,
+                   fx_rate(FX_RATE) AS fx_rate, currency(SETTLEMENT_CURRENCY) AS settlement_currency,
+                   {signed('GROSS_AMOUNT', AMOUNT_PLAIN, 'money_out')} AS gross_minor,
+                   {signed('NET_AMOUNT', AMOUNT_PLAIN, 'money_out')} AS net_minor,
+                   {signed('FEE_AMOUNT', AMOUNT_PLAIN, 'money_out')} AS fee_minor, 1 AS file_no
+            FROM (
+                SELECT *, rt <> 'PAYMENT' AS money_out
+                FROM (
+                    SELECT *, must(CASE upper(trim(ROW_TYPE))
+                        WHEN 'PAYMENT' THEN 'PAYMENT' WHEN 'PAYIN' THEN 'PAYMENT' WHEN 'PAGO' THEN 'PAYMENT'
+                        WHEN 'REFUND' THEN 'REFUND' WHEN 'DEVOLUCION' THEN 'REFUND' WHEN 'EXTORNO' THEN 'REFUND'
+                        WHEN 'CHARGEBACK' THEN 'CHARGEBACK' WHEN 'FEE' THEN 'FEE' WHEN 'COMISION' THEN 'FEE' END,
+                        'ROW_TYPE: ' || coalesce(ROW_TYPE, '(empty)')) AS rt
+                    FROM {read_csv(str(d / 'dlocal-settlement.tsv'), chr(9))}
+                )
+            )
             UNION ALL
             SELECT 'pagoefectivo', trim(CODIGO_TRANSACCION), must(nullif(trim(CIP), ''), 'empty CIP'), 'PAYMENT', NULL,
                    CAST(strptime(nullif(trim(FECHA_LIQUIDACION), ''), '%d/%m/%Y') AS DATE),
@@ -319,11 +361,37 @@ def main() -> int:
             )
 
     # ------------------------------------------------------------ reconciliation
+    # A chargeback row takes its payment's money back whatever its status
+    # (voucherdesk moves the payment to charged_back, the highest rank).
+    con.execute(
+        """
+        UPDATE payments SET status = 'charged_back', status_rank = 7
+        FROM (SELECT DISTINCT psp, payment_id FROM settlements WHERE row_type = 'CHARGEBACK') c
+        WHERE payments.psp = c.psp AND payments.payment_id = c.payment_id
+        """
+    )
+    con.execute("CREATE TEMP TABLE fee_rates (psp VARCHAR, bps BIGINT)")
+    if fee_rates:
+        con.executemany("INSERT INTO fee_rates VALUES (?, ?)", [[psp, bps] for psp, bps in fee_rates])
     con.execute(
         f"""
         CREATE TEMP TABLE paid AS
         SELECT psp, payment_id, order_id, country, currency, amount_minor, paid_at, expires_at
         FROM payments WHERE status = 'paid';
+
+        -- Paid once, since refunded, reversed or charged back.
+        CREATE TEMP TABLE later AS
+        SELECT psp, payment_id, order_id, country, currency, amount_minor, paid_at, expires_at, status
+        FROM payments WHERE status IN ('refunded', 'reversed', 'charged_back');
+
+        CREATE TEMP TABLE pending AS
+        SELECT psp, payment_id, order_id, currency, amount_minor, expires_at FROM payments WHERE status = 'pending';
+
+        -- What a settlement row may refer to: a paid payment or one paid once.
+        CREATE TEMP TABLE known AS
+        SELECT psp, payment_id, order_id, currency, amount_minor FROM paid
+        UNION ALL
+        SELECT psp, payment_id, order_id, currency, amount_minor FROM later;
 
         CREATE TEMP TABLE paid_by_order AS
         SELECT order_id, count(*) AS n, any_value(psp || ':' || payment_id) AS one_id
@@ -345,12 +413,35 @@ def main() -> int:
         FROM orders o JOIN paid_by_order c USING (order_id) LEFT JOIN paid_ids i USING (order_id)
         WHERE o.status IN ('pending_payment', 'cancelled', 'expired')
         UNION ALL
+        -- An order whose payment was reversed or charged back has its own finding.
         SELECT 'recorded_not_paid', o.order_id, NULL, NULL, NULL, o.amount_minor, o.currency, 'shop=' || o.status
         FROM orders o ANTI JOIN paid_by_order c USING (order_id)
+        ANTI JOIN (SELECT DISTINCT order_id FROM later WHERE status IN ('reversed', 'charged_back')) t USING (order_id)
         WHERE o.status IN ('paid', 'fulfilled')
         UNION ALL
         SELECT 'duplicate_payment', o.order_id, NULL, NULL, NULL, o.amount_minor, o.currency, 'paid=' || i.ids
-        FROM orders o JOIN paid_ids i USING (order_id);
+        FROM orders o JOIN paid_ids i USING (order_id)
+        UNION ALL
+        -- The shop names a payment id none of the order's paid payments has.
+        SELECT 'payment_id_mismatch', o.order_id, NULL, NULL, NULL, o.amount_minor, o.currency,
+               'shop_payment=' || o.psp_payment_id || ';paid=' || coalesce(i.ids, c.one_id)
+        FROM orders o JOIN paid_by_order c USING (order_id) LEFT JOIN paid_ids i USING (order_id)
+        ANTI JOIN paid p ON p.order_id = o.order_id AND p.payment_id = o.psp_payment_id
+        WHERE coalesce(o.psp_payment_id, '') <> ''
+        UNION ALL
+        -- Pending at the shop, nothing paid, and the voucher (the order's, or
+        -- the latest of its still-pending payments') expired a day ago.
+        SELECT 'expired_unpaid', order_id, NULL, NULL, NULL, amount_minor, currency,
+               'expired=' || epoch(expiry)::BIGINT
+        FROM (
+            SELECT o.*, CASE WHEN o.voucher_expires_at IS NULL THEN pe.until
+                             WHEN pe.until IS NULL THEN o.voucher_expires_at
+                             ELSE greatest(o.voucher_expires_at, pe.until) END AS expiry
+            FROM orders o ANTI JOIN paid_by_order c USING (order_id)
+            LEFT JOIN (SELECT order_id, max(expires_at) AS until FROM pending GROUP BY order_id) pe USING (order_id)
+            WHERE o.status = 'pending_payment'
+        )
+        WHERE {at} - epoch(expiry) >= {peer_terms.EXPIRED_UNPAID_HOURS * 3600};
 
         CREATE TEMP TABLE paid_facts AS
         SELECT p.*, o.order_id IS NOT NULL AS order_known, o.currency AS order_currency,
@@ -363,11 +454,23 @@ def main() -> int:
         LEFT JOIN orders o ON o.order_id = p.order_id
         LEFT JOIN (SELECT DISTINCT psp, payment_id FROM settlements WHERE row_type = 'PAYMENT') s
                ON s.psp = p.psp AND s.payment_id = p.payment_id;
-
+        """
+    )
+    # Settlement terms and business days on the few distinct paid dates.
+    unsettled_days = con.execute(
+        "SELECT DISTINCT psp, country, paid_on FROM paid_facts WHERE NOT settled AND paid_on IS NOT NULL"
+    ).fetchall()
+    con.execute("CREATE TEMP TABLE late_days (psp VARCHAR, country VARCHAR, paid_on DATE, due DATE)")
+    late = peer_terms.late_settlements(unsettled_days, as_of, lag)
+    if late:
+        con.executemany("INSERT INTO late_days VALUES (?, ?, ?, ?)", [list(r) for r in late])
+    con.execute(
+        f"""
         INSERT INTO findings  -- one per paid payment
         SELECT 'unknown_order', order_id, psp, payment_id, NULL, amount_minor, currency, 'order=' || order_id
         FROM paid_facts WHERE NOT order_known
         UNION ALL
+        -- No dated USD rates here (nor in the bench's ledger): another currency is a currency_mismatch.
         SELECT 'currency_mismatch', order_id, psp, payment_id, NULL, amount_minor, currency,
                'order=' || order_currency || ';payment=' || currency
         FROM paid_facts WHERE order_known AND order_currency <> currency
@@ -380,26 +483,112 @@ def main() -> int:
                'paid=' || epoch(paid_at)::BIGINT || ';expired=' || epoch(expiry)::BIGINT
         FROM paid_facts WHERE paid_at > expiry
         UNION ALL
-        SELECT 'not_settled', order_id, psp, payment_id, NULL, amount_minor, currency, 'paid_on=' || paid_on
-        FROM paid_facts
-        WHERE NOT settled AND paid_on IS NOT NULL AND DATE {sql_str(as_of.isoformat())} - paid_on > {lag};
+        SELECT 'not_settled', f.order_id, f.psp, f.payment_id, NULL, f.amount_minor, f.currency,
+               'paid_on=' || f.paid_on || ';due=' || l.due
+        FROM paid_facts f JOIN late_days l USING (psp, country, paid_on)
+        WHERE NOT f.settled;
 
-        INSERT INTO findings  -- one per settlement row (PAYMENT rows only)
-        SELECT CASE WHEN p.payment_id IS NULL THEN 'unknown_settlement' ELSE 'settlement_mismatch' END,
-               coalesce(p.order_id, s.order_id), s.psp, s.payment_id, s.rowid, s.local_amount_minor,
-               s.local_currency,
-               'local=' || s.local_amount_minor || s.local_currency
-                   || coalesce(';paid=' || p.amount_minor || p.currency, '')
-                   || ';g=' || s.gross_minor || ';n=' || s.net_minor || ';f=' || s.fee_minor
-        FROM settlements s
-        LEFT JOIN paid p ON p.psp = s.psp AND p.payment_id = s.payment_id
-        WHERE s.row_type = 'PAYMENT'
-          AND (p.payment_id IS NULL
-               OR s.local_currency <> p.currency
-               OR s.local_amount_minor <> p.amount_minor
-               OR s.net_minor <> s.gross_minor - s.fee_minor);
+        INSERT INTO findings  -- one per pending payment
+        SELECT 'stale_pending', coalesce(p.order_id, ''), p.psp, p.payment_id, NULL, p.amount_minor, p.currency,
+               'expired=' || epoch(coalesce(p.expires_at, o.voucher_expires_at))::BIGINT
+        FROM pending p LEFT JOIN orders o ON o.order_id = p.order_id
+        WHERE {at} - epoch(coalesce(p.expires_at, o.voucher_expires_at)) >= {peer_terms.STALE_PENDING_DAYS * 86400};
+
+        INSERT INTO findings  -- money taken back
+        SELECT 'reversed_after_fulfilment', l.order_id, l.psp, l.payment_id, NULL, l.amount_minor, l.currency,
+               'shop=' || o.status
+        FROM later l JOIN orders o ON o.order_id = l.order_id
+        WHERE l.status = 'reversed' AND o.status IN ('paid', 'fulfilled')
+        UNION ALL
+        -- One per charged-back payment, and one per chargeback row of a payment the ledger does not have.
+        SELECT 'chargeback', l.order_id, l.psp, l.payment_id, NULL, l.amount_minor, l.currency, NULL
+        FROM later l WHERE l.status = 'charged_back'
+        UNION ALL
+        SELECT 'chargeback', coalesce(s.order_id, ''), s.psp, s.payment_id, s.rowid, abs(s.local_amount_minor),
+               s.local_currency, NULL
+        FROM settlements s ANTI JOIN later l ON l.psp = s.psp AND l.payment_id = s.payment_id AND l.status = 'charged_back'
+        WHERE s.row_type = 'CHARGEBACK';
+
+        CREATE TEMP TABLE srows AS
+        SELECT s.rowid AS sid, s.*, k.psp IS NOT NULL AS known, k.order_id AS p_order_id, k.currency AS p_currency,
+               k.amount_minor AS p_amount_minor
+        FROM settlements s LEFT JOIN known k ON k.psp = s.psp AND k.payment_id = s.payment_id;
+
+        INSERT INTO findings  -- one per settlement row
+        SELECT CASE WHEN NOT known THEN 'unknown_settlement' ELSE 'settlement_mismatch' END,
+               coalesce(p_order_id, order_id, ''), psp, payment_id, sid, local_amount_minor, local_currency,
+               'local=' || local_amount_minor || local_currency
+                   || coalesce(';paid=' || p_amount_minor || p_currency, '')
+                   || ';g=' || gross_minor || ';n=' || net_minor || ';f=' || fee_minor
+        FROM srows
+        WHERE row_type = 'PAYMENT'
+          AND (NOT known
+               OR local_currency <> p_currency
+               OR local_amount_minor <> p_amount_minor
+               OR net_minor <> gross_minor - fee_minor)
+        UNION ALL
+        -- The fee against every contracted rate of the row's PSP: 0.10 point and one minor unit of slack.
+        SELECT 'fee_mismatch', p_order_id, psp, payment_id, sid, local_amount_minor, local_currency,
+               'gross=' || gross_minor || ';fee=' || fee_minor || ';' || settlement_currency
+        FROM srows s
+        WHERE row_type = 'PAYMENT' AND known AND gross_minor <> 0
+          AND psp IN (SELECT psp FROM fee_rates)
+          AND NOT EXISTS (
+              SELECT 1 FROM fee_rates r
+              WHERE r.psp = s.psp
+                AND abs(abs(s.fee_minor) - abs(s.gross_minor) * r.bps // 10000)
+                    <= abs(s.gross_minor) * {peer_terms.FEE_RATE_TOLERANCE_BPS} // 10000 + 1)
+        UNION ALL
+        -- No ledger of our own refunds here (nor any in the bench's): every refund row is one we did not make.
+        SELECT 'unmatched_refund_settlement', coalesce(p_order_id, order_id, ''), psp, payment_id, sid,
+               local_amount_minor, local_currency, 'amount=' || abs(local_amount_minor) || ';' || local_currency
+        FROM srows WHERE row_type = 'REFUND'
+        UNION ALL
+        -- local / rate against the gross, any row type: exact integers, rounded half to even,
+        -- within 1 % of the larger (every currency here has two decimals, so the scales cancel).
+        SELECT 'settlement_fx_mismatch', coalesce(p_order_id, order_id, ''), psp, payment_id, sid,
+               local_amount_minor, local_currency,
+               'local=' || local_amount_minor || local_currency || ';fx=' || fx_rate || ';gross=' || gross_minor
+                   || settlement_currency
+        FROM (
+            SELECT *, q + CASE WHEN 2 * r > den THEN 1 WHEN 2 * r = den THEN q % 2 ELSE 0 END AS expected
+            FROM (
+                SELECT *, num // den AS q, num % den AS r
+                FROM (
+                    SELECT *, abs(local_amount_minor)::HUGEINT * CAST(pow(10, rate_scale) AS HUGEINT) AS num,
+                           CAST(replace(fx_rate, '.', '') AS HUGEINT) AS den
+                    FROM (
+                        SELECT *, CASE WHEN contains(fx_rate, '.') THEN length(fx_rate) - strpos(fx_rate, '.') ELSE 0 END
+                                      AS rate_scale
+                        FROM srows WHERE fx_rate <> '' AND settlement_currency <> local_currency
+                    )
+                )
+            )
+        )
+        WHERE abs(expected - abs(gross_minor)) * 10000 > greatest(expected, abs(gross_minor)) * {peer_terms.FX_TOLERANCE_BPS};
         """
     )
+    # settlement_report_missing: each file's span of settlement dates per PSP
+    # and market, against the due dates of every payment whose money was due.
+    spans = con.execute(
+        """
+        SELECT psp, CASE local_currency WHEN 'COP' THEN 'CO' ELSE 'PE' END, file_no, min(settled_on), max(settled_on)
+        FROM settlements WHERE settled_on IS NOT NULL AND local_currency IN ('COP', 'PEN') GROUP BY ALL
+        """
+    ).fetchall()
+    due_keys = con.execute(
+        f"""
+        SELECT DISTINCT psp, country,
+               CAST(timezone(CASE country WHEN 'PE' THEN 'America/Lima' ELSE 'America/Bogota' END, paid_at) AS DATE)
+        FROM payments WHERE status IN ('paid', 'refunded', 'charged_back') AND paid_at IS NOT NULL
+        """
+    ).fetchall()
+    missing = peer_terms.missing_reports(spans, due_keys, as_of)
+    if missing:
+        con.executemany(
+            "INSERT INTO findings VALUES ('settlement_report_missing', '', ?, NULL, NULL, NULL, NULL, ?)",
+            [[psp, f"market={market};date={day}"] for psp, market, day in missing],
+        )
     counts = dict(con.execute("SELECT kind, count(*) FROM findings GROUP BY kind").fetchall())
     matched = con.execute(
         """
@@ -418,6 +607,7 @@ def main() -> int:
         "settlements": n_settlements,
         "matched": matched,
         "exceptions": {k: int(counts.get(k, 0)) for k in KINDS},
+        "kinds": list(KINDS),  # the kinds this peer computes (run.sh compares only these)
     }
     unexpected = set(counts) - set(KINDS)
     if unexpected:

@@ -4,9 +4,10 @@
 Reads the demo files (shop orders, PSP payment reports, settlement reports)
 into DataFrames, applies the reconciliation rules in memory, writes the
 findings (the exception queue) to a Parquet file and prints one JSON summary
-on stdout, shaped like `voucherdesk reconcile --json`.
+on stdout, shaped like `voucherdesk reconcile --json`
+plus the list of kinds it computes (all nineteen).
 
-    python bench/peer_pandas.py DATA_DIR [--findings FILE] [--as-of 2026-03-20] [--lag-days 3]
+    python bench/peer_pandas.py DATA_DIR [--findings FILE] [--as-of 2026-03-20] [--lag-days 1] [--fee-rate dlocal=300]
 
 Money is int64 minor units, parsed from text after a strict format check
 (never through float); timestamps are UTC instants (datetime64).
@@ -17,24 +18,37 @@ from __future__ import annotations
 import argparse
 import codecs
 import datetime as dt
+import decimal
 import json
+import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-KINDS = (
+import peer_terms
+
+KINDS = (  # every kind voucherdesk's reconciliation raises
     "amount_mismatch",
+    "chargeback",
     "currency_mismatch",
     "duplicate_payment",
+    "expired_unpaid",
+    "fee_mismatch",
     "not_settled",
     "paid_after_expiry",
     "paid_not_recorded",
+    "payment_id_mismatch",
     "recorded_not_paid",
+    "reversed_after_fulfilment",
+    "settlement_fx_mismatch",
     "settlement_mismatch",
+    "settlement_report_missing",
+    "stale_pending",
     "unknown_order",
     "unknown_settlement",
+    "unmatched_refund_settlement",
 )
 
 # Thousands separators only where the PSP writes them (PagoEfectivo); at most
@@ -51,9 +65,10 @@ DLOCAL_STATUS = {
     "CANCELLED": "cancelled", "EXPIRED": "expired", "PAID": "paid",
 }
 PE_STATUS = {
-    "pendiente": "pending", "pagado": "paid", "expirado": "expired", "anulado": "cancelled", "extornado": "refunded",
+    "pendiente": "pending", "pagado": "paid", "expirado": "expired", "anulado": "cancelled", "extornado": "reversed",
 }
-RANK = {"pending": 0, "rejected": 1, "cancelled": 2, "expired": 3, "paid": 4, "refunded": 5}
+RANK = {"pending": 0, "rejected": 1, "cancelled": 2, "expired": 3, "paid": 4, "refunded": 5, "reversed": 6,
+        "charged_back": 7}
 DLOCAL_METHOD = {"EY": "efecty", "EF": "pagoefectivo"}
 ROW_TYPE = {
     "PAYMENT": "PAYMENT", "PAYIN": "PAYMENT", "PAGO": "PAYMENT", "REFUND": "REFUND", "DEVOLUCION": "REFUND",
@@ -127,6 +142,28 @@ def minor(s: pd.Series, pattern: str) -> pd.Series:
     # Exact decimal (Arrow decimal128), then minor units; the cast to int64
     # refuses to drop a fraction, and the pattern allows none.
     return (s.astype(DECIMAL) * 100).astype("int64")
+
+
+def signed_minor(s: pd.Series, pattern: str, money_out: pd.Series) -> pd.Series:
+    """Like minor(), with one leading minus sign allowed where `money_out`:
+    refund, chargeback and fee settlement rows are written negative."""
+    s = s.str.strip()
+    negative = (money_out & s.str.startswith("-").fillna(False)).astype(bool)
+    magnitude = s.where(~negative, s.str.slice(1).str.lstrip())
+    ok = magnitude.str.fullmatch(pattern).fillna(False).astype(bool)
+    if not ok.all():
+        raise BadData(f"unparseable amounts: {s[~ok].head(3).tolist()}")
+    return minor(magnitude, pattern).where(~negative, lambda m: -m)
+
+
+def fx_rates(s: pd.Series) -> pd.Series:
+    """Exchange rates kept as written; anything but a positive decimal stops the run."""
+    s = s.str.strip().fillna("")
+    uniques = pd.unique(s)
+    bad = [u for u in uniques if u and (not re.fullmatch(r"\d+(\.\d+)?", u) or not decimal.Decimal(u) > 0)]
+    if bad:
+        raise BadData(f"bad exchange rates: {bad[:5]}")
+    return s
 
 
 def iso_instant(s: pd.Series, naive_zone: str) -> pd.Series:
@@ -218,6 +255,8 @@ def load_payment_observations(d: Path) -> pd.DataFrame:
         "paid_at": lima_instant(raw["FECHA_PAGO"]),
         "expires_at": lima_instant(raw["FECHA_EXPIRACION"]),
         "voucher_code": text(raw["CIP"]),
+        # The reversal's own date; older reports do not have the column.
+        "status_at": lima_instant(raw["FECHA_EXTORNO"]) if "FECHA_EXTORNO" in raw else pd.NaT,
         "file_no": 3,
     }))
     obs = pd.concat(frames, ignore_index=True)  # index = import order (file, then line)
@@ -261,20 +300,22 @@ def resolve_payments(obs: pd.DataFrame) -> pd.DataFrame:
 
 def load_settlements(d: Path) -> pd.DataFrame:
     raw = read(d / "dlocal-settlement.tsv", "\t", "utf-8-sig")
+    row_type = mapped(raw["ROW_TYPE"], ROW_TYPE, "ROW_TYPE")
+    money_out = row_type != "PAYMENT"  # refunds, chargebacks and fees are written negative
     dl = pd.DataFrame({
         "psp": "dlocal",
         "order_id": text(raw["TRANSACTION_ID"]),
         "payment_id": text(raw["DLOCAL_TRANSACTION_ID"]),
-        "row_type": mapped(raw["ROW_TYPE"], ROW_TYPE, "ROW_TYPE"),
+        "row_type": row_type,
         "created_at": iso_instant(raw["CREATION_DATE"], "UTC"),
         "settled_on": pd.to_datetime(raw["TRANSFER_DATE"].str.strip(), format="%Y-%m-%d"),
-        "local_amount_minor": minor(raw["LOCAL_AMOUNT"], AMOUNT_PLAIN),
+        "local_amount_minor": signed_minor(raw["LOCAL_AMOUNT"], AMOUNT_PLAIN, money_out),
         "local_currency": checked(raw["LOCAL_CURRENCY"], CURRENCIES, "currency"),
-        "fx_rate": text(raw["FX_RATE"]),
+        "fx_rate": fx_rates(raw["FX_RATE"]),
         "settlement_currency": checked(raw["SETTLEMENT_CURRENCY"], CURRENCIES, "currency"),
-        "gross_minor": minor(raw["GROSS_AMOUNT"], AMOUNT_PLAIN),
-        "net_minor": minor(raw["NET_AMOUNT"], AMOUNT_PLAIN),
-        "fee_minor": minor(raw["FEE_AMOUNT"], AMOUNT_PLAIN),
+        "gross_minor": signed_minor(raw["GROSS_AMOUNT"], AMOUNT_PLAIN, money_out),
+        "net_minor": signed_minor(raw["NET_AMOUNT"], AMOUNT_PLAIN, money_out),
+        "fee_minor": signed_minor(raw["FEE_AMOUNT"], AMOUNT_PLAIN, money_out),
         "file_no": 1,
     })
     del raw
@@ -309,11 +350,45 @@ def load_settlements(d: Path) -> pd.DataFrame:
     return s
 
 
-def reconcile(orders, payments, settlements, as_of: dt.date, lag_days: int):
-    paid = payments.loc[payments["status"] == "paid",
-                        ["key", "psp", "payment_id", "order_id", "country", "currency", "amount_minor", "paid_at",
-                         "expires_at"]]
-    paid = paid.reset_index(drop=True)
+def market_dates(df: pd.DataFrame) -> pd.Series:
+    """The market date (Bogotá or Lima, both UTC-5) of each row's paid_at, as a naive midnight."""
+    out = pd.Series(pd.NaT, index=df.index, dtype="datetime64[s]")
+    for country, zone in MARKET_ZONE.items():
+        m = df["country"] == country
+        out[m] = df.loc[m, "paid_at"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+    return out
+
+
+def member(values: pd.Series, keys) -> pd.Series:
+    """values.isin(keys) through a hash index (Series.isin on Arrow strings is slow for large sets)."""
+    return pd.Series(pd.Index(keys).unique().get_indexer(values) >= 0, index=values.index)
+
+
+def fx_expected(local_minor: pd.Series, rates: pd.Series) -> pd.Series:
+    """|local| / rate in settlement minor units, exact, rounded half to even
+    (every currency here has two decimals, so the scales cancel): integer
+    arithmetic on each distinct rate's digits."""
+    codes, uniques = pd.factorize(rates)
+    scale = [len(r.split(".", 1)[1]) if "." in r else 0 for r in uniques]
+    mantissa = [int(r.replace(".", "")) for r in uniques]
+    local = local_minor.abs().to_numpy("int64")
+    if len(local) and int(local.max()) * 10 ** max(scale) >= 2**62:
+        raise BadData("settlement amount too large for the exact FX check")
+    num = local * (10 ** pd.Series(scale, dtype="int64").to_numpy()[codes])
+    den = pd.Series(mantissa, dtype="int64").to_numpy()[codes]
+    q, r = num // den, num % den
+    up = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
+    return pd.Series(q + up.astype("int64"), index=local_minor.index)
+
+
+def reconcile(orders, payments, settlements, as_of: dt.date, lag_days: int, fee_rates):
+    at = pd.Timestamp(peer_terms.end_of(as_of), unit="s", tz="UTC")
+    cols = ["key", "psp", "payment_id", "order_id", "country", "currency", "amount_minor", "paid_at", "expires_at",
+            "status"]
+    paid = payments.loc[payments["status"] == "paid", cols].reset_index(drop=True)
+    # Paid once, since refunded, reversed or charged back.
+    later = payments.loc[payments["status"].isin(["refunded", "reversed", "charged_back"]), cols].reset_index(drop=True)
+    pending = payments.loc[payments["status"] == "pending", cols].reset_index(drop=True)
     paid_count = paid["order_id"].value_counts()
     # "psp:payment_id" per order (sorted list for the few paid more than once),
     # only for the orders that get an order finding.
@@ -337,70 +412,142 @@ def reconcile(orders, payments, settlements, as_of: dt.date, lag_days: int):
     status = orders["status"]
     awaits = status.isin(["pending_payment", "cancelled", "expired"])
     counts_as_paid = status.isin(["paid", "fulfilled"])
+    taken_back = later.loc[later["status"].isin(["reversed", "charged_back"]), "order_id"]
     order_findings("paid_not_recorded", (n_paid > 0) & awaits,
                    lambda o: "shop=" + o["status"] + ";paid=" + o["order_id"].map(paid_ids))
-    order_findings("recorded_not_paid", (n_paid == 0) & counts_as_paid, lambda o: "shop=" + o["status"])
+    # An order whose payment was reversed or charged back has its own finding.
+    order_findings("recorded_not_paid", (n_paid == 0) & counts_as_paid & ~member(orders["order_id"], taken_back),
+                   lambda o: "shop=" + o["status"])
     order_findings("duplicate_payment", n_paid >= 2, lambda o: "paid=" + o["order_id"].map(paid_ids))
+    # The shop names a payment id none of the order's paid payments has.
+    named = orders["psp_payment_id"].fillna("")
+    named_paid = member(orders["order_id"] + "\x1f" + named, paid["order_id"] + "\x1f" + paid["payment_id"])
+    order_findings("payment_id_mismatch", (n_paid > 0) & (named != "") & ~named_paid,
+                   lambda o: "shop_payment=" + o["psp_payment_id"] + ";paid=" + o["order_id"].map(paid_ids))
+    # Pending at the shop, nothing paid, and the voucher (the order's, or the
+    # latest of its still-pending payments') expired a day ago.
+    pending_until = pending.dropna(subset=["expires_at"]).groupby("order_id")["expires_at"].max()
+    until = orders["order_id"].map(pending_until).astype(orders["voucher_expires_at"].dtype)
+    expiry_o = pd.concat([orders["voucher_expires_at"], until], axis=1).max(axis=1)
+    order_findings("expired_unpaid",
+                   (n_paid == 0) & (status == "pending_payment")
+                   & (expiry_o <= at - pd.Timedelta(hours=peer_terms.EXPIRED_UNPAID_HOURS)).fillna(False).astype(bool),
+                   lambda o: "expired=" + expiry_o[o.index].astype(str))
 
     # Paid-payment rules.
-    o = orders.set_index("order_id")[["currency", "amount_minor", "voucher_expires_at"]].rename(
-        columns={"currency": "currency_order", "amount_minor": "amount_minor_order"})
+    o = orders.set_index("order_id")[["currency", "amount_minor", "voucher_expires_at", "status"]].rename(
+        columns={"currency": "currency_order", "amount_minor": "amount_minor_order", "status": "status_order"})
     f = paid.join(o, on="order_id")
     known = f["currency_order"].notna()
     expiry = f["expires_at"].fillna(f["voucher_expires_at"])
-    # Membership through a hash index (Series.isin on Arrow strings is slow for large sets).
-    settled = pd.Index(settlements.loc[settlements["row_type"] == "PAYMENT", "key"]).unique().get_indexer(f["key"]) >= 0
-    paid_on = pd.Series(pd.NaT, index=f.index, dtype="datetime64[s]")
-    for country, zone in MARKET_ZONE.items():
-        m = f["country"] == country
-        paid_on[m] = f.loc[m, "paid_at"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
-    days = (pd.Timestamp(as_of) - paid_on).dt.days
+    settled = member(f["key"], settlements.loc[settlements["row_type"] == "PAYMENT", "key"])
+    paid_on = market_dates(f)
+    # Settlement terms and business days on the few distinct paid dates.
+    unsettled = pd.DataFrame({"psp": f["psp"], "country": f["country"], "paid_on": paid_on})[
+        ~settled & paid_on.notna()].drop_duplicates()
+    late = peer_terms.late_settlements(
+        [(p, c, d.date()) for p, c, d in unsettled.itertuples(index=False)], as_of, lag_days)
+    day_key = f["psp"] + "|" + f["country"] + "|" + paid_on.dt.strftime("%Y-%m-%d").fillna("")
+    is_late = member(day_key, [f"{p}|{c}|{d.isoformat()}" for p, c, d, _ in late])
 
-    def payment_findings(kind, mask, facts):
-        p = f[mask]
+    def payment_findings(kind, frame, mask, facts):
+        p = frame[mask]
         out.append(pd.DataFrame({
             "kind": kind, "order_id": p["order_id"], "psp": p["psp"], "payment_id": p["payment_id"],
             "settlement_id": pd.NA, "amount_minor": p["amount_minor"], "currency": p["currency"], "facts": facts(p),
         }))
 
     same_currency = known & (f["currency_order"] == f["currency"])
-    payment_findings("unknown_order", ~known, lambda p: "order=" + p["order_id"])
-    payment_findings("currency_mismatch", known & (f["currency_order"] != f["currency"]),
+    payment_findings("unknown_order", f, ~known, lambda p: "order=" + p["order_id"])
+    # No dated USD rates here (nor in the bench's ledger): another currency is a currency_mismatch.
+    payment_findings("currency_mismatch", f, known & (f["currency_order"] != f["currency"]),
                      lambda p: "order=" + p["currency_order"] + ";payment=" + p["currency"])
-    payment_findings("amount_mismatch",
+    payment_findings("amount_mismatch", f,
                      same_currency & ((f["amount_minor_order"] - f["amount_minor"]).abs() > 0),
                      lambda p: "order=" + p["amount_minor_order"].astype("Int64").astype(str)
                      + ";payment=" + p["amount_minor"].astype(str))
-    payment_findings("paid_after_expiry", (f["paid_at"] > expiry).fillna(False).astype(bool),
+    payment_findings("paid_after_expiry", f, (f["paid_at"] > expiry).fillna(False).astype(bool),
                      lambda p: "paid=" + p["paid_at"].astype(str) + ";expired=" + expiry[p.index].astype(str))
-    payment_findings("not_settled", ~settled & paid_on.notna() & (days > lag_days),
+    payment_findings("not_settled", f, ~settled & is_late,
                      lambda p: "paid_on=" + paid_on[p.index].dt.strftime("%Y-%m-%d"))
 
-    # Settlement rules: PAYMENT rows only.
-    s = settlements[settlements["row_type"] == "PAYMENT"].join(
-        paid.set_index("key")[["order_id", "currency", "amount_minor"]].rename(
-            columns={"order_id": "order_id_paid", "currency": "currency_paid", "amount_minor": "amount_minor_paid"}),
-        on="key",
-    )
+    # Pending payments whose voucher expired days ago.
+    pe = pending.join(o, on="order_id")
+    pending_expiry = pe["expires_at"].fillna(pe["voucher_expires_at"])
+    payment_findings("stale_pending", pe,
+                     (pending_expiry <= at - pd.Timedelta(days=peer_terms.STALE_PENDING_DAYS)).fillna(False).astype(bool),
+                     lambda p: "expired=" + pending_expiry[p.index].astype(str))
+
+    # Money taken back.
+    lo = later.join(o, on="order_id")
+    payment_findings("reversed_after_fulfilment", lo,
+                     (lo["status"] == "reversed") & lo["status_order"].isin(["paid", "fulfilled"]),
+                     lambda p: "shop=" + p["status_order"])
+    # One per charged-back payment, and one per chargeback row of a payment the ledger does not have.
+    charged_back = lo["status"] == "charged_back"
+    payment_findings("chargeback", lo, charged_back, lambda p: "amount=" + p["amount_minor"].astype(str))
+
+    # Settlement rows of every type, against the payment they refer to (paid, or paid once).
+    known_payments = pd.concat([paid, later], ignore_index=True).set_index("key")[
+        ["order_id", "currency", "amount_minor"]].rename(
+        columns={"order_id": "order_id_paid", "currency": "currency_paid", "amount_minor": "amount_minor_paid"})
+    s = settlements.join(known_payments, on="key")
     refers = s["order_id_paid"].notna()
+    s["order_id_any"] = s["order_id_paid"].fillna(s["order_id"]).fillna("")
+    is_payment = s["row_type"] == "PAYMENT"
     wrong = (
         (s["local_currency"] != s["currency_paid"])
         | (s["local_amount_minor"] != s["amount_minor_paid"])
         | (s["net_minor"] != s["gross_minor"] - s["fee_minor"])
-    )
-    for kind, mask, order_col in (
-        ("unknown_settlement", ~refers, "order_id"),
-        ("settlement_mismatch", refers & wrong.fillna(True).astype(bool), "order_id_paid"),
+    ).fillna(True).astype(bool)
+    gross, fee = s["gross_minor"].abs(), s["fee_minor"].abs()
+    contracted = s["psp"].isin({psp for psp, _ in fee_rates})
+    fits = pd.Series(False, index=s.index)
+    for psp, bps in fee_rates:  # 0.10 point and one minor unit of slack, against every rate of the PSP
+        fits |= (s["psp"] == psp) & (
+            (fee - gross * bps // 10_000).abs() <= gross * peer_terms.FEE_RATE_TOLERANCE_BPS // 10_000 + 1)
+    converts = (s["fx_rate"].fillna("") != "") & (s["settlement_currency"] != s["local_currency"])
+    c = s[converts]
+    expected = fx_expected(c["local_amount_minor"], c["fx_rate"])
+    off = (expected - c["gross_minor"].abs()).abs() * 10_000 > (
+        pd.concat([expected, c["gross_minor"].abs()], axis=1).max(axis=1) * peer_terms.FX_TOLERANCE_BPS)
+    fx_wrong = pd.Series(False, index=s.index)
+    fx_wrong[c.index[off.to_numpy()]] = True
+    cb_rows = (s["row_type"] == "CHARGEBACK") & ~member(s["key"], lo.loc[charged_back, "key"])
+    for kind, mask in (
+        ("unknown_settlement", is_payment & ~refers),
+        ("settlement_mismatch", is_payment & refers & wrong),
+        ("fee_mismatch", is_payment & refers & (s["gross_minor"] != 0) & contracted & ~fits),
+        # No ledger of our own refunds here (nor any in the bench's): every refund row is one we did not make.
+        ("unmatched_refund_settlement", s["row_type"] == "REFUND"),
+        ("settlement_fx_mismatch", fx_wrong),
+        ("chargeback", cb_rows),
     ):
         r = s[mask]
         out.append(pd.DataFrame({
-            "kind": kind, "order_id": r[order_col], "psp": r["psp"], "payment_id": r["payment_id"],
+            "kind": kind, "order_id": r["order_id_any"], "psp": r["psp"], "payment_id": r["payment_id"],
             "settlement_id": r["settlement_id"], "amount_minor": r["local_amount_minor"],
             "currency": r["local_currency"],
             "facts": "local=" + r["local_amount_minor"].astype(str) + r["local_currency"]
             + ";g=" + r["gross_minor"].astype(str) + ";n=" + r["net_minor"].astype(str)
             + ";f=" + r["fee_minor"].astype(str),
         }))
+
+    # settlement_report_missing: each file's span of settlement dates per PSP
+    # and market, against the due dates of every payment whose money was due.
+    dated = settlements[settlements["settled_on"].notna() & settlements["local_currency"].isin(["COP", "PEN"])]
+    spans = dated.assign(market=dated["local_currency"].map(peer_terms.CURRENCY_MARKET)).groupby(
+        ["psp", "market", "file_no"])["settled_on"].agg(["min", "max"])
+    due = payments[payments["status"].isin(["paid", "refunded", "charged_back"]) & payments["paid_at"].notna()]
+    due_keys = pd.DataFrame({"psp": due["psp"], "country": due["country"], "paid_on": market_dates(due)}).drop_duplicates()
+    missing = peer_terms.missing_reports(
+        [(p, m, n, a.date(), b.date()) for (p, m, n), (a, b) in spans.iterrows()],
+        [(p, c, d.date()) for p, c, d in due_keys.itertuples(index=False)], as_of)
+    out.append(pd.DataFrame({
+        "kind": "settlement_report_missing", "order_id": "", "psp": [p for p, _, _ in missing], "payment_id": None,
+        "settlement_id": pd.NA, "amount_minor": pd.NA, "currency": None,
+        "facts": [f"market={m};date={d}" for _, m, d in missing],
+    }))
 
     findings = pd.concat(out, ignore_index=True)
     findings["settlement_id"] = findings["settlement_id"].astype("Int64")
@@ -416,7 +563,9 @@ def main() -> int:
     ap.add_argument("--findings", type=Path,
                     default=Path(__file__).resolve().parent / "out" / "peer_pandas_findings.parquet")
     ap.add_argument("--as-of", default="2026-03-20")
-    ap.add_argument("--lag-days", type=int, default=3)
+    ap.add_argument("--lag-days", type=int, default=peer_terms.SETTLEMENT_LAG_DAYS_DEFAULT)
+    ap.add_argument("--fee-rate", action="append", default=[], metavar="PSP=BPS",
+                    help="a contracted fee rate in basis points of the gross (dlocal=300); repeatable")
     args = ap.parse_args()
     as_of = dt.date.fromisoformat(args.as_of)
 
@@ -425,9 +574,15 @@ def main() -> int:
         obs = load_payment_observations(args.data_dir)
         payments = resolve_payments(obs)
         settlements = load_settlements(args.data_dir)
+        fee_rates = [(psp.strip().lower(), int(bps)) for psp, bps in (r.split("=", 1) for r in args.fee_rate)]
+        # A chargeback row takes its payment's money back whatever its status
+        # (voucherdesk moves the payment to charged_back, the highest rank).
+        charged_back = member(payments["key"], settlements.loc[settlements["row_type"] == "CHARGEBACK", "key"])
+        payments.loc[charged_back, "status"] = "charged_back"
+        payments.loc[charged_back, "status_rank"] = RANK["charged_back"]
+        findings, matched = reconcile(orders, payments, settlements, as_of, args.lag_days, fee_rates)
     except BadData as e:
         raise SystemExit(f"peer_pandas: {e}")
-    findings, matched = reconcile(orders, payments, settlements, as_of, args.lag_days)
 
     args.findings.parent.mkdir(parents=True, exist_ok=True)
     findings.to_parquet(args.findings, index=False)
@@ -442,6 +597,7 @@ def main() -> int:
         "settlements": len(settlements),
         "matched": matched,
         "exceptions": {k: int(counts.get(k, 0)) for k in KINDS},
+        "kinds": list(KINDS),  # the kinds this peer computes (run.sh compares only these)
     }
     print(json.dumps(summary, separators=(",", ":")))
     return 0
