@@ -167,3 +167,54 @@ fn a_second_numbered_set_adds_its_orders_and_the_ledger_reconciles_to_both_sets_
     );
     assert!(!ctx.path("x").exists(), "a refused demo writes nothing");
 }
+
+#[test]
+fn each_row_reads_back_from_its_files_compressed_archive_as_it_stood_in_the_file() {
+    let ctx = Ctx::new();
+    let (files, _) = demo_files(&ctx, "day", 6, 1, 600);
+    let pe_orders = files.iter().find(|f| f.ends_with("orders-pe.csv")).unwrap();
+    let co_orders = files.iter().find(|f| f.ends_with("orders-co.csv")).unwrap();
+    ctx.ok(["import", "auto", co_orders.to_str().unwrap(), pe_orders.to_str().unwrap()]);
+
+    // The Peruvian file is Windows-1252: its rows read back decoded, line for line.
+    let pe_bytes = std::fs::read(pe_orders).unwrap();
+    let (bytes, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&pe_bytes);
+    let pe_lines: Vec<&str> = bytes.lines().collect();
+    let co_text = std::fs::read_to_string(co_orders).unwrap();
+    let co_lines: Vec<&str> = co_text.lines().collect();
+    let conn = rusqlite::Connection::open(&ctx.db).unwrap();
+    let spans: Vec<(String, i64, i64, i64, i64)> = conn
+        .prepare("SELECT order_id, batch_id, line, raw_offset, raw_len FROM orders ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(spans.len(), co_lines.len() + pe_lines.len() - 2, "every order of both files");
+    let store = voucherdesk::store::Store::open(&ctx.db).unwrap();
+    let mut accented = 0;
+    for (order_id, batch, line, offset, len) in &spans {
+        let lines = if order_id.starts_with("CO-") { &co_lines } else { &pe_lines };
+        let raw = store.raw_row(*batch, *offset as u64, *len as u64).unwrap().expect("an archived row");
+        assert_eq!(raw.trim_end_matches(['\r', '\n']), lines[*line as usize - 1], "{order_id} at line {line}");
+        accented += usize::from(raw.contains(['ñ', 'á', 'é', 'í', 'ó', 'ú', 'Ñ']));
+    }
+    assert!(accented > 10, "the rows carry decoded Spanish names: {accented}");
+
+    // Archived compressed: a fraction of the text.
+    let archived: i64 = conn.query_row("SELECT sum(length(text)) FROM import_files", [], |r| r.get(0)).unwrap();
+    let plain = (co_text.len() + bytes.len()) as i64;
+    assert!(archived * 3 < plain, "archive {archived} bytes for {plain} bytes of text");
+
+    let co_batch = spans[0].1;
+    assert_eq!(store.raw_row(co_batch, co_text.len() as u64, 5).unwrap(), None, "a span past the end");
+
+    // An archive from before compression (the plain text) reads the same way.
+    let (order_id, batch, line, offset, len) = spans.last().unwrap().clone();
+    conn.execute("UPDATE import_files SET text = ?1 WHERE batch_id = ?2", rusqlite::params![bytes.as_bytes(), batch])
+        .unwrap();
+    let raw = store.raw_row(batch, offset as u64, len as u64).unwrap().expect("the plain archive's row");
+    assert_eq!(raw.trim_end_matches(['\r', '\n']), pe_lines[line as usize - 1], "{order_id}");
+    assert_eq!(store.raw_row(batch, bytes.len() as u64 + 10, 5).unwrap(), None, "a span past the end");
+    assert_eq!(store.raw_row(9_999, 0, 5).unwrap(), None, "no such batch");
+}

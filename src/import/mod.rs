@@ -467,7 +467,6 @@ pub fn import_prepared(
         header_json: &header_json,
         operator: &request.operator.name,
         imported_at: Utc::now(),
-        text: &decoded.text,
     };
     let rows_hint = decoded.text.bytes().filter(|b| *b == b'\n').count() as u64;
     if std::env::var_os("VOUCHERDESK_TRACE").is_some() {
@@ -480,7 +479,9 @@ pub fn import_prepared(
     // the first bad row (to list them all) but stops sending rows.
     let file_name: &str = &file;
     let text_bytes: &[u8] = decoded.text.as_bytes();
-    let (parse_result, write_result) = std::thread::scope(|scope| {
+    let (parse_result, write_result, archived) = std::thread::scope(|scope| {
+        // The archive is compressed beside the parser, which waits on the writer.
+        let compressor = scope.spawn(|| crate::store::archive_text(&decoded.text));
         let parser = scope.spawn(move || -> Result<(Vec<RowIssue>, u64, u64), ImportError> {
             let mut issues = Vec::new();
             let mut bad_rows = 0u64;
@@ -556,7 +557,8 @@ pub fn import_prepared(
                 reason: "the parser thread stopped unexpectedly".into(),
             })
         });
-        (parse_result, write_result)
+        let archived = compressor.join().unwrap_or_else(|_| Err(std::io::Error::other("the compressor stopped")));
+        (parse_result, write_result, archived)
     });
     let (issues, bad_rows, rows) = parse_result?;
     if bad_rows > 0 {
@@ -578,7 +580,9 @@ pub fn import_prepared(
     if trace {
         eprintln!("import: rows written at {} ms", started.elapsed().as_millis());
     }
-    let batch_id = tx.finish(&counts, &touched, &entry).map_err(store_err)?;
+    let archived = archived
+        .map_err(|e| ImportError::Read { file: file.clone(), reason: format!("archiving its text failed: {e}") })?;
+    let batch_id = tx.finish(&counts, &touched, &entry, &archived).map_err(store_err)?;
     if trace {
         eprintln!("import: indexes rebuilt and committed at {} ms", started.elapsed().as_millis());
     }

@@ -39,8 +39,6 @@ pub struct NewBatch<'a> {
     pub header_json: &'a str,
     pub operator: &'a str,
     pub imported_at: DateTime<Utc>,
-    /// The file's text as parsed, archived with the batch.
-    pub text: &'a str,
 }
 
 /// A previously imported file.
@@ -124,10 +122,6 @@ impl Store {
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)",
-            params![batch_id, batch.text.as_bytes()],
-        )?;
         let tables: &'static [&'static str] = match batch.kind {
             "orders" => &["orders"],
             "payments" => &["payments", "payment_status_history"],
@@ -145,6 +139,54 @@ impl Store {
             None
         };
         Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables })
+    }
+}
+
+/// The zstd level an imported file's text is archived at: the fastest, which
+/// still keeps a CSV report to about a sixth of its size.
+pub const ARCHIVE_ZSTD_LEVEL: i32 = 1;
+/// The first bytes of a zstd frame; an archive written before compression is
+/// the plain UTF-8 text, which cannot begin with them (0xB5 is not a first byte).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+/// The most bytes of one row read back from an archive.
+pub const RAW_ROW_BYTES_MAX: u64 = 64 * 1024;
+
+/// A file's decoded text as it is archived with its batch: zstd-compressed.
+pub fn archive_text(text: &str) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::compress(text.as_bytes(), ARCHIVE_ZSTD_LEVEL)
+}
+
+impl Store {
+    /// The raw text of one imported row (`offset` and `len` as the row's
+    /// `raw_offset` and `raw_len`), from its file's archive, compressed or not.
+    /// None when the batch has no archive or the span lies outside it.
+    pub fn raw_row(&self, batch_id: i64, offset: u64, len: u64) -> StoreResult<Option<String>> {
+        use std::io::Read;
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT text FROM import_files WHERE batch_id = ?1", [batch_id], |r| r.get(0))
+            .optional()?;
+        let Some(blob) = blob else { return Ok(None) };
+        let len = len.min(RAW_ROW_BYTES_MAX) as usize;
+        let mut row = vec![0u8; len];
+        let read = if blob.starts_with(&ZSTD_MAGIC) {
+            // Streamed: a row near the end of a large file costs a pass, not a copy of the file.
+            let mut decoder = zstd::stream::read::Decoder::new(blob.as_slice())
+                .map_err(|e| super::StoreError::Corrupt(format!("batch {batch_id}'s archive: {e}")))?;
+            let skipped = std::io::copy(&mut (&mut decoder).take(offset), &mut std::io::sink())
+                .map_err(|e| super::StoreError::Corrupt(format!("batch {batch_id}'s archive: {e}")))?;
+            skipped == offset && decoder.read_exact(&mut row).is_ok()
+        } else {
+            let start = offset as usize;
+            match blob.get(start..start.saturating_add(len)) {
+                Some(slice) => {
+                    row.copy_from_slice(slice);
+                    true
+                }
+                None => false,
+            }
+        };
+        Ok(if read { Some(String::from_utf8_lossy(&row).into_owned()) } else { None })
     }
 }
 
@@ -241,9 +283,19 @@ impl ImportTx<'_> {
         })
     }
 
-    /// Rebuilds what bulk mode dropped, records the counts and the audit
-    /// entry, and commits.
-    pub fn finish(self, counts: &RowCounts, touched_orders: &[i64], audit_entry: &AuditEntry) -> StoreResult<i64> {
+    /// Archives the file's text (see [`archive_text`]), rebuilds what bulk
+    /// mode dropped, records the counts and the audit entry, and commits.
+    pub fn finish(
+        self,
+        counts: &RowCounts,
+        touched_orders: &[i64],
+        audit_entry: &AuditEntry,
+        archived_text: &[u8],
+    ) -> StoreResult<i64> {
+        self.tx.execute(
+            "INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)",
+            params![self.batch_id, archived_text],
+        )?;
         if self.known.is_some() {
             indexes::create_for(&self.tx, self.tables)?;
         }

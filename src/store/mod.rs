@@ -41,7 +41,10 @@ pub use exceptions::{
 };
 pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
-pub use imports::{BatchInfo, ImportTx, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter};
+pub use imports::{
+    ARCHIVE_ZSTD_LEVEL, BatchInfo, ImportTx, NewBatch, RAW_ROW_BYTES_MAX, RowCounts, RowOutcome, RowSpan, RowWriter,
+    archive_text,
+};
 pub use kpis::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
 pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification, NotificationFilter, SendOutcome};
