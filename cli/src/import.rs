@@ -90,21 +90,25 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
     }
     let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
     let mut stopped = None;
-    prepare_each(&paths, &mut |index, prepared| {
-        if stopped.is_some() {
-            return;
-        }
-        let (path, profile) = &planned[index];
-        let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
-        let written = match prepared {
-            Ok(file) => change(&mut store, |s| import_prepared(s, &request, file, &mut |_| {})),
-            Err(e) => Ok(Err(e)),
-        };
-        match written {
-            Ok(result) => done.record(result, args.json),
-            Err(failure) => stopped = Some(failure),
-        }
-    });
+    store
+        .with_one_checkpoint(|store| {
+            prepare_each(&paths, &mut |index, prepared| {
+                if stopped.is_some() {
+                    return;
+                }
+                let (path, profile) = &planned[index];
+                let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
+                let written = match prepared {
+                    Ok(file) => change(store, |s| import_prepared(s, &request, file, &mut |_| {})),
+                    Err(e) => Ok(Err(e)),
+                };
+                match written {
+                    Ok(result) => done.record(result, args.json),
+                    Err(failure) => stopped = Some(failure),
+                }
+            })
+        })
+        .map_err(Failure::fault)?;
     if let Some(failure) = stopped {
         return Err(failure);
     }
