@@ -9,7 +9,9 @@
 #    lookup latency when target/release/examples/lookup_latency exists
 # 5. the peers, each timed with /usr/bin/time: bench/peer_duckdb.py (DuckDB
 #    file, 2 threads) and bench/peer_pandas.py (in memory, findings to Parquet)
-# 6. every engine's counts must equal bench/data/expected.json's "expected"
+# 6. bench/daily.sh: a day's files (20,000 orders) into that ledger, then
+#    reconcile, its counts checked (bench/out/daily.md)
+# 7. every engine's counts must equal bench/data/expected.json's "expected"
 #    block: orders, payments, settlements and each exception kind the engine
 #    computes (a peer lists them in its JSON's "kinds"; voucherdesk computes
 #    all), and `matched` for an engine that computes every kind (it depends on
@@ -114,7 +116,14 @@ peer pandas bench/peer_pandas.py "$data" --findings "$out/peer_pandas_findings.p
 read -r duck_wall duck_kb < "$out/duckdb.time"
 read -r pandas_wall pandas_kb < "$out/pandas.time"
 
-# ------------------------------------------------------ 6. check and report
+# ------------------------------------------- 6. the morning's increment
+# A day's files (20,000 orders) into the ledger step 4 left, then reconcile;
+# bench/daily.sh checks its own counts and writes bench/out/daily.md.
+say "voucherdesk: a day's files into the $orders-order ledger"
+timeout "$STEP_LIMIT" bench/daily.sh 20000 $((seed + 1)) "$db" "$data" ||
+  { echo "run.sh: bench/daily.sh failed (see above)" >&2; exit 1; }
+
+# ------------------------------------------------------ 7. check and report
 say "results"
 "$py" - "$data/expected.json" "$out/results.md" \
   "voucherdesk" "$vd_wall" "$vd_kb" "$out/voucherdesk.json" \
