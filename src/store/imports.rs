@@ -127,11 +127,13 @@ impl Store {
             "payments" => &["payments", "payment_status_history"],
             _ => &["settlements"],
         };
-        let existing: i64 = tx.query_row(&format!("SELECT count(*) FROM {}", tables[0]), [], |r| r.get(0))?;
+        // Whether the table holds a row at all: a count would read all of a large ledger.
+        let holds_rows: bool =
+            tx.query_row(&format!("SELECT EXISTS(SELECT 1 FROM {})", tables[0]), [], |r| r.get(0))?;
         // Bulk mode only into an empty table: measured on a second 500k-row
         // orders file, preloading the existing keys and rebuilding the index
         // over the whole table cost more than row-by-row index inserts.
-        let bulk = rows_hint >= BULK_ROWS_MIN && existing == 0;
+        let bulk = rows_hint >= BULK_ROWS_MIN && !holds_rows;
         let known = if bulk {
             indexes::drop_for(&tx, tables)?;
             Some(FxHashMap::default())

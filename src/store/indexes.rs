@@ -26,6 +26,14 @@ pub(crate) const LEDGER_INDEXES: &[IndexDef] = &[
     },
     IndexDef { table: "payment_status_history", name: "history_by_payment", columns: "(payment)", unique: false },
     IndexDef { table: "settlements", name: "settlements_by_key", columns: "(payment_id, psp, row_type)", unique: true },
+    // The few chargeback rows: whether any exists decides if each new payment
+    // must look for one (a scan of every settlement row otherwise).
+    IndexDef {
+        table: "settlements",
+        name: "settlements_chargebacks",
+        columns: "(payment_id, psp) WHERE row_type = 'CHARGEBACK'",
+        unique: false,
+    },
 ];
 
 fn create_sql(def: &IndexDef) -> String {
