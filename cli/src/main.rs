@@ -83,7 +83,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Import shop orders, PSP payments or settlement reports (each file atomically).
+    /// Import shop orders, PSP payments or settlement reports (each file atomically; `auto`: a run of files of every kind).
     Import(import::ImportArgs),
     /// Match orders, payments and settlements and update the exception queue.
     Reconcile(reconcile::ReconcileArgs),
