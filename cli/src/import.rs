@@ -30,9 +30,10 @@ pub(crate) struct ImportArgs {
     /// A built-in profile: shop, dlocal, dlocal-settlement, pagoefectivo, pagoefectivo-settlement.
     #[arg(long, conflicts_with = "profile_file")]
     profile: Option<String>,
-    /// A custom profile in TOML (see assets/profiles/payu-colombia.toml).
+    /// A custom profile in TOML (see assets/profiles/payu-colombia.toml); with
+    /// `auto`, one or more, recognised beside the built-in ones.
     #[arg(long)]
-    profile_file: Option<PathBuf>,
+    profile_file: Vec<PathBuf>,
     /// Leave the buyer search index for later (the first lookup builds it).
     #[arg(long)]
     no_index: bool,
@@ -41,11 +42,12 @@ pub(crate) struct ImportArgs {
 }
 
 pub(crate) fn load_profile(args: &ImportArgs) -> Result<Profile, Failure> {
-    match (&args.profile, &args.profile_file) {
-        (_, Some(path)) => profile::load_profile_file(path).map_err(Failure::refusal),
-        (Some(name), None) => profile::built_in(name)
+    match (&args.profile, args.profile_file.as_slice()) {
+        (_, [path]) => profile::load_profile_file(path).map_err(Failure::refusal),
+        (_, [_, _, ..]) => Err(Failure::refusal("one --profile-file for one kind of file (import auto takes several)")),
+        (Some(name), []) => profile::built_in(name)
             .ok_or_else(|| Failure::refusal(profile::ProfileError::Unknown { name: name.clone() })),
-        (None, None) => Err(Failure::refusal("give --profile NAME or --profile-file PATH (or import auto FILE...)")),
+        (None, []) => Err(Failure::refusal("give --profile NAME or --profile-file PATH (or import auto FILE...)")),
     }
 }
 
@@ -71,18 +73,23 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
 /// `import auto`: every file's profile from its header, orders before payments
 /// before settlement reports, the next file read while one is written.
 fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -> Result<(), Failure> {
-    if args.profile.is_some() || args.profile_file.is_some() {
+    if args.profile.is_some() {
         return Err(Failure::refusal(
             "import auto recognises each file's profile from its header; to name one, use import orders|payments|settlements",
         ));
     }
+    let custom = args
+        .profile_file
+        .iter()
+        .map(|path| profile::load_profile_file(path).map_err(Failure::refusal))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut store = open(db)?;
     let operator = acting(&store, operator)?;
     operator.require(operators::Permission::Import)?;
     let started = std::time::Instant::now();
     let mut done = Done::default();
     let mut planned = Vec::new();
-    for PlannedFile { path, profile } in plan_run(&args.files) {
+    for PlannedFile { path, profile } in plan_run(&args.files, &custom) {
         match profile {
             Ok(profile) => planned.push((path, profile)),
             Err(e) => done.record(Err(e), args.json),

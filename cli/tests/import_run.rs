@@ -76,7 +76,7 @@ fn one_call_imports_every_kind_in_order_and_a_bad_file_refuses_only_itself() {
     assert_eq!(kinds, ["orders", "orders", "payments", "payments", "payments", "settlements", "settlements"], "{text}");
     assert!(
         errors.contains(&format!(
-            "{}:1: no built-in profile matches this header (found: \"fecha\", \"comentario\")",
+            "{}:1: no profile matches this header (found: \"fecha\", \"comentario\")",
             junk.display()
         )),
         "{errors}"
@@ -217,4 +217,53 @@ fn each_row_reads_back_from_its_files_compressed_archive_as_it_stood_in_the_file
     assert_eq!(raw.trim_end_matches(['\r', '\n']), pe_lines[line as usize - 1], "{order_id}");
     assert_eq!(store.raw_row(batch, bytes.len() as u64 + 10, 5).unwrap(), None, "a span past the end");
     assert_eq!(store.raw_row(9_999, 0, 5).unwrap(), None, "no such batch");
+}
+
+#[test]
+fn auto_recognises_a_merchants_own_profile_beside_the_built_in_ones() {
+    let ctx = Ctx::new();
+    let (files, _) = demo_files(&ctx, "day", 8, 1, 100);
+    let shop = files.iter().find(|f| f.ends_with("orders-co.csv")).unwrap();
+    let payu = support::fixture("custom/payu.csv");
+    let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/profiles/payu-colombia.toml");
+
+    // Without its profile, the PayU export is refused on its own; the shop file goes in.
+    let out = ctx.fails_with(2, ["import", "auto", payu.to_str().unwrap(), shop.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains(&format!("{}:1: no profile matches this header", payu.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ctx.json(["stats", "--json"])["payments"], 0);
+
+    // With it, the export is read as the profile says (decimal comma, Spanish statuses).
+    let out = ctx.ok([
+        "import",
+        "auto",
+        payu.to_str().unwrap(),
+        shop.to_str().unwrap(),
+        "--profile-file",
+        profile.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{}: imported 4 payments rows", payu.display())), "{text}");
+    assert!(text.contains("already imported as batch 1"), "{text}");
+    let paid = ctx.lookup("PAYU-1");
+    let payment = paid[0]["payments"].as_array().unwrap().iter().find(|p| p["payment_id"] == "PAYU-1").unwrap().clone();
+    assert_eq!((payment["psp"].as_str(), payment["amount_minor"].as_i64()), (Some("payu"), Some(125_000_050)));
+
+    // One custom profile per kind-named import, several with auto.
+    let out = ctx.fails_with(
+        2,
+        [
+            "import",
+            "payments",
+            payu.to_str().unwrap(),
+            "--profile-file",
+            profile.to_str().unwrap(),
+            "--profile-file",
+            profile.to_str().unwrap(),
+        ],
+    );
+    assert!(stderr(&out).contains("one --profile-file for one kind of file"), "{}", stderr(&out));
 }

@@ -62,9 +62,9 @@ pub enum ImportError {
     Rejected { file: String, issues: Vec<RowIssue>, bad_rows: u64 },
     #[error("{file}: {source}")]
     Store { file: String, source: StoreError },
-    /// No built-in profile's required columns are all in the header.
+    /// No candidate profile's required columns are all in the header.
     #[error(
-        "{file}:1: no built-in profile matches this header (found: {}); import it with `voucherdesk import KIND FILE --profile NAME` or --profile-file",
+        "{file}:1: no profile matches this header (found: {}); import it with `voucherdesk import KIND FILE --profile NAME`, or give its --profile-file",
         quote_list(.found)
     )]
     UnknownLayout { file: String, found: Vec<String> },
@@ -293,11 +293,17 @@ pub struct PlannedFile {
     pub profile: Result<Profile, ImportError>,
 }
 
-/// The files of a run, each with the profile recognised from its header:
-/// orders first, then payments, then settlement reports (the ledger comes
-/// out the same in any order; this one reads best in the report), each kind
-/// in the order given, and the files no profile fits last.
-pub fn plan_run(paths: &[std::path::PathBuf]) -> Vec<PlannedFile> {
+/// The files of a run, each with the profile recognised from its header
+/// among the built-in ones and the merchant's own (`custom`, which win a
+/// tie): orders first, then payments, then settlement reports (the ledger
+/// comes out the same in any order; this one reads best in the report), each
+/// kind in the order given, and the files no profile fits last.
+pub fn plan_run(paths: &[std::path::PathBuf], custom: &[Profile]) -> Vec<PlannedFile> {
+    let candidates: Vec<Profile> = profile::BUILT_IN_PROFILE_NAMES
+        .iter()
+        .filter_map(|n| profile::built_in(n))
+        .chain(custom.iter().cloned())
+        .collect();
     let rank = |planned: &PlannedFile| match &planned.profile {
         Ok(profile) => match profile.kind {
             ImportKind::Orders => 0,
@@ -309,12 +315,8 @@ pub fn plan_run(paths: &[std::path::PathBuf]) -> Vec<PlannedFile> {
     let mut planned: Vec<PlannedFile> = paths
         .iter()
         .map(|path| {
-            let profile = suggest_profile(path).and_then(|found| {
-                found
-                    .profile
-                    .as_deref()
-                    .and_then(profile::built_in)
-                    .ok_or(ImportError::UnknownLayout { file: path.display().to_string(), found: found.headers })
+            let profile = best_profile(path, &candidates).and_then(|(best, headers)| {
+                best.cloned().ok_or(ImportError::UnknownLayout { file: path.display().to_string(), found: headers })
             });
             PlannedFile { path: path.clone(), profile }
         })
@@ -329,6 +331,15 @@ const SUGGEST_SNIFF_BYTES: u64 = 64 * 1024;
 /// Suggests the built-in profile whose required headers the file has (the
 /// one that uses most of its columns wins).
 pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
+    let built_in: Vec<Profile> = profile::BUILT_IN_PROFILE_NAMES.iter().filter_map(|n| profile::built_in(n)).collect();
+    let (best, headers) = best_profile(path, &built_in)?;
+    Ok(ProfileSuggestion { profile: best.map(|p| p.name.clone()), kind: best.map(|p| p.kind), headers })
+}
+
+/// Of `candidates`, the profile whose required headers the file's header
+/// has and that uses most of them (on a tie, the later candidate), with the
+/// header as found.
+fn best_profile<'p>(path: &Path, candidates: &'p [Profile]) -> Result<(Option<&'p Profile>, Vec<String>), ImportError> {
     use std::io::Read;
     let file = path.display().to_string();
     let mut head = Vec::new();
@@ -339,13 +350,11 @@ pub fn suggest_profile(path: &Path) -> Result<ProfileSuggestion, ImportError> {
     let decoded = decode_head(&head, whole).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let (_, header) = open_csv(&decoded.text).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
     let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
-    let best = profile::BUILT_IN_PROFILE_NAMES
+    let best = candidates
         .iter()
-        .filter_map(|name| profile::built_in(name))
-        .filter_map(|p| ColumnIndex::locate(&p, &header).ok().map(|_| (p.required_headers().len(), p)))
-        .max_by_key(|(used, _)| *used)
-        .map(|(_, p)| p);
-    Ok(ProfileSuggestion { profile: best.as_ref().map(|p| p.name.clone()), kind: best.map(|p| p.kind), headers })
+        .filter(|p| ColumnIndex::locate(p, &header).is_ok())
+        .max_by_key(|p| p.required_headers().len());
+    Ok((best, headers))
 }
 
 /// A file read, hashed and decoded: the part of an import that needs no
