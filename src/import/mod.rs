@@ -296,21 +296,26 @@ pub struct PlannedFile {
 /// The files of a run, each with the profile recognised from its header
 /// among the built-in ones and the merchant's own (`custom`, which win a
 /// tie): orders first, then payments, then settlement reports (the ledger
-/// comes out the same in any order; this one reads best in the report), each
-/// kind in the order given, and the files no profile fits last.
+/// comes out the same in any order; this one reads best in the report), the
+/// largest file of each kind first (into an empty table it loads in bulk,
+/// its indexes built once at the end), and the files no profile fits last.
 pub fn plan_run(paths: &[std::path::PathBuf], custom: &[Profile]) -> Vec<PlannedFile> {
     let candidates: Vec<Profile> = profile::BUILT_IN_PROFILE_NAMES
         .iter()
         .filter_map(|n| profile::built_in(n))
         .chain(custom.iter().cloned())
         .collect();
-    let rank = |planned: &PlannedFile| match &planned.profile {
-        Ok(profile) => match profile.kind {
-            ImportKind::Orders => 0,
-            ImportKind::Payments => 1,
-            ImportKind::Settlements => 2,
-        },
-        Err(_) => 3,
+    let rank = |planned: &PlannedFile| {
+        let kind = match &planned.profile {
+            Ok(profile) => match profile.kind {
+                ImportKind::Orders => 0,
+                ImportKind::Payments => 1,
+                ImportKind::Settlements => 2,
+            },
+            Err(_) => 3,
+        };
+        let bytes = std::fs::metadata(&planned.path).map(|m| m.len()).unwrap_or(0);
+        (kind, std::cmp::Reverse(bytes))
     };
     let mut planned: Vec<PlannedFile> = paths
         .iter()
