@@ -4,9 +4,16 @@ use crate::failure::Failure;
 use crate::output::{amount_text, print_json};
 use crate::workspace::open;
 use std::path::PathBuf;
+use voucherdesk::store::{RawSpan, Store};
 use voucherdesk::{lookup, operators};
 
-pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, query: String, json: bool) -> Result<(), Failure> {
+pub(crate) fn run(
+    db: &Option<PathBuf>,
+    operator: &Option<String>,
+    query: String,
+    raw: bool,
+    json: bool,
+) -> Result<(), Failure> {
     let mut store = open(db)?;
     // Looking up changes nothing: without --operator the case files carry no step action.
     let reader = match operator.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -21,12 +28,23 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, query: String
         out!("nothing found for {query:?}");
     }
     for case in &cases {
-        print_case(case);
+        print_case(case, raw.then_some(&store))?;
     }
     Ok(())
 }
 
-pub(crate) fn print_case(case: &lookup::CaseFile) {
+/// The case file as text; with `archive`, each row from a file is followed by
+/// its text as the file has it.
+pub(crate) fn print_case(case: &lookup::CaseFile, archive: Option<&Store>) -> Result<(), Failure> {
+    let raw = |span: Option<RawSpan>| -> Result<(), Failure> {
+        if let (Some(store), Some(span)) = (archive, span) {
+            match store.raw_row(span.batch_id, span.offset, span.len).map_err(Failure::fault)? {
+                Some(text) => out!("      raw: {}", text.trim_end_matches(['\r', '\n'])),
+                None => out!("      raw: (not in the archive)"),
+            }
+        }
+        Ok(())
+    };
     out!(
         "── order {} ─ {}",
         case.order_id,
@@ -58,6 +76,7 @@ pub(crate) fn print_case(case: &lookup::CaseFile) {
             o.created_at.format("%Y-%m-%d %H:%M UTC"),
             o.source
         );
+        raw(o.raw_span)?;
     }
     for p in &case.payments {
         out!(
@@ -79,6 +98,7 @@ pub(crate) fn print_case(case: &lookup::CaseFile) {
                 h.file.clone().unwrap_or_default(),
                 h.line.unwrap_or_default()
             );
+            raw(h.raw_span)?;
         }
     }
     for s in &case.settlements {
@@ -89,8 +109,10 @@ pub(crate) fn print_case(case: &lookup::CaseFile) {
             s.settled_on.clone().unwrap_or_default(),
             s.source
         );
+        raw(s.raw_span)?;
     }
     for e in &case.exceptions {
         out!("   exception {} {} [{}]: {}", e.id, e.kind, e.status.as_str(), e.detail);
     }
+    Ok(())
 }

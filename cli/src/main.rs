@@ -94,6 +94,9 @@ enum Command {
     /// --operator, each names the exception its next step resolves and the action that operator may take.
     Lookup {
         query: String,
+        /// Under each row from a file, the row as the file has it (from the import's archive).
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
         #[arg(long)]
         json: bool,
     },
@@ -214,7 +217,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) => backup::run_restore(&cli.db, args),
         Command::Team(cmd) => team::run(&cli.db, &cli.operator, cmd),
         Command::Settings(args) => settings::run(&cli.db, &cli.operator, args),
-        Command::Lookup { query, json } => lookup::run(&cli.db, &cli.operator, query, json),
+        Command::Lookup { query, raw, json } => lookup::run(&cli.db, &cli.operator, query, raw, json),
         Command::Stats { json } => stats::run(&cli.db, json),
         Command::Demo(args) => demo::run(&cli.db, &cli.operator, args),
         Command::Listen(args) => listen::run(&cli.db, &cli.operator, args),

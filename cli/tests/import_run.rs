@@ -267,3 +267,58 @@ fn auto_recognises_a_merchants_own_profile_beside_the_built_in_ones() {
     );
     assert!(stderr(&out).contains("one --profile-file for one kind of file"), "{}", stderr(&out));
 }
+
+#[test]
+fn lookup_raw_shows_each_files_row_under_its_source_as_the_file_has_it() {
+    let ctx = Ctx::new();
+    let (files, _) = demo_files(&ctx, "day", 9, 1, 300);
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    ctx.ok(&args);
+    let text_of = |path: &str| -> String {
+        let bytes = std::fs::read(path).unwrap();
+        match String::from_utf8(bytes.clone()) {
+            Ok(text) => text,
+            Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes).0.into_owned(),
+        }
+    };
+    // "from FILE:LINE", "file FILE:LINE" or "(FILE:LINE)".
+    let source = |line: &str| -> Option<(String, usize)> {
+        let token = line
+            .split_whitespace()
+            .map(|t| t.trim_matches(|c| c == '(' || c == ')'))
+            .find(|t| t.contains(".csv:") || t.contains(".tsv:"))?;
+        let (path, number) = token.rsplit_once(':')?;
+        Some((path.to_string(), number.parse().ok()?))
+    };
+    // The first orders of both shop files and the first payment of each PSP's file: the
+    // first column, or the last of the Peruvian shop file (its columns are reversed), which
+    // quoted store names never precede.
+    let first_id = |name: &str, delimiter: char, last: bool| -> String {
+        let path = files.iter().find(|f| f.ends_with(name)).unwrap();
+        let line = text_of(path.to_str().unwrap()).lines().nth(1).unwrap().to_string();
+        let id = if last { line.rsplit(delimiter).next() } else { line.split(delimiter).next() };
+        id.unwrap().to_string()
+    };
+    let queries = [
+        first_id("orders-co.csv", ',', false),
+        first_id("orders-pe.csv", ';', true),
+        first_id("dlocal-payments.csv", ',', false),
+        first_id("pagoefectivo-payments.csv", ';', false),
+    ];
+    let mut checked = 0;
+    for query in &queries {
+        let out = stdout(&ctx.ok(["lookup", query.as_str(), "--raw"]));
+        let lines: Vec<&str> = out.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some((path, number)) = source(line) else { continue };
+            let file_line = text_of(&path).lines().nth(number - 1).unwrap().to_string();
+            assert_eq!(lines.get(i + 1).copied(), Some(format!("      raw: {file_line}").as_str()), "{out}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "orders, payments and settlement rows of {queries:?}: {checked}");
+    // Without --raw the case file is as before; --raw is for reading, not for JSON.
+    assert!(!stdout(&ctx.ok(["lookup", queries[0].as_str()])).contains("raw:"));
+    ctx.fails_with(2, ["lookup", queries[0].as_str(), "--raw", "--json"]);
+}

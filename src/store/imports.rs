@@ -147,15 +147,56 @@ impl Store {
 /// The zstd level an imported file's text is archived at: the fastest, which
 /// still keeps a CSV report to about a sixth of its size.
 pub const ARCHIVE_ZSTD_LEVEL: i32 = 1;
+/// Plain bytes per zstd frame of an archive: one row is read back by
+/// decompressing the frame or two it lies in, not the file up to it.
+pub const ARCHIVE_FRAME_BYTES: usize = 1 << 20;
 /// The first bytes of a zstd frame; an archive written before compression is
 /// the plain UTF-8 text, which cannot begin with them (0xB5 is not a first byte).
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// The most bytes of one row read back from an archive.
 pub const RAW_ROW_BYTES_MAX: u64 = 64 * 1024;
 
-/// A file's decoded text as it is archived with its batch: zstd-compressed.
+/// A file's decoded text as it is archived with its batch: zstd frames of
+/// [`ARCHIVE_FRAME_BYTES`] each, one after the other (a valid zstd stream),
+/// each recording its plain size.
 pub fn archive_text(text: &str) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::compress(text.as_bytes(), ARCHIVE_ZSTD_LEVEL)
+    let mut compressor = zstd::bulk::Compressor::new(ARCHIVE_ZSTD_LEVEL)?;
+    let mut archive = Vec::with_capacity(text.len() / 4);
+    for frame in text.as_bytes().chunks(ARCHIVE_FRAME_BYTES) {
+        archive.extend_from_slice(&compressor.compress(frame)?);
+    }
+    Ok(archive)
+}
+
+/// Bytes `offset..offset + len` of an archive's plain text, decompressing only
+/// the frames they lie in; None when the span lies outside the text.
+fn archived_span(archive: &[u8], offset: u64, len: u64) -> Result<Option<Vec<u8>>, String> {
+    if !archive.starts_with(&ZSTD_MAGIC) {
+        let start = usize::try_from(offset).map_err(|e| e.to_string())?;
+        let end = start.saturating_add(len as usize);
+        return Ok(archive.get(start..end).map(<[u8]>::to_vec));
+    }
+    let end = offset.saturating_add(len);
+    let (mut at, mut plain_at) = (0usize, 0u64);
+    let mut span = Vec::with_capacity(len as usize);
+    while at < archive.len() && plain_at < end {
+        let rest = &archive[at..];
+        let frame_len = zstd::zstd_safe::find_frame_compressed_size(rest)
+            .map_err(|code| format!("a damaged frame at byte {at}: {}", zstd::zstd_safe::get_error_name(code)))?;
+        let plain_len = match zstd::zstd_safe::get_frame_content_size(rest) {
+            Ok(Some(n)) => n,
+            Ok(None) | Err(_) => return Err(format!("a frame at byte {at} without its size")),
+        };
+        if plain_at + plain_len > offset {
+            let plain = zstd::bulk::decompress(&rest[..frame_len], plain_len as usize).map_err(|e| e.to_string())?;
+            let from = offset.saturating_sub(plain_at) as usize;
+            let to = (end - plain_at).min(plain_len) as usize;
+            span.extend_from_slice(&plain[from..to]);
+        }
+        at += frame_len;
+        plain_at += plain_len;
+    }
+    Ok((span.len() as u64 == len).then_some(span))
 }
 
 impl Store {
@@ -163,32 +204,46 @@ impl Store {
     /// `raw_offset` and `raw_len`), from its file's archive, compressed or not.
     /// None when the batch has no archive or the span lies outside it.
     pub fn raw_row(&self, batch_id: i64, offset: u64, len: u64) -> StoreResult<Option<String>> {
-        use std::io::Read;
-        let blob: Option<Vec<u8>> = self
+        let archive: Option<Vec<u8>> = self
             .conn
             .query_row("SELECT text FROM import_files WHERE batch_id = ?1", [batch_id], |r| r.get(0))
             .optional()?;
-        let Some(blob) = blob else { return Ok(None) };
-        let len = len.min(RAW_ROW_BYTES_MAX) as usize;
-        let mut row = vec![0u8; len];
-        let read = if blob.starts_with(&ZSTD_MAGIC) {
-            // Streamed: a row near the end of a large file costs a pass, not a copy of the file.
-            let mut decoder = zstd::stream::read::Decoder::new(blob.as_slice())
-                .map_err(|e| super::StoreError::Corrupt(format!("batch {batch_id}'s archive: {e}")))?;
-            let skipped = std::io::copy(&mut (&mut decoder).take(offset), &mut std::io::sink())
-                .map_err(|e| super::StoreError::Corrupt(format!("batch {batch_id}'s archive: {e}")))?;
-            skipped == offset && decoder.read_exact(&mut row).is_ok()
-        } else {
-            let start = offset as usize;
-            match blob.get(start..start.saturating_add(len)) {
-                Some(slice) => {
-                    row.copy_from_slice(slice);
-                    true
-                }
-                None => false,
-            }
-        };
-        Ok(if read { Some(String::from_utf8_lossy(&row).into_owned()) } else { None })
+        let Some(archive) = archive else { return Ok(None) };
+        let span = archived_span(&archive, offset, len.min(RAW_ROW_BYTES_MAX))
+            .map_err(|reason| super::StoreError::Corrupt(format!("batch {batch_id}'s archived text: {reason}")))?;
+        Ok(span.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod archive_tests {
+    use super::*;
+
+    #[test]
+    fn a_span_reads_back_across_frame_boundaries_and_from_plain_text() {
+        // Three frames and a bit; rows of 45 bytes and spans of 37 never line up with a frame.
+        let row = |i: usize| format!("CO-{i:07},Tienda Ñandú,{:>18}\n", i * 7);
+        let text: String = (0..(3 * ARCHIVE_FRAME_BYTES / 37 + 500)).map(row).collect();
+        let archive = archive_text(&text).unwrap();
+        assert!(archive.len() * 4 < text.len(), "compressed: {} of {}", archive.len(), text.len());
+        let mut frames = 0;
+        let mut at = 0;
+        while at < archive.len() {
+            at += zstd::zstd_safe::find_frame_compressed_size(&archive[at..]).unwrap();
+            frames += 1;
+        }
+        assert_eq!(frames, 4);
+        for offset in [0, 37, ARCHIVE_FRAME_BYTES - 10, 2 * ARCHIVE_FRAME_BYTES - 1, text.len() - 37] {
+            let want = &text.as_bytes()[offset..offset + 37];
+            assert_eq!(archived_span(&archive, offset as u64, 37).unwrap().as_deref(), Some(want), "at {offset}");
+            assert_eq!(archived_span(text.as_bytes(), offset as u64, 37).unwrap().as_deref(), Some(want));
+        }
+        assert_eq!(archived_span(&archive, text.len() as u64 - 5, 10).unwrap(), None, "past the end");
+        assert_eq!(archived_span(text.as_bytes(), text.len() as u64 - 5, 10).unwrap(), None);
+        // One whole frame, as the first compressed archives were written, reads the same.
+        let single = zstd::bulk::compress(text.as_bytes(), 1).unwrap();
+        assert_eq!(archived_span(&single, 74, 37).unwrap().as_deref(), Some(&text.as_bytes()[74..111]));
+        assert!(archived_span(&archive[..archive.len() / 2], text.len() as u64 - 37, 37).is_err(), "cut short");
     }
 }
 

@@ -6,6 +6,18 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+/// Where an imported row's text lies in its file's archive (see `Store::raw_row`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawSpan {
+    pub batch_id: i64,
+    pub offset: u64,
+    pub len: u64,
+}
+
+fn raw_span(batch_id: Option<i64>, offset: Option<i64>, len: Option<i64>) -> Option<RawSpan> {
+    Some(RawSpan { batch_id: batch_id?, offset: u64::try_from(offset?).ok()?, len: u64::try_from(len?).ok()? })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderRecord {
@@ -26,6 +38,8 @@ pub struct OrderRecord {
     pub voucher_expires_at: Option<DateTime<Utc>>,
     /// `FILE:LINE` of the row it came from.
     pub source: String,
+    #[serde(skip)]
+    pub raw_span: Option<RawSpan>,
 }
 
 /// One status a PSP reported for a payment, and where it was read.
@@ -39,6 +53,9 @@ pub struct StatusObservation {
     pub source: String,
     pub file: Option<String>,
     pub line: Option<i64>,
+    /// A file's row (none for an API answer or a notification).
+    #[serde(skip)]
+    pub raw_span: Option<RawSpan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +93,8 @@ pub struct SettlementRecord {
     pub net_minor: i64,
     pub fee_minor: i64,
     pub source: String,
+    #[serde(skip)]
+    pub raw_span: Option<RawSpan>,
 }
 
 fn time(secs: i64) -> DateTime<Utc> {
@@ -165,7 +184,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.order_id, o.store, o.created_at, o.buyer_name, o.buyer_email, o.buyer_phone, o.buyer_document,
                     o.country, o.amount_minor, o.currency, o.status, o.psp, o.psp_payment_id, o.voucher_code,
-                    o.voucher_expires_at, b.file_name || ':' || o.line
+                    o.voucher_expires_at, b.file_name || ':' || o.line, o.batch_id, o.raw_offset, o.raw_len
              FROM orders o JOIN import_batches b ON b.id = o.batch_id WHERE o.order_id = ?1",
         )?;
         Ok(stmt
@@ -187,6 +206,7 @@ impl Store {
                     voucher_code: r.get(13)?,
                     voucher_expires_at: r.get::<_, Option<i64>>(14)?.map(time),
                     source: r.get(15)?,
+                    raw_span: raw_span(r.get(16)?, r.get(17)?, r.get(18)?),
                 })
             })
             .optional()?)
@@ -230,7 +250,8 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         let mut history = self.conn.prepare_cached(
-            "SELECT h.status, h.psp_status, h.status_at, h.observed_at, h.source, b.file_name, h.line
+            "SELECT h.status, h.psp_status, h.status_at, h.observed_at, h.source, b.file_name, h.line, h.batch_id,
+                    h.raw_offset, h.raw_len
              FROM payment_status_history h LEFT JOIN import_batches b ON b.id = h.batch_id
              WHERE h.payment = ?1 ORDER BY coalesce(h.status_at, h.observed_at), h.id",
         )?;
@@ -246,6 +267,7 @@ impl Store {
                         source: r.get(4)?,
                         file: r.get(5)?,
                         line: r.get(6)?,
+                        raw_span: raw_span(r.get(7)?, r.get(8)?, r.get(9)?),
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -257,7 +279,8 @@ impl Store {
     pub fn settlements_of_payment(&self, psp: &str, payment_id: &str) -> StoreResult<Vec<SettlementRecord>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.psp, s.payment_id, s.row_type, s.settled_on, s.local_amount_minor, s.local_currency,
-                    s.settlement_currency, s.gross_minor, s.net_minor, s.fee_minor, b.file_name || ':' || s.line
+                    s.settlement_currency, s.gross_minor, s.net_minor, s.fee_minor, b.file_name || ':' || s.line,
+                    s.batch_id, s.raw_offset, s.raw_len
              FROM settlements s JOIN import_batches b ON b.id = s.batch_id
              WHERE s.payment_id = ?1 AND s.psp = ?2 ORDER BY s.id",
         )?;
@@ -274,6 +297,7 @@ impl Store {
                 net_minor: r.get(8)?,
                 fee_minor: r.get(9)?,
                 source: r.get(10)?,
+                raw_span: raw_span(r.get(11)?, r.get(12)?, r.get(13)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -46,7 +46,7 @@ pub use imports::{
     archive_text,
 };
 pub use kpis::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy};
-pub use lookup::{OrderHit, OrderRecord, PaymentRecord, SettlementRecord, StatusObservation};
+pub use lookup::{OrderHit, OrderRecord, PaymentRecord, RawSpan, SettlementRecord, StatusObservation};
 pub use notifications::{BuyerNotificationRow, ManualInsert, NewBuyerNotification, NotificationFilter, SendOutcome};
 pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord, SignInFailures};
