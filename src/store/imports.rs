@@ -191,7 +191,8 @@ fn archived_span(archive: &[u8], offset: u64, len: u64) -> Result<Option<Vec<u8>
             let plain = zstd::bulk::decompress(&rest[..frame_len], plain_len as usize).map_err(|e| e.to_string())?;
             let from = offset.saturating_sub(plain_at) as usize;
             let to = (end - plain_at).min(plain_len) as usize;
-            span.extend_from_slice(&plain[from..to]);
+            let part = plain.get(from..to).ok_or_else(|| format!("a frame at byte {at} shorter than it says"))?;
+            span.extend_from_slice(part);
         }
         at += frame_len;
         plain_at += plain_len;
