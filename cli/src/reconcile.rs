@@ -6,7 +6,7 @@ use crate::workspace::{acting, change, open};
 use chrono::NaiveDate;
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::reconcile::{ReconcileOptions, reconcile};
+use voucherdesk::reconcile::{ReconcileOptions, RunMode, reconcile_with};
 
 #[derive(Args)]
 pub(crate) struct ReconcileArgs {
@@ -20,6 +20,9 @@ pub(crate) struct ReconcileArgs {
     /// Largest amount difference, in minor units (cents), still counted as equal (default: the setting, 0).
     #[arg(long)]
     amount_tolerance_minor: Option<i64>,
+    /// Read the whole ledger, even where the last run allows re-examining only what changed since.
+    #[arg(long)]
+    full: bool,
     #[arg(long)]
     json: bool,
 }
@@ -31,9 +34,17 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: Reconci
     let mut options = ReconcileOptions::load(&store, args.as_of).map_err(Failure::fault)?;
     options.settlement_lag_days = args.settlement_lag_days.unwrap_or(settings.settlement_lag_days);
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
-    let summary = change(&mut store, |s| reconcile(s, &options, &operator))??;
+    let mode = if args.full { RunMode::Full } else { RunMode::Changes };
+    let summary = change(&mut store, |s| reconcile_with(s, &options, &operator, mode))??;
+    let read = match summary.scope {
+        Some(scope) => format!(
+            "re-examined what changed since the last run ({} orders, {} payments; --full reads everything)",
+            scope.orders, scope.payments
+        ),
+        None => "read the whole ledger".to_string(),
+    };
     eprintln!(
-        "reconciled in {} ms: {} new or reopened, {} cleared by data",
+        "reconciled in {} ms: {read}; {} new or reopened, {} cleared by data",
         summary.elapsed_ms, summary.newly_opened, summary.cleared
     );
     if args.json {

@@ -5,35 +5,7 @@
 use crate::support;
 
 use serde_json::Value;
-use support::{Ctx, contract_demo_fee, stderr, stdout, table_counts};
-
-/// Demo files (seed, first order number, orders) written into the test's dir
-/// by `voucherdesk demo` with no database (files only).
-fn demo_files(ctx: &Ctx, name: &str, seed: u64, first_order: u64, orders: u64) -> (Vec<std::path::PathBuf>, Value) {
-    let dir = ctx.path(name);
-    let out = demo_without_db([
-        "demo",
-        "--out",
-        dir.to_str().unwrap(),
-        "--orders",
-        &orders.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--first-order",
-        &first_order.to_string(),
-        "--json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let manifest: Value = serde_json::from_str(&stdout(&out)).expect("the manifest");
-    let files = manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().into()).collect();
-    (files, manifest)
-}
-
-fn demo_without_db<const N: usize>(args: [&str; N]) -> std::process::Output {
-    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").expect("the voucherdesk binary");
-    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR").args(args);
-    cmd.timeout(std::time::Duration::from_secs(60)).output().expect("run voucherdesk demo")
-}
+use support::{Ctx, contract_demo_fee, demo_files, stderr, stdout, table_counts};
 
 fn rows_of(manifest: &Value, kind: &str) -> i64 {
     manifest["files"]

@@ -27,6 +27,7 @@ mod psp_cli;
 mod psp_dlocal;
 mod psp_pagoefectivo;
 mod reconcile_rules;
+mod reconcile_scoped;
 mod refunds;
 mod refunds_cli;
 mod refunds_desk;

@@ -5,6 +5,7 @@
 mod money_rules;
 mod order_rules;
 mod report_rules;
+mod scoped;
 mod settlement_checks;
 
 use crate::audit::audit_entry;
@@ -26,9 +27,10 @@ use crate::terms::{TermsSettings, settlement_due};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use money_rules::*;
 use order_rules::*;
-pub use report_rules::{SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS, SETTLEMENT_REPORT_LOOKBACK_DAYS};
+pub use report_rules::{ReportFacts, SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS, SETTLEMENT_REPORT_LOOKBACK_DAYS};
 use rust_decimal::Decimal;
 use rustc_hash::{FxHashMap, FxHashSet};
+pub use scoped::SCOPED_CHANGES_MAX;
 use serde::Serialize;
 use settlement_checks::*;
 use std::collections::BTreeMap;
@@ -156,6 +158,25 @@ pub struct ReconcileSummary {
     pub cleared: u64,
     #[serde(skip)]
     pub elapsed_ms: u64,
+    /// A run that re-examined only what changed: how much it re-examined.
+    #[serde(skip)]
+    pub scope: Option<RunScopeCounts>,
+}
+
+/// How many orders and payments a scoped run re-examined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunScopeCounts {
+    pub orders: u64,
+    pub payments: u64,
+}
+
+/// Whether a run may re-examine only what changed since the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Only what changed, when the last run's memo allows it; else everything.
+    Changes,
+    /// Everything, whatever changed.
+    Full,
 }
 
 /// What reconciliation knows besides orders, paid payments and settlements.
@@ -199,9 +220,7 @@ fn utc_text(at: i64) -> String {
     DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
-/// Applies every rule to the facts. Pure: no I/O. The order rules and the
-/// money rules read the same facts and share nothing else, so each runs on
-/// its own core.
+/// Applies every rule to the facts. Pure: no I/O.
 pub fn find(
     orders: &[OrderFacts],
     paid: &[PaymentFacts],
@@ -210,6 +229,28 @@ pub fn find(
     money: &MoneyFacts,
     options: &ReconcileOptions,
 ) -> Findings {
+    let report = ReportFacts::gather(settlements, settled_first(paid, money));
+    find_with_reports(orders, paid, pending, settlements, money, options, &report)
+}
+
+/// The payments whose money was due to settle: paid, and those refunded or
+/// charged back since (a reversal undoes the payment before it settles).
+fn settled_first<'a>(paid: &'a [PaymentFacts], money: &'a MoneyFacts) -> impl Iterator<Item = &'a PaymentFacts> {
+    paid.iter().chain(money.later.iter().filter(|p| p.status != PaymentStatus::Reversed))
+}
+
+/// [`find`] with the report rule's facts gathered apart (a scoped run keeps
+/// them between runs). The order rules and the money rules read the same
+/// facts and share nothing else, so each runs on its own core.
+fn find_with_reports(
+    orders: &[OrderFacts],
+    paid: &[PaymentFacts],
+    pending: &[PendingFacts],
+    settlements: &[SettlementFacts],
+    money: &MoneyFacts,
+    options: &ReconcileOptions,
+    report: &ReportFacts,
+) -> Findings {
     let (order_side, mut money_side) = std::thread::scope(|scope| {
         let order_side = scope.spawn(|| order_rules(orders, paid, pending, money, options));
         let money_side = money_rules(orders, paid, pending, settlements, money, options);
@@ -217,9 +258,7 @@ pub fn find(
     });
     let OrderRules { mut items, paid_by_order } = order_side;
     items.append(&mut money_side);
-    // A reversal undoes the payment before it settles; a refund or a chargeback comes after.
-    let settled_first = money.later.iter().filter(|p| p.status != PaymentStatus::Reversed);
-    items.append(&mut report_rules::missing_reports(settlements, paid.iter().chain(settled_first), options));
+    items.append(&mut report_rules::missing_reports(report, options));
     let flagged_orders: FxHashSet<&str> = items.iter().map(|f| f.order_id.as_str()).collect();
     let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
     let mut matched = 0;
@@ -242,7 +281,8 @@ pub fn find(
 /// between reading the facts and writing the findings.
 const RECONCILE_ATTEMPTS_MAX: u32 = 3;
 
-fn reconcile_once(
+/// Reads the whole ledger and decides every exception.
+fn full_run(
     store: &mut Store,
     options: &ReconcileOptions,
     operator: &Operator,
@@ -250,6 +290,7 @@ fn reconcile_once(
 ) -> Result<(ReconcileSummary, crate::store::ApplyCounts), ReconcileError> {
     let started_at = Utc::now().timestamp();
     let read_at_version = store.data_version()?;
+    let marks = store.ledger_row_marks()?;
     // Orders and settlement rows load on connections of their own, each on
     // its own thread, while payments load here.
     let (orders, payments, settlements) = match (store.reader()?, store.reader()?) {
@@ -277,7 +318,8 @@ fn reconcile_once(
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;
     lap("counted");
-    let findings = find(&orders, &paid, &pending, &settlements, &money, options);
+    let report = ReportFacts::gather(&settlements, settled_first(&paid, &money));
+    let findings = find_with_reports(&orders, &paid, &pending, &settlements, &money, options, &report);
     lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
@@ -295,38 +337,96 @@ fn reconcile_once(
         newly_opened: 0,
         cleared: 0,
         elapsed_ms: 0,
+        scope: None,
     };
     drop((orders, paid, pending, settlements, money));
+    let paid_days: Vec<crate::store::PaidDayRow> = report
+        .paid_days
+        .iter()
+        .map(|((psp, country, day), n)| (psp.to_string(), country.code().to_string(), day.to_string(), *n))
+        .collect();
+    let report_spans = scoped::spans_rows(&report);
     let summary_json = serde_json::to_string(&summary).unwrap_or_default();
-    // Only the kinds the rules raise: the others (forged notifications) are
-    // events a run can neither see nor clear.
-    let managed: Vec<&str> = ExceptionKind::RECONCILED.iter().map(|k| k.as_str()).collect();
-    let run = RunRecord {
+    let record = run_record(&summary.as_of, options, started_at, &summary_json);
+    let fingerprint = scoped::options_fingerprint(options);
+    let memo = crate::store::MemoUpdate {
+        options: &fingerprint,
         as_of: &summary.as_of,
-        settlement_lag_days: options.settlement_lag_days,
-        amount_tolerance_minor: options.amount_tolerance_minor,
-        started_at,
+        at: options.at,
         summary_json: &summary_json,
+        paid_days: &paid_days,
+        report_spans: &report_spans,
     };
     let entry = audit_entry(&operator.name, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
     let (_, applied) = store.apply_findings(
         &findings.items,
-        &managed,
+        &managed_kinds(),
         Utc::now().timestamp(),
         &operator.name,
-        &run,
+        &record,
         &entry,
         read_at_version,
+        crate::store::RunScope::Full { memo, marks },
     )?;
     lap("findings written");
     Ok((summary, applied))
 }
 
-/// Runs reconciliation over the whole store and persists the exception queue.
+/// Only the kinds the rules raise: the others (forged notifications) are
+/// events a run can neither see nor clear.
+fn managed_kinds() -> Vec<&'static str> {
+    ExceptionKind::RECONCILED.iter().map(|k| k.as_str()).collect()
+}
+
+fn run_record<'a>(as_of: &'a str, options: &ReconcileOptions, started_at: i64, summary_json: &'a str) -> RunRecord<'a> {
+    RunRecord {
+        as_of,
+        settlement_lag_days: options.settlement_lag_days,
+        amount_tolerance_minor: options.amount_tolerance_minor,
+        started_at,
+        summary_json,
+    }
+}
+
+/// Re-examines what changed since the last run; `None` when it must read everything.
+fn scoped_run(
+    store: &mut Store,
+    options: &ReconcileOptions,
+    operator: &Operator,
+    lap: &dyn Fn(&str),
+) -> Result<Option<(ReconcileSummary, crate::store::ApplyCounts)>, ReconcileError> {
+    let memo = store.reconcile_memo()?;
+    if let Some(reason) = scoped::full_run_reason(store, &memo, options)? {
+        lap(&format!("reading the whole ledger: {reason}"));
+        return Ok(None);
+    }
+    let started_at = Utc::now().timestamp();
+    let read_at_version = store.data_version()?;
+    let Some(run) = scoped::run(store, &memo, options, lap)? else { return Ok(None) };
+    let summary_json = serde_json::to_string(&run.summary).unwrap_or_default();
+    let record = run_record(&run.summary.as_of, options, started_at, &summary_json);
+    let entry = audit_entry(&operator.name, "reconcile", &format!("as of {}", run.summary.as_of), "", &summary_json);
+    let applied = scoped::apply(store, &run, &record, options, operator, &entry, read_at_version)?;
+    lap("findings written");
+    Ok(Some((run.summary, applied)))
+}
+
+/// Runs reconciliation and persists the exception queue: re-examining only
+/// what changed since the last run when it can, else the whole store.
 pub fn reconcile(
     store: &mut Store,
     options: &ReconcileOptions,
     operator: &Operator,
+) -> Result<ReconcileSummary, ReconcileError> {
+    reconcile_with(store, options, operator, RunMode::Changes)
+}
+
+/// [`reconcile`], or with `RunMode::Full` over the whole store whatever changed.
+pub fn reconcile_with(
+    store: &mut Store,
+    options: &ReconcileOptions,
+    operator: &Operator,
+    mode: RunMode,
 ) -> Result<ReconcileSummary, ReconcileError> {
     operator.require(Permission::Reconcile)?;
     if !(0..=SETTLEMENT_LAG_DAYS_MAX).contains(&options.settlement_lag_days) {
@@ -345,7 +445,15 @@ pub fn reconcile(
     };
     let mut attempt = 1;
     let (mut summary, applied) = loop {
-        match reconcile_once(store, options, operator, &lap) {
+        let outcome = match mode {
+            RunMode::Changes => match scoped_run(store, options, operator, &lap) {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => full_run(store, options, operator, &lap),
+                Err(e) => Err(e),
+            },
+            RunMode::Full => full_run(store, options, operator, &lap),
+        };
+        match outcome {
             Err(ReconcileError::Store(StoreError::Conflict(_))) if attempt < RECONCILE_ATTEMPTS_MAX => {
                 lap("the ledger changed meanwhile; starting over");
                 attempt += 1;

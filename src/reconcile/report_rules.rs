@@ -10,6 +10,7 @@
 //! file covering the day is imported.
 
 use super::*;
+use std::sync::Arc;
 
 /// Business days a settlement report may take to arrive after its date.
 pub const SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS: u32 = 2;
@@ -26,57 +27,92 @@ fn market_of(currency: Currency) -> Option<Country> {
     }
 }
 
-/// One finding per (PSP, market, due date) no imported report covers.
-/// `paid` holds every payment whose money was due to settle (paid, refunded or charged back since).
-pub(super) fn missing_reports<'a>(
-    settlements: &[SettlementFacts],
-    paid: impl Iterator<Item = &'a PaymentFacts>,
-    options: &ReconcileOptions,
-) -> Vec<StoredFinding> {
-    // (psp, market code) → batch → (first, last) settlement date in that file.
-    let mut files: FxHashMap<(&str, &'static str), FxHashMap<i64, (NaiveDate, NaiveDate)>> = FxHashMap::default();
-    // A ledger's million rows carry a few hundred distinct dates: each is parsed once.
-    let mut dates: FxHashMap<&str, Option<NaiveDate>> = FxHashMap::default();
-    for s in settlements {
-        let day = s
-            .settled_on
-            .as_deref()
-            .and_then(|text| *dates.entry(text).or_insert_with(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()));
-        let (Some(market), Some(day)) = (market_of(s.local_currency), day) else {
-            continue;
-        };
-        let span = files.entry((&*s.psp, market.code())).or_default().entry(s.batch_id).or_insert((day, day));
-        span.0 = span.0.min(day);
-        span.1 = span.1.max(day);
+/// Report files (batches) → (first, last) settlement date each covers.
+pub type ReportFiles = FxHashMap<i64, (NaiveDate, NaiveDate)>;
+
+/// What the report rule reads, gathered once: a ledger's million rows come
+/// down to a few hundred files and a few thousand paid days, which a scoped
+/// run keeps between runs instead of reading the ledger again.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReportFacts {
+    /// (PSP, market) → report file (batch) → (first, last) settlement date it covers.
+    pub spans: FxHashMap<(Arc<str>, Country), ReportFiles>,
+    /// (PSP, market, paid market date) → how many payments whose money was
+    /// due to settle were paid that day.
+    pub paid_days: FxHashMap<(Arc<str>, Country, NaiveDate), i64>,
+}
+
+impl ReportFacts {
+    /// From settlement rows and the payments whose money was due to settle
+    /// (paid, refunded or charged back since).
+    pub fn gather<'a>(settlements: &[SettlementFacts], paid: impl Iterator<Item = &'a PaymentFacts>) -> ReportFacts {
+        let mut facts = ReportFacts::default();
+        // A ledger's million rows carry a few hundred distinct dates: each is parsed once.
+        let mut dates: FxHashMap<&str, Option<NaiveDate>> = FxHashMap::default();
+        for s in settlements {
+            let day = s.settled_on.as_deref().and_then(|text| {
+                *dates.entry(text).or_insert_with(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            });
+            if let (Some(market), Some(day)) = (market_of(s.local_currency), day) {
+                facts.cover(&s.psp, market, s.batch_id, day, day);
+            }
+        }
+        for p in paid {
+            facts.count_paid(&p.psp, p.country, p.paid_at, 1);
+        }
+        facts
     }
+
+    /// A report file covers `first` to `last` (widening what it covered).
+    pub fn cover(&mut self, psp: &Arc<str>, market: Country, batch_id: i64, first: NaiveDate, last: NaiveDate) {
+        let files = match self.spans.get_mut(&(psp.clone(), market)) {
+            Some(files) => files,
+            None => self.spans.entry((psp.clone(), market)).or_default(),
+        };
+        let span = files.entry(batch_id).or_insert((first, last));
+        span.0 = span.0.min(first);
+        span.1 = span.1.max(last);
+    }
+
+    /// Counts (or with -1 uncounts) a payment paid at `paid_at`.
+    pub fn count_paid(&mut self, psp: &Arc<str>, country: Country, paid_at: Option<i64>, delta: i64) {
+        if let Some(paid_on) = paid_at.and_then(|t| business_date(country, t)) {
+            *self.paid_days.entry((psp.clone(), country, paid_on)).or_default() += delta;
+        }
+    }
+
+    /// The settlement-row side of a payment's report facts: its row's batch and date.
+    pub fn cover_row(&mut self, s: &SettlementFacts) {
+        let day = s.settled_on.as_deref().and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok());
+        if let (Some(market), Some(day)) = (market_of(s.local_currency), day) {
+            self.cover(&s.psp, market, s.batch_id, day, day);
+        }
+    }
+}
+
+/// One finding per (PSP, market, due date) no imported report covers.
+pub(super) fn missing_reports(facts: &ReportFacts, options: &ReconcileOptions) -> Vec<StoredFinding> {
+    let files = &facts.spans;
     if files.is_empty() {
         return Vec::new();
     }
     let earliest = options.as_of - chrono::TimeDelta::days(SETTLEMENT_REPORT_LOOKBACK_DAYS);
-    // The distinct paid market dates per PSP and market; the terms apply once to each.
-    let mut paid_days: FxHashSet<(&str, &'static str, NaiveDate)> = FxHashSet::default();
-    for p in paid {
-        if !files.contains_key(&(&*p.psp, p.country.code())) {
+    // (psp, market) → the due dates old enough to have been reported; the terms apply once to each paid date.
+    let mut due: BTreeMap<(&str, &'static str), std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
+    for ((psp, market, paid_on), payments) in &facts.paid_days {
+        if *payments <= 0 || !files.contains_key(&(psp.clone(), *market)) {
             continue;
         }
-        if let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t)) {
-            paid_days.insert((&*p.psp, p.country.code(), paid_on));
-        }
-    }
-    // (psp, market code) → the due dates old enough to have been reported.
-    let mut due: BTreeMap<(&str, &'static str), std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
-    for (psp, code, paid_on) in paid_days {
-        let Ok(market) = Country::parse(code) else { continue };
-        let day = settlement_due(&options.terms.channel(psp, market), paid_on);
-        let reported_by = calendar::add_business_days(market, day, SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS);
+        let day = settlement_due(&options.terms.channel(psp, *market), *paid_on);
+        let reported_by = calendar::add_business_days(*market, day, SETTLEMENT_REPORT_GRACE_BUSINESS_DAYS);
         if day >= earliest && reported_by <= options.as_of {
-            due.entry((psp, code)).or_default().insert(day);
+            due.entry((&**psp, market.code())).or_default().insert(day);
         }
     }
     let mut items = Vec::new();
     for ((psp, code), days) in due {
         let Ok(market) = Country::parse(code) else { continue };
-        let Some(spans) = files.get(&(psp, code)) else { continue };
+        let Some(spans) = files.get(&(Arc::from(psp), market)) else { continue };
         let first = spans.values().map(|s| s.0).min().unwrap_or(options.as_of);
         let last_covered = spans.values().map(|s| s.1).max().unwrap_or(first);
         let covered = |day: NaiveDate| spans.values().any(|(a, b)| *a <= day && day <= *b);
@@ -162,7 +198,7 @@ mod tests {
 
     fn missing(rows: &[SettlementFacts], payments: &[PaymentFacts], as_of: &str) -> Vec<(String, String, String)> {
         let options = ReconcileOptions::on(NaiveDate::parse_from_str(as_of, "%Y-%m-%d").unwrap());
-        missing_reports(rows, payments.iter(), &options)
+        missing_reports(&ReportFacts::gather(rows, payments.iter()), &options)
             .into_iter()
             .map(|f| {
                 assert_eq!(f.kind, "settlement_report_missing");

@@ -140,7 +140,11 @@ impl Store {
         } else {
             None
         };
-        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables })
+        let notes_suspended = rows_hint >= super::NOTED_IMPORT_ROWS_MAX;
+        if notes_suspended {
+            super::reconcile_changes::suspend(&tx)?;
+        }
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables, notes_suspended })
     }
 }
 
@@ -276,6 +280,8 @@ pub struct ImportTx<'c> {
     /// Bulk mode: natural key digest → rowid, standing in for the dropped indexes.
     known: Option<FxHashMap<u64, i64>>,
     tables: &'static [&'static str],
+    /// A large file: no change notes for reconciliation (it asks for a full run instead).
+    notes_suspended: bool,
 }
 
 /// Writes the rows of one file inside its `ImportTx`.
@@ -356,6 +362,9 @@ impl ImportTx<'_> {
         )?;
         if self.known.is_some() {
             indexes::create_for(&self.tx, self.tables)?;
+        }
+        if self.notes_suspended {
+            super::reconcile_changes::ensure(&self.tx)?;
         }
         self.tx.execute(
             "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,

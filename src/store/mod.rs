@@ -21,6 +21,7 @@ mod observations;
 mod operators;
 mod psp_accounts;
 mod reconcile;
+mod reconcile_changes;
 pub mod shared_rows;
 // Refunds.
 mod refunds;
@@ -53,9 +54,13 @@ pub use operators::{OperatorColumn, OperatorRecord, SignInFailures};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{
     ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFactLists, PaymentFacts, PendingFacts, RefundFacts,
-    RunRecord, SettlementFacts, StoredFinding,
+    RunRecord, RunScope, SettlementFacts, StoredFinding,
 };
 // Refunds.
+pub use reconcile_changes::{
+    ChangedOrder, ChangedPayment, ExceptionNote, LedgerChanges, MemoUpdate, NOTED_IMPORT_ROWS_MAX, PaidDayRow,
+    PaymentBefore, ReconcileMemo, ReportSpanRow,
+};
 pub use refunds::{
     ApprovalRow, NewRefundRow, PAYOUT_LOOKBACK_SECONDS, PaymentHold, PayoutEntry, RefundFigures, RefundFilter,
     RefundRow, RefundTotals, RefundUpdate, RefundablePayment, unconfirmed_exception_id,
@@ -135,6 +140,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_sign_in_throttle"),
     migration!(19, "0019_refund_bank_transfer"),
     migration!(20, "0020_daily_report_kind"),
+    migration!(21, "0021_reconcile_changes"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -381,7 +387,7 @@ fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Stor
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
     }
     let missed = missed_late_migrations(conn, migrations, found)?;
-    if found == known && missed.is_empty() && indexes::all_present(conn)? {
+    if found == known && missed.is_empty() && indexes::all_present(conn)? && reconcile_changes::all_present(conn)? {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -390,6 +396,7 @@ fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Stor
     }
     apply_migrations(&tx, migrations, found, known)?;
     indexes::ensure(&tx)?;
+    reconcile_changes::ensure(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -538,20 +545,20 @@ mod tests {
         std::fs::copy(schema_fixtures::fixtures_dir().join("v09.sqlite"), &path).unwrap();
         let sha256 = |p: &Path| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(p).unwrap()));
         let before = sha256(&path);
-        // Today's steps 11 to 19 succeed inside the upgrade, then one more fails.
+        // Today's steps 11 to 21 succeed inside the upgrade, then one more fails.
         let mut failing = MIGRATIONS.to_vec();
         failing.push(Migration {
-            version: 21,
-            name: "0021_fails_on_purpose",
+            version: 22,
+            name: "0022_fails_on_purpose",
             sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
             creates: None,
         });
 
         let err = Store::open_with(&path, &failing).err().expect("the last step fails");
-        assert!(matches!(err, StoreError::Migration { version: 21, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::Migration { version: 22, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "database migration 0021_fails_on_purpose (schema version 21) failed, the file is left as it was: \
+            "database migration 0022_fails_on_purpose (schema version 22) failed, the file is left as it was: \
              no such table: no_such_table"
         );
         assert_eq!(err.code(), "store");

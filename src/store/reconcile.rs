@@ -3,6 +3,7 @@
 //! orders that is several times faster on this kind of machine.
 
 use super::audit::{self, AuditEntry};
+use super::reconcile_changes::{ExceptionNote, MemoUpdate};
 use super::{Store, StoreError, StoreResult};
 use crate::model::exception::{ExceptionStatus, Finding, after_run};
 use crate::model::market::Country;
@@ -58,7 +59,11 @@ const FACT_ROWS_RESERVED_MAX: usize = 20_000_000;
 /// count), so a fact list is allocated once instead of being copied as it
 /// doubles: at a million rows the copies and the fresh pages they touch cost
 /// more than reading the rows.
-fn rows_hint(conn: &rusqlite::Connection, table: &str) -> StoreResult<usize> {
+fn rows_hint(conn: &rusqlite::Connection, table: &str, from: &str) -> StoreResult<usize> {
+    if from.starts_with("temp.") {
+        // A scoped run's few rows.
+        return Ok(0);
+    }
     let max: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
     Ok((max.unwrap_or(0).max(0) as usize).min(FACT_ROWS_RESERVED_MAX))
 }
@@ -179,6 +184,16 @@ pub struct StoredFinding {
 pub struct ExceptionState {
     pub status: ExceptionStatus,
     pub facts: String,
+    /// Whether the last run found it.
+    pub found_last_run: bool,
+}
+
+/// Which exceptions a run decides, and what it leaves for the next run.
+pub enum RunScope<'a> {
+    /// Every exception of the managed kinds.
+    Full { memo: MemoUpdate<'a>, marks: (i64, i64) },
+    /// Only these: the exceptions about the orders and payments the run re-examined.
+    Scoped { decided: &'a [ExceptionNote], memo: MemoUpdate<'a>, marks: (i64, i64) },
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -191,13 +206,23 @@ pub struct ApplyCounts {
 
 impl Store {
     pub fn orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT order_id, store, country, status, currency, amount_minor, voucher_expires_at, psp_payment_id
-             FROM orders",
-        )?;
+        self.order_facts("orders o")
+    }
+
+    /// The orders of a scoped run (see [`Store::set_reconcile_scope`]).
+    pub fn scoped_orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
+        self.order_facts(super::reconcile_changes::SCOPED_ORDERS)
+    }
+
+    fn order_facts(&self, from: &str) -> StoreResult<Vec<OrderFacts>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT o.order_id, o.store, o.country, o.status, o.currency, o.amount_minor, o.voucher_expires_at,
+                    o.psp_payment_id
+             FROM {from}"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut stores = Interner::default();
-        let mut out = Vec::with_capacity(rows_hint(&self.conn, "orders")?);
+        let mut out = Vec::with_capacity(rows_hint(&self.conn, "orders", from)?);
         while let Some(r) = rows.next()? {
             let status = text(r, 3)?;
             out.push(OrderFacts {
@@ -219,16 +244,25 @@ impl Store {
     /// and those the PSP still reports as pending (vouchers not yet closed).
     /// One pass over the table.
     pub fn payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
-        let mut stmt = self.conn.prepare(
+        self.payment_facts("payments p")
+    }
+
+    /// The payments of a scoped run (see [`Store::set_reconcile_scope`]).
+    pub fn scoped_payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
+        self.payment_facts(super::reconcile_changes::SCOPED_PAYMENTS)
+    }
+
+    fn payment_facts(&self, from: &str) -> StoreResult<PaymentFactLists> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor,
                     p.paid_at, p.expires_at, p.status,
                     CASE WHEN p.status IN ('reversed', 'charged_back') THEN
                         (SELECT max(h.status_at) FROM payment_status_history h
                          WHERE h.payment = p.id AND h.status = p.status) END,
                     p.id
-             FROM payments p
-             WHERE p.status IN ('paid', 'refunded', 'reversed', 'charged_back', 'pending')",
-        )?;
+             FROM {from}
+             WHERE p.status IN ('paid', 'refunded', 'reversed', 'charged_back', 'pending')"
+        ))?;
         // A manual link wins over the file's order id. Links are few: a map
         // here costs less than a join probe for every payment.
         let links: FxHashMap<i64, Id> = self
@@ -247,7 +281,7 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
         let mut out = PaymentFactLists {
-            paid: Vec::with_capacity(rows_hint(&self.conn, "payments")?),
+            paid: Vec::with_capacity(rows_hint(&self.conn, "payments", from)?),
             later: Vec::new(),
             pending: Vec::new(),
         };
@@ -291,14 +325,24 @@ impl Store {
 
     /// Settlement rows of every type.
     pub fn settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, psp, payment_id, order_id, local_currency, local_amount_minor, gross_minor, net_minor, fee_minor,
-                    row_type, created_at, settled_on, fx_rate, settlement_currency, batch_id
-             FROM settlements",
-        )?;
+        self.settlement_facts("settlements s")
+    }
+
+    /// The settlement rows of a scoped run's payment keys (see [`Store::set_reconcile_scope`]).
+    pub fn scoped_settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
+        self.settlement_facts(super::reconcile_changes::SCOPED_SETTLEMENTS)
+    }
+
+    fn settlement_facts(&self, from: &str) -> StoreResult<Vec<SettlementFacts>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT s.id, s.psp, s.payment_id, s.order_id, s.local_currency, s.local_amount_minor, s.gross_minor,
+                    s.net_minor, s.fee_minor, s.row_type, s.created_at, s.settled_on, s.fx_rate, s.settlement_currency,
+                    s.batch_id
+             FROM {from}"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut psps = Interner::default();
-        let mut out = Vec::with_capacity(rows_hint(&self.conn, "settlements")?);
+        let mut out = Vec::with_capacity(rows_hint(&self.conn, "settlements", from)?);
         while let Some(r) = rows.next()? {
             let row_type = text(r, 9)?;
             out.push(SettlementFacts {
@@ -391,6 +435,10 @@ impl Store {
     /// Writes a run's findings: new exceptions open, vanished ones clear,
     /// resolved ones stay resolved unless their facts changed. Everything in
     /// one transaction with the run record and its audit entry.
+    ///
+    /// A full run compares its findings with every exception of the managed
+    /// kinds; a scoped run only with `RunScope::Scoped`'s, the exceptions about
+    /// what it re-examined. Either way the run leaves its memo for the next.
     #[allow(clippy::too_many_arguments)]
     pub fn apply_findings(
         &mut self,
@@ -401,6 +449,7 @@ impl Store {
         run: &RunRecord<'_>,
         audit_entry: &AuditEntry,
         read_at_version: i64,
+        scope: RunScope<'_>,
     ) -> StoreResult<(i64, ApplyCounts)> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now_version: i64 = tx.pragma_query_value(None, "data_version", |r| r.get(0))?;
@@ -414,20 +463,39 @@ impl Store {
         )?;
         let run_id = tx.last_insert_rowid();
         let mut existing: HashMap<String, ExceptionState> = HashMap::new();
-        {
-            let mut stmt = tx.prepare("SELECT id, kind, status, facts FROM exceptions")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let kind: String = r.get(1)?;
-                if !managed_kinds.contains(&kind.as_str()) {
-                    continue;
+        match &scope {
+            RunScope::Full { .. } => {
+                let mut stmt = tx.prepare(
+                    "SELECT e.id, e.kind, e.status, e.facts, f.id IS NOT NULL
+                     FROM exceptions e LEFT JOIN reconcile_findings f ON f.id = e.id",
+                )?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let kind: String = r.get(1)?;
+                    if !managed_kinds.contains(&kind.as_str()) {
+                        continue;
+                    }
+                    let status: String = r.get(2)?;
+                    let status = ExceptionStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("exception status {status:?}")))?;
+                    existing.insert(r.get(0)?, ExceptionState { status, facts: r.get(3)?, found_last_run: r.get(4)? });
                 }
-                let status: String = r.get(2)?;
-                let status = ExceptionStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("exception status {status:?}")))?;
-                existing.insert(r.get(0)?, ExceptionState { status, facts: r.get(3)? });
+            }
+            RunScope::Scoped { decided, .. } => {
+                for note in decided.iter().filter(|n| managed_kinds.contains(&n.kind.as_str())) {
+                    existing.insert(
+                        note.id.clone(),
+                        ExceptionState {
+                            status: note.status,
+                            facts: note.facts.clone(),
+                            found_last_run: note.found_last_run,
+                        },
+                    );
+                }
             }
         }
+        let mut found = tx.prepare_cached("INSERT OR IGNORE INTO reconcile_findings(id) VALUES (?1)")?;
+        let mut lost = tx.prepare_cached("DELETE FROM reconcile_findings WHERE id = ?1")?;
         let mut counts = ApplyCounts::default();
         {
             let mut insert = tx.prepare_cached(
@@ -445,7 +513,11 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for f in findings {
-                match existing.remove(&f.id) {
+                let before = existing.remove(&f.id);
+                if !before.as_ref().is_some_and(|state| state.found_last_run) {
+                    found.execute([&f.id])?;
+                }
+                match before {
                     None => {
                         insert.execute(params![
                             f.id,
@@ -512,6 +584,9 @@ impl Store {
                 }
             }
             for (id, state) in existing {
+                if state.found_last_run {
+                    lost.execute([&id])?;
+                }
                 if let Some(next) = after_run(state.status, Finding::Gone) {
                     tx.execute(
                         "UPDATE exceptions SET status = ?2, updated_at = ?3, last_run = ?4 WHERE id = ?1",
@@ -530,6 +605,12 @@ impl Store {
                 }
             }
         }
+        drop((found, lost));
+        let (memo, full, marks) = match &scope {
+            RunScope::Full { memo, marks } => (memo, true, *marks),
+            RunScope::Scoped { memo, marks, .. } => (memo, false, *marks),
+        };
+        super::reconcile_changes::write_memo(&tx, memo, full, marks)?;
         audit::append(&tx, audit_entry)?;
         tx.commit()?;
         Ok((run_id, counts))

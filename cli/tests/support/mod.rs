@@ -333,3 +333,31 @@ pub fn pdf_text(path: &Path) -> String {
     let text = String::from_utf8(out.stdout).expect("UTF-8 text");
     text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
 }
+
+/// Demo files (seed, first order number, orders) written into the test's dir
+/// by `voucherdesk demo` with no database (files only).
+pub fn demo_files(ctx: &Ctx, name: &str, seed: u64, first_order: u64, orders: u64) -> (Vec<std::path::PathBuf>, Value) {
+    let dir = ctx.path(name);
+    let out = demo_without_db([
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+        "--orders",
+        &orders.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--first-order",
+        &first_order.to_string(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: Value = serde_json::from_str(&stdout(&out)).expect("the manifest");
+    let files = manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().into()).collect();
+    (files, manifest)
+}
+
+pub fn demo_without_db<const N: usize>(args: [&str; N]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("voucherdesk").expect("the voucherdesk binary");
+    cmd.env_remove("VOUCHERDESK_DB").env_remove("VOUCHERDESK_OPERATOR").args(args);
+    cmd.timeout(std::time::Duration::from_secs(60)).output().expect("run voucherdesk demo")
+}
