@@ -49,6 +49,7 @@ fn the_reconcile_answer_is_the_core_summary_plus_the_run_figures() {
         newly_opened: 1,
         cleared: 4,
         elapsed_ms: 12,
+        scope: None,
     };
     assert_eq!(
         serde_json::to_value(dto::ReconcileSummary::from(summary)).unwrap(),
