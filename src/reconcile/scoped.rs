@@ -75,23 +75,14 @@ struct Scope {
 }
 
 impl Scope {
-    fn add_key(&mut self, psp: &str, payment_id: &str, new_keys: &mut Vec<(String, String)>) {
-        let key = (psp.to_string(), payment_id.to_string());
-        if !self.keys.contains(&key) {
-            self.keys.insert(key.clone());
-            new_keys.push(key);
-        }
+    fn add_key(&mut self, psp: &str, payment_id: &str) {
+        self.keys.insert((psp.to_string(), payment_id.to_string()));
     }
 
-    fn add_order(&mut self, order_id: &str, new_orders: &mut Vec<String>) {
-        if !order_id.is_empty() && !self.orders.contains(order_id) {
+    fn add_order(&mut self, order_id: &str) {
+        if !order_id.is_empty() {
             self.orders.insert(order_id.to_string());
-            new_orders.push(order_id.to_string());
         }
-    }
-
-    fn len(&self) -> usize {
-        self.orders.len() + self.keys.len()
     }
 }
 
@@ -138,37 +129,36 @@ pub(super) struct ScopedRun {
 /// The orders and payment keys to re-examine: the noted ones, the
 /// clock-driven candidates, closed over order ↔ payment.
 fn gather_scope(
-    store: &Store,
+    store: &mut Store,
     changes: &LedgerChanges,
     memo: &ReconcileMemo,
     prior_days: &[PaidDayRow],
     options: &ReconcileOptions,
 ) -> Result<Option<Scope>, ReconcileError> {
     let mut scope = Scope::default();
-    let (mut new_orders, mut new_keys) = (Vec::new(), Vec::new());
     for o in &changes.orders {
-        scope.add_order(&o.order_id, &mut new_orders);
+        scope.add_order(&o.order_id);
     }
     for p in &changes.payments {
-        scope.add_key(&p.psp, &p.payment_id, &mut new_keys);
-        scope.add_order(&p.order_id, &mut new_orders);
+        scope.add_key(&p.psp, &p.payment_id);
+        scope.add_order(&p.order_id);
         if let Some(before) = &p.before {
-            scope.add_key(&before.psp, &before.payment_id, &mut new_keys);
-            scope.add_order(&before.order_id, &mut new_orders);
+            scope.add_key(&before.psp, &before.payment_id);
+            scope.add_order(&before.order_id);
         }
     }
     for (psp, payment_id) in &changes.keys {
-        scope.add_key(psp, payment_id, &mut new_keys);
+        scope.add_key(psp, payment_id);
     }
     // Vouchers whose expiry the clock passed: expired_unpaid and stale_pending.
     if options.at > memo.at {
         for window in [options.terms.expired_unpaid_hours * 3_600, options.terms.stale_pending_days * 86_400] {
             let (after, until) = (memo.at - window, options.at - window);
             for order in store.orders_expiring_between(after, until)? {
-                scope.add_order(&order, &mut new_orders);
+                scope.add_order(&order);
             }
             for (psp, payment_id) in store.pending_expiring_between(after, until)? {
-                scope.add_key(&psp, &payment_id, &mut new_keys);
+                scope.add_key(&psp, &payment_id);
             }
         }
     }
@@ -183,29 +173,19 @@ fn gather_scope(
                 let (from, until) =
                     (day_start(country, day), day.succ_opt().map_or(i64::MAX, |d| day_start(country, d)));
                 for (psp, payment_id) in store.paid_between(psp, code, from, until)? {
-                    scope.add_key(&psp, &payment_id, &mut new_keys);
+                    scope.add_key(&psp, &payment_id);
                 }
             }
         }
     }
     // Closed over order ↔ payment: an order's rules read all its payments,
     // a payment's rules its order, and settlement rows load by payment key.
-    while !new_orders.is_empty() || !new_keys.is_empty() {
-        if scope.len() > SCOPED_SUBJECTS_MAX {
-            return Ok(None);
-        }
-        for order in std::mem::take(&mut new_orders) {
-            for (psp, payment_id) in store.payment_keys_of_order(&order)? {
-                scope.add_key(&psp, &payment_id, &mut new_keys);
-            }
-        }
-        for (psp, payment_id) in std::mem::take(&mut new_keys) {
-            if let Some(order) = store.order_of_payment_key(&psp, &payment_id)? {
-                scope.add_order(&order, &mut new_orders);
-            }
-        }
-    }
-    Ok(Some(scope))
+    let seeds_orders = scope.orders.iter().map(String::as_str);
+    let seeds_keys = scope.keys.iter().map(|(psp, id)| (psp.as_str(), id.as_str()));
+    let Some(closed) = store.close_reconcile_scope(seeds_orders, seeds_keys, SCOPED_SUBJECTS_MAX)? else {
+        return Ok(None);
+    };
+    Ok(Some(Scope { orders: closed.orders.into_iter().collect(), keys: closed.keys.into_iter().collect() }))
 }
 
 fn prior_report_facts(days: &[PaidDayRow], spans: &[ReportSpanRow]) -> Result<ReportFacts, ReconcileError> {
@@ -268,12 +248,9 @@ pub(super) fn run(
     let changes = store.reconcile_changes()?;
     let prior_days = store.reconcile_paid_days()?;
     let prior_spans = store.reconcile_report_spans()?;
+    lap("changes read");
     let Some(scope) = gather_scope(store, &changes, memo, &prior_days, options)? else { return Ok(None) };
     lap(&format!("scope: {} orders, {} payment keys", scope.orders.len(), scope.keys.len()));
-    store.set_reconcile_scope(
-        scope.orders.iter().map(String::as_str),
-        scope.keys.iter().map(|(a, b)| (a.as_str(), b.as_str())),
-    )?;
     let orders = store.scoped_orders_for_reconcile()?;
     let crate::store::PaymentFactLists { paid, later, pending } = store.scoped_payments_for_reconcile()?;
     let settlements = store.scoped_settlements_for_reconcile()?;
@@ -337,6 +314,7 @@ pub(super) fn run(
         _ => false,
     };
     let mut notes = store.exceptions_in_scope()?;
+    lap("exceptions in scope read");
     // Orders outside the scope whose match a finding of it made or unmade.
     let mut outside: Vec<&str> = notes
         .iter()
@@ -440,6 +418,7 @@ pub(super) fn run(
         lap("the scoped counts do not add up; reading the whole ledger");
         return Ok(None);
     }
+    lap("counts corrected");
     let (payments_added, settlements_added) = store.ledger_rows_after(memo.payments_seen, memo.settlements_seen)?;
     let markets: BTreeMap<&'static str, MarketCounts> = markets
         .into_iter()

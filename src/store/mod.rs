@@ -58,8 +58,8 @@ pub use reconcile::{
 };
 // Refunds.
 pub use reconcile_changes::{
-    ChangedOrder, ChangedPayment, ExceptionNote, LedgerChanges, MemoUpdate, NOTED_IMPORT_ROWS_MAX, PaidDayRow,
-    PaymentBefore, ReconcileMemo, ReportSpanRow,
+    ChangedOrder, ChangedPayment, ClosedScope, ExceptionNote, LedgerChanges, MemoUpdate, NOTED_IMPORT_ROWS_MAX,
+    PaidDayRow, PaymentBefore, ReconcileMemo, ReportSpanRow,
 };
 pub use refunds::{
     ApprovalRow, NewRefundRow, PAYOUT_LOOKBACK_SECONDS, PaymentHold, PayoutEntry, RefundFigures, RefundFilter,

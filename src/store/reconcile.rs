@@ -209,7 +209,7 @@ impl Store {
         self.order_facts("orders o")
     }
 
-    /// The orders of a scoped run (see [`Store::set_reconcile_scope`]).
+    /// The orders of a scoped run (see [`Store::close_reconcile_scope`]).
     pub fn scoped_orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
         self.order_facts(super::reconcile_changes::SCOPED_ORDERS)
     }
@@ -247,7 +247,7 @@ impl Store {
         self.payment_facts("payments p")
     }
 
-    /// The payments of a scoped run (see [`Store::set_reconcile_scope`]).
+    /// The payments of a scoped run (see [`Store::close_reconcile_scope`]).
     pub fn scoped_payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
         self.payment_facts(super::reconcile_changes::SCOPED_PAYMENTS)
     }
@@ -328,7 +328,7 @@ impl Store {
         self.settlement_facts("settlements s")
     }
 
-    /// The settlement rows of a scoped run's payment keys (see [`Store::set_reconcile_scope`]).
+    /// The settlement rows of a scoped run's payment keys (see [`Store::close_reconcile_scope`]).
     pub fn scoped_settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
         self.settlement_facts(super::reconcile_changes::SCOPED_SETTLEMENTS)
     }
