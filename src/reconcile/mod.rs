@@ -356,6 +356,7 @@ fn full_run(
         summary_json: &summary_json,
         paid_days: &paid_days,
         report_spans: &report_spans,
+        full_needed_next: store.team_link_status()?.is_some(),
     };
     let entry = audit_entry(&operator.name, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);
     let (_, applied) = store.apply_findings(

@@ -62,7 +62,7 @@ pub(super) fn full_run_reason(
     if store.team_link_status()?.is_some() {
         return Ok(Some("team mode: other desktops change the queue"));
     }
-    if store.reconcile_change_count()? > SCOPED_CHANGES_MAX {
+    if store.reconcile_change_count(&memo.seen)? > SCOPED_CHANGES_MAX {
         return Ok(Some("too many changes since the last run"));
     }
     Ok(None)
@@ -123,7 +123,7 @@ pub(super) struct ScopedRun {
     pub summary: ReconcileSummary,
     pub paid_days: Vec<PaidDayRow>,
     pub report_spans: Vec<ReportSpanRow>,
-    pub marks: (i64, i64),
+    pub marks: crate::store::RowMarks,
 }
 
 /// The orders and payment keys to re-examine: the noted ones, the
@@ -245,7 +245,7 @@ pub(super) fn run(
 ) -> Result<Option<ScopedRun>, ReconcileError> {
     let Ok(prior) = serde_json::from_str::<PriorCounts>(&memo.summary_json) else { return Ok(None) };
     let marks = store.ledger_row_marks()?;
-    let changes = store.reconcile_changes()?;
+    let changes = store.reconcile_changes(&memo.seen)?;
     let prior_days = store.reconcile_paid_days()?;
     let prior_spans = store.reconcile_report_spans()?;
     lap("changes read");
@@ -419,7 +419,7 @@ pub(super) fn run(
         return Ok(None);
     }
     lap("counts corrected");
-    let (payments_added, settlements_added) = store.ledger_rows_after(memo.payments_seen, memo.settlements_seen)?;
+    let (payments_added, settlements_added) = store.ledger_rows_after(memo.seen.payments, memo.seen.settlements)?;
     let markets: BTreeMap<&'static str, MarketCounts> = markets
         .into_iter()
         .map(|(code, (orders, paid_orders, matched))| {
@@ -482,6 +482,7 @@ pub(super) fn apply(
         summary_json: record.summary_json,
         paid_days: &run.paid_days,
         report_spans: &run.report_spans,
+        full_needed_next: false,
     };
     let (_, applied) = store.apply_findings(
         &run.findings,

@@ -140,8 +140,8 @@ impl Store {
         } else {
             None
         };
-        let notes = super::reconcile_changes::begin_import(&tx, rows_hint >= super::NOTED_IMPORT_ROWS_MAX)?;
-        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables, notes })
+        let notes_suspended = super::reconcile_changes::begin_import(&tx, rows_hint >= super::NOTED_IMPORT_ROWS_MAX)?;
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables, notes_suspended })
     }
 }
 
@@ -277,9 +277,8 @@ pub struct ImportTx<'c> {
     /// Bulk mode: natural key digest → rowid, standing in for the dropped indexes.
     known: Option<FxHashMap<u64, i64>>,
     tables: &'static [&'static str],
-    /// Where this file's new rows start, to note them for reconciliation at
-    /// the end; `None` for a large file, which asks for a full run instead.
-    notes: Option<super::reconcile_changes::ImportMarks>,
+    /// A large file: no change notes for reconciliation (it asks for a full run instead).
+    notes_suspended: bool,
 }
 
 /// Writes the rows of one file inside its `ImportTx`.
@@ -361,7 +360,7 @@ impl ImportTx<'_> {
         if self.known.is_some() {
             indexes::create_for(&self.tx, self.tables)?;
         }
-        super::reconcile_changes::finish_import(&self.tx, self.notes.as_ref())?;
+        super::reconcile_changes::finish_import(&self.tx, self.notes_suspended)?;
         self.tx.execute(
             "UPDATE import_batches SET rows_total = ?2, rows_new = ?3, rows_updated = ?4, rows_unchanged = ?5,
                  rows_duplicate = ?6 WHERE id = ?1",

@@ -59,7 +59,7 @@ pub use reconcile::{
 // Refunds.
 pub use reconcile_changes::{
     ChangedOrder, ChangedPayment, ClosedScope, ExceptionNote, LedgerChanges, MemoUpdate, NOTED_IMPORT_ROWS_MAX,
-    PaidDayRow, PaymentBefore, ReconcileMemo, ReportSpanRow,
+    PaidDayRow, PaymentBefore, ReconcileMemo, ReportSpanRow, RowMarks,
 };
 pub use refunds::{
     ApprovalRow, NewRefundRow, PAYOUT_LOOKBACK_SECONDS, PaymentHold, PayoutEntry, RefundFigures, RefundFilter,

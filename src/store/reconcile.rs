@@ -3,7 +3,7 @@
 //! orders that is several times faster on this kind of machine.
 
 use super::audit::{self, AuditEntry};
-use super::reconcile_changes::{ExceptionNote, MemoUpdate};
+use super::reconcile_changes::{ExceptionNote, MemoUpdate, RowMarks};
 use super::{Store, StoreError, StoreResult};
 use crate::model::exception::{ExceptionStatus, Finding, after_run};
 use crate::model::market::Country;
@@ -191,9 +191,9 @@ pub struct ExceptionState {
 /// Which exceptions a run decides, and what it leaves for the next run.
 pub enum RunScope<'a> {
     /// Every exception of the managed kinds.
-    Full { memo: MemoUpdate<'a>, marks: (i64, i64) },
+    Full { memo: MemoUpdate<'a>, marks: RowMarks },
     /// Only these: the exceptions about the orders and payments the run re-examined.
-    Scoped { decided: &'a [ExceptionNote], memo: MemoUpdate<'a>, marks: (i64, i64) },
+    Scoped { decided: &'a [ExceptionNote], memo: MemoUpdate<'a>, marks: RowMarks },
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,14 +1,15 @@
-//! What changed since the last reconciliation, noted by triggers, so a run
-//! can re-examine only the orders, payments and settlement keys it touches.
+//! What changed since the last reconciliation, so a run can re-examine only
+//! the orders, payments and settlement keys it touches.
 //!
-//! Triggers note every order and payment that is added or changed, with its
-//! state before the first change (a run needs the state it last counted to
-//! correct its counts), and every payment key whose settlement rows or
-//! refunds changed. Anything a run cannot scope (a row deleted, a manual
-//! link, a fee or FX rate, a settlement row rewritten) asks for a full run.
-//! The triggers live in code, not in a migration, so a large import can drop
-//! them for its transaction (asking for a full run instead of noting a
-//! million rows) and make them again before it commits.
+//! Rows added since the last run are those past the largest row ids it saw
+//! (every table here numbers its rows in order), whichever path added them.
+//! Triggers note every order and payment that changes, with its state before
+//! the first change (a run needs the state it last counted to correct its
+//! counts), and every payment key whose refunds change. Anything a run cannot
+//! scope (a row deleted, a manual link, a fee or FX rate, a settlement row
+//! rewritten) asks for a full run. The triggers live in code, not in a
+//! migration, so a large import can drop them for its transaction (asking for
+//! a full run instead) and make them again before it commits.
 
 use super::{Store, StoreResult};
 use crate::model::exception::ExceptionStatus;
@@ -26,12 +27,6 @@ const FULL_RUN: &str = "UPDATE reconcile_state SET full_needed = 1;";
 /// OR IGNORE`: an outer statement's conflict policy overrides a trigger's.)
 const TRIGGERS: &[(&str, &str, &str)] = &[
     (
-        "reconcile_note_order_added",
-        "AFTER INSERT ON orders",
-        "INSERT INTO reconcile_changed_orders(order_id, existed, country) SELECT NEW.order_id, 0, NULL
-             WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_orders WHERE order_id = NEW.order_id);",
-    ),
-    (
         "reconcile_note_order_changed",
         "BEFORE UPDATE ON orders",
         "INSERT INTO reconcile_changed_orders(order_id, existed, country) SELECT OLD.order_id, 1, OLD.country
@@ -42,12 +37,6 @@ const TRIGGERS: &[(&str, &str, &str)] = &[
     ),
     ("reconcile_note_order_removed", "AFTER DELETE ON orders", FULL_RUN),
     (
-        "reconcile_note_payment_added",
-        "AFTER INSERT ON payments",
-        "INSERT INTO reconcile_changed_payments(payment, existed) SELECT NEW.id, 0
-             WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_payments WHERE payment = NEW.id);",
-    ),
-    (
         "reconcile_note_payment_changed",
         "BEFORE UPDATE ON payments",
         "INSERT INTO reconcile_changed_payments(payment, existed, psp, payment_id, order_id, country, status, paid_at)
@@ -55,25 +44,11 @@ const TRIGGERS: &[(&str, &str, &str)] = &[
              WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_payments WHERE payment = OLD.id);",
     ),
     ("reconcile_note_payment_removed", "AFTER DELETE ON payments", FULL_RUN),
-    (
-        // When a reversal or a chargeback was taken back comes from the history.
-        "reconcile_note_history_added",
-        "AFTER INSERT ON payment_status_history",
-        "INSERT INTO reconcile_changed_payments(payment, existed, psp, payment_id, order_id, country, status, paid_at)
-             SELECT id, 1, psp, payment_id, order_id, country, status, paid_at FROM payments WHERE id = NEW.payment
-               AND NOT EXISTS (SELECT 1 FROM reconcile_changed_payments WHERE payment = NEW.payment);",
-    ),
     ("reconcile_note_history_changed", "AFTER UPDATE ON payment_status_history", FULL_RUN),
     ("reconcile_note_history_removed", "AFTER DELETE ON payment_status_history", FULL_RUN),
     ("reconcile_note_link_added", "AFTER INSERT ON payment_links", FULL_RUN),
     ("reconcile_note_link_changed", "AFTER UPDATE ON payment_links", FULL_RUN),
     ("reconcile_note_link_removed", "AFTER DELETE ON payment_links", FULL_RUN),
-    (
-        "reconcile_note_settlement_added",
-        "AFTER INSERT ON settlements",
-        "INSERT INTO reconcile_changed_keys(payment_id, psp) SELECT NEW.payment_id, NEW.psp
-             WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_keys WHERE payment_id = NEW.payment_id AND psp = NEW.psp);",
-    ),
     ("reconcile_note_settlement_changed", "AFTER UPDATE ON settlements", FULL_RUN),
     ("reconcile_note_settlement_removed", "AFTER DELETE ON settlements", FULL_RUN),
     (
@@ -123,95 +98,23 @@ pub(crate) fn all_present(conn: &Connection) -> StoreResult<bool> {
     Ok(present == TRIGGERS.len() as i64)
 }
 
-/// The triggers that note new rows: an import notes its new rows at the end
-/// in a few statements instead (a trigger per row cost a day's import a third
-/// of its time); the ones noting changes keep running, as they need the row
-/// before it changes.
-const NOTED_AT_IMPORT_END: [&str; 4] = [
-    "reconcile_note_order_added",
-    "reconcile_note_payment_added",
-    "reconcile_note_history_added",
-    "reconcile_note_settlement_added",
-];
-
-/// Where an import's new rows start: the largest row ids before it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ImportMarks {
-    orders: i64,
-    payments: i64,
-    history: i64,
-    settlements: i64,
-}
-
-/// At the start of an import's transaction: a large file drops every trigger
-/// and asks for a full run (`None`); any other drops those its end notes in
-/// bulk. [`finish_import`] makes them again before the commit; a rollback
-/// undoes both.
-pub(crate) fn begin_import(conn: &Connection, large: bool) -> StoreResult<Option<ImportMarks>> {
-    let dropped: Vec<&str> =
-        if large { TRIGGERS.iter().map(|(name, _, _)| *name).collect() } else { NOTED_AT_IMPORT_END.to_vec() };
-    for name in dropped {
-        conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;
-    }
+/// At the start of an import's transaction: a large file drops the triggers
+/// and asks for a full run (noting each of its rows would cost more than
+/// reading the ledger). Returns whether it did; [`finish_import`] makes them
+/// again before the commit, and a rollback undoes both.
+pub(crate) fn begin_import(conn: &Connection, large: bool) -> StoreResult<bool> {
     if large {
+        for (name, _, _) in TRIGGERS {
+            conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;
+        }
         conn.execute_batch(FULL_RUN)?;
-        return Ok(None);
     }
-    let max = |table: &str| -> StoreResult<i64> {
-        Ok(conn.query_row(&format!("SELECT coalesce(max(id), 0) FROM {table}"), [], |r| r.get(0))?)
-    };
-    Ok(Some(ImportMarks {
-        orders: max("orders")?,
-        payments: max("payments")?,
-        history: max("payment_status_history")?,
-        settlements: max("settlements")?,
-    }))
+    Ok(large)
 }
 
-/// At the end of an import's transaction: notes its new rows and makes the triggers again.
-pub(crate) fn finish_import(conn: &Connection, marks: Option<&ImportMarks>) -> StoreResult<()> {
-    if let Some(m) = marks {
-        // A row added and then changed by the same file was not there before it.
-        conn.execute(
-            "UPDATE reconcile_changed_orders SET existed = 0, country = NULL
-             WHERE order_id IN (SELECT order_id FROM orders WHERE id > ?1)",
-            [m.orders],
-        )?;
-        conn.execute(
-            "UPDATE reconcile_changed_payments SET existed = 0, psp = NULL, payment_id = NULL, order_id = NULL,
-                 country = NULL, status = NULL, paid_at = NULL
-             WHERE payment > ?1",
-            [m.payments],
-        )?;
-        conn.execute(
-            "INSERT INTO reconcile_changed_orders(order_id, existed, country)
-             SELECT o.order_id, 0, NULL FROM orders o
-             WHERE o.id > ?1 AND NOT EXISTS (SELECT 1 FROM reconcile_changed_orders c WHERE c.order_id = o.order_id)",
-            [m.orders],
-        )?;
-        conn.execute(
-            "INSERT INTO reconcile_changed_payments(payment, existed)
-             SELECT p.id, 0 FROM payments p
-             WHERE p.id > ?1 AND NOT EXISTS (SELECT 1 FROM reconcile_changed_payments c WHERE c.payment = p.id)",
-            [m.payments],
-        )?;
-        // A new status of a payment that did not change (a late one): it stands as it was.
-        conn.execute(
-            "INSERT INTO reconcile_changed_payments(payment, existed, psp, payment_id, order_id, country, status, paid_at)
-             SELECT p.id, 1, p.psp, p.payment_id, p.order_id, p.country, p.status, p.paid_at
-             FROM payments p WHERE p.id IN (SELECT h.payment FROM payment_status_history h WHERE h.id > ?1)
-               AND NOT EXISTS (SELECT 1 FROM reconcile_changed_payments c WHERE c.payment = p.id)",
-            [m.history],
-        )?;
-        conn.execute(
-            "INSERT INTO reconcile_changed_keys(payment_id, psp)
-             SELECT DISTINCT s.payment_id, s.psp FROM settlements s
-             WHERE s.id > ?1
-               AND NOT EXISTS (SELECT 1 FROM reconcile_changed_keys c WHERE c.payment_id = s.payment_id AND c.psp = s.psp)",
-            [m.settlements],
-        )?;
-    }
-    ensure(conn)
+/// At the end of an import's transaction that began with [`begin_import`].
+pub(crate) fn finish_import(conn: &Connection, suspended: bool) -> StoreResult<()> {
+    if suspended { ensure(conn) } else { Ok(()) }
 }
 
 /// The last run as reconciliation left it.
@@ -222,8 +125,18 @@ pub struct ReconcileMemo {
     pub as_of: String,
     pub at: i64,
     pub summary_json: String,
-    pub payments_seen: i64,
-    pub settlements_seen: i64,
+    /// The largest row ids the last run saw.
+    pub seen: RowMarks,
+}
+
+/// The largest row ids of the ledger tables that number rows in order: rows
+/// past them were added since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowMarks {
+    pub orders: i64,
+    pub payments: i64,
+    pub history: i64,
+    pub settlements: i64,
 }
 
 /// A payment as it was before its first change since the last run.
@@ -302,6 +215,9 @@ pub struct MemoUpdate<'a> {
     pub paid_days: &'a [PaidDayRow],
     /// Report spans: (batch, psp, market, first day, last day); all or the new and widened ones.
     pub report_spans: &'a [ReportSpanRow],
+    /// The next run must read everything too (team mode: other desktops' rows
+    /// come with row ids of their own).
+    pub full_needed_next: bool,
 }
 
 /// Temporary tables holding a scoped run's orders and payment keys.
@@ -348,7 +264,8 @@ fn dedup_notes(mut notes: Vec<ExceptionNote>) -> Vec<ExceptionNote> {
 impl Store {
     pub fn reconcile_memo(&self) -> StoreResult<ReconcileMemo> {
         Ok(self.conn.query_row(
-            "SELECT full_needed, options, as_of, at, summary_json, payments_seen, settlements_seen
+            "SELECT full_needed, options, as_of, at, summary_json, orders_seen, payments_seen, history_seen,
+                    settlements_seen
              FROM reconcile_state WHERE id = 1",
             [],
             |r| {
@@ -358,41 +275,68 @@ impl Store {
                     as_of: r.get(2)?,
                     at: r.get(3)?,
                     summary_json: r.get(4)?,
-                    payments_seen: r.get(5)?,
-                    settlements_seen: r.get(6)?,
+                    seen: RowMarks {
+                        orders: r.get(5)?,
+                        payments: r.get(6)?,
+                        history: r.get(7)?,
+                        settlements: r.get(8)?,
+                    },
                 })
             },
         )?)
     }
 
-    /// How many changes are noted, without reading them.
-    pub fn reconcile_change_count(&self) -> StoreResult<i64> {
+    /// How many changes are noted or added since `seen`, without reading them.
+    pub fn reconcile_change_count(&self, seen: &RowMarks) -> StoreResult<i64> {
         Ok(self.conn.query_row(
             "SELECT (SELECT count(*) FROM reconcile_changed_orders) + (SELECT count(*) FROM reconcile_changed_payments)
-                  + (SELECT count(*) FROM reconcile_changed_keys)",
-            [],
+                  + (SELECT count(*) FROM reconcile_changed_keys) + (SELECT count(*) FROM orders WHERE id > ?1)
+                  + (SELECT count(*) FROM payments WHERE id > ?2) + (SELECT count(*) FROM payment_status_history WHERE id > ?3)
+                  + (SELECT count(*) FROM settlements WHERE id > ?4)",
+            [seen.orders, seen.payments, seen.history, seen.settlements],
             |r| r.get(0),
         )?)
     }
 
-    /// Every noted change, with each changed payment's key and order now.
-    pub fn reconcile_changes(&self) -> StoreResult<LedgerChanges> {
+    /// Everything added or changed since the last run (`seen`: the row ids it
+    /// saw), with each changed payment's key and order now. A row added since
+    /// and changed since counts as added.
+    pub fn reconcile_changes(&self, seen: &RowMarks) -> StoreResult<LedgerChanges> {
         let mut changes = LedgerChanges::default();
-        let mut stmt = self.conn.prepare("SELECT order_id, existed, country FROM reconcile_changed_orders")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT c.order_id, c.existed AND coalesce(o.id <= ?1, 1), c.country
+             FROM reconcile_changed_orders c LEFT JOIN orders o ON o.order_id = c.order_id
+             UNION ALL
+             SELECT o.order_id, 0, NULL FROM orders o
+             WHERE o.id > ?1 AND NOT EXISTS (SELECT 1 FROM reconcile_changed_orders c WHERE c.order_id = o.order_id)",
+        )?;
         changes.orders = stmt
-            .query_map([], |r| {
+            .query_map([seen.orders], |r| {
                 Ok(ChangedOrder { order_id: r.get(0)?, existed: r.get::<_, i64>(1)? != 0, country: r.get(2)? })
             })?
             .collect::<Result<_, _>>()?;
+        // Changed payments with their state before; added ones; and those with
+        // a new status in their history but none changed (a late one: its
+        // state before is its state now).
         let mut stmt = self.conn.prepare(
-            "SELECT c.existed, c.psp, c.payment_id, coalesce(l.order_id, c.order_id), c.country, c.status, c.paid_at,
-                    p.psp, p.payment_id, coalesce(l.order_id, p.order_id)
+            "SELECT c.existed AND c.payment <= ?1, c.psp, c.payment_id, coalesce(l.order_id, c.order_id), c.country,
+                    c.status, c.paid_at, p.psp, p.payment_id, coalesce(l.order_id, p.order_id)
              FROM reconcile_changed_payments c
              JOIN payments p ON p.id = c.payment
-             LEFT JOIN payment_links l ON l.payment = c.payment",
+             LEFT JOIN payment_links l ON l.payment = c.payment
+             UNION ALL
+             SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, p.psp, p.payment_id, coalesce(l.order_id, p.order_id)
+             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
+             WHERE p.id > ?1 AND p.id NOT IN (SELECT payment FROM reconcile_changed_payments)
+             UNION ALL
+             SELECT 1, p.psp, p.payment_id, coalesce(l.order_id, p.order_id), p.country, p.status, p.paid_at,
+                    p.psp, p.payment_id, coalesce(l.order_id, p.order_id)
+             FROM payments p LEFT JOIN payment_links l ON l.payment = p.id
+             WHERE p.id IN (SELECT h.payment FROM payment_status_history h WHERE h.id > ?2)
+               AND p.id <= ?1 AND p.id NOT IN (SELECT payment FROM reconcile_changed_payments)",
         )?;
         changes.payments = stmt
-            .query_map([], |r| {
+            .query_map([seen.payments, seen.history], |r| {
                 let before = if r.get::<_, i64>(0)? != 0 {
                     Some(PaymentBefore {
                         psp: r.get(1)?,
@@ -408,8 +352,12 @@ impl Store {
                 Ok(ChangedPayment { before, psp: r.get(7)?, payment_id: r.get(8)?, order_id: r.get(9)? })
             })?
             .collect::<Result<_, _>>()?;
-        let mut stmt = self.conn.prepare("SELECT psp, payment_id FROM reconcile_changed_keys")?;
-        changes.keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT psp, payment_id FROM reconcile_changed_keys
+             UNION
+             SELECT psp, payment_id FROM settlements WHERE id > ?1",
+        )?;
+        changes.keys = stmt.query_map([seen.settlements], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
         Ok(changes)
     }
 
@@ -553,12 +501,14 @@ impl Store {
         Ok(stmt.query_row([order_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
     }
 
-    /// The largest payment and settlement row ids now.
-    pub fn ledger_row_marks(&self) -> StoreResult<(i64, i64)> {
+    /// The largest row ids now.
+    pub fn ledger_row_marks(&self) -> StoreResult<RowMarks> {
         Ok(self.conn.query_row(
-            "SELECT coalesce((SELECT max(id) FROM payments), 0), coalesce((SELECT max(id) FROM settlements), 0)",
+            "SELECT coalesce((SELECT max(id) FROM orders), 0), coalesce((SELECT max(id) FROM payments), 0),
+                    coalesce((SELECT max(id) FROM payment_status_history), 0),
+                    coalesce((SELECT max(id) FROM settlements), 0)",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok(RowMarks { orders: r.get(0)?, payments: r.get(1)?, history: r.get(2)?, settlements: r.get(3)? }),
         )?)
     }
 
@@ -590,7 +540,7 @@ impl Store {
 /// Writes what a run leaves for the next one, inside the run's transaction:
 /// the memo, the paid days and report spans (replaced by a full run, merged by
 /// a scoped one), and empties the notes.
-pub(crate) fn write_memo(tx: &Connection, memo: &MemoUpdate<'_>, full: bool, marks: (i64, i64)) -> StoreResult<()> {
+pub(crate) fn write_memo(tx: &Connection, memo: &MemoUpdate<'_>, full: bool, marks: RowMarks) -> StoreResult<()> {
     if full {
         tx.execute_batch("DELETE FROM reconcile_paid_days; DELETE FROM reconcile_report_spans;")?;
     }
@@ -616,9 +566,19 @@ pub(crate) fn write_memo(tx: &Connection, memo: &MemoUpdate<'_>, full: bool, mar
         "DELETE FROM reconcile_changed_orders; DELETE FROM reconcile_changed_payments; DELETE FROM reconcile_changed_keys;",
     )?;
     tx.execute(
-        "UPDATE reconcile_state SET full_needed = 0, options = ?1, as_of = ?2, at = ?3, summary_json = ?4,
-             payments_seen = ?5, settlements_seen = ?6 WHERE id = 1",
-        params![memo.options, memo.as_of, memo.at, memo.summary_json, marks.0, marks.1],
+        "UPDATE reconcile_state SET full_needed = ?9, options = ?1, as_of = ?2, at = ?3, summary_json = ?4,
+             orders_seen = ?5, payments_seen = ?6, history_seen = ?7, settlements_seen = ?8 WHERE id = 1",
+        params![
+            memo.options,
+            memo.as_of,
+            memo.at,
+            memo.summary_json,
+            marks.orders,
+            marks.payments,
+            marks.history,
+            marks.settlements,
+            memo.full_needed_next
+        ],
     )?;
     Ok(())
 }
@@ -689,7 +649,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let changes = store.reconcile_changes().unwrap();
+        let changes = store.reconcile_changes(&RowMarks::default()).unwrap();
         assert_eq!(changes.orders.len(), 1);
         assert!(!changes.orders[0].existed);
     }

@@ -1,8 +1,9 @@
 -- VoucherDesk version 21: what reconciliation needs to re-examine only what
--- changed since its last run. Triggers (store/reconcile_changes.rs, made on
--- every open) note each order, payment and settlement key that changes, with
--- the order's and the payment's state before the first change; a run reads
--- the notes, the state of its last run, and empties the notes. These tables
+-- changed since its last run. Rows added since are those past the largest row
+-- ids the last run saw; triggers (store/reconcile_changes.rs, made on every
+-- open) note each order and payment that changes, with its state before the
+-- first change, and each payment key whose refunds change; a run reads the
+-- notes and the state of its last run, and empties the notes. These tables
 -- are this desktop's own: team mode does not share them (its runs read all).
 
 -- One row: the last run, and whether the next one must read the whole ledger.
@@ -14,20 +15,22 @@ CREATE TABLE reconcile_state (
     as_of               TEXT    NOT NULL DEFAULT '',
     at                  INTEGER NOT NULL DEFAULT 0,
     summary_json        TEXT    NOT NULL DEFAULT '',
-    -- The largest payment and settlement row ids the last run saw.
+    -- The largest row ids the last run saw: rows past them were added since.
+    orders_seen         INTEGER NOT NULL DEFAULT 0,
     payments_seen       INTEGER NOT NULL DEFAULT 0,
+    history_seen        INTEGER NOT NULL DEFAULT 0,
     settlements_seen    INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO reconcile_state(id, full_needed) VALUES (1, 1);
 
--- Orders added or changed since the last run; `existed` and `country` as they were.
+-- Orders changed since the last run; `existed` and `country` as they were.
 CREATE TABLE reconcile_changed_orders (
     order_id    TEXT    PRIMARY KEY,
     existed     INTEGER NOT NULL,
     country     TEXT
 ) WITHOUT ROWID;
 
--- Payments added or changed since the last run, as they were before (`existed` 0: new).
+-- Payments changed since the last run, as they were before (`existed` 0: new).
 CREATE TABLE reconcile_changed_payments (
     payment     INTEGER PRIMARY KEY,
     existed     INTEGER NOT NULL,
@@ -39,7 +42,7 @@ CREATE TABLE reconcile_changed_payments (
     paid_at     INTEGER
 );
 
--- Payment keys whose settlement rows or refunds changed since the last run.
+-- Payment keys whose refunds changed since the last run.
 CREATE TABLE reconcile_changed_keys (
     payment_id  TEXT    NOT NULL,
     psp         TEXT    NOT NULL,
