@@ -193,6 +193,21 @@ pub struct MoneyFacts {
     pub fx_rates: RateTable,
 }
 
+impl MoneyFacts {
+    /// The refunds, fee rates and FX rates every run reads whole (they are
+    /// few), with the payments whose money went back.
+    fn load(store: &Store, later: Vec<PaymentFacts>) -> Result<MoneyFacts, ReconcileError> {
+        let fx_rates = RateTable::from_rows(store.fx_rates_of_base(Currency::Usd.code())?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(MoneyFacts {
+            later,
+            refunds: store.succeeded_refunds_for_reconcile()?,
+            fee_rates: store.fee_rates()?,
+            fx_rates,
+        })
+    }
+}
+
 pub struct Findings {
     pub items: Vec<StoredFinding>,
     pub matched: u64,
@@ -306,14 +321,7 @@ fn full_run(
         _ => (store.orders_for_reconcile()?, store.payments_for_reconcile()?, store.settlements_for_reconcile()?),
     };
     let crate::store::PaymentFactLists { paid, later, pending } = payments;
-    let fx_rates = RateTable::from_rows(store.fx_rates_of_base(Currency::Usd.code())?)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let money = MoneyFacts {
-        later,
-        refunds: store.succeeded_refunds_for_reconcile()?,
-        fee_rates: store.fee_rates()?,
-        fx_rates,
-    };
+    let money = MoneyFacts::load(store, later)?;
     lap("facts loaded");
     let payments = store.payment_count()? as u64;
     let settlement_rows = store.counts()?.settlements as u64;

@@ -254,14 +254,7 @@ pub(super) fn run(
     let orders = store.scoped_orders_for_reconcile()?;
     let crate::store::PaymentFactLists { paid, later, pending } = store.scoped_payments_for_reconcile()?;
     let settlements = store.scoped_settlements_for_reconcile()?;
-    let fx_rates = RateTable::from_rows(store.fx_rates_of_base(Currency::Usd.code())?)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let money = MoneyFacts {
-        later,
-        refunds: store.succeeded_refunds_for_reconcile()?,
-        fee_rates: store.fee_rates()?,
-        fx_rates,
-    };
+    let money = MoneyFacts::load(store, later)?;
     lap("scoped facts loaded");
 
     // The report rule reads every file and paid day: the last run's, with this scope's changes.
