@@ -202,12 +202,15 @@ pub struct ReconcileSummary {
     pub newly_opened: u64,
     pub cleared: u64,
     pub elapsed_ms: u64,
+    /// The orders a run of only what changed re-examined; `null`: it read the whole ledger.
+    pub rechecked_orders: Option<u64>,
 }
 
 impl From<reconcile::ReconcileSummary> for ReconcileSummary {
     fn from(summary: reconcile::ReconcileSummary) -> ReconcileSummary {
         let (newly_opened, cleared, elapsed_ms) = (summary.newly_opened, summary.cleared, summary.elapsed_ms);
-        ReconcileSummary { summary, newly_opened, cleared, elapsed_ms }
+        let rechecked_orders = summary.scope.map(|scope| scope.orders);
+        ReconcileSummary { summary, newly_opened, cleared, elapsed_ms, rechecked_orders }
     }
 }
 

@@ -57,7 +57,7 @@ fn the_reconcile_answer_is_the_core_summary_plus_the_run_figures() {
             "as_of": "2026-03-05", "orders": 10, "payments": 9, "settlements": 8, "matched": 7,
             "exceptions": { "not_settled": 2 }, "open_exceptions": 3,
             "markets": { "CO": { "orders": 10, "paid_orders": 9, "matched": 7 } },
-            "newly_opened": 1, "cleared": 4, "elapsed_ms": 12,
+            "newly_opened": 1, "cleared": 4, "elapsed_ms": 12, "rechecked_orders": null,
         })
     );
 }

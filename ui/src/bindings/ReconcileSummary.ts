@@ -5,7 +5,11 @@ import type { MarketCounts } from "./MarketCounts";
  * `reconcile`'s answer: the core's summary plus the run's own figures (new,
  * cleared, time taken), which the core leaves out of its JSON for the CLI.
  */
-export type ReconcileSummary = { newly_opened: number, cleared: number, elapsed_ms: number, as_of: string, orders: number, payments: number, settlements: number, matched: number, exceptions: { [key in string]: number }, open_exceptions: number, 
+export type ReconcileSummary = { newly_opened: number, cleared: number, elapsed_ms: number, 
+/**
+ * The orders a run of only what changed re-examined; `null`: it read the whole ledger.
+ */
+rechecked_orders: number | null, as_of: string, orders: number, payments: number, settlements: number, matched: number, exceptions: { [key in string]: number }, open_exceptions: number, 
 /**
  * Per market (CO, PE): orders, orders with a paid payment, matched orders.
  */

@@ -340,6 +340,8 @@ const en = {
     duplicateRows: "Repeated",
     reconcile: "Reconcile now",
     reconciled: "Reconciled as of {{asOf}}: {{matched}} of {{orders}} orders matched, {{open}} open exceptions",
+    reconciledScope: "Only what changed since the last run was re-examined: {{count}} orders with their payments and settlement rows",
+    reconciledFull: "The whole ledger was read",
     kinds: { orders: "Orders", payments: "Payments", settlements: "Settlements" },
   },
   kpis: {

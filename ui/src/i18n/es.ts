@@ -336,6 +336,8 @@ const es: Messages = {
     duplicateRows: "Repetidas",
     reconcile: "Conciliar ahora",
     reconciled: "Conciliado al {{asOf}}: {{matched}} de {{orders}} pedidos cuadran, {{open}} excepciones abiertas",
+    reconciledScope: "Solo se revisó lo que cambió desde la última conciliación: {{count}} pedidos con sus pagos y filas de liquidación",
+    reconciledFull: "Se leyó todo el libro",
     kinds: { orders: "Pedidos", payments: "Pagos", settlements: "Liquidaciones" },
   },
   kpis: {

@@ -336,6 +336,8 @@ const zh: Messages = {
     duplicateRows: "重复",
     reconcile: "立即对账",
     reconciled: "截至 {{asOf}} 已对账：{{orders}} 个订单中 {{matched}} 个匹配，{{open}} 条待处理异常",
+    reconciledScope: "只复核了上次对账以来变化的部分：{{count}} 个订单及其付款和结算行",
+    reconciledFull: "已读取全部账目",
     kinds: { orders: "订单", payments: "支付", settlements: "结算" },
   },
   kpis: {

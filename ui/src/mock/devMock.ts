@@ -378,7 +378,7 @@ function handler(w: World, params: URLSearchParams) {
         if (op.role === "support") forbidden(op, "run reconciliation");
         const open = w.exceptions.filter((e) => e.status === "open").length;
         audit(w, op.name, "reconcile", "now", "", JSON.stringify({ open_exceptions: open }));
-        return { as_of: new Date().toISOString().slice(0, 10), orders: w.hits.length, payments: w.hits.length, settlements: 300, matched: w.hits.length - 60, exceptions: {}, open_exceptions: open };
+        return { as_of: new Date().toISOString().slice(0, 10), orders: w.hits.length, payments: w.hits.length, settlements: 300, matched: w.hits.length - 60, exceptions: {}, open_exceptions: open, markets: {}, newly_opened: 0, cleared: 0, elapsed_ms: 12, rechecked_orders: null };
       }
       case "dashboard": {
         me(w);

@@ -52,6 +52,34 @@ describe("imports screen", () => {
     expect(screen.getByTestId("import-item-1").dataset.file).toBe("shop-bad.csv");
   });
 
+  it("says whether a reconciliation re-examined only what changed or read the whole ledger", async () => {
+    let rechecked: number | null = 20000;
+    ipc((cmd) => {
+      switch (cmd) {
+        case "import_history":
+          return [];
+        case "reconcile_now":
+          return {
+            as_of: "2026-03-20", orders: 1017040, payments: 1023847, settlements: 889464, matched: 853150,
+            exceptions: {}, open_exceptions: 65907, markets: {}, newly_opened: 1404, cleared: 0, elapsed_ms: 306,
+            rechecked_orders: rechecked,
+          };
+        default:
+          return null;
+      }
+    });
+    renderSignedIn(<ImportsScreen />, FABIO);
+    fireEvent.click(screen.getByTestId("reconcile-now"));
+    const scope = await screen.findByTestId("reconcile-scope");
+    expect(scope.textContent).toBe(
+      "Only what changed since the last run was re-examined: 20000 orders with their payments and settlement rows",
+    );
+    expect(screen.getByTestId("reconcile-result").textContent).toContain("853150 of 1017040 orders matched");
+    rechecked = null;
+    fireEvent.click(screen.getByTestId("reconcile-now"));
+    await waitFor(() => expect(screen.getByTestId("reconcile-scope").textContent).toBe("The whole ledger was read"));
+  });
+
   it("shows the result summary and lets the profile be changed", async () => {
     ipc((cmd) => {
       switch (cmd) {

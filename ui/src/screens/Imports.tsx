@@ -283,6 +283,10 @@ export function ImportsScreen() {
       {reconciled && (
         <p className="notice notice-ok" data-testid="reconcile-result">
           {t("imports.reconciled", { asOf: formatDay(reconciled.as_of, i18n.language), matched: reconciled.matched, orders: reconciled.orders, open: reconciled.open_exceptions })}
+          <br />
+          <span className="muted" data-testid="reconcile-scope">
+            {reconciled.rechecked_orders === null ? t("imports.reconciledFull") : t("imports.reconciledScope", { count: reconciled.rechecked_orders })}
+          </span>
         </p>
       )}
 
