@@ -208,6 +208,16 @@ impl MoneyFacts {
     }
 }
 
+/// The facts one run's rules read.
+#[derive(Clone, Copy)]
+struct Facts<'f> {
+    orders: &'f [OrderFacts],
+    paid: &'f [PaymentFacts],
+    pending: &'f [PendingFacts],
+    settlements: &'f [SettlementFacts],
+    money: &'f MoneyFacts,
+}
+
 pub struct Findings {
     pub items: Vec<StoredFinding>,
     pub matched: u64,
@@ -245,7 +255,7 @@ pub fn find(
     options: &ReconcileOptions,
 ) -> Findings {
     let report = ReportFacts::gather(settlements, settled_first(paid, money));
-    find_with_reports(orders, paid, pending, settlements, money, options, &report)
+    find_with_reports(&Facts { orders, paid, pending, settlements, money }, options, &report)
 }
 
 /// The payments whose money was due to settle: paid, and those refunded or
@@ -257,15 +267,8 @@ fn settled_first<'a>(paid: &'a [PaymentFacts], money: &'a MoneyFacts) -> impl It
 /// [`find`] with the report rule's facts gathered apart (a scoped run keeps
 /// them between runs). The order rules and the money rules read the same
 /// facts and share nothing else, so each runs on its own core.
-fn find_with_reports(
-    orders: &[OrderFacts],
-    paid: &[PaymentFacts],
-    pending: &[PendingFacts],
-    settlements: &[SettlementFacts],
-    money: &MoneyFacts,
-    options: &ReconcileOptions,
-    report: &ReportFacts,
-) -> Findings {
+fn find_with_reports(facts: &Facts<'_>, options: &ReconcileOptions, report: &ReportFacts) -> Findings {
+    let Facts { orders, paid, pending, settlements, money } = *facts;
     let (order_side, mut money_side) = std::thread::scope(|scope| {
         let order_side = scope.spawn(|| order_rules(orders, paid, pending, money, options));
         let money_side = money_rules(orders, paid, pending, settlements, money, options);
@@ -327,7 +330,8 @@ fn full_run(
     let settlement_rows = store.counts()?.settlements as u64;
     lap("counted");
     let report = ReportFacts::gather(&settlements, settled_first(&paid, &money));
-    let findings = find_with_reports(&orders, &paid, &pending, &settlements, &money, options, &report);
+    let facts = Facts { orders: &orders, paid: &paid, pending: &pending, settlements: &settlements, money: &money };
+    let findings = find_with_reports(&facts, options, &report);
     lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {

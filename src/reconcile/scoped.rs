@@ -284,7 +284,8 @@ pub(super) fn run(
         *report.paid_days.entry(key.clone()).or_default() += delta;
     }
 
-    let mut findings = find_with_reports(&orders, &paid, &pending, &settlements, &money, options, &report).items;
+    let facts = Facts { orders: &orders, paid: &paid, pending: &pending, settlements: &settlements, money: &money };
+    let mut findings = find_with_reports(&facts, options, &report).items;
     findings.retain(|f| {
         f.kind == ExceptionKind::SettlementReportMissing.as_str()
             || match ExceptionKind::parse(f.kind).map(ExceptionKind::subject) {
