@@ -54,6 +54,8 @@ describe("ledger export panel", () => {
     renderSignedIn(<LedgerExportPanel market="all" asOf="2026-03-20" />, ANA);
     fireEvent.click(screen.getByTestId("ledger-export-save"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "pick_save_path")).toBe(true));
+    // The cancelled submission has finished once the button is enabled again; a click before is ignored.
+    await waitFor(() => expect((screen.getByTestId("ledger-export-save") as HTMLButtonElement).disabled).toBe(false));
     expect(calls.some((c) => c.cmd === "export_ledger")).toBe(false);
     cancelled = false;
     fireEvent.click(screen.getByTestId("ledger-export-save"));

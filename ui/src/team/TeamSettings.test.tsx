@@ -52,6 +52,8 @@ describe("Settings → Team", () => {
       </TeamProvider>,
     );
     await waitFor(() => expect(calls.some((c) => c.cmd === "team_status")).toBe(true));
-    expect(screen.getByTestId("settings-team-local").textContent).toBe("Local workspace: this desktop's own database, not shared with a team.");
+    await waitFor(() =>
+      expect(screen.getByTestId("settings-team-local").textContent).toBe("Local workspace: this desktop's own database, not shared with a team."),
+    );
   });
 });
