@@ -1,9 +1,10 @@
-//! A run that re-examines only what changed since the last one: the orders
-//! and payments the notes name (see `store::reconcile_changes`), those a
-//! clock-driven rule can flip between the two runs' instants, all closed over
-//! order ↔ payment ↔ settlement rows, so every rule sees all it would see in a
-//! full run for each of them. The counts are the last run's, corrected by what
-//! these orders and findings counted then and count now.
+//! A run that re-examines only what changed since the last one: the orders,
+//! payments and settlement keys added or changed since (see
+//! `store::reconcile_changes`), and those a clock-driven rule can flip between
+//! the two runs' instants, all closed over order ↔ payment ↔ settlement rows,
+//! so every rule sees all it would see in a full run for each of them. The
+//! counts are the last run's, corrected by what these orders and findings
+//! counted then and count now.
 
 use super::*;
 use crate::store::{
