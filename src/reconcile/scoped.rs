@@ -136,14 +136,16 @@ fn gather_scope(
     prior_days: &[PaidDayRow],
     options: &ReconcileOptions,
 ) -> Result<Option<Scope>, ReconcileError> {
+    // Rows added since the last run join the scope in SQL (see
+    // `close_reconcile_scope`); here the changed ones, as they are and as they were.
     let mut scope = Scope::default();
-    for o in &changes.orders {
+    for o in changes.orders.iter().filter(|o| o.existed) {
         scope.add_order(&o.order_id);
     }
     for p in &changes.payments {
-        scope.add_key(&p.psp, &p.payment_id);
-        scope.add_order(&p.order_id);
         if let Some(before) = &p.before {
+            scope.add_key(&p.psp, &p.payment_id);
+            scope.add_order(&p.order_id);
             scope.add_key(&before.psp, &before.payment_id);
             scope.add_order(&before.order_id);
         }
@@ -183,7 +185,7 @@ fn gather_scope(
     // a payment's rules its order, and settlement rows load by payment key.
     let seeds_orders = scope.orders.iter().map(String::as_str);
     let seeds_keys = scope.keys.iter().map(|(psp, id)| (psp.as_str(), id.as_str()));
-    let Some(closed) = store.close_reconcile_scope(seeds_orders, seeds_keys, SCOPED_SUBJECTS_MAX)? else {
+    let Some(closed) = store.close_reconcile_scope(&memo.seen, seeds_orders, seeds_keys, SCOPED_SUBJECTS_MAX)? else {
         return Ok(None);
     };
     Ok(Some(Scope { orders: closed.orders.into_iter().collect(), keys: closed.keys.into_iter().collect() }))

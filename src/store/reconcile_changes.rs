@@ -30,11 +30,9 @@ const TRIGGERS: &[(&str, &str, &str)] = &[
         "reconcile_note_order_changed",
         "BEFORE UPDATE ON orders",
         "INSERT INTO reconcile_changed_orders(order_id, existed, country) SELECT OLD.order_id, 1, OLD.country
-             WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_orders WHERE order_id = OLD.order_id);
-         INSERT INTO reconcile_changed_orders(order_id, existed, country) SELECT NEW.order_id, 0, NULL
-             WHERE NEW.order_id <> OLD.order_id
-               AND NOT EXISTS (SELECT 1 FROM reconcile_changed_orders WHERE order_id = NEW.order_id);",
+             WHERE NOT EXISTS (SELECT 1 FROM reconcile_changed_orders WHERE order_id = OLD.order_id);",
     ),
+    ("reconcile_note_order_renamed", "AFTER UPDATE OF order_id ON orders WHEN NEW.order_id <> OLD.order_id", FULL_RUN),
     ("reconcile_note_order_removed", "AFTER DELETE ON orders", FULL_RUN),
     (
         "reconcile_note_payment_changed",
@@ -182,7 +180,8 @@ pub struct ClosedScope {
 pub struct LedgerChanges {
     pub orders: Vec<ChangedOrder>,
     pub payments: Vec<ChangedPayment>,
-    /// (psp, payment id) whose settlement rows or refunds changed.
+    /// (psp, payment id) whose refunds changed. (Settlement rows added since
+    /// join the scope in [`Store::close_reconcile_scope`].)
     pub keys: Vec<(String, String)>,
 }
 
@@ -220,11 +219,14 @@ pub struct MemoUpdate<'a> {
     pub full_needed_next: bool,
 }
 
-/// Temporary tables holding a scoped run's orders and payment keys.
+/// Temporary tables holding a scoped run's orders and payment keys; `round`
+/// is the pass of the closure that added a row (0: a seed), so each pass
+/// follows only the rows the one before added.
 const SCOPE_TABLES: &str = "
-    CREATE TEMP TABLE IF NOT EXISTS reconcile_scope_orders(order_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TEMP TABLE IF NOT EXISTS reconcile_scope_orders(order_id TEXT PRIMARY KEY, round INTEGER NOT NULL DEFAULT 0)
+        WITHOUT ROWID;
     CREATE TEMP TABLE IF NOT EXISTS reconcile_scope_keys(payment_id TEXT NOT NULL, psp TEXT NOT NULL,
-        PRIMARY KEY (payment_id, psp)) WITHOUT ROWID;
+        round INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (payment_id, psp)) WITHOUT ROWID;
     DELETE FROM temp.reconcile_scope_orders;
     DELETE FROM temp.reconcile_scope_keys;";
 
@@ -352,12 +354,8 @@ impl Store {
                 Ok(ChangedPayment { before, psp: r.get(7)?, payment_id: r.get(8)?, order_id: r.get(9)? })
             })?
             .collect::<Result<_, _>>()?;
-        let mut stmt = self.conn.prepare(
-            "SELECT psp, payment_id FROM reconcile_changed_keys
-             UNION
-             SELECT psp, payment_id FROM settlements WHERE id > ?1",
-        )?;
-        changes.keys = stmt.query_map([seen.settlements], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare("SELECT psp, payment_id FROM reconcile_changed_keys")?;
+        changes.keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
         Ok(changes)
     }
 
@@ -395,12 +393,29 @@ impl Store {
     /// closed sets, or `None` once they pass `subjects_max` together.
     pub fn close_reconcile_scope<'a>(
         &mut self,
+        seen: &RowMarks,
         orders: impl Iterator<Item = &'a str>,
         keys: impl Iterator<Item = (&'a str, &'a str)>,
         subjects_max: usize,
     ) -> StoreResult<Option<ClosedScope>> {
         let tx = self.conn.transaction()?;
         tx.execute_batch(SCOPE_TABLES)?;
+        // The rows added since `seen`, in a statement each: a day's tens of
+        // thousands would otherwise go through one insert each.
+        tx.execute(
+            "INSERT OR IGNORE INTO temp.reconcile_scope_orders(order_id) SELECT order_id FROM orders WHERE id > ?1",
+            [seen.orders],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO temp.reconcile_scope_keys(payment_id, psp)
+             SELECT payment_id, psp FROM payments WHERE id > ?1
+             UNION ALL
+             SELECT p.payment_id, p.psp FROM payments p
+             WHERE p.id IN (SELECT h.payment FROM payment_status_history h WHERE h.id > ?2)
+             UNION ALL
+             SELECT payment_id, psp FROM settlements WHERE id > ?3",
+            [seen.payments, seen.history, seen.settlements],
+        )?;
         {
             let mut insert = tx.prepare("INSERT OR IGNORE INTO temp.reconcile_scope_orders(order_id) VALUES (?1)")?;
             for order in orders {
@@ -417,26 +432,28 @@ impl Store {
             [],
             |r| r.get::<_, i64>(0),
         )? as usize;
-        loop {
+        for round in 0_i64.. {
             if size > subjects_max {
                 return Ok(None);
             }
             let added = tx.execute(
-                "INSERT OR IGNORE INTO temp.reconcile_scope_keys(payment_id, psp)
-                 SELECT p.payment_id, p.psp FROM temp.reconcile_scope_orders o CROSS JOIN payments p ON p.order_id = o.order_id",
-                [],
+                "INSERT OR IGNORE INTO temp.reconcile_scope_keys(payment_id, psp, round)
+                 SELECT p.payment_id, p.psp, ?1 + 1 FROM temp.reconcile_scope_orders o
+                 CROSS JOIN payments p ON p.order_id = o.order_id WHERE o.round = ?1",
+                [round],
             )? + tx.execute(
-                "INSERT OR IGNORE INTO temp.reconcile_scope_keys(payment_id, psp)
-                 SELECT p.payment_id, p.psp FROM temp.reconcile_scope_orders o
-                 CROSS JOIN payment_links l ON l.order_id = o.order_id JOIN payments p ON p.id = l.payment",
-                [],
+                "INSERT OR IGNORE INTO temp.reconcile_scope_keys(payment_id, psp, round)
+                 SELECT p.payment_id, p.psp, ?1 + 1 FROM temp.reconcile_scope_orders o
+                 CROSS JOIN payment_links l ON l.order_id = o.order_id JOIN payments p ON p.id = l.payment
+                 WHERE o.round = ?1",
+                [round],
             )? + tx.execute(
-                "INSERT OR IGNORE INTO temp.reconcile_scope_orders(order_id)
-                 SELECT coalesce(l.order_id, p.order_id) FROM temp.reconcile_scope_keys k
+                "INSERT OR IGNORE INTO temp.reconcile_scope_orders(order_id, round)
+                 SELECT coalesce(l.order_id, p.order_id), ?1 + 1 FROM temp.reconcile_scope_keys k
                  CROSS JOIN payments p ON p.payment_id = k.payment_id AND p.psp = k.psp
                  LEFT JOIN payment_links l ON l.payment = p.id
-                 WHERE coalesce(l.order_id, p.order_id) <> ''",
-                [],
+                 WHERE k.round = ?1 AND coalesce(l.order_id, p.order_id) <> ''",
+                [round],
             )?;
             if added == 0 {
                 break;
