@@ -15,9 +15,10 @@ use super::{Store, StoreResult};
 use crate::model::exception::ExceptionStatus;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// An import of at least this many rows asks for a full run instead of noting
-/// each row: a full run reads the ledger faster than a scoped one reads that
-/// many notes back.
+/// An import of at least this many rows drops the change triggers for its
+/// transaction and asks for a full run: a large file re-sent with changes would
+/// otherwise fire a trigger per changed row, and a full run reads the ledger
+/// faster than a scoped one re-examines that many rows.
 pub const NOTED_IMPORT_ROWS_MAX: u64 = 100_000;
 
 const FULL_RUN: &str = "UPDATE reconcile_state SET full_needed = 1;";
