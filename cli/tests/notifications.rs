@@ -1114,6 +1114,23 @@ fn a_round_does_nothing_until_delivery_is_configured_then_sends_and_a_failed_mes
 }
 
 #[test]
+fn no_expiry_reminder_goes_to_an_order_the_shop_no_longer_awaits_payment_for() {
+    let ctx = setup();
+    // The shop cancels N-CO-1 and counts N-PE-1 as paid (no PSP payment reported yet).
+    let text = std::fs::read_to_string(fixture("notify/orders.csv")).unwrap();
+    let changed = text.replacen(",pending_payment,", ",cancelled,", 1).replacen(",pending_payment,", ",paid,", 1);
+    assert!(!changed.contains("pending_payment"), "{changed}");
+    let file = ctx.path("orders-changed.csv");
+    std::fs::write(&file, changed).unwrap();
+    ctx.import("orders", "shop", &file);
+    let mut store = store(&ctx);
+    let now = utc("2099-03-03T17:00:00Z");
+    let report = notifications::queue_expiry_reminders(&mut store, now, 72, "(deliverer)").unwrap();
+    assert_eq!(report, notifications::ReminderReport::default(), "both deadlines lie within the window");
+    assert_eq!(row_count(&store), 0);
+}
+
+#[test]
 fn expiry_reminders_are_queued_once_per_voucher_and_channel_for_deadlines_within_the_window() {
     let ctx = setup();
     let mut store = store(&ctx);

@@ -53,6 +53,17 @@ fn found_ids(db: &Path) -> Vec<String> {
     stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
+/// The paid payments a run left as awaiting settlement, with their paid dates.
+fn awaiting_settlement(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT psp || ' ' || payment_id || ' ' || country || ' ' || paid_on FROM reconcile_unsettled ORDER BY 1",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
 impl Pair {
     fn new() -> Pair {
         Pair { scoped: Ctx::new(), full: Ctx::new() }
@@ -85,6 +96,9 @@ impl Pair {
             panic!("{step}: the exceptions differ\nscoped only: {only_s:#?}\nfull only: {only_f:#?}");
         }
         assert_eq!(found_ids(&self.scoped.db), found_ids(&self.full.db), "{step}: the found conditions");
+        let awaiting = awaiting_settlement(&self.full.db);
+        assert!(!awaiting.is_empty(), "{step}: some paid payments await settlement");
+        assert_eq!(awaiting_settlement(&self.scoped.db), awaiting, "{step}: the payments awaiting settlement");
         f
     }
 }
@@ -223,10 +237,28 @@ fn history(seed: u64) {
             payments.push(again);
         }
     }
+    // Pending payments the PSP gives no expiry for, on the orders whose vouchers expire last: they go
+    // stale by their order's deadline whatever the shop says of the order, when the clock passes it.
+    let (country, expiration) = (column(&header, "COUNTRY"), column(&header, "EXPIRATION_DATE"));
+    let (header_o, orders) = read_csv(&first_set.join("orders-co.csv"), b',');
+    let (o_id, o_status, o_expiry) =
+        (column(&header_o, "order_id"), column(&header_o, "status"), column(&header_o, "voucher_expires_at"));
+    let mut latest: Vec<&csv::StringRecord> = orders.iter().collect();
+    latest.sort_by(|a, b| b[o_expiry].cmp(&a[o_expiry]));
+    let awaiting = latest.iter().filter(|o| &o[o_status] == "pending_payment").take(3);
+    let settled_in_shop = latest.iter().filter(|o| &o[o_status] != "pending_payment").take(3);
+    let template = pending.iter().find(|r| r[country] == "CO").unwrap();
+    for (n, o) in awaiting.chain(settled_in_shop).enumerate() {
+        let mut row = (*template).clone();
+        row[id] = format!("D-6{n:07}");
+        row[order] = o[o_id].to_string();
+        row[expiration] = String::new();
+        payments.push(row);
+    }
     let payments_file = pair.full.path("dlocal-payments-changed.csv");
     write_csv(&payments_file, b',', &header, &payments);
     import_all(&pair, &[payments_file.to_str().unwrap().to_string()]);
-    pair.reconcile("pending vouchers paid, duplicates, unknown orders", &as_of, true);
+    pair.reconcile("pending vouchers paid, duplicates, unknown orders, no expiry", &as_of, true);
 
     // The PSP takes money back: reversals, chargebacks, refunds, each with its own time.
     let day_after = next_day(&as_of, 1);

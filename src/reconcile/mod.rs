@@ -20,8 +20,8 @@ use crate::orders::ShopStatus;
 use crate::payments::PaymentStatus;
 use crate::settlements::RowType;
 use crate::store::{
-    FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord, SettlementFacts, Store, StoreError,
-    StoredFinding,
+    AwaitingSettlement, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord, SettlementFacts,
+    Store, StoreError, StoredFinding,
 };
 use crate::terms::{TermsSettings, settlement_due};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -351,6 +351,7 @@ fn full_run(
         elapsed_ms: 0,
         scope: None,
     };
+    let awaiting_settlement = awaiting_settlement(&paid, &settlements);
     drop((orders, paid, pending, settlements, money));
     let paid_days: Vec<crate::store::PaidDayRow> = report
         .paid_days
@@ -368,6 +369,7 @@ fn full_run(
         summary_json: &summary_json,
         paid_days: &paid_days,
         report_spans: &report_spans,
+        awaiting_settlement: &awaiting_settlement,
         full_needed_next: store.team_link_status()?.is_some(),
     };
     let entry = audit_entry(&operator.name, "reconcile", &format!("as of {}", summary.as_of), "", &summary_json);

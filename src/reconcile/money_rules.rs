@@ -19,11 +19,7 @@ pub(super) fn money_rules(
     for (i, p) in paid.iter().enumerate() {
         paid_by_key.insert((&p.psp, p.payment_id.as_str()), i);
     }
-    let settled: FxHashSet<(&str, &str)> = settlements
-        .iter()
-        .filter(|s| s.row_type == RowType::Payment)
-        .map(|s| (&*s.psp, s.payment_id.as_str()))
-        .collect();
+    let settled = settled_keys(settlements);
     // Payments paid once whose money later went back (or out again).
     let later_by_key: FxHashMap<(&str, &str), usize> =
         money.later.iter().enumerate().map(|(i, p)| ((&*p.psp, p.payment_id.as_str()), i)).collect();
@@ -127,9 +123,7 @@ pub(super) fn money_rules(
                 ),
             ));
         }
-        if !settled.contains(&(&*p.psp, p.payment_id.as_str()))
-            && let Some(paid_on) = p.paid_at.and_then(|t| business_date(p.country, t))
-        {
+        if let Some(paid_on) = unsettled_paid_on(p, &settled) {
             let terms = options.terms.channel(&p.psp, p.country);
             let due = settlement_due(&terms, paid_on);
             let late = calendar::business_days_between(p.country, due, options.as_of);
@@ -349,4 +343,35 @@ pub(super) fn money_rules(
         }
     }
     items
+}
+
+/// The payment keys a settlement row of type payment reported.
+fn settled_keys(settlements: &[SettlementFacts]) -> FxHashSet<(&str, &str)> {
+    settlements.iter().filter(|s| s.row_type == RowType::Payment).map(|s| (&*s.psp, s.payment_id.as_str())).collect()
+}
+
+/// A paid payment's market paid date while no settlement row reports it: the
+/// date `not_settled` counts its lateness from.
+fn unsettled_paid_on(p: &PaymentFacts, settled: &FxHashSet<(&str, &str)>) -> Option<NaiveDate> {
+    if settled.contains(&(&*p.psp, p.payment_id.as_str())) {
+        return None;
+    }
+    p.paid_at.and_then(|t| business_date(p.country, t))
+}
+
+/// The paid payments no settlement row reports yet, each with its market paid
+/// date: those the clock alone can make `not_settled`, kept for the next
+/// scoped run.
+pub(super) fn awaiting_settlement(paid: &[PaymentFacts], settlements: &[SettlementFacts]) -> Vec<AwaitingSettlement> {
+    let settled = settled_keys(settlements);
+    paid.iter()
+        .filter_map(|p| {
+            Some(AwaitingSettlement {
+                psp: p.psp.to_string(),
+                payment_id: p.payment_id.to_string(),
+                country: p.country.code().to_string(),
+                paid_on: unsettled_paid_on(p, &settled)?.to_string(),
+            })
+        })
+        .collect()
 }

@@ -87,13 +87,6 @@ impl Scope {
     }
 }
 
-/// The first instant of a market date.
-fn day_start(country: Country, day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|midnight| country.zone().from_local_datetime(&midnight).earliest())
-        .map_or(i64::MIN, |t| t.timestamp())
-}
-
 /// The paid dates whose payments, still unsettled, become `not_settled`
 /// between the two as-of dates: late by more than the lag now, not before.
 fn newly_late_days(psp: &str, country: Country, prior: NaiveDate, options: &ReconcileOptions) -> Vec<NaiveDate> {
@@ -124,6 +117,7 @@ pub(super) struct ScopedRun {
     pub summary: ReconcileSummary,
     pub paid_days: Vec<PaidDayRow>,
     pub report_spans: Vec<ReportSpanRow>,
+    pub awaiting_settlement: Vec<AwaitingSettlement>,
     pub marks: crate::store::RowMarks,
 }
 
@@ -157,10 +151,13 @@ fn gather_scope(
     if options.at > memo.at {
         for window in [options.terms.expired_unpaid_hours * 3_600, options.terms.stale_pending_days * 86_400] {
             let (after, until) = (memo.at - window, options.at - window);
-            for order in store.orders_expiring_between(after, until)? {
+            for order in store.orders_awaiting_payment_expiring_between(after, until)? {
                 scope.add_order(&order);
             }
             for (psp, payment_id) in store.pending_expiring_between(after, until)? {
+                scope.add_key(&psp, &payment_id);
+            }
+            for (psp, payment_id) in store.pending_without_expiry_of_orders_expiring_between(after, until)? {
                 scope.add_key(&psp, &payment_id);
             }
         }
@@ -173,9 +170,7 @@ fn gather_scope(
         for (psp, code) in channels {
             let Ok(country) = Country::parse(code) else { continue };
             for day in newly_late_days(psp, country, prior, options) {
-                let (from, until) =
-                    (day_start(country, day), day.succ_opt().map_or(i64::MAX, |d| day_start(country, d)));
-                for (psp, payment_id) in store.paid_between(psp, code, from, until)? {
+                for (psp, payment_id) in store.awaiting_settlement_paid_on(psp, code, &day.to_string())? {
                     scope.add_key(&psp, &payment_id);
                 }
             }
@@ -444,7 +439,19 @@ pub(super) fn run(
         .filter(|(_, delta)| **delta != 0)
         .map(|((psp, country, day), delta)| (psp.to_string(), country.code().to_string(), day.to_string(), *delta))
         .collect();
-    Ok(Some(ScopedRun { findings, decided, summary, paid_days, report_spans: spans_rows(&new_spans), marks }))
+    let awaiting_settlement = awaiting_settlement(&paid, &settlements)
+        .into_iter()
+        .filter(|a| scope.keys.contains(&(a.psp.clone(), a.payment_id.clone())))
+        .collect();
+    Ok(Some(ScopedRun {
+        findings,
+        decided,
+        summary,
+        paid_days,
+        report_spans: spans_rows(&new_spans),
+        awaiting_settlement,
+        marks,
+    }))
 }
 
 /// Report spans as the memo stores them.
@@ -479,6 +486,7 @@ pub(super) fn apply(
         summary_json: record.summary_json,
         paid_days: &run.paid_days,
         report_spans: &run.report_spans,
+        awaiting_settlement: &run.awaiting_settlement,
         full_needed_next: false,
     };
     let (_, applied) = store.apply_findings(

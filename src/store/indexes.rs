@@ -34,18 +34,13 @@ pub(crate) const LEDGER_INDEXES: &[IndexDef] = &[
         columns: "(payment_id, psp) WHERE row_type = 'CHARGEBACK'",
         unique: false,
     },
-    // A scoped reconciliation looks up the vouchers whose expiry its clock
-    // passed, and the payments whose settlement fell due.
+    // A scoped reconciliation looks up the pending vouchers whose expiry its
+    // clock passed (the payments whose settlement fell due, it keeps itself:
+    // `reconcile_unsettled`).
     IndexDef {
         table: "payments",
         name: "payments_pending_by_expiry",
         columns: "(expires_at) WHERE status = 'pending'",
-        unique: false,
-    },
-    IndexDef {
-        table: "payments",
-        name: "payments_paid_by_time",
-        columns: "(paid_at) WHERE status = 'paid'",
         unique: false,
     },
 ];

@@ -56,11 +56,11 @@ pub use reconcile::{
     ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFactLists, PaymentFacts, PendingFacts, RefundFacts,
     RunRecord, RunScope, SettlementFacts, StoredFinding,
 };
-// Refunds.
 pub use reconcile_changes::{
-    ChangedOrder, ChangedPayment, ClosedScope, ExceptionNote, LedgerChanges, MemoUpdate, NOTED_IMPORT_ROWS_MAX,
-    PaidDayRow, PaymentBefore, ReconcileMemo, ReportSpanRow, RowMarks,
+    AwaitingSettlement, ChangedOrder, ChangedPayment, ClosedScope, ExceptionNote, LedgerChanges, MemoUpdate,
+    NOTED_IMPORT_ROWS_MAX, PaidDayRow, PaymentBefore, ReconcileMemo, ReportSpanRow, RowMarks,
 };
+// Refunds.
 pub use refunds::{
     ApprovalRow, NewRefundRow, PAYOUT_LOOKBACK_SECONDS, PaymentHold, PayoutEntry, RefundFigures, RefundFilter,
     RefundRow, RefundTotals, RefundUpdate, RefundablePayment, unconfirmed_exception_id,
@@ -141,6 +141,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_refund_bank_transfer"),
     migration!(20, "0020_daily_report_kind"),
     migration!(21, "0021_reconcile_changes"),
+    migration!(22, "0022_reconcile_unsettled"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -545,20 +546,20 @@ mod tests {
         std::fs::copy(schema_fixtures::fixtures_dir().join("v09.sqlite"), &path).unwrap();
         let sha256 = |p: &Path| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(p).unwrap()));
         let before = sha256(&path);
-        // Today's steps 11 to 21 succeed inside the upgrade, then one more fails.
+        // Today's steps 11 to 22 succeed inside the upgrade, then one more fails.
         let mut failing = MIGRATIONS.to_vec();
         failing.push(Migration {
-            version: 22,
-            name: "0022_fails_on_purpose",
+            version: 23,
+            name: "0023_fails_on_purpose",
             sql: "CREATE TABLE half_done(id INTEGER PRIMARY KEY); INSERT INTO no_such_table VALUES (1);",
             creates: None,
         });
 
         let err = Store::open_with(&path, &failing).err().expect("the last step fails");
-        assert!(matches!(err, StoreError::Migration { version: 22, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::Migration { version: 23, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "database migration 0022_fails_on_purpose (schema version 22) failed, the file is left as it was: \
+            "database migration 0023_fails_on_purpose (schema version 23) failed, the file is left as it was: \
              no such table: no_such_table"
         );
         assert_eq!(err.code(), "store");

@@ -324,9 +324,11 @@ impl Store {
         Ok(true)
     }
 
-    /// Orders whose voucher deadline falls in `(now, until]`, with a voucher
-    /// code, no paid (or refunded) payment, and no expiry reminder queued by
-    /// an event yet: soonest deadline first, at most `limit`.
+    /// Orders the shop still awaits payment for whose voucher deadline falls
+    /// in `(now, until]`, with a voucher code, no paid (or refunded) payment,
+    /// and no expiry reminder queued by an event yet: soonest deadline first,
+    /// at most `limit`. (An order the shop cancelled, or counts as paid, gets
+    /// no reminder to pay.)
     pub fn orders_due_expiry_reminder(
         &self,
         now: DateTime<Utc>,
@@ -335,7 +337,8 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.order_id FROM orders o
-             WHERE o.voucher_expires_at > ?1 AND o.voucher_expires_at <= ?2 AND o.voucher_code <> ''
+             WHERE o.status = 'pending_payment' AND o.voucher_expires_at > ?1 AND o.voucher_expires_at <= ?2
+               AND o.voucher_code <> ''
                AND NOT EXISTS (SELECT 1 FROM payments p
                                WHERE p.order_id = o.order_id AND p.status IN ('paid', 'refunded'))
                AND NOT EXISTS (SELECT 1 FROM payment_links l JOIN payments p ON p.id = l.payment

@@ -205,6 +205,15 @@ pub type PaidDayRow = (String, String, String, i64);
 /// A report file's span as the memo keeps it: (batch, PSP, market, first day, last day).
 pub type ReportSpanRow = (i64, String, String, String, String);
 
+/// A paid payment no settlement row reports yet, with its market paid date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingSettlement {
+    pub psp: String,
+    pub payment_id: String,
+    pub country: String,
+    pub paid_on: String,
+}
+
 /// What a run leaves for the next one.
 pub struct MemoUpdate<'a> {
     pub options: &'a str,
@@ -215,6 +224,9 @@ pub struct MemoUpdate<'a> {
     pub paid_days: &'a [PaidDayRow],
     /// Report spans: (batch, psp, market, first day, last day); all or the new and widened ones.
     pub report_spans: &'a [ReportSpanRow],
+    /// The paid payments awaiting settlement: all of them (a full run) or
+    /// those of the payment keys it re-examined (a scoped one).
+    pub awaiting_settlement: &'a [AwaitingSettlement],
     /// The next run must read everything too (team mode: other desktops' rows
     /// come with row ids of their own).
     pub full_needed_next: bool,
@@ -360,12 +372,32 @@ impl Store {
         Ok(changes)
     }
 
-    /// Orders still awaiting payment whose voucher expires in (`after`, `until`].
-    pub fn orders_expiring_between(&self, after: i64, until: i64) -> StoreResult<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT order_id FROM orders WHERE voucher_expires_at > ?1 AND voucher_expires_at <= ?2")?;
+    /// Orders the shop still awaits payment for whose voucher expires in
+    /// (`after`, `until`]: `expired_unpaid` asks for that shop status.
+    pub fn orders_awaiting_payment_expiring_between(&self, after: i64, until: i64) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id FROM orders
+             WHERE status = 'pending_payment' AND voucher_expires_at > ?1 AND voucher_expires_at <= ?2",
+        )?;
         Ok(stmt.query_map(params![after, until], |r| r.get(0))?.collect::<Result<_, _>>()?)
+    }
+
+    /// Pending payments without an expiry of their own whose order's voucher
+    /// expires in (`after`, `until`]: (psp, payment id). Their order's
+    /// deadline is theirs, whatever the shop says of the order.
+    pub fn pending_without_expiry_of_orders_expiring_between(
+        &self,
+        after: i64,
+        until: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.psp, p.payment_id FROM payments p
+             LEFT JOIN payment_links l ON l.payment = p.id
+             JOIN orders o ON o.order_id = coalesce(l.order_id, p.order_id)
+             WHERE p.status = 'pending' AND p.expires_at IS NULL
+               AND o.voucher_expires_at > ?1 AND o.voucher_expires_at <= ?2",
+        )?;
+        Ok(stmt.query_map(params![after, until], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
     }
 
     /// Pending payments whose voucher expires in (`after`, `until`]: (psp, payment id).
@@ -377,15 +409,18 @@ impl Store {
         Ok(stmt.query_map(params![after, until], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
     }
 
-    /// Paid payments of a PSP in a market paid in [`from`, `until`): (psp, payment id).
-    pub fn paid_between(&self, psp: &str, country: &str, from: i64, until: i64) -> StoreResult<Vec<(String, String)>> {
+    /// The paid payments of a PSP in a market, paid on a market date, that no
+    /// settlement row reported by the last run: (psp, payment id).
+    pub fn awaiting_settlement_paid_on(
+        &self,
+        psp: &str,
+        country: &str,
+        paid_on: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT psp, payment_id FROM payments
-             WHERE status = 'paid' AND paid_at >= ?3 AND paid_at < ?4 AND psp = ?1 AND country = ?2",
+            "SELECT psp, payment_id FROM reconcile_unsettled WHERE psp = ?1 AND country = ?2 AND paid_on = ?3",
         )?;
-        Ok(stmt
-            .query_map(params![psp, country, from, until], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?)
+        Ok(stmt.query_map(params![psp, country, paid_on], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
     }
 
     /// Fills the temporary scope tables the scoped fact loaders read with the
@@ -560,7 +595,15 @@ impl Store {
 /// a scoped one), and empties the notes.
 pub(crate) fn write_memo(tx: &Connection, memo: &MemoUpdate<'_>, full: bool, marks: RowMarks) -> StoreResult<()> {
     if full {
-        tx.execute_batch("DELETE FROM reconcile_paid_days; DELETE FROM reconcile_report_spans;")?;
+        tx.execute_batch(
+            "DELETE FROM reconcile_paid_days; DELETE FROM reconcile_report_spans; DELETE FROM reconcile_unsettled;",
+        )?;
+    } else {
+        // The scope's keys are still in the temporary table the run's facts were read through.
+        tx.execute(
+            "DELETE FROM reconcile_unsettled WHERE (psp, payment_id) IN (SELECT psp, payment_id FROM temp.reconcile_scope_keys)",
+            [],
+        )?;
     }
     {
         let mut days = tx.prepare_cached(
@@ -578,6 +621,12 @@ pub(crate) fn write_memo(tx: &Connection, memo: &MemoUpdate<'_>, full: bool, mar
         )?;
         for (batch, psp, market, first, last) in memo.report_spans {
             spans.execute(params![batch, psp, market, first, last])?;
+        }
+        let mut unsettled = tx.prepare_cached(
+            "INSERT OR REPLACE INTO reconcile_unsettled(psp, payment_id, country, paid_on) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for a in memo.awaiting_settlement {
+            unsettled.execute(params![a.psp, a.payment_id, a.country, a.paid_on])?;
         }
     }
     tx.execute_batch(
