@@ -5,11 +5,12 @@
 #   bench/daily.sh [DAY_ORDERS] [SEED] [BASE_DB] [BASE_DATA]
 #   (defaults 20000 43 bench/out/vd.sqlite bench/data; run from the repo root)
 #
-# 1. copies BASE_DB (untimed) so the base ledger stays as run.sh left it;
+# 1. copies BASE_DB (untimed, once for each way) so the base ledger stays as run.sh left it;
 # 2. writes the day's demo files, numbered past the base's orders
 #    (`voucherdesk demo --first-order`), into bench/day/;
 # 3. times `voucherdesk import auto` of the day's seven files (search index
-#    included) and `voucherdesk reconcile`, each a fresh process;
+#    included) and `voucherdesk reconcile`, each a fresh process; then, on a
+#    fresh copy, the two in one command (`import auto --reconcile`);
 # 4. checks the reconciled counts equal the base's expectations plus the
 #    day's (the month's dLocal fee row is one row in both sets) and prints the
 #    figures, also into bench/out/daily.md. Exit 1 on any mismatch.
@@ -38,49 +39,64 @@ rm -rf "$day" "$db" "$db-wal" "$db-shm"
 # page cache the next run's ledger needs, and slowed a 5M import 2×.
 trap 'rm -f "$db" "$db-wal" "$db-shm" "$db.audit-anchor"' EXIT
 "$bin" demo --out "$day" --orders "$day_orders" --seed "$seed" --first-order "$first" --json > "$out/day-expected.json"
-cp "$base_db" "$db"
-# The copy's pages on disk (else the day's first checkpoint pays for writing
-# the whole copy) and in the page cache, as a desktop that has been open all
-# day has them: untimed.
-sync "$db"
-cat "$db" > /dev/null
+# A fresh copy of the base for each way of running the day: untimed.
+fresh_copy() {
+  rm -f "$db" "$db-wal" "$db-shm" "$db.audit-anchor"
+  cp "$base_db" "$db"
+  # The copy's pages on disk (else the day's first checkpoint pays for writing
+  # the whole copy) and in the page cache, as a desktop that has been open all
+  # day has them.
+  sync "$db"
+  cat "$db" > /dev/null
+}
 export VOUCHERDESK_DB=$db VOUCHERDESK_OPERATOR=bench
 
 times=$out/daily.times
 : > "$times"
 step() { local name=$1; shift; /usr/bin/time -f "$name %e s %M KB" -a -o "$times" "$@"; }
+# Two commands, each a fresh process; then one, `import auto --reconcile`.
+fresh_copy
 step import "$bin" import auto "$day"/*.csv "$day"/*.tsv > "$out/daily-import.txt" 2>&1
 step reconcile "$bin" reconcile --as-of "$as_of" --json > "$out/daily.json" 2> "$out/daily-reconcile.txt"
 cat "$out/daily-import.txt" "$out/daily-reconcile.txt" >&2
+fresh_copy
+step one_call "$bin" import auto "$day"/*.csv "$day"/*.tsv --reconcile --as-of "$as_of" --json \
+  > "$out/daily-one-call.json" 2> "$out/daily-one-call.txt"
+tail -2 "$out/daily-one-call.txt" >&2
 
-"$py" - "$base_data/expected.json" "$out/day-expected.json" "$out/daily.json" "$times" "$out/daily.md" "$base_orders" "$day_orders" <<'PY'
+"$py" - "$base_data/expected.json" "$out/day-expected.json" "$out/daily.json" "$out/daily-one-call.json" "$times" "$out/daily.md" "$base_orders" "$day_orders" <<'PY'
 import json, sys
-base_path, day_path, got_path, times_path, md_path, base_orders, day_orders = sys.argv[1:]
+base_path, day_path, got_path, one_call_path, times_path, md_path, base_orders, day_orders = sys.argv[1:]
 base = json.load(open(base_path))["expected"]
 day = json.load(open(day_path))
 day_rows = sum(int(f["rows"]) for f in day["files"])
 day = day["expected"]
 got = json.load(open(got_path))
+one_call = json.load(open(one_call_path))["reconciled"]
 want = {k: base[k] + day[k] for k in ("orders", "payments", "settlements", "matched")}
 want["settlements"] -= 1  # the month's dLocal fee row is the same row in both sets
-diff = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
-for kind in base["exceptions"]:
-    w = base["exceptions"][kind] + day["exceptions"][kind]
-    if got["exceptions"].get(kind) != w:
-        diff[kind] = (got["exceptions"].get(kind), w)
+diff = {}
+for way, summary in (("two commands", got), ("one call", one_call)):
+    diff.update({f"{way}: {k}": (summary.get(k), v) for k, v in want.items() if summary.get(k) != v})
+    for kind in base["exceptions"]:
+        w = base["exceptions"][kind] + day["exceptions"][kind]
+        if summary["exceptions"].get(kind) != w:
+            diff[f"{way}: {kind}"] = (summary["exceptions"].get(kind), w)
 steps = {}
 for line in open(times_path):
     name, secs, _, kb, _ = line.split()
     steps[name] = (float(secs), int(kb))
-total = sum(s for s, _ in steps.values())
+total = steps["import"][0] + steps["reconcile"][0]
 lines = [
     f"{int(day_orders):,} orders ({day_rows:,} rows in 7 files) into a ledger of {int(base_orders):,} orders, as of {got['as_of']}.",
     "",
     "| step | wall s | peak MB |",
     "| --- | ---: | ---: |",
 ]
-lines += [f"| {name} | {s:.2f} | {kb / 1024:,.0f} |" for name, (s, kb) in steps.items()]
-lines += [f"| **import + reconcile** | **{total:.2f}** | |", "", f"counts match: {'yes' if not diff else 'NO'}"]
+lines += [f"| {name} | {steps[name][0]:.2f} | {steps[name][1] / 1024:,.0f} |" for name in ("import", "reconcile")]
+lines += [f"| **import + reconcile, two commands** | **{total:.2f}** | |"]
+lines += [f"| **`import auto --reconcile`, one command** | **{steps['one_call'][0]:.2f}** | {steps['one_call'][1] / 1024:,.0f} |"]
+lines += ["", f"counts match: {'yes' if not diff else 'NO'}"]
 text = "\n".join(lines) + "\n"
 open(md_path, "w").write(text)
 print(text)

@@ -4,13 +4,15 @@
 use crate::failure::Failure;
 use crate::output::print_json;
 use crate::workspace::{acting, change, open};
+use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use voucherdesk::import::profile::{self, ImportKind, Profile};
 use voucherdesk::import::{
     ImportError, ImportOutcome, ImportRequest, PlannedFile, import_file, import_prepared, plan_run, prepare_each,
 };
-use voucherdesk::operators;
+use voucherdesk::operators::{self, Operator};
+use voucherdesk::reconcile::{ReconcileOptions, ReconcileSummary, RunMode, reconcile_with};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum KindArg {
@@ -37,6 +39,13 @@ pub(crate) struct ImportArgs {
     /// Leave the buyer search index for later (the first lookup builds it).
     #[arg(long)]
     no_index: bool,
+    /// Reconcile once the files are in, in the same run: what `voucherdesk reconcile` does
+    /// (only what changed since the last run, the settings' lag and tolerance).
+    #[arg(long)]
+    reconcile: bool,
+    /// With --reconcile: the business date to reconcile as of (default today in Bogotá/Lima).
+    #[arg(long, requires = "reconcile")]
+    as_of: Option<NaiveDate>,
     #[arg(long)]
     json: bool,
 }
@@ -60,14 +69,33 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
     };
     let profile = load_profile(&args)?;
     let mut store = open(db)?;
-    let operator = acting(&store, operator)?;
-    operator.require(operators::Permission::Import)?;
+    let operator = may_import(&store, operator, &args)?;
     let mut done = Done::default();
-    for path in &args.files {
-        let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
-        done.record(change(&mut store, |s| import_file(s, &request))?, args.json);
+    let reconciled = store
+        .with_one_checkpoint(|store| {
+            for path in &args.files {
+                let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
+                done.record(change(store, |s| import_file(s, &request))?, args.json);
+            }
+            index_and_reconcile(store, &args, &operator, &done)
+        })
+        .map_err(Failure::fault)??;
+    report(&args, done, reconciled)
+}
+
+/// The operator this call acts as, refused before any file is read unless they
+/// may import (and reconcile, with --reconcile).
+fn may_import(
+    store: &voucherdesk::store::Store,
+    given: &Option<String>,
+    args: &ImportArgs,
+) -> Result<Operator, Failure> {
+    let operator = acting(store, given)?;
+    operator.require(operators::Permission::Import)?;
+    if args.reconcile {
+        operator.require(operators::Permission::Reconcile)?;
     }
-    finish(&mut store, &args, done)
+    Ok(operator)
 }
 
 /// `import auto`: every file's profile from its header, orders before payments
@@ -84,8 +112,7 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
         .map(|path| profile::load_profile_file(path).map_err(Failure::refusal))
         .collect::<Result<Vec<_>, _>>()?;
     let mut store = open(db)?;
-    let operator = acting(&store, operator)?;
-    operator.require(operators::Permission::Import)?;
+    let operator = may_import(&store, operator, &args)?;
     let started = std::time::Instant::now();
     let mut done = Done::default();
     let mut planned = Vec::new();
@@ -96,9 +123,9 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
         }
     }
     let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
-    let mut stopped = None;
-    store
+    let reconciled = store
         .with_one_checkpoint(|store| {
+            let mut stopped = None;
             prepare_each(&paths, &mut |index, prepared| {
                 if stopped.is_some() {
                     return;
@@ -113,22 +140,23 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
                     Ok(result) => done.record(result, args.json),
                     Err(failure) => stopped = Some(failure),
                 }
-            })
+            });
+            if let Some(failure) = stopped {
+                return Err(failure);
+            }
+            eprintln!(
+                "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
+                args.files.len(),
+                done.imported_files(),
+                done.imported_rows(),
+                done.outcomes.len() - done.imported_files(),
+                done.failures.len(),
+                started.elapsed().as_millis()
+            );
+            index_and_reconcile(store, &args, &operator, &done)
         })
-        .map_err(Failure::fault)?;
-    if let Some(failure) = stopped {
-        return Err(failure);
-    }
-    eprintln!(
-        "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
-        args.files.len(),
-        done.imported_files(),
-        done.imported_rows(),
-        done.outcomes.len() - done.imported_files(),
-        done.failures.len(),
-        started.elapsed().as_millis()
-    );
-    finish(&mut store, &args, done)
+        .map_err(Failure::fault)??;
+    report(&args, done, reconciled)
 }
 
 /// What the files of one call came to.
@@ -169,18 +197,43 @@ impl Done {
     }
 }
 
-/// The search index, the JSON report and the exit status of one call.
-fn finish(store: &mut voucherdesk::store::Store, args: &ImportArgs, done: Done) -> Result<(), Failure> {
-    let Done { outcomes, failures } = done;
-    if !args.no_index && outcomes.iter().any(|o| matches!(o, ImportOutcome::Imported(_))) {
+/// The search index, then with --reconcile a reconciliation run: both inside
+/// the call's one checkpoint, on the pages the files just brought into the cache.
+/// A file that failed for a fault (not a refusal) leaves the reconciliation to a
+/// later run.
+fn index_and_reconcile(
+    store: &mut voucherdesk::store::Store,
+    args: &ImportArgs,
+    operator: &Operator,
+    done: &Done,
+) -> Result<Option<ReconcileSummary>, Failure> {
+    if !args.no_index && done.imported_files() > 0 {
         let started = std::time::Instant::now();
         let indexed = change(store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
         eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
     }
+    if !args.reconcile || done.failures.iter().any(|e| !e.is_refusal()) {
+        return Ok(None);
+    }
+    let options = ReconcileOptions::load(store, args.as_of).map_err(Failure::fault)?;
+    let summary = change(store, |s| reconcile_with(s, &options, operator, RunMode::Changes))??;
+    crate::reconcile::say_how(&summary);
+    Ok(Some(summary))
+}
+
+/// The JSON report (or the reconciled counts) and the exit status of one call.
+fn report(args: &ImportArgs, done: Done, reconciled: Option<ReconcileSummary>) -> Result<(), Failure> {
+    let Done { outcomes, failures } = done;
     if args.json {
         let errors: Vec<_> =
             failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();
-        print_json(&serde_json::json!({"imported": outcomes, "errors": errors}))?;
+        let mut json = serde_json::json!({"imported": outcomes, "errors": errors});
+        if let Some(summary) = &reconciled {
+            json["reconciled"] = serde_json::to_value(summary).map_err(Failure::fault)?;
+        }
+        print_json(&json)?;
+    } else if let Some(summary) = &reconciled {
+        crate::reconcile::print_summary(summary);
     }
     match failures.iter().find(|e| !e.is_refusal()) {
         Some(e) => Err(Failure::fault(format!("import failed: {}", e.code()))),

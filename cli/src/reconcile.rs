@@ -6,7 +6,7 @@ use crate::workspace::{acting, change, open};
 use chrono::NaiveDate;
 use clap::Args;
 use std::path::PathBuf;
-use voucherdesk::reconcile::{ReconcileOptions, RunMode, reconcile_with};
+use voucherdesk::reconcile::{ReconcileOptions, ReconcileSummary, RunMode, reconcile_with};
 
 #[derive(Args)]
 pub(crate) struct ReconcileArgs {
@@ -36,6 +36,16 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: Reconci
     options.amount_tolerance_minor = args.amount_tolerance_minor.unwrap_or(settings.amount_tolerance_minor);
     let mode = if args.full { RunMode::Full } else { RunMode::Changes };
     let summary = change(&mut store, |s| reconcile_with(s, &options, &operator, mode))??;
+    say_how(&summary);
+    if args.json {
+        return print_json(&summary);
+    }
+    print_summary(&summary);
+    Ok(())
+}
+
+/// The run's one line on stderr: how long, how much it read, what it opened and cleared.
+pub(crate) fn say_how(summary: &ReconcileSummary) {
     let read = match summary.scope {
         Some(scope) => format!(
             "re-examined what changed since the last run ({} orders, {} payments; --full reads everything)",
@@ -47,9 +57,10 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: Reconci
         "reconciled in {} ms: {read}; {} new or reopened, {} cleared by data",
         summary.elapsed_ms, summary.newly_opened, summary.cleared
     );
-    if args.json {
-        return print_json(&summary);
-    }
+}
+
+/// The counts on stdout, one kind a line.
+pub(crate) fn print_summary(summary: &ReconcileSummary) {
     out!(
         "as of {}: {} orders, {} payments, {} settlement rows; {} matched",
         summary.as_of,
@@ -62,5 +73,4 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: Reconci
         out!("  {kind:<20} {count}");
     }
     out!("open exceptions: {}", summary.open_exceptions);
-    Ok(())
 }

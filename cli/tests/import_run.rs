@@ -103,6 +103,52 @@ fn auto_takes_no_profile_and_json_names_each_refused_file() {
 }
 
 #[test]
+fn reconcile_joins_the_run_and_decides_what_the_reconcile_command_decides() {
+    let ctx = Ctx::new();
+    let (history, manifest) = demo_files(&ctx, "history", 3, 1, 1500);
+    let (day, day_manifest) = demo_files(&ctx, "day", 4, 1501, 400);
+    let as_of = manifest["as_of"].as_str().unwrap().to_string();
+    let call = |files: &[std::path::PathBuf], extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+        args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+        args.extend(["--reconcile", "--as-of", &as_of].iter().chain(extra).map(Into::into));
+        args
+    };
+
+    // The history, reconciled in the same run: the JSON report carries the summary a full run gives.
+    let report = ctx.json(call(&history, &["--json"]));
+    assert_eq!(report["imported"].as_array().unwrap().len(), 7, "{report}");
+    assert_eq!(report["reconciled"]["orders"], manifest["expected"]["orders"], "{report}");
+    let full = ctx.json(["reconcile", "--full", "--as-of", &as_of, "--json"]);
+    assert_eq!(report["reconciled"], full);
+
+    // The day's files with a bad one: the others go in, the run still reconciles, and exits 2.
+    let bad = ctx.path("dlocal-bad.csv");
+    std::fs::write(
+        &bad,
+        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
+         D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2\n",
+    )
+    .unwrap();
+    let mut files = day.clone();
+    files.push(bad);
+    let out = ctx.fails_with(2, call(&files, &[]));
+    let (text, errors) = (stdout(&out), stderr(&out));
+    assert!(errors.contains("re-examined what changed since the last run"), "{errors}");
+    assert!(errors.contains("1 of 8 file(s) refused"), "{errors}");
+    let orders =
+        manifest["expected"]["orders"].as_u64().unwrap() + day_manifest["expected"]["orders"].as_u64().unwrap();
+    let full = ctx.json(["reconcile", "--full", "--as-of", &as_of, "--json"]);
+    assert_eq!(full["orders"].as_u64(), Some(orders));
+    assert!(text.contains(&format!("as of {as_of}: {orders} orders, {} payments", full["payments"])), "{text}");
+    assert!(text.contains(&format!("open exceptions: {}", full["open_exceptions"])), "{text}");
+
+    // --as-of belongs to --reconcile.
+    let out = ctx.fails_with(2, ["import", "auto", day[0].to_str().unwrap(), "--as-of", &as_of]);
+    assert!(stderr(&out).contains("--reconcile"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_second_numbered_set_adds_its_orders_and_the_ledger_reconciles_to_both_sets_expectations() {
     let ctx = Ctx::new();
     let (first, first_manifest) = demo_files(&ctx, "history", 3, 1, 1500);
