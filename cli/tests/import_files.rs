@@ -561,13 +561,11 @@ fn quoted_headers_and_timestamps_without_offset_are_read_in_the_market_zone() {
     assert_eq!(ctx.lookup_ids("nunez"), ["N-1"]);
 
     // dLocal payment rows without an offset: the row's market (COUNTRY) decides.
-    let payments = ctx.path("dlocal-no-offset.csv");
-    std::fs::write(
-        &payments,
-        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
-         D-N1,N-1,CO,EY,COP,150000,PAID,200,2026-03-10T09:00:00,2026-03-10 10:30:00,2026-03-13,4000008001\n",
-    )
-    .unwrap();
+    let payments = support::dlocal_payments_file(
+        &ctx,
+        "dlocal-no-offset.csv",
+        &["D-N1,N-1,CO,EY,COP,150000,PAID,200,2026-03-10T09:00:00,2026-03-10 10:30:00,2026-03-13,4000008001"],
+    );
     ctx.import("payments", "dlocal", &payments);
     let p = only_payment(&ctx, "D-N1");
     assert_eq!(p["created_at"], "2026-03-10T14:00:00Z");

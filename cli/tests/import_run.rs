@@ -5,7 +5,10 @@
 use crate::support;
 
 use serde_json::Value;
-use support::{Ctx, contract_demo_fee, demo_files, stderr, stdout, table_counts};
+use support::{Ctx, contract_demo_fee, demo_files, dlocal_payments_file, stderr, stdout, table_counts};
+
+/// A dLocal payment row whose amount is not a number.
+const BAD_AMOUNT_ROW: &str = "D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2";
 
 fn rows_of(manifest: &Value, kind: &str) -> i64 {
     manifest["files"]
@@ -26,14 +29,14 @@ fn one_call_imports_every_kind_in_order_and_a_bad_file_refuses_only_itself() {
     files.reverse();
     let junk = ctx.path("notes.csv");
     std::fs::write(&junk, "fecha,comentario\n2026-03-04,hola\n").unwrap();
-    let bad = ctx.path("dlocal-bad.csv");
-    std::fs::write(
-        &bad,
-        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
-         D-77000001,CO-7700001,CO,EF,COP,1000.00,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,1\n\
-         D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2\n",
-    )
-    .unwrap();
+    let bad = dlocal_payments_file(
+        &ctx,
+        "dlocal-bad.csv",
+        &[
+            "D-77000001,CO-7700001,CO,EF,COP,1000.00,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,1",
+            BAD_AMOUNT_ROW,
+        ],
+    );
     files.insert(2, junk.clone());
     files.insert(0, bad.clone());
     let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
@@ -123,13 +126,7 @@ fn reconcile_joins_the_run_and_decides_what_the_reconcile_command_decides() {
     assert_eq!(report["reconciled"], full);
 
     // The day's files with a bad one: the others go in, the run still reconciles, and exits 2.
-    let bad = ctx.path("dlocal-bad.csv");
-    std::fs::write(
-        &bad,
-        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
-         D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2\n",
-    )
-    .unwrap();
+    let bad = dlocal_payments_file(&ctx, "dlocal-bad.csv", &[BAD_AMOUNT_ROW]);
     let mut files = day.clone();
     files.push(bad);
     let out = ctx.fails_with(2, call(&files, &[]));

@@ -204,13 +204,13 @@ fn psp_and_market_narrow_the_report() {
 fn a_voucher_belongs_to_its_markets_date() {
     let ctx = recon_ctx();
     // Created 2026-03-21 02:00 UTC = 2026-03-20 21:00 in Bogotá.
-    let late = ctx.path("late.csv");
-    std::fs::write(
-        &late,
-        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n\
-         D-100,R-100,CO,EY,COP,10000,PAID,200,2026-03-21T02:00:00.000+0000,2026-03-21T03:00:00.000+0000,2026-03-24T02:00:00.000+0000,4000000100\n",
-    )
-    .unwrap();
+    let late = support::dlocal_payments_file(
+        &ctx,
+        "late.csv",
+        &[
+            "D-100,R-100,CO,EY,COP,10000,PAID,200,2026-03-21T02:00:00.000+0000,2026-03-21T03:00:00.000+0000,2026-03-24T02:00:00.000+0000,4000000100",
+        ],
+    );
     ctx.import("payments", "dlocal", &late);
     let on_20 = ctx.json(["kpis", "--from", "2026-03-20", "--to", "2026-03-20", "--market", "CO", "--json"]);
     // D-100 only (no fixture voucher is created on 03-20), paid after 60 min.

@@ -334,6 +334,18 @@ pub fn pdf_text(path: &Path) -> String {
     text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
 }
 
+/// The header of dLocal's payments report, as the built-in `dlocal` profile reads it.
+pub const DLOCAL_PAYMENTS_HEADER: &str = "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER";
+
+/// Writes a dLocal payments report of `rows` (one line each, no header) as `name` in the test's folder.
+pub fn dlocal_payments_file(ctx: &Ctx, name: &str, rows: &[&str]) -> PathBuf {
+    let path = ctx.path(name);
+    let text: String =
+        std::iter::once(DLOCAL_PAYMENTS_HEADER).chain(rows.iter().copied()).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Demo files (seed, first order number, orders) written into the test's dir
 /// by `voucherdesk demo` with no database (files only).
 pub fn demo_files(ctx: &Ctx, name: &str, seed: u64, first_order: u64, orders: u64) -> (Vec<std::path::PathBuf>, Value) {
