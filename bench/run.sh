@@ -10,7 +10,8 @@
 # 5. the peers, each timed with /usr/bin/time: bench/peer_duckdb.py (DuckDB
 #    file, 2 threads) and bench/peer_pandas.py (in memory, findings to Parquet)
 # 6. bench/daily.sh: a day's files (20,000 orders) into that ledger, then
-#    reconcile, its counts checked (bench/out/daily.md)
+#    reconcile, as two commands and as one (`import auto --reconcile`), each
+#    run's counts checked (bench/out/daily.md)
 # 7. every engine's counts must equal bench/data/expected.json's "expected"
 #    block: orders, payments, settlements and each exception kind the engine
 #    computes (a peer lists them in its JSON's "kinds"; voucherdesk computes
