@@ -97,10 +97,14 @@ pub(crate) fn install_capture(conn: &Connection) -> StoreResult<()> {
         // Each key is noted once. Not with INSERT OR IGNORE: inside a trigger the
         // outer statement's conflict policy wins, and an upsert's (ABORT) would
         // turn a key noted twice (the old and new key of an update) into an error.
+        // `+` strips the row's column affinity: with it, SQLite converts the
+        // untyped `key` for the comparison and cannot use the primary key, and
+        // each noted row scanned every note before it (13,448 payments updated
+        // by one file: 7.7 s instead of 0.4).
         let note = |row: &str| {
             format!(
                 "INSERT INTO main.team_pending(tbl, key) SELECT '{name}', {row}.{key}
-                 WHERE NOT EXISTS (SELECT 1 FROM main.team_pending WHERE tbl = '{name}' AND key = {row}.{key});"
+                 WHERE NOT EXISTS (SELECT 1 FROM main.team_pending WHERE tbl = '{name}' AND key = +{row}.{key});"
             )
         };
         if !t.numbered {
@@ -391,6 +395,49 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The virtual machine steps of one `UPDATE` of a row of `table` by key,
+    /// with the capture installed and `noted` other keys of that table noted.
+    fn steps_to_note_one_update(table: &str, key: &str, noted: i64) -> i32 {
+        let store = Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        conn.execute_batch(
+            "INSERT INTO import_batches(id, kind, profile, file_name, sha256, encoding, delimiter, header_json, operator, imported_at)
+                 VALUES (1, 'orders', 'shop', 'o.csv', 'x', 'UTF-8', ',', '[]', 'ana', 0);
+             INSERT INTO orders(id, order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document,
+                 country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, batch_id, line, raw_offset,
+                 raw_len)
+                 VALUES (1, 'CO-1', 's', 0, '', '', '', '', 'CO', 100, 'COP', 'paid', 'dlocal', '', '', 1, 2, 0, 0);
+             INSERT INTO exceptions(id, kind, status, order_id, psp, payment_id, country, store, currency, facts, detail,
+                 detected_at, updated_at, last_run)
+                 VALUES ('EX-1', 'recorded_not_paid', 'open', 'CO-1', '', '', 'CO', 'Tienda', 'COP', '', '', 0, 0, 0);",
+        )
+        .unwrap();
+        install_capture(conn).unwrap();
+        let mut note = conn.prepare("INSERT INTO team_pending(tbl, key) VALUES (?1, ?2)").unwrap();
+        for n in 0..noted {
+            let other: rusqlite::types::Value =
+                if key == "id" && table != "exceptions" { (n + 1_000).into() } else { format!("EX-{n:06}").into() };
+            note.execute(rusqlite::params![table, other]).unwrap();
+        }
+        let mut update = conn.prepare(&format!("UPDATE {table} SET {key} = {key} WHERE {key} = ?1")).unwrap();
+        let this: rusqlite::types::Value =
+            if table == "exceptions" { String::from("EX-1").into() } else { 1_i64.into() };
+        assert_eq!(update.execute([this]).unwrap(), 1);
+        update.get_status(rusqlite::StatementStatus::VmStep)
+    }
+
+    #[test]
+    fn noting_a_change_looks_its_key_up_rather_than_reading_every_note() {
+        // An integer key (orders) and a text one (exceptions): with a scan, the
+        // steps grow with the notes already taken (2,000 here); with the key's
+        // index they stay level.
+        for (table, key) in [("orders", "id"), ("exceptions", "id")] {
+            let few = steps_to_note_one_update(table, key, 10);
+            let many = steps_to_note_one_update(table, key, 2_000);
+            assert!(many < few + 50, "{table}: {few} steps with 10 notes, {many} with 2,000");
+        }
+    }
 
     #[test]
     fn every_shared_table_exists_locally_with_its_key() {
