@@ -70,13 +70,17 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
     let profile = load_profile(&args)?;
     let mut store = open(db)?;
     let operator = may_import(&store, operator, &args)?;
-    let mut done = Done::default();
+    let mut done = Done::new(&store, args.json);
     let reconciled = store
         .with_one_checkpoint(|store| {
-            for path in &args.files {
-                let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
-                done.record(change(store, |s| import_file(s, &request))?, args.json);
-            }
+            let ran = store.write_run(|store| {
+                for path in &args.files {
+                    let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
+                    done.written(change(store, |s| import_file(s, &request)))?;
+                }
+                Ok(())
+            });
+            done.run_ended(ran)?;
             index_and_reconcile(store, &args, &operator, &done)
         })
         .map_err(Failure::fault)??;
@@ -114,36 +118,34 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
     let mut store = open(db)?;
     let operator = may_import(&store, operator, &args)?;
     let started = std::time::Instant::now();
-    let mut done = Done::default();
+    let mut done = Done::new(&store, args.json);
     let mut planned = Vec::new();
     for PlannedFile { path, profile } in plan_run(&args.files, &custom) {
         match profile {
             Ok(profile) => planned.push((path, profile)),
-            Err(e) => done.record(Err(e), args.json),
+            Err(e) => done.record(Err(e)),
         }
     }
     let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
     let reconciled = store
         .with_one_checkpoint(|store| {
-            let mut stopped = None;
-            prepare_each(&paths, &mut |index, prepared| {
-                if stopped.is_some() {
-                    return;
-                }
-                let (path, profile) = &planned[index];
-                let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
-                let written = match prepared {
-                    Ok(file) => change(store, |s| import_prepared(s, &request, file, &mut |_| {})),
-                    Err(e) => Ok(Err(e)),
-                };
-                match written {
-                    Ok(result) => done.record(result, args.json),
-                    Err(failure) => stopped = Some(failure),
-                }
+            let ran = store.write_run(|store| {
+                let mut stopped = Ok(());
+                prepare_each(&paths, &mut |index, prepared| {
+                    if stopped.is_err() {
+                        return;
+                    }
+                    let (path, profile) = &planned[index];
+                    let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
+                    let written = match prepared {
+                        Ok(file) => change(store, |s| import_prepared(s, &request, file, &mut |_| {})),
+                        Err(e) => Ok(Err(e)),
+                    };
+                    stopped = done.written(written);
+                });
+                stopped
             });
-            if let Some(failure) = stopped {
-                return Err(failure);
-            }
+            done.run_ended(ran)?;
             eprintln!(
                 "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
                 args.files.len(),
@@ -160,17 +162,70 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
 }
 
 /// What the files of one call came to.
-#[derive(Default)]
 struct Done {
     outcomes: Vec<ImportOutcome>,
     failures: Vec<ImportError>,
+    json: bool,
+    /// In a team copy, the last file's outcome until its upload is confirmed
+    /// (by the next file's write, or the run's end): a file is reported
+    /// imported only once the team has it.
+    unconfirmed: Option<Result<ImportOutcome, ImportError>>,
+    confirms_later: bool,
 }
 
 impl Done {
-    fn record(&mut self, result: Result<ImportOutcome, ImportError>, json: bool) {
+    fn new(store: &voucherdesk::store::Store, json: bool) -> Done {
+        Done {
+            outcomes: Vec::new(),
+            failures: Vec::new(),
+            json,
+            unconfirmed: None,
+            confirms_later: store.is_team_copy(),
+        }
+    }
+
+    /// One file's write: its outcome, or the fault that stops the run (the
+    /// file before it, still unconfirmed, was put back with it).
+    fn written(&mut self, written: Result<Result<ImportOutcome, ImportError>, Failure>) -> Result<(), Failure> {
+        match written {
+            Ok(result) if self.confirms_later => {
+                if let Some(confirmed) = self.unconfirmed.replace(result) {
+                    self.record(confirmed);
+                }
+                Ok(())
+            }
+            Ok(result) => {
+                self.record(result);
+                Ok(())
+            }
+            Err(failure) => {
+                self.unconfirmed = None;
+                Err(failure)
+            }
+        }
+    }
+
+    /// The write run's end: the last file confirmed, or the fault that stopped it.
+    fn run_ended(&mut self, ran: Result<Result<(), Failure>, voucherdesk::store::StoreError>) -> Result<(), Failure> {
+        match ran {
+            Ok(Ok(())) => {
+                if let Some(confirmed) = self.unconfirmed.take() {
+                    self.record(confirmed);
+                }
+                Ok(())
+            }
+            Ok(Err(failure)) => Err(failure),
+            Err(e) => {
+                self.unconfirmed = None;
+                Err(Failure::from(e))
+            }
+        }
+    }
+
+    fn record(&mut self, result: Result<ImportOutcome, ImportError>) {
         match result {
             Ok(outcome) => {
-                if !json {
+                if !self.json {
                     out!("{outcome}");
                 }
                 self.outcomes.push(outcome);
@@ -223,7 +278,7 @@ fn index_and_reconcile(
 
 /// The JSON report (or the reconciled counts) and the exit status of one call.
 fn report(args: &ImportArgs, done: Done, reconciled: Option<ReconcileSummary>) -> Result<(), Failure> {
-    let Done { outcomes, failures } = done;
+    let Done { outcomes, failures, .. } = done;
     if args.json {
         let errors: Vec<_> =
             failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();

@@ -588,3 +588,148 @@ fn exchange_and_fee_rates_set_on_one_desk_are_the_rates_of_every_desk() {
     a.store.team_pull().unwrap();
     assert_eq!(credentials::fee_rate(&a.store, "dlocal-co").unwrap(), Some(290));
 }
+
+/// The settlement lag desk `store`'s settings hold, and the server's copy of them.
+fn lag_days(store: &Store) -> i64 {
+    voucherdesk::settings::get(store).unwrap().settlement_lag_days
+}
+
+#[test]
+fn a_run_of_changes_uploads_each_beside_the_next_and_the_team_ends_as_the_run_left_the_copy() {
+    use voucherdesk::settings::{self, Settings};
+    let server = started();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = voucherdesk::demo::generate(files_dir.path(), 300, 11).unwrap();
+    let mut a = desk(&server, "shenzhen/marta");
+    a.store.write(|s| operators::add(s, None, "admin", Role::Admin, None)).unwrap();
+    let admin = act_as(&a.store, "admin");
+    let set_lag = |s: &mut Store, days: i64| {
+        let now = settings::get(s)?;
+        settings::set(s, &admin, &Settings { settlement_lag_days: days, ..now })
+    };
+    let ran = a
+        .store
+        .write_run(|s| -> Result<(), Box<dyn std::error::Error>> {
+            // Two changes in a row to one row: the second is made while the
+            // first is on its way up, and must reach the server too.
+            s.write(|s| set_lag(s, 3))?;
+            s.write(|s| set_lag(s, 5))?;
+            for f in &files.files {
+                let profile = built_in(f.profile).unwrap();
+                let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &admin };
+                let outcome = s.write(|s| Ok::<_, StoreError>(import_file(s, &request)))??;
+                assert!(matches!(outcome, ImportOutcome::Imported(_)), "{outcome}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    ran.unwrap();
+    let on_server: String =
+        raw(&server).query_one("SELECT value FROM settings WHERE key = 'settings'", &[]).unwrap().get(0);
+    assert_eq!(serde_json::from_str::<Settings>(&on_server).unwrap().settlement_lag_days, 5, "{on_server}");
+    let counts = a.store.counts().unwrap();
+    assert_eq!(counts.orders as u64, files.expected.orders);
+    assert_eq!(server_count(&server, "SELECT count(*) FROM orders"), counts.orders);
+    assert_eq!(server_count(&server, "SELECT count(*) FROM payments"), counts.payments);
+    assert_eq!(server_count(&server, "SELECT count(*) FROM settlements"), counts.settlements);
+    assert_eq!(server_count(&server, "SELECT count(*) FROM import_batches"), files.files.len() as i64);
+    // Nothing waits for upload, and the copy's cursor is the server's last change.
+    let copy = rusqlite::Connection::open(&a.path).unwrap();
+    let left: i64 = copy
+        .query_row("SELECT (SELECT count(*) FROM team_pending) + (SELECT count(*) FROM store_meta WHERE key = 'team_watermarks')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(a.store.team_cursor().unwrap(), server_count(&server, "SELECT last_value FROM voucherdesk_change_seq"));
+    // A second desk pulls the same ledger, and may write at once: the run let the lock go.
+    let mut b = desk(&server, "bogota/lucia");
+    assert_eq!(b.store.counts().unwrap(), counts);
+    assert_eq!(lag_days(&b.store), 5);
+    let admin_b = act_as(&b.store, "admin");
+    b.store.write(|s| settings::set(s, &admin_b, &Settings { settlement_lag_days: 6, ..settings::get(s)? })).unwrap();
+    a.store.team_pull().unwrap();
+    assert_eq!(lag_days(&a.store), 6);
+    assert_eq!(voucherdesk::audit::verify(&a.store).unwrap().first_broken, None);
+    assert_eq!(voucherdesk::audit::verify(&b.store).unwrap().first_broken, None);
+}
+
+/// The one team copy (`team-….sqlite`) a desktop keeps below `data_home`.
+fn team_copy_under(data_home: &std::path::Path) -> PathBuf {
+    let mut found = Vec::new();
+    let mut dirs = vec![data_home.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.starts_with("team-") && name.ends_with(".sqlite") {
+                found.push(path);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
+}
+
+/// `voucherdesk` on the team copy `--db postgres://…` keeps under `data_home`.
+fn team_cli(server: &PgServer, data_home: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = assert_cmd::Command::cargo_bin("voucherdesk")
+        .unwrap()
+        .arg("--db")
+        .arg(server.url())
+        .args(args)
+        .env("XDG_DATA_HOME", data_home)
+        .env("VOUCHERDESK_TEAM_PASSWORD", PG_PASSWORD)
+        .env("VOUCHERDESK_OPERATOR", "admin")
+        .env_remove("VOUCHERDESK_DB")
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn import_auto_on_a_team_reports_a_file_once_the_team_has_it_and_a_refused_upload_takes_the_next_file_back_too() {
+    let server = started();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = voucherdesk::demo::generate(files_dir.path(), 200, 5).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = team_cli(&server, home.path(), &["operators", "add", "admin", "--role", "admin"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The server turns dLocal's settlement rows away. `import auto` takes the
+    // settlement reports last, dLocal's (the larger) first: its upload fails
+    // while PagoEfectivo's report is written on the copy.
+    raw(&server)
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.psp = 'dlocal' THEN RAISE EXCEPTION 'dLocal settlements are frozen'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER frozen BEFORE INSERT ON settlements FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+    let paths: Vec<String> = files.files.iter().map(|f| f.path.display().to_string()).collect();
+    let mut args = vec!["import", "auto"];
+    args.extend(paths.iter().map(String::as_str));
+    let (code, stdout, stderr) = team_cli(&server, home.path(), &args);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("dLocal settlements are frozen"), "{stderr}");
+    let reported: Vec<&str> = stdout.lines().collect();
+    assert_eq!(reported.len(), 5, "{stdout}");
+    assert!(reported.iter().all(|l| l.contains(": imported ") && !l.contains("settlement")), "{stdout}");
+    // The server and the copy hold the same five files, and no settlement row.
+    assert_eq!(server_count(&server, "SELECT count(*) FROM import_batches"), 5);
+    assert_eq!(server_count(&server, "SELECT count(*) FROM settlements"), 0);
+    let copy = rusqlite::Connection::open(team_copy_under(home.path())).unwrap();
+    let local = |sql: &str| copy.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(local("SELECT count(*) FROM import_batches"), 5);
+    assert_eq!(local("SELECT count(*) FROM settlements"), 0);
+    assert_eq!(local("SELECT count(*) FROM orders"), server_count(&server, "SELECT count(*) FROM orders"));
+    assert_eq!(local("SELECT count(*) FROM payments"), server_count(&server, "SELECT count(*) FROM payments"));
+    assert_eq!(local("SELECT count(*) FROM team_pending"), 0);
+    // Once the server takes them, the same call brings in the two reports only.
+    raw(&server).batch_execute("DROP TRIGGER frozen ON settlements").unwrap();
+    let (code, stdout, stderr) = team_cli(&server, home.path(), &args);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.contains(": imported ")).count(), 2, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.contains("already imported")).count(), 5, "{stdout}");
+    assert_eq!(server_count(&server, "SELECT count(*) FROM settlements") as u64, files.expected.settlements);
+    assert_eq!(local("SELECT count(*) FROM settlements"), server_count(&server, "SELECT count(*) FROM settlements"));
+}

@@ -33,6 +33,7 @@ mod sync;
 pub mod team;
 // Team mode's write path: changes under the team's lock, uploaded.
 mod team_link;
+mod team_run;
 mod vouchers;
 mod webhooks;
 

@@ -91,6 +91,14 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> StoreResult
 /// Notes every change to a shared table in team_pending, for this connection
 /// only (TEMP triggers) and only while installed.
 pub(crate) fn install_capture(conn: &Connection) -> StoreResult<()> {
+    install_capture_noting(conn, false)
+}
+
+/// [`install_capture`]; with `renoting`, a key that is also in the change
+/// being uploaded beside this one ([`hand_off_notes`]) is listed in
+/// `temp.team_renoted` too, so that the upload's end keeps its note.
+pub(crate) fn install_capture_noting(conn: &Connection, renoting: bool) -> StoreResult<()> {
+    remove_capture(conn)?;
     let mut sql = String::new();
     for t in SHARED_TABLES {
         let (name, key) = (t.name, t.key);
@@ -102,8 +110,17 @@ pub(crate) fn install_capture(conn: &Connection) -> StoreResult<()> {
         // each noted row scanned every note before it (13,448 payments updated
         // by one file: 7.7 s instead of 0.4).
         let note = |row: &str| {
+            let renote = if renoting {
+                format!(
+                    "INSERT INTO temp.team_renoted(tbl, key) SELECT '{name}', {row}.{key}
+                     WHERE EXISTS (SELECT 1 FROM temp.team_uploading WHERE tbl = '{name}' AND key = +{row}.{key})
+                       AND NOT EXISTS (SELECT 1 FROM temp.team_renoted WHERE tbl = '{name}' AND key = +{row}.{key});"
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "INSERT INTO main.team_pending(tbl, key) SELECT '{name}', {row}.{key}
+                "{renote}INSERT INTO main.team_pending(tbl, key) SELECT '{name}', {row}.{key}
                  WHERE NOT EXISTS (SELECT 1 FROM main.team_pending WHERE tbl = '{name}' AND key = +{row}.{key});"
             )
         };
@@ -161,12 +178,23 @@ pub(crate) enum Part {
 
 /// The numbered tables' largest keys now, kept until the change is uploaded.
 pub(crate) fn note_watermarks(conn: &Connection) -> StoreResult<()> {
+    let marks = watermarks_now(conn)?;
+    keep_watermarks(conn, &marks)
+}
+
+/// The numbered tables' largest keys now ("orders=1200;payments=1300;…").
+pub(crate) fn watermarks_now(conn: &Connection) -> StoreResult<String> {
     let mut marks = Vec::new();
     for t in SHARED_TABLES.iter().filter(|t| t.numbered) {
         let top: i64 = conn.query_row(&format!("SELECT coalesce(max(id), 0) FROM {}", t.name), [], |r| r.get(0))?;
         marks.push(format!("{}={top}", t.name));
     }
-    set_meta(conn, META_TEAM_WATERMARKS, &marks.join(";"))
+    Ok(marks.join(";"))
+}
+
+/// Keeps `marks` (from [`watermarks_now`]) as the start of the change waiting for upload.
+pub(crate) fn keep_watermarks(conn: &Connection, marks: &str) -> StoreResult<()> {
+    set_meta(conn, META_TEAM_WATERMARKS, marks)
 }
 
 /// The watermark of `table` for the change being uploaded (None: no change
@@ -294,6 +322,38 @@ pub(crate) fn pending_keys(conn: &Connection, table: &str) -> StoreResult<Vec<St
     let mut stmt = conn.prepare("SELECT CAST(key AS TEXT) FROM team_pending WHERE tbl = ?1")?;
     let keys = stmt.query_map([table], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
     Ok(keys)
+}
+
+/// The lists of a change whose upload runs beside the next change's local work.
+const HAND_OFF_TABLES: &str = "
+    CREATE TEMP TABLE IF NOT EXISTS team_uploading (tbl TEXT NOT NULL, key NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+    CREATE TEMP TABLE IF NOT EXISTS team_renoted (tbl TEXT NOT NULL, key NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;";
+
+/// Sets the notes taken so far aside as the change whose upload runs beside
+/// the next change: the notes stay in team_pending (what a crash leaves there
+/// is put back from the server), their keys are listed in `temp.team_uploading`.
+pub(crate) fn hand_off_notes(conn: &Connection) -> StoreResult<()> {
+    forget_hand_off(conn)?;
+    conn.execute("INSERT INTO temp.team_uploading(tbl, key) SELECT tbl, key FROM main.team_pending", [])?;
+    Ok(())
+}
+
+/// The handed-off change is on the server: its notes go, but for the keys the
+/// change after it touched again.
+pub(crate) fn forget_uploaded_notes(conn: &Connection) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM main.team_pending WHERE (tbl, key) IN
+             (SELECT tbl, key FROM temp.team_uploading EXCEPT SELECT tbl, key FROM temp.team_renoted)",
+        [],
+    )?;
+    forget_hand_off(conn)
+}
+
+/// Empties the lists [`hand_off_notes`] made (the notes themselves stay).
+pub(crate) fn forget_hand_off(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(HAND_OFF_TABLES)?;
+    conn.execute_batch("DELETE FROM temp.team_uploading; DELETE FROM temp.team_renoted;")?;
+    Ok(())
 }
 
 /// Forgets what was waiting for upload: the notes and the watermarks.

@@ -34,10 +34,12 @@ pub(crate) struct TeamLink {
     password: Option<String>,
     application: String,
     server: String,
-    client: Option<TeamStore>,
+    pub(super) client: Option<TeamStore>,
     /// Why the server was last out of reach (None while it answers).
     offline: Option<String>,
-    writing: bool,
+    pub(super) writing: bool,
+    /// A run of changes under one hold of the write lock ([`Store::write_run`]).
+    pub(super) run: Option<super::team_run::RunState>,
     /// Whether the login is the team schema's owner's (the server checks no
     /// role for it), as the server said when last connected.
     owner: Option<bool>,
@@ -129,6 +131,7 @@ impl Store {
             application: application.to_string(),
             server,
             client: None,
+            run: None,
             offline: None,
             writing: false,
             owner: None,
@@ -230,13 +233,13 @@ impl Store {
         Ok(self.team.as_mut().and_then(|l| l.client.as_mut()))
     }
 
-    fn set_query_only(&self, on: bool) -> StoreResult<()> {
+    pub(super) fn set_query_only(&self, on: bool) -> StoreResult<()> {
         self.conn.pragma_update(None, "query_only", on)?;
         Ok(())
     }
 
     /// Connects when not connected; notes the server as offline when it cannot.
-    fn connect_team(&mut self) -> StoreResult<()> {
+    pub(super) fn connect_team(&mut self) -> StoreResult<()> {
         let Some(link) = self.team.as_mut() else { return Ok(()) };
         if link.client.as_ref().is_some_and(|c| !c.is_closed()) {
             return Ok(());
@@ -262,7 +265,7 @@ impl Store {
     }
 
     /// Notes a failure; a lost connection puts the copy offline.
-    fn team_failed(&mut self, e: StoreError) -> StoreError {
+    pub(super) fn team_failed(&mut self, e: StoreError) -> StoreError {
         if let (StoreError::Team(t), Some(link)) = (&e, self.team.as_mut()) {
             if is_unreachable(t) {
                 link.offline = Some(t.to_string());
@@ -281,6 +284,7 @@ impl Store {
         match &self.team {
             None => return self.local_write(f),
             Some(link) if link.writing => return f(self),
+            Some(link) if link.run.is_some() => return self.write_in_run(f),
             Some(_) => {}
         }
         if let Err(e) = self.retrying_once(Store::begin_team_write) {
@@ -297,7 +301,7 @@ impl Store {
 
     /// Runs `step`; when it fails on a connection that had gone stale (the
     /// server restarted since it was last used), once more on a new one.
-    fn retrying_once<T>(&mut self, step: impl Fn(&mut Store) -> StoreResult<T>) -> StoreResult<T> {
+    pub(super) fn retrying_once<T>(&mut self, step: impl Fn(&mut Store) -> StoreResult<T>) -> StoreResult<T> {
         let had_connection = self.team.as_ref().is_some_and(|l| l.client.is_some());
         match step(self) {
             Err(StoreError::Team(e)) if had_connection && is_unreachable(&e) => {
@@ -366,6 +370,12 @@ impl Store {
         if !self.team.as_ref().is_some_and(|l| l.writing) {
             return Ok(());
         }
+        if self.team.as_ref().is_some_and(|l| l.run.is_some()) {
+            // Its upload would overtake the one running beside it.
+            return Err(StoreError::Invalid(
+                "a change that acts outside VoucherDesk cannot be part of a write run".into(),
+            ));
+        }
         // The callers are often async (inside a Tokio runtime), where the
         // synchronous PostgreSQL client may not block: it runs on its own thread.
         let done = std::thread::scope(|scope| {
@@ -403,50 +413,12 @@ impl Store {
 
     /// Uploads rows of every shared table inside the server's open transaction.
     fn upload(&mut self, selection: Selection, mode: UploadMode, fresh: bool) -> StoreResult<UploadCounts> {
-        let mut total = UploadCounts::default();
-        let Some(link) = self.team.as_mut() else { return Ok(total) };
+        let Some(link) = self.team.as_mut() else { return Ok(UploadCounts::default()) };
         let client = link.client.as_mut().ok_or(TeamStoreError::Offline { server: link.server.clone() })?;
-        let conn = &self.conn;
-        for t in SHARED_TABLES {
-            let columns = shared_rows::columns(conn, t.name)?;
-            match (selection, mode) {
-                (Selection::Pending, _) => {
-                    let top = if t.numbered { shared_rows::watermark(conn, t.name)? } else { None };
-                    if let Some(top) = top.filter(|top| shared_rows::has_rows_above(conn, t, *top).unwrap_or(true)) {
-                        total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
-                            shared_rows::write_rows(conn, t, &columns, Part::New(top), sink)
-                        })?;
-                    }
-                    if shared_rows::has_noted(conn, t, top)? {
-                        let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
-                            shared_rows::write_rows(conn, t, &columns, Part::Noted(top), sink)
-                        })?;
-                        total.written += counts.written;
-                    }
-                }
-                // Into an empty team every row is new.
-                (Selection::All, UploadMode::Seed) if fresh => {
-                    total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
-                        shared_rows::write_rows(conn, t, &columns, Part::All, sink)
-                    })?;
-                }
-                (Selection::All, _) => {
-                    let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
-                        shared_rows::write_rows(conn, t, &columns, Part::All, sink)
-                    })?;
-                    total.written += counts.written;
-                }
-            }
-        }
-        if selection == Selection::Pending {
-            for t in SHARED_TABLES.iter().rev() {
-                total.deleted += client.delete_rows(t.name, &shared_rows::deleted_keys(conn, t)?)?;
-            }
-        }
-        Ok(total)
+        upload_rows_of(&self.conn, client, selection, mode, fresh)
     }
 
-    fn team_client(&mut self) -> StoreResult<&mut TeamStore> {
+    pub(super) fn team_client(&mut self) -> StoreResult<&mut TeamStore> {
         let link = self.team.as_mut().ok_or_else(|| StoreError::Invalid("not a team copy".into()))?;
         let server = link.server.clone();
         link.client.as_mut().ok_or(StoreError::Team(TeamStoreError::Offline { server }))
@@ -495,7 +467,7 @@ impl Store {
     }
 
     /// The pull itself, with the connection to the copy writable meanwhile.
-    fn pull_locked(&mut self, holding_write_lock: bool) -> StoreResult<PullReport> {
+    pub(super) fn pull_locked(&mut self, holding_write_lock: bool) -> StoreResult<PullReport> {
         self.set_query_only(false)?;
         let result = self.pull_inner(holding_write_lock);
         let _ = self.set_query_only(true);
@@ -553,7 +525,7 @@ impl Store {
 
     /// Rows noted by a change whose upload never committed take the server's
     /// version back (or go, when the server never had them).
-    fn put_back_unuploaded(&mut self) -> StoreResult<()> {
+    pub(super) fn put_back_unuploaded(&mut self) -> StoreResult<()> {
         shared_rows::note_rows_above_watermarks(&self.conn)?;
         if !shared_rows::any_pending(&self.conn)? {
             return Ok(());
@@ -657,6 +629,7 @@ impl Store {
                 client: Some(client),
                 offline: None,
                 writing: false,
+                run: None,
                 owner: Some(true),
             };
             self.team = Some(Box::new(link));
@@ -692,4 +665,53 @@ impl Store {
         })();
         pushed
     }
+}
+
+/// Uploads the selected rows of every shared table, read from `conn`, inside
+/// `client`'s open transaction.
+pub(super) fn upload_rows_of(
+    conn: &rusqlite::Connection,
+    client: &mut TeamStore,
+    selection: Selection,
+    mode: UploadMode,
+    fresh: bool,
+) -> StoreResult<UploadCounts> {
+    let mut total = UploadCounts::default();
+    for t in SHARED_TABLES {
+        let columns = shared_rows::columns(conn, t.name)?;
+        match (selection, mode) {
+            (Selection::Pending, _) => {
+                let top = if t.numbered { shared_rows::watermark(conn, t.name)? } else { None };
+                if let Some(top) = top.filter(|top| shared_rows::has_rows_above(conn, t, *top).unwrap_or(true)) {
+                    total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
+                        shared_rows::write_rows(conn, t, &columns, Part::New(top), sink)
+                    })?;
+                }
+                if shared_rows::has_noted(conn, t, top)? {
+                    let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
+                        shared_rows::write_rows(conn, t, &columns, Part::Noted(top), sink)
+                    })?;
+                    total.written += counts.written;
+                }
+            }
+            // Into an empty team every row is new.
+            (Selection::All, UploadMode::Seed) if fresh => {
+                total.written += client.copy_new_rows(t.name, &columns, &mut |sink| {
+                    shared_rows::write_rows(conn, t, &columns, Part::All, sink)
+                })?;
+            }
+            (Selection::All, _) => {
+                let counts = client.upload_rows(t.name, &columns, t.append_only, mode, &mut |sink| {
+                    shared_rows::write_rows(conn, t, &columns, Part::All, sink)
+                })?;
+                total.written += counts.written;
+            }
+        }
+    }
+    if selection == Selection::Pending {
+        for t in SHARED_TABLES.iter().rev() {
+            total.deleted += client.delete_rows(t.name, &shared_rows::deleted_keys(conn, t)?)?;
+        }
+    }
+    Ok(total)
 }
