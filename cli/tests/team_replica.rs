@@ -733,3 +733,51 @@ fn import_auto_on_a_team_reports_a_file_once_the_team_has_it_and_a_refused_uploa
     assert_eq!(server_count(&server, "SELECT count(*) FROM settlements") as u64, files.expected.settlements);
     assert_eq!(local("SELECT count(*) FROM settlements"), server_count(&server, "SELECT count(*) FROM settlements"));
 }
+
+#[test]
+fn a_server_lost_in_the_middle_of_a_run_leaves_the_copy_as_the_server_has_it_once_it_returns() {
+    let server = started();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = voucherdesk::demo::generate(files_dir.path(), 300, 13).unwrap();
+    let mut a = desk(&server, "shenzhen/marta");
+    a.store.write(|s| operators::add(s, None, "admin", Role::Admin, None)).unwrap();
+    let admin = act_as(&a.store, "admin");
+    let import = |s: &mut Store, i: usize| {
+        let f = &files.files[i];
+        let profile = built_in(f.profile).unwrap();
+        let request = ImportRequest { kind: profile.kind, profile: &profile, path: &f.path, operator: &admin };
+        import_file(s, &request)
+    };
+    // The first file's upload may or may not be in when the server goes; the
+    // second file is written on the copy and never reaches it.
+    let ran = a.store.write_run(|s| -> Result<(), StoreError> {
+        s.write(|s| Ok::<_, StoreError>(import(s, 0)))?.unwrap();
+        s.write(|s| {
+            let done = import(s, 1);
+            server.stop();
+            Ok::<_, StoreError>(done)
+        })?
+        .unwrap();
+        Ok(())
+    });
+    let err = match ran {
+        Ok(Ok(())) => panic!("a run whose server stopped cannot succeed"),
+        Ok(Err(e)) | Err(e) => e,
+    };
+    assert_eq!(err.code(), "team.offline", "{err}");
+    server.restart();
+    a.store.team_pull().unwrap();
+    let on_server = server_count(&server, "SELECT count(*) FROM import_batches");
+    assert!(on_server <= 1, "{on_server}");
+    let counts = a.store.counts().unwrap();
+    assert_eq!(counts.orders, server_count(&server, "SELECT count(*) FROM orders"));
+    let copy = rusqlite::Connection::open(&a.path).unwrap();
+    let local = |sql: &str| copy.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(local("SELECT count(*) FROM import_batches"), on_server);
+    assert_eq!(local("SELECT count(*) FROM team_pending"), 0);
+    assert_eq!(voucherdesk::audit::verify(&a.store).unwrap().first_broken, None);
+    // The run let the lock go with its connection: the copy writes again.
+    let outcome = a.store.write(|s| Ok::<_, StoreError>(import(s, 1))).unwrap().unwrap();
+    assert!(matches!(outcome, ImportOutcome::Imported(_)), "{outcome}");
+    assert_eq!(server_count(&server, "SELECT count(*) FROM import_batches"), on_server + 1);
+}
