@@ -589,19 +589,32 @@ fn exchange_and_fee_rates_set_on_one_desk_are_the_rates_of_every_desk() {
     assert_eq!(credentials::fee_rate(&a.store, "dlocal-co").unwrap(), Some(290));
 }
 
-/// The settlement lag desk `store`'s settings hold, and the server's copy of them.
+/// The settlement lag desk `store`'s settings hold.
 fn lag_days(store: &Store) -> i64 {
     voucherdesk::settings::get(store).unwrap().settlement_lag_days
+}
+
+/// A team with one desk and its admin, and a demo's files (300 orders) not imported yet.
+struct RunSetup {
+    server: PgServer,
+    _files_dir: tempfile::TempDir,
+    files: voucherdesk::demo::DemoManifest,
+    a: Desk,
+}
+
+fn run_setup(seed: u64) -> RunSetup {
+    let server = started();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = voucherdesk::demo::generate(files_dir.path(), 300, seed).unwrap();
+    let mut a = desk(&server, "shenzhen/marta");
+    a.store.write(|s| operators::add(s, None, "admin", Role::Admin, None)).unwrap();
+    RunSetup { server, _files_dir: files_dir, files, a }
 }
 
 #[test]
 fn a_run_of_changes_uploads_each_beside_the_next_and_the_team_ends_as_the_run_left_the_copy() {
     use voucherdesk::settings::{self, Settings};
-    let server = started();
-    let files_dir = tempfile::tempdir().unwrap();
-    let files = voucherdesk::demo::generate(files_dir.path(), 300, 11).unwrap();
-    let mut a = desk(&server, "shenzhen/marta");
-    a.store.write(|s| operators::add(s, None, "admin", Role::Admin, None)).unwrap();
+    let RunSetup { server, _files_dir, files, mut a } = run_setup(11);
     let admin = act_as(&a.store, "admin");
     let set_lag = |s: &mut Store, days: i64| {
         let now = settings::get(s)?;
@@ -736,11 +749,7 @@ fn import_auto_on_a_team_reports_a_file_once_the_team_has_it_and_a_refused_uploa
 
 #[test]
 fn a_server_lost_in_the_middle_of_a_run_leaves_the_copy_as_the_server_has_it_once_it_returns() {
-    let server = started();
-    let files_dir = tempfile::tempdir().unwrap();
-    let files = voucherdesk::demo::generate(files_dir.path(), 300, 13).unwrap();
-    let mut a = desk(&server, "shenzhen/marta");
-    a.store.write(|s| operators::add(s, None, "admin", Role::Admin, None)).unwrap();
+    let RunSetup { server, _files_dir, files, mut a } = run_setup(13);
     let admin = act_as(&a.store, "admin");
     let import = |s: &mut Store, i: usize| {
         let f = &files.files[i];
