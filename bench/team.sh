@@ -11,6 +11,8 @@
 # 6. lookup latency on the local file and on the second desktop's copy
 # The table goes to stdout and bench/out/team.md. Needs target/release/voucherdesk
 # (and the lookup_latency example); BENCH_SKIP_BUILD=1 skips building them.
+# BENCH_TEAM_BEFORE=BIN also runs step 4 with an earlier build BIN, first, into a
+# database of its own on the same server: a before/after row in the same run.
 set -euo pipefail
 orders=${1:-1000000}
 seed=${2:-42}
@@ -61,6 +63,16 @@ seconds() { awk '/^files_to_queue/ {print $2}' "$1"; }
 say "local: files -> exception queue"
 timeout "$STEP_LIMIT" bench/import_reconcile.sh "$bin" "$data" "$out/local.sqlite" > "$out/local.txt"
 cat "$out/local.txt" >&2
+before=${BENCH_TEAM_BEFORE:-}
+if [[ -n $before ]]; then
+  say "team, the earlier build $before: files -> exception queue"
+  "${as_pg[@]}" "$pg_bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U voucherdesk before
+  before_server="postgres://voucherdesk@127.0.0.1:$PG_PORT/before"
+  "$before" team init --server "$before_server" >&2
+  XDG_DATA_HOME=$out/xdg-before timeout "$STEP_LIMIT" bench/import_reconcile.sh "$before" "$data" "$before_server" \
+    "$out/team-before.times" > "$out/team-before.txt"
+  cat "$out/team-before.txt" >&2
+fi
 say "team: files -> exception queue (copy + server)"
 timeout "$STEP_LIMIT" bench/import_reconcile.sh "$bin" "$data" "$server" "$out/team.times" > "$out/team.txt"
 cat "$out/team.txt" >&2
@@ -89,6 +101,10 @@ ratio=$(echo "scale=2; $team_s / $local_s" | bc)
   echo "| run | files → queue s | × local |"
   echo "|---|---:|---:|"
   echo "| local SQLite | $local_s | 1.00 |"
+  if [[ -n $before ]]; then
+    before_s=$(seconds "$out/team-before.txt")
+    echo "| team, $before | $before_s | $(echo "scale=2; $before_s / $local_s" | bc) |"
+  fi
   echo "| team (copy + PostgreSQL) | $team_s | $ratio |"
   echo
   echo "second desktop joining: $join_s s for $rows rows pulled"
