@@ -11,8 +11,8 @@
 # 6. lookup latency on the local file and on the second desktop's copy
 # The table goes to stdout and bench/out/team.md. Needs target/release/voucherdesk
 # (and the lookup_latency example); BENCH_SKIP_BUILD=1 skips building them.
-# BENCH_TEAM_BEFORE=BIN also runs step 4 with an earlier build BIN, first, into a
-# database of its own on the same server: a before/after row in the same run.
+# BENCH_TEAM_BEFORE=BIN also runs step 4 with an earlier build BIN, first, on a
+# fresh server of its own: a before/after row in the same run.
 set -euo pipefail
 orders=${1:-1000000}
 seed=${2:-42}
@@ -50,10 +50,20 @@ if [[ $(id -u) == 0 ]]; then
   as_pg=(runuser -u postgres --)
   chown postgres "$out"
 fi
-"${as_pg[@]}" "$pg_bin/initdb" -D "$out/pg" -U voucherdesk -A trust -E UTF8 --locale=C >/dev/null
-"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$out/pg" -l "$out/pg.log" -w \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $out -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
-trap '"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$out/pg" -m fast -w stop >/dev/null 2>&1 || true' EXIT
+# A fresh cluster in $out/NAME on PORT, stopped when the script ends.
+pg_start() {
+  local name=$1 port=$2
+  "${as_pg[@]}" "$pg_bin/initdb" -D "$out/$name" -U voucherdesk -A trust -E UTF8 --locale=C >/dev/null
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$out/$name" -l "$out/$name.log" -w \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $out -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
+  clusters+=("$out/$name")
+}
+pg_stop_all() {
+  for c in "${clusters[@]}"; do "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$c" -m fast -w stop >/dev/null 2>&1 || true; done
+}
+clusters=()
+trap pg_stop_all EXIT
+pg_start pg "$PG_PORT"
 server="postgres://voucherdesk@127.0.0.1:$PG_PORT/postgres"
 "$bin" team init --server "$server" >&2
 
@@ -65,13 +75,16 @@ timeout "$STEP_LIMIT" bench/import_reconcile.sh "$bin" "$data" "$out/local.sqlit
 cat "$out/local.txt" >&2
 before=${BENCH_TEAM_BEFORE:-}
 if [[ -n $before ]]; then
-  say "team, the earlier build $before: files -> exception queue"
-  "${as_pg[@]}" "$pg_bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U voucherdesk before
-  before_server="postgres://voucherdesk@127.0.0.1:$PG_PORT/before"
+  say "team, the earlier build $before: files -> exception queue (a server of its own, stopped after)"
+  pg_start pg-before $((PG_PORT + 1))
+  before_server="postgres://voucherdesk@127.0.0.1:$((PG_PORT + 1))/postgres"
   "$before" team init --server "$before_server" >&2
   XDG_DATA_HOME=$out/xdg-before timeout "$STEP_LIMIT" bench/import_reconcile.sh "$before" "$data" "$before_server" \
     "$out/team-before.times" > "$out/team-before.txt"
   cat "$out/team-before.txt" >&2
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$out/pg-before" -m fast -w stop >/dev/null
+  # Its gigabytes written back first: else the next run pays for them (22 s measured).
+  sync
 fi
 say "team: files -> exception queue (copy + server)"
 timeout "$STEP_LIMIT" bench/import_reconcile.sh "$bin" "$data" "$server" "$out/team.times" > "$out/team.txt"
