@@ -81,7 +81,7 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
                 Ok(())
             });
             done.run_ended(ran)?;
-            index_and_reconcile(store, &args, &operator, &done)
+            index_and_reconcile(store, &args, &operator, &done, None)
         })
         .map_err(Failure::fault)??;
     report(&args, done, reconciled)
@@ -127,6 +127,7 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
         }
     }
     let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
+    let mut search_image = None;
     let reconciled = store
         .with_one_checkpoint(|store| {
             let ran = store.write_run(|store| {
@@ -142,6 +143,17 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
                         Err(e) => Ok(Err(e)),
                     };
                     stopped = done.written(written);
+                    // Orders come first: once the last is in, a first load's search
+                    // index is built beside the payments and settlements.
+                    let orders_end = profile.kind == ImportKind::Orders
+                        && planned.get(index + 1).is_none_or(|(_, next)| next.kind != ImportKind::Orders);
+                    if stopped.is_ok() && orders_end && !args.no_index {
+                        match change(store, |s| s.search_image_start()) {
+                            Ok(Ok(image)) => search_image = image,
+                            Ok(Err(e)) => stopped = Err(Failure::fault(e)),
+                            Err(failure) => stopped = Err(failure),
+                        }
+                    }
                 });
                 stopped
             });
@@ -155,7 +167,7 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
                 done.failures.len(),
                 started.elapsed().as_millis()
             );
-            index_and_reconcile(store, &args, &operator, &done)
+            index_and_reconcile(store, &args, &operator, &done, search_image.take())
         })
         .map_err(Failure::fault)??;
     report(&args, done, reconciled)
@@ -252,8 +264,9 @@ impl Done {
     }
 }
 
-/// The search index, then with --reconcile a reconciliation run: both inside
-/// the call's one checkpoint, on the pages the files just brought into the cache.
+/// The search index (from the image built beside the run, on a first load),
+/// then with --reconcile a reconciliation run: both inside the call's one
+/// checkpoint, on the pages the files just brought into the cache.
 /// A file that failed for a fault (not a refusal) leaves the reconciliation to a
 /// later run.
 fn index_and_reconcile(
@@ -261,11 +274,20 @@ fn index_and_reconcile(
     args: &ImportArgs,
     operator: &Operator,
     done: &Done,
+    search_image: Option<voucherdesk::store::SearchImage>,
 ) -> Result<Option<ReconcileSummary>, Failure> {
-    if !args.no_index && done.imported_files() > 0 {
+    if !args.no_index && (done.imported_files() > 0 || search_image.is_some()) {
         let started = std::time::Instant::now();
-        let indexed = change(store, |s| s.search_catch_up())?.map_err(Failure::fault)?;
-        eprintln!("search index: {indexed} orders indexed in {} ms", started.elapsed().as_millis());
+        let indexed = change(store, |s| s.search_catch_up_from(search_image))?.map_err(Failure::fault)?;
+        let beside = match indexed.from_image {
+            0 => String::new(),
+            n => format!(" ({n} built beside the import)"),
+        };
+        eprintln!(
+            "search index: {} orders indexed{beside} in {} ms",
+            indexed.from_image + indexed.caught_up,
+            started.elapsed().as_millis()
+        );
     }
     if !args.reconcile || done.failures.iter().any(|e| !e.is_refusal()) {
         return Ok(None);

@@ -337,3 +337,51 @@ fn lookup_raw_shows_each_files_row_under_its_source_as_the_file_has_it() {
     assert!(!stdout(&ctx.ok(["lookup", queries[0].as_str()])).contains("raw:"));
     ctx.fails_with(2, ["lookup", queries[0].as_str(), "--raw", "--json"]);
 }
+
+#[test]
+fn a_first_loads_search_index_built_beside_the_import_finds_what_a_later_build_finds() {
+    let (beside, later) = (Ctx::new(), Ctx::new());
+    let (files, manifest) = demo_files(&beside, "history", 7, 1, 1500);
+    let orders = manifest["expected"]["orders"].as_i64().unwrap();
+    let scratch = beside.path("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    let out = beside.cmd().env("TMPDIR", &scratch).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("search index: {orders} orders indexed ({orders} built beside the import)")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "the image's scratch file is gone");
+    args.push("--no-index".into());
+    let out = later.ok(&args);
+    assert!(!stderr(&out).contains("search index:"), "{}", stderr(&out));
+
+    // Names, emails, documents and phones of every 50th order, found alike.
+    let queries: Vec<String> = {
+        let conn = rusqlite::Connection::open(&beside.db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT buyer_name, buyer_email, buyer_document, buyer_phone FROM orders WHERE id % 50 = 1")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])).unwrap();
+        rows.flat_map(|r| r.unwrap()).collect::<Vec<String>>()
+    };
+    assert_eq!(queries.len(), 4 * 30);
+    let mut found = 0;
+    for query in &queries {
+        let ids = beside.lookup_ids(query);
+        assert_eq!(ids, later.lookup_ids(query), "{query}");
+        found += usize::from(!ids.is_empty());
+    }
+    assert_eq!(found, queries.len(), "every buyer is found by each of their fields");
+
+    // A day's orders later go into the filled index the usual way.
+    let (day, day_manifest) = demo_files(&beside, "day", 8, 1501, 200);
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
+    args.extend(day.iter().map(|f| f.as_os_str().to_owned()));
+    let out = beside.ok(&args);
+    let day_orders = day_manifest["expected"]["orders"].as_i64().unwrap();
+    assert!(stderr(&out).contains(&format!("search index: {day_orders} orders indexed in")), "{}", stderr(&out));
+}
