@@ -239,6 +239,7 @@ impl Store {
 /// Indexes orders 1..=`upto` of the ledger at `ledger` into a new temporary
 /// file, reading one snapshot of the ledger and writing nothing to it.
 fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
+    yield_to_other_threads();
     let file = tempfile::Builder::new()
         .prefix("voucherdesk-search-")
         .suffix(".sqlite")
@@ -266,6 +267,20 @@ fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
     )?;
     drop(conn);
     Ok(BuiltImage { file, upto })
+}
+
+/// Runs the calling thread only when the import's writer and parser leave a
+/// core idle: on two cores a third busy thread would take the writer's turns,
+/// and the writer is the import's critical path. The image waits instead;
+/// whatever of it is left when the files are in gets the whole machine.
+fn yield_to_other_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sets the policy of the calling thread (pid 0) from a valid parameter;
+        // on failure the thread keeps its normal policy, which is only slower.
+        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    }
 }
 
 /// Registers the small SQL helpers the index uses.
