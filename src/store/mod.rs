@@ -82,6 +82,10 @@ pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 /// SQLite's own default: the WAL is copied into the database once it holds this many pages.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
 
+/// How often a run of imports copies what it committed into the database, on
+/// a thread beside the writer (see `Store::with_one_checkpoint`).
+pub const CHECKPOINT_BESIDE_INTERVAL_MS: u64 = 500;
+
 /// One embedded migration: the schema version it brings a file to and the
 /// name of its file under `store/migrations/` (named in errors).
 #[derive(Debug, Clone, Copy)]
@@ -302,12 +306,48 @@ impl Store {
     /// run of imports commits file by file (each still atomic and durable as
     /// WAL makes it) and copies its pages into the database, with its fsyncs,
     /// once instead of after every file.
+    ///
+    /// Meanwhile a connection of its own on another thread copies what is
+    /// committed into the database every [`CHECKPOINT_BESIDE_INTERVAL_MS`]
+    /// (a passive checkpoint never waits for the writer), so that the last
+    /// checkpoint finds little left to copy.
     pub fn with_one_checkpoint<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> StoreResult<T> {
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let beside = self.checkpoint_beside();
         let result = f(self);
+        if let Some((stop, checkpointer)) = beside {
+            drop(stop);
+            let _ = checkpointer.join();
+        }
         self.conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(result)
+    }
+
+    /// The thread of `with_one_checkpoint`: it checkpoints until the sender
+    /// is dropped. None for a store in memory or when it cannot start (the
+    /// last checkpoint then copies everything, as it would anyway).
+    fn checkpoint_beside(&self) -> Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+        if self.path == Path::new(":memory:") {
+            return None;
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ok()?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let checkpointer = std::thread::Builder::new()
+            .name("checkpoint".into())
+            .spawn(move || {
+                let interval = Duration::from_millis(CHECKPOINT_BESIDE_INTERVAL_MS);
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    // A failed round (the file busy) is only work left for the last one.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some((stop, checkpointer))
     }
 
     /// True when no transaction is open on this connection: every write so far
@@ -497,6 +537,40 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, 99);
+    }
+
+    #[test]
+    fn a_run_with_one_checkpoint_copies_what_it_committed_into_the_database_while_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vd.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        store.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        let file_bytes = || std::fs::metadata(&path).unwrap().len();
+        let before = file_bytes();
+        let grew_while_running = store
+            .with_one_checkpoint(|store| {
+                store
+                    .conn
+                    .execute(
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                         INSERT INTO store_meta(key, value) SELECT 'filler:' || i, hex(randomblob(512)) FROM n",
+                        [],
+                    )
+                    .unwrap();
+                // Automatic checkpoints are off: only the thread beside can grow the file.
+                let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                while file_bytes() == before && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                file_bytes() > before
+            })
+            .unwrap();
+        assert!(grew_while_running, "nothing was checkpointed before the run ended");
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM store_meta WHERE key LIKE 'filler:%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2000);
     }
 
     #[test]
