@@ -6,6 +6,7 @@ use crate::support;
 
 use serde_json::Value;
 use support::{Ctx, contract_demo_fee, demo_files, dlocal_payments_file, stderr, stdout, table_counts};
+use voucherdesk::store::SEARCH_IMAGE_FILE_PREFIX;
 
 /// A dLocal payment row whose amount is not a number.
 const BAD_AMOUNT_ROW: &str = "D-77000002,CO-7700002,CO,EF,COP,12x,PAID,200,2026-03-05T14:41:00.000+0000,2026-03-05T18:36:00.000+0000,2026-03-06T14:41:00.000+0000,2";
@@ -343,18 +344,20 @@ fn a_first_loads_search_index_built_beside_the_import_finds_what_a_later_build_f
     let (beside, later) = (Ctx::new(), Ctx::new());
     let (files, manifest) = demo_files(&beside, "history", 7, 1, 1500);
     let orders = manifest["expected"]["orders"].as_i64().unwrap();
-    let scratch = beside.path("tmp");
-    std::fs::create_dir(&scratch).unwrap();
     let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "auto".into()];
     args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
-    let out = beside.cmd().env("TMPDIR", &scratch).args(&args).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = beside.ok(&args);
     assert!(
         stderr(&out).contains(&format!("search index: {orders} orders indexed ({orders} built beside the import)")),
         "{}",
         stderr(&out)
     );
-    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "the image's scratch file is gone");
+    let ledger_folder = beside.db.parent().unwrap();
+    let scratch_left = std::fs::read_dir(ledger_folder)
+        .unwrap()
+        .filter(|f| f.as_ref().unwrap().file_name().to_string_lossy().starts_with(SEARCH_IMAGE_FILE_PREFIX))
+        .count();
+    assert_eq!(scratch_left, 0, "the image's scratch file is gone");
     args.push("--no-index".into());
     let out = later.ok(&args);
     assert!(!stderr(&out).contains("search index:"), "{}", stderr(&out));

@@ -18,6 +18,9 @@ const SEARCH_CATCH_UP_CHUNK_ROWS: i64 = 50_000;
 /// The highest order row an image being built covers (see `search_image_start`).
 const META_SEARCH_IMAGE_UPTO: &str = "search_image_upto";
 
+/// The scratch file an image is built in, beside the ledger, removed once used.
+pub const SEARCH_IMAGE_FILE_PREFIX: &str = ".voucherdesk-search-";
+
 /// Page cache of each side of the image builder's connection, in KiB: it
 /// streams the orders once and appends index segments, so a small one serves.
 const SEARCH_IMAGE_CACHE_KIB: i64 = 32_768;
@@ -194,8 +197,7 @@ impl Store {
     }
 
     fn copy_image(&mut self, built: &BuiltImage) -> StoreResult<i64> {
-        let path =
-            built.file.path().to_str().ok_or_else(|| StoreError::Invalid("temporary path is not UTF-8".into()))?;
+        let path = built.file.path().to_str().ok_or_else(|| StoreError::Invalid("scratch path is not UTF-8".into()))?;
         self.conn.execute("ATTACH DATABASE ?1 AS search_image", [path])?;
         let copied = (|| -> StoreResult<i64> {
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -240,12 +242,14 @@ impl Store {
 /// file, reading one snapshot of the ledger and writing nothing to it.
 fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
     yield_to_other_threads();
+    // Beside the ledger: on its disk, not in a temporary directory that may be RAM.
+    let folder = ledger.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file = tempfile::Builder::new()
-        .prefix("voucherdesk-search-")
+        .prefix(SEARCH_IMAGE_FILE_PREFIX)
         .suffix(".sqlite")
-        .tempfile()
-        .map_err(|e| StoreError::Invalid(format!("cannot create the search index's temporary file: {e}")))?;
-    let image = file.path().to_str().ok_or_else(|| StoreError::Invalid("temporary path is not UTF-8".into()))?;
+        .tempfile_in(folder)
+        .map_err(|e| StoreError::Invalid(format!("cannot create the search index's scratch file: {e}")))?;
+    let image = file.path().to_str().ok_or_else(|| StoreError::Invalid("scratch path is not UTF-8".into()))?;
     let conn = Connection::open_with_flags(ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     conn.busy_timeout(std::time::Duration::from_millis(super::BUSY_TIMEOUT_MS))?;
     register_functions(&conn)?;
