@@ -172,6 +172,7 @@ impl Store {
             params![META_SEARCH_IMAGE_UPTO, last_order.to_string()],
         )?;
         tx.commit()?;
+        remove_scratch_files(&self.path);
         let ledger = self.path.clone();
         let builder = std::thread::Builder::new()
             .name("search-image".into())
@@ -186,7 +187,14 @@ impl Store {
     /// the catch-up alone builds the same index, only later.
     pub fn search_catch_up_from(&mut self, image: Option<SearchImage>) -> StoreResult<SearchIndexed> {
         let from_image = match image.map(|image| image.builder.join()) {
-            Some(Ok(Ok(built))) => self.copy_image(&built)?,
+            Some(Ok(Ok(built))) => match self.copy_image(&built) {
+                Ok(copied) => copied,
+                // Its scratch file gone or unreadable: the catch-up does it all.
+                Err(_) => {
+                    self.forget_image()?;
+                    0
+                }
+            },
             Some(Ok(Err(_)) | Err(_)) => {
                 self.forget_image()?;
                 0
@@ -238,16 +246,32 @@ impl Store {
     }
 }
 
+/// The folder of a ledger's scratch files: its own.
+fn ledger_folder(ledger: &std::path::Path) -> &std::path::Path {
+    ledger.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."))
+}
+
+/// Removes the scratch files a process that died left beside the ledger. One
+/// that another import is still building is removed too; that import then
+/// builds its index the slow way, which gives the same index.
+fn remove_scratch_files(ledger: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(ledger_folder(ledger)) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(SEARCH_IMAGE_FILE_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Indexes orders 1..=`upto` of the ledger at `ledger` into a new temporary
 /// file, reading one snapshot of the ledger and writing nothing to it.
 fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
     yield_to_other_threads();
     // Beside the ledger: on its disk, not in a temporary directory that may be RAM.
-    let folder = ledger.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file = tempfile::Builder::new()
         .prefix(SEARCH_IMAGE_FILE_PREFIX)
         .suffix(".sqlite")
-        .tempfile_in(folder)
+        .tempfile_in(ledger_folder(ledger))
         .map_err(|e| StoreError::Invalid(format!("cannot create the search index's scratch file: {e}")))?;
     let image = file.path().to_str().ok_or_else(|| StoreError::Invalid("scratch path is not UTF-8".into()))?;
     let conn = Connection::open_with_flags(ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
@@ -359,7 +383,10 @@ mod tests {
     fn an_image_built_beside_the_writes_is_copied_and_the_writes_after_it_are_caught_up() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = ledger(&dir);
+        let left_by_a_crash = dir.path().join(format!("{SEARCH_IMAGE_FILE_PREFIX}dead.sqlite"));
+        std::fs::write(&left_by_a_crash, b"scratch").unwrap();
         let image = store.search_image_start().unwrap().expect("an empty index gets an image");
+        assert!(!left_by_a_crash.exists(), "a scratch file a dead process left is removed");
         // While it is built: a buyer renamed (as an order file's update does) and new orders.
         store.conn.execute("UPDATE orders SET buyer_name = 'Zacarías Núñez' WHERE id = 5", []).unwrap();
         forget_orders(&store.conn, &[5]).unwrap();
@@ -374,6 +401,12 @@ mod tests {
         assert_eq!(found(&mut store, "nombre6"), ["CO-6"]);
         assert_eq!(found(&mut store, "nombre3010"), ["CO-3010"]);
         assert_eq!(found(&mut store, "b2999@correo.example"), ["CO-2999"]);
+        let scratch: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(SEARCH_IMAGE_FILE_PREFIX))
+            .collect();
+        assert_eq!(scratch, Vec::<String>::new(), "the image's own scratch file is gone too");
     }
 
     #[test]
