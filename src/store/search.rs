@@ -266,7 +266,6 @@ fn remove_scratch_files(ledger: &std::path::Path) {
 /// Indexes orders 1..=`upto` of the ledger at `ledger` into a new temporary
 /// file, reading one snapshot of the ledger and writing nothing to it.
 fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
-    yield_to_other_threads();
     // Beside the ledger: on its disk, not in a temporary directory that may be RAM.
     let file = tempfile::Builder::new()
         .prefix(SEARCH_IMAGE_FILE_PREFIX)
@@ -295,20 +294,6 @@ fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
     )?;
     drop(conn);
     Ok(BuiltImage { file, upto })
-}
-
-/// Runs the calling thread only when the import's writer and parser leave a
-/// core idle: on two cores a third busy thread would take the writer's turns,
-/// and the writer is the import's critical path. The image waits instead;
-/// whatever of it is left when the files are in gets the whole machine.
-fn yield_to_other_threads() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: sets the policy of the calling thread (pid 0) from a valid parameter;
-        // on failure the thread keeps its normal policy, which is only slower.
-        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    }
 }
 
 /// Registers the small SQL helpers the index uses.
