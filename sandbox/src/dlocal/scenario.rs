@@ -285,3 +285,73 @@ impl DlocalScenario {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rules_with_defaults_and_refuses_unknown_keys() {
+        let scenario: crate::Scenario = toml::from_str(
+            r#"
+            [dlocal]
+            ticket_lifetime_ms = 5000
+            [[dlocal.payments]]
+            order_prefix = "PAID-"
+            outcome = "paid"
+            after_ms = 100
+            notify = { copies = 2, bad_signature = true }
+            [[dlocal.payments]]
+            amount = "89.90"
+            outcome = "never_paid"
+            [[dlocal.refunds]]
+            outcome = "rejected"
+            after_ms = 10
+            "#,
+        )
+        .unwrap();
+        let dlocal = &scenario.dlocal;
+        assert_eq!(dlocal.ticket_lifetime_ms, 5000);
+        assert_eq!(dlocal.payments.len(), 2);
+        assert_eq!(dlocal.payments[0].notify.copies, 2);
+        assert!(dlocal.payments[0].notify.bad_signature);
+        assert_eq!(dlocal.payments[1].notify.copies, 1);
+        assert!(dlocal.payments[0].matches("PAID-1", Decimal::from(5)));
+        assert!(!dlocal.payments[0].matches("X-1", Decimal::from(5)));
+        assert!(dlocal.payments[1].matches("X-1", Decimal::new(8990, 2)));
+        assert_eq!(dlocal.refunds[0].outcome, RefundOutcome::Rejected);
+        assert_eq!(dlocal.check(), Ok(()));
+
+        let err =
+            toml::from_str::<crate::Scenario>("[[dlocal.payments]]\noutcome = \"paid\"\nafter = 1\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `after`"), "{err}");
+        let err = toml::from_str::<crate::Scenario>("[[dlocal.payments]]\noutcome = \"later\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `later`"), "{err}");
+        let bad: crate::Scenario =
+            toml::from_str("[[dlocal.payments]]\noutcome = \"paid\"\nnotify = { copies = 9 }\n").unwrap();
+        assert_eq!(bad.dlocal.check(), Err("dlocal: notify.copies = 9 must be 1..=5".into()));
+    }
+
+    #[test]
+    fn chargeback_rules_need_one_to_ten_statuses_and_bounded_delays() {
+        let scenario: crate::Scenario = toml::from_str(
+            "[[dlocal.chargebacks]]\norder_prefix = \"CB-\"\nstatuses = [\"PENDING\", \"COMPLETED\"]\nstep_ms = 50\n",
+        )
+        .unwrap();
+        let rule = &scenario.dlocal.chargebacks[0];
+        assert_eq!((rule.after_ms, rule.step_ms, rule.notified_statuses), (0, 50, None));
+        assert!(rule.matches("CB-1", Decimal::from(5)) && !rule.matches("X-1", Decimal::from(5)));
+        assert_eq!(scenario.dlocal.check(), Ok(()));
+        let none: crate::Scenario = toml::from_str("[[dlocal.chargebacks]]\nstatuses = []\n").unwrap();
+        assert_eq!(
+            none.dlocal.check(),
+            Err("dlocal: chargebacks.statuses lists 0 statuses; 1..=10 are allowed".into())
+        );
+        let slow: crate::Scenario =
+            toml::from_str("[[dlocal.chargebacks]]\nstatuses = [\"PENDING\"]\nstep_ms = 2592000001\n").unwrap();
+        assert_eq!(
+            slow.dlocal.check(),
+            Err("dlocal: chargebacks.step_ms = 2592000001 is above the 2592000000 ms limit".into())
+        );
+    }
+}
