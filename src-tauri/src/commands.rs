@@ -20,6 +20,9 @@ type Reply<T> = Result<T, ApiError>;
 
 /// The event `import_file` emits as rows are written (payload: `ImportProgress`).
 pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
+/// The event emitted once the search index is level after an orders import
+/// (payload: how many orders the background round indexed).
+pub const SEARCH_INDEX_LEVEL_EVENT: &str = "search-index-level";
 /// Search results one call may return (the core caps it lower still).
 pub const SEARCH_LIMIT_MAX: u32 = 50;
 
@@ -278,6 +281,7 @@ pub async fn import_file<R: Runtime>(
 ) -> Reply<dto::ImportOutcome> {
     let files = state.picked_files();
     let path = files.for_reading(&token)?;
+    let level_app = app.clone();
     let outcome = state
         .as_operator(move |s, op| {
             let profile = profile::built_in(&profile).ok_or(profile::ProfileError::Unknown { name: profile })?;
@@ -290,6 +294,11 @@ pub async fn import_file<R: Runtime>(
         })
         .await?;
     files.forget(&token);
+    if kind == dto::ImportKind::Orders && matches!(outcome, import::ImportOutcome::Imported(_)) {
+        state.level_search_index(move |indexed| {
+            let _ = level_app.emit(SEARCH_INDEX_LEVEL_EVENT, indexed);
+        });
+    }
     Ok(outcome)
 }
 

@@ -66,6 +66,16 @@ pub struct AppState {
     backups: Runner<BackupRound>,
     /// Where the crash hook writes its reports; `None` (tests) shows no crash notice.
     crash_dir: Option<PathBuf>,
+    /// The background bringing of the search index level after an import.
+    search_leveler: Arc<Mutex<Leveler>>,
+}
+
+/// Whether the search index is being brought level, and whether another
+/// import asked for it meanwhile (the running one then goes round again).
+#[derive(Debug, Default)]
+struct Leveler {
+    running: bool,
+    again: bool,
 }
 
 /// What the team refresher calls when rows arrived or the server came back or went away.
@@ -116,6 +126,7 @@ impl AppState {
             team: Runner::new(TeamRunnerState::default()),
             backups: Runner::new(BackupRound::Starting),
             crash_dir: None,
+            search_leveler: Arc::new(Mutex::new(Leveler::default())),
         }
     }
 
@@ -248,6 +259,57 @@ impl AppState {
             f(&store, &operator)
         })
         .await
+    }
+
+    /// Brings the buyer search index level with the ledger in the
+    /// background after an orders import, one short step at a time on the
+    /// writer so other commands get in between: the first name search after
+    /// a large import then need not index it (a lookup meanwhile finishes the
+    /// work itself). `on_level` gets how many orders the round indexed. A
+    /// call while a round runs has it go round again; a step that fails
+    /// leaves the rest to the next lookup, which catches up as before.
+    pub fn level_search_index(&self, on_level: impl Fn(i64) + Send + 'static) {
+        {
+            let mut leveler = lock(&self.search_leveler);
+            if leveler.running {
+                leveler.again = true;
+                return;
+            }
+            leveler.running = true;
+        }
+        let (store, leveler) = (Arc::clone(&self.store), Arc::clone(&self.search_leveler));
+        tauri::async_runtime::spawn_blocking(move || {
+            loop {
+                let mut indexed = 0;
+                let level = loop {
+                    let step = {
+                        let mut store = lock(&store);
+                        // A team copy between writes is kept level by its pulls.
+                        if !store.can_write() {
+                            break false;
+                        }
+                        store.search_catch_up_step()
+                    };
+                    match step {
+                        Ok(step) => {
+                            indexed += step.indexed;
+                            if step.level {
+                                break true;
+                            }
+                        }
+                        Err(_) => break false,
+                    }
+                };
+                if level {
+                    on_level(indexed);
+                }
+                let mut state = lock(&leveler);
+                if !std::mem::take(&mut state.again) {
+                    state.running = false;
+                    return;
+                }
+            }
+        });
     }
 
     /// Starts a session for an operator the library has just let in; the

@@ -72,6 +72,50 @@ fn populated() -> Harness {
     h
 }
 
+/// Longest a test waits for the app's background work to report (it reports
+/// in milliseconds; the bound only keeps a broken build from hanging).
+const BACKGROUND_REPORT_WAIT_SECS: u64 = 60;
+
+/// After an orders import the app brings the search index level on its own,
+/// so the first name search finds it level; two imports close together are
+/// both indexed, whether the second came during the first's round or after.
+#[test]
+fn an_orders_import_has_the_search_index_levelled_in_the_background() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    let level = h.app.events(voucherdesk_desktop::commands::SEARCH_INDEX_LEVEL_EVENT);
+    let more = h.dir.path().join("more-orders.csv");
+    let sample_text = std::fs::read_to_string(sample("shop-orders.csv")).unwrap();
+    let (header, rows) = sample_text.split_once('\n').unwrap();
+    std::fs::write(&more, format!("{header}\n{}", rows.replace("CO-1", "CO-7").replace("PE-2", "PE-8"))).unwrap();
+    for file in [sample("shop-orders.csv"), more.display().to_string()] {
+        let outcome = h.ok("import_file", json!({ "token": h.app.chosen(&file), "kind": "orders", "profile": "shop" }));
+        assert_eq!(outcome["outcome"], json!("imported"), "{outcome}");
+    }
+    let mut indexed = 0;
+    let wait = std::time::Duration::from_secs(BACKGROUND_REPORT_WAIT_SECS);
+    while indexed < 8 {
+        let payload = level.recv_timeout(wait).expect("the index was not levelled in the background");
+        indexed += payload.parse::<i64>().unwrap();
+    }
+    assert_eq!(indexed, 8, "every order of both files indexed once");
+    let other = voucherdesk::store::Store::open(&h.dir.path().join("ipc.sqlite")).unwrap();
+    assert_eq!(other.search_backlog().unwrap(), 0);
+    // A buyer renamed by a later file is indexed again with the new name.
+    let renamed = h.dir.path().join("renamed-orders.csv");
+    std::fs::write(&renamed, sample_text.replace("José Núñez", "Josefina Quispe")).unwrap();
+    let outcome = h.ok("import_file", json!({ "token": h.app.chosen(&renamed), "kind": "orders", "profile": "shop" }));
+    assert_eq!(outcome["outcome"], json!("imported"), "{outcome}");
+    let mut reindexed = 0;
+    while reindexed < 1 {
+        let payload = level.recv_timeout(wait).expect("the renamed order was not indexed again");
+        reindexed += payload.parse::<i64>().unwrap();
+    }
+    assert_eq!((reindexed, other.search_backlog().unwrap()), (1, 0));
+    let found = h.ok("search_orders", json!({ "query": "quispe", "limit": 5 }));
+    assert!(found.to_string().contains("CO-1001"), "{found}");
+}
+
 #[test]
 fn errors_cross_as_code_and_message() {
     let h = Harness::new();

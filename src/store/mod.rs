@@ -28,7 +28,7 @@ mod refunds;
 #[cfg(test)]
 mod schema_fixtures;
 mod search;
-pub use search::{SEARCH_IMAGE_FILE_PREFIX, SearchImage, SearchIndexed};
+pub use search::{SEARCH_IMAGE_FILE_PREFIX, SearchImage, SearchIndexed, SearchStep};
 mod sync;
 // Team mode's backend: the team's shared state on PostgreSQL.
 pub mod team;

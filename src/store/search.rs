@@ -87,51 +87,72 @@ impl Store {
 
     /// Indexes every order not yet in the search index. Returns how many.
     pub fn search_catch_up(&mut self) -> StoreResult<i64> {
-        register_functions(&self.conn)?;
         let mut done = 0;
         loop {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let upto = indexed_upto(&tx)?;
-            let max: i64 = tx.query_row(
-                "SELECT coalesce(max(id), 0) FROM (SELECT id FROM orders WHERE id > ?1 ORDER BY id LIMIT ?2)",
-                params![upto, SEARCH_CATCH_UP_CHUNK_ROWS],
-                |r| r.get(0),
-            )?;
-            let mut reindexed = 0;
-            if max == 0 {
-                let keys: Vec<(String, i64)> = {
-                    let mut stmt = tx.prepare(
-                        "SELECT key, CAST(substr(key, 16) AS INTEGER) FROM store_meta WHERE key LIKE 'search_reindex:%'",
-                    )?;
-                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    rows.collect::<Result<_, _>>()?
-                };
-                for (key, row) in &keys {
-                    // A noted order may still be in the index (an image copied
-                    // with its old terms); deleting an absent row does nothing.
-                    tx.execute("DELETE FROM order_search WHERE rowid = ?1", [row])?;
-                    tx.execute(
-                        &format!("INSERT INTO order_search(rowid, terms) SELECT o.id, {TERMS_SQL} FROM orders o WHERE o.id = ?1"),
-                        [row],
-                    )?;
-                    tx.execute("DELETE FROM store_meta WHERE key = ?1", [key])?;
-                }
-                reindexed = keys.len() as i64;
-                tx.commit()?;
-                return Ok(done + reindexed);
+            let step = self.search_catch_up_step()?;
+            done += step.indexed;
+            if step.level {
+                return Ok(done);
             }
-            let added = tx.execute(
-                &format!(
-                    "INSERT INTO order_search(rowid, terms) SELECT o.id, {TERMS_SQL} FROM orders o
-                     WHERE o.id > ?1 AND o.id <= ?2"
-                ),
-                params![upto, max],
-            )?;
-            tx.execute("UPDATE store_meta SET value = ?1 WHERE key = 'search_indexed_upto'", [max.to_string()])?;
-            tx.commit()?;
-            done += added as i64 + reindexed;
         }
     }
+
+    /// One transaction of the catch-up: up to [`SEARCH_CATCH_UP_CHUNK_ROWS`]
+    /// new orders, or, once none is left, the orders noted for re-indexing.
+    /// Short, so a caller that repeats it in the background lets other
+    /// writes in between.
+    pub fn search_catch_up_step(&mut self) -> StoreResult<SearchStep> {
+        register_functions(&self.conn)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let upto = indexed_upto(&tx)?;
+        let max: i64 = tx.query_row(
+            "SELECT coalesce(max(id), 0) FROM (SELECT id FROM orders WHERE id > ?1 ORDER BY id LIMIT ?2)",
+            params![upto, SEARCH_CATCH_UP_CHUNK_ROWS],
+            |r| r.get(0),
+        )?;
+        if max == 0 {
+            let keys: Vec<(String, i64)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT key, CAST(substr(key, 16) AS INTEGER) FROM store_meta WHERE key LIKE 'search_reindex:%'",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (key, row) in &keys {
+                // A noted order may still be in the index (an image copied
+                // with its old terms); deleting an absent row does nothing.
+                tx.execute("DELETE FROM order_search WHERE rowid = ?1", [row])?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO order_search(rowid, terms) SELECT o.id, {TERMS_SQL} FROM orders o WHERE o.id = ?1"
+                    ),
+                    [row],
+                )?;
+                tx.execute("DELETE FROM store_meta WHERE key = ?1", [key])?;
+            }
+            tx.commit()?;
+            return Ok(SearchStep { indexed: keys.len() as i64, level: true });
+        }
+        let added = tx.execute(
+            &format!(
+                "INSERT INTO order_search(rowid, terms) SELECT o.id, {TERMS_SQL} FROM orders o
+                 WHERE o.id > ?1 AND o.id <= ?2"
+            ),
+            params![upto, max],
+        )?;
+        tx.execute("UPDATE store_meta SET value = ?1 WHERE key = 'search_indexed_upto'", [max.to_string()])?;
+        tx.commit()?;
+        Ok(SearchStep { indexed: added as i64, level: false })
+    }
+}
+
+/// What one step of the catch-up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchStep {
+    /// Orders indexed (or indexed again) by the step.
+    pub indexed: i64,
+    /// Whether the index is level with the ledger after it.
+    pub level: bool,
 }
 
 /// The search index of a first load, being built on a thread of its own.

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Listener, WebviewWindow, WebviewWindowBuilder};
 use voucherdesk_desktop::picked_files::{FileUse, PickedFiles};
 use voucherdesk_desktop::state::AppState;
 
 pub struct MockApp {
-    _app: App<MockRuntime>,
+    app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
     /// The shell's memory of chosen files: the tests answer the dialogs here.
     files: Arc<PickedFiles>,
@@ -22,7 +22,7 @@ impl MockApp {
         let files = state.picked_files();
         let app = voucherdesk_desktop::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
         let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        MockApp { _app: app, window, files }
+        MockApp { app, window, files }
     }
 
     /// The window of an app that refused its database (refused.rs).
@@ -32,7 +32,17 @@ impl MockApp {
             .build(mock_context(noop_assets()))
             .unwrap();
         let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        MockApp { _app: app, window, files: Arc::new(PickedFiles::default()) }
+        MockApp { app, window, files: Arc::new(PickedFiles::default()) }
+    }
+
+    /// The payloads of `event` the app emits from now on, in order.
+    #[allow(dead_code)] // not every test file waits for an event
+    pub fn events(&self, event: &str) -> std::sync::mpsc::Receiver<String> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.app.listen_any(event, move |e| {
+            let _ = sender.send(e.payload().to_string());
+        });
+        receiver
     }
 
     /// The token of a file the operator chose to open (as `pick_import_files` answers).
