@@ -20,8 +20,13 @@ struct World {
 }
 
 fn world() -> World {
+    world_of(3000)
+}
+
+/// The demo's `orders` orders from seed 5, imported and reconciled as of the demo date.
+fn world_of(orders: u64) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = demo::generate(&dir.path().join("files"), 3000, 5).unwrap();
+    let manifest = demo::generate(&dir.path().join("files"), orders, 5).unwrap();
     let mut store = Store::open(&dir.path().join("vd.sqlite")).unwrap();
     let admin = operators::add(&mut store, None, "admin", Role::Admin, None).unwrap();
     let manager = operators::add(&mut store, Some(&admin), "marta", Role::Manager, None).unwrap();
@@ -60,6 +65,52 @@ fn demo_as_of() -> chrono::NaiveDate {
 
 fn total_expected(m: &demo::DemoManifest) -> i64 {
     m.expected.exceptions.values().map(|v| *v as i64).sum()
+}
+
+/// The indexes of the exception tables as a file's schema has them.
+fn exception_indexes(path: &std::path::Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('exceptions', 'exception_history')
+             ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A first run into an empty queue with more than a thousand findings writes
+/// them in bulk, its indexes set aside and built again: the queue holds the
+/// generator's exceptions kind for kind, the indexes are the migrations' own,
+/// the file is sound, and the next full run finds every exception again as it was.
+#[test]
+fn a_first_run_written_in_bulk_leaves_the_queue_and_its_indexes_as_a_plain_run_would() {
+    let mut w = world_of(20_000);
+    let open = ExceptionQuery { status: Some(ExceptionStatus::Open), ..ExceptionQuery::default() };
+    let counts = exceptions::counts_at(&w.store, &open, reconciled_at()).unwrap();
+    assert!(counts.total >= 1_000, "the run must be large enough to be written in bulk: {}", counts.total);
+    assert_eq!(counts.total, total_expected(&w.manifest));
+    for (kind, n) in &w.manifest.expected.exceptions {
+        assert_eq!(counts.by_kind.get(*kind).copied().unwrap_or(0), *n as i64, "{kind}");
+    }
+    let fresh = w._dir.path().join("fresh.sqlite");
+    drop(Store::open(&fresh).unwrap());
+    let path = w._dir.path().join("vd.sqlite");
+    assert_eq!(exception_indexes(&path), exception_indexes(&fresh));
+    assert_eq!(exception_indexes(&path).len(), 7, "the six exceptions indexes and the history's");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap(), "ok");
+    let history: i64 = conn.query_row("SELECT count(*) FROM exception_history", [], |r| r.get(0)).unwrap();
+    assert_eq!(history, counts.total, "one 'detected' entry per exception");
+    let options =
+        ReconcileOptions { settlement_lag_days: w.manifest.settlement_lag_days, ..ReconcileOptions::on(demo_as_of()) };
+    let again =
+        voucherdesk::reconcile::reconcile_with(&mut w.store, &options, &w.admin, voucherdesk::reconcile::RunMode::Full)
+            .unwrap();
+    assert_eq!((again.newly_opened, again.cleared, again.open_exceptions), (0, 0, counts.total as u64));
 }
 
 #[test]

@@ -222,6 +222,8 @@ pub struct Findings {
     pub items: Vec<StoredFinding>,
     pub matched: u64,
     pub markets: BTreeMap<&'static str, MarketCounts>,
+    /// The paid payments no settlement row reports yet (see `money_rules::MoneyRules`).
+    pub awaiting_settlement: Vec<AwaitingSettlement>,
 }
 
 /// Per market: how many orders, how many with a paid payment, how many matched.
@@ -275,7 +277,7 @@ fn find_with_reports(facts: &Facts<'_>, options: &ReconcileOptions, report: &Rep
         (order_side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), money_side)
     });
     let OrderRules { mut items, paid_by_order } = order_side;
-    items.append(&mut money_side);
+    items.append(&mut money_side.items);
     items.append(&mut report_rules::missing_reports(report, options));
     let flagged_orders: FxHashSet<&str> = items.iter().map(|f| f.order_id.as_str()).collect();
     let mut markets: BTreeMap<&'static str, MarketCounts> = BTreeMap::new();
@@ -292,7 +294,7 @@ fn find_with_reports(facts: &Facts<'_>, options: &ReconcileOptions, report: &Rep
         }
     }
     drop(flagged_orders);
-    Findings { items, matched, markets }
+    Findings { items, matched, markets, awaiting_settlement: money_side.awaiting_settlement }
 }
 
 /// Times reconciliation starts over when another writer changed the ledger
@@ -331,7 +333,7 @@ fn full_run(
     lap("counted");
     let report = ReportFacts::gather(&settlements, settled_first(&paid, &money));
     let facts = Facts { orders: &orders, paid: &paid, pending: &pending, settlements: &settlements, money: &money };
-    let findings = find_with_reports(&facts, options, &report);
+    let mut findings = find_with_reports(&facts, options, &report);
     lap("rules applied");
     let mut per_kind: BTreeMap<&'static str, u64> = ExceptionKind::RECONCILED.iter().map(|k| (k.as_str(), 0)).collect();
     for f in &findings.items {
@@ -351,7 +353,7 @@ fn full_run(
         elapsed_ms: 0,
         scope: None,
     };
-    let awaiting_settlement = awaiting_settlement(&paid, &settlements);
+    let awaiting_settlement = std::mem::take(&mut findings.awaiting_settlement);
     drop((orders, paid, pending, settlements, money));
     let paid_days: Vec<crate::store::PaidDayRow> = report
         .paid_days
@@ -383,7 +385,7 @@ fn full_run(
         read_at_version,
         crate::store::RunScope::Full { memo, marks },
     )?;
-    lap("findings written");
+    lap(if applied.in_bulk { "findings written in bulk" } else { "findings written" });
     Ok((summary, applied))
 }
 

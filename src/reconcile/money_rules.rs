@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// What the money rules found, and the paid payments no settlement row
+/// reports yet (each with its market paid date): those the clock alone can
+/// make `not_settled`, kept for the next scoped run.
+pub(super) struct MoneyRules {
+    pub items: Vec<StoredFinding>,
+    pub awaiting_settlement: Vec<AwaitingSettlement>,
+}
+
 /// The rules about the money: pending vouchers, paid payments, money taken
 /// back, and settlement rows of every type.
 pub(super) fn money_rules(
@@ -11,7 +19,7 @@ pub(super) fn money_rules(
     settlements: &[SettlementFacts],
     money: &MoneyFacts,
     options: &ReconcileOptions,
-) -> Vec<StoredFinding> {
+) -> MoneyRules {
     let order_index: FxHashMap<&str, usize> =
         orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
     let mut paid_by_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
@@ -30,6 +38,7 @@ pub(super) fn money_rules(
         .collect();
     let stale_pending_s = options.terms.stale_pending_days * 86_400;
     let mut items = Vec::new();
+    let mut awaiting_settlement = Vec::new();
 
     for p in pending {
         let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
@@ -124,6 +133,12 @@ pub(super) fn money_rules(
             ));
         }
         if let Some(paid_on) = unsettled_paid_on(p, &settled) {
+            awaiting_settlement.push(AwaitingSettlement {
+                psp: p.psp.to_string(),
+                payment_id: p.payment_id.to_string(),
+                country: p.country.code().to_string(),
+                paid_on: paid_on.to_string(),
+            });
             let terms = options.terms.channel(&p.psp, p.country);
             let due = settlement_due(&terms, paid_on);
             let late = calendar::business_days_between(p.country, due, options.as_of);
@@ -342,7 +357,7 @@ pub(super) fn money_rules(
             RowType::Fee => {}
         }
     }
-    items
+    MoneyRules { items, awaiting_settlement }
 }
 
 /// The payment keys a settlement row of type payment reported.
@@ -357,21 +372,4 @@ fn unsettled_paid_on(p: &PaymentFacts, settled: &FxHashSet<(&str, &str)>) -> Opt
         return None;
     }
     p.paid_at.and_then(|t| business_date(p.country, t))
-}
-
-/// The paid payments no settlement row reports yet, each with its market paid
-/// date: those the clock alone can make `not_settled`, kept for the next
-/// scoped run.
-pub(super) fn awaiting_settlement(paid: &[PaymentFacts], settlements: &[SettlementFacts]) -> Vec<AwaitingSettlement> {
-    let settled = settled_keys(settlements);
-    paid.iter()
-        .filter_map(|p| {
-            Some(AwaitingSettlement {
-                psp: p.psp.to_string(),
-                payment_id: p.payment_id.to_string(),
-                country: p.country.code().to_string(),
-                paid_on: unsettled_paid_on(p, &settled)?.to_string(),
-            })
-        })
-        .collect()
 }

@@ -283,7 +283,8 @@ pub(super) fn run(
     }
 
     let facts = Facts { orders: &orders, paid: &paid, pending: &pending, settlements: &settlements, money: &money };
-    let mut findings = find_with_reports(&facts, options, &report).items;
+    let Findings { items: mut findings, awaiting_settlement: awaiting_now, .. } =
+        find_with_reports(&facts, options, &report);
     findings.retain(|f| {
         f.kind == ExceptionKind::SettlementReportMissing.as_str()
             || match ExceptionKind::parse(f.kind).map(ExceptionKind::subject) {
@@ -439,10 +440,8 @@ pub(super) fn run(
         .filter(|(_, delta)| **delta != 0)
         .map(|((psp, country, day), delta)| (psp.to_string(), country.code().to_string(), day.to_string(), *delta))
         .collect();
-    let awaiting_settlement = awaiting_settlement(&paid, &settlements)
-        .into_iter()
-        .filter(|a| scope.keys.contains(&(a.psp.clone(), a.payment_id.clone())))
-        .collect();
+    let awaiting_settlement =
+        awaiting_now.into_iter().filter(|a| scope.keys.contains(&(a.psp.clone(), a.payment_id.clone()))).collect();
     Ok(Some(ScopedRun {
         findings,
         decided,

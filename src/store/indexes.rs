@@ -88,3 +88,34 @@ pub(crate) fn all_present(conn: &Connection) -> StoreResult<bool> {
     }
     Ok(present == LEDGER_INDEXES.len())
 }
+
+/// The secondary indexes of some tables, dropped for a bulk write: their
+/// definitions as the schema held them, to be created again by [`restore`].
+pub(crate) struct SetAside(Vec<String>);
+
+/// Drops the secondary indexes of `tables` (whatever the migrations made them),
+/// keeping their SQL. Inside the caller's transaction: a failure before
+/// [`restore`] rolls the drop back with the rest.
+pub(crate) fn set_aside(conn: &Connection, tables: &[&str]) -> StoreResult<SetAside> {
+    let mut kept = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+        )?;
+        let defs: Vec<(String, String)> =
+            stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        for (name, sql) in defs {
+            conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+            kept.push(sql);
+        }
+    }
+    Ok(SetAside(kept))
+}
+
+/// Creates again the indexes [`set_aside`] dropped, each by sorting its table once.
+pub(crate) fn restore(conn: &Connection, set: SetAside) -> StoreResult<()> {
+    for sql in set.0 {
+        conn.execute_batch(&sql)?;
+    }
+    Ok(())
+}
