@@ -13,8 +13,8 @@ use chrono::Utc;
 use decode::{DecodeError, decode, decode_head, delimiter_name, detect_delimiter};
 use profile::{ImportKind, Profile};
 use rows::{ColumnIndex, LocateError, Parsed, parse_record};
+use rustc_hash::FxHashSet;
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
@@ -28,6 +28,8 @@ const PIPELINE_CHUNK_ROWS: usize = 4_096;
 const PIPELINE_CHUNKS_IN_FLIGHT: usize = 8;
 /// Rows a file may hold.
 pub const IMPORT_FILE_ROWS_MAX: u64 = 20_000_000;
+/// The most row keys a file's repeat check is sized for up front (8 bytes each).
+const SEEN_KEYS_RESERVED_MAX: u64 = 5_000_000;
 
 /// One bad cell (or row), located as `FILE:LINE: column: reason`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -212,12 +214,29 @@ impl LineCounter {
     }
 }
 
+/// A row on its way from the parser to the writer, with a digest of its
+/// key, taken on the parser's thread, by which the writer counts a row the
+/// file repeats.
+struct ParsedRow {
+    parsed: Parsed,
+    at: RowSpan,
+    key_digest: u64,
+}
+
+impl ParsedRow {
+    fn new(parsed: Parsed, at: RowSpan) -> ParsedRow {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        parsed.key().hash(&mut hasher);
+        ParsedRow { parsed, at, key_digest: hasher.finish() }
+    }
+}
+
 /// Writes every row the parser sends; stops at the first store error (the
 /// caller then rolls the file back).
 fn write_rows(
     mut writer: RowWriter<'_>,
-    receiver: &crossbeam_channel::Receiver<Vec<(Parsed, RowSpan)>>,
-    seen: &mut HashSet<u64>,
+    receiver: &crossbeam_channel::Receiver<Vec<ParsedRow>>,
+    seen: &mut FxHashSet<u64>,
     counts: &mut RowCounts,
     started: Instant,
     progress: &mut dyn FnMut(ImportProgress),
@@ -225,10 +244,8 @@ fn write_rows(
     let mut rows = 0u64;
     for chunk in receiver.iter() {
         rows += chunk.len() as u64;
-        for (parsed, at) in chunk {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            parsed.key().hash(&mut hasher);
-            let repeated = !seen.insert(hasher.finish());
+        for ParsedRow { parsed, at, key_digest } in chunk {
+            let repeated = !seen.insert(key_digest);
             let outcome = match &parsed {
                 Parsed::Order(o) => writer.put_order(o, at)?,
                 Parsed::Payment(p) => writer.put_payment(p, at)?,
@@ -487,7 +504,7 @@ pub fn import_prepared(
         eprintln!("import: read, hashed and decoded at {} ms", started.elapsed().as_millis());
     }
     let mut tx = store.begin_import(&batch, rows_hint).map_err(store_err)?;
-    let (sender, receiver) = crossbeam_channel::bounded::<Vec<(Parsed, RowSpan)>>(PIPELINE_CHUNKS_IN_FLIGHT);
+    let (sender, receiver) = crossbeam_channel::bounded::<Vec<ParsedRow>>(PIPELINE_CHUNKS_IN_FLIGHT);
     let mut counts = RowCounts::default();
     // Parse on a second thread; write here. The parser keeps validating after
     // the first bad row (to list them all) but stops sending rows.
@@ -533,7 +550,7 @@ pub fn import_prepared(
                 let end = reader.position().byte();
                 match parse_record(profile, &columns, &record) {
                     Ok(parsed) if bad_rows == 0 => {
-                        chunk.push((parsed, RowSpan { line, offset, len: end.saturating_sub(offset) }));
+                        chunk.push(ParsedRow::new(parsed, RowSpan { line, offset, len: end.saturating_sub(offset) }));
                         if chunk.len() == PIPELINE_CHUNK_ROWS {
                             let full = std::mem::replace(&mut chunk, Vec::with_capacity(PIPELINE_CHUNK_ROWS));
                             if sender.send(full).is_err() {
@@ -561,7 +578,8 @@ pub fn import_prepared(
             }
             Ok((issues, bad_rows, rows))
         });
-        let mut seen: HashSet<u64> = HashSet::new();
+        let mut seen: FxHashSet<u64> = FxHashSet::default();
+        seen.reserve(rows_hint.min(SEEN_KEYS_RESERVED_MAX) as usize);
         let write_result =
             tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts, started, progress));
         drop(receiver);

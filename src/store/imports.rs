@@ -72,6 +72,8 @@ pub struct RowCounts {
 
 /// Files smaller than this always go row by row through the indexes.
 const BULK_ROWS_MIN: u64 = 10_000;
+/// The most keys a bulk load's key map is sized for up front (16 bytes each).
+const BULK_KEYS_RESERVED_MAX: u64 = 5_000_000;
 
 /// A 64-bit digest of a row's natural key, for the bulk-mode key map.
 fn key_digest(parts: &[&str]) -> u64 {
@@ -136,7 +138,10 @@ impl Store {
         let bulk = rows_hint >= BULK_ROWS_MIN && !holds_rows;
         let known = if bulk {
             indexes::drop_for(&tx, tables)?;
-            Some(FxHashMap::default())
+            // Sized once: growing a map of a million keys rehashes it twenty times.
+            let mut known = FxHashMap::default();
+            known.reserve(rows_hint.min(BULK_KEYS_RESERVED_MAX) as usize);
+            Some(known)
         } else {
             None
         };
