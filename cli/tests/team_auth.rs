@@ -1,6 +1,7 @@
 //! Team mode enforced by the server, against a REAL PostgreSQL server on
 //! loopback (tests/support/team.rs). Each operator connects with their own
-//! login; the logins read every table and write none, and every change
+//! login; the logins read every table and write none but by adding new
+//! ledger rows under the write lock (migration 0011), and every change
 //! passes the team schema's checks of the caller's role and of maker-checker
 //! (migration 0006). Each attack runs as an operator's login, through the
 //! CLI, the library or plain SQL, and must be refused and leave the server's
@@ -267,6 +268,117 @@ fn psql_level_writes_as_every_role_are_refused_and_change_nothing() {
     assert_eq!(message, "sam (support) may not manage operators");
 
     assert_eq!(fingerprint(&server), before, "a refused attack changed the server");
+}
+
+/// `rows` (COPY's text format) into `table (columns)`, as `psql \copy` would.
+fn copy_in(pg: &mut postgres::Client, table: &str, columns: &str, rows: &str) -> Result<u64, postgres::Error> {
+    use std::io::Write;
+    let mut writer = pg.copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))?;
+    writer.write_all(rows.as_bytes()).expect("a COPY buffers its rows");
+    writer.finish()
+}
+
+const ORDER_COLUMNS: &str = "id, order_id, store, created_at, buyer_name, buyer_email, buyer_phone, buyer_document, \
+    country, amount_minor, currency, status, psp, psp_payment_id, voucher_code, voucher_expires_at, batch_id, line, \
+    raw_offset, raw_len";
+const HISTORY_COLUMNS: &str =
+    "id, payment, status, psp_status, status_at, observed_at, source, batch_id, line, raw_offset, raw_len, raw_text";
+
+/// An order row for ORDER_COLUMNS.
+fn order_row(id: i64) -> String {
+    format!(
+        "{id}\tX-CO-{id}\tshop\t1764000000\tAna Pérez\tana@example.com\t3001234567\t1020304050\tCO\t5000000\tCOP\t\
+         pending_payment\tdlocal\tX-D-{id}\t{id}77\t\\N\t1\t{id}\t0\t10\n"
+    )
+}
+
+/// New ledger rows go straight into their tables by COPY (team schema 11),
+/// the way an import's upload sends them: only under the write lock, each
+/// row numbered by the server (never by the caller), a status history row
+/// only for a payment the server has, each COPY logged under the login, and
+/// nothing else of those tables writable.
+#[test]
+fn a_copy_of_new_ledger_rows_needs_the_write_lock_takes_the_servers_numbers_and_is_logged() {
+    let server = team();
+    let before = fingerprint(&server);
+    let lock = voucherdesk::store::team::TEAM_WRITE_LOCK_KEY;
+    // sam's own session holding the write lock. A COPY the server refuses
+    // leaves the client library's connection out of step, so each refusal
+    // below gets a session of its own.
+    let locked = || {
+        let mut sam = psql(&server, "sam");
+        sam.execute("SELECT pg_advisory_lock($1::bigint)", &[&lock]).unwrap();
+        sam
+    };
+
+    let message = refused(
+        copy_in(&mut psql(&server, "sam"), "orders", ORDER_COLUMNS, &order_row(9001)),
+        "a COPY without the lock",
+    );
+    assert_eq!(message, "an upload needs the team's write lock");
+    let message = refused(
+        copy_in(
+            &mut locked(),
+            "orders",
+            &format!("{ORDER_COLUMNS}, change_seq"),
+            &order_row(9001).replace('\n', "\t1\n"),
+        ),
+        "a COPY that numbers its own rows",
+    );
+    assert_eq!(message, "permission denied for table orders");
+    let err = copy_in(
+        &mut locked(),
+        "payment_status_history",
+        HISTORY_COLUMNS,
+        "9001\t987654\tpaid\tPAID\t\\N\t1764000000\tfile\t1\t1\t0\t10\t\\N\n",
+    )
+    .expect_err("a history row for a payment the server does not have");
+    let db = err.as_db_error().expect("the server's answer");
+    assert_eq!(db.code(), &postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(db.message(), "a status history row names payment 987654, which the server does not have");
+    let mut sam = locked();
+    for sql in [
+        "UPDATE orders SET buyer_name = 'x'",
+        "DELETE FROM payments",
+        "INSERT INTO import_files(batch_id, text) VALUES (99, '')",
+        "SELECT voucherdesk_ledger_inserted('orders', true)",
+    ] {
+        refused(sam.batch_execute(sql), sql);
+    }
+    assert_eq!(fingerprint(&server), before, "a refused COPY changed the server");
+
+    let mut owner = owner_sql(&server);
+    let last_before: i64 = owner.query_one("SELECT max(change_seq) FROM orders", &[]).unwrap().get(0);
+    let rows = format!("{}{}", order_row(9001), order_row(9002));
+    assert_eq!(copy_in(&mut sam, "orders", ORDER_COLUMNS, &rows).unwrap(), 2);
+    let payment: i64 = owner.query_one("SELECT min(id) FROM payments", &[]).unwrap().get(0);
+    let history = format!("9001\t{payment}\trefunded\tREFUNDED\t\\N\t1764000000\tfile\t1\t1\t0\t10\t\\N\n");
+    assert_eq!(copy_in(&mut sam, "payment_status_history", HISTORY_COLUMNS, &history).unwrap(), 1);
+    drop(sam);
+
+    let numbers: Vec<i64> = owner
+        .query("SELECT change_seq FROM orders WHERE id IN (9001, 9002) ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(numbers.len(), 2);
+    assert!(numbers[0] > last_before && numbers[1] > numbers[0], "{numbers:?} after {last_before}");
+    let logged: Vec<(String, String, String, i64, i64)> = owner
+        .query("SELECT login, tbl, mode, rows, last_change FROM upload_log WHERE login = 'sam' ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    let history_number: i64 =
+        owner.query_one("SELECT change_seq FROM payment_status_history WHERE id = 9001", &[]).unwrap().get(0);
+    assert_eq!(
+        logged,
+        vec![
+            ("sam".into(), "orders".into(), "new".into(), 2, numbers[1]),
+            ("sam".into(), "payment_status_history".into(), "new".into(), 1, history_number),
+        ]
+    );
 }
 
 /// One desktop's copy of the team, joined as `login`.

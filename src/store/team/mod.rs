@@ -40,6 +40,7 @@ const TEAM_MIGRATIONS: &[(i32, &str)] = &[
     (8, include_str!("migrations/0008_operator_hashes.sql")),
     (9, include_str!("migrations/0009_refund_window.sql")),
     (10, include_str!("migrations/0010_daily_report.sql")),
+    (11, include_str!("migrations/0011_ledger_copy.sql")),
 ];
 
 /// Advisory-lock keys (64-bit, chosen once): "vd" + a purpose.
@@ -170,6 +171,8 @@ pub struct TeamStore {
     login: String,
     /// Whether the server has `operators_seen` (team schema 8), once asked.
     operators_view: Option<bool>,
+    /// Whether the server takes new ledger rows by COPY (team schema 11), once asked.
+    ledger_copy: Option<bool>,
 }
 
 impl TeamStore {
@@ -199,7 +202,7 @@ impl TeamStore {
                 TeamStoreError::Unreachable { server: server.clone(), source }
             }
         })?;
-        Ok(TeamStore { client, server, application: application.to_string(), login, operators_view: None })
+        Ok(TeamStore { client, server, application: application.to_string(), login, operators_view: None, ledger_copy: None })
     }
 
     /// `user@host:port/db` for `url`, checking it parses; never the password.

@@ -18,6 +18,9 @@ pub const TEAM_WRITE_LOCK_KEY: i64 = 0x7664_0000_0000_0004;
 pub const TEAM_WRITE_LOCK_WAIT_MS: u64 = 60_000;
 /// Longest one upload or download statement may run (a million-row import is one upload).
 pub const TEAM_BULK_STATEMENT_TIMEOUT_MS: u64 = 600_000;
+/// The tables whose new rows go up by COPY straight into the table (team
+/// schema 11): the ones an import fills row by row, millions on a first load.
+const LEDGER_COPY_TABLES: &[&str] = &["orders", "payments", "payment_status_history", "settlements"];
 /// The channel a change is announced on, once per upload.
 pub const CHANGES_CHANNEL: &str = "voucherdesk_changes";
 
@@ -218,7 +221,51 @@ impl TeamStore {
         columns: &[String],
         write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
     ) -> TeamResult<u64> {
+        if LEDGER_COPY_TABLES.contains(&table) && self.takes_ledger_copies()? {
+            return self.copied(table, columns, write_rows);
+        }
         self.staged(table, columns, "new", write_rows)
+    }
+
+    /// Whether the server takes new ledger rows by COPY straight into their
+    /// tables (team schema 11); an older one stages them.
+    fn takes_ledger_copies(&mut self) -> TeamResult<bool> {
+        if let Some(known) = self.ledger_copy {
+            return Ok(known);
+        }
+        let found: bool = self
+            .client
+            .query_one("SELECT to_regprocedure('voucherdesk_ledger_inserted(text, boolean)') IS NOT NULL", &[])?
+            .get(0);
+        Ok(*self.ledger_copy.insert(found))
+    }
+
+    /// Streams new rows straight into `table`: the server checks the caller
+    /// and the write lock before the first row, numbers each row, checks and
+    /// logs the rows after the last (team schema 11, `voucherdesk_ledger_*`).
+    fn copied(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
+    ) -> TeamResult<u64> {
+        let cols = columns.join(", ");
+        let types = self.column_types(table, &cols)?;
+        let copy = self.client.copy_in(&format!("COPY public.{table} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let mut writer = BinaryCopyInWriter::new(copy, &types);
+        write_rows(&mut RowSink { writer: &mut writer })?;
+        Ok(writer.finish()?)
+    }
+
+    /// The server's types of `table`'s columns `cols` (comma-separated), in order.
+    fn column_types(&mut self, table: &str, cols: &str) -> TeamResult<Vec<Type>> {
+        Ok(self
+            .client
+            .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect())
     }
 
     /// Streams rows into this session's staging table for `table` (the
@@ -235,13 +282,7 @@ impl TeamStore {
     ) -> TeamResult<u64> {
         let cols = columns.join(", ");
         self.client.execute("SELECT voucherdesk_stage($1)", &[&table])?;
-        let types: Vec<Type> = self
-            .client
-            .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))?
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
+        let types = self.column_types(table, &cols)?;
         let copy = self.client.copy_in(&format!("COPY pg_temp.stage_{table} ({cols}) FROM STDIN (FORMAT binary)"))?;
         let mut writer = BinaryCopyInWriter::new(copy, &types);
         write_rows(&mut RowSink { writer: &mut writer })?;
