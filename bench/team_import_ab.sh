@@ -38,7 +38,7 @@ for round in $(seq "$rounds"); do
     "$bin" operators add bench --role admin >/dev/null
     sync
     start=$(date +%s.%N)
-    VOUCHERDESK_TRACE=1 "$bin" import auto bench/data/*.csv bench/data/*.tsv > "$out/import.txt" 2>&1
+    ${BENCH_TEAM_WRAP:-} env VOUCHERDESK_TRACE=1 "$bin" import auto bench/data/*.csv bench/data/*.tsv > "$out/import.txt" 2>&1
     end=$(date +%s.%N)
     printf '%s %s %.2f\n' "$round" "$bin" "$(echo "$end - $start" | bc)"
     if [[ ${BENCH_TEAM_STATEMENTS:-0} == 1 ]]; then cp "$out/server.log" "$PWD/bench/out/team-ab-$round-$n.log"; fi

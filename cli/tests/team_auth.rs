@@ -17,7 +17,7 @@ use support::team::{PG_PASSWORD, PgServer};
 use voucherdesk::credentials::MemoryVault;
 use voucherdesk::operators::{self, Operator, Role};
 use voucherdesk::refunds::{self, RefundStatus};
-use voucherdesk::store::team::TeamStore;
+use voucherdesk::store::team::{Cell, TeamStore};
 use voucherdesk::store::{SHARED_TABLES, Store};
 use voucherdesk::team;
 
@@ -336,6 +336,32 @@ fn a_copy_of_new_ledger_rows_needs_the_write_lock_takes_the_servers_numbers_and_
     let db = err.as_db_error().expect("the server's answer");
     assert_eq!(db.code(), &postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
     assert_eq!(db.message(), "a status history row names payment 987654, which the server does not have");
+    // Through the library, as an upload sends them: without the lock, a
+    // refusal, and the connection still answers.
+    let mut desk = TeamStore::connect(&url_of(&server, "sam"), Some(&pw("sam")), "test/sam").unwrap();
+    let columns: Vec<String> = ORDER_COLUMNS.split(", ").map(str::to_string).collect();
+    let err = desk
+        .copy_new_rows("orders", &columns, &mut |sink| {
+            use voucherdesk::store::team::Cell::{Integer, Null, Text};
+            let row = order_row(9001);
+            let cells: Vec<Cell<'_>> = row
+                .trim_end()
+                .split('\t')
+                .enumerate()
+                .map(|(i, v)| match (i, v) {
+                    (_, "\\N") => Null,
+                    (0 | 3 | 9 | 16..=19, v) => Integer(v.parse().unwrap()),
+                    (_, v) => Text(v),
+                })
+                .collect();
+            sink.push(&cells)
+        })
+        .expect_err("an upload without the lock");
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        ("team.refused", "the team server refused this change: an upload needs the team's write lock")
+    );
+    assert!(desk.is_owner().is_ok_and(|owner| !owner), "the connection is still sound");
     let mut sam = locked();
     for sql in [
         "UPDATE orders SET buyer_name = 'x'",

@@ -202,7 +202,14 @@ impl TeamStore {
                 TeamStoreError::Unreachable { server: server.clone(), source }
             }
         })?;
-        Ok(TeamStore { client, server, application: application.to_string(), login, operators_view: None, ledger_copy: None })
+        Ok(TeamStore {
+            client,
+            server,
+            application: application.to_string(),
+            login,
+            operators_view: None,
+            ledger_copy: None,
+        })
     }
 
     /// `user@host:port/db` for `url`, checking it parses; never the password.

@@ -249,6 +249,19 @@ impl TeamStore {
         columns: &[String],
         write_rows: &mut dyn FnMut(&mut RowSink<'_, '_>) -> TeamResult<()>,
     ) -> TeamResult<u64> {
+        // The statement trigger's checks, asked first: its refusal, coming
+        // before the server takes the first row, would leave the client
+        // library's connection out of step (the COPY's Sync answered twice);
+        // asked here, a refusal is a plain error on a sound connection.
+        let allowed: bool = self
+            .client
+            .query_one("SELECT (voucherdesk_caller()).name IS NULL OR voucherdesk_holds_write_lock()", &[])?
+            .get(0);
+        if !allowed {
+            return Err(TeamStoreError::Refused(
+                "the team server refused this change: an upload needs the team's write lock".into(),
+            ));
+        }
         let cols = columns.join(", ");
         let types = self.column_types(table, &cols)?;
         let copy = self.client.copy_in(&format!("COPY public.{table} ({cols}) FROM STDIN (FORMAT binary)"))?;
