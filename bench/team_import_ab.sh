@@ -4,7 +4,8 @@
 # bench/team.sh), `team init`, then the seven demo files of bench/data
 # imported into it; prints round, build, wall seconds. With
 # BENCH_TEAM_STATEMENTS=1 the server logs each statement over 200 ms, kept as
-# bench/out/team-ab-ROUND-RUN.log (run from the repo root; bench/run.sh or
+# bench/out/team-ab-ROUND-RUN.log; BENCH_TEAM_WRAP="perf record -g -o F --"
+# runs the import under that command (run from the repo root; bench/run.sh or
 # bench/team.sh writes bench/data).
 #   bench/team_import_ab.sh ROUNDS BIN [BIN...]
 set -euo pipefail
