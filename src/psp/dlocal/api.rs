@@ -127,7 +127,6 @@ pub struct Payer {
 }
 
 /// `POST /payments` for a cash ticket.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePaymentRequest {
     pub amount: DlocalAmount,
@@ -139,32 +138,40 @@ pub struct CreatePaymentRequest {
     pub payment_method_flow: String,
     pub payer: Payer,
     pub order_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
 }
 
 /// The ticket of a cash payment.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     /// `NUMERIC`, `BARCODE`, `CUSTOM` or `REFERENCE_CODE`.
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub ticket_type: Option<String>,
     /// The code the payer tells the cashier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `CODE_128` or `ITF`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
 }
 
 /// The payment object: the answer to `POST /payments` and `GET /payments/{id}`,
 /// and the body of a payment notification.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: String,
@@ -172,22 +179,29 @@ pub struct Payment {
     pub currency: String,
     pub country: String,
     pub payment_method_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method_flow: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_date: Option<String>,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<Ticket>,
 }
 
 /// The chargeback object: the answer to `GET /chargebacks/{id}` and the body
 /// of a chargeback notification (one shape, read by one parser:
 /// `webhook::parse`).
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chargeback {
     pub id: String,
@@ -196,84 +210,104 @@ pub struct Chargeback {
     pub currency: String,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
 }
 
 /// `GET /payments/{id}/status`.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentStatusAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
 }
 
 /// `GET /orders/{order_id}`: the payment made for one of our order ids.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderAnswer {
     pub order_id: String,
     pub payment_id: String,
     pub amount: DlocalAmount,
     pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_date: Option<String>,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
 }
 
 /// `POST /refunds`. A ticket payment has no card to credit, so dLocal pays
 /// the refund by bank transfer to the beneficiary fields (and emails the
 /// payer for them when they are missing). The fields are flat on the wire.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRequest {
     pub payment_id: String,
     /// Absent: the whole payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<DlocalAmount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beneficiary_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_account: Option<String>,
     /// `C` current, `S` savings, `I` international.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_account_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_branch: Option<String>,
     /// The beneficiary's national id (dLocal asks for it with the bank fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beneficiary_document: Option<String>,
 }
 
 /// The refund object: the answer to `POST /refunds`, `GET /refunds/{id}/status`,
 /// and the body of a refund notification.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     pub id: String,
     pub payment_id: String,
     pub amount: DlocalAmount,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_refunded: Option<DlocalAmount>,
     pub currency: String,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
 }
 
 /// dLocal's error body, with every 4xx and 5xx.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: i64,
     pub message: String,
     /// The offending parameter, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
 }
 

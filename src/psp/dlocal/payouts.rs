@@ -30,7 +30,6 @@ pub struct PayoutBeneficiary {
 }
 
 /// `POST /payouts`.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutRequest {
     pub amount: DlocalAmount,
@@ -42,12 +41,12 @@ pub struct PayoutRequest {
     /// Our refund's id.
     pub external_id: String,
     pub beneficiary: PayoutBeneficiary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
 }
 
 /// The payout object: the answer to `POST /payouts` and `GET /payouts/{id}`,
 /// and the body of a payout notification.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payout {
     pub id: String,
@@ -56,12 +55,18 @@ pub struct Payout {
     pub country: String,
     pub status: String,
     pub status_code: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
     /// The code the buyer quotes at the cash point (once the payout is created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_url: Option<String>,
 }
 

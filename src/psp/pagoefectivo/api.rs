@@ -167,7 +167,6 @@ pub struct TokenData {
 }
 
 /// `POST /v1/cips`.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCipRequest {
@@ -176,11 +175,14 @@ pub struct CreateCipRequest {
     pub transaction_code: String,
     pub date_expiry: String,
     pub payment_concept: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_data: Option<String>,
     pub user_email: String,
     pub user_name: String,
     pub user_last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_ubigeo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_country: Option<String>,
     pub user_document_type: String,
     pub user_document_number: String,
@@ -219,12 +221,12 @@ pub struct CreatedCipData {
 }
 
 /// One line of `POST /v1/cips/search`: a CIP number or a `transactionCode`.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchEntry {
-    #[serde(default, deserialize_with = "optional_cip_number")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_cip_number")]
     pub cip: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_code: Option<String>,
 }
 
@@ -235,7 +237,6 @@ pub struct SearchRequest {
 
 /// A CIP as search, extend and cancel return it. `status` is the numeric code
 /// (see [`super::wire::CipStatus::from_code`]), `statusName` its Spanish word.
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CipInfo {
@@ -248,7 +249,9 @@ pub struct CipInfo {
     pub status_name: String,
     pub date_creation: String,
     pub date_expiry: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_payment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_removal: Option<String>,
 }
 
@@ -269,7 +272,6 @@ pub struct Callback {
     pub data: CallbackData,
 }
 
-#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackData {
@@ -278,6 +280,7 @@ pub struct CallbackData {
     pub currency: String,
     pub amount: MajorAmount,
     /// Absent on `cip.expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_date: Option<String>,
     pub transaction_code: String,
 }
