@@ -61,6 +61,19 @@ function raise(desk) {
   }
 }
 
+/** The server's notifications and change sequence, read with psql: what a failed wait reports. */
+function serverState() {
+  const sql = `SELECT 'notification ' || id || ' ' || order_id || ' ' || trigger || ' ' || status || ' change ' || change_seq
+                 FROM buyer_notifications UNION ALL
+               SELECT 'change sequence at ' || last_value || CASE WHEN is_called THEN '' ELSE ' (unused)' END
+                 FROM voucherdesk_change_seq`;
+  const r = spawnSync("psql", ["-h", "127.0.0.1", "-p", String(pg.port), "-U", "voucherdesk", "-d", "postgres", "-Atc", sql], {
+    encoding: "utf8",
+    env: { ...env, PGPASSWORD: PG_PASSWORD },
+  });
+  return r.status === 0 ? `the server has:\n${r.stdout}` : `psql could not read the server: ${r.stderr || r.error}`;
+}
+
 async function shot(desk, name) {
   raise(desk);
   await sleep(300);
@@ -297,12 +310,22 @@ test("a desktop cut off from the team server stays readable, refuses changes, an
   const queuedId = await queued.attr("data-id");
   // The app answered after its team write committed; the CLI's copy pulls before it reads.
   // Besides the buyer's refund_approved messages (one per channel), exactly this one manual re-send.
-  const listed = () => JSON.parse(cli(db.cli, "--operator", "ana", "notifications", "list", "--order", REFUND_ORDER, "--json"));
+  let lastListed = [];
+  const listed = () => {
+    lastListed = JSON.parse(cli(db.cli, "--operator", "ana", "notifications", "list", "--order", REFUND_ORDER, "--json"));
+    return lastListed;
+  };
   const queuedAt = performance.now();
-  const onServer = await a.until(() => {
-    const all = listed();
-    return all.some((n) => String(n.id) === queuedId) ? all : null;
-  }, { timeout: TEAM_WAIT_MS, what: `notification ${queuedId} on the server` });
+  const onServer = await a
+    .until(() => {
+      const all = listed();
+      return all.some((n) => String(n.id) === queuedId) ? all : null;
+    }, { timeout: TEAM_WAIT_MS, what: `notification ${queuedId} on the server` })
+    .catch((e) => {
+      // Which side is behind: the server's rows, or the CLI copy's pull.
+      const listedIds = lastListed.map((n) => `${n.id}/${n.trigger}`).join(", ");
+      throw new Error(`${e.message}\nthe CLI's copy listed: ${listedIds}\n${serverState()}`);
+    });
   console.log(`team: the re-send was on the server ${Math.round(performance.now() - queuedAt)} ms after the app said queued (0 expected)`);
   assert.deepEqual(onServer.filter((n) => n.trigger === "manual").map((n) => String(n.id)), [queuedId]);
 });
