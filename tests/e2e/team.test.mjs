@@ -61,9 +61,12 @@ function raise(desk) {
   }
 }
 
-/** The server's notifications and change sequence, read with psql: what a failed wait reports. */
+/** The server's refunds, approvals, notifications and change sequence, read with psql: what a failed check reports. */
 function serverState() {
-  const sql = `SELECT 'notification ' || id || ' ' || order_id || ' ' || trigger || ' ' || status || ' change ' || change_seq
+  const sql = `SELECT 'refund ' || id || ' ' || status || ' change ' || change_seq FROM refunds UNION ALL
+               SELECT 'approval ' || id || ' of refund ' || refund || ' by ' || operator || ' change ' || change_seq
+                 FROM refund_approvals UNION ALL
+               SELECT 'notification ' || id || ' ' || order_id || ' ' || trigger || ' ' || status || ' change ' || change_seq
                  FROM buyer_notifications UNION ALL
                SELECT 'change sequence at ' || last_value || CASE WHEN is_called THEN '' ELSE ' (unused)' END
                  FROM voucherdesk_change_seq`;
@@ -233,6 +236,7 @@ test("two desktops of one team: support requests a refund in A, finance sees it 
   assert.deepEqual(
     shown.approvals.map((x) => [x.operator, x.role, x.decision, x.comment]),
     [["fabio", "finance", "approve", "checked from Bogotá"]],
+    `the CLI's copy shows refund ${id} ${shown.status} with these approvals; ${serverState()}`,
   );
   assert.deepEqual(shown.awaiting, []);
   // The buyer is told once per channel that the refund was approved.
