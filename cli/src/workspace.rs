@@ -73,19 +73,40 @@ pub(crate) fn open(db: &Option<PathBuf>) -> Result<Store, Failure> {
     let path = db.clone().unwrap_or_else(voucherdesk::store::default_path);
     let me = voucherdesk::team::desktop_name(&voucherdesk::team::this_host(), "cli");
     let sign_in = SIGN_IN.get().and_then(Option::as_ref);
-    voucherdesk::team::open_workspace_as(&path, &credentials::OsKeyring::new(), &me, sign_in).map_err(|e| {
-        // Only what the user named can be refused here (a file too new or not a
-        // database, a bad address, a password the team refused); a team server's
-        // answer while the copy catches up is a fault of the moment, unlike the
-        // same answer to `team join`.
-        let refused = matches!(
-            e,
-            TeamError::Local(
-                StoreError::TooNew { .. } | StoreError::Invalid(_) | StoreError::Team(TeamStoreError::Denied { .. })
-            ) | TeamError::Team(TeamStoreError::BadAddress(_) | TeamStoreError::Denied { .. })
-        );
-        Failure { message: e.to_string(), class: if refused { ErrorClass::Refusal } else { ErrorClass::Fault } }
-    })
+    let store =
+        voucherdesk::team::open_workspace_as(&path, &credentials::OsKeyring::new(), &me, sign_in).map_err(|e| {
+            // Only what the user named can be refused here (a file too new or not a
+            // database, a bad address, a password the team refused); a team server's
+            // answer while the copy catches up is a fault of the moment, unlike the
+            // same answer to `team join`.
+            let refused = matches!(
+                e,
+                TeamError::Local(
+                    StoreError::TooNew { .. }
+                        | StoreError::Invalid(_)
+                        | StoreError::Team(TeamStoreError::Denied { .. })
+                ) | TeamError::Team(TeamStoreError::BadAddress(_) | TeamStoreError::Denied { .. })
+            );
+            Failure { message: e.to_string(), class: if refused { ErrorClass::Refusal } else { ErrorClass::Fault } }
+        })?;
+    warn_when_offline(&store);
+    Ok(store)
+}
+
+/// A team copy whose server is out of reach still answers reads, from what it
+/// last pulled: the reader is told so on stderr (the app shows a banner), so
+/// that "not there" is never read as "not on the server".
+fn warn_when_offline(store: &Store) {
+    if let Ok(Some(status)) = store.team_link_status() {
+        if !status.online {
+            eprintln!(
+                "warning: the team server {} cannot be reached ({}): this is the desktop's copy as it was at change {}, and changes are refused",
+                status.server,
+                status.reason.as_deref().unwrap_or("no answer"),
+                status.cursor
+            );
+        }
+    }
 }
 
 /// Runs one state change. In team mode it runs under the team's write lock,

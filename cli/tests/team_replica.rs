@@ -408,6 +408,29 @@ fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_
         t.a.store.write_or_read_only(|s| exceptions::resolve(s, &write_off(&ids[0], "counted", &marta))).unwrap_err();
     assert_eq!(err.code(), "team.offline");
     assert_eq!(open_exception_ids(&t.a.store).len(), open_before, "nothing changed locally");
+    // The CLI on the same copy lists from it too, and says on stderr that it is the copy, as of which change.
+    let out = assert_cmd::Command::cargo_bin("voucherdesk")
+        .unwrap()
+        .arg("--db")
+        .arg(&t.a.path)
+        .args(["exceptions", "list", "--json"])
+        .env("VOUCHERDESK_TEAM_PASSWORD", PG_PASSWORD)
+        .env_remove("VOUCHERDESK_DB")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), open_before);
+    let offline_warning = format!("warning: the team server {} cannot be reached (", status.server);
+    assert!(stderr.starts_with(&offline_warning), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "this is the desktop's copy as it was at change {}, and changes are refused",
+            status.cursor
+        )),
+        "{stderr}"
+    );
 
     // The server returns: B resolves one, A catches up and is online again.
     t.server.restart();
@@ -418,6 +441,33 @@ fn with_the_server_stopped_a_desk_reads_its_copy_refuses_changes_and_catches_up_
     assert!(t.a.store.team_link_status().unwrap().unwrap().online);
     assert_eq!(open_exception_ids(&t.a.store).len(), open_before - 1);
     assert!(!open_exception_ids(&t.a.store).contains(&ids[1]));
+}
+
+#[test]
+fn a_pull_cut_short_leaves_the_copy_as_it_was_never_half_of_a_change() {
+    use voucherdesk::exceptions;
+    let mut t = demo_team(200);
+    let id = open_exception_ids(&t.a.store)[0].clone();
+    let history_before = exceptions::history(&t.b.store, &id).unwrap().len();
+    let marta = act_as(&t.a.store, "marta");
+    t.a.store.write(|s| exceptions::resolve(s, &write_off(&id, "counted at the till", &marta))).unwrap();
+    // The change's rows are the exception, its history entry and an audit entry;
+    // B's pull fails at the last shared table, after reading all of them.
+    let last = SHARED_TABLES.last().unwrap().name;
+    raw(&t.server).batch_execute(&format!("ALTER TABLE {last} RENAME TO {last}_away")).unwrap();
+    let cursor_before = t.b.store.team_link_status().unwrap().unwrap().cursor;
+    let err = t.b.store.team_pull().unwrap_err();
+    assert!(err.to_string().contains(&format!("\"{last}\" does not exist")), "{err}");
+    assert!(open_exception_ids(&t.b.store).contains(&id), "the exception stays open on B's copy");
+    assert_eq!(exceptions::history(&t.b.store, &id).unwrap().len(), history_before);
+    assert_eq!(t.b.store.team_link_status().unwrap().unwrap().cursor, cursor_before);
+    // The next pull takes the whole change.
+    raw(&t.server).batch_execute(&format!("ALTER TABLE {last}_away RENAME TO {last}")).unwrap();
+    t.b.store.team_pull().unwrap();
+    assert!(!open_exception_ids(&t.b.store).contains(&id));
+    let history = exceptions::history(&t.b.store, &id).unwrap();
+    assert_eq!(history.len(), history_before + 1);
+    assert_eq!(history.last().unwrap().note, "counted at the till");
 }
 
 #[test]

@@ -28,6 +28,14 @@ use rusqlite::types::Value;
 /// Rows per page when the copy pulls from the server.
 pub const TEAM_PULL_PAGE_ROWS: u32 = 20_000;
 
+/// A pull of at most this many changes lands in the copy as one transaction,
+/// so a reader never sees half of another desktop's change (a refund approved
+/// without its approval) and a pull cut short leaves the copy as it was. A
+/// longer catch-up (joining a team, another desktop's large import) commits
+/// page by page to keep the copy's WAL small; its cursor still moves only at
+/// the end, so a cut leaves rows ahead of the cursor, taken again next time.
+pub const TEAM_PULL_ONE_TRANSACTION_CHANGES_MAX: i64 = 200_000;
+
 /// How this desktop reaches its team.
 pub(crate) struct TeamLink {
     url: String,
@@ -485,8 +493,12 @@ impl Store {
         if upto <= after {
             return Ok(report);
         }
+        let whole = upto - after <= TEAM_PULL_ONE_TRANSACTION_CHANGES_MAX;
         self.conn.pragma_update(None, "foreign_keys", false)?;
         let pulled = (|| -> StoreResult<()> {
+            if whole {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
             for t in SHARED_TABLES {
                 let columns = shared_rows::columns(&self.conn, t.name)?;
                 let mut from = after;
@@ -494,9 +506,9 @@ impl Store {
                     let page = self.team_client()?.changed_rows(t.name, &columns, from, upto, TEAM_PULL_PAGE_ROWS)?;
                     let Some(last) = page.last().map(|(_, seq)| *seq) else { break };
                     let rows: Vec<Vec<Value>> = page.iter().map(|(v, _)| v.clone()).collect();
-                    let tx = self.conn.unchecked_transaction()?;
-                    shared_rows::apply_rows(&tx, t, &columns, &rows)?;
-                    tx.commit()?;
+                    let tx = (!whole).then(|| self.conn.unchecked_transaction()).transpose()?;
+                    shared_rows::apply_rows(&self.conn, t, &columns, &rows)?;
+                    tx.map(|tx| tx.commit()).transpose()?;
                     report.rows += rows.len() as u64;
                     from = last;
                     if page.len() < TEAM_PULL_PAGE_ROWS as usize {
@@ -505,17 +517,23 @@ impl Store {
                 }
             }
             let deletions = self.team_client()?.deletions(after, upto)?;
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = (!whole).then(|| self.conn.unchecked_transaction()).transpose()?;
             for t in SHARED_TABLES {
                 let keys: Vec<String> =
                     deletions.iter().filter(|(tbl, _)| tbl == t.name).map(|(_, k)| k.clone()).collect();
                 report.deleted += keys.len() as u64;
-                shared_rows::delete_rows(&tx, t, &keys)?;
+                shared_rows::delete_rows(&self.conn, t, &keys)?;
             }
-            shared_rows::set_meta(&tx, META_TEAM_CURSOR, &upto.to_string())?;
-            tx.commit()?;
+            shared_rows::set_meta(&self.conn, META_TEAM_CURSOR, &upto.to_string())?;
+            match tx {
+                Some(tx) => tx.commit()?,
+                None => self.conn.execute_batch("COMMIT")?,
+            }
             Ok(())
         })();
+        if pulled.is_err() && whole && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
         self.conn.pragma_update(None, "foreign_keys", true)?;
         pulled?;
         self.search_catch_up()?;

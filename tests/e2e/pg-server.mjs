@@ -70,6 +70,8 @@ export async function startPostgres() {
     url: `postgres://${PG_USER}@127.0.0.1:${port}/postgres`,
     /** How the app and the CLI name it (`user@host:port/db`). */
     server: `${PG_USER}@127.0.0.1:${port}/postgres`,
+    /** The last `lines` lines of the server's log (what a failed check reports). */
+    logTail: (lines) => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-lines).join("\n") : "(no server log)"),
     /** Stops it: every client loses its connection. */
     stop,
     /** Starts it again, same port and data. */

@@ -44,9 +44,15 @@ const db = {};
 const driver = {};
 const s = {};
 
+/** What the CLI last wrote on stderr (a team copy out of reach says so there): a failed check reports it. */
+let lastCliStderr = "";
+
 /** The CLI on `file` (a team copy: it reconnects to the team and pulls first). */
 function cli(file, ...args) {
-  return execFileSync(CLI, ["--db", file, ...args], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(CLI, ["--db", file, ...args], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  lastCliStderr = r.stderr ?? "";
+  if (r.status !== 0) throw new Error(`voucherdesk ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}${r.error ?? ""}`);
+  return r.stdout;
 }
 
 /**
@@ -74,7 +80,8 @@ function serverState() {
     encoding: "utf8",
     env: { ...env, PGPASSWORD: PG_PASSWORD },
   });
-  return r.status === 0 ? `the server has:\n${r.stdout}` : `psql could not read the server: ${r.stderr || r.error}`;
+  const server = r.status === 0 ? `the server has:\n${r.stdout}` : `psql could not read the server: ${r.stderr || r.error}`;
+  return `${server}\nthe CLI's last stderr:\n${lastCliStderr}\nthe server's log, last lines:\n${pg.logTail(40)}`;
 }
 
 async function shot(desk, name) {
