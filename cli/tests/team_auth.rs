@@ -302,40 +302,40 @@ fn a_copy_of_new_ledger_rows_needs_the_write_lock_takes_the_servers_numbers_and_
     let server = team();
     let before = fingerprint(&server);
     let lock = voucherdesk::store::team::TEAM_WRITE_LOCK_KEY;
-    // sam's own session holding the write lock. A COPY the server refuses
-    // leaves the client library's connection out of step, so each refusal
-    // below gets a session of its own.
+    // sam's own session holding the write lock.
     let locked = || {
         let mut sam = psql(&server, "sam");
         sam.execute("SELECT pg_advisory_lock($1::bigint)", &[&lock]).unwrap();
         sam
     };
-
-    let message = refused(
-        copy_in(&mut psql(&server, "sam"), "orders", ORDER_COLUMNS, &order_row(9001)),
-        "a COPY without the lock",
+    // The refused COPYs go through psql, each in a session of its own (see
+    // `PgServer::psql_script` for why not through the postgres crate).
+    let copy_as_sam = |take_lock: bool, table: &str, columns: &str, rows: &str| {
+        let lock_first = if take_lock { format!("SELECT pg_advisory_lock({lock});\n") } else { String::new() };
+        let script = format!("{lock_first}COPY {table} ({columns}) FROM STDIN;\n{rows}\\.\n");
+        server.psql_script("sam", &pw("sam"), &script)
+    };
+    let insufficient_privilege = "42501".to_string();
+    assert_eq!(
+        copy_as_sam(false, "orders", ORDER_COLUMNS, &order_row(9001)),
+        Some((insufficient_privilege.clone(), "an upload needs the team's write lock".into())),
+        "a COPY without the lock"
     );
-    assert_eq!(message, "an upload needs the team's write lock");
-    let message = refused(
-        copy_in(
-            &mut locked(),
-            "orders",
-            &format!("{ORDER_COLUMNS}, change_seq"),
-            &order_row(9001).replace('\n', "\t1\n"),
+    assert_eq!(
+        copy_as_sam(true, "orders", &format!("{ORDER_COLUMNS}, change_seq"), &order_row(9001).replace('\n', "\t1\n")),
+        Some((insufficient_privilege, "permission denied for table orders".into())),
+        "a COPY that numbers its own rows"
+    );
+    assert_eq!(
+        copy_as_sam(
+            true,
+            "payment_status_history",
+            HISTORY_COLUMNS,
+            "9001\t987654\tpaid\tPAID\t\\N\t1764000000\tfile\t1\t1\t0\t10\t\\N\n",
         ),
-        "a COPY that numbers its own rows",
+        Some(("23503".into(), "a status history row names payment 987654, which the server does not have".into())),
+        "a history row for a payment the server does not have"
     );
-    assert_eq!(message, "permission denied for table orders");
-    let err = copy_in(
-        &mut locked(),
-        "payment_status_history",
-        HISTORY_COLUMNS,
-        "9001\t987654\tpaid\tPAID\t\\N\t1764000000\tfile\t1\t1\t0\t10\t\\N\n",
-    )
-    .expect_err("a history row for a payment the server does not have");
-    let db = err.as_db_error().expect("the server's answer");
-    assert_eq!(db.code(), &postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(db.message(), "a status history row names payment 987654, which the server does not have");
     // Through the library, as an upload sends them: without the lock, a
     // refusal, and the connection still answers.
     let mut desk = TeamStore::connect(&url_of(&server, "sam"), Some(&pw("sam")), "test/sam").unwrap();

@@ -125,6 +125,41 @@ impl PgServer {
         cmd
     }
 
+    /// Runs `script` through the server's own `psql` as `login`, as a person
+    /// at a terminal would: libpq's simple protocol, stopping at the first
+    /// error. Returns that error as (SQLSTATE, message), or None when the whole
+    /// script ran. A refused `COPY ... FROM STDIN` is asked this way because
+    /// the `postgres` crate's extended-protocol COPY sends a Sync the server may
+    /// answer twice when it refuses before the first row (rust-postgres #789):
+    /// the crate then reports "unexpected message from server" instead of the
+    /// refusal, depending on timing.
+    pub fn psql_script(&self, login: &str, password: &str, script: &str) -> Option<(String, String)> {
+        use std::io::Write;
+        let mut child = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", login, "-d", "postgres"])
+            .args(["-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-f", "-"])
+            .env("PGPASSWORD", password)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run psql from {} ({e})", self.bin.display()));
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // "psql:<stdin>:3: ERROR:  42501: an upload needs the team's write lock"
+        let error = stderr.lines().find_map(|line| line.split_once("ERROR:  ").map(|(_, rest)| rest.to_string()));
+        match (out.status.success(), error) {
+            (true, None) => None,
+            (false, Some(error)) => {
+                let (code, message) = error.split_once(": ").unwrap_or_else(|| panic!("no SQLSTATE in {error:?}"));
+                Some((code.to_string(), message.to_string()))
+            }
+            (ok, error) => panic!("psql exited {} with error {error:?}: {stderr}", if ok { "well" } else { "badly" }),
+        }
+    }
+
     fn run(&self, tool: &str, args: &[&str]) {
         let out = self.command(tool).args(args).output().unwrap_or_else(|e| {
             panic!(
