@@ -148,6 +148,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_daily_report_kind"),
     migration!(21, "0021_reconcile_changes"),
     migration!(22, "0022_reconcile_unsettled"),
+    migration!(23, "0023_search_merges"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data

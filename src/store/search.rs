@@ -225,11 +225,18 @@ impl Store {
         Ok(SearchIndexed { from_image, caught_up: self.search_catch_up()? })
     }
 
+    /// On a connection of its own: FTS5 keeps the index's structure cached
+    /// per connection and reloads it only when another connection commits,
+    /// so rows copied under a connection that had already read the (empty)
+    /// index would be overwritten by its next write (SQLite then fails the
+    /// catch-up on a duplicate row).
     fn copy_image(&mut self, built: &BuiltImage) -> StoreResult<i64> {
         let path = built.file.path().to_str().ok_or_else(|| StoreError::Invalid("scratch path is not UTF-8".into()))?;
-        self.conn.execute("ATTACH DATABASE ?1 AS search_image", [path])?;
+        let mut conn = Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(std::time::Duration::from_millis(super::BUSY_TIMEOUT_MS))?;
+        conn.execute("ATTACH DATABASE ?1 AS search_image", [path])?;
         let copied = (|| -> StoreResult<i64> {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let indexed: i64 = tx.query_row("SELECT count(*) FROM order_search_docsize", [], |r| r.get(0))?;
             let config_differs: i64 = tx.query_row(
                 "SELECT count(*) FROM (SELECT k, v FROM order_search_config
@@ -255,7 +262,7 @@ impl Store {
             tx.commit()?;
             Ok(copied)
         })();
-        let detached = self.conn.execute("DETACH DATABASE search_image", []);
+        let detached = conn.execute("DETACH DATABASE search_image", []);
         let copied = copied?;
         detached?;
         Ok(copied)
@@ -306,6 +313,15 @@ fn build_image(ledger: &std::path::Path, upto: i64) -> StoreResult<BuiltImage> {
          PRAGMA search_image.synchronous = OFF;
          CREATE VIRTUAL TABLE search_image.order_search USING {ORDER_SEARCH_FTS5};"
     ))?;
+    // The ledger's settings (its migrations set some): an image whose
+    // settings differ is not copied (see `copy_image`).
+    let settings: Vec<(String, rusqlite::types::Value)> = conn
+        .prepare("SELECT k, v FROM main.order_search_config WHERE k <> 'version'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (key, value) in &settings {
+        conn.execute("INSERT INTO search_image.order_search(order_search, rank) VALUES (?1, ?2)", params![key, value])?;
+    }
     conn.execute(
         &format!(
             "INSERT INTO search_image.order_search(rowid, terms) SELECT o.id, {TERMS_SQL} FROM main.orders o
@@ -393,14 +409,25 @@ mod tests {
         std::fs::write(&left_by_a_crash, b"scratch").unwrap();
         let image = store.search_image_start().unwrap().expect("an empty index gets an image");
         assert!(!left_by_a_crash.exists(), "a scratch file a dead process left is removed");
+        // The (empty) index read on the ledger's own connection first, as the
+        // open's migrations do: the copy must still be seen there.
+        let hits: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM order_search WHERE order_search MATCH 'nombre5'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 0);
         // While it is built: a buyer renamed (as an order file's update does) and new orders.
         store.conn.execute("UPDATE orders SET buyer_name = 'Zacarías Núñez' WHERE id = 5", []).unwrap();
         forget_orders(&store.conn, &[5]).unwrap();
         add_orders(&store, ORDERS + 1, ORDERS + 10);
 
         let indexed = store.search_catch_up_from(Some(image)).unwrap();
-        // The ten after the image, and the renamed order again.
+        // The ten after the image, and the renamed order again. Copied, so
+        // the image took the ledger's settings (migration 23's among them).
         assert_eq!(indexed, SearchIndexed { from_image: ORDERS, caught_up: 10 + 1 });
+        let automerge: i64 =
+            store.conn.query_row("SELECT v FROM order_search_config WHERE k = 'automerge'", [], |r| r.get(0)).unwrap();
+        assert_eq!(automerge, 16);
         assert_index_is_whole(&store, ORDERS + 10);
         assert_eq!(found(&mut store, "zacarias"), ["CO-5"]);
         assert_eq!(found(&mut store, "nombre5"), Vec::<String>::new(), "the old name is gone");

@@ -1,0 +1,11 @@
+-- VoucherDesk version 23: the buyer search index merges its segments once 16
+-- of one level have gathered (FTS5 'automerge'; its default is 4).
+--
+-- Each morning's catch-up (a day's orders) writes a few small segments. From 4,
+-- FTS5 also merged them into the older ones a little after every write, so a
+-- term was rewritten at more levels over the ledger's life. From 16: on a
+-- 5M-order ledger, thirty catch-ups of 20,000 orders took 2.56 s instead of
+-- 3.54 s, and name lookups stayed under a millisecond (p99 0.24 ms against
+-- 0.14 ms). A first load's index, built beside the import, takes the same
+-- setting (store::search::build_image copies it).
+INSERT INTO order_search(order_search, rank) VALUES ('automerge', 16);
