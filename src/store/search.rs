@@ -228,8 +228,8 @@ impl Store {
     /// On a connection of its own: FTS5 keeps the index's structure cached
     /// per connection and reloads it only when another connection commits,
     /// so rows copied under a connection that had already read the (empty)
-    /// index would be overwritten by its next write (SQLite then fails the
-    /// catch-up on a duplicate row).
+    /// index collide with its next write to it (the catch-up then fails on a
+    /// primary-key constraint).
     fn copy_image(&mut self, built: &BuiltImage) -> StoreResult<i64> {
         let path = built.file.path().to_str().ok_or_else(|| StoreError::Invalid("scratch path is not UTF-8".into()))?;
         let mut conn = Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
