@@ -135,8 +135,18 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         append(&tx, e)?;
         tx.commit()?;
-        self.advance_audit_anchor()?;
+        self.advance_audit_anchor_after_commit();
         Ok(())
+    }
+
+    /// After a commit the change stands, whatever becomes of the anchor: a
+    /// failure to move it is told on stderr, not returned as the change's
+    /// failure. The anchor then stays behind, which `audit verify` accepts,
+    /// and the next write moves it on.
+    pub(crate) fn advance_audit_anchor_after_commit(&self) {
+        if let Err(e) = self.advance_audit_anchor() {
+            eprintln!("the audit log's anchor was not moved: {e} [{}]", e.code());
+        }
     }
 
     /// The newest entry's id and hash (None: the log is empty).
@@ -175,6 +185,10 @@ impl Store {
         if !self.conn.is_autocommit() {
             return Ok(());
         }
+        // One at a time in this process: each step reads the log's head and
+        // the old anchor, then replaces the file, so two connections' steps
+        // (the app's and a background job's) never interleave.
+        let _one_at_a_time = ANCHOR_STEPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some((last_id, last_hash)) = self.audit_head()? else { return Ok(()) };
         // An unreadable anchor stays as it is, for `audit verify` to report.
         let Ok(old) = read_anchor(&path) else { return Ok(()) };
@@ -185,11 +199,19 @@ impl Store {
                     return Ok(());
                 }
                 // Only the entries since: the walk in `audit verify` checks the rest.
-                let newer: i64 =
-                    self.conn.query_row("SELECT count(*) FROM audit_log WHERE id > ?1", [old.last_id], |r| r.get(0))?;
+                // Up to the head read above, not past it: another connection
+                // may have appended since, and the next step counts those.
+                let newer: i64 = self.conn.query_row(
+                    "SELECT count(*) FROM audit_log WHERE id > ?1 AND id <= ?2",
+                    [old.last_id, last_id],
+                    |r| r.get(0),
+                )?;
                 old.count + newer.unsigned_abs()
             }
-            None => self.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get::<_, i64>(0))?.unsigned_abs(),
+            None => self
+                .conn
+                .query_row("SELECT count(*) FROM audit_log WHERE id <= ?1", [last_id], |r| r.get::<_, i64>(0))?
+                .unsigned_abs(),
         };
         write_anchor(&path, &AuditAnchor { count, last_id, last_hash, updated_at: Utc::now() })
     }
@@ -232,14 +254,78 @@ fn read_anchor(path: &Path) -> StoreResult<Option<AuditAnchor>> {
         .map_err(|e| StoreError::Corrupt(format!("the audit anchor {} is not readable: {e}", path.display())))
 }
 
+/// Serializes `advance_audit_anchor` within the process.
+static ANCHOR_STEPS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Numbers this process's temporary anchor files, so no two writes share one
+/// (with only the process id, a write renamed another's file away and failed
+/// with "No such file or directory").
+static ANCHOR_TMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Written beside and renamed over the old one, so a reader never sees half a file.
 fn write_anchor(path: &Path, anchor: &AuditAnchor) -> StoreResult<()> {
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
+    let seq = ANCHOR_TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp.push(format!(".{}.{seq}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let failed =
         |e: std::io::Error| StoreError::Invalid(format!("cannot write the audit anchor {}: {e}", path.display()));
     let json = serde_json::to_string_pretty(anchor).map_err(|e| StoreError::Invalid(e.to_string()))?;
     std::fs::write(&tmp, json).map_err(failed)?;
     std::fs::rename(&tmp, path).map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AuditEntry;
+
+    /// The app's writer and its background jobs each hold a connection of
+    /// their own and move the anchor after their writes, at any moment.
+    #[test]
+    fn connections_of_one_process_moving_the_anchor_at_once_all_succeed_and_it_ends_at_the_head() {
+        const THREADS: usize = 4;
+        const APPENDS_PER_THREAD: usize = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        drop(Store::open(&path).unwrap());
+        let writers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut store = Store::open(&path).unwrap();
+                    for i in 0..APPENDS_PER_THREAD {
+                        let tx =
+                            store.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+                        let entry = AuditEntry {
+                            at: Utc::now(),
+                            operator: format!("op{t}"),
+                            action: "test".into(),
+                            subject: format!("{t}/{i}"),
+                            before: String::new(),
+                            after: String::new(),
+                        };
+                        append(&tx, &entry).unwrap();
+                        tx.commit().unwrap();
+                        store.advance_audit_anchor().unwrap_or_else(|e| panic!("thread {t}, step {i}: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let entries: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(entries, (THREADS * APPENDS_PER_THREAD) as i64);
+        let anchor = store.read_audit_anchor().unwrap().expect("an anchor");
+        let (last_id, last_hash) = store.audit_head().unwrap().unwrap();
+        assert_eq!((anchor.count, anchor.last_id, anchor.last_hash), (entries as u64, last_id, last_hash));
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "no temporary anchor left behind");
+    }
 }

@@ -179,7 +179,7 @@ impl Store {
         }
         audit::append(&tx, entry)?;
         tx.commit()?;
-        self.advance_audit_anchor()?;
+        self.advance_audit_anchor_after_commit();
         Ok(())
     }
 }
