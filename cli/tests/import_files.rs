@@ -452,6 +452,125 @@ fn the_same_rows_in_a_different_file_keep_one_row_each() {
     assert_eq!(ctx.lookup("S-001")[0]["payments"].as_array().map(Vec::len), Some(1));
 }
 
+/// A dLocal report of 12,000 payments, all pending, then 300 of them again
+/// as paid and 200 again unchanged; and a settlement report of 11,000 rows,
+/// 400 of them twice.
+fn reports_repeating_their_own_rows(ctx: &Ctx) -> (std::path::PathBuf, std::path::PathBuf) {
+    let payment = |i: usize, status: &str, code: u32, approved: &str| {
+        format!(
+            "DR-{i:05},OR-{i:05},CO,EY,COP,{},{status},{code},2026-03-01T14:15:00.000+0000,{approved},2026-03-04T14:15:00.000+0000,40{i:08}\n",
+            10_000 + i
+        )
+    };
+    let mut payments = String::from(
+        "PAYMENT_ID,ORDER_ID,COUNTRY,PAYMENT_METHOD_ID,CURRENCY,AMOUNT,STATUS,STATUS_CODE,CREATED_DATE,APPROVED_DATE,EXPIRATION_DATE,TICKET_NUMBER\n",
+    );
+    for i in 0..12_000 {
+        payments.push_str(&payment(i, "PENDING", 100, ""));
+        // Repeats far from their first row and right after it, both.
+        if i >= 6_000 && i % 20 == 0 {
+            payments.push_str(&payment(i - 6_000, "PAID", 200, "2026-03-02T15:00:00.000+0000"));
+        }
+        if i % 60 == 7 {
+            payments.push_str(&payment(i, "PENDING", 100, ""));
+        }
+    }
+    let settlement = |i: usize| {
+        format!(
+            "SR-{i:05},DR-{i:05},PAYMENT,2026-03-03T10:00:00,2026-03-05,{},COP,4125.5,USD,3.00,2.90,0.10\n",
+            10_000 + i
+        )
+    };
+    let mut settlements = String::from(
+        "TRANSACTION_ID,DLOCAL_TRANSACTION_ID,ROW_TYPE,CREATION_DATE,TRANSFER_DATE,LOCAL_AMOUNT,LOCAL_CURRENCY,FX_RATE,SETTLEMENT_CURRENCY,GROSS_AMOUNT,NET_AMOUNT,FEE_AMOUNT\n",
+    );
+    for i in 0..11_000 {
+        settlements.push_str(&settlement(i));
+        if i % 25 == 24 {
+            settlements.push_str(&settlement(i - 24));
+        }
+    }
+    let (payments_path, settlements_path) = (ctx.path("dlocal-repeats.csv"), ctx.path("settlement-repeats.csv"));
+    std::fs::write(&payments_path, payments).unwrap();
+    std::fs::write(&settlements_path, settlements).unwrap();
+    (payments_path, settlements_path)
+}
+
+#[test]
+fn a_large_file_repeating_its_own_rows_keeps_one_row_each_whether_written_in_bulk_or_row_by_row() {
+    // Into empty tables the files go in bulk (no index until the end: the
+    // parser's note of each repeat finds the row); after one small file of
+    // each kind they go row by row through the unique indexes.
+    let (bulk, rows) = (Ctx::new(), Ctx::new());
+    let (payments, settlements) = reports_repeating_their_own_rows(&bulk);
+    rows.import("payments", "dlocal", &fixture("profiles/dlocal.csv"));
+    rows.import("settlements", "dlocal-settlement", &fixture("profiles/dlocal-settlement.csv"));
+    let earlier = |ctx: &Ctx| {
+        let conn = rusqlite::Connection::open(&ctx.db).unwrap();
+        let count = |table: &str| conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0));
+        (count("payments").unwrap(), count("payment_status_history").unwrap(), count("settlements").unwrap())
+    };
+    for ctx in [&bulk, &rows] {
+        let before = earlier(ctx);
+        let out = stdout(&ctx.import("payments", "dlocal", &payments));
+        assert!(
+            out.contains("imported 12500 payments rows as batch")
+                && out.contains("(12000 new, 0 updated, 0 unchanged, 500 repeated in the file;"),
+            "{out}"
+        );
+        let out = stdout(&ctx.import("settlements", "dlocal-settlement", &settlements));
+        assert!(
+            out.contains("imported 11440 settlements rows as batch")
+                && out.contains("(11000 new, 0 updated, 0 unchanged, 440 repeated in the file;"),
+            "{out}"
+        );
+        let after = earlier(ctx);
+        // One row a payment; one history row a status seen (the 300 paid
+        // repeats add theirs, the 200 unchanged ones none); one row a settlement.
+        assert_eq!((after.0 - before.0, after.1 - before.1, after.2 - before.2), (12_000, 12_300, 11_000));
+        let conn = rusqlite::Connection::open(&ctx.db).unwrap();
+        let statuses: Vec<(String, i64)> = conn
+            .prepare(
+                "SELECT status, count(*) FROM payments WHERE payment_id LIKE 'DR-%' GROUP BY status ORDER BY status",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(statuses, [("paid".to_string(), 300), ("pending".to_string(), 11_700)]);
+        let (paid_first, paid_last): (String, String) = conn
+            .query_row(
+                "SELECT min(payment_id), max(payment_id) FROM payments WHERE status = 'paid' AND payment_id LIKE 'DR-%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((paid_first.as_str(), paid_last.as_str()), ("DR-00000", "DR-05980"));
+        let history_of = |id: &str| -> Vec<String> {
+            conn.prepare(
+                "SELECT h.status FROM payment_status_history h JOIN payments p ON p.id = h.payment
+                 WHERE p.payment_id = ?1 ORDER BY h.id",
+            )
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        assert_eq!(history_of("DR-00020"), ["pending", "paid"]);
+        assert_eq!(history_of("DR-06007"), ["pending"], "an unchanged repeat observes nothing new");
+        let duplicate_keys: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM (SELECT 1 FROM settlements GROUP BY payment_id, psp, row_type HAVING count(*) > 1)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(duplicate_keys, 0);
+    }
+}
+
 // ─────────────────────────────── custom profiles ───────────────────────────────
 
 fn payu_profile() -> std::path::PathBuf {

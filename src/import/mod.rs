@@ -8,12 +8,12 @@ pub mod rows;
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, Permission};
-use crate::store::{NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter, Store, StoreError};
+use crate::store::{FirstOfKey, NewBatch, RowCounts, RowOutcome, RowSpan, RowWriter, Store, StoreError};
 use chrono::Utc;
 use decode::{DecodeError, decode, decode_head, delimiter_name, detect_delimiter};
 use profile::{ImportKind, Profile};
 use rows::{ColumnIndex, LocateError, Parsed, parse_record};
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -28,7 +28,7 @@ const PIPELINE_CHUNK_ROWS: usize = 4_096;
 const PIPELINE_CHUNKS_IN_FLIGHT: usize = 8;
 /// Rows a file may hold.
 pub const IMPORT_FILE_ROWS_MAX: u64 = 20_000_000;
-/// The most row keys a file's repeat check is sized for up front (8 bytes each).
+/// The most row keys a file's repeat check is sized for up front (16 bytes each).
 const SEEN_KEYS_RESERVED_MAX: u64 = 5_000_000;
 
 /// One bad cell (or row), located as `FILE:LINE: column: reason`.
@@ -220,14 +220,37 @@ impl LineCounter {
 struct ParsedRow {
     parsed: Parsed,
     at: RowSpan,
-    key_digest: u64,
+    /// Where the first row with this row's key stands, when this one repeats it.
+    first_of_key: FirstOfKey,
 }
 
-impl ParsedRow {
-    fn new(parsed: Parsed, at: RowSpan) -> ParsedRow {
+/// The keys of a file's rows so far, by a 64-bit digest, with the position of
+/// the first row of each: the parser marks each repeat, off the writer's thread.
+struct FirstRows {
+    by_key: FxHashMap<u64, usize>,
+    rows: usize,
+}
+
+impl FirstRows {
+    fn with_capacity(rows: usize) -> FirstRows {
+        let mut by_key = FxHashMap::default();
+        by_key.reserve(rows);
+        FirstRows { by_key, rows: 0 }
+    }
+
+    /// Counts the next row; the position of the first row with its key when it repeats one.
+    fn note(&mut self, parsed: &Parsed) -> FirstOfKey {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         parsed.key().hash(&mut hasher);
-        ParsedRow { parsed, at, key_digest: hasher.finish() }
+        let at = self.rows;
+        self.rows += 1;
+        match self.by_key.entry(hasher.finish()) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(at);
+                None
+            }
+        }
     }
 }
 
@@ -236,7 +259,6 @@ impl ParsedRow {
 fn write_rows(
     mut writer: RowWriter<'_>,
     receiver: &crossbeam_channel::Receiver<Vec<ParsedRow>>,
-    seen: &mut FxHashSet<u64>,
     counts: &mut RowCounts,
     started: Instant,
     progress: &mut dyn FnMut(ImportProgress),
@@ -244,13 +266,13 @@ fn write_rows(
     let mut rows = 0u64;
     for chunk in receiver.iter() {
         rows += chunk.len() as u64;
-        for ParsedRow { parsed, at, key_digest } in chunk {
-            let repeated = !seen.insert(key_digest);
+        for ParsedRow { parsed, at, first_of_key } in chunk {
             let outcome = match &parsed {
-                Parsed::Order(o) => writer.put_order(o, at)?,
-                Parsed::Payment(p) => writer.put_payment(p, at)?,
-                Parsed::Settlement(s) => writer.put_settlement(s, at)?,
+                Parsed::Order(o) => writer.put_order(o, at, first_of_key)?,
+                Parsed::Payment(p) => writer.put_payment(p, at, first_of_key)?,
+                Parsed::Settlement(s) => writer.put_settlement(s, at, first_of_key)?,
             };
+            let repeated = first_of_key.is_some();
             match outcome {
                 _ if repeated => counts.duplicate += 1,
                 RowOutcome::New => counts.new += 1,
@@ -520,6 +542,7 @@ pub fn import_prepared(
             let mut chunk = Vec::with_capacity(PIPELINE_CHUNK_ROWS);
             let mut record = csv::StringRecord::new();
             let mut line_counter = LineCounter { line: 1, upto: 0 };
+            let mut first_rows = FirstRows::with_capacity(rows_hint.min(SEEN_KEYS_RESERVED_MAX) as usize);
             loop {
                 let line = line_counter.line;
                 match reader.read_record(&mut record) {
@@ -550,7 +573,9 @@ pub fn import_prepared(
                 let end = reader.position().byte();
                 match parse_record(profile, &columns, &record) {
                     Ok(parsed) if bad_rows == 0 => {
-                        chunk.push(ParsedRow::new(parsed, RowSpan { line, offset, len: end.saturating_sub(offset) }));
+                        let first_of_key = first_rows.note(&parsed);
+                        let at = RowSpan { line, offset, len: end.saturating_sub(offset) };
+                        chunk.push(ParsedRow { parsed, at, first_of_key });
                         if chunk.len() == PIPELINE_CHUNK_ROWS {
                             let full = std::mem::replace(&mut chunk, Vec::with_capacity(PIPELINE_CHUNK_ROWS));
                             if sender.send(full).is_err() {
@@ -578,10 +603,7 @@ pub fn import_prepared(
             }
             Ok((issues, bad_rows, rows))
         });
-        let mut seen: FxHashSet<u64> = FxHashSet::default();
-        seen.reserve(rows_hint.min(SEEN_KEYS_RESERVED_MAX) as usize);
-        let write_result =
-            tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut seen, &mut counts, started, progress));
+        let write_result = tx.rows().and_then(|writer| write_rows(writer, &receiver, &mut counts, started, progress));
         drop(receiver);
         let parse_result = parser.join().unwrap_or_else(|_| {
             Err(ImportError::Read {

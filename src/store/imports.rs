@@ -9,8 +9,6 @@ use crate::model::payment::{PaymentObservation, PaymentStatus};
 use crate::model::settlement::SettlementRow;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, ToSql, Transaction, TransactionBehavior, params};
-use rustc_hash::FxHashMap;
-use std::hash::{Hash, Hasher};
 
 /// What writing one row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,17 +70,14 @@ pub struct RowCounts {
 
 /// Files smaller than this always go row by row through the indexes.
 const BULK_ROWS_MIN: u64 = 10_000;
-/// The most keys a bulk load's key map is sized for up front (16 bytes each).
-const BULK_KEYS_RESERVED_MAX: u64 = 5_000_000;
+/// The most rows a bulk load's list of rowids is sized for up front (8 bytes each).
+const BULK_ROWS_RESERVED_MAX: u64 = 5_000_000;
 
-/// A 64-bit digest of a row's natural key, for the bulk-mode key map.
-fn key_digest(parts: &[&str]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    for p in parts {
-        p.hash(&mut h);
-    }
-    h.finish()
-}
+/// A row that repeats the key of an earlier row of its file: the earlier
+/// row's position among the file's rows (from 0), as the parser found it.
+/// In bulk mode, where the dropped indexes cannot spot a repeat, this is how
+/// the writer finds the row to update.
+pub type FirstOfKey = Option<usize>;
 
 pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp())
@@ -136,17 +131,14 @@ impl Store {
         // orders file, preloading the existing keys and rebuilding the index
         // over the whole table cost more than row-by-row index inserts.
         let bulk = rows_hint >= BULK_ROWS_MIN && !holds_rows;
-        let known = if bulk {
+        let bulk_rows = if bulk {
             indexes::drop_for(&tx, tables)?;
-            // Sized once: growing a map of a million keys rehashes it twenty times.
-            let mut known = FxHashMap::default();
-            known.reserve(rows_hint.min(BULK_KEYS_RESERVED_MAX) as usize);
-            Some(known)
+            Some(Vec::with_capacity(rows_hint.min(BULK_ROWS_RESERVED_MAX) as usize))
         } else {
             None
         };
         let notes_suspended = super::reconcile_changes::begin_import(&tx, rows_hint >= super::NOTED_IMPORT_ROWS_MAX)?;
-        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), known, tables, notes_suspended })
+        Ok(ImportTx { tx, batch_id, imported_at: batch.imported_at.timestamp(), bulk_rows, tables, notes_suspended })
     }
 }
 
@@ -279,8 +271,9 @@ pub struct ImportTx<'c> {
     tx: Transaction<'c>,
     batch_id: i64,
     imported_at: i64,
-    /// Bulk mode: natural key digest → rowid, standing in for the dropped indexes.
-    known: Option<FxHashMap<u64, i64>>,
+    /// Bulk mode: the rowid each of the file's rows went to, by position,
+    /// standing in for the dropped indexes (see [`FirstOfKey`]).
+    bulk_rows: Option<Vec<i64>>,
     tables: &'static [&'static str],
     /// A large file: no change notes for reconciliation (it asks for a full run instead).
     notes_suspended: bool,
@@ -291,7 +284,7 @@ pub struct RowWriter<'t> {
     conn: &'t rusqlite::Connection,
     batch_id: i64,
     imported_at: i64,
-    known: Option<&'t mut FxHashMap<u64, i64>>,
+    bulk_rows: Option<&'t mut Vec<i64>>,
     insert_order: rusqlite::Statement<'t>,
     insert_payment: rusqlite::Statement<'t>,
     insert_history: rusqlite::Statement<'t>,
@@ -327,7 +320,7 @@ impl ImportTx<'_> {
         let conn: &rusqlite::Connection = &self.tx;
         // With the unique indexes in place, a conflict is detected by the insert
         // itself; in bulk mode there is no index, and the key map decides.
-        let on_conflict = |sql: &str, target: &str| match self.known {
+        let on_conflict = |sql: &str, target: &str| match self.bulk_rows {
             Some(_) => sql.to_string(),
             None => format!("{sql} ON CONFLICT{target} DO NOTHING"),
         };
@@ -344,7 +337,7 @@ impl ImportTx<'_> {
                 [],
                 |r| r.get(0),
             )?,
-            known: self.known.as_mut(),
+            bulk_rows: self.bulk_rows.as_mut(),
             touched_orders: Vec::new(),
         })
     }
@@ -362,7 +355,7 @@ impl ImportTx<'_> {
             "INSERT INTO import_files(batch_id, text) VALUES (?1, ?2)",
             params![self.batch_id, archived_text],
         )?;
-        if self.known.is_some() {
+        if self.bulk_rows.is_some() {
             indexes::create_for(&self.tx, self.tables)?;
         }
         super::reconcile_changes::finish_import(&self.tx, self.notes_suspended)?;
@@ -533,39 +526,44 @@ impl RowWriter<'_> {
     }
 
     /// Inserts a row unless its key exists; returns the existing rowid if it does.
-    /// `insert` runs the prepared insert; `find` looks the key up by index.
+    /// `insert` runs the prepared insert. With the indexes in place the insert
+    /// spots an existing key itself and the index finds its row; in bulk mode
+    /// the table held nothing before this file, so only a row the parser saw
+    /// repeat an earlier one (`first_of_key`) can exist.
     fn insert_or_find(
         &mut self,
         key: [&str; 3],
+        first_of_key: FirstOfKey,
         table: Table,
         insert: impl FnOnce(&mut Self) -> rusqlite::Result<usize>,
     ) -> StoreResult<Option<i64>> {
-        match self.known.as_deref() {
-            Some(known) => {
-                let digest = key_digest(&key);
-                if let Some(row) = known.get(&digest).copied()
-                    && table.key_of(self.conn, row)? == key
-                {
-                    return Ok(Some(row));
-                }
-                insert(self)?;
-                let row = self.conn.last_insert_rowid();
-                if let Some(known) = self.known.as_deref_mut() {
-                    known.entry(digest).or_insert(row);
-                }
-                Ok(None)
+        let Some(bulk_rows) = self.bulk_rows.as_deref() else {
+            if insert(self)? == 1 {
+                return Ok(None);
             }
+            return Ok(Some(table.find(self.conn, key)?));
+        };
+        let earlier = first_of_key.and_then(|at| bulk_rows.get(at).copied());
+        // The parser compares key digests: the stored key rules out a collision.
+        let existing = match earlier {
+            Some(row) if table.key_of(self.conn, row)? == key => Some(row),
+            _ => None,
+        };
+        let row = match existing {
+            Some(row) => row,
             None => {
-                if insert(self)? == 1 {
-                    return Ok(None);
-                }
-                Ok(Some(table.find(self.conn, key)?))
+                insert(self)?;
+                self.conn.last_insert_rowid()
             }
+        };
+        if let Some(bulk_rows) = self.bulk_rows.as_deref_mut() {
+            bulk_rows.push(row);
         }
+        Ok(existing)
     }
 
     /// Upserts an order; the latest file is the shop's latest word on it.
-    pub fn put_order(&mut self, o: &Order, at: RowSpan) -> StoreResult<RowOutcome> {
+    pub fn put_order(&mut self, o: &Order, at: RowSpan, first_of_key: FirstOfKey) -> StoreResult<RowOutcome> {
         let (batch_id, created_at, expires) = (self.batch_id, o.created_at.timestamp(), ts(o.voucher_expires_at));
         let (line, offset, len) = (at.line as i64, at.offset as i64, at.len as i64);
         let (country, currency, status) = (o.country.code(), o.currency.code(), o.status.as_str());
@@ -591,8 +589,9 @@ impl RowWriter<'_> {
             &offset,
             &len,
         ];
-        let existing =
-            self.insert_or_find([&o.order_id, "", ""], Table::Orders, |w| w.insert_order.execute(&values[..]))?;
+        let existing = self.insert_or_find([&o.order_id, "", ""], first_of_key, Table::Orders, |w| {
+            w.insert_order.execute(&values[..])
+        })?;
         let Some(row) = existing else { return Ok(RowOutcome::New) };
         let changed = self
             .conn
@@ -617,9 +616,14 @@ impl RowWriter<'_> {
     /// Records one observation of a payment. The payment's status only moves
     /// forward (see [`PaymentStatus::rank`]); every distinct observation is kept
     /// in its history with the file line and raw row.
-    pub fn put_payment(&mut self, p: &PaymentObservation, at: RowSpan) -> StoreResult<RowOutcome> {
+    pub fn put_payment(
+        &mut self,
+        p: &PaymentObservation,
+        at: RowSpan,
+        first_of_key: FirstOfKey,
+    ) -> StoreResult<RowOutcome> {
         let status_at = status_at(p);
-        let existing = self.insert_or_find([&p.payment_id, &p.psp, ""], Table::Payments, |w| {
+        let existing = self.insert_or_find([&p.payment_id, &p.psp, ""], first_of_key, Table::Payments, |w| {
             w.insert_payment.execute(payment_values!(p))
         })?;
         let (payment_row, outcome) = match existing {
@@ -662,7 +666,12 @@ impl RowWriter<'_> {
         Ok(outcome)
     }
 
-    pub fn put_settlement(&mut self, s: &SettlementRow, at: RowSpan) -> StoreResult<RowOutcome> {
+    pub fn put_settlement(
+        &mut self,
+        s: &SettlementRow,
+        at: RowSpan,
+        first_of_key: FirstOfKey,
+    ) -> StoreResult<RowOutcome> {
         let settled_on = s.settled_on.map(|d| d.to_string());
         let (batch_id, created_at, row_type) = (self.batch_id, ts(s.created_at), s.row_type.as_str());
         let (local_currency, settlement_currency) = (s.local_currency.code(), s.settlement_currency.code());
@@ -687,9 +696,10 @@ impl RowWriter<'_> {
             &offset,
             &len,
         ];
-        let existing = self.insert_or_find([&s.payment_id, &s.psp, row_type], Table::Settlements, |w| {
-            w.insert_settlement.execute(&values[..])
-        })?;
+        let existing =
+            self.insert_or_find([&s.payment_id, &s.psp, row_type], first_of_key, Table::Settlements, |w| {
+                w.insert_settlement.execute(&values[..])
+            })?;
         let Some(row) = existing else {
             if s.row_type == crate::model::settlement::RowType::Chargeback {
                 let payment = self

@@ -45,8 +45,8 @@ pub use exceptions::{
 pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
 pub use imports::{
-    ARCHIVE_ZSTD_LEVEL, BatchInfo, ImportTx, NewBatch, RAW_ROW_BYTES_MAX, RowCounts, RowOutcome, RowSpan, RowWriter,
-    archive_text,
+    ARCHIVE_ZSTD_LEVEL, BatchInfo, FirstOfKey, ImportTx, NewBatch, RAW_ROW_BYTES_MAX, RowCounts, RowOutcome, RowSpan,
+    RowWriter, archive_text,
 };
 pub use kpis::{KpiFilter, KpiPaymentRow, KpiRefundRow, RefundDatedBy};
 pub use lookup::{OrderHit, OrderRecord, PaymentRecord, RawSpan, SettlementRecord, StatusObservation};
