@@ -474,8 +474,32 @@ fn check_request(request: &ImportRequest<'_>) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// A file this large is written with a page cache of
+/// [`LARGE_FILE_PAGE_CACHE_KIB`]: its transaction's pages stay in memory
+/// instead of spilling to the WAL mid-way (and being written again).
+const LARGE_FILE_TEXT_BYTES: usize = 16 * 1024 * 1024;
+/// The writer's page cache while it writes a large file (the default is
+/// `store::PAGE_CACHE_KIB`). Measured on the 1M-order files: import 0.3–0.7 s
+/// faster, peak memory 59 MB higher.
+const LARGE_FILE_PAGE_CACHE_KIB: u32 = 262_144;
+
 /// Writes a prepared file, atomically: `request.path` is the file `prepared` was read from.
 pub fn import_prepared(
+    store: &mut Store,
+    request: &ImportRequest<'_>,
+    prepared: PreparedFile,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportOutcome, ImportError> {
+    if prepared.text.len() < LARGE_FILE_TEXT_BYTES {
+        return write_prepared(store, request, prepared, progress);
+    }
+    let file = prepared.file.clone();
+    store
+        .with_page_cache_kib(LARGE_FILE_PAGE_CACHE_KIB, |store| write_prepared(store, request, prepared, progress))
+        .map_err(|source| ImportError::Store { file, source })?
+}
+
+fn write_prepared(
     store: &mut Store,
     request: &ImportRequest<'_>,
     prepared: PreparedFile,

@@ -79,6 +79,8 @@ use std::time::Duration;
 
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+/// Each connection's page cache.
+pub const PAGE_CACHE_KIB: u32 = 65_536;
 /// SQLite's own default: the WAL is copied into the database once it holds this many pages.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
 
@@ -271,7 +273,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache
+        conn.pragma_update(None, "cache_size", -i64::from(PAGE_CACHE_KIB))?;
         // Lets index builds (bulk imports) sort on both cores.
         conn.pragma_update(None, "threads", 2)?;
         migrate(&mut conn, &path, migrations)?;
@@ -288,7 +290,7 @@ impl Store {
             Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(|source| StoreError::Open { path: self.path.clone(), source })?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
-        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "cache_size", -i64::from(PAGE_CACHE_KIB))?;
         Ok(Some(Store { conn, path: self.path.clone(), team: None }))
     }
 
@@ -297,6 +299,15 @@ impl Store {
     pub fn set_cache_size_kib(&self, kib: u32) -> StoreResult<()> {
         self.conn.pragma_update(None, "cache_size", -i64::from(kib))?;
         Ok(())
+    }
+
+    /// Runs `work` with this connection's page cache at `kib`, then puts it
+    /// back to [`PAGE_CACHE_KIB`] (SQLite frees what no longer fits).
+    pub fn with_page_cache_kib<T>(&mut self, kib: u32, work: impl FnOnce(&mut Store) -> T) -> StoreResult<T> {
+        self.set_cache_size_kib(kib)?;
+        let done = work(self);
+        self.set_cache_size_kib(PAGE_CACHE_KIB)?;
+        Ok(done)
     }
 
     pub fn path(&self) -> &Path {
@@ -523,6 +534,18 @@ fn stream_rows<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_larger_page_cache_lasts_for_its_work_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("vd.sqlite")).unwrap();
+        let cache_kib = |store: &Store| -store.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(cache_kib(&store), i64::from(PAGE_CACHE_KIB));
+        let inside = store.with_page_cache_kib(262_144, |store| cache_kib(store)).unwrap();
+        assert_eq!((inside, cache_kib(&store)), (262_144, i64::from(PAGE_CACHE_KIB)));
+        let failed: Result<(), &str> = store.with_page_cache_kib(131_072, |_| Err("a refused file")).unwrap();
+        assert_eq!((failed, cache_kib(&store)), (Err("a refused file"), i64::from(PAGE_CACHE_KIB)));
+    }
 
     #[test]
     fn refuses_a_database_from_a_newer_version_and_leaves_it_alone() {
