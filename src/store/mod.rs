@@ -151,6 +151,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_reconcile_changes"),
     migration!(22, "0022_reconcile_unsettled"),
     migration!(23, "0023_search_merges"),
+    migration!(24, "0024_history_source_check"),
 ];
 
 /// The database used when none is named: `voucherdesk.sqlite` in the OS data
@@ -534,6 +535,42 @@ fn stream_rows<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_history_row_from_an_unknown_source_is_still_refused_and_an_upgraded_history_is_todays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old_path, fresh_path) = (dir.path().join("v23.sqlite"), dir.path().join("fresh.sqlite"));
+        let insert = "INSERT INTO payment_status_history(id, payment, status, psp_status, observed_at, source)
+                      VALUES (?1, 7, 'paid', 'PAID', 1767225600, ?2)";
+        let old = create_at_version(&old_path, 23).unwrap();
+        old.execute(insert, rusqlite::params![41, "api"]).unwrap();
+        drop(old);
+        let upgraded = Store::open(&old_path).unwrap();
+        let fresh = Store::open(&fresh_path).unwrap();
+        let schema = |store: &Store| -> Vec<String> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'payment_status_history' ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        assert_eq!(schema(&upgraded), schema(&fresh), "the table, its index and its two triggers");
+        assert_eq!(schema(&fresh).len(), 4);
+        let kept: (i64, String) = upgraded
+            .conn
+            .query_row("SELECT id, source FROM payment_status_history", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(kept, (41, "api".to_string()));
+        for store in [&upgraded, &fresh] {
+            for (id, source) in [(51, "file"), (52, "api"), (53, "notification"), (54, "manual")] {
+                store.conn.execute(insert, rusqlite::params![id, source]).unwrap();
+            }
+            for source in ["File", "", "webhook"] {
+                let refused = store.conn.execute(insert, rusqlite::params![60, source]).unwrap_err();
+                assert!(refused.to_string().contains("CHECK constraint failed"), "{source:?}: {refused}");
+            }
+        }
+    }
 
     #[test]
     fn a_larger_page_cache_lasts_for_its_work_only() {
