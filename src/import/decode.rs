@@ -114,7 +114,7 @@ pub fn decode_head(head: &[u8], whole_file: bool) -> Result<Decoded<'_>, DecodeE
 }
 
 fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == 0)
+    memchr::memchr(0, bytes)
 }
 
 /// A file that is not UTF-8 throughout.

@@ -417,10 +417,31 @@ pub fn prepare_file(path: &Path) -> Result<PreparedFile, ImportError> {
     let started = Instant::now();
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let decoded = decode(&bytes).map_err(|source| ImportError::Decode { file: file.clone(), source })?;
-    let encoding = decoded.encoding;
-    let text = decoded.text.into_owned();
+    // Hashed beside the decoding: the first file of a run is read before
+    // anything else can start, and both steps read the whole file.
+    let (sha256, decoded) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| hex::encode(Sha256::digest(&bytes)));
+        // UTF-8 text stays in the bytes read (its span kept, a BOM cut off
+        // below): a copy of a 100 MB file costs about as much as decoding it.
+        let decoded = decode(&bytes).map(|d| match d.text {
+            std::borrow::Cow::Owned(text) => (d.encoding, Ok(text)),
+            std::borrow::Cow::Borrowed(text) => {
+                let start = text.as_ptr() as usize - bytes.as_ptr() as usize;
+                (d.encoding, Err(start..start + text.len()))
+            }
+        });
+        (digest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), decoded)
+    });
+    let (encoding, transcoded) = decoded.map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let text = match transcoded {
+        Ok(text) => text,
+        Err(span) => {
+            let mut bytes = bytes;
+            bytes.truncate(span.end);
+            bytes.drain(..span.start);
+            String::from_utf8(bytes).map_err(|e| ImportError::Read { file: file.clone(), reason: e.to_string() })?
+        }
+    };
     Ok(PreparedFile { file, sha256, text, encoding, prepare_time: started.elapsed() })
 }
 
