@@ -454,7 +454,7 @@ fn the_same_rows_in_a_different_file_keep_one_row_each() {
 
 /// A dLocal report of 12,000 payments, all pending, then 300 of them again
 /// as paid and 200 again unchanged; and a settlement report of 11,000 rows,
-/// 400 of them twice.
+/// 440 of them twice.
 fn reports_repeating_their_own_rows(ctx: &Ctx) -> (std::path::PathBuf, std::path::PathBuf) {
     let payment = |i: usize, status: &str, code: u32, approved: &str| {
         format!(
