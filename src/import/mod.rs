@@ -412,6 +412,26 @@ pub struct PreparedFile {
     prepare_time: std::time::Duration,
 }
 
+/// A decoded file's text: transcoded into a new string, or (UTF-8) the span
+/// of the bytes read that holds it, a BOM left out. The bytes are then kept
+/// as the text: a copy of a 100 MB file costs about as much as decoding it.
+enum DecodedText {
+    Transcoded(String),
+    Within(std::ops::Range<usize>),
+}
+
+impl DecodedText {
+    fn of(text: std::borrow::Cow<'_, str>, bytes: &[u8]) -> DecodedText {
+        match text {
+            std::borrow::Cow::Owned(text) => DecodedText::Transcoded(text),
+            std::borrow::Cow::Borrowed(text) => {
+                let start = text.as_ptr() as usize - bytes.as_ptr() as usize;
+                DecodedText::Within(start..start + text.len())
+            }
+        }
+    }
+}
+
 /// Reads, hashes and decodes one file.
 pub fn prepare_file(path: &Path) -> Result<PreparedFile, ImportError> {
     let started = Instant::now();
@@ -421,21 +441,13 @@ pub fn prepare_file(path: &Path) -> Result<PreparedFile, ImportError> {
     // anything else can start, and both steps read the whole file.
     let (sha256, decoded) = std::thread::scope(|scope| {
         let digest = scope.spawn(|| hex::encode(Sha256::digest(&bytes)));
-        // UTF-8 text stays in the bytes read (its span kept, a BOM cut off
-        // below): a copy of a 100 MB file costs about as much as decoding it.
-        let decoded = decode(&bytes).map(|d| match d.text {
-            std::borrow::Cow::Owned(text) => (d.encoding, Ok(text)),
-            std::borrow::Cow::Borrowed(text) => {
-                let start = text.as_ptr() as usize - bytes.as_ptr() as usize;
-                (d.encoding, Err(start..start + text.len()))
-            }
-        });
+        let decoded = decode(&bytes).map(|d| (d.encoding, DecodedText::of(d.text, &bytes)));
         (digest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), decoded)
     });
-    let (encoding, transcoded) = decoded.map_err(|source| ImportError::Decode { file: file.clone(), source })?;
-    let text = match transcoded {
-        Ok(text) => text,
-        Err(span) => {
+    let (encoding, decoded) = decoded.map_err(|source| ImportError::Decode { file: file.clone(), source })?;
+    let text = match decoded {
+        DecodedText::Transcoded(text) => text,
+        DecodedText::Within(span) => {
             let mut bytes = bytes;
             bytes.truncate(span.end);
             bytes.drain(..span.start);
