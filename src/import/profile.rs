@@ -2,7 +2,7 @@
 //! written, and how the file's statuses map to ours. The built-in profiles are
 //! values of the same type a merchant writes in TOML for a PayU or Kushki layout.
 
-use crate::market::{Country, TimestampFormat};
+use crate::market::{Country, DAY_FIRST_DATE, DAY_FIRST_TIMESTAMP, TimestampFormat};
 use crate::money::NumberFormat;
 use crate::orders::ShopStatus;
 use crate::payments::{PaymentStatus, VoucherNetwork};
@@ -382,8 +382,8 @@ pub fn built_in(name: &str) -> Option<Profile> {
             constants: [(Country, "PE".to_string())].into_iter().collect(),
             // The reversal's own date; older reports do not have the column.
             optional_columns: columns(&[(StatusAt, "FECHA_EXTORNO")]),
-            timestamps: TimestampFormat::Pattern("%d/%m/%Y %H:%M:%S".into()),
-            dates: TimestampFormat::Pattern("%d/%m/%Y".into()),
+            timestamps: TimestampFormat::Pattern(DAY_FIRST_TIMESTAMP.into()),
+            dates: TimestampFormat::Pattern(DAY_FIRST_DATE.into()),
             zone: Some(chrono_tz::America::Lima),
             numbers: NumberFormat::WITH_THOUSANDS,
             statuses: StatusMapping::PagoEfectivo,
@@ -406,8 +406,8 @@ pub fn built_in(name: &str) -> Option<Profile> {
             ]),
             constants: [(RowType, "PAYMENT".to_string())].into_iter().collect(),
             optional_columns: BTreeMap::new(),
-            timestamps: TimestampFormat::Pattern("%d/%m/%Y %H:%M:%S".into()),
-            dates: TimestampFormat::Pattern("%d/%m/%Y".into()),
+            timestamps: TimestampFormat::Pattern(DAY_FIRST_TIMESTAMP.into()),
+            dates: TimestampFormat::Pattern(DAY_FIRST_DATE.into()),
             zone: Some(chrono_tz::America::Lima),
             numbers: NumberFormat::WITH_THOUSANDS,
             statuses: StatusMapping::None,

@@ -108,9 +108,12 @@ pub fn parse_date(text: &str, format: &TimestampFormat) -> Result<NaiveDate, Tim
             let head = text.get(..10).ok_or_else(|| TimeError::Unparseable(text.to_string()))?;
             NaiveDate::parse_from_str(head, "%Y-%m-%d").map_err(|_| TimeError::Unparseable(text.to_string()))?
         }
-        TimestampFormat::Pattern(pattern) => NaiveDate::parse_from_str(text, pattern)
-            .or_else(|_| NaiveDateTime::parse_from_str(text, pattern).map(|dt| dt.date()))
-            .map_err(|_| TimeError::FormatMismatch { text: text.to_string(), format: pattern.clone() })?,
+        TimestampFormat::Pattern(pattern) => match day_first(text, pattern) {
+            Some(read) => read.date(),
+            None => NaiveDate::parse_from_str(text, pattern)
+                .or_else(|_| NaiveDateTime::parse_from_str(text, pattern).map(|dt| dt.date()))
+                .map_err(|_| TimeError::FormatMismatch { text: text.to_string(), format: pattern.clone() })?,
+        },
     };
     if !(YEAR_MIN..=YEAR_MAX).contains(&chrono::Datelike::year(&date)) {
         return Err(TimeError::OutOfRange(text.to_string()));
@@ -132,11 +135,40 @@ fn parse_pattern(text: &str, pattern: &str, zone: Tz) -> Result<DateTime<Utc>, T
     if pattern.contains("%z") || pattern.contains("%:z") {
         return DateTime::parse_from_str(text, pattern).map(|t| t.with_timezone(&Utc)).map_err(|_| mismatch());
     }
+    if let Some(naive) = day_first(text, pattern) {
+        return localize(naive, zone, text);
+    }
     if let Ok(naive) = NaiveDateTime::parse_from_str(text, pattern) {
         return localize(naive, zone, text);
     }
     let date = NaiveDate::parse_from_str(text, pattern).map_err(|_| mismatch())?;
     localize(date.and_time(NaiveTime::MIN), zone, text)
+}
+
+/// The day-first layouts PagoEfectivo's reports use (its built-in profiles).
+pub const DAY_FIRST_TIMESTAMP: &str = "%d/%m/%Y %H:%M:%S";
+pub const DAY_FIRST_DATE: &str = "%d/%m/%Y";
+
+/// `text` in one of the day-first layouts at its exact width, read without
+/// chrono's format interpreter (hundreds of thousands of rows a report, each
+/// reading the pattern anew). `None` for anything else, valid or not: chrono
+/// then reads it, and decides.
+fn day_first(text: &str, pattern: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    let date = |b: &[u8]| -> Option<NaiveDate> {
+        if b.len() < 10 || b[2] != b'/' || b[5] != b'/' {
+            return None;
+        }
+        NaiveDate::from_ymd_opt(digits(&b[6..10])? as i32, digits(&b[3..5])?, digits(&b[0..2])?)
+    };
+    match (pattern, b.len()) {
+        (DAY_FIRST_DATE, 10) => Some(date(b)?.and_time(NaiveTime::MIN)),
+        (DAY_FIRST_TIMESTAMP, 19) if b[10] == b' ' && b[13] == b':' && b[16] == b':' => {
+            let time = NaiveTime::from_hms_opt(digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?)?;
+            Some(date(b)?.and_time(time))
+        }
+        _ => None,
+    }
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {
@@ -254,6 +286,65 @@ mod tests {
             parse_date("05/03/2026", &TimestampFormat::Pattern("%d/%m/%Y".into())),
             Ok(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())
         );
+    }
+
+    /// The day-first layouts are read without chrono's interpreter; each text
+    /// must come out as chrono reads it, including every refusal.
+    #[test]
+    fn day_first_layouts_read_as_chrono_reads_them() {
+        let lima = Country::Peru.zone();
+        let by_chrono = |text: &str, pattern: &str| -> Result<DateTime<Utc>, TimeError> {
+            let mismatch = || TimeError::FormatMismatch { text: text.to_string(), format: pattern.to_string() };
+            let naive = NaiveDateTime::parse_from_str(text, pattern)
+                .or_else(|_| NaiveDate::parse_from_str(text, pattern).map(|d| d.and_time(NaiveTime::MIN)))
+                .map_err(|_| mismatch())?;
+            let read = localize(naive, lima, text)?;
+            match chrono::Datelike::year(&read) {
+                YEAR_MIN..=YEAR_MAX => Ok(read),
+                _ => Err(TimeError::OutOfRange(text.to_string())),
+            }
+        };
+        let timestamps = [
+            "04/03/2026 22:30:00",
+            "31/12/2026 23:59:59",
+            "29/02/2028 00:00:00",
+            "29/02/2026 10:00:00",
+            "31/04/2026 10:00:00",
+            "00/03/2026 10:00:00",
+            "04/13/2026 10:00:00",
+            "04/03/2026 24:00:00",
+            "04/03/2026 22:60:00",
+            "04/03/2026 22:30:60",
+            "4/3/2026 22:30:00",
+            "04/03/2026 22:30",
+            "04-03-2026 22:30:00",
+            "04/03/2026T22:30:00",
+            "04/03/1999 22:30:00",
+            "04/03/2101 22:30:00",
+            "+4/03/2026 22:30:00",
+            "04/03/2026 22:30:0x",
+            "０4/03/2026 22:30:00",
+            "",
+        ];
+        let timestamp = TimestampFormat::Pattern(DAY_FIRST_TIMESTAMP.into());
+        let mut read_fast = 0;
+        for text in timestamps {
+            read_fast += usize::from(day_first(text, DAY_FIRST_TIMESTAMP).is_some());
+            assert_eq!(parse_timestamp(text, &timestamp, lima), by_chrono(text, DAY_FIRST_TIMESTAMP), "{text:?}");
+        }
+        assert_eq!(read_fast, 5, "the valid texts at the layout's exact width take the fast path");
+        let dates = ["05/03/2026", "29/02/2026", "31/06/2026", "5/3/2026", "05/03/26", "05.03.2026", "05/03/2026 "];
+        let date = TimestampFormat::Pattern(DAY_FIRST_DATE.into());
+        for text in dates {
+            let trimmed = text.trim();
+            let chrono_date = NaiveDate::parse_from_str(trimmed, DAY_FIRST_DATE)
+                .map_err(|_| TimeError::FormatMismatch { text: trimmed.to_string(), format: DAY_FIRST_DATE.into() })
+                .and_then(|d| match chrono::Datelike::year(&d) {
+                    YEAR_MIN..=YEAR_MAX => Ok(d),
+                    _ => Err(TimeError::OutOfRange(trimmed.to_string())),
+                });
+            assert_eq!(parse_date(text, &date), chrono_date, "{text:?}");
+        }
     }
 
     #[test]
