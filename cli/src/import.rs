@@ -8,9 +8,7 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use voucherdesk::import::profile::{self, ImportKind, Profile};
-use voucherdesk::import::{
-    ImportError, ImportOutcome, ImportRequest, PlannedFile, import_file, import_prepared, plan_run, prepare_each,
-};
+use voucherdesk::import::{ImportError, ImportOutcome, PlannedFile, RunEvent, RunFile, import_run, plan_run};
 use voucherdesk::operators::{self, Operator};
 use voucherdesk::reconcile::{ReconcileOptions, ReconcileSummary, RunMode, reconcile_with};
 
@@ -70,21 +68,8 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, args: ImportA
     let profile = load_profile(&args)?;
     let mut store = open(db)?;
     let operator = may_import(&store, operator, &args)?;
-    let mut done = Done::new(&store, args.json);
-    let reconciled = store
-        .with_one_checkpoint(|store| {
-            let ran = store.write_run(|store| {
-                for path in &args.files {
-                    let request = ImportRequest { kind, profile: &profile, path, operator: &operator };
-                    done.written(change(store, |s| import_file(s, &request)))?;
-                }
-                Ok(())
-            });
-            done.run_ended(ran)?;
-            index_and_reconcile(store, &args, &operator, &done, None)
-        })
-        .map_err(Failure::fault)??;
-    report(&args, done, reconciled)
+    let files: Vec<RunFile<'_>> = args.files.iter().map(|path| RunFile { path, kind, profile: &profile }).collect();
+    run_files(&mut store, &args, &operator, &files, Vec::new())
 }
 
 /// The operator this call acts as, refused before any file is read unless they
@@ -117,190 +102,96 @@ fn run_auto(db: &Option<PathBuf>, operator: &Option<String>, args: ImportArgs) -
         .collect::<Result<Vec<_>, _>>()?;
     let mut store = open(db)?;
     let operator = may_import(&store, operator, &args)?;
-    let started = std::time::Instant::now();
-    let mut done = Done::new(&store, args.json);
+    let mut unknown = Vec::new();
     let mut planned = Vec::new();
     for PlannedFile { path, profile } in plan_run(&args.files, &custom) {
         match profile {
             Ok(profile) => planned.push((path, profile)),
-            Err(e) => done.record(Err(e)),
-        }
-    }
-    let paths: Vec<&std::path::Path> = planned.iter().map(|(path, _)| path.as_path()).collect();
-    let mut search_image = None;
-    let reconciled = store
-        .with_one_checkpoint(|store| {
-            let ran = store.write_run(|store| {
-                let mut stopped = Ok(());
-                prepare_each(&paths, &mut |index, prepared| {
-                    if stopped.is_err() {
-                        return;
-                    }
-                    let (path, profile) = &planned[index];
-                    let request = ImportRequest { kind: profile.kind, profile, path, operator: &operator };
-                    let written = match prepared {
-                        Ok(file) => change(store, |s| import_prepared(s, &request, file, &mut |_| {})),
-                        Err(e) => Ok(Err(e)),
-                    };
-                    stopped = done.written(written);
-                    // Orders come first: once the last is in, a first load's search
-                    // index is built beside the payments and settlements.
-                    let orders_end = profile.kind == ImportKind::Orders
-                        && planned.get(index + 1).is_none_or(|(_, next)| next.kind != ImportKind::Orders);
-                    if stopped.is_ok() && orders_end && !args.no_index {
-                        match change(store, |s| s.search_image_start()) {
-                            Ok(Ok(image)) => search_image = image,
-                            Ok(Err(e)) => stopped = Err(Failure::fault(e)),
-                            Err(failure) => stopped = Err(failure),
-                        }
-                    }
-                });
-                stopped
-            });
-            done.run_ended(ran)?;
-            eprintln!(
-                "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
-                args.files.len(),
-                done.imported_files(),
-                done.imported_rows(),
-                done.outcomes.len() - done.imported_files(),
-                done.failures.len(),
-                started.elapsed().as_millis()
-            );
-            index_and_reconcile(store, &args, &operator, &done, search_image.take())
-        })
-        .map_err(Failure::fault)??;
-    report(&args, done, reconciled)
-}
-
-/// What the files of one call came to.
-struct Done {
-    outcomes: Vec<ImportOutcome>,
-    failures: Vec<ImportError>,
-    json: bool,
-    /// In a team copy, the last file's outcome until its upload is confirmed
-    /// (by the next file's write, or the run's end): a file is reported
-    /// imported only once the team has it.
-    unconfirmed: Option<Result<ImportOutcome, ImportError>>,
-    confirms_later: bool,
-}
-
-impl Done {
-    fn new(store: &voucherdesk::store::Store, json: bool) -> Done {
-        Done {
-            outcomes: Vec::new(),
-            failures: Vec::new(),
-            json,
-            unconfirmed: None,
-            confirms_later: store.is_team_copy(),
-        }
-    }
-
-    /// One file's write: its outcome, or the fault that stops the run (the
-    /// file before it, still unconfirmed, was put back with it).
-    fn written(&mut self, written: Result<Result<ImportOutcome, ImportError>, Failure>) -> Result<(), Failure> {
-        match written {
-            Ok(result) if self.confirms_later => {
-                if let Some(confirmed) = self.unconfirmed.replace(result) {
-                    self.record(confirmed);
-                }
-                Ok(())
-            }
-            Ok(result) => {
-                self.record(result);
-                Ok(())
-            }
-            Err(failure) => {
-                self.unconfirmed = None;
-                Err(failure)
-            }
-        }
-    }
-
-    /// The write run's end: the last file confirmed, or the fault that stopped it.
-    fn run_ended(&mut self, ran: Result<Result<(), Failure>, voucherdesk::store::StoreError>) -> Result<(), Failure> {
-        match ran {
-            Ok(Ok(())) => {
-                if let Some(confirmed) = self.unconfirmed.take() {
-                    self.record(confirmed);
-                }
-                Ok(())
-            }
-            Ok(Err(failure)) => Err(failure),
-            Err(e) => {
-                self.unconfirmed = None;
-                Err(Failure::from(e))
-            }
-        }
-    }
-
-    fn record(&mut self, result: Result<ImportOutcome, ImportError>) {
-        match result {
-            Ok(outcome) => {
-                if !self.json {
-                    out!("{outcome}");
-                }
-                self.outcomes.push(outcome);
-            }
             Err(e) => {
                 eprintln!("{e}");
-                self.failures.push(e);
+                unknown.push(e);
             }
         }
     }
-
-    fn imported_files(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o, ImportOutcome::Imported(_))).count()
-    }
-
-    fn imported_rows(&self) -> i64 {
-        self.outcomes
-            .iter()
-            .map(|o| match o {
-                ImportOutcome::Imported(report) => report.rows.total,
-                ImportOutcome::AlreadyImported { .. } => 0,
-            })
-            .sum()
-    }
+    let files: Vec<RunFile<'_>> =
+        planned.iter().map(|(path, profile)| RunFile { path, kind: profile.kind, profile }).collect();
+    run_files(&mut store, &args, &operator, &files, unknown)
 }
 
-/// The search index (from the image built beside the run, on a first load),
-/// then with --reconcile a reconciliation run: both inside the call's one
-/// checkpoint, on the pages the files just brought into the cache.
-/// A file that failed for a fault (not a refusal) leaves the reconciliation to a
-/// later run.
-fn index_and_reconcile(
+/// The files of one call as one run, each file told as it ends; then with
+/// --reconcile a reconciliation, inside the call's one checkpoint, on the
+/// pages the files just brought into the cache. `refused` are files refused
+/// before the run (no profile fits them).
+fn run_files(
     store: &mut voucherdesk::store::Store,
     args: &ImportArgs,
     operator: &Operator,
-    done: &Done,
-    search_image: Option<voucherdesk::store::SearchImage>,
-) -> Result<Option<ReconcileSummary>, Failure> {
-    if !args.no_index && (done.imported_files() > 0 || search_image.is_some()) {
-        let started = std::time::Instant::now();
-        let indexed = change(store, |s| s.search_catch_up_from(search_image))?.map_err(Failure::fault)?;
-        let beside = match indexed.from_image {
-            0 => String::new(),
-            n => format!(" ({n} built beside the import)"),
-        };
-        eprintln!(
-            "search index: {} orders indexed{beside} in {} ms",
-            indexed.from_image + indexed.caught_up,
-            started.elapsed().as_millis()
-        );
-    }
-    if !args.reconcile || done.failures.iter().any(|e| !e.is_refusal()) {
-        return Ok(None);
-    }
+    files: &[RunFile<'_>],
+    refused: Vec<ImportError>,
+) -> Result<(), Failure> {
+    let json = args.json;
+    let (ran, reconciled) = store
+        .with_one_checkpoint(|store| {
+            let ran = import_run(store, files, operator, args.no_index, &mut |event| match event {
+                RunEvent::Ended { result: Ok(outcome), .. } if !json => out!("{outcome}"),
+                RunEvent::Ended { result: Err(e), .. } => eprintln!("{e}"),
+                RunEvent::Ended { .. } | RunEvent::Progress { .. } => {}
+            })
+            .map_err(Failure::from)?;
+            if matches!(args.kind, KindArg::Auto) {
+                eprintln!(
+                    "{} file(s): {} imported ({} rows), {} already imported, {} refused, in {} ms",
+                    args.files.len(),
+                    ran.imported_files(),
+                    ran.imported_rows(),
+                    ran.outcomes().count() - ran.imported_files(),
+                    ran.failures().count() + refused.len(),
+                    ran.files_time.as_millis()
+                );
+            }
+            if let Some((indexed, took)) = ran.search {
+                let beside = match indexed.from_image {
+                    0 => String::new(),
+                    n => format!(" ({n} built beside the import)"),
+                };
+                eprintln!(
+                    "search index: {} orders indexed{beside} in {} ms",
+                    indexed.from_image + indexed.caught_up,
+                    took.as_millis()
+                );
+            }
+            let reconciled = match args.reconcile && !ran.has_fault() {
+                true => Some(reconcile_after(store, args, operator)?),
+                false => None,
+            };
+            Ok::<_, Failure>((ran, reconciled))
+        })
+        .map_err(Failure::fault)??;
+    let outcomes: Vec<ImportOutcome> = ran.ended.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
+    let failures: Vec<ImportError> =
+        refused.into_iter().chain(ran.ended.into_iter().filter_map(|(_, r)| r.err())).collect();
+    report(args, outcomes, failures, reconciled)
+}
+
+/// --reconcile: what `voucherdesk reconcile` does, once the files are in.
+fn reconcile_after(
+    store: &mut voucherdesk::store::Store,
+    args: &ImportArgs,
+    operator: &Operator,
+) -> Result<ReconcileSummary, Failure> {
     let options = ReconcileOptions::load(store, args.as_of).map_err(Failure::fault)?;
     let summary = change(store, |s| reconcile_with(s, &options, operator, RunMode::Changes))??;
     crate::reconcile::say_how(&summary);
-    Ok(Some(summary))
+    Ok(summary)
 }
 
 /// The JSON report (or the reconciled counts) and the exit status of one call.
-fn report(args: &ImportArgs, done: Done, reconciled: Option<ReconcileSummary>) -> Result<(), Failure> {
-    let Done { outcomes, failures, .. } = done;
+fn report(
+    args: &ImportArgs,
+    outcomes: Vec<ImportOutcome>,
+    failures: Vec<ImportError>,
+    reconciled: Option<ReconcileSummary>,
+) -> Result<(), Failure> {
     if args.json {
         let errors: Vec<_> =
             failures.iter().map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()})).collect();

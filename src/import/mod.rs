@@ -5,6 +5,9 @@
 pub mod decode;
 pub mod profile;
 pub mod rows;
+mod run;
+
+pub use run::{RunEvent, RunFile, RunReport, file_bytes, import_run, run_rank};
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, Permission};
@@ -240,7 +243,8 @@ impl FirstRows {
 
     /// Counts the next row; the position of the first row with its key when it repeats one.
     fn note(&mut self, parsed: &Parsed) -> FirstOfKey {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        // A fast hash: a collision only costs the writer a look at the stored key.
+        let mut hasher = rustc_hash::FxHasher::default();
         parsed.key().hash(&mut hasher);
         let at = self.rows;
         self.rows += 1;
@@ -272,18 +276,23 @@ fn write_rows(
                 Parsed::Payment(p) => writer.put_payment(p, at, first_of_key)?,
                 Parsed::Settlement(s) => writer.put_settlement(s, at, first_of_key)?,
             };
-            let repeated = first_of_key.is_some();
-            match outcome {
-                _ if repeated => counts.duplicate += 1,
-                RowOutcome::New => counts.new += 1,
-                RowOutcome::Updated => counts.updated += 1,
-                RowOutcome::Unchanged => counts.unchanged += 1,
-            }
+            tally(counts, outcome, first_of_key);
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         progress(ImportProgress { rows, elapsed_ms, rows_per_s: rows * 1000 / elapsed_ms.max(1) });
     }
     Ok(writer.into_touched_orders())
+}
+
+/// Counts one written row. The parser's mark compares key digests, so a row
+/// it marks may still be new: a new row repeats nothing.
+fn tally(counts: &mut RowCounts, outcome: RowOutcome, first_of_key: FirstOfKey) {
+    match outcome {
+        RowOutcome::New => counts.new += 1,
+        _ if first_of_key.is_some() => counts.duplicate += 1,
+        RowOutcome::Updated => counts.updated += 1,
+        RowOutcome::Unchanged => counts.unchanged += 1,
+    }
 }
 
 /// How far an import has come, reported after every chunk of rows written.
@@ -334,28 +343,13 @@ pub struct PlannedFile {
 
 /// The files of a run, each with the profile recognised from its header
 /// among the built-in ones and the merchant's own (`custom`, which win a
-/// tie): orders first, then payments, then settlement reports (the ledger
-/// comes out the same in any order; this one reads best in the report), the
-/// largest file of each kind first (into an empty table it loads in bulk,
-/// its indexes built once at the end), and the files no profile fits last.
+/// tie), in the order a run takes them ([`run_rank`]).
 pub fn plan_run(paths: &[std::path::PathBuf], custom: &[Profile]) -> Vec<PlannedFile> {
     let candidates: Vec<Profile> = profile::BUILT_IN_PROFILE_NAMES
         .iter()
         .filter_map(|n| profile::built_in(n))
         .chain(custom.iter().cloned())
         .collect();
-    let rank = |planned: &PlannedFile| {
-        let kind = match &planned.profile {
-            Ok(profile) => match profile.kind {
-                ImportKind::Orders => 0,
-                ImportKind::Payments => 1,
-                ImportKind::Settlements => 2,
-            },
-            Err(_) => 3,
-        };
-        let bytes = std::fs::metadata(&planned.path).map(|m| m.len()).unwrap_or(0);
-        (kind, std::cmp::Reverse(bytes))
-    };
     let mut planned: Vec<PlannedFile> = paths
         .iter()
         .map(|path| {
@@ -365,7 +359,7 @@ pub fn plan_run(paths: &[std::path::PathBuf], custom: &[Profile]) -> Vec<Planned
             PlannedFile { path: path.clone(), profile }
         })
         .collect();
-    planned.sort_by_key(rank);
+    planned.sort_by_key(|p| run_rank(p.profile.as_ref().ok().map(|p| p.kind), file_bytes(&p.path)));
     planned
 }
 
@@ -708,4 +702,22 @@ fn write_prepared(
         rows: counts,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_counts_as_repeated_only_when_it_found_its_key_already_written() {
+        let mut counts = RowCounts::default();
+        // A digest collision: the parser marks a repeat, the writer found no such key.
+        tally(&mut counts, RowOutcome::New, Some(0));
+        tally(&mut counts, RowOutcome::New, None);
+        tally(&mut counts, RowOutcome::Updated, Some(1));
+        tally(&mut counts, RowOutcome::Unchanged, Some(1));
+        tally(&mut counts, RowOutcome::Updated, None);
+        tally(&mut counts, RowOutcome::Unchanged, None);
+        assert_eq!((counts.new, counts.duplicate, counts.updated, counts.unchanged), (2, 2, 1, 1));
+    }
 }
