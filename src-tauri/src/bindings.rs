@@ -37,6 +37,8 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::PageRequest>(&cfg)?;
     export::<dto::AssignOutcome>(&cfg)?;
     export::<dto::ExportOutcome>(&cfg)?;
+    export::<dto::RunFileRequest>(&cfg)?;
+    export::<dto::RunFileEnded>(&cfg)?;
     export::<crate::report_commands::LedgerRows>(&cfg)?;
     export::<dto::ReconcileSummary>(&cfg)?;
     export::<dto::Market>(&cfg)?;

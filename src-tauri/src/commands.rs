@@ -20,6 +20,10 @@ type Reply<T> = Result<T, ApiError>;
 
 /// The event `import_file` emits as rows are written (payload: `ImportProgress`).
 pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
+/// The event `import_files` emits as each file ends (payload: `RunFileEnded`).
+pub const IMPORT_FILE_ENDED_EVENT: &str = "import-file-ended";
+/// Files one `import_files` call takes: a month of a merchant's reports.
+pub const IMPORT_RUN_FILES_MAX: usize = 100;
 /// The event emitted once the search index is level after an orders import
 /// (payload: how many orders the background round indexed).
 pub const SEARCH_INDEX_LEVEL_EVENT: &str = "search-index-level";
@@ -48,6 +52,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         export_exceptions,
         suggest_profile,
         import_file,
+        import_files,
         import_history,
         reconcile_now,
         dashboard,
@@ -300,6 +305,74 @@ pub async fn import_file<R: Runtime>(
         });
     }
     Ok(outcome)
+}
+
+/// Imports the chosen files (`files`) as one run: orders, then payments,
+/// then settlement reports, each file atomic on its own, the next read while
+/// one is written, the search index level at the end. Emits `import-progress`
+/// as rows are written and `import-file-ended` as each file ends; replies with
+/// every file's end in the order given. A file imported (or imported before)
+/// spends its token; a refused one keeps it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_files<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    files: Vec<dto::RunFileRequest>,
+) -> Reply<Vec<dto::RunFileEnded>> {
+    if files.len() > IMPORT_RUN_FILES_MAX {
+        return Err(ApiError::new(codes::VALIDATION, format!("at most {IMPORT_RUN_FILES_MAX} files in one import")));
+    }
+    let picked = state.picked_files();
+    let mut chosen = Vec::with_capacity(files.len());
+    for file in files {
+        let path = picked.for_reading(&file.token)?;
+        let profile = profile::built_in(&file.profile)
+            .ok_or_else(|| ApiError::from(profile::ProfileError::Unknown { name: file.profile.clone() }))?;
+        chosen.push((file.token, file.kind, path, profile));
+    }
+    // The run's order; `given` maps each place back to the request's.
+    let mut given: Vec<usize> = (0..chosen.len()).collect();
+    given.sort_by_key(|&i| import::run_rank(Some(chosen[i].1), import::file_bytes(&chosen[i].2)));
+    let ended = state
+        .as_operator_in_run(move |s, op| {
+            // Refused whole, as one file would be, before any file is read.
+            op.require(operators::Permission::Import)?;
+            let run: Vec<import::RunFile<'_>> = given
+                .iter()
+                .map(|&i| {
+                    let (_, kind, path, profile) = &chosen[i];
+                    import::RunFile { path, kind: *kind, profile }
+                })
+                .collect();
+            let mut events = |event: import::RunEvent<'_>| match event {
+                // A window that is gone just misses the event.
+                import::RunEvent::Progress { progress, .. } => drop(app.emit(IMPORT_PROGRESS_EVENT, progress)),
+                import::RunEvent::Ended { index, result } => {
+                    drop(app.emit(IMPORT_FILE_ENDED_EVENT, file_ended(&chosen[given[index]].0, result)))
+                }
+            };
+            let report = s.with_one_checkpoint(|s| import::import_run(s, &run, op, false, &mut events))??;
+            let mut ended: Vec<(usize, dto::RunFileEnded)> = report
+                .ended
+                .iter()
+                .map(|(index, result)| (given[*index], file_ended(&chosen[given[*index]].0, result)))
+                .collect();
+            ended.sort_by_key(|(request_index, _)| *request_index);
+            Ok(ended.into_iter().map(|(_, e)| e).collect::<Vec<_>>())
+        })
+        .await?;
+    for file in ended.iter().filter(|e| e.outcome.is_some()) {
+        picked.forget(&file.token);
+    }
+    Ok(ended)
+}
+
+fn file_ended(token: &str, result: &Result<import::ImportOutcome, import::ImportError>) -> dto::RunFileEnded {
+    let (outcome, error) = match result {
+        Ok(outcome) => (Some(outcome.clone()), None),
+        Err(e) => (None, Some(ApiError::new(e.code(), e))),
+    };
+    dto::RunFileEnded { token: token.to_string(), outcome, error }
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -687,6 +760,6 @@ mod tests {
         assert!(unregistered.is_empty(), "{unregistered:?} are #[tauri::command]s missing from generate_handler!");
         let unknown: Vec<&String> = listed.difference(&defined).collect();
         assert!(unknown.is_empty(), "generate_handler! lists {unknown:?}, which no #[tauri::command] defines");
-        assert_eq!(COMMANDS.len(), 77, "the app's commands: {COMMANDS:?}");
+        assert_eq!(COMMANDS.len(), 78, "the app's commands: {COMMANDS:?}");
     }
 }

@@ -46,6 +46,26 @@ pub use voucherdesk::store::{
     BatchInfo, ExceptionCursor, HistoryRecord, LinkCandidate as Candidate, OrderHit, RowCounts,
 };
 
+// ------------------------------------------------------------------ imports
+
+/// One chosen file of `import_files`: its read token, and the kind and
+/// built-in profile it is imported as. Shell-only: the core takes a path.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RunFileRequest {
+    pub token: String,
+    pub kind: ImportKind,
+    pub profile: String,
+}
+
+/// How one file of `import_files` ended: its `import-file-ended` event and
+/// its line of the reply. Shell-only: the file is named by its token.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RunFileEnded {
+    pub token: String,
+    pub outcome: Option<ImportOutcome>,
+    pub error: Option<crate::error::ApiError>,
+}
+
 // ------------------------------------------------------------------ session
 
 /// The operator UI languages (`operators::set_language` accepts these). The

@@ -209,6 +209,17 @@ impl AppState {
         self.signed_in_on_writer(move |store, operator| store.write_or_read_only(|s| f(s, operator))).await
     }
 
+    /// Like `as_operator` for work that manages its own team writes (a run
+    /// of files: a team copy holds the team's write lock for the whole run
+    /// and uploads each file as it goes).
+    pub async fn as_operator_in_run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Operator) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.signed_in_on_writer(f).await
+    }
+
     /// Like `as_operator` for a lookup: on the writer (which may bring a local
     /// file's search index level first) but never as a team write, so a
     /// lookup never waits for another desktop's import; a team copy's pulls

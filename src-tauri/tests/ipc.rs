@@ -116,6 +116,101 @@ fn an_orders_import_has_the_search_index_levelled_in_the_background() {
     assert!(found.to_string().contains("CO-1001"), "{found}");
 }
 
+/// "Import all" as one run: the files end orders first, then payments, then
+/// settlement reports, each on its own (a bad file refuses itself, not its
+/// neighbours), each told by an event as it ends; the reply keeps the order
+/// given; the search index is level when the reply comes; imported files
+/// spend their tokens, refused ones keep theirs; the same files again change nothing.
+#[test]
+fn import_all_runs_the_chosen_files_as_one_run_each_file_on_its_own() {
+    let h = Harness::new();
+    h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
+    let ended_events = h.app.events(voucherdesk_desktop::commands::IMPORT_FILE_ENDED_EVENT);
+    let bad = h.dir.path().join("bad-orders.csv");
+    let good = std::fs::read_to_string(sample("shop-orders.csv")).unwrap();
+    let bad_text = good.replace("CO-1", "CO-9").replace("PE-2", "PE-9").replacen(",COP,", ",XXX,", 1);
+    std::fs::write(&bad, bad_text).unwrap();
+    let chosen = [
+        (sample("pagoefectivo-settlement.csv"), "settlements", "pagoefectivo-settlement"),
+        (sample("dlocal-payments.csv"), "payments", "dlocal"),
+        (bad.display().to_string(), "orders", "shop"),
+        (sample("dlocal-settlement.tsv"), "orders", "dlocal-settlement"),
+        (sample("shop-orders.csv"), "orders", "shop"),
+        (sample("pagoefectivo-payments.csv"), "payments", "pagoefectivo"),
+    ];
+    let tokens: Vec<String> = chosen.iter().map(|(path, _, _)| h.app.chosen(path)).collect();
+    let files: Vec<Value> = chosen
+        .iter()
+        .zip(&tokens)
+        .map(|((_, kind, profile), token)| json!({ "token": token, "kind": kind, "profile": profile }))
+        .collect();
+    let reply = h.ok("import_files", json!({ "files": files }));
+    let ended = reply.as_array().unwrap();
+    assert_eq!(ended.len(), 6, "{reply}");
+    for (i, token) in tokens.iter().enumerate() {
+        assert_eq!(ended[i]["token"], json!(token), "the reply keeps the order given");
+    }
+    let new_rows = |i: usize| ended[i]["outcome"]["rows"]["new"].clone();
+    assert_eq!(
+        (new_rows(0), new_rows(1), new_rows(4), new_rows(5)),
+        (json!(2), json!(2), json!(4), json!(2)),
+        "{reply}"
+    );
+    assert_eq!(ended[2]["error"]["code"], json!("import.bad_rows"), "{reply}");
+    assert!(ended[2]["error"]["message"].as_str().unwrap().contains("bad-orders.csv:2: "), "{reply}");
+    assert_eq!(ended[3]["error"]["code"], json!("import.profile_kind"), "{reply}");
+    assert_eq!(ended[2]["outcome"], Value::Null);
+
+    // Told as each ended: orders (the file asked to be read as orders among
+    // them), then payments, then settlement reports.
+    let told: Vec<Value> = (0..6)
+        .map(|_| {
+            let payload = ended_events.recv_timeout(std::time::Duration::from_secs(BACKGROUND_REPORT_WAIT_SECS));
+            serde_json::from_str(&payload.expect("every file's end is told")).unwrap()
+        })
+        .collect();
+    let order: Vec<usize> = told.iter().map(|e| tokens.iter().position(|t| e["token"] == json!(t)).unwrap()).collect();
+    let group = |range: std::ops::Range<usize>| order[range].iter().copied().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!((group(0..3), group(3..5), order[5]), ([2, 3, 4].into(), [1, 5].into(), 0), "{order:?}");
+    for event in &told {
+        let i = tokens.iter().position(|t| event["token"] == json!(t)).unwrap();
+        assert_eq!(event, &ended[i], "the event says what the reply says");
+    }
+
+    // The search index is level: a name search finds the buyer at once.
+    let other = voucherdesk::store::Store::open(&h.dir.path().join("ipc.sqlite")).unwrap();
+    assert_eq!(other.search_backlog().unwrap(), 0);
+    let found = h.ok("search_orders", json!({ "query": "nunez", "limit": 5 }));
+    assert!(found.to_string().contains("CO-1001"), "{found}");
+    assert!(!found.to_string().contains("CO-9001"), "the refused file wrote nothing: {found}");
+    let history = h.ok("import_history", json!({ "limit": 10 }));
+    assert_eq!(history.as_array().unwrap().len(), 4, "one batch per imported file: {history}");
+
+    // Imported files spent their tokens; the refused ones can be imported again with another profile.
+    let not_picked = |t: &String| {
+        h.call("suggest_profile", json!({ "token": t })).err().is_some_and(|e| e["code"] == json!("files.not_picked"))
+    };
+    let spent: Vec<bool> = tokens.iter().map(not_picked).collect();
+    assert_eq!(spent, [true, true, false, false, true, true]);
+    let retry = json!({ "files": [{ "token": tokens[3], "kind": "settlements", "profile": "dlocal-settlement" }] });
+    let retried = h.ok("import_files", retry);
+    assert_eq!(retried[0]["outcome"]["rows"]["new"], json!(1), "{retried}");
+
+    // The same files again: every one imported before, nothing changed.
+    let again: Vec<Value> = chosen
+        .iter()
+        .filter(|(path, _, _)| *path != bad.display().to_string())
+        .map(|(path, kind, profile)| {
+            let kind = if *profile == "dlocal-settlement" { "settlements" } else { kind };
+            json!({ "token": h.app.chosen(path), "kind": kind, "profile": profile })
+        })
+        .collect();
+    let files_again = h.ok("import_files", json!({ "files": again }));
+    let outcomes: Vec<Value> =
+        files_again.as_array().unwrap().iter().map(|e| e["outcome"]["outcome"].clone()).collect();
+    assert_eq!(outcomes, vec![json!("already_imported"); 5], "{files_again}");
+}
+
 #[test]
 fn errors_cross_as_code_and_message() {
     let h = Harness::new();

@@ -413,6 +413,27 @@ test("an import with a bad row shows the line number", async () => {
   assert.match(last, /fabio\s+operator\.sign_out/, `the app's sign-out is in the database: ${last}`);
 });
 
+test("import all runs the chosen files as one run: the bad file refuses itself, the one imported before stays as it was", async () => {
+  await signIn("fabio");
+  await go("imports");
+  const item = (file, state) => `[data-file="${path.basename(file)}"]${state ? `[data-state="${state}"]` : ""}`;
+  const bad = path.join(work, "bad-orders.csv");
+  const importedBefore = path.join(work, "refund-orders.csv");
+  for (const file of [bad, importedBefore]) {
+    await chooseImportFile(file);
+    await s.waitFor(item(file, "ready"), { what: `${path.basename(file)} ready to import` });
+  }
+  await s.click(tid("import-all"));
+  await s.waitFor(item(bad, "failed"), { what: "the bad file refused" });
+  assert.match(await (await s.find(`${item(bad)} ${tid("bad-row-3")}`)).text(), /^3/);
+  assert.equal(await (await s.find(`${item(bad)} ${tid("import-error")}`)).attr("data-code"), "import.bad_rows");
+  await s.waitFor(item(importedBefore, "done"), { what: "the file imported before, done" });
+  await s.waitFor(`${item(importedBefore)} ${tid("import-already")}`, { what: "the note that it was imported before" });
+  await s.waitGone(tid("import-run-progress"));
+  await shot("08c-import-all-one-run");
+  await signOut();
+});
+
 // After the refused import too: the app's deliverer and the CLI must see its writes.
 test("a support agent previews and queues a Spanish voucher re-send from a case file, and sees it in the log", async () => {
   // Unpaid with a valid voucher: the instructions fit (a paid order is never asked to pay again).

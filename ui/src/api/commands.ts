@@ -49,6 +49,8 @@ import type {
   ResolutionAction,
   RetryOutcome,
   Role,
+  RunFileEnded,
+  RunFileRequest,
   Settings,
   SyncIndicator,
   TeamChanged,
@@ -160,6 +162,10 @@ export const api = {
   suggestProfile: (token: string) => call<ProfileSuggestion>("suggest_profile", { token }),
   importFile: (token: string, kind: ImportKind, profile: string) =>
     call<ImportOutcome>("import_file", { token, kind, profile }),
+  /** Several chosen files as one run; each file's end is also told by `onImportFileEnded`. */
+  importFiles: (files: RunFileRequest[]) => call<RunFileEnded[]>("import_files", { files }),
+  onImportFileEnded: (cb: (ended: RunFileEnded) => void): Promise<UnlistenFn> =>
+    listen<RunFileEnded>("import-file-ended", (e) => cb(e.payload)),
   importHistory: (limit = 50) => call<BatchInfo[]>("import_history", { limit }),
   reconcileNow: (as_of?: string) => call<ReconcileSummary>("reconcile_now", as_of ? { as_of } : {}),
   onImportProgress: (cb: (p: ImportProgress) => void): Promise<UnlistenFn> =>

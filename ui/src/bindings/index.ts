@@ -105,6 +105,8 @@ export type { RetryOutcome } from "./RetryOutcome";
 export type { RetryRefusal } from "./RetryRefusal";
 export type { Role } from "./Role";
 export type { RowCounts } from "./RowCounts";
+export type { RunFileEnded } from "./RunFileEnded";
+export type { RunFileRequest } from "./RunFileRequest";
 export type { Settings } from "./Settings";
 export type { SettlementKpis } from "./SettlementKpis";
 export type { SettlementRecord } from "./SettlementRecord";

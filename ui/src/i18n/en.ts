@@ -319,6 +319,7 @@ const en = {
     headers: "Headers found",
     import: "Import",
     importAll: "Import all",
+    runProgress: "{{done}} of {{total}} files done",
     remove: "Remove",
     importing: "Importing…",
     progress: "{{rows}} rows · {{rate}} rows/s",

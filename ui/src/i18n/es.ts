@@ -315,6 +315,7 @@ const es: Messages = {
     headers: "Encabezados encontrados",
     import: "Importar",
     importAll: "Importar todos",
+    runProgress: "{{done}} de {{total}} archivos listos",
     remove: "Quitar",
     importing: "Importando…",
     progress: "{{rows}} filas · {{rate}} filas/s",

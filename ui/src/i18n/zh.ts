@@ -315,6 +315,7 @@ const zh: Messages = {
     headers: "识别到的表头",
     import: "导入",
     importAll: "全部导入",
+    runProgress: "已完成 {{done}}/{{total}} 个文件",
     remove: "移除",
     importing: "导入中…",
     progress: "{{rows}} 行 · 每秒 {{rate}} 行",

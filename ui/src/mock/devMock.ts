@@ -117,6 +117,29 @@ function suggest(path: string): { profile: string | null; kind: ImportKind | nul
   return { profile: null, kind: null, headers: ["fecha", "referencia", "valor"] };
 }
 
+/** One file's import as the shell answers it: progress events, then the outcome (or a refusal). */
+async function importOne(w: World, op: Operator, token: unknown, kind: string, profile: string) {
+  const path = chosen(token, "read");
+  const file = path.slice(path.lastIndexOf("/") + 1);
+  const total = 250_000;
+  for (let i = 1; i <= 6; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await emit("import-progress", { rows: Math.round((total * i) / 6), elapsed_ms: i * 250, rows_per_s: 160_000 + i * 1000 });
+  }
+  if (file.includes("bad")) {
+    fail(
+      "import.bad_rows",
+      `${path}: 2 bad rows; nothing was imported\n${path}:4: amount: "abc" is not a number\n${path}:4: created_at: "notadate" is not a date/time in a known layout\n${path}:17: currency: unknown currency "CLP" (expected one of COP, PEN, USD)`,
+    );
+  }
+  const existing = w.batches.find((b) => b.file_name === path);
+  if (existing) return { outcome: "already_imported", file: path, batch_id: existing.id, imported_at: existing.imported_at.slice(0, 16).replace("T", " ") + " UTC", operator: existing.operator };
+  const batch: BatchInfo = { id: w.batches.length + 1, kind, profile, file_name: path, sha256: "b".repeat(64), encoding: "UTF-8", rows_total: total, rows_new: total - 1200, rows_updated: 1100, rows_unchanged: 80, rows_duplicate: 20, operator: op.name, imported_at: iso(Date.now()) };
+  w.batches.push(batch);
+  audit(w, op.name, "import", `${kind} file ${path}`, "", JSON.stringify({ profile, rows: total }));
+  return { outcome: "imported", file: path, kind, profile, batch_id: batch.id, sha256: batch.sha256, encoding: "UTF-8", delimiter: "comma", rows: { total, new: batch.rows_new, updated: 1100, unchanged: 80, duplicate: 20 }, elapsed_ms: 1540 };
+}
+
 function genericCase(w: World, id: string): CaseFile {
   const hit = w.hits.find((h) => h.order_id === id);
   if (!hit) fail("store", `no order ${id}`);
@@ -350,25 +373,24 @@ function handler(w: World, params: URLSearchParams) {
       case "import_file": {
         const op = me(w);
         if (op.role === "support") forbidden(op, "import files");
-        const path = chosen(a.token, "read");
-        const file = path.slice(path.lastIndexOf("/") + 1);
-        const total = 250_000;
-        for (let i = 1; i <= 6; i++) {
-          await new Promise((r) => setTimeout(r, 250));
-          await emit("import-progress", { rows: Math.round((total * i) / 6), elapsed_ms: i * 250, rows_per_s: 160_000 + i * 1000 });
+        return importOne(w, op, a.token, String(a.kind), String(a.profile));
+      }
+      case "import_files": {
+        const op = me(w);
+        if (op.role === "support") forbidden(op, "import files");
+        const files = a.files as { token: string; kind: string; profile: string }[];
+        const ended = [];
+        for (const f of files) {
+          let end;
+          try {
+            end = { token: f.token, outcome: await importOne(w, op, f.token, f.kind, f.profile), error: null };
+          } catch (e) {
+            end = { token: f.token, outcome: null, error: e as { code: string; message: string } };
+          }
+          await emit("import-file-ended", end);
+          ended.push(end);
         }
-        if (file.includes("bad")) {
-          fail(
-            "import.bad_rows",
-            `${path}: 2 bad rows; nothing was imported\n${path}:4: amount: "abc" is not a number\n${path}:4: created_at: "notadate" is not a date/time in a known layout\n${path}:17: currency: unknown currency "CLP" (expected one of COP, PEN, USD)`,
-          );
-        }
-        const existing = w.batches.find((b) => b.file_name === path);
-        if (existing) return { outcome: "already_imported", file: path, batch_id: existing.id, imported_at: existing.imported_at.slice(0, 16).replace("T", " ") + " UTC", operator: existing.operator };
-        const batch: BatchInfo = { id: w.batches.length + 1, kind: String(a.kind), profile: String(a.profile), file_name: path, sha256: "b".repeat(64), encoding: "UTF-8", rows_total: total, rows_new: total - 1200, rows_updated: 1100, rows_unchanged: 80, rows_duplicate: 20, operator: op.name, imported_at: iso(Date.now()) };
-        w.batches.push(batch);
-        audit(w, op.name, "import", `${String(a.kind)} file ${path}`, "", JSON.stringify({ profile: a.profile, rows: total }));
-        return { outcome: "imported", file: path, kind: a.kind, profile: a.profile, batch_id: batch.id, sha256: batch.sha256, encoding: "UTF-8", delimiter: "comma", rows: { total, new: batch.rows_new, updated: 1100, unchanged: 80, duplicate: 20 }, elapsed_ms: 1540 };
+        return ended;
       }
       case "import_history":
         me(w);

@@ -52,6 +52,78 @@ describe("imports screen", () => {
     expect(screen.getByTestId("import-item-1").dataset.file).toBe("shop-bad.csv");
   });
 
+  it("imports every ready file as one run, each file ending on its own as the shell tells it", async () => {
+    const files = [
+      { token: "t-orders", name: "shop-orders.csv", path: "/r/shop-orders.csv" },
+      { token: "t-bad", name: "dlocal-bad.csv", path: "/r/dlocal-bad.csv" },
+      { token: "t-settle", name: "dlocal-settlement.tsv", path: "/r/dlocal-settlement.tsv" },
+    ];
+    const suggested: Record<string, { profile: string; kind: string }> = {
+      "t-orders": { profile: "shop", kind: "orders" },
+      "t-bad": { profile: "dlocal", kind: "payments" },
+      "t-settle": { profile: "dlocal-settlement", kind: "settlements" },
+    };
+    const imported = (file: string, kind: string, profile: string, batch: number, total: number) => ({
+      outcome: "imported", file, kind, profile, batch_id: batch, sha256: "x", encoding: "UTF-8", delimiter: "comma",
+      rows: { total, new: total, updated: 0, unchanged: 0, duplicate: 0 }, elapsed_ms: 12,
+    });
+    const ordersEnded = { token: "t-orders", outcome: imported("/r/shop-orders.csv", "orders", "shop", 1, 4), error: null };
+    const badEnded = {
+      token: "t-bad",
+      outcome: null,
+      error: { code: "import.bad_rows", message: "/r/dlocal-bad.csv: 1 bad row; nothing was imported\n/r/dlocal-bad.csv:3: AMOUNT: \"x\" is not a number" },
+    };
+    const settleEnded = { token: "t-settle", outcome: imported("/r/dlocal-settlement.tsv", "settlements", "dlocal-settlement", 2, 1), error: null };
+    let finish: (ended: unknown) => void = () => undefined;
+    const calls = ipc((cmd, args) => {
+      switch (cmd) {
+        case "import_history":
+          return [];
+        case "pick_import_files":
+          return files;
+        case "suggest_profile":
+          return { ...suggested[args.token as string], headers: [] };
+        case "import_files":
+          return new Promise((resolve) => (finish = resolve));
+        default:
+          return null;
+      }
+    });
+    renderSignedIn(<ImportsScreen />, FABIO);
+    fireEvent.click(screen.getByTestId("import-choose"));
+    await waitFor(() => expect(screen.getAllByTestId("import-kind").map((k) => k.textContent)).toEqual(["Orders", "Payments", "Settlements"]));
+    fireEvent.click(screen.getByTestId("import-all"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "import_files")).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === "import_files")?.args).toEqual({
+      files: [
+        { token: "t-orders", kind: "orders", profile: "shop" },
+        { token: "t-bad", kind: "payments", profile: "dlocal" },
+        { token: "t-settle", kind: "settlements", profile: "dlocal-settlement" },
+      ],
+    });
+    expect(calls.some((c) => c.cmd === "import_file")).toBe(false);
+    expect(screen.getByTestId("import-run-progress").textContent).toBe("0 of 3 files done");
+    // The shell tells the orders file's end while the run goes on.
+    await act(async () => {
+      await emit("import-file-ended", ordersEnded);
+    });
+    await waitFor(() => expect(screen.getByTestId("import-item-1").dataset.state).toBe("done"));
+    expect(within(screen.getByTestId("import-item-1")).getByTestId("import-summary").dataset.new).toBe("4");
+    expect(screen.getByTestId("import-item-2").dataset.state).toBe("importing");
+    expect(screen.getByTestId("import-run-progress").textContent).toBe("1 of 3 files done");
+    // The reply settles the rest: the bad file lists its row, its neighbour imported.
+    await act(async () => {
+      finish([ordersEnded, badEnded, settleEnded]);
+    });
+    await waitFor(() => expect(screen.queryByTestId("import-run-progress")).toBeNull());
+    expect(["1", "2", "3"].map((id) => screen.getByTestId(`import-item-${id}`).dataset.state)).toEqual(["done", "failed", "done"]);
+    expect(within(screen.getByTestId("import-item-2")).getAllByTestId("bad-row-3")).toHaveLength(1);
+    expect(within(screen.getByTestId("import-item-3")).getByTestId("import-summary").dataset.new).toBe("1");
+    // The refused file can be imported again on its own, with another profile.
+    expect(within(screen.getByTestId("import-item-2")).getByTestId("import-start")).toBeTruthy();
+    expect(calls.filter((c) => c.cmd === "import_history").length).toBeGreaterThan(1);
+  });
+
   it("says whether a reconciliation re-examined only what changed or read the whole ledger", async () => {
     let rechecked: number | null = 20000;
     ipc((cmd) => {

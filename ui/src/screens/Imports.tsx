@@ -10,6 +10,7 @@ import type {
   PickedFile,
   ProfileSuggestion,
   ReconcileSummary,
+  RunFileEnded,
 } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
@@ -137,6 +138,8 @@ export function ImportsScreen() {
   const [dragging, setDragging] = useState(false);
   const [busy, setBusy] = useState(false);
   const [reconciled, setReconciled] = useState<ReconcileSummary | null>(null);
+  /** While "Import all" runs: how many of its files have ended. */
+  const [run, setRun] = useState<{ done: number; total: number } | null>(null);
   const nextId = useRef(1);
 
   const loadHistory = useCallback(() => {
@@ -232,13 +235,39 @@ export function ImportsScreen() {
     }
   };
 
+  /** The ready files as one run: each item ends as its file does (told by an event), the reply settles them all. */
   const importAll = async () => {
+    const ready = items.filter((x) => x.state === "ready" && x.profile && x.kind);
+    if (ready.length === 0) return;
+    const byToken = new Map(ready.map((x) => [x.file.token, x.id]));
+    const ended = new Set<string>();
+    const settle = (e: RunFileEnded) => {
+      const id = byToken.get(e.token);
+      if (id === undefined || ended.has(e.token)) return;
+      ended.add(e.token);
+      update(id, e.outcome ? { state: "done", outcome: e.outcome, error: null } : { state: "failed", outcome: null, error: toApiError(e.error) });
+      setRun({ done: ended.size, total: ready.length });
+    };
     setBusy(true);
-    for (const item of items.filter((x) => x.state === "ready" && x.profile && x.kind)) {
-      await importOne(item);
+    setError(null);
+    setProgress(null);
+    setRun({ done: 0, total: ready.length });
+    setItems((xs) => xs.map((x) => (byToken.has(x.file.token) ? { ...x, state: "importing", outcome: null, error: null } : x)));
+    const unlisten = await api.onImportFileEnded(settle).catch(() => null);
+    try {
+      const files = ready.map((x) => ({ token: x.file.token, kind: x.kind as ImportKind, profile: x.profile }));
+      (await api.importFiles(files)).forEach(settle);
+    } catch (e) {
+      // Refused whole (the role) or stopped by a fault: the files it did not end say why.
+      const error = toApiError(e);
+      setItems((xs) => xs.map((x) => (byToken.has(x.file.token) && x.state === "importing" ? { ...x, state: "failed", error } : x)));
+    } finally {
+      unlisten?.();
+      setRun(null);
+      setProgress(null);
+      setBusy(false);
+      loadHistory();
     }
-    setBusy(false);
-    loadHistory();
   };
 
   const reconcile = async () => {
@@ -342,7 +371,7 @@ export function ImportsScreen() {
                   <div className="progress" data-testid="import-progress">
                     <div className="progress-bar indeterminate" />
                     <span className="small" data-testid="import-progress-text">
-                      {progress ? t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) }) : t("imports.importing")}
+                      {progress && !run ? t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) }) : t("imports.importing")}
                     </span>
                   </div>
                 )}
@@ -351,6 +380,12 @@ export function ImportsScreen() {
               </li>
             ))}
           </ul>
+          {run && (
+            <p className="small" data-testid="import-run-progress" data-done={run.done} data-total={run.total}>
+              {t("imports.runProgress", { done: n(run.done), total: n(run.total) })}
+              {progress ? ` · ${t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) })}` : ""}
+            </p>
+          )}
           {items.filter((x) => x.state === "ready").length > 1 && (
             <button type="button" className="primary" disabled={busy} onClick={() => void importAll()} data-testid="import-all">
               {t("imports.importAll")}
