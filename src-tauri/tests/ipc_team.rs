@@ -237,3 +237,61 @@ fn signing_in_on_a_team_desktop_connects_it_as_the_operators_own_login() {
     assert_eq!(language_on_server(&pg, dir.path(), "admin"), "es");
     assert_eq!(language_on_server(&pg, dir.path(), "ana"), "zh");
 }
+
+fn sample(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/samples").join(name);
+    path.canonicalize().unwrap().display().to_string()
+}
+
+/// What the team server holds, read through a fresh copy: (orders, payments).
+fn ledger_on_server(pg: &PgServer, dir: &std::path::Path) -> (i64, i64) {
+    let path = dir.join(format!("reader-{}.sqlite", rand_suffix()));
+    let mut copy = Store::open(&path).unwrap();
+    team::join(&mut copy, &pg.url(), Some(PG_PASSWORD), &MemoryVault::default(), "test/reader").unwrap();
+    let counts = copy.counts().unwrap();
+    (counts.orders, counts.payments)
+}
+
+/// Import all on a team desktop: one run under the team's write lock, each
+/// file on the server once it ends (a bad one refuses itself); with the
+/// server gone the run is refused whole and the files stay chosen.
+#[test]
+fn import_all_on_a_team_desktop_lands_each_file_on_the_server() {
+    let (pg, dir, app) = team_desk();
+    ok(&app, "sign_in", json!({ "name": "admin", "password": "admin-password" }));
+    let bad = dir.path().join("bad-orders.csv");
+    let good = std::fs::read_to_string(sample("shop-orders.csv")).unwrap();
+    std::fs::write(&bad, good.replace("CO-1", "CO-9").replacen(",COP,", ",XXX,", 1)).unwrap();
+    let chosen = [
+        (sample("dlocal-payments.csv"), "payments", "dlocal"),
+        (bad.display().to_string(), "orders", "shop"),
+        (sample("shop-orders.csv"), "orders", "shop"),
+    ];
+    let request = |chosen: &[(String, &str, &str)]| -> (Vec<String>, Value) {
+        let tokens: Vec<String> = chosen.iter().map(|(path, _, _)| app.chosen(path)).collect();
+        let files: Vec<Value> = chosen
+            .iter()
+            .zip(&tokens)
+            .map(|((_, kind, profile), token)| json!({ "token": token, "kind": kind, "profile": profile }))
+            .collect();
+        (tokens, json!({ "files": files }))
+    };
+
+    // The server gone: refused whole, nothing written, every file still chosen.
+    pg.stop();
+    let (tokens, files) = request(&chosen);
+    assert_eq!(err(&app, "import_files", files.clone())["code"], json!("team.offline"));
+    for token in &tokens {
+        assert!(ok(&app, "suggest_profile", json!({ "token": token }))["kind"].is_string());
+    }
+    pg.restart();
+
+    let ended = ok(&app, "import_files", files);
+    let outcomes: Vec<Value> = ended.as_array().unwrap().iter().map(|e| e["outcome"]["outcome"].clone()).collect();
+    assert_eq!(outcomes, [json!("imported"), Value::Null, json!("imported")], "{ended}");
+    assert_eq!(ended[1]["error"]["code"], json!("import.bad_rows"), "{ended}");
+    assert_eq!(ledger_on_server(&pg, dir.path()), (4, 2), "both good files are on the server, the bad one is not");
+    let imports: Vec<String> =
+        server_audit(&pg).into_iter().filter(|(_, action)| action == "import").map(|(operator, _)| operator).collect();
+    assert_eq!(imports, ["admin", "admin"], "one audited change a file that went in");
+}
