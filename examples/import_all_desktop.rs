@@ -28,9 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().ok_or("usage: import_all_desktop DIR ROUNDS")?);
     let rounds: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     paths.retain(|p| p.extension().is_some_and(|x| x == "csv" || x == "tsv"));
     paths.sort();
     let planned: Vec<(PathBuf, import::profile::Profile)> = import::plan_run(&paths, &[])
