@@ -209,6 +209,18 @@ fn import_all_runs_the_chosen_files_as_one_run_each_file_on_its_own() {
     let outcomes: Vec<Value> =
         files_again.as_array().unwrap().iter().map(|e| e["outcome"]["outcome"].clone()).collect();
     assert_eq!(outcomes, vec![json!("already_imported"); 5], "{files_again}");
+
+    // A run has a size: more files than that are refused whole, none read.
+    let limit = voucherdesk_desktop::commands::IMPORT_RUN_FILES_MAX;
+    let too_many: Vec<Value> = (0..=limit)
+        .map(|_| json!({ "token": h.app.chosen(sample("shop-orders.csv")), "kind": "orders", "profile": "shop" }))
+        .collect();
+    let refused = h.err("import_files", json!({ "files": too_many }));
+    assert_eq!(
+        refused,
+        json!({ "code": "errors.validation", "message": format!("at most {limit} files in one import") })
+    );
+    assert_eq!(h.ok("import_files", json!({ "files": [] })), json!([]), "nothing chosen, nothing done");
 }
 
 #[test]
