@@ -135,7 +135,7 @@ fn run_files(
             let ran = import_run(store, files, operator, args.no_index, &mut |event| match event {
                 RunEvent::Ended { result: Ok(outcome), .. } if !json => out!("{outcome}"),
                 RunEvent::Ended { result: Err(e), .. } => eprintln!("{e}"),
-                RunEvent::Ended { .. } | RunEvent::Progress { .. } => {}
+                RunEvent::Ended { .. } | RunEvent::Started { .. } | RunEvent::Progress { .. } => {}
             })
             .map_err(Failure::from)?;
             if matches!(args.kind, KindArg::Auto) {

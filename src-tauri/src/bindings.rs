@@ -38,6 +38,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<dto::AssignOutcome>(&cfg)?;
     export::<dto::ExportOutcome>(&cfg)?;
     export::<dto::RunFileRequest>(&cfg)?;
+    export::<dto::RunFileStarted>(&cfg)?;
     export::<dto::RunFileEnded>(&cfg)?;
     export::<crate::report_commands::LedgerRows>(&cfg)?;
     export::<dto::ReconcileSummary>(&cfg)?;

@@ -20,6 +20,8 @@ type Reply<T> = Result<T, ApiError>;
 
 /// The event `import_file` emits as rows are written (payload: `ImportProgress`).
 pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
+/// The event `import_files` emits as each file's write begins (payload: `RunFileStarted`).
+pub const IMPORT_FILE_STARTED_EVENT: &str = "import-file-started";
 /// The event `import_files` emits as each file ends (payload: `RunFileEnded`).
 pub const IMPORT_FILE_ENDED_EVENT: &str = "import-file-ended";
 /// Files one `import_files` call takes: a month of a merchant's reports.
@@ -309,8 +311,9 @@ pub async fn import_file<R: Runtime>(
 
 /// Imports the chosen files (`files`) as one run: orders, then payments,
 /// then settlement reports, each file atomic on its own, the next read while
-/// one is written, the search index level at the end. Emits `import-progress`
-/// as rows are written and `import-file-ended` as each file ends; replies with
+/// one is written, the search index level at the end. Emits `import-file-started`
+/// as each file's write begins, `import-progress` as its rows are written and
+/// `import-file-ended` as it ends; replies with
 /// every file's end in the order given. A file imported (or imported before)
 /// spends its token; a refused one keeps it.
 #[tauri::command(rename_all = "snake_case")]
@@ -346,6 +349,10 @@ pub async fn import_files<R: Runtime>(
                 .collect();
             let mut events = |event: import::RunEvent<'_>| match event {
                 // A window that is gone just misses the event.
+                import::RunEvent::Started { index } => {
+                    let token = chosen[given[index]].0.clone();
+                    drop(app.emit(IMPORT_FILE_STARTED_EVENT, dto::RunFileStarted { token }))
+                }
                 import::RunEvent::Progress { progress, .. } => drop(app.emit(IMPORT_PROGRESS_EVENT, progress)),
                 import::RunEvent::Ended { index, result } => {
                     drop(app.emit(IMPORT_FILE_ENDED_EVENT, file_ended(&chosen[given[index]].0, result)))

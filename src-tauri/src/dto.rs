@@ -57,6 +57,13 @@ pub struct RunFileRequest {
     pub profile: String,
 }
 
+/// The file of `import_files` whose write begins: its `import-file-started`
+/// event (the rows that follow in `import-progress` are its own).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RunFileStarted {
+    pub token: String,
+}
+
 /// How one file of `import_files` ended: its `import-file-ended` event and
 /// its line of the reply. Shell-only: the file is named by its token.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

@@ -126,6 +126,7 @@ fn import_all_runs_the_chosen_files_as_one_run_each_file_on_its_own() {
     let h = Harness::new();
     h.ok("create_first_admin", json!({ "name": "root", "password": "root-password" }));
     let ended_events = h.app.events(voucherdesk_desktop::commands::IMPORT_FILE_ENDED_EVENT);
+    let started_events = h.app.events(voucherdesk_desktop::commands::IMPORT_FILE_STARTED_EVENT);
     let bad = h.dir.path().join("bad-orders.csv");
     let good = std::fs::read_to_string(sample("shop-orders.csv")).unwrap();
     let bad_text = good.replace("CO-1", "CO-9").replace("PE-2", "PE-9").replacen(",COP,", ",XXX,", 1);
@@ -172,6 +173,15 @@ fn import_all_runs_the_chosen_files_as_one_run_each_file_on_its_own() {
     let order: Vec<usize> = told.iter().map(|e| tokens.iter().position(|t| e["token"] == json!(t)).unwrap()).collect();
     let group = |range: std::ops::Range<usize>| order[range].iter().copied().collect::<std::collections::BTreeSet<_>>();
     assert_eq!((group(0..3), group(3..5), order[5]), ([2, 3, 4].into(), [1, 5].into(), 0), "{order:?}");
+    // Each file's write was told as it began, in the same order (a local file ends before the next begins).
+    let began: Vec<usize> = (0..6)
+        .map(|_| {
+            let payload = started_events.recv_timeout(std::time::Duration::from_secs(BACKGROUND_REPORT_WAIT_SECS));
+            let started: Value = serde_json::from_str(&payload.expect("every file's start is told")).unwrap();
+            tokens.iter().position(|t| started == json!({ "token": t })).unwrap()
+        })
+        .collect();
+    assert_eq!(began, order);
     for event in &told {
         let i = tokens.iter().position(|t| event["token"] == json!(t)).unwrap();
         assert_eq!(event, &ended[i], "the event says what the reply says");

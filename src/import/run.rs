@@ -42,6 +42,8 @@ pub fn file_bytes(path: &Path) -> u64 {
 
 /// What a run tells its caller as it goes; `index` is the file's place in the run.
 pub enum RunEvent<'a> {
+    /// The file at `index` is read and its write begins.
+    Started { index: usize },
     /// Rows of the file at `index` written so far.
     Progress { index: usize, progress: ImportProgress },
     /// The file at `index` ended: imported, imported before, or refused. In a
@@ -113,6 +115,7 @@ pub fn import_run(
             }
             let RunFile { path, kind, profile } = files[index];
             let request = ImportRequest { kind, profile, path, operator };
+            events(RunEvent::Started { index });
             let mut progress = |progress| events(RunEvent::Progress { index, progress });
             let written = match prepared {
                 Ok(file) => store.write(|s| Ok::<_, StoreError>(import_prepared(s, &request, file, &mut progress))),

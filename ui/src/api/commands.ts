@@ -51,6 +51,7 @@ import type {
   Role,
   RunFileEnded,
   RunFileRequest,
+  RunFileStarted,
   Settings,
   SyncIndicator,
   TeamChanged,
@@ -164,6 +165,8 @@ export const api = {
     call<ImportOutcome>("import_file", { token, kind, profile }),
   /** Several chosen files as one run; each file's end is also told by `onImportFileEnded`. */
   importFiles: (files: RunFileRequest[]) => call<RunFileEnded[]>("import_files", { files }),
+  onImportFileStarted: (cb: (started: RunFileStarted) => void): Promise<UnlistenFn> =>
+    listen<RunFileStarted>("import-file-started", (e) => cb(e.payload)),
   onImportFileEnded: (cb: (ended: RunFileEnded) => void): Promise<UnlistenFn> =>
     listen<RunFileEnded>("import-file-ended", (e) => cb(e.payload)),
   importHistory: (limit = 50) => call<BatchInfo[]>("import_history", { limit }),

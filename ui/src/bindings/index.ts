@@ -107,6 +107,7 @@ export type { Role } from "./Role";
 export type { RowCounts } from "./RowCounts";
 export type { RunFileEnded } from "./RunFileEnded";
 export type { RunFileRequest } from "./RunFileRequest";
+export type { RunFileStarted } from "./RunFileStarted";
 export type { Settings } from "./Settings";
 export type { SettlementKpis } from "./SettlementKpis";
 export type { SettlementRecord } from "./SettlementRecord";

@@ -320,6 +320,7 @@ const en = {
     import: "Import",
     importAll: "Import all",
     runProgress: "{{done}} of {{total}} files done",
+    waiting: "Waiting for the files before it",
     remove: "Remove",
     importing: "Importing…",
     progress: "{{rows}} rows · {{rate}} rows/s",

@@ -316,6 +316,7 @@ const es: Messages = {
     import: "Importar",
     importAll: "Importar todos",
     runProgress: "{{done}} de {{total}} archivos listos",
+    waiting: "En espera de los archivos anteriores",
     remove: "Quitar",
     importing: "Importando…",
     progress: "{{rows}} filas · {{rate}} filas/s",

@@ -316,6 +316,7 @@ const zh: Messages = {
     import: "导入",
     importAll: "全部导入",
     runProgress: "已完成 {{done}}/{{total}} 个文件",
+    waiting: "等待前面的文件",
     remove: "移除",
     importing: "导入中…",
     progress: "{{rows}} 行 · 每秒 {{rate}} 行",

@@ -381,6 +381,7 @@ function handler(w: World, params: URLSearchParams) {
         const files = a.files as { token: string; kind: string; profile: string }[];
         const ended = [];
         for (const f of files) {
+          await emit("import-file-started", { token: f.token });
           let end;
           try {
             end = { token: f.token, outcome: await importOne(w, op, f.token, f.kind, f.profile), error: null };

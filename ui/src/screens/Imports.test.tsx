@@ -103,13 +103,25 @@ describe("imports screen", () => {
     });
     expect(calls.some((c) => c.cmd === "import_file")).toBe(false);
     expect(screen.getByTestId("import-run-progress").textContent).toBe("0 of 3 files done");
-    // The shell tells the orders file's end while the run goes on.
+    const state = () => ["1", "2", "3"].map((id) => screen.getByTestId(`import-item-${id}`).dataset.state);
+    await waitFor(() => expect(state()).toEqual(["queued", "queued", "queued"]));
+    expect(screen.getAllByTestId("import-queued")[0]?.textContent).toBe("Waiting for the files before it");
+    // The shell tells which file is being written, and its rows.
+    await act(async () => {
+      await emit("import-file-started", { token: "t-orders" });
+      await emit("import-progress", { rows: 2000, elapsed_ms: 10, rows_per_s: 200000 });
+    });
+    await waitFor(() => expect(state()).toEqual(["importing", "queued", "queued"]));
+    expect(screen.getByTestId("import-progress-text").textContent).toBe("2,000 rows · 200,000 rows/s");
+    // ... and its end, while the run goes on.
     await act(async () => {
       await emit("import-file-ended", ordersEnded);
+      await emit("import-file-started", { token: "t-bad" });
     });
     await waitFor(() => expect(screen.getByTestId("import-item-1").dataset.state).toBe("done"));
     expect(within(screen.getByTestId("import-item-1")).getByTestId("import-summary").dataset.new).toBe("4");
-    expect(screen.getByTestId("import-item-2").dataset.state).toBe("importing");
+    await waitFor(() => expect(state()).toEqual(["done", "importing", "queued"]));
+    expect(screen.getByTestId("import-progress-text").textContent).toBe("Importing…");
     expect(screen.getByTestId("import-run-progress").textContent).toBe("1 of 3 files done");
     // The reply settles the rest: the bad file lists its row, its neighbour imported.
     await act(async () => {

@@ -28,7 +28,8 @@ export const BUILTIN_PROFILES: readonly { name: string; kind: ImportKind }[] = [
   { name: "pagoefectivo-settlement", kind: "settlements" },
 ];
 
-type ItemState = "suggesting" | "ready" | "importing" | "done" | "failed";
+/** `queued`: in an Import all run, waiting for the files before it. */
+type ItemState = "suggesting" | "ready" | "queued" | "importing" | "done" | "failed";
 
 interface ImportItem {
   id: number;
@@ -140,6 +141,8 @@ export function ImportsScreen() {
   const [reconciled, setReconciled] = useState<ReconcileSummary | null>(null);
   /** While "Import all" runs: how many of its files have ended. */
   const [run, setRun] = useState<{ done: number; total: number } | null>(null);
+  /** The token of the run's file being written (the progress events are its rows). */
+  const [current, setCurrent] = useState<string | null>(null);
   const nextId = useRef(1);
 
   const loadHistory = useCallback(() => {
@@ -252,18 +255,30 @@ export function ImportsScreen() {
     setError(null);
     setProgress(null);
     setRun({ done: 0, total: ready.length });
-    setItems((xs) => xs.map((x) => (byToken.has(x.file.token) ? { ...x, state: "importing", outcome: null, error: null } : x)));
-    const unlisten = await api.onImportFileEnded(settle).catch(() => null);
+    setItems((xs) => xs.map((x) => (byToken.has(x.file.token) ? { ...x, state: "queued", outcome: null, error: null } : x)));
+    const started = (token: string) => {
+      const id = byToken.get(token);
+      if (id === undefined) return;
+      setProgress(null);
+      setCurrent(token);
+      setItems((xs) => xs.map((x) => (x.id === id && x.state === "queued" ? { ...x, state: "importing" } : x)));
+    };
+    const unlisten = await Promise.all([
+      api.onImportFileStarted((e) => started(e.token)).catch(() => null),
+      api.onImportFileEnded(settle).catch(() => null),
+    ]);
     try {
       const files = ready.map((x) => ({ token: x.file.token, kind: x.kind as ImportKind, profile: x.profile }));
       (await api.importFiles(files)).forEach(settle);
     } catch (e) {
       // Refused whole (the role) or stopped by a fault: the files it did not end say why.
       const error = toApiError(e);
-      setItems((xs) => xs.map((x) => (byToken.has(x.file.token) && x.state === "importing" ? { ...x, state: "failed", error } : x)));
+      const unended = (x: ImportItem) => byToken.has(x.file.token) && (x.state === "queued" || x.state === "importing");
+      setItems((xs) => xs.map((x) => (unended(x) ? { ...x, state: "failed", error } : x)));
     } finally {
-      unlisten?.();
+      unlisten.forEach((u) => u?.());
       setRun(null);
+      setCurrent(null);
       setProgress(null);
       setBusy(false);
       loadHistory();
@@ -335,7 +350,7 @@ export function ImportsScreen() {
                     </span>
                     <select
                       value={item.profile}
-                      disabled={item.state === "importing" || item.state === "done"}
+                      disabled={item.state === "queued" || item.state === "importing" || item.state === "done"}
                       onChange={(e) => update(item.id, { profile: e.target.value, kind: kindOf(e.target.value, item.suggestion) })}
                       data-testid="import-profile"
                       data-raw
@@ -356,7 +371,7 @@ export function ImportsScreen() {
                       {t("imports.import")}
                     </button>
                   )}
-                  {item.state !== "importing" && (
+                  {item.state !== "importing" && item.state !== "queued" && (
                     <button type="button" className="link-button" onClick={() => setItems((xs) => xs.filter((x) => x.id !== item.id))} data-testid="import-remove">
                       {t("imports.remove")}
                     </button>
@@ -367,11 +382,16 @@ export function ImportsScreen() {
                     {t("imports.noSuggestion")} — {t("imports.headers")}: {item.suggestion.headers.join(", ")}
                   </p>
                 )}
+                {item.state === "queued" && (
+                  <p className="muted small" data-testid="import-queued">
+                    {t("imports.waiting")}
+                  </p>
+                )}
                 {item.state === "importing" && (
                   <div className="progress" data-testid="import-progress">
                     <div className="progress-bar indeterminate" />
                     <span className="small" data-testid="import-progress-text">
-                      {progress && !run ? t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) }) : t("imports.importing")}
+                      {progress && (!run || current === item.file.token) ? t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) }) : t("imports.importing")}
                     </span>
                   </div>
                 )}
@@ -383,7 +403,6 @@ export function ImportsScreen() {
           {run && (
             <p className="small" data-testid="import-run-progress" data-done={run.done} data-total={run.total}>
               {t("imports.runProgress", { done: n(run.done), total: n(run.total) })}
-              {progress ? ` · ${t("imports.progress", { rows: n(progress.rows), rate: n(progress.rows_per_s) })}` : ""}
             </p>
           )}
           {items.filter((x) => x.state === "ready").length > 1 && (
