@@ -231,6 +231,20 @@ fn import_all_runs_the_chosen_files_as_one_run_each_file_on_its_own() {
         json!({ "code": "errors.validation", "message": format!("at most {limit} files in one import") })
     );
     assert_eq!(h.ok("import_files", json!({ "files": [] })), json!([]), "nothing chosen, nothing done");
+
+    // One unknown profile or one token not handed out refuses the run whole, before any file is read.
+    let fresh_orders = h.dir.path().join("fresh-orders.csv");
+    std::fs::write(&fresh_orders, good.replace("CO-1", "CO-5").replace("PE-2", "PE-5")).unwrap();
+    let fresh = h.app.chosen(&fresh_orders);
+    let with = |other: Value| json!({ "files": [{ "token": fresh, "kind": "orders", "profile": "shop" }, other] });
+    let unknown_profile =
+        h.err("import_files", with(json!({ "token": tokens[2], "kind": "orders", "profile": "=cmd|' /C calc'!A0" })));
+    assert_eq!(unknown_profile["code"], json!("import.profile"), "{unknown_profile}");
+    let not_handed_out =
+        h.err("import_files", with(json!({ "token": "/etc/passwd", "kind": "orders", "profile": "shop" })));
+    assert_eq!(not_handed_out["code"], json!("files.not_picked"), "{not_handed_out}");
+    assert_eq!(h.ok("import_history", json!({ "limit": 50 })).as_array().unwrap().len(), 5, "nothing more written");
+    assert!(h.call("suggest_profile", json!({ "token": fresh })).is_ok(), "the good file is still chosen");
 }
 
 #[test]
