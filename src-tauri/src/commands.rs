@@ -309,8 +309,8 @@ pub async fn import_file<R: Runtime>(
     Ok(outcome)
 }
 
-/// Imports the chosen files (`files`) as one run: orders, then payments,
-/// then settlement reports, each file atomic on its own, the next read while
+/// Imports the chosen files (`files`) as one run (`import::import_run_in_order`):
+/// orders, then payments, then settlement reports, each file atomic on its own, the next read while
 /// one is written, the search index level at the end. Emits `import-file-started`
 /// as each file's write begins, `import-progress` as its rows are written and
 /// `import-file-ended` as it ends; replies with
@@ -333,39 +333,25 @@ pub async fn import_files<R: Runtime>(
             .ok_or_else(|| ApiError::from(profile::ProfileError::Unknown { name: file.profile.clone() }))?;
         chosen.push((file.token, file.kind, path, profile));
     }
-    // The run's order; `given` maps each place back to the request's.
-    let mut given: Vec<usize> = (0..chosen.len()).collect();
-    given.sort_by_key(|&i| import::run_rank(Some(chosen[i].1), import::file_bytes(&chosen[i].2)));
     let ended = state
         .as_operator_in_run(move |s, op| {
             // Refused whole, as one file would be, before any file is read.
             op.require(operators::Permission::Import)?;
-            let run: Vec<import::RunFile<'_>> = given
-                .iter()
-                .map(|&i| {
-                    let (_, kind, path, profile) = &chosen[i];
-                    import::RunFile { path, kind: *kind, profile }
-                })
-                .collect();
+            let run: Vec<import::RunFile<'_>> =
+                chosen.iter().map(|(_, kind, path, profile)| import::RunFile { path, kind: *kind, profile }).collect();
+            let token = |index: usize| chosen[index].0.clone();
             let mut events = |event: import::RunEvent<'_>| match event {
                 // A window that is gone just misses the event.
                 import::RunEvent::Started { index } => {
-                    let token = chosen[given[index]].0.clone();
-                    drop(app.emit(IMPORT_FILE_STARTED_EVENT, dto::RunFileStarted { token }))
+                    drop(app.emit(IMPORT_FILE_STARTED_EVENT, dto::RunFileStarted { token: token(index) }))
                 }
                 import::RunEvent::Progress { progress, .. } => drop(app.emit(IMPORT_PROGRESS_EVENT, progress)),
                 import::RunEvent::Ended { index, result } => {
-                    drop(app.emit(IMPORT_FILE_ENDED_EVENT, file_ended(&chosen[given[index]].0, result)))
+                    drop(app.emit(IMPORT_FILE_ENDED_EVENT, file_ended(token(index), result)))
                 }
             };
-            let report = s.with_one_checkpoint(|s| import::import_run(s, &run, op, false, &mut events))??;
-            let mut ended: Vec<(usize, dto::RunFileEnded)> = report
-                .ended
-                .iter()
-                .map(|(index, result)| (given[*index], file_ended(&chosen[given[*index]].0, result)))
-                .collect();
-            ended.sort_by_key(|(request_index, _)| *request_index);
-            Ok(ended.into_iter().map(|(_, e)| e).collect::<Vec<_>>())
+            let report = s.with_one_checkpoint(|s| import::import_run_in_order(s, &run, op, false, &mut events))??;
+            Ok(report.ended.iter().map(|(index, result)| file_ended(token(*index), result)).collect::<Vec<_>>())
         })
         .await?;
     for file in ended.iter().filter(|e| e.outcome.is_some()) {
@@ -374,12 +360,12 @@ pub async fn import_files<R: Runtime>(
     Ok(ended)
 }
 
-fn file_ended(token: &str, result: &Result<import::ImportOutcome, import::ImportError>) -> dto::RunFileEnded {
+fn file_ended(token: String, result: &Result<import::ImportOutcome, import::ImportError>) -> dto::RunFileEnded {
     let (outcome, error) = match result {
         Ok(outcome) => (Some(outcome.clone()), None),
         Err(e) => (None, Some(ApiError::new(e.code(), e))),
     };
-    dto::RunFileEnded { token: token.to_string(), outcome, error }
+    dto::RunFileEnded { token, outcome, error }
 }
 
 #[tauri::command(rename_all = "snake_case")]

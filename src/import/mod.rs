@@ -7,7 +7,7 @@ pub mod profile;
 pub mod rows;
 mod run;
 
-pub use run::{RunEvent, RunFile, RunReport, file_bytes, import_run, run_rank};
+pub use run::{RunEvent, RunFile, RunReport, file_bytes, import_run, import_run_in_order, run_rank};
 
 use crate::audit::audit_entry;
 use crate::operators::{Operator, Permission};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 /// One file of a run: the kind it is imported as, and the profile it is read
 /// with (a profile of another kind refuses the file).
+#[derive(Clone, Copy)]
 pub struct RunFile<'a> {
     pub path: &'a Path,
     pub kind: ImportKind,
@@ -147,6 +148,33 @@ pub fn import_run(
         false => None,
     };
     Ok(RunReport { ended: ended.ended, files_time, search })
+}
+
+/// [`import_run`] of `files` given in any order (as an operator picks them):
+/// they run in a run's order ([`run_rank`]), while the events and the report
+/// name each file by its place in `files`, and the report lists them in that order.
+pub fn import_run_in_order(
+    store: &mut Store,
+    files: &[RunFile<'_>],
+    operator: &Operator,
+    no_index: bool,
+    events: &mut dyn FnMut(RunEvent<'_>),
+) -> Result<RunReport, StoreError> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| run_rank(Some(files[i].kind), file_bytes(files[i].path)));
+    let ordered: Vec<RunFile<'_>> = order.iter().map(|&i| files[i]).collect();
+    let mut report = import_run(store, &ordered, operator, no_index, &mut |event| {
+        events(match event {
+            RunEvent::Started { index } => RunEvent::Started { index: order[index] },
+            RunEvent::Progress { index, progress } => RunEvent::Progress { index: order[index], progress },
+            RunEvent::Ended { index, result } => RunEvent::Ended { index: order[index], result },
+        })
+    })?;
+    for (index, _) in &mut report.ended {
+        *index = order[*index];
+    }
+    report.ended.sort_by_key(|(index, _)| *index);
+    Ok(report)
 }
 
 /// The files of a run that ended, and in a team copy the last one written
