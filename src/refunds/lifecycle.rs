@@ -2,6 +2,7 @@
 
 use super::limits::PayoutDay;
 use super::*;
+use crate::store::RefundTotals;
 
 pub(super) fn approver_role(role: Role) -> Option<ApproverRole> {
     match role {
@@ -54,6 +55,91 @@ pub(crate) fn decision_audit(
     audit_entry(operator, action, &format!("refund {}", row.id), before.as_str(), &after.to_string())
 }
 
+/// A decision on a pending refund: it must still be pending, and its requester never decides it.
+fn ensure_open_to(
+    operator: &Operator,
+    id: i64,
+    row: &RefundRow,
+    status: RefundStatus,
+    action: &'static str,
+    approvals: &[ApprovalRow],
+) -> Result<(), RefundError> {
+    if status != RefundStatus::PendingApproval {
+        return Err(too_late(id, status, action, approvals));
+    }
+    if row.requested_by.eq_ignore_ascii_case(&operator.name) {
+        return Err(RefundError::SelfApproval { operator: operator.name.clone(), id });
+    }
+    Ok(())
+}
+
+fn decision_row(
+    operator: &Operator,
+    role: ApproverRole,
+    decision: &str,
+    comment: &str,
+    row: &RefundRow,
+    now: DateTime<Utc>,
+) -> ApprovalRow {
+    ApprovalRow {
+        operator: operator.name.clone(),
+        role: role.as_str().into(),
+        decision: decision.into(),
+        comment: comment.into(),
+        at: now.timestamp(),
+        tier: row.tier,
+        amount_minor: row.amount_minor,
+    }
+}
+
+/// Only its requester or an approver changes a refund that is not submitted yet.
+fn ensure_own_or_approver(
+    operator: &Operator,
+    row: &RefundRow,
+    what: &'static str,
+    id: i64,
+) -> Result<(), RefundError> {
+    let own = row.requested_by.eq_ignore_ascii_case(&operator.name);
+    if !own && !operator.role.allows(Permission::ApproveRefund) {
+        return Err(RefundError::NotYours { operator: operator.name.clone(), what, id });
+    }
+    Ok(())
+}
+
+/// A note that must say something (a rejection's comment, an escalation's note).
+fn required_note(field: &'static str, text: &str) -> Result<String, RefundError> {
+    let text = check_text(field, text, NOTE_CHARS_MAX)?;
+    if text.is_empty() {
+        return Err(RefundError::CommentRequired);
+    }
+    Ok(text)
+}
+
+/// One refund changed in one transaction (`decide` sees it with its approvals
+/// and what its payment holds), then the refund as it stands.
+fn change(
+    store: &mut Store,
+    id: i64,
+    decide: impl FnOnce(&mut RefundRow, &[ApprovalRow], &RefundTotals) -> Result<RefundUpdate, RefundError>,
+) -> Result<Refund, RefundError> {
+    store.update_refund(id, decide)?.ok_or(RefundError::UnknownRefund(id))?;
+    show(store, id)
+}
+
+/// A refund that ends here without reaching the PSP.
+fn end_cancelled(row: &mut RefundRow, now: DateTime<Utc>) {
+    row.status = RefundStatus::Cancelled.as_str().into();
+    row.finished_at = Some(now.timestamp());
+    row.updated_at = now.timestamp();
+}
+
+/// The refund as it stands after a change that may have approved it: its buyer is told then.
+fn shown_and_told(store: &mut Store, id: i64, actor: &str) -> Result<Refund, RefundError> {
+    let refund = show(store, id)?;
+    notify_approved(store, &refund, actor);
+    Ok(refund)
+}
+
 /// Approves a pending refund as `operator`. The requester never approves;
 /// each approval fills one role the tier still awaits (finance, manager), and
 /// two approvals always come from two people. The last approval locks the
@@ -75,12 +161,7 @@ pub fn approve(
     let fx = fx_for(store, order.as_ref(), currency, current.amount_minor, now);
     let updated = store.update_refund(id, |row, approvals, held| -> Result<RefundUpdate, RefundError> {
         let (status, tier, _) = parse_row(row)?;
-        if status != RefundStatus::PendingApproval {
-            return Err(too_late(id, status, "approval", approvals));
-        }
-        if row.requested_by.eq_ignore_ascii_case(&operator.name) {
-            return Err(RefundError::SelfApproval { operator: operator.name.clone(), id });
-        }
+        ensure_open_to(operator, id, row, status, "approval", approvals)?;
         if approvals.iter().any(|a| a.decision == "approve" && a.operator.eq_ignore_ascii_case(&operator.name)) {
             return Err(RefundError::SameApprover { operator: operator.name.clone(), id });
         }
@@ -122,22 +203,12 @@ pub fn approve(
         }
         row.updated_at = now.timestamp();
         Ok(RefundUpdate {
-            approval: Some(ApprovalRow {
-                operator: operator.name.clone(),
-                role: role.as_str().into(),
-                decision: "approve".into(),
-                comment: comment.clone(),
-                at: now.timestamp(),
-                tier: row.tier,
-                amount_minor: row.amount_minor,
-            }),
+            approval: Some(decision_row(operator, role, "approve", &comment, row, now)),
             audit: decision_audit(&operator.name, "refund.approve", row, status, extra),
         })
     })?;
     updated.ok_or(RefundError::UnknownRefund(id))?;
-    let refund = show(store, id)?;
-    notify_approved(store, &refund, &operator.name);
-    Ok(refund)
+    shown_and_told(store, id, &operator.name)
 }
 
 /// Rejects a pending refund (it is cancelled); a comment is required.
@@ -149,53 +220,26 @@ pub fn reject(
     now: DateTime<Utc>,
 ) -> Result<Refund, RefundError> {
     operator.require(Permission::ApproveRefund)?;
-    let comment = check_text("comment", comment, NOTE_CHARS_MAX)?;
-    if comment.is_empty() {
-        return Err(RefundError::CommentRequired);
-    }
-    store
-        .update_refund(id, |row, approvals, _| -> Result<RefundUpdate, RefundError> {
-            let (status, tier, _) = parse_row(row)?;
-            if status != RefundStatus::PendingApproval {
-                return Err(too_late(id, status, "rejection", approvals));
-            }
-            if row.requested_by.eq_ignore_ascii_case(&operator.name) {
-                return Err(RefundError::SelfApproval { operator: operator.name.clone(), id });
-            }
-            let required = required_roles(tier, row.finance_required);
-            let role = approver_role(operator.role).filter(|r| required.contains(r)).ok_or_else(|| {
-                RefundError::WrongRole {
-                    operator: operator.name.clone(),
-                    role: operator.role.as_str(),
-                    id,
-                    awaiting: list_roles(&awaiting(&required, approvals)),
-                }
+    let comment = required_note("comment", comment)?;
+    change(store, id, |row, approvals, _| {
+        let (status, tier, _) = parse_row(row)?;
+        ensure_open_to(operator, id, row, status, "rejection", approvals)?;
+        let required = required_roles(tier, row.finance_required);
+        let role =
+            approver_role(operator.role).filter(|r| required.contains(r)).ok_or_else(|| RefundError::WrongRole {
+                operator: operator.name.clone(),
+                role: operator.role.as_str(),
+                id,
+                awaiting: list_roles(&awaiting(&required, approvals)),
             })?;
-            debug_assert!(status.can_become(RefundStatus::Cancelled));
-            row.status = RefundStatus::Cancelled.as_str().into();
-            row.finished_at = Some(now.timestamp());
-            row.updated_at = now.timestamp();
-            Ok(RefundUpdate {
-                approval: Some(ApprovalRow {
-                    operator: operator.name.clone(),
-                    role: role.as_str().into(),
-                    decision: "reject".into(),
-                    comment: comment.clone(),
-                    at: now.timestamp(),
-                    tier: row.tier,
-                    amount_minor: row.amount_minor,
-                }),
-                audit: decision_audit(
-                    &operator.name,
-                    "refund.reject",
-                    row,
-                    status,
-                    serde_json::json!({ "role": role.as_str(), "comment": comment }),
-                ),
-            })
-        })?
-        .ok_or(RefundError::UnknownRefund(id))?;
-    show(store, id)
+        debug_assert!(status.can_become(RefundStatus::Cancelled));
+        end_cancelled(row, now);
+        let extra = serde_json::json!({ "role": role.as_str(), "comment": comment });
+        Ok(RefundUpdate {
+            approval: Some(decision_row(operator, role, "reject", &comment, row, now)),
+            audit: decision_audit(&operator.name, "refund.reject", row, status, extra),
+        })
+    })
 }
 
 /// Cancels a refund before it is submitted: its requester, or an approver.
@@ -208,32 +252,16 @@ pub fn cancel(
 ) -> Result<Refund, RefundError> {
     operator.require(Permission::RequestRefund)?;
     let note = check_text("note", note.unwrap_or(""), NOTE_CHARS_MAX)?;
-    store
-        .update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
-            let (status, _, _) = parse_row(row)?;
-            if !status.can_become(RefundStatus::Cancelled) {
-                return Err(bad_state(id, status, "cancelling"));
-            }
-            let own = row.requested_by.eq_ignore_ascii_case(&operator.name);
-            if !own && !operator.role.allows(Permission::ApproveRefund) {
-                return Err(RefundError::NotYours { operator: operator.name.clone(), what: "cancel", id });
-            }
-            row.status = RefundStatus::Cancelled.as_str().into();
-            row.finished_at = Some(now.timestamp());
-            row.updated_at = now.timestamp();
-            Ok(RefundUpdate {
-                approval: None,
-                audit: decision_audit(
-                    &operator.name,
-                    "refund.cancel",
-                    row,
-                    status,
-                    serde_json::json!({ "note": note }),
-                ),
-            })
-        })?
-        .ok_or(RefundError::UnknownRefund(id))?;
-    show(store, id)
+    change(store, id, |row, _, _| {
+        let (status, _, _) = parse_row(row)?;
+        if !status.can_become(RefundStatus::Cancelled) {
+            return Err(bad_state(id, status, "cancelling"));
+        }
+        ensure_own_or_approver(operator, row, "cancel", id)?;
+        end_cancelled(row, now);
+        let extra = serde_json::json!({ "note": note });
+        Ok(RefundUpdate { approval: None, audit: decision_audit(&operator.name, "refund.cancel", row, status, extra) })
+    })
 }
 
 /// Sends a failed (or PSP-rejected) refund again: back to `approved` with a
@@ -269,9 +297,7 @@ pub fn retry(store: &mut Store, operator: &Operator, id: i64, now: DateTime<Utc>
             })
         })?
         .ok_or(RefundError::UnknownRefund(id))?;
-    let refund = show(store, id)?;
-    notify_approved(store, &refund, &operator.name);
-    Ok(refund)
+    shown_and_told(store, id, &operator.name)
 }
 
 /// Flags a failed, rejected or unconfirmed refund for a manager's attention.
@@ -283,31 +309,20 @@ pub fn escalate(
     now: DateTime<Utc>,
 ) -> Result<Refund, RefundError> {
     operator.require(Permission::RequestRefund)?;
-    let note = check_text("note", note, NOTE_CHARS_MAX)?;
-    if note.is_empty() {
-        return Err(RefundError::CommentRequired);
-    }
-    store
-        .update_refund(id, |row, _, _| -> Result<RefundUpdate, RefundError> {
-            let (status, _, _) = parse_row(row)?;
-            if !matches!(status, RefundStatus::Failed | RefundStatus::RejectedByPsp | RefundStatus::Submitted) {
-                return Err(bad_state(id, status, "escalation"));
-            }
-            row.escalated = true;
-            row.updated_at = now.timestamp();
-            Ok(RefundUpdate {
-                approval: None,
-                audit: decision_audit(
-                    &operator.name,
-                    "refund.escalate",
-                    row,
-                    status,
-                    serde_json::json!({ "note": note }),
-                ),
-            })
-        })?
-        .ok_or(RefundError::UnknownRefund(id))?;
-    show(store, id)
+    let note = required_note("note", note)?;
+    change(store, id, |row, _, _| {
+        let (status, _, _) = parse_row(row)?;
+        if !matches!(status, RefundStatus::Failed | RefundStatus::RejectedByPsp | RefundStatus::Submitted) {
+            return Err(bad_state(id, status, "escalation"));
+        }
+        row.escalated = true;
+        row.updated_at = now.timestamp();
+        let extra = serde_json::json!({ "note": note });
+        Ok(RefundUpdate {
+            approval: None,
+            audit: decision_audit(&operator.name, "refund.escalate", row, status, extra),
+        })
+    })
 }
 
 /// Changes the amount of a refund that is not submitted yet. Approval
@@ -340,10 +355,7 @@ pub fn amend(
         if !matches!(status, RefundStatus::Requested | RefundStatus::PendingApproval | RefundStatus::Approved) {
             return Err(bad_state(id, status, "amending"));
         }
-        let own = old.requested_by.eq_ignore_ascii_case(&operator.name);
-        if !own && !operator.role.allows(Permission::ApproveRefund) {
-            return Err(RefundError::NotYours { operator: operator.name.clone(), what: "amend", id });
-        }
+        ensure_own_or_approver(operator, old, "amend", id)?;
         let minor = match money::parse_minor(amount, currency, NumberFormat::PLAIN) {
             Ok(minor) => minor,
             Err(MoneyError::Negative(_)) => return Err(RefundError::AmountNotPositive),
@@ -400,7 +412,5 @@ pub fn amend(
         Ok((new, cancel, request))
     })?;
     let stored = stored.ok_or(RefundError::UnknownRefund(id))?;
-    let refund = show(store, stored.id)?;
-    notify_approved(store, &refund, &operator.name);
-    Ok(refund)
+    shown_and_told(store, stored.id, &operator.name)
 }

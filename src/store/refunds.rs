@@ -321,42 +321,7 @@ impl Store {
         held.payouts = payouts(&tx, &row.psp, &row.currency, row.requested_at - PAYOUT_LOOKBACK_SECONDS, None)?;
         let mut row = row.clone();
         let entry = decide(&held, &mut row)?;
-        tx.prepare_cached(
-            "INSERT INTO refunds(psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
-                 tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at,
-                 fx_rate, fx_source, fx_locked_at, fx_order_currency, fx_order_amount_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
-        )
-        .map_err(StoreError::from)?
-        .execute(params![
-            row.psp,
-            row.payment_id,
-            row.order_id,
-            row.amount_minor,
-            row.currency,
-            row.reason,
-            row.note,
-            row.method,
-            row.details,
-            row.tier,
-            row.finance_required,
-            row.status,
-            row.idempotency_key,
-            row.additional,
-            row.requested_by,
-            row.requested_at,
-            row.fx_rate,
-            row.fx_source,
-            row.fx_locked_at,
-            row.fx_order_currency,
-            row.fx_order_amount_minor,
-        ])
-        .map_err(StoreError::from)?;
-        let id = tx.last_insert_rowid();
-        let mut entry = entry;
-        entry.subject = format!("refund {id}");
-        audit::append(&tx, &entry)?;
-        let stored = refund_by_id(&tx, id)?.ok_or_else(|| StoreError::Corrupt(format!("refund {id} vanished")))?;
+        let stored = insert_row(&tx, &row, entry)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(stored)
     }
@@ -565,6 +530,44 @@ impl Store {
     }
 }
 
+/// Writes a new refund (its id from the insert) with its audit entry, which is
+/// then about `refund {id}`; returns the refund as stored.
+fn insert_row(tx: &rusqlite::Transaction<'_>, row: &NewRefundRow, mut entry: AuditEntry) -> StoreResult<RefundRow> {
+    tx.prepare_cached(
+        "INSERT INTO refunds(psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
+             tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at,
+             fx_rate, fx_source, fx_locked_at, fx_order_currency, fx_order_amount_minor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
+    )?
+    .execute(params![
+        row.psp,
+        row.payment_id,
+        row.order_id,
+        row.amount_minor,
+        row.currency,
+        row.reason,
+        row.note,
+        row.method,
+        row.details,
+        row.tier,
+        row.finance_required,
+        row.status,
+        row.idempotency_key,
+        row.additional,
+        row.requested_by,
+        row.requested_at,
+        row.fx_rate,
+        row.fx_source,
+        row.fx_locked_at,
+        row.fx_order_currency,
+        row.fx_order_amount_minor,
+    ])?;
+    let id = tx.last_insert_rowid();
+    entry.subject = format!("refund {id}");
+    audit::append(tx, &entry)?;
+    refund_by_id(tx, id)?.ok_or_else(|| StoreError::Corrupt(format!("refund {id} vanished")))
+}
+
 impl Store {
     /// Replaces a refund that is not submitted yet by a new one (an amended
     /// amount restarts approval): in one IMMEDIATE transaction the old one is
@@ -581,48 +584,14 @@ impl Store {
         // The old refund gives way to the new one: it holds nothing for it.
         let mut held = totals(&tx, &old.psp, &old.payment_id, Some(old_id))?;
         held.payouts = payouts(&tx, &old.psp, &old.currency, old.requested_at - PAYOUT_LOOKBACK_SECONDS, Some(old_id))?;
-        let (mut new, cancel_entry, mut request_entry) = decide(&old, &held)?;
+        let (new, cancel_entry, request_entry) = decide(&old, &held)?;
         let mut cancelled = old.clone();
         cancelled.status = "cancelled".into();
         cancelled.finished_at = Some(new.requested_at);
         cancelled.updated_at = new.requested_at;
         write_refund(&tx, &cancelled)?;
         audit::append(&tx, &cancel_entry)?;
-        tx.prepare_cached(
-            "INSERT INTO refunds(psp, payment_id, order_id, amount_minor, currency, reason, note, method, details,
-                 tier, finance_required, status, idempotency_key, additional, requested_by, requested_at, updated_at,
-                 fx_rate, fx_source, fx_locked_at, fx_order_currency, fx_order_amount_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
-        )
-        .map_err(StoreError::from)?
-        .execute(params![
-            new.psp,
-            new.payment_id,
-            new.order_id,
-            new.amount_minor,
-            new.currency,
-            new.reason,
-            new.note,
-            new.method,
-            new.details,
-            new.tier,
-            new.finance_required,
-            new.status,
-            new.idempotency_key,
-            new.additional,
-            new.requested_by,
-            new.requested_at,
-            new.fx_rate,
-            new.fx_source,
-            new.fx_locked_at,
-            new.fx_order_currency,
-            new.fx_order_amount_minor,
-        ])
-        .map_err(StoreError::from)?;
-        new.id = tx.last_insert_rowid();
-        request_entry.subject = format!("refund {}", new.id);
-        audit::append(&tx, &request_entry)?;
-        let stored = refund_by_id(&tx, new.id)?.ok_or_else(|| StoreError::Corrupt("amended refund vanished".into()))?;
+        let stored = insert_row(&tx, &new, request_entry)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(Some(stored))
     }
