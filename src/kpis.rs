@@ -306,19 +306,7 @@ fn count_payment(
     // paid status (a later status's time is that of the refund or reversal),
     // else the payment's paid time.
     let first_status = p.first_paid_status.as_deref().and_then(PaymentStatus::parse);
-    let psp_paid_at = match first_status {
-        Some(PaymentStatus::Paid) => p.first_paid_status_at.or(p.paid_at),
-        Some(
-            PaymentStatus::Pending
-            | PaymentStatus::Rejected
-            | PaymentStatus::Cancelled
-            | PaymentStatus::Expired
-            | PaymentStatus::Refunded
-            | PaymentStatus::Reversed
-            | PaymentStatus::ChargedBack,
-        )
-        | None => p.paid_at,
-    };
+    let psp_paid_at = first_status.and_then(|s| s.paid_time(p.first_paid_status_at)).or(p.paid_at);
     let seen_by = match &p.first_paid_source {
         Some(source) => {
             Some(SeenBy::parse(source).ok_or_else(|| KpiError::Corrupt(format!("observation source {source:?}")))?)

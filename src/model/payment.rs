@@ -102,6 +102,26 @@ impl PaymentStatus {
         }
     }
 
+    /// Paid now: the money is with the merchant.
+    pub fn is_paid(self) -> bool {
+        match self {
+            PaymentStatus::Paid => true,
+            PaymentStatus::Pending
+            | PaymentStatus::Rejected
+            | PaymentStatus::Cancelled
+            | PaymentStatus::Expired
+            | PaymentStatus::Refunded
+            | PaymentStatus::Reversed
+            | PaymentStatus::ChargedBack => false,
+        }
+    }
+
+    /// A time that is a paid time only when this status is `paid` (a later
+    /// status's time is that of its refund or reversal).
+    pub fn paid_time<T>(self, at: Option<T>) -> Option<T> {
+        at.filter(|_| self.is_paid())
+    }
+
     /// The payment was paid at some point (whatever happened to the money since).
     pub fn was_paid(self) -> bool {
         match self {

@@ -176,16 +176,7 @@ fn advance_status(
     s: &crate::model::observation::StatusReport,
     next: PaymentStatus,
 ) -> StoreResult<()> {
-    let paid_at = match next {
-        PaymentStatus::Paid => ts(s.status_at),
-        PaymentStatus::Pending
-        | PaymentStatus::Rejected
-        | PaymentStatus::Cancelled
-        | PaymentStatus::Expired
-        | PaymentStatus::Refunded
-        | PaymentStatus::Reversed
-        | PaymentStatus::ChargedBack => None,
-    };
+    let paid_at = next.paid_time(ts(s.status_at));
     conn.prepare_cached(
         "UPDATE payments SET status = ?2, status_rank = ?3, psp_status = ?4, status_code = ?5,
              paid_at = coalesce(?6, paid_at), last_seen_status = ?2

@@ -84,16 +84,7 @@ impl StatusSource for DlocalSource {
             // which is when the buyer paid, the date finance needs.
             let payment = self.client.payment(&target.payment_id).await.map_err(|e| dlocal_error(&self.client, e))?;
             let reading = &payment.reading;
-            let status_at = match reading.status {
-                PaymentStatus::Paid => payment.approved_at,
-                PaymentStatus::Pending
-                | PaymentStatus::Rejected
-                | PaymentStatus::Cancelled
-                | PaymentStatus::Expired
-                | PaymentStatus::Refunded
-                | PaymentStatus::Reversed
-                | PaymentStatus::ChargedBack => None,
-            };
+            let status_at = reading.status.paid_time(payment.approved_at);
             let raw = json!({
                 "source": "GET /payments/{id}",
                 "id": payment.payment_id,

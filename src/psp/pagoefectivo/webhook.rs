@@ -194,16 +194,7 @@ pub fn parse(body: &[u8]) -> Result<(Observed, NotificationClaims), PagoEfectivo
                 .map_err(|_| PagoEfectivoCallbackError::Date(t.to_string()))?,
         ),
     };
-    let paid_at = match status {
-        PaymentStatus::Paid => event_date,
-        PaymentStatus::Pending
-        | PaymentStatus::Rejected
-        | PaymentStatus::Cancelled
-        | PaymentStatus::Expired
-        | PaymentStatus::Refunded
-        | PaymentStatus::Reversed
-        | PaymentStatus::ChargedBack => None,
-    };
+    let paid_at = status.paid_time(event_date);
     // The CIP's own word for its state, as the reports write it.
     let psp_status = match event.cip_status() {
         CipStatus::Pagado => "Pagado",
