@@ -10,6 +10,41 @@ pub(super) struct MoneyRules {
     pub awaiting_settlement: Vec<AwaitingSettlement>,
 }
 
+/// The payment a finding is about (pending or paid), and its order when the shop knows it.
+struct OnPayment<'a> {
+    psp: &'a str,
+    payment_id: &'a str,
+    order_id: &'a str,
+    country: Country,
+    order: Option<&'a OrderFacts>,
+}
+
+impl OnPayment<'_> {
+    fn finding(
+        &self,
+        kind: ExceptionKind,
+        amount_minor: i64,
+        currency: Currency,
+        facts: String,
+        detail: String,
+    ) -> StoredFinding {
+        StoredFinding {
+            id: kind.exception_id(&[self.psp, self.payment_id]),
+            kind: kind.as_str(),
+            order_id: self.order_id.to_string(),
+            psp: self.psp.to_string(),
+            payment_id: self.payment_id.to_string(),
+            settlement: None,
+            country: self.country.code().to_string(),
+            store: self.order.map(|o| o.store.to_string()).unwrap_or_default(),
+            amount_minor: Some(amount_minor),
+            currency: currency.code().to_string(),
+            facts,
+            detail,
+        }
+    }
+}
+
 /// The rules about the money: pending vouchers, paid payments, money taken
 /// back, and settlement rows of every type.
 pub(super) fn money_rules(
@@ -46,43 +81,26 @@ pub(super) fn money_rules(
         if options.at - expiry < stale_pending_s {
             continue;
         }
-        let kind = ExceptionKind::StalePending;
-        items.push(StoredFinding {
-            id: kind.exception_id(&[&p.psp, &p.payment_id]),
-            kind: kind.as_str(),
-            order_id: p.order_id.to_string(),
-            psp: p.psp.to_string(),
-            payment_id: p.payment_id.to_string(),
-            settlement: None,
-            country: p.country.code().to_string(),
-            store: order.map(|o| o.store.to_string()).unwrap_or_default(),
-            amount_minor: Some(p.amount_minor),
-            currency: p.currency.code().to_string(),
-            facts: format!("expired={expiry}"),
-            detail: format!(
+        let on = OnPayment { psp: &p.psp, payment_id: &p.payment_id, order_id: &p.order_id, country: p.country, order };
+        items.push(on.finding(
+            ExceptionKind::StalePending,
+            p.amount_minor,
+            p.currency,
+            format!("expired={expiry}"),
+            format!(
                 "{} still says pending {} days after the voucher expired at {}: the PSP never closed this voucher, ask them",
                 p.psp,
                 (options.at - expiry) / 86_400,
                 utc_text(expiry)
             ),
-        });
+        ));
     }
 
     for p in paid {
         let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
-        let payment_finding = |kind: ExceptionKind, facts: String, detail: String| StoredFinding {
-            id: kind.exception_id(&[&p.psp, &p.payment_id]),
-            kind: kind.as_str(),
-            order_id: p.order_id.to_string(),
-            psp: p.psp.to_string(),
-            payment_id: p.payment_id.to_string(),
-            settlement: None,
-            country: p.country.code().to_string(),
-            store: order.map(|o| o.store.to_string()).unwrap_or_default(),
-            amount_minor: Some(p.amount_minor),
-            currency: p.currency.code().to_string(),
-            facts,
-            detail,
+        let on = OnPayment { psp: &p.psp, payment_id: &p.payment_id, order_id: &p.order_id, country: p.country, order };
+        let payment_finding = |kind: ExceptionKind, facts: String, detail: String| {
+            on.finding(kind, p.amount_minor, p.currency, facts, detail)
         };
         match order {
             None => items.push(payment_finding(
@@ -160,21 +178,9 @@ pub(super) fn money_rules(
     let mut charged_back: FxHashSet<(&str, &str)> = FxHashSet::default();
     for p in &money.later {
         let order = order_index.get(p.order_id.as_str()).map(|i| &orders[*i]);
+        let on = OnPayment { psp: &p.psp, payment_id: &p.payment_id, order_id: &p.order_id, country: p.country, order };
         let finding =
-            |kind: ExceptionKind, amount_minor: i64, currency: Currency, facts: String, detail: String| StoredFinding {
-                id: kind.exception_id(&[&p.psp, &p.payment_id]),
-                kind: kind.as_str(),
-                order_id: p.order_id.to_string(),
-                psp: p.psp.to_string(),
-                payment_id: p.payment_id.to_string(),
-                settlement: None,
-                country: p.country.code().to_string(),
-                store: order.map(|o| o.store.to_string()).unwrap_or_default(),
-                amount_minor: Some(amount_minor),
-                currency: currency.code().to_string(),
-                facts,
-                detail,
-            };
+            |kind, amount_minor, currency, facts, detail| on.finding(kind, amount_minor, currency, facts, detail);
         match p.status {
             PaymentStatus::ChargedBack => {
                 charged_back.insert((&*p.psp, p.payment_id.as_str()));
