@@ -6,7 +6,8 @@ pub use crate::model::exception::{
 };
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::store::{
-    ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, Store, StoreError,
+    CandidatesAmong, ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord,
+    Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -500,7 +501,8 @@ pub fn link_candidates(store: &Store, id: &str) -> Result<Vec<crate::store::Link
     let mut found = if e.payment_id.is_empty() {
         let at =
             store.order(&e.order_id)?.map(|o| o.created_at.timestamp()).unwrap_or_else(|| e.detected_at.timestamp());
-        store.candidate_payments(&e.currency, low, high, at, at + LINK_WINDOW_SECONDS, LINK_SCAN_ROWS_MAX)?
+        let times = at..at + LINK_WINDOW_SECONDS;
+        store.candidates(CandidatesAmong::UnlinkedPayments, &e.currency, low..=high, times, LINK_SCAN_ROWS_MAX)?
     } else {
         let paid_at = store
             .payments_of_order(&e.order_id)?
@@ -509,14 +511,9 @@ pub fn link_candidates(store: &Store, id: &str) -> Result<Vec<crate::store::Link
             .and_then(|p| p.paid_at.or(p.created_at))
             .map(|t| t.timestamp())
             .unwrap_or_else(|| e.detected_at.timestamp());
-        let mut orders = store.candidate_orders(
-            &e.currency,
-            low,
-            high,
-            paid_at - LINK_WINDOW_SECONDS,
-            paid_at + 3600,
-            LINK_SCAN_ROWS_MAX,
-        )?;
+        let times = paid_at - LINK_WINDOW_SECONDS..paid_at + 3600;
+        let mut orders =
+            store.candidates(CandidatesAmong::Orders, &e.currency, low..=high, times, LINK_SCAN_ROWS_MAX)?;
         orders.retain(|o| o.order_id != e.order_id);
         orders
     };

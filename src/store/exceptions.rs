@@ -525,64 +525,57 @@ pub struct LinkCandidate {
     pub at: DateTime<Utc>,
 }
 
+/// Where a manual link looks for its other half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidatesAmong {
+    /// Orders, by creation time (for a payment exception).
+    Orders,
+    /// Paid payments whose order id names no known order, by paid time (for an order exception).
+    UnlinkedPayments,
+}
+
 impl Store {
-    /// Orders in `currency` for amounts in [low, high], created in [from, to).
-    pub fn candidate_orders(
+    /// Candidates in `currency` for an amount in `amounts`, created (orders) or
+    /// paid (payments) within `times`; at most `limit`, unranked.
+    pub fn candidates(
         &self,
+        among: CandidatesAmong,
         currency: &str,
-        low: i64,
-        high: i64,
-        from: i64,
-        to: i64,
+        amounts: std::ops::RangeInclusive<i64>,
+        times: std::ops::Range<i64>,
         limit: u32,
     ) -> StoreResult<Vec<LinkCandidate>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT order_id, buyer_name, amount_minor, currency, created_at FROM orders
-             WHERE currency = ?1 AND amount_minor BETWEEN ?2 AND ?3 AND created_at >= ?4 AND created_at < ?5
-             LIMIT ?6",
-        )?;
-        let rows = stmt.query_map(params![currency, low, high, from, to, limit], |r| {
-            Ok(LinkCandidate {
-                order_id: r.get(0)?,
-                psp: String::new(),
-                payment_id: String::new(),
-                buyer_name: r.get(1)?,
-                amount_minor: r.get(2)?,
-                currency: r.get(3)?,
-                at: time(r.get(4)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let sql = match among {
+            CandidatesAmong::Orders => {
+                "SELECT order_id, '', '', buyer_name, amount_minor, currency, created_at FROM orders
+                 WHERE currency = ?1 AND amount_minor BETWEEN ?2 AND ?3 AND created_at >= ?4 AND created_at < ?5
+                 LIMIT ?6"
+            }
+            CandidatesAmong::UnlinkedPayments => {
+                "SELECT p.order_id, p.psp, p.payment_id, '', p.amount_minor, p.currency, p.paid_at FROM payments p
+                 LEFT JOIN payment_links l ON l.payment = p.id
+                 WHERE p.status = 'paid' AND p.currency = ?1 AND p.amount_minor BETWEEN ?2 AND ?3
+                   AND p.paid_at >= ?4 AND p.paid_at < ?5 AND l.payment IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = p.order_id)
+                 LIMIT ?6"
+            }
+        };
+        self.link_candidates(sql, params![currency, amounts.start(), amounts.end(), times.start, times.end, limit])
     }
 
-    /// Paid payments in `currency` for amounts in [low, high], paid in [from,
-    /// to), whose order id names no known order.
-    pub fn candidate_payments(
-        &self,
-        currency: &str,
-        low: i64,
-        high: i64,
-        from: i64,
-        to: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<LinkCandidate>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT p.order_id, p.psp, p.payment_id, p.amount_minor, p.currency, p.paid_at FROM payments p
-             LEFT JOIN payment_links l ON l.payment = p.id
-             WHERE p.status = 'paid' AND p.currency = ?1 AND p.amount_minor BETWEEN ?2 AND ?3
-               AND p.paid_at >= ?4 AND p.paid_at < ?5 AND l.payment IS NULL
-               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = p.order_id)
-             LIMIT ?6",
-        )?;
-        let rows = stmt.query_map(params![currency, low, high, from, to, limit], |r| {
+    /// Candidates as `sql` selects them: order id, PSP, payment id, buyer,
+    /// amount, currency and the time that placed them in the window.
+    fn link_candidates(&self, sql: &str, window: impl rusqlite::Params) -> StoreResult<Vec<LinkCandidate>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(window, |r| {
             Ok(LinkCandidate {
                 order_id: r.get(0)?,
                 psp: r.get(1)?,
                 payment_id: r.get(2)?,
-                buyer_name: String::new(),
-                amount_minor: r.get(3)?,
-                currency: r.get(4)?,
-                at: time(r.get::<_, Option<i64>>(5)?.unwrap_or(0)),
+                buyer_name: r.get(3)?,
+                amount_minor: r.get(4)?,
+                currency: r.get(5)?,
+                at: time(r.get::<_, Option<i64>>(6)?.unwrap_or(0)),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

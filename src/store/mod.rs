@@ -40,7 +40,8 @@ mod webhooks;
 
 pub use audit::{AUDIT_GENESIS_HASH, AuditAnchor, AuditEntry, StoredAuditEntry, anchor_path_for, entry_hash};
 pub use exceptions::{
-    ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord, LinkCandidate,
+    CandidatesAmong, ExceptionCursor, ExceptionFilter, ExceptionLedger, ExceptionRecord, ExceptionSort, HistoryRecord,
+    LinkCandidate,
 };
 pub use exports::{LedgerExportFilter, PaymentExportRow, SettlementExportRow};
 pub use fx::{FxRateRow, FxWrite};
@@ -55,8 +56,8 @@ pub use observations::AppliedObservation;
 pub use operators::{OperatorColumn, OperatorRecord, SignInFailures};
 pub use psp_accounts::{NewPspAccountRow, PspAccountRow, TestResultRow};
 pub use reconcile::{
-    ApplyCounts, ExceptionState, FeeRate, OrderFacts, PaymentFactLists, PaymentFacts, PendingFacts, RefundFacts,
-    RunRecord, RunScope, SettlementFacts, StoredFinding,
+    ApplyCounts, ExceptionState, FactScope, FeeRate, OrderFacts, PaymentFactLists, PaymentFacts, PendingFacts,
+    RefundFacts, RunRecord, RunScope, SettlementFacts, StoredFinding,
 };
 pub use reconcile_changes::{
     AwaitingSettlement, ChangedOrder, ChangedPayment, ClosedScope, ExceptionNote, LedgerChanges, MemoUpdate,
