@@ -20,8 +20,8 @@ use crate::orders::ShopStatus;
 use crate::payments::PaymentStatus;
 use crate::settlements::RowType;
 use crate::store::{
-    AwaitingSettlement, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord, SettlementFacts,
-    Store, StoreError, StoredFinding,
+    AwaitingSettlement, FactScope, FeeRate, OrderFacts, PaymentFacts, PendingFacts, RefundFacts, RunRecord,
+    SettlementFacts, Store, StoreError, StoredFinding,
 };
 use crate::terms::{TermsSettings, settlement_due};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -315,15 +315,19 @@ fn full_run(
     // its own thread, while payments load here.
     let (orders, payments, settlements) = match (store.reader()?, store.reader()?) {
         (Some(order_reader), Some(settlement_reader)) => std::thread::scope(|scope| {
-            let orders = scope.spawn(move || order_reader.orders_for_reconcile());
-            let settlements = scope.spawn(move || settlement_reader.settlements_for_reconcile());
-            let payments = store.payments_for_reconcile();
+            let orders = scope.spawn(move || order_reader.orders_for_reconcile(FactScope::Ledger));
+            let settlements = scope.spawn(move || settlement_reader.settlements_for_reconcile(FactScope::Ledger));
+            let payments = store.payments_for_reconcile(FactScope::Ledger);
             let stopped = |what: &str| StoreError::Corrupt(format!("{what} loader stopped"));
             let orders = orders.join().unwrap_or_else(|_| Err(stopped("order")));
             let settlements = settlements.join().unwrap_or_else(|_| Err(stopped("settlement")));
             Ok::<_, StoreError>((orders?, payments?, settlements?))
         })?,
-        _ => (store.orders_for_reconcile()?, store.payments_for_reconcile()?, store.settlements_for_reconcile()?),
+        _ => (
+            store.orders_for_reconcile(FactScope::Ledger)?,
+            store.payments_for_reconcile(FactScope::Ledger)?,
+            store.settlements_for_reconcile(FactScope::Ledger)?,
+        ),
     };
     let crate::store::PaymentFactLists { paid, later, pending } = payments;
     let money = MoneyFacts::load(store, later)?;

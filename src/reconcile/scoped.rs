@@ -8,7 +8,8 @@
 
 use super::*;
 use crate::store::{
-    ChangedPayment, ExceptionNote, LedgerChanges, MemoUpdate, PaidDayRow, ReconcileMemo, ReportSpanRow, RunScope,
+    ChangedPayment, ExceptionNote, FactScope, LedgerChanges, MemoUpdate, PaidDayRow, ReconcileMemo, ReportSpanRow,
+    RunScope,
 };
 use report_rules::ReportFacts;
 use std::sync::Arc;
@@ -249,9 +250,9 @@ pub(super) fn run(
     lap("changes read");
     let Some(scope) = gather_scope(store, &changes, memo, &prior_days, options)? else { return Ok(None) };
     lap(&format!("scope: {} orders, {} payment keys", scope.orders.len(), scope.keys.len()));
-    let orders = store.scoped_orders_for_reconcile()?;
-    let crate::store::PaymentFactLists { paid, later, pending } = store.scoped_payments_for_reconcile()?;
-    let settlements = store.scoped_settlements_for_reconcile()?;
+    let orders = store.orders_for_reconcile(FactScope::Changed)?;
+    let crate::store::PaymentFactLists { paid, later, pending } = store.payments_for_reconcile(FactScope::Changed)?;
+    let settlements = store.settlements_for_reconcile(FactScope::Changed)?;
     let money = MoneyFacts::load(store, later)?;
     lap("scoped facts loaded");
 

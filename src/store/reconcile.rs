@@ -204,6 +204,14 @@ pub enum RunScope<'a> {
     Scoped { decided: &'a [ExceptionNote], memo: MemoUpdate<'a>, marks: RowMarks },
 }
 
+/// Which facts a reconciliation reads: the whole ledger, or those a scoped
+/// run's changes touch (see [`Store::close_reconcile_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactScope {
+    Ledger,
+    Changed,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ApplyCounts {
     pub opened: u64,
@@ -215,16 +223,12 @@ pub struct ApplyCounts {
 }
 
 impl Store {
-    pub fn orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
-        self.order_facts("orders o")
-    }
-
-    /// The orders of a scoped run (see [`Store::close_reconcile_scope`]).
-    pub fn scoped_orders_for_reconcile(&self) -> StoreResult<Vec<OrderFacts>> {
-        self.order_facts(super::reconcile_changes::SCOPED_ORDERS)
-    }
-
-    fn order_facts(&self, from: &str) -> StoreResult<Vec<OrderFacts>> {
+    /// The orders reconciliation reads.
+    pub fn orders_for_reconcile(&self, scope: FactScope) -> StoreResult<Vec<OrderFacts>> {
+        let from = match scope {
+            FactScope::Ledger => "orders o",
+            FactScope::Changed => super::reconcile_changes::SCOPED_ORDERS,
+        };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT o.order_id, o.store, o.country, o.status, o.currency, o.amount_minor, o.voucher_expires_at,
                     o.psp_payment_id
@@ -253,16 +257,11 @@ impl Store {
     /// reversed or charged back since (with when the money was taken back),
     /// and those the PSP still reports as pending (vouchers not yet closed).
     /// One pass over the table.
-    pub fn payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
-        self.payment_facts("payments p")
-    }
-
-    /// The payments of a scoped run (see [`Store::close_reconcile_scope`]).
-    pub fn scoped_payments_for_reconcile(&self) -> StoreResult<PaymentFactLists> {
-        self.payment_facts(super::reconcile_changes::SCOPED_PAYMENTS)
-    }
-
-    fn payment_facts(&self, from: &str) -> StoreResult<PaymentFactLists> {
+    pub fn payments_for_reconcile(&self, scope: FactScope) -> StoreResult<PaymentFactLists> {
+        let from = match scope {
+            FactScope::Ledger => "payments p",
+            FactScope::Changed => super::reconcile_changes::SCOPED_PAYMENTS,
+        };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor,
                     p.paid_at, p.expires_at, p.status,
@@ -334,16 +333,11 @@ impl Store {
     }
 
     /// Settlement rows of every type.
-    pub fn settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
-        self.settlement_facts("settlements s")
-    }
-
-    /// The settlement rows of a scoped run's payment keys (see [`Store::close_reconcile_scope`]).
-    pub fn scoped_settlements_for_reconcile(&self) -> StoreResult<Vec<SettlementFacts>> {
-        self.settlement_facts(super::reconcile_changes::SCOPED_SETTLEMENTS)
-    }
-
-    fn settlement_facts(&self, from: &str) -> StoreResult<Vec<SettlementFacts>> {
+    pub fn settlements_for_reconcile(&self, scope: FactScope) -> StoreResult<Vec<SettlementFacts>> {
+        let from = match scope {
+            FactScope::Ledger => "settlements s",
+            FactScope::Changed => super::reconcile_changes::SCOPED_SETTLEMENTS,
+        };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT s.id, s.psp, s.payment_id, s.order_id, s.local_currency, s.local_amount_minor, s.gross_minor,
                     s.net_minor, s.fee_minor, s.row_type, s.created_at, s.settled_on, s.fx_rate, s.settlement_currency,
