@@ -83,33 +83,26 @@ impl ExceptionKind {
         ExceptionKind::SettlementReportMissing,
     ];
 
-    /// The kinds reconciliation raises, and so the only ones a run may clear.
-    pub const RECONCILED: [ExceptionKind; 19] = [
-        ExceptionKind::PaidNotRecorded,
-        ExceptionKind::RecordedNotPaid,
-        ExceptionKind::DuplicatePayment,
-        ExceptionKind::CurrencyMismatch,
-        ExceptionKind::AmountMismatch,
-        ExceptionKind::PaidAfterExpiry,
-        ExceptionKind::UnknownOrder,
-        ExceptionKind::NotSettled,
-        ExceptionKind::SettlementMismatch,
-        ExceptionKind::UnknownSettlement,
-        ExceptionKind::ReversedAfterFulfilment,
-        ExceptionKind::Chargeback,
-        ExceptionKind::UnmatchedRefundSettlement,
-        ExceptionKind::SettlementFxMismatch,
-        ExceptionKind::FeeMismatch,
-        ExceptionKind::ExpiredUnpaid,
-        ExceptionKind::StalePending,
-        ExceptionKind::PaymentIdMismatch,
-        ExceptionKind::SettlementReportMissing,
-    ];
+    /// The kinds reconciliation raises, and so the only ones a run may clear:
+    /// those of [`ExceptionKind::ALL`] that [`ExceptionKind::raised_by_reconcile`] names, in that order.
+    pub const RECONCILED: [ExceptionKind; 19] = {
+        let mut kinds = [ExceptionKind::PaidNotRecorded; 19];
+        let (mut from, mut to) = (0, 0);
+        while from < ExceptionKind::ALL.len() {
+            if ExceptionKind::ALL[from].raised_by_reconcile() {
+                kinds[to] = ExceptionKind::ALL[from];
+                to += 1;
+            }
+            from += 1;
+        }
+        assert!(to == kinds.len(), "RECONCILED's length is the number of kinds raised_by_reconcile names");
+        kinds
+    };
 
     /// Whether reconciliation decides this kind from the ledger's data. A
     /// forged notification is an event, not a state of the data: no later
     /// import can show it "gone", so a run must never clear it.
-    pub fn raised_by_reconcile(self) -> bool {
+    pub const fn raised_by_reconcile(self) -> bool {
         match self {
             ExceptionKind::PaidNotRecorded
             | ExceptionKind::RecordedNotPaid
