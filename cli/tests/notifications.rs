@@ -320,6 +320,15 @@ fn row_count(store: &Store) -> usize {
         .len()
 }
 
+/// `notifications resend` of an order's voucher instructions by email, as `who`, with `extra` flags.
+fn resend_voucher_email<'a>(order: &'a str, who: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args =
+        vec!["notifications", "resend", "--order", order, "--kind", "voucher_instructions", "--channel", "email"];
+    args.extend(["--operator", who]);
+    args.extend_from_slice(extra);
+    args
+}
+
 fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
@@ -528,18 +537,7 @@ fn a_deliverer_killed_after_claiming_leaves_the_email_unknown_and_never_resends_
         "--smtp-from",
         "Tienda <no-reply@tienda.example>",
     ]);
-    let out = ctx.ok([
-        "notifications",
-        "resend",
-        "--order",
-        "N-CO-1",
-        "--kind",
-        "voucher_instructions",
-        "--channel",
-        "email",
-        "--operator",
-        "sam",
-    ]);
+    let out = ctx.ok(resend_voucher_email("N-CO-1", "sam", &[]));
     assert!(stdout(&out).starts_with("queued notification 1: voucher_instructions by email for order N-CO-1"));
 
     // The child process dies between recording `sending` and talking SMTP.
@@ -802,22 +800,7 @@ use voucherdesk::credentials::SecretVault as _;
 #[test]
 fn support_gets_three_resends_per_day_then_a_manager_overrides_with_an_audit_entry() {
     let ctx = setup();
-    let resend = |who: &str, extra: &[&str]| {
-        let mut args = vec![
-            "notifications",
-            "resend",
-            "--order",
-            "N-CO-1",
-            "--kind",
-            "voucher_instructions",
-            "--channel",
-            "email",
-            "--operator",
-            who,
-        ];
-        args.extend_from_slice(extra);
-        ctx.run(args)
-    };
+    let resend = |who: &str, extra: &[&str]| ctx.run(resend_voucher_email("N-CO-1", who, extra));
     for n in 1..=3 {
         let out = resend("sam", &[]);
         assert!(out.status.success(), "re-send {n}: {}", stderr(&out));
@@ -855,18 +838,7 @@ fn support_gets_three_resends_per_day_then_a_manager_overrides_with_an_audit_ent
     assert_eq!(audit[0]["subject"], "order N-CO-1");
     assert_eq!(audit[0]["before"], "3 manual re-sends in the last 24 h");
     // The other order has its own count.
-    let out = ctx.run([
-        "notifications",
-        "resend",
-        "--order",
-        "N-PE-1",
-        "--kind",
-        "voucher_instructions",
-        "--channel",
-        "email",
-        "--operator",
-        "sam",
-    ]);
+    let out = ctx.run(resend_voucher_email("N-PE-1", "sam", &[]));
     assert!(out.status.success());
 }
 
