@@ -2,20 +2,25 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { BuyerNotifications } from "./BuyerNotifications";
-import { ANA, MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { ADMIN, ANA, FABIO, MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import type { NotificationLogEntry, NotificationPreview } from "../bindings";
 
 const ORDER = "CO-1001";
 
+/** The voucher e-mail to the buyer: what the log records and the preview shows. */
+const MESSAGE = {
+  order_id: ORDER,
+  kind: "voucher_instructions",
+  channel: "email",
+  locale: "es-CO",
+  recipient: "jose.nunez@example.com",
+  subject: "Tu código de pago Efecty: 4000005001",
+} satisfies Partial<NotificationPreview>;
+
 function entry(id: number, over: Partial<NotificationLogEntry> = {}): NotificationLogEntry {
   return {
     id,
-    order_id: ORDER,
-    kind: "voucher_instructions",
-    channel: "email",
-    locale: "es-CO",
-    recipient: "jose.nunez@example.com",
-    subject: "Tu código de pago Efecty: 4000005001",
+    ...MESSAGE,
     status: "sent",
     attempts: 1,
     last_error: null,
@@ -35,12 +40,7 @@ const LOG = [
 ];
 
 const PREVIEW: NotificationPreview = {
-  order_id: ORDER,
-  kind: "voucher_instructions",
-  channel: "email",
-  locale: "es-CO",
-  recipient: "jose.nunez@example.com",
-  subject: "Tu código de pago Efecty: 4000005001",
+  ...MESSAGE,
   text: "Hola José Núñez,\nPaga $ 125.000 en Efecty con el código 4000005001.",
   html: "<p>Hola</p>",
 };
@@ -136,14 +136,14 @@ describe("buyer notifications panel", () => {
     expect(screen.queryByTestId("resend-override")).toBeNull();
     view.unmount();
 
-    for (const operator of [{ name: "fabio", role: "finance" as const, language: "en" as const }]) {
+    for (const operator of [FABIO]) {
       const v = renderSignedIn(<BuyerNotifications orderId={ORDER} country="CO" />, operator);
       await screen.findByTestId("notification-row-7");
       expect(screen.queryByTestId("resend-override")).toBeNull();
       v.unmount();
     }
 
-    const admin = renderSignedIn(<BuyerNotifications orderId={ORDER} country="CO" />, { name: "admin", role: "admin", language: "en" });
+    const admin = renderSignedIn(<BuyerNotifications orderId={ORDER} country="CO" />, ADMIN);
     await screen.findByTestId("notification-row-7");
     expect(screen.getByTestId("resend-override")).toBeTruthy();
     admin.unmount();

@@ -1,11 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen } from "@testing-library/react";
 import "../i18n";
-import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { Operator } from "../bindings";
+import { ADMIN, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { Header } from "./Header";
-
-const ADMIN: Operator = { name: "admin", role: "admin", language: "en" };
 
 describe("the header's account menu", () => {
   beforeEach(async () => {

@@ -6,6 +6,7 @@ import type { CaseFile, PaymentRecord, Refundable, TierPreview } from "../bindin
 import { RefundDialog, plainMajor } from "./RefundDialog";
 import { RefundsPanel } from "./RefundsPanel";
 import { probeRefundRule } from "./refundRule";
+import { REFUND_NOT_SENT } from "../mock/fixtures";
 
 const PAYMENT: PaymentRecord = {
   psp: "dlocal",
@@ -44,6 +45,18 @@ function tier(amountMinor: number): TierPreview {
   };
 }
 
+/** A core that previews the tier of whatever amount it is asked about, and answers nothing else. */
+function previewAnyAmount(cmd: string, args: Record<string, unknown>): unknown {
+  if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
+  throw new Error(`unexpected ${cmd}`);
+}
+
+/** The case file's refunds panel, on an order with one payment, as support sees it. */
+function renderPanel(orderId: string, payment: PaymentRecord) {
+  const file = { order_id: orderId, payments: [payment], order: null } as unknown as CaseFile;
+  return renderSignedIn(<RefundsPanel file={file} />, ANA);
+}
+
 function open(handler: (cmd: string, args: Record<string, unknown>) => unknown) {
   const calls = ipc(handler);
   renderSignedIn(<RefundDialog payment={PAYMENT} refundable={REFUNDABLE} orderCurrency="COP" onClose={() => undefined} onRequested={() => undefined} />, ANA);
@@ -61,10 +74,7 @@ describe("request refund dialog", () => {
   });
 
   it("shows the core's tier and approvers before sending, and follows the amount", async () => {
-    const calls = open((cmd, args) => {
-      if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
-      throw new Error(`unexpected ${cmd}`);
-    });
+    const calls = open(previewAnyAmount);
     const preview = await screen.findByTestId("refund-tier-preview");
     expect(preview.getAttribute("data-tier")).toBe("3");
     expect(screen.getByTestId("refund-approvers").textContent).toContain("needs two people: Finance and Manager");
@@ -138,10 +148,7 @@ describe("a refund that cannot start wrong", () => {
   });
 
   it("reads the partial amount as the market writes it and sends the core plain text", async () => {
-    const calls = open((cmd, args) => {
-      if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
-      throw new Error(`unexpected ${cmd}`);
-    });
+    const calls = open(previewAnyAmount);
     await screen.findByTestId("refund-tier-preview");
     fireEvent.click(screen.getByTestId("refund-partial"));
     fireEvent.change(screen.getByTestId("refund-amount"), { target: { value: "$ 1.250.000" } });
@@ -151,10 +158,7 @@ describe("a refund that cannot start wrong", () => {
 
   it("refuses an ambiguous amount in plain words and asks the core nothing about it", async () => {
     await useLanguage("es");
-    const calls = open((cmd, args) => {
-      if (cmd === "refunds_preview") return tier(Math.round(Number(args.amount) * 100));
-      throw new Error(`unexpected ${cmd}`);
-    });
+    const calls = open(previewAnyAmount);
     await screen.findByTestId("refund-tier-preview");
     fireEvent.click(screen.getByTestId("refund-partial"));
     fireEvent.change(screen.getByTestId("refund-amount"), { target: { value: "1,250" } });
@@ -245,8 +249,7 @@ describe("what the refund rules allow for a payment", () => {
       if (cmd === "refunds_preview") throw { code: "refunds.psp_unsupported", message: "refunds through pagoefectivo are not wired yet (only dLocal)" };
       throw new Error(`unexpected ${cmd}`);
     });
-    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
-    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    renderPanel("PE-1", PE);
     const reason = await screen.findByTestId("refund-blocked-P-9");
     expect(reason.getAttribute("data-reason")).toBe("pspUnsupported");
     expect(reason.textContent).toContain("暂不能从 VoucherDesk 发起 PagoEfectivo 退款");
@@ -271,8 +274,7 @@ describe("what the refund rules allow for a payment", () => {
       }
       throw new Error(`unexpected ${cmd}`);
     });
-    const file = { order_id: "CO-1", payments: [PAYMENT], order: null } as unknown as CaseFile;
-    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    renderPanel("CO-1", PAYMENT);
     const button = (await screen.findByTestId("request-refund-D-1")) as HTMLButtonElement;
     expect(button.disabled).toBe(false);
     expect(button.dataset.method).toBe("cash_withdrawal");
@@ -301,8 +303,7 @@ describe("what the refund rules allow for a payment", () => {
       if (cmd === "refunds_request") return { id: 9, status: "approved" };
       throw new Error(`unexpected ${cmd}`);
     });
-    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
-    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    renderPanel("PE-1", PE);
     const button = (await screen.findByTestId("request-refund-P-9")) as HTMLButtonElement;
     expect(button.disabled).toBe(false);
     expect(button.dataset.method).toBe("bank_transfer");
@@ -355,16 +356,7 @@ describe("what the refund rules allow for a payment", () => {
       additional: false,
       requested_by: "sam",
       requested_at: "2026-12-01T10:00:00Z",
-      fx: null,
-      fx_quote: null,
-      psp_refund_id: null,
-      withdrawal_code: null,
-      psp_status: null,
-      submit_attempts: 0,
-      submitted_at: null,
-      finished_at: null,
-      last_error: null,
-      escalated: false,
+      ...REFUND_NOT_SENT,
     };
     const calls = ipc((cmd) => {
       if (cmd === "refunds_list") return { items: [approved], next_after: null };
@@ -373,8 +365,7 @@ describe("what the refund rules allow for a payment", () => {
       if (cmd === "refunds_record_transfer") return { ...approved, status: "succeeded" };
       throw new Error(`unexpected ${cmd}`);
     });
-    const file = { order_id: "PE-1", payments: [PE], order: null } as unknown as CaseFile;
-    renderSignedIn(<RefundsPanel file={file} />, ANA);
+    renderPanel("PE-1", PE);
     fireEvent.click(await screen.findByTestId("refund-record-transfer-12"));
     const save = screen.getByTestId("refund-transfer-save") as HTMLButtonElement;
     expect(save.disabled).toBe(true);

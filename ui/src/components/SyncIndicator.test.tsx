@@ -4,44 +4,22 @@ import "../i18n";
 import { SyncIndicator, syncState } from "./SyncIndicator";
 import { RefreshFromPsp } from "./RefreshFromPsp";
 import { ANA, MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { SyncIndicator as Indicator } from "../bindings";
-
-const RUNNING: Indicator = {
-  runner: "running",
-  runner_operator: "marta",
-  runner_code: null,
-  runner_message: null,
-  paused: false,
-  paused_by: null,
-  paused_at: null,
-  last_round_at: "2026-03-20T15:00:00Z",
-  last_success_at: "2026-03-20T15:00:00Z",
-  last_error_at: null,
-  last_error_code: null,
-  last_error_message: null,
-  errors_last_hour: 0,
-  queue_size: 42,
-  due_now: 3,
-  holds: [],
-  polls_total: 120,
-  changes_total: 7,
-  errors_total: 0,
-};
+import { SYNC_RUNNING } from "../mock/fixtures";
 
 describe("the sync indicator", () => {
   it("names every state, errors and pause first", () => {
-    expect(syncState(RUNNING)).toBe("ok");
-    expect(syncState({ ...RUNNING, errors_last_hour: 2 })).toBe("error");
-    expect(syncState({ ...RUNNING, paused: true, errors_last_hour: 2 })).toBe("paused");
-    expect(syncState({ ...RUNNING, runner: "problem" })).toBe("problem");
-    expect(syncState({ ...RUNNING, runner: "waiting_for_operator" })).toBe("waiting");
+    expect(syncState(SYNC_RUNNING)).toBe("ok");
+    expect(syncState({ ...SYNC_RUNNING, errors_last_hour: 2 })).toBe("error");
+    expect(syncState({ ...SYNC_RUNNING, paused: true, errors_last_hour: 2 })).toBe("paused");
+    expect(syncState({ ...SYNC_RUNNING, runner: "problem" })).toBe("problem");
+    expect(syncState({ ...SYNC_RUNNING, runner: "waiting_for_operator" })).toBe("waiting");
   });
 
   it("shows the queue and lets a manager pause (the core answers)", async () => {
     await useLanguage("en");
     const calls = ipc((cmd) => {
-      if (cmd === "sync_status") return RUNNING;
-      if (cmd === "sync_pause") return { ...RUNNING, paused: true, paused_by: "marta" };
+      if (cmd === "sync_status") return SYNC_RUNNING;
+      if (cmd === "sync_pause") return { ...SYNC_RUNNING, paused: true, paused_by: "marta" };
       throw { code: "ipc", message: `unexpected ${cmd}` };
     });
     renderSignedIn(<SyncIndicator />, MARTA);
@@ -61,7 +39,7 @@ describe("the sync indicator", () => {
   });
 
   it("offers support no pause button and shows why the sync cannot run, with its code", async () => {
-    ipc(() => ({ ...RUNNING, runner: "problem", runner_code: "credentials.keyring_unavailable", runner_message: "the OS credential store is unavailable" }));
+    ipc(() => ({ ...SYNC_RUNNING, runner: "problem", runner_code: "credentials.keyring_unavailable", runner_message: "the OS credential store is unavailable" }));
     renderSignedIn(<SyncIndicator />, ANA);
     fireEvent.click(await screen.findByTestId("sync-details-button"));
     const code = await screen.findByTestId("sync-error-code");

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/react";
 import "../i18n";
-import { useLanguage } from "../test/helpers";
+import { ANA, useLanguage } from "../test/helpers";
 import { When } from "../components/When";
 import { DateField } from "../components/DateField";
 import { LockScreen } from "../screens/Auth";
@@ -61,10 +61,9 @@ describe("dates in the UI language", () => {
   });
 
   it("says the console locked after idle minutes only when it did", () => {
-    const ana = { name: "ana", role: "support" as const, language: "en" as const };
-    const { rerender } = render(<LockScreen operator={ana} minutes={15} reason="idle" onUnlocked={() => undefined} onSignOut={() => undefined} />);
+    const { rerender } = render(<LockScreen operator={ANA} minutes={15} reason="idle" onUnlocked={() => undefined} onSignOut={() => undefined} />);
     expect(screen.getByTestId("lock-reason").textContent).toBe("ana, the console locked after 15 minutes without activity. Enter your password to go on.");
-    rerender(<LockScreen operator={ana} minutes={15} reason="manual" onUnlocked={() => undefined} onSignOut={() => undefined} />);
+    rerender(<LockScreen operator={ANA} minutes={15} reason="manual" onUnlocked={() => undefined} onSignOut={() => undefined} />);
     expect(screen.getByTestId("lock-reason").textContent).toBe("ana, you locked the console. Enter your password to go on.");
     expect(screen.getByTestId("lock-reason").textContent).not.toContain("15");
   });

@@ -3,6 +3,7 @@ import i18n from "../i18n";
 import type { ExceptionRecord } from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
 import { exceptionHint } from "./exceptionText";
+import { UNTOUCHED_EXCEPTION } from "../test/helpers";
 
 const BASE = {
   id: "EX-1",
@@ -19,11 +20,7 @@ const BASE = {
   occurred_at: "2026-03-11T08:14:00Z",
   updated_at: "2026-03-20T00:00:00Z",
   age_days: 3,
-  assignee: null,
-  resolution: null,
-  resolved_by: null,
-  resolved_at: null,
-  note: null,
+  ...UNTOUCHED_EXCEPTION,
 } as const;
 
 describe("exception explanations", () => {

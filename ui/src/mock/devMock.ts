@@ -28,6 +28,7 @@ import type {
 } from "../bindings";
 import { EXCEPTION_KINDS } from "../api/types";
 
+import { REFUND_NOT_SENT, SYNC_RUNNING } from "./fixtures";
 import { DAY_MS, audit, fail, rng, STORES, strip, iso, buildWorld } from "./world";
 import type { World } from "./world";
 
@@ -562,25 +563,13 @@ function handler(w: World, params: URLSearchParams) {
       case "sync_status":
         me(w);
         return {
-          runner: "running",
-          runner_operator: "marta",
-          runner_code: null,
-          runner_message: null,
-          paused: false,
-          paused_by: null,
-          paused_at: null,
+          ...SYNC_RUNNING,
           last_round_at: iso(now - 20_000),
           last_success_at: iso(now - 20_000),
-          last_error_at: null,
-          last_error_code: null,
-          last_error_message: null,
-          errors_last_hour: 0,
           queue_size: 12,
           due_now: 0,
-          holds: [],
           polls_total: 340,
           changes_total: 9,
-          errors_total: 0,
         };
       case "backup_overview":
         me(w);
@@ -644,16 +633,7 @@ function mockRefunds(w: World): Refund[] {
     additional: false,
     requested_by: "ana",
     requested_at: "2026-11-20T15:04:00Z",
-    fx: null,
-    fx_quote: null,
-    psp_refund_id: null,
-    withdrawal_code: null,
-    psp_status: null,
-    submit_attempts: 0,
-    submitted_at: null,
-    finished_at: null,
-    last_error: null,
-    escalated: false,
+    ...REFUND_NOT_SENT,
     payee_check: { name_matches: true, document_matches: true },
   }));
 }

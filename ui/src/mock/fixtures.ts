@@ -1,8 +1,9 @@
 // Case files of the sample story (tests/fixtures/samples), as the core
 // returned them to a support operator (`voucherdesk --operator sam lookup
-// --json`), with file paths shortened.
+// --json`), with file paths shortened; after them, a few records that the
+// dev mock and the tests both start from.
 // Used by the dev mock and the unit tests; never by the app itself.
-import type { CaseFile } from "../bindings";
+import type { CaseFile, Refund, SyncIndicator } from "../bindings";
 
 export const SAMPLE_CASES: CaseFile[] = [
  {
@@ -403,3 +404,40 @@ export const SAMPLE_CASES: CaseFile[] = [
   "step_action": null
  }
 ] as CaseFile[];
+
+/** A refund's fields while nothing has been sent to the PSP: no rate locked, no attempt, no answer. */
+export const REFUND_NOT_SENT = {
+  fx: null,
+  fx_quote: null,
+  psp_refund_id: null,
+  withdrawal_code: null,
+  psp_status: null,
+  submit_attempts: 0,
+  submitted_at: null,
+  finished_at: null,
+  last_error: null,
+  escalated: false,
+} satisfies Partial<Refund>;
+
+/** The PSP sync running as marta, not paused, with no error on record. */
+export const SYNC_RUNNING: SyncIndicator = {
+  runner: "running",
+  runner_operator: "marta",
+  runner_code: null,
+  runner_message: null,
+  paused: false,
+  paused_by: null,
+  paused_at: null,
+  last_round_at: "2026-03-20T15:00:00Z",
+  last_success_at: "2026-03-20T15:00:00Z",
+  last_error_at: null,
+  last_error_code: null,
+  last_error_message: null,
+  errors_last_hour: 0,
+  queue_size: 42,
+  due_now: 3,
+  holds: [],
+  polls_total: 120,
+  changes_total: 7,
+  errors_total: 0,
+};

@@ -1,12 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
-import { ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { BackupOverview, Operator } from "../bindings";
+import { ADMIN, ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import type { BackupOverview } from "../bindings";
 import { BackupSettings } from "./BackupSettings";
 import { BackupWarning } from "../components/BackupWarning";
-
-const ADMIN: Operator = { name: "admin", role: "admin", language: "en" };
 
 const OFF: BackupOverview = {
   schedule: { folder: null, every_hours: 24 },

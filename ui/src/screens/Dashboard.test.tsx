@@ -3,6 +3,7 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { EXCEPTION_KINDS } from "../api/types";
+import type { Dashboard, Market } from "../bindings";
 
 // jsdom has no canvas: the charts are stand-ins here that keep their props; the cards are real.
 const drawn = vi.hoisted(() => ({ bars: [] as { data: { labels: string[] }; options: Record<string, unknown> }[] }));
@@ -24,13 +25,21 @@ describe("kind labels", () => {
   });
 });
 
+/** The core's dashboard for `market`: nothing reconciled yet, but for `fields`. */
+function dashboard(market: unknown, fields: Partial<Dashboard> = {}): Dashboard {
+  return { market: market as Market, as_of: null, orders: 0, paid_orders: 0, matched: 0, match_rate_bp: null, open_by_kind: {}, open_by_age: {}, open_total: 0, paid: [], settled: [], trend: [], ...fields };
+}
+
+/** Reconciled on 20 March, every paid order matched. */
+const ALL_MATCHED: Partial<Dashboard> = { as_of: "2026-03-20", orders: 10, paid_orders: 8, matched: 8, match_rate_bp: 10_000 };
+
 describe("dashboard", () => {
   beforeEach(async () => {
     await useLanguage("en");
   });
 
   it("shows an empty state before the first reconciliation", async () => {
-    ipc((_cmd, args) => ({ market: args.market, as_of: null, orders: 0, paid_orders: 0, matched: 0, match_rate_bp: null, open_by_kind: {}, open_by_age: {}, open_total: 0, paid: [], settled: [], trend: [] }));
+    ipc((_cmd, args) => dashboard(args.market));
     renderSignedIn(<DashboardScreen />, MARTA);
     expect(await screen.findByTestId("dashboard-empty")).toBeTruthy();
   });
@@ -44,23 +53,16 @@ describe("dashboard", () => {
   });
 
   it("draws paid vs settled on one chart per currency, so PEN is not flattened by COP", async () => {
-    ipc((_cmd, args) => ({
-      market: args.market,
-      as_of: "2026-03-20",
-      orders: 10,
-      paid_orders: 8,
-      matched: 8,
-      match_rate_bp: 10_000,
-      open_by_kind: {},
-      open_by_age: {},
-      open_total: 0,
-      paid: [
-        { currency: "PEN", count: 4, amount_minor: 48_000 },
-        { currency: "COP", count: 4, amount_minor: 980_000_000 },
-      ],
-      settled: [{ currency: "COP", count: 3, amount_minor: 700_000_000 }],
-      trend: [],
-    }));
+    ipc((_cmd, args) =>
+      dashboard(args.market, {
+        ...ALL_MATCHED,
+        paid: [
+          { currency: "PEN", count: 4, amount_minor: 48_000 },
+          { currency: "COP", count: 4, amount_minor: 980_000_000 },
+        ],
+        settled: [{ currency: "COP", count: 3, amount_minor: 700_000_000 }],
+      }),
+    );
     renderSignedIn(<DashboardScreen />, MARTA);
     await screen.findByTestId("dashboard-match-rate");
     const charts = screen.getAllByTestId(/^chart-paid-settled-/).map((el) => el.getAttribute("data-testid"));
@@ -68,20 +70,21 @@ describe("dashboard", () => {
   });
 
   it("shows match rate and paid vs settled per market", async () => {
-    const calls = ipc((_cmd, args) => ({
-      market: args.market,
-      as_of: "2026-03-20",
-      orders: 2400,
-      paid_orders: 2000,
-      matched: 1825,
-      match_rate_bp: 9125,
-      open_by_kind: { not_settled: 40, paid_not_recorded: 12 },
-      open_by_age: { d0_1: 10, d2_7: 42 },
-      open_total: 52,
-      paid: [{ currency: "COP", count: 3, amount_minor: 125_000_000 }],
-      settled: [{ currency: "COP", count: 2, amount_minor: 100_000_000 }],
-      trend: [{ day: "2026-03-19", currency: "COP", paid_count: 3, paid_minor: 125_000_000 }],
-    }));
+    const calls = ipc((_cmd, args) =>
+      dashboard(args.market, {
+        as_of: "2026-03-20",
+        orders: 2400,
+        paid_orders: 2000,
+        matched: 1825,
+        match_rate_bp: 9125,
+        open_by_kind: { not_settled: 40, paid_not_recorded: 12 },
+        open_by_age: { d0_1: 10, d2_7: 42 },
+        open_total: 52,
+        paid: [{ currency: "COP", count: 3, amount_minor: 125_000_000 }],
+        settled: [{ currency: "COP", count: 2, amount_minor: 100_000_000 }],
+        trend: [{ day: "2026-03-19", currency: "COP", paid_count: 3, paid_minor: 125_000_000 }],
+      }),
+    );
     renderSignedIn(<DashboardScreen />, MARTA);
     expect((await screen.findByTestId("dashboard-match-rate")).textContent).toContain("91.3 %");
     expect(screen.getByTestId("dashboard-open").textContent).toContain("52");
@@ -101,20 +104,15 @@ describe("dashboard", () => {
   it("labels every kind (no skipped ticks) and opens the queue on the bar clicked", async () => {
     drawn.bars = [];
     const screens: string[] = [];
-    ipc((_cmd, args) => ({
-      market: args.market,
-      as_of: "2026-03-20",
-      orders: 10,
-      paid_orders: 8,
-      matched: 8,
-      match_rate_bp: 10_000,
-      open_by_kind: { not_settled: 4_000, paid_not_recorded: 12 },
-      open_by_age: { d0_1: 2, d8_30: 4_010 },
-      open_total: 4_012,
-      paid: [{ currency: "COP", count: 4, amount_minor: 100_000_000_000 }],
-      settled: [],
-      trend: [],
-    }));
+    ipc((_cmd, args) =>
+      dashboard(args.market, {
+        ...ALL_MATCHED,
+        open_by_kind: { not_settled: 4_000, paid_not_recorded: 12 },
+        open_by_age: { d0_1: 2, d8_30: 4_010 },
+        open_total: 4_012,
+        paid: [{ currency: "COP", count: 4, amount_minor: 100_000_000_000 }],
+      }),
+    );
     renderSignedIn(<DashboardScreen />, MARTA, { navigate: (s) => screens.push(s) });
     await screen.findByTestId("dashboard-match-rate");
     expect(screen.getByTestId("dashboard-as-of").textContent).toContain("Mar 20, 2026");

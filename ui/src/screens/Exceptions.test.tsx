@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { ExceptionsScreen } from "./Exceptions";
-import { MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { MARTA, UNTOUCHED_EXCEPTION, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 
 const COUNTS = { by_kind: { paid_not_recorded: 3, not_settled: 5 }, by_age: { d0_1: 2, d2_7: 6, d8_30: 0, over_30: 0 }, total: 8 };
 
@@ -78,11 +78,7 @@ describe("the queue by keyboard", () => {
     detected_at: "2026-03-05T03:30:00Z",
     updated_at: "2026-03-05T03:30:00Z",
     age_days: 3,
-    assignee: null,
-    resolution: null,
-    resolved_by: null,
-    resolved_at: null,
-    note: null,
+    ...UNTOUCHED_EXCEPTION,
   };
 
   beforeEach(async () => {

@@ -3,9 +3,8 @@ import { act, fireEvent, screen, waitFor, within } from "@testing-library/react"
 import { emit } from "@tauri-apps/api/event";
 import "../i18n";
 import { ImportsScreen } from "./Imports";
-import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { FABIO, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 
-const FABIO = { name: "fabio", role: "finance" as const, language: "en" as const };
 const BAD = "/home/fabio/reports/shop-bad.csv";
 /** What the shell answers for the chosen file: a token for the commands, a name and a path to show. */
 const BAD_FILE = { token: "6f1c0a9e4b7d2c3a8e5f1b0d9c7a6e21", name: "shop-bad.csv", path: BAD };

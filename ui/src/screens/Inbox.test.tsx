@@ -1,11 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
-import { ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { FABIO, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import type { Refund } from "../bindings";
 import { InboxScreen, maskAccount, payeeMatch, sortInbox } from "./Inbox";
-
-const FABIO = { name: "fabio", role: "finance" as const, language: "en" as const };
+import { REFUND_NOT_SENT } from "../mock/fixtures";
 
 function refund(id: number, tier: number, amountMinor: number, requestedAt: string): Refund {
   return {
@@ -31,16 +30,7 @@ function refund(id: number, tier: number, amountMinor: number, requestedAt: stri
     additional: false,
     requested_by: "sam",
     requested_at: requestedAt,
-    fx: null,
-    fx_quote: null,
-    psp_refund_id: null,
-    withdrawal_code: null,
-    psp_status: null,
-    submit_attempts: 0,
-    submitted_at: null,
-    finished_at: null,
-    last_error: null,
-    escalated: false,
+    ...REFUND_NOT_SENT,
   };
 }
 

@@ -4,7 +4,7 @@ import { renderHook } from "@testing-library/react";
 import "../i18n";
 import { LookupScreen } from "./Lookup";
 import { SAMPLE_CASES } from "../mock/fixtures";
-import { ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
+import { ANA, MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { SEARCH_DEBOUNCE_MS, useDebounced } from "../lib/useDebounced";
 import type { OrderHit } from "../bindings";
 
@@ -125,7 +125,7 @@ describe("lookup screen", () => {
 
   it("offers write-off, link and mark-received to a manager", async () => {
     core();
-    renderSignedIn(<LookupScreen initialOrder="CO-1001" />, { name: "marta", role: "manager", language: "en" });
+    renderSignedIn(<LookupScreen initialOrder="CO-1001" />, MARTA);
     await screen.findByTestId("case-verdict");
     const id = jose.exceptions[0]!.id;
     for (const a of ["accept", "escalate", "mark_received", "write_off", "link"]) expect(screen.getByTestId(`case-exception-${id}-${a}`)).toBeTruthy();
@@ -142,7 +142,7 @@ describe("lookup screen", () => {
       if (cmd === "plugin:event|listen") return 1;
       throw { code: "ipc", message: `unexpected ${cmd}` };
     });
-    renderSignedIn(<LookupScreen initialOrder="CO-1001" />, { name: "marta", role: "manager", language: "en" });
+    renderSignedIn(<LookupScreen initialOrder="CO-1001" />, MARTA);
     const action = await screen.findByTestId("verdict-action");
     expect(action.dataset.action).toBe("mark_received");
     fireEvent.click(action);

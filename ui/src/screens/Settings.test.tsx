@@ -1,11 +1,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { screen, waitFor } from "@testing-library/react";
 import "../i18n";
-import { ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
-import type { Operator } from "../bindings";
+import { ADMIN, ANA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { SettingsScreen } from "./Settings";
 
-const ADMIN: Operator = { name: "admin", role: "admin", language: "en" };
+const SETTINGS = { settlement_lag_days: 3, amount_tolerance_minor: 0, idle_lock_minutes: 15 };
+
+/** The core as an admin's settings screen finds it: the settings, and no operators yet. */
+function adminCore(cmd: string): unknown {
+  if (cmd === "settings_get") return SETTINGS;
+  if (cmd === "operators_list") return [];
+  return null;
+}
 
 describe("settings", () => {
   beforeEach(async () => {
@@ -13,11 +19,7 @@ describe("settings", () => {
   });
 
   it("offers the idle lock the core accepts: 1 to 480 minutes, no 'never'", async () => {
-    ipc((cmd) => {
-      if (cmd === "settings_get") return { settlement_lag_days: 3, amount_tolerance_minor: 0, idle_lock_minutes: 15 };
-      if (cmd === "operators_list") return [];
-      return null;
-    });
+    ipc(adminCore);
     renderSignedIn(<SettingsScreen />, ADMIN);
     const input = (await screen.findByTestId("settings-idle")) as HTMLInputElement;
     await waitFor(() => expect(input.value).toBe("15"));
@@ -36,7 +38,7 @@ describe("settings for a role that cannot change them", () => {
 
   it("shows support the values read-only, no Save, and who may change them", async () => {
     const calls = ipc((cmd) => {
-      if (cmd === "settings_get") return { settlement_lag_days: 3, amount_tolerance_minor: 0, idle_lock_minutes: 15 };
+      if (cmd === "settings_get") return SETTINGS;
       return null;
     });
     renderSignedIn(<SettingsScreen />, ANA);
@@ -50,11 +52,7 @@ describe("settings for a role that cannot change them", () => {
   });
 
   it("lets the admin edit and save", async () => {
-    ipc((cmd) => {
-      if (cmd === "settings_get") return { settlement_lag_days: 3, amount_tolerance_minor: 0, idle_lock_minutes: 15 };
-      if (cmd === "operators_list") return [];
-      return null;
-    });
+    ipc(adminCore);
     renderSignedIn(<SettingsScreen />, ADMIN);
     const idle = (await screen.findByTestId("settings-idle")) as HTMLInputElement;
     await waitFor(() => expect(idle.disabled).toBe(false));

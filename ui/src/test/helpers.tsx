@@ -7,8 +7,13 @@ import { SessionContext, type Session } from "../session";
 
 export const ANA: Operator = { name: "ana", role: "support", language: "en" };
 export const MARTA: Operator = { name: "marta", role: "manager", language: "en" };
+export const FABIO: Operator = { name: "fabio", role: "finance", language: "en" };
+export const ADMIN: Operator = { name: "admin", role: "admin", language: "en" };
 
 export const STATUS: AppStatus = { first_run: false, db_path: "/tmp/voucherdesk.sqlite", operator: null, idle_lock_minutes: 15, version: "0.1.0 (commit test, schema 17)", crash_reports: null, cannot_open: null };
+
+/** An exception's fields while it is open and nobody has taken it up. */
+export const UNTOUCHED_EXCEPTION = { assignee: null, resolution: null, resolved_by: null, resolved_at: null, note: null } as const;
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
 
