@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import type { OperatorSummary } from "../bindings";
-import { Dialog } from "./Dialog";
+import { Dialog, DoneActions } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
 import { useSubmission } from "./useSubmission";
 
@@ -34,11 +34,7 @@ export function AssignDialog({ ids, onClose, onAssigned }: { ids: string[]; onCl
           <p className="notice notice-ok" data-testid="assign-result">
             {t("assign.done", { assigned: done })}
           </p>
-          <div className="dialog-actions">
-            <button type="button" className="primary" onClick={onClose} data-testid="assign-done">
-              {t("common.close")}
-            </button>
-          </div>
+          <DoneActions onClose={onClose} testId="assign-done" />
         </div>
       ) : (
         <form

@@ -29,6 +29,24 @@ export const NOTIFICATION_CHANNELS: readonly NotificationChannel[] = ["email", "
 /** While a message is queued or being sent, the log is asked again this often (the app's deliverer sends it). */
 export const LOG_REFRESH_WHILE_PENDING_MS = 2_000;
 
+/** A message's delivery as table cells: its status, the attempts so far and the last error. */
+export function DeliveryCells({ n, testIdPrefix }: { n: NotificationLogEntry; testIdPrefix: string }) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <td>
+        <span className={`badge status-${n.status}`} data-testid={`${testIdPrefix}-status`}>
+          {t(`notifications.statuses.${n.status}`, { defaultValue: n.status })}
+        </span>
+      </td>
+      <td className="num">{n.attempts}</td>
+      <td className="small" data-testid={`${testIdPrefix}-error`} data-raw>
+        {n.last_error ?? "—"}
+      </td>
+    </>
+  );
+}
+
 function LogRow({ n, country }: { n: NotificationLogEntry; country: string }) {
   const { t } = useTranslation();
   return (
@@ -42,15 +60,7 @@ function LogRow({ n, country }: { n: NotificationLogEntry; country: string }) {
         <When at={n.queued_at} country={country} />
       </td>
       <td>{n.sent_at ? <When at={n.sent_at} country={country} /> : "—"}</td>
-      <td>
-        <span className={`badge status-${n.status}`} data-testid="notification-status">
-          {t(`notifications.statuses.${n.status}`, { defaultValue: n.status })}
-        </span>
-      </td>
-      <td className="num">{n.attempts}</td>
-      <td className="small" data-testid="notification-error" data-raw>
-        {n.last_error ?? "—"}
-      </td>
+      <DeliveryCells n={n} testIdPrefix="notification" />
       <td className="small">
         {t(`notifications.triggers.${n.trigger}`, { defaultValue: n.trigger })}
         {n.triggered_by && <span className="muted"> · {n.triggered_by}</span>}

@@ -12,6 +12,7 @@ import type { Country, DailyReport, DailyReportSchedule, Market, PickedFile, Rep
 import { useSession } from "../session";
 import { DateField } from "./DateField";
 import { ErrorNotice } from "./ErrorNotice";
+import { OkNotice } from "./OkNotice";
 import { useSubmission } from "./useSubmission";
 
 const MARKETS: readonly Country[] = ["CO", "PE"];
@@ -185,11 +186,7 @@ export function DailyReportPanel({ market, asOf }: { market: Market; asOf: strin
         </div>
       )}
       <p className="muted small">{t("dailyReport.how")}</p>
-      {notice && (
-        <p className="notice notice-ok" data-testid="daily-report-notice">
-          {t(notice)}
-        </p>
-      )}
+      <OkNotice text={notice ? t(notice) : null} testId="daily-report-notice" />
       <ErrorNotice error={error} testId="daily-report-error" />
     </section>
   );

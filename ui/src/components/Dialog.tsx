@@ -51,3 +51,15 @@ export function Drawer({ title, onClose, children, testId, wide = false }: Panel
     </aside>
   );
 }
+
+/** What a dialog keeps once its work is done: one button that closes it. */
+export function DoneActions({ onClose, testId }: { onClose: () => void; testId: string }) {
+  const { t } = useTranslation();
+  return (
+    <div className="dialog-actions">
+      <button type="button" className="primary" onClick={onClose} data-testid={testId}>
+        {t("common.close")}
+      </button>
+    </div>
+  );
+}

@@ -11,6 +11,7 @@ import type { LedgerRows, Market, PickedFile, ReportDataFormat } from "../bindin
 import { DataFormatSelect } from "./DailyReportPanel";
 import { DateField } from "./DateField";
 import { ErrorNotice } from "./ErrorNotice";
+import { OkNotice } from "./OkNotice";
 import { rangeStart } from "./KpiPanel";
 import { useSubmission } from "./useSubmission";
 
@@ -102,11 +103,7 @@ export function LedgerExportPanel({ market, asOf }: { market: Market; asOf: stri
           {t("ledgerExport.save")}
         </button>
       </div>
-      {done && (
-        <p className="notice notice-ok" data-testid="ledger-export-done">
-          {t("ledgerExport.done", { count: done.rows, path: done.path })}
-        </p>
-      )}
+      <OkNotice text={done ? t("ledgerExport.done", { count: done.rows, path: done.path }) : null} testId="ledger-export-done" />
       <ErrorNotice error={error} testId="ledger-export-error" />
     </section>
   );

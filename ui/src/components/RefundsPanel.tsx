@@ -15,6 +15,7 @@ import { RefundDialog, Refusal } from "./RefundDialog";
 import { probeRefundRule, type RefundRule } from "./refundRule";
 import { When } from "./When";
 import { useTeamRefresh } from "../team/TeamContext";
+import { usePolling } from "../lib/usePolling";
 
 /** Today's date in the browser's calendar, YYYY-MM-DD (the core checks it against the market's). */
 function todayIso(): string {
@@ -357,11 +358,7 @@ export function RefundsPanel({ file }: { file: CaseFile }) {
       setError(toApiError(e));
     }
   }, [file.order_id]);
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), REFUNDS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  usePolling(load, REFUNDS_REFRESH_MS);
   useTeamRefresh(() => void load());
   const paid = file.payments.filter((p) => p.status === "paid" || refunds.some((r) => r.payment_id === p.payment_id));
   return (

@@ -5,7 +5,7 @@ import { toApiError, type ApiError } from "../api/errors";
 import type { BulkOutcome, Candidate, LinkTarget, ResolutionAction, Role } from "../bindings";
 import { RESOLUTION_ACTIONS } from "../api/types";
 import { actionNeedsManager, isManagerLike } from "../lib/roles";
-import { Dialog } from "./Dialog";
+import { Dialog, DoneActions } from "./Dialog";
 import { ErrorNotice } from "./ErrorNotice";
 import { useSubmission } from "./useSubmission";
 import { Money } from "./Money";
@@ -106,11 +106,7 @@ export function ResolveDialog({
               </ul>
             </div>
           )}
-          <div className="dialog-actions">
-            <button type="button" className="primary" onClick={onClose} data-testid="resolve-done">
-              {t("common.close")}
-            </button>
-          </div>
+          <DoneActions onClose={onClose} testId="resolve-done" />
         </div>
       ) : (
         <form

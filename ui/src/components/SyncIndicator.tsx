@@ -2,7 +2,7 @@
 // doing, its last success, errors in the last hour, the queue, and
 // pause/resume for managers and admins (the core enforces ControlSync).
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
@@ -12,6 +12,7 @@ import { useSession } from "../session";
 import { When } from "./When";
 import { errorHeadlineKey } from "./ErrorNotice";
 import { PopoverButton } from "./Popover";
+import { usePolling } from "../lib/usePolling";
 
 /** How often the indicator asks the core for the sync's state. */
 export const SYNC_STATUS_REFRESH_MS = 5_000;
@@ -50,11 +51,7 @@ export function SyncIndicator() {
     }
   }, []);
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), SYNC_STATUS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  usePolling(load, SYNC_STATUS_REFRESH_MS);
 
   const toggle = async () => {
     if (!status) return;

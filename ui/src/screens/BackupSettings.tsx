@@ -4,6 +4,7 @@ import { api } from "../api/commands";
 import { toApiError } from "../api/errors";
 import type { BackupOverview, PickedFile } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { OkNotice } from "../components/OkNotice";
 import { useSubmission } from "../components/useSubmission";
 import { When } from "../components/When";
 import { formatInstant } from "../lib/dates";
@@ -150,11 +151,7 @@ export function BackupSettings({ admin }: { admin: boolean }) {
           </dl>
         </>
       )}
-      {notice && (
-        <p className="notice notice-ok" data-testid="backup-notice">
-          {notice}
-        </p>
-      )}
+      <OkNotice text={notice} testId="backup-notice" />
       <ErrorNotice error={error} testId="backup-error" />
     </section>
   );

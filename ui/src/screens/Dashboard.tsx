@@ -135,6 +135,39 @@ function sumOf(list: CurrencyTotal[] | undefined, currency: string): number {
   return (list ?? []).filter((m) => m.currency === currency).reduce((a, m) => a + m.amount_minor, 0);
 }
 
+/**
+ * A chart's open slices as buttons, so the keyboard opens the queue on one as
+ * a click on its bar does; `names` is the catalogue section that names them.
+ */
+function SliceButtons<S extends string>({
+  slices,
+  counts,
+  names,
+  testIdPrefix,
+  onOpen,
+}: {
+  slices: readonly S[];
+  counts: Record<string, number>;
+  names: "kinds" | "ages";
+  testIdPrefix: string;
+  onOpen: (slice: S) => void;
+}) {
+  const { t, i18n } = useTranslation();
+  return (
+    <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
+      {slices
+        .filter((s) => (counts[s] ?? 0) > 0)
+        .map((s) => (
+          <li key={s}>
+            <button type="button" className="link-button" onClick={() => onOpen(s)} data-testid={`${testIdPrefix}-${s}`}>
+              {t(`${names}.${s}`)} · {formatCount(counts[s] ?? 0, i18n.language)}
+            </button>
+          </li>
+        ))}
+    </ul>
+  );
+}
+
 export function DashboardScreen() {
   const { t, i18n } = useTranslation();
   const { navigate } = useSession();
@@ -251,15 +284,7 @@ export function DashboardScreen() {
                   options={kindChartOptions(lang, pickKind)}
                 />
               </div>
-              <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
-                {EXCEPTION_KINDS.filter((k) => (byKind[k] ?? 0) > 0).map((k) => (
-                  <li key={k}>
-                    <button type="button" className="link-button" onClick={() => openQueue({ kind: k })} data-testid={`dashboard-slice-kind-${k}`}>
-                      {t(`kinds.${k}`)} · {formatCount(byKind[k] ?? 0, lang)}
-                    </button>
-                  </li>
-                ))}
-              </ul>
+              <SliceButtons slices={EXCEPTION_KINDS} counts={byKind} names="kinds" testIdPrefix="dashboard-slice-kind" onOpen={(kind) => openQueue({ kind })} />
             </section>
             <section className="panel chart" data-testid="chart-by-age">
               <h3>{t("dashboard.byAge")}</h3>
@@ -273,15 +298,7 @@ export function DashboardScreen() {
                   options={ageChartOptions(lang, pickAge)}
                 />
               </div>
-              <ul className="chart-slices" aria-label={t("dashboard.openInQueue")}>
-                {AGE_BUCKETS.filter((a) => (byAge[a] ?? 0) > 0).map((a) => (
-                  <li key={a}>
-                    <button type="button" className="link-button" onClick={() => openQueue({ age: a })} data-testid={`dashboard-slice-age-${a}`}>
-                      {t(`ages.${a}`)} · {formatCount(byAge[a] ?? 0, lang)}
-                    </button>
-                  </li>
-                ))}
-              </ul>
+              <SliceButtons slices={AGE_BUCKETS} counts={byAge} names="ages" testIdPrefix="dashboard-slice-age" onOpen={(age) => openQueue({ age })} />
             </section>
             {/* One chart per currency: COP amounts are ~1,000 times PEN's, so a shared axis would flatten PEN to nothing. */}
             {currencies(data).map((c) => (

@@ -4,11 +4,11 @@ import { api, QUEUE_FIRST_PAGE_LIMIT, QUEUE_PAGE_LIMIT } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type {
   AgeBucket,
+  Country,
   ExceptionCursor,
   ExceptionQuery,
   ExceptionRecord,
   ExceptionSort,
-  ExceptionStatus,
   HistoryRecord,
   QueueCounts,
 } from "../bindings";
@@ -16,6 +16,8 @@ import { AGE_BUCKETS, EXCEPTION_KINDS, EXCEPTION_SORTS, EXCEPTION_STATUSES } fro
 import { AssignDialog } from "../components/AssignDialog";
 import { Drawer } from "../components/Dialog";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { FilterSelect } from "../components/FilterSelect";
+import { OkNotice } from "../components/OkNotice";
 import { Money } from "../components/Money";
 import { ResolveDialog } from "../components/ResolveDialog";
 import { VirtualRows } from "../components/VirtualRows";
@@ -34,6 +36,7 @@ const OVERSCAN_ROWS = 8;
 const PREFETCH_ROWS = 40;
 const TEXT_FILTER_DEBOUNCE_MS = 300;
 const KNOWN_PSPS = ["dlocal", "pagoefectivo", "payu", "kushki"];
+const COUNTRIES: readonly Country[] = ["CO", "PE"];
 
 /** The core's history event text ("detected", "resolved: accept", "assigned to ana"…) as a catalogue key and values. */
 export function historyEvent(event: string): { key: string; values: Record<string, string> } | null {
@@ -422,6 +425,15 @@ export function ExceptionsScreen() {
     }
   };
 
+  const markChanged = () => {
+    changed.current = true;
+  };
+  const closeDialog = () => {
+    setDialog(null);
+    if (changed.current) reload();
+    changed.current = false;
+  };
+
   const clearFilters = () => {
     setQuery(DEFAULT_QUERY);
     setPspDraft("");
@@ -459,39 +471,9 @@ export function ExceptionsScreen() {
       <CountChips counts={counts} query={query} onKind={onKind} onAge={onAge} />
 
       <div className="filters" aria-label={t("exceptions.filters")}>
-        <label className="field compact">
-          <span>{t("exceptions.kind")}</span>
-          <select value={query.kind ?? ""} onChange={(e) => set({ kind: e.target.value || null })} data-testid="filter-kind">
-            <option value="">{t("common.any")}</option>
-            {EXCEPTION_KINDS.map((k) => (
-              <option key={k} value={k}>
-                {t(`kinds.${k}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field compact">
-          <span>{t("exceptions.status")}</span>
-          <select value={query.status ?? ""} onChange={(e) => set({ status: (e.target.value || null) as ExceptionStatus | null })} data-testid="filter-status">
-            <option value="">{t("common.any")}</option>
-            {EXCEPTION_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {t(`statuses.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field compact">
-          <span>{t("exceptions.age")}</span>
-          <select value={query.age ?? ""} onChange={(e) => set({ age: (e.target.value || null) as AgeBucket | null })} data-testid="filter-age">
-            <option value="">{t("common.any")}</option>
-            {AGE_BUCKETS.map((a) => (
-              <option key={a} value={a}>
-                {t(`ages.${a}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label={t("exceptions.kind")} value={query.kind} options={EXCEPTION_KINDS} name={(k) => t(`kinds.${k}`)} onChange={(kind) => set({ kind })} testId="filter-kind" />
+        <FilterSelect label={t("exceptions.status")} value={query.status} options={EXCEPTION_STATUSES} name={(s) => t(`statuses.${s}`)} onChange={(status) => set({ status })} testId="filter-status" />
+        <FilterSelect label={t("exceptions.age")} value={query.age} options={AGE_BUCKETS} name={(a) => t(`ages.${a}`)} onChange={(age) => set({ age })} testId="filter-age" />
         <label className="field compact">
           <span>{t("exceptions.psp")}</span>
           <input list="known-psps" value={pspDraft} onChange={(e) => setPspDraft(e.target.value)} data-testid="filter-psp" />
@@ -501,14 +483,7 @@ export function ExceptionsScreen() {
             ))}
           </datalist>
         </label>
-        <label className="field compact">
-          <span>{t("exceptions.country")}</span>
-          <select value={query.country ?? ""} onChange={(e) => set({ country: e.target.value || null })} data-testid="filter-country">
-            <option value="">{t("common.any")}</option>
-            <option value="CO">{t("markets.CO")}</option>
-            <option value="PE">{t("markets.PE")}</option>
-          </select>
-        </label>
+        <FilterSelect label={t("exceptions.country")} value={query.country} options={COUNTRIES} name={(c) => t(`markets.${c}`)} onChange={(country) => set({ country })} testId="filter-country" />
         <label className="field compact">
           <span>{t("exceptions.store")}</span>
           <input value={storeDraft} onChange={(e) => setStoreDraft(e.target.value)} data-testid="filter-store" />
@@ -537,11 +512,7 @@ export function ExceptionsScreen() {
       </div>
 
       <ErrorNotice error={error} testId="exceptions-error" />
-      {notice && (
-        <p className="notice notice-ok" data-testid="export-result">
-          {notice}
-        </p>
-      )}
+      <OkNotice text={notice} testId="export-result" />
 
       <div className={`vtable${allColumns ? " all-columns" : ""}`} role="table" aria-rowcount={counts?.total ?? rows.length} data-testid="exception-table" data-loaded={rows.length}>
         <div className="vrow vhead" role="row">
@@ -587,27 +558,15 @@ export function ExceptionsScreen() {
           ids={selectedIds}
           role={operator.role}
           country={query.country ?? undefined}
-          onClose={() => {
-            setDialog(null);
-            if (changed.current) reload();
-            changed.current = false;
-          }}
-          onResolved={() => {
-            changed.current = true;
-          }}
+          onClose={closeDialog}
+          onResolved={markChanged}
         />
       )}
       {dialog === "assign" && (
         <AssignDialog
           ids={selectedIds}
-          onClose={() => {
-            setDialog(null);
-            if (changed.current) reload();
-            changed.current = false;
-          }}
-          onAssigned={() => {
-            changed.current = true;
-          }}
+          onClose={closeDialog}
+          onAssigned={markChanged}
         />
       )}
       {historyRow && (

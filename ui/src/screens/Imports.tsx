@@ -16,6 +16,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { When } from "../components/When";
 import { formatDay } from "../lib/dates";
 import { formatCount } from "../lib/format";
+import { listenWhileMounted } from "../lib/listenWhileMounted";
 import { canImport } from "../lib/roles";
 import { useSession } from "../session";
 
@@ -105,26 +106,6 @@ function BadRows({ error }: { error: ApiError }) {
       )}
     </div>
   );
-}
-
-/**
- * Subscribes to an event source for as long as an effect lives: the returned
- * cleanup unsubscribes, also when it runs before the subscription settled.
- * A source that cannot be listened to is left alone.
- */
-function listenWhileMounted(subscribe: () => Promise<() => void>): () => void {
-  let unlisten: (() => void) | null = null;
-  let live = true;
-  subscribe()
-    .then((u) => {
-      if (live) unlisten = u;
-      else u();
-    })
-    .catch(() => undefined);
-  return () => {
-    live = false;
-    unlisten?.();
-  };
 }
 
 export function ImportsScreen() {

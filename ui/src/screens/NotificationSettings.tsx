@@ -3,10 +3,10 @@
 // password fields, sent once with Save, then cleared; no answer carries them
 // back (only whether the OS keyring holds one), as in Settings → PSP accounts.
 
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
-import { toApiError, type ApiError } from "../api/errors";
+import { toApiError } from "../api/errors";
 import type {
   NotificationChannel,
   NotificationSettings,
@@ -16,12 +16,27 @@ import type {
   SmtpSettings,
 } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { OkNotice } from "../components/OkNotice";
+import { useSubmission } from "../components/useSubmission";
 
 const SECURITIES: readonly SmtpSecurity[] = ["starttls", "tls", "none"];
 /** The submission port a new SMTP server starts with (core: config::SMTP_PORT_DEFAULT). */
 export const SMTP_PORT_DEFAULT = 587;
 const EMPTY_SMTP: SmtpSettings = { host: "", port: SMTP_PORT_DEFAULT, security: "starttls", username: "", from: "" };
 const EMPTY_SMS: SmsSettings = { url: "", sender: "" };
+
+/** A channel that is switched on by its checkbox; its fields show only while it is on. */
+function ChannelFields({ label, on, onToggle, disabled, testId, children }: { label: string; on: boolean; onToggle: (on: boolean) => void; disabled: boolean; testId: string; children: ReactNode }) {
+  return (
+    <fieldset className="filters" disabled={disabled}>
+      <label className="field compact checkbox">
+        <input type="checkbox" checked={on} onChange={(e) => onToggle(e.target.checked)} data-testid={testId} />
+        {label}
+      </label>
+      {on && children}
+    </fieldset>
+  );
+}
 
 export function NotificationSettingsPanel() {
   const { t } = useTranslation();
@@ -34,9 +49,8 @@ export function NotificationSettingsPanel() {
   const [token, setToken] = useState("");
   const [testChannel, setTestChannel] = useState<NotificationChannel>("email");
   const [testTo, setTestTo] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, setError, busy, run: submit } = useSubmission();
   const [notice, setNotice] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const show = (v: NotificationSettingsView) => {
     setView(v);
@@ -53,18 +67,11 @@ export function NotificationSettingsPanel() {
       .catch((e: unknown) => setError(toApiError(e)));
   }, []);
 
-  const run = async (f: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
+  const run = (f: () => Promise<string>) =>
+    submit(async () => {
+      setNotice(null);
       setNotice(await f());
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const save = () =>
     run(async () => {
@@ -101,52 +108,32 @@ export function NotificationSettingsPanel() {
       <h3>{t("notificationSettings.title")}</h3>
       <p className="muted small">{t("notificationSettings.intro")}</p>
       <ErrorNotice error={error} testId="notification-settings-error" full />
-      {notice && (
-        <p className="notice notice-ok" data-testid="notification-settings-notice">
-          {notice}
-        </p>
-      )}
-      <fieldset className="filters" disabled={!view}>
-        <label className="field compact checkbox">
-          <input type="checkbox" checked={smtpOn} onChange={(e) => setSmtpOn(e.target.checked)} data-testid="ns-smtp-on" />
-          {t("notificationSettings.email")}
+      <OkNotice text={notice} testId="notification-settings-notice" />
+      <ChannelFields label={t("notificationSettings.email")} on={smtpOn} onToggle={setSmtpOn} disabled={!view} testId="ns-smtp-on">
+        {text(smtp.host, (host) => setSmtp({ ...smtp, host }), "ns-smtp-host", t("notificationSettings.host"))}
+        <label className="field compact">
+          <span>{t("notificationSettings.port")}</span>
+          <input type="number" min={1} max={65535} value={smtp.port} onChange={(e) => setSmtp({ ...smtp, port: Math.trunc(Number(e.target.value) || 0) })} data-testid="ns-smtp-port" />
         </label>
-        {smtpOn && (
-          <>
-            {text(smtp.host, (host) => setSmtp({ ...smtp, host }), "ns-smtp-host", t("notificationSettings.host"))}
-            <label className="field compact">
-              <span>{t("notificationSettings.port")}</span>
-              <input type="number" min={1} max={65535} value={smtp.port} onChange={(e) => setSmtp({ ...smtp, port: Math.trunc(Number(e.target.value) || 0) })} data-testid="ns-smtp-port" />
-            </label>
-            <label className="field compact">
-              <span>{t("notificationSettings.security")}</span>
-              <select value={smtp.security} onChange={(e) => setSmtp({ ...smtp, security: e.target.value as SmtpSecurity })} data-testid="ns-smtp-security">
-                {SECURITIES.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`notificationSettings.securities.${s}`)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            {text(smtp.from, (from) => setSmtp({ ...smtp, from }), "ns-smtp-from", t("notificationSettings.from"))}
-            {text(smtp.username, (username) => setSmtp({ ...smtp, username }), "ns-smtp-user", t("notificationSettings.user"))}
-            {text(password, setPassword, "ns-smtp-password", view?.smtp_password_present ? t("notificationSettings.passwordStored") : t("notificationSettings.password"), "password")}
-          </>
-        )}
-      </fieldset>
-      <fieldset className="filters" disabled={!view}>
-        <label className="field compact checkbox">
-          <input type="checkbox" checked={smsOn} onChange={(e) => setSmsOn(e.target.checked)} data-testid="ns-sms-on" />
-          {t("notificationSettings.sms")}
+        <label className="field compact">
+          <span>{t("notificationSettings.security")}</span>
+          <select value={smtp.security} onChange={(e) => setSmtp({ ...smtp, security: e.target.value as SmtpSecurity })} data-testid="ns-smtp-security">
+            {SECURITIES.map((s) => (
+              <option key={s} value={s}>
+                {t(`notificationSettings.securities.${s}`)}
+              </option>
+            ))}
+          </select>
         </label>
-        {smsOn && (
-          <>
-            {text(sms.url, (url) => setSms({ ...sms, url }), "ns-sms-url", t("notificationSettings.url"))}
-            {text(sms.sender, (sender) => setSms({ ...sms, sender }), "ns-sms-sender", t("notificationSettings.sender"))}
-            {text(token, setToken, "ns-sms-token", view?.sms_token_present ? t("notificationSettings.tokenStored") : t("notificationSettings.token"), "password")}
-          </>
-        )}
-      </fieldset>
+        {text(smtp.from, (from) => setSmtp({ ...smtp, from }), "ns-smtp-from", t("notificationSettings.from"))}
+        {text(smtp.username, (username) => setSmtp({ ...smtp, username }), "ns-smtp-user", t("notificationSettings.user"))}
+        {text(password, setPassword, "ns-smtp-password", view?.smtp_password_present ? t("notificationSettings.passwordStored") : t("notificationSettings.password"), "password")}
+      </ChannelFields>
+      <ChannelFields label={t("notificationSettings.sms")} on={smsOn} onToggle={setSmsOn} disabled={!view} testId="ns-sms-on">
+        {text(sms.url, (url) => setSms({ ...sms, url }), "ns-sms-url", t("notificationSettings.url"))}
+        {text(sms.sender, (sender) => setSms({ ...sms, sender }), "ns-sms-sender", t("notificationSettings.sender"))}
+        {text(token, setToken, "ns-sms-token", view?.sms_token_present ? t("notificationSettings.tokenStored") : t("notificationSettings.token"), "password")}
+      </ChannelFields>
       <div className="button-row">
         <button type="button" className="primary" disabled={!view || busy} onClick={() => void save()} data-testid="ns-save">
           {t("common.save")}

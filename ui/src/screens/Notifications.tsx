@@ -4,15 +4,18 @@
 // anything else), and the recent outbox with a status filter. Every rule is
 // the core's; this screen asks and shows.
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { DelivererStatus, NotificationLogEntry, NotificationStatus, RetryOutcome } from "../bindings";
+import { DeliveryCells } from "../components/BuyerNotifications";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { FilterSelect } from "../components/FilterSelect";
 import { useSubmission } from "../components/useSubmission";
 import { When } from "../components/When";
 import { useSession } from "../session";
+import { usePolling } from "../lib/usePolling";
 
 /** How often the screen asks the core again (the deliverer runs on its own tick). */
 export const NOTIFICATIONS_REFRESH_MS = 5_000;
@@ -67,15 +70,7 @@ function Row({ n, prefix, selectable, selected, onSelect, onRetry, busy }: { n: 
           </button>
         )}
       </td>
-      <td>
-        <span className={`badge status-${n.status}`} data-testid="outbox-status">
-          {t(`notifications.statuses.${n.status}`, { defaultValue: n.status })}
-        </span>
-      </td>
-      <td className="num">{n.attempts}</td>
-      <td className="small" data-testid="outbox-error" data-raw>
-        {n.last_error ?? "—"}
-      </td>
+      <DeliveryCells n={n} testIdPrefix="outbox" />
       <td className="small">
         <When at={n.sent_at ?? n.queued_at} />
       </td>
@@ -145,11 +140,7 @@ export function NotificationsScreen() {
     }
   }, [filter]);
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), NOTIFICATIONS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  usePolling(load, NOTIFICATIONS_REFRESH_MS);
 
   const retry = async (ids: number[]) => {
     setOutcome(null);
@@ -212,17 +203,14 @@ export function NotificationsScreen() {
 
       <section className="panel" data-testid="outbox-recent">
         <h3>{t("outbox.recent")}</h3>
-        <label className="field compact">
-          <span>{t("notifications.status")}</span>
-          <select value={filter} onChange={(e) => setFilter(e.target.value as NotificationStatus | "")} data-testid="outbox-filter">
-            <option value="">{t("common.any")}</option>
-            {NOTIFICATION_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {t(`notifications.statuses.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label={t("notifications.status")}
+          value={filter || null}
+          options={NOTIFICATION_STATUSES}
+          name={(s) => t(`notifications.statuses.${s}`)}
+          onChange={(status) => setFilter(status ?? "")}
+          testId="outbox-filter"
+        />
         {outbox !== null && outbox.length === 0 && <p className="muted">{t("outbox.empty")}</p>}
         {outbox !== null && outbox.length > 0 && (
           <table className="table compact" data-testid="outbox-table">

@@ -9,6 +9,7 @@ import { api } from "../api/commands";
 import { toApiError, type ApiError } from "../api/errors";
 import type { ConnectionTest, PspAccountRow, PspName } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { OkNotice } from "../components/OkNotice";
 import { When } from "../components/When";
 
 /** The secret fields of each PSP, in form order (core: credentials::PspKind::secret_fields). */
@@ -116,11 +117,7 @@ export function PspAccounts() {
           {error.code}
         </span>
       )}
-      {notice && (
-        <p className="notice notice-ok" data-testid="psp-accounts-notice">
-          {notice}
-        </p>
-      )}
+      <OkNotice text={notice} testId="psp-accounts-notice" />
       {list && list.length === 0 && <p className="muted">{t("pspAccounts.none")}</p>}
       {list && list.length > 0 && (
         <table className="table" data-testid="psp-accounts-table">

@@ -9,6 +9,8 @@ import { toApiError, type ApiError } from "../api/errors";
 import { REASON_CODES, REFUND_METHODS, REFUND_STATUSES, TIERS, refundsApi } from "../api/refunds";
 import type { Refund, RefundQuery } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { FilterSelect } from "../components/FilterSelect";
+import { OkNotice } from "../components/OkNotice";
 import { Money } from "../components/Money";
 import { VirtualRows } from "../components/VirtualRows";
 import { When } from "../components/When";
@@ -118,24 +120,15 @@ export function RefundsScreen() {
   };
 
   const select = <K extends keyof RefundQuery>(key: K, label: string, options: readonly (string | number)[], name: (v: string) => string) => (
-    <label className="field inline">
-      <span>{label}</span>
-      <select
-        value={query[key] === null || query[key] === undefined ? "" : String(query[key])}
-        onChange={(e) => {
-          const v = e.target.value;
-          setQuery({ ...query, [key]: v === "" ? null : key === "tier" ? Number(v) : v });
-        }}
-        data-testid={`refunds-filter-${key}`}
-      >
-        <option value="">{t("common.any")}</option>
-        {options.map((o) => (
-          <option key={o} value={String(o)}>
-            {name(String(o))}
-          </option>
-        ))}
-      </select>
-    </label>
+    <FilterSelect
+      className="field inline"
+      label={label}
+      value={query[key] === null || query[key] === undefined ? null : String(query[key])}
+      options={options.map(String)}
+      name={name}
+      onChange={(v) => setQuery({ ...query, [key]: v === null ? null : key === "tier" ? Number(v) : v })}
+      testId={`refunds-filter-${key}`}
+    />
   );
 
   return (
@@ -157,11 +150,7 @@ export function RefundsScreen() {
         </button>
       </div>
       <ErrorNotice error={error} testId="refunds-error" />
-      {notice && (
-        <p className="notice notice-ok" data-testid="refunds-export-result">
-          {notice}
-        </p>
-      )}
+      <OkNotice text={notice} testId="refunds-export-result" />
       <div className="vtable" role="table" data-testid="refunds-table" data-loaded={rows.length}>
         <div className="vrow vhead refund-vrow" role="row">
           {(["id", "status", "tier", "amount", "method", "reason", "psp", "order", "requestedBy", "requestedAt", "reference"] as const).map((c) => (

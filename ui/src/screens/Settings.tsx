@@ -5,6 +5,7 @@ import { toApiError, type ApiError } from "../api/errors";
 import type { OperatorSummary, Role, Settings } from "../bindings";
 import { ROLES } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { OkNotice } from "../components/OkNotice";
 import { useSubmission } from "../components/useSubmission";
 import { LanguageSelect } from "../components/Header";
 import { When } from "../components/When";
@@ -84,11 +85,7 @@ function ReconciliationSettings({ admin }: { admin: boolean }) {
           </button>
         )}
       </div>
-      {saved && (
-        <p className="notice notice-ok" data-testid="settings-saved">
-          {t("common.saved")}
-        </p>
-      )}
+      <OkNotice text={saved ? t("common.saved") : null} testId="settings-saved" />
       <ErrorNotice error={error} testId="settings-error" />
     </section>
   );
@@ -128,11 +125,7 @@ function Operators() {
     <section className="panel" data-testid="settings-operators">
       <h3>{t("settings.operators")}</h3>
       <ErrorNotice error={error} testId="operators-error" />
-      {notice && (
-        <p className="notice notice-ok" data-testid="operators-notice">
-          {notice}
-        </p>
-      )}
+      <OkNotice text={notice} testId="operators-notice" />
       {list && (
         <table className="table" data-testid="operators-table">
           <thead>

@@ -1,6 +1,7 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { api } from "../api/commands";
 import type { TeamStatus } from "../bindings";
+import { listenWhileMounted } from "../lib/listenWhileMounted";
 import { afterChange, screensReload, TEAM_STATUS_POLL_MS } from "./teamState";
 
 export interface TeamView {
@@ -39,22 +40,17 @@ export function TeamProvider({ children }: { children: ReactNode }) {
         .catch(() => undefined); // an app without team mode: stays local
     void read();
     const timer = setInterval(() => void read(), TEAM_STATUS_POLL_MS);
-    let unlisten: (() => void) | null = null;
-    api
-      .onTeamChanged((change) => {
+    const stopListening = listenWhileMounted(() =>
+      api.onTeamChanged((change) => {
         if (!live) return;
         setView((v) => ({ status: afterChange(v.status, change), revision: v.revision + (screensReload(change) ? 1 : 0) }));
         void read();
-      })
-      .then((u) => {
-        if (live) unlisten = u;
-        else u();
-      })
-      .catch(() => undefined);
+      }),
+    );
     return () => {
       live = false;
       clearInterval(timer);
-      unlisten?.();
+      stopListening();
     };
   }, []);
   return <TeamContext.Provider value={view}>{children}</TeamContext.Provider>;
