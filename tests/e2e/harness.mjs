@@ -82,10 +82,21 @@ export function appPids(app, database) {
 export function xWindow(database) {
   for (const pid of appPids(APP, database)) {
     const found = spawnSync("xdotool", ["search", "--onlyvisible", "--pid", String(pid)], { encoding: "utf8", timeout: 5_000 });
-    const id = (found.stdout ?? "").trim().split("\n").filter(Boolean).pop();
-    if (id) return id;
+    // The largest: a tooltip or an open drop-down is a window of the app's own too.
+    let largest = null;
+    for (const id of (found.stdout ?? "").trim().split("\n").filter(Boolean)) {
+      const area = windowArea(id);
+      if (!largest || area > largest.area) largest = { id, area };
+    }
+    if (largest) return largest.id;
   }
   return null;
+}
+
+function windowArea(id) {
+  const geometry = spawnSync("xdotool", ["getwindowgeometry", "--shell", id], { encoding: "utf8", timeout: 5_000 }).stdout ?? "";
+  const size = (name) => Number(new RegExp(`^${name}=(\\d+)$`, "m").exec(geometry)?.[1] ?? 0);
+  return size("WIDTH") * size("HEIGHT");
 }
 
 /**

@@ -17,6 +17,8 @@ const COMMAND_TIMEOUT_MS = 90_000;
 const SCREENSHOT_TIMEOUT_MS = 15_000;
 /** Capturing the window from the X display may take this long. */
 const X_CAPTURE_TIMEOUT_MS = 15_000;
+/** How long a tooltip takes to go once the pointer has left its element. */
+const TOOLTIP_GONE_MS = 300;
 /** Errors that mean "the element went away between finding it and using it". */
 const GONE_ERRORS = new Set(["stale element reference", "no such element", "detached shadow root"]);
 
@@ -290,6 +292,15 @@ export class Session {
    */
   async screenshot(file, { xWindow } = {}) {
     await mkdir(path.dirname(file), { recursive: true });
+    // The pointer off whatever it last clicked, so no tooltip covers the picture.
+    try {
+      const park = { type: "pointerMove", duration: 0, x: 0, y: 0, origin: "viewport" };
+      await this.cmd("POST", "/actions", { actions: [{ type: "pointer", id: "mouse", parameters: { pointerType: "mouse" }, actions: [park] }] });
+      await this.cmd("DELETE", "/actions");
+      await new Promise((resolve) => setTimeout(resolve, TOOLTIP_GONE_MS));
+    } catch {
+      // A picture with a tooltip still beats none.
+    }
     const id = xWindow?.();
     if (id) {
       const r = spawnSync("import", ["-window", id, file], { timeout: X_CAPTURE_TIMEOUT_MS, stdio: "ignore" });
