@@ -7,11 +7,13 @@ use crate::workspace::{acting, change, open};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use voucherdesk::money::format_minor;
+use voucherdesk::operators::Operator;
 use voucherdesk::refunds::receipt;
 use voucherdesk::refunds::submission::{self, SubmitConfig, SubmitReport};
 use voucherdesk::refunds::{
     self, BeneficiaryInput, PayeeInput, Refund, RefundError, RefundRequestInput, RefundStatus, limits, tiers,
 };
+use voucherdesk::store::Store;
 
 /// `refunds submit` without --once: seconds between rounds.
 pub(crate) const SUBMIT_INTERVAL_S_DEFAULT: u64 = 30;
@@ -291,27 +293,15 @@ fn print_refund(r: &Refund) {
         let comment = if a.comment.is_empty() { String::new() } else { format!(": {}", a.comment) };
         out!("   {decision} by {} ({}) at {}{comment}", a.operator, a.role, a.at.format("%Y-%m-%d %H:%M UTC"));
     }
-    if let Some(fx) = &r.fx {
-        out!(
-            "   exchange rate locked: 1 {} = {} {} ({}) → {} {}",
-            fx.order_currency,
-            fx.rate,
-            r.currency,
-            fx.source,
-            fx.order_amount,
-            fx.order_currency
-        );
-    }
-    if let Some(fx) = &r.fx_quote {
-        out!(
-            "   exchange rate if approved now: 1 {} = {} {} ({}) → {} {}",
-            fx.order_currency,
-            fx.rate,
-            r.currency,
-            fx.source,
-            fx.order_amount,
-            fx.order_currency
-        );
+    for (when, fx) in [("locked", &r.fx), ("if approved now", &r.fx_quote)] {
+        if let Some(fx) = fx {
+            let (rate, source, amount) = (&fx.rate, &fx.source, &fx.order_amount);
+            let order_currency = &fx.order_currency;
+            out!(
+                "   exchange rate {when}: 1 {order_currency} = {rate} {} ({source}) → {amount} {order_currency}",
+                r.currency
+            );
+        }
     }
     match &r.details {
         refunds::RefundDetails::BankTransfer { transfer: Some(t), .. } => {
@@ -340,12 +330,25 @@ fn emit(r: &Refund, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One refund changed as the acting operator (see [`change`]), printed as it then stands.
+fn act_on_refund<E>(
+    db: &Option<PathBuf>,
+    operator: &Option<String>,
+    json: bool,
+    act: impl FnOnce(&mut Store, &Operator) -> Result<Refund, E>,
+) -> Result<(), Failure>
+where
+    Failure: From<E>,
+{
+    let mut store = open(db)?;
+    let op = acting(&store, operator)?;
+    emit(&change(&mut store, |s| act(s, &op))??, json)
+}
+
 pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsCommand) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     match cmd {
         RefundsCommand::Request(a) => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
             let input = RefundRequestInput {
                 payment_id: a.payment,
                 psp: a.psp,
@@ -369,44 +372,29 @@ pub(crate) fn run(db: &Option<PathBuf>, operator: &Option<String>, cmd: RefundsC
                 },
                 additional: a.additional,
             };
-            let refund = change(&mut store, |s| refunds::request(s, &op, &input, now))??;
-            emit(&refund, a.json)
+            act_on_refund(db, operator, a.json, |s, op| refunds::request(s, op, &input, now))
         }
         RefundsCommand::Approve { id, comment, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::approve(s, &op, id, comment.as_deref(), now))??, json)
+            act_on_refund(db, operator, json, |s, op| refunds::approve(s, op, id, comment.as_deref(), now))
         }
         RefundsCommand::Reject { id, comment, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::reject(s, &op, id, &comment, now))??, json)
+            act_on_refund(db, operator, json, |s, op| refunds::reject(s, op, id, &comment, now))
         }
         RefundsCommand::Cancel { id, note, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::cancel(s, &op, id, note.as_deref(), now))??, json)
+            act_on_refund(db, operator, json, |s, op| refunds::cancel(s, op, id, note.as_deref(), now))
         }
         RefundsCommand::Amend { id, amount, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::amend(s, &op, id, &amount, now))??, json)
+            act_on_refund(db, operator, json, |s, op| refunds::amend(s, op, id, &amount, now))
         }
-        RefundsCommand::Retry { id, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::retry(s, &op, id, now))??, json)
-        }
+        RefundsCommand::Retry { id, json } => act_on_refund(db, operator, json, |s, op| refunds::retry(s, op, id, now)),
         RefundsCommand::Escalate { id, note, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
-            emit(&change(&mut store, |s| refunds::escalate(s, &op, id, &note, now))??, json)
+            act_on_refund(db, operator, json, |s, op| refunds::escalate(s, op, id, &note, now))
         }
         RefundsCommand::RecordTransfer { id, reference, date, proof, json } => {
-            let mut store = open(db)?;
-            let op = acting(&store, operator)?;
             let input = refunds::transfer::TransferInput { reference, date };
-            emit(&change(&mut store, |s| refunds::transfer::record_transfer(s, &op, id, &input, &proof, now))??, json)
+            act_on_refund(db, operator, json, |s, op| {
+                refunds::transfer::record_transfer(s, op, id, &input, &proof, now)
+            })
         }
         RefundsCommand::Show { id, json } => emit(&refunds::show(&open(db)?, id)?, json),
         RefundsCommand::List { status, method, reason, tier, psp, after, limit, json } => {
