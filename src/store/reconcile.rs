@@ -212,6 +212,16 @@ pub enum FactScope {
     Changed,
 }
 
+impl FactScope {
+    /// The FROM clause: the table itself, or the scoped run's join onto it.
+    fn from_clause(self, ledger: &'static str, changed: &'static str) -> &'static str {
+        match self {
+            FactScope::Ledger => ledger,
+            FactScope::Changed => changed,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ApplyCounts {
     pub opened: u64,
@@ -225,10 +235,7 @@ pub struct ApplyCounts {
 impl Store {
     /// The orders reconciliation reads.
     pub fn orders_for_reconcile(&self, scope: FactScope) -> StoreResult<Vec<OrderFacts>> {
-        let from = match scope {
-            FactScope::Ledger => "orders o",
-            FactScope::Changed => super::reconcile_changes::SCOPED_ORDERS,
-        };
+        let from = scope.from_clause("orders o", super::reconcile_changes::SCOPED_ORDERS);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT o.order_id, o.store, o.country, o.status, o.currency, o.amount_minor, o.voucher_expires_at,
                     o.psp_payment_id
@@ -258,10 +265,7 @@ impl Store {
     /// and those the PSP still reports as pending (vouchers not yet closed).
     /// One pass over the table.
     pub fn payments_for_reconcile(&self, scope: FactScope) -> StoreResult<PaymentFactLists> {
-        let from = match scope {
-            FactScope::Ledger => "payments p",
-            FactScope::Changed => super::reconcile_changes::SCOPED_PAYMENTS,
-        };
+        let from = scope.from_clause("payments p", super::reconcile_changes::SCOPED_PAYMENTS);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT p.psp, p.payment_id, p.order_id, p.country, p.currency, p.amount_minor,
                     p.paid_at, p.expires_at, p.status,
@@ -334,10 +338,7 @@ impl Store {
 
     /// Settlement rows of every type.
     pub fn settlements_for_reconcile(&self, scope: FactScope) -> StoreResult<Vec<SettlementFacts>> {
-        let from = match scope {
-            FactScope::Ledger => "settlements s",
-            FactScope::Changed => super::reconcile_changes::SCOPED_SETTLEMENTS,
-        };
+        let from = scope.from_clause("settlements s", super::reconcile_changes::SCOPED_SETTLEMENTS);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT s.id, s.psp, s.payment_id, s.order_id, s.local_currency, s.local_amount_minor, s.gross_minor,
                     s.net_minor, s.fee_minor, s.row_type, s.created_at, s.settled_on, s.fx_rate, s.settlement_currency,

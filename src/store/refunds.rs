@@ -190,7 +190,6 @@ fn approvals_of(conn: &Connection, id: i64) -> StoreResult<Vec<ApprovalRow>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The payment's refund totals, leaving out the refund `except` (the one being decided).
 /// Refunds of `psp` in `currency` requested or handed over at or after
 /// `since`, but `except`.
 fn payouts(
@@ -217,6 +216,7 @@ fn payouts(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The payment's refund totals, leaving out the refund `except` (the one being decided).
 fn totals(conn: &Connection, psp: &str, payment_id: &str, except: Option<i64>) -> StoreResult<RefundTotals> {
     let payment = conn
         .prepare_cached("SELECT status, amount_minor, currency FROM payments WHERE psp = ?1 AND payment_id = ?2")?
