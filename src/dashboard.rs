@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 pub const TREND_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Dashboard {
+    /// `null`: both markets.
     pub market: Option<Country>,
     /// The last reconciliation's date and counts; `None` before the first run.
     pub as_of: Option<String>,
@@ -35,6 +37,7 @@ pub struct Dashboard {
 
 /// Money out of one settlement row type in one currency (a magnitude).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettledOut {
     /// `REFUND`, `CHARGEBACK` or `FEE`.
     pub row_type: String,

@@ -43,7 +43,6 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<crate::report_commands::LedgerRows>(&cfg)?;
     export::<dto::ReconcileSummary>(&cfg)?;
     export::<dto::Market>(&cfg)?;
-    export::<dto::Dashboard>(&cfg)?;
     export::<dto::RefundPage>(&cfg)?;
     export::<dto::ReceiptPath>(&cfg)?;
     export::<dto::PickedFile>(&cfg)?;
@@ -58,6 +57,7 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<PathBuf>, String> {
     export::<operators::Role>(&cfg)?;
     export::<store::OrderHit>(&cfg)?;
     export::<lookup::CaseFile>(&cfg)?;
+    export::<voucherdesk::dashboard::Dashboard>(&cfg)?;
     export::<exceptions::ExceptionKind>(&cfg)?;
     export::<exceptions::ExceptionQuery>(&cfg)?;
     export::<store::ExceptionSort>(&cfg)?;

@@ -392,9 +392,9 @@ pub async fn dashboard(
     state: State<'_, AppState>,
     market: dto::Market,
     as_of: Option<String>,
-) -> Reply<dto::Dashboard> {
+) -> Reply<dashboard::Dashboard> {
     let as_of = as_of.as_deref().map(market_date).transpose()?;
-    state.as_reader(move |s, _| Ok(dashboard::summary(s, market.country(), as_of)?.into())).await
+    state.as_reader(move |s, _| Ok(dashboard::summary(s, market.country(), as_of)?)).await
 }
 
 /// Newest first; `after_id` is the last id of the previous page; `from`/`to` are RFC 3339 instants.

@@ -12,7 +12,6 @@
 //! `number` in TypeScript: amounts stay far below 2^53).
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use ts_rs::TS;
 use voucherdesk::{dashboard, operators, reconcile};
 
@@ -265,78 +264,7 @@ impl Market {
     }
 }
 
-impl From<Option<voucherdesk::market::Country>> for Market {
-    fn from(c: Option<voucherdesk::market::Country>) -> Market {
-        match c {
-            None => Market::All,
-            Some(voucherdesk::market::Country::Colombia) => Market::Colombia,
-            Some(voucherdesk::market::Country::Peru) => Market::Peru,
-        }
-    }
-}
-
-/// The dashboard as the app shows it: the market as the selector names it
-/// (`all`, never null) and without the core's settled-out figures, which the
-/// app does not show yet; the CLI's JSON is the core's own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct Dashboard {
-    pub market: Market,
-    /// The last reconciliation's market date; `null` before the first run.
-    pub as_of: Option<String>,
-    pub orders: u64,
-    pub paid_orders: u64,
-    pub matched: u64,
-    /// matched / paid_orders in basis points (10000 = 100 %).
-    pub match_rate_bp: Option<u64>,
-    pub open_by_kind: BTreeMap<String, i64>,
-    pub open_by_age: BTreeMap<String, i64>,
-    pub open_total: i64,
-    pub paid: Vec<CurrencyTotal>,
-    pub settled: Vec<CurrencyTotal>,
-    pub trend: Vec<TrendDay>,
-}
-
-impl From<dashboard::Dashboard> for Dashboard {
-    fn from(d: dashboard::Dashboard) -> Dashboard {
-        let dashboard::Dashboard {
-            market,
-            as_of,
-            orders,
-            paid_orders,
-            matched,
-            match_rate_bp,
-            open_by_kind,
-            open_by_age,
-            open_total,
-            paid,
-            settled,
-            trend,
-            // Not shown in the app yet: the core figures of refunds,
-            // chargebacks and fees settled out.
-            settled_out: _,
-        } = d;
-        Dashboard {
-            market: market.into(),
-            as_of,
-            orders,
-            paid_orders,
-            matched,
-            match_rate_bp,
-            open_by_kind,
-            open_by_age: open_by_age.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            open_total,
-            paid,
-            settled,
-            trend,
-        }
-    }
-}
-
-// ------------------------------------------------------------------ audit
-
-// ------------------------------------------------------------------ settings
-
-// ---- refunds ------------------------------------------------------
+// ------------------------------------------------------------------ refunds
 
 /// One page of refunds by id; pass `next_after` as `after_id` for the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

@@ -109,6 +109,7 @@ export type { RunFileEnded } from "./RunFileEnded";
 export type { RunFileRequest } from "./RunFileRequest";
 export type { RunFileStarted } from "./RunFileStarted";
 export type { Settings } from "./Settings";
+export type { SettledOut } from "./SettledOut";
 export type { SettlementKpis } from "./SettlementKpis";
 export type { SettlementRecord } from "./SettlementRecord";
 export type { SmsSettings } from "./SmsSettings";

@@ -424,7 +424,7 @@ function handler(w: World, params: URLSearchParams) {
         const money = currencies.map((currency) => (currency === "COP" ? { currency, paid: 1_843_250_000_00, settled: 1_702_110_000_00, n: 7400 } : { currency, paid: 842_513_50, settled: 790_104_20, n: 3100 }));
         const byKind = by((e) => e.kind);
         return {
-          market,
+          market: market === "all" ? null : market,
           as_of: "2026-03-20",
           orders,
           paid_orders: paidOrders,
@@ -439,6 +439,7 @@ function handler(w: World, params: URLSearchParams) {
           paid: money.map((m) => ({ currency: m.currency, count: m.n, amount_minor: m.paid })),
           settled: money.map((m) => ({ currency: m.currency, count: m.n - 400, amount_minor: m.settled })),
           trend,
+          settled_out: [],
         };
       }
       case "audit_page": {

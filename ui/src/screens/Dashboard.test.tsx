@@ -3,7 +3,7 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import "../i18n";
 import { MARTA, ipc, renderSignedIn, useLanguage } from "../test/helpers";
 import { EXCEPTION_KINDS } from "../api/types";
-import type { Dashboard, Market } from "../bindings";
+import type { Country, Dashboard } from "../bindings";
 
 // jsdom has no canvas: the charts are stand-ins here that keep their props; the cards are real.
 const drawn = vi.hoisted(() => ({ bars: [] as { data: { labels: string[] }; options: Record<string, unknown> }[] }));
@@ -25,9 +25,10 @@ describe("kind labels", () => {
   });
 });
 
-/** The core's dashboard for `market`: nothing reconciled yet, but for `fields`. */
+/** The core's dashboard for the selector's `market` (`all`: both, `null`): nothing reconciled yet, but for `fields`. */
 function dashboard(market: unknown, fields: Partial<Dashboard> = {}): Dashboard {
-  return { market: market as Market, as_of: null, orders: 0, paid_orders: 0, matched: 0, match_rate_bp: null, open_by_kind: {}, open_by_age: {}, open_total: 0, paid: [], settled: [], trend: [], ...fields };
+  const country = market === "all" ? null : (market as Country);
+  return { market: country, as_of: null, orders: 0, paid_orders: 0, matched: 0, match_rate_bp: null, open_by_kind: {}, open_by_age: {}, open_total: 0, paid: [], settled: [], trend: [], settled_out: [], ...fields };
 }
 
 /** Reconciled on 20 March, every paid order matched. */
