@@ -27,12 +27,10 @@ use crate::observations::Observed;
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::orders::ShopStatus;
 use crate::payments::{PaymentObservation, PaymentStatus, VoucherNetwork};
-use crate::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalCredentials, DlocalError};
+use crate::psp::dlocal::client::{CashPayer, CashPaymentRequest, DlocalClient, DlocalError};
 use crate::psp::dlocal::transformers::CashPayment;
 use crate::psp::dlocal::wire::DlocalCashMethod;
-use crate::psp::pagoefectivo::client::{
-    CipQuery, CipRecord, NewCip, PagoEfectivoClient, PagoEfectivoError, Payer, PeCredentials,
-};
+use crate::psp::pagoefectivo::client::{CipQuery, CipRecord, NewCip, PagoEfectivoClient, PagoEfectivoError, Payer};
 use crate::store::{NewVoucherIssue, OrderRecord, PaymentRecord, Store, StoreError, VoucherIssueRow};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -224,22 +222,14 @@ impl VoucherClients {
             let scrub = |message: String| in_use.secrets.redact(&message);
             match (&in_use.secrets, in_use.account.psp) {
                 (AccountSecrets::Dlocal(s), PspKind::Dlocal) if clients.dlocal.is_none() => {
-                    let keys = DlocalCredentials {
-                        login: s.login.clone(),
-                        trans_key: s.trans_key.clone(),
-                        secret: s.secret.clone(),
-                    };
+                    let keys = s.credentials();
                     let client = DlocalClient::new(&in_use.account.base_url, keys, timeout).map_err(|e| {
                         VoucherError::PspAccount { psp: "dlocal", account, message: scrub(e.to_string()) }
                     })?;
                     clients.dlocal = Some(client);
                 }
                 (AccountSecrets::PagoEfectivo(s), PspKind::PagoEfectivo) if clients.pagoefectivo.is_none() => {
-                    let keys = PeCredentials {
-                        service_id: s.service_id.clone(),
-                        access_key: s.access_key.clone(),
-                        secret: s.secret.clone(),
-                    };
+                    let keys = s.credentials();
                     let client =
                         PagoEfectivoClient::with_timeout(&in_use.account.base_url, keys, timeout).map_err(|e| {
                             VoucherError::PspAccount { psp: "pagoefectivo", account, message: scrub(e.to_string()) }

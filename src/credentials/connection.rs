@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::{AccountSecrets, ConnectionTester, PspAccount, TestFuture};
 use crate::psp::dlocal::api::ERROR_PAYMENT_NOT_FOUND;
-use crate::psp::dlocal::client::{DlocalClient, DlocalCredentials, DlocalError};
-use crate::psp::pagoefectivo::client::{PagoEfectivoClient, PeCredentials};
+use crate::psp::dlocal::client::{DlocalClient, DlocalError};
+use crate::psp::pagoefectivo::client::PagoEfectivoClient;
 
 /// A payment id no merchant has: asked for only to see whether the keys are taken.
 pub const DLOCAL_PROBE_PAYMENT_ID: &str = "voucherdesk-connection-test";
@@ -46,21 +46,13 @@ impl ConnectionTester for PspClientTester {
         Box::pin(async move {
             match secrets {
                 AccountSecrets::Dlocal(s) => {
-                    let credentials = DlocalCredentials {
-                        login: s.login.clone(),
-                        trans_key: s.trans_key.clone(),
-                        secret: s.secret.clone(),
-                    };
+                    let credentials = s.credentials();
                     let client = DlocalClient::new(&account.base_url, credentials, timeout)
                         .map_err(|e| format!("{e} [{}]", e.code()))?;
                     judge_dlocal(client.payment_status(DLOCAL_PROBE_PAYMENT_ID).await.map(|_| ()))
                 }
                 AccountSecrets::PagoEfectivo(s) => {
-                    let credentials = PeCredentials {
-                        service_id: s.service_id.clone(),
-                        access_key: s.access_key.clone(),
-                        secret: s.secret.clone(),
-                    };
+                    let credentials = s.credentials();
                     let client = PagoEfectivoClient::with_timeout(&account.base_url, credentials, timeout)
                         .map_err(|e| format!("{e} [{}]", e.code()))?;
                     client.authorize().await.map_err(|e| format!("{e} [{}]", e.code()))

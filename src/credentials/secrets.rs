@@ -19,6 +19,28 @@ pub struct PagoEfectivoSecrets {
     pub secret: String,
 }
 
+impl DlocalSecrets {
+    /// What the dLocal client signs its requests with.
+    pub fn credentials(&self) -> crate::psp::dlocal::client::DlocalCredentials {
+        crate::psp::dlocal::client::DlocalCredentials {
+            login: self.login.clone(),
+            trans_key: self.trans_key.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+}
+
+impl PagoEfectivoSecrets {
+    /// What the PagoEfectivo client asks its tokens with.
+    pub fn credentials(&self) -> crate::psp::pagoefectivo::client::PeCredentials {
+        crate::psp::pagoefectivo::client::PeCredentials {
+            service_id: self.service_id.clone(),
+            access_key: self.access_key.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+}
+
 impl fmt::Debug for DlocalSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DlocalSecrets { login: <redacted>, trans_key: <redacted>, secret: <redacted> }")

@@ -5,7 +5,7 @@
 use super::{RefundError, RefundMethod};
 use crate::credentials::{self, AccountSecrets, PspKind, SecretVault};
 use crate::model::money::Currency;
-use crate::psp::dlocal::client::{DlocalClient, DlocalCredentials};
+use crate::psp::dlocal::client::DlocalClient;
 use crate::psp::{Psp, RailAnswer, RefundRail};
 use crate::store::Store;
 
@@ -27,8 +27,7 @@ pub fn client_from_config(
     };
     match &in_use.secrets {
         AccountSecrets::Dlocal(s) => {
-            let keys =
-                DlocalCredentials { login: s.login.clone(), trans_key: s.trans_key.clone(), secret: s.secret.clone() };
+            let keys = s.credentials();
             let client = DlocalClient::new(&in_use.account.base_url, keys, timeout).map_err(|e| {
                 RefundError::PspAccount(format!("{}: {}", in_use.account.name, in_use.secrets.redact(&e.to_string())))
             })?;

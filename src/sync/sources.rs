@@ -13,10 +13,8 @@ use super::{
 };
 use crate::credentials::{AccountSecrets, PspAccount};
 use crate::payments::PaymentStatus;
-use crate::psp::dlocal::client::DlocalCredentials;
 use crate::psp::dlocal::client::{DlocalClient, DlocalError};
 use crate::psp::dlocal::wire::DlocalChargebackStatus;
-use crate::psp::pagoefectivo::client::PeCredentials;
 use crate::psp::pagoefectivo::client::{CipQuery, PagoEfectivoClient, PagoEfectivoError};
 
 /// dLocal publishes no figure for status queries; this keeps us well inside
@@ -35,18 +33,13 @@ pub fn source_for(account: &PspAccount, secrets: &AccountSecrets) -> Result<Arc<
     let timeout = Duration::from_millis(POLL_REQUEST_TIMEOUT_MS);
     Ok(match secrets {
         AccountSecrets::Dlocal(s) => {
-            let credentials =
-                DlocalCredentials { login: s.login.clone(), trans_key: s.trans_key.clone(), secret: s.secret.clone() };
+            let credentials = s.credentials();
             let client = DlocalClient::new(&account.base_url, credentials, timeout)
                 .map_err(|e| config(e.code(), secrets.redact(&e.to_string())))?;
             Arc::new(DlocalSource::new(client))
         }
         AccountSecrets::PagoEfectivo(s) => {
-            let credentials = PeCredentials {
-                service_id: s.service_id.clone(),
-                access_key: s.access_key.clone(),
-                secret: s.secret.clone(),
-            };
+            let credentials = s.credentials();
             let client = PagoEfectivoClient::with_timeout(&account.base_url, credentials, timeout)
                 .map_err(|e| config(e.code(), secrets.redact(&e.to_string())))?;
             Arc::new(PagoEfectivoSource::new(client))
