@@ -8,8 +8,8 @@
 use super::rate_limit::TokenBucket;
 use super::schedule;
 use super::{
-    Applied, ERROR_MESSAGE_BYTES_MAX, HistorySink, ObservationSink, RAW_TEXT_BYTES_MAX, RemoteObservation, SourceError,
-    StatusSource, SyncError, SyncTarget, truncated,
+    Applied, ERROR_MESSAGE_BYTES_MAX, RAW_TEXT_BYTES_MAX, RemoteObservation, SourceError, StatusSource, SyncError,
+    SyncTarget, truncated,
 };
 use crate::audit::audit_entry;
 use crate::market::Country;
@@ -117,7 +117,6 @@ pub struct Refreshed {
 pub struct SyncEngine {
     config: SyncConfig,
     operator: Operator,
-    sink: Arc<dyn ObservationSink>,
     rng: Arc<Mutex<ChaCha8Rng>>,
     /// Per PSP: the last chargeback id read, so that under the per-round
     /// bound every round goes on where the previous one stopped.
@@ -138,7 +137,6 @@ enum Outcome {
 /// Everything a round's tasks share.
 struct Round {
     store: Mutex<Store>,
-    sink: Arc<dyn ObservationSink>,
     operator: Operator,
     now: DateTime<Utc>,
     config: SyncConfig,
@@ -245,7 +243,6 @@ fn payment_subject(target: &SyncTarget) -> String {
 /// entry in one transaction. `None` when another runner handled the item.
 fn commit_observation(
     store: &mut Store,
-    sink: &dyn ObservationSink,
     target: &SyncTarget,
     due_at: Option<i64>,
     seen: &RemoteObservation,
@@ -261,7 +258,7 @@ fn commit_observation(
     }
     let seen =
         RemoteObservation { raw_text: truncated(&seen.raw_text, RAW_TEXT_BYTES_MAX).to_string(), ..seen.clone() };
-    let applied = sink.apply(&tx, target, &seen, now, actor)?;
+    let applied = tx.record_api_observation(target, &seen, now, actor)?;
     let next = schedule::next_poll_at(applied.after, target.created_at, target.expires_at, now);
     tx.reschedule_after_success(target, next, now, applied.changed())?;
     if let Some(entry) = audit(&applied) {
@@ -325,16 +322,7 @@ async fn poll_item(
                 let operator = step_round.operator.name.clone();
                 let target = &item.target;
                 // The observation entry point audits the change (payment.observe).
-                Ok(commit_observation(
-                    store,
-                    &*step_round.sink,
-                    target,
-                    Some(item.due_at),
-                    &seen,
-                    now,
-                    &operator,
-                    |_| None,
-                )?)
+                Ok(commit_observation(store, target, Some(item.due_at), &seen, now, &operator, |_| None)?)
             })
             .await?;
             Ok(match applied {
@@ -454,8 +442,7 @@ async fn psp_worker(round: Arc<Round>, source: Arc<dyn StatusSource>) -> Result<
 
 impl SyncEngine {
     /// An engine acting as `operator` (recorded in the audit log and on the
-    /// reconciliation it triggers), applying observations with the
-    /// provisional [`HistorySink`].
+    /// reconciliation it triggers).
     pub fn new(operator: Operator, config: SyncConfig) -> SyncEngine {
         let rng = match config.jitter_seed {
             Some(seed) => ChaCha8Rng::seed_from_u64(seed),
@@ -464,7 +451,6 @@ impl SyncEngine {
         SyncEngine {
             config,
             operator,
-            sink: Arc::new(HistorySink),
             rng: Arc::new(Mutex::new(rng)),
             chargeback_cursor: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -557,7 +543,6 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         let round = Arc::new(Round {
             store: Mutex::new(store),
-            sink: self.sink.clone(),
             operator: self.operator.clone(),
             now,
             config: self.config.clone(),
@@ -670,10 +655,10 @@ impl SyncEngine {
         .await
         .map_err(|e| SyncError::Internal(e.to_string()))??;
         let answer = fetch_guarded(source, target.clone(), self.config.fetch_timeout).await;
-        let (sink, operator) = (self.sink.clone(), self.operator.clone());
+        let operator = self.operator.clone();
         tokio::task::spawn_blocking(move || -> Result<Refreshed, SyncError> {
             let mut store = store;
-            store.write(|store| apply_refresh(store, &*sink, &operator, &target, answer, now))
+            store.write(|store| apply_refresh(store, &operator, &target, answer, now))
         })
         .await
         .map_err(|e| SyncError::Internal(e.to_string()))?
@@ -683,7 +668,6 @@ impl SyncEngine {
 /// The refresh's answer, applied (one team write in team mode).
 fn apply_refresh(
     store: &mut Store,
-    sink: &dyn ObservationSink,
     operator: &Operator,
     target: &SyncTarget,
     answer: Result<RemoteObservation, SourceError>,
@@ -701,7 +685,7 @@ fn apply_refresh(
         }
     };
     let subject = payment_subject(target);
-    let applied = commit_observation(store, sink, target, None, &seen, now, &operator.name, |a| {
+    let applied = commit_observation(store, target, None, &seen, now, &operator.name, |a| {
         Some(audit_entry(&operator.name, "sync.refresh", &subject, a.before.as_str(), a.after.as_str()))
     })?
     .ok_or_else(|| SyncError::Internal("refresh was not applied".into()))?;

@@ -24,7 +24,7 @@ use crate::audit::audit_entry;
 use crate::credentials::{self, CredentialError, SecretVault};
 use crate::operators::{Operator, OperatorError, Permission};
 use crate::reconcile::ReconcileError;
-use crate::store::{Store, StoreError, SyncTx};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::future::Future;
@@ -93,37 +93,6 @@ pub trait ChargebackSource: Send + Sync {
     /// Statuses after which a chargeback no longer changes (not read again).
     fn final_statuses(&self) -> Vec<&'static str>;
     fn chargeback<'a>(&'a self, chargeback_id: &'a str) -> ChargebackFuture<'a>;
-}
-
-/// Applies an observation to the ledger inside the poll's transaction. Must be
-/// idempotent: the same observation twice changes nothing the second time.
-pub trait ObservationSink: Send + Sync {
-    fn apply(
-        &self,
-        tx: &SyncTx<'_>,
-        target: &SyncTarget,
-        seen: &RemoteObservation,
-        observed_at: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<Applied, StoreError>;
-}
-
-/// The ledger sink: the shared observation entry point (see
-/// `SyncTx::record_api_observation`), with source `api`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HistorySink;
-
-impl ObservationSink for HistorySink {
-    fn apply(
-        &self,
-        tx: &SyncTx<'_>,
-        target: &SyncTarget,
-        seen: &RemoteObservation,
-        observed_at: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<Applied, StoreError> {
-        tx.record_api_observation(target, seen, observed_at, actor)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
