@@ -380,6 +380,7 @@ const en = {
     paidVsSettled: "Paid vs settled",
     paid: "Paid",
     settled: "Settled",
+    settledOut: "Taken out again by settlement reports",
     trend: "Last 30 days",
     trendPaid: "Payments per day ({{currency}})",
     asOf: "As of {{date}} (market date)",

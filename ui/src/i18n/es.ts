@@ -376,6 +376,7 @@ const es: Messages = {
     paidVsSettled: "Pagado vs liquidado",
     paid: "Pagado",
     settled: "Liquidado",
+    settledOut: "Descontado en las liquidaciones",
     trend: "Últimos 30 días",
     trendPaid: "Pagos por día ({{currency}})",
     asOf: "Al {{date}} (fecha de mercado)",

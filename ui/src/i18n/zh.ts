@@ -376,6 +376,7 @@ const zh: Messages = {
     paidVsSettled: "已付款与已结算",
     paid: "已付款",
     settled: "已结算",
+    settledOut: "结算报告中再扣除",
     trend: "最近 30 天",
     trendPaid: "每日付款笔数（{{currency}}）",
     asOf: "截至 {{date}}（市场日期）",

@@ -439,7 +439,11 @@ function handler(w: World, params: URLSearchParams) {
           paid: money.map((m) => ({ currency: m.currency, count: m.n, amount_minor: m.paid })),
           settled: money.map((m) => ({ currency: m.currency, count: m.n - 400, amount_minor: m.settled })),
           trend,
-          settled_out: [],
+          settled_out: money.flatMap((m) => [
+            { row_type: "REFUND", currency: m.currency, count: 120, amount_minor: Math.round(m.paid * 0.01) },
+            { row_type: "CHARGEBACK", currency: m.currency, count: 9, amount_minor: Math.round(m.paid * 0.002) },
+            { row_type: "FEE", currency: m.currency, count: m.n - 400, amount_minor: Math.round(m.paid * 0.03) },
+          ]),
         };
       }
       case "audit_page": {

@@ -95,6 +95,33 @@ describe("dashboard", () => {
     await waitFor(() => expect(calls[calls.length - 1]?.args).toEqual({ market: "PE" }));
   });
 
+  it("explains settled below paid with what settlement reports took out again, per currency", async () => {
+    ipc((_cmd, args) =>
+      dashboard(args.market, {
+        ...ALL_MATCHED,
+        paid: [
+          { currency: "COP", count: 4, amount_minor: 980_000_000 },
+          { currency: "PEN", count: 4, amount_minor: 48_000 },
+        ],
+        settled: [
+          { currency: "COP", count: 3, amount_minor: 700_000_000 },
+          { currency: "PEN", count: 4, amount_minor: 48_000 },
+        ],
+        settled_out: [
+          { row_type: "REFUND", currency: "COP", count: 2, amount_minor: 34_500_000 },
+          { row_type: "FEE", currency: "COP", count: 1_250, amount_minor: 12_000_000 },
+          { row_type: "CHARGEBACK", currency: "COP", count: 0, amount_minor: 0 },
+        ],
+      }),
+    );
+    renderSignedIn(<DashboardScreen />, MARTA);
+    await screen.findByTestId("dashboard-match-rate");
+    expect(screen.getByTestId("dashboard-settled-out-COP").textContent).toBe(
+      "Taken out again by settlement reports: refund $ 345.000 (2) · fee $ 120.000 (1,250)",
+    );
+    expect(screen.queryByTestId("dashboard-settled-out-PEN")).toBeNull();
+  });
+
   it("writes axis amounts with the language's grouping, never 1000000000", () => {
     expect(formatAxisAmount(1_000_000_000, "COP", "en")).toBe("$1,000,000,000");
     expect(formatAxisAmount(1_000_000_000, "COP", "es")).toBe("$\u00a01.000.000.000");

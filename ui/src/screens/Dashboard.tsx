@@ -5,7 +5,7 @@ import type { ActiveElement, ChartEvent, ChartOptions } from "chart.js";
 import { Bar, Line } from "react-chartjs-2";
 import { api } from "../api/commands";
 import { isUnavailable, toApiError, type ApiError } from "../api/errors";
-import type { AgeBucket, CurrencyTotal, Dashboard, ExceptionKind, ExceptionQuery, Market } from "../bindings";
+import type { AgeBucket, CurrencyTotal, Dashboard, ExceptionKind, ExceptionQuery, Market, SettledOut } from "../bindings";
 import { AGE_BUCKETS, EXCEPTION_KINDS } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { DailyReportPanel } from "../components/DailyReportPanel";
@@ -133,6 +133,19 @@ function currencies(d: Dashboard): string[] {
 
 function sumOf(list: CurrencyTotal[] | undefined, currency: string): number {
   return (list ?? []).filter((m) => m.currency === currency).reduce((a, m) => a + m.amount_minor, 0);
+}
+
+/** What settlement reports took out again in `currency` (refunds, chargebacks, fees): why settled is below paid. */
+function SettledOutLine({ settledOut, currency }: { settledOut: SettledOut[]; currency: string }) {
+  const { t, i18n } = useTranslation();
+  const rows = settledOut.filter((o) => o.currency === currency && o.count > 0);
+  if (rows.length === 0) return null;
+  const parts = rows.map((o) => `${t(`rowTypes.${o.row_type}`, { defaultValue: o.row_type })} ${formatAmount(o.amount_minor, currency)} (${formatCount(o.count, i18n.language)})`);
+  return (
+    <span className="muted small" data-testid={`dashboard-settled-out-${currency}`}>
+      {t("dashboard.settledOut")}: {parts.join(" · ")}
+    </span>
+  );
 }
 
 /**
@@ -268,6 +281,7 @@ export function DashboardScreen() {
                 <span className="muted small">
                   {t("dashboard.settled")}: {formatAmount(sumOf(data.settled, c), c)}
                 </span>
+                <SettledOutLine settledOut={data.settled_out} currency={c} />
               </div>
             ))}
           </div>
