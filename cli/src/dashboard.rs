@@ -31,6 +31,16 @@ pub(crate) fn run(db: &Option<PathBuf>, market: Option<String>, json: bool) -> R
             amount_text(Some(t.amount_minor), &t.currency),
             amount_text(Some(settled), &t.currency)
         );
+        // Why settled falls short of paid: what settlement reports took out again.
+        let taken_out: Vec<String> = board
+            .settled_out
+            .iter()
+            .filter(|o| o.currency == t.currency && o.count > 0)
+            .map(|o| format!("{} {} ({})", o.row_type, amount_text(Some(o.amount_minor), &o.currency), o.count))
+            .collect();
+        if !taken_out.is_empty() {
+            out!("    taken out again by settlement reports: {}", taken_out.join(", "));
+        }
     }
     Ok(())
 }

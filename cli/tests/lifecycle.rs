@@ -251,6 +251,14 @@ fn refunds_chargebacks_and_fees_settled_out_are_in_the_dashboard_figures() {
         out,
         [row("CHARGEBACK", "COP", 1, 15_000_000), row("FEE", "COP", 1, 2_000_000), row("REFUND", "COP", 2, 9_000_000)]
     );
+    // The CLI's text says the same under Colombia's paid and settled line.
+    let text = stdout(&ctx.ok(["dashboard"]));
+    assert!(
+        text.contains(
+            "    taken out again by settlement reports: CHARGEBACK 150000.00 COP (1), FEE 20000.00 COP (1), REFUND 90000.00 COP (2)\n"
+        ),
+        "{text}"
+    );
     // Peru's figures: its currency has no money out.
     let pe = voucherdesk::dashboard::summary(&store, Some(voucherdesk::market::Country::Peru), None).unwrap();
     assert!(pe.settled_out.is_empty());
