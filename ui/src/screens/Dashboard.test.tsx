@@ -34,6 +34,16 @@ function dashboard(market: unknown, fields: Partial<Dashboard> = {}): Dashboard 
 /** Reconciled on 20 March, every paid order matched. */
 const ALL_MATCHED: Partial<Dashboard> = { as_of: "2026-03-20", orders: 10, paid_orders: 8, matched: 8, match_rate_bp: 10_000 };
 
+/** Paid in COP and PEN, only COP settled so far. */
+const PAID_IN_TWO_CURRENCIES: Partial<Dashboard> = {
+  ...ALL_MATCHED,
+  paid: [
+    { currency: "PEN", count: 4, amount_minor: 48_000 },
+    { currency: "COP", count: 4, amount_minor: 980_000_000 },
+  ],
+  settled: [{ currency: "COP", count: 3, amount_minor: 700_000_000 }],
+};
+
 describe("dashboard", () => {
   beforeEach(async () => {
     await useLanguage("en");
@@ -54,16 +64,7 @@ describe("dashboard", () => {
   });
 
   it("draws paid vs settled on one chart per currency, so PEN is not flattened by COP", async () => {
-    ipc((_cmd, args) =>
-      dashboard(args.market, {
-        ...ALL_MATCHED,
-        paid: [
-          { currency: "PEN", count: 4, amount_minor: 48_000 },
-          { currency: "COP", count: 4, amount_minor: 980_000_000 },
-        ],
-        settled: [{ currency: "COP", count: 3, amount_minor: 700_000_000 }],
-      }),
-    );
+    ipc((_cmd, args) => dashboard(args.market, PAID_IN_TWO_CURRENCIES));
     renderSignedIn(<DashboardScreen />, MARTA);
     await screen.findByTestId("dashboard-match-rate");
     const charts = screen.getAllByTestId(/^chart-paid-settled-/).map((el) => el.getAttribute("data-testid"));
@@ -98,15 +99,7 @@ describe("dashboard", () => {
   it("explains settled below paid with what settlement reports took out again, per currency", async () => {
     ipc((_cmd, args) =>
       dashboard(args.market, {
-        ...ALL_MATCHED,
-        paid: [
-          { currency: "COP", count: 4, amount_minor: 980_000_000 },
-          { currency: "PEN", count: 4, amount_minor: 48_000 },
-        ],
-        settled: [
-          { currency: "COP", count: 3, amount_minor: 700_000_000 },
-          { currency: "PEN", count: 4, amount_minor: 48_000 },
-        ],
+        ...PAID_IN_TWO_CURRENCIES,
         settled_out: [
           { row_type: "REFUND", currency: "COP", count: 2, amount_minor: 34_500_000 },
           { row_type: "FEE", currency: "COP", count: 1_250, amount_minor: 12_000_000 },
