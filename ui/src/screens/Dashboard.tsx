@@ -140,10 +140,16 @@ function SettledOutLine({ settledOut, currency }: { settledOut: SettledOut[]; cu
   const { t, i18n } = useTranslation();
   const rows = settledOut.filter((o) => o.currency === currency && o.count > 0);
   if (rows.length === 0) return null;
-  const parts = rows.map((o) => `${t(`rowTypes.${o.row_type}`, { defaultValue: o.row_type })} ${formatAmount(o.amount_minor, currency)} (${formatCount(o.count, i18n.language)})`);
+  // One figure never breaks across lines; the list wraps between figures.
   return (
     <span className="muted small" data-testid={`dashboard-settled-out-${currency}`}>
-      {t("dashboard.settledOut")}: {parts.join(" · ")}
+      {t("dashboard.settledOut")}:{" "}
+      {rows.map((o, i) => (
+        <span key={o.row_type}>
+          {i > 0 && " · "}
+          <span className="nowrap">{`${t(`rowTypes.${o.row_type}`, { defaultValue: o.row_type })} ${formatAmount(o.amount_minor, currency)} (${formatCount(o.count, i18n.language)})`}</span>
+        </span>
+      ))}
     </span>
   );
 }
